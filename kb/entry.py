@@ -1,0 +1,137 @@
+"""The knowledge-base entry: one FAQ or policy item, and its validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime
+
+from .errors import InvalidEntry
+
+STATUSES = ("draft", "published", "archived")
+CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
+DEFAULT_CATEGORY = "其他"
+EDITABLE = ("question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to")
+
+
+@dataclass
+class Entry:
+    id: str
+    question: str
+    answer: str
+    similar: list[str] = field(default_factory=list)
+    category: str = DEFAULT_CATEGORY
+    tags: list[str] = field(default_factory=list)
+    status: str = "published"
+    valid_from: str | None = None
+    valid_to: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    author: str | None = None
+    version: int = 0
+
+    @property
+    def phrasings(self) -> list[str]:
+        """The standard question first, then the similar questions (deduplicated)."""
+        seen: dict[str, None] = {self.question: None}
+        for s in self.similar:
+            seen.setdefault(s, None)
+        return list(seen)
+
+    def content(self) -> dict:
+        return {k: getattr(self, k) for k in EDITABLE}
+
+    def content_hash(self) -> str:
+        blob = json.dumps(self.content(), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        """Published and inside its validity window (valid_to is inclusive)."""
+        return self.status == "published" and in_window(self.valid_from, self.valid_to, now)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> bool:
+    """True when `now` (local time) is inside [valid_from, valid_to]; a date-only end is inclusive."""
+    now = now or datetime.now()
+    if valid_from and now < _parse_when(valid_from, end=False):
+        return False
+    if valid_to and now > _parse_when(valid_to, end=True):
+        return False
+    return True
+
+
+def _parse_when(value: str, end: bool) -> datetime:
+    if len(value) == 10:
+        d = date.fromisoformat(value)
+        return datetime(d.year, d.month, d.day, 23, 59, 59) if end else datetime(d.year, d.month, d.day)
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def _text_list(name: str, value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise InvalidEntry(name, f"expected a list of strings, got {type(value).__name__}")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidEntry(name, f"expected strings, got {type(item).__name__}")
+        item = item.strip()
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def validate(data: dict) -> dict:
+    """Check and clean the editable fields of `data`; raise InvalidEntry naming the field."""
+    unknown = set(data) - set(EDITABLE) - {"id"} - {f.name for f in fields(Entry)}
+    if unknown:
+        raise InvalidEntry(sorted(unknown)[0], "unknown field")
+    out = dict(data)
+    for name in ("question", "answer"):
+        if name in out:
+            value = out[name]
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidEntry(name, "must be a non-empty string")
+            out[name] = value.strip()
+    for name in ("similar", "tags"):
+        if name in out:
+            out[name] = _text_list(name, out[name])
+    if "category" in out:
+        cat = out["category"]
+        if cat is None or (isinstance(cat, str) and not cat.strip()):
+            out["category"] = DEFAULT_CATEGORY
+        elif not isinstance(cat, str):
+            raise InvalidEntry("category", "must be a string")
+        else:
+            out["category"] = cat.strip()
+    if "status" in out:
+        status = out["status"] or "published"
+        if status not in STATUSES:
+            raise InvalidEntry("status", f"must be one of {', '.join(STATUSES)}, got {status!r}")
+        out["status"] = status
+    for name in ("valid_from", "valid_to"):
+        if name not in out:
+            continue
+        if out[name] in ("", None):
+            out[name] = None
+            continue
+        try:
+            _parse_when(str(out[name]), end=False)
+        except ValueError:
+            raise InvalidEntry(name, f"not an ISO date: {out[name]!r}") from None
+        out[name] = str(out[name])
+    if out.get("valid_from") and out.get("valid_to"):
+        if _parse_when(out["valid_from"], False) > _parse_when(out["valid_to"], True):
+            raise InvalidEntry("valid_to", "is before valid_from")
+    if "id" in out and out["id"] is not None:
+        if not isinstance(out["id"], str) or not out["id"].strip() or len(out["id"]) > 64:
+            raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
+        out["id"] = out["id"].strip()
+    return {k: v for k, v in out.items() if k in EDITABLE or k == "id"}

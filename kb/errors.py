@@ -1,0 +1,56 @@
+"""Named exceptions raised by the library; the CLI and web edges translate them."""
+
+from __future__ import annotations
+
+
+class KefuError(Exception):
+    """Base class of every error kefu raises on purpose."""
+
+
+class EntryNotFound(KefuError):
+    def __init__(self, entry_id: str):
+        super().__init__(f"no entry with id {entry_id!r}")
+        self.entry_id = entry_id
+
+
+class DuplicateEntry(KefuError):
+    def __init__(self, entry_id: str, where: str = ""):
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}entry id {entry_id!r} already exists (use --on-conflict update or skip)")
+        self.entry_id = entry_id
+
+
+class InvalidEntry(KefuError):
+    """An entry field has a bad value; names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"field {field!r}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class ImportFileError(KefuError):
+    """A row of an input file is malformed; names file, line and field."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if field:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.field, self.reason = str(path), line, field, message
+
+
+class IndexMismatch(KefuError):
+    """An index on disk was built with other models than the ones configured."""
+
+
+class EmptyQuery(KefuError):
+    def __init__(self) -> None:
+        super().__init__("the message is empty")
+
+
+class VersionNotFound(KefuError):
+    def __init__(self, entry_id: str, version: int):
+        super().__init__(f"entry {entry_id!r} has no version {version}")

@@ -1,0 +1,250 @@
+"""The search index: a folder of FAISS files (one per dense model), BM25 and meta.json.
+
+Layout under the index root:
+
+    CURRENT                   name of the live version folder (replaced atomically)
+    v0003-20261128T1201/      one version folder
+        meta.json             models, dims, counts, content hash, file names
+        rows-g2.json          vector id -> entry id and normalised phrasing
+        lexical-g2.npz        BM25 weights
+        dense-use-m3-g2.faiss IndexIDMap2 over inner product of unit vectors
+
+A full rebuild writes a new version folder and swaps CURRENT with os.replace, so a
+crash at any point leaves the previous index serving. An incremental edit writes new
+generation files inside the live folder and commits them by replacing meta.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .entry import Entry
+from .errors import IndexMismatch
+from .lexical import BM25
+
+FORMAT = 1
+
+
+@dataclass
+class Row:
+    vid: int
+    entry_id: str
+    text: str  # normalised phrasing
+    tokens: list[str]
+
+
+@dataclass
+class Document:
+    """What the index needs of an entry: its phrasings, tokens and vectors."""
+    entry: Entry
+    texts: list[str]
+    tokens: list[list[str]]
+    vectors: dict[str, np.ndarray]  # model id -> (len(texts), dim)
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", model_id).strip("-")[:60] or "model"
+
+
+def _new_flat(dim: int):
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+class Index:
+    def __init__(self, models: dict[str, int]):
+        self.models = dict(models)  # model id -> dim
+        self.dense = {m: _new_flat(d) for m, d in self.models.items()}
+        self.rows: dict[int, Row] = {}
+        self.by_entry: dict[str, list[int]] = {}
+        self.windows: dict[str, tuple[str | None, str | None]] = {}
+        self.lexical = BM25()
+        self.lexical_vids = np.zeros(0, dtype=np.int64)
+        self.next_vid = 0
+        self.content_hash = ""
+        self.generation = 0
+
+    # -- changes -----------------------------------------------------------
+    def add(self, doc: Document) -> None:
+        if doc.entry.id in self.by_entry:
+            self.remove(doc.entry.id)
+        vids = np.arange(self.next_vid, self.next_vid + len(doc.texts), dtype=np.int64)
+        self.next_vid += len(doc.texts)
+        for model, index in self.dense.items():
+            vectors = np.ascontiguousarray(doc.vectors[model], dtype=np.float32)
+            index.add_with_ids(vectors, vids)
+        for vid, text, tokens in zip(vids.tolist(), doc.texts, doc.tokens):
+            self.rows[vid] = Row(vid, doc.entry.id, text, tokens)
+        self.by_entry[doc.entry.id] = vids.tolist()
+        self.windows[doc.entry.id] = (doc.entry.valid_from, doc.entry.valid_to)
+
+    def remove(self, entry_id: str) -> None:
+        vids = self.by_entry.pop(entry_id, [])
+        self.windows.pop(entry_id, None)
+        if vids:
+            ids = np.asarray(vids, dtype=np.int64)
+            for index in self.dense.values():
+                index.remove_ids(ids)
+            for vid in vids:
+                del self.rows[vid]
+
+    def refresh_lexical(self) -> None:
+        """Rebuild BM25 from the stored tokens (after a batch of add/remove)."""
+        vids = sorted(self.rows)
+        self.lexical = BM25().build([self.rows[v].tokens for v in vids])
+        self.lexical_vids = np.asarray(vids, dtype=np.int64)
+
+    # -- search primitives -------------------------------------------------------
+    def dense_search(self, model: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        index = self.dense[model]
+        k = min(k, index.ntotal)
+        if k == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def lexical_search(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.lexical.scores(tokens)
+        hit = np.flatnonzero(scores)
+        return scores[hit], self.lexical_vids[hit]
+
+    @property
+    def n_entries(self) -> int:
+        return len(self.by_entry)
+
+    # -- files ---------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write generation files, then commit them by replacing meta.json."""
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        old = _read_meta(folder)
+        self.generation = (old or {}).get("generation", 0) + 1
+        g = self.generation
+        files = {"rows": f"rows-g{g}.json", "lexical": f"lexical-g{g}.npz",
+                 "dense": {m: f"dense-{_slug(m)}-g{g}.faiss" for m in self.models}}
+        rows = [[r.vid, r.entry_id, r.text, " ".join(r.tokens)] for r in self.rows.values()]
+        _write_json(folder / files["rows"], {"rows": rows, "windows": self.windows})
+        self.lexical.save(folder / files["lexical"])
+        for model, name in files["dense"].items():
+            faiss.write_index(self.dense[model], str(folder / name))
+            _fsync(folder / name)
+        meta = {
+            "format": FORMAT, "generation": g, "content_hash": self.content_hash,
+            "models": [{"id": m, "dim": d} for m, d in self.models.items()],
+            "entries": self.n_entries, "rows": len(self.rows), "next_vid": self.next_vid,
+            "files": files, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        _write_json(folder / "meta.json", meta)
+        if old:
+            for name in _file_names(old):
+                if name not in _file_names(meta):
+                    (folder / name).unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, folder: Path, models: dict[str, int] | None = None) -> "Index":
+        """Load a version folder; raise IndexMismatch if it was built with other models."""
+        import faiss
+
+        meta = _read_meta(folder)
+        if meta is None:
+            raise FileNotFoundError(folder / "meta.json")
+        built = {m["id"]: m["dim"] for m in meta["models"]}
+        if models is not None and built != models:
+            raise IndexMismatch(
+                f"the index in {folder} was built with models {sorted(built)} "
+                f"but {sorted(models)} are configured; run `kefu reindex`")
+        index = cls(built)
+        files = meta["files"]
+        data = json.loads((folder / files["rows"]).read_text(encoding="utf-8"))
+        for vid, entry_id, text, tokens in data["rows"]:
+            index.rows[vid] = Row(vid, entry_id, text, tokens.split(" ") if tokens else [])
+            index.by_entry.setdefault(entry_id, []).append(vid)
+        index.windows = {k: tuple(v) for k, v in data["windows"].items()}
+        index.lexical = BM25.load(folder / files["lexical"])
+        index.lexical_vids = np.asarray(sorted(index.rows), dtype=np.int64)
+        for model, name in files["dense"].items():
+            index.dense[model] = faiss.read_index(str(folder / name))
+        index.next_vid = meta["next_vid"]
+        index.content_hash = meta["content_hash"]
+        index.generation = meta["generation"]
+        return index
+
+
+def _file_names(meta: dict) -> set[str]:
+    files = meta.get("files", {})
+    return {files.get("rows"), files.get("lexical"), *files.get("dense", {}).values()} - {None}
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_meta(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+class IndexDir:
+    """The index root: which version folder is live, and atomic switching between them."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current(self) -> Path | None:
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        folder = self.root / name
+        return folder if (folder / "meta.json").exists() else None
+
+    def meta(self) -> dict | None:
+        folder = self.current()
+        return _read_meta(folder) if folder else None
+
+    def new_version(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m.group(1)) for p in self.root.iterdir()
+                   if (m := re.match(r"v(\d+)-", p.name))]
+        folder = self.root / f"v{max(numbers, default=0) + 1:04d}-{time.strftime('%Y%m%dT%H%M%S')}"
+        folder.mkdir()
+        return folder
+
+    def publish(self, folder: Path) -> None:
+        """Make `folder` the live version (atomic); keep only it and the one it replaced."""
+        previous = self.current()
+        tmp = self.pointer.with_name("CURRENT.tmp")
+        tmp.write_text(folder.name, encoding="utf-8")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.pointer)
+        for old in self.root.iterdir():
+            if re.match(r"v\d+-", old.name) and old not in (folder, previous):
+                shutil.rmtree(old, ignore_errors=True)

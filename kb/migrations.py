@@ -1,0 +1,65 @@
+"""Numbered schema migrations, applied in order when a store opens."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
+
+
+def migration(fn: Callable[[sqlite_utils.Database], None]):
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_create_entries(db: sqlite_utils.Database) -> None:
+    db["entries"].create(
+        {
+            "id": str, "question": str, "similar": str, "answer": str, "category": str,
+            "tags": str, "status": str, "valid_from": str, "valid_to": str,
+            "created_at": str, "updated_at": str, "author": str, "version": int,
+            "content_hash": str,
+        },
+        pk="id",
+    )
+    db["entries"].create_index(["status"])
+    db["history"].create(
+        {"id": int, "entry_id": str, "version": int, "action": str, "author": str,
+         "at": str, "before": str, "after": str},
+        pk="id",
+    )
+    db["history"].create_index(["entry_id", "version"], unique=True)
+
+
+@migration
+def m002_create_embeddings(db: sqlite_utils.Database) -> None:
+    # Vectors keyed by (model, hash of the normalised text): unchanged text is never
+    # embedded twice, whichever entry it belongs to.
+    db["embeddings"].create({"model": str, "hash": str, "vector": bytes}, pk=("model", "hash"))
+
+
+@migration
+def m003_create_terms(db: sqlite_utils.Database) -> None:
+    db["terms"].create({"word": str, "added_at": str, "author": str}, pk="word")
+
+
+def apply(db: sqlite_utils.Database) -> None:
+    """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({"name": fn.__name__, "applied_at": _now()})
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

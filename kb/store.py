@@ -1,0 +1,329 @@
+"""SQLite-backed store of entries, their history, cached embeddings and shop terms.
+
+SQLite is the source of truth; the index folder is a cache rebuilt from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import sqlite_utils
+
+from . import migrations
+from .entry import EDITABLE, Entry, validate
+from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, VersionNotFound
+
+ON_CONFLICT = ("error", "update", "skip")
+
+
+@dataclass
+class Change:
+    entry_id: str
+    version: int
+    action: str
+    author: str | None
+    at: str
+    before: dict | None
+    after: dict | None
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.__dict__.items()}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class Store:
+    """Entries with full history; every write is one transaction."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        migrations.apply(db)
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Store":
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        # WAL lets readers (the panel, a backup) go on while an import writes.
+        db.execute("PRAGMA journal_mode=WAL")
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading -----------------------------------------------------------
+    def get(self, entry_id: str) -> Entry:
+        row = self.db.execute("select * from entries where id = ?", [entry_id]).fetchone()
+        if row is None:
+            raise EntryNotFound(entry_id)
+        return self._entry(row)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Entry]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"select * from entries where id in ({marks})", ids).fetchall()
+        return {e.id: e for e in map(self._entry, rows)}
+
+    def entries(self, status: str | None = None, category: str | None = None,
+                tag: str | None = None, text: str | None = None,
+                limit: int | None = None, offset: int = 0) -> list[Entry]:
+        where, args = [], []
+        if status:
+            where.append("status = ?"); args.append(status)
+        if category:
+            where.append("category = ?"); args.append(category)
+        if tag:
+            where.append("exists (select 1 from json_each(tags) where value = ?)"); args.append(tag)
+        if text:
+            where.append("(question like ? or similar like ? or answer like ?)")
+            args += [f"%{text}%"] * 3
+        sql = "select * from entries"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by id"
+        if limit is not None:
+            sql += " limit ? offset ?"; args += [limit, offset]
+        return [self._entry(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def iter_published(self) -> Iterator[Entry]:
+        for row in self.db.execute("select * from entries where status = 'published' order by id"):
+            yield self._entry(row)
+
+    def count(self) -> int:
+        return self.db.execute("select count(*) from entries").fetchone()[0]
+
+    def history(self, entry_id: str) -> list[Change]:
+        self.get(entry_id)
+        rows = self.db.execute(
+            "select entry_id, version, action, author, at, before, after from history"
+            " where entry_id = ? order by version", [entry_id]).fetchall()
+        return [Change(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), _loads(r[6])) for r in rows]
+
+    def published_hash(self) -> str:
+        """Changes whenever anything that the index holds changes (entries or shop terms)."""
+        h = hashlib.sha256()
+        for row in self.db.execute(
+                "select id, content_hash from entries where status = 'published' order by id"):
+            h.update(f"{row[0]}\0{row[1]}\n".encode())
+        for (word,) in self.db.execute("select word from terms order by word"):
+            h.update(f"t\0{word}\n".encode())
+        return h.hexdigest()[:16]
+
+    # -- writing -----------------------------------------------------------
+    def add(self, data: dict, author: str | None = None) -> Entry:
+        with self.db.atomic():
+            return self._add(validate(data), author, "create")
+
+    def update(self, entry_id: str, changes: dict, author: str | None = None,
+               action: str = "edit") -> Entry:
+        changes = validate({k: v for k, v in changes.items() if k != "id"})
+        with self.db.atomic():
+            return self._update(self.get(entry_id), changes, author, action)
+
+    def archive(self, entry_id: str, author: str | None = None) -> Entry:
+        return self.update(entry_id, {"status": "archived"}, author, action="archive")
+
+    def revert(self, entry_id: str, version: int, author: str | None = None) -> Entry:
+        """Make the entry's content what it was right after `version` (a new version is recorded)."""
+        row = self.db.execute("select after from history where entry_id = ? and version = ?",
+                              [entry_id, version]).fetchone()
+        if row is None:
+            self.get(entry_id)
+            raise VersionNotFound(entry_id, version)
+        return self.update(entry_id, json.loads(row[0]), author, action=f"revert to v{version}")
+
+    def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
+                       author: str | None = None, where: str = "") -> ImportReport:
+        """Add or update many entries in ONE transaction: all of them or none.
+
+        `items` are already validated dicts; an entry with no id is keyed by its
+        standard question, so re-importing the same file changes nothing.
+        """
+        if on_conflict not in ON_CONFLICT:
+            raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
+        report = ImportReport()
+        with self.db.atomic():
+            for data in items:
+                data = dict(data)
+                existing = self._find_existing(data)
+                if existing is None:
+                    report.added.append(self._add(data, author, "import").id)
+                    continue
+                data.pop("id", None)
+                merged = {**existing.content(), **data}
+                if Entry(existing.id, **merged).content_hash() == existing.content_hash():
+                    report.unchanged.append(existing.id)
+                elif on_conflict == "error":
+                    raise DuplicateEntry(existing.id, where)
+                elif on_conflict == "skip":
+                    report.skipped.append(existing.id)
+                else:
+                    self._update(existing, data, author, "import")
+                    report.updated.append(existing.id)
+        return report
+
+    def _find_existing(self, data: dict) -> Entry | None:
+        if data.get("id"):
+            try:
+                return self.get(data["id"])
+            except EntryNotFound:
+                return None
+        row = self.db.execute("select * from entries where question = ?",
+                              [data["question"]]).fetchone()
+        return self._entry(row) if row else None
+
+    def _add(self, data: dict, author: str | None, action: str) -> Entry:
+        for name in ("question", "answer"):
+            if not data.get(name):
+                raise InvalidEntry(name, "is required")
+        entry_id = data.pop("id", None) or "k" + uuid.uuid4().hex[:8]
+        if self.db.execute("select 1 from entries where id = ?", [entry_id]).fetchone():
+            raise DuplicateEntry(entry_id)
+        now = _now()
+        entry = Entry(id=entry_id, created_at=now, updated_at=now, author=author, version=1, **data)
+        self._write(entry, insert=True)
+        self._record(entry, None, action, author, now)
+        return entry
+
+    def _update(self, entry: Entry, changes: dict, author: str | None, action: str) -> Entry:
+        before = entry.content()
+        after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
+        if after == before:
+            return entry
+        now = _now()
+        new = Entry(id=entry.id, created_at=entry.created_at, updated_at=now, author=author,
+                    version=entry.version + 1, **after)
+        self._write(new, insert=False)
+        self._record(new, before, action, author, now)
+        return new
+
+    def _write(self, e: Entry, insert: bool) -> None:
+        values = {
+            "id": e.id, "question": e.question, "similar": _dumps(e.similar), "answer": e.answer,
+            "category": e.category, "tags": _dumps(e.tags), "status": e.status,
+            "valid_from": e.valid_from, "valid_to": e.valid_to, "created_at": e.created_at,
+            "updated_at": e.updated_at, "author": e.author, "version": e.version,
+            "content_hash": e.content_hash(),
+        }
+        cols = ", ".join(values)
+        if insert:
+            marks = ", ".join("?" * len(values))
+            self.db.execute(f"insert into entries ({cols}) values ({marks})", list(values.values()))
+        else:
+            sets = ", ".join(f"{k} = ?" for k in values if k != "id")
+            args = [v for k, v in values.items() if k != "id"] + [e.id]
+            self.db.execute(f"update entries set {sets} where id = ?", args)
+
+    def _record(self, e: Entry, before: dict | None, action: str, author: str | None, at: str) -> None:
+        self.db.execute(
+            "insert into history (entry_id, version, action, author, at, before, after)"
+            " values (?, ?, ?, ?, ?, ?, ?)",
+            [e.id, e.version, action, author, at,
+             _dumps(before) if before is not None else None, _dumps(e.content())])
+
+    # -- shop terms (jieba user dictionary) -------------------------------
+    def terms(self) -> list[str]:
+        return [r[0] for r in self.db.execute("select word from terms order by word")]
+
+    def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
+        added = []
+        with self.db.atomic():
+            for word in words:
+                word = word.strip()
+                if not word or any(ch.isspace() for ch in word):
+                    continue
+                cur = self.db.execute("insert or ignore into terms (word, added_at, author)"
+                                      " values (?, ?, ?)", [word, _now(), author])
+                if cur.rowcount:
+                    added.append(word)
+        return added
+
+    def remove_terms(self, words: Iterable[str]) -> int:
+        with self.db.atomic():
+            return sum(self.db.execute("delete from terms where word = ?", [w]).rowcount for w in words)
+
+    # -- embedding cache ----------------------------------------------------
+    def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for h, blob in self.db.execute(
+                    f"select hash, vector from embeddings where model = ? and hash in ({marks})",
+                    [model, *chunk]):
+                out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def save_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "insert or replace into embeddings (model, hash, vector) values (?, ?, ?)",
+                [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()])
+
+    # -- rows ----------------------------------------------------------------
+    @staticmethod
+    def _entry(row) -> Entry:
+        (id_, question, similar, answer, category, tags, status, valid_from, valid_to,
+         created_at, updated_at, author, version, _hash) = row
+        return Entry(id=id_, question=question, answer=answer, similar=json.loads(similar or "[]"),
+                     category=category, tags=json.loads(tags or "[]"), status=status,
+                     valid_from=valid_from, valid_to=valid_to, created_at=created_at,
+                     updated_at=updated_at, author=author, version=version)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _loads(value):
+    return json.loads(value) if value else None
+
+
+def backup(db_path: str | Path, dest: str | Path) -> None:
+    """Copy a live store with SQLite's online backup API (safe while others use it)."""
+    src = sqlite3.connect(str(db_path))
+    dst = sqlite3.connect(str(dest))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def restore(backup_path: str | Path, db_path: str | Path) -> None:
+    """Replace the store's content with a backup, through the same online backup API."""
+    src = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+    try:
+        src.execute("select count(*) from entries").fetchone()
+    except sqlite3.DatabaseError as exc:
+        src.close()
+        raise InvalidEntry("file", f"{backup_path} is not a kefu backup ({exc})") from None
+    dst = sqlite3.connect(str(db_path), timeout=30)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()

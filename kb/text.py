@@ -1,0 +1,107 @@
+"""Text normalisation and segmentation: the one place that decides how text is matched.
+
+Messages and entries go through `normalize` before both embedding and BM25, so a
+traditional-script customer meets simplified entries (and vice versa) on equal terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+SIMPLIFIED = "simplified"
+TRADITIONAL = "traditional"
+
+# Longer messages are cut before matching; the question is usually at the end of a
+# long message (context first, question last), so the tail is what is kept.
+MAX_CHARS = 500
+
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# Tokens that carry no topic: greetings, politeness and sentence particles. Kept out
+# of the lexical index so that "亲" or "请问" never decides a match.
+STOPWORDS = frozenset(
+    """亲 亲亲 您好 你好 在吗 在不在 请问 麻烦 谢谢 一下 我 你 您 的 了 吗 呢 吧 啊 呀 哦 嗯 哈
+    是 有 和 就 都 也 还 这 那 个 要 想 能 会 可以 怎么 怎么办 如何 什么 为什么 么 下 吧
+    客服 老板 掌柜 小姐姐 请 问 帮 帮忙 嘛 啦 哈哈""".split()
+)
+
+
+@lru_cache(maxsize=None)
+def _converter(config: str):
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    return _converter("t2s").convert(text)
+
+
+def to_traditional(text: str, config: str = "s2twp") -> str:
+    return _converter(config).convert(text)
+
+
+def detect_script(text: str) -> str:
+    """Return TRADITIONAL when more characters are traditional-only than simplified-only."""
+    trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
+    simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b)
+    return TRADITIONAL if trad > simp else SIMPLIFIED
+
+
+@dataclass(frozen=True)
+class Normalized:
+    text: str  # simplified, half-width, lower-case, single spaces
+    script: str
+    truncated: bool = False
+
+
+def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
+    """Half-width, lower-case, collapse spaces, convert to simplified; keep the tail of long text."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _SPACE.sub(" ", text).strip()
+    truncated = len(text) > max_chars
+    if truncated:
+        text = text[-max_chars:]
+    script = detect_script(text)
+    simplified = to_simplified(text) if script == TRADITIONAL or _CJK.search(text) else text
+    return Normalized(simplified.lower(), script, truncated)
+
+
+class Segmenter:
+    """jieba words plus single CJK characters, with a shop-term user dictionary.
+
+    Single characters make typos and homophones still share most tokens with the
+    intended phrase; whole words keep precision. jieba's prefix-dictionary cache is
+    written to `cache_dir` (inside the data dir), not to /tmp.
+    """
+
+    def __init__(self, cache_dir: Path | None = None, terms: Iterable[str] = ()):
+        import jieba
+
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        self._tk = jieba.Tokenizer()
+        if cache_dir is not None:
+            Path(cache_dir).mkdir(parents=True, exist_ok=True)
+            self._tk.tmp_dir = str(cache_dir)
+        self.terms = sorted(set(terms))
+        for term in self.terms:
+            self._tk.add_word(term, freq=50_000)
+
+    def tokens(self, text: str) -> list[str]:
+        """Tokens of already normalised text: words, then single characters of CJK words."""
+        out: list[str] = []
+        chars: list[str] = []
+        for word in self._tk.lcut(text, HMM=True):
+            word = word.strip()
+            if not word or not any(ch.isalnum() for ch in word) or word in STOPWORDS:
+                continue
+            out.append(word)
+            if len(word) > 1 and _CJK.match(word):
+                chars.extend(ch for ch in word if ch not in STOPWORDS)
+        return out + chars

@@ -1,0 +1,1 @@
+"""Retrieval and evaluation on top of the knowledge base."""

@@ -1,0 +1,107 @@
+"""`kefu eval`: quality and latency on a benchmark folder (kb.jsonl + queries.jsonl).
+
+The knowledge base of the dataset is built in a temporary folder through the same
+import, index and search code as `kefu search`; the user's data is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from kefu.kb.base import KnowledgeBase, Progress
+from kefu.kb.embed import Embedder
+from kefu.kb.errors import ImportFileError
+from kefu.kb.io import read_entries
+
+from .retrieve import Fusion, Retriever
+
+
+def load_queries(path: Path) -> list[dict]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(path, n, None, f"invalid JSON ({exc.msg})") from None
+        if not isinstance(q, dict) or not isinstance(q.get("query"), str):
+            raise ImportFileError(path, n, "query", "missing")
+        if not isinstance(q.get("gold", []), list):
+            raise ImportFileError(path, n, "gold", "must be a list of entry ids")
+        out.append({"query": q["query"], "gold": q.get("gold", []), "kind": q.get("kind", "")})
+    return out
+
+
+def score(ranked: list[list[str]], flags: list[bool], queries: list[dict]) -> dict:
+    """Recall@1/5, MRR (ignoring the no-match flag), gated variants and no-match P/R/F1."""
+    ans = [i for i, q in enumerate(queries) if q["gold"]]
+    rr, r1, r5, g1, grr = [], [], [], [], []
+    for i in ans:
+        gold = set(queries[i]["gold"])
+        rank = next((k for k, e in enumerate(ranked[i], 1) if e in gold), None)
+        rr.append(1 / rank if rank else 0.0)
+        r1.append(rank == 1)
+        r5.append(rank is not None and rank <= 5)
+        g1.append(rank == 1 and not flags[i])
+        grr.append(0.0 if flags[i] else rr[-1])
+    tp = sum(1 for i, q in enumerate(queries) if flags[i] and not q["gold"])
+    fp = sum(1 for i, q in enumerate(queries) if flags[i] and q["gold"])
+    negatives = sum(1 for q in queries if not q["gold"])
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / negatives if negatives else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    mean = lambda xs: round(float(np.mean(xs)), 4) if xs else 0.0  # noqa: E731
+    return {
+        "n_queries": len(queries), "n_answerable": len(ans),
+        "recall@1": mean(r1), "recall@5": mean(r5), "mrr": mean(rr),
+        "gated": {"recall@1": mean(g1), "mrr": mean(grr)},
+        "no_match": {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)},
+    }
+
+
+def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | None = None,
+             progress: Progress | None = None, keep_results: bool = False) -> dict:
+    dataset = Path(dataset)
+    entries = read_entries(dataset / "kb.jsonl")
+    queries = load_queries(dataset / "queries.jsonl")
+    with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
+        kb = KnowledgeBase(home, embedders, progress=progress)
+        try:
+            kb.import_entries(entries, author="eval")
+            kb.index()
+            retriever = Retriever(kb, fusion=fusion)
+            retriever.search("预热")  # first call pays one-off costs (jieba dictionary load)
+            results = []
+            for i, q in enumerate(queries, 1):
+                results.append(retriever.search(q["query"]))
+                if progress and (i % 50 == 0 or i == len(queries)):
+                    progress("queries", i, len(queries))
+        finally:
+            kb.close()
+    ranked = [[h.entry_id for h in r.hits] for r in results]
+    flags = [r.no_match for r in results]
+    took = np.array([r.took_ms for r in results])
+    report = {"dataset": str(dataset), **score(ranked, flags, queries)}
+    report["latency_ms"] = {"p50": round(float(np.percentile(took, 50)), 2),
+                            "p95": round(float(np.percentile(took, 95)), 2)}
+    report["model"] = "+".join([e.id for e in embedders] + ["bm25"])
+    by_kind = defaultdict(list)
+    for i, q in enumerate(queries):
+        by_kind[q["kind"] or "?"].append(i)
+    report["by_kind"] = {
+        kind: {k: v for k, v in score([ranked[i] for i in idx], [flags[i] for i in idx],
+                                      [queries[i] for i in idx]).items()
+               if k in ("n_queries", "recall@1", "mrr", "no_match")}
+        for kind, idx in sorted(by_kind.items())}
+    if keep_results:
+        report["results"] = [{"query": q["query"], "gold": q["gold"], "kind": q["kind"],
+                              "ranked": ranked[i], "no_match": flags[i],
+                              "confidence": results[i].confidence}
+                             for i, q in enumerate(queries)]
+    return report

@@ -1,0 +1,160 @@
+"""Hybrid retrieval: dense (one FAISS index per model) + BM25, fused per entry.
+
+How a message is answered:
+1. normalise it (half-width, simplified script, tail of an over-long message);
+2. gather candidate entries: the nearest phrasings of each dense model and the best
+   BM25 phrasings;
+3. score every candidate exactly: per model the best cosine over the entry's
+   phrasings, and its best BM25 relative to the best candidate's;
+4. fuse with a weighted sum, and turn the fused score into a confidence in [0, 1]
+   with a logistic curve; below 0.5 the result is flagged `no_match`.
+The weights and the curve were tuned on ../shared/bench/shop-dev (see README).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.entry import in_window
+from kefu.kb.errors import EmptyQuery
+from kefu.kb.text import normalize
+
+LEXICAL = "bm25"
+
+
+@dataclass
+class Fusion:
+    """Weights of each score part, and the logistic curve from fused score to confidence."""
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "use-m3": 1.0, "e5-small-q4": 1.0, LEXICAL: 0.25})
+    default_dense: float = 1.0  # weight of a model not named in `weights`
+    slope: float = 12.0
+    midpoint: float = 1.2  # fused score at which confidence is 0.5
+
+    def weight(self, part: str) -> float:
+        return self.weights.get(part, self.default_dense)
+
+    def confidence(self, score: float) -> float:
+        return 1.0 / (1.0 + math.exp(-self.slope * (score - self.midpoint)))
+
+
+@dataclass
+class Hit:
+    entry_id: str
+    question: str
+    answer: str
+    category: str
+    tags: list[str]
+    matched: str  # the phrasing (question or similar question) that matched best
+    score: float
+    confidence: float
+    dense: dict[str, float]
+    lexical: float
+
+
+@dataclass
+class SearchResult:
+    query: str
+    normalized: str
+    script: str
+    no_match: bool
+    hits: list[Hit]
+    warnings: list[str] = field(default_factory=list)
+    took_ms: float = 0.0
+
+    @property
+    def confidence(self) -> float:
+        return self.hits[0].confidence if self.hits else 0.0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "confidence": self.confidence}
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int = 30,
+                 fusion: Fusion | None = None):
+        if top_k <= 0:
+            raise ValueError(f"top_k must be greater than 0, got {top_k}")
+        if candidates < top_k:
+            raise ValueError(f"candidates must be at least top_k ({top_k}), got {candidates}")
+        self.kb = kb
+        self.top_k = top_k
+        self.candidates = candidates
+        self.fusion = fusion or Fusion()
+
+    def search(self, message: str, top_k: int | None = None, now: datetime | None = None) -> SearchResult:
+        start = time.perf_counter()
+        if not message or not message.strip():
+            raise EmptyQuery()
+        top_k = top_k or self.top_k
+        norm = normalize(message)
+        warnings = []
+        if norm.truncated:
+            warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")
+        index = self.kb.index()
+        now = now or datetime.now()
+
+        queries = {m.id: m.encode_queries([norm.text])[0] for m in self.kb.embedders}
+        cand: dict[str, None] = {}
+        for model, q in queries.items():
+            _, vids = index.dense_search(model, q, self.candidates * 4)
+            for vid in vids.tolist():
+                cand.setdefault(index.rows[vid].entry_id, None)
+        tokens = self.kb.segmenter.tokens(norm.text)
+        lex_scores, lex_vids = index.lexical_search(tokens)
+        lex_by_vid = dict(zip(lex_vids.tolist(), lex_scores.tolist()))
+        for pos in np.argsort(-lex_scores)[: self.candidates * 2]:
+            cand.setdefault(index.rows[int(lex_vids[pos])].entry_id, None)
+        entries = [e for e in cand if e in index.windows and in_window(*index.windows[e], now)]
+
+        scored = self._score(index, entries, queries, lex_by_vid)
+        scored.sort(key=lambda s: -s[1])
+        store_entries = self.kb.store.get_many(e for e, *_ in scored[:top_k])
+        hits = []
+        for entry_id, fused, dense, lexical, best_pos in scored[:top_k]:
+            entry = store_entries[entry_id]
+            phrasings = entry.phrasings
+            hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
+                            phrasings[min(best_pos, len(phrasings) - 1)], round(fused, 4),
+                            round(self.fusion.confidence(fused), 4),
+                            {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4)))
+        no_match = not hits or hits[0].confidence < 0.5
+        return SearchResult(message, norm.text, norm.script, no_match, hits, warnings,
+                            round((time.perf_counter() - start) * 1000, 3))
+
+    def _score(self, index, entries, queries, lex_by_vid):
+        """(entry id, fused, dense parts, lexical part, position of best phrasing) per entry."""
+        if not entries:
+            return []
+        vids = [v for e in entries for v in index.by_entry[e]]
+        owner = np.repeat(np.arange(len(entries)), [len(index.by_entry[e]) for e in entries])
+        starts = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(entries)))[:-1]])
+        ids = np.asarray(vids, dtype=np.int64)
+        fused = np.zeros(len(entries))
+        parts: dict[str, np.ndarray] = {}
+        best_row = np.zeros(len(vids))
+        for model, q in queries.items():
+            sims = index.dense[model].reconstruct_batch(ids) @ q
+            best = np.maximum.reduceat(sims, starts)
+            parts[model] = best
+            fused += self.fusion.weight(model) * best
+            best_row += sims
+        lex_rows = np.asarray([lex_by_vid.get(v, 0.0) for v in vids])
+        lex = np.maximum.reduceat(lex_rows, starts)
+        top = lex.max()
+        lex_rel = lex / top if top > 0 else lex
+        fused += self.fusion.weight(LEXICAL) * lex_rel
+        out = []
+        for i, entry_id in enumerate(entries):
+            lo = starts[i]
+            hi = starts[i + 1] if i + 1 < len(entries) else len(vids)
+            best_pos = int(np.argmax(best_row[lo:hi]))
+            out.append((entry_id, float(fused[i]), {m: float(p[i]) for m, p in parts.items()},
+                        float(lex_rel[i]), best_pos))
+        return out
