@@ -72,7 +72,7 @@ class E5Embedder:
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = [self._model.passage(list(texts[i:i + 64])) for i in range(0, len(texts), 64)]
+        out = [self._model.query(list(texts[i:i + 64])) for i in range(0, len(texts), 64)]
         return _unit(np.concatenate(out))
 
 

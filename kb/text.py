@@ -93,15 +93,20 @@ class Segmenter:
         for term in self.terms:
             self._tk.add_word(term, freq=50_000)
 
-    def tokens(self, text: str) -> list[str]:
-        """Tokens of already normalised text: words, then single characters of CJK words."""
-        out: list[str] = []
+    def split(self, text: str) -> tuple[list[str], list[str]]:
+        """Content words and the single characters of CJK words, of already normalised text."""
+        words: list[str] = []
         chars: list[str] = []
         for word in self._tk.lcut(text, HMM=True):
             word = word.strip()
             if not word or not any(ch.isalnum() for ch in word) or word in STOPWORDS:
                 continue
-            out.append(word)
+            words.append(word)
             if len(word) > 1 and _CJK.match(word):
                 chars.extend(ch for ch in word if ch not in STOPWORDS)
-        return out + chars
+        return words, chars
+
+    def tokens(self, text: str) -> list[str]:
+        """BM25 tokens: words, then single characters."""
+        words, chars = self.split(text)
+        return words + chars

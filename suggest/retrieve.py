@@ -7,8 +7,10 @@ How a message is answered:
 3. score every candidate exactly: per model the best cosine over the entry's
    phrasings, and its best BM25 relative to the best candidate's;
 4. fuse with a weighted sum, and turn the fused score into a confidence in [0, 1]
-   with a logistic curve; below 0.5 the result is flagged `no_match`.
-The weights and the curve were tuned on ../shared/bench/shop-dev (see README).
+   with a logistic curve that also counts the message's content words (greetings
+   and chit-chat have few); below 0.5 the result is flagged `no_match`.
+The weights and the three numbers of the curve were tuned on ../shared/bench/shop-dev
+for the default models (see README); `Fusion` takes others.
 """
 
 from __future__ import annotations
@@ -32,16 +34,18 @@ LEXICAL = "bm25"
 class Fusion:
     """Weights of each score part, and the logistic curve from fused score to confidence."""
     weights: dict[str, float] = field(default_factory=lambda: {
-        "use-m3": 1.0, "e5-small-q4": 1.0, LEXICAL: 0.25})
+        "use-m3": 0.5, "e5-small-q4": 2.0, LEXICAL: 0.1})
     default_dense: float = 1.0  # weight of a model not named in `weights`
-    slope: float = 12.0
-    midpoint: float = 1.2  # fused score at which confidence is 0.5
+    slope: float = 9.87
+    midpoint: float = 2.290  # fused score at which a one-word message has confidence 0.5
+    per_word: float = 0.66  # logit added per content word beyond the first, up to 4 words
 
     def weight(self, part: str) -> float:
         return self.weights.get(part, self.default_dense)
 
-    def confidence(self, score: float) -> float:
-        return 1.0 / (1.0 + math.exp(-self.slope * (score - self.midpoint)))
+    def confidence(self, score: float, n_words: int) -> float:
+        logit = self.slope * (score - self.midpoint) + self.per_word * (min(n_words, 4) - 1)
+        return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
 
 
 @dataclass
@@ -106,8 +110,8 @@ class Retriever:
             _, vids = index.dense_search(model, q, self.candidates * 4)
             for vid in vids.tolist():
                 cand.setdefault(index.rows[vid].entry_id, None)
-        tokens = self.kb.segmenter.tokens(norm.text)
-        lex_scores, lex_vids = index.lexical_search(tokens)
+        words, chars = self.kb.segmenter.split(norm.text)
+        lex_scores, lex_vids = index.lexical_search(words + chars)
         lex_by_vid = dict(zip(lex_vids.tolist(), lex_scores.tolist()))
         for pos in np.argsort(-lex_scores)[: self.candidates * 2]:
             cand.setdefault(index.rows[int(lex_vids[pos])].entry_id, None)
@@ -122,7 +126,7 @@ class Retriever:
             phrasings = entry.phrasings
             hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
                             phrasings[min(best_pos, len(phrasings) - 1)], round(fused, 4),
-                            round(self.fusion.confidence(fused), 4),
+                            round(self.fusion.confidence(fused, len(words)), 4),
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4)))
         no_match = not hits or hits[0].confidence < 0.5
         return SearchResult(message, norm.text, norm.script, no_match, hits, warnings,
