@@ -87,7 +87,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # the library raises many kinds for a bad name or path
             raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}") from exc
         self.id = "st:" + name_or_path
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self.encode_documents(texts)

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` (set-up + the main job) and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_HOME := .kefu-run
+# Keep model downloads impossible: kefu's default models ship inside their wheels.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+# torch is installed first and pinned: a bare `torch` requirement (pulled in by
+# sentence-transformers) would otherwise fetch a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: install
+	rm -rf $(RUN_HOME)
+	$(BIN)/kefu --data-dir $(RUN_HOME) init --sample
+	@for m in "亲，在吗？我想问下衣服洗了缩水还能退吗" "快递三天没动静了 咋回事" \
+	          "請問寄到台灣運費怎麼算？" "買了兩天就降價了，可以退差價嗎" \
+	          "发票可以开公司抬头吗" "今天天气怎么样"; do \
+	  echo; echo "> $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) search -k 3 "$$m"; done
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) $(RUN_HOME) *.egg-info

@@ -1,0 +1,460 @@
+"""The `kefu` command line: a thin edge that parses options, calls kb/ and suggest/, prints.
+
+Every command prints readable text, or JSON with --json; library errors become a
+one-line message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_MODELS = "use,e5"
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kefu"
+
+
+class Context:
+    """What every command needs: the data folder and, on demand, the knowledge base."""
+
+    def __init__(self, home: Path, models: str | None):
+        self.home = home
+        self._models = models
+        self._kb = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.json"
+
+    def config(self) -> dict:
+        try:
+            return json.loads(self.config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    @property
+    def models(self) -> str:
+        return self._models or self.config().get("models") or DEFAULT_MODELS
+
+    def kb(self):
+        if self._kb is None:
+            from kefu.kb.base import KnowledgeBase
+            from kefu.kb.embed import load_embedders
+
+            self._kb = KnowledgeBase(self.home, load_embedders(self.models), progress=progress)
+        return self._kb
+
+    def close(self) -> None:
+        if self._kb is not None:
+            self._kb.close()
+
+
+def progress(stage: str, done: int, total: int) -> None:
+    """Progress of long work on stderr: a live line on a terminal, a few lines in a log."""
+    if sys.stderr.isatty():
+        end = "\n" if done >= total else ""
+        click.echo(f"\r{stage}: {done}/{total}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+    elif done >= total or done % max(total // 4, 1) == 0:
+        click.echo(f"{stage}: {done}/{total}", err=True)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
+
+
+def handle_errors(fn):
+    """Turn kefu's named errors into a one-line message and exit status 1."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from kefu.kb.errors import KefuError
+
+        try:
+            return fn(*args, **kwargs)
+        except KefuError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def emit(data, as_json: bool, text) -> None:
+    if dataclasses.is_dataclass(data):
+        data = dataclasses.asdict(data)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(text(data) if callable(text) else text)
+
+
+def author() -> str:
+    return os.environ.get("KEFU_AUTHOR") or os.environ.get("USER") or "cli"
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
+              help="Data folder (default: $KEFU_HOME or ~/.local/share/kefu).")
+@click.option("--models", envvar="KEFU_MODELS",
+              help="Embedding models, comma-separated: use, e5, or a sentence-transformers "
+                   "name/path (default: the data folder's config, else 'use,e5').")
+@click.version_option(package_name="kefu")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, models: str | None) -> None:
+    """kefu (客服): FAQ knowledge base and reply suggestions for online-shop customer service."""
+    c = Context(data_dir or default_home(), models)
+    ctx.obj = c
+    ctx.call_on_close(c.close)
+
+
+@cli.command()
+@click.option("--sample", is_flag=True, help="Also import the shipped sample shop corpus (210 entries).")
+@json_option
+@click.pass_obj
+@handle_errors
+def init(c: Context, sample: bool, as_json: bool) -> None:
+    """Create the data folder and its config; build the index."""
+    c.home.mkdir(parents=True, exist_ok=True)
+    config = {**c.config(), "models": c.models}
+    c.config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    kb = c.kb()
+    report = None
+    if sample:
+        from kefu.corpus import ENTRIES, TERMS
+        from kefu.kb.io import read_entries
+
+        kb.add_terms(TERMS.read_text(encoding="utf-8").split(), author="sample")
+        report = kb.import_entries(read_entries(ENTRIES), on_conflict="update", author="sample").counts()
+    index = kb.index()
+    out = {"data_dir": str(c.home), "models": c.models, "entries": kb.store.count(),
+           "indexed": index.n_entries, "sample": report}
+    emit(out, as_json, lambda d: f"kefu data folder {d['data_dir']}: {d['entries']} entries, "
+                                 f"{d['indexed']} indexed, models {d['models']}")
+
+
+# -- entries ----------------------------------------------------------------------
+
+def _entry_text(e: dict) -> str:
+    lines = [f"{e['id']}  [{e['category']}] {e['status']}  v{e['version']}",
+             f"问: {e['question']}"]
+    lines += [f"  ~ {s}" for s in e["similar"]]
+    lines.append(f"答: {e['answer']}")
+    if e["tags"]:
+        lines.append("标签: " + ", ".join(e["tags"]))
+    if e["valid_from"] or e["valid_to"]:
+        lines.append(f"有效期: {e['valid_from'] or '…'} ~ {e['valid_to'] or '…'}")
+    return "\n".join(lines)
+
+
+def entry_options(fn):
+    """Options shared by `add` and `edit`; only the ones given are applied."""
+    for decorator in reversed([
+        click.option("--question", "-q", help="Standard question."),
+        click.option("--similar", "-s", multiple=True, help="A similar question (repeat; replaces the list)."),
+        click.option("--answer", "-a", help="Answer text."),
+        click.option("--category", "-c", help="售前 / 售中 / 售后 / 投诉 / 账户 or your own."),
+        click.option("--tag", "-t", "tags", multiple=True, help="A tag (repeat; replaces the list)."),
+        click.option("--status", type=click.Choice(["draft", "published", "archived"])),
+        click.option("--valid-from", help="First day the entry may be suggested (YYYY-MM-DD)."),
+        click.option("--valid-to", help="Last day the entry may be suggested (YYYY-MM-DD)."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def _changes(question, similar, answer, category, tags, status, valid_from, valid_to) -> dict:
+    values = {"question": question, "similar": list(similar) or None, "answer": answer,
+              "category": category, "tags": list(tags) or None, "status": status,
+              "valid_from": valid_from, "valid_to": valid_to}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@cli.command()
+@click.option("--id", "entry_id", help="Entry id (generated when omitted).")
+@entry_options
+@json_option
+@click.pass_obj
+@handle_errors
+def add(c: Context, entry_id, as_json, **fields) -> None:
+    """Add an entry (published unless --status says otherwise)."""
+    data = _changes(**fields)
+    if entry_id:
+        data["id"] = entry_id
+    entry = c.kb().add(data, author=author())
+    emit(entry, as_json, _entry_text)
+
+
+@cli.command()
+@click.argument("entry_id")
+@entry_options
+@json_option
+@click.pass_obj
+@handle_errors
+def edit(c: Context, entry_id, as_json, **fields) -> None:
+    """Change fields of an entry; the old version is kept in its history."""
+    changes = _changes(**fields)
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one field option")
+    emit(c.kb().update(entry_id, changes, author=author()), as_json, _entry_text)
+
+
+@cli.command()
+@click.argument("entry_id")
+@json_option
+@click.pass_obj
+@handle_errors
+def archive(c: Context, entry_id, as_json) -> None:
+    """Archive an entry: it stays in the store and its history, but is no longer suggested."""
+    emit(c.kb().archive(entry_id, author=author()), as_json, _entry_text)
+
+
+@cli.command()
+@click.argument("entry_id")
+@json_option
+@click.pass_obj
+@handle_errors
+def show(c: Context, entry_id, as_json) -> None:
+    """Show one entry."""
+    emit(c.kb().store.get(entry_id), as_json, _entry_text)
+
+
+@cli.command(name="list")
+@click.option("--status", type=click.Choice(["draft", "published", "archived"]))
+@click.option("--category")
+@click.option("--tag")
+@click.option("--text", help="Only entries whose question, similar questions or answer contain this.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@json_option
+@click.pass_obj
+@handle_errors
+def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> None:
+    """List entries, with filters and paging."""
+    entries = c.kb().store.entries(status, category, tag, text, limit, offset)
+    emit([dataclasses.asdict(e) for e in entries], as_json,
+         lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
+                                for e in rows) or "(no entries)")
+
+
+@cli.command()
+@click.argument("entry_id")
+@json_option
+@click.pass_obj
+@handle_errors
+def history(c: Context, entry_id, as_json) -> None:
+    """Show every version of an entry: who changed what, when."""
+    changes = c.kb().store.history(entry_id)
+
+    def text(rows):
+        out = []
+        for ch in rows:
+            before, after = ch["before"] or {}, ch["after"] or {}
+            changed = [k for k in after if before.get(k) != after.get(k)]
+            out.append(f"v{ch['version']}  {ch['at']}  {ch['author'] or '-'}  {ch['action']}"
+                       f"  ({', '.join(changed)})")
+        return "\n".join(out)
+    emit([dataclasses.asdict(ch) for ch in changes], as_json, text)
+
+
+@cli.command()
+@click.argument("entry_id")
+@click.option("--to", "version", type=int, required=True, help="Version number to go back to.")
+@json_option
+@click.pass_obj
+@handle_errors
+def revert(c: Context, entry_id, version, as_json) -> None:
+    """Give an entry back the content it had at an earlier version (recorded as a new version)."""
+    emit(c.kb().revert(entry_id, version, author=author()), as_json, _entry_text)
+
+
+# -- files --------------------------------------------------------------------------
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--on-conflict", type=click.Choice(["error", "update", "skip"]), default="error",
+              show_default=True, help="What to do with an entry whose id (or question) already exists.")
+@click.option("--encoding", help="Text encoding of the files (default UTF-8, with or without BOM).")
+@json_option
+@click.pass_obj
+@handle_errors
+def import_(c: Context, files, on_conflict, encoding, as_json) -> None:
+    """Import entries from JSONL or CSV files; each file is all-or-nothing."""
+    from kefu.kb.errors import KefuError
+    from kefu.kb.io import read_entries
+
+    kb = c.kb()
+    results, failed = [], 0
+    for path in files:
+        try:
+            items = read_entries(path, encoding)
+            report = kb.import_entries(items, on_conflict, author=author(), where=str(path))
+            results.append({"file": str(path), **report.counts()})
+        except KefuError as exc:
+            failed += 1
+            results.append({"file": str(path), "error": str(exc)})
+    kb.index()
+    emit({"files": results, "entries": kb.store.count()}, as_json, lambda d: "\n".join(
+        f"{r['file']}: " + (f"ERROR {r['error']}" if "error" in r else
+                            ", ".join(f"{k} {v}" for k, v in r.items() if k != "file"))
+        for r in d["files"]))
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option("--status", type=click.Choice(["draft", "published", "archived"]), help="Only entries with this status.")
+@click.pass_obj
+@handle_errors
+def export(c: Context, fmt, output, status) -> None:
+    """Write entries in a format `kefu import` reads back unchanged."""
+    from kefu.kb.io import write_entries
+
+    entries = c.kb().store.entries(status=status)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            n = write_entries(entries, fmt, fh)
+        click.echo(f"wrote {n} entries to {output}", err=True)
+    else:
+        write_entries(entries, fmt, sys.stdout)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def backup(c: Context, file) -> None:
+    """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
+    from kefu.kb.store import backup as do_backup
+
+    db = c.home / "kefu.db"
+    if not db.exists():
+        raise click.ClickException(f"no store at {db}: run `kefu init` first")
+    do_backup(db, file)
+    click.echo(f"backed up {db} to {file}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+@handle_errors
+def restore(c: Context, file) -> None:
+    """Replace the store's content with a backup FILE; the index is rebuilt on next use."""
+    from kefu.kb.store import restore as do_restore
+
+    c.home.mkdir(parents=True, exist_ok=True)
+    do_restore(file, c.home / "kefu.db")
+    click.echo(f"restored {c.home / 'kefu.db'} from {file}")
+
+
+# -- index, search, eval ------------------------------------------------------------------
+
+@cli.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def reindex(c: Context, as_json) -> None:
+    """Rebuild the index from the store into a new folder and switch to it atomically."""
+    index = c.kb().rebuild()
+    emit({"entries": index.n_entries, "rows": len(index.rows), "models": list(index.models)},
+         as_json, lambda d: f"indexed {d['entries']} entries ({d['rows']} phrasings) with {', '.join(d['models'])}")
+
+
+def _result_text(r: dict) -> str:
+    out = [f"({r['script']}, {r['took_ms']:.1f} ms)"]
+    out += [f"! {w}" for w in r["warnings"]]
+    if r["no_match"]:
+        out.append("没有合适的答案 (no good match)" + (" — closest:" if r["hits"] else ""))
+    for i, h in enumerate(r["hits"], 1):
+        out.append(f"{i}. [{h['confidence']:.2f}] {h['entry_id']} [{h['category']}] {h['question']}")
+        if h["matched"] != h["question"]:
+            out.append(f"   matched: {h['matched']}")
+        if i == 1 and not r["no_match"]:
+            out.append(f"   答: {h['answer']}")
+    return "\n".join(out)
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--top-k", "-k", type=click.IntRange(1, 50), default=5, show_default=True)
+@json_option
+@click.pass_obj
+@handle_errors
+def search(c: Context, message, top_k, as_json) -> None:
+    """Find the entries that answer a customer MESSAGE (simplified or traditional script)."""
+    from kefu.suggest.retrieve import Retriever
+
+    result = Retriever(c.kb(), top_k=top_k).search(message)
+    emit(result.to_dict(), as_json, _result_text)
+
+
+@cli.command(name="eval")
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with kb.jsonl and queries.jsonl (see ../shared/bench/README.md).")
+@json_option
+@click.pass_obj
+@handle_errors
+def eval_(c: Context, dataset, as_json) -> None:
+    """Measure recall@1/5, MRR, no-match P/R/F1 and latency on a benchmark folder."""
+    from kefu.kb.embed import load_embedders
+    from kefu.suggest.evaluate import evaluate
+
+    report = evaluate(dataset, load_embedders(c.models), progress=progress)
+
+    def text(d):
+        lines = [f"{d['dataset']}  ({d['model']})",
+                 f"queries {d['n_queries']} (answerable {d['n_answerable']})",
+                 f"recall@1 {d['recall@1']:.3f}  recall@5 {d['recall@5']:.3f}  MRR {d['mrr']:.3f}",
+                 f"gated: recall@1 {d['gated']['recall@1']:.3f}  MRR {d['gated']['mrr']:.3f}",
+                 "no match: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}".format(**d["no_match"]),
+                 f"latency ms: p50 {d['latency_ms']['p50']}  p95 {d['latency_ms']['p95']}",
+                 "by kind:"]
+        for kind, k in d["by_kind"].items():
+            lines.append(f"  {kind:12s} n={k['n_queries']:<4d} R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}")
+        return "\n".join(lines)
+    emit(report, as_json, text)
+
+
+# -- shop terms ---------------------------------------------------------------------
+
+@cli.group()
+def terms() -> None:
+    """The user dictionary of shop terms (products, brands, slang) used for segmentation."""
+
+
+@terms.command(name="add")
+@click.argument("words", nargs=-1, required=True)
+@click.pass_obj
+@handle_errors
+def terms_add(c: Context, words) -> None:
+    """Add shop terms; the index is re-segmented on next use (no re-embedding)."""
+    added = c.kb().add_terms(words, author=author())
+    click.echo(f"added {len(added)} term(s)")
+
+
+@terms.command(name="list")
+@json_option
+@click.pass_obj
+@handle_errors
+def terms_list(c: Context, as_json) -> None:
+    """List the shop terms."""
+    words = c.kb().store.terms()
+    emit(words, as_json, lambda w: "\n".join(w) or "(no terms)")
+
+
+@terms.command(name="remove")
+@click.argument("words", nargs=-1, required=True)
+@click.pass_obj
+@handle_errors
+def terms_remove(c: Context, words) -> None:
+    """Remove shop terms."""
+    n = c.kb().store.remove_terms(words)
+    click.echo(f"removed {n} term(s)")

@@ -1,0 +1,125 @@
+"""The `kefu` commands end to end, with the real default models on a few entries."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kefu.cli import cli
+
+ENTRIES = [
+    {"id": "a1", "question": "多久发货", "similar": ["什么时候发货", "几天能发出"],
+     "answer": "16点前付款当天发货。", "category": "售中", "tags": ["发货"]},
+    {"id": "a2", "question": "可以开发票吗", "similar": ["发票怎么开", "能开公司发票吗"],
+     "answer": "确认收货后7个工作日内开电子发票。", "category": "售中", "tags": ["发票"]},
+    {"id": "a3", "question": "七天无理由退货怎么申请", "similar": ["不想要了能退吗", "怎么退货"],
+     "answer": "签收7天内在订单页申请退货。", "category": "售后", "tags": ["退货"]},
+]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KEFU_AUTHOR", "tester")
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args, ok=True):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+    return invoke
+
+
+@pytest.fixture
+def faq(tmp_path):
+    path = tmp_path / "faq.jsonl"
+    path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_search_json_and_text(home, run, faq):
+    out = json.loads(run("import", str(faq), "--json").stdout)
+    assert out["files"][0]["added"] == 3
+    result = json.loads(run("search", "发票能开吗", "--json").stdout)
+    assert result["hits"][0]["entry_id"] == "a2"
+    assert {"no_match", "confidence", "script", "hits"} <= set(result)
+    text = run("search", "请问什么时候能发货").output
+    assert "a1" in text and "16点前付款" in text
+
+
+def test_add_edit_history_revert_archive(home, run, faq):
+    run("import", str(faq))
+    run("add", "--id", "a4", "-q", "会员积分怎么用", "-a", "100积分抵1元。", "-s", "积分能抵钱吗")
+    run("edit", "a4", "-a", "200积分抵1元。")
+    hist = json.loads(run("history", "a4", "--json").stdout)
+    assert [h["version"] for h in hist] == [1, 2] and hist[1]["author"] == "tester"
+    assert json.loads(run("revert", "a4", "--to", "1", "--json").stdout)["answer"] == "100积分抵1元。"
+    run("archive", "a4")
+    assert json.loads(run("show", "a4", "--json").stdout)["status"] == "archived"
+    ids = [h["entry_id"] for h in json.loads(run("search", "积分可以抵钱吗", "--json").stdout)["hits"]]
+    assert "a4" not in ids
+    listed = json.loads(run("list", "--status", "published", "--json").stdout)
+    assert [e["id"] for e in listed] == ["a1", "a2", "a3"]
+
+
+def test_errors_exit_nonzero_with_one_line(home, run, faq, tmp_path):
+    run("import", str(faq))
+    again = run("import", str(faq.parent / "faq.jsonl"), ok=False)
+    assert again.exit_code == 0  # identical content: unchanged, not a conflict
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps({**ENTRIES[0], "answer": "改了"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    dup = run("import", str(changed), ok=False)
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert run("import", str(changed), "--on-conflict", "update").exit_code == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a"}\n{"question": "x"\n', encoding="utf-8")
+    result = run("import", str(bad), ok=False)
+    assert result.exit_code == 1 and "bad.jsonl, line 2" in result.output
+    assert json.loads(run("list", "--text", "q", "--json").stdout) == []  # nothing from that file
+    empty = run("search", "  ", ok=False)
+    assert empty.exit_code == 1 and "empty" in empty.output
+    missing = run("show", "nope", ok=False)
+    assert missing.exit_code == 1 and "nope" in missing.output
+
+
+def test_long_message_is_truncated_with_warning(home, run, faq):
+    run("import", str(faq))
+    result = json.loads(run("search", "啊" * 50_000 + "发票怎么开", "--json").stdout)
+    assert result["warnings"] and result["hits"][0]["entry_id"] == "a2"
+
+
+def test_export_round_trips(home, run, faq, tmp_path):
+    run("import", str(faq))
+    for fmt in ("jsonl", "csv"):
+        out = tmp_path / f"out.{fmt}"
+        run("export", "--format", fmt, "-o", str(out))
+        report = json.loads(run("import", str(out), "--json").stdout)["files"][0]
+        assert report["unchanged"] == 3 and report["added"] == 0 and report["updated"] == 0
+
+
+def test_backup_and_restore(home, run, faq, tmp_path):
+    run("import", str(faq))
+    run("backup", str(tmp_path / "b.db"))
+    run("archive", "a1")
+    run("restore", str(tmp_path / "b.db"))
+    assert json.loads(run("show", "a1", "--json").stdout)["status"] == "published"
+    assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "a1"
+
+
+def test_models_mismatch_is_an_error(home, run, faq):
+    run("import", str(faq))
+    result = run("--models", "use", "search", "发票", ok=False)
+    assert result.exit_code == 1 and "reindex" in result.output
+    assert run("--models", "use", "reindex").exit_code == 0
+    assert run("--models", "use", "search", "发票").exit_code == 0
+
+
+def test_terms(home, run):
+    run("terms", "add", "运费险", "青禾优选")
+    assert json.loads(run("terms", "list", "--json").stdout) == ["运费险", "青禾优选"]

@@ -1,0 +1,31 @@
+"""Docs cannot drift from code: every command has help text and appears in the README."""
+
+from pathlib import Path
+
+import click
+import pytest
+
+from kefu.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = ""):
+    for name, cmd in group.commands.items():
+        yield prefix + name, cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + name + " ")
+
+
+@pytest.mark.parametrize("name,cmd", list(_commands(cli)))
+def test_command_has_help(name, cmd):
+    assert cmd.help and cmd.help.strip(), f"kefu {name} has no help text"
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _commands(cli)])
+def test_readme_mentions_command(name):
+    assert f"kefu {name}" in README, f"README does not mention `kefu {name}`"
+
+
+def test_readme_shows_the_two_setup_commands():
+    assert "make run" in README and "make test" in README

@@ -1,0 +1,278 @@
+"""The index folder kept in step with the store: layout, model checks, incremental edits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder
+
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.errors import IndexMismatch
+from kefu.kb.index import Index
+from kefu.kb.text import normalize
+
+
+def _current(kb) -> str:
+    return (kb.home / "index" / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def _meta(kb) -> dict:
+    return json.loads((kb.home / "index" / _current(kb) / "meta.json").read_text(encoding="utf-8"))
+
+
+def _version_folders(kb) -> list[str]:
+    return sorted(p.name for p in (kb.home / "index").iterdir() if p.is_dir())
+
+
+def _entry_of_best_dense(index: Index, model: str, text: str, embedder) -> str:
+    q = embedder.encode_queries([normalize(text).text])[0]
+    _, vids = index.dense_search(model, q, 1)
+    return index.rows[int(vids[0])].entry_id
+
+
+@pytest.fixture
+def built(kb, shop_entries, embedder):
+    kb.import_entries(shop_entries)
+    index = kb.index()
+    embedder.encoded.clear()
+    return index
+
+
+# -- layout -----------------------------------------------------------------------------------------
+
+def test_index_builds_a_version_folder(kb, shop_entries, embedder):
+    kb.import_entries(shop_entries)
+    index = kb.index()
+    folder = kb.home / "index" / _current(kb)
+    assert folder.is_dir()
+    assert (folder / "meta.json").is_file()
+    faiss_files = list(folder.glob("*.faiss"))
+    assert len(faiss_files) == 1
+    assert len(list(folder.glob("*.npz"))) == 1
+    meta = _meta(kb)
+    assert meta["models"] == [{"id": "fake", "dim": 64}]
+    assert meta["entries"] == 5
+    assert meta["rows"] == sum(len({e["question"], *e.get("similar", [])}) for e in shop_entries)
+    assert meta["content_hash"] == kb.store.published_hash()
+    assert index.content_hash == meta["content_hash"]
+    assert index.n_entries == 5
+    files = meta["files"]
+    assert (folder / files["lexical"]).is_file()
+    assert (folder / files["rows"]).is_file()
+    assert [folder / f for f in files["dense"].values()] == faiss_files
+
+
+def test_one_faiss_file_per_model(tmp_path, shop_entries):
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder("fake-a", 32), FakeEmbedder("fake-b", 48)])
+    try:
+        kb.import_entries(shop_entries)
+        kb.index()
+        folder = kb.home / "index" / _current(kb)
+        meta = _meta(kb)
+        assert meta["models"] == [{"id": "fake-a", "dim": 32}, {"id": "fake-b", "dim": 48}]
+        assert set(meta["files"]["dense"]) == {"fake-a", "fake-b"}
+        assert len(list(folder.glob("*.faiss"))) == 2
+        loaded = Index.load(folder, {"fake-a": 32, "fake-b": 48})
+        assert loaded.dense["fake-a"].d == 32 and loaded.dense["fake-b"].d == 48
+        assert loaded.dense["fake-a"].ntotal == loaded.dense["fake-b"].ntotal == meta["rows"]
+    finally:
+        kb.close()
+
+
+def test_index_is_loaded_once_and_reused(kb, built, embedder):
+    assert kb.index() is built
+    assert embedder.encoded == []
+
+
+def test_index_of_empty_store(kb):
+    index = kb.index()
+    assert index.n_entries == 0
+    assert _meta(kb)["entries"] == 0
+
+
+def test_drafts_and_archived_are_not_indexed(kb, make_entry):
+    kb.import_entries([make_entry("pub", "运费怎么算"), make_entry("draft", "怎么退货", status="draft"),
+                       make_entry("old", "能开发票吗", status="archived")])
+    index = kb.index()
+    assert set(index.by_entry) == {"pub"}
+
+
+# -- model checks -------------------------------------------------------------------------------------
+
+def test_load_with_other_models_raises_index_mismatch(kb, built):
+    folder = kb.home / "index" / _current(kb)
+    assert Index.load(folder, {"fake": 64}).n_entries == 5
+    with pytest.raises(IndexMismatch):
+        Index.load(folder, {"other": 64})
+    with pytest.raises(IndexMismatch):
+        Index.load(folder, {"fake": 32})
+    with pytest.raises(IndexMismatch):
+        Index.load(folder, {"fake": 64, "other": 64})
+
+
+def test_knowledge_base_with_another_model_raises_index_mismatch(kb, built, tmp_path):
+    other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
+    try:
+        with pytest.raises(IndexMismatch):
+            other.index()
+    finally:
+        other.close()
+    # The existing index is left as it was.
+    assert Index.load(kb.home / "index" / _current(kb), {"fake": 64}).n_entries == 5
+
+
+# -- content-hash caching ---------------------------------------------------------------------------------
+
+def test_editing_an_answer_encodes_no_text(kb, built, embedder):
+    current = _current(kb)
+    kb.update("ship", {"answer": "全场包邮。"})
+    assert embedder.encoded == []
+    index = kb.index()
+    assert embedder.encoded == []
+    assert _current(kb) == current
+    assert index.content_hash == kb.store.published_hash()
+
+
+def test_editing_a_question_encodes_exactly_that_question(kb, built, embedder):
+    current = _current(kb)
+    kb.update("ship", {"question": "邮费由谁承担"})
+    assert embedder.encoded == ["邮费由谁承担"]
+    index = kb.index()
+    assert embedder.encoded == ["邮费由谁承担"]  # no rebuild afterwards
+    assert _current(kb) == current
+    assert "邮费由谁承担" in [index.rows[v].text for v in index.by_entry["ship"]]
+    assert "运费怎么算" not in [r.text for r in index.rows.values()]
+    assert _entry_of_best_dense(index, "fake", "邮费由谁承担", embedder) == "ship"
+
+
+def test_rebuild_takes_vectors_from_the_cache(kb, built, embedder):
+    kb.rebuild()
+    assert embedder.encoded == []
+
+
+def test_adding_an_entry_updates_the_live_index(kb, built, embedder, make_entry):
+    current = _current(kb)
+    kb.add(make_entry("gift", "有赠品吗", "下单送小样"))
+    assert embedder.encoded == ["有赠品吗"]
+    index = kb.index()
+    assert "gift" in index.by_entry
+    assert _current(kb) == current
+    assert embedder.encoded == ["有赠品吗"]
+
+
+# -- incremental archive ------------------------------------------------------------------------------------
+
+def test_archive_removes_entry_without_a_full_rebuild(kb, built, embedder):
+    from kefu.suggest.retrieve import Retriever
+
+    r = Retriever(kb)
+    assert r.search("能开发票吗").hits[0].entry_id == "invoice"
+    current = _current(kb)
+    folders = _version_folders(kb)
+    generation = _meta(kb)["generation"]
+
+    kb.archive("invoice")
+
+    assert _current(kb) == current
+    assert _version_folders(kb) == folders
+    assert _meta(kb)["generation"] > generation
+    assert embedder.encoded == []
+    assert "invoice" not in [h.entry_id for h in r.search("能开发票吗").hits]
+    assert "invoice" not in [h.entry_id for h in r.search("发票怎么开").hits]
+    # ... and on disk: a fresh load of the live folder no longer holds it.
+    loaded = Index.load(kb.home / "index" / current, {"fake": 64})
+    assert "invoice" not in loaded.by_entry
+    assert loaded.n_entries == 4
+    assert loaded.content_hash == kb.store.published_hash()
+    assert not any(row.entry_id == "invoice" for row in loaded.rows.values())
+    # Files of the previous generation were removed.
+    names = set(_meta(kb)["files"]["dense"].values()) | {_meta(kb)["files"]["lexical"],
+                                                        _meta(kb)["files"]["rows"], "meta.json"}
+    assert {p.name for p in (kb.home / "index" / current).iterdir()} == names
+
+
+def test_archived_entry_stays_out_after_reopening(kb, built, tmp_path):
+    kb.archive("invoice")
+    again = KnowledgeBase(kb.home, [FakeEmbedder()])
+    try:
+        index = again.index()
+        assert "invoice" not in index.by_entry
+        assert again.embedders[0].encoded == []  # loaded, not rebuilt
+    finally:
+        again.close()
+
+
+def test_lexical_search_after_incremental_edit(kb, built, embedder):
+    kb.update("password", {"similar": ["账号登不上"]})
+    index = kb.index()
+    seg = kb.segmenter
+    scores, vids = index.lexical_search(seg.tokens("账号登不上"))
+    best = int(vids[int(np.argmax(scores))])
+    assert index.rows[best].entry_id == "password"
+
+
+# -- rebuilding ------------------------------------------------------------------------------------------------
+
+def test_deleted_index_folder_is_rebuilt(kb, built, embedder):
+    kb.close()
+    shutil.rmtree(kb.home / "index")
+    again = KnowledgeBase(kb.home, [FakeEmbedder()])
+    try:
+        index = again.index()
+        assert (again.home / "index" / "CURRENT").is_file()
+        assert (again.home / "index" / _current(again) / "meta.json").is_file()
+        assert index.n_entries == 5
+        assert again.embedders[0].encoded == []  # vectors come from the SQLite cache
+    finally:
+        again.close()
+
+
+def test_deleted_index_folder_while_open_heals_on_next_write(kb, built, embedder):
+    shutil.rmtree(kb.home / "index")
+    kb.update("ship", {"answer": "全场包邮。"})
+    index = kb.index()
+    assert (kb.home / "index" / _current(kb) / "meta.json").is_file()
+    assert index.content_hash == kb.store.published_hash()
+    assert index.n_entries == 5
+
+
+def test_stale_index_on_disk_is_rebuilt(kb, built, tmp_path, make_entry):
+    kb.close()
+    # Another process (or a crash) changed the store without touching the index.
+    from kefu.kb.store import Store
+
+    s = Store.open(kb.home / "kefu.db")
+    s.add(make_entry("gift", "有赠品吗", "下单送小样"))
+    s.close()
+    again = KnowledgeBase(kb.home, [FakeEmbedder()])
+    try:
+        before = _current(again)
+        index = again.index()
+        assert "gift" in index.by_entry
+        assert _current(again) != before
+        assert again.embedders[0].encoded == ["有赠品吗"]
+    finally:
+        again.close()
+
+
+def test_add_terms_makes_next_index_rebuild(kb, built, embedder):
+    before_hash = kb.store.published_hash()
+    before = _current(kb)
+    assert kb.add_terms(["邮费由谁承担"]) == ["邮费由谁承担"]
+    assert kb.store.published_hash() != before_hash
+    index = kb.index()
+    assert _current(kb) != before
+    assert index.content_hash == kb.store.published_hash()
+    assert embedder.encoded == []  # segmentation changed, vectors did not
+
+
+def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
+    kb.import_entries([make_entry("fast", "闪电退款怎么申请", "在订单页申请")])
+    index = kb.index()
+    assert "闪电退款" not in index.rows[index.by_entry["fast"][0]].tokens
+    kb.add_terms(["闪电退款"])
+    index = kb.index()
+    assert "闪电退款" in index.rows[index.by_entry["fast"][0]].tokens

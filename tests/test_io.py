@@ -1,0 +1,272 @@
+"""Reading and writing entry files: JSONL and CSV, errors that name file, line and field."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from kefu.kb.entry import Entry
+from kefu.kb.errors import ImportFileError
+from kefu.kb.io import read_entries, write_entries
+
+
+def _jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+# -- JSONL ------------------------------------------------------------------------------------
+
+def test_read_jsonl(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    _jsonl(p, [
+        {"id": "e1", "question": " 运费怎么算 ", "answer": "满99包邮", "similar": ["邮费多少", "包邮吗"],
+         "tags": ["物流"], "status": "draft", "valid_to": "2030-01-01"},
+        {"question": "怎么退货", "answer": "七天无理由", "comment": "ignored extra key"},
+    ])
+    rows = read_entries(p)
+    assert len(rows) == 2
+    assert rows[0]["id"] == "e1"
+    assert rows[0]["question"] == "运费怎么算"
+    assert rows[0]["similar"] == ["邮费多少", "包邮吗"]
+    assert rows[0]["tags"] == ["物流"]
+    assert rows[0]["status"] == "draft"
+    assert rows[0]["valid_to"] == "2030-01-01"
+    assert "id" not in rows[1]
+    assert rows[1]["question"] == "怎么退货"
+    assert "comment" not in rows[1]
+
+
+def test_read_jsonl_skips_blank_lines_and_reads_bom_and_crlf(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    body = '{"id": "e1", "question": "q1", "answer": "a1"}\r\n\r\n{"id": "e2", "question": "q2", "answer": "a2"}\r\n'
+    p.write_bytes("\ufeff".encode() + body.encode())
+    assert [r["id"] for r in read_entries(p)] == ["e1", "e2"]
+
+
+def test_malformed_json_line_names_file_and_line(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    p.write_text('{"id": "e1", "question": "q1", "answer": "a1"}\n'
+                 '\n'
+                 '{"id": "e2", "question": "q2", "answer": "a2"\n', encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert err.line == 3
+    assert err.path == str(p)
+    assert str(p) in str(err)
+    assert "line 3" in str(err)
+
+
+def test_json_line_that_is_not_an_object(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    p.write_text('{"id": "e1", "question": "q1", "answer": "a1"}\n["q2", "a2"]\n', encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert info.value.line == 2
+
+
+def test_jsonl_missing_answer_names_field_and_line(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    _jsonl(p, [{"id": "e1", "question": "q1", "answer": "a1"}, {"id": "e2", "question": "q2"}])
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert err.field == "answer"
+    assert err.line == 2
+    assert "'answer'" in str(err) and "line 2" in str(err) and str(p) in str(err)
+
+
+def test_jsonl_bad_status_names_field_and_line(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    _jsonl(p, [{"id": "e1", "question": "q1", "answer": "a1", "status": "live"}])
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert (info.value.field, info.value.line) == ("status", 1)
+
+
+def test_jsonl_duplicate_id_names_the_second_line(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    _jsonl(p, [{"id": "e1", "question": "q1", "answer": "a1"},
+               {"id": "e2", "question": "q2", "answer": "a2"},
+               {"id": "e1", "question": "q3", "answer": "a3"}])
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert err.line == 3
+    assert err.field == "id"
+    assert "line 1" in err.reason  # points back at the first occurrence
+
+
+def test_jsonl_duplicate_question_without_id(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    _jsonl(p, [{"question": "q1", "answer": "a1"}, {"question": "q1", "answer": "a2"}])
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert (info.value.line, info.value.field) == (2, "question")
+
+
+def test_unsupported_suffix(tmp_path):
+    p = tmp_path / "faq.xlsx"
+    p.write_bytes(b"x")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert info.value.path == str(p)
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+
+def test_read_csv_with_quoted_commas(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text('id,question,answer,category\n'
+                 'e1,运费怎么算,"满99元包邮, 不满收10元, 偏远地区除外",售前\n'
+                 'e2,"退货, 换货怎么弄","订单页, 申请售后",\n', encoding="utf-8")
+    rows = read_entries(p)
+    assert rows[0] == {"id": "e1", "question": "运费怎么算", "answer": "满99元包邮, 不满收10元, 偏远地区除外",
+                       "category": "售前"}
+    assert rows[1]["question"] == "退货, 换货怎么弄"
+    assert rows[1]["answer"] == "订单页, 申请售后"
+    assert "category" not in rows[1]  # empty cell = not given
+
+
+def test_read_csv_splits_similar_by_newline_pipe_and_fullwidth_semicolon(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text('id,question,similar,answer,tags\n'
+                 'e1,运费怎么算,"邮费多少\n包邮吗|运费谁出；要运费吗",满99包邮,物流|运费\n', encoding="utf-8")
+    [row] = read_entries(p)
+    assert row["similar"] == ["邮费多少", "包邮吗", "运费谁出", "要运费吗"]
+    assert row["tags"] == ["物流", "运费"]
+
+
+def test_csv_line_numbers_count_multiline_cells(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text('id,question,similar,answer\n'
+                 'e1,q1,"s1\ns2\ns3",a1\n'   # lines 2-4
+                 'e2,q2,,\n', encoding="utf-8")  # line 5: no answer
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert info.value.line == 5
+    assert info.value.field == "answer"
+
+
+def test_csv_missing_answer_names_field_and_line(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text("id,question,answer\ne1,q1,a1\ne2,q2,\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert (err.field, err.line, err.path) == ("answer", 3, str(p))
+    assert "'answer'" in str(err) and "line 3" in str(err)
+
+
+def test_csv_without_answer_column(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text("id,question\ne1,q1\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert (info.value.field, info.value.line) == ("answer", 2)
+
+
+def test_csv_duplicate_id_names_the_second_line(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text("id,question,answer\ne1,q1,a1\ne2,q2,a2\n\ne1,q3,a3\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert info.value.line == 5
+    assert info.value.field == "id"
+    assert "line 2" in info.value.reason
+
+
+def test_csv_unknown_column_is_named(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text("id,question,answer,remark\ne1,q1,a1,x\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert err.field == "remark"
+    assert err.line == 1
+    assert "remark" in str(err)
+
+
+def test_csv_wrong_number_of_cells(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_text("id,question,answer\ne1,q1,a1\ne2,q2,a2,extra\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    assert info.value.line == 3
+
+
+def test_tsv(tmp_path):
+    p = tmp_path / "faq.tsv"
+    p.write_text("id\tquestion\tanswer\ne1\t运费, 怎么算\t满99包邮\n", encoding="utf-8")
+    assert read_entries(p) == [{"id": "e1", "question": "运费, 怎么算", "answer": "满99包邮"}]
+
+
+# -- encodings ------------------------------------------------------------------------------------
+
+def test_gbk_file_without_encoding_is_an_error_naming_the_encoding(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_bytes("id,question,answer\ne1,运费怎么算,满99包邮\n".encode("gbk"))
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p)
+    err = info.value
+    assert err.path == str(p)
+    assert err.line == 2  # the first non-UTF-8 byte is on line 2
+    msg = str(err).lower()
+    assert "utf-8" in msg
+    assert "gb18030" in msg
+
+
+def test_gbk_file_with_gb18030_encoding_reads(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_bytes("id,question,similar,answer\ne1,运费怎么算,邮费多少；包邮吗,满99包邮\n".encode("gbk"))
+    assert read_entries(p, encoding="gb18030") == [
+        {"id": "e1", "question": "运费怎么算", "similar": ["邮费多少", "包邮吗"], "answer": "满99包邮"}]
+
+
+def test_unknown_encoding_name(tmp_path):
+    p = tmp_path / "faq.jsonl"
+    p.write_text('{"question": "q", "answer": "a"}\n', encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        read_entries(p, encoding="no-such-codec")
+    assert "no-such-codec" in str(info.value)
+
+
+# -- write then read back ---------------------------------------------------------------------------
+
+ENTRIES = [
+    Entry(id="e1", question="运费怎么算", answer='满99元包邮, 不满收"10元"运费。\n偏远地区除外。',
+          similar=["邮费多少", "包邮吗"], category="售前", tags=["物流", "运费"],
+          valid_from="2024-01-01", valid_to="2030-12-31T18:00:00"),
+    Entry(id="e2", question="怎么申请退货", answer="订单页点申请售后。", status="draft"),
+    Entry(id="e3", question="能开发票吗", answer="可以，下单时填写抬头", similar=["发票, 怎么开"],
+          status="archived", tags=["发票"]),
+]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_write_then_read_gives_back_the_same_content(tmp_path, fmt):
+    p = tmp_path / f"out.{fmt}"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        assert write_entries(ENTRIES, fmt, fh) == len(ENTRIES)
+    rows = read_entries(p)
+    assert [r["id"] for r in rows] == [e.id for e in ENTRIES]
+    for row, original in zip(rows, ENTRIES):
+        back = Entry(**row)
+        assert back.content() == original.content()
+
+
+def test_csv_round_trip_keeps_similar_question_with_fullwidth_semicolon(tmp_path):
+    """A '；' inside one similar question is ordinary Chinese punctuation, not a separator."""
+    e = Entry(id="e1", question="能开发票吗", answer="可以", similar=["要开发票；纸质的可以吗", "发票|收据"])
+    p = tmp_path / "out.csv"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        write_entries([e], "csv", fh)
+    [row] = read_entries(p)
+    assert row["similar"] == e.similar
+
+
+def test_write_unknown_format():
+    with pytest.raises(ValueError):
+        write_entries(ENTRIES, "xml", io.StringIO())

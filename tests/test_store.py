@@ -1,0 +1,457 @@
+"""Store: entries with history, imports in one transaction, validity windows, backup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from kefu.kb.entry import Entry, validate
+from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, VersionNotFound
+from kefu.kb.store import Store, backup, restore
+
+
+# -- add / get / update / archive ---------------------------------------------------
+
+def test_add_then_get_returns_the_stored_entry(store, make_entry):
+    added = store.add(make_entry("e1", similar=["邮费多少", "包邮吗"], tags=["物流"], category="售前"),
+                      author="alice")
+    got = store.get("e1")
+    assert got == added
+    assert got.question == "运费怎么算"
+    assert got.similar == ["邮费多少", "包邮吗"]
+    assert got.tags == ["物流"]
+    assert got.category == "售前"
+    assert got.version == 1
+    assert got.author == "alice"
+    assert got.created_at and got.updated_at == got.created_at
+
+
+def test_add_without_status_is_published(store, make_entry):
+    e = store.add(make_entry("e1"))
+    assert e.status == "published"
+    assert store.get("e1").status == "published"
+    assert [x.id for x in store.iter_published()] == ["e1"]
+
+
+def test_add_without_id_generates_one(store, make_entry):
+    e = store.add(make_entry())
+    assert e.id and e.id.startswith("k")
+    assert store.get(e.id).question == "运费怎么算"
+
+
+def test_add_strips_text_and_drops_blank_similar(store, make_entry):
+    e = store.add(make_entry("e1", question="  运费怎么算 ", similar=["邮费", " ", "邮费", " 包邮吗 "]))
+    assert e.question == "运费怎么算"
+    assert e.similar == ["邮费", "包邮吗"]
+
+
+def test_add_with_existing_id_raises_duplicate(store, make_entry):
+    store.add(make_entry("e1"))
+    with pytest.raises(DuplicateEntry) as info:
+        store.add(make_entry("e1", question="另一个问题"))
+    assert info.value.entry_id == "e1"
+    assert store.count() == 1
+    assert store.get("e1").question == "运费怎么算"
+
+
+def test_update_changes_content_and_bumps_version(store, make_entry):
+    store.add(make_entry("e1"), author="alice")
+    new = store.update("e1", {"answer": "全场包邮。", "tags": ["物流", "包邮"]}, author="bob")
+    assert new.version == 2
+    assert new.answer == "全场包邮。"
+    assert new.author == "bob"
+    got = store.get("e1")
+    assert got.answer == "全场包邮。"
+    assert got.tags == ["物流", "包邮"]
+    assert got.question == "运费怎么算"  # untouched fields are kept
+    assert got.created_at == new.created_at
+
+
+def test_update_ignores_id_in_changes(store, make_entry):
+    store.add(make_entry("e1"))
+    store.update("e1", {"id": "other", "answer": "新答案"})
+    assert store.get("e1").answer == "新答案"
+    with pytest.raises(EntryNotFound):
+        store.get("other")
+
+
+def test_update_without_change_records_no_version(store, make_entry):
+    store.add(make_entry("e1"))
+    e = store.update("e1", {"answer": "满99元包邮，不满收10元运费。"})
+    assert e.version == 1
+    assert len(store.history("e1")) == 1
+
+
+def test_archive_sets_status_and_hides_from_published(store, make_entry):
+    store.add(make_entry("e1"))
+    store.add(make_entry("e2", question="怎么退货"))
+    e = store.archive("e1", author="carol")
+    assert e.status == "archived"
+    assert store.get("e1").status == "archived"
+    assert [x.id for x in store.iter_published()] == ["e2"]
+    assert store.history("e1")[-1].action == "archive"
+    assert store.history("e1")[-1].author == "carol"
+
+
+def test_get_unknown_raises_entry_not_found(store):
+    with pytest.raises(EntryNotFound) as info:
+        store.get("nope")
+    assert info.value.entry_id == "nope"
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: s.update("nope", {"answer": "x"}),
+    lambda s: s.archive("nope"),
+    lambda s: s.history("nope"),
+    lambda s: s.revert("nope", 1),
+])
+def test_operations_on_unknown_entry_raise_entry_not_found(store, call):
+    with pytest.raises(EntryNotFound):
+        call(store)
+
+
+# -- history and revert -------------------------------------------------------------
+
+def test_history_records_before_and_after_of_every_version(store, make_entry):
+    store.add(make_entry("e1"), author="alice")
+    store.update("e1", {"answer": "全场包邮。"}, author="bob")
+    store.archive("e1", author="carol")
+    h = store.history("e1")
+    assert [c.version for c in h] == [1, 2, 3]
+    assert [c.author for c in h] == ["alice", "bob", "carol"]
+    assert [c.action for c in h] == ["create", "edit", "archive"]
+    assert h[0].before is None
+    assert h[0].after["answer"] == "满99元包邮，不满收10元运费。"
+    assert h[1].before == h[0].after
+    assert h[1].after["answer"] == "全场包邮。"
+    assert h[1].after["status"] == "published"
+    assert h[2].before == h[1].after
+    assert h[2].after["status"] == "archived"
+    assert all(c.entry_id == "e1" and c.at for c in h)
+
+
+def test_revert_restores_content_and_records_a_new_version(store, make_entry):
+    store.add(make_entry("e1", similar=["邮费多少"]), author="alice")
+    v1 = store.get("e1").content()
+    store.update("e1", {"answer": "全场包邮。", "similar": []}, author="bob")
+    store.archive("e1", author="bob")
+    e = store.revert("e1", 1, author="dave")
+    assert e.version == 4
+    assert e.content() == v1
+    assert store.get("e1").content() == v1
+    assert store.get("e1").status == "published"
+    last = store.history("e1")[-1]
+    assert last.version == 4
+    assert last.author == "dave"
+    assert "1" in last.action
+    assert last.before["status"] == "archived"
+    assert last.after == v1
+
+
+def test_revert_to_missing_version_raises(store, make_entry):
+    store.add(make_entry("e1"))
+    with pytest.raises(VersionNotFound):
+        store.revert("e1", 7)
+    assert store.get("e1").version == 1
+
+
+# -- validation -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, field", [
+    ({"status": "live"}, "status"),
+    ({"question": "   "}, "question"),
+    ({"question": ""}, "question"),
+    ({"answer": "  "}, "answer"),
+    ({"valid_from": "2024-06-01", "valid_to": "2024-05-31"}, "valid_to"),
+    ({"valid_from": "tomorrow"}, "valid_from"),
+    ({"similar": 3}, "similar"),
+    ({"colour": "red"}, "colour"),
+])
+def test_add_invalid_entry_names_the_field(store, make_entry, bad, field):
+    with pytest.raises(InvalidEntry) as info:
+        store.add({**make_entry("e1"), **bad})
+    assert info.value.field == field
+    assert repr(field) in str(info.value)
+    assert store.count() == 0
+
+
+def test_add_without_question_names_the_field(store):
+    with pytest.raises(InvalidEntry) as info:
+        store.add({"answer": "x"})
+    assert info.value.field == "question"
+    assert store.count() == 0
+
+
+def test_update_with_invalid_status_names_the_field(store, make_entry):
+    store.add(make_entry("e1"))
+    with pytest.raises(InvalidEntry) as info:
+        store.update("e1", {"status": "deleted"})
+    assert info.value.field == "status"
+    assert store.get("e1").status == "published"
+
+
+def test_update_valid_to_before_existing_valid_from_is_rejected(store, make_entry):
+    """The window check must also hold when only one end of it is edited."""
+    store.add(make_entry("e1", valid_from="2024-06-01"))
+    with pytest.raises(InvalidEntry) as info:
+        store.update("e1", {"valid_to": "2024-05-01"})
+    assert info.value.field == "valid_to"
+    assert store.get("e1").valid_to is None
+
+
+def test_valid_to_equal_to_valid_from_date_is_accepted():
+    out = validate({"question": "q", "answer": "a", "valid_from": "2024-06-01", "valid_to": "2024-06-01"})
+    assert out["valid_to"] == "2024-06-01"
+
+
+# -- validity window ----------------------------------------------------------------------
+
+def _e(**kw) -> Entry:
+    return Entry(id="e", question="q", answer="a", **kw)
+
+
+def test_is_active_without_window():
+    assert _e().is_active(datetime(2024, 5, 1, 12))
+
+
+def test_is_active_requires_published():
+    now = datetime(2024, 5, 1, 12)
+    assert not _e(status="draft").is_active(now)
+    assert not _e(status="archived").is_active(now)
+
+
+def test_is_active_valid_from():
+    e = _e(valid_from="2024-05-01")
+    assert not e.is_active(datetime(2024, 4, 30, 23, 59, 59))
+    assert e.is_active(datetime(2024, 5, 1, 0, 0, 0))
+    assert e.is_active(datetime(2024, 5, 2))
+
+
+def test_is_active_date_only_valid_to_is_inclusive():
+    e = _e(valid_to="2024-05-01")
+    assert e.is_active(datetime(2024, 5, 1, 0, 0))
+    assert e.is_active(datetime(2024, 5, 1, 12, 0))
+    assert e.is_active(datetime(2024, 5, 1, 23, 59, 59))
+    assert not e.is_active(datetime(2024, 5, 2, 0, 0, 0))
+
+
+def test_is_active_date_only_valid_to_includes_the_last_second_fraction():
+    # 23:59:59.5 is still on 2024-05-01, so an inclusive date-only end must accept it.
+    e = _e(valid_to="2024-05-01")
+    assert e.is_active(datetime(2024, 5, 1, 23, 59, 59, 500_000))
+
+
+def test_is_active_datetime_valid_to_is_exact():
+    e = _e(valid_from="2024-05-01T09:00:00", valid_to="2024-05-01T18:00:00")
+    assert not e.is_active(datetime(2024, 5, 1, 8, 59))
+    assert e.is_active(datetime(2024, 5, 1, 9, 0))
+    assert e.is_active(datetime(2024, 5, 1, 18, 0))
+    assert not e.is_active(datetime(2024, 5, 1, 18, 0, 1))
+
+
+# -- import ----------------------------------------------------------------------------------
+
+def test_import_adds_new_entries(store, shop_entries):
+    report = store.import_entries(shop_entries, author="importer")
+    assert sorted(report.added) == sorted(e["id"] for e in shop_entries)
+    assert report.counts() == {"added": 5, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert store.count() == 5
+    h = store.history("ship")
+    assert [(c.version, c.action, c.author) for c in h] == [(1, "import", "importer")]
+
+
+def test_import_on_conflict_error_is_all_or_nothing(store, make_entry):
+    store.add(make_entry("e1"))
+    batch = [
+        make_entry("new1", question="怎么退货", answer="七天无理由"),
+        make_entry("e1", answer="改过的答案"),  # conflicts with the stored e1
+        make_entry("new2", question="能开发票吗", answer="可以"),
+    ]
+    with pytest.raises(DuplicateEntry) as info:
+        store.import_entries(batch, on_conflict="error", where="faq.jsonl")
+    assert info.value.entry_id == "e1"
+    assert "faq.jsonl" in str(info.value)
+    # Nothing from the batch was stored, not even the entry before the conflict.
+    assert store.count() == 1
+    assert [e.id for e in store.entries()] == ["e1"]
+    assert store.get("e1").answer == "满99元包邮，不满收10元运费。"
+    assert store.get("e1").version == 1
+    assert store.db.execute("select count(*) from history").fetchone()[0] == 1
+
+
+def test_import_invalid_item_stores_nothing(store, make_entry):
+    batch = [make_entry("new1", question="怎么退货"), {"id": "bad", "question": "没有答案"}]
+    with pytest.raises(InvalidEntry):
+        store.import_entries(batch)
+    assert store.count() == 0
+
+
+def test_store_still_writable_after_failed_import(store, make_entry):
+    store.add(make_entry("e1"))
+    with pytest.raises(DuplicateEntry):
+        store.import_entries([make_entry("e1", answer="不同")])
+    store.add(make_entry("e2", question="怎么退货"))
+    assert store.count() == 2
+
+
+def test_import_on_conflict_update(store, make_entry):
+    store.add(make_entry("e1"), author="alice")
+    report = store.import_entries(
+        [make_entry("e1", answer="全场包邮。"), make_entry("e2", question="怎么退货")],
+        on_conflict="update", author="importer")
+    assert report.updated == ["e1"]
+    assert report.added == ["e2"]
+    e1 = store.get("e1")
+    assert e1.answer == "全场包邮。"
+    assert e1.version == 2
+    last = store.history("e1")[-1]
+    assert (last.action, last.author) == ("import", "importer")
+    assert last.before["answer"] == "满99元包邮，不满收10元运费。"
+
+
+def test_import_on_conflict_skip(store, make_entry):
+    store.add(make_entry("e1"))
+    report = store.import_entries(
+        [make_entry("e1", answer="全场包邮。"), make_entry("e2", question="怎么退货")], on_conflict="skip")
+    assert report.skipped == ["e1"]
+    assert report.added == ["e2"]
+    assert store.get("e1").answer == "满99元包邮，不满收10元运费。"
+    assert store.get("e1").version == 1
+
+
+def test_import_rejects_unknown_on_conflict(store, make_entry):
+    with pytest.raises(ValueError):
+        store.import_entries([make_entry("e1")], on_conflict="overwrite")
+    assert store.count() == 0
+
+
+def test_reimporting_identical_data_reports_unchanged(store, shop_entries):
+    store.import_entries(shop_entries)
+    hash_before = store.published_hash()
+    report = store.import_entries(shop_entries, on_conflict="error")
+    assert sorted(report.unchanged) == sorted(e["id"] for e in shop_entries)
+    assert report.counts() == {"added": 0, "updated": 0, "unchanged": 5, "skipped": 0}
+    assert all(store.get(e["id"]).version == 1 for e in shop_entries)
+    assert store.published_hash() == hash_before
+
+
+def test_entries_without_id_are_matched_by_question(store, make_entry):
+    first = store.import_entries([make_entry(question="运费怎么算", answer="满99包邮")])
+    assert len(first.added) == 1
+    eid = first.added[0]
+    again = store.import_entries([make_entry(question="运费怎么算", answer="满99包邮")])
+    assert again.unchanged == [eid]
+    changed = store.import_entries([make_entry(question="运费怎么算", answer="全场包邮")],
+                                   on_conflict="update")
+    assert changed.updated == [eid]
+    assert store.count() == 1
+    assert store.get(eid).answer == "全场包邮"
+
+
+def test_import_without_id_conflict_error_raises(store, make_entry):
+    store.import_entries([make_entry(question="运费怎么算", answer="满99包邮")])
+    with pytest.raises(DuplicateEntry):
+        store.import_entries([make_entry(question="运费怎么算", answer="全场包邮")])
+    assert store.entries()[0].answer == "满99包邮"
+
+
+# -- listing ------------------------------------------------------------------------------
+
+def test_entries_filters(store, shop_entries):
+    store.import_entries(shop_entries)
+    store.update("invoice", {"status": "draft"})
+    assert [e.id for e in store.entries(status="draft")] == ["invoice"]
+    assert [e.id for e in store.entries(category="售后")] == ["return"]
+    assert [e.id for e in store.entries(tag="物流")] == ["ship"]
+    assert [e.id for e in store.entries(text="发票")] == ["invoice"]
+    assert len(store.entries(limit=2)) == 2
+    assert store.entries(limit=2, offset=1)[0].id == sorted(e["id"] for e in shop_entries)[1]
+
+
+# -- terms ----------------------------------------------------------------------------------
+
+def test_terms_add_and_remove(store):
+    assert store.terms() == []
+    added = store.add_terms(["闪电退款", " 顺丰包邮 ", "闪电退款", "", "两个 词"], author="alice")
+    assert added == ["闪电退款", "顺丰包邮"]
+    assert store.terms() == sorted(["闪电退款", "顺丰包邮"])
+    assert store.add_terms(["闪电退款"]) == []
+    assert store.remove_terms(["闪电退款", "不存在"]) == 1
+    assert store.terms() == ["顺丰包邮"]
+
+
+def test_terms_change_published_hash(store, make_entry):
+    store.add(make_entry("e1"))
+    h0 = store.published_hash()
+    store.add_terms(["闪电退款"])
+    h1 = store.published_hash()
+    assert h1 != h0
+    store.remove_terms(["闪电退款"])
+    assert store.published_hash() == h0
+
+
+def test_published_hash_ignores_drafts(store, make_entry):
+    store.add(make_entry("e1"))
+    h0 = store.published_hash()
+    store.add(make_entry("d1", question="草稿", status="draft"))
+    assert store.published_hash() == h0
+    store.update("e1", {"answer": "新答案"})
+    assert store.published_hash() != h0
+
+
+# -- backup / restore -------------------------------------------------------------------------
+
+def test_backup_and_restore_round_trip(tmp_path, make_entry):
+    db = tmp_path / "kefu.db"
+    bak = tmp_path / "kefu.bak"
+    s = Store.open(db)
+    s.add(make_entry("e1"), author="alice")
+    s.update("e1", {"answer": "全场包邮。"}, author="bob")
+    s.add_terms(["闪电退款"])
+    snapshot = ([e.to_dict() for e in s.entries()], s.history("e1"), s.terms(), s.published_hash())
+    backup(db, bak)  # while the store is open
+    # Changes after the backup...
+    s.add(make_entry("e2", question="怎么退货"))
+    s.update("e1", {"answer": "不包邮。"})
+    s.remove_terms(["闪电退款"])
+    s.close()
+    # ...are undone by restoring it.
+    restore(bak, db)
+    s = Store.open(db)
+    try:
+        restored = ([e.to_dict() for e in s.entries()], s.history("e1"), s.terms(), s.published_hash())
+        assert restored == snapshot
+        s.add(make_entry("e3", question="能开发票吗"))  # still a working store
+        assert s.count() == 2
+    finally:
+        s.close()
+
+
+def test_backup_file_is_a_working_store(tmp_path, make_entry):
+    db = tmp_path / "kefu.db"
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    backup(db, tmp_path / "copy.db")
+    s.close()
+    copy = Store.open(tmp_path / "copy.db")
+    try:
+        assert copy.get("e1").question == "运费怎么算"
+    finally:
+        copy.close()
+
+
+def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry):
+    db = tmp_path / "kefu.db"
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    s.close()
+    junk = tmp_path / "junk.bak"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(InvalidEntry):
+        restore(junk, db)
+    s = Store.open(db)
+    try:
+        assert s.get("e1").question == "运费怎么算"
+    finally:
+        s.close()
