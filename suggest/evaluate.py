@@ -102,6 +102,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     if keep_results:
         report["results"] = [{"query": q["query"], "gold": q["gold"], "kind": q["kind"],
                               "ranked": ranked[i], "no_match": flags[i],
-                              "confidence": results[i].confidence}
+                              "confidence": results[i].confidence,
+                              "score": results[i].hits[0].score if results[i].hits else 0.0}
                              for i, q in enumerate(queries)]
     return report
