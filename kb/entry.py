@@ -67,7 +67,7 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
 def _parse_when(value: str, end: bool) -> datetime:
     if len(value) == 10:
         d = date.fromisoformat(value)
-        return datetime(d.year, d.month, d.day, 23, 59, 59) if end else datetime(d.year, d.month, d.day)
+        return datetime(d.year, d.month, d.day, 23, 59, 59, 999999) if end else datetime(d.year, d.month, d.day)
     return datetime.fromisoformat(value).replace(tzinfo=None)
 
 

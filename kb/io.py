@@ -13,8 +13,23 @@ from .entry import EDITABLE, Entry, validate
 from .errors import ImportFileError, InvalidEntry
 
 FORMATS = ("jsonl", "csv")
-# Similar questions inside one CSV cell: one per line, or separated by | or a full-width ；.
-_LIST_SPLIT = re.compile(r"[\n|；]+")
+# Lists inside one CSV cell: one item per line; a cell with no line break may use | or a
+# full-width ； instead. A multi-line cell splits on lines only, so its items may
+# contain | or ；.
+_SEPARATORS = ("\n", "|", "；")
+
+
+def split_cell(cell: str) -> list[str]:
+    parts = cell.split("\n") if "\n" in cell else re.split(r"[|；]", cell)
+    return [s.strip() for s in parts if s.strip()]
+
+
+def join_cell(items: list[str]) -> str:
+    """The inverse of split_cell: a trailing line break keeps one item that holds | or ；."""
+    text = "\n".join(items)
+    if len(items) == 1 and any(sep in text for sep in _SEPARATORS[1:]):
+        text += "\n"
+    return text
 CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to"]
 
 
@@ -95,11 +110,10 @@ def _read_csv(path: Path, text: str, delimiter: str) -> Iterable[dict]:
             raise ImportFileError(path, line, None, f"expected {len(header)} columns, found {len(row)}")
         data: dict = {}
         for name, cell in zip(header, row):
-            cell = cell.strip()
             if name in ("similar", "tags"):
-                data[name] = [s for s in _LIST_SPLIT.split(cell) if s.strip()]
-            elif cell:
-                data[name] = cell
+                data[name] = split_cell(cell)
+            elif cell.strip():
+                data[name] = cell.strip()
         yield _dedup(path, line, _check(path, line, data), seen)
 
 
@@ -124,8 +138,8 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for e in entries:
-            writer.writerow([e.id, e.question, "\n".join(e.similar), e.answer, e.category,
-                             "|".join(e.tags), e.status, e.valid_from or "", e.valid_to or ""])
+            writer.writerow([e.id, e.question, join_cell(e.similar), e.answer, e.category,
+                             join_cell(e.tags), e.status, e.valid_from or "", e.valid_to or ""])
             n += 1
     else:
         raise ValueError(f"format must be one of {FORMATS}")

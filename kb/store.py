@@ -211,6 +211,7 @@ class Store:
     def _update(self, entry: Entry, changes: dict, author: str | None, action: str) -> Entry:
         before = entry.content()
         after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
+        validate({"valid_from": after["valid_from"], "valid_to": after["valid_to"]})
         if after == before:
             return entry
         now = _now()
@@ -315,7 +316,7 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
 
 def restore(backup_path: str | Path, db_path: str | Path) -> None:
     """Replace the store's content with a backup, through the same online backup API."""
-    src = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+    src = sqlite3.connect(Path(backup_path).resolve().as_uri() + "?mode=ro", uri=True)
     try:
         src.execute("select count(*) from entries").fetchone()
     except sqlite3.DatabaseError as exc:

@@ -96,7 +96,9 @@ class Retriever:
         start = time.perf_counter()
         if not message or not message.strip():
             raise EmptyQuery()
-        top_k = top_k or self.top_k
+        top_k = self.top_k if top_k is None else top_k
+        if top_k <= 0:
+            raise ValueError(f"top_k must be greater than 0, got {top_k}")
         norm = normalize(message)
         warnings = []
         if norm.truncated:

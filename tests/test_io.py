@@ -133,10 +133,22 @@ def test_read_csv_with_quoted_commas(tmp_path):
 def test_read_csv_splits_similar_by_newline_pipe_and_fullwidth_semicolon(tmp_path):
     p = tmp_path / "faq.csv"
     p.write_text('id,question,similar,answer,tags\n'
-                 'e1,运费怎么算,"邮费多少\n包邮吗|运费谁出；要运费吗",满99包邮,物流|运费\n', encoding="utf-8")
+                 'e1,运费怎么算,"邮费多少\n包邮吗\n要运费吗",满99包邮,物流|运费\n'
+                 'e2,怎么退货,退货流程|咋退；能退吗,订单页申请,退货；售后\n', encoding="utf-8")
+    rows = read_entries(p)
+    assert rows[0]["similar"] == ["邮费多少", "包邮吗", "要运费吗"]
+    assert rows[0]["tags"] == ["物流", "运费"]
+    assert rows[1]["similar"] == ["退货流程", "咋退", "能退吗"]
+    assert rows[1]["tags"] == ["退货", "售后"]
+
+
+def test_read_csv_multiline_cell_splits_on_lines_only(tmp_path):
+    # One item per line, so an item may itself contain | or ；.
+    p = tmp_path / "faq.csv"
+    p.write_text('id,question,similar,answer\n'
+                 'e1,运费怎么算,"要开发票；纸质的可以吗\n包邮吗|运费谁出",满99包邮\n', encoding="utf-8")
     [row] = read_entries(p)
-    assert row["similar"] == ["邮费多少", "包邮吗", "运费谁出", "要运费吗"]
-    assert row["tags"] == ["物流", "运费"]
+    assert row["similar"] == ["要开发票；纸质的可以吗", "包邮吗|运费谁出"]
 
 
 def test_csv_line_numbers_count_multiline_cells(tmp_path):

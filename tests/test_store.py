@@ -455,3 +455,21 @@ def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry):
         assert s.get("e1").question == "运费怎么算"
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("name", ["kefu #1.bak", "kefu?v2.bak", "kefu%20v3.bak"])
+def test_restore_from_a_path_with_uri_special_characters(tmp_path, make_entry, name):
+    """'#', '?' and '%' are legal in file names; restore must not read them as URI syntax."""
+    db = tmp_path / "kefu.db"
+    bak = tmp_path / name
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    backup(db, bak)
+    s.add(make_entry("e2", question="怎么退货"))
+    s.close()
+    restore(bak, db)
+    s = Store.open(db)
+    try:
+        assert [e.id for e in s.entries()] == ["e1"]
+    finally:
+        s.close()

@@ -1,0 +1,89 @@
+"""Normalisation and segmentation: the shared view of text for embedding and BM25."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, normalize,
+                          to_simplified)
+
+
+def test_full_width_to_half_width_and_lower_case():
+    n = normalize("ＡＢＣ１２３？　Ｏｋ！")
+    assert n.text == "abc123? ok!"
+    assert n.script == SIMPLIFIED
+    assert not n.truncated
+
+
+def test_spaces_are_collapsed_and_trimmed():
+    assert normalize("  运费\t\n 怎么   算  ").text == "运费 怎么 算"
+
+
+def test_traditional_is_converted_to_simplified():
+    n = normalize("請問運費怎麼算")
+    assert n.text == "请问运费怎么算"
+    assert n.script == TRADITIONAL
+
+
+def test_simplified_stays_simplified():
+    n = normalize("请问运费怎么算")
+    assert n.text == "请问运费怎么算"
+    assert n.script == SIMPLIFIED
+
+
+def test_detect_script():
+    assert detect_script("這個商品還有貨嗎") == TRADITIONAL
+    assert detect_script("这个商品还有货吗") == SIMPLIFIED
+    assert detect_script("hello 123") == SIMPLIFIED
+    assert to_simplified("發貨時間") == "发货时间"
+
+
+def test_long_text_keeps_the_tail():
+    head = "前面是很长的背景说明。" * 100
+    n = normalize(head + "最后的问题是运费怎么算")
+    assert n.truncated
+    assert len(n.text) == MAX_CHARS
+    assert n.text.endswith("最后的问题是运费怎么算")
+
+
+def test_max_chars_parameter():
+    n = normalize("abcdefghij", max_chars=4)
+    assert (n.text, n.truncated) == ("ghij", True)
+    assert normalize("abcd", max_chars=4).truncated is False
+
+
+def test_long_traditional_text_is_detected_from_its_tail():
+    n = normalize("x" * 1000 + "請問運費怎麼算")
+    assert n.truncated
+    assert n.script == TRADITIONAL
+    assert n.text.endswith("请问运费怎么算")
+
+
+def test_segmenter_writes_its_jieba_cache_into_the_cache_dir(tmp_path):
+    cache = tmp_path / "cache" / "jieba"
+    seg = Segmenter(cache)
+    seg.tokens("运费怎么算")
+    assert cache.is_dir()
+    assert any(p.is_file() for p in cache.iterdir())
+
+
+def test_segmenter_tokens_are_words_then_characters_without_stopwords(tmp_path):
+    seg = Segmenter(tmp_path / "cache")
+    words, chars = seg.split("亲，请问运费怎么算？")
+    assert "运费" in words
+    assert "亲" not in words and "请问" not in words and "怎么" not in words
+    assert "，" not in words and "？" not in words
+    assert {"运", "费"} <= set(chars)
+    assert seg.tokens("亲，请问运费怎么算？") == words + chars
+
+
+def test_user_terms_are_kept_as_one_token(tmp_path):
+    plain = Segmenter(tmp_path / "cache")
+    assert "闪电退款" not in plain.split("闪电退款怎么申请")[0]
+    seg = Segmenter(tmp_path / "cache", ["闪电退款", "闪电退款", "顺丰包邮"])
+    assert seg.terms == ["闪电退款", "顺丰包邮"]
+    words, chars = seg.split("闪电退款怎么申请")
+    assert "闪电退款" in words
+    assert "闪电" not in words and "退款" not in words
+    assert {"闪", "电", "退", "款"} <= set(chars)
+    assert "顺丰包邮" in seg.split("能顺丰包邮吗")[0]
