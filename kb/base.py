@@ -39,6 +39,7 @@ class KnowledgeBase:
         self.progress = progress or _quiet
         self._index: Index | None = None
         self._segmenter: Segmenter | None = None
+        self._segmenter_fp: tuple[int, int] | None = None
         if faiss_threads:
             # FAISS and the encoders each start threads; on a small machine they
             # compete for the cores and one query gets slower, not faster.
@@ -55,9 +56,13 @@ class KnowledgeBase:
 
     @property
     def segmenter(self) -> Segmenter:
-        terms = self.store.terms()
-        if self._segmenter is None or self._segmenter.terms != sorted(set(terms)):
-            self._segmenter = Segmenter(self.home / "cache", terms)
+        """jieba with the shop terms; rebuilt only when the store has changed and the terms differ."""
+        fp = self.store.fingerprint()
+        if self._segmenter is None or self._segmenter_fp != fp:
+            terms = sorted(set(self.store.terms()))
+            if self._segmenter is None or self._segmenter.terms != terms:
+                self._segmenter = Segmenter(self.home / "cache", terms)
+            self._segmenter_fp = fp
         return self._segmenter
 
     # -- embedding -------------------------------------------------------------

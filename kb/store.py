@@ -59,6 +59,7 @@ class Store:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+        self._hash_cache: tuple[tuple[int, int], str] | None = None
         migrations.apply(db)
 
     @classmethod
@@ -122,8 +123,22 @@ class Store:
             " where entry_id = ? order by version", [entry_id]).fetchall()
         return [Change(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), _loads(r[6])) for r in rows]
 
+    def fingerprint(self) -> tuple[int, int]:
+        """Cheap value that changes whenever this or another connection commits a write."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes
+
     def published_hash(self) -> str:
-        """Changes whenever anything that the index holds changes (entries or shop terms)."""
+        """Changes whenever anything that the index holds changes (entries or shop terms).
+
+        Cached against `fingerprint()`, so asking on every search costs one PRAGMA, not
+        a scan of every entry.
+        """
+        fp = self.fingerprint()
+        if self._hash_cache is None or self._hash_cache[0] != fp:
+            self._hash_cache = (fp, self._published_hash())
+        return self._hash_cache[1]
+
+    def _published_hash(self) -> str:
         h = hashlib.sha256()
         for row in self.db.execute(
                 "select id, content_hash from entries where status = 'published' order by id"):
