@@ -312,26 +312,29 @@ def import_(c: Context, files, on_conflict, encoding, as_json) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @click.option("--status", type=click.Choice(["draft", "published", "archived"]), help="Only entries with this status.")
+@json_option
 @click.pass_obj
 @handle_errors
-def export(c: Context, fmt, output, status) -> None:
-    """Write entries in a format `kefu import` reads back unchanged."""
+def export(c: Context, fmt, output, status, as_json) -> None:
+    """Write entries in a format `kefu import` reads back unchanged (to stdout without -o)."""
     from kefu.kb.io import write_entries
 
     entries = c.kb().store.entries(status=status)
     if output:
         with open(output, "w", encoding="utf-8", newline="") as fh:
             n = write_entries(entries, fmt, fh)
-        click.echo(f"wrote {n} entries to {output}", err=True)
+        emit({"file": str(output), "format": fmt, "entries": n}, as_json,
+             lambda d: f"wrote {d['entries']} entries to {d['file']}")
     else:
         write_entries(entries, fmt, sys.stdout)
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
 @click.pass_obj
 @handle_errors
-def backup(c: Context, file) -> None:
+def backup(c: Context, file, as_json) -> None:
     """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
     from kefu.kb.store import backup as do_backup
 
@@ -339,20 +342,22 @@ def backup(c: Context, file) -> None:
     if not db.exists():
         raise click.ClickException(f"no store at {db}: run `kefu init` first")
     do_backup(db, file)
-    click.echo(f"backed up {db} to {file}")
+    emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
 @click.pass_obj
 @handle_errors
-def restore(c: Context, file) -> None:
+def restore(c: Context, file, as_json) -> None:
     """Replace the store's content with a backup FILE; the index is rebuilt on next use."""
     from kefu.kb.store import restore as do_restore
 
     c.home.mkdir(parents=True, exist_ok=True)
     do_restore(file, c.home / "kefu.db")
-    click.echo(f"restored {c.home / 'kefu.db'} from {file}")
+    emit({"store": str(c.home / "kefu.db"), "backup": str(file)}, as_json,
+         lambda d: f"restored {d['store']} from {d['backup']}")
 
 
 # -- index, search, eval ------------------------------------------------------------------
@@ -434,12 +439,13 @@ def terms() -> None:
 
 @terms.command(name="add")
 @click.argument("words", nargs=-1, required=True)
+@json_option
 @click.pass_obj
 @handle_errors
-def terms_add(c: Context, words) -> None:
+def terms_add(c: Context, words, as_json) -> None:
     """Add shop terms; the index is re-segmented on next use (no re-embedding)."""
     added = c.kb().add_terms(words, author=author())
-    click.echo(f"added {len(added)} term(s)")
+    emit({"added": added}, as_json, lambda d: f"added {len(d['added'])} term(s)")
 
 
 @terms.command(name="list")
@@ -454,9 +460,10 @@ def terms_list(c: Context, as_json) -> None:
 
 @terms.command(name="remove")
 @click.argument("words", nargs=-1, required=True)
+@json_option
 @click.pass_obj
 @handle_errors
-def terms_remove(c: Context, words) -> None:
+def terms_remove(c: Context, words, as_json) -> None:
     """Remove shop terms."""
     n = c.kb().store.remove_terms(words)
-    click.echo(f"removed {n} term(s)")
+    emit({"removed": n}, as_json, lambda d: f"removed {d['removed']} term(s)")

@@ -27,5 +27,10 @@ def test_readme_mentions_command(name):
     assert f"kefu {name}" in README, f"README does not mention `kefu {name}`"
 
 
+@pytest.mark.parametrize("name,cmd", [(n, c) for n, c in _commands(cli) if not isinstance(c, click.Group)])
+def test_command_has_json_option(name, cmd):
+    assert any("--json" in p.opts for p in cmd.params), f"kefu {name} has no --json"
+
+
 def test_readme_shows_the_two_setup_commands():
     assert "make run" in README and "make test" in README
