@@ -87,3 +87,12 @@ def test_user_terms_are_kept_as_one_token(tmp_path):
     assert "闪电" not in words and "退款" not in words
     assert {"闪", "电", "退", "款"} <= set(chars)
     assert "顺丰包邮" in seg.split("能顺丰包邮吗")[0]
+
+
+def test_emoji_order_numbers_and_english_are_tolerated(tmp_path):
+    n = normalize("亲😭 订单号 ２０２４１１２８００１２３ 的ＳＩＺＥ M能换L吗？")
+    assert "😭" in n.text and "2024112800123" in n.text and "size m" in n.text
+    assert n.script == "simplified"
+    tokens = Segmenter(tmp_path / "cache").tokens(n.text)
+    assert "2024112800123" in tokens and "size" in tokens and "l" in tokens
+    assert "😭" not in tokens
