@@ -147,29 +147,23 @@ class KnowledgeBase:
         self._index = index
 
     # -- writes (store first, then the index) -------------------------------------
-    def add(self, data: dict, author: str | None = None) -> Entry:
+    def _synced(self, write: Callable[[], Entry]) -> Entry:
         before = self.store.published_hash()
-        entry = self.store.add(data, author)
+        entry = write()
         self._sync(before, [entry.id])
         return entry
 
+    def add(self, data: dict, author: str | None = None) -> Entry:
+        return self._synced(lambda: self.store.add(data, author))
+
     def update(self, entry_id: str, changes: dict, author: str | None = None) -> Entry:
-        before = self.store.published_hash()
-        entry = self.store.update(entry_id, changes, author)
-        self._sync(before, [entry_id])
-        return entry
+        return self._synced(lambda: self.store.update(entry_id, changes, author))
 
     def archive(self, entry_id: str, author: str | None = None) -> Entry:
-        before = self.store.published_hash()
-        entry = self.store.archive(entry_id, author)
-        self._sync(before, [entry_id])
-        return entry
+        return self._synced(lambda: self.store.archive(entry_id, author))
 
     def revert(self, entry_id: str, version: int, author: str | None = None) -> Entry:
-        before = self.store.published_hash()
-        entry = self.store.revert(entry_id, version, author)
-        self._sync(before, [entry_id])
-        return entry
+        return self._synced(lambda: self.store.revert(entry_id, version, author))
 
     def import_entries(self, items: list[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "") -> ImportReport:

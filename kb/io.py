@@ -69,8 +69,8 @@ def _check(path: Path, line: int, data: dict) -> dict:
         raise ImportFileError(path, line, exc.field, exc.reason) from None
 
 
-def _read_jsonl(path: Path, text: str) -> Iterable[dict]:
-    seen: dict[str, int] = {}
+def iter_jsonl(path: Path, text: str) -> Iterable[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; ImportFileError names a bad line."""
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
@@ -80,6 +80,12 @@ def _read_jsonl(path: Path, text: str) -> Iterable[dict]:
             raise ImportFileError(path, n, None, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
         if not isinstance(data, dict):
             raise ImportFileError(path, n, None, "expected a JSON object")
+        yield n, data
+
+
+def _read_jsonl(path: Path, text: str) -> Iterable[dict]:
+    seen: dict[str, int] = {}
+    for n, data in iter_jsonl(path, text):
         data = {k: v for k, v in data.items() if k in EDITABLE or k == "id"}
         yield _dedup(path, n, _check(path, n, data), seen)
 

@@ -6,7 +6,6 @@ import, index and search code as `kefu search`; the user's data is never touched
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -16,21 +15,15 @@ import numpy as np
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
 from kefu.kb.errors import ImportFileError
-from kefu.kb.io import read_entries
+from kefu.kb.io import iter_jsonl, read_entries, read_text
 
 from .retrieve import Fusion, Retriever
 
 
 def load_queries(path: Path) -> list[dict]:
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            q = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFileError(path, n, None, f"invalid JSON ({exc.msg})") from None
-        if not isinstance(q, dict) or not isinstance(q.get("query"), str):
+    for n, q in iter_jsonl(path, read_text(path)):
+        if not isinstance(q.get("query"), str):
             raise ImportFileError(path, n, "query", "missing")
         if not isinstance(q.get("gold", []), list):
             raise ImportFileError(path, n, "gold", "must be a list of entry ids")
