@@ -26,9 +26,10 @@ def default_home() -> Path:
 class Context:
     """What every command needs: the data folder and, on demand, the knowledge base."""
 
-    def __init__(self, home: Path, models: str | None):
+    def __init__(self, home: Path, models: str | None, threads: int | None = None):
         self.home = home
         self._models = models
+        self.threads = threads
         self._kb = None
 
     @property
@@ -50,7 +51,8 @@ class Context:
             from kefu.kb.base import KnowledgeBase
             from kefu.kb.embed import load_embedders
 
-            self._kb = KnowledgeBase(self.home, load_embedders(self.models), progress=progress)
+            self._kb = KnowledgeBase(self.home, load_embedders(self.models, self.threads),
+                                     progress=progress)
         return self._kb
 
     def close(self) -> None:
@@ -105,11 +107,14 @@ def author() -> str:
 @click.option("--models", envvar="KEFU_MODELS",
               help="Embedding models, comma-separated: use, e5, or a sentence-transformers "
                    "name/path (default: the data folder's config, else 'use,e5').")
+@click.option("--threads", type=click.IntRange(1, 64), envvar="KEFU_THREADS",
+              help="Threads of the e5 encoder (default: usable cores, at most 4; use 1 on a "
+                   "machine whose cores are busy with other work).")
 @click.version_option(package_name="kefu")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, models: str | None) -> None:
+def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: int | None) -> None:
     """kefu (客服): FAQ knowledge base and reply suggestions for online-shop customer service."""
-    c = Context(data_dir or default_home(), models)
+    c = Context(data_dir or default_home(), models, threads)
     ctx.obj = c
     ctx.call_on_close(c.close)
 
@@ -414,7 +419,7 @@ def eval_(c: Context, dataset, as_json) -> None:
     from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
-    report = evaluate(dataset, load_embedders(c.models), progress=progress)
+    report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress)
 
     def text(d):
         lines = [f"{d['dataset']}  ({d['model']})",

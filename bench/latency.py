@@ -15,8 +15,8 @@ child process (this script with --one SIZE, so memory peaks stay separate):
    after a warm-up, interleaved query by query with the *floor*: the query encodes
    the pipeline does (each embedder's encode_queries on the normalised text) plus one
    raw FAISS search per model (top candidates*4 = 120) on the live Index;
-4. replays the search stage by stage on a subset of the queries to show where the
-   time goes (a copy of Retriever.search's steps; kept in step by hand).
+4. shows where a search's time goes, from the per-stage timings Retriever.search
+   records in SearchResult.timings_ms.
 
 Numbers only, no asserts. Queries are always encoded by the real models. Vectors in
 the 10k/100k indexes are random, so what is retrieved there is meaningless; only the
@@ -300,70 +300,14 @@ def timed_rebuild(kb, how: str = "rebuild") -> tuple[float, dict]:
     return total, parts
 
 
-def search_stages(retriever, message: str) -> tuple[dict, list[str]]:
-    """Retriever.search's steps (suggest/retrieve.py), each timed; returns (seconds per stage, top ids)."""
-    from datetime import datetime
-
-    import numpy as np
-
-    from kefu.kb.entry import in_window
-    from kefu.kb.text import normalize
-
-    kb = retriever.kb
-    t = {}
-    c = time.perf_counter()
-
-    def lap(name):
-        nonlocal c
-        now = time.perf_counter()
-        t[name] = t.get(name, 0.0) + now - c
-        c = now
-
-    norm = normalize(message)
-    lap("normalize")
-    index = kb.index()
-    lap("kb.index() (published_hash)")
-    now = datetime.now()
-    queries = {}
-    for m in kb.embedders:
-        queries[m.id] = m.encode_queries([norm.text])[0]
-        lap(f"encode {m.id}")
-    cand: dict[str, None] = {}
-    for model, q in queries.items():
-        _, vids = index.dense_search(model, q, retriever.candidates * 4)
-        lap(f"faiss {model}")
-        for vid in vids.tolist():
-            cand.setdefault(index.rows[vid].entry_id, None)
-        lap("dense ids -> entries")
-    words, chars = kb.segmenter.split(norm.text)
-    lap("segment query (+terms check)")
-    lex_scores, lex_vids = index.lexical_search(words + chars)
-    lap("BM25 scores")
-    lex_by_vid = dict(zip(lex_vids.tolist(), lex_scores.tolist()))
-    for pos in np.argsort(-lex_scores)[: retriever.candidates * 2]:
-        cand.setdefault(index.rows[int(lex_vids[pos])].entry_id, None)
-    lap("BM25 dict + argsort")
-    entries = [e for e in cand if e in index.windows and in_window(*index.windows[e], now)]
-    lap("validity windows")
-    scored = retriever._score(index, entries, queries, lex_by_vid)
-    scored.sort(key=lambda s: -s[1])
-    lap("exact scoring (_score)")
-    top = scored[: retriever.top_k]
-    kb.store.get_many(e for e, *_ in top)
-    lap("store.get_many (top-k)")
-    t["_bm25_hits"] = len(lex_vids)
-    t["_candidates"] = len(entries)
-    return t, [e for e, *_ in top]
-
-
 # -- one size (child process) ----------------------------------------------------------
 
-def run_one(size: int, n_queries: int, warmup: int, breakdown_n: int, real_embed_max: int,
+def run_one(size: int, n_queries: int, warmup: int, real_embed_max: int,
             home: Path, out: Path) -> None:
     import numpy as np
 
     res: dict = {"size": size, "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-                 "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+                 "e5_threads": os.environ.get("KEFU_BENCH_THREADS") or "default"}
     t_all = time.perf_counter()
 
     t = time.perf_counter()
@@ -373,7 +317,8 @@ def run_one(size: int, n_queries: int, warmup: int, breakdown_n: int, real_embed
     from kefu.kb.text import normalize
     from kefu.suggest.retrieve import Retriever
 
-    embedders = load_embedders("use,e5")
+    threads = os.environ.get("KEFU_BENCH_THREADS")
+    embedders = load_embedders("use,e5", threads=int(threads) if threads else None)
     res["models"] = {e.id: e.dim for e in embedders}
     res["load_models_s"] = round(time.perf_counter() - t, 2)
     res["rss_after_models_mb"] = _rss_mb()
@@ -477,7 +422,7 @@ def run_one(size: int, n_queries: int, warmup: int, breakdown_n: int, real_embed
     s_wall, s_cpu, f_wall, f_enc, f_faiss = [], [], [], [], []
     by_kind: dict[str, list[float]] = {}
     no_match = 0
-    tops: list[list[str]] = []
+    stages: dict[str, list[float]] = {}  # Retriever.search's own per-stage timings
     for i, (kind, msg) in enumerate(measured):
         norm_text = normalize(msg).text  # the floor's input, prepared outside its timer
 
@@ -498,7 +443,8 @@ def run_one(size: int, n_queries: int, warmup: int, breakdown_n: int, real_embed
         else:
             do_floor(); r = do_search()
         no_match += r.no_match
-        tops.append([h.entry_id for h in r.hits])
+        for name, ms in r.timings_ms.items():
+            stages.setdefault(name, []).append(ms)
     res["search"] = _summary(s_wall)
     res["search"]["cpu_p50_ms"] = round(_pct(s_cpu, 0.5) * 1000, 2)
     res["search"]["no_match_share"] = round(no_match / max(len(measured), 1), 3)
@@ -510,22 +456,10 @@ def run_one(size: int, n_queries: int, warmup: int, breakdown_n: int, real_embed
     res["ratio_p95"] = round(res["search"]["p95_ms"] / res["floor"]["p95_ms"], 3)
     res["overhead_p50_ms"] = round(res["search"]["p50_ms"] - res["floor"]["p50_ms"], 2)
 
-    # -- where a search's time goes ---------------------------------------------------
-    _log(f"{size}: stage breakdown on {min(breakdown_n, len(measured))} queries")
-    stages: dict[str, list[float]] = {}
-    same = 0
-    sub = measured[:breakdown_n]
-    for i, (_, msg) in enumerate(sub):
-        t, top = search_stages(retriever, msg)
-        same += top == tops[i]  # the replay must rank like the real search did
-        for name, v in t.items():
-            stages.setdefault(name, []).append(v)
-    res["stages_mean_ms"] = {n: round(sum(v) / len(v) * 1000, 3) for n, v in stages.items() if not n.startswith("_")}
-    res["stages_p50_ms"] = {n: round(_pct(v, 0.5) * 1000, 3) for n, v in stages.items() if not n.startswith("_")}
+    # -- where a search's time goes (as recorded by Retriever.search) ----------------
+    res["stages_mean_ms"] = {n: round(sum(v) / len(v), 3) for n, v in stages.items()}
+    res["stages_p50_ms"] = {n: round(_pct(v, 0.5), 3) for n, v in stages.items()}
     res["stages_sum_mean_ms"] = round(sum(res["stages_mean_ms"].values()), 2)
-    res["bm25_hits_mean"] = round(sum(stages.get("_bm25_hits", [0])) / max(len(sub), 1))
-    res["candidates_mean"] = round(sum(stages.get("_candidates", [0])) / max(len(sub), 1))
-    res["breakdown_same_top_as_search"] = f"{same}/{len(sub)}"
 
     res["peak_rss_mb"] = _peak_rss_mb()
     res["rss_end_mb"] = _rss_mb()
@@ -590,8 +524,6 @@ def report(results: list[dict]) -> None:
     for n in names:
         print(f"{n:<32}" + "".join(f"{r['stages_mean_ms'].get(n, 0):>10.2f}" for r in results))
     print(f"{'sum of stages':<32}" + "".join(f"{r['stages_sum_mean_ms']:>10.2f}" for r in results))
-    print(f"{'BM25 hits / query (mean)':<32}" + "".join(f"{r['bm25_hits_mean']:>10}" for r in results))
-    print(f"{'candidates scored (mean)':<32}" + "".join(f"{r['candidates_mean']:>10}" for r in results))
 
     print("\nSetup and wall time (s)")
     for r in results:
@@ -607,18 +539,17 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000", help="entry counts, comma-separated")
     ap.add_argument("--queries", type=int, default=200, help="measured queries per size")
     ap.add_argument("--warmup", type=int, default=20, help="warm-up queries per size (not measured)")
-    ap.add_argument("--breakdown", type=int, default=50, help="queries replayed stage by stage")
     ap.add_argument("--real-embed-max", type=int, default=1000,
                     help="sizes up to this are embedded for real; larger ones use a pre-filled cache")
     ap.add_argument("--workdir", help="where the data folders go (default: a temporary folder, removed)")
-    ap.add_argument("--omp-threads", help="set OMP_NUM_THREADS for the children (default: inherit)")
+    ap.add_argument("--threads", type=int, help="threads of the e5 encoder (default: kefu's)")
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.one is not None:
-        run_one(args.one, args.queries, args.warmup, args.breakdown, args.real_embed_max,
+        run_one(args.one, args.queries, args.warmup, args.real_embed_max,
                 Path(args.workdir), Path(args.out))
         return
 
@@ -626,8 +557,8 @@ def main() -> None:
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="kefu-latency-"))
     root.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    if args.omp_threads:
-        env["OMP_NUM_THREADS"] = args.omp_threads
+    if args.threads:
+        env["KEFU_BENCH_THREADS"] = str(args.threads)
     results = []
     try:
         for size in sizes:
@@ -635,7 +566,7 @@ def main() -> None:
             shutil.rmtree(home, ignore_errors=True)
             out = root / f"result-{size}.json"
             cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(size), "--queries", str(args.queries),
-                   "--warmup", str(args.warmup), "--breakdown", str(args.breakdown),
+                   "--warmup", str(args.warmup),
                    "--real-embed-max", str(args.real_embed_max), "--workdir", str(home), "--out", str(out)]
             _log(f"size {size}: starting")
             t = time.perf_counter()

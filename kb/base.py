@@ -30,7 +30,7 @@ class KnowledgeBase:
     """
 
     def __init__(self, home: str | Path, embedders: list[Embedder], progress: Progress | None = None,
-                 faiss_threads: int | None = 1):
+                 search_threads: int | None = 1):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.store = Store.open(self.home / "kefu.db")
@@ -40,12 +40,15 @@ class KnowledgeBase:
         self._index: Index | None = None
         self._segmenter: Segmenter | None = None
         self._segmenter_fp: tuple[int, int] | None = None
-        if faiss_threads:
-            # FAISS and the encoders each start threads; on a small machine they
-            # compete for the cores and one query gets slower, not faster.
+        if search_threads:
+            # FAISS, numpy's BLAS and the encoders each start threads; on a small
+            # machine they compete for the cores and one query gets slower, not
+            # faster. Scoring a few hundred candidate vectors needs no BLAS threads.
             import faiss
+            from threadpoolctl import threadpool_limits
 
-            faiss.omp_set_num_threads(faiss_threads)
+            faiss.omp_set_num_threads(search_threads)
+            threadpool_limits(limits=search_threads, user_api="blas")
 
     def close(self) -> None:
         self.store.close()

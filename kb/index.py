@@ -113,8 +113,13 @@ class Index:
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
+    def lexical_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every row, aligned with `lexical_vids` (sorted vector ids)."""
+        return self.lexical.scores(tokens)
+
     def lexical_search(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.lexical.scores(tokens)
+        """(scores, vector ids) of the rows that share a token with the query."""
+        scores = self.lexical_scores(tokens)
         hit = np.flatnonzero(scores)
         return scores[hit], self.lexical_vids[hit]
 

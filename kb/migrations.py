@@ -46,6 +46,12 @@ def m003_create_terms(db: sqlite_utils.Database) -> None:
     db["terms"].create({"word": str, "added_at": str, "author": str}, pk="word")
 
 
+@migration
+def m004_index_questions(db: sqlite_utils.Database) -> None:
+    # Imports without ids find existing entries by their standard question.
+    db["entries"].create_index(["question"])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

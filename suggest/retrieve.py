@@ -71,6 +71,7 @@ class SearchResult:
     hits: list[Hit]
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)  # per stage, for benchmarks
 
     @property
     def confidence(self) -> float:
@@ -100,7 +101,7 @@ class Retriever:
             m.encode_queries(["预热"])
 
     def search(self, message: str, top_k: int | None = None, now: datetime | None = None) -> SearchResult:
-        start = time.perf_counter()
+        clock = _Clock()
         if not message or not message.strip():
             raise EmptyQuery()
         top_k = self.top_k if top_k is None else top_k
@@ -112,22 +113,31 @@ class Retriever:
             warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")
         index = self.kb.index()
         now = now or datetime.now()
+        words, chars = self.kb.segmenter.split(norm.text)
+        clock.lap("prepare")
 
-        queries = {m.id: m.encode_queries([norm.text])[0] for m in self.kb.embedders}
+        queries = {}
+        for m in self.kb.embedders:
+            queries[m.id] = m.encode_queries([norm.text])[0]
+            clock.lap(f"encode {m.id}")
         cand: dict[str, None] = {}
         for model, q in queries.items():
             _, vids = index.dense_search(model, q, self.candidates * 4)
             for vid in vids.tolist():
                 cand.setdefault(index.rows[vid].entry_id, None)
-        words, chars = self.kb.segmenter.split(norm.text)
-        lex_scores, lex_vids = index.lexical_search(words + chars)
-        lex_by_vid = dict(zip(lex_vids.tolist(), lex_scores.tolist()))
-        for pos in np.argsort(-lex_scores)[: self.candidates * 2]:
-            cand.setdefault(index.rows[int(lex_vids[pos])].entry_id, None)
+        clock.lap("dense search")
+        lex_scores = index.lexical_scores(words + chars)
+        n_lex = min(self.candidates * 2, int(np.count_nonzero(lex_scores)))
+        if n_lex:
+            best = np.argpartition(-lex_scores, n_lex - 1)[:n_lex]
+            for pos in best[np.argsort(-lex_scores[best])]:
+                cand.setdefault(index.rows[int(index.lexical_vids[pos])].entry_id, None)
         entries = [e for e in cand if e in index.windows and in_window(*index.windows[e], now)]
+        clock.lap("lexical search")
 
-        scored = self._score(index, entries, queries, lex_by_vid)
+        scored = self._score(index, entries, queries, lex_scores)
         scored.sort(key=lambda s: -s[1])
+        clock.lap("score")
         store_entries = self.kb.store.get_many(e for e, *_ in scored[:top_k])
         hits = []
         for entry_id, fused, dense, lexical, best_pos in scored[:top_k]:
@@ -138,10 +148,11 @@ class Retriever:
                             round(self.fusion.confidence(fused, len(words)), 4),
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4)))
         no_match = not hits or hits[0].confidence < 0.5
+        clock.lap("fetch")
         return SearchResult(message, norm.text, norm.script, no_match, hits, warnings,
-                            round((time.perf_counter() - start) * 1000, 3))
+                            round(clock.total_ms, 3), clock.laps)
 
-    def _score(self, index, entries, queries, lex_by_vid):
+    def _score(self, index, entries, queries, lex_scores):
         """(entry id, fused, dense parts, lexical part, position of best phrasing) per entry."""
         if not entries:
             return []
@@ -158,7 +169,7 @@ class Retriever:
             parts[model] = best
             fused += self.fusion.weight(model) * best
             best_row += sims
-        lex_rows = np.asarray([lex_by_vid.get(v, 0.0) for v in vids])
+        lex_rows = lex_scores[np.searchsorted(index.lexical_vids, ids)]
         lex = np.maximum.reduceat(lex_rows, starts)
         top = lex.max()
         lex_rel = lex / top if top > 0 else lex
@@ -171,3 +182,20 @@ class Retriever:
             out.append((entry_id, float(fused[i]), {m: float(p[i]) for m, p in parts.items()},
                         float(lex_rel[i]), best_pos))
         return out
+
+
+class _Clock:
+    """Wall time per stage of one search."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self.last) * 1000, 3)
+        self.last = now
+
+    @property
+    def total_ms(self) -> float:
+        return (self.last - self.start) * 1000
