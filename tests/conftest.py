@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import pytest
 import sqlite_utils
+from fakes import FakeEmbedder  # tests/ is on the path: pyproject's pythonpath
+from helpers import SHOP, entry_dict, patch_jieba
 
-# pytest runs with --import-mode=importlib, so tests/ is not on sys.path by itself.
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import FakeEmbedder  # noqa: E402
-from helpers import SHOP, entry_dict, patch_jieba  # noqa: E402
-
-from kefu.kb.base import KnowledgeBase  # noqa: E402
-from kefu.kb.store import Store  # noqa: E402
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.store import Store
 
 
 @pytest.fixture

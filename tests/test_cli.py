@@ -123,3 +123,24 @@ def test_models_mismatch_is_an_error(home, run, faq):
 def test_terms(home, run):
     run("terms", "add", "运费险", "青禾优选")
     assert json.loads(run("terms", "list", "--json").stdout) == ["运费险", "青禾优选"]
+
+
+def test_eval_prints_the_agreed_json(home, run, tmp_path):
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "kb.jsonl").write_text(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
+    queries = [{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"},
+               {"query": "啥时候发货呀", "gold": ["a1"], "kind": "colloquial"},
+               {"query": "東西不想要了可以退嗎", "gold": ["a3"], "kind": "traditional"},
+               {"query": "今天天气怎么样", "gold": [], "kind": "none"}]
+    (data / "queries.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    report = json.loads(run("eval", "--dataset", str(data), "--json").stdout)
+    assert {"dataset", "n_queries", "n_answerable", "recall@1", "recall@5", "mrr", "gated",
+            "no_match", "latency_ms", "model", "by_kind"} <= set(report)
+    assert report["n_queries"] == 4 and report["n_answerable"] == 3
+    assert set(report["gated"]) == {"recall@1", "mrr"}
+    assert set(report["no_match"]) == {"precision", "recall", "f1"}
+    assert report["recall@1"] == 1.0 and report["model"] == "use-m3+e5-small-q4+bm25"
+    assert not (home / "kefu.db").exists()  # the user's data folder is never touched
