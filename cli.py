@@ -427,10 +427,13 @@ def eval_(c: Context, dataset, as_json) -> None:
                  f"recall@1 {d['recall@1']:.3f}  recall@5 {d['recall@5']:.3f}  MRR {d['mrr']:.3f}",
                  f"gated: recall@1 {d['gated']['recall@1']:.3f}  MRR {d['gated']['mrr']:.3f}",
                  "no match: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}".format(**d["no_match"]),
-                 f"latency ms: p50 {d['latency_ms']['p50']}  p95 {d['latency_ms']['p95']}",
+                 "latency ms: p50 {p50}  p95 {p95}  (floor: encodes + FAISS p50 {floor_p50}  p95 {floor_p95})"
+                 .format(**d["latency_ms"]),
                  "by kind:"]
         for kind, k in d["by_kind"].items():
-            lines.append(f"  {kind:12s} n={k['n_queries']:<4d} R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}")
+            scores = (f"R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}" if k["n_answerable"]
+                      else f"flagged no match {k['no_match']['recall']:.3f}")
+            lines.append(f"  {kind:12s} n={k['n_queries']:<4d} {scores}")
         return "\n".join(lines)
     emit(report, as_json, text)
 

@@ -82,6 +82,8 @@ class SearchResult:
 
 
 class Retriever:
+    """Answers customer messages from a KnowledgeBase; `top_k` hits, `candidates` per channel."""
+
     def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int = 30,
                  fusion: Fusion | None = None):
         if top_k <= 0:
@@ -101,6 +103,10 @@ class Retriever:
             m.encode_queries(["预热"])
 
     def search(self, message: str, top_k: int | None = None, now: datetime | None = None) -> SearchResult:
+        """The entries that answer `message`, best first; EmptyQuery for a blank message.
+
+        `now` (local time) decides which validity windows are open; default: now.
+        """
         clock = _Clock()
         if not message or not message.strip():
             raise EmptyQuery()
