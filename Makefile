@@ -34,6 +34,8 @@ test: install
 bench: install
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/drafts.py
+	$(BIN)/python bench/intents.py
 
 clean:
 	rm -rf $(VENV) $(RUN_HOME) *.egg-info

@@ -55,6 +55,29 @@ class Context:
                                      progress=progress)
         return self._kb
 
+    def data_file(self, name: str, default: Path) -> Path:
+        """An editable copy in the data folder wins over the shipped default."""
+        own = self.home / name
+        return own if own.exists() else default
+
+    def assistant(self):
+        from kefu import corpus
+        from kefu.kb.feedback import FeedbackLog
+        from kefu.suggest.assistant import Assistant
+        from kefu.suggest.draft import Composer
+        from kefu.suggest.phrases import PhraseLibrary
+        from kefu.suggest.retrieve import Retriever
+        from kefu.suggest.safety import Safety
+
+        config = self.config()
+        kb = self.kb()
+        composer = Composer(PhraseLibrary.load(self.data_file("huashu.jsonl", corpus.HUASHU)),
+                            Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
+                                        self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)),
+                            traditional=config.get("traditional", "s2twp"))
+        log = FeedbackLog(kb.store.db, retention_days=int(config.get("retention_days", 90)))
+        return Assistant(Retriever(kb), composer, log)
+
     def close(self) -> None:
         if self._kb is not None:
             self._kb.close()
@@ -436,6 +459,82 @@ def eval_(c: Context, dataset, as_json) -> None:
             lines.append(f"  {kind:12s} n={k['n_queries']:<4d} {scores}")
         return "\n".join(lines)
     emit(report, as_json, text)
+
+
+def _suggestion_text(s: dict) -> str:
+    head = (f"[{s['script']}] intent {s['intent']} ({s['stage']}), {s['sentiment']}, urgency {s['urgency']}"
+            f"{'  — 没有合适的答案 (no good match)' if s['no_match'] else ''}  id {s['suggestion_id']}")
+    out = [head] + [f"! {n}" for n in s["notes"]]
+    for i, d in enumerate(s["drafts"], 1):
+        out.append(f"\n草稿 {i} ({d['style']}{', ' + ', '.join(d['entry_ids']) if d['entry_ids'] else ''}):")
+        out.append(f"  {d['text']}")
+        if d["missing_variables"]:
+            out.append("  待填写: " + ", ".join(d["missing_variables"]))
+        for f in d["flags"]:
+            out.append(f"  ⚠ {f['word']} ({f['reason']}, {f['source']})")
+    return "\n".join(out)
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--context", "context_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Recent conversation: JSONL of {\"role\": \"customer\"|\"agent\", \"text\": …}, oldest first.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="A variable for the drafts, e.g. --var 订单号=2026112812345678 (repeat).")
+@json_option
+@click.pass_obj
+@handle_errors
+def suggest(c: Context, message, context_file, variables, as_json) -> None:
+    """Reply drafts for a customer MESSAGE, in the customer's script, with the entries they came from."""
+    from kefu.kb.io import iter_jsonl, read_text
+
+    values = {}
+    for item in variables:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        values[name.strip()] = value
+    context = [t for _, t in iter_jsonl(context_file, read_text(context_file))] if context_file else []
+    suggestion = c.assistant().suggest(message, context, values)
+    emit(suggestion.to_dict(), as_json, _suggestion_text)
+
+
+@cli.command()
+@click.argument("suggestion_id")
+@click.argument("action", type=click.Choice(["accept", "edit", "reject", "no_match"]))
+@click.option("--draft", type=click.IntRange(1), help="Which draft (1-3) the agent accepted, edited or rejected.")
+@click.option("--text", help="The text the agent actually sent (for edit).")
+@json_option
+@click.pass_obj
+@handle_errors
+def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
+    """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(c.kb().store.db)
+    row = log.record_feedback(suggestion_id, action, draft, text, agent=author())
+    emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft}, as_json,
+         lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']}")
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+@handle_errors
+def lint(c: Context, as_json) -> None:
+    """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
+    from kefu import corpus
+    from kefu.suggest.safety import Safety
+
+    safety = Safety.load(c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
+                         c.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
+    rows = []
+    for e in c.kb().store.iter_published():
+        for f in safety.check(e.answer):
+            rows.append({"entry_id": e.id, "word": f.word, "reason": f.reason, "start": f.start,
+                         "context": e.answer[max(0, f.start - 8):f.end + 8]})
+    emit(rows, as_json, lambda r: "\n".join(f"{x['entry_id']}\t{x['word']}\t{x['reason']}\t…{x['context']}…"
+                                            for x in r) or "no flagged words")
 
 
 # -- shop terms ---------------------------------------------------------------------

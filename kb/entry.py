@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 
 from .errors import InvalidEntry
+from .template import broken_variable
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -100,6 +101,8 @@ def validate(data: dict) -> dict:
             if not isinstance(value, str) or not value.strip():
                 raise InvalidEntry(name, "must be a non-empty string")
             out[name] = value.strip()
+    if "answer" in out and (problem := broken_variable(out["answer"])):
+        raise InvalidEntry("answer", f"broken variable: {problem}")
     for name in ("similar", "tags"):
         if name in out:
             out[name] = _text_list(name, out[name])

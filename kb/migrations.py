@@ -52,6 +52,18 @@ def m004_index_questions(db: sqlite_utils.Database) -> None:
     db["entries"].create_index(["question"])
 
 
+@migration
+def m005_create_feedback(db: sqlite_utils.Database) -> None:
+    # What the assistant showed (suggestions) and what the agent did with it (feedback).
+    db["suggestions"].create({"id": str, "at": str, "message": str, "context": str, "script": str,
+                              "intent": str, "no_match": int, "hits": str, "drafts": str}, pk="id")
+    db["suggestions"].create_index(["at"])
+    db["feedback"].create({"id": int, "suggestion_id": str, "at": str, "action": str,
+                           "draft": int, "entry_id": str, "text": str, "agent": str}, pk="id",
+                          foreign_keys=[("suggestion_id", "suggestions", "id")])
+    db["feedback"].create_index(["suggestion_id"])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

@@ -47,10 +47,16 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
     return _converter(config).convert(text)
 
 
-def detect_script(text: str) -> str:
-    """Return TRADITIONAL when more characters are traditional-only than simplified-only."""
+def script_evidence(text: str) -> tuple[int, int]:
+    """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text."""
     trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
     simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b)
+    return trad, simp
+
+
+def detect_script(text: str) -> str:
+    """Return TRADITIONAL when more characters are traditional-only than simplified-only."""
+    trad, simp = script_evidence(text)
     return TRADITIONAL if trad > simp else SIMPLIFIED
 
 

@@ -1,0 +1,125 @@
+"""Drafting quality and cost on ../shared/bench/shop-dev (issue: polite reply drafts).
+
+Prints, over the dataset's queries:
+- script: share of drafts written in the customer's script, judged here by counting
+  characters that OpenCC's t2s / s2t would change (independent of kefu's detector);
+- facts: share of first drafts (answerable queries whose top hit is correct) that
+  contain every number/duration of the gold entry's answer, both sides simplified;
+- flags on text kefu adds (should be 0);
+- no answer: share of unanswerable queries whose first draft is a clarifying or
+  no-match draft rather than an answer;
+- latency: Assistant.suggest vs Retriever.search alone on the same queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import opencc
+
+from kefu import corpus
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.embed import load_embedders
+from kefu.kb.io import read_entries
+from kefu.suggest.assistant import Assistant
+from kefu.suggest.draft import Composer
+from kefu.suggest.evaluate import load_queries
+from kefu.suggest.phrases import PhraseLibrary
+from kefu.suggest.retrieve import Retriever
+from kefu.suggest.safety import Safety
+
+ROOT = Path(__file__).resolve().parent.parent
+T2S, S2T = opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+NUMBER = re.compile(r"\d+(?:[.\-~～]\d+)*")
+
+
+def judge_script(text: str) -> tuple[int, int]:
+    """(traditional-only, simplified-only) characters, counted with OpenCC directly."""
+    return (sum(a != b for a, b in zip(text, T2S.convert(text))),
+            sum(a != b for a, b in zip(text, S2T.convert(text))))
+
+
+def in_script(draft: str, customer: str) -> bool:
+    c_trad, c_simp = judge_script(customer)
+    d_trad, d_simp = judge_script(draft)
+    return d_simp == 0 if c_trad > c_simp else d_trad == 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dataset", default=str(ROOT.parent / "shared" / "bench" / "shop-dev"))
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    ds = Path(args.dataset)
+    if not (ds / "queries.jsonl").exists():
+        sys.exit(f"no benchmark at {ds}")
+    gold_answers = {e["id"]: e["answer"] for e in read_entries(ds / "kb.jsonl")}
+    queries = load_queries(ds / "queries.jsonl")
+    with tempfile.TemporaryDirectory() as home:
+        kb = KnowledgeBase(home, load_embedders("use,e5"))
+        kb.import_entries(read_entries(ds / "kb.jsonl"))
+        retriever = Retriever(kb)
+        composer = Composer(PhraseLibrary.load(corpus.HUASHU),
+                            Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES))
+        assistant = Assistant(retriever, composer)
+        retriever.warm_up()
+        for q in queries[:10]:
+            assistant.suggest(q["query"])
+        drafts_ok = drafts_n = facts_ok = facts_n = kefu_flags = none_ok = none_n = 0
+        t_suggest, t_search = [], []
+        for i, q in enumerate(queries):
+            order = [0, 1] if i % 2 == 0 else [1, 0]  # alternate so neither runs cache-warm
+            for which in order:
+                t0 = time.perf_counter()
+                if which == 0:
+                    s = assistant.suggest(q["query"])
+                    t_suggest.append(time.perf_counter() - t0)
+                else:
+                    retriever.search(q["query"])
+                    t_search.append(time.perf_counter() - t0)
+            for d in s.drafts:
+                drafts_n += 1
+                drafts_ok += in_script(d.text, q["query"])
+                kefu_flags += sum(f.source == "kefu" for f in d.flags)
+            if not q["gold"]:
+                none_n += 1
+                none_ok += bool(s.drafts) and s.drafts[0].style in ("clarify", "no_match")
+            elif s.hits and s.hits[0].id in q["gold"] and s.drafts:
+                first = T2S.convert(s.drafts[0].text)
+                numbers = set(NUMBER.findall(T2S.convert(gold_answers[s.hits[0].id])))
+                facts_n += 1
+                facts_ok += all(n in first for n in numbers)
+        kb.close()
+    ms = lambda xs, p: round(float(np.percentile(np.array(xs) * 1000, p)), 2)  # noqa: E731
+    report = {
+        "dataset": str(ds), "drafts": drafts_n,
+        "script_share": round(drafts_ok / drafts_n, 4),
+        "facts_share": round(facts_ok / max(facts_n, 1), 4), "facts_n": facts_n,
+        "kefu_flags": kefu_flags,
+        "no_answer_share": round(none_ok / max(none_n, 1), 4), "no_answer_n": none_n,
+        "latency_ms": {"suggest_p50": ms(t_suggest, 50), "suggest_p95": ms(t_suggest, 95),
+                       "search_p50": ms(t_search, 50), "search_p95": ms(t_search, 95)},
+    }
+    report["latency_ms"]["added_p95"] = round(report["latency_ms"]["suggest_p95"] - report["latency_ms"]["search_p95"], 2)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    print(f"dataset {ds}: {drafts_n} drafts for {len(queries)} queries")
+    print(f"drafts in the customer's script  {report['script_share']:.3f}   (target 1.000)")
+    print(f"first drafts keeping every number {report['facts_share']:.3f}   of {facts_n} correct top hits (target >= 0.95)")
+    print(f"flags on text kefu adds           {kefu_flags}       (target 0)")
+    print(f"no-answer queries not answered    {report['no_answer_share']:.3f}   of {none_n} (target >= 0.80)")
+    lat = report["latency_ms"]
+    print(f"latency ms: suggest p50 {lat['suggest_p50']} p95 {lat['suggest_p95']}; search alone p50 "
+          f"{lat['search_p50']} p95 {lat['search_p95']}; drafting adds {lat['added_p95']} at p95 (target <= 5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The feedback log: every suggestion shown, and what the agent did with it.
+
+Customer text is stored with phone numbers, e-mail addresses and street addresses
+masked, and rows older than the retention period are purged on write.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from .errors import KefuError
+
+ACTIONS = ("accept", "edit", "reject", "no_match")
+
+_MASKS = [
+    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "【手机号】"),
+    (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"), "【电话】"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "【邮箱】"),
+    # A run of CJK ending in a street-level unit, with its number: 某某路88号, 3栋201室
+    (re.compile(r"[\u4e00-\u9fff\d]{2,30}?(?:路|街|道|巷|弄|村|小区|大厦)[\d\u4e00-\u9fff-]{0,12}?"
+                r"(?:\d+\s*(?:号|栋|幢|单元|室|楼))+"), "【地址】"),
+]
+
+
+def mask(text: str) -> str:
+    """Mask phone numbers, e-mail addresses and street addresses in customer text."""
+    for pattern, repl in _MASKS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class UnknownSuggestion(KefuError):
+    def __init__(self, suggestion_id: str):
+        super().__init__(f"no suggestion with id {suggestion_id!r}")
+
+
+@dataclass
+class FeedbackLog:
+    db: object  # sqlite_utils.Database, migrated by Store
+    retention_days: int = 90
+
+    def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
+                          no_match: bool, hits: list[dict], drafts: list[dict]) -> str:
+        sid = uuid.uuid4().hex[:12]
+        with self.db.atomic():
+            self.db.execute(
+                "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sid, _now(), mask(message),
+                 json.dumps([{**t, "text": mask(t.get("text", ""))} for t in context], ensure_ascii=False),
+                 script, intent, int(no_match), json.dumps(hits, ensure_ascii=False),
+                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False)])
+            self._purge()
+        return sid
+
+    def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
+                        text: str | None = None, agent: str | None = None) -> int:
+        if action not in ACTIONS:
+            raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        row = self.db.execute("select drafts from suggestions where id = ?", [suggestion_id]).fetchone()
+        if row is None:
+            raise UnknownSuggestion(suggestion_id)
+        drafts = json.loads(row[0])
+        entry_id = None
+        if draft is not None:
+            if not 1 <= draft <= len(drafts):
+                raise KefuError(f"suggestion {suggestion_id} has drafts 1-{len(drafts)}, not {draft}")
+            ids = drafts[draft - 1].get("entry_ids") or []
+            entry_id = ids[0] if ids else None
+        if action == "edit" and not text:
+            raise KefuError("an edit needs the edited text (--text)")
+        with self.db.atomic():
+            cur = self.db.execute(
+                "insert into feedback (suggestion_id, at, action, draft, entry_id, text, agent)"
+                " values (?, ?, ?, ?, ?, ?, ?)",
+                [suggestion_id, _now(), action, draft, entry_id, mask(text) if text else None, agent])
+        return cur.lastrowid
+
+    def suggestion(self, suggestion_id: str) -> dict:
+        row = self.db.execute("select id, at, message, context, script, intent, no_match, hits, drafts"
+                              " from suggestions where id = ?", [suggestion_id]).fetchone()
+        if row is None:
+            raise UnknownSuggestion(suggestion_id)
+        keys = ("id", "at", "message", "context", "script", "intent", "no_match", "hits", "drafts")
+        out = dict(zip(keys, row))
+        for k in ("context", "hits", "drafts"):
+            out[k] = json.loads(out[k])
+        out["feedback"] = [dict(zip(("action", "draft", "entry_id", "text", "agent", "at"), r)) for r in
+                           self.db.execute("select action, draft, entry_id, text, agent, at from feedback"
+                                           " where suggestion_id = ? order by id", [suggestion_id])]
+        return out
+
+    def _purge(self) -> None:
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
+        old = "select id from suggestions where at < ?"
+        self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff])
+        self.db.execute("delete from suggestions where at < ?", [cutoff])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,161 @@
+"""The assistant beside the chat: message (+ recent turns) → hits and reply drafts.
+
+`Suggestion` is the shape the CLI prints with --json and the web API returns; a
+test freezes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from kefu.kb.feedback import FeedbackLog
+from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence
+
+from .draft import Composer, Draft, topic, values_from_message
+from .retrieve import Hit, Retriever, SearchResult
+from .understand import understand
+
+# Where one question ends and another starts (not at "！": an outburst is one question).
+_CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
+
+
+@dataclass
+class SuggestionHit:
+    id: str
+    kind: str  # "entry" (document passages come with bulk import)
+    question: str
+    matched: str
+    answer: str
+    category: str
+    confidence: float
+    scores: dict
+
+
+@dataclass
+class Suggestion:
+    suggestion_id: str | None
+    script: str
+    intent: str
+    stage: str
+    sentiment: str
+    urgency: str
+    first_message: bool
+    no_match: bool
+    hits: list[SuggestionHit]
+    drafts: list[Draft]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Assistant:
+    def __init__(self, retriever: Retriever, composer: Composer, log: FeedbackLog | None = None,
+                 ambiguity: float = 0.03, plausible: float = 0.5):
+        self.retriever = retriever
+        self.composer = composer
+        self.log = log
+        self.ambiguity = ambiguity  # fused-score gap under which two topics compete
+        self.plausible = plausible  # confidence a second hit needs to be offered
+
+    def suggest(self, message: str, context: list[dict] = (), values: dict[str, str] | None = None) -> Suggestion:
+        """Drafts for the customer's latest `message`; `context` holds earlier turns
+        ({"role": "customer"|"agent", "text": …}), oldest first."""
+        context = [t for t in context if (t.get("text") or "").strip()]
+        earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
+        notes: list[str] = []
+        result = self.retriever.search(message)
+        seg = self.retriever.kb.segmenter
+        words = seg.split(result.normalized)[0]
+        if earlier and (result.no_match or len(words) <= 1):
+            # A vague follow-up ("那能退吗？") is read together with what the customer said before.
+            joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
+            if joined.confidence > result.confidence:
+                result = joined
+                notes.append("vague message: matched together with the customer's earlier turns")
+        hits = [h for h in result.hits]
+        top = hits[0] if hits else None
+        u = understand(message, None if result.no_match or top is None else top.category,
+                       first_message=not context)
+        u.script = self._script(message, earlier)
+        vals = {}
+        for text in earlier + [message]:
+            vals.update(values_from_message(normalize(text, max_chars=10**6).text))
+        vals.update(values or {})
+        drafts = self._drafts(u, result, hits, vals, message, notes)
+        for d in drafts:
+            d.explanation = self._why(d, hits, result, seg) + d.explanation
+        s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
+                                h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
+                  for h in hits]
+        suggestion = Suggestion(None, u.script, u.intent, u.stage, u.sentiment, u.urgency, u.first_message,
+                                result.no_match, s_hits, drafts, notes + result.warnings)
+        if self.log is not None:
+            d = suggestion.to_dict()
+            suggestion.suggestion_id = self.log.record_suggestion(
+                message, list(context), u.script, u.intent, result.no_match, d["hits"], d["drafts"])
+        return suggestion
+
+    @staticmethod
+    def _script(message: str, earlier: list[str]) -> str:
+        """The message's script; a script-neutral message takes the earlier turns' script."""
+        for text in [message] + earlier[::-1]:
+            trad, simp = script_evidence(text)
+            if trad != simp:
+                return TRADITIONAL if trad > simp else SIMPLIFIED
+        return SIMPLIFIED
+
+    def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
+                notes: list[str]) -> list[Draft]:
+        c = self.composer
+        if u.intent in ("greeting", "thanks"):
+            kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
+                if u.intent == "greeting" else ("closing", "closing")
+            out = [c.only(kind, style, u, vals, key)]
+            if not result.no_match:
+                out.append(c.concise(u, hits[0], vals, key, opener=False))
+            return out
+        if result.no_match:
+            near = [h for h in hits[:3] if h.confidence >= 0.3]
+            clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None
+            return [d for d in (c.holding(u, vals, key), clarify) if d]
+        top = hits[0]
+        second = next((h for h in hits[1:] if topic(h) != topic(top) and h.confidence >= self.plausible), None)
+        if second is not None and self._two_questions(result.normalized, top, second):
+            notes.append("two questions: answered both")
+            return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
+        if second is not None and top.score - second.score < self.ambiguity:
+            notes.append("ambiguous: top entries close in score and about different things")
+            drafts = [c.clarify(u, [top, second], vals, key), c.concise(u, top, vals, key),
+                      c.concise(u, second, vals, key, style="alternative")]
+            return [d for d in drafts if d]
+        drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
+        if second is not None:
+            drafts.append(c.concise(u, second, vals, key, style="alternative"))
+        return drafts
+
+    def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
+        """True when the message has two clauses and each hit matches a different one best."""
+        seg = self.retriever.kb.segmenter
+        clauses = [set(words) for c in _CLAUSES.split(text) if len(words := seg.split(c)[0]) >= 2]
+        if len(clauses) < 2:
+            return False
+
+        def best_clause(hit: Hit) -> int:
+            matched = set(seg.tokens(normalize(hit.matched).text))
+            overlaps = [len(cl & matched) / (len(cl) or 1) for cl in clauses]
+            return max(range(len(clauses)), key=overlaps.__getitem__)
+        return best_clause(first) != best_clause(second)
+
+    @staticmethod
+    def _why(d: Draft, hits: list[Hit], result: SearchResult, seg) -> list[str]:
+        out = []
+        asked = set(seg.split(result.normalized)[0])
+        for h in hits:
+            if h.entry_id in d.entry_ids:
+                shared = sorted(asked & set(seg.split(normalize(h.matched).text)[0]))
+                dense = ", ".join(f"{m} {v:.3f}" for m, v in h.dense.items())
+                out.append(f"{h.entry_id} matched 「{h.matched}」; shared terms: {'、'.join(shared) or '-'}; "
+                           f"dense {dense}; lexical {h.lexical:.2f}; confidence {h.confidence:.2f}")
+        return out

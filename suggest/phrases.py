@@ -1,0 +1,71 @@
+"""The 话术 library: greeting, empathy, apology, closing … lines tagged by stage and tone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from kefu.kb.errors import ImportFileError
+from kefu.kb.template import broken_variable
+
+KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
+         "escalation", "closing", "rating", "clarify", "no_match")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    id: str
+    kind: str
+    stage: str
+    tone: str
+    script: str
+    text: str
+
+
+class PhraseLibrary:
+    def __init__(self, phrases: list[Phrase]):
+        self.phrases = phrases
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PhraseLibrary":
+        """Read a JSONL library; a bad line (unknown kind, broken variable) names file, line, field."""
+        path = Path(path)
+        phrases = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ImportFileError(path, n, None, f"invalid JSON ({exc.msg})") from None
+            if d.get("kind") not in KINDS:
+                raise ImportFileError(path, n, "kind", f"must be one of {', '.join(KINDS)}")
+            text = d.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ImportFileError(path, n, "text", "missing or empty")
+            if problem := broken_variable(text):
+                raise ImportFileError(path, n, "text", f"broken variable: {problem}")
+            phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], d.get("stage", ""),
+                                  d.get("tone", "any"), d.get("script", "simplified"), text.strip()))
+        return cls(phrases)
+
+    def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True) -> Phrase | None:
+        """One line of `kind` (matching `tone` when any does), chosen stably from `key`.
+
+        `asks=False` prefers lines that do not end in a question ("请问有什么可以帮您？"
+        makes no sense right before an answer).
+
+        The same message always gets the same wording, so drafts are reproducible,
+        while different messages see the library's variety.
+        """
+        options = [p for p in self.phrases if p.kind == kind]
+        if not asks:
+            options = [p for p in options if not p.text.endswith(("？", "?"))] or options
+        toned = [p for p in options if tone and p.tone == tone]
+        options = toned or [p for p in options if p.tone in ("any", "calm")] or options
+        if not options:
+            return None
+        h = int.from_bytes(hashlib.md5(f"{kind}\0{key}".encode()).digest()[:4], "little")
+        return options[h % len(options)]
