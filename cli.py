@@ -511,7 +511,7 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
     """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
     from kefu.kb.feedback import FeedbackLog
 
-    log = FeedbackLog(c.kb().store.db)
+    log = FeedbackLog(c.kb().store.db, retention_days=int(c.config().get("retention_days", 90)))
     row = log.record_feedback(suggestion_id, action, draft, text, agent=author())
     emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft}, as_json,
          lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']}")

@@ -19,10 +19,11 @@ ACTIONS = ("accept", "edit", "reject", "no_match")
 _MASKS = [
     (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "【手机号】"),
     (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"), "【电话】"),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "【邮箱】"),
-    # A run of CJK ending in a street-level unit, with its number: 某某路88号, 3栋201室
-    (re.compile(r"[\u4e00-\u9fff\d]{2,30}?(?:路|街|道|巷|弄|村|小区|大厦)[\d\u4e00-\u9fff-]{0,12}?"
-                r"(?:\d+\s*(?:号|栋|幢|单元|室|楼))+"), "【地址】"),
+    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "【邮箱】"),
+    # A street name with its number (世纪大道100号, 文三路88号3栋201室); digits before it
+    # (an order number) are not part of it.
+    (re.compile(r"[\u4e00-\u9fff]{1,20}?(?:路|街|大道|巷|弄)\s*\d+\s*号"
+                r"(?:\s*\d+\s*(?:栋|幢|单元|室|楼))*"), "【地址】"),
 ]
 
 

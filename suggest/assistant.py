@@ -67,8 +67,8 @@ class Assistant:
         notes: list[str] = []
         result = self.retriever.search(message)
         seg = self.retriever.kb.segmenter
-        words = seg.split(result.normalized)[0]
-        if earlier and (result.no_match or len(words) <= 1):
+        topic_words = [w for w in seg.split(result.normalized)[0] if len(w) > 1]
+        if earlier and (result.no_match or len(topic_words) <= 1):
             # A vague follow-up ("那能退吗？") is read together with what the customer said before.
             joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
             if joined.confidence > result.confidence:
@@ -127,8 +127,11 @@ class Assistant:
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         if second is not None and top.score - second.score < self.ambiguity:
             notes.append("ambiguous: top entries close in score and about different things")
-            drafts = [c.clarify(u, [top, second], vals, key), c.concise(u, top, vals, key),
-                      c.concise(u, second, vals, key, style="alternative")]
+            clarify = c.clarify(u, [top, second], vals, key)
+            answer = c.warm(u, top, vals, key)
+            # An upset customer gets the apology and the likelier answer first.
+            first = [answer, clarify] if u.sentiment == "angry" or u.intent == "complaint" else [clarify, answer]
+            drafts = first + [c.concise(u, second, vals, key, style="alternative")]
             return [d for d in drafts if d]
         drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         if second is not None:

@@ -54,7 +54,8 @@ def fill(text: str, values: dict[str, str]) -> tuple[str, list[str]]:
             return values[name]
         if fallback is not None:
             return fallback
-        missing.append(name)
+        if name not in missing:
+            missing.append(name)
         return f"【请填写{name}】"
     return VARIABLE.sub(sub, text), missing
 

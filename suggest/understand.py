@@ -18,19 +18,23 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 
 # Lexicons work on normalised (simplified, lower-case) text.
-_GREETING = re.compile(r"^(?:在吗|在不在|在么|有人吗|有人在吗|你好|您好|hi|hello|哈喽|嗨|亲|亲亲|客服|老板|"
-                       r"小姐姐|请问|早上好|晚上好|下午好|[\s,.!?~，。！？、…]|[^\w\s])+$")
-_THANKS = re.compile(r"^(?:好的|好|嗯嗯?|ok|okay|谢谢|多谢|谢啦|thx|thanks|收到|明白了?|知道了|了解了?|"
-                     r"没有了|没事了|没问题了|拜拜|再见|辛苦了?|麻烦了|那就这样|就这些|亲|哈|啦|呀|吧|"
-                     r"[\s,.!?~，。！？、…]|[^\w\s])+$")
-_COMPLAINT = re.compile(r"投诉|差评|12315|举报|主管|经理|领导|骗子|骗人|垃圾|什么破|态度|太差|坑人|"
-                        r"黑店|维权|曝光|赔偿|给个说法|受不了|恶心|气死|无语")
-_LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|"
-                        r"寄到|几天到|没收到|没到|丢件|送到|集运|超商取货|宅配")
-_AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|"
-                        r"褪色|掉色|起球|售后|仅退款|寄回|不合适|退差价")
-_ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改地址|"
-                    r"地址写错|改订单|取消订单|不想要了|下单|拍下|合并|拆单|订单")
+_GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有人在吗|有人|有客服吗|客服|你好|您好|"
+                       r"hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
+_FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
+_THANKS = re.compile(r"谢|感谢|多谢|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
+                     r"好滴|好的|收到|祝你|辛苦了|那就这样|就这些|知道了|明白了|了解了|ok")
+_ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
+                     r"没收到|没有收到|坏|破|不对|漏")
+_COMPLAINT = re.compile(r"投诉|差评|12315|举报|主管|经理|领导|骗子|骗人|垃圾|什么破|态度|坑人|黑店|维权|曝光|"
+                        r"赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理")
+_ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
+                    r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
+_LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|寄到|"
+                        r"几天到|几天能到|要几天|发到|发出|发了没|运输中|到哪|在哪|出货|寄出|没收到|没到|丢件|"
+                        r"送到|集运|超商取货|宅配")
+_AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
+                        r"起球|售后|仅退款|寄回|不合适|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
+                        r"开胶|漏水|碎了|是碎的|不对|补发|无理由|能退|退吗|可以退|退掉")
 _ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚|"
                     r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]")
 _ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不了|还没|怎么还|催|担心|害怕|怕|"
@@ -53,18 +57,18 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     norm = normalize(message)
     text = norm.text
     sentiment = "angry" if _ANGRY.search(text) else "anxious" if _ANXIOUS.search(text) else "calm"
-    if _GREETING.match(text):
+    if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
-    elif _THANKS.match(text):
+    elif _THANKS.search(text) and not _ASKING.search(text) and len(text) <= 30:
         intent = "thanks"
     elif _COMPLAINT.search(text):
         intent = "complaint"
     elif _AFTERSALE.search(text):
         intent = "aftersale"
-    elif _LOGISTICS.search(text):
-        intent = "logistics"
     elif _ORDER.search(text):
         intent = "order"
+    elif _LOGISTICS.search(text):
+        intent = "logistics"
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
     urgency = "high" if sentiment == "angry" or _URGENT.search(text) else "normal"

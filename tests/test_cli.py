@@ -144,3 +144,27 @@ def test_eval_prints_the_agreed_json(home, run, tmp_path):
     assert set(report["no_match"]) == {"precision", "recall", "f1"}
     assert report["recall@1"] == 1.0 and report["model"] == "use-m3+e5-small-q4+bm25"
     assert not (home / "kefu.db").exists()  # the user's data folder is never touched
+
+
+def test_suggest_feedback_and_lint(home, run, faq):
+    """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
+    run("import", str(faq))
+    s = json.loads(run("suggest", "发票怎么开", "--json").stdout)
+    assert s["hits"][0]["id"] == "a2"
+    assert s["drafts"] and "确认收货后7个工作日内开电子发票。" in s["drafts"][0]["text"]
+    assert s["suggestion_id"]
+    assert run("feedback", s["suggestion_id"], "accept", "--draft", "1").exit_code == 0
+    out = json.loads(run("feedback", s["suggestion_id"], "reject", "--draft", "2", "--json").stdout)
+    assert out["suggestion_id"] == s["suggestion_id"] and out["action"] == "reject"
+    missing = run("feedback", "nope", "accept", ok=False)
+    assert missing.exit_code == 1 and "nope" in missing.output
+    out_of_range = run("feedback", s["suggestion_id"], "accept", "--draft", "9", ok=False)
+    assert out_of_range.exit_code == 1
+    lint = json.loads(run("lint", "--json").stdout)
+    assert isinstance(lint, list)
+    run("add", "--id", "a4", "-q", "质量怎么样", "-a", "顶级品质，放心购买。")
+    lint = json.loads(run("lint", "--json").stdout)
+    assert [(r["entry_id"], r["word"], r["reason"], r["start"]) for r in lint if r["entry_id"] == "a4"] == [
+        ("a4", "顶级", "极限词", 0)]
+    assert set(lint[0]) == {"entry_id", "word", "reason", "start", "context"}
+    assert "a4" in run("lint").output

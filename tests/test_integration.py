@@ -75,3 +75,43 @@ def test_sentence_transformers_backend_loads_a_packaged_model(tmp_path):
     vectors = emb.encode_documents(["refund", "return the parcel", "weather today"])
     assert vectors.shape == (3, emb.dim)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.fixture(scope="module")
+def assistant(retriever):
+    from kefu import corpus
+    from kefu.suggest.assistant import Assistant
+    from kefu.suggest.draft import Composer
+    from kefu.suggest.phrases import PhraseLibrary
+    from kefu.suggest.safety import Safety
+
+    library = PhraseLibrary.load(corpus.HUASHU)
+    composer = Composer(library, Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES))
+    return Assistant(retriever, composer), library
+
+
+def test_traditional_complaint_gets_a_traditional_apologetic_draft_with_the_facts(assistant):
+    import re
+
+    from kefu.kb.text import script_evidence, to_simplified
+
+    helper, library = assistant
+    s = helper.suggest("你們的客服回覆也太慢了吧！！等了一個小時都沒人理，我要投訴")
+    assert s.script == "traditional" and s.intent == "complaint" and not s.no_match
+    first = s.drafts[0]
+    trad, simp = script_evidence(first.text)
+    assert trad > 0 and simp == 0
+    answer = next(h.answer for h in s.hits if h.id == first.entry_ids[0])
+    for number in re.findall(r"\d+(?:[-~]\d+)?", to_simplified(answer)):
+        assert number in to_simplified(first.text)
+    openers = [to_simplified(p.text) for p in library.phrases if p.kind in ("apology", "empathy")]
+    assert any(to_simplified(first.text).startswith(o.replace("{客户称呼||亲}", "亲")) for o in openers)
+    assert first.flags == []
+
+
+def test_vague_follow_up_uses_the_earlier_turn(assistant):
+    helper, _ = assistant
+    context = [{"role": "customer", "text": "衣服洗了一次就缩水了"}, {"role": "agent", "text": "亲，抱歉，请问是哪件呢？"}]
+    s = helper.suggest("那能退吗？", context)
+    assert s.hits[0].id == "k170"
+    assert not any("欢迎" in d.text for d in s.drafts)  # no second greeting mid-conversation

@@ -1,0 +1,182 @@
+"""The assistant end to end over a small shop, with the deterministic FakeEmbedder.
+
+The default Fusion is tuned for the real models; FakeEmbedder's scores are lower, so
+these tests use a curve that puts its exact and near matches above 0.5 confidence.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes import FakeEmbedder
+from helpers import SHOP, entry_dict, patch_jieba
+from phrasebook import GREETING_FIRST, NO_MATCH, composer
+
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.errors import EmptyQuery, KefuError
+from kefu.kb.feedback import FeedbackLog
+from kefu.kb.text import TRADITIONAL, script_evidence
+from kefu.suggest.assistant import Assistant
+from kefu.suggest.retrieve import Fusion, Retriever
+
+EXCHANGE = entry_dict("exchange", "怎么换货", "订单页申请换货，48小时内审核。", similar=["我要换货", "能换个尺码吗"],
+                      category="售后", tags=["换货"])
+ENTRIES = SHOP + [EXCHANGE]
+ANSWERS = {e["id"]: e["answer"] for e in ENTRIES}
+FAKE_FUSION = Fusion(weights={"fake": 1.0, "bm25": 0.1}, slope=10.0, midpoint=0.85, per_word=0.66)
+
+SUGGESTION_KEYS = {"suggestion_id", "script", "intent", "stage", "sentiment", "urgency", "first_message",
+                   "no_match", "hits", "drafts", "notes"}
+HIT_KEYS = {"id", "kind", "question", "matched", "answer", "category", "confidence", "scores"}
+DRAFT_KEYS = {"text", "entry_ids", "style", "missing_variables", "flags", "explanation"}
+FLAG_KEYS = {"word", "start", "end", "reason", "source"}
+
+
+@pytest.fixture(scope="module")
+def shop_kb(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    patch_jieba(mp)
+    kb = KnowledgeBase(tmp_path_factory.mktemp("assistant") / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES])
+    kb.index()
+    yield kb
+    kb.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def assistant(shop_kb):
+    """No feedback log: suggestion_id stays None."""
+    return Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+
+
+@pytest.fixture(scope="module")
+def logged(shop_kb):
+    return Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer(), FeedbackLog(shop_kb.store.db))
+
+
+def _texts(s):
+    return [d.text for d in s.drafts]
+
+
+def test_suggestion_shape_is_frozen(assistant):
+    s = assistant.suggest("怎么申请退货")
+    d = s.to_dict()
+    assert set(d) == SUGGESTION_KEYS
+    assert d["hits"] and d["drafts"]
+    for h in d["hits"]:
+        assert set(h) == HIT_KEYS
+        assert h["kind"] == "entry"
+        assert set(h["scores"]) == {"score", "dense", "lexical"}
+    for dr in d["drafts"]:
+        assert set(dr) == DRAFT_KEYS
+        for f in dr["flags"]:
+            assert set(f) == FLAG_KEYS
+    json.dumps(d, ensure_ascii=False)  # the CLI and the web API print it as JSON
+    assert d["suggestion_id"] is None
+    assert (d["script"], d["intent"], d["stage"], d["first_message"], d["no_match"]) == (
+        "simplified", "aftersale", "提供解决方案", True, False)
+    assert d["hits"][0]["id"] == "return"
+    assert d["hits"][0]["answer"] == ANSWERS["return"]
+    assert ANSWERS["return"] in d["drafts"][0]["text"]
+    assert d["drafts"][0]["entry_ids"] == ["return"]
+    assert d["drafts"][0]["explanation"] and "return" in d["drafts"][0]["explanation"][0]
+
+
+def test_first_message_draft_greets(assistant):
+    s = assistant.suggest("发票怎么开")
+    assert s.drafts[0].style == "warm"
+    assert s.drafts[0].text.startswith(GREETING_FIRST)
+    assert ANSWERS["invoice"] in s.drafts[0].text
+
+
+def test_with_log_suggestion_id_is_set_and_feedback_recorded(logged):
+    s = logged.suggest("发票怎么开", [{"role": "customer", "text": "你好，手机13812345678"}])
+    assert s.suggestion_id
+    row = logged.log.suggestion(s.suggestion_id)
+    assert row["message"] == "发票怎么开"
+    assert row["context"][0]["text"] == "你好，手机【手机号】"
+    assert [dr["text"] for dr in row["drafts"]] == _texts(s)
+    assert row["hits"][0]["id"] == s.hits[0].id
+    logged.log.record_feedback(s.suggestion_id, "accept", draft=1)
+    fb = logged.log.suggestion(s.suggestion_id)["feedback"]
+    assert [(f["action"], f["draft"], f["entry_id"]) for f in fb] == [("accept", 1, s.drafts[0].entry_ids[0])]
+    with pytest.raises(KefuError):
+        logged.log.record_feedback(s.suggestion_id, "accept", draft=len(s.drafts) + 1)
+
+
+def test_agent_turn_in_context_means_no_first_greeting(assistant):
+    for message in ("发票怎么开", "量子力学是什么", "急，怎么退货", "在吗"):
+        s = assistant.suggest(message, [{"role": "agent", "text": "您好，请问有什么可以帮您"}])
+        assert s.first_message is False
+        for text in _texts(s):
+            assert GREETING_FIRST not in text, (message, text)
+
+
+def test_vague_follow_up_uses_earlier_customer_turn(assistant):
+    s = assistant.suggest("那能退吗", [{"role": "customer", "text": "我想退货"},
+                                   {"role": "agent", "text": "好的亲"}])
+    used = any("earlier" in n for n in s.notes)
+    assert used or s.hits[0].id == "return"
+
+
+def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
+    assert script_evidence("可以退") == (0, 0)
+    s = assistant.suggest("可以退", [{"role": "customer", "text": "我要退貨"}])
+    assert s.script == TRADITIONAL
+    assert s.drafts
+    for text in _texts(s):
+        trad, simp = script_evidence(text)
+        assert trad > simp, text
+
+
+def test_traditional_message_gets_traditional_drafts(assistant):
+    s = assistant.suggest("換貨怎麼申請")
+    assert s.script == TRADITIONAL
+    for text in _texts(s):
+        trad, simp = script_evidence(text)
+        assert trad > simp, text
+
+
+@pytest.mark.parametrize("message", ["量子力学是什么", "今天天气怎么样"])
+def test_unanswerable_message_gets_no_answer(assistant, message):
+    s = assistant.suggest(message)
+    assert s.no_match
+    assert s.drafts
+    assert {d.style for d in s.drafts} <= {"no_match", "clarify"}
+    for d in s.drafts:
+        for answer in ANSWERS.values():
+            assert answer not in d.text
+    assert any(NO_MATCH in t for t in _texts(s))
+
+
+def test_order_number_in_message_fills_variable(shop_kb):
+    kb_entry = entry_dict("track", "我的订单到哪了", "订单{订单号}已发出，{客户称呼||亲}请耐心等待。",
+                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        s = a.suggest("我的订单到哪了 2026112812345678")
+        assert s.hits[0].id == "track"
+        assert "订单2026112812345678已发出，亲请耐心等待。" in s.drafts[0].text
+        assert s.drafts[0].missing_variables == []
+        s = a.suggest("我的订单到哪了")
+        assert "【请填写订单号】" in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
+        s = a.suggest("我的订单到哪了", values={"订单号": "2026000000000001"})
+        assert "2026000000000001" in s.drafts[0].text
+    finally:
+        shop_kb.archive("track")
+        shop_kb.index()
+
+
+def test_greeting_only_gets_greeting_draft(assistant):
+    s = assistant.suggest("在吗")
+    assert s.intent == "greeting"
+    assert s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_FIRST
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\n"])
+def test_empty_message_raises(assistant, message):
+    with pytest.raises(EmptyQuery):
+        assistant.suggest(message)

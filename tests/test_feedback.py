@@ -1,0 +1,186 @@
+"""The feedback log: masking of customer text, suggestions, the agent's actions, retention."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kefu.kb.errors import KefuError
+from kefu.kb.feedback import FeedbackLog, UnknownSuggestion, mask
+
+ORDER = "2026112812345678"
+DRAFTS = [{"text": "您好，可以开电子发票。", "entry_ids": ["invoice", "ship"], "style": "warm"},
+          {"text": "好的亲，可以开电子发票。", "entry_ids": [], "style": "concise"}]
+HITS = [{"id": "invoice", "confidence": 0.9}]
+
+
+@pytest.mark.parametrize("phone", ["13812345678", "138-1234-5678", "+86 13812345678", "138 1234 5678"])
+def test_mask_hides_mobile_numbers(phone):
+    out = mask(f"我的手机{phone}，尽快联系")
+    assert "1234" not in out and "【手机号】" in out
+    assert out.startswith("我的手机") and out.endswith("，尽快联系")
+
+
+def test_mask_hides_landline_email_and_address():
+    assert mask("座机010-12345678") == "座机【电话】"
+    assert mask("邮箱 zhang.san+shop@qq.com 收发票") == "邮箱 【邮箱】 收发票"
+    out = mask("寄到杭州市西湖区文三路88号3栋201室，谢谢")
+    assert "文三路" not in out and "88号" not in out and "201室" not in out
+    assert "【地址】" in out and out.endswith("，谢谢")
+
+
+def test_mask_keeps_order_and_tracking_numbers():
+    text = f"订单{ORDER}，快递SF1234567890123，买了3件，48小时还没发"
+    assert mask(text) == text
+
+
+def test_mask_everything_at_once_keeps_order_number():
+    out = mask(f"订单{ORDER}，改地址到上海市浦东新区世纪大道100号，电话13912345678，邮箱：a@b.com")
+    assert out == f"订单{ORDER}，【地址】，电话【手机号】，邮箱：【邮箱】"
+
+
+def test_mask_email_keeps_the_chinese_text_around_it():
+    # Chat messages rarely put spaces around an address: the words beside it must survive.
+    assert mask("发到a@b.com") == "发到【邮箱】"
+    assert mask("邮箱是zhang@qq.com谢谢") == "邮箱是【邮箱】谢谢"
+
+
+def test_mask_address_keeps_order_number_written_before_it():
+    out = mask(f"订单{ORDER}改地址到世纪大道100号")
+    assert ORDER in out and "世纪大道100号" not in out
+
+
+def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
+    # 知道 ends in 道 (as in 世纪大道): "3号" here is a date, not a street number.
+    assert mask("我不知道3号能不能到") == "我不知道3号能不能到"
+
+
+@pytest.fixture
+def log(store):
+    return FeedbackLog(store.db)
+
+
+def _record(log, message="你好，发票怎么开", context=(), drafts=DRAFTS):
+    return log.record_suggestion(message, list(context), "simplified", "order", False, HITS, drafts)
+
+
+def test_record_suggestion_stores_masked_message_and_context(log):
+    sid = _record(log, f"订单{ORDER}，发票寄到邮箱 me@example.com ，电话13812345678",
+                  context=[{"role": "customer", "text": "我手机号13712345678"}, {"role": "agent", "text": "好的"}],
+                  drafts=[{"text": "发到 me@example.com", "entry_ids": ["invoice"], "style": "warm"}])
+    assert isinstance(sid, str) and sid
+    row = log.suggestion(sid)
+    assert row["message"] == f"订单{ORDER}，发票寄到邮箱 【邮箱】 ，电话【手机号】"
+    assert row["context"] == [{"role": "customer", "text": "我手机号【手机号】"}, {"role": "agent", "text": "好的"}]
+    assert row["drafts"][0]["text"] == "发到 【邮箱】"
+    assert row["hits"] == HITS
+    assert (row["script"], row["intent"], row["no_match"]) == ("simplified", "order", 0)
+    assert row["feedback"] == []
+    raw = log.db.execute("select message, context, drafts from suggestions where id = ?", [sid]).fetchone()
+    assert "13812345678" not in json.dumps(raw, ensure_ascii=False)
+    assert "13712345678" not in json.dumps(raw, ensure_ascii=False)
+
+
+def test_suggestion_ids_are_distinct(log):
+    assert _record(log) != _record(log)
+
+
+def test_accept_with_draft_stores_first_entry_id(log):
+    sid = _record(log)
+    fid = log.record_feedback(sid, "accept", draft=1, agent="小王")
+    assert isinstance(fid, int)
+    fb = log.suggestion(sid)["feedback"]
+    assert len(fb) == 1
+    assert {k: fb[0][k] for k in ("action", "draft", "entry_id", "text", "agent")} == {
+        "action": "accept", "draft": 1, "entry_id": "invoice", "text": None, "agent": "小王"}
+
+
+def test_draft_without_entries_and_no_draft_store_no_entry_id(log):
+    sid = _record(log)
+    log.record_feedback(sid, "reject", draft=2)
+    log.record_feedback(sid, "no_match")
+    fb = log.suggestion(sid)["feedback"]
+    assert [(f["action"], f["draft"], f["entry_id"]) for f in fb] == [("reject", 2, None), ("no_match", None, None)]
+
+
+def test_edit_stores_masked_text(log):
+    sid = _record(log)
+    log.record_feedback(sid, "edit", draft=1, text="已为您开票，发到 a@b.com ，有事打13812345678")
+    fb = log.suggestion(sid)["feedback"][0]
+    assert fb["text"] == "已为您开票，发到 【邮箱】 ，有事打【手机号】"
+    assert fb["entry_id"] == "invoice"
+
+
+def test_unknown_suggestion(log):
+    with pytest.raises(UnknownSuggestion) as err:
+        log.record_feedback("nope", "accept")
+    assert isinstance(err.value, KefuError) and "nope" in str(err.value)
+    with pytest.raises(UnknownSuggestion):
+        log.suggestion("nope")
+
+
+def test_bad_action(log):
+    sid = _record(log)
+    with pytest.raises(KefuError) as err:
+        log.record_feedback(sid, "like", draft=1)
+    assert "accept" in str(err.value)
+    assert log.suggestion(sid)["feedback"] == []
+
+
+@pytest.mark.parametrize("draft", [0, 3, -1])
+def test_draft_out_of_range(log, draft):
+    sid = _record(log)
+    with pytest.raises(KefuError) as err:
+        log.record_feedback(sid, "accept", draft=draft)
+    assert not isinstance(err.value, UnknownSuggestion)
+    assert log.suggestion(sid)["feedback"] == []
+
+
+@pytest.mark.parametrize("text", [None, ""])
+def test_edit_needs_text(log, text):
+    sid = _record(log)
+    with pytest.raises(KefuError) as err:
+        log.record_feedback(sid, "edit", draft=1, text=text)
+    assert "text" in str(err.value)
+    assert log.suggestion(sid)["feedback"] == []
+
+
+def _old(days: int) -> str:
+    return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
+
+
+def test_old_rows_are_purged_on_next_record(store):
+    log = FeedbackLog(store.db, retention_days=30)
+    db = log.db
+    with db.atomic():
+        db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                   " values ('old', ?, 'x', '[]', 'simplified', 'order', 0, '[]', ?)",
+                   [_old(31), json.dumps(DRAFTS)])
+        db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                   " values ('recent', ?, 'y', '[]', 'simplified', 'order', 0, '[]', ?)",
+                   [_old(29), json.dumps(DRAFTS)])
+    log.record_feedback("old", "accept", draft=1)
+    assert log.suggestion("old")["feedback"]  # nothing is purged before the next suggestion
+    new = _record(log)
+    with pytest.raises(UnknownSuggestion):
+        log.suggestion("old")
+    assert db.execute("select count(*) from feedback where suggestion_id = 'old'").fetchone()[0] == 0
+    assert log.suggestion("recent")["message"] == "y"
+    assert log.suggestion(new)
+    with pytest.raises(UnknownSuggestion):
+        log.record_feedback("old", "accept")
+
+
+def test_feedback_tables_survive_reopening(tmp_path):
+    from kefu.kb.store import Store
+
+    s = Store.open(tmp_path / "kefu.db")
+    sid = _record(FeedbackLog(s.db))
+    s.close()
+    s = Store.open(tmp_path / "kefu.db")
+    try:
+        assert FeedbackLog(s.db).suggestion(sid)["message"] == "你好，发票怎么开"
+    finally:
+        s.close()

@@ -1,0 +1,98 @@
+"""The safety check: 极限词, promises and sensitive words, with harmless uses left alone."""
+
+from __future__ import annotations
+
+import pytest
+from phrasebook import safety
+
+from kefu import corpus
+from kefu.suggest.safety import Flag, Safety
+
+
+def _words(flags):
+    return [f.word for f in flags]
+
+
+def test_flags_listed_words_with_positions_and_reasons():
+    text = "我们全网第一，顶级品质，保证满意，最好用"
+    flags = safety().check(text)
+    assert [(f.word, f.start, f.end, f.reason) for f in flags] == [
+        ("第一", 4, 6, "极限词"), ("顶级", 7, 9, "极限词"), ("保证", 12, 14, "承诺"), ("最", 17, 18, "极限词")]
+    for f in flags:
+        assert text[f.start:f.end] == f.word
+        assert f.source == "kefu"
+
+
+def test_every_occurrence_is_flagged():
+    flags = safety().check("保证质量，保证发货")
+    assert [(f.word, f.start) for f in flags] == [("保证", 0), ("保证", 5)]
+
+
+def test_safe_phrases_are_not_flagged():
+    assert safety().check("我们会第一时间为您处理，最晚明天发货。") == []
+
+
+def test_safe_phrase_does_not_hide_other_uses():
+    flags = safety().check("第一时间处理，全网第一")
+    assert [(f.word, f.start) for f in flags] == [("第一", 9)]
+
+
+def test_longest_word_wins():
+    flags = safety().check("全网最低价")
+    assert [(f.word, f.start, f.end) for f in flags] == [("最低价", 2, 5)]
+
+
+def test_longest_word_and_a_separate_shorter_one():
+    flags = safety().check("最低价，最划算")
+    assert [(f.word, f.start) for f in flags] == [("最低价", 0), ("最", 4)]
+
+
+def test_source_entry_inside_entry_spans_kefu_outside():
+    text = "保证满意。最好的服务"
+    flags = safety().check(text, entry_spans=[(0, 5)])
+    assert [(f.word, f.source) for f in flags] == [("保证", "entry"), ("最", "kefu")]
+
+
+def test_no_words_no_flags():
+    assert Safety(words={}, safe=[]).check("全网最低价") == []
+    assert safety().check("") == []
+
+
+def test_load_reads_tab_separated_words_and_comments(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("# 极限词\n最\t极限词\n保证\t承诺\n包治\n\n", encoding="utf-8")
+    safe = tmp_path / "safe.txt"
+    safe.write_text("# harmless\n第一时间\n最晚\n", encoding="utf-8")
+    s = Safety.load(words, safe)
+    assert s.words == {"最": "极限词", "保证": "承诺", "包治": "敏感"}
+    assert s.check("最晚保证包治") == [Flag("保证", 2, 4, "承诺", "kefu"), Flag("包治", 4, 6, "敏感", "kefu")]
+
+
+def test_shipped_lists_if_present():
+    """The shipped lists (being written): they load, and their safe phrases are never flagged."""
+    files = (corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    if not all(f.exists() for f in files):
+        pytest.skip("corpus/sensitive_words.txt or corpus/safe_phrases.txt not there yet")
+    s = Safety.load(*files)
+    assert s.words and s.safe
+    for phrase in s.safe:
+        assert s.check(phrase) == [], phrase
+    for word in s.words:
+        if not any(p in word for p in s.safe):
+            assert word in _words(s.check(word)), word
+    if corpus.HUASHU.exists():
+        from kefu.suggest.phrases import PhraseLibrary
+
+        lib = PhraseLibrary.load(corpus.HUASHU)
+        used = {"greeting_first", "greeting_later", "empathy", "apology", "escalation", "closing",
+                "rating", "clarify", "no_match"}  # the kinds the Composer picks
+        assert used <= {p.kind for p in lib.phrases}
+        for p in lib.phrases:  # the shipped 话术 must not trip the shipped safety check
+            assert s.check(p.text) == [], (p.id, p.text)
+        from kefu.suggest.draft import fill
+
+        for p in lib.phrases:
+            if p.kind == "clarify":
+                assert "{选项}" in p.text, p.id
+            if p.kind in used:  # no line the Composer uses leaves a 【请填写…】 in every draft
+                assert fill(p.text.replace("{选项}", "「退货」还是「换货」"), {})[1] == [], (p.id, p.text)

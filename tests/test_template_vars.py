@@ -1,0 +1,123 @@
+"""Variables in answers and 话术: well-formedness, validation, filling, values from messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kefu.kb.entry import validate
+from kefu.kb.errors import ImportFileError, InvalidEntry
+from kefu.kb.template import broken_variable, variables
+from kefu.suggest.draft import fill, values_from_message
+from kefu.suggest.phrases import PhraseLibrary
+
+
+@pytest.mark.parametrize("text", ["单号{订单号", "单号订单号}", "单号{}", "{ }", "{订单号}}", "{{订单号}"])
+def test_broken_variables_are_described(text):
+    assert broken_variable(text)
+
+
+@pytest.mark.parametrize("text", ["{客户称呼||亲}，您的订单{订单号}已发货", "{客户称呼||}", "没有变量的答案", ""])
+def test_well_formed_variables_pass(text):
+    assert broken_variable(text) is None
+
+
+def test_variables_lists_names_without_fallbacks():
+    assert variables("{客户称呼||亲}，单号{ 订单号 }") == ["客户称呼", "订单号"]
+
+
+def test_validate_rejects_broken_variable_in_answer():
+    with pytest.raises(InvalidEntry) as err:
+        validate({"question": "发货了吗", "answer": "您的订单{订单号已发货"})
+    assert err.value.field == "answer"
+    assert "broken variable" in str(err.value)
+
+
+def test_validate_accepts_well_formed_variables():
+    out = validate({"question": "发货了吗", "answer": " {客户称呼||亲}，订单{订单号}已发货 "})
+    assert out["answer"] == "{客户称呼||亲}，订单{订单号}已发货"
+
+
+def test_store_refuses_entry_with_broken_variable(store):
+    with pytest.raises(InvalidEntry) as err:
+        store.add({"question": "发货了吗", "answer": "订单号}已发货"})
+    assert err.value.field == "answer"
+    assert store.count() == 0
+
+
+def test_fill_uses_value_then_fallback():
+    text, missing = fill("{客户称呼||亲}，订单{订单号}已发货", {"订单号": "2026112812345678"})
+    assert text == "亲，订单2026112812345678已发货"
+    assert missing == []
+    text, missing = fill("{客户称呼||亲}好", {"客户称呼": "王女士"})
+    assert text == "王女士好" and missing == []
+
+
+def test_fill_empty_value_falls_back():
+    assert fill("{客户称呼||亲}好", {"客户称呼": ""}) == ("亲好", [])
+
+
+def test_fill_marks_missing_variable_visibly():
+    text, missing = fill("订单{订单号}已发货", {})
+    assert text == "订单【请填写订单号】已发货"
+    assert missing == ["订单号"]
+
+
+def test_fill_lists_a_repeated_missing_variable_once():
+    text, missing = fill("订单{订单号}已发货，请核对{订单号}", {})
+    assert text == "订单【请填写订单号】已发货，请核对【请填写订单号】"
+    assert missing == ["订单号"]
+
+
+def test_values_from_message_finds_order_number():
+    assert values_from_message("我的订单号是2026112812345678，什么时候发货")["订单号"] == "2026112812345678"
+
+
+def test_values_from_message_finds_sf_tracking_number():
+    values = values_from_message("快递单号sf1234567890123怎么还没到")
+    assert values["快递单号"] == "SF1234567890123"
+    assert values["运单号"] == "SF1234567890123"
+    assert "订单号" not in values  # the digits of a tracking number are not an order number
+
+
+def test_values_from_message_finds_both():
+    values = values_from_message("订单2026112812345678，运单SF1234567890123")
+    assert values["订单号"] == "2026112812345678"
+    assert values["快递单号"] == "SF1234567890123"
+
+
+def test_values_from_message_ignores_short_numbers_and_phone_numbers():
+    assert values_from_message("我买了3件，48小时内发货吗，电话13812345678") == {}
+
+
+def _write(tmp_path, rows):
+    path = tmp_path / "huashu.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_phrase_library_loads_and_picks_stably(tmp_path):
+    path = _write(tmp_path, [{"id": "c1", "kind": "closing", "text": "还有问题随时找我哦"},
+                             {"id": "c2", "kind": "closing", "text": "祝您生活愉快"},
+                             {"kind": "apology", "tone": "angry", "text": "非常抱歉"}])
+    lib = PhraseLibrary.load(path)
+    assert [p.id for p in lib.phrases] == ["c1", "c2", "line3"]
+    assert lib.pick("closing", "同一条消息") == lib.pick("closing", "同一条消息")
+    assert lib.pick("apology", "x", "angry").text == "非常抱歉"
+    assert lib.pick("escalation", "x") is None
+
+
+def test_phrase_library_rejects_broken_variable_naming_line_and_field(tmp_path):
+    path = _write(tmp_path, [{"kind": "closing", "text": "好的"},
+                             {"kind": "closing", "text": "{客户称呼，再见"}])
+    with pytest.raises(ImportFileError) as err:
+        PhraseLibrary.load(path)
+    assert err.value.line == 2 and err.value.field == "text"
+
+
+def test_phrase_library_rejects_unknown_kind(tmp_path):
+    path = _write(tmp_path, [{"kind": "farewell", "text": "再见"}])
+    with pytest.raises(ImportFileError) as err:
+        PhraseLibrary.load(path)
+    assert err.value.line == 1 and err.value.field == "kind"

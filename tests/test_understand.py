@@ -1,0 +1,96 @@
+"""Intent, stage, sentiment, urgency and script of a customer message."""
+
+from __future__ import annotations
+
+import pytest
+
+from kefu.kb.text import SIMPLIFIED, TRADITIONAL
+from kefu.suggest.understand import INTENTS, STAGE, understand
+
+
+@pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello"])
+def test_greeting_only(message):
+    u = understand(message, "售后")  # the retrieved category does not matter for a greeting
+    assert (u.intent, u.stage) == ("greeting", "接待")
+
+
+@pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜"])
+def test_thanks_only(message):
+    u = understand(message, "售后")
+    assert (u.intent, u.stage) == ("thanks", "告别")
+
+
+def test_greeting_with_a_question_is_not_a_greeting():
+    assert understand("你好，快递到哪了").intent == "logistics"
+    assert understand("谢谢，发票怎么开").intent == "order"
+
+
+@pytest.mark.parametrize("message", ["你们什么破东西，我要投诉", "再不处理就给差评", "骗子，垃圾店"])
+def test_complaint_is_angry(message):
+    u = understand(message, "售前")
+    assert u.intent == "complaint"
+    assert u.stage == "提供解决方案"
+    assert u.sentiment == "angry"
+    assert u.urgency == "high"
+
+
+def test_complaint_wins_over_topic_words():
+    assert understand("退货退了一个月还没退款，我要投诉").intent == "complaint"
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("快递到哪了", "logistics"),
+    ("我的包裹显示签收了但是没收到", "logistics"),
+    ("我要退货", "aftersale"),
+    ("衣服有色差能换货吗", "aftersale"),
+    ("发票怎么开", "order"),
+    ("能改地址吗", "order"),
+])
+def test_topic_words(message, intent):
+    u = understand(message, "售前")
+    assert u.intent == intent
+    assert u.stage == STAGE[intent]
+    assert u.sentiment == "calm" and u.urgency == "normal"
+
+
+@pytest.mark.parametrize("category, intent", [
+    ("售前", "presale"), ("账户", "presale"), ("售中", "order"), ("售后", "aftersale"), ("投诉", "complaint"),
+    ("其他", "presale"), (None, "presale"),
+])
+def test_unknown_words_fall_back_to_category(category, intent):
+    u = understand("这款多大尺寸", category)
+    assert u.intent == intent and u.stage == STAGE[intent]
+
+
+@pytest.mark.parametrize("message", ["怎么还没发货", "到底什么时候到", "在吗？？？", "有点担心收不到"])
+def test_anxious(message):
+    assert understand(message).sentiment == "anxious"
+
+
+def test_urgency_high_for_ji():
+    u = understand("急！明天就要用，今天能发货吗")
+    assert u.sentiment == "anxious"
+    assert u.urgency == "high"
+    assert understand("今天能发货吗").urgency == "normal"
+
+
+def test_calm_message_normal_urgency():
+    u = understand("请问有红色的吗")
+    assert (u.sentiment, u.urgency) == ("calm", "normal")
+
+
+def test_traditional_script_detected_and_understood():
+    u = understand("我要退貨，東西壞了")
+    assert u.script == TRADITIONAL
+    assert u.intent == "aftersale"
+    assert understand("快遞到哪裡了").intent == "logistics"
+    assert understand("我要退货").script == SIMPLIFIED
+
+
+def test_first_message_is_passed_through():
+    assert understand("在吗").first_message is True
+    assert understand("在吗", first_message=False).first_message is False
+
+
+def test_every_intent_has_a_stage():
+    assert set(STAGE) == set(INTENTS)
