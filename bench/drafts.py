@@ -47,9 +47,11 @@ def judge_script(text: str) -> tuple[int, int]:
 
 
 def in_script(draft: str, customer: str) -> bool:
+    """Both judged by which count is larger. (OpenCC's s2t writes 審覈, 高峯 where Taiwan
+    writes 審核, 高峰, so a few characters of a correct Taiwan draft count as simplified.)"""
     c_trad, c_simp = judge_script(customer)
     d_trad, d_simp = judge_script(draft)
-    return d_simp == 0 if c_trad > c_simp else d_trad == 0
+    return (d_trad > d_simp) == (c_trad > c_simp)
 
 
 def main() -> None:

@@ -127,11 +127,10 @@ class Assistant:
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         if second is not None and top.score - second.score < self.ambiguity:
             notes.append("ambiguous: top entries close in score and about different things")
-            clarify = c.clarify(u, [top, second], vals, key)
-            answer = c.warm(u, top, vals, key)
-            # An upset customer gets the apology and the likelier answer first.
-            first = [answer, clarify] if u.sentiment == "angry" or u.intent == "complaint" else [clarify, answer]
-            drafts = first + [c.concise(u, second, vals, key, style="alternative")]
+            # The likelier answer stays first (it is a real entry, not a guess); the
+            # clarifying question is right beside it for the agent to choose.
+            drafts = [c.warm(u, top, vals, key), c.clarify(u, [top, second], vals, key),
+                      c.concise(u, second, vals, key, style="alternative")]
             return [d for d in drafts if d]
         drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         if second is not None:

@@ -21,8 +21,9 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
 _GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有人在吗|有人|有客服吗|客服|你好|您好|"
                        r"hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
+# Thanks and goodbyes anywhere; a bare acknowledgement (好的, 收到) only at the start.
 _THANKS = re.compile(r"谢|感谢|多谢|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
-                     r"好滴|好的|收到|祝你|辛苦了|那就这样|就这些|知道了|明白了|了解了|ok")
+                     r"祝你|辛苦了|那就这样|就这些|^(?:好的|好滴|好|行|嗯+|收到|知道了|明白了|了解了|ok)")
 _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
                      r"没收到|没有收到|坏|破|不对|漏")
 _COMPLAINT = re.compile(r"投诉|差评|12315|举报|主管|经理|领导|骗子|骗人|垃圾|什么破|态度|坑人|黑店|维权|曝光|"
