@@ -401,6 +401,11 @@ def reindex(c: Context, as_json) -> None:
          as_json, lambda d: f"indexed {d['entries']} entries ({d['rows']} phrasings) with {', '.join(d['models'])}")
 
 
+def read_message(message: str) -> str:
+    """`-` reads the message from standard input (a long paste can exceed the OS argument limit)."""
+    return sys.stdin.read() if message == "-" else message
+
+
 def _result_text(r: dict) -> str:
     out = [f"({r['script']}, {r['took_ms']:.1f} ms)"]
     out += [f"! {w}" for w in r["warnings"]]
@@ -422,12 +427,12 @@ def _result_text(r: dict) -> str:
 @click.pass_obj
 @handle_errors
 def search(c: Context, message, top_k, as_json) -> None:
-    """Find the entries that answer a customer MESSAGE (simplified or traditional script)."""
+    """Find the entries that answer a customer MESSAGE (simplified or traditional script; - reads stdin)."""
     from kefu.suggest.retrieve import Retriever
 
     retriever = Retriever(c.kb(), top_k=top_k)
     retriever.warm_up()  # so took_ms is the search itself, not loading
-    result = retriever.search(message)
+    result = retriever.search(read_message(message))
     emit(result.to_dict(), as_json, _result_text)
 
 
@@ -485,7 +490,7 @@ def _suggestion_text(s: dict) -> str:
 @click.pass_obj
 @handle_errors
 def suggest(c: Context, message, context_file, variables, as_json) -> None:
-    """Reply drafts for a customer MESSAGE, in the customer's script, with the entries they came from."""
+    """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
     from kefu.kb.io import iter_jsonl, read_text
 
     values = {}
@@ -495,7 +500,7 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         values[name.strip()] = value
     context = [t for _, t in iter_jsonl(context_file, read_text(context_file))] if context_file else []
-    suggestion = c.assistant().suggest(message, context, values)
+    suggestion = c.assistant().suggest(read_message(message), context, values)
     emit(suggestion.to_dict(), as_json, _suggestion_text)
 
 

@@ -168,3 +168,10 @@ def test_suggest_feedback_and_lint(home, run, faq):
         ("a4", "顶级", "极限词", 0)]
     assert set(lint[0]) == {"entry_id", "word", "reason", "start", "context"}
     assert "a4" in run("lint").output
+
+
+def test_message_from_stdin(home, run, faq):
+    run("import", str(faq))
+    result = CliRunner().invoke(cli, ["search", "-", "--json"], input="发票能开吗\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
