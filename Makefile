@@ -27,6 +27,8 @@ run: install
 	          "請問寄到台灣運費怎麼算？" "買了兩天就降價了，可以退差價嗎" \
 	          "发票可以开公司抬头吗" "今天天气怎么样"; do \
 	  echo; echo "> $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) search -k 3 "$$m"; done
+	@for m in "你們客服回覆太慢了！！我要投訴" "发票怎么开？另外多久发货"; do \
+	  echo; echo "> suggest: $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) suggest "$$m"; done
 
 test: install
 	$(BIN)/python -m pytest
