@@ -60,6 +60,13 @@ class Context:
         own = self.home / name
         return own if own.exists() else default
 
+    def safety(self):
+        from kefu import corpus
+        from kefu.suggest.safety import Safety
+
+        return Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
+                           self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
+
     def assistant(self):
         from kefu import corpus
         from kefu.kb.feedback import FeedbackLog
@@ -67,14 +74,11 @@ class Context:
         from kefu.suggest.draft import Composer
         from kefu.suggest.phrases import PhraseLibrary
         from kefu.suggest.retrieve import Retriever
-        from kefu.suggest.safety import Safety
 
         config = self.config()
         kb = self.kb()
         composer = Composer(PhraseLibrary.load(self.data_file("huashu.jsonl", corpus.HUASHU)),
-                            Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
-                                        self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)),
-                            traditional=config.get("traditional", "s2twp"))
+                            self.safety(), traditional=config.get("traditional", "s2twp"))
         log = FeedbackLog(kb.store.db, retention_days=int(config.get("retention_days", 90)))
         return Assistant(Retriever(kb), composer, log)
 
@@ -528,11 +532,7 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
 @handle_errors
 def lint(c: Context, as_json) -> None:
     """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
-    from kefu import corpus
-    from kefu.suggest.safety import Safety
-
-    safety = Safety.load(c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
-                         c.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
+    safety = c.safety()
     rows = []
     for e in c.kb().store.iter_published():
         for f in safety.check(e.answer):

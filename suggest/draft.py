@@ -94,7 +94,7 @@ class Composer:
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
-        texts, missing, spans, flags, pos = [], [], [], [], 0
+        texts, missing, flags, pos = [], [], [], 0
         for raw, source in parts:
             text, miss = fill(raw, values)
             text = to_traditional(text, self.traditional) if u.script == TRADITIONAL else to_simplified(text)

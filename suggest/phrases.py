@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from kefu.kb.errors import ImportFileError
+from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import broken_variable
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
@@ -33,13 +33,7 @@ class PhraseLibrary:
         """Read a JSONL library; a bad line (unknown kind, broken variable) names file, line, field."""
         path = Path(path)
         phrases = []
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ImportFileError(path, n, None, f"invalid JSON ({exc.msg})") from None
+        for n, d in iter_jsonl(path, read_text(path)):
             if d.get("kind") not in KINDS:
                 raise ImportFileError(path, n, "kind", f"must be one of {', '.join(KINDS)}")
             text = d.get("text")
