@@ -94,16 +94,19 @@ class Composer:
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
-        texts, missing, flags, pos = [], [], [], 0
+        texts, missing, entry_spans, pos = [], [], [], 0
         for raw, source in parts:
             text, miss = fill(raw, values)
             text = to_traditional(text, self.traditional) if u.script == TRADITIONAL else to_simplified(text)
-            for f in self.safety.check(to_simplified(text)):
-                flags.append(Flag(f.word, f.start + pos, f.end + pos, f.reason, source))
+            if source == "entry":
+                entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]
             texts.append(text)
             pos += len(text)
-        return Draft("".join(texts), entry_ids, style, missing, flags, notes)
+        full = "".join(texts)
+        # The word lists are simplified; OpenCC keeps character positions.
+        flags = self.safety.check(to_simplified(full), entry_spans)
+        return Draft(full, entry_ids, style, missing, flags, notes)
 
     @staticmethod
     def _answer(hit: Hit, parts: list) -> tuple[str, str]:
