@@ -309,39 +309,110 @@ def revert(c: Context, entry_id, version, as_json) -> None:
 # -- files --------------------------------------------------------------------------
 
 @cli.command(name="import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--glob", "patterns", multiple=True, metavar="PATTERN",
+              help="In folders, only files whose name matches (repeatable), e.g. '*.xlsx'.")
 @click.option("--on-conflict", type=click.Choice(["error", "update", "skip"]), default="error",
-              show_default=True, help="What to do with an entry whose id (or question) already exists.")
-@click.option("--encoding", help="Text encoding of the files (default UTF-8, with or without BOM).")
+              show_default=True, help="What to do with a row whose entry (same id, or same question) "
+                                      "exists with other content.")
+@click.option("--encoding", help="Text encoding of the files (default: detected; UTF-8, GB18030/GBK or Big5).")
+@click.option("--dry-run", is_flag=True, help="Show what would be added, updated, pruned or rejected; write nothing.")
+@click.option("--prune", is_flag=True, help="Archive entries imported earlier from the same file that it no longer has.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Import a file's valid rows even if some rows are rejected (default: the file imports nothing).")
+@click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write rejected rows (default: kefu-import.rejected.csv here, only if any).")
+@click.option("--template", type=click.Choice(["xlsx", "csv"]),
+              help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File for --template.")
 @json_option
 @click.pass_obj
 @handle_errors
-def import_(c: Context, files, on_conflict, encoding, as_json) -> None:
-    """Import entries from JSONL or CSV files; each file is all-or-nothing."""
-    from kefu.kb.errors import KefuError
-    from kefu.kb.io import read_entries
+def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, skip_bad_rows,
+            rejected_path, template, output, as_json) -> None:
+    """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,
+    HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
+    from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
 
+    if template:
+        out = output or Path(f"kefu-template.{template}")
+        write_template(template, out)
+        emit({"template": str(out)}, as_json, lambda d: f"wrote {d['template']}: fill it in and run `kefu import {d['template']}`")
+        return
+    if not paths:
+        raise click.UsageError("give files or folders to import (or --template xlsx|csv)")
+    files = list(walk(paths, patterns))
+    if not files:
+        raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)")
     kb = c.kb()
-    results, failed = [], 0
-    for path in files:
-        try:
-            items = read_entries(path, encoding)
-            report = kb.import_entries(items, on_conflict, author=author(), where=str(path))
-            results.append({"file": str(path), **report.counts()})
-        except KefuError as exc:
-            failed += 1
-            results.append({"file": str(path), "error": str(exc)})
-    kb.index()
-    emit({"files": results, "entries": kb.store.count()}, as_json, lambda d: "\n".join(
-        f"{r['file']}: " + (f"ERROR {r['error']}" if "error" in r else
-                            ", ".join(f"{k} {v}" for k, v in r.items() if k != "file"))
-        for r in d["files"]))
-    if failed:
+    importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
+    results = importer.run(files)
+    if not dry_run:
+        kb.index()
+    report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
+              "totals": _import_totals(results), "entries": kb.store.count()}
+    if importer.problems:
+        rejected_path = rejected_path or Path("kefu-import" + REJECTED_SUFFIX)
+        write_rejected(importer.problems, rejected_path)
+        report["rejected_file"] = str(rejected_path)
+    emit(report, as_json, _import_text)
+    if any(r.status == "failed" or r.rejected for r in results):
         sys.exit(1)
 
 
+def _import_totals(results) -> dict[str, int]:
+    keys = ("added", "updated", "unchanged", "skipped", "pruned")
+    totals = {k: sum(getattr(r, k) for r in results) for k in keys}
+    totals["passages"] = sum(r.passages.get("added", 0) + r.passages.get("updated", 0) for r in results)
+    totals["rejected_rows"] = sum(len(r.rejected) for r in results)
+    totals["failed_files"] = sum(r.status == "failed" for r in results)
+    return totals
+
+
+def _import_text(d: dict) -> str:
+    """A summary table, then each failed file's error, rejected rows, notes and the dry-run diff."""
+    lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'same':>6} {'skipped':>7} "
+             f"{'pruned':>6} {'passages':>8} {'rejected':>8}"]
+    for r in d["files"]:
+        name = r["file"] if len(r["file"]) <= 40 else "…" + r["file"][-39:]
+        passages = sum(r["passages"].get(k, 0) for k in ("added", "updated"))
+        lines.append(f"{name:40} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>6} "
+                     f"{r['skipped']:>7} {r['pruned']:>6} {passages:>8} {len(r['rejected']):>8}")
+    t = d["totals"]
+    lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>6} "
+                 f"{t['skipped']:>7} {t['pruned']:>6} {t['passages']:>8} {t['rejected_rows']:>8}")
+    for r in d["files"]:
+        if r["error"]:
+            lines.append(f"ERROR {r['error']}")
+        lines += [f"  rejected: {m}" for m in r["rejected"][:20]]
+        if len(r["rejected"]) > 20:
+            lines.append(f"  … {len(r['rejected']) - 20} more rejected rows")
+        lines += [f"  note: {n}" for n in r["notes"]]
+        for change in r["diff"]:
+            lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
+            for name, (before, after) in change["changes"].items():
+                lines.append(f"      {name}: {before!r} -> {after!r}")
+    if "rejected_file" in d:
+        lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
+    lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
+    return "\n".join(lines)
+
+
+def write_template(fmt: str, out: Path) -> None:
+    """An example FAQ file in the columns kefu reads (Chinese headers, two sample rows)."""
+    from kefu.kb.entry import Entry
+    from kefu.kb.io import write_entries
+
+    rows = [Entry(id="", question="多久发货？", answer="亲，付款后48小时内发货，预售商品以页面写明的时间为准。",
+                  similar=["什么时候发货", "几天能发出"], category="售中", tags=["物流"]),
+            Entry(id="", question="支持七天无理由退货吗？", answer="支持的，签收后7天内商品完好可申请无理由退货。",
+                  similar=["能退货吗", "不喜欢可以退吗"], category="售后", tags=["退货"])]
+    with open(out, "wb" if fmt == "xlsx" else "w", **({} if fmt == "xlsx" else {"encoding": "utf-8-sig", "newline": ""})) as fh:
+        write_entries(rows, fmt, fh)
+
+
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @click.option("--status", type=click.Choice(["draft", "published", "archived"]), help="Only entries with this status.")
 @json_option
@@ -352,8 +423,10 @@ def export(c: Context, fmt, output, status, as_json) -> None:
     from kefu.kb.io import write_entries
 
     entries = c.kb().store.entries(status=status)
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
+        with open(output, "wb") if fmt == "xlsx" else open(output, "w", encoding="utf-8", newline="") as fh:
             n = write_entries(entries, fmt, fh)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {d['entries']} entries to {d['file']}")
@@ -421,7 +494,7 @@ def _result_text(r: dict) -> str:
             out.append(f"   matched: {h['matched']}")
         if i == 1 and not r["no_match"]:
             out.append(f"   答: {h['answer']}")
-    return "\n".join(out)
+    return "\n".join(out + _references_text(r["references"]))
 
 
 @cli.command()
@@ -481,7 +554,17 @@ def _suggestion_text(s: dict) -> str:
             out.append("  待填写: " + ", ".join(d["missing_variables"]))
         for f in d["flags"]:
             out.append(f"  ⚠ {f['word']} ({f['reason']}, {f['source']})")
+    out += _references_text(s["references"])
     return "\n".join(out)
+
+
+def _references_text(refs: list[dict]) -> list[str]:
+    """Document passages, quotable, each under its source (never presented as an answer)."""
+    out = ["\n参考资料 (document passages, not curated answers):"] if refs else []
+    for r in refs:
+        where = Path(r["source"]).name + (f", 第{r['page']}页" if r["page"] else "") + (f" · {r['section']}" if r["section"] else "")
+        out += [f"  [{where}]", f"  {r['text']}"]
+    return out
 
 
 @cli.command()

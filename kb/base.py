@@ -36,8 +36,10 @@ class KnowledgeBase:
         self.store = Store.open(self.home / "kefu.db")
         self.embedders = list(embedders)
         self.index_dir = IndexDir(self.home / "index")
+        self.passage_dir = IndexDir(self.home / "passages")
         self.progress = progress or _quiet
         self._index: Index | None = None
+        self._passages: Index | None = None
         self._segmenter: Segmenter | None = None
         self._segmenter_fp: tuple[int, int] | None = None
         if search_threads:
@@ -86,46 +88,75 @@ class KnowledgeBase:
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
 
     def documents(self, entries: list[Entry]) -> list[Document]:
+        return self._documents([(e.id, e.phrasings, (e.valid_from, e.valid_to)) for e in entries])
+
+    def _documents(self, items: list[tuple[str, list[str], tuple]]) -> list[Document]:
+        """(key, texts, window) -> index documents; texts are normalised, then embedded once."""
         seg = self.segmenter
-        texts = [[normalize(p).text for p in e.phrasings] for e in entries]
+        texts = [[normalize(t).text for t in raw] for _, raw, _ in items]
         flat = [t for ts in texts for t in ts]
         vectors = {m.id: self.embed_documents(m, flat) for m in self.embedders}
         docs, pos = [], 0
-        for entry, ts in zip(entries, texts):
-            docs.append(Document(entry, ts, [seg.tokens(t) for t in ts],
-                                 {m: v[pos:pos + len(ts)] for m, v in vectors.items()}))
+        for (key, _, window), ts in zip(items, texts):
+            docs.append(Document(key, ts, [seg.tokens(t) for t in ts],
+                                 {m: v[pos:pos + len(ts)] for m, v in vectors.items()}, window))
             pos += len(ts)
         return docs
 
-    # -- the index ---------------------------------------------------------------
+    def embed_texts(self, texts: list[str]) -> None:
+        """Fill the embedding cache for `texts` (normalised as the index will), with no store write
+        transaction open for long: an import calls this before it writes its entries."""
+        norm = list(dict.fromkeys(normalize(t).text for t in texts))
+        for m in self.embedders:
+            self.embed_documents(m, norm)
+
+    # -- the indexes -------------------------------------------------------------
     def index(self) -> Index:
-        """The live index, loaded once; rebuilt when missing or stale, IndexMismatch on other models."""
-        want = self.store.published_hash()
-        if self._index is not None and self._index.content_hash == want:
-            return self._index
-        folder = self.index_dir.current()
+        """The live entry index, loaded once; rebuilt when missing or stale, IndexMismatch on other models."""
+        index = self._current(self.index_dir, self._index, self.store.published_hash())
+        if index is None:
+            return self.rebuild()
+        self._index = index
+        return index
+
+    def passage_index(self) -> Index:
+        """The index of document passages: separate from the entries', so reference text
+        never competes with curated answers or shifts their BM25 statistics."""
+        index = self._current(self.passage_dir, self._passages, self.store.passages_hash())
+        if index is None:
+            passages = self.store.passages()
+            index = self._build(self.passage_dir, self.store.passages_hash(),
+                                self._documents([(p["id"], [p["text"]], (None, None)) for p in passages]))
+        self._passages = index
+        return index
+
+    def _current(self, index_dir: IndexDir, loaded: Index | None, want: str) -> Index | None:
+        if loaded is not None and loaded.content_hash == want:
+            return loaded
+        folder = index_dir.current()
         if folder is not None:
             index = Index.load(folder, self.models)
             if index.content_hash == want:
-                self._index = index
                 return index
-        return self.rebuild()
+        return None
 
     def rebuild(self) -> Index:
-        """Build a new version folder from SQLite and switch to it atomically."""
+        """Build a new version folder of the entry index from SQLite and switch to it atomically."""
         entries = list(self.store.iter_published())
+        self._index = self._build(self.index_dir, self.store.published_hash(), self.documents(entries))
+        return self._index
+
+    def _build(self, index_dir: IndexDir, content_hash: str, docs: list[Document]) -> Index:
         index = Index(self.models)
-        docs = self.documents(entries)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
             if i % 1000 == 0 or i == len(docs):
                 self.progress("indexing", i, len(docs))
         index.refresh_lexical()
-        index.content_hash = self.store.published_hash()
-        folder = self.index_dir.new_version()
+        index.content_hash = content_hash
+        folder = index_dir.new_version()
         index.save(folder)
-        self.index_dir.publish(folder)
-        self._index = index
+        index_dir.publish(folder)
         return index
 
     def _sync(self, before_hash: str, entry_ids: Iterable[str]) -> None:
@@ -169,15 +200,47 @@ class KnowledgeBase:
         return self._synced(lambda: self.store.revert(entry_id, version, author))
 
     def import_entries(self, items: list[dict], on_conflict: str = "error",
-                       author: str | None = None, where: str = "") -> ImportReport:
+                       author: str | None = None, where: str = "", source: str | None = None,
+                       prune: bool = False, passages: list | None = None,
+                       dry_run: bool = False, sync: bool = True) -> ImportReport:
+        """Import one file's rows (and passages) in one store transaction; see Store.import_entries.
+
+        New text is embedded first, into the embedding cache, so the write transaction
+        that follows is short and a crash during embedding leaves the entries as they were.
+        With `sync=False` the caller updates the indexes once after many files (`refresh`).
+        """
+        if not dry_run:
+            self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
         before = self.store.published_hash()
-        report = self.store.import_entries(items, on_conflict, author, where)
-        changed = report.added + report.updated
-        if len(changed) > 200:
-            self._index = None  # a big batch: a fresh build is cheaper than many edits
-        elif changed:
-            self._sync(before, changed)
+        report = self.store.import_entries(items, on_conflict, author, where, source, prune,
+                                           passages, dry_run)
+        if sync and not dry_run:
+            self.refresh(before, report.changed_entries)
         return report
+
+    def _new_texts(self, items: list[dict], on_conflict: str) -> list[str]:
+        """Phrasings of the published rows that the import will add or change."""
+        texts = []
+        for item in items:
+            if item.get("status", "published") != "published":
+                continue
+            existing = self.store.find_existing(item)
+            if existing is not None and on_conflict != "update":
+                continue
+            if existing is None or existing.content_hash() != Entry(existing.id, **{
+                    **existing.content(), **{k: v for k, v in item.items() if k != "id"}}).content_hash():
+                texts += [item["question"], *item.get("similar", [])]
+        return texts
+
+    def refresh(self, before_hash: str, changed: list[str]) -> None:
+        """Bring the entry index up to date after writes: in place for a few entries, a
+        fresh build (with progress) for many; the passage index rebuilds if stale."""
+        if len(changed) > 200:
+            self.rebuild()
+        elif changed:
+            self._sync(before_hash, changed)
+        if self.passage_dir.current() is not None or self.store.passage_count():
+            self.passage_index()
 
     def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
         # New terms change segmentation, so the next index() call rebuilds (no re-embedding).

@@ -30,16 +30,27 @@ class InvalidEntry(KefuError):
 
 
 class ImportFileError(KefuError):
-    """A row of an input file is malformed; names file, line and field."""
+    """Part of an input file is malformed; names the file, sheet, line or row, and field.
 
-    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+    `unit` is how the file counts its parts ("line" for text files, "row" for
+    spreadsheets, "item" for a JSON array, "page" for PDF); `column` is the field's name
+    as the file spells it (e.g. 答案) when it differs from kefu's (answer).
+    """
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str,
+                 sheet: str | None = None, unit: str = "line", column: str | None = None):
         where = str(path)
+        if sheet:
+            where += f", sheet {sheet}"
         if line is not None:
-            where += f", line {line}"
-        if field:
+            where += f", {unit} {line}"
+        if column and column != field:
+            where += f", column {column!r}"
+        elif field:
             where += f", field {field!r}"
         super().__init__(f"{where}: {message}")
         self.path, self.line, self.field, self.reason = str(path), line, field, message
+        self.sheet, self.unit, self.column = sheet, unit, column
 
 
 class IndexMismatch(KefuError):

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .entry import Entry
 from .errors import IndexMismatch
 from .lexical import BM25
 
@@ -43,11 +42,12 @@ class Row:
 
 @dataclass
 class Document:
-    """What the index needs of an entry: its phrasings, tokens and vectors."""
-    entry: Entry
+    """What the index needs of an entry (or a passage): its texts, tokens and vectors."""
+    key: str  # entry id, or passage id
     texts: list[str]
     tokens: list[list[str]]
     vectors: dict[str, np.ndarray]  # model id -> (len(texts), dim)
+    window: tuple[str | None, str | None] = (None, None)  # valid_from, valid_to
 
 
 def _slug(model_id: str) -> str:
@@ -75,17 +75,17 @@ class Index:
 
     # -- changes -----------------------------------------------------------
     def add(self, doc: Document) -> None:
-        if doc.entry.id in self.by_entry:
-            self.remove(doc.entry.id)
+        if doc.key in self.by_entry:
+            self.remove(doc.key)
         vids = np.arange(self.next_vid, self.next_vid + len(doc.texts), dtype=np.int64)
         self.next_vid += len(doc.texts)
         for model, index in self.dense.items():
             vectors = np.ascontiguousarray(doc.vectors[model], dtype=np.float32)
             index.add_with_ids(vectors, vids)
         for vid, text, tokens in zip(vids.tolist(), doc.texts, doc.tokens):
-            self.rows[vid] = Row(vid, doc.entry.id, text, tokens)
-        self.by_entry[doc.entry.id] = vids.tolist()
-        self.windows[doc.entry.id] = (doc.entry.valid_from, doc.entry.valid_to)
+            self.rows[vid] = Row(vid, doc.key, text, tokens)
+        self.by_entry[doc.key] = vids.tolist()
+        self.windows[doc.key] = doc.window
 
     def remove(self, entry_id: str) -> None:
         vids = self.by_entry.pop(entry_id, [])

@@ -64,6 +64,17 @@ def m005_create_feedback(db: sqlite_utils.Database) -> None:
     db["feedback"].create_index(["suggestion_id"])
 
 
+@migration
+def m006_create_sources_and_passages(db: sqlite_utils.Database) -> None:
+    # Which import source last wrote each entry, so `import --prune` can archive the
+    # entries a source no longer has; and document passages, keyed by source + position.
+    db["entry_sources"].create({"entry_id": str, "source": str}, pk="entry_id")
+    db["entry_sources"].create_index(["source"])
+    db["passages"].create({"id": str, "source": str, "position": int, "section": str, "page": int,
+                           "text": str, "content_hash": str, "imported_at": str}, pk="id")
+    db["passages"].create_index(["source", "position"], unique=True)
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

@@ -37,13 +37,25 @@ class Change:
 
 @dataclass
 class ImportReport:
+    """What an import did (or, in a dry run, would do) to the store."""
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # archived: gone from their source
+    passages: dict[str, int] = field(default_factory=dict)  # added/updated/unchanged/removed
+    diff: list[dict] = field(default_factory=list)  # {"id", "action", "changes": {field: [before, after]}}
 
     def counts(self) -> dict[str, int]:
-        return {k: len(v) for k, v in self.__dict__.items()}
+        return {k: len(getattr(self, k)) for k in ("added", "updated", "unchanged", "skipped", "pruned")}
+
+    @property
+    def changed_entries(self) -> list[str]:
+        return self.added + self.updated + self.pruned
+
+
+class _DryRun(Exception):
+    """Raised inside a dry run's transaction to roll every write back."""
 
 
 def _now() -> str:
@@ -54,12 +66,17 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def passage_id(source: str, position: int) -> str:
+    return "p" + hashlib.sha256(f"{source}\0{position}".encode()).hexdigest()[:15]
+
+
 class Store:
     """Entries with full history; every write is one transaction."""
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        self._hash_cache: tuple[tuple[int, int], str] | None = None
+        self._hash_cache: dict[str, object] = {}
+        self._hash_fp: tuple[int, int] | None = None
         migrations.apply(db)
 
     @classmethod
@@ -133,10 +150,22 @@ class Store:
         Cached against `fingerprint()`, so asking on every search costs one PRAGMA, not
         a scan of every entry.
         """
+        return self._cached("entries", self._published_hash)
+
+    def passages_hash(self) -> str:
+        """Changes whenever the passages or the shop terms (their segmentation) change."""
+        return self._cached("passages", self._passages_hash)
+
+    def passage_count(self) -> int:
+        return self._cached("passage_count", lambda: self.db.execute("select count(*) from passages").fetchone()[0])
+
+    def _cached(self, name: str, compute):
         fp = self.fingerprint()
-        if self._hash_cache is None or self._hash_cache[0] != fp:
-            self._hash_cache = (fp, self._published_hash())
-        return self._hash_cache[1]
+        if self._hash_fp != fp:
+            self._hash_cache, self._hash_fp = {}, fp
+        if name not in self._hash_cache:
+            self._hash_cache[name] = compute()
+        return self._hash_cache[name]
 
     def _published_hash(self) -> str:
         h = hashlib.sha256()
@@ -171,36 +200,122 @@ class Store:
         return self.update(entry_id, json.loads(row[0]), author, action=f"revert to v{version}")
 
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
-                       author: str | None = None, where: str = "") -> ImportReport:
+                       author: str | None = None, where: str = "", source: str | None = None,
+                       prune: bool = False, passages: list | None = None,
+                       dry_run: bool = False) -> ImportReport:
         """Add or update many entries in ONE transaction: all of them or none.
 
         `items` are already validated dicts; an entry with no id is keyed by its
-        standard question, so re-importing the same file changes nothing.
+        standard question, so re-importing the same file changes nothing. With a
+        `source` (the file's key) the store remembers where each entry came from;
+        `prune` then archives that source's entries missing from `items`. `passages`
+        (a document's, all of them) replace the source's earlier ones. A dry run does
+        the same work and rolls it back, so its report is exactly what would happen.
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
         report = ImportReport()
-        with self.db.atomic():
-            for data in items:
-                data = dict(data)
-                existing = self._find_existing(data)
-                if existing is None:
-                    report.added.append(self._add(data, author, "import").id)
-                    continue
-                data.pop("id", None)
-                merged = {**existing.content(), **data}
-                if Entry(existing.id, **merged).content_hash() == existing.content_hash():
-                    report.unchanged.append(existing.id)
-                elif on_conflict == "error":
-                    raise DuplicateEntry(existing.id, where)
-                elif on_conflict == "skip":
-                    report.skipped.append(existing.id)
-                else:
-                    self._update(existing, data, author, "import")
-                    report.updated.append(existing.id)
+        try:
+            with self.db.atomic():
+                for data in items:
+                    self._import_one(dict(data), on_conflict, author, where, source, report)
+                if source is not None and prune:
+                    self._prune(source, report, author)
+                if source is not None and passages is not None:
+                    report.passages = self._replace_passages(source, passages)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
         return report
 
-    def _find_existing(self, data: dict) -> Entry | None:
+    def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
+                    source: str | None, report: ImportReport) -> None:
+        existing = self.find_existing(data)
+        if existing is None:
+            given = data.get("id")
+            entry = self._add(data, author, "import")
+            report.added.append(entry.id)
+            # A new entry without an id in the file gets one only when really written.
+            report.diff.append({"id": given, "action": "add", "changes": {
+                k: [None, v] for k, v in entry.content().items() if v not in (None, [], "")}})
+        else:
+            data.pop("id", None)
+            merged = {**existing.content(), **data}
+            entry = existing
+            if Entry(existing.id, **merged).content_hash() == existing.content_hash():
+                report.unchanged.append(existing.id)
+            elif on_conflict == "error":
+                raise DuplicateEntry(existing.id, where)
+            elif on_conflict == "skip":
+                report.skipped.append(existing.id)
+            else:
+                before = existing.content()
+                entry = self._update(existing, data, author, "import")
+                report.updated.append(existing.id)
+                report.diff.append({"id": entry.id, "action": "update", "changes": {
+                    k: [before[k], v] for k, v in entry.content().items() if before[k] != v}})
+        if source is not None:
+            self.db.execute("insert into entry_sources (entry_id, source) values (?, ?)"
+                            " on conflict(entry_id) do update set source = excluded.source"
+                            " where source != excluded.source", [entry.id, source])
+
+    def _prune(self, source: str, report: ImportReport, author: str | None) -> None:
+        seen = set(report.added + report.updated + report.unchanged + report.skipped)
+        rows = self.db.execute("select e.id from entry_sources s join entries e on e.id = s.entry_id"
+                               " where s.source = ? and e.status != 'archived' order by e.id", [source])
+        for (entry_id,) in rows.fetchall():
+            if entry_id not in seen:
+                self._update(self.get(entry_id), {"status": "archived"}, author, "prune")
+                report.pruned.append(entry_id)
+                report.diff.append({"id": entry_id, "action": "prune", "changes": {"status": ["published", "archived"]}})
+
+    # -- document passages ---------------------------------------------------
+    def _replace_passages(self, source: str, passages: list) -> dict[str, int]:
+        """Make the source's stored passages exactly `passages`; unchanged ones are not rewritten."""
+        old = {pos: h for pos, h in self.db.execute(
+            "select position, content_hash from passages where source = ?", [source])}
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+        now = _now()
+        for p in passages:
+            h = text_hash(f"{p.section}\0{p.page}\0{p.text}")
+            if old.get(p.position) == h:
+                counts["unchanged"] += 1
+                continue
+            counts["updated" if p.position in old else "added"] += 1
+            self.db.execute(
+                "insert or replace into passages (id, source, position, section, page, text,"
+                " content_hash, imported_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [passage_id(source, p.position), source, p.position, p.section, p.page, p.text, h, now])
+        keep = {p.position for p in passages}
+        for pos in sorted(set(old) - keep):
+            self.db.execute("delete from passages where source = ? and position = ?", [source, pos])
+            counts["removed"] += 1
+        return counts
+
+    def passages(self, ids: Iterable[str] | None = None) -> list[dict]:
+        """Stored passages (all, or those with the given ids) in source order."""
+        sql = "select id, source, position, section, page, text from passages"
+        args: list = []
+        if ids is not None:
+            ids = list(ids)
+            if not ids:
+                return []
+            sql += f" where id in ({','.join('?' * len(ids))})"
+            args = ids
+        cols = ("id", "source", "position", "section", "page", "text")
+        return [dict(zip(cols, r)) for r in self.db.execute(sql + " order by source, position", args)]
+
+    def _passages_hash(self) -> str:
+        h = hashlib.sha256()
+        for row in self.db.execute("select id, content_hash from passages order by id"):
+            h.update(f"{row[0]}\0{row[1]}\n".encode())
+        for (word,) in self.db.execute("select word from terms order by word"):
+            h.update(f"t\0{word}\n".encode())
+        return h.hexdigest()[:16]
+
+    def find_existing(self, data: dict) -> Entry | None:
+        """The stored entry a row would update: same id, or (with no id) same standard question."""
         if data.get("id"):
             try:
                 return self.get(data["id"])

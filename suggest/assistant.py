@@ -7,13 +7,13 @@ test freezes it.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from kefu.kb.feedback import FeedbackLog
-from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence
+from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, to_traditional
 
 from .draft import Composer, Draft, topic, values_from_message
-from .retrieve import Hit, Retriever, SearchResult
+from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
@@ -45,6 +45,9 @@ class Suggestion:
     hits: list[SuggestionHit]
     drafts: list[Draft]
     notes: list[str] = field(default_factory=list)
+    # Passages of imported documents the agent may quote, with their source; shown
+    # apart from the hits and never turned into a draft's answer.
+    references: list[Reference] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,8 +92,10 @@ class Assistant:
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
+        references = [replace(r, text=to_traditional(r.text, self.composer.traditional))
+                      if u.script == TRADITIONAL else r for r in result.references]
         suggestion = Suggestion(None, u.script, u.intent, u.stage, u.sentiment, u.urgency, u.first_message,
-                                result.no_match, s_hits, drafts, notes + result.warnings)
+                                result.no_match, s_hits, drafts, notes + result.warnings, references)
         if self.log is not None:
             d = suggestion.to_dict()
             suggestion.suggestion_id = self.log.record_suggestion(

@@ -63,6 +63,18 @@ class Hit:
 
 
 @dataclass
+class Reference:
+    """A passage of an imported document that speaks to the message: quotable, with its source."""
+    passage_id: str
+    source: str
+    section: str
+    page: int | None
+    text: str
+    score: float
+    shared: list[str]  # content words of the message that the passage contains
+
+
+@dataclass
 class SearchResult:
     query: str
     normalized: str
@@ -72,6 +84,7 @@ class SearchResult:
     warnings: list[str] = field(default_factory=list)
     took_ms: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)  # per stage, for benchmarks
+    references: list[Reference] = field(default_factory=list)  # document passages, never answers
 
     @property
     def confidence(self) -> float:
@@ -85,7 +98,7 @@ class Retriever:
     """Answers customer messages from a KnowledgeBase; `top_k` hits, `candidates` per channel."""
 
     def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int = 30,
-                 fusion: Fusion | None = None):
+                 fusion: Fusion | None = None, references: int = 3):
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
         if candidates < top_k:
@@ -94,6 +107,7 @@ class Retriever:
         self.top_k = top_k
         self.candidates = candidates
         self.fusion = fusion or Fusion()
+        self.references = references  # most passages returned beside the hits
 
     def warm_up(self) -> None:
         """Pay the one-off costs (index load, jieba dictionary, model weights) before timing."""
@@ -155,8 +169,37 @@ class Retriever:
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4)))
         no_match = not hits or hits[0].confidence < 0.5
         clock.lap("fetch")
+        references = []
+        if self.references and self.kb.store.passage_count():
+            references = self._references(queries, words, chars)
+            clock.lap("references")
         return SearchResult(message, norm.text, norm.script, no_match, hits, warnings,
-                            round(clock.total_ms, 3), clock.laps)
+                            round(clock.total_ms, 3), clock.laps, references)
+
+    def _references(self, queries: dict, words: list[str], chars: list[str]) -> list[Reference]:
+        """The best passages, scored like entries but in their own index; a passage must
+        share a content word with the message, so chit-chat gets no reference text."""
+        index = self.kb.passage_index()
+        cand: dict[str, None] = {}
+        for model, q in queries.items():
+            for vid in index.dense_search(model, q, self.references * 4)[1].tolist():
+                cand.setdefault(index.rows[vid].entry_id, None)
+        lex_scores = index.lexical_scores(words + chars)
+        for pos in np.argsort(-lex_scores)[:self.references * 4]:
+            if lex_scores[pos] > 0:
+                cand.setdefault(index.rows[int(index.lexical_vids[pos])].entry_id, None)
+        scored = []
+        for key, fused, _, _, _ in self._score(index, list(cand), queries, lex_scores):
+            row = index.rows[index.by_entry[key][0]]
+            shared = [w for w in dict.fromkeys(words) if w in set(row.tokens)]
+            if shared:
+                scored.append((fused, key, shared))
+        scored.sort(key=lambda t: -t[0])
+        scored = scored[:self.references]
+        stored = {p["id"]: p for p in self.kb.store.passages(k for _, k, _ in scored)}
+        return [Reference(key, stored[key]["source"], stored[key]["section"], stored[key]["page"],
+                          stored[key]["text"], round(fused, 4), shared)
+                for fused, key, shared in scored if key in stored]
 
     def _score(self, index, entries, queries, lex_scores):
         """(entry id, fused, dense parts, lexical part, position of best phrasing) per entry."""

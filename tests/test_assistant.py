@@ -27,7 +27,7 @@ ANSWERS = {e["id"]: e["answer"] for e in ENTRIES}
 FAKE_FUSION = Fusion(weights={"fake": 1.0, "bm25": 0.1}, slope=10.0, midpoint=0.85, per_word=0.66)
 
 SUGGESTION_KEYS = {"suggestion_id", "script", "intent", "stage", "sentiment", "urgency", "first_message",
-                   "no_match", "hits", "drafts", "notes"}
+                   "no_match", "hits", "drafts", "notes", "references"}
 HIT_KEYS = {"id", "kind", "question", "matched", "answer", "category", "confidence", "scores"}
 DRAFT_KEYS = {"text", "entry_ids", "style", "missing_variables", "flags", "explanation"}
 FLAG_KEYS = {"word", "start", "end", "reason", "source"}

@@ -9,6 +9,7 @@ import pytest
 
 from kefu.kb.entry import Entry
 from kefu.kb.errors import ImportFileError
+from kefu.kb.importers import load
 from kefu.kb.io import read_entries, write_entries
 
 
@@ -190,15 +191,13 @@ def test_csv_duplicate_id_names_the_second_line(tmp_path):
     assert "line 2" in info.value.reason
 
 
-def test_csv_unknown_column_is_named(tmp_path):
+def test_csv_unknown_column_is_reported_and_the_rest_imported(tmp_path):
     p = tmp_path / "faq.csv"
     p.write_text("id,question,answer,remark\ne1,q1,a1,x\n", encoding="utf-8")
-    with pytest.raises(ImportFileError) as info:
-        read_entries(p)
-    err = info.value
-    assert err.field == "remark"
-    assert err.line == 1
-    assert "remark" in str(err)
+    assert read_entries(p) == [{"id": "e1", "question": "q1", "answer": "a1"}]
+    loaded = load(p)
+    assert len(loaded.notes) == 1
+    assert "line 1" in loaded.notes[0] and "'remark'" in loaded.notes[0] and "not imported" in loaded.notes[0]
 
 
 def test_csv_wrong_number_of_cells(tmp_path):
@@ -217,11 +216,17 @@ def test_tsv(tmp_path):
 
 # -- encodings ------------------------------------------------------------------------------------
 
-def test_gbk_file_without_encoding_is_an_error_naming_the_encoding(tmp_path):
+def test_gbk_file_is_detected_without_encoding(tmp_path):
+    p = tmp_path / "faq.csv"
+    p.write_bytes("id,question,answer\ne1,运费怎么算,满99包邮\n".encode("gbk"))
+    assert read_entries(p) == [{"id": "e1", "question": "运费怎么算", "answer": "满99包邮"}]
+
+
+def test_wrong_encoding_given_is_an_error_naming_line_and_encodings(tmp_path):
     p = tmp_path / "faq.csv"
     p.write_bytes("id,question,answer\ne1,运费怎么算,满99包邮\n".encode("gbk"))
     with pytest.raises(ImportFileError) as info:
-        read_entries(p)
+        read_entries(p, encoding="utf-8")
     err = info.value
     assert err.path == str(p)
     assert err.line == 2  # the first non-UTF-8 byte is on line 2

@@ -255,7 +255,7 @@ def test_is_active_datetime_valid_to_is_exact():
 def test_import_adds_new_entries(store, shop_entries):
     report = store.import_entries(shop_entries, author="importer")
     assert sorted(report.added) == sorted(e["id"] for e in shop_entries)
-    assert report.counts() == {"added": 5, "updated": 0, "unchanged": 0, "skipped": 0}
+    assert report.counts() == {"added": 5, "updated": 0, "unchanged": 0, "skipped": 0, "pruned": 0}
     assert store.count() == 5
     h = store.history("ship")
     assert [(c.version, c.action, c.author) for c in h] == [(1, "import", "importer")]
@@ -331,7 +331,7 @@ def test_reimporting_identical_data_reports_unchanged(store, shop_entries):
     hash_before = store.published_hash()
     report = store.import_entries(shop_entries, on_conflict="error")
     assert sorted(report.unchanged) == sorted(e["id"] for e in shop_entries)
-    assert report.counts() == {"added": 0, "updated": 0, "unchanged": 5, "skipped": 0}
+    assert report.counts() == {"added": 0, "updated": 0, "unchanged": 5, "skipped": 0, "pruned": 0}
     assert all(store.get(e["id"]).version == 1 for e in shop_entries)
     assert store.published_hash() == hash_before
 

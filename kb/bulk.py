@@ -1,0 +1,147 @@
+"""Bulk import: many files or folders into one knowledge base, each file all-or-nothing.
+
+For each file: read it (nothing written), embed its new text into the embedding cache,
+then write its rows or passages in one store transaction. A failed file is reported
+and the next one goes on; the indexes are brought up to date once, at the end. A kill
+at any point leaves every file either fully imported or untouched, and the embedding
+cache keeps what was already encoded, so running the same command again finishes the
+job quickly.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .base import KnowledgeBase
+from .errors import KefuError
+from .importers import SUFFIXES, load
+from .importers.records import Problem
+from .importers.rows import join_cell
+from .io import CSV_COLUMNS
+
+REJECTED_SUFFIX = ".rejected.csv"
+
+
+@dataclass
+class FileResult:
+    file: str
+    kind: str | None = None  # "faq" or "document"
+    status: str = "imported"  # imported | failed | dry-run
+    rows: int = 0  # valid FAQ rows read
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    pruned: int = 0
+    passages: dict[str, int] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)  # one message per rejected row
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    diff: list[dict] = field(default_factory=list)  # dry runs only
+    seconds: float = 0.0
+
+
+@dataclass
+class ImportOptions:
+    on_conflict: str = "error"
+    encoding: str | None = None
+    prune: bool = False
+    dry_run: bool = False
+    skip_bad_rows: bool = False  # import a file's good rows even when some are rejected
+    author: str | None = None
+
+
+def walk(paths: Iterable[Path], patterns: Iterable[str] = ()) -> Iterator[Path]:
+    """The files to import: files as given, folders walked (sorted, hidden and
+    rejected-row files skipped), filtered by glob patterns on the file name."""
+    patterns = list(patterns)
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            yield path
+            continue
+        for found in sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = found.relative_to(path)
+            if any(part.startswith(".") for part in rel.parts) or found.name.endswith(REJECTED_SUFFIX):
+                continue
+            if patterns and not any(fnmatch.fnmatch(found.name, p) or fnmatch.fnmatch(str(rel), p)
+                                    for p in patterns):
+                continue
+            if patterns or found.suffix.lower() in SUFFIXES:
+                yield found
+
+
+def source_key(path: Path) -> str:
+    """The stable key an import source is remembered by (for --prune and passages)."""
+    return Path(path).resolve().as_posix()
+
+
+class BulkImporter:
+    """Imports files into `kb` with one set of options; `problems` collects every rejected row."""
+
+    def __init__(self, kb: KnowledgeBase, options: ImportOptions | None = None):
+        self.kb = kb
+        self.options = options or ImportOptions()
+        self.problems: list[Problem] = []
+
+    def run(self, files: list[Path]) -> list[FileResult]:
+        before = self.kb.store.published_hash()
+        results, changed = [], []
+        for i, path in enumerate(files, 1):
+            result = self.import_file(path, changed=changed)
+            results.append(result)
+            self.kb.progress("files", i, len(files))
+        if not self.options.dry_run:
+            self.kb.refresh(before, changed)
+        return results
+
+    def import_file(self, path: Path, data: bytes | None = None, name: str | None = None,
+                    changed: list[str] | None = None) -> FileResult:
+        """Import one file (or uploaded bytes called `name`); never raises for bad input."""
+        opts = self.options
+        shown = name or str(path)
+        result = FileResult(shown, status="dry-run" if opts.dry_run else "imported")
+        start = time.perf_counter()
+        try:
+            loaded = load(shown if data is not None else path, opts.encoding, data)
+            result.kind, result.notes = loaded.kind, loaded.notes
+            result.rows = len(loaded.rows)
+            result.rejected = [str(p) for p in loaded.problems]
+            self.problems += loaded.problems
+            self.kb.progress("rows", len(loaded.rows) + len(loaded.passages), len(loaded.rows) + len(loaded.passages))
+            if loaded.problems and not opts.skip_bad_rows:
+                raise KefuError(f"{len(loaded.problems)} row(s) rejected, so nothing was imported from "
+                                f"this file (fix them, or pass --skip-bad-rows); first: {loaded.problems[0]}")
+            report = self.kb.import_entries(
+                [r.data for r in loaded.rows], opts.on_conflict, opts.author, shown,
+                source=name or source_key(path), prune=opts.prune,
+                passages=loaded.passages if loaded.kind == "document" else None,
+                dry_run=opts.dry_run, sync=False)
+        except KefuError as exc:
+            result.status, result.error = "failed", str(exc)
+        else:
+            for k, v in report.counts().items():
+                setattr(result, k, v)
+            result.passages = report.passages
+            if opts.dry_run:
+                result.diff = report.diff
+            if changed is not None:
+                changed += report.changed_entries
+        result.seconds = round(time.perf_counter() - start, 3)
+        return result
+
+
+def write_rejected(problems: list[Problem], path: Path) -> None:
+    """Rejected rows with their error, in columns `kefu import` reads back once fixed."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["where", "error", *CSV_COLUMNS])
+        for p in problems:
+            raw = p.raw
+            writer.writerow([str(p).split(": ", 1)[0], p.error.reason,
+                             *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else v for c in CSV_COLUMNS)])

@@ -1,0 +1,68 @@
+"""Read any supported file into FAQ rows or document passages (nothing is written here).
+
+    load("faq.xlsx")    -> Loaded(kind="faq", rows=[...], problems=[...], notes=[...])
+    load("manual.pdf")  -> Loaded(kind="document", passages=[...])
+
+FAQ-shaped files: .csv .tsv .xlsx .json .jsonl, and Markdown made of Q:/A: pairs or
+question headings. Documents: .docx .pdf .html .txt and prose Markdown, cut into
+passages along headings and paragraphs. Text files may be UTF-8, GB18030/GBK or Big5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ImportFileError
+from .records import Loaded, Passage, Place, Problem, Row
+
+FAQ_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
+DOCUMENT_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".txt")
+SUFFIXES = FAQ_SUFFIXES + DOCUMENT_SUFFIXES + (".md", ".markdown")
+
+__all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES"]
+
+
+def load(path: str | Path, encoding: str | None = None, data: bytes | None = None,
+         max_chars: int = 400, overlap: int = 60) -> Loaded:
+    """Read one file; `data` gives its bytes when they do not come from disk (an upload).
+
+    File-level faults (unreadable, wrong encoding, no header) raise ImportFileError;
+    row-level faults are returned in `Loaded.problems` beside the good rows.
+    """
+    from . import documents, faq, tables
+    from .encoding import decode
+
+    name = str(path)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ImportFileError(name, None, None, f"unsupported file type {suffix or '(none)'}; "
+                              f"kefu reads {' '.join(SUFFIXES)}")
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ImportFileError(name, None, None, f"cannot read: {exc.strerror}") from None
+    if suffix in (".xlsx", ".xlsm"):
+        return tables.read_xlsx(data, name)
+    if suffix in (".docx", ".pdf"):
+        reader = documents.docx_blocks if suffix == ".docx" else documents.pdf_blocks
+        return _document(name, reader(data, name), max_chars, overlap)
+    text, _ = decode(data, name, encoding)
+    if suffix in (".csv", ".tsv"):
+        return tables.read_csv(text, name, "\t" if suffix == ".tsv" else ",")
+    if suffix in (".jsonl", ".ndjson"):
+        return faq.read_jsonl(text, name)
+    if suffix == ".json":
+        return faq.read_json(text, name)
+    if suffix in (".md", ".markdown"):
+        found = faq.markdown_faq(text, name)
+        return found if found is not None else _document(name, documents.markdown_blocks(text, name),
+                                                         max_chars, overlap)
+    reader = documents.html_blocks if suffix in (".html", ".htm") else documents.text_blocks
+    return _document(name, reader(text, name), max_chars, overlap)
+
+
+def _document(name: str, blocks: list, max_chars: int, overlap: int) -> Loaded:
+    from .documents import chunk
+
+    return Loaded(name, "document", passages=chunk(blocks, name, max_chars, overlap))

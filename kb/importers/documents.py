@@ -1,0 +1,395 @@
+"""Readers that turn product documents into bounded, overlapping text passages.
+
+Each reader (DOCX, PDF, HTML, plain text, prose Markdown) yields Blocks in reading order:
+headings with their level, and body text (paragraphs, list items, table rows). `chunk` packs
+the body blocks of each section into passages of at most `max_chars`, each opening with a
+short tail of the one before, so a fact that straddles a cut is still found whole.
+
+Whitespace is normalised with CJK in mind: a line break between two CJK characters is a wrap
+artefact and is dropped; other whitespace runs become one space. Blocks in a passage are
+joined with a newline.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+
+from kefu.kb.errors import ImportFileError
+from kefu.kb.importers.records import Block, Passage
+
+# CJK radicals, punctuation, kana, ideographs (incl. ext. A), compatibility and fullwidth forms.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+# A sentence runs to these marks (plus closing quotes/brackets) or a line break, and owns
+# the whitespace after it.
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)\]\"']*|\n|$)\s*")
+_BLANK_LINES = re.compile(r"\n[ \t\u3000]*\n\s*")
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u00ad"))  # BOM, zero-width, soft hyphen
+
+
+def normalise(text: str) -> str:
+    """Collapse whitespace to single spaces, dropping line breaks inside CJK text."""
+    return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text.translate(_INVISIBLE))).strip()
+
+
+def _error(path: str, message: str) -> ImportFileError:
+    """A whole-file import error: documents have no line numbers to point at."""
+    return ImportFileError(path, None, None, message)
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Split text on blank lines into normalised, non-empty paragraphs."""
+    parts = (normalise(p) for p in _BLANK_LINES.split(text.replace("\r\n", "\n")))
+    return [p for p in parts if p]
+
+
+# ---------------------------------------------------------------- DOCX
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
+
+
+def _outline_level(element) -> int:
+    """Heading level from a <w:outlineLvl> under `element` (0-based in XML; 9 = body)."""
+    values = element.xpath("./w:pPr/w:outlineLvl/@w:val")
+    level = int(values[0]) + 1 if values and values[0].isdigit() else 0
+    return level if level < 10 else 0
+
+
+def _docx_heading_level(paragraph) -> int:
+    """Heading level of a python-docx paragraph: style name first, then outline level."""
+    style = paragraph.style
+    if style is not None and (match := _HEADING_STYLE.match((style.name or "").strip())):
+        return int(match.group(1))
+    return _outline_level(paragraph._p) or (_outline_level(style.element) if style is not None else 0)
+
+
+def _docx_row_text(row) -> str:
+    """Cells of one table row joined with " | ", each merged cell counted once."""
+    texts, previous = [], None
+    for cell in row.cells:
+        # python-docx yields a horizontally merged cell once per grid column it spans.
+        if cell._tc is not previous and (text := normalise(cell.text)):
+            texts.append(text)
+        previous = cell._tc
+    return " | ".join(texts)
+
+
+def docx_blocks(data: bytes, path: str) -> list[Block]:
+    """Headings, paragraphs and table rows of a .docx file, in document order."""
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises zip, XML and package errors alike
+        raise _error(path, f"not a readable DOCX file ({exc})") from exc
+    blocks: list[Block] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            blocks.extend(Block(text) for row in item.rows if (text := _docx_row_text(row)))
+        elif text := normalise(item.text):
+            blocks.append(Block(text, heading=_docx_heading_level(item)))
+    return blocks
+
+
+# ---------------------------------------------------------------- PDF
+
+def pdf_blocks(data: bytes, path: str) -> list[Block]:
+    """One Block per paragraph of each PDF page, with its 1-based page number."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))  # opens with an empty password when there is one
+        pages = list(reader.pages)
+    except FileNotDecryptedError as exc:
+        raise _error(path, "the PDF is password-protected; save an unprotected copy and import that") from exc
+    except DependencyError as exc:  # AES encryption without the optional 'cryptography'
+        raise _error(path, f"the PDF is encrypted in a way that cannot be opened here ({exc})") from exc
+    except Exception as exc:  # pypdf signals damaged files with many exception types
+        raise _error(path, f"not a readable PDF file ({exc})") from exc
+    blocks: list[Block] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception as exc:
+            raise _error(path, f"page {number}: cannot extract text ({exc})") from exc
+        blocks.extend(Block(p, page=number) for p in _paragraphs(text))
+    if not blocks:
+        raise _error(path, "the PDF has no extractable text (a scanned image?)")
+    return blocks
+
+
+# ---------------------------------------------------------------- HTML
+
+_SKIPPED = {"script", "style", "noscript", "template", "svg", "head", "nav"}
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+# Tags whose edges end the running paragraph (cells of a table row excepted, see _boundary).
+_BOUNDARIES = set("p div section article main header footer aside br hr li ul ol dl dt dd blockquote "
+                  "pre table figure figcaption address form fieldset details summary caption".split())
+
+
+class _BlockParser(HTMLParser):
+    """Collects Blocks from HTML: headings, paragraphs, list items and table rows."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)  # entities arrive decoded in handle_data
+        self.blocks: list[Block] = []
+        self.title = ""
+        self._skipping: list[str] = []
+        self._in_title = False
+        self._text: list[str] = []
+        self._heading = 0
+        self._cells: list[str] | None = None  # cells of the open <tr>, if any
+        self._cell: list[str] | None = None  # text of the open <td>/<th>, if any
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "body":  # an unclosed <head> ends where the body starts
+            self._skipping = [t for t in self._skipping if t != "head"]
+        if tag == "title" and self._skipping in ([], ["head"]):  # an <svg> has <title>s too
+            self._in_title = True
+        elif tag in _SKIPPED:
+            self._skipping.append(tag)
+        elif self._skipping:
+            return
+        elif tag in _HEADINGS:
+            self._flush()
+            self._heading = _HEADINGS[tag]
+        elif tag == "tr":
+            self._end_row()  # a row of a nested table ends the outer row early
+            self._flush()
+            self._cells = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+            self._cell = [] if self._cells is not None else None
+        elif tag in _BOUNDARIES:
+            self._boundary()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in _SKIPPED:
+            # Close the innermost open element of this kind and anything left open inside it.
+            while tag in self._skipping and self._skipping.pop() != tag:
+                pass
+        elif self._skipping:
+            return
+        elif tag in _HEADINGS:
+            self._flush()
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif tag in ("tr", "table"):
+            self._end_row()
+        elif tag in _BOUNDARIES:
+            self._boundary()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skipping:
+            (self._cell if self._cell is not None else self._text).append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._end_row()
+        self._flush()
+
+    def _boundary(self) -> None:
+        # Inside a table cell or a heading a <p> or <br> is only a line break (dropped inside CJK).
+        if self._cell is not None:
+            self._cell.append("\n")
+        elif self._heading:
+            self._text.append("\n")
+        else:
+            self._flush()
+
+    def _flush(self) -> None:
+        text = normalise("".join(self._text))
+        if text:
+            self.blocks.append(Block(text, heading=self._heading))
+        self._text, self._heading = [], 0
+
+    def _end_cell(self) -> None:
+        if self._cell is not None and self._cells is not None:
+            if text := normalise("".join(self._cell)):
+                self._cells.append(text)
+        self._cell = None
+
+    def _end_row(self) -> None:
+        self._end_cell()
+        if self._cells:
+            self.blocks.append(Block(" | ".join(self._cells)))
+        self._cells = None
+
+
+def html_blocks(text: str, path: str) -> list[Block]:
+    """Visible text of an HTML page; <title> becomes the h1 when the page has none."""
+    parser = _BlockParser()
+    parser.feed(text)
+    parser.close()
+    blocks = parser.blocks
+    title = normalise(parser.title)
+    if title and not any(b.heading == 1 for b in blocks):
+        blocks.insert(0, Block(title, heading=1))
+    return blocks
+
+
+# ---------------------------------------------------------------- plain text and Markdown
+
+_FINAL_PUNCTUATION = tuple("。！？!?；;：:，,、….）)」』”\"'")
+
+
+def text_blocks(text: str, path: str) -> list[Block]:
+    """Paragraphs of plain text separated by blank lines.
+
+    A one-line paragraph of at most 30 characters without final punctuation that is
+    followed by a longer paragraph is taken as a level-1 heading ("产品规格").
+    """
+    raw = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n")) if p.strip()]
+    paragraphs = [normalise(p) for p in raw]
+    blocks = []
+    for i, para in enumerate(paragraphs):
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
+        is_heading = ("\n" not in raw[i] and len(para) <= 30
+                      and not para.endswith(_FINAL_PUNCTUATION) and len(following) > len(para))
+        blocks.append(Block(para, heading=1 if is_heading else 0))
+    return blocks
+
+
+_MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_MD_RULE = re.compile(r"^ {0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")
+_MD_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
+_MD_INLINE = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url), ![alt](src)
+    (re.compile(r"!?\[([^\]]*)\]\[[^\]]*\]"), r"\1"),  # [text][ref]
+    (re.compile(r"<((?:https?://|mailto:)[^>\s]+)>"), r"\1"),  # autolinks
+    (re.compile(r"`+([^`]+?)`+"), r"\1"),
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<!\*)\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?!\*)"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),  # not snake_case
+]
+
+
+def _md_inline(text: str) -> str:
+    """Drop emphasis, code and link markup, keeping the visible text."""
+    for pattern, replacement in _MD_INLINE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def markdown_blocks(text: str, path: str) -> list[Block]:
+    """Headings, paragraphs, list items and fenced code of prose Markdown."""
+    blocks: list[Block] = []
+    lines: list[str] = []
+    fence = ""
+
+    def flush(markup: bool = True) -> None:
+        joined = "\n".join(lines)
+        if joined := normalise(_md_inline(joined) if markup else joined):
+            blocks.append(Block(joined))
+        lines.clear()
+
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if fence:
+            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
+                fence = ""
+                flush(markup=False)
+            else:
+                lines.append(line)
+        elif match := _MD_FENCE.match(line):
+            flush()
+            fence = match.group(1)
+        elif match := _MD_HEADING.match(line):
+            flush()
+            if heading := normalise(_md_inline(match.group(2) or "")):
+                blocks.append(Block(heading, heading=len(match.group(1))))
+        elif not line.strip() or _MD_RULE.match(line) or _MD_REFERENCE.match(line):
+            flush()
+        elif match := _MD_ITEM.match(line):
+            flush()
+            lines.append(match.group(1))
+        else:
+            lines.append(re.sub(r"^\s*(?:>\s?)+", "", line))  # blockquote markers
+    flush(markup=not fence)  # an unclosed fence runs to the end of the file
+    return blocks
+
+
+# ---------------------------------------------------------------- chunking
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Cut text longer than max_chars into pieces at sentence ends, else hard."""
+    pieces, current = [], ""
+    for sentence in _SENTENCE.findall(text):
+        while len(sentence.rstrip()) > max_chars:  # no sentence end in reach: cut, at a space if near
+            cut = sentence.rfind(" ", 0, max_chars + 1)
+            cut = cut if cut > max_chars // 2 else max_chars
+            pieces += [current, sentence[:cut]]
+            current, sentence = "", sentence[cut:].lstrip()
+        if len(current) + len(sentence.rstrip()) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    pieces.append(current)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _tail(text: str, limit: int) -> str:
+    """The last ≤ limit chars of text, from the first sentence start inside them if any."""
+    if limit <= 0:
+        return ""
+    start = max(0, len(text) - limit)
+    starts = [0] + [m.end() for m in _SENTENCE.finditer(text)]
+    inside = [s for s in starts if start <= s < len(text)]
+    return text[inside[0] if inside else start:].strip()
+
+
+def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int = 60) -> list[Passage]:
+    """Pack body blocks into passages of at most max_chars, per heading section.
+
+    A heading closes the running passage and sets the section path. Within a section
+    each passage after the first starts with up to `overlap` characters of the
+    previous one's tail. Passage.page is the page of its first block (the overlap not
+    counted). Raises ImportFileError if no passage results.
+    """
+    if max_chars <= 0 or not 0 <= overlap < max_chars:
+        raise ValueError("need max_chars > 0 and 0 <= overlap < max_chars")
+    passages: list[Passage] = []
+    path: list[tuple[int, str]] = []
+    parts: list[str] = []  # the running passage: overlap tail (if any), then new pieces
+    has_new, page = False, None
+
+    def emit() -> None:
+        nonlocal parts, has_new
+        if has_new:
+            section = " > ".join(title for _, title in path)
+            passages.append(Passage(source, len(passages), "\n".join(parts), section, page))
+        parts, has_new = [], False
+
+    for block in blocks:
+        text = normalise(block.text)
+        if not text:
+            continue
+        if block.heading:
+            emit()
+            path = [(level, title) for level, title in path if level < block.heading]
+            path.append((block.heading, text))
+            continue
+        for piece in _split_long(text, max_chars):
+            if parts and len("\n".join(parts)) + 1 + len(piece) > max_chars:
+                previous = "\n".join(parts)
+                emit()
+                # Keep room for the piece and its newline: the piece itself is never cut.
+                if tail := _tail(previous, min(overlap, max_chars - len(piece) - 1)):
+                    parts = [tail]
+            if not has_new:
+                page = block.page
+            parts.append(piece)
+            has_new = True
+    emit()
+    if not passages:
+        raise _error(source, "no text found")
+    return passages

@@ -1,0 +1,208 @@
+"""Turn the bytes of an imported file into text: detect the encoding, then clean up.
+
+Shops export FAQ sheets and documents as UTF-8 (with or without a BOM), GB18030/GBK
+(mainland) or Big5 (Taiwan, Hong Kong). Explicit markers decide first (a BOM, or bytes
+that are valid UTF-8, which legacy Chinese text beyond a word or two practically never
+is). Telling GB18030
+from Big5 is the hard part: GB18030 accepts nearly every Big5 byte sequence, and Big5
+accepts many GBK ones, so "whichever decodes without error" is wrong. Instead each
+candidate that decodes strictly is read back and scored by how much it looks like real
+Chinese: text people write is made of frequent characters, while a misread file turns
+into rare characters, kana, box drawing, private-use code points and the like. This
+works on a two-line CSV, where statistical detectors such as charset-normalizer have
+too little to go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import re
+import unicodedata
+from pathlib import Path
+
+from kefu.kb.errors import ImportFileError
+
+# What legacy (non-UTF) files are tried as, in order of preference on a tie: mainland
+# exports are the more common. cp950 is Microsoft's Big5 with a few extra characters;
+# it is only tried when strict Big5 fails, and reported as "big5" either way.
+_LEGACY = (("gb18030", "gb18030"), ("big5", "big5"), ("cp950", "big5"))
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+_NEWLINES = re.compile(r"\r\n?")
+# C0 controls other than \t and \n (\r is gone by then), DEL, and C1 controls: they
+# come from copy-pasting out of other programs and only confuse the parsers downstream.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# Everyday punctuation and symbols of Chinese text (full-width ASCII forms aside):
+# both encodings have them, so they say nothing about which reading is right.
+_NEUTRAL = set("、。，．：；？！“”‘’（）【】《》〈〉「」『』〔〕…—～·×÷±≈≠≤≥℃￥※°‰№")
+
+# Where a misread file lands but real Chinese text hardly goes: accented Latin letters
+# and Greek/Cyrillic (from GBK's symbol rows), tone marks, box drawing, radicals, kana
+# and bopomofo, squared abbreviations and CJK extension A, private use (unmapped
+# GB18030 user areas), compatibility ideographs, vertical and small forms, half-width
+# katakana.
+_ODD_RANGES = (
+    (0x0080, 0x036F), (0x0370, 0x052F), (0x2500, 0x259F), (0x2E80, 0x2FFF),
+    (0x3040, 0x31FF), (0x3300, 0x4DBF), (0xE000, 0xFAFF), (0xFE10, 0xFE6F),
+    (0xFF61, 0xFF9F), (0x20000, 0x3FFFF),
+)
+
+# Per-character log-frequency, built lazily from jieba's dictionary (see _frequencies)
+# together with the OpenCC converter used to map traditional characters onto the
+# simplified ones that dictionary counts.
+_FREQ: dict[str, float] | None = None
+_T2S = None
+
+_UNKNOWN_HAN = 0.0  # a CJK ideograph the dictionary never uses (log10 of 1)
+_ODD = -3.0  # below any ideograph: one odd symbol outweighs a few plausible characters
+_SAMPLE = 20000  # non-ASCII characters scored: plenty, and keeps big files fast
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding_name) for the raw bytes of the file at `path`.
+
+    With `encoding`, the bytes are decoded with that codec strictly; a bad byte raises
+    ImportFileError naming its line. Without it the encoding is detected: a BOM, else
+    strict UTF-8 ("utf-8"), else the more plausible of "gb18030" and "big5". Either
+    way line endings become "\\n", a leading BOM and stray control characters are
+    removed, and nothing else in the text is changed.
+    """
+    path = str(path)
+    if not data:
+        return "", "utf-8"
+    text, name = _decode_as(data, path, encoding) if encoding else _detect(data, path)
+    return _clean(text), name
+
+
+def _clean(text: str) -> str:
+    text = _NEWLINES.sub("\n", text)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _CONTROLS.sub("", text)
+
+
+def _decode_as(data: bytes, path: str, encoding: str) -> tuple[str, str]:
+    """Decode strictly with a named codec; returns (text, the codec's canonical name)."""
+    try:
+        codec = codecs.lookup(encoding).name  # "GBK" -> "gbk", "utf8" -> "utf-8"
+    except LookupError:
+        raise ImportFileError(path, None, None, f"unknown encoding {encoding!r}") from None
+    try:
+        return data.decode(codec), codec
+    except UnicodeDecodeError as err:
+        # Suggest the usual suspects, less the one that just failed ("utf-8-sig" is utf-8).
+        others = [n for n in ("utf-8", "gb18030", "big5") if not codec.startswith(n)]
+        raise ImportFileError(
+            path,
+            _line_of(err),
+            None,
+            f"byte {_bad_bytes(err)} is not valid {codec}; "
+            f"the file may be {' or '.join(others)} (try --encoding {others[0]})",
+        ) from None
+
+
+def _detect(data: bytes, path: str) -> tuple[str, str]:
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return _decode_as(data, path, name)
+    failures: list[UnicodeDecodeError] = []
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as err:
+        failures.append(err)
+    candidates: dict[str, str] = {}  # reported name -> decoded text
+    for codec, name in _LEGACY:
+        if name in candidates:
+            continue
+        try:
+            candidates[name] = data.decode(codec)
+        except UnicodeDecodeError as err:
+            failures.append(err)
+    if not candidates:
+        # The decoder that read furthest before failing points at the real problem.
+        worst = max(failures, key=lambda e: e.start)
+        raise ImportFileError(
+            path,
+            _line_of(worst),
+            None,
+            f"byte {_bad_bytes(worst)} fits none of UTF-8, GB18030 or Big5: the "
+            "file is in another encoding (or damaged here); name it with --encoding",
+        )
+    # max() keeps the first of equal scores, so ties go to gb18030.
+    name = max(candidates, key=lambda n: plausibility(candidates[n]))
+    return candidates[name], name
+
+
+# Both read err.object, not the file's bytes: utf-8-sig reports positions in the data
+# after its BOM.
+def _line_of(err: UnicodeDecodeError) -> int:
+    """1-based line of the byte the decoder rejected."""
+    before = err.object[: err.start].decode(err.encoding, errors="replace")
+    return _NEWLINES.sub("\n", before).count("\n") + 1
+
+
+def _bad_bytes(err: UnicodeDecodeError) -> str:
+    return " ".join(f"0x{b:02x}" for b in err.object[err.start : max(err.end, err.start + 1)])
+
+
+def plausibility(text: str) -> float:
+    """Mean per-character score of `text` as Chinese: higher means more plausible.
+
+    An ideograph scores its log-frequency in everyday use (traditional characters are
+    counted as their simplified forms, so both scripts are judged alike); symbols that
+    a misread file produces but real text rarely has score below any ideograph. ASCII,
+    whitespace and everyday punctuation are not counted.
+    """
+    freq, t2s = _frequencies()
+    sample = "".join(_NON_ASCII.findall(text))[:_SAMPLE]
+    total, count = 0.0, 0
+    for ch in t2s.convert(sample):
+        if ch in _NEUTRAL or ch.isspace() or "\uff01" <= ch <= "\uff5e":
+            continue
+        if "\u4e00" <= ch <= "\u9fff":
+            score = freq.get(ch, _UNKNOWN_HAN)
+        elif _is_odd(ch):
+            score = _ODD
+        else:  # other symbols (arrows, circled numbers, emoji...): no signal
+            continue
+        total += score
+        count += 1
+    return total / count if count else 0.0
+
+
+def _is_odd(ch: str) -> bool:
+    cp = ord(ch)
+    if unicodedata.category(ch) in ("Cn", "Co"):  # unassigned or private use
+        return True
+    return any(lo <= cp <= hi for lo, hi in _ODD_RANGES)
+
+
+def _frequencies():
+    """Load (once) the character log-frequency table and the t2s converter.
+
+    jieba's dict.txt lists ~350k words with corpus counts; a character's count is the
+    sum over the words it appears in. It is simplified-only, hence OpenCC's t2s.
+    """
+    global _FREQ, _T2S
+    if _FREQ is None:
+        import jieba
+        import opencc
+
+        counts: dict[str, int] = {}
+        dict_file = Path(jieba.__file__).with_name("dict.txt")
+        with open(dict_file, encoding="utf-8") as f:
+            for line in f:
+                word, count, *_ = line.split(" ")
+                for ch in word:
+                    counts[ch] = counts.get(ch, 0) + int(count)
+        _T2S = opencc.OpenCC("t2s")
+        _FREQ = {ch: math.log10(n) for ch, n in counts.items() if n > 0}
+    return _FREQ, _T2S

@@ -1,0 +1,134 @@
+"""FAQ entries written as JSON Lines, a JSON array, or FAQ-shaped Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+from ..errors import ImportFileError
+from .records import Loaded, Place, Problem
+from .rows import RowChecker, canonical
+
+
+def read_jsonl(text: str, path: str) -> Loaded:
+    """One object per line; a line that is not valid JSON is a rejected row, not a failed file."""
+    loaded = Loaded(path, "faq")
+    checker = RowChecker()
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        place = Place(path, n)
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            loaded.problems.append(Problem(place.error(None, f"invalid JSON ({exc.msg} at column {exc.colno})")))
+            continue
+        _add_object(loaded, checker, place, data)
+    return loaded
+
+
+def read_json(text: str, path: str) -> Loaded:
+    """A JSON array of entry objects, or an object holding one under "entries"."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(path, exc.lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if isinstance(data, dict) and isinstance(data.get("entries"), list):
+        data = data["entries"]
+    if not isinstance(data, list):
+        raise ImportFileError(path, None, None, 'expected a JSON array of entries or {"entries": [...]}')
+    loaded = Loaded(path, "faq")
+    checker = RowChecker()
+    for n, item in enumerate(data, 1):
+        _add_object(loaded, checker, Place(path, n, unit="item"), item)
+    return loaded
+
+
+def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object) -> None:
+    if not isinstance(data, dict):
+        loaded.problems.append(Problem(place.error(None, "expected a JSON object")))
+        return
+    raw: dict = {}
+    for key, value in data.items():
+        name = canonical(key)
+        if name is not None and name not in raw:
+            raw[name] = value
+    loaded.add(checker.check(place, raw))
+
+
+# -- Markdown ------------------------------------------------------------------------------
+
+_QA = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(Q|A|问|答)(?:\*\*)?\s*[:：]\s*(.*)$", re.IGNORECASE)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
+
+
+def markdown_faq(text: str, path: str) -> Loaded | None:
+    """Entries from Q:/A: pairs or from question headings; None if the file is prose."""
+    lines = text.split("\n")
+    if sum(1 for ln in lines if (m := _QA.match(ln)) and m.group(1).upper() in ("Q", "问")) >= 1:
+        return _qa_pairs(lines, path)
+    headings = [(n, m) for n, ln in enumerate(lines, 1) if (m := _HEADING.match(ln))]
+    questions = [h for h in headings if _ASKS.search(h[1].group(2))]
+    if len(questions) >= 2 and len(questions) * 3 >= len(headings) * 2 - 1:
+        return _question_headings(lines, path)
+    return None
+
+
+def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, category: str | None) -> None:
+    """Check one (line, question, answer lines) pair found in Markdown."""
+    if current is None:
+        return
+    n, question, answer = current
+    raw = {"question": question, "answer": "\n".join(answer).strip()}
+    if category:
+        raw["category"] = category
+    loaded.add(checker.check(Place(loaded.source, n), raw))
+
+
+def _qa_pairs(lines: list[str], path: str) -> Loaded:
+    loaded = Loaded(path, "faq")
+    checker = RowChecker()
+    category = None
+    current: tuple[int, str, list[str]] | None = None  # (line, question, answer lines)
+
+    in_answer = False
+    for n, line in enumerate(lines, 1):
+        qa, heading = _QA.match(line), _HEADING.match(line)
+        if heading and not qa:
+            _add_pair(loaded, checker, current, category)
+            current, in_answer = None, False
+            category = heading.group(2)
+        elif qa and qa.group(1).upper() in ("Q", "问"):
+            _add_pair(loaded, checker, current, category)
+            current, in_answer = (n, qa.group(2).strip(), []), False
+        elif qa and current is not None:
+            current[2].append(qa.group(2))
+            in_answer = True
+        elif current is not None and in_answer:
+            current[2].append(line)
+        elif current is not None and line.strip():
+            current = (current[0], f"{current[1]} {line.strip()}", current[2])
+    _add_pair(loaded, checker, current, category)
+    return loaded
+
+
+def _question_headings(lines: list[str], path: str) -> Loaded:
+    """`## 怎么退货？` followed by its answer; a non-question heading above names the category."""
+    loaded = Loaded(path, "faq")
+    checker = RowChecker()
+    category = None
+    current: tuple[int, str, list[str]] | None = None
+
+    for n, line in enumerate(lines, 1):
+        heading = _HEADING.match(line)
+        if heading:
+            _add_pair(loaded, checker, current, category)
+            title = heading.group(2)
+            if _ASKS.search(title):
+                current = (n, title, [])
+            else:
+                current, category = None, title
+        elif current is not None:
+            current[2].append(line)
+    _add_pair(loaded, checker, current, category)
+    return loaded

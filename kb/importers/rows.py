@@ -1,0 +1,141 @@
+"""FAQ rows from any file shape: column names in Chinese or English, cell values, checks.
+
+Help desks export FAQ sheets with their own headers (标准问题, 问题, question, 相似问法 ...);
+every reader maps them to kefu's field names here, so the rules are the same for CSV,
+XLSX, JSON and Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from ..entry import validate
+from ..errors import InvalidEntry
+from .records import Place, Problem, Row
+
+LIST_FIELDS = ("similar", "tags")
+# Header spellings seen in shop exports; compared after lower-casing and dropping spaces,
+# '*' (required-column markers) and bracketed notes such as （必填）.
+ALIASES = {
+    "id": ["id", "编号", "知识id", "条目id", "entryid"],
+    "question": ["question", "标准问题", "标准问", "问题", "问法", "标准问法", "faq"],
+    "similar": ["similar", "similarquestions", "相似问题", "相似问", "相似问法", "扩展问题", "扩展问",
+                "扩展问法", "其他问法"],
+    "answer": ["answer", "答案", "回复", "回答", "标准答案", "答复", "回复内容", "答案内容"],
+    "category": ["category", "分类", "类别", "类目", "问题分类"],
+    "tags": ["tags", "tag", "标签", "关键词"],
+    "status": ["status", "状态"],
+    "valid_from": ["valid_from", "validfrom", "生效时间", "生效日期", "开始时间", "有效期开始"],
+    "valid_to": ["valid_to", "validto", "失效时间", "失效日期", "结束时间", "截止日期", "有效期至",
+                 "有效期结束"],
+}
+# Columns kefu writes itself (the rejected-rows file) and reads back without complaint.
+IGNORED = {"error", "错误", "where", "位置"}
+_LOOKUP = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+STATUS_WORDS = {"已发布": "published", "发布": "published", "上架": "published", "启用": "published",
+                "草稿": "draft", "待审核": "draft", "已归档": "archived", "归档": "archived",
+                "下架": "archived", "停用": "archived"}
+
+
+def _key(header: str) -> str:
+    text = re.sub(r"[（(【\[].*?[)）】\]]", "", str(header))
+    return re.sub(r"[\s*＊:：_-]", "", text).lower()
+
+
+def canonical(header: object) -> str | None:
+    """kefu's field name for a column header, or None if unknown."""
+    if header is None:
+        return None
+    key = _key(str(header))
+    if key in _LOOKUP:
+        return _LOOKUP[key]
+    return next((n for n, aliases in ALIASES.items() if key in (_key(a) for a in aliases)), None)
+
+
+def map_header(cells: list[object]) -> tuple[dict[int, str], list[str], list[str]]:
+    """(column position -> field, unknown headers, fields given twice) for a header row."""
+    columns: dict[int, str] = {}
+    unknown, twice = [], []
+    for pos, cell in enumerate(cells):
+        text = "" if cell is None else str(cell).strip()
+        if not text:
+            continue
+        name = canonical(text)
+        if name is None:
+            if _key(text) not in IGNORED:
+                unknown.append(text)
+        elif name in columns.values():
+            twice.append(text)
+        else:
+            columns[pos] = name
+    return columns, unknown, twice
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet or JSON value as the text an editor would see."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def split_cell(cell: str) -> list[str]:
+    """Items of a list cell: one per line; a cell with no line break may use | or ；."""
+    parts = cell.split("\n") if "\n" in cell else re.split(r"[|；]", cell)
+    return [s.strip() for s in parts if s.strip()]
+
+
+def join_cell(items: list[str]) -> str:
+    """The inverse of split_cell: a trailing line break keeps one item that holds | or ；."""
+    text = "\n".join(items)
+    if len(items) == 1 and ("|" in text or "；" in text):
+        text += "\n"
+    return text
+
+
+class RowChecker:
+    """Turns raw field values into validated rows, one file at a time (it tracks duplicates)."""
+
+    def __init__(self, columns: dict[str, str] | None = None):
+        self.columns = columns or {}  # field -> header as the file spells it, for messages
+        self.seen: dict[str, Place] = {}
+
+    def check(self, place: Place, raw: dict) -> Row | Problem:
+        """`raw` maps field names to cell values (text, lists, numbers, dates)."""
+        data: dict = {}
+        for name, value in raw.items():
+            if name in LIST_FIELDS:
+                items = value if isinstance(value, list) else split_cell(cell_text(value))
+                data[name] = [cell_text(v).strip() for v in items if cell_text(v).strip()]
+            else:
+                text = cell_text(value).strip()
+                if text:
+                    data[name] = STATUS_WORDS.get(text, text) if name == "status" else text
+        shown = {k: (join_cell(v) if isinstance(v, list) else cell_text(v)) for k, v in raw.items()}
+        for name in ("question", "answer"):
+            if not data.get(name):
+                return self._problem(place, name, "missing or empty", shown)
+        try:
+            data = validate(data)
+        except InvalidEntry as exc:
+            return self._problem(place, exc.field, exc.reason, shown)
+        key_field = "id" if data.get("id") else "question"
+        key = data[key_field]
+        if key in self.seen:
+            return self._problem(place, key_field, f"duplicate of {self._short(self.seen[key])} ({key!r})", shown)
+        self.seen[key] = place
+        return Row(place, data)
+
+    def _problem(self, place: Place, name: str, reason: str, raw: dict) -> Problem:
+        return Problem(place.error(name, reason, self.columns.get(name)), raw)
+
+    @staticmethod
+    def _short(place: Place) -> str:
+        sheet = f"sheet {place.sheet}, " if place.sheet else ""
+        return f"{sheet}{place.unit} {place.line}" if place.line is not None else str(place)

@@ -1,0 +1,123 @@
+"""FAQ tables: CSV/TSV text and XLSX workbooks (every sheet), one row per entry.
+
+The header is the first row, among the first few non-empty ones, that names a question
+column: exports often put a title line above it. Columns kefu does not know are
+reported in the file's notes, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from typing import Iterable, Iterator
+
+from ..errors import ImportFileError
+from .records import Loaded, Place, Problem
+from .rows import RowChecker, map_header
+
+HEADER_SEARCH = 10  # rows looked at for the header
+
+
+def read_csv(text: str, path: str, delimiter: str = ",") -> Loaded:
+    loaded = Loaded(path, "faq")
+    _read_table(loaded, _csv_rows(text, path, delimiter), Place(path), "line")
+    return loaded
+
+
+def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) per record; a record may span lines inside quotes."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(path, line, None, f"malformed CSV: {exc}") from None
+        yield line, cells
+
+
+def read_xlsx(data: bytes, path: str) -> Loaded:
+    """Every sheet with a question column is read; merged cells give each row their value."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError) as exc:
+        raise ImportFileError(path, None, None, f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # openpyxl raises bare exceptions on some broken parts
+        raise ImportFileError(path, None, None, f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+    loaded = Loaded(path, "faq")
+    found = False
+    for sheet in book.worksheets:
+        filled = _merged_values(sheet)
+        rows = ((r, [filled.get((r, c), v) for c, v in enumerate(values, 1)])
+                for r, values in enumerate(sheet.iter_rows(values_only=True), 1))
+        if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True):
+            found = True
+        else:
+            loaded.notes.append(f"sheet {sheet.title}: no header row with a question column, skipped")
+    if not found:
+        raise ImportFileError(path, None, "question", "no sheet has a header row with a question column "
+                              "(e.g. 标准问题 or question)")
+    return loaded
+
+
+def _merged_values(sheet) -> dict[tuple[int, int], object]:
+    """(row, column) -> the value of the merged range's top-left cell, for every cell in it."""
+    out = {}
+    for rng in sheet.merged_cells.ranges:
+        value = sheet.cell(rng.min_row, rng.min_col).value
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                out[(r, c)] = value
+    return out
+
+
+def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, unit: str,
+                optional: bool = False) -> bool:
+    """Add the table's rows and problems to `loaded`; False if no header was found."""
+    rows = iter(rows)
+    columns = None
+    for seen, (number, cells) in enumerate(rows):
+        if not any(_filled(c) for c in cells):
+            continue
+        columns, unknown, twice = map_header(cells)
+        if "question" in columns.values():
+            header = {name: str(cells[pos]).strip() for pos, name in columns.items()}
+            width = len(cells)
+            break
+        columns = None
+        if seen >= HEADER_SEARCH:
+            break
+    if columns is None:
+        if optional:
+            return False
+        raise ImportFileError(base.path, 1, "question", "no header row with a question column "
+                              "(e.g. 标准问题 or question)", base.sheet, unit)
+    where = f"sheet {base.sheet}, {unit} {number}" if base.sheet else f"{unit} {number}"
+    for text in unknown:
+        loaded.notes.append(f"{where}: unknown column {text!r} was not imported")
+    for text in twice:
+        loaded.notes.append(f"{where}: column {text!r} repeats a field already read, ignored")
+    checker = RowChecker(header)
+    for number, cells in rows:
+        if not any(_filled(c) for c in cells):
+            continue
+        place = Place(base.path, number, base.sheet, unit)
+        # In CSV a cell count that differs from the header's is the classic sign of an
+        # unquoted comma: reading on would shift every later cell into the wrong field.
+        if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[width:])):
+            loaded.problems.append(Problem(place.error(
+                None, f"expected {width} cells like the header, found {len(cells)} "
+                "(a comma inside a cell must be quoted)"), {}))
+            continue
+        raw = {name: cells[pos] if pos < len(cells) else None for pos, name in columns.items()}
+        loaded.add(checker.check(place, raw))
+    return True
+
+
+def _filled(cell: object) -> bool:
+    return cell is not None and str(cell).strip() != ""

@@ -1,0 +1,412 @@
+"""Document readers (DOCX, PDF, HTML, TXT, Markdown) and chunking into overlapping passages."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+
+from kefu.kb.errors import ImportFileError
+from kefu.kb.importers import documents
+from kefu.kb.importers.documents import (
+    chunk, docx_blocks, html_blocks, markdown_blocks, pdf_blocks, text_blocks,
+)
+from kefu.kb.importers.records import Block, Passage
+
+
+def _body(blocks: list[Block]) -> list[str]:
+    return [b.text for b in blocks if not b.heading]
+
+
+# -- DOCX -------------------------------------------------------------------------------------
+
+def _manual_docx() -> bytes:
+    """A product manual: Heading styles, a Chinese-named style, an outline level, a merged table."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    doc = docx.Document()
+    doc.add_heading("产品规格", level=1)
+    doc.add_paragraph("本产品为纯棉四件套，\n适用于1.8米床。")
+    table = doc.add_table(rows=4, cols=3)
+    merged = table.cell(0, 0).merge(table.cell(0, 1))
+    merged.text = "型号与尺寸"
+    table.cell(0, 2).text = "KF-100"
+    for col, text in enumerate(["面料", "纯棉", "100%"]):
+        table.cell(1, col).text = text
+    # row 2 stays empty and is skipped
+    for col, text in enumerate(["颜色", "", "米白"]):
+        table.cell(3, col).text = text
+    doc.add_paragraph("以上规格仅供参考。")
+    doc.add_heading("洗涤说明", level=1)
+    doc.add_paragraph("建议手洗，水温不超过30℃。")
+    doc.add_paragraph("   ")  # whitespace only: no block
+    doc.add_heading("保修政策", level=1)
+    chinese = doc.styles.add_style("标题 2", WD_STYLE_TYPE.PARAGRAPH)
+    doc.add_paragraph("保修期限", style=chinese)
+    doc.add_paragraph("自签收之日起保修一年。")
+    outlined = doc.add_paragraph("保修范围")  # a heading only by its outline level
+    level = OxmlElement("w:outlineLvl")
+    level.set(qn("w:val"), "1")
+    outlined._p.get_or_add_pPr().append(level)
+    doc.add_paragraph("人为损坏不在保修范围内。")
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_docx_blocks_keep_headings_tables_and_order():
+    blocks = docx_blocks(_manual_docx(), "manual.docx")
+    assert [(b.heading, b.text) for b in blocks] == [
+        (1, "产品规格"),
+        (0, "本产品为纯棉四件套，适用于1.8米床。"),
+        (0, "型号与尺寸 | KF-100"),
+        (0, "面料 | 纯棉 | 100%"),
+        (0, "颜色 | 米白"),
+        (0, "以上规格仅供参考。"),
+        (1, "洗涤说明"),
+        (0, "建议手洗，水温不超过30℃。"),
+        (1, "保修政策"),
+        (2, "保修期限"),
+        (0, "自签收之日起保修一年。"),
+        (2, "保修范围"),
+        (0, "人为损坏不在保修范围内。"),
+    ]
+    assert all(b.page is None for b in blocks)
+
+
+def test_docx_passages_have_sections():
+    passages = chunk(docx_blocks(_manual_docx(), "manual.docx"), "manual.docx")
+    assert [(p.position, p.section) for p in passages] == [
+        (0, "产品规格"), (1, "洗涤说明"), (2, "保修政策 > 保修期限"), (3, "保修政策 > 保修范围"),
+    ]
+    assert passages[0].text == ("本产品为纯棉四件套，适用于1.8米床。\n型号与尺寸 | KF-100\n"
+                                "面料 | 纯棉 | 100%\n颜色 | 米白\n以上规格仅供参考。")
+    assert passages[2] == Passage("manual.docx", 2, "自签收之日起保修一年。", "保修政策 > 保修期限", None)
+
+
+def test_docx_unreadable():
+    with pytest.raises(ImportFileError, match="not a readable DOCX"):
+        docx_blocks(b"PK\x03\x04 not really a zip", "bad.docx")
+
+
+# -- PDF --------------------------------------------------------------------------------------
+
+_CJK_FONT = "STSong-Light"
+
+
+def _pdf(pages: list[list[str]], encrypt=None) -> bytes:
+    """A PDF with one page per list of lines, in reportlab's built-in CJK CID font."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, encrypt=encrypt)
+    for lines in pages:
+        c.setFont(_CJK_FONT, 12)
+        for i, line in enumerate(lines):
+            c.drawString(72, 760 - 16 * i, line)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+_PAGE_1 = ["产品规格：本产品采用纯棉面料，", "适合日常穿着。Cotton fabric", "is soft and breathable."]
+_PAGE_2 = ["保修政策：自签收之日起保修一年，", "人为损坏不在保修范围内。"]
+
+
+def test_pdf_blocks_join_wrapped_lines_and_number_pages():
+    blocks = pdf_blocks(_pdf([_PAGE_1, _PAGE_2]), "manual.pdf")
+    assert blocks == [
+        Block("产品规格：本产品采用纯棉面料，适合日常穿着。Cotton fabric is soft and breathable.", page=1),
+        Block("保修政策：自签收之日起保修一年，人为损坏不在保修范围内。", page=2),
+    ]
+
+
+def test_pdf_passages_carry_their_page():
+    passages = chunk(pdf_blocks(_pdf([_PAGE_1, _PAGE_2]), "manual.pdf"), "manual.pdf",
+                     max_chars=80, overlap=40)
+    assert [p.page for p in passages] == [1, 2]
+    assert passages[0].text.startswith("产品规格")
+    # the second passage opens with the tail of the first, cut at its sentence start
+    assert passages[1].text == ("Cotton fabric is soft and breathable.\n"
+                                "保修政策：自签收之日起保修一年，人为损坏不在保修范围内。")
+
+
+def test_pdf_paragraphs_split_on_blank_lines():
+    text = "第一段第一行，\n第一段第二行。\n\n  \nSecond\nparagraph.\n"
+    assert documents._paragraphs(text) == ["第一段第一行，第一段第二行。", "Second paragraph."]
+
+
+def test_pdf_with_password_is_refused_clearly():
+    with pytest.raises(ImportFileError, match="password-protected") as info:
+        pdf_blocks(_pdf([_PAGE_1], encrypt="secret"), "locked.pdf")
+    assert info.value.path == "locked.pdf"
+
+
+def test_pdf_with_empty_user_password_opens():
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    blocks = pdf_blocks(_pdf([_PAGE_2], encrypt=StandardEncryption("", ownerPassword="owner")), "x.pdf")
+    assert blocks == [Block("保修政策：自签收之日起保修一年，人为损坏不在保修范围内。", page=1)]
+
+
+@pytest.mark.parametrize("data", [random.Random(7).randbytes(2000), b"%PDF-1.4\n1 0 obj <<", b""])
+def test_pdf_corrupt(data):
+    with pytest.raises(ImportFileError, match="not a readable PDF"):
+        pdf_blocks(data, "broken.pdf")
+
+
+def test_pdf_without_text():
+    with pytest.raises(ImportFileError, match=r"no extractable text \(a scanned image\?\)"):
+        pdf_blocks(_pdf([[]]), "scan.pdf")
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+_PAGE = """<!DOCTYPE html>
+<html><head><title>四件套说明 - 小店</title>
+<style>body { color: red } .STYLE_NOISE {}</style>
+<script>var token = "SCRIPT_NOISE"; if (a < b && c) {}</script></head>
+<body>
+<nav><a href="/">首页</a> | <a href="/cart">购物车</a></nav>
+<h1>纯棉四件套</h1>
+<p>面料柔软&amp;透气，
+   适合&lt;四季&gt;使用。</p>
+<h2>产品规格</h2>
+<table>
+  <tr><th>项目</th><th>参数</th></tr>
+  <tr><td>尺寸</td><td>200&times;230&nbsp;cm</td></tr>
+  <tr><td> </td><td></td></tr>
+</table>
+<h2>洗涤说明</h2>
+<ul><li>建议手洗<ul><li>水温不超过30℃</li><li>不可漂白</li></ul></li>
+<li>阴凉处晾干</ul>
+<noscript>请启用 NOSCRIPT_NOISE</noscript>
+<svg><title>SVG_NOISE</title><text>SVG_NOISE</text></svg>
+<script>document.write("SCRIPT_NOISE")</script>
+<div>客服电话<br>400-000-0000</div>
+</body></html>"""
+
+
+def test_html_blocks():
+    blocks = html_blocks(_PAGE, "page.html")
+    assert [(b.heading, b.text) for b in blocks] == [
+        (1, "纯棉四件套"),
+        (0, "面料柔软&透气，适合<四季>使用。"),
+        (2, "产品规格"),
+        (0, "项目 | 参数"),
+        (0, "尺寸 | 200×230 cm"),
+        (2, "洗涤说明"),
+        (0, "建议手洗"),
+        (0, "水温不超过30℃"),
+        (0, "不可漂白"),
+        (0, "阴凉处晾干"),
+        (0, "客服电话"),
+        (0, "400-000-0000"),
+    ]
+
+
+def test_html_passages_drop_noise_and_use_sections():
+    passages = chunk(html_blocks(_PAGE, "page.html"), "page.html")
+    text = "\n".join(p.text for p in passages)
+    for noise in ("NOISE", "首页", "购物车", "color", "token", "小店"):
+        assert noise not in text
+    assert [p.section for p in passages] == ["纯棉四件套", "纯棉四件套 > 产品规格", "纯棉四件套 > 洗涤说明"]
+
+
+def test_html_title_is_the_heading_without_h1():
+    blocks = html_blocks("<title>退换货说明</title><h2>流程</h2><p>七天无理由退货。", "a.html")
+    assert [(b.heading, b.text) for b in blocks] == [(1, "退换货说明"), (2, "流程"), (0, "七天无理由退货。")]
+    assert chunk(blocks, "a.html")[0].section == "退换货说明 > 流程"
+
+
+def test_html_breaks_inside_headings_and_cells_only_separate_words():
+    blocks = html_blocks("<h2>保修<br>政策</h2><table><tr><td>尺寸<br>cm</td><td>纯<p>棉</td></tr></table>", "b.html")
+    assert [(b.heading, b.text) for b in blocks] == [(2, "保修政策"), (0, "尺寸 cm | 纯棉")]
+
+
+def test_html_without_text():
+    blocks = html_blocks("<html><head><title></title></head><body><script>x()</script></body></html>", "e.html")
+    assert blocks == []
+    with pytest.raises(ImportFileError, match="no text found"):
+        chunk(blocks, "e.html")
+
+
+# -- TXT and Markdown -------------------------------------------------------------------------
+
+def test_text_blocks():
+    text = ("产品规格\n\n本产品为纯棉四件套，\n适用于1.8米床。\n\n注意：\n\n这一行以冒号结尾，所以上面不是标题。\r\n\r\n"
+            "洗涤说明\n\n建议手洗，水温不超过30℃。\nMachine wash\nis not recommended.\n\n型号\n颜色\n\n结尾")
+    assert [(b.heading, b.text) for b in text_blocks(text, "a.txt")] == [
+        (1, "产品规格"),
+        (0, "本产品为纯棉四件套，适用于1.8米床。"),
+        (0, "注意："),
+        (0, "这一行以冒号结尾，所以上面不是标题。"),
+        (1, "洗涤说明"),
+        (0, "建议手洗，水温不超过30℃。 Machine wash is not recommended."),
+        (0, "型号颜色"),  # two lines: not a heading
+        (0, "结尾"),  # nothing longer follows
+    ]
+
+
+_MARKDOWN = """# 产品手册
+
+本产品**采用**[纯棉面料](https://example.com/cotton "棉")，*柔软*透气，
+适合四季使用。
+
+## 洗涤说明
+
+- 建议手洗
+- 水温不超过 `30℃`
+  以免缩水
+1. 阴凉处晾干
+
+```text
+# not a heading
+wash_cold = true
+```
+
+> 注意：_不可漂白_。
+
+---
+[ref]: https://example.com/ref
+## 保修政策 ##
+保修一年，my_var_name 与 __重要__ 条款见 ![图](a.png) 和 [说明][ref]。
+"""
+
+
+def test_markdown_blocks():
+    assert [(b.heading, b.text) for b in markdown_blocks(_MARKDOWN, "a.md")] == [
+        (1, "产品手册"),
+        (0, "本产品采用纯棉面料，柔软透气，适合四季使用。"),
+        (2, "洗涤说明"),
+        (0, "建议手洗"),
+        (0, "水温不超过 30℃ 以免缩水"),
+        (0, "阴凉处晾干"),
+        (0, "# not a heading wash_cold = true"),
+        (0, "注意：不可漂白。"),
+        (2, "保修政策"),
+        (0, "保修一年，my_var_name 与 重要 条款见 图 和 说明。"),
+    ]
+
+
+def test_markdown_passages():
+    passages = chunk(markdown_blocks(_MARKDOWN, "a.md"), "a.md")
+    assert [p.section for p in passages] == ["产品手册", "产品手册 > 洗涤说明", "产品手册 > 保修政策"]
+
+
+# -- chunk ------------------------------------------------------------------------------------
+
+def test_chunk_overlap_cuts_at_a_sentence_start():
+    blocks = [Block("标题", heading=1), Block("第一句话。第二句话！"), Block("第三句话比较长一些。"),
+              Block("第四句。"), Block("下一节", heading=1), Block("新的内容。")]
+    passages = chunk(blocks, "s", max_chars=20, overlap=12)
+    assert [(p.section, p.text) for p in passages] == [
+        ("标题", "第一句话。第二句话！"),
+        ("标题", "第二句话！\n第三句话比较长一些。"),
+        ("标题", "第三句话比较长一些。\n第四句。"),
+        ("下一节", "新的内容。"),  # no overlap across sections
+    ]
+    # no sentence starts inside the last 8 characters: the tail is cut hard
+    assert chunk(blocks, "s", max_chars=20, overlap=8)[2].text == "句话比较长一些。\n第四句。"
+
+
+def test_chunk_splits_long_blocks():
+    long = "这是一句很长的说明。" * 10 + "没有标点的超长文字" * 10
+    passages = chunk([Block(long)], "s", max_chars=50, overlap=0)
+    assert all(len(p.text) <= 50 for p in passages)
+    assert "".join(p.text.replace("\n", "") for p in passages) == long
+    assert passages[0].text == "这是一句很长的说明。" * 5
+
+
+def test_chunk_hard_split_prefers_spaces_in_latin_text():
+    words = " ".join(f"word{i}" for i in range(40))
+    passages = chunk([Block(words)], "s", max_chars=50, overlap=0)
+    assert all(len(p.text) <= 50 for p in passages)
+    assert " ".join(p.text for p in passages) == words
+
+
+def test_chunk_rejects_bad_sizes_and_empty_input():
+    with pytest.raises(ValueError):
+        chunk([Block("x")], "s", max_chars=10, overlap=10)
+    with pytest.raises(ImportFileError, match="no text found"):
+        chunk([Block("  \n "), Block("只有标题", heading=1)], "s")
+
+
+_HAN = "棉被床单枕套面料柔软透气洗涤手洗水温晾干保修退换运费包邮尺寸颜色型号客服"
+_ENDS = "。！？；!?;"
+
+
+def _random_case(rng: random.Random) -> tuple[list[Block], list[str], int, int]:
+    """Random blocks, the sentences they contain, and a max_chars/overlap pair."""
+    max_chars = rng.choice([30, 60, 120, 400])
+    overlap = rng.randint(0, min(60, max_chars - 1))
+    blocks, sentences = [], []
+    for _ in range(rng.randint(0, 25)):
+        kind = rng.random()
+        if kind < 0.15:
+            # unique titles: a repeated heading would give the same section string, without overlap
+            blocks.append(Block(f"第{len(blocks)}节", heading=rng.randint(1, 3)))
+        elif kind < 0.2:
+            blocks.append(Block(" \n\t "))
+        elif kind < 0.25:  # no sentence end at all: hard split
+            blocks.append(Block("".join(rng.choice(_HAN) for _ in range(rng.randint(1, 900)))))
+        else:
+            parts = []
+            for _ in range(rng.randint(1, 8)):
+                if rng.random() < 0.3:
+                    words = " ".join(rng.choice(["cotton", "wash", "cold", "size"]) for _ in range(rng.randint(1, 6)))
+                    body = f"S{len(sentences)} {words}"
+                else:
+                    body = f"第{len(sentences)}句" + "".join(rng.choice(_HAN) for _ in range(rng.randint(0, 50)))
+                sentence = body + rng.choice(_ENDS)
+                sentences.append(sentence)
+                parts.append(sentence)
+            blocks.append(Block(rng.choice(["", " ", "\n"]).join(parts), page=rng.choice([None, 1, 2])))
+    return blocks, sentences, max_chars, overlap
+
+
+def _shared(previous: str, following: str, limit: int) -> int:
+    """Length of the longest tail of `previous` (≤ limit) that opens `following` before a newline."""
+    for k in range(min(limit, len(previous)), 0, -1):
+        if following.startswith(previous[-k:] + "\n"):
+            return k
+    return 0
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_chunk_properties(seed):
+    rng = random.Random(seed)
+    blocks, sentences, max_chars, overlap = _random_case(rng)
+    if not any(b.text.strip() and not b.heading for b in blocks):
+        with pytest.raises(ImportFileError, match="no text found"):
+            chunk(blocks, "doc")
+        return
+    passages = chunk(blocks, "doc", max_chars=max_chars, overlap=overlap)
+    assert passages == chunk(blocks, "doc", max_chars=max_chars, overlap=overlap)
+    assert [p.position for p in passages] == list(range(len(passages)))
+    assert all(p.source == "doc" and p.text and len(p.text) <= max_chars for p in passages)
+    assert all(p.text == p.text.strip() and "  " not in p.text for p in passages)
+    everything = "\n".join(p.text for p in passages)
+    for sentence in sentences:
+        if len(sentence) <= max_chars:
+            assert sentence in everything
+    for previous, following in zip(passages, passages[1:]):
+        if previous.section != following.section or overlap == 0:
+            continue
+        shared = _shared(previous.text, following.text, overlap)
+        if shared == 0:  # only when the next piece left no room for a tail and its newline
+            assert len(following.text.split("\n")[0]) >= max_chars - 1
+            continue
+        tail = previous.text[-shared:]
+        before = previous.text[:-shared].rstrip(" ")
+        if before and before[-1] not in _ENDS + "\n":
+            # a hard cut: allowed only when no sentence starts inside the tail
+            inner = [i for i, c in enumerate(tail) if c in _ENDS + "\n" and tail[i + 1:].strip()]
+            assert inner == []

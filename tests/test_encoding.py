@@ -1,0 +1,304 @@
+"""kb.importers.encoding: detecting UTF-8 / GB18030 / Big5 on short and long files, cleanup, errors."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from kefu.kb.errors import ImportFileError
+from kefu.kb.importers.encoding import decode
+
+# Shop FAQ questions as customers and sellers write them: mainland (simplified) ...
+SIMPLIFIED = [
+    "请问什么时候发货",
+    "七天无理由退货怎么申请",
+    "退货需要付运费吗",
+    "可以开发票吗？要增值税专用发票",
+    "订单号202405170031怎么查物流",
+    "iPhone 15的手机壳有现货吗",
+    "包邮吗？偏远地区加多少钱",
+    "快递到了但是包装破损了怎么办",
+    "我想换一个颜色可以吗",
+    "尺码偏大还是偏小，165cm穿M码合适吗",
+    "优惠券怎么用不了",
+    "下单后多久能收到",
+    "支持货到付款吗",
+    "可以修改收货地址吗",
+    "商品有质量问题怎么处理",
+    "退款多久到账",
+    "会员积分怎么兑换",
+    "这款羽绒服会不会跑绒",
+    "发什么快递？顺丰可以吗",
+    "预售商品什么时候发",
+    "能便宜一点吗，买两件有折扣吗",
+    "赠品什么时候发出",
+    "为什么显示已签收但我没收到",
+    "客服工作时间是几点到几点",
+    "可以帮我催一下快递吗",
+    "这个充电器支持快充吗",
+    "保修期是多久",
+    "收到的商品和图片不一样",
+    "申请售后需要提供什么",
+    "亲，您的订单已经发货了",
+    "我们会在48小时内发货",
+    "退货地址：上海市浦东新区",
+    "蓝牙耳机连接不上手机",
+    "护肤品过敏了可以退吗",
+    "食品拆封后能退吗",
+    "这个价格含税吗",
+    "拍下后不付款会自动取消吗",
+    "运费险怎么理赔",
+    "发票抬头写错了能改吗",
+    "已经下单了能取消吗",
+    "为什么我的订单被关闭了",
+    "怎么联系人工客服",
+]
+
+# ... and Taiwan / Hong Kong (traditional) ones.
+TRADITIONAL = [
+    "請問什麼時候出貨",
+    "退貨需要付運費嗎",
+    "七天鑑賞期怎麼申請退貨",
+    "可以開統一編號的發票嗎",
+    "訂單編號TW20240517031怎麼查詢物流",
+    "iPhone 15的手機殼還有現貨嗎",
+    "超商取貨付款可以嗎",
+    "包裹收到時外箱破損了怎麼辦",
+    "我想換另一個顏色可以嗎",
+    "尺寸偏大還是偏小",
+    "折價券為什麼不能使用",
+    "下單後大概幾天會到",
+    "可以貨到付款嗎",
+    "收件地址可以修改嗎",
+    "商品有瑕疵要怎麼處理",
+    "退款多久會入帳",
+    "會員點數怎麼兌換",
+    "這件外套會不會起毛球",
+    "寄什麼物流？可以寄黑貓嗎",
+    "預購商品什麼時候寄出",
+    "可以算便宜一點嗎",
+    "贈品什麼時候會寄出",
+    "為什麼顯示已簽收但我沒有收到",
+    "客服的服務時間是幾點到幾點",
+    "可以幫我催一下出貨嗎",
+    "這個充電器有支援快充嗎",
+    "保固期是多久",
+    "收到的商品和照片不一樣",
+    "申請售後服務需要提供什麼",
+    "您好，您的訂單已經出貨了",
+    "我們會在48小時內出貨",
+    "退貨地址：台北市信義區",
+    "藍牙耳機連不上手機",
+    "保養品過敏可以退貨嗎",
+    "食品拆封後還能退嗎",
+    "這個價格有含稅嗎",
+    "下單後沒有付款會自動取消嗎",
+    "香港可以寄送嗎？運費怎麼算",
+    "發票抬頭寫錯了可以改嗎",
+    "已經下單了還能取消嗎",
+    "為什麼我的訂單被取消了",
+    "要怎麼聯絡真人客服",
+]
+
+ANSWERS_SIMPLIFIED = [
+    "亲，付款后48小时内发货哦",
+    "可以的，请在订单页面点击申请退款",
+    "默认发中通快递，需要顺丰请补差价",
+    "收到货七天内未使用都可以退换",
+    "麻烦提供一下订单号，我帮您查询",
+]
+ANSWERS_TRADITIONAL = [
+    "您好，付款後兩個工作天內出貨喔",
+    "可以的，請到訂單頁面點選申請退貨",
+    "預設使用黑貓宅急便寄送",
+    "收到商品七天內未使用都可以退換",
+    "麻煩提供訂單編號，我幫您查詢",
+]
+
+HEADERS = ["question,answer", "标准问题,答案", "標準問題,答案"]
+
+
+def short_csvs():
+    """Every question as a two-row CSV under each header, with an answer of its script."""
+    for questions, answers in ((SIMPLIFIED, ANSWERS_SIMPLIFIED), (TRADITIONAL, ANSWERS_TRADITIONAL)):
+        for i, q in enumerate(questions):
+            for header in HEADERS:
+                yield f"{header}\n{q},{answers[i % len(answers)]}\n"
+
+
+# The codec a file is written with, and the name decode must report for it.
+ENCODINGS = [
+    ("utf-8", "utf-8"),
+    ("utf-8-sig", "utf-8-sig"),
+    ("gbk", "gb18030"),
+    ("gb18030", "gb18030"),
+    ("big5", "big5"),
+    ("cp950", "big5"),
+]
+
+
+def test_phrase_lists_are_big_enough():
+    assert len(SIMPLIFIED) >= 40 and len(TRADITIONAL) >= 40
+
+
+@pytest.mark.parametrize("codec,expected", ENCODINGS)
+def test_short_csv_detected_for_every_phrase(codec, expected):
+    tried, wrong = 0, []
+    for text in short_csvs():
+        try:
+            data = text.encode(codec)
+        except UnicodeEncodeError:  # e.g. simplified-only characters in Big5
+            continue
+        tried += 1
+        got_text, got = decode(data, "faq.csv")
+        if (got_text, got) != (text, expected):
+            wrong.append((got, text))
+    # Big5 cannot hold most simplified text (nor the simplified header), but every
+    # traditional phrase must have been tried under the other two headers.
+    assert tried >= len(TRADITIONAL) * 2
+    assert not wrong, f"{len(wrong)} of {tried} misdetected, e.g. {wrong[:5]}"
+
+
+@pytest.mark.parametrize("codec,expected", ENCODINGS)
+@pytest.mark.parametrize("script", ["simplified", "traditional"])
+def test_long_text_round_trips(codec, expected, script):
+    questions = SIMPLIFIED if script == "simplified" else TRADITIONAL
+    answers = ANSWERS_SIMPLIFIED if script == "simplified" else ANSWERS_TRADITIONAL
+    rows = [f"{q},{answers[i % len(answers)]}" for i, q in enumerate(questions)]
+    text = "question,answer\n" + "\n".join(rows * 20) + "\n"
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        pytest.skip(f"{codec} cannot hold this {script} text")
+    assert decode(data, "faq.csv") == (text, expected)
+
+
+def test_traditional_text_saved_as_gb18030_is_gb18030():
+    text = "標準問題,答案\n請問什麼時候出貨,付款後兩天內出貨\n"
+    assert decode(text.encode("gb18030"), "faq.csv") == (text, "gb18030")
+
+
+def test_cp950_only_characters_are_reported_as_big5():
+    # 裏 and € are in Microsoft's Big5 (cp950) but not in Python's strict big5.
+    text = "question,answer\n衣服裏面有標籤嗎,有的，售價€20\n"
+    assert decode(text.encode("cp950"), "faq.csv") == (text, "big5")
+
+
+def test_emoji_and_english_in_utf8():
+    text = "question,answer\n收到了吗😊,收到了👍 thanks，iPhone已经发出\n"
+    assert decode(text.encode("utf-8"), "faq.csv") == (text, "utf-8")
+    # GB18030 holds emoji too (as four-byte sequences).
+    assert decode(text.encode("gb18030"), "faq.csv") == (text, "gb18030")
+
+
+def test_ascii_only_is_utf8():
+    assert decode(b"question,answer\nhi,hello\n", "faq.csv") == ("question,answer\nhi,hello\n", "utf-8")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_bom(codec):
+    text = "问题,答案\r\n请问什么时候发货,48小时内\r\n"
+    data = "\ufeff".encode(codec) + text.encode(codec)
+    assert decode(data, "faq.csv") == (text.replace("\r\n", "\n"), "utf-16")
+
+
+def test_empty_input():
+    assert decode(b"", "faq.csv") == ("", "utf-8")
+
+
+# --- cleanup ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gb18030", "big5"])
+def test_line_endings_normalised(codec):
+    raw = "標準問題,答案\r\n請問運費多少\t,滿千免運\r舊版換行\n"
+    text, _ = decode(raw.encode(codec), "faq.csv")
+    assert text == "標準問題,答案\n請問運費多少\t,滿千免運\n舊版換行\n"
+
+
+def test_control_characters_removed_tabs_and_text_kept():
+    raw = "问题\t答案\n\x00发\x07货\x1b时间\x7f,\x85两天\u3000内\u00a0发\x0c出\x0b\n"
+    text, name = decode(raw.encode("utf-8"), "faq.tsv")
+    assert name == "utf-8"
+    # Full-width and no-break spaces are ordinary text, not controls.
+    assert text == "问题\t答案\n发货时间,两天\u3000内\u00a0发出\n"
+
+
+def test_leading_bom_stripped_even_with_explicit_encoding():
+    data = "\ufeffquestion,answer\n运费,十元\n".encode("utf-8")
+    assert decode(data, "faq.csv") == ("question,answer\n运费,十元\n", "utf-8-sig")
+    assert decode(data, "faq.csv", encoding="utf-8") == ("question,answer\n运费,十元\n", "utf-8")
+
+
+# --- explicit encoding and errors ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given,codec,name",
+    [("GBK", "gbk", "gbk"), ("gb18030", "gb18030", "gb18030"), ("big5", "big5", "big5"),
+     ("cp950", "cp950", "cp950"), ("utf8", "utf-8", "utf-8"), ("UTF-8-SIG", "utf-8-sig", "utf-8-sig")],
+)
+def test_explicit_encoding_aliases(given, codec, name):
+    text = "標準問題,答案\n請問何時出貨,兩天內\n"
+    assert decode(text.encode(codec), "faq.csv", encoding=given) == (text, name)
+
+
+def test_explicit_encoding_overrides_detection():
+    # Valid in both: the caller's choice wins even where detection would say otherwise.
+    data = "请问什么时候发货".encode("gbk")
+    text, name = decode(data, "faq.csv", encoding="big5")
+    assert name == "big5" and text == data.decode("big5")
+
+
+def test_wrong_explicit_encoding_names_line_and_byte():
+    data = "question,answer\nhi,hello\n請問什麼時候出貨,兩天內\n".encode("big5")
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv", encoding="utf-8")
+    assert err.value.line == 3 and err.value.path == "faq.csv"
+    assert "0x" in err.value.reason and "gb18030" in err.value.reason and "big5" in err.value.reason
+
+
+def test_error_line_counts_crlf_lines():
+    data = b"question,answer\r\nok,ok\r\nok,ok\r\n" + "價格€".encode("cp950")  # € = 0xa3 0xe1
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv", encoding="utf-8")
+    assert err.value.line == 4
+
+
+def test_unknown_encoding_name():
+    with pytest.raises(ImportFileError) as err:
+        decode(b"abc", "faq.csv", encoding="xyz")
+    assert err.value.line is None
+    assert "unknown encoding 'xyz'" in str(err.value)
+
+
+def test_undecodable_file_names_first_bad_line():
+    data = "问题,答案\n运费,十元\n".encode("gbk") + b"\xff\xfe\xfd\n"
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 3
+    assert "--encoding" in err.value.reason and "Big5" in err.value.reason
+
+
+def test_broken_utf8_after_bom_names_line():
+    data = b"\xef\xbb\xbfquestion,answer\nok,\xff\n"
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 2 and "0xff" in err.value.reason
+
+
+def test_random_bytes_never_crash():
+    rng = random.Random(20240517)
+    outcomes = set()
+    for _ in range(300):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+        try:
+            text, name = decode(data, "junk.bin")
+        except ImportFileError as err:
+            assert err.path == "junk.bin"
+            outcomes.add("error")
+        else:
+            assert isinstance(text, str) and name in {"utf-8", "utf-8-sig", "utf-16", "gb18030", "big5"}
+            outcomes.add(name)
+    assert "error" in outcomes
