@@ -320,8 +320,9 @@ def revert(c: Context, entry_id, version, as_json) -> None:
 @click.option("--prune", is_flag=True, help="Archive entries imported earlier from the same file that it no longer has.")
 @click.option("--skip-bad-rows", is_flag=True,
               help="Import a file's valid rows even if some rows are rejected (default: the file imports nothing).")
-@click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write rejected rows (default: kefu-import.rejected.csv here, only if any).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON report to this file; rejected rows go beside it "
+                   "(REPORT.rejected.csv; without --report: kefu-import.rejected.csv here).")
 @click.option("--template", type=click.Choice(["xlsx", "csv"]),
               help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File for --template.")
@@ -329,7 +330,7 @@ def revert(c: Context, entry_id, version, as_json) -> None:
 @click.pass_obj
 @handle_errors
 def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, skip_bad_rows,
-            rejected_path, template, output, as_json) -> None:
+            report_path, template, output, as_json) -> None:
     """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,
     HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
     from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
@@ -352,9 +353,12 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
               "totals": _import_totals(results), "entries": kb.store.count()}
     if importer.problems:
-        rejected_path = rejected_path or Path("kefu-import" + REJECTED_SUFFIX)
-        write_rejected(importer.problems, rejected_path)
-        report["rejected_file"] = str(rejected_path)
+        rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
+                    else Path("kefu-import" + REJECTED_SUFFIX))
+        write_rejected(importer.problems, rejected)
+        report["rejected_file"] = str(rejected)
+    if report_path:
+        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     emit(report, as_json, _import_text)
     if any(r.status == "failed" or r.rejected for r in results):
         sys.exit(1)

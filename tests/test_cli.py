@@ -19,6 +19,7 @@ ENTRIES = [
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # files the CLI writes beside its input (rejected rows) stay here
     monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KEFU_AUTHOR", "tester")
     return tmp_path / "home"
