@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-DEFAULT_MODELS = "use,e5"
+from kefu.suggest.workspace import Workspace  # light: its heavy imports happen on use
+
 
 
 def default_home() -> Path:
@@ -23,68 +24,11 @@ def default_home() -> Path:
     return Path(base) / "kefu"
 
 
-class Context:
-    """What every command needs: the data folder and, on demand, the knowledge base."""
+class Context(Workspace):
+    """The CLI's workspace: progress goes to stderr."""
 
     def __init__(self, home: Path, models: str | None, threads: int | None = None):
-        self.home = home
-        self._models = models
-        self.threads = threads
-        self._kb = None
-
-    @property
-    def config_path(self) -> Path:
-        return self.home / "config.json"
-
-    def config(self) -> dict:
-        try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-
-    @property
-    def models(self) -> str:
-        return self._models or self.config().get("models") or DEFAULT_MODELS
-
-    def kb(self):
-        if self._kb is None:
-            from kefu.kb.base import KnowledgeBase
-            from kefu.kb.embed import load_embedders
-
-            self._kb = KnowledgeBase(self.home, load_embedders(self.models, self.threads),
-                                     progress=progress)
-        return self._kb
-
-    def data_file(self, name: str, default: Path) -> Path:
-        """An editable copy in the data folder wins over the shipped default."""
-        own = self.home / name
-        return own if own.exists() else default
-
-    def safety(self):
-        from kefu import corpus
-        from kefu.suggest.safety import Safety
-
-        return Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
-                           self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
-
-    def assistant(self):
-        from kefu import corpus
-        from kefu.kb.feedback import FeedbackLog
-        from kefu.suggest.assistant import Assistant
-        from kefu.suggest.draft import Composer
-        from kefu.suggest.phrases import PhraseLibrary
-        from kefu.suggest.retrieve import Retriever
-
-        config = self.config()
-        kb = self.kb()
-        composer = Composer(PhraseLibrary.load(self.data_file("huashu.jsonl", corpus.HUASHU)),
-                            self.safety(), traditional=config.get("traditional", "s2twp"))
-        log = FeedbackLog(kb.store.db, retention_days=int(config.get("retention_days", 90)))
-        return Assistant(Retriever(kb), composer, log)
-
-    def close(self) -> None:
-        if self._kb is not None:
-            self._kb.close()
+        super().__init__(home, models, threads, progress=progress)
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -605,10 +549,7 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
 @handle_errors
 def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
     """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
-    from kefu.kb.feedback import FeedbackLog
-
-    log = FeedbackLog(c.kb().store.db, retention_days=int(c.config().get("retention_days", 90)))
-    row = log.record_feedback(suggestion_id, action, draft, text, agent=author())
+    row = c.feedback_log().record_feedback(suggestion_id, action, draft, text, agent=author())
     emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft}, as_json,
          lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']}")
 

@@ -75,6 +75,14 @@ def m006_create_sources_and_passages(db: sqlite_utils.Database) -> None:
     db["passages"].create_index(["source", "position"], unique=True)
 
 
+@migration
+def m007_create_users_and_tokens(db: sqlite_utils.Database) -> None:
+    # Console logins (werkzeug password hashes) and API tokens for integrations (only
+    # a hash of each token is stored; the token itself is shown once when created).
+    db["users"].create({"name": str, "password_hash": str, "role": str, "created_at": str}, pk="name")
+    db["api_tokens"].create({"token_hash": str, "name": str, "role": str, "created_at": str}, pk="token_hash")
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

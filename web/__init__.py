@@ -1,1 +1,67 @@
-"""The agent panel and editor console (Flask) live here; see the web-panel issue."""
+"""The agent side panel, the editor console and the JSON API (Flask).
+
+    app = create_app({"KEFU_HOME": "/path/to/data"})
+
+One `Workspace` (knowledge base, models, assistant) is loaded per process and shared
+by its request threads under a lock: SQLite connections and the index are not safe
+for concurrent use, and on two cores parallel searches would only slow each other.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None, workspace=None) -> Flask:
+    """The Flask app over a data folder (`KEFU_HOME`), or over a ready `workspace` (tests)."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from kefu.suggest.workspace import Workspace
+
+    from . import api, auth, console, panel
+
+    app = Flask(__name__)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a panel stays open all day
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,  # uploads for the import page
+        KEFU_ALLOWED_ORIGINS=[],  # help-desk origins whose postMessage context is accepted
+    )
+    app.config.update(config or {})
+    if workspace is None:
+        workspace = Workspace(Path(app.config["KEFU_HOME"]), app.config.get("KEFU_MODELS"),
+                              app.config.get("KEFU_THREADS"))
+    app.extensions["kefu"] = workspace
+    app.extensions["kefu_lock"] = threading.RLock()
+    app.extensions["kefu_assistant"] = None
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(workspace.home)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie sessions (see api.py)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(panel.bp)
+    app.register_blueprint(console.bp)
+    app.register_blueprint(api.bp)
+    api.register_errors(app)
+    return app
+
+
+def _secret_key(home: Path) -> str:
+    """A random key kept in the data folder, so sessions survive restarts and are shared
+    by every worker process."""
+    path = Path(home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32), encoding="utf-8")
+        tmp.chmod(0o600)
+        try:
+            tmp.rename(path) if not path.exists() else tmp.unlink()
+        except OSError:
+            pass
+    return path.read_text(encoding="utf-8").strip()

@@ -54,7 +54,7 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     for sheet in book.worksheets:
         filled = _merged_values(sheet)
         rows = ((r, [filled.get((r, c), v) for c, v in enumerate(values, 1)])
-                for r, values in enumerate(sheet.iter_rows(values_only=True), 1))
+                for r, values in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), 1))
         if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True):
             found = True
         else:

@@ -1,0 +1,120 @@
+"""Users of the web console and API tokens of integrations, with their roles.
+
+Roles are ordered: an `admin` may do what an `editor` may, an `editor` what an
+`agent` may. Passwords are stored as werkzeug hashes; tokens as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from .errors import KefuError
+
+ROLES = ("agent", "editor", "admin")
+
+
+class UserError(KefuError):
+    """A user or token operation that cannot be done (unknown role, name taken, ...)."""
+
+
+@dataclass
+class User:
+    name: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        """True if this user's role is `role` or above it."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Users:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def add(self, name: str, password: str, role: str) -> User:
+        from werkzeug.security import generate_password_hash
+
+        name = name.strip()
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        if not name or any(ch.isspace() for ch in name):
+            raise UserError("a user name must be non-empty and have no spaces")
+        if len(password) < 8:
+            raise UserError("a password needs at least 8 characters")
+        if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
+            raise UserError(f"user {name!r} already exists")
+        with self.db.atomic():
+            self.db.execute("insert into users (name, password_hash, role, created_at) values (?, ?, ?, ?)",
+                            [name, generate_password_hash(password), role, _now()])
+        return User(name, role)
+
+    def set_password(self, name: str, password: str) -> None:
+        from werkzeug.security import generate_password_hash
+
+        if len(password) < 8:
+            raise UserError("a password needs at least 8 characters")
+        self.get(name)
+        with self.db.atomic():
+            self.db.execute("update users set password_hash = ? where name = ?",
+                            [generate_password_hash(password), name])
+
+    def get(self, name: str) -> User:
+        row = self.db.execute("select name, role from users where name = ?", [name]).fetchone()
+        if row is None:
+            raise UserError(f"no user {name!r}")
+        return User(*row)
+
+    def all(self) -> list[User]:
+        return [User(*r) for r in self.db.execute("select name, role from users order by name")]
+
+    def check(self, name: str, password: str) -> User | None:
+        """The user if the password is right, else None (same answer for unknown names)."""
+        from werkzeug.security import check_password_hash
+
+        row = self.db.execute("select name, role, password_hash from users where name = ?", [name]).fetchone()
+        if row is None:
+            check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)  # same time either way
+            return None
+        return User(row[0], row[1]) if check_password_hash(row[2], password) else None
+
+    def remove(self, name: str) -> None:
+        self.get(name)
+        with self.db.atomic():
+            self.db.execute("delete from users where name = ?", [name])
+
+    # -- API tokens ---------------------------------------------------------------
+    def add_token(self, name: str, role: str = "agent") -> str:
+        """A new token for an integration; only its hash is kept, so show it now."""
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        token = "kefu_" + secrets.token_urlsafe(32)
+        with self.db.atomic():
+            self.db.execute("insert into api_tokens (token_hash, name, role, created_at) values (?, ?, ?, ?)",
+                            [_token_hash(token), name, role, _now()])
+        return token
+
+    def by_token(self, token: str) -> User | None:
+        row = self.db.execute("select name, role from api_tokens where token_hash = ?",
+                              [_token_hash(token)]).fetchone()
+        return User(f"token:{row[0]}", row[1]) if row else None
+
+    def tokens(self) -> list[dict]:
+        return [{"name": r[0], "role": r[1], "created_at": r[2]}
+                for r in self.db.execute("select name, role, created_at from api_tokens order by created_at")]
+
+    def revoke_tokens(self, name: str) -> int:
+        with self.db.atomic():
+            return self.db.execute("delete from api_tokens where name = ?", [name]).rowcount

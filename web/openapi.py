@@ -1,0 +1,109 @@
+"""The OpenAPI 3.1 description of /api, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
+    (400, "Bad input; `field` names the offending field"), (401, "Login or a Bearer token is required"),
+    (403, "The user's role is too low"), (404, "No such entry or suggestion"),
+    (409, "The id exists already"), (413, "A text field is too long"))}
+
+_ENTRY_FIELDS = {
+    "id": {"type": "string"}, "question": {"type": "string"},
+    "similar": {"type": "array", "items": {"type": "string"}}, "answer": {"type": "string"},
+    "category": {"type": "string", "examples": ["售前", "售中", "售后", "投诉", "账户"]},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "status": {"type": "string", "enum": ["draft", "published", "archived"]},
+    "valid_from": {"type": ["string", "null"], "format": "date-time"},
+    "valid_to": {"type": ["string", "null"], "format": "date-time"},
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "kefu API", "version": "1",
+             "description": "Reply suggestions and the FAQ knowledge base of a shop's customer service. "
+                            "Authenticate with `Authorization: Bearer <token>` (`kefu token add NAME`) "
+                            "or a console session plus the `X-CSRFToken` header on writes."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                               "field": {"type": ["string", "null"]}}}}},
+            "EntryInput": {"type": "object", "properties": _ENTRY_FIELDS, "required": ["question", "answer"],
+                           "additionalProperties": False},
+            "EntryChanges": {"type": "object", "properties": _ENTRY_FIELDS, "additionalProperties": False},
+            "Entry": {"type": "object", "properties": {
+                **_ENTRY_FIELDS, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+            "Turn": {"type": "object", "properties": {"role": {"type": "string", "enum": ["customer", "agent"]},
+                                                      "text": {"type": "string"}}},
+            "SuggestRequest": {"type": "object", "required": ["message"], "properties": {
+                "message": {"type": "string", "description": "The customer's latest message"},
+                "context": {"type": "array", "items": _ref("Turn"), "description": "Earlier turns, oldest first"},
+                "values": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "Variables for the drafts, e.g. {\"订单号\": \"…\"}"}}},
+            "Draft": {"type": "object", "properties": {
+                "text": {"type": "string"}, "entry_ids": {"type": "array", "items": {"type": "string"}},
+                "style": {"type": "string"}, "missing_variables": {"type": "array", "items": {"type": "string"}},
+                "flags": {"type": "array", "items": {"type": "object"}},
+                "explanation": {"type": "array", "items": {"type": "string"}}}},
+            "Suggestion": {"type": "object", "properties": {
+                "suggestion_id": {"type": "string"}, "script": {"type": "string", "enum": ["simplified", "traditional"]},
+                "intent": {"type": "string"}, "stage": {"type": "string"}, "sentiment": {"type": "string"},
+                "urgency": {"type": "string"}, "first_message": {"type": "boolean"}, "no_match": {"type": "boolean"},
+                "hits": {"type": "array", "items": {"type": "object"}}, "drafts": {"type": "array", "items": _ref("Draft")},
+                "notes": {"type": "array", "items": {"type": "string"}},
+                "references": {"type": "array", "items": {"type": "object"},
+                               "description": "Quotable passages of imported documents, with source"}}},
+            "FeedbackRequest": {"type": "object", "required": ["suggestion_id", "action"], "properties": {
+                "suggestion_id": {"type": "string"},
+                "action": {"type": "string", "enum": ["accept", "edit", "reject", "no_match"]},
+                "draft": {"type": "integer", "minimum": 1}, "text": {"type": "string"}}},
+        },
+    },
+    "security": [{"bearer": []}, {"session": []}],
+    "paths": {
+        "/api/suggest": {"post": {
+            "summary": "Reply drafts for a customer message (role agent)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SuggestRequest")}}},
+            "responses": {"200": _json(_ref("Suggestion")), **_ERRORS}}},
+        "/api/feedback": {"post": {
+            "summary": "What the agent did with a suggestion (role agent)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
+            "responses": {"201": _json({"type": "object"}, "Recorded"), **_ERRORS}}},
+        "/api/search": {"get": {
+            "summary": "Ranked entries for a message (role agent)",
+            "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                           {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}}],
+            "responses": {"200": _json({"type": "object"}), **_ERRORS}}},
+        "/api/entries": {
+            "get": {"summary": "List entries (role agent)",
+                    "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                   for n in ("q", "category", "status", "tag", "limit", "offset")],
+                    "responses": {"200": _json({"type": "array", "items": _ref("Entry")}), **_ERRORS}},
+            "post": {"summary": "Create an entry (role editor)",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EntryInput")}}},
+                     "responses": {"201": _json(_ref("Entry"), "Created"), **_ERRORS}}},
+        "/api/entries/{entry_id}": {
+            "parameters": [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"summary": "One entry (role agent)", "responses": {"200": _json(_ref("Entry")), **_ERRORS}},
+            "put": {"summary": "Change some fields of an entry (role editor); a history version is recorded",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EntryChanges")}}},
+                    "responses": {"200": _json(_ref("Entry")), **_ERRORS}},
+            "delete": {"summary": "Archive an entry (role editor); it keeps its history",
+                       "responses": {"200": _json(_ref("Entry")), **_ERRORS}}},
+        "/api/openapi.json": {"get": {"summary": "This document", "security": [],
+                                      "responses": {"200": _json({"type": "object"})}}},
+    },
+}

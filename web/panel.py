@@ -1,0 +1,25 @@
+"""The agent side panel: one page; everything after loading goes through /api."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from .auth import requires
+
+bp = Blueprint("panel", __name__)
+
+
+@bp.get("/")
+@requires("agent")
+def page():
+    """The panel for a logged-in agent (full page, or a 360–420 px column)."""
+    return render_template("panel.html", embedded=False, origins=current_app.config["KEFU_ALLOWED_ORIGINS"])
+
+
+@bp.get("/embed")
+def embed():
+    """The same panel for a help desk's iframe (a Chatwoot Dashboard App). A cross-site
+    iframe gets no SameSite cookies, so this shell holds no data and needs no login: it
+    reads an API token from the URL fragment (never sent to a server) and calls /api
+    with it."""
+    return render_template("panel.html", embedded=True, origins=current_app.config["KEFU_ALLOWED_ORIGINS"])
