@@ -607,3 +607,140 @@ def terms_remove(c: Context, words, as_json) -> None:
     """Remove shop terms."""
     n = c.kb().store.remove_terms(words)
     emit({"removed": n}, as_json, lambda d: f"removed {d['removed']} term(s)")
+
+
+# -- web: users, tokens, serve --------------------------------------------------------------
+
+@cli.group()
+def user() -> None:
+    """Console users and their roles: agent (panel), editor (entries, 话术, imports), admin (users)."""
+
+
+def _new_password() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "editor", "admin"]), default="agent", show_default=True)
+@click.option("--password", help="At least 8 characters (default: a random one, printed once).")
+@json_option
+@click.pass_obj
+@handle_errors
+def user_add(c: Context, name, role, password, as_json) -> None:
+    """Create a console user; prints the password when kefu made it up."""
+    made_up = password is None
+    password = password or _new_password()
+    u = c.users().add(name, password, role)
+    emit({"name": u.name, "role": u.role, **({"password": password} if made_up else {})}, as_json,
+         lambda d: f"user {d['name']} ({d['role']}) created" + (f", password: {d['password']}" if made_up else ""))
+
+
+@user.command(name="list")
+@json_option
+@click.pass_obj
+@handle_errors
+def user_list(c: Context, as_json) -> None:
+    """List console users and their roles."""
+    emit([dataclasses.asdict(u) for u in c.users().all()], as_json,
+         lambda d: "\n".join(f"{u['name']}\t{u['role']}" for u in d) or "no users yet: kefu user add NAME --role editor")
+
+
+@user.command(name="remove")
+@click.argument("name")
+@json_option
+@click.pass_obj
+@handle_errors
+def user_remove(c: Context, name, as_json) -> None:
+    """Remove a console user (their sessions end on their next request)."""
+    c.users().remove(name)
+    emit({"removed": name}, as_json, lambda d: f"removed user {d['removed']}")
+
+
+@user.command(name="passwd")
+@click.argument("name")
+@click.option("--password", help="At least 8 characters (default: a random one, printed once).")
+@json_option
+@click.pass_obj
+@handle_errors
+def user_passwd(c: Context, name, password, as_json) -> None:
+    """Set a user's password."""
+    made_up = password is None
+    password = password or _new_password()
+    c.users().set_password(name, password)
+    emit({"name": name, **({"password": password} if made_up else {})}, as_json,
+         lambda d: f"password of {d['name']} changed" + (f" to: {d['password']}" if made_up else ""))
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for integrations (a help desk, scripts): `Authorization: Bearer <token>`."""
+
+
+@token.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "editor", "admin"]), default="agent", show_default=True)
+@json_option
+@click.pass_obj
+@handle_errors
+def token_add(c: Context, name, role, as_json) -> None:
+    """Create a token; it is shown only now (kefu keeps its hash)."""
+    emit({"name": name, "role": role, "token": c.users().add_token(name, role)}, as_json,
+         lambda d: f"token for {d['name']} ({d['role']}): {d['token']}\n(shown once: store it now)")
+
+
+@token.command(name="list")
+@json_option
+@click.pass_obj
+@handle_errors
+def token_list(c: Context, as_json) -> None:
+    """List tokens by name and role (the tokens themselves are not kept)."""
+    emit(c.users().tokens(), as_json,
+         lambda d: "\n".join(f"{t['name']}\t{t['role']}\t{t['created_at']}" for t in d) or "no tokens")
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@json_option
+@click.pass_obj
+@handle_errors
+def token_revoke(c: Context, name, as_json) -> None:
+    """Revoke every token with this name."""
+    emit({"name": name, "revoked": c.users().revoke_tokens(name)}, as_json,
+         lambda d: f"revoked {d['revoked']} token(s) named {d['name']}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Processes; each loads the models and index once (about 0.5 GB each).")
+@click.option("--threads", "web_threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Request threads per process (they share the process's knowledge base under a lock).")
+@click.option("--allow-origin", "origins", multiple=True, metavar="ORIGIN",
+              help="A help-desk origin whose appContext messages the panel accepts, e.g. https://chat.example.com (repeatable).")
+@click.option("--debug", is_flag=True, help="Flask's development server with the reloader (one process).")
+@json_option
+@click.pass_obj
+@handle_errors
+def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json) -> None:
+    """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
+    config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
+              "KEFU_ALLOWED_ORIGINS": list(origins) or c.config().get("allowed_origins", [])}
+    if not (c.home / "kefu.db").exists():
+        raise click.ClickException(f"no store at {c.home}: run `kefu init` first")
+    url = f"http://{host}:{port}/"
+    emit({"url": url, "console": url + "console/", "openapi": url + "api/openapi.json", "data_dir": str(c.home),
+          "workers": 1 if debug else workers}, as_json,
+         lambda d: f"kefu serving {d['data_dir']} at {d['url']} (console: {d['console']}, API: {d['openapi']})")
+    sys.stdout.flush()
+    if debug:
+        from kefu.web import create_app
+
+        create_app(config).run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    from kefu.web.server import run
+
+    run(config, host, port, workers, web_threads)

@@ -202,19 +202,24 @@ class KnowledgeBase:
     def import_entries(self, items: list[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
-                       dry_run: bool = False, sync: bool = True) -> ImportReport:
+                       dry_run: bool = False, sync: bool = True,
+                       places: list[str] | None = None) -> ImportReport:
         """Import one file's rows (and passages) in one store transaction; see Store.import_entries.
 
-        New text is embedded first, into the embedding cache, so the write transaction
-        that follows is short and a crash during embedding leaves the entries as they were.
+        A dry run comes first: a conflict fails the file before anything is embedded. New
+        text is then embedded into the embedding cache, so the write transaction that
+        follows is short and a crash during embedding leaves the entries as they were.
         With `sync=False` the caller updates the indexes once after many files (`refresh`).
         """
-        if not dry_run:
+        args = (items, on_conflict, author, where, source, prune, passages)
+        plan = self.store.import_entries(*args, dry_run=True, places=places)
+        if dry_run:
+            return plan
+        if plan.added or plan.updated or (plan.passages or {}).get("added") or (plan.passages or {}).get("updated"):
             self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
         before = self.store.published_hash()
-        report = self.store.import_entries(items, on_conflict, author, where, source, prune,
-                                           passages, dry_run)
-        if sync and not dry_run:
+        report = self.store.import_entries(*args, places=places)
+        if sync:
             self.refresh(before, report.changed_entries)
         return report
 

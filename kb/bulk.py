@@ -21,7 +21,7 @@ from .base import KnowledgeBase
 from .errors import KefuError
 from .importers import SUFFIXES, load
 from .importers.records import Problem
-from .importers.rows import join_cell
+from .importers.rows import cell_text, join_cell
 from .io import CSV_COLUMNS
 
 REJECTED_SUFFIX = ".rejected.csv"
@@ -72,7 +72,7 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = ()) -> Iterator[Path]:
             if patterns and not any(fnmatch.fnmatch(found.name, p) or fnmatch.fnmatch(str(rel), p)
                                     for p in patterns):
                 continue
-            if patterns or found.suffix.lower() in SUFFIXES:
+            if found.suffix.lower() in SUFFIXES:
                 yield found
 
 
@@ -121,7 +121,7 @@ class BulkImporter:
                 [r.data for r in loaded.rows], opts.on_conflict, opts.author, shown,
                 source=name or source_key(path), prune=opts.prune,
                 passages=loaded.passages if loaded.kind == "document" else None,
-                dry_run=opts.dry_run, sync=False)
+                dry_run=opts.dry_run, sync=False, places=[str(r.place) for r in loaded.rows])
         except KefuError as exc:
             result.status, result.error = "failed", str(exc)
         else:
@@ -140,8 +140,9 @@ def write_rejected(problems: list[Problem], path: Path) -> None:
     """Rejected rows with their error, in columns `kefu import` reads back once fixed."""
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["where", "error", *CSV_COLUMNS])
+        writer.writerow(["where", "error", *CSV_COLUMNS, "original"])
         for p in problems:
-            raw = p.raw
+            raw = {k: "" if v is None else v for k, v in p.raw.items()}
             writer.writerow([str(p).split(": ", 1)[0], p.error.reason,
-                             *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else v for c in CSV_COLUMNS)])
+                             *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else cell_text(v)
+                               for c in CSV_COLUMNS), raw.get("original", "")])

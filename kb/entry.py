@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 
@@ -72,6 +73,15 @@ def _parse_when(value: str, end: bool) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=None)
 
 
+# Control characters (other than line breaks and tabs) never belong in FAQ text, and
+# spreadsheets cannot even hold them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text).strip()
+
+
 def _text_list(name: str, value) -> list[str]:
     if value is None:
         return []
@@ -83,7 +93,7 @@ def _text_list(name: str, value) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise InvalidEntry(name, f"expected strings, got {type(item).__name__}")
-        item = item.strip()
+        item = " ".join(_clean(item).split())  # one line: list cells split on line breaks
         if item and item not in out:
             out.append(item)
     return out
@@ -98,9 +108,9 @@ def validate(data: dict) -> dict:
     for name in ("question", "answer"):
         if name in out:
             value = out[name]
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str) or not _clean(value):
                 raise InvalidEntry(name, "must be a non-empty string")
-            out[name] = value.strip()
+            out[name] = _clean(value)
     if "answer" in out and (problem := broken_variable(out["answer"])):
         raise InvalidEntry("answer", f"broken variable: {problem}")
     for name in ("similar", "tags"):
@@ -113,7 +123,7 @@ def validate(data: dict) -> dict:
         elif not isinstance(cat, str):
             raise InvalidEntry("category", "must be a string")
         else:
-            out["category"] = cat.strip()
+            out["category"] = _clean(cat)
     if "status" in out:
         status = out["status"] or "published"
         if status not in STATUSES:

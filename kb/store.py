@@ -202,7 +202,7 @@ class Store:
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
-                       dry_run: bool = False) -> ImportReport:
+                       dry_run: bool = False, places: list[str] | None = None) -> ImportReport:
         """Add or update many entries in ONE transaction: all of them or none.
 
         `items` are already validated dicts; an entry with no id is keyed by its
@@ -211,14 +211,16 @@ class Store:
         `prune` then archives that source's entries missing from `items`. `passages`
         (a document's, all of them) replace the source's earlier ones. A dry run does
         the same work and rolls it back, so its report is exactly what would happen.
+        `places` (one per item, e.g. "faq.xlsx, sheet 售后, row 5") name a conflicting row.
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
         report = ImportReport()
         try:
             with self.db.atomic():
-                for data in items:
-                    self._import_one(dict(data), on_conflict, author, where, source, report)
+                for i, data in enumerate(items):
+                    self._import_one(dict(data), on_conflict, author, places[i] if places else where,
+                                     source, report)
                 if source is not None and prune:
                     self._prune(source, report, author)
                 if source is not None and passages is not None:
@@ -255,7 +257,14 @@ class Store:
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update", "changes": {
                     k: [before[k], v] for k, v in entry.content().items() if before[k] != v}})
-        if source is not None:
+        if source is None:
+            return
+        if entry is existing:
+            # An unchanged row does not take the entry over: importing an export (or a
+            # copy) must not stop `--prune` of the file the entry really comes from.
+            self.db.execute("insert or ignore into entry_sources (entry_id, source) values (?, ?)",
+                            [entry.id, source])
+        else:
             self.db.execute("insert into entry_sources (entry_id, source) values (?, ?)"
                             " on conflict(entry_id) do update set source = excluded.source"
                             " where source != excluded.source", [entry.id, source])

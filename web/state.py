@@ -18,16 +18,32 @@ def locked():
         yield workspace()
 
 
+EDITABLE_FILES = ("huashu.jsonl", "sensitive_words.txt", "safe_phrases.txt")
+
+
+def _files_stamp(home) -> tuple:
+    stamps = []
+    for name in EDITABLE_FILES:
+        try:
+            stamps.append((home / name).stat().st_mtime_ns)
+        except FileNotFoundError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
 def assistant():
-    """The assistant, built once per process (it loads phrase and word lists)."""
+    """The assistant, built once per process and again when an editor (in this or any
+    other worker process) has changed the 话术 or word lists."""
     ext = current_app.extensions
-    if ext["kefu_assistant"] is None:
-        ext["kefu_assistant"] = workspace().assistant()
-    return ext["kefu_assistant"]
+    stamp = _files_stamp(workspace().home)
+    cached = ext["kefu_assistant"]
+    if cached is None or cached[0] != stamp:
+        ext["kefu_assistant"] = cached = (stamp, workspace().assistant())
+    return cached[1]
 
 
 def reset_assistant() -> None:
-    """After an editor changes the 话术 or word lists."""
+    """After an editor changes the 话术 or word lists (the file stamps catch it too)."""
     current_app.extensions["kefu_assistant"] = None
 
 

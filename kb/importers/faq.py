@@ -20,7 +20,8 @@ def read_jsonl(text: str, path: str) -> Loaded:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            loaded.problems.append(Problem(place.error(None, f"invalid JSON ({exc.msg} at column {exc.colno})")))
+            loaded.problems.append(Problem(place.error(None, f"invalid JSON ({exc.msg} at column {exc.colno})"),
+                                           {"original": line}))
             continue
         _add_object(loaded, checker, place, data)
     return loaded
@@ -52,6 +53,9 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
         name = canonical(key)
         if name is not None and name not in raw:
             raw[name] = value
+        elif name is None and not str(key).startswith("_") and key not in loaded.ignored:
+            loaded.ignored.add(key)
+            loaded.notes.append(f"{place}: unknown field {key!r} was not imported (nor in later rows)")
     loaded.add(checker.check(place, raw))
 
 

@@ -67,6 +67,7 @@ class Loaded:
     passages: list[Passage] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. unknown columns, ignored sheets
+    ignored: set[str] = field(default_factory=set)  # unknown field names already noted
 
     def add(self, result: Row | Problem) -> None:
         (self.rows if isinstance(result, Row) else self.problems).append(result)

@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime
 
 from ..entry import validate
+from ..text import to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
 
@@ -31,7 +32,7 @@ ALIASES = {
                  "有效期结束"],
 }
 # Columns kefu writes itself (the rejected-rows file) and reads back without complaint.
-IGNORED = {"error", "错误", "where", "位置"}
+IGNORED = {"error", "错误", "where", "位置", "original", "原文"}
 _LOOKUP = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 STATUS_WORDS = {"已发布": "published", "发布": "published", "上架": "published", "启用": "published",
                 "草稿": "draft", "待审核": "draft", "已归档": "archived", "归档": "archived",
@@ -39,7 +40,9 @@ STATUS_WORDS = {"已发布": "published", "发布": "published", "上架": "publ
 
 
 def _key(header: str) -> str:
-    text = re.sub(r"[（(【\[].*?[)）】\]]", "", str(header))
+    """Header text reduced for lookup: simplified script (a Taiwan export says 問題), no
+    spaces, markers or bracketed notes, lower case."""
+    text = re.sub(r"[（(【\[].*?[)）】\]]", "", to_simplified(str(header)))
     return re.sub(r"[\s*＊:：_-]", "", text).lower()
 
 
@@ -102,9 +105,10 @@ def join_cell(items: list[str]) -> str:
 class RowChecker:
     """Turns raw field values into validated rows, one file at a time (it tracks duplicates)."""
 
-    def __init__(self, columns: dict[str, str] | None = None):
+    def __init__(self, columns: dict[str, str] | None = None, seen: dict | None = None):
         self.columns = columns or {}  # field -> header as the file spells it, for messages
-        self.seen: dict[str, Place] = {}
+        # key -> where it was first seen; shared by the sheets of one workbook
+        self.seen: dict[str, Place] = {} if seen is None else seen
 
     def check(self, place: Place, raw: dict) -> Row | Problem:
         """`raw` maps field names to cell values (text, lists, numbers, dates)."""
@@ -116,7 +120,7 @@ class RowChecker:
             else:
                 text = cell_text(value).strip()
                 if text:
-                    data[name] = STATUS_WORDS.get(text, text) if name == "status" else text
+                    data[name] = STATUS_WORDS.get(to_simplified(text), text) if name == "status" else text
         shown = {k: (join_cell(v) if isinstance(v, list) else cell_text(v)) for k, v in raw.items()}
         for name in ("question", "answer"):
             if not data.get(name):

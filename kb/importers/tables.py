@@ -51,11 +51,12 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
         raise ImportFileError(path, None, None, f"not a readable .xlsx workbook ({type(exc).__name__})") from None
     loaded = Loaded(path, "faq")
     found = False
+    seen: dict = {}  # a question repeated on another sheet is a duplicate too
     for sheet in book.worksheets:
         filled = _merged_values(sheet)
         rows = ((r, [filled.get((r, c), v) for c, v in enumerate(values, 1)])
                 for r, values in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), 1))
-        if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True):
+        if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True, seen=seen):
             found = True
         else:
             loaded.notes.append(f"sheet {sheet.title}: no header row with a question column, skipped")
@@ -77,11 +78,11 @@ def _merged_values(sheet) -> dict[tuple[int, int], object]:
 
 
 def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, unit: str,
-                optional: bool = False) -> bool:
+                optional: bool = False, seen: dict | None = None) -> bool:
     """Add the table's rows and problems to `loaded`; False if no header was found."""
     rows = iter(rows)
     columns = None
-    for seen, (number, cells) in enumerate(rows):
+    for looked, (number, cells) in enumerate(rows):
         if not any(_filled(c) for c in cells):
             continue
         columns, unknown, twice = map_header(cells)
@@ -90,7 +91,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             width = len(cells)
             break
         columns = None
-        if seen >= HEADER_SEARCH:
+        if looked >= HEADER_SEARCH:
             break
     if columns is None:
         if optional:
@@ -102,7 +103,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         loaded.notes.append(f"{where}: unknown column {text!r} was not imported")
     for text in twice:
         loaded.notes.append(f"{where}: column {text!r} repeats a field already read, ignored")
-    checker = RowChecker(header)
+    checker = RowChecker(header, seen)
     for number, cells in rows:
         if not any(_filled(c) for c in cells):
             continue
@@ -112,7 +113,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[width:])):
             loaded.problems.append(Problem(place.error(
                 None, f"expected {width} cells like the header, found {len(cells)} "
-                "(a comma inside a cell must be quoted)"), {}))
+                "(a comma inside a cell must be quoted)"), {"original": ",".join(map(str, cells))}))
             continue
         raw = {name: cells[pos] if pos < len(cells) else None for pos, name in columns.items()}
         loaded.add(checker.check(place, raw))

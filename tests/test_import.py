@@ -1,0 +1,689 @@
+"""Bulk import end to end: every file shape a shop hands over, idempotency and safety, folders,
+export round trips, documents as reference passages, templates.
+
+The fixture files are written by the tests themselves (tests/importfiles.py). The CLI runs
+with the deterministic FakeEmbedder (`load_embedders` patched), so no model is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fakes import FakeEmbedder
+from importfiles import (
+    AFTER_SALES, MANUAL_EDITED, SHIPPING, jsonl, manual_docx, pdf, shop_workbook,
+)
+
+from kefu.cli import cli
+from kefu.kb import embed
+from kefu.kb.bulk import BulkImporter, source_key
+from kefu.kb.errors import ImportFileError
+from kefu.kb.importers import load
+from kefu.kb.store import Store
+from kefu.suggest.retrieve import Retriever
+
+# What the shop workbook holds, as validated rows: (sheet, row) -> data.
+SHOP_ROWS = [
+    ("常见问题", 3, {"question": "多久发货？", "similar": ["什么时候发货", "几天能发出"],
+                    "answer": SHIPPING[0][2], "category": "售中", "tags": ["物流"], "status": "published"}),
+    ("常见问题", 4, {"question": "可以指定快递吗？", "similar": ["能发顺丰吗", "可以换快递吗"],
+                    "answer": SHIPPING[1][2], "category": "售中", "tags": ["物流", "快递"], "status": "published"}),
+    ("常见问题", 5, {"question": "发货后几天能到？", "similar": ["几天到货", "快递要几天"],
+                    "answer": SHIPPING[2][2], "category": "售中", "tags": ["物流"], "status": "draft"}),
+    ("常见问题", 7, {"question": "双十一满减怎么参加？", "similar": ["满减怎么用"], "answer": SHIPPING[4][2],
+                    "category": "售前", "tags": ["活动"], "status": "published", "valid_to": "2025-11-12"}),
+    ("常见问题", 8, {"question": "可以开发票吗？", "similar": ["发票怎么开", "能开专票吗"],
+                    "answer": SHIPPING[5][2], "category": "售中", "tags": ["发票"], "status": "published"}),
+    ("售后问题", 2, {"question": "七天无理由退货怎么申请？", "similar": ["不想要了能退吗", "怎么退货"],
+                    "answer": AFTER_SALES[0][2], "category": "售后", "tags": ["退货"], "status": "published"}),
+    ("售后问题", 3, {"question": "退货运费谁承担？", "similar": ["退货要自己出运费吗"], "answer": AFTER_SALES[1][2],
+                    "category": "售后", "tags": ["退货", "运费险"], "status": "published"}),
+    ("售后问题", 4, {"question": "收到的商品有破损怎么办？", "similar": ["商品坏了", "包裹破了"],
+                    "answer": AFTER_SALES[2][2], "category": "售后", "tags": ["破损"], "status": "published"}),
+]
+SHOP_NOTES = ["sheet 常见问题, row 2: unknown column '备注' was not imported",
+              "sheet 填写说明: no header row with a question column, skipped"]
+QUESTIONS = sorted(data["question"] for _, _, data in SHOP_ROWS)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def kefu(tmp_path, monkeypatch, fast_jieba):
+    """Run `kefu ...` in tmp_path (the working folder) over tmp_path/home, with the fake embedder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KEFU_AUTHOR", "tester")
+    monkeypatch.delenv("KEFU_MODELS", raising=False)
+    monkeypatch.setattr(embed, "load_embedders", lambda spec=None, threads=None: [FakeEmbedder()])
+    runner = CliRunner()
+
+    def invoke(*args, code=0):
+        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+    return invoke
+
+
+def report(result) -> dict:
+    return json.loads(result.stdout)
+
+
+def dump(home: Path) -> str:
+    store = Store.open(home / "kefu.db")
+    try:
+        return "\n".join(store.db.conn.iterdump())
+    finally:
+        store.close()
+
+
+def entries_and_history(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.startswith(('INSERT INTO "entries"', 'INSERT INTO "history"'))]
+
+
+def stored(home: Path) -> dict:
+    """question -> (entry, its history) for every entry in the store."""
+    store = Store.open(home / "kefu.db")
+    try:
+        return {e.question: (e, store.history(e.id)) for e in store.entries()}
+    finally:
+        store.close()
+
+
+def counts(file_report: dict) -> tuple:
+    return tuple(file_report[k] for k in ("added", "updated", "unchanged", "skipped", "pruned"))
+
+
+def rows_of(loaded) -> list:
+    return [(r.place.sheet, r.place.line, r.data) for r in loaded.rows]
+
+
+# -- 1. XLSX ---------------------------------------------------------------------------------
+
+def test_xlsx_every_sheet_merged_cells_lists_dates_and_notes(tmp_path):
+    path = shop_workbook(tmp_path / "faq.xlsx")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == []
+    assert rows_of(loaded) == SHOP_ROWS  # title row, empty row and the unknown 备注 column skipped
+    assert [str(r.place) for r in loaded.rows][:2] == [f"{path}, sheet 常见问题, row 3",
+                                                       f"{path}, sheet 常见问题, row 4"]
+    assert loaded.notes == SHOP_NOTES
+
+
+def test_xlsx_rejected_rows_name_sheet_row_and_column(tmp_path):
+    path = shop_workbook(tmp_path / "faq.xlsx", empty_answer=True, duplicate=True)
+    loaded = load(path)
+    assert rows_of(loaded) == SHOP_ROWS  # the good rows are all still read
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, sheet 常见问题, row 17, column '答案': missing or empty",
+        f"{path}, sheet 常见问题, row 18, column '标准问题': duplicate of sheet 常见问题, row 3 ('多久发货？')",
+    ]
+    empty = loaded.problems[0]
+    assert (empty.error.sheet, empty.error.line, empty.error.field, empty.error.column) == (
+        "常见问题", 17, "answer", "答案")
+    # the raw cells travel with the problem (for the rejected-rows file), merged and dated cells as text
+    assert empty.raw == {"question": "退货地址是哪里？", "similar": "寄回地址", "answer": "", "category": "售后",
+                         "tags": "退货", "status": "已发布", "valid_to": ""}
+
+
+def test_xlsx_header_spellings_on_the_second_sheet_map_to_fields(tmp_path):
+    """标准问题* and 答案（必填） are the question and answer; errors quote the header as spelled."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "售后问题"
+    sheet.append(["标准问题*", "答案（必填）"])
+    sheet.append(["能退货吗？", "  "])
+    book.save(tmp_path / "after.xlsx")
+    loaded = load(tmp_path / "after.xlsx")
+    assert [str(p) for p in loaded.problems] == [
+        f"{tmp_path / 'after.xlsx'}, sheet 售后问题, row 2, column '答案（必填）': missing or empty"]
+
+
+def test_xlsx_question_repeated_on_another_sheet_is_a_duplicate(tmp_path):
+    loaded = load(shop_workbook(tmp_path / "faq.xlsx", cross_sheet_duplicate=True))
+    assert [str(p).split(", ", 1)[1] for p in loaded.problems] == [
+        "sheet 售后问题, row 5, column '标准问题*': duplicate of sheet 常见问题, row 3 ('多久发货？')"]
+
+
+def test_xlsx_without_any_header_fails_the_file(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["随便写的内容"])
+    book.save(tmp_path / "notes.xlsx")
+    with pytest.raises(ImportFileError, match="no sheet has a header row with a question column"):
+        load(tmp_path / "notes.xlsx")
+
+
+# -- 2. CSV and encodings -------------------------------------------------------------------
+
+CSV_TEXT = ('标准问题,相似问题,答案,分类\n'
+            '"运费怎么算，包邮吗？","邮费多少|包邮吗","满99元包邮，\n不满99元收10元运费。",售前\n'
+            '怎么开发票,发票怎么开,"下单时填写抬头，\n""电子发票""会发到您的邮箱。",售中\n'
+            '退货运费谁出,运费险,质量问题我们承担,其他情况买家承担,售后\n'
+            '会员积分怎么用,积分抵现,100积分抵1元。,账户\n')
+
+
+def test_csv_quoted_commas_and_newlines_survive(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    loaded = load(path)
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (2, {"question": "运费怎么算，包邮吗？", "similar": ["邮费多少", "包邮吗"],
+             "answer": "满99元包邮，\n不满99元收10元运费。", "category": "售前"}),
+        (4, {"question": "怎么开发票", "similar": ["发票怎么开"],
+             "answer": '下单时填写抬头，\n"电子发票"会发到您的邮箱。', "category": "售中"}),
+        (7, {"question": "会员积分怎么用", "similar": ["积分抵现"], "answer": "100积分抵1元。", "category": "账户"}),
+    ]
+
+
+def test_csv_unquoted_comma_is_a_cell_count_error_on_its_line(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text(CSV_TEXT, encoding="utf-8")
+    # line 6 (records above span two lines each): 5 cells where the header has 4
+    assert [str(p) for p in load(path).problems] == [
+        f"{path}, line 6: expected 4 cells like the header, found 5 (a comma inside a cell must be quoted)"]
+
+
+LEGACY = {
+    "gbk": "标准问题,答案,分类\n七天无理由退货怎么申请？,签收后七天内在订单页点申请售后即可。,售后\n",
+    # 答案 is written alike in both scripts; the question column is named in English
+    "big5": "question,答案,category\n請問什麼時候出貨？,付款後兩天內出貨，週末順延。,售中\n",
+}
+
+
+@pytest.mark.parametrize("codec", ["gbk", "big5"])
+def test_legacy_encoded_two_row_csv_is_detected(tmp_path, codec):
+    path = tmp_path / f"{codec}.csv"
+    path.write_bytes(LEGACY[codec].encode(codec))
+    loaded = load(path)
+    question, answer, category = LEGACY[codec].split("\n")[1].split(",")
+    assert [r.data for r in loaded.rows] == [{"question": question, "answer": answer, "category": category}]
+
+
+def test_big5_csv_with_traditional_headers(tmp_path):
+    path = tmp_path / "tw.csv"
+    path.write_bytes("問題,答案,分類\n請問什麼時候出貨？,付款後兩天內出貨。,售中\n".encode("big5"))
+    assert [r.data for r in load(path).rows] == [
+        {"question": "請問什麼時候出貨？", "answer": "付款後兩天內出貨。", "category": "售中"}]
+
+
+def test_traditional_status_word(tmp_path):
+    path = tmp_path / "tw.csv"
+    path.write_text("question,answer,status\n幾天出貨？,兩天內出貨。,已發佈\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and loaded.rows[0].data["status"] == "published"
+
+
+def test_cli_encoding_option_overrides_detection(kefu, tmp_path):
+    (tmp_path / "gbk.csv").write_bytes(("question,answer,category\n" + LEGACY["gbk"].split("\n")[1]).encode("gbk"))
+    wrong = report(kefu("import", "gbk.csv", "--encoding", "utf-8", "--json", code=1))["files"][0]
+    assert wrong["status"] == "failed"
+    assert wrong["error"] == ("gbk.csv, line 2: byte 0xc6 is not valid utf-8; "
+                              "the file may be gb18030 or big5 (try --encoding gb18030)")
+    right = report(kefu("import", "gbk.csv", "--encoding", "GB18030", "--json"))["files"][0]
+    assert right["status"] == "imported" and right["added"] == 1
+    assert list(stored(tmp_path / "home")) == ["七天无理由退货怎么申请？"]
+
+
+# -- 3. JSON, JSONL, Markdown -----------------------------------------------------------------
+
+JSON_ITEMS = [
+    {"question": "有现货吗？", "similar": ["现在能买吗", "还有货吗"], "answer": "页面显示有库存的都是现货。",
+     "category": "售前", "tags": "库存|现货"},
+    {"标准问题": "退款多久到账？", "相似问题": "钱什么时候退回来；退款要几天", "答案": "原路退回，一般1到3个工作日到账。",
+     "分类": "售后", "状态": "草稿"},
+]
+JSON_ROWS = [
+    {"question": "有现货吗？", "similar": ["现在能买吗", "还有货吗"], "answer": "页面显示有库存的都是现货。",
+     "category": "售前", "tags": ["库存", "现货"]},
+    {"question": "退款多久到账？", "similar": ["钱什么时候退回来", "退款要几天"],
+     "answer": "原路退回，一般1到3个工作日到账。", "category": "售后", "status": "draft"},
+]
+
+
+@pytest.mark.parametrize("shape", ["array", "entries"])
+def test_json_array_and_entries_object(tmp_path, shape):
+    path = tmp_path / "faq.json"
+    body = JSON_ITEMS if shape == "array" else {"version": 1, "entries": JSON_ITEMS}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+    loaded = load(path)
+    assert [(str(r.place), r.data) for r in loaded.rows] == [
+        (f"{path}, item 1", JSON_ROWS[0]), (f"{path}, item 2", JSON_ROWS[1])]
+
+
+def test_jsonl_english_and_chinese_keys_and_bad_lines(tmp_path):
+    path = tmp_path / "faq.jsonl"
+    lines = [json.dumps(i, ensure_ascii=False) for i in JSON_ITEMS]
+    path.write_text(lines[0] + "\n\n" + lines[1] + "\n" + '{"问题": "没有答案的问题"}\n' + "{坏的}\n",
+                    encoding="utf-8")
+    loaded = load(path)
+    assert [(r.place.line, r.data) for r in loaded.rows] == [(1, JSON_ROWS[0]), (3, JSON_ROWS[1])]
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 4, field 'answer': missing or empty",
+        f"{path}, line 5: invalid JSON (Expecting property name enclosed in double quotes at column 2)"]
+
+
+def test_jsonl_unknown_key_is_reported(tmp_path):
+    path = jsonl(tmp_path / "faq.jsonl", [{"问题": "能开发票吗？", "答案": "可以。", "备注": "财务确认过"}])
+    loaded = load(path)
+    assert loaded.rows[0].data == {"question": "能开发票吗？", "answer": "可以。"}
+    assert any("备注" in note for note in loaded.notes)
+
+
+def test_markdown_qa_pairs_under_category_headings(tmp_path):
+    path = tmp_path / "faq.md"
+    path.write_text("# 售前\n\n"
+                    "Q: 有现货吗？\n"
+                    "A: 页面显示有库存的都是现货，\n"
+                    "下单后48小时内发货。\n\n"
+                    "Q：可以便宜点吗？\n"
+                    "A：页面价格已经是活动价了，领券还能再减5元。\n\n"
+                    "# 售后\n\n"
+                    "问：退款多久到账？\n"
+                    "答：原路退回，一般1到3个工作日到账。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == []
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (3, {"question": "有现货吗？", "answer": "页面显示有库存的都是现货，\n下单后48小时内发货。", "category": "售前"}),
+        (7, {"question": "可以便宜点吗？", "answer": "页面价格已经是活动价了，领券还能再减5元。", "category": "售前"}),
+        (12, {"question": "退款多久到账？", "answer": "原路退回，一般1到3个工作日到账。", "category": "售后"}),
+    ]
+
+
+def test_markdown_question_headings_under_a_category_heading(tmp_path):
+    path = tmp_path / "faq.md"
+    path.write_text("# 售前咨询\n\n## 有现货吗？\n页面显示有库存的都是现货。\n\n"
+                    "## 可以便宜点吗\n页面价格已经是活动价了。\n\n"
+                    "# 售后服务\n\n## 退款多久到账？\n原路退回，\n一般1到3个工作日到账。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq"
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (3, {"question": "有现货吗？", "answer": "页面显示有库存的都是现货。", "category": "售前咨询"}),
+        (6, {"question": "可以便宜点吗", "answer": "页面价格已经是活动价了。", "category": "售前咨询"}),
+        (11, {"question": "退款多久到账？", "answer": "原路退回，\n一般1到3个工作日到账。", "category": "售后服务"}),
+    ]
+
+
+def test_prose_markdown_is_a_document(tmp_path):
+    path = tmp_path / "guide.md"
+    path.write_text("# 四件套洗涤指南\n\n首次使用前请单独清洗一次，水温不超过30℃。\n\n"
+                    "## 晾晒\n\n请勿暴晒，放在阴凉通风处晾干。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "document" and loaded.rows == []
+    assert [(p.position, p.section, p.page, p.text) for p in loaded.passages] == [
+        (0, "四件套洗涤指南", None, "首次使用前请单独清洗一次，水温不超过30℃。"),
+        (1, "四件套洗涤指南 > 晾晒", None, "请勿暴晒，放在阴凉通风处晾干。")]
+
+
+# -- 4. idempotency and safety ---------------------------------------------------------------
+
+def test_reimporting_the_same_workbook_changes_nothing(kefu, tmp_path):
+    shop_workbook(tmp_path / "faq.xlsx")
+    first = report(kefu("import", "faq.xlsx", "--json"))
+    f = first["files"][0]
+    assert (f["file"], f["kind"], f["status"], f["rows"]) == ("faq.xlsx", "faq", "imported", 8)
+    assert counts(f) == (8, 0, 0, 0, 0) and f["rejected"] == [] and f["notes"] == SHOP_NOTES
+    assert first["entries"] == 8 and first["totals"]["failed_files"] == 0
+    before = dump(tmp_path / "home")
+    again = report(kefu("import", "faq.xlsx", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 8, 0, 0)
+    assert dump(tmp_path / "home") == before
+    entries = stored(tmp_path / "home")
+    assert sorted(entries) == QUESTIONS
+    for entry, history in entries.values():
+        assert [(h.version, h.action, h.author) for h in history] == [(1, "import", "tester")]
+    expected = {data["question"]: data for _, _, data in SHOP_ROWS}
+    for question, (entry, _) in entries.items():
+        assert {k: v for k, v in entry.content().items() if k in expected[question]} == expected[question]
+    assert entries["双十一满减怎么参加？"][0].valid_to == "2025-11-12"
+    assert entries["多久发货？"][0].valid_to is None
+
+
+def test_changed_row_conflict_error_skip_and_update(kefu, tmp_path):
+    home = tmp_path / "home"
+    shop_workbook(tmp_path / "faq.xlsx")
+    kefu("import", "faq.xlsx")
+    new = "现货付款后24小时内发货，预售商品以商品页写明的时间为准。"
+    shop_workbook(tmp_path / "faq.xlsx", answers={"多久发货？": new})
+    before = dump(home)
+    entry_id = stored(home)["多久发货？"][0].id
+
+    failed = kefu("import", "faq.xlsx", "--json", code=1)
+    f = report(failed)["files"][0]
+    assert f["status"] == "failed" and counts(f) == (0, 0, 0, 0, 0)
+    assert f["error"] == (f"faq.xlsx, sheet 常见问题, row 3: entry id {entry_id!r} already exists "
+                          "(use --on-conflict update or skip)")
+    assert report(failed)["totals"]["failed_files"] == 1
+    assert dump(home) == before
+
+    skipped = report(kefu("import", "faq.xlsx", "--on-conflict", "skip", "--json"))["files"][0]
+    assert counts(skipped) == (0, 0, 7, 1, 0)
+    assert dump(home) == before
+
+    updated = report(kefu("import", "faq.xlsx", "--on-conflict", "update", "--json"))["files"][0]
+    assert counts(updated) == (0, 1, 7, 0, 0)
+    entries = stored(home)
+    entry, history = entries["多久发货？"]
+    assert entry.id == entry_id and entry.answer == new and entry.version == 2
+    assert [(h.version, h.action) for h in history] == [(1, "import"), (2, "import")]
+    assert history[1].before["answer"] == SHIPPING[0][2] and history[1].after["answer"] == new
+    assert all(len(h) == 1 for q, (_, h) in entries.items() if q != "多久发货？")
+    # the index follows: the new answer is what a search returns
+    hit = report(kefu("search", "什么时候发货", "--json"))["hits"][0]
+    assert (hit["entry_id"], hit["answer"]) == (entry_id, new)
+
+
+def test_conflict_error_names_the_row(kefu, tmp_path):
+    shop_workbook(tmp_path / "faq.xlsx")
+    kefu("import", "faq.xlsx")
+    shop_workbook(tmp_path / "faq.xlsx", answers={"多久发货？": "当天发货。"})
+    error = report(kefu("import", "faq.xlsx", "--json", code=1))["files"][0]["error"]
+    assert "sheet 常见问题, row 3" in error
+
+
+def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
+    home = tmp_path / "home"
+    shop_workbook(tmp_path / "faq.xlsx")
+    kefu("import", "faq.xlsx")
+    entry_id = stored(home)["多久发货？"][0].id
+    new = "现货付款后24小时内发货。"
+    shop_workbook(tmp_path / "faq.xlsx", answers={"多久发货？": new}, extra=True)
+    before = dump(home)
+    out = report(kefu("import", "faq.xlsx", "--dry-run", "--on-conflict", "update", "--json"))
+    f = out["files"][0]
+    assert out["dry_run"] is True and f["status"] == "dry-run"
+    assert counts(f) == (1, 1, 7, 0, 0) and out["entries"] == 8
+    assert f["diff"] == [
+        {"id": entry_id, "action": "update", "changes": {"answer": [SHIPPING[0][2], new]}},
+        {"id": None, "action": "add", "changes": {
+            "question": [None, "会员积分怎么用？"], "similar": [None, ["积分能抵钱吗"]],
+            "answer": [None, "100积分抵1元，结算时勾选使用积分。"], "category": [None, "账户"],
+            "tags": [None, ["会员"]], "status": [None, "published"]}},
+    ]
+    assert dump(home) == before
+    text = kefu("import", "faq.xlsx", "--dry-run", "--on-conflict", "update").stdout
+    assert f"  update {entry_id}\n      answer: {SHIPPING[0][2]!r} -> {new!r}" in text
+    assert "  add (new entry)\n" in text
+    assert text.rstrip().endswith("dry run: nothing was written; 8 entries in the store")
+    assert dump(home) == before
+
+
+def test_prune_archives_only_rows_gone_from_the_same_file(kefu, tmp_path):
+    home = tmp_path / "home"
+    shop_workbook(tmp_path / "faq.xlsx")
+    jsonl(tmp_path / "other.jsonl", [{"question": "忘记密码怎么办？", "answer": "在登录页点忘记密码，用手机验证码重置。"}])
+    kefu("import", "faq.xlsx", "other.jsonl")
+    shop_workbook(tmp_path / "faq.xlsx", drop=("可以开发票吗？",))
+
+    kept = report(kefu("import", "faq.xlsx", "--json"))["files"][0]
+    assert counts(kept) == (0, 0, 7, 0, 0)
+    assert stored(home)["可以开发票吗？"][0].status == "published"
+
+    before = dump(home)
+    dry = report(kefu("import", "faq.xlsx", "--prune", "--dry-run", "--json"))["files"][0]
+    invoice_id = stored(home)["可以开发票吗？"][0].id
+    assert counts(dry) == (0, 0, 7, 0, 1)
+    assert dry["diff"] == [{"id": invoice_id, "action": "prune", "changes": {"status": ["published", "archived"]}}]
+    assert dump(home) == before
+
+    pruned = report(kefu("import", "faq.xlsx", "--prune", "--json"))["files"][0]
+    assert counts(pruned) == (0, 0, 7, 0, 1)
+    entries = stored(home)
+    invoice, history = entries["可以开发票吗？"]
+    assert invoice.status == "archived" and [h.action for h in history] == ["import", "prune"]
+    assert [q for q, (e, _) in entries.items() if e.status == "archived"] == ["可以开发票吗？"]
+    assert entries["忘记密码怎么办？"][0].status == "published"  # another source: never pruned here
+    again = report(kefu("import", "faq.xlsx", "--prune", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 7, 0, 0)
+    # the archived entry is no longer suggested
+    hits = report(kefu("search", "发票怎么开", "--json"))["hits"]
+    assert invoice.id not in [h["entry_id"] for h in hits]
+
+
+def test_bad_row_fails_the_file_then_skip_bad_rows_then_fix_the_rejected_file(kefu, tmp_path):
+    home = tmp_path / "home"
+    shop_workbook(tmp_path / "faq.xlsx", empty_answer=True)
+    kefu("list")  # creates the empty store
+    before = dump(home)
+    message = "faq.xlsx, sheet 常见问题, row 17, column '答案': missing or empty"
+
+    out = report(kefu("import", "faq.xlsx", "--report", "r.json", "--json", code=1))
+    f = out["files"][0]
+    assert f["status"] == "failed" and f["rejected"] == [message] and counts(f) == (0, 0, 0, 0, 0)
+    assert f["error"] == ("1 row(s) rejected, so nothing was imported from this file (fix them, or pass "
+                          f"--skip-bad-rows); first: {message}")
+    assert out["totals"]["rejected_rows"] == 1 and out["rejected_file"] == "r.rejected.csv"
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == out
+    assert dump(home) == before
+    text = kefu("import", "faq.xlsx", code=1).output
+    assert "ERROR 1 row(s) rejected" in text and f"  rejected: {message}" in text
+
+    out = report(kefu("import", "faq.xlsx", "--skip-bad-rows", "--report", "r.json", "--json", code=1))
+    f = out["files"][0]
+    assert f["status"] == "imported" and counts(f) == (8, 0, 0, 0, 0) and f["rejected"] == [message]
+    with open(tmp_path / "r.rejected.csv", encoding="utf-8-sig", newline="") as fh:
+        rejected = list(csv.DictReader(fh))
+    assert rejected == [{"where": "faq.xlsx, sheet 常见问题, row 17, column '答案'", "error": "missing or empty",
+                         "id": "", "question": "退货地址是哪里？", "similar": "寄回地址", "answer": "",
+                         "category": "售后", "tags": "退货", "status": "已发布", "valid_from": "",
+                         "valid_to": "", "original": ""}]
+
+    rejected[0]["answer"] = "请寄回：浙江省杭州市余杭区青禾路8号 青禾优选售后部，收。"
+    with open(tmp_path / "r.rejected.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rejected[0]))
+        writer.writeheader()
+        writer.writerows(rejected)
+    fixed = report(kefu("import", "r.rejected.csv", "--json"))
+    assert counts(fixed["files"][0]) == (1, 0, 0, 0, 0) and fixed["files"][0]["notes"] == []
+    assert fixed["entries"] == 9
+    entry = stored(home)["退货地址是哪里？"][0]
+    assert (entry.answer, entry.similar, entry.category, entry.tags, entry.status) == (
+        rejected[0]["answer"], ["寄回地址"], "售后", ["退货"], "published")
+    # the original, still bad, now only rejects its bad row; everything else is unchanged
+    f = report(kefu("import", "faq.xlsx", "--skip-bad-rows", "--json", code=1))["files"][0]
+    assert counts(f) == (0, 0, 8, 0, 0)
+
+
+def test_rejected_file_keeps_the_cells_of_a_misquoted_csv_row(kefu, tmp_path):
+    (tmp_path / "faq.csv").write_text(CSV_TEXT, encoding="utf-8")
+    kefu("import", "faq.csv", "--skip-bad-rows", "--report", "r.json", code=1)
+    text = (tmp_path / "r.rejected.csv").read_text(encoding="utf-8-sig")
+    assert "退货运费谁出" in text and "质量问题我们承担" in text
+
+
+def test_exit_code_zero_when_nothing_failed_or_was_rejected(kefu, tmp_path):
+    shop_workbook(tmp_path / "faq.xlsx")
+    result = kefu("import", "faq.xlsx")
+    assert "faq.xlsx" in result.stdout and "8 entries in the store" in result.stdout
+    assert not (tmp_path / "kefu-import.rejected.csv").exists()
+
+
+# -- 5. folders -------------------------------------------------------------------------------
+
+def test_folder_glob_skips_hidden_and_rejected_files(kefu, tmp_path):
+    folder = tmp_path / "faqs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".backup").mkdir()
+    shop_workbook(folder / "a.xlsx")
+    (folder / "b.csv").write_text("question,answer\n怎么修改收货地址？,未发货前可在订单页修改地址。\n", encoding="utf-8")
+    (folder / "sub" / "c.json").write_text(json.dumps([{"问题": "能用花呗吗？", "答案": "支持花呗分期。"}],
+                                                       ensure_ascii=False), encoding="utf-8")
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["标准问题", "答案"])
+    book.active.append(["有赠品吗？", "下单即送收纳袋一个。"])
+    book.save(folder / "sub" / "d.xlsx")
+    for hidden in (folder / ".old.xlsx", folder / ".backup" / "e.xlsx"):
+        book.save(hidden)
+    (folder / "kefu-import.rejected.csv").write_text("where,error,question,answer\nx,y,被拒的问题,\n", encoding="utf-8")
+    (folder / "readme.docx").write_bytes(b"not read")  # a document the glob leaves out
+
+    out = report(kefu("import", "faqs", "--glob", "*.xlsx", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("faqs") / "a.xlsx"), str(Path("faqs") / "sub" / "d.xlsx")]
+    assert [counts(f) for f in out["files"]] == [(8, 0, 0, 0, 0), (1, 0, 0, 0, 0)]
+    assert out["totals"] == {"added": 9, "updated": 0, "unchanged": 0, "skipped": 0, "pruned": 0,
+                             "passages": 0, "rejected_rows": 0, "failed_files": 0}
+    assert "有赠品吗？" in stored(tmp_path / "home") and "怎么修改收货地址？" not in stored(tmp_path / "home")
+
+    (folder / "readme.docx").unlink()
+    out = report(kefu("import", "faqs", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("faqs") / n) for n in ("a.xlsx", "b.csv", "sub/c.json", "sub/d.xlsx")]
+    assert [counts(f) for f in out["files"]] == [(0, 0, 8, 0, 0), (1, 0, 0, 0, 0), (1, 0, 0, 0, 0), (0, 0, 1, 0, 0)]
+    assert out["totals"]["added"] == 2 and out["totals"]["unchanged"] == 9 and out["entries"] == 11
+    assert "被拒的问题" not in stored(tmp_path / "home")
+
+
+def test_one_bad_file_among_good_ones(kefu, tmp_path):
+    folder = tmp_path / "faqs"
+    folder.mkdir()
+    jsonl(folder / "1-good.jsonl", [{"question": "怎么修改收货地址？", "answer": "未发货前可在订单页修改地址。"}])
+    (folder / "2-bad.json").write_text('[{"question": "有现货吗？", "answer": "有"}', encoding="utf-8")
+    shop_workbook(folder / "3-good.xlsx")
+    out = report(kefu("import", "faqs", "--json", code=1))
+    assert [(Path(f["file"]).name, f["status"]) for f in out["files"]] == [
+        ("1-good.jsonl", "imported"), ("2-bad.json", "failed"), ("3-good.xlsx", "imported")]
+    assert out["files"][1]["error"].startswith(str(Path("faqs") / "2-bad.json") + ", line 1: invalid JSON")
+    assert out["totals"]["added"] == 9 and out["totals"]["failed_files"] == 1 and out["entries"] == 9
+    assert "有现货吗？" not in stored(tmp_path / "home")
+
+
+# -- 6. export round trips --------------------------------------------------------------------
+
+ROUND_TRIP = [
+    {"id": "007", "question": "可以发顺丰吗？", "similar": ["能发顺丰吗|可以换快递吗"],
+     "answer": "+86 400-820-8820 是我们的客服热线，顺丰需补差价10元。", "category": "售中", "tags": ["物流|快递"]},
+    {"id": "coupon", "question": "优惠券怎么用？", "similar": ["满减怎么用；怎么凑单", "券在哪里领"],
+     "answer": "下单页选择优惠券即可。\n每单限用一张，\n不可与满减叠加。", "category": "售前", "tags": ["活动", "优惠券"]},
+    {"id": "return-rules", "question": "退货须知是什么？", "similar": ["退货有什么要求；退货条件"],
+     "answer": "=== 退货须知 ===\n商品需保持完好，吊牌齐全。", "category": "售后", "tags": []},
+    {"id": "double11", "question": "双十一活动什么时候开始？", "answer": "10月20日晚8点开始预售，11月11日结束。",
+     "valid_from": "2025-10-20", "valid_to": "2025-11-11", "category": "售前"},
+    {"id": "presale", "question": "预售商品什么时候发货？", "answer": "付尾款后5天内发货。", "status": "draft",
+     "valid_from": "2025-11-01T20:00:00"},
+    {"id": "old-gift", "question": "还有赠品吗？", "answer": "赠品活动已结束，感谢关注。", "status": "archived",
+     "tags": ["赠品"], "similar": ["送不送东西"]},
+]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "jsonl"])
+def test_export_then_import_reports_everything_unchanged(kefu, tmp_path, fmt):
+    home = tmp_path / "home"
+    jsonl(tmp_path / "seed.jsonl", ROUND_TRIP)
+    kefu("import", "seed.jsonl")
+    entries = stored(home)
+    assert entries["可以发顺丰吗？"][0].similar == ["能发顺丰吗|可以换快递吗"]
+    assert {e.status for e, _ in entries.values()} == {"published", "draft", "archived"}
+    before = dump(home)
+    out = report(kefu("export", "--format", fmt, "-o", f"out.{fmt}", "--json"))
+    assert out == {"file": f"out.{fmt}", "format": fmt, "entries": 6}
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        cell = next(c for row in load_workbook(tmp_path / "out.xlsx").active.iter_rows()
+                    for c in row if str(c.value).startswith("==="))
+        assert cell.data_type == "s" and cell.value == ROUND_TRIP[2]["answer"]  # text, not a formula
+    again = report(kefu("import", f"out.{fmt}", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 6, 0, 0) and again["rejected"] == [] and again["notes"] == []
+    # entries and history untouched (entry_sources now names out.{fmt}: the last file each came from)
+    assert entries_and_history(dump(home)) == entries_and_history(before)
+    assert {q: e.content() for q, (e, _) in stored(home).items()} == {q: e.content() for q, (e, _) in entries.items()}
+
+
+def test_export_xlsx_with_a_control_character_from_json(kefu, tmp_path):
+    jsonl(tmp_path / "seed.jsonl", [{"id": "vt", "question": "有现货吗？", "answer": "有现货\u000b当天发。"}])
+    kefu("import", "seed.jsonl")
+    kefu("export", "--format", "xlsx", "-o", "out.xlsx")
+    assert counts(report(kefu("import", "out.xlsx", "--json"))["files"][0]) == (0, 0, 1, 0, 0)
+
+
+# -- 7. documents -----------------------------------------------------------------------------
+
+def test_documents_become_passages_beside_faq_entries(kb, tmp_path):
+    docx_path = manual_docx(tmp_path / "四件套说明书.docx")
+    pdf_path = pdf(tmp_path / "牙刷说明书.pdf")
+    shop = shop_workbook(tmp_path / "faq.xlsx")
+    results = BulkImporter(kb).run([shop, docx_path, pdf_path])
+    assert [(r.kind, r.status, r.error) for r in results] == [
+        ("faq", "imported", None), ("document", "imported", None), ("document", "imported", None)]
+    assert [r.passages for r in results] == [
+        {}, {"added": 3, "updated": 0, "unchanged": 0, "removed": 0},
+        {"added": 2, "updated": 0, "unchanged": 0, "removed": 0}]
+    doc_src, pdf_src = source_key(docx_path), source_key(pdf_path)
+    passages = kb.store.passages()
+    assert sorted((p["source"], p["position"], p["section"], p["page"]) for p in passages) == sorted([
+        (doc_src, 0, "产品规格", None), (doc_src, 1, "洗涤说明", None), (doc_src, 2, "保修与售后", None),
+        (pdf_src, 0, "", 1), (pdf_src, 1, "", 2)])
+    by_place = {(p["source"], p["position"]): p["text"] for p in passages}
+    assert by_place[(doc_src, 0)].endswith("\n部件 | 尺寸\n被套 | 200×230厘米\n床单 | 245×250厘米\n枕套 | 48×74厘米")
+    assert by_place[(pdf_src, 0)].startswith("声波电动牙刷使用说明：首次使用前请将牙刷充满电，充电时间约为四小时")
+    assert "\n防水与保修：机身防水等级为IPX7" in by_place[(pdf_src, 1)]
+
+    # passages are never entries, and searches keep them apart from the curated answers
+    entries = kb.store.entries()
+    assert sorted(e.question for e in entries) == QUESTIONS
+    passage_ids = {p["id"] for p in passages}
+    assert passage_ids.isdisjoint(e.id for e in entries)
+    result = Retriever(kb).search("四件套可以机洗吗？水温多少度合适")
+    assert result.hits and {h.entry_id for h in result.hits} <= {e.id for e in entries}
+    ref = result.references[0]
+    assert (ref.source, ref.section, ref.page) == (doc_src, "洗涤说明", None)
+    assert ref.passage_id in passage_ids and "机洗" in ref.shared and ref.text == by_place[(doc_src, 1)]
+    assert all(r.passage_id in passage_ids for r in result.references)
+    ref = Retriever(kb).search("刷头在保修范围内吗").references[0]
+    assert (ref.source, ref.section, ref.page) == (pdf_src, "", 2)
+    assert {"刷头", "保修", "范围"} <= set(ref.shared)
+
+    # the same documents again: nothing changes
+    again = BulkImporter(kb).run([docx_path, pdf_path])
+    assert [r.passages for r in again] == [{"added": 0, "updated": 0, "unchanged": 3, "removed": 0},
+                                           {"added": 0, "updated": 0, "unchanged": 2, "removed": 0}]
+    assert kb.store.passages() == passages
+
+    # an edited manual (one paragraph and one section fewer) replaces its passages
+    manual_docx(docx_path, MANUAL_EDITED)
+    edited = BulkImporter(kb).run([docx_path])[0]
+    assert edited.passages == {"added": 0, "updated": 1, "unchanged": 1, "removed": 1}
+    now = [p for p in kb.store.passages() if p["source"] == doc_src]
+    assert [(p["position"], p["section"]) for p in now] == [(0, "产品规格"), (1, "洗涤说明")]
+    assert now[1]["text"] == "首次使用前建议单独清洗一次，水温不超过30℃，可以机洗，请选择轻柔模式。"
+    assert len(kb.store.passages()) == 4
+    refs = Retriever(kb).search("开线掉色可以换新吗").references
+    assert all("换新" not in r.text for r in refs) and len(kb.store.entries()) == 8
+
+
+def test_document_dry_run_and_cli_report(kefu, tmp_path):
+    manual_docx(tmp_path / "manual.docx")
+    home = tmp_path / "home"
+    kefu("list")
+    before = dump(home)
+    dry = report(kefu("import", "manual.docx", "--dry-run", "--json"))
+    assert dry["files"][0]["passages"] == {"added": 3, "updated": 0, "unchanged": 0, "removed": 0}
+    assert dump(home) == before
+    out = report(kefu("import", "manual.docx", "--json"))
+    assert out["files"][0]["kind"] == "document" and out["totals"]["passages"] == 3 and out["entries"] == 0
+    imported = dump(home)
+    assert imported != before and "洗涤说明" in imported
+    again = report(kefu("import", "manual.docx", "--json"))
+    assert again["totals"]["passages"] == 0 and again["files"][0]["passages"]["unchanged"] == 3
+    assert dump(home) == imported  # unchanged passages are not rewritten
+
+
+# -- 8. templates -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_template_is_importable(kefu, tmp_path, fmt):
+    out = report(kefu("import", "--template", fmt, "-o", f"t.{fmt}", "--json"))
+    assert out == {"template": f"t.{fmt}"} and (tmp_path / f"t.{fmt}").exists()
+    f = report(kefu("import", f"t.{fmt}", "--json"))["files"][0]
+    assert counts(f) == (2, 0, 0, 0, 0) and f["rejected"] == [] and f["notes"] == []
+    entries = stored(tmp_path / "home")
+    assert sorted(entries) == ["多久发货？", "支持七天无理由退货吗？"]
+    assert entries["多久发货？"][0].similar == ["什么时候发货", "几天能发出"]

@@ -1,0 +1,253 @@
+"""The JSON API and the permission rules of every route (iterating the URL map, so a new
+route cannot escape them), CSRF, error shapes, and two processes over one data folder."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fakes import FakeEmbedder
+from helpers import SHOP
+
+from kefu.suggest.workspace import Workspace
+from kefu.web import create_app
+from kefu.web.openapi import SPEC
+
+PASSWORD = "correct-horse"
+# Routes anyone may call: the login form, the help-desk iframe shell (it holds no data
+# and authenticates its API calls with a token), the API description, static files.
+PUBLIC = {"auth.login", "auth.logout", "panel.embed", "api.openapi", "static"}
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = Workspace(tmp_path / "home", embedders=[FakeEmbedder()])
+    w.kb().import_entries(SHOP)
+    for name, role in (("agent1", "agent"), ("editor1", "editor"), ("admin1", "admin")):
+        w.users().add(name, PASSWORD, role)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def app(ws):
+    return create_app({"TESTING": True, "SECRET_KEY": "test"}, workspace=ws)
+
+
+def login(app, name: str | None):
+    """A test client logged in as `name` (None: anonymous) and its CSRF token."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    if name is None:
+        return client, token
+    r = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    # Logging in starts a new session, so the page token is fetched again.
+    page = client.get("/login").get_data(as_text=True)
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _rules(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(rule) -> str:
+    # Real ids where a route takes one, so a sufficient role reaches the view itself.
+    values = {arg: 1 if type(rule._converters[arg]).__name__ == "IntegerConverter" else "ship"
+              for arg in rule.arguments}
+    return rule.build(values)[1]
+
+
+def _call(client, token, rule, method):
+    url = _url(rule)
+    if url.startswith("/api/"):
+        return client.open(url, method=method, json={}, headers={"X-CSRFToken": token})
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+def test_every_route_is_public_on_purpose_or_names_its_role(app):
+    for rule, _ in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert getattr(view, "required_role", None) in ("agent", "editor", "admin"), \
+            f"{rule} ({rule.endpoint}) has no @requires(role) and is not listed as public"
+
+
+def test_anonymous_users_are_refused_everywhere_but_public_routes(app):
+    client, token = login(app, None)
+    for rule, method in _rules(app):
+        if rule.endpoint in PUBLIC:
+            continue
+        r = _call(client, token, rule, method)
+        if rule.rule.startswith("/api/"):
+            assert r.status_code == 401, f"{method} {rule}: {r.status_code}"
+            assert r.get_json()["error"]["code"] == "unauthorized"
+        else:
+            assert r.status_code == 302 and "/login" in r.headers["Location"], f"{method} {rule}: {r.status_code}"
+
+
+@pytest.mark.parametrize("user,role", [("agent1", "agent"), ("editor1", "editor")])
+def test_lower_roles_get_403_and_sufficient_roles_get_through(app, user, role):
+    client, token = login(app, user)
+    order = ("agent", "editor", "admin")
+    for rule, method in _rules(app):
+        if rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+            continue
+        needed = app.view_functions[rule.endpoint].required_role
+        r = _call(client, token, rule, method)
+        if order.index(role) < order.index(needed):
+            assert r.status_code == 403, f"{user}: {method} {rule} gave {r.status_code}"
+        else:
+            assert r.status_code not in (401, 403), f"{user}: {method} {rule} gave {r.status_code}"
+
+
+def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
+    agent = ws.users().add_token("bot", "agent")
+    editor = ws.users().add_token("sync", "editor")
+    client = app.test_client()
+    r = client.post("/api/suggest", json={"message": "包邮吗"}, headers={"Authorization": f"Bearer {agent}"})
+    assert r.status_code == 200 and r.get_json()["hits"][0]["id"] == "ship"
+    body = {"question": "可以用花呗吗", "answer": "支持花呗分期。"}
+    r = client.post("/api/entries", json=body, headers={"Authorization": f"Bearer {agent}"})
+    assert r.status_code == 403
+    r = client.post("/api/entries", json=body, headers={"Authorization": f"Bearer {editor}"})
+    assert r.status_code == 201 and r.get_json()["author"] == "token:sync"
+    r = client.get("/api/entries", headers={"Authorization": "Bearer kefu_not-a-token"})
+    assert r.status_code == 401
+
+
+def test_session_writes_need_the_csrf_header(app):
+    client, token = login(app, "editor1")
+    body = {"question": "可以用花呗吗", "answer": "支持花呗分期。"}
+    r = client.post("/api/entries", json=body)
+    assert r.status_code == 400 and "CSRF" in r.get_json()["error"]["message"]
+    r = client.post("/api/entries", json=body, headers={"X-CSRFToken": "forged"})
+    assert r.status_code == 400
+    r = client.post("/api/entries", json=body, headers={"X-CSRFToken": token})
+    assert r.status_code == 201
+
+
+def test_html_forms_without_csrf_token_are_refused(app):
+    client, _ = login(app, "editor1")
+    assert client.post("/logout").status_code == 400
+
+
+def test_login_rejects_wrong_password_and_open_redirects(app):
+    client, token = login(app, None)
+    r = client.post("/login", data={"name": "agent1", "password": "wrong", "csrf_token": token})
+    assert r.status_code == 401 and "用户名或密码不正确" in r.get_data(as_text=True)
+    r = client.post("/login?next=//evil.example/x", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"] == "/"
+
+
+def test_session_cookie_is_httponly_and_samesite(app):
+    client, token = login(app, None)
+    r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# -- API behaviour ----------------------------------------------------------------------------
+
+@pytest.fixture
+def api(app, ws):
+    token = ws.users().add_token("test", "editor")
+    client = app.test_client()
+
+    def call(method, url, **kwargs):
+        return client.open(url, method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return call
+
+
+def test_suggest_feedback_round_trip(api, ws):
+    s = api("POST", "/api/suggest", json={"message": "多久能发货？", "values": {"订单号": "123"}}).get_json()
+    assert s["hits"][0]["id"] == "delivery" and s["drafts"] and s["suggestion_id"]
+    r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "accept", "draft": 1})
+    assert r.status_code == 201
+    log = ws.feedback_log().suggestion(s["suggestion_id"])
+    assert [f["action"] for f in log["feedback"]] == ["accept"] and log["feedback"][0]["agent"] == "token:test"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({}, "message"), ({"message": "  "}, "message"), ({"message": 5}, "message"),
+    ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values")])
+def test_suggest_bad_fields_are_named(api, body, field):
+    r = api("POST", "/api/suggest", json=body)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["field"] == field
+
+
+def test_malformed_json_is_400_with_error_shape(api):
+    r = api("POST", "/api/suggest", data="{not json", content_type="application/json")
+    err = r.get_json()["error"]
+    assert r.status_code == 400 and err["code"] == "invalid_json" and set(err) == {"code", "message", "field"}
+
+
+def test_50kb_message_is_answered_and_longer_is_413(api):
+    r = api("POST", "/api/suggest", json={"message": "啊" * 50_000 + "包邮吗"})
+    assert r.status_code == 200 and r.get_json()["drafts"]
+    assert any("longer than" in n for n in r.get_json()["notes"])  # only its end was matched
+    r = api("POST", "/api/suggest", json={"message": "啊" * 100_001})
+    assert r.status_code == 413 and r.get_json()["error"]["field"] == "message"
+
+
+def test_entries_crud_and_errors(api):
+    body = {"id": "huabei", "question": "可以用花呗吗", "answer": "<script>alert(1)</script>支持。", "similar": ["花呗能用吗"]}
+    assert api("POST", "/api/entries", json=body).status_code == 201
+    assert api("POST", "/api/entries", json=body).get_json()["error"]["code"] == "conflict"
+    got = api("GET", "/api/entries/huabei").get_json()
+    assert got["answer"].startswith("<script>")  # JSON carries the text; pages escape it
+    r = api("PUT", "/api/entries/huabei", json={"answer": "支持花呗分期。"})
+    assert r.status_code == 200 and r.get_json()["version"] == 2
+    r = api("PUT", "/api/entries/huabei", json={"status": "live"})
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "status"
+    r = api("POST", "/api/entries", json={"question": "x", "answer": "y", "colour": "red"})
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "colour"
+    assert api("DELETE", "/api/entries/huabei").get_json()["status"] == "archived"
+    r = api("GET", "/api/entries/nope")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    listed = api("GET", "/api/entries?status=published&limit=2").get_json()
+    assert [e["id"] for e in listed] == ["delivery", "invoice"]
+    assert api("GET", "/api/entries?limit=0").status_code == 400
+
+
+def test_search_sees_an_entry_added_through_the_api(api):
+    api("POST", "/api/entries", json={"question": "可以用花呗吗", "answer": "支持。", "similar": ["花呗能用吗"]})
+    hits = api("GET", "/api/search?q=花呗能用吗").get_json()["hits"]
+    assert hits[0]["question"] == "可以用花呗吗" and hits[0]["entry_id"].startswith("k")
+    assert api("GET", "/api/search?q=x&k=abc").get_json()["error"]["field"] == "k"
+
+
+def test_unknown_api_route_is_json_404(api):
+    r = api("GET", "/api/nothing-here")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def test_openapi_documents_every_api_route(app):
+    assert app.test_client().get("/api/openapi.json").get_json()["openapi"].startswith("3.")
+    for rule, method in _rules(app):
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        assert path in SPEC["paths"], f"{rule} is not in the OpenAPI document"
+        assert method.lower() in SPEC["paths"][path], f"{method} {rule} is not in the OpenAPI document"
+
+
+def test_an_edit_through_one_process_is_seen_by_another(tmp_path, ws):
+    """Two workers = two apps over one data folder: the second sees the first's edit."""
+    other = Workspace(ws.home, embedders=[FakeEmbedder()])
+    try:
+        token = ws.users().add_token("t", "editor")
+        headers = {"Authorization": f"Bearer {token}"}
+        first = create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=ws).test_client()
+        second = create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=other).test_client()
+        assert second.get("/api/search?q=花呗能用吗", headers=headers).get_json()["hits"][0]["entry_id"] != "huabei"
+        first.post("/api/entries", json={"id": "huabei", "question": "可以用花呗吗", "answer": "支持。",
+                                         "similar": ["花呗能用吗"]}, headers=headers)
+        assert second.get("/api/search?q=花呗能用吗", headers=headers).get_json()["hits"][0]["entry_id"] == "huabei"
+    finally:
+        other.close()
