@@ -7,9 +7,16 @@ RUN_HOME := .kefu-run
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test bench clean
+.PHONY: install browser run test bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed browser
+
+# Debian's Chromium (and CJK fonts for screenshots) for the browser tests; Playwright
+# drives it, so no browser is downloaded. Skipped where it is installed or apt is absent.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive sh -c \
+	    'apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null'; fi
 
 # torch is installed first and pinned: a bare `torch` requirement (pulled in by
 # sentence-transformers) would otherwise fetch a multi-GB CUDA build.
@@ -38,6 +45,8 @@ bench: install
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/drafts.py
 	$(BIN)/python bench/intents.py
+	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) $(RUN_HOME) *.egg-info

@@ -71,21 +71,32 @@ class KnowledgeBase:
         return self._segmenter
 
     # -- embedding -------------------------------------------------------------
-    def embed_documents(self, embedder: Embedder, texts: list[str], batch: int = 256) -> np.ndarray:
-        """Vectors for `texts`, taking unchanged text from the cache and encoding only the rest."""
+    def embed_documents(self, embedder: Embedder, texts: list[str], batch: int = 256,
+                        collect: bool = True) -> np.ndarray | None:
+        """Vectors for `texts`, taking unchanged text from the cache and encoding only the rest.
+
+        With `collect=False` each new batch is only saved to the cache and nothing is
+        kept or returned, so filling the cache for a big import needs no more memory
+        than one batch.
+        """
         hashes = [text_hash(t) for t in texts]
-        cached = self.store.cached_vectors(embedder.id, sorted(set(hashes)))
+        unique = sorted(set(hashes))
+        cached = self.store.cached_vectors(embedder.id, unique) if collect else \
+            dict.fromkeys(self.store.cached_hashes(embedder.id, unique))
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes) if h not in cached))
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
             vectors = embedder.encode_documents(chunk)
             new = {text_hash(t): v for t, v in zip(chunk, vectors)}
             self.store.save_vectors(embedder.id, new)
-            cached.update(new)
+            if collect:
+                cached.update(new)
             self.progress(f"embedding ({embedder.id})", min(start + batch, len(missing)), len(missing))
+        if not collect:
+            return None
         if not texts:
             return np.zeros((0, embedder.dim), np.float32)
-        return np.stack([cached[h] for h in hashes]).astype(np.float32)
+        return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
     def documents(self, entries: list[Entry]) -> list[Document]:
         return self._documents([(e.id, e.phrasings, (e.valid_from, e.valid_to)) for e in entries])
@@ -108,7 +119,7 @@ class KnowledgeBase:
         transaction open for long: an import calls this before it writes its entries."""
         norm = list(dict.fromkeys(normalize(t).text for t in texts))
         for m in self.embedders:
-            self.embed_documents(m, norm)
+            self.embed_documents(m, norm, collect=False)
 
     # -- the indexes -------------------------------------------------------------
     def index(self) -> Index:

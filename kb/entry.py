@@ -75,7 +75,7 @@ def _parse_when(value: str, end: bool) -> datetime:
 
 # Control characters (other than line breaks and tabs) never belong in FAQ text, and
 # spreadsheets cannot even hold them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
 
 
 def _clean(text: str) -> str:
@@ -118,7 +118,7 @@ def validate(data: dict) -> dict:
             out[name] = _text_list(name, out[name])
     if "category" in out:
         cat = out["category"]
-        if cat is None or (isinstance(cat, str) and not cat.strip()):
+        if cat is None or (isinstance(cat, str) and not _clean(cat)):
             out["category"] = DEFAULT_CATEGORY
         elif not isinstance(cat, str):
             raise InvalidEntry("category", "must be a string")

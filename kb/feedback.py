@@ -7,9 +7,10 @@ masked, and rows older than the retention period are purged on write.
 from __future__ import annotations
 
 import json
+import time
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from .errors import KefuError
@@ -43,6 +44,7 @@ class UnknownSuggestion(KefuError):
 class FeedbackLog:
     db: object  # sqlite_utils.Database, migrated by Store
     retention_days: int = 90
+    _last_purge: float = field(default=float("-inf"), repr=False)
 
     def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
                           no_match: bool, hits: list[dict], drafts: list[dict]) -> str:
@@ -96,6 +98,11 @@ class FeedbackLog:
         return out
 
     def _purge(self) -> None:
+        # The panel asks for suggestions as the agent types: sweep at most every ten minutes.
+        now = time.monotonic()
+        if now - self._last_purge < 600:
+            return
+        self._last_purge = now
         cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
         old = "select id from suggestions where at < ?"
         self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff])

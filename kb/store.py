@@ -116,8 +116,10 @@ class Store:
         if tag:
             where.append("exists (select 1 from json_each(tags) where value = ?)"); args.append(tag)
         if text:
-            where.append("(question like ? or similar like ? or answer like ?)")
-            args += [f"%{text}%"] * 3
+            # % and _ in the search text are literal characters, not wildcards.
+            where.append("(question like ? escape '\\' or similar like ? escape '\\' or answer like ? escape '\\')")
+            pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args += [f"%{pattern}%"] * 3
         sql = "select * from entries"
         if where:
             sql += " where " + " and ".join(where)
@@ -253,7 +255,10 @@ class Store:
                 report.skipped.append(existing.id)
             else:
                 before = existing.content()
-                entry = self._update(existing, data, author, "import")
+                try:
+                    entry = self._update(existing, data, author, "import")
+                except InvalidEntry as exc:  # the merge with stored fields (dates) can clash
+                    raise InvalidEntry(exc.field, f"{exc.reason} ({where}, updating {existing.id!r})") from None
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update", "changes": {
                     k: [before[k], v] for k, v in entry.content().items() if before[k] != v}})
@@ -415,6 +420,16 @@ class Store:
                     f"select hash, vector from embeddings where model = ? and hash in ({marks})",
                     [model, *chunk]):
                 out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def cached_hashes(self, model: str, hashes: list[str]) -> set[str]:
+        """Which of `hashes` have a cached vector (without reading the vectors)."""
+        out: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(h for (h,) in self.db.execute(
+                f"select hash from embeddings where model = ? and hash in ({marks})", [model, *chunk]))
         return out
 
     def save_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:

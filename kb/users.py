@@ -91,7 +91,10 @@ class Users:
         return User(row[0], row[1]) if check_password_hash(row[2], password) else None
 
     def remove(self, name: str) -> None:
-        self.get(name)
+        user = self.get(name)
+        admins = self.db.execute("select count(*) from users where role = 'admin'").fetchone()[0]
+        if user.role == "admin" and admins == 1:
+            raise UserError(f"{name!r} is the last admin; add another admin first")
         with self.db.atomic():
             self.db.execute("delete from users where name = ?", [name])
 

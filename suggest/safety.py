@@ -31,7 +31,8 @@ class Safety:
         words = {}
         for line in _lines(words_file):
             word, _, reason = line.partition("\t")
-            words[word.strip()] = reason.strip() or "敏感"
+            if word.strip():  # a line with only a reason would flag every position
+                words[word.strip()] = reason.strip() or "敏感"
         return cls(words, _lines(safe_file))
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:

@@ -33,6 +33,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
         KEFU_ALLOWED_ORIGINS=[],  # help-desk origins whose postMessage context is accepted
     )
     app.config.update(config or {})
+    app.config["KEFU_ALLOWED_ORIGINS"] = _origins(app.config["KEFU_ALLOWED_ORIGINS"])
     if workspace is None:
         workspace = Workspace(Path(app.config["KEFU_HOME"]), app.config.get("KEFU_MODELS"),
                               app.config.get("KEFU_THREADS"))
@@ -48,7 +49,35 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
     app.register_blueprint(console.bp)
     app.register_blueprint(api.bp)
     api.register_errors(app)
+    app.after_request(_security_headers)
     return app
+
+
+def _origins(value) -> list[str]:
+    """Allowed help-desk origins from a list or a comma-separated string, checked."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    out = []
+    for item in (i.strip().rstrip("/") for i in items):
+        if not item:
+            continue
+        if not (item.startswith("https://") or item.startswith("http://")) or item.count("/") != 2:
+            raise ValueError(f"an allowed origin is scheme://host[:port], not {item!r}")
+        out.append(item)
+    return out
+
+
+def _security_headers(response):
+    """Pages may only be framed by kefu itself, except /embed by the allowed help desks
+    (clickjacking the accept or editor buttons); no MIME sniffing."""
+    from flask import current_app, request
+
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        ancestors = "'self'"
+        if request.path == "/embed":
+            ancestors = " ".join(["'self'", *current_app.config["KEFU_ALLOWED_ORIGINS"]])
+        response.headers.setdefault("Content-Security-Policy", f"frame-ancestors {ancestors}")
+    return response
 
 
 def _secret_key(home: Path) -> str:

@@ -176,7 +176,7 @@ def list_entries():
     return jsonify([e.to_dict() for e in entries])
 
 
-@bp.get("/entries/<entry_id>")
+@bp.get("/entries/<path:entry_id>")
 @requires("agent")
 def get_entry(entry_id: str):
     with locked() as ws:
@@ -202,7 +202,7 @@ def create_entry():
     return jsonify(entry.to_dict()), 201
 
 
-@bp.put("/entries/<entry_id>")
+@bp.put("/entries/<path:entry_id>")
 @requires("editor")
 def update_entry(entry_id: str):
     data = _entry_fields(_body())
@@ -212,7 +212,7 @@ def update_entry(entry_id: str):
     return jsonify(entry.to_dict())
 
 
-@bp.delete("/entries/<entry_id>")
+@bp.delete("/entries/<path:entry_id>")
 @requires("editor")
 def archive_entry(entry_id: str):
     """Entries are archived, never deleted: their history stays and can be reverted."""

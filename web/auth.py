@@ -21,7 +21,7 @@ def requires(role: str):
             if user is None:
                 if request.blueprint == "api":
                     abort(401, "login or an API token is required")
-                return redirect(url_for("auth.login", next=request.full_path))
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not user.can(role):
                 abort(403, f"this needs the {role} role")
             return view(*args, **kwargs)

@@ -29,9 +29,13 @@ _BLANK_LINES = re.compile(r"\n[ \t\u3000]*\n\s*")
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u00ad"))  # BOM, zero-width, soft hyphen
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # pypdf can yield lone ones; they cannot be encoded
+
+
 def normalise(text: str) -> str:
     """Collapse whitespace to single spaces, dropping line breaks inside CJK text."""
-    return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text.translate(_INVISIBLE))).strip()
+    text = _SURROGATE.sub("", text.translate(_INVISIBLE))
+    return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text)).strip()
 
 
 def _error(path: str, message: str) -> ImportFileError:
@@ -86,11 +90,14 @@ def docx_blocks(data: bytes, path: str) -> list[Block]:
     except Exception as exc:  # python-docx raises zip, XML and package errors alike
         raise _error(path, f"not a readable DOCX file ({exc})") from exc
     blocks: list[Block] = []
-    for item in document.iter_inner_content():
-        if isinstance(item, Table):
-            blocks.extend(Block(text) for row in item.rows if (text := _docx_row_text(row)))
-        elif text := normalise(item.text):
-            blocks.append(Block(text, heading=_docx_heading_level(item)))
+    try:
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                blocks.extend(Block(text) for row in item.rows if (text := _docx_row_text(row)))
+            elif text := normalise(item.text):
+                blocks.append(Block(text, heading=_docx_heading_level(item)))
+    except Exception as exc:  # a damaged part (styles, tables) surfaces only while walking
+        raise _error(path, f"not a readable DOCX file ({type(exc).__name__}: {exc})") from exc
     return blocks
 
 
@@ -227,8 +234,11 @@ class _BlockParser(HTMLParser):
 def html_blocks(text: str, path: str) -> list[Block]:
     """Visible text of an HTML page; <title> becomes the h1 when the page has none."""
     parser = _BlockParser()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # html.parser asserts on some broken markup
+        raise _error(path, f"HTML the parser cannot read ({exc})") from exc
     blocks = parser.blocks
     title = normalise(parser.title)
     if title and not any(b.heading == 1 for b in blocks):

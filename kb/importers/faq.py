@@ -19,20 +19,28 @@ def read_jsonl(text: str, path: str) -> Loaded:
         place = Place(path, n)
         try:
             data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            loaded.problems.append(Problem(place.error(None, f"invalid JSON ({exc.msg} at column {exc.colno})"),
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge numbers, deep nesting
+            loaded.problems.append(Problem(place.error(None, _json_problem(exc)),
                                            {"original": line}))
             continue
         _add_object(loaded, checker, place, data)
     return loaded
 
 
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON (nested too deeply)"
+    return f"invalid JSON ({exc})"
+
+
 def read_json(text: str, path: str) -> Loaded:
     """A JSON array of entry objects, or an object holding one under "entries"."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(path, exc.lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ImportFileError(path, getattr(exc, "lineno", None), None, _json_problem(exc)) from None
     if isinstance(data, dict) and isinstance(data.get("entries"), list):
         data = data["entries"]
     if not isinstance(data, list):

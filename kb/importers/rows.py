@@ -121,7 +121,8 @@ class RowChecker:
                 text = cell_text(value).strip()
                 if text:
                     data[name] = STATUS_WORDS.get(to_simplified(text), text) if name == "status" else text
-        shown = {k: (join_cell(v) if isinstance(v, list) else cell_text(v)) for k, v in raw.items()}
+        shown = {k: (join_cell([cell_text(i) for i in v]) if isinstance(v, list) else cell_text(v))
+                 for k, v in raw.items()}
         for name in ("question", "answer"):
             if not data.get(name):
                 return self._problem(place, name, "missing or empty", shown)

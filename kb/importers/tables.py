@@ -53,9 +53,7 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     found = False
     seen: dict = {}  # a question repeated on another sheet is a duplicate too
     for sheet in book.worksheets:
-        filled = _merged_values(sheet)
-        rows = ((r, [filled.get((r, c), v) for c, v in enumerate(values, 1)])
-                for r, values in enumerate(sheet.iter_rows(min_row=1, min_col=1, values_only=True), 1))
+        rows = _sheet_rows(sheet)
         if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True, seen=seen):
             found = True
         else:
@@ -66,15 +64,30 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     return loaded
 
 
-def _merged_values(sheet) -> dict[tuple[int, int], object]:
-    """(row, column) -> the value of the merged range's top-left cell, for every cell in it."""
-    out = {}
-    for rng in sheet.merged_cells.ranges:
-        value = sheet.cell(rng.min_row, rng.min_col).value
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                out[(r, c)] = value
-    return out
+def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
+    """(row number, values from column A) for each row that has cells, merged ranges filled
+    with their top-left value. Built from the cells the file holds: openpyxl's iter_rows
+    walks the whole grid up to the farthest cell, so one stray cell at XFD1048576 would
+    mean billions of empty cells."""
+    cells: dict[int, dict[int, object]] = {}
+    for (r, c), cell in sheet._cells.items():  # noqa: SLF001 - the sparse map is the point
+        if cell.value is not None:
+            cells.setdefault(r, {})[c] = cell.value
+    merged = [(m.min_row, m.max_row, m.min_col, m.max_col, sheet.cell(m.min_row, m.min_col).value)
+              for m in sheet.merged_cells.ranges]
+    numbers = set(cells)
+    for lo, hi, _, _, value in merged:
+        if value is not None:
+            numbers.update(r for r in cells if lo <= r <= hi)  # only rows that exist anyway
+            numbers.add(lo)
+    for r in sorted(numbers):
+        row = dict(cells.get(r, {}))
+        for lo, hi, c_lo, c_hi, value in merged:
+            if value is not None and lo <= r <= hi:
+                width = max(row, default=c_lo)
+                for c in range(c_lo, min(c_hi, max(width, c_lo)) + 1):
+                    row.setdefault(c, value)
+        yield r, [row.get(c) for c in range(1, max(row, default=0) + 1)]
 
 
 def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, unit: str,

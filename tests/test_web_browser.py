@@ -1,0 +1,355 @@
+"""The agent side panel in a real browser (Debian's Chromium through Playwright).
+
+A seeded kefu app runs on 127.0.0.1 (tests/web_server.py); a second local server
+serves tests/web_pages/chatwoot_parent.html, a stand-in for Chatwoot that iframes
+/embed. Screenshots go to $KEFU_SCREENSHOTS (else a temporary folder).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import quote
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Chromium at /usr/bin/chromium (apt-get install chromium)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+
+from web_server import USERS, LiveServer, pages_app, seeded_workspace  # noqa: E402
+
+from kefu.kb.text import to_simplified  # noqa: E402
+from kefu.web import create_app  # noqa: E402
+
+COMPLAINT = "你們的客服太慢了！我要投訴，訂單一直沒發貨"
+CONTEXT_MESSAGES = {"运费怎么算", "亲，满99元包邮哦", "你好，在吗", "亲，在的，请问有什么可以帮您？"}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    log = logging.getLogger("werkzeug")  # no request lines in the test output
+    level = log.level
+    log.setLevel(logging.WARNING)
+    pages = LiveServer(pages_app()).start()
+    ws, token = seeded_workspace(tmp_path_factory.mktemp("web") / "home")
+    app = create_app({"TESTING": False, "SECRET_KEY": "test", "KEFU_ALLOWED_ORIGINS": [pages.url]},
+                     workspace=ws)
+    live = LiveServer(app).start()
+    yield SimpleNamespace(app=app, ws=ws, token=token, url=live.url, pages=pages)
+    live.stop()
+    pages.stop()
+    ws.close()
+    log.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = Path(os.environ.get("KEFU_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def new_page(browser, servers):
+    """new_page(width=400, origin=servers.url): a page in a fresh context with clipboard
+    permissions for `origin`, failing the test if any dialog (alert) opens."""
+    contexts, dialogs = [], []
+
+    def make(width: int = 400, height: int = 900, origin: str | None = None):
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin or servers.url)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+    assert not dialogs, f"a dialog opened: {dialogs}"
+
+
+def login(page, url: str, name: str = "agent") -> None:
+    page.goto(f"{url}/")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", USERS[name][0])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#kp-message")
+
+
+def ask(page, text: str, frame=None) -> str:
+    """Type `text` into the message box key by key; wait for its suggestion; its id."""
+    where = frame or page
+    box = where.locator("#kp-message")
+    box.fill("")
+    box.press_sequentially(text)
+    where.wait_for_function("t => window.kefuPanel.lastMessage === t", arg=text)
+    return where.locator("#kp-results").get_attribute("data-suggestion-id")
+
+
+def feedback(servers, suggestion_id: str) -> list[tuple]:
+    with servers.app.extensions["kefu_lock"]:
+        return [tuple(r) for r in servers.ws.kb().store.db.execute(
+            "select action, draft, text from feedback where suggestion_id = ? order by id", [suggestion_id])]
+
+
+def wait_feedback(servers, suggestion_id: str, row: tuple, timeout: float = 5.0) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = feedback(servers, suggestion_id)
+        if row in rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
+def draft_texts(where) -> list[str]:
+    return where.locator(".kp-draft-text").all_text_contents()
+
+
+def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, COMPLAINT)
+    assert sid
+
+    chips = page.locator(".kp-summary").inner_text()
+    assert "投诉" in chips and "繁體" in chips
+    assert "投诉" in page.locator(".kp-hit .kp-cat").inner_text()
+    texts = draft_texts(page)
+    assert 2 <= len(texts) <= 3
+    first = texts[0]
+    assert "您" in first and to_simplified(first) != first, first
+    assert any(ch in first for ch in "讓歉處們發題"), first
+    # {订单号} is missing: a highlighted placeholder, in traditional script.
+    assert page.locator(".kp-draft").first.locator(".kp-var").first.inner_text() == "【請填寫訂單號】"
+    labels = page.locator(".kp-style").all_text_contents()
+    assert labels[:2] == ["温和", "简洁"]
+
+    # Alt+1 from the message box: draft 1 copied, and recorded as accepted.
+    page.locator("#kp-message").press("Alt+1")
+    page.wait_for_selector("#kp-toast:not([hidden])")
+    assert page.locator("#kp-toast").inner_text().startswith("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == first
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
+
+    # Esc leaves the message box for the drafts; ↓ then Enter accepts draft 2.
+    page.keyboard.press("Escape")
+    page.keyboard.press("ArrowDown")
+    assert page.locator(".kp-draft.kp-selected").get_attribute("data-index") == "1"
+    page.keyboard.press("Enter")
+    assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=texts[1])
+
+    # An edited draft is recorded as "edit" with its text; 没帮助 as "reject".
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").fill("您好，已為您加急處理，今天內發出。")
+    card.locator("textarea").press("Control+Enter")
+    assert ("edit", 1, "您好，已為您加急處理，今天內發出。") in wait_feedback(
+        servers, sid, ("edit", 1, "您好，已為您加急處理，今天內發出。"))
+    page.locator(".kp-draft").nth(1).get_by_role("button", name="没帮助").click()
+    assert ("reject", 2, None) in wait_feedback(servers, sid, ("reject", 2, None))
+
+    # No match: a holding draft, no invented answer, and a report button.
+    sid = ask(page, "请问你们周末几点开门")
+    assert page.locator(".kp-nomatch").is_visible()
+    assert page.locator(".kp-style").first.inner_text() == "无匹配"
+    page.get_by_role("button", name="报告缺失答案").click()
+    assert ("no_match", None, None) in wait_feedback(servers, sid, ("no_match", None, None))
+    page.get_by_role("button", name="已报告，谢谢").wait_for()
+
+
+def test_script_tags_are_shown_as_text(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "<script>alert(2)</script>优惠券怎么用")
+    texts = draft_texts(page)
+    assert any("<script>alert(1)</script>" in t for t in texts), texts
+    assert page.locator("#kp-results script").count() == 0
+    page.locator(".kp-why summary").first.click()
+    assert page.locator(".kp-why").first.inner_text()  # rendered, as text
+
+    # Filling the missing 订单号 refreshes the drafts; an edit in progress survives.
+    assert page.locator(".kp-draft").first.locator(".kp-var").count() == 1
+    second = page.locator(".kp-draft").nth(1)
+    second.get_by_role("button", name="编辑").click()
+    second.locator("textarea").press("End")
+    second.locator("textarea").press_sequentially("（已核实）")
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-values input[aria-label=订单号]").fill("202401010001")
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    assert "订单202401010001的优惠已生效" in draft_texts(page)[0]
+    assert page.locator(".kp-draft").first.locator(".kp-var").count() == 0
+    assert page.locator(".kp-draft").nth(1).locator("textarea").input_value().endswith("（已核实）")
+
+    # Neither the Clipboard API nor execCommand works: the draft is selected for Ctrl+C.
+    page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject(new Error('denied'));"
+                  " document.execCommand = () => false; }")
+    page.keyboard.press("Alt+1")
+    page.get_by_text("无法自动复制，请按 Ctrl+C").wait_for()
+    assert page.evaluate("String(window.getSelection())") == draft_texts(page)[0]
+    page.wait_for_timeout(100)  # an injected script would have run by now (new_page fails on a dialog)
+
+
+def test_chatwoot_dashboard_app(servers, new_page, shots):
+    embed = f"{servers.url}/embed#token={servers.token}"
+    page = new_page(width=1200, height=820, origin=servers.pages.url)
+    page.goto(f"{servers.pages.url}/chatwoot_parent.html?embed={quote(embed, safe='')}")
+    frame = page.frame_locator("#app")
+    frame.locator(".kp-draft").first.wait_for()
+    app = next(f for f in page.frames if "/embed" in f.url)
+    app.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券怎么用？'")
+    assert frame.locator("#kp-message").input_value() == "优惠券怎么用？"
+    context = frame.locator("#kp-context").input_value().splitlines()
+    assert context == ["客户：你好，在吗", "客服：亲，在的，请问有什么可以帮您？", "客户：运费怎么算", "客服：亲，满99元包邮哦"]
+    assert "王小姐" in frame.locator("#kp-source").inner_text()
+    assert any("优惠券" in t for t in draft_texts(frame))
+    assert page.evaluate("window.fetchInfoRequests") == 1
+
+    # Copying inside the cross-origin iframe: copied, or the agent is told to press Ctrl+C.
+    first = draft_texts(frame)[0]
+    frame.get_by_role("button", name="采用并复制").first.click()
+    frame.locator("#kp-toast:not([hidden])").wait_for()
+    message = frame.locator("#kp-toast").inner_text()
+    how = app.evaluate("window.kefuPanel.lastCopy")
+    print(f"\ncopy inside the Chatwoot iframe: {how} ({message})")
+    if how == "manual":
+        assert message == "无法自动复制，请按 Ctrl+C"
+        assert app.evaluate("String(window.getSelection())") == first
+    else:
+        assert message.startswith("已复制")
+        assert page.evaluate("navigator.clipboard.readText()") == first
+    page.screenshot(path=str(shots / "embedded.png"))
+
+    # 刷新对话 asks the parent again.
+    frame.get_by_role("button", name="刷新对话").click()
+    page.wait_for_function("() => window.fetchInfoRequests === 2")
+
+    # A message that claims the right payload but comes from an origin that is not
+    # allowed is ignored by the panel's origin check.
+    before_ignored = app.evaluate("window.kefuPanel.ignoredMessages")
+    before_contexts = app.evaluate("window.kefuPanel.contexts")
+    app.evaluate("""(origin) => window.dispatchEvent(new MessageEvent("message", {
+        origin, source: window.parent,
+        data: JSON.stringify({event: "appContext", data: {conversation: {id: 99, messages: [
+            {id: 1, content: "伪造的消息", message_type: 0, created_at: 1}]}, contact: {name: "x"}}})}))""",
+                 f"http://localhost:{servers.pages.port}")
+    assert app.evaluate("window.kefuPanel.ignoredMessages") == before_ignored + 1
+    assert app.evaluate("window.kefuPanel.contexts") == before_contexts
+    assert frame.locator("#kp-message").input_value() == "优惠券怎么用？"
+
+    # A page on an origin that is not allowed (localhost, not 127.0.0.1) cannot even
+    # frame the panel: /embed's frame-ancestors policy names only the allowed origins.
+    other = new_page(width=1200, height=820, origin=f"http://localhost:{servers.pages.port}")
+    other.goto(f"http://localhost:{servers.pages.port}/chatwoot_parent.html?embed={quote(embed, safe='')}")
+    other.wait_for_timeout(1500)
+    assert other.evaluate("window.fetchInfoRequests || 0") == 0
+    assert not any("/embed" in f.url and f.evaluate("!!window.kefuPanel") for f in other.frames
+                   if f != other.main_frame and f.url.startswith("http"))
+
+
+def test_stale_answers_are_dropped_and_401_shows_login(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    # Answers to 运费 arrive late (and ignore the abort): the newer message's answer must stay.
+    page.evaluate("""() => {
+        const real = window.fetch;
+        window.fetch = async (url, opts) => {
+            const slow = String(opts && opts.body).includes("运费");
+            const response = await real(url, {...opts, signal: undefined});
+            if (slow) await new Promise(r => setTimeout(r, 600));
+            return response;
+        };
+    }""")
+    box = page.locator("#kp-message")
+    box.press_sequentially("运费怎么算")
+    page.wait_for_timeout(250)  # its request is on the way
+    box.fill("")
+    box.press_sequentially("能开发票吗")
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '能开发票吗'")
+    page.wait_for_timeout(700)  # the late answer has come back by now
+    assert page.evaluate("window.kefuPanel.lastMessage") == "能开发票吗"
+    assert all("发票" in t for t in draft_texts(page)[:2])
+
+    # The session ends: the next request answers 401 and the panel offers a login link.
+    page.context.clear_cookies()
+    box.fill("包邮吗")
+    page.get_by_role("link", name="重新登录").wait_for()
+    assert "登录已过期" in page.locator("#kp-blocked").inner_text()
+
+
+def test_embed_without_token(servers, new_page):
+    page = new_page()
+    page.goto(f"{servers.url}/embed")
+    assert "缺少 API 令牌" in page.locator("#kp-blocked").inner_text()
+    assert not page.locator("#kp-form").is_visible()
+    page.goto(f"{servers.url}/embed#token=kefu_wrong")
+    page.reload()
+    page.locator("#kp-message").fill("运费怎么算")
+    page.get_by_text("API 令牌无效").wait_for()
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def test_keystroke_to_render_latency(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    messages = ["运费怎么算", "包邮吗", "优惠券怎么用", "能开发票吗", "我要退货", COMPLAINT,
+                "订单一直没发货", "邮费多少钱", "发票怎么开", "可以退吗", "怎么使用优惠券", "客服回复太慢",
+                "运费怎么算？还有怎么申请退货", "我要投诉", "优惠券在哪里用", "你好", "谢谢", "能退吗",
+                "满多少包邮", "订单123456789012什么时候发货"]
+    timings = []
+    for text in messages:
+        ask(page, text)
+        timings.append(page.evaluate("window.kefuLastTiming"))
+    total = [t["total"] for t in timings]
+    fetch = [t["fetch"] for t in timings]
+    render = [t["render"] for t in timings]
+    print(f"\nkeystroke-to-render over {len(total)} messages (incl. the 150 ms debounce): "
+          f"p50 {_pct(total, .5):.0f} ms, p95 {_pct(total, .95):.0f} ms; "
+          f"request p50 {_pct(fetch, .5):.0f} ms, p95 {_pct(fetch, .95):.0f} ms; "
+          f"render p50 {statistics.median(render):.1f} ms, p95 {_pct(render, .95):.1f} ms")
+    assert all(t["total"] >= 0 for t in timings)
+
+
+def test_screenshots(servers, new_page, shots):
+    page = new_page(width=400, height=900)
+    login(page, servers.url)
+    ask(page, "运费怎么算？还有怎么申请退货")
+    assert page.locator(".kp-style").first.inner_text() == "合并"
+    flag = page.locator(".kp-draft .kp-flag").first
+    assert flag.inner_text() == "全网最低" and "极限词" in flag.get_attribute("title")
+    ref = page.locator(".kp-refs .kp-ref").first  # a quotable passage, apart from the drafts
+    assert "退货政策.pdf" in ref.inner_text() and "第 3 页" in ref.inner_text()
+    assert page.locator(".kp-drafts .kp-ref").count() == 0
+    page.locator(".kp-why summary").first.click()
+    assert "匹配问法" in page.locator(".kp-why").first.inner_text()
+    page.screenshot(path=str(shots / "panel-400.png"), full_page=True)
+
+    wide = new_page(width=1280, height=860)
+    login(wide, servers.url)
+    wide.locator("#kp-context-box summary").click()
+    wide.locator("#kp-context").fill("客户：我昨天下的单\n客服：亲，请提供一下订单号")
+    ask(wide, COMPLAINT)
+    wide.screenshot(path=str(shots / "panel-full.png"), full_page=True)
+    for name in ("panel-400.png", "panel-full.png"):
+        assert (shots / name).stat().st_size > 10_000

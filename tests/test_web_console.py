@@ -1,0 +1,571 @@
+"""The editor console through Flask's test client, logged in through the real login form,
+with CSRF protection on: every POST here carries the token its page rendered."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+
+import pytest
+from fakes import FakeEmbedder
+from helpers import SHOP, patch_jieba
+
+from kefu.suggest.workspace import Workspace
+from kefu.web import create_app
+
+PASSWORD = "password1"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def seeded_home(tmp_path_factory):
+    """A data folder with the small shop and two users, made once: password hashing is
+    slow on purpose, and each test copies the folder instead."""
+    home = tmp_path_factory.mktemp("seed") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        patch_jieba(mp)
+        w = Workspace(home, embedders=[FakeEmbedder()])
+        for e in SHOP:
+            w.kb().add(dict(e), author="seed")
+        w.users().add("ed", PASSWORD, "editor")
+        w.users().add("boss", PASSWORD, "admin")
+        w.close()
+    return home
+
+
+@pytest.fixture
+def ws(seeded_home, tmp_path, monkeypatch):
+    patch_jieba(monkeypatch)
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    embedder = FakeEmbedder()
+    w = Workspace(home, embedders=[embedder])
+    w.embedder = embedder  # tests check what was embedded
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def app(ws):
+    return create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=ws)
+
+
+class Browser:
+    """A test client that logs in through /login and posts forms with the token of the
+    page it last loaded, as a browser would."""
+
+    def __init__(self, app, name: str):
+        self.client = app.test_client()
+        self.token = None
+        page = self.get("/login")
+        resp = self.client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": self.token})
+        assert resp.status_code == 302, page
+
+    def get(self, url: str, status: int = 200) -> str:
+        resp = self.client.get(url)
+        assert resp.status_code == status, (url, resp.status_code, resp.text[:500])
+        if m := TOKEN.search(resp.text):
+            self.token = m.group(1)
+        return resp.text
+
+    def post(self, url: str, data: dict | None = None, status: int | None = None, follow: bool = True, **kw):
+        resp = self.client.post(url, data={"csrf_token": self.token, **(data or {})},
+                                follow_redirects=follow, **kw)
+        if status is not None:
+            assert resp.status_code == status, (url, resp.status_code, resp.text[:1500])
+        if m := TOKEN.search(resp.text):
+            self.token = m.group(1)
+        return resp
+
+    def api(self, method: str, url: str, **kw):
+        return self.client.open(url, method=method, headers={"X-CSRFToken": self.token}, **kw)
+
+
+@pytest.fixture
+def editor(app):
+    b = Browser(app, "ed")
+    b.get("/console/")
+    return b
+
+
+@pytest.fixture
+def admin(app):
+    b = Browser(app, "boss")
+    b.get("/console/")
+    return b
+
+
+def entry_form(**fields) -> dict:
+    data = {"question": "", "similar": [], "answer": "", "category": "其他", "category_new": "",
+            "tags": "", "status": "published", "valid_from": "", "valid_to": ""}
+    data.update(fields)
+    return data
+
+
+def rows(html: str) -> list[str]:
+    """Entry ids of the list page's rows, in order."""
+    return re.findall(r'<tr class="status-\w+">\s*<td class="mono"><a href="/console/entries/([^"]+)"', html)
+
+
+def search_ids(browser: Browser, q: str) -> list[str]:
+    resp = browser.client.get("/api/search", query_string={"q": q})
+    assert resp.status_code == 200, resp.text
+    return [h["entry_id"] for h in resp.get_json()["hits"]]
+
+
+def store_dump(ws) -> dict:
+    db = ws.kb().store.db
+    return {t: db.execute(f"select * from {t} order by 1, 2").fetchall()
+            for t in ("entries", "history", "passages", "entry_sources")}
+
+
+# -- login, layout, CSRF ----------------------------------------------------------------------
+
+def test_login_lands_on_console_with_nav_user_and_logout(app):
+    b = Browser(app, "ed")
+    html = b.get("/console/")
+    for label in ("条目", "试一试", "话术", "敏感词", "导入", "审核队列", "缺口", "统计", "即将推出"):
+        assert label in html
+    assert "/console/users" not in html  # an editor gets no users link
+    assert 'class="who">ed' in html
+    logout = re.search(r'<form method="post" action="/logout".*?</form>', html, re.S).group(0)
+    assert 'name="csrf_token"' in logout
+    b.post("/logout", status=200)
+    resp = b.client.get("/console/")
+    assert resp.status_code == 302 and "/login" in resp.location
+
+
+def test_admin_sees_users_link(admin):
+    assert 'href="/console/users"' in admin.get("/console/")
+
+
+def test_anonymous_is_sent_to_login(app):
+    resp = app.test_client().get("/console/try")
+    assert resp.status_code == 302 and resp.location.startswith("/login")
+
+
+def test_post_without_csrf_token_is_refused(editor, ws):
+    before = ws.kb().store.count()
+    resp = editor.client.post("/console/entries/new", data=entry_form(question="没有令牌", answer="不会保存"))
+    assert resp.status_code == 400
+    resp = editor.client.post("/console/entries/ship/archive", data={"csrf_token": "forged"})
+    assert resp.status_code == 400
+    assert ws.kb().store.count() == before
+    assert ws.kb().store.get("ship").status == "published"
+
+
+def test_agent_cannot_open_console(app, ws):
+    ws.users().add("ag", PASSWORD, "agent")
+    b = Browser(app, "ag")
+    b.get("/console/", status=403)
+
+
+# -- entries list -------------------------------------------------------------------------------
+
+def test_list_filters_by_text_category_status_tag(editor, ws):
+    kb = ws.kb()
+    kb.add({"id": "draft1", "question": "能用花呗吗", "answer": "支持花呗分期。", "status": "draft",
+            "category": "售前", "tags": ["支付"]})
+    assert set(rows(editor.get("/console/"))) == {e["id"] for e in SHOP} | {"draft1"}
+    assert rows(editor.get("/console/?q=发票")) == ["invoice"]
+    assert rows(editor.get("/console/?q=包邮")) == ["ship"]  # similar questions and answers count
+    assert set(rows(editor.get("/console/?category=售前"))) == {"ship", "draft1"}
+    assert rows(editor.get("/console/?status=draft")) == ["draft1"]
+    assert rows(editor.get("/console/?tag=物流")) == ["ship"]
+    assert rows(editor.get("/console/?category=售前&tag=支付")) == ["draft1"]
+    html = editor.get("/console/?q=nothing-like-this")
+    assert rows(html) == [] and "没有符合条件的条目" in html
+
+
+def test_list_pages_50_at_a_time(editor, ws):
+    kb = ws.kb()
+    for i in range(60):
+        kb.store.add({"id": f"bulk{i:02d}", "question": f"批量问题{i}", "answer": "批量答案"})
+    page1 = editor.get("/console/")
+    assert len(rows(page1)) == 50 and 'rel="next"' in page1 and 'rel="prev"' not in page1
+    page2 = editor.get("/console/?page=2")
+    assert len(rows(page2)) == 65 - 50 and 'rel="prev"' in page2 and 'rel="next"' not in page2
+    assert not set(rows(page1)) & set(rows(page2))
+    # Filters survive paging.
+    filtered = editor.get("/console/?q=批量&page=1")
+    assert len(rows(filtered)) == 50
+    assert 'href="/console/?page=2&amp;q=%E6%89%B9%E9%87%8F" rel="next"' in filtered
+    assert len(rows(editor.get("/console/?q=批量&page=2"))) == 10
+    assert rows(editor.get("/console/?page=99")) == []
+    assert len(rows(editor.get("/console/?page=abc"))) == 50  # a bad page number is page 1
+
+
+def test_list_expired_filter(editor, ws):
+    kb = ws.kb()
+    kb.add({"id": "old", "question": "双十一活动怎么参加", "answer": "活动已结束。", "valid_to": "2020-11-11"})
+    kb.add({"id": "future", "question": "年货节什么时候开始", "answer": "敬请期待。", "valid_to": "2999-01-01"})
+    html = editor.get("/console/?expired=1")
+    assert rows(html) == ["old"]
+    assert "已过期" in html
+    all_rows = editor.get("/console/")
+    assert "old" in rows(all_rows) and "future" in rows(all_rows)
+
+
+# -- create and edit ----------------------------------------------------------------------------
+
+def test_create_with_validation_error_shows_field_message_and_keeps_input(editor, ws):
+    before = ws.kb().store.count()
+    html = editor.post("/console/entries/new", entry_form(
+        question="可以用花呗付款吗", similar=["支持花呗吗", "能分期吗"], answer="  ", tags="支付，分期"),
+        status=400).text
+    assert re.search(r'<span class="error field-error" id="err-answer" role="alert">不能为空</span>', html)
+    assert 'value="可以用花呗付款吗"' in html
+    assert 'value="支持花呗吗"' in html and 'value="能分期吗"' in html
+    assert 'value="支付，分期"' in html
+    assert ws.kb().store.count() == before
+
+    html = editor.post("/console/entries/new", entry_form(
+        question="限时活动", answer="活动价", valid_from="2025-05-01", valid_to="2025-04-01"), status=400).text
+    assert 'id="err-valid_to"' in html and "不能早于生效日期" in html
+    assert 'value="2025-05-01"' in html
+
+    html = editor.post("/console/entries/new", entry_form(question="重复编号", answer="答", id="ship"),
+                       status=400).text
+    assert 'id="err-id"' in html and "已被占用" in html
+
+    html = editor.post("/console/entries/new", entry_form(question="变量", answer="您好 {客户称呼"), status=400).text
+    assert 'id="err-answer"' in html and "broken variable" in html
+    assert ws.kb().store.count() == before
+
+
+def test_create_saves_all_fields_and_is_searchable_at_once(editor, ws):
+    search_ids(editor, "运费怎么算")  # the index is built now; the new entry must reach it incrementally
+    encoded = len(ws.embedder.encoded)
+    resp = editor.post("/console/entries/new", entry_form(
+        question="可以用花呗付款吗", similar=["支持花呗吗", "", "花呗分期"], answer="支持花呗及分期付款。",
+        category="售前", category_new="支付方式", tags="支付 分期", valid_from="2024-01-01"), status=200)
+    assert "已新建条目" in resp.text
+    new_id = re.search(r'/console/entries/([^/"]+)/history', resp.text).group(1)
+    entry = ws.kb().store.get(new_id)
+    assert entry.similar == ["支持花呗吗", "花呗分期"]
+    assert entry.category == "支付方式"  # typed category wins over the select
+    assert entry.tags == ["支付", "分期"]
+    assert entry.valid_from == "2024-01-01" and entry.valid_to is None
+    assert entry.author == "ed" and entry.status == "published"
+    assert search_ids(editor, "可以用花呗付款吗")[0] == new_id
+    # Incremental: only the new entry's phrasings were embedded, nothing re-embedded.
+    assert ws.embedder.encoded[encoded:] == ["可以用花呗付款吗", "支持花呗吗", "花呗分期"]
+
+
+def test_edit_then_history_diff_then_revert(editor, ws):
+    html = editor.get("/console/entries/ship")
+    assert 'value="邮费多少钱"' in html and 'name="version" value="1"' in html
+    editor.post("/console/entries/ship", entry_form(
+        question="运费怎么算", similar=["邮费多少钱", "运费险有吗"], answer="满59元包邮。",
+        category="售前", tags="物流，运费", version="1"), status=200)
+    entry = ws.kb().store.get("ship")
+    assert entry.version == 2 and entry.answer == "满59元包邮。" and entry.similar == ["邮费多少钱", "运费险有吗"]
+    assert search_ids(editor, "运费险有吗")[0] == "ship"
+
+    html = editor.get("/console/entries/ship/history")
+    assert "第 2 版" in html and "第 1 版" in html
+    assert re.search(r'class="removed before">满99元包邮，不满收10元运费。</div>\s*<div class="added after">→ 满59元包邮。', html)
+    assert '<div class="added">＋ 运费险有吗</div>' in html
+    assert '<div class="removed">－ 包邮吗</div>' in html
+    assert '<div class="added">＋ 运费</div>' in html
+    assert "ed ·" in html and "seed ·" in html
+
+    editor.post("/console/entries/ship/revert", {"version": "1"}, status=200)
+    entry = ws.kb().store.get("ship")
+    assert entry.version == 3 and entry.answer == "满99元包邮，不满收10元运费。"
+    assert entry.similar == ["邮费多少钱", "包邮吗"] and entry.tags == ["物流"]
+    html = editor.get("/console/entries/ship/history")
+    assert "恢复到第 1 版" in html
+    assert search_ids(editor, "包邮吗")[0] == "ship"
+
+
+def test_edit_refuses_to_overwrite_a_newer_version(editor, ws):
+    editor.get("/console/entries/ship")
+    ws.kb().update("ship", {"answer": "别人改过的答案。"}, author="other")
+    html = editor.post("/console/entries/ship", entry_form(question="运费怎么算", answer="我的答案", version="1"),
+                       status=409).text
+    assert "已被他人修改" in html and "我的答案" in html
+    assert ws.kb().store.get("ship").answer == "别人改过的答案。"
+
+
+def test_edit_validation_error_keeps_input(editor, ws):
+    html = editor.post("/console/entries/ship", entry_form(question="", answer="新答案", similar=["新问法"],
+                                                           version="1"), status=400).text
+    assert 'id="err-question"' in html and 'value="新问法"' in html and "新答案" in html
+    assert ws.kb().store.get("ship").version == 1
+
+
+def test_archive_removes_entry_from_search(editor, ws):
+    assert search_ids(editor, "忘记密码怎么办")[0] == "password"
+    html = editor.post("/console/entries/password/archive", status=200).text
+    assert "已归档" in html
+    assert ws.kb().store.get("password").status == "archived"
+    assert "password" not in search_ids(editor, "忘记密码怎么办")
+    assert "归档" in editor.get("/console/entries/password/history")
+
+
+def test_entry_id_with_slash_works_in_every_route(editor, ws):
+    ws.kb().add({"id": "faq/1", "question": "能开专票吗", "answer": "可以开增值税专用发票。"})
+    assert 'href="/console/entries/faq/1"' in editor.get("/console/")
+    editor.post("/console/entries/faq/1", entry_form(question="能开专票吗", answer="可以开专票。", version="1"),
+                status=200)
+    assert "可以开专票。" in editor.get("/console/entries/faq/1/history")
+    editor.post("/console/entries/faq/1/revert", {"version": "1"}, status=200)
+    editor.post("/console/entries/faq/1/archive", status=200)
+    assert ws.kb().store.get("faq/1").status == "archived" and ws.kb().store.get("faq/1").version == 4
+
+
+def test_unknown_entry_is_404(editor):
+    html = editor.get("/console/entries/nope", status=404)
+    assert "nope" in html
+    editor.post("/console/entries/nope/revert", {"version": "1"}, status=404)
+
+
+# -- hit test ---------------------------------------------------------------------------------------
+
+def test_try_it_lists_hits_with_rank_matched_and_confidence(editor):
+    html = editor.get("/console/try?q=邮费多少钱")
+    first = re.search(r'<tbody>\s*<tr[^>]*>\s*<td>1</td>\s*<td class="mono"><a href="/console/entries/(\w+)">', html)
+    assert first.group(1) == "ship"
+    assert "<td>邮费多少钱</td>" in html  # the matched phrasing
+    assert "置信度" in html and "<meter" in html
+    assert "no_match" in html or "命中" in html
+    assert "请输入一条顾客消息" in editor.get("/console/try?q=%20%20")
+
+
+def test_entry_page_hit_test_places_an_unpublished_draft(editor, ws):
+    editor.post("/console/entries/new", entry_form(
+        id="huabei", question="可以用花呗付款吗", similar=["支持花呗吗"], answer="支持花呗。", status="draft"), status=200)
+    assert "huabei" not in search_ids(editor, "支持花呗吗")
+    html = editor.get("/console/entries/huabei?q=支持花呗吗")
+    assert "按已发布计算" in html
+    assert "本条目排在 <strong>第 1 名</strong>" in html
+    assert re.search(r'<tr class="highlight[^"]*">\s*<td>1</td>\s*<td class="mono"><a href="/console/entries/huabei"', html)
+    # The trial left the live index as it was: the draft is still not searchable.
+    assert "huabei" not in search_ids(editor, "支持花呗吗")
+    assert search_ids(editor, "运费怎么算")[0] == "ship"
+    # A published entry is tested as it is indexed.
+    html = editor.get("/console/entries/ship?q=包邮吗")
+    assert "本条目排在 <strong>第 1 名</strong>" in html and "按已发布计算" not in html
+
+
+# -- 话术 --------------------------------------------------------------------------------------------
+
+def test_huashu_edit_add_delete(editor, ws):
+    own = ws.home / "huashu.jsonl"
+    assert not own.exists()
+    html = editor.get("/console/huashu")
+    assert "h001" in html and "greeting_first" in html
+    form = editor.get("/console/huashu/0")
+    rev = re.search(r'name="rev" value="(\w+)"', form).group(1)
+    editor.post("/console/huashu/save", {"index": "0", "rev": rev, "id": "h001", "kind": "greeting_first",
+                                         "stage": "接待", "tone": "any", "script": "simplified",
+                                         "text": "亲，欢迎光临～"}, status=200)
+    lines = [json.loads(line) for line in own.read_text(encoding="utf-8").splitlines()]
+    assert lines[0] == {"id": "h001", "kind": "greeting_first", "stage": "接待", "tone": "any",
+                        "script": "simplified", "text": "亲，欢迎光临～"}
+    assert ws.phrases().phrases[0].text == "亲，欢迎光临～"
+    n = len(lines)
+
+    html = editor.get("/console/huashu/new?kind=closing")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    new_id = re.search(r'name="id" value="(\w+)"', html).group(1)
+    editor.post("/console/huashu/save", {"rev": rev, "id": new_id, "kind": "closing", "stage": "告别",
+                                         "tone": "any", "script": "simplified", "text": "祝您生活愉快！"}, status=200)
+    assert ws.phrases().phrases[-1].id == new_id and len(ws.phrases().phrases) == n + 1
+
+    html = editor.get("/console/huashu")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    editor.post(f"/console/huashu/{n}/delete", {"rev": rev}, status=200)
+    assert [p.id for p in ws.phrases().phrases].count(new_id) == 0
+
+
+def test_huashu_invalid_save_keeps_old_file(editor, ws):
+    own = ws.home / "huashu.jsonl"
+    form = editor.get("/console/huashu/1")
+    rev = re.search(r'name="rev" value="(\w+)"', form).group(1)
+    base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
+            "script": "simplified"}
+    html = editor.post("/console/huashu/save", {**base, "text": "{客户称呼||亲，您好"}, status=400).text
+    assert "保存失败，原文件未改动" in html and "第 2 行" in html and "broken variable" in html
+    assert "{客户称呼||亲，您好" in html  # the typed text is kept
+    assert not own.exists()  # still the shipped library, untouched
+    editor.post("/console/huashu/save", {**base, "text": "您好"}, status=200)
+    saved = own.read_bytes()
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "kind": "no_such_kind", "text": "好"},
+                       status=400).text
+    assert "kind" in html
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "id": "h001", "text": "好"}, status=400).text
+    assert "编号重复" in html
+    assert own.read_bytes() == saved
+    assert not list(ws.home.glob(".huashu.jsonl.*"))  # no temp files left behind
+    # A form made from an older version of the file is refused, not merged.
+    html = editor.post("/console/huashu/save", {**base, "rev": "stale", "text": "好"}, status=409).text
+    assert "已被他人修改" in html and own.read_bytes() == saved
+
+
+# -- word lists ------------------------------------------------------------------------------
+
+def draft_flags(browser: Browser, message: str) -> set[str]:
+    resp = browser.api("POST", "/api/suggest", json={"message": message})
+    assert resp.status_code == 200, resp.text
+    return {f["word"] for d in resp.get_json()["drafts"] for f in d["flags"]}
+
+
+def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
+    # The greeting draft for "你好" is 话术 text: "亲，您好，欢迎光临青禾优选～…".
+    assert "欢迎光临" not in draft_flags(editor, "你好")  # assistant built with the shipped lists
+    html = editor.get("/console/words")
+    words = re.search(r'<textarea id="f-words" name="words"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    safe = re.search(r'<textarea id="f-safe" name="safe"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    assert "极限词" in words and "第一时间" in safe
+    editor.post("/console/words", {"words": "# 自定义\r\n欢迎光临 承诺\r\n", "safe": "第一时间\n"}, status=200)
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "# 自定义\n欢迎光临\t承诺\n"
+    assert ws.safety().words == {"欢迎光临": "承诺"}
+    assert "欢迎光临" in draft_flags(editor, "你好")
+    # A safe phrase covering the word clears the flag again.
+    editor.post("/console/words", {"words": "欢迎光临\n", "safe": "欢迎光临青禾优选\n"}, status=200)
+    assert "欢迎光临" not in draft_flags(editor, "你好")
+
+
+def test_words_invalid_save_keeps_old_files(editor, ws):
+    editor.post("/console/words", {"words": "包邮\n", "safe": ""}, status=200)
+    html = editor.post("/console/words", {"words": "好词\n\t敏感\n", "safe": ""}, status=400).text
+    assert "保存失败，原文件未改动" in html and "第 2 行" in html
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+
+
+# -- import ------------------------------------------------------------------------------------
+
+def jsonl(*items) -> bytes:
+    return "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items).encode()
+
+
+def upload(browser: Browser, data: bytes, name: str, status: int = 200, **options):
+    form = {"file": (io.BytesIO(data), name), "on_conflict": "update", **options}
+    return browser.post("/console/import", form, status=status, content_type="multipart/form-data").text
+
+
+def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
+    search_ids(editor, "运费怎么算")
+    data = jsonl({"id": "ship", "question": "运费怎么算", "answer": "全场包邮。", "similar": ["邮费多少钱", "运费险"]},
+                 {"question": "支持货到付款吗", "answer": "暂不支持货到付款。"},
+                 {"question": "坏行没有答案"})
+    before = store_dump(ws)
+    html = upload(editor, data, "常见问题.jsonl", skip_bad_rows="1")
+    assert store_dump(ws) == before  # the dry run wrote nothing
+    assert "预览：常见问题.jsonl" in html and "试运行，尚未写入" in html
+    assert re.search(r"<th>新增</th><td>1</td>", html) and re.search(r"<th>更新</th><td>1</td>", html)
+    assert re.search(r"<th>有问题的行</th><td>1</td>", html)
+    assert "line 3" in html  # the rejected row with its message
+    assert re.search(r'class="removed before">满99元包邮，不满收10元运费。</div>\s*<div class="added after">→ 全场包邮。', html)
+    assert '<div class="added">＋ 运费险</div>' in html and '<div class="removed">－ 包邮吗</div>' in html
+    assert "支持货到付款吗" in html
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    folder = ws.home / "uploads" / upload_id
+    assert json.loads((folder / "meta.json").read_text(encoding="utf-8"))["name"] == "常见问题.jsonl"
+    assert (folder / "upload").read_bytes() == data
+
+    html = editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
+    assert "导入结果：常见问题.jsonl" in html and "已导入" in html
+    assert ws.kb().store.get("ship").answer == "全场包邮。"
+    assert ws.kb().store.get("ship").author == "ed"
+    assert not folder.exists()
+    assert search_ids(editor, "支持货到付款吗")[0] != "ship"
+    new = ws.kb().store.entries(text="货到付款")[0]
+    assert search_ids(editor, "支持货到付款吗")[0] == new.id
+    assert search_ids(editor, "运费险")[0] == "ship"
+    # The upload is gone: confirming twice imports nothing.
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=404)
+
+
+def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
+    html = upload(editor, jsonl({"question": "缺答案"}), "bad.jsonl")
+    assert "失败" in html and "row(s) rejected" in html and "确认导入" not in html
+    assert not any((ws.home / "uploads").iterdir())
+    html = upload(editor, b"whatever", "notes.exe")
+    assert "unsupported file type" in html
+    html = editor.post("/console/import", {}, status=400).text
+    assert "请选择要导入的文件" in html
+
+
+def test_import_cancel_deletes_upload(editor, ws):
+    html = upload(editor, jsonl({"question": "新问题", "answer": "新答案"}), "a.jsonl")
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    before = store_dump(ws)
+    editor.post("/console/import/confirm", {"upload_id": upload_id, "cancel": "1"}, status=200)
+    assert not (ws.home / "uploads" / upload_id).exists() and store_dump(ws) == before
+
+
+def test_import_upload_name_and_id_cannot_escape_the_uploads_folder(editor, ws):
+    html = upload(editor, jsonl({"question": "路径", "answer": "答"}), "../../../etc/evil.jsonl")
+    assert "evil.jsonl" in html and "../" not in html
+    assert sorted(p.name for p in (ws.home / "uploads").iterdir()) == \
+        [re.search(r'name="upload_id" value="(\w+)"', html).group(1)]
+    db = ws.home / "kefu.db"
+    for bad in ("../kefu.db", "..", "../../", "/etc/passwd", "0" * 32, "A" * 32, "0" * 31 + "/",
+                "%2e%2e%2fkefu.db", ""):
+        editor.post("/console/import/confirm", {"upload_id": bad}, status=404)
+    assert db.exists()
+
+
+# -- users ----------------------------------------------------------------------------------
+
+def test_users_page_is_admin_only(editor, admin):
+    editor.get("/console/users", status=403)
+    editor.post("/console/users/add", {"name": "x", "password": PASSWORD, "role": "admin"}, status=403)
+    editor.post("/console/tokens/add", {"name": "x", "role": "admin"}, status=403)
+    html = admin.get("/console/users")
+    assert "ed" in html and "boss" in html
+
+
+def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
+    admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=200)
+    assert ws.users().get("xiaohe").role == "agent"
+    html = admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=400).text
+    assert "already exists" in html
+    html = admin.post("/console/users/add", {"name": "short", "password": "123", "role": "agent"}, status=400).text
+    assert "8 characters" in html
+
+    html = admin.post("/console/tokens/add", {"name": "chatwoot", "role": "agent"}, status=200).text
+    token = re.search(r'value="(kefu_[^"]+)"', html).group(1)
+    assert "只显示这一次" in html
+    resp = app.test_client().get("/api/search", query_string={"q": "运费"},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200
+    assert token not in admin.get("/console/users")  # shown once only
+    admin.post("/console/tokens/revoke", {"name": "chatwoot"}, status=200)
+    assert ws.users().tokens() == []
+    resp = app.test_client().get("/api/search", query_string={"q": "运费"},
+                                 headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401
+
+    admin.post("/console/users/remove", {"name": "xiaohe"}, status=200)
+    assert [u.name for u in ws.users().all()] == ["boss", "ed"]
+    html = admin.post("/console/users/remove", {"name": "boss"}, status=400).text
+    assert "不能删除自己" in html
+
+
+# -- escaping ---------------------------------------------------------------------------------
+
+def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):
+    editor.post("/console/entries/new", entry_form(
+        id="xss", question=f"问题{XSS}", similar=[f"问法{XSS}"], answer=f"答案{XSS}", category_new=f"类{XSS}",
+        tags=f"标{XSS}"), status=200)
+    editor.post("/console/entries/xss", entry_form(question=f"改过{XSS}", answer=f"答案2{XSS}",
+                                                   category_new=f"类{XSS}", version="1"), status=200)
+    pages = [editor.get("/console/"), editor.get("/console/entries/xss"),
+             editor.get(f"/console/entries/xss?q=问题{XSS}"), editor.get("/console/entries/xss/history"),
+             editor.get(f"/console/try?q=改过{XSS}"),
+             upload(editor, jsonl({"id": "xss", "question": f"导入{XSS}", "answer": f"导入{XSS}"}), f"{XSS}.jsonl")]
+    ws.users().add_token(f"t{XSS}")
+    pages.append(admin.get("/console/users"))
+    for html in pages:
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    html = editor.post("/console/entries/new", entry_form(question=f"问{XSS}", answer=""), status=400).text
+    assert "<script>alert" not in html and "&lt;script&gt;" in html

@@ -1,0 +1,54 @@
+// Console conveniences; every page works without them (plain forms).
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // Editable lists (similar questions): one input per item, add and remove buttons.
+  function wireList(list) {
+    var name = list.getAttribute("data-name");
+    var addButton = list.querySelector("button.add");
+    function addRow(value) {
+      var rows = list.querySelectorAll(".list-row");
+      var template = rows[rows.length - 1];
+      var row = template.cloneNode(true);
+      var input = row.querySelector("input[name='" + name + "']");
+      input.value = value || "";
+      input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/\d+$/, String(rows.length + 1)));
+      list.insertBefore(row, addButton);
+      input.focus();
+    }
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      if (button.classList.contains("add")) {
+        addRow("");
+      } else if (button.classList.contains("remove")) {
+        var row = button.closest(".list-row");
+        if (list.querySelectorAll(".list-row").length > 1) {
+          row.remove();
+        } else {
+          row.querySelector("input").value = "";
+        }
+      }
+    });
+    // Enter in an item adds the next one instead of submitting the whole form.
+    list.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.matches("input[name='" + name + "']") && !event.isComposing) {
+        event.preventDefault();
+        addRow("");
+      }
+    });
+  }
+  document.querySelectorAll(".list-edit").forEach(wireList);
+
+  // Forms that change or remove something ask first.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+
+  document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
+})();

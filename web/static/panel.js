@@ -1,0 +1,851 @@
+/* The agent side panel: message (+ recent turns) -> /api/suggest -> drafts to copy.
+ *
+ * Plain browser JavaScript, no build step. Every piece of server or customer text
+ * goes into the page as a text node or an attribute value, never as HTML.
+ *
+ * Test and benchmark hooks: window.kefuLastRenderMs (input event -> DOM updated, ms),
+ * window.kefuLastTiming, window.kefuRenders and window.kefuPanel.
+ */
+(() => {
+  "use strict";
+
+  const DEBOUNCE_MS = 150;
+  const MAX_DRAFTS = 3;
+  const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
+  const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
+  // 【请填写订单号】 as the server writes it, or in traditional script after conversion.
+  const PLACEHOLDER = /【(?:请填写|請填寫)[^】]*】/g;
+
+  const STYLE_LABELS = {
+    warm: "温和", concise: "简洁", alternative: "备选", clarify: "澄清", both: "合并",
+    no_match: "无匹配", greeting: "问候", closing: "结束语",
+  };
+  const INTENT_LABELS = {
+    greeting: "问候", presale: "售前咨询", order: "订单", logistics: "物流", aftersale: "售后",
+    complaint: "投诉", thanks: "致谢",
+  };
+  const SENTIMENT_LABELS = { calm: "平静", anxious: "焦急", angry: "不满" };
+  const NOTE_LABELS = {
+    "two questions: answered both": "一条消息问了两件事：草稿依次回答",
+    "ambiguous: top entries close in score and about different things": "两个不同主题的条目分数接近：附上澄清问题",
+    "vague message: matched together with the customer's earlier turns": "消息较笼统：结合客户前面的话一起匹配",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const cfg = JSON.parse($("kefu-config").textContent);
+  const el = {
+    form: $("kp-form"), message: $("kp-message"), context: $("kp-context"),
+    contextBox: $("kp-context-box"), contextCount: $("kp-context-count"),
+    values: $("kp-values"), valuesList: $("kp-values-list"), source: $("kp-source"),
+    results: $("kp-results"), status: $("kp-status"), toast: $("kp-toast"),
+    refresh: $("kp-refresh"), blocked: $("kp-blocked"), blockedText: $("kp-blocked-text"),
+    login: $("kp-login"),
+  };
+  const inFrame = window.parent !== window;
+  // A list; a "a, b" string (an environment variable passed through) is split.
+  const allowedOrigins = new Set((Array.isArray(cfg.origins) ? cfg.origins : String(cfg.origins || "").split(/[\s,]+/))
+    .map(normOrigin).filter(Boolean));
+
+  const state = {
+    headers: null,        // auth headers for /api
+    seq: 0,               // number of the latest suggest request; older answers are dropped
+    controller: null,     // AbortController of the request in flight
+    timer: 0,
+    inputAt: 0,           // performance.now() of the input event that the next request answers
+    suggestion: null,
+    message: null,        // the message the shown suggestion answers
+    drafts: [],           // [{data, index, text, edited, card, textNode, editor, ...}]
+    selected: -1,
+    values: {},           // variable name -> value typed by the agent
+    valueInputs: new Map(),
+    sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
+    conversation: null,   // Chatwoot conversation id of the current context
+    toastTimer: 0,
+  };
+  const debug = window.kefuPanel = { ignoredMessages: 0, contexts: 0, lastCopy: null, lastMessage: "" };
+
+  // -- DOM helpers ------------------------------------------------------------------
+  /** Element with properties and children; strings become text nodes. */
+  function h(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child == null || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  function setStatus(text, kind, title) {
+    el.status.textContent = text;
+    el.status.dataset.kind = kind || "";
+    el.status.title = title || "";
+  }
+
+  function toast(text, kind, ms) {
+    clearTimeout(state.toastTimer);
+    el.toast.textContent = text;
+    el.toast.dataset.kind = kind || "ok";
+    el.toast.hidden = false;
+    state.toastTimer = setTimeout(() => { el.toast.hidden = true; }, ms || 2500);
+  }
+
+  function block(text, withLogin) {
+    el.blockedText.textContent = text;
+    el.login.hidden = !withLogin;
+    el.blocked.hidden = false;
+    el.form.hidden = true;
+    el.results.replaceChildren();
+    el.refresh.hidden = true;
+    setStatus("");
+  }
+
+  function unblock() {
+    el.blocked.hidden = true;
+    el.form.hidden = false;
+    el.refresh.hidden = !inFrame;
+  }
+
+  function percent(x) {
+    return `${Math.round(Math.max(0, Math.min(1, Number(x) || 0)) * 100)}%`;
+  }
+
+  function num(x, digits) {
+    return typeof x === "number" ? x.toFixed(digits) : "-";
+  }
+
+  // -- auth and API -------------------------------------------------------------------
+  class ApiFailure extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  function setupAuth() {
+    if (cfg.embedded) {
+      const token = new URLSearchParams(location.hash.replace(/^#/, "")).get("token");
+      if (!token) {
+        state.headers = null;
+        block("缺少 API 令牌：请在 Chatwoot 的仪表板应用地址后加上 #token=…");
+        return false;
+      }
+      state.headers = { Authorization: `Bearer ${token.trim()}` };
+    } else {
+      const meta = document.querySelector('meta[name="csrf-token"]');
+      state.headers = { "X-CSRFToken": meta ? meta.content : "" };
+    }
+    unblock();
+    return true;
+  }
+
+  function onUnauthorized() {
+    if (cfg.embedded) {
+      block("API 令牌无效或已被撤销：请检查 Chatwoot 仪表板应用地址中的 #token=…");
+    } else {
+      block("登录已过期，请重新登录。", true);
+    }
+  }
+
+  async function post(url, body, signal) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...state.headers },
+      body: JSON.stringify(body),
+      signal,
+      // The embedded panel authenticates with its token only.
+      credentials: cfg.embedded ? "omit" : "same-origin",
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (response.status === 401) {
+      onUnauthorized();
+      throw new ApiFailure(401, "未登录");
+    }
+    if (!response.ok) {
+      const message = data && data.error && data.error.message;
+      throw new ApiFailure(response.status, message || `HTTP ${response.status}`);
+    }
+    return data;
+  }
+
+  // -- the message, the context and the request --------------------------------------
+  const AGENT_PREFIX = /^(客服|我|商家|卖家|賣家|agent)$/i;
+  const ROLE_PREFIX = /^\s*(客户|客戶|顾客|顧客|买家|買家|customer|客服|我|商家|卖家|賣家|agent)\s*[:：]\s*/i;
+
+  /** "客户：…" / "客服：…" lines (unprefixed lines are the customer's), oldest first. */
+  function parseContext(text) {
+    const turns = [];
+    for (const line of text.split(/\r?\n/)) {
+      const m = ROLE_PREFIX.exec(line);
+      const role = m && AGENT_PREFIX.test(m[1]) ? "agent" : "customer";
+      const turn = (m ? line.slice(m[0].length) : line).trim();
+      if (turn) turns.push({ role, text: turn });
+    }
+    return turns;
+  }
+
+  function filledValues() {
+    const out = {};
+    for (const [name, value] of Object.entries(state.values)) {
+      if (value.trim()) out[name] = value.trim();
+    }
+    return out;
+  }
+
+  function schedule(immediate) {
+    state.inputAt = performance.now();
+    clearTimeout(state.timer);
+    state.timer = setTimeout(run, immediate ? 0 : DEBOUNCE_MS);
+  }
+
+  async function run() {
+    clearTimeout(state.timer);
+    if (!state.headers) return;
+    const seq = ++state.seq;
+    if (state.controller) state.controller.abort();
+    state.controller = null;
+    const message = el.message.value;
+    if (!message.trim()) {
+      clearResults();
+      return;
+    }
+    const controller = state.controller = new AbortController();
+    const inputAt = state.inputAt || performance.now();
+    const startedAt = performance.now();
+    setStatus("正在查找…", "busy");
+    el.results.setAttribute("aria-busy", "true");
+    let data;
+    try {
+      data = await post(cfg.suggest_url, {
+        message, context: parseContext(el.context.value), values: filledValues(),
+      }, controller.signal);
+    } catch (err) {
+      if (seq !== state.seq || err.name === "AbortError") return;
+      el.results.removeAttribute("aria-busy");
+      if (err.status === 401) return;
+      showError(err);
+      return;
+    }
+    if (seq !== state.seq) return;  // a newer message is already on its way
+    state.controller = null;
+    const fetchedAt = performance.now();
+    render(data, seq, message);
+    debug.lastMessage = message;
+    const doneAt = performance.now();
+    const timing = {
+      total: doneAt - inputAt, wait: startedAt - inputAt,
+      fetch: fetchedAt - startedAt, render: doneAt - fetchedAt,
+    };
+    window.kefuLastRenderMs = timing.total;
+    window.kefuLastTiming = timing;
+    window.kefuRenders = (window.kefuRenders || 0) + 1;
+    setStatus(`响应 ${Math.round(timing.fetch)} ms`, "ok",
+      `服务器响应 ${Math.round(timing.fetch)} ms；从输入到显示 ${Math.round(timing.total)} ms`
+      + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
+  }
+
+  function clearResults() {
+    el.results.replaceChildren();
+    el.results.removeAttribute("aria-busy");
+    delete el.results.dataset.seq;
+    delete el.results.dataset.suggestionId;
+    debug.lastMessage = "";
+    state.suggestion = null;
+    state.message = null;
+    state.drafts = [];
+    state.selected = -1;
+    setStatus("");
+    updateValues([]);
+  }
+
+  function showError(err) {
+    const text = err.status === 413 ? "消息太长，请只粘贴客户的最新消息。"
+      : err instanceof ApiFailure ? `出错了：${err.message}`
+        : "无法连接服务器，请稍后再试。";
+    el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text));
+    setStatus("出错", "error");
+  }
+
+  // -- rendering ------------------------------------------------------------------------
+  function render(s, seq, message) {
+    // Same message again (a variable was filled in, the context changed): the agent's
+    // edits and selection survive; a new message starts afresh.
+    const same = message === state.message;
+    const previous = same ? state.drafts : [];
+    const selected = same ? state.selected : -1;
+    state.suggestion = s;
+    state.message = message;
+    state.drafts = [];
+    state.selected = -1;
+    const hits = Array.isArray(s.hits) ? s.hits : [];
+    const drafts = (Array.isArray(s.drafts) ? s.drafts : []).slice(0, MAX_DRAFTS);
+    const parts = [renderSummary(s)];
+    if (s.no_match) parts.push(renderNoMatch(s, hits));
+    else if (hits.length) parts.push(renderHit(hits[0]));
+    const list = h("ol", { class: "kp-drafts", "aria-label": "回复草稿" });
+    drafts.forEach((d, i) => list.append(renderDraft(s, d, i, hits, carried(previous[i], d))));
+    if (drafts.length) parts.push(list);
+    const refs = Array.isArray(s.references) ? s.references : [];
+    if (refs.length) parts.push(renderReferences(refs));
+    el.results.replaceChildren(...parts);
+    el.results.dataset.seq = String(seq);
+    el.results.dataset.suggestionId = s.suggestion_id || "";
+    el.results.removeAttribute("aria-busy");
+    updateValues(drafts);
+    if (selected >= 0 && selected < state.drafts.length) select(selected, false);
+  }
+
+  /** The previous card's edit, when the new draft is the same kind over the same entries. */
+  function carried(prev, d) {
+    if (!prev || prev.data.style !== d.style
+        || (prev.data.entry_ids || []).join() !== (d.entry_ids || []).join()) return null;
+    const open = !prev.editor.hidden;
+    const text = currentText(prev);
+    return prev.edited || open ? { text, open } : null;
+  }
+
+  function chip(text, cls, title) {
+    return h("span", { class: `kp-chip ${cls || ""}`.trim(), title }, text);
+  }
+
+  function renderSummary(s) {
+    const chips = [chip(INTENT_LABELS[s.intent] || s.intent || "未知", `kp-intent-${s.intent}`, "意图")];
+    if (s.sentiment && s.sentiment !== "calm") {
+      chips.push(chip(SENTIMENT_LABELS[s.sentiment] || s.sentiment, `kp-sentiment-${s.sentiment}`, "情绪"));
+    }
+    if (s.urgency === "high") chips.push(chip("紧急", "kp-urgent", "紧急程度"));
+    if (s.script === "traditional") chips.push(chip("繁體", "kp-script", "客户使用繁体字，草稿已转为繁体"));
+    if (s.first_message) chips.push(chip("首句", "kp-first", "会话的第一条消息"));
+    return h("div", { class: "kp-summary" }, chips);
+  }
+
+  function confidenceBar(confidence) {
+    const bar = h("span", { class: "kp-conf-fill" });
+    bar.style.width = percent(confidence);
+    const level = confidence >= 0.8 ? "high" : confidence >= 0.5 ? "mid" : "low";
+    return h("span", { class: "kp-conf", dataset: { level }, title: `置信度 ${percent(confidence)}` },
+      h("span", { class: "kp-conf-track" }, bar), h("span", { class: "kp-conf-text" }, percent(confidence)));
+  }
+
+  function renderHit(hit) {
+    return h("div", { class: "kp-hit card" },
+      h("div", { class: "kp-hit-head" },
+        h("span", { class: "kp-label" }, "匹配条目"),
+        hit.category ? chip(hit.category, `kp-cat${hit.category === "投诉" ? " kp-cat-complaint" : ""}`, "分类") : null,
+        confidenceBar(hit.confidence)),
+      h("p", { class: "kp-hit-question" }, hit.question || ""),
+      hit.matched && hit.matched !== hit.question
+        ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, hit.matched)) : null);
+  }
+
+  function renderNoMatch(s, hits) {
+    const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" },
+      "报告缺失答案");
+    report.addEventListener("click", () => {
+      sendFeedback("no_match", null, null).then((ok) => {
+        if (ok) {
+          report.disabled = true;
+          report.textContent = "已报告，谢谢";
+        }
+      });
+    });
+    const near = hits.slice(0, 3);
+    return h("div", { class: "kp-nomatch card", role: "note" },
+      h("p", null, h("strong", null, "知识库中没有足够匹配的答案。"), "下面是安抚或澄清的话术，请勿自行编造答案。"),
+      h("div", { class: "kp-actions" }, report),
+      near.length ? h("details", { class: "kp-near" },
+        h("summary", null, "最接近的条目（仅供参考）"),
+        h("ul", null, near.map((hit) => h("li", null,
+          h("span", null, hit.question || ""), " ", confidenceBar(hit.confidence))))) : null);
+  }
+
+  /** Draft text with flagged words and 【请填写…】 placeholders highlighted. */
+  function highlighted(text, flags) {
+    // The server counts code points; JavaScript strings count UTF-16 units.
+    const units = [0];
+    for (const ch of text) units.push(units[units.length - 1] + ch.length);
+    const marks = [];
+    for (const f of flags || []) {
+      if (!Number.isInteger(f.start) || !Number.isInteger(f.end) || f.start < 0 || f.end <= f.start
+          || f.end >= units.length) continue;
+      const where = f.source === "entry" ? "条目原文" : "话术";
+      marks.push({ start: units[f.start], end: units[f.end], kind: "flag",
+        title: `${f.reason || "敏感"}：${f.word}（${where}）` });
+    }
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      marks.push({ start: m.index, end: m.index + m[0].length, kind: "var", title: "待填写：发送前请替换" });
+    }
+    marks.sort((a, b) => a.start - b.start || b.end - a.end);
+    const out = [];
+    let pos = 0;
+    for (const mark of marks) {
+      if (mark.start < pos) continue;  // overlaps an earlier mark
+      if (mark.start > pos) out.push(text.slice(pos, mark.start));
+      const piece = text.slice(mark.start, mark.end);
+      out.push(mark.kind === "flag"
+        ? h("mark", { class: "kp-flag", title: mark.title }, piece)
+        : h("span", { class: "kp-var", title: mark.title }, piece));
+      pos = mark.end;
+    }
+    if (pos < text.length) out.push(text.slice(pos));
+    return out;
+  }
+
+  function renderWhy(s, d, hits) {
+    const items = [];
+    for (const hit of hits) {
+      if (!(d.entry_ids || []).includes(hit.id)) continue;
+      const sc = hit.scores || {};
+      const dense = Object.entries(sc.dense || {}).map(([m, v]) => `${m} ${num(v, 3)}`).join("，");
+      items.push(h("div", { class: "kp-why-hit" },
+        h("div", null, "条目：", h("strong", null, hit.question || hit.id), hit.category ? `（${hit.category}）` : ""),
+        h("div", null, "匹配问法：", h("q", null, hit.matched || "")),
+        h("div", { class: "kp-mono" },
+          `综合 ${num(sc.score, 3)} · 语义 ${dense || "-"} · 关键词 ${num(sc.lexical, 2)} · 置信度 ${percent(hit.confidence)}`)));
+    }
+    const lines = (d.explanation || []).map((line) => h("li", null, line));
+    const notes = (s.notes || []).map((n) => h("li", null, NOTE_LABELS[n] || n));
+    return h("details", { class: "kp-why" },
+      h("summary", null, "为什么"),
+      items,
+      lines.length ? h("ul", { class: "kp-mono kp-why-lines" }, lines) : null,
+      notes.length ? h("ul", { class: "kp-why-notes" }, notes) : null);
+  }
+
+  function renderDraft(s, d, index, hits, carry) {
+    const text = typeof d.text === "string" ? d.text : "";
+    const flags = Array.isArray(d.flags) ? d.flags : [];
+    const item = { data: d, index, original: text, text, edited: false, feedback: null };
+    const n = index + 1;
+
+    const textNode = h("div", { class: "kp-draft-text", lang: s.script === "traditional" ? "zh-Hant" : "zh-Hans" },
+      highlighted(text, flags));
+    const editor = h("textarea", { class: "kp-editor", rows: 4, hidden: true, "aria-label": `编辑草稿 ${n}` });
+    const acceptBtn = h("button", { type: "button", class: "primary kp-small", title: `复制到剪贴板并记为采用（Alt+${n}）` },
+      "采用并复制");
+    const editBtn = h("button", { type: "button", class: "kp-small" }, "编辑");
+    const rejectBtn = h("button", { type: "button", class: "kp-small kp-reject", title: "这条草稿没有帮助" }, "没帮助");
+    const editedMark = h("span", { class: "kp-edited", hidden: true }, "已编辑");
+    const missing = (d.missing_variables || []).length
+      ? h("p", { class: "kp-missing" }, "待填写：", d.missing_variables.join("、")) : null;
+    const warn = flags.length
+      ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
+        `⚠ ${flags.length} 处用词需注意`) : null;
+
+    const card = h("li", {
+      class: "kp-draft card", tabindex: "0", dataset: { index: String(index) },
+      "aria-label": `草稿 ${n}：${STYLE_LABELS[d.style] || d.style}`,
+    },
+    h("div", { class: "kp-draft-head" },
+      h("kbd", { title: `Alt+${n}` }, String(n)),
+      h("span", { class: "kp-style", dataset: { style: d.style || "" } }, STYLE_LABELS[d.style] || d.style || "草稿"),
+      editedMark, warn),
+    textNode, editor, missing,
+    h("div", { class: "kp-actions" }, acceptBtn, editBtn, rejectBtn),
+    renderWhy(s, d, hits));
+
+    Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark });
+    state.drafts.push(item);
+    if (carry) {
+      item.text = carry.text;
+      item.edited = carry.text !== item.original;
+      editedMark.hidden = !item.edited;
+      if (carry.open) openEditor(item, false);
+      else textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : flags));
+    }
+
+    acceptBtn.addEventListener("click", () => accept(index));
+    editBtn.addEventListener("click", () => toggleEdit(item));
+    rejectBtn.addEventListener("click", () => reject(item));
+    editor.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        accept(index);
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        toggleEdit(item);
+      }
+    });
+    card.addEventListener("focusin", () => select(index, false));
+    card.addEventListener("click", (e) => {
+      if (!e.target.closest("button, textarea, summary, details")) select(index, true);
+    });
+    return card;
+  }
+
+  function renderReferences(refs) {
+    return h("section", { class: "kp-refs", "aria-label": "参考资料" },
+      h("h2", null, "参考资料", h("span", { class: "kp-muted" }, " 文档原文，可引用；不是现成回复")),
+      refs.map((r) => {
+        const where = [r.source || "未知来源", r.section || null,
+          Number.isInteger(r.page) ? `第 ${r.page} 页` : null].filter(Boolean).join(" · ");
+        const copyBtn = h("button", { type: "button", class: "kp-small kp-link" }, "复制引文");
+        const quote = h("blockquote", null, r.text || "");
+        copyBtn.addEventListener("click", () => {
+          copyText(r.text || "", quote).then((how) => reportCopy(how, "已复制引文"));
+        });
+        return h("figure", { class: "kp-ref" }, quote,
+          h("figcaption", null, h("span", { class: "kp-ref-source", title: where }, `来源：${where}`), copyBtn));
+      }));
+  }
+
+  // -- variables ------------------------------------------------------------------------
+  /** One input per missing variable (and per variable already given a value). */
+  function updateValues(drafts) {
+    const names = new Set();
+    for (const d of drafts) for (const name of d.missing_variables || []) names.add(name);
+    for (const [name, value] of Object.entries(state.values)) if (value.trim()) names.add(name);
+    for (const [name, input] of state.valueInputs) {
+      if (!names.has(name) && document.activeElement !== input) {
+        input.closest("label").remove();
+        state.valueInputs.delete(name);
+      }
+    }
+    for (const name of names) {
+      if (state.valueInputs.has(name)) continue;
+      const input = h("input", { type: "text", value: state.values[name] || "", "aria-label": name, placeholder: "填写后草稿自动更新" });
+      input.addEventListener("input", () => {
+        state.values[name] = input.value;
+        schedule(false);
+      });
+      state.valueInputs.set(name, input);
+      el.valuesList.append(h("label", { class: "kp-value" }, h("span", null, name), input));
+    }
+    el.values.hidden = state.valueInputs.size === 0;
+  }
+
+  function resetValues() {
+    state.values = {};
+    state.valueInputs.clear();
+    el.valuesList.replaceChildren();
+    el.values.hidden = true;
+  }
+
+  // -- selection, editing, copying, feedback -------------------------------------------------
+  function select(index, focus) {
+    if (index < 0 || index >= state.drafts.length) return;
+    state.selected = index;
+    state.drafts.forEach((item, i) => {
+      item.card.classList.toggle("kp-selected", i === index);
+      if (i === index) item.card.setAttribute("aria-current", "true");
+      else item.card.removeAttribute("aria-current");
+    });
+    const card = state.drafts[index].card;
+    if (focus && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
+    card.scrollIntoView({ block: "nearest" });
+  }
+
+  function openEditor(item, focus) {
+    item.editor.value = item.text;
+    item.editor.hidden = false;
+    item.textNode.hidden = true;
+    item.editBtn.textContent = "完成";
+    if (focus) item.editor.focus();
+  }
+
+  function toggleEdit(item) {
+    if (item.editor.hidden) {
+      openEditor(item, true);
+    } else {
+      item.text = item.editor.value;
+      item.edited = item.text !== item.original;
+      item.editor.hidden = true;
+      item.textNode.hidden = false;
+      // The server's flag offsets only fit the original text.
+      item.textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : item.data.flags));
+      item.editedMark.hidden = !item.edited;
+      item.editBtn.textContent = "编辑";
+      item.card.focus({ preventScroll: true });
+    }
+  }
+
+  function currentText(item) {
+    if (!item.editor.hidden) {
+      item.text = item.editor.value;
+      item.edited = item.text !== item.original;
+      item.editedMark.hidden = !item.edited;
+    }
+    return item.text;
+  }
+
+  /** Copy `text`: the Clipboard API, else a hidden textarea and execCommand (still inside
+   * the click or key press), else select `node` for Ctrl+C. Resolves to how it went. */
+  function copyText(text, node) {
+    // Decided before any await: execCommand needs the user's gesture.
+    if (navigator.clipboard && window.isSecureContext && clipboardAllowed()) {
+      return navigator.clipboard.writeText(text).then(() => "clipboard",
+        () => legacyCopy(text) ? "exec" : selectForManualCopy(node));
+    }
+    return Promise.resolve(legacyCopy(text) ? "exec" : selectForManualCopy(node));
+  }
+
+  function clipboardAllowed() {
+    // A cross-origin iframe without allow="clipboard-write" would reject writeText.
+    const policy = document.permissionsPolicy || document.featurePolicy;
+    if (!policy || typeof policy.allowsFeature !== "function") return true;
+    try {
+      return policy.allowsFeature("clipboard-write");
+    } catch (_) {
+      return true;
+    }
+  }
+
+  function legacyCopy(text) {
+    const active = document.activeElement;
+    const buffer = h("textarea", { class: "kp-copybuf", readonly: true, "aria-hidden": "true", tabindex: "-1" });
+    buffer.value = text;
+    document.body.append(buffer);
+    let ok = false;
+    try {
+      buffer.focus({ preventScroll: true });
+      buffer.select();
+      ok = document.execCommand("copy");
+    } catch (_) {
+      ok = false;
+    }
+    buffer.remove();
+    if (active && typeof active.focus === "function") active.focus({ preventScroll: true });
+    return ok;
+  }
+
+  function selectForManualCopy(node) {
+    if (node && node.tagName === "TEXTAREA" && !node.hidden) {
+      node.focus();
+      node.select();
+    } else if (node) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
+    return "manual";
+  }
+
+  function reportCopy(how, okText) {
+    debug.lastCopy = how;
+    el.toast.dataset.method = how;
+    if (how === "manual") toast("无法自动复制，请按 Ctrl+C", "warn", 6000);
+    else toast(okText || "已复制", "ok");
+  }
+
+  function accept(index) {
+    const item = state.drafts[index];
+    if (!item) return;
+    select(index, false);
+    const text = currentText(item);
+    const node = item.editor.hidden ? item.textNode : item.editor;
+    const copying = copyText(text, node);  // first, while the gesture is fresh
+    copying.then((how) => reportCopy(how, `已复制草稿 ${index + 1}${item.edited ? "（已编辑）" : ""}`));
+    item.card.classList.add("kp-accepted");
+    if (item.edited) sendFeedback("edit", index + 1, text);
+    else sendFeedback("accept", index + 1, null);
+  }
+
+  function reject(item) {
+    sendFeedback("reject", item.index + 1, null).then((ok) => {
+      if (!ok) return;
+      item.card.classList.add("kp-rejected");
+      item.rejectBtn.disabled = true;
+      item.rejectBtn.textContent = "已反馈";
+    });
+  }
+
+  /** Record what the agent did; the same action on the same draft is recorded once. */
+  async function sendFeedback(action, draft, text) {
+    const s = state.suggestion;
+    if (!s || !s.suggestion_id) return false;
+    const key = [s.suggestion_id, action, draft, text || ""].join("\u0000");
+    if (state.sent.has(key)) return true;
+    state.sent.add(key);
+    const body = { suggestion_id: s.suggestion_id, action };
+    if (draft != null) body.draft = draft;
+    if (text) body.text = text;
+    try {
+      await post(cfg.feedback_url, body);
+      return true;
+    } catch (err) {
+      state.sent.delete(key);
+      if (err.status !== 401) toast(`反馈未能保存：${err.message}`, "error", 5000);
+      return false;
+    }
+  }
+
+  // -- keyboard -----------------------------------------------------------------------------
+  function digitOf(e) {
+    const m = /^(?:Digit|Numpad)([1-9])$/.exec(e.code || "");
+    if (m) return Number(m[1]);
+    return /^[1-9]$/.test(e.key) ? Number(e.key) : 0;
+  }
+
+  function isTyping(node) {
+    return !!node && (node.isContentEditable || /^(TEXTAREA|INPUT|SELECT)$/.test(node.tagName));
+  }
+
+  function onKeydown(e) {
+    if (e.altKey && !e.ctrlKey && !e.metaKey) {
+      const n = digitOf(e);
+      if (n >= 1 && n <= MAX_DRAFTS && state.drafts[n - 1]) {
+        e.preventDefault();
+        accept(n - 1);
+      }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const target = e.target;
+    if (e.key === "Escape" && target === el.message && state.drafts.length) {
+      e.preventDefault();
+      select(Math.max(state.selected, 0), true);
+      return;
+    }
+    if (isTyping(target)) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (!state.drafts.length) return;
+      e.preventDefault();
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      const from = state.selected < 0 ? (step > 0 ? -1 : state.drafts.length) : state.selected;
+      select(Math.max(0, Math.min(state.drafts.length - 1, from + step)), true);
+    } else if (e.key === "Enter" && state.selected >= 0) {
+      // A focused button, link or summary keeps its own Enter.
+      if (target.closest && target.closest("button, a, summary")) return;
+      e.preventDefault();
+      accept(state.selected);
+    }
+  }
+
+  // -- Chatwoot Dashboard App ----------------------------------------------------------------
+  function normOrigin(value) {
+    try {
+      return new URL(String(value)).origin;
+    } catch (_) {
+      return "";
+    }
+  }
+
+  function requestContext() {
+    if (inFrame) window.parent.postMessage(FETCH_INFO, "*");  // carries no data
+  }
+
+  function onMessage(event) {
+    if (!inFrame || event.source !== window.parent || !allowedOrigins.has(event.origin)) {
+      debug.ignoredMessages += 1;
+      return;
+    }
+    let data = event.data;
+    if (typeof data === "string") {
+      try {
+        data = JSON.parse(data);
+      } catch (_) {
+        return;
+      }
+    }
+    if (!data || typeof data !== "object" || data.event !== "appContext") return;
+    applyContext(data.data || {});
+  }
+
+  function roleOf(m) {
+    const t = m.message_type;
+    if (t === 0 || t === "0" || t === "incoming") return "customer";
+    if (t === 1 || t === "1" || t === "outgoing") return "agent";
+    return null;  // activity (2) and template (3) messages
+  }
+
+  function timeOf(m) {
+    const t = m.created_at;
+    if (typeof t === "number") return t;
+    const n = Number(t);
+    if (t != null && t !== "" && !Number.isNaN(n)) return n;
+    const d = Date.parse(t);
+    return Number.isNaN(d) ? 0 : d / 1000;
+  }
+
+  function oneLine(text) {
+    return text.replace(/\s*\n+\s*/g, " ").trim();
+  }
+
+  function applyContext(ctx) {
+    if (!state.headers) return;
+    debug.contexts += 1;
+    const conv = ctx.conversation && typeof ctx.conversation === "object" ? ctx.conversation : {};
+    const messages = (Array.isArray(conv.messages) ? conv.messages : [])
+      .map((m, i) => ({ m, i }))
+      .filter(({ m }) => m && typeof m === "object" && !m.private && roleOf(m)
+        && typeof m.content === "string" && m.content.trim())
+      .sort((a, b) => timeOf(a.m) - timeOf(b.m) || a.i - b.i)
+      .map(({ m }) => ({ role: roleOf(m), text: m.content.trim() }));
+    let last = -1;
+    messages.forEach((m, i) => { if (m.role === "customer") last = i; });
+
+    const contact = ctx.contact && typeof ctx.contact === "object" ? ctx.contact : {};
+    const who = [typeof contact.name === "string" && contact.name ? contact.name : null,
+      conv.id != null ? `会话 #${conv.id}` : null].filter(Boolean).join(" · ");
+    if (conv.id !== state.conversation) {
+      state.conversation = conv.id;
+      resetValues();
+    }
+    el.source.hidden = false;
+    if (last < 0) {
+      el.source.textContent = `Chatwoot${who ? `：${who}` : ""} · 还没有客户消息`;
+      return;
+    }
+    el.source.textContent = `来自 Chatwoot${who ? `：${who}` : ""}`;
+    el.message.value = messages[last].text;
+    const earlier = messages.slice(Math.max(0, last - CONTEXT_TURNS), last);
+    el.context.value = earlier.map((m) => `${m.role === "agent" ? "客服" : "客户"}：${oneLine(m.text)}`).join("\n");
+    updateContextCount();
+    state.inputAt = performance.now();
+    run();
+  }
+
+  function updateContextCount() {
+    const n = parseContext(el.context.value).length;
+    el.contextCount.textContent = n ? `（${n} 句）` : "";
+  }
+
+  // -- start -----------------------------------------------------------------------------------
+  el.form.addEventListener("submit", (e) => e.preventDefault());
+  el.message.addEventListener("input", (e) => {
+    if (e.isComposing) return;  // pinyin still being composed: wait for compositionend
+    if (!el.message.value.trim()) {
+      resetValues();
+      el.source.hidden = true;
+    }
+    schedule(e.inputType === "insertFromPaste" || e.inputType === "insertFromDrop");
+  });
+  el.message.addEventListener("compositionend", () => schedule(false));
+  el.context.addEventListener("input", () => {
+    updateContextCount();
+    if (el.message.value.trim()) schedule(false);
+  });
+  el.refresh.addEventListener("click", requestContext);
+  document.addEventListener("keydown", onKeydown);
+  window.addEventListener("message", onMessage);
+  window.addEventListener("hashchange", () => {
+    if (cfg.embedded && setupAuth() && el.message.value.trim()) run();
+  });
+
+  if (setupAuth()) {
+    if (inFrame) {
+      el.refresh.hidden = false;
+      if (!allowedOrigins.size) {
+        el.source.hidden = false;
+        el.source.textContent = "未配置允许的 Chatwoot 地址（KEFU_ALLOWED_ORIGINS），无法自动读取对话";
+      }
+      requestContext();
+    } else if (!cfg.embedded) {
+      el.message.focus();
+    }
+  }
+})();
