@@ -30,6 +30,8 @@ from .understand import Understanding
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
 # A salutation the entry's answer opens with, dropped when kefu's own opener comes first.
 SALUTATION = re.compile(r"^(?:亲亲?|親親?|您好|你好|哈喽)[，,！!～~。\s]*")
+# An answer that already opens by apologising or empathising (complaint entries often do).
+_APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩)")
 ORDER_NO = re.compile(r"(?<![\dA-Za-z])\d{12,20}(?!\d)")
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
@@ -114,12 +116,15 @@ class Composer:
         text = SALUTATION.sub("", hit.answer) if parts else hit.answer
         return (text or hit.answer), "entry"
 
-    def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True) -> None:
+    def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True,
+                 answer: str = "") -> None:
         upset = u.sentiment == "angry" or u.intent == "complaint"
         if greet and u.first_message and not upset:
             self._line("greeting_first", key, None, "first message of the conversation", parts, notes,
                        asks=False)
-        if upset:
+        if (upset or u.sentiment == "anxious") and _APOLOGISES.match(SALUTATION.sub("", answer)):
+            notes.append("the answer opens with its own apology: no second one")
+        elif upset:
             self._line("apology", key, "angry", f"{u.sentiment}/{u.intent} → apology first", parts, notes)
         elif u.sentiment == "anxious":
             self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes)
@@ -127,7 +132,7 @@ class Composer:
     # -- drafts ------------------------------------------------------------------------
     def warm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
         parts, notes = [], []
-        self._opening(u, key, parts, notes)
+        self._opening(u, key, parts, notes, answer=hit.answer)
         parts.append(self._answer(hit, parts))
         if u.intent == "complaint":
             self._line("escalation", key, None, "complaint → supervisor callback", parts, notes)
@@ -144,7 +149,7 @@ class Composer:
 
     def both(self, u: Understanding, first: Hit, second: Hit, values: dict, key: str) -> Draft:
         parts, notes = [], ["the message asks two things: both answers"]
-        self._opening(u, key, parts, notes)
+        self._opening(u, key, parts, notes, answer=first.answer)
         parts.append(self._answer(first, parts))
         parts += [("另外，", "kefu"), self._answer(second, parts)]
         self._line("closing", key, None, "offer more help", parts, notes)

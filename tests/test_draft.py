@@ -58,6 +58,22 @@ def test_complaint_starts_with_apology_and_escalates():
     assert RETURN in d.text
 
 
+@pytest.mark.parametrize("answer", ["亲，非常抱歉让您久等了，我们已加急处理。", "很抱歉让您失望了，已为您登记。",
+                                    "非常理解您的心情，我们马上处理。"])
+def test_answer_that_apologises_itself_gets_no_second_apology(answer):
+    u = understand("你们太差了，我要投诉", "投诉")
+    d = composer().warm(u, hit("cmp", answer, tags=["投诉"]), {}, "k")
+    assert APOLOGY not in d.text and EMPATHY not in d.text
+    assert SALUTATION_FREE(answer) in d.text and ESCALATION in d.text
+    assert any("own apology" in line for line in d.explanation)
+    calm = composer().warm(u, RETURN_HIT, {}, "k")  # an answer without one still gets it
+    assert calm.text.startswith(APOLOGY)
+
+
+def SALUTATION_FREE(text: str) -> str:
+    return text.removeprefix("亲，")
+
+
 def test_angry_without_complaint_words_starts_with_apology_no_greeting():
     u = u_(intent="logistics", sentiment="angry", urgency="high")
     d = composer().warm(u, RETURN_HIT, {}, "k")
