@@ -7,7 +7,7 @@ RUN_HOME := .kefu-run
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser run test bench clean
+.PHONY: install browser run serve test bench clean
 
 install: $(VENV)/.installed browser
 
@@ -36,6 +36,12 @@ run: install
 	  echo; echo "> $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) search -k 3 "$$m"; done
 	@for m in "你們客服回覆太慢了！！我要投訴" "发票怎么开？另外多久发货"; do \
 	  echo; echo "> suggest: $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) suggest "$$m"; done
+	@echo; $(BIN)/kefu --data-dir $(RUN_HOME) user add editor --role editor
+	@echo "web panel and console: make serve, then open http://127.0.0.1:8000/ and log in as editor"
+
+# The panel (/), console (/console) and API (/api) over the data folder `make run` built.
+serve: install
+	$(BIN)/kefu --data-dir $(RUN_HOME) serve
 
 test: install
 	$(BIN)/python -m pytest
@@ -47,6 +53,7 @@ bench: install
 	$(BIN)/python bench/intents.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/panel.py
 
 clean:
 	rm -rf $(VENV) $(RUN_HOME) *.egg-info

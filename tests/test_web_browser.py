@@ -324,7 +324,7 @@ def test_keystroke_to_render_latency(servers, new_page):
     total = [t["total"] for t in timings]
     fetch = [t["fetch"] for t in timings]
     render = [t["render"] for t in timings]
-    print(f"\nkeystroke-to-render over {len(total)} messages (incl. the 150 ms debounce): "
+    print(f"\nkeystroke-to-render over {len(total)} messages (incl. the debounce): "
           f"p50 {_pct(total, .5):.0f} ms, p95 {_pct(total, .95):.0f} ms; "
           f"request p50 {_pct(fetch, .5):.0f} ms, p95 {_pct(fetch, .95):.0f} ms; "
           f"render p50 {statistics.median(render):.1f} ms, p95 {_pct(render, .95):.1f} ms")

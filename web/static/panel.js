@@ -9,7 +9,7 @@
 (() => {
   "use strict";
 
-  const DEBOUNCE_MS = 150;
+  const DEBOUNCE_MS = 60;
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
