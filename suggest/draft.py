@@ -134,7 +134,9 @@ class Composer:
         parts, notes = [], []
         self._opening(u, key, parts, notes, answer=hit.answer)
         parts.append(self._answer(hit, parts))
-        if u.intent == "complaint":
+        if u.intent == "complaint" and "主管" in to_simplified(hit.answer):
+            notes.append("the answer already escalates to a supervisor: no escalation line")
+        elif u.intent == "complaint":
             self._line("escalation", key, None, "complaint → supervisor callback", parts, notes)
         self._line("closing", key, None, "offer more help", parts, notes)
         return self._finish(parts, u, values, [hit.entry_id], "warm", notes)

@@ -70,6 +70,14 @@ def test_answer_that_apologises_itself_gets_no_second_apology(answer):
     assert calm.text.startswith(APOLOGY)
 
 
+def test_answer_that_escalates_itself_gets_no_escalation_line():
+    u = understand("你们太差了，我要投诉", "投诉")
+    answer = "很抱歉，已记录，客服主管会在24小时内给您回电。"
+    d = composer().warm(u, hit("cmp", answer, tags=["投诉"]), {}, "k")
+    assert ESCALATION not in d.text and answer in d.text
+    assert any("already escalates" in line for line in d.explanation)
+
+
 def SALUTATION_FREE(text: str) -> str:
     return text.removeprefix("亲，")
 
