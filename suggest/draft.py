@@ -88,8 +88,8 @@ class Composer:
 
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
-              asks: bool = True) -> None:
-        phrase = self.phrases.pick(kind, key, tone, asks)
+              asks: bool = True, question: bool = False) -> None:
+        phrase = self.phrases.pick(kind, key, tone, asks, question)
         if phrase:
             parts.append((phrase.text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
@@ -138,7 +138,7 @@ class Composer:
             notes.append("the answer already escalates to a supervisor: no escalation line")
         elif u.intent == "complaint":
             self._line("escalation", key, None, "complaint → supervisor callback", parts, notes)
-        self._line("closing", key, None, "offer more help", parts, notes)
+        self._line("closing", key, None, "offer more help", parts, notes, question=True)
         return self._finish(parts, u, values, [hit.entry_id], "warm", notes)
 
     def concise(self, u: Understanding, hit: Hit, values: dict, key: str, style: str = "concise",
@@ -154,7 +154,7 @@ class Composer:
         self._opening(u, key, parts, notes, answer=first.answer)
         parts.append(self._answer(first, parts))
         parts += [("另外，", "kefu"), self._answer(second, parts)]
-        self._line("closing", key, None, "offer more help", parts, notes)
+        self._line("closing", key, None, "offer more help", parts, notes, question=True)
         return self._finish(parts, u, values, [first.entry_id, second.entry_id], "both", notes)
 
     def clarify(self, u: Understanding, hits: list[Hit], values: dict, key: str) -> Draft | None:

@@ -45,11 +45,13 @@ class PhraseLibrary:
                                   d.get("tone", "any"), d.get("script", "simplified"), text.strip()))
         return cls(phrases)
 
-    def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True) -> Phrase | None:
+    def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,
+             question: bool = False) -> Phrase | None:
         """One line of `kind` (matching `tone` when any does), chosen stably from `key`.
 
         `asks=False` prefers lines that do not end in a question ("请问有什么可以帮您？"
-        makes no sense right before an answer).
+        makes no sense right before an answer); `question=True` prefers lines that ask
+        one (a closing after an answer offers more help rather than ending the chat).
 
         The same message always gets the same wording, so drafts are reproducible,
         while different messages see the library's variety.
@@ -57,6 +59,8 @@ class PhraseLibrary:
         options = [p for p in self.phrases if p.kind == kind]
         if not asks:
             options = [p for p in options if not p.text.endswith(("？", "?"))] or options
+        if question:
+            options = [p for p in options if "？" in p.text or "?" in p.text] or options
         toned = [p for p in options if tone and p.tone == tone]
         options = toned or [p for p in options if p.tone in ("any", "calm")] or options
         if not options:

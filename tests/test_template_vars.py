@@ -121,3 +121,13 @@ def test_phrase_library_rejects_unknown_kind(tmp_path):
     with pytest.raises(ImportFileError) as err:
         PhraseLibrary.load(path)
     assert err.value.line == 1 and err.value.field == "kind"
+
+
+def test_closing_after_an_answer_offers_more_help(tmp_path):
+    """question=True keeps closings that ask whether anything else is needed."""
+    path = _write(tmp_path, [{"id": "ask", "kind": "closing", "text": "请问还有其他可以帮您的吗？"},
+                             {"id": "bye", "kind": "closing", "text": "那小禾就不打扰啦，祝您购物愉快！"}])
+    lib = PhraseLibrary.load(path)
+    keys = [f"消息{i}" for i in range(40)]
+    assert {lib.pick("closing", k).id for k in keys} == {"ask", "bye"}  # both in use otherwise
+    assert {lib.pick("closing", k, question=True).id for k in keys} == {"ask"}
