@@ -52,6 +52,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import latency  # noqa: E402  (StageTimer)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT.parent / "shared" / "bench" / "shop-dev"
 TARGET_SHARE = 0.8  # import rows/s must reach this share of what the embedder alone allows
@@ -363,14 +366,14 @@ def _progress(label: str):
     return progress
 
 
-class Phases:
-    """Wraps functions (only in the child, restored on exit) and sums their time by call path:
-    a call made inside another wrapped call is recorded as "outer/inner" and also counts in outer."""
+class Phases(latency.StageTimer):
+    """latency.StageTimer (wraps functions only inside `patched`, restored on exit), summing
+    time by call path: a call made inside another wrapped call is recorded as "outer/inner"
+    and also counts in outer."""
 
     def __init__(self):
+        super().__init__()
         self.stack: list[str] = []
-        self.total: dict[str, float] = {}
-        self.calls: dict[str, int] = {}
 
     def wrap(self, name, fn):
         """`name` is a string, or a function of (args, kwargs) naming each call."""
@@ -385,20 +388,6 @@ class Phases:
                 self.calls[path] = self.calls.get(path, 0) + 1
                 self.stack.pop()
         return timed
-
-    @contextlib.contextmanager
-    def patched(self, targets):
-        """targets: (owner, attribute, name); owners are classes, modules or instances."""
-        saved = []
-        try:
-            for owner, attr, name in targets:
-                orig = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
-                saved.append((owner, attr, orig))
-                setattr(owner, attr, self.wrap(name, getattr(owner, attr)))
-            yield self
-        finally:
-            for owner, attr, orig in reversed(saved):
-                setattr(owner, attr, orig)
 
     def get(self, path: str) -> float:
         return self.total.get(path, 0.0)

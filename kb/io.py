@@ -10,7 +10,7 @@ from typing import Iterable
 
 from .entry import Entry
 from .errors import ImportFileError
-from .importers.rows import join_cell, split_cell  # noqa: F401  (re-exported)
+from .importers.rows import join_cell
 
 FORMATS = ("jsonl", "csv", "xlsx")
 CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to"]
