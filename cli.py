@@ -464,19 +464,24 @@ def search(c: Context, message, top_k, as_json) -> None:
 @cli.command(name="eval")
 @click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with kb.jsonl and queries.jsonl (see ../shared/bench/README.md).")
+@click.option("--learn", "learn", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Feedback file (learn.jsonl): scores before and after replaying it, every accept trusted.")
+@click.option("--learn-parts", default="phrasings,prior", show_default=True,
+              help="What the replay may use: phrasings (learned similar questions), prior (use statistics).")
 @json_option
 @click.pass_obj
 @handle_errors
-def eval_(c: Context, dataset, as_json) -> None:
+def eval_(c: Context, dataset, learn, learn_parts, as_json) -> None:
     """Measure recall@1/5, MRR, no-match P/R/F1 and latency on a benchmark folder."""
     from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
-    report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress)
+    parts = tuple(p.strip() for p in learn_parts.split(",") if p.strip())
+    report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress,
+                      learn=learn, learn_parts=parts)
 
-    def text(d):
-        lines = [f"{d['dataset']}  ({d['model']})",
-                 f"queries {d['n_queries']} (answerable {d['n_answerable']})",
+    def scores(d):
+        lines = [f"queries {d['n_queries']} (answerable {d['n_answerable']})",
                  f"recall@1 {d['recall@1']:.3f}  recall@5 {d['recall@5']:.3f}  MRR {d['mrr']:.3f}",
                  f"gated: recall@1 {d['gated']['recall@1']:.3f}  MRR {d['gated']['mrr']:.3f}",
                  "no match: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}".format(**d["no_match"]),
@@ -484,9 +489,23 @@ def eval_(c: Context, dataset, as_json) -> None:
                  .format(**d["latency_ms"]),
                  "by kind:"]
         for kind, k in d["by_kind"].items():
-            scores = (f"R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}" if k["n_answerable"]
-                      else f"flagged no match {k['no_match']['recall']:.3f}")
-            lines.append(f"  {kind:12s} n={k['n_queries']:<4d} {scores}")
+            kind_scores = (f"R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}" if k["n_answerable"]
+                           else f"flagged no match {k['no_match']['recall']:.3f}")
+            lines.append(f"  {kind:12s} n={k['n_queries']:<4d} {kind_scores}")
+        return lines
+
+    def text(d):
+        if "before" not in d:
+            return "\n".join([f"{d['dataset']}  ({d['model']})"] + scores(d))
+        learned = d["learn"]
+        lines = [f"{d['dataset']}  ({d['before']['model']})",
+                 f"replayed {learned['file']}: {learned['events']} events ({learned['duplicates']} seen before),"
+                 f" {learned['trusted_phrasings']} trusted phrasings; parts: {', '.join(learned['parts'])}"]
+        for key in ("before", "after"):
+            lines += [f"\n{key}:"] + ["  " + line for line in scores(d[key])]
+        delta = d["after"]["recall@1"] - d["before"]["recall@1"]
+        lines.append(f"\nrecall@1 {delta:+.3f}; no-match precision "
+                     f"{d['after']['no_match']['precision'] - d['before']['no_match']['precision']:+.3f}")
         return "\n".join(lines)
     emit(report, as_json, text)
 
@@ -549,7 +568,7 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
 @handle_errors
 def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
     """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
-    row = c.feedback_log().record_feedback(suggestion_id, action, draft, text, agent=author())
+    row = c.record_feedback(suggestion_id, action, draft, text, agent=author())
     emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft}, as_json,
          lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']}")
 
@@ -744,3 +763,8 @@ def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json)
     from kefu.web.server import run
 
     run(config, host, port, workers, web_threads)
+
+
+from kefu.cli_learn import learn  # noqa: E402  (it imports this module's helpers)
+
+cli.add_command(learn)

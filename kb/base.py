@@ -10,6 +10,7 @@ import numpy as np
 from .embed import Embedder
 from .entry import Entry
 from .index import Document, Index, IndexDir
+from .learned import LearnStore
 from .store import ImportReport, Store, text_hash
 from .text import Segmenter, normalize
 
@@ -99,7 +100,10 @@ class KnowledgeBase:
         return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
     def documents(self, entries: list[Entry]) -> list[Document]:
-        return self._documents([(e.id, e.phrasings, (e.valid_from, e.valid_to)) for e in entries])
+        """Index documents of entries: their phrasings, then their trusted learned phrasings."""
+        learned = LearnStore(self.store).trusted([e.id for e in entries])
+        return self._documents([(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to))
+                                for e in entries])
 
     def _documents(self, items: list[tuple[str, list[str], tuple]]) -> list[Document]:
         """(key, texts, window) -> index documents; texts are normalised, then embedded once."""

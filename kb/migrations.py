@@ -83,6 +83,24 @@ def m007_create_users_and_tokens(db: sqlite_utils.Database) -> None:
     db["api_tokens"].create({"token_hash": str, "name": str, "role": str, "created_at": str}, pk="token_hash")
 
 
+@migration
+def m008_create_learning(db: sqlite_utils.Database) -> None:
+    # learn_events: every accept/edit/reject/no-match once (`key` makes a replay or a
+    # retried request count once). learned: one row per (entry, normalised message),
+    # the candidate similar questions with their counts and the editor's decision.
+    db["learn_events"].create({"id": int, "key": str, "at": str, "source": str, "message": str,
+                               "entry_id": str, "action": str, "agent": str, "edited": str,
+                               "suggestion_id": str}, pk="id")
+    db["learn_events"].create_index(["key"], unique=True)
+    db["learn_events"].create_index(["at"])
+    db["learned"].create({"id": int, "entry_id": str, "key": str, "text": str, "status": str,
+                          "accepts": int, "rejects": int, "agents": str, "rejecters": str,
+                          "first_at": str, "last_at": str, "decided_by": str, "decided_at": str},
+                         pk="id")
+    db["learned"].create_index(["entry_id", "key"], unique=True)
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

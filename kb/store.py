@@ -176,6 +176,9 @@ class Store:
             h.update(f"{row[0]}\0{row[1]}\n".encode())
         for (word,) in self.db.execute("select word from terms order by word"):
             h.update(f"t\0{word}\n".encode())
+        from .learned import LearnStore  # trusted learned phrasings are indexed with their entry
+
+        h.update(LearnStore(self).state_hash().encode())
         return h.hexdigest()[:16]
 
     # -- writing -----------------------------------------------------------

@@ -14,9 +14,10 @@ import numpy as np
 
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
-from kefu.kb.errors import ImportFileError
+from kefu.kb.errors import ImportFileError, KefuError
 from kefu.kb.io import iter_jsonl, read_entries, read_text
 
+from .learn import Learner, PriorRule, TrustRule
 from .retrieve import Fusion, Retriever
 
 
@@ -58,32 +59,66 @@ def score(ranked: list[list[str]], flags: list[bool], queries: list[dict]) -> di
     }
 
 
+LEARN_PARTS = ("phrasings", "prior")
+
+
 def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | None = None,
-             progress: Progress | None = None, keep_results: bool = False) -> dict:
+             progress: Progress | None = None, keep_results: bool = False,
+             learn: str | Path | None = None, learn_parts: tuple[str, ...] = LEARN_PARTS) -> dict:
+    """Scores of `dataset`; with `learn`, under "before" and "after" replaying that feedback
+    file, every replayed accept trusted (min_agents 1), using only `learn_parts`."""
     dataset = Path(dataset)
     entries = read_entries(dataset / "kb.jsonl")
     queries = load_queries(dataset / "queries.jsonl")
+    unknown = set(learn_parts) - set(LEARN_PARTS)
+    if unknown:
+        raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(LEARN_PARTS)}")
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:
             kb.import_entries(entries, author="eval")
             kb.index()
-            retriever = Retriever(kb, fusion=fusion)
+            retriever = Retriever(kb, fusion=fusion, prior=None)
             retriever.warm_up()
-            results = []
-            for i, q in enumerate(queries, 1):
-                results.append(retriever.search(q["query"]))
-                if progress and (i % 50 == 0 or i == len(queries)):
-                    progress("queries", i, len(queries))
+            before = _run(retriever, queries, progress)
+            if learn is None:
+                return {"dataset": str(dataset), **_report(before, queries, embedders, keep_results)}
+            learner = Learner(kb)
+            learner.set_trust(TrustRule(1 if "phrasings" in learn_parts else _NEVER))
+            replayed = learner.replay(learn)
+            trusted = sum(len(v) for v in learner.store.trusted().values())
+            kb.index()
+            retriever.prior = PriorRule() if "prior" in learn_parts else None
+            after = _run(retriever, queries, progress)
         finally:
             kb.close()
+    return {"dataset": str(dataset), "learn": {"file": str(learn), "parts": list(learn_parts),
+                                               "events": replayed.new, "duplicates": replayed.duplicate,
+                                               "trusted_phrasings": trusted},
+            "before": _report(before, queries, embedders, keep_results),
+            "after": _report(after, queries, embedders, keep_results)}
+
+
+_NEVER = 10 ** 9  # a trust rule no phrasing meets: measures the prior alone
+
+
+def _run(retriever: Retriever, queries: list[dict], progress: Progress | None) -> list:
+    results = []
+    for i, q in enumerate(queries, 1):
+        results.append(retriever.search(q["query"]))
+        if progress and (i % 50 == 0 or i == len(queries)):
+            progress("queries", i, len(queries))
+    return results
+
+
+def _report(results: list, queries: list[dict], embedders: list[Embedder], keep_results: bool) -> dict:
     ranked = [[h.entry_id for h in r.hits] for r in results]
     flags = [r.no_match for r in results]
     took = np.array([r.took_ms for r in results])
     # The floor of each search, measured inside it: the query encodes and the FAISS searches.
     floor = np.array([sum(v for k, v in r.timings_ms.items() if k.startswith("encode") or k == "dense search")
                       for r in results])
-    report = {"dataset": str(dataset), **score(ranked, flags, queries)}
+    report = score(ranked, flags, queries)
     report["latency_ms"] = {"p50": round(float(np.percentile(took, 50)), 2),
                             "p95": round(float(np.percentile(took, 95)), 2),
                             "floor_p50": round(float(np.percentile(floor, 50)), 2),

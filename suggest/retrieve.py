@@ -25,7 +25,10 @@ import numpy as np
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
+from kefu.kb.learned import LearnStore
 from kefu.kb.text import normalize
+
+from .learn import Learning, PriorRule
 
 LEXICAL = "bm25"
 
@@ -60,6 +63,7 @@ class Hit:
     confidence: float
     dense: dict[str, float]
     lexical: float
+    prior: float = 0.0  # what use (accepts, rejects, demotion) added to `score` for ranking
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Retriever:
     """Answers customer messages from a KnowledgeBase; `top_k` hits, `candidates` per channel."""
 
     def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int = 30,
-                 fusion: Fusion | None = None, references: int = 3):
+                 fusion: Fusion | None = None, references: int = 3, prior: PriorRule | None = PriorRule()):
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
         if candidates < top_k:
@@ -108,6 +112,8 @@ class Retriever:
         self.candidates = candidates
         self.fusion = fusion or Fusion()
         self.references = references  # most passages returned beside the hits
+        self.prior = prior  # None: rank on semantics alone
+        self._learning: tuple[tuple, Learning] | None = None
 
     def warm_up(self) -> None:
         """Pay the one-off costs (index load, jieba dictionary, model weights) before timing."""
@@ -156,18 +162,25 @@ class Retriever:
         clock.lap("lexical search")
 
         scored = self._score(index, entries, queries, lex_scores)
-        scored.sort(key=lambda s: -s[1])
+        adjust = self.learning().adjust([s[0] for s in scored], queries) if self.prior else np.zeros(len(scored))
+        order = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + adjust[i]))[:top_k]
         clock.lap("score")
-        store_entries = self.kb.store.get_many(e for e, *_ in scored[:top_k])
+        store_entries = self.kb.store.get_many(scored[i][0] for i in order)
         hits = []
-        for entry_id, fused, dense, lexical, best_pos in scored[:top_k]:
+        for i in order:
+            entry_id, fused, dense, lexical, best_pos = scored[i]
             entry = store_entries[entry_id]
             phrasings = entry.phrasings
+            # Past the entry's own phrasings come its learned ones, held by the index only.
+            matched = phrasings[best_pos] if best_pos < len(phrasings) else \
+                index.rows[index.by_entry[entry_id][best_pos]].text
+            # Confidence (and so no-match) stays semantic: the prior only reorders.
             hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
-                            phrasings[min(best_pos, len(phrasings) - 1)], round(fused, 4),
+                            matched, round(float(fused + adjust[i]), 4),
                             round(self.fusion.confidence(fused, len(words)), 4),
-                            {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4)))
-        no_match = not hits or hits[0].confidence < 0.5
+                            {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4),
+                            round(float(adjust[i]), 4)))
+        no_match = not hits or max(h.confidence for h in hits) < 0.5
         clock.lap("fetch")
         references = []
         if self.references and self.kb.store.passage_count():
@@ -175,6 +188,13 @@ class Retriever:
             clock.lap("references")
         return SearchResult(message, norm.text, norm.script, no_match, hits, warnings,
                             round(clock.total_ms, 3), clock.laps, references)
+
+    def learning(self) -> Learning:
+        """The use prior and demotions, re-read only when the learning tables changed."""
+        key = (LearnStore(self.kb.store).version(), self.kb.store.published_hash())
+        if self._learning is None or self._learning[0] != key:
+            self._learning = (key, Learning.load(self.kb, self.prior))
+        return self._learning[1]
 
     def _references(self, queries: dict, words: list[str], chars: list[str]) -> list[Reference]:
         """The best passages, scored like entries but in their own index; a passage must

@@ -68,6 +68,16 @@ class Workspace:
 
         return FeedbackLog(self.kb().store.db, retention_days=int(self.config().get("retention_days", 90)))
 
+    def learner(self):
+        from kefu.suggest.learn import Learner
+
+        return Learner(self.kb())
+
+    def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
+                        text: str | None = None, agent: str | None = None) -> int:
+        """Log what the agent did with a suggestion, and learn from it."""
+        return self.learner().record_feedback(self.feedback_log(), suggestion_id, action, draft, text, agent)
+
     def assistant(self):
         from kefu.suggest.assistant import Assistant
         from kefu.suggest.draft import Composer

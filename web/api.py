@@ -139,7 +139,7 @@ def feedback():
         raise ApiError(400, "invalid_field", "draft must be a draft number (1, 2, 3)", "draft")
     text = _text(data, "text", required=False)
     with locked() as ws:
-        row = ws.feedback_log().record_feedback(sid, action, draft, text, agent=_agent())
+        row = ws.record_feedback(sid, action, draft, text, agent=_agent())
     return jsonify({"feedback_id": row, "suggestion_id": sid, "action": action, "draft": draft}), 201
 
 

@@ -1,0 +1,104 @@
+"""`kefu learn …` and `kefu stats`: the learning commands, registered by cli.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kefu.cli import Context, author, emit, handle_errors, json_option
+from kefu.kb.learned import TrustRule
+
+
+@click.group()
+def learn() -> None:
+    """Learn from agents' feedback: replay, review queue, gaps, fine-tuning."""
+
+
+def _recorded_text(d: dict) -> str:
+    return (f"{d['new']} new events, {d['duplicate']} seen before; "
+            f"{len(d['learned'])} learned phrasings touched; index updated for {len(d['entries'])} entries")
+
+
+@learn.command(name="replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--agent", help="Agent to credit lines that name none (default: none, counted as one agent).")
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_replay(c: Context, file, agent, as_json) -> None:
+    """Record a feedback FILE (learn.jsonl: {"query", "accepted": id} per line); a line seen before counts once."""
+    emit(c.learner().replay(file, agent), as_json, _recorded_text)
+
+
+def _row_text(r: dict) -> str:
+    state = "trusted" if r["trusted"] else ("demoted" if r["demoted"] else r["status"])
+    return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
+            f"agents {len(r['agents'])}  {r['text']}")
+
+
+@learn.command(name="queue")
+@click.option("--status", type=click.Choice(["candidate", "approved", "rejected", "known", "all"]),
+              default="candidate", show_default=True)
+@click.option("--entry", "entry_id", help="Only this entry's learned phrasings.")
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_queue(c: Context, status, entry_id, as_json) -> None:
+    """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
+    store = c.learner().store
+    rows = store.queue() if status == "candidate" and entry_id is None else \
+        store.rows(entry_id=entry_id, status=None if status == "all" else status)
+    data = {"rule": {"min_agents": store.rule.min_agents}, "rows": [r.to_dict() for r in rows]}
+    emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
+
+
+def _decision(verb: str, doc: str):
+    @click.argument("ids", nargs=-1, type=int, required=True)
+    @json_option
+    @click.pass_obj
+    @handle_errors
+    def command(c: Context, ids, as_json) -> None:
+        learner = c.learner()
+        changed = [e for i in ids for e in getattr(learner, verb)(i, author())]
+        rows = [r.to_dict() for r in learner.store.rows(ids=list(ids))]
+        emit({"rows": rows, "entries": sorted(set(changed))}, as_json,
+             lambda d: "\n".join(map(_row_text, d["rows"])))
+    command.__doc__ = doc
+    return learn.command(name=verb)(command)
+
+
+_decision("approve", "Make learned phrasings IDS real similar questions of their entries (with history).")
+_decision("reject", "Never use learned phrasings IDS for retrieval (reset undoes it).")
+_decision("reset", "Undo an editor's approve or reject of IDS.")
+
+
+@learn.command(name="move")
+@click.argument("row_id", type=int)
+@click.option("--to", "to_entry", required=True, help="The entry the phrasing belongs to.")
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_move(c: Context, row_id, to_entry, as_json) -> None:
+    """Give learned phrasing ROW_ID to another entry."""
+    learner = c.learner()
+    changed = learner.move(row_id, to_entry, author())
+    emit({"entries": changed}, as_json, lambda d: f"moved #{row_id} to {to_entry}")
+
+
+@learn.command(name="config")
+@click.option("--min-agents", type=click.IntRange(1), help="Different agents whose accepts make a phrasing trusted.")
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_config(c: Context, min_agents, as_json) -> None:
+    """Show or set the trust rule."""
+    learner = c.learner()
+    if min_agents is not None:
+        learner.set_trust(TrustRule(min_agents))
+    emit({"min_agents": learner.store.rule.min_agents}, as_json,
+         lambda d: f"a learned phrasing is trusted once {d['min_agents']} different agent(s) accepted it"
+                   " (and accepts outnumber rejects), or an editor approved it")
+
+
+__all__ = ["learn"]

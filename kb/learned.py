@@ -1,0 +1,348 @@
+"""What agents taught the knowledge base: feedback events and learned phrasings.
+
+Every accept, edit, reject and no-match becomes one row of `learn_events`, once (its
+`key` makes a replayed file or a retried request count once). A customer message that
+an agent accepted (or edited and sent) for an entry becomes a *learned phrasing* of that
+entry in `learned`: normalised, deduplicated, merged with a near-duplicate. The trust
+rule decides when a learned phrasing is used for retrieval without an editor; editors
+approve (it becomes a real similar question, with history), reject, move or reset it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from .entry import Entry
+from .errors import EntryNotFound, KefuError
+from .feedback import mask
+from .text import normalize
+
+ACTIONS = ("accept", "edit", "reject", "no_match")
+STATUSES = ("candidate", "approved", "rejected", "known")
+MAX_CHARS = 200  # longer messages are stories, not phrasings: counted, never learned
+NEAR_DUPLICATE = 0.85  # difflib ratio of two keys above which they are one phrasing
+_NOT_KEY = re.compile(r"[^\w]|_", re.UNICODE)
+_PARTICLES = re.compile(r"[啊呀吗嘛呢吧哦噢喔啦哈呐]+$")  # sentence-final particles change no meaning
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+class LearnError(KefuError):
+    """Feedback that cannot be learned from (unknown or archived entry, bad action)."""
+
+
+@dataclass
+class TrustRule:
+    """A learned phrasing is used for retrieval once `min_agents` different agents accepted
+    it and its accepts outnumber its rejects, or once an editor approved it. A pairing is
+    demoted once `min_agents` different agents rejected it and rejects outnumber accepts."""
+    min_agents: int = 2
+
+    def __post_init__(self):
+        if self.min_agents < 1:
+            raise KefuError(f"min_agents must be at least 1, got {self.min_agents}")
+
+    def trusts(self, row: "Learned") -> bool:
+        return row.status == "candidate" and len(row.agents) >= self.min_agents and row.accepts > row.rejects
+
+    def demotes(self, row: "Learned") -> bool:
+        return (row.status in ("candidate", "rejected") and len(row.rejecters) >= self.min_agents
+                and row.rejects > row.accepts)
+
+
+@dataclass
+class Event:
+    message: str
+    action: str
+    entry_id: str | None = None
+    agent: str | None = None
+    key: str | None = None  # same key = same event (default: a fresh one)
+    source: str = "panel"
+    edited: str | None = None
+    suggestion_id: str | None = None
+    at: str | None = None
+
+
+@dataclass
+class Learned:
+    id: int
+    entry_id: str
+    key: str
+    text: str
+    status: str
+    accepts: int
+    rejects: int
+    agents: list[str]
+    rejecters: list[str]
+    first_at: str
+    last_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    trusted: bool = False
+    demoted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Recorded:
+    new: int = 0
+    duplicate: int = 0
+    learned: list[int] = field(default_factory=list)  # learned rows created or changed
+    entries: list[str] = field(default_factory=list)  # entries whose trusted phrasings changed
+
+
+def phrase_key(text: str) -> str:
+    """The form two messages are compared in: simplified, half-width, lower case, no
+    punctuation, spaces, emoji, final particles (啊/吗/呢…), order or phone numbers."""
+    return _PARTICLES.sub("", _NOT_KEY.sub("", _LONG_NUMBER.sub("", normalize(mask(text)).text)).lower())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class LearnStore:
+    """Learning tables of one store; `rule` decides trust (default: the stored setting)."""
+
+    def __init__(self, store, rule: TrustRule | None = None):
+        self.store = store
+        self.db = store.db
+        self.rule = rule or TrustRule(int(self.setting("learn.min_agents", "2")))
+
+    # -- settings --------------------------------------------------------------
+    def setting(self, key: str, default: str) -> str:
+        row = self.db.execute("select value from settings where key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.db.atomic():
+            self.db.execute("insert or replace into settings (key, value) values (?, ?)", [key, value])
+            self._bump()
+
+    # -- recording ---------------------------------------------------------------
+    def record(self, events: list[Event], where: str = "") -> Recorded:
+        """Store `events` in one transaction; any bad one fails them all (LearnError,
+        prefixed with `where` and the event's position) and nothing is stored."""
+        out = Recorded()
+        before = self._trusted_keys()
+        with self.db.atomic():
+            for n, event in enumerate(events, 1):
+                try:
+                    self._record(event, out)
+                except KefuError as exc:
+                    place = f"{where}line {n}: " if where else (f"event {n}: " if len(events) > 1 else "")
+                    raise LearnError(f"{place}{exc}") from exc
+            if out.new:
+                self._bump()
+        after = self._trusted_keys()
+        out.entries = sorted({e for e, _ in before ^ after})
+        return out
+
+    def _record(self, e: Event, out: Recorded) -> None:
+        if e.action not in ACTIONS:
+            raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {e.action!r}")
+        if not e.message or not e.message.strip():
+            raise KefuError("the customer message is empty")
+        if e.action != "no_match":
+            if not e.entry_id:
+                raise KefuError(f"a {e.action} needs the entry it was for")
+            entry = self._published(e.entry_id)
+        if e.key and self.db.execute("select 1 from learn_events where key = ?", [e.key]).fetchone():
+            out.duplicate += 1
+            return
+        at = e.at or _now()
+        self.db.execute(
+            "insert into learn_events (key, at, source, message, entry_id, action, agent, edited, suggestion_id)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [e.key, at, e.source, mask(e.message), e.entry_id, e.action, e.agent,
+             mask(e.edited) if e.edited else None, e.suggestion_id])
+        out.new += 1
+        if e.action != "no_match" and len(e.message) <= MAX_CHARS:
+            row_id = self._learn(entry, e, at)
+            if row_id is not None:
+                out.learned.append(row_id)
+
+    def _published(self, entry_id: str) -> Entry:
+        try:
+            entry = self.store.get(entry_id)
+        except EntryNotFound:
+            raise KefuError(f"no entry with id {entry_id!r}") from None
+        if entry.status != "published":
+            raise KefuError(f"entry {entry_id!r} is {entry.status}, not published")
+        return entry
+
+    def _learn(self, entry: Entry, e: Event, at: str) -> int | None:
+        key = phrase_key(e.message)
+        if not key:
+            return None  # only punctuation, emoji or numbers
+        row = self._find(entry.id, key)
+        accept = e.action in ("accept", "edit")
+        agent = e.agent or "?"
+        if row is None:
+            known = key in {phrase_key(p) for p in entry.phrasings}
+            text = _LONG_NUMBER.sub("", mask(e.message)).strip()
+            cur = self.db.execute(
+                "insert into learned (entry_id, key, text, status, accepts, rejects, agents, rejecters,"
+                " first_at, last_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry.id, key, text, "known" if known else "candidate", int(accept), int(not accept),
+                 json.dumps([agent] if accept else [], ensure_ascii=False),
+                 json.dumps([] if accept else [agent], ensure_ascii=False), at, at])
+            return cur.lastrowid
+        agents, rejecters = set(row.agents), set(row.rejecters)
+        (agents if accept else rejecters).add(agent)
+        self.db.execute(
+            "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, last_at = max(last_at, ?)"
+            " where id = ?",
+            [row.accepts + accept, row.rejects + (not accept), json.dumps(sorted(agents), ensure_ascii=False),
+             json.dumps(sorted(rejecters), ensure_ascii=False), at, row.id])
+        return row.id
+
+    def _find(self, entry_id: str, key: str) -> Learned | None:
+        """The entry's learned row for `key`, or for a near-duplicate of it."""
+        rows = self.rows(entry_id=entry_id)
+        exact = [r for r in rows if r.key == key]
+        if exact:
+            return exact[0]
+        near = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows]
+        near = [(s, r) for s, r in near if s >= NEAR_DUPLICATE]
+        return max(near, key=lambda t: t[0])[1] if near else None
+
+    # -- reading -------------------------------------------------------------------
+    def rows(self, entry_id: str | None = None, status: str | None = None,
+             ids: list[int] | None = None) -> list[Learned]:
+        where, args = [], []
+        if entry_id is not None:
+            where.append("entry_id = ?")
+            args.append(entry_id)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if ids is not None:
+            where.append(f"id in ({','.join('?' * len(ids))})")
+            args += ids
+        sql = "select * from learned" + (" where " + " and ".join(where) if where else "") + " order by id"
+        return [self._row(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def get(self, row_id: int) -> Learned:
+        rows = self.rows(ids=[row_id])
+        if not rows:
+            raise KefuError(f"no learned phrasing with id {row_id}")
+        return rows[0]
+
+    def _row(self, r) -> Learned:
+        row = Learned(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]),
+                      r[9], r[10], r[11], r[12])
+        row.trusted = self.rule.trusts(row)
+        row.demoted = self.rule.demotes(row)
+        return row
+
+    def queue(self) -> list[Learned]:
+        """Candidates an editor has not decided on, most accepted first (trusted ones too:
+        they are in use, and an editor may still reject them)."""
+        rows = self.rows(status="candidate")
+        return sorted(rows, key=lambda r: (-r.accepts, r.rejects, r.id))
+
+    def trusted(self, entry_ids: list[str] | None = None) -> dict[str, list[str]]:
+        """Entry id -> learned phrasings used for retrieval, oldest first."""
+        out: dict[str, list[str]] = {}
+        wanted = set(entry_ids) if entry_ids is not None else None
+        for row in self.rows(status="candidate"):
+            if row.trusted and (wanted is None or row.entry_id in wanted):
+                out.setdefault(row.entry_id, []).append(row.text)
+        return out
+
+    def _trusted_keys(self) -> set[tuple[str, str]]:
+        return {(r.entry_id, r.key) for r in self.rows(status="candidate") if r.trusted}
+
+    def demoted(self) -> list[tuple[str, str]]:
+        """(entry id, message) pairings that agents rejected: ranked down for that message."""
+        return [(r.entry_id, r.text) for r in self.rows() if r.demoted]
+
+    def entry_counts(self) -> dict[str, tuple[int, int]]:
+        """Entry id -> (accepts incl. edits, rejects) over every event."""
+        out: dict[str, list[int]] = {}
+        for entry_id, action, n in self.db.execute(
+                "select entry_id, action, count(*) from learn_events where entry_id is not null"
+                " group by entry_id, action"):
+            counts = out.setdefault(entry_id, [0, 0])
+            counts[action == "reject"] += n
+        return {k: (a, r) for k, (a, r) in out.items()}
+
+    def state_hash(self) -> str:
+        """Changes whenever the set of trusted phrasings changes (part of the index's hash)."""
+        return "|".join(f"{e}\0{k}" for e, k in sorted(self._trusted_keys()))
+
+    # -- editor decisions ------------------------------------------------------------
+    def approve(self, row_id: int, editor: str) -> list[str]:
+        """Make the phrasing a real similar question of its entry (recorded in its history)."""
+        row = self._undecided(row_id, "approve")
+        with self.db.atomic():
+            entry = self._published(row.entry_id)
+            if row.key not in {phrase_key(p) for p in entry.phrasings}:
+                self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
+            self._decide(row_id, "approved", editor)
+        return [row.entry_id]
+
+    def reject(self, row_id: int, editor: str) -> list[str]:
+        row = self._undecided(row_id, "reject")
+        with self.db.atomic():
+            self._decide(row_id, "rejected", editor)
+        return [row.entry_id]
+
+    def move(self, row_id: int, to_entry: str, editor: str) -> list[str]:
+        """Give the phrasing to another entry (merged with the same phrasing there)."""
+        row = self._undecided(row_id, "move")
+        with self.db.atomic():
+            self._published(to_entry)
+            there = self._find(to_entry, row.key)
+            if there is not None and there.id != row.id:
+                self.db.execute(
+                    "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, first_at = min(first_at, ?),"
+                    " last_at = max(last_at, ?) where id = ?",
+                    [there.accepts + row.accepts, there.rejects + row.rejects,
+                     json.dumps(sorted(set(there.agents) | set(row.agents)), ensure_ascii=False),
+                     json.dumps(sorted(set(there.rejecters) | set(row.rejecters)), ensure_ascii=False),
+                     row.first_at, row.last_at, there.id])
+                self.db.execute("delete from learned where id = ?", [row.id])
+            else:
+                self.db.execute("update learned set entry_id = ? where id = ?", [to_entry, row.id])
+            self._decide(there.id if there is not None else row.id, "candidate", editor)
+        return [row.entry_id, to_entry]
+
+    def reset(self, row_id: int, editor: str) -> list[str]:
+        """Undo an editor's decision; an approved phrasing leaves the entry's similar questions."""
+        row = self.get(row_id)
+        if row.status not in ("approved", "rejected"):
+            raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
+        with self.db.atomic():
+            if row.status == "approved":
+                entry = self.store.get(row.entry_id)
+                keep = [s for s in entry.similar if phrase_key(s) != row.key]
+                if keep != entry.similar:
+                    self.store.update(entry.id, {"similar": keep}, editor, action="unlearn")
+            self._decide(row_id, "candidate", editor)
+        return [row.entry_id]
+
+    def _undecided(self, row_id: int, verb: str) -> Learned:
+        row = self.get(row_id)
+        if row.status != "candidate":
+            raise KefuError(f"cannot {verb} learned phrasing {row_id}: it is {row.status}")
+        return row
+
+    def _decide(self, row_id: int, status: str, editor: str) -> None:
+        self.db.execute("update learned set status = ?, decided_by = ?, decided_at = ? where id = ?",
+                        [status, editor, _now(), row_id])
+        self._bump()
+
+    def version(self) -> int:
+        """Goes up with every learning write: readers cache what they derive against it."""
+        return int(self.setting("learn.version", "0"))
+
+    def _bump(self) -> None:
+        self.db.execute("insert into settings (key, value) values ('learn.version', '1') on conflict(key)"
+                        " do update set value = cast(value as integer) + 1")

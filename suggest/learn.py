@@ -1,0 +1,166 @@
+"""Learning from agents: recording feedback, the use prior and demotion at ranking time.
+
+Three ways feedback changes what the assistant suggests, each bounded and reversible:
+- learned phrasings (kb/learned.py): a trusted accepted message is indexed with its
+  entry, as if an editor had added it as a similar question;
+- the use prior: an entry's accepts and rejects move its ranking score by at most
+  `PriorRule.cap` (see there for why it can never beat a clear semantic match);
+- demotion: an entry that agents rejected for a message is ranked down for that message
+  and its near-duplicates only.
+Fine-tuning lives in suggest/finetune.py, gap mining in suggest/gaps.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kefu.kb.errors import ImportFileError, KefuError
+from kefu.kb.io import iter_jsonl, read_text
+from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule
+from kefu.kb.text import normalize
+
+
+@dataclass
+class PriorRule:
+    """How use statistics move ranking.
+
+    prior(entry) = cap * (accepts - rejects) / (accepts + rejects + smooth), so it lies in
+    (-cap, +cap) and needs many events to approach either end. It is added to the fused
+    score used for *ordering* only; confidence and the no-match flag stay purely semantic,
+    so a popular entry can never turn chit-chat into a match. With the default weights a
+    cap of 0.04 equals a 0.02 difference in e5 cosine: it breaks near-ties, and a hit that
+    leads by more than 2 × cap cannot be overtaken by any history.
+    """
+    cap: float = 0.04
+    smooth: float = 4.0
+    demote: float = 0.5  # subtracted for a message near one the entry was rejected for
+    near: float = 0.92  # mean cosine over the models at which two messages are "the same"
+
+    def prior(self, accepts: int, rejects: int) -> float:
+        return self.cap * (accepts - rejects) / (accepts + rejects + self.smooth)
+
+
+@dataclass
+class Learning:
+    """Ranking adjustments derived from the learning tables (rebuilt when they change)."""
+    rule: PriorRule
+    prior: dict[str, float] = field(default_factory=dict)
+    demoted: list[str] = field(default_factory=list)  # entry id per rejected message
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (len(demoted), dim)
+
+    @classmethod
+    def load(cls, kb, rule: PriorRule) -> "Learning":
+        learned = LearnStore(kb.store)
+        prior = {e: rule.prior(a, r) for e, (a, r) in learned.entry_counts().items()}
+        pairs = learned.demoted()
+        texts = [normalize(t).text for _, t in pairs]
+        vectors = {m.id: kb.embed_documents(m, texts) for m in kb.embedders} if pairs else {}
+        return cls(rule, prior, [e for e, _ in pairs], vectors)
+
+    def adjust(self, entries: list[str], queries: dict[str, np.ndarray]) -> np.ndarray:
+        """Per entry: its use prior, minus the demotion if the message is one it was rejected for."""
+        out = np.array([self.prior.get(e, 0.0) for e in entries])
+        if self.demoted and entries:
+            sims = np.mean([self.vectors[m] @ q for m, q in queries.items() if m in self.vectors], axis=0)
+            hit = {self.demoted[i] for i in np.flatnonzero(sims >= self.rule.near)}
+            out -= np.array([self.rule.demote if e in hit else 0.0 for e in entries])
+        return out
+
+
+class Learner:
+    """Feedback in, learned phrasings decided on; keeps the index in step after each write."""
+
+    def __init__(self, kb):
+        self.kb = kb
+        self.store = LearnStore(kb.store)
+
+    def set_trust(self, rule: TrustRule) -> None:
+        """Store the trust rule (the index reads it from the store) and re-index what it changes."""
+        self.store.set_setting("learn.min_agents", str(rule.min_agents))
+        self.store = LearnStore(self.kb.store)
+        self.kb.index()
+
+    def _apply(self, write) -> Recorded | list[str]:
+        before = self.kb.store.published_hash()
+        out = write()
+        changed = out.entries if isinstance(out, Recorded) else out
+        self.kb.refresh(before, changed)
+        return out
+
+    def record(self, events: list[Event], where: str = "") -> Recorded:
+        return self._apply(lambda: self.store.record(events, where))
+
+    def record_feedback(self, log, suggestion_id: str, action: str, draft: int | None = None,
+                        text: str | None = None, agent: str | None = None) -> int:
+        """Log the agent's action on a suggestion and learn from it, in one transaction:
+        feedback that cannot be learned from (its entry was archived since) stores nothing."""
+        before = self.kb.store.published_hash()
+        with self.kb.store.db.atomic():
+            fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
+            shown = log.suggestion(suggestion_id)
+            entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
+            if entry_id is None and action == "reject" and shown["hits"]:
+                entry_id = shown["hits"][0]["entry_id"]  # "not helpful" on the whole list
+            if entry_id is None and action != "no_match":
+                return fid  # a clarifying question was accepted: no entry to learn for
+            rec = self.store.record([Event(shown["message"], action, entry_id, agent, f"feedback:{fid}",
+                                           "panel", text, suggestion_id)])
+        self.kb.refresh(before, rec.entries)
+        return fid
+
+    def replay(self, path: str | Path, agent: str | None = None) -> Recorded:
+        """Record a learn.jsonl file (one transaction; a line seen before counts once)."""
+        path = Path(path)
+        return self.record(read_feedback(path, agent), where=f"{path}, ")
+
+    def approve(self, row_id: int, editor: str) -> list[str]:
+        return self._apply(lambda: self.store.approve(row_id, editor))
+
+    def reject(self, row_id: int, editor: str) -> list[str]:
+        return self._apply(lambda: self.store.reject(row_id, editor))
+
+    def move(self, row_id: int, to_entry: str, editor: str) -> list[str]:
+        return self._apply(lambda: self.store.move(row_id, to_entry, editor))
+
+    def reset(self, row_id: int, editor: str) -> list[str]:
+        return self._apply(lambda: self.store.reset(row_id, editor))
+
+
+def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
+    """Events of a feedback file: one JSON object a line, `{"query", "accepted": id}` (the
+    shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
+    optional `"agent"`, `"at"` and `"id"`. A line's key is a hash of its content."""
+    events = []
+    for n, line in iter_jsonl(path, read_text(path)):
+        query = line.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise ImportFileError(path, n, "query", "missing or empty")
+        given = [k for k in ("accepted", "edited", "rejected", "no_match") if line.get(k)]
+        if len(given) != 1:
+            raise ImportFileError(path, n, "accepted",
+                                  "needs exactly one of accepted, edited, rejected (an entry id) or no_match")
+        kind = given[0]
+        entry_id = None if kind == "no_match" else line[kind]
+        if kind != "no_match" and not isinstance(entry_id, str):
+            raise ImportFileError(path, n, kind, "must be an entry id (a string)")
+        for opt in ("agent", "at", "id", "text"):
+            if opt in line and not isinstance(line[opt], str):
+                raise ImportFileError(path, n, opt, "must be a string")
+        action = {"accepted": "accept", "edited": "edit", "rejected": "reject", "no_match": "no_match"}[kind]
+        if action == "edit" and not line.get("text"):
+            raise ImportFileError(path, n, "text", "an edited line needs the text the agent sent")
+        blob = json.dumps(line, ensure_ascii=False, sort_keys=True)
+        key = "replay:" + (str(line["id"]) if "id" in line else hashlib.sha256(blob.encode()).hexdigest()[:24])
+        events.append(Event(query, action, entry_id, line.get("agent", agent), key, "replay",
+                            line.get("text"), None, line.get("at")))
+    if not events:
+        raise ImportFileError(path, None, None, "no feedback lines")
+    return events
+
+
+__all__ = ["Event", "LearnError", "Learner", "Learning", "PriorRule", "TrustRule", "read_feedback"]

@@ -1,0 +1,273 @@
+"""Learning from feedback: trust rule, deduplication, demotion, the prior's bound, replay, review."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kefu.kb.errors import ImportFileError, KefuError
+from kefu.kb.learned import Event, LearnStore, TrustRule, phrase_key
+from kefu.suggest.learn import Learner, PriorRule
+from kefu.suggest.retrieve import Retriever
+
+MISSED = "包裹啥日子从仓库出"  # shares no word with the delivery entry's phrasings
+
+
+@pytest.fixture
+def shop(kb, shop_entries):
+    kb.import_entries(shop_entries, author="test")
+    kb.index()
+    return kb
+
+
+def accept(message, entry_id, agent, key=None):
+    return Event(message, "accept", entry_id, agent, key)
+
+
+def reject(message, entry_id, agent):
+    return Event(message, "reject", entry_id, agent)
+
+
+def trusting(kb, min_agents):
+    learner = Learner(kb)
+    learner.set_trust(TrustRule(min_agents))
+    return learner
+
+
+def top(kb, message, **kw):
+    return Retriever(kb, **kw).search(message).hits[0].entry_id
+
+
+# -- keys and deduplication ---------------------------------------------------------------------
+
+def test_phrase_key_ignores_script_width_punctuation_particles_and_numbers():
+    assert phrase_key("訂單 2026112812345678 還沒到嗎？😡") == phrase_key("订单还没到") == "订单还没到"
+    assert phrase_key("Ｍ码有吗") == "m码有"
+    assert phrase_key("你们家客服在不在呀") == phrase_key("你们家客服在不在啊!")
+
+
+def test_identical_and_near_duplicate_messages_become_one_phrasing(shop):
+    store = LearnStore(shop.store)
+    store.record([accept("包裹啥日子从仓库出呀", "delivery", "a"), accept("包裹啥日子從倉庫出？", "delivery", "b"),
+                  accept("包裹啥日子从仓库出来", "delivery", "c")])
+    rows = store.rows(entry_id="delivery")
+    assert len(rows) == 1
+    assert rows[0].accepts == 3 and rows[0].agents == ["a", "b", "c"]
+    assert rows[0].text == "包裹啥日子从仓库出呀"  # the first wording is kept
+
+
+def test_different_messages_stay_apart(shop):
+    store = LearnStore(shop.store)
+    store.record([accept(MISSED, "delivery", "a"), accept("周末也发货吗", "delivery", "a")])
+    assert len(store.rows(entry_id="delivery")) == 2
+
+
+def test_a_message_the_entry_already_has_is_known_not_queued(shop):
+    store = LearnStore(shop.store)
+    store.record([accept("包邮吗？", "ship", "a")])
+    (row,) = store.rows(entry_id="ship")
+    assert row.status == "known" and store.queue() == []
+
+
+def test_phone_numbers_and_order_numbers_are_not_learned(shop):
+    store = LearnStore(shop.store)
+    store.record([accept("订单2026112812345678几天能发，电话13812345678", "delivery", "a")])
+    (row,) = store.rows()
+    assert "13812345678" not in row.text and "2026112812345678" not in row.text
+    events = shop.store.db.execute("select message from learn_events").fetchall()
+    assert "13812345678" not in events[0][0]
+
+
+# -- the trust rule -----------------------------------------------------------------------------
+
+def test_one_agent_is_not_enough_two_are(shop):
+    learner = Learner(shop)
+    before = top(shop, MISSED)
+    assert before != "delivery"
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    assert not learner.store.rows()[0].trusted
+    assert top(shop, MISSED) == before
+    learner.record([accept(MISSED + "吗", "delivery", "ali")])
+    assert learner.store.rows()[0].trusted
+    assert top(shop, MISSED) == "delivery"
+    assert top(shop, "包裹啥日子从仓库出来？") == "delivery"
+
+
+def test_the_same_agent_twice_is_still_one_agent(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "xiaomei"), accept(MISSED, "delivery", "xiaomei")])
+    row = learner.store.rows()[0]
+    assert row.accepts == 2 and not row.trusted
+
+
+def test_rejects_must_not_outnumber_accepts():
+    rule = TrustRule(min_agents=2)
+    store_row = type("Row", (), {})()
+    store_row.status, store_row.agents, store_row.accepts, store_row.rejects = "candidate", ["a", "b"], 2, 2
+    assert not rule.trusts(store_row)
+    store_row.rejects = 1
+    assert rule.trusts(store_row)
+    store_row.status = "rejected"
+    assert not rule.trusts(store_row)
+    with pytest.raises(KefuError):
+        TrustRule(min_agents=0)
+
+
+def test_min_agents_is_a_stored_setting(shop):
+    Learner(shop).store.set_setting("learn.min_agents", "1")
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    assert learner.store.rows()[0].trusted
+    assert top(shop, MISSED) == "delivery"
+
+
+def test_an_editor_decides_regardless_of_counts(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    row_id = learner.store.rows()[0].id
+    learner.approve(row_id, "editor1")
+    entry = shop.store.get("delivery")
+    assert MISSED in entry.similar
+    assert shop.store.history("delivery")[-1].action == "learn"
+    assert shop.store.history("delivery")[-1].author == "editor1"
+    assert top(shop, MISSED) == "delivery"
+    learner.reset(row_id, "editor1")  # reversible: the similar question goes again
+    assert MISSED not in shop.store.get("delivery").similar
+    assert learner.store.get(row_id).status == "candidate"
+    assert top(shop, MISSED) != "delivery"
+
+
+def test_rejected_by_an_editor_is_never_used(shop):
+    learner = trusting(shop, 1)
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    row_id = learner.store.rows()[0].id
+    assert top(shop, MISSED) == "delivery"
+    learner.reject(row_id, "editor1")
+    assert top(shop, MISSED) != "delivery"
+    with pytest.raises(KefuError, match="rejected"):
+        learner.approve(row_id, "editor1")
+
+
+def test_move_gives_the_phrasing_to_another_entry_and_merges(shop):
+    learner = trusting(shop, 1)
+    learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "delivery", "b")])
+    wrong = next(r for r in learner.store.rows() if r.entry_id == "ship")
+    learner.move(wrong.id, "delivery", "editor1")
+    (row,) = learner.store.rows()
+    assert row.entry_id == "delivery" and row.accepts == 2 and row.agents == ["a", "b"]
+    with pytest.raises(KefuError, match="no entry"):
+        learner.move(row.id, "nope", "editor1")
+
+
+# -- demotion and the prior -------------------------------------------------------------------------
+
+def test_rejects_by_two_agents_demote_that_pairing_only(shop):
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    first = top(shop, message)
+    unrelated = {m: top(shop, m) for m in ("忘记密码了", "能开发票吗", "发货时间")}
+    learner.record([reject(message, first, "a")])
+    assert top(shop, message) == first  # one click changes nothing
+    learner.record([reject(message, first, "b")])
+    assert top(shop, message) != first
+    assert {m: top(shop, m) for m in unrelated} == unrelated
+
+
+def test_one_agent_cannot_change_an_unrelated_top_result(shop):
+    messages = ["忘记密码了", "能开发票吗", "发货时间", "邮费多少钱", "我要退货"]
+    before = {m: Retriever(shop).search(m).hits[0].entry_id for m in messages}
+    learner = Learner(shop)
+    for _ in range(20):  # even many clicks: one agent, one distinct voice
+        learner.record([accept("随便问问", "password", "careless"), reject("发票", "invoice", "careless")])
+    assert {m: Retriever(shop).search(m).hits[0].entry_id for m in messages} == before
+
+
+def test_prior_is_bounded_by_its_cap():
+    rule = PriorRule(cap=0.04, smooth=4)
+    assert rule.prior(0, 0) == 0
+    assert 0 < rule.prior(1, 0) < rule.prior(100, 0) < 0.04
+    assert -0.04 < rule.prior(0, 1000) < 0
+    assert rule.prior(3, 3) == 0
+
+
+def test_prior_never_beats_a_clear_semantic_match(shop):
+    learner = trusting(shop, 10 ** 6)  # the prior alone, no phrasings
+    learner.record([accept(f"问题{i}", "password", f"agent{i}") for i in range(500)])
+    retriever = Retriever(shop)
+    result = retriever.search("运费怎么算")
+    assert result.hits[0].entry_id == "ship"
+    password = next(h for h in result.hits if h.entry_id == "password") if any(
+        h.entry_id == "password" for h in result.hits) else None
+    if password is not None:
+        assert 0 < password.prior < 0.04
+    plain = Retriever(shop, prior=None).search("运费怎么算")
+    assert plain.confidence == result.confidence  # ranking only: confidence stays semantic
+
+
+# -- bad input and replay ---------------------------------------------------------------------------
+
+def write_lines(path, lines):
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_replay_twice_counts_once(shop, tmp_path):
+    learner = Learner(shop)
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": MISSED, "accepted": "delivery"},
+                                               {"query": "发票开公司抬头", "accepted": "invoice"}])
+    first = learner.replay(f)
+    second = learner.replay(f)
+    assert (first.new, first.duplicate) == (2, 0)
+    assert (second.new, second.duplicate) == (0, 2)
+    assert sum(r.accepts for r in learner.store.rows()) == 2
+    assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("line, field", [
+    ({"query": "x", "accepted": "nope"}, "no entry with id 'nope'"),
+    ({"query": "x", "accepted": "return"}, "archived"),
+    ({"query": "", "accepted": "ship"}, "field 'query'"),
+    ({"query": "x"}, "field 'accepted'"),
+    ({"query": "x", "accepted": 3}, "field 'accepted'"),
+    ({"query": "x", "edited": "ship"}, "field 'text'"),
+])
+def test_bad_feedback_names_the_line_and_stores_nothing(shop, tmp_path, line, field):
+    shop.archive("return")
+    learner = Learner(shop)
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": MISSED, "accepted": "delivery"}, line])
+    dump = list(shop.store.db.conn.iterdump())
+    with pytest.raises((KefuError, ImportFileError), match=field) as err:
+        learner.replay(f)
+    assert "learn.jsonl" in str(err.value) and "line 2" in str(err.value)
+    assert list(shop.store.db.conn.iterdump()) == dump
+
+
+def test_panel_feedback_learns_and_fails_whole_for_an_archived_entry(shop):
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    sid = log.record_suggestion(MISSED, [], "simplified", "logistics", False,
+                                [{"entry_id": "ship"}], drafts)
+    learner.record_feedback(log, sid, "accept", 1, agent="xiaomei")
+    (row,) = learner.store.rows()
+    assert (row.entry_id, row.accepts, row.agents) == ("delivery", 1, ["xiaomei"])
+    shop.archive("delivery")
+    with pytest.raises(KefuError, match="archived"):
+        learner.record_feedback(log, sid, "accept", 1, agent="ali")
+    assert len(log.suggestion(sid)["feedback"]) == 1  # the failed one stored nothing
+    assert learner.store.rows()[0].accepts == 1
+
+
+def test_not_helpful_on_the_whole_list_rejects_the_top_hit(shop):
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    sid = log.record_suggestion("发票", [], "simplified", "order", False, [{"entry_id": "invoice"}],
+                                [{"text": "可以开电子发票", "entry_ids": ["invoice"], "style": "concise"}])
+    learner.record_feedback(log, sid, "reject", agent="a")
+    (row,) = learner.store.rows()
+    assert (row.entry_id, row.rejects) == ("invoice", 1)
