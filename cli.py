@@ -765,6 +765,7 @@ def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json)
     run(config, host, port, workers, web_threads)
 
 
-from kefu.cli_learn import learn  # noqa: E402  (it imports this module's helpers)
+from kefu.cli_learn import learn, stats  # noqa: E402  (it imports this module's helpers)
 
 cli.add_command(learn)
+cli.add_command(stats)

@@ -101,4 +101,53 @@ def learn_config(c: Context, min_agents, as_json) -> None:
                    " (and accepts outnumber rejects), or an editor approved it")
 
 
-__all__ = ["learn"]
+def _since_option(fn):
+    return click.option("--since", help="Only events from this date on (YYYY-MM-DD or an ISO timestamp, UTC).")(fn)
+
+
+def _gaps_text(d: dict) -> str:
+    lines = [f"{len(d['gaps'])} suggested new entries" + (f" since {d['since']}" if d["since"] else "")]
+    for i, g in enumerate(d["gaps"], 1):
+        kinds = ", ".join(f"{k} {v}" for k, v in g["kinds"].items() if v)
+        lines.append(f"{i:2d}. {g['question']}  ({g['count']} messages: {kinds}; last {g['last_at'][:10]})")
+        lines += [f"      · {x}" for x in g["examples"]]
+    if d["drift"]:
+        lines.append("answers that may need updating:")
+        lines += [f"  {x['entry_id']}: {x['count']} edits changed '{x['removed']}' to '{x['added']}'" for x in d["drift"]]
+    return "\n".join(lines)
+
+
+@learn.command(name="gaps")
+@_since_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_gaps(c: Context, since, limit, as_json) -> None:
+    """Clusters of unanswered and rejected messages, as suggested new entries; repeated answer edits."""
+    from kefu.suggest.learn import find_gaps
+
+    emit(find_gaps(c.kb(), since, limit), as_json, _gaps_text)
+
+
+@click.command()
+@_since_option
+@click.option("--gaps", "n_gaps", type=click.IntRange(0), default=5, show_default=True,
+              help="Top gaps to include (0: skip, no model is loaded).")
+@json_option
+@click.pass_obj
+@handle_errors
+def stats(c: Context, since, n_gaps, as_json) -> None:
+    """Suggestions shown, acceptance, no-match rate, top and unused entries, gaps, by category, stage and day."""
+    from kefu.suggest import stats as usage
+
+    report = usage.usage(c.kb().store.db, since)
+    if n_gaps:
+        from kefu.suggest.learn import find_gaps
+
+        report.gaps = [{k: g[k] for k in ("question", "count", "last_at")}
+                       for g in find_gaps(c.kb(), since, n_gaps)["gaps"]]
+    emit(report.to_dict(), as_json, usage.text)
+
+
+__all__ = ["learn", "stats"]

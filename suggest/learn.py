@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,17 @@ class Learner:
         return self._apply(lambda: self.store.reset(row_id, editor))
 
 
+def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
+    """What the base is missing: clusters of unanswered or rejected messages (suggested new
+    entries), and edits that keep making the same change to an entry's answer."""
+    from .gaps import answer_drift, combined_embedder, drift_edits, gap_messages, mine_gaps
+
+    db = kb.store.db
+    gaps = mine_gaps(gap_messages(db, since), combined_embedder(kb.embedders), limit=limit)
+    return {"since": since, "gaps": [asdict(g) for g in gaps],
+            "drift": [asdict(d) for d in answer_drift(drift_edits(db, since))]}
+
+
 def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
     """Events of a feedback file: one JSON object a line, `{"query", "accepted": id}` (the
     shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
@@ -163,4 +174,4 @@ def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
     return events
 
 
-__all__ = ["Event", "LearnError", "Learner", "Learning", "PriorRule", "TrustRule", "read_feedback"]
+__all__ = ["Event", "LearnError", "Learner", "Learning", "PriorRule", "TrustRule", "find_gaps", "read_feedback"]

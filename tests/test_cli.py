@@ -176,3 +176,42 @@ def test_message_from_stdin(home, run, faq):
     result = CliRunner().invoke(cli, ["search", "-", "--json"], input="发票能开吗\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
+
+
+def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
+    run("import", str(faq))
+    feedback = tmp_path / "learn.jsonl"
+    lines = [{"query": "包裹哪天从仓库出", "accepted": "a1", "agent": "xiaomei"},
+             {"query": "包裹哪天从仓库出呀", "accepted": "a1", "agent": "ali"},
+             {"query": "报销要票", "accepted": "a2", "agent": "ali"},
+             {"query": "你们能以旧换新吗", "no_match": True},
+             {"query": "以旧换新可以吗", "no_match": True}]
+    feedback.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    first = json.loads(run("learn", "replay", str(feedback), "--json").stdout)
+    assert (first["new"], first["duplicate"], first["entries"]) == (5, 0, ["a1"])
+    again = json.loads(run("learn", "replay", str(feedback), "--json").stdout)
+    assert (again["new"], again["duplicate"]) == (0, 5)
+
+    queue = json.loads(run("learn", "queue", "--json").stdout)
+    assert queue["rule"] == {"min_agents": 2}
+    by_entry = {r["entry_id"]: r for r in queue["rows"]}
+    assert by_entry["a1"]["trusted"] and by_entry["a1"]["accepts"] == 2
+    assert not by_entry["a2"]["trusted"]
+    run("learn", "approve", str(by_entry["a2"]["id"]))
+    assert "报销要票" in json.loads(run("show", "a2", "--json").stdout)["similar"]
+    assert "learn" in run("history", "a2").output
+
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["actions"] == {"accept": 3, "no_match": 2}
+    assert stats["top_entries"][0] == {"entry_id": "a1", "question": "多久发货", "accepts": 2, "rejects": 0}
+    assert [e["entry_id"] for e in stats["never_used"]] == ["a3"]
+    assert stats["gaps"][0]["count"] == 2
+    gaps = json.loads(run("learn", "gaps", "--json").stdout)
+    assert len(gaps["gaps"]) == 1 and gaps["gaps"][0]["kinds"]["no_match"] == 2
+    assert "suggested new entries" in run("learn", "gaps").output
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "x", "accepted": "a1"}\n{"query": "y", "accepted": "zz"}\n', encoding="utf-8")
+    result = run("learn", "replay", str(bad), ok=False)
+    assert result.exit_code == 1 and "line 2" in result.output and "zz" in result.output
+    assert json.loads(run("stats", "--json", "--gaps", "0").stdout)["actions"]["accept"] == 3

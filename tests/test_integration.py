@@ -122,3 +122,25 @@ def test_vague_follow_up_uses_the_earlier_turn(assistant):
     s = helper.suggest("那能退吗？", context)
     assert s.hits[0].id == "k170"
     assert not any("欢迎" in d.text for d in s.drafts)  # no second greeting mid-conversation
+
+
+def test_replayed_feedback_teaches_a_missed_paraphrase(tmp_path):
+    """Two agents accept the coupon entry for a message about a forgotten red packet; a
+    different wording of it, missed before, is then answered by that entry."""
+    from kefu.kb.learned import Event
+    from kefu.suggest.learn import Learner
+
+    kb = KnowledgeBase(tmp_path / "home", load_embedders("use,e5"))
+    kb.add_terms(TERMS.read_text(encoding="utf-8").split())
+    kb.import_entries(read_entries(ENTRIES))
+    coupon = next(e["id"] for e in read_entries(ENTRIES) if e["question"] == "优惠券怎么用")
+    missed = "下单时候忘了用红包"
+    retriever = Retriever(kb)
+    unrelated = {m: retriever.search(m).hits[0].entry_id for m in ("什么时候发货", "怎么申请退货", "能开发票吗")}
+    assert retriever.search(missed).hits[0].entry_id != coupon
+    Learner(kb).record([Event("付款的时候忘记用红包了", "accept", coupon, "xiaomei"),
+                        Event("付款的时候忘记用红包了！", "accept", coupon, "ali")])
+    hit = retriever.search(missed).hits[0]
+    assert hit.entry_id == coupon and hit.matched == "付款的时候忘记用红包了"
+    assert {m: retriever.search(m).hits[0].entry_id for m in unrelated} == unrelated
+    kb.close()

@@ -1,0 +1,453 @@
+"""Knowledge-base gaps and answer drift, mined from what agents did with suggestions.
+
+A customer message the assistant had no match for, or whose suggestion an agent
+rejected, is a sign the knowledge base lacks an entry. `mine_gaps` clusters such
+messages into suggested new entries, ranked by how many customers asked and how
+recently. `answer_drift` finds the same edit made by agents again and again to one
+entry's drafts: a sign the entry's answer is out of date. The loaders at the end
+read both inputs from the product database; the functions above them take plain
+values, so they can be fed from anywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+import numpy as np
+
+from kefu.kb.text import normalize
+
+KINDS = ("no_match", "reject")
+
+# Mean cosine (over the models, see `combined_embedder`) above which average linkage
+# merges two groups of messages. Chosen on shop-dev's 42 unanswered queries
+# (bench/gaps.py): at 0.75 all 6 clusters are one topic each (5 questions asked in
+# both scripts, plus 你好/好的谢谢); at 0.70 unrelated neighbours merge (定做 + 搭配,
+# 撤回退货申请 joins 上门取件); at 0.80 only 3 pairs are left. No threshold catches
+# 评价返现 / 寫評價送購物金 (0.70) without those false merges (0.74).
+DEFAULT_THRESHOLD = 0.75
+
+# Average linkage needs all pairwise distances: n² / 2 floats, ~100 MB at 5000
+# distinct texts (~220 MB peak with scipy's working copy) and ~3 s on two cores.
+# Older messages beyond this are ignored; recency weighting makes them count little.
+MAX_MESSAGES = 5000
+
+# The side panel logs a request per debounced pause in typing, so a message followed
+# shortly by a longer message that starts with it was an unfinished one.
+TYPING_WINDOW_S = 120
+
+EMBED_BATCH = 256
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class GapMessage:
+    """One message the knowledge base did not answer (text already masked for PII)."""
+    text: str
+    at: str  # ISO-8601, UTC when no offset is given
+    kind: str  # "no_match": nothing fitted; "reject": an agent rejected `entry_id` for it
+    entry_id: str | None = None
+
+
+@dataclass
+class Gap:
+    """A suggested new entry: a cluster of messages about one topic."""
+    question: str  # the medoid: the member closest to the cluster's (count-weighted) centre
+    examples: list[str]  # up to 5 other distinct members, most central first
+    count: int  # messages in the cluster, repeats included
+    first_at: str
+    last_at: str
+    kinds: dict[str, int]  # {"no_match": n, "reject": m}
+    rejected_entries: dict[str, int]  # entry id -> how many of these messages rejected it
+    score: float  # sum over messages of 0.5 ** (age_days / half_life_days)
+
+
+@dataclass
+class Drift:
+    """The same change made by agents to drafts of one entry: the answer may need updating."""
+    entry_id: str
+    count: int  # edits that made this change
+    removed: str  # text deleted from the draft ('' if none)
+    added: str  # text inserted ('' if none)
+    examples: list[str] = field(default_factory=list)  # up to 3 distinct sent texts
+
+
+# -- gaps ------------------------------------------------------------------------------
+
+def text_key(text: str) -> str:
+    """Identity of a message for deduplication: simplified, half-width, lower-case,
+    letters and digits only (punctuation, spaces and emoji carry no topic)."""
+    return "".join(ch for ch in normalize(text).text if ch.isalnum())
+
+
+def combined_embedder(embedders: Sequence) -> Callable[[list[str]], np.ndarray]:
+    """An `embed` for `mine_gaps` from the product's embedders (each with `encode_queries`).
+
+    Each model's unit vector is scaled by 1/sqrt(k) before concatenation, so the result
+    is unit length and its cosine is the *mean* of the k models' cosines: the scale
+    `DEFAULT_THRESHOLD` is expressed in.
+    """
+    if not embedders:
+        raise ValueError("combined_embedder needs at least one embedder")
+    scale = 1.0 / math.sqrt(len(embedders))
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.hstack([np.asarray(e.encode_queries(texts), np.float32) for e in embedders]) * scale
+
+    return embed
+
+
+@dataclass
+class _Text:
+    """One distinct text after deduplication, with everything its messages contribute."""
+    key: str
+    texts: Counter  # raw text -> count (the most frequent one is shown)
+    count: int = 0
+    weight: float = 0.0
+    first: datetime | None = None
+    last: datetime | None = None
+    first_at: str = ""
+    last_at: str = ""
+    kinds: Counter = field(default_factory=Counter)
+    rejected: Counter = field(default_factory=Counter)
+
+    @property
+    def text(self) -> str:
+        return min(self.texts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    def add(self, m: GapMessage, at: datetime, weight: float) -> None:
+        self.texts[m.text] += 1
+        self.count += 1
+        self.weight += weight
+        if self.first is None or at < self.first:
+            self.first, self.first_at = at, m.at
+        if self.last is None or at > self.last:
+            self.last, self.last_at = at, m.at
+        self.kinds[m.kind] += 1
+        if m.kind == "reject" and m.entry_id:
+            self.rejected[m.entry_id] += 1
+
+
+def parse_time(at: str) -> datetime:
+    """An ISO-8601 timestamp as an aware datetime (UTC when it has no offset)."""
+    dt = datetime.fromisoformat(at)
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _drop_typing(items: list[tuple[datetime, str, GapMessage]]) -> list[tuple[datetime, str, GapMessage]]:
+    """Drop messages that a longer message of the same kind, logged within
+    TYPING_WINDOW_S after it, starts with. `items` is sorted by time."""
+    keep = []
+    for i, (at, key, m) in enumerate(items):
+        partial = False
+        for at2, key2, m2 in items[i + 1:]:
+            if (at2 - at).total_seconds() > TYPING_WINDOW_S:
+                break
+            if m2.kind == m.kind and len(key2) > len(key) and key2.startswith(key):
+                partial = True
+                break
+        if not partial:
+            keep.append((at, key, m))
+    return keep
+
+
+def _embed(embed: Callable[[list[str]], np.ndarray], texts: list[str]) -> np.ndarray:
+    parts = [np.asarray(embed(texts[i:i + EMBED_BATCH]), dtype=np.float64)
+             for i in range(0, len(texts), EMBED_BATCH)]
+    vectors = np.concatenate(parts)
+    if vectors.ndim != 2 or len(vectors) != len(texts):
+        raise ValueError(f"embed returned shape {vectors.shape} for {len(texts)} texts")
+    # Re-normalised anyway: a caller's concatenation may be slightly off unit length,
+    # and the centre/medoid below relies on dot product = cosine.
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _cluster(vectors: np.ndarray, threshold: float) -> np.ndarray:
+    """Cluster label per row: average-linkage agglomerative clustering on cosine distance,
+    cut where the mean pairwise cosine between two groups drops below `threshold`.
+
+    Why this and not HDBSCAN (both run in `bench/gaps.py`): gap messages are
+    mostly singletons with a few small groups, often pairs. On shop-dev's unanswered
+    queries HDBSCAN (min_cluster_size=2) put 29 of 42 into 11 clusters, only 4 of them
+    one topic: density chaining built clusters like 在吗/好的谢谢/哈哈哈哈/你們有在徵人嗎
+    and 批发价/满多少包邮, and it has no threshold an editor can reason about. Average
+    linkage with a distance cut merges two groups only when their *mean* pairwise
+    similarity is high, so it keeps pairs, does not chain, and is deterministic
+    (6 clusters at the default threshold, all one topic).
+
+    scipy's `linkage` is called directly rather than through sklearn's
+    AgglomerativeClustering(metric="cosine", linkage="average", distance_threshold),
+    which runs the same scipy code: scipy is already a dependency, and building the
+    condensed distances here with BLAS takes 0.3 s and ~250 MB at 5000 texts where
+    sklearn's path takes 8 s (scipy's pure cosine pdist) or ~800 MB (a precomputed
+    square matrix).
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n, dtype=int)
+    rows = vectors.astype(np.float32)
+    condensed = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    pos = 0
+    for start in range(0, n, 256):
+        block = 1.0 - rows[start:start + 256] @ rows.T  # rows are unit length: 1 - cos
+        for k, i in enumerate(range(start, min(start + 256, n))):
+            condensed[pos:pos + n - i - 1] = block[k, i + 1:]
+            pos += n - i - 1
+    np.clip(condensed, 0.0, 2.0, out=condensed)
+    tree = linkage(condensed, method="average")
+    # Merge heights are mean distances between groups; "distance" keeps groups joined
+    # at or below the cut, i.e. with mean cosine >= threshold.
+    return fcluster(tree, t=1.0 - threshold, criterion="distance")
+
+
+def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarray], *,
+              threshold: float = DEFAULT_THRESHOLD, min_size: int = 2, limit: int = 20,
+              now: datetime | None = None, half_life_days: float = 14.0,
+              max_messages: int = MAX_MESSAGES, max_examples: int = MAX_EXAMPLES) -> list[Gap]:
+    """Cluster unanswered messages into suggested new entries, best first.
+
+    1. Messages whose text has no letters or digits are ignored; only the newest
+       `max_messages` are used (clustering is O(n²) in memory).
+    2. A message is dropped when a longer message of the same kind starting with it
+       was logged within 120 s after it (the agent was still typing).
+    3. Identical texts (after `text_key`) are embedded once but keep their count.
+    4. `embed(texts)` gets the distinct texts, normalised with
+       `kefu.kb.text.normalize` (simplified script, half-width, lower-case), and must
+       return one unit-length row per text; cosine is then the dot product. For the
+       product's several models use `combined_embedder`, whose cosine is the mean of
+       the models' cosines: `threshold` is on that scale.
+    5. Average-linkage clustering merges groups while their mean pairwise cosine is
+       at least `threshold`. A cluster of fewer than `min_size` messages is dropped:
+       with the default 2, a message asked once and never again is treated as noise,
+       not a gap (the same text asked twice is a gap).
+    6. score = sum over the cluster's messages of 0.5 ** (age_days / half_life_days),
+       age measured from `now` (default: the newest message, so the same input gives
+       the same output). Changing `now` scales every score by one factor, so the
+       ranking does not depend on it. At most `limit` gaps are returned, each with at
+       most `max_examples` examples.
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if min_size < 1:
+        raise ValueError(f"min_size must be at least 1, got {min_size}")
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+    if half_life_days <= 0:
+        raise ValueError(f"half_life_days must be positive, got {half_life_days}")
+    for m in messages:
+        if m.kind not in KINDS:
+            raise ValueError(f"message kind must be one of {', '.join(KINDS)}, got {m.kind!r}")
+
+    items = [(parse_time(m.at), text_key(m.text), m) for m in messages]
+    # Sorted on everything that identifies a message, so input order never matters.
+    items = sorted((it for it in items if it[1]), key=lambda it: (it[0], it[1], it[2].kind, it[2].text,
+                                                                 it[2].entry_id or ""))
+    items = _drop_typing(items[-max_messages:] if max_messages > 0 else [])
+    if not items or limit == 0:
+        return []
+
+    now = now if now is not None else items[-1][0]
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    distinct: dict[str, _Text] = {}
+    for at, key, m in items:
+        age_days = max((now - at).total_seconds(), 0.0) / 86400.0
+        distinct.setdefault(key, _Text(key, Counter())).add(m, at, 0.5 ** (age_days / half_life_days))
+    texts = [distinct[k] for k in sorted(distinct)]
+
+    vectors = _embed(embed, [normalize(t.text).text for t in texts])
+    labels = _cluster(vectors, threshold)
+
+    clusters: dict[int, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        clusters[label].append(i)
+    gaps = []
+    for idx in clusters.values():
+        members = [texts[i] for i in idx]
+        if sum(t.count for t in members) < min_size:
+            continue
+        gaps.append(_gap(members, vectors[idx], max_examples))
+    gaps.sort(key=lambda g: (-g.score, -g.count, g.question))
+    return gaps[:limit]
+
+
+def _gap(members: list[_Text], vectors: np.ndarray, max_examples: int) -> Gap:
+    """One cluster as a Gap; members are ordered by closeness to the centre."""
+    counts = np.array([t.count for t in members], dtype=np.float64)
+    centre = (vectors * counts[:, None]).sum(axis=0)
+    closeness = vectors @ centre
+    order = sorted(range(len(members)), key=lambda i: (-round(float(closeness[i]), 9), members[i].key))
+    ranked = [members[i] for i in order]
+    kinds = Counter({k: 0 for k in KINDS})
+    rejected: Counter = Counter()
+    for t in members:
+        kinds.update(t.kinds)
+        rejected.update(t.rejected)
+    first = min(members, key=lambda t: t.first)
+    last = max(members, key=lambda t: t.last)
+    return Gap(question=ranked[0].text, examples=[t.text for t in ranked[1:1 + max_examples]],
+               count=int(counts.sum()), first_at=first.first_at, last_at=last.last_at,
+               kinds=dict(kinds), rejected_entries=dict(sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))),
+               score=round(sum(t.weight for t in members), 6))
+
+
+# -- answer drift ----------------------------------------------------------------------
+
+# Changes separated by at most this many unchanged characters are one change:
+# character diffs split "3-5" -> "1-3" into "insert 1-", keep "3", "delete -5".
+MERGE_GAP = 1
+
+
+def _significant(text: str) -> str:
+    """What a changed segment says, for comparison: normalised, letters and digits only."""
+    return text_key(text) if text else ""
+
+
+def _trim(text: str) -> str:
+    """A segment without the spaces and punctuation at its ends, for display."""
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or unicodedata.category(text[start]).startswith("P")):
+        start += 1
+    while end > start and (text[end - 1].isspace() or unicodedata.category(text[end - 1]).startswith("P")):
+        end -= 1
+    return text[start:end]
+
+
+def _segments(draft: str, sent: str) -> list[tuple[str, str]]:
+    """(removed, added) for each changed stretch between a draft and the sent text."""
+    ops = [op for op in difflib.SequenceMatcher(None, draft, sent, autojunk=False).get_opcodes()
+           if op[0] != "equal"]
+    merged: list[list[int]] = []
+    for _, i1, i2, j1, j2 in ops:
+        if merged and i1 - merged[-1][1] <= MERGE_GAP and j1 - merged[-1][3] <= MERGE_GAP:
+            merged[-1][1], merged[-1][3] = i2, j2
+        else:
+            merged.append([i1, i2, j1, j2])
+    out = []
+    for i1, i2, j1, j2 in merged:
+        # A number is changed as a whole: "30天" -> "35天" reads 30 -> 35, not 0 -> 5.
+        while (i1 > 0 and j1 > 0 and draft[i1 - 1].isdigit() and draft[i1 - 1] == sent[j1 - 1]
+               and (draft[i1:i1 + 1].isdigit() or sent[j1:j1 + 1].isdigit())):
+            i1, j1 = i1 - 1, j1 - 1
+        while (i2 < len(draft) and j2 < len(sent) and draft[i2].isdigit() and draft[i2] == sent[j2]
+               and (draft[i2 - 1:i2].isdigit() or sent[j2 - 1:j2].isdigit())):
+            i2, j2 = i2 + 1, j2 + 1
+        removed, added = draft[i1:i2], sent[j1:j2]
+        r, a = _significant(removed), _significant(added)
+        if r == a:  # whitespace, punctuation or script only
+            continue
+        if max(len(r), len(a)) <= 1 and not any(ch.isdigit() for ch in r + a):
+            continue  # a one-character fix (的/得, a typo) says nothing about the answer
+        out.append((_trim(removed), _trim(added)))
+    return out
+
+
+def answer_drift(edits: list[tuple[str, str, str]], min_count: int = 2) -> list[Drift]:
+    """Changes that agents made to the same entry's drafts at least `min_count` times.
+
+    edits: (entry_id, draft text shown, text the agent actually sent). Each edit is
+    diffed character by character (Chinese has no spaces); nearby changes are merged
+    and numbers widened to the whole number. Changes of whitespace or punctuation
+    only, and one-character changes without a digit, are ignored. Changes are grouped
+    by (entry, normalised removed text, normalised added text); an edit counts once
+    per group. Most frequent first.
+    """
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    groups: dict[tuple[str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for entry_id, draft, sent in edits:
+        if not entry_id or draft == sent:
+            continue
+        seen = set()
+        for removed, added in _segments(draft or "", sent or ""):
+            key = (entry_id, _significant(removed), _significant(added))
+            if key not in seen:
+                seen.add(key)
+                groups[key].append((removed, added, sent))
+    out = []
+    for (entry_id, _, _), changes in groups.items():
+        if len(changes) < min_count:
+            continue
+        (removed, added), _ = min(Counter((r, a) for r, a, _ in changes).items(),
+                                  key=lambda kv: (-kv[1], kv[0]))
+        examples = list(dict.fromkeys(s for _, _, s in changes))[:3]
+        out.append(Drift(entry_id, len(changes), removed, added, examples))
+    out.sort(key=lambda d: (-d.count, d.entry_id, d.removed, d.added))
+    return out
+
+
+# -- loaders ---------------------------------------------------------------------------
+
+def _since(column: str, since: str | None) -> tuple[str, list]:
+    return (f" and {column} >= ?", [since]) if since else ("", [])
+
+
+def gap_messages(db, since: str | None = None) -> list[GapMessage]:
+    """Unanswered messages from the product database (a `sqlite_utils.Database`).
+
+    Suggestions the assistant flagged no-match, plus learn events where an agent said
+    nothing fits or rejected an entry. A customer message counts once: a learn event
+    for a suggestion already counted here is skipped, and several events for one
+    suggestion (reject draft 1, then draft 2) are one message, kind "reject" with the
+    first rejected entry if any was rejected. Events without a suggestion (replayed
+    files) count one each. `since`: ISO timestamp, inclusive.
+    """
+    where, args = _since("at", since)
+    out: list[GapMessage] = []
+    counted: set[str] = set()
+    # A greeting or a thank-you has no answer to write: it is not a gap.
+    for sid, at, message in db.execute(
+            "select id, at, message from suggestions where no_match = 1"
+            f" and coalesce(intent, '') not in ('greeting', 'thanks'){where} order by at, id", args):
+        counted.add(sid)
+        out.append(GapMessage(message or "", at, "no_match"))
+    by_suggestion: dict[str, GapMessage] = {}
+    for sid, at, message, action, entry_id in db.execute(
+            "select suggestion_id, at, message, action, entry_id from learn_events"
+            f" where action in ('no_match', 'reject'){where} order by at, id", args):
+        if sid and sid in counted:
+            continue
+        m = GapMessage(message or "", at, action, entry_id if action == "reject" else None)
+        if not sid:
+            out.append(m)
+        elif sid not in by_suggestion:
+            by_suggestion[sid] = m
+            out.append(m)
+        elif by_suggestion[sid].kind == "no_match" and action == "reject":
+            by_suggestion[sid].kind, by_suggestion[sid].entry_id = "reject", entry_id
+    return out
+
+
+def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
+    """(entry_id, draft shown, text sent) for every edit feedback whose draft is known.
+
+    The draft is the suggestion's drafts[draft - 1]; the entry is the feedback's, or
+    else that draft's first entry. Edits without a draft number or entry are skipped.
+    """
+    where, args = _since("f.at", since)
+    out = []
+    for entry_id, draft_no, text, drafts in db.execute(
+            "select f.entry_id, f.draft, f.text, s.drafts from feedback f"
+            " join suggestions s on s.id = f.suggestion_id"
+            f" where f.action = 'edit' and f.text is not null and f.draft is not null{where}"
+            " order by f.at, f.id", args):
+        try:
+            shown = json.loads(drafts or "[]")
+        except json.JSONDecodeError:
+            continue
+        if not 1 <= draft_no <= len(shown):
+            continue
+        draft = shown[draft_no - 1]
+        entry_id = entry_id or next(iter(draft.get("entry_ids") or []), None)
+        if entry_id and draft.get("text"):
+            out.append((entry_id, draft["text"], text))
+    return out

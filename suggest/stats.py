@@ -1,0 +1,121 @@
+"""`kefu stats`: how the assistant is used, from the suggestion log and the learning events.
+
+Counts, by definition:
+- shown: suggestions the assistant returned (the panel asks as the agent types, so one
+  chat message may be several);
+- acted on: shown suggestions the agent accepted, edited, rejected or reported;
+- acceptance: of the acted-on suggestions, the share whose first draft was sent
+  unchanged (`first_draft`), whose any draft was sent unchanged (`any_draft`), and
+  whose draft was edited before sending (`edited`);
+- no-match rate: shown suggestions flagged "no good match";
+- entries: accepts and rejects per entry over every learning event (replayed files too).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from kefu.suggest.understand import STAGE
+
+
+@dataclass
+class Stats:
+    since: str | None
+    shown: int = 0
+    acted_on: int = 0
+    acceptance: dict[str, float] = field(default_factory=dict)
+    no_match_rate: float = 0.0
+    actions: dict[str, int] = field(default_factory=dict)  # every event, replayed ones too
+    top_entries: list[dict] = field(default_factory=list)
+    never_used: list[dict] = field(default_factory=list)  # published, never accepted in the period
+    by_category: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_stage: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_day: list[dict] = field(default_factory=list)
+    gaps: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rate(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 0.0
+
+
+def usage(db, since: str | None = None, top: int = 10) -> Stats:
+    """Usage figures since `since` (an ISO date or timestamp, compared as text; None: all)."""
+    since_arg = since or ""
+    out = Stats(since)
+    shown = db.execute("select id, at, intent, no_match from suggestions where at >= ?", [since_arg]).fetchall()
+    out.shown = len(shown)
+    out.no_match_rate = _rate(sum(r[3] for r in shown), len(shown))
+    acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    for sid, action, draft in db.execute(
+            "select f.suggestion_id, f.action, f.draft from feedback f join suggestions s on s.id = f.suggestion_id"
+            " where s.at >= ?", [since_arg]):
+        acts[sid].append((action, draft))
+    out.acted_on = len(acts)
+    first = sum(1 for a in acts.values() if ("accept", 1) in a)
+    anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
+    edited = sum(1 for a in acts.values() if any(x == "edit" for x, _ in a))
+    out.acceptance = {"first_draft": _rate(first, len(acts)), "any_draft": _rate(anyd, len(acts)),
+                      "edited": _rate(edited, len(acts))}
+
+    events = db.execute("select at, entry_id, action, suggestion_id from learn_events where at >= ?",
+                        [since_arg]).fetchall()
+    out.actions = dict(Counter(e[2] for e in events))
+    entries = {r[0]: (r[1], r[2]) for r in db.execute(
+        "select id, question, category from entries where status = 'published'")}
+    per_entry: dict[str, Counter] = defaultdict(Counter)
+    for _, entry_id, action, _ in events:
+        if entry_id:
+            per_entry[entry_id]["reject" if action == "reject" else "accept"] += 1
+    ranked = sorted(per_entry.items(), key=lambda kv: (-kv[1]["accept"], kv[1]["reject"], kv[0]))
+    out.top_entries = [{"entry_id": e, "question": entries.get(e, ("", ""))[0],
+                        "accepts": c["accept"], "rejects": c["reject"]} for e, c in ranked[:top]]
+    out.never_used = [{"entry_id": e, "question": q, "category": cat} for e, (q, cat) in sorted(entries.items())
+                      if per_entry[e]["accept"] == 0]
+
+    category: dict[str, Counter] = defaultdict(Counter)
+    for _, entry_id, action, _ in events:
+        if entry_id in entries:
+            category[entries[entry_id][1]][action] += 1
+    out.by_category = {k: dict(v) for k, v in sorted(category.items())}
+    intent_of = {r[0]: r[2] for r in shown}
+    stage: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:
+        stage[STAGE.get(r[2], r[2] or "?")]["shown"] += 1
+    for sid, a in acts.items():
+        for action, _ in a:
+            stage[STAGE.get(intent_of.get(sid), "?")][action] += 1
+    out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
+    day: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:
+        day[r[1][:10]]["shown"] += 1
+        day[r[1][:10]]["no_match"] += r[3]
+    for at, _, action, _ in events:
+        day[at[:10]][action] += 1
+    out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
+    return out
+
+
+def text(d: dict) -> str:
+    """Readable form of Stats.to_dict() for the CLI."""
+    acc = d["acceptance"]
+    lines = [f"since {d['since'] or 'the beginning'}: {d['shown']} suggestions shown, {d['acted_on']} acted on",
+             f"acceptance: first draft {acc.get('first_draft', 0):.0%}, any draft {acc.get('any_draft', 0):.0%},"
+             f" edited {acc.get('edited', 0):.0%}; no-match rate {d['no_match_rate']:.0%}",
+             "events: " + (", ".join(f"{k} {v}" for k, v in sorted(d["actions"].items())) or "none"),
+             "top entries:"]
+    lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}" for e in d["top_entries"]]
+    lines.append(f"never accepted: {len(d['never_used'])} published entries"
+                 + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
+                    + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))
+    for name in ("by_category", "by_stage"):
+        lines.append(name.replace("_", " ") + ":")
+        lines += [f"  {k}: " + json.dumps(v, ensure_ascii=False) for k, v in d[name].items()]
+    if d["gaps"]:
+        lines.append("top gaps:")
+        lines += [f"  {g['count']:3d}× {g['question']}" for g in d["gaps"]]
+    return "\n".join(lines)

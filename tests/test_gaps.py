@@ -1,0 +1,287 @@
+"""Gap mining, answer drift and their loaders, with a hashed character-bigram embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+import sqlite_utils
+
+from kefu.suggest.gaps import Drift, GapMessage, answer_drift, drift_edits, gap_messages, mine_gaps
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+# The bigram embedder's cosines are lower than real models': paraphrases share ~0.3-0.8.
+THRESHOLD = 0.3
+
+SHIPPING = ["满多少包邮", "满多少钱包邮啊", "请问满多少包邮", "包邮要满多少"]
+STORE = ["实体店在哪里", "你们有实体店吗", "实体店在哪里能试穿"]
+NOISE = ["今天天气怎么样", "帮我写一首诗"]
+
+
+class BigramEmbedder:
+    """Unit vectors of hashed character bigrams; records every batch it is given."""
+
+    def __init__(self, dim: int = 512):
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for gram in [text[i:i + 2] for i in range(len(text) - 1)] or [text]:
+                out[row, int(hashlib.md5(gram.encode()).hexdigest(), 16) % self.dim] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def at(days: float = 0, seconds: float = 0) -> str:
+    return (NOW - timedelta(days=days, seconds=seconds)).isoformat(timespec="seconds")
+
+
+def msg(text: str, days: float = 0, kind: str = "no_match", entry_id: str | None = None,
+        seconds: float = 0) -> GapMessage:
+    return GapMessage(text, at(days, seconds), kind, entry_id)
+
+
+def fixture_messages() -> list[GapMessage]:
+    # Shipping: 4 messages, 20-23 days old. Store: 3 messages, 1-3 days old.
+    return ([msg(t, days=20 + i) for i, t in enumerate(SHIPPING)]
+            + [msg(t, days=1 + i, kind="reject" if i == 0 else "no_match", entry_id="e007" if i == 0 else None)
+               for i, t in enumerate(STORE)]
+            + [msg(NOISE[0], days=0), msg(NOISE[1], days=5)])
+
+
+def mine(messages, **kw):
+    kw.setdefault("threshold", THRESHOLD)
+    kw.setdefault("now", NOW)
+    return mine_gaps(messages, BigramEmbedder(), **kw)
+
+
+# -- mine_gaps ---------------------------------------------------------------------------
+
+def test_two_topics_become_two_gaps_ranked_by_recency_weighted_size():
+    gaps = mine(fixture_messages())
+    assert len(gaps) == 2  # the two singletons are dropped
+    store, shipping = gaps  # 3 recent messages outrank 4 old ones
+    assert store.count == 3 and shipping.count == 4
+    for gap, topic in ((store, STORE), (shipping, SHIPPING)):
+        assert gap.question in topic
+        assert gap.question not in gap.examples
+        assert sorted([gap.question, *gap.examples]) == sorted(topic)
+    assert store.question == "实体店在哪里"  # nearest the centre: it shares bigrams with both others
+    assert store.kinds == {"no_match": 2, "reject": 1}
+    assert store.rejected_entries == {"e007": 1}
+    assert shipping.kinds == {"no_match": 4, "reject": 0} and shipping.rejected_entries == {}
+    assert store.first_at == at(3) and store.last_at == at(1)
+    assert store.score == pytest.approx(sum(0.5 ** (d / 14) for d in (1, 2, 3)), abs=1e-5)
+    assert shipping.score == pytest.approx(sum(0.5 ** (d / 14) for d in (20, 21, 22, 23)), abs=1e-5)
+
+
+def test_larger_gap_first_when_equally_recent():
+    # An hour apart: at one instant "实体店在哪里" would be dropped as a typing prefix.
+    messages = [msg(t, days=1, seconds=3600 * i) for i, t in enumerate(STORE + SHIPPING)]
+    assert [g.count for g in mine(messages)] == [4, 3]
+
+
+def test_ranking_does_not_depend_on_now():
+    gaps = mine(fixture_messages(), now=NOW + timedelta(days=100))
+    assert [g.question for g in gaps] == [g.question for g in mine(fixture_messages())]
+
+
+def test_min_size_limit_and_high_threshold():
+    assert len(mine(fixture_messages(), min_size=4)) == 1
+    assert len(mine(fixture_messages(), min_size=1)) == 4  # singletons kept on request
+    assert [g.count for g in mine(fixture_messages(), limit=1)] == [3]
+    # Nothing is that similar: every message is its own cluster, all dropped.
+    assert mine(fixture_messages(), threshold=0.99) == []
+
+
+def test_identical_messages_are_embedded_once_but_counted():
+    embed = BigramEmbedder()
+    messages = [msg("满多少包邮？", days=3), msg("滿多少包郵", days=2), msg("满多少 包邮!!", days=1),
+                msg(NOISE[0])]
+    gaps = mine_gaps(messages, embed, threshold=THRESHOLD, now=NOW)
+    assert len(gaps) == 1 and gaps[0].count == 3 and gaps[0].examples == []
+    assert sum(len(c) for c in embed.calls) == 2  # one text per distinct key
+    assert gaps[0].first_at == at(3) and gaps[0].last_at == at(1)
+
+
+def test_prefixes_typed_just_before_a_longer_message_are_dropped():
+    typing = [msg("满多", seconds=40), msg("满多少", seconds=30), msg("满多少包邮", seconds=0)]
+    gaps = mine(typing + [msg("满多少包邮", days=1)])
+    assert len(gaps) == 1 and gaps[0].count == 2 and gaps[0].examples == []
+
+
+def test_prefix_kept_when_too_early_or_of_another_kind():
+    messages = [msg("满多少", seconds=500), msg("满多少包邮", seconds=0),  # 500 s apart: two messages
+                msg("满多少", days=1, seconds=5, kind="reject", entry_id="e001"), msg("满多少包邮", days=1)]
+    gaps = mine(messages, threshold=0.2)
+    assert [g.count for g in gaps] == [4]
+    assert gaps[0].kinds == {"no_match": 3, "reject": 1}
+
+
+def test_empty_single_and_punctuation_only_input():
+    embed = BigramEmbedder()
+    assert mine_gaps([], embed) == []
+    assert mine_gaps([msg("？？？"), msg("😂")], embed) == []
+    assert embed.calls == []  # nothing with a topic: nothing to embed
+    assert mine_gaps([msg("满多少包邮")], embed) == []
+
+
+def test_same_output_for_any_input_order():
+    messages = fixture_messages()
+    expected = [asdict(g) for g in mine(messages)]
+    for seed in range(3):
+        shuffled = messages[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [asdict(g) for g in mine(shuffled)] == expected
+
+
+def test_only_the_newest_messages_are_used():
+    # The 4 shipping messages are the oldest: a cap of 5 leaves 1 of them, not a gap.
+    gaps = mine(fixture_messages(), max_messages=5)
+    assert [g.count for g in gaps] == [3]
+
+
+def test_bad_arguments_and_embedder_are_refused():
+    with pytest.raises(ValueError, match="kind"):
+        mine([GapMessage("x", at(), "accept")])
+    with pytest.raises(ValueError, match="threshold"):
+        mine(fixture_messages(), threshold=0)
+    with pytest.raises(ValueError, match="shape"):
+        mine_gaps(fixture_messages(), lambda texts: np.ones((1, 4), np.float32))
+
+
+def test_clusters_match_sklearn_average_linkage():
+    """_cluster calls scipy directly; it must cut the tree as sklearn's documented
+    AgglomerativeClustering(metric="cosine", linkage="average", distance_threshold) does."""
+    sklearn = pytest.importorskip("sklearn.cluster")
+    from kefu.suggest.gaps import _cluster
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(6, 16))
+    points = np.repeat(centres, 7, axis=0) + rng.normal(scale=0.6, size=(42, 16))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    for threshold in (0.5, 0.75, 0.9):
+        ours = _cluster(points, threshold)
+        theirs = sklearn.AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                                 distance_threshold=1 - threshold).fit_predict(points)
+        partition = lambda labels: {frozenset(np.flatnonzero(labels == k)) for k in set(labels)}  # noqa: E731
+        assert partition(ours) == partition(theirs)
+        assert 1 < len(set(ours)) < 42
+
+
+# -- answer_drift ------------------------------------------------------------------------
+
+DRAFT = "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦"
+
+
+def test_the_same_change_by_several_agents_is_one_drift():
+    edits = [("e014", DRAFT, DRAFT.replace("3-5", "1-3")),
+             ("e014", DRAFT, DRAFT.replace("3-5", "1-3").replace("哦", "")),
+             ("e014", "银行卡退款3-5个工作日到账", "银行卡退款1-3个工作日到账"),
+             ("e014", DRAFT, DRAFT.replace("银行卡", "储蓄卡")),  # a different change, once
+             ("e020", DRAFT, DRAFT.replace("3-5", "1-3"))]  # another entry: its own group
+    drifts = answer_drift(edits)
+    assert drifts == [Drift("e014", 3, "3-5", "1-3", [edits[0][2], edits[1][2], edits[2][2]])]
+    assert answer_drift(edits, min_count=4) == []
+    assert {(d.entry_id, d.count) for d in answer_drift(edits, min_count=1)} == {
+        ("e014", 3), ("e014", 1), ("e020", 1)}
+
+
+def test_punctuation_and_one_character_fixes_are_ignored_but_numbers_are_not():
+    edits = [("e001", DRAFT, DRAFT.replace("，", ", ")),
+             ("e001", DRAFT, DRAFT.replace("，", "。 ")),
+             ("e001", "我们会尽快处理的", "我们会尽快处理地"),
+             ("e001", "我们会尽快处理的", "我们会尽快处理地"),
+             ("e001", "欢迎到實體門市试穿", "欢迎到实体门市试穿"),  # script only
+             ("e001", "欢迎到實體門市试穿", "欢迎到实体门市试穿"),
+             ("e002", "30天无理由退货", "35天无理由退货"),
+             ("e002", "支持30天无理由退货", "支持35天无理由退货")]
+    assert answer_drift(edits) == [Drift("e002", 2, "30", "35", ["35天无理由退货", "支持35天无理由退货"])]
+
+
+def test_an_edit_counts_once_per_change_and_additions_are_reported():
+    sent = DRAFT + "如有问题请联系客服"
+    drifts = answer_drift([("e014", DRAFT, sent), ("e014", DRAFT, sent + "！")])
+    assert [(d.count, d.removed, d.added) for d in drifts] == [(2, "", "如有问题请联系客服")]
+
+
+# -- loaders -----------------------------------------------------------------------------
+
+@pytest.fixture
+def db():
+    database = sqlite_utils.Database(memory=True)
+    database["suggestions"].create({"id": str, "at": str, "message": str, "context": str, "script": str,
+                                    "intent": str, "no_match": int, "hits": str, "drafts": str}, pk="id")
+    database["feedback"].create({"id": int, "suggestion_id": str, "at": str, "action": str, "draft": int,
+                                 "entry_id": str, "text": str, "agent": str}, pk="id")
+    database["learn_events"].create({"id": int, "key": str, "at": str, "source": str, "message": str,
+                                     "entry_id": str, "action": str, "agent": str, "edited": str,
+                                     "suggestion_id": str}, pk="id")
+    yield database
+    database.close()
+
+
+def add_suggestion(db, sid: str, when: str, message: str, no_match: bool, drafts: list[dict] = (),
+                   intent: str = "") -> None:
+    db["suggestions"].insert({"id": sid, "at": when, "message": message, "context": "[]", "script": "simplified",
+                              "intent": intent, "no_match": int(no_match), "hits": "[]",
+                              "drafts": json.dumps(list(drafts), ensure_ascii=False)})
+
+
+def add_event(db, key: str, when: str, message: str, action: str, entry_id: str | None = None,
+              suggestion_id: str | None = None, source: str = "panel") -> None:
+    db["learn_events"].insert({"key": key, "at": when, "source": source, "message": message, "entry_id": entry_id,
+                               "action": action, "agent": "a1", "edited": None, "suggestion_id": suggestion_id})
+
+
+def test_gap_messages_count_each_customer_message_once(db):
+    add_suggestion(db, "s0", at(40), "很久以前的问题", True)
+    add_suggestion(db, "s1", at(3), "满多少包邮", True)
+    add_event(db, "k1", at(3), "满多少包邮", "no_match", suggestion_id="s1")  # the same message again
+    add_event(db, "k1r", at(3), "满多少包邮", "reject", "e009", suggestion_id="s1")
+    add_suggestion(db, "s2", at(2), "实体店在哪", False)
+    add_event(db, "k2", at(2), "实体店在哪", "reject", "e005", suggestion_id="s2")
+    add_event(db, "k3", at(2), "实体店在哪", "reject", "e006", suggestion_id="s2")  # second draft rejected
+    add_event(db, "k4", at(1), "能开发票吗", "no_match", source="replay")
+    add_event(db, "k5", at(1), "能开发票吗", "no_match", source="replay")  # two replayed messages
+    add_event(db, "k6", at(1), "发什么快递", "accept", "e010", suggestion_id="s3")
+    add_event(db, "k7", at(1), "能寄到国外吗", "no_match", suggestion_id="s4")
+    add_event(db, "k8", at(1), "能寄到国外吗", "reject", "e011", suggestion_id="s4")  # the rejection is kept
+
+    got = gap_messages(db, since=at(30))
+    assert sorted((m.text, m.kind, m.entry_id) for m in got) == sorted([
+        ("实体店在哪", "reject", "e005"), ("能寄到国外吗", "reject", "e011"),
+        ("满多少包邮", "no_match", None), ("能开发票吗", "no_match", None), ("能开发票吗", "no_match", None)])
+    assert len(gap_messages(db)) == 6  # without `since` the old suggestion counts too
+    assert mine_gaps(got, BigramEmbedder(), now=NOW)[0].count == 2  # loads straight into mine_gaps
+
+
+def test_greetings_and_thanks_are_not_gaps(db):
+    add_suggestion(db, "s1", at(1), "你好", True, intent="greeting")
+    add_suggestion(db, "s2", at(1), "好的谢谢", True, intent="thanks")
+    add_suggestion(db, "s3", at(1), "能以旧换新吗", True, intent="presale")
+    assert [m.text for m in gap_messages(db)] == ["能以旧换新吗"]
+
+
+def test_drift_edits_join_the_draft_shown(db):
+    drafts = [{"text": "3-5个工作日到账", "entry_ids": ["e014"], "style": "formal"},
+              {"text": "48小时内发货", "entry_ids": ["e020"], "style": "friendly"}]
+    add_suggestion(db, "s1", at(2), "退款多久到", False, drafts)
+    rows = [("edit", 2, "e020", "24小时内发货", at(2)),
+            ("edit", 1, None, "1-3个工作日到账", at(1)),  # entry taken from the draft
+            ("edit", None, None, "自己写的回复", at(1)),  # no draft: nothing to compare
+            ("accept", 1, "e014", None, at(1)),
+            ("edit", 1, "e014", "早先的修改", at(20))]
+    for action, draft, entry_id, text, when in rows:
+        db["feedback"].insert({"suggestion_id": "s1", "at": when, "action": action, "draft": draft,
+                               "entry_id": entry_id, "text": text, "agent": "a1"})
+    assert drift_edits(db, since=at(10)) == [("e020", "48小时内发货", "24小时内发货"),
+                                             ("e014", "3-5个工作日到账", "1-3个工作日到账")]
+    assert len(drift_edits(db)) == 3
