@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+from urllib.parse import unquote
 
 import pytest
 from fakes import FakeEmbedder
@@ -127,8 +128,11 @@ def store_dump(ws) -> dict:
 def test_login_lands_on_console_with_nav_user_and_logout(app):
     b = Browser(app, "ed")
     html = b.get("/console/")
-    for label in ("条目", "试一试", "话术", "敏感词", "导入", "审核队列", "缺口", "统计", "即将推出"):
+    for label in ("条目", "试一试", "话术", "敏感词", "导入", "审核队列", "缺失答案", "统计"):
         assert label in html
+    for path in ("/console/learn", "/console/gaps", "/console/stats"):
+        assert f'href="{path}"' in html
+    assert "即将推出" not in html
     assert "/console/users" not in html  # an editor gets no users link
     assert 'class="who">ed' in html
     logout = re.search(r'<form method="post" action="/logout".*?</form>', html, re.S).group(0)
@@ -569,3 +573,242 @@ def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     html = editor.post("/console/entries/new", entry_form(question=f"问{XSS}", answer=""), status=400).text
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+# -- learning pages: review queue, gaps, statistics ----------------------------------------------
+
+LEARN_PAGES = ("/console/learn", "/console/gaps", "/console/stats")
+
+
+def learn(ws, *events) -> None:
+    """Record feedback as the panel would: (message, action, entry_id, agent) each."""
+    from kefu.kb.learned import Event
+
+    ws.learner().record([Event(*e) for e in events])
+
+
+def learned(ws) -> dict:
+    """Learned phrasings by text: (entry id, status)."""
+    return {r.text: (r.entry_id, r.status) for r in ws.learner().store.rows()}
+
+
+def row_id(ws, text: str) -> int:
+    return next(r.id for r in ws.learner().store.rows() if r.text == text)
+
+
+def flash(html: str) -> str:
+    return re.search(r'<div class="flash">(.*?)</div>', html, re.S).group(1)
+
+
+def test_learning_pages_are_for_editors_only(app, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    anonymous = app.test_client()
+    for path in LEARN_PAGES:
+        resp = anonymous.get(path)
+        assert resp.status_code == 302 and resp.location.startswith("/login"), path
+    ws.users().add("ag", PASSWORD, "agent")
+    agent = Browser(app, "ag")
+    for path in LEARN_PAGES:
+        agent.get(path, status=403)
+    agent.get("/login")  # a valid token of the agent's session: the refusal is the role's
+    for action in ("approve", "reject", "reset", "move"):
+        agent.post(f"/console/learn/{rid}/{action}", {"to": "invoice"}, status=403)
+    agent.post("/console/learn/trust", {"min_agents": "1"}, status=403)
+    assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
+    assert ws.learner().store.rule.min_agents == 2
+
+
+def test_learning_posts_without_csrf_token_are_refused(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    for url, data in ((f"/console/learn/{rid}/approve", {}), (f"/console/learn/{rid}/move", {"to": "invoice"}),
+                      ("/console/learn/trust", {"min_agents": "1"})):
+        assert editor.client.post(url, data=data).status_code == 400
+        assert editor.client.post(url, data={**data, "csrf_token": "forged"}).status_code == 400
+    assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
+    assert ws.learner().store.rule.min_agents == 2
+    assert ws.kb().store.get("ship").version == 1
+
+
+def test_queue_shows_phrasing_entry_counts_agents_trust_and_rule(editor, ws):
+    learn(ws, ("运费贵不贵呀", "accept", "ship", "a1"), ("运费贵不贵", "accept", "ship", "a2"),
+          ("能退吗亲", "accept", "return", "a1"), ("能退吗亲", "reject", "return", "a3"))
+    html = editor.get("/console/learn")
+    ship = re.search(r'<tr id="learned-(\d+)">(.*?)</tr>', html, re.S)
+    assert "运费贵不贵呀" in ship.group(2)  # two agents, merged as one phrasing: listed first
+    assert 'href="/console/entries/ship"' in ship.group(2) and "运费怎么算" in ship.group(2)
+    assert "已在使用" in ship.group(2) and "+2" in ship.group(2) and "a1、a2" in ship.group(2)
+    ret = re.search(r'<tr id="learned-\d+">((?:(?!</tr>).)*能退吗亲.*?)</tr>', html, re.S).group(1)
+    assert "怎么申请退货" in ret and "已在使用" not in ret and "+1" in ret and "−1" in ret and "a3" in ret
+    assert "至少 <strong>2</strong> 位" in html
+    assert 'name="min_agents" type="number" min="1" step="1" value="2"' in html
+    assert re.search(r'待审核 <small>2</small>', html)
+
+
+def test_approve_reject_move_and_reset_change_the_store(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("能开专票吗", "accept", "invoice", "a1"),
+          ("几天能到", "accept", "ship", "a2"))
+    editor.get("/console/learn")
+
+    rid = row_id(ws, "运费贵不贵")
+    html = editor.post(f"/console/learn/{rid}/approve", {"status": "candidate"}, status=200).text
+    assert "已批准「运费贵不贵」" in flash(html)
+    assert ws.kb().store.get("ship").similar == ["邮费多少钱", "包邮吗", "运费贵不贵"]
+    assert ws.kb().store.history("ship")[-1].action == "learn"
+    assert ws.kb().store.history("ship")[-1].author == "ed"
+    assert search_ids(editor, "运费贵不贵")[0] == "ship"
+
+    editor.post(f"/console/learn/{row_id(ws, '能开专票吗')}/reject", status=200)
+    html = editor.post(f"/console/learn/{row_id(ws, '几天能到')}/move", {"to": "delivery"}, status=200).text
+    assert "已把「几天能到」从条目 ship 移到 delivery" in flash(html)
+    assert learned(ws) == {"运费贵不贵": ("ship", "approved"), "能开专票吗": ("invoice", "rejected"),
+                           "几天能到": ("delivery", "candidate")}
+
+    # Decided ones are under their tabs, with who decided and an undo button.
+    approved = editor.get("/console/learn?status=approved")
+    assert "运费贵不贵" in approved and "能开专票吗" not in approved and ">撤销<" in approved
+    assert "ed ·" in approved
+    rejected = editor.get("/console/learn?status=rejected")
+    assert "能开专票吗" in rejected and "运费贵不贵" not in rejected
+    html = editor.post(f"/console/learn/{row_id(ws, '运费贵不贵')}/reset", {"status": "approved"}, status=200)
+    assert html.request.path == "/console/learn" and html.request.args["status"] == "approved"
+    assert "回到了待审核" in flash(html.text)
+    assert ws.kb().store.get("ship").similar == ["邮费多少钱", "包邮吗"]
+    editor.post(f"/console/learn/{row_id(ws, '能开专票吗')}/reset", {"status": "rejected"}, status=200)
+    assert {s for _, s in learned(ws).values()} == {"candidate"}
+
+
+def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    editor.get("/console/learn")
+    before = (store_dump(ws), learned(ws))
+    html = editor.post(f"/console/learn/{rid}/move", {"to": "nope"}, status=200).text
+    assert "没有移动" in flash(html) and "nope" in flash(html)
+    html = editor.post(f"/console/learn/{rid}/move", {"to": "  "}, status=200).text
+    assert "请填写要移到的条目编号" in flash(html)
+    html = editor.post(f"/console/learn/{rid}/reset", status=200).text  # nothing decided yet
+    assert "没有完成" in flash(html)
+    html = editor.post("/console/learn/999/approve", status=200).text
+    assert "没有完成" in flash(html) and "999" in flash(html)
+    assert (store_dump(ws), learned(ws)) == before
+    ws.kb().archive("ship", author="other")
+    html = editor.post(f"/console/learn/{rid}/approve", status=200).text
+    assert "没有完成" in flash(html) and "archived" in flash(html)
+    assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
+
+
+def test_trust_rule_form_sets_min_agents(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    assert ">已在使用</span>" not in editor.get("/console/learn")
+    for bad in ("0", "abc", "", "²"):
+        html = editor.post("/console/learn/trust", {"min_agents": bad}, status=200).text
+        assert "没有修改" in flash(html)
+    assert ws.learner().store.rule.min_agents == 2
+    html = editor.post("/console/learn/trust", {"min_agents": "1"}, status=200).text
+    assert "已修改信任规则" in flash(html)
+    assert ws.learner().store.rule.min_agents == 1
+    assert ">已在使用</span>" in html and "至少 <strong>1</strong> 位" in html
+    assert search_ids(editor, "运费贵不贵")[0] == "ship"  # a trusted phrasing is searchable
+
+
+def usage_log(ws) -> None:
+    """Five suggestions with known outcomes: ship accepted once and edited twice the same
+    way (99 → 59), invoice rejected, one no-match reported."""
+    log = ws.feedback_log()
+    ship = [{"text": "满99元包邮。", "entry_ids": ["ship"], "style": "warm"}]
+    invoice = [{"text": "可以开电子发票。", "entry_ids": ["invoice"], "style": "warm"}]
+    for message, drafts, no_match, action, text, agent in (
+            ("运费怎么算", ship, False, "accept", None, "a1"),
+            ("运费多少", ship, False, "edit", "满59元包邮。", "a2"),
+            ("运费咋算", ship, False, "edit", "满59元包邮。", "a1"),
+            ("发票呢", invoice, False, "reject", None, "a2"),
+            ("能用花呗吗", [], True, "no_match", None, "a1")):
+        sid = log.record_suggestion(message, [], "simplified", "presale", no_match, [], drafts)
+        ws.record_feedback(sid, action, None if no_match else 1, text, agent)
+
+
+def test_stats_page_shows_the_numbers(editor, ws):
+    usage_log(ws)
+    html = editor.get("/console/stats")
+    figures = dict(re.findall(r'<strong id="stat-(\w+)">([^<]*)</strong>', html))
+    assert figures == {"shown": "5", "acted": "5", "first": "20.0%", "any": "20.0%", "edited": "40.0%",
+                       "nomatch": "20.0%"}
+    assert dict(re.findall(r'<td id="action-(\w+)">(\d+)</td>', html)) == \
+        {"accept": "1", "edit": "2", "reject": "1", "no_match": "1"}
+    assert re.search(r'<td><a class="mono" href="/console/entries/ship">ship</a></td><td>运费怎么算</td>'
+                     r'<td>3</td><td>0</td>', html)
+    assert re.search(r'<tr><td>售前</td><td>1</td><td>2</td><td>0</td><td>0</td></tr>', html)
+    assert re.search(r'<tr><td>了解需求</td><td>5</td><td>1</td><td>2</td><td>1</td><td>1</td></tr>', html)
+    never = html[html.index("从未被采纳的条目"):]
+    assert "共 4 条" in never and 'href="/console/entries/invoice"' in never and "/entries/ship" not in never
+    # One day: the busiest, so its bar is full width; no script or remote resource draws it.
+    # One day; the busiest one sets the scale: 6 actions (no-match includes the flagged
+    # suggestion), 5 shown.
+    assert re.findall(r'<div class="bar shown" style="width: ([\d.]+)%">', html) == ["83.3"]
+    stack = [float(w) for w in re.findall(r'<span class="s-\w+" style="width: ([\d.]+)%"', html)]
+    assert len(stack) == 4 and abs(sum(stack) - 100) < 0.2
+    assert "http://" not in html and "https://" not in html
+    # The since filter.
+    later = editor.get("/console/stats?since=2999-01-01")
+    assert '<strong id="stat-shown">0</strong>' in later and 'value="2999-01-01"' in later
+    bad = editor.get("/console/stats?since=yesterday")
+    assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
+
+
+def test_gaps_page_suggests_entries_and_prefills_the_create_form(editor, ws):
+    learn(ws, ("可以用花呗付款吗", "no_match", None, "a1"), ("可以用花呗付款吗", "no_match", None, "a2"),
+          ("能用花呗付款吗", "no_match", None, "a2"), ("完全无关的一句话", "no_match", None, "a1"),
+          ("密码忘了咋办", "reject", "password", "a1"), ("密码忘了咋办", "reject", "password", "a2"))
+    usage_log(ws)
+    html = editor.get("/console/gaps")
+    gap = re.search(r'<article class="card gap">(.*?)</article>', html, re.S).group(1)
+    assert "<h3>可以用花呗付款吗</h3>" in gap and "3 条消息" in gap and "无匹配 3" in gap
+    assert "<li>能用花呗付款吗</li>" in gap
+    assert "完全无关的一句话" not in html  # asked once: noise, not a gap
+    assert re.search(r'被拒 2.*被拒的条目：\s*<a class="mono" href="/console/entries/password">password</a> ×2',
+                     html, re.S)
+    # Answer drift: two edits made the same change to ship's draft.
+    drift = html[html.index("答案可能需要更新"):]
+    assert 'href="/console/entries/ship"' in drift and "59" in drift
+
+    link = re.search(r'href="(/console/entries/new\?[^"]+)">新建条目', gap).group(1).replace("&amp;", "&")
+    form = editor.get(link)
+    assert 'id="f-question" name="question" value="可以用花呗付款吗"' in form
+    assert 'name="similar" value="能用花呗付款吗"' in form
+    assert '<option value="draft" selected>' in form
+    before = ws.kb().store.count()
+    editor.post(link, entry_form(question="可以用花呗付款吗", similar=["能用花呗付款吗"],
+                                 answer="支持花呗。", status="draft"), status=200)
+    assert ws.kb().store.count() == before + 1
+    assert ws.kb().store.entries(text="花呗")[0].status == "draft"
+
+    assert "没有发现缺失的答案" in editor.get("/console/gaps?since=2999-01-01")
+
+
+def test_gap_link_stays_short_with_long_examples(editor, ws):
+    """The prefill travels in the URL: long examples are left out rather than making a
+    request line servers refuse."""
+    base = "请问你们店铺可以用花呗分期付款吗我想买那件外套" * 2
+    messages = [base, base] + [base + n for n in "一二三四五"] + [base * 3]
+    learn(ws, *[(m, "no_match", None, "a1") for m in messages])
+    html = editor.get("/console/gaps")
+    link = re.search(r'href="(/console/entries/new\?[^"]+)">新建条目', html).group(1).replace("&amp;", "&")
+    shown = len(re.findall(r"<li>", html))
+    assert len(link) <= 2500 and 0 < link.count("&similar=") < shown
+    similar = [unquote(v) for v in re.findall(r"&similar=([^&]+)", link)]
+    assert all(len(v) <= 100 for v in similar)
+    assert editor.get(link).count('name="similar" value="' + base) == len(similar)
+
+
+def test_learning_pages_escape_customer_messages(editor, ws):
+    ws.kb().add({"id": "xss", "question": f"问{XSS}", "answer": "答"})
+    learn(ws, (f"运费{XSS}", "accept", "ship", "a1"), (f"问{XSS}", "accept", "xss", f"a{XSS}"),
+          (f"没有{XSS}", "no_match", None, "a1"), (f"没有{XSS}", "no_match", None, "a2"))
+    pages = [editor.get(path) for path in LEARN_PAGES]
+    editor.post(f"/console/learn/{row_id(ws, f'运费{XSS}')}/reject", status=200)
+    pages.append(editor.get("/console/learn?status=rejected"))
+    for html in pages:
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

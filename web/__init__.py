@@ -22,7 +22,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
 
     from kefu.suggest.workspace import Workspace
 
-    from . import api, auth, console, panel
+    from . import api, auth, console, learn_pages, panel
 
     app = Flask(__name__)
     app.config.update(
@@ -47,6 +47,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(panel.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(learn_pages.bp)
     app.register_blueprint(api.bp)
     api.register_errors(app)
     app.after_request(_security_headers)

@@ -1,5 +1,7 @@
 """The editor console: entries, history, hit test, 话术 and word lists, import, users.
 
+The learning pages (review queue, gaps, statistics) are in `learn_pages.py`.
+
 Every page is server-rendered HTML with plain forms (CSRF token in each), so the
 console works without JavaScript; `static/console.js` only adds conveniences. All use
 of the knowledge base happens inside `locked()`, like the API's.
@@ -178,8 +180,14 @@ def _error_of(exc: KefuError) -> dict:
 @requires("editor")
 def new_entry():
     if request.method == "GET":
-        return _render_form({"id": "", "question": "", "similar": [], "answer": "", "category": DEFAULT_CATEGORY,
-                             "tags": "", "status": "published", "valid_from": "", "valid_to": ""})
+        # Query args prefill it (the gaps page's 新建条目 link); nothing is saved until POST.
+        args = request.args
+        status = args.get("status", "published")
+        return _render_form({"id": "", "question": args.get("question", ""),
+                             "similar": [s for s in args.getlist("similar") if s.strip()], "answer": "",
+                             "category": DEFAULT_CATEGORY, "tags": "",
+                             "status": status if status in STATUSES else "published",
+                             "valid_from": "", "valid_to": ""})
     values = _values_from_form(request.form)
     data = _entry_data(values)
     if values["id"]:

@@ -1,0 +1,222 @@
+"""The console's learning pages: review queue of learned phrasings, gaps, statistics.
+
+A blueprint of its own under /console, with the console's rules: editor role, CSRF
+token in every form, knowledge-base use inside `locked()`. The views only translate:
+the decisions are `kefu.suggest.learn.Learner`'s, the figures `find_gaps`' and
+`kefu.suggest.stats.usage`'s.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlencode
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from kefu.kb.errors import KefuError
+
+from .auth import requires
+from .console import STATUS_LABELS
+from .state import current_user, locked
+
+bp = Blueprint("learn", __name__, url_prefix="/console")
+
+PAGE_SIZE = 50
+GAP_LIMIT = 20
+# The queue's tabs: learned-phrasing status -> label.
+TABS = {"candidate": "待审核", "approved": "已批准", "rejected": "已拒绝"}
+DECISIONS = {"approve": "已批准「{text}」：已加入条目 {entry} 的相似问法",
+             "reject": "已拒绝「{text}」：不再用于条目 {entry}",
+             "reset": "已撤销对「{text}」的决定，它回到了待审核"}
+# A "新建条目" link carries the gap in its query string, and servers refuse long
+# request lines (gunicorn: 4094 bytes; each Chinese character is 9 once encoded).
+PREFILL_MAX_URL = 2500
+PREFILL_MAX_TEXT = 100  # characters of a message worth offering as a similar question
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"STATUS_LABELS": STATUS_LABELS, "user": current_user()}
+
+
+def _editor() -> str:
+    return current_user().name  # @requires ran first: there is a user
+
+
+def _number(value: str | None) -> int | None:
+    """A small non-negative whole number typed into a form or URL, else None."""
+    return int(value) if value and re.fullmatch(r"[0-9]{1,6}", value.strip()) else None
+
+
+def _since() -> tuple[str | None, str | None]:
+    """The `since` filter (YYYY-MM-DD, compared with the logs' ISO timestamps) and an
+    error message when it is not a date: it is then ignored rather than mis-compared."""
+    since = request.args.get("since", "").strip()
+    if not since:
+        return None, None
+    try:
+        return date.fromisoformat(since).isoformat(), None
+    except ValueError:
+        return None, f"日期格式不对（应为 YYYY-MM-DD）：{since[:40]}"
+
+
+# -- review queue ----------------------------------------------------------------------
+
+def _tab() -> str:
+    tab = request.values.get("status", "candidate")
+    return tab if tab in TABS else "candidate"
+
+
+@bp.get("/learn")
+@requires("editor")
+def queue():
+    tab = _tab()
+    page = max(_number(request.args.get("page")) or 1, 1)
+    with locked() as ws:
+        store = ws.learner().store
+        every = store.rows()
+        if tab == "candidate":
+            found = store.queue()
+        else:  # the latest decision first: the one an editor may want to undo
+            found = sorted((r for r in every if r.status == tab), key=lambda r: r.decided_at or "", reverse=True)
+        rows = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        entries = ws.kb().store.get_many({r.entry_id for r in rows})
+        counts = {t: sum(r.status == t for r in every) for t in TABS}
+        rule = store.rule
+    return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
+                           rule=rule, page=page, more=len(found) > page * PAGE_SIZE)
+
+
+def _back():
+    return redirect(url_for(".queue", status=_tab()))
+
+
+def _decide(row_id: int, verb: str):
+    """Approve, reject or reset one learned phrasing; a refusal is a flash, not an error page."""
+    try:
+        with locked() as ws:
+            learner = ws.learner()
+            row = learner.store.get(row_id)
+            getattr(learner, verb)(row_id, _editor())
+    except KefuError as exc:
+        flash(f"没有完成：{exc}")
+        return _back()
+    flash(DECISIONS[verb].format(text=row.text, entry=row.entry_id))
+    return _back()
+
+
+@bp.post("/learn/<int:row_id>/approve")
+@requires("editor")
+def approve(row_id: int):
+    return _decide(row_id, "approve")
+
+
+@bp.post("/learn/<int:row_id>/reject")
+@requires("editor")
+def reject(row_id: int):
+    return _decide(row_id, "reject")
+
+
+@bp.post("/learn/<int:row_id>/reset")
+@requires("editor")
+def reset(row_id: int):
+    return _decide(row_id, "reset")
+
+
+@bp.post("/learn/<int:row_id>/move")
+@requires("editor")
+def move(row_id: int):
+    to_entry = request.form.get("to", "").strip()
+    if not to_entry:
+        flash("请填写要移到的条目编号")
+        return _back()
+    try:
+        with locked() as ws:
+            learner = ws.learner()
+            row = learner.store.get(row_id)
+            learner.move(row_id, to_entry, _editor())
+    except KefuError as exc:
+        flash(f"没有移动：{exc}")
+        return _back()
+    flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}")
+    return _back()
+
+
+@bp.post("/learn/trust")
+@requires("editor")
+def trust():
+    """Editors own the queue, and the rule only decides how much of it is used before
+    they look: changing it is editor work, like approving."""
+    from kefu.kb.learned import TrustRule
+
+    n = _number(request.form.get("min_agents"))
+    if not n:
+        flash("没有修改：客服人数应为不小于 1 的整数")
+        return _back()
+    try:
+        with locked() as ws:
+            ws.learner().set_trust(TrustRule(n))
+    except KefuError as exc:
+        flash(f"没有修改：{exc}")
+        return _back()
+    flash(f"已修改信任规则：{n} 位不同客服采纳即启用")
+    return _back()
+
+
+# -- gaps --------------------------------------------------------------------------------
+
+def _prefill_url(gap: dict) -> str:
+    """The entry-create form with the gap filled in, as a draft to finish: its
+    representative question, and the examples as similar questions while the link stays
+    short enough for any server."""
+    base = url_for("console.new_entry")
+    args = [("status", "draft"), ("question", gap["question"][:200])]
+    for example in gap["examples"]:
+        if len(example) > PREFILL_MAX_TEXT:
+            continue
+        longer = args + [("similar", example)]
+        if len(base) + 1 + len(urlencode(longer)) > PREFILL_MAX_URL:
+            break
+        args = longer
+    return f"{base}?{urlencode(args)}"
+
+
+@bp.get("/gaps")
+@requires("editor")
+def gaps():
+    from kefu.suggest.learn import find_gaps
+
+    since, error = _since()
+    with locked() as ws:
+        found = find_gaps(ws.kb(), since, GAP_LIMIT)  # embeds the messages: seconds, not minutes
+    for gap in found["gaps"]:
+        gap["new_url"] = _prefill_url(gap)
+    return render_template("console/gaps.html", gaps=found["gaps"], drift=found["drift"], since=since,
+                           error=error, limit=GAP_LIMIT)
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+DAY_SERIES = ("accept", "edit", "reject", "no_match")
+
+
+def _bars(by_day: list[dict]) -> list[dict]:
+    """Per day: bar widths in percent of the busiest day, for the shown suggestions and
+    for the agents' actions stacked."""
+    peak = max([max(d.get("shown", 0), sum(d.get(k, 0) for k in DAY_SERIES)) for d in by_day] + [1])
+    return [{**d, "shown_pct": round(100 * d.get("shown", 0) / peak, 1),
+             "parts": [(k, d.get(k, 0), round(100 * d.get(k, 0) / peak, 1)) for k in DAY_SERIES if d.get(k)]}
+            for d in by_day]
+
+
+@bp.get("/stats")
+@requires("editor")
+def stats():
+    from kefu.suggest.stats import usage
+
+    since, error = _since()
+    with locked() as ws:
+        report = usage(ws.kb().store.db, since).to_dict()
+    return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
+                           error=error, series=DAY_SERIES)
