@@ -97,9 +97,7 @@ def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: 
 @handle_errors
 def init(c: Context, sample: bool, as_json: bool) -> None:
     """Create the data folder and its config; build the index."""
-    c.home.mkdir(parents=True, exist_ok=True)
-    config = {**c.config(), "models": c.models}
-    c.config_path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    c.write_config({**c.config(), "models": c.models})
     kb = c.kb()
     report = None
     if sample:
@@ -467,7 +465,8 @@ def search(c: Context, message, top_k, as_json) -> None:
 @click.option("--learn", "learn", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Feedback file (learn.jsonl): scores before and after replaying it, every accept trusted.")
 @click.option("--learn-parts", default="phrasings,prior", show_default=True,
-              help="What the replay may use: phrasings (learned similar questions), prior (use statistics).")
+              help="What the replay may use: phrasings (learned similar questions), prior (use statistics),"
+                   " finetune (fine-tune the model on the accepts, kept only if the held-out part improves).")
 @json_option
 @click.pass_obj
 @handle_errors
@@ -501,6 +500,8 @@ def eval_(c: Context, dataset, learn, learn_parts, as_json) -> None:
         lines = [f"{d['dataset']}  ({d['before']['model']})",
                  f"replayed {learned['file']}: {learned['events']} events ({learned['duplicates']} seen before),"
                  f" {learned['trusted_phrasings']} trusted phrasings; parts: {', '.join(learned['parts'])}"]
+        if learned["finetune"]:
+            lines.append(f"fine-tuning: {learned['finetune']['reason']}")
         for key in ("before", "after"):
             lines += [f"\n{key}:"] + ["  " + line for line in scores(d[key])]
         delta = d["after"]["recall@1"] - d["before"]["recall@1"]

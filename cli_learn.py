@@ -130,6 +130,31 @@ def learn_gaps(c: Context, since, limit, as_json) -> None:
     emit(find_gaps(c.kb(), since, limit), as_json, _gaps_text)
 
 
+def _finetune_text(d: dict) -> str:
+    head = (f"fine-tuned {d['base']} on {d['train_pairs']} pairs (+ the entries' own phrasings),"
+            f" {d['held_out_pairs']} held out; {d['seconds']} s, peak memory {d['peak_rss_mb']:.0f} MB")
+    verdict = f"switched to {d['model_dir']} (index rebuilt)" if d["model_dir"] else "kept the current model"
+    return f"{head}\n{d['reason']}\n{verdict}"
+
+
+@learn.command(name="finetune")
+@click.option("--epochs", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--batch-size", type=click.IntRange(2), default=32, show_default=True)
+@click.option("--held-out", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True,
+              help="Share of the accepted messages kept out of training to decide.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+@click.pass_obj
+@handle_errors
+def learn_finetune(c: Context, epochs, batch_size, held_out, seed, as_json) -> None:
+    """Fine-tune the e5 (or configured sentence-transformers) model on accepted messages; switch only if better."""
+    from kefu.suggest.finetune import Settings
+
+    outcome = c.finetune(Settings(epochs=epochs, batch_size=batch_size, held_out=held_out, seed=seed,
+                                  threads=c.threads))
+    emit(outcome.to_dict(), as_json, _finetune_text)
+
+
 @click.command()
 @_since_option
 @click.option("--gaps", "n_gaps", type=click.IntRange(0), default=5, show_default=True,

@@ -110,8 +110,16 @@ class SentenceTransformerEmbedder:
         self.id = "st:" + name_or_path
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
+        # A model fine-tuned by `kefu learn finetune` names the model it replaces, so it
+        # takes that model's fusion weight and query handling.
+        info = _info(name_or_path)
+        self.like = info.get("like")
+        self.calibration = info.get("calibration")  # [a, b]: a·cosine + b is on `like`'s scale
+        self.max_query_chars = E5Embedder.max_query_chars if self.like == E5Embedder.id else None
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if self.max_query_chars:
+            texts = [t[-self.max_query_chars:] for t in texts]
         return self.encode_documents(texts)
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
@@ -119,6 +127,18 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), np.float32)
         return _unit(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True,
                                         normalize_embeddings=True, show_progress_bar=False))
+
+
+def _info(name_or_path: str) -> dict:
+    """kefu.json of a model folder written by `kefu learn finetune` ({} for any other model)."""
+    import json
+    from pathlib import Path
+
+    try:
+        info = json.loads((Path(name_or_path) / "kefu.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def default_threads() -> int:

@@ -59,7 +59,8 @@ def score(ranked: list[list[str]], flags: list[bool], queries: list[dict]) -> di
     }
 
 
-LEARN_PARTS = ("phrasings", "prior")
+LEARN_PARTS = ("phrasings", "prior")  # the default of --learn-parts
+ALL_PARTS = LEARN_PARTS + ("finetune",)
 
 
 def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | None = None,
@@ -70,9 +71,9 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     dataset = Path(dataset)
     entries = read_entries(dataset / "kb.jsonl")
     queries = load_queries(dataset / "queries.jsonl")
-    unknown = set(learn_parts) - set(LEARN_PARTS)
+    unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
-        raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(LEARN_PARTS)}")
+        raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:
@@ -87,16 +88,37 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
             learner.set_trust(TrustRule(1 if "phrasings" in learn_parts else _NEVER))
             replayed = learner.replay(learn)
             trusted = sum(len(v) for v in learner.store.trusted().values())
+            tuned = None
+            if "finetune" in learn_parts:
+                tuned = _finetune(kb, Path(home), embedders, progress)
             kb.index()
-            retriever.prior = PriorRule() if "prior" in learn_parts else None
+            retriever = Retriever(kb, fusion=fusion, prior=PriorRule() if "prior" in learn_parts else None)
+            retriever.warm_up()
             after = _run(retriever, queries, progress)
         finally:
             kb.close()
     return {"dataset": str(dataset), "learn": {"file": str(learn), "parts": list(learn_parts),
                                                "events": replayed.new, "duplicates": replayed.duplicate,
-                                               "trusted_phrasings": trusted},
+                                               "trusted_phrasings": trusted,
+                                               "finetune": tuned.to_dict() if tuned else None},
             "before": _report(before, queries, embedders, keep_results),
             "after": _report(after, queries, embedders, keep_results)}
+
+
+def _finetune(kb: KnowledgeBase, home: Path, embedders: list[Embedder], progress: Progress | None):
+    """Fine-tune as `kefu learn finetune` would; when it is kept, the KB switches to it."""
+    from kefu.kb.embed import BUILTIN, SentenceTransformerEmbedder
+
+    from .finetune import finetune
+
+    custom = [m.id for m in embedders if m.id.startswith("st:")]
+    if not custom and not any(isinstance(m, BUILTIN["e5"]) for m in embedders):
+        raise KefuError("the finetune part needs e5 or a sentence-transformers model")
+    outcome = finetune(kb, home, custom[0].removeprefix("st:") if custom else None, progress=progress)
+    if outcome.model_dir:
+        kb.embedders = [m for m in kb.embedders if m.id != outcome.base] + [SentenceTransformerEmbedder(outcome.model_dir)]
+        kb.rebuild()
+    return outcome
 
 
 _NEVER = 10 ** 9  # a trust rule no phrasing meets: measures the prior alone

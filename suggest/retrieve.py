@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -45,6 +45,15 @@ class Fusion:
 
     def weight(self, part: str) -> float:
         return self.weights.get(part, self.default_dense)
+
+    def adopting(self, embedders) -> "Fusion":
+        """A copy in which a fine-tuned model (`like` = the model it replaces) has that model's weight."""
+        weights = dict(self.weights)
+        for m in embedders:
+            like = getattr(m, "like", None)
+            if like in weights and m.id not in weights:
+                weights[m.id] = weights[like]
+        return replace(self, weights=weights)
 
     def confidence(self, score: float, n_words: int) -> float:
         logit = self.slope * (score - self.midpoint) + self.per_word * (min(n_words, 4) - 1)
@@ -110,7 +119,9 @@ class Retriever:
         self.kb = kb
         self.top_k = top_k
         self.candidates = candidates
-        self.fusion = fusion or Fusion()
+        self.fusion = (fusion or Fusion()).adopting(kb.embedders)
+        # A fine-tuned model's cosines, mapped onto the scale of the model it replaces.
+        self.calibration = {m.id: m.calibration for m in kb.embedders if getattr(m, "calibration", None)}
         self.references = references  # most passages returned beside the hits
         self.prior = prior  # None: rank on semantics alone
         self._learning: tuple[tuple, Learning] | None = None
@@ -235,6 +246,9 @@ class Retriever:
         for model, q in queries.items():
             sims = index.dense[model].reconstruct_batch(ids) @ q
             best = np.maximum.reduceat(sims, starts)
+            if model in self.calibration:
+                a, b = self.calibration[model]
+                best = a * best + b
             parts[model] = best
             fused += self.fusion.weight(model) * best
             best_row += sims

@@ -21,6 +21,7 @@ class Workspace:
         self.progress = progress
         self._embedders = embedders  # given ready-made (tests, benchmarks), else loaded from `models`
         self._kb = None
+        self._loaded_models: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -41,9 +42,18 @@ class Workspace:
             from kefu.kb.base import KnowledgeBase
             from kefu.kb.embed import load_embedders
 
-            embedders = self._embedders or load_embedders(self.models, self.threads)
+            self._loaded_models = self.models
+            embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
             self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
         return self._kb
+
+    def reload_if_models_changed(self) -> bool:
+        """Reopen the knowledge base when config.json now names other models (another
+        process switched to a fine-tuned model); True if it did."""
+        if self._kb is None or self._embedders or self.models == self._loaded_models:
+            return False
+        self.close()
+        return True
 
     def data_file(self, name: str, default: Path) -> Path:
         """An editable copy in the data folder wins over the shipped default."""
@@ -77,6 +87,37 @@ class Workspace:
                         text: str | None = None, agent: str | None = None) -> int:
         """Log what the agent did with a suggestion, and learn from it."""
         return self.learner().record_feedback(self.feedback_log(), suggestion_id, action, draft, text, agent)
+
+    def finetune(self, settings=None):
+        """`kefu learn finetune`: train, and switch this data folder to the new model (config,
+        then a full reindex) only when it retrieves the held-out feedback better. Until the
+        config is rewritten (atomically), the current model stays in use."""
+        from kefu.kb.embed import BUILTIN
+        from kefu.kb.errors import KefuError
+        from kefu.suggest.finetune import finetune
+
+        names = [n.strip() for n in self.models.split(",") if n.strip()]
+        custom = [n for n in names if n not in BUILTIN]
+        if not custom and "e5" not in names:
+            raise KefuError(f"fine-tuning needs e5 or a sentence-transformers model among the models ({self.models})")
+        base = custom[0] if custom else "e5"
+        outcome = finetune(self.kb(), self.home, base.removeprefix("st:") if custom else None, settings,
+                           self.progress)
+        if outcome.model_dir:
+            names[names.index(base)] = "st:" + outcome.model_dir
+            self.write_config({**self.config(), "models": ",".join(names)})
+            self._models = None
+            self.close()
+            self.kb().rebuild()
+        return outcome
+
+    def write_config(self, config: dict) -> None:
+        import os
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.config_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, self.config_path)
 
     def assistant(self):
         from kefu.suggest.assistant import Assistant

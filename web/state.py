@@ -18,7 +18,8 @@ def locked():
         yield workspace()
 
 
-EDITABLE_FILES = ("huashu.jsonl", "sensitive_words.txt", "safe_phrases.txt")
+# config.json too: `kefu learn finetune` switches the models there.
+EDITABLE_FILES = ("huashu.jsonl", "sensitive_words.txt", "safe_phrases.txt", "config.json")
 
 
 def _files_stamp(home) -> tuple:
@@ -33,11 +34,12 @@ def _files_stamp(home) -> tuple:
 
 def assistant():
     """The assistant, built once per process and again when an editor (in this or any
-    other worker process) has changed the 话术 or word lists."""
+    other worker process) has changed the 话术 or word lists, or the models were switched."""
     ext = current_app.extensions
     stamp = _files_stamp(workspace().home)
     cached = ext["kefu_assistant"]
     if cached is None or cached[0] != stamp:
+        workspace().reload_if_models_changed()
         ext["kefu_assistant"] = cached = (stamp, workspace().assistant())
     return cached[1]
 

