@@ -53,6 +53,8 @@ bench: install
 	$(BIN)/python bench/intents.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/learn.py --pairs 3000
+	$(BIN)/python bench/gaps.py
 	$(BIN)/python bench/panel.py
 
 clean:

@@ -266,7 +266,7 @@ def test_not_helpful_on_the_whole_list_rejects_the_top_hit(shop):
 
     log = FeedbackLog(shop.store.db)
     learner = Learner(shop)
-    sid = log.record_suggestion("发票", [], "simplified", "order", False, [{"entry_id": "invoice"}],
+    sid = log.record_suggestion("发票", [], "simplified", "order", False, [{"id": "invoice"}],
                                 [{"text": "可以开电子发票", "entry_ids": ["invoice"], "style": "concise"}])
     learner.record_feedback(log, sid, "reject", agent="a")
     (row,) = learner.store.rows()

@@ -170,6 +170,20 @@ def test_suggest_feedback_round_trip(api, ws):
     assert r.status_code == 201
     log = ws.feedback_log().suggestion(s["suggestion_id"])
     assert [f["action"] for f in log["feedback"]] == ["accept"] and log["feedback"][0]["agent"] == "token:test"
+    # With the fake embedder the suggestion is a no-match (a clarifying draft): nothing to learn.
+    assert ws.learner().store.rows() == []
+    r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
+    (learned,) = ws.learner().store.rows()  # "not helpful" rejects the top hit, once
+    assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
+
+
+def test_feedback_for_an_archived_entry_is_refused_and_stores_nothing(api, ws):
+    s = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()
+    ws.kb().archive("delivery")
+    r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
+    assert r.status_code == 400 and "archived" in r.get_json()["error"]["message"]
+    assert ws.feedback_log().suggestion(s["suggestion_id"])["feedback"] == []
+    assert ws.learner().store.rows() == []
 
 
 @pytest.mark.parametrize("body,field", [
