@@ -112,7 +112,7 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim())
         # A model fine-tuned by `kefu learn finetune` names the model it replaces, so it
         # takes that model's fusion weight and query handling.
-        info = _info(name_or_path)
+        info = model_info(name_or_path)
         self.like = info.get("like")
         self.calibration = info.get("calibration")  # [a, b]: a·cosine + b is on `like`'s scale
         self.max_query_chars = E5Embedder.max_query_chars if self.like == E5Embedder.id else None
@@ -129,7 +129,7 @@ class SentenceTransformerEmbedder:
                                         normalize_embeddings=True, show_progress_bar=False))
 
 
-def _info(name_or_path: str) -> dict:
+def model_info(name_or_path: str) -> dict:
     """kefu.json of a model folder written by `kefu learn finetune` ({} for any other model)."""
     import json
     from pathlib import Path

@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from kefu.kb.embed import model_info
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import phrase_key
 from kefu.kb.text import normalize
@@ -320,8 +321,13 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
         tmp = folder.with_name(folder.name + ".tmp")
         model.save(str(tmp))
         messages = [normalize(m).text for m, _ in pairs]
+        like, (a, b) = base_id, calibration(base, model, messages, phrasings)
+        inherited = model_info(name)
+        if inherited.get("like"):  # tuning a tuned model: keep naming (and mapping onto) the original
+            a0, b0 = inherited.get("calibration") or (1.0, 0.0)
+            like, a, b = inherited["like"], a0 * a, a0 * b + b0
         (tmp / "kefu.json").write_text(json.dumps({
-            "like": base_id, "calibration": calibration(base, model, messages, phrasings),
+            "like": like, "calibration": [a, b],
             "trained_on": len(trainset), "held_out": {"before": before, "after": after}}, indent=1))
         os.replace(tmp, folder)  # a crash before this line leaves only a .tmp folder behind
         # The decision is the whole retrieval's: a model that improves alone may add nothing
