@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -86,14 +85,14 @@ def cost(n: int) -> None:
     from kefu.kb.embed import load_embedders
     from kefu.kb.io import read_entries
     from kefu.kb.learned import Event
-    from kefu.suggest.finetune import finetune
+    from kefu.suggest.finetune import finetune, peak_rss_mb
     from kefu.suggest.learn import Learner
 
     with tempfile.TemporaryDirectory() as home:
         kb = KnowledgeBase(home, load_embedders("use,e5"))
         kb.import_entries(read_entries(ENTRIES))
         Learner(kb).record([Event(t, "accept", e, f"agent{i % 7}") for i, (t, e) in enumerate(synthetic_pairs(n))])
-        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss0 = peak_rss_mb()
         outcome = finetune(kb, Path(home))
         print(json.dumps({"pairs": n, "seconds": outcome.seconds, "peak_rss_mb": outcome.peak_rss_mb,
                           "rss_before_mb": round(rss0, 1), "reason": outcome.reason,

@@ -244,6 +244,18 @@ def train(model, pairs: list[tuple[str, str]], settings: Settings, progress: Pro
     model.eval()
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, because ru_maxrss survives exec: a
+    child started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # not Linux
+
+
 def _quiet_libraries() -> None:
     """transformers' own progress bars and notices would interleave with kefu's progress."""
     import logging
@@ -348,5 +360,5 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
             shutil.rmtree(folder, ignore_errors=True)
             outcome.reason = "not kept: " + summary
     outcome.seconds = round(time.perf_counter() - start, 1)
-    outcome.peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    outcome.peak_rss_mb = peak_rss_mb()
     return outcome
