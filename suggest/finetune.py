@@ -101,51 +101,44 @@ def split(pairs: list, share: float, seed: int) -> tuple[list, list]:
     return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
 
 
-def held_out_score(model, held: list[tuple[str, str]], phrasings: dict[str, list[str]]) -> dict:
-    """Recall@1 and MRR of the held-out messages against every entry's phrasings (best phrasing per entry)."""
-    ids = list(phrasings)
-    texts = [t for e in ids for t in phrasings[e]]
-    owner = np.repeat(np.arange(len(ids)), [len(phrasings[e]) for e in ids])
-    docs = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    queries = model.encode([m for m, _ in held], batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-    sims = queries @ docs.T
-    best = np.full((len(held), len(ids)), -np.inf)
-    for j in range(len(ids)):
-        best[:, j] = sims[:, owner == j].max(axis=1)
-    r1, rr = [], []
-    for i, (_, gold) in enumerate(held):
-        rank = int((best[i] > best[i, ids.index(gold)]).sum()) + 1
-        r1.append(rank == 1)
-        rr.append(1 / rank)
-    return {"recall@1": round(float(np.mean(r1)), 4), "mrr": round(float(np.mean(rr)), 4)}
+class _Probe:
+    """Every entry's phrasings, encoded once per model: each message's best cosine per entry."""
 
+    def __init__(self, phrasings: dict[str, list[str]]):
+        self.ids = list(phrasings)
+        self.texts = [t for e in self.ids for t in phrasings[e]]
+        self.owner = np.repeat(np.arange(len(self.ids)), [len(phrasings[e]) for e in self.ids])
 
-def calibration(base, tuned, messages: list[str], phrasings: dict[str, list[str]], top: int = 10) -> list[float]:
-    """[a, b] mapping the tuned model's best-phrasing cosine onto the base model's scale
-    (same mean and spread over each message's `top` entries by the base model).
+    def best(self, model, messages: list[str]) -> np.ndarray:
+        """(messages, entries) best-phrasing cosines under `model`."""
+        def encode(texts):
+            return model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+
+        sims = encode(messages) @ encode(self.texts).T
+        return np.stack([sims[:, self.owner == j].max(axis=1) for j in range(len(self.ids))], axis=1)
+
+    def score(self, best: np.ndarray, gold: list[str]) -> dict:
+        """Recall@1 and MRR of rows of `best` whose right entry is `gold`."""
+        ranks = [int((row > row[self.ids.index(g)]).sum()) + 1 for row, g in zip(best, gold)]
+        return {"recall@1": round(float(np.mean([r == 1 for r in ranks])), 4),
+                "mrr": round(float(np.mean([1 / r for r in ranks])), 4)}
+
+def calibration(base: np.ndarray, tuned: np.ndarray, top: int = 10) -> list[float]:
+    """[a, b] mapping the tuned model's best-phrasing cosines onto the base model's scale
+    (same mean and spread over each message's `top` entries by the base model); `base`
+    and `tuned` are `_Probe.best` matrices of the same messages.
 
     Training spreads cosines apart, so raw scores would no longer fit the fusion weight
     and the confidence curve tuned for the base; on the base's scale they do.
     """
-    def best(model):
-        ids = list(phrasings)
-        texts = [t for e in ids for t in phrasings[e]]
-        owner = np.repeat(np.arange(len(ids)), [len(phrasings[e]) for e in ids])
-        docs = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        q = model.encode(messages, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        sims = q @ docs.T
-        return np.stack([sims[:, owner == j].max(axis=1) for j in range(len(ids))], axis=1)
-
-    x_all, y_all = best(tuned), best(base)
-    pick = np.argsort(-y_all, axis=1)[:, :top]
-    x = np.take_along_axis(x_all, pick, axis=1).ravel()
-    y = np.take_along_axis(y_all, pick, axis=1).ravel()
+    pick = np.argsort(-base, axis=1)[:, :top]
+    x = np.take_along_axis(tuned, pick, axis=1).ravel()
+    y = np.take_along_axis(base, pick, axis=1).ravel()
     # Match mean and spread rather than regress: a least-squares fit of noisy pairs shrinks
     # the slope toward 0 and with it the tuned model's say in the fused score.
     a = y.std() / max(x.std(), 1e-6)
     b = y.mean() - a * x.mean()
     return [round(float(a), 5), round(float(b), 5)]
-
 
 def pipeline_score(kb, embedders: list, held: list[tuple[str, str]], progress: Progress) -> dict:
     """Recall@1 and MRR of the held-out messages through the whole retrieval with `embedders`,
@@ -318,10 +311,15 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
     name, base_id = base_model(home, configured, progress)
     model = SentenceTransformer(name, device="cpu")
     model.max_seq_length = settings.max_seq_length
-    before = held_out_score(model, held, phrasings)
-    base = SentenceTransformer(name, device="cpu")
+    # Held-out messages first, then the training ones (those only serve the calibration).
+    messages = [m for m, _ in held] + [normalize(m).text for m, _ in trainset]
+    gold = [e for _, e in held]
+    probe = _Probe(phrasings)
+    base_best = probe.best(model, messages)
+    before = probe.score(base_best[:len(held)], gold)
     train(model, texts, settings, progress)
-    after = held_out_score(model, held, phrasings)
+    tuned_best = probe.best(model, messages)
+    after = probe.score(tuned_best[:len(held)], gold)
     improved = (after["recall@1"], after["mrr"]) > (before["recall@1"], before["mrr"])
     outcome = Outcome(base_id, None, improved, "", len(pairs), len(trainset), len(held), before, after,
                       settings=asdict(settings))
@@ -332,8 +330,7 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
         folder = home / "models" / ("ft-" + datetime.now().strftime("%Y%m%dT%H%M%S"))
         tmp = folder.with_name(folder.name + ".tmp")
         model.save(str(tmp))
-        messages = [normalize(m).text for m, _ in pairs]
-        like, (a, b) = base_id, calibration(base, model, messages, phrasings)
+        like, (a, b) = base_id, calibration(base_best, tuned_best)
         inherited = model_info(name)
         if inherited.get("like"):  # tuning a tuned model: keep naming (and mapping onto) the original
             a0, b0 = inherited.get("calibration") or (1.0, 0.0)
@@ -349,11 +346,11 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
         others = [m for m in kb.embedders if m.id != base_id]
         outcome.pipeline_before = pipeline_score(kb, kb.embedders, held, progress)
         outcome.pipeline_after = pipeline_score(kb, others + [SentenceTransformerEmbedder(str(folder))], held, progress)
-        b, a = outcome.pipeline_before, outcome.pipeline_after
-        outcome.improved = (a["recall@1"], a["mrr"]) > (b["recall@1"], b["mrr"])
-        summary = (f"held-out feedback through the whole retrieval: recall@1 {b['recall@1']:.3f} → {a['recall@1']:.3f},"
-                   f" MRR {b['mrr']:.3f} → {a['mrr']:.3f} (model alone: recall@1 {before['recall@1']:.3f} →"
-                   f" {after['recall@1']:.3f})")
+        was, now = outcome.pipeline_before, outcome.pipeline_after
+        outcome.improved = (now["recall@1"], now["mrr"]) > (was["recall@1"], was["mrr"])
+        summary = (f"held-out feedback through the whole retrieval: recall@1 {was['recall@1']:.3f} →"
+                   f" {now['recall@1']:.3f}, MRR {was['mrr']:.3f} → {now['mrr']:.3f} (model alone: recall@1"
+                   f" {before['recall@1']:.3f} → {after['recall@1']:.3f})")
         if outcome.improved:
             outcome.model_dir, outcome.reason = str(folder), summary
         else:
