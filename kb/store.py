@@ -77,6 +77,7 @@ class Store:
         self.db = db
         self._hash_cache: dict[str, object] = {}
         self._hash_fp: tuple[int, int] | None = None
+        self._learned_state: tuple[int, str] | None = None
         migrations.apply(db)
 
     @classmethod
@@ -176,10 +177,20 @@ class Store:
             h.update(f"{row[0]}\0{row[1]}\n".encode())
         for (word,) in self.db.execute("select word from terms order by word"):
             h.update(f"t\0{word}\n".encode())
-        from .learned import LearnStore  # trusted learned phrasings are indexed with their entry
-
-        h.update(LearnStore(self).state_hash().encode())
+        h.update(self._learned_hash().encode())
         return h.hexdigest()[:16]
+
+    def _learned_hash(self) -> str:
+        """The trusted learned phrasings (indexed with their entries), re-read only when a
+        learning write bumped its version: the panel logs a suggestion per request, which
+        invalidates the published hash, and the learned table can be long."""
+        from .learned import LearnStore
+
+        learned = LearnStore(self)
+        version = learned.version()
+        if self._learned_state is None or self._learned_state[0] != version:
+            self._learned_state = (version, learned.state_hash())
+        return self._learned_state[1]
 
     # -- writing -----------------------------------------------------------
     def add(self, data: dict, author: str | None = None) -> Entry:
