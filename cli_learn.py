@@ -113,7 +113,8 @@ def _gaps_text(d: dict) -> str:
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:
         lines.append("answers that may need updating:")
-        lines += [f"  {x['entry_id']}: {x['count']} edits changed '{x['removed']}' to '{x['added']}'" for x in d["drift"]]
+        lines += [f"  {x['entry_id']}: {x['count']} edits changed '{x['removed']}' to '{x['added']}'"
+                  for x in d["drift"]]
     return "\n".join(lines)
 
 

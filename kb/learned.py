@@ -164,7 +164,7 @@ class LearnStore:
         out.new += 1
         if e.action != "no_match" and len(e.message) <= MAX_CHARS:
             row_id = self._learn(entry, e, at)
-            if row_id is not None:
+            if row_id is not None and row_id not in out.learned:
                 out.learned.append(row_id)
 
     def _published(self, entry_id: str) -> Entry:
@@ -302,8 +302,8 @@ class LearnStore:
             there = self._find(to_entry, row.key)
             if there is not None and there.id != row.id:
                 self.db.execute(
-                    "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, first_at = min(first_at, ?),"
-                    " last_at = max(last_at, ?) where id = ?",
+                    "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?,"
+                    " first_at = min(first_at, ?), last_at = max(last_at, ?) where id = ?",
                     [there.accepts + row.accepts, there.rejects + row.rejects,
                      json.dumps(sorted(set(there.agents) | set(row.agents)), ensure_ascii=False),
                      json.dumps(sorted(set(there.rejecters) | set(row.rejecters)), ensure_ascii=False),

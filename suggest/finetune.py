@@ -325,7 +325,8 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
                       settings=asdict(settings))
     if not improved:
         outcome.reason = (f"not kept: the model alone did not improve on the held-out feedback (recall@1"
-                          f" {before['recall@1']:.3f} → {after['recall@1']:.3f}, MRR {before['mrr']:.3f} → {after['mrr']:.3f})")
+                          f" {before['recall@1']:.3f} → {after['recall@1']:.3f},"
+                          f" MRR {before['mrr']:.3f} → {after['mrr']:.3f})")
     else:
         folder = home / "models" / ("ft-" + datetime.now().strftime("%Y%m%dT%H%M%S"))
         tmp = folder.with_name(folder.name + ".tmp")

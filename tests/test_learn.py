@@ -49,10 +49,10 @@ def test_phrase_key_ignores_script_width_punctuation_particles_and_numbers():
 
 def test_identical_and_near_duplicate_messages_become_one_phrasing(shop):
     store = LearnStore(shop.store)
-    store.record([accept("包裹啥日子从仓库出呀", "delivery", "a"), accept("包裹啥日子從倉庫出？", "delivery", "b"),
-                  accept("包裹啥日子从仓库出来", "delivery", "c")])
+    recorded = store.record([accept("包裹啥日子从仓库出呀", "delivery", "a"), accept("包裹啥日子從倉庫出？", "delivery", "b"),
+                             accept("包裹啥日子从仓库出来", "delivery", "c")])
     rows = store.rows(entry_id="delivery")
-    assert len(rows) == 1
+    assert len(rows) == 1 and recorded.learned == [rows[0].id] and recorded.new == 3
     assert rows[0].accepts == 3 and rows[0].agents == ["a", "b", "c"]
     assert rows[0].text == "包裹啥日子从仓库出呀"  # the first wording is kept
 
