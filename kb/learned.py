@@ -129,7 +129,10 @@ class LearnStore:
         """Store `events` in one transaction; any bad one fails them all (LearnError,
         prefixed with `where` and the event's position) and nothing is stored."""
         out = Recorded()
-        before = self._trusted_keys()
+        # Only the events' entries can gain or lose trusted phrasings: compare just those
+        # (the panel records one event per click, the learned table can be long).
+        touched = sorted({e.entry_id for e in events if e.entry_id})
+        before = self._trusted_keys(touched)
         with self.db.atomic():
             for n, event in enumerate(events, 1):
                 try:
@@ -139,7 +142,7 @@ class LearnStore:
                     raise LearnError(f"{place}{exc}") from exc
             if out.new:
                 self._bump()
-        after = self._trusted_keys()
+        after = self._trusted_keys(touched)
         out.entries = sorted({e for e, _ in before ^ after})
         return out
 
@@ -256,8 +259,10 @@ class LearnStore:
                 out.setdefault(row.entry_id, []).append(row.text)
         return out
 
-    def _trusted_keys(self) -> set[tuple[str, str]]:
-        return {(r.entry_id, r.key) for r in self.rows(status="candidate") if r.trusted}
+    def _trusted_keys(self, entry_ids: list[str] | None = None) -> set[tuple[str, str]]:
+        rows = self.rows(status="candidate") if entry_ids is None else \
+            [r for e in entry_ids for r in self.rows(entry_id=e, status="candidate")]
+        return {(r.entry_id, r.key) for r in rows if r.trusted}
 
     def demoted(self) -> list[tuple[str, str]]:
         """(entry id, message) pairings that agents rejected: ranked down for that message."""

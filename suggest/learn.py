@@ -105,8 +105,7 @@ class Learner:
             shown = log.suggestion(suggestion_id)
             entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
             if entry_id is None and action == "reject" and shown["hits"]:
-                top = shown["hits"][0]  # "not helpful" on the whole list rejects the top hit
-                entry_id = top.get("id") or top.get("entry_id")
+                entry_id = shown["hits"][0]["id"]  # "not helpful" on the whole list rejects the top hit
             if entry_id is None and action != "no_match":
                 return fid  # a clarifying question was accepted: no entry to learn for
             rec = self.store.record([Event(shown["message"], action, entry_id, agent, f"feedback:{fid}",
