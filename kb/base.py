@@ -42,7 +42,7 @@ class KnowledgeBase:
         self._index: Index | None = None
         self._passages: Index | None = None
         self._segmenter: Segmenter | None = None
-        self._segmenter_fp: tuple[int, int] | None = None
+        self._segmenter_fp: int | None = None
         if search_threads:
             # FAISS, numpy's BLAS and the encoders each start threads; on a small
             # machine they compete for the cores and one query gets slower, not
@@ -62,8 +62,8 @@ class KnowledgeBase:
 
     @property
     def segmenter(self) -> Segmenter:
-        """jieba with the shop terms; rebuilt only when the store has changed and the terms differ."""
-        fp = self.store.fingerprint()
+        """jieba with the shop terms; rebuilt only when the terms changed."""
+        fp = self.store.changes()["terms"]
         if self._segmenter is None or self._segmenter_fp != fp:
             terms = sorted(set(self.store.terms()))
             if self._segmenter is None or self._segmenter.terms != terms:

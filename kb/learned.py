@@ -345,9 +345,11 @@ class LearnStore:
         self._bump()
 
     def version(self) -> int:
-        """Goes up with every learning write: readers cache what they derive against it."""
+        """Changes with every learning write: readers cache what they derive against it.
+        A fresh random value rather than a count, so a restored backup never repeats the
+        value a running process has cached."""
         return int(self.setting("learn.version", "0"))
 
     def _bump(self) -> None:
-        self.db.execute("insert into settings (key, value) values ('learn.version', '1') on conflict(key)"
-                        " do update set value = cast(value as integer) + 1")
+        self.db.execute("insert into settings (key, value) values ('learn.version', random())"
+                        " on conflict(key) do update set value = random()")

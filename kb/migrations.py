@@ -101,6 +101,22 @@ def m008_create_learning(db: sqlite_utils.Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
+@migration
+def m009_create_change_markers(db: sqlite_utils.Database) -> None:
+    # One row per table the indexes are built from. Triggers set its marker to a fresh
+    # random value on every insert, update or delete, from any connection or process,
+    # so a reader can tell with one small query whether what it derived (the published
+    # hash, the segmenter's terms) is stale. Writes to other tables (the suggestion log
+    # on every panel request) leave the markers alone. Random rather than counted up,
+    # so a restored backup never repeats a value a running process has cached.
+    db["changes"].create({"name": str, "marker": int}, pk="name")
+    for table in ("entries", "terms", "passages"):
+        db.execute("insert into changes (name, marker) values (?, random())", [table])
+        for event in ("insert", "update", "delete"):
+            db.execute(f"create trigger {table}_{event}_marks after {event} on {table} begin"
+                       f" update changes set marker = random() where name = '{table}'; end")
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

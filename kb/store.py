@@ -75,8 +75,7 @@ class Store:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        self._hash_cache: dict[str, object] = {}
-        self._hash_fp: tuple[int, int] | None = None
+        self._hash_cache: dict[str, tuple] = {}  # name -> (key it was computed for, value)
         self._learned_state: tuple[int, str] | None = None
         migrations.apply(db)
 
@@ -143,32 +142,36 @@ class Store:
             " where entry_id = ? order by version", [entry_id]).fetchall()
         return [Change(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), _loads(r[6])) for r in rows]
 
-    def fingerprint(self) -> tuple[int, int]:
-        """Cheap value that changes whenever this or another connection commits a write."""
-        return self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes
+    def changes(self) -> dict[str, int]:
+        """Markers that change whenever the entries, terms or passages change, or learning
+        writes (`learn.version`), whoever wrote: one small query, for readers that cache."""
+        return {name: int(value) for name, value in self.db.execute(
+            "select name, marker from changes"
+            " union all select key, value from settings where key = 'learn.version'")}
 
     def published_hash(self) -> str:
-        """Changes whenever anything that the index holds changes (entries or shop terms).
-
-        Cached against `fingerprint()`, so asking on every search costs one PRAGMA, not
-        a scan of every entry.
-        """
-        return self._cached("entries", self._published_hash)
+        """Changes whenever anything that the index holds changes (entries, shop terms or
+        trusted learned phrasings). Cached against `changes()`, so asking on every search
+        costs one query, not a scan of every entry."""
+        c = self.changes()
+        return self._cached("entries", self._published_hash,
+                            (c["entries"], c["terms"], c.get("learn.version", 0)))
 
     def passages_hash(self) -> str:
         """Changes whenever the passages or the shop terms (their segmentation) change."""
-        return self._cached("passages", self._passages_hash)
+        c = self.changes()
+        return self._cached("passages", self._passages_hash, (c["passages"], c["terms"]))
 
     def passage_count(self) -> int:
-        return self._cached("passage_count", lambda: self.db.execute("select count(*) from passages").fetchone()[0])
+        return self._cached("passage_count",
+                            lambda: self.db.execute("select count(*) from passages").fetchone()[0],
+                            self.changes()["passages"])
 
-    def _cached(self, name: str, compute):
-        fp = self.fingerprint()
-        if self._hash_fp != fp:
-            self._hash_cache, self._hash_fp = {}, fp
-        if name not in self._hash_cache:
-            self._hash_cache[name] = compute()
-        return self._hash_cache[name]
+    def _cached(self, name: str, compute, key):
+        held = self._hash_cache.get(name)
+        if held is None or held[0] != key:
+            held = self._hash_cache[name] = (key, compute())
+        return held[1]
 
     def _published_hash(self) -> str:
         h = hashlib.sha256()
@@ -182,8 +185,7 @@ class Store:
 
     def _learned_hash(self) -> str:
         """The trusted learned phrasings (indexed with their entries), re-read only when a
-        learning write bumped its version: the panel logs a suggestion per request, which
-        invalidates the published hash, and the learned table can be long."""
+        learning write changed its version (not on an entry edit): the learned table can be long."""
         from .learned import LearnStore
 
         learned = LearnStore(self)
@@ -493,6 +495,9 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
     dst = sqlite3.connect(str(db_path), timeout=30)
     try:
         src.backup(dst)
+        # A backup made by an older kefu gets the newer tables (running processes
+        # read them on every request).
+        migrations.apply(sqlite_utils.Database(dst))
     finally:
         dst.close()
         src.close()
