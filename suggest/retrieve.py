@@ -257,14 +257,15 @@ class Retriever:
         top = lex.max()
         lex_rel = lex / top if top > 0 else lex
         fused += self.fusion.weight(LEXICAL) * lex_rel
-        out = []
-        for i, entry_id in enumerate(entries):
-            lo = starts[i]
-            hi = starts[i + 1] if i + 1 < len(entries) else len(vids)
-            best_pos = int(np.argmax(best_row[lo:hi]))
-            out.append((entry_id, float(fused[i]), {m: float(p[i]) for m, p in parts.items()},
-                        float(lex_rel[i]), best_pos))
-        return out
+        # Per entry, the position of its first phrasing with the highest summed cosine.
+        seg_max = np.maximum.reduceat(best_row, starts)
+        at_max = np.flatnonzero(best_row == seg_max[owner])
+        first = at_max[np.unique(owner[at_max], return_index=True)[1]]
+        best_pos = (first - starts).tolist()
+        fused_l, lex_l = fused.tolist(), lex_rel.tolist()
+        parts_l = {m: p.tolist() for m, p in parts.items()}
+        return [(entry_id, fused_l[i], {m: p[i] for m, p in parts_l.items()}, lex_l[i], best_pos[i])
+                for i, entry_id in enumerate(entries)]
 
 
 class _Clock:
