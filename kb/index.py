@@ -60,10 +60,37 @@ def _new_flat(dim: int):
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
+def _new_scan(flat) -> object:
+    """An 8-bit copy of `flat` (one range for all dimensions, from a sample) to find
+    candidates in. An exact scan streams every float32 vector for each query, which is
+    memory-bound: a quarter of the bytes makes it ~3x faster (40k rows of 512-d: 6.1 ->
+    1.8 ms); the top 30 of the exact scan were all in this one's top 120 in a probe.
+    Candidates are then rescored exactly from `flat`."""
+    import faiss
+
+    ids = faiss.vector_to_array(flat.id_map)
+    sq = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_8bit_uniform, faiss.METRIC_INNER_PRODUCT)
+    sample = ids[np.random.default_rng(0).permutation(len(ids))[:_SCAN_CHUNK]]
+    sq.train(flat.reconstruct_batch(sample))
+    scan = faiss.IndexIDMap(sq)
+    for lo in range(0, len(ids), _SCAN_CHUNK):  # in chunks: no second float32 copy of it all
+        chunk = ids[lo:lo + _SCAN_CHUNK]
+        scan.add_with_ids(flat.reconstruct_batch(chunk), chunk)
+    return scan
+
+
+_SCAN_CHUNK = 50_000
+
+
 class Index:
+    # Rows from which candidates are found in an 8-bit copy of the vectors; below it the
+    # exact scan takes well under a millisecond.
+    scan_min_rows = 10_000
+
     def __init__(self, models: dict[str, int]):
         self.models = dict(models)  # model id -> dim
-        self.dense = {m: _new_flat(d) for m, d in self.models.items()}
+        self.dense = {m: _new_flat(d) for m, d in self.models.items()}  # exact: rescoring, files
+        self.scans: dict[str, object] = {}  # model id -> 8-bit copy, made on first use, kept in step
         self.rows: dict[int, Row] = {}
         self.by_entry: dict[str, list[int]] = {}
         self.windows: dict[str, tuple[str | None, str | None]] = {}
@@ -82,6 +109,8 @@ class Index:
         for model, index in self.dense.items():
             vectors = np.ascontiguousarray(doc.vectors[model], dtype=np.float32)
             index.add_with_ids(vectors, vids)
+            if model in self.scans:
+                self.scans[model].add_with_ids(vectors, vids)
         for vid, text, tokens in zip(vids.tolist(), doc.texts, doc.tokens):
             self.rows[vid] = Row(vid, doc.key, text, tokens)
         self.by_entry[doc.key] = vids.tolist()
@@ -92,7 +121,7 @@ class Index:
         self.windows.pop(entry_id, None)
         if vids:
             ids = np.asarray(vids, dtype=np.int64)
-            for index in self.dense.values():
+            for index in [*self.dense.values(), *self.scans.values()]:
                 index.remove_ids(ids)
             for vid in vids:
                 del self.rows[vid]
@@ -104,8 +133,20 @@ class Index:
         self.lexical_vids = np.asarray(vids, dtype=np.int64)
 
     # -- search primitives -------------------------------------------------------
+    def searcher(self, model: str):
+        """The FAISS index a model's candidates are found in: the exact one, or from
+        `scan_min_rows` rows on its 8-bit copy (scores approximate, ids as in `dense`)."""
+        flat = self.dense[model]
+        if flat.ntotal < self.scan_min_rows:
+            return flat
+        if model not in self.scans:
+            self.scans[model] = _new_scan(flat)
+        return self.scans[model]
+
     def dense_search(self, model: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        index = self.dense[model]
+        """(scores, vector ids) of the `k` nearest rows; scores are approximate once the
+        8-bit copy is searched, so callers rescore from `dense`."""
+        index = self.searcher(model)
         k = min(k, index.ntotal)
         if k == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)

@@ -127,8 +127,11 @@ class Retriever:
         self._learning: tuple[tuple, Learning] | None = None
 
     def warm_up(self) -> None:
-        """Pay the one-off costs (index load, jieba dictionary, model weights) before timing."""
-        self.kb.index()
+        """Pay the one-off costs (index load, its 8-bit copies, jieba dictionary, model
+        weights) before timing."""
+        index = self.kb.index()
+        for m in self.kb.embedders:
+            index.searcher(m.id)
         self.kb.segmenter.split("预热")
         for m in self.kb.embedders:
             m.encode_queries(["预热"])

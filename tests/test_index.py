@@ -276,3 +276,71 @@ def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
     kb.add_terms(["闪电退款"])
     index = kb.index()
     assert "闪电退款" in index.rows[index.by_entry["fast"][0]].tokens
+
+
+# -- the 8-bit copy candidates are found in, from Index.scan_min_rows rows ----------------
+
+def _random_index(n_entries: int, dim: int = 64, per_entry: int = 4, seed: int = 0) -> Index:
+    from kefu.kb.index import Document
+
+    rng = np.random.default_rng(seed)
+    index = Index({"m": dim})
+    for i in range(n_entries):
+        v = rng.standard_normal((per_entry, dim)).astype(np.float32)
+        index.add(Document(f"e{i}", [f"t{i}-{j}" for j in range(per_entry)], [["x"]] * per_entry,
+                           {"m": v / np.linalg.norm(v, axis=1, keepdims=True)}))
+    return index
+
+
+def _queries(index: Index, n: int, seed: int = 1) -> np.ndarray:
+    """Noisy copies of stored vectors: each query has a clear nearest row, like a paraphrase."""
+    rng = np.random.default_rng(seed)
+    flat = index.dense["m"]
+    q = flat.reconstruct_batch(rng.choice(sorted(index.rows), n)) + 0.5 * rng.standard_normal((n, flat.d)) / np.sqrt(flat.d)
+    return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_small_indexes_are_searched_exactly():
+    index = _random_index(50)
+    assert index.searcher("m") is index.dense["m"] and not index.scans
+
+
+def test_the_8_bit_copy_finds_what_the_exact_scan_finds():
+    index = _random_index(1500)
+    index.scan_min_rows = 1000
+    scan = index.searcher("m")
+    assert scan is not index.dense["m"] and scan.ntotal == index.dense["m"].ntotal == 6000
+    for q in _queries(index, 40):
+        _, exact = index.dense["m"].search(q.reshape(1, -1), 30)
+        _, found = index.dense_search("m", q, 120)
+        assert set(exact[0]) <= set(found.tolist())
+        assert found[0] == exact[0][0]
+
+
+def test_the_8_bit_copy_follows_adds_and_removes():
+    from kefu.kb.index import Document
+
+    index = _random_index(300)
+    index.scan_min_rows = 1000
+    index.searcher("m")
+    victim = index.by_entry["e7"]
+    q = index.dense["m"].reconstruct(victim[0])
+    index.remove("e7")
+    assert not set(victim) & set(index.dense_search("m", q, 120)[1].tolist())
+    index.add(Document("new", ["新的问法"], [["新"]], {"m": q.reshape(1, -1)}))
+    _, found = index.dense_search("m", q, 5)
+    assert index.rows[int(found[0])].entry_id == "new"
+    assert index.scans["m"].ntotal == index.dense["m"].ntotal == 1200 - 4 + 1
+
+
+def test_search_results_do_not_change_when_candidates_come_from_the_8_bit_copy(kb, built):
+    from kefu.suggest.retrieve import Retriever
+
+    messages = ["运费怎么算", "我想退货", "什么时候发货", "能开发票吗", "衣服洗了缩水"]
+    retriever = Retriever(kb, prior=None)
+    exact = [retriever.search(m).to_dict() for m in messages]
+    built.scan_min_rows = 0
+    scanned = [retriever.search(m) for m in messages]
+    assert built.scans
+    assert [{k: v for k, v in r.to_dict().items() if k not in ("took_ms", "timings_ms")} for r in scanned] == \
+        [{k: v for k, v in r.items() if k not in ("took_ms", "timings_ms")} for r in exact]
