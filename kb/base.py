@@ -18,6 +18,9 @@ from .text import Segmenter, normalize
 Progress = Callable[[str, int, int], None]
 
 
+_SLICE = 2_000  # entries whose documents a rebuild holds at once
+
+
 def _quiet(stage: str, done: int, total: int) -> None:
     pass
 
@@ -101,9 +104,11 @@ class KnowledgeBase:
 
     def documents(self, entries: list[Entry]) -> list[Document]:
         """Index documents of entries: their phrasings, then their trusted learned phrasings."""
+        return self._documents(self._items(entries))
+
+    def _items(self, entries: list[Entry]) -> list[tuple[str, list[str], tuple]]:
         learned = LearnStore(self.store).trusted([e.id for e in entries])
-        return self._documents([(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to))
-                                for e in entries])
+        return [(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to)) for e in entries]
 
     def _documents(self, items: list[tuple[str, list[str], tuple]]) -> list[Document]:
         """(key, texts, window) -> index documents; texts are normalised, then embedded once."""
@@ -141,7 +146,8 @@ class KnowledgeBase:
         if index is None:
             passages = self.store.passages()
             index = self._build(self.passage_dir, self.store.passages_hash(),
-                                self._documents([(p["id"], [p["text"]], (None, None)) for p in passages]))
+                                self._documents([(p["id"], [p["text"]], (None, None)) for p in passages]),
+                                len(passages))
         self._passages = index
         return index
 
@@ -157,16 +163,23 @@ class KnowledgeBase:
 
     def rebuild(self) -> Index:
         """Build a new version folder of the entry index from SQLite and switch to it atomically."""
-        entries = list(self.store.iter_published())
-        self._index = self._build(self.index_dir, self.store.published_hash(), self.documents(entries))
+        items = self._items(list(self.store.iter_published()))
+        self.embed_texts([t for _, texts, _ in items for t in texts])  # new text only; nothing kept
+        # The old index is not needed while building (a failed build leaves its folder
+        # live on disk, and index() loads it again), so it is not held beside the new one.
+        self._index = None
+        # Documents a slice at a time, their vectors read back from the cache: all of them
+        # at once would be a second full copy of the index (1.4 GB at 100k entries).
+        docs = (d for lo in range(0, len(items), _SLICE) for d in self._documents(items[lo:lo + _SLICE]))
+        self._index = self._build(self.index_dir, self.store.published_hash(), docs, len(items))
         return self._index
 
-    def _build(self, index_dir: IndexDir, content_hash: str, docs: list[Document]) -> Index:
+    def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int) -> Index:
         index = Index(self.models)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
-            if i % 1000 == 0 or i == len(docs):
-                self.progress("indexing", i, len(docs))
+            if i % 1000 == 0 or i == total:
+                self.progress("indexing", i, total)
         index.refresh_lexical()
         index.content_hash = content_hash
         folder = index_dir.new_version()

@@ -344,3 +344,17 @@ def test_search_results_do_not_change_when_candidates_come_from_the_8_bit_copy(k
     assert built.scans
     assert [{k: v for k, v in r.to_dict().items() if k not in ("took_ms", "timings_ms")} for r in scanned] == \
         [{k: v for k, v in r.items() if k not in ("took_ms", "timings_ms")} for r in exact]
+
+
+def test_a_rebuild_in_slices_builds_the_same_index(kb, built, monkeypatch):
+    import kefu.kb.base as base
+
+    def content(index: Index) -> dict:
+        flat = index.dense[kb.embedders[0].id]
+        return {(r.entry_id, r.text): flat.reconstruct(vid).round(5).tobytes() for vid, r in index.rows.items()}
+
+    whole = content(kb.rebuild())
+    monkeypatch.setattr(base, "_SLICE", 2)  # the shop fixture has 5 entries: three slices
+    sliced = kb.rebuild()
+    assert content(sliced) == whole and sliced.n_entries == 5
+    assert kb.index() is sliced
