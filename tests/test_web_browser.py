@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -342,7 +343,11 @@ def test_screenshots(servers, new_page, shots):
     assert "退货政策.pdf" in ref.inner_text() and "第 3 页" in ref.inner_text()
     assert page.locator(".kp-drafts .kp-ref").count() == 0
     page.locator(".kp-why summary").first.click()
-    assert "匹配问法" in page.locator(".kp-why").first.inner_text()
+    why = page.locator(".kp-why").first.inner_text()
+    assert "匹配问法" in why and "共同关键词" in why and "话术" in why
+    assert why.count("一条消息问了两件事") == 1  # the draft's line and the suggestion's note, once
+    # The API's English explanation lines are shown in Chinese, not as they came.
+    assert " matched " not in why and not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", why)
     page.screenshot(path=str(shots / "panel-400.png"), full_page=True)
 
     wide = new_page(width=1280, height=860)

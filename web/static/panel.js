@@ -25,6 +25,39 @@
     complaint: "投诉", thanks: "致谢",
   };
   const SENTIMENT_LABELS = { calm: "平静", anxious: "焦急", angry: "不满" };
+  // The drafts' explanation lines are English for the API and CLI; the panel shows them
+  // in Chinese. A line it does not know is shown as it came.
+  const KIND_LABELS = {
+    greeting_first: "首次问候", greeting_later: "开场", thanks_wait: "感谢等待", empathy: "共情",
+    apology: "致歉", restate: "复述问题", escalation: "升级处理", closing: "结束语", rating: "邀请评价",
+    clarify: "澄清", no_match: "无匹配",
+  };
+  const EXPLAIN_LABELS = {
+    "first message of the conversation": "对话的第一条消息",
+    "offer more help": "询问是否还需要帮助",
+    "short opener": "简短开场",
+    "anxious → empathy first": "客户焦急：先表达理解",
+    "complaint → supervisor callback": "投诉：转主管并约定回电",
+    "invite a rating": "邀请评价",
+    "no good match: no invented answer": "没有合适的条目：不编造答案",
+    "the answer opens with its own apology: no second one": "答案本身以致歉开头：不再重复致歉",
+    "the answer already escalates to a supervisor: no escalation line": "答案已转交主管：不再加升级话术",
+    "the message asks two things: both answers": "一条消息问了两件事：草稿依次回答",
+    "no entry answers this message": "知识库里没有回答这条消息的条目",
+  };
+  const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
+
+  function explain(line) {
+    if (EXPLAIN_LABELS[line]) return EXPLAIN_LABELS[line];
+    let m = /^话术 (\S+) \(([a-z_]+)\): (.*)$/.exec(line);
+    if (m) {
+      const why = EXPLAIN_LABELS[m[3]] || (/→ apology first$/.test(m[3]) ? "客户不满或投诉：先致歉"
+        : /^(\w+) only$/.test(m[3]) ? `只是${INTENT_LABELS[m[3].split(" ")[0]] || m[3]}：不需要条目答案` : m[3]);
+      return `话术 ${m[1]}（${KIND_LABELS[m[2]] || m[2]}）：${why}`;
+    }
+    m = /^competing entries: (.*)$/.exec(line);
+    return m ? `分数接近的条目：${m[1]}` : line;
+  }
   const NOTE_LABELS = {
     "two questions: answered both": "一条消息问了两件事：草稿依次回答",
     "ambiguous: top entries close in score and about different things": "两个不同主题的条目分数接近：附上澄清问题",
@@ -403,6 +436,14 @@
   }
 
   function renderWhy(s, d, hits) {
+    // Lines about a hit repeat its scores, shown below in full; only its shared terms are new.
+    const shared = {};
+    const lines = [];
+    for (const line of d.explanation || []) {
+      const m = HIT_LINE.exec(line);
+      if (m) shared[m[1]] = m[2];
+      else lines.push(explain(line));
+    }
     const items = [];
     for (const hit of hits) {
       if (!(d.entry_ids || []).includes(hit.id)) continue;
@@ -411,16 +452,16 @@
       items.push(h("div", { class: "kp-why-hit" },
         h("div", null, "条目：", h("strong", null, hit.question || hit.id), hit.category ? `（${hit.category}）` : ""),
         h("div", null, "匹配问法：", h("q", null, hit.matched || "")),
+        shared[hit.id] && shared[hit.id] !== "-" ? h("div", null, `共同关键词：${shared[hit.id]}`) : null,
         h("div", { class: "kp-mono" },
           `综合 ${num(sc.score, 3)} · 语义 ${dense || "-"} · 关键词 ${num(sc.lexical, 2)} · 置信度 ${percent(hit.confidence)}`)));
     }
-    const lines = (d.explanation || []).map((line) => h("li", null, line));
-    const notes = (s.notes || []).map((n) => h("li", null, NOTE_LABELS[n] || n));
+    const notes = (s.notes || []).map((n) => NOTE_LABELS[n] || n).filter((n) => !lines.includes(n));
     return h("details", { class: "kp-why" },
       h("summary", null, "为什么"),
       items,
-      lines.length ? h("ul", { class: "kp-mono kp-why-lines" }, lines) : null,
-      notes.length ? h("ul", { class: "kp-why-notes" }, notes) : null);
+      lines.length ? h("ul", { class: "kp-mono kp-why-lines" }, lines.map((t) => h("li", null, t))) : null,
+      notes.length ? h("ul", { class: "kp-why-notes" }, notes.map((t) => h("li", null, t))) : null);
   }
 
   function renderDraft(s, d, index, hits, carry) {
