@@ -176,6 +176,25 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     page.get_by_role("button", name="已报告，谢谢").wait_for()
 
 
+def test_an_entry_added_in_the_console_is_found_by_the_panel(servers, new_page, shots):
+    page = new_page(width=1280, height=900)
+    login(page, servers.url, "editor")
+    page.goto(f"{servers.url}/console/entries/new")
+    page.fill("#f-question", "可以寄到新加坡吗")
+    page.locator(".list-edit[data-name=similar] input[name=similar]").first.fill("新加坡能发货吗")
+    page.fill("#f-answer", "亲，目前可以寄往新加坡，运费按重量计算，下单后7-12个工作日送达。")
+    page.click("#entry-form button[type=submit]")
+    page.wait_for_selector("text=已新建条目")
+    page.goto(f"{servers.url}/console/?q=新加坡")
+    assert "可以寄到新加坡吗" in page.locator("main").inner_text()
+    page.screenshot(path=str(shots / "console-entries.png"), full_page=True)
+    page.goto(f"{servers.url}/")
+    page.wait_for_selector("#kp-message")
+    ask(page, "新加坡那边能发货吗")
+    assert page.locator(".kp-hit-question").first.inner_text() == "可以寄到新加坡吗"
+    assert "7-12个工作日" in draft_texts(page)[0]
+
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
