@@ -108,6 +108,15 @@ class Store:
     def entries(self, status: str | None = None, category: str | None = None,
                 tag: str | None = None, text: str | None = None,
                 limit: int | None = None, offset: int = 0) -> list[Entry]:
+        where, args = self._filters(status, category, tag, text)
+        sql = "select * from entries" + where + " order by id"
+        if limit is not None:
+            sql += " limit ? offset ?"; args += [limit, offset]
+        return [self._entry(r) for r in self.db.execute(sql, args).fetchall()]
+
+    @staticmethod
+    def _filters(status: str | None, category: str | None, tag: str | None,
+                 text: str | None) -> tuple[str, list]:
         where, args = [], []
         if status:
             where.append("status = ?"); args.append(status)
@@ -120,20 +129,17 @@ class Store:
             where.append("(question like ? escape '\\' or similar like ? escape '\\' or answer like ? escape '\\')")
             pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args += [f"%{pattern}%"] * 3
-        sql = "select * from entries"
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by id"
-        if limit is not None:
-            sql += " limit ? offset ?"; args += [limit, offset]
-        return [self._entry(r) for r in self.db.execute(sql, args).fetchall()]
+        return (" where " + " and ".join(where) if where else ""), args
 
     def iter_published(self) -> Iterator[Entry]:
         for row in self.db.execute("select * from entries where status = 'published' order by id"):
             yield self._entry(row)
 
-    def count(self) -> int:
-        return self.db.execute("select count(*) from entries").fetchone()[0]
+    def count(self, status: str | None = None, category: str | None = None,
+              tag: str | None = None, text: str | None = None) -> int:
+        """Entries matching the filters of `entries()` (all entries without any)."""
+        where, args = self._filters(status, category, tag, text)
+        return self.db.execute("select count(*) from entries" + where, args).fetchone()[0]
 
     def history(self, entry_id: str) -> list[Change]:
         self.get(entry_id)

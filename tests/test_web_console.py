@@ -198,6 +198,8 @@ def test_list_pages_50_at_a_time(editor, ws):
     assert len(rows(filtered)) == 50
     assert 'href="/console/?page=2&amp;q=%E6%89%B9%E9%87%8F" rel="next"' in filtered
     assert len(rows(editor.get("/console/?q=批量&page=2"))) == 10
+    # The heading counts every entry, and with a filter the matches on all pages.
+    assert "共 65 条，筛选出 60 条" in filtered and "筛选出" not in page1
     assert rows(editor.get("/console/?page=99")) == []
     assert len(rows(editor.get("/console/?page=abc"))) == 50  # a bad page number is page 1
 
@@ -207,7 +209,7 @@ def test_list_expired_filter(editor, ws):
     kb.add({"id": "old", "question": "双十一活动怎么参加", "answer": "活动已结束。", "valid_to": "2020-11-11"})
     kb.add({"id": "future", "question": "年货节什么时候开始", "answer": "敬请期待。", "valid_to": "2999-01-01"})
     html = editor.get("/console/?expired=1")
-    assert rows(html) == ["old"]
+    assert rows(html) == ["old"] and "筛选出 1 条" in html
     assert "已过期" in html
     all_rows = editor.get("/console/")
     assert "old" in rows(all_rows) and "future" in rows(all_rows)

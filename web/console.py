@@ -105,14 +105,16 @@ def entries():
             # Expiry is a date comparison the store cannot filter on: filter here, then page.
             matching = [e for e in store.entries(**query) if _is_expired(e)]
             rows, more = matching[offset:offset + PAGE_SIZE], len(matching) > offset + PAGE_SIZE
+            found = len(matching)
         else:
             rows = store.entries(**query, limit=PAGE_SIZE + 1, offset=offset)
             rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+            found = store.count(**query) if any(query.values()) else None
         categories, tags = _choices(store)
         total = store.count()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
-                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
+                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total, found=found,
                            expired={e.id for e in rows if _is_expired(e)})
 
 
