@@ -36,8 +36,18 @@ def mask(text: str) -> str:
 
 
 class UnknownSuggestion(KefuError):
+    field = "suggestion_id"
+
     def __init__(self, suggestion_id: str):
         super().__init__(f"no suggestion with id {suggestion_id!r}")
+
+
+class BadFeedback(KefuError):
+    """A feedback field has a bad value; names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -63,7 +73,7 @@ class FeedbackLog:
     def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:
         if action not in ACTIONS:
-            raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+            raise BadFeedback("action", f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
         row = self.db.execute("select drafts from suggestions where id = ?", [suggestion_id]).fetchone()
         if row is None:
             raise UnknownSuggestion(suggestion_id)
@@ -71,11 +81,11 @@ class FeedbackLog:
         entry_id = None
         if draft is not None:
             if not 1 <= draft <= len(drafts):
-                raise KefuError(f"suggestion {suggestion_id} has drafts 1-{len(drafts)}, not {draft}")
+                raise BadFeedback("draft", f"suggestion {suggestion_id} has drafts 1-{len(drafts)}, not {draft}")
             ids = drafts[draft - 1].get("entry_ids") or []
             entry_id = ids[0] if ids else None
         if action == "edit" and not text:
-            raise KefuError("an edit needs the edited text (--text)")
+            raise BadFeedback("text", "an edit needs the edited text (--text)")
         with self.db.atomic():
             cur = self.db.execute(
                 "insert into feedback (suggestion_id, at, action, draft, entry_id, text, agent)"

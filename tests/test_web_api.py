@@ -186,6 +186,19 @@ def test_feedback_for_an_archived_entry_is_refused_and_stores_nothing(api, ws):
     assert ws.learner().store.rows() == []
 
 
+def test_feedback_errors_name_their_field(api):
+    sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]
+    cases = [({"suggestion_id": "nope", "action": "accept"}, 404, "suggestion_id"),
+             ({"suggestion_id": sid, "action": "love"}, 400, "action"),
+             ({"suggestion_id": sid, "action": "accept", "draft": 9}, 400, "draft"),
+             ({"suggestion_id": sid, "action": "edit", "draft": 1}, 400, "text")]
+    for body, status, field in cases:
+        r = api("POST", "/api/feedback", json=body)
+        assert (r.status_code, r.get_json()["error"]["field"]) == (status, field), body
+    r = api("GET", "/api/search?q=%20")
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, "q")
+
+
 @pytest.mark.parametrize("body,field", [
     ({}, "message"), ({"message": "  "}, "message"), ({"message": 5}, "message"),
     ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values")])

@@ -32,6 +32,7 @@ def register_errors(app) -> None:
     """JSON errors under /api, whatever raised them."""
     from kefu.kb.errors import (DuplicateEntry, EmptyQuery, EntryNotFound, ImportFileError,
                                 InvalidEntry, KefuError, VersionNotFound)
+    from kefu.kb.feedback import BadFeedback, UnknownSuggestion
 
     def is_api() -> bool:
         return request.path.startswith("/api/")
@@ -43,13 +44,13 @@ def register_errors(app) -> None:
     @app.errorhandler(KefuError)
     def kefu_error(exc: KefuError):
         status, code, field = 400, "invalid", getattr(exc, "field", None)
-        if isinstance(exc, (EntryNotFound, VersionNotFound)):
+        if isinstance(exc, (EntryNotFound, VersionNotFound, UnknownSuggestion)):
             status, code = 404, "not_found"
         elif isinstance(exc, DuplicateEntry):
             status, code, field = 409, "conflict", "id"
         elif isinstance(exc, EmptyQuery):
-            field = "message"
-        elif isinstance(exc, (InvalidEntry, ImportFileError)):
+            field = "q" if request.path == "/api/search" else "message"
+        elif isinstance(exc, (InvalidEntry, ImportFileError, BadFeedback)):
             code = "invalid_field" if field else "invalid"
         if is_api():
             return _error(status, code, str(exc), field)
