@@ -37,9 +37,16 @@ run: install
 	@for m in "你們客服回覆太慢了！！我要投訴" "发票怎么开？另外多久发货"; do \
 	  echo; echo "> suggest: $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) suggest "$$m"; done
 	@echo; $(BIN)/kefu --data-dir $(RUN_HOME) user add editor --role editor
+ifeq ($(SERVE),0)
 	@echo "web panel and console: make serve, then open http://127.0.0.1:8000/ and log in as editor"
+else
+	@echo; echo "panel: http://127.0.0.1:8000/   console: http://127.0.0.1:8000/console"
+	@echo "log in as editor with the password above; Ctrl-C stops the server (make run SERVE=0 skips it)"
+	$(BIN)/kefu --data-dir $(RUN_HOME) serve
+endif
 
-# The panel (/), console (/console) and API (/api) over the data folder `make run` built.
+# The panel (/), console (/console) and API (/api) over the data folder `make run` built
+# (make run SERVE=0 stops before serving).
 serve: install
 	$(BIN)/kefu --data-dir $(RUN_HOME) serve
 
