@@ -90,7 +90,7 @@ def test_anonymous_users_are_refused_everywhere_but_public_routes(app):
             assert r.status_code == 302 and "/login" in r.headers["Location"], f"{method} {rule}: {r.status_code}"
 
 
-@pytest.mark.parametrize("user,role", [("agent1", "agent"), ("editor1", "editor")])
+@pytest.mark.parametrize("user,role", [("agent1", "agent"), ("editor1", "editor"), ("admin1", "admin")])
 def test_lower_roles_get_403_and_sufficient_roles_get_through(app, user, role):
     client, token = login(app, user)
     order = ("agent", "editor", "admin")
@@ -103,6 +103,21 @@ def test_lower_roles_get_403_and_sufficient_roles_get_through(app, user, role):
             assert r.status_code == 403, f"{user}: {method} {rule} gave {r.status_code}"
         else:
             assert r.status_code not in (401, 403), f"{user}: {method} {rule} gave {r.status_code}"
+
+
+@pytest.mark.parametrize("sent", [None, "forged"])
+def test_every_session_write_needs_the_csrf_token(app, sent):
+    client, _ = login(app, "admin1")  # a role that reaches every view
+    writes = [(rule, method) for rule, method in _rules(app) if method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(writes) > 20
+    for rule, method in writes:
+        url = _url(rule)
+        if url.startswith("/api/"):
+            r = client.open(url, method=method, json={}, headers={"X-CSRFToken": sent} if sent else {})
+            assert r.status_code == 400 and "CSRF" in r.get_json()["error"]["message"], f"{method} {rule}"
+        else:
+            r = client.open(url, method=method, data={"csrf_token": sent} if sent else {})
+            assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True), f"{method} {rule}: {r.status_code}"
 
 
 def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
