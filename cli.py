@@ -748,7 +748,7 @@ def token_revoke(c: Context, name, as_json) -> None:
 def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json) -> None:
     """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
     config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
-              "KEFU_ALLOWED_ORIGINS": list(origins) or c.config().get("allowed_origins", [])}
+              "KEFU_ALLOWED_ORIGINS": list(origins)}  # none given: the data folder's setting
     if not (c.home / "kefu.db").exists():
         raise click.ClickException(f"no store at {c.home}: run `kefu init` first")
     url = f"http://{host}:{port}/"

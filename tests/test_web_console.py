@@ -814,3 +814,35 @@ def test_learning_pages_escape_customer_messages(editor, ws):
     for html in pages:
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# -- settings (admin) ---------------------------------------------------------------------
+
+def test_admin_settings_are_saved_and_take_effect(admin, ws, app):
+    from kefu.web.state import assistant
+
+    html = admin.get("/console/settings")
+    assert "boss" in html and "退出登录" in html  # the console's navigation, with the user
+    assert 'value="s2twp" selected' in html and 'value="90"' in html and 'value="2"' in html
+    saved = admin.post("/console/settings", {"traditional": "s2hk", "retention_days": "30", "min_agents": "3",
+                                              "allowed_origins": "https://chat.example.com\nhttp://desk.local:3000/\n"},
+                       status=200).text
+    assert "设置已保存" in saved and 'value="s2hk" selected' in saved and 'value="30"' in saved
+    assert {k: ws.config()[k] for k in ("traditional", "retention_days", "allowed_origins")} == {
+        "traditional": "s2hk", "retention_days": 30,
+        "allowed_origins": ["https://chat.example.com", "http://desk.local:3000"]}
+    assert ws.learner().store.rule.min_agents == 3
+    csp = app.test_client().get("/embed").headers["Content-Security-Policy"]
+    assert csp == "frame-ancestors 'self' https://chat.example.com http://desk.local:3000"
+    with app.test_request_context():
+        a = assistant()
+        assert a.composer.traditional == "s2hk" and a.log.retention_days == 30
+
+
+def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws):
+    before = ws.config()
+    html = admin.post("/console/settings", {"traditional": "s2xx", "retention_days": "0", "min_agents": "x",
+                                             "allowed_origins": "chat.example.com/path"}, status=400).text
+    assert html.count('class="error field-error"') == 4
+    assert "<textarea" in html and "chat.example.com/path" in html  # what was typed stays
+    assert ws.config() == before and ws.learner().store.rule.min_agents == 2

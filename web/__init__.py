@@ -22,7 +22,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
 
     from kefu.suggest.workspace import Workspace
 
-    from . import api, auth, console, learn_pages, panel
+    from . import api, auth, console, learn_pages, panel, settings
 
     app = Flask(__name__)
     app.config.update(
@@ -33,7 +33,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
         KEFU_ALLOWED_ORIGINS=[],  # help-desk origins whose postMessage context is accepted
     )
     app.config.update(config or {})
-    app.config["KEFU_ALLOWED_ORIGINS"] = _origins(app.config["KEFU_ALLOWED_ORIGINS"])
+    app.config["KEFU_ALLOWED_ORIGINS"] = parse_origins(app.config["KEFU_ALLOWED_ORIGINS"])
     if workspace is None:
         workspace = Workspace(Path(app.config["KEFU_HOME"]), app.config.get("KEFU_MODELS"),
                               app.config.get("KEFU_THREADS"))
@@ -48,13 +48,14 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
     app.register_blueprint(panel.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(learn_pages.bp)
+    app.register_blueprint(settings.bp)
     app.register_blueprint(api.bp)
     api.register_errors(app)
     app.after_request(_security_headers)
     return app
 
 
-def _origins(value) -> list[str]:
+def parse_origins(value) -> list[str]:
     """Allowed help-desk origins from a list or a comma-separated string, checked."""
     items = value.split(",") if isinstance(value, str) else list(value or [])
     out = []
@@ -70,13 +71,15 @@ def _origins(value) -> list[str]:
 def _security_headers(response):
     """Pages may only be framed by kefu itself, except /embed by the allowed help desks
     (clickjacking the accept or editor buttons); no MIME sniffing."""
-    from flask import current_app, request
+    from flask import request
+
+    from .state import allowed_origins
 
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
         ancestors = "'self'"
         if request.path == "/embed":
-            ancestors = " ".join(["'self'", *current_app.config["KEFU_ALLOWED_ORIGINS"]])
+            ancestors = " ".join(["'self'", *allowed_origins()])
         response.headers.setdefault("Content-Security-Policy", f"frame-ancestors {ancestors}")
     return response
 

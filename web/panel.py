@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from .auth import requires
+from .state import allowed_origins
 
 bp = Blueprint("panel", __name__)
 
@@ -13,7 +14,7 @@ bp = Blueprint("panel", __name__)
 @requires("agent")
 def page():
     """The panel for a logged-in agent (full page, or a 360–420 px column)."""
-    return render_template("panel.html", embedded=False, origins=current_app.config["KEFU_ALLOWED_ORIGINS"])
+    return render_template("panel.html", embedded=False, origins=allowed_origins())
 
 
 @bp.get("/embed")
@@ -22,4 +23,4 @@ def embed():
     iframe gets no SameSite cookies, so this shell holds no data and needs no login: it
     reads an API token from the URL fragment (never sent to a server) and calls /api
     with it."""
-    return render_template("panel.html", embedded=True, origins=current_app.config["KEFU_ALLOWED_ORIGINS"])
+    return render_template("panel.html", embedded=True, origins=allowed_origins())

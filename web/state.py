@@ -44,6 +44,21 @@ def assistant():
     return cached[1]
 
 
+def allowed_origins() -> list[str]:
+    """Help-desk origins whose appContext the panel accepts: those given to `kefu serve
+    --allow-origin`, else the data folder's setting, read when a page is served so an
+    admin's change reaches every worker process."""
+    from . import parse_origins
+
+    given = current_app.config["KEFU_ALLOWED_ORIGINS"]
+    if given:
+        return given
+    try:
+        return parse_origins(workspace().config().get("allowed_origins", []))
+    except ValueError:  # a hand-edited config.json; the settings page refuses bad ones
+        return []
+
+
 def reset_assistant() -> None:
     """After an editor changes the 话术 or word lists (the file stamps catch it too)."""
     current_app.extensions["kefu_assistant"] = None

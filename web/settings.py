@@ -1,0 +1,81 @@
+"""Admin settings of a data folder: drafts' traditional wording, feedback retention, the
+help desks allowed to embed the panel, and the learning trust rule."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from .auth import requires
+from .state import current_user, locked, reset_assistant
+
+bp = Blueprint("settings", __name__, url_prefix="/console")
+
+
+@bp.context_processor
+def _user() -> dict:
+    return {"user": current_user()}
+
+VARIANTS = {"s2twp": "台湾用语（s2twp）", "s2hk": "香港用语（s2hk）"}
+RETENTION_DAYS = (1, 3650)
+MIN_AGENTS = (1, 100)
+
+
+def _current(ws) -> dict:
+    config = ws.config()
+    return {"traditional": config.get("traditional", "s2twp"),
+            "retention_days": str(config.get("retention_days", 90)),
+            "allowed_origins": "\n".join(config.get("allowed_origins", [])),
+            "min_agents": str(ws.learner().store.rule.min_agents)}
+
+
+def _page(values: dict, errors: dict | None = None, status: int = 200):
+    from flask import current_app
+
+    return render_template("console/settings.html", values=values, errors=errors or {}, variants=VARIANTS,
+                           fixed_origins=current_app.config["KEFU_ALLOWED_ORIGINS"]), status
+
+
+def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> int | None:
+    text = values[name].strip()
+    if not text.isdigit() or not bounds[0] <= int(text) <= bounds[1]:
+        errors[name] = f"请填写 {bounds[0]}–{bounds[1]} 之间的整数"
+        return None
+    return int(text)
+
+
+@bp.get("/settings")
+@requires("admin")
+def settings():
+    with locked() as ws:
+        return _page(_current(ws))
+
+
+@bp.post("/settings")
+@requires("admin")
+def save_settings():
+    from kefu.kb.learned import TrustRule
+
+    from . import parse_origins
+
+    form = request.form
+    values = {k: form.get(k, "") for k in ("traditional", "retention_days", "allowed_origins", "min_agents")}
+    errors: dict[str, str] = {}
+    if values["traditional"] not in VARIANTS:
+        errors["traditional"] = "请选择台湾或香港用语"
+    retention = _number(values, "retention_days", RETENTION_DAYS, errors)
+    min_agents = _number(values, "min_agents", MIN_AGENTS, errors)
+    try:
+        origins = parse_origins(values["allowed_origins"].replace("\n", ","))
+    except ValueError:
+        errors["allowed_origins"] = "每行一个来源，形如 https://chat.example.com（协议 + 主机，可带端口，不带路径）"
+    if errors:
+        return _page(values, errors, 400)
+    with locked() as ws:
+        ws.write_config({**ws.config(), "traditional": values["traditional"], "retention_days": retention,
+                         "allowed_origins": origins})
+        learner = ws.learner()
+        if learner.store.rule.min_agents != min_agents:
+            learner.set_trust(TrustRule(min_agents))
+    reset_assistant()
+    flash("设置已保存")
+    return redirect(url_for(".settings"))
