@@ -348,7 +348,10 @@ def test_keystroke_to_render_latency(servers, new_page):
           f"p50 {_pct(total, .5):.0f} ms, p95 {_pct(total, .95):.0f} ms; "
           f"request p50 {_pct(fetch, .5):.0f} ms, p95 {_pct(fetch, .95):.0f} ms; "
           f"render p50 {statistics.median(render):.1f} ms, p95 {_pct(render, .95):.1f} ms")
-    assert all(t["total"] >= 0 for t in timings)
+    # The panel's own measurement spans the wait after the last key (60 ms), the request
+    # and the render; the figures are bench/panel.py's to judge, not a test's.
+    assert all(t["total"] >= 60 and t["total"] + 1 >= t["fetch"] + t["render"] and t["fetch"] > 0
+               for t in timings), timings
 
 
 def test_screenshots(servers, new_page, shots):
