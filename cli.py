@@ -740,7 +740,8 @@ def token_revoke(c: Context, name, as_json) -> None:
 @click.option("--threads", "web_threads", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Request threads per process (they share the process's knowledge base under a lock).")
 @click.option("--allow-origin", "origins", multiple=True, metavar="ORIGIN",
-              help="A help-desk origin whose appContext messages the panel accepts, e.g. https://chat.example.com (repeatable).")
+              help="A help-desk origin whose appContext messages the panel accepts, e.g. https://chat.example.com "
+                   "(repeatable; given, it replaces the origins set on the console's settings page).")
 @click.option("--debug", is_flag=True, help="Flask's development server with the reloader (one process).")
 @json_option
 @click.pass_obj
