@@ -9,7 +9,7 @@ import numpy as np
 
 from .embed import Embedder
 from .entry import Entry
-from .index import Document, Index, IndexDir
+from .index import Document, Index, IndexDir, with_prototype
 from .learned import LearnStore
 from .store import ImportReport, Store, text_hash
 from .text import Segmenter, normalize
@@ -103,12 +103,19 @@ class KnowledgeBase:
         return np.stack([cached[h] for h in hashes]).astype(np.float32, copy=False)
 
     def documents(self, entries: list[Entry]) -> list[Document]:
-        """Index documents of entries: their phrasings, then their trusted learned phrasings."""
-        return self._documents(self._items(entries))
+        """Index documents of entries: their phrasings, then their trusted learned phrasings
+        and, when there are any, a prototype row (see index.with_prototype)."""
+        return self._entry_documents(self._items(entries))
 
-    def _items(self, entries: list[Entry]) -> list[tuple[str, list[str], tuple]]:
+    def _items(self, entries: list[Entry]) -> list[tuple[str, list[str], tuple, bool]]:
+        """(id, phrasings then trusted learned phrasings, window, whether any was learned)."""
         learned = LearnStore(self.store).trusted([e.id for e in entries])
-        return [(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to)) for e in entries]
+        return [(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to), bool(learned.get(e.id)))
+                for e in entries]
+
+    def _entry_documents(self, items: list[tuple[str, list[str], tuple, bool]]) -> list[Document]:
+        docs = self._documents([item[:3] for item in items])
+        return [with_prototype(d) if item[3] else d for d, item in zip(docs, items)]
 
     def _documents(self, items: list[tuple[str, list[str], tuple]]) -> list[Document]:
         """(key, texts, window) -> index documents; texts are normalised, then embedded once."""
@@ -164,13 +171,13 @@ class KnowledgeBase:
     def rebuild(self) -> Index:
         """Build a new version folder of the entry index from SQLite and switch to it atomically."""
         items = self._items(list(self.store.iter_published()))
-        self.embed_texts([t for _, texts, _ in items for t in texts])  # new text only; nothing kept
+        self.embed_texts([t for _, texts, _, _ in items for t in texts])  # new text only; nothing kept
         # The old index is not needed while building (a failed build leaves its folder
         # live on disk, and index() loads it again), so it is not held beside the new one.
         self._index = None
         # Documents a slice at a time, their vectors read back from the cache: all of them
         # at once would be a second full copy of the index (1.4 GB at 100k entries).
-        docs = (d for lo in range(0, len(items), _SLICE) for d in self._documents(items[lo:lo + _SLICE]))
+        docs = (d for lo in range(0, len(items), _SLICE) for d in self._entry_documents(items[lo:lo + _SLICE]))
         self._index = self._build(self.index_dir, self.store.published_hash(), docs, len(items))
         return self._index
 

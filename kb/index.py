@@ -50,6 +50,26 @@ class Document:
     window: tuple[str | None, str | None] = (None, None)  # valid_from, valid_to
 
 
+PROTOTYPE = ""  # the text of a prototype row (a real phrasing is never empty)
+
+
+def with_prototype(doc: Document) -> Document:
+    """`doc` plus a prototype row: per model, the unit mean of its phrasings' vectors.
+
+    Made for entries with trusted learned phrasings, so the row sits among the ways
+    customers really ask. On shop-dev, after replaying its feedback, it raised recall@1
+    by ~.02 beside the learned phrasings alone, with no-match precision higher; a mean
+    of an entry's own phrasings alone lowered it, so entries without learning get none.
+    It counts for the entry's dense scores only: no BM25 tokens, never the "matched"
+    phrasing shown.
+    """
+    vectors = {}
+    for model, v in doc.vectors.items():
+        mean = v.mean(axis=0)
+        vectors[model] = np.vstack([v, mean / (np.linalg.norm(mean) or 1.0)]).astype(np.float32)
+    return Document(doc.key, doc.texts + [PROTOTYPE], doc.tokens + [[]], vectors, doc.window)
+
+
 def _slug(model_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", model_id).strip("-")[:60] or "model"
 
@@ -92,7 +112,8 @@ class Index:
         self.dense = {m: _new_flat(d) for m, d in self.models.items()}  # exact: rescoring, files
         self.scans: dict[str, object] = {}  # model id -> 8-bit copy, made on first use, kept in step
         self.rows: dict[int, Row] = {}
-        self.by_entry: dict[str, list[int]] = {}
+        self.by_entry: dict[str, list[int]] = {}  # an entry's rows in order; a prototype is last
+        self.prototypes: set[str] = set()  # entries whose last row is a prototype
         self.windows: dict[str, tuple[str | None, str | None]] = {}
         self.lexical = BM25()
         self.lexical_vids = np.zeros(0, dtype=np.int64)
@@ -115,10 +136,13 @@ class Index:
             self.rows[vid] = Row(vid, doc.key, text, tokens)
         self.by_entry[doc.key] = vids.tolist()
         self.windows[doc.key] = doc.window
+        if doc.texts and doc.texts[-1] == PROTOTYPE:
+            self.prototypes.add(doc.key)
 
     def remove(self, entry_id: str) -> None:
         vids = self.by_entry.pop(entry_id, [])
         self.windows.pop(entry_id, None)
+        self.prototypes.discard(entry_id)
         if vids:
             ids = np.asarray(vids, dtype=np.int64)
             for index in [*self.dense.values(), *self.scans.values()]:
@@ -217,6 +241,7 @@ class Index:
             index.rows[vid] = Row(vid, entry_id, text, tokens.split(" ") if tokens else [])
             index.by_entry.setdefault(entry_id, []).append(vid)
         index.windows = {k: tuple(v) for k, v in data["windows"].items()}
+        index.prototypes = {e for e, vids in index.by_entry.items() if index.rows[vids[-1]].text == PROTOTYPE}
         index.lexical = BM25.load(folder / files["lexical"])
         index.lexical_vids = np.asarray(sorted(index.rows), dtype=np.int64)
         for model, name in files["dense"].items():

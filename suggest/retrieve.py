@@ -260,7 +260,12 @@ class Retriever:
         top = lex.max()
         lex_rel = lex / top if top > 0 else lex
         fused += self.fusion.weight(LEXICAL) * lex_rel
-        # Per entry, the position of its first phrasing with the highest summed cosine.
+        # Per entry, the position of its first phrasing with the highest summed cosine; a
+        # prototype row (last, see kb.index.with_prototype) scores but is not a phrasing.
+        ends = np.append(starts[1:], len(vids)) - 1
+        protos = [i for i, e in enumerate(entries) if e in index.prototypes]
+        if protos:
+            best_row[ends[protos]] = -np.inf
         seg_max = np.maximum.reduceat(best_row, starts)
         at_max = np.flatnonzero(best_row == seg_max[owner])
         first = at_max[np.unique(owner[at_max], return_index=True)[1]]

@@ -358,3 +358,19 @@ def test_a_rebuild_in_slices_builds_the_same_index(kb, built, monkeypatch):
     sliced = kb.rebuild()
     assert content(sliced) == whole and sliced.n_entries == 5
     assert kb.index() is sliced
+
+
+def test_prototype_rows_survive_saving_and_loading(tmp_path):
+    from kefu.kb.index import PROTOTYPE, Document, with_prototype
+
+    index = Index({"m": 4})
+    v = np.eye(4, dtype=np.float32)[:2]
+    index.add(with_prototype(Document("a", ["x", "y"], [["x"], ["y"]], {"m": v})))
+    index.add(Document("b", ["z"], [["z"]], {"m": np.eye(4, dtype=np.float32)[2:3]}))
+    index.refresh_lexical()
+    index.save(tmp_path / "v1")
+    loaded = Index.load(tmp_path / "v1")
+    assert loaded.prototypes == index.prototypes == {"a"}
+    assert [loaded.rows[vid].text for vid in loaded.by_entry["a"]] == ["x", "y", PROTOTYPE]
+    loaded.remove("a")
+    assert loaded.prototypes == set()

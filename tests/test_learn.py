@@ -271,3 +271,36 @@ def test_not_helpful_on_the_whole_list_rejects_the_top_hit(shop):
     learner.record_feedback(log, sid, "reject", agent="a")
     (row,) = learner.store.rows()
     assert (row.entry_id, row.rejects) == ("invoice", 1)
+
+
+# -- the prototype row of an entry with learned phrasings -------------------------------------
+
+def test_an_entry_with_learned_phrasings_gets_a_prototype_that_scores_but_is_never_shown(shop):
+    import numpy as np
+
+    from kefu.kb.index import PROTOTYPE
+    from kefu.kb.text import normalize
+
+    learner = trusting(shop, 1)
+    assert not shop.index().prototypes  # nothing learned: no prototype rows
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    index = shop.index()
+    assert index.prototypes == {"delivery"}
+    rows = [index.rows[v] for v in index.by_entry["delivery"]]
+    assert rows[-1].text == PROTOTYPE and rows[-1].tokens == [] and PROTOTYPE not in [r.text for r in rows[:-1]]
+    embedder = shop.embedders[0]
+    vectors = index.dense[embedder.id].reconstruct_batch(np.asarray(index.by_entry["delivery"]))
+    mean = vectors[:-1].mean(axis=0)
+    assert np.allclose(vectors[-1], mean / np.linalg.norm(mean), atol=1e-5)  # the unit mean of its phrasings
+    for message in ("包裹什么时候从仓库发出", MISSED, "多久发货"):
+        hit = next(h for h in Retriever(shop, prior=None).search(message).hits if h.entry_id == "delivery")
+        q = embedder.encode_queries([normalize(message).text])[0]
+        assert hit.dense[embedder.id] == pytest.approx(float(np.max(vectors @ q)), abs=1e-4)  # it counts...
+        assert hit.matched in [r.text for r in rows[:-1]] or hit.matched in shop.store.get("delivery").phrasings
+        assert hit.matched != PROTOTYPE  # ...but a real phrasing is shown
+    # A message right on the prototype: it gives the entry its dense score, not its phrasing.
+    ((_, _, dense, _, best_pos),) = Retriever(shop, prior=None)._score(
+        index, ["delivery"], {embedder.id: vectors[-1]}, np.zeros(len(index.lexical_vids)))
+    assert dense[embedder.id] == pytest.approx(1.0, abs=1e-4) and best_pos < len(rows) - 1
+    learner.reject(learner.store.rows()[0].id, "editor")  # nothing learned any more: no prototype
+    assert not shop.index().prototypes and len(shop.index().by_entry["delivery"]) == len(rows) - 2
