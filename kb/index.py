@@ -59,7 +59,8 @@ def with_prototype(doc: Document) -> Document:
     Made for entries with trusted learned phrasings, so the row sits among the ways
     customers really ask. On shop-dev, after replaying its feedback, it raised recall@1
     by ~.02 beside the learned phrasings alone, with no-match precision higher; a mean
-    of an entry's own phrasings alone lowered it, so entries without learning get none.
+    of an entry's own phrasings alone lowered it (a dense-only probe), so entries
+    without learning get none.
     It counts for the entry's dense scores only: no BM25 tokens, never the "matched"
     phrasing shown.
     """
