@@ -420,8 +420,10 @@ def restore(c: Context, file, as_json) -> None:
 def reindex(c: Context, as_json) -> None:
     """Rebuild the index from the store into a new folder and switch to it atomically."""
     index = c.kb().rebuild()
-    emit({"entries": index.n_entries, "rows": len(index.rows), "models": list(index.models)},
-         as_json, lambda d: f"indexed {d['entries']} entries ({d['rows']} phrasings) with {', '.join(d['models'])}")
+    # Rows are phrasings, plus one prototype per entry with learned phrasings.
+    emit({"entries": index.n_entries, "rows": len(index.rows), "phrasings": len(index.rows) - len(index.prototypes),
+          "models": list(index.models)},
+         as_json, lambda d: f"indexed {d['entries']} entries ({d['phrasings']} phrasings) with {', '.join(d['models'])}")
 
 
 def read_message(message: str) -> str:

@@ -197,6 +197,9 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     by_entry = {r["entry_id"]: r for r in queue["rows"]}
     assert by_entry["a1"]["trusted"] and by_entry["a1"]["accepts"] == 2
     assert not by_entry["a2"]["trusted"]
+    # a1 has a trusted learned phrasing: its prototype row is a row, not a phrasing.
+    counts = json.loads(run("reindex", "--json").stdout)
+    assert counts["rows"] == counts["phrasings"] + 1
     run("learn", "approve", str(by_entry["a2"]["id"]))
     assert "报销要票" in json.loads(run("show", "a2", "--json").stdout)["similar"]
     assert "learn" in run("history", "a2").output
