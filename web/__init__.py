@@ -22,7 +22,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
 
     from kefu.suggest.workspace import Workspace
 
-    from . import api, auth, console, learn_pages, panel, settings
+    from . import api, auth, console, learn_pages, panel, settings, state
 
     app = Flask(__name__)
     app.config.update(
@@ -52,6 +52,8 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
     app.register_blueprint(api.bp)
     api.register_errors(app)
     app.after_request(_security_headers)
+    # Every console page's navigation shows who is logged in.
+    app.context_processor(lambda: {"user": state.current_user()})
     return app
 
 

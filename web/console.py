@@ -45,8 +45,7 @@ REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不�
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS,
-            "user": current_user()}
+    return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS}
 
 
 def _author() -> str:

@@ -37,7 +37,7 @@ PREFILL_MAX_TEXT = 100  # characters of a message worth offering as a similar qu
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"STATUS_LABELS": STATUS_LABELS, "user": current_user()}
+    return {"STATUS_LABELS": STATUS_LABELS}
 
 
 def _editor() -> str:

@@ -6,14 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from .auth import requires
-from .state import current_user, locked, reset_assistant
+from .state import locked, reset_assistant
 
 bp = Blueprint("settings", __name__, url_prefix="/console")
-
-
-@bp.context_processor
-def _user() -> dict:
-    return {"user": current_user()}
 
 VARIANTS = {"s2twp": "台湾用语（s2twp）", "s2hk": "香港用语（s2hk）"}
 RETENTION_DAYS = (1, 3650)
