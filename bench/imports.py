@@ -771,7 +771,7 @@ def report(out: dict) -> None:
                   f"{'flat' if m['flat'] else 'NOT flat'} (flat = growth <= 10%)")
     q = out.get("quality")
     if q:
-        print(f"\n4. Retrieval quality on shop-dev: kb.jsonl vs the same entries as XLSX (kefu.kb.io.write_entries)")
+        print("\n4. Retrieval quality on shop-dev: kb.jsonl vs the same entries as XLSX (kefu.kb.io.write_entries)")
         if "error" in q:
             print(f"   FAILED: {q['error']}")
         else:

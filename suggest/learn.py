@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kefu.kb.errors import ImportFileError, KefuError
+from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule
 from kefu.kb.text import normalize

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, normalize,
                           to_simplified)

@@ -68,7 +68,7 @@ def current_user():
     """The user of this request: a Bearer token, else the session's login, else None."""
     if "user" in g:
         return g.user
-    from kefu.kb.users import User, UserError
+    from kefu.kb.users import UserError
 
     user = None
     header = request.headers.get("Authorization", "")
