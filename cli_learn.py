@@ -38,8 +38,10 @@ def _row_text(r: dict) -> str:
 
 
 @learn.command(name="queue")
-@click.option("--status", type=click.Choice(["candidate", "approved", "rejected", "known", "all"]),
-              default="candidate", show_default=True)
+@click.option("--status", type=click.Choice(["candidate", "agent-rejected", "approved", "rejected", "known", "all"]),
+              default="candidate", show_default=True,
+              help="candidate: accepted by agents, undecided; agent-rejected: undecided pairings agents "
+                   "rejected (demoted or on the way).")
 @click.option("--entry", "entry_id", help="Only this entry's learned phrasings.")
 @json_option
 @click.pass_obj
@@ -47,8 +49,12 @@ def _row_text(r: dict) -> str:
 def learn_queue(c: Context, status, entry_id, as_json) -> None:
     """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
     store = c.learner().store
-    rows = store.queue() if status == "candidate" and entry_id is None else \
-        store.rows(entry_id=entry_id, status=None if status == "all" else status)
+    if status == "candidate" and entry_id is None:
+        rows = store.queue()
+    elif status == "agent-rejected":
+        rows = [r for r in store.rejected_pairings() if entry_id in (None, r.entry_id)]
+    else:
+        rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
     data = {"rule": {"min_agents": store.rule.min_agents}, "rows": [r.to_dict() for r in rows]}
     emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
 
@@ -71,6 +77,7 @@ def _decision(verb: str, doc: str):
 _decision("approve", "Make learned phrasings IDS real similar questions of their entries (with history).")
 _decision("reject", "Never use learned phrasings IDS for retrieval (reset undoes it).")
 _decision("reset", "Undo an editor's approve or reject of IDS.")
+_decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of their pairings.")
 
 
 @learn.command(name="move")
@@ -80,7 +87,7 @@ _decision("reset", "Undo an editor's approve or reject of IDS.")
 @click.pass_obj
 @handle_errors
 def learn_move(c: Context, row_id, to_entry, as_json) -> None:
-    """Give learned phrasing ROW_ID to another entry."""
+    """Give learned phrasing ROW_ID to another entry (its old pairing counts as rejected)."""
     learner = c.learner()
     changed = learner.move(row_id, to_entry, author())
     emit({"entries": changed}, as_json, lambda d: f"moved #{row_id} to {to_entry}")
@@ -101,8 +108,20 @@ def learn_config(c: Context, min_agents, as_json) -> None:
                    " (and accepts outnumber rejects), or an editor approved it")
 
 
+def _since(ctx, param, value):
+    from kefu.kb.errors import KefuError
+    from kefu.suggest.stats import since_utc
+
+    try:
+        return since_utc(value) if value else None
+    except KefuError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _since_option(fn):
-    return click.option("--since", help="Only events from this date on (YYYY-MM-DD or an ISO timestamp, UTC).")(fn)
+    return click.option("--since", callback=_since,
+                        help="Only events from this date on: YYYY-MM-DD (local midnight) or an ISO "
+                             "date-time (local time unless it has an offset).")(fn)
 
 
 def _gaps_text(d: dict) -> str:

@@ -5,7 +5,8 @@ Every accept, edit, reject and no-match becomes one row of `learn_events`, once 
 an agent accepted (or edited and sent) for an entry becomes a *learned phrasing* of that
 entry in `learned`: normalised, deduplicated, merged with a near-duplicate. The trust
 rule decides when a learned phrasing is used for retrieval without an editor; editors
-approve (it becomes a real similar question, with history), reject, move or reset it.
+approve (it becomes a real similar question, with history), reject, move or reset it,
+and lift a demotion agents' rejects caused.
 """
 
 from __future__ import annotations
@@ -245,10 +246,16 @@ class LearnStore:
         return row
 
     def queue(self) -> list[Learned]:
-        """Candidates an editor has not decided on, most accepted first (trusted ones too:
-        they are in use, and an editor may still reject them)."""
-        rows = self.rows(status="candidate")
+        """Candidates agents accepted and an editor has not decided on, most accepted first
+        (trusted ones too: they are in use, and an editor may still reject them)."""
+        rows = [r for r in self.rows(status="candidate") if r.accepts and not r.demoted]
         return sorted(rows, key=lambda r: (-r.accepts, r.rejects, r.id))
+
+    def rejected_pairings(self) -> list[Learned]:
+        """Undecided pairings agents rejected rather than accepted (demoted or on their way
+        to it), most rejected first: an editor lifts a wrong demotion or moves the message."""
+        rows = [r for r in self.rows(status="candidate") if r.rejects and (not r.accepts or r.demoted)]
+        return sorted(rows, key=lambda r: (-r.rejects, r.id))
 
     def trusted(self, entry_ids: list[str] | None = None) -> dict[str, list[str]]:
         """Entry id -> learned phrasings used for retrieval, oldest first."""
@@ -268,15 +275,17 @@ class LearnStore:
         """(entry id, message) pairings that agents rejected: ranked down for that message."""
         return [(r.entry_id, r.text) for r in self.rows() if r.demoted]
 
-    def entry_counts(self) -> dict[str, tuple[int, int]]:
-        """Entry id -> (accepts incl. edits, rejects) over every event."""
-        out: dict[str, list[int]] = {}
-        for entry_id, action, n in self.db.execute(
-                "select entry_id, action, count(*) from learn_events where entry_id is not null"
-                " group by entry_id, action"):
-            counts = out.setdefault(entry_id, [0, 0])
+    def entry_counts(self) -> dict[str, tuple[int, int, int]]:
+        """Entry id -> (accepts incl. edits, rejects, different agents) over every event.
+        Events that name no agent count as one agent, "?"."""
+        out: dict[str, list] = {}
+        for entry_id, action, agent, n in self.db.execute(
+                "select entry_id, action, coalesce(agent, '?'), count(*) from learn_events"
+                " where entry_id is not null group by entry_id, action, coalesce(agent, '?')"):
+            counts = out.setdefault(entry_id, [0, 0, set()])
             counts[action == "reject"] += n
-        return {k: (a, r) for k, (a, r) in out.items()}
+            counts[2].add(agent)
+        return {k: (a, r, len(agents)) for k, (a, r, agents) in out.items()}
 
     def state_hash(self) -> str:
         """Changes whenever the set of trusted phrasings changes (part of the index's hash)."""
@@ -300,24 +309,48 @@ class LearnStore:
         return [row.entry_id]
 
     def move(self, row_id: int, to_entry: str, editor: str) -> list[str]:
-        """Give the phrasing to another entry (merged with the same phrasing there)."""
+        """The message belongs to `to_entry`: its pairing with the old entry is rejected by
+        the editor (agents' rejects of that pairing stay, and so does its demotion), and
+        `to_entry` gets it as a candidate with the agents' accepts (they found the message
+        worth answering; the editor said which entry answers it), merged with the same
+        phrasing there. Rejects never travel: they judged the old entry."""
         row = self._undecided(row_id, "move")
+        if to_entry == row.entry_id:
+            raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with self.db.atomic():
-            self._published(to_entry)
+            target = self._published(to_entry)
             there = self._find(to_entry, row.key)
-            if there is not None and there.id != row.id:
-                self.db.execute(
-                    "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?,"
-                    " first_at = min(first_at, ?), last_at = max(last_at, ?) where id = ?",
-                    [there.accepts + row.accepts, there.rejects + row.rejects,
-                     json.dumps(sorted(set(there.agents) | set(row.agents)), ensure_ascii=False),
-                     json.dumps(sorted(set(there.rejecters) | set(row.rejecters)), ensure_ascii=False),
-                     row.first_at, row.last_at, there.id])
-                self.db.execute("delete from learned where id = ?", [row.id])
+            if there is None:
+                known = row.key in {phrase_key(p) for p in target.phrasings}
+                cur = self.db.execute(
+                    "insert into learned (entry_id, key, text, status, accepts, rejects, agents, rejecters,"
+                    " first_at, last_at) values (?, ?, ?, ?, ?, 0, ?, '[]', ?, ?)",
+                    [to_entry, row.key, row.text, "known" if known else "candidate", row.accepts,
+                     json.dumps(row.agents, ensure_ascii=False), row.first_at, row.last_at])
+                self._decide(cur.lastrowid, "known" if known else "candidate", editor)
             else:
-                self.db.execute("update learned set entry_id = ? where id = ?", [to_entry, row.id])
-            self._decide(there.id if there is not None else row.id, "candidate", editor)
+                self.db.execute(
+                    "update learned set accepts = ?, agents = ?, first_at = min(first_at, ?),"
+                    " last_at = max(last_at, ?) where id = ?",
+                    [there.accepts + row.accepts,
+                     json.dumps(sorted(set(there.agents) | set(row.agents)), ensure_ascii=False),
+                     row.first_at, row.last_at, there.id])
+                if there.status == "rejected":
+                    self._decide(there.id, "candidate", editor)
+            self._decide(row_id, "rejected", editor)
         return [row.entry_id, to_entry]
+
+    def lift(self, row_id: int, editor: str) -> list[str]:
+        """Clear the agents' rejects of a pairing, lifting its demotion (the reject events
+        stay in the log and in the entry's use statistics)."""
+        row = self.get(row_id)
+        if not row.rejects:
+            raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")
+        with self.db.atomic():
+            self.db.execute("update learned set rejects = 0, rejecters = '[]', decided_by = ?, decided_at = ?"
+                            " where id = ?", [editor, _now(), row_id])
+            self._bump()
+        return [row.entry_id]
 
     def reset(self, row_id: int, editor: str) -> list[str]:
         """Undo an editor's decision; an approved phrasing leaves the entry's similar questions."""

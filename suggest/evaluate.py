@@ -92,7 +92,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
             if "finetune" in learn_parts:
                 tuned = _finetune(kb, Path(home), embedders, progress)
             kb.index()
-            retriever = Retriever(kb, fusion=fusion, prior=PriorRule() if "prior" in learn_parts else None)
+            retriever = Retriever(kb, fusion=fusion, prior=PriorRule(min_agents=1) if "prior" in learn_parts else None)
             retriever.warm_up()
             after = _run(retriever, queries, progress)
         finally:

@@ -30,7 +30,9 @@ class PriorRule:
     """How use statistics move ranking.
 
     prior(entry) = cap * (accepts - rejects) / (accepts + rejects + smooth), so it lies in
-    (-cap, +cap) and needs many events to approach either end. It is added to the fused
+    (-cap, +cap) and needs many events to approach either end. It is zero until the
+    entry's events come from `min_agents` different agents: one agent's clicks, however
+    many, move no ranking. It is added to the fused
     score used for *ordering* only; confidence and the no-match flag stay purely semantic,
     so a popular entry can never turn chit-chat into a match. With the default weights a
     cap of 0.04 equals a 0.02 difference in e5 cosine: it breaks near-ties, and a hit that
@@ -40,6 +42,7 @@ class PriorRule:
     smooth: float = 4.0
     demote: float = 0.5  # subtracted for a message near one the entry was rejected for
     near: float = 0.92  # mean cosine over the models at which two messages are "the same"
+    min_agents: int = 2  # different agents an entry's events must come from to count
 
     def prior(self, accepts: int, rejects: int) -> float:
         return self.cap * (accepts - rejects) / (accepts + rejects + self.smooth)
@@ -56,7 +59,8 @@ class Learning:
     @classmethod
     def load(cls, kb, rule: PriorRule) -> "Learning":
         learned = LearnStore(kb.store)
-        prior = {e: rule.prior(a, r) for e, (a, r) in learned.entry_counts().items()}
+        prior = {e: rule.prior(a, r) for e, (a, r, agents) in learned.entry_counts().items()
+                 if agents >= rule.min_agents}
         pairs = learned.demoted()
         texts = [normalize(t).text for _, t in pairs]
         vectors = {m.id: kb.embed_documents(m, texts) for m in kb.embedders} if pairs else {}
@@ -129,6 +133,9 @@ class Learner:
 
     def reset(self, row_id: int, editor: str) -> list[str]:
         return self._apply(lambda: self.store.reset(row_id, editor))
+
+    def lift(self, row_id: int, editor: str) -> list[str]:
+        return self._apply(lambda: self.store.lift(row_id, editor))
 
 
 def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:

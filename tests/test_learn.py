@@ -8,7 +8,7 @@ import pytest
 
 from kefu.kb.errors import ImportFileError, KefuError
 from kefu.kb.learned import Event, LearnStore, TrustRule, phrase_key
-from kefu.suggest.learn import Learner, PriorRule
+from kefu.suggest.learn import Learner, Learning, PriorRule
 from kefu.suggest.retrieve import Retriever
 
 MISSED = "包裹啥日子从仓库出"  # shares no word with the delivery entry's phrasings
@@ -154,10 +154,44 @@ def test_move_gives_the_phrasing_to_another_entry_and_merges(shop):
     learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "delivery", "b")])
     wrong = next(r for r in learner.store.rows() if r.entry_id == "ship")
     learner.move(wrong.id, "delivery", "editor1")
-    (row,) = learner.store.rows()
-    assert row.entry_id == "delivery" and row.accepts == 2 and row.agents == ["a", "b"]
+    row = learner.store.rows(entry_id="delivery")[0]
+    assert row.accepts == 2 and row.agents == ["a", "b"] and row.trusted
+    old = learner.store.get(wrong.id)  # the wrong pairing stays on record, rejected by the editor
+    assert old.status == "rejected" and old.decided_by == "editor1" and not old.trusted
     with pytest.raises(KefuError, match="no entry"):
         learner.move(row.id, "nope", "editor1")
+    with pytest.raises(KefuError, match="already belongs"):
+        learner.move(row.id, "delivery", "editor1")
+
+
+def test_a_moved_pairing_takes_no_rejects_and_the_old_demotion_stays(shop):
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    wrong = top(shop, message)
+    right = next(e for e in ("ship", "delivery", "invoice") if e != wrong)
+    learner.record([reject(message, wrong, "a"), reject(message, wrong, "b")])
+    (row,) = learner.store.rejected_pairings()
+    assert row.demoted and learner.store.queue() == []  # not offered for approval
+    learner.move(row.id, right, "editor1")
+    moved = learner.store.rows(entry_id=right)[0]
+    assert moved.rejects == 0 and moved.rejecters == [] and not moved.demoted
+    assert (wrong, message) in {(e, t) for e, t in learner.store.demoted()}
+    assert top(shop, message) != wrong
+
+
+def test_lift_clears_a_demotion_and_is_refused_without_rejects(shop):
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    first = top(shop, message)
+    learner.record([reject(message, first, "a"), reject(message, first, "b")])
+    assert top(shop, message) != first
+    (row,) = learner.store.rejected_pairings()
+    learner.lift(row.id, "editor1")
+    row = learner.store.get(row.id)
+    assert not row.demoted and row.rejects == 0 and row.decided_by == "editor1"
+    assert top(shop, message) == first and learner.store.rejected_pairings() == []
+    with pytest.raises(KefuError, match="nothing to lift"):
+        learner.lift(row.id, "editor1")
 
 
 # -- demotion and the prior -------------------------------------------------------------------------
@@ -181,6 +215,19 @@ def test_one_agent_cannot_change_an_unrelated_top_result(shop):
     for _ in range(20):  # even many clicks: one agent, one distinct voice
         learner.record([accept("随便问问", "password", "careless"), reject("发票", "invoice", "careless")])
     assert {m: Retriever(shop).search(m).hits[0].entry_id for m in messages} == before
+
+
+def test_one_agent_moves_no_ranking_score_at_all(shop):
+    # The top result of an unrelated message must not move however close its race is:
+    # one agent's events, however many, add nothing to any entry's ranking score.
+    learner = Learner(shop)
+    for _ in range(20):
+        learner.record([accept("随便问问", "password", "careless"), reject("发票", "invoice", "careless")])
+    assert Learning.load(shop, PriorRule()).prior == {}
+    assert all(h.prior == 0 for m in ("忘记密码了", "能开发票吗") for h in Retriever(shop).search(m).hits)
+    learner.record([accept("随便问问", "password", "second")])  # a second agent: now use counts
+    prior = Learning.load(shop, PriorRule()).prior
+    assert prior["password"] > 0 and "invoice" not in prior  # only "careless" acted on invoice
 
 
 def test_prior_is_bounded_by_its_cap():
@@ -304,3 +351,23 @@ def test_an_entry_with_learned_phrasings_gets_a_prototype_that_scores_but_is_nev
     assert dense[embedder.id] == pytest.approx(1.0, abs=1e-4) and best_pos < len(rows) - 1
     learner.reject(learner.store.rows()[0].id, "editor")  # nothing learned any more: no prototype
     assert not shop.index().prototypes and len(shop.index().by_entry["delivery"]) == len(rows) - 2
+
+
+def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
+    import time as _time
+
+    from kefu.suggest.stats import local_day, since_utc
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    _time.tzset()
+    try:
+        assert since_utc("2026-11-29") == "2026-11-28T16:00:00+00:00"
+        assert since_utc("2026-11-29T12:00+08:00") == "2026-11-29T04:00:00+00:00"
+        assert since_utc("2026-11-29T12:00") == "2026-11-29T04:00:00+00:00"  # naive = local
+        assert local_day("2026-11-28T17:30:00+00:00") == "2026-11-29"  # 01:30 in Shanghai
+        for bad in ("yesterday", "29/11/2026", ""):
+            with pytest.raises(KefuError, match="date"):
+                since_utc(bad)
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()

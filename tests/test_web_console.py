@@ -614,7 +614,7 @@ def test_learning_pages_are_for_editors_only(app, ws):
     for path in LEARN_PAGES:
         agent.get(path, status=403)
     agent.get("/login")  # a valid token of the agent's session: the refusal is the role's
-    for action in ("approve", "reject", "reset", "move"):
+    for action in ("approve", "reject", "reset", "move", "lift"):
         agent.post(f"/console/learn/{rid}/{action}", {"to": "invoice"}, status=403)
     agent.post("/console/learn/trust", {"min_agents": "1"}, status=403)
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
@@ -679,6 +679,21 @@ def test_approve_reject_move_and_reset_change_the_store(editor, ws):
     assert ws.kb().store.get("ship").similar == ["邮费多少钱", "包邮吗"]
     editor.post(f"/console/learn/{row_id(ws, '能开专票吗')}/reset", {"status": "rejected"}, status=200)
     assert {s for _, s in learned(ws).values()} == {"candidate"}
+
+
+def test_pairings_agents_rejected_have_their_own_tab_with_lift(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("能退吗亲", "reject", "return", "a1"),
+          ("能退吗亲", "reject", "return", "a2"))
+    queue = editor.get("/console/learn")
+    assert "运费贵不贵" in queue and "能退吗亲" not in queue  # nothing to approve there
+    assert re.search(r'待审核 <small>1</small>', queue) and re.search(r'客服拒绝 <small>1</small>', queue)
+    tab = editor.get("/console/learn?status=agent-rejected")
+    row = re.search(r'<tr id="learned-\d+">((?:(?!</tr>).)*能退吗亲.*?)</tr>', tab, re.S).group(1)
+    assert "已降权" in row and ">取消降权<" in row and ">批准<" not in row and "移到其他条目" in row
+    rid = row_id(ws, "能退吗亲")
+    html = editor.post(f"/console/learn/{rid}/lift", {"status": "agent-rejected"}, status=200)
+    assert html.request.args["status"] == "agent-rejected" and "已取消「能退吗亲」对条目 return 的降权" in flash(html.text)
+    assert not ws.learner().store.get(rid).demoted and ws.learner().store.demoted() == []
 
 
 def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):

@@ -24,11 +24,13 @@ bp = Blueprint("learn", __name__, url_prefix="/console")
 
 PAGE_SIZE = 50
 GAP_LIMIT = 20
-# The queue's tabs: learned-phrasing status -> label.
-TABS = {"candidate": "待审核", "approved": "已批准", "rejected": "已拒绝"}
+# The queue's tabs: learned-phrasing status (or "agent-rejected": undecided pairings
+# that agents rejected, see LearnStore.rejected_pairings) -> label.
+TABS = {"candidate": "待审核", "agent-rejected": "客服拒绝", "approved": "已批准", "rejected": "已拒绝"}
 DECISIONS = {"approve": "已批准「{text}」：已加入条目 {entry} 的相似问法",
              "reject": "已拒绝「{text}」：不再用于条目 {entry}",
-             "reset": "已撤销对「{text}」的决定，它回到了待审核"}
+             "reset": "已撤销对「{text}」的决定，它回到了待审核",
+             "lift": "已取消「{text}」对条目 {entry} 的降权"}
 # A "新建条目" link carries the gap in its query string, and servers refuse long
 # request lines (gunicorn: 4094 bytes; each Chinese character is 9 once encoded).
 PREFILL_MAX_URL = 2500
@@ -49,16 +51,20 @@ def _number(value: str | None) -> int | None:
     return int(value) if value and re.fullmatch(r"[0-9]{1,6}", value.strip()) else None
 
 
-def _since() -> tuple[str | None, str | None]:
-    """The `since` filter (YYYY-MM-DD, compared with the logs' ISO timestamps) and an
-    error message when it is not a date: it is then ignored rather than mis-compared."""
+def _since() -> tuple[str | None, str | None, str | None]:
+    """The `since` filter: the date typed (YYYY-MM-DD, local midnight), the same moment
+    as the logs' UTC timestamps, and an error message when it is not a date (the filter
+    is then ignored rather than mis-compared)."""
+    from kefu.suggest.stats import since_utc
+
     since = request.args.get("since", "").strip()
     if not since:
-        return None, None
+        return None, None, None
     try:
-        return date.fromisoformat(since).isoformat(), None
+        day = date.fromisoformat(since).isoformat()
     except ValueError:
-        return None, f"日期格式不对（应为 YYYY-MM-DD）：{since[:40]}"
+        return None, None, f"日期格式不对（应为 YYYY-MM-DD）：{since[:40]}"
+    return day, since_utc(day), None
 
 
 # -- review queue ----------------------------------------------------------------------
@@ -78,11 +84,15 @@ def queue():
         every = store.rows()
         if tab == "candidate":
             found = store.queue()
+        elif tab == "agent-rejected":
+            found = store.rejected_pairings()
         else:  # the latest decision first: the one an editor may want to undo
             found = sorted((r for r in every if r.status == tab), key=lambda r: r.decided_at or "", reverse=True)
         rows = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
         entries = ws.kb().store.get_many({r.entry_id for r in rows})
         counts = {t: sum(r.status == t for r in every) for t in TABS}
+        counts["candidate"] = len(store.queue()) if tab != "candidate" else len(found)
+        counts["agent-rejected"] = len(store.rejected_pairings()) if tab != "agent-rejected" else len(found)
         rule = store.rule
     return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
                            rule=rule, page=page, more=len(found) > page * PAGE_SIZE)
@@ -93,7 +103,7 @@ def _back():
 
 
 def _decide(row_id: int, verb: str):
-    """Approve, reject or reset one learned phrasing; a refusal is a flash, not an error page."""
+    """Approve, reject, reset or lift one learned phrasing; a refusal is a flash, not an error page."""
     try:
         with locked() as ws:
             learner = ws.learner()
@@ -122,6 +132,12 @@ def reject(row_id: int):
 @requires("editor")
 def reset(row_id: int):
     return _decide(row_id, "reset")
+
+
+@bp.post("/learn/<int:row_id>/lift")
+@requires("editor")
+def lift(row_id: int):
+    return _decide(row_id, "lift")
 
 
 @bp.post("/learn/<int:row_id>/move")
@@ -187,9 +203,9 @@ def _prefill_url(gap: dict) -> str:
 def gaps():
     from kefu.suggest.learn import find_gaps
 
-    since, error = _since()
+    since, moment, error = _since()
     with locked() as ws:
-        found = find_gaps(ws.kb(), since, GAP_LIMIT)  # embeds the messages: seconds, not minutes
+        found = find_gaps(ws.kb(), moment, GAP_LIMIT)  # embeds the messages: seconds, not minutes
     for gap in found["gaps"]:
         gap["new_url"] = _prefill_url(gap)
     return render_template("console/gaps.html", gaps=found["gaps"], drift=found["drift"], since=since,
@@ -215,8 +231,8 @@ def _bars(by_day: list[dict]) -> list[dict]:
 def stats():
     from kefu.suggest.stats import usage
 
-    since, error = _since()
+    since, moment, error = _since()
     with locked() as ws:
-        report = usage(ws.kb().store.db, since).to_dict()
+        report = usage(ws.kb().store.db, moment).to_dict()
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
                            error=error, series=DAY_SERIES)
