@@ -9,15 +9,44 @@ Counts, by definition:
   whose draft was edited before sending (`edited`);
 - no-match rate: shown suggestions flagged "no good match";
 - entries: accepts and rejects per entry over every learning event (replayed files too).
+Times are stored in UTC; `since` dates and the days of `by_day` are in the server's local
+time zone (a shop's "today" starts at its own midnight).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timezone
 
+from kefu.kb.errors import KefuError
 from kefu.suggest.understand import STAGE
+
+
+def since_utc(value: str) -> str:
+    """A `since` filter as the logs' UTC timestamps: a date (YYYY-MM-DD) means local
+    midnight, a date-time without an offset local time. KefuError when it is neither."""
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            moment = datetime.combine(date.fromisoformat(value), time())
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise KefuError(f"since must be a date (YYYY-MM-DD) or an ISO date-time, got {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # naive = local time
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def local_day(at: str) -> str:
+    """The local date of a stored timestamp (its first ten characters if it is not one)."""
+    try:
+        return datetime.fromisoformat(at).astimezone().date().isoformat()
+    except ValueError:
+        return at[:10]
 
 
 @dataclass
@@ -44,7 +73,7 @@ def _rate(n: int, d: int) -> float:
 
 
 def usage(db, since: str | None = None, top: int = 10) -> Stats:
-    """Usage figures since `since` (an ISO date or timestamp, compared as text; None: all)."""
+    """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all)."""
     since_arg = since or ""
     out = Stats(since)
     shown = db.execute("select id, at, intent, no_match from suggestions where at >= ?", [since_arg]).fetchall()
@@ -92,10 +121,10 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
     day: dict[str, Counter] = defaultdict(Counter)
     for r in shown:
-        day[r[1][:10]]["shown"] += 1
-        day[r[1][:10]]["no_match"] += r[3]
+        day[local_day(r[1])]["shown"] += 1
+        day[local_day(r[1])]["no_match"] += r[3]
     for at, _, action, _ in events:
-        day[at[:10]][action] += 1
+        day[local_day(at)][action] += 1
     out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
     return out
 
@@ -115,6 +144,10 @@ def text(d: dict) -> str:
     for name in ("by_category", "by_stage"):
         lines.append(name.replace("_", " ") + ":")
         lines += [f"  {k}: " + json.dumps(v, ensure_ascii=False) for k, v in d[name].items()]
+    if d["by_day"]:
+        lines.append("by day (last 14 days with activity):")
+        lines += [f"  {r['day']}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "day")
+                  for r in d["by_day"][-14:]]
     if d["gaps"]:
         lines.append("top gaps:")
         lines += [f"  {g['count']:3d}× {g['question']}" for g in d["gaps"]]

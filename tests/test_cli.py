@@ -1,6 +1,7 @@
 """The `kefu` commands end to end, with the real default models on a few entries."""
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -218,3 +219,13 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     result = run("learn", "replay", str(bad), ok=False)
     assert result.exit_code == 1 and "line 2" in result.output and "zz" in result.output
     assert json.loads(run("stats", "--json", "--gaps", "0").stdout)["actions"]["accept"] == 3
+
+    for command in (("stats",), ("learn", "gaps")):
+        for value in ("yesterday", "29/11/2026", "2026-13-01"):
+            result = run(*command, "--since", value, ok=False)
+            assert result.exit_code == 2 and "--since" in result.output and value in result.output
+    assert json.loads(run("stats", "--json", "--since", "2999-01-01").stdout)["actions"] == {}
+    # an offset is honoured: the events above happened seconds ago, after an hour ago anywhere
+    hour_ago = (datetime.now(timezone(timedelta(hours=8))) - timedelta(hours=1)).isoformat(timespec="minutes")
+    assert json.loads(run("stats", "--json", "--since", hour_ago).stdout)["actions"]["accept"] == 3
+    assert "by day" in run("stats").output
