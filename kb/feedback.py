@@ -19,12 +19,19 @@ ACTIONS = ("accept", "edit", "reject", "no_match")
 
 _MASKS = [
     (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "【手机号】"),
+    # Taiwan mobiles (0912-345-678, +886 912 345 678) and Hong Kong numbers written with a
+    # space or +852 (9123 4567): eight bare digits may be an order number, so they stay.
+    (re.compile(r"(?<!\d)(?:\+?886[- ]?|0)9\d{2}[- ]?\d{3}[- ]?\d{3}(?!\d)"), "【手机号】"),
+    (re.compile(r"(?<![\d+])(?:\+?852[- ]?[2-9]\d{3}[- ]?\d{4}|[2-35-9]\d{3}[- ]\d{4})(?!\d)"), "【电话】"),
     (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"), "【电话】"),
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "【邮箱】"),
-    # A street name with its number (世纪大道100号, 文三路88号3栋201室); digits before it
-    # (an order number) are not part of it.
-    (re.compile(r"[\u4e00-\u9fff]{1,20}?(?:路|街|大道|巷|弄)\s*\d+\s*号"
-                r"(?:\s*\d+\s*(?:栋|幢|单元|室|楼))*"), "【地址】"),
+    # A street name with its number (世纪大道100号, 文三路88号3栋201室, 忠孝東路四段100號5樓,
+    # 彌敦道123號); digits before it (an order number) are not part of it, nor is 知道 a road.
+    (re.compile(r"[\u4e00-\u9fff]{1,20}?(?:路|街|(?<!知)道|巷|弄)(?:[一二三四五六七八九十\d]{1,3}段)?\s*\d+\s*[号號]"
+                r"(?:\s*\d+\s*(?:栋|棟|幢|单元|單元|室|楼|樓|[Ff]))*"), "【地址】"),
+    # A housing estate with building and flat numbers (翠苑小区5栋302, 幸福花園3棟2單元501室).
+    (re.compile(r"[\u4e00-\u9fff]{1,12}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|家园|家園|苑)"
+                r"\s*\d+\s*(?:栋|棟|幢|号楼|號樓)(?:\s*\d+\s*(?:单元|單元))?(?:\s*\d+\s*(?:室|号|號)?)?"), "【地址】"),
 ]
 
 
@@ -84,13 +91,23 @@ class FeedbackLog:
                 raise BadFeedback("draft", f"suggestion {suggestion_id} has drafts 1-{len(drafts)}, not {draft}")
             ids = drafts[draft - 1].get("entry_ids") or []
             entry_id = ids[0] if ids else None
+        if action in ("accept", "edit") and draft is None:
+            raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
         if action == "edit" and not text:
             raise BadFeedback("text", "an edit needs the edited text (--text)")
+        stored = mask(text) if text else None
         with self.db.atomic():
+            # A retried request (same suggestion, agent, action, draft and text) is the same
+            # feedback: its row is returned, so it counts once in statistics and learning.
+            same = self.db.execute(
+                "select id from feedback where suggestion_id = ? and action = ? and draft is ? and agent is ?"
+                " and text is ?", [suggestion_id, action, draft, agent, stored]).fetchone()
+            if same:
+                return same[0]
             cur = self.db.execute(
                 "insert into feedback (suggestion_id, at, action, draft, entry_id, text, agent)"
                 " values (?, ?, ?, ?, ?, ?, ?)",
-                [suggestion_id, _now(), action, draft, entry_id, mask(text) if text else None, agent])
+                [suggestion_id, _now(), action, draft, entry_id, stored, agent])
         return cur.lastrowid
 
     def suggestion(self, suggestion_id: str) -> dict:

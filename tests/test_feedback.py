@@ -31,8 +31,18 @@ def test_mask_hides_landline_email_and_address():
     assert "【地址】" in out and out.endswith("，谢谢")
 
 
+@pytest.mark.parametrize("text,secret", [
+    ("台北市大安區忠孝東路四段100號5樓", "100號"), ("香港九龍旺角彌敦道123號", "123號"),
+    ("翠苑小区5栋302", "5栋302"), ("幸福花園3棟2單元501室", "501室"),
+    ("0912-345-678", "345"), ("+886 912 345 678", "345"), ("9123 4567", "4567"), ("+852 91234567", "1234"),
+])
+def test_mask_hides_taiwan_and_hong_kong_numbers_and_estate_addresses(text, secret):
+    out = mask(f"地址：{text}，谢谢")
+    assert secret not in out and out.startswith("地址：") and out.endswith("，谢谢")
+
+
 def test_mask_keeps_order_and_tracking_numbers():
-    text = f"订单{ORDER}，快递SF1234567890123，买了3件，48小时还没发"
+    text = f"订单{ORDER}，快递SF1234567890123，买了3件，48小时还没发，单号88730124"
     assert mask(text) == text
 
 
@@ -103,6 +113,24 @@ def test_draft_without_entries_and_no_draft_store_no_entry_id(log):
     log.record_feedback(sid, "no_match")
     fb = log.suggestion(sid)["feedback"]
     assert [(f["action"], f["draft"], f["entry_id"]) for f in fb] == [("reject", 2, None), ("no_match", None, None)]
+
+
+def test_a_retried_feedback_is_stored_once_and_a_different_one_is_not_merged(log):
+    sid = _record(log)
+    first = log.record_feedback(sid, "accept", draft=1, agent="小王")
+    assert log.record_feedback(sid, "accept", draft=1, agent="小王") == first
+    assert log.record_feedback(sid, "accept", draft=1, agent="小李") != first
+    assert log.record_feedback(sid, "accept", draft=2, agent="小王") != first
+    assert len(log.suggestion(sid)["feedback"]) == 3
+
+
+def test_accept_or_edit_without_a_draft_names_the_draft_field(log):
+    sid = _record(log)
+    for action in ("accept", "edit"):
+        with pytest.raises(KefuError) as err:
+            log.record_feedback(sid, action, text="改过的")
+        assert err.value.field == "draft" and "--draft 1-2" in str(err.value)
+    assert log.suggestion(sid)["feedback"] == []
 
 
 def test_edit_stores_masked_text(log):
