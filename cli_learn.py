@@ -163,12 +163,18 @@ def _finetune_text(d: dict) -> str:
 @click.option("--held-out", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True,
               help="Share of the accepted messages kept out of training to decide.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--undo", is_flag=True, help="Train nothing: go back to the models used before fine-tuning (reindexes).")
 @json_option
 @click.pass_obj
 @handle_errors
-def learn_finetune(c: Context, epochs, batch_size, held_out, seed, as_json) -> None:
+def learn_finetune(c: Context, epochs, batch_size, held_out, seed, undo, as_json) -> None:
     """Fine-tune the e5 (or configured sentence-transformers) model on accepted messages; switch only if better."""
     from kefu.suggest.finetune import Settings
+
+    if undo:
+        models = c.undo_finetune()
+        emit({"models": models}, as_json, lambda d: f"back to models {d['models']} (index rebuilt)")
+        return
 
     outcome = c.finetune(Settings(epochs=epochs, batch_size=batch_size, held_out=held_out, seed=seed,
                                   threads=c.threads or 1))

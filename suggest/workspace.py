@@ -104,12 +104,31 @@ class Workspace:
         outcome = finetune(self.kb(), self.home, base.removeprefix("st:") if custom else None, settings,
                            self.progress)
         if outcome.model_dir:
+            before = self.models
             names[names.index(base)] = "st:" + outcome.model_dir
-            self.write_config({**self.config(), "models": ",".join(names)})
-            self._models = None
-            self.close()
-            self.kb().rebuild()
+            config = self.config()
+            self.write_config({**config, "models": ",".join(names),
+                               "models_before_finetune": config.get("models_before_finetune", before)})
+            self._switch_models()
         return outcome
+
+    def undo_finetune(self) -> str:
+        """Go back to the models in use before the first kept fine-tuning (config, then a
+        full reindex); the fine-tuned model's folder stays on disk. Returns those models."""
+        from kefu.kb.errors import KefuError
+
+        config = self.config()
+        before = config.pop("models_before_finetune", None)
+        if before is None:
+            raise KefuError("no fine-tuned model is in use: nothing to undo")
+        self.write_config({**config, "models": before})
+        self._switch_models()
+        return before
+
+    def _switch_models(self) -> None:
+        self._models = None
+        self.close()
+        self.kb().rebuild()
 
     def write_config(self, config: dict) -> None:
         import os

