@@ -79,8 +79,10 @@ class Assistant:
                 notes.append("vague message: matched together with the customer's earlier turns")
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
+        # Only an agent's reply means the customer has been greeted already.
+        greeted = any(t.get("role", "customer") == "agent" for t in context)
         u = understand(message, None if result.no_match or top is None else top.category,
-                       first_message=not context)
+                       first_message=not greeted)
         u.script = self._script(message, earlier)
         vals = {}
         for text in earlier + [message]:

@@ -5,11 +5,14 @@ Styles (README has the same list):
   the answer, an escalation line for complaints, a closing that offers more help;
 - concise: a short opener and the answer;
 - alternative: the second-best entry's answer, when it is a real alternative;
-- clarify: asks which of the competing topics the customer means (ambiguous or no
-  good match) — never an invented answer;
+- clarify: asks which of the competing entries the customer means (ambiguous or no
+  good match), naming each by a short form of its question — never an invented answer;
 - both: two questions in one message, answered one after the other;
 - no_match: a polite holding line, for when the base has no answer;
 - greeting / closing: for a message that only greets, or only thanks or says goodbye.
+Openers and closings suit the customer's mood and the stage: an angry customer or a
+complaint gets a sober opener, and a closing that follows up rather than calls the
+problem solved; so does an answer that promises to check first.
 The entry's answer is never reworded: facts and numbers stay word for word; only
 the script changes (OpenCC).
 """
@@ -22,17 +25,29 @@ from dataclasses import dataclass, field
 from kefu.kb.template import VARIABLE
 from kefu.kb.text import TRADITIONAL, to_simplified, to_traditional
 
-from .phrases import PhraseLibrary
+from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
 from .understand import Understanding
 
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
-# A salutation the entry's answer opens with, dropped when kefu's own opener comes first.
-SALUTATION = re.compile(r"^(?:亲亲?|親親?|您好|你好|哈喽)[，,！!～~。\s]*")
+# A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
+# opener comes first.
+SALUTATION = re.compile(r"^(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?|親親?|您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩)")
 ORDER_NO = re.compile(r"(?<![\dA-Za-z])\d{12,20}(?!\d)")
+# An answer that promises to look into it first: its closing must not call the matter settled.
+_PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复|回复您")
+# Words around a standard question that do not say what it is about.
+_ASK_HEAD = re.compile(r"^(?:请问|亲亲?|你好|您好|我想问一?下|想问一?下|问一?下|怎么样才能|怎么|如何|怎样|"
+                       r"能不能|可不可以|可以|能否|能)")
+_ASK_TAIL = re.compile(r"(?:怎么办|怎么算|怎么弄|怎么样|怎么选|怎么用|怎么看|要等多久|要多久|多久|是多少|多少钱|多少|几天|"
+                       r"是什么|有哪些|吗|嗎|呢|吧|呀|啊)$")
+_QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什么|能不能|可不可以|是否")
+# A whole reply for a message that only greets or only thanks, when the library has none.
+_DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
+                 "closing": "不客气，祝您生活愉快！"}
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
@@ -73,11 +88,35 @@ class Draft:
 
 
 def topic(hit: Hit) -> str:
-    """A short name for what an entry is about, for clarifying questions."""
+    """A short name for what an entry is about, to tell whether two entries differ."""
     for tag in hit.tags:
         if tag not in STAGE_TAGS:
             return tag
     return re.sub(r"[？?。！!，,\s]+$", "", hit.question)[:14]
+
+
+def option(hit: Hit) -> str:
+    """A clarifying question's option: the entry's standard question up to its first
+    question clause, without polite or question words ("小家电保修多久" → 小家电保修).
+
+    Tags do not serve: an entry's first tag is often a product or a place (小家电, 台湾),
+    and "小家电还是保修" offers no real choice.
+    """
+    pieces = re.split(r"([？?。！!，,；;\s]+)", to_simplified(hit.question).strip())
+    clauses = [c for c in pieces[::2] if c]
+    marks = pieces[1::2] + [""]
+    taken = []
+    for clause, mark in zip(clauses, marks):
+        taken.append(clause)
+        if "?" in mark or "？" in mark or _QUESTION.search(clause):
+            break
+    taken[-1] = _ASK_TAIL.sub("", taken[-1]) or taken[-1]
+    while len(taken) > 1 and len("，".join(taken)) > 18:
+        taken.pop(0)  # the question itself matters more than what leads up to it
+    short = "，".join(taken)
+    for _ in range(2):  # "请问怎么退货" loses both 请问 and 怎么
+        short = _ASK_HEAD.sub("", short)
+    return (short if len(short) >= 2 else taken[-1])[:18]  # "怎么办" alone says nothing shorter
 
 
 class Composer:
@@ -88,11 +127,27 @@ class Composer:
 
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
-              asks: bool = True, question: bool = False) -> None:
-        phrase = self.phrases.pick(kind, key, tone, asks, question)
+              asks: bool = True, question: bool = False, stage: str | None = None,
+              whole: bool = False) -> bool:
+        phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole)
         if phrase:
             parts.append((phrase.text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
+        return phrase is not None
+
+    @staticmethod
+    def _tone(u: Understanding) -> str:
+        """The tone the 话术 must suit: a complaint is handled soberly even when calmly put."""
+        return "angry" if u.intent == "complaint" else u.sentiment
+
+    def _closing(self, u: Understanding, key: str, answers: list[str], parts: list, notes: list) -> None:
+        """Offer more help; after a complaint, an upset customer or an answer that still has to
+        be checked, a follow-up line (stage 后续跟踪) that does not call the matter settled."""
+        pending = any(_PENDING.search(to_simplified(a)) for a in answers)
+        upset = u.sentiment == "angry" or u.intent == "complaint"
+        stage = "后续跟踪" if upset or pending else "提供解决方案"
+        why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"
+        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage)
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
@@ -106,8 +161,13 @@ class Composer:
             texts.append(text)
             pos += len(text)
         full = "".join(texts)
-        # The word lists are simplified; OpenCC keeps character positions.
+        if parts and parts[-1][1] == "kefu" and full.endswith(OPENER_ENDS):
+            full = full.rstrip("".join(OPENER_ENDS)) + "。"  # never leave an opener dangling
+        # The word lists are simplified; OpenCC keeps character positions, so each flag
+        # names the word as the draft spells it (保證 in a traditional draft).
         flags = self.safety.check(to_simplified(full), entry_spans)
+        for f in flags:
+            f.word = full[f.start:f.end]
         return Draft(full, entry_ids, style, missing, flags, notes)
 
     @staticmethod
@@ -137,15 +197,15 @@ class Composer:
         if u.intent == "complaint" and "主管" in to_simplified(hit.answer):
             notes.append("the answer already escalates to a supervisor: no escalation line")
         elif u.intent == "complaint":
-            self._line("escalation", key, None, "complaint → supervisor callback", parts, notes)
-        self._line("closing", key, None, "offer more help", parts, notes, question=True)
+            self._line("escalation", key, self._tone(u), "complaint → supervisor callback", parts, notes)
+        self._closing(u, key, [hit.answer], parts, notes)
         return self._finish(parts, u, values, [hit.entry_id], "warm", notes)
 
     def concise(self, u: Understanding, hit: Hit, values: dict, key: str, style: str = "concise",
                 opener: bool = True) -> Draft:
         parts, notes = [], []
         if opener:
-            self._line("greeting_later", key, None, "short opener", parts, notes)
+            self._line("greeting_later", key, self._tone(u), "short opener", parts, notes, stage="了解需求")
         parts.append(self._answer(hit, parts))
         return self._finish(parts, u, values, [hit.entry_id], style, notes)
 
@@ -154,11 +214,11 @@ class Composer:
         self._opening(u, key, parts, notes, answer=first.answer)
         parts.append(self._answer(first, parts))
         parts += [("另外，", "kefu"), self._answer(second, parts)]
-        self._line("closing", key, None, "offer more help", parts, notes, question=True)
+        self._closing(u, key, [first.answer, second.answer], parts, notes)
         return self._finish(parts, u, values, [first.entry_id, second.entry_id], "both", notes)
 
     def clarify(self, u: Understanding, hits: list[Hit], values: dict, key: str) -> Draft | None:
-        names = list(dict.fromkeys(topic(h) for h in hits))[:3]
+        names = list(dict.fromkeys(option(h) for h in hits))[:3]
         if len(names) < 2:
             return None
         options = "、".join(f"「{n}」" for n in names[:-1]) + f"还是「{names[-1]}」"
@@ -171,12 +231,17 @@ class Composer:
     def holding(self, u: Understanding, values: dict, key: str) -> Draft:
         parts, notes = [], ["no entry answers this message"]
         self._opening(u, key, parts, notes, greet=False)
-        self._line("no_match", key, None, "no good match: no invented answer", parts, notes)
+        self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes)
         return self._finish(parts, u, values, [], "no_match", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str) -> Draft:
+        """A whole reply to a message that only greets (greeting_first, or greeting_later
+        mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye)."""
         parts, notes = [], []
-        self._line(kind, key, None, f"{u.intent} only", parts, notes)
-        if kind == "closing":
-            self._line("rating", key, None, "invite a rating", parts, notes)
+        stage = "告别" if kind == "closing" else "接待"
+        if not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes, stage=stage, whole=True):
+            parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
+            notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
+        if kind == "closing" and u.sentiment != "angry":
+            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别")
         return self._finish(parts, u, values, [], style, notes)

@@ -12,6 +12,8 @@ from kefu.kb.template import broken_variable
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
          "escalation", "closing", "rating", "clarify", "no_match")
+# An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
+OPENER_ENDS = ("，", ",", "、", "：", ":")
 
 
 @dataclass(frozen=True)
@@ -46,23 +48,35 @@ class PhraseLibrary:
         return cls(phrases)
 
     def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,
-             question: bool = False) -> Phrase | None:
-        """One line of `kind` (matching `tone` when any does), chosen stably from `key`.
+             question: bool = False, stage: str | None = None, whole: bool = False) -> Phrase | None:
+        """One line of `kind` that suits the customer's `tone` and the `stage`, chosen stably from `key`.
 
-        `asks=False` prefers lines that do not end in a question ("请问有什么可以帮您？"
-        makes no sense right before an answer); `question=True` prefers lines that ask
-        one (a closing after an answer offers more help rather than ending the chat).
+        `tone` is the customer's sentiment: lines tagged with it come first, then lines
+        for any tone; a "calm" line ("这个问题就处理好啦") is never offered to an anxious
+        or angry customer. `stage` prefers lines tagged with that stage (an opener before
+        an answer is tagged 了解需求, a reply to a mid-conversation "在吗" 接待).
+        `whole=True` keeps only lines that are a reply on their own, not an opener that
+        ends in a comma. `asks=False` prefers lines that do not end in a question
+        ("请问有什么可以帮您？" makes no sense right before an answer); `question=True`
+        prefers lines that ask one (a closing after an answer offers more help rather
+        than ending the chat).
 
         The same message always gets the same wording, so drafts are reproducible,
         while different messages see the library's variety.
         """
         options = [p for p in self.phrases if p.kind == kind]
+        if whole:
+            options = [p for p in options if not p.text.endswith(OPENER_ENDS)]
+        if stage:
+            options = [p for p in options if p.stage == stage] or options
         if not asks:
             options = [p for p in options if not p.text.endswith(("？", "?"))] or options
         if question:
             options = [p for p in options if "？" in p.text or "?" in p.text] or options
-        toned = [p for p in options if tone and p.tone == tone]
-        options = toned or [p for p in options if p.tone in ("any", "calm")] or options
+        if tone in (None, "calm"):
+            options = [p for p in options if p.tone in ("any", "calm")] or options
+        else:
+            options = [p for p in options if p.tone == tone] or [p for p in options if p.tone == "any"]
         if not options:
             return None
         h = int.from_bytes(hashlib.md5(f"{kind}\0{key}".encode()).digest()[:4], "little")

@@ -21,13 +21,17 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
 _GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有人在吗|有人|有客服吗|客服|你好|您好|"
                        r"hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
-# Thanks and goodbyes anywhere; a bare acknowledgement (好的, 收到) only at the start.
+# Thanks and goodbyes anywhere in a short message that asks and reports nothing.
 _THANKS = re.compile(r"谢|感谢|多谢|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
-                     r"祝你|辛苦了|那就这样|就这些|^(?:好的|好滴|好|行|嗯+|收到|知道了|明白了|了解了|ok)")
+                     r"祝你|辛苦了|那就这样|就这些")
+# A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
+# and "嗯，衣服起球了" report a problem.
+_ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
 _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
-                     r"没收到|没有收到|坏|破|不对|漏")
+                     r"没收到|没有收到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
 _COMPLAINT = re.compile(r"投诉|差评|12315|举报|主管|经理|领导|骗子|骗人|垃圾|什么破|态度|坑人|黑店|维权|曝光|"
-                        r"赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理")
+                        r"赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理|"
+                        r"这样对待|这么对待|对待顾客|对待客户")
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
 _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|寄到|"
@@ -35,9 +39,10 @@ _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单�
                         r"送到|集运|超商取货|宅配")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
-                        r"开胶|漏水|碎了|是碎的|不对|补发|无理由|能退|退吗|可以退|退掉")
+                        r"开胶|漏水|碎了|是碎的|不对|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
+                        r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕")
 _ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚|"
-                    r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]")
+                    r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待")
 _ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不了|还没|怎么还|催|担心|害怕|怕|"
                       r"到底|今天能|明天能|[?？]{2,}")
 _URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
@@ -53,6 +58,13 @@ class Understanding:
     first_message: bool
 
 
+def _is_thanks(text: str) -> bool:
+    """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint."""
+    if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(text):
+        return False
+    return bool(_THANKS.search(text)) or not _FILLER.sub("", _ACK.sub("", text))
+
+
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
@@ -60,7 +72,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     sentiment = "angry" if _ANGRY.search(text) else "anxious" if _ANXIOUS.search(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
-    elif _THANKS.search(text) and not _ASKING.search(text) and len(text) <= 30:
+    elif _is_thanks(text):
         intent = "thanks"
     elif _COMPLAINT.search(text):
         intent = "complaint"

@@ -12,7 +12,8 @@ from kefu.suggest.retrieve import Hit
 from kefu.suggest.safety import Safety
 
 GREETING_FIRST = "您好，欢迎光临小店～"
-GREETING_LATER = "好的亲，"
+GREETING_LATER = "好的亲，"  # an opener before an answer (stage 了解需求)
+GREETING_AGAIN = "在的亲，还有什么可以帮您？"  # a whole reply to a mid-conversation "在吗" (stage 接待)
 THANKS_WAIT = "感谢耐心等待，"
 EMPATHY = "理解您着急的心情，"
 APOLOGY = "非常抱歉给您添麻烦了，"
@@ -25,7 +26,8 @@ NO_MATCH = "这个问题我帮您核实一下，请稍等。"
 
 LINES = [
     ("g1", "greeting_first", "接待", "any", GREETING_FIRST),
-    ("g2", "greeting_later", "接待", "any", GREETING_LATER),
+    ("g2", "greeting_later", "了解需求", "any", GREETING_LATER),
+    ("g3", "greeting_later", "接待", "any", GREETING_AGAIN),
     ("t1", "thanks_wait", "接待", "any", THANKS_WAIT),
     ("e1", "empathy", "提供解决方案", "anxious", EMPATHY),
     ("a1", "apology", "提供解决方案", "angry", APOLOGY),
@@ -42,18 +44,21 @@ WORDS = {"最": "极限词", "最低价": "极限词", "第一": "极限词", "�
 SAFE = ["第一时间", "最晚"]
 
 
-def library(**replace: str) -> PhraseLibrary:
-    """The library, with the text of some kinds replaced: library(closing="…")."""
+def library(*extra: tuple[str, str, str, str, str], **replace: str) -> PhraseLibrary:
+    """The library, with the text of some kinds replaced (library(closing="…")) and `extra`
+    lines (id, kind, stage, tone, text) added."""
     return PhraseLibrary([Phrase(pid, kind, stage, tone, "simplified", replace.get(kind, text))
-                          for pid, kind, stage, tone, text in LINES])
+                          for pid, kind, stage, tone, text in LINES]
+                         + [Phrase(pid, kind, stage, tone, "simplified", text)
+                            for pid, kind, stage, tone, text in extra])
 
 
 def safety() -> Safety:
     return Safety(words=dict(WORDS), safe=list(SAFE))
 
 
-def composer(**replace: str) -> Composer:
-    return Composer(library(**replace), safety())
+def composer(*extra: tuple[str, str, str, str, str], **replace: str) -> Composer:
+    return Composer(library(*extra, **replace), safety())
 
 
 def hit(entry_id: str, answer: str, tags=(), question: str = "怎么退货", category: str = "售后",

@@ -11,7 +11,7 @@ import json
 import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP, entry_dict, patch_jieba
-from phrasebook import GREETING_FIRST, NO_MATCH, composer
+from phrasebook import CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, composer
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError
@@ -112,6 +112,40 @@ def test_agent_turn_in_context_means_no_first_greeting(assistant):
         assert s.first_message is False
         for text in _texts(s):
             assert GREETING_FIRST not in text, (message, text)
+
+
+@pytest.mark.parametrize("context", [[{"role": "customer", "text": "你好"}],
+                                     [{"text": "你好"}, {"role": "customer", "text": "我想问个事"}]])
+def test_customer_turns_only_still_get_a_first_greeting(assistant, context):
+    """The agent has not replied yet: the first reply greets (it did not: first_message = not context)."""
+    s = assistant.suggest("发票怎么开", context)
+    assert s.first_message is True
+    assert s.drafts[0].text.startswith(GREETING_FIRST)
+
+
+@pytest.mark.parametrize("message", ["在吗", "你好", "有人吗"])
+def test_mid_conversation_greeting_gets_a_whole_reply(assistant, message):
+    s = assistant.suggest(message, [{"role": "customer", "text": "我想退货"},
+                                    {"role": "agent", "text": "好的，请问是哪个订单"}])
+    assert s.intent == "greeting" and s.first_message is False
+    assert s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_AGAIN
+    for text in _texts(s):
+        assert not text.endswith(("，", ",", "、", "：", ":")), text
+
+
+@pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",
+                                     "好的 我要投诉你们", "行吧，你们就这样对待顾客"])
+def test_problem_after_an_acknowledgement_is_not_said_goodbye_to(assistant, message):
+    s = assistant.suggest(message)
+    assert s.intent != "thanks"
+    for d in s.drafts:
+        assert d.style != "closing" and RATING not in d.text, d.text
+
+
+def test_thanks_gets_a_closing_and_a_rating(assistant):
+    s = assistant.suggest("好的谢谢")
+    assert s.intent == "thanks"
+    assert s.drafts[0].style == "closing" and s.drafts[0].text == CLOSING + RATING
 
 
 def test_vague_follow_up_uses_earlier_customer_turn(assistant):

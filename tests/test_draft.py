@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from phrasebook import (APOLOGY, CLOSING, EMPATHY, ESCALATION, GREETING_FIRST, GREETING_LATER, NO_MATCH, RATING,
-                        composer, hit)
+from phrasebook import (APOLOGY, CLOSING, EMPATHY, ESCALATION, GREETING_AGAIN, GREETING_FIRST, GREETING_LATER,
+                        NO_MATCH, RATING, composer, hit, safety)
 
+from kefu import corpus
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, script_evidence, to_simplified
+from kefu.suggest.draft import Composer, fill
+from kefu.suggest.phrases import PhraseLibrary
 from kefu.suggest.understand import Understanding, understand
 
 RETURN = "签收后7天内可申请退货，48小时内审核，退款3-7个工作日到账。"
@@ -136,7 +139,7 @@ def test_both_answers_in_order():
     assert d.text.index(RETURN) < d.text.index("另外") < d.text.index(EXCHANGE_HIT.answer)
 
 
-def test_clarify_names_topics_from_tags():
+def test_clarify_names_options_from_questions():
     d = composer().clarify(u_(), [RETURN_HIT, EXCHANGE_HIT], {}, "k")
     assert "「退货」还是「换货」" in d.text
     assert d.text == "请问您想咨询「退货」还是「换货」呢？"
@@ -144,15 +147,33 @@ def test_clarify_names_topics_from_tags():
     assert RETURN not in d.text and EXCHANGE_HIT.answer not in d.text
 
 
-def test_clarify_skips_stage_tags_and_falls_back_to_question():
+def test_clarify_options_drop_question_words():
+    # was: 「退货」还是「怎么换货」 (a tag for one, the bare question for the other)
     a = hit("a", "答A", tags=["提供解决方案", "退货"])
     b = hit("b", "答B", tags=["接待"], question="怎么换货？")
     d = composer().clarify(u_(), [a, b], {}, "k")
-    assert "「退货」还是「怎么换货」" in d.text
+    assert "「退货」还是「换货」" in d.text
+
+
+@pytest.mark.parametrize("first, second, options", [
+    # an entry's first tag is often a product or a place: 「小家电」还是「保修」 offers no choice
+    (hit("warranty", "答A", tags=["了解需求", "小家电", "保修"], question="小家电保修多久"),
+     hit("used", "答B", tags=["保修", "退货"], question="已经用过的电器还能退吗？"),
+     "「小家电保修」还是「已经用过的电器还能退」"),
+    (hit("tw", "答A", tags=["了解需求", "台灣", "寄送"], question="可以寄台灣嗎？大概幾天會到"),
+     hit("fee", "答B", tags=["运费", "包邮"], question="运费怎么算？满多少包邮？"),
+     "「寄台湾」还是「运费」"),
+    (hit("paid", "答A", tags=["支付异常"], question="已经付款了，订单却显示待付款怎么办？"),
+     hit("lost", "答B", tags=["查询订单"], question="我的订单找不到了怎么办？"),
+     "「已经付款了，订单却显示待付款」还是「我的订单找不到了」"),
+])
+def test_clarify_options_say_what_each_entry_is_about(first, second, options):
+    d = composer().clarify(u_(), [first, second], {}, "k")
+    assert options in d.text, d.text
 
 
 def test_clarify_three_topics():
-    c = hit("c", "答C", tags=["退款"])
+    c = hit("c", "答C", tags=["退款"], question="怎么退款")
     d = composer().clarify(u_(), [RETURN_HIT, EXCHANGE_HIT, c], {}, "k")
     assert "「退货」、「换货」还是「退款」" in d.text
 
@@ -275,6 +296,149 @@ def test_flags_from_both_sources_point_into_the_draft():
 
 def test_banned_word_flagged_in_traditional_draft():
     d = composer().warm(u_(script=TRADITIONAL), hit("b", "我们保证7天内发货。"), {}, "k")
-    assert [(f.word, f.source) for f in d.flags] == [("保证", "entry")]
+    # the word as the draft spells it (it was the simplified 保证 while the draft said 保證)
+    assert [(f.word, f.source) for f in d.flags] == [("保證", "entry")]
     f = d.flags[0]
     assert d.text[f.start:f.end] == "保證"
+
+
+def test_kefu_flag_in_traditional_draft_names_the_traditional_word():
+    d = composer(closing="我们保证让您满意。").warm(u_(script=TRADITIONAL), RETURN_HIT, {}, "k")
+    assert [(f.word, f.source) for f in d.flags] == [("保證", "kefu")]
+    assert all(d.text[f.start:f.end] == f.word for f in d.flags)
+
+
+# -- greetings and thanks alone -------------------------------------------------------------
+
+OPENER_ENDS = ("，", ",", "、", "：", ":")
+
+
+def test_mid_conversation_greeting_is_a_whole_reply():
+    d = composer().only("greeting_later", "greeting", u_(intent="greeting", first=False), {}, "在吗")
+    assert d.text == GREETING_AGAIN and d.style == "greeting"
+
+
+def test_mid_conversation_greeting_without_a_whole_line_uses_a_built_in_one():
+    c = composer(greeting_later="好嘞亲，")  # the library has openers only
+    d = c.only("greeting_later", "greeting", u_(intent="greeting", first=False), {}, "在吗")
+    assert d.text and not d.text.endswith(OPENER_ENDS)
+    assert "好嘞亲" not in d.text
+    assert any("built-in" in line for line in d.explanation)
+
+
+@pytest.mark.parametrize("sentiment, intent, first", [
+    ("calm", "aftersale", True), ("calm", "greeting", False), ("anxious", "logistics", False),
+    ("angry", "complaint", True), ("calm", "thanks", False)])
+def test_no_draft_ends_with_an_opener(sentiment, intent, first):
+    u = u_(intent=intent, sentiment=sentiment, first=first)
+    c = composer(greeting_first="您好，", closing="好的亲，")
+    drafts = all_drafts(c, u) + [c.only(kind, "x", u, {}, "k") for kind in ("greeting_first", "greeting_later")]
+    for d in drafts:
+        assert not d.text.endswith(OPENER_ENDS), (d.style, d.text)
+
+
+# -- tone and stage of openers and closings ------------------------------------------------------
+
+SOLVED = "这个问题就处理好啦，还有其他疑问吗？"
+MORE_HELP = "请问还有其他可以帮您的吗？"
+FOLLOW_UP = "后续进展会及时告诉您，还有需要补充的吗？"
+WELCOME = "不客气哦，祝您生活愉快～"
+CHEERY = "好嘞好嘞，"
+SOBER = "您反映的情况我看到了，"
+STAGED = [("s1", "closing", "提供解决方案", "calm", SOLVED), ("s2", "closing", "提供解决方案", "any", MORE_HELP),
+          ("s3", "closing", "后续跟踪", "any", FOLLOW_UP), ("s4", "closing", "告别", "any", WELCOME),
+          ("s5", "greeting_later", "了解需求", "calm", CHEERY), ("s6", "greeting_later", "了解需求", "angry", SOBER)]
+KEYS = [f"消息{i}" for i in range(30)]
+PENDING_HIT = hit("check", "请把订单号发给我们，核实后24小时内联系您。", tags=["核实"])
+
+
+@pytest.mark.parametrize("u", [u_(intent="complaint", sentiment="angry"), u_(intent="complaint", sentiment="calm"),
+                               u_(intent="logistics", sentiment="angry", urgency="high")])
+def test_upset_customer_gets_sober_opener_and_follow_up_closing(u):
+    c = composer(*STAGED)
+    for key in KEYS:
+        warm, concise = c.warm(u, RETURN_HIT, {}, key), c.concise(u, RETURN_HIT, {}, key)
+        assert warm.text.endswith(FOLLOW_UP), warm.text
+        assert concise.text.startswith(SOBER), concise.text
+        for d in (warm, concise, c.both(u, RETURN_HIT, EXCHANGE_HIT, {}, key)):
+            for line in (SOLVED, CHEERY, GREETING_LATER, WELCOME):
+                assert line not in d.text, (d.style, d.text)
+
+
+def test_answer_that_still_has_to_be_checked_gets_follow_up_closing():
+    c = composer(*STAGED)
+    for key in KEYS:
+        assert c.warm(u_(), PENDING_HIT, {}, key).text.endswith(FOLLOW_UP)
+
+
+def test_settled_answer_offers_more_help_and_never_says_goodbye():
+    c = composer(*STAGED)
+    endings = {c.warm(u_(), RETURN_HIT, {}, key).text.removeprefix(GREETING_FIRST + RETURN) for key in KEYS}
+    assert endings == {SOLVED, MORE_HELP}
+
+
+def test_anxious_customer_never_gets_calm_only_lines():
+    c = composer(*STAGED)
+    u = u_(intent="logistics", sentiment="anxious")
+    for key in KEYS:
+        for d in (c.warm(u, RETURN_HIT, {}, key), c.concise(u, RETURN_HIT, {}, key)):
+            assert SOLVED not in d.text and CHEERY not in d.text, d.text
+
+
+def test_thanks_gets_a_you_are_welcome_not_an_offer_of_more_help():
+    c = composer(*STAGED)
+    for key in KEYS:
+        d = c.only("closing", "closing", u_(intent="thanks"), {}, key)
+        assert d.text.startswith((WELCOME, CLOSING)) and d.text.endswith(RATING), d.text
+        assert MORE_HELP not in d.text and SOLVED not in d.text and FOLLOW_UP not in d.text
+
+
+def test_angry_goodbye_is_not_asked_for_a_rating():
+    d = composer().only("closing", "closing", u_(intent="thanks", sentiment="angry"), {}, "k")
+    assert RATING not in d.text and d.text == CLOSING
+
+
+def _shipped() -> Composer:
+    return Composer(PhraseLibrary.load(corpus.HUASHU), safety())
+
+
+def test_shipped_library_suits_angry_complaints_and_thanks():
+    c = _shipped()
+    upset = u_(intent="complaint", sentiment="angry", first=False)
+    for key in KEYS:
+        for d in (c.warm(upset, RETURN_HIT, {}, key), c.concise(upset, RETURN_HIT, {}, key),
+                  c.warm(u_(), PENDING_HIT, {}, key)):
+            for cheerful in ("处理好啦", "感谢您的耐心沟通", "嗯嗯", "好嘞", "祝您生活愉快"):
+                assert cheerful not in d.text, (key, d.text)
+        thanks = c.only("closing", "closing", u_(intent="thanks"), {}, key)
+        assert not thanks.text.startswith(("请问还有", "亲，还有别的")), thanks.text
+    welcomes = {c.only("closing", "closing", u_(intent="thanks"), {}, key).text[:3] for key in KEYS}
+    assert "不客气" in welcomes
+
+
+def test_shipped_mid_conversation_greetings_are_whole_replies():
+    c = _shipped()
+    for sentiment in ("calm", "anxious", "angry"):
+        for key in KEYS:
+            u = u_(intent="greeting", sentiment=sentiment, first=False)
+            d = c.only("greeting_later", "greeting", u, {}, key)
+            assert d.text.endswith(("？", "。", "～", "！")), d.text
+
+
+# -- the customer's name -----------------------------------------------------------------------
+
+def test_salutation_variable_in_answer_not_repeated_after_opener():
+    h = hit("v", "{客户称呼||亲}，您的订单{订单号}已发货。")
+    d = composer().concise(u_(), h, {"订单号": "2026112812345678"}, "k")
+    assert d.text == GREETING_LATER + "您的订单2026112812345678已发货。"
+    named = composer(greeting_later="好的{客户称呼||亲}，").concise(u_(), h, {"客户称呼": "王女士"}, "k")
+    assert named.text.count("王女士") == 1 and named.text.startswith("好的王女士，")
+    alone = composer().warm(u_(first=False), h, {"客户称呼": "王女士"}, "k")  # nothing before it: kept
+    assert alone.text.startswith("王女士，您的订单")
+
+
+def test_shipped_lines_address_the_customer_by_the_variable():
+    lib = PhraseLibrary.load(corpus.HUASHU)
+    for p in lib.phrases:
+        text, _ = fill(p.text, {"客户称呼": "王女士"})
+        assert "亲" not in text, (p.id, p.text)

@@ -94,3 +94,32 @@ def test_first_message_is_passed_through():
 
 def test_every_intent_has_a_stage():
     assert set(STAGE) == set(INTENTS)
+
+
+# Labelled messages of our own (tests/data/intents.jsonl is the bench's set): a problem
+# reported right after an acknowledgement (收到, 好的, 嗯, 知道了, 行) is not thanks.
+ACK_THEN_PROBLEM = [
+    ("收到的杯子是碎的", "aftersale", "calm"),
+    ("收到的衣服有个洞", "aftersale", "calm"),
+    ("收到货了，少了一件", "aftersale", "calm"),
+    ("收到了 但是颜色发错了", "aftersale", "calm"),
+    ("嗯，衣服起球了", "aftersale", "calm"),
+    ("好的，可是鞋子开胶了", "aftersale", "calm"),
+    ("收到啦 谢谢 不过有一瓶漏水了", "aftersale", "calm"),
+    ("知道了，我差评了", "complaint", "angry"),
+    ("行吧，你们就这样对待顾客", "complaint", "angry"),
+    ("好的 我要投诉你们", "complaint", "angry"),
+    ("嗯嗯 那我找你们主管", "complaint", "calm"),
+]
+
+
+@pytest.mark.parametrize("message, intent, sentiment", ACK_THEN_PROBLEM)
+def test_acknowledgement_followed_by_a_problem_is_not_thanks(message, intent, sentiment):
+    u = understand(message, "售后")
+    assert (u.intent, u.sentiment) == (intent, sentiment)
+
+
+@pytest.mark.parametrize("message", ["好的", "收到", "嗯嗯", "知道了～", "行", "ok", "好的亲", "好的，不用了",
+                                     "收到 明白了", "好滴 那我等快递了 拜拜"])
+def test_bare_acknowledgement_is_thanks(message):
+    assert understand(message, "售后").intent == "thanks"
