@@ -3,10 +3,12 @@
 A customer message the assistant had no match for, or whose suggestion an agent
 rejected, is a sign the knowledge base lacks an entry. `mine_gaps` clusters such
 messages into suggested new entries, ranked by how many customers asked and how
-recently. `answer_drift` finds the same edit made by agents again and again to one
-entry's drafts: a sign the entry's answer is out of date. The loaders at the end
-read both inputs from the product database; the functions above them take plain
-values, so they can be fed from anywhere.
+recently, leaving out the messages the knowledge base answers *now* (see
+`mine_gaps`' `answers` and `current_answers`). `answer_drift` finds the same edit
+made by agents again and again to one entry's drafts since its answer last changed:
+a sign the entry's answer is out of date. The loaders at the end read both inputs
+from the product database; the functions above them take plain values, so they can
+be fed from anywhere.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ TYPING_WINDOW_S = 120
 EMBED_BATCH = 256
 MAX_EXAMPLES = 5
 
+# Re-checking a message against the current knowledge base is one retrieval: ~20-30 ms
+# with the two default models on two cores, so at most this many distinct texts are
+# checked per run (~5 s); the rest count as unanswered.
+MAX_CHECKS = 200
+
+# The retriever's own cut: below this confidence a result is flagged no-match.
+CONFIDENT = 0.5
+
 
 @dataclass
 class GapMessage:
@@ -54,6 +64,10 @@ class GapMessage:
     at: str  # ISO-8601, UTC when no offset is given
     kind: str  # "no_match": nothing fitted; "reject": an agent rejected `entry_id` for it
     entry_id: str | None = None
+    # Entries an agent turned down for it (besides `entry_id`): the ones shown when the
+    # agent said nothing fits, every one rejected. None: unknown, so every entry counts
+    # as turned down (a replayed "no good match" line; what was shown is not known).
+    dismissed: list[str] | None = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +131,8 @@ class _Text:
     last_at: str = ""
     kinds: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)
+    dismissed: dict[str, datetime] = field(default_factory=dict)  # entry -> when last turned down
+    dismissed_all: datetime | None = None  # when a message last turned down every entry
 
     @property
     def text(self) -> str:
@@ -133,6 +149,20 @@ class _Text:
         self.kinds[m.kind] += 1
         if m.kind == "reject" and m.entry_id:
             self.rejected[m.entry_id] += 1
+        if m.dismissed is None:
+            self.dismissed_all = max(self.dismissed_all or at, at)
+        for entry_id in [*(m.dismissed or []), *([m.entry_id] if m.kind == "reject" and m.entry_id else [])]:
+            self.dismissed[entry_id] = max(self.dismissed.get(entry_id, at), at)
+
+    def answered_by(self, answers: dict[str, datetime | None]) -> bool:
+        """Whether one of `answers` (entry id -> when its content last changed, None if
+        unknown) answers this text: an entry none of its messages turned down, or one
+        whose content changed after the last time it was turned down."""
+        for entry_id, changed in answers.items():
+            turned_down = [t for t in (self.dismissed.get(entry_id), self.dismissed_all) if t is not None]
+            if not turned_down or (changed is not None and changed > max(turned_down)):
+                return True
+        return False
 
 
 def parse_time(at: str) -> datetime:
@@ -209,10 +239,14 @@ def _cluster(vectors: np.ndarray, threshold: float) -> np.ndarray:
     return fcluster(tree, t=1.0 - threshold, criterion="distance")
 
 
+Answers = Callable[[list[str]], list[dict[str, datetime | None]]]
+
+
 def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarray], *,
               threshold: float = DEFAULT_THRESHOLD, min_size: int = 2, limit: int = 20,
               now: datetime | None = None, half_life_days: float = 14.0,
-              max_messages: int = MAX_MESSAGES, max_examples: int = MAX_EXAMPLES) -> list[Gap]:
+              max_messages: int = MAX_MESSAGES, max_examples: int = MAX_EXAMPLES,
+              answers: Answers | None = None, max_checks: int = MAX_CHECKS) -> list[Gap]:
     """Cluster unanswered messages into suggested new entries, best first.
 
     1. Messages whose text has no letters or digits are ignored; only the newest
@@ -234,6 +268,19 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
        the same output). Changing `now` scales every score by one factor, so the
        ranking does not depend on it. At most `limit` gaps are returned, each with at
        most `max_examples` examples.
+
+    Answered now: with `answers` (e.g. `current_answers(kb)`), a distinct text the
+    knowledge base now answers is left out before clustering, so a gap disappears
+    once an editor has filled it. `answers(texts)` gives, per text, the entries that
+    answer it confidently now (the retriever's no-match flag is off for them), each
+    with when its content last changed. A text is answered when one of those entries
+    was not turned down for it by an agent (a rejected entry, or the entries shown
+    when the agent said nothing fits), or was edited after it was turned down: the
+    same wrong answer, still confident, does not close a gap. To bound the cost only
+    texts that could be part of a gap are checked (counted `min_size` times, or with
+    a neighbour at cosine >= `threshold`: every member of an average-linkage cluster
+    has one), the most recent-weighted first, at most `max_checks` of them; the rest
+    count as unanswered.
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -243,6 +290,8 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
         raise ValueError(f"limit must not be negative, got {limit}")
     if half_life_days <= 0:
         raise ValueError(f"half_life_days must be positive, got {half_life_days}")
+    if max_checks < 0:
+        raise ValueError(f"max_checks must not be negative, got {max_checks}")
     for m in messages:
         if m.kind not in KINDS:
             raise ValueError(f"message kind must be one of {', '.join(KINDS)}, got {m.kind!r}")
@@ -265,6 +314,10 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
     texts = [distinct[k] for k in sorted(distinct)]
 
     vectors = _embed(embed, [normalize(t.text).text for t in texts])
+    if answers is not None and max_checks:
+        texts, vectors = _unanswered(texts, vectors, answers, threshold, min_size, max_checks)
+        if not texts:
+            return []
     labels = _cluster(vectors, threshold)
 
     clusters: dict[int, list[int]] = defaultdict(list)
@@ -278,6 +331,28 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
         gaps.append(_gap(members, vectors[idx], max_examples))
     gaps.sort(key=lambda g: (-g.score, -g.count, g.question))
     return gaps[:limit]
+
+
+def _unanswered(texts: list[_Text], vectors: np.ndarray, answers: Answers, threshold: float,
+                min_size: int, max_checks: int) -> tuple[list[_Text], np.ndarray]:
+    """The texts (and their rows) that `answers` does not answer; see `mine_gaps`."""
+    could = np.array([t.count >= min_size for t in texts])
+    rows = vectors.astype(np.float32)
+    for start in range(0, len(rows), 256):
+        block = rows[start:start + 256] @ rows.T
+        own = np.arange(start, start + len(block))
+        block[own - start, own] = -1.0
+        # A hair below the cut: float32 here, float64 distances in `_cluster`.
+        could[own] |= (block >= threshold - 1e-6).any(axis=1)
+    check = sorted(np.flatnonzero(could).tolist(), key=lambda i: (-texts[i].weight, texts[i].key))[:max_checks]
+    if not check:
+        return texts, vectors
+    found = answers([texts[i].text for i in check])
+    if len(found) != len(check):
+        raise ValueError(f"answers returned {len(found)} results for {len(check)} texts")
+    answered = {i for i, a in zip(check, found) if texts[i].answered_by(a)}
+    keep = [i for i in range(len(texts)) if i not in answered]
+    return [texts[i] for i in keep], vectors[keep]
 
 
 def _gap(members: list[_Text], vectors: np.ndarray, max_examples: int) -> Gap:
@@ -391,6 +466,25 @@ def _since(column: str, since: str | None) -> tuple[str, list]:
     return (f" and {column} >= ?", [since]) if since else ("", [])
 
 
+def _shown(hits: str | None) -> list[str] | None:
+    """Entry ids of a logged suggestion's hits; None when the suggestion is gone (purged)."""
+    if hits is None:
+        return None
+    try:
+        return [h["id"] for h in json.loads(hits) if isinstance(h, dict) and h.get("id")]
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def _turn_down(m: GapMessage, entry_ids: list[str] | None) -> None:
+    if m.dismissed is None:
+        return
+    if entry_ids is None:
+        m.dismissed = None
+    else:
+        m.dismissed = list(dict.fromkeys([*m.dismissed, *entry_ids]))
+
+
 def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     """Unanswered messages from the product database (a `sqlite_utils.Database`).
 
@@ -400,43 +494,100 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     suggestion (reject draft 1, then draft 2) are one message, kind "reject" with the
     first rejected entry if any was rejected. Events without a suggestion (replayed
     files) count one each. `since`: ISO timestamp, inclusive.
+
+    Each message's `dismissed` lists what agents turned down for it: every rejected
+    entry, and the suggestion's hits when an agent said nothing fits (None when that
+    suggestion is no longer logged, or for a replayed line: unknown).
     """
     where, args = _since("at", since)
     out: list[GapMessage] = []
+    by_suggestion: dict[str, GapMessage] = {}
     counted: set[str] = set()
     # A greeting or a thank-you has no answer to write: it is not a gap.
     for sid, at, message in db.execute(
             "select id, at, message from suggestions where no_match = 1"
             f" and coalesce(intent, '') not in ('greeting', 'thanks'){where} order by at, id", args):
         counted.add(sid)
-        out.append(GapMessage(message or "", at, "no_match"))
-    by_suggestion: dict[str, GapMessage] = {}
-    for sid, at, message, action, entry_id in db.execute(
-            "select suggestion_id, at, message, action, entry_id from learn_events"
-            f" where action in ('no_match', 'reject'){where} order by at, id", args):
+        by_suggestion[sid] = m = GapMessage(message or "", at, "no_match")
+        out.append(m)
+    where, args = _since("e.at", since)
+    for sid, at, message, action, entry_id, hits in db.execute(
+            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, s.hits from learn_events e"
+            " left join suggestions s on s.id = e.suggestion_id"
+            f" where e.action in ('no_match', 'reject'){where} order by e.at, e.id", args):
+        if action == "reject":
+            turned_down = [entry_id] if entry_id else []
+        else:  # "nothing fits": every hit shown; unknown (None) without the logged suggestion
+            turned_down = _shown(hits) if sid else None
         if sid and sid in counted:
+            # The assistant had no confident answer either; still, what agents rejected stays rejected.
+            if action == "reject" and sid in by_suggestion:
+                _turn_down(by_suggestion[sid], turned_down)
             continue
-        m = GapMessage(message or "", at, action, entry_id if action == "reject" else None)
+        m = GapMessage(message or "", at, action, entry_id if action == "reject" else None, [])
+        _turn_down(m, turned_down)
         if not sid:
             out.append(m)
         elif sid not in by_suggestion:
             by_suggestion[sid] = m
             out.append(m)
-        elif by_suggestion[sid].kind == "no_match" and action == "reject":
-            by_suggestion[sid].kind, by_suggestion[sid].entry_id = "reject", entry_id
+        else:
+            if by_suggestion[sid].kind == "no_match" and action == "reject":
+                by_suggestion[sid].kind, by_suggestion[sid].entry_id = "reject", entry_id
+            _turn_down(by_suggestion[sid], turned_down)
     return out
+
+
+def last_changes(db, entry_ids, fields: Sequence[str] = ("answer",)) -> dict[str, datetime]:
+    """Entry id -> when any of `fields` last changed (its creation counts), from the
+    store's history table; entries without history are left out."""
+    if not all(f.isidentifier() for f in fields):
+        raise ValueError(f"fields must be entry field names, got {fields!r}")
+    differs = " or ".join(f"json_extract(before, '$.{f}') is not json_extract(after, '$.{f}')" for f in fields)
+    ids = sorted(set(entry_ids))
+    out: dict[str, datetime] = {}
+    for i in range(0, len(ids), 500):  # SQLite's limit on parameters
+        chunk = ids[i:i + 500]
+        for entry_id, at in db.execute(
+                f"select entry_id, at from history where entry_id in ({', '.join('?' * len(chunk))})"
+                f" and (before is null or {differs})", chunk):
+            t = parse_time(at)
+            if entry_id not in out or t > out[entry_id]:
+                out[entry_id] = t
+    return out
+
+
+def current_answers(kb, top_k: int = 3) -> Answers:
+    """`mine_gaps`' `answers` from the knowledge base as it is now: per text, the entries
+    among the retriever's `top_k` hits that it is confident about (confidence >= 0.5,
+    where it flags no-match), with when their question, similar questions or answer
+    last changed. Ranked on semantics alone (no use prior or demotion: what agents
+    turned down is weighed by `mine_gaps` itself) and without document passages."""
+    from .retrieve import Retriever
+
+    retriever = Retriever(kb, top_k=top_k, references=0, prior=None)
+
+    def answers(texts: list[str]) -> list[dict[str, datetime | None]]:
+        found = [[h.entry_id for h in retriever.search(t).hits if h.confidence >= CONFIDENT] for t in texts]
+        changed = last_changes(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
+        return [{e: changed.get(e) for e in ids} for ids in found]
+
+    return answers
 
 
 def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
     """(entry_id, draft shown, text sent) for every edit feedback whose draft is known.
 
     The draft is the suggestion's drafts[draft - 1]; the entry is the feedback's, or
-    else that draft's first entry. Edits without a draft number or entry are skipped.
+    else that draft's first entry. Edits without a draft number or entry are skipped,
+    and so are edits of drafts shown before the entry's answer last changed (history
+    table): once an editor has updated the answer, edits of the old one no longer say
+    it needs updating.
     """
     where, args = _since("f.at", since)
-    out = []
-    for entry_id, draft_no, text, drafts in db.execute(
-            "select f.entry_id, f.draft, f.text, s.drafts from feedback f"
+    rows = []
+    for entry_id, draft_no, text, drafts, shown_at in db.execute(
+            "select f.entry_id, f.draft, f.text, s.drafts, s.at from feedback f"
             " join suggestions s on s.id = f.suggestion_id"
             f" where f.action = 'edit' and f.text is not null and f.draft is not null{where}"
             " order by f.at, f.id", args):
@@ -449,5 +600,7 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
         draft = shown[draft_no - 1]
         entry_id = entry_id or next(iter(draft.get("entry_ids") or []), None)
         if entry_id and draft.get("text"):
-            out.append((entry_id, draft["text"], text))
-    return out
+            rows.append((entry_id, draft["text"], text, parse_time(shown_at)))
+    changed = last_changes(db, [r[0] for r in rows])
+    # Strictly after: a draft logged in the same second as the change may show either answer.
+    return [(e, d, t) for e, d, t, at in rows if e not in changed or at > changed[e]]

@@ -8,7 +8,9 @@ Counts, by definition:
   unchanged (`first_draft`), whose any draft was sent unchanged (`any_draft`), and
   whose draft was edited before sending (`edited`);
 - no-match rate: shown suggestions flagged "no good match";
-- entries: accepts and rejects per entry over every learning event (replayed files too).
+- entries: accepts and rejects per entry over every learning event (replayed files too);
+- by category: shown = suggestions whose top entry is in the category (no-match ones
+  count for none), then the agents' actions on its entries.
 Times are stored in UTC; `since` dates and the days of `by_day` are in the server's local
 time zone (a shop's "today" starts at its own midnight).
 """
@@ -76,7 +78,7 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all)."""
     since_arg = since or ""
     out = Stats(since)
-    shown = db.execute("select id, at, intent, no_match from suggestions where at >= ?", [since_arg]).fetchall()
+    shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?", [since_arg]).fetchall()
     out.shown = len(shown)
     out.no_match_rate = _rate(sum(r[3] for r in shown), len(shown))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
@@ -107,6 +109,10 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
                       if per_entry[e]["accept"] == 0]
 
     category: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:  # a suggestion counts for the category of its top entry, when it had one
+        top_hit = next(iter(json.loads(r[4] or "[]")), None)
+        if not r[3] and top_hit and top_hit.get("id") in entries:
+            category[entries[top_hit["id"]][1]]["shown"] += 1
     for _, entry_id, action, _ in events:
         if entry_id in entries:
             category[entries[entry_id][1]][action] += 1

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import sqlite_utils
 
-from kefu.suggest.gaps import Drift, GapMessage, answer_drift, drift_edits, gap_messages, mine_gaps
+from fakes import FakeEmbedder
+from helpers import SHOP
+
+from kefu.kb.base import KnowledgeBase
+from kefu.kb.store import Store
+from kefu.suggest.gaps import (Drift, GapMessage, answer_drift, combined_embedder, current_answers, drift_edits,
+                               gap_messages, last_changes, mine_gaps)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 # The bigram embedder's cosines are lower than real models': paraphrases share ~0.3-0.8.
@@ -176,6 +182,97 @@ def test_clusters_match_sklearn_average_linkage():
         assert 1 < len(set(ours)) < 42
 
 
+# -- answered now ------------------------------------------------------------------------
+
+class Answers:
+    """A stand-in for the knowledge base as it is now: text -> {entry id: last changed}."""
+
+    def __init__(self, known: dict[str, dict[str, datetime | None]]):
+        self.known = known
+        self.asked: list[str] = []
+
+    def __call__(self, texts: list[str]) -> list[dict[str, datetime | None]]:
+        self.asked.extend(texts)
+        return [self.known.get(t, {}) for t in texts]
+
+
+def test_messages_the_base_answers_now_drop_out_of_the_gaps():
+    answers = Answers({t: {"e050": None} for t in STORE})  # an editor added an entry for them
+    gaps = mine(fixture_messages(), answers=answers)
+    assert [g.count for g in gaps] == [4] and gaps[0].question in SHIPPING
+    # Only texts that could join a gap are checked: not the two unrelated singletons.
+    assert sorted(answers.asked) == sorted(SHIPPING + STORE)
+    assert [g.count for g in mine(fixture_messages(), answers=Answers({}))] == [3, 4]  # nothing answered
+
+
+def test_an_entry_turned_down_for_a_message_answers_it_only_once_edited_since():
+    # "实体店在哪里" was rejected for e007 a day ago; e007 is still the confident match.
+    stale = Answers({STORE[0]: {"e007": NOW - timedelta(days=10)}, STORE[1]: {"e007": None}})
+    assert [g.count for g in mine(fixture_messages(), answers=stale)] == [2, 4]  # STORE[1] dropped
+    edited = Answers({STORE[0]: {"e007": NOW - timedelta(hours=12)}})  # edited after the rejection
+    # Without their centre the other two store messages are too far apart to be a gap.
+    assert [g.count for g in mine(fixture_messages(), answers=edited)] == [4]
+    # Turned down without knowing which entries (a replayed "nothing fits"): any entry must be newer.
+    replayed = [msg(t, days=1) for t in SHIPPING[:2]]
+    for m in replayed:
+        m.dismissed = None
+    old = {t: {"e001": NOW - timedelta(days=3)} for t in SHIPPING}
+    assert [g.count for g in mine(replayed, answers=Answers(old))] == [2]
+    new = {t: {"e001": NOW} for t in SHIPPING}
+    assert mine(replayed, answers=Answers(new)) == []
+
+
+def test_checks_are_bounded_most_recent_first():
+    answers = Answers({t: {"e050": None} for t in STORE + SHIPPING})
+    gaps = mine(fixture_messages(), answers=answers, max_checks=3)
+    assert sorted(answers.asked) == sorted(STORE)  # the 3 recent ones; the 4 old stay unchecked
+    assert [g.count for g in gaps] == [4]
+    assert [g.count for g in mine(fixture_messages(), answers=answers, max_checks=0)] == [3, 4]
+    with pytest.raises(ValueError, match="max_checks"):
+        mine(fixture_messages(), answers=answers, max_checks=-1)
+
+
+@pytest.fixture
+def confident_kb(tmp_path, fast_jieba):
+    """A knowledge base whose fake models carry the real models' ids, so their fusion
+    weights apply and an exact question is a confident match."""
+    k = KnowledgeBase(tmp_path / "home", [FakeEmbedder("use-m3"), FakeEmbedder("e5-small-q4")])
+    k.import_entries(SHOP)
+    # Written a week ago, before the messages below.
+    k.store.db.execute("update history set at = ?",
+                       [(datetime.now(timezone.utc) - timedelta(days=7)).isoformat(timespec="seconds")])
+    yield k
+    k.close()
+
+
+def test_a_gap_disappears_once_an_editor_adds_its_entry(confident_kb):
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    when = yesterday.isoformat(timespec="seconds")
+    messages = [GapMessage("可以用花呗吗", when, "no_match"), GapMessage("花呗能用吗", when, "no_match"),
+                GapMessage("花呗能用吗？", when, "no_match")]
+
+    def gaps():
+        return mine_gaps(messages, combined_embedder(confident_kb.embedders), threshold=THRESHOLD,
+                         answers=current_answers(confident_kb))
+
+    assert [g.count for g in gaps()] == [3]
+    confident_kb.add({"id": "huabei", "question": "可以用花呗吗", "similar": ["花呗能用吗"], "answer": "支持花呗分期。"})
+    assert gaps() == []
+
+
+def test_a_rejected_entry_still_matching_keeps_the_gap_until_edited(confident_kb):
+    when = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
+    messages = [GapMessage("请问多久能发货", when, "reject", "delivery"),
+                GapMessage("请问多久能发货", when, "no_match", dismissed=None)]
+    embed = combined_embedder(confident_kb.embedders)
+    assert current_answers(confident_kb)(["请问多久能发货"])[0].keys() == {"delivery"}
+    assert [g.count for g in mine_gaps(messages, embed, answers=current_answers(confident_kb))] == [2]
+    confident_kb.update("delivery", {"tags": ["物流"]})  # not its content: the same wrong answer
+    assert [g.count for g in mine_gaps(messages, embed, answers=current_answers(confident_kb))] == [2]
+    confident_kb.update("delivery", {"answer": "付款后24小时内发货，周末照常。"})
+    assert mine_gaps(messages, embed, answers=current_answers(confident_kb)) == []
+
+
 # -- answer_drift ------------------------------------------------------------------------
 
 DRAFT = "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦"
@@ -224,14 +321,17 @@ def db():
     database["learn_events"].create({"id": int, "key": str, "at": str, "source": str, "message": str,
                                      "entry_id": str, "action": str, "agent": str, "edited": str,
                                      "suggestion_id": str}, pk="id")
+    database["history"].create({"id": int, "entry_id": str, "version": int, "action": str, "author": str,
+                                "at": str, "before": str, "after": str}, pk="id")
     yield database
     database.close()
 
 
 def add_suggestion(db, sid: str, when: str, message: str, no_match: bool, drafts: list[dict] = (),
-                   intent: str = "") -> None:
+                   intent: str = "", hits: list[str] = ()) -> None:
     db["suggestions"].insert({"id": sid, "at": when, "message": message, "context": "[]", "script": "simplified",
-                              "intent": intent, "no_match": int(no_match), "hits": "[]",
+                              "intent": intent, "no_match": int(no_match),
+                              "hits": json.dumps([{"id": h, "kind": "entry"} for h in hits]),
                               "drafts": json.dumps(list(drafts), ensure_ascii=False)})
 
 
@@ -285,3 +385,45 @@ def test_drift_edits_join_the_draft_shown(db):
     assert drift_edits(db, since=at(10)) == [("e020", "48小时内发货", "24小时内发货"),
                                              ("e014", "3-5个工作日到账", "1-3个工作日到账")]
     assert len(drift_edits(db)) == 3
+
+
+def test_gap_messages_record_what_agents_turned_down(db):
+    add_suggestion(db, "s1", at(2), "实体店在哪", False, hits=["e005", "e006"])
+    add_event(db, "k1", at(2), "实体店在哪", "reject", "e005", suggestion_id="s1")
+    add_event(db, "k2", at(2), "实体店在哪", "no_match", suggestion_id="s1")  # then: nothing fits
+    add_suggestion(db, "s2", at(2), "能以旧换新吗", True, hits=["e009"])
+    add_event(db, "k3", at(2), "能以旧换新吗", "reject", "e009", suggestion_id="s2")
+    add_event(db, "k4", at(1), "能开发票吗", "no_match", source="replay")
+    add_event(db, "k5", at(1), "能寄到国外吗", "no_match", suggestion_id="purged")
+    got = {m.text: (m.kind, m.entry_id, m.dismissed) for m in gap_messages(db)}
+    assert got == {"实体店在哪": ("reject", "e005", ["e005", "e006"]),
+                   "能以旧换新吗": ("no_match", None, ["e009"]),  # the assistant had nothing; e009 was still rejected
+                   "能开发票吗": ("no_match", None, None), "能寄到国外吗": ("no_match", None, None)}
+
+
+def test_drift_counts_only_edits_of_drafts_shown_since_the_answer_changed():
+    store = Store(sqlite_utils.Database(memory=True))
+    try:
+        store.add({"id": "e014", "question": "退款多久到账", "answer": "3-5个工作日到账", "similar": ["退款几天到"]})
+        store.update("e014", {"similar": ["退款几天到", "钱多久退回"]})  # not the answer
+        db = store.db
+        for version, when in ((1, at(30)), (2, at(1))):
+            db.execute("update history set at = ? where entry_id = 'e014' and version = ?", [when, version])
+        assert last_changes(db, ["e014", "nope"]) == {"e014": NOW - timedelta(days=30)}
+
+        def edit(sid: str, days: float, sent: str) -> None:
+            add_suggestion(db, sid, at(days), "退款多久到", False, [{"text": "3-5个工作日到账", "entry_ids": ["e014"]}])
+            db["feedback"].insert({"suggestion_id": sid, "at": at(days), "action": "edit", "draft": 1,
+                                   "entry_id": "e014", "text": sent, "agent": "a1"})
+
+        edit("s1", 20, "1-3个工作日到账")
+        edit("s2", 10, "1-3个工作日到账哦")
+        assert [d.count for d in answer_drift(drift_edits(db))] == [2]  # the answer may need updating
+        store.update("e014", {"answer": "1-3个工作日到账"})  # an editor updated it
+        db.execute("update history set at = ? where entry_id = 'e014' and version = 3", [at(5)])
+        assert last_changes(db, ["e014"]) == {"e014": NOW - timedelta(days=5)}
+        assert drift_edits(db) == [] and answer_drift(drift_edits(db)) == []
+        edit("s3", 3, "1-3个工作日到账")  # a draft of the old answer, shown since: counts
+        assert drift_edits(db) == [("e014", "3-5个工作日到账", "1-3个工作日到账")]
+    finally:
+        store.close()

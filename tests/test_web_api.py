@@ -192,6 +192,48 @@ def test_suggest_feedback_round_trip(api, ws):
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
 
 
+@pytest.fixture
+def confident_app(tmp_path):
+    """An app whose fake models carry the real models' ids, so their fusion weights apply
+    and a close paraphrase is a confident match with drafts for its entry."""
+    w = Workspace(tmp_path / "confident", embedders=[FakeEmbedder("use-m3"), FakeEmbedder("e5-small-q4")])
+    w.kb().import_entries(SHOP)
+    yield create_app({"TESTING": True, "SECRET_KEY": "test"}, workspace=w), w
+    w.close()
+
+
+def test_one_token_names_each_help_desk_agent(confident_app):
+    """A Chatwoot team shares one token: `agent` makes its accepts count as different agents."""
+    app, ws = confident_app
+    headers = {"Authorization": f"Bearer {ws.users().add_token('desk', 'agent')}"}
+    client = app.test_client()
+
+    def accept(agent=None):
+        s = client.post("/api/suggest", json={"message": "请问多久能发货"}, headers=headers).get_json()
+        assert not s["no_match"] and s["drafts"][0]["entry_ids"] == ["delivery"]
+        body = {"suggestion_id": s["suggestion_id"], "action": "accept", "draft": 1}
+        r = client.post("/api/feedback", json={**body, **({"agent": agent} if agent else {})}, headers=headers)
+        assert r.status_code == 201
+        return r.get_json()["agent"]
+
+    assert accept("7") == "token:desk/7"
+    (row,) = ws.learner().store.rows(entry_id="delivery")
+    assert row.agents == ["token:desk/7"] and not row.trusted  # one agent: not yet (min agents 2)
+    assert accept(" 7 ") == "token:desk/7"  # the same agent again still counts once
+    assert accept("8") == "token:desk/8"
+    (row,) = ws.learner().store.rows(entry_id="delivery")
+    assert row.accepts == 3 and row.agents == ["token:desk/7", "token:desk/8"] and row.trusted
+    assert accept() == "token:desk"  # without `agent`: the token's user, as before
+
+
+@pytest.mark.parametrize("agent", [7, "", "  ", "a/b", "x" * 65, "a\nb"])
+def test_a_bad_agent_is_400_naming_the_field(api, agent):
+    sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]
+    r = api("POST", "/api/feedback", json={"suggestion_id": sid, "action": "reject", "agent": agent})
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, "agent")
+    assert r.get_json()["error"]["code"] == "invalid_field"
+
+
 def test_feedback_for_an_archived_entry_is_refused_and_stores_nothing(api, ws):
     s = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()
     ws.kb().archive("delivery")

@@ -257,6 +257,15 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
         assert page.evaluate("navigator.clipboard.readText()") == first
     page.screenshot(path=str(shots / "embedded.png"))
 
+    # The team shares one token; the accept is credited to the agent Chatwoot names
+    # (the parent page's currentAgent has id 1), so learning can count different agents.
+    sid = frame.locator("#kp-results").get_attribute("data-suggestion-id")
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
+    with servers.app.extensions["kefu_lock"]:
+        agents = [r[0] for r in servers.ws.kb().store.db.execute(
+            "select agent from feedback where suggestion_id = ?", [sid])]
+    assert agents == ["token:chatwoot/1"]
+
     # 刷新对话 asks the parent again.
     frame.get_by_role("button", name="刷新对话").click()
     page.wait_for_function("() => window.fetchInfoRequests === 2")

@@ -742,7 +742,8 @@ def usage_log(ws) -> None:
             ("运费咋算", ship, False, "edit", "满59元包邮。", "a1"),
             ("发票呢", invoice, False, "reject", None, "a2"),
             ("能用花呗吗", [], True, "no_match", None, "a1")):
-        sid = log.record_suggestion(message, [], "simplified", "presale", no_match, [], drafts)
+        hits = [{"id": d["entry_ids"][0]} for d in drafts]
+        sid = log.record_suggestion(message, [], "simplified", "presale", no_match, hits, drafts)
         ws.record_feedback(sid, action, None if no_match else 1, text, agent)
 
 
@@ -756,7 +757,8 @@ def test_stats_page_shows_the_numbers(editor, ws):
         {"accept": "1", "edit": "2", "reject": "1", "no_match": "1"}
     assert re.search(r'<td><a class="mono" href="/console/entries/ship">ship</a></td><td>运费怎么算</td>'
                      r'<td>3</td><td>0</td>', html)
-    assert re.search(r'<tr><td>售前</td><td>1</td><td>2</td><td>0</td><td>0</td></tr>', html)
+    # by category: shown (suggestions whose top entry is in it), then the actions
+    assert re.search(r'<tr><td>售前</td><td>3</td><td>1</td><td>2</td><td>0</td><td>0</td></tr>', html)
     assert re.search(r'<tr><td>了解需求</td><td>5</td><td>1</td><td>2</td><td>1</td><td>1</td></tr>', html)
     never = html[html.index("从未被采纳的条目"):]
     assert "共 4 条" in never and 'href="/console/entries/invoice"' in never and "/entries/ship" not in never

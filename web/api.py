@@ -110,6 +110,27 @@ def _agent() -> str:
     return user.name if user else "api"
 
 
+MAX_AGENT = 64  # characters of the `agent` field: a help desk's agent id or e-mail
+
+
+def _feedback_agent(data: dict) -> str:
+    """Who gave the feedback: the logged-in user or token, or `<that user>/<agent>` when
+    the body names the help-desk agent. One integration token is usually shared by a
+    whole team (a Chatwoot Dashboard App), and learning counts *different* agents, so
+    the panel names each one; the prefix keeps one token from speaking for another
+    token's or user's agents."""
+    agent = data.get("agent")
+    if agent is None:
+        return _agent()
+    if not isinstance(agent, str) or not agent.strip():
+        raise ApiError(400, "invalid_field", "agent must be a non-empty string", "agent")
+    agent = agent.strip()
+    if len(agent) > MAX_AGENT or "/" in agent or not agent.isprintable():
+        raise ApiError(400, "invalid_field",
+                       f"agent must be at most {MAX_AGENT} printable characters without '/'", "agent")
+    return f"{_agent()}/{agent}"
+
+
 @bp.post("/suggest")
 @requires("agent")
 def suggest():
@@ -139,9 +160,11 @@ def feedback():
     if draft is not None and (not isinstance(draft, int) or isinstance(draft, bool)):
         raise ApiError(400, "invalid_field", "draft must be a draft number (1, 2, 3)", "draft")
     text = _text(data, "text", required=False)
+    agent = _feedback_agent(data)
     with locked() as ws:
-        row = ws.record_feedback(sid, action, draft, text, agent=_agent())
-    return jsonify({"feedback_id": row, "suggestion_id": sid, "action": action, "draft": draft}), 201
+        row = ws.record_feedback(sid, action, draft, text, agent=agent)
+    return jsonify({"feedback_id": row, "suggestion_id": sid, "action": action, "draft": draft,
+                    "agent": agent}), 201
 
 
 @bp.get("/search")

@@ -69,7 +69,15 @@ SPEC = {
             "FeedbackRequest": {"type": "object", "required": ["suggestion_id", "action"], "properties": {
                 "suggestion_id": {"type": "string"},
                 "action": {"type": "string", "enum": ["accept", "edit", "reject", "no_match"]},
-                "draft": {"type": "integer", "minimum": 1}, "text": {"type": "string"}}},
+                "draft": {"type": "integer", "minimum": 1}, "text": {"type": "string"},
+                "agent": {"type": "string", "maxLength": 64, "pattern": "^[^/]+$",
+                          "description": "The help-desk agent who acted (e.g. Chatwoot's agent id), when one "
+                                         "token serves a team: recorded as `<token user>/<agent>`, so learning's "
+                                         "trust rule counts each agent. Default: the token's or login's user"}}},
+            "FeedbackRecorded": {"type": "object", "properties": {
+                "feedback_id": {"type": "integer"}, "suggestion_id": {"type": "string"},
+                "action": {"type": "string"}, "draft": {"type": ["integer", "null"]},
+                "agent": {"type": "string", "description": "Who the feedback is credited to"}}},
         },
     },
     "security": [{"bearer": []}, {"session": []}],
@@ -81,7 +89,7 @@ SPEC = {
         "/api/feedback": {"post": {
             "summary": "What the agent did with a suggestion (role agent)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
-            "responses": {"201": _json({"type": "object"}, "Recorded"), **_ERRORS}}},
+            "responses": {"201": _json(_ref("FeedbackRecorded"), "Recorded"), **_ERRORS}}},
         "/api/search": {"get": {
             "summary": "Ranked entries for a message (role agent)",
             "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},

@@ -93,6 +93,7 @@
     valueInputs: new Map(),
     sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
     conversation: null,   // Chatwoot conversation id of the current context
+    agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
   };
   const debug = window.kefuPanel = { ignoredMessages: 0, contexts: 0, lastCopy: null, lastMessage: "" };
@@ -714,6 +715,8 @@
     const body = { suggestion_id: s.suggestion_id, action };
     if (draft != null) body.draft = draft;
     if (text) body.text = text;
+    // One token serves the whole team: naming the agent lets learning count different agents.
+    if (state.agent) body.agent = state.agent;
     try {
       await post(cfg.feedback_url, body);
       return true;
@@ -816,9 +819,22 @@
     return text.replace(/\s*\n+\s*/g, " ").trim();
   }
 
+  /** A stable name for Chatwoot's current agent: the id (kept across renames), else the
+   *  e-mail; null when neither fits what /api/feedback accepts (≤ 64 characters, no "/"). */
+  function agentOf(ctx) {
+    const a = ctx.currentAgent && typeof ctx.currentAgent === "object" ? ctx.currentAgent : {};
+    for (const v of [a.id, a.email]) {
+      if (!(typeof v === "number" && Number.isFinite(v)) && typeof v !== "string") continue;
+      const s = String(v).trim();
+      if (s && s.length <= 64 && !s.includes("/")) return s;
+    }
+    return null;
+  }
+
   function applyContext(ctx) {
     if (!state.headers) return;
     debug.contexts += 1;
+    state.agent = agentOf(ctx);
     const conv = ctx.conversation && typeof ctx.conversation === "object" ? ctx.conversation : {};
     const messages = (Array.isArray(conv.messages) ? conv.messages : [])
       .map((m, i) => ({ m, i }))
