@@ -158,10 +158,16 @@ def _changes(question, similar, answer, category, tags, status, valid_from, vali
 @handle_errors
 def add(c: Context, entry_id, as_json, **fields) -> None:
     """Add an entry (published unless --status says otherwise)."""
+    from kefu.kb.errors import DuplicateEntry
+
     data = _changes(**fields)
     if entry_id:
         data["id"] = entry_id
-    entry = c.kb().add(data, author=author())
+    try:
+        entry = c.kb().add(data, author=author())
+    except DuplicateEntry as exc:  # its own hint is for imports (--on-conflict)
+        raise click.ClickException(f"entry id {exc.entry_id!r} already exists: change it with "
+                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
     emit(entry, as_json, _entry_text)
 
 
@@ -210,11 +216,21 @@ def show(c: Context, entry_id, as_json) -> None:
 @click.pass_obj
 @handle_errors
 def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> None:
-    """List entries, with filters and paging."""
-    entries = c.kb().store.entries(status, category, tag, text, limit, offset)
+    """List entries, with filters and paging (--limit, --offset); says when there are more."""
+    store = c.kb().store
+    entries = store.entries(status, category, tag, text, limit, offset)
     emit([dataclasses.asdict(e) for e in entries], as_json,
          lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
                                 for e in rows) or "(no entries)")
+    total = store.count(status, category, tag, text)
+    if not as_json and len(entries) < total:
+        # On stderr: the listing itself stays one entry a line for scripts.
+        if entries:
+            after = offset + len(entries)
+            more = f"; the next ones: --offset {after}" if after < total else ""
+            click.echo(f"showing {offset + 1}-{after} of {total} entries (--limit N, --offset N){more}", err=True)
+        else:
+            click.echo(f"--offset {offset} is past the end: {total} entries match", err=True)
 
 
 @cli.command()
@@ -284,6 +300,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         return
     if not paths:
         raise click.UsageError("give files or folders to import (or --template xlsx|csv)")
+    if report_path and not report_path.parent.is_dir():
+        raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
     files = list(walk(paths, patterns))
     if not files:
         raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)")
@@ -344,6 +362,14 @@ def _import_text(d: dict) -> str:
     return "\n".join(lines)
 
 
+def open_output(path: Path, fmt: str, encoding: str = "utf-8"):
+    """`path` opened for writing entries in `fmt`; a one-line error naming it if it cannot be."""
+    try:
+        return open(path, "wb") if fmt == "xlsx" else open(path, "w", encoding=encoding, newline="")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_template(fmt: str, out: Path) -> None:
     """An example FAQ file in the columns kefu reads (Chinese headers, two sample rows)."""
     from kefu.kb.entry import Entry
@@ -353,7 +379,7 @@ def write_template(fmt: str, out: Path) -> None:
                   similar=["什么时候发货", "几天能发出"], category="售中", tags=["物流"]),
             Entry(id="", question="支持七天无理由退货吗？", answer="支持的，签收后7天内商品完好可申请无理由退货。",
                   similar=["能退货吗", "不喜欢可以退吗"], category="售后", tags=["退货"])]
-    with open(out, "wb" if fmt == "xlsx" else "w", **({} if fmt == "xlsx" else {"encoding": "utf-8-sig", "newline": ""})) as fh:
+    with open_output(out, fmt, encoding="utf-8-sig") as fh:
         write_entries(rows, fmt, fh)
 
 
@@ -365,14 +391,18 @@ def write_template(fmt: str, out: Path) -> None:
 @click.pass_obj
 @handle_errors
 def export(c: Context, fmt, output, status, as_json) -> None:
-    """Write entries in a format `kefu import` reads back unchanged (to stdout without -o)."""
+    """Write entries in a format `kefu import` reads back unchanged (to stdout without -o;
+    with -o, --json prints the summary as JSON)."""
     from kefu.kb.io import write_entries
 
-    entries = c.kb().store.entries(status=status)
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
+    if as_json and not output:
+        raise click.UsageError("--json prints the summary of a file written with --output; the "
+                               "entries themselves come in --format (jsonl for JSON Lines)")
+    entries = c.kb().store.entries(status=status)
     if output:
-        with open(output, "wb") if fmt == "xlsx" else open(output, "w", encoding="utf-8", newline="") as fh:
+        with open_output(output, fmt) as fh:
             n = write_entries(entries, fmt, fh)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {d['entries']} entries to {d['file']}")

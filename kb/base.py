@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -9,16 +10,24 @@ import numpy as np
 
 from .embed import Embedder
 from .entry import Entry
-from .index import Document, Index, IndexDir, with_prototype
+from .index import Document, Index, IndexDamaged, IndexDir, Sources, with_prototype
 from .learned import LearnStore
-from .store import ImportReport, Store, text_hash
-from .text import Segmenter, normalize
+from .store import ImportReport, PublishedState, Store, text_hash
+from .text import Segmenter, normalize, normalize_terms
+
+log = logging.getLogger("kefu.index")
 
 # progress(stage, done, total): long work reports through this.
 Progress = Callable[[str, int, int], None]
 
 
 _SLICE = 2_000  # entries whose documents a rebuild holds at once
+# Changed entries applied to the live index in place; beyond this a fresh build is about
+# as quick, and compacts the FAISS id maps.
+_SYNC_MAX = 200
+
+# (entry id, phrasings then trusted learned phrasings, validity window, learned phrasings)
+Item = tuple[str, list[str], tuple, list[str]]
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -28,9 +37,12 @@ def _quiet(stage: str, done: int, total: int) -> None:
 class KnowledgeBase:
     """Entries live in `home/kefu.db`; the index under `home/index` is derived from them.
 
-    Every write goes to SQLite first and then to the index incrementally; if the index
-    is missing or stale when asked for, it is rebuilt from SQLite (vectors come from
-    the embedding cache, so only new text is embedded).
+    Every write goes to SQLite first and then to the index incrementally. When the index
+    is asked for and is stale (a write by another process, or one that crashed before
+    its index update), the entries that changed are applied to it in place; when it is
+    missing or damaged, or much changed, it is rebuilt from SQLite (vectors come from
+    the embedding cache, so only new text is embedded). Writers of the index in every
+    process take turns through a lock file; searches never wait for it.
     """
 
     def __init__(self, home: str | Path, embedders: list[Embedder], progress: Progress | None = None,
@@ -68,7 +80,7 @@ class KnowledgeBase:
         """jieba with the shop terms; rebuilt only when the terms changed."""
         fp = self.store.changes()["terms"]
         if self._segmenter is None or self._segmenter_fp != fp:
-            terms = sorted(set(self.store.terms()))
+            terms = normalize_terms(self.store.terms())
             if self._segmenter is None or self._segmenter.terms != terms:
                 self._segmenter = Segmenter(self.home / "cache", terms)
             self._segmenter_fp = fp
@@ -107,13 +119,13 @@ class KnowledgeBase:
         and, when there are any, a prototype row (see index.with_prototype)."""
         return self._entry_documents(self._items(entries))
 
-    def _items(self, entries: list[Entry]) -> list[tuple[str, list[str], tuple, bool]]:
-        """(id, phrasings then trusted learned phrasings, window, whether any was learned)."""
+    def _items(self, entries: list[Entry]) -> list[Item]:
+        """What the index holds of each entry (see Item), its learned phrasings read now."""
         learned = LearnStore(self.store).trusted([e.id for e in entries])
-        return [(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to), bool(learned.get(e.id)))
+        return [(e.id, e.phrasings + learned.get(e.id, []), (e.valid_from, e.valid_to), learned.get(e.id, []))
                 for e in entries]
 
-    def _entry_documents(self, items: list[tuple[str, list[str], tuple, bool]]) -> list[Document]:
+    def _entry_documents(self, items: list[Item]) -> list[Document]:
         docs = self._documents([item[:3] for item in items])
         return [with_prototype(d) if item[3] else d for d, item in zip(docs, items)]
 
@@ -139,38 +151,142 @@ class KnowledgeBase:
 
     # -- the indexes -------------------------------------------------------------
     def index(self) -> Index:
-        """The live entry index, loaded once; rebuilt when missing or stale, IndexMismatch on other models."""
-        index = self._current(self.index_dir, self._index, self.store.published_hash())
-        if index is None:
-            return self.rebuild()
-        self._index = index
-        return index
+        """The live entry index, loaded once; brought up to date when stale, rebuilt when
+        missing or damaged (with a warning naming what was broken); IndexMismatch on other models."""
+        want = self.store.published_hash()
+        if self._index is None or self._index.content_hash != want:
+            # Another process may have brought it up to date: looked at without the lock,
+            # so searches never wait for a writer.
+            self._index = self._load(self.index_dir)
+        if self._index is not None and self._index.content_hash == want:
+            return self._index
+        with self.index_dir.lock():
+            return self._catch_up(warn=True) or self._rebuild()
 
     def passage_index(self) -> Index:
         """The index of document passages: separate from the entries', so reference text
         never competes with curated answers or shifts their BM25 statistics."""
-        index = self._current(self.passage_dir, self._passages, self.store.passages_hash())
-        if index is None:
-            passages = self.store.passages()
-            index = self._build(self.passage_dir, self.store.passages_hash(),
-                                self._documents([(p["id"], [p["text"]], (None, None)) for p in passages]),
-                                len(passages))
-        self._passages = index
-        return index
+        want = self.store.passages_hash()
+        if self._passages is None or self._passages.content_hash != want:
+            self._passages = self._load(self.passage_dir)
+        if self._passages is None or self._passages.content_hash != want:
+            with self.passage_dir.lock():
+                self._passages = self._rebuild_passages()
+        return self._passages
 
-    def _current(self, index_dir: IndexDir, loaded: Index | None, want: str) -> Index | None:
-        if loaded is not None and loaded.content_hash == want:
-            return loaded
+    def _rebuild_passages(self) -> Index:
+        """With the lock held: the passage index, rebuilt unless another process just did."""
+        # Hash and passages read at one moment: an import committed meanwhile leaves it stale.
+        with self.store.snapshot():
+            want = self.store.passages_hash()
+            live = self._live(self.passage_dir, self._passages, warn=True)
+            if live is not None and live.content_hash == want:
+                return live
+            passages = self.store.passages()
+        live = self._passages = None  # not held beside the new one
+        docs = self._documents([(p["id"], [p["text"]], (None, None)) for p in passages])
+        return self._build(self.passage_dir, want, docs, len(passages))
+
+    def _load(self, index_dir: IndexDir) -> Index | None:
+        """The live version of `index_dir` as it is on disk, or None if there is none or it
+        cannot be read now (a writer may be between two generations: `_live` looks again
+        with the lock held)."""
         folder = index_dir.current()
-        if folder is not None:
-            index = Index.load(folder, self.models)
-            if index.content_hash == want:
-                return index
-        return None
+        if folder is None:
+            return None
+        try:
+            return Index.load(folder, self.models)
+        except IndexDamaged:
+            return None
+
+    def _live(self, index_dir: IndexDir, loaded: Index | None, warn: bool) -> Index | None:
+        """With the lock held: the live version on disk (`loaded` if that is the one), or
+        None when there is none or it is damaged (which `warn` reports: it is rebuilt)."""
+        folder = index_dir.current()
+        try:
+            if folder is None:
+                if (why := index_dir.broken_pointer()) is not None:
+                    raise IndexDamaged(why)
+                return None
+            if loaded is not None and loaded.folder == folder and Index.generation_of(folder) == loaded.generation:
+                return loaded
+            return Index.load(folder, self.models)
+        except IndexDamaged as exc:
+            if warn:
+                log.warning("the index is damaged: %s; rebuilding it from the store", exc)
+            return None
+
+    def _catch_up(self, warn: bool = False) -> Index | None:
+        """With the index lock held: make the live entry index hold exactly the store, in
+        place; None (and nothing loaded) when it must be rebuilt instead.
+
+        What changed is found by comparing the store with what the index was built from
+        (its Sources), not from what the caller wrote: a write by another process, or one
+        whose process died before updating the index, is applied too. The store is read
+        in one snapshot, and the index labelled with that snapshot's hash, so a write
+        committed meanwhile leaves it stale rather than seemingly up to date. It must be
+        rebuilt when there is none, it is damaged, the shop terms changed (every row is
+        segmented anew) or many entries changed.
+        """
+        live = self._live(self.index_dir, self._index, warn)
+        self._index = None  # a rebuild must not hold the old index beside the new one
+        if live is None:
+            return None
+        with self.store.snapshot():
+            state = self.store.published_state()
+            if live.content_hash == state.hash:
+                self._index = live
+                return live
+            changed = self._changed(live, state)
+            if changed is None or len(changed) > _SYNC_MAX:
+                return None
+            entries = self.store.get_many(changed)
+            items = self._items([entries[i] for i in changed if i in entries and i in state.entries])
+        return self._apply(live, state, changed, items)
+
+    def _changed(self, live: Index, state: PublishedState) -> list[str] | None:
+        """Entries whose indexed form differs from the store's; None if the whole index must
+        be rebuilt (built before kefu recorded its sources, or the shop terms changed)."""
+        src = live.sources
+        if src is None or src.terms != state.terms:
+            return None
+        ids = {i for i, _ in src.entries.items() ^ state.entries.items()}  # added, removed or edited
+        if src.learned_state != state.learned:
+            learned = {e: _learned_hash(texts) for e, texts in LearnStore(self.store).trusted().items()
+                       if e in state.entries}
+            ids |= {i for i, _ in src.learned.items() ^ learned.items()}
+        return sorted(ids)
+
+    def _apply(self, live: Index, state: PublishedState, changed: list[str], items: list[Item]) -> Index:
+        """Replace the `changed` entries of the live index (`items`: those still published).
+        Until it is saved it is not `self._index`: a failure half-way leaves none in use."""
+        docs = self._entry_documents(items)  # embeds new text before anything is touched
+        for entry_id in changed:
+            live.remove(entry_id)
+            live.sources.learned.pop(entry_id, None)
+        for doc, item in zip(docs, items):
+            live.add(doc)
+            if item[3]:
+                live.sources.learned[item[0]] = _learned_hash(item[3])
+        live.refresh_lexical()
+        live.sources.entries = dict(state.entries)
+        live.sources.learned_state = state.learned
+        live.content_hash = state.hash
+        live.save(live.folder)
+        self._index = live
+        return live
 
     def rebuild(self) -> Index:
         """Build a new version folder of the entry index from SQLite and switch to it atomically."""
-        items = self._items(list(self.store.iter_published()))
+        with self.index_dir.lock():
+            return self._rebuild()
+
+    def _rebuild(self) -> Index:
+        # The hash and the entries are read at one moment: an edit committed while this
+        # build runs is not in it and leaves it stale, and the next index() applies it.
+        with self.store.snapshot():
+            state = self.store.published_state()
+            items = self._items(list(self.store.iter_published()))
         self.embed_texts([t for _, texts, _, _ in items for t in texts])  # new text only; nothing kept
         # The old index is not needed while building (a failed build leaves its folder
         # live on disk, and index() loads it again), so it is not held beside the new one.
@@ -178,10 +294,13 @@ class KnowledgeBase:
         # Documents a slice at a time, their vectors read back from the cache: all of them
         # at once would be a second full copy of the index (1.4 GB at 100k entries).
         docs = (d for lo in range(0, len(items), _SLICE) for d in self._entry_documents(items[lo:lo + _SLICE]))
-        self._index = self._build(self.index_dir, self.store.published_hash(), docs, len(items))
+        sources = Sources(dict(state.entries), {i[0]: _learned_hash(i[3]) for i in items if i[3]},
+                          state.terms, state.learned)
+        self._index = self._build(self.index_dir, state.hash, docs, len(items), sources)
         return self._index
 
-    def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int) -> Index:
+    def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int,
+               sources: Sources | None = None) -> Index:
         index = Index(self.models)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
@@ -189,37 +308,24 @@ class KnowledgeBase:
                 self.progress("indexing", i, total)
         index.refresh_lexical()
         index.content_hash = content_hash
+        index.sources = sources
         folder = index_dir.new_version()
         index.save(folder)
         index_dir.publish(folder)
         return index
 
-    def _sync(self, before_hash: str, entry_ids: Iterable[str]) -> None:
-        """Apply a few changed entries to the live index without a full rebuild."""
-        ids = list(dict.fromkeys(entry_ids))
-        folder = self.index_dir.current()
-        if folder is None:
+    def _sync(self) -> None:
+        """After a write: apply what changed (this write's, and any other's) to the live
+        index in place, if there is one and it can be (else the next index() rebuilds)."""
+        if self.index_dir.current() is None and self.index_dir.broken_pointer() is None:
             return  # built on first use
-        index = self._index if self._index is not None else Index.load(folder, self.models)
-        if index.content_hash != before_hash:
-            self._index = None  # stale already: index() will rebuild
-            return
-        current = self.store.get_many(ids)
-        published = [current[i] for i in ids if i in current and current[i].status == "published"]
-        for entry_id in ids:
-            index.remove(entry_id)
-        for doc in self.documents(published):
-            index.add(doc)
-        index.refresh_lexical()
-        index.content_hash = self.store.published_hash()
-        index.save(folder)
-        self._index = index
+        with self.index_dir.lock():
+            self._catch_up()
 
     # -- writes (store first, then the index) -------------------------------------
     def _synced(self, write: Callable[[], Entry]) -> Entry:
-        before = self.store.published_hash()
         entry = write()
-        self._sync(before, [entry.id])
+        self._sync()
         return entry
 
     def add(self, data: dict, author: str | None = None) -> Entry:
@@ -274,14 +380,21 @@ class KnowledgeBase:
 
     def refresh(self, before_hash: str, changed: list[str]) -> None:
         """Bring the entry index up to date after writes: in place for a few entries, a
-        fresh build (with progress) for many; the passage index rebuilds if stale."""
-        if len(changed) > 200:
+        fresh build (with progress) for many; the passage index rebuilds if stale.
+
+        `before_hash` (the published hash before the writes) is no longer needed: the
+        index finds what changed itself. It is kept for existing callers."""
+        if len(changed) > _SYNC_MAX:
             self.rebuild()
         elif changed:
-            self._sync(before_hash, changed)
+            self._sync()
         if self.passage_dir.current() is not None or self.store.passage_count():
             self.passage_index()
 
     def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
         # New terms change segmentation, so the next index() call rebuilds (no re-embedding).
         return self.store.add_terms(words, author)
+
+
+def _learned_hash(texts: list[str]) -> str:
+    return text_hash("\n".join(texts))

@@ -99,6 +99,37 @@ def _text_list(name: str, value) -> list[str]:
     return out
 
 
+def json_type_problem(name: str, value: object) -> str | None:
+    """Why a value read from a JSON or JSONL file cannot be field `name`, or None if it can.
+
+    Spreadsheet cells are typed (a number, a date) and become text; a JSON value of the
+    wrong shape is a mistake in the file, and turned into text it would be stored as
+    nonsense ("question": ["问题"] as the question "['问题']"). Empty values are left to
+    `validate`. An id may be a whole number, as other systems often write them.
+    """
+    if value is None:
+        return None
+    if name in ("similar", "tags"):
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return None
+        inner = next((v for v in value if not isinstance(v, str)), None) if isinstance(value, list) else None
+        got = f"a list holding {_json_kind(inner)}" if isinstance(value, list) else _json_kind(value)
+        return f"expected a string or a list of strings, got {got}"
+    if name == "id" and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if not isinstance(value, str):
+        return f"expected a string, got {_json_kind(value)}"
+    return None
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    return {list: "a list", dict: "an object"}.get(type(value), "null" if value is None else type(value).__name__)
+
+
 def validate(data: dict) -> dict:
     """Check and clean the editable fields of `data`; raise InvalidEntry naming the field."""
     unknown = set(data) - set(EDITABLE) - {"id"} - {f.name for f in fields(Entry)}

@@ -3,33 +3,55 @@
 Layout under the index root:
 
     CURRENT                   name of the live version folder (replaced atomically)
+    LOCK                      held by the writer of the moment (flock), in any process
     v0003-20261128T1201/      one version folder
         meta.json             models, dims, counts, content hash, file names
-        rows-g2.json          vector id -> entry id and normalised phrasing
+        rows-g2.json          vector id -> entry id and normalised phrasing; the
+                              entries' content hashes the index was built from
         lexical-g2.npz        BM25 weights
         dense-use-m3-g2.faiss IndexIDMap2 over inner product of unit vectors
 
 A full rebuild writes a new version folder and swaps CURRENT with os.replace, so a
 crash at any point leaves the previous index serving. An incremental edit writes new
 generation files inside the live folder and commits them by replacing meta.json.
+Writers (in any process) take turns through the LOCK file; readers never wait.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
+import threading
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from .errors import IndexMismatch
+from .errors import IndexMismatch, KefuError
 from .lexical import BM25
 
 FORMAT = 1
+
+
+class IndexDamaged(KefuError):
+    """An index folder cannot be read: a file is missing, cut short or garbled. It is only
+    derived data, so the knowledge base rebuilds it from the store."""
+
+
+@dataclass
+class Sources:
+    """What an entry index was built from, so that a later look at the store can tell
+    exactly which entries changed since, whoever changed them (KnowledgeBase._catch_up)."""
+    entries: dict[str, str]  # published entry id -> its content hash
+    learned: dict[str, str] = field(default_factory=dict)  # entry id -> hash of its trusted learned phrasings
+    terms: str = ""  # hash of the shop terms the tokens were segmented with
+    learned_state: str = ""  # the store's hash of all trusted learned phrasings
 
 
 @dataclass
@@ -121,6 +143,8 @@ class Index:
         self.next_vid = 0
         self.content_hash = ""
         self.generation = 0
+        self.sources: Sources | None = None  # None for an index of passages (or an older folder)
+        self.folder: Path | None = None  # the version folder it was loaded from or saved to
 
     # -- changes -----------------------------------------------------------
     def add(self, doc: Document) -> None:
@@ -205,7 +229,10 @@ class Index:
         files = {"rows": f"rows-g{g}.json", "lexical": f"lexical-g{g}.npz",
                  "dense": {m: f"dense-{_slug(m)}-g{g}.faiss" for m in self.models}}
         rows = [[r.vid, r.entry_id, r.text, " ".join(r.tokens)] for r in self.rows.values()]
-        _write_json(folder / files["rows"], {"rows": rows, "windows": self.windows})
+        data = {"rows": rows, "windows": self.windows}
+        if self.sources is not None:
+            data["sources"] = vars(self.sources)
+        _write_json(folder / files["rows"], data)
         self.lexical.save(folder / files["lexical"])
         for model, name in files["dense"].items():
             faiss.write_index(self.dense[model], str(folder / name))
@@ -217,40 +244,89 @@ class Index:
             "files": files, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         _write_json(folder / "meta.json", meta)
+        self.folder = folder
         if old:
             for name in _file_names(old):
                 if name not in _file_names(meta):
                     (folder / name).unlink(missing_ok=True)
 
-    @classmethod
-    def load(cls, folder: Path, models: dict[str, int] | None = None) -> "Index":
-        """Load a version folder; raise IndexMismatch if it was built with other models."""
-        import faiss
-
+    @staticmethod
+    def generation_of(folder: Path) -> int:
+        """The generation a version folder is at now (it moves on with each in-place update)."""
         meta = _read_meta(folder)
         if meta is None:
-            raise FileNotFoundError(folder / "meta.json")
-        built = {m["id"]: m["dim"] for m in meta["models"]}
+            raise IndexDamaged(f"{folder / 'meta.json'} is missing")
+        with _reading(folder / "meta.json"):
+            return int(meta["generation"])
+
+    @classmethod
+    def load(cls, folder: Path, models: dict[str, int] | None = None) -> "Index":
+        """Load a version folder; IndexMismatch if it was built with other models,
+        IndexDamaged (naming the file) if a file is missing or cannot be read."""
+        meta = _read_meta(folder)
+        if meta is None:
+            raise IndexDamaged(f"{folder / 'meta.json'} is missing")
+        with _reading(folder / "meta.json"):
+            built = {m["id"]: m["dim"] for m in meta["models"]}
+            files = meta["files"]
+            names = [files["rows"], files["lexical"], *files["dense"].values()]
         if models is not None and built != models:
             raise IndexMismatch(
                 f"the index in {folder} was built with models {sorted(built)} "
                 f"but {sorted(models)} are configured; run `kefu reindex`")
+        for name in names:
+            if not (folder / name).is_file():
+                raise IndexDamaged(f"{folder / name} is missing")
         index = cls(built)
-        files = meta["files"]
-        data = json.loads((folder / files["rows"]).read_text(encoding="utf-8"))
-        for vid, entry_id, text, tokens in data["rows"]:
-            index.rows[vid] = Row(vid, entry_id, text, tokens.split(" ") if tokens else [])
-            index.by_entry.setdefault(entry_id, []).append(vid)
-        index.windows = {k: tuple(v) for k, v in data["windows"].items()}
+        with _reading(folder / files["rows"]):
+            data = json.loads((folder / files["rows"]).read_text(encoding="utf-8"))
+            for vid, entry_id, text, tokens in data["rows"]:
+                index.rows[vid] = Row(vid, entry_id, text, tokens.split(" ") if tokens else [])
+                index.by_entry.setdefault(entry_id, []).append(vid)
+            index.windows = {k: tuple(v) for k, v in data["windows"].items()}
+            if "sources" in data:
+                index.sources = Sources(**data["sources"])
         index.prototypes = {e for e, vids in index.by_entry.items() if index.rows[vids[-1]].text == PROTOTYPE}
-        index.lexical = BM25.load(folder / files["lexical"])
+        with _reading(folder / files["lexical"]):
+            index.lexical = BM25.load(folder / files["lexical"])
         index.lexical_vids = np.asarray(sorted(index.rows), dtype=np.int64)
         for model, name in files["dense"].items():
-            index.dense[model] = faiss.read_index(str(folder / name))
-        index.next_vid = meta["next_vid"]
-        index.content_hash = meta["content_hash"]
-        index.generation = meta["generation"]
+            index.dense[model] = _read_faiss(folder / name, built[model], len(index.rows))
+        with _reading(folder / "meta.json"):
+            index.next_vid = meta["next_vid"]
+            index.content_hash = meta["content_hash"]
+            index.generation = meta["generation"]
+        index.folder = folder
         return index
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn any failure to read or make sense of `path` into IndexDamaged naming it."""
+    try:
+        yield
+    except IndexDamaged:
+        raise
+    except FileNotFoundError:
+        raise IndexDamaged(f"{path} is missing") from None
+    except Exception as exc:  # json, numpy, zip: each fails its own way on a garbled file
+        raise IndexDamaged(f"{path} cannot be read ({_reason(exc)})") from None
+
+
+def _read_faiss(path: Path, dim: int, rows: int):
+    import faiss
+
+    with _reading(path):
+        index = faiss.read_index(str(path))
+    if index.d != dim or index.ntotal != rows:
+        raise IndexDamaged(f"{path} holds {index.ntotal} vectors of dimension {index.d}, "
+                           f"not the {rows} of dimension {dim} that meta.json records")
+    return index
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}".rstrip(": ")
 
 
 def _file_names(meta: dict) -> set[str]:
@@ -273,10 +349,64 @@ def _write_json(path: Path, data) -> None:
 
 
 def _read_meta(folder: Path) -> dict | None:
+    """The folder's meta.json; None if there is none, IndexDamaged if it is garbled."""
+    path = folder / "meta.json"
     try:
-        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    with _reading(path):
+        meta = json.loads(data.decode("utf-8"))
+    if not isinstance(meta, dict):
+        raise IndexDamaged(f"{path} cannot be read (not a JSON object)")
+    return meta
+
+
+class _ProcessLock:
+    """An exclusive flock on a file, re-entrant within a thread.
+
+    flock excludes other processes; the thread lock excludes other threads of this one
+    (they would share the flock). Re-entrant, so a write that triggers another one in
+    the same thread (an editor's save while a rebuild embeds, in tests) cannot deadlock.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fh = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(self.path, "a+b")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                except BaseException:
+                    fh.close()
+                    raise
+                self._fh = fh
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._fh.close()  # closing releases the flock
+                    self._fh = None
+
+
+_LOCKS: dict[str, _ProcessLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _process_lock(path: Path) -> _ProcessLock:
+    """One lock object per lock file in this process, however many IndexDirs point at it."""
+    key = os.path.abspath(path)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, _ProcessLock(Path(key)))
 
 
 class IndexDir:
@@ -292,10 +422,21 @@ class IndexDir:
     def current(self) -> Path | None:
         try:
             name = self.pointer.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        except (FileNotFoundError, UnicodeDecodeError):
             return None
         folder = self.root / name
-        return folder if (folder / "meta.json").exists() else None
+        return folder if name and (folder / "meta.json").exists() else None
+
+    def broken_pointer(self) -> str | None:
+        """Why CURRENT names no loadable folder, when it exists but does not."""
+        if not self.pointer.exists() or self.current() is not None:
+            return None
+        return f"{self.pointer} names no version folder with a meta.json"
+
+    def lock(self):
+        """Hold the index's lock: writers of this index in every process take turns
+        (build, in-place update, publish); searches read without it."""
+        return _process_lock(self.root / "LOCK").hold()
 
     def meta(self) -> dict | None:
         folder = self.current()

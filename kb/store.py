@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,7 @@ import sqlite_utils
 
 from . import migrations
 from .entry import EDITABLE, Entry, validate
-from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, VersionNotFound
+from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, KefuError, VersionNotFound
 
 ON_CONFLICT = ("error", "update", "skip")
 
@@ -52,6 +53,15 @@ class ImportReport:
     @property
     def changed_entries(self) -> list[str]:
         return self.added + self.updated + self.pruned
+
+
+@dataclass
+class PublishedState:
+    """What the entry index is built from, read at one moment (inside `Store.snapshot`)."""
+    hash: str  # published_hash()
+    entries: dict[str, str]  # published entry id -> content hash
+    terms: str  # hash of the shop terms
+    learned: str  # hash of the trusted learned phrasings
 
 
 class _DryRun(Exception):
@@ -89,6 +99,41 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the store as of the first one (one read transaction),
+        whatever other connections commit meanwhile. Nothing may be written inside."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        self.db.execute("begin")
+        try:
+            yield
+        finally:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()  # only read: nothing to keep
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction that takes SQLite's write lock before its first read.
+
+        A plain (deferred) BEGIN reads first; if another process commits in between, the
+        write that follows fails at once with "database is locked" instead of waiting
+        its turn. Inside an open transaction this is a savepoint, as `db.atomic()`.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.execute("begin immediate")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.rollback()
+            raise
+        self.db.conn.commit()
 
     # -- reading -----------------------------------------------------------
     def get(self, entry_id: str) -> Entry:
@@ -163,6 +208,17 @@ class Store:
         return self._cached("entries", self._published_hash,
                             (c["entries"], c["terms"], c.get("learn.version", 0)))
 
+    def published_state(self) -> PublishedState:
+        """The published hash with what it is made of, all read at one moment."""
+        with self.snapshot():
+            c = self.changes()
+            rows = self.db.execute("select id, content_hash from entries where status = 'published'"
+                                   " order by id").fetchall()
+            terms, learned = self.terms(), self._learned_hash()
+            digest = self._cached("entries", lambda: _published_digest(rows, terms, learned),
+                                  (c["entries"], c["terms"], c.get("learn.version", 0)))
+            return PublishedState(digest, dict(rows), text_hash("\n".join(terms)), learned)
+
     def passages_hash(self) -> str:
         """Changes whenever the passages or the shop terms (their segmentation) change."""
         c = self.changes()
@@ -180,14 +236,9 @@ class Store:
         return held[1]
 
     def _published_hash(self) -> str:
-        h = hashlib.sha256()
-        for row in self.db.execute(
-                "select id, content_hash from entries where status = 'published' order by id"):
-            h.update(f"{row[0]}\0{row[1]}\n".encode())
-        for (word,) in self.db.execute("select word from terms order by word"):
-            h.update(f"t\0{word}\n".encode())
-        h.update(self._learned_hash().encode())
-        return h.hexdigest()[:16]
+        rows = self.db.execute(
+            "select id, content_hash from entries where status = 'published' order by id").fetchall()
+        return _published_digest(rows, self.terms(), self._learned_hash())
 
     def _learned_hash(self) -> str:
         """The trusted learned phrasings (indexed with their entries), re-read only when a
@@ -202,13 +253,13 @@ class Store:
 
     # -- writing -----------------------------------------------------------
     def add(self, data: dict, author: str | None = None) -> Entry:
-        with self.db.atomic():
+        with self._writing():
             return self._add(validate(data), author, "create")
 
     def update(self, entry_id: str, changes: dict, author: str | None = None,
                action: str = "edit") -> Entry:
         changes = validate({k: v for k, v in changes.items() if k != "id"})
-        with self.db.atomic():
+        with self._writing():
             return self._update(self.get(entry_id), changes, author, action)
 
     def archive(self, entry_id: str, author: str | None = None) -> Entry:
@@ -241,7 +292,7 @@ class Store:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
         report = ImportReport()
         try:
-            with self.db.atomic():
+            with self._writing():
                 for i, data in enumerate(items):
                     self._import_one(dict(data), on_conflict, author, places[i] if places else where,
                                      source, report)
@@ -417,7 +468,7 @@ class Store:
 
     def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
         added = []
-        with self.db.atomic():
+        with self._writing():
             for word in words:
                 word = word.strip()
                 if not word or any(ch.isspace() for ch in word):
@@ -429,7 +480,7 @@ class Store:
         return added
 
     def remove_terms(self, words: Iterable[str]) -> int:
-        with self.db.atomic():
+        with self._writing():
             return sum(self.db.execute("delete from terms where word = ?", [w]).rowcount for w in words)
 
     # -- embedding cache ----------------------------------------------------
@@ -455,7 +506,7 @@ class Store:
         return out
 
     def save_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db.conn.executemany(
                 "insert or replace into embeddings (model, hash, vector) values (?, ?, ?)",
                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()])
@@ -471,6 +522,18 @@ class Store:
                      updated_at=updated_at, author=author, version=version)
 
 
+def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: str) -> str:
+    """The published hash of (id, content hash) rows in id order, the shop terms and the
+    learned phrasings' hash."""
+    h = hashlib.sha256()
+    for entry_id, content_hash in rows:
+        h.update(f"{entry_id}\0{content_hash}\n".encode())
+    for word in terms:
+        h.update(f"t\0{word}\n".encode())
+    h.update(learned.encode())
+    return h.hexdigest()[:16]
+
+
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -480,13 +543,21 @@ def _loads(value):
 
 
 def backup(db_path: str | Path, dest: str | Path) -> None:
-    """Copy a live store with SQLite's online backup API (safe while others use it)."""
+    """Copy a live store with SQLite's online backup API (safe while others use it);
+    KefuError naming `dest` when it cannot be written there."""
     src = sqlite3.connect(str(db_path))
-    dst = sqlite3.connect(str(dest))
     try:
-        src.backup(dst)
+        try:
+            dst = sqlite3.connect(str(dest))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        except sqlite3.Error as exc:
+            folder = Path(dest).parent
+            why = f"folder {folder} does not exist" if not folder.is_dir() else str(exc)
+            raise KefuError(f"cannot write the backup {dest}: {why}") from None
     finally:
-        dst.close()
         src.close()
 
 

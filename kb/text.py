@@ -79,12 +79,21 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
     return Normalized(simplified.lower(), script, truncated)
 
 
+def normalize_terms(terms: Iterable[str]) -> list[str]:
+    """Shop terms as `normalize` makes the text they are matched in (lower-case, half-width,
+    simplified), sorted and without duplicates: a term typed `ABC牌` or `運費險` must meet
+    the message text `abc牌` or `运费险`."""
+    out = {normalize(t).text for t in terms}
+    return sorted(t for t in out if t)
+
+
 class Segmenter:
     """jieba words plus single CJK characters, with a shop-term user dictionary.
 
     Single characters make typos and homophones still share most tokens with the
     intended phrase; whole words keep precision. jieba's prefix-dictionary cache is
-    written to `cache_dir` (inside the data dir), not to /tmp.
+    written to `cache_dir` (inside the data dir), not to /tmp. Terms are normalised
+    like the text they are found in (the store keeps them as the editor typed them).
     """
 
     def __init__(self, cache_dir: Path | None = None, terms: Iterable[str] = ()):
@@ -95,7 +104,7 @@ class Segmenter:
         if cache_dir is not None:
             Path(cache_dir).mkdir(parents=True, exist_ok=True)
             self._tk.tmp_dir = str(cache_dir)
-        self.terms = sorted(set(terms))
+        self.terms = normalize_terms(terms)
         for term in self.terms:
             self._tk.add_word(term, freq=50_000)
 

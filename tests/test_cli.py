@@ -229,3 +229,55 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     hour_ago = (datetime.now(timezone(timedelta(hours=8))) - timedelta(hours=1)).isoformat(timespec="minutes")
     assert json.loads(run("stats", "--json", "--since", hour_ago).stdout)["actions"]["accept"] == 3
     assert "by day" in run("stats").output
+
+
+# -- without the real models: errors and messages of the entry and file commands -----------------
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """The commands below never search: a fake embedder spares loading the real models."""
+    from fakes import FakeEmbedder
+
+    import kefu.kb.embed as embed
+
+    monkeypatch.setattr(embed, "load_embedders", lambda spec, threads=None: [FakeEmbedder()])
+
+
+def test_unwritable_output_paths_are_one_line_errors(home, run, fake_models, tmp_path):
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    missing = tmp_path / "nope" / "x"
+    for args in (["backup", f"{missing}.db"], ["export", "-o", f"{missing}.csv"],
+                 ["export", "--format", "xlsx", "-o", f"{missing}.xlsx"],
+                 ["import", "--template", "csv", "-o", f"{missing}.csv"],
+                 ["import", "--template", "xlsx", "-o", f"{missing}.xlsx"],
+                 ["import", str(tmp_path), "--report", f"{missing}.json"]):
+        result = run(*args, ok=False)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert str(missing.parent) in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "nope").exists()
+
+
+def test_add_with_an_existing_id_points_to_edit(home, run, fake_models):
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    result = run("add", "--id", "k001", "-q", "运费多少", "-a", "包邮", ok=False)
+    assert result.exit_code == 1
+    assert "kefu edit k001" in result.output and "--on-conflict" not in result.output
+
+
+def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path):
+    for i in range(5):
+        run("add", "--id", f"k{i}", "-q", f"问题{i}", "-a", "答案")
+    first = run("list", "--limit", "2")
+    assert len(first.stdout.splitlines()) == 2
+    assert "showing 1-2 of 5" in first.stderr and "--offset 2" in first.stderr
+    last = run("list", "--limit", "2", "--offset", "4")
+    assert "showing 5-5 of 5" in last.stderr and "next" not in last.stderr
+    assert run("list").stderr == ""  # all shown: nothing to say
+    assert "past the end" in run("list", "--offset", "9").stderr
+    assert len(json.loads(run("list", "--limit", "2", "--json").stdout)) == 2
+
+
+def test_export_json_without_output_is_an_error(home, run, fake_models):
+    result = run("export", "--format", "csv", "--json", ok=False)
+    assert result.exit_code == 2 and "--json" in result.output

@@ -270,6 +270,17 @@ def test_jsonl_english_and_chinese_keys_and_bad_lines(tmp_path):
         f"{path}, line 5: invalid JSON (Expecting property name enclosed in double quotes at column 2)"]
 
 
+def test_json_values_of_the_wrong_type_are_rejected_naming_line_and_field(tmp_path):
+    path = jsonl(tmp_path / "faq.jsonl", [{"id": "x1", "question": ["问题"], "answer": "答"},
+                                          {"id": "x2", "question": "好问题", "answer": "答", "tags": 5},
+                                          {"id": 3, "question": "整数编号", "answer": "答"}])
+    loaded = load(path)
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 1, field 'question': expected a string, got a list",
+        f"{path}, line 2, field 'tags': expected a string or a list of strings, got the number 5"]
+    assert [r.data["question"] for r in loaded.rows] == ["整数编号"]
+
+
 def test_jsonl_unknown_key_is_reported(tmp_path):
     path = jsonl(tmp_path / "faq.jsonl", [{"问题": "能开发票吗？", "答案": "可以。", "备注": "财务确认过"}])
     loaded = load(path)

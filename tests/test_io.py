@@ -287,3 +287,26 @@ def test_csv_round_trip_keeps_similar_question_with_fullwidth_semicolon(tmp_path
 def test_write_unknown_format():
     with pytest.raises(ValueError):
         write_entries(ENTRIES, "xml", io.StringIO())
+
+
+@pytest.mark.parametrize("name,value,reason", [
+    ("question", ["问题"], "expected a string, got a list"),
+    ("answer", 5, "expected a string, got the number 5"),
+    ("category", {"a": 1}, "expected a string, got an object"),
+    ("status", True, "expected a string, got true/false"),
+    ("tags", 5, "expected a string or a list of strings, got the number 5"),
+    ("similar", ["x", 3], "expected a string or a list of strings, got a list holding the number 3"),
+    ("id", 1.5, "expected a string, got the number 1.5"),
+])
+def test_json_values_of_the_wrong_type_are_named(name, value, reason):
+    from kefu.kb.entry import json_type_problem
+
+    assert json_type_problem(name, value) == reason
+
+
+@pytest.mark.parametrize("name,value", [("question", "问题"), ("similar", ["a", "b"]), ("tags", "a|b"),
+                                        ("id", 1001), ("valid_to", None), ("category", "")])
+def test_json_values_of_the_right_type_pass(name, value):
+    from kefu.kb.entry import json_type_problem
+
+    assert json_type_problem(name, value) is None

@@ -434,6 +434,80 @@ def test_writes_through_another_connection_are_seen(tmp_path, make_entry):
         second.close()
 
 
+def test_two_connections_writing_at_once_take_turns(tmp_path, make_entry):
+    # Two server processes save at the same moment. A write transaction that read before
+    # taking the write lock could not wait for the other: "database is locked" at once.
+    import threading
+
+    first, second = Store.open(tmp_path / "kefu.db"), Store.open(tmp_path / "kefu.db")
+    try:
+        first.add(make_entry("e1"))
+        first.add(make_entry("e2", "怎么退货"))
+        done, errors = threading.Event(), []
+
+        def other_saves():
+            try:
+                second.update("e2", {"answer": "七天无理由。"})
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            done.set()
+        other = threading.Thread(target=other_saves)
+        read = first.get
+
+        def get_then_let_the_other_save(entry_id):
+            entry = read(entry_id)
+            other.start()
+            done.wait(0.5)  # the other commits now, unless it has to wait for this one
+            return entry
+        first.get = get_then_let_the_other_save
+        try:
+            first.update("e1", {"answer": "全场包邮。"})
+        finally:
+            first.get = read
+            other.join(40)
+        assert errors == []
+        assert (second.get("e1").answer, first.get("e2").answer) == ("全场包邮。", "七天无理由。")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_published_state_is_what_the_published_hash_is_made_of(store, make_entry):
+    store.add(make_entry("e1"))
+    store.add(make_entry("e2", "怎么退货", status="draft"))
+    store.add_terms(["运费险"])
+    state = store.published_state()
+    assert state.hash == store.published_hash() == Store._published_hash(store)
+    assert state.entries == {"e1": store.get("e1").content_hash()}
+    store.add_terms(["闪电退款"])
+    assert store.published_state().terms != state.terms
+
+
+def test_a_snapshot_sees_the_store_as_of_its_first_read(tmp_path, make_entry):
+    first, second = Store.open(tmp_path / "kefu.db"), Store.open(tmp_path / "kefu.db")
+    try:
+        first.add(make_entry("e1"))
+        with first.snapshot():
+            before = first.published_hash()
+            second.update("e1", {"answer": "全场包邮。"})
+            assert first.get("e1").answer != "全场包邮。"
+            assert first.published_hash() == before
+        assert first.get("e1").answer == "全场包邮。" and first.published_hash() != before
+    finally:
+        first.close()
+        second.close()
+
+
+def test_backup_to_a_missing_folder_names_it(tmp_path, make_entry):
+    from kefu.kb.errors import KefuError
+
+    live = Store.open(tmp_path / "kefu.db")
+    live.add(make_entry("e1"))
+    live.close()
+    with pytest.raises(KefuError, match="nope"):
+        backup(tmp_path / "kefu.db", tmp_path / "nope" / "b.db")
+
+
 def test_published_hash_ignores_drafts(store, make_entry):
     store.add(make_entry("e1"))
     h0 = store.published_hash()

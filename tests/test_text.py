@@ -95,3 +95,11 @@ def test_emoji_order_numbers_and_english_are_tolerated(tmp_path):
     tokens = Segmenter(tmp_path / "cache").tokens(n.text)
     assert "2024112800123" in tokens and "size" in tokens and "l" in tokens
     assert "😭" not in tokens
+
+
+def test_user_terms_are_normalised_like_the_messages_they_are_found_in(tmp_path):
+    seg = Segmenter(tmp_path / "cache", ["ABC牌", "運費險", "超能裤Ｘ1", "abc牌"])
+    assert seg.terms == ["abc牌", "超能裤x1", "运费险"]
+    for typed, term in [("ABC牌的质量怎么样", "abc牌"), ("請問運費險怎麼理賠", "运费险"),
+                        ("超能裤Ｘ1有大码吗", "超能裤x1")]:
+        assert term in seg.split(normalize(typed).text)[0], typed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from ..entry import json_type_problem
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
 from .rows import RowChecker, canonical
@@ -60,6 +61,10 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
     for key, value in data.items():
         name = canonical(key)
         if name is not None and name not in raw:
+            problem = json_type_problem(name, value)
+            if problem is not None:  # ["问题"] or 5 would be stored as the text "['问题']" or "5"
+                loaded.problems.append(Problem(place.error(name, problem, str(key)), {name: str(value)}))
+                return
             raw[name] = value
         elif name is None and not str(key).startswith("_") and key not in loaded.ignored:
             loaded.ignored.add(key)
