@@ -10,7 +10,10 @@ How a message is answered:
    with a logistic curve that also counts the message's content words (greetings
    and chit-chat have few); below 0.5 the result is flagged `no_match`.
 The weights and the three numbers of the curve were tuned on ../shared/bench/shop-dev
-for the default models (see README); `Fusion` takes others.
+for the default models, the reference set (see README); `Fusion` takes others. With any
+other set of models (one of them alone, a sentence-transformers model, a mix) the curve
+reads the candidate's cosines mapped onto the reference set's scale by a calibration
+fitted on the knowledge base itself (suggest/calibrate.py); the ranking is the same.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
 from kefu.kb.text import normalize
 
+from . import calibrate
+from .calibrate import REFERENCE, Anchors, Scale
 from .learn import Learning, PriorRule
 
 LEXICAL = "bm25"
@@ -42,9 +47,26 @@ class Fusion:
     slope: float = 9.87
     midpoint: float = 2.290  # fused score at which a one-word message has confidence 0.5
     per_word: float = 0.66  # logit added per content word beyond the first, up to 4 words
+    # Where the reference set's dense score (the models named in `weights`) puts phrasing
+    # pairs of one entry and of different entries on the shipped corpus: the scale another
+    # model set is mapped onto when the reference models are not all configured. Measured
+    # for the default weights: a Fusion with other weights gives its own, or None.
+    reference: Anchors | None = REFERENCE
 
     def weight(self, part: str) -> float:
         return self.weights.get(part, self.default_dense)
+
+    def reference_weights(self, embedders) -> dict[str, float]:
+        """The dense weights of the models the curve was tuned for (not those a fine-tuned
+        model adopted from the model it replaces)."""
+        adopted = {m.id for m in embedders if getattr(m, "like", None) in self.weights and m.id != m.like}
+        return {p: w for p, w in self.weights.items() if p != LEXICAL and p not in adopted}
+
+    def tuned_for(self, embedders) -> bool:
+        """Whether `embedders` are the reference set, a fine-tuned model standing for the one it replaces."""
+        ref = self.reference_weights(embedders)
+        present = [m.like if getattr(m, "like", None) in ref else m.id for m in embedders]
+        return sorted(present) == sorted(ref)
 
     def adopting(self, embedders) -> "Fusion":
         """A copy in which a fine-tuned model (`like` = the model it replaces) has that model's weight."""
@@ -125,6 +147,7 @@ class Retriever:
         self.references = references  # most passages returned beside the hits
         self.prior = prior  # None: rank on semantics alone
         self._learning: tuple[tuple, Learning] | None = None
+        self._scale: tuple[tuple, Scale | None] | None = None
 
     def warm_up(self) -> None:
         """Pay the one-off costs (index load, its 8-bit copies, jieba dictionary, model
@@ -178,6 +201,7 @@ class Retriever:
         scored = self._score(index, entries, queries, lex_scores)
         adjust = self.learning().adjust([s[0] for s in scored], queries) if self.prior else np.zeros(len(scored))
         order = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + adjust[i]))[:top_k]
+        scale = self.confidence_scale(index) if order else None
         clock.lap("score")
         store_entries = self.kb.store.get_many(scored[i][0] for i in order)
         hits = []
@@ -191,7 +215,8 @@ class Retriever:
             # Confidence (and so no-match) stays semantic: the prior only reorders.
             hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
                             matched, round(float(fused + adjust[i]), 4),
-                            round(self.fusion.confidence(fused, len(words)), 4),
+                            round(self.fusion.confidence(self._curve_input(scale, fused, dense, lexical),
+                                                         len(words)), 4),
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4),
                             round(float(adjust[i]), 4)))
         no_match = not hits or max(h.confidence for h in hits) < 0.5
@@ -209,6 +234,27 @@ class Retriever:
         if self._learning is None or self._learning[0] != key:
             self._learning = (key, Learning.load(self.kb, self.prior))
         return self._learning[1]
+
+    def confidence_scale(self, index) -> Scale | None:
+        """How the confidence curve reads a candidate's dense scores: None for the
+        reference set (the fused score, as tuned), else their mapping onto the reference
+        scale fitted on `index` (suggest/calibrate.py), kept until its content changes."""
+        key = (index.content_hash, repr(self.fusion))
+        if self._scale is None or self._scale[0] != key:
+            embedders = self.kb.embedders
+            found = None
+            if not self.fusion.tuned_for(embedders):
+                found = calibrate.scale(index, [m.id for m in embedders], self.fusion.reference_weights(embedders),
+                                        self.fusion.reference, self.calibration)
+            self._scale = (key, found)
+        return self._scale[1]
+
+    def _curve_input(self, scale: Scale | None, fused: float, dense: dict[str, float], lexical: float) -> float:
+        """The score the confidence curve reads: the fused one, or on the reference scale."""
+        if scale is None:
+            return fused
+        return (scale.offset + sum(w * dense[m] for m, w in scale.weights.items())
+                + self.fusion.weight(LEXICAL) * lexical)
 
     def _references(self, queries: dict, words: list[str], chars: list[str]) -> list[Reference]:
         """The best passages, scored like entries but in their own index; a passage must

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 from fakes import FakeEmbedder
@@ -10,7 +11,8 @@ from helpers import SHOP, entry_dict, patch_jieba
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery
-from kefu.suggest.retrieve import Retriever
+from kefu.suggest import calibrate
+from kefu.suggest.retrieve import Fusion, Retriever
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +156,136 @@ def test_search_on_empty_knowledge_base(kb):
     assert result.hits == []
     assert result.no_match
     assert result.confidence == 0.0
+
+
+# -- confidence for model sets other than the one the curve was tuned for -------------------
+
+# Eight entries whose phrasings share their key characters, so the FakeEmbedder tells
+# them apart about as well as a real model tells a shop's entries apart (d′ ≈ 2.4).
+DISTINCT = [entry_dict(i, q, "答：" + q, similar=s) for i, q, s in [
+    ("ship", "运费怎么算", ["运费多少钱", "运费怎么收"]),
+    ("return", "怎么申请退货", ["申请退货怎么弄", "退货怎么申请"]),
+    ("invoice", "能开发票吗", ["发票怎么开", "可以开发票吗"]),
+    ("delivery", "多久能发货", ["什么时候发货", "发货要多久"]),
+    ("password", "忘记密码怎么办", ["密码忘记了怎么办", "密码忘了"]),
+    ("size", "尺码怎么选", ["选哪个尺码", "尺码偏大吗"]),
+    ("coupon", "优惠券怎么用", ["优惠券在哪里用", "怎么使用优惠券"]),
+    ("refund", "退款多久到账", ["退款什么时候到", "多久能退款"])]]
+CHIT_CHAT = ["今天天气真好", "给我讲个笑话", "你好", "哈哈哈", "在吗"]
+
+
+@pytest.fixture
+def own_model_kb(tmp_path, fast_jieba):
+    """One model the default Fusion has no weight for, as a sentence-transformers model would be."""
+    k = KnowledgeBase(tmp_path / "home", [FakeEmbedder("st:my-model", 256)])
+    k.import_entries(DISTINCT)
+    yield k
+    k.close()
+
+
+@pytest.mark.parametrize("message, entry_id", [("运费怎么算", "ship"), ("忘记密码怎么办", "password"),
+                                                ("尺码偏大吗", "size"), ("怎么使用优惠券", "coupon")])
+def test_another_model_set_is_confident_on_a_stored_question(own_model_kb, message, entry_id):
+    result = Retriever(own_model_kb).search(message)
+    assert result.hits[0].entry_id == entry_id
+    assert not result.no_match and result.confidence >= 0.9
+
+
+@pytest.mark.parametrize("message", CHIT_CHAT)
+def test_another_model_set_flags_chit_chat(own_model_kb, message):
+    result = Retriever(own_model_kb).search(message)
+    assert result.no_match and result.confidence < 0.2
+
+
+def test_a_close_paraphrase_is_a_match_with_another_model_set(own_model_kb):
+    result = Retriever(own_model_kb).search("请问多久能发货")
+    assert result.hits[0].entry_id == "delivery" and not result.no_match
+
+
+def test_the_calibration_changes_confidence_only_never_the_ranking(own_model_kb, monkeypatch):
+    retriever = Retriever(own_model_kb)
+    calibrated = retriever.search("退款什么时候到账")
+    monkeypatch.setattr(retriever, "confidence_scale", lambda index: None)  # the curve on raw fused scores
+    raw = retriever.search("退款什么时候到账")
+    assert [(h.entry_id, h.score, h.dense, h.lexical) for h in calibrated.hits] == \
+        [(h.entry_id, h.score, h.dense, h.lexical) for h in raw.hits]
+    assert raw.no_match and raw.confidence < 0.01  # the defect: the default curve never fits
+    assert not calibrated.no_match
+
+
+def test_the_reference_set_keeps_its_tuned_curve(tmp_path, fast_jieba):
+    """Fake models carrying the default models' ids: the curve reads the fused score as tuned."""
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder("use-m3"), FakeEmbedder("e5-small-q4")])
+    kb.import_entries(SHOP)
+    retriever = Retriever(kb, prior=None)
+    assert retriever.confidence_scale(kb.index()) is None
+    for message in ("运费怎么算", "请问多久能发货", "今天天气真好"):
+        result = retriever.search(message)
+        words = len(kb.segmenter.split(result.normalized)[0])
+        for hit in result.hits:
+            parts = 0.5 * hit.dense["use-m3"] + 2.0 * hit.dense["e5-small-q4"] + 0.1 * hit.lexical
+            assert hit.score == pytest.approx(parts, abs=1e-3)
+            assert hit.confidence == pytest.approx(Fusion().confidence(hit.score, words), abs=3e-4)  # score rounded
+    kb.close()
+
+
+def test_which_sets_the_curve_was_tuned_for():
+    fusion = Fusion()
+    use, e5 = SimpleNamespace(id="use-m3"), SimpleNamespace(id="e5-small-q4")
+    tuned_e5 = SimpleNamespace(id="st:/data/models/ft-1", like="e5-small-q4", calibration=[1.1, -0.1])
+    assert fusion.tuned_for([use, e5]) and fusion.tuned_for([e5, use])
+    assert fusion.adopting([use, tuned_e5]).tuned_for([use, tuned_e5])  # fine-tuned e5 stands for e5
+    assert not fusion.tuned_for([use]) and not fusion.tuned_for([e5]) and not fusion.tuned_for([tuned_e5])
+    assert not fusion.tuned_for([use, e5, SimpleNamespace(id="st:other")])
+    assert Fusion(weights={"fake": 1.0, "bm25": 0.1}).tuned_for([SimpleNamespace(id="fake")])
+
+
+def test_a_model_that_cannot_tell_entries_apart_never_claims_a_match(tmp_path, fast_jieba):
+    """A one-dimensional model puts every text on the same point: all cosines are 1, even
+    between unrelated entries, so a cosine of 1 is no evidence of a match."""
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder("st:flat", 1)])
+    kb.import_entries(DISTINCT)
+    retriever = Retriever(kb)
+    for message in ("运费怎么算", "今天天气真好"):
+        result = retriever.search(message)
+        assert result.hits[0].dense["st:flat"] == pytest.approx(1.0)
+        assert result.no_match
+    kb.close()
+
+
+def test_calibration_is_kept_per_index_content_and_independent_of_build_order(own_model_kb, tmp_path):
+    retriever = Retriever(own_model_kb)
+    first = retriever.confidence_scale(own_model_kb.index())
+    assert retriever.confidence_scale(own_model_kb.index()) is first  # cached
+    own_model_kb.add(entry_dict("gift", "可以送礼品卡吗", "可以。", similar=["礼品卡能送吗", "送礼品卡"]))
+    again = retriever.confidence_scale(own_model_kb.index())
+    assert again is not first and again != first  # recomputed for the new content
+    reversed_kb = KnowledgeBase(tmp_path / "reversed", [FakeEmbedder("st:my-model", 256)])
+    reversed_kb.import_entries(DISTINCT[::-1])
+    reversed_kb.add(entry_dict("gift", "可以送礼品卡吗", "可以。", similar=["礼品卡能送吗", "送礼品卡"]))
+    assert Retriever(reversed_kb).confidence_scale(reversed_kb.index()) == again
+    reversed_kb.close()
+
+
+def test_too_few_phrasing_pairs_fall_back_to_shipped_anchors_or_raw_cosines(tmp_path, fast_jieba):
+    entries = [entry_dict(f"e{i}", q, "答") for i, q in enumerate(["运费怎么算", "怎么退货", "能开发票吗"])]
+    kb = KnowledgeBase(tmp_path / "a", [FakeEmbedder("use-m3")])  # the built-in id: its shipped anchors
+    kb.import_entries(entries)
+    scale = Retriever(kb).confidence_scale(kb.index())
+    a, b = calibrate.BUILTIN["use-m3"].onto(calibrate.REFERENCE)
+    assert scale.weights["use-m3"] == pytest.approx(2.5 * a) and scale.offset == pytest.approx(2.5 * b)
+    kb.close()
+    kb = KnowledgeBase(tmp_path / "b", [FakeEmbedder("st:unknown")])  # nothing known: cosines as they are
+    kb.import_entries(entries)
+    assert Retriever(kb).confidence_scale(kb.index()) == calibrate.Scale({"st:unknown": 2.5}, 0.0)
+    result = Retriever(kb).search("运费怎么算")
+    assert result.hits[0].entry_id == "e0" and not result.no_match
+    kb.close()
+
+
+def test_anchors_map_a_rescaled_model_back_onto_the_reference():
+    """A model whose cosines are an affine transform of the reference's maps back exactly."""
+    ref = calibrate.REFERENCE
+    a, b = calibrate.Anchors(2 * ref.same - 1, 2 * ref.other - 1, 2 * ref.spread).onto(ref)
+    assert (a, b) == (pytest.approx(0.5), pytest.approx(0.5))
+    assert calibrate.Anchors(0.5, 0.5, 0.1).onto(ref)[0] == 0.0  # no separation: a flat map

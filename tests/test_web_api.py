@@ -185,8 +185,10 @@ def test_suggest_feedback_round_trip(api, ws):
     assert r.status_code == 201
     log = ws.feedback_log().suggestion(s["suggestion_id"])
     assert [f["action"] for f in log["feedback"]] == ["accept"] and log["feedback"][0]["agent"] == "token:test"
-    # With the fake embedder the suggestion is a no-match (a clarifying draft): nothing to learn.
-    assert ws.learner().store.rows() == []
+    # The accepted draft answers from "delivery", and the message is its stored question:
+    # learned as "known" (nothing new to index), counted once.
+    (learned,) = ws.learner().store.rows()
+    assert (learned.entry_id, learned.status, learned.accepts) == ("delivery", "known", 1)
     r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
     (learned,) = ws.learner().store.rows()  # "not helpful" rejects the top hit, once
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
