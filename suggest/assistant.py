@@ -18,6 +18,10 @@ from .understand import understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 _CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
+# Finer pieces, to find the questions in a message ("能开发票吗 多久发货"): a piece asks
+# something when it has one of these cues; context pieces of a story usually do not.
+_PIECES = re.compile(r"[？?；;\n，,。.!！~～\s]+|还有|另外|顺便问|顺便")
+_ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
 @dataclass
@@ -132,6 +136,10 @@ class Assistant:
         if second is not None and self._two_questions(result.normalized, top, second):
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
+        pair = self._answer_each_question(result.normalized, hits)
+        if pair is not None:
+            notes.append("two questions: each matched on its own, answered both")
+            return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]
         if second is not None and top.score - second.score < self.ambiguity:
             notes.append("ambiguous: top entries close in score and about different things")
             # The likelier answer stays first (it is a real entry, not a guess); the
@@ -156,6 +164,31 @@ class Assistant:
             overlaps = [len(cl & matched) / (len(cl) or 1) for cl in clauses]
             return max(range(len(clauses)), key=overlaps.__getitem__)
         return best_clause(first) != best_clause(second)
+
+    def _answer_each_question(self, text: str, hits: list[Hit]) -> tuple[Hit, Hit] | None:
+        """When the message asks two (or more) things and the whole-message hits hold no
+        answer to one of them, that question is searched on its own: of the last two
+        questions, the one sharing fewer words with the top hit (one more search, only for
+        such messages). Its best entry must match confidently and be about another topic
+        than the top hit; it is appended to `hits`, so the suggestion lists every entry a
+        draft quotes. Returns the two hits in the order the customer asked."""
+        seg = self.retriever.kb.segmenter
+        asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
+        if len(asks) < 2 or not hits:
+            return None
+        top = hits[0]
+        answered = set(seg.tokens(normalize(top.matched).text)) | set(seg.tokens(normalize(top.question).text))
+        shared = [len(answered & set(seg.tokens(p))) for p in asks]
+        other = 0 if shared[0] < shared[1] else 1
+        result = self.retriever.search(asks[other])
+        if result.no_match:
+            return None
+        found = result.hits[0]
+        if found.entry_id == top.entry_id or topic(found) == topic(top):
+            return None
+        if found.entry_id not in {h.entry_id for h in hits}:
+            hits.append(found)
+        return (found, top) if other == 0 else (top, found)
 
     @staticmethod
     def _why(d: Draft, hits: list[Hit], result: SearchResult, seg) -> list[str]:

@@ -62,7 +62,8 @@ def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint."""
     if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(text):
         return False
-    return bool(_THANKS.search(text)) or not _FILLER.sub("", _ACK.sub("", text))
+    # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
+    return bool(_THANKS.search(text)) or (bool(_ACK.search(text)) and not _FILLER.sub("", _ACK.sub("", text)))
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:

@@ -214,3 +214,20 @@ def test_greeting_only_gets_greeting_draft(assistant):
 def test_empty_message_raises(assistant, message):
     with pytest.raises(EmptyQuery):
         assistant.suggest(message)
+
+
+def test_the_question_the_top_hit_does_not_answer_is_searched_on_its_own(assistant):
+    invoice = assistant.retriever.search("能开发票吗").hits[0]
+    hits = [invoice]
+    first, second = assistant._answer_each_question("能开发票吗 多久能发货", hits)
+    assert (first.entry_id, second.entry_id) == ("invoice", "delivery")  # in the order asked
+    assert [h.entry_id for h in hits] == ["invoice", "delivery"]  # listed for the draft quoting it
+    delivery = assistant.retriever.search("多久能发货").hits[0]
+    first, second = assistant._answer_each_question("多久能发货？能开发票吗", [delivery])
+    assert (first.entry_id, second.entry_id) == ("delivery", "invoice")
+    # One question after some context, two questions about one entry, or one without an
+    # answer: nothing to add.
+    assert assistant._answer_each_question("昨天下单了，买的是裙子，多久能发货", [delivery]) is None
+    ret = assistant.retriever.search("怎么申请退货").hits[0]
+    assert assistant._answer_each_question("可以退吗？怎么申请退货", [ret]) is None
+    assert assistant._answer_each_question("多久能发货？今天天气怎么样", [delivery]) is None

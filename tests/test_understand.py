@@ -123,3 +123,8 @@ def test_acknowledgement_followed_by_a_problem_is_not_thanks(message, intent, se
                                      "收到 明白了", "好滴 那我等快递了 拜拜"])
 def test_bare_acknowledgement_is_thanks(message):
     assert understand(message, "售后").intent == "thanks"
+
+
+@pytest.mark.parametrize("message", ["哈哈哈哈", "～～～", "。。。"])
+def test_laughter_or_punctuation_alone_is_not_thanks(message):
+    assert understand(message).intent != "thanks"
