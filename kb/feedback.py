@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from .errors import KefuError
+from .store import writing
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
 
@@ -66,7 +67,7 @@ class FeedbackLog:
     def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
                           no_match: bool, hits: list[dict], drafts: list[dict]) -> str:
         sid = uuid.uuid4().hex[:12]
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute(
                 "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -96,7 +97,7 @@ class FeedbackLog:
         if action == "edit" and not text:
             raise BadFeedback("text", "an edit needs the edited text (--text)")
         stored = mask(text) if text else None
-        with self.db.atomic():
+        with writing(self.db):
             # A retried request (same suggestion, agent, action, draft and text) is the same
             # feedback: its row is returned, so it counts once in statistics and learning.
             same = self.db.execute(

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from .entry import Entry
 from .errors import EntryNotFound, KefuError
 from .feedback import mask
+from .store import writing
 from .text import normalize
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
@@ -121,7 +122,7 @@ class LearnStore:
         return row[0] if row else default
 
     def set_setting(self, key: str, value: str) -> None:
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("insert or replace into settings (key, value) values (?, ?)", [key, value])
             self._bump()
 
@@ -134,7 +135,7 @@ class LearnStore:
         # (the panel records one event per click, the learned table can be long).
         touched = sorted({e.entry_id for e in events if e.entry_id})
         before = self._trusted_keys(touched)
-        with self.db.atomic():
+        with writing(self.db):
             for n, event in enumerate(events, 1):
                 try:
                     self._record(event, out)
@@ -295,7 +296,7 @@ class LearnStore:
     def approve(self, row_id: int, editor: str) -> list[str]:
         """Make the phrasing a real similar question of its entry (recorded in its history)."""
         row = self._undecided(row_id, "approve")
-        with self.db.atomic():
+        with writing(self.db):
             entry = self._published(row.entry_id)
             if row.key not in {phrase_key(p) for p in entry.phrasings}:
                 self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
@@ -304,7 +305,7 @@ class LearnStore:
 
     def reject(self, row_id: int, editor: str) -> list[str]:
         row = self._undecided(row_id, "reject")
-        with self.db.atomic():
+        with writing(self.db):
             self._decide(row_id, "rejected", editor)
         return [row.entry_id]
 
@@ -317,7 +318,7 @@ class LearnStore:
         row = self._undecided(row_id, "move")
         if to_entry == row.entry_id:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
-        with self.db.atomic():
+        with writing(self.db):
             target = self._published(to_entry)
             there = self._find(to_entry, row.key)
             if there is None:
@@ -346,7 +347,7 @@ class LearnStore:
         row = self.get(row_id)
         if not row.rejects:
             raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("update learned set rejects = 0, rejecters = '[]', decided_by = ?, decided_at = ?"
                             " where id = ?", [editor, _now(), row_id])
             self._bump()
@@ -357,7 +358,7 @@ class LearnStore:
         row = self.get(row_id)
         if row.status not in ("approved", "rejected"):
             raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
-        with self.db.atomic():
+        with writing(self.db):
             if row.status == "approved":
                 entry = self.store.get(row.entry_id)
                 keep = [s for s in entry.similar if phrase_key(s) != row.key]

@@ -80,6 +80,28 @@ def passage_id(source: str, position: int) -> str:
     return "p" + hashlib.sha256(f"{source}\0{position}".encode()).hexdigest()[:15]
 
 
+
+@contextmanager
+def writing(db) -> Iterator[None]:
+    """A write transaction on `db` that takes SQLite's write lock before its first read.
+
+    A plain (deferred) BEGIN reads first; if another process commits in between, the
+    write that follows fails at once with "database is locked" instead of waiting its
+    turn. Inside an open transaction this is a savepoint, as `db.atomic()`.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        raise
+    db.conn.commit()
+
 class Store:
     """Entries with full history; every write is one transaction."""
 
@@ -114,26 +136,8 @@ class Store:
             if self.db.conn.in_transaction:
                 self.db.conn.rollback()  # only read: nothing to keep
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A write transaction that takes SQLite's write lock before its first read.
-
-        A plain (deferred) BEGIN reads first; if another process commits in between, the
-        write that follows fails at once with "database is locked" instead of waiting
-        its turn. Inside an open transaction this is a savepoint, as `db.atomic()`.
-        """
-        if self.db.conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        self.db.execute("begin immediate")
-        try:
-            yield
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.rollback()
-            raise
-        self.db.conn.commit()
+    def _writing(self):
+        return writing(self.db)
 
     # -- reading -----------------------------------------------------------
     def get(self, entry_id: str) -> Entry:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from .errors import KefuError
+from .store import writing
 
 ROLES = ("agent", "editor", "admin")
 
@@ -56,7 +57,7 @@ class Users:
             raise UserError("a password needs at least 8 characters")
         if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
             raise UserError(f"user {name!r} already exists")
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("insert into users (name, password_hash, role, created_at) values (?, ?, ?, ?)",
                             [name, generate_password_hash(password), role, _now()])
         return User(name, role)
@@ -67,7 +68,7 @@ class Users:
         if len(password) < 8:
             raise UserError("a password needs at least 8 characters")
         self.get(name)
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("update users set password_hash = ? where name = ?",
                             [generate_password_hash(password), name])
 
@@ -95,7 +96,7 @@ class Users:
         admins = self.db.execute("select count(*) from users where role = 'admin'").fetchone()[0]
         if user.role == "admin" and admins == 1:
             raise UserError(f"{name!r} is the last admin; add another admin first")
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("delete from users where name = ?", [name])
 
     # -- API tokens ---------------------------------------------------------------
@@ -104,7 +105,7 @@ class Users:
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         token = "kefu_" + secrets.token_urlsafe(32)
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("insert into api_tokens (token_hash, name, role, created_at) values (?, ?, ?, ?)",
                             [_token_hash(token), name, role, _now()])
         return token
@@ -119,5 +120,5 @@ class Users:
                 for r in self.db.execute("select name, role, created_at from api_tokens order by created_at")]
 
     def revoke_tokens(self, name: str) -> int:
-        with self.db.atomic():
+        with writing(self.db):
             return self.db.execute("delete from api_tokens where name = ?", [name]).rowcount

@@ -22,6 +22,7 @@ import numpy as np
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule
+from kefu.kb.store import writing
 from kefu.kb.text import normalize
 
 
@@ -104,7 +105,7 @@ class Learner:
         """Log the agent's action on a suggestion and learn from it, in one transaction:
         feedback that cannot be learned from (its entry was archived since) stores nothing."""
         before = self.kb.store.published_hash()
-        with self.kb.store.db.atomic():
+        with writing(self.kb.store.db):
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
             shown = log.suggestion(suggestion_id)
             entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
