@@ -43,6 +43,13 @@ def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
 
 
+def to_mainland(text: str) -> str:
+    """Simplified script with mainland wording (軟體 -> 软件, 網路 -> 网络): how a draft
+    reads to a simplified-script customer. Matching keeps `to_simplified`, character by
+    character, so scores do not depend on OpenCC's phrase lists."""
+    return _converter("tw2sp").convert(text)
+
+
 def to_traditional(text: str, config: str = "s2twp") -> str:
     return _converter(config).convert(text)
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from kefu.kb.template import VARIABLE
-from kefu.kb.text import TRADITIONAL, to_simplified, to_traditional
+from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
 
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
@@ -154,7 +154,7 @@ class Composer:
         texts, missing, entry_spans, pos = [], [], [], 0
         for raw, source in parts:
             text, miss = fill(raw, values)
-            text = to_traditional(text, self.traditional) if u.script == TRADITIONAL else to_simplified(text)
+            text = to_traditional(text, self.traditional) if u.script == TRADITIONAL else to_mainland(text)
             if source == "entry":
                 entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]

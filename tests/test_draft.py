@@ -231,6 +231,12 @@ def test_traditional_answer_is_simplified_for_simplified_customer():
     assert "签收后7天内可申请退货" in d.text
 
 
+def test_taiwan_wording_becomes_mainland_wording_for_a_simplified_customer():
+    tw_hit = hit("tw2", "請在軟體裡查看網路訂單的資訊，7-11取貨。", tags=["订单"])
+    d = composer().concise(u_(), tw_hit, {}, "k")
+    assert "请在软件里查看网络订单的信息，7-11取货。" in d.text
+
+
 @pytest.mark.parametrize("script", [SIMPLIFIED, TRADITIONAL])
 def test_numbers_preserved_in_both_scripts(script):
     h = hit("n", "付款后48小时内发货，退款3-7个工作日到账，满99元包邮，客服电话400-123-4567。")

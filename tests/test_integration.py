@@ -19,13 +19,18 @@ def _load(name):
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    kb = KnowledgeBase(tmp_path_factory.mktemp("corpus"), load_embedders("use,e5"))
+def _corpus_retriever(tmp_path_factory, name: str, models: str):
+    """A Retriever over the shipped corpus and shop terms with `models`; closed after."""
+    kb = KnowledgeBase(tmp_path_factory.mktemp(name), load_embedders(models))
     kb.add_terms(TERMS.read_text(encoding="utf-8").split())
     kb.import_entries(read_entries(ENTRIES))
     yield Retriever(kb)
     kb.close()
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory):
+    yield from _corpus_retriever(tmp_path_factory, "corpus", "use,e5")
 
 
 def test_shipped_corpus_is_large_and_published():
@@ -94,11 +99,7 @@ def test_the_default_set_keeps_its_curve_and_the_shipped_anchors_hold(retriever)
 @pytest.fixture(scope="module")
 def use_alone(tmp_path_factory):
     """The shipped corpus with USE only: a model set the confidence curve was not tuned for."""
-    kb = KnowledgeBase(tmp_path_factory.mktemp("use-only"), load_embedders("use"))
-    kb.add_terms(TERMS.read_text(encoding="utf-8").split())
-    kb.import_entries(read_entries(ENTRIES))
-    yield Retriever(kb)
-    kb.close()
+    yield from _corpus_retriever(tmp_path_factory, "use-only", "use")
 
 
 def test_use_alone_is_confident_on_stored_questions(use_alone):
