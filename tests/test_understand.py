@@ -128,3 +128,10 @@ def test_bare_acknowledgement_is_thanks(message):
 @pytest.mark.parametrize("message", ["哈哈哈哈", "～～～", "。。。"])
 def test_laughter_or_punctuation_alone_is_not_thanks(message):
     assert understand(message).intent != "thanks"
+
+
+@pytest.mark.parametrize("message, sentiment", [("😡😡😡", "angry"), ("衣服呢🤬", "angry"),
+                                                ("还没到😭", "anxious"), ("快递丢了吗🥺", "anxious"),
+                                                ("好看😊", "calm")])
+def test_emoji_carry_the_mood(message, sentiment):
+    assert understand(message).sentiment == sentiment
