@@ -97,8 +97,11 @@ def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: 
 @handle_errors
 def init(c: Context, sample: bool, as_json: bool) -> None:
     """Create the data folder and its config; build the index."""
+    from kefu.kb.embed import canonical_models
+
+    c._models = canonical_models(c.models)
+    kb = c.kb()  # loads the models: a model that cannot load leaves config.json as it was
     c.write_config({**c.config(), "models": c.models})
-    kb = c.kb()
     report = None
     if sample:
         from kefu.corpus import ENTRIES, TERMS

@@ -6,6 +6,7 @@ Heavy imports happen in constructors, never at import time, so `kefu --help` is 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -154,6 +155,19 @@ def default_threads() -> int:
 
 BUILTIN = {"use": USEEmbedder, "e5": E5Embedder}
 DEFAULT_MODELS = ("use", "e5")
+
+
+def canonical_models(spec: str) -> str:
+    """`spec` as config.json should keep it: a sentence-transformers model given as a
+    local folder becomes "st:" + its absolute path, so the data folder works from any
+    working directory; built-in names and hub names are kept as written."""
+    out = []
+    for name in (n.strip() for n in spec.split(",") if n.strip()):
+        if name not in BUILTIN:
+            path = Path(name.removeprefix("st:")).expanduser()
+            name = "st:" + str(path.resolve()) if path.exists() else name
+        out.append(name)
+    return ",".join(out)
 
 
 def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | None = None) -> list[Embedder]:

