@@ -113,13 +113,17 @@ def test_load_with_other_models_raises_index_mismatch(kb, built):
         Index.load(folder, {"fake": 64, "other": 64})
 
 
-def test_knowledge_base_with_another_model_raises_index_mismatch(kb, built, tmp_path):
+def _other_model_is_refused(kb) -> None:
     other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
     try:
         with pytest.raises(IndexMismatch):
             other.index()
     finally:
         other.close()
+
+
+def test_knowledge_base_with_another_model_raises_index_mismatch(kb, built, tmp_path):
+    _other_model_is_refused(kb)
     # The existing index is left as it was.
     assert Index.load(kb.home / "index" / _current(kb), {"fake": 64}).n_entries == 5
 
@@ -573,12 +577,7 @@ def test_a_damaged_index_is_rebuilt_on_the_next_write(kb, built, caplog):
 
 def test_a_damaged_index_still_reports_other_models_as_a_mismatch(kb, built):
     _damage(kb, "rows deleted")
-    other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
-    try:
-        with pytest.raises(IndexMismatch):
-            other.index()
-    finally:
-        other.close()
+    _other_model_is_refused(kb)
 
 
 def test_a_damaged_passage_index_is_rebuilt(kb, caplog):
