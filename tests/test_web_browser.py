@@ -92,6 +92,7 @@ def login(page, url: str, name: str = "agent") -> None:
     page.fill("input[name=password]", USERS[name][0])
     page.click("button[type=submit]")
     page.wait_for_selector("#kp-message")
+    page.wait_for_function("() => !!window.kefuPanel")  # the script ran (slow under load)
 
 
 def ask(page, text: str, frame=None) -> str:
@@ -100,7 +101,7 @@ def ask(page, text: str, frame=None) -> str:
     box = where.locator("#kp-message")
     box.fill("")
     box.press_sequentially(text)
-    where.wait_for_function("t => window.kefuPanel.lastMessage === t", arg=text)
+    where.wait_for_function("t => !!window.kefuPanel && window.kefuPanel.lastMessage === t", arg=text)
     return where.locator("#kp-results").get_attribute("data-suggestion-id")
 
 
@@ -234,7 +235,7 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
     frame = page.frame_locator("#app")
     frame.locator(".kp-draft").first.wait_for()
     app = next(f for f in page.frames if "/embed" in f.url)
-    app.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券怎么用？'")
+    app.wait_for_function("() => !!window.kefuPanel && window.kefuPanel.lastMessage === '优惠券怎么用？'")
     assert frame.locator("#kp-message").input_value() == "优惠券怎么用？"
     context = frame.locator("#kp-context").input_value().splitlines()
     assert context == ["客户：你好，在吗", "客服：亲，在的，请问有什么可以帮您？", "客户：运费怎么算", "客服：亲，满99元包邮哦"]
@@ -311,7 +312,7 @@ def test_stale_answers_are_dropped_and_401_shows_login(servers, new_page):
     page.wait_for_timeout(250)  # its request is on the way
     box.fill("")
     box.press_sequentially("能开发票吗")
-    page.wait_for_function("() => window.kefuPanel.lastMessage === '能开发票吗'")
+    page.wait_for_function("() => !!window.kefuPanel && window.kefuPanel.lastMessage === '能开发票吗'")
     page.wait_for_timeout(700)  # the late answer has come back by now
     assert page.evaluate("window.kefuPanel.lastMessage") == "能开发票吗"
     assert all("发票" in t for t in draft_texts(page)[:2])
