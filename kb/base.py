@@ -156,8 +156,9 @@ class KnowledgeBase:
         want = self.store.published_hash()
         if self._index is None or self._index.content_hash != want:
             # Another process may have brought it up to date: looked at without the lock,
-            # so searches never wait for a writer.
-            self._index = self._load(self.index_dir)
+            # so searches never wait for a writer (the copy in memory is kept if it is
+            # still the one on disk).
+            self._index = self._live(self.index_dir, self._index, warn=False)
         if self._index is not None and self._index.content_hash == want:
             return self._index
         with self.index_dir.lock():
@@ -168,7 +169,7 @@ class KnowledgeBase:
         never competes with curated answers or shifts their BM25 statistics."""
         want = self.store.passages_hash()
         if self._passages is None or self._passages.content_hash != want:
-            self._passages = self._load(self.passage_dir)
+            self._passages = self._live(self.passage_dir, self._passages, warn=False)
         if self._passages is None or self._passages.content_hash != want:
             with self.passage_dir.lock():
                 self._passages = self._rebuild_passages()
@@ -187,26 +188,16 @@ class KnowledgeBase:
         docs = self._documents([(p["id"], [p["text"]], (None, None)) for p in passages])
         return self._build(self.passage_dir, want, docs, len(passages))
 
-    def _load(self, index_dir: IndexDir) -> Index | None:
-        """The live version of `index_dir` as it is on disk, or None if there is none or it
-        cannot be read now (a writer may be between two generations: `_live` looks again
-        with the lock held)."""
-        folder = index_dir.current()
-        if folder is None:
-            return None
-        try:
-            return Index.load(folder, self.models)
-        except IndexDamaged:
-            return None
-
     def _live(self, index_dir: IndexDir, loaded: Index | None, warn: bool) -> Index | None:
-        """With the lock held: the live version on disk (`loaded` if that is the one), or
-        None when there is none or it is damaged (which `warn` reports: it is rebuilt)."""
+        """The live version on disk (`loaded` if that is the one), or None when there is
+        none or it is damaged. Writers call it with the lock held and `warn` (what is
+        damaged is then rebuilt); without the lock a writer may be between two
+        generations, so a failed read is only a reason to look again with it."""
         folder = index_dir.current()
         try:
             if folder is None:
-                if (why := index_dir.broken_pointer()) is not None:
-                    raise IndexDamaged(why)
+                if index_dir.pointer.exists():  # CURRENT names no loadable folder
+                    raise IndexDamaged(f"{index_dir.pointer} names no version folder with a meta.json")
                 return None
             if loaded is not None and loaded.folder == folder and Index.generation_of(folder) == loaded.generation:
                 return loaded
@@ -317,7 +308,7 @@ class KnowledgeBase:
     def _sync(self) -> None:
         """After a write: apply what changed (this write's, and any other's) to the live
         index in place, if there is one and it can be (else the next index() rebuilds)."""
-        if self.index_dir.current() is None and self.index_dir.broken_pointer() is None:
+        if not self.index_dir.pointer.exists():
             return  # built on first use
         with self.index_dir.lock():
             self._catch_up()
@@ -358,10 +349,9 @@ class KnowledgeBase:
             return plan
         if plan.added or plan.updated or (plan.passages or {}).get("added") or (plan.passages or {}).get("updated"):
             self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
-        before = self.store.published_hash()
         report = self.store.import_entries(*args, places=places)
         if sync:
-            self.refresh(before, report.changed_entries)
+            self.refresh(report.changed_entries)
         return report
 
     def _new_texts(self, items: list[dict], on_conflict: str) -> list[str]:
@@ -378,12 +368,10 @@ class KnowledgeBase:
                 texts += [item["question"], *item.get("similar", [])]
         return texts
 
-    def refresh(self, before_hash: str, changed: list[str]) -> None:
-        """Bring the entry index up to date after writes: in place for a few entries, a
-        fresh build (with progress) for many; the passage index rebuilds if stale.
-
-        `before_hash` (the published hash before the writes) is no longer needed: the
-        index finds what changed itself. It is kept for existing callers."""
+    def refresh(self, changed: list[str]) -> None:
+        """Bring the entry index up to date after writes that changed the entries
+        `changed`: in place for a few, a fresh build (with progress) for many; the passage
+        index rebuilds if stale."""
         if len(changed) > _SYNC_MAX:
             self.rebuild()
         elif changed:

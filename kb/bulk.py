@@ -90,14 +90,13 @@ class BulkImporter:
         self.problems: list[Problem] = []
 
     def run(self, files: list[Path]) -> list[FileResult]:
-        before = self.kb.store.published_hash()
         results, changed = [], []
         for i, path in enumerate(files, 1):
             result = self.import_file(path, changed=changed)
             results.append(result)
             self.kb.progress("files", i, len(files))
         if not self.options.dry_run:
-            self.kb.refresh(before, changed)
+            self.kb.refresh(changed)
         return results
 
     def import_file(self, path: Path, data: bytes | None = None, name: str | None = None,

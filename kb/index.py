@@ -427,12 +427,6 @@ class IndexDir:
         folder = self.root / name
         return folder if name and (folder / "meta.json").exists() else None
 
-    def broken_pointer(self) -> str | None:
-        """Why CURRENT names no loadable folder, when it exists but does not."""
-        if not self.pointer.exists() or self.current() is not None:
-            return None
-        return f"{self.pointer} names no version folder with a meta.json"
-
     def lock(self):
         """Hold the index's lock: writers of this index in every process take turns
         (build, in-place update, publish); searches read without it."""

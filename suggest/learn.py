@@ -91,10 +91,9 @@ class Learner:
         self.kb.index()
 
     def _apply(self, write) -> Recorded | list[str]:
-        before = self.kb.store.published_hash()
         out = write()
         changed = out.entries if isinstance(out, Recorded) else out
-        self.kb.refresh(before, changed)
+        self.kb.refresh(changed)
         return out
 
     def record(self, events: list[Event], where: str = "") -> Recorded:
@@ -104,7 +103,6 @@ class Learner:
                         text: str | None = None, agent: str | None = None) -> int:
         """Log the agent's action on a suggestion and learn from it, in one transaction:
         feedback that cannot be learned from (its entry was archived since) stores nothing."""
-        before = self.kb.store.published_hash()
         with writing(self.kb.store.db):
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
             shown = log.suggestion(suggestion_id)
@@ -115,7 +113,7 @@ class Learner:
                 return fid  # a clarifying question was accepted: no entry to learn for
             rec = self.store.record([Event(shown["message"], action, entry_id, agent, f"feedback:{fid}",
                                            "panel", text, suggestion_id)])
-        self.kb.refresh(before, rec.entries)
+        self.kb.refresh(rec.entries)
         return fid
 
     def replay(self, path: str | Path, agent: str | None = None) -> Recorded:

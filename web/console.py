@@ -632,11 +632,11 @@ def _run_import(ws, folder: Path, meta: dict, dry_run: bool):
     kb = ws.kb()
     options = ImportOptions(dry_run=dry_run, author=_author(), **meta["options"])
     data = (folder / "upload").read_bytes()
-    before, changed = kb.store.published_hash(), []
+    changed: list[str] = []
     result = BulkImporter(kb, options).import_file(folder / "upload", data=data, name=meta["name"],
                                                    changed=changed)
     if not dry_run:
-        kb.refresh(before, changed)  # what BulkImporter.run does after its files
+        kb.refresh(changed)  # what BulkImporter.run does after its files
     return result
 
 
