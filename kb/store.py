@@ -208,19 +208,14 @@ class Store:
         """Changes whenever anything that the index holds changes (entries, shop terms or
         trusted learned phrasings). Cached against `changes()`, so asking on every search
         costs one query, not a scan of every entry."""
-        c = self.changes()
-        return self._cached("entries", self._published_hash,
-                            (c["entries"], c["terms"], c.get("learn.version", 0)))
+        return self._cached("entries", self._published_hash, self._published_key())
 
     def published_state(self) -> PublishedState:
         """The published hash with what it is made of, all read at one moment."""
         with self.snapshot():
-            c = self.changes()
-            rows = self.db.execute("select id, content_hash from entries where status = 'published'"
-                                   " order by id").fetchall()
+            key, rows = self._published_key(), self._published_rows()
             terms, learned = self.terms(), self._learned_hash()
-            digest = self._cached("entries", lambda: _published_digest(rows, terms, learned),
-                                  (c["entries"], c["terms"], c.get("learn.version", 0)))
+            digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
             return PublishedState(digest, dict(rows), text_hash("\n".join(terms)), learned)
 
     def passages_hash(self) -> str:
@@ -239,10 +234,17 @@ class Store:
             held = self._hash_cache[name] = (key, compute())
         return held[1]
 
-    def _published_hash(self) -> str:
-        rows = self.db.execute(
+    def _published_key(self) -> tuple:
+        """What the published hash is cached against: the markers of what it is made of."""
+        c = self.changes()
+        return c["entries"], c["terms"], c.get("learn.version", 0)
+
+    def _published_rows(self) -> list:
+        return self.db.execute(
             "select id, content_hash from entries where status = 'published' order by id").fetchall()
-        return _published_digest(rows, self.terms(), self._learned_hash())
+
+    def _published_hash(self) -> str:
+        return _published_digest(self._published_rows(), self.terms(), self._learned_hash())
 
     def _learned_hash(self) -> str:
         """The trusted learned phrasings (indexed with their entries), re-read only when a
@@ -327,7 +329,7 @@ class Store:
             if Entry(existing.id, **merged).content_hash() == existing.content_hash():
                 report.unchanged.append(existing.id)
             elif on_conflict == "error":
-                raise DuplicateEntry(existing.id, where)
+                raise DuplicateEntry(existing.id, where, "use --on-conflict update or skip")
             elif on_conflict == "skip":
                 report.skipped.append(existing.id)
             else:
