@@ -246,16 +246,20 @@ class LearnStore:
         row.demoted = self.rule.demotes(row)
         return row
 
-    def queue(self) -> list[Learned]:
+    def queue(self, rows: list[Learned] | None = None) -> list[Learned]:
         """Candidates agents accepted and an editor has not decided on, most accepted first
-        (trusted ones too: they are in use, and an editor may still reject them)."""
-        rows = [r for r in self.rows(status="candidate") if r.accepts and not r.demoted]
+        (trusted ones too: they are in use, and an editor may still reject them); from
+        `rows` when given (rows already read), else from the table."""
+        rows = [r for r in (self.rows() if rows is None else rows)
+                if r.status == "candidate" and r.accepts and not r.demoted]
         return sorted(rows, key=lambda r: (-r.accepts, r.rejects, r.id))
 
-    def rejected_pairings(self) -> list[Learned]:
+    def rejected_pairings(self, rows: list[Learned] | None = None) -> list[Learned]:
         """Undecided pairings agents rejected rather than accepted (demoted or on their way
-        to it), most rejected first: an editor lifts a wrong demotion or moves the message."""
-        rows = [r for r in self.rows(status="candidate") if r.rejects and (not r.accepts or r.demoted)]
+        to it), most rejected first: an editor lifts a wrong demotion or moves the message.
+        From `rows` when given, else from the table."""
+        rows = [r for r in (self.rows() if rows is None else rows)
+                if r.status == "candidate" and r.rejects and (not r.accepts or r.demoted)]
         return sorted(rows, key=lambda r: (-r.rejects, r.id))
 
     def trusted(self, entry_ids: list[str] | None = None) -> dict[str, list[str]]:

@@ -82,17 +82,14 @@ def queue():
     with locked() as ws:
         store = ws.learner().store
         every = store.rows()
-        if tab == "candidate":
-            found = store.queue()
-        elif tab == "agent-rejected":
-            found = store.rejected_pairings()
-        else:  # the latest decision first: the one an editor may want to undo
-            found = sorted((r for r in every if r.status == tab), key=lambda r: r.decided_at or "", reverse=True)
+        lists = {"candidate": store.queue(every), "agent-rejected": store.rejected_pairings(every)}
+        for status in ("approved", "rejected"):  # the latest decision first: the one to undo
+            lists[status] = sorted((r for r in every if r.status == status),
+                                   key=lambda r: r.decided_at or "", reverse=True)
+        found = lists[tab]
         rows = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
         entries = ws.kb().store.get_many({r.entry_id for r in rows})
-        counts = {t: sum(r.status == t for r in every) for t in TABS}
-        counts["candidate"] = len(store.queue()) if tab != "candidate" else len(found)
-        counts["agent-rejected"] = len(store.rejected_pairings()) if tab != "agent-rejected" else len(found)
+        counts = {t: len(lists[t]) for t in TABS}
         rule = store.rule
     return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
                            rule=rule, page=page, more=len(found) > page * PAGE_SIZE)
