@@ -168,7 +168,7 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
         data["id"] = entry_id
     try:
         entry = c.kb().add(data, author=author())
-    except DuplicateEntry as exc:  # its own hint is for imports (--on-conflict)
+    except DuplicateEntry as exc:  # point to the command that changes it
         raise click.ClickException(f"entry id {exc.entry_id!r} already exists: change it with "
                                    f"`kefu edit {exc.entry_id}`, or give another --id") from None
     emit(entry, as_json, _entry_text)

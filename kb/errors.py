@@ -14,9 +14,9 @@ class EntryNotFound(KefuError):
 
 
 class DuplicateEntry(KefuError):
-    def __init__(self, entry_id: str, where: str = ""):
+    def __init__(self, entry_id: str, where: str = "", hint: str = ""):
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}entry id {entry_id!r} already exists (use --on-conflict update or skip)")
+        super().__init__(f"{prefix}entry id {entry_id!r} already exists" + (f" ({hint})" if hint else ""))
         self.entry_id = entry_id
 
 
