@@ -89,12 +89,16 @@ class FeedbackLog:
         entry_id = None
         if draft is not None:
             if not 1 <= draft <= len(drafts):
-                raise BadFeedback("draft", f"suggestion {suggestion_id} has drafts 1-{len(drafts)}, not {draft}")
+                have = "only draft 1" if len(drafts) == 1 else f"drafts 1-{len(drafts)}"
+                raise BadFeedback("draft", f"suggestion {suggestion_id} has {have}, not {draft}")
+            # The entry a draft answers: none for a clarifying question (it names the
+            # entries it asks between) or a two-answer draft, and none for "no match".
             ids = drafts[draft - 1].get("entry_ids") or []
-            entry_id = ids[0] if ids else None
+            answers = len(ids) == 1 and drafts[draft - 1].get("style") != "clarify"
+            entry_id = ids[0] if answers and action != "no_match" else None
         if action in ("accept", "edit") and draft is None:
             raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
-        if action == "edit" and not text:
+        if action == "edit" and not (text or "").strip():
             raise BadFeedback("text", "an edit needs the edited text (--text)")
         stored = mask(text) if text else None
         with writing(self.db):

@@ -33,7 +33,16 @@ _LONG_NUMBER = re.compile(r"\d{6,}")
 
 
 class LearnError(KefuError):
-    """Feedback that cannot be learned from (unknown or archived entry, bad action)."""
+    """Feedback that cannot be learned from (unknown or archived entry, bad action);
+    `field` names the input that pointed at the entry, when that was the problem."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# Where an event's entry came from: a feedback file's key, or the draft a panel click chose.
+_ENTRY_FIELD = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
 
 
 @dataclass
@@ -140,8 +149,11 @@ class LearnStore:
                 try:
                     self._record(event, out)
                 except KefuError as exc:
-                    place = f"{where}line {n}: " if where else (f"event {n}: " if len(events) > 1 else "")
-                    raise LearnError(f"{place}{exc}") from exc
+                    field = getattr(exc, "field", None)
+                    place = f"{where}line {n}" if where else (f"event {n}" if len(events) > 1 else "")
+                    if place and field:
+                        place += f", field {field!r}"
+                    raise LearnError(f"{place}: {exc}" if place else str(exc), field) from exc
             if out.new:
                 self._bump()
         after = self._trusted_keys(touched)
@@ -156,7 +168,11 @@ class LearnStore:
         if e.action != "no_match":
             if not e.entry_id:
                 raise KefuError(f"a {e.action} needs the entry it was for")
-            entry = self._published(e.entry_id)
+            try:
+                entry = self._published(e.entry_id)
+            except KefuError as exc:
+                field = _ENTRY_FIELD[e.action] if e.source == "replay" else "draft"
+                raise LearnError(str(exc), field) from None
         if e.key and self.db.execute("select 1 from learn_events where key = ?", [e.key]).fetchone():
             out.duplicate += 1
             return

@@ -25,6 +25,8 @@ from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule
 from kefu.kb.store import writing
 from kefu.kb.text import normalize
 
+from .stats import as_utc
+
 
 @dataclass
 class PriorRule:
@@ -107,10 +109,10 @@ class Learner:
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
             shown = log.suggestion(suggestion_id)
             entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
-            if entry_id is None and action == "reject" and shown["hits"]:
+            if entry_id is None and action == "reject" and draft is None and shown["hits"]:
                 entry_id = shown["hits"][0]["id"]  # "not helpful" on the whole list rejects the top hit
             if entry_id is None and action != "no_match":
-                return fid  # a clarifying question was accepted: no entry to learn for
+                return fid  # a clarifying or two-answer draft: no one entry to learn for
             rec = self.store.record([Event(shown["message"], action, entry_id, agent, f"feedback:{fid}",
                                            "panel", text, suggestion_id)])
         self.kb.refresh(rec.entries)
@@ -152,7 +154,8 @@ def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
 def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
     """Events of a feedback file: one JSON object a line, `{"query", "accepted": id}` (the
     shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
-    optional `"agent"`, `"at"` and `"id"`. A line's key is a hash of its content."""
+    optional `"agent"`, `"at"` (ISO; without an offset, local time) and `"id"`. A line's key
+    is a hash of its content."""
     events = []
     for n, line in iter_jsonl(path, read_text(path)):
         query = line.get("query")
@@ -169,13 +172,19 @@ def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
         for opt in ("agent", "at", "id", "text"):
             if opt in line and not isinstance(line[opt], str):
                 raise ImportFileError(path, n, opt, "must be a string")
+        at = None
+        if line.get("at"):
+            try:
+                at = as_utc(line["at"])
+            except ValueError as exc:
+                raise ImportFileError(path, n, "at", str(exc)) from None
         action = {"accepted": "accept", "edited": "edit", "rejected": "reject", "no_match": "no_match"}[kind]
         if action == "edit" and not line.get("text"):
             raise ImportFileError(path, n, "text", "an edited line needs the text the agent sent")
         blob = json.dumps(line, ensure_ascii=False, sort_keys=True)
         key = "replay:" + (str(line["id"]) if "id" in line else hashlib.sha256(blob.encode()).hexdigest()[:24])
         events.append(Event(query, action, entry_id, line.get("agent", agent), key, "replay",
-                            line.get("text"), None, line.get("at")))
+                            line.get("text"), None, at))
     if not events:
         raise ImportFileError(path, None, None, "no feedback lines")
     return events

@@ -27,9 +27,10 @@ from kefu.kb.errors import KefuError
 from kefu.suggest.understand import STAGE
 
 
-def since_utc(value: str) -> str:
-    """A `since` filter as the logs' UTC timestamps: a date (YYYY-MM-DD) means local
-    midnight, a date-time without an offset local time. KefuError when it is neither."""
+def as_utc(value: str) -> str:
+    """An ISO date or date-time as a UTC timestamp like the logs': a date (YYYY-MM-DD)
+    means local midnight, a date-time without an offset local time. ValueError when it
+    is neither."""
     value = value.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -37,10 +38,18 @@ def since_utc(value: str) -> str:
         else:
             moment = datetime.fromisoformat(value)
     except ValueError:
-        raise KefuError(f"since must be a date (YYYY-MM-DD) or an ISO date-time, got {value[:40]!r}") from None
+        raise ValueError(f"must be a date (YYYY-MM-DD) or an ISO date-time, got {value[:40]!r}") from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # naive = local time
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def since_utc(value: str) -> str:
+    """A `since` filter as the logs' UTC timestamps (see `as_utc`); KefuError when invalid."""
+    try:
+        return as_utc(value)
+    except ValueError as exc:
+        raise KefuError(f"since {exc}") from None
 
 
 def local_day(at: str) -> str:

@@ -11,8 +11,10 @@ from kefu.kb.errors import KefuError
 from kefu.kb.feedback import FeedbackLog, UnknownSuggestion, mask
 
 ORDER = "2026112812345678"
-DRAFTS = [{"text": "您好，可以开电子发票。", "entry_ids": ["invoice", "ship"], "style": "warm"},
-          {"text": "好的亲，可以开电子发票。", "entry_ids": [], "style": "concise"}]
+DRAFTS = [{"text": "您好，可以开电子发票。", "entry_ids": ["invoice"], "style": "warm"},
+          {"text": "好的亲，可以开电子发票。", "entry_ids": [], "style": "concise"},
+          {"text": "请问您是想咨询「开发票」还是「发货时间」呢？", "entry_ids": ["invoice", "ship"], "style": "clarify"},
+          {"text": "可以开电子发票。另外，48小时内发货。", "entry_ids": ["invoice", "ship"], "style": "both"}]
 HITS = [{"id": "invoice", "confidence": 0.9}]
 
 
@@ -97,7 +99,7 @@ def test_suggestion_ids_are_distinct(log):
     assert _record(log) != _record(log)
 
 
-def test_accept_with_draft_stores_first_entry_id(log):
+def test_accept_with_draft_stores_its_entry_id(log):
     sid = _record(log)
     fid = log.record_feedback(sid, "accept", draft=1, agent="小王")
     assert isinstance(fid, int)
@@ -115,6 +117,17 @@ def test_draft_without_entries_and_no_draft_store_no_entry_id(log):
     assert [(f["action"], f["draft"], f["entry_id"]) for f in fb] == [("reject", 2, None), ("no_match", None, None)]
 
 
+def test_clarifying_two_answer_and_no_match_feedback_store_no_entry_id(log):
+    # A clarifying question names the entries it asks between and a two-answer draft
+    # answers two: neither is the agent choosing one entry, nor is "no match".
+    sid = _record(log)
+    log.record_feedback(sid, "accept", draft=3)
+    log.record_feedback(sid, "accept", draft=4)
+    log.record_feedback(sid, "no_match", draft=1)
+    fb = log.suggestion(sid)["feedback"]
+    assert [(f["draft"], f["entry_id"]) for f in fb] == [(3, None), (4, None), (1, None)]
+
+
 def test_a_retried_feedback_is_stored_once_and_a_different_one_is_not_merged(log):
     sid = _record(log)
     first = log.record_feedback(sid, "accept", draft=1, agent="小王")
@@ -129,7 +142,7 @@ def test_accept_or_edit_without_a_draft_names_the_draft_field(log):
     for action in ("accept", "edit"):
         with pytest.raises(KefuError) as err:
             log.record_feedback(sid, action, text="改过的")
-        assert err.value.field == "draft" and "--draft 1-2" in str(err.value)
+        assert err.value.field == "draft" and "--draft 1-4" in str(err.value)
     assert log.suggestion(sid)["feedback"] == []
 
 
@@ -157,7 +170,7 @@ def test_bad_action(log):
     assert log.suggestion(sid)["feedback"] == []
 
 
-@pytest.mark.parametrize("draft", [0, 3, -1])
+@pytest.mark.parametrize("draft", [0, 5, -1])
 def test_draft_out_of_range(log, draft):
     sid = _record(log)
     with pytest.raises(KefuError) as err:
@@ -166,7 +179,7 @@ def test_draft_out_of_range(log, draft):
     assert log.suggestion(sid)["feedback"] == []
 
 
-@pytest.mark.parametrize("text", [None, ""])
+@pytest.mark.parametrize("text", [None, "", "  \n "])
 def test_edit_needs_text(log, text):
     sid = _record(log)
     with pytest.raises(KefuError) as err:

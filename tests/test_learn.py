@@ -272,8 +272,10 @@ def test_replay_twice_counts_once(shop, tmp_path):
 
 
 @pytest.mark.parametrize("line, field", [
-    ({"query": "x", "accepted": "nope"}, "no entry with id 'nope'"),
-    ({"query": "x", "accepted": "return"}, "archived"),
+    ({"query": "x", "accepted": "nope"}, "field 'accepted': no entry with id 'nope'"),
+    ({"query": "x", "rejected": "return"}, "field 'rejected': .*archived"),
+    ({"query": "x", "accepted": "ship", "at": "last week"}, "field 'at'"),
+    ({"query": "x", "no_match": True, "at": "2026-13-01"}, "field 'at'"),
     ({"query": "", "accepted": "ship"}, "field 'query'"),
     ({"query": "x"}, "field 'accepted'"),
     ({"query": "x", "accepted": 3}, "field 'accepted'"),
@@ -288,6 +290,16 @@ def test_bad_feedback_names_the_line_and_stores_nothing(shop, tmp_path, line, fi
         learner.replay(f)
     assert "learn.jsonl" in str(err.value) and "line 2" in str(err.value)
     assert list(shop.store.db.conn.iterdump()) == dump
+
+
+def test_replayed_times_are_stored_in_utc(shop, tmp_path):
+    # Stored times are compared as text (--since, by day): an offset must not survive.
+    f = write_lines(tmp_path / "learn.jsonl", [
+        {"query": "在吗", "no_match": True, "at": "2026-11-29T10:00:00+08:00"},
+        {"query": MISSED, "accepted": "delivery", "at": "2026-11-29T01:30:00Z"}])
+    Learner(shop).replay(f)
+    stored = [r[0] for r in shop.store.db.execute("select at from learn_events order by at")]
+    assert stored == ["2026-11-29T01:30:00+00:00", "2026-11-29T02:00:00+00:00"]
 
 
 def test_panel_feedback_learns_and_fails_whole_for_an_archived_entry(shop):
@@ -306,6 +318,21 @@ def test_panel_feedback_learns_and_fails_whole_for_an_archived_entry(shop):
         learner.record_feedback(log, sid, "accept", 1, agent="ali")
     assert len(log.suggestion(sid)["feedback"]) == 1  # the failed one stored nothing
     assert learner.store.rows()[0].accepts == 1
+
+
+def test_a_clarifying_draft_teaches_no_entry_whether_accepted_or_rejected(shop):
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "请问您是想咨询「开发票」还是「发货时间」呢？", "entry_ids": ["invoice", "delivery"],
+               "style": "clarify"}]
+    for agent in ("a", "b"):
+        sid = log.record_suggestion("发票和发货", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
+        learner.record_feedback(log, sid, "accept", 1, agent=agent)
+        learner.record_feedback(log, sid, "reject", 1, agent=agent)
+    assert learner.store.rows() == []
+    assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 0
 
 
 def test_not_helpful_on_the_whole_list_rejects_the_top_hit(shop):
