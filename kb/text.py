@@ -44,14 +44,38 @@ def to_simplified(text: str) -> str:
 
 
 def to_mainland(text: str) -> str:
-    """Simplified script with mainland wording (軟體 -> 软件, 網路 -> 网络): how a draft
-    reads to a simplified-script customer. Matching keeps `to_simplified`, character by
-    character, so scores do not depend on OpenCC's phrase lists."""
-    return _converter("tw2sp").convert(text)
+    """Simplified script with mainland wording: how a draft reads to a simplified-script
+    customer. Text written in traditional script also gets mainland words (軟體 ->
+    软件, 網路 -> 网络); text already simplified keeps its words, since OpenCC's
+    Taiwan-to-mainland table would rewrite some of them (程序 -> 进程, 停用 -> 禁用).
+    Matching keeps `to_simplified`, character by character, so scores do not depend on
+    OpenCC's phrase lists."""
+    trad, simp = script_evidence(text)
+    return _converter("tw2sp" if trad > simp else "t2s").convert(text)
+
+
+# Words OpenCC's Taiwan phrase table gives another meaning in a shop chat (注销 "close
+# an account" -> 登出 "log out", 参数 -> 引數 "a program's argument", 支持 -> 支援,
+# 在线 -> 線上, 对话框 -> 對話方塊, 审核 -> 稽核), and words that OpenCC wrongly joins
+# with a neighbour into another phrase (并联系 -> 並聯系, 并发起 -> 併發起, 别着急 ->
+# 彆著急). They are converted on their own, without the phrase table.
+_OWN_WORDS = re.compile("注销|参数|支持|在线|对话框|审核|联系|发起|着急")
+_WITHOUT_PHRASES = {"s2twp": "s2tw"}
+_TAIWAN_SPELLING = {"賬號": "帳號", "賬戶": "帳戶"}  # OpenCC keeps the mainland 賬 here
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:
-    return _converter(config).convert(text)
+    convert = _converter(config).convert
+    plain = _converter(_WITHOUT_PHRASES.get(config, config)).convert
+    out, pos = [], 0
+    for m in _OWN_WORDS.finditer(text):
+        out += [convert(text[pos:m.start()]), plain(m.group())]
+        pos = m.end()
+    out = "".join(out) + convert(text[pos:])
+    if config == "s2twp":
+        for word, taiwan in _TAIWAN_SPELLING.items():
+            out = out.replace(word, taiwan)
+    return out
 
 
 def script_evidence(text: str) -> tuple[int, int]:

@@ -237,6 +237,26 @@ def test_taiwan_wording_becomes_mainland_wording_for_a_simplified_customer():
     assert "请在软件里查看网络订单的信息，7-11取货。" in d.text
 
 
+def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
+    # OpenCC's Taiwan-to-mainland table reads 程序 and 停用 as Taiwan words (进程, 禁用).
+    h = hit("s", "选羊毛洗程序，冷水轻柔洗；原号码已停用的，请先注销账号。", tags=["售后"])
+    d = composer().concise(u_(), h, {}, "k")
+    assert "选羊毛洗程序，冷水轻柔洗；原号码已停用的，请先注销账号。" in d.text
+
+
+@pytest.mark.parametrize("simplified, taiwan, wrong", [
+    ("请先注销账号，商品参数见详情页", "請先註銷帳號，商品參數見詳情頁", "登出"),
+    ("感谢支持！别着急，小禾在线，审核通过后会并联系您并发起退款",
+     "感謝支持！別著急，小禾在線，審核通過後會並聯繫您並發起退款", "彆"),
+])
+def test_taiwan_drafts_keep_the_meaning_of_shop_words(simplified, taiwan, wrong):
+    # OpenCC's phrase table turns 注销 (close an account) into 登出 (log out), 参数 into
+    # a program's 引數, 审核 into 稽核 (audit), and joins 并+联系 into 並聯 (parallel).
+    h = hit("t", simplified, tags=["售后"])
+    d = composer().concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert taiwan in d.text and wrong not in d.text
+
+
 @pytest.mark.parametrize("script", [SIMPLIFIED, TRADITIONAL])
 def test_numbers_preserved_in_both_scripts(script):
     h = hit("n", "付款后48小时内发货，退款3-7个工作日到账，满99元包邮，客服电话400-123-4567。")
