@@ -19,6 +19,12 @@ from .store import writing
 ACTIONS = ("accept", "edit", "reject", "no_match")
 
 _MASKS = [
+    # Bank cards and ID numbers look like order numbers; what the customer calls them tells
+    # (first: a card number written in groups of four would read as phone numbers).
+    (re.compile(r"((?:银行卡|銀行卡|卡号|卡號|储蓄卡|儲蓄卡|信用卡|借记卡|借記卡)(?:(?!订单|訂單|单号|單號)\D){0,10}?)\d(?:[ -]?\d){14,18}(?!\d)"),
+     r"\1【卡号】"),
+    (re.compile(r"((?:身份证|身份證|证件|證件)(?:(?!订单|訂單|单号|單號)\D){0,10}?)\d{17}[\dXx](?![\dA-Za-z])"), r"\1【证件号】"),
+    (re.compile(r"(?<![\dA-Za-z])\d{17}[Xx](?![\dA-Za-z])"), "【证件号】"),
     (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "【手机号】"),
     # Taiwan mobiles (0912-345-678, +886 912 345 678) and Hong Kong numbers written with a
     # space or +852 (9123 4567): eight bare digits may be an order number, so they stay.
@@ -37,7 +43,7 @@ _MASKS = [
 
 
 def mask(text: str) -> str:
-    """Mask phone numbers, e-mail addresses and street addresses in customer text."""
+    """Mask phone, bank card and ID numbers, e-mail and street addresses in customer text."""
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
     return text

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kefu.kb.feedback import mask
 from kefu.kb.template import VARIABLE
 from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
 
@@ -56,19 +57,22 @@ def values_from_message(text: str) -> dict[str, str]:
     values = {}
     if m := TRACKING_NO.search(text):
         values["快递单号"] = values["运单号"] = m.group(0).upper()
-    if m := ORDER_NO.search(text):
+    if m := ORDER_NO.search(mask(text)):  # a phone, card or ID number is no order number
         values["订单号"] = m.group(0)
     return values
 
 
 def fill(text: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """Replace variables by their value, else their fallback, else a visible 【请填写…】."""
+    """Replace variables by their value, else their fallback, else a visible 【请填写…】.
+    Names match in either script ({訂單號} takes the value of 订单号); missing ones are
+    listed in simplified script."""
     missing: list[str] = []
+    given = {to_simplified(k.strip()): v for k, v in values.items() if v}
 
     def sub(m: re.Match) -> str:
-        name, fallback = m.group(1).strip(), m.group(2)
-        if values.get(name):
-            return values[name]
+        name, fallback = to_simplified(m.group(1).strip()), m.group(2)
+        if name in given:
+            return given[name]
         if fallback is not None:
             return fallback
         if name not in missing:

@@ -43,6 +43,20 @@ def test_mask_hides_taiwan_and_hong_kong_numbers_and_estate_addresses(text, secr
     assert secret not in out and out.startswith("地址：") and out.endswith("，谢谢")
 
 
+@pytest.mark.parametrize("text, label", [
+    ("退到我的银行卡6222021234567890123", "【卡号】"), ("卡号 6222 0212 3456 7890", "【卡号】"),
+    ("信用卡號是4392-2600-1234-5678", "【卡号】"), ("清关要身份证号吗，我的是110101199003071234", "【证件号】"),
+    ("证件：11010119900307123X", "【证件号】"), ("就是11010119900307123x这个", "【证件号】"),
+])
+def test_mask_hides_bank_card_and_id_numbers(text, label):
+    out = mask(text)
+    assert label in out and not any(run in out for run in ("6222", "4392", "1101"))
+
+
+def test_mask_keeps_an_order_number_named_after_a_card():
+    assert mask(f"退到银行卡，订单号{ORDER}") == f"退到银行卡，订单号{ORDER}"
+
+
 def test_mask_keeps_order_and_tracking_numbers():
     text = f"订单{ORDER}，快递SF1234567890123，买了3件，48小时还没发，单号88730124"
     assert mask(text) == text

@@ -74,6 +74,21 @@ def test_values_from_message_finds_order_number():
     assert values_from_message("我的订单号是2026112812345678，什么时候发货")["订单号"] == "2026112812345678"
 
 
+def test_variable_names_match_in_either_script():
+    text = "訂單{訂單號}的{商品名}已出貨，{客户称呼||親}"
+    assert fill(text, {"订单号": "2026112812345678", "商品名": "保溫杯"}) == (
+        "訂單2026112812345678的保溫杯已出貨，親", [])
+    assert fill(text, {"訂單號": "123456789012"}) == ("訂單123456789012的【请填写商品名】已出貨，親", ["商品名"])
+
+
+@pytest.mark.parametrize("text", [
+    "退款进度怎么查，退到我的银行卡6222021234567890123", "我手机号+8613812345678，订单退款进度怎么查",
+    "清关要身份证号吗，我的是110101199003071234",
+])
+def test_a_phone_card_or_id_number_is_not_taken_for_the_order_number(text):
+    assert "订单号" not in values_from_message(text)
+
+
 def test_values_from_message_finds_sf_tracking_number():
     values = values_from_message("快递单号sf1234567890123怎么还没到")
     assert values["快递单号"] == "SF1234567890123"
