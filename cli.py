@@ -573,7 +573,8 @@ def _references_text(refs: list[dict]) -> list[str]:
 @cli.command()
 @click.argument("message")
 @click.option("--context", "context_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Recent conversation: JSONL of {\"role\": \"customer\"|\"agent\", \"text\": …}, oldest first.")
+              help="Recent conversation, oldest first: JSON Lines (or a JSON array) of "
+                   "{\"role\": \"customer\"|\"agent\", \"text\": …}.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="A variable for the drafts, e.g. --var 订单号=2026112812345678 (repeat).")
 @json_option
@@ -581,7 +582,7 @@ def _references_text(refs: list[dict]) -> list[str]:
 @handle_errors
 def suggest(c: Context, message, context_file, variables, as_json) -> None:
     """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
-    from kefu.kb.io import iter_jsonl, read_text
+    from kefu.suggest.assistant import read_context
 
     values = {}
     for item in variables:
@@ -589,7 +590,7 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
         if not sep or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
         values[name.strip()] = value
-    context = [t for _, t in iter_jsonl(context_file, read_text(context_file))] if context_file else []
+    context = read_context(context_file) if context_file else []
     suggestion = c.assistant().suggest(read_message(message), context, values)
     emit(suggestion.to_dict(), as_json, _suggestion_text)
 

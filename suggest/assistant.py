@@ -6,10 +6,14 @@ test freezes it.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
+from kefu.kb.errors import ImportFileError
 from kefu.kb.feedback import FeedbackLog
+from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, to_traditional
 
 from .draft import Composer, Draft, topic, values_from_message
@@ -55,6 +59,39 @@ class Suggestion:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+ROLES = ("customer", "agent")
+
+
+def turn_problem(turn: object) -> tuple[str | None, str] | None:
+    """(field, what is wrong) with one conversation turn, or None when it is well formed:
+    an object with "text" (a string) and "role" (customer or agent; customer if absent)."""
+    if not isinstance(turn, dict):
+        return None, 'expected an object like {"role": "customer", "text": "…"}'
+    if not isinstance(turn.get("text", ""), str):
+        return "text", "must be a string"
+    if turn.get("role", "customer") not in ROLES:
+        return "role", f"must be customer or agent, got {turn.get('role')!r}"
+    return None
+
+
+def read_context(path: Path) -> list[dict]:
+    """Conversation turns from a file: JSON Lines, or one JSON array; ImportFileError
+    names the line (or item) and field of a bad turn."""
+    text = read_text(path)
+    if text.lstrip().startswith("["):
+        try:
+            turns = json.loads(text)
+        except ValueError as exc:
+            raise ImportFileError(path, getattr(exc, "lineno", None), None, f"invalid JSON ({exc})") from None
+        numbered, unit = list(enumerate(turns, 1)), "item"
+    else:
+        numbered, unit = list(iter_jsonl(path, text)), "line"
+    for n, turn in numbered:
+        if problem := turn_problem(turn):
+            raise ImportFileError(path, n, problem[0], problem[1], unit=unit)
+    return [turn for _, turn in numbered]
 
 
 class Assistant:

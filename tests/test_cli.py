@@ -149,6 +149,25 @@ def test_eval_prints_the_agreed_json(home, run, tmp_path):
     assert not (home / "kefu.db").exists()  # the user's data folder is never touched
 
 
+def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, run, faq, tmp_path):
+    run("import", str(faq))
+    turns = [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}]
+    lines = tmp_path / "chat.jsonl"
+    lines.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in turns) + "\n", encoding="utf-8")
+    array = tmp_path / "chat.json"
+    array.write_text(json.dumps(turns, ensure_ascii=False, indent=2), encoding="utf-8")
+    drafts = [json.loads(run("suggest", "发票怎么开", "--context", str(f), "--json").stdout)["drafts"]
+              for f in (lines, array)]
+    assert [d["text"] for d in drafts[0]] == [d["text"] for d in drafts[1]]
+    for bad, where in [('{"role": "customer", "text": 123}', "line 1, field 'text'"),
+                       ('{"role": "customer", "text": "你好"}\n{"role": "bot", "text": "在"}', "line 2, field 'role'"),
+                       ('[{"role": "agent", "text": "在"}, "你好"]', "item 2")]:
+        f = tmp_path / "bad.jsonl"
+        f.write_text(bad, encoding="utf-8")
+        out = run("suggest", "发票怎么开", "--context", str(f), ok=False)
+        assert out.exit_code == 1 and where in out.output and "Traceback" not in out.output
+
+
 def test_suggest_feedback_and_lint(home, run, faq):
     """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
     run("import", str(faq))

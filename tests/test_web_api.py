@@ -260,7 +260,10 @@ def test_feedback_errors_name_their_field(api):
 
 @pytest.mark.parametrize("body,field", [
     ({}, "message"), ({"message": "  "}, "message"), ({"message": 5}, "message"),
-    ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values")])
+    ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values"),
+    ({"message": "包邮吗", "context": [{"role": "bot", "text": "您好"}]}, "context"),
+    ({"message": "包邮吗", "context": [{"role": "customer", "text": 123}]}, "context"),
+    ({"message": "包邮吗", "context": ["你好"]}, "context")])
 def test_suggest_bad_fields_are_named(api, body, field):
     r = api("POST", "/api/suggest", json=body)
     assert r.status_code == 400

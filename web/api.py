@@ -134,12 +134,17 @@ def _feedback_agent(data: dict) -> str:
 @bp.post("/suggest")
 @requires("agent")
 def suggest():
+    from kefu.suggest.assistant import turn_problem
+
     data = _body()
     message = _text(data, "message")
     context = data.get("context") or []
-    if not isinstance(context, list) or not all(isinstance(t, dict) and isinstance(t.get("text", ""), str)
-                                                for t in context):
+    if not isinstance(context, list):
         raise ApiError(400, "invalid_field", 'context must be a list of {"role", "text"} objects', "context")
+    for n, turn in enumerate(context):
+        if problem := turn_problem(turn):
+            where = f"context[{n}]" + (f".{problem[0]}" if problem[0] else "")
+            raise ApiError(400, "invalid_field", f"{where}: {problem[1]}", "context")
     if sum(len(t.get("text", "")) for t in context) > MAX_MESSAGE:
         raise ApiError(413, "too_long", f"context is longer than {MAX_MESSAGE} characters", "context")
     values = data.get("values") or {}
