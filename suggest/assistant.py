@@ -94,6 +94,11 @@ def read_context(path: Path) -> list[dict]:
     return [turn for _, turn in numbered]
 
 
+def _small_talk(hit: Hit) -> bool:
+    """An entry whose question only greets or thanks (在吗？有客服吗)."""
+    return understand(hit.question).intent in ("greeting", "thanks")
+
+
 class Assistant:
     def __init__(self, retriever: Retriever, composer: Composer, log: FeedbackLog | None = None,
                  ambiguity: float = 0.03, plausible: float = 0.5):
@@ -164,16 +169,23 @@ class Assistant:
             if not result.no_match:
                 out.append(c.concise(u, hits[0], vals, key, opener=False))
             return out
-        if result.no_match:
-            near = [h for h in hits[:3] if h.confidence >= 0.3]
+        # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:
+        # an entry that only greets or thanks is neither its answer nor a second one.
+        # Nor is a complaint entry a second answer to a message that does not complain.
+        cands = [h for h in hits if not _small_talk(h)]
+        if len(cands) < len(hits):
+            notes.append("greeting entries left out: the message asks something")
+        if result.no_match or not cands or cands[0].confidence < 0.5:
+            near = [h for h in cands[:3] if h.confidence >= 0.3]
             clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None
             return [d for d in (c.holding(u, vals, key), clarify) if d]
-        top = hits[0]
-        second = next((h for h in hits[1:] if topic(h) != topic(top) and h.confidence >= self.plausible), None)
+        top = cands[0]
+        second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
+                       and (h.category != "投诉" or u.intent == "complaint")), None)
         if second is not None and self._two_questions(result.normalized, top, second):
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
-        pair = self._answer_each_question(result.normalized, hits)
+        pair = self._answer_each_question(result.normalized, top, hits)
         if pair is not None:
             notes.append("two questions: each matched on its own, answered both")
             return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]
@@ -202,7 +214,7 @@ class Assistant:
             return max(range(len(clauses)), key=overlaps.__getitem__)
         return best_clause(first) != best_clause(second)
 
-    def _answer_each_question(self, text: str, hits: list[Hit]) -> tuple[Hit, Hit] | None:
+    def _answer_each_question(self, text: str, top: Hit, hits: list[Hit]) -> tuple[Hit, Hit] | None:
         """When the message asks two (or more) things and the whole-message hits hold no
         answer to one of them, that question is searched on its own: of the last two
         questions, the one sharing fewer words with the top hit (one more search, only for
@@ -211,9 +223,8 @@ class Assistant:
         draft quotes. Returns the two hits in the order the customer asked."""
         seg = self.retriever.kb.segmenter
         asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
-        if len(asks) < 2 or not hits:
+        if len(asks) < 2:
             return None
-        top = hits[0]
         answered = set(seg.tokens(normalize(top.matched).text)) | set(seg.tokens(normalize(top.question).text))
         shared = [len(answered & set(seg.tokens(p))) for p in asks]
         other = 0 if shared[0] < shared[1] else 1
@@ -221,7 +232,7 @@ class Assistant:
         if result.no_match:
             return None
         found = result.hits[0]
-        if found.entry_id == top.entry_id or topic(found) == topic(top):
+        if found.entry_id == top.entry_id or topic(found) == topic(top) or _small_talk(found):
             return None
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)

@@ -35,6 +35,8 @@ STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "�
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
 # opener comes first.
 SALUTATION = re.compile(r"^(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?|親親?|您好|你好|哈喽)[，,！!～~。\s]*")
+# The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
+_GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩)")
 ORDER_NO = re.compile(r"(?<![\dA-Za-z])\d{12,20}(?!\d)")
@@ -175,9 +177,11 @@ class Composer:
         return Draft(full, entry_ids, style, missing, flags, notes)
 
     @staticmethod
-    def _answer(hit: Hit, parts: list) -> tuple[str, str]:
-        """The entry's answer, without its own salutation when kefu already opened."""
-        text = SALUTATION.sub("", hit.answer) if parts else hit.answer
+    def _answer(hit: Hit, parts: list, u: Understanding) -> tuple[str, str]:
+        """The entry's answer, without its own salutation when kefu already opened, and
+        without its 您好 when the customer was greeted already (亲 may stay)."""
+        text = SALUTATION.sub("", hit.answer) if parts else \
+            hit.answer if u.first_message else _GREETS.sub(r"\1", hit.answer)
         return (text or hit.answer), "entry"
 
     def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True,
@@ -197,7 +201,7 @@ class Composer:
     def warm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
         parts, notes = [], []
         self._opening(u, key, parts, notes, answer=hit.answer)
-        parts.append(self._answer(hit, parts))
+        parts.append(self._answer(hit, parts, u))
         if u.intent == "complaint" and "主管" in to_simplified(hit.answer):
             notes.append("the answer already escalates to a supervisor: no escalation line")
         elif u.intent == "complaint":
@@ -210,14 +214,14 @@ class Composer:
         parts, notes = [], []
         if opener:
             self._line("greeting_later", key, self._tone(u), "short opener", parts, notes, stage="了解需求")
-        parts.append(self._answer(hit, parts))
+        parts.append(self._answer(hit, parts, u))
         return self._finish(parts, u, values, [hit.entry_id], style, notes)
 
     def both(self, u: Understanding, first: Hit, second: Hit, values: dict, key: str) -> Draft:
         parts, notes = [], ["the message asks two things: both answers"]
         self._opening(u, key, parts, notes, answer=first.answer)
-        parts.append(self._answer(first, parts))
-        parts += [("另外，", "kefu"), self._answer(second, parts)]
+        parts.append(self._answer(first, parts, u))
+        parts += [("另外，", "kefu"), self._answer(second, parts, u)]
         self._closing(u, key, [first.answer, second.answer], parts, notes)
         return self._finish(parts, u, values, [first.entry_id, second.entry_id], "both", notes)
 

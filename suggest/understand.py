@@ -27,10 +27,12 @@ _THANKS = re.compile(r"谢|感谢|多谢|thx|thanks|拜拜|再见|掰掰|没有�
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
-_ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
+_ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
                      r"没收到|没有收到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
-_COMPLAINT = re.compile(r"投诉|差评|12315|举报|主管|经理|领导|骗子|骗人|垃圾|什么破|态度|坑人|黑店|维权|曝光|"
-                        r"赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理|"
+# 主管, 经理, 态度, 赔偿 alone are not complaints ("采购经理", "客服态度真好", "运费险怎么赔偿").
+_COMPLAINT = re.compile(r"投诉|差评|12315|举报|(?:找|叫|让|要|你们|换)(?:主管|经理|领导)|骗子|骗人|垃圾|什么破|"
+                        r"态度(?:差|太差|很差|恶劣|不好|真差)|什么态度|坑人|黑店|维权|曝光|"
+                        r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理|"
                         r"这样对待|这么对待|对待顾客|对待客户")
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
@@ -39,12 +41,15 @@ _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单�
                         r"送到|集运|超商取货|宅配")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
-                        r"开胶|漏水|碎了|是碎的|不对|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
+                        r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
                         r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕")
-_ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚|"
+_ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
+                    r"失望|差劲|离谱|太过分|受不了|"
                     r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
-_ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不了|还没|怎么还|催|担心|害怕|怕|"
+# "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
+_ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
+                      r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
 _URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
@@ -75,7 +80,9 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     sentiment = "angry" if _ANGRY.search(text) else "anxious" if _ANXIOUS.search(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
-    elif _is_thanks(text):
+    elif not _FILLER.sub("", text):
+        intent = "greeting"  # only emoji, laughter or question marks: ask what they need
+    elif sentiment != "angry" and _is_thanks(text):
         intent = "thanks"
     elif _COMPLAINT.search(text):
         intent = "complaint"

@@ -219,15 +219,30 @@ def test_empty_message_raises(assistant, message):
 def test_the_question_the_top_hit_does_not_answer_is_searched_on_its_own(assistant):
     invoice = assistant.retriever.search("能开发票吗").hits[0]
     hits = [invoice]
-    first, second = assistant._answer_each_question("能开发票吗 多久能发货", hits)
+    first, second = assistant._answer_each_question("能开发票吗 多久能发货", invoice, hits)
     assert (first.entry_id, second.entry_id) == ("invoice", "delivery")  # in the order asked
     assert [h.entry_id for h in hits] == ["invoice", "delivery"]  # listed for the draft quoting it
     delivery = assistant.retriever.search("多久能发货").hits[0]
-    first, second = assistant._answer_each_question("多久能发货？能开发票吗", [delivery])
+    first, second = assistant._answer_each_question("多久能发货？能开发票吗", delivery, [delivery])
     assert (first.entry_id, second.entry_id) == ("delivery", "invoice")
     # One question after some context, two questions about one entry, or one without an
     # answer: nothing to add.
-    assert assistant._answer_each_question("昨天下单了，买的是裙子，多久能发货", [delivery]) is None
+    assert assistant._answer_each_question("昨天下单了，买的是裙子，多久能发货", delivery, [delivery]) is None
     ret = assistant.retriever.search("怎么申请退货").hits[0]
-    assert assistant._answer_each_question("可以退吗？怎么申请退货", [ret]) is None
-    assert assistant._answer_each_question("多久能发货？今天天气怎么样", [delivery]) is None
+    assert assistant._answer_each_question("可以退吗？怎么申请退货", ret, [ret]) is None
+    assert assistant._answer_each_question("多久能发货？今天天气怎么样", delivery, [delivery]) is None
+
+
+def test_a_greeting_entry_is_not_an_answer_to_a_message_that_also_asks(tmp_path, monkeypatch):
+    patch_jieba(monkeypatch)
+    hello = entry_dict("hello", "在吗？有客服吗", "亲，在的呢，请问有什么可以帮您？", similar=["有人吗"],
+                       category="售前", tags=["接待"])
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES + [hello]])
+    try:
+        s = Assistant(Retriever(kb, fusion=FAKE_FUSION), composer()).suggest("有人吗？我要换货")
+        assert "hello" in [h.id for h in s.hits]  # still listed for the agent
+        assert all("hello" not in d.entry_ids for d in s.drafts)
+        assert s.drafts[0].entry_ids == ["exchange"]
+    finally:
+        kb.close()

@@ -212,6 +212,12 @@ def test_answer_salutation_dropped_after_kefu_opener():
     assert c.warm(u_(first=False), h, {}, "k").text == "亲，" + RETURN + CLOSING
 
 
+@pytest.mark.parametrize("opening, kept", [("您好，", ""), ("亲，您好！", "亲，"), ("{客户称呼||亲}，你好，", "亲，")])
+def test_an_answer_does_not_greet_again_mid_conversation(opening, kept):
+    h = hit("s", opening + RETURN)
+    assert composer().warm(u_(first=False), h, {}, "k").text == kept + RETURN + CLOSING
+
+
 # -- script ----------------------------------------------------------------------------------
 
 def test_traditional_customer_gets_traditional_draft():

@@ -135,3 +135,33 @@ def test_laughter_or_punctuation_alone_is_not_thanks(message):
                                                 ("好看😊", "calm")])
 def test_emoji_carry_the_mood(message, sentiment):
     assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message", ["🙂", "哈哈哈哈", "？？？", "～～～"])
+def test_a_message_with_nothing_to_answer_is_met_like_a_greeting(message):
+    # kefu asks what the customer needs instead of "let me check with colleagues".
+    assert understand(message).intent == "greeting"
+
+
+@pytest.mark.parametrize("message", ["你们客服态度真好，我想再问下满多少包邮", "我是公司采购经理，想批量订购100件，有优惠吗",
+                                     "运费险怎么赔偿", "这个行李箱的滚轮是静音的吗"])
+def test_words_that_are_complaints_only_in_a_complaint_are_calm_questions(message):
+    u = understand(message)
+    assert (u.intent, u.sentiment) != ("complaint", "angry") and u.sentiment == "calm"
+
+
+@pytest.mark.parametrize("message", ["客服态度太差了", "我要找你们经理", "必须赔偿我的损失"])
+def test_complaints_still_read_as_complaints(message):
+    assert understand(message).intent == "complaint"
+
+
+@pytest.mark.parametrize("message, sentiment", [("我还没付款，能改地址吗", "calm"), ("怕冷的人穿这件羽绒服够吗", "calm"),
+                                                ("收到的鞋子两只不一样大，太失望了", "angry"),
+                                                ("快递太慢了，我要退款", "anxious")])
+def test_worry_and_disappointment_words(message, sentiment):
+    assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message", ["谢谢 有没有优惠券", "谢谢，多少钱包邮", "行了行了！！"])
+def test_a_question_or_anger_after_thanks_is_not_thanks(message):
+    assert understand(message).intent != "thanks"
