@@ -415,16 +415,19 @@ def export(c: Context, fmt, output, status, as_json) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @json_option
 @click.pass_obj
 @handle_errors
-def backup(c: Context, file, as_json) -> None:
+def backup(c: Context, file, force, as_json) -> None:
     """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
     from kefu.kb.store import backup as do_backup
 
     db = c.home / "kefu.db"
     if not db.exists():
         raise click.ClickException(f"no store at {db}: run `kefu init` first")
+    if file.exists() and not force:
+        raise click.ClickException(f"{file} exists: give another name, or --force to overwrite it")
     do_backup(db, file)
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 

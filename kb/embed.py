@@ -105,9 +105,13 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(name_or_path, device=device)
+            # Only the local cache or a folder: kefu never downloads at run time (a name
+            # not cached used to retry the hub for a minute, offline).
+            self._model = SentenceTransformer(name_or_path, device=device, local_files_only=True)
         except Exception as exc:  # the library raises many kinds for a bad name or path
-            raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {exc}") from exc
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise KefuError(f"cannot load sentence-transformers model {name_or_path!r} (a folder, or a name "
+                            f"already in the local cache): {why}") from exc
         self.id = "st:" + name_or_path
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())

@@ -568,19 +568,30 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
 
 
 def restore(backup_path: str | Path, db_path: str | Path) -> None:
-    """Replace the store's content with a backup, through the same online backup API."""
-    src = sqlite3.connect(Path(backup_path).resolve().as_uri() + "?mode=ro", uri=True)
+    """Replace the store's content with a backup, through the same online backup API.
+    The backup is first copied beside the store and brought to the current schema there;
+    a file that is not a kefu store fails that step, and the live store is not touched."""
+    check = Path(db_path).with_name(".restore-check.db")
+    check.unlink(missing_ok=True)
     try:
-        src.execute("select count(*) from entries").fetchone()
-    except sqlite3.DatabaseError as exc:
-        src.close()
-        raise InvalidEntry("file", f"{backup_path} is not a kefu backup ({exc})") from None
-    dst = sqlite3.connect(str(db_path), timeout=30)
-    try:
-        src.backup(dst)
-        # A backup made by an older kefu gets the newer tables (running processes
-        # read them on every request).
-        migrations.apply(sqlite_utils.Database(dst))
+        src = sqlite3.connect(Path(backup_path).resolve().as_uri() + "?mode=ro", uri=True)
+        copy = sqlite3.connect(str(check))
+        try:
+            src.backup(copy)
+            # A backup made by an older kefu gets the newer tables (running processes
+            # read them on every request).
+            migrations.apply(sqlite_utils.Database(copy))
+            copy.execute("select id, question, similar, answer, category, status from entries limit 1").fetchall()
+            copy.execute("select entry_id, version from history limit 1").fetchall()
+        except sqlite3.Error as exc:
+            raise KefuError(f"{backup_path} is not a kefu backup ({exc}); the store was not changed") from None
+        finally:
+            src.close()
+        dst = sqlite3.connect(str(db_path), timeout=30)
+        try:
+            copy.backup(dst)
+        finally:
+            dst.close()
+            copy.close()
     finally:
-        dst.close()
-        src.close()
+        check.unlink(missing_ok=True)

@@ -112,6 +112,9 @@ def test_backup_and_restore(home, run, faq, tmp_path):
     run("archive", "a1")
     run("restore", str(tmp_path / "b.db"))
     assert json.loads(run("show", "a1", "--json").stdout)["status"] == "published"
+    again = run("backup", str(tmp_path / "b.db"), ok=False)  # an existing file is not overwritten
+    assert again.exit_code == 1 and "--force" in again.output
+    assert run("backup", str(tmp_path / "b.db"), "--force").exit_code == 0
     assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "a1"
 
 
@@ -317,3 +320,45 @@ def test_init_keeps_a_local_model_as_an_absolute_path_and_writes_nothing_if_it_c
     result = runner.invoke(cli, ["--data-dir", str(bad), "--models", "st:/nonexistent/model", "init"])
     assert result.exit_code == 1 and "/nonexistent/model" in result.output
     assert not (bad / "config.json").exists()
+
+
+def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, run, fake_models, tmp_path):
+    for i, question in enumerate(["多久发货", "可以开发票吗", "运费多少"]):
+        run("add", "--id", f"k{i}", "-q", question, "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    lines = [{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"},
+             {"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "b"},
+             {"query": "报销要票", "rejected": "k1", "agent": "a"},
+             {"query": "报销要票", "rejected": "k1", "agent": "b"}]
+    feedback.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--status", "all", "--json").stdout)["rows"]}
+
+    # --entry narrows the default list, it does not widen it: the demoted pairing waits for no approval.
+    assert json.loads(run("learn", "queue", "--entry", "k1", "--json").stdout)["rows"] == []
+    assert "nothing to review" in run("learn", "queue", "--entry", "k1").output
+    rejected = run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
+    assert "demoted" in rejected and "agents +0/-2" in rejected  # who accepted / who rejected
+    assert "agents +2/-0" in run("learn", "queue").output
+
+    result = run("learn", "approve", str(rows["k0"]["id"]), "999", ok=False)
+    assert result.exit_code == 1 and "999" in result.output
+    (row,) = json.loads(run("learn", "queue", "--entry", "k0", "--json").stdout)["rows"]
+    assert row["status"] == "candidate"  # nothing applied
+    assert "包裹哪天从仓库出" not in json.loads(run("show", "k0", "--json").stdout)["similar"]
+
+    moved = json.loads(run("learn", "move", str(row["id"]), "--to", "k2", "--json").stdout)
+    (there,) = json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]
+    assert moved["to_id"] == there["id"] and there["accepts"] == 2
+    run("learn", "reset", str(row["id"]))
+    assert json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"] == []
+    text = run("learn", "move", str(row["id"]), "--to", "k2").output
+    (there,) = json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]
+    assert f"now learned phrasing #{there['id']}" in text and there["accepts"] == 2  # not 4
+
+    # A lift stays listed where it was made, and reset gives the demotion back.
+    run("learn", "lift", str(rows["k1"]["id"]))
+    assert json.loads(run("learn", "queue", "--entry", "k1", "--json").stdout)["rows"] == []
+    assert "lifted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
+    run("learn", "reset", str(rows["k1"]["id"]))
+    assert "demoted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output

@@ -82,6 +82,15 @@ def test_sentence_transformers_backend_loads_a_packaged_model(tmp_path):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
+def test_a_model_name_not_in_the_local_cache_is_a_one_line_error_without_the_hub():
+    from kefu.kb.embed import SentenceTransformerEmbedder
+    from kefu.kb.errors import KefuError
+
+    with pytest.raises(KefuError, match="no-such-model-kefu") as err:
+        SentenceTransformerEmbedder("no-such-model-kefu")
+    assert "\n" not in str(err.value) and "local cache" in str(err.value)
+
+
 def test_the_default_set_keeps_its_curve_and_the_shipped_anchors_hold(retriever):
     """The reference set is read as tuned; the anchors other sets are mapped with are
     those of the real models on the shipped corpus."""

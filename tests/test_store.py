@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from kefu.kb.entry import Entry, validate
-from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, VersionNotFound
+from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, KefuError, VersionNotFound
 from kefu.kb.store import Store, backup, restore
 
 
@@ -600,15 +600,28 @@ def test_backup_file_is_a_working_store(tmp_path, make_entry):
         copy.close()
 
 
-def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry):
+def _sqlite_with_an_entries_table(path):
+    import sqlite3
+
+    c = sqlite3.connect(path)
+    c.execute("create table entries (x)")
+    c.commit()
+    c.close()
+    return path
+
+
+@pytest.mark.parametrize("junk", [lambda p: p.write_bytes(b"this is not sqlite" * 100) and p,
+                                  _sqlite_with_an_entries_table])
+def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry, junk):
     db = tmp_path / "kefu.db"
     s = Store.open(db)
     s.add(make_entry("e1"))
     s.close()
-    junk = tmp_path / "junk.bak"
-    junk.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(InvalidEntry):
-        restore(junk, db)
+    bad = tmp_path / "junk.bak"
+    junk(bad)
+    with pytest.raises(KefuError, match="not a kefu backup"):
+        restore(bad, db)
+    assert not (tmp_path / ".restore-check.db").exists()
     s = Store.open(db)
     try:
         assert s.get("e1").question == "运费怎么算"
