@@ -107,13 +107,21 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
         from kefu.corpus import ENTRIES, TERMS
         from kefu.kb.io import read_entries
 
-        kb.add_terms(TERMS.read_text(encoding="utf-8").split(), author="sample")
-        report = kb.import_entries(read_entries(ENTRIES), on_conflict="update", author="sample").counts()
+        # Run again, it only adds what is missing: entries an editor changed or terms
+        # removed stay as they are.
+        if kb.store.count() == 0:
+            kb.add_terms(TERMS.read_text(encoding="utf-8").split(), author="sample")
+        report = kb.import_entries(read_entries(ENTRIES), on_conflict="skip", author="sample").counts()
     index = kb.index()
     out = {"data_dir": str(c.home), "models": c.models, "entries": kb.store.count(),
            "indexed": index.n_entries, "sample": report}
-    emit(out, as_json, lambda d: f"kefu data folder {d['data_dir']}: {d['entries']} entries, "
-                                 f"{d['indexed']} indexed, models {d['models']}")
+
+    def text(d: dict) -> str:
+        line = f"kefu data folder {d['data_dir']}: {d['entries']} entries, {d['indexed']} indexed, models {d['models']}"
+        if d["sample"] and d["sample"]["skipped"]:
+            line += f"\nsample: {d['sample']['added']} added, {d['sample']['skipped']} already there kept as they are"
+        return line
+    emit(out, as_json, text)
 
 
 # -- entries ----------------------------------------------------------------------
