@@ -32,9 +32,12 @@ def learn_replay(c: Context, file, agent, as_json) -> None:
 
 
 def _row_text(r: dict) -> str:
-    state = "trusted" if r["trusted"] else ("demoted" if r["demoted"] else r["status"])
+    # What the row does now: in use, ranked down, handed on, out of its entry, or its status.
+    state = ("trusted" if r["trusted"] else "demoted" if r["demoted"] else
+             f"moved>#{r['moved_to']}" if r["moved_to"] is not None else "removed" if r["removed"] else
+             "lifted" if r["lifted"] else r["status"])
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
-            f"agents {len(r['agents'])}  {r['text']}")
+            f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}")
 
 
 @learn.command(name="queue")
@@ -49,10 +52,10 @@ def _row_text(r: dict) -> str:
 def learn_queue(c: Context, status, entry_id, as_json) -> None:
     """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
     store = c.learner().store
-    if status == "candidate" and entry_id is None:
-        rows = store.queue()
+    if status == "candidate":
+        rows = store.queue(store.rows(entry_id=entry_id))
     elif status == "agent-rejected":
-        rows = [r for r in store.rejected_pairings() if entry_id in (None, r.entry_id)]
+        rows = store.rejected_pairings(store.rows(entry_id=entry_id))
     else:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
     data = {"rule": {"min_agents": store.rule.min_agents}, "rows": [r.to_dict() for r in rows]}
@@ -66,18 +69,17 @@ def _decision(verb: str, doc: str):
     @handle_errors
     def command(c: Context, ids, as_json) -> None:
         learner = c.learner()
-        changed = [e for i in ids for e in getattr(learner, verb)(i, author())]
+        changed = learner.decide(verb, list(ids), author())  # all of IDS or, on any refusal, none
         rows = [r.to_dict() for r in learner.store.rows(ids=list(ids))]
-        emit({"rows": rows, "entries": sorted(set(changed))}, as_json,
-             lambda d: "\n".join(map(_row_text, d["rows"])))
+        emit({"rows": rows, "entries": changed}, as_json, lambda d: "\n".join(map(_row_text, d["rows"])))
     command.__doc__ = doc
     return learn.command(name=verb)(command)
 
 
 _decision("approve", "Make learned phrasings IDS real similar questions of their entries (with history).")
 _decision("reject", "Never use learned phrasings IDS for retrieval (reset undoes it).")
-_decision("reset", "Undo an editor's approve or reject of IDS.")
-_decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of their pairings.")
+_decision("reset", "Undo an editor's approve, reject or move of IDS, else a lift (the rejects count again).")
+_decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of their pairings (reset undoes it).")
 
 
 @learn.command(name="move")
@@ -87,10 +89,12 @@ _decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of the
 @click.pass_obj
 @handle_errors
 def learn_move(c: Context, row_id, to_entry, as_json) -> None:
-    """Give learned phrasing ROW_ID to another entry (its old pairing counts as rejected)."""
+    """Give learned phrasing ROW_ID to another entry (its old pairing counts as rejected; reset undoes it)."""
     learner = c.learner()
     changed = learner.move(row_id, to_entry, author())
-    emit({"entries": changed}, as_json, lambda d: f"moved #{row_id} to {to_entry}")
+    to_id = learner.store.get(row_id).moved_to
+    emit({"id": row_id, "to": to_entry, "to_id": to_id, "entries": changed}, as_json,
+         lambda d: f"moved #{row_id} to {to_entry}: it is now learned phrasing #{to_id}")
 
 
 @learn.command(name="config")

@@ -6,7 +6,8 @@ an agent accepted (or edited and sent) for an entry becomes a *learned phrasing*
 entry in `learned`: normalised, deduplicated, merged with a near-duplicate. The trust
 rule decides when a learned phrasing is used for retrieval without an editor; editors
 approve (it becomes a real similar question, with history), reject, move or reset it,
-and lift a demotion agents' rejects caused.
+and lift a demotion agents' rejects caused. `reset` undoes any of these: a move and a
+lift record what they changed, so it can be given back.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class Learned:
     decided_at: str | None = None
     trusted: bool = False
     demoted: bool = False
+    lifted: dict | None = None  # the agents' rejects a lift cleared: {"rejects", "rejecters"}
+    moved_to: int | None = None  # the row a move gave this phrasing to (this one is then rejected)
+    # Approved, but no longer among the entry's phrasings: a revert or an edit took it out
+    # since, so it is not used for retrieval (derived when read, never stored).
+    removed: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -247,7 +253,21 @@ class LearnStore:
             where.append(f"id in ({','.join('?' * len(ids))})")
             args += ids
         sql = "select * from learned" + (" where " + " and ".join(where) if where else "") + " order by id"
-        return [self._row(r) for r in self.db.execute(sql, args).fetchall()]
+        rows = [self._row(r) for r in self.db.execute(sql, args).fetchall()]
+        self._mark_removed(rows)
+        return rows
+
+    def _mark_removed(self, rows: list[Learned]) -> None:
+        """Compare approved rows with their entries now rather than keeping the two in step
+        on every entry write: a revert, an edit or an import can take a similar question out,
+        and none of them knows about learned phrasings."""
+        approved = [r for r in rows if r.status == "approved"]
+        if not approved:
+            return
+        keys = {e.id: {phrase_key(p) for p in e.phrasings}
+                for e in self.store.get_many({r.entry_id for r in approved}).values()}
+        for r in approved:
+            r.removed = r.key not in keys.get(r.entry_id, set())
 
     def get(self, row_id: int) -> Learned:
         rows = self.rows(ids=[row_id])
@@ -257,7 +277,8 @@ class LearnStore:
 
     def _row(self, r) -> Learned:
         row = Learned(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]),
-                      r[9], r[10], r[11], r[12])
+                      r[9], r[10], r[11], r[12], lifted=json.loads(r[13]) if r[13] else None,
+                      moved_to=json.loads(r[14])["to"] if r[14] else None)
         row.trusted = self.rule.trusts(row)
         row.demoted = self.rule.demotes(row)
         return row
@@ -273,9 +294,10 @@ class LearnStore:
     def rejected_pairings(self, rows: list[Learned] | None = None) -> list[Learned]:
         """Undecided pairings agents rejected rather than accepted (demoted or on their way
         to it), most rejected first: an editor lifts a wrong demotion or moves the message.
-        From `rows` when given, else from the table."""
+        A lifted one stays listed (where its lift is undone) unless its accepts put it in
+        the queue. From `rows` when given, else from the table."""
         rows = [r for r in (self.rows() if rows is None else rows)
-                if r.status == "candidate" and r.rejects and (not r.accepts or r.demoted)]
+                if r.status == "candidate" and (r.rejects or r.lifted) and (not r.accepts or r.demoted)]
         return sorted(rows, key=lambda r: (-r.rejects, r.id))
 
     def trusted(self, entry_ids: list[str] | None = None) -> dict[str, list[str]]:
@@ -334,13 +356,18 @@ class LearnStore:
         the editor (agents' rejects of that pairing stay, and so does its demotion), and
         `to_entry` gets it as a candidate with the agents' accepts (they found the message
         worth answering; the editor said which entry answers it), merged with the same
-        phrasing there. Rejects never travel: they judged the old entry."""
+        phrasing there. Rejects never travel: they judged the old entry. The old row keeps
+        what the move gave where (`moved_to`), so `reset` takes exactly that back."""
         row = self._undecided(row_id, "move")
         if to_entry == row.entry_id:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):
             target = self._published(to_entry)
             there = self._find(to_entry, row.key)
+            if there is not None and there.moved_to is not None:
+                # Its accepts live on in the row it was moved to: reviving it would count them twice.
+                raise KefuError(f"learned phrasing {there.id} ({to_entry}) was moved to #{there.moved_to}:"
+                                f" reset #{there.id} first")
             if there is None:
                 known = row.key in {phrase_key(p) for p in target.phrasings}
                 cur = self.db.execute(
@@ -349,6 +376,7 @@ class LearnStore:
                     [to_entry, row.key, row.text, "known" if known else "candidate", row.accepts,
                      json.dumps(row.agents, ensure_ascii=False), row.first_at, row.last_at])
                 self._decide(cur.lastrowid, "known" if known else "candidate", editor)
+                moved = {"to": cur.lastrowid, "accepts": row.accepts, "agents": row.agents}
             else:
                 self.db.execute(
                     "update learned set accepts = ?, agents = ?, first_at = min(first_at, ?),"
@@ -356,36 +384,118 @@ class LearnStore:
                     [there.accepts + row.accepts,
                      json.dumps(sorted(set(there.agents) | set(row.agents)), ensure_ascii=False),
                      row.first_at, row.last_at, there.id])
+                moved = {"to": there.id, "accepts": row.accepts,
+                         "agents": sorted(set(row.agents) - set(there.agents))}
                 if there.status == "rejected":
+                    moved["was"] = [there.status, there.decided_by, there.decided_at]
                     self._decide(there.id, "candidate", editor)
+            self.db.execute("update learned set moved = ? where id = ?",
+                            [json.dumps(moved, ensure_ascii=False), row_id])
             self._decide(row_id, "rejected", editor)
         return [row.entry_id, to_entry]
 
     def lift(self, row_id: int, editor: str) -> list[str]:
-        """Clear the agents' rejects of a pairing, lifting its demotion (the reject events
-        stay in the log and in the entry's use statistics)."""
+        """Clear the agents' rejects of a pairing, lifting its demotion. They are kept aside
+        (`lifted`) for `reset` to give back; the reject events stay in the log and in the
+        entry's use statistics, and rejects after the lift count afresh."""
         row = self.get(row_id)
         if not row.rejects:
             raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")
+        before = row.lifted or {"rejects": 0, "rejecters": []}
+        lifted = {"rejects": before["rejects"] + row.rejects,
+                  "rejecters": sorted(set(before["rejecters"]) | set(row.rejecters))}
         with writing(self.db):
-            self.db.execute("update learned set rejects = 0, rejecters = '[]', decided_by = ?, decided_at = ?"
-                            " where id = ?", [editor, _now(), row_id])
+            self.db.execute("update learned set rejects = 0, rejecters = '[]', lifted = ?, decided_by = ?,"
+                            " decided_at = ? where id = ?",
+                            [json.dumps(lifted, ensure_ascii=False), editor, _now(), row_id])
             self._bump()
         return [row.entry_id]
 
     def reset(self, row_id: int, editor: str) -> list[str]:
-        """Undo an editor's decision; an approved phrasing leaves the entry's similar questions."""
+        """Undo an editor's move (its accepts leave the row they were given to, which goes
+        away if the move created it and nothing else came since), approve (the phrasing
+        leaves the entry's similar questions) or reject; on an undecided row, undo a lift
+        (the agents' rejects count again, and so does their demotion)."""
         row = self.get(row_id)
-        if row.status not in ("approved", "rejected"):
-            raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
+        changed = [row.entry_id]
         with writing(self.db):
-            if row.status == "approved":
-                entry = self.store.get(row.entry_id)
-                keep = [s for s in entry.similar if phrase_key(s) != row.key]
-                if keep != entry.similar:
-                    self.store.update(entry.id, {"similar": keep}, editor, action="unlearn")
-            self._decide(row_id, "candidate", editor)
-        return [row.entry_id]
+            if row.moved_to is not None:
+                changed.append(self._unmove(row, editor))
+            elif row.status in ("approved", "rejected"):
+                if row.status == "approved":
+                    entry = self.store.get(row.entry_id)
+                    keep = [s for s in entry.similar if phrase_key(s) != row.key]
+                    if keep != entry.similar:
+                        self.store.update(entry.id, {"similar": keep}, editor, action="unlearn")
+                self._decide(row_id, "candidate", editor)
+            elif row.lifted:
+                self.db.execute(
+                    "update learned set rejects = ?, rejecters = ?, lifted = null, decided_by = ?, decided_at = ?"
+                    " where id = ?",
+                    [row.rejects + row.lifted["rejects"],
+                     json.dumps(sorted(set(row.rejecters) | set(row.lifted["rejecters"])), ensure_ascii=False),
+                     editor, _now(), row_id])
+                self._bump()
+            else:
+                raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
+        return changed
+
+    def _unmove(self, row: Learned, editor: str) -> str:
+        """Take back what moving `row` gave its target row; the target's entry id."""
+        moved = json.loads(self.db.execute("select moved from learned where id = ?", [row.id]).fetchone()[0])
+        there = self.get(moved["to"])
+        if there.moved_to is not None:
+            raise KefuError(f"learned phrasing {there.id}, where #{row.id} was moved, was moved on to"
+                            f" #{there.moved_to}: reset #{there.id} first")
+        accepts = max(there.accepts - moved["accepts"], 0)
+        # An agent the move added stays if they have since accepted the target themselves.
+        gone = set(moved["agents"]) - self._accepters(there, moved["agents"])
+        agents = sorted(set(there.agents) - gone)
+        # Nothing of its own left and no other move into it: the row only held what moves
+        # brought (rows that agents' events created always have an accept or a reject).
+        others = self.db.execute("select count(*) from learned where id not in (?, ?)"
+                                 " and json_extract(moved, '$.to') = ?", [row.id, there.id, there.id]).fetchone()[0]
+        if (not accepts and not there.rejects and not there.lifted and not others
+                and there.status in ("candidate", "known")):
+            self.db.execute("delete from learned where id = ?", [there.id])
+        else:
+            self.db.execute("update learned set accepts = ?, agents = ? where id = ?",
+                            [accepts, json.dumps(agents, ensure_ascii=False), there.id])
+            if moved.get("was") and there.status == "candidate":  # the move had revived it
+                self.db.execute("update learned set status = ?, decided_by = ?, decided_at = ? where id = ?",
+                                [*moved["was"], there.id])
+        self.db.execute("update learned set moved = null where id = ?", [row.id])
+        self._decide(row.id, "candidate", editor)
+        return there.entry_id
+
+    def _accepters(self, row: Learned, agents: list[str]) -> set[str]:
+        """Those of `agents` whose own accept (or edit) of `row`'s phrasing is in the event log."""
+        if not agents:
+            return set()
+        found = set()
+        for message, agent in self.db.execute(
+                "select message, coalesce(agent, '?') from learn_events where entry_id = ?"
+                f" and action in ('accept', 'edit') and coalesce(agent, '?') in ({','.join('?' * len(agents))})",
+                [row.entry_id, *agents]):
+            key = phrase_key(message)
+            if key == row.key or difflib.SequenceMatcher(None, key, row.key).ratio() >= NEAR_DUPLICATE:
+                found.add(agent)
+        return found
+
+    def decide(self, verb: str, ids: list[int], editor: str) -> list[str]:
+        """`verb` (approve, reject, reset or lift) on every row of `ids`, in one transaction:
+        unknown ids are refused before anything is done, and any refusal on the way (a row
+        already decided) applies none. The entries whose phrasings changed."""
+        if verb not in ("approve", "reject", "reset", "lift"):
+            raise KefuError(f"unknown decision {verb!r}")
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return []
+        missing = sorted(set(ids) - {r.id for r in self.rows(ids=ids)})
+        if missing:
+            raise KefuError(f"no learned phrasing with id {', '.join(map(str, missing))}: nothing done")
+        with writing(self.db):
+            return sorted({e for i in ids for e in getattr(self, verb)(i, editor)})
 
     def _undecided(self, row_id: int, verb: str) -> Learned:
         row = self.get(row_id)

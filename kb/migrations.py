@@ -117,6 +117,14 @@ def m009_create_change_markers(db: sqlite_utils.Database) -> None:
                        f" update changes set marker = random() where name = '{table}'; end")
 
 
+@migration
+def m010_learned_undo(db: sqlite_utils.Database) -> None:
+    # What a lift cleared and what a move carried, so that `reset` can give it back:
+    # every editor action on a learned phrasing is reversible. JSON, null when none.
+    db["learned"].add_column("lifted", str)
+    db["learned"].add_column("moved", str)
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

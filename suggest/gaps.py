@@ -272,11 +272,12 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
     Answered now: with `answers` (e.g. `current_answers(kb)`), a distinct text the
     knowledge base now answers is left out before clustering, so a gap disappears
     once an editor has filled it. `answers(texts)` gives, per text, the entries that
-    answer it confidently now (the retriever's no-match flag is off for them), each
-    with when its content last changed. A text is answered when one of those entries
-    was not turned down for it by an agent (a rejected entry, or the entries shown
-    when the agent said nothing fits), or was edited after it was turned down: the
-    same wrong answer, still confident, does not close a gap. To bound the cost only
+    answer it confidently now (`current_answers`: the top hit, if the retriever's
+    no-match flag is off for it), each with when its content last changed. A text is
+    answered when one of those entries was not turned down for it by an agent (a
+    rejected entry, or the entries shown when the agent said nothing fits), or was
+    edited after it was turned down: the same wrong answer, still confident, does not
+    close a gap. To bound the cost only
     texts that could be part of a gap are checked (counted `min_size` times, or with
     a neighbour at cosine >= `threshold`: every member of an average-linkage cluster
     has one), the most recent-weighted first, at most `max_checks` of them; the rest
@@ -485,6 +486,19 @@ def _turn_down(m: GapMessage, entry_ids: list[str] | None) -> None:
         m.dismissed = list(dict.fromkeys([*m.dismissed, *entry_ids]))
 
 
+# A greeting or a thank-you has no answer to write: it is not a gap.
+CHIT_CHAT = ("greeting", "thanks")
+
+
+def _chit_chat(intent: str | None, message: str | None) -> bool:
+    """Whether a message only greets or thanks: by the intent the assistant logged for it,
+    else (a replayed line, a purged suggestion) by the assistant's own reading of it, so
+    both sources are filtered alike."""
+    from .understand import understand
+
+    return (intent or understand(message or "").intent) in CHIT_CHAT
+
+
 def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     """Unanswered messages from the product database (a `sqlite_utils.Database`).
 
@@ -493,7 +507,8 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     for a suggestion already counted here is skipped, and several events for one
     suggestion (reject draft 1, then draft 2) are one message, kind "reject" with the
     first rejected entry if any was rejected. Events without a suggestion (replayed
-    files) count one each. `since`: ISO timestamp, inclusive.
+    files) count one each. Greetings and thanks are left out, from either source (see
+    `_chit_chat`). `since`: ISO timestamp, inclusive.
 
     Each message's `dismissed` lists what agents turned down for it: every rejected
     entry, and the suggestion's hits when an agent said nothing fits (None when that
@@ -503,18 +518,20 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     out: list[GapMessage] = []
     by_suggestion: dict[str, GapMessage] = {}
     counted: set[str] = set()
-    # A greeting or a thank-you has no answer to write: it is not a gap.
-    for sid, at, message in db.execute(
-            "select id, at, message from suggestions where no_match = 1"
-            f" and coalesce(intent, '') not in ('greeting', 'thanks'){where} order by at, id", args):
+    for sid, at, message, intent in db.execute(
+            f"select id, at, message, intent from suggestions where no_match = 1{where} order by at, id", args):
+        if _chit_chat(intent, message):
+            continue
         counted.add(sid)
         by_suggestion[sid] = m = GapMessage(message or "", at, "no_match")
         out.append(m)
     where, args = _since("e.at", since)
-    for sid, at, message, action, entry_id, hits in db.execute(
-            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, s.hits from learn_events e"
+    for sid, at, message, action, entry_id, hits, intent in db.execute(
+            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, s.hits, s.intent from learn_events e"
             " left join suggestions s on s.id = e.suggestion_id"
             f" where e.action in ('no_match', 'reject'){where} order by e.at, e.id", args):
+        if _chit_chat(intent, message):
+            continue
         if action == "reject":
             turned_down = [entry_id] if entry_id else []
         else:  # "nothing fits": every hit shown; unknown (None) without the logged suggestion
@@ -557,18 +574,20 @@ def last_changes(db, entry_ids, fields: Sequence[str] = ("answer",)) -> dict[str
     return out
 
 
-def current_answers(kb, top_k: int = 3) -> Answers:
-    """`mine_gaps`' `answers` from the knowledge base as it is now: per text, the entries
-    among the retriever's `top_k` hits that it is confident about (confidence >= 0.5,
-    where it flags no-match), with when their question, similar questions or answer
-    last changed. Ranked on semantics alone (no use prior or demotion: what agents
-    turned down is weighed by `mine_gaps` itself) and without document passages."""
+def current_answers(kb) -> Answers:
+    """`mine_gaps`' `answers` from the knowledge base as it is now: per text, the
+    retriever's top hit if it is confident (confidence >= 0.5, where it flags no-match),
+    with when its question, similar questions or answer last changed. Only the top hit:
+    a confident second or third one is what an agent would see below a wrong first
+    answer, and when the first is the entry agents rejected, the message is still
+    unanswered. Ranked on semantics alone (no use prior or demotion: what agents turned
+    down is weighed by `mine_gaps` itself) and without document passages."""
     from .retrieve import Retriever
 
-    retriever = Retriever(kb, top_k=top_k, references=0, prior=None)
+    retriever = Retriever(kb, top_k=1, references=0, prior=None)
 
     def answers(texts: list[str]) -> list[dict[str, datetime | None]]:
-        found = [[h.entry_id for h in retriever.search(t).hits if h.confidence >= CONFIDENT] for t in texts]
+        found = [[h.entry_id for h in retriever.search(t).hits[:1] if h.confidence >= CONFIDENT] for t in texts]
         changed = last_changes(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
         return [{e: changed.get(e) for e in ids} for ids in found]
 

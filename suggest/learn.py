@@ -138,6 +138,10 @@ class Learner:
     def lift(self, row_id: int, editor: str) -> list[str]:
         return self._apply(lambda: self.store.lift(row_id, editor))
 
+    def decide(self, verb: str, ids: list[int], editor: str) -> list[str]:
+        """One decision on several learned phrasings: all of them, or none (see LearnStore.decide)."""
+        return self._apply(lambda: self.store.decide(verb, ids, editor))
+
 
 def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
     """What the base is missing: clusters of unanswered or rejected messages (suggested new

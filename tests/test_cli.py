@@ -281,6 +281,17 @@ def test_unwritable_output_paths_are_one_line_errors(home, run, fake_models, tmp
     assert not (tmp_path / "nope").exists()
 
 
+def test_init_sample_again_keeps_what_editors_changed(home, run, fake_models):
+    first = json.loads(run("init", "--sample", "--json").stdout)
+    assert first["sample"]["added"] >= 200
+    run("edit", "k088", "-a", "我们店不开专票")
+    run("terms", "remove", "顺丰")
+    again = run("init", "--sample")
+    assert "kept as they are" in again.output
+    assert json.loads(run("show", "k088", "--json").stdout)["answer"] == "我们店不开专票"
+    assert "顺丰" not in run("terms", "list").output.split()
+
+
 def test_add_with_an_existing_id_points_to_edit(home, run, fake_models):
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
     result = run("add", "--id", "k001", "-q", "运费多少", "-a", "包邮", ok=False)

@@ -273,6 +273,21 @@ def test_a_rejected_entry_still_matching_keeps_the_gap_until_edited(confident_kb
     assert mine_gaps(messages, embed, answers=current_answers(confident_kb)) == []
 
 
+def test_a_rejected_message_is_answered_only_by_a_confident_top_hit_not_rejected_for_it(confident_kb):
+    confident_kb.add({"id": "presale", "question": "预售商品多久能发货", "similar": ["预售多久发货"],
+                      "answer": "预售按页面写的日期发货。"})
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    confident_kb.store.db.execute("update history set at = ?", [week_ago.isoformat(timespec="seconds")])
+    when = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
+    # Both entries come back confident: presale first, delivery second.
+    assert current_answers(confident_kb)(["预售多久能发货"])[0].keys() == {"presale"}
+    embed = combined_embedder(confident_kb.embedders)
+    rejected_top = [GapMessage("预售多久能发货", when, "reject", "presale")] * 2
+    assert [g.count for g in mine_gaps(rejected_top, embed, answers=current_answers(confident_kb))] == [2]
+    rejected_second = [GapMessage("预售多久能发货", when, "reject", "delivery")] * 2
+    assert mine_gaps(rejected_second, embed, answers=current_answers(confident_kb)) == []
+
+
 # -- answer_drift ------------------------------------------------------------------------
 
 DRAFT = "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦"
@@ -368,6 +383,18 @@ def test_greetings_and_thanks_are_not_gaps(db):
     add_suggestion(db, "s2", at(1), "好的谢谢", True, intent="thanks")
     add_suggestion(db, "s3", at(1), "能以旧换新吗", True, intent="presale")
     assert [m.text for m in gap_messages(db)] == ["能以旧换新吗"]
+
+
+def test_greetings_and_thanks_are_not_gaps_from_learn_events_either(db):
+    add_event(db, "k1", at(1), "在吗在吗", "no_match", source="replay")
+    add_event(db, "k2", at(1), "你好 在吗", "no_match", source="replay")
+    add_event(db, "k3", at(1), "好的谢谢", "reject", "e001", source="replay")
+    add_suggestion(db, "s1", at(1), "你好", False, intent="greeting")
+    add_event(db, "k4", at(1), "你好", "reject", "e002", suggestion_id="s1")  # the logged intent
+    add_suggestion(db, "s2", at(1), "在吗", True)  # logged without an intent: read from the text
+    add_event(db, "k5", at(1), "能以旧换新吗", "no_match", source="replay")
+    add_event(db, "k6", at(1), "你好，能以旧换新吗", "reject", "e003", source="replay")  # a greeting and a question
+    assert [m.text for m in gap_messages(db)] == ["能以旧换新吗", "你好，能以旧换新吗"]
 
 
 def test_drift_edits_join_the_draft_shown(db):

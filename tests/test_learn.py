@@ -179,7 +179,7 @@ def test_a_moved_pairing_takes_no_rejects_and_the_old_demotion_stays(shop):
     assert top(shop, message) != wrong
 
 
-def test_lift_clears_a_demotion_and_is_refused_without_rejects(shop):
+def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):
     learner = Learner(shop)
     message = "包邮吗 我要退货"
     first = top(shop, message)
@@ -189,9 +189,98 @@ def test_lift_clears_a_demotion_and_is_refused_without_rejects(shop):
     learner.lift(row.id, "editor1")
     row = learner.store.get(row.id)
     assert not row.demoted and row.rejects == 0 and row.decided_by == "editor1"
-    assert top(shop, message) == first and learner.store.rejected_pairings() == []
+    assert row.lifted == {"rejects": 2, "rejecters": ["a", "b"]}
+    assert top(shop, message) == first
+    assert [r.id for r in learner.store.rejected_pairings()] == [row.id]  # still listed, to be undone
     with pytest.raises(KefuError, match="nothing to lift"):
         learner.lift(row.id, "editor1")
+    learner.reset(row.id, "editor2")  # the rejects count again, and so does their demotion
+    row = learner.store.get(row.id)
+    assert (row.rejects, row.rejecters, row.lifted, row.demoted) == (2, ["a", "b"], None, True)
+    assert top(shop, message) != first
+    with pytest.raises(KefuError, match="nothing to reset"):
+        learner.reset(row.id, "editor2")
+
+
+def test_reset_of_a_move_takes_back_exactly_what_it_gave(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "ship", "b")])
+    (old,) = learner.store.rows()
+    learner.move(old.id, "delivery", "editor1")
+    moved_to = learner.store.get(old.id).moved_to
+    there = learner.store.get(moved_to)
+    assert (there.entry_id, there.accepts, there.trusted) == ("delivery", 2, True)
+    learner.reset(old.id, "editor1")  # the row the move created goes away
+    assert [(r.id, r.status, r.moved_to) for r in learner.store.rows()] == [(old.id, "candidate", None)]
+    assert learner.store.trusted() == {"ship": [MISSED]}
+    learner.move(old.id, "delivery", "editor1")  # again: still only two accepts
+    assert learner.store.get(learner.store.get(old.id).moved_to).accepts == 2
+    learner.reset(old.id, "editor1")
+
+    # Merged into a row the entry had: its own accepts and agents stay; an agent the move
+    # added stays too once they accepted it themselves.
+    learner.record([accept(MISSED, "delivery", "c")])
+    target = learner.store.rows(entry_id="delivery")[0]
+    learner.move(old.id, "delivery", "editor1")
+    assert learner.store.get(old.id).moved_to == target.id
+    learner.record([accept(MISSED, "delivery", "b")])
+    assert (learner.store.get(target.id).accepts, learner.store.get(target.id).agents) == (4, ["a", "b", "c"])
+    learner.reset(old.id, "editor1")
+    target = learner.store.get(target.id)
+    assert (target.accepts, target.agents, target.status) == (2, ["b", "c"], "candidate")
+    assert learner.store.trusted() == {"delivery": [MISSED], "ship": [MISSED]}
+
+
+def test_a_move_never_revives_a_row_that_was_itself_moved(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "delivery", "b")])
+    ship, delivery = (learner.store.rows(entry_id=e)[0] for e in ("ship", "delivery"))
+    learner.move(delivery.id, "invoice", "editor1")
+    with pytest.raises(KefuError, match=f"was moved to #{learner.store.get(delivery.id).moved_to}"):
+        learner.move(ship.id, "delivery", "editor1")  # its accept already lives on in invoice's row
+    invoice = learner.store.rows(entry_id="invoice")[0]
+    learner.move(invoice.id, "ship", "editor1")  # into ship's row: +1, from b
+    assert learner.store.get(ship.id).accepts == 2
+    with pytest.raises(KefuError, match="moved on"):
+        learner.reset(delivery.id, "editor1")  # invoice's row must give its accept back first
+    learner.reset(invoice.id, "editor1")
+    learner.reset(delivery.id, "editor1")
+    assert [(r.entry_id, r.status, r.accepts) for r in learner.store.rows()] == [
+        ("ship", "candidate", 1), ("delivery", "candidate", 1)]
+
+
+def test_a_decision_on_several_rows_is_all_or_nothing(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "a"), accept("发票开公司抬头", "invoice", "a")])
+    first, second = (r.id for r in learner.store.rows())
+    before = list(shop.store.db.conn.iterdump())
+    with pytest.raises(KefuError, match="999"):
+        learner.decide("approve", [first, 999], "editor1")
+    assert list(shop.store.db.conn.iterdump()) == before
+    learner.approve(second, "editor1")
+    before = list(shop.store.db.conn.iterdump())
+    with pytest.raises(KefuError, match="approved"):
+        learner.decide("approve", [first, second], "editor1")  # the second is decided already
+    assert list(shop.store.db.conn.iterdump()) == before
+    assert MISSED not in shop.store.get("delivery").similar
+    assert learner.decide("reject", [first, first], "editor1") == ["delivery"]
+    assert learner.store.get(first).status == "rejected"
+
+
+def test_an_approved_phrasing_a_revert_took_out_shows_as_removed(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "a")])
+    row_id = learner.store.rows()[0].id
+    learner.approve(row_id, "editor1")
+    assert not learner.store.get(row_id).removed
+    shop.revert("delivery", 1, author="editor2")  # back to before the approval
+    row = learner.store.get(row_id)
+    assert row.status == "approved" and row.removed and not row.trusted
+    assert top(shop, MISSED) != "delivery"
+    learner.reset(row_id, "editor2")  # back to the queue, as before the approval
+    row = learner.store.get(row_id)
+    assert (row.status, row.removed) == ("candidate", False) and learner.store.queue() == [row]
+    assert shop.store.history("delivery")[-1].action == "revert to v1"  # reset had nothing to take out
 
 
 # -- demotion and the prior -------------------------------------------------------------------------

@@ -694,6 +694,38 @@ def test_pairings_agents_rejected_have_their_own_tab_with_lift(editor, ws):
     html = editor.post(f"/console/learn/{rid}/lift", {"status": "agent-rejected"}, status=200)
     assert html.request.args["status"] == "agent-rejected" and "已取消「能退吗亲」对条目 return 的降权" in flash(html.text)
     assert not ws.learner().store.get(rid).demoted and ws.learner().store.demoted() == []
+    # Still listed, marked, with the way back (and nothing left to lift).
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', html.text, re.S).group(1)
+    assert "已取消降权" in row and ">恢复降权<" in row and ">取消降权<" not in row
+    html = editor.post(f"/console/learn/{rid}/reset", {"status": "agent-rejected"}, status=200)
+    assert "已恢复「能退吗亲」对条目 return 的降权" in flash(html.text)
+    assert ws.learner().store.get(rid).demoted
+
+
+def test_a_move_names_its_new_row_and_is_undone_from_the_rejected_tab(editor, ws):
+    learn(ws, ("几天能到", "accept", "ship", "a1"))
+    rid = row_id(ws, "几天能到")
+    editor.get("/console/learn")
+    html = editor.post(f"/console/learn/{rid}/move", {"to": "delivery"}, status=200).text
+    new_id = ws.learner().store.get(rid).moved_to
+    assert f"（现为 #{new_id}" in flash(html)
+    rejected = editor.get("/console/learn?status=rejected")
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', rejected, re.S).group(1)
+    assert f"已移到 #{new_id}" in row and ">撤销移动<" in row
+    html = editor.post(f"/console/learn/{rid}/reset", {"status": "rejected"}, status=200).text
+    assert "已撤销移动" in flash(html)
+    assert learned(ws) == {"几天能到": ("ship", "candidate")}
+
+
+def test_an_approved_phrasing_a_revert_took_out_is_marked_in_its_tab(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    editor.get("/console/learn")
+    editor.post(f"/console/learn/{rid}/approve", status=200)
+    assert "已不在条目中" not in editor.get("/console/learn?status=approved")
+    ws.kb().revert("ship", 1, author="ed")
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', editor.get("/console/learn?status=approved"), re.S).group(1)
+    assert "已不在条目中" in row and ">撤销<" in row
 
 
 def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):

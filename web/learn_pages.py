@@ -30,6 +30,8 @@ TABS = {"candidate": "待审核", "agent-rejected": "客服拒绝", "approved": 
 DECISIONS = {"approve": "已批准「{text}」：已加入条目 {entry} 的相似问法",
              "reject": "已拒绝「{text}」：不再用于条目 {entry}",
              "reset": "已撤销对「{text}」的决定，它回到了待审核",
+             "unmove": "已撤销移动：「{text}」回到条目 {entry} 的待审核，移过去的采纳已从 #{to} 收回",
+             "unlift": "已恢复「{text}」对条目 {entry} 的降权：客服的拒绝重新计入",
              "lift": "已取消「{text}」对条目 {entry} 的降权"}
 # A "新建条目" link carries the gap in its query string, and servers refuse long
 # request lines (gunicorn: 4094 bytes; each Chinese character is 9 once encoded).
@@ -109,7 +111,10 @@ def _decide(row_id: int, verb: str):
     except KefuError as exc:
         flash(f"没有完成：{exc}")
         return _back()
-    flash(DECISIONS[verb].format(text=row.text, entry=row.entry_id))
+    if verb == "reset":  # say what was undone: the same order LearnStore.reset tries
+        verb = ("unmove" if row.moved_to is not None else "reset" if row.status in ("approved", "rejected")
+                else "unlift")
+    flash(DECISIONS[verb].format(text=row.text, entry=row.entry_id, to=row.moved_to))
     return _back()
 
 
@@ -149,10 +154,11 @@ def move(row_id: int):
             learner = ws.learner()
             row = learner.store.get(row_id)
             learner.move(row_id, to_entry, _editor())
+            to_id = learner.store.get(row_id).moved_to
     except KefuError as exc:
         flash(f"没有移动：{exc}")
         return _back()
-    flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}")
+    flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}（现为 #{to_id}，撤销可移回）")
     return _back()
 
 
