@@ -99,6 +99,12 @@ def _small_talk(hit: Hit) -> bool:
     return understand(hit.question).intent in ("greeting", "thanks")
 
 
+def _may_offer(hit: Hit, u) -> bool:
+    """Whether `hit` may be a second answer or an option: a complaint entry ("客服态度太差，
+    我要投诉") only to a customer who complains."""
+    return hit.category != "投诉" or u.intent == "complaint"
+
+
 class Assistant:
     def __init__(self, retriever: Retriever, composer: Composer, log: FeedbackLog | None = None,
                  ambiguity: float = 0.03, plausible: float = 0.5):
@@ -171,17 +177,20 @@ class Assistant:
             return out
         # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:
         # an entry that only greets or thanks is neither its answer nor a second one.
-        # Nor is a complaint entry a second answer to a message that does not complain.
         cands = [h for h in hits if not _small_talk(h)]
         if len(cands) < len(hits):
             notes.append("greeting entries left out: the message asks something")
         if result.no_match or not cands or cands[0].confidence < 0.5:
-            near = [h for h in cands[:3] if h.confidence >= 0.3]
+            # Options must be about something the message says ("今天天气真好" offers none).
+            seg = self.retriever.kb.segmenter
+            said = {w for w in seg.split(result.normalized)[0] if len(w) > 1}
+            near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)
+                    and said & set(seg.split(normalize(h.matched).text)[0])]
             clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None
             return [d for d in (c.holding(u, vals, key), clarify) if d]
         top = cands[0]
         second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
-                       and (h.category != "投诉" or u.intent == "complaint")), None)
+                       and _may_offer(h, u)), None)
         if second is not None and self._two_questions(result.normalized, top, second):
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]

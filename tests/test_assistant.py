@@ -246,3 +246,26 @@ def test_a_greeting_entry_is_not_an_answer_to_a_message_that_also_asks(tmp_path,
         assert s.drafts[0].entry_ids == ["exchange"]
     finally:
         kb.close()
+
+
+def _weak(entry_id, question, category="售后"):
+    from kefu.suggest.retrieve import Hit
+
+    return Hit(entry_id, question, "答案", category, [], question, 0.1, 0.4, {}, 0.0)
+
+
+def test_clarifying_options_share_a_word_with_the_message_and_are_not_complaints(assistant):
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    hits = [_weak("refund", "退款多久到账"), _weak("ship", "下单后多久发货", "售中"),
+            _weak("angry", "客服态度太差，我要投诉退款", "投诉")]
+    for message, offered in [("今天天气真好啊", set()), ("退款怎么还没到", {"refund"})]:
+        result = SearchResult(message, message, "simplified", True, list(hits))
+        drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+        clarify = [d for d in drafts if d.style == "clarify"]
+        assert {e for d in clarify for e in d.entry_ids} <= offered, message
+    complaint = "你们客服态度太差了我要投诉退款"
+    result = SearchResult(complaint, complaint, "simplified", True, list(hits))
+    drafts = assistant._drafts(understand(complaint), result, list(hits), {}, "k", [])
+    assert "angry" in {e for d in drafts if d.style == "clarify" for e in d.entry_ids}
