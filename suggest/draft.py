@@ -247,7 +247,11 @@ class Composer:
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye)."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
-        if not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes, stage=stage, whole=True):
+        # "好吧" after an angry complaint is no happy goodbye: a follow-up line, no rating.
+        followed_up = kind == "closing" and u.sentiment == "angry" and self._line(
+            kind, key, "angry", "thanks while upset → follow up", parts, notes, stage="后续跟踪", whole=True)
+        if not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
+                                              stage=stage, whole=True):
             parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
         if kind == "closing" and u.sentiment != "angry":

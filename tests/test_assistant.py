@@ -269,3 +269,11 @@ def test_clarifying_options_share_a_word_with_the_message_and_are_not_complaints
     result = SearchResult(complaint, complaint, "simplified", True, list(hits))
     drafts = assistant._drafts(understand(complaint), result, list(hits), {}, "k", [])
     assert "angry" in {e for d in drafts if d.style == "clarify" for e in d.entry_ids}
+
+
+def test_ok_after_an_angry_complaint_is_not_a_happy_goodbye(assistant):
+    context = [{"role": "customer", "text": "你们什么破东西，杯子是碎的，我要投诉！！"},
+               {"role": "agent", "text": "非常抱歉，已为您登记，主管24小时内回电。"}]
+    s = assistant.suggest("好吧", context)
+    assert s.intent == "thanks" and s.sentiment == "angry"
+    assert all(RATING not in d.text for d in s.drafts)

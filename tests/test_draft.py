@@ -474,3 +474,12 @@ def test_shipped_lines_address_the_customer_by_the_variable():
     for p in lib.phrases:
         text, _ = fill(p.text, {"客户称呼": "王女士"})
         assert "亲" not in text, (p.id, p.text)
+
+
+def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
+    follow = "这件事我们会继续跟进，有进展马上告诉您。"
+    c = composer(("f1", "closing", "后续跟踪", "angry", follow))
+    d = c.only("closing", "closing", u_(intent="thanks", sentiment="angry"), {}, "k")
+    assert d.text == follow and RATING not in d.text
+    calm = c.only("closing", "closing", u_(intent="thanks"), {}, "k")
+    assert calm.text == CLOSING + RATING
