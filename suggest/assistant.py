@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from kefu.kb.errors import ImportFileError
@@ -96,7 +97,12 @@ def read_context(path: Path) -> list[dict]:
 
 def _small_talk(hit: Hit) -> bool:
     """An entry whose question only greets or thanks (在吗？有客服吗)."""
-    return understand(hit.question).intent in ("greeting", "thanks")
+    return _greets_or_thanks(hit.question)
+
+
+@lru_cache(maxsize=4096)
+def _greets_or_thanks(question: str) -> bool:
+    return understand(question).intent in ("greeting", "thanks")
 
 
 def _may_offer(hit: Hit, u) -> bool:
@@ -144,8 +150,7 @@ class Assistant:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         vals.update(values or {})
         drafts = self._drafts(u, result, hits, vals, message, notes)
-        for d in drafts:
-            d.explanation = self._why(d, hits, result, seg) + d.explanation
+        self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
@@ -184,11 +189,7 @@ class Assistant:
         if len(cands) < len(hits):
             notes.append("greeting entries left out: the message asks something")
         if result.no_match or not cands or cands[0].confidence < 0.5:
-            # Options must be about something the message says ("今天天气真好" offers none).
-            seg = self.retriever.kb.segmenter
-            said = {w for w in seg.split(result.normalized)[0] if len(w) > 1}
-            near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)
-                    and said & set(seg.split(normalize(h.matched).text)[0])]
+            near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
             clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None
             return [d for d in (c.holding(u, vals, key), clarify) if d]
         top = cands[0]
@@ -251,13 +252,16 @@ class Assistant:
         return (found, top) if other == 0 else (top, found)
 
     @staticmethod
-    def _why(d: Draft, hits: list[Hit], result: SearchResult, seg) -> list[str]:
-        out = []
+    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg) -> None:
+        """Put in front of each draft's explanation why each of its entries matched
+        (each hit explained once, however many drafts quote it)."""
         asked = set(seg.split(result.normalized)[0])
+        lines = {}
         for h in hits:
-            if h.entry_id in d.entry_ids:
+            if any(h.entry_id in d.entry_ids for d in drafts) and h.entry_id not in lines:
                 shared = sorted(asked & set(seg.split(normalize(h.matched).text)[0]))
                 dense = ", ".join(f"{m} {v:.3f}" for m, v in h.dense.items())
-                out.append(f"{h.entry_id} matched 「{h.matched}」; shared terms: {'、'.join(shared) or '-'}; "
-                           f"dense {dense}; lexical {h.lexical:.2f}; confidence {h.confidence:.2f}")
-        return out
+                lines[h.entry_id] = (f"{h.entry_id} matched 「{h.matched}」; shared terms: {'、'.join(shared) or '-'}; "
+                                     f"dense {dense}; lexical {h.lexical:.2f}; confidence {h.confidence:.2f}")
+        for d in drafts:
+            d.explanation = [line for e, line in lines.items() if e in d.entry_ids] + d.explanation
