@@ -59,6 +59,27 @@ def handle_errors(fn):
     return wrapper
 
 
+def require_store(home: Path) -> Path:
+    """The store file of `home`; a one-line error when there is none. Opening a store
+    creates it, so without this check a mistyped --data-dir or KEFU_HOME would answer
+    from a new, empty store (no match, no entries) instead of saying what is wrong."""
+    db = home / "kefu.db"
+    if not db.is_file():
+        raise click.ClickException(f"no store at {home}: run `kefu init` first (or check --data-dir / KEFU_HOME)")
+    return db
+
+
+def needs_store(fn):
+    """For commands that read or change existing content (below @click.pass_obj): they
+    fail, creating nothing, when the data folder has no store. Commands that make
+    content (init, import, add, restore, terms, user, token) go without it."""
+    @functools.wraps(fn)
+    def wrapper(c: "Context", *args, **kwargs):
+        require_store(c.home)
+        return fn(c, *args, **kwargs)
+    return wrapper
+
+
 def emit(data, as_json: bool, text) -> None:
     if dataclasses.is_dataclass(data):
         data = dataclasses.asdict(data)
@@ -147,8 +168,11 @@ def entry_options(fn):
         click.option("--category", "-c", help="售前 / 售中 / 售后 / 投诉 / 账户 or your own."),
         click.option("--tag", "-t", "tags", multiple=True, help="A tag (repeat; replaces the list)."),
         click.option("--status", type=click.Choice(["draft", "published", "archived"])),
-        click.option("--valid-from", help="First day the entry may be suggested (YYYY-MM-DD)."),
-        click.option("--valid-to", help="Last day the entry may be suggested (YYYY-MM-DD)."),
+        click.option("--valid-from", help="When the entry may first be suggested: YYYY-MM-DD (from local "
+                                          "midnight) or an ISO date-time, local time unless it has an offset "
+                                          "(2026-11-11T20:00, 2026-11-11T20:00+08:00)."),
+        click.option("--valid-to", help="When it is last suggested: YYYY-MM-DD (the whole day) or an ISO "
+                                        "date-time, local time unless it has an offset."),
     ]):
         fn = decorator(fn)
     return fn
@@ -188,6 +212,7 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def edit(c: Context, entry_id, as_json, **fields) -> None:
     """Change fields of an entry; the old version is kept in its history."""
     changes = _changes(**fields)
@@ -201,6 +226,7 @@ def edit(c: Context, entry_id, as_json, **fields) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def archive(c: Context, entry_id, as_json) -> None:
     """Archive an entry: it stays in the store and its history, but is no longer suggested."""
     emit(c.kb().archive(entry_id, author=author()), as_json, _entry_text)
@@ -211,6 +237,7 @@ def archive(c: Context, entry_id, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def show(c: Context, entry_id, as_json) -> None:
     """Show one entry."""
     emit(c.kb().store.get(entry_id), as_json, _entry_text)
@@ -226,6 +253,7 @@ def show(c: Context, entry_id, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> None:
     """List entries, with filters and paging (--limit, --offset); says when there are more."""
     store = c.kb().store
@@ -249,6 +277,7 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def history(c: Context, entry_id, as_json) -> None:
     """Show every version of an entry: who changed what, when."""
     changes = c.kb().store.history(entry_id)
@@ -270,6 +299,7 @@ def history(c: Context, entry_id, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def revert(c: Context, entry_id, version, as_json) -> None:
     """Give an entry back the content it had at an earlier version (recorded as a new version)."""
     emit(c.kb().revert(entry_id, version, author=author()), as_json, _entry_text)
@@ -294,18 +324,27 @@ def revert(c: Context, entry_id, version, as_json) -> None:
                    "(REPORT.rejected.csv; without --report: kefu-import.rejected.csv here).")
 @click.option("--template", type=click.Choice(["xlsx", "csv"]),
               help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File for --template.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File for --template; its extension must be the format's.")
+@click.option("--force", is_flag=True, help="With --template: overwrite the -o file if it exists.")
 @json_option
 @click.pass_obj
 @handle_errors
 def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, skip_bad_rows,
-            report_path, template, output, as_json) -> None:
+            report_path, template, output, force, as_json) -> None:
     """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,
     HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
     from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
 
     if template:
         out = output or Path(f"kefu-template.{template}")
+        # kefu import reads a file by its extension: a CSV named .xlsx would not import.
+        if out.suffix.lower() != f".{template}":
+            raise click.BadParameter(f"--template {template} writes {template.upper()}: name the file "
+                                     f".{template}, not {out.name!r}", param_hint="--output")
+        # -o faq.xlsx is also the usual name of the shop's own FAQ: never write over it unasked.
+        if out.exists() and not force:
+            raise click.ClickException(f"{out} exists: give another name, or --force to overwrite it")
         write_template(template, out)
         emit({"template": str(out)}, as_json, lambda d: f"wrote {d['template']}: fill it in and run `kefu import {d['template']}`")
         return
@@ -401,10 +440,11 @@ def write_template(fmt: str, out: Path) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def export(c: Context, fmt, output, status, as_json) -> None:
     """Write entries in a format `kefu import` reads back unchanged (to stdout without -o;
     with -o, --json prints the summary as JSON)."""
-    from kefu.kb.io import write_entries
+    from kefu.kb.io import check_fits, write_entries
 
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
@@ -413,6 +453,7 @@ def export(c: Context, fmt, output, status, as_json) -> None:
                                "entries themselves come in --format (jsonl for JSON Lines)")
     entries = c.kb().store.entries(status=status)
     if output:
+        check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
         with open_output(output, fmt) as fh:
             n = write_entries(entries, fmt, fh)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
@@ -431,9 +472,7 @@ def backup(c: Context, file, force, as_json) -> None:
     """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
     from kefu.kb.store import backup as do_backup
 
-    db = c.home / "kefu.db"
-    if not db.exists():
-        raise click.ClickException(f"no store at {db}: run `kefu init` first")
+    db = require_store(c.home)
     if file.exists() and not force:
         raise click.ClickException(f"{file} exists: give another name, or --force to overwrite it")
     do_backup(db, file)
@@ -461,6 +500,7 @@ def restore(c: Context, file, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def reindex(c: Context, as_json) -> None:
     """Rebuild the index from the store into a new folder and switch to it atomically."""
     index = c.kb().rebuild()
@@ -495,6 +535,7 @@ def _result_text(r: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def search(c: Context, message, top_k, as_json) -> None:
     """Find the entries that answer a customer MESSAGE (simplified or traditional script; - reads stdin)."""
     from kefu.suggest.retrieve import Retriever
@@ -591,6 +632,7 @@ def _references_text(refs: list[dict]) -> list[str]:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def suggest(c: Context, message, context_file, variables, as_json) -> None:
     """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
     from kefu.suggest.assistant import read_context
@@ -614,6 +656,7 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
     """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
     row = c.record_feedback(suggestion_id, action, draft, text, agent=author())
@@ -625,6 +668,7 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def lint(c: Context, as_json) -> None:
     """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
     safety = c.safety()
@@ -650,9 +694,16 @@ def terms() -> None:
 @click.pass_obj
 @handle_errors
 def terms_add(c: Context, words, as_json) -> None:
-    """Add shop terms; the index is re-segmented on next use (no re-embedding)."""
-    added = c.kb().add_terms(words, author=author())
-    emit({"added": added}, as_json, lambda d: f"added {len(d['added'])} term(s)")
+    """Add shop terms (stored normalised: simplified, half-width, lower case); the index is
+    re-segmented on next use (no re-embedding)."""
+    emit(c.kb().add_terms(words, author=author()), as_json, _terms_added_text)
+
+
+def _terms_added_text(d: dict) -> str:
+    lines = [f"added {len(d['added'])} term(s)" + (f": {' '.join(d['added'])}" if d["added"] else "")]
+    lines += [f"note: {typed} is already a term" + (f", as {word}" if word != typed else "")
+              for typed, word in d["existing"].items()]
+    return "\n".join(lines)
 
 
 @terms.command(name="list")
@@ -793,12 +844,11 @@ def token_revoke(c: Context, name, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json) -> None:
     """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
     config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
               "KEFU_ALLOWED_ORIGINS": list(origins)}  # none given: the data folder's setting
-    if not (c.home / "kefu.db").exists():
-        raise click.ClickException(f"no store at {c.home}: run `kefu init` first")
     url = f"http://{host}:{port}/"
     emit({"url": url, "console": url + "console/", "openapi": url + "api/openapi.json", "data_dir": str(c.home),
           "workers": 1 if debug else workers}, as_json,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import Context, author, emit, handle_errors, json_option
+from kefu.cli import Context, author, emit, handle_errors, json_option, needs_store
 from kefu.kb.learned import TrustRule
 
 
@@ -26,6 +26,7 @@ def _recorded_text(d: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_replay(c: Context, file, agent, as_json) -> None:
     """Record a feedback FILE (learn.jsonl: {"query", "accepted": id} per line); a line seen before counts once."""
     emit(c.learner().replay(file, agent), as_json, _recorded_text)
@@ -49,6 +50,7 @@ def _row_text(r: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_queue(c: Context, status, entry_id, as_json) -> None:
     """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
     store = c.learner().store
@@ -67,6 +69,7 @@ def _decision(verb: str, doc: str):
     @json_option
     @click.pass_obj
     @handle_errors
+    @needs_store
     def command(c: Context, ids, as_json) -> None:
         learner = c.learner()
         changed = learner.decide(verb, list(ids), author())  # all of IDS or, on any refusal, none
@@ -88,6 +91,7 @@ _decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of the
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_move(c: Context, row_id, to_entry, as_json) -> None:
     """Give learned phrasing ROW_ID to another entry (its old pairing counts as rejected; reset undoes it)."""
     learner = c.learner()
@@ -102,6 +106,7 @@ def learn_move(c: Context, row_id, to_entry, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_config(c: Context, min_agents, as_json) -> None:
     """Show or set the trust rule."""
     learner = c.learner()
@@ -147,6 +152,7 @@ def _gaps_text(d: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_gaps(c: Context, since, limit, as_json) -> None:
     """Clusters of unanswered and rejected messages, as suggested new entries; repeated answer edits."""
     from kefu.suggest.learn import find_gaps
@@ -171,6 +177,7 @@ def _finetune_text(d: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def learn_finetune(c: Context, epochs, batch_size, held_out, seed, undo, as_json) -> None:
     """Fine-tune the e5 (or configured sentence-transformers) model on accepted messages; switch only if better."""
     from kefu.suggest.finetune import Settings
@@ -192,6 +199,7 @@ def learn_finetune(c: Context, epochs, batch_size, held_out, seed, undo, as_json
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def stats(c: Context, since, n_gaps, as_json) -> None:
     """Suggestions shown, acceptance, no-match rate, top and unused entries, gaps, by category, stage and day."""
     from kefu.suggest import stats as usage

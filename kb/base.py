@@ -12,7 +12,7 @@ from .embed import Embedder
 from .entry import Entry
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, with_prototype
 from .learned import LearnStore
-from .store import ImportReport, PublishedState, Store, text_hash
+from .store import AddedTerms, ImportReport, PublishedState, Store, text_hash
 from .text import Segmenter, normalize, normalize_terms
 
 log = logging.getLogger("kefu.index")
@@ -379,7 +379,7 @@ class KnowledgeBase:
         if self.passage_dir.current() is not None or self.store.passage_count():
             self.passage_index()
 
-    def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
+    def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:
         # New terms change segmentation, so the next index() call rebuilds (no re-embedding).
         return self.store.add_terms(words, author)
 

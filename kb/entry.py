@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
+from .text import to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -67,10 +69,81 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
 
 
 def _parse_when(value: str, end: bool) -> datetime:
-    if len(value) == 10:
-        d = date.fromisoformat(value)
-        return datetime(d.year, d.month, d.day, 23, 59, 59, 999999) if end else datetime(d.year, d.month, d.day)
-    return datetime.fromisoformat(value).replace(tzinfo=None)
+    """A stored bound as a local naive datetime. Lenient on purpose: an older kefu stored
+    any `fromisoformat` string (20261129, or an offset it then ignored), and those must
+    keep reading the way their writer meant them."""
+    try:
+        d = date.fromisoformat(value)  # any date-only form is a whole day
+    except ValueError:
+        return _local(datetime.fromisoformat(value))
+    return datetime.combine(d, time.max if end else time.min)
+
+
+def _local(moment: datetime) -> datetime:
+    """Local naive time, which `in_window` compares with; an offset is converted, not dropped
+    (10:00+08:00 is 03:00 in Berlin, never 10:00)."""
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+WHEN_FORMS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time, or with an offset such as +08:00"
+
+
+def normalize_when(value: str) -> str:
+    """A validity bound in the one form kefu stores: YYYY-MM-DD (a whole day), or
+    YYYY-MM-DDTHH:MM:SS in local time (an offset or Z is converted to local time).
+    ValueError for anything else: `fromisoformat` alone would also take 20261129 or
+    2026-W48, which then compare differently from the dates editors mean."""
+    text = value.strip()
+    if _DAY.fullmatch(text):
+        return date.fromisoformat(text).isoformat()
+    if not _MOMENT.fullmatch(text.upper()):
+        raise ValueError(value)
+    moment = _local(datetime.fromisoformat(text.upper()))
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+
+
+def legacy_when(value: str | None) -> str | None:
+    """A bound as an older kefu may have stored it, in today's form where it can be read
+    (reverting to an old version must not fail on a form kefu no longer accepts)."""
+    if not value:
+        return None
+    try:
+        return normalize_when(value)
+    except ValueError:
+        pass
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        moment = _local(datetime.fromisoformat(value))
+        return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+
+
+def check_window(valid_from: str | None, valid_to: str | None) -> None:
+    """InvalidEntry when the window ends before it starts (stored forms, old ones too)."""
+    if valid_from and valid_to and _parse_when(valid_from, False) > _parse_when(valid_to, True):
+        raise InvalidEntry("valid_to", "is before valid_from")
+
+
+# The mainland name of a standard category that t2s alone does not give: Taiwan's 帳戶
+# becomes 帐户 (a simplified character too), not 账户.
+_CATEGORY_SPELLINGS = {"帐户": "账户"}
+
+
+def category_key(category: str) -> str:
+    """A category as categories are compared: simplified script (as search compares text),
+    a standard category by its standard name, so 售後 and 帳戶 meet 售后 and 账户."""
+    simple = to_simplified(category)
+    return _CATEGORY_SPELLINGS.get(simple, simple)
+
+
+def normalize_category(category: str) -> str:
+    """A category as stored: a standard one in traditional script gets its standard
+    (simplified) name, so a Big5 file's 分類=售後 files its rows under 售后; a shop's own
+    categories stay as written."""
+    key = category_key(category)
+    return key if key in CATEGORIES else category
 
 
 # Control characters (other than line breaks and tabs) never belong in FAQ text, and
@@ -130,6 +203,25 @@ def _json_kind(value: object) -> str:
     return {list: "a list", dict: "an object"}.get(type(value), "null" if value is None else type(value).__name__)
 
 
+# Full-width ASCII (ＡＢ１, typed with a Chinese input method) is the same id as AB1.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def normalize_id(value: object) -> str:
+    """An entry id as stored: trimmed, full-width ASCII made half-width. InvalidEntry
+    naming `id` for a space or control character inside: ids are written one per line
+    and tab-separated (`kefu list`, CSV), and typed back on the command line."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
+    text = value.strip().translate(_HALF_WIDTH)
+    bad = next((ch for ch in text if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
+    if bad is not None:
+        raise InvalidEntry("id", f"must not contain spaces or control characters, got {bad!r} in {value!r}")
+    if len(text) > 64:
+        raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
+    return text
+
+
 def validate(data: dict) -> dict:
     """Check and clean the editable fields of `data`; raise InvalidEntry naming the field."""
     unknown = set(data) - set(EDITABLE) - {"id"} - {f.name for f in fields(Entry)}
@@ -154,7 +246,7 @@ def validate(data: dict) -> dict:
         elif not isinstance(cat, str):
             raise InvalidEntry("category", "must be a string")
         else:
-            out["category"] = _clean(cat)
+            out["category"] = normalize_category(_clean(cat))
     if "status" in out:
         status = out["status"] or "published"
         if status not in STATUSES:
@@ -166,16 +258,15 @@ def validate(data: dict) -> dict:
         if out[name] in ("", None):
             out[name] = None
             continue
+        if isinstance(out[name], (date, datetime)):  # a typed value from a caller, not text
+            out[name] = out[name].isoformat()
+        if not isinstance(out[name], str):
+            raise InvalidEntry(name, f"not an ISO date ({WHEN_FORMS}): {out[name]!r}")
         try:
-            _parse_when(str(out[name]), end=False)
+            out[name] = normalize_when(out[name])
         except ValueError:
-            raise InvalidEntry(name, f"not an ISO date: {out[name]!r}") from None
-        out[name] = str(out[name])
-    if out.get("valid_from") and out.get("valid_to"):
-        if _parse_when(out["valid_from"], False) > _parse_when(out["valid_to"], True):
-            raise InvalidEntry("valid_to", "is before valid_from")
+            raise InvalidEntry(name, f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
+    check_window(out.get("valid_from"), out.get("valid_to"))
     if "id" in out and out["id"] is not None:
-        if not isinstance(out["id"], str) or not out["id"].strip() or len(out["id"]) > 64:
-            raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
-        out["id"] = out["id"].strip()
+        out["id"] = normalize_id(out["id"])
     return {k: v for k, v in out.items() if k in EDITABLE or k == "id"}

@@ -29,6 +29,15 @@ class InvalidEntry(KefuError):
         self.reason = message
 
 
+class InvalidTerm(KefuError):
+    """A shop term that cannot be one (empty, or more than one word); names the term."""
+
+    def __init__(self, term: str, message: str):
+        super().__init__(f"term {term!r}: {message}")
+        self.term = term
+        self.reason = message
+
+
 class ImportFileError(KefuError):
     """Part of an input file is malformed; names the file, sheet, line or row, and field.
 
@@ -51,6 +60,14 @@ class ImportFileError(KefuError):
         super().__init__(f"{where}: {message}")
         self.path, self.line, self.field, self.reason = str(path), line, field, message
         self.sheet, self.unit, self.column = sheet, unit, column
+
+
+class ExportError(KefuError):
+    """An entry cannot be written in the chosen format as it is; names the entry and field."""
+
+    def __init__(self, entry_id: str, field: str, message: str):
+        super().__init__(f"entry {entry_id!r}, field {field!r}: {message}")
+        self.entry_id, self.field, self.reason = entry_id, field, message
 
 
 class IndexMismatch(KefuError):

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Iterable
 
 from .entry import Entry
-from .errors import ImportFileError
+from .errors import ExportError, ImportFileError
 from .importers.rows import join_cell
 
 FORMATS = ("jsonl", "csv", "xlsx")
 CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to"]
+XLSX_CELL_MAX = 32_767  # characters in one cell: Excel's limit, which openpyxl cuts silently
 
 
 def read_text(path: Path, encoding: str | None = None) -> str:
@@ -58,8 +59,24 @@ def _cells(e: Entry) -> list[str]:
             join_cell(e.tags), e.status, e.valid_from or "", e.valid_to or ""]
 
 
+def check_fits(entries: Iterable[Entry], fmt: str) -> None:
+    """ExportError naming the first entry and field that `fmt` cannot hold whole: an export
+    must read back unchanged, never cut. Only XLSX has a limit (a cell's characters)."""
+    if fmt != "xlsx":
+        return
+    for e in entries:
+        for name, cell in zip(CSV_COLUMNS, _cells(e)):
+            if len(cell) > XLSX_CELL_MAX:
+                raise ExportError(e.id, name, f"{len(cell):,} characters, more than an XLSX cell holds "
+                                              f"({XLSX_CELL_MAX:,}): export with --format csv or jsonl")
+
+
 def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
-    """Write entries to `out`: a text stream for jsonl/csv, a binary one for xlsx."""
+    """Write entries to `out`: a text stream for jsonl/csv, a binary one for xlsx.
+    ExportError (before anything is written) when an entry does not fit the format."""
+    if fmt == "xlsx":
+        entries = list(entries)
+        check_fits(entries, fmt)
     n = 0
     if fmt == "jsonl":
         for e in entries:

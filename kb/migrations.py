@@ -125,6 +125,25 @@ def m010_learned_undo(db: sqlite_utils.Database) -> None:
     db["learned"].add_column("moved", str)
 
 
+@migration
+def m011_normalise_terms(db: sqlite_utils.Database) -> None:
+    # Shop terms were stored as typed, but matched normalised: 運費險 beside 运费险 was
+    # one term in two rows, and removing 运费险 left it active. Now they are stored
+    # normalised (kb/text.py normalize_term); the earliest row of a spelling is kept.
+    rows = db.execute("select word, added_at, author from terms order by added_at, word").fetchall()
+    if not rows:
+        return
+    from .text import normalize
+
+    for word, added_at, author in rows:
+        key = normalize(word).text
+        if key != word:
+            db.execute("delete from terms where word = ?", [word])
+            if key and not any(ch.isspace() for ch in key):
+                db.execute("insert or ignore into terms (word, added_at, author) values (?, ?, ?)",
+                           [key, added_at, author])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

@@ -19,8 +19,9 @@ import numpy as np
 import sqlite_utils
 
 from . import migrations
-from .entry import EDITABLE, Entry, validate
-from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, KefuError, VersionNotFound
+from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, validate
+from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, InvalidTerm, KefuError, VersionNotFound
+from .text import normalize, normalize_term, to_simplified
 
 ON_CONFLICT = ("error", "update", "skip")
 
@@ -53,6 +54,13 @@ class ImportReport:
     @property
     def changed_entries(self) -> list[str]:
         return self.added + self.updated + self.pruned
+
+
+@dataclass
+class AddedTerms:
+    """What `add_terms` did: the terms it added (as stored), and those already there."""
+    added: list[str] = field(default_factory=list)
+    existing: dict[str, str] = field(default_factory=dict)  # as typed -> the stored term it is
 
 
 @dataclass
@@ -109,6 +117,9 @@ class Store:
         self.db = db
         self._hash_cache: dict[str, tuple] = {}  # name -> (key it was computed for, value)
         self._learned_state: tuple[int, str] | None = None
+        # The list filters compare in simplified script, as search does (SQL calls these per row).
+        db.conn.create_function("kefu_simplified", 1, _simplified, deterministic=True)
+        db.conn.create_function("kefu_category", 1, _category_key, deterministic=True)
         migrations.apply(db)
 
     @classmethod
@@ -170,13 +181,17 @@ class Store:
         if status:
             where.append("status = ?"); args.append(status)
         if category:
-            where.append("category = ?"); args.append(category)
+            # 售後 finds 售后 and the other way round, also in entries stored before
+            # categories were normalised.
+            where.append("kefu_category(category) = ?"); args.append(category_key(category.strip()))
         if tag:
             where.append("exists (select 1 from json_each(tags) where value = ?)"); args.append(tag)
         if text:
-            # % and _ in the search text are literal characters, not wildcards.
-            where.append("(question like ? escape '\\' or similar like ? escape '\\' or answer like ? escape '\\')")
-            pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            # In simplified script on both sides: 專票 finds 专票. % and _ in the search
+            # text are literal characters, not wildcards.
+            where.append("(" + " or ".join(f"kefu_simplified({column}) like ? escape '\\'"
+                                           for column in ("question", "similar", "answer")) + ")")
+            pattern = to_simplified(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args += [f"%{pattern}%"] * 3
         return (" where " + " and ".join(where) if where else ""), args
 
@@ -278,7 +293,11 @@ class Store:
         if row is None:
             self.get(entry_id)
             raise VersionNotFound(entry_id, version)
-        return self.update(entry_id, json.loads(row[0]), author, action=f"revert to v{version}")
+        content = json.loads(row[0])
+        for name in ("valid_from", "valid_to"):  # maybe in a form an older kefu accepted
+            if name in content:
+                content[name] = legacy_when(content[name])
+        return self.update(entry_id, content, author, action=f"revert to v{version}")
 
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,
@@ -434,7 +453,8 @@ class Store:
     def _update(self, entry: Entry, changes: dict, author: str | None, action: str) -> Entry:
         before = entry.content()
         after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
-        validate({"valid_from": after["valid_from"], "valid_to": after["valid_to"]})
+        # The merge with stored bounds: those may be in an older kefu's form, which is read, not re-validated.
+        check_window(after["valid_from"], after["valid_to"])
         if after == before:
             return entry
         now = _now()
@@ -472,22 +492,31 @@ class Store:
     def terms(self) -> list[str]:
         return [r[0] for r in self.db.execute("select word from terms order by word")]
 
-    def add_terms(self, words: Iterable[str], author: str | None = None) -> list[str]:
-        added = []
+    def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:
+        """Store the terms normalised (`normalize_term`): all of them, or on the first bad
+        one (InvalidTerm naming it) none. A term already there is reported, not added."""
+        checked = []
+        for word in words:
+            try:
+                checked.append((word, normalize_term(word)))
+            except ValueError as exc:
+                raise InvalidTerm(word, str(exc)) from None
+        result = AddedTerms()
         with self._writing():
-            for word in words:
-                word = word.strip()
-                if not word or any(ch.isspace() for ch in word):
-                    continue
+            for typed, word in checked:
                 cur = self.db.execute("insert or ignore into terms (word, added_at, author)"
                                       " values (?, ?, ?)", [word, _now(), author])
                 if cur.rowcount:
-                    added.append(word)
-        return added
+                    result.added.append(word)
+                else:
+                    result.existing[typed.strip()] = word
+        return result
 
     def remove_terms(self, words: Iterable[str]) -> int:
+        """Remove terms however they are spelled (運費險 removes 运费险); how many were there."""
+        keys = {normalize(w).text for w in words}
         with self._writing():
-            return sum(self.db.execute("delete from terms where word = ?", [w]).rowcount for w in words)
+            return sum(self.db.execute("delete from terms where word = ?", [w]).rowcount for w in sorted(keys))
 
     # -- embedding cache ----------------------------------------------------
     def cached_vectors(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
@@ -538,6 +567,14 @@ def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: st
         h.update(f"t\0{word}\n".encode())
     h.update(learned.encode())
     return h.hexdigest()[:16]
+
+
+def _simplified(value: str | None) -> str | None:
+    return None if value is None else to_simplified(value)
+
+
+def _category_key(value: str | None) -> str | None:
+    return None if value is None else category_key(value)
 
 
 def _dumps(value) -> str:

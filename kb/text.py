@@ -40,6 +40,8 @@ def _converter(config: str):
 
 
 def to_simplified(text: str) -> str:
+    if text.isascii():  # nothing to convert; spares OpenCC (the store's filters call this per row)
+        return text
     return _converter("t2s").convert(text)
 
 
@@ -110,6 +112,19 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
     return Normalized(simplified.lower(), script, truncated)
 
 
+def normalize_term(term: str) -> str:
+    """A shop term as it is stored and matched: `normalize`d, so `運費險`, `ＡＢＣ` and
+    `运费险`, `abc` are one term. ValueError (saying why) for an empty term or one with a
+    space inside: segmentation splits text at spaces, so such a term never matches."""
+    text = term.strip()
+    if not text:
+        raise ValueError("is empty")
+    if any(ch.isspace() for ch in text):
+        raise ValueError("has a space in it: a term is one word (write it without the space, "
+                         "or add each word as its own term)")
+    return normalize(text).text
+
+
 def normalize_terms(terms: Iterable[str]) -> list[str]:
     """Shop terms as `normalize` makes the text they are matched in (lower-case, half-width,
     simplified), sorted and without duplicates: a term typed `ABC牌` or `運費險` must meet
@@ -124,7 +139,7 @@ class Segmenter:
     Single characters make typos and homophones still share most tokens with the
     intended phrase; whole words keep precision. jieba's prefix-dictionary cache is
     written to `cache_dir` (inside the data dir), not to /tmp. Terms are normalised
-    like the text they are found in (the store keeps them as the editor typed them).
+    like the text they are found in (the store keeps them so, `normalize_term`).
     """
 
     def __init__(self, cache_dir: Path | None = None, terms: Iterable[str] = ()):

@@ -313,6 +313,7 @@ def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path)
 
 
 def test_export_json_without_output_is_an_error(home, run, fake_models):
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")  # a store to export from
     result = run("export", "--format", "csv", "--json", ok=False)
     assert result.exit_code == 2 and "--json" in result.output
 
@@ -373,3 +374,99 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     assert "lifted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
     run("learn", "reset", str(rows["k1"]["id"]))
     assert "demoted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
+
+
+# Arguments that get each command past click's own checks, to where it opens the store.
+_ON_A_STORE = {
+    "search": ["运费险"], "suggest": ["运费险"], "list": [], "show": ["k1"], "history": ["k1"],
+    "revert": ["k1", "--to", "1"], "edit": ["k1", "-a", "新答案"], "archive": ["k1"], "export": [],
+    "lint": [], "feedback": ["3f2a9c1b0d4e", "accept"], "reindex": [], "serve": [], "stats": [],
+    "backup": ["copy.db"], "learn replay": ["learn.jsonl"], "learn queue": [], "learn approve": ["1"],
+    "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
+    "learn config": [], "learn gaps": [], "learn finetune": [],
+}
+# Commands that make content, so they may start a new data folder (eval reads its own dataset).
+_START_A_STORE = {"init", "import", "add", "restore", "eval", "terms add", "terms list", "terms remove",
+                  "user add", "user list", "user remove", "user passwd", "token add", "token list",
+                  "token revoke"}
+
+
+def _leaf_commands(group, prefix=""):
+    import click
+
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from _leaf_commands(cmd, prefix + name + " ")
+        else:
+            yield prefix + name
+
+
+def test_every_command_is_classified_as_needing_a_store_or_not():
+    assert set(_leaf_commands(cli)) == set(_ON_A_STORE) | _START_A_STORE
+
+
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_a_wrong_data_folder_is_an_error_that_creates_nothing(tmp_path, monkeypatch, fake_models, folder_exists):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "learn.jsonl").write_text('{"query": "x", "accepted": "k1"}\n', encoding="utf-8")
+    typo = tmp_path / "typo"
+    if folder_exists:
+        typo.mkdir()
+    runner = CliRunner()
+    for command, args in _ON_A_STORE.items():
+        for how in (["--data-dir", str(typo)], []):  # the option, or KEFU_HOME
+            result = runner.invoke(cli, how + command.split() + args, env={"KEFU_HOME": str(typo)},
+                                   catch_exceptions=False)
+            assert result.exit_code == 1, (command, result.output)
+            assert result.output == (f"Error: no store at {typo}: run `kefu init` first "
+                                     "(or check --data-dir / KEFU_HOME)\n"), (command, result.output)
+            assert list(typo.iterdir()) == [] if folder_exists else not typo.exists(), command
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_commands_that_make_content_start_a_new_data_folder(tmp_path, monkeypatch, fake_models):
+    runner = CliRunner()
+    for i, args in enumerate([["add", "-q", "多久发货", "-a", "当天发货"], ["terms", "add", "运费险"],
+                              ["user", "add", "lihua", "--role", "editor"], ["token", "add", "desk"]]):
+        home = tmp_path / f"new{i}"
+        result = runner.invoke(cli, ["--data-dir", str(home)] + args, catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output)
+        assert (home / "kefu.db").is_file()
+        # and then the store is there for the commands that need one
+        assert runner.invoke(cli, ["--data-dir", str(home), "list"]).exit_code == 0
+
+
+def test_terms_add_refuses_a_bad_term_and_notes_one_already_there(home, run, fake_models):
+    for bad in ("运费 险", ""):
+        result = run("terms", "add", "青禾优选", bad, ok=False)
+        assert result.exit_code == 1 and repr(bad) in result.output and len(result.output.splitlines()) == 1
+    assert json.loads(run("terms", "list", "--json").stdout) == []
+    run("terms", "add", "运费险")
+    out = run("terms", "add", "運費險", "ＡＢＣ")
+    assert "added 1 term(s): abc" in out.output and "note: 運費險 is already a term, as 运费险" in out.output
+    assert json.loads(run("terms", "add", "abc", "--json").stdout) == {"added": [], "existing": {"abc": "abc"}}
+    assert "removed 1 term(s)" in run("terms", "remove", "運費險").output
+    assert json.loads(run("terms", "list", "--json").stdout) == ["abc"]
+
+
+def test_add_names_a_bad_id_or_date_and_makes_a_full_width_id_half_width(home, run, fake_models):
+    for args, field in [(["--id", "tab\tid"], "id"), (["--id", "new\nline"], "id"),
+                        (["--valid-to", "20261129"], "valid_to"), (["--valid-from", "2026/11/01"], "valid_from")]:
+        result = run("add", *args, "-q", "多久发货", "-a", "当天发货", ok=False)
+        assert result.exit_code == 1 and f"field {field!r}" in result.output, (args, result.output)
+        assert len(result.output.splitlines()) == 1
+    assert json.loads(run("list", "--json").stdout) == []
+    run("add", "--id", "ＡＢ１", "-q", "多久发货", "-a", "当天发货", "--valid-to", "2026-11-29 18:00")
+    shown = json.loads(run("show", "AB1", "--json").stdout)
+    assert (shown["id"], shown["valid_to"]) == ("AB1", "2026-11-29T18:00:00")
+    assert run("list").stdout == "AB1\tpublished\t其他\t多久发货\n"
+
+
+def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):
+    run("add", "--id", "k088", "-q", "可以开专票吗", "-a", "可以，请提供税号。", "-c", "售中")
+    run("add", "--id", "tw", "-q", "可以退貨嗎", "-a", "簽收七天內可以退。", "-c", "售後")
+    assert json.loads(run("show", "tw", "--json").stdout)["category"] == "售后"
+    assert [e["id"] for e in json.loads(run("list", "--category", "售后", "--json").stdout)] == ["tw"]
+    assert [e["id"] for e in json.loads(run("list", "--category", "售後", "--json").stdout)] == ["tw"]
+    assert run("list", "--text", "專票").stdout.startswith("k088\t")
+    assert run("list", "--text", "退货").stdout.startswith("tw\t")

@@ -214,6 +214,13 @@ def test_big5_csv_with_traditional_headers(tmp_path):
         {"question": "請問什麼時候出貨？", "answer": "付款後兩天內出貨。", "category": "售中"}]
 
 
+def test_big5_csv_with_a_standard_category_in_traditional_script(tmp_path):
+    path = tmp_path / "tw.csv"
+    path.write_bytes("問題,答案,分類\n可以退貨嗎？,簽收七天內可以退。,售後\n帳號被盜怎麼辦？,請聯繫客服。,帳戶\n"
+                     .encode("big5"))
+    assert [r.data["category"] for r in load(path).rows] == ["售后", "账户"]
+
+
 def test_traditional_status_word(tmp_path):
     path = tmp_path / "tw.csv"
     path.write_text("question,answer,status\n幾天出貨？,兩天內出貨。,已發佈\n", encoding="utf-8")
@@ -279,6 +286,15 @@ def test_json_values_of_the_wrong_type_are_rejected_naming_line_and_field(tmp_pa
         f"{path}, line 1, field 'question': expected a string, got a list",
         f"{path}, line 2, field 'tags': expected a string or a list of strings, got the number 5"]
     assert [r.data["question"] for r in loaded.rows] == ["整数编号"]
+
+
+def test_ids_with_a_space_or_control_character_are_rejected_and_full_width_ids_made_half_width(tmp_path):
+    path = jsonl(tmp_path / "faq.jsonl", [{"id": "tab\tid", "question": "能开发票吗？", "answer": "可以。"},
+                                          {"id": "ＡＢ２", "question": "多久发货？", "answer": "当天发。"}])
+    loaded = load(path)
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 1, field 'id': must not contain spaces or control characters, got '\\t' in 'tab\\tid'"]
+    assert [r.data["id"] for r in loaded.rows] == ["AB2"]
 
 
 def test_jsonl_unknown_key_is_reported(tmp_path):
@@ -461,7 +477,7 @@ def test_prune_archives_only_rows_gone_from_the_same_file(kefu, tmp_path):
 def test_bad_row_fails_the_file_then_skip_bad_rows_then_fix_the_rejected_file(kefu, tmp_path):
     home = tmp_path / "home"
     shop_workbook(tmp_path / "faq.xlsx", empty_answer=True)
-    kefu("list")  # creates the empty store
+    kefu("init")  # creates the empty store
     before = dump(home)
     message = "faq.xlsx, sheet 常见问题, row 17, column '答案': missing or empty"
 
@@ -673,7 +689,7 @@ def test_documents_become_passages_beside_faq_entries(kb, tmp_path):
 def test_document_dry_run_and_cli_report(kefu, tmp_path):
     manual_docx(tmp_path / "manual.docx")
     home = tmp_path / "home"
-    kefu("list")
+    kefu("init")  # creates the empty store
     before = dump(home)
     dry = report(kefu("import", "manual.docx", "--dry-run", "--json"))
     assert dry["files"][0]["passages"] == {"added": 3, "updated": 0, "unchanged": 0, "removed": 0}
@@ -698,3 +714,74 @@ def test_template_is_importable(kefu, tmp_path, fmt):
     entries = stored(tmp_path / "home")
     assert sorted(entries) == ["多久发货？", "支持七天无理由退货吗？"]
     assert entries["多久发货？"][0].similar == ["什么时候发货", "几天能发出"]
+
+
+def test_template_refuses_an_existing_file_without_force(kefu, tmp_path):
+    shop = tmp_path / "faq.xlsx"
+    shop.write_bytes(b"the shop's own FAQ")
+    result = kefu("import", "--template", "xlsx", "-o", "faq.xlsx", code=1)
+    assert "faq.xlsx exists" in result.output and "--force" in result.output
+    assert shop.read_bytes() == b"the shop's own FAQ"
+    kefu("import", "--template", "xlsx", "-o", "faq.xlsx", "--force")
+    assert counts(report(kefu("import", "faq.xlsx", "--json"))["files"][0]) == (2, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("fmt, name", [("csv", "mine.xlsx"), ("xlsx", "mine.csv"), ("csv", "mine"),
+                                       ("xlsx", "mine.txt")])
+def test_template_refuses_an_output_name_of_another_format(kefu, tmp_path, fmt, name):
+    result = kefu("import", "--template", fmt, "-o", name, code=2)
+    assert "--output" in result.output and repr(name) in result.output and f".{fmt}" in result.output
+    assert not (tmp_path / name).exists()
+
+
+def test_a_very_long_answer_round_trips_through_csv_and_is_refused_by_xlsx(kefu, tmp_path):
+    import csv as csv_module
+
+    before = csv_module.field_size_limit(131_072)  # the default, whatever an earlier test set
+    try:
+        jsonl(tmp_path / "seed.jsonl", [{"id": "manual", "question": "说明书全文", "answer": "说明" * 80_000},
+                                        {"id": "short", "question": "多久发货？", "answer": "当天发。"}])
+        kefu("import", "seed.jsonl")
+        (tmp_path / "kb.xlsx").write_bytes(b"last week's export")
+        result = kefu("export", "--format", "xlsx", "-o", "kb.xlsx", code=1)
+        assert result.output == ("Error: entry 'manual', field 'answer': 160,000 characters, more than an XLSX "
+                                 "cell holds (32,767): export with --format csv or jsonl\n")
+        assert (tmp_path / "kb.xlsx").read_bytes() == b"last week's export"
+        kefu("export", "--format", "csv", "-o", "kb.csv")
+        assert counts(report(kefu("import", "kb.csv", "--json"))["files"][0]) == (0, 0, 2, 0, 0)
+    finally:
+        csv_module.field_size_limit(before)
+
+
+EMPTY_FILES = {"empty.csv": b"", "empty.tsv": b"", "empty.jsonl": b"", "blank.jsonl": b"\n  \n\r\n",
+               "empty.json": b"", "header.csv": "标准问题,答案\n".encode(), "header.tsv": b"question\tanswer\n",
+               "list.json": b"[]", "object.json": b'{"entries": []}', "bom.csv": b"\xef\xbb\xbf"}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_FILES))
+def test_a_faq_file_with_no_entries_is_a_failed_file_naming_it(kefu, tmp_path, name):
+    (tmp_path / name).write_bytes(EMPTY_FILES[name])
+    with pytest.raises(ImportFileError) as info:
+        load(tmp_path / name)
+    assert str(info.value).startswith(f"{tmp_path / name}: no entries found")
+    out = report(kefu("import", name, "--json", code=1))
+    assert out["files"][0]["status"] == "failed" and "no entries found" in out["files"][0]["error"]
+
+
+def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):
+    jsonl(tmp_path / "faq.jsonl", [{"question": "多久发货？", "answer": "当天发。"}])
+    kefu("import", "faq.jsonl")
+    (tmp_path / "faq.jsonl").write_text("", encoding="utf-8")  # truncated by a failed export
+    (tmp_path / "more.jsonl").write_text(json.dumps({"question": "能开发票吗？", "answer": "可以。"},
+                                                    ensure_ascii=False), encoding="utf-8")
+    xlsx = tmp_path / "header.xlsx"
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["标准问题", "答案"])
+    book.save(xlsx)
+    result = kefu("import", "faq.jsonl", "header.xlsx", "more.jsonl", "--prune", code=1)
+    assert "ERROR faq.jsonl: no entries found (the file is empty)" in result.output
+    assert "ERROR header.xlsx: no entries found (the file holds a header and no rows)" in result.output
+    assert {q: e.status for q, (e, _) in stored(tmp_path / "home").items()} == {
+        "多久发货？": "published", "能开发票吗？": "published"}

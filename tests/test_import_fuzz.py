@@ -942,6 +942,9 @@ def test_csv_writer_output_round_trips(fast_tmp, fast_jieba, delimiter, rows):
         if rejected:
             assert result.status == "failed" and str(path) in result.error, result
             assert kb.store.count() == 0
+        elif not want:  # a header and nothing else: an error, not a silent "imported 0"
+            assert result.status == "failed" and "no entries found" in result.error, result
+            assert kb.store.count() == 0
         else:
             assert result.status == "imported", result.error
             got = sorted((e.question, e.answer, e.category) for e in kb.store.entries())

@@ -310,3 +310,45 @@ def test_json_values_of_the_right_type_pass(name, value):
     from kefu.kb.entry import json_type_problem
 
     assert json_type_problem(name, value) is None
+
+
+@pytest.fixture
+def default_csv_limit():
+    """The csv module's default field limit, whatever an earlier test raised it to."""
+    import csv
+
+    before = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(before)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_an_answer_longer_than_the_csv_modules_default_limit_reads_back(tmp_path, default_csv_limit, fmt):
+    e = Entry(id="long", question="产品说明书全文", answer="说明" * 100_000 + "完")
+    p = tmp_path / f"out.{fmt}"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        write_entries([e], "csv", fh)
+    if fmt == "tsv":
+        p.write_text(p.read_text(encoding="utf-8").replace(",", "\t"), encoding="utf-8")
+    [row] = read_entries(p)
+    assert row["answer"] == e.answer
+
+
+@pytest.mark.parametrize("field", ["answer", "similar", "question"])
+def test_xlsx_refuses_a_cell_longer_than_excel_holds_naming_entry_and_field(field):
+    from kefu.kb.errors import ExportError
+
+    long = {"answer": {"answer": "长" * 32_768}, "similar": {"similar": ["问" * 20_000, "问" * 20_000]},
+            "question": {"question": "问" * 40_000}}[field]
+    entries = [ENTRIES[0], Entry(**{"id": "k042", "question": "q", "answer": "a", **long})]
+    out = io.BytesIO()
+    with pytest.raises(ExportError) as info:
+        write_entries(entries, "xlsx", out)
+    assert (info.value.entry_id, info.value.field) == ("k042", field)
+    assert "'k042'" in str(info.value) and "32,767" in str(info.value) and "csv or jsonl" in str(info.value)
+    assert out.getvalue() == b""  # nothing cut, nothing written
+    fits = Entry(id="k043", question="q", answer="长" * 32_767)
+    write_entries([fits], "xlsx", out)
+    from openpyxl import load_workbook
+
+    assert load_workbook(out).active["D2"].value == fits.answer

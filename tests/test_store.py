@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from kefu.kb.entry import Entry, validate
-from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, KefuError, VersionNotFound
+from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, InvalidTerm, KefuError, VersionNotFound
 from kefu.kb.store import Store, backup, restore
 
 
@@ -183,6 +183,23 @@ def test_add_without_question_names_the_field(store):
     assert store.count() == 0
 
 
+@pytest.mark.parametrize("bad", ["tab\tid", "new\nline", "two words", "wide\u3000space", "bell\x07",
+                                 "zero\u200bwidth", "del\x7f", "ｔａｂ\tｉｄ"])
+def test_an_id_with_a_space_or_control_character_names_the_field(store, make_entry, bad):
+    with pytest.raises(InvalidEntry) as info:
+        store.add(make_entry(bad))
+    assert info.value.field == "id" and repr(bad) in str(info.value)
+    with pytest.raises(InvalidEntry):
+        store.import_entries([validate(make_entry(bad))])
+    assert store.count() == 0
+
+
+def test_a_full_width_id_is_stored_half_width(store, make_entry):
+    assert store.add(make_entry(" ＡＢ１－ｘ ")).id == "AB1-x"
+    assert store.get("AB1-x").question == "运费怎么算"
+    assert validate({"id": "ｋ００１"})["id"] == "k001"
+
+
 def test_update_with_invalid_status_names_the_field(store, make_entry):
     store.add(make_entry("e1"))
     with pytest.raises(InvalidEntry) as info:
@@ -248,6 +265,74 @@ def test_is_active_datetime_valid_to_is_exact():
     assert e.is_active(datetime(2024, 5, 1, 9, 0))
     assert e.is_active(datetime(2024, 5, 1, 18, 0))
     assert not e.is_active(datetime(2024, 5, 1, 18, 0, 1))
+
+
+@pytest.fixture
+def berlin():
+    """Local time is Europe/Berlin (UTC+1 in November), so offsets visibly convert."""
+    import os
+    import time
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    yield
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("2026-11-29", "2026-11-29"),
+    ("  2026-11-29 ", "2026-11-29"),
+    ("2026-11-29T10:00", "2026-11-29T10:00:00"),
+    ("2026-11-29 10:00:30", "2026-11-29T10:00:30"),
+    ("2026-11-29T10:00:00.250", "2026-11-29T10:00:00.250000"),
+    ("2026-11-29T10:00:00+08:00", "2026-11-29T03:00:00"),  # 02:00 UTC is 03:00 in Berlin
+    ("2026-11-29T10:00:00Z", "2026-11-29T11:00:00"),
+    ("2026-11-30T01:00+08:00", "2026-11-29T18:00:00"),  # the offset can change the day
+])
+def test_validity_bounds_are_stored_in_one_form_in_local_time(berlin, store, make_entry, given, stored):
+    out = validate({"valid_from": given, "valid_to": given})
+    assert out["valid_from"] == out["valid_to"] == stored
+    assert store.add(make_entry("e1", valid_to=given)).valid_to == stored
+    assert store.get("e1").valid_to == stored
+
+
+@pytest.mark.parametrize("bad", ["20261129", "2026-W48-7", "2026-333", "2026-11-29T10", "2026-11-29T1000",
+                                 "2026/11/29", "29.11.2026", "2026-13-01", "2026-11-29T25:00", "tomorrow",
+                                 "2026-11-29T10:00+8"])
+@pytest.mark.parametrize("field", ["valid_from", "valid_to"])
+def test_validity_bounds_other_than_a_date_or_iso_date_time_name_the_field(store, make_entry, bad, field):
+    with pytest.raises(InvalidEntry) as info:
+        store.add(make_entry("e1", **{field: bad}))
+    assert info.value.field == field and repr(bad) in str(info.value) and "YYYY-MM-DD" in str(info.value)
+    assert store.count() == 0
+
+
+def test_a_valid_to_with_an_offset_ends_at_that_moment(berlin):
+    # 10:00 in Beijing is 03:00 in Berlin: at 05:00 Berlin time the entry has expired.
+    e = Entry(id="e", question="q", answer="a", **validate({"valid_to": "2026-11-29T10:00:00+08:00"}))
+    assert e.is_active(datetime(2026, 11, 29, 2, 59))
+    assert not e.is_active(datetime(2026, 11, 29, 5, 0))
+
+
+def test_bounds_an_older_kefu_stored_still_read_and_revert(berlin, store, make_entry):
+    """Stored before validation was strict: compact dates and offsets, read as their writer meant."""
+    assert _e(valid_to="20261129").is_active(datetime(2026, 11, 29, 23, 0))  # a whole day, inclusive
+    assert not _e(valid_to="2026-11-29T10:00:00+08:00").is_active(datetime(2026, 11, 29, 5, 0))
+    store.add(make_entry("e1"))
+    store.db.execute("update entries set valid_from = '20261101', valid_to = '20261129'")
+    store.db.execute("""update history set after = json_set(after, '$.valid_from', '20261101',
+                                                                    '$.valid_to', '20261129')""")
+    store.db.conn.commit()
+    edited = store.update("e1", {"answer": "改过的答案"})  # an edit of another field keeps them
+    assert (edited.valid_from, edited.valid_to) == ("20261101", "20261129")
+    reverted = store.revert("e1", 1)
+    assert (reverted.answer, reverted.valid_from, reverted.valid_to) == (
+        "满99元包邮，不满收10元运费。", "2026-11-01", "2026-11-29")
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -369,16 +454,76 @@ def test_entries_filters(store, shop_entries):
     assert store.entries(limit=2, offset=1)[0].id == sorted(e["id"] for e in shop_entries)[1]
 
 
+@pytest.mark.parametrize("typed, stored", [("售後", "售后"), ("投訴", "投诉"), ("帳戶", "账户"), ("賬戶", "账户"),
+                                           ("帐户", "账户"), ("售前", "售前"), ("會員服務", "會員服務")])
+def test_standard_categories_in_traditional_script_are_stored_by_their_standard_name(store, make_entry,
+                                                                                     typed, stored):
+    assert store.add(make_entry("e1", category=typed)).category == stored  # a shop's own stays as written
+    assert store.update("e1", {"category": typed}).category == stored
+
+
+def test_list_filters_compare_category_and_text_in_simplified_script(store, make_entry):
+    store.add(make_entry("k088", question="可以开专票吗", answer="可以，请提供税号。", category="售中"))
+    store.add(make_entry("tw", question="可以退貨嗎", answer="簽收七天內可以退。", similar=["能不能退換"],
+                         category="售后"))
+    # stored before categories were normalised
+    store.db.execute("update entries set category = '售後' where id = 'tw'")
+    store.db.conn.commit()
+    for category in ("售后", "售後"):
+        assert [e.id for e in store.entries(category=category)] == ["tw"]
+        assert store.count(category=category) == 1
+    assert [e.id for e in store.entries(text="專票")] == ["k088"]
+    assert [e.id for e in store.entries(text="专票")] == ["k088"]
+    assert [e.id for e in store.entries(text="退货")] == ["tw"]  # question, traditional in the store
+    assert [e.id for e in store.entries(text="退换")] == ["tw"]  # a similar question
+    assert [e.id for e in store.entries(text="签收")] == ["tw"]  # the answer
+    assert store.count(text="專票") == 1
+
+
 # -- terms ----------------------------------------------------------------------------------
 
 def test_terms_add_and_remove(store):
     assert store.terms() == []
-    added = store.add_terms(["闪电退款", " 顺丰包邮 ", "闪电退款", "", "两个 词"], author="alice")
-    assert added == ["闪电退款", "顺丰包邮"]
+    added = store.add_terms(["闪电退款", " 顺丰包邮 ", "闪电退款"], author="alice")
+    assert added.added == ["闪电退款", "顺丰包邮"] and added.existing == {"闪电退款": "闪电退款"}
     assert store.terms() == sorted(["闪电退款", "顺丰包邮"])
-    assert store.add_terms(["闪电退款"]) == []
+    assert store.add_terms(["闪电退款"]).added == []
     assert store.remove_terms(["闪电退款", "不存在"]) == 1
     assert store.terms() == ["顺丰包邮"]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "运费 险", "运费\t险", "运费\u3000险"])
+def test_an_empty_term_or_one_with_a_space_is_an_error_naming_it_and_adds_nothing(store, bad):
+    with pytest.raises(InvalidTerm) as info:
+        store.add_terms(["闪电退款", bad])
+    assert info.value.term == bad and repr(bad) in str(info.value)
+    assert store.terms() == []
+
+
+def test_terms_are_stored_normalised_and_one_spelling_removes_the_term(store):
+    first = store.add_terms(["运费险", "abc牌"])
+    again = store.add_terms(["運費險", "ＡＢＣ牌", "ABC牌", "七天無理由"])
+    assert first.added == ["运费险", "abc牌"]
+    assert again.added == ["七天无理由"]
+    assert again.existing == {"運費險": "运费险", "ＡＢＣ牌": "abc牌", "ABC牌": "abc牌"}
+    assert store.terms() == ["abc牌", "七天无理由", "运费险"]
+    assert store.remove_terms(["運費險", "ＡＢＣ牌"]) == 2
+    assert store.terms() == ["七天无理由"]
+
+
+def test_terms_stored_as_typed_by_an_older_kefu_are_normalised_on_open(tmp_path):
+    s = Store.open(tmp_path / "kefu.db")
+    for word in ("運費險", "运费险", "ＡＢＣ牌", "顺丰"):
+        s.db.execute("insert into terms (word, added_at, author) values (?, '2026-01-01', 'old')", [word])
+    s.db.execute("delete from _migrations where name = 'm011_normalise_terms'")
+    s.db.conn.commit()
+    s.close()
+    s = Store.open(tmp_path / "kefu.db")
+    try:
+        assert s.terms() == ["abc牌", "运费险", "顺丰"]
+        assert s.remove_terms(["運費險"]) == 1 and s.terms() == ["abc牌", "顺丰"]
+    finally:
+        s.close()
 
 
 def test_terms_change_published_hash(store, make_entry):

@@ -57,7 +57,7 @@ def _reason(exc: InvalidEntry) -> str:
     if exc.reason in REASONS_ZH:
         return REASONS_ZH[exc.reason]
     if exc.reason.startswith("not an ISO date"):
-        return "日期格式不对（应为 YYYY-MM-DD）"
+        return "日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区）"
     return exc.reason
 
 

@@ -26,7 +26,7 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
          max_chars: int = 400, overlap: int = 60) -> Loaded:
     """Read one file; `data` gives its bytes when they do not come from disk (an upload).
 
-    File-level faults (unreadable, wrong encoding, no header) raise ImportFileError;
+    File-level faults (unreadable, wrong encoding, no header, no entries) raise ImportFileError;
     row-level faults are returned in `Loaded.problems` beside the good rows.
     """
     from . import documents, faq, tables
@@ -43,23 +43,34 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
         except OSError as exc:
             raise ImportFileError(name, None, None, f"cannot read: {exc.strerror}") from None
     if suffix in (".xlsx", ".xlsm"):
-        return tables.read_xlsx(data, name)
+        return _some_entries(tables.read_xlsx(data, name), "a header and no rows")
     if suffix in (".docx", ".pdf"):
         reader = documents.docx_blocks if suffix == ".docx" else documents.pdf_blocks
         return _document(name, reader(data, name), max_chars, overlap)
     text, _ = decode(data, name, encoding)
+    if suffix in FAQ_SUFFIXES and not text.strip():
+        raise ImportFileError(name, None, None, "no entries found (the file is empty)")
     if suffix in (".csv", ".tsv"):
-        return tables.read_csv(text, name, "\t" if suffix == ".tsv" else ",")
+        return _some_entries(tables.read_csv(text, name, "\t" if suffix == ".tsv" else ","), "a header and no rows")
     if suffix in (".jsonl", ".ndjson"):
-        return faq.read_jsonl(text, name)
+        return faq.read_jsonl(text, name)  # text that is not blank: a row or a rejected row
     if suffix == ".json":
-        return faq.read_json(text, name)
+        return _some_entries(faq.read_json(text, name), "an empty list")
     if suffix in (".md", ".markdown"):
         found = faq.markdown_faq(text, name)
         return found if found is not None else _document(name, documents.markdown_blocks(text, name),
                                                          max_chars, overlap)
     reader = documents.html_blocks if suffix in (".html", ".htm") else documents.text_blocks
     return _document(name, reader(text, name), max_chars, overlap)
+
+
+def _some_entries(loaded: Loaded, what: str) -> Loaded:
+    """A FAQ file with neither a row nor a rejected row is a failed file, as a document
+    with no text is: most likely the wrong file or a truncated export, and imported as
+    "0 entries" it would let --prune archive everything that came from it."""
+    if not loaded.rows and not loaded.problems:
+        raise ImportFileError(loaded.source, None, None, f"no entries found (the file holds {what})")
+    return loaded
 
 
 def _document(name: str, blocks: list, max_chars: int, overlap: int) -> Loaded:

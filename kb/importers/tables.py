@@ -27,6 +27,11 @@ def read_csv(text: str, path: str, delimiter: str = ",") -> Loaded:
 
 def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, cells) per record; a record may span lines inside quotes."""
+    # The csv module refuses a field over 131,072 characters by default, so a long answer
+    # that `kefu export --format csv` wrote could not be read back. No field can be longer
+    # than the text, which is in memory already: that is the limit that is safe.
+    if len(text) >= csv.field_size_limit():
+        csv.field_size_limit(len(text) + 1)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     while True:
         line = reader.line_num + 1
