@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
-from .text import to_simplified
+from .text import HALF_WIDTH, to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -203,8 +203,6 @@ def _json_kind(value: object) -> str:
     return {list: "a list", dict: "an object"}.get(type(value), "null" if value is None else type(value).__name__)
 
 
-# Full-width ASCII (ＡＢ１, typed with a Chinese input method) is the same id as AB1.
-_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
 def normalize_id(value: object) -> str:
@@ -213,7 +211,7 @@ def normalize_id(value: object) -> str:
     and tab-separated (`kefu list`, CSV), and typed back on the command line."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
-    text = value.strip().translate(_HALF_WIDTH)
+    text = value.strip().translate(HALF_WIDTH)  # ＡＢ１ is the id AB1
     bad = next((ch for ch in text if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
     if bad is not None:
         raise InvalidEntry("id", f"must not contain spaces or control characters, got {bad!r} in {value!r}")

@@ -39,6 +39,11 @@ def _converter(config: str):
     return opencc.OpenCC(config)
 
 
+# Full-width ASCII (ＡＢ１, １００％, typed with a Chinese input method) as half-width, one
+# character for one: for `str.translate` where positions must stay (NFKC may change them).
+HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def to_simplified(text: str) -> str:
     if text.isascii():  # nothing to convert; spares OpenCC (the store's filters call this per row)
         return text

@@ -19,7 +19,7 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, to
 
 from .draft import Composer, Draft, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import understand
+from .understand import GIVEN_NUMBER, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 _CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
@@ -95,6 +95,11 @@ def read_context(path: Path) -> list[dict]:
     return [turn for _, turn in numbered]
 
 
+def _said(hit: Hit) -> str:
+    """What an entry says, as messages are compared: its question, matched phrasing and answer."""
+    return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
+
+
 def _small_talk(hit: Hit) -> bool:
     """An entry whose question only greets or thanks (在吗？有客服吗)."""
     return _greets_or_thanks(hit.question)
@@ -128,11 +133,18 @@ class Assistant:
         notes: list[str] = []
         result = self.retriever.search(message)
         seg = self.retriever.kb.segmenter
-        topic_words = [w for w in seg.split(result.normalized)[0] if len(w) > 1]
+        # An order or tracking number and its label ("订单号是2026…") name no topic: a
+        # reply to the agent's request, read with what came before.
+        bare = GIVEN_NUMBER.sub(" ", result.normalized)
+        topic_words = [w for w in seg.split(bare)[0] if len(w) > 1]
         if earlier and (result.no_match or len(topic_words) <= 1):
-            # A vague follow-up ("那能退吗？") is read together with what the customer said before.
+            # A vague follow-up ("那能退吗？") is read together with what the customer said before,
+            # unless the message names a topic (a word its own hits contain) that the joined
+            # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
             joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
-            if joined.confidence > result.confidence:
+            named = [w for w in topic_words if any(w in _said(h) for h in result.hits[:3])]
+            if joined.confidence > result.confidence and joined.hits and all(w in _said(joined.hits[0])
+                                                                             for w in named):
                 result = joined
                 notes.append("vague message: matched together with the customer's earlier turns")
         hits = [h for h in result.hits]
@@ -156,12 +168,15 @@ class Assistant:
                   for h in hits]
         references = [replace(r, text=to_traditional(r.text, self.composer.traditional))
                       if u.script == TRADITIONAL else r for r in result.references]
+        # No good match when retrieval says so, or when drafting found no answer among the
+        # hits it may use (only a greeting entry was confident): the flag and drafts agree.
+        no_match = result.no_match or bool(drafts) and drafts[0].style == "no_match"
         suggestion = Suggestion(None, u.script, u.intent, u.stage, u.sentiment, u.urgency, u.first_message,
-                                result.no_match, s_hits, drafts, notes + result.warnings, references)
+                                no_match, s_hits, drafts, notes + result.warnings, references)
         if self.log is not None:
             d = suggestion.to_dict()
             suggestion.suggestion_id = self.log.record_suggestion(
-                message, list(context), u.script, u.intent, result.no_match, d["hits"], d["drafts"])
+                message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"])
         return suggestion
 
     @staticmethod

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kefu.kb.errors import KefuError
 from kefu.kb.feedback import mask
 from kefu.kb.template import VARIABLE
 from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
@@ -31,6 +32,8 @@ from .retrieve import Hit
 from .safety import Flag, Safety
 from .understand import Understanding
 
+# OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
+TRADITIONAL_WORDING = ("s2twp", "s2hk")
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
 # opener comes first.
@@ -54,20 +57,25 @@ _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "g
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
+# A tracking number of digits only (中通, 韵达, 圆通), told apart from an order number by its label.
+_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)单号)\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
+
+
 def values_from_message(text: str) -> dict[str, str]:
     """Variable values a message gives away: order and tracking numbers."""
     values = {}
-    if m := TRACKING_NO.search(text):
-        values["快递单号"] = values["运单号"] = m.group(0).upper()
-    if m := ORDER_NO.search(mask(text)):  # a phone, card or ID number is no order number
+    if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
+        values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
+    rest = _LABELLED_TRACKING.sub(" ", mask(text))  # nor is a phone, card or ID number
+    if m := ORDER_NO.search(rest):
         values["订单号"] = m.group(0)
     return values
 
 
-def fill(text: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """Replace variables by their value, else their fallback, else a visible 【请填写…】.
-    Names match in either script ({訂單號} takes the value of 订单号); missing ones are
-    listed in simplified script."""
+def fill(text: str, values: dict[str, str], placeholder=None) -> tuple[str, list[str]]:
+    """Replace variables by their value, else their fallback, else a visible 【请填写…】
+    (`placeholder(name)` makes it, when given). Names match in either script ({訂單號}
+    takes the value of 订单号); missing ones are listed in simplified script."""
     missing: list[str] = []
     given = {to_simplified(k.strip()): v for k, v in values.items() if v}
 
@@ -79,7 +87,7 @@ def fill(text: str, values: dict[str, str]) -> tuple[str, list[str]]:
             return fallback
         if name not in missing:
             missing.append(name)
-        return f"【请填写{name}】"
+        return placeholder(name) if placeholder else f"【请填写{name}】"
     return VARIABLE.sub(sub, text), missing
 
 
@@ -129,7 +137,10 @@ class Composer:
     def __init__(self, phrases: PhraseLibrary, safety: Safety, traditional: str = "s2twp"):
         self.phrases = phrases
         self.safety = safety
-        self.traditional = traditional  # OpenCC config for traditional customers: s2twp or s2hk
+        if traditional not in TRADITIONAL_WORDING:
+            raise KefuError(f"config 'traditional' must be one of {', '.join(TRADITIONAL_WORDING)},"
+                            f" got {traditional!r}")
+        self.traditional = traditional  # OpenCC config for traditional customers
 
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
@@ -158,9 +169,11 @@ class Composer:
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
         texts, missing, entry_spans, pos = [], [], [], 0
+        convert = (lambda t: to_traditional(t, self.traditional)) if u.script == TRADITIONAL else to_mainland
         for raw, source in parts:
-            text, miss = fill(raw, values)
-            text = to_traditional(text, self.traditional) if u.script == TRADITIONAL else to_mainland(text)
+            # Converted before the values go in: a product name or a customer's name is
+            # sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
+            text, miss = fill(convert(raw), values, lambda name: convert(f"【请填写{name}】"))
             if source == "entry":
                 entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]
@@ -169,12 +182,7 @@ class Composer:
         full = "".join(texts)
         if parts and parts[-1][1] == "kefu" and full.endswith(OPENER_ENDS):
             full = full.rstrip("".join(OPENER_ENDS)) + "。"  # never leave an opener dangling
-        # The word lists are simplified; OpenCC keeps character positions, so each flag
-        # names the word as the draft spells it (保證 in a traditional draft).
-        flags = self.safety.check(to_simplified(full), entry_spans)
-        for f in flags:
-            f.word = full[f.start:f.end]
-        return Draft(full, entry_ids, style, missing, flags, notes)
+        return Draft(full, entry_ids, style, missing, self.safety.check(full, entry_spans), notes)
 
     @staticmethod
     def _answer(hit: Hit, parts: list, u: Understanding) -> tuple[str, str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kefu.kb.text import HALF_WIDTH, to_simplified
+
 
 @dataclass
 class Flag:
@@ -21,10 +23,15 @@ def _lines(path: Path) -> list[str]:
             if line.strip() and not line.lstrip().startswith("#")]
 
 
+def _comparable(text: str) -> str:
+    """Text as words are matched in: simplified, half-width, lower-case, one character for one."""
+    return to_simplified(text.translate(HALF_WIDTH).lower())
+
+
 class Safety:
     def __init__(self, words: dict[str, str], safe: list[str]):
-        self.words = words  # word -> reason
-        self.safe = sorted(set(safe), key=len, reverse=True)
+        self.words = {_comparable(w): reason for w, reason in words.items()}  # word -> reason
+        self.safe = sorted({_comparable(p) for p in safe}, key=len, reverse=True)
 
     @classmethod
     def load(cls, words_file: Path, safe_file: Path) -> "Safety":
@@ -36,7 +43,12 @@ class Safety:
         return cls(words, _lines(safe_file))
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:
-        """Every listed word in `text` not inside a safe phrase; `entry_spans` mark the entry's answer."""
+        """Every listed word in `text` not inside a safe phrase; `entry_spans` mark the entry's
+        answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ);
+        each flag names the word as `text` writes it."""
+        written, text = text, _comparable(text)
+        if len(text) != len(written):  # OpenCC keeps positions; never misplace a flag if not
+            text = written
         covered = [False] * len(text)
         for phrase in self.safe:
             start = text.find(phrase)
@@ -52,7 +64,7 @@ class Safety:
                 end = start + len(word)
                 if not any(covered[start:end]) and not any(taken[start:end]):
                     source = "entry" if any(a <= start < b for a, b in entry_spans) else "kefu"
-                    flags.append(Flag(word, start, end, self.words[word], source))
+                    flags.append(Flag(written[start:end], start, end, self.words[word], source))
                     for i in range(start, end):
                         taken[i] = True
                 start = text.find(word, start + 1)

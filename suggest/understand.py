@@ -18,11 +18,11 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 
 # Lexicons work on normalised (simplified, lower-case) text.
-_GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有人在吗|有人|有客服吗|客服|你好|您好|"
+_GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|有客服吗|客服|你好|您好|"
                        r"hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
-_THANKS = re.compile(r"谢|感谢|多谢|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
+_THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
                      r"祝你|辛苦了|那就这样|就这些")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
@@ -52,6 +52,9 @@ _ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不�
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
+# An order or tracking number, with its label if any: what a customer sends when asked for it.
+GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号)?\s*(?:是|为|:|：)?\s*"
+                          r"(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
 _URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
 
 
@@ -82,6 +85,8 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "greeting"
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
+    elif not _FILLER.sub("", GIVEN_NUMBER.sub("", text)):
+        intent = "order"  # only the order number the agent asked for: no complaint of its own
     elif sentiment != "angry" and _is_thanks(text):
         intent = "thanks"
     elif _COMPLAINT.search(text):

@@ -273,3 +273,22 @@ def test_ok_after_an_angry_complaint_is_not_a_happy_goodbye(assistant):
     s = assistant.suggest("好吧", context)
     assert s.intent == "thanks" and s.sentiment == "angry"
     assert all(RATING not in d.text for d in s.drafts)
+
+
+def test_a_follow_up_on_a_new_topic_is_answered_on_its_own_topic(assistant):
+    context = [{"role": "customer", "text": "我要退货，怎么退"}, {"role": "agent", "text": "亲，订单页申请退货即可。"}]
+    s = assistant.suggest("发票呢", context)
+    assert s.hits[0].id == "invoice" and "vague message" not in " ".join(s.notes)
+    assert all("return" not in d.entry_ids for d in s.drafts)
+
+
+def test_the_no_match_flag_agrees_with_the_drafts(tmp_path, monkeypatch):
+    patch_jieba(monkeypatch)
+    hello = entry_dict("hello", "有人吗", "亲，在的呢，请问有什么可以帮您？", similar=["在吗"], category="售前")
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES + [hello]])
+    try:
+        s = Assistant(Retriever(kb, fusion=FAKE_FUSION), composer()).suggest("有人吗 量子力学怎么学")
+        assert s.drafts[0].style == "no_match" and s.no_match
+    finally:
+        kb.close()

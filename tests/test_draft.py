@@ -483,3 +483,19 @@ def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
     assert d.text == follow and RATING not in d.text
     calm = c.only("closing", "closing", u_(intent="thanks"), {}, "k")
     assert calm.text == CLOSING + RATING
+
+
+def test_variable_values_are_sent_as_typed_in_a_traditional_draft():
+    h = hit("v", "{商品名}很保暖，{客户称呼||亲}放心。", tags=["售前"])
+    d = composer().concise(u_(script=TRADITIONAL), h, {"商品名": "U盘收纳包"}, "k")
+    assert "U盘收纳包很保暖，親放心。" in d.text  # not 隨身碟收納包
+    missing = composer().concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "【請填寫商品名】" in missing.text and missing.missing_variables == ["商品名"]
+
+
+def test_an_unknown_traditional_wording_setting_is_a_one_line_error():
+    from kefu.kb.errors import KefuError
+    from kefu.suggest.draft import Composer
+
+    with pytest.raises(KefuError, match="config 'traditional'"):
+        Composer(composer().phrases, safety(), traditional="hk")

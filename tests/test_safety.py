@@ -96,3 +96,10 @@ def test_shipped_lists_if_present():
                 assert "{选项}" in p.text, p.id
             if p.kind in used:  # no line the Composer uses leaves a 【请填写…】 in every draft
                 assert fill(p.text.replace("{选项}", "「退货」还是「换货」"), {})[1] == [], (p.id, p.text)
+
+
+def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_written():
+    s = Safety(words={"保证": "承诺", "100%": "极限词", "加QQ": "敏感", "第一": "极限词"}, safe=["第一时间"])
+    text = "保證7天內可以退，第一時間幫您處理；１００％純棉，加qq詳聊"
+    assert [(f.word, f.start) for f in s.check(text)] == [
+        ("保證", 0), ("１００％", text.index("１００％")), ("加qq", text.index("加qq"))]

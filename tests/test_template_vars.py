@@ -146,3 +146,9 @@ def test_closing_after_an_answer_offers_more_help(tmp_path):
     keys = [f"消息{i}" for i in range(40)]
     assert {lib.pick("closing", k).id for k in keys} == {"ask", "bye"}  # both in use otherwise
     assert {lib.pick("closing", k, question=True).id for k in keys} == {"ask"}
+
+
+def test_a_labelled_numeric_tracking_number_is_not_the_order_number():
+    values = values_from_message("我退货寄回去了，中通快递单号75312345678901，订单2026112812345678")
+    assert values["快递单号"] == "75312345678901" and values["订单号"] == "2026112812345678"
+    assert "订单号" not in values_from_message("中通快递单号75312345678901")

@@ -165,3 +165,10 @@ def test_worry_and_disappointment_words(message, sentiment):
 @pytest.mark.parametrize("message", ["谢谢 有没有优惠券", "谢谢，多少钱包邮", "行了行了！！"])
 def test_a_question_or_anger_after_thanks_is_not_thanks(message):
     assert understand(message).intent != "thanks"
+
+
+@pytest.mark.parametrize("message, intent", [("唔該", "thanks"), ("唔該晒", "thanks"), ("有冇人呀", "greeting"),
+                                             ("2026112812345678", "order"), ("订单号是2026112812345678", "order")])
+def test_cantonese_courtesies_and_a_bare_order_number(message, intent):
+    u = understand(message, category="投诉")  # a bare number is no complaint, whatever it retrieves
+    assert u.intent == intent
