@@ -80,6 +80,12 @@ def needs_store(fn):
     return wrapper
 
 
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """A one-line error when `path` exists and --force was not given: never write over a file unasked."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists: give another name, or --force to overwrite it")
+
+
 def emit(data, as_json: bool, text) -> None:
     if dataclasses.is_dataclass(data):
         data = dataclasses.asdict(data)
@@ -342,9 +348,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         if out.suffix.lower() != f".{template}":
             raise click.BadParameter(f"--template {template} writes {template.upper()}: name the file "
                                      f".{template}, not {out.name!r}", param_hint="--output")
-        # -o faq.xlsx is also the usual name of the shop's own FAQ: never write over it unasked.
-        if out.exists() and not force:
-            raise click.ClickException(f"{out} exists: give another name, or --force to overwrite it")
+        refuse_overwrite(out, force)  # -o faq.xlsx is also the usual name of the shop's own FAQ
         write_template(template, out)
         emit({"template": str(out)}, as_json, lambda d: f"wrote {d['template']}: fill it in and run `kefu import {d['template']}`")
         return
@@ -473,8 +477,7 @@ def backup(c: Context, file, force, as_json) -> None:
     from kefu.kb.store import backup as do_backup
 
     db = require_store(c.home)
-    if file.exists() and not force:
-        raise click.ClickException(f"{file} exists: give another name, or --force to overwrite it")
+    refuse_overwrite(file, force)
     do_backup(db, file)
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 
