@@ -64,6 +64,13 @@ class BadFeedback(KefuError):
         self.field = field
 
 
+class ContradictingFeedback(BadFeedback):
+    """A reject of an entry that the agent already used for the same suggestion."""
+
+    def __init__(self, message: str):
+        super().__init__("draft", message)
+
+
 @dataclass
 class FeedbackLog:
     db: object  # sqlite_utils.Database, migrated by Store
@@ -102,6 +109,14 @@ class FeedbackLog:
             ids = drafts[draft - 1].get("entry_ids") or []
             answers = len(ids) == 1 and drafts[draft - 1].get("style") != "clarify"
             entry_id = ids[0] if answers and action != "no_match" else None
+        if action == "reject" and entry_id and self.db.execute(
+                "select 1 from feedback where suggestion_id = ? and entry_id = ? and action in ('accept', 'edit')",
+                [suggestion_id, entry_id]).fetchone():
+            # A suggestion's warm and concise drafts answer from one entry, and a reject counts
+            # against the entry: it would be recorded as both the right and a wrong answer.
+            raise ContradictingFeedback(f"draft {draft} answers entry {entry_id!r}, and a draft of this"
+                                        " suggestion answering it was already used: a reject would record it"
+                                        " as a wrong answer too")
         if action in ("accept", "edit") and draft is None:
             raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
         if action == "edit" and not (text or "").strip():

@@ -239,3 +239,15 @@ def test_feedback_tables_survive_reopening(tmp_path):
         assert FeedbackLog(s.db).suggestion(sid)["message"] == "你好，发票怎么开"
     finally:
         s.close()
+
+
+def test_a_reject_of_an_entry_already_used_for_the_suggestion_is_refused(log):
+    from kefu.kb.feedback import ContradictingFeedback
+
+    sid = _record(log)
+    log.record_feedback(sid, "accept", draft=1)
+    with pytest.raises(ContradictingFeedback) as err:
+        log.record_feedback(sid, "reject", draft=1)
+    assert err.value.field == "draft"
+    assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["accept"]
+    log.record_feedback(sid, "reject", draft=2)  # a draft of no entry: nothing contradicts it

@@ -117,7 +117,10 @@ def test_every_session_write_needs_the_csrf_token(app, sent):
             assert r.status_code == 400 and "CSRF" in r.get_json()["error"]["message"], f"{method} {rule}"
         else:
             r = client.open(url, method=method, data={"csrf_token": sent} if sent else {})
-            assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True), f"{method} {rule}: {r.status_code}"
+            text = r.get_data(as_text=True)
+            # Refused, and said in the pages' language (not Flask-WTF's English reason).
+            assert r.status_code == 400 and re.search("登录已过期|页面已过期|安全令牌", text), f"{method} {rule}"
+            assert "The CSRF" not in text, f"{method} {rule}"
 
 
 def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
@@ -140,6 +143,7 @@ def test_session_writes_need_the_csrf_header(app):
     body = {"question": "可以用花呗吗", "answer": "支持花呗分期。"}
     r = client.post("/api/entries", json=body)
     assert r.status_code == 400 and "CSRF" in r.get_json()["error"]["message"]
+    assert r.get_json()["error"]["code"] == "csrf_failed"  # the panel asks to log in again
     r = client.post("/api/entries", json=body, headers={"X-CSRFToken": "forged"})
     assert r.status_code == 400
     r = client.post("/api/entries", json=body, headers={"X-CSRFToken": token})
@@ -263,7 +267,9 @@ def test_feedback_errors_name_their_field(api):
     ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values"),
     ({"message": "包邮吗", "context": [{"role": "bot", "text": "您好"}]}, "context"),
     ({"message": "包邮吗", "context": [{"role": "customer", "text": 123}]}, "context"),
-    ({"message": "包邮吗", "context": ["你好"]}, "context")])
+    ({"message": "包邮吗", "context": ["你好"]}, "context"),
+    ({"message": "包邮吗", "context": {}}, "context"), ({"message": "包邮吗", "context": 0}, "context"),
+    ({"message": "包邮吗", "context": ""}, "context"), ({"message": "包邮吗", "values": []}, "values")])
 def test_suggest_bad_fields_are_named(api, body, field):
     r = api("POST", "/api/suggest", json=body)
     assert r.status_code == 400
@@ -340,3 +346,74 @@ def test_an_edit_through_one_process_is_seen_by_another(tmp_path, ws):
         assert second.get("/api/search?q=花呗能用吗", headers=headers).get_json()["hits"][0]["entry_id"] == "huabei"
     finally:
         other.close()
+
+
+def test_a_reject_of_an_entry_already_used_for_the_suggestion_is_409(confident_app):
+    app, ws = confident_app
+    headers = {"Authorization": f"Bearer {ws.users().add_token('desk', 'agent')}"}
+    client = app.test_client()
+    s = client.post("/api/suggest", json={"message": "请问多久能发货"}, headers=headers).get_json()
+    same = [n for n, d in enumerate(s["drafts"], 1) if d["entry_ids"] == ["delivery"] and d["style"] != "clarify"]
+    assert len(same) >= 2, s["drafts"]  # the warm and the concise wording of one entry
+    body = {"suggestion_id": s["suggestion_id"]}
+    assert client.post("/api/feedback", json={**body, "action": "accept", "draft": same[0]},
+                       headers=headers).status_code == 201
+    r = client.post("/api/feedback", json={**body, "action": "reject", "draft": same[1]}, headers=headers)
+    assert (r.status_code, r.get_json()["error"]["code"], r.get_json()["error"]["field"]) == (409, "conflict", "draft")
+    assert [f["action"] for f in ws.feedback_log().suggestion(s["suggestion_id"])["feedback"]] == ["accept"]
+    (row,) = ws.learner().store.rows(entry_id="delivery")
+    assert (row.accepts, row.rejects) == (1, 0)
+
+
+def test_api_tokens_do_not_open_the_html_pages(ws):
+    """Tokens are for integrations calling /api; the console and the panel page need a
+    login (with CSRF off too, so only the token is what is refused)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}, workspace=ws)
+    headers = {"Authorization": f"Bearer {ws.users().add_token('sync', 'admin')}"}
+    client = app.test_client()
+    for rule, method in _rules(app):
+        if method != "GET" or rule.endpoint in PUBLIC or rule.rule.startswith("/api/"):
+            continue
+        r = client.get(_url(rule), headers=headers)
+        assert r.status_code == 302 and "/login" in r.headers["Location"], f"{rule}: {r.status_code}"
+    before = ws.kb().store.count()
+    r = client.post("/console/entries/new", data={"question": "令牌建的", "answer": "不应保存"}, headers=headers)
+    assert r.status_code == 302 and ws.kb().store.count() == before
+    assert client.get("/api/entries/ship", headers=headers).status_code == 200  # still fine for /api
+
+
+
+@pytest.mark.parametrize("url,field", [
+    ("/api/search?q=x&k=²", "k"), ("/api/search?q=x&k=0", "k"), ("/api/entries?limit=²", "limit"),
+    ("/api/entries?offset=²", "offset"), ("/api/entries?offset=-1", "offset"), ("/api/entries?status=foo", "status")])
+def test_bad_query_arguments_are_400_naming_them(api, url, field):
+    # "²".isdigit() is true, yet int("²") fails: this was a 500.
+    r = api("GET", url)
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, field)
+    assert api("GET", "/api/entries?status=published&limit=2&offset=1").status_code == 200
+
+
+@pytest.mark.parametrize("raw,field", [
+    ('{"message": "\\ud800退货"}', "message"),
+    ('{"message": "退货", "context": [{"role": "customer", "text": "\\udfff"}]}', "context"),
+    ('{"message": "退货", "values": {"\\ud800": "x"}}', "values")])
+def test_a_lone_surrogate_is_400_naming_its_field(api, raw, field):
+    r = api("POST", "/api/suggest", data=raw, content_type="application/json")
+    assert (r.status_code, r.get_json()["error"]["field"]) == (400, field)
+
+
+def test_a_body_nested_deeper_than_json_parses_is_invalid_json(api):
+    raw = '{"message": "退货", "context": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    r = api("POST", "/api/suggest", data=raw, content_type="application/json")
+    assert (r.status_code, r.get_json()["error"]["code"]) == (400, "invalid_json")
+
+
+def test_a_body_over_the_size_limit_is_413_not_invalid_json(ws):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "MAX_CONTENT_LENGTH": 10_000}, workspace=ws)
+    headers = {"Authorization": f"Bearer {ws.users().add_token('big', 'agent')}"}
+    client = app.test_client()
+    # Without a JSON content type (as `requests.post(data=...)` sends it) the body was never
+    # read, and its size went unnoticed: 400 invalid_json.
+    for kwargs in ({"data": b'{"message": "' + b"a" * 20_000 + b'"}'}, {"json": {"message": "啊" * 10_000}}):
+        r = client.post("/api/suggest", headers=headers, **kwargs)
+        assert r.status_code == 413 and r.get_json()["error"]["field"] is None

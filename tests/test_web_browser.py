@@ -158,15 +158,14 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=texts[1])
 
-    # An edited draft is recorded as "edit" with its text; 没帮助 as "reject".
+    # An edited draft is recorded as "edit" with its text. (没帮助: see
+    # test_a_reject_never_contradicts_a_used_draft_of_the_same_entry.)
     card = page.locator(".kp-draft").first
     card.get_by_role("button", name="编辑").click()
     card.locator("textarea").fill("您好，已為您加急處理，今天內發出。")
     card.locator("textarea").press("Control+Enter")
     assert ("edit", 1, "您好，已為您加急處理，今天內發出。") in wait_feedback(
         servers, sid, ("edit", 1, "您好，已為您加急處理，今天內發出。"))
-    page.locator(".kp-draft").nth(1).get_by_role("button", name="没帮助").click()
-    assert ("reject", 2, None) in wait_feedback(servers, sid, ("reject", 2, None))
 
     # No match: a holding draft, no invented answer, and a report button.
     sid = ask(page, "请问你们周末几点开门")
@@ -390,3 +389,104 @@ def test_screenshots(servers, new_page, shots):
     wide.screenshot(path=str(shots / "panel-full.png"), full_page=True)
     for name in ("panel-400.png", "panel-full.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def _fold_at_button(page, card_index: int, button: str) -> None:
+    """Resize the window so that draft `card_index`'s `button` is fully visible but the
+    card's bottom (its 为什么 line) is below the fold, and scroll to the top."""
+    page.evaluate("window.scrollTo(0, 0)")
+    card = page.locator(".kp-draft").nth(card_index)
+    box, btn = card.bounding_box(), card.locator(button).bounding_box()
+    bottom = int(btn["y"] + btn["height"]) + 3
+    assert box["y"] + box["height"] > bottom + 12, (box, btn)  # room below the button to scroll
+    page.set_viewport_size({"width": 400, "height": bottom})
+    page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+
+
+def test_a_click_on_a_visible_draft_button_acts_when_its_card_runs_below_the_fold(servers, new_page):
+    page = new_page(width=400, height=920)
+    login(page, servers.url)
+    sid = ask(page, "运费怎么算")
+    last = page.locator(".kp-draft").count() - 1
+    assert last >= 1
+    texts = draft_texts(page)
+    # Selecting a card on mouse-down used to scroll it into view, so the mouse-up landed
+    # on the card, not the button, and the click was lost: nothing copied or recorded.
+    card = page.locator(".kp-draft").nth(last)
+    _fold_at_button(page, last, "button.kp-reject")
+    card.locator("button.kp-reject").click()  # a real mouse click at the button's centre
+    assert page.evaluate("window.scrollY") == 0
+    assert card.locator("button.kp-reject").inner_text() == "已反馈"
+    _fold_at_button(page, last, "button.primary")
+    card.locator("button.primary").click()
+    assert page.evaluate("window.scrollY") == 0
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=texts[last])
+    assert ("accept", last + 1, None) in wait_feedback(servers, sid, ("accept", last + 1, None))
+
+
+def test_a_reject_never_contradicts_a_used_draft_of_the_same_entry(servers, new_page):
+    """The warm and concise drafts answer from one entry, and the log counts a reject
+    against that entry: 没帮助 on one and 采用 on the other must not record both."""
+    page = new_page()
+    login(page, servers.url)
+    drafts = page.locator(".kp-draft")
+    sid = ask(page, "运费怎么算")
+    with servers.app.extensions["kefu_lock"]:
+        shown = servers.ws.feedback_log().suggestion(sid)["drafts"]
+    assert [d["entry_ids"] for d in shown[:2]] == [["ship"], ["ship"]]
+    drafts.nth(1).get_by_role("button", name="没帮助").click()
+    assert drafts.nth(1).get_by_role("button").last.inner_text() == "已反馈"
+    drafts.nth(0).get_by_role("button", name="采用并复制").click()
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
+    assert drafts.nth(1).locator("button.kp-reject").is_disabled()
+
+    # A reject nothing contradicts is sent when the agent moves on to the next message.
+    other = ask(page, "能开发票吗")
+    drafts.nth(1).get_by_role("button", name="没帮助").click()
+    ask(page, "怎么申请退货")
+    assert ("reject", 2, None) in wait_feedback(servers, other, ("reject", 2, None))
+    assert feedback(servers, sid) == [("accept", 1, None)]
+
+    # Used first: 没帮助 on the entry's other draft is not offered.
+    drafts.nth(0).get_by_role("button", name="采用并复制").click()
+    assert drafts.nth(1).locator("button.kp-reject").is_disabled()
+    assert drafts.nth(0).locator("button.kp-reject").is_disabled()
+
+
+def test_a_login_in_another_tab_asks_to_log_in_again(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    # Another tab logs out and in again: a new session, and this page's CSRF token is stale.
+    other = page.context.new_page()
+    other.goto(f"{servers.url}/")
+    other.locator(".kp-logout button").click()
+    login(other, servers.url)
+    page.locator("#kp-message").fill("包邮吗")
+    link = page.get_by_role("link", name="重新登录")
+    link.wait_for()
+    assert page.locator("#kp-blocked-text").inner_text() == "登录已过期或在别处重新登录，请重新登录。"
+    assert "CSRF" not in page.locator("body").inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r"/login\?next=/$"))
+
+
+def test_a_too_long_conversation_history_is_named(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("客户：" + "啊" * 100_001)
+    page.locator("#kp-message").fill("运费怎么算")
+    page.locator(".kp-error").wait_for()
+    assert page.locator(".kp-error").inner_text() == "最近对话太长，请删去较早的几句后再试。"
+
+
+def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    text = "我想问一下" * 120 + "运费怎么算"
+    page.locator("#kp-message").fill(text)
+    page.wait_for_function("t => !!window.kefuPanel && window.kefuPanel.lastMessage === t", arg=text)
+    assert re.fullmatch(r"消息超过\d+字，只匹配了结尾部分", page.locator(".kp-warn").inner_text())
+    page.locator(".kp-why summary").first.click()
+    assert "longer than" not in page.locator("#kp-results").inner_text()

@@ -164,7 +164,7 @@ def test_post_without_csrf_token_is_refused(editor, ws):
 def test_agent_cannot_open_console(app, ws):
     ws.users().add("ag", PASSWORD, "agent")
     b = Browser(app, "ag")
-    b.get("/console/", status=403)
+    assert "需要编辑权限" in b.get("/console/", status=403)
 
 
 # -- entries list -------------------------------------------------------------------------------
@@ -238,7 +238,10 @@ def test_create_with_validation_error_shows_field_message_and_keeps_input(editor
     assert 'id="err-id"' in html and "已被占用" in html
 
     html = editor.post("/console/entries/new", entry_form(question="变量", answer="您好 {客户称呼"), status=400).text
-    assert 'id="err-answer"' in html and "broken variable" in html
+    assert 'id="err-answer"' in html and "变量写法有误：「{」没有配对（在「您好 {客户称呼」附近）" in html and "broken" not in html
+
+    html = editor.post("/console/entries/new", entry_form(question="编号", answer="答", id="my id"), status=400).text
+    assert 'id="err-id"' in html and "不能含空格或控制字符" in html and "must not" not in html
     assert ws.kb().store.count() == before
 
 
@@ -326,8 +329,11 @@ def test_entry_id_with_slash_works_in_every_route(editor, ws):
 
 def test_unknown_entry_is_404(editor):
     html = editor.get("/console/entries/nope", status=404)
-    assert "nope" in html
+    assert "没有编号为 nope 的条目" in html and "no entry" not in html
     editor.post("/console/entries/nope/revert", {"version": "1"}, status=404)
+    html = editor.post("/console/entries/ship/revert", {"version": "99"}, status=404).text
+    assert "条目 ship 没有第 99 版" in html
+    assert "没有这个页面" in editor.get("/console/no/such/page", status=404)
 
 
 # -- hit test ---------------------------------------------------------------------------------------
@@ -396,7 +402,7 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
             "script": "simplified"}
     html = editor.post("/console/huashu/save", {**base, "text": "{客户称呼||亲，您好"}, status=400).text
-    assert "保存失败，原文件未改动" in html and "第 2 行" in html and "broken variable" in html
+    assert "保存失败，原文件未改动" in html and "第 2 行" in html and "变量写法有误" in html and "broken" not in html
     assert "{客户称呼||亲，您好" in html  # the typed text is kept
     assert not own.exists()  # still the shipped library, untouched
     editor.post("/console/huashu/save", {**base, "text": "您好"}, status=200)
@@ -409,6 +415,12 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     assert "编号重复" in html
     assert own.read_bytes() == saved
     assert not list(ws.home.glob(".huashu.jsonl.*"))  # no temp files left behind
+    # A tone the assistant never picks (nor a script it has no name for) is refused.
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "tone": "furious", "text": "好"}, status=400).text
+    assert "语气" in html and "furious" in html
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "script": "klingon", "text": "好"}, status=400).text
+    assert "字形" in html
+    assert own.read_bytes() == saved
     # A form made from an older version of the file is refused, not merged.
     html = editor.post("/console/huashu/save", {**base, "rev": "stale", "text": "好"}, status=409).text
     assert "已被他人修改" in html and own.read_bytes() == saved
@@ -467,7 +479,7 @@ def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
     assert "预览：常见问题.jsonl" in html and "试运行，尚未写入" in html
     assert re.search(r"<th>新增</th><td>1</td>", html) and re.search(r"<th>更新</th><td>1</td>", html)
     assert re.search(r"<th>有问题的行</th><td>1</td>", html)
-    assert "line 3" in html  # the rejected row with its message
+    assert "常见问题.jsonl，第 3 行" in html and "line 3" not in html  # the rejected row with its message
     assert re.search(r'class="removed before">满99元包邮，不满收10元运费。</div>\s*<div class="added after">→ 全场包邮。', html)
     assert '<div class="added">＋ 运费险</div>' in html and '<div class="removed">－ 包邮吗</div>' in html
     assert "支持货到付款吗" in html
@@ -491,10 +503,12 @@ def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
 
 def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
     html = upload(editor, jsonl({"question": "缺答案"}), "bad.jsonl")
-    assert "失败" in html and "row(s) rejected" in html and "确认导入" not in html
+    assert "失败" in html and "确认导入" not in html
+    # The CLI's --skip-bad-rows is the page's checkbox.
+    assert "有 1 行有问题" in html and "勾选「跳过有问题的行」" in html and "--skip-bad-rows" not in html
     assert not any((ws.home / "uploads").iterdir())
     html = upload(editor, b"whatever", "notes.exe")
-    assert "unsupported file type" in html
+    assert "不支持 .exe 文件" in html
     html = editor.post("/console/import", {}, status=400).text
     assert "请选择要导入的文件" in html
 
@@ -533,9 +547,11 @@ def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=200)
     assert ws.users().get("xiaohe").role == "agent"
     html = admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=400).text
-    assert "already exists" in html
+    assert "用户 xiaohe 已存在" in html
     html = admin.post("/console/users/add", {"name": "short", "password": "123", "role": "agent"}, status=400).text
-    assert "8 characters" in html
+    assert "密码至少需要 8 个字符" in html
+    html = admin.post("/console/users/add", {"name": "boss2", "password": PASSWORD, "role": "boss"}, status=400).text
+    assert "角色只能是" in html and "role must" not in html
 
     html = admin.post("/console/tokens/add", {"name": "chatwoot", "role": "agent"}, status=200).text
     token = re.search(r'value="(kefu_[^"]+)"', html).group(1)
@@ -744,7 +760,7 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
     assert (store_dump(ws), learned(ws)) == before
     ws.kb().archive("ship", author="other")
     html = editor.post(f"/console/learn/{rid}/approve", status=200).text
-    assert "没有完成" in flash(html) and "archived" in flash(html)
+    assert "没有完成：条目 ship 是已归档状态，不是已发布" in flash(html)
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
 
 
@@ -895,3 +911,63 @@ def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws)
     assert html.count('class="error field-error"') == 4
     assert "<textarea" in html and "chat.example.com/path" in html  # what was typed stays
     assert ws.config() == before and ws.learner().store.rule.min_agents == 2
+
+
+def test_digits_python_reads_as_digits_but_int_cannot_are_refused_not_a_500(admin, ws):
+    before = ws.config()
+    html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "²", "min_agents": "2",
+                                             "allowed_origins": ""}, status=400).text
+    assert html.count('class="error field-error"') == 1 and ws.config() == before
+    assert "ship" in admin.get("/console/?page=²")  # the first page
+    admin.get("/console/entries/ship/history")
+    assert admin.post("/console/entries/ship/revert", {"version": "¹"}, status=400)
+
+
+# -- a form posted after the login ended or changed (CSRF) --------------------------------------
+
+def _log_in_again(browser: Browser) -> str:
+    """Log out and in again, as another tab would: the page's token goes stale. Returns it."""
+    stale = browser.token
+    browser.post("/logout", status=200)
+    browser.get("/login")
+    browser.post("/login", data={"name": "ed", "password": PASSWORD}, status=200)
+    browser.token = stale
+    return stale
+
+
+def test_a_new_entry_posted_after_a_login_elsewhere_comes_back_filled_in(editor, ws):
+    editor.get("/console/entries/new")
+    _log_in_again(editor)
+    form = entry_form(question="可以寄到新加坡吗", answer="刚刚打好的一段很长的答案。", similar=["新加坡能发货吗"])
+    html = editor.post("/console/entries/new", form, status=400).text
+    assert "登录已过期或在别处重新登录" in html and "CSRF" not in html
+    assert "刚刚打好的一段很长的答案。" in html and 'value="新加坡能发货吗"' in html
+    assert ws.kb().store.count(text="新加坡") == 0
+    # The form came back with the current session's token: one more click saves it.
+    assert "已新建条目" in editor.post("/console/entries/new", form, status=200).text
+
+
+def test_an_edit_posted_after_a_login_elsewhere_keeps_its_text_and_version(editor, ws):
+    editor.get("/console/entries/ship")
+    _log_in_again(editor)
+    form = entry_form(question="运费怎么算", answer="改过的运费答案", version="1")
+    html = editor.post("/console/entries/ship", form, status=400).text
+    assert "登录已过期或在别处重新登录" in html and "改过的运费答案" in html
+    assert 'name="version" value="1"' in html
+    # Someone else saves meanwhile: the retried edit is still refused, not saved over it.
+    ws.kb().update("ship", {"answer": "别人的答案"}, author="other")
+    editor.post("/console/entries/ship", form, status=409)
+    assert ws.kb().store.get("ship").answer == "别人的答案"
+
+
+def test_other_forms_posted_after_logout_show_what_was_typed_and_a_way_back(editor, ws):
+    editor.get("/console/huashu/new")
+    stale = editor.token
+    editor.post("/logout", status=200)
+    resp = editor.client.post("/console/huashu/save",
+                              data={"csrf_token": stale, "id": "h900", "kind": "empathy", "text": "刚打的话术"},
+                              headers={"Referer": "http://localhost/console/huashu/new"})
+    html = resp.text
+    assert resp.status_code == 400 and "登录已过期或在别处重新登录，请重新登录。" in html and "CSRF" not in html
+    assert "刚打的话术" in html and "话术内容" in html
+    assert 'href="/login?next=/console/huashu/new"' in html

@@ -18,7 +18,7 @@ from flask import Flask
 
 def create_app(config: dict | None = None, workspace=None) -> Flask:
     """The Flask app over a data folder (`KEFU_HOME`), or over a ready `workspace` (tests)."""
-    from flask_wtf.csrf import CSRFProtect
+    from flask_wtf.csrf import CSRFError, CSRFProtect
 
     from kefu.suggest.workspace import Workspace
 
@@ -43,6 +43,7 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(workspace.home)
     csrf = CSRFProtect(app)
+    app.register_error_handler(CSRFError, auth.csrf_failed)
     csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie sessions (see api.py)
     app.register_blueprint(auth.bp)
     app.register_blueprint(panel.bp)

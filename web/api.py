@@ -7,7 +7,7 @@ Errors: {"error": {"code", "message", "field"}} with a matching status code.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .auth import requires
@@ -32,7 +32,7 @@ def register_errors(app) -> None:
     """JSON errors under /api, whatever raised them."""
     from kefu.kb.errors import (DuplicateEntry, EmptyQuery, EntryNotFound, ImportFileError,
                                 InvalidEntry, KefuError, VersionNotFound)
-    from kefu.kb.feedback import BadFeedback, UnknownSuggestion
+    from kefu.kb.feedback import BadFeedback, ContradictingFeedback, UnknownSuggestion
 
     def is_api() -> bool:
         return request.path.startswith("/api/")
@@ -48,6 +48,8 @@ def register_errors(app) -> None:
             status, code = 404, "not_found"
         elif isinstance(exc, DuplicateEntry):
             status, code, field = 409, "conflict", "id"
+        elif isinstance(exc, ContradictingFeedback):
+            status, code = 409, "conflict"
         elif isinstance(exc, EmptyQuery):
             field = "q" if request.path == "/api/search" else "message"
         elif isinstance(exc, (InvalidEntry, ImportFileError, BadFeedback)):
@@ -56,7 +58,9 @@ def register_errors(app) -> None:
             return _error(status, code, str(exc), field)
         from flask import render_template
 
-        return render_template("error.html", status=status, message=str(exc)), status
+        from .messages import error_zh
+
+        return render_template("error.html", status=status, message=error_zh(str(exc))), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -64,7 +68,12 @@ def register_errors(app) -> None:
             return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description)
         from flask import render_template
 
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+        from .messages import STATUS_ZH, error_zh
+
+        # werkzeug's own English text for the status, or a message given to abort().
+        default = exc.description == type(exc).description
+        message = STATUS_ZH.get(exc.code, exc.description) if default else error_zh(exc.description)
+        return render_template("error.html", status=exc.code, message=message), exc.code
 
 
 @bp.before_request
@@ -75,23 +84,66 @@ def _csrf_for_sessions():
         return
     if current_user() is None or g.get("token_auth"):
         return  # anonymous: the route answers 401
-    from flask_wtf.csrf import CSRFError, validate_csrf
+    from flask_wtf.csrf import validate_csrf
+    from wtforms.validators import ValidationError
 
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
-    except CSRFError as exc:  # pragma: no cover - validate_csrf raises ValidationError
-        abort(400, str(exc))
-    except Exception as exc:
-        abort(400, f"CSRF check failed: {exc}")
+    except ValidationError as exc:
+        # Its own code: the panel tells the agent to log in again (the session ended or
+        # was replaced by a login in another tab), instead of showing this message.
+        raise ApiError(400, "csrf_failed", f"CSRF check failed: {exc} Log in again.") from None
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        # Checked first: get_json(silent=True) would read this as "no JSON" (400).
+        raise ApiError(413, "too_large", f"the request body is over {limit} bytes")
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested thousands deep: no request we answer looks like that
+        data = None
     if data is None:
         raise ApiError(400, "invalid_json", "the request body must be a JSON object (Content-Type: application/json)")
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    for name, value in data.items():
+        if _has_lone_surrogate(value):
+            # JSON may escape half of a UTF-16 pair ("\ud800"); no UTF-8 text holds one,
+            # and storing or segmenting it fails deep inside.
+            raise ApiError(400, "invalid_field", f"{name} holds an invalid character (a lone UTF-16 surrogate)",
+                           name)
     return data
+
+
+def _has_lone_surrogate(value) -> bool:
+    """Whether any string in a parsed JSON value (keys too) cannot be UTF-8 encoded."""
+    stack = [value]
+    while stack:  # not recursive: the body may nest as deep as the JSON parser allows
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _number_arg(name: str, default: str, low: int, high: int | None = None) -> int:
+    """A query argument that must be a whole number in [low, high]; 400 naming it otherwise.
+    ASCII digits only: "²".isdigit() is true, yet int("²") fails."""
+    text = request.args.get(name, default)
+    value = int(text) if text.isascii() and text.isdigit() else None
+    if value is None or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ApiError(400, "invalid_field", f"{name} must be a number {span}", name)
+    return value
 
 
 def _text(data: dict, name: str, required: bool = True, limit: int = MAX_MESSAGE) -> str | None:
@@ -138,8 +190,10 @@ def suggest():
 
     data = _body()
     message = _text(data, "message")
-    context = data.get("context") or []
-    if not isinstance(context, list):
+    context = data.get("context")
+    if context is None:
+        context = []
+    elif not isinstance(context, list):
         raise ApiError(400, "invalid_field", 'context must be a list of {"role", "text"} objects', "context")
     for n, turn in enumerate(context):
         if problem := turn_problem(turn):
@@ -147,8 +201,10 @@ def suggest():
             raise ApiError(400, "invalid_field", f"{where}: {problem[1]}", "context")
     if sum(len(t.get("text", "")) for t in context) > MAX_MESSAGE:
         raise ApiError(413, "too_long", f"context is longer than {MAX_MESSAGE} characters", "context")
-    values = data.get("values") or {}
-    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+    values = data.get("values")
+    if values is None:
+        values = {}
+    elif not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ApiError(400, "invalid_field", "values must map variable names to strings", "values")
     with locked():
         result = assistant().suggest(message, context, values)
@@ -180,28 +236,28 @@ def search():
     q = request.args.get("q", "")
     if len(q) > MAX_MESSAGE:
         raise ApiError(413, "too_long", f"q is longer than {MAX_MESSAGE} characters", "q")
-    k = request.args.get("k", "5")
-    if not k.isdigit() or not 1 <= int(k) <= 50:
-        raise ApiError(400, "invalid_field", "k must be a number from 1 to 50", "k")
+    k = _number_arg("k", "5", 1, 50)
     with locked() as ws:
-        result = Retriever(ws.kb(), top_k=int(k)).search(q)
+        result = Retriever(ws.kb(), top_k=k).search(q)
     return jsonify(result.to_dict())
 
 
 @bp.get("/entries")
 @requires("agent")
 def list_entries():
+    from kefu.kb.entry import STATUSES
+
     args = request.args
-    limit = args.get("limit", "50")
-    offset = args.get("offset", "0")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
-        raise ApiError(400, "invalid_field", "limit must be a number from 1 to 500", "limit")
-    if not offset.isdigit():
-        raise ApiError(400, "invalid_field", "offset must be a number", "offset")
+    limit = _number_arg("limit", "50", 1, 500)
+    offset = _number_arg("offset", "0", 0)
+    status = args.get("status") or None
+    if status is not None and status not in STATUSES:
+        # An unknown status would match nothing: an empty list that looks like an answer.
+        raise ApiError(400, "invalid_field", f"status must be one of {', '.join(STATUSES)}", "status")
     with locked() as ws:
-        entries = ws.kb().store.entries(status=args.get("status"), category=args.get("category"),
+        entries = ws.kb().store.entries(status=status, category=args.get("category"),
                                         tag=args.get("tag"), text=args.get("q"),
-                                        limit=int(limit), offset=int(offset))
+                                        limit=limit, offset=offset)
     return jsonify([e.to_dict() for e in entries])
 
 

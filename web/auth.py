@@ -30,6 +30,66 @@ def requires(role: str):
     return decorate
 
 
+SESSION_GONE = "登录已过期或在别处重新登录，请重新登录。"
+# Flask-WTF's reasons, in the pages' language. A form posted after its session ended or
+# was replaced (a logout, or a login in another tab) fails with one of the first three.
+CSRF_REASONS_ZH = {
+    "The CSRF session token is missing.": SESSION_GONE,
+    "The CSRF tokens do not match.": SESSION_GONE,
+    "The CSRF token has expired.": SESSION_GONE,
+    "The CSRF token is missing.": "表单缺少安全令牌（CSRF），请回到原页面刷新后再提交。",
+    "The CSRF token is invalid.": "表单的安全令牌（CSRF）无效，请回到原页面刷新后再提交。",
+}
+# Form fields not worth showing back: secrets and the form's own bookkeeping.
+_HIDDEN_FIELDS = {"csrf_token", "password", "version", "rev", "index", "upload_id", "cancel"}
+_MORE_LABELS = {"text": "话术内容", "kind": "类型", "stage": "阶段", "tone": "语气", "words": "敏感词",
+                "safe": "安全用语", "allowed_origins": "允许嵌入的来源", "retention_days": "保留天数",
+                "min_agents": "最少客服人数", "name": "名称", "role": "角色", "q": "消息"}
+# Views that can show their own form again, with what was typed, when its CSRF check
+# fails: endpoint -> (role, view(message) -> response). Registered by their blueprints.
+CSRF_RETRY: dict[str, tuple] = {}
+
+
+def _back_path() -> str:
+    """The page the failed form was on: the referring page on this site, else the posted
+    URL when it can be opened, else the panel."""
+    from urllib.parse import urlsplit
+
+    from flask import current_app
+    from werkzeug.exceptions import HTTPException
+
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc == request.host and ref.path.startswith("/") and not ref.path.startswith("//"):
+        return ref.path + (f"?{ref.query}" if ref.query else "")
+    try:
+        current_app.url_map.bind(request.host).match(request.path, method="GET")
+        return request.path
+    except HTTPException:
+        return url_for("panel.page")
+
+
+def csrf_failed(exc):
+    """A page's form failed its CSRF check: say why in Chinese and lose nothing typed.
+
+    The entry forms come back filled in (with a token valid for the current session);
+    other forms' typed text is shown to copy, with a link to log in and return."""
+    message = CSRF_REASONS_ZH.get(exc.description, SESSION_GONE)
+    if request.endpoint == "auth.login":
+        return render_template("login.html", error="页面已过期，请重新登录。"), 400
+    user = current_user()
+    role, retry = CSRF_RETRY.get(request.endpoint, (None, None))
+    if retry and user is not None and user.can(role):
+        # Logged in again (perhaps in another tab): the new session's token is in the form.
+        return retry("登录已过期或在别处重新登录，刚才没有保存；填写的内容都在，请检查后再保存一次。")
+    from .console import FIELD_LABELS
+
+    typed = [(name, value) for name, value in request.form.items(multi=True)
+             if name not in _HIDDEN_FIELDS and value.strip()]
+    back = _back_path()
+    return render_template("session_expired.html", message=message, typed=typed, back=back,
+                           labels={**FIELD_LABELS, **_MORE_LABELS}, login_url=url_for("auth.login", next=back)), 400
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None

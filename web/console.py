@@ -23,7 +23,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
 from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
 
-from .auth import requires
+from .auth import CSRF_RETRY, requires
+from .messages import error_zh, problem_zh, reason_zh, user_error_zh
 from .state import current_user, locked, reset_assistant, workspace
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -38,9 +39,6 @@ FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似�
 STATUS_LABELS = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 ACTION_LABELS = {"create": "新建", "edit": "编辑", "archive": "归档", "import": "导入", "prune": "导入时归档",
                  "add": "新增", "update": "更新"}
-# Validation messages of kb.entry, in the console's language; others are shown as raised.
-REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不能为空",
-              "is before valid_from": "不能早于生效日期", "unknown field": "未知字段"}
 
 
 @bp.context_processor
@@ -48,17 +46,14 @@ def _labels() -> dict:
     return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS}
 
 
+def _digits(text: str) -> bool:
+    """A whole number int() reads: "²".isdigit() is true too, and int("²") fails."""
+    return text.isascii() and text.isdigit()
+
+
 def _author() -> str:
     user = current_user()
     return user.name if user else "console"
-
-
-def _reason(exc: InvalidEntry) -> str:
-    if exc.reason in REASONS_ZH:
-        return REASONS_ZH[exc.reason]
-    if exc.reason.startswith("not an ISO date"):
-        return "日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区）"
-    return exc.reason
 
 
 # -- entries list ---------------------------------------------------------------------
@@ -77,7 +72,7 @@ def _list_filters() -> dict:
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return max(int(page), 1) if page.isdigit() else 1
+    return max(int(page), 1) if _digits(page) else 1
 
 
 def _choices(store) -> tuple[list[str], list[str]]:
@@ -158,23 +153,24 @@ def _entry_data(values: dict) -> dict:
 
 
 def _render_form(values: dict, entry=None, errors: dict | None = None, status: int = 200,
-                 trial=None):
+                 trial=None, version: str | None = None):
+    """The entry form; `version`: the version the edit was made on (default: the entry's)."""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
                            categories=categories, known_tags=tags, statuses=STATUSES,
-                           trial=trial), status
+                           trial=trial, version=version or (entry.version if entry else None)), status
 
 
 def _error_of(exc: KefuError) -> dict:
     """{field: message} for the form; a message without a known field goes on top ("")."""
     if isinstance(exc, InvalidEntry):
-        return {exc.field if exc.field in FIELD_LABELS else "": _reason(exc)}
+        return {exc.field if exc.field in FIELD_LABELS else "": reason_zh(exc.reason)}
     if isinstance(exc, DuplicateEntry):
         return {"id": f"编号 {exc.entry_id} 已被占用"}
-    return {"": str(exc)}
+    return {"": error_zh(str(exc))}
 
 
 @bp.route("/entries/new", methods=["GET", "POST"])
@@ -233,6 +229,23 @@ def _save_entry(entry_id: str):
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
 
+def _entry_form_again(message: str):
+    """After a failed CSRF check (the login ended or changed in another tab): the form as
+    typed, with `message` and a token of the current session, so one more click saves it.
+    The version the edit was made on is kept: a change by someone else is still refused."""
+    values = _values_from_form(request.form)
+    if request.endpoint == "console.new_entry":
+        return _render_form(values, errors={"": message}, status=400)
+    with locked() as ws:
+        entry = ws.kb().store.get(request.view_args["entry_id"])
+    values["id"] = entry.id
+    return _render_form(values, entry=entry, errors={"": message}, status=400,
+                        version=request.form.get("version", ""))
+
+
+CSRF_RETRY["console.new_entry"] = CSRF_RETRY["console.edit_entry"] = ("editor", _entry_form_again)
+
+
 @bp.post("/entries/<path:entry_id>/archive")
 @requires("editor")
 def archive_entry(entry_id: str):
@@ -277,7 +290,7 @@ def history(entry_id: str):
 @requires("editor")
 def revert(entry_id: str):
     version = request.form.get("version", "")
-    if not version.isdigit():
+    if not _digits(version):
         abort(400, "缺少要恢复的版本号")
     with locked() as ws:
         entry = ws.kb().revert(entry_id, int(version), author=_author())
@@ -425,7 +438,7 @@ def _phrase_error(exc: KefuError, lines: list[dict]) -> str:
         where.append(f"第 {line} 行" + (f"（{phrase_id}）" if phrase_id else ""))
     if field:
         where.append(f"字段 {field}")
-    reason = getattr(exc, "reason", None) or str(exc)
+    reason = reason_zh(getattr(exc, "reason", None) or str(exc))
     return f"{' '.join(where)}：{reason}" if where else reason
 
 
@@ -480,7 +493,7 @@ def save_phrase():
     """Add a line (no index) or replace the line at `index`, then save the whole file."""
     form = request.form
     phrase = _phrase_from_form(form)
-    index = int(form["index"]) if form.get("index", "").isdigit() else None
+    index = int(form["index"]) if _digits(form.get("index", "")) else None
     with locked() as ws:
         path = _huashu_path(ws)
         if form.get("rev") != _file_rev(path):
@@ -489,6 +502,12 @@ def save_phrase():
         lines = _read_phrases(path)
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
+        # PhraseLibrary reads any tone and script, but pick() only ever chooses these: a
+        # line saved with another could never be offered.
+        for name, label, allowed in (("tone", "语气", TONES), ("script", "字形", SCRIPTS)):
+            if phrase[name] and phrase[name] not in allowed:
+                return _phrase_form(phrase, index, form.get("rev", ""),
+                                    f"字段 {name}（{label}）只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
         new = {k: v for k, v in phrase.items() if v or k == "text"}
         if index is None:
             lines.append(new)
@@ -576,7 +595,7 @@ def words():
                 _write_checked(ws.home / "safe_phrases.txt", _plain_lines(typed["safe"]), lambda p: None)
                 ws.safety()  # the assistant loads them this way: prove it can
             except KefuError as exc:
-                error, status, texts = getattr(exc, "reason", str(exc)), 400, typed
+                error, status, texts = reason_zh(getattr(exc, "reason", str(exc))), 400, typed
             else:
                 reset_assistant()
                 flash("已保存词表，新的草稿立即按新词表检查")
@@ -648,6 +667,12 @@ def _diff_rows(diff: list[dict]) -> list[dict]:
             for d in diff]
 
 
+def _problems(result) -> dict:
+    """The import's error and rejected rows in Chinese, for the page."""
+    return {"failure": problem_zh(result.error) if result.error else None,
+            "rejected": [problem_zh(r) for r in result.rejected]}
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @requires("editor")
 def import_page():
@@ -675,7 +700,7 @@ def import_page():
         shutil.rmtree(folder, ignore_errors=True)  # nothing to confirm
         upload_id = None
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=upload_id, diff=_diff_rows(result.diff), dry_run=True)
+                           upload_id=upload_id, diff=_diff_rows(result.diff), dry_run=True, **_problems(result))
 
 
 @bp.post("/import/confirm")
@@ -693,7 +718,7 @@ def import_confirm():
         result = _run_import(ws, folder, meta, dry_run=False)
         shutil.rmtree(folder, ignore_errors=True)
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=None, diff=[], dry_run=False)
+                           upload_id=None, diff=[], dry_run=False, **_problems(result))
 
 
 # -- users (admin) --------------------------------------------------------------------------
@@ -724,7 +749,7 @@ def add_user():
         with locked() as ws:
             user = ws.users().add(form.get("name", ""), form.get("password", ""), form.get("role", "agent"))
     except UserError as exc:
-        return _users_page(error=str(exc), status=400)
+        return _users_page(error=user_error_zh(str(exc)), status=400)
     flash(f"已添加用户 {user.name}（{user.role}）")
     return redirect(url_for(".users"))
 
@@ -741,7 +766,7 @@ def remove_user():
         with locked() as ws:
             ws.users().remove(name)
     except UserError as exc:
-        return _users_page(error=str(exc), status=400)
+        return _users_page(error=user_error_zh(str(exc)), status=400)
     flash(f"已删除用户 {name}")
     return redirect(url_for(".users"))
 
@@ -758,7 +783,7 @@ def add_token():
         with locked() as ws:
             token = ws.users().add_token(name, request.form.get("role", "agent"))
     except UserError as exc:
-        return _users_page(error=str(exc), status=400)
+        return _users_page(error=user_error_zh(str(exc)), status=400)
     # Shown in this response only: the store keeps just its hash.
     return _users_page(token={"name": name, "token": token})
 

@@ -18,6 +18,7 @@ from kefu.kb.errors import KefuError
 
 from .auth import requires
 from .console import STATUS_LABELS
+from .messages import error_zh
 from .state import current_user, locked
 
 bp = Blueprint("learn", __name__, url_prefix="/console")
@@ -109,7 +110,7 @@ def _decide(row_id: int, verb: str):
             row = learner.store.get(row_id)
             getattr(learner, verb)(row_id, _editor())
     except KefuError as exc:
-        flash(f"没有完成：{exc}")
+        flash(f"没有完成：{error_zh(str(exc))}")
         return _back()
     if verb == "reset":  # say what was undone: the same order LearnStore.reset tries
         verb = ("unmove" if row.moved_to is not None else "reset" if row.status in ("approved", "rejected")
@@ -156,7 +157,7 @@ def move(row_id: int):
             learner.move(row_id, to_entry, _editor())
             to_id = learner.store.get(row_id).moved_to
     except KefuError as exc:
-        flash(f"没有移动：{exc}")
+        flash(f"没有移动：{error_zh(str(exc))}")
         return _back()
     flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}（现为 #{to_id}，撤销可移回）")
     return _back()
@@ -177,7 +178,7 @@ def trust():
         with locked() as ws:
             ws.learner().set_trust(TrustRule(n))
     except KefuError as exc:
-        flash(f"没有修改：{exc}")
+        flash(f"没有修改：{error_zh(str(exc))}")
         return _back()
     flash(f"已修改信任规则：{n} 位不同客服采纳即启用")
     return _back()

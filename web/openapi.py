@@ -14,7 +14,9 @@ def _json(schema: dict, description: str = "OK") -> dict:
 _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (400, "Bad input; `field` names the offending field"), (401, "Login or a Bearer token is required"),
     (403, "The user's role is too low"), (404, "No such entry or suggestion"),
-    (409, "The id exists already"), (413, "A text field is too long"))}
+    (409, "The id exists already; or a reject of a draft whose entry a draft of the same suggestion was "
+          "already accepted or edited for"),
+    (413, "A text field, or the request body, is too long"))}
 
 _ENTRY_FIELDS = {
     "id": {"type": "string"}, "question": {"type": "string"},

@@ -32,7 +32,8 @@ def _page(values: dict, errors: dict | None = None, status: int = 200):
 
 def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> int | None:
     text = values[name].strip()
-    if not text.isdigit() or not bounds[0] <= int(text) <= bounds[1]:
+    # ASCII digits: "²".isdigit() is true, yet int("²") fails.
+    if not (text.isascii() and text.isdigit()) or not bounds[0] <= int(text) <= bounds[1]:
         errors[name] = f"请填写 {bounds[0]}–{bounds[1]} 之间的整数"
         return None
     return int(text)

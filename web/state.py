@@ -65,7 +65,8 @@ def reset_assistant() -> None:
 
 
 def current_user():
-    """The user of this request: a Bearer token, else the session's login, else None."""
+    """The user of this request: a Bearer token (API routes only), else the session's
+    login, else None."""
     if "user" in g:
         return g.user
     from kefu.kb.users import UserError
@@ -73,6 +74,10 @@ def current_user():
     user = None
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    if request.blueprint != "api":
+        # Tokens are for integrations calling /api. The console and the panel page are for
+        # people who logged in: a leaked token must not open them (their forms write too).
+        token = None
     with locked() as ws:
         users = ws.users()
         if token:

@@ -44,6 +44,8 @@
     "the answer already escalates to a supervisor: no escalation line": "答案已转交主管：不再加升级话术",
     "the message asks two things: both answers": "一条消息问了两件事：草稿依次回答",
     "no entry answers this message": "知识库里没有回答这条消息的条目",
+    "follow up: not settled yet": "问题还没解决：跟进",
+    "thanks while upset → follow up": "客户不满时道谢：继续跟进",
   };
   const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
 
@@ -55,6 +57,8 @@
         : /^(\w+) only$/.test(m[3]) ? `只是${INTENT_LABELS[m[3].split(" ")[0]] || m[3]}：不需要条目答案` : m[3]);
       return `话术 ${m[1]}（${KIND_LABELS[m[2]] || m[2]}）：${why}`;
     }
+    m = /^no whole (\w+) line in the 话术 library: a built-in one$/.exec(line);
+    if (m) return `话术库里没有完整的「${KIND_LABELS[m[1]] || m[1]}」话术：用内置的一句`;
     m = /^competing entries: (.*)$/.exec(line);
     return m ? `分数接近的条目：${m[1]}` : line;
   }
@@ -62,7 +66,17 @@
     "two questions: answered both": "一条消息问了两件事：草稿依次回答",
     "ambiguous: top entries close in score and about different things": "两个不同主题的条目分数接近：附上澄清问题",
     "vague message: matched together with the customer's earlier turns": "消息较笼统：结合客户前面的话一起匹配",
+    "two questions: each matched on its own, answered both": "一条消息问了两件事：分别匹配，草稿依次回答",
+    "thanks after an angry turn: read as still upset": "不满之后的道谢：仍按不满处理",
+    "greeting entries left out: the message asks something": "消息在提问：不用问候类条目",
   };
+  // The retriever matches only the end of a very long message: worth a visible warning.
+  const TRUNCATED = /^message longer than (\d+) characters: only its end was matched$/;
+
+  function note(text) {
+    const m = TRUNCATED.exec(text);
+    return m ? `消息超过${m[1]}字，只匹配了结尾部分` : NOTE_LABELS[text] || text;
+  }
 
   const $ = (id) => document.getElementById(id);
   const cfg = JSON.parse($("kefu-config").textContent);
@@ -92,6 +106,8 @@
     values: {},           // variable name -> value typed by the agent
     valueInputs: new Map(),
     sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
+    used: new Set(),      // entries a draft of which was accepted or edited for this message
+    pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
     conversation: null,   // Chatwoot conversation id of the current context
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
@@ -156,9 +172,10 @@
 
   // -- auth and API -------------------------------------------------------------------
   class ApiFailure extends Error {
-    constructor(status, message) {
+    constructor(status, message, field) {
       super(message);
       this.status = status;
+      this.field = field || null;  // the request field the API named
     }
   }
 
@@ -183,16 +200,17 @@
     if (cfg.embedded) {
       block("API 令牌无效或已被撤销：请检查 Chatwoot 仪表板应用地址中的 #token=…");
     } else {
-      block("登录已过期，请重新登录。", true);
+      block("登录已过期或在别处重新登录，请重新登录。", true);
     }
   }
 
-  async function post(url, body, signal) {
+  async function post(url, body, signal, keepalive) {
     const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json", ...state.headers },
       body: JSON.stringify(body),
       signal,
+      keepalive: !!keepalive,  // a request sent as the page closes still arrives
       // The embedded panel authenticates with its token only.
       credentials: cfg.embedded ? "omit" : "same-origin",
     });
@@ -202,13 +220,14 @@
     } catch (_) {
       data = null;
     }
-    if (response.status === 401) {
+    const error = (data && data.error) || {};
+    // csrf_failed: this page's session ended or was replaced by a login in another tab.
+    if (response.status === 401 || error.code === "csrf_failed") {
       onUnauthorized();
       throw new ApiFailure(401, "未登录");
     }
     if (!response.ok) {
-      const message = data && data.error && data.error.message;
-      throw new ApiFailure(response.status, message || `HTTP ${response.status}`);
+      throw new ApiFailure(response.status, error.message || `HTTP ${response.status}`, error.field);
     }
     return data;
   }
@@ -289,7 +308,18 @@
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
   }
 
+  /** An API error in Chinese where its status says enough; the API's own text otherwise. */
+  function failureText(err) {
+    if (!(err instanceof ApiFailure)) return "无法连接服务器，请稍后再试。";
+    if (err.status >= 500) return "服务器出错了，请稍后再试。";
+    if (err.status === 403) return "当前账号没有使用助手的权限。";
+    if (err.status === 404) return "这条建议的记录已不存在（可能已超过保留期）。";
+    if (err.status === 409) return "与已采用的草稿矛盾，没有记录。";
+    return err.message;
+  }
+
   function clearResults() {
+    leaveMessage(false);
     el.results.replaceChildren();
     el.results.removeAttribute("aria-busy");
     delete el.results.dataset.seq;
@@ -304,8 +334,9 @@
   }
 
   function showError(err) {
-    const text = err.status === 413 ? "消息太长，请只粘贴客户的最新消息。"
-      : err instanceof ApiFailure ? `出错了：${err.message}`
+    const text = err.status === 413 && err.field === "context" ? "最近对话太长，请删去较早的几句后再试。"
+      : err.status === 413 ? "消息太长，请只粘贴客户的最新消息。"
+      : err instanceof ApiFailure ? `出错了：${failureText(err)}`
         : "无法连接服务器，请稍后再试。";
     el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text));
     setStatus("出错", "error");
@@ -318,6 +349,7 @@
     const same = message === state.message;
     const previous = same ? state.drafts : [];
     const selected = same ? state.selected : -1;
+    if (!same) leaveMessage(false);
     state.suggestion = s;
     state.message = message;
     state.drafts = [];
@@ -325,6 +357,8 @@
     const hits = Array.isArray(s.hits) ? s.hits : [];
     const drafts = (Array.isArray(s.drafts) ? s.drafts : []).slice(0, MAX_DRAFTS);
     const parts = [renderSummary(s)];
+    const cut = (Array.isArray(s.notes) ? s.notes : []).find((n) => TRUNCATED.test(n));
+    if (cut) parts.push(h("p", { class: "kp-warn card", role: "note" }, note(cut)));
     if (s.no_match) parts.push(renderNoMatch(s, hits));
     else if (hits.length) parts.push(renderHit(hits[0]));
     const list = h("ol", { class: "kp-drafts", "aria-label": "回复草稿" });
@@ -337,7 +371,7 @@
     el.results.dataset.suggestionId = s.suggestion_id || "";
     el.results.removeAttribute("aria-busy");
     updateValues(drafts);
-    if (selected >= 0 && selected < state.drafts.length) select(selected, false);
+    if (selected >= 0 && selected < state.drafts.length) select(selected);
   }
 
   /** The previous card's edit, when the new draft is the same kind over the same entries. */
@@ -457,7 +491,7 @@
         h("div", { class: "kp-mono" },
           `综合 ${num(sc.score, 3)} · 语义 ${dense || "-"} · 关键词 ${num(sc.lexical, 2)} · 置信度 ${percent(hit.confidence)}`)));
     }
-    const notes = (s.notes || []).map((n) => NOTE_LABELS[n] || n).filter((n) => !lines.includes(n));
+    const notes = (s.notes || []).map(note).filter((n) => !lines.includes(n));
     return h("details", { class: "kp-why" },
       h("summary", null, "为什么"),
       items,
@@ -499,6 +533,8 @@
 
     Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark });
     state.drafts.push(item);
+    if (state.used.has(entryOf(d))) keepFromRejecting(item);
+    else if (state.pending.some((p) => p.draft === n && p.entry === entryOf(d))) markRejected(item);
     if (carry) {
       item.text = carry.text;
       item.edited = carry.text !== item.original;
@@ -507,22 +543,23 @@
       else textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : flags));
     }
 
-    acceptBtn.addEventListener("click", () => accept(index));
+    acceptBtn.addEventListener("click", () => accept(index, false));
     editBtn.addEventListener("click", () => toggleEdit(item));
     rejectBtn.addEventListener("click", () => reject(item));
     editor.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        accept(index);
+        accept(index, true);
       } else if (e.key === "Escape") {
         e.preventDefault();
         e.stopPropagation();
         toggleEdit(item);
       }
     });
-    card.addEventListener("focusin", () => select(index, false));
+    // Pointer and Tab focus select without scrolling (the browser shows what it focuses).
+    card.addEventListener("focusin", () => select(index));
     card.addEventListener("click", (e) => {
-      if (!e.target.closest("button, textarea, summary, details")) select(index, true);
+      if (!e.target.closest("button, textarea, summary, details")) select(index, { focus: true });
     });
     return card;
   }
@@ -576,7 +613,11 @@
   }
 
   // -- selection, editing, copying, feedback -------------------------------------------------
-  function select(index, focus) {
+  /** Mark draft `index` selected; `focus` moves the keyboard focus to its card and
+   * `scroll` brings the card into view. Only keyboard selection scrolls: a mouse-down on a
+   * button focuses its card, and a scroll before the mouse-up would move the button from
+   * under the pointer, so the click would land on the card and be lost. */
+  function select(index, { focus = false, scroll = false } = {}) {
     if (index < 0 || index >= state.drafts.length) return;
     state.selected = index;
     state.drafts.forEach((item, i) => {
@@ -586,7 +627,7 @@
     });
     const card = state.drafts[index].card;
     if (focus && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
-    card.scrollIntoView({ block: "nearest" });
+    if (scroll) card.scrollIntoView({ block: "nearest" });
   }
 
   function openEditor(item, focus) {
@@ -683,10 +724,10 @@
     else toast(okText || "已复制", "ok");
   }
 
-  function accept(index) {
+  function accept(index, byKey) {
     const item = state.drafts[index];
     if (!item) return;
-    select(index, false);
+    select(index, { scroll: byKey });
     const text = currentText(item);
     const node = item.editor.hidden ? item.textNode : item.editor;
     const copying = copyText(text, node);  // first, while the gesture is fresh
@@ -694,35 +735,80 @@
     item.card.classList.add("kp-accepted");
     if (item.edited) sendFeedback("edit", index + 1, text);
     else sendFeedback("accept", index + 1, null);
+    const entry = entryOf(item.data);
+    if (entry != null) {
+      state.used.add(entry);
+      state.pending = state.pending.filter((p) => p.entry !== entry);
+      state.drafts.filter((other) => entryOf(other.data) === entry).forEach(keepFromRejecting);
+    }
   }
 
+  /** The one entry a draft answers, as the feedback log counts it: none for a clarifying
+   * question or a two-answer draft. */
+  function entryOf(d) {
+    const ids = Array.isArray(d.entry_ids) ? d.entry_ids : [];
+    return ids.length === 1 && d.style !== "clarify" ? ids[0] : null;
+  }
+
+  function markRejected(item) {
+    item.card.classList.add("kp-rejected");
+    item.rejectBtn.disabled = true;
+    item.rejectBtn.textContent = "已反馈";
+  }
+
+  /** A draft of an entry the agent used: 没帮助 would record that entry as a wrong answer. */
+  function keepFromRejecting(item) {
+    item.card.classList.remove("kp-rejected");
+    item.rejectBtn.disabled = true;
+    item.rejectBtn.textContent = "没帮助";
+    item.rejectBtn.title = "已采用同一条目的草稿：不再记为答案没帮助";
+  }
+
+  /** 没帮助. The log records a reject against the draft's entry, and the warm and concise
+   * drafts share one: rejecting the concise wording and then using the warm one would count
+   * as both a wrong and a right answer (the gaps page would then ask for a new entry). So a
+   * reject of an entry's draft waits until the agent moves on to another message (or leaves
+   * the page) and is dropped if a draft of the same entry was used meanwhile. */
   function reject(item) {
-    sendFeedback("reject", item.index + 1, null).then((ok) => {
-      if (!ok) return;
-      item.card.classList.add("kp-rejected");
-      item.rejectBtn.disabled = true;
-      item.rejectBtn.textContent = "已反馈";
-    });
+    const entry = entryOf(item.data);
+    const s = state.suggestion;
+    if (entry == null || !s || !s.suggestion_id) {
+      sendFeedback("reject", item.index + 1, null).then((ok) => { if (ok) markRejected(item); });
+      return;
+    }
+    if (state.used.has(entry)) return;
+    state.pending.push({ suggestion: s.suggestion_id, draft: item.index + 1, entry, agent: state.agent });
+    markRejected(item);
   }
 
-  /** Record what the agent did; the same action on the same draft is recorded once. */
-  async function sendFeedback(action, draft, text) {
-    const s = state.suggestion;
-    if (!s || !s.suggestion_id) return false;
-    const key = [s.suggestion_id, action, draft, text || ""].join("\u0000");
+  /** The message is done with: send the rejects it still holds, and forget what was used. */
+  function leaveMessage(unloading) {
+    const pending = state.pending;
+    state.pending = [];
+    state.used = new Set();
+    for (const p of pending) sendFeedback("reject", p.draft, null, p, unloading);
+  }
+
+  /** Record what the agent did; the same action on the same draft is recorded once.
+   * `held`: a reject held back by reject() (its own suggestion and agent). */
+  async function sendFeedback(action, draft, text, held, unloading) {
+    const sid = held ? held.suggestion : state.suggestion && state.suggestion.suggestion_id;
+    if (!sid) return false;
+    const key = [sid, action, draft, text || ""].join("\u0000");
     if (state.sent.has(key)) return true;
     state.sent.add(key);
-    const body = { suggestion_id: s.suggestion_id, action };
+    const body = { suggestion_id: sid, action };
     if (draft != null) body.draft = draft;
     if (text) body.text = text;
     // One token serves the whole team: naming the agent lets learning count different agents.
-    if (state.agent) body.agent = state.agent;
+    const agent = held ? held.agent : state.agent;
+    if (agent) body.agent = agent;
     try {
-      await post(cfg.feedback_url, body);
+      await post(cfg.feedback_url, body, undefined, unloading);
       return true;
     } catch (err) {
       state.sent.delete(key);
-      if (err.status !== 401) toast(`反馈未能保存：${err.message}`, "error", 5000);
+      if (err.status !== 401) toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
       return false;
     }
   }
@@ -743,7 +829,7 @@
       const n = digitOf(e);
       if (n >= 1 && n <= MAX_DRAFTS && state.drafts[n - 1]) {
         e.preventDefault();
-        accept(n - 1);
+        accept(n - 1, true);
       }
       return;
     }
@@ -751,7 +837,7 @@
     const target = e.target;
     if (e.key === "Escape" && target === el.message && state.drafts.length) {
       e.preventDefault();
-      select(Math.max(state.selected, 0), true);
+      select(Math.max(state.selected, 0), { focus: true, scroll: true });
       return;
     }
     if (isTyping(target)) return;
@@ -760,12 +846,12 @@
       e.preventDefault();
       const step = e.key === "ArrowDown" ? 1 : -1;
       const from = state.selected < 0 ? (step > 0 ? -1 : state.drafts.length) : state.selected;
-      select(Math.max(0, Math.min(state.drafts.length - 1, from + step)), true);
+      select(Math.max(0, Math.min(state.drafts.length - 1, from + step)), { focus: true, scroll: true });
     } else if (e.key === "Enter" && state.selected >= 0) {
       // A focused button, link or summary keeps its own Enter.
       if (target.closest && target.closest("button, a, summary")) return;
       e.preventDefault();
-      accept(state.selected);
+      accept(state.selected, true);
     }
   }
 
@@ -889,6 +975,7 @@
   el.refresh.addEventListener("click", requestContext);
   document.addEventListener("keydown", onKeydown);
   window.addEventListener("message", onMessage);
+  window.addEventListener("pagehide", () => leaveMessage(true));
   window.addEventListener("hashchange", () => {
     if (cfg.embedded && setupAuth() && el.message.value.trim()) run();
   });

@@ -1,0 +1,117 @@
+"""The library's English messages in the console's language.
+
+kb/ and suggest/ speak English to the CLI and the API; the console's pages are Chinese,
+so what they show of a library error is translated here, at the edge. Each table maps a
+message's known shape to Chinese, keeping its names and values (a field, an id, a
+line); a message of a shape not listed is shown as raised.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Reasons of InvalidEntry (kb/entry.py) and of the 话术 and word-list checks.
+REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不能为空", "missing or empty": "不能为空",
+              "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
+              "must be a string": "应为文字", "the message is empty": "消息为空",
+              "must be a non-empty string of at most 64 characters": "须为 1–64 个字符"}
+DATE_FORMS_ZH = "日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区）"
+
+_REASON_PATTERNS = [
+    (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),
+     lambda m: f"变量写法有误：「{m[1]}」没有配对（在「{m[3]}」附近）"),
+    (re.compile(r"broken variable: empty variable name in (['\"])(.*)\1$", re.S),
+     lambda m: f"变量写法有误：「{m[2]}」里没有变量名"),
+    (re.compile(r"must not contain spaces or control characters, got (.*) in (.*)$", re.S),
+     lambda m: f"不能含空格或控制字符（{m[2]} 中有 {m[1]}）"),
+    (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一，不能是 {m[2]}"),
+    (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一"),
+    (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
+    (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
+    (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
+    (re.compile(r"unsupported file type (.*); kefu reads (.*)$"), lambda m: f"不支持 {m[1]} 文件（可导入 {m[2]}）"),
+    (re.compile(r"no entries found \(the file is empty\)$"), lambda m: "文件是空的，没有条目"),
+    (re.compile(r"no entries found .*$"), lambda m: "文件里没有条目"),
+    (re.compile(r"cannot read: (.*)$"), lambda m: f"无法读取：{m[1]}"),
+]
+
+# UserError (kb/users.py): the users page.
+_USER_PATTERNS = [
+    (re.compile(r"a password needs at least (\d+) characters$"), lambda m: f"密码至少需要 {m[1]} 个字符"),
+    (re.compile(r"a user name must be non-empty and have no spaces$"), lambda m: "用户名不能为空，也不能含空格"),
+    (re.compile(r"user '(.*)' already exists$"), lambda m: f"用户 {m[1]} 已存在"),
+    (re.compile(r"role must be one of (.*), not (.*)$"), lambda m: f"角色只能是 {m[1]} 之一，不能是 {m[2]}"),
+    (re.compile(r"no user '(.*)'$"), lambda m: f"没有用户 {m[1]}"),
+    (re.compile(r"'(.*)' is the last admin; add another admin first$"),
+     lambda m: f"{m[1]} 是最后一位管理员：请先添加另一位管理员"),
+]
+
+# Errors shown on the error page or flashed: entries, versions, learned phrasings.
+_ERROR_PATTERNS = [
+    (re.compile(r"no entry with id '(.*)'$"), lambda m: f"没有编号为 {m[1]} 的条目"),
+    (re.compile(r"entry '(.*)' has no version (\d+)$"), lambda m: f"条目 {m[1]} 没有第 {m[2]} 版"),
+    (re.compile(r"entry '(.*)' is (\w+), not published$"), lambda m: f"条目 {m[1]} 是{_status(m[2])}状态，不是已发布"),
+    (re.compile(r"this needs the (\w+) role$"), lambda m: f"需要{ROLE_ZH.get(m[1], m[1])}权限"),
+    (re.compile(r"no learned phrasing with id (.*?)(?:: nothing done)?$"), lambda m: f"没有编号为 {m[1]} 的学习问法"),
+    (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)$"),
+     lambda m: f"学习问法 #{m[2]} 当前为 {m[3]}，不能执行此操作"),
+    (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
+    (re.compile(r"learned phrasing (\d+) has no rejects: nothing to lift$"),
+     lambda m: f"学习问法 #{m[1]} 没有客服拒绝记录，无需解除"),
+    (re.compile(r"learned phrasing (\d+) is (\w+): nothing to reset$"), lambda m: f"学习问法 #{m[1]} 为 {m[2]}，无需撤销"),
+    (re.compile(r"min_agents must be at least 1, got (.*)$"), lambda m: f"客服人数应为不小于 1 的整数（填的是 {m[1]}）"),
+]
+
+# Flask-WTF's and werkzeug's defaults, by status, for the error page.
+STATUS_ZH = {400: "请求有误。", 403: "没有权限打开这个页面。", 404: "没有这个页面。", 405: "不支持这种请求方式。",
+             413: "上传的内容太大。", 500: "服务器出错了，请稍后再试。"}
+ROLE_ZH = {"agent": "客服", "editor": "编辑", "admin": "管理员"}
+_STATUS_NAMES = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
+
+# Where an import problem is (ImportFileError's "file, sheet S, row 3, column '答案'").
+_PLACE = [(re.compile(r", sheet ([^,:]+)"), r"，工作表 \1"), (re.compile(r", (?:row|line|item) (\d+)"), r"，第 \1 行"),
+          (re.compile(r", page (\d+)"), r"，第 \1 页"), (re.compile(r", (?:column|field) '([^']*)'"), r"，\1")]
+_SKIP_BAD_ROWS = re.compile(r"(\d+) row\(s\) rejected, so nothing was imported from this file "
+                            r"\(fix them, or pass --skip-bad-rows\); first: (.*)$", re.S)
+
+
+def _status(name: str) -> str:
+    return _STATUS_NAMES.get(name, name)
+
+
+def _translate(text: str, patterns) -> str | None:
+    for pattern, zh in patterns:
+        if m := pattern.match(text):
+            return zh(m)
+    return None
+
+
+def reason_zh(reason: str) -> str:
+    """A field's problem (InvalidEntry.reason, ImportFileError.reason) in Chinese."""
+    if reason in REASONS_ZH:
+        return REASONS_ZH[reason]
+    return _translate(reason, _REASON_PATTERNS) or reason
+
+
+def user_error_zh(message: str) -> str:
+    return _translate(message, _USER_PATTERNS) or message
+
+
+def error_zh(message: str) -> str:
+    """A library or HTTP error's message for a page or a flash."""
+    return _translate(message, _ERROR_PATTERNS) or message
+
+
+def problem_zh(text: str) -> str:
+    """An import problem ("upload.csv, row 3, field 'answer': must be a non-empty string"),
+    its place and reason in Chinese; the console's import page offers a checkbox where the
+    CLI has --skip-bad-rows."""
+    if m := _SKIP_BAD_ROWS.match(text):
+        return (f"有 {m[1]} 行有问题，所以这个文件一行也没有导入（改好后重新上传，或勾选「跳过有问题的行」）。"
+                f"第一处：{problem_zh(m[2])}")
+    where, sep, reason = text.partition(": ")
+    if not sep:
+        return reason_zh(text)
+    for pattern, repl in _PLACE:
+        where = pattern.sub(repl, where)
+    return f"{where}：{reason_zh(reason)}"
