@@ -179,8 +179,12 @@ def test_suggest_feedback_and_lint(home, run, faq):
     assert s["drafts"] and "确认收货后7个工作日内开电子发票。" in s["drafts"][0]["text"]
     assert s["suggestion_id"]
     assert run("feedback", s["suggestion_id"], "accept", "--draft", "1").exit_code == 0
-    out = json.loads(run("feedback", s["suggestion_id"], "reject", "--draft", "2", "--json").stdout)
-    assert out["suggestion_id"] == s["suggestion_id"] and out["action"] == "reject"
+    # Draft 2 answers from the same entry the agent just used: a reject would contradict it.
+    both = run("feedback", s["suggestion_id"], "reject", "--draft", "2", ok=False)
+    assert both.exit_code == 1 and "already used" in both.output
+    other = json.loads(run("suggest", "发票怎么开", "--json").stdout)
+    out = json.loads(run("feedback", other["suggestion_id"], "reject", "--draft", "2", "--json").stdout)
+    assert out["suggestion_id"] == other["suggestion_id"] and out["action"] == "reject"
     missing = run("feedback", "nope", "accept", ok=False)
     assert missing.exit_code == 1 and "nope" in missing.output
     out_of_range = run("feedback", s["suggestion_id"], "accept", "--draft", "9", ok=False)
