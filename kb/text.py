@@ -72,6 +72,12 @@ _TAIWAN_SPELLING = {"賬號": "帳號", "賬戶": "帳戶"}  # OpenCC keeps the 
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:
+    """Traditional script with Taiwan (s2twp) or Hong Kong (s2hk) wording. Text already
+    written in traditional script stays as written: OpenCC would respell an editor's
+    台灣 as 臺灣 and rewrite Taiwan words it takes for mainland ones."""
+    trad, simp = script_evidence(text)
+    if trad > simp:  # 台 counts as simplified (s2t respells it), so not `simp == 0`
+        return text
     convert = _converter(config).convert
     plain = _converter(_WITHOUT_PHRASES.get(config, config)).convert
     out, pos = [], 0

@@ -499,3 +499,9 @@ def test_an_unknown_traditional_wording_setting_is_a_one_line_error():
 
     with pytest.raises(KefuError, match="config 'traditional'"):
         Composer(composer().phrases, safety(), traditional="hk")
+
+
+def test_an_answer_written_in_traditional_keeps_its_spelling_for_a_traditional_customer():
+    h = hit("tw", "可以寄台灣喔！台灣訂單約5-10天送達。", tags=["物流"])
+    d = composer().concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "可以寄台灣喔！台灣訂單約5-10天送達。" in d.text  # not 臺灣
