@@ -12,6 +12,8 @@ from kefu.kb.template import broken_variable
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
          "escalation", "closing", "rating", "clarify", "no_match")
+TONES = ("any", "calm", "anxious", "angry")  # "any", or the customer sentiment a line suits
+SCRIPTS = ("simplified", "traditional")
 # An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
 OPENER_ENDS = ("，", ",", "、", "：", ":")
 
@@ -43,6 +45,10 @@ class PhraseLibrary:
                 raise ImportFileError(path, n, "text", "missing or empty")
             if problem := broken_variable(text):
                 raise ImportFileError(path, n, "text", f"broken variable: {problem}")
+            # pick() only ever chooses these: a line with another could never be offered.
+            for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
+                if d.get(name, allowed[0]) not in allowed:
+                    raise ImportFileError(path, n, name, f"must be one of {', '.join(allowed)}, got {d[name]!r}")
             phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], d.get("stage", ""),
                                   d.get("tone", "any"), d.get("script", "simplified"), text.strip()))
         return cls(phrases)

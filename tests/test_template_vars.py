@@ -138,6 +138,14 @@ def test_phrase_library_rejects_unknown_kind(tmp_path):
     assert err.value.line == 1 and err.value.field == "kind"
 
 
+@pytest.mark.parametrize("field, value", [("tone", "furious"), ("script", "cantonese")])
+def test_phrase_library_rejects_a_tone_or_script_no_draft_could_use(tmp_path, field, value):
+    path = _write(tmp_path, [{"kind": "closing", "text": "好的"}, {"kind": "closing", "text": "再见", field: value}])
+    with pytest.raises(ImportFileError) as err:
+        PhraseLibrary.load(path)
+    assert err.value.line == 2 and err.value.field == field and value in str(err.value)
+
+
 def test_closing_after_an_answer_offers_more_help(tmp_path):
     """question=True keeps closings that ask whether anything else is needed."""
     path = _write(tmp_path, [{"id": "ask", "kind": "closing", "text": "请问还有其他可以帮您的吗？"},

@@ -22,6 +22,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
 from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
+from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import CSRF_RETRY, requires
 from .messages import error_zh, problem_zh, reason_zh, user_error_zh
@@ -389,8 +390,6 @@ def _file_rev(path: Path) -> str:
 # -- 话术 ----------------------------------------------------------------------------------
 
 PHRASE_FIELDS = ("id", "kind", "stage", "tone", "script", "text")
-TONES = ("any", "calm", "anxious", "angry")  # "any", or the customer sentiment it suits
-SCRIPTS = ("simplified", "traditional")
 STAGES = ("接待", "了解需求", "提供解决方案", "后续跟踪", "告别")  # suggestions; free text allowed
 
 
@@ -502,8 +501,7 @@ def save_phrase():
         lines = _read_phrases(path)
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
-        # PhraseLibrary reads any tone and script, but pick() only ever chooses these: a
-        # line saved with another could never be offered.
+        # pick() only ever chooses these: a line saved with another could never be offered.
         for name, label, allowed in (("tone", "语气", TONES), ("script", "字形", SCRIPTS)):
             if phrase[name] and phrase[name] not in allowed:
                 return _phrase_form(phrase, index, form.get("rev", ""),
