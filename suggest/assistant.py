@@ -95,6 +95,25 @@ def read_context(path: Path) -> list[dict]:
     return [turn for _, turn in numbered]
 
 
+_OPTION = re.compile(r"「([^「」]{1,40})」")
+_ORDINAL = re.compile(r"^(?:是|选|要|就)?\s*(?:第\s*([一二三四1-4])\s*(?:个|種|种|项|項|条|條)?|(前者|前面那个|前面那個|前一个|前一個)"
+                      r"|(后者|後者|后面那个|後面那個|后一个|後一個|最后一个|最後一個))")
+_ORDINAL_INDEX = {"一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3}
+
+
+def picked_option(message: str, context: list[dict]) -> str | None:
+    """The option a short reply picks by position ("第二个", "后者") from the clarifying
+    question («「A」还是「B」») the agent asked last; None otherwise."""
+    if not context or context[-1].get("role") != "agent" or len(message.strip()) > 12:
+        return None
+    options = _OPTION.findall(context[-1].get("text") or "")
+    m = _ORDINAL.match(message.strip())
+    if len(options) < 2 or not m:
+        return None
+    index = _ORDINAL_INDEX[m.group(1)] if m.group(1) else 0 if m.group(2) else len(options) - 1
+    return options[index] if index < len(options) else None
+
+
 def _said(hit: Hit) -> str:
     """What an entry says, as messages are compared: its question, matched phrasing and answer."""
     return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
@@ -131,13 +150,18 @@ class Assistant:
         context = [t for t in context if (t.get("text") or "").strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
-        result = self.retriever.search(message)
+        if (choice := picked_option(message, context)) is not None:
+            # "第二个" after kefu's clarifying question: what it chose is the question.
+            result = self.retriever.search(choice)
+            notes.append(f"the customer chose 「{choice}」 from the agent's question")
+        else:
+            result = self.retriever.search(message)
         seg = self.retriever.kb.segmenter
         # An order or tracking number and its label ("订单号是2026…") name no topic: a
         # reply to the agent's request, read with what came before.
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         topic_words = [w for w in seg.split(bare)[0] if len(w) > 1]
-        if earlier and (result.no_match or len(topic_words) <= 1):
+        if choice is None and earlier and (result.no_match or len(topic_words) <= 1):
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.

@@ -292,3 +292,19 @@ def test_the_no_match_flag_agrees_with_the_drafts(tmp_path, monkeypatch):
         assert s.drafts[0].style == "no_match" and s.no_match
     finally:
         kb.close()
+
+
+@pytest.mark.parametrize("reply, chosen", [("第二个", "invoice"), ("后者", "invoice"), ("第1个", "delivery")])
+def test_a_reply_picking_a_clarifying_option_by_position_gets_that_entry(assistant, reply, chosen):
+    context = [{"role": "customer", "text": "想问一下"},
+               {"role": "agent", "text": "请问您是想咨询「多久能发货」还是「能开发票吗」呢？"}]
+    s = assistant.suggest(reply, context)
+    assert s.hits[0].id == chosen and s.drafts[0].entry_ids == [chosen]
+    assert any("chose" in n for n in s.notes)
+
+
+def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(assistant):
+    from kefu.suggest.assistant import picked_option
+
+    assert picked_option("第二个", [{"role": "agent", "text": "您好，请问有什么可以帮您？"}]) is None
+    assert picked_option("第二个", [{"role": "customer", "text": "「多久能发货」还是「能开发票吗」"}]) is None
