@@ -971,3 +971,10 @@ def test_other_forms_posted_after_logout_show_what_was_typed_and_a_way_back(edit
     assert resp.status_code == 400 and "登录已过期或在别处重新登录，请重新登录。" in html and "CSRF" not in html
     assert "刚打的话术" in html and "话术内容" in html
     assert 'href="/login?next=/console/huashu/new"' in html
+
+
+def test_the_entry_form_warns_of_words_drafts_will_flag(editor):
+    html = editor.post("/console/entries/new", entry_form(question="这款保温杯好吗", answer="全网最低价，保证正品。"),
+                       status=200).text
+    assert 'id="answer-flags"' in html and "保证（" in html
+    assert 'id="answer-flags"' not in editor.get("/console/entries/ship")  # a plain answer: no warning

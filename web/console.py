@@ -158,11 +158,14 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
     """The entry form; `version`: the version the edit was made on (default: the entry's)."""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
+        # The words drafts will flag to the agent (kefu lint lists them too): a warning, not an error.
+        flags = ws.safety().check(values.get("answer") or "")
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
                            categories=categories, known_tags=tags, statuses=STATUSES,
-                           trial=trial, version=version or (entry.version if entry else None)), status
+                           trial=trial, version=version or (entry.version if entry else None),
+                           flags=flags), status
 
 
 def _error_of(exc: KefuError) -> dict:
