@@ -95,13 +95,10 @@ def normalize_when(value: str) -> str:
     YYYY-MM-DDTHH:MM:SS in local time (an offset or Z is converted to local time).
     ValueError for anything else: `fromisoformat` alone would also take 20261129 or
     2026-W48, which then compare differently from the dates editors mean."""
-    text = value.strip()
-    if _DAY.fullmatch(text):
-        return date.fromisoformat(text).isoformat()
-    if not _MOMENT.fullmatch(text.upper()):
+    text = value.strip().upper()
+    if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
-    moment = _local(datetime.fromisoformat(text.upper()))
-    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return _stored(text)
 
 
 def legacy_when(value: str | None) -> str | None:
@@ -112,7 +109,12 @@ def legacy_when(value: str | None) -> str | None:
     try:
         return normalize_when(value)
     except ValueError:
-        pass
+        return _stored(value)
+
+
+def _stored(value: str) -> str:
+    """Any `fromisoformat` bound in the stored form: a date stays a day, a moment becomes
+    local time to the second (ValueError when it does not parse)."""
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
