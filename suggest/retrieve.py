@@ -150,7 +150,7 @@ class Retriever:
         self._scale: tuple[tuple, Scale | None] | None = None
 
     def warm_up(self) -> None:
-        """Pay the one-off costs (index load, its 8-bit copies, jieba dictionary, model
+        """Pay the one-off costs (index load, its compact copies, jieba dictionary, model
         weights) before timing."""
         index = self.kb.index()
         for m in self.kb.embedders:
@@ -293,7 +293,7 @@ class Retriever:
         parts: dict[str, np.ndarray] = {}
         best_row = np.zeros(len(vids))
         for model, q in queries.items():
-            sims = index.dense[model].reconstruct_batch(ids) @ q
+            sims = index.vectors(model, ids) @ q
             best = np.maximum.reduceat(sims, starts)
             if model in self.calibration:
                 a, b = self.calibration[model]

@@ -301,7 +301,7 @@ def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
     assert "闪电退款" in index.rows[index.by_entry["fast"][0]].tokens
 
 
-# -- the 8-bit copy candidates are found in, from Index.scan_min_rows rows ----------------
+# -- the compact copy candidates are found in, from Index.scan_min_rows rows ---------------
 
 def _random_index(n_entries: int, dim: int = 64, per_entry: int = 4, seed: int = 0) -> Index:
     from kefu.kb.index import Document
@@ -328,7 +328,7 @@ def test_small_indexes_are_searched_exactly():
     assert index.searcher("m") is index.dense["m"] and not index.scans
 
 
-def test_the_8_bit_copy_finds_what_the_exact_scan_finds():
+def test_the_compact_copy_finds_what_the_exact_scan_finds():
     index = _random_index(1500)
     index.scan_min_rows = 1000
     scan = index.searcher("m")
@@ -340,7 +340,23 @@ def test_the_8_bit_copy_finds_what_the_exact_scan_finds():
         assert found[0] == exact[0][0]
 
 
-def test_the_8_bit_copy_follows_adds_and_removes():
+@pytest.mark.parametrize("dim", [64, 63])
+def test_the_compact_copy_holds_the_codes_faiss_itself_would_store(dim):
+    import faiss
+
+    index = _random_index(300, dim=dim)
+    index.scan_min_rows = 1000
+    scan = faiss.downcast_index(index.searcher("m").index)
+    plain = faiss.IndexPQ(dim, dim, 4, faiss.METRIC_INNER_PRODUCT)
+    plain.pq, plain.is_trained = scan.pq, True  # the same levels, encoded by faiss itself
+    plain.add(index.dense["m"].reconstruct_batch(faiss.vector_to_array(index.searcher("m").id_map)))
+    own = faiss.IndexPQFastScan(plain)
+    for q in _queries(index, 20, seed=3):
+        assert np.array_equal(scan.search(q.reshape(1, -1), 50)[1], own.search(q.reshape(1, -1), 50)[1])
+    assert index.dense_search("m", _queries(index, 1)[0], 10)[1].tolist()  # searchable at an odd dim too
+
+
+def test_the_compact_copy_follows_adds_and_removes():
     from kefu.kb.index import Document
 
     index = _random_index(300)
@@ -353,10 +369,15 @@ def test_the_8_bit_copy_follows_adds_and_removes():
     index.add(Document("new", ["新的问法"], [["新"]], {"m": q.reshape(1, -1)}))
     _, found = index.dense_search("m", q, 5)
     assert index.rows[int(found[0])].entry_id == "new"
-    assert index.scans["m"].ntotal == index.dense["m"].ntotal == 1200 - 4 + 1
+    assert index.dense["m"].ntotal == 1200 - 4 + 1
+    assert index.scans["m"].ntotal == 1200 + 1  # the removed rows wait in the copy, skipped
+    for i in range(8, 40):  # over a tenth of the rows gone: the copy is made anew
+        index.remove(f"e{i}")
+    index.dense_search("m", q, 5)
+    assert index.scans["m"].ntotal == index.dense["m"].ntotal == 1200 - 4 + 1 - 32 * 4
 
 
-def test_search_results_do_not_change_when_candidates_come_from_the_8_bit_copy(kb, built):
+def test_search_results_do_not_change_when_candidates_come_from_the_compact_copy(kb, built):
     from kefu.suggest.retrieve import Retriever
 
     messages = ["运费怎么算", "我想退货", "什么时候发货", "能开发票吗", "衣服洗了缩水"]
