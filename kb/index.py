@@ -103,44 +103,80 @@ def _new_flat(dim: int):
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def _new_scan(flat) -> object:
-    """A compact copy of `flat` to find candidates in: every dimension quantized to 16
-    levels (product quantization with 4-bit codes, one per dimension), scanned with SIMD
-    ("fast scan"). An exact scan streams every float32 vector for each query, which is
-    memory-bound; this copy is an eighth of the bytes. On the real encoders' vectors of
-    40k synthetic shop phrasings (bench/latency.py's entries), per query and model: exact
-    4.8 ms, an 8-bit copy 1.0-1.6 ms, this one with its shortlist rescored 0.4-0.6 ms,
-    and the rescored top 120 held all of the exact top 30 for 399 (USE) and 400 (e5) of
-    400 queries.
-    `dense_search` rescores its shortlist exactly. Made in ~0.25 s per model at 40k rows,
-    2.2-2.5 s at 400k (an 8-bit copy: 0.15 s, 0.8 s)."""
-    import faiss
+class CompactCopy:
+    """A compact copy of one model's vectors to find candidates in: every dimension
+    quantized to 16 levels (product quantization with 4-bit codes, one per dimension,
+    scanned with SIMD: faiss "fast scan"). An exact scan streams every float32 vector for
+    each query, which is memory-bound; this copy is an eighth of the bytes. On the real
+    encoders' vectors of 40k synthetic shop phrasings (bench/latency.py's entries), per
+    query and model: exact 4.8 ms, an 8-bit copy 1.0-1.6 ms, this one with its shortlist
+    rescored 0.5-0.7 ms, and the rescored top 120 held all of the exact top 30 for 399
+    (USE) and 400 (e5) of 400 queries. `Index.dense_search` rescores its shortlist exactly.
 
-    ids = faiss.vector_to_array(flat.id_map)
-    d = flat.d
-    pq = faiss.IndexPQ(d, d, 4, faiss.METRIC_INNER_PRODUCT)
-    # Each dimension's 16 levels: the middles of its 16 equally filled ranges in a sample,
-    # ascending: on the probe above as good as faiss's k-means, at a fifteenth of the time.
-    sample = flat.reconstruct_batch(ids[np.random.default_rng(0).permutation(len(ids))[:_LEVEL_SAMPLE]])
-    levels = np.quantile(sample, (np.arange(16) + 0.5) / 16, axis=0).T.astype(np.float32)
-    faiss.copy_array_to_vector(levels.ravel(), pq.pq.centroids)
-    pq.pq.sync_transposed_centroids()
-    pq.is_trained = True
-    bounds = (levels[:, 1:] + levels[:, :-1]) / 2
-    codes = np.empty((len(ids), pq.pq.code_size), dtype=np.uint8)
-    for lo in range(0, len(ids), _SCAN_CHUNK):  # in chunks: no second float32 copy of it all
-        codes[lo:lo + _SCAN_CHUNK] = _pq4_codes(flat.reconstruct_batch(ids[lo:lo + _SCAN_CHUNK]), bounds)
-    faiss.copy_array_to_vector(codes.ravel(), pq.codes)
-    pq.ntotal = len(ids)
-    packed = faiss.IndexPQFastScan(pq)
-    # faiss's own add encodes one dimension at a time (~2 s per 40k rows); the codes above
-    # are the same bytes (a test compares them), made with numpy ten times faster.
-    # An IndexIDMap must be made around an empty index: the filled one is put in after.
-    scan = faiss.IndexIDMap(faiss.IndexPQFastScan(d, d, 4, faiss.METRIC_INNER_PRODUCT))
-    scan.index, scan.own_fields, scan.referenced_objects = packed, False, [packed]
-    faiss.copy_array_to_vector(ids, scan.id_map)
-    scan.ntotal = packed.ntotal
-    return scan
+    Made in ~0.25 s per model at 40k rows, 2.2-2.5 s at 400k (an 8-bit copy: 0.15 s,
+    0.8 s): faiss's own add encodes one dimension at a time (~2 s per 40k rows), so the
+    codes are computed with numpy (the same bytes: a test compares them) and kept here.
+    faiss's fast-scan index stores a row added after a removal wrongly, so a removal drops
+    the rows' codes here and the index is packed again from them before the next search
+    (0.01 s per model at 40k rows, 0.2 s at 400k); rows added meanwhile wait for it too.
+    """
+
+    def __init__(self, flat):
+        import faiss
+
+        self.ids = faiss.vector_to_array(flat.id_map)
+        # Each dimension's 16 levels: the middles of its 16 equally filled ranges in a
+        # sample, ascending; on the probe above as good as faiss's k-means, at a fifteenth
+        # of the time.
+        sample = flat.reconstruct_batch(self.ids[np.random.default_rng(0).permutation(len(self.ids))[:_LEVEL_SAMPLE]])
+        self.levels = np.quantile(sample, (np.arange(16) + 0.5) / 16, axis=0).T.astype(np.float32)
+        self.codes = np.empty((len(self.ids), (flat.d + 1) // 2), dtype=np.uint8)
+        for lo in range(0, len(self.ids), _SCAN_CHUNK):  # in chunks: no second float32 copy of it all
+            self.codes[lo:lo + _SCAN_CHUNK] = self._encode(flat.reconstruct_batch(self.ids[lo:lo + _SCAN_CHUNK]))
+        self._index = self._pack()
+
+    @property
+    def ntotal(self) -> int:
+        return len(self.ids)
+
+    def add(self, vectors: np.ndarray, vids: np.ndarray) -> None:
+        self.codes = np.vstack([self.codes, self._encode(vectors)])
+        self.ids = np.concatenate([self.ids, vids])
+        if self._index is not None:
+            self._index.add_with_ids(vectors, vids)
+
+    def remove(self, vids: np.ndarray) -> None:
+        keep = ~np.isin(self.ids, vids)
+        if not keep.all():
+            self.codes, self.ids = self.codes[keep], self.ids[keep]
+            self._index = None  # packed again before the next search
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._index is None:
+            self._index = self._pack()
+        return self._index.search(query, k)
+
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        return _pq4_codes(x, (self.levels[:, 1:] + self.levels[:, :-1]) / 2)
+
+    def _pack(self):
+        """The fast-scan index of the codes, in an IndexIDMap for the vector ids."""
+        import faiss
+
+        d = self.levels.shape[0]
+        pq = faiss.IndexPQ(d, d, 4, faiss.METRIC_INNER_PRODUCT)
+        faiss.copy_array_to_vector(self.levels.ravel(), pq.pq.centroids)
+        pq.pq.sync_transposed_centroids()
+        pq.is_trained = True
+        faiss.copy_array_to_vector(self.codes.ravel(), pq.codes)
+        pq.ntotal = len(self.ids)
+        packed = faiss.IndexPQFastScan(pq)
+        # An IndexIDMap must be made around an empty index: the filled one is put in after.
+        scan = faiss.IndexIDMap(faiss.IndexPQFastScan(d, d, 4, faiss.METRIC_INNER_PRODUCT))
+        scan.index, scan.own_fields, scan.referenced_objects = packed, False, [packed]
+        faiss.copy_array_to_vector(self.ids, scan.id_map)
+        scan.ntotal = packed.ntotal
+        return scan
 
 
 def _pq4_codes(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -179,7 +215,7 @@ class Index:
     def __init__(self, models: dict[str, int]):
         self.models = dict(models)  # model id -> dim
         self.dense = {m: _new_flat(d) for m, d in self.models.items()}  # exact: rescoring, files
-        self.scans: dict[str, object] = {}  # model id -> compact copy, made on first use, kept in step
+        self.scans: dict[str, CompactCopy] = {}  # model id -> compact copy, made on first use, kept in step
         self._views: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # model id -> (vectors, vid -> row)
         self.rows: dict[int, Row] = {}
         self.by_entry: dict[str, list[int]] = {}  # an entry's rows in order; a prototype is last
@@ -204,7 +240,7 @@ class Index:
             vectors = np.ascontiguousarray(doc.vectors[model], dtype=np.float32)
             index.add_with_ids(vectors, vids)
             if model in self.scans:
-                self.scans[model].add_with_ids(vectors, vids)
+                self.scans[model].add(vectors, vids)
         for vid, text, tokens in zip(vids.tolist(), doc.texts, doc.tokens):
             self.rows[vid] = Row(vid, doc.key, text, tokens)
         self.by_entry[doc.key] = vids.tolist()
@@ -218,13 +254,13 @@ class Index:
         self.prototypes.discard(entry_id)
         if vids:
             self._views.clear()
+            ids = np.asarray(vids, dtype=np.int64)
             for index in self.dense.values():
-                index.remove_ids(np.asarray(vids, dtype=np.int64))
+                index.remove_ids(ids)
+            for copy in self.scans.values():
+                copy.remove(ids)
             for vid in vids:
                 del self.rows[vid]
-            # The compact copies keep removed rows (faiss's fast-scan index stores a row
-            # added after a removal wrongly): dense_search skips them; a copy is made
-            # anew once a tenth of its rows are gone.
 
     def refresh_lexical(self) -> None:
         """Rebuild BM25 from the stored tokens (after a batch of add/remove)."""
@@ -234,16 +270,15 @@ class Index:
 
     # -- search primitives -------------------------------------------------------
     def searcher(self, model: str):
-        """The FAISS index a model's candidates are found in: the exact one, or from
-        `scan_min_rows` rows its compact copy (scores approximate, ids as in `dense`,
-        removed rows still in it)."""
+        """What a model's candidates are found in: the exact FAISS index, or from
+        `scan_min_rows` rows its CompactCopy (scores approximate, ids as in `dense`)."""
         flat = self.dense[model]
         if flat.ntotal < max(self.scan_min_rows, 1):
+            self.scans.pop(model, None)
             return flat
-        scan = self.scans.get(model)
-        if scan is None or scan.ntotal - flat.ntotal > flat.ntotal // 10:
-            scan = self.scans[model] = _new_scan(flat)
-        return scan
+        if model not in self.scans:
+            self.scans[model] = CompactCopy(flat)
+        return self.scans[model]
 
     def dense_search(self, model: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(cosines, vector ids) of the `k` nearest rows, best first. From the compact
@@ -256,17 +291,15 @@ class Index:
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         scores, ids = index.search(q, depth)
         if not exact and (ids < 0).any():
-            # fast scan leaves out rows it scores at or below 0: ask the exact index
+            # fast scan can return fewer rows than asked (seen for a row it scored exactly
+            # 0 in a tiny index): ask the exact index
             index, exact = self.dense[model], True
             scores, ids = index.search(q, min(k, index.ntotal))
         keep = ids[0] >= 0
         scores, ids = scores[0][keep], ids[0][keep]
         if exact:
             return scores, ids
-        view, where = self._view(model)
-        rows = where[ids]
-        ids, rows = ids[rows >= 0], rows[rows >= 0]  # rows removed since the copy was made
-        scores = np.take(view, rows, axis=0) @ q[0]
+        scores = self.vectors(model, ids) @ q[0]
         best = np.argsort(-scores, kind="stable")[:k]
         return scores[best], ids[best]
 

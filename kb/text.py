@@ -32,12 +32,16 @@ STOPWORDS = frozenset(
 )
 
 
-# A clause: text up to its closing punctuation or space, with it.
-_CLAUSE = re.compile(r"[^。！？!?；;，,、\s~～…]+[。！？!?；;，,、\s~～…]*")
+# A clause: text up to its closing punctuation or space (in normalised text: … is ...,
+# ： is :), then that punctuation. A point before a digit (1.5米) closes nothing.
+_CLOSE = r"[。！？!?；;，,、\s~～…:]|\.(?!\d)"
+_CLAUSE = re.compile(rf"(?:(?!{_CLOSE}).)+(?P<close>(?:{_CLOSE})*)")
 # What makes a clause a question: a question mark, particle or question word, an A不A
-# choice (扎不扎人) or a closing 不/没 (能机洗不); not topic words (退货 alone asks nothing).
-_QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|可不可以|有没有|多少|能否|是否|多久|几天|几号|几个|"
-                       r"几点|什么|哪|为什么|咋|啥|(.)[不没]\1|[不没]有?[。！？!?；;，,、\s~～…]*$")
+# choice (扎不扎人) or a closing 不/没 (能机洗不, but not 还没有); not topic words (退货
+# alone asks nothing) nor 前几天 (a few days ago).
+_QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|可不可以|有没有|多少|能否|是否|多久|"
+                       r"(?<![前这过近])几天|几号|几个|几点|什么|哪|为什么|咋|啥|(.)[不没]\1|"
+                       r"(?<![还也都])[不没]有?[。！？!?；;，,、\s~～…:.]*$")
 
 
 def question_window(text: str, width: int) -> str:
@@ -53,7 +57,7 @@ def question_window(text: str, width: int) -> str:
     end = None
     for clause in _CLAUSE.finditer(text):
         if _QUESTION.search(clause.group()):
-            end = clause.end()
+            end = clause.start("close") + min(len(clause.group("close")), 1)  # with one mark
     return text[:end][-width:] if end else text[-width:]
 
 

@@ -128,3 +128,17 @@ def test_choices_and_a_closing_bu_ask_too_but_a_plain_statement_does_not():
     # 没怎么 is "hardly", not a question: with no question the window is the tail
     text = "衣服起球了，我上周买的，一直没怎么穿，包装和吊牌都还在，麻烦处理一下"
     assert question_window(text, 12) == text[-12:]
+
+
+def test_the_window_reads_normalised_text_and_keeps_one_closing_mark():
+    # NFKC turns … into ... and ： into :; a point before a digit closes nothing
+    text = normalize("这件可以退货吗…我是你们家老会员了买过好多次了现在急着处理谢谢亲").text
+    assert question_window(text, 28) == "这件可以退货吗."
+    assert question_window("能退货吗" + "，" * 40, 28) == "能退货吗，"
+    assert question_window(normalize("这条裤子1.5米高能穿吗？我上周买的，一直没怎么穿，包装和吊牌都还在").text, 28) == \
+        "这条裤子1.5米高能穿吗?"
+
+
+def test_a_few_days_ago_and_still_not_are_not_questions():
+    text = "请问什么时候发货，我前几天就付款了，等了好久快递还没有，我是会员，麻烦尽快给我处理一下谢谢你们"
+    assert question_window(text, 28) == "请问什么时候发货，"
