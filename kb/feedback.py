@@ -17,6 +17,7 @@ from .errors import KefuError
 from .store import writing
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
+REPLACEABLE_S = 600  # a suggestion is replaced by a later one for the same message only this soon
 
 _MASKS = [
     # Bank cards and ID numbers look like order numbers; what the customer calls them tells
@@ -78,9 +79,17 @@ class FeedbackLog:
     _last_purge: float = field(default=float("-inf"), repr=False)
 
     def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
-                          no_match: bool, hits: list[dict], drafts: list[dict]) -> str:
+                          no_match: bool, hits: list[dict], drafts: list[dict], replaces: str | None = None) -> str:
+        """Log a suggestion shown; its id. `replaces`: the suggestion shown for the same
+        message a moment ago (the panel asks again as the agent types or fills in a value):
+        it is forgotten unless feedback refers to it, so a message counts once in statistics
+        and gap mining, not once per keystroke."""
         sid = uuid.uuid4().hex[:12]
         with writing(self.db):
+            if replaces:
+                cutoff = (datetime.now(timezone.utc) - timedelta(seconds=REPLACEABLE_S)).isoformat(timespec="seconds")
+                self.db.execute("delete from suggestions where id = ? and at >= ? and not exists"
+                                " (select 1 from feedback where suggestion_id = ?)", [replaces, cutoff, replaces])
             self.db.execute(
                 "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

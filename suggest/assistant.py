@@ -144,9 +144,11 @@ class Assistant:
         self.ambiguity = ambiguity  # fused-score gap under which two topics compete
         self.plausible = plausible  # confidence a second hit needs to be offered
 
-    def suggest(self, message: str, context: list[dict] = (), values: dict[str, str] | None = None) -> Suggestion:
+    def suggest(self, message: str, context: list[dict] = (), values: dict[str, str] | None = None,
+                replaces: str | None = None) -> Suggestion:
         """Drafts for the customer's latest `message`; `context` holds earlier turns
-        ({"role": "customer"|"agent", "text": …}), oldest first."""
+        ({"role": "customer"|"agent", "text": …}), oldest first. `replaces`: the id of
+        the suggestion shown for this message as it was a moment ago (see the log)."""
         context = [t for t in context if (t.get("text") or "").strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
@@ -200,7 +202,7 @@ class Assistant:
         if self.log is not None:
             d = suggestion.to_dict()
             suggestion.suggestion_id = self.log.record_suggestion(
-                message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"])
+                message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
 
     @staticmethod

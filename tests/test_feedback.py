@@ -251,3 +251,31 @@ def test_a_reject_of_an_entry_already_used_for_the_suggestion_is_refused(log):
     assert err.value.field == "draft"
     assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["accept"]
     log.record_feedback(sid, "reject", draft=2)  # a draft of no entry: nothing contradicts it
+
+
+def _replacing(log, replaces, message="你好，发票怎么开"):
+    return log.record_suggestion(message, [], "simplified", "order", False, HITS, DRAFTS, replaces=replaces)
+
+
+def test_a_suggestion_asked_again_for_the_same_message_replaces_the_earlier_one(log):
+    """The panel asks again as the agent types: each message must count once, not once per key."""
+    first = _record(log, "你好，发票")
+    second = _replacing(log, first)
+    with pytest.raises(UnknownSuggestion):
+        log.suggestion(first)
+    assert log.suggestion(second)["message"] == "你好，发票怎么开"
+    _replacing(log, "no-such-id")  # nothing to replace: recorded all the same
+    assert log.db.execute("select count(*) from suggestions").fetchone()[0] == 2
+
+
+def test_a_suggestion_with_feedback_or_from_long_ago_is_never_replaced(log):
+    used = _record(log)
+    log.record_feedback(used, "accept", draft=1)
+    _replacing(log, used)
+    assert log.suggestion(used)["feedback"]
+    with log.db.atomic():
+        log.db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                       " values ('yesterday', ?, 'x', '[]', 'simplified', 'order', 0, '[]', ?)",
+                       [_old(1), json.dumps(DRAFTS)])
+    _replacing(log, "yesterday")
+    assert log.suggestion("yesterday")["message"] == "x"

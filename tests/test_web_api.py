@@ -9,6 +9,7 @@ import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP
 
+from kefu.kb.feedback import UnknownSuggestion
 from kefu.suggest.workspace import Workspace
 from kefu.web import create_app
 from kefu.web.openapi import SPEC
@@ -198,6 +199,15 @@ def test_suggest_feedback_round_trip(api, ws):
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
 
 
+def test_a_suggestion_asked_again_as_the_message_is_typed_replaces_the_earlier_one(api, ws):
+    first = api("POST", "/api/suggest", json={"message": "多久能"}).get_json()["suggestion_id"]
+    second = api("POST", "/api/suggest", json={"message": "多久能发货？", "replaces": first}).get_json()
+    log = ws.feedback_log()
+    with pytest.raises(UnknownSuggestion):
+        log.suggestion(first)
+    assert log.suggestion(second["suggestion_id"])["message"] == "多久能发货？"
+
+
 @pytest.fixture
 def confident_app(tmp_path):
     """An app whose fake models carry the real models' ids, so their fusion weights apply
@@ -269,7 +279,8 @@ def test_feedback_errors_name_their_field(api):
     ({"message": "包邮吗", "context": [{"role": "customer", "text": 123}]}, "context"),
     ({"message": "包邮吗", "context": ["你好"]}, "context"),
     ({"message": "包邮吗", "context": {}}, "context"), ({"message": "包邮吗", "context": 0}, "context"),
-    ({"message": "包邮吗", "context": ""}, "context"), ({"message": "包邮吗", "values": []}, "values")])
+    ({"message": "包邮吗", "context": ""}, "context"), ({"message": "包邮吗", "values": []}, "values"),
+    ({"message": "包邮吗", "replaces": 5}, "replaces")])
 def test_suggest_bad_fields_are_named(api, body, field):
     r = api("POST", "/api/suggest", json=body)
     assert r.status_code == 400

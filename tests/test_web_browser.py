@@ -490,3 +490,24 @@ def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page)
     assert re.fullmatch(r"消息超过\d+字，只匹配了结尾部分", page.locator(".kp-warn").inner_text())
     page.locator(".kp-why summary").first.click()
     assert "longer than" not in page.locator("#kp-results").inner_text()
+
+
+def _logged(servers) -> dict[str, str]:
+    with servers.app.extensions["kefu_lock"]:
+        return dict(servers.ws.kb().store.db.execute("select id, message from suggestions").fetchall())
+
+
+def test_a_message_typed_key_by_key_is_logged_once(servers, new_page):
+    """Each key asks for suggestions; the log (statistics, gap mining) keeps the last."""
+    page = new_page()
+    login(page, servers.url)
+    before = _logged(servers)
+    text = "请问发票怎么开呀"
+    box = page.locator("#kp-message")
+    box.fill("")
+    for n in range(1, len(text) + 1):
+        box.press_sequentially(text[n - 1])
+        page.wait_for_function("t => window.kefuPanel.lastMessage === t", arg=text[:n])
+    shown = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    added = {k: v for k, v in _logged(servers).items() if k not in before}
+    assert added == {shown: text}

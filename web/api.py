@@ -206,8 +206,9 @@ def suggest():
         values = {}
     elif not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ApiError(400, "invalid_field", "values must map variable names to strings", "values")
+    replaces = _text(data, "replaces", limit=64, required=False)
     with locked():
-        result = assistant().suggest(message, context, values)
+        result = assistant().suggest(message, context, values, replaces)
     return jsonify(result.to_dict())
 
 

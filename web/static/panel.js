@@ -280,9 +280,10 @@
     el.results.setAttribute("aria-busy", "true");
     let data;
     try {
-      data = await post(cfg.suggest_url, {
-        message, context: parseContext(el.context.value), values: filledValues(),
-      }, controller.signal);
+      const body = { message, context: parseContext(el.context.value), values: filledValues() };
+      const replaces = replaceable(message);
+      if (replaces) body.replaces = replaces;
+      data = await post(cfg.suggest_url, body, controller.signal);
     } catch (err) {
       if (seq !== state.seq || err.name === "AbortError") return;
       el.results.removeAttribute("aria-busy");
@@ -306,6 +307,18 @@
     setStatus(`响应 ${Math.round(timing.fetch)} ms`, "ok",
       `服务器响应 ${Math.round(timing.fetch)} ms；从输入到显示 ${Math.round(timing.total)} ms`
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
+  }
+
+  /** The shown suggestion, when `message` is the same message still being typed or
+   * edited (one is the start of the other) and the agent has done nothing with it: the
+   * server then keeps only the newer one in its log, so a message counts once. */
+  function replaceable(message) {
+    const s = state.suggestion;
+    if (!s || !s.suggestion_id || state.message == null || state.pending.length) return null;
+    if (!message.startsWith(state.message) && !state.message.startsWith(message)) return null;
+    const prefix = s.suggestion_id + "\u0000";
+    for (const key of state.sent) if (key.startsWith(prefix)) return null;
+    return s.suggestion_id;
   }
 
   /** An API error in Chinese where its status says enough; the API's own text otherwise. */
