@@ -17,7 +17,7 @@ from .errors import KefuError
 from .store import writing
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
-REPLACEABLE_S = 600  # a suggestion is replaced by a later one for the same message only this soon
+REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same message only this soon
 
 _MASKS = [
     # Bank cards and ID numbers look like order numbers; what the customer calls them tells
@@ -81,15 +81,21 @@ class FeedbackLog:
     def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
                           no_match: bool, hits: list[dict], drafts: list[dict], replaces: str | None = None) -> str:
         """Log a suggestion shown; its id. `replaces`: the suggestion shown for the same
-        message a moment ago (the panel asks again as the agent types or fills in a value):
-        it is forgotten unless feedback refers to it, so a message counts once in statistics
-        and gap mining, not once per keystroke."""
+        message a moment ago (the panel asks again as the agent types or fills in a value).
+        It is marked superseded, with any logged since whose message the new one starts
+        with (requests the panel dropped for a newer key), unless feedback names them: a
+        message then counts once in statistics and gap mining, not once per keystroke.
+        Nothing is deleted, and feedback that arrives later for one brings it back."""
         sid = uuid.uuid4().hex[:12]
         with writing(self.db):
             if replaces:
                 cutoff = (datetime.now(timezone.utc) - timedelta(seconds=REPLACEABLE_S)).isoformat(timespec="seconds")
-                self.db.execute("delete from suggestions where id = ? and at >= ? and not exists"
-                                " (select 1 from feedback where suggestion_id = ?)", [replaces, cutoff, replaces])
+                self.db.execute(
+                    "update suggestions set superseded_by = ? where at >= ? and superseded_by is null"
+                    " and not exists (select 1 from feedback f where f.suggestion_id = suggestions.id)"
+                    " and (id = ? or (at >= (select at from suggestions where id = ?)"
+                    " and substr(?, 1, length(message)) = message))",
+                    [sid, cutoff, replaces, replaces, mask(message)])
             self.db.execute(
                 "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -143,6 +149,8 @@ class FeedbackLog:
                 "insert into feedback (suggestion_id, at, action, draft, entry_id, text, agent)"
                 " values (?, ?, ?, ?, ?, ?, ?)",
                 [suggestion_id, _now(), action, draft, entry_id, stored, agent])
+            # acted on: it counts, even if a later request for a longer message replaced it
+            self.db.execute("update suggestions set superseded_by = null where id = ?", [suggestion_id])
         return cur.lastrowid
 
     def suggestion(self, suggestion_id: str) -> dict:

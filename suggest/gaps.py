@@ -519,7 +519,8 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     by_suggestion: dict[str, GapMessage] = {}
     counted: set[str] = set()
     for sid, at, message, intent in db.execute(
-            f"select id, at, message, intent from suggestions where no_match = 1{where} order by at, id", args):
+            "select id, at, message, intent from suggestions where no_match = 1 and superseded_by is null"
+            f"{where} order by at, id", args):
         if _chit_chat(intent, message):
             continue
         counted.add(sid)

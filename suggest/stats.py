@@ -1,8 +1,8 @@
 """`kefu stats`: how the assistant is used, from the suggestion log and the learning events.
 
 Counts, by definition:
-- shown: suggestions the assistant returned (the panel asks as the agent types, so one
-  chat message may be several);
+- shown: suggestions the assistant returned, less those a later one for the same message
+  superseded as the agent typed it (the panel says which; see FeedbackLog);
 - acted on: shown suggestions the agent accepted, edited, rejected or reported;
 - acceptance: of the acted-on suggestions, the share whose first draft was sent
   unchanged (`first_draft`), whose any draft was sent unchanged (`any_draft`), and
@@ -87,7 +87,9 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all)."""
     since_arg = since or ""
     out = Stats(since)
-    shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?", [since_arg]).fetchall()
+    # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
+    shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?"
+                       " and superseded_by is null", [since_arg]).fetchall()
     out.shown = len(shown)
     out.no_match_rate = _rate(sum(r[3] for r in shown), len(shown))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)

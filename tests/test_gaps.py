@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 import sqlite_utils
-
 from fakes import FakeEmbedder
 from helpers import SHOP
 
+from kefu.kb import migrations
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.store import Store
 from kefu.suggest.gaps import (Drift, GapMessage, answer_drift, combined_embedder, current_answers, drift_edits,
@@ -329,15 +329,7 @@ def test_an_edit_counts_once_per_change_and_additions_are_reported():
 @pytest.fixture
 def db():
     database = sqlite_utils.Database(memory=True)
-    database["suggestions"].create({"id": str, "at": str, "message": str, "context": str, "script": str,
-                                    "intent": str, "no_match": int, "hits": str, "drafts": str}, pk="id")
-    database["feedback"].create({"id": int, "suggestion_id": str, "at": str, "action": str, "draft": int,
-                                 "entry_id": str, "text": str, "agent": str}, pk="id")
-    database["learn_events"].create({"id": int, "key": str, "at": str, "source": str, "message": str,
-                                     "entry_id": str, "action": str, "agent": str, "edited": str,
-                                     "suggestion_id": str}, pk="id")
-    database["history"].create({"id": int, "entry_id": str, "version": int, "action": str, "author": str,
-                                "at": str, "before": str, "after": str}, pk="id")
+    migrations.apply(database)  # the store's own schema
     yield database
     database.close()
 
@@ -354,6 +346,13 @@ def add_event(db, key: str, when: str, message: str, action: str, entry_id: str 
               suggestion_id: str | None = None, source: str = "panel") -> None:
     db["learn_events"].insert({"key": key, "at": when, "source": source, "message": message, "entry_id": entry_id,
                                "action": action, "agent": "a1", "edited": None, "suggestion_id": suggestion_id})
+
+
+def test_a_suggestion_superseded_as_the_message_was_typed_is_no_gap(db):
+    add_suggestion(db, "s1", at(3), "满多少", True)
+    add_suggestion(db, "s2", at(3), "满多少包邮", True)
+    db.execute("update suggestions set superseded_by = 's2' where id = 's1'")
+    assert [m.text for m in gap_messages(db)] == ["满多少包邮"]
 
 
 def test_gap_messages_count_each_customer_message_once(db):

@@ -57,7 +57,7 @@ SPEC = {
                            "description": "Variables for the drafts, e.g. {\"订单号\": \"…\"}"},
                 "replaces": {"type": "string", "description": (
                     "The suggestion_id shown for this message moments ago, as it was being typed: "
-                    "it is dropped from the log unless feedback names it, so statistics count the message once")}}},
+                    "unless feedback names it, it is marked superseded and statistics count the message once")}}},
             "Draft": {"type": "object", "properties": {
                 "text": {"type": "string"}, "entry_ids": {"type": "array", "items": {"type": "string"}},
                 "style": {"type": "string"}, "missing_variables": {"type": "array", "items": {"type": "string"}},

@@ -108,6 +108,7 @@
     sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
     used: new Set(),      // entries a draft of which was accepted or edited for this message
     pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
+    typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
     conversation: null,   // Chatwoot conversation id of the current context
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
@@ -309,13 +310,14 @@
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
   }
 
-  /** The shown suggestion, when `message` is the same message still being typed or
-   * edited (one is the start of the other) and the agent has done nothing with it: the
-   * server then keeps only the newer one in its log, so a message counts once. */
+  /** The shown suggestion, when the agent is typing `message` on from it (or filling in
+   * its values) and has done nothing with it: the server then marks it superseded, so a
+   * message counts once in statistics. A message pasted or sent by Chatwoot is a new one,
+   * even when it starts like the last ("在吗" then "在吗？我的快递到哪了"). */
   function replaceable(message) {
     const s = state.suggestion;
-    if (!s || !s.suggestion_id || state.message == null || state.pending.length) return null;
-    if (!message.startsWith(state.message) && !state.message.startsWith(message)) return null;
+    if (!state.typed || !s || !s.suggestion_id || state.message == null || state.pending.length) return null;
+    if (!message.startsWith(state.message)) return null;
     const prefix = s.suggestion_id + "\u0000";
     for (const key of state.sent) if (key.startsWith(prefix)) return null;
     return s.suggestion_id;
@@ -958,6 +960,7 @@
     }
     el.source.textContent = `来自 Chatwoot${who ? `：${who}` : ""}`;
     el.message.value = messages[last].text;
+    state.typed = false;
     const earlier = messages.slice(Math.max(0, last - CONTEXT_TURNS), last);
     el.context.value = earlier.map((m) => `${m.role === "agent" ? "客服" : "客户"}：${oneLine(m.text)}`).join("\n");
     updateContextCount();
@@ -978,9 +981,14 @@
       resetValues();
       el.source.hidden = true;
     }
-    schedule(e.inputType === "insertFromPaste" || e.inputType === "insertFromDrop");
+    const whole = e.inputType === "insertFromPaste" || e.inputType === "insertFromDrop";
+    state.typed = !whole;
+    schedule(whole);
   });
-  el.message.addEventListener("compositionend", () => schedule(false));
+  el.message.addEventListener("compositionend", () => {
+    state.typed = true;
+    schedule(false);
+  });
   el.context.addEventListener("input", () => {
     updateContextCount();
     if (el.message.value.trim()) schedule(false);
