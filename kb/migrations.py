@@ -144,13 +144,13 @@ def m011_normalise_terms(db: sqlite_utils.Database) -> None:
                            [key, added_at, author])
 
 
-
 @migration
 def m012_superseded_suggestions(db: sqlite_utils.Database) -> None:
     # The panel asks again as the agent types: the id of the suggestion that a later one
     # for the same message replaced (statistics and gap mining skip it; feedback that
     # names it brings it back). Null for a suggestion that stands.
     db["suggestions"].add_column("superseded_by", str)
+
 
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
