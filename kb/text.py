@@ -41,7 +41,7 @@ _CLAUSE = re.compile(rf"(?:(?!{_CLOSE}).)+(?P<close>(?:{_CLOSE})*)")
 # alone asks nothing) nor 前几天 (a few days ago).
 _QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|可不可以|有没有|多少|能否|是否|多久|"
                        r"(?<![前这过近])几天|几号|几个|几点|什么|哪|为什么|咋|啥|(.)[不没]\1|"
-                       r"(?<![还也都])[不没]有?[。！？!?；;，,、\s~～…:.]*$")
+                       rf"(?<![还也都])[不没]有?(?:{_CLOSE})*$")
 
 
 def question_window(text: str, width: int) -> str:
@@ -59,6 +59,12 @@ def question_window(text: str, width: int) -> str:
         if _QUESTION.search(clause.group()):
             end = clause.start("close") + min(len(clause.group("close")), 1)  # with one mark
     return text[:end][-width:] if end else text[-width:]
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number when it is ASCII digits only, else None: "²".isdigit() is
+    true too, yet int("²") fails."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @lru_cache(maxsize=None)

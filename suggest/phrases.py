@@ -50,7 +50,7 @@ class PhraseLibrary:
                 if d.get(name, allowed[0]) not in allowed:
                     raise ImportFileError(path, n, name, f"must be one of {', '.join(allowed)}, got {d[name]!r}")
             phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], d.get("stage", ""),
-                                  d.get("tone", "any"), d.get("script", "simplified"), text.strip()))
+                                  d.get("tone", TONES[0]), d.get("script", SCRIPTS[0]), text.strip()))
         return cls(phrases)
 
     def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,

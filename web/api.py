@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from kefu.kb.text import whole_number
+
 from .auth import requires
 from .openapi import SPEC
 from .state import assistant, current_user, locked
@@ -136,10 +138,8 @@ def _has_lone_surrogate(value) -> bool:
 
 
 def _number_arg(name: str, default: str, low: int, high: int | None = None) -> int:
-    """A query argument that must be a whole number in [low, high]; 400 naming it otherwise.
-    ASCII digits only: "²".isdigit() is true, yet int("²") fails."""
-    text = request.args.get(name, default)
-    value = int(text) if text.isascii() and text.isdigit() else None
+    """A query argument that must be a whole number in [low, high]; 400 naming it otherwise."""
+    value = whole_number(request.args.get(name, default))
     if value is None or value < low or (high is not None and value > high):
         span = f"from {low} to {high}" if high is not None else f"of at least {low}"
         raise ApiError(400, "invalid_field", f"{name} must be a number {span}", name)

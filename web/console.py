@@ -22,6 +22,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
 from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
+from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import CSRF_RETRY, requires
@@ -47,11 +48,6 @@ def _labels() -> dict:
     return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS}
 
 
-def _digits(text: str) -> bool:
-    """A whole number int() reads: "²".isdigit() is true too, and int("²") fails."""
-    return text.isascii() and text.isdigit()
-
-
 def _author() -> str:
     user = current_user()
     return user.name if user else "console"
@@ -73,7 +69,7 @@ def _list_filters() -> dict:
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return max(int(page), 1) if _digits(page) else 1
+    return max(whole_number(page) or 1, 1)
 
 
 def _choices(store) -> tuple[list[str], list[str]]:
@@ -293,11 +289,11 @@ def history(entry_id: str):
 @bp.post("/entries/<path:entry_id>/revert")
 @requires("editor")
 def revert(entry_id: str):
-    version = request.form.get("version", "")
-    if not _digits(version):
+    version = whole_number(request.form.get("version", ""))
+    if version is None:
         abort(400, "缺少要恢复的版本号")
     with locked() as ws:
-        entry = ws.kb().revert(entry_id, int(version), author=_author())
+        entry = ws.kb().revert(entry_id, version, author=_author())
     flash(f"已恢复到第 {version} 版的内容（记为第 {entry.version} 版）")
     return redirect(url_for(".history", entry_id=entry_id))
 
@@ -495,7 +491,7 @@ def save_phrase():
     """Add a line (no index) or replace the line at `index`, then save the whole file."""
     form = request.form
     phrase = _phrase_from_form(form)
-    index = int(form["index"]) if _digits(form.get("index", "")) else None
+    index = whole_number(form.get("index", ""))
     with locked() as ws:
         path = _huashu_path(ws)
         if form.get("rev") != _file_rev(path):

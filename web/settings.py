@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from kefu.kb.text import whole_number
+
 from .auth import requires
 from .state import locked, reset_assistant
 
@@ -31,12 +33,11 @@ def _page(values: dict, errors: dict | None = None, status: int = 200):
 
 
 def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> int | None:
-    text = values[name].strip()
-    # ASCII digits: "²".isdigit() is true, yet int("²") fails.
-    if not (text.isascii() and text.isdigit()) or not bounds[0] <= int(text) <= bounds[1]:
+    number = whole_number(values[name].strip())
+    if number is None or not bounds[0] <= number <= bounds[1]:
         errors[name] = f"请填写 {bounds[0]}–{bounds[1]} 之间的整数"
         return None
-    return int(text)
+    return number
 
 
 @bp.get("/settings")
