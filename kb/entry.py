@@ -205,8 +205,6 @@ def _json_kind(value: object) -> str:
     return {list: "a list", dict: "an object"}.get(type(value), "null" if value is None else type(value).__name__)
 
 
-
-
 def normalize_id(value: object) -> str:
     """An entry id as stored: trimmed, full-width ASCII made half-width. InvalidEntry
     naming `id` for a space or control character inside: ids are written one per line
