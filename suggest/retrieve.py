@@ -183,30 +183,31 @@ class Retriever:
         for m in self.kb.embedders:
             queries[m.id] = m.encode_queries([norm.text])[0]
             clock.lap(f"encode {m.id}")
-        cand: dict[str, None] = {}
+        layout = index.layout()
+        found = []
         for model, q in queries.items():
             _, vids = index.dense_search(model, q, self.candidates * 4)
-            for vid in vids.tolist():
-                cand.setdefault(index.rows[vid].entry_id, None)
+            found.append(layout.entry_of[vids])
         clock.lap("dense search")
         lex_scores = index.lexical_scores(words + chars)
         n_lex = min(self.candidates * 2, int(np.count_nonzero(lex_scores)))
         if n_lex:
             best = np.argpartition(-lex_scores, n_lex - 1)[:n_lex]
-            for pos in best[np.argsort(-lex_scores[best])]:
-                cand.setdefault(index.rows[int(index.lexical_vids[pos])].entry_id, None)
-        entries = [e for e in cand if e in index.windows and in_window(*index.windows[e], now)]
+            found.append(layout.entry_of[index.lexical_vids[best[np.argsort(-lex_scores[best])]]])
+        ords = _open(index, layout, _first_seen(np.concatenate(found)), now)
         clock.lap("lexical search")
 
-        scored = self._score(index, entries, queries, lex_scores)
-        adjust = self.learning().adjust([s[0] for s in scored], queries) if self.prior else np.zeros(len(scored))
-        order = sorted(range(len(scored)), key=lambda i: -(scored[i][1] + adjust[i]))[:top_k]
+        scored = self._score(index, ords, queries, lex_scores)
+        adjust = self.learning().adjust(scored.keys, queries) if self.prior else np.zeros(len(scored.keys))
+        order = np.argsort(-(scored.fused + adjust), kind="stable")[:top_k].tolist()
         scale = self.confidence_scale(index) if order else None
         clock.lap("score")
-        store_entries = self.kb.store.get_many(scored[i][0] for i in order)
+        store_entries = self.kb.store.get_many(scored.keys[i] for i in order)
         hits = []
         for i in order:
-            entry_id, fused, dense, lexical, best_pos = scored[i]
+            entry_id, fused, lexical, best_pos = scored.keys[i], float(scored.fused[i]), \
+                float(scored.lexical[i]), int(scored.best_pos[i])
+            dense = {m: float(v[i]) for m, v in scored.dense.items()}
             entry = store_entries[entry_id]
             phrasings = entry.phrasings
             # Past the entry's own phrasings come its learned ones, held by the index only.
@@ -260,16 +261,15 @@ class Retriever:
         """The best passages, scored like entries but in their own index; a passage must
         share a content word with the message, so chit-chat gets no reference text."""
         index = self.kb.passage_index()
-        cand: dict[str, None] = {}
-        for model, q in queries.items():
-            for vid in index.dense_search(model, q, self.references * 4)[1].tolist():
-                cand.setdefault(index.rows[vid].entry_id, None)
+        layout = index.layout()
+        found = [layout.entry_of[index.dense_search(model, q, self.references * 4)[1]]
+                 for model, q in queries.items()]
         lex_scores = index.lexical_scores(words + chars)
-        for pos in np.argsort(-lex_scores)[:self.references * 4]:
-            if lex_scores[pos] > 0:
-                cand.setdefault(index.rows[int(index.lexical_vids[pos])].entry_id, None)
+        top = np.argsort(-lex_scores)[:self.references * 4]
+        found.append(layout.entry_of[index.lexical_vids[top[lex_scores[top] > 0]]])
+        candidates = self._score(index, _first_seen(np.concatenate(found)), queries, lex_scores)
         scored = []
-        for key, fused, _, _, _ in self._score(index, list(cand), queries, lex_scores):
+        for key, fused in zip(candidates.keys, candidates.fused.tolist()):
             row = index.rows[index.by_entry[key][0]]
             shared = [w for w in dict.fromkeys(words) if w in set(row.tokens)]
             if shared:
@@ -281,17 +281,18 @@ class Retriever:
                           stored[key]["text"], round(fused, 4), shared)
                 for fused, key, shared in scored if key in stored]
 
-    def _score(self, index, entries, queries, lex_scores):
-        """(entry id, fused, dense parts, lexical part, position of best phrasing) per entry."""
-        if not entries:
-            return []
-        vids = [v for e in entries for v in index.by_entry[e]]
-        owner = np.repeat(np.arange(len(entries)), [len(index.by_entry[e]) for e in entries])
-        starts = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(entries)))[:-1]])
-        ids = np.asarray(vids, dtype=np.int64)
-        fused = np.zeros(len(entries))
+    def _score(self, index, ords: np.ndarray, queries, lex_scores) -> "_Scored":
+        """The fused score and its parts of the entries `ords` (ordinals in index.layout())."""
+        if not len(ords):
+            none = np.zeros(0)
+            return _Scored([], none, {m: none for m in queries}, none, np.zeros(0, dtype=np.int64))
+        layout = index.layout()
+        ids, starts = layout.rows_of(ords)
+        counts = layout.count[ords]
+        owner = np.repeat(np.arange(len(ords)), counts)
+        fused = np.zeros(len(ords))
         parts: dict[str, np.ndarray] = {}
-        best_row = np.zeros(len(vids))
+        best_row = np.zeros(len(ids))
         for model, q in queries.items():
             sims = index.vectors(model, ids) @ q
             best = np.maximum.reduceat(sims, starts)
@@ -301,25 +302,44 @@ class Retriever:
             parts[model] = best
             fused += self.fusion.weight(model) * best
             best_row += sims
-        lex_rows = lex_scores[np.searchsorted(index.lexical_vids, ids)]
-        lex = np.maximum.reduceat(lex_rows, starts)
+        at = layout.lexical_pos[ids]
+        lex = np.maximum.reduceat(np.where(at >= 0, lex_scores[at], 0.0), starts)
         top = lex.max()
         lex_rel = lex / top if top > 0 else lex
         fused += self.fusion.weight(LEXICAL) * lex_rel
         # Per entry, the position of its first phrasing with the highest summed cosine; a
         # prototype row (last, see kb.index.with_prototype) scores but is not a phrasing.
-        ends = np.append(starts[1:], len(vids)) - 1
-        protos = [i for i, e in enumerate(entries) if e in index.prototypes]
-        if protos:
-            best_row[ends[protos]] = -np.inf
+        best_row[(starts + counts - 1)[layout.prototype[ords]]] = -np.inf
         seg_max = np.maximum.reduceat(best_row, starts)
         at_max = np.flatnonzero(best_row == seg_max[owner])
         first = at_max[np.unique(owner[at_max], return_index=True)[1]]
-        best_pos = (first - starts).tolist()
-        fused_l, lex_l = fused.tolist(), lex_rel.tolist()
-        parts_l = {m: p.tolist() for m, p in parts.items()}
-        return [(entry_id, fused_l[i], {m: p[i] for m, p in parts_l.items()}, lex_l[i], best_pos[i])
-                for i, entry_id in enumerate(entries)]
+        return _Scored([layout.keys[o] for o in ords.tolist()], fused, parts, lex_rel, first - starts)
+
+
+@dataclass
+class _Scored:
+    """Candidate entries and their scores, as parallel arrays."""
+    keys: list[str]  # entry ids
+    fused: np.ndarray
+    dense: dict[str, np.ndarray]  # model id -> best cosine over the entry's rows
+    lexical: np.ndarray  # best BM25 over its rows, relative to the best candidate's
+    best_pos: np.ndarray  # position of its best-matching phrasing among its rows
+
+
+def _first_seen(ords: np.ndarray) -> np.ndarray:
+    """`ords` without repeats, each where it first occurs (-1, no entry, dropped)."""
+    ords = ords[ords >= 0]
+    return ords[np.sort(np.unique(ords, return_index=True)[1])]
+
+
+def _open(index, layout, ords: np.ndarray, now: datetime) -> np.ndarray:
+    """The entries of `ords` whose validity window is open at `now`."""
+    windowed = layout.windowed[ords]
+    if not windowed.any():
+        return ords
+    keep = [not w or (k in index.windows and in_window(*index.windows[k], now))
+            for k, w in zip((layout.keys[o] for o in ords.tolist()), windowed.tolist())]
+    return ords[np.asarray(keep, dtype=bool)]
 
 
 class _Clock:

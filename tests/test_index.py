@@ -323,6 +323,44 @@ def _queries(index: Index, n: int, seed: int = 1) -> np.ndarray:
     return (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
 
 
+def _layout_agrees(index: Index) -> None:
+    """Index.layout() says what rows, by_entry, windows, prototypes and lexical_vids say."""
+    layout = index.layout()
+    assert sorted(layout.keys) == sorted(index.by_entry)
+    ords = np.arange(len(layout.keys))[::-1]  # any order, any subset
+    vids, starts = layout.rows_of(ords)
+    assert vids.tolist() == [v for o in ords for v in index.by_entry[layout.keys[o]]]
+    assert starts.tolist() == np.cumsum([0] + [len(index.by_entry[layout.keys[o]]) for o in ords])[:-1].tolist()
+    for vid, row in index.rows.items():
+        assert layout.keys[layout.entry_of[vid]] == row.entry_id
+        assert index.lexical_vids[layout.lexical_pos[vid]] == vid
+    assert (layout.entry_of >= 0).sum() == len(index.rows)
+    assert {layout.keys[o] for o in np.flatnonzero(layout.prototype)} == index.prototypes
+    assert {layout.keys[o] for o in np.flatnonzero(layout.windowed)} == \
+        {k for k, w in index.windows.items() if w != (None, None)}
+
+
+def test_the_row_layout_follows_every_change():
+    from kefu.kb.index import Document, with_prototype
+
+    index = _random_index(6)
+    index.refresh_lexical()
+    _layout_agrees(index)
+    index.remove("e2")
+    index.refresh_lexical()
+    _layout_agrees(index)
+    v = np.eye(64, dtype=np.float32)[:3]
+    index.add(with_prototype(Document("e4", ["a", "b"], [["a"], ["b"]], {"m": v[:2]}, ("2026-01-01", None))))
+    index.layout()
+    index.add(Document("new", ["c"], [["c"]], {"m": v[2:]}))
+    assert "new" in index.layout().keys  # before BM25 is rebuilt too
+    index.remove("e0")
+    assert "e0" not in index.layout().keys
+    index.refresh_lexical()
+    _layout_agrees(index)
+    assert index.layout().windowed[index.layout().keys.index("e4")]
+
+
 def test_small_indexes_are_searched_exactly():
     index = _random_index(50)
     assert index.searcher("m") is index.dense["m"] and not index.scans

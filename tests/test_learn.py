@@ -462,9 +462,11 @@ def test_an_entry_with_learned_phrasings_gets_a_prototype_that_scores_but_is_nev
         assert hit.matched in [r.text for r in rows[:-1]] or hit.matched in shop.store.get("delivery").phrasings
         assert hit.matched != PROTOTYPE  # ...but a real phrasing is shown
     # A message right on the prototype: it gives the entry its dense score, not its phrasing.
-    ((_, _, dense, _, best_pos),) = Retriever(shop, prior=None)._score(
-        index, ["delivery"], {embedder.id: vectors[-1]}, np.zeros(len(index.lexical_vids)))
-    assert dense[embedder.id] == pytest.approx(1.0, abs=1e-4) and best_pos < len(rows) - 1
+    scored = Retriever(shop, prior=None)._score(
+        index, np.array([index.layout().keys.index("delivery")]), {embedder.id: vectors[-1]},
+        np.zeros(len(index.lexical_vids)))
+    assert scored.keys == ["delivery"]
+    assert scored.dense[embedder.id][0] == pytest.approx(1.0, abs=1e-4) and scored.best_pos[0] < len(rows) - 1
     learner.reject(learner.store.rows()[0].id, "editor")  # nothing learned any more: no prototype
     assert not shop.index().prototypes and len(shop.index().by_entry["delivery"]) == len(rows) - 2
 
