@@ -298,7 +298,7 @@ class Index:
 
     # -- search primitives -------------------------------------------------------
     def layout(self) -> Layout:
-        """The entries' rows as arrays; made again on first use after a change (~0.1 s
+        """The entries' rows as arrays; made again on first use after a change (~0.05 s
         at 100k entries)."""
         if self._layout is None:
             keys = list(self.by_entry)

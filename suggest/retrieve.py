@@ -150,9 +150,10 @@ class Retriever:
         self._scale: tuple[tuple, Scale | None] | None = None
 
     def warm_up(self) -> None:
-        """Pay the one-off costs (index load, its compact copies, jieba dictionary, model
-        weights) before timing."""
+        """Pay the one-off costs (index load, its compact copies and row layout, jieba
+        dictionary, model weights) before timing."""
         index = self.kb.index()
+        index.layout()
         for m in self.kb.embedders:
             index.searcher(m.id)
         self.kb.segmenter.split("预热")
