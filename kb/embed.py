@@ -1,6 +1,9 @@
 """Text embedders. kefu's default pipeline uses two models that ship inside PyPI wheels.
 
-Any object with `id`, `dim`, `encode_queries` and `encode_documents` is an embedder.
+Any object with `id`, `dim`, `encode_queries` and `encode_documents` is an embedder. One
+that reads only part of a query (a window, see below) says which part with an optional
+`query_text(text)`, so that a message stored earlier can be encoded, through the
+embedding cache, exactly as it reads when searched (`read_as_query`).
 Heavy imports happen in constructors, never at import time, so `kefu --help` is instant.
 """
 
@@ -23,6 +26,13 @@ class Embedder(Protocol):
     def encode_queries(self, texts: list[str]) -> np.ndarray: ...
 
     def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+
+
+def read_as_query(embedder, texts: list[str]) -> list[str]:
+    """What `embedder` encodes of each text when it is a query: encode_documents of these
+    gives the vectors encode_queries would (the built-in models encode both sides alike)."""
+    part = getattr(embedder, "query_text", None)
+    return [part(t) for t in texts] if part else list(texts)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -61,8 +71,11 @@ class USEEmbedder:
         # and makes a single query ~100x slower.
         self._model = USE(threads=threads)
 
+    def query_text(self, text: str) -> str:
+        return question_window(text, USE_QUERY_CHARS)
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.encode_documents([question_window(t, USE_QUERY_CHARS) for t in texts])
+        return self.encode_documents(read_as_query(self, texts))
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -98,10 +111,13 @@ class E5Embedder:
             else:
                 os.environ["OMP_NUM_THREADS"] = saved
 
+    def query_text(self, text: str) -> str:
+        return question_window(text, self.max_query_chars)
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return _unit(self._model.query([question_window(t, self.max_query_chars) for t in texts]))
+        return _unit(self._model.query(read_as_query(self, texts)))
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -134,10 +150,11 @@ class SentenceTransformerEmbedder:
         self.calibration = info.get("calibration")  # [a, b]: a·cosine + b is on `like`'s scale
         self.max_query_chars = E5Embedder.max_query_chars if self.like == E5Embedder.id else None
 
+    def query_text(self, text: str) -> str:
+        return question_window(text, self.max_query_chars) if self.max_query_chars else text
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        if self.max_query_chars:
-            texts = [question_window(t, self.max_query_chars) for t in texts]
-        return self.encode_documents(texts)
+        return self.encode_documents(read_as_query(self, texts))
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:

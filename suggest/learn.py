@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule
@@ -66,7 +67,9 @@ class Learning:
                  if agents >= rule.min_agents}
         pairs = learned.demoted()
         texts = [normalize(t).text for _, t in pairs]
-        vectors = {m.id: kb.embed_documents(m, texts) for m in kb.embedders} if pairs else {}
+        # compared with the message searched, so encoded as a search reads it (a long
+        # message's window, not all of it), through the embedding cache
+        vectors = {m.id: kb.embed_documents(m, read_as_query(m, texts)) for m in kb.embedders} if pairs else {}
         return cls(rule, prior, [e for e, _ in pairs], vectors)
 
     def adjust(self, entries: list[str], queries: dict[str, np.ndarray]) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from kefu.corpus import ENTRIES, TERMS
 from kefu.kb.base import KnowledgeBase
-from kefu.kb.embed import load_embedders
+from kefu.kb.embed import load_embedders, read_as_query
 from kefu.kb.io import read_entries
 from kefu.suggest.retrieve import Retriever
 
@@ -69,6 +69,18 @@ def test_search_reports_score_parts(retriever):
     hit = retriever.search("请问可以开发票吗").hits[0]
     assert set(hit.dense) == {"use-m3", "e5-small-q4"}
     assert 0.0 <= hit.confidence <= 1.0 and 0.0 <= hit.lexical <= 1.0
+
+
+def test_each_model_reads_a_window_of_a_long_message_and_says_which(retriever):
+    # read_as_query is how a stored message (a demoted one) is encoded to be compared with
+    # the same message searched: through the cache, as encode_documents of the window.
+    long = ("订单已经付款了但目前显示还没出库，收件地址还来得及修改吗？我上周搬家了，"
+            "新地址在杭州西湖区，麻烦看到尽快回复一下，谢谢")
+    for m in retriever.kb.embedders:
+        (part,) = read_as_query(m, [long])
+        assert part.endswith("还来得及修改吗？") and len(part) < len(long)
+        same = m.encode_documents([part])[0] @ m.encode_queries([long])[0]
+        assert same > 0.9999, (m.id, same)
 
 
 def test_sentence_transformers_backend_loads_a_packaged_model(tmp_path):

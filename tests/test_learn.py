@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from fakes import FakeEmbedder
 
+from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import ImportFileError, KefuError
 from kefu.kb.learned import Event, LearnStore, TrustRule, phrase_key
 from kefu.suggest.learn import Learner, Learning, PriorRule
@@ -295,6 +297,29 @@ def test_rejects_by_two_agents_demote_that_pairing_only(shop):
     learner.record([reject(message, first, "b")])
     assert top(shop, message) != first
     assert {m: top(shop, m) for m in unrelated} == unrelated
+
+
+class WindowFake(FakeEmbedder):
+    """Reads only the last 8 characters of a query, as kefu's models read a window of a long one."""
+
+    def query_text(self, text: str) -> str:
+        return text[-8:]
+
+    def encode_queries(self, texts):
+        return super().encode_queries([self.query_text(t) for t in texts])
+
+
+def test_a_long_message_rejected_twice_is_demoted_when_it_comes_again(tmp_path, shop_entries, fast_jieba):
+    # The rejected message is compared with the message searched, so both must be read
+    # alike: by a model reading a window of a long query, the window of each.
+    kb = KnowledgeBase(tmp_path / "home", [WindowFake()])
+    kb.import_entries(shop_entries, author="test")
+    kb.index()
+    message = "我上周在你们家买了一件外套，到现在还没收到，请问包邮吗 我要退货"
+    first = top(kb, message)
+    Learner(kb).record([reject(message, first, "a"), reject(message, first, "b")])
+    assert top(kb, message) != first
+    kb.close()
 
 
 def test_one_agent_cannot_change_an_unrelated_top_result(shop):
