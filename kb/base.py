@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .embed import Embedder
+from .embed import Embedder, read_as_query
 from .entry import Entry
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, with_prototype
 from .learned import LearnStore
@@ -126,15 +126,23 @@ class KnowledgeBase:
                 for e in entries]
 
     def _entry_documents(self, items: list[Item]) -> list[Document]:
-        docs = self._documents([item[:3] for item in items])
+        docs = self._documents([item[:3] for item in items], [len(item[3]) for item in items])
         return [with_prototype(d) if item[3] else d for d, item in zip(docs, items)]
 
-    def _documents(self, items: list[tuple[str, list[str], tuple]]) -> list[Document]:
-        """(key, texts, window) -> index documents; texts are normalised, then embedded once."""
+    def _documents(self, items: list[tuple[str, list[str], tuple]],
+                   messages: list[int] | None = None) -> list[Document]:
+        """(key, texts, window) -> index documents; texts are normalised, then embedded once.
+
+        The last `messages[i]` texts of item i are customer messages (learned phrasings):
+        each model encodes them as a search reads a message (a long one's window, see
+        kb.embed.read_as_query), so the same message asked again meets its own row exactly.
+        Their BM25 tokens and shown text are the whole message."""
         seg = self.segmenter
         texts = [[normalize(t).text for t in raw] for _, raw, _ in items]
         flat = [t for ts in texts for t in ts]
-        vectors = {m.id: self.embed_documents(m, flat) for m in self.embedders}
+        asked = [j >= len(ts) - n for ts, n in zip(texts, messages or [0] * len(items)) for j in range(len(ts))]
+        vectors = {m.id: self.embed_documents(m, [read_as_query(m, [t])[0] if a else t for t, a in zip(flat, asked)])
+                   for m in self.embedders}
         docs, pos = [], 0
         for (key, _, window), ts in zip(items, texts):
             docs.append(Document(key, ts, [seg.tokens(t) for t in ts],

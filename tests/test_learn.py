@@ -10,6 +10,7 @@ from fakes import FakeEmbedder
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import ImportFileError, KefuError
 from kefu.kb.learned import Event, LearnStore, TrustRule, phrase_key
+from kefu.kb.text import normalize
 from kefu.suggest.learn import Learner, Learning, PriorRule
 from kefu.suggest.retrieve import Retriever
 
@@ -319,6 +320,19 @@ def test_a_long_message_rejected_twice_is_demoted_when_it_comes_again(tmp_path, 
     first = top(kb, message)
     Learner(kb).record([reject(message, first, "a"), reject(message, first, "b")])
     assert top(kb, message) != first
+    kb.close()
+
+
+def test_a_long_learned_message_asked_again_meets_its_own_row(tmp_path, shop_entries, fast_jieba):
+    # A learned phrasing is a customer message: encoded as a search reads one (a window of
+    # a long message), so the same message asked again matches it exactly.
+    kb = KnowledgeBase(tmp_path / "home", [WindowFake()])
+    kb.import_entries(shop_entries, author="test")
+    message = "我上周在你们家买了一件外套，想问下能不能开发票"
+    Learner(kb).record([accept(message, "ship", "a"), accept(message, "ship", "b")])
+    hit = next(h for h in Retriever(kb).search(message).hits if h.entry_id == "ship")
+    assert hit.dense["fake"] == pytest.approx(1.0, abs=1e-6)
+    assert hit.matched == normalize(message).text  # shown whole
     kb.close()
 
 
