@@ -199,7 +199,7 @@ class Retriever:
         clock.lap("lexical search")
 
         scored = self._score(index, ords, queries, lex_scores)
-        adjust = self.learning().adjust(scored.keys, queries) if self.prior else np.zeros(len(scored.keys))
+        adjust = self.learning().adjust(scored.keys, queries, message) if self.prior else np.zeros(len(scored.keys))
         order = np.argsort(-(scored.fused + adjust), kind="stable")[:top_k].tolist()
         scale = self.confidence_scale(index) if order else None
         clock.lap("score")
