@@ -286,7 +286,9 @@ class KnowledgeBase:
         with self.store.snapshot():
             state = self.store.published_state()
             items = self._items(list(self.store.iter_published()))
-        self.embed_texts([t for _, texts, _, _ in items for t in texts])  # new text only; nothing kept
+        # new text only, nothing kept; learned phrasings are embedded as a search reads
+        # them (a window of a long message) when their documents are made
+        self.embed_texts([t for _, texts, _, learned in items for t in texts[:len(texts) - len(learned)]])
         # The old index is not needed while building (a failed build leaves its folder
         # live on disk, and index() loads it again), so it is not held beside the new one.
         self._index = None

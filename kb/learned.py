@@ -113,6 +113,12 @@ class Recorded:
     entries: list[str] = field(default_factory=list)  # entries whose trusted phrasings changed
 
 
+def has_details(text: str) -> bool:
+    """Whether `text` carries something phrase_key and the stored text leave out: a phone
+    or card number, an address, an e-mail, a long (order) number."""
+    return mask(text) != text or bool(_LONG_NUMBER.search(text))
+
+
 def phrase_key(text: str) -> str:
     """The form two messages are compared in: simplified, half-width, lower case, no
     punctuation, spaces, emoji, final particles (啊/吗/呢…), order or phone numbers."""

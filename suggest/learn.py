@@ -22,7 +22,7 @@ import numpy as np
 from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, phrase_key
+from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
 from kefu.kb.text import normalize
 
@@ -59,7 +59,7 @@ class Learning:
     prior: dict[str, float] = field(default_factory=dict)
     demoted: list[str] = field(default_factory=list)  # entry id per rejected message
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (len(demoted), dim)
-    keys: list[str] = field(default_factory=list)  # phrase_key per rejected message
+    keys: dict[str, list[int]] = field(default_factory=dict)  # phrase_key -> positions in `demoted`
 
     @classmethod
     def load(cls, kb, rule: PriorRule) -> "Learning":
@@ -71,18 +71,22 @@ class Learning:
         # compared with the message searched, so encoded as a search reads it (a long
         # message's window, not all of it), through the embedding cache
         vectors = {m.id: kb.embed_documents(m, read_as_query(m, texts)) for m in kb.embedders} if rows else {}
-        return cls(rule, prior, [r.entry_id for r in rows], vectors, [r.key for r in rows])
+        keys: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            keys.setdefault(r.key, []).append(i)
+        return cls(rule, prior, [r.entry_id for r in rows], vectors, keys)
 
     def adjust(self, entries: list[str], queries: dict[str, np.ndarray], message: str | None = None) -> np.ndarray:
         """Per entry: its use prior, minus the demotion if the message is one it was rejected
-        for: the same message (phrase_key: the stored text has its phone and order numbers
-        taken out, which moves its vectors) or one near it (mean cosine >= `near`)."""
+        for: one near it (mean cosine >= `near`) or, for a message with a phone or order
+        number (which the stored text has taken out, moving its vectors), the same message
+        as phrase_key reads it. Only then: "地址呢？" and a pasted address share a key."""
         out = np.array([self.prior.get(e, 0.0) for e in entries])
         if self.demoted and entries:
             sims = np.mean([self.vectors[m] @ q for m, q in queries.items() if m in self.vectors], axis=0)
             near = sims >= self.rule.near
-            if message is not None:
-                near |= np.array(self.keys) == phrase_key(message)
+            if message is not None and self.keys and has_details(message):
+                near[self.keys.get(phrase_key(message), [])] = True
             hit = {self.demoted[i] for i in np.flatnonzero(near)}
             out -= np.array([self.rule.demote if e in hit else 0.0 for e in entries])
         return out
