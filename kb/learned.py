@@ -320,9 +320,10 @@ class LearnStore:
             [r for e in entry_ids for r in self.rows(entry_id=e, status="candidate")]
         return {(r.entry_id, r.key) for r in rows if r.trusted}
 
-    def demoted(self) -> list[tuple[str, str]]:
-        """(entry id, message) pairings that agents rejected: ranked down for that message."""
-        return [(r.entry_id, r.text) for r in self.rows() if r.demoted]
+    def demoted(self) -> list[Learned]:
+        """The pairings of an entry and a message that agents rejected: that entry is ranked
+        down for that message."""
+        return [r for r in self.rows() if r.demoted]
 
     def entry_counts(self) -> dict[str, tuple[int, int, int]]:
         """Entry id -> (accepts incl. edits, rejects, different agents) over every event.

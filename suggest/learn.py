@@ -66,7 +66,7 @@ class Learning:
         learned = LearnStore(kb.store)
         prior = {e: rule.prior(a, r) for e, (a, r, agents) in learned.entry_counts().items()
                  if agents >= rule.min_agents}
-        rows = [r for r in learned.rows() if r.demoted]
+        rows = learned.demoted()
         texts = [normalize(r.text).text for r in rows]
         # compared with the message searched, so encoded as a search reads it (a long
         # message's window, not all of it), through the embedding cache

@@ -178,7 +178,7 @@ def test_a_moved_pairing_takes_no_rejects_and_the_old_demotion_stays(shop):
     learner.move(row.id, right, "editor1")
     moved = learner.store.rows(entry_id=right)[0]
     assert moved.rejects == 0 and moved.rejecters == [] and not moved.demoted
-    assert (wrong, message) in {(e, t) for e, t in learner.store.demoted()}
+    assert (wrong, message) in {(r.entry_id, r.text) for r in learner.store.demoted()}
     assert top(shop, message) != wrong
 
 
