@@ -191,10 +191,7 @@ class Retriever:
             found.append(layout.entry_of[vids])
         clock.lap("dense search")
         lex_scores = index.lexical_scores(words + chars)
-        n_lex = min(self.candidates * 2, int(np.count_nonzero(lex_scores)))
-        if n_lex:
-            best = np.argpartition(-lex_scores, n_lex - 1)[:n_lex]
-            found.append(layout.entry_of[index.lexical_vids[best[np.argsort(-lex_scores[best])]]])
+        found.append(_best_lexical(index, layout, lex_scores, self.candidates * 2))
         ords = _open(index, layout, _first_seen(np.concatenate(found)), now)
         clock.lap("lexical search")
 
@@ -266,8 +263,7 @@ class Retriever:
         found = [layout.entry_of[index.dense_search(model, q, self.references * 4)[1]]
                  for model, q in queries.items()]
         lex_scores = index.lexical_scores(words + chars)
-        top = np.argsort(-lex_scores)[:self.references * 4]
-        found.append(layout.entry_of[index.lexical_vids[top[lex_scores[top] > 0]]])
+        found.append(_best_lexical(index, layout, lex_scores, self.references * 4))
         candidates = self._score(index, _first_seen(np.concatenate(found)), queries, lex_scores)
         scored = []
         for key, fused in zip(candidates.keys, candidates.fused.tolist()):
@@ -325,6 +321,15 @@ class _Scored:
     dense: dict[str, np.ndarray]  # model id -> best cosine over the entry's rows
     lexical: np.ndarray  # best BM25 over its rows, relative to the best candidate's
     best_pos: np.ndarray  # position of its best-matching phrasing among its rows
+
+
+def _best_lexical(index, layout, lex_scores: np.ndarray, n: int) -> np.ndarray:
+    """The entries (ordinals) of the `n` rows with the best BM25 scores above 0, best first."""
+    n = min(n, int(np.count_nonzero(lex_scores)))
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    best = np.argpartition(-lex_scores, n - 1)[:n]
+    return layout.entry_of[index.lexical_vids[best[np.argsort(-lex_scores[best])]]]
 
 
 def _first_seen(ords: np.ndarray) -> np.ndarray:
