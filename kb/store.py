@@ -615,6 +615,13 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
         copy = sqlite3.connect(str(check))
         try:
             src.backup(copy)
+            # Only a kefu store has these before migrating: the migrations would create
+            # them in any SQLite file (or an empty one), which would then restore as an
+            # empty store over the real one.
+            have = {r[0] for r in copy.execute("select name from sqlite_master where type = 'table'")}
+            if missing := {"_migrations", "entries", "history"} - have:
+                raise KefuError(f"{backup_path} is not a kefu backup (no {', '.join(sorted(missing))} "
+                                "table); the store was not changed")
             # A backup made by an older kefu gets the newer tables (running processes
             # read them on every request).
             migrations.apply(sqlite_utils.Database(copy))

@@ -755,8 +755,19 @@ def _sqlite_with_an_entries_table(path):
     return path
 
 
+def _sqlite_of_another_program(path):
+    import sqlite3
+
+    c = sqlite3.connect(path)
+    c.execute("create table foo (x)")
+    c.commit()
+    c.close()
+    return path
+
+
 @pytest.mark.parametrize("junk", [lambda p: p.write_bytes(b"this is not sqlite" * 100) and p,
-                                  _sqlite_with_an_entries_table])
+                                  lambda p: p.write_bytes(b"") or p,  # `touch empty.db`
+                                  _sqlite_with_an_entries_table, _sqlite_of_another_program])
 def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry, junk):
     db = tmp_path / "kefu.db"
     s = Store.open(db)
