@@ -514,8 +514,20 @@ def reindex(c: Context, as_json) -> None:
 
 
 def read_message(message: str) -> str:
-    """`-` reads the message from standard input (a long paste can exceed the OS argument limit)."""
-    return sys.stdin.read() if message == "-" else message
+    """`-` reads the message from standard input (a long paste can exceed the OS argument limit).
+
+    Either way the bytes are decoded as an imported file's are (UTF-8, else GB18030 or
+    Big5, whichever reads as Chinese): a terminal set to GBK passes GBK bytes, which
+    Python would keep as undecodable surrogates. Bytes that fit none of them become
+    U+FFFD and the rest of the message is still answered."""
+    from kefu.kb.errors import ImportFileError
+    from kefu.kb.importers.encoding import decode
+
+    data = sys.stdin.buffer.read() if message == "-" else os.fsencode(message)
+    try:
+        return decode(data, "<message>")[0]
+    except ImportFileError:
+        return data.decode("utf-8", errors="replace")
 
 
 def _result_text(r: dict) -> str:

@@ -22,6 +22,7 @@ TRADITIONAL = "traditional"
 MAX_CHARS = 500
 
 _SPACE = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Tokens that carry no topic: greetings, politeness and sentence particles. Kept out
 # of the lexical index so that "亲" or "请问" never decides a match.
@@ -146,9 +147,16 @@ class Normalized:
     truncated: bool = False
 
 
+def scrub(text: str) -> str:
+    """`text` with lone surrogates made U+FFFD: what Python gives for bytes that were not
+    UTF-8 (a GBK terminal, argv decoded with surrogateescape) or a JSON "\\ud800"; they
+    cannot be converted, stored in SQLite or printed."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
     """Half-width, lower-case, collapse spaces, convert to simplified; keep the tail of long text."""
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", scrub(text))
     text = _SPACE.sub(" ", text).strip()
     truncated = len(text) > max_chars
     if truncated:

@@ -29,7 +29,7 @@ from kefu.kb.base import KnowledgeBase
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
-from kefu.kb.text import normalize
+from kefu.kb.text import normalize, scrub
 
 from . import calibrate
 from .calibrate import REFERENCE, Anchors, Scale
@@ -168,6 +168,7 @@ class Retriever:
         clock = _Clock()
         if not message or not message.strip():
             raise EmptyQuery()
+        message = scrub(message)
         top_k = self.top_k if top_k is None else top_k
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")

@@ -206,6 +206,23 @@ def test_message_from_stdin(home, run, faq):
     assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
 
 
+def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, faq):
+    """A terminal set to GBK passes GBK bytes; Python keeps what is not UTF-8 as surrogates,
+    which crashed the script conversion."""
+    import os
+
+    run("import", str(faq))
+    for raw in ("发票能开吗".encode("gbk"), "發票能開嗎".encode("big5")):
+        result = CliRunner().invoke(cli, ["search", "-", "--json"], input=raw)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
+    stray = os.fsdecode("发票能开吗".encode() + b"\xff")  # as argv arrives: a lone surrogate
+    result = CliRunner().invoke(cli, ["search", stray, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["hits"][0]["entry_id"] == "a2" and out["query"] == "发票能开吗\ufffd"
+
+
 def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     run("import", str(faq))
     feedback = tmp_path / "learn.jsonl"
