@@ -49,8 +49,10 @@ _ENTRY_FIELD = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
 @dataclass
 class TrustRule:
     """A learned phrasing is used for retrieval once `min_agents` different agents accepted
-    it and its accepts outnumber its rejects, or once an editor approved it. A pairing is
-    demoted once `min_agents` different agents rejected it and rejects outnumber accepts."""
+    it and more agents accepted than rejected it, or once an editor approved it. A pairing
+    is demoted once `min_agents` different agents rejected it and they outnumber the agents
+    who accepted it. Agents are counted, not clicks: one agent clicking three times is one
+    agent, on either side."""
     min_agents: int = 2
 
     def __post_init__(self):
@@ -58,11 +60,12 @@ class TrustRule:
             raise KefuError(f"min_agents must be at least 1, got {self.min_agents}")
 
     def trusts(self, row: "Learned") -> bool:
-        return row.status == "candidate" and len(row.agents) >= self.min_agents and row.accepts > row.rejects
+        return (row.status == "candidate" and len(row.agents) >= self.min_agents
+                and len(row.agents) > len(row.rejecters))
 
     def demotes(self, row: "Learned") -> bool:
         return (row.status in ("candidate", "rejected") and len(row.rejecters) >= self.min_agents
-                and row.rejects > row.accepts)
+                and len(row.rejecters) > len(row.agents))
 
 
 @dataclass
@@ -213,8 +216,8 @@ class LearnStore:
         key = phrase_key(e.message)
         if not key:
             return None  # only punctuation, emoji or numbers
-        row = self._find(entry.id, key)
         accept = e.action in ("accept", "edit")
+        row = self._find(entry.id, key, near=accept)
         agent = e.agent or "?"
         if row is None:
             known = key in {phrase_key(p) for p in entry.phrasings}
@@ -235,15 +238,20 @@ class LearnStore:
              json.dumps(sorted(rejecters), ensure_ascii=False), at, row.id])
         return row.id
 
-    def _find(self, entry_id: str, key: str) -> Learned | None:
-        """The entry's learned row for `key`, or for a near-duplicate of it."""
+    def _find(self, entry_id: str, key: str, near: bool = True) -> Learned | None:
+        """The entry's learned row for `key`; with `near`, else the row of a near-duplicate
+        that agents accepted.
+
+        Only accepts merge: "退货的运费谁来出" is a near-duplicate of "换货的运费谁来出" by
+        its characters, and a reject of the one merged into the other would untrust a
+        good phrasing, leave the rejected pairing undemoted and its text nowhere."""
         rows = self.rows(entry_id=entry_id)
         exact = [r for r in rows if r.key == key]
-        if exact:
-            return exact[0]
-        near = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows]
-        near = [(s, r) for s, r in near if s >= NEAR_DUPLICATE]
-        return max(near, key=lambda t: t[0])[1] if near else None
+        if exact or not near:
+            return exact[0] if exact else None
+        close = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows if r.agents]
+        close = [(s, r) for s, r in close if s >= NEAR_DUPLICATE]
+        return max(close, key=lambda t: t[0])[1] if close else None
 
     # -- reading -------------------------------------------------------------------
     def rows(self, entry_id: str | None = None, status: str | None = None,

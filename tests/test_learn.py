@@ -104,17 +104,32 @@ def test_the_same_agent_twice_is_still_one_agent(shop):
     assert row.accepts == 2 and not row.trusted
 
 
-def test_rejects_must_not_outnumber_accepts():
+def test_agents_are_counted_on_both_sides_not_clicks():
     rule = TrustRule(min_agents=2)
-    store_row = type("Row", (), {})()
-    store_row.status, store_row.agents, store_row.accepts, store_row.rejects = "candidate", ["a", "b"], 2, 2
-    assert not rule.trusts(store_row)
-    store_row.rejects = 1
-    assert rule.trusts(store_row)
-    store_row.status = "rejected"
-    assert not rule.trusts(store_row)
+    row = type("Row", (), {})()
+    row.status, row.agents, row.rejecters, row.accepts, row.rejects = "candidate", ["a", "b"], ["c", "d"], 2, 2
+    assert not rule.trusts(row) and not rule.demotes(row)
+    row.rejecters, row.rejects = ["c"], 5  # one careless agent clicking reject five times
+    assert rule.trusts(row) and not rule.demotes(row)
+    row.agents, row.accepts, row.rejecters, row.rejects = ["a"], 3, ["b", "c"], 2  # one agent accepting thrice
+    assert not rule.trusts(row) and rule.demotes(row)
+    row.status = "rejected"
+    assert not rule.trusts(row)
     with pytest.raises(KefuError):
         TrustRule(min_agents=0)
+
+
+def test_a_reject_never_merges_into_a_near_duplicate(shop):
+    """"退货…" and "换货…" differ by one character: a reject of the one must neither untrust
+    the other nor vanish into it."""
+    learner = Learner(shop)
+    learner.record([accept("换货的运费谁来出呢", "delivery", "a"), accept("换货的运费谁来出呢", "delivery", "b")])
+    learner.record([reject("退货的运费谁来出呢", "delivery", "c"), reject("退货的运费谁来出呢", "delivery", "d")])
+    good, bad = sorted(learner.store.rows(entry_id="delivery"), key=lambda r: r.id)
+    assert good.text.startswith("换货") and good.trusted and good.rejects == 0
+    assert bad.text.startswith("退货") and bad.demoted and bad.accepts == 0
+    learner.record([accept("退货的运费谁来出", "delivery", "e")])  # an accept meets its own row first
+    assert {r.id for r in learner.store.rows(entry_id="delivery")} == {good.id, bad.id}
 
 
 def test_min_agents_is_a_stored_setting(shop):
