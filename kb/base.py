@@ -275,12 +275,14 @@ class KnowledgeBase:
         self._index = live
         return live
 
-    def rebuild(self) -> Index:
-        """Build a new version folder of the entry index from SQLite and switch to it atomically."""
+    def rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
+        """Build a new version folder of the entry index from SQLite and switch to it
+        atomically; `before_publish` runs once the folder is complete, just before the
+        switch (a model change writes its config there)."""
         with self.index_dir.lock():
-            return self._rebuild()
+            return self._rebuild(before_publish)
 
-    def _rebuild(self) -> Index:
+    def _rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
         # The hash and the entries are read at one moment: an edit committed while this
         # build runs is not in it and leaves it stale, and the next index() applies it.
         with self.store.snapshot():
@@ -297,11 +299,11 @@ class KnowledgeBase:
         docs = (d for lo in range(0, len(items), _SLICE) for d in self._entry_documents(items[lo:lo + _SLICE]))
         sources = Sources(dict(state.entries), {i[0]: _learned_hash(i[3]) for i in items if i[3]},
                           state.terms, state.learned)
-        self._index = self._build(self.index_dir, state.hash, docs, len(items), sources)
+        self._index = self._build(self.index_dir, state.hash, docs, len(items), sources, before_publish)
         return self._index
 
     def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int,
-               sources: Sources | None = None) -> Index:
+               sources: Sources | None = None, before_publish: Callable[[], None] | None = None) -> Index:
         index = Index(self.models)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
@@ -312,6 +314,8 @@ class KnowledgeBase:
         index.sources = sources
         folder = index_dir.new_version()
         index.save(folder)
+        if before_publish:
+            before_publish()
         index_dir.publish(folder)
         return index
 

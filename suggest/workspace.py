@@ -107,9 +107,8 @@ class Workspace:
             before = self.models
             names[names.index(base)] = "st:" + outcome.model_dir
             config = self.config()
-            self.write_config({**config, "models": ",".join(names),
-                               "models_before_finetune": config.get("models_before_finetune", before)})
-            self._switch_models()
+            self._switch_models({**config, "models": ",".join(names),
+                                 "models_before_finetune": config.get("models_before_finetune", before)})
         return outcome
 
     def undo_finetune(self) -> str:
@@ -121,14 +120,26 @@ class Workspace:
         before = config.pop("models_before_finetune", None)
         if before is None:
             raise KefuError("no fine-tuned model is in use: nothing to undo")
-        self.write_config({**config, "models": before})
-        self._switch_models()
+        self._switch_models({**config, "models": before})
         return before
 
-    def _switch_models(self) -> None:
-        self._models = None
+    def _switch_models(self, config: dict) -> None:
+        """Build the index with the models `config` names, and write `config` when that
+        index is complete, just before it goes live. Until then every process (a running
+        server too, which follows config.json) keeps the current models and index, and a
+        crash while building leaves both in use."""
+        from kefu.kb.base import KnowledgeBase
+        from kefu.kb.embed import load_embedders
+
         self.close()
-        self.kb().rebuild()
+        self._models = None
+        kb = KnowledgeBase(self.home, load_embedders(config["models"], self.threads), progress=self.progress)
+        try:
+            kb.rebuild(before_publish=lambda: self.write_config(config))
+        except BaseException:
+            kb.close()
+            raise
+        self._kb, self._loaded_models = kb, config["models"]
 
     def write_config(self, config: dict) -> None:
         import os

