@@ -8,6 +8,10 @@ Prints, over the dataset's queries:
 - flags on text kefu adds (should be 0);
 - no answer: share of unanswerable queries whose first draft is a clarifying or
   no-match draft rather than an answer;
+- two questions: share of the queries with two gold entries whose first draft quotes
+  both (and whose drafts, any of them, do), and share of one-gold queries answered
+  correctly at the top whose first draft quotes some other entry as well (a second
+  answer nobody asked for);
 - latency: Assistant.suggest vs Retriever.search alone on the same queries (p95 of
   each, and their difference), and the part of suggest spent outside retrieval, per
   message: drafting itself. A message asking two things is searched twice (each
@@ -79,6 +83,7 @@ def main() -> None:
         for q in queries[:10]:
             assistant.suggest(q["query"])
         drafts_ok = drafts_n = facts_ok = facts_n = kefu_flags = none_ok = none_n = 0
+        both_ok = both_any = both_n = extra = single_n = 0
         t_suggest, t_search, t_outside, searches = [], [], [], []
         inner = [0.0, 0]  # time in, and number of, Retriever.search calls of one suggest
         search = retriever.search
@@ -112,11 +117,22 @@ def main() -> None:
             if not q["gold"]:
                 none_n += 1
                 none_ok += bool(s.drafts) and s.drafts[0].style in ("clarify", "no_match")
-            elif s.hits and s.hits[0].id in q["gold"] and s.drafts:
+                continue
+            # What a draft answers: a clarifying one names entries but answers none.
+            answers = [set() if d.style == "clarify" else set(d.entry_ids) for d in s.drafts]
+            quoted = answers[0] if answers else set()
+            if len(q["gold"]) >= 2:
+                both_n += 1
+                both_ok += set(q["gold"]) <= quoted
+                both_any += any(set(q["gold"]) <= a for a in answers)
+            if s.hits and s.hits[0].id in q["gold"] and s.drafts:
                 first = T2S.convert(s.drafts[0].text)
                 numbers = set(NUMBER.findall(T2S.convert(gold_answers[s.hits[0].id])))
                 facts_n += 1
                 facts_ok += all(n in first for n in numbers)
+                if len(q["gold"]) == 1:
+                    single_n += 1
+                    extra += bool(quoted - set(q["gold"]))
         kb.close()
     ms = lambda xs, p: round(float(np.percentile(np.array(xs) * 1000, p)), 2)  # noqa: E731
     report = {
@@ -125,6 +141,9 @@ def main() -> None:
         "facts_share": round(facts_ok / max(facts_n, 1), 4), "facts_n": facts_n,
         "kefu_flags": kefu_flags,
         "no_answer_share": round(none_ok / max(none_n, 1), 4), "no_answer_n": none_n,
+        "both_share": round(both_ok / max(both_n, 1), 4), "both_n": both_n,
+        "both_any_share": round(both_any / max(both_n, 1), 4),
+        "extra_answer_share": round(extra / max(single_n, 1), 4), "extra_answer_n": extra,
         "latency_ms": {"suggest_p50": ms(t_suggest, 50), "suggest_p95": ms(t_suggest, 95),
                        "search_p50": ms(t_search, 50), "search_p95": ms(t_search, 95),
                        "outside_search_p50": ms(t_outside, 50), "outside_search_p95": ms(t_outside, 95),
@@ -140,6 +159,9 @@ def main() -> None:
     print(f"flags on text kefu adds           {kefu_flags}       (target 0)")
     print(f"no-answer queries not answered    {report['no_answer_share']:.3f}   of {none_n} (target >= 0.80)")
     lat = report["latency_ms"]
+    print(f"two-question queries, both quoted {report['both_share']:.3f} in the first draft, "
+          f"{report['both_any_share']:.3f} in some draft, of {report['both_n']}; "
+          f"one-question queries with an extra answer {report['extra_answer_share']:.3f} ({extra} of {single_n})")
     print(f"latency ms: suggest p50 {lat['suggest_p50']} p95 {lat['suggest_p95']}; search alone p50 "
           f"{lat['search_p50']} p95 {lat['search_p95']}; drafting adds {lat['added_p95']} at p95 (target <= 5)")
     print(f"           suggest outside retrieval p50 {lat['outside_search_p50']} p95 {lat['outside_search_p95']}; "

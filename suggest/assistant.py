@@ -15,7 +15,7 @@ from pathlib import Path
 from kefu.kb.errors import ImportFileError
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, to_traditional
+from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
 
 from .draft import Composer, Draft, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -137,19 +137,21 @@ def _may_offer(hit: Hit, u) -> bool:
 
 class Assistant:
     def __init__(self, retriever: Retriever, composer: Composer, log: FeedbackLog | None = None,
-                 ambiguity: float = 0.03, plausible: float = 0.5):
+                 ambiguity: float = 0.03, plausible: float = 0.5, also: float = 0.7):
         self.retriever = retriever
         self.composer = composer
         self.log = log
         self.ambiguity = ambiguity  # fused-score gap under which two topics compete
         self.plausible = plausible  # confidence a second hit needs to be offered
+        self.also = also  # confidence at which it is offered with the top answer, not alone
 
     def suggest(self, message: str, context: list[dict] = (), values: dict[str, str] | None = None,
                 replaces: str | None = None) -> Suggestion:
         """Drafts for the customer's latest `message`; `context` holds earlier turns
         ({"role": "customer"|"agent", "text": …}), oldest first. `replaces`: the id of
         the suggestion shown for this message as it was a moment ago (see the log)."""
-        context = [t for t in context if (t.get("text") or "").strip()]
+        message = scrub(message)
+        context = [{**t, "text": scrub(t["text"])} for t in context if (t.get("text") or "").strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         if (choice := picked_option(message, context)) is not None:
@@ -251,7 +253,13 @@ class Assistant:
                       c.concise(u, second, vals, key, style="alternative")]
             return [d for d in drafts if d]
         drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
-        if second is not None:
+        if second is not None and second.confidence >= self.also:
+            # "面霜拆了用了两天就过敏了 还能退吗" is one sentence touching two entries
+            # (allergy, opened cosmetics): the third draft answers both, the first stays
+            # the top entry alone.
+            drafts.append(c.both(u, top, second, vals, key, why=f"{second.entry_id} matches confidently "
+                                 f"too ({second.confidence:.2f}): both answers"))
+        elif second is not None:
             drafts.append(c.concise(u, second, vals, key, style="alternative"))
         return drafts
 
@@ -283,10 +291,18 @@ class Assistant:
         shared = [len(answered & set(seg.tokens(p))) for p in asks]
         other = 0 if shared[0] < shared[1] else 1
         result = self.retriever.search(asks[other])
-        if result.no_match:
-            return None
-        found = result.hits[0]
-        if found.entry_id == top.entry_id or topic(found) == topic(top) or _small_talk(found):
+        if result.no_match or result.hits[0].entry_id == top.entry_id:
+            return None  # nothing found, or what the top entry answers already
+        # A question alone often lacks its subject ("怎么开发票？多久能开出来？"): an
+        # entry the whole message matched, found again for the question, is its answer
+        # even on the same topic; another entry only when it is about something else.
+        whole = {h.entry_id for h in hits if h.entry_id != top.entry_id}
+        found = next((h for h in result.hits if h.entry_id in whole), None)
+        if found is None:
+            found = result.hits[0]
+            if found.entry_id == top.entry_id or topic(found) == topic(top):
+                return None
+        if _small_talk(found):
             return None
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)

@@ -225,8 +225,9 @@ class Composer:
         parts.append(self._answer(hit, parts, u))
         return self._finish(parts, u, values, [hit.entry_id], style, notes)
 
-    def both(self, u: Understanding, first: Hit, second: Hit, values: dict, key: str) -> Draft:
-        parts, notes = [], ["the message asks two things: both answers"]
+    def both(self, u: Understanding, first: Hit, second: Hit, values: dict, key: str,
+             why: str = "the message asks two things: both answers") -> Draft:
+        parts, notes = [], [why]
         self._opening(u, key, parts, notes, answer=first.answer)
         parts.append(self._answer(first, parts, u))
         parts += [("另外，", "kefu"), self._answer(second, parts, u)]
@@ -237,11 +238,16 @@ class Composer:
         names = list(dict.fromkeys(option(h) for h in hits))[:3]
         if len(names) < 2:
             return None
-        options = "、".join(f"「{n}」" for n in names[:-1]) + f"还是「{names[-1]}」"
         parts, notes = [], [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
         phrase = self.phrases.pick("clarify", key)
         template = phrase.text if phrase else "请问您是想咨询{选项}呢？"
-        parts.append((template.replace("{选项}", options), "kefu"))
+        before, _, after = template.partition("{选项}")
+        parts.append((before, "kefu"))
+        for i, name in enumerate(names):
+            joint = "" if i == 0 else "还是" if i == len(names) - 1 else "、"
+            # The options are the entries' own words: a flag in them is the entry's.
+            parts += [(joint + "「", "kefu"), (name, "entry"), ("」", "kefu")]
+        parts.append((after, "kefu"))
         return self._finish(parts, u, values, [h.entry_id for h in hits], "clarify", notes)
 
     def holding(self, u: Understanding, values: dict, key: str) -> Draft:

@@ -233,6 +233,29 @@ def test_the_question_the_top_hit_does_not_answer_is_searched_on_its_own(assista
     assert assistant._answer_each_question("多久能发货？今天天气怎么样", delivery, [delivery]) is None
 
 
+def test_a_second_question_on_the_top_hits_topic_is_answered_from_the_whole_message_hits(tmp_path, monkeypatch):
+    """Two entries tagged 发票, one per question: both are answered. (With the real models
+    "多久能开出来" alone matched a shelf-life entry, glued after the invoice answer; an
+    entry the whole message matched too is now preferred.)"""
+    patch_jieba(monkeypatch)
+    entries = [entry_dict("how", "怎么开发票", "在订单页申请开票。", similar=["发票怎么开"], tags=["发票"]),
+               entry_dict("when", "发票多久能开出来", "申请后3个工作日内开出。", similar=["发票什么时候开好"],
+                          tags=["发票"]),
+               entry_dict("shelf", "面霜能放多久", "未开封保质期3年。", similar=["多久会过期", "能用多久"],
+                          tags=["保质期"])]
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries(entries)
+    try:
+        a = Assistant(Retriever(kb, fusion=FAKE_FUSION), composer())
+        result = a.retriever.search("怎么开发票？多久能开出来？")
+        hits = list(result.hits)
+        top = next(h for h in hits if h.entry_id == "how")
+        pair = a._answer_each_question(result.normalized, top, hits)
+        assert pair is not None and [h.entry_id for h in pair] == ["how", "when"]
+    finally:
+        kb.close()
+
+
 def test_a_greeting_entry_is_not_an_answer_to_a_message_that_also_asks(tmp_path, monkeypatch):
     patch_jieba(monkeypatch)
     hello = entry_dict("hello", "在吗？有客服吗", "亲，在的呢，请问有什么可以帮您？", similar=["有人吗"],
@@ -265,6 +288,30 @@ def test_a_complaint_entry_is_a_clarifying_option_only_for_a_complaint(assistant
         drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
         offered = {e for d in drafts if d.style == "clarify" for e in d.entry_ids}
         assert ("angry" in offered) == complains and "refund" in offered, message
+
+
+def _hit(entry_id, question, confidence, score, tags):
+    from kefu.suggest.retrieve import Hit
+
+    return Hit(entry_id, question, f"{question}的答案。", "售后", tags, question, score, confidence, {}, 0.0)
+
+
+@pytest.mark.parametrize("second_confidence, third", [(0.86, "both"), (0.6, "alternative")])
+def test_a_second_entry_that_matches_confidently_too_is_answered_with_the_top_one(
+        assistant, second_confidence, third):
+    """"面霜拆了用了两天就过敏了 还能退吗" touches two entries in one sentence: the first
+    drafts answer the top entry, the third both; a merely plausible second stays alone."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    message = "面霜拆了用了两天就过敏了 还能退吗"
+    hits = [_hit("allergy", "用了化妆品过敏怎么办", 0.88, 2.30, ["过敏"]),
+            _hit("opened", "化妆品拆封了还能退吗", second_confidence, 2.20, ["拆封"])]
+    result = SearchResult(message, message, "simplified", False, list(hits))
+    drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+    assert [d.entry_ids for d in drafts[:2]] == [["allergy"], ["allergy"]]
+    assert drafts[2].style == third
+    assert drafts[2].entry_ids == (["allergy", "opened"] if third == "both" else ["opened"])
 
 
 def test_ok_after_an_angry_complaint_is_not_a_happy_goodbye(assistant):

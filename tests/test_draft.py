@@ -178,6 +178,14 @@ def test_clarify_three_topics():
     assert "「退货」、「换货」还是「退款」" in d.text
 
 
+def test_a_banned_word_in_a_clarifying_option_is_the_entrys_not_kefus():
+    best = hit("cream", "答A", question="哪款面霜最好用？")
+    wash = hit("wash", "答B", question="哪款洗面奶最好？")
+    d = composer().clarify(u_(), [best, wash], {}, "k")
+    assert "「哪款面霜最好用」还是「哪款洗面奶最好」" in d.text
+    assert len(d.flags) == 2 and all(f.source == "entry" and f.word.startswith("最") for f in d.flags)
+
+
 def test_clarify_needs_two_topics():
     same = hit("ret2", "另一个退货答案", tags=["退货"])
     assert composer().clarify(u_(), [RETURN_HIT, same], {}, "k") is None
