@@ -10,7 +10,7 @@ import numpy as np
 
 from .embed import Embedder, read_as_query
 from .entry import Entry
-from .index import Document, Index, IndexDamaged, IndexDir, Sources, with_prototype
+from .index import Document, Index, IndexDamaged, IndexDir, Sources, check_models, with_prototype
 from .learned import LearnStore
 from .store import AddedTerms, ImportReport, PublishedState, Store, text_hash
 from .text import Segmenter, normalize, normalize_terms
@@ -328,7 +328,15 @@ class KnowledgeBase:
             self._catch_up()
 
     # -- writes (store first, then the index) -------------------------------------
+    def _check_index_models(self) -> None:
+        """IndexMismatch when the live index was built with other models: it cannot take
+        a change, and saying so after storing it would report as failed an edit that
+        happened."""
+        if (folder := self.index_dir.current()) is not None:
+            check_models(folder, self.models)
+
     def _synced(self, write: Callable[[], Entry]) -> Entry:
+        self._check_index_models()
         entry = write()
         self._sync()
         return entry
@@ -361,6 +369,8 @@ class KnowledgeBase:
         plan = self.store.import_entries(*args, dry_run=True, places=places)
         if dry_run:
             return plan
+        if sync:
+            self._check_index_models()
         if plan.added or plan.updated or (plan.passages or {}).get("added") or (plan.passages or {}).get("updated"):
             self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
         report = self.store.import_entries(*args, places=places)

@@ -437,10 +437,8 @@ class Index:
             built = {m["id"]: m["dim"] for m in meta["models"]}
             files = meta["files"]
             names = [files["rows"], files["lexical"], *files["dense"].values()]
-        if models is not None and built != models:
-            raise IndexMismatch(
-                f"the index in {folder} was built with models {sorted(built)} "
-                f"but {sorted(models)} are configured; run `kefu reindex`")
+        if models is not None:
+            _same_models(folder, built, models)
         for name in names:
             if not (folder / name).is_file():
                 raise IndexDamaged(f"{folder / name} is missing")
@@ -513,6 +511,25 @@ def _write_json(path: Path, data) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def check_models(folder: Path, models: dict[str, int]) -> None:
+    """IndexMismatch if the version folder was built with other models than `models`;
+    nothing to say about a folder whose meta.json is missing or unreadable."""
+    try:
+        meta = _read_meta(folder)
+        built = {m["id"]: m["dim"] for m in meta["models"]} if meta else None
+    except (IndexDamaged, KeyError, TypeError):
+        return
+    if built is not None:
+        _same_models(folder, built, models)
+
+
+def _same_models(folder: Path, built: dict[str, int], models: dict[str, int]) -> None:
+    if built != models:
+        raise IndexMismatch(
+            f"the index in {folder} was built with models {sorted(built)} "
+            f"but {sorted(models)} are configured; run `kefu reindex`")
 
 
 def _read_meta(folder: Path) -> dict | None:

@@ -128,6 +128,23 @@ def test_knowledge_base_with_another_model_raises_index_mismatch(kb, built, tmp_
     assert Index.load(kb.home / "index" / _current(kb), {"fake": 64}).n_entries == 5
 
 
+def test_a_change_the_index_of_other_models_cannot_take_is_refused_before_it_is_stored(kb, built, make_entry):
+    """An edit, add or import reported as failed must not have happened."""
+    other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
+    try:
+        before = other.store.get("ship")
+        with pytest.raises(IndexMismatch):
+            other.update("ship", {"answer": "全场包邮。"})
+        with pytest.raises(IndexMismatch):
+            other.add(make_entry("new", "怎么改地址"))
+        with pytest.raises(IndexMismatch):
+            other.import_entries([make_entry("new2", "能开发票吗")])
+        assert other.store.get("ship") == before and len(other.store.history("ship")) == 1
+        assert {e.id for e in other.store.entries()} == {e.id for e in kb.store.entries()}
+    finally:
+        other.close()
+
+
 # -- content-hash caching ---------------------------------------------------------------------------------
 
 def test_editing_an_answer_encodes_no_text(kb, built, embedder):
