@@ -31,15 +31,23 @@ class Context(Workspace):
         super().__init__(home, models, threads, progress=progress)
 
 
+_LOGGED: dict[str, int] = {}  # stage -> the last quarter a log line was written for
+
+
 def progress(stage: str, done: int, total: int) -> None:
-    """Progress of long work on stderr: a live line on a terminal, a few lines in a log."""
+    """Progress of long work on stderr: a live line on a terminal; in a log (a pipe, CI)
+    a line each time the work passes another quarter. Callers report in steps of their
+    own (256 texts, 1,000 entries), which rarely land on an exact quarter."""
     if sys.stderr.isatty():
         end = "\n" if done >= total else ""
         click.echo(f"\r{stage}: {done}/{total}", err=True, nl=False)
         if end:
             click.echo("", err=True)
-    elif done >= total or done % max(total // 4, 1) == 0:
+        return
+    quarter = 4 * done // max(total, 1)
+    if quarter > _LOGGED.get(stage, 0) or done >= total:
         click.echo(f"{stage}: {done}/{total}", err=True)
+    _LOGGED[stage] = 0 if done >= total else max(quarter, _LOGGED.get(stage, 0))
 
 
 def json_option(fn):
@@ -47,15 +55,24 @@ def json_option(fn):
 
 
 def handle_errors(fn):
-    """Turn kefu's named errors into a one-line message and exit status 1."""
+    """Turn kefu's named errors, and what the system says about files (cannot create or
+    write one, a store that is not a database), into a one-line message and exit status 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import sqlite3
+
         from kefu.kb.errors import KefuError
 
         try:
             return fn(*args, **kwargs)
         except KefuError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+        except sqlite3.DatabaseError as exc:
+            raise click.ClickException(f"the store cannot be read ({exc}): restore a backup "
+                                       "(`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
 
 
@@ -268,7 +285,7 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
          lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
                                 for e in rows) or "(no entries)")
     total = store.count(status, category, tag, text)
-    if not as_json and len(entries) < total:
+    if len(entries) < total:
         # On stderr: the listing itself stays one entry a line for scripts.
         if entries:
             after = offset + len(entries)
@@ -369,8 +386,13 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     if importer.problems:
         rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
                     else Path("kefu-import" + REJECTED_SUFFIX))
-        write_rejected(importer.problems, rejected)
-        report["rejected_file"] = str(rejected)
+        try:
+            write_rejected(importer.problems, rejected)
+            report["rejected_file"] = str(rejected)
+        except OSError as exc:  # the import itself is done: say where the rows could not go
+            click.echo(f"warning: could not write the rejected rows to {rejected.resolve()}: "
+                       f"{exc.strerror or exc} (give --report PATH in a folder you can write)", err=True)
+            report["rejected_file"] = None
     if report_path:
         report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     emit(report, as_json, _import_text)

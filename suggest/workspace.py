@@ -28,10 +28,18 @@ class Workspace:
         return self.home / "config.json"
 
     def config(self) -> dict:
+        from kefu.kb.errors import KefuError
+
         try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
+            config = json.loads(self.config_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except ValueError as exc:
+            raise KefuError(f"{self.config_path} is damaged ({exc}): fix or delete it "
+                            "(the default models are used without it)") from None
+        if not isinstance(config, dict):
+            raise KefuError(f"{self.config_path} is damaged (not a JSON object): fix or delete it")
+        return config
 
     @property
     def models(self) -> str:

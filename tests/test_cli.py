@@ -330,7 +330,9 @@ def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path)
     assert "showing 5-5 of 5" in last.stderr and "next" not in last.stderr
     assert run("list").stderr == ""  # all shown: nothing to say
     assert "past the end" in run("list", "--offset", "9").stderr
-    assert len(json.loads(run("list", "--limit", "2", "--json").stdout)) == 2
+    as_json = run("list", "--limit", "2", "--json")
+    assert len(json.loads(as_json.stdout)) == 2  # stdout stays pure JSON; the note is on stderr
+    assert "showing 1-2 of 5" in as_json.stderr
 
 
 def test_export_json_without_output_is_an_error(home, run, fake_models):
@@ -491,3 +493,32 @@ def test_list_finds_categories_and_text_in_either_script(home, run, fake_models)
     assert [e["id"] for e in json.loads(run("list", "--category", "售後", "--json").stdout)] == ["tw"]
     assert run("list", "--text", "專票").stdout.startswith("k088\t")
     assert run("list", "--text", "退货").stdout.startswith("tw\t")
+
+
+def test_progress_in_a_log_writes_a_line_each_quarter(capsys):
+    """Not a terminal (a pipe, CI): callers report every 256 texts or 1,000 entries, which
+    rarely land on an exact quarter; only the last line used to appear."""
+    from kefu.cli import progress
+
+    for _ in range(2):  # a second run of the same stage starts again
+        for done in [*range(256, 1031, 256), 1031]:
+            progress("embedding", done, 1031)
+        assert capsys.readouterr().err.splitlines() == [
+            "embedding: 512/1031", "embedding: 768/1031", "embedding: 1024/1031", "embedding: 1031/1031"]
+
+
+def test_a_damaged_store_or_config_or_an_unusable_folder_is_a_one_line_error(home, run, fake_models, tmp_path):
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    (home / "config.json").write_text("x", encoding="utf-8")
+    result = run("list", ok=False)
+    assert result.exit_code == 1 and "config.json is damaged" in result.output and "Traceback" not in result.output
+    (home / "config.json").unlink()
+    (home / "kefu.db").write_bytes(b"not a database" * 500)
+    for name in ("kefu.db-wal", "kefu.db-shm"):
+        (home / name).unlink(missing_ok=True)
+    result = run("list", ok=False)
+    assert result.exit_code == 1 and "the store cannot be read" in result.output
+    file = tmp_path / "a-file"
+    file.write_text("", encoding="utf-8")
+    result = run("--data-dir", str(file / "home"), "init", ok=False)
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and len(result.output.splitlines()) == 1

@@ -286,6 +286,8 @@ def test_json_values_of_the_wrong_type_are_rejected_naming_line_and_field(tmp_pa
         f"{path}, line 1, field 'question': expected a string, got a list",
         f"{path}, line 2, field 'tags': expected a string or a list of strings, got the number 5"]
     assert [r.data["question"] for r in loaded.rows] == ["整数编号"]
+    # the whole row travels with the problem, for the rejected-rows file
+    assert loaded.problems[1].raw == {"id": "x2", "question": "好问题", "answer": "答", "tags": "5"}
 
 
 def test_ids_with_a_space_or_control_character_are_rejected_and_full_width_ids_made_half_width(tmp_path):

@@ -63,7 +63,9 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
         if name is not None and name not in raw:
             problem = json_type_problem(name, value)
             if problem is not None:  # ["问题"] or 5 would be stored as the text "['问题']" or "5"
-                loaded.problems.append(Problem(place.error(name, problem, str(key)), {name: str(value)}))
+                # The whole row goes to the rejected-rows file, to be fixed and imported.
+                whole = {n: v for k, v in data.items() if (n := canonical(k)) is not None}
+                loaded.problems.append(Problem(place.error(name, problem, str(key)), {**whole, name: str(value)}))
                 return
             raw[name] = value
         elif name is None and not str(key).startswith("_") and key not in loaded.ignored:
