@@ -223,7 +223,11 @@ class Assistant:
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
                 if u.intent == "greeting" else ("closing", "closing")
             out = [c.only(kind, style, u, vals, key)]
-            if not result.no_match:
+            # An answer beside it only when the message also asks something: "東西收到了，
+            # 謝謝你們" matched the broken-goods entry, "好的" a return address.
+            asks = self.retriever.kb.segmenter.split(result.normalized)[0] and \
+                _ASKS.search(result.normalized.replace("在吗", ""))
+            if not result.no_match and asks:
                 out.append(c.concise(u, hits[0], vals, key, opener=False))
             return out
         # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:

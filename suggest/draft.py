@@ -145,8 +145,8 @@ class Composer:
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
               asks: bool = True, question: bool = False, stage: str | None = None,
-              whole: bool = False) -> bool:
-        phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole)
+              whole: bool = False, script: str | None = None) -> bool:
+        phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script)
         if phrase:
             parts.append((phrase.text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
@@ -164,7 +164,7 @@ class Composer:
         upset = u.sentiment == "angry" or u.intent == "complaint"
         stage = "后续跟踪" if upset or pending else "提供解决方案"
         why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"
-        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage)
+        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script)
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
@@ -197,13 +197,14 @@ class Composer:
         upset = u.sentiment == "angry" or u.intent == "complaint"
         if greet and u.first_message and not upset:
             self._line("greeting_first", key, None, "first message of the conversation", parts, notes,
-                       asks=False)
+                       asks=False, script=u.script)
         if (upset or u.sentiment == "anxious") and _APOLOGISES.match(SALUTATION.sub("", answer)):
             notes.append("the answer opens with its own apology: no second one")
         elif upset:
-            self._line("apology", key, "angry", f"{u.sentiment}/{u.intent} → apology first", parts, notes)
+            self._line("apology", key, "angry", f"{u.sentiment}/{u.intent} → apology first", parts, notes,
+                       script=u.script)
         elif u.sentiment == "anxious":
-            self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes)
+            self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes, script=u.script)
 
     # -- drafts ------------------------------------------------------------------------
     def warm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
@@ -213,7 +214,8 @@ class Composer:
         if u.intent == "complaint" and "主管" in to_simplified(hit.answer):
             notes.append("the answer already escalates to a supervisor: no escalation line")
         elif u.intent == "complaint":
-            self._line("escalation", key, self._tone(u), "complaint → supervisor callback", parts, notes)
+            self._line("escalation", key, self._tone(u), "complaint → supervisor callback", parts, notes,
+                       script=u.script)
         self._closing(u, key, [hit.answer], parts, notes)
         return self._finish(parts, u, values, [hit.entry_id], "warm", notes)
 
@@ -221,7 +223,8 @@ class Composer:
                 opener: bool = True) -> Draft:
         parts, notes = [], []
         if opener:
-            self._line("greeting_later", key, self._tone(u), "short opener", parts, notes, stage="了解需求")
+            self._line("greeting_later", key, self._tone(u), "short opener", parts, notes, stage="了解需求",
+                       script=u.script)
         parts.append(self._answer(hit, parts, u))
         return self._finish(parts, u, values, [hit.entry_id], style, notes)
 
@@ -239,7 +242,7 @@ class Composer:
         if len(names) < 2:
             return None
         parts, notes = [], [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
-        phrase = self.phrases.pick("clarify", key)
+        phrase = self.phrases.pick("clarify", key, script=u.script)
         template = phrase.text if phrase else "请问您是想咨询{选项}呢？"
         before, _, after = template.partition("{选项}")
         parts.append((before, "kefu"))
@@ -253,7 +256,7 @@ class Composer:
     def holding(self, u: Understanding, values: dict, key: str) -> Draft:
         parts, notes = [], ["no entry answers this message"]
         self._opening(u, key, parts, notes, greet=False)
-        self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes)
+        self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes, script=u.script)
         return self._finish(parts, u, values, [], "no_match", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str) -> Draft:
@@ -263,11 +266,12 @@ class Composer:
         stage = "告别" if kind == "closing" else "接待"
         # "好吧" after an angry complaint is no happy goodbye: a follow-up line, no rating.
         followed_up = kind == "closing" and u.sentiment == "angry" and self._line(
-            kind, key, "angry", "thanks while upset → follow up", parts, notes, stage="后续跟踪", whole=True)
+            kind, key, "angry", "thanks while upset → follow up", parts, notes, stage="后续跟踪", whole=True,
+            script=u.script)
         if not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
-                                              stage=stage, whole=True):
+                                              stage=stage, whole=True, script=u.script):
             parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
         if kind == "closing" and u.sentiment != "angry":
-            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别")
+            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)
         return self._finish(parts, u, values, [], style, notes)

@@ -54,7 +54,8 @@ class PhraseLibrary:
         return cls(phrases)
 
     def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,
-             question: bool = False, stage: str | None = None, whole: bool = False) -> Phrase | None:
+             question: bool = False, stage: str | None = None, whole: bool = False,
+             script: str | None = None) -> Phrase | None:
         """One line of `kind` that suits the customer's `tone` and the `stage`, chosen stably from `key`.
 
         `tone` is the customer's sentiment: lines tagged with it come first, then lines
@@ -65,7 +66,10 @@ class PhraseLibrary:
         ends in a comma. `asks=False` prefers lines that do not end in a question
         ("请问有什么可以帮您？" makes no sense right before an answer); `question=True`
         prefers lines that ask one (a closing after an answer offers more help rather
-        than ending the chat).
+        than ending the chat). `script` (the customer's) prefers lines written for it: a
+        line an editor wrote for Taiwan customers (超商取貨) is not offered on the mainland
+        while a simplified one is there, and the other way round; every line is still
+        converted to the customer's script.
 
         The same message always gets the same wording, so drafts are reproducible,
         while different messages see the library's variety.
@@ -79,6 +83,8 @@ class PhraseLibrary:
             options = [p for p in options if not p.text.endswith(("？", "?"))] or options
         if question:
             options = [p for p in options if "？" in p.text or "?" in p.text] or options
+        if script:
+            options = [p for p in options if p.script == script] or options
         if tone in (None, "calm"):
             options = [p for p in options if p.tone in ("any", "calm")] or options
         else:

@@ -55,7 +55,17 @@ _ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不�
 # An order or tracking number, with its label if any: what a customer sends when asked for it.
 GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号)?\s*(?:是|为|:|：)?\s*"
                           r"(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
+# "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry.
+_NOT_YET = re.compile(r"还没(?:有)?(?:到|发|收到|退|回|处理|动)")
+_WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮我).{0,3}(?:改|取消|换|加|合并|备注|退|撤)")
 _URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
+
+
+def _anxious(text: str) -> bool:
+    found = [m.group() for m in _ANXIOUS.finditer(text)]
+    if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text):
+        return False  # "还没发货" only as the condition of a change the customer asks for
+    return bool(found)
 
 
 @dataclass
@@ -80,7 +90,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
     text = norm.text
-    sentiment = "angry" if _ANGRY.search(text) else "anxious" if _ANXIOUS.search(text) else "calm"
+    sentiment = "angry" if _ANGRY.search(text) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
     elif not _FILLER.sub("", text):

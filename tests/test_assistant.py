@@ -148,6 +148,14 @@ def test_thanks_gets_a_closing_and_a_rating(assistant):
     assert s.drafts[0].style == "closing" and s.drafts[0].text == CLOSING + RATING
 
 
+@pytest.mark.parametrize("message", ["东西收到了，谢谢你们", "好的", "嗯嗯 好的谢谢", "在吗"])
+def test_thanks_or_a_greeting_that_asks_nothing_gets_no_answer_beside_it(assistant, message):
+    s = assistant.suggest(message, [{"role": "customer", "text": "我要退货"},
+                                    {"role": "agent", "text": "订单页点申请售后即可。"}])
+    assert s.intent in ("thanks", "greeting")
+    assert [d.entry_ids for d in s.drafts] == [[]]
+
+
 def test_vague_follow_up_uses_earlier_customer_turn(assistant):
     s = assistant.suggest("那能退吗", [{"role": "customer", "text": "我想退货"},
                                    {"role": "agent", "text": "好的亲"}])

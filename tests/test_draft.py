@@ -513,3 +513,18 @@ def test_an_answer_written_in_traditional_keeps_its_spelling_for_a_traditional_c
     h = hit("tw", "可以寄台灣喔！台灣訂單約5-10天送達。", tags=["物流"])
     d = composer().concise(u_(script=TRADITIONAL), h, {}, "k")
     assert "可以寄台灣喔！台灣訂單約5-10天送達。" in d.text  # not 臺灣
+
+
+def test_a_line_written_for_the_customers_script_is_preferred():
+    """A line an editor wrote for Taiwan customers is not offered on the mainland while a
+    simplified one is there, and the other way round."""
+    from kefu.suggest.phrases import Phrase
+
+    lib = PhraseLibrary([Phrase("s1", "greeting_first", "接待", "any", "simplified", "亲，您好～"),
+                         Phrase("t1", "greeting_first", "接待", "any", "traditional", "您好，歡迎光臨～")])
+    keys = [f"k{i}" for i in range(40)]
+    assert {lib.pick("greeting_first", k, script=SIMPLIFIED).id for k in keys} == {"s1"}
+    assert {lib.pick("greeting_first", k, script=TRADITIONAL).id for k in keys} == {"t1"}
+    assert {lib.pick("greeting_first", k).id for k in keys} == {"s1", "t1"}  # no script: the whole library
+    only = PhraseLibrary([Phrase("s1", "greeting_first", "接待", "any", "simplified", "亲，您好～")])
+    assert only.pick("greeting_first", "k", script=TRADITIONAL).id == "s1"  # converted when drafted

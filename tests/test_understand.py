@@ -67,6 +67,13 @@ def test_anxious(message):
     assert understand(message).sentiment == "anxious"
 
 
+@pytest.mark.parametrize("message, sentiment", [
+    ("订单还没发货，可以改地址吗", "calm"), ("还没发货的话我想换个颜色", "calm"), ("还没发货能取消吗", "calm"),
+    ("还没发货吗 急", "anxious"), ("我的快递还没到", "anxious"), ("怎么还没发货，能取消吗", "anxious")])
+def test_not_yet_is_no_worry_as_the_condition_of_a_change(message, sentiment):
+    assert understand(message).sentiment == sentiment
+
+
 def test_urgency_high_for_ji():
     u = understand("急！明天就要用，今天能发货吗")
     assert u.sentiment == "anxious"
