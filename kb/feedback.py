@@ -19,6 +19,9 @@ from .store import writing
 ACTIONS = ("accept", "edit", "reject", "no_match")
 REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same message only this soon
 
+_NUM = r"[\d一二三四五六七八九十百千零〇两]+"  # a house, floor or flat number, in digits or in words
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
 _MASKS = [
     # Bank cards and ID numbers look like order numbers; what the customer calls them tells
     # (first: a card number written in groups of four would read as phone numbers).
@@ -34,9 +37,17 @@ _MASKS = [
     (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"), "【电话】"),
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "【邮箱】"),
     # A street name with its number (世纪大道100号, 文三路88号3栋201室, 忠孝東路四段100號5樓,
-    # 彌敦道123號); digits before it (an order number) are not part of it, nor is 知道 a road.
-    (re.compile(r"[\u4e00-\u9fff]{1,20}?(?:路|街|(?<!知)道|巷|弄)(?:[一二三四五六七八九十\d]{1,3}段)?\s*\d+\s*[号號]"
-                r"(?:\s*\d+\s*(?:栋|棟|幢|单元|單元|室|楼|樓|[Ff]))*"), "【地址】"),
+    # 彌敦道123號, 中山北路一百号) and the building, floor or flat after it (汇智大厦12楼);
+    # digits before it (an order number) are not part of it, nor is 知道 a road, nor words
+    # such as 地址, 在, 寄到 before it.
+    (re.compile(rf"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){{1,20}}?(?:路|街|(?<!知)道|巷|弄)(?:[一二三四五六七八九十\d]{{1,3}}段)?\s*{_NUM}\s*[号號]"
+                rf"(?:[\u4e00-\u9fff]{{0,8}}?\s*{_NUM}\s*(?:栋|棟|幢|单元|單元|室|楼|樓|层|層|[号號Ff]))*"), "【地址】"),
+    # A chain of administrative areas (浙江省杭州市西湖区, 广州市天河区) and what follows it
+    # up to a road, without a number: the customer's whereabouts all the same. It starts
+    # after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
+    (re.compile(r"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){1,7}?(?:省|自治区|自治區|特别行政区|市|县|縣)"
+                r"(?:[\u4e00-\u9fff]{1,7}?(?:市|区|區|县|縣|镇|鎮|乡|鄉|街道))+"
+                r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))?"), "【地址】"),
     # A housing estate with building and flat numbers (翠苑小区5栋302, 幸福花園3棟2單元501室).
     (re.compile(r"[\u4e00-\u9fff]{1,12}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|家园|家園|苑)"
                 r"\s*\d+\s*(?:栋|棟|幢|号楼|號樓)(?:\s*\d+\s*(?:单元|單元))?(?:\s*\d+\s*(?:室|号|號)?)?"), "【地址】"),
@@ -44,7 +55,9 @@ _MASKS = [
 
 
 def mask(text: str) -> str:
-    """Mask phone, bank card and ID numbers, e-mail and street addresses in customer text."""
+    """Mask phone, bank card and ID numbers, e-mail and street addresses in customer text
+    (full-width digits are made half-width first: １３９… is a phone number too)."""
+    text = text.translate(_FULL_WIDTH_DIGITS)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
     return text

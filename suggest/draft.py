@@ -42,7 +42,8 @@ SALUTATION = re.compile(r"^(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?|親�
 _GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩)")
-ORDER_NO = re.compile(r"(?<![\dA-Za-z])\d{12,20}(?!\d)")
+# Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
+ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # An answer that promises to look into it first: its closing must not call the matter settled.
 _PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复|回复您")
 # Words around a standard question that do not say what it is about.
@@ -57,8 +58,11 @@ _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "g
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
-# A tracking number of digits only (中通, 韵达, 圆通), told apart from an order number by its label.
-_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)单号)\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
+# A tracking number of digits only (中通, 韵达, 圆通), told apart from an order number by its
+# label or by the carrier named right before it (中通75312345678901).
+_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)单号|"
+                                r"(?:中通|圆通|韵达|申通|极兔|顺丰|邮政|京东|德邦|百世)(?:快递)?(?:单号)?)"
+                                r"\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
 
 
 def values_from_message(text: str) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_mask_keeps_order_and_tracking_numbers():
 
 def test_mask_everything_at_once_keeps_order_number():
     out = mask(f"订单{ORDER}，改地址到上海市浦东新区世纪大道100号，电话13912345678，邮箱：a@b.com")
-    assert out == f"订单{ORDER}，【地址】，电话【手机号】，邮箱：【邮箱】"
+    assert out == f"订单{ORDER}，改地址到【地址】，电话【手机号】，邮箱：【邮箱】"  # the request keeps its words
 
 
 def test_mask_email_keeps_the_chinese_text_around_it():
@@ -81,6 +81,18 @@ def test_mask_address_keeps_order_number_written_before_it():
 def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     # 知道 ends in 道 (as in 世纪大道): "3号" here is a date, not a street number.
     assert mask("我不知道3号能不能到") == "我不知道3号能不能到"
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("手机号１３９１２３４５６７８，收货地址浙江省杭州市西湖区文三路，能改吗", "手机号【手机号】，收货地址【地址】，能改吗"),
+    ("寄到江苏省南京市鼓楼区中山北路一百号", "寄到【地址】"),  # a number in words
+    ("寄到广州市天河区珠江新城花城大道", "寄到【地址】"),
+    ("上海市徐汇区漕溪北路398号汇智大厦12楼", "【地址】"),
+    ("漕溪北路398号汇智大厦12楼1203室", "【地址】"),
+    ("我在上海市区上班，市区能当天到吗", "我在上海市区上班，市区能当天到吗"),
+])
+def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text, masked):
+    assert mask(text) == masked
 
 
 @pytest.fixture

@@ -103,3 +103,13 @@ def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_writ
     text = "保證7天內可以退，第一時間幫您處理；１００％純棉，加qq詳聊"
     assert [(f.word, f.start) for f in s.check(text)] == [
         ("保證", 0), ("１００％", text.index("１００％")), ("加qq", text.index("加qq"))]
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("建议您最好在签收后检查", []), ("签收后第一天", []), ("第一件半价", []), ("最大可承重20公斤", []),
+    ("最高可退50元", []), ("全网通手机", []),
+    ("全网最低价", ["全网最低"]), ("我们是第一品牌", ["第一品牌"]), ("最好的面料", ["最好"]),
+])
+def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
+    s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert _words(s.check(text)) == flagged

@@ -74,6 +74,12 @@ def test_values_from_message_finds_order_number():
     assert values_from_message("我的订单号是2026112812345678，什么时候发货")["订单号"] == "2026112812345678"
 
 
+def test_a_pinduoduo_order_number_is_taken_whole_and_a_carriers_number_is_no_order_number():
+    assert values_from_message("订单号：231128-123456789012345 到哪了")["订单号"] == "231128-123456789012345"
+    values = values_from_message("我的中通75312345678901到哪了")
+    assert values["快递单号"] == "75312345678901" and "订单号" not in values
+
+
 def test_variable_names_match_in_either_script():
     text = "訂單{訂單號}的{商品名}已出貨，{客户称呼||親}"
     assert fill(text, {"订单号": "2026112812345678", "商品名": "保溫杯"}) == (
