@@ -646,6 +646,7 @@ def _suggestion_text(s: dict) -> str:
             out.append("  待填写: " + ", ".join(d["missing_variables"]))
         for f in d["flags"]:
             out.append(f"  ⚠ {f['word']} ({f['reason']}, {f['source']})")
+        out += [f"  · {why}" for why in d["explanation"]]  # why: the match, the 话术 lines used
     out += _references_text(s["references"])
     return "\n".join(out)
 

@@ -176,6 +176,8 @@ def test_suggest_feedback_and_lint(home, run, faq):
     run("import", str(faq))
     s = json.loads(run("suggest", "发票怎么开", "--json").stdout)
     assert s["hits"][0]["id"] == "a2"
+    text = run("suggest", "发票怎么开").stdout  # the text output says why, as --json does
+    assert "· a2 matched 「" in text and "· 话术 " in text
     assert s["drafts"] and "确认收货后7个工作日内开电子发票。" in s["drafts"][0]["text"]
     assert s["suggestion_id"]
     assert run("feedback", s["suggestion_id"], "accept", "--draft", "1").exit_code == 0

@@ -62,6 +62,11 @@ def test_unknown_words_fall_back_to_category(category, intent):
     assert u.intent == intent and u.stage == STAGE[intent]
 
 
+@pytest.mark.parametrize("message", ["衣服洗了缩水了还能退吗 我好生气", "这么久没人理，真让人火大"])
+def test_saying_one_is_angry_is_angry(message):
+    assert understand(message).sentiment == "angry"
+
+
 @pytest.mark.parametrize("message", ["怎么还没发货", "到底什么时候到", "在吗？？？", "有点担心收不到"])
 def test_anxious(message):
     assert understand(message).sentiment == "anxious"
