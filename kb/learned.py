@@ -188,7 +188,7 @@ class LearnStore:
             except KefuError as exc:
                 field = _ENTRY_FIELD[e.action] if e.source == "replay" else "draft"
                 raise LearnError(str(exc), field) from None
-        if e.key and self.db.execute("select 1 from learn_events where key = ?", [e.key]).fetchone():
+        if e.key and self._seen(e):
             out.duplicate += 1
             return
         at = e.at or _now()
@@ -202,6 +202,16 @@ class LearnStore:
             row_id = self._learn(entry, e, at)
             if row_id is not None and row_id not in out.learned:
                 out.learned.append(row_id)
+
+    def _seen(self, e: Event) -> bool:
+        if self.db.execute("select 1 from learn_events where key = ?", [e.key]).fetchone():
+            return True
+        if not e.key.startswith("replay:") or e.key.count(":") < 2:
+            return False
+        # Replayed before 2026-11-29, a line with an "id" was keyed by the id alone.
+        return self.db.execute(
+            "select 1 from learn_events where key = ? and message = ? and action = ? and entry_id is ?",
+            [e.key.rsplit(":", 1)[0], mask(e.message), e.action, e.entry_id]).fetchone() is not None
 
     def _published(self, entry_id: str) -> Entry:
         try:

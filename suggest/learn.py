@@ -198,13 +198,21 @@ def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
         action = {"accepted": "accept", "edited": "edit", "rejected": "reject", "no_match": "no_match"}[kind]
         if action == "edit" and not line.get("text"):
             raise ImportFileError(path, n, "text", "an edited line needs the text the agent sent")
+        # A line's `id` (a help desk's event id) makes a re-export count once however it is
+        # formatted; with what the event says, so that another source's event reusing the
+        # id ("1") is not taken for it and dropped.
+        what = json.dumps([query, action, entry_id], ensure_ascii=False)
         blob = json.dumps(line, ensure_ascii=False, sort_keys=True)
-        key = "replay:" + (str(line["id"]) if "id" in line else hashlib.sha256(blob.encode()).hexdigest()[:24])
+        key = "replay:" + (f"{line['id']}:{_digest(what)[:12]}" if "id" in line else _digest(blob)[:24])
         events.append(Event(query, action, entry_id, line.get("agent", agent), key, "replay",
                             line.get("text"), None, at))
     if not events:
         raise ImportFileError(path, None, None, "no feedback lines")
     return events
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 __all__ = ["Event", "LearnError", "Learner", "Learning", "PriorRule", "TrustRule", "find_gaps", "read_feedback"]

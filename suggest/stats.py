@@ -139,7 +139,9 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     day: dict[str, Counter] = defaultdict(Counter)
     for r in shown:
         day[local_day(r[1])]["shown"] += 1
-        day[local_day(r[1])]["no_match"] += r[3]
+        # kefu's own flag, apart from the agents' "no_match" reports counted below: one
+        # message flagged and reported counted twice under one key.
+        day[local_day(r[1])]["no_match_flagged"] += r[3]
     for at, _, action, _ in events:
         day[local_day(at)][action] += 1
     out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]

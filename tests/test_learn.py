@@ -440,6 +440,21 @@ def test_replay_twice_counts_once(shop, tmp_path):
     assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 2
 
 
+def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, tmp_path):
+    learner = Learner(shop)
+    first = write_lines(tmp_path / "a.jsonl", [{"id": "1", "query": MISSED, "accepted": "delivery", "agent": "a"}])
+    again = write_lines(tmp_path / "b.jsonl", [{"id": "1", "agent": "a", "accepted": "delivery", "query": MISSED,
+                                                "at": "2026-11-28T10:00:00+08:00"}])  # re-exported
+    other = write_lines(tmp_path / "c.jsonl", [{"id": "1", "query": "发票开公司抬头", "accepted": "invoice"}])
+    assert learner.replay(first).new == 1
+    assert (learner.replay(again).new, learner.replay(again).duplicate) == (0, 1)
+    assert learner.replay(other).new == 1  # another source's event 1: not dropped
+    assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 2
+    # keyed by the id alone by an earlier kefu: still the same event
+    shop.store.db.execute("update learn_events set key = 'replay:1' where entry_id = 'delivery'")
+    assert learner.replay(again).duplicate == 1
+
+
 @pytest.mark.parametrize("line, field", [
     ({"query": "x", "accepted": "nope"}, "field 'accepted': no entry with id 'nope'"),
     ({"query": "x", "rejected": "return"}, "field 'rejected': .*archived"),
@@ -569,3 +584,15 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         _time.tzset()
+
+
+def test_a_day_counts_kefus_no_match_flags_apart_from_the_agents_reports(shop):
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log = FeedbackLog(shop.store.db)
+    first = log.record_suggestion("今天天气怎么样", [], "simplified", "presale", True, [], [])
+    log.record_suggestion("推荐一部电视剧", [], "simplified", "presale", True, [], [])
+    Learner(shop).record_feedback(log, first, "no_match")
+    (day,) = usage(shop.store.db).by_day
+    assert (day["shown"], day["no_match_flagged"], day["no_match"]) == (2, 2, 1)
