@@ -782,16 +782,20 @@ def _new_password() -> str:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["agent", "editor", "admin"]), default="agent", show_default=True)
 @click.option("--password", help="At least 8 characters (default: a random one, printed once).")
+@click.option("--shared", is_flag=True,
+              help="A login a whole team uses (the panel inside a help desk): its feedback may name the "
+                   "agent who gave it, and learning counts those agents. A personal login's feedback is its own.")
 @json_option
 @click.pass_obj
 @handle_errors
-def user_add(c: Context, name, role, password, as_json) -> None:
+def user_add(c: Context, name, role, password, shared, as_json) -> None:
     """Create a console user; prints the password when kefu made it up."""
     made_up = password is None
     password = password or _new_password()
-    u = c.users().add(name, password, role)
-    emit({"name": u.name, "role": u.role, **({"password": password} if made_up else {})}, as_json,
-         lambda d: f"user {d['name']} ({d['role']}) created" + (f", password: {d['password']}" if made_up else ""))
+    u = c.users().add(name, password, role, shared)
+    emit({"name": u.name, "role": u.role, "shared": u.shared, **({"password": password} if made_up else {})},
+         as_json, lambda d: f"user {d['name']} ({d['role']}{', shared' if d['shared'] else ''}) created"
+         + (f", password: {d['password']}" if made_up else ""))
 
 
 @user.command(name="list")
@@ -801,7 +805,8 @@ def user_add(c: Context, name, role, password, as_json) -> None:
 def user_list(c: Context, as_json) -> None:
     """List console users and their roles."""
     emit([dataclasses.asdict(u) for u in c.users().all()], as_json,
-         lambda d: "\n".join(f"{u['name']}\t{u['role']}" for u in d) or "no users yet: kefu user add NAME --role editor")
+         lambda d: "\n".join(f"{u['name']}\t{u['role']}" + ("\tshared" if u["shared"] else "") for u in d)
+         or "no users yet: kefu user add NAME --role editor")
 
 
 @user.command(name="remove")

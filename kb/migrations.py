@@ -152,6 +152,13 @@ def m012_superseded_suggestions(db: sqlite_utils.Database) -> None:
     db["suggestions"].add_column("superseded_by", str)
 
 
+@migration
+def m013_shared_logins(db: sqlite_utils.Database) -> None:
+    # A login a whole team uses (the panel inside a help desk): only it, and API tokens,
+    # may name the help-desk agent who gave feedback; a personal login's feedback is its own.
+    db["users"].add_column("shared", int, not_null_default=0)
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
     if "_migrations" not in db.table_names():

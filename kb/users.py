@@ -27,6 +27,9 @@ class UserError(KefuError):
 class User:
     name: str
     role: str
+    # Used by a whole team (an integration token, or a login shared in a help desk): its
+    # feedback may name the agent who gave it. A personal login's feedback is its own.
+    shared: bool = False
 
     def can(self, role: str) -> bool:
         """True if this user's role is `role` or above it."""
@@ -45,7 +48,7 @@ class Users:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def add(self, name: str, password: str, role: str) -> User:
+    def add(self, name: str, password: str, role: str, shared: bool = False) -> User:
         from werkzeug.security import generate_password_hash
 
         name = name.strip()
@@ -58,9 +61,9 @@ class Users:
         if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
             raise UserError(f"user {name!r} already exists")
         with writing(self.db):
-            self.db.execute("insert into users (name, password_hash, role, created_at) values (?, ?, ?, ?)",
-                            [name, generate_password_hash(password), role, _now()])
-        return User(name, role)
+            self.db.execute("insert into users (name, password_hash, role, created_at, shared) values (?, ?, ?, ?, ?)",
+                            [name, generate_password_hash(password), role, _now(), int(shared)])
+        return User(name, role, shared)
 
     def set_password(self, name: str, password: str) -> None:
         from werkzeug.security import generate_password_hash
@@ -73,23 +76,24 @@ class Users:
                             [generate_password_hash(password), name])
 
     def get(self, name: str) -> User:
-        row = self.db.execute("select name, role from users where name = ?", [name]).fetchone()
+        row = self.db.execute("select name, role, shared from users where name = ?", [name]).fetchone()
         if row is None:
             raise UserError(f"no user {name!r}")
-        return User(*row)
+        return User(row[0], row[1], bool(row[2]))
 
     def all(self) -> list[User]:
-        return [User(*r) for r in self.db.execute("select name, role from users order by name")]
+        return [User(r[0], r[1], bool(r[2])) for r in self.db.execute("select name, role, shared from users order by name")]
 
     def check(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same answer for unknown names)."""
         from werkzeug.security import check_password_hash
 
-        row = self.db.execute("select name, role, password_hash from users where name = ?", [name]).fetchone()
+        row = self.db.execute("select name, role, password_hash, shared from users where name = ?",
+                              [name]).fetchone()
         if row is None:
             check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)  # same time either way
             return None
-        return User(row[0], row[1]) if check_password_hash(row[2], password) else None
+        return User(row[0], row[1], bool(row[3])) if check_password_hash(row[2], password) else None
 
     def remove(self, name: str) -> None:
         user = self.get(name)
@@ -113,7 +117,7 @@ class Users:
     def by_token(self, token: str) -> User | None:
         row = self.db.execute("select name, role from api_tokens where token_hash = ?",
                               [_token_hash(token)]).fetchone()
-        return User(f"token:{row[0]}", row[1]) if row else None
+        return User(f"token:{row[0]}", row[1], shared=True) if row else None
 
     def tokens(self) -> list[dict]:
         return [{"name": r[0], "role": r[1], "created_at": r[2]}

@@ -244,6 +244,23 @@ def test_one_token_names_each_help_desk_agent(confident_app):
     assert accept() == "token:desk"  # without `agent`: the token's user, as before
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_only_a_shared_login_names_help_desk_agents(confident_app, shared):
+    """One person with a personal login naming agents x and y would pass the two-agent
+    trust rule alone: their feedback stays theirs. A login the team shares names each."""
+    app, ws = confident_app
+    ws.users().add("desk", PASSWORD, "agent", shared=shared)
+    client, token = login(app, "desk")
+    headers = {"X-CSRFToken": token}
+    for agent in ("x", "y"):
+        s = client.post("/api/suggest", json={"message": "请问多久能发货"}, headers=headers).get_json()
+        r = client.post("/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "accept", "draft": 1,
+                                               "agent": agent}, headers=headers)
+        assert r.status_code == 201 and r.get_json()["agent"] == (f"desk/{agent}" if shared else "desk")
+    (row,) = ws.learner().store.rows(entry_id="delivery")
+    assert row.trusted == shared and len(row.agents) == (2 if shared else 1)
+
+
 @pytest.mark.parametrize("agent", [7, "", "  ", "a/b", "x" * 65, "a\nb"])
 def test_a_bad_agent_is_400_naming_the_field(api, agent):
     sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]

@@ -167,10 +167,12 @@ MAX_AGENT = 64  # characters of the `agent` field: a help desk's agent id or e-m
 
 def _feedback_agent(data: dict) -> str:
     """Who gave the feedback: the logged-in user or token, or `<that user>/<agent>` when
-    the body names the help-desk agent. One integration token is usually shared by a
-    whole team (a Chatwoot Dashboard App), and learning counts *different* agents, so
-    the panel names each one; the prefix keeps one token from speaking for another
-    token's or user's agents."""
+    the body names the help-desk agent. One integration token, or one login, is usually
+    shared by a whole team (a Chatwoot Dashboard App), and learning counts *different*
+    agents, so the panel names each one; the prefix keeps one token from speaking for
+    another token's or user's agents. Only tokens and shared logins (`kefu user add
+    --shared`) name agents: a personal login naming several would pass the trust rule
+    alone, so its feedback stays its own whatever the body says."""
     agent = data.get("agent")
     if agent is None:
         return _agent()
@@ -180,7 +182,8 @@ def _feedback_agent(data: dict) -> str:
     if len(agent) > MAX_AGENT or "/" in agent or not agent.isprintable():
         raise ApiError(400, "invalid_field",
                        f"agent must be at most {MAX_AGENT} printable characters without '/'", "agent")
-    return f"{_agent()}/{agent}"
+    user = current_user()
+    return f"{_agent()}/{agent}" if user is None or user.shared else _agent()
 
 
 @bp.post("/suggest")

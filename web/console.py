@@ -744,10 +744,11 @@ def add_user():
     form = request.form
     try:
         with locked() as ws:
-            user = ws.users().add(form.get("name", ""), form.get("password", ""), form.get("role", "agent"))
+            user = ws.users().add(form.get("name", ""), form.get("password", ""), form.get("role", "agent"),
+                                  shared=form.get("shared") == "1")
     except UserError as exc:
         return _users_page(error=user_error_zh(str(exc)), status=400)
-    flash(f"已添加用户 {user.name}（{user.role}）")
+    flash(f"已添加用户 {user.name}（{user.role}{'，团队共用' if user.shared else ''}）")
     return redirect(url_for(".users"))
 
 
