@@ -524,3 +524,10 @@ def test_a_damaged_store_or_config_or_an_unusable_folder_is_a_one_line_error(hom
     file.write_text("", encoding="utf-8")
     result = run("--data-dir", str(file / "home"), "init", ok=False)
     assert result.exit_code == 1 and result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
+
+
+def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
+    out = json.loads(run("user", "add", "desk", "--shared", "--password", "password1", "--json").stdout)
+    assert out == {"name": "desk", "role": "agent", "shared": True}
+    run("user", "add", "lihua", "--password", "password1")
+    assert run("user", "list").stdout.splitlines() == ["desk\tagent\tshared", "lihua\tagent"]

@@ -545,7 +545,11 @@ def test_users_page_is_admin_only(editor, admin):
 
 def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=200)
-    assert ws.users().get("xiaohe").role == "agent"
+    assert ws.users().get("xiaohe").role == "agent" and not ws.users().get("xiaohe").shared
+    admin.post("/console/users/add", {"name": "desk", "password": PASSWORD, "role": "agent", "shared": "1"},
+               status=200)
+    assert ws.users().get("desk").shared and "<td>desk</td><td>agent</td><td>是</td>" in admin.get("/console/users")
+    admin.post("/console/users/remove", {"name": "desk"}, status=200)
     html = admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=400).text
     assert "用户 xiaohe 已存在" in html
     html = admin.post("/console/users/add", {"name": "short", "password": "123", "role": "agent"}, status=400).text
