@@ -312,8 +312,16 @@ def history(c: Context, entry_id, as_json) -> None:
             changed = [k for k in after if before.get(k) != after.get(k)]
             out.append(f"v{ch['version']}  {ch['at']}  {ch['author'] or '-'}  {ch['action']}"
                        f"  ({', '.join(changed)})")
+            if ch["before"]:  # what changed, each side cut short (--json has it whole)
+                out += [f"    {k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in changed]
         return "\n".join(out)
     emit([dataclasses.asdict(ch) for ch in changes], as_json, text)
+
+
+def _short(value, width: int = 40) -> str:
+    text = "、".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+    text = " ".join(text.split()) or "-"
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 @cli.command()

@@ -62,6 +62,7 @@ def test_add_edit_history_revert_archive(home, run, faq):
     run("edit", "a4", "-a", "200积分抵1元。")
     hist = json.loads(run("history", "a4", "--json").stdout)
     assert [h["version"] for h in hist] == [1, 2] and hist[1]["author"] == "tester"
+    assert "    answer: 100积分抵1元。 → 200积分抵1元。" in run("history", "a4").stdout  # before → after
     assert json.loads(run("revert", "a4", "--to", "1", "--json").stdout)["answer"] == "100积分抵1元。"
     run("archive", "a4")
     assert json.loads(run("show", "a4", "--json").stdout)["status"] == "archived"
