@@ -745,29 +745,22 @@ def test_backup_file_is_a_working_store(tmp_path, make_entry):
         copy.close()
 
 
-def _sqlite_with_an_entries_table(path):
-    import sqlite3
+def _sqlite_with_a_table(table):
+    def make(path):
+        import sqlite3
 
-    c = sqlite3.connect(path)
-    c.execute("create table entries (x)")
-    c.commit()
-    c.close()
-    return path
-
-
-def _sqlite_of_another_program(path):
-    import sqlite3
-
-    c = sqlite3.connect(path)
-    c.execute("create table foo (x)")
-    c.commit()
-    c.close()
-    return path
+        c = sqlite3.connect(path)
+        c.execute(f"create table {table} (x)")
+        c.commit()
+        c.close()
+        return path
+    return make
 
 
 @pytest.mark.parametrize("junk", [lambda p: p.write_bytes(b"this is not sqlite" * 100) and p,
                                   lambda p: p.write_bytes(b"") or p,  # `touch empty.db`
-                                  _sqlite_with_an_entries_table, _sqlite_of_another_program])
+                                  _sqlite_with_a_table("entries"),  # not kefu's entries
+                                  _sqlite_with_a_table("foo")])  # another program's database
 def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry, junk):
     db = tmp_path / "kefu.db"
     s = Store.open(db)
