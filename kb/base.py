@@ -328,7 +328,7 @@ class KnowledgeBase:
             self._catch_up()
 
     # -- writes (store first, then the index) -------------------------------------
-    def _check_index_models(self) -> None:
+    def check_index_models(self) -> None:
         """IndexMismatch when the live index was built with other models: it cannot take
         a change, and saying so after storing it would report as failed an edit that
         happened."""
@@ -336,7 +336,7 @@ class KnowledgeBase:
             check_models(folder, self.models)
 
     def _synced(self, write: Callable[[], Entry]) -> Entry:
-        self._check_index_models()
+        self.check_index_models()
         entry = write()
         self._sync()
         return entry
@@ -369,8 +369,7 @@ class KnowledgeBase:
         plan = self.store.import_entries(*args, dry_run=True, places=places)
         if dry_run:
             return plan
-        if sync:
-            self._check_index_models()
+        self.check_index_models()  # with sync=False too: the caller's refresh would fail after
         if plan.added or plan.updated or (plan.passages or {}).get("added") or (plan.passages or {}).get("updated"):
             self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
         report = self.store.import_entries(*args, places=places)

@@ -208,10 +208,11 @@ class LearnStore:
             return True
         if not e.key.startswith("replay:") or e.key.count(":") < 2:
             return False
-        # Replayed before 2026-11-29, a line with an "id" was keyed by the id alone.
+        # Replayed before 2026-11-29, a line with an "id" was keyed by the id alone; its
+        # stored message may have been masked otherwise then, so it is not compared.
         return self.db.execute(
-            "select 1 from learn_events where key = ? and message = ? and action = ? and entry_id is ?",
-            [e.key.rsplit(":", 1)[0], mask(e.message), e.action, e.entry_id]).fetchone() is not None
+            "select 1 from learn_events where key = ? and action = ? and entry_id is ?",
+            [e.key.rsplit(":", 1)[0], e.action, e.entry_id]).fetchone() is not None
 
     def _published(self, entry_id: str) -> Entry:
         try:
@@ -227,7 +228,7 @@ class LearnStore:
         if not key:
             return None  # only punctuation, emoji or numbers
         accept = e.action in ("accept", "edit")
-        row = self._find(entry.id, key, near=accept)
+        row = self._find(entry.id, key, accept)
         agent = e.agent or "?"
         if row is None:
             known = key in {phrase_key(p) for p in entry.phrasings}
@@ -248,18 +249,18 @@ class LearnStore:
              json.dumps(sorted(rejecters), ensure_ascii=False), at, row.id])
         return row.id
 
-    def _find(self, entry_id: str, key: str, near: bool = True) -> Learned | None:
-        """The entry's learned row for `key`; with `near`, else the row of a near-duplicate
-        that agents accepted.
-
-        Only accepts merge: "退货的运费谁来出" is a near-duplicate of "换货的运费谁来出" by
-        its characters, and a reject of the one merged into the other would untrust a
-        good phrasing, leave the rejected pairing undemoted and its text nowhere."""
+    def _find(self, entry_id: str, key: str, accept: bool) -> Learned | None:
+        """The entry's learned row for `key`, else that of a near-duplicate on the same
+        side: an accept merges into a row agents accepted, a reject into one they only
+        rejected. "退货的运费谁来出" is a near-duplicate of "换货的运费谁来出" by its
+        characters: a reject of the one merged into the accepted other would untrust a good
+        phrasing, leave the rejected pairing undemoted and its text nowhere."""
         rows = self.rows(entry_id=entry_id)
         exact = [r for r in rows if r.key == key]
-        if exact or not near:
-            return exact[0] if exact else None
-        close = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows if r.agents]
+        if exact:
+            return exact[0]
+        close = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows
+                 if (bool(r.agents) if accept else bool(r.rejecters) and not r.agents)]
         close = [(s, r) for s, r in close if s >= NEAR_DUPLICATE]
         return max(close, key=lambda t: t[0])[1] if close else None
 
@@ -388,7 +389,7 @@ class LearnStore:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):
             target = self._published(to_entry)
-            there = self._find(to_entry, row.key)
+            there = self._find(to_entry, row.key, accept=True)  # a move gives the accepts
             if there is not None and there.moved_to is not None:
                 # Its accepts live on in the row it was moved to: reviving it would count them twice.
                 raise KefuError(f"learned phrasing {there.id} ({to_entry}) was moved to #{there.moved_to}:"

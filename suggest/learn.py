@@ -106,6 +106,7 @@ class Learner:
         self.kb.index()
 
     def _apply(self, write) -> Recorded | list[str]:
+        self.kb.check_index_models()  # before writing: an index of other models cannot follow
         out = write()
         changed = out.entries if isinstance(out, Recorded) else out
         self.kb.refresh(changed)
@@ -118,6 +119,7 @@ class Learner:
                         text: str | None = None, agent: str | None = None) -> int:
         """Log the agent's action on a suggestion and learn from it, in one transaction:
         feedback that cannot be learned from (its entry was archived since) stores nothing."""
+        self.kb.check_index_models()
         with writing(self.kb.store.db):
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
             shown = log.suggestion(suggestion_id)

@@ -83,12 +83,12 @@ class PhraseLibrary:
             options = [p for p in options if not p.text.endswith(("？", "?"))] or options
         if question:
             options = [p for p in options if "？" in p.text or "?" in p.text] or options
-        if script:
-            options = [p for p in options if p.script == script] or options
         if tone in (None, "calm"):
             options = [p for p in options if p.tone in ("any", "calm")] or options
         else:
             options = [p for p in options if p.tone == tone] or [p for p in options if p.tone == "any"]
+        if script:  # after the tone: a line for the right tone in the other script beats none
+            options = [p for p in options if p.script == script] or options
         if not options:
             return None
         h = int.from_bytes(hashlib.md5(f"{kind}\0{key}".encode()).digest()[:4], "little")

@@ -528,3 +528,6 @@ def test_a_line_written_for_the_customers_script_is_preferred():
     assert {lib.pick("greeting_first", k).id for k in keys} == {"s1", "t1"}  # no script: the whole library
     only = PhraseLibrary([Phrase("s1", "greeting_first", "接待", "any", "simplified", "亲，您好～")])
     assert only.pick("greeting_first", "k", script=TRADITIONAL).id == "s1"  # converted when drafted
+    moods = PhraseLibrary([Phrase("angry", "apology", "", "angry", "simplified", "非常抱歉！"),
+                           Phrase("worried", "apology", "", "anxious", "traditional", "請別著急。")])
+    assert moods.pick("apology", "k", "angry", script=TRADITIONAL).id == "angry"  # the tone comes first

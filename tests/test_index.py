@@ -11,6 +11,8 @@ from fakes import FakeEmbedder
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import IndexMismatch
+from kefu.kb.learned import Event
+from kefu.suggest.learn import Learner
 from kefu.kb.index import Index
 from kefu.kb.text import normalize
 
@@ -139,6 +141,11 @@ def test_a_change_the_index_of_other_models_cannot_take_is_refused_before_it_is_
             other.add(make_entry("new", "怎么改地址"))
         with pytest.raises(IndexMismatch):
             other.import_entries([make_entry("new2", "能开发票吗")])
+        with pytest.raises(IndexMismatch):  # kefu import: files first, one refresh after
+            other.import_entries([make_entry("new3", "能开发票吗")], sync=False)
+        with pytest.raises(IndexMismatch):  # learning, which re-indexes what it changes
+            Learner(other).record([Event("包裹啥时候到", "accept", "ship", "a")])
+        assert other.store.db.execute("select count(*) from learn_events").fetchone()[0] == 0
         assert other.store.get("ship") == before and len(other.store.history("ship")) == 1
         assert {e.id for e in other.store.entries()} == {e.id for e in kb.store.entries()}
     finally:

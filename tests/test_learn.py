@@ -132,6 +132,13 @@ def test_a_reject_never_merges_into_a_near_duplicate(shop):
     assert {r.id for r in learner.store.rows(entry_id="delivery")} == {good.id, bad.id}
 
 
+def test_rejects_of_near_identical_wording_add_up(shop):
+    learner = Learner(shop)
+    learner.record([reject("退货的运费谁来出呢", "delivery", "c"), reject("退货运费谁来出呢", "delivery", "d")])
+    (row,) = learner.store.rows(entry_id="delivery")
+    assert row.rejecters == ["c", "d"] and row.demoted
+
+
 def test_min_agents_is_a_stored_setting(shop):
     Learner(shop).store.set_setting("learn.min_agents", "1")
     learner = Learner(shop)

@@ -906,6 +906,9 @@ def test_admin_settings_are_saved_and_take_effect(admin, ws, app):
     with app.test_request_context():
         a = assistant()
         assert a.composer.traditional == "s2hk" and a.log.retention_days == 30
+    (ws.home / "config.json").write_text("{oops", encoding="utf-8")  # hand-edited and broken
+    embed = app.test_client().get("/embed")
+    assert embed.status_code == 200 and embed.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
 
 
 def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws):

@@ -53,9 +53,11 @@ def allowed_origins() -> list[str]:
     given = current_app.config["KEFU_ALLOWED_ORIGINS"]
     if given:
         return given
+    from kefu.kb.errors import KefuError
+
     try:
         return parse_origins(workspace().config().get("allowed_origins", []))
-    except ValueError:  # a hand-edited config.json; the settings page refuses bad ones
+    except (ValueError, KefuError):  # a hand-edited config.json; the settings page refuses bad ones
         return []
 
 
