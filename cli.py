@@ -71,6 +71,11 @@ def handle_errors(fn):
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
         except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise click.ClickException(f"the store is busy ({exc}): another kefu is writing to it; "
+                                           "try again in a moment") from None
+            if isinstance(exc, sqlite3.OperationalError):
+                raise click.ClickException(f"SQLite could not do it: {exc}") from None
             raise click.ClickException(f"the store cannot be read ({exc}): restore a backup "
                                        "(`kefu restore FILE`) or use another --data-dir") from None
     return wrapper

@@ -20,7 +20,9 @@ ACTIONS = ("accept", "edit", "reject", "no_match")
 REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same message only this soon
 
 _NUM = r"[\d一二三四五六七八九十百千零〇两]+"  # a house, floor or flat number, in digits or in words
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_AREA = r"(?:[\u4e00-\u9fff]{1,7}?(?:市|区|區|县|縣|镇|鎮|乡|鄉|街道))"
+_ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
 
 _MASKS = [
     # Bank cards and ID numbers look like order numbers; what the customer calls them tells
@@ -42,12 +44,12 @@ _MASKS = [
     # such as 地址, 在, 寄到 before it.
     (re.compile(rf"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){{1,20}}?(?:路|街|(?<!知)道|巷|弄)(?:[一二三四五六七八九十\d]{{1,3}}段)?\s*{_NUM}\s*[号號]"
                 rf"(?:[\u4e00-\u9fff]{{0,8}}?\s*{_NUM}\s*(?:栋|棟|幢|单元|單元|室|楼|樓|层|層|[号號Ff]))*"), "【地址】"),
-    # A chain of administrative areas (浙江省杭州市西湖区, 广州市天河区) and what follows it
-    # up to a road, without a number: the customer's whereabouts all the same. It starts
-    # after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
-    (re.compile(r"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){1,7}?(?:省|自治区|自治區|特别行政区|市|县|縣)"
-                r"(?:[\u4e00-\u9fff]{1,7}?(?:市|区|區|县|縣|镇|鎮|乡|鄉|街道))+"
-                r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))?"), "【地址】"),
+    # A chain of administrative areas and what follows it up to a road, without a number:
+    # the customer's whereabouts all the same. Three areas (浙江省杭州市西湖区), or two and
+    # a road (广州市天河区…花城大道): two alone are as often words (超市生鲜区, 全市各区).
+    # It starts after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
+    (re.compile(rf"(?:(?![址是在到寄送的从])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|市|县|縣)"
+                rf"(?:{_AREA}{{2,}}{_ROAD}?|{_AREA}+{_ROAD})"), "【地址】"),
     # A housing estate with building and flat numbers (翠苑小区5栋302, 幸福花園3棟2單元501室).
     (re.compile(r"[\u4e00-\u9fff]{1,12}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|家园|家園|苑)"
                 r"\s*\d+\s*(?:栋|棟|幢|号楼|號樓)(?:\s*\d+\s*(?:单元|單元))?(?:\s*\d+\s*(?:室|号|號)?)?"), "【地址】"),
@@ -57,7 +59,7 @@ _MASKS = [
 def mask(text: str) -> str:
     """Mask phone, bank card and ID numbers, e-mail and street addresses in customer text
     (full-width digits are made half-width first: １３９… is a phone number too)."""
-    text = text.translate(_FULL_WIDTH_DIGITS)
+    text = text.translate(FULL_WIDTH_DIGITS)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
     return text

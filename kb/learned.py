@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 from .entry import Entry
 from .errors import EntryNotFound, KefuError
-from .feedback import mask
+from .feedback import FULL_WIDTH_DIGITS, mask
 from .store import writing
 from .text import normalize
 
@@ -119,6 +119,7 @@ class Recorded:
 def has_details(text: str) -> bool:
     """Whether `text` carries something phrase_key and the stored text leave out: a phone
     or card number, an address, an e-mail, a long (order) number."""
+    text = text.translate(FULL_WIDTH_DIGITS)  # mask() makes them half-width: no detail in itself
     return mask(text) != text or bool(_LONG_NUMBER.search(text))
 
 

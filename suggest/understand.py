@@ -44,7 +44,7 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
                         r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕")
 _ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
-                    r"失望|差劲|离谱|太过分|受不了|生气|气人|火大|恼火|"
+                    r"失望|差劲|离谱|太过分|受不了|(?<![不别没])生气|气人|火大|恼火|"
                     r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
@@ -55,15 +55,18 @@ _ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不�
 # An order or tracking number, with its label if any: what a customer sends when asked for it.
 GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号)?\s*(?:是|为|:|：)?\s*"
                           r"(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
-# "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry.
-_NOT_YET = re.compile(r"还没(?:有)?(?:到|发|收到|退|回|处理|动)")
+# "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry; after
+# a wait ("都五天了还没发货，我要取消") it is.
+_NOT_YET = re.compile(r"还没(?:有)?(?:发|付)")
 _WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮我).{0,3}(?:改|取消|换|加|合并|备注|退|撤)")
+_WAITED = re.compile(r"[天周月]了|星期了|小时了|好几天|好久|多久了|这么久")
 _URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
 
 
 def _anxious(text: str) -> bool:
     found = [m.group() for m in _ANXIOUS.finditer(text)]
-    if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text):
+    if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text) \
+            and not _WAITED.search(text):
         return False  # "还没发货" only as the condition of a change the customer asks for
     return bool(found)
 

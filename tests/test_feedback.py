@@ -90,6 +90,9 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     ("上海市徐汇区漕溪北路398号汇智大厦12楼", "【地址】"),
     ("漕溪北路398号汇智大厦12楼1203室", "【地址】"),
     ("我在上海市区上班，市区能当天到吗", "我在上海市区上班，市区能当天到吗"),
+    # two areas alone are as often ordinary words
+    ("确保省市区和门牌号准确", "确保省市区和门牌号准确"), ("超市生鲜区有吗", "超市生鲜区有吗"),
+    ("全市各区都包邮吗", "全市各区都包邮吗"), ("从杭州市发货到哪个区", "从杭州市发货到哪个区"),
 ])
 def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text, masked):
     assert mask(text) == masked

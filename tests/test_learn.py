@@ -357,6 +357,12 @@ def test_a_message_with_numbers_rejected_twice_is_demoted_when_it_comes_again(sh
     assert top(shop, message.replace("887301245", "556677889")) != first  # another order, same question
 
 
+def test_full_width_digits_are_no_detail_in_themselves():
+    from kefu.kb.learned import has_details
+
+    assert not has_details("买２件") and has_details("电话１３９１２３４５６７８")
+
+
 def test_a_question_is_not_demoted_for_sharing_its_key_with_a_rejected_pasted_detail(shop):
     # A pasted address is stored as 【地址】, key "地址": the same key as someone asking
     # "地址呢？", which must not take the demotion.

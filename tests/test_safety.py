@@ -109,6 +109,8 @@ def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_writ
     ("建议您最好在签收后检查", []), ("签收后第一天", []), ("第一件半价", []), ("最大可承重20公斤", []),
     ("最高可退50元", []), ("全网通手机", []),
     ("全网最低价", ["全网最低"]), ("我们是第一品牌", ["第一品牌"]), ("最好的面料", ["最好"]),
+    # the harmless phrases carry their context: the bare words still flag real claims
+    ("销量第一天天爆卖", ["第一"]), ("行业第一个零添加", ["第一"]), ("效果最好在同类产品中", ["最好"]),
 ])
 def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
     s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
