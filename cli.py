@@ -148,9 +148,19 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
     """Create the data folder and its config; build the index."""
     from kefu.kb.embed import canonical_models
 
+    from kefu.kb.errors import IndexMismatch
+
     c._models = canonical_models(c.models)
     kb = c.kb()  # loads the models: a model that cannot load leaves config.json as it was
-    c.write_config({**c.config(), "models": c.models})
+    config = {**c.config(), "models": c.models}
+    try:
+        kb.check_index_models()
+    except IndexMismatch:
+        # Other models than the index was built with: the index is built anew first, and
+        # config.json names them just before it goes live (as a fine-tuned model switches).
+        kb.rebuild(before_publish=lambda: c.write_config(config))
+    else:
+        c.write_config(config)
     report = None
     if sample:
         from kefu.corpus import ENTRIES, TERMS

@@ -532,3 +532,30 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     assert out == {"name": "desk", "role": "agent", "shared": True}
     run("user", "add", "lihua", "--password", "password1")
     assert run("user", "list").stdout.splitlines() == ["desk\tagent\tshared", "lihua\tagent"]
+
+
+def test_init_with_other_models_builds_their_index_before_naming_them(home, run, monkeypatch):
+    """kefu --models X init on a folder indexed with other models switches to X; a crash
+    while indexing leaves config.json naming the models the live index was built with."""
+    from fakes import FakeEmbedder
+
+    import kefu.kb.embed as embed
+    from kefu.kb.index import Index
+
+    monkeypatch.setattr(embed, "load_embedders", lambda spec, threads=None: [FakeEmbedder(id=spec)])
+    run("--models", "use", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    saved = Index.save
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed while indexing")
+
+    monkeypatch.setattr(Index, "save", crash)
+    with pytest.raises(RuntimeError):
+        run("--models", "e5", "init")
+    assert json.loads((home / "config.json").read_text())["models"] == "use"
+    assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "k1"
+    monkeypatch.setattr(Index, "save", saved)
+    run("--models", "e5", "init")
+    assert json.loads((home / "config.json").read_text())["models"] == "e5"
+    assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "k1"
