@@ -121,7 +121,18 @@ def author() -> str:
     return os.environ.get("KEFU_AUTHOR") or os.environ.get("USER") or "cli"
 
 
-@click.group()
+class _Cli(click.Group):
+    def main(self, args=None, **kwargs):
+        """Arguments that are not UTF-8 (a terminal set to GBK or Big5) decoded as messages
+        are (`decode_text`), before any command sees them: Python keeps their bytes as
+        lone surrogates, which SQLite, OpenCC and printing cannot take."""
+        if args is None:
+            args = [decode_text(os.fsencode(a)) if any("\udc80" <= ch <= "\udcff" for ch in a) else a
+                    for a in sys.argv[1:]]
+        return super().main(args, **kwargs)
+
+
+@click.group(cls=_Cli)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
               help="Data folder (default: $KEFU_HOME or ~/.local/share/kefu).")
 @click.option("--models", envvar="KEFU_MODELS",
@@ -559,20 +570,28 @@ def reindex(c: Context, as_json) -> None:
 
 
 def read_message(message: str) -> str:
-    """`-` reads the message from standard input (a long paste can exceed the OS argument limit).
+    """`-` reads the message from standard input (a long paste can exceed the OS argument
+    limit); either way its bytes are decoded by `decode_text`."""
+    return decode_text(sys.stdin.buffer.read() if message == "-" else os.fsencode(message))
 
-    Either way the bytes are decoded as an imported file's are (UTF-8, else GB18030 or
-    Big5, whichever reads as Chinese): a terminal set to GBK passes GBK bytes, which
-    Python would keep as undecodable surrogates. Bytes that fit none of them become
-    U+FFFD and the rest of the message is still answered."""
+
+def decode_text(data: bytes) -> str:
+    """Text typed or piped in: UTF-8; mostly UTF-8 with a stray byte (that byte becomes
+    U+FFFD: read as GB18030 the whole message would turn to nonsense); else decoded as an
+    imported file is (GB18030 or Big5, whichever reads as Chinese: a terminal set to GBK
+    passes GBK bytes, which Python keeps as undecodable surrogates); else UTF-8 with every
+    undecodable byte U+FFFD, and the rest of the message is still answered."""
     from kefu.kb.errors import ImportFileError
     from kefu.kb.importers.encoding import decode
 
-    data = sys.stdin.buffer.read() if message == "-" else os.fsencode(message)
+    lenient = data.decode("utf-8", errors="replace")
+    bad = lenient.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    if not bad or sum(ord(ch) > 127 for ch in lenient) > 2 * bad:
+        return lenient
     try:
         return decode(data, "<message>")[0]
     except ImportFileError:
-        return data.decode("utf-8", errors="replace")
+        return lenient
 
 
 def _result_text(r: dict) -> str:

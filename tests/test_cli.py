@@ -559,3 +559,25 @@ def test_init_with_other_models_builds_their_index_before_naming_them(home, run,
     run("--models", "e5", "init")
     assert json.loads((home / "config.json").read_text())["models"] == "e5"
     assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "k1"
+
+
+@pytest.mark.parametrize("data, text", [
+    ("发票能开吗".encode() + b"\xa1", "发票能开吗\ufffd"),  # a stray byte in UTF-8: not read as GB18030
+    ("发票能开吗".encode("gbk"), "发票能开吗"), ("發票能開嗎".encode("big5"), "發票能開嗎"),
+    ("运费".encode(), "运费"),
+])
+def test_decode_text_reads_utf8_gbk_and_big5(data, text):
+    from kefu.cli import decode_text
+
+    assert decode_text(data) == text
+
+
+def test_arguments_in_gbk_are_decoded_before_any_command_sees_them(home, run, fake_models, monkeypatch):
+    import os
+
+    from kefu.cli import cli as main_group
+
+    question = os.fsdecode("多久发货".encode("gbk"))  # what Python makes of a GBK terminal's argv
+    monkeypatch.setattr("sys.argv", ["kefu", "add", "--id", "k1", "-q", question, "-a", "当天发货"])
+    main_group.main(standalone_mode=False)
+    assert json.loads(run("show", "k1", "--json").stdout)["question"] == "多久发货"
