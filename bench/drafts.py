@@ -11,7 +11,8 @@ Prints, over the dataset's queries:
 - two questions: share of the queries with two gold entries whose first draft quotes
   both (and whose drafts, any of them, do), and share of one-gold queries answered
   correctly at the top whose first draft quotes some other entry as well (a second
-  answer nobody asked for);
+  answer nobody asked for), and share of one-gold queries with some draft answering
+  exactly the gold entry;
 - latency: Assistant.suggest vs Retriever.search alone on the same queries (p95 of
   each, and their difference), and the part of suggest spent outside retrieval, per
   message: drafting itself. A message asking two things is searched twice (each
@@ -83,7 +84,7 @@ def main() -> None:
         for q in queries[:10]:
             assistant.suggest(q["query"])
         drafts_ok = drafts_n = facts_ok = facts_n = kefu_flags = none_ok = none_n = 0
-        both_ok = both_any = both_n = extra = single_n = 0
+        both_ok = both_any = both_n = extra = single_n = one_n = one_exact = 0
         t_suggest, t_search, t_outside, searches = [], [], [], []
         inner = [0.0, 0]  # time in, and number of, Retriever.search calls of one suggest
         search = retriever.search
@@ -125,6 +126,9 @@ def main() -> None:
                 both_n += 1
                 both_ok += set(q["gold"]) <= quoted
                 both_any += any(set(q["gold"]) <= a for a in answers)
+            else:
+                one_n += 1
+                one_exact += any(a == set(q["gold"]) for a in answers)
             if s.hits and s.hits[0].id in q["gold"] and s.drafts:
                 first = T2S.convert(s.drafts[0].text)
                 numbers = set(NUMBER.findall(T2S.convert(gold_answers[s.hits[0].id])))
@@ -144,6 +148,7 @@ def main() -> None:
         "both_share": round(both_ok / max(both_n, 1), 4), "both_n": both_n,
         "both_any_share": round(both_any / max(both_n, 1), 4),
         "extra_answer_share": round(extra / max(single_n, 1), 4), "extra_answer_n": extra,
+        "one_gold_exact_share": round(one_exact / max(one_n, 1), 4), "one_gold_n": one_n,
         "latency_ms": {"suggest_p50": ms(t_suggest, 50), "suggest_p95": ms(t_suggest, 95),
                        "search_p50": ms(t_search, 50), "search_p95": ms(t_search, 95),
                        "outside_search_p50": ms(t_outside, 50), "outside_search_p95": ms(t_outside, 95),
@@ -162,6 +167,8 @@ def main() -> None:
     print(f"two-question queries, both quoted {report['both_share']:.3f} in the first draft, "
           f"{report['both_any_share']:.3f} in some draft, of {report['both_n']}; "
           f"one-question queries with an extra answer {report['extra_answer_share']:.3f} ({extra} of {single_n})")
+    print(f"one-gold queries with a draft answering exactly the gold entry {report['one_gold_exact_share']:.3f}"
+          f" ({one_exact} of {one_n})")
     print(f"latency ms: suggest p50 {lat['suggest_p50']} p95 {lat['suggest_p95']}; search alone p50 "
           f"{lat['search_p50']} p95 {lat['search_p95']}; drafting adds {lat['added_p95']} at p95 (target <= 5)")
     print(f"           suggest outside retrieval p50 {lat['outside_search_p50']} p95 {lat['outside_search_p95']}; "
