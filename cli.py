@@ -862,6 +862,19 @@ def user_remove(c: Context, name, as_json) -> None:
     emit({"removed": name}, as_json, lambda d: f"removed user {d['removed']}")
 
 
+@user.command(name="share")
+@click.argument("name")
+@click.option("--off", is_flag=True, help="Make it a personal login again.")
+@json_option
+@click.pass_obj
+@handle_errors
+def user_share(c: Context, name, off, as_json) -> None:
+    """Mark an existing login as shared by a team (its feedback may name the agent), or not."""
+    u = c.users().set_shared(name, not off)
+    emit({"name": u.name, "role": u.role, "shared": u.shared}, as_json,
+         lambda d: f"user {d['name']} is now {'shared by a team' if d['shared'] else 'a personal login'}")
+
+
 @user.command(name="passwd")
 @click.argument("name")
 @click.option("--password", help="At least 8 characters (default: a random one, printed once).")

@@ -75,6 +75,13 @@ class Users:
             self.db.execute("update users set password_hash = ? where name = ?",
                             [generate_password_hash(password), name])
 
+    def set_shared(self, name: str, shared: bool) -> User:
+        """Mark a login as used by a whole team (its feedback may name agents), or not."""
+        user = self.get(name)
+        with writing(self.db):
+            self.db.execute("update users set shared = ? where name = ?", [int(shared), name])
+        return User(user.name, user.role, shared)
+
     def get(self, name: str) -> User:
         row = self.db.execute("select name, role, shared from users where name = ?", [name]).fetchone()
         if row is None:

@@ -413,7 +413,7 @@ _ON_A_STORE = {
 }
 # Commands that make content, so they may start a new data folder (eval reads its own dataset).
 _START_A_STORE = {"init", "import", "add", "restore", "eval", "terms add", "terms list", "terms remove",
-                  "user add", "user list", "user remove", "user passwd", "token add", "token list",
+                  "user add", "user list", "user remove", "user passwd", "user share", "token add", "token list",
                   "token revoke"}
 
 
@@ -532,6 +532,10 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     assert out == {"name": "desk", "role": "agent", "shared": True}
     run("user", "add", "lihua", "--password", "password1")
     assert run("user", "list").stdout.splitlines() == ["desk\tagent\tshared", "lihua\tagent"]
+    run("user", "share", "lihua")  # an existing team login, after upgrading
+    run("user", "share", "desk", "--off")
+    assert run("user", "list").stdout.splitlines() == ["desk\tagent", "lihua\tagent\tshared"]
+    assert run("user", "share", "nobody", ok=False).exit_code == 1
 
 
 def test_init_with_other_models_builds_their_index_before_naming_them(home, run, monkeypatch):

@@ -77,8 +77,10 @@ SPEC = {
                 "draft": {"type": "integer", "minimum": 1}, "text": {"type": "string"},
                 "agent": {"type": "string", "maxLength": 64, "pattern": "^[^/]+$",
                           "description": "The help-desk agent who acted (e.g. Chatwoot's agent id), when one "
-                                         "token serves a team: recorded as `<token user>/<agent>`, so learning's "
-                                         "trust rule counts each agent. Default: the token's or login's user"}}},
+                                         "token or shared login serves a team: recorded as `<user>/<agent>`, so "
+                                         "learning's trust rule counts each agent. A personal login's feedback "
+                                         "is its own (the field is checked, then not used). Default: the "
+                                         "token's or login's user"}}},
             "FeedbackRecorded": {"type": "object", "properties": {
                 "feedback_id": {"type": "integer"}, "suggestion_id": {"type": "string"},
                 "action": {"type": "string"}, "draft": {"type": ["integer", "null"]},
