@@ -183,18 +183,20 @@ class KnowledgeBase:
                 self._passages = self._rebuild_passages()
         return self._passages
 
-    def _rebuild_passages(self) -> Index:
-        """With the lock held: the passage index, rebuilt unless another process just did."""
+    def _rebuild_passages(self, anew: bool = False, publish: bool = True) -> Index:
+        """With the lock held: the passage index, rebuilt unless another process just did
+        (`anew`: rebuilt anyway, as after a change of models); with `publish=False` its
+        folder is left for the caller to publish."""
         # Hash and passages read at one moment: an import committed meanwhile leaves it stale.
         with self.store.snapshot():
             want = self.store.passages_hash()
-            live = self._live(self.passage_dir, self._passages, warn=True)
+            live = None if anew else self._live(self.passage_dir, self._passages, warn=True)
             if live is not None and live.content_hash == want:
                 return live
             passages = self.store.passages()
         live = self._passages = None  # not held beside the new one
         docs = self._documents([(p["id"], [p["text"]], (None, None)) for p in passages])
-        return self._build(self.passage_dir, want, docs, len(passages))
+        return self._build(self.passage_dir, want, docs, len(passages), publish=publish)
 
     def _live(self, index_dir: IndexDir, loaded: Index | None, warn: bool) -> Index | None:
         """The live version on disk (`loaded` if that is the one), or None when there is
@@ -276,11 +278,23 @@ class KnowledgeBase:
         return live
 
     def rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
-        """Build a new version folder of the entry index from SQLite and switch to it
-        atomically; `before_publish` runs once the folder is complete, just before the
-        switch (a model change writes its config there)."""
+        """Build new version folders of the entry index (and of the passage index, when
+        there are passages) from SQLite and switch to them atomically; `before_publish`
+        runs once both folders are complete, just before the switch (a change of models
+        writes its config there: until then every process keeps the current ones)."""
         with self.index_dir.lock():
-            return self._rebuild(before_publish)
+            passages = None
+            if self.store.passage_count() or self.passage_dir.current() is not None:
+                with self.passage_dir.lock():
+                    passages = self._rebuild_passages(anew=True, publish=False)
+
+            def go_live():
+                if before_publish:
+                    before_publish()
+                if passages is not None:
+                    self.passage_dir.publish(passages.folder)
+                    self._passages = passages
+            return self._rebuild(go_live)
 
     def _rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
         # The hash and the entries are read at one moment: an edit committed while this
@@ -303,7 +317,8 @@ class KnowledgeBase:
         return self._index
 
     def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int,
-               sources: Sources | None = None, before_publish: Callable[[], None] | None = None) -> Index:
+               sources: Sources | None = None, before_publish: Callable[[], None] | None = None,
+               publish: bool = True) -> Index:
         index = Index(self.models)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
@@ -316,7 +331,8 @@ class KnowledgeBase:
         index.save(folder)
         if before_publish:
             before_publish()
-        index_dir.publish(folder)
+        if publish:
+            index_dir.publish(folder)
         return index
 
     def _sync(self) -> None:
@@ -332,8 +348,9 @@ class KnowledgeBase:
         """IndexMismatch when the live index was built with other models: it cannot take
         a change, and saying so after storing it would report as failed an edit that
         happened."""
-        if (folder := self.index_dir.current()) is not None:
-            check_models(folder, self.models)
+        for index_dir in (self.index_dir, self.passage_dir):
+            if (folder := index_dir.current()) is not None:
+                check_models(folder, self.models)
 
     def _synced(self, write: Callable[[], Entry]) -> Entry:
         self.check_index_models()

@@ -700,3 +700,25 @@ def test_terms_are_stored_and_match_normalised(kb, make_entry):
     index = kb.index()
     assert "运费险" in index.rows[index.by_entry["ins"][0]].tokens
     assert "abc牌" in kb.segmenter.split(normalize("ABC牌的运费险").text)[0]
+
+
+def test_a_rebuild_with_other_models_rebuilds_the_passages_too(kb, built):
+    """A change of models (init --models, a kept fine-tune) or kefu reindex: the passage
+    index was left built with the old models, and every search then failed."""
+    from kefu.kb.importers.records import Passage
+
+    kb.import_entries([], source="guide.txt", passages=[Passage("guide.txt", 0, "退货要在七天内申请")])
+    assert kb.passage_index().n_entries == 1
+    other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
+    try:
+        with pytest.raises(IndexMismatch):
+            other.check_index_models()
+        before = (kb.index_dir.current(), kb.passage_dir.current())
+        seen = []
+        other.rebuild(before_publish=lambda: seen.append((kb.index_dir.current(), kb.passage_dir.current())))
+        assert seen == [before]  # the config is written while both old versions are still live
+        other.check_index_models()
+        assert other.passage_index().n_entries == 1 and other.index().n_entries == 5
+        assert kb.index_dir.current() != before[0] and kb.passage_dir.current() != before[1]
+    finally:
+        other.close()
