@@ -27,7 +27,7 @@ from .text import normalize
 ACTIONS = ("accept", "edit", "reject", "no_match")
 STATUSES = ("candidate", "approved", "rejected", "known")
 MAX_CHARS = 200  # longer messages are stories, not phrasings: counted, never learned
-NEAR_DUPLICATE = 0.85  # difflib ratio of two keys above which they are one phrasing
+NEAR_DUPLICATE = 0.85  # difflib ratio of two keys, one adding words to the other, above which they are one phrasing
 _NOT_KEY = re.compile(r"[^\w]|_", re.UNICODE)
 _PARTICLES = re.compile(r"[啊呀吗嘛呢吧哦噢喔啦哈呐]+$")  # sentence-final particles change no meaning
 _LONG_NUMBER = re.compile(r"\d{6,}")
@@ -114,6 +114,14 @@ class Recorded:
     duplicate: int = 0
     learned: list[int] = field(default_factory=list)  # learned rows created or changed
     entries: list[str] = field(default_factory=list)  # entries whose trusted phrasings changed
+
+
+def _likeness(a: str, b: str) -> float:
+    """difflib's ratio of two keys when one only adds words to the other ("退货运费谁来出" /
+    "退货的运费谁来出"), else 0: a changed character may change the question ("退货的运费谁
+    来出" / "换货的运费谁来出"), and merging them would count one's agents for the other."""
+    m = difflib.SequenceMatcher(None, a, b)
+    return 0.0 if any(op == "replace" for op, *_ in m.get_opcodes()) else m.ratio()
 
 
 def has_details(text: str) -> bool:
@@ -210,10 +218,10 @@ class LearnStore:
         if not e.key.startswith("replay:") or e.key.count(":") < 2:
             return False
         # Replayed before 2026-11-29, a line with an "id" was keyed by the id alone; its
-        # stored message may have been masked otherwise then, so it is not compared.
-        return self.db.execute(
-            "select 1 from learn_events where key = ? and action = ? and entry_id is ?",
-            [e.key.rsplit(":", 1)[0], e.action, e.entry_id]).fetchone() is not None
+        # stored message may have been masked otherwise then: compared as phrase keys.
+        rows = self.db.execute("select message from learn_events where key = ? and action = ? and entry_id is ?",
+                               [e.key.rsplit(":", 1)[0], e.action, e.entry_id]).fetchall()
+        return any(phrase_key(m) == phrase_key(e.message) for (m,) in rows)
 
     def _published(self, entry_id: str) -> Entry:
         try:
@@ -253,14 +261,13 @@ class LearnStore:
     def _find(self, entry_id: str, key: str, accept: bool) -> Learned | None:
         """The entry's learned row for `key`, else that of a near-duplicate on the same
         side: an accept merges into a row agents accepted, a reject into one they only
-        rejected. "退货的运费谁来出" is a near-duplicate of "换货的运费谁来出" by its
-        characters: a reject of the one merged into the accepted other would untrust a good
-        phrasing, leave the rejected pairing undemoted and its text nowhere."""
+        rejected (a reject merged into an accepted row would untrust a good phrasing and
+        leave the rejected pairing undemoted)."""
         rows = self.rows(entry_id=entry_id)
         exact = [r for r in rows if r.key == key]
         if exact:
             return exact[0]
-        close = [(difflib.SequenceMatcher(None, r.key, key).ratio(), r) for r in rows
+        close = [(_likeness(r.key, key), r) for r in rows
                  if (bool(r.agents) if accept else bool(r.rejecters) and not r.agents)]
         close = [(s, r) for s, r in close if s >= NEAR_DUPLICATE]
         return max(close, key=lambda t: t[0])[1] if close else None

@@ -101,6 +101,7 @@ class Learner:
 
     def set_trust(self, rule: TrustRule) -> None:
         """Store the trust rule (the index reads it from the store) and re-index what it changes."""
+        self.kb.check_index_models()
         self.store.set_setting("learn.min_agents", str(rule.min_agents))
         self.store = LearnStore(self.kb.store)
         self.kb.index()

@@ -11,7 +11,8 @@ from fakes import FakeEmbedder
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import IndexMismatch
-from kefu.kb.learned import Event
+from kefu.kb.feedback import FeedbackLog
+from kefu.kb.learned import Event, TrustRule
 from kefu.suggest.learn import Learner
 from kefu.kb.index import Index
 from kefu.kb.text import normalize
@@ -146,6 +147,15 @@ def test_a_change_the_index_of_other_models_cannot_take_is_refused_before_it_is_
         with pytest.raises(IndexMismatch):  # learning, which re-indexes what it changes
             Learner(other).record([Event("包裹啥时候到", "accept", "ship", "a")])
         assert other.store.db.execute("select count(*) from learn_events").fetchone()[0] == 0
+        with pytest.raises(IndexMismatch):  # kefu learn config, the settings page
+            Learner(other).set_trust(TrustRule(1))
+        assert Learner(other).store.rule.min_agents == 2
+        log = FeedbackLog(other.store.db)
+        shown = log.record_suggestion("运费怎么算", [], "simplified", "presale", False,
+                                      [{"id": "ship"}], [{"text": "满99元包邮。", "entry_ids": ["ship"], "style": "warm"}])
+        with pytest.raises(IndexMismatch):  # the panel's accept
+            Learner(other).record_feedback(log, shown, "accept", draft=1)
+        assert log.suggestion(shown)["feedback"] == []
         assert other.store.get("ship") == before and len(other.store.history("ship")) == 1
         assert {e.id for e in other.store.entries()} == {e.id for e in kb.store.entries()}
     finally:

@@ -132,6 +132,17 @@ def test_a_reject_never_merges_into_a_near_duplicate(shop):
     assert {r.id for r in learner.store.rows(entry_id="delivery")} == {good.id, bad.id}
 
 
+def test_a_changed_character_is_another_question_on_either_side(shop):
+    """Rejects of 退货… then 换货…, accepts of 换货…: the 换货 rejects must stay with it."""
+    learner = Learner(shop)
+    learner.record([reject("退货的运费谁来出呢", "delivery", "e")])
+    learner.record([reject("换货的运费谁来出呢", "delivery", "c"), reject("换货的运费谁来出呢", "delivery", "d")])
+    learner.record([accept("换货的运费谁来出", "delivery", "a"), accept("换货的运费谁来出", "delivery", "b")])
+    rows = {r.text[:2]: r for r in learner.store.rows(entry_id="delivery")}
+    assert rows["退货"].rejecters == ["e"]
+    assert rows["换货"].agents == ["a", "b"] and rows["换货"].rejecters == ["c", "d"] and not rows["换货"].trusted
+
+
 def test_rejects_of_near_identical_wording_add_up(shop):
     learner = Learner(shop)
     learner.record([reject("退货的运费谁来出呢", "delivery", "c"), reject("退货运费谁来出呢", "delivery", "d")])
@@ -463,9 +474,11 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     assert (learner.replay(again).new, learner.replay(again).duplicate) == (0, 1)
     assert learner.replay(other).new == 1  # another source's event 1: not dropped
     assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 2
-    # keyed by the id alone by an earlier kefu: still the same event
+    # keyed by the id alone by an earlier kefu: still the same event, and no other one
     shop.store.db.execute("update learn_events set key = 'replay:1' where entry_id = 'delivery'")
     assert learner.replay(again).duplicate == 1
+    another = write_lines(tmp_path / "d.jsonl", [{"id": "1", "query": "能开发票吗公司抬头", "accepted": "delivery"}])
+    assert learner.replay(another).new == 1
 
 
 @pytest.mark.parametrize("line, field", [
