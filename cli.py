@@ -63,6 +63,7 @@ def handle_errors(fn):
 
         from kefu.kb.errors import KefuError
 
+        kwargs = {k: _decoded(v) for k, v in kwargs.items()}
         try:
             return fn(*args, **kwargs)
         except KefuError as exc:
@@ -74,11 +75,22 @@ def handle_errors(fn):
             if "locked" in str(exc) or "busy" in str(exc):
                 raise click.ClickException(f"the store is busy ({exc}): another kefu is writing to it; "
                                            "try again in a moment") from None
-            if isinstance(exc, sqlite3.OperationalError):
+            if any(w in str(exc) for w in ("disk I/O", "readonly", "unable to open", "disk is full")):
                 raise click.ClickException(f"SQLite could not do it: {exc}") from None
-            raise click.ClickException(f"the store cannot be read ({exc}): restore a backup "
-                                       "(`kefu restore FILE`) or use another --data-dir") from None
+            raise click.ClickException(f"the store cannot be read ({exc}): is it a kefu store? Restore a "
+                                       "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+def _decoded(value):
+    """A text argument that was not UTF-8 (a terminal set to GBK or Big5: Python keeps its
+    bytes as lone surrogates, which SQLite, OpenCC and printing cannot take) decoded as a
+    message is (`decode_text`); paths (Path objects) stay as the file system has them."""
+    if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
+        return decode_text(os.fsencode(value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_decoded(v) for v in value)
+    return value
 
 
 def require_store(home: Path) -> Path:
@@ -121,18 +133,7 @@ def author() -> str:
     return os.environ.get("KEFU_AUTHOR") or os.environ.get("USER") or "cli"
 
 
-class _Cli(click.Group):
-    def main(self, args=None, **kwargs):
-        """Arguments that are not UTF-8 (a terminal set to GBK or Big5) decoded as messages
-        are (`decode_text`), before any command sees them: Python keeps their bytes as
-        lone surrogates, which SQLite, OpenCC and printing cannot take."""
-        if args is None:
-            args = [decode_text(os.fsencode(a)) if any("\udc80" <= ch <= "\udcff" for ch in a) else a
-                    for a in sys.argv[1:]]
-        return super().main(args, **kwargs)
-
-
-@click.group(cls=_Cli)
+@click.group()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
               help="Data folder (default: $KEFU_HOME or ~/.local/share/kefu).")
 @click.option("--models", envvar="KEFU_MODELS",
@@ -586,7 +587,9 @@ def decode_text(data: bytes) -> str:
 
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
-    if not bad or sum(ord(ch) > 127 for ch in lenient) > 2 * bad:
+    # Chinese characters read as UTF-8 are the evidence: GBK bytes also make valid UTF-8
+    # here and there (C6 AB is ƫ), but hardly ever a CJK character.
+    if not bad or sum("\u3400" <= ch <= "\u9fff" for ch in lenient) > 2 * bad:
         return lenient
     try:
         return decode(data, "<message>")[0]

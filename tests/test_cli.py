@@ -521,6 +521,15 @@ def test_a_damaged_store_or_config_or_an_unusable_folder_is_a_one_line_error(hom
         (home / name).unlink(missing_ok=True)
     result = run("list", ok=False)
     assert result.exit_code == 1 and "the store cannot be read" in result.output
+    import sqlite3
+
+    (home / "kefu.db").unlink()
+    foreign = sqlite3.connect(home / "kefu.db")  # another program's database, with an entries table
+    foreign.execute("create table entries (x)")
+    foreign.commit()
+    foreign.close()
+    result = run("list", ok=False)
+    assert result.exit_code == 1 and "is it a kefu store?" in result.output
     file = tmp_path / "a-file"
     file.write_text("", encoding="utf-8")
     result = run("--data-dir", str(file / "home"), "init", ok=False)
@@ -568,6 +577,7 @@ def test_init_with_other_models_builds_their_index_before_naming_them(home, run,
 @pytest.mark.parametrize("data, text", [
     ("发票能开吗".encode() + b"\xa1", "发票能开吗\ufffd"),  # a stray byte in UTF-8: not read as GB18030
     ("发票能开吗".encode("gbk"), "发票能开吗"), ("發票能開嗎".encode("big5"), "發票能開嗎"),
+    ("偏码不".encode("gbk"), "偏码不"),  # C6 AB is valid UTF-8 (ƫ) but no Chinese character
     ("运费".encode(), "运费"),
 ])
 def test_decode_text_reads_utf8_gbk_and_big5(data, text):
@@ -585,3 +595,27 @@ def test_arguments_in_gbk_are_decoded_before_any_command_sees_them(home, run, fa
     monkeypatch.setattr("sys.argv", ["kefu", "add", "--id", "k1", "-q", question, "-a", "当天发货"])
     main_group.main(standalone_mode=False)
     assert json.loads(run("show", "k1", "--json").stdout)["question"] == "多久发货"
+    # a path keeps the bytes the file system has: a folder named in GBK is that folder
+    folder = home.parent / os.fsdecode("数据".encode("gbk"))
+    monkeypatch.setattr("sys.argv", ["kefu", "--data-dir", str(folder), "add", "-q", question, "-a", "当天发货"])
+    main_group.main(standalone_mode=False)
+    assert (folder / "kefu.db").is_file()
+
+
+@pytest.mark.parametrize("error, says", [
+    ("database is locked", "try again in a moment"), ("disk I/O error", "SQLite could not do it"),
+    ("file is not a database", "is it a kefu store?")])
+def test_sqlite_errors_are_one_line_and_a_busy_store_is_no_reason_to_restore(error, says):
+    import sqlite3
+
+    import click
+
+    from kefu.cli import handle_errors
+
+    @handle_errors
+    def command():
+        raise (sqlite3.OperationalError if "not a database" not in error else sqlite3.DatabaseError)(error)
+
+    with pytest.raises(click.ClickException) as exc:
+        command()
+    assert says in exc.value.message and ("restore" in exc.value.message) == ("kefu store" in says)
