@@ -859,6 +859,7 @@ def user_list(c: Context, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def user_remove(c: Context, name, as_json) -> None:
     """Remove a console user (their sessions end on their next request)."""
     c.users().remove(name)
@@ -871,6 +872,7 @@ def user_remove(c: Context, name, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def user_share(c: Context, name, off, as_json) -> None:
     """Mark an existing login as shared by a team (its feedback may name the agent), or not."""
     u = c.users().set_shared(name, not off)
@@ -884,6 +886,7 @@ def user_share(c: Context, name, off, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def user_passwd(c: Context, name, password, as_json) -> None:
     """Set a user's password."""
     made_up = password is None

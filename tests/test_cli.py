@@ -410,10 +410,11 @@ _ON_A_STORE = {
     "backup": ["copy.db"], "learn replay": ["learn.jsonl"], "learn queue": [], "learn approve": ["1"],
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
     "learn config": [], "learn gaps": [], "learn finetune": [],
+    "user remove": ["lihua"], "user passwd": ["lihua"], "user share": ["lihua"],  # an existing user
 }
 # Commands that make content, so they may start a new data folder (eval reads its own dataset).
 _START_A_STORE = {"init", "import", "add", "restore", "eval", "terms add", "terms list", "terms remove",
-                  "user add", "user list", "user remove", "user passwd", "user share", "token add", "token list",
+                  "user add", "user list", "token add", "token list",
                   "token revoke"}
 
 
