@@ -63,7 +63,8 @@ def handle_errors(fn):
 
         from kefu.kb.errors import KefuError
 
-        kwargs = {k: _decoded(v) for k, v in kwargs.items()}
+        # Glob patterns name files: like paths, they keep the bytes the file system has.
+        kwargs = {k: v if k == "patterns" else _decoded(v) for k, v in kwargs.items()}
         try:
             return fn(*args, **kwargs)
         except KefuError as exc:
@@ -576,6 +577,12 @@ def read_message(message: str) -> str:
     return decode_text(sys.stdin.buffer.read() if message == "-" else os.fsencode(message))
 
 
+def _chinese_or_emoji(ch: str) -> bool:
+    o = ord(ch)
+    return 0x3000 <= o <= 0x303F or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or \
+        0xFF00 <= o <= 0xFFEF or o >= 0x1F000
+
+
 def decode_text(data: bytes) -> str:
     """Text typed or piped in: UTF-8; mostly UTF-8 with a stray byte (that byte becomes
     U+FFFD: read as GB18030 the whole message would turn to nonsense); else decoded as an
@@ -587,9 +594,10 @@ def decode_text(data: bytes) -> str:
 
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
-    # Chinese characters read as UTF-8 are the evidence: GBK bytes also make valid UTF-8
-    # here and there (C6 AB is ƫ), but hardly ever a CJK character.
-    if not bad or sum("\u3400" <= ch <= "\u9fff" for ch in lenient) > 2 * bad:
+    # Chinese characters, their punctuation or emoji read as UTF-8 are the evidence: GBK
+    # bytes also make valid UTF-8 here and there (C6 AB is ƫ, EB B2 BB a Hangul syllable),
+    # but hardly ever those.
+    if not bad or sum(map(_chinese_or_emoji, lenient)) >= 2 * bad:
         return lenient
     try:
         return decode(data, "<message>")[0]

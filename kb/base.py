@@ -282,11 +282,12 @@ class KnowledgeBase:
         there are passages) from SQLite and switch to them atomically; `before_publish`
         runs once both folders are complete, just before the switch (a change of models
         writes its config there: until then every process keeps the current ones)."""
-        with self.index_dir.lock():
+        # Both locks until both are live: another process publishing passages between our
+        # build and our switch would delete our folder, or put back old models' passages.
+        with self.index_dir.lock(), self.passage_dir.lock():
             passages = None
             if self.store.passage_count() or self.passage_dir.current() is not None:
-                with self.passage_dir.lock():
-                    passages = self._rebuild_passages(anew=True, publish=False)
+                passages = self._rebuild_passages(anew=True, publish=False)
 
             def go_live():
                 if before_publish:
@@ -413,7 +414,8 @@ class KnowledgeBase:
         `changed`: in place for a few, a fresh build (with progress) for many; the passage
         index rebuilds if stale."""
         if len(changed) > _SYNC_MAX:
-            self.rebuild()
+            with self.index_dir.lock():  # the entries only: the passages are brought up to date below
+                self._rebuild()
         elif changed:
             self._sync()
         if self.passage_dir.current() is not None or self.store.passage_count():

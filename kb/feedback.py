@@ -21,8 +21,10 @@ REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same me
 
 _NUM = r"[\d一二三四五六七八九十百千零〇两]+"  # a house, floor or flat number, in digits or in words
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-# Words that join or qualify areas (超市生鲜区和冷冻区, 全市各区, 本市市区) are no part of a name.
-_NOT_NAME = "和与及或、各本全这那哪些填写"
+# Words that join or qualify areas (全市各区各县, 请填写省市区) and are no part of a place
+# name. 和, 本, 全, 那 are (天津市和平区, 本溪市, 全椒县, 那曲市): with them, 超市生鲜区和冷冻区
+# is masked too, a lost phrasing rather than a kept address.
+_NOT_NAME = "与及或、各哪些填写"
 _AREA = rf"(?:(?![{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:市|区|區|县|縣|镇|鎮|乡|鄉|街道)"
 _AREA = f"(?:{_AREA})"
 _ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"

@@ -31,6 +31,7 @@ NEAR_DUPLICATE = 0.85  # difflib ratio of two keys, one adding words to the othe
 _NOT_KEY = re.compile(r"[^\w]|_", re.UNICODE)
 _PARTICLES = re.compile(r"[啊呀吗嘛呢吧哦噢喔啦哈呐]+$")  # sentence-final particles change no meaning
 _LONG_NUMBER = re.compile(r"\d{6,}")
+_MASKED = re.compile(r"【[^】]*】")
 
 
 class LearnError(KefuError):
@@ -114,6 +115,12 @@ class Recorded:
     duplicate: int = 0
     learned: list[int] = field(default_factory=list)  # learned rows created or changed
     entries: list[str] = field(default_factory=list)  # entries whose trusted phrasings changed
+
+
+def _masked_form_of(stored: str, message: str) -> bool:
+    """Whether `stored` is `message` with some parts masked (each 【…】 one part)."""
+    pattern = ".+?".join(re.escape(piece) for piece in _MASKED.split(stored))
+    return re.fullmatch(pattern, message, re.S) is not None
 
 
 def _likeness(a: str, b: str) -> float:
@@ -218,10 +225,11 @@ class LearnStore:
         if not e.key.startswith("replay:") or e.key.count(":") < 2:
             return False
         # Replayed before 2026-11-29, a line with an "id" was keyed by the id alone; its
-        # stored message may have been masked otherwise then: compared as phrase keys.
+        # stored message was masked by the mask of then: each 【…】 in it may stand for
+        # anything in the message as written.
         rows = self.db.execute("select message from learn_events where key = ? and action = ? and entry_id is ?",
                                [e.key.rsplit(":", 1)[0], e.action, e.entry_id]).fetchall()
-        return any(phrase_key(m) == phrase_key(e.message) for (m,) in rows)
+        return any(phrase_key(m) == phrase_key(e.message) or _masked_form_of(m, e.message) for (m,) in rows)
 
     def _published(self, entry_id: str) -> Entry:
         try:

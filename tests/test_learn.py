@@ -479,6 +479,10 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     assert learner.replay(again).duplicate == 1
     another = write_lines(tmp_path / "d.jsonl", [{"id": "1", "query": "能开发票吗公司抬头", "accepted": "delivery"}])
     assert learner.replay(another).new == 1
+    # stored by the mask of then, which hid more than today's does
+    shop.store.db.execute("update learn_events set key = 'replay:2', message = '【地址】都有货吗' where key = 'replay:1'")
+    masked_then = write_lines(tmp_path / "e.jsonl", [{"id": "2", "query": "超市生鲜区都有货吗", "accepted": "delivery"}])
+    assert learner.replay(masked_then).duplicate == 1
 
 
 @pytest.mark.parametrize("line, field", [

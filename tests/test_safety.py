@@ -112,6 +112,7 @@ def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_writ
     ("全网最低价", ["全网最低"]), ("我们是第一品牌", ["第一品牌"]), ("最好的面料", ["最好"]),
     # the harmless phrases carry their context: the bare words still flag real claims
     ("销量第一天天爆卖", ["第一"]), ("行业第一个零添加", ["第一"]), ("效果最好在同类产品中", ["最好"]),
+    ("销量第一天就破万", ["第一"]), ("建议最好的选择就是我们", ["最好"]), ("面料最好先到先得", ["最好"]),
 ])
 def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
     s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
