@@ -55,8 +55,10 @@ def json_option(fn):
 
 
 def handle_errors(fn):
-    """Turn kefu's named errors, and what the system says about files (cannot create or
-    write one, a store that is not a database), into a one-line message and exit status 1."""
+    """The edge every command has: its text arguments decoded when they were not UTF-8
+    (`_decoded`), and kefu's named errors, and what the system says about files (cannot
+    create or write one, a store that is not a database), made a one-line message and
+    exit status 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         import sqlite3
