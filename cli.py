@@ -582,7 +582,7 @@ def read_message(message: str) -> str:
 def _chinese_or_emoji(ch: str) -> bool:
     o = ord(ch)
     return 0x3000 <= o <= 0x303F or 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or \
-        0xFF00 <= o <= 0xFFEF or o >= 0x1F000
+        0xFF00 <= o <= 0xFFEF or 0x1F000 <= o <= 0x1FAFF  # emoji; GBK bytes make some planes beyond
 
 
 def decode_text(data: bytes) -> str:

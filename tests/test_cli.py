@@ -579,6 +579,7 @@ def test_init_with_other_models_builds_their_index_before_naming_them(home, run,
     ("发票能开吗".encode() + b"\xa1", "发票能开吗\ufffd"),  # a stray byte in UTF-8: not read as GB18030
     ("发票能开吗".encode("gbk"), "发票能开吗"), ("發票能開嗎".encode("big5"), "發票能開嗎"),
     ("偏码不".encode("gbk"), "偏码不"),  # C6 AB is valid UTF-8 (ƫ) but no Chinese character
+    ("买籍朵，".encode("gbk"), "买籍朵，"),  # nor are F0-F4 lead bytes: they make no emoji
     ("在吗？".encode() + b"\xff", "在吗？\ufffd"), ("好的！😊".encode() + b"\xa1", "好的！😊\ufffd"),  # short
     ("运费".encode(), "运费"),
 ])

@@ -368,6 +368,18 @@ def test_a_message_with_numbers_rejected_twice_is_demoted_when_it_comes_again(sh
     assert top(shop, message.replace("887301245", "556677889")) != first  # another order, same question
 
 
+def test_a_masked_message_matches_what_it_masked_and_nothing_else():
+    from kefu.kb.learned import _masked_form_of
+
+    assert _masked_form_of("【地址】都有货吗", "超市生鲜区都有货吗")
+    assert _masked_form_of("电话【手机号】，地址【地址】能改吗", "电话13912345678，地址文三路88号能改吗")
+    assert not _masked_form_of("电话【手机号】能改吗", "电话能改吗")  # a masked part is something
+    # too little left unmasked to tell one message from another
+    assert not _masked_form_of("【地址】", "能开发票吗") and not _masked_form_of("【地址】吗", "能开发票吗")
+    # pieces found in order, not by a regex of lazy gaps (six masks on 200 characters took minutes)
+    assert not _masked_form_of("【地址】a" * 6 + "b", "a" * 200)
+
+
 def test_full_width_digits_are_no_detail_in_themselves():
     from kefu.kb.learned import has_details
 

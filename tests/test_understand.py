@@ -83,7 +83,7 @@ def test_anxious(message):
     ("都五天了还没发货，我要取消", "anxious"), ("快递一个星期了还没到，能不能退款", "anxious"),
     ("三天还没发货 我要取消", "anxious"), ("还没发货，能改成下个月了再发吗", "calm"),
     ("一个多月了还没到，能退款吗", "anxious"), ("十多天了还没发货，能取消吗", "anxious"),
-    ("这么多天了还没到，能退款吗", "anxious"),
+    ("这么多天了还没到，能退款吗", "anxious"), ("还没发货，能不能改成这么多天然成分的那款", "calm"),
     ("还没处理的话能取消吗", "calm"), ("快递还没到，可以改地址吗", "calm")])
 def test_not_yet_is_no_worry_as_the_condition_of_a_change(message, sentiment):
     assert understand(message).sentiment == sentiment
