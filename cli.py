@@ -575,8 +575,8 @@ def reindex(c: Context, as_json) -> None:
 
 def read_message(message: str) -> str:
     """`-` reads the message from standard input (a long paste can exceed the OS argument
-    limit); either way its bytes are decoded by `decode_text`."""
-    return decode_text(sys.stdin.buffer.read() if message == "-" else os.fsencode(message))
+    limit), its bytes decoded by `decode_text`; an argument handle_errors decoded already."""
+    return decode_text(sys.stdin.buffer.read()) if message == "-" else message
 
 
 def _chinese_or_emoji(ch: str) -> bool:
