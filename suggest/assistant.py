@@ -26,6 +26,9 @@ _CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
 # Finer pieces, to find the questions in a message ("能开发票吗 多久发货"): a piece asks
 # something when it has one of these cues; context pieces of a story usually do not.
 _PIECES = re.compile(r"[？?；;\n，,。.!！~～\s]+|还有|另外|顺便问|顺便")
+# A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
+# with 那 (then, so) and names at most one topic.
+_FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿)")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
@@ -177,8 +180,12 @@ class Assistant:
                 notes.append("vague message: matched together with the customer's earlier turns")
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
+        # Without the earlier turns, a follow-up's subject is unknown: ask which topic
+        # rather than guess, and do not greet (the talk began before it).
+        unseen = choice is None and not earlier and bool(_FOLLOW_UP.match(result.normalized)) \
+            and len([w for w in topic_words if not w.startswith("那")]) <= 1
         # Only an agent's reply means the customer has been greeted already.
-        greeted = any(t.get("role", "customer") == "agent" for t in context)
+        greeted = unseen or any(t.get("role", "customer") == "agent" for t in context)
         u = understand(message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
         u.script = self._script(message, earlier)
@@ -189,7 +196,7 @@ class Assistant:
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         vals.update(values or {})
-        drafts = self._drafts(u, result, hits, vals, message, notes)
+        drafts = self._drafts(u, result, hits, vals, message, notes, unseen)
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -217,7 +224,7 @@ class Assistant:
         return SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
-                notes: list[str]) -> list[Draft]:
+                notes: list[str], unseen: bool = False) -> list[Draft]:
         c = self.composer
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
@@ -242,6 +249,13 @@ class Assistant:
         top = cands[0]
         second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
                        and _may_offer(h, u)), None)
+        near = [h for h in cands[1:3] if h.confidence >= self.plausible and _may_offer(h, u)]
+        near = [h for i, h in enumerate(near) if all(topic(h) != topic(o) for o in near[:i])]
+        if unseen and near:
+            notes.append("follow-up without the earlier turns: asks which topic first")
+            drafts = [c.clarify(u, [top] + near, vals, key), c.warm(u, top, vals, key),
+                      c.concise(u, near[0], vals, key, style="alternative")]
+            return [d for d in drafts if d]
         if second is not None and self._two_questions(result.normalized, top, second):
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]

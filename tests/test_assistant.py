@@ -163,6 +163,38 @@ def test_vague_follow_up_uses_earlier_customer_turn(assistant):
     assert used or s.hits[0].id == "return"
 
 
+class _Answers:
+    """A retriever that answers every search with the same hits."""
+    def __init__(self, kb, hits):
+        self.kb, self.hits = kb, hits
+
+    def search(self, message, *args, **kwargs):
+        from kefu.suggest.retrieve import SearchResult
+
+        return SearchResult(message, message, "simplified", False, list(self.hits))
+
+
+@pytest.mark.parametrize("message, context, asks_first", [
+    ("那能退吗？", [], True),  # continues a talk kefu was not shown
+    ("亲，那能退吗", [], True),
+    ("那能退吗？", [{"role": "customer", "text": "这件衣服有点大"}], False),  # read with the earlier turn
+    ("这件能退吗？", [], False),  # names its subject
+])
+def test_a_follow_up_without_the_earlier_turns_asks_which_topic_before_answering(
+        shop_kb, message, context, asks_first):
+    hits = [_hit("cancel", "已经发货了还能取消订单吗", 0.88, 2.40, ["取消订单"]),
+            _hit("return", "7天无理由退货需要满足什么条件", 0.77, 2.33, ["退货"])]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, context)
+    first = s.drafts[0]
+    assert (first.style == "clarify") == asks_first, [d.style for d in s.drafts]
+    if asks_first:
+        assert first.entry_ids == ["cancel", "return"] and "「" in first.text
+        assert [d.entry_ids for d in s.drafts[1:]] == [["cancel"], ["return"]]  # the answers stay offered
+        assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
+    else:
+        assert first.entry_ids == ["cancel"]
+
+
 def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
     assert script_evidence("可以退") == (0, 0)
     s = assistant.suggest("可以退", [{"role": "customer", "text": "我要退貨"}])
