@@ -25,7 +25,9 @@ FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 # name. 和, 本, 全, 那 are (天津市和平区, 本溪市, 全椒县, 那曲市): with them, 超市生鲜区和冷冻区
 # is masked too, a lost phrasing rather than a kept address.
 _NOT_NAME = "与及或、各哪些填写"
-_AREA = rf"(?:(?![{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:市|区|區|县|縣|镇|鎮|乡|鄉|街道)"
+# Prefectures in the west and north are 自治州, 地区 or 盟 (伊犁哈萨克自治州, 阿里地区, 锡林郭勒盟).
+_PREFECTURE = "自治州|地区|地區|盟"
+_AREA = rf"(?:(?![{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:{_PREFECTURE}|市|区|區|县|縣|镇|鎮|乡|鄉|街道)"
 _AREA = f"(?:{_AREA})"
 _ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
 
@@ -53,7 +55,7 @@ _MASKS = [
     # the customer's whereabouts all the same. Three areas (浙江省杭州市西湖区), or two and
     # a road (广州市天河区…花城大道): two alone are as often words (超市生鲜区, 全市各区).
     # It starts after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
-    (re.compile(rf"(?:(?![址是在到寄送的从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|市|县|縣)"
+    (re.compile(rf"(?:(?![址是在到寄送的从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|{_PREFECTURE}|市|县|縣)"
                 rf"(?:{_AREA}{{2,}}{_ROAD}?|{_AREA}+{_ROAD})"), "【地址】"),
     # A housing estate with building and flat numbers (翠苑小区5栋302, 幸福花園3棟2單元501室).
     (re.compile(r"[\u4e00-\u9fff]{1,12}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|家园|家園|苑)"

@@ -97,6 +97,10 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     # place names with characters that also join words
     ("寄到天津市和平区南京路", "寄到【地址】"), ("辽宁省本溪市平山区", "【地址】"),
     ("安徽省滁州市全椒县襄河镇", "【地址】"),
+    # prefectures named 自治州, 地区, 盟
+    ("寄到新疆维吾尔自治区伊犁哈萨克自治州伊宁市解放路", "寄到【地址】"), ("新疆喀什地区喀什市人民路", "【地址】"),
+    ("我在湖北省恩施土家族苗族自治州恩施市", "我在【地址】"), ("内蒙古自治区锡林郭勒盟锡林浩特市额尔敦路", "【地址】"),
+    ("偏远地区市区县城都能到吗", "偏远地区市区县城都能到吗"), ("港澳台地区的运费怎么算", "港澳台地区的运费怎么算"),
 ])
 def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text, masked):
     assert mask(text) == masked
