@@ -88,7 +88,9 @@ def _is_thanks(text: str) -> bool:
     if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(text):
         return False
     # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
-    return bool(_THANKS.search(text)) or (bool(_ACK.search(text)) and not _FILLER.sub("", _ACK.sub("", text)))
+    # "那好吧", "那行": an acknowledgement that follows on from the agent's reply.
+    ack = text.removeprefix("那")
+    return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack)))
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:

@@ -142,12 +142,12 @@ def test_acknowledgement_followed_by_a_problem_is_not_thanks(message, intent, se
 
 
 @pytest.mark.parametrize("message", ["好的", "收到", "嗯嗯", "知道了～", "行", "ok", "好的亲", "好的，不用了",
-                                     "收到 明白了", "好滴 那我等快递了 拜拜"])
+                                     "收到 明白了", "好滴 那我等快递了 拜拜", "那好吧", "那行"])
 def test_bare_acknowledgement_is_thanks(message):
     assert understand(message, "售后").intent == "thanks"
 
 
-@pytest.mark.parametrize("message", ["哈哈哈哈", "～～～", "。。。"])
+@pytest.mark.parametrize("message", ["哈哈哈哈", "～～～", "。。。", "那", "那算了", "那我再等等"])
 def test_laughter_or_punctuation_alone_is_not_thanks(message):
     assert understand(message).intent != "thanks"
 
