@@ -7,6 +7,7 @@ these tests use a curve that puts its exact and near matches above 0.5 confidenc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from fakes import FakeEmbedder
@@ -193,6 +194,42 @@ def test_a_follow_up_without_the_earlier_turns_asks_which_topic_before_answering
         assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
     else:
         assert first.entry_ids == ["cancel"]
+
+
+class _Searches(_Answers):
+    """A retriever with hits per message searched (`whole` for any other)."""
+    def __init__(self, kb, by_message, whole):
+        super().__init__(kb, whole)
+        self.by_message = by_message
+
+    def search(self, message, *args, **kwargs):
+        from kefu.suggest.retrieve import SearchResult
+
+        return SearchResult(message, message, "simplified", False, list(self.by_message.get(message, self.hits)))
+
+
+def test_a_second_question_that_clearly_means_another_entry_gets_that_entry(shop_kb):
+    company = _hit("company", "开公司发票需要提供什么", 0.93, 2.40, ["发票"])
+    timing = _hit("timing", "发票什么时候能开出来", 0.62, 2.20, ["发票"])
+    ship = _hit("ship", "下单后多久发货", 0.96, 2.45, ["发货"])
+    searches = _Searches(shop_kb, {"多久发货": [ship, _hit("x", "发货后多久到", 0.9, 2.4, ["物流"]),
+                                               replace(timing, confidence=0.66)]}, [company, timing])
+    s = Assistant(searches, composer()).suggest("发票可以开公司抬头吗？另外多久发货")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["company", "ship"]
+
+
+def test_the_other_question_is_searched_when_the_top_entry_answers_the_first(shop_kb):
+    """"怎么开发票？多久能开出来？" matched the timing entry, which answers the second
+    question: the first one is the question left to answer."""
+    timing = _hit("timing", "怎么开发票要多久", 0.99, 2.50, ["发票"])  # shares more words with the first question
+    late = _hit("late", "几个月前的订单还能补开发票吗", 0.79, 2.20, ["补开发票"])
+    apply = _hit("apply", "怎么申请开发票", 0.83, 2.25, ["开发票"])
+    searches = _Searches(shop_kb, {
+        "多久能开出来": [_hit("cream", "护肤品保质期多久", 0.78, 2.3, ["保质期"]), replace(timing, confidence=0.78), late],
+        "怎么开发票": [replace(apply, confidence=0.95), replace(timing, confidence=0.6)],
+    }, [timing, apply, late])
+    s = Assistant(searches, composer()).suggest("怎么开发票？多久能开出来？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["apply", "timing"]
 
 
 def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
