@@ -29,8 +29,10 @@ _THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thanks|拜拜|再见|掰掰|
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
 _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
                      r"没收到|没有收到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
+# Denied, a word says the opposite: 不是要投诉, 没让我失望.
+_NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!没让我)(?<!不让我)(?<!没有让我)"
 # 主管, 经理, 态度, 赔偿 alone are not complaints ("采购经理", "客服态度真好", "运费险怎么赔偿").
-_COMPLAINT = re.compile(r"投诉|差评|12315|举报|(?:找|叫|让|要|你们|换)(?:主管|经理|领导)|骗子|骗人|垃圾|什么破|"
+_COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|(?:找|叫|让|要|你们|换)(?:主管|经理|领导)|骗子|骗人|垃圾|什么破|"
                         r"态度(?:差|太差|很差|恶劣|不好|真差)|什么态度|坑人|黑店|维权|曝光|"
                         r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理|"
                         r"这样对待|这么对待|对待顾客|对待客户")
@@ -40,15 +42,15 @@ _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单�
                         r"几天到|几天能到|要几天|发到|发出|发了没|运输中|到哪|在哪|出货|寄出|没收到|没到|丢件|"
                         r"送到|集运|超商取货|宅配")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
-                        r"起球|售后|仅退款|寄回|不合适|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
+                        r"起球|售后|仅退款|寄回|不合适|破了|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
                         r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕")
-_ANGRY = re.compile(r"投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
-                    r"失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|"
+_ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|什么破|太差|坑人|黑店|气死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
+                    rf"{_NO}失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|"
                     r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
-_ANXIOUS = re.compile(r"急|着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
+_ANXIOUS = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
@@ -62,7 +64,20 @@ _WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮�
 # A wait the customer counts: 都五天了, 一个星期了, 三天还没…; not 下个月了 (a date to come).
 _WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?(?:\d+|[一二三四五六七八九十两几半]+)\s*个?\s*多?\s*个?\s*"
                      r"(?:天|周|星期|礼拜|月|小时|钟头)(?:了|\s*(?=还没|都没))|好几天|好久|多久了|这么久|这么多天(?:了|(?=还没|都没))")
-_URGENT = re.compile(r"急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
+_URGENT = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
+
+
+# Delight or laughter: "!!" and 离谱 then stress joy or a joke (太好了！！, 便宜得离谱哈哈).
+_GLAD = re.compile(r"太好了|好看|好喜欢|喜欢|满意|谢谢|感谢|棒|赞|好评|开心|惊喜|爱了|不错|划算|哈哈|hh|"
+                   r"[\U0001F602\U0001F923\U0001F60A\U0001F604\U0001F601\U0001F44D\u2764]")  # 😂🤣😊😄😁👍❤
+_MILD = re.compile(r"[!！]{2,}|离谱|无语")
+
+
+def _angry(text: str) -> bool:
+    found = [m.group() for m in _ANGRY.finditer(text)]
+    if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text):
+        return False
+    return bool(found)
 
 
 def _anxious(text: str) -> bool:
@@ -97,7 +112,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
     text = norm.text
-    sentiment = "angry" if _ANGRY.search(text) else "anxious" if _anxious(text) else "calm"
+    sentiment = "angry" if _angry(text) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
     elif not _FILLER.sub("", text):

@@ -72,6 +72,26 @@ def test_saying_one_is_not_angry_is_not_angry(message):
     assert understand(message).sentiment != "angry"
 
 
+@pytest.mark.parametrize("message", ["太好了！！谢谢亲", "衣服超好看！！请问还有别的颜色吗", "便宜得离谱哈哈，请问满多少包邮",
+                                     "宝贝很好，没让我失望，想问下积分怎么用", "我不是要投诉哈，就问下退款一般多久到账"])
+def test_glad_emphasis_or_a_denied_complaint_is_calm(message):
+    u = understand(message)
+    assert (u.sentiment, u.urgency) == ("calm", "normal") and u.intent != "complaint"
+
+
+@pytest.mark.parametrize("message", ["不急，慢慢发就行", "不着急的，你们慢慢查"])
+def test_no_hurry_is_no_worry(message):
+    u = understand(message)
+    assert (u.sentiment, u.urgency) == ("calm", "normal")
+
+
+@pytest.mark.parametrize("message, intent", [("我要投诉！！", "complaint"), ("离谱！！退款还没到", "aftersale"),
+                                             ("太让我失望了", None), ("谢谢！！但是你们也太差了", None)])
+def test_emphasis_without_delight_is_still_angry(message, intent):
+    u = understand(message)
+    assert u.sentiment == "angry" and (intent is None or u.intent == intent)
+
+
 @pytest.mark.parametrize("message", ["怎么还没发货", "到底什么时候到", "在吗？？？", "有点担心收不到"])
 def test_anxious(message):
     assert understand(message).sentiment == "anxious"
