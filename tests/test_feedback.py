@@ -101,8 +101,28 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     ("寄到新疆维吾尔自治区伊犁哈萨克自治州伊宁市解放路", "寄到【地址】"), ("新疆喀什地区喀什市人民路", "【地址】"),
     ("我在湖北省恩施土家族苗族自治州恩施市", "我在【地址】"), ("内蒙古自治区锡林郭勒盟锡林浩特市额尔敦路", "【地址】"),
     ("偏远地区市区县城都能到吗", "偏远地区市区县城都能到吗"), ("港澳台地区的运费怎么算", "港澳台地区的运费怎么算"),
+    # the flat after a building or floor, plazas and estates with a phase, villages
+    ("三里屯路19号院3号楼2单元501", "【地址】"), ("台灣大道三段99號8樓之1", "【地址】"),
+    ("华星时代广场A座1201", "【地址】"), ("万科城二期12幢1单元1802也行", "【地址】也行"),
+    ("粤海街道科技园10栋", "【地址】"), ("李楼乡王庄村3组12号", "【地址】"), ("我家住在王庄村3组", "我家住在【地址】"),
+    # landlines in brackets, mobiles with dots
+    ("座机(0571)88886666", "座机【电话】"), ("电话138.1234.5678", "电话【手机号】"),
 ])
+
 def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text, masked", [
+    # unlabelled: a mainland ID by its province code and birth date; Taiwan and Hong Kong
+    # IDs by their check character (or, in Hong Kong, the bracket around it)
+    ("实名认证用的是330106199001011234", "实名认证用的是【证件号】"), ("身份證字號A123456789", "身份證字號【证件号】"),
+    ("香港身份證Z683365(5)", "香港身份證【证件号】"), ("Z683365A", "【证件号】"),
+    # order numbers stay
+    ("订单号202611281234567890", "订单号202611281234567890"), ("订单123456789012345678", "订单123456789012345678"),
+    ("A223456789", "A223456789"), ("Z6833655", "Z6833655"),
+])
+def test_mask_hides_id_numbers_without_a_label(text, masked):
     assert mask(text) == masked
 
 
