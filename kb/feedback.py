@@ -183,10 +183,11 @@ class FeedbackLog:
                         text: str | None = None, agent: str | None = None) -> int:
         if action not in ACTIONS:
             raise BadFeedback("action", f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
-        row = self.db.execute("select drafts from suggestions where id = ?", [suggestion_id]).fetchone()
+        row = self.db.execute("select drafts, hits from suggestions where id = ?", [suggestion_id]).fetchone()
         if row is None:
             raise UnknownSuggestion(suggestion_id)
-        drafts = json.loads(row[0])
+        drafts, hits = json.loads(row[0]), json.loads(row[1])
+        top = hits[0].get("id") if hits else None  # what "not helpful" on the whole list rejects
         entry_id = None
         if draft is not None:
             if not 1 <= draft <= len(drafts):
@@ -197,14 +198,20 @@ class FeedbackLog:
             ids = drafts[draft - 1].get("entry_ids") or []
             answers = len(ids) == 1 and drafts[draft - 1].get("style") != "clarify"
             entry_id = ids[0] if answers and action != "no_match" else None
-        if action == "reject" and entry_id and self.db.execute(
+        against = entry_id if draft is not None else top
+        if action == "reject" and against and self.db.execute(
                 "select 1 from feedback where suggestion_id = ? and entry_id = ? and action in ('accept', 'edit')",
-                [suggestion_id, entry_id]).fetchone():
+                [suggestion_id, against]).fetchone():
             # A suggestion's warm and concise drafts answer from one entry, and a reject counts
             # against the entry: it would be recorded as both the right and a wrong answer.
-            raise ContradictingFeedback(f"draft {draft} answers entry {entry_id!r}, and a draft of this"
-                                        " suggestion answering it was already used: a reject would record it"
-                                        " as a wrong answer too")
+            what = f"draft {draft} answers" if draft is not None else "a reject of the whole list counts against"
+            raise ContradictingFeedback(f"{what} entry {against!r}, and a draft of this suggestion answering"
+                                        " it was already used: a reject would record it as a wrong answer too")
+        if action in ("accept", "edit") and entry_id and self.db.execute(
+                "select 1 from feedback where suggestion_id = ? and action = 'reject'"
+                " and (entry_id = ? or draft is null and ? = ?)", [suggestion_id, entry_id, entry_id, top]).fetchone():
+            raise ContradictingFeedback(f"draft {draft} answers entry {entry_id!r}, which was already rejected for"
+                                        " this suggestion: using it would record it as a right answer too")
         if action in ("accept", "edit") and draft is None:
             raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
         if action == "edit" and not (text or "").strip():

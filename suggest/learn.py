@@ -129,8 +129,10 @@ class Learner:
                 entry_id = shown["hits"][0]["id"]  # "not helpful" on the whole list rejects the top hit
             if entry_id is None and action != "no_match":
                 return fid  # a clarifying or two-answer draft: no one entry to learn for
-            rec = self.store.record([Event(shown["message"], action, entry_id, agent, f"feedback:{fid}",
-                                           "panel", text, suggestion_id)])
+            # Keyed by the suggestion too: SQLite reuses a feedback row id once the newest rows
+            # are purged, and a bare id would read as feedback learned from already.
+            rec = self.store.record([Event(shown["message"], action, entry_id, agent,
+                                           f"feedback:{suggestion_id}/{fid}", "panel", text, suggestion_id)])
         self.kb.refresh(rec.entries)
         return fid
 

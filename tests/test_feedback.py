@@ -296,6 +296,30 @@ def test_a_reject_of_an_entry_already_used_for_the_suggestion_is_refused(log):
     log.record_feedback(sid, "reject", draft=2)  # a draft of no entry: nothing contradicts it
 
 
+def test_a_reject_of_the_whole_list_after_its_top_entry_was_used_is_refused(log):
+    from kefu.kb.feedback import ContradictingFeedback
+
+    sid = _record(log)
+    log.record_feedback(sid, "accept", draft=1)
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(sid, "reject")  # "not helpful" on the list counts against the top hit
+    assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["accept"]
+
+
+@pytest.mark.parametrize("draft", [1, None])
+def test_using_an_entry_already_rejected_for_the_suggestion_is_refused(log, draft):
+    from kefu.kb.feedback import ContradictingFeedback
+
+    sid = _record(log)
+    log.record_feedback(sid, "reject", draft=draft)
+    for action, text in [("accept", None), ("edit", "您好，可以开电子发票哦。")]:
+        with pytest.raises(ContradictingFeedback) as err:
+            log.record_feedback(sid, action, draft=1, text=text)
+        assert err.value.field == "draft"
+    assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["reject"]
+    log.record_feedback(sid, "accept", draft=2)  # a draft of no entry: nothing contradicts it
+
+
 def _replacing(log, replaces, message="你好，发票怎么开"):
     return log.record_suggestion(message, [], "simplified", "order", False, HITS, DRAFTS, replaces=replaces)
 

@@ -546,6 +546,25 @@ def test_panel_feedback_learns_and_fails_whole_for_an_archived_entry(shop):
     assert learner.store.rows()[0].accepts == 1
 
 
+def test_feedback_after_the_log_was_purged_is_still_learned_from(shop):
+    """SQLite gives a new feedback row the id of a purged one: it is new feedback all the same."""
+    from kefu.kb.feedback import FeedbackLog
+
+    learner = Learner(shop)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    log = FeedbackLog(shop.store.db)
+    old = log.record_suggestion("衣服什么时候寄出", [], "simplified", "logistics", False, [{"id": "delivery"}], drafts)
+    first = learner.record_feedback(log, old, "accept", 1, agent="alice")
+    shop.store.db.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
+    shop.store.db.conn.commit()
+    log = FeedbackLog(shop.store.db)  # sweeps on its first write
+    new = log.record_suggestion(MISSED, [], "simplified", "logistics", False, [{"id": "delivery"}], drafts)
+    assert shop.store.db.execute("select count(*) from feedback").fetchone()[0] == 0
+    assert learner.record_feedback(log, new, "accept", 1, agent="bob") == first  # the id comes back
+    learned = {r.text: (r.entry_id, r.agents) for r in learner.store.rows()}
+    assert learned[normalize(MISSED).text] == ("delivery", ["bob"])
+
+
 def test_a_clarifying_draft_teaches_no_entry_whether_accepted_or_rejected(shop):
     from kefu.kb.feedback import FeedbackLog
 

@@ -194,7 +194,14 @@ def test_suggest_feedback_round_trip(api, ws):
     # learned as "known" (nothing new to index), counted once.
     (learned,) = ws.learner().store.rows()
     assert (learned.entry_id, learned.status, learned.accepts) == ("delivery", "known", 1)
+    # "not helpful" on the whole list counts against the top hit, just used: refused
     r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    (learned,) = ws.learner().store.rows()
+    assert (learned.accepts, learned.rejects) == (1, 0)
+    again = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()
+    r = api("POST", "/api/feedback", json={"suggestion_id": again["suggestion_id"], "action": "reject"})
+    assert r.status_code == 201
     (learned,) = ws.learner().store.rows()  # "not helpful" rejects the top hit, once
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
 
