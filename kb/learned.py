@@ -15,7 +15,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from .entry import Entry
@@ -61,12 +62,29 @@ class TrustRule:
             raise KefuError(f"min_agents must be at least 1, got {self.min_agents}")
 
     def trusts(self, row: "Learned") -> bool:
-        return (row.status == "candidate" and len(row.agents) >= self.min_agents
-                and len(row.agents) > len(row.rejecters))
+        agents, rejecters = count_agents(row.agents), count_agents(row.rejecters)
+        return row.status == "candidate" and agents >= self.min_agents and agents > rejecters
 
     def demotes(self, row: "Learned") -> bool:
-        return (row.status in ("candidate", "rejected") and len(row.rejecters) >= self.min_agents
-                and len(row.rejecters) > len(row.agents))
+        agents, rejecters = count_agents(row.agents), count_agents(row.rejecters)
+        return row.status in ("candidate", "rejected") and rejecters >= self.min_agents and rejecters > agents
+
+
+UNNAMED = "?"  # the agent of an event that names none (a replayed line without "agent")
+
+
+def agent_name(agent: str | None) -> str | None:
+    """One person, one name: "Alice", "alice " and "ａｌｉｃｅ" are the same agent."""
+    name = unicodedata.normalize("NFKC", agent or "").strip().casefold()
+    return name or None
+
+
+def count_agents(agents) -> int:
+    """Different agents: an unnamed one is somebody, but may be any of the named ones, so
+    it counts only when nobody is named (one agent's own accept and an anonymous replayed
+    line of the same message must not make two)."""
+    named = {agent_name(a) for a in agents if a != UNNAMED} - {None}
+    return len(named) or int(UNNAMED in agents)
 
 
 @dataclass
@@ -207,6 +225,7 @@ class LearnStore:
         return out
 
     def _record(self, e: Event, out: Recorded) -> None:
+        e = replace(e, agent=agent_name(e.agent))
         if e.action not in ACTIONS:
             raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {e.action!r}")
         if not e.message or not e.message.strip():
@@ -261,7 +280,7 @@ class LearnStore:
             return None  # only punctuation, emoji or numbers
         accept = e.action in ("accept", "edit")
         row = self._find(entry.id, key, accept)
-        agent = e.agent or "?"
+        agent = e.agent or UNNAMED
         if row is None:
             known = key in {phrase_key(p) for p in entry.phrasings}
             text = _LONG_NUMBER.sub("", mask(e.message)).strip()
@@ -377,15 +396,21 @@ class LearnStore:
 
     def entry_counts(self) -> dict[str, tuple[int, int, int]]:
         """Entry id -> (accepts incl. edits, rejects, different agents) over every event.
-        Events that name no agent count as one agent, "?"."""
-        out: dict[str, list] = {}
+        A named agent counts once on each side of an entry, however often he clicked, so
+        one agent's thirty rejects do not outweigh two colleagues' accepts (unnamed events
+        come from replayed files and count each). Agents are counted as `count_agents` does."""
+        per: dict[tuple[str, bool, str], int] = {}
         for entry_id, action, agent, n in self.db.execute(
-                "select entry_id, action, coalesce(agent, '?'), count(*) from learn_events"
-                " where entry_id is not null group by entry_id, action, coalesce(agent, '?')"):
+                "select entry_id, action, agent, count(*) from learn_events"
+                " where entry_id is not null group by entry_id, action, agent"):
+            k = (entry_id, action == "reject", agent_name(agent) or UNNAMED)
+            per[k] = per.get(k, 0) + n
+        out: dict[str, list] = {}
+        for (entry_id, rejected, agent), n in per.items():
             counts = out.setdefault(entry_id, [0, 0, set()])
-            counts[action == "reject"] += n
+            counts[rejected] += n if agent == UNNAMED else 1
             counts[2].add(agent)
-        return {k: (a, r, len(agents)) for k, (a, r, agents) in out.items()}
+        return {k: (a, r, count_agents(agents)) for k, (a, r, agents) in out.items()}
 
     def state_hash(self) -> str:
         """Changes whenever the set of trusted phrasings changes (part of the index's hash)."""

@@ -443,6 +443,28 @@ def test_prior_is_bounded_by_its_cap():
     assert rule.prior(3, 3) == 0
 
 
+def test_use_statistics_count_agents_not_clicks(shop):
+    learner = Learner(shop)
+    learner.record([reject(f"密码问题{i}", "password", "mallory") for i in range(30)]
+                   + [accept("忘记密码了", "password", "alice"), accept("密码找回", "password", "bob")])
+    accepts, rejects, agents = learner.store.entry_counts()["password"]
+    assert (accepts, rejects, agents) == (2, 1, 3)
+    assert PriorRule().prior(accepts, rejects) > 0  # two colleagues outweigh one busy agent
+
+
+@pytest.mark.parametrize("names, trusted", [
+    (["Alice", "alice "], False), (["ａｌｉｃｅ", "alice"], False),  # one person, written two ways
+    ([None, "alice"], False),  # an unnamed line may be alice's own: one agent
+    ([None, None], False),  # unnamed: somebody, once
+    (["alice", "bob"], True),
+])
+def test_the_trust_rule_counts_people_not_spellings(shop, names, trusted):
+    learner = trusting(shop, 2)
+    learner.record([accept(MISSED, "delivery", name) for name in names])
+    (row,) = learner.store.rows()
+    assert (learner.store.rule.trusts(row)) == trusted, row.agents
+
+
 def test_prior_never_beats_a_clear_semantic_match(shop):
     learner = trusting(shop, 10 ** 6)  # the prior alone, no phrasings
     learner.record([accept(f"问题{i}", "password", f"agent{i}") for i in range(500)])
