@@ -508,7 +508,9 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     suggestion (reject draft 1, then draft 2) are one message, kind "reject" with the
     first rejected entry if any was rejected. Events without a suggestion (replayed
     files) count one each. Greetings and thanks are left out, from either source (see
-    `_chit_chat`). `since`: ISO timestamp, inclusive.
+    `_chit_chat`), and so is a message an agent answered with one of its drafts
+    (rejecting the first and sending the second is no gap). `since`: ISO timestamp,
+    inclusive.
 
     Each message's `dismissed` lists what agents turned down for it: every rejected
     entry, and the suggestion's hits when an agent said nothing fits (None when that
@@ -518,10 +520,14 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     out: list[GapMessage] = []
     by_suggestion: dict[str, GapMessage] = {}
     counted: set[str] = set()
+    answered = {sid for (sid,) in db.execute(
+        "select suggestion_id from feedback where action in ('accept', 'edit') and entry_id is not null"
+        " union select suggestion_id from learn_events where action in ('accept', 'edit')"
+        " and suggestion_id is not null")}
     for sid, at, message, intent in db.execute(
             "select id, at, message, intent from suggestions where no_match = 1 and superseded_by is null"
             f"{where} order by at, id", args):
-        if _chit_chat(intent, message):
+        if _chit_chat(intent, message) or sid in answered:
             continue
         counted.add(sid)
         by_suggestion[sid] = m = GapMessage(message or "", at, "no_match")
@@ -531,7 +537,7 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
             "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, s.hits, s.intent from learn_events e"
             " left join suggestions s on s.id = e.suggestion_id"
             f" where e.action in ('no_match', 'reject'){where} order by e.at, e.id", args):
-        if _chit_chat(intent, message):
+        if _chit_chat(intent, message) or sid in answered:
             continue
         if action == "reject":
             turned_down = [entry_id] if entry_id else []
@@ -606,8 +612,9 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
     """
     where, args = _since("f.at", since)
     rows = []
-    for entry_id, draft_no, text, drafts, shown_at in db.execute(
-            "select f.entry_id, f.draft, f.text, s.drafts, s.at from feedback f"
+    seen = set()
+    for sid, entry_id, draft_no, text, drafts, shown_at in db.execute(
+            "select f.suggestion_id, f.entry_id, f.draft, f.text, s.drafts, s.at from feedback f"
             " join suggestions s on s.id = f.suggestion_id"
             f" where f.action = 'edit' and f.text is not null and f.draft is not null{where}"
             " order by f.at, f.id", args):
@@ -619,7 +626,9 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
             continue
         draft = shown[draft_no - 1]
         entry_id = entry_id or next(iter(draft.get("entry_ids") or []), None)
-        if entry_id and draft.get("text"):
+        # One customer message, one say: its warm and concise drafts edited alike are one.
+        if entry_id and draft.get("text") and (sid, entry_id) not in seen:
+            seen.add((sid, entry_id))
             rows.append((entry_id, draft["text"], text, parse_time(shown_at)))
     changed = last_changes(db, [r[0] for r in rows])
     # Strictly after: a draft logged in the same second as the change may show either answer.

@@ -131,10 +131,13 @@ class Learner:
                 entry_id = shown["hits"][0]["id"]  # "not helpful" on the whole list rejects the top hit
             if entry_id is None and action != "no_match":
                 return fid  # a clarifying or two-answer draft: no one entry to learn for
-            # Keyed by the suggestion too: SQLite reuses a feedback row id once the newest rows
-            # are purged, and a bare id would read as feedback learned from already.
+            # One say per message, entry and side: using its warm and its concise draft (both
+            # of one entry) is one accept. Keyed by the suggestion, not the feedback row id,
+            # which SQLite reuses once the newest rows are purged.
+            side = "use" if action in ("accept", "edit") else action
             rec = self.store.record([Event(shown["message"], action, entry_id, agent,
-                                           f"feedback:{suggestion_id}/{fid}", "panel", text, suggestion_id)])
+                                           f"feedback:{suggestion_id}/{side}/{entry_id or ''}", "panel", text,
+                                           suggestion_id)])
         self.kb.refresh(rec.entries)
         return fid
 

@@ -587,6 +587,22 @@ def test_feedback_after_the_log_was_purged_is_still_learned_from(shop):
     assert learned[normalize(MISSED).text] == ("delivery", ["bob"])
 
 
+def test_using_two_drafts_of_one_entry_for_one_message_is_one_accept(shop):
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "亲，付款后48小时内发货哦。", "entry_ids": ["delivery"], "style": "warm"},
+              {"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    sid = log.record_suggestion(MISSED, [], "simplified", "logistics", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, sid, "accept", 1, agent="alice")
+    learner.record_feedback(log, sid, "edit", 2, text="付款后24小时内发货。", agent="alice")
+    (row,) = learner.store.rows()
+    assert (row.entry_id, row.accepts) == ("delivery", 1)
+    assert learner.store.entry_counts()["delivery"][0] == 1
+    assert len(log.suggestion(sid)["feedback"]) == 2  # the log keeps both actions
+
+
 def test_a_clarifying_draft_teaches_no_entry_whether_accepted_or_rejected(shop):
     from kefu.kb.feedback import FeedbackLog
 
