@@ -18,11 +18,13 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 
 # Lexicons work on normalised (simplified, lower-case) text.
-_GREETING = re.compile(r"还在不在|在吗|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|有客服吗|客服|你好|您好|"
-                       r"hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
+# With what opens a question still to come (麻烦问一下, 咨询一下) and forms of address (老板, 掌柜的).
+_GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|人呢|"
+                       r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|喂+|亲亲|亲|老板|掌柜的?|店家|小姐姐|"
+                       r"早上好|晚上好|下午好|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|请问|打扰了?|麻烦")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
-_THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thanks|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
+_THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
                      r"祝你|辛苦了|那就这样|就这些")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.

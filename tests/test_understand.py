@@ -8,13 +8,14 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL
 from kefu.suggest.understand import INTENTS, STAGE, understand
 
 
-@pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello"])
+@pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "人呢", "老板在吗", "喂",
+                                     "早", "您好，麻烦问一下", "你好 问一下", "咨询一下"])
 def test_greeting_only(message):
     u = understand(message, "售后")  # the retrieved category does not matter for a greeting
     assert (u.intent, u.stage) == ("greeting", "接待")
 
 
-@pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜"])
+@pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜", "thank you"])
 def test_thanks_only(message):
     u = understand(message, "售后")
     assert (u.intent, u.stage) == ("thanks", "告别")
@@ -23,6 +24,7 @@ def test_thanks_only(message):
 def test_greeting_with_a_question_is_not_a_greeting():
     assert understand("你好，快递到哪了").intent == "logistics"
     assert understand("谢谢，发票怎么开").intent == "order"
+    assert understand("老板这个多少钱").intent == "presale" and understand("早点发货").intent == "logistics"
 
 
 @pytest.mark.parametrize("message", ["你们什么破东西，我要投诉", "再不处理就给差评", "骗子，垃圾店"])
