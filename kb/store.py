@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -627,10 +628,22 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
             migrations.apply(sqlite_utils.Database(copy))
             copy.execute("select id, question, similar, answer, category, status from entries limit 1").fetchall()
             copy.execute("select entry_id, version from history limit 1").fetchall()
+            # A damaged backup copies page by page without complaint: check every page.
+            problems = [r[0] for r in copy.execute("pragma integrity_check(5)")]
+            if problems != ["ok"]:
+                raise KefuError(f"{backup_path} is damaged ({'; '.join(problems)}); the store was not changed")
         except sqlite3.Error as exc:
             raise KefuError(f"{backup_path} is not a kefu backup ({exc}); the store was not changed") from None
         finally:
             src.close()
+        if _damaged(db_path):
+            # The store itself is unreadable (what sent the user here): SQLite cannot copy
+            # into it, so the checked copy replaces the file.
+            copy.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+            os.replace(check, db_path)
+            return
         dst = sqlite3.connect(str(db_path), timeout=30)
         try:
             copy.backup(dst)
@@ -639,3 +652,17 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
             copy.close()
     finally:
         check.unlink(missing_ok=True)
+
+
+def _damaged(db_path: str | Path) -> bool:
+    """Whether the file at `db_path` exists and SQLite cannot read it as a database."""
+    if not Path(db_path).exists():
+        return False
+    con = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    try:
+        con.execute("select count(*) from sqlite_master").fetchone()
+        return False
+    except sqlite3.DatabaseError as exc:
+        return not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
+    finally:
+        con.close()

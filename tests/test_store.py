@@ -778,6 +778,49 @@ def test_restore_rejects_a_file_that_is_not_a_backup(tmp_path, make_entry, junk)
         s.close()
 
 
+def _store_with_pages(db, make_entry, n=150):
+    s = Store.open(db)
+    for i in range(n):
+        s.add(make_entry(f"e{i}", question=f"第{i}个问题怎么处理", answer="很长的答案。" * 40))
+    return s
+
+
+def test_restore_refuses_a_damaged_backup_and_keeps_the_store(tmp_path, make_entry):
+    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
+    s = _store_with_pages(db, make_entry)
+    backup(db, bak)
+    s.add(make_entry("after", question="备份之后加的"))
+    s.close()
+    raw = bytearray(bak.read_bytes())
+    middle = len(raw) // 2 // 4096 * 4096
+    raw[middle:middle + 4096] = bytes(range(256)) * 16  # one page of garbage
+    bak.write_bytes(bytes(raw))
+    with pytest.raises(KefuError, match="damaged|not a kefu backup"):
+        restore(bak, db)
+    s = Store.open(db)
+    try:
+        assert s.get("after").question == "备份之后加的" and s.count() == 151
+    finally:
+        s.close()
+
+
+def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
+    """The store's first bytes are gone: every command says to restore a backup, so that must work."""
+    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
+    s = _store_with_pages(db, make_entry, 3)
+    backup(db, bak)
+    s.close()
+    raw = bytearray(db.read_bytes())
+    raw[:16] = bytes(16)
+    db.write_bytes(bytes(raw))
+    restore(bak, db)
+    s = Store.open(db)
+    try:
+        assert s.count() == 3 and s.get("e2").question == "第2个问题怎么处理"
+    finally:
+        s.close()
+
+
 @pytest.mark.parametrize("name", ["kefu #1.bak", "kefu?v2.bak", "kefu%20v3.bak"])
 def test_restore_from_a_path_with_uri_special_characters(tmp_path, make_entry, name):
     """'#', '?' and '%' are legal in file names; restore must not read them as URI syntax."""
