@@ -116,9 +116,14 @@ class BulkImporter:
             if loaded.problems and not opts.skip_bad_rows:
                 raise KefuError(f"{len(loaded.problems)} row(s) rejected, so nothing was imported from "
                                 f"this file (fix them, or pass --skip-bad-rows); first: {loaded.problems[0]}")
+            # A rejected row's entry is still in the file: pruning now would archive it.
+            prune = opts.prune and not loaded.problems
+            if opts.prune and loaded.problems:
+                result.notes = [*result.notes, f"not pruned: {len(loaded.problems)} row(s) were rejected, and"
+                                " their entries would have been archived; fix them and import again to prune"]
             report = self.kb.import_entries(
                 [r.data for r in loaded.rows], opts.on_conflict, opts.author, shown,
-                source=name or source_key(path), prune=opts.prune,
+                source=name or source_key(path), prune=prune,
                 passages=loaded.passages if loaded.kind == "document" else None,
                 dry_run=opts.dry_run, sync=False, places=[str(r.place) for r in loaded.rows])
         except KefuError as exc:

@@ -770,6 +770,24 @@ def test_a_faq_file_with_no_entries_is_a_failed_file_naming_it(kefu, tmp_path, n
     assert out["files"][0]["status"] == "failed" and "no entries found" in out["files"][0]["error"]
 
 
+def test_prune_with_skipped_bad_rows_archives_nothing(kefu, tmp_path):
+    """A rejected row's entry is still in the file: pruning would archive it."""
+    home = tmp_path / "home"
+    rows = [{"id": "s1", "question": "运费怎么算", "answer": "满99包邮。"},
+            {"id": "s2", "question": "多久发货", "answer": "48小时内发货。"},
+            {"id": "s3", "question": "能开发票吗", "answer": "可以开电子发票。"}]
+    jsonl(tmp_path / "ship.jsonl", rows)
+    kefu("import", "ship.jsonl")
+    rows[1] = {**rows[1], "answer": "24小时内发货。", "valid_to": "2026/13/45"}  # now a bad row
+    jsonl(tmp_path / "ship.jsonl", rows)
+    out = report(kefu("import", "ship.jsonl", "--prune", "--skip-bad-rows", "--on-conflict", "update", "--json",
+                      code=1))  # rows were rejected
+    (result,) = out["files"]
+    assert len(result["rejected"]) == 1 and any("not pruned" in n for n in result["notes"])
+    assert {q: e.status for q, (e, _) in stored(home).items()} == {
+        "运费怎么算": "published", "多久发货": "published", "能开发票吗": "published"}
+
+
 def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):
     jsonl(tmp_path / "faq.jsonl", [{"question": "多久发货？", "answer": "当天发。"}])
     kefu("import", "faq.jsonl")
