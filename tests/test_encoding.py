@@ -185,6 +185,13 @@ def test_cp950_only_characters_are_reported_as_big5():
     assert decode(text.encode("cp950"), "faq.csv") == (text, "big5")
 
 
+@pytest.mark.parametrize("header", ["id,question,answer", "編號,標準問題,答案"])
+def test_hong_kong_big5_hkscs_is_read_as_such(header):
+    """Cantonese characters (㗎, 嘅) are not in Big5 or cp950: GB18030 alone read the file, garbled."""
+    text = f"{header}\nhk1,幾時寄出㗎？,落單後兩日內寄出嘅\nhk2,可唔可以退貨,收貨七日內可以退\n"
+    assert decode(text.encode("big5hkscs"), "faq.csv") == (text, "big5hkscs")
+
+
 def test_emoji_and_english_in_utf8():
     text = "question,answer\n收到了吗😊,收到了👍 thanks，iPhone已经发出\n"
     assert decode(text.encode("utf-8"), "faq.csv") == (text, "utf-8")
@@ -299,6 +306,6 @@ def test_random_bytes_never_crash():
             assert err.path == "junk.bin"
             outcomes.add("error")
         else:
-            assert isinstance(text, str) and name in {"utf-8", "utf-8-sig", "utf-16", "gb18030", "big5"}
+            assert isinstance(text, str) and name in {"utf-8", "utf-8-sig", "utf-16", "gb18030", "big5", "big5hkscs"}
             outcomes.add(name)
     assert "error" in outcomes

@@ -25,8 +25,9 @@ from kefu.kb.errors import ImportFileError
 
 # What legacy (non-UTF) files are tried as, in order of preference on a tie: mainland
 # exports are the more common. cp950 is Microsoft's Big5 with a few extra characters;
-# it is only tried when strict Big5 fails, and reported as "big5" either way.
-_LEGACY = (("gb18030", "gb18030"), ("big5", "big5"), ("cp950", "big5"))
+# it is only tried when strict Big5 fails, and reported as "big5" either way. Hong Kong
+# files use Big5-HKSCS (Cantonese characters such as 㗎, 嘅, 咗): tried when neither reads.
+_LEGACY = (("gb18030", "gb18030"), ("big5", "big5"), ("cp950", "big5"), ("big5hkscs", "big5hkscs"))
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -120,7 +121,7 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
         failures.append(err)
     candidates: dict[str, str] = {}  # reported name -> decoded text
     for codec, name in _LEGACY:
-        if name in candidates:
+        if name in candidates or name == "big5hkscs" and "big5" in candidates:
             continue
         try:
             candidates[name] = data.decode(codec)
