@@ -344,6 +344,10 @@ class Store:
                 k: [None, v] for k, v in entry.content().items() if v not in (None, [], "")}})
         else:
             data.pop("id", None)
+            if existing.status == "archived" and "status" not in data and self._last_action(existing.id) == "prune":
+                # Archived because its row had left the file; the row is back, saying no
+                # status, and an entry imported without one is published.
+                data["status"] = "published"
             merged = {**existing.content(), **data}
             entry = existing
             if Entry(existing.id, **merged).content_hash() == existing.content_hash():
@@ -372,6 +376,11 @@ class Store:
             self.db.execute("insert into entry_sources (entry_id, source) values (?, ?)"
                             " on conflict(entry_id) do update set source = excluded.source"
                             " where source != excluded.source", [entry.id, source])
+
+    def _last_action(self, entry_id: str) -> str | None:
+        row = self.db.execute("select action from history where entry_id = ? order by version desc limit 1",
+                              [entry_id]).fetchone()
+        return row[0] if row else None
 
     def _prune(self, source: str, report: ImportReport, author: str | None) -> None:
         seen = set(report.added + report.updated + report.unchanged + report.skipped)

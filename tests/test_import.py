@@ -45,6 +45,8 @@ SHOP_ROWS = [
     ("售后问题", 4, {"question": "收到的商品有破损怎么办？", "similar": ["商品坏了", "包裹破了"],
                     "answer": AFTER_SALES[2][2], "category": "售后", "tags": ["破损"], "status": "published"}),
 ]
+# 常见问题 has a 有效期至 column: a row with it empty says "no end date" (valid_to None).
+SHOP_ROWS = [(sheet, n, {"valid_to": None, **data} if sheet == "常见问题" else data) for sheet, n, data in SHOP_ROWS]
 SHOP_NOTES = ["sheet 常见问题, row 2: unknown column '备注' was not imported",
               "sheet 填写说明: no header row with a question column, skipped"]
 QUESTIONS = sorted(data["question"] for _, _, data in SHOP_ROWS)
@@ -786,6 +788,45 @@ def test_prune_with_skipped_bad_rows_archives_nothing(kefu, tmp_path):
     assert len(result["rejected"]) == 1 and any("not pruned" in n for n in result["notes"])
     assert {q: e.status for q, (e, _) in stored(home).items()} == {
         "运费怎么算": "published", "多久发货": "published", "能开发票吗": "published"}
+
+
+def test_a_row_back_in_its_file_republishes_the_entry_pruned_for_it(kefu, tmp_path):
+    home = tmp_path / "home"
+    rows = [{"id": "r1", "question": "支持花呗吗", "answer": "支持花呗分期。"},
+            {"id": "r2", "question": "可以货到付款吗", "answer": "暂不支持货到付款。"}]
+    jsonl(tmp_path / "pay.jsonl", rows)
+    kefu("import", "pay.jsonl")
+    jsonl(tmp_path / "pay.jsonl", rows[:1])
+    kefu("import", "pay.jsonl", "--prune")
+    assert stored(home)["可以货到付款吗"][0].status == "archived"
+    jsonl(tmp_path / "pay.jsonl", rows)
+    result = report(kefu("import", "pay.jsonl", "--prune", "--on-conflict", "update", "--json"))["files"][0]
+    entry, history = stored(home)["可以货到付款吗"]
+    assert entry.status == "published" and [h.action for h in history] == ["import", "prune", "import"]
+    assert counts(result) == (0, 1, 1, 0, 0)
+
+
+def test_an_archive_by_an_editor_stays_when_the_row_is_imported_again(kefu, tmp_path):
+    home = tmp_path / "home"
+    jsonl(tmp_path / "pay.jsonl", [{"id": "r1", "question": "支持花呗吗", "answer": "支持花呗分期。"}])
+    kefu("import", "pay.jsonl")
+    kefu("archive", "r1")
+    kefu("import", "pay.jsonl", "--on-conflict", "update")
+    assert stored(home)["支持花呗吗"][0].status == "archived"
+
+
+def test_an_emptied_validity_cell_clears_the_bound(kefu, tmp_path):
+    home = tmp_path / "home"
+    (tmp_path / "sale.csv").write_text("id,question,answer,valid_to\ns1,双11活动规则,满300减50。,2020-11-12\n",
+                                       encoding="utf-8")
+    kefu("import", "sale.csv")
+    assert stored(home)["双11活动规则"][0].valid_to
+    (tmp_path / "sale.csv").write_text("id,question,answer,valid_to\ns1,双11活动规则,满300减50。,\n", encoding="utf-8")
+    kefu("import", "sale.csv", "--on-conflict", "update")
+    assert stored(home)["双11活动规则"][0].valid_to is None
+    (tmp_path / "sale.csv").write_text("id,question,answer\ns1,双11活动规则,满300减50。\n", encoding="utf-8")
+    kefu("import", "sale.csv", "--on-conflict", "update")  # no such column: nothing said, nothing changed
+    assert stored(home)["双11活动规则"][0].valid_to is None
 
 
 def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):
