@@ -190,7 +190,8 @@ def test_csv_unquoted_comma_is_a_cell_count_error_on_its_line(tmp_path):
     path.write_text(CSV_TEXT, encoding="utf-8")
     # line 6 (records above span two lines each): 5 cells where the header has 4
     assert [str(p) for p in load(path).problems] == [
-        f"{path}, line 6: expected 4 cells like the header, found 5 (a comma inside a cell must be quoted)"]
+        f"{path}, line 6: expected 4 cells like the header, found 5 (a comma inside a cell"
+        " must be quoted; a row missing its empty last cells must have them too)"]
 
 
 LEGACY = {
@@ -827,6 +828,14 @@ def test_an_emptied_validity_cell_clears_the_bound(kefu, tmp_path):
     (tmp_path / "sale.csv").write_text("id,question,answer\ns1,双11活动规则,满300减50。\n", encoding="utf-8")
     kefu("import", "sale.csv", "--on-conflict", "update")  # no such column: nothing said, nothing changed
     assert stored(home)["双11活动规则"][0].valid_to is None
+
+
+def test_empty_header_cells_after_the_last_column_are_no_columns(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("question,answer,category,,,\n运费怎么算,满99包邮。,售前\n多久发货,48小时内。,售中,,,\n",
+                    encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and [r.data["category"] for r in loaded.rows] == ["售前", "售中"]
 
 
 def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):

@@ -106,7 +106,9 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         columns, unknown, twice = map_header(cells)
         if "question" in columns.values():
             header = {name: str(cells[pos]).strip() for pos, name in columns.items()}
-            width = len(cells)
+            # Empty cells after the last named column are no columns (a header row saved
+            # with trailing separators, "问题,答案,,,").
+            width = max(i for i, c in enumerate(cells) if _filled(c)) + 1
             break
         columns = None
         if looked >= HEADER_SEARCH:
@@ -130,8 +132,9 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         # unquoted comma: reading on would shift every later cell into the wrong field.
         if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[width:])):
             loaded.problems.append(Problem(place.error(
-                None, f"expected {width} cells like the header, found {len(cells)} "
-                "(a comma inside a cell must be quoted)"), {"original": ",".join(map(str, cells))}))
+                None, f"expected {width} cells like the header, found {len(cells)} (a comma inside a cell"
+                " must be quoted; a row missing its empty last cells must have them too)"),
+                {"original": ",".join(map(str, cells))}))
             continue
         raw = {name: cells[pos] if pos < len(cells) else None for pos, name in columns.items()}
         loaded.add(checker.check(place, raw))
