@@ -421,7 +421,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         kb.index()
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
               "totals": _import_totals(results), "entries": kb.store.count()}
-    if importer.problems:
+    if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
         rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
                     else Path("kefu-import" + REJECTED_SUFFIX))
         try:
@@ -518,7 +518,8 @@ def export(c: Context, fmt, output, status, as_json) -> None:
     entries = c.kb().store.entries(status=status)
     if output:
         check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
-        with open_output(output, fmt) as fh:
+        # A BOM tells Excel the CSV is UTF-8 (without one, Chinese Windows reads it as GBK)
+        with open_output(output, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
             n = write_entries(entries, fmt, fh)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {d['entries']} entries to {d['file']}")

@@ -105,6 +105,8 @@ def test_export_round_trips(home, run, faq, tmp_path):
         run("export", "--format", fmt, "-o", str(out))
         report = json.loads(run("import", str(out), "--json").stdout)["files"][0]
         assert report["unchanged"] == 3 and report["added"] == 0 and report["updated"] == 0
+        # Excel reads a CSV as UTF-8 only with a BOM (else as GBK on Chinese Windows)
+        assert out.read_bytes().startswith(b"\xef\xbb\xbf") == (fmt == "csv")
 
 
 def test_backup_and_restore(home, run, faq, tmp_path):

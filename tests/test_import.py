@@ -838,6 +838,24 @@ def test_empty_header_cells_after_the_last_column_are_no_columns(tmp_path):
     assert loaded.problems == [] and [r.data["category"] for r in loaded.rows] == ["售前", "售中"]
 
 
+@pytest.mark.parametrize("text", ["question;answer;category\n运费怎么算;满99包邮，偏远地区除外。;售前\n",
+                                  "question\tanswer\tcategory\n运费怎么算\t满99包邮，偏远地区除外。\t售前\n",
+                                  "sep=;\nquestion;answer;category\n运费怎么算;满99包邮，偏远地区除外。;售前\n"])
+def test_a_csv_separated_by_semicolons_or_tabs_is_read(tmp_path, text):
+    path = tmp_path / "faq.csv"
+    path.write_text(text, encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and [r.data for r in loaded.rows] == [
+        {"question": "运费怎么算", "answer": "满99包邮，偏远地区除外。", "category": "售前"}]
+
+
+def test_a_dry_run_writes_no_rejected_rows_file(kefu, tmp_path):
+    jsonl(tmp_path / "r.jsonl", [{"question": "运费怎么算", "answer": "满99包邮。"}, {"question": "没有答案"}])
+    out = report(kefu("import", "r.jsonl", "--dry-run", "--skip-bad-rows", "--json", code=1))
+    assert out["totals"]["rejected_rows"] == 1 and "rejected_file" not in out
+    assert not (tmp_path / "kefu-import.rejected.csv").exists()
+
+
 def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):
     jsonl(tmp_path / "faq.jsonl", [{"question": "多久发货？", "answer": "当天发。"}])
     kefu("import", "faq.jsonl")

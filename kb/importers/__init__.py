@@ -51,7 +51,8 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
     if suffix in FAQ_SUFFIXES and not text.strip():
         raise ImportFileError(name, None, None, "no entries found (the file is empty)")
     if suffix in (".csv", ".tsv"):
-        return _some_entries(tables.read_csv(text, name, "\t" if suffix == ".tsv" else ","), "a header and no rows")
+        return _some_entries(tables.read_csv(text, name, "\t" if suffix == ".tsv" else tables.delimiter_of(text)),
+                             "a header and no rows")
     if suffix in (".jsonl", ".ndjson"):
         return faq.read_jsonl(text, name)  # text that is not blank: a row or a rejected row
     if suffix == ".json":

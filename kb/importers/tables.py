@@ -19,6 +19,18 @@ from .rows import RowChecker, map_header
 HEADER_SEARCH = 10  # rows looked at for the header
 
 
+def delimiter_of(text: str) -> str:
+    """"," unless the first line holds none and a semicolon or tab instead (European
+    Excel saves "CSV" with semicolons; some tools write tab-separated .csv)."""
+    lines = [line for line in text.splitlines()[:5] if line.strip()]
+    first = lines[0] if lines else ""
+    if first.startswith("sep=") and len(first) > 4:  # Excel's own hint line
+        return first[4]
+    if "," in first:
+        return ","
+    return next((d for d in (";", "\t") if d in first), ",")
+
+
 def read_csv(text: str, path: str, delimiter: str = ",") -> Loaded:
     loaded = Loaded(path, "faq")
     _read_table(loaded, _csv_rows(text, path, delimiter), Place(path), "line")
