@@ -22,7 +22,7 @@ import sqlite_utils
 from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, validate
 from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, InvalidTerm, KefuError, VersionNotFound
-from .text import normalize, normalize_term, to_simplified
+from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 ON_CONFLICT = ("error", "update", "skip")
 
@@ -154,6 +154,11 @@ class Store:
     # -- reading -----------------------------------------------------------
     def get(self, entry_id: str) -> Entry:
         row = self.db.execute("select * from entries where id = ?", [entry_id]).fetchone()
+        if row is None and isinstance(entry_id, str):
+            # typed as it is stored? (" k001", "ｋ００１": ids are stored trimmed and half-width)
+            stored = entry_id.strip().translate(HALF_WIDTH)
+            if stored != entry_id:
+                row = self.db.execute("select * from entries where id = ?", [stored]).fetchone()
         if row is None:
             raise EntryNotFound(entry_id)
         return self._entry(row)

@@ -131,6 +131,12 @@ def test_history_records_before_and_after_of_every_version(store, make_entry):
     assert all(c.entry_id == "e1" and c.at for c in h)
 
 
+@pytest.mark.parametrize("typed", ["ｋ001", " k001", "k001\n"])
+def test_an_id_is_found_as_typed_with_full_width_letters_or_spaces(store, make_entry, typed):
+    store.add(make_entry("k001"))
+    assert store.get(typed).id == "k001"
+
+
 def test_revert_restores_content_and_records_a_new_version(store, make_entry):
     store.add(make_entry("e1", similar=["邮费多少"]), author="alice")
     v1 = store.get("e1").content()
