@@ -21,13 +21,17 @@ from .learn import Learner, PriorRule, TrustRule
 from .retrieve import Fusion, Retriever
 
 
-def load_queries(path: Path) -> list[dict]:
+def load_queries(path: Path, known: set[str] | None = None) -> list[dict]:
+    """The queries of a benchmark; with `known` (the ids of its kb.jsonl), a gold id not
+    among them is an error: a typo would otherwise count as a miss and lower the scores."""
     out = []
     for n, q in iter_jsonl(path, read_text(path)):
         if not isinstance(q.get("query"), str):
             raise ImportFileError(path, n, "query", "missing")
         if not isinstance(q.get("gold", []), list):
             raise ImportFileError(path, n, "gold", "must be a list of entry ids")
+        if known is not None and (unknown := [g for g in q.get("gold", []) if g not in known]):
+            raise ImportFileError(path, n, "gold", f"{', '.join(map(repr, unknown))} not in kb.jsonl")
         out.append({"query": q["query"], "gold": q.get("gold", []), "kind": q.get("kind", "")})
     return out
 
@@ -70,7 +74,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     file, every replayed accept trusted (min_agents 1), using only `learn_parts`."""
     dataset = Path(dataset)
     entries = read_entries(dataset / "kb.jsonl")
-    queries = load_queries(dataset / "queries.jsonl")
+    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries if e.get("id")})
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")

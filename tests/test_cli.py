@@ -155,6 +155,18 @@ def test_eval_prints_the_agreed_json(home, run, tmp_path):
     assert not (home / "kefu.db").exists()  # the user's data folder is never touched
 
 
+def test_eval_refuses_a_gold_id_missing_from_the_knowledge_base(home, run, tmp_path):
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "kb.jsonl").write_text(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
+    queries = [{"query": "发票咋开", "gold": ["a2"]}, {"query": "啥时候发货呀", "gold": ["a11"]}]  # a typo
+    (data / "queries.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    out = run("eval", "--dataset", str(data), ok=False)
+    assert out.exit_code == 1 and "line 2" in out.output and "'a11' not in kb.jsonl" in out.output
+
+
 def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, run, faq, tmp_path):
     run("import", str(faq))
     turns = [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}]
