@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from typing import Callable
 
 import sqlite_utils
@@ -160,7 +161,27 @@ def m013_shared_logins(db: sqlite_utils.Database) -> None:
 
 
 def apply(db: sqlite_utils.Database) -> None:
-    """Apply every migration not yet recorded in `_migrations`, each in its own transaction."""
+    """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
+    Two processes opening a store that needs migrating (a server and a CLI command
+    after an upgrade) take turns on a lock file beside it: the second finds the work done."""
+    if not _pending(db):
+        return
+    path = next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "")
+    if not path:  # in memory: nobody else can open it
+        _apply(db)
+        return
+    with open(f"{path}-migrate.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _apply(db)
+
+
+def _pending(db: sqlite_utils.Database) -> bool:
+    if "_migrations" not in db.table_names():
+        return True
+    return bool({fn.__name__ for fn in MIGRATIONS} - {row["name"] for row in db["_migrations"].rows})
+
+
+def _apply(db: sqlite_utils.Database) -> None:
     if "_migrations" not in db.table_names():
         db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
     done = {row["name"] for row in db["_migrations"].rows}

@@ -843,3 +843,19 @@ def test_restore_from_a_path_with_uri_special_characters(tmp_path, make_entry, n
         assert [e.id for e in s.entries()] == ["e1"]
     finally:
         s.close()
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    """A server and CLI commands after an upgrade: each migration is applied once, under a lock."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\nfrom kefu.kb.store import Store\nstart = float(sys.argv[2])\n"
+            "while time.time() < start: pass\ns = Store.open(sys.argv[1]); print(s.count()); s.close()")
+    start = time.time() + 3  # past every child's imports: they open together
+    children = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "kefu.db"), str(start)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(5)]
+    outcomes = [(c.wait(timeout=120), c.stdout.read().strip(), c.stderr.read()[-300:]) for c in children]
+    assert all(code == 0 and out == "0" for code, out, _ in outcomes), outcomes
+
