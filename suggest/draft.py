@@ -37,7 +37,8 @@ TRADITIONAL_WORDING = ("s2twp", "s2hk")
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
 # opener comes first.
-SALUTATION = re.compile(r"^(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?|親親?|您好|你好|哈喽)[，,！!～~。\s]*")
+# (all of it: "{客户称呼||亲}，您好，" is one salutation, the shop's standard opening)
+SALUTATION = re.compile(r"^(?:(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?(?!爱)|親親?(?!愛)|您好|你好|哈喽)[，,！!～~。\s]*)+")
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
 _GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).

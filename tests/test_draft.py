@@ -220,6 +220,16 @@ def test_answer_salutation_dropped_after_kefu_opener():
     assert c.warm(u_(first=False), h, {}, "k").text == "亲，" + RETURN + CLOSING
 
 
+
+@pytest.mark.parametrize("opening", ["{客户称呼||亲}，您好，", "亲，您好！", "亲亲～你好，"])
+def test_a_two_part_salutation_is_dropped_whole_after_kefu_opener(opening):
+    """"{客户称呼||亲}，您好，" is the shop's standard opening: 您好 after kefu's greeting greeted twice."""
+    h = hit("s", opening + RETURN)
+    c = composer()
+    assert c.warm(u_(), h, {}, "k").text == GREETING_FIRST + RETURN + CLOSING
+    assert c.concise(u_(first=False), h, {}, "k").text == GREETING_LATER + RETURN
+
+
 @pytest.mark.parametrize("opening, kept", [("您好，", ""), ("亲，您好！", "亲，"), ("{客户称呼||亲}，你好，", "亲，")])
 def test_an_answer_does_not_greet_again_mid_conversation(opening, kept):
     h = hit("s", opening + RETURN)
