@@ -190,9 +190,11 @@ class Assistant:
         u = understand(message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
         u.script = self._script(message, earlier)
-        if u.intent == "thanks" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
-            u.sentiment = "angry"  # "好吧" after an angry complaint: still upset, not a goodbye
-            notes.append("thanks after an angry turn: read as still upset")
+        if u.sentiment == "calm" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
+            # "好吧" or a plain question after an angry complaint: still upset, no happy
+            # goodbye ("祝您生活愉快～") and no cheerful opener.
+            u.sentiment, u.urgency = "angry", "high"
+            notes.append("after an angry turn: read as still upset")
         vals = {}
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))

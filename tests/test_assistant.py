@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP, entry_dict, patch_jieba
-from phrasebook import CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, composer
+from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, composer
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError
@@ -397,6 +397,15 @@ def test_ok_after_an_angry_complaint_is_not_a_happy_goodbye(assistant):
     s = assistant.suggest("好吧", context)
     assert s.intent == "thanks" and s.sentiment == "angry"
     assert all(RATING not in d.text for d in s.drafts)
+
+
+def test_a_question_after_an_angry_turn_is_still_answered_as_to_an_upset_customer(assistant):
+    context = [{"role": "customer", "text": "你们什么垃圾店，发个货这么慢！！"},
+               {"role": "agent", "text": "非常抱歉让您久等了。"}]
+    s = assistant.suggest("那发票怎么开", context)
+    assert s.sentiment == "angry" and s.drafts[0].text.startswith(APOLOGY)
+    calm = assistant.suggest("那发票怎么开", [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "在的"}])
+    assert calm.sentiment == "calm" and not calm.drafts[0].text.startswith(APOLOGY)
 
 
 def test_a_follow_up_on_a_new_topic_is_answered_on_its_own_topic(assistant):
