@@ -169,7 +169,8 @@ class Assistant:
         # reply to the agent's request, read with what came before.
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         topic_words = [w for w in seg.split(bare)[0] if len(w) > 1]
-        if choice is None and earlier and (result.no_match or len(topic_words) <= 1):
+        if choice is None and earlier and (result.no_match or len(topic_words) <= 1) \
+                and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
@@ -177,7 +178,9 @@ class Assistant:
             named = [w for w in topic_words if any(w in _said(h) for h in result.hits[:3])]
             if joined.confidence > result.confidence and joined.hits and all(w in _said(joined.hits[0])
                                                                              for w in named):
-                result = joined
+                # its hits; the text drafting reads for questions is still the message alone
+                # (the earlier question was answered already: it is no second question)
+                result = replace(joined, normalized=result.normalized)
                 notes.append("vague message: matched together with the customer's earlier turns")
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
@@ -235,8 +238,10 @@ class Assistant:
             out = [c.only(kind, style, u, vals, key)]
             # An answer beside it only when the message also asks something: "東西收到了，
             # 謝謝你們" matched the broken-goods entry, "好的" a return address.
-            asks = self.retriever.kb.segmenter.split(result.normalized)[0] and \
-                _ASKS.search(result.normalized.replace("在吗", ""))
+            # The message's own words: after "好的" the search may have read the earlier
+            # turns too, whose question is answered already.
+            own = normalize(key).text
+            asks = self.retriever.kb.segmenter.split(own)[0] and _ASKS.search(own.replace("在吗", ""))
             if not result.no_match and asks:
                 out.append(c.concise(u, hits[0], vals, key, opener=False))
             return out

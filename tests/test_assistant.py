@@ -157,6 +157,25 @@ def test_thanks_or_a_greeting_that_asks_nothing_gets_no_answer_beside_it(assista
     assert [d.entry_ids for d in s.drafts] == [[]]
 
 
+@pytest.mark.parametrize("message", ["好的", "谢谢"])
+def test_thanks_after_a_question_does_not_send_its_answer_again(assistant, message):
+    """The earlier question ("怎么换货？") was answered; "好的" asks nothing."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "怎么换货？"},
+                                    {"role": "agent", "text": "订单页申请换货即可。"}])
+    assert s.intent == "thanks" and [d.entry_ids for d in s.drafts] == [[]]
+
+
+def test_a_vague_follow_up_read_with_the_earlier_question_is_no_second_question(shop_kb):
+    """"那能退吗" is searched with "怎么换货？" before it; the drafts answer one question."""
+    hits = [_hit("return", "怎么退货", 0.9, 2.4, ["退货"]), _hit("exchange", "怎么换货", 0.6, 2.3, ["换货"])]
+    alone = [_hit("size", "尺码怎么选", 0.75, 2.35, ["尺码"])] + [replace(h, confidence=0.3) for h in hits]
+    searches = _Searches(shop_kb, {"那能退吗": alone}, hits)
+    s = Assistant(searches, composer()).suggest("那能退吗", [{"role": "customer", "text": "怎么换货？"},
+                                                          {"role": "agent", "text": "订单页申请换货即可。"}])
+    assert any("earlier" in n for n in s.notes)
+    assert [d.style for d in s.drafts if d.style == "both"] == [] and s.drafts[0].entry_ids == ["return"]
+
+
 def test_vague_follow_up_uses_earlier_customer_turn(assistant):
     s = assistant.suggest("那能退吗", [{"role": "customer", "text": "我想退货"},
                                    {"role": "agent", "text": "好的亲"}])
