@@ -19,7 +19,7 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, sc
 
 from .draft import Composer, Draft, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import GIVEN_NUMBER, understand
+from .understand import GIVEN_NUMBER, STAGE, says_nothing_yet, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 _CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
@@ -193,6 +193,10 @@ class Assistant:
         u = understand(message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
         u.script = self._script(message, earlier)
+        if u.first_message and not earlier and says_nothing_yet(message):
+            # "嗯" or an order number opening a chat: greet and ask, no goodbye, no "we'll check"
+            u.intent, u.stage = "greeting", STAGE["greeting"]
+            notes.append("first message says nothing yet: greeted")
         if u.sentiment == "calm" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
             # "好吧" or a plain question after an angry complaint: still upset, no happy
             # goodbye ("祝您生活愉快～") and no cheerful opener.

@@ -110,6 +110,14 @@ def _is_thanks(text: str) -> bool:
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack)))
 
 
+def says_nothing_yet(message: str) -> bool:
+    """A bare acknowledgement (嗯, ok, 好的) or only an order number: as the first message
+    of a chat it opens the talk, it neither thanks nor asks."""
+    text = normalize(message).text
+    bare = not _FILLER.sub("", GIVEN_NUMBER.sub("", text))
+    return bool(_FILLER.sub("", text)) and (bare or _is_thanks(text) and not _THANKS.search(text))
+
+
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)

@@ -176,6 +176,13 @@ def test_a_vague_follow_up_read_with_the_earlier_question_is_no_second_question(
     assert [d.style for d in s.drafts if d.style == "both"] == [] and s.drafts[0].entry_ids == ["return"]
 
 
+@pytest.mark.parametrize("message", ["嗯", "ok", "2026112812345678"])
+def test_a_first_message_that_says_nothing_yet_is_greeted(assistant, message):
+    s = assistant.suggest(message)
+    assert s.intent == "greeting" and [d.style for d in s.drafts] == ["greeting"]
+    assert s.drafts[0].text == GREETING_FIRST
+
+
 def test_vague_follow_up_uses_earlier_customer_turn(assistant):
     s = assistant.suggest("那能退吗", [{"role": "customer", "text": "我想退货"},
                                    {"role": "agent", "text": "好的亲"}])
