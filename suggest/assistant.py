@@ -22,10 +22,13 @@ from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import GIVEN_NUMBER, STAGE, says_nothing_yet, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
-_CLAUSES = re.compile(r"[？?；;\n]+|还有|另外|顺便问|顺便")
+# 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
+#别的颜色吗", "还有货吗", "让我另外付运费" are one question.
+_NEXT = r"还有(?!货|现货|库存|别的|其他|其它|没有|吗|么|的|码|号)|另外(?![付收加交给算要])|顺便问|顺便"
+_CLAUSES = re.compile(rf"[？?；;\n]+|{_NEXT}")
 # Finer pieces, to find the questions in a message ("能开发票吗 多久发货"): a piece asks
 # something when it has one of these cues; context pieces of a story usually do not.
-_PIECES = re.compile(r"[？?；;\n，,。.!！~～\s]+|还有|另外|顺便问|顺便")
+_PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
 _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿)")

@@ -183,6 +183,17 @@ def test_a_first_message_that_says_nothing_yet_is_greeted(assistant, message):
     assert s.drafts[0].text == GREETING_FIRST
 
 
+@pytest.mark.parametrize("text, pieces", [
+    ("快递员让我另外付运费，这正常吗", ["快递员让我另外付运费", "这正常吗"]),  # 另外 = extra
+    ("还有别的颜色吗", ["还有别的颜色吗"]), ("这件还有货吗", ["这件还有货吗"]),  # 还有 = still have
+    ("我要退货还有发票怎么开", ["我要退货", "发票怎么开"]), ("能开发票吗另外多久发货", ["能开发票吗", "多久发货"]),
+])
+def test_another_question_starts_at_haiyou_or_linwai_only_where_they_join_two(text, pieces):
+    from kefu.suggest.assistant import _PIECES
+
+    assert [p for p in _PIECES.split(text) if p] == pieces
+
+
 def test_vague_follow_up_uses_earlier_customer_turn(assistant):
     s = assistant.suggest("那能退吗", [{"role": "customer", "text": "我想退货"},
                                    {"role": "agent", "text": "好的亲"}])
