@@ -46,7 +46,8 @@ _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
 ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # An answer that promises to look into it first: its closing must not call the matter settled.
-_PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复|回复您")
+# (Not 回复您: "人工上班会尽快回复您" tells the service hours, it promises nothing about a case.)
+_PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复")
 # Words around a standard question that do not say what it is about.
 _ASK_HEAD = re.compile(r"^(?:请问|亲亲?|你好|您好|我想问一?下|想问一?下|问一?下|怎么样才能|怎么|如何|怎样|"
                        r"能不能|可不可以|可以|能否|能)")

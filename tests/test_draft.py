@@ -421,6 +421,13 @@ def test_answer_that_still_has_to_be_checked_gets_follow_up_closing():
         assert c.warm(u_(), PENDING_HIT, {}, key).text.endswith(FOLLOW_UP)
 
 
+def test_an_answer_that_tells_the_service_hours_is_settled():
+    """"留言后人工上班会尽快回复您" describes the service; it promises no follow-up of a case."""
+    hours = hit("hours", "人工客服每天09:00-23:00在线，您留言后人工上班会尽快回复您。", tags=["客服时间"])
+    c = composer(*STAGED)
+    assert not any(c.warm(u_(), hours, {}, key).text.endswith(FOLLOW_UP) for key in KEYS)
+
+
 def test_settled_answer_offers_more_help_and_never_says_goodbye():
     c = composer(*STAGED)
     endings = {c.warm(u_(), RETURN_HIT, {}, key).text.removeprefix(GREETING_FIRST + RETURN) for key in KEYS}
