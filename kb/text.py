@@ -104,7 +104,11 @@ def to_mainland(text: str) -> str:
 # 彆著急). They are converted on their own, without the phrase table.
 _OWN_WORDS = re.compile("注销|参数|支持|在线|对话框|审核|联系|发起|着急")
 _WITHOUT_PHRASES = {"s2twp": "s2tw"}
-_TAIWAN_SPELLING = {"賬號": "帳號", "賬戶": "帳戶"}  # OpenCC keeps the mainland 賬 here
+# Taiwan words OpenCC's s2twp leaves in their mainland form: 帳 (not 賬), 品質 (質量 is
+# physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), and the
+# everyday spelling 台灣 / 平台 (s2twp writes the official 臺).
+_TAIWAN_SPELLING = {"到賬": "入帳", "賬": "帳", "質量": "品質", "保修": "保固", "發貨": "出貨", "臺灣": "台灣",
+                    "平臺": "平台"}
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:

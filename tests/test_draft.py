@@ -272,6 +272,9 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     ("请先注销账号，商品参数见详情页", "請先註銷帳號，商品參數見詳情頁", "登出"),
     ("感谢支持！别着急，小禾在线，审核通过后会并联系您并发起退款",
      "感謝支持！別著急，小禾在線，審核通過後會並聯繫您並發起退款", "彆"),
+    # words OpenCC leaves mainland: 质量 (mass, in Taiwan), 保修, 到账, 发货, 平臺
+    ("有质量问题的享受1年免费保修，发货后3天内退款到账，详见平台公告",
+     "有品質問題的享受1年免費保固，出貨後3天內退款入帳，詳見平台公告", "質量"),
 ])
 def test_taiwan_drafts_keep_the_meaning_of_shop_words(simplified, taiwan, wrong):
     # OpenCC's phrase table turns 注销 (close an account) into 登出 (log out), 参数 into
