@@ -504,7 +504,7 @@ class LearnStore:
             if row.moved_to is not None:
                 changed.append(self._unmove(row, editor))
             elif row.status in ("approved", "rejected"):
-                if row.status == "approved":
+                if row.status == "approved" and self._approve_added(row):
                     entry = self.store.get(row.entry_id)
                     keep = [s for s in entry.similar if phrase_key(s) != row.key]
                     if keep != entry.similar:
@@ -521,6 +521,17 @@ class LearnStore:
             else:
                 raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
         return changed
+
+    def _approve_added(self, row: Learned) -> bool:
+        """Whether approving `row` added its phrasing to the entry (history action "learn"):
+        one an editor had written in by hand already is theirs, and a reset leaves it."""
+        for before, after in self.db.execute(
+                "select before, after from history where entry_id = ? and action = 'learn'", [row.entry_id]):
+            had = {phrase_key(p) for p in json.loads(before or "{}").get("similar") or []}
+            has = {phrase_key(p) for p in json.loads(after or "{}").get("similar") or []}
+            if row.key in has - had:
+                return True
+        return False
 
     def _unmove(self, row: Learned, editor: str) -> str:
         """Take back what moving `row` gave its target row; the target's entry id."""

@@ -174,6 +174,18 @@ def test_an_editor_decides_regardless_of_counts(shop):
     assert top(shop, MISSED) != "delivery"
 
 
+def test_reset_of_an_approve_keeps_the_similar_question_an_editor_wrote_in(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "delivery", "xiaomei")])
+    row_id = learner.store.rows()[0].id
+    entry = shop.store.get("delivery")
+    shop.update("delivery", {"similar": entry.similar + [MISSED]}, author="editor2")  # by hand
+    learner.approve(row_id, "editor1")  # nothing to add
+    learner.reset(row_id, "editor1")
+    assert MISSED in shop.store.get("delivery").similar
+    assert shop.store.history("delivery")[-1].author == "editor2"
+
+
 def test_rejected_by_an_editor_is_never_used(shop):
     learner = trusting(shop, 1)
     learner.record([accept(MISSED, "delivery", "xiaomei")])
