@@ -135,6 +135,28 @@ def _greets_or_thanks(question: str) -> bool:
     return understand(question).intent in ("greeting", "thanks")
 
 
+# Where an entry applies, from its words: a place it names (港澳台 names all three), or
+# what only a Taiwan shop says (統編, 超商取貨, EZWay) or only a Hong Kong one writes (喺, 點計).
+_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay", re.I),
+           "hk": re.compile(r"香港|港澳|喺|點計|幾耐|嘅|咗|唔"),
+           "mo": re.compile(r"澳门|澳門|港澳")}
+
+
+def _regions(text: str) -> set[str]:
+    return {region for region, words in _PLACES.items() if words.search(text)}
+
+
+def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
+    """Whether `hit` is written for customers in another region than the message's: one
+    that names its region is asked from there; a simplified-script one that names none
+    is not asked from Taiwan or Hong Kong alone (they write traditional), though it may
+    come from abroad, which 港澳台 entries often cover too."""
+    where = _regions(f"{hit.question} {hit.answer} {' '.join(hit.tags)}")
+    if asked:
+        return bool(where and not where & asked)
+    return script == SIMPLIFIED and where in ({"tw"}, {"hk"})
+
+
 def _may_offer(hit: Hit, u) -> bool:
     """Whether `hit` may be a second answer or an option: a complaint entry ("客服态度太差，
     我要投诉") only to a customer who complains."""
@@ -257,6 +279,13 @@ class Assistant:
         cands = [h for h in hits if not _small_talk(h)]
         if len(cands) < len(hits):
             notes.append("greeting entries left out: the message asks something")
+        asked = _regions(key)
+        if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and len(away) < len(cands):
+            # Another region's entry (a Hong Kong freight answer for a Taiwan customer,
+            # 統編 for a mainland one) is no answer, option or second answer while another
+            # entry may answer.
+            cands = [h for h in cands if h not in away]
+            notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
         if result.no_match or not cands or cands[0].confidence < 0.5:
             near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
             clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None

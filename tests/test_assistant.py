@@ -269,6 +269,25 @@ def test_the_other_question_is_searched_when_the_top_entry_answers_the_first(sho
     assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["apply", "timing"]
 
 
+@pytest.mark.parametrize("message, answered", [
+    ("請問寄到台灣運費怎麼算", "tw_ship"),  # not the Hong Kong freight entry ranked first
+    ("发票可以开公司抬头吗", "invoice"),  # a mainland customer: no 統編 rules
+    ("發票可以開公司抬頭嗎", "tw_invoice"),  # traditional, no place named: Taiwan's may answer
+])
+def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, answered):
+    hits = [_hit("hk_ship", "寄香港運費點計", 0.93, 2.45, ["香港", "運費"]),
+            _hit("tw_invoice", "公司報帳要填統編嗎", 0.92, 2.44, ["發票"]),
+            _hit("tw_ship", "可以寄台灣嗎", 0.9, 2.42, ["台灣", "寄送"]),
+            _hit("invoice", "开公司发票需要提供什么", 0.88, 2.40, ["发票"])]
+    if "运费" in message or "運費" in message:
+        hits = [h for h in hits if "ship" in h.entry_id]
+    else:
+        hits = [h for h in hits if "invoice" in h.entry_id]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
+    assert s.drafts[0].entry_ids[0] == answered
+    assert all(answered in d.entry_ids for d in s.drafts if d.style != "clarify")
+
+
 def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
     assert script_evidence("可以退") == (0, 0)
     s = assistant.suggest("可以退", [{"role": "customer", "text": "我要退貨"}])
