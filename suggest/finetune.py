@@ -32,7 +32,7 @@ import numpy as np
 
 from kefu.kb.embed import model_info
 from kefu.kb.errors import KefuError
-from kefu.kb.learned import phrase_key
+from kefu.kb.learned import LearnStore, phrase_key
 from kefu.kb.text import normalize
 
 Progress = Callable[[str, int, int], None]
@@ -80,14 +80,29 @@ class FinetuneError(KefuError):
 
 
 def feedback_pairs(kb) -> list[tuple[str, str]]:
-    """(message, entry id) for every accepted or edited message of a published entry, once."""
+    """(message, entry id) for every accepted or edited message of a published entry, once,
+    as the editors decided: a pairing an editor rejected is no example, and one moved to
+    another entry is that entry's. Untrusted accepts do train (the held-out gate, not the
+    trust rule, decides whether the model is used)."""
+    rows = LearnStore(kb.store).rows()
+    by_id = {r.id: r for r in rows}
+    learned = {}
+    for r in rows:  # the row agents accepted, not one they only rejected
+        if r.agents or (r.entry_id, r.key) not in learned:
+            learned[(r.entry_id, r.key)] = r
     seen, out = set(), []
     published = {e.id for e in kb.store.iter_published()}
     for message, entry_id in kb.store.db.execute(
             "select message, entry_id from learn_events where action in ('accept', 'edit') order by id"):
-        key = (phrase_key(message), entry_id)
-        if entry_id in published and key[0] and key not in seen:
-            seen.add(key)
+        key = phrase_key(message)
+        row = learned.get((entry_id, key))
+        while row is not None and row.moved_to is not None and row.moved_to in by_id:
+            row = by_id[row.moved_to]  # the editor said which entry answers it
+        if row is not None and row.status == "rejected" and row.moved_to is None:
+            continue  # an editor said this entry does not answer it
+        entry_id = row.entry_id if row is not None else entry_id
+        if entry_id in published and key and (key, entry_id) not in seen:
+            seen.add((key, entry_id))
             out.append((message, entry_id))
     return out
 

@@ -186,6 +186,18 @@ def test_reset_of_an_approve_keeps_the_similar_question_an_editor_wrote_in(shop)
     assert shop.store.history("delivery")[-1].author == "editor2"
 
 
+def test_fine_tuning_examples_follow_the_editors_decisions(shop):
+    from kefu.suggest.finetune import feedback_pairs
+
+    learner = Learner(shop)
+    learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("快递费多少", "delivery", "a"),
+                    accept("能开专票吗", "ship", "b")])
+    rows = {r.text: r.id for r in learner.store.rows()}
+    learner.reject(rows["快递费多少"], "editor1")  # not a delivery-time question
+    learner.move(rows["能开专票吗"], "invoice", "editor1")  # the invoice entry answers it
+    assert sorted(feedback_pairs(shop)) == [("能开专票吗", "invoice"), ("衣服什么时候寄出", "delivery")]
+
+
 def test_rejected_by_an_editor_is_never_used(shop):
     learner = trusting(shop, 1)
     learner.record([accept(MISSED, "delivery", "xiaomei")])
