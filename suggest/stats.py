@@ -8,6 +8,8 @@ Counts, by definition:
   unchanged (`first_draft`), whose any draft was sent unchanged (`any_draft`), and
   whose draft was edited before sending (`edited`);
 - no-match rate: shown suggestions flagged "no good match";
+- actions and by day: every learning event (replayed files too), and the feedback on
+  drafts of no one entry (clarifying, two-answer), which teaches no entry;
 - entries: accepts and rejects per entry over every learning event (replayed files too);
 - by category: shown = suggestions whose top entry is in the category (no-match ones
   count for none), then the agents' actions on its entries.
@@ -106,7 +108,13 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
 
     events = db.execute("select at, entry_id, action, suggestion_id from learn_events where at >= ?",
                         [since_arg]).fetchall()
-    out.actions = dict(Counter(e[2] for e in events))
+    # Feedback on a draft of no one entry (a clarifying question, a two-answer draft)
+    # teaches no entry, so it has no learning event: counted here from the log.
+    untaught = db.execute(
+        "select f.at, f.action from feedback f join suggestions s on s.id = f.suggestion_id"
+        " where s.at >= ? and f.entry_id is null and f.draft is not null"
+        " and f.action in ('accept', 'edit', 'reject')", [since_arg]).fetchall()
+    out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
     entries = {r[0]: (r[1], r[2]) for r in db.execute(
         "select id, question, category from entries where status = 'published'")}
     per_entry: dict[str, Counter] = defaultdict(Counter)
@@ -142,7 +150,7 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
         # kefu's own flag, apart from the agents' "no_match" reports counted below: one
         # message flagged and reported counted twice under one key.
         day[local_day(r[1])]["no_match_flagged"] += r[3]
-    for at, _, action, _ in events:
+    for at, action in [(e[0], e[2]) for e in events] + untaught:
         day[local_day(at)][action] += 1
     out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
     return out

@@ -719,3 +719,23 @@ def test_a_day_counts_kefus_no_match_flags_apart_from_the_agents_reports(shop):
     Learner(shop).record_feedback(log, first, "no_match")
     (day,) = usage(shop.store.db).by_day
     assert (day["shown"], day["no_match_flagged"], day["no_match"]) == (2, 2, 1)
+
+
+def test_feedback_on_a_clarifying_or_two_answer_draft_counts_in_every_figure(shop):
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "请问您是想咨询「开发票」还是「发货时间」呢？", "entry_ids": ["invoice", "delivery"], "style": "clarify"},
+              {"text": "可以开电子发票。另外，48小时内发货。", "entry_ids": ["invoice", "delivery"], "style": "both"}]
+    sid = log.record_suggestion("发票和发货", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
+    learner.record_feedback(log, sid, "accept", 2, agent="a")
+    other = log.record_suggestion("发票和发货呢", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
+    learner.record_feedback(log, other, "reject", 1, agent="a")
+    stats = usage(shop.store.db)
+    assert stats.acted_on == 2 and stats.acceptance["any_draft"] == 0.5
+    assert stats.actions == {"accept": 1, "reject": 1}
+    (day,) = stats.by_day
+    assert (day["accept"], day["reject"]) == (1, 1)
+
