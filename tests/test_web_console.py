@@ -821,11 +821,23 @@ def test_stats_page_shows_the_numbers(editor, ws):
     stack = [float(w) for w in re.findall(r'<span class="s-\w+" style="width: ([\d.]+)%"', html)]
     assert len(stack) == 4 and abs(sum(stack) - 100) < 0.2
     assert "http://" not in html and "https://" not in html
+    # kefu's own no-match flags have their column beside the agents' reports
+    assert re.search(r'<td class="nowrap">[\d-]+</td><td>5</td><td>1</td>', html)
     # The since filter.
     later = editor.get("/console/stats?since=2999-01-01")
     assert '<strong id="stat-shown">0</strong>' in later and 'value="2999-01-01"' in later
     bad = editor.get("/console/stats?since=yesterday")
     assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
+
+
+def test_stats_page_lists_the_top_gaps(editor, ws):
+    log = ws.feedback_log()
+    for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
+        log.record_suggestion(message, [], "simplified", "presale", True, [], [])
+    html = editor.get("/console/stats")
+    section = html[html.index('id="top-gaps"'):html.index("从未被采纳的条目")]
+    assert re.search(r"<tr><td>[^<]*花呗[^<]*</td><td>3</td>", section), section
+    assert 'href="/console/gaps"' in section
 
 
 def test_gaps_page_suggests_entries_and_prefills_the_create_form(editor, ws):

@@ -219,6 +219,7 @@ def gaps():
 # -- statistics ----------------------------------------------------------------------------
 
 DAY_SERIES = ("accept", "edit", "reject", "no_match")
+STATS_GAPS = 5  # top gaps on the statistics page
 
 
 def _bars(by_day: list[dict]) -> list[dict]:
@@ -235,8 +236,12 @@ def _bars(by_day: list[dict]) -> list[dict]:
 def stats():
     from kefu.suggest.stats import usage
 
+    from kefu.suggest.learn import find_gaps
+
     since, moment, error = _since()
     with locked() as ws:
         report = usage(ws.kb().store.db, moment).to_dict()
+        # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
+        report["gaps"] = find_gaps(ws.kb(), moment, STATS_GAPS)["gaps"]
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
                            error=error, series=DAY_SERIES)
