@@ -293,11 +293,14 @@ class LearnStore:
             return cur.lastrowid
         agents, rejecters = set(row.agents), set(row.rejecters)
         (agents if accept else rejecters).add(agent)
+        status = row.status
+        if status == "known" and key not in {phrase_key(p) for p in entry.phrasings}:
+            status = "candidate"  # an editor took that question out since: it is news again
         self.db.execute(
-            "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, last_at = max(last_at, ?)"
-            " where id = ?",
+            "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, last_at = max(last_at, ?),"
+            " status = ? where id = ?",
             [row.accepts + accept, row.rejects + (not accept), json.dumps(sorted(agents), ensure_ascii=False),
-             json.dumps(sorted(rejecters), ensure_ascii=False), at, row.id])
+             json.dumps(sorted(rejecters), ensure_ascii=False), at, status, row.id])
         return row.id
 
     def _find(self, entry_id: str, key: str, accept: bool) -> Learned | None:

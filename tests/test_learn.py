@@ -198,6 +198,19 @@ def test_fine_tuning_examples_follow_the_editors_decisions(shop):
     assert sorted(feedback_pairs(shop)) == [("能开专票吗", "invoice"), ("衣服什么时候寄出", "delivery")]
 
 
+def test_a_known_phrasing_an_editor_took_out_is_a_candidate_again(shop):
+    learner = trusting(shop, 2)
+    entry = shop.store.get("delivery")
+    phrasing = entry.similar[0]
+    learner.record([accept(phrasing, "delivery", "a")])
+    (row,) = learner.store.rows()
+    assert row.status == "known"  # nothing new: it is the entry's own question
+    shop.update("delivery", {"similar": entry.similar[1:]}, author="editor1")
+    learner.record([accept(phrasing, "delivery", "b")])
+    row = learner.store.get(row.id)
+    assert row.status == "candidate" and row.trusted  # two agents: used again for retrieval
+
+
 def test_rejected_by_an_editor_is_never_used(shop):
     learner = trusting(shop, 1)
     learner.record([accept(MISSED, "delivery", "xiaomei")])
