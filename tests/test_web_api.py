@@ -280,7 +280,9 @@ def test_feedback_for_an_archived_entry_is_refused_and_stores_nothing(api, ws):
     s = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()
     ws.kb().archive("delivery")
     r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
-    assert r.status_code == 400 and "archived" in r.get_json()["error"]["message"]
+    error = r.get_json()["error"]
+    assert r.status_code == 400 and "archived" in error["message"]
+    assert (error["code"], error["field"]) == ("invalid_field", "draft")  # like every error naming a field
     assert ws.feedback_log().suggestion(s["suggestion_id"])["feedback"] == []
     assert ws.learner().store.rows() == []
 

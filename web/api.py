@@ -32,9 +32,8 @@ def _error(status: int, code: str, message: str, field: str | None = None):
 
 def register_errors(app) -> None:
     """JSON errors under /api, whatever raised them."""
-    from kefu.kb.errors import (DuplicateEntry, EmptyQuery, EntryNotFound, ImportFileError,
-                                InvalidEntry, KefuError, VersionNotFound)
-    from kefu.kb.feedback import BadFeedback, ContradictingFeedback, UnknownSuggestion
+    from kefu.kb.errors import DuplicateEntry, EmptyQuery, EntryNotFound, KefuError, VersionNotFound
+    from kefu.kb.feedback import ContradictingFeedback, UnknownSuggestion
 
     def is_api() -> bool:
         return request.path.startswith("/api/")
@@ -54,8 +53,8 @@ def register_errors(app) -> None:
             status, code = 409, "conflict"
         elif isinstance(exc, EmptyQuery):
             field = "q" if request.path == "/api/search" else "message"
-        elif isinstance(exc, (InvalidEntry, ImportFileError, BadFeedback)):
-            code = "invalid_field" if field else "invalid"
+        if status == 400 and field and not isinstance(exc, EmptyQuery):
+            code = "invalid_field"  # any error naming a field (an archived entry's draft too)
         if is_api():
             return _error(status, code, str(exc), field)
         from flask import render_template
