@@ -753,9 +753,10 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
 @needs_store
 def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
     """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
-    row = c.record_feedback(suggestion_id, action, draft, text, agent=author())
-    emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft}, as_json,
-         lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']}")
+    agent = author()
+    row = c.record_feedback(suggestion_id, action, draft, text, agent=agent)
+    emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft, "agent": agent},
+         as_json, lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']} by {d['agent']}")
 
 
 @cli.command()

@@ -1,6 +1,7 @@
 """The `kefu` commands end to end, with the real default models on a few entries."""
 
 import json
+import os
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
@@ -202,6 +203,7 @@ def test_suggest_feedback_and_lint(home, run, faq):
     other = json.loads(run("suggest", "发票怎么开", "--json").stdout)
     out = json.loads(run("feedback", other["suggestion_id"], "reject", "--draft", "2", "--json").stdout)
     assert out["suggestion_id"] == other["suggestion_id"] and out["action"] == "reject"
+    assert out["agent"] == (os.environ.get("KEFU_AUTHOR") or os.environ.get("USER") or "cli")  # as the API says
     missing = run("feedback", "nope", "accept", ok=False)
     assert missing.exit_code == 1 and "nope" in missing.output
     out_of_range = run("feedback", s["suggestion_id"], "accept", "--draft", "9", ok=False)
