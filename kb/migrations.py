@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from typing import Callable
 
 import sqlite_utils
@@ -166,13 +167,24 @@ def apply(db: sqlite_utils.Database) -> None:
     after an upgrade) take turns on a lock file beside it: the second finds the work done."""
     if not _pending(db):
         return
-    path = next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "")
+    path = _file_of(db)
     if not path:  # in memory: nobody else can open it
         _apply(db)
         return
     with open(f"{path}-migrate.lock", "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         _apply(db)
+
+
+def _file_of(db: sqlite_utils.Database) -> str:
+    """The database's file ("" in memory), read as bytes: a folder name in GBK is no UTF-8."""
+    before = db.conn.text_factory
+    db.conn.text_factory = bytes
+    try:
+        rows = db.conn.execute("pragma database_list").fetchall()
+    finally:
+        db.conn.text_factory = before
+    return next((os.fsdecode(row[2]) for row in rows if row[1] == b"main" and row[2]), "")
 
 
 def _pending(db: sqlite_utils.Database) -> bool:
