@@ -277,8 +277,10 @@ class Assistant:
         # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:
         # an entry that only greets or thanks is neither its answer nor a second one.
         cands = [h for h in hits if not _small_talk(h)]
-        if len(cands) < len(hits):
-            notes.append("greeting entries left out: the message asks something")
+        if len(cands) < len(hits) and cands and hits[0] is not cands[0]:
+            # said only when it changed the answer (a bare order number or a plain
+            # statement asks nothing, and a greeting entry ranked low changed nothing)
+            notes.append("greeting entries left out: the message is more than a greeting")
         asked = _regions(key)
         if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and len(away) < len(cands):
             # Another region's entry (a Hong Kong freight answer for a Taiwan customer,

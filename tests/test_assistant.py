@@ -288,6 +288,15 @@ def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, a
     assert all(answered in d.entry_ids for d in s.drafts if d.style != "clarify")
 
 
+@pytest.mark.parametrize("greeting_first, noted", [(True, True), (False, False)])
+def test_leaving_out_a_greeting_entry_is_explained_only_when_it_changed_the_answer(shop_kb, greeting_first, noted):
+    hello, stock = _hit("hello", "在吗", 0.9, 2.45, ["接待"]), _hit("stock", "这个有货吗", 0.85, 2.40, ["库存"])
+    hits = [hello, stock] if greeting_first else [stock, hello]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest("亲，在吗？这个有货吗")
+    assert s.drafts[0].entry_ids == ["stock"]
+    assert any("greeting entries left out" in n for n in s.notes) == noted
+
+
 def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
     assert script_evidence("可以退") == (0, 0)
     s = assistant.suggest("可以退", [{"role": "customer", "text": "我要退貨"}])
