@@ -85,6 +85,20 @@ _decision("reset", "Undo an editor's approve, reject or move of IDS, else a lift
 _decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of their pairings (reset undoes it).")
 
 
+@learn.command(name="history")
+@click.argument("row_id", type=int)
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def learn_history(c: Context, row_id, as_json) -> None:
+    """Every editor decision on learned phrasing ROW_ID, oldest first."""
+    store = c.learner().store
+    data = {"row": store.get(row_id).to_dict(), "decisions": store.decisions(row_id)}
+    emit(data, as_json, lambda d: "\n".join(f"{x['at']}  {x['editor']}  {x['action']} → {x['status']}"
+                                            for x in d["decisions"]) or "no editor decision yet")
+
+
 @learn.command(name="move")
 @click.argument("row_id", type=int)
 @click.option("--to", "to_entry", required=True, help="The entry the phrasing belongs to.")

@@ -428,12 +428,14 @@ class LearnStore:
             if row.key not in {phrase_key(p) for p in entry.phrasings}:
                 self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
             self._decide(row_id, "approved", editor)
+            self._log(row_id, "approve", editor)
         return [row.entry_id]
 
     def reject(self, row_id: int, editor: str) -> list[str]:
         row = self._undecided(row_id, "reject")
         with writing(self.db):
             self._decide(row_id, "rejected", editor)
+            self._log(row_id, "reject", editor)
         return [row.entry_id]
 
     def move(self, row_id: int, to_entry: str, editor: str) -> list[str]:
@@ -477,6 +479,8 @@ class LearnStore:
             self.db.execute("update learned set moved = ? where id = ?",
                             [json.dumps(moved, ensure_ascii=False), row_id])
             self._decide(row_id, "rejected", editor)
+            self._log(row_id, f"move to {to_entry} (#{moved['to']})", editor)
+            self._log(moved["to"], f"moved in from {row.entry_id} (#{row_id})", editor)
         return [row.entry_id, to_entry]
 
     def lift(self, row_id: int, editor: str) -> list[str]:
@@ -494,6 +498,7 @@ class LearnStore:
                             " decided_at = ? where id = ?",
                             [json.dumps(lifted, ensure_ascii=False), editor, _now(), row_id])
             self._bump()
+            self._log(row_id, "lift", editor)
         return [row.entry_id]
 
     def reset(self, row_id: int, editor: str) -> list[str]:
@@ -523,6 +528,7 @@ class LearnStore:
                 self._bump()
             else:
                 raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
+            self._log(row_id, "reset", editor)
         return changed
 
     def _approve_added(self, row: Learned) -> bool:
@@ -598,6 +604,17 @@ class LearnStore:
         if row.status != "candidate":
             raise KefuError(f"cannot {verb} learned phrasing {row_id}: it is {row.status}")
         return row
+
+    def _log(self, row_id: int, action: str, editor: str) -> None:
+        status = self.db.execute("select status from learned where id = ?", [row_id]).fetchone()
+        self.db.execute("insert into learn_decisions (row_id, at, editor, action, status) values (?, ?, ?, ?, ?)",
+                        [row_id, _now(), editor, action, status[0] if status else None])
+
+    def decisions(self, row_id: int) -> list[dict]:
+        """Every editor decision on learned phrasing `row_id`, oldest first."""
+        self.get(row_id)
+        return [dict(zip(("at", "editor", "action", "status"), r)) for r in self.db.execute(
+            "select at, editor, action, status from learn_decisions where row_id = ? order by id", [row_id])]
 
     def _decide(self, row_id: int, status: str, editor: str) -> None:
         self.db.execute("update learned set status = ?, decided_by = ?, decided_at = ? where id = ?",

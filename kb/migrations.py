@@ -161,6 +161,15 @@ def m013_shared_logins(db: sqlite_utils.Database) -> None:
     db["users"].add_column("shared", int, not_null_default=0)
 
 
+@migration
+def m014_learn_decisions(db: sqlite_utils.Database) -> None:
+    # Every editor decision on a learned phrasing (approve, reject, move, lift, reset), in
+    # order: the row itself keeps only the latest one (decided_by, decided_at).
+    db["learn_decisions"].create({"id": int, "row_id": int, "at": str, "editor": str, "action": str,
+                                  "status": str}, pk="id")
+    db["learn_decisions"].create_index(["row_id"])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

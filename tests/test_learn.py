@@ -211,6 +211,20 @@ def test_a_known_phrasing_an_editor_took_out_is_a_candidate_again(shop):
     assert row.status == "candidate" and row.trusted  # two agents: used again for retrieval
 
 
+def test_every_editor_decision_is_kept_in_order(shop):
+    learner = trusting(shop, 1)
+    learner.record([accept(MISSED, "ship", "a"), reject(MISSED, "ship", "b")])
+    row = next(r for r in learner.store.rows() if r.agents)
+    learner.reject(row.id, "editor1")
+    learner.reset(row.id, "editor2")
+    learner.move(row.id, "delivery", "editor1")
+    actions = [(d["editor"], d["action"], d["status"]) for d in learner.store.decisions(row.id)]
+    to = learner.store.get(row.id).moved_to
+    assert actions == [("editor1", "reject", "rejected"), ("editor2", "reset", "candidate"),
+                       ("editor1", f"move to delivery (#{to})", "rejected")]
+    assert [d["action"] for d in learner.store.decisions(to)] == [f"moved in from ship (#{row.id})"]
+
+
 def test_rejected_by_an_editor_is_never_used(shop):
     learner = trusting(shop, 1)
     learner.record([accept(MISSED, "delivery", "xiaomei")])
