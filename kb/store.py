@@ -349,13 +349,21 @@ class Store:
                 k: [None, v] for k, v in entry.content().items() if v not in (None, [], "")}})
         else:
             data.pop("id", None)
-            if existing.status == "archived" and "status" not in data and self._last_action(existing.id) == "prune":
-                # Archived because its row had left the file; the row is back, saying no
-                # status, and an entry imported without one is published.
-                data["status"] = "published"
             merged = {**existing.content(), **data}
             entry = existing
-            if Entry(existing.id, **merged).content_hash() == existing.content_hash():
+            same = Entry(existing.id, **merged).content_hash() == existing.content_hash()
+            # Archived because its row had left the file; the row is back, saying no status,
+            # and an entry imported without one is published: no conflict to settle when
+            # that is all that changes.
+            back = existing.status == "archived" and "status" not in data and \
+                self._last_action(existing.id) == "prune"
+            if back:
+                data["status"] = "published"
+            if same and back:
+                entry = self._update(existing, {"status": "published"}, author, "import")
+                report.updated.append(existing.id)
+                report.diff.append({"id": entry.id, "action": "update", "changes": {"status": ["archived", "published"]}})
+            elif same:
                 report.unchanged.append(existing.id)
             elif on_conflict == "error":
                 raise DuplicateEntry(existing.id, where, "use --on-conflict update or skip")

@@ -135,10 +135,13 @@ def _greets_or_thanks(question: str) -> bool:
     return understand(question).intent in ("greeting", "thanks")
 
 
-# Where an entry applies, from its words: a place it names (港澳台 names all three), or
-# what only a Taiwan shop says (統編, 超商取貨, EZWay) or only a Hong Kong one writes (喺, 點計).
-_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay", re.I),
-           "hk": re.compile(r"香港|港澳|喺|點計|幾耐|嘅|咗|唔"),
+# Where an entry applies, from its question and tags (an answer may mention another
+# region in passing: "大陆暂不支持货到付款，台湾订单可以超商取货付款"): a place it names
+# (港澳台 names all three), or what only a Taiwan shop says (統編, 超商取貨, EZWay) or only a
+# Hong Kong one writes (點計, 幾耐). A message names a place, or a city there.
+_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay|台北|臺北|台中|臺中|台南|臺南|"
+                            r"高雄|新竹|桃园|桃園|基隆|嘉义|嘉義|花莲|花蓮|屏东|屏東|宜兰|宜蘭", re.I),
+           "hk": re.compile(r"香港|港澳|點計|幾耐|九龙|九龍|新界|旺角|尖沙咀|铜锣湾|銅鑼灣"),
            "mo": re.compile(r"澳门|澳門|港澳")}
 
 
@@ -151,7 +154,7 @@ def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     that names its region is asked from there; a simplified-script one that names none
     is not asked from Taiwan or Hong Kong alone (they write traditional), though it may
     come from abroad, which 港澳台 entries often cover too."""
-    where = _regions(f"{hit.question} {hit.answer} {' '.join(hit.tags)}")
+    where = _regions(f"{hit.question} {' '.join(hit.tags)}")
     if asked:
         return bool(where and not where & asked)
     return script == SIMPLIFIED and where in ({"tw"}, {"hk"})
@@ -305,7 +308,8 @@ class Assistant:
         if second is not None and self._two_questions(result.normalized, top, second):
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
-        pair = self._answer_each_question(result.normalized, top, hits)
+        pair = self._answer_each_question(result.normalized, top, hits,
+                                          lambda h: not _elsewhere(h, asked, u.script))
         if pair is not None:
             notes.append("two questions: each matched on its own, answered both")
             return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]
@@ -340,28 +344,31 @@ class Assistant:
             return max(range(len(clauses)), key=overlaps.__getitem__)
         return best_clause(first) != best_clause(second)
 
-    def _answer_each_question(self, text: str, top: Hit, hits: list[Hit]) -> tuple[Hit, Hit] | None:
+    def _answer_each_question(self, text: str, top: Hit, hits: list[Hit],
+                              may_answer=lambda h: True) -> tuple[Hit, Hit] | None:
         """When the message asks two (or more) things and the whole-message hits hold no
         answer to one of them, that question is searched on its own: of the last two
         questions, the one sharing fewer words with the top hit (one more search, only for
         such messages). Its best entry must match confidently and be about another topic
         than the top hit; it is appended to `hits`, so the suggestion lists every entry a
-        draft quotes. Returns the two hits in the order the customer asked."""
+        draft quotes. Returns the two hits in the order the customer asked. `may_answer`
+        leaves out entries drafting may not use (another region's)."""
         seg = self.retriever.kb.segmenter
+        search = lambda q: self._search_among(q, may_answer)  # noqa: E731
         asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
         if len(asks) < 2:
             return None
         answered = set(seg.tokens(normalize(top.matched).text)) | set(seg.tokens(normalize(top.question).text))
         shared = [len(answered & set(seg.tokens(p))) for p in asks]
         other = 0 if shared[0] < shared[1] else 1
-        result = self.retriever.search(asks[other])
+        result = search(asks[other])
         if result.no_match or result.hits[0].entry_id == top.entry_id:
             return None  # nothing found, or what the top entry answers already
         if self._near_top(result, top) > 0:
             # The top entry answers this one nearly as well as its best entry does: the
             # other question may be the one left unanswered ("怎么开发票？多久能开出来？"
             # matched the timing entry). A second search, for such messages only.
-            alt = self.retriever.search(asks[1 - other])
+            alt = search(asks[1 - other])
             if not alt.no_match and alt.hits[0].entry_id != top.entry_id and self._near_top(alt, top) == 0:
                 other, result = 1 - other, alt
         # A question alone often lacks its subject ("怎么开发票？多久能开出来？"): an
@@ -370,11 +377,15 @@ class Assistant:
         # Not when the question alone clearly means another entry ("发票可以开公司抬头吗？另外
         # 多久发货": 多久发货 alone finds the shipping entry at 0.96, the invoice timing 5th),
         # unless the top entry comes near it too: then the question is too bare to tell.
-        whole = {h.entry_id for h in hits if h.entry_id != top.entry_id}
+        # Nor when the whole message's entry is about the question's own words ("衣服缩水
+        # 了能退吗？运费谁出？": 退货运费 is the answer, though 运费谁出 alone prefers 换货运费).
+        whole = {h.entry_id for h in hits if h.entry_id != top.entry_id and may_answer(h)}
         found = next((h for h in result.hits if h.entry_id in whole), None)
         best = result.hits[0]
+        words = [w for w in seg.split(asks[other])[0] if len(w) > 1]
         if found is not None and best.confidence >= self.also and \
-                best.confidence - max(found.confidence, self._near_top(result, top)) > self.lead:
+                best.confidence - max(found.confidence, self._near_top(result, top)) > self.lead and \
+                not any(w in normalize(f"{found.question} {found.matched}").text for w in words):
             found = None
         if found is None:
             found = result.hits[0]
@@ -385,6 +396,12 @@ class Assistant:
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)
         return (found, top) if other == 0 else (top, found)
+
+    def _search_among(self, question: str, may_answer) -> SearchResult:
+        """`question` searched, keeping the hits drafting may use (no match when none is left)."""
+        result = self.retriever.search(question)
+        kept = [h for h in result.hits if may_answer(h)]
+        return replace(result, hits=kept, no_match=result.no_match or not kept)
 
     def _near_top(self, result: SearchResult, top: Hit) -> float:
         """The confidence of `top` among `result`'s hits when within `lead` of the best, else 0."""

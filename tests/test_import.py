@@ -45,8 +45,6 @@ SHOP_ROWS = [
     ("售后问题", 4, {"question": "收到的商品有破损怎么办？", "similar": ["商品坏了", "包裹破了"],
                     "answer": AFTER_SALES[2][2], "category": "售后", "tags": ["破损"], "status": "published"}),
 ]
-# 常见问题 has a 有效期至 column: a row with it empty says "no end date" (valid_to None).
-SHOP_ROWS = [(sheet, n, {"valid_to": None, **data} if sheet == "常见问题" else data) for sheet, n, data in SHOP_ROWS]
 SHOP_NOTES = ["sheet 常见问题, row 2: unknown column '备注' was not imported",
               "sheet 填写说明: no header row with a question column, skipped"]
 QUESTIONS = sorted(data["question"] for _, _, data in SHOP_ROWS)
@@ -801,7 +799,7 @@ def test_a_row_back_in_its_file_republishes_the_entry_pruned_for_it(kefu, tmp_pa
     kefu("import", "pay.jsonl", "--prune")
     assert stored(home)["可以货到付款吗"][0].status == "archived"
     jsonl(tmp_path / "pay.jsonl", rows)
-    result = report(kefu("import", "pay.jsonl", "--prune", "--on-conflict", "update", "--json"))["files"][0]
+    result = report(kefu("import", "pay.jsonl", "--json"))["files"][0]  # no conflict: only back
     entry, history = stored(home)["可以货到付款吗"]
     assert entry.status == "published" and [h.action for h in history] == ["import", "prune", "import"]
     assert counts(result) == (0, 1, 1, 0, 0)
@@ -816,18 +814,14 @@ def test_an_archive_by_an_editor_stays_when_the_row_is_imported_again(kefu, tmp_
     assert stored(home)["支持花呗吗"][0].status == "archived"
 
 
-def test_an_emptied_validity_cell_clears_the_bound(kefu, tmp_path):
+def test_an_empty_validity_cell_leaves_the_bound_an_editor_set(kefu, tmp_path):
+    """Spreadsheets (and the template) carry the columns empty: that says nothing about a date."""
     home = tmp_path / "home"
-    (tmp_path / "sale.csv").write_text("id,question,answer,valid_to\ns1,双11活动规则,满300减50。,2020-11-12\n",
-                                       encoding="utf-8")
-    kefu("import", "sale.csv")
-    assert stored(home)["双11活动规则"][0].valid_to
     (tmp_path / "sale.csv").write_text("id,question,answer,valid_to\ns1,双11活动规则,满300减50。,\n", encoding="utf-8")
-    kefu("import", "sale.csv", "--on-conflict", "update")
-    assert stored(home)["双11活动规则"][0].valid_to is None
-    (tmp_path / "sale.csv").write_text("id,question,answer\ns1,双11活动规则,满300减50。\n", encoding="utf-8")
-    kefu("import", "sale.csv", "--on-conflict", "update")  # no such column: nothing said, nothing changed
-    assert stored(home)["双11活动规则"][0].valid_to is None
+    kefu("import", "sale.csv")
+    kefu("edit", "s1", "--valid-to", "2026-12-31")
+    result = report(kefu("import", "sale.csv", "--json"))["files"][0]
+    assert counts(result)[2] == 1 and stored(home)["双11活动规则"][0].valid_to == "2026-12-31"
 
 
 def test_empty_header_cells_after_the_last_column_are_no_columns(tmp_path):

@@ -121,8 +121,6 @@ class RowChecker:
                 text = cell_text(value).strip()
                 if text:
                     data[name] = STATUS_WORDS.get(to_simplified(text), text) if name == "status" else text
-                elif name in ("valid_from", "valid_to"):
-                    data[name] = None  # the file has the column, empty: no bound (an emptied cell clears one)
         shown = {k: (join_cell([cell_text(i) for i in v]) if isinstance(v, list) else cell_text(v))
                  for k, v in raw.items()}
         for name in ("question", "answer"):
