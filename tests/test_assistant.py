@@ -297,6 +297,24 @@ def test_leaving_out_a_greeting_entry_is_explained_only_when_it_changed_the_answ
     assert any("greeting entries left out" in n for n in s.notes) == noted
 
 
+def test_an_answer_mentioning_another_region_in_passing_still_answers(shop_kb):
+    cod = _hit("cod", "可以货到付款吗", 0.96, 2.5, ["付款方式"])
+    cod = replace(cod, answer="大陆地区暂不支持货到付款；台湾地区的订单支持超商取货付款。")
+    tw = _hit("tw_cod", "台灣可以超商取貨付款嗎", 0.8, 2.3, ["台灣"])
+    other = _hit("pay", "支持哪些付款方式", 0.7, 2.2, ["付款方式"])
+    s = Assistant(_Answers(shop_kb, [cod, tw, other]), composer()).suggest("可以货到付款吗？")
+    assert s.drafts[0].entry_ids == ["cod"] and not s.no_match
+
+
+def test_a_whole_message_entry_about_the_questions_own_words_stays_its_answer(shop_kb):
+    shrink = _hit("shrink", "衣服洗了缩水怎么办", 0.9, 2.45, ["缩水"])
+    postage = _hit("postage", "退货运费谁承担", 0.8, 2.35, ["运费"])
+    swap = _hit("swap", "换货运费谁出", 0.95, 2.48, ["换货"])
+    searches = _Searches(shop_kb, {"运费谁出": [swap, replace(postage, confidence=0.74)]}, [shrink, postage])
+    s = Assistant(searches, composer()).suggest("衣服缩水了能退吗？运费谁出？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["shrink", "postage"]
+
+
 def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
     assert script_evidence("可以退") == (0, 0)
     s = assistant.suggest("可以退", [{"role": "customer", "text": "我要退貨"}])
