@@ -18,10 +18,11 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 
 # Lexicons work on normalised (simplified, lower-case) text.
-# With what opens a question still to come (麻烦问一下, 咨询一下) and forms of address (老板, 掌柜的).
-_GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|人呢|"
-                       r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|喂+|亲亲|亲|老板|掌柜的?|店家|小姐姐|"
-                       r"早上好|晚上好|下午好|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|请问|打扰了?|麻烦")
+_GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
+                       r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
+# Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下):
+# "老板，有吗？", "早到吗", "喂猫", "问一下退" say something.
+_OPENER = re.compile(r"老板|掌柜的?|店家|喂+|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰一下")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
 _THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
@@ -110,12 +111,17 @@ def _is_thanks(text: str) -> bool:
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack)))
 
 
+# What a customer types to open a chat without saying anything yet.
+_NOTHING_YET = re.compile(r"(?:嗯+|恩+|哦+|噢+|ok|okay|好|好的|在)")
+
+
 def says_nothing_yet(message: str) -> bool:
-    """A bare acknowledgement (嗯, ok, 好的) or only an order number: as the first message
-    of a chat it opens the talk, it neither thanks nor asks."""
+    """A bare 嗯, ok, 好的 or only an order number: as the first message of a chat it opens
+    the talk, it neither thanks nor asks (没有了, 不用了, 收到 do end one)."""
     text = normalize(message).text
-    bare = not _FILLER.sub("", GIVEN_NUMBER.sub("", text))
-    return bool(_FILLER.sub("", text)) and (bare or _is_thanks(text) and not _THANKS.search(text))
+    if not _FILLER.sub("", text):
+        return False
+    return not _FILLER.sub("", GIVEN_NUMBER.sub("", text)) or bool(_NOTHING_YET.fullmatch(_FILLER.sub("", text)))
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
@@ -124,6 +130,8 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     text = norm.text
     sentiment = "angry" if _angry(text) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
+        intent = "greeting"
+    elif _OPENER.search(text) and not _FILLER.sub("", _GREETING.sub("", _OPENER.sub("", text))):
         intent = "greeting"
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need

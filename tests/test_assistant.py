@@ -183,6 +183,11 @@ def test_a_first_message_that_says_nothing_yet_is_greeted(assistant, message):
     assert s.drafts[0].text == GREETING_FIRST
 
 
+@pytest.mark.parametrize("message", ["没有了", "不用了", "收到"])
+def test_a_first_message_that_ends_a_talk_is_still_a_goodbye(assistant, message):
+    assert assistant.suggest(message).intent == "thanks"
+
+
 @pytest.mark.parametrize("text, pieces", [
     ("快递员让我另外付运费，这正常吗", ["快递员让我另外付运费", "这正常吗"]),  # 另外 = extra
     ("还有别的颜色吗", ["还有别的颜色吗"]), ("这件还有货吗", ["这件还有货吗"]),  # 还有 = still have

@@ -8,7 +8,7 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL
 from kefu.suggest.understand import INTENTS, STAGE, understand
 
 
-@pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "人呢", "老板在吗", "喂",
+@pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
                                      "早", "您好，麻烦问一下", "你好 问一下", "咨询一下"])
 def test_greeting_only(message):
     u = understand(message, "售后")  # the retrieved category does not matter for a greeting
@@ -25,6 +25,9 @@ def test_greeting_with_a_question_is_not_a_greeting():
     assert understand("你好，快递到哪了").intent == "logistics"
     assert understand("谢谢，发票怎么开").intent == "order"
     assert understand("老板这个多少钱").intent == "presale" and understand("早点发货").intent == "logistics"
+    # openers greet only alone: each of these says something
+    for message in ("老板，有吗？", "早到吗", "喂猫", "问一下退", "好麻烦啊", "人呢！！！"):
+        assert understand(message).intent != "greeting", message
 
 
 @pytest.mark.parametrize("message", ["你们什么破东西，我要投诉", "再不处理就给差评", "骗子，垃圾店"])
