@@ -107,8 +107,12 @@ _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # Taiwan words OpenCC's s2twp leaves in their mainland form: 帳 (not 賬), 品質 (質量 is
 # physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), and the
 # everyday spelling 台灣 / 平台 (s2twp writes the official 臺).
-_TAIWAN_SPELLING = {"到賬": "入帳", "賬": "帳", "質量": "品質", "保修": "保固", "發貨": "出貨", "臺灣": "台灣",
-                    "平臺": "平台"}
+# Each as a whole word only: 到賬戶 is 到 + 帳戶, 批發貨源 and 補發貨品 hold no 發貨, 擔保修理
+# no 保修, and 淨質量500克 is a mass.
+_TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compile("賬"), "帳"),
+                    (re.compile(r"(?<![淨净])質量(?!\s*[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
+                    (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?![源品物])"), "出貨"),
+                    (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台")]
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:
@@ -126,8 +130,8 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
         pos = m.end()
     out = "".join(out) + convert(text[pos:])
     if config == "s2twp":
-        for word, taiwan in _TAIWAN_SPELLING.items():
-            out = out.replace(word, taiwan)
+        for word, taiwan in _TAIWAN_SPELLING:
+            out = word.sub(taiwan, out)
     return out
 
 

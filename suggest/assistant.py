@@ -31,7 +31,7 @@ _CLAUSES = re.compile(rf"[？?；;\n]+|{_NEXT}")
 _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
-_FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿)")
+_FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|个|個|啥|什么)")  # 那个，… is a filler
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 

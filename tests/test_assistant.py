@@ -222,6 +222,7 @@ class _Answers:
     ("亲，那能退吗", [], True),
     ("那能退吗？", [{"role": "customer", "text": "这件衣服有点大"}], False),  # read with the earlier turn
     ("这件能退吗？", [], False),  # names its subject
+    ("那个，能退吗？", [], False),  # 那个 here is a filler, not "then"
 ])
 def test_a_follow_up_without_the_earlier_turns_asks_which_topic_before_answering(
         shop_kb, message, context, asks_first):

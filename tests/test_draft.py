@@ -275,6 +275,9 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     # words OpenCC leaves mainland: 质量 (mass, in Taiwan), 保修, 到账, 发货, 平臺
     ("有质量问题的享受1年免费保修，发货后3天内退款到账，详见平台公告",
      "有品質問題的享受1年免費保固，出貨後3天內退款入帳，詳見平台公告", "質量"),
+    # ... as whole words only
+    ("生日券自动发放到账户，补发货品和批发货源另议，担保修理，净质量500克，寄港澳台",
+     "生日券自動發放到帳戶，補發貨品和批發貨源另議，擔保修理，淨質量500克，寄港澳台", "入帳"),
 ])
 def test_taiwan_drafts_keep_the_meaning_of_shop_words(simplified, taiwan, wrong):
     # OpenCC's phrase table turns 注销 (close an account) into 登出 (log out), 参数 into
