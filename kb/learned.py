@@ -238,6 +238,7 @@ class LearnStore:
             except KefuError as exc:
                 field = _ENTRY_FIELD[e.action] if e.source == "replay" else "draft"
                 raise LearnError(str(exc), field) from None
+            e = replace(e, entry_id=entry.id)  # as stored (ｋ001 is k001)
         if e.key and self._seen(e):
             out.duplicate += 1
             return
@@ -446,6 +447,7 @@ class LearnStore:
         phrasing there. Rejects never travel: they judged the old entry. The old row keeps
         what the move gave where (`moved_to`), so `reset` takes exactly that back."""
         row = self._undecided(row_id, "move")
+        to_entry = self._published(to_entry).id  # as stored (ｋ001 is k001)
         if to_entry == row.entry_id:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):

@@ -212,7 +212,7 @@ class Store:
         return self.db.execute("select count(*) from entries" + where, args).fetchone()[0]
 
     def history(self, entry_id: str) -> list[Change]:
-        self.get(entry_id)
+        entry_id = self.get(entry_id).id  # as stored (ｋ001 is k001)
         rows = self.db.execute(
             "select entry_id, version, action, author, at, before, after from history"
             " where entry_id = ? order by version", [entry_id]).fetchall()
@@ -294,10 +294,10 @@ class Store:
 
     def revert(self, entry_id: str, version: int, author: str | None = None) -> Entry:
         """Make the entry's content what it was right after `version` (a new version is recorded)."""
+        entry_id = self.get(entry_id).id  # as stored (ｋ001 is k001)
         row = self.db.execute("select after from history where entry_id = ? and version = ?",
                               [entry_id, version]).fetchone()
         if row is None:
-            self.get(entry_id)
             raise VersionNotFound(entry_id, version)
         content = json.loads(row[0])
         for name in ("valid_from", "valid_to"):  # maybe in a form an older kefu accepted

@@ -248,6 +248,8 @@ def test_move_gives_the_phrasing_to_another_entry_and_merges(shop):
     with pytest.raises(KefuError, match="no entry"):
         learner.move(row.id, "nope", "editor1")
     with pytest.raises(KefuError, match="already belongs"):
+        learner.move(row.id, "ｄｅｌｉｖｅｒｙ", "editor1")  # the same entry, typed full-width
+    with pytest.raises(KefuError, match="already belongs"):
         learner.move(row.id, "delivery", "editor1")
 
 

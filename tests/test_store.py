@@ -135,6 +135,9 @@ def test_history_records_before_and_after_of_every_version(store, make_entry):
 def test_an_id_is_found_as_typed_with_full_width_letters_or_spaces(store, make_entry, typed):
     store.add(make_entry("k001"))
     assert store.get(typed).id == "k001"
+    store.update("k001", {"answer": "新答案。"})
+    assert [h.version for h in store.history(typed)] == [1, 2]
+    assert store.revert(typed, 1).answer != "新答案。"
 
 
 def test_revert_restores_content_and_records_a_new_version(store, make_entry):
