@@ -70,6 +70,7 @@ class TrustRule:
         return row.status in ("candidate", "rejected") and rejecters >= self.min_agents and rejecters > agents
 
 
+PER_AGENT = 2  # times one named agent counts on one side of an entry's use statistics
 UNNAMED = "?"  # the agent of an event that names none (a replayed line without "agent")
 
 
@@ -400,9 +401,10 @@ class LearnStore:
 
     def entry_counts(self) -> dict[str, tuple[int, int, int]]:
         """Entry id -> (accepts incl. edits, rejects, different agents) over every event.
-        A named agent counts once on each side of an entry, however often he clicked, so
-        one agent's thirty rejects do not outweigh two colleagues' accepts (unnamed events
-        come from replayed files and count each). Agents are counted as `count_agents` does."""
+        A named agent counts at most PER_AGENT times on each side of an entry, however
+        often he clicked: heavy use still shows, and one agent's thirty rejects do not
+        outweigh two colleagues' accepts (unnamed events come from replayed files and
+        count each). Agents are counted as `count_agents` does."""
         per: dict[tuple[str, bool, str], int] = {}
         for entry_id, action, agent, n in self.db.execute(
                 "select entry_id, action, agent, count(*) from learn_events"
@@ -412,7 +414,7 @@ class LearnStore:
         out: dict[str, list] = {}
         for (entry_id, rejected, agent), n in per.items():
             counts = out.setdefault(entry_id, [0, 0, set()])
-            counts[rejected] += n if agent == UNNAMED else 1
+            counts[rejected] += n if agent == UNNAMED else min(n, PER_AGENT)
             counts[2].add(agent)
         return {k: (a, r, count_agents(agents)) for k, (a, r, agents) in out.items()}
 

@@ -34,11 +34,11 @@ class PriorRule:
     """How use statistics move ranking.
 
     prior(entry) = cap * (accepts - rejects) / (accepts + rejects + smooth), so it lies in
-    (-cap, +cap) and needs many events to approach either end. Accepts and rejects count
-    agents, not clicks (each agent once a side; events of no named agent, from replayed
-    files, each), and the prior is zero until they come from `min_agents` different
-    agents: one agent's clicks, however many, move no ranking alone nor outweigh a
-    colleague's. It is added to the fused
+    (-cap, +cap) and needs many events to approach either end. A named agent's events
+    count at most twice a side (events of no named agent, from replayed files, each),
+    and the prior is zero until they come from `min_agents` different agents: one
+    agent's clicks, however many, move no ranking alone nor outweigh two colleagues'.
+    It is added to the fused
     score used for *ordering* only; confidence and the no-match flag stay purely semantic,
     so a popular entry can never turn chit-chat into a match. With the default weights a
     cap of 0.04 equals a 0.02 difference in e5 cosine: it breaks near-ties, and a hit that

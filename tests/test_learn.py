@@ -501,8 +501,11 @@ def test_use_statistics_count_agents_not_clicks(shop):
     learner.record([reject(f"密码问题{i}", "password", "mallory") for i in range(30)]
                    + [accept("忘记密码了", "password", "alice"), accept("密码找回", "password", "bob")])
     accepts, rejects, agents = learner.store.entry_counts()["password"]
-    assert (accepts, rejects, agents) == (2, 1, 3)
-    assert PriorRule().prior(accepts, rejects) > 0  # two colleagues outweigh one busy agent
+    assert (accepts, rejects, agents) == (2, 2, 3)
+    assert PriorRule().prior(accepts, rejects) >= 0  # one busy agent never outweighs two colleagues
+    learner.record([accept(f"密码又忘了{i}", "password", name) for i in range(50) for name in ("alice", "bob")])
+    accepts, rejects, _ = learner.store.entry_counts()["password"]
+    assert (accepts, rejects) == (4, 2) and PriorRule().prior(accepts, rejects) > 0  # heavy use shows
 
 
 @pytest.mark.parametrize("names, trusted", [
