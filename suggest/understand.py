@@ -33,7 +33,7 @@ _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明�
 _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
                      r"没收到|没有收到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
 # Denied, a word says the opposite: 不是要投诉, 没让我失望.
-_NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!没让我)(?<!不让我)(?<!没有让我)"
+_NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
 # 主管, 经理, 态度, 赔偿 alone are not complaints ("采购经理", "客服态度真好", "运费险怎么赔偿").
 _COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|(?:找|叫|让|要|你们|换)(?:主管|经理|领导)|骗子|骗人|垃圾|什么破|"
                         r"态度(?:差|太差|很差|恶劣|不好|真差)|什么态度|坑人|黑店|维权|曝光|"
@@ -53,7 +53,9 @@ _ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|什么破|�
                     r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
-_ANXIOUS = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
+# ... but a question that denies it asserts it: 能不急吗, 怎么能不着急, 不急才怪.
+_HURRIED = r"(?:能|怎么能|怎能|哪能)不着?急|不着?急(?:才怪|是假的)"
+_ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
@@ -67,7 +69,7 @@ _WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮�
 # A wait the customer counts: 都五天了, 一个星期了, 三天还没…; not 下个月了 (a date to come).
 _WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?(?:\d+|[一二三四五六七八九十两几半]+)\s*个?\s*多?\s*个?\s*"
                      r"(?:天|周|星期|礼拜|月|小时|钟头)(?:了|\s*(?=还没|都没))|好几天|好久|多久了|这么久|这么多天(?:了|(?=还没|都没))")
-_URGENT = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
+_URGENT = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|马上|立刻|赶紧|尽快|今天必须|等不了|赶时间|明天就要|来不及")
 
 
 # Delight or laughter: "!!" and 离谱 then stress joy or a joke (太好了！！, 便宜得离谱哈哈).
@@ -76,9 +78,13 @@ _GLAD = re.compile(r"太好了|好看|好喜欢|喜欢|满意|谢谢|感谢|棒|
 _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 
 
+# A problem besides: "谢谢！！但是东西坏了" is no delight.
+_PROBLEM = re.compile(r"但是|可是|不过|却|坏|破|错|不对|漏|少了|没收到|没到|退|换|投诉")
+
+
 def _angry(text: str) -> bool:
     found = [m.group() for m in _ANGRY.finditer(text)]
-    if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text):
+    if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text) and not _PROBLEM.search(text):
         return False
     return bool(found)
 

@@ -78,7 +78,8 @@ def test_saying_one_is_not_angry_is_not_angry(message):
 
 
 @pytest.mark.parametrize("message", ["太好了！！谢谢亲", "衣服超好看！！请问还有别的颜色吗", "便宜得离谱哈哈，请问满多少包邮",
-                                     "宝贝很好，没让我失望，想问下积分怎么用", "我不是要投诉哈，就问下退款一般多久到账"])
+                                     "宝贝很好，没让我失望，想问下积分怎么用", "我不是要投诉哈，就问下退款一般多久到账",
+                                     "我不是想投诉，就问问"])
 def test_glad_emphasis_or_a_denied_complaint_is_calm(message):
     u = understand(message)
     assert (u.sentiment, u.urgency) == ("calm", "normal") and u.intent != "complaint"
@@ -90,8 +91,15 @@ def test_no_hurry_is_no_worry(message):
     assert (u.sentiment, u.urgency) == ("calm", "normal")
 
 
+@pytest.mark.parametrize("message", ["都一周了能不急吗", "怎么能不着急", "不急是假的", "不急才怪"])
+def test_a_question_that_denies_a_hurry_asserts_it(message):
+    u = understand(message)
+    assert (u.sentiment, u.urgency) == ("anxious", "high")
+
+
 @pytest.mark.parametrize("message, intent", [("我要投诉！！", "complaint"), ("离谱！！退款还没到", "aftersale"),
-                                             ("太让我失望了", None), ("谢谢！！但是你们也太差了", None)])
+                                             ("太让我失望了", None), ("谢谢！！但是你们也太差了", None),
+                                             ("谢谢！！但是东西坏了", None), ("无语了，衣服好看但是发错了", None)])
 def test_emphasis_without_delight_is_still_angry(message, intent):
     u = understand(message)
     assert u.sentiment == "angry" and (intent is None or u.intent == intent)
