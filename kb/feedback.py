@@ -199,18 +199,16 @@ class FeedbackLog:
             answers = len(ids) == 1 and drafts[draft - 1].get("style") != "clarify"
             entry_id = ids[0] if answers and action != "no_match" else None
         against = entry_id if draft is not None else top
-        if action == "reject" and against and self.db.execute(
-                "select 1 from feedback where suggestion_id = ? and entry_id = ? and action in ('accept', 'edit')",
-                [suggestion_id, against]).fetchone():
+        used, rejected = self._judged(suggestion_id, drafts, top)
+        if action == "reject" and against and against in used:
             # A suggestion's warm and concise drafts answer from one entry, and a reject counts
             # against the entry: it would be recorded as both the right and a wrong answer.
             what = f"draft {draft} answers" if draft is not None else "a reject of the whole list counts against"
             raise ContradictingFeedback(f"{what} entry {against!r}, and a draft of this suggestion answering"
                                         " it was already used: a reject would record it as a wrong answer too")
-        if action in ("accept", "edit") and entry_id and self.db.execute(
-                "select 1 from feedback where suggestion_id = ? and action = 'reject'"
-                " and (entry_id = ? or draft is null and ? = ?)", [suggestion_id, entry_id, entry_id, top]).fetchone():
-            raise ContradictingFeedback(f"draft {draft} answers entry {entry_id!r}, which was already rejected for"
+        answered = set(_answers(drafts[draft - 1])) if draft is not None else set()
+        if action in ("accept", "edit") and (clash := sorted(answered & rejected)):
+            raise ContradictingFeedback(f"draft {draft} answers entry {clash[0]!r}, which was already rejected for"
                                         " this suggestion: using it would record it as a right answer too")
         if action in ("accept", "edit") and draft is None:
             raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
@@ -232,6 +230,19 @@ class FeedbackLog:
             # acted on: it counts, even if a later request for a longer message replaced it
             self.db.execute("update suggestions set superseded_by = null where id = ?", [suggestion_id])
         return cur.lastrowid
+
+    def _judged(self, suggestion_id: str, drafts: list, top: str | None) -> tuple[set, set]:
+        """(entries a used draft of the suggestion answers, entries rejected for it): a
+        two-answer draft answers both of its entries, a reject of the whole list rejects
+        the top hit."""
+        used, rejected = set(), set()
+        for action, draft, entry_id in self.db.execute(
+                "select action, draft, entry_id from feedback where suggestion_id = ?", [suggestion_id]):
+            if action in ("accept", "edit"):
+                used |= {entry_id} if entry_id else set(_answers(drafts[draft - 1])) if draft else set()
+            elif action == "reject":
+                rejected |= {entry_id} if entry_id else {top} if draft is None and top else set()
+        return used, rejected
 
     def suggestion(self, suggestion_id: str) -> dict:
         row = self.db.execute("select id, at, message, context, script, intent, no_match, hits, drafts"
@@ -257,6 +268,12 @@ class FeedbackLog:
         old = "select id from suggestions where at < ?"
         self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff])
         self.db.execute("delete from suggestions where at < ?", [cutoff])
+
+
+def _answers(draft: dict) -> list[str]:
+    """The entries a logged draft answers: none for a clarifying question (it names the
+    entries it asks between)."""
+    return [] if draft.get("style") == "clarify" else list(draft.get("entry_ids") or [])
 
 
 def _now() -> str:

@@ -524,6 +524,12 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
         "select suggestion_id from feedback where action in ('accept', 'edit') and entry_id is not null"
         " union select suggestion_id from learn_events where action in ('accept', 'edit')"
         " and suggestion_id is not null")}
+    for sid, draft, drafts in db.execute(  # a two-answer draft answers too; a clarifying one not
+            "select f.suggestion_id, f.draft, s.drafts from feedback f join suggestions s on s.id = f.suggestion_id"
+            " where f.action in ('accept', 'edit') and f.entry_id is null and f.draft is not null"):
+        shown = json.loads(drafts or "[]")
+        if 1 <= draft <= len(shown) and shown[draft - 1].get("style") != "clarify" and shown[draft - 1].get("entry_ids"):
+            answered.add(sid)
     for sid, at, message, intent in db.execute(
             "select id, at, message, intent from suggestions where no_match = 1 and superseded_by is null"
             f"{where} order by at, id", args):

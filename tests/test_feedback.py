@@ -306,6 +306,22 @@ def test_a_reject_of_the_whole_list_after_its_top_entry_was_used_is_refused(log)
     assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["accept"]
 
 
+def test_a_two_answer_draft_used_counts_for_both_its_entries(log):
+    from kefu.kb.feedback import ContradictingFeedback
+
+    sid = _record(log)
+    log.record_feedback(sid, "accept", draft=4)  # "both": invoice and ship
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(sid, "reject")  # the whole list: its top hit, invoice
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(sid, "reject", draft=1)
+    other = _record(log)
+    log.record_feedback(other, "reject", draft=1)
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(other, "accept", draft=4)  # it answers the rejected invoice entry too
+    log.record_feedback(other, "accept", draft=3)  # a clarifying question answers nothing
+
+
 @pytest.mark.parametrize("draft", [1, None])
 def test_using_an_entry_already_rejected_for_the_suggestion_is_refused(log, draft):
     from kefu.kb.feedback import ContradictingFeedback

@@ -439,6 +439,10 @@ def test_a_message_an_agent_answered_with_another_draft_is_no_gap(db):
                            "entry_id": "e112", "text": None, "agent": "a1"})
     add_suggestion(db, "s3", at(2), "能以旧换新吗", False, drafts, hits=["e009"])
     add_event(db, "k3", at(2), "能以旧换新吗", "reject", "e009", suggestion_id="s3")
+    both = drafts + [{"text": "当天发货，两天到", "entry_ids": ["e009", "e112"], "style": "both"}]
+    add_suggestion(db, "s4", at(2), "多久发货多久到", True, both, hits=["e009"])  # flagged, then answered
+    db["feedback"].insert({"suggestion_id": "s4", "at": at(2), "action": "accept", "draft": 3,
+                           "entry_id": None, "text": None, "agent": "a1"})
     assert [m.text for m in gap_messages(db)] == ["能以旧换新吗"]
 
 
