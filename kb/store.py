@@ -674,6 +674,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
             copy.close()
     finally:
         check.unlink(missing_ok=True)
+        Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
 
 
 def _damaged(db_path: str | Path) -> bool:

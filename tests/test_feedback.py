@@ -101,6 +101,7 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     ("寄到新疆维吾尔自治区伊犁哈萨克自治州伊宁市解放路", "寄到【地址】"), ("新疆喀什地区喀什市人民路", "【地址】"),
     ("我在湖北省恩施土家族苗族自治州恩施市", "我在【地址】"), ("内蒙古自治区锡林郭勒盟锡林浩特市额尔敦路", "【地址】"),
     ("偏远地区市区县城都能到吗", "偏远地区市区县城都能到吗"), ("港澳台地区的运费怎么算", "港澳台地区的运费怎么算"),
+    ("偏远地区市区县区都能到吗", "偏远地区市区县区都能到吗"), ("其他地区城区郊区能送吗", "其他地区城区郊区能送吗"),
     # the flat after a building or floor, plazas and estates with a phase, villages
     ("三里屯路19号院3号楼2单元501", "【地址】"), ("台灣大道三段99號8樓之1", "【地址】"),
     ("华星时代广场A座1201", "【地址】"), ("万科城二期12幢1单元1802也行", "【地址】也行"),
@@ -121,6 +122,7 @@ def test_mask_hides_full_width_phones_areas_without_a_number_and_the_floor(text,
     # order numbers stay
     ("订单号202611281234567890", "订单号202611281234567890"), ("订单123456789012345678", "订单123456789012345678"),
     ("A223456789", "A223456789"), ("Z6833655", "Z6833655"),
+    ("订单号110105199001011234", "订单号110105199001011234"),  # called an order number: one
 ])
 def test_mask_hides_id_numbers_without_a_label(text, masked):
     assert mask(text) == masked

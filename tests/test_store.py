@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import pytest
@@ -811,6 +812,20 @@ def test_restore_refuses_a_damaged_backup_and_keeps_the_store(tmp_path, make_ent
         assert s.get("after").question == "备份之后加的" and s.count() == 151
     finally:
         s.close()
+
+
+def test_restoring_an_older_backup_leaves_no_lock_file_behind(tmp_path, make_entry):
+    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
+    s = _store_with_pages(db, make_entry, 2)
+    backup(db, bak)
+    s.close()
+    old = sqlite3.connect(bak)
+    old.execute("delete from _migrations where name = 'm014_learn_decisions'")
+    old.execute("drop table learn_decisions")
+    old.commit()
+    old.close()
+    restore(bak, db)
+    assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []  # kefu.db's own lock stays
 
 
 def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
