@@ -427,7 +427,7 @@ _ON_A_STORE = {
     "lint": [], "feedback": ["3f2a9c1b0d4e", "accept"], "reindex": [], "serve": [], "stats": [],
     "backup": ["copy.db"], "learn replay": ["learn.jsonl"], "learn queue": [], "learn approve": ["1"],
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
-    "learn config": [], "learn gaps": [], "learn finetune": [],
+    "learn config": [], "learn gaps": [], "learn finetune": [], "learn history": ["1"],
     "user remove": ["lihua"], "user passwd": ["lihua"], "user share": ["lihua"],  # an existing user
 }
 # Commands that make content, so they may start a new data folder (eval reads its own dataset).
