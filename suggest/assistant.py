@@ -349,10 +349,11 @@ class Assistant:
         """When the message asks two (or more) things and the whole-message hits hold no
         answer to one of them, that question is searched on its own: of the last two
         questions, the one sharing fewer words with the top hit (one more search, only for
-        such messages). Its best entry must match confidently and be about another topic
-        than the top hit; it is appended to `hits`, so the suggestion lists every entry a
-        draft quotes. Returns the two hits in the order the customer asked. `may_answer`
-        leaves out entries drafting may not use (another region's)."""
+        such messages), or the other one when the top entry answers that one nearly as
+        well as its best entry (a second search). Its answer must match confidently and be
+        about another topic than the top hit; it is appended to `hits`, so the suggestion
+        lists every entry a draft quotes. Returns the two hits in the order the customer
+        asked. `may_answer` leaves out entries drafting may not use (another region's)."""
         seg = self.retriever.kb.segmenter
         search = lambda q: self._search_among(q, may_answer)  # noqa: E731
         asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
