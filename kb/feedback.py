@@ -68,9 +68,9 @@ def _hong_kong_id(m: re.Match) -> str:
     """A Hong Kong ID (Z683365(5), AB987654(3)): one or two letters, six digits and a mod-11
     check character, in brackets or not; with brackets it is one whatever the check."""
     raw = m.group(0).upper()
-    code = re.sub(r"[\s()（）]", "", raw)
-    if raw != code.rstrip() and re.search(r"[(（]", raw):
+    if re.search(r"[(（]", raw):
         return "【证件号】"
+    code = re.sub(r"\s", "", raw)
     letters, digits, check = code[:-7], code[-7:-1], code[-1]
     values = [36] * (2 - len(letters)) + [ord(c) - 55 for c in letters] + [int(d) for d in digits]
     rest = (11 - sum(v * w for v, w in zip(values, range(9, 1, -1))) % 11) % 11
