@@ -203,13 +203,19 @@ class FeedbackLog:
             entry_id = ids[0] if answers and action != "no_match" else None
         against = entry_id if draft is not None else top
         used, rejected = self._judged(suggestion_id, drafts, top)
+        answered = set(_answers(drafts[draft - 1])) if draft is not None else set()
+        if action == "reject" and (clash := sorted(answered & used)) and not against:
+            against = clash[0]  # a two-answer draft: each of its entries used already counts
         if action == "reject" and against and against in used:
             # A suggestion's warm and concise drafts answer from one entry, and a reject counts
             # against the entry: it would be recorded as both the right and a wrong answer.
             what = f"draft {draft} answers" if draft is not None else "a reject of the whole list counts against"
             raise ContradictingFeedback(f"{what} entry {against!r}, and a draft of this suggestion answering"
                                         " it was already used: a reject would record it as a wrong answer too")
-        answered = set(_answers(drafts[draft - 1])) if draft is not None else set()
+        if action in ("accept", "edit") and draft is not None and self.db.execute(
+                "select 1 from feedback where suggestion_id = ? and action = 'reject' and draft = ?",
+                [suggestion_id, draft]).fetchone():
+            raise ContradictingFeedback(f"draft {draft} was already rejected for this suggestion")
         if action in ("accept", "edit") and (clash := sorted(answered & rejected)):
             raise ContradictingFeedback(f"draft {draft} answers entry {clash[0]!r}, which was already rejected for"
                                         " this suggestion: using it would record it as a right answer too")

@@ -207,7 +207,7 @@ class LearnStore:
         out = Recorded()
         # Only the events' entries can gain or lose trusted phrasings: compare just those
         # (the panel records one event per click, the learned table can be long).
-        touched = sorted({e.entry_id for e in events if e.entry_id})
+        touched = sorted({self._stored_id(e.entry_id) for e in events if e.entry_id})
         before = self._trusted_keys(touched)
         with writing(self.db):
             for n, event in enumerate(events, 1):
@@ -266,6 +266,13 @@ class LearnStore:
         rows = self.db.execute("select message from learn_events where key = ? and action = ? and entry_id is ?",
                                [e.key.rsplit(":", 1)[0], e.action, e.entry_id]).fetchall()
         return any(phrase_key(m) == phrase_key(e.message) or _masked_form_of(m, e.message) for (m,) in rows)
+
+    def _stored_id(self, entry_id: str) -> str:
+        """`entry_id` as stored (ｋ001 is k001); as given when there is no such entry."""
+        try:
+            return self.store.get(entry_id).id
+        except EntryNotFound:
+            return entry_id
 
     def _published(self, entry_id: str) -> Entry:
         try:

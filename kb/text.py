@@ -111,7 +111,7 @@ _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # no 保修, and 淨質量500克 is a mass.
 _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compile("賬"), "帳"),
                     (re.compile(r"(?<![淨净])質量(?!\s*[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
-                    (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?![源品物])"), "出貨"),
+                    (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?!源|品(?!質))"), "出貨"),
                     (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台")]
 
 

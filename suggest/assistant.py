@@ -31,7 +31,7 @@ _CLAUSES = re.compile(rf"[？?；;\n]+|{_NEXT}")
 _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
-_FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|个|個|啥|什么)")  # 那个，… is a filler
+_FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|個|啥)[，,、\s])")  # 那个，… is a filler
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
@@ -139,7 +139,7 @@ def _greets_or_thanks(question: str) -> bool:
 # region in passing: "大陆暂不支持货到付款，台湾订单可以超商取货付款"): a place it names
 # (港澳台 names all three), or what only a Taiwan shop says (統編, 超商取貨, EZWay) or only a
 # Hong Kong one writes (點計, 幾耐). A message names a place, or a city there.
-_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay|台北|臺北|台中|臺中|台南|臺南|"
+_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay|(?<![平舞柜櫃])[台臺][北中南]|"
                             r"高雄|新竹|桃园|桃園|基隆|嘉义|嘉義|花莲|花蓮|屏东|屏東|宜兰|宜蘭", re.I),
            "hk": re.compile(r"香港|港澳|點計|幾耐|九龙|九龍|新界|旺角|尖沙咀|铜锣湾|銅鑼灣"),
            "mo": re.compile(r"澳门|澳門|港澳")}
@@ -147,6 +147,14 @@ _PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統�
 
 def _regions(text: str) -> set[str]:
     return {region for region, words in _PLACES.items() if words.search(text)}
+
+
+# A message in Cantonese comes from Hong Kong (an entry may quote a word of it in passing).
+_CANTONESE = re.compile(r"喺|嘅|咗|唔|㗎|哋|冇|點計|幾耐")
+
+
+def _asked_from(message: str) -> set[str]:
+    return _regions(message) | ({"hk"} if _CANTONESE.search(message) else set())
 
 
 def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
@@ -284,7 +292,7 @@ class Assistant:
             # said only when it changed the answer (a bare order number or a plain
             # statement asks nothing, and a greeting entry ranked low changed nothing)
             notes.append("greeting entries left out: the message is more than a greeting")
-        asked = _regions(key)
+        asked = _asked_from(key)
         if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and len(away) < len(cands):
             # Another region's entry (a Hong Kong freight answer for a Taiwan customer,
             # 統編 for a mainland one) is no answer, option or second answer while another

@@ -22,7 +22,7 @@ _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在�
                        r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 # Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下):
 # "老板，有吗？", "早到吗", "喂猫", "问一下退" say something.
-_OPENER = re.compile(r"老板|掌柜的?|店家|喂+|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰一下")
+_OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
 _THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
@@ -54,7 +54,7 @@ _ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|什么破|�
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
 # ... but a question that denies it asserts it: 能不急吗, 怎么能不着急, 不急才怪.
-_HURRIED = r"(?:能|怎么能|怎能|哪能)不着?急|不着?急(?:才怪|是假的)"
+_HURRIED = r"(?:怎么能|怎能|哪能|(?<![可功才])能)不着?急(?=[吗嗎呢啊嘛?？!！]|$)|不着?急(?:才怪|是假的)"
 _ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|还没(?:有)?(?:到|发|收到|退|回|处理|动)|"
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
@@ -79,7 +79,7 @@ _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 
 
 # A problem besides: "谢谢！！但是东西坏了" is no delight.
-_PROBLEM = re.compile(r"但是|可是|不过|却|坏|破|错|不对|漏|少了|没收到|没到|退|换|投诉")
+_PROBLEM = re.compile(r"但是|可是|坏|破|发错|错了|弄错|不对|漏|少了|没收到|没到|投诉")  # not 换, 退: requests
 
 
 def _angry(text: str) -> bool:
@@ -137,7 +137,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     sentiment = "angry" if _angry(text) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
-    elif _OPENER.search(text) and not _FILLER.sub("", _GREETING.sub("", _OPENER.sub("", text))):
+    elif _OPENER.search(text) and not _FILLER.sub("", _OPENER.sub("", _GREETING.sub("", text))):
         intent = "greeting"
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need

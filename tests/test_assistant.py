@@ -223,6 +223,7 @@ class _Answers:
     ("那能退吗？", [{"role": "customer", "text": "这件衣服有点大"}], False),  # read with the earlier turn
     ("这件能退吗？", [], False),  # names its subject
     ("那个，能退吗？", [], False),  # 那个 here is a filler, not "then"
+    ("那个能退吗", [], True),  # "that one": which?
 ])
 def test_a_follow_up_without_the_earlier_turns_asks_which_topic_before_answering(
         shop_kb, message, context, asks_first):
@@ -279,6 +280,8 @@ def test_the_other_question_is_searched_when_the_top_entry_answers_the_first(sho
     ("請問寄到台灣運費怎麼算", "tw_ship"),  # not the Hong Kong freight entry ranked first
     ("发票可以开公司抬头吗", "invoice"),  # a mainland customer: no 統編 rules
     ("發票可以開公司抬頭嗎", "tw_invoice"),  # traditional, no place named: Taiwan's may answer
+    ("你哋可唔可以開發票㗎", "invoice"),  # Cantonese: from Hong Kong
+    ("在平台中开发票要怎么弄", "invoice"),  # 平台中 is no 台中
 ])
 def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, answered):
     hits = [_hit("hk_ship", "寄香港運費點計", 0.93, 2.45, ["香港", "運費"]),

@@ -322,6 +322,14 @@ def test_a_two_answer_draft_used_counts_for_both_its_entries(log):
     with pytest.raises(ContradictingFeedback):
         log.record_feedback(other, "accept", draft=4)  # it answers the rejected invoice entry too
     log.record_feedback(other, "accept", draft=3)  # a clarifying question answers nothing
+    third = _record(log)
+    log.record_feedback(third, "accept", draft=4)
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(third, "reject", draft=4)  # the same two-answer draft, used
+    fourth = _record(log)
+    log.record_feedback(fourth, "reject", draft=4)
+    with pytest.raises(ContradictingFeedback):
+        log.record_feedback(fourth, "accept", draft=4)  # the same draft, found not helpful
 
 
 @pytest.mark.parametrize("draft", [1, None])

@@ -225,6 +225,13 @@ def test_every_editor_decision_is_kept_in_order(shop):
     assert [d["action"] for d in learner.store.decisions(to)] == [f"moved in from ship (#{row.id})"]
 
 
+def test_an_accept_naming_its_entry_full_width_is_learned_and_indexed(shop):
+    learner = trusting(shop, 1)
+    rec = learner.record([accept(MISSED, "ｄｅｌｉｖｅｒｙ", "a")])
+    assert rec.entries == ["delivery"] and learner.store.rows()[0].entry_id == "delivery"
+    assert top(shop, MISSED) == "delivery"
+
+
 def test_rejected_by_an_editor_is_never_used(shop):
     learner = trusting(shop, 1)
     learner.record([accept(MISSED, "delivery", "xiaomei")])

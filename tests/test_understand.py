@@ -9,7 +9,8 @@ from kefu.suggest.understand import INTENTS, STAGE, understand
 
 
 @pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
-                                     "早", "您好，麻烦问一下", "你好 问一下", "咨询一下"])
+                                     "早", "您好，麻烦问一下", "你好 问一下", "咨询一下", "老板好", "早上好老板",
+                                     "打扰了，在吗", "店家好", "老板娘在吗", "打扰了"])
 def test_greeting_only(message):
     u = understand(message, "售后")  # the retrieved category does not matter for a greeting
     assert (u.intent, u.stage) == ("greeting", "接待")
@@ -95,6 +96,18 @@ def test_no_hurry_is_no_worry(message):
 def test_a_question_that_denies_a_hurry_asserts_it(message):
     u = understand(message)
     assert (u.sentiment, u.urgency) == ("anxious", "high")
+
+
+@pytest.mark.parametrize("message", ["我可能不急用，慢慢发就行", "功能不急，主要是颜色", "能不急着发货吗，我下周才在家",
+                                     "能不着急发吗"])
+def test_asking_to_slow_down_is_no_hurry(message):
+    u = understand(message)
+    assert (u.sentiment, u.urgency) == ("calm", "normal")
+
+
+@pytest.mark.parametrize("message", ["太好了！！可以换颜色吗", "太好看了！！不过有点贵", "好看！！我想换个尺码"])
+def test_delight_beside_a_request_is_calm(message):
+    assert understand(message).sentiment == "calm"
 
 
 @pytest.mark.parametrize("message, intent", [("我要投诉！！", "complaint"), ("离谱！！退款还没到", "aftersale"),
