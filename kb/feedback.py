@@ -196,14 +196,13 @@ class FeedbackLog:
             if not 1 <= draft <= len(drafts):
                 have = "only draft 1" if len(drafts) == 1 else f"drafts 1-{len(drafts)}"
                 raise BadFeedback("draft", f"suggestion {suggestion_id} has {have}, not {draft}")
-            # The entry a draft answers: none for a clarifying question (it names the
-            # entries it asks between) or a two-answer draft, and none for "no match".
-            ids = drafts[draft - 1].get("entry_ids") or []
-            answers = len(ids) == 1 and drafts[draft - 1].get("style") != "clarify"
-            entry_id = ids[0] if answers and action != "no_match" else None
+        ids = draft_answers(drafts[draft - 1]) if draft is not None else []
+        answered = set(ids)
+        # The one entry a draft answers: none for a clarifying question or a two-answer
+        # draft, and none for "no match".
+        entry_id = ids[0] if len(ids) == 1 and action != "no_match" else None
         against = entry_id if draft is not None else top
         used, rejected = self._judged(suggestion_id, drafts, top)
-        answered = set(_answers(drafts[draft - 1])) if draft is not None else set()
         if action == "reject" and (clash := sorted(answered & used)) and not against:
             against = clash[0]  # a two-answer draft: each of its entries used already counts
         if action == "reject" and against and against in used:
@@ -248,7 +247,7 @@ class FeedbackLog:
         for action, draft, entry_id in self.db.execute(
                 "select action, draft, entry_id from feedback where suggestion_id = ?", [suggestion_id]):
             if action in ("accept", "edit"):
-                used |= {entry_id} if entry_id else set(_answers(drafts[draft - 1])) if draft else set()
+                used |= {entry_id} if entry_id else set(draft_answers(drafts[draft - 1])) if draft else set()
             elif action == "reject":
                 rejected |= {entry_id} if entry_id else {top} if draft is None and top else set()
         return used, rejected
@@ -279,7 +278,7 @@ class FeedbackLog:
         self.db.execute("delete from suggestions where at < ?", [cutoff])
 
 
-def _answers(draft: dict) -> list[str]:
+def draft_answers(draft: dict) -> list[str]:
     """The entries a logged draft answers: none for a clarifying question (it names the
     entries it asks between)."""
     return [] if draft.get("style") == "clarify" else list(draft.get("entry_ids") or [])

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from kefu.kb.feedback import draft_answers
 from kefu.kb.text import normalize
 
 KINDS = ("no_match", "reject")
@@ -528,7 +529,7 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
             "select f.suggestion_id, f.draft, s.drafts from feedback f join suggestions s on s.id = f.suggestion_id"
             " where f.action in ('accept', 'edit') and f.entry_id is null and f.draft is not null"):
         shown = json.loads(drafts or "[]")
-        if 1 <= draft <= len(shown) and shown[draft - 1].get("style") != "clarify" and shown[draft - 1].get("entry_ids"):
+        if 1 <= draft <= len(shown) and draft_answers(shown[draft - 1]):
             answered.add(sid)
     for sid, at, message, intent in db.execute(
             "select id, at, message, intent from suggestions where no_match = 1 and superseded_by is null"

@@ -125,9 +125,10 @@ def says_nothing_yet(message: str) -> bool:
     """A bare 嗯, ok, 好的 or only an order number: as the first message of a chat it opens
     the talk, it neither thanks nor asks (没有了, 不用了, 收到 do end one)."""
     text = normalize(message).text
-    if not _FILLER.sub("", text):
+    said = _FILLER.sub("", text)
+    if not said:
         return False
-    return not _FILLER.sub("", GIVEN_NUMBER.sub("", text)) or bool(_NOTHING_YET.fullmatch(_FILLER.sub("", text)))
+    return not _FILLER.sub("", GIVEN_NUMBER.sub("", text)) or bool(_NOTHING_YET.fullmatch(said))
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
