@@ -456,7 +456,7 @@ class LearnStore:
         phrasing there. Rejects never travel: they judged the old entry. The old row keeps
         what the move gave where (`moved_to`), so `reset` takes exactly that back."""
         row = self._undecided(row_id, "move")
-        to_entry = self._published(to_entry).id  # as stored (ｋ001 is k001)
+        to_entry = self._stored_id(to_entry)
         if to_entry == row.entry_id:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):
