@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from contextlib import contextmanager
 from typing import Callable
 
 import sqlite_utils
@@ -180,9 +181,17 @@ def apply(db: sqlite_utils.Database) -> None:
     if not path:  # in memory: nobody else can open it
         _apply(db)
         return
+    with setting_up(path):
+        _apply(db)
+
+
+@contextmanager
+def setting_up(path: str):
+    """The store's set-up lock (a file beside it): processes that set up the same new
+    store (its journal mode, its migrations) take turns."""
     with open(f"{path}-migrate.lock", "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        _apply(db)
+        yield
 
 
 def _file_of(db: sqlite_utils.Database) -> str:

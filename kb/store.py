@@ -127,8 +127,11 @@ class Store:
     def open(cls, path: str | Path) -> "Store":
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
         db = sqlite_utils.Database(conn)
-        # WAL lets readers (the panel, a backup) go on while an import writes.
-        db.execute("PRAGMA journal_mode=WAL")
+        # WAL lets readers (the panel, a backup) go on while an import writes. Switching a
+        # new store to it needs the store to itself: processes creating one take turns.
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            with migrations.setting_up(str(path)):
+                db.execute("PRAGMA journal_mode=WAL")
         return cls(db)
 
     def close(self) -> None:
