@@ -120,6 +120,23 @@ def picked_option(message: str, context: list[dict]) -> str | None:
     return options[index] if index < len(options) else None
 
 
+def waiting_question(message: str, context: list[dict]) -> str | None:
+    """What the customer asked since the agent's last turn (its last two customer turns),
+    when `message` only chases a reply (人呢, 在吗, ？？); None otherwise."""
+    if not context or understand(message).intent != "greeting":
+        return None
+    since = []
+    for turn in reversed(context):
+        if turn.get("role", "customer") == "agent":
+            break
+        since.insert(0, turn["text"])
+    asked = " ".join(since[-2:])
+    return asked if asked and understand(asked).intent not in ("greeting", "thanks") else None
+
+
+_SENTIMENTS = ("calm", "anxious", "angry")
+
+
 def _said(hit: Hit) -> str:
     """What an entry says, as messages are compared: its question, matched phrasing and answer."""
     return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
@@ -194,10 +211,15 @@ class Assistant:
         context = [{**t, "text": scrub(t["text"])} for t in context if (t.get("text") or "").strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
+        waiting = None
         if (choice := picked_option(message, context)) is not None:
             # "第二个" after kefu's clarifying question: what it chose is the question.
             result = self.retriever.search(choice)
             notes.append(f"the customer chose 「{choice}」 from the agent's question")
+        elif waiting := waiting_question(message, context):
+            # "人呢" or "在吗" after a question nobody answered: the question is what to answer.
+            result = self.retriever.search(waiting)
+            notes.append(f"a nudge: answering the customer's question still waiting for a reply 「{waiting}」")
         else:
             result = self.retriever.search(message)
         seg = self.retriever.kb.segmenter
@@ -226,8 +248,12 @@ class Assistant:
             and len([w for w in topic_words if not w.startswith("那")]) <= 1
         # Only an agent's reply means the customer has been greeted already.
         greeted = unseen or any(t.get("role", "customer") == "agent" for t in context)
-        u = understand(message, None if result.no_match or top is None else top.category,
+        u = understand(waiting or message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
+        if waiting:
+            u.waited = True
+            if _SENTIMENTS.index(nudged := understand(message).sentiment) > _SENTIMENTS.index(u.sentiment):
+                u.sentiment, u.urgency = nudged, understand(message).urgency  # "人呢！！！"
         u.script = self._script(message, earlier)
         if u.first_message and not earlier and says_nothing_yet(message):
             # "嗯" or an order number opening a chat: greet and ask, no goodbye, no "we'll check"
@@ -242,7 +268,7 @@ class Assistant:
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         vals.update(values or {})
-        drafts = self._drafts(u, result, hits, vals, message, notes, unseen)
+        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen)
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})

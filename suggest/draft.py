@@ -206,6 +206,10 @@ class Composer:
                        asks=False, script=u.script)
         if (upset or u.sentiment == "anxious") and _APOLOGISES.match(SALUTATION.sub("", answer)):
             notes.append("the answer opens with its own apology: no second one")
+        elif u.waited and u.intent != "complaint":
+            # sorry for the wait, not for a problem the customer did not report
+            self._line("thanks_wait", key, "anxious" if upset else u.sentiment,
+                       "the customer chased a reply → thanks for waiting", parts, notes, script=u.script)
         elif upset:
             self._line("apology", key, "angry", f"{u.sentiment}/{u.intent} → apology first", parts, notes,
                        script=u.script)

@@ -20,9 +20,9 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
 # Lexicons work on normalised (simplified, lower-case) text.
 _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
                        r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
-# Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下):
+# Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下, 人呢):
 # "老板，有吗？", "早到吗", "喂猫", "问一下退" say something.
-_OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
+_OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(?:呢|去哪了?|哪去了)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
 _THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
@@ -105,6 +105,7 @@ class Understanding:
     urgency: str  # normal / high
     script: str
     first_message: bool
+    waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
 
 
 def _is_thanks(text: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP, entry_dict, patch_jieba
-from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, composer
+from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, THANKS_WAIT, composer
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError
@@ -132,6 +132,31 @@ def test_mid_conversation_greeting_gets_a_whole_reply(assistant, message):
     assert s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_AGAIN
     for text in _texts(s):
         assert not text.endswith(("，", ",", "、", "：", ":")), text
+
+
+@pytest.mark.parametrize("message", ["人呢", "在吗", "人呢！！！", "？？"])
+def test_a_nudge_after_an_unanswered_question_answers_it(assistant, message):
+    """"人呢" while the customer's question waits for a reply chases that reply: answer the
+    question with thanks for waiting (it got "在的亲，…" or a no-match)."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "你好"},
+                                    {"role": "agent", "text": "您好，请问有什么可以帮您"},
+                                    {"role": "customer", "text": "发票怎么开"}])
+    first = s.drafts[0]
+    assert first.entry_ids == ["invoice"] and not s.no_match
+    assert first.text.startswith(THANKS_WAIT) and ANSWERS["invoice"] in first.text
+    assert APOLOGY not in first.text  # sorry for the wait, not for a problem never reported
+    assert any("nudge" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("context", [
+    [{"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "可以开电子发票的"}],  # answered
+    [{"role": "customer", "text": "你好"}],  # asked nothing yet
+    [{"role": "customer", "text": "好的谢谢"}],
+])
+def test_a_greeting_with_no_question_waiting_is_only_greeted(assistant, context):
+    s = assistant.suggest("人呢", context)
+    assert s.intent == "greeting" and [d.entry_ids for d in s.drafts] == [[]]
+    assert all(THANKS_WAIT not in d.text for d in s.drafts)
 
 
 @pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",

@@ -10,7 +10,7 @@ from kefu.suggest.understand import INTENTS, STAGE, understand
 
 @pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
                                      "早", "您好，麻烦问一下", "你好 问一下", "咨询一下", "老板好", "早上好老板",
-                                     "打扰了，在吗", "店家好", "老板娘在吗", "打扰了"])
+                                     "打扰了，在吗", "店家好", "老板娘在吗", "打扰了", "人呢", "人呢！！！", "老板人呢"])
 def test_greeting_only(message):
     u = understand(message, "售后")  # the retrieved category does not matter for a greeting
     assert (u.intent, u.stage) == ("greeting", "接待")
@@ -27,7 +27,7 @@ def test_greeting_with_a_question_is_not_a_greeting():
     assert understand("谢谢，发票怎么开").intent == "order"
     assert understand("老板这个多少钱").intent == "presale" and understand("早点发货").intent == "logistics"
     # openers greet only alone: each of these says something
-    for message in ("老板，有吗？", "早到吗", "喂猫", "问一下退", "好麻烦啊", "人呢！！！"):
+    for message in ("老板，有吗？", "早到吗", "喂猫", "问一下退", "好麻烦啊", "人呢 快递到哪了", "快递员人呢"):
         assert understand(message).intent != "greeting", message
 
 
