@@ -29,6 +29,7 @@ import re
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ import opencc
 from kefu import corpus
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.embed import load_embedders
+from kefu.kb.feedback import QUESTION_STYLES, draft_answers
 from kefu.kb.io import read_entries
 from kefu.suggest.assistant import Assistant
 from kefu.suggest.draft import Composer
@@ -118,13 +120,13 @@ def main() -> None:
                 kefu_flags += sum(f.source == "kefu" for f in d.flags)
             if not q["gold"]:
                 none_n += 1
-                none_ok += bool(s.drafts) and s.drafts[0].style in ("clarify", "no_match")
+                none_ok += bool(s.drafts) and s.drafts[0].style in QUESTION_STYLES + ("no_match",)
                 # A greeting or a goodbye answers "你好" / "好的谢谢" rightly and quotes no
                 # entry: not counted above, where only the two "no answer" styles count.
-                none_quiet += bool(s.drafts) and (s.drafts[0].style == "clarify" or not s.drafts[0].entry_ids)
+                none_quiet += bool(s.drafts) and (s.drafts[0].style in QUESTION_STYLES or not s.drafts[0].entry_ids)
                 continue
             # What a draft answers: a clarifying one names entries but answers none.
-            answers = [set() if d.style == "clarify" else set(d.entry_ids) for d in s.drafts]
+            answers = [set(draft_answers(asdict(d))) for d in s.drafts]
             quoted = answers[0] if answers else set()
             if len(q["gold"]) >= 2:
                 both_n += 1

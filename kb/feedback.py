@@ -278,10 +278,14 @@ class FeedbackLog:
         self.db.execute("delete from suggestions where at < ?", [cutoff])
 
 
+# Drafts that ask the customer back: they name entries but answer none.
+QUESTION_STYLES = ("clarify", "confirm")
+
+
 def draft_answers(draft: dict) -> list[str]:
-    """The entries a logged draft answers: none for a clarifying question (it names the
-    entries it asks between)."""
-    return [] if draft.get("style") == "clarify" else list(draft.get("entry_ids") or [])
+    """The entries a logged draft answers: none for a clarifying or confirming question
+    (it names the entries it asks about)."""
+    return [] if draft.get("style") in QUESTION_STYLES else list(draft.get("entry_ids") or [])
 
 
 def _now() -> str:

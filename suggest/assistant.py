@@ -107,12 +107,21 @@ _ORDINAL = re.compile(r"^(?:是|选|要|就)?\s*(?:第\s*([一二三四1-4])\s*(
 _ORDINAL_INDEX = {"一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3}
 
 
+# A yes to the agent's "您是想问「鞋码」，对吗？" (not 嗯 or 好的: they also acknowledge).
+_YES = re.compile(r"(?:是|对|對|对的|對的|是的|是啊|对啊|對啊|对呀|對呀|对对|對對|没错|沒錯|嗯对|嗯對|嗯是的|就是|就是这个|就是這個)"
+                  r"[啊呀哦的滴~～!！。.，,\s]*")
+
+
 def picked_option(message: str, context: list[dict]) -> str | None:
     """The option a short reply picks by position ("第二个", "后者") from the clarifying
-    question («「A」还是「B」») the agent asked last; None otherwise."""
+    question («「A」还是「B」») the agent asked last, or confirms ("对的") when that question
+    named one («您是想问「A」，对吗？»); None otherwise."""
     if not context or context[-1].get("role") != "agent" or len(message.strip()) > 12:
         return None
-    options = _OPTION.findall(context[-1].get("text") or "")
+    asked = (context[-1].get("text") or "").strip()
+    options = _OPTION.findall(asked)
+    if len(options) == 1 and asked.endswith(("？", "?")) and _YES.fullmatch(message.strip()):
+        return options[0]
     m = _ORDINAL.match(message.strip())
     if len(options) < 2 or not m:
         return None
@@ -327,8 +336,10 @@ class Assistant:
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
         if result.no_match or not cands or cands[0].confidence < 0.5:
             near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
-            clarify = c.clarify(u, near, vals, key) if len(near) >= 2 else None
-            return [d for d in (c.holding(u, vals, key), clarify) if d]
+            # Two or more plausible entries: which one? One: is it this one?
+            ask = c.clarify(u, near, vals, key) if len(near) >= 2 else c.confirm(u, near[0], vals, key) \
+                if near else None
+            return [d for d in (c.holding(u, vals, key), ask) if d]
         top = cands[0]
         second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
                        and _may_offer(h, u)), None)

@@ -251,17 +251,33 @@ class Composer:
         names = list(dict.fromkeys(option(h) for h in hits))[:3]
         if len(names) < 2:
             return None
-        parts, notes = [], [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
-        phrase = self.phrases.pick("clarify", key, script=u.script)
-        template = phrase.text if phrase else "请问您是想咨询{选项}呢？"
-        before, _, after = template.partition("{选项}")
-        parts.append((before, "kefu"))
+        notes = [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
+        return self._asking("clarify", "{选项}", "请问您是想咨询{选项}呢？", None, names, u, hits, values, key,
+                            notes)
+
+    def confirm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
+        """Asks whether the customer means `hit`'s topic ("您是想问「鞋码」，对吗？"): kefu is
+        not sure enough to answer; a yes from the customer then gets that entry's answer."""
+        notes = [f"not sure enough to answer: asks whether the customer means {hit.entry_id}"]
+        return self._asking("restate", "{问题}", "您是想问{问题}，对吗？", self._tone(u), [option(hit)], u,
+                            [hit], values, key, notes, style="confirm")
+
+    def _asking(self, kind: str, slot: str, default: str, tone: str | None, names: list[str],
+                u: Understanding, hits: list[Hit], values: dict, key: str, notes: list[str],
+                style: str = "clarify") -> Draft:
+        """A question back to the customer naming `names` in the `slot` of a `kind` line."""
+        phrase = self.phrases.pick(kind, key, tone, script=u.script)
+        template = phrase.text if phrase and slot in phrase.text else default
+        if phrase and template is phrase.text:
+            notes.append(f"话术 {phrase.id} ({kind})")
+        before, _, after = template.partition(slot)
+        parts = [(before, "kefu")]
         for i, name in enumerate(names):
             joint = "" if i == 0 else "还是" if i == len(names) - 1 else "、"
             # The options are the entries' own words: a flag in them is the entry's.
             parts += [(joint + "「", "kefu"), (name, "entry"), ("」", "kefu")]
         parts.append((after, "kefu"))
-        return self._finish(parts, u, values, [h.entry_id for h in hits], "clarify", notes)
+        return self._finish(parts, u, values, [h.entry_id for h in hits], style, notes)
 
     def holding(self, u: Understanding, values: dict, key: str) -> Draft:
         parts, notes = [], ["no entry answers this message"]

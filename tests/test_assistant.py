@@ -17,7 +17,7 @@ from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATC
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError
 from kefu.kb.feedback import FeedbackLog
-from kefu.kb.text import TRADITIONAL, script_evidence
+from kefu.kb.text import TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.assistant import Assistant
 from kefu.suggest.retrieve import Fusion, Retriever
 
@@ -551,6 +551,34 @@ def test_a_reply_picking_a_clarifying_option_by_position_gets_that_entry(assista
     s = assistant.suggest(reply, context)
     assert s.hits[0].id == chosen and s.drafts[0].entry_ids == [chosen]
     assert any("chose" in n for n in s.notes)
+
+
+def test_a_no_match_with_one_plausible_entry_asks_whether_it_is_that_one(assistant):
+    s = assistant.suggest("发票")  # too short to be sure of (confidence ~0.4), one entry near
+    assert s.no_match and [d.style for d in s.drafts] == ["no_match", "confirm"]
+    confirm = s.drafts[1]
+    assert confirm.entry_ids == ["invoice"] and "「开发票」" in confirm.text
+    assert ANSWERS["invoice"] not in confirm.text
+
+
+@pytest.mark.parametrize("reply", ["对的", "是的", "对", "没错～", "對啊"])
+def test_a_yes_to_a_confirming_question_gets_that_entry(assistant, reply):
+    context = [{"role": "customer", "text": "那个票的事"},
+               {"role": "agent", "text": "亲，跟您确认一下：您想咨询的是「能开发票吗」，是这样吗？"}]
+    s = assistant.suggest(reply, context)
+    assert s.drafts[0].entry_ids == ["invoice"] and ANSWERS["invoice"] in to_simplified(s.drafts[0].text)
+    assert any("chose" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("reply, context", [
+    ("嗯", "您想咨询的是「能开发票吗」，是这样吗？"),  # 嗯 also just acknowledges
+    ("对的", "请在「我的订单」里申请。"),  # no question: nothing to confirm
+    ("对的", "请问您是想咨询「多久能发货」还是「能开发票吗」呢？"),  # which one?
+])
+def test_no_confirmed_option_without_a_yes_to_one(reply, context):
+    from kefu.suggest.assistant import picked_option
+
+    assert picked_option(reply, [{"role": "agent", "text": context}]) is None
 
 
 def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(assistant):

@@ -29,7 +29,7 @@ def all_drafts(c, u, key="key"):
     drafts = [c.warm(u, RETURN_HIT, {}, key), c.concise(u, RETURN_HIT, {}, key),
               c.concise(u, EXCHANGE_HIT, {}, key, style="alternative"),
               c.both(u, RETURN_HIT, EXCHANGE_HIT, {}, key), c.clarify(u, [RETURN_HIT, EXCHANGE_HIT], {}, key),
-              c.holding(u, {}, key), c.only("closing", "closing", u, {}, key)]
+              c.holding(u, {}, key), c.only("closing", "closing", u, {}, key), c.confirm(u, EXCHANGE_HIT, {}, key)]
     assert all(drafts)
     return drafts
 
@@ -145,6 +145,15 @@ def test_clarify_names_options_from_questions():
     assert d.text == "请问您想咨询「退货」还是「换货」呢？"
     assert d.style == "clarify" and d.entry_ids == ["ret", "exch"]
     assert RETURN not in d.text and EXCHANGE_HIT.answer not in d.text
+
+
+def test_confirm_asks_about_one_entry_in_a_restate_line():
+    d = composer(restate="跟您确认：您问的是{问题}吗？").confirm(u_(), EXCHANGE_HIT, {}, "k")
+    assert d.text == "跟您确认：您问的是「换货」吗？"
+    assert d.style == "confirm" and d.entry_ids == ["exch"] and not d.flags
+    # a line without the slot cannot name the entry: the built-in wording does
+    d = composer(restate="您是说这个吧，").confirm(u_(), EXCHANGE_HIT, {}, "k")
+    assert d.text == "您是想问「换货」，对吗？"
 
 
 def test_clarify_options_drop_question_words():

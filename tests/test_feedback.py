@@ -187,6 +187,15 @@ def test_clarifying_two_answer_and_no_match_feedback_store_no_entry_id(log):
     assert [(f["draft"], f["entry_id"]) for f in fb] == [(3, None), (4, None), (1, None)]
 
 
+def test_a_confirming_question_answers_no_entry(log):
+    """"您是想问「开发票」，对吗？" names one entry but answers nothing: accepting it is no
+    vote for the entry (the learner would take the message as a phrasing of it)."""
+    sid = _record(log, "发票", drafts=[{"text": "您是想问「开发票」，对吗？", "entry_ids": ["invoice"],
+                                       "style": "confirm"}])
+    log.record_feedback(sid, "accept", draft=1)
+    assert [f["entry_id"] for f in log.suggestion(sid)["feedback"]] == [None]
+
+
 def test_a_retried_feedback_is_stored_once_and_a_different_one_is_not_merged(log):
     sid = _record(log)
     first = log.record_feedback(sid, "accept", draft=1, agent="小王")

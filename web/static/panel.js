@@ -17,7 +17,7 @@
   const PLACEHOLDER = /【(?:请填写|請填寫)[^】]*】/g;
 
   const STYLE_LABELS = {
-    warm: "温和", concise: "简洁", alternative: "备选", clarify: "澄清", both: "合并",
+    warm: "温和", concise: "简洁", alternative: "备选", clarify: "澄清", confirm: "确认", both: "合并",
     no_match: "无匹配", greeting: "问候", closing: "结束语",
   };
   const INTENT_LABELS = {
@@ -759,10 +759,10 @@
   }
 
   /** The one entry a draft answers, as the feedback log counts it: none for a clarifying
-   * question or a two-answer draft. */
+   * or confirming question or a two-answer draft. */
   function entryOf(d) {
     const ids = Array.isArray(d.entry_ids) ? d.entry_ids : [];
-    return ids.length === 1 && d.style !== "clarify" ? ids[0] : null;
+    return ids.length === 1 && d.style !== "clarify" && d.style !== "confirm" ? ids[0] : null;
   }
 
   function markRejected(item) {
