@@ -171,6 +171,14 @@ def m014_learn_decisions(db: sqlite_utils.Database) -> None:
     db["learn_decisions"].create_index(["row_id"])
 
 
+@migration
+def m015_web_sessions(db: sqlite_utils.Database) -> None:
+    # A web login is a row here (its id's hash): logging out, a new password or removing
+    # the user deletes it, so a copied cookie stops working then.
+    db["web_sessions"].create({"id_hash": str, "user": str, "created_at": str}, pk="id_hash")
+    db["web_sessions"].create_index(["user"])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
@@ -17,6 +17,7 @@ from .errors import KefuError
 from .store import writing
 
 ROLES = ("agent", "editor", "admin")
+SESSION_DAYS = 31  # Flask's PERMANENT_SESSION_LIFETIME, the longest a session cookie is accepted
 
 
 class UserError(KefuError):
@@ -74,6 +75,7 @@ class Users:
         with writing(self.db):
             self.db.execute("update users set password_hash = ? where name = ?",
                             [generate_password_hash(password), name])
+            self.db.execute("delete from web_sessions where user = ?", [name])  # logged out everywhere
 
     def set_shared(self, name: str, shared: bool) -> User:
         """Mark a login as used by a whole team (its feedback may name agents), or not."""
@@ -109,6 +111,34 @@ class Users:
             raise UserError(f"{name!r} is the last admin; add another admin first")
         with writing(self.db):
             self.db.execute("delete from users where name = ?", [name])
+            self.db.execute("delete from web_sessions where user = ?", [name])
+
+    # -- web logins ---------------------------------------------------------------
+    def start_session(self, name: str) -> str:
+        """A new login of `name`: its id, for the browser's (signed) cookie; only the
+        id's hash is kept."""
+        sid = secrets.token_urlsafe(32)
+        # Flask refuses a session cookie older than 31 days: its row is of no more use.
+        stale = (datetime.now(timezone.utc) - timedelta(days=SESSION_DAYS)).isoformat(timespec="seconds")
+        with writing(self.db):
+            self.db.execute("delete from web_sessions where created_at < ?", [stale])
+            self.db.execute("insert into web_sessions (id_hash, user, created_at) values (?, ?, ?)",
+                            [_token_hash(sid), name, _now()])
+        return sid
+
+    def by_session(self, sid: str) -> User | None:
+        """The user of a live login, else None (logged out, password changed, user removed)."""
+        row = self.db.execute("select user from web_sessions where id_hash = ?", [_token_hash(sid)]).fetchone()
+        if row is None:
+            return None
+        try:
+            return self.get(row[0])
+        except UserError:
+            return None
+
+    def end_session(self, sid: str) -> None:
+        with writing(self.db):
+            self.db.execute("delete from web_sessions where id_hash = ?", [_token_hash(sid)])
 
     # -- API tokens ---------------------------------------------------------------
     def add_token(self, name: str, role: str = "agent") -> str:

@@ -164,6 +164,50 @@ def test_login_rejects_wrong_password_and_open_redirects(app):
     assert r.status_code == 302 and r.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example/phish", "/\n/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "javascript:alert(1)"])
+def test_login_follows_only_paths_of_this_site(app, target):
+    """Browsers drop a tab or newline from a URL and read a backslash as a slash: "/\t/x"
+    passed a startswith("//") check and Chromium then opened //evil.example."""
+    client, token = login(app, None)
+    r = client.post("/login", query_string={"next": target},
+                    data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"] == "/", r.headers["Location"]
+    client, token = login(app, None)
+    r = client.post("/login", query_string={"next": "/console/try?q=发票"},
+                    data={"name": "editor1", "password": PASSWORD, "csrf_token": token})
+    assert r.headers["Location"] == "/console/try?q=%E5%8F%91%E7%A5%A8"
+
+
+def _stolen(app, client):
+    """A second client holding a copy of `client`'s session cookie."""
+    other = app.test_client()
+    cookie = client.get_cookie("session")
+    other.set_cookie(cookie.key, cookie.value)
+    return other
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(app):
+    client, token = login(app, "agent1")
+    copy = _stolen(app, client)
+    assert copy.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert copy.get("/").status_code == 302  # to the login page
+    assert copy.post("/api/suggest", json={"message": "发票怎么开"}, headers={"X-CSRFToken": token}).status_code in (400, 401)
+
+
+def test_a_new_password_or_removing_the_user_ends_their_sessions(app, ws):
+    client, token = login(app, "agent1")
+    other, _ = login(app, "editor1")
+    ws.users().set_password("agent1", "another-horse")
+    assert client.get("/").status_code == 302
+    assert other.get("/").status_code == 200  # someone else's login is untouched
+    client, _ = login(app, "editor1")
+    ws.users().remove("editor1")
+    ws.users().add("editor1", PASSWORD, "editor")  # the same name again is a new user
+    assert client.get("/console/").status_code == 302
+
+
 def test_session_cookie_is_httponly_and_samesite(app):
     client, token = login(app, None)
     r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})

@@ -59,8 +59,9 @@ def _back_path() -> str:
     from werkzeug.exceptions import HTTPException
 
     ref = urlsplit(request.referrer or "")
-    if ref.netloc == request.host and ref.path.startswith("/") and not ref.path.startswith("//"):
-        return ref.path + (f"?{ref.query}" if ref.query else "")
+    back = ref.path + (f"?{ref.query}" if ref.query else "")
+    if ref.netloc == request.host and _same_site(back):
+        return back
     try:
         current_app.url_map.bind(request.host).match(request.path, method="GET")
         return request.path
@@ -100,19 +101,38 @@ def login():
         if user is None:
             error = "用户名或密码不正确"
         else:
+            with locked() as ws:
+                if session.get("sid"):
+                    ws.users().end_session(session["sid"])
+                sid = ws.users().start_session(user.name)
             session.clear()
-            session["user"] = user.name
+            session["sid"] = sid
             g.pop("user", None)
-            target = request.args.get("next", "")
-            # Only same-site paths: an open redirect would hand a phishing page our login.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("console.entries") if user.can("editor") else url_for("panel.page")
+            target = _same_site(request.args.get("next", "")) or \
+                (url_for("console.entries") if user.can("editor") else url_for("panel.page"))
             return redirect(target)
     return render_template("login.html", error=error), (401 if error else 200)
 
 
+def _same_site(target: str) -> str | None:
+    """`target` if it is a path on this site, else None: an open redirect would hand a
+    phishing page our login. Browsers drop tabs and newlines in a URL and read a backslash
+    as a slash, so "/<tab>/evil.example" and "/<backslash>evil.example" lead off-site."""
+    from urllib.parse import urlsplit
+
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return target
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if session.get("sid"):
+        with locked() as ws:
+            ws.users().end_session(session["sid"])
     session.clear()
     flash("已退出登录")
     return redirect(url_for("auth.login"))

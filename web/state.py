@@ -71,8 +71,6 @@ def current_user():
     login, else None."""
     if "user" in g:
         return g.user
-    from kefu.kb.users import UserError
-
     user = None
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
@@ -85,10 +83,9 @@ def current_user():
         if token:
             user = users.by_token(token)
             g.token_auth = user is not None
-        elif session.get("user"):
-            try:
-                user = users.get(session["user"])
-            except UserError:
-                session.clear()  # the user was removed
+        elif session.get("sid"):
+            user = users.by_session(session["sid"])
+            if user is None:
+                session.clear()  # logged out elsewhere, a new password, or the user was removed
     g.user = user
     return user
