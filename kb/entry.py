@@ -205,10 +205,14 @@ def _json_kind(value: object) -> str:
     return {list: "a list", dict: "an object"}.get(type(value), "null" if value is None else type(value).__name__)
 
 
+_ACTIONS = ("archive", "history", "revert")  # the console's /console/entries/<id>/<action>
+
+
 def normalize_id(value: object) -> str:
     """An entry id as stored: trimmed, full-width ASCII made half-width. InvalidEntry
-    naming `id` for a space or control character inside: ids are written one per line
-    and tab-separated (`kefu list`, CSV), and typed back on the command line."""
+    naming `id` for a space or control character inside (ids are written one per line
+    and tab-separated by `kefu list` and CSV, and typed back on the command line), and
+    for what would make a web address of it ambiguous."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
     text = value.strip().translate(HALF_WIDTH)  # ＡＢ１ is the id AB1
@@ -217,6 +221,14 @@ def normalize_id(value: object) -> str:
         raise InvalidEntry("id", f"must not contain spaces or control characters, got {bad!r} in {value!r}")
     if len(text) > 64:
         raise InvalidEntry("id", "must be a non-empty string of at most 64 characters")
+    # An id is part of the console's and API's addresses (/console/entries/faq/1/history):
+    # "k003/archive" was k003's archive action, ".." the console's front page, and
+    # browsers read a backslash as a slash.
+    segments = text.split("/")
+    if "\\" in text or any(seg in ("", ".", "..") for seg in segments) or len(segments) > 1 and \
+            segments[-1] in _ACTIONS:
+        raise InvalidEntry("id", f"must not contain a backslash, an empty, . or .. part between slashes, or end "
+                                 f"in /archive, /history or /revert (ids are parts of web addresses), got {value!r}")
     return text
 
 

@@ -327,6 +327,28 @@ def test_entry_id_with_slash_works_in_every_route(editor, ws):
     assert ws.kb().store.get("faq/1").status == "archived" and ws.kb().store.get("faq/1").version == 4
 
 
+@pytest.mark.parametrize("entry_id", ["q?1#2", "50%off", "a/b/c"])
+def test_an_id_with_url_characters_opens_its_own_page(editor, ws, entry_id):
+    from urllib.parse import quote
+
+    ws.kb().add({"id": entry_id, "question": "能开专票吗", "answer": "可以开增值税专用发票。"})
+    url = f"/console/entries/{quote(entry_id)}"
+    assert f'href="{url}"' in editor.get("/console/")
+    assert "可以开增值税专用发票。" in editor.get(url)
+    editor.post(url, entry_form(question="能开专票吗", answer="可以开专票。", version="1"), status=200)
+    assert ws.kb().store.get(entry_id).answer == "可以开专票。"
+
+
+@pytest.mark.parametrize("entry_id", ["k003/archive", "ship/history", "x/revert", "..", ".", "a/../b", "/a", "a//b",
+                                      "a\\b"])
+def test_an_id_that_would_read_as_another_address_is_refused(ws, entry_id):
+    """Saving entry "k003/archive" in the console posted to k003's archive action."""
+    from kefu.kb.entry import InvalidEntry
+
+    with pytest.raises(InvalidEntry, match="web addresses"):
+        ws.kb().add({"id": entry_id, "question": "能开专票吗", "answer": "可以。"})
+
+
 def test_unknown_entry_is_404(editor):
     html = editor.get("/console/entries/nope", status=404)
     assert "没有编号为 nope 的条目" in html and "no entry" not in html
