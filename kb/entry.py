@@ -154,7 +154,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # 
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("", text).strip()
+    # Line breaks as \n: browsers post a textarea's as \r\n, and a file's are read as \n,
+    # so an answer typed in the console came back from its own CSV export as "changed".
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 def _text_list(name: str, value) -> list[str]:

@@ -591,7 +591,8 @@ ROUND_TRIP = [
     {"id": "007", "question": "可以发顺丰吗？", "similar": ["能发顺丰吗|可以换快递吗"],
      "answer": "+86 400-820-8820 是我们的客服热线，顺丰需补差价10元。", "category": "售中", "tags": ["物流|快递"]},
     {"id": "coupon", "question": "优惠券怎么用？", "similar": ["满减怎么用；怎么凑单", "券在哪里领"],
-     "answer": "下单页选择优惠券即可。\n每单限用一张，\n不可与满减叠加。", "category": "售前", "tags": ["活动", "优惠券"]},
+     # \r\n as a browser posts a textarea: stored as \n, so the CSV export reads back the same
+     "answer": "下单页选择优惠券即可。\r\n每单限用一张，\r不可与满减叠加。", "category": "售前", "tags": ["活动", "优惠券"]},
     {"id": "return-rules", "question": "退货须知是什么？", "similar": ["退货有什么要求；退货条件"],
      "answer": "=== 退货须知 ===\n商品需保持完好，吊牌齐全。", "category": "售后", "tags": []},
     {"id": "double11", "question": "双十一活动什么时候开始？", "answer": "10月20日晚8点开始预售，11月11日结束。",
