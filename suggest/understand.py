@@ -82,10 +82,19 @@ _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 _PROBLEM = re.compile(r"但是|可是|坏|破|发错|错了|弄错|不对|漏|少了|没收到|没到|投诉")  # not 换, 退: requests
 
 
+_EXCLAIM = re.compile(r"[!！]{2,}")
+# What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
+_GRIEF = re.compile(r"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|没到|过期|变质|发霉|脏|烂|假货|投诉|怎么回事|"
+                    r"什么|凭什么|为什么|退钱|退款|退货|不退|不给|行了行了|够了|算了|别说了|烦")
+
+
 def _angry(text: str) -> bool:
     found = [m.group() for m in _ANGRY.finditer(text)]
     if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text) and not _PROBLEM.search(text):
         return False
+    if found and all(_EXCLAIM.fullmatch(f) for f in found) and not (_GRIEF.search(text) or _NOT_YET.search(text)
+                                                                     or _WAITED.search(text)):
+        return False  # "!!" alone stresses what is said: 是鹅绒吗！！好想买, 急！！今天能发吗
     return bool(found)
 
 

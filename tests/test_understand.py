@@ -230,6 +230,16 @@ def test_worry_and_disappointment_words(message, sentiment):
     assert understand(message).sentiment == sentiment
 
 
+@pytest.mark.parametrize("message, sentiment", [
+    ("亲，这款羽绒服是鹅绒吗！！好想买", "calm"), ("在吗！！这个有货吗", "calm"),
+    ("衣服太好看了！！但是有点大想换小一码", "calm"), ("急！！今天下单今天能发吗", "anxious"),
+    ("你们发错货了！！", "angry"), ("快递三天了还没到！！", "angry"), ("裤子上有个洞！！", "angry"),
+    ("行了行了！！", "angry")])
+def test_exclamation_marks_stress_what_is_said(message, sentiment):
+    """"!!" alone was anger: an eager buyer got an apology and a complaint's follow-up."""
+    assert understand(message).sentiment == sentiment
+
+
 @pytest.mark.parametrize("message", ["谢谢 有没有优惠券", "谢谢，多少钱包邮", "行了行了！！"])
 def test_a_question_or_anger_after_thanks_is_not_thanks(message):
     assert understand(message).intent != "thanks"
