@@ -42,7 +42,7 @@ SALUTATION = re.compile(r"^(?:(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?(?
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
 _GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
-_APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩)")
+_APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
 ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # An answer that promises to look into it first: its closing must not call the matter settled.
@@ -201,7 +201,8 @@ class Composer:
     def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True,
                  answer: str = "") -> None:
         upset = u.sentiment == "angry" or u.intent == "complaint"
-        if greet and u.first_message and not upset:
+        # A worried or upset customer hears empathy or an apology first, not "很高兴为您服务".
+        if greet and u.first_message and not upset and u.sentiment != "anxious":
             self._line("greeting_first", key, None, "first message of the conversation", parts, notes,
                        asks=False, script=u.script)
         if (upset or u.sentiment == "anxious") and _APOLOGISES.match(SALUTATION.sub("", answer)):
