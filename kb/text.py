@@ -115,6 +115,13 @@ _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compil
                     (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台")]
 
 
+# Characters OpenCC picks wrongly in shop answers, s2twp and s2hk alike: 发卡银行 is the
+# card issuer (發卡, not 髮卡 "hairpin"), 抬头发给 is 抬頭 + 發給 (not 頭髮 "hair"), and
+# 只 before a verb is "only" (订单只退一件), 隻 only as a classifier (一隻, 這隻).
+_MISREAD = [(re.compile(r"髮卡(?=銀行|行|機構|單位|方)"), "發卡"), (re.compile(r"(?<=抬)頭髮(?=給|送|到|過來|至)"), "頭發"),
+            (re.compile(r"(?<![一二兩三四五六七八九十幾每這那哪半好])隻(?=[退能要有需是收發剩買賣用換])"), "只")]
+
+
 def to_traditional(text: str, config: str = "s2twp") -> str:
     """Traditional script with Taiwan (s2twp) or Hong Kong (s2hk) wording. Text already
     written in traditional script stays as written: OpenCC would respell an editor's
@@ -129,6 +136,8 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
         out += [convert(text[pos:m.start()]), plain(m.group())]
         pos = m.end()
     out = "".join(out) + convert(text[pos:])
+    for word, right in _MISREAD:
+        out = word.sub(right, out)
     if config == "s2twp":
         for word, taiwan in _TAIWAN_SPELLING:
             out = word.sub(taiwan, out)

@@ -289,6 +289,9 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     ("生日券自动发放到账户，补发货品和批发货源另议，担保修理，净质量500克，寄港澳台",
      "生日券自動發放到帳戶，補發貨品和批發貨源另議，擔保修理，淨質量500克，寄港澳台", "入帳"),
     ("发货物流看订单页，发货品质有保障", "出貨物流看訂單頁，出貨品質有保障", "發貨"),
+    # characters OpenCC reads as hair (髮) or as a classifier (隻)
+    ("可咨询发卡银行，把发票抬头发给客服，订单只退部分商品，一只袜子，头发到肩",
+     "可諮詢發卡銀行，把發票抬頭發給客服，訂單只退部分商品，一隻襪子，頭髮到肩", "髮卡"),
 ])
 def test_taiwan_drafts_keep_the_meaning_of_shop_words(simplified, taiwan, wrong):
     # OpenCC's phrase table turns 注销 (close an account) into 登出 (log out), 参数 into
