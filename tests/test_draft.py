@@ -269,6 +269,11 @@ def test_taiwan_wording_becomes_mainland_wording_for_a_simplified_customer():
     tw_hit = hit("tw2", "請在軟體裡查看網路訂單的資訊，7-11取貨。", tags=["订单"])
     d = composer().concise(u_(), tw_hit, {}, "k")
     assert "请在软件里查看网络订单的信息，7-11取货。" in d.text
+    # shop words OpenCC's tw2sp leaves in Taiwan form
+    tw_hit = hit("tw3", "不是從出貨日起算喔。宅配簽收後，品質問題享有1年保固，結帳時可填電子信箱，7個工作天內開立。",
+                 tags=["退货"])
+    d = composer().concise(u_(), tw_hit, {}, "k")
+    assert "不是从发货日起算哦。快递签收后，质量问题享有1年保修，结账时可填电子邮箱，7个工作日内开具。" in d.text
 
 
 def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
