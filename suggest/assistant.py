@@ -17,7 +17,7 @@ from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
 
-from .draft import Composer, Draft, topic, values_from_message
+from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import GIVEN_NUMBER, STAGE, says_nothing_yet, understand
 
@@ -341,6 +341,9 @@ class Assistant:
                 if near else None
             return [d for d in (c.holding(u, vals, key), ask) if d]
         top = cands[0]
+        # An entry that repeats the top one's answer (a duplicate in the base) is neither a
+        # second answer nor an option: "另外，" would say the same thing twice.
+        cands = [top] + [h for h in cands[1:] if not same_answer(h.answer, top.answer)]
         second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
                        and _may_offer(h, u)), None)
         near = [h for h in cands[1:3] if h.confidence >= self.plausible and _may_offer(h, u)]
@@ -366,7 +369,7 @@ class Assistant:
                       c.concise(u, second, vals, key, style="alternative")]
             return [d for d in drafts if d]
         drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
-        if second is not None and second.confidence >= self.also:
+        if second is not None and second.confidence >= self.also and self._adds(result.normalized, top, second):
             # "面霜拆了用了两天就过敏了 还能退吗" is one sentence touching two entries
             # (allergy, opened cosmetics): the third draft answers both, the first stays
             # the top entry alone.
@@ -375,6 +378,14 @@ class Assistant:
         elif second is not None:
             drafts.append(c.concise(u, second, vals, key, style="alternative"))
         return drafts
+
+    def _adds(self, text: str, top: Hit, second: Hit) -> bool:
+        """True when `second` matched words of the message `top` did not: "面霜拆了…过敏了"
+        touches two entries; "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
+        def asked(hit: Hit) -> str:
+            return normalize(f"{hit.question} {hit.matched}").text
+        words = self.retriever.kb.segmenter.split(normalize(text).text)[0]
+        return any(w in asked(second) and w not in asked(top) for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
         """True when the message has two clauses and each hit matches a different one best."""
@@ -437,7 +448,7 @@ class Assistant:
             found = result.hits[0]
             if found.entry_id == top.entry_id or topic(found) == topic(top):
                 return None
-        if _small_talk(found):
+        if _small_talk(found) or same_answer(found.answer, top.answer):
             return None
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)

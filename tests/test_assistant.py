@@ -319,7 +319,7 @@ def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, a
         hits = [h for h in hits if "invoice" in h.entry_id]
     s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
     assert s.drafts[0].entry_ids[0] == answered
-    assert all(answered in d.entry_ids for d in s.drafts if d.style != "clarify")
+    assert all(answered in d.entry_ids for d in s.drafts if d.style != "clarify"), [(d.style, d.entry_ids) for d in s.drafts]
 
 
 @pytest.mark.parametrize("greeting_first, noted", [(True, True), (False, False)])
@@ -488,6 +488,37 @@ def _hit(entry_id, question, confidence, score, tags):
     from kefu.suggest.retrieve import Hit
 
     return Hit(entry_id, question, f"{question}的答案。", "售后", tags, question, score, confidence, {}, 0.0)
+
+
+def test_a_duplicate_entry_is_neither_a_second_answer_nor_an_alternative(assistant):
+    """Two entries of the base saying the same thing (花呗分期, asked two ways): the third
+    draft said it twice, joined by "另外，"."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    message = "可以用花呗分期吗"
+    answer = "支持花呗分期，可选3期、6期、12期。订单满500元选择3期分期，手续费由店铺承担；其余手续费需您自己承担。"
+    hits = [replace(_hit("a", "可以用花呗分期付款吗", 0.94, 2.4, ["花呗分期"]), answer="可以的，" + answer),
+            replace(_hit("b", "可以花呗分期吗？免息吗", 0.91, 2.3, ["分期"]), answer="亲，" + answer),
+            _hit("c", "花呗付款的退款怎么退", 0.6, 2.0, ["退款"])]
+    result = SearchResult(message, message, "simplified", False, list(hits))
+    drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+    assert all("b" not in d.entry_ids for d in drafts), [(d.style, d.entry_ids) for d in drafts]
+    assert drafts[2].style == "alternative" and drafts[2].entry_ids == ["c"]
+
+
+def test_a_second_entry_on_the_same_words_is_no_second_answer(assistant):
+    """"包邮吗" has one subject; a 换货 entry whose phrasing 换货包邮吗 shares it is an
+    alternative, not a second answer bolted on with "另外，"."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    hits = [_hit("ship", "运费怎么算？满多少包邮？", 0.95, 2.4, ["运费"]),
+            replace(_hit("exchange", "换货是免费的吗", 0.86, 2.3, ["换货"]), matched="换货包邮吗")]
+    result = SearchResult("包邮吗", "包邮吗", "simplified", False, list(hits))
+    drafts = assistant._drafts(understand("包邮吗"), result, list(hits), {}, "k", [])
+    assert [(d.style, d.entry_ids) for d in drafts] == [("warm", ["ship"]), ("concise", ["ship"]),
+                                                         ("alternative", ["exchange"])]
 
 
 @pytest.mark.parametrize("second_confidence, third", [(0.86, "both"), (0.6, "alternative")])
