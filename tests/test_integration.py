@@ -126,7 +126,8 @@ def use_alone(tmp_path_factory):
 def test_use_alone_is_confident_on_stored_questions(use_alone):
     entries = read_entries(ENTRIES)
     assert use_alone.confidence_scale(use_alone.kb.index()) is not None
-    for entry in [next(e for e in entries if e["question"] == "在吗？有客服吗"), *entries[::40]]:
+    sample = {"k001", "k041", "k081", "k121", "k161", "k201"}  # every 40th entry, as the corpus had them
+    for entry in [next(e for e in entries if e["question"] == "在吗？有客服吗"), *(e for e in entries if e["id"] in sample)]:
         result = use_alone.search(entry["question"])
         assert result.hits[0].entry_id == entry["id"]
         assert not result.no_match and result.confidence >= 0.8, (entry["question"], result.confidence)
