@@ -84,8 +84,8 @@ def test_shipped_lists_if_present():
         from kefu.suggest.phrases import PhraseLibrary
 
         lib = PhraseLibrary.load(corpus.HUASHU)
-        used = {"greeting_first", "greeting_later", "empathy", "apology", "escalation", "closing",
-                "rating", "clarify", "no_match"}  # the kinds the Composer picks
+        used = {"greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate", "escalation",
+                "closing", "rating", "clarify", "no_match"}  # the kinds the Composer picks
         assert used <= {p.kind for p in lib.phrases}
         for p in lib.phrases:  # the shipped 话术 must not trip the shipped safety check
             assert s.check(p.text) == [], (p.id, p.text)
@@ -94,8 +94,11 @@ def test_shipped_lists_if_present():
         for p in lib.phrases:
             if p.kind == "clarify":
                 assert "{选项}" in p.text, p.id
+            if p.kind == "restate":
+                assert "{问题}" in p.text, p.id
             if p.kind in used:  # no line the Composer uses leaves a 【请填写…】 in every draft
-                assert fill(p.text.replace("{选项}", "「退货」还是「换货」"), {})[1] == [], (p.id, p.text)
+                text = p.text.replace("{选项}", "「退货」还是「换货」").replace("{问题}", "「退货」")
+                assert fill(text, {})[1] == [], (p.id, p.text)
 
 
 def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_written():
@@ -115,5 +118,19 @@ def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_writ
     ("销量第一天就破万", ["第一"]), ("建议最好的选择就是我们", ["最好"]), ("面料最好先到先得", ["最好"]),
 ])
 def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
+    s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert _words(s.check(text)) == flagged
+
+
+@pytest.mark.parametrize("text, flagged", [
+    # saying what the shop cannot promise is what the policy wants
+    ("已发货的订单可以拦截，但不保证一定成功", []), ("这个没法保证", []), ("不敢保证哦", []),
+    ("我们保证一定送到", ["保证", "一定"]),
+    # a fibre content is a fact, not a superlative
+    ("面料是100%纯棉", []), ("100%羊毛", []), ("100%有效", ["100%"]),
+    ("质量问题支持无条件退货，小家电终身质保", ["无条件退货", "终身质保"]), ("假一罚十", ["假一罚十"]),
+    ("加我vx详聊", ["加我vx"]), ("五星好评送5元红包", ["五星好评送"]), ("晒图返现3元", ["晒图返现"]),
+])
+def test_promises_denied_and_fibre_contents_pass_and_new_listed_words_flag(text, flagged):
     s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
     assert _words(s.check(text)) == flagged
