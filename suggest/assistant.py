@@ -380,12 +380,15 @@ class Assistant:
         return drafts
 
     def _adds(self, text: str, top: Hit, second: Hit) -> bool:
-        """True when `second` matched words of the message `top` did not: "面霜拆了…过敏了"
-        touches two entries; "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
+        """True when `second` speaks to words of the message `top` does not (its question and
+        matched phrasing do, or its answer does): "面霜拆了…过敏了" touches two entries, "开胶了 是给我退
+        还是给我修" asks for a return (one entry) or a repair (another); "包邮吗" has one
+        subject, which a 换货包邮吗 phrasing shares."""
         def asked(hit: Hit) -> str:
             return normalize(f"{hit.question} {hit.matched}").text
         words = self.retriever.kb.segmenter.split(normalize(text).text)[0]
-        return any(w in asked(second) and w not in asked(top) for w in words)
+        return any(w in asked(second) and w not in asked(top) or w in _said(second) and w not in _said(top)
+                   for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
         """True when the message has two clauses and each hit matches a different one best."""
