@@ -30,7 +30,7 @@ from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
-from .understand import Understanding
+from .understand import Understanding, plans, thanks
 
 # OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
 TRADITIONAL_WORDING = ("s2twp", "s2hk")
@@ -55,6 +55,7 @@ _ASK_TAIL = re.compile(r"(?:怎么办|怎么算|怎么弄|怎么样|怎么选|�
                        r"是什么|有哪些|吗|嗎|呢|吧|呀|啊)$")
 _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什么|能不能|可不可以|是否")
 # A whole reply for a message that only greets or only thanks, when the library has none.
+_YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
 _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
                  "closing": "不客气，祝您生活愉快！"}
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
@@ -166,8 +167,8 @@ class Composer:
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
               asks: bool = True, question: bool = False, stage: str | None = None,
-              whole: bool = False, script: str | None = None) -> bool:
-        phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script)
+              whole: bool = False, script: str | None = None, without: re.Pattern | None = None) -> bool:
+        phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script, without)
         if phrase:
             parts.append((phrase.text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
@@ -310,10 +311,12 @@ class Composer:
         followed_up = kind == "closing" and u.sentiment == "angry" and self._line(
             kind, key, "angry", "thanks while upset → follow up", parts, notes, stage="后续跟踪", whole=True,
             script=u.script)
+        # "好的" or "那我先拍照" thanks for nothing: no "不客气" to it.
+        unthanked = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else None
         if not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
-                                              stage=stage, whole=True, script=u.script):
+                                              stage=stage, whole=True, script=u.script, without=unthanked):
             parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
-        if kind == "closing" and u.sentiment != "angry":
+        if kind == "closing" and u.sentiment != "angry" and not plans(key):
             self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)
         return self._finish(parts, u, values, [], style, notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class PhraseLibrary:
 
     def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,
              question: bool = False, stage: str | None = None, whole: bool = False,
-             script: str | None = None) -> Phrase | None:
+             script: str | None = None, without: re.Pattern | None = None) -> Phrase | None:
         """One line of `kind` that suits the customer's `tone` and the `stage`, chosen stably from `key`.
 
         `tone` is the customer's sentiment: lines tagged with it come first, then lines
@@ -69,7 +70,8 @@ class PhraseLibrary:
         than ending the chat). `script` (the customer's) prefers lines written for it: a
         line an editor wrote for Taiwan customers (超商取貨) is not offered on the mainland
         while a simplified one is there, and the other way round; every line is still
-        converted to the customer's script.
+        converted to the customer's script. `without` leaves out lines it matches, when
+        others are left ("不客气" answers thanks, not a bare "好的").
 
         The same message always gets the same wording, so drafts are reproducible,
         while different messages see the library's variety.
@@ -87,6 +89,8 @@ class PhraseLibrary:
             options = [p for p in options if p.tone in ("any", "calm")] or options
         else:
             options = [p for p in options if p.tone == tone] or [p for p in options if p.tone == "any"]
+        if without is not None:
+            options = [p for p in options if not without.search(p.text)] or options
         if script:  # after the tone: a line for the right tone in the other script beats none
             options = [p for p in options if p.script == script] or options
         if not options:

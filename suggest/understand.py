@@ -22,7 +22,9 @@ _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在�
                        r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 # Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下, 人呢):
 # "老板，有吗？", "早到吗", "喂猫", "问一下退" say something.
-_OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(?:呢|去哪了?|哪去了)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
+_OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(?:呢|去哪了?|哪去了)|"
+                     r"我?(?:还|另外|再)?(?:有|问)(?:一个|一|个|几个)?(?:问题|事儿?|事情)(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
+                     r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing.
 _THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
@@ -117,6 +119,22 @@ class Understanding:
     waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
 
 
+_GRATITUDE = re.compile(r"谢|感谢|多谢|唔该|thx|thank|辛苦")
+# An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
+_PLAN = re.compile(r"^(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了)[，,。.\s]*那?我(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
+
+
+def plans(message: str) -> bool:
+    """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
+    talk goes on, no rating is asked for yet."""
+    return bool(_PLAN.match(normalize(message).text))
+
+
+def thanks(message: str) -> bool:
+    """True when the message says thank you (谢谢, 辛苦了), not only 好的 or goodbye."""
+    return bool(_GRATITUDE.search(normalize(message).text))
+
+
 def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint."""
     if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(text):
@@ -124,7 +142,8 @@ def _is_thanks(text: str) -> bool:
     # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
     # "那好吧", "那行": an acknowledgement that follows on from the agent's reply.
     ack = text.removeprefix("那")
-    return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack)))
+    return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
+        or bool(_PLAN.match(text))
 
 
 # What a customer types to open a chat without saying anything yet.

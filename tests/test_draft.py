@@ -494,8 +494,13 @@ def test_shipped_library_suits_angry_complaints_and_thanks():
                 assert cheerful not in d.text, (key, d.text)
         thanks = c.only("closing", "closing", u_(intent="thanks"), {}, key)
         assert not thanks.text.startswith(("请问还有", "亲，还有别的")), thanks.text
-    welcomes = {c.only("closing", "closing", u_(intent="thanks"), {}, key).text[:3] for key in KEYS}
+    welcomes = {c.only("closing", "closing", u_(intent="thanks"), {}, f"{key}谢谢").text[:3] for key in KEYS}
     assert "不客气" in welcomes
+    # a bare acknowledgement thanks for nothing: no "不客气" to it, and a plan goes on: no rating
+    for key in ("好的", "嗯嗯 好的", "不用了", "好的，那我先拍照"):
+        d = c.only("closing", "closing", u_(intent="thanks"), {}, key)
+        assert not re.search("不客气|不用客气|应该的", d.text), (key, d.text)
+    assert "评价" not in c.only("closing", "closing", u_(intent="thanks"), {}, "好的，那我先拍照").text
 
 
 def test_shipped_mid_conversation_greetings_are_whole_replies():

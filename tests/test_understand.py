@@ -10,13 +10,15 @@ from kefu.suggest.understand import INTENTS, STAGE, understand
 
 @pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
                                      "早", "您好，麻烦问一下", "你好 问一下", "咨询一下", "老板好", "早上好老板",
-                                     "打扰了，在吗", "店家好", "老板娘在吗", "打扰了", "人呢", "人呢！！！", "老板人呢"])
+                                     "打扰了，在吗", "店家好", "老板娘在吗", "打扰了", "人呢", "人呢！！！", "老板人呢",
+                                     "还有一个问题", "我还有个问题想问", "再问一下", "问个事"])
 def test_greeting_only(message):
     u = understand(message, "售后")  # the retrieved category does not matter for a greeting
     assert (u.intent, u.stage) == ("greeting", "接待")
 
 
-@pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜", "thank you"])
+@pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜", "thank you",
+                                     "好的，那我先拍照", "行，我已经申请了"])
 def test_thanks_only(message):
     u = understand(message, "售后")
     assert (u.intent, u.stage) == ("thanks", "告别")
