@@ -39,6 +39,10 @@ STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "�
 # opener comes first.
 # (all of it: "{客户称呼||亲}，您好，" is one salutation, the shop's standard opening)
 SALUTATION = re.compile(r"^(?:(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?(?!爱)|親親?(?!愛)|您好|你好|哈喽)[，,！!～~。\s]*)+")
+# After kefu's opener: a 亲 early in the answer addresses the customer a second time
+# ("好嘞亲，" + "可以的亲，…", or 王女士 then 亲).
+_EARLY_SALUTATION = re.compile(r"^([^，,。！!？?～~]{1,6}?)(?:亲亲?|親親?)(?=[，,！!～~。])")
+_ADDRESSES = re.compile(r"\{\s*客户称呼|亲|親|您好")
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
 _GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
@@ -170,7 +174,10 @@ class Composer:
               whole: bool = False, script: str | None = None, without: re.Pattern | None = None) -> bool:
         phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script, without)
         if phrase:
-            parts.append((phrase.text, "kefu"))
+            text = phrase.text
+            if any(_ADDRESSES.search(t) for t, _ in parts):  # "亲，您好～…。亲，非常理解…": once is enough
+                text = SALUTATION.sub("", text) or text
+            parts.append((text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
         return phrase is not None
 
@@ -210,7 +217,7 @@ class Composer:
     def _answer(hit: Hit, parts: list, u: Understanding) -> tuple[str, str]:
         """The entry's answer, without its own salutation when kefu already opened, and
         without its 您好 when the customer was greeted already (亲 may stay)."""
-        text = SALUTATION.sub("", hit.answer) if parts else \
+        text = _EARLY_SALUTATION.sub(r"\1", SALUTATION.sub("", hit.answer)) if parts else \
             hit.answer if u.first_message else _GREETS.sub(r"\1", hit.answer)
         return (text or hit.answer), "entry"
 

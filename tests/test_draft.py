@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from phrasebook import (APOLOGY, CLOSING, EMPATHY, ESCALATION, GREETING_AGAIN, GREETING_FIRST, GREETING_LATER,
@@ -478,6 +479,18 @@ def test_thanks_gets_a_you_are_welcome_not_an_offer_of_more_help():
 def test_angry_goodbye_is_not_asked_for_a_rating():
     d = composer().only("closing", "closing", u_(intent="thanks", sentiment="angry"), {}, "k")
     assert RATING not in d.text and d.text == CLOSING
+
+
+def test_the_customer_is_addressed_once_at_the_start():
+    """"好嘞亲，" + "可以的亲，…" and "王女士，您好～…可以的亲～" addressed the customer twice."""
+    h = hit("partial", "可以的亲，在订单详情中选择要退的那件商品单独申请售后即可。", tags=["退货"])
+    d = composer().concise(u_(first=False), h, {}, "k")
+    assert d.text == GREETING_LATER + "可以的，在订单详情中选择要退的那件商品单独申请售后即可。"
+    c = composer(greeting_first="{客户称呼||亲}，您好～", thanks_wait="{客户称呼||亲}，感谢耐心等待，")
+    waited = replace(u_(intent="order"), waited=True)
+    d = c.warm(waited, h, {"客户称呼": "王女士"}, "k")
+    assert d.text.startswith("王女士，您好～感谢耐心等待，可以的，") and d.text.count("王女士") == 1, d.text
+    assert "亲" not in d.text
 
 
 def _shipped() -> Composer:
