@@ -501,11 +501,12 @@ def write_template(fmt: str, out: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 @click.option("--status", type=click.Choice(["draft", "published", "archived"]), help="Only entries with this status.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def export(c: Context, fmt, output, status, as_json) -> None:
+def export(c: Context, fmt, output, status, force, as_json) -> None:
     """Write entries in a format `kefu import` reads back unchanged (to stdout without -o;
     with -o, --json prints the summary as JSON)."""
     from kefu.kb.io import check_fits, write_entries
@@ -518,9 +519,16 @@ def export(c: Context, fmt, output, status, as_json) -> None:
     entries = c.kb().store.entries(status=status)
     if output:
         check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
+        refuse_overwrite(output, force)  # an editor's own FAQ file of the same name is not lost
+        # Written beside it and renamed over it: an interrupted export leaves the old file whole.
+        partial = output.with_name(f".{output.name}.partial")
         # A BOM tells Excel the CSV is UTF-8 (without one, Chinese Windows reads it as GBK)
-        with open_output(output, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
-            n = write_entries(entries, fmt, fh)
+        try:
+            with open_output(partial, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
+                n = write_entries(entries, fmt, fh)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {d['entries']} entries to {d['file']}")
     else:

@@ -738,6 +738,18 @@ def test_template_refuses_an_output_name_of_another_format(kefu, tmp_path, fmt, 
     assert not (tmp_path / name).exists()
 
 
+def test_export_does_not_overwrite_a_file_unasked(kefu, tmp_path):
+    jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "faq.csv").write_text("my own FAQ, not an export", encoding="utf-8")
+    result = kefu("export", "--format", "csv", "-o", "faq.csv", code=1)
+    assert "faq.csv exists" in result.output and "--force" in result.output
+    assert (tmp_path / "faq.csv").read_text(encoding="utf-8") == "my own FAQ, not an export"
+    kefu("export", "--format", "csv", "-o", "faq.csv", "--force")
+    assert "多久发货？" in (tmp_path / "faq.csv").read_text(encoding="utf-8-sig")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
 def test_a_very_long_answer_round_trips_through_csv_and_is_refused_by_xlsx(kefu, tmp_path):
     import csv as csv_module
 
