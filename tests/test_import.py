@@ -880,3 +880,51 @@ def test_a_file_with_no_entries_fails_alone_and_never_prunes(kefu, tmp_path):
     assert "ERROR header.xlsx: no entries found (the file holds a header and no rows)" in result.output
     assert {q: e.status for q, (e, _) in stored(tmp_path / "home").items()} == {
         "多久发货？": "published", "能开发票吗？": "published"}
+
+
+def test_a_merged_header_names_every_column_it_covers(tmp_path):
+    """相似问题 merged over C1:E1: the similar questions in D and E were dropped unnoticed."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["标准问题", "答案", "相似问题", None, None])
+    sheet.merge_cells("C1:E1")
+    sheet.append(["合并表头一？", "答一", "相似A1", "相似A2", "相似A3"])
+    sheet.append(["合并表头二？", "答二", "相似B1|相似B2", None, "相似B3"])
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert loaded.problems == [] and loaded.notes == []
+    assert [r.data["similar"] for r in loaded.rows] == [["相似A1", "相似A2", "相似A3"],
+                                                       ["相似B1", "相似B2", "相似B3"]]
+
+
+def test_repeated_list_columns_all_count_in_csv_too(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("问题,相似问题,相似问题,答案,答案\n运费怎么算,邮费多少,包邮吗,满99包邮。,十元\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [
+        {"question": "运费怎么算", "similar": ["邮费多少", "包邮吗"], "answer": "满99包邮。"}]
+    assert loaded.notes == ["line 1: column '答案' repeats a field already read, ignored"]
+
+
+def test_cells_under_no_header_are_reported(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "售后"
+    book.active.append(["标准问题", "答案"])
+    book.active.append(["无表头列一？", "答一", "备注：这条下周改价"])
+    book.active.append(["无表头列二？", "答二", None, "另一格"])
+    book.active.append(["无表头列三？", "答三", "再一格"])
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert [r.data["question"] for r in loaded.rows] == ["无表头列一？", "无表头列二？", "无表头列三？"]
+    assert loaded.notes == ["sheet 售后, column C: no header above it, so its cells were not imported (row 2 and 1 more)",
+                            "sheet 售后, column D: no header above it, so its cells were not imported (row 3)"]
+    # In CSV a cell past the header is a misquoted comma (the row is rejected); a gap in the header is a note.
+    path = tmp_path / "faq.csv"
+    path.write_text("标准问题,,答案\n空表头？,备注,答一\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "空表头？", "answer": "答一"}]
+    assert loaded.notes == ["column 2: no header above it, so its cells were not imported (line 2)"]

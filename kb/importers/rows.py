@@ -68,7 +68,7 @@ def map_header(cells: list[object]) -> tuple[dict[int, str], list[str], list[str
         if name is None:
             if _key(text) not in IGNORED:
                 unknown.append(text)
-        elif name in columns.values():
+        elif name in columns.values() and name not in LIST_FIELDS:  # list fields take every column
             twice.append(text)
         else:
             columns[pos] = name

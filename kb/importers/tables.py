@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import RowChecker, map_header
+from .rows import LIST_FIELDS, RowChecker, cell_text, map_header, split_cell
 
 HEADER_SEARCH = 10  # rows looked at for the header
 
@@ -70,8 +70,9 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     found = False
     seen: dict = {}  # a question repeated on another sheet is a duplicate too
     for sheet in book.worksheets:
-        rows = _sheet_rows(sheet)
-        if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row", optional=True, seen=seen):
+        merged = _merged(sheet)
+        if _read_table(loaded, _sheet_rows(sheet, merged), Place(path, sheet=sheet.title, unit="row"), "row",
+                       optional=True, seen=seen, merged=merged):
             found = True
         else:
             loaded.notes.append(f"sheet {sheet.title}: no header row with a question column, skipped")
@@ -81,7 +82,15 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     return loaded
 
 
-def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
+def _merged(sheet) -> list[tuple[int, int, int, int, object]]:
+    """(first row, last row, first column, last column, value) of each merged range, its
+    columns cut at the sheet's last one (a row merged whole would reach column XFD)."""
+    last = sheet.max_column
+    return [(m.min_row, m.max_row, m.min_col, min(m.max_col, last), sheet.cell(m.min_row, m.min_col).value)
+            for m in sheet.merged_cells.ranges]
+
+
+def _sheet_rows(sheet, merged: list) -> Iterator[tuple[int, list]]:
     """(row number, values from column A) for each row that has cells, merged ranges filled
     with their top-left value. Built from the cells the file holds: openpyxl's iter_rows
     walks the whole grid up to the farthest cell, so one stray cell at XFD1048576 would
@@ -90,8 +99,6 @@ def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
     for (r, c), cell in sheet._cells.items():  # noqa: SLF001 - the sparse map is the point
         if cell.value is not None:
             cells.setdefault(r, {})[c] = cell.value
-    merged = [(m.min_row, m.max_row, m.min_col, m.max_col, sheet.cell(m.min_row, m.min_col).value)
-              for m in sheet.merged_cells.ranges]
     numbers = set(cells)
     for lo, hi, _, _, value in merged:
         if value is not None:
@@ -108,13 +115,15 @@ def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
 
 
 def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, unit: str,
-                optional: bool = False, seen: dict | None = None) -> bool:
-    """Add the table's rows and problems to `loaded`; False if no header was found."""
+                optional: bool = False, seen: dict | None = None, merged: list = ()) -> bool:
+    """Add the table's rows and problems to `loaded`; False if no header was found.
+    `merged` are a sheet's merged ranges (see _merged)."""
     rows = iter(rows)
     columns = None
     for looked, (number, cells) in enumerate(rows):
         if not any(_filled(c) for c in cells):
             continue
+        cells = _spread(cells, number, merged)
         columns, unknown, twice = map_header(cells)
         if "question" in columns.values():
             header = {name: str(cells[pos]).strip() for pos, name in columns.items()}
@@ -135,6 +144,8 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         loaded.notes.append(f"{where}: unknown column {text!r} was not imported")
     for text in twice:
         loaded.notes.append(f"{where}: column {text!r} repeats a field already read, ignored")
+    named = {pos for pos, c in enumerate(cells) if _filled(c)}
+    unheaded: dict[int, list[int]] = {}  # column position -> the rows with a cell there
     checker = RowChecker(header, seen)
     for number, cells in rows:
         if not any(_filled(c) for c in cells):
@@ -148,9 +159,53 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
                 " must be quoted; a row missing its empty last cells must have them too)"),
                 {"original": ",".join(map(str, cells))}))
             continue
-        raw = {name: cells[pos] if pos < len(cells) else None for pos, name in columns.items()}
-        loaded.add(checker.check(place, raw))
+        for pos, cell in enumerate(cells):
+            if pos not in named and _filled(cell):
+                unheaded.setdefault(pos, []).append(number)
+        loaded.add(checker.check(place, _fields(cells, columns)))
+    sheet = f"sheet {base.sheet}, " if base.sheet else ""
+    for pos, numbers in sorted(unheaded.items()):
+        more = f" and {len(numbers) - 1} more" if len(numbers) > 1 else ""
+        loaded.notes.append(f"{sheet}column {_column_name(pos, unit)}: no header above it, so its cells "
+                            f"were not imported ({unit} {numbers[0]}{more})")
     return True
+
+
+def _spread(cells: list, number: int, merged: list) -> list:
+    """The row with each merged range that starts in it filling every column it covers: a
+    header such as 相似问题 merged over C1:E1 names all three columns. (Only for the header:
+    in a data row, a title merged across would become every field of an entry.)"""
+    cells = list(cells)
+    for lo, _, c_lo, c_hi, value in merged:
+        if lo == number and value is not None:
+            cells += [None] * (c_hi - len(cells))
+            cells[c_lo - 1:c_hi] = [value] * (c_hi - c_lo + 1)
+    return cells
+
+
+def _fields(cells: list, columns: dict[int, str]) -> dict:
+    """Field -> cell value; a list field in several columns (a merged 相似问题 header, or the
+    header repeated) gets the items of all of them."""
+    raw: dict = {}
+    for pos, name in columns.items():
+        value = cells[pos] if pos < len(cells) else None
+        if name in raw:  # map_header repeats list fields only
+            value = _items(raw[name]) + _items(value)
+        raw[name] = value
+    return raw
+
+
+def _items(value: object) -> list[str]:
+    return value if isinstance(value, list) else split_cell(cell_text(value))
+
+
+def _column_name(pos: int, unit: str) -> str:
+    """A column as the file's reader sees it: C in a spreadsheet, 3 in a text file."""
+    if unit != "row":
+        return str(pos + 1)
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(pos + 1)
 
 
 def _filled(cell: object) -> bool:
