@@ -14,9 +14,13 @@ class EntryNotFound(KefuError):
 
 
 class DuplicateEntry(KefuError):
-    def __init__(self, entry_id: str, where: str = "", hint: str = ""):
+    """The entry exists already: by its id, or (`question`, for a row without an id) by its question."""
+
+    def __init__(self, entry_id: str, where: str = "", hint: str = "", question: str | None = None):
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}entry id {entry_id!r} already exists" + (f" ({hint})" if hint else ""))
+        what = (f"question {question!r} matches entry {entry_id!r}, which has other content" if question
+                else f"entry id {entry_id!r} already exists")
+        super().__init__(f"{prefix}{what}" + (f" ({hint})" if hint else ""))
         self.entry_id = entry_id
 
 

@@ -351,7 +351,7 @@ class Store:
             report.diff.append({"id": given, "action": "add", "changes": {
                 k: [None, v] for k, v in entry.content().items() if v not in (None, [], "")}})
         else:
-            data.pop("id", None)
+            keyed_by_id = bool(data.pop("id", None))
             merged = {**existing.content(), **data}
             entry = existing
             same = Entry(existing.id, **merged).content_hash() == existing.content_hash()
@@ -369,7 +369,8 @@ class Store:
             elif same:
                 report.unchanged.append(existing.id)
             elif on_conflict == "error":
-                raise DuplicateEntry(existing.id, where, "use --on-conflict update or skip")
+                raise DuplicateEntry(existing.id, where, "use --on-conflict update or skip",
+                                     None if keyed_by_id else data["question"])
             elif on_conflict == "skip":
                 report.skipped.append(existing.id)
             else:

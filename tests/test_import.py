@@ -388,8 +388,8 @@ def test_changed_row_conflict_error_skip_and_update(kefu, tmp_path):
     failed = kefu("import", "faq.xlsx", "--json", code=1)
     f = report(failed)["files"][0]
     assert f["status"] == "failed" and counts(f) == (0, 0, 0, 0, 0)
-    assert f["error"] == (f"faq.xlsx, sheet 常见问题, row 3: entry id {entry_id!r} already exists "
-                          "(use --on-conflict update or skip)")
+    assert f["error"] == (f"faq.xlsx, sheet 常见问题, row 3: question '多久发货？' matches entry {entry_id!r}, "
+                          "which has other content (use --on-conflict update or skip)")
     assert report(failed)["totals"]["failed_files"] == 1
     assert dump(home) == before
 
@@ -928,3 +928,23 @@ def test_cells_under_no_header_are_reported(tmp_path):
     loaded = load(path)
     assert [r.data for r in loaded.rows] == [{"question": "空表头？", "answer": "答一"}]
     assert loaded.notes == ["column 2: no header above it, so its cells were not imported (line 2)"]
+
+
+def test_a_row_repeating_an_earlier_row_of_the_file_is_rejected_naming_both(kefu, tmp_path):
+    """Row 2 keyed by its id, row 3 by its question: both are one entry. The import failed on
+    "entry id 'q1' already exists" (the store had no q1), and with --on-conflict update row 3
+    overwrote row 2, so every import again said "updated"."""
+    (tmp_path / "f.csv").write_text("id,question,answer\nq1,重复键问题？,第一行答案\n,重复键问题？,第二行答案\n",
+                                    encoding="utf-8")
+    failed = report(kefu("import", "f.csv", "--json", code=1))["files"][0]
+    assert failed["rejected"] == ["f.csv, line 3, field 'question': duplicate of line 2 ('重复键问题？')"]
+    assert stored(tmp_path / "home") == {}
+    for _ in range(2):
+        f = report(kefu("import", "f.csv", "--on-conflict", "update", "--skip-bad-rows", "--json", code=1))["files"][0]
+        assert len(f["rejected"]) == 1
+    assert counts(f) == (0, 0, 1, 0, 0)
+    assert stored(tmp_path / "home")["重复键问题？"][0].answer == "第一行答案"
+    # The other way round: a row with an id after a row keyed by the same question.
+    (tmp_path / "g.csv").write_text("id,question,answer\n,又一个问题？,答一\nq2,又一个问题？,答二\n", encoding="utf-8")
+    assert [str(p) for p in load(tmp_path / "g.csv").problems] == [
+        f"{tmp_path / 'g.csv'}, line 3, field 'question': duplicate of line 2 ('又一个问题？')"]

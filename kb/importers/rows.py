@@ -107,8 +107,8 @@ class RowChecker:
 
     def __init__(self, columns: dict[str, str] | None = None, seen: dict | None = None):
         self.columns = columns or {}  # field -> header as the file spells it, for messages
-        # key -> where it was first seen; shared by the sheets of one workbook
-        self.seen: dict[str, Place] = {} if seen is None else seen
+        # (kind, id or question) -> where it was first seen; shared by the sheets of one workbook
+        self.seen: dict[tuple[str, str], Place] = {} if seen is None else seen
 
     def check(self, place: Place, raw: dict) -> Row | Problem:
         """`raw` maps field names to cell values (text, lists, numbers, dates)."""
@@ -130,12 +130,22 @@ class RowChecker:
             data = validate(data)
         except InvalidEntry as exc:
             return self._problem(place, exc.field, exc.reason, shown)
-        key_field = "id" if data.get("id") else "question"
-        key = data[key_field]
-        if key in self.seen:
-            return self._problem(place, key_field, f"duplicate of {self._short(self.seen[key])} ({key!r})", shown)
-        self.seen[key] = place
+        for key_field, key in self._keys(data):
+            if key in self.seen:
+                return self._problem(place, key_field, f"duplicate of {self._short(self.seen[key])} "
+                                                       f"({key[1]!r})", shown)
+        self.seen[("id", data["id"]) if data.get("id") else ("keyless", data["question"])] = place
+        self.seen.setdefault(("question", data["question"]), place)  # rows with other ids may share it
         return Row(place, data)
+
+    @staticmethod
+    def _keys(data: dict) -> list[tuple[str, tuple[str, str]]]:
+        """(field, key) that would make this row an earlier row's entry. The store finds a
+        row's entry by its id, or without one by its question: so two rows share an entry
+        if they share an id, or if one has no id and they share the question."""
+        if data.get("id"):
+            return [("id", ("id", data["id"])), ("question", ("keyless", data["question"]))]
+        return [("question", ("question", data["question"]))]
 
     def _problem(self, place: Place, name: str, reason: str, raw: dict) -> Problem:
         return Problem(place.error(name, reason, self.columns.get(name)), raw)
