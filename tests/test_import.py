@@ -948,3 +948,24 @@ def test_a_row_repeating_an_earlier_row_of_the_file_is_rejected_naming_both(kefu
     (tmp_path / "g.csv").write_text("id,question,answer\n,又一个问题？,答一\nq2,又一个问题？,答二\n", encoding="utf-8")
     assert [str(p) for p in load(tmp_path / "g.csv").problems] == [
         f"{tmp_path / 'g.csv'}, line 3, field 'question': duplicate of line 2 ('又一个问题？')"]
+
+
+def test_a_header_repeated_inside_the_file_is_skipped_with_a_note(tmp_path):
+    """Files concatenated from several exports repeat the header: it became an entry 标准问题 / 答案."""
+    from openpyxl import Workbook
+
+    path = tmp_path / "faq.csv"
+    path.write_text("标准问题,答案\n拼接一？,答一\n标准问题,答案\n拼接二？,答二\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "拼接一？", "answer": "答一"},
+                                             {"question": "拼接二？", "answer": "答二"}]
+    assert loaded.problems == [] and loaded.notes == ["line 3: repeats the header row, skipped"]
+    book = Workbook()
+    book.active.title = "合并"
+    for row in (["问题", "答案", "分类"], ["拼接一？", "答一", "售前"], ["问题", "答案", "分类"], ["拼接二？", "答二", "售后"]):
+        book.active.append(row)
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert [r.data["question"] for r in loaded.rows] == ["拼接一？", "拼接二？"]
+    assert loaded.problems == [] and loaded.notes == ["sheet 合并, row 3: repeats the header row, skipped"]
+

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import LIST_FIELDS, RowChecker, cell_text, map_header, split_cell
+from .rows import RowChecker, canonical, cell_text, map_header, split_cell
 
 HEADER_SEARCH = 10  # rows looked at for the header
 
@@ -139,7 +139,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             return False
         raise ImportFileError(base.path, 1, "question", "no header row with a question column "
                               "(e.g. 标准问题 or question)", base.sheet, unit)
-    where = f"sheet {base.sheet}, {unit} {number}" if base.sheet else f"{unit} {number}"
+    where = _where(base, number)
     for text in unknown:
         loaded.notes.append(f"{where}: unknown column {text!r} was not imported")
     for text in twice:
@@ -149,6 +149,9 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
     checker = RowChecker(header, seen)
     for number, cells in rows:
         if not any(_filled(c) for c in cells):
+            continue
+        if _repeats_header(cells, number, columns, merged):
+            loaded.notes.append(f"{_where(base, number)}: repeats the header row, skipped")
             continue
         place = Place(base.path, number, base.sheet, unit)
         # In CSV a cell count that differs from the header's is the classic sign of an
@@ -169,6 +172,20 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         loaded.notes.append(f"{sheet}column {_column_name(pos, unit)}: no header above it, so its cells "
                             f"were not imported ({unit} {numbers[0]}{more})")
     return True
+
+
+def _where(base: Place, number: int) -> str:
+    """How a note names a row: "sheet 售后, row 3", or "line 3" in a text file."""
+    return f"sheet {base.sheet}, {base.unit} {number}" if base.sheet else f"{base.unit} {number}"
+
+
+def _repeats_header(cells: list, number: int, columns: dict[int, str], merged: list) -> bool:
+    """Whether the row names the header's fields in the header's columns: files concatenated
+    from several exports repeat it. (Its question cell is looked at first: that is cheap.)"""
+    question = next(pos for pos, name in columns.items() if name == "question")
+    if question >= len(cells) or canonical(cells[question]) != "question":
+        return False
+    return map_header(_spread(cells, number, merged))[0] == columns
 
 
 def _spread(cells: list, number: int, merged: list) -> list:
