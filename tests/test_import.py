@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ from kefu.cli import cli
 from kefu.kb import embed
 from kefu.kb.bulk import BulkImporter, source_key
 from kefu.kb.errors import ImportFileError
-from kefu.kb.importers import load
+from kefu.kb.importers import faq, load
 from kefu.kb.store import Store
 from kefu.suggest.retrieve import Retriever
 
@@ -969,3 +972,25 @@ def test_a_header_repeated_inside_the_file_is_skipped_with_a_note(tmp_path):
     assert [r.data["question"] for r in loaded.rows] == ["拼接一？", "拼接二？"]
     assert loaded.problems == [] and loaded.notes == ["sheet 合并, row 3: repeats the header row, skipped"]
 
+
+# The heading pattern before: right, but cubic in a run of spaces inside the heading.
+OLD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+@pytest.mark.parametrize("line", ["## 怎么退货？", "## 怎么退货？ ##", "###  多久退款？  #  ", "## a # b ##", "## ##",
+                                  "##  ", "## #", "#######不是标题", "#不是标题", "##\t问题\u3000", "####### 不是", "#  x#"])
+def test_markdown_headings_read_as_before(line):
+    old = OLD_HEADING.match(line)
+    assert faq.heading_title(line) == (old.group(2) if old else None)
+
+
+def test_a_long_run_of_spaces_in_a_markdown_heading_is_read_at_once(tmp_path):
+    """3,000 spaces in one heading kept `kefu import` busy for minutes."""
+    path = tmp_path / "slow.md"
+    path.write_text("## 怎么退货？" + " " * 3000 + "（2026版）\n在订单页申请。\n\n## 多久退款？\n3天。\n", encoding="utf-8")
+    code = ("import sys; from kefu.kb.importers import load; "
+            "print([(r.data['question'][:5], r.data['question'][-7:], r.data['answer']) for r in load(sys.argv[1]).rows])")
+    # In a child process, so the old backtracking is cut off cleanly.
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str([("怎么退货？", "（2026版）", "在订单页申请。"), ("多久退款？", "多久退款？", "3天。")])

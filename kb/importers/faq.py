@@ -77,8 +77,20 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
 # -- Markdown ------------------------------------------------------------------------------
 
 _QA = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(Q|A|问|答)(?:\*\*)?\s*[:：]\s*(.*)$", re.IGNORECASE)
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_HEADING = re.compile(r"#{1,6}\s+(.+)")
 _ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
+
+
+def heading_title(line: str) -> str | None:
+    """The title of a Markdown heading line (`## 怎么退货？ ##` -> 怎么退货？), else None.
+
+    The closing #s and spaces are cut off in Python: a pattern that leaves them to a lazy
+    `.+?` backtracks cubically in a run of spaces (3,000 of them took minutes)."""
+    match = _HEADING.fullmatch(line)
+    if match is None:
+        return None
+    title = match.group(1)
+    return title.rstrip().rstrip("#").rstrip() or title[0]  # a title of only #s keeps one
 
 
 def markdown_faq(text: str, path: str) -> Loaded | None:
@@ -86,8 +98,8 @@ def markdown_faq(text: str, path: str) -> Loaded | None:
     lines = text.split("\n")
     if sum(1 for ln in lines if (m := _QA.match(ln)) and m.group(1).upper() in ("Q", "问")) >= 1:
         return _qa_pairs(lines, path)
-    headings = [(n, m) for n, ln in enumerate(lines, 1) if (m := _HEADING.match(ln))]
-    questions = [h for h in headings if _ASKS.search(h[1].group(2))]
+    headings = [title for ln in lines if (title := heading_title(ln)) is not None]
+    questions = [h for h in headings if _ASKS.search(h)]
     if len(questions) >= 2 and len(questions) * 3 >= len(headings) * 2 - 1:
         return _question_headings(lines, path)
     return None
@@ -112,11 +124,11 @@ def _qa_pairs(lines: list[str], path: str) -> Loaded:
 
     in_answer = False
     for n, line in enumerate(lines, 1):
-        qa, heading = _QA.match(line), _HEADING.match(line)
-        if heading and not qa:
+        qa, heading = _QA.match(line), heading_title(line)
+        if heading is not None and not qa:
             _add_pair(loaded, checker, current, category)
             current, in_answer = None, False
-            category = heading.group(2)
+            category = heading
         elif qa and qa.group(1).upper() in ("Q", "问"):
             _add_pair(loaded, checker, current, category)
             current, in_answer = (n, qa.group(2).strip(), []), False
@@ -139,10 +151,9 @@ def _question_headings(lines: list[str], path: str) -> Loaded:
     current: tuple[int, str, list[str]] | None = None
 
     for n, line in enumerate(lines, 1):
-        heading = _HEADING.match(line)
-        if heading:
+        title = heading_title(line)
+        if title is not None:
             _add_pair(loaded, checker, current, category)
-            title = heading.group(2)
             if _ASKS.search(title):
                 current = (n, title, [])
             else:
