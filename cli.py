@@ -375,7 +375,8 @@ def revert(c: Context, entry_id, version, as_json) -> None:
 @click.option("--on-conflict", type=click.Choice(["error", "update", "skip"]), default="error",
               show_default=True, help="What to do with a row whose entry (same id, or same question) "
                                       "exists with other content.")
-@click.option("--encoding", help="Text encoding of the files (default: detected; UTF-8, GB18030/GBK or Big5).")
+@click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
+              help="Text encoding of the files (default: detected; UTF-8, GB18030/GBK or Big5).")
 @click.option("--dry-run", is_flag=True, help="Show what would be added, updated, pruned or rejected; write nothing.")
 @click.option("--prune", is_flag=True, help="Archive entries imported earlier from the same file that it no longer has.")
 @click.option("--skip-bad-rows", is_flag=True,
@@ -474,6 +475,19 @@ def _import_text(d: dict) -> str:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
     lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
     return "\n".join(lines)
+
+
+def check_encoding(value: str | None) -> str | None:
+    """--encoding checked before any file is read: with a name Python does not decode text
+    with (base64, rot13), every file would fail alike."""
+    from kefu.kb.importers.encoding import text_codec
+
+    if value is not None:
+        try:
+            text_codec(value)
+        except LookupError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def open_output(path: Path, fmt: str, encoding: str = "utf-8"):

@@ -309,3 +309,16 @@ def test_random_bytes_never_crash():
             assert isinstance(text, str) and name in {"utf-8", "utf-8-sig", "utf-16", "gb18030", "big5", "big5hkscs"}
             outcomes.add(name)
     assert "error" in outcomes
+
+
+@pytest.mark.parametrize("name", ["base64", "hex", "rot13", "zlib", "uu"])
+def test_a_codec_that_is_not_a_text_encoding_is_refused(name):
+    """Python knows these codecs, but not as bytes -> text: decoding raised a bare LookupError."""
+    with pytest.raises(ImportFileError) as err:
+        decode("问题,答案\n".encode(), "faq.csv", encoding=name)
+    assert f"{name!r} is not a text encoding" in str(err.value)
+
+
+def test_a_codec_that_refuses_every_byte_is_a_file_error():
+    with pytest.raises(ImportFileError, match="cannot be read as undefined"):
+        decode(b"abc", "faq.csv", encoding="undefined")

@@ -994,3 +994,11 @@ def test_a_long_run_of_spaces_in_a_markdown_heading_is_read_at_once(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=10)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str([("怎么退货？", "（2026版）", "在订单页申请。"), ("多久退款？", "多久退款？", "3天。")])
+
+
+@pytest.mark.parametrize("name", ["base64", "rot13", "no-such-codec"])
+def test_an_encoding_option_that_names_no_text_encoding_is_refused_before_any_file(kefu, tmp_path, name):
+    (tmp_path / "f.csv").write_text("question,answer\n运费怎么算,满99包邮。\n", encoding="utf-8")
+    result = kefu("import", "f.csv", "--encoding", name, code=2)
+    assert "--encoding" in result.output and repr(name) in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "home" / "kefu.db").exists()

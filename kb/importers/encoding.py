@@ -90,12 +90,27 @@ def _clean(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
+def text_codec(encoding: str) -> str:
+    """The canonical name of a text encoding ("GBK" -> "gbk", "utf8" -> "utf-8").
+
+    LookupError, with a message for the user, if there is no such codec or it is not one
+    of text: Python also registers base64, hex, rot13, zlib and uu, which bytes.decode
+    refuses with a bare LookupError."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise LookupError(f"unknown encoding {encoding!r}") from None
+    if not getattr(info, "_is_text_encoding", True):  # the flag bytes.decode itself checks
+        raise LookupError(f"{encoding!r} is not a text encoding (name one such as utf-8, gb18030 or big5)")
+    return info.name
+
+
 def _decode_as(data: bytes, path: str, encoding: str) -> tuple[str, str]:
     """Decode strictly with a named codec; returns (text, the codec's canonical name)."""
     try:
-        codec = codecs.lookup(encoding).name  # "GBK" -> "gbk", "utf8" -> "utf-8"
-    except LookupError:
-        raise ImportFileError(path, None, None, f"unknown encoding {encoding!r}") from None
+        codec = text_codec(encoding)
+    except LookupError as exc:
+        raise ImportFileError(path, None, None, str(exc)) from None
     try:
         return data.decode(codec), codec
     except UnicodeDecodeError as err:
@@ -108,6 +123,8 @@ def _decode_as(data: bytes, path: str, encoding: str) -> tuple[str, str]:
             f"byte {_bad_bytes(err)} is not valid {codec}; "
             f"the file may be {' or '.join(others)} (try --encoding {others[0]})",
         ) from None
+    except UnicodeError as err:  # a codec that names no byte (the "undefined" codec refuses all)
+        raise ImportFileError(path, None, None, f"cannot be read as {codec} ({err})") from None
 
 
 def _detect(data: bytes, path: str) -> tuple[str, str]:
