@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 from .base import KnowledgeBase
 from .errors import KefuError
 from .importers import SUFFIXES, load
-from .importers.records import Problem
+from .importers.records import Loaded, Problem
 from .importers.rows import cell_text, join_cell
 from .io import CSV_COLUMNS
 
@@ -90,24 +90,46 @@ class BulkImporter:
         self.problems: list[Problem] = []
 
     def run(self, files: list[Path]) -> list[FileResult]:
+        if self.options.dry_run:
+            return self._dry_run(files)
         results, changed = [], []
         for i, path in enumerate(files, 1):
             result = self.import_file(path, changed=changed)
             results.append(result)
             self.kb.progress("files", i, len(files))
-        if not self.options.dry_run:
-            self.kb.refresh(changed)
+        self.kb.refresh(changed)
         return results
+
+    def _dry_run(self, files: list[Path]) -> list[FileResult]:
+        """Every file read first, then all planned in one transaction rolled back at the end:
+        each file meets what the files before it would have written (a question two files
+        add fails the second, as in the real run), and the store's write lock waits only
+        for the planning, not for the parsing."""
+        read = []
+        for i, path in enumerate(files, 1):
+            read.append(self._read(path))
+            self.kb.progress("files", i, len(files))
+        with self.kb.store.trial():
+            for path, (result, loaded) in zip(files, read):
+                if loaded is not None:
+                    self._write(result, loaded, source_key(path))
+        return [result for result, _ in read]
 
     def import_file(self, path: Path, data: bytes | None = None, name: str | None = None,
                     changed: list[str] | None = None) -> FileResult:
         """Import one file (or uploaded bytes called `name`); never raises for bad input."""
+        result, loaded = self._read(path, data, name)
+        if loaded is not None:
+            self._write(result, loaded, name or source_key(path), changed)
+        return result
+
+    def _read(self, path: Path, data: bytes | None = None, name: str | None = None) -> tuple[FileResult, Loaded | None]:
+        """The file's result so far and its rows; no rows if it failed (result.error says why)."""
         opts = self.options
-        shown = name or str(path)
-        result = FileResult(shown, status="dry-run" if opts.dry_run else "imported")
+        result = FileResult(name or str(path), status="dry-run" if opts.dry_run else "imported")
         start = time.perf_counter()
         try:
-            loaded = load(shown if data is not None else path, opts.encoding, data)
+            loaded = load(result.file if data is not None else path, opts.encoding, data)
             result.kind, result.notes = loaded.kind, loaded.notes
             result.rows = len(loaded.rows)
             result.rejected = [str(p) for p in loaded.problems]
@@ -116,14 +138,24 @@ class BulkImporter:
             if loaded.problems and not opts.skip_bad_rows:
                 raise KefuError(f"{len(loaded.problems)} row(s) rejected, so nothing was imported from "
                                 f"this file (fix them, or pass --skip-bad-rows); first: {loaded.problems[0]}")
-            # A rejected row's entry is still in the file: pruning now would archive it.
-            prune = opts.prune and not loaded.problems
-            if opts.prune and loaded.problems:
-                result.notes = [*result.notes, f"not pruned: {len(loaded.problems)} row(s) were rejected, and"
-                                " their entries would have been archived; fix them and import again to prune"]
+        except KefuError as exc:
+            result.status, result.error, loaded = "failed", str(exc), None
+        result.seconds = round(time.perf_counter() - start, 3)
+        return result, loaded
+
+    def _write(self, result: FileResult, loaded: Loaded, source: str, changed: list[str] | None = None) -> None:
+        """Import what `_read` found into the store (one transaction) and count it in `result`."""
+        opts = self.options
+        start = time.perf_counter()
+        # A rejected row's entry is still in the file: pruning now would archive it.
+        prune = opts.prune and not loaded.problems
+        if opts.prune and loaded.problems:
+            result.notes = [*result.notes, f"not pruned: {len(loaded.problems)} row(s) were rejected, and"
+                            " their entries would have been archived; fix them and import again to prune"]
+        try:
             report = self.kb.import_entries(
-                [r.data for r in loaded.rows], opts.on_conflict, opts.author, shown,
-                source=name or source_key(path), prune=prune,
+                [r.data for r in loaded.rows], opts.on_conflict, opts.author, result.file,
+                source=source, prune=prune,
                 passages=loaded.passages if loaded.kind == "document" else None,
                 dry_run=opts.dry_run, sync=False, places=[str(r.place) for r in loaded.rows])
         except KefuError as exc:
@@ -136,8 +168,7 @@ class BulkImporter:
                 result.diff = report.diff
             if changed is not None:
                 changed += report.changed_entries
-        result.seconds = round(time.perf_counter() - start, 3)
-        return result
+        result.seconds = round(result.seconds + time.perf_counter() - start, 3)
 
 
 def write_rejected(problems: list[Problem], path: Path) -> None:

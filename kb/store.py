@@ -118,6 +118,7 @@ class Store:
         self.db = db
         self._hash_cache: dict[str, tuple] = {}  # name -> (key it was computed for, value)
         self._learned_state: tuple[int, str] | None = None
+        self._trial = False  # inside trial(): a dry run's writes wait for its end to be rolled back
         # The list filters compare in simplified script, as search does (SQL calls these per row).
         db.conn.create_function("kefu_simplified", 1, _simplified, deterministic=True)
         db.conn.create_function("kefu_category", 1, _category_key, deterministic=True)
@@ -153,6 +154,21 @@ class Store:
 
     def _writing(self):
         return writing(self.db)
+
+    @contextmanager
+    def trial(self) -> Iterator[None]:
+        """Dry runs inside keep their writes until the end, then all are rolled back
+        together: a dry run over many files, where each file meets what the files before
+        it would have written, as it does in the real run."""
+        self._trial = True
+        try:
+            with self._writing():
+                yield
+                raise _DryRun
+        except _DryRun:
+            pass
+        finally:
+            self._trial = False
 
     # -- reading -----------------------------------------------------------
     def get(self, entry_id: str) -> Entry:
@@ -319,7 +335,8 @@ class Store:
         `source` (the file's key) the store remembers where each entry came from;
         `prune` then archives that source's entries missing from `items`. `passages`
         (a document's, all of them) replace the source's earlier ones. A dry run does
-        the same work and rolls it back, so its report is exactly what would happen.
+        the same work and rolls it back (inside `trial()`, at the trial's end), so its
+        report is exactly what would happen.
         `places` (one per item, e.g. "faq.xlsx, sheet 售后, row 5") name a conflicting row.
         """
         if on_conflict not in ON_CONFLICT:
@@ -334,7 +351,7 @@ class Store:
                     self._prune(source, report, author)
                 if source is not None and passages is not None:
                     report.passages = self._replace_passages(source, passages)
-                if dry_run:
+                if dry_run and not self._trial:
                     raise _DryRun
         except _DryRun:
             pass

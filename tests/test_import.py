@@ -1002,3 +1002,17 @@ def test_an_encoding_option_that_names_no_text_encoding_is_refused_before_any_fi
     result = kefu("import", "f.csv", "--encoding", name, code=2)
     assert "--encoding" in result.output and repr(name) in result.output
     assert "Traceback" not in result.output and not (tmp_path / "home" / "kefu.db").exists()
+
+
+def test_a_dry_run_over_several_files_counts_what_the_real_run_does(kefu, tmp_path):
+    """Both files add one new question with other answers: the dry run said "added 1" for each
+    and exit 0, the real run failed on the second (each file was rolled back on its own)."""
+    (tmp_path / "f1.csv").write_text("question,answer\n同一个新问题？,答案一\n", encoding="utf-8")
+    (tmp_path / "f2.csv").write_text("question,answer\n同一个新问题？,答案二\n另一个新问题？,答案三\n", encoding="utf-8")
+    dry = report(kefu("import", "f1.csv", "f2.csv", "--dry-run", "--json", code=1))
+    assert dry["entries"] == 0 and stored(tmp_path / "home") == {}
+    real = report(kefu("import", "f1.csv", "f2.csv", "--json", code=1))
+    for out, ok in ((dry, "dry-run"), (real, "imported")):
+        assert [(f["status"], counts(f)) for f in out["files"]] == [(ok, (1, 0, 0, 0, 0)), ("failed", (0, 0, 0, 0, 0))]
+        assert out["files"][1]["error"].startswith("f2.csv, line 2: question '同一个新问题？' matches entry")
+    assert list(stored(tmp_path / "home")) == ["同一个新问题？"]
