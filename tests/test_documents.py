@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 
 import pytest
 
@@ -410,3 +411,28 @@ def test_chunk_properties(seed):
             # a hard cut: allowed only when no sentence starts inside the tail
             inner = [i for i, c in enumerate(tail) if c in _ENDS + "\n" and tail[i + 1:].strip()]
             assert inner == []
+
+
+# The prose heading pattern before: right, but quadratic in a run of spaces.
+OLD_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+
+
+@pytest.mark.parametrize("line", ["# 退货须知", "## 退货须知 ##", "### 退货 #须知", "## ###", "  ##\t#", "#######x",
+                                  "#退货", "   # 标题 #\t", "    # 代码", "## a\\#", "#"])
+def test_prose_markdown_headings_read_as_before(line):
+    from kefu.kb.importers.documents import _md_heading
+
+    old = OLD_MD_HEADING.match(line)
+    assert _md_heading(line) == ((len(old.group(1)), old.group(2) or "") if old else None)
+
+
+def test_a_long_run_of_spaces_in_a_prose_heading_is_read_at_once(tmp_path):
+    """80,000 spaces in a heading took over a minute (the pattern was quadratic)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "guide.md"
+    path.write_text("# 保养说明" + " " * 80_000 + "（新版）\n\n羊毛衫请手洗，平铺晾干。\n", encoding="utf-8")
+    code = "import sys; from kefu.kb.importers import load; print(len(load(sys.argv[1]).rows))"
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr

@@ -269,7 +269,21 @@ def text_blocks(text: str, path: str) -> list[Block]:
 
 
 _MD_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
+
+
+def _md_heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of an ATX heading line, else None. The closing #s (after a space) and
+    spaces are cut off in Python: a lazy title before an optional closing sequence made
+    the pattern quadratic in a run of spaces (80,000 took over a minute)."""
+    match = _MD_HEADING.match(line)
+    if match is None:
+        return None
+    title = (match.group(2) or "").rstrip(" \t")
+    bare = title.rstrip("#")
+    if bare != title and bare and bare[-1] in " \t":  # a title of only #s stays, as it did
+        title = bare.rstrip(" \t")
+    return len(match.group(1)), title
 _MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
 _MD_RULE = re.compile(r"^ {0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")
 _MD_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
@@ -313,10 +327,10 @@ def markdown_blocks(text: str, path: str) -> list[Block]:
         elif match := _MD_FENCE.match(line):
             flush()
             fence = match.group(1)
-        elif match := _MD_HEADING.match(line):
+        elif found := _md_heading(line):
             flush()
-            if heading := normalise(_md_inline(match.group(2) or "")):
-                blocks.append(Block(heading, heading=len(match.group(1))))
+            if heading := normalise(_md_inline(found[1])):
+                blocks.append(Block(heading, heading=found[0]))
         elif not line.strip() or _MD_RULE.match(line) or _MD_REFERENCE.match(line):
             flush()
         elif match := _MD_ITEM.match(line):
