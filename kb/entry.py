@@ -278,6 +278,8 @@ def validate(data: dict) -> dict:
             out[name] = normalize_when(out[name])
         except ValueError:
             raise InvalidEntry(name, f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
+        except OverflowError:  # 0001-01-01T00:00+08:00 falls before year 1 in local time
+            raise InvalidEntry(name, f"{out[name]!r} is out of range once converted to local time") from None
     check_window(out.get("valid_from"), out.get("valid_to"))
     if "id" in out and out["id"] is not None:
         out["id"] = normalize_id(out["id"])

@@ -208,7 +208,16 @@ def normalize_term(term: str) -> str:
     if any(ch.isspace() for ch in text):
         raise ValueError("has a space in it: a term is one word (write it without the space, "
                          "or add each word as its own term)")
-    return normalize(text).text
+    text = normalize(text).text
+    if bad := next((ch for ch in text if not _TERM_CHAR.match(ch)), None):
+        raise ValueError(f"has {bad!r} in it: segmentation splits text there, so the term would never match "
+                         f"(write it without {bad!r}, or add each part as its own term)")
+    return text
+
+
+# What jieba keeps inside one word (its re_han_default); it splits text at anything else
+# (· （ ） ／), so 小米·手环 or 运费险（新） could never be found as one term.
+_TERM_CHAR = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]")
 
 
 def normalize_terms(terms: Iterable[str]) -> list[str]:
