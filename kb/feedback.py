@@ -158,10 +158,12 @@ class FeedbackLog:
                           no_match: bool, hits: list[dict], drafts: list[dict], replaces: str | None = None) -> str:
         """Log a suggestion shown; its id. `replaces`: the suggestion shown for the same
         message a moment ago (the panel asks again as the agent types or fills in a value).
-        It is marked superseded, with any logged since whose message the new one starts
-        with (requests the panel dropped for a newer key), unless feedback names them: a
+        It is marked superseded, with any other that named it as replaced (requests the
+        panel sent on from it and dropped for a newer key), unless feedback names them: a
         message then counts once in statistics and gap mining, not once per keystroke.
-        Nothing is deleted, and feedback that arrives later for one brings it back."""
+        Only the panel a suggestion was shown on knows its id, so one agent's typing never
+        hides another's message. Nothing is deleted, and feedback that arrives later for
+        one brings it back."""
         sid = uuid.uuid4().hex[:12]
         with writing(self.db):
             if replaces:
@@ -169,16 +171,14 @@ class FeedbackLog:
                 self.db.execute(
                     "update suggestions set superseded_by = ? where at >= ? and superseded_by is null"
                     " and not exists (select 1 from feedback f where f.suggestion_id = suggestions.id)"
-                    " and (id = ? or (at >= (select at from suggestions where id = ?)"
-                    " and substr(?, 1, length(message)) = message))",
-                    [sid, cutoff, replaces, replaces, mask(message)])
+                    " and (id = ? or replaces = ?)", [sid, cutoff, replaces, replaces])
             self.db.execute(
-                "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
-                " values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts,"
+                " replaces) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sid, _now(), mask(message),
                  json.dumps([{**t, "text": mask(t.get("text", ""))} for t in context], ensure_ascii=False),
                  script, intent, int(no_match), json.dumps(hits, ensure_ascii=False),
-                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False)])
+                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False), replaces])
             self._purge()
         return sid
 

@@ -179,6 +179,14 @@ def m015_web_sessions(db: sqlite_utils.Database) -> None:
     db["web_sessions"].create_index(["user"])
 
 
+@migration
+def m016_suggestion_replaces(db: sqlite_utils.Database) -> None:
+    # The suggestion a panel said this one replaces: a later request naming the same one
+    # supersedes this too (a request the panel dropped for a newer key), and nothing else.
+    db["suggestions"].add_column("replaces", str)
+    db["suggestions"].create_index(["replaces"])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -366,13 +366,14 @@ def _standing(log) -> list[str]:
 def test_a_suggestion_asked_again_for_the_same_message_supersedes_the_earlier_ones(log):
     """The panel asks again as the agent types: each message must count once, not once per key."""
     first = _record(log, "你好，发")
-    _record(log, "你好，发票")  # a request the panel dropped for a newer key: never shown
+    _replacing(log, first, "你好，发票")  # a request the panel dropped for a newer key: never shown
     _record(log, "运费")  # another message logged meanwhile
+    _record(log, "你好")  # another agent's message that this one starts with: not theirs to hide
     second = _replacing(log, first)
-    assert _standing(log) == ["运费", "你好，发票怎么开"]
+    assert _standing(log) == ["运费", "你好", "你好，发票怎么开"]
     assert log.suggestion(first)["message"] == "你好，发"  # kept, only marked
     _replacing(log, "no-such-id")  # nothing to supersede: recorded all the same
-    assert len(_standing(log)) == 3
+    assert len(_standing(log)) == 4
     # Feedback for a superseded suggestion (a click while the newer request was on its
     # way) is recorded, and the suggestion counts again.
     log.record_feedback(first, "accept", draft=1)
@@ -387,5 +388,5 @@ def test_a_suggestion_with_feedback_or_from_long_ago_is_never_superseded(log):
         log.db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
                        " values ('yesterday', ?, 'x', '[]', 'simplified', 'order', 0, '[]', ?)",
                        [_old(1), json.dumps(DRAFTS)])
-    _replacing(log, "yesterday")
-    assert _standing(log) == ["你好，发票怎么开", "x", "你好，发票怎么开"]
+    _replacing(log, "yesterday", "x")
+    assert _standing(log) == ["你好，发票怎么开", "你好，发票怎么开", "x", "x"]

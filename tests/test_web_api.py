@@ -3,6 +3,7 @@ route cannot escape them), CSRF, error shapes, and two processes over one data f
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -259,6 +260,20 @@ def test_a_suggestion_asked_again_as_the_message_is_typed_supersedes_the_earlier
     # a click on the first one's draft, sent while the second was on its way, still counts
     r = api("POST", "/api/feedback", json={"suggestion_id": first, "action": "reject"})
     assert r.status_code == 201 and usage(ws.feedback_log().db).shown == 2
+
+
+def test_replaces_never_supersedes_another_agents_suggestion(app, ws):
+    """Agent 2 typing on from their own "在" must not hide agent 1's "在吗" logged meanwhile."""
+    calls = {}
+    for name in ("one", "two"):
+        token = ws.users().add_token(name, "agent")
+        calls[name] = functools.partial(app.test_client().post, "/api/suggest",
+                                        headers={"Authorization": f"Bearer {token}"})
+    sa = calls["two"](json={"message": "在"}).get_json()["suggestion_id"]
+    sb = calls["one"](json={"message": "在吗"}).get_json()["suggestion_id"]
+    calls["two"](json={"message": "在吗我的快递到哪了", "replaces": sa})
+    superseded = dict(ws.feedback_log().db.execute("select id, superseded_by from suggestions"))
+    assert superseded[sa] is not None and superseded[sb] is None
 
 
 @pytest.fixture
