@@ -64,8 +64,13 @@ def question_window(text: str, width: int) -> str:
 
 def whole_number(text: str) -> int | None:
     """`text` as a whole number when it is ASCII digits only, else None: "²".isdigit() is
-    true too, yet int("²") fails."""
-    return int(text) if text.isascii() and text.isdigit() else None
+    true too, yet int("²") fails, and so does int() of over 4,300 digits (ValueError)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 @lru_cache(maxsize=None)

@@ -18,6 +18,7 @@ from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_MESSAGE = 100_000  # characters (a 50 KB paste fits); longer is refused with 413
+MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
 
 
 class ApiError(Exception):
@@ -136,12 +137,11 @@ def _has_lone_surrogate(value) -> bool:
     return False
 
 
-def _number_arg(name: str, default: str, low: int, high: int | None = None) -> int:
+def _number_arg(name: str, default: str, low: int, high: int = MAX_INTEGER) -> int:
     """A query argument that must be a whole number in [low, high]; 400 naming it otherwise."""
     value = whole_number(request.args.get(name, default))
-    if value is None or value < low or (high is not None and value > high):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise ApiError(400, "invalid_field", f"{name} must be a number {span}", name)
+    if value is None or not low <= value <= high:
+        raise ApiError(400, "invalid_field", f"{name} must be a number from {low} to {high}", name)
     return value
 
 

@@ -67,9 +67,11 @@ def _list_filters() -> dict:
             "expired": args.get("expired", "") == "1"}
 
 
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return max(whole_number(page) or 1, 1)
+def _page_number(found: int) -> int:
+    """The page asked for, from 1 to the last page of `found` entries: a page past the
+    end (an old link, a number too big for SQLite) is the last."""
+    page = whole_number(request.args.get("page", "1")) or 1
+    return max(1, min(page, -(-found // PAGE_SIZE)))
 
 
 def _choices(store) -> tuple[list[str], list[str]]:
@@ -86,8 +88,6 @@ def _choices(store) -> tuple[list[str], list[str]]:
 @requires("editor")
 def entries():
     filters = _list_filters()
-    page = _page_number()
-    offset = (page - 1) * PAGE_SIZE
     query = {"status": filters["status"] or None, "category": filters["category"] or None,
              "tag": filters["tag"] or None, "text": filters["q"] or None}
     with locked() as ws:
@@ -95,17 +95,22 @@ def entries():
         if filters["expired"]:
             # Expiry is a date comparison the store cannot filter on: filter here, then page.
             matching = [e for e in store.entries(**query) if _is_expired(e)]
-            rows, more = matching[offset:offset + PAGE_SIZE], len(matching) > offset + PAGE_SIZE
             found = len(matching)
+            page = _page_number(found)
+            offset = (page - 1) * PAGE_SIZE
+            rows, more = matching[offset:offset + PAGE_SIZE], found > offset + PAGE_SIZE
         else:
-            rows = store.entries(**query, limit=PAGE_SIZE + 1, offset=offset)
+            found = store.count(**query)
+            page = _page_number(found)
+            rows = store.entries(**query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
             rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-            found = store.count(**query) if any(query.values()) else None
         categories, tags = _choices(store)
         total = store.count()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    filtered = filters["expired"] or any(query.values())
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
-                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total, found=found,
+                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
+                           found=found if filtered else None,
                            expired={e.id for e in rows if _is_expired(e)})
 
 
