@@ -135,9 +135,15 @@ class Learner:
             # of one entry) is one accept. Keyed by the suggestion, not the feedback row id,
             # which SQLite reuses once the newest rows are purged.
             side = "use" if action in ("accept", "edit") else action
-            rec = self.store.record([Event(shown["message"], action, entry_id, agent,
-                                           f"feedback:{suggestion_id}/{side}/{entry_id or ''}", "panel", text,
-                                           suggestion_id)])
+            try:
+                rec = self.store.record([Event(shown["message"], action, entry_id, agent,
+                                               f"feedback:{suggestion_id}/{side}/{entry_id or ''}", "panel", text,
+                                               suggestion_id)])
+            except LearnError as exc:
+                if draft is not None or not exc.field:
+                    raise
+                # The whole list's top hit was archived: no field of the request named it.
+                raise LearnError(str(exc)) from None
         self.kb.refresh(rec.entries)
         return fid
 

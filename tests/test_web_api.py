@@ -341,6 +341,11 @@ def test_feedback_for_an_archived_entry_is_refused_and_stores_nothing(api, ws):
     r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject"})
     error = r.get_json()["error"]
     assert r.status_code == 400 and "archived" in error["message"]
+    # Not helpful on the whole list counts against its top hit: no draft was sent to name.
+    assert (error["code"], error["field"]) == ("invalid", None)
+    r = api("POST", "/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "reject", "draft": 1})
+    error = r.get_json()["error"]
+    assert r.status_code == 400 and "archived" in error["message"]
     assert (error["code"], error["field"]) == ("invalid_field", "draft")  # like every error naming a field
     assert ws.feedback_log().suggestion(s["suggestion_id"])["feedback"] == []
     assert ws.learner().store.rows() == []

@@ -453,6 +453,31 @@ def test_a_reject_never_contradicts_a_used_draft_of_the_same_entry(servers, new_
     assert drafts.nth(0).locator("button.kp-reject").is_disabled()
 
 
+def test_feedback_the_api_refuses_is_explained_in_chinese(servers, new_page):
+    """An editor archived the entry the panel is showing, or an edit is too long to keep:
+    the toast says so in Chinese, not in the API's English."""
+    with servers.app.extensions["kefu_lock"]:
+        servers.ws.kb().add({"id": "arch1", "question": "能寄到南极科考站吗", "answer": "亲，南极科考站暂时不能寄送。"},
+                            author="test")
+    page = new_page()
+    login(page, servers.url)
+    toast = page.locator("#kp-toast")
+    ask(page, "能寄到南极科考站吗")
+    with servers.app.extensions["kefu_lock"]:
+        servers.ws.kb().archive("arch1", author="test")
+    page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("() => document.querySelector('#kp-toast').innerText.startsWith('反馈未能保存')")
+    assert toast.inner_text() == "反馈未能保存：这条草稿的条目刚被归档或已不存在，这次反馈没有记录。"
+
+    ask(page, "运费怎么算")
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").fill("运" * 100_001)
+    card.locator("textarea").press("Control+Enter")
+    page.wait_for_function("() => document.querySelector('#kp-toast').innerText.includes('太长')")
+    assert toast.inner_text() == "反馈未能保存：改过的回复太长（超过 10 万字），这次反馈没有记录。"
+
+
 def test_a_login_in_another_tab_asks_to_log_in_again(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -173,10 +173,11 @@
 
   // -- auth and API -------------------------------------------------------------------
   class ApiFailure extends Error {
-    constructor(status, message, field) {
+    constructor(status, message, field, code) {
       super(message);
       this.status = status;
       this.field = field || null;  // the request field the API named
+      this.code = code || null;    // the API's error code (invalid_field, too_long, …)
     }
   }
 
@@ -228,7 +229,7 @@
       throw new ApiFailure(401, "未登录");
     }
     if (!response.ok) {
-      throw new ApiFailure(response.status, error.message || `HTTP ${response.status}`, error.field);
+      throw new ApiFailure(response.status, error.message || `HTTP ${response.status}`, error.field, error.code);
     }
     return data;
   }
@@ -323,14 +324,21 @@
     return s.suggestion_id;
   }
 
-  /** An API error in Chinese where its status says enough; the API's own text otherwise. */
+  /** An API error in Chinese, by its status and the field it names. The API's own text is
+   * English, for integrations; an error the panel's requests cannot meet gets a general line. */
   function failureText(err) {
     if (!(err instanceof ApiFailure)) return "无法连接服务器，请稍后再试。";
     if (err.status >= 500) return "服务器出错了，请稍后再试。";
     if (err.status === 403) return "当前账号没有使用助手的权限。";
     if (err.status === 404) return "这条建议的记录已不存在（可能已超过保留期）。";
     if (err.status === 409) return "与已采用的草稿矛盾，没有记录。";
-    return err.message;
+    if (err.status === 413 && err.field === "text") return "改过的回复太长（超过 10 万字），这次反馈没有记录。";
+    if (err.status === 413 && err.field === "values") return "填写的变量值太长（超过 10 万字），请改短后再试。";
+    if (err.status === 413) return "内容太长，没有保存。";
+    // A draft's entry that cannot take feedback: an editor archived it after it was shown.
+    if (err.status === 400 && err.field === "draft") return "这条草稿的条目刚被归档或已不存在，这次反馈没有记录。";
+    if (err.status === 400 && err.field === "agent") return "Chatwoot 传来的客服标识无效（最多 64 个字符，不能含 /），这次反馈没有记录。";
+    return "请求有误，没有保存；请刷新页面后再试。";
   }
 
   function clearResults() {
@@ -350,7 +358,7 @@
 
   function showError(err) {
     const text = err.status === 413 && err.field === "context" ? "最近对话太长，请删去较早的几句后再试。"
-      : err.status === 413 ? "消息太长，请只粘贴客户的最新消息。"
+      : err.status === 413 && err.field === "message" ? "消息太长，请只粘贴客户的最新消息。"
       : err instanceof ApiFailure ? `出错了：${failureText(err)}`
         : "无法连接服务器，请稍后再试。";
     el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text));
