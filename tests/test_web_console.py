@@ -1019,6 +1019,37 @@ def test_other_forms_posted_after_logout_show_what_was_typed_and_a_way_back(edit
     assert 'href="/login?next=/console/huashu/new"' in html
 
 
+def test_values_typed_before_the_session_ended_are_shown_in_chinese(editor, admin):
+    editor.get("/console/entries/ship")
+    stale = editor.token
+    editor.post("/logout", status=200)
+    html = editor.client.post("/console/entries/ship", data={"csrf_token": stale, **entry_form(
+        question="运费怎么算", answer="改过的答案", status="published")}).text
+    assert re.search(r"状态\s*<textarea[^>]*>已发布</textarea>", html) and ">published<" not in html
+    admin.get("/console/users")
+    stale = admin.token
+    admin.post("/logout", status=200)
+    html = admin.client.post("/console/users/add", data={"csrf_token": stale, "name": "xiaomei", "role": "editor",
+                                                     "shared": "1"}).text
+    assert re.search(r"角色\s*<textarea[^>]*>编辑</textarea>", html) and ">editor<" not in html
+    assert re.search(r"团队共用\s*<textarea[^>]*>是</textarea>", html)
+
+
+def test_history_names_learning_changes_in_chinese(editor, ws):
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    editor.get("/console/learn")
+    rid = row_id(ws, "运费贵不贵")
+    editor.post(f"/console/learn/{rid}/approve", {"status": "candidate"}, status=200)
+    editor.post(f"/console/learn/{rid}/reset", {"status": "approved"}, status=200)
+    badges = re.findall(r'<span class="badge">([^<]*)</span>', editor.get("/console/entries/ship/history"))
+    assert badges[:2] == ["撤销学习问法", "批准学习问法"]
+
+
+def test_a_message_matched_by_its_end_only_says_so_in_chinese(editor):
+    html = editor.get("/console/try?q=" + "我想问一下" * 120 + "运费怎么算")
+    assert re.search(r"消息超过\d+字，只匹配了结尾部分", html) and "longer than" not in html
+
+
 def test_the_entry_form_warns_of_words_drafts_will_flag(editor):
     html = editor.post("/console/entries/new", entry_form(question="这款保温杯好吗", answer="全网最低价，保证正品。"),
                        status=200).text

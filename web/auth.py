@@ -44,7 +44,10 @@ CSRF_REASONS_ZH = {
 _HIDDEN_FIELDS = {"csrf_token", "password", "version", "rev", "index", "upload_id", "cancel"}
 _MORE_LABELS = {"text": "话术内容", "kind": "类型", "stage": "阶段", "tone": "语气", "words": "敏感词",
                 "safe": "安全用语", "allowed_origins": "允许嵌入的来源", "retention_days": "保留天数",
-                "min_agents": "最少客服人数", "name": "名称", "role": "角色", "q": "消息"}
+                "min_agents": "最少客服人数", "name": "名称", "role": "角色", "q": "消息", "shared": "团队共用",
+                "traditional": "繁体用语", "on_conflict": "已有条目", "skip_bad_rows": "跳过有问题的行",
+                "prune": "归档文件中已没有的条目"}
+_CHECKED = {"1": "是"}  # a ticked checkbox
 # Views that can show their own form again, with what was typed, when its CSRF check
 # fails: endpoint -> (role, view(message) -> response). Registered by their blueprints.
 CSRF_RETRY: dict[str, tuple] = {}
@@ -84,11 +87,23 @@ def csrf_failed(exc):
         return retry("登录已过期或在别处重新登录，刚才没有保存；填写的内容都在，请检查后再保存一次。")
     from .console import FIELD_LABELS
 
-    typed = [(name, value) for name, value in request.form.items(multi=True)
+    typed = [(name, _value_label(name, value)) for name, value in request.form.items(multi=True)
              if name not in _HIDDEN_FIELDS and value.strip()]
     back = _back_path()
     return render_template("session_expired.html", message=message, typed=typed, back=back,
                            labels={**FIELD_LABELS, **_MORE_LABELS}, login_url=url_for("auth.login", next=back)), 400
+
+
+def _value_label(name: str, value: str) -> str:
+    """A form value as its page shows it (状态 已发布, not published); other values as typed."""
+    from .console import ON_CONFLICT_LABELS, STATUS_LABELS
+    from .learn_pages import TABS
+    from .messages import ROLE_ZH
+    from .settings import VARIANTS
+
+    known = {"status": {**TABS, **STATUS_LABELS}, "role": ROLE_ZH, "traditional": VARIANTS,
+             "on_conflict": ON_CONFLICT_LABELS, "shared": _CHECKED, "skip_bad_rows": _CHECKED, "prune": _CHECKED}
+    return known.get(name, {}).get(value, value)
 
 
 @bp.route("/login", methods=["GET", "POST"])

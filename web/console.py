@@ -26,7 +26,7 @@ from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import CSRF_RETRY, requires
-from .messages import error_zh, problem_zh, reason_zh, user_error_zh
+from .messages import error_zh, note_zh, problem_zh, reason_zh, user_error_zh
 from .state import current_user, locked, reset_assistant, workspace
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -40,12 +40,14 @@ FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似�
                 "valid_to": "失效日期"}
 STATUS_LABELS = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 ACTION_LABELS = {"create": "新建", "edit": "编辑", "archive": "归档", "import": "导入", "prune": "导入时归档",
-                 "add": "新增", "update": "更新"}
+                 "add": "新增", "update": "更新", "learn": "批准学习问法", "unlearn": "撤销学习问法"}
+ON_CONFLICT_LABELS = {"update": "更新", "skip": "跳过", "error": "报错"}  # an import's existing entries
 
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS}
+    return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS,
+            "ON_CONFLICT_LABELS": ON_CONFLICT_LABELS, "note_zh": note_zh}
 
 
 def _author() -> str:

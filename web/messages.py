@@ -62,6 +62,13 @@ _ERROR_PATTERNS = [
     (re.compile(r"min_agents must be at least 1, got (.*)$"), lambda m: f"客服人数应为不小于 1 的整数（填的是 {m[1]}）"),
 ]
 
+# Notes on a search (SearchResult.warnings) for the console's hit test; panel.js has the
+# panel's own table, as the browser shows them there.
+_NOTE_PATTERNS = [
+    (re.compile(r"message longer than (\d+) characters: only its end was matched$"),
+     lambda m: f"消息超过{m[1]}字，只匹配了结尾部分"),
+]
+
 # Flask-WTF's and werkzeug's defaults, by status, for the error page.
 STATUS_ZH = {400: "请求有误。", 403: "没有权限打开这个页面。", 404: "没有这个页面。", 405: "不支持这种请求方式。",
              413: "上传的内容太大。", 500: "服务器出错了，请稍后再试。"}
@@ -100,6 +107,11 @@ def user_error_zh(message: str) -> str:
 def error_zh(message: str) -> str:
     """A library or HTTP error's message for a page or a flash."""
     return _translate(message, _ERROR_PATTERNS) or message
+
+
+def note_zh(note: str) -> str:
+    """A search's warning for the hit test."""
+    return _translate(note, _NOTE_PATTERNS) or note
 
 
 def problem_zh(text: str) -> str:
