@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kefu.cli import Context, author, emit, handle_errors, json_option, needs_store
-from kefu.kb.learned import TrustRule
+from kefu.kb.learned import MIN_AGENTS, TrustRule
 
 
 @click.group()
@@ -116,7 +116,8 @@ def learn_move(c: Context, row_id, to_entry, as_json) -> None:
 
 
 @learn.command(name="config")
-@click.option("--min-agents", type=click.IntRange(1), help="Different agents whose accepts make a phrasing trusted.")
+@click.option("--min-agents", type=click.IntRange(*MIN_AGENTS),
+              help="Different agents whose accepts make a phrasing trusted (1-100).")
 @json_option
 @click.pass_obj
 @handle_errors

@@ -48,6 +48,12 @@ class LearnError(KefuError):
 _ENTRY_FIELD = {"accept": "accepted", "edit": "edited", "reject": "rejected"}
 
 
+# The min_agents that people may set: the console's settings page, its learning page and
+# `kefu learn config` all take these, so what one sets the others can save. (TrustRule
+# itself takes more: the evaluator measures the prior alone with a rule nothing meets.)
+MIN_AGENTS = (1, 100)
+
+
 @dataclass
 class TrustRule:
     """A learned phrasing is used for retrieval once `min_agents` different agents accepted

@@ -258,6 +258,8 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
 
     queue = json.loads(run("learn", "queue", "--json").stdout)
     assert queue["rule"] == {"min_agents": 2}
+    # The console's settings page could not save a rule over 100 again.
+    assert run("learn", "config", "--min-agents", "101", ok=False).exit_code == 2
     by_entry = {r["entry_id"]: r for r in queue["rows"]}
     assert by_entry["a1"]["trusted"] and by_entry["a1"]["accepts"] == 2
     assert not by_entry["a2"]["trusted"]

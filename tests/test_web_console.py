@@ -691,7 +691,7 @@ def test_queue_shows_phrasing_entry_counts_agents_trust_and_rule(editor, ws):
     ret = re.search(r'<tr id="learned-\d+">((?:(?!</tr>).)*能退吗亲.*?)</tr>', html, re.S).group(1)
     assert "怎么申请退货" in ret and "已在使用" not in ret and "+1" in ret and "−1" in ret and "a3" in ret
     assert "至少 <strong>2</strong> 位" in html
-    assert 'name="min_agents" type="number" min="1" step="1" value="2"' in html
+    assert 'name="min_agents" type="number" min="1" max="100" step="1" value="2"' in html
     assert re.search(r'待审核 <small>2</small>', html)
 
 
@@ -798,10 +798,13 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
 def test_trust_rule_form_sets_min_agents(editor, ws):
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
     assert ">已在使用</span>" not in editor.get("/console/learn")
-    for bad in ("0", "abc", "", "²"):
+    for bad in ("0", "abc", "", "²", "101", "150"):
         html = editor.post("/console/learn/trust", {"min_agents": bad}, status=200).text
-        assert "没有修改" in flash(html)
+        assert "没有修改：客服人数应为 1–100 之间的整数" in flash(html)
     assert ws.learner().store.rule.min_agents == 2
+    # The settings page takes the same numbers: what one page sets, the other can save.
+    html = editor.post("/console/learn/trust", {"min_agents": "100"}, status=200).text
+    assert "已修改信任规则" in flash(html) and 'min="1" max="100"' in html
     html = editor.post("/console/learn/trust", {"min_agents": "1"}, status=200).text
     assert "已修改信任规则" in flash(html)
     assert ws.learner().store.rule.min_agents == 1

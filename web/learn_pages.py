@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import KefuError
+from kefu.kb.learned import MIN_AGENTS
 
 from .auth import requires
 from .console import STATUS_LABELS
@@ -42,7 +43,7 @@ PREFILL_MAX_TEXT = 100  # characters of a message worth offering as a similar qu
 
 @bp.context_processor
 def _labels() -> dict:
-    return {"STATUS_LABELS": STATUS_LABELS}
+    return {"STATUS_LABELS": STATUS_LABELS, "MIN_AGENTS": MIN_AGENTS}
 
 
 def _editor() -> str:
@@ -171,8 +172,9 @@ def trust():
     from kefu.kb.learned import TrustRule
 
     n = _number(request.form.get("min_agents"))
-    if not n:
-        flash("没有修改：客服人数应为不小于 1 的整数")
+    low, high = MIN_AGENTS
+    if n is None or not low <= n <= high:
+        flash(f"没有修改：客服人数应为 {low}–{high} 之间的整数")
         return _back()
     try:
         with locked() as ws:

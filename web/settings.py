@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from kefu.kb.learned import MIN_AGENTS
 from kefu.kb.text import whole_number
 
 from .auth import requires
@@ -14,7 +15,6 @@ bp = Blueprint("settings", __name__, url_prefix="/console")
 
 VARIANTS = {"s2twp": "台湾用语（s2twp）", "s2hk": "香港用语（s2hk）"}
 RETENTION_DAYS = (1, 3650)
-MIN_AGENTS = (1, 100)
 
 
 def _current(ws) -> dict:
