@@ -393,6 +393,32 @@ def test_50kb_message_is_answered_and_longer_is_413(api):
     assert r.status_code == 413 and r.get_json()["error"]["field"] == "message"
 
 
+def test_any_field_over_100000_characters_is_413_naming_it(api):
+    """The README's promise, for every field of every body: one check, not one per route."""
+    long = "啊" * 100_001
+    for method, url, body, field in [
+            ("POST", "/api/entries", {"question": "能开发票吗", "answer": long}, "answer"),
+            ("POST", "/api/entries", {"question": "能开发票吗", "answer": "能", "similar": [long]}, "similar"),
+            ("PUT", "/api/entries/ship", {"answer": long}, "answer"),
+            ("POST", "/api/suggest", {"message": "单号多少", "values": {"订单号": long}}, "values"),
+            ("POST", "/api/feedback", {"suggestion_id": "x", "action": "accept", "text": long}, "text")]:
+        r = api(method, url, json=body)
+        assert (r.status_code, r.get_json()["error"]["code"], r.get_json()["error"]["field"]) == \
+            (413, "too_long", field), (url, field)
+    assert api("GET", "/api/entries/ship").get_json()["answer"] != long
+
+
+def test_a_malformed_id_is_400_not_413(api):
+    """Ids are short: a long one is no id (400); only a field over 100,000 characters is too long."""
+    sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]
+    for url, body, field in [("/api/feedback", {"suggestion_id": "a" * 65, "action": "accept"}, "suggestion_id"),
+                             ("/api/suggest", {"message": "包邮吗", "replaces": "a" * 65}, "replaces"),
+                             ("/api/feedback", {"suggestion_id": sid, "action": "a" * 17}, "action")]:
+        r = api("POST", url, json=body)
+        assert (r.status_code, r.get_json()["error"]["code"], r.get_json()["error"]["field"]) == \
+            (400, "invalid_field", field), body
+
+
 def test_entries_crud_and_errors(api):
     body = {"id": "huabei", "question": "可以用花呗吗", "answer": "<script>alert(1)</script>支持。", "similar": ["花呗能用吗"]}
     assert api("POST", "/api/entries", json=body).status_code == 201

@@ -111,29 +111,39 @@ def _body() -> dict:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     for name, value in data.items():
-        if _has_lone_surrogate(value):
+        strings = list(_strings(value))
+        if any(_has_lone_surrogate(text) for text in strings):
             # JSON may escape half of a UTF-16 pair ("\ud800"); no UTF-8 text holds one,
             # and storing or segmenting it fails deep inside.
             raise ApiError(400, "invalid_field", f"{name} holds an invalid character (a lone UTF-16 surrogate)",
                            name)
+        # Every field of every route: an entry's answer, a variable's value, an edit's text.
+        if (longest := max(map(len, strings), default=0)) > MAX_MESSAGE:
+            raise ApiError(413, "too_long", f"{name} has a text of {longest} characters; the limit is {MAX_MESSAGE}",
+                           name)
     return data
 
 
-def _has_lone_surrogate(value) -> bool:
-    """Whether any string in a parsed JSON value (keys too) cannot be UTF-8 encoded."""
+def _strings(value):
+    """Every string in a parsed JSON value, keys too."""
     stack = [value]
     while stack:  # not recursive: the body may nest as deep as the JSON parser allows
         item = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            yield item
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    """Whether `text` cannot be UTF-8 encoded."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
@@ -145,14 +155,25 @@ def _number_arg(name: str, default: str, low: int, high: int = MAX_INTEGER) -> i
     return value
 
 
-def _text(data: dict, name: str, required: bool = True, limit: int = MAX_MESSAGE) -> str | None:
+def _text(data: dict, name: str, required: bool = True) -> str | None:
+    """A string field (its length was checked with the body's)."""
     value = data.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
         raise ApiError(400, "invalid_field", f"{name} must be a non-empty string", name)
-    if len(value) > limit:
-        raise ApiError(413, "too_long", f"{name} has {len(value)} characters; the limit is {limit}", name)
+    return value
+
+
+MAX_ID = 64  # characters of a suggestion id as the API takes it (kefu's own are 12)
+
+
+def _suggestion_id(data: dict, name: str, required: bool = True) -> str | None:
+    """A suggestion id field: one longer than any id is malformed (400), not too long (413)."""
+    value = _text(data, name, required)
+    if value is not None and len(value) > MAX_ID:
+        raise ApiError(400, "invalid_field", f"{name} is no suggestion id (those have at most {MAX_ID} characters)",
+                       name)
     return value
 
 
@@ -208,7 +229,7 @@ def suggest():
         values = {}
     elif not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ApiError(400, "invalid_field", "values must map variable names to strings", "values")
-    replaces = _text(data, "replaces", limit=64, required=False)
+    replaces = _suggestion_id(data, "replaces", required=False)
     with locked():
         result = assistant().suggest(message, context, values, replaces)
     return jsonify(result.to_dict())
@@ -218,8 +239,8 @@ def suggest():
 @requires("agent")
 def feedback():
     data = _body()
-    sid = _text(data, "suggestion_id", limit=64)
-    action = _text(data, "action", limit=16)
+    sid = _suggestion_id(data, "suggestion_id")
+    action = _text(data, "action")
     draft = data.get("draft")
     if draft is not None and (not isinstance(draft, int) or isinstance(draft, bool)):
         raise ApiError(400, "invalid_field", "draft must be a draft number (1, 2, 3)", "draft")
