@@ -1053,6 +1053,30 @@ def test_a_message_matched_by_its_end_only_says_so_in_chinese(editor):
     assert re.search(r"消息超过\d+字，只匹配了结尾部分", html) and "longer than" not in html
 
 
+def test_a_long_pasted_message_is_hit_tested_by_post(editor):
+    """~450 Chinese characters are ~4 KB once in a URL: gunicorn refused such a GET with
+    its English "414 URI Too Long". Both hit-test forms post instead."""
+    message = "您好，我上周在你们店里买了一件衣服，" * 25 + "请问邮费多少钱"
+    page = editor.get("/console/try")
+    assert re.search(r'<form method="post"[^>]*class="card try-form">\s*<input type="hidden" name="csrf_token"', page)
+    html = editor.post("/console/try", {"q": message}, status=200).text
+    assert "ship" in rows_of_hits(html) and message in html
+    page = editor.get("/console/entries/ship")
+    assert '<form method="post" class="card entry-form" id="entry-form" action="/console/entries/ship">' in page
+    assert re.search(r'<form method="post" action="/console/try#try" class="try-form">', page)
+    html = editor.post("/console/try", {"q": message, "entry": "ship"}, status=200).text
+    assert "本条目排在 <strong>第 1 名</strong>" in html and "命中测试" in html
+    assert '<form method="post" class="card entry-form" id="entry-form" action="/console/entries/ship">' in html
+    editor.post("/console/try", {"q": message, "entry": "no-such-entry"}, status=404)
+    # Posted with a stale token: the message comes back to copy, labelled in Chinese.
+    resp = editor.client.post("/console/try", data={"csrf_token": "stale", "q": message, "entry": "ship"})
+    assert resp.status_code == 400 and message in resp.text and "条目" in resp.text
+
+
+def rows_of_hits(html: str) -> list[str]:
+    return re.findall(r'<td class="mono"><a href="/console/entries/([^"]+)">', html)
+
+
 def test_the_entry_form_warns_of_words_drafts_will_flag(editor):
     html = editor.post("/console/entries/new", entry_form(question="这款保温杯好吗", answer="全网最低价，保证正品。"),
                        status=200).text
