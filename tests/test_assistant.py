@@ -159,6 +159,14 @@ def test_a_greeting_with_no_question_waiting_is_only_greeted(assistant, context)
     assert all(THANKS_WAIT not in d.text for d in s.drafts)
 
 
+@pytest.mark.parametrize("message", ["那要多久", "要多久", "如果已经下单了呢"])
+def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(assistant, message):
+    """多久, 如果, 已经 name no topic: "那要多久" after "能开发票吗" was searched alone."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "能开发票吗"}, {"role": "agent", "text": "可以的"}])
+    assert s.hits[0].id == "invoice" and s.drafts[0].entry_ids == ["invoice"]
+    assert any("vague message" in n for n in s.notes)
+
+
 @pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",
                                      "好的 我要投诉你们", "行吧，你们就这样对待顾客"])
 def test_problem_after_an_acknowledgement_is_not_said_goodbye_to(assistant, message):
