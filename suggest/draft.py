@@ -128,11 +128,11 @@ def same_answer(a: str, b: str) -> bool:
 
 
 def topic(hit: Hit) -> str:
-    """A short name for what an entry is about, to tell whether two entries differ."""
-    for tag in hit.tags:
-        if tag not in STAGE_TAGS:
-            return tag
-    return re.sub(r"[？?。！!，,\s]+$", "", hit.question)[:14]
+    """A short name for what an entry is about, to tell whether two entries differ: its
+    question's short form, as a clarifying question names it. Not its first tag: entries
+    sharing one (发票: how to apply, a company invoice, when it comes) answer different
+    questions, and one was never offered beside the other."""
+    return option(hit)
 
 
 def option(hit: Hit) -> str:
