@@ -72,11 +72,24 @@ _LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递�
                                 r"\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
 
 
+# An order number typed in groups, as read off a screen: "订单号：2026 1128 1234 5678".
+_GROUPED_DIGITS = re.compile(r"(订单号?|单号)?\s*[:：]?\s*(?<!\d)(\d{2,8}(?:[ -]\d{2,8}){1,5})(?![\d])")
+
+
+def _joined_order_number(m: re.Match) -> str:
+    """The groups joined when they make an order number: 12-20 digits after an order label,
+    16-20 without one (a landline with its area code has 11-12, a mobile 11)."""
+    digits = re.sub(r"[ -]", "", m.group(2))
+    low = 12 if m.group(1) else 16
+    return m.group(0).replace(m.group(2), digits) if low <= len(digits) <= 20 else m.group(0)
+
+
 def values_from_message(text: str) -> dict[str, str]:
     """Variable values a message gives away: order and tracking numbers."""
     values = {}
     if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
         values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
+    text = _GROUPED_DIGITS.sub(_joined_order_number, text)
     rest = _LABELLED_TRACKING.sub(" ", mask(text))  # nor is a phone, card or ID number
     if m := ORDER_NO.search(rest):
         values["订单号"] = m.group(0)

@@ -70,6 +70,17 @@ def test_fill_lists_a_repeated_missing_variable_once():
     assert missing == ["订单号"]
 
 
+@pytest.mark.parametrize("text, order", [
+    ("我的包裹在哪？订单号：2026 1128 1234 5678", "2026112812345678"),  # read off a screen in groups
+    ("订单号2026-1128-1234-5678", "2026112812345678"),
+    ("2026 1128 1234 5678 到哪了", "2026112812345678"),
+    ("电话138 1234 5678", None), ("座机0755 1234 5678", None),  # a phone, grouped as phones are
+    ("退款退到我的银行卡6222 0212 3456 7890 123", None), ("身份证 110101 19900307 1234", None),
+])
+def test_an_order_number_typed_in_groups_is_found_whole(text, order):
+    assert values_from_message(text).get("订单号") == order
+
+
 def test_values_from_message_finds_order_number():
     assert values_from_message("我的订单号是2026112812345678，什么时候发货")["订单号"] == "2026112812345678"
 
