@@ -267,8 +267,9 @@ class Assistant:
                        first_message=not greeted)
         if waiting:
             u.waited = True
-            if _SENTIMENTS.index(nudged := understand(message).sentiment) > _SENTIMENTS.index(u.sentiment):
-                u.sentiment, u.urgency = nudged, understand(message).urgency  # "人呢！！！"
+            nudge = understand(message)
+            if _SENTIMENTS.index(nudge.sentiment) > _SENTIMENTS.index(u.sentiment):
+                u.sentiment, u.urgency = nudge.sentiment, nudge.urgency  # "人呢！！！" after a calm question
         u.script = self._script(message, earlier)
         if u.first_message and not earlier and says_nothing_yet(message):
             # "嗯" or an order number opening a chat: greet and ask, no goodbye, no "we'll check"
@@ -387,9 +388,9 @@ class Assistant:
 
     def _adds(self, text: str, top: Hit, second: Hit) -> bool:
         """True when `second` speaks to words of the message `top` does not (its question and
-        matched phrasing do, or its answer does): "面霜拆了…过敏了" touches two entries, "开胶了 是给我退
-        还是给我修" asks for a return (one entry) or a repair (another); "包邮吗" has one
-        subject, which a 换货包邮吗 phrasing shares."""
+        matched phrasing do, or its answer does): "面霜拆了…过敏了" touches two entries,
+        "开胶了 是给我退还是给我修" asks for a return (one entry) or a repair (another);
+        "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
         def asked(hit: Hit) -> str:
             return normalize(f"{hit.question} {hit.matched}").text
         words = self.retriever.kb.segmenter.split(normalize(text).text)[0]
