@@ -87,7 +87,7 @@ _PROBLEM = re.compile(r"但是|可是|坏|破|发错|错了|弄错|不对|漏|�
 _EXCLAIM = re.compile(r"[!！]{2,}")
 # What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
 _GRIEF = re.compile(r"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|没到|过期|变质|发霉|脏|烂|假货|投诉|怎么回事|"
-                    r"什么|凭什么|为什么|退钱|退款|退货|不退|不给|行了行了|够了|算了|别说了|烦")
+                    r"什么意思|凭什么|为什么|退钱|退款|退货|不退|不给|行了行了|够了|算了|别说了|烦")
 
 
 def _angry(text: str) -> bool:
