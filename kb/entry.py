@@ -227,10 +227,10 @@ def normalize_id(value: object) -> str:
     # "k003/archive" was k003's archive action, ".." the console's front page, and
     # browsers read a backslash as a slash.
     segments = text.split("/")
-    if "\\" in text or any(seg in ("", ".", "..") for seg in segments) or len(segments) > 1 and \
+    if "\\" in text or text == "new" or any(seg in ("", ".", "..") for seg in segments) or len(segments) > 1 and \
             segments[-1] in _ACTIONS:
-        raise InvalidEntry("id", f"must not contain a backslash, an empty, . or .. part between slashes, or end "
-                                 f"in /archive, /history or /revert (ids are parts of web addresses), got {value!r}")
+        raise InvalidEntry("id", f"must not be 'new', contain a backslash, an empty, . or .. part between slashes, or "
+                                 f"end in /archive, /history or /revert (ids are parts of web addresses), got {value!r}")
     return text
 
 

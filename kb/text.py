@@ -111,7 +111,7 @@ def to_mainland(text: str) -> str:
 # a simplified-script customer asking about returns read 出货, 宅配 and 喔 from an entry
 # a Taiwan shop wrote. The reverse of _TAIWAN_SPELLING, plus everyday words.
 _MAINLAND_WORDING = [(re.compile(p), w) for p, w in (
-    (r"出货", "发货"), (r"品质", "质量"), (r"保固", "保修"), (r"贩售", "销售"), (r"宅配到府", "送货上门"),
+    (r"出货", "发货"), (r"(?<![产商物作精优食样药])品质(?!量)", "质量"), (r"保固", "保修"), (r"贩售", "销售"), (r"宅配到府", "送货上门"),
     (r"宅配", "快递"), (r"果汁机", "榨汁机"), (r"(?<!空)气炸锅", "空气炸锅"), (r"结帐", "结账"), (r"入帐", "到账"),
     (r"电子信箱", "电子邮箱"), (r"工作天", "工作日"), (r"开立", "开具"), (r"喺", "在"),
     (r"喔(?=$|[！!。，,～~？?\s])", "哦"))]

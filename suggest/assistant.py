@@ -36,6 +36,8 @@ _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|�
 # one, 发货; "多少钱" after "能发顺丰吗" names none, so it is read with that question).
 _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么办|什么|为什么|如果|要是|已经|那要|那么|那样|还能|可以|"
                        r"能不能|是不是|现在|来得及|时候|的话|昨天|今天|明天|前天|后天|一下")
+# Single characters that say nothing of their own about what is asked (谁出, 能用, 要给).
+_WEAK = set("出用要能会有给到来去做说看是在")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
@@ -111,9 +113,13 @@ _ORDINAL = re.compile(r"^(?:是|选|要|就)?\s*(?:第\s*([一二三四1-4])\s*(
 _ORDINAL_INDEX = {"一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3}
 
 
-# A yes to the agent's "您是想问「鞋码」，对吗？" (not 嗯 or 好的: they also acknowledge).
+# A yes to the agent's "您是想问「鞋码」，对吗？" (not 嗯 or 好的: they also acknowledge),
+# perhaps with a short how-question of its own ("对啊，怎么弄").
 _YES = re.compile(r"(?:是|对|對|对的|對的|是的|是啊|对啊|對啊|对呀|對呀|对对|對對|没错|沒錯|嗯对|嗯對|嗯是的|就是|就是这个|就是這個)"
-                  r"[啊呀哦的滴~～!！。.，,\s]*")
+                  r"[啊呀哦的滴~～!！。.，,\s]*(?P<more>(?:那|那要)?(?:怎么弄|怎么办|怎么操作|怎么申请|怎么做|怎麼弄|怎麼辦|要多久|多久|"
+                  r"在哪里?|在哪裡|多少钱|多少錢)?)[呢啊呀～~？?。.\s]*")
+# The question that asks it: the 「option」 then only "，对吗？" or the like (not "您的订单「已签收」了吗？").
+_CONFIRMS = re.compile(r"」[，,\s]*(?:对吗|對嗎|是吗|是嗎|对吧|對吧|是这样吗|是這樣嗎|是这个意思吗|是這個意思嗎|对不对|對不對)[？?]$")
 
 
 def picked_option(message: str, context: list[dict]) -> str | None:
@@ -124,8 +130,8 @@ def picked_option(message: str, context: list[dict]) -> str | None:
         return None
     asked = (context[-1].get("text") or "").strip()
     options = _OPTION.findall(asked)
-    if len(options) == 1 and asked.endswith(("？", "?")) and _YES.fullmatch(message.strip()):
-        return options[0]
+    if len(options) == 1 and _CONFIRMS.search(asked) and (yes := _YES.fullmatch(message.strip())):
+        return f"{options[0]} {yes.group('more')}".strip()
     m = _ORDINAL.match(message.strip())
     if len(options) < 2 or not m:
         return None
@@ -142,7 +148,8 @@ def waiting_question(message: str, context: list[dict]) -> str | None:
     for turn in reversed(context):
         if turn.get("role", "customer") == "agent":
             break
-        since.insert(0, turn["text"])
+        if understand(turn["text"]).intent != "greeting":  # an earlier 在吗 chased it too
+            since.insert(0, turn["text"])
     asked = " ".join(since[-2:])
     return asked if asked and understand(asked).intent not in ("greeting", "thanks") else None
 
@@ -239,18 +246,21 @@ class Assistant:
         # An order or tracking number and its label ("订单号是2026…") name no topic: a
         # reply to the agent's request, read with what came before.
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
-        topic_words = [w for w in seg.split(bare)[0] if len(w) > 1 and not _NO_TOPIC.fullmatch(w)]
+        words = [w for w in seg.split(bare)[0] if len(w) > 1]
+        topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
         if choice is None and earlier and (result.no_match or len(topic_words) <= 1) \
                 and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
             joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
-            named = [w for w in topic_words if any(w in _said(h) for h in result.hits[:3])]
-            # Read together when that reading is confident too: "运费谁出" after a talk about a
-            # return matched the exchange-freight entry (0.92) a shade above the return one.
-            if (not joined.no_match or joined.confidence > result.confidence) and joined.hits \
-                    and all(w in _said(joined.hits[0]) for w in named):
+            # Question words count here: "多久到" after "这个有优惠吗" is about delivery times, which
+            # its own hits speak of and the joined reading's (生日券) does not.
+            named = [w for w in words if any(w in _said(h) for h in result.hits[:3])]
+            # Only when that reading is the more confident: "多久到" is a question of its own
+            # after "这个有优惠吗" (taking any confident joined reading answered it with 生日券).
+            if joined.confidence > result.confidence and joined.hits and all(w in _said(joined.hits[0])
+                                                                             for w in named):
                 # its hits; the text drafting reads for questions is still the message alone
                 # (the earlier question was answered already: it is no second question)
                 result = replace(joined, normalized=result.normalized)
@@ -393,9 +403,9 @@ class Assistant:
         "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
         def asked(hit: Hit) -> str:
             return normalize(f"{hit.question} {hit.matched}").text
-        words = self.retriever.kb.segmenter.split(normalize(text).text)[0]
-        return any(w in asked(second) and w not in asked(top) or w in _said(second) and w not in _said(top)
-                   for w in words)
+        words = [w for w in self.retriever.kb.segmenter.split(normalize(text).text)[0] if w not in _WEAK]
+        return any(w in asked(second) and w not in asked(top) or len(w) > 1 and w in _said(second)
+                   and w not in _said(top) for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
         """True when the message has two clauses and each hit matches a different one best."""

@@ -87,7 +87,7 @@ _PROBLEM = re.compile(r"但是|可是|坏|破|发错|错了|弄错|不对|漏|�
 _EXCLAIM = re.compile(r"[!！]{2,}")
 # What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
 _GRIEF = re.compile(r"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|没到|过期|变质|发霉|脏|烂|假货|投诉|怎么回事|"
-                    r"什么意思|凭什么|为什么|退钱|退款|退货|不退|不给|行了行了|够了|算了|别说了|烦")
+                    r"什么意思|凭什么|为什么|退钱|不退|不给|行了行了|够了|算了|别说了|烦")
 
 
 def _angry(text: str) -> bool:
@@ -121,7 +121,8 @@ class Understanding:
 
 _GRATITUDE = re.compile(r"谢|感谢|多谢|唔该|thx|thank|辛苦")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
-_PLAN = re.compile(r"^(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了)[，,。.\s]*那?我(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
+_PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[，,。.!！~～\s]*)+那?我"
+                   r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
 
 
 def plans(message: str) -> bool:

@@ -159,12 +159,50 @@ def test_a_greeting_with_no_question_waiting_is_only_greeted(assistant, context)
     assert all(THANKS_WAIT not in d.text for d in s.drafts)
 
 
-@pytest.mark.parametrize("message", ["那要多久", "要多久", "如果已经下单了呢"])
-def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(assistant, message):
-    """多久, 如果, 已经 name no topic: "那要多久" after "能开发票吗" was searched alone."""
-    s = assistant.suggest(message, [{"role": "customer", "text": "能开发票吗"}, {"role": "agent", "text": "可以的"}])
-    assert s.hits[0].id == "invoice" and s.drafts[0].entry_ids == ["invoice"]
-    assert any("vague message" in n for n in s.notes)
+def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(shop_kb):
+    """如果 and 已经 name no topic: "那如果已经发货了呢" after "能改地址吗" named three, so it was
+    searched alone and answered with the cancel-after-shipping entry."""
+    cancel = _hit("cancel", "已经发货了还能取消订单吗", 0.85, 2.3, ["取消"])
+    redirect = _hit("redirect", "已经发货了还能改地址吗", 0.99, 2.5, ["改地址"])
+    searches = _Searches(shop_kb, {"那如果已经发货了呢": [cancel, redirect],
+                                   "能改地址吗 那如果已经发货了呢": [redirect, cancel]}, [cancel])
+    s = Assistant(searches, composer()).suggest("那如果已经发货了呢", [{"role": "customer", "text": "能改地址吗"},
+                                                                    {"role": "agent", "text": "发货前可以改"}])
+    assert s.drafts[0].entry_ids == ["redirect"] and any("vague message" in n for n in s.notes)
+
+
+def test_a_question_word_its_own_hits_speak_of_keeps_the_message_apart(shop_kb):
+    """"多久到" after "这个有优惠吗" asks about delivery: its hits speak of 多久, the joined
+    reading's (生日券) does not, however confident."""
+    arrive = _hit("arrive", "发货后多久能到", 0.78, 2.3, ["物流"])
+    coupon = _hit("coupon", "生日券怎么领", 0.86, 2.4, ["优惠"])
+    searches = _Searches(shop_kb, {"多久到": [arrive], "这个有优惠吗 多久到": [coupon, arrive]}, [arrive])
+    s = Assistant(searches, composer()).suggest("多久到", [{"role": "customer", "text": "这个有优惠吗"},
+                                                         {"role": "agent", "text": "满300减30"}])
+    assert s.drafts[0].entry_ids == ["arrive"]
+
+
+def test_a_question_of_its_own_after_another_topic_is_not_read_with_it(assistant):
+    """"多久能发货" after a talk about invoices names no topic but 发货; read together, the
+    earlier question won when that reading was merely confident."""
+    s = assistant.suggest("多久能发货", [{"role": "customer", "text": "能开发票吗"}, {"role": "agent", "text": "可以的"}])
+    assert s.hits[0].id == "delivery" and s.drafts[0].entry_ids == ["delivery"]
+
+
+def test_a_nudge_after_earlier_nudges_still_answers_the_question(assistant):
+    s = assistant.suggest("？？", [{"role": "customer", "text": "发票怎么开"}, {"role": "customer", "text": "在吗"},
+                                  {"role": "customer", "text": "人呢"}])
+    assert s.drafts[0].entry_ids == ["invoice"]
+
+
+def test_adds_needs_more_than_a_function_character(assistant):
+    """"质量问题退货运费谁出": the 谁出 of the no-reason entry adds nothing to the quality one."""
+    top = _hit("quality", "质量问题退货运费谁承担", 0.9, 2.4, ["运费"])
+    second = _hit("noreason", "无理由退货的运费谁出", 0.85, 2.3, ["运费"])
+    assert not assistant._adds("质量问题退货运费谁出", top, second)
+    opened = _hit("opened", "化妆品拆封了还能退吗", 0.86, 2.2, ["拆封"])
+    assert assistant._adds("面霜拆了用了两天就过敏了 还能退吗", _hit("allergy", "用了化妆品过敏怎么办", 0.88, 2.3, ["过敏"]),
+                           opened)
 
 
 @pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",
@@ -592,6 +630,15 @@ def test_a_reply_picking_a_clarifying_option_by_position_gets_that_entry(assista
     assert any("chose" in n for n in s.notes)
 
 
+def test_a_yes_with_a_how_question_asks_it_of_the_confirmed_entry():
+    from kefu.suggest.assistant import picked_option
+
+    asked = [{"role": "agent", "text": "您是想问「申请开发票」，对吗？"}]
+    assert picked_option("对啊，怎么弄", asked) == "申请开发票 怎么弄"
+    assert picked_option("是的", asked) == "申请开发票"
+    assert picked_option("对，但我想问退货", asked) is None
+
+
 def test_a_no_match_with_one_plausible_entry_asks_whether_it_is_that_one(assistant):
     s = assistant.suggest("发票")  # too short to be sure of (confidence ~0.4), one entry near
     assert s.no_match and [d.style for d in s.drafts] == ["no_match", "confirm"]
@@ -611,6 +658,8 @@ def test_a_yes_to_a_confirming_question_gets_that_entry(assistant, reply):
 
 @pytest.mark.parametrize("reply, context", [
     ("嗯", "您想咨询的是「能开发票吗」，是这样吗？"),  # 嗯 also just acknowledges
+    ("是的", "亲，请问您的订单「已签收」了吗？"),  # not a question whether the customer means an entry
+    ("是的", "整单退货后券会退回，可在「我的优惠券」查看。您还有其他疑问吗？"),
     ("对的", "请在「我的订单」里申请。"),  # no question: nothing to confirm
     ("对的", "请问您是想咨询「多久能发货」还是「能开发票吗」呢？"),  # which one?
 ])

@@ -271,6 +271,9 @@ def test_taiwan_wording_becomes_mainland_wording_for_a_simplified_customer():
     d = composer().concise(u_(), tw_hit, {}, "k")
     assert "请在软件里查看网络订单的信息，7-11取货。" in d.text
     # shop words OpenCC's tw2sp leaves in Taiwan form
+    # 品質 as a word only: 產品質量 is 产品 + 质量
+    d = composer().concise(u_(), hit("tw4", "本店產品質量有保證，商品質量問題七天內出貨。", tags=["质量"]), {}, "k")
+    assert "本店产品质量有保证，商品质量问题七天内发货。" in d.text
     tw_hit = hit("tw3", "不是從出貨日起算喔。宅配簽收後，品質問題享有1年保固，結帳時可填電子信箱，7個工作天內開立。",
                  tags=["退货"])
     d = composer().concise(u_(), tw_hit, {}, "k")
@@ -491,6 +494,17 @@ def test_the_customer_is_addressed_once_at_the_start():
     d = c.warm(waited, h, {"客户称呼": "王女士"}, "k")
     assert d.text.startswith("王女士，您好～感谢耐心等待，可以的，") and d.text.count("王女士") == 1, d.text
     assert "亲" not in d.text
+
+
+def test_thanks_for_waiting_claims_no_lookup_and_addresses_the_customer_once():
+    """A nudge is answered from the base at once: "结果已经出来了", "已经帮您查好啦" claimed a
+    check nobody made, and "感谢亲耐心等待" after "亲，您好～" addressed the customer twice."""
+    c = _shipped()
+    for key in KEYS:
+        for sentiment in ("calm", "anxious"):
+            d = c.warm(replace(u_(intent="order", sentiment=sentiment), waited=True), RETURN_HIT, {}, key)
+            assert not re.search("查好|查到|结果", d.text), d.text
+            assert d.text.count("亲") <= 1, d.text
 
 
 def _shipped() -> Composer:

@@ -129,6 +129,7 @@ def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
     # a fibre content is a fact, not a superlative
     ("面料是100%纯棉", []), ("100%羊毛", []), ("100%有效", ["100%"]),
     ("质量问题支持无条件退货，小家电终身质保", ["无条件退货", "终身质保"]), ("假一罚十", ["假一罚十"]),
+    ("该商品不支持无条件退货，请谅解", []), ("定制商品不支持无条件退换哦", []),
     ("加我vx详聊", ["加我vx"]), ("五星好评送5元红包", ["五星好评送"]), ("晒图返现3元", ["晒图返现"]),
 ])
 def test_promises_denied_and_fibre_contents_pass_and_new_listed_words_flag(text, flagged):

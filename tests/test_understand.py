@@ -18,7 +18,7 @@ def test_greeting_only(message):
 
 
 @pytest.mark.parametrize("message", ["好的谢谢", "好的，谢谢亲！", "收到，辛苦了", "没有了，拜拜", "thank you",
-                                     "好的，那我先拍照", "行，我已经申请了"])
+                                     "好的，那我先拍照", "行，我已经申请了", "好的谢谢，那我先去申请"])
 def test_thanks_only(message):
     u = understand(message, "售后")
     assert (u.intent, u.stage) == ("thanks", "告别")
@@ -236,7 +236,7 @@ def test_worry_and_disappointment_words(message, sentiment):
     ("亲，这款羽绒服是鹅绒吗！！好想买", "calm"), ("在吗！！这个有货吗", "calm"),
     ("衣服太好看了！！但是有点大想换小一码", "calm"), ("急！！今天下单今天能发吗", "anxious"),
     ("你们发错货了！！", "angry"), ("快递三天了还没到！！", "angry"), ("裤子上有个洞！！", "angry"),
-    ("行了行了！！", "angry")])
+    ("行了行了！！", "angry"), ("有什么优惠吗！！", "calm"), ("能退货吗！！", "calm"), ("什么意思！！", "angry")])
 def test_exclamation_marks_stress_what_is_said(message, sentiment):
     """"!!" alone was anger: an eager buyer got an apology and a complaint's follow-up."""
     assert understand(message).sentiment == sentiment
@@ -252,3 +252,9 @@ def test_a_question_or_anger_after_thanks_is_not_thanks(message):
 def test_cantonese_courtesies_and_a_bare_order_number(message, intent):
     u = understand(message, category="投诉")  # a bare number is no complaint, whatever it retrieves
     assert u.intent == intent
+
+
+def test_a_plan_after_thanks_is_still_a_plan():
+    from kefu.suggest.understand import plans
+
+    assert plans("好的谢谢，那我先去申请") and plans("好的，那我先拍照") and not plans("好的谢谢")

@@ -344,7 +344,7 @@ def test_an_id_with_url_characters_opens_its_own_page(editor, ws, entry_id):
     assert ws.kb().store.get(entry_id).answer == "可以开专票。"
 
 
-@pytest.mark.parametrize("entry_id", ["k003/archive", "ship/history", "x/revert", "..", ".", "a/../b", "/a", "a//b",
+@pytest.mark.parametrize("entry_id", ["k003/archive", "ship/history", "x/revert", "new", "..", ".", "a/../b", "/a", "a//b",
                                       "a\\b"])
 def test_an_id_that_would_read_as_another_address_is_refused(ws, entry_id):
     """Saving entry "k003/archive" in the console posted to k003's archive action."""
