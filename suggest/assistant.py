@@ -401,11 +401,12 @@ class Assistant:
         matched phrasing do, or its answer does): "面霜拆了…过敏了" touches two entries,
         "开胶了 是给我退还是给我修" asks for a return (one entry) or a repair (another);
         "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
-        def asked(hit: Hit) -> str:
-            return normalize(f"{hit.question} {hit.matched}").text
-        words = [w for w in self.retriever.kb.segmenter.split(normalize(text).text)[0] if w not in _WEAK]
-        return any(w in asked(second) and w not in asked(top) or len(w) > 1 and w in _said(second)
-                   and w not in _said(top) for w in words)
+        asked = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
+        said = [_said(top), _said(second)]
+        # words and their characters: 退 of 退还 is what a return entry speaks of ("退换")
+        words, chars = self.retriever.kb.segmenter.split(normalize(text).text)
+        words = [w for w in dict.fromkeys(words + chars) if w not in _WEAK]
+        return any(w in asked[1] and w not in asked[0] or w in said[1] and w not in said[0] for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
         """True when the message has two clauses and each hit matches a different one best."""
