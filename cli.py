@@ -415,6 +415,14 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     files = list(walk(paths, patterns))
     if not files:
         raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)")
+    if dry_run and not (c.home / "kefu.db").is_file():
+        # A dry run writes nothing, not even a new, empty store in a mistyped --data-dir (which
+        # then answered "no match" instead of "no store"): it previews into a scratch store.
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory(prefix="kefu-dry-run-")
+        click.get_current_context().call_on_close(scratch.cleanup)
+        c.home = Path(scratch.name)
     kb = c.kb()
     importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
     results = importer.run(files)

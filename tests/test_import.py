@@ -421,6 +421,15 @@ def test_conflict_error_names_the_row(kefu, tmp_path):
     assert "sheet 常见问题, row 3" in error
 
 
+def test_a_dry_run_into_a_folder_without_a_store_creates_none(kefu, tmp_path):
+    """`import --dry-run` into a mistyped --data-dir left an empty store there, which then
+    answered "no match" instead of "no store"."""
+    jsonl(tmp_path / "seed.jsonl", [{"question": "多久发货？", "answer": "当天发。"}])
+    out = report(kefu("import", "seed.jsonl", "--dry-run", "--json"))
+    assert counts(out["files"][0]) == (1, 0, 0, 0, 0)  # the preview of a first import
+    assert not (tmp_path / "home").exists()
+
+
 def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     home = tmp_path / "home"
     shop_workbook(tmp_path / "faq.xlsx")
@@ -1010,7 +1019,7 @@ def test_a_dry_run_over_several_files_counts_what_the_real_run_does(kefu, tmp_pa
     (tmp_path / "f1.csv").write_text("question,answer\n同一个新问题？,答案一\n", encoding="utf-8")
     (tmp_path / "f2.csv").write_text("question,answer\n同一个新问题？,答案二\n另一个新问题？,答案三\n", encoding="utf-8")
     dry = report(kefu("import", "f1.csv", "f2.csv", "--dry-run", "--json", code=1))
-    assert dry["entries"] == 0 and stored(tmp_path / "home") == {}
+    assert dry["entries"] == 0 and not (tmp_path / "home" / "kefu.db").exists()  # nothing written
     real = report(kefu("import", "f1.csv", "f2.csv", "--json", code=1))
     for out, ok in ((dry, "dry-run"), (real, "imported")):
         assert [(f["status"], counts(f)) for f in out["files"]] == [(ok, (1, 0, 0, 0, 0)), ("failed", (0, 0, 0, 0, 0))]
