@@ -190,6 +190,22 @@ def _regions(text: str) -> set[str]:
 _CANTONESE = re.compile(r"喺|嘅|咗|唔|㗎|哋|冇|點計|幾耐")
 
 
+# What only a Taiwan customer writes: the shop's Taiwan wording suits them.
+_TAIWANESE = re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I)
+
+
+def wording(texts: list[str]) -> str | None:
+    """The traditional wording the customer's own words call for, newest turn first:
+    Hong Kong's (s2hk) for one who writes Cantonese, Taiwan's (s2twp) for one who writes
+    統編 or 超商; None when nothing says (naming a place is no sign: 可以寄到香港嗎 may
+    come from Taipei)."""
+    for text in texts:
+        hk, tw = bool(_CANTONESE.search(text)), bool(_TAIWANESE.search(text))
+        if hk != tw:
+            return "s2hk" if hk else "s2twp"
+    return None
+
+
 def _asked_from(message: str) -> set[str]:
     return _regions(message) | ({"hk"} if _CANTONESE.search(message) else set())
 
@@ -281,6 +297,9 @@ class Assistant:
             if _SENTIMENTS.index(nudge.sentiment) > _SENTIMENTS.index(u.sentiment):
                 u.sentiment, u.urgency = nudge.sentiment, nudge.urgency  # "人呢！！！" after a calm question
         u.script = self._script(message, earlier)
+        u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
+        if u.wording:
+            notes.append(f"the customer's own words call for {u.wording} wording")
         if u.first_message and not earlier and says_nothing_yet(message):
             # "嗯" or an order number opening a chat: greet and ask, no goodbye, no "we'll check"
             u.intent, u.stage = "greeting", STAGE["greeting"]
@@ -299,7 +318,7 @@ class Assistant:
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
-        references = [replace(r, text=to_traditional(r.text, self.composer.traditional))
+        references = [replace(r, text=to_traditional(r.text, u.wording or self.composer.traditional))
                       if u.script == TRADITIONAL else r for r in result.references]
         # No good match when retrieval says so, or when drafting found no answer among the
         # hits it may use (only a greeting entry was confident): the flag and drafts agree.

@@ -211,7 +211,8 @@ class Composer:
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
         texts, missing, entry_spans, pos = [], [], [], 0
-        convert = (lambda t: to_traditional(t, self.traditional)) if u.script == TRADITIONAL else to_mainland
+        wording = u.wording or self.traditional
+        convert = (lambda t: to_traditional(t, wording)) if u.script == TRADITIONAL else to_mainland
         for raw, source in parts:
             # Converted before the values go in: a product name or a customer's name is
             # sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).

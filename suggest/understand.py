@@ -117,6 +117,7 @@ class Understanding:
     script: str
     first_message: bool
     waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
+    wording: str | None = None  # OpenCC config the conversation asks for (s2hk for Cantonese); None: the KB's
 
 
 _GRATITUDE = re.compile(r"谢|感谢|多谢|唔该|thx|thank|辛苦")

@@ -12,13 +12,14 @@ from dataclasses import replace
 import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP, entry_dict, patch_jieba
-from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, THANKS_WAIT, composer
+from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, THANKS_WAIT, composer, safety
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.text import TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.assistant import Assistant
+from kefu.suggest.draft import Composer
 from kefu.suggest.retrieve import Fusion, Retriever
 
 EXCHANGE = entry_dict("exchange", "怎么换货", "订单页申请换货，48小时内审核。", similar=["我要换货", "能换个尺码吗"],
@@ -674,3 +675,20 @@ def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(as
 
     assert picked_option("第二个", [{"role": "agent", "text": "您好，请问有什么可以帮您？"}]) is None
     assert picked_option("第二个", [{"role": "customer", "text": "「多久能发货」还是「能开发票吗」"}]) is None
+
+
+@pytest.mark.parametrize("message, context, wording", [
+    ("你哋個網點查物流㗎", [], "s2hk"),  # Cantonese: Hong Kong wording (網絡, 裏)
+    ("好，點查？", [{"role": "customer", "text": "我喺香港，想查下訂單"}], "s2hk"),  # said earlier
+    ("超商取貨的包裹要怎麼查", [], "s2twp"),  # only Taiwan says 超商
+    ("可以寄到香港嗎？物流怎麼查", [], None),  # naming a place is no sign of where one is
+])
+def test_a_traditional_customers_own_words_choose_the_regional_wording(shop_kb, message, context, wording):
+    track = replace(_hit("track", "怎么查物流", 0.95, 2.5, ["物流"]), answer="物流信息在网络上可以查到，包裹放在快递柜里。")
+    taiwan, hong_kong = "物流資訊在網路上可以查到，包裹放在快遞櫃裡。", "物流信息在網絡上可以查到，包裹放在快遞櫃裏。"
+    phrases = composer().phrases
+    s = Assistant(_Answers(shop_kb, [track]), Composer(phrases, safety(), "s2twp")).suggest(message, context)
+    hk_shop = Assistant(_Answers(shop_kb, [track]), Composer(phrases, safety(), "s2hk")).suggest(message, context)
+    expected = {"s2hk": (hong_kong, hong_kong), "s2twp": (taiwan, taiwan), None: (taiwan, hong_kong)}[wording]
+    assert s.script == TRADITIONAL
+    assert expected[0] in s.drafts[0].text and expected[1] in hk_shop.drafts[0].text, (s.drafts[0].text, hk_shop.drafts[0].text)
