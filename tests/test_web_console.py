@@ -575,7 +575,9 @@ def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     assert ws.users().get("xiaohe").role == "agent" and not ws.users().get("xiaohe").shared
     admin.post("/console/users/add", {"name": "desk", "password": PASSWORD, "role": "agent", "shared": "1"},
                status=200)
-    assert ws.users().get("desk").shared and "<td>desk</td><td>agent</td><td>是</td>" in admin.get("/console/users")
+    page = admin.get("/console/users")
+    assert ws.users().get("desk").shared and "<td>desk</td><td>客服</td><td>是</td>" in page
+    assert '<option value="editor">编辑</option>' in page  # roles shown in Chinese, sent as their names
     admin.post("/console/users/remove", {"name": "desk"}, status=200)
     html = admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=400).text
     assert "用户 xiaohe 已存在" in html
@@ -585,6 +587,7 @@ def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     assert "角色只能是" in html and "role must" not in html
 
     html = admin.post("/console/tokens/add", {"name": "chatwoot", "role": "agent"}, status=200).text
+    assert "<td>chatwoot</td><td>客服</td>" in html
     token = re.search(r'value="(kefu_[^"]+)"', html).group(1)
     assert "只显示这一次" in html
     resp = app.test_client().get("/api/search", query_string={"q": "运费"},

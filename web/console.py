@@ -740,10 +740,12 @@ def import_confirm():
 def _users_page(token: dict | None = None, error: str | None = None, status: int = 200):
     from kefu.kb.users import ROLES
 
+    from .messages import ROLE_ZH
+
     with locked() as ws:
         users = ws.users()
         rows, tokens = users.all(), users.tokens()
-    return render_template("console/users.html", users=rows, tokens=tokens, roles=ROLES,
+    return render_template("console/users.html", users=rows, tokens=tokens, roles=ROLES, role_zh=ROLE_ZH,
                            new_token=token, error=error), status
 
 
