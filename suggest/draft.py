@@ -172,6 +172,36 @@ def option(hit: Hit) -> str:
     return (short if len(short) >= 2 else taken[-1])[:18]  # "怎么办" alone says nothing shorter
 
 
+# An answer's request for the order number, left out once the customer gave it (a
+# customer who typed it reads "请把订单号发给我们" as not being read). Only requests
+# (请…把订单号发给我们, 请提供订单号) and the number as one item of a list of things to
+# send (把订单号和新地址发给客服): "随时把订单号发给客服查询进度" and "最近一笔订单号" stay.
+_ORDER_WORD = r"(?:订单号|訂單號)"
+_ASKS_ORDER = re.compile(r"(?:请|請)您?先?(?:(?:把|将|將)" + _ORDER_WORD
+                         + r"(?:发给|發給|告诉|告訴|发送给|發送給)(?:我们|我們|客服)(?:看一下|看看)?|提供" + _ORDER_WORD + ")")
+_CLAUSE_START = re.compile(r"(^|[，,。！？!?；;\s])$")
+_ORDER_IN_LIST = re.compile(r"(?<=[把将將供楚、和并])" + _ORDER_WORD + r"(?:和|、|及|與|与)"
+                            r"|(?:和|、|及|與|与)" + _ORDER_WORD + r"(?=[发發告给給])")
+
+
+def without_asking_order(answer: str) -> str:
+    """`answer` without its request for the order number (see _ASKS_ORDER); unchanged
+    when nothing else would be left."""
+    text = _ORDER_IN_LIST.sub("", answer)
+    out, pos = [], 0
+    for m in _ASKS_ORDER.finditer(text):
+        out.append(text[pos:m.start()])
+        end = m.end()
+        # a whole clause goes with its comma or full stop ("如果都没有，请把订单号发给客服，我们会…"
+        # → "如果都没有，我们会…"); inside one, only the request ("超时未发的话，我们…")
+        if _CLAUSE_START.search("".join(out)) and end < len(text) and text[end] in "，,。；;":
+            end += 1
+        pos = end
+    out.append(text[pos:])
+    result = "".join(out)
+    return result if SALUTATION.sub("", result).strip("，,。！!～~ ") else answer
+
+
 class Composer:
     def __init__(self, phrases: PhraseLibrary, safety: Safety, traditional: str = "s2twp"):
         self.phrases = phrases
@@ -213,7 +243,11 @@ class Composer:
         texts, missing, entry_spans, pos = [], [], [], 0
         wording = u.wording or self.traditional
         convert = (lambda t: to_traditional(t, wording)) if u.script == TRADITIONAL else to_mainland
+        has_order = any(v and to_simplified(k.strip()) == "订单号" for k, v in values.items())
         for raw, source in parts:
+            if source == "entry" and has_order and (shorter := without_asking_order(raw)) != raw:
+                raw, note = shorter, "the customer gave the order number: the answer's request for it left out"
+                notes += [note] if note not in notes else []
             # Converted before the values go in: a product name or a customer's name is
             # sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
             text, miss = fill(convert(raw), values, lambda name: convert(f"【请填写{name}】"))

@@ -692,3 +692,18 @@ def test_a_traditional_customers_own_words_choose_the_regional_wording(shop_kb, 
     expected = {"s2hk": (hong_kong, hong_kong), "s2twp": (taiwan, taiwan), None: (taiwan, hong_kong)}[wording]
     assert s.script == TRADITIONAL
     assert expected[0] in s.drafts[0].text and expected[1] in hk_shop.drafts[0].text, (s.drafts[0].text, hk_shop.drafts[0].text)
+
+
+@pytest.mark.parametrize("message, context", [
+    ("快递丢件了，订单号202611281234567", []),
+    ("快递丢件了怎么办", [{"role": "customer", "text": "我的订单 202611281234567"}]),  # given earlier
+])
+def test_drafts_do_not_ask_for_an_order_number_the_customer_gave(shop_kb, message, context):
+    lost = replace(_hit("lost", "快递丢件了怎么办", 0.95, 2.5, ["丢件"]),
+                   answer="非常抱歉！请把订单号发给我们，我们会立即向快递公司核查。")
+    s = Assistant(_Answers(shop_kb, [lost]), composer()).suggest(message, context)
+    answered = [d for d in s.drafts if "lost" in d.entry_ids]
+    assert answered and all("请把订单号发给我们" not in d.text and "我们会立即向快递公司核查" in d.text
+                            for d in answered), [d.text for d in s.drafts]
+    asked = Assistant(_Answers(shop_kb, [lost]), composer()).suggest("快递丢件了怎么办")
+    assert "请把订单号发给我们" in asked.drafts[0].text

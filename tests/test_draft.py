@@ -605,3 +605,31 @@ def test_a_line_written_for_the_customers_script_is_preferred():
     moods = PhraseLibrary([Phrase("angry", "apology", "", "angry", "simplified", "非常抱歉！"),
                            Phrase("worried", "apology", "", "anxious", "traditional", "請別著急。")])
     assert moods.pick("apology", "k", "angry", script=TRADITIONAL).id == "angry"  # the tone comes first
+
+
+@pytest.mark.parametrize("answer, without", [
+    ("如果都没有，请把订单号发给客服，我们会联系快递核实。", "如果都没有，我们会联系快递核实。"),
+    ("让您久等了！请先把订单号发给我们看一下。超过72小时没更新会发起调查。", "让您久等了！超过72小时没更新会发起调查。"),
+    ("超时未发的话请把订单号发给我们，我们马上催仓库。", "超时未发的话，我们马上催仓库。"),
+    ("请把订单号和新地址发给客服，越早越好。", "请把新地址发给客服，越早越好。"),
+    ("請把付款截圖和訂單號發給我們。", "請把付款截圖發給我們。"),
+])
+def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, without):
+    h = hit("ask", answer, tags=["物流"])
+    u = u_(first=False, script=TRADITIONAL if "請" in answer else SIMPLIFIED)
+    for draft in (composer().concise, composer().warm):
+        given = draft(u, h, {"订单号": "202611281234567"}, "k")
+        assert without in given.text and not re.search("订单号|訂單號", given.text), given.text
+        assert any("request for it left out" in n for n in given.explanation)
+        assert answer in draft(u, h, {}, "k").text  # not given: asked for, word for word
+
+
+@pytest.mark.parametrize("answer", [
+    "您也可以随时把订单号发给客服查询进度。",  # an offer, not a request
+    "请提供最近一笔订单号和收货信息核实身份。",  # which number is asked for: not the one given
+    "订单号和物流单号都能在订单详情里看到。",  # no request at all
+    "请把订单号发给我们。",  # nothing else would be left
+])
+def test_an_answer_keeps_what_is_no_request_for_the_given_order_number(answer):
+    d = composer().concise(u_(first=False), hit("keep", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
+    assert answer in d.text
