@@ -139,18 +139,44 @@ def picked_option(message: str, context: list[dict]) -> str | None:
     return options[index] if index < len(options) else None
 
 
+# An agent turn that asks the customer for something: a question, a detail to send
+# (请把订单号发给我们) or a thing to try (您刷新一下看看).
+_AGENT_ASKS = re.compile(r"[?？]|吗|嗎|呢|请(?:把|将|您|提供|告诉|发|拍)|請(?:把|將|您|提供|告訴|發|拍)|"
+                         r"麻烦您?(?:把|提供|告诉|发)|看看|试试|試試")
+
+
+def replies(message: str, context: list[dict]) -> bool:
+    """Whether `message` answers what the agent's last turn asked ("还没有" to 订单发货了吗,
+    "支付宝" to how one paid, "刷新了还是不行" to 您刷新一下看看): it is short and asks
+    nothing of its own, so its subject is the customer's question before it."""
+    if not context or context[-1].get("role") != "agent" or not _AGENT_ASKS.search(context[-1].get("text") or ""):
+        return False
+    text = GIVEN_NUMBER.sub("", normalize(message).text).strip()
+    return len(text) <= 12 and not _ASKS.search(text)
+
+
 def waiting_question(message: str, context: list[dict]) -> str | None:
     """What the customer asked since the agent's last turn (its last two customer turns),
-    when `message` only chases a reply (人呢, 在吗, ？？); None otherwise."""
+    when `message` only chases a reply (人呢, 在吗, ？？); None otherwise. Turns that
+    replied to the agent ("支付宝" to how one paid) are read with the question before it."""
     if not context or understand(message).intent != "greeting":
         return None
-    since = []
-    for turn in reversed(context):
+    since, at = [], len(context)
+    for at in range(len(context) - 1, -1, -1):
+        turn = context[at]
         if turn.get("role", "customer") == "agent":
             break
         if understand(turn["text"]).intent != "greeting":  # an earlier 在吗 chased it too
             since.insert(0, turn["text"])
-    asked = " ".join(since[-2:])
+    else:
+        at = -1
+    if since and at >= 0 and replies(since[0], context[:at + 1]):
+        before = [t["text"] for t in context[:at] if t.get("role", "customer") == "customer"
+                  and understand(t["text"]).intent != "greeting"]
+        since = before[-1:] + since[-2:]
+    else:
+        since = since[-2:]
+    asked = " ".join(since)
     return asked if asked and understand(asked).intent not in ("greeting", "thanks") else None
 
 
@@ -264,7 +290,9 @@ class Assistant:
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         words = [w for w in seg.split(bare)[0] if len(w) > 1]
         topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
-        if choice is None and earlier and (result.no_match or len(topic_words) <= 1) \
+        # A reply to what the agent asked ("还没有" to 订单发货了吗) is about the question before it.
+        reply = choice is None and not waiting and replies(message, context)
+        if choice is None and earlier and (result.no_match or len(topic_words) <= 1 or reply) \
                 and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
@@ -275,8 +303,8 @@ class Assistant:
             named = [w for w in words if any(w in _said(h) for h in result.hits[:3])]
             # Only when that reading is the more confident: "多久到" is a question of its own
             # after "这个有优惠吗" (taking any confident joined reading answered it with 生日券).
-            if joined.confidence > result.confidence and joined.hits and all(w in _said(joined.hits[0])
-                                                                             for w in named):
+            if joined.confidence > result.confidence and joined.hits and (
+                    reply and not joined.no_match or all(w in _said(joined.hits[0]) for w in named)):
                 # its hits; the text drafting reads for questions is still the message alone
                 # (the earlier question was answered already: it is no second question)
                 result = replace(joined, normalized=result.normalized)

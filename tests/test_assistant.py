@@ -707,3 +707,46 @@ def test_drafts_do_not_ask_for_an_order_number_the_customer_gave(shop_kb, messag
                             for d in answered), [d.text for d in s.drafts]
     asked = Assistant(_Answers(shop_kb, [lost]), composer()).suggest("快递丢件了怎么办")
     assert "请把订单号发给我们" in asked.drafts[0].text
+
+
+@pytest.mark.parametrize("message, agent, reply", [
+    ("还没有", "请问订单已经发货了吗？", True),
+    ("支付宝", "请问您是用什么方式付款的呢", True),
+    ("2026112855556666", "请把订单号发给我们", True),  # the detail asked for
+    ("刷新了还是不行", "您刷新一下页面看看", True),  # what the agent asked to try
+    ("發票怎麼開", "請問訂單已經發貨了嗎？", False),  # a question of its own
+    ("还没有", "好的，已经为您登记了。", False),  # the agent asked nothing
+    ("我上周买的那件外套今天穿了一下发现袖子那里开线了", "请问订单已经发货了吗？", False),  # says more than a reply
+])
+def test_a_short_answer_to_the_agents_question_is_a_reply(message, agent, reply):
+    from kefu.suggest.assistant import replies
+
+    context = [{"role": "customer", "text": "我想改一下收货地址"}, {"role": "agent", "text": agent}]
+    assert replies(message, context) == reply
+    assert not replies(message, context[:1])  # no agent turn last: nothing was asked
+
+
+def test_a_reply_to_the_agents_question_is_read_with_the_question_before_it(shop_kb):
+    """"刷新了还是不行" after 您刷新一下页面看看 got the appliance-repair entry (不行 is in
+    its text, so the joined reading was refused as naming another topic)."""
+    repair = _hit("repair", "电器用着不行了怎么修", 0.58, 2.2, ["保修"])
+    pending = _hit("pending", "付款后订单还显示待付款", 0.97, 2.5, ["付款"])
+    searches = _Searches(shop_kb, {"付款了订单还显示待付款 刷新了还是不行": [pending, repair]}, [repair, pending])
+    talk = [{"role": "customer", "text": "付款了订单还显示待付款"},
+            {"role": "agent", "text": "亲，支付状态有时会延迟几分钟，您刷新一下页面看看"}]
+    s = Assistant(searches, composer()).suggest("刷新了还是不行", talk)
+    assert s.drafts[0].entry_ids == ["pending"], [(d.style, d.entry_ids) for d in s.drafts]
+    told = Assistant(searches, composer()).suggest("刷新了还是不行", talk[:1] + [
+        {"role": "agent", "text": "亲，支付状态有时会延迟几分钟。"}])  # nothing asked: its own topic
+    assert told.drafts[0].entry_ids == ["repair"]
+
+
+def test_a_nudge_after_replying_to_the_agent_answers_the_question_before_the_reply():
+    from kefu.suggest.assistant import waiting_question
+
+    talk = [{"role": "customer", "text": "退款五天了还没到账"},
+            {"role": "agent", "text": "请问您是用什么方式付款的呢？"},
+            {"role": "customer", "text": "支付宝"}]
+    assert waiting_question("？？？", talk) == "退款五天了还没到账 支付宝"
+    talk[-1] = {"role": "customer", "text": "那运费险怎么用呢"}  # a question of its own waits alone
+    assert waiting_question("在吗", talk) == "那运费险怎么用呢"
