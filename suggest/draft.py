@@ -315,7 +315,9 @@ class Composer:
         parts, notes = [], [why]
         self._opening(u, key, parts, notes, answer=first.answer)
         parts.append(self._answer(first, parts, u))
-        parts += [("另外，", "kefu"), self._answer(second, parts, u)]
+        # The second answer says which question it answers: "另外，可以的，…" left the
+        # customer to guess what was allowed.
+        parts += [("另外，关于「", "kefu"), (option(second), "entry"), ("」，", "kefu"), self._answer(second, parts, u)]
         self._closing(u, key, [first.answer, second.answer], parts, notes)
         return self._finish(parts, u, values, [first.entry_id, second.entry_id], "both", notes)
 

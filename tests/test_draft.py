@@ -139,6 +139,8 @@ def test_both_answers_in_order():
     d = composer().both(u_(), RETURN_HIT, EXCHANGE_HIT, {}, "k")
     assert d.style == "both" and d.entry_ids == ["ret", "exch"]
     assert d.text.index(RETURN) < d.text.index("另外") < d.text.index(EXCHANGE_HIT.answer)
+    # the second answer names its question: "另外，可以的，…" leaves the customer guessing
+    assert "另外，关于「换货」，" + EXCHANGE_HIT.answer in d.text
 
 
 def test_clarify_names_options_from_questions():
