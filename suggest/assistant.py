@@ -247,6 +247,65 @@ def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     return script == SIMPLIFIED and where in ({"tw"}, {"hk"})
 
 
+# Whether the order has left the warehouse, as a message states it and as an entry's
+# question (or a tag) is about it: "已经发货了还能取消吗" and "没发货的订单怎么取消" are
+# answers for opposite orders. Normalised (simplified, lower-case) text. Not 发货前/发货后:
+# "发货后多久能到" answers a customer still waiting for the parcel to leave too. Not
+# 已签收 / 没收到 either: the one entry about that (物流显示已签收，但我没收到) says both.
+_SHIPPED = re.compile(r"已经?(?:发货|发出|寄出|出货|ship(?:ped)?)|已经?(?:发|寄)了|"
+                      r"(?<![没未不有])(?:发货|发出|寄出|出货)了|"
+                      r"(?<!not\s)(?<!n't\s)(?<!never\s)(?:already|has|have|been|was)\s+shipped")
+# 有没有发货 and 发没发货 ask; 没发票, 没发现, 没发错, 没寄回 (a return) are about something else.
+_NOT_SHIPPED = re.compile(r"(?<![有发寄])(?:没有?|未)(?:发货|发出|寄出|出货|发|寄|ship(?:ped)?)(?![票现错回])|"
+                          r"(?:not|n't|never)\s+(?:been\s+|yet\s+)*ship(?:ped)?")
+# A state the customer only supposes or asks about states nothing: 如果已经发货了呢, 那已经
+# 发货了呢 (what if it has?), 是不是已经发货了, 发货了吗, 还没发货就能取消吗 (the condition
+# of an answer), 没发货之前, 没发货的订单 (a kind of order). Such a message keeps its
+# ranking: the customer may well want the entry for the supposed state.
+_SUPPOSED = re.compile(r"如果|要是|假如|假使|假设|万一|倘若|若是|\bif\b|是不是|是否|有没有|会不会")
+_ASKED_AFTER = re.compile(r"^[了的]?(?:吗|么|嘛|与否|[?？]|没有?(?![^?？，,。.!！\s呢啊呀吗]))|"  # not 发货了没动静
+                          r"^(?:就|的|之前|以前|前|时|后|之后|以后)")
+_CLAUSE_END = re.compile(r"[，,。.!！?？;；\s]")
+
+
+def _states(text: str, asserted: bool) -> set[str]:
+    """The order states ("shipped", "not shipped") `text` names; with `asserted`, only
+    those it states as facts (see _SUPPOSED)."""
+    found = set()
+    for state, words in (("shipped", _SHIPPED), ("not shipped", _NOT_SHIPPED)):
+        for m in words.finditer(text):
+            if asserted:
+                start = max((e.end() for e in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+                after = text[m.end():]
+                # 呢 asks only after a shipped state: 那已经发货了呢 (what if), but 还没发货呢 (it hasn't)
+                if _SUPPOSED.search(text, start, m.start()) or _ASKED_AFTER.match(after) \
+                        or state == "shipped" and re.match(r"[了的]?呢", after):
+                    continue
+            found.add(state)
+    return found
+
+
+def order_state(message: str) -> str | None:
+    """The state the message says the customer's order is in, "shipped" or "not shipped";
+    None when it states none, or both (one parcel sent, another not)."""
+    states = _states(normalize(message).text, asserted=True)
+    return states.pop() if len(states) == 1 else None
+
+
+def _contradicts(hit: Hit, state: str | None) -> bool:
+    """Whether `hit` is written for an order in the other state than `state` (its standard
+    question or a tag names only that one)."""
+    if state is None:
+        return False
+    about = _entry_states(f"{hit.question} {' '.join(hit.tags)}")
+    return len(about) == 1 and state not in about
+
+
+@lru_cache(maxsize=4096)
+def _entry_states(question_and_tags: str) -> frozenset[str]:
+    return frozenset(_states(normalize(question_and_tags).text, asserted=False))
+
+
 def _may_offer(hit: Hit, u) -> bool:
     """Whether `hit` may be a second answer or an option: a complaint entry ("客服态度太差，
     我要投诉") only to a customer who complains."""
@@ -398,6 +457,13 @@ class Assistant:
             # entry may answer.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
+        state = order_state(key)
+        if (wrong := [h for h in cands if _contradicts(h, state)]) and len(wrong) < len(cands):
+            # "已经发货了，我想取消订单" is not answered with how to cancel an order not yet
+            # shipped: the same as another region's entry, while another entry may answer.
+            cands = [h for h in cands if h not in wrong]
+            notes.append(f"the customer says the order is {state}; written for the other case, left out: "
+                         f"{', '.join(h.entry_id for h in wrong)}")
         if result.no_match or not cands or cands[0].confidence < 0.5:
             near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
             # Two or more plausible entries: which one? One: is it this one?
@@ -421,7 +487,7 @@ class Assistant:
             notes.append("two questions: answered both")
             return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         pair = self._answer_each_question(result.normalized, top, hits,
-                                          lambda h: not _elsewhere(h, asked, u.script))
+                                          lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state))
         if pair is not None:
             notes.append("two questions: each matched on its own, answered both")
             return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]

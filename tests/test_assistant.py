@@ -387,6 +387,57 @@ def test_an_answer_mentioning_another_region_in_passing_still_answers(shop_kb):
     assert s.drafts[0].entry_ids == ["cod"] and not s.no_match
 
 
+def _state_hits(topic, first):
+    """Two entries of one topic for opposite orders, `first` ("shipped" or "unshipped")
+    ranked first and close enough that the drafts used to ask which one."""
+    questions = {("cancel", "unshipped"): "没发货的订单怎么取消", ("cancel", "shipped"): "已经发货了还能取消订单吗",
+                 ("address", "unshipped"): "还没发货，收货地址能改吗", ("address", "shipped"): "已经发货了还能改地址吗"}
+    second = "shipped" if first == "unshipped" else "unshipped"
+    return [_hit(f"{first}_{topic}", questions[topic, first], 0.9, 2.42, [topic]),
+            _hit(f"{second}_{topic}", questions[topic, second], 0.88, 2.41, [topic])]
+
+
+@pytest.mark.parametrize("message, topic, answered", [
+    ("已经发货了，我想取消订单", "cancel", "shipped"),
+    ("已經發貨了，還能取消嗎", "cancel", "shipped"),
+    ("快递已经发出了 不想要了", "cancel", "shipped"),
+    ("地址写错了，还没发货，麻烦改成北京市朝阳区", "address", "unshipped"),
+    ("hi 我的order还没ship，可以cancel吗", "cancel", "unshipped"),
+    ("My order has not been shipped yet, can I cancel it?", "cancel", "unshipped"),
+])
+def test_an_entry_for_an_order_in_the_other_state_does_not_answer(shop_kb, message, topic, answered):
+    wrong = "unshipped" if answered == "shipped" else "shipped"
+    s = Assistant(_Answers(shop_kb, _state_hits(topic, wrong)), composer()).suggest(message)
+    assert s.drafts[0].entry_ids == [f"{answered}_{topic}"], [(d.style, d.entry_ids) for d in s.drafts]
+    assert all(f"{wrong}_{topic}" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
+    assert [h.id for h in s.hits] == [f"{wrong}_{topic}", f"{answered}_{topic}"]  # ranking unchanged
+    assert any(f"left out: {wrong}_{topic}" in n for n in s.notes), s.notes
+
+
+@pytest.mark.parametrize("message", [
+    "我想取消订单",  # says nothing of the order
+    "我的订单发货了吗？能取消吗",  # asks whether it has shipped
+    "那如果已经发货了还能取消吗",  # supposes it: either entry may be wanted, ranking decides
+    "还没发货就能取消吗",  # the condition of the answer, not the customer's order
+    "一件已经发货了，另一件还没发，能取消吗",  # both
+])
+def test_a_message_stating_no_order_state_keeps_the_top_entry(shop_kb, message):
+    s = Assistant(_Answers(shop_kb, _state_hits("cancel", "unshipped")), composer()).suggest(message)
+    assert s.drafts[0].entry_ids == ["unshipped_cancel"]
+    assert not any("left out" in n for n in s.notes), s.notes
+
+
+def test_an_entry_naming_no_order_state_still_answers_a_message_stating_one(shop_kb):
+    hits = [_hit("cancel", "怎么取消订单", 0.92, 2.45, ["取消订单"]),
+            _hit("shipped_cancel", "已经发货了还能取消订单吗", 0.9, 2.43, ["取消订单"])]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest("还没发货，我想取消订单")
+    assert s.drafts[0].entry_ids == ["cancel"]
+    assert all("shipped_cancel" not in d.entry_ids for d in s.drafts)
+    # with no other entry among the hits, the one for the other state still answers
+    s = Assistant(_Answers(shop_kb, hits[1:]), composer()).suggest("还没发货，我想取消订单")
+    assert s.drafts[0].entry_ids == ["shipped_cancel"] and not s.no_match
+
+
 def test_a_whole_message_entry_about_the_questions_own_words_stays_its_answer(shop_kb):
     shrink = _hit("shrink", "衣服洗了缩水怎么办", 0.9, 2.45, ["缩水"])
     postage = _hit("postage", "退货运费谁承担", 0.8, 2.35, ["运费"])
