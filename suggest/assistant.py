@@ -247,8 +247,8 @@ def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     return script == SIMPLIFIED and where in ({"tw"}, {"hk"})
 
 
-# Whether the order has left the warehouse, as a message states it and as an entry's
-# question (or a tag) is about it: "已经发货了还能取消吗" and "没发货的订单怎么取消" are
+# Whether the order has left the warehouse, as a message (the customer's order, or the
+# case asked about) and an entry's question (or a tag) are about it: "已经发货了还能取消吗" and "没发货的订单怎么取消" are
 # answers for opposite orders. Normalised (simplified, lower-case) text. Not 发货前/发货后:
 # "发货后多久能到" answers a customer still waiting for the parcel to leave too. Not
 # 已签收 / 没收到 either: the one entry about that (物流显示已签收，但我没收到) says both.
@@ -258,37 +258,31 @@ _SHIPPED = re.compile(r"已经?(?:发货|发出|寄出|出货|ship(?:ped)?)|已�
 # 有没有发货 and 发没发货 ask; 没发票, 没发现, 没发错, 没寄回 (a return) are about something else.
 _NOT_SHIPPED = re.compile(r"(?<![有发寄])(?:没有?|未)(?:发货|发出|寄出|出货|发|寄|ship(?:ped)?)(?![票现错回])|"
                           r"(?:not|n't|never)\s+(?:been\s+|yet\s+)*ship(?:ped)?")
-# A state the customer only supposes or asks about states nothing: 如果已经发货了呢, 那已经
-# 发货了呢 (what if it has?), 是不是已经发货了, 发货了吗, 还没发货就能取消吗 (the condition
-# of an answer), 没发货之前, 没发货的订单 (a kind of order). Such a message keeps its
-# ranking: the customer may well want the entry for the supposed state.
-_SUPPOSED = re.compile(r"如果|要是|假如|假使|假设|万一|倘若|若是|\bif\b|是不是|是否|有没有|会不会")
-_ASKED_AFTER = re.compile(r"^[了的]?(?:吗|么|嘛|与否|[?？]|没有?(?![^?？，,。.!！\s呢啊呀吗]))|"  # not 发货了没动静
-                          r"^(?:就|的|之前|以前|前|时|后|之后|以后)")
+# Asking whether the order is in a state names none: 是不是已经发货了, 发货了吗, 有没有发货.
+# A state the customer supposes or sets as a condition does: 如果已经发货了呢 and 还没发货
+# 就能取消吗 ask about that case, so the entry for the other one answers neither.
+_WHETHER = re.compile(r"是不是|是否|有没有|会不会")
+_ASKED_AFTER = re.compile(r"[了的]?(?:吗|么|嘛|与否|[?？]|没有?(?![^?？，,。.!！\s呢啊呀吗]))")  # not 发货了没动静
 _CLAUSE_END = re.compile(r"[，,。.!！?？;；\s]")
 
 
-def _states(text: str, asserted: bool) -> set[str]:
-    """The order states ("shipped", "not shipped") `text` names; with `asserted`, only
-    those it states as facts (see _SUPPOSED)."""
+def _states(text: str) -> set[str]:
+    """The order states ("shipped", "not shipped") normalised `text` is about, stated,
+    supposed or set as a condition; not one it asks whether the order is in."""
     found = set()
     for state, words in (("shipped", _SHIPPED), ("not shipped", _NOT_SHIPPED)):
         for m in words.finditer(text):
-            if asserted:
-                start = max((e.end() for e in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
-                after = text[m.end():]
-                # 呢 asks only after a shipped state: 那已经发货了呢 (what if), but 还没发货呢 (it hasn't)
-                if _SUPPOSED.search(text, start, m.start()) or _ASKED_AFTER.match(after) \
-                        or state == "shipped" and re.match(r"[了的]?呢", after):
-                    continue
-            found.add(state)
+            start = max((e.end() for e in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+            if not (_WHETHER.search(text, start, m.start()) or _ASKED_AFTER.match(text, m.end())):
+                found.add(state)
     return found
 
 
 def order_state(message: str) -> str | None:
-    """The state the message says the customer's order is in, "shipped" or "not shipped";
-    None when it states none, or both (one parcel sent, another not)."""
-    states = _states(normalize(message).text, asserted=True)
+    """The order state the message is about, "shipped" or "not shipped" (the customer's
+    order, or the case asked about: 如果已经发货了呢); None when it names none, or both
+    (one parcel sent, another not)."""
+    states = _states(normalize(message).text)
     return states.pop() if len(states) == 1 else None
 
 
@@ -303,7 +297,7 @@ def _contradicts(hit: Hit, state: str | None) -> bool:
 
 @lru_cache(maxsize=4096)
 def _entry_states(question_and_tags: str) -> frozenset[str]:
-    return frozenset(_states(normalize(question_and_tags).text, asserted=False))
+    return frozenset(_states(normalize(question_and_tags).text))
 
 
 def _may_offer(hit: Hit, u) -> bool:
@@ -462,7 +456,7 @@ class Assistant:
             # "已经发货了，我想取消订单" is not answered with how to cancel an order not yet
             # shipped: the same as another region's entry, while another entry may answer.
             cands = [h for h in cands if h not in wrong]
-            notes.append(f"the customer says the order is {state}; written for the other case, left out: "
+            notes.append(f"the message is about an order {state}; written for the other case, left out: "
                          f"{', '.join(h.entry_id for h in wrong)}")
         if result.no_match or not cands or cands[0].confidence < 0.5:
             near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
