@@ -394,7 +394,7 @@ class Assistant:
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         vals.update(values or {})
-        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen)
+        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier)
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -422,7 +422,7 @@ class Assistant:
         return SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
-                notes: list[str], unseen: bool = False) -> list[Draft]:
+                notes: list[str], unseen: bool = False, earlier: list[str] = ()) -> list[Draft]:
         c = self.composer
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
@@ -444,14 +444,17 @@ class Assistant:
             # said only when it changed the answer (a bare order number or a plain
             # statement asks nothing, and a greeting entry ranked low changed nothing)
             notes.append("greeting entries left out: the message is more than a greeting")
-        asked = _asked_from(key)
+        # Where the customer is, and whether the order has shipped, hold for the whole talk:
+        # "那運費多少" after "我在台灣" is asked from Taiwan. The latest turn that says wins.
+        talk = [key] + list(earlier[::-1])
+        asked = next((a for t in talk if (a := _asked_from(t))), set())
         if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and len(away) < len(cands):
             # Another region's entry (a Hong Kong freight answer for a Taiwan customer,
             # 統編 for a mainland one) is no answer, option or second answer while another
             # entry may answer.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
-        state = order_state(key)
+        state = next((st for t in talk if (st := order_state(t))), None)
         if (wrong := [h for h in cands if _contradicts(h, state)]) and len(wrong) < len(cands):
             # "已经发货了，我想取消订单" is not answered with how to cancel an order not yet
             # shipped: the same as another region's entry, while another entry may answer.

@@ -804,3 +804,25 @@ def test_a_nudge_after_replying_to_the_agent_answers_the_question_before_the_rep
     assert waiting_question("？？？", talk) == "退款五天了还没到账 支付宝"
     talk[-1] = {"role": "customer", "text": "那运费险怎么用呢"}  # a question of its own waits alone
     assert waiting_question("在吗", talk) == "那运费险怎么用呢"
+
+
+@pytest.mark.parametrize("message, context, answered", [
+    ("那運費怎麼算", [{"role": "customer", "text": "我在台灣，想買這件外套"}], "tw_ship"),  # said earlier
+    ("那運費怎麼算", [{"role": "customer", "text": "想買這件外套"}], "hk_ship"),  # nowhere said: ranking
+    ("寄香港運費點計", [{"role": "customer", "text": "我在台灣"}], "hk_ship"),  # the latest turn that says wins
+])
+def test_where_the_customer_is_holds_for_the_whole_talk(shop_kb, message, context, answered):
+    hits = [_hit("hk_ship", "寄香港運費點計", 0.93, 2.45, ["香港", "運費"]),
+            _hit("tw_ship", "寄台灣運費怎麼算", 0.9, 2.42, ["台灣", "運費"])]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, context)
+    assert s.drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+def test_an_order_state_said_earlier_holds_for_a_follow_up(shop_kb):
+    before = _hit("before", "没发货的订单怎么取消", 0.93, 2.45, ["取消订单"])
+    after = _hit("after", "已经发货了还能取消吗", 0.9, 2.42, ["取消订单"])
+    talk = [{"role": "customer", "text": "我的订单已经发货了"}]
+    s = Assistant(_Answers(shop_kb, [before, after]), composer()).suggest("那能取消吗", talk)
+    assert s.drafts[0].entry_ids == ["after"]
+    fresh = Assistant(_Answers(shop_kb, [before, after]), composer()).suggest("那能取消吗", [{"role": "customer", "text": "你好"}])
+    assert fresh.drafts[0].entry_ids == ["before"]
