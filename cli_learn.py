@@ -129,7 +129,7 @@ def learn_config(c: Context, min_agents, as_json) -> None:
         learner.set_trust(TrustRule(min_agents))
     emit({"min_agents": learner.store.rule.min_agents}, as_json,
          lambda d: f"a learned phrasing is trusted once {d['min_agents']} different agent(s) accepted it"
-                   " (and accepts outnumber rejects), or an editor approved it")
+                   " (and more agents accepted it than rejected it), or an editor approved it")
 
 
 def _since(ctx, param, value):

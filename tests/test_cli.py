@@ -422,6 +422,12 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     assert "demoted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
 
 
+def test_learn_config_says_the_trust_rule_counts_agents(home, run, fake_models):
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    text = run("learn", "config").output
+    assert "more agents accepted it than rejected it" in text and "accepts outnumber" not in text
+
+
 # Arguments that get each command past click's own checks, to where it opens the store.
 _ON_A_STORE = {
     "search": ["运费险"], "suggest": ["运费险"], "list": [], "show": ["k1"], "history": ["k1"],

@@ -798,6 +798,13 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
 
 
+def test_the_trust_rule_is_described_as_counting_agents_not_clicks(editor, admin):
+    # TrustRule compares how many different agents accepted and rejected, not the clicks.
+    learn_page, settings = editor.get("/console/learn"), admin.get("/console/settings")
+    assert "采纳的客服多于拒绝的客服" in learn_page and "采纳次数多于拒绝次数" not in learn_page
+    assert "采用的客服多于拒绝的客服" in settings and "采用多于拒绝" not in settings
+
+
 def test_trust_rule_form_sets_min_agents(editor, ws):
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
     assert ">已在使用</span>" not in editor.get("/console/learn")
