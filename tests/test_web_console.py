@@ -863,6 +863,12 @@ def test_stats_page_shows_the_numbers(editor, ws):
     assert "http://" not in html and "https://" not in html
     # kefu's own no-match flags have their column beside the agents' reports
     assert re.search(r'<td class="nowrap">[\d-]+</td><td>5</td><td>1</td>', html)
+    # ... under their own names: the headline rate is kefu's flag, the action is the agents' report
+    label = re.search(r'<span class="label">([^<]*)</span><strong id="stat-nomatch">', html).group(1)
+    reported = re.search(r'<tr><td>([^<]*)</td><td id="action-no_match">', html).group(1)
+    heads = re.search(r'<thead><tr><th>日期</th>(.*?)</tr></thead>', html).group(1)
+    assert label == "助手判定无答案" and reported == "客服报告无答案" and label != reported
+    assert re.findall(r'<th>([^<]*无答案)</th>', heads) == [label, reported]
     # The since filter.
     later = editor.get("/console/stats?since=2999-01-01")
     assert '<strong id="stat-shown">0</strong>' in later and 'value="2999-01-01"' in later
