@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import Context, author, emit, handle_errors, json_option, needs_store
+from kefu.cli import Context, author, check_encoding, emit, handle_errors, json_option, needs_store
 from kefu.kb.learned import MIN_AGENTS, TrustRule
 
 
@@ -23,13 +23,15 @@ def _recorded_text(d: dict) -> str:
 @learn.command(name="replay")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--agent", help="Agent to credit lines that name none (default: none, counted as one agent).")
+@click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
+              help="Text encoding of the file (default: detected; UTF-8, GB18030/GBK or Big5).")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def learn_replay(c: Context, file, agent, as_json) -> None:
+def learn_replay(c: Context, file, agent, encoding, as_json) -> None:
     """Record a feedback FILE (learn.jsonl: {"query", "accepted": id} per line); a line seen before counts once."""
-    emit(c.learner().replay(file, agent), as_json, _recorded_text)
+    emit(c.learner().replay(file, agent, encoding), as_json, _recorded_text)
 
 
 def _row_text(r: dict) -> str:

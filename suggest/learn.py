@@ -147,10 +147,11 @@ class Learner:
         self.kb.refresh(rec.entries)
         return fid
 
-    def replay(self, path: str | Path, agent: str | None = None) -> Recorded:
-        """Record a learn.jsonl file (one transaction; a line seen before counts once)."""
+    def replay(self, path: str | Path, agent: str | None = None, encoding: str | None = None) -> Recorded:
+        """Record a learn.jsonl file (one transaction; a line seen before counts once);
+        its encoding is detected unless given."""
         path = Path(path)
-        return self.record(read_feedback(path, agent), where=f"{path}, ")
+        return self.record(read_feedback(path, agent, encoding), where=f"{path}, ")
 
     def approve(self, row_id: int, editor: str) -> list[str]:
         return self._apply(lambda: self.store.approve(row_id, editor))
@@ -184,13 +185,13 @@ def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
             "drift": [asdict(d) for d in answer_drift(drift_edits(db, since))]}
 
 
-def read_feedback(path: Path, agent: str | None = None) -> list[Event]:
+def read_feedback(path: Path, agent: str | None = None, encoding: str | None = None) -> list[Event]:
     """Events of a feedback file: one JSON object a line, `{"query", "accepted": id}` (the
     shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
-    optional `"agent"`, `"at"` (ISO; without an offset, local time) and `"id"`. A line's key
-    is a hash of its content."""
+    optional `"agent"`, `"at"` (ISO; without an offset, local time) and `"id"`. Its encoding
+    is detected unless given. A line's key is a hash of its content."""
     events = []
-    for n, line in iter_jsonl(path, read_text(path)):
+    for n, line in iter_jsonl(path, read_text(path, encoding)):
         query = line.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ImportFileError(path, n, "query", "missing or empty")

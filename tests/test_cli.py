@@ -428,6 +428,17 @@ def test_learn_config_says_the_trust_rule_counts_agents(home, run, fake_models):
     assert "more agents accepted it than rejected it" in text and "accepts outnumber" not in text
 
 
+def test_learn_replay_takes_the_encoding_its_error_names(home, run, fake_models, tmp_path):
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    f = tmp_path / "learn.jsonl"
+    f.write_bytes('{"query": "café ouvert ?", "no_match": true}\n'.encode("latin-1"))
+    result = run("learn", "replay", str(f), ok=False)
+    assert result.exit_code == 1 and "--encoding" in result.output
+    assert json.loads(run("learn", "replay", "--encoding", "latin-1", str(f), "--json").stdout)["new"] == 1
+    result = run("learn", "replay", "--encoding", "rot13", str(f), ok=False)
+    assert result.exit_code == 2 and "--encoding" in result.output
+
+
 # Arguments that get each command past click's own checks, to where it opens the store.
 _ON_A_STORE = {
     "search": ["运费险"], "suggest": ["运费险"], "list": [], "show": ["k1"], "history": ["k1"],
