@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -185,11 +186,21 @@ def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
             "drift": [asdict(d) for d in answer_drift(drift_edits(db, since))]}
 
 
-def read_feedback(path: Path, agent: str | None = None, encoding: str | None = None) -> list[Event]:
+# How far ahead of this machine's clock a replayed `at` may be: a clock running fast, or
+# a time without an offset written in a time zone ahead of this one (up to a day). A
+# later time would rank its message first among the gaps and add a day to come to the
+# statistics.
+CLOCK_SKEW = timedelta(days=1)
+
+
+def read_feedback(path: Path, agent: str | None = None, encoding: str | None = None,
+                  now: datetime | None = None) -> list[Event]:
     """Events of a feedback file: one JSON object a line, `{"query", "accepted": id}` (the
     shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
-    optional `"agent"`, `"at"` (ISO; without an offset, local time) and `"id"`. Its encoding
-    is detected unless given. A line's key is a hash of its content."""
+    optional `"agent"`, `"at"` (ISO; without an offset, local time; at most `CLOCK_SKEW`
+    after `now`, default the current time) and `"id"`. Its encoding is detected unless
+    given. A line's key is a hash of its content."""
+    latest = (now or datetime.now(timezone.utc)) + CLOCK_SKEW
     events = []
     for n, line in iter_jsonl(path, read_text(path, encoding)):
         query = line.get("query")
@@ -212,6 +223,9 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
                 at = as_utc(line["at"])
             except ValueError as exc:
                 raise ImportFileError(path, n, "at", str(exc)) from None
+            if datetime.fromisoformat(at) > latest:
+                raise ImportFileError(path, n, "at", f"{line['at'][:40]!r} is in the future (more than a day"
+                                                     " ahead of this machine's clock)")
         action = {"accepted": "accept", "edited": "edit", "rejected": "reject", "no_match": "no_match"}[kind]
         if action == "edit" and not line.get("text"):
             raise ImportFileError(path, n, "text", "an edited line needs the text the agent sent")

@@ -591,6 +591,8 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     ({"query": "x"}, "field 'accepted'"),
     ({"query": "x", "accepted": 3}, "field 'accepted'"),
     ({"query": "x", "edited": "ship"}, "field 'text'"),
+    # a time to come would top the gap ranking and add its day to the statistics
+    ({"query": "x", "no_match": True, "at": "2099-01-01"}, "field 'at': '2099-01-01' is in the future"),
 ])
 def test_bad_feedback_names_the_line_and_stores_nothing(shop, tmp_path, line, field):
     shop.archive("return")
@@ -601,6 +603,19 @@ def test_bad_feedback_names_the_line_and_stores_nothing(shop, tmp_path, line, fi
         learner.replay(f)
     assert "learn.jsonl" in str(err.value) and "line 2" in str(err.value)
     assert list(shop.store.db.conn.iterdump()) == dump
+
+
+def test_a_replayed_time_may_be_a_day_ahead_of_the_clock_not_more(tmp_path):
+    from datetime import datetime, timezone
+
+    from kefu.suggest.learn import read_feedback
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": "x", "no_match": True, "at": "2026-11-30T12:00:00Z"}])
+    assert [e.at for e in read_feedback(f, now=now)] == ["2026-11-30T12:00:00+00:00"]
+    later = write_lines(tmp_path / "later.jsonl", [{"query": "x", "no_match": True, "at": "2026-11-30T12:00:01Z"}])
+    with pytest.raises(ImportFileError, match="line 1, field 'at'"):
+        read_feedback(later, now=now)
 
 
 def test_replayed_times_are_stored_in_utc(shop, tmp_path):
