@@ -20,6 +20,9 @@ TRADITIONAL = "traditional"
 # Longer messages are cut before matching; the question is usually at the end of a
 # long message (context first, question last), so the tail is what is kept.
 MAX_CHARS = 500
+# The longest text kefu takes in at all (a 50 KB paste fits): the API refuses a longer
+# field, `kefu learn replay` a longer line's query or text.
+MAX_MESSAGE = 100_000
 
 _SPACE = re.compile(r"\s+")
 _SURROGATE = re.compile("[\ud800-\udfff]")

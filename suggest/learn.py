@@ -25,7 +25,7 @@ from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
-from kefu.kb.text import normalize
+from kefu.kb.text import MAX_MESSAGE, normalize
 
 from .stats import as_utc
 
@@ -199,7 +199,8 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
     shared benchmark format), or `"rejected": id`, `"edited": id` + `"text"`, `"no_match": true`;
     optional `"agent"`, `"at"` (ISO; without an offset, local time; at most `CLOCK_SKEW`
     after `now`, default the current time) and `"id"`. Its encoding is detected unless
-    given. A line's key is a hash of its content."""
+    given. A query or text may be at most MAX_MESSAGE characters, as through the API. A
+    line's key is a hash of its content."""
     latest = (now or datetime.now(timezone.utc)) + CLOCK_SKEW
     events = []
     for n, line in iter_jsonl(path, read_text(path, encoding)):
@@ -217,6 +218,9 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
         for opt in ("agent", "at", "id", "text"):
             if opt in line and not isinstance(line[opt], str):
                 raise ImportFileError(path, n, opt, "must be a string")
+        for name in ("query", "text"):
+            if len(line.get(name) or "") > MAX_MESSAGE:
+                raise ImportFileError(path, n, name, f"has {len(line[name])} characters; the limit is {MAX_MESSAGE}")
         at = None
         if line.get("at"):
             try:

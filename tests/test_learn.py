@@ -593,6 +593,9 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     ({"query": "x", "edited": "ship"}, "field 'text'"),
     # a time to come would top the gap ranking and add its day to the statistics
     ({"query": "x", "no_match": True, "at": "2099-01-01"}, "field 'at': '2099-01-01' is in the future"),
+    # the API's limit: a longer message is refused there, so it is here
+    ({"query": "包" * 100_001, "no_match": True}, "field 'query': has 100001 characters; the limit is 100000"),
+    ({"query": "x", "edited": "ship", "text": "包" * 100_001}, "field 'text'"),
 ])
 def test_bad_feedback_names_the_line_and_stores_nothing(shop, tmp_path, line, field):
     shop.archive("return")

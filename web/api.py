@@ -10,14 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from kefu.kb.text import whole_number
+from kefu.kb.text import MAX_MESSAGE, whole_number
 
 from .auth import requires
 from .openapi import SPEC
 from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_MESSAGE = 100_000  # characters (a 50 KB paste fits); longer is refused with 413
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
 
 
