@@ -186,11 +186,12 @@ class FeedbackLog:
                         text: str | None = None, agent: str | None = None) -> int:
         if action not in ACTIONS:
             raise BadFeedback("action", f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
-        row = self.db.execute("select drafts, hits from suggestions where id = ?", [suggestion_id]).fetchone()
+        row = self.db.execute("select drafts, hits, no_match from suggestions where id = ?",
+                              [suggestion_id]).fetchone()
         if row is None:
             raise UnknownSuggestion(suggestion_id)
         drafts, hits = json.loads(row[0]), json.loads(row[1])
-        top = hits[0].get("id") if hits else None  # what "not helpful" on the whole list rejects
+        top = list_rejects(hits, drafts, bool(row[2]))  # what "not helpful" on the whole list rejects
         entry_id = None
         if draft is not None:
             if not 1 <= draft <= len(drafts):
@@ -286,6 +287,17 @@ def draft_answers(draft: dict) -> list[str]:
     """The entries a logged draft answers: none for a clarifying or confirming question
     (it names the entries it asks about)."""
     return [] if draft.get("style") in QUESTION_STYLES else list(draft.get("entry_ids") or [])
+
+
+def list_rejects(hits: list[dict], drafts: list[dict], no_match: bool) -> str | None:
+    """The entry a reject of a whole suggestion ("not helpful", no draft) counts against:
+    its top hit, the answer the agent saw first. None on a suggestion flagged no-match
+    unless a draft offered that hit as its answer: the agent was offered no entry to turn
+    down, and two such clicks must not demote an entry nobody saw as an answer."""
+    top = hits[0].get("id") if hits else None
+    if no_match and not any(top in draft_answers(d) for d in drafts):
+        return None
+    return top
 
 
 def _now() -> str:

@@ -22,6 +22,7 @@ import numpy as np
 
 from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
+from kefu.kb.feedback import list_rejects
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
@@ -128,8 +129,9 @@ class Learner:
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
             shown = log.suggestion(suggestion_id)
             entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
-            if entry_id is None and action == "reject" and draft is None and shown["hits"]:
-                entry_id = shown["hits"][0]["id"]  # "not helpful" on the whole list rejects the top hit
+            if entry_id is None and action == "reject" and draft is None:
+                # "not helpful" on the whole list rejects the top hit, if it was offered
+                entry_id = list_rejects(shown["hits"], shown["drafts"], bool(shown["no_match"]))
             if entry_id is None and action != "no_match":
                 return fid  # a clarifying or two-answer draft: no one entry to learn for
             # One say per message, entry and side: using its warm and its concise draft (both

@@ -649,6 +649,24 @@ def test_panel_feedback_learns_and_fails_whole_for_an_archived_entry(shop):
     assert learner.store.rows()[0].accepts == 1
 
 
+def test_not_helpful_on_a_no_match_suggestion_rejects_no_entry_it_never_offered(shop):
+    from kefu.kb.feedback import FeedbackLog
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    nothing = [{"text": "亲，这个问题我帮您确认一下。", "entry_ids": [], "style": "no_match"}]
+    for agent in ("a", "b"):  # two agents' clicks: enough to demote an entry they had rejected
+        sid = log.record_suggestion(MISSED, [], "simplified", "logistics", True, [{"id": "ship"}], nothing)
+        learner.record_feedback(log, sid, "reject", agent=agent)
+        assert log.suggestion(sid)["feedback"][0]["action"] == "reject"  # the click is logged
+    assert shop.store.db.execute("select count(*) from learn_events where entry_id is not null").fetchone()[0] == 0
+    assert learner.store.rows() == [] and learner.store.demoted() == []
+    # A draft that did offer the top hit as its answer: the click turns it down.
+    offered = [{"text": "满99包邮。", "entry_ids": ["ship"], "style": "concise"}]
+    sid = log.record_suggestion(MISSED, [], "simplified", "logistics", True, [{"id": "ship"}], offered)
+    learner.record_feedback(log, sid, "reject", agent="a")
+    assert [(r.entry_id, r.rejects) for r in learner.store.rows()] == [("ship", 1)]
+
+
 def test_feedback_after_the_log_was_purged_is_still_learned_from(shop):
     """SQLite gives a new feedback row the id of a purged one: it is new feedback all the same."""
     from kefu.kb.feedback import FeedbackLog
