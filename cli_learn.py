@@ -36,8 +36,9 @@ def learn_replay(c: Context, file, agent, encoding, as_json) -> None:
 
 def _row_text(r: dict) -> str:
     # What the row does now: in use, ranked down, handed on, out of its entry, or its status.
-    state = ("trusted" if r["trusted"] else "demoted" if r["demoted"] else
-             f"moved>#{r['moved_to']}" if r["moved_to"] is not None else "removed" if r["removed"] else
+    # A moved row may still be demoted (its rejects stay with the old pairing): where it went matters more.
+    state = ("trusted" if r["trusted"] else f"moved>#{r['moved_to']}" if r["moved_to"] is not None else
+             "demoted" if r["demoted"] else "removed" if r["removed"] else
              "lifted" if r["lifted"] else r["status"])
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
             f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}")

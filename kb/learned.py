@@ -377,21 +377,32 @@ class LearnStore:
         return row
 
     def queue(self, rows: list[Learned] | None = None) -> list[Learned]:
-        """Candidates agents accepted and an editor has not decided on, most accepted first
-        (trusted ones too: they are in use, and an editor may still reject them); from
-        `rows` when given (rows already read), else from the table."""
+        """Candidates agents accepted, or an editor moved here, that an editor has not
+        decided on, most accepted first (trusted ones too: they are in use, and an editor
+        may still reject them). A message moved from a pairing agents only rejected
+        brings no accepts, but an editor chose its entry: it waits here for approval.
+        From `rows` when given (rows already read), else from the table."""
+        moved_in = self._moved_in()
         rows = [r for r in (self.rows() if rows is None else rows)
-                if r.status == "candidate" and r.accepts and not r.demoted]
+                if r.status == "candidate" and (r.accepts or r.id in moved_in) and not r.demoted]
         return sorted(rows, key=lambda r: (-r.accepts, r.rejects, r.id))
 
     def rejected_pairings(self, rows: list[Learned] | None = None) -> list[Learned]:
         """Undecided pairings agents rejected rather than accepted (demoted or on their way
         to it), most rejected first: an editor lifts a wrong demotion or moves the message.
-        A lifted one stays listed (where its lift is undone) unless its accepts put it in
-        the queue. From `rows` when given, else from the table."""
-        rows = [r for r in (self.rows() if rows is None else rows)
-                if r.status == "candidate" and (r.rejects or r.lifted) and (not r.accepts or r.demoted)]
+        A lifted one stays listed (where its lift is undone) unless its accepts, or a move
+        into it, put it in the queue. From `rows` when given, else from the table."""
+        rows = self.rows() if rows is None else rows
+        queued = {r.id for r in self.queue(rows)}
+        rows = [r for r in rows
+                if r.status == "candidate" and (r.rejects or r.lifted) and (not r.accepts or r.demoted)
+                and r.id not in queued]
         return sorted(rows, key=lambda r: (-r.rejects, r.id))
+
+    def _moved_in(self) -> set[int]:
+        """Rows an editor's move gave a message to (and has not been reset)."""
+        return {to for (to,) in self.db.execute(
+            "select json_extract(moved, '$.to') from learned where moved is not null")}
 
     def trusted(self, entry_ids: list[str] | None = None) -> dict[str, list[str]]:
         """Entry id -> learned phrasings used for retrieval, oldest first."""

@@ -421,6 +421,11 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     run("learn", "reset", str(rows["k1"]["id"]))
     assert "demoted" in run("learn", "queue", "--status", "agent-rejected", "--entry", "k1").output
 
+    # Moved elsewhere, the demoted pairing says where it went; the message waits for review there.
+    moved = json.loads(run("learn", "move", str(rows["k1"]["id"]), "--to", "k2", "--json").stdout)
+    assert f"moved>#{moved['to_id']}" in run("learn", "queue", "--status", "rejected", "--entry", "k1").output
+    assert moved["to_id"] in [r["id"] for r in json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]]
+
 
 def test_learn_config_says_the_trust_rule_counts_agents(home, run, fake_models):
     run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")

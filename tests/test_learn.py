@@ -275,6 +275,22 @@ def test_a_moved_pairing_takes_no_rejects_and_the_old_demotion_stays(shop):
     assert top(shop, message) != wrong
 
 
+def test_a_message_moved_from_a_pairing_agents_only_rejected_waits_in_the_queue(shop):
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    wrong = top(shop, message)
+    right = next(e for e in ("ship", "delivery", "invoice") if e != wrong)
+    learner.record([reject(message, wrong, "a"), reject(message, wrong, "b")])
+    (row,) = learner.store.rejected_pairings()
+    learner.move(row.id, right, "editor1")
+    moved = learner.store.get(learner.store.get(row.id).moved_to)
+    assert (moved.accepts, moved.trusted) == (0, False)  # no agent accepted it: not used yet
+    # An editor chose its entry: it waits for approval rather than being listed nowhere.
+    assert learner.store.queue() == [moved] and learner.store.rejected_pairings() == []
+    learner.approve(moved.id, "editor2")
+    assert message in shop.store.get(right).similar
+
+
 def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):
     learner = Learner(shop)
     message = "包邮吗 我要退货"
