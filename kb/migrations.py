@@ -187,6 +187,30 @@ def m016_suggestion_replaces(db: sqlite_utils.Database) -> None:
     db["suggestions"].create_index(["replaces"])
 
 
+@migration
+def m017_learned_ids_never_reused(db: sqlite_utils.Database) -> None:
+    # A learned row's id names it in its decisions (learn_decisions.row_id), in a move's
+    # record ("move to … (#7)") and in the console's links. Without AUTOINCREMENT SQLite
+    # gave the id of a deleted row (the newest: a reset takes back a move that created it)
+    # to the next new phrasing, which then showed the old row's decisions. The table is
+    # rebuilt with AUTOINCREMENT, its rows kept as they are (same ids, same columns in the
+    # same order), and the counter starts past every id a decision or a move names, so no
+    # id already used is given again.
+    db.execute("create table learned_new (id integer primary key autoincrement, entry_id text, key text,"
+               " text text, status text, accepts integer, rejects integer, agents text, rejecters text,"
+               " first_at text, last_at text, decided_by text, decided_at text, lifted text, moved text)")
+    db.execute("insert into learned_new select id, entry_id, key, text, status, accepts, rejects, agents,"
+               " rejecters, first_at, last_at, decided_by, decided_at, lifted, moved from learned")
+    used = db.execute("select max(coalesce((select max(id) from learned), 0),"
+                      " coalesce((select max(row_id) from learn_decisions), 0),"
+                      " coalesce((select max(json_extract(moved, '$.to')) from learned), 0))").fetchone()[0]
+    db.execute("drop table learned")
+    db.execute("alter table learned_new rename to learned")
+    db.execute("create unique index idx_learned_entry_id_key on learned (entry_id, key)")
+    db.execute("delete from sqlite_sequence where name in ('learned', 'learned_new')")
+    db.execute("insert into sqlite_sequence (name, seq) values ('learned', ?)", [used])
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -343,6 +343,46 @@ def test_reset_of_a_move_takes_back_exactly_what_it_gave(shop):
     assert learner.store.trusted() == {"delivery": [MISSED], "ship": [MISSED]}
 
 
+def test_a_learned_row_id_is_never_given_to_another_phrasing(shop):
+    learner = Learner(shop)
+    learner.record([accept(MISSED, "ship", "a")])
+    (old,) = learner.store.rows()
+    learner.move(old.id, "delivery", "editor1")
+    gone = learner.store.get(old.id).moved_to
+    learner.reset(old.id, "editor1")  # the row the move created goes away, the newest id
+    new = learner.record([accept("周末也发货吗", "delivery", "b")]).learned[0]
+    assert new > gone and learner.store.decisions(new) == []  # not "moved in from ship"
+    with pytest.raises(KefuError, match=f"no learned phrasing with id {gone}"):
+        learner.store.decisions(gone)
+
+
+def test_the_migration_to_ids_never_reused_keeps_the_rows_and_skips_every_used_id(monkeypatch):
+    import sqlite_utils
+
+    from kefu.kb import migrations
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    upto = names.index("m017_learned_ids_never_reused") if "m017_learned_ids_never_reused" in names else len(names)
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+        migrations.apply(db)  # a store as it was before
+    row = {"entry_id": "ship", "key": "运费", "text": "运费？", "status": "approved", "accepts": 2, "rejects": 1,
+           "agents": '["a", "b"]', "rejecters": '["c"]', "first_at": "2026-11-01T00:00:00+00:00",
+           "last_at": "2026-11-02T00:00:00+00:00", "decided_by": "ed", "decided_at": "2026-11-03T00:00:00+00:00",
+           "lifted": None, "moved": '{"to": 5, "accepts": 2, "agents": ["a", "b"]}'}
+    db["learned"].insert({"id": 3, **row})
+    db["learn_decisions"].insert({"row_id": 9, "at": "2026-11-03", "editor": "ed", "action": "reject",
+                                  "status": "rejected"})  # the decision of a row deleted since
+    before = db.execute("select * from learned").fetchall()
+    migrations.apply(db)
+    assert db.execute("select * from learned").fetchall() == before
+    db.execute("insert into learned (entry_id, key) values ('ship', '包邮')")
+    assert db.execute("select id from learned where key = '包邮'").fetchone()[0] == 10
+    with pytest.raises(Exception, match="UNIQUE"):  # the index on (entry, key) is still there
+        db.execute("insert into learned (entry_id, key) values ('ship', '运费')")
+
+
 def test_a_move_never_revives_a_row_that_was_itself_moved(shop):
     learner = Learner(shop)
     learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "delivery", "b")])
