@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kefu.kb.feedback import draft_answers
-from kefu.kb.text import normalize
+from kefu.kb.text import normalize, to_simplified
 
 KINDS = ("no_match", "reject")
 
@@ -399,8 +399,30 @@ def _trim(text: str) -> str:
     return text[start:end]
 
 
-def _segments(draft: str, sent: str) -> list[tuple[str, str]]:
-    """(removed, added) for each changed stretch between a draft and the sent text."""
+def answer_span(draft: str, answer: str) -> tuple[int, int] | None:
+    """Where in `draft` the entry's `answer` is: from the first to the last stretch of two
+    or more characters they share, compared in simplified script when that keeps the
+    draft's length. The answer may be changed there (its salutation dropped after kefu's
+    opener, variables filled in, converted to traditional script), so it is aligned, not
+    searched for; its salutation is left out first, so that it cannot match the opener's.
+    None when less than half of the answer is found: it cannot be told apart then."""
+    from .draft import SALUTATION  # draft.py imports the retriever: only when aligning
+
+    core = SALUTATION.sub("", answer) or answer
+    a, b = to_simplified(draft), to_simplified(core)
+    if len(a) != len(draft):
+        a, b = draft, core
+    blocks = [m for m in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks() if m.size >= 2]
+    if not blocks or sum(m.size for m in blocks) * 2 < len(b):
+        return None
+    return blocks[0].a, blocks[-1].a + blocks[-1].size
+
+
+def _segments(draft: str, sent: str, span: tuple[int, int] | None = None) -> list[tuple[str, str]]:
+    """(removed, added) for each changed stretch between a draft and the sent text; with
+    `span` (the entry's answer in the draft), only those that change it: a stretch that
+    overlaps it, or text inserted inside it or at either end of it. What the agent did to
+    kefu's own opener and closing says nothing about the answer."""
     ops = [op for op in difflib.SequenceMatcher(None, draft, sent, autojunk=False).get_opcodes()
            if op[0] != "equal"]
     merged: list[list[int]] = []
@@ -418,6 +440,8 @@ def _segments(draft: str, sent: str) -> list[tuple[str, str]]:
         while (i2 < len(draft) and j2 < len(sent) and draft[i2].isdigit() and draft[i2] == sent[j2]
                and (draft[i2 - 1:i2].isdigit() or sent[j2 - 1:j2].isdigit())):
             i2, j2 = i2 + 1, j2 + 1
+        if span is not None and not (i1 < span[1] and i2 > span[0] if i1 < i2 else span[0] <= i1 <= span[1]):
+            continue
         removed, added = draft[i1:i2], sent[j1:j2]
         r, a = _significant(removed), _significant(added)
         if r == a:  # whitespace, punctuation or script only
@@ -428,10 +452,13 @@ def _segments(draft: str, sent: str) -> list[tuple[str, str]]:
     return out
 
 
-def answer_drift(edits: list[tuple[str, str, str]], min_count: int = 2) -> list[Drift]:
+def answer_drift(edits: list[tuple], min_count: int = 2) -> list[Drift]:
     """Changes that agents made to the same entry's drafts at least `min_count` times.
 
-    edits: (entry_id, draft text shown, text the agent actually sent). Each edit is
+    edits: (entry_id, draft text shown, text the agent actually sent), optionally with a
+    fourth item, where the entry's answer is in the draft ((start, end), see
+    `answer_span`; None: unknown, the whole draft counts): only changes to it count,
+    not to kefu's opener or closing around it. Each edit is
     diffed character by character (Chinese has no spaces); nearby changes are merged
     and numbers widened to the whole number. Changes of whitespace or punctuation
     only, and one-character changes without a digit, are ignored. Changes are grouped
@@ -441,11 +468,11 @@ def answer_drift(edits: list[tuple[str, str, str]], min_count: int = 2) -> list[
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
     groups: dict[tuple[str, str, str], list[tuple[str, str, str]]] = defaultdict(list)
-    for entry_id, draft, sent in edits:
+    for entry_id, draft, sent, *rest in edits:
         if not entry_id or draft == sent:
             continue
         seen = set()
-        for removed, added in _segments(draft or "", sent or ""):
+        for removed, added in _segments(draft or "", sent or "", rest[0] if rest else None):
             key = (entry_id, _significant(removed), _significant(added))
             if key not in seen:
                 seen.add(key)
@@ -608,11 +635,14 @@ def current_answers(kb) -> Answers:
     return answers
 
 
-def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
-    """(entry_id, draft shown, text sent) for every edit feedback whose draft is known.
+def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str, tuple[int, int] | None]]:
+    """(entry_id, draft shown, text sent, where the entry's answer is in the draft) for
+    every edit feedback whose draft is known.
 
     The draft is the suggestion's drafts[draft - 1]; the entry is the feedback's, or
-    else that draft's first entry. Edits without a draft number or entry are skipped,
+    else that draft's first entry. Its answer's place in the draft is found from the
+    answer logged with the suggestion's hits (`answer_span`; None when it is not logged
+    or not found). Edits without a draft number or entry are skipped,
     and so are edits of drafts shown before the entry's answer last changed (history
     table): once an editor has updated the answer, edits of the old one no longer say
     it needs updating.
@@ -620,8 +650,8 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
     where, args = _since("f.at", since)
     rows = []
     seen = set()
-    for sid, entry_id, draft_no, text, drafts, shown_at in db.execute(
-            "select f.suggestion_id, f.entry_id, f.draft, f.text, s.drafts, s.at from feedback f"
+    for sid, entry_id, draft_no, text, drafts, shown_at, hits in db.execute(
+            "select f.suggestion_id, f.entry_id, f.draft, f.text, s.drafts, s.at, s.hits from feedback f"
             " join suggestions s on s.id = f.suggestion_id"
             f" where f.action = 'edit' and f.text is not null and f.draft is not null{where}"
             " order by f.at, f.id", args):
@@ -636,7 +666,19 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str]]:
         # One customer message, one say: its warm and concise drafts edited alike are one.
         if entry_id and draft.get("text") and (sid, entry_id) not in seen:
             seen.add((sid, entry_id))
-            rows.append((entry_id, draft["text"], text, parse_time(shown_at)))
+            answer = _logged_answer(hits, entry_id)
+            span = answer_span(draft["text"], answer) if answer else None
+            rows.append((entry_id, draft["text"], text, span, parse_time(shown_at)))
     changed = last_changes(db, [r[0] for r in rows])
     # Strictly after: a draft logged in the same second as the change may show either answer.
-    return [(e, d, t) for e, d, t, at in rows if e not in changed or at > changed[e]]
+    return [(e, d, t, span) for e, d, t, span, at in rows if e not in changed or at > changed[e]]
+
+
+def _logged_answer(hits: str | None, entry_id: str) -> str | None:
+    """The answer of `entry_id` as a logged suggestion's hits show it, if they do."""
+    try:
+        found = json.loads(hits or "[]")
+    except json.JSONDecodeError:
+        return None
+    return next((h.get("answer") for h in found if isinstance(h, dict) and h.get("id") == entry_id
+                 and isinstance(h.get("answer"), str)), None)

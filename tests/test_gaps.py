@@ -408,10 +408,12 @@ def test_drift_edits_join_the_draft_shown(db):
     for action, draft, entry_id, text, when in rows:
         db["feedback"].insert({"suggestion_id": "s1", "at": when, "action": action, "draft": draft,
                                "entry_id": entry_id, "text": text, "agent": "a1"})
-    assert drift_edits(db, since=at(10)) == [("e020", "48小时内发货", "24小时内发货"),
-                                             ("e014", "3-5个工作日到账", "1-3个工作日到账")]
+    # the hits logged no answer: where it is in the draft is unknown (None), the whole draft counts
+    assert drift_edits(db, since=at(10)) == [("e020", "48小时内发货", "24小时内发货", None),
+                                             ("e014", "3-5个工作日到账", "1-3个工作日到账", None)]
     # e014's draft edited twice for one customer message (at 20 and at 1 days): one say
-    assert drift_edits(db) == [("e014", "3-5个工作日到账", "早先的修改"), ("e020", "48小时内发货", "24小时内发货")]
+    assert drift_edits(db) == [("e014", "3-5个工作日到账", "早先的修改", None),
+                               ("e020", "48小时内发货", "24小时内发货", None)]
 
 
 def test_gap_messages_record_what_agents_turned_down(db):
@@ -446,6 +448,36 @@ def test_a_message_an_agent_answered_with_another_draft_is_no_gap(db):
     assert [m.text for m in gap_messages(db)] == ["能以旧换新吗"]
 
 
+OPENER, CLOSING = "您好～青禾优选小禾在线，很高兴为您服务。", "请问还有其他可以帮您的吗？"
+
+
+def test_only_changes_to_the_answer_are_drift_not_to_kefus_opener_or_closing(db):
+    answer = "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦"  # its 亲 dropped after the opener
+    shown = OPENER + "银行卡退款一般3-5个工作日到账，请耐心等待哦。" + CLOSING
+    sent = {"s1": "银行卡退款一般3-5个工作日到账，请耐心等待哦。",  # opener and closing deleted
+            "s2": "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦～",
+            "s3": shown.replace("3-5", "1-3"),  # the answer changed, twice
+            "s4": "银行卡退款一般1-3个工作日到账，请耐心等待哦。"}
+    for sid, text in sent.items():
+        add_suggestion(db, sid, at(2), "退款多久到", False, [{"text": shown, "entry_ids": ["e014"], "style": "warm"}])
+        db.execute("update suggestions set hits = ? where id = ?",
+                   [json.dumps([{"id": "e014", "kind": "entry", "answer": answer}], ensure_ascii=False), sid])
+        db["feedback"].insert({"suggestion_id": sid, "at": at(1), "action": "edit", "draft": 1,
+                               "entry_id": "e014", "text": text, "agent": "a1"})
+    assert answer_drift(drift_edits(db)) == [Drift("e014", 2, "3-5", "1-3", [sent["s3"], sent["s4"]])]
+    span = (len(OPENER), len(shown) - len(CLOSING) - 1)  # found from the answer logged with the hits
+    assert {e[3] for e in drift_edits(db)} == {span}
+
+
+def test_the_answer_is_found_in_a_draft_in_traditional_script_with_values_filled_in():
+    from kefu.suggest.gaps import answer_span
+
+    draft = "您好～青禾優選小禾在線。您的訂單2026112812345678已經發貨，3天內送達。請問還有其他問題嗎？"
+    span = answer_span(draft, "亲，您的订单{订单号}已经发货，3天内送达。")
+    assert draft[span[0]:span[1]] == "您的訂單2026112812345678已經發貨，3天內送達。"
+    assert answer_span("很高兴为您服务。", "退货地址请在订单页查看") is None  # not in it: unknown
+
+
 def test_drift_counts_only_edits_of_drafts_shown_since_the_answer_changed():
     store = Store(sqlite_utils.Database(memory=True))
     try:
@@ -469,6 +501,6 @@ def test_drift_counts_only_edits_of_drafts_shown_since_the_answer_changed():
         assert last_changes(db, ["e014"]) == {"e014": NOW - timedelta(days=5)}
         assert drift_edits(db) == [] and answer_drift(drift_edits(db)) == []
         edit("s3", 3, "1-3个工作日到账")  # a draft of the old answer, shown since: counts
-        assert drift_edits(db) == [("e014", "3-5个工作日到账", "1-3个工作日到账")]
+        assert drift_edits(db) == [("e014", "3-5个工作日到账", "1-3个工作日到账", None)]
     finally:
         store.close()
