@@ -26,9 +26,12 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"我?(?:还|另外|再)?(?:有|问)(?:一个|一|个|几个)?(?:问题|事儿?|事情)(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
-# Thanks and goodbyes anywhere in a short message that asks and reports nothing.
-_THANKS = re.compile(r"谢|感谢|多谢|唔该|thx|thank|拜拜|再见|掰掰|没有其他问题|没其他问题|没问题了|没事了|解决了|"
-                     r"祝你|辛苦了|那就这样|就这些")
+# Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks.
+_THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks)(?![a-z0-9])|感恩(?!节)|(?<!蟹)蟹蟹(?!蟹)"
+# Thanks and goodbyes anywhere in a short message that asks and reports nothing; 88 only
+# at the end ("走了 88", not "88元那款").
+_THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再见|掰掰|(?<![a-z])bye|(?<![\d.])88(?=[\W_]*$)|"
+                     r"没有其他问题|没其他问题|没问题了|没事了|解决了|祝你|辛苦了|那就这样|就这些")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
@@ -120,7 +123,7 @@ class Understanding:
     wording: str | None = None  # OpenCC config the conversation asks for (s2hk for Cantonese); None: the KB's
 
 
-_GRATITUDE = re.compile(r"谢|感谢|多谢|唔该|thx|thank|辛苦")
+_GRATITUDE = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|辛苦")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
 _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[，,。.!！~～\s]*)+那?我"
                    r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")

@@ -826,3 +826,12 @@ def test_an_order_state_said_earlier_holds_for_a_follow_up(shop_kb):
     assert s.drafts[0].entry_ids == ["after"]
     fresh = Assistant(_Answers(shop_kb, [before, after]), composer()).suggest("那能取消吗", [{"role": "customer", "text": "你好"}])
     assert fresh.drafts[0].entry_ids == ["before"]
+
+
+@pytest.mark.parametrize("message", ["3Q", "OK 3Q", "感恩", "蟹蟹", "thx"])
+def test_thanks_slang_after_an_answer_gets_a_closing(assistant, message):
+    """"3Q" got "我这边帮您确认清楚…" or the previous answer again."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "怎么申请退货"},
+                                    {"role": "agent", "text": "订单页点申请售后，选择退货退款。"}])
+    assert s.intent == "thanks"
+    assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == []

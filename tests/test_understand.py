@@ -258,3 +258,24 @@ def test_a_plan_after_thanks_is_still_a_plan():
     from kefu.suggest.understand import plans
 
     assert plans("好的谢谢，那我先去申请") and plans("好的，那我先拍照") and not plans("好的谢谢")
+
+
+@pytest.mark.parametrize("message", ["3Q", "OK 3Q", "3q啦", "感恩", "感恩感恩～", "蟹蟹", "蟹蟹亲", "thx", "tks",
+                                     "走了 88", "bye"])
+def test_thanks_slang_is_thanks(message):
+    assert understand(message).intent == "thanks"
+
+
+@pytest.mark.parametrize("message, thanked", [("3Q", True), ("感恩", True), ("蟹蟹", True), ("thx", True),
+                                              ("谢谢", True), ("走了 88", False), ("好的", False)])
+def test_thanks_slang_thanks_but_goodbyes_do_not(message, thanked):
+    from kefu.suggest.understand import thanks
+
+    assert thanks(message) is thanked
+
+
+@pytest.mark.parametrize("message", ["感恩节有活动吗", "88元那款还有吗", "我买了88元的"])
+def test_words_that_look_like_thanks_slang_are_not(message):
+    from kefu.suggest.understand import thanks
+
+    assert understand(message).intent != "thanks" and not thanks(message)
