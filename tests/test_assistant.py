@@ -828,6 +828,13 @@ def test_an_order_state_said_earlier_holds_for_a_follow_up(shop_kb):
     assert fresh.drafts[0].entry_ids == ["before"]
 
 
+def _shipped_composer():
+    from kefu import corpus
+    from kefu.suggest.phrases import PhraseLibrary
+
+    return Composer(PhraseLibrary.load(corpus.HUASHU), safety())
+
+
 @pytest.mark.parametrize("message", ["3Q", "OK 3Q", "感恩", "蟹蟹", "thx"])
 def test_thanks_slang_after_an_answer_gets_a_closing(assistant, message):
     """"3Q" got "我这边帮您确认清楚…" or the previous answer again."""
@@ -835,3 +842,12 @@ def test_thanks_slang_after_an_answer_gets_a_closing(assistant, message):
                                     {"role": "agent", "text": "订单页点申请售后，选择退货退款。"}])
     assert s.intent == "thanks"
     assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == []
+
+
+def test_an_angry_cantonese_customer_is_not_welcomed(shop_kb):
+    """"搞咩呀！！等咗成個禮拜都未收到貨" was read as calm and welcomed with 歡迎光臨."""
+    s = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), _shipped_composer()).suggest(
+        "搞咩呀！！等咗成個禮拜都未收到貨，你哋點做嘢㗎")
+    assert (s.sentiment, s.urgency, s.script) == ("angry", "high", TRADITIONAL)
+    for text in _texts(s):
+        assert "歡迎" not in text and "很高興" not in text and "生活愉快" not in text, text

@@ -260,6 +260,28 @@ def test_a_plan_after_thanks_is_still_a_plan():
     assert plans("好的谢谢，那我先去申请") and plans("好的，那我先拍照") and not plans("好的谢谢")
 
 
+@pytest.mark.parametrize("message, sentiment", [
+    ("搞咩呀！！等咗成個禮拜都未收到貨，你哋點做嘢㗎", "angry"), ("搞乜鬼，仲未發貨", "angry"),
+    ("有冇搞錯呀", "angry"), ("你哋咩態度", "angry"), ("頂唔順，件衫又爛咗", "angry"),
+    ("三日都未到！！", "angry"), ("等咗成個禮拜都未收到貨", "anxious"), ("仲未發貨", "anxious"),
+    ("點解仲未寄出", "anxious"), ("冇人理㗎？", "anxious"), ("快啲發貨啦", "anxious")])
+def test_cantonese_anger_and_waiting(message, sentiment):
+    """Cantonese outbursts and waits were read as calm: "搞咩呀！！等咗成個禮拜都未收到貨" got 歡迎光臨."""
+    assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message", ["你哋搞咩活動？", "搞咩嘢活動呀", "仲未發貨，可唔可以改地址", "好耐冇見，仲有冇貨",
+                                     "我哋家里没人回家收快递", "没人理解为什么这么好看", "唔，好吧"])
+def test_harmless_cantonese_and_nobody_words_stay_calm(message):
+    """What sale is on (搞咩活動), a not-yet as the condition of a change, long time no see."""
+    assert understand(message).sentiment == "calm"
+
+
+def test_cantonese_complaint_and_wait_intents():
+    assert understand("你哋咩態度").intent == "complaint"  # 什么态度
+    assert understand("等咗成個禮拜都未收到貨").intent == "logistics"
+
+
 @pytest.mark.parametrize("message", ["3Q", "OK 3Q", "3q啦", "感恩", "感恩感恩～", "蟹蟹", "蟹蟹亲", "thx", "tks",
                                      "走了 88", "bye"])
 def test_thanks_slang_is_thanks(message):
