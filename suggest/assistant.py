@@ -213,7 +213,9 @@ def _regions(text: str) -> set[str]:
 
 
 # A message in Cantonese comes from Hong Kong (an entry may quote a word of it in passing).
-_CANTONESE = re.compile(r"喺|嘅|咗|唔|㗎|哋|冇|點計|幾耐")
+# 唔 only before a word it negates (唔該, 唔啱, 可唔可以): alone or doubled it is a
+# mainland "um" (唔，好吧; 唔唔).
+_CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|哋|冇|點計|幾耐")
 
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.
@@ -414,12 +416,14 @@ class Assistant:
 
     @staticmethod
     def _script(message: str, earlier: list[str]) -> str:
-        """The message's script; a script-neutral message takes the earlier turns' script."""
+        """The message's script; a script-neutral message takes the earlier turns' script,
+        else traditional when it is Cantonese (件衫唔啱size, 唔該晒: Hong Kong customers
+        write traditional; a tie of 該 and 晒 counts as neutral), else simplified."""
         for text in [message] + earlier[::-1]:
             trad, simp = script_evidence(text)
             if trad != simp:
                 return TRADITIONAL if trad > simp else SIMPLIFIED
-        return SIMPLIFIED
+        return TRADITIONAL if any(_CANTONESE.search(t) for t in [message] + earlier) else SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
                 notes: list[str], unseen: bool = False, earlier: list[str] = ()) -> list[Draft]:

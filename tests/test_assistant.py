@@ -828,6 +828,27 @@ def test_an_order_state_said_earlier_holds_for_a_follow_up(shop_kb):
     assert fresh.drafts[0].entry_ids == ["before"]
 
 
+@pytest.mark.parametrize("message", ["件衫唔啱size，可唔可以退？", "唔該晒", "可唔可以退"])
+def test_a_script_neutral_cantonese_message_gets_traditional_drafts(assistant, message):
+    """Hong Kong customers write traditional: "件衫唔啱size" (no character of either script
+    alone) and "唔該晒" (該 and 晒, one of each) got simplified replies."""
+    s = assistant.suggest(message)
+    assert s.script == TRADITIONAL
+    for text in _texts(s):
+        trad, simp = script_evidence(text)
+        assert trad > simp, text
+
+
+@pytest.mark.parametrize("message, context", [
+    ("可以退", []),  # neutral, not Cantonese
+    ("唔，好吧", []),  # a mainland "um"
+    ("唔啱size，可唔可以退", [{"role": "customer", "text": "这件衣服买大了"}]),  # the talk so far is simplified
+])
+def test_a_script_neutral_message_without_cantonese_or_after_simplified_turns_stays_simplified(assistant, message,
+                                                                                                  context):
+    assert assistant.suggest(message, context).script == "simplified"
+
+
 def _shipped_composer():
     from kefu import corpus
     from kefu.suggest.phrases import PhraseLibrary
