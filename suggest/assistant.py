@@ -19,7 +19,7 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, sc
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import GIVEN_NUMBER, STAGE, says_nothing_yet, understand
+from .understand import GIVEN_NUMBER, SENTIMENTS, STAGE, chasing, says_nothing_yet, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -180,7 +180,18 @@ def waiting_question(message: str, context: list[dict]) -> str | None:
     return asked if asked and understand(asked).intent not in ("greeting", "thanks") else None
 
 
-_SENTIMENTS = ("calm", "anxious", "angry")
+def nudges(message: str, context: list[dict]) -> list[str]:
+    """The nudges chasing the customer's waiting question (see waiting_question): the
+    greetings among its turns since the agent's last one that follow its first
+    question ("你好" before it is no nudge), then `message`."""
+    since = []
+    for turn in reversed(context):
+        if turn.get("role", "customer") == "agent":
+            break
+        since.insert(0, turn["text"])
+    greets = [understand(t).intent == "greeting" for t in since]
+    asked = greets.index(False) if False in greets else len(since)
+    return [t for t, g in zip(since[asked:], greets[asked:]) if g] + [message]
 
 
 def _said(hit: Hit) -> str:
@@ -376,9 +387,12 @@ class Assistant:
                        first_message=not greeted)
         if waiting:
             u.waited = True
-            nudge = understand(message)
-            if _SENTIMENTS.index(nudge.sentiment) > _SENTIMENTS.index(u.sentiment):
-                u.sentiment, u.urgency = nudge.sentiment, nudge.urgency  # "人呢！！！" after a calm question
+            # "人呢！！！", or a second 在吗, after a calm question: impatient, no cheerful
+            # welcome ("欢迎光临…很高兴为您服务") nor a happy goodbye.
+            sentiment, urgency = chasing(nudges(message, context))
+            if SENTIMENTS.index(sentiment) > SENTIMENTS.index(u.sentiment):
+                u.sentiment, u.urgency = sentiment, urgency
+                notes.append(f"chased an unanswered question: read as {sentiment}")
         u.script = self._script(message, earlier)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         if u.wording:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kefu.kb.text import normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
+SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
 STAGE = {"greeting": "接待", "presale": "了解需求", "order": "确认订单", "logistics": "后续跟踪",
          "aftersale": "提供解决方案", "complaint": "提供解决方案", "thanks": "告别"}
 CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", "售后": "aftersale",
@@ -179,6 +180,21 @@ def says_nothing_yet(message: str) -> bool:
     if not said:
         return False
     return not _FILLER.sub("", GIVEN_NUMBER.sub("", text)) or bool(_NOTHING_YET.fullmatch(said))
+
+
+def chasing(nudges: list[str]) -> tuple[str, str]:
+    """(sentiment, urgency) of a customer chasing a question nobody answered yet with
+    `nudges` (在吗, 人呢, 有没有人啊！！！; the latest last). While they wait, "!!" is no
+    longer emphasis but impatience (angry), and a second nudge is impatience too (at
+    least anxious); otherwise what the nudges say themselves."""
+    said = [understand(n) for n in nudges]
+    sentiment = max((u.sentiment for u in said), key=SENTIMENTS.index, default="calm")
+    if any(_EXCLAIM.search(normalize(n).text) for n in nudges):
+        sentiment = "angry"
+    elif len(nudges) >= 2 and sentiment == "calm":
+        sentiment = "anxious"
+    pressing = sentiment == "angry" or len(nudges) >= 2 or any(u.urgency == "high" for u in said)
+    return sentiment, "high" if pressing else "normal"
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:

@@ -856,6 +856,30 @@ def _shipped_composer():
     return Composer(PhraseLibrary.load(corpus.HUASHU), safety())
 
 
+@pytest.mark.parametrize("message, context, sentiment", [
+    ("有没有人啊！！！", [{"role": "customer", "text": "亲，这件什么时候发货"}, {"role": "customer", "text": "在吗"}], "angry"),
+    ("有人吗", [{"role": "customer", "text": "亲，这件什么时候发货"}, {"role": "customer", "text": "在吗"}], "anxious"),
+    ("人呢！！！", [{"role": "customer", "text": "亲，这件什么时候发货"}], "angry"),
+])
+def test_a_customer_chasing_a_reply_gets_no_cheerful_welcome(shop_kb, message, context, sentiment):
+    """Nudged twice, or "!!!" while waiting: it opened 欢迎光临…很高兴为您服务 and closed
+    祝您生活愉快～, the customer read as calm."""
+    s = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), _shipped_composer()).suggest(message, context)
+    assert s.sentiment == sentiment and s.urgency == "high"
+    assert s.drafts[0].entry_ids == ["delivery"]
+    for text in _texts(s):
+        assert "欢迎" not in text and "很高兴" not in text and "生活愉快" not in text, text
+
+
+@pytest.mark.parametrize("context", [
+    [{"role": "customer", "text": "亲，这件什么时候发货"}],  # a first nudge, calmly put
+    [{"role": "customer", "text": "你好"}, {"role": "customer", "text": "亲，这件什么时候发货"}],  # 你好 is no nudge
+])
+def test_a_first_calm_nudge_is_still_calm(assistant, context):
+    s = assistant.suggest("在吗", context)
+    assert s.sentiment == "calm" and s.drafts[0].entry_ids == ["delivery"]
+
+
 @pytest.mark.parametrize("message", ["3Q", "OK 3Q", "感恩", "蟹蟹", "thx"])
 def test_thanks_slang_after_an_answer_gets_a_closing(assistant, message):
     """"3Q" got "我这边帮您确认清楚…" or the previous answer again."""

@@ -301,3 +301,14 @@ def test_words_that_look_like_thanks_slang_are_not(message):
     from kefu.suggest.understand import thanks
 
     assert understand(message).intent != "thanks" and not thanks(message)
+
+
+@pytest.mark.parametrize("nudges, expected", [
+    (["在吗"], ("calm", "normal")), (["人呢？？"], ("anxious", "normal")),
+    (["在吗", "有人吗"], ("anxious", "high")),  # chased twice
+    (["在吗", "有没有人啊！！！"], ("angry", "high")),  # "!!!" while waiting is no emphasis
+    (["人呢！！！"], ("angry", "high"))])
+def test_chasing_an_unanswered_question_is_impatience(nudges, expected):
+    from kefu.suggest.understand import chasing
+
+    assert chasing(nudges) == expected
