@@ -19,7 +19,7 @@ from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, sc
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import GIVEN_NUMBER, SENTIMENTS, STAGE, chasing, says_nothing_yet, understand
+from .understand import GIVEN_NUMBER, SENTIMENTS, STAGE, chasing, says_nothing_yet, small_talk, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -356,9 +356,13 @@ class Assistant:
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         words = [w for w in seg.split(bare)[0] if len(w) > 1]
         topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
+        # Small talk the lexicons miss ("ty", "多谢晒啦") whose one confident match is a
+        # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
+        # earlier question's answer again.
+        chat = None if choice is not None or waiting else self._chat(message, result)
         # A reply to what the agent asked ("还没有" to 订单发货了吗) is about the question before it.
         reply = choice is None and not waiting and replies(message, context)
-        if choice is None and earlier and (result.no_match or len(topic_words) <= 1 or reply) \
+        if choice is None and earlier and chat is None and (result.no_match or len(topic_words) <= 1 or reply) \
                 and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
@@ -401,6 +405,10 @@ class Assistant:
             # "嗯" or an order number opening a chat: greet and ask, no goodbye, no "we'll check"
             u.intent, u.stage = "greeting", STAGE["greeting"]
             notes.append("first message says nothing yet: greeted")
+        if chat is not None and u.intent not in ("greeting", "thanks"):
+            u.intent, u.stage = chat, STAGE[chat]
+            notes.append(f"small talk whose only confident match is the {chat} entry {top.entry_id}: "
+                         f"replied as to {chat}")
         if u.sentiment == "calm" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
             # "好吧" or a plain question after an angry complaint: still upset, no happy
             # goodbye ("祝您生活愉快～") and no cheerful opener.
@@ -427,6 +435,15 @@ class Assistant:
             suggestion.suggestion_id = self.log.record_suggestion(
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
+
+    def _chat(self, message: str, result: SearchResult) -> str | None:
+        """"greeting" or "thanks" when `message` is small talk and its only confident match
+        (confidence >= plausible) is an entry that greets or thanks; None otherwise."""
+        confident = [h for h in result.hits if h.confidence >= self.plausible]
+        if result.no_match or not confident or not all(_small_talk(h) for h in confident) \
+                or not small_talk(message):
+            return None
+        return understand(confident[0].question).intent
 
     @staticmethod
     def _script(message: str, earlier: list[str]) -> str:

@@ -197,6 +197,15 @@ def chasing(nudges: list[str]) -> tuple[str, str]:
     return sentiment, "high" if pressing else "normal"
 
 
+def small_talk(message: str) -> bool:
+    """A short message that asks, reports, requests and complains of nothing the lexicons
+    know (ty, 比心, 多谢晒啦): what a greeting or thanks entry of the base may answer."""
+    text = normalize(message).text
+    said = _FILLER.sub("", text)
+    return 0 < len(said) <= 12 and not any(p.search(text) for p in (
+        _ASKING, _COMPLAINT, _AFTERSALE, _ORDER, _LOGISTICS, GIVEN_NUMBER, _ANGRY, _ANXIOUS))
+
+
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)

@@ -312,3 +312,11 @@ def test_chasing_an_unanswered_question_is_impatience(nudges, expected):
     from kefu.suggest.understand import chasing
 
     assert chasing(nudges) == expected
+
+
+@pytest.mark.parametrize("message, chat", [("ty", True), ("比心", True), ("好的呀", True), ("这个有货吗", False),
+                                           ("快递到哪了", False), ("垃圾", False), ("2026112812345678", False)])
+def test_small_talk(message, chat):
+    from kefu.suggest.understand import small_talk
+
+    assert small_talk(message) is chat
