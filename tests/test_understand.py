@@ -271,7 +271,8 @@ def test_cantonese_anger_and_waiting(message, sentiment):
 
 
 @pytest.mark.parametrize("message", ["你哋搞咩活動？", "搞咩嘢活動呀", "仲未發貨，可唔可以改地址", "好耐冇見，仲有冇貨",
-                                     "我哋家里没人回家收快递", "没人理解为什么这么好看", "唔，好吧"])
+                                     "我哋家里没人回家收快递", "没人理解为什么这么好看", "唔，好吧",
+                                     "没有人应该买到假货吧", "旧衣服没人回收吗"])
 def test_harmless_cantonese_and_nobody_words_stay_calm(message):
     """What sale is on (搞咩活動), a not-yet as the condition of a change, long time no see."""
     assert understand(message).sentiment == "calm"
