@@ -356,7 +356,7 @@ class Assistant:
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         words = [w for w in seg.split(bare)[0] if len(w) > 1]
         topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
-        # Small talk the lexicons miss ("ty", "多谢晒啦") whose one confident match is a
+        # Small talk the lexicons miss ("比心", "hey") whose one confident match is a
         # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
         # earlier question's answer again.
         chat = None if choice is not None or waiting else self._chat(message, result)

@@ -27,8 +27,8 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"我?(?:还|另外|再)?(?:有|问)(?:一个|一|个|几个)?(?:问题|事儿?|事情)(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
-# Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks.
-_THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks)(?![a-z0-9])|感恩(?!节)|(?<!蟹)蟹蟹(?!蟹)"
+# Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks, ty.
+_THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks|ty)(?![a-z0-9])|感恩(?!节)|(?<!蟹)蟹蟹(?!蟹)"
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing; 88 only
 # at the end ("走了 88", not "88元那款").
 _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再见|掰掰|(?<![a-z])bye|(?<![\d.])88(?=[\W_]*$)|"
@@ -199,7 +199,7 @@ def chasing(nudges: list[str]) -> tuple[str, str]:
 
 def small_talk(message: str) -> bool:
     """A short message that asks, reports, requests and complains of nothing the lexicons
-    know (ty, 比心, 多谢晒啦): what a greeting or thanks entry of the base may answer."""
+    know (比心, hey): what a greeting or thanks entry of the base may answer."""
     text = normalize(message).text
     said = _FILLER.sub("", text)
     return 0 < len(said) <= 12 and not any(p.search(text) for p in (

@@ -880,7 +880,7 @@ def test_a_first_calm_nudge_is_still_calm(assistant, context):
     assert s.sentiment == "calm" and s.drafts[0].entry_ids == ["delivery"]
 
 
-@pytest.mark.parametrize("message", ["3Q", "OK 3Q", "感恩", "蟹蟹", "thx"])
+@pytest.mark.parametrize("message", ["3Q", "OK 3Q", "感恩", "蟹蟹", "thx", "ty"])
 def test_thanks_slang_after_an_answer_gets_a_closing(assistant, message):
     """"3Q" got "我这边帮您确认清楚…" or the previous answer again."""
     s = assistant.suggest(message, [{"role": "customer", "text": "怎么申请退货"},
@@ -894,13 +894,13 @@ HELLO_ENTRY = _hit("hello", "在吗？有客服吗", 0.8, 2.4, ["接待"])
 
 
 @pytest.mark.parametrize("message, hits, intent, style", [
-    ("ty", [THANKS_ENTRY], "thanks", "closing"),
+    ("比心", [THANKS_ENTRY], "thanks", "closing"),
     ("hey", [HELLO_ENTRY], "greeting", "greeting"),
 ])
 def test_small_talk_whose_only_confident_match_thanks_or_greets_is_replied_to_as_such(shop_kb, message, hits,
                                                                                         intent, style):
     """The lexicons miss it and the only confident entry thanks (or greets): a holding line
-    ("这个问题我帮您核实一下") answered "ty"."""
+    ("这个问题我帮您核实一下") answered "比心"."""
     s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
     assert (s.intent, [d.style for d in s.drafts]) == (intent, [style])
     assert NO_MATCH not in s.drafts[0].text
@@ -908,16 +908,16 @@ def test_small_talk_whose_only_confident_match_thanks_or_greets_is_replied_to_as
 
 def test_small_talk_after_a_question_is_not_answered_with_that_question_again(shop_kb):
     returns = _hit("return", "怎么申请退货", 0.95, 2.5, ["退货"])
-    searches = _Searches(shop_kb, {"ty": [THANKS_ENTRY]}, [returns])
-    s = Assistant(searches, composer()).suggest("ty", [{"role": "customer", "text": "怎么申请退货"},
+    searches = _Searches(shop_kb, {"比心": [THANKS_ENTRY]}, [returns])
+    s = Assistant(searches, composer()).suggest("比心", [{"role": "customer", "text": "怎么申请退货"},
                                                        {"role": "agent", "text": "订单页申请即可"}])
     assert s.intent == "thanks" and [d.entry_ids for d in s.drafts] == [[]]
 
 
 @pytest.mark.parametrize("message, hits", [
     ("这个有货吗", [THANKS_ENTRY]),  # it asks something
-    ("ty", [THANKS_ENTRY, _hit("stock", "这个有货吗", 0.7, 2.3, ["库存"])]),  # another entry is confident too
-    ("ty", [replace(THANKS_ENTRY, confidence=0.4)]),  # not confident
+    ("比心", [THANKS_ENTRY, _hit("stock", "这个有货吗", 0.7, 2.3, ["库存"])]),  # another entry is confident too
+    ("比心", [replace(THANKS_ENTRY, confidence=0.4)]),  # not confident
 ])
 def test_small_talk_reading_needs_small_talk_and_a_lone_confident_small_talk_entry(shop_kb, message, hits):
     s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)

@@ -284,7 +284,7 @@ def test_cantonese_complaint_and_wait_intents():
 
 
 @pytest.mark.parametrize("message", ["3Q", "OK 3Q", "3q啦", "感恩", "感恩感恩～", "蟹蟹", "蟹蟹亲", "thx", "tks",
-                                     "走了 88", "bye"])
+                                     "ty", "ok ty", "走了 88", "bye"])
 def test_thanks_slang_is_thanks(message):
     assert understand(message).intent == "thanks"
 
@@ -297,7 +297,7 @@ def test_thanks_slang_thanks_but_goodbyes_do_not(message, thanked):
     assert thanks(message) is thanked
 
 
-@pytest.mark.parametrize("message", ["感恩节有活动吗", "88元那款还有吗", "我买了88元的"])
+@pytest.mark.parametrize("message", ["感恩节有活动吗", "88元那款还有吗", "我买了88元的", "typec的线有吗"])
 def test_words_that_look_like_thanks_slang_are_not(message):
     from kefu.suggest.understand import thanks
 
@@ -315,7 +315,7 @@ def test_chasing_an_unanswered_question_is_impatience(nudges, expected):
     assert chasing(nudges) == expected
 
 
-@pytest.mark.parametrize("message, chat", [("ty", True), ("比心", True), ("好的呀", True), ("这个有货吗", False),
+@pytest.mark.parametrize("message, chat", [("比心", True), ("笔芯～", True), ("好的呀", True), ("这个有货吗", False),
                                            ("快递到哪了", False), ("垃圾", False), ("2026112812345678", False)])
 def test_small_talk(message, chat):
     from kefu.suggest.understand import small_talk
