@@ -145,11 +145,18 @@ _AGENT_ASKS = re.compile(r"[?？]|吗|嗎|呢|请(?:把|将|您|提供|告诉|�
                          r"麻烦您?(?:把|提供|告诉|发)|看看|试试|試試")
 
 
+# An agent's closing question (还有其他问题吗, 还有什么可以帮您的吗) asks for nothing to look up.
+_AGENT_CLOSES = re.compile(r"还有(?:其他|别的|什么|其它)?.{0,6}(?:问题|需要|帮|疑问)|還有(?:其他|別的|什麼)?.{0,6}(?:問題|需要|幫)")
+
+
 def replies(message: str, context: list[dict]) -> bool:
     """Whether `message` answers what the agent's last turn asked ("还没有" to 订单发货了吗,
     "支付宝" to how one paid, "刷新了还是不行" to 您刷新一下看看): it is short and asks
-    nothing of its own, so its subject is the customer's question before it."""
-    if not context or context[-1].get("role") != "agent" or not _AGENT_ASKS.search(context[-1].get("text") or ""):
+    nothing of its own, so its subject is the customer's question before it. Not after a
+    closing question (还有其他问题吗): what follows that is thanks or a new question."""
+    asked = context[-1].get("text") or "" if context else ""
+    if not context or context[-1].get("role") != "agent" or not _AGENT_ASKS.search(asked) \
+            or _AGENT_CLOSES.search(asked):
         return False
     text = GIVEN_NUMBER.sub("", normalize(message).text).strip()
     return len(text) <= 12 and not _ASKS.search(text)
@@ -356,12 +363,12 @@ class Assistant:
         bare = GIVEN_NUMBER.sub(" ", result.normalized)
         words = [w for w in seg.split(bare)[0] if len(w) > 1]
         topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
-        # Small talk the lexicons miss ("比心", "hey") whose one confident match is a
-        # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
-        # earlier question's answer again.
-        chat = None if choice is not None or waiting else self._chat(message, result)
         # A reply to what the agent asked ("还没有" to 订单发货了吗) is about the question before it.
         reply = choice is None and not waiting and replies(message, context)
+        # Small talk the lexicons miss ("比心", "hey") whose one confident match is a
+        # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
+        # earlier question's answer again. Not a reply: "一个礼拜" to 签收多久了 is no chat.
+        chat = None if choice is not None or waiting or reply else self._chat(message, result)
         if choice is None and earlier and chat is None and (result.no_match or len(topic_words) <= 1 or reply) \
                 and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,

@@ -770,6 +770,7 @@ def test_drafts_do_not_ask_for_an_order_number_the_customer_gave(shop_kb, messag
     ("刷新了还是不行", "您刷新一下页面看看", True),  # what the agent asked to try
     ("發票怎麼開", "請問訂單已經發貨了嗎？", False),  # a question of its own
     ("还没有", "好的，已经为您登记了。", False),  # the agent asked nothing
+    ("比心", "已经帮您改好了，请问还有其他问题吗？", False),  # a closing question asks for nothing
     ("我上周买的那件外套今天穿了一下发现袖子那里开线了", "请问订单已经发货了吗？", False),  # says more than a reply
 ])
 def test_a_short_answer_to_the_agents_question_is_a_reply(message, agent, reply):
@@ -931,3 +932,14 @@ def test_an_angry_cantonese_customer_is_not_welcomed(shop_kb):
     assert (s.sentiment, s.urgency, s.script) == ("angry", "high", TRADITIONAL)
     for text in _texts(s):
         assert "歡迎" not in text and "很高興" not in text and "生活愉快" not in text, text
+
+
+def test_a_reply_to_the_agent_is_no_small_talk_though_a_goodbye_entry_matches_it(shop_kb):
+    """"一个礼拜" to 请问签收多久了呢 matched only a goodbye entry confidently and was
+    answered with 小禾就不打扰啦: it is the answer to the agent's question."""
+    bye = _hit("bye", "没有其他问题了", 0.63, 2.3, ["告别"])
+    repair = _hit("repair", "牙刷坏了怎么保修", 0.95, 2.5, ["保修"])
+    searches = _Searches(shop_kb, {"牙刷充不进电 一个礼拜": [repair, bye]}, [bye])
+    talk = [{"role": "customer", "text": "牙刷充不进电"}, {"role": "agent", "text": "请问签收多久了呢？"}]
+    s = Assistant(searches, composer()).suggest("一个礼拜", talk)
+    assert s.drafts[0].entry_ids == ["repair"], [(d.style, d.entry_ids, d.text) for d in s.drafts]
