@@ -93,7 +93,10 @@ _MASKS = [
     (re.compile(r"(?<!\d)(?:\+?886[- ]?|0)9\d{2}[- ]?\d{3}[- ]?\d{3}(?!\d)"), "【手机号】"),
     (re.compile(r"(?<![\d+])(?:\+?852[- ]?[2-9]\d{3}[- ]?\d{4}|[2-35-9]\d{3}[- ]\d{4})(?!\d)"), "【电话】"),
     (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)|[(（]0\d{2,3}[)）]\s*-?\d{7,8}(?!\d)"), "【电话】"),
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "【邮箱】"),
+    # A run of address characters is tried once, from its start (the look-behind), and an
+    # address part is at most 64 characters: else a long run without '@' (99k of 'x') is
+    # rescanned from every position, quadratic time (a worker stuck for minutes).
+    (re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"), "【邮箱】"),
     # A street name with its number (世纪大道100号, 文三路88号3栋201室, 忠孝東路四段100號5樓,
     # 彌敦道123號, 中山北路一百号) and the building, floor or flat after it (汇智大厦12楼);
     # digits before it (an order number) are not part of it, nor is 知道 a road, nor words

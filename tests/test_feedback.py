@@ -390,3 +390,17 @@ def test_a_suggestion_with_feedback_or_from_long_ago_is_never_superseded(log):
                        [_old(1), json.dumps(DRAFTS)])
     _replacing(log, "yesterday", "x")
     assert _standing(log) == ["你好，发票怎么开", "你好，发票怎么开", "x", "x"]
+
+
+def test_masking_a_long_run_without_an_at_sign_takes_linear_time():
+    """A guard against catastrophic backtracking, not a speed benchmark: 200k characters
+    of 'x' (or digits) took the e-mail pattern quadratic time, ~1 minute here before the
+    fix, and the panel's worker hung for minutes; now ~0.1 s. The bound is 100x slack."""
+    import time
+
+    from kefu.kb.feedback import mask
+
+    for run in ("x" * 200_000, "1-" * 100_000, "a." * 100_000):
+        started = time.perf_counter()
+        assert mask(run + " me@example.com").endswith("【邮箱】")
+        assert time.perf_counter() - started < 10
