@@ -615,6 +615,8 @@ def test_a_line_written_for_the_customers_script_is_preferred():
     ("超时未发的话请把订单号发给我们，我们马上催仓库。", "超时未发的话，我们马上催仓库。"),
     ("请把订单号和新地址发给客服，越早越好。", "请把新地址发给客服，越早越好。"),
     ("請把付款截圖和訂單號發給我們。", "請把付款截圖發給我們。"),
+    ("非常抱歉！请您提供订单号{订单号}，我们马上联系快递。", "非常抱歉！我们马上联系快递。"),  # its variable too
+    ("非常抱歉！请把订单号：{订单号||空}发给我们，我们马上联系快递。", "非常抱歉！我们马上联系快递。"),
 ])
 def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, without):
     h = hit("ask", answer, tags=["物流"])
@@ -623,7 +625,8 @@ def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, w
         given = draft(u, h, {"订单号": "202611281234567"}, "k")
         assert without in given.text and not re.search("订单号|訂單號", given.text), given.text
         assert any("request for it left out" in n for n in given.explanation)
-        assert answer in draft(u, h, {}, "k").text  # not given: asked for, word for word
+        # not given: asked for, word for word (up to a variable, which is filled or shows its gap)
+        assert answer.split("{")[0] in draft(u, h, {}, "k").text
 
 
 @pytest.mark.parametrize("answer", [
