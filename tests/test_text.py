@@ -130,6 +130,17 @@ def test_choices_and_a_closing_bu_ask_too_but_a_plain_statement_does_not():
     assert question_window(text, 12) == text[-12:]
 
 
+def test_an_insult_is_no_question():
+    """"你们什么破店！" was the window of an angry complaint, which then matched the entry
+    about what the shop sells at 0.80."""
+    text = "你们什么破店！！！快递一个星期了还没到，订单号2026112812345678，再不处理我就投诉了"
+    window = question_window(text, 28)  # no question: the tail, without the order number
+    assert window.endswith("再不处理我就投诉了") and "还没到" in window and "2026" not in window
+    assert question_window("你们搞什么，我的快递一个星期了还没到，已经等了很久了，订单号2026112812345678", 28) \
+        .endswith("已经等了很久了，")  # the order number is left out: it tells an encoder nothing
+    assert question_window("这是什么面料？我平时穿M码，155/45kg，比较怕冷，冬天想穿", 12) == "这是什么面料？"
+
+
 def test_the_window_reads_normalised_text_and_keeps_one_closing_mark():
     # NFKC turns … into ... and ： into :; a point before a digit closes nothing
     text = normalize("这件可以退货吗…我是你们家老会员了买过好多次了现在急着处理谢谢亲").text
