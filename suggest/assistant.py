@@ -522,9 +522,9 @@ class Assistant:
             drafts = [c.clarify(u, [top] + near, vals, key), c.warm(u, top, vals, key),
                       c.concise(u, near[0], vals, key, style="alternative")]
             return [d for d in drafts if d]
-        if second is not None and self._two_questions(result.normalized, top, second):
+        if second is not None and (order := self._two_questions(result.normalized, top, second)):
             notes.append("two questions: answered both")
-            return [c.both(u, top, second, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
+            return [c.both(u, *order, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         pair = self._answer_each_question(result.normalized, top, hits,
                                           lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state))
         if pair is not None:
@@ -560,18 +560,20 @@ class Assistant:
         words = [w for w in dict.fromkeys(words + chars) if w not in _WEAK]
         return any(w in asked[1] and w not in asked[0] or w in said[1] and w not in said[0] for w in words)
 
-    def _two_questions(self, text: str, first: Hit, second: Hit) -> bool:
-        """True when the message has two clauses and each hit matches a different one best."""
+    def _two_questions(self, text: str, first: Hit, second: Hit) -> tuple[Hit, Hit] | None:
+        """The two hits in the order the customer asked, when the message has two clauses
+        and each hit matches a different one best; None otherwise."""
         seg = self.retriever.kb.segmenter
         clauses = [set(words) for c in _CLAUSES.split(text) if len(words := seg.split(c)[0]) >= 2]
         if len(clauses) < 2:
-            return False
+            return None
 
         def best_clause(hit: Hit) -> int:
             matched = set(seg.tokens(normalize(hit.matched).text))
             overlaps = [len(cl & matched) / (len(cl) or 1) for cl in clauses]
             return max(range(len(clauses)), key=overlaps.__getitem__)
-        return best_clause(first) != best_clause(second)
+        at = best_clause(first), best_clause(second)
+        return None if at[0] == at[1] else (first, second) if at[0] < at[1] else (second, first)
 
     def _answer_each_question(self, text: str, top: Hit, hits: list[Hit],
                               may_answer=lambda h: True) -> tuple[Hit, Hit] | None:

@@ -943,3 +943,15 @@ def test_a_reply_to_the_agent_is_no_small_talk_though_a_goodbye_entry_matches_it
     talk = [{"role": "customer", "text": "牙刷充不进电"}, {"role": "agent", "text": "请问签收多久了呢？"}]
     s = Assistant(searches, composer()).suggest("一个礼拜", talk)
     assert s.drafts[0].entry_ids == ["repair"], [(d.style, d.entry_ids, d.text) for d in s.drafts]
+
+
+def test_two_answers_come_in_the_order_the_customer_asked(shop_kb):
+    """The top entry answered the second question, and came first: "运费怎么算？退货地址在
+    哪里？" read the address before the freight."""
+    address = _hit("address", "退货地址在哪里", 0.95, 2.5, ["退货地址"])
+    freight = _hit("freight", "运费怎么计算", 0.9, 2.45, ["运费"])
+    s = Assistant(_Answers(shop_kb, [address, freight]), composer()).suggest("运费怎么计算？退货地址在哪里？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["freight", "address"], \
+        [(d.style, d.entry_ids) for d in s.drafts]
+    assert s.drafts[0].text.index("运费怎么计算的答案") < s.drafts[0].text.index("退货地址在哪里的答案")
+    assert s.drafts[1].entry_ids == ["address"]  # the top entry alone still follows
