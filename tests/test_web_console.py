@@ -1098,3 +1098,12 @@ def test_the_entry_form_warns_of_words_drafts_will_flag(editor):
                        status=200).text
     assert 'id="answer-flags"' in html and "保证（" in html
     assert 'id="answer-flags"' not in editor.get("/console/entries/ship")  # a plain answer: no warning
+
+
+def test_try_it_says_what_the_panel_does_with_no_good_match(editor):
+    """It promised 助手会先澄清, while the panel's first draft for no good match is a
+    holding line (the clarifying or confirming question comes second); and showed the
+    flag's code name no_match."""
+    html = editor.get("/console/try?q=" + "今天天气怎么样")
+    assert "无可靠答案" in html and "首条草稿请客服核实后再答复" in html
+    assert "no_match" not in html and "先澄清" not in html
