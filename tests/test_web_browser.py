@@ -539,3 +539,42 @@ def test_a_message_typed_key_by_key_is_logged_once(servers, new_page):
         shown[page.locator("#kp-results").get_attribute("data-suggestion-id")] = text
     added = {k: v for k, v in _logged(servers).items() if k not in before}
     assert added == shown and len(added) == 2
+
+
+def _fill_order_number(page, value: str) -> None:
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-values input[aria-label=订单号]").fill(value)
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+
+
+def test_another_customers_message_starts_without_the_last_ones_values(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    box = page.locator("#kp-message")
+    ask(page, "优惠券怎么用")
+    _fill_order_number(page, "202401010001")
+    assert "订单202401010001的优惠已生效" in draft_texts(page)[0]
+
+    # Typing on from the same message keeps the value.
+    box.press("End")
+    box.press_sequentially("呀")
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券怎么用呀'")
+    assert page.locator("#kp-values input[aria-label=订单号]").input_value() == "202401010001"
+    assert "订单202401010001的优惠已生效" in draft_texts(page)[0]
+
+    # Another customer's message pasted over the whole box: its drafts ask for the number.
+    page.evaluate("navigator.clipboard.writeText('我要投诉，订单一直没发货')")
+    box.press("Control+a")
+    box.press("Control+v")
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '我要投诉，订单一直没发货'")
+    assert not any("202401010001" in t for t in draft_texts(page))
+    assert any("【请填写订单号】" in t for t in draft_texts(page))
+    assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""
+
+    # The same by keys: select all and type the next message.
+    _fill_order_number(page, "202401010002")
+    box.press("Control+a")
+    box.press_sequentially("优惠券在哪里用")
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券在哪里用'")
+    assert not any("202401010002" in t for t in draft_texts(page))
+    assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""

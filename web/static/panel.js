@@ -109,6 +109,8 @@
     used: new Set(),      // entries a draft of which was accepted or edited for this message
     pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
     typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
+    text: "",             // the message box as of its last input event
+    replacing: false,     // the coming input replaces the whole message box
     conversation: null,   // Chatwoot conversation id of the current context
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
@@ -628,6 +630,17 @@
     el.values.hidden = state.valueInputs.size === 0;
   }
 
+  /** Whether `after` is `before` edited (typed on, a typo fixed) rather than another
+   * message: it keeps at least half of `before`, at its start and end. */
+  function continues(before, after) {
+    let head = 0;
+    while (head < before.length && head < after.length && before[head] === after[head]) head += 1;
+    let tail = 0;
+    while (tail < before.length - head && tail < after.length - head
+           && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail += 1;
+    return (head + tail) * 2 >= before.length;
+  }
+
   function resetValues() {
     state.values = {};
     state.valueInputs.clear();
@@ -967,7 +980,7 @@
       return;
     }
     el.source.textContent = `来自 Chatwoot${who ? `：${who}` : ""}`;
-    el.message.value = messages[last].text;
+    el.message.value = state.text = messages[last].text;
     state.typed = false;
     const earlier = messages.slice(Math.max(0, last - CONTEXT_TURNS), last);
     el.context.value = earlier.map((m) => `${m.role === "agent" ? "客服" : "客户"}：${oneLine(m.text)}`).join("\n");
@@ -981,19 +994,37 @@
     el.contextCount.textContent = n ? `（${n} 句）` : "";
   }
 
-  // -- start -----------------------------------------------------------------------------------
-  el.form.addEventListener("submit", (e) => e.preventDefault());
-  el.message.addEventListener("input", (e) => {
-    if (e.isComposing) return;  // pinyin still being composed: wait for compositionend
+  /** The message box changed by the agent: another customer's message (the box emptied,
+   * or replaced as a whole) starts without the last one's values. */
+  function messageChanged() {
+    const before = state.text;
+    state.text = el.message.value;
     if (!el.message.value.trim()) {
       resetValues();
       el.source.hidden = true;
+    } else if (state.replacing || !continues(before, el.message.value)) {
+      resetValues();  // the last customer's 订单号 is not this one's
     }
+    state.replacing = false;
+  }
+
+  // -- start -----------------------------------------------------------------------------------
+  el.form.addEventListener("submit", (e) => e.preventDefault());
+  // Whether the next input replaces the whole message (select all, then paste or type).
+  el.message.addEventListener("beforeinput", () => {
+    const box = el.message;
+    // Only set here: pinyin composition fires several, the later ones over its own text.
+    if (box.value.length && box.selectionStart === 0 && box.selectionEnd === box.value.length) state.replacing = true;
+  });
+  el.message.addEventListener("input", (e) => {
+    if (e.isComposing) return;  // pinyin still being composed: wait for compositionend
+    messageChanged();
     const whole = e.inputType === "insertFromPaste" || e.inputType === "insertFromDrop";
     state.typed = !whole;
     schedule(whole);
   });
   el.message.addEventListener("compositionend", () => {
+    messageChanged();
     state.typed = true;
     schedule(false);
   });
