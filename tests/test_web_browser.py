@@ -578,3 +578,33 @@ def test_another_customers_message_starts_without_the_last_ones_values(servers, 
     page.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券在哪里用'")
     assert not any("202401010002" in t for t in draft_texts(page))
     assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""
+
+
+def test_old_drafts_are_dimmed_and_not_copied_while_new_ones_are_on_their_way(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    old = ask(page, "运费怎么算")
+    page.evaluate("""() => {
+        const real = window.fetch;
+        window.fetch = async (url, opts) => {
+            const response = await real(url, opts);
+            if (String(opts && opts.body).includes("发票")) await new Promise(r => setTimeout(r, 2000));
+            return response;
+        };
+        return navigator.clipboard.writeText("剪贴板原有内容");
+    }""")
+    page.locator("#kp-message").fill("能开发票吗")
+    page.wait_for_function("""() => document.querySelector('#kp-results').getAttribute('aria-busy') === 'true'
+        && Number(getComputedStyle(document.querySelector('.kp-drafts')).opacity) < 0.6""")
+    page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
+    page.locator("#kp-message").press("Alt+2")
+    page.get_by_text("草稿正在按新内容更新，请等新草稿出来再复制或反馈").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "剪贴板原有内容"
+
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '能开发票吗'")
+    assert page.locator("#kp-results").get_attribute("aria-busy") is None
+    assert page.evaluate("getComputedStyle(document.querySelector('.kp-drafts')).opacity") == "1"
+    page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=draft_texts(page)[0])
+    assert "发票" in draft_texts(page)[0]
+    assert feedback(servers, old) == []

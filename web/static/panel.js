@@ -262,6 +262,7 @@
 
   function schedule(immediate) {
     state.inputAt = performance.now();
+    busy();
     clearTimeout(state.timer);
     state.timer = setTimeout(run, immediate ? 0 : DEBOUNCE_MS);
   }
@@ -281,7 +282,7 @@
     const inputAt = state.inputAt || performance.now();
     const startedAt = performance.now();
     setStatus("正在查找…", "busy");
-    el.results.setAttribute("aria-busy", "true");
+    busy();
     let data;
     try {
       const body = { message, context: parseContext(el.context.value), values: filledValues() };
@@ -311,6 +312,20 @@
     setStatus(`响应 ${Math.round(timing.fetch)} ms`, "ok",
       `服务器响应 ${Math.round(timing.fetch)} ms；从输入到显示 ${Math.round(timing.total)} ms`
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
+  }
+
+  /** The shown drafts answer an older text (message, context or values) until the
+   * request for the current one is answered: dimmed, and not to be copied (see stale). */
+  function busy() {
+    el.results.setAttribute("aria-busy", "true");
+  }
+
+  /** True, with a note, while the shown drafts answer an older text: copying one then
+   * would paste the previous message's answer and record an accept for it. */
+  function stale() {
+    if (el.results.getAttribute("aria-busy") !== "true") return false;
+    toast("草稿正在按新内容更新，请等新草稿出来再复制或反馈", "warn");
+    return true;
   }
 
   /** The shown suggestion, when the agent is typing `message` on from it (or filling in
@@ -446,6 +461,7 @@
     const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" },
       "报告缺失答案");
     report.addEventListener("click", () => {
+      if (stale()) return;
       sendFeedback("no_match", null, null).then((ok) => {
         if (ok) {
           report.disabled = true;
@@ -762,7 +778,7 @@
 
   function accept(index, byKey) {
     const item = state.drafts[index];
-    if (!item) return;
+    if (!item || stale()) return;
     select(index, { scroll: byKey });
     const text = currentText(item);
     const node = item.editor.hidden ? item.textNode : item.editor;
@@ -806,6 +822,7 @@
    * reject of an entry's draft waits until the agent moves on to another message (or leaves
    * the page) and is dropped if a draft of the same entry was used meanwhile. */
   function reject(item) {
+    if (stale()) return;
     const entry = entryOf(item.data);
     const s = state.suggestion;
     if (entry == null || !s || !s.suggestion_id) {
