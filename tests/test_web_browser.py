@@ -608,3 +608,39 @@ def test_old_drafts_are_dimmed_and_not_copied_while_new_ones_are_on_their_way(se
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=draft_texts(page)[0])
     assert "发票" in draft_texts(page)[0]
     assert feedback(servers, old) == []
+
+
+def test_what_was_typed_survives_an_expired_login(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("客户：我昨天下的单")
+    ask(page, "优惠券怎么用")
+    _fill_order_number(page, "202401010001")
+    second = page.locator(".kp-draft").nth(1)
+    second.get_by_role("button", name="编辑").click()
+    second.locator("textarea").press("End")
+    second.locator("textarea").press_sequentially("（已核实）")
+    edited = second.locator("textarea").input_value()
+
+    page.context.clear_cookies()
+    page.locator("#kp-message").press("End")
+    page.locator("#kp-message").press_sequentially("呀")
+    page.get_by_role("link", name="重新登录").click()
+    page.fill("input[name=name]", "agent")
+    page.fill("input[name=password]", USERS["agent"][0])
+    page.click("button[type=submit]")
+    page.wait_for_function("() => !!window.kefuPanel && window.kefuPanel.lastMessage === '优惠券怎么用呀'")
+    assert page.locator("#kp-context").input_value() == "客户：我昨天下的单"
+    assert page.locator("#kp-values input[aria-label=订单号]").input_value() == "202401010001"
+    assert "订单202401010001的优惠已生效" in draft_texts(page)[0]
+    assert page.locator(".kp-draft").nth(1).locator("textarea").input_value() == edited
+
+    # 退出 forgets it: the next login starts empty.
+    page.context.clear_cookies()
+    page.locator("#kp-message").press_sequentially("？")
+    page.get_by_role("link", name="重新登录").wait_for()
+    page.locator(".kp-logout button").click()
+    login(page, servers.url)
+    assert page.locator("#kp-message").input_value() == ""
+    assert page.locator("#kp-context").input_value() == ""

@@ -13,6 +13,7 @@
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
+  const SAVED = "kefu-panel-unsent";  // sessionStorage: what was typed when the login ended
   // 【请填写订单号】 as the server writes it, or in traditional script after conversion.
   const PLACEHOLDER = /【(?:请填写|請填寫)[^】]*】/g;
 
@@ -86,7 +87,7 @@
     values: $("kp-values"), valuesList: $("kp-values-list"), source: $("kp-source"),
     results: $("kp-results"), status: $("kp-status"), toast: $("kp-toast"),
     refresh: $("kp-refresh"), blocked: $("kp-blocked"), blockedText: $("kp-blocked-text"),
-    login: $("kp-login"),
+    login: $("kp-login"), logout: document.querySelector(".kp-logout"),
   };
   const inFrame = window.parent !== window;
   // A list; a "a, b" string (an environment variable passed through) is split.
@@ -107,6 +108,7 @@
     valueInputs: new Map(),
     sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
     used: new Set(),      // entries a draft of which was accepted or edited for this message
+    restored: null,       // edits saved when the login ended: {message, drafts} (restoreTyped)
     pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
     typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
     text: "",             // the message box as of its last input event
@@ -204,8 +206,46 @@
     if (cfg.embedded) {
       block("API 令牌无效或已被撤销：请检查 Chatwoot 仪表板应用地址中的 #token=…");
     } else {
+      saveTyped();
       block("登录已过期或在别处重新登录，请重新登录。", true);
     }
+  }
+
+  /** Keep what the agent typed (message, context, values, edited drafts) in this tab
+   * until they log in again: the login page replaces the panel. 退出 forgets it. */
+  function saveTyped() {
+    const drafts = state.drafts.map(edit);
+    const saved = { user: cfg.user, message: el.message.value, context: el.context.value, values: filledValues(), drafts };
+    if (!saved.message.trim() && !saved.context.trim()) return;
+    try {
+      sessionStorage.setItem(SAVED, JSON.stringify(saved));
+    } catch (_) {
+      // storage full or disabled: nothing to keep it in
+    }
+  }
+
+  /** After logging in again: the panel as it was when the login ended, for the same user. */
+  function restoreTyped() {
+    let saved = null;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(SAVED) || "null");
+      sessionStorage.removeItem(SAVED);
+    } catch (_) {
+      return;
+    }
+    if (!saved || typeof saved !== "object" || !cfg.user || saved.user !== cfg.user) return;
+    el.message.value = state.text = typeof saved.message === "string" ? saved.message : "";
+    el.context.value = typeof saved.context === "string" ? saved.context : "";
+    if (el.context.value.trim()) el.contextBox.open = true;
+    updateContextCount();
+    for (const [name, value] of Object.entries(saved.values || {})) {
+      if (typeof value === "string") state.values[name] = value;
+    }
+    updateValues([]);
+    const drafts = Array.isArray(saved.drafts) ? saved.drafts : [];
+    state.restored = { message: el.message.value, drafts: drafts.map((d) => (d && typeof d === "object" ? d : null)) };
+    toast("已恢复登录过期前填写的内容", "ok", 4000);
+    if (el.message.value.trim()) run();
   }
 
   async function post(url, body, signal, keepalive) {
@@ -387,7 +427,10 @@
     // Same message again (a variable was filled in, the context changed): the agent's
     // edits and selection survive; a new message starts afresh.
     const same = message === state.message;
-    const previous = same ? state.drafts : [];
+    // Edits to keep: this message's cards, or those saved when the login ended (restoreTyped).
+    const restored = state.restored && state.restored.message === message ? state.restored.drafts : null;
+    const previous = same ? state.drafts.map(edit) : restored || [];
+    state.restored = null;
     const selected = same ? state.selected : -1;
     if (!same) leaveMessage(false);
     state.suggestion = s;
@@ -414,13 +457,19 @@
     if (selected >= 0 && selected < state.drafts.length) select(selected);
   }
 
+  /** A card's edit, to carry over to the next render: {style, entries, text, open}, or
+   * null when the card is neither edited nor being edited. */
+  function edit(item) {
+    const open = !item.editor.hidden;
+    const text = currentText(item);
+    return item.edited || open ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text, open } : null;
+  }
+
   /** The previous card's edit, when the new draft is the same kind over the same entries. */
   function carried(prev, d) {
-    if (!prev || prev.data.style !== d.style
-        || (prev.data.entry_ids || []).join() !== (d.entry_ids || []).join()) return null;
-    const open = !prev.editor.hidden;
-    const text = currentText(prev);
-    return prev.edited || open ? { text, open } : null;
+    if (!prev || typeof prev.text !== "string" || prev.style !== d.style
+        || prev.entries !== (d.entry_ids || []).join()) return null;
+    return prev;
   }
 
   function chip(text, cls, title) {
@@ -580,7 +629,7 @@
       item.text = carry.text;
       item.edited = carry.text !== item.original;
       editedMark.hidden = !item.edited;
-      if (carry.open) openEditor(item, false);
+      if (carry.open === true) openEditor(item, false);
       else textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : flags));
     }
 
@@ -1050,6 +1099,15 @@
     if (el.message.value.trim()) schedule(false);
   });
   el.refresh.addEventListener("click", requestContext);
+  if (el.logout) {
+    el.logout.addEventListener("submit", () => {
+      try {
+        sessionStorage.removeItem(SAVED);
+      } catch (_) {
+        // storage disabled: nothing was kept
+      }
+    });
+  }
   document.addEventListener("keydown", onKeydown);
   window.addEventListener("message", onMessage);
   window.addEventListener("pagehide", () => leaveMessage(true));
@@ -1066,6 +1124,7 @@
       }
       requestContext();
     } else if (!cfg.embedded) {
+      restoreTyped();
       el.message.focus();
     }
   }
