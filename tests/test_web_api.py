@@ -197,6 +197,18 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(app):
     assert copy.post("/api/suggest", json={"message": "发票怎么开"}, headers={"X-CSRFToken": token}).status_code in (400, 401)
 
 
+def test_logging_out_after_the_login_ended_lands_on_the_login_page(app):
+    """退出 on a page whose login expired posts a token of a dead session: no error page."""
+    client, token = login(app, "agent1")
+    copy = _stolen(app, client)
+    assert copy.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/").status_code == 302  # the ended login is noticed and dropped
+    r = client.post("/logout", data={"csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+    assert "已退出登录" in client.get("/login").get_data(as_text=True)
+    # A live login still needs the token (test_html_forms_without_csrf_token_are_refused).
+
+
 def test_a_new_password_or_removing_the_user_ends_their_sessions(app, ws):
     client, token = login(app, "agent1")
     other, _ = login(app, "editor1")

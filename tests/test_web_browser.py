@@ -641,6 +641,8 @@ def test_what_was_typed_survives_an_expired_login(servers, new_page):
     page.locator("#kp-message").press_sequentially("？")
     page.get_by_role("link", name="重新登录").wait_for()
     page.locator(".kp-logout button").click()
+    page.wait_for_url(re.compile(r"/login$"))  # not an error page: the login had ended anyway
+    assert "已退出登录" in page.locator("body").inner_text()
     login(page, servers.url)
     assert page.locator("#kp-message").input_value() == ""
     assert page.locator("#kp-context").input_value() == ""

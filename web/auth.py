@@ -81,6 +81,11 @@ def csrf_failed(exc):
     if request.endpoint == "auth.login":
         return render_template("login.html", error="页面已过期，请重新登录。"), 400
     user = current_user()
+    if request.endpoint == "auth.logout" and user is None:
+        # Nothing to protect: the login already ended, which is what 退出 asked for.
+        session.clear()
+        flash("已退出登录")
+        return redirect(url_for("auth.login"))
     role, retry = CSRF_RETRY.get(request.endpoint, (None, None))
     if retry and user is not None and user.can(role):
         # Logged in again (perhaps in another tab): the new session's token is in the form.
