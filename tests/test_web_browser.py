@@ -646,3 +646,27 @@ def test_what_was_typed_survives_an_expired_login(servers, new_page):
     login(page, servers.url)
     assert page.locator("#kp-message").input_value() == ""
     assert page.locator("#kp-context").input_value() == ""
+
+
+COVERED_BUTTONS = """() => [...document.querySelectorAll('button')].filter(b => {
+    const r = b.getBoundingClientRect();
+    if (!r.width || r.bottom <= 0 || r.top >= innerHeight) return false;
+    const points = [[r.left + r.width / 2, r.top + r.height / 2], [r.left + 3, r.top + 3],
+                    [r.right - 3, r.top + 3], [r.left + 3, r.bottom - 3], [r.right - 3, r.bottom - 3]];
+    return points.some(([x, y]) => !b.contains(document.elementFromPoint(x, y)));
+}).map(b => b.textContent)"""
+
+
+def test_the_toast_covers_no_buttons(servers, new_page, shots):
+    page = new_page(width=400, height=920)
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    last = page.locator(".kp-draft").count() - 1
+    _fold_at_button(page, last, "button.primary")
+    card = page.locator(".kp-draft").nth(last)
+    card.locator("button.primary").click()
+    page.locator("#kp-toast:not([hidden])").wait_for()
+    page.screenshot(path=str(shots / "panel-toast.png"))
+    assert page.evaluate(COVERED_BUTTONS) == []
+    card.get_by_role("button", name="编辑").click(timeout=2000)  # while the toast shows
+    assert not card.locator("#kp-toast:not([hidden])").count() and card.locator("textarea").is_visible()
