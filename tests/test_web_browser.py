@@ -462,12 +462,21 @@ def test_feedback_the_api_refuses_is_explained_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)
     toast = page.locator("#kp-toast")
-    ask(page, "能寄到南极科考站吗")
+    shown = ask(page, "能寄到南极科考站吗")
+    assert page.locator(".kp-hit-question").first.inner_text() == "能寄到南极科考站吗"
     with servers.app.extensions["kefu_lock"]:
         servers.ws.kb().archive("arch1", author="test")
+    renders = page.evaluate("window.kefuRenders")
     page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
-    page.wait_for_function("() => document.querySelector('#kp-toast').innerText.startsWith('反馈未能保存')")
-    assert toast.inner_text() == "反馈未能保存：这条草稿的条目刚被归档或已不存在，这次反馈没有记录。"
+    # Copied before the server could refuse: the agent is told not to send it, and the
+    # suggestions are asked for again, without the archived entry.
+    page.wait_for_function("() => document.querySelector('#kp-toast').innerText.startsWith('请不要发送')")
+    warning = "请不要发送刚复制的草稿 1：它的条目刚被归档，内容可能已不适用。已重新查找建议。"
+    assert toast.inner_text() == warning
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    assert page.locator("#kp-results").get_attribute("data-suggestion-id") != shown
+    assert page.locator("#kp-results .kp-error[role=alert]").inner_text() == warning
+    assert "能寄到南极科考站吗" not in page.locator(".kp-hit-question").all_text_contents()
 
     ask(page, "运费怎么算")
     card = page.locator(".kp-draft").first

@@ -108,6 +108,7 @@
     valueInputs: new Map(),
     sent: new Set(),      // feedback already recorded (no duplicates for repeated copies)
     used: new Set(),      // entries a draft of which was accepted or edited for this message
+    warning: null,        // {message, text}: a draft of this message must not be sent (archived)
     restored: null,       // edits saved when the login ended: {message, drafts} (restoreTyped)
     pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
     typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
@@ -440,6 +441,8 @@
     const hits = Array.isArray(s.hits) ? s.hits : [];
     const drafts = (Array.isArray(s.drafts) ? s.drafts : []).slice(0, MAX_DRAFTS);
     const parts = [renderSummary(s)];
+    if (state.warning && state.warning.message !== message) state.warning = null;
+    if (state.warning) parts.push(h("p", { class: "kp-error card", role: "alert" }, state.warning.text));
     const cut = (Array.isArray(s.notes) ? s.notes : []).find((n) => TRUNCATED.test(n));
     if (cut) parts.push(h("p", { class: "kp-warn card", role: "note" }, note(cut)));
     if (s.no_match) parts.push(renderNoMatch(s, hits));
@@ -910,9 +913,21 @@
       return true;
     } catch (err) {
       state.sent.delete(key);
-      if (err.status !== 401) toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
+      if (err.status === 400 && err.field === "draft" && !held) archived(action, draft);
+      else if (err.status !== 401) toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
       return false;
     }
+  }
+
+  /** An editor archived the entry of a draft on the screen: the copied text may be wrong
+   * now (why it was archived), so say not to send it, and ask for suggestions again. */
+  function archived(action, draft) {
+    const text = action === "accept" || action === "edit"
+      ? `请不要发送刚复制的草稿 ${draft}：它的条目刚被归档，内容可能已不适用。已重新查找建议。`
+      : "这条草稿的条目刚被归档，这次反馈没有记录。已重新查找建议。";
+    state.warning = { message: state.message, text };
+    toast(text, "error", 6000);
+    if (el.message.value.trim()) schedule(true);
   }
 
   // -- keyboard -----------------------------------------------------------------------------
