@@ -679,3 +679,23 @@ def test_the_toast_covers_no_buttons(servers, new_page, shots):
     assert page.evaluate(COVERED_BUTTONS) == []
     card.get_by_role("button", name="编辑").click(timeout=2000)  # while the toast shows
     assert not card.locator("#kp-toast:not([hidden])").count() and card.locator("textarea").is_visible()
+
+
+def test_new_conversation_clears_message_context_and_values(servers, new_page, shots):
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("客户：我昨天下的单\n客服：亲，请提供一下订单号")
+    ask(page, "优惠券怎么用")
+    _fill_order_number(page, "202401010001")
+    page.screenshot(path=str(shots / "panel-new-conversation.png"))
+    page.get_by_role("button", name="新会话").click()
+    assert page.locator("#kp-message").input_value() == ""
+    assert page.locator("#kp-context").input_value() == ""
+    assert page.locator("#kp-context-count").inner_text() == ""
+    assert not page.locator("#kp-values").is_visible()
+    assert page.locator(".kp-draft").count() == 0
+    assert page.evaluate("document.activeElement.id") == "kp-message"
+    ask(page, "优惠券怎么用")
+    assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""
+    assert any("【请填写订单号】" in t for t in draft_texts(page))

@@ -86,7 +86,7 @@
     contextBox: $("kp-context-box"), contextCount: $("kp-context-count"),
     values: $("kp-values"), valuesList: $("kp-values-list"), source: $("kp-source"),
     results: $("kp-results"), status: $("kp-status"), toast: $("kp-toast"),
-    refresh: $("kp-refresh"), blocked: $("kp-blocked"), blockedText: $("kp-blocked-text"),
+    refresh: $("kp-refresh"), newConversation: $("kp-new"), blocked: $("kp-blocked"), blockedText: $("kp-blocked-text"),
     login: $("kp-login"), logout: document.querySelector(".kp-logout"),
   };
   const inFrame = window.parent !== window;
@@ -1089,6 +1089,20 @@
     state.replacing = false;
   }
 
+  /** 新会话: the next customer starts with nothing of the last one's (message, context,
+   * values); rejects still held for the last message are sent. */
+  function newConversation() {
+    el.message.value = el.context.value = state.text = "";
+    el.contextBox.open = false;
+    updateContextCount();
+    resetValues();
+    state.warning = null;
+    state.typed = false;
+    el.source.hidden = true;
+    run();  // an empty message: drops any request in flight and clears the results
+    el.message.focus();
+  }
+
   // -- start -----------------------------------------------------------------------------------
   el.form.addEventListener("submit", (e) => e.preventDefault());
   // Whether the next input replaces the whole message (select all, then paste or type).
@@ -1114,6 +1128,7 @@
     if (el.message.value.trim()) schedule(false);
   });
   el.refresh.addEventListener("click", requestContext);
+  el.newConversation.addEventListener("click", newConversation);
   if (el.logout) {
     el.logout.addEventListener("submit", () => {
       try {
