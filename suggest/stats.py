@@ -156,6 +156,16 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     return out
 
 
+# The counters' keys as the text report names them: kefu's own no-match flag and the
+# agents' no-match reports are two figures.
+_COUNTED = {"no_match": "reported no match", "no_match_flagged": "flagged no match"}
+
+
+def _counts(counts: dict) -> str:
+    """"shown 7, accept 7, edit 2": one line of counters (it printed a JSON object)."""
+    return ", ".join(f"{_COUNTED.get(k, k)} {v}" for k, v in counts.items()) or "none"
+
+
 def text(d: dict) -> str:
     """Readable form of Stats.to_dict() for the CLI."""
     acc = d["acceptance"]
@@ -170,11 +180,10 @@ def text(d: dict) -> str:
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))
     for name in ("by_category", "by_stage"):
         lines.append(name.replace("_", " ") + ":")
-        lines += [f"  {k}: " + json.dumps(v, ensure_ascii=False) for k, v in d[name].items()]
+        lines += [f"  {k}: " + _counts(v) for k, v in d[name].items()]
     if d["by_day"]:
         lines.append("by day (last 14 days with activity):")
-        lines += [f"  {r['day']}: " + ", ".join(f"{k} {v}" for k, v in r.items() if k != "day")
-                  for r in d["by_day"][-14:]]
+        lines += [f"  {r['day']}: " + _counts({k: v for k, v in r.items() if k != "day"}) for r in d["by_day"][-14:]]
     if d["gaps"]:
         lines.append("top gaps:")
         lines += [f"  {g['count']:3d}× {g['question']}" for g in d["gaps"]]
