@@ -167,6 +167,11 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     assert ("edit", 1, "您好，已為您加急處理，今天內發出。") in wait_feedback(
         servers, sid, ("edit", 1, "您好，已為您加急處理，今天內發出。"))
 
+    # A confident match may be wrong too: the missing answer is reported from its card.
+    page.get_by_role("button", name="都不对，报告缺失答案").click()
+    assert ("no_match", None, None) in wait_feedback(servers, sid, ("no_match", None, None))
+    page.get_by_role("button", name="已报告，谢谢").wait_for()
+
     # No match: a holding draft, no invented answer, and a report button.
     sid = ask(page, "请问你们周末几点开门")
     assert page.locator(".kp-nomatch").is_visible()

@@ -499,6 +499,8 @@
   }
 
   function renderHit(hit) {
+    // A confident match can be wrong too: the agent reports the missing answer from here
+    // (a gap for editors), not only when kefu itself found none.
     return h("div", { class: "kp-hit card" },
       h("div", { class: "kp-hit-head" },
         h("span", { class: "kp-label" }, "匹配条目"),
@@ -506,12 +508,13 @@
         confidenceBar(hit.confidence)),
       h("p", { class: "kp-hit-question" }, hit.question || ""),
       hit.matched && hit.matched !== hit.question
-        ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, hit.matched)) : null);
+        ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, hit.matched)) : null,
+      h("div", { class: "kp-actions" }, reportButton("都不对，报告缺失答案")));
   }
 
-  function renderNoMatch(s, hits) {
-    const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" },
-      "报告缺失答案");
+  /** 报告缺失答案: tells editors the base lacks the answer to this message. */
+  function reportButton(label) {
+    const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" }, label);
     report.addEventListener("click", () => {
       if (stale()) return;
       sendFeedback("no_match", null, null).then((ok) => {
@@ -521,6 +524,11 @@
         }
       });
     });
+    return report;
+  }
+
+  function renderNoMatch(s, hits) {
+    const report = reportButton("报告缺失答案");
     const near = hits.slice(0, 3);
     return h("div", { class: "kp-nomatch card", role: "note" },
       h("p", null, h("strong", null, "知识库中没有足够匹配的答案。"), "下面是安抚或澄清的话术，请勿自行编造答案。"),
