@@ -624,13 +624,18 @@ def test_old_drafts_are_dimmed_and_not_copied_while_new_ones_are_on_their_way(se
     assert feedback(servers, old) == []
 
 
-def test_what_was_typed_survives_an_expired_login(servers, new_page):
-    page = new_page()
+def _coupon_question_with_order_number(page, servers, context: str) -> None:
+    """Logged in, earlier turns typed, 优惠券怎么用 asked and 订单号 202401010001 filled in."""
     login(page, servers.url)
     page.locator("#kp-context-box summary").click()
-    page.locator("#kp-context").fill("客户：我昨天下的单")
+    page.locator("#kp-context").fill(context)
     ask(page, "优惠券怎么用")
     _fill_order_number(page, "202401010001")
+
+
+def test_what_was_typed_survives_an_expired_login(servers, new_page):
+    page = new_page()
+    _coupon_question_with_order_number(page, servers, "客户：我昨天下的单")
     second = page.locator(".kp-draft").nth(1)
     second.get_by_role("button", name="编辑").click()
     second.locator("textarea").press("End")
@@ -688,11 +693,7 @@ def test_the_toast_covers_no_buttons(servers, new_page, shots):
 
 def test_new_conversation_clears_message_context_and_values(servers, new_page, shots):
     page = new_page()
-    login(page, servers.url)
-    page.locator("#kp-context-box summary").click()
-    page.locator("#kp-context").fill("客户：我昨天下的单\n客服：亲，请提供一下订单号")
-    ask(page, "优惠券怎么用")
-    _fill_order_number(page, "202401010001")
+    _coupon_question_with_order_number(page, servers, "客户：我昨天下的单\n客服：亲，请提供一下订单号")
     page.screenshot(path=str(shots / "panel-new-conversation.png"))
     page.get_by_role("button", name="新会话").click()
     assert page.locator("#kp-message").input_value() == ""
