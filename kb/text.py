@@ -48,8 +48,9 @@ _QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|�
                        rf"(?<![还也都])[不没]有?(?:{_CLOSE})*$")
 
 
-# An order, tracking or phone number, with its label: 订单号2026112812345678, 单号:SF123456789.
-_LONG_NUMBER = re.compile(r"(?:订单号?|快递单号|运单号|单号|手机号?)?\s*[:：]?\s*(?:[a-z]{0,4}\d{8,})", re.I)
+# An order or tracking number, with its label if any: what a customer sends when asked for it.
+GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号)?\s*(?:是|为|:|：)?\s*"
+                          r"(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
 
 
 def question_window(text: str, width: int) -> str:
@@ -64,7 +65,7 @@ def question_window(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     # An order or tracking number tells an encoder nothing, and takes a third of its window.
-    text = _LONG_NUMBER.sub("", text)
+    text = GIVEN_NUMBER.sub("", text)
     if len(text) <= width:
         return text
     end = None

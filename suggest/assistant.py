@@ -15,11 +15,11 @@ from pathlib import Path
 from kefu.kb.errors import ImportFileError
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.text import SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
+from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import GIVEN_NUMBER, SENTIMENTS, STAGE, chasing, says_nothing_yet, small_talk, understand
+from .understand import SENTIMENTS, STAGE, chasing, says_nothing_yet, small_talk, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有

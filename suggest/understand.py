@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import normalize
+from kefu.kb.text import GIVEN_NUMBER, normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -75,9 +75,6 @@ _ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)�
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
                       r"到底|今天能|明天能|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
-# An order or tracking number, with its label if any: what a customer sends when asked for it.
-GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号)?\s*(?:是|为|:|：)?\s*"
-                          r"(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
 # "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry; after
 # a wait ("都五天了还没发货，我要取消") it is.
 _NOT_YET = re.compile(_NOT_YET_WORDS)
