@@ -568,10 +568,14 @@ class Assistant:
         if len(clauses) < 2:
             return None
 
-        def best_clause(hit: Hit) -> int:
+        def overlaps(hit: Hit) -> list[float]:
             matched = set(seg.tokens(normalize(hit.matched).text))
-            overlaps = [len(cl & matched) / (len(cl) or 1) for cl in clauses]
-            return max(range(len(clauses)), key=overlaps.__getitem__)
+            return [len(cl & matched) / (len(cl) or 1) for cl in clauses]
+
+        def best_clause(hit: Hit) -> int:
+            return max(range(len(clauses)), key=overlaps(hit).__getitem__)
+        if min(overlaps(first)) > 0.5:
+            return None  # the top entry is asked both ways itself ("寄香港運費點計？幾耐到？")
         at = best_clause(first), best_clause(second)
         return None if at[0] == at[1] else (first, second) if at[0] < at[1] else (second, first)
 

@@ -955,3 +955,12 @@ def test_two_answers_come_in_the_order_the_customer_asked(shop_kb):
         [(d.style, d.entry_ids) for d in s.drafts]
     assert s.drafts[0].text.index("运费怎么计算的答案") < s.drafts[0].text.index("退货地址在哪里的答案")
     assert s.drafts[1].entry_ids == ["address"]  # the top entry alone still follows
+
+
+def test_an_entry_asked_both_ways_answers_both_questions_alone(shop_kb):
+    """"寄香港要幾耐？運費點計？" matched an entry asked exactly so, yet got a both draft
+    with a tax entry first, saying 5-10天 twice."""
+    both_ways = _hit("hk", "寄香港运费多少？多久能到？", 0.99, 2.6, ["香港"])
+    tax = _hit("tax", "寄香港要交税吗", 0.77, 2.3, ["税费"])
+    s = Assistant(_Answers(shop_kb, [both_ways, tax]), composer()).suggest("寄香港要几天？运费多少？")
+    assert s.drafts[0].style == "warm" and s.drafts[0].entry_ids == ["hk"], [(d.style, d.entry_ids) for d in s.drafts]
