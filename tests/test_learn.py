@@ -82,6 +82,19 @@ def test_phone_numbers_and_order_numbers_are_not_learned(shop):
     assert "13812345678" not in events[0][0]
 
 
+@pytest.mark.parametrize("message, text", [
+    ("亲 衣服洗了缩水还能退吗", "衣服洗了缩水还能退吗"),
+    ("您好，请问几天能发货", "几天能发货"),
+    ("在吗？？亲亲 能开发票吗", "能开发票吗"),
+    ("亲", "亲"),  # nothing else to keep
+    ("亲子装有大码吗", "亲子装有大码吗"),  # 亲子 is no greeting
+])
+def test_a_learned_phrasing_is_stored_without_the_greeting_before_it(shop, message, text):
+    store = LearnStore(shop.store)
+    store.record([accept(message, "delivery", "a")])
+    assert [r.text for r in store.rows()] == [text]
+
+
 # -- the trust rule -----------------------------------------------------------------------------
 
 def test_one_agent_is_not_enough_two_are(shop):
