@@ -705,3 +705,28 @@ def test_new_conversation_clears_message_context_and_values(servers, new_page, s
     ask(page, "优惠券怎么用")
     assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""
     assert any("【请填写订单号】" in t for t in draft_texts(page))
+
+
+def test_an_alternative_draft_names_the_entry_it_answers(servers, new_page, shots):
+    """备选 answers another entry than the match shown above the drafts; the card did not
+    say which, so the agent had to open 为什么 to know what it was about. (The test shop's
+    fake embedder never ranks a second entry close enough for an alternative, so the
+    server's answer is turned into one on its way to the page.)"""
+    page = new_page()
+    second = {}
+
+    def with_alternative(route):
+        s = route.fetch().json()
+        if len(s["hits"]) > 1 and s["drafts"]:
+            s["drafts"][-1] = {**s["drafts"][-1], "style": "alternative", "entry_ids": [s["hits"][1]["id"]]}
+            second["question"] = s["hits"][1]["question"]
+        route.fulfill(json=s)
+
+    page.route("**/api/suggest*", with_alternative)
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    card = page.locator(".kp-draft").last
+    assert card.locator('.kp-style[data-style="alternative"]').count() == 1
+    assert card.locator(".kp-about").inner_text() == second["question"]
+    assert page.locator(".kp-draft .kp-about").count() == 1  # the others answer the match shown
+    card.screenshot(path=str(shots / "panel-alternative.png"))

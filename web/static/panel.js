@@ -619,6 +619,11 @@
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
         `⚠ ${flags.length} 处用词需注意`) : null;
+    // 备选 answers another entry than the match shown above: say which, so the agent need
+    // not open 为什么 to know what it is about.
+    const other = d.style === "alternative" ? hits.find((hit) => hit.id === entryOf(d)) : null;
+    const about = other && other.question
+      ? h("span", { class: "kp-muted kp-about", title: "这条草稿回答的条目" }, other.question) : null;
 
     const card = h("li", {
       class: "kp-draft card", tabindex: "0", dataset: { index: String(index) },
@@ -627,7 +632,7 @@
     h("div", { class: "kp-draft-head" },
       h("kbd", { title: `Alt+${n}` }, String(n)),
       h("span", { class: "kp-style", dataset: { style: d.style || "" } }, STYLE_LABELS[d.style] || d.style || "草稿"),
-      editedMark, warn),
+      about, editedMark, warn),
     textNode, editor, missing,
     h("div", { class: "kp-actions" }, acceptBtn, editBtn, rejectBtn),
     renderWhy(s, d, hits));
