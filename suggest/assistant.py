@@ -162,21 +162,20 @@ def replies(message: str, context: list[dict]) -> bool:
     return len(text) <= 12 and not _ASKS.search(text)
 
 
+def _since_agent(context: list[dict]) -> tuple[int, list[str]]:
+    """The position of the agent's last turn (-1: none) and the customer turns after it."""
+    at = next((i for i in range(len(context) - 1, -1, -1) if context[i].get("role", "customer") == "agent"), -1)
+    return at, [t["text"] for t in context[at + 1:]]
+
+
 def waiting_question(message: str, context: list[dict]) -> str | None:
     """What the customer asked since the agent's last turn (its last two customer turns),
     when `message` only chases a reply (人呢, 在吗, ？？); None otherwise. Turns that
     replied to the agent ("支付宝" to how one paid) are read with the question before it."""
     if not context or understand(message).intent != "greeting":
         return None
-    since, at = [], len(context)
-    for at in range(len(context) - 1, -1, -1):
-        turn = context[at]
-        if turn.get("role", "customer") == "agent":
-            break
-        if understand(turn["text"]).intent != "greeting":  # an earlier 在吗 chased it too
-            since.insert(0, turn["text"])
-    else:
-        at = -1
+    at, turns = _since_agent(context)
+    since = [t for t in turns if understand(t).intent != "greeting"]  # an earlier 在吗 chased it too
     if since and at >= 0 and replies(since[0], context[:at + 1]):
         before = [t["text"] for t in context[:at] if t.get("role", "customer") == "customer"
                   and understand(t["text"]).intent != "greeting"]
@@ -191,11 +190,7 @@ def nudges(message: str, context: list[dict]) -> list[str]:
     """The nudges chasing the customer's waiting question (see waiting_question): the
     greetings among its turns since the agent's last one that follow its first
     question ("你好" before it is no nudge), then `message`."""
-    since = []
-    for turn in reversed(context):
-        if turn.get("role", "customer") == "agent":
-            break
-        since.insert(0, turn["text"])
+    since = _since_agent(context)[1]
     greets = [understand(t).intent == "greeting" for t in since]
     asked = greets.index(False) if False in greets else len(since)
     return [t for t, g in zip(since[asked:], greets[asked:]) if g] + [message]
