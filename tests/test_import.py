@@ -344,6 +344,42 @@ def test_markdown_question_headings_under_a_category_heading(tmp_path):
     ]
 
 
+def test_markdown_one_question_under_each_category_heading_is_an_faq(tmp_path):
+    """The category headings outnumbered the questions and the file became 5 passages."""
+    path = tmp_path / "faq.md"
+    path.write_text("".join(f"# {c}\n\n## {q}\n{a}\n\n" for c, q, a in [
+        ("售前", "有现货吗？", "有现货。"), ("售中", "可以改地址吗？", "未发货前可以。"), ("售后", "怎么退货？", "订单页申请。"),
+        ("账户", "怎么注销账号？", "联系客服。"), ("物流", "用什么快递？", "默认中通。")]), encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == [] and loaded.notes == []
+    assert [(r.data["question"], r.data["category"]) for r in loaded.rows] == [
+        ("有现货吗？", "售前"), ("可以改地址吗？", "售中"), ("怎么退货？", "售后"), ("怎么注销账号？", "账户"),
+        ("用什么快递？", "物流")]
+
+
+def test_markdown_mixing_question_headings_and_qa_pairs_reads_both(tmp_path):
+    """One Q: line made every heading a category and dropped the answers under the question headings."""
+    path = tmp_path / "faq.md"
+    path.write_text("# 售后\n\n## 收到商品有破损怎么办？\n拍照联系客服。\n\n## 退款多久到账？\n1-3个工作日。\n\n"
+                    "# 物流\n\nQ: 可以加急发货吗\nA: 可以。\n\n问：能送货上门吗？\n答：默认送货上门。\n\n"
+                    "# 怎么联系我们？\n\nQ: 客服几点上班？\nA: 9点。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and loaded.notes == []
+    assert [(r.place.line, r.data["question"], r.data["answer"], r.data["category"]) for r in loaded.rows] == [
+        (3, "收到商品有破损怎么办？", "拍照联系客服。", "售后"), (6, "退款多久到账？", "1-3个工作日。", "售后"),
+        (11, "可以加急发货吗", "可以。", "物流"), (14, "能送货上门吗？", "默认送货上门。", "物流"),
+        # a question heading with only pairs beneath it names their category, as before
+        (19, "客服几点上班？", "9点。", "怎么联系我们？")]
+
+
+def test_markdown_faq_text_that_no_question_owns_is_noted(tmp_path):
+    path = tmp_path / "faq.md"
+    path.write_text("# 物流\n默认中通发货。\n\nQ: 可以加急吗\nA: 可以。\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data["question"] for r in loaded.rows] == ["可以加急吗"]
+    assert loaded.notes == [f"{path}, line 2: text under heading '物流' belongs to no question, not imported"]
+
+
 def test_prose_markdown_is_a_document(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("# 四件套洗涤指南\n\n首次使用前请单独清洗一次，水温不超过30℃。\n\n"

@@ -94,15 +94,54 @@ def heading_title(line: str) -> str | None:
 
 
 def markdown_faq(text: str, path: str) -> Loaded | None:
-    """Entries from Q:/A: pairs or from question headings; None if the file is prose."""
+    """Entries from Q:/A: pairs and from question headings (both may be in one file);
+    None if the file is prose.
+
+    Category headings (no question, nothing beneath them but question headings) do not
+    count against the question headings: `# 售前` over `## 有现货吗？` is an FAQ layout."""
     lines = text.split("\n")
-    if sum(1 for ln in lines if (m := _QA.match(ln)) and m.group(1).upper() in ("Q", "问")) >= 1:
-        return _qa_pairs(lines, path)
-    headings = [title for ln in lines if (title := heading_title(ln)) is not None]
-    questions = [h for h in headings if _ASKS.search(h)]
-    if len(questions) >= 2 and len(questions) * 3 >= len(headings) * 2 - 1:
-        return _question_headings(lines, path)
+    if any((m := _QA.match(ln)) and m.group(1).upper() in ("Q", "问") for ln in lines):
+        return _read_faq(lines, path)
+    headings = [(level, title) for ln in lines if (level := _level(ln))
+                and (title := heading_title(ln)) is not None]
+    questions = sum(1 for _, title in headings if _ASKS.search(title))
+    others = len(headings) - questions - _category_count(headings, lines)
+    if questions >= 2 and questions * 3 >= (questions + others) * 2 - 1:
+        return _read_faq(lines, path)
     return None
+
+
+def _level(line: str) -> int:
+    return len(line) - len(line.lstrip("#")) if heading_title(line) is not None else 0
+
+
+def _category_count(headings: list[tuple[int, str]], lines: list[str]) -> int:
+    """Non-question headings with no text of their own whose section holds question
+    headings only."""
+    body_before_next = _text_under_headings(lines)
+    count = 0
+    for i, (level, title) in enumerate(headings):
+        if _ASKS.search(title) or body_before_next[i]:
+            continue
+        inside = []
+        for sub_level, sub_title in headings[i + 1:]:
+            if sub_level <= level:
+                break
+            inside.append(sub_title)
+        if inside and all(_ASKS.search(t) for t in inside):
+            count += 1
+    return count
+
+
+def _text_under_headings(lines: list[str]) -> list[bool]:
+    """For each heading in order: whether any text sits between it and the next heading."""
+    found: list[bool] = []
+    for line in lines:
+        if heading_title(line) is not None:
+            found.append(False)
+        elif found and line.strip():
+            found[-1] = True
+    return found
 
 
 def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, category: str | None) -> None:
@@ -116,49 +155,49 @@ def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, catego
     loaded.add(checker.check(Place(loaded.source, n), raw))
 
 
-def _qa_pairs(lines: list[str], path: str) -> Loaded:
+def _read_faq(lines: list[str], path: str) -> Loaded:
+    """Question headings (`## 怎么退货？` followed by its answer) and Q:/A: pairs, in any
+    mix; a non-question heading names the category of what follows it. A question heading
+    with nothing under it but Q:/A: pairs names their category, as it did before both forms
+    were read together. Text that belongs to no question is reported in a note."""
     loaded = Loaded(path, "faq")
     checker = RowChecker()
     category = None
     current: tuple[int, str, list[str]] | None = None  # (line, question, answer lines)
+    asking = False  # inside a Q: question, before its A:
+    from_heading = False  # `current` is a question heading
+    stray: tuple[int, str | None] | None = None  # (first line, heading) of text no question owns
 
-    in_answer = False
+    def flush() -> None:
+        nonlocal stray
+        _add_pair(loaded, checker, current, category)
+        if stray is not None:
+            under = f" under heading {stray[1]!r}" if stray[1] else ""
+            loaded.notes.append(f"{path}, line {stray[0]}: text{under} belongs to no question, not imported")
+            stray = None
+
     for n, line in enumerate(lines, 1):
-        qa, heading = _QA.match(line), heading_title(line)
-        if heading is not None and not qa:
-            _add_pair(loaded, checker, current, category)
-            current, in_answer = None, False
-            category = heading
+        qa, title = _QA.match(line), heading_title(line)
+        if title is not None and not qa:
+            flush()
+            if _ASKS.search(title):
+                current, asking, from_heading = (n, title, []), False, True
+            else:
+                current, category = None, title
         elif qa and qa.group(1).upper() in ("Q", "问"):
-            _add_pair(loaded, checker, current, category)
-            current, in_answer = (n, qa.group(2).strip(), []), False
+            if current is not None and from_heading and not "".join(current[2]).strip():
+                category = current[1]
+                current = None
+            flush()
+            current, asking, from_heading = (n, qa.group(2).strip(), []), True, False
         elif qa and current is not None:
             current[2].append(qa.group(2))
-            in_answer = True
-        elif current is not None and in_answer:
+            asking = False
+        elif current is not None and not asking:
             current[2].append(line)
         elif current is not None and line.strip():
             current = (current[0], f"{current[1]} {line.strip()}", current[2])
-    _add_pair(loaded, checker, current, category)
-    return loaded
-
-
-def _question_headings(lines: list[str], path: str) -> Loaded:
-    """`## 怎么退货？` followed by its answer; a non-question heading above names the category."""
-    loaded = Loaded(path, "faq")
-    checker = RowChecker()
-    category = None
-    current: tuple[int, str, list[str]] | None = None
-
-    for n, line in enumerate(lines, 1):
-        title = heading_title(line)
-        if title is not None:
-            _add_pair(loaded, checker, current, category)
-            if _ASKS.search(title):
-                current = (n, title, [])
-            else:
-                current, category = None, title
-        elif current is not None:
-            current[2].append(line)
-    _add_pair(loaded, checker, current, category)
+        elif line.strip() and stray is None:
+            stray = (n, category)
+    flush()
     return loaded
