@@ -371,18 +371,22 @@ class Store:
             keyed_by_id = bool(data.pop("id", None))
             merged = {**existing.content(), **data}
             entry = existing
-            same = Entry(existing.id, **merged).content_hash() == existing.content_hash()
-            # Archived because its row had left the file; the row is back, saying no status,
-            # and an entry imported without one is published: no conflict to settle when
-            # that is all that changes.
-            back = existing.status == "archived" and "status" not in data and \
-                self._last_action(existing.id) == "prune"
+            # Archived because its row had left the file; the row is back with a status
+            # other than archived (an entry imported without one is published): the archive
+            # was kefu's own doing, so the row's status is no conflict to settle when that
+            # is all that changes. kefu's export and template always carry a status column.
+            back = existing.status == "archived" and data.get("status", "published") != "archived" \
+                and self._last_action(existing.id) == "prune"
             if back:
-                data["status"] = "published"
+                data.setdefault("status", "published")
+            same = Entry(existing.id, **{**merged, "status": existing.status}).content_hash() \
+                == existing.content_hash() if back else \
+                Entry(existing.id, **merged).content_hash() == existing.content_hash()
             if same and back:
-                entry = self._update(existing, {"status": "published"}, author, "import")
+                entry = self._update(existing, {"status": data["status"]}, author, "import")
                 report.updated.append(existing.id)
-                report.diff.append({"id": entry.id, "action": "update", "changes": {"status": ["archived", "published"]}})
+                report.diff.append({"id": entry.id, "action": "update",
+                                    "changes": {"status": ["archived", data["status"]]}})
             elif same:
                 report.unchanged.append(existing.id)
             elif on_conflict == "error":

@@ -866,6 +866,24 @@ def test_a_row_back_in_its_file_republishes_the_entry_pruned_for_it(kefu, tmp_pa
     assert counts(result) == (0, 1, 1, 0, 0)
 
 
+@pytest.mark.parametrize("status", ["published", "已发布", "草稿"])
+def test_a_row_back_in_its_file_with_a_status_column_restores_its_entry(kefu, tmp_path, status):
+    """kefu's export and template always have a status column: the row back said
+    'published' and was a conflict (`entry id 'px2' already exists`)."""
+    home = tmp_path / "home"
+    lines = ["id,question,answer,status", f"px1,支持花呗吗,支持花呗分期。,{status}",
+             f"px2,可以货到付款吗,暂不支持货到付款。,{status}"]
+    (tmp_path / "pe.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kefu("import", "pe.csv")
+    (tmp_path / "pe.csv").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    kefu("import", "pe.csv", "--prune")
+    (tmp_path / "pe.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = report(kefu("import", "pe.csv", "--json"))["files"][0]
+    entry, history = stored(home)["可以货到付款吗"]
+    assert entry.status == ("draft" if status == "草稿" else "published")
+    assert [h.action for h in history] == ["import", "prune", "import"] and counts(result) == (0, 1, 1, 0, 0)
+
+
 def test_an_archive_by_an_editor_stays_when_the_row_is_imported_again(kefu, tmp_path):
     home = tmp_path / "home"
     jsonl(tmp_path / "pay.jsonl", [{"id": "r1", "question": "支持花呗吗", "answer": "支持花呗分期。"}])
