@@ -143,12 +143,20 @@ class BulkImporter:
         result.seconds = round(time.perf_counter() - start, 3)
         return result, loaded
 
-    def _write(self, result: FileResult, loaded: Loaded, source: str, changed: list[str] | None = None) -> None:
+    def _write(self, result: FileResult, loaded: Loaded, source: str | None, changed: list[str] | None = None) -> None:
         """Import what `_read` found into the store (one transaction) and count it in `result`."""
         opts = self.options
         start = time.perf_counter()
         # A rejected row's entry is still in the file: pruning now would archive it.
         prune = opts.prune and not loaded.problems
+        if source.endswith(REJECTED_SUFFIX):
+            # Fixed rows imported from kefu's rejected-rows file belong to the file they are
+            # put back into (which then prunes them), not to this scratch file.
+            source = None
+            if prune:
+                prune = False
+                result.notes = [*result.notes, "not pruned: a rejected-rows file is no source of entries;"
+                                " its rows belong to the file they are put back into"]
         if opts.prune and loaded.problems:
             result.notes = [*result.notes, f"not pruned: {len(loaded.problems)} row(s) were rejected, and"
                             " their entries would have been archived; fix them and import again to prune"]
@@ -164,6 +172,7 @@ class BulkImporter:
             for k, v in report.counts().items():
                 setattr(result, k, v)
             result.passages = report.passages
+            result.notes = [*result.notes, *report.notes]
             if opts.dry_run:
                 result.diff = report.diff
             if changed is not None:

@@ -48,6 +48,7 @@ class ImportReport:
     pruned: list[str] = field(default_factory=list)  # archived: gone from their source
     passages: dict[str, int] = field(default_factory=dict)  # added/updated/unchanged/removed
     diff: list[dict] = field(default_factory=list)  # {"id", "action", "changes": {field: [before, after]}}
+    notes: list[str] = field(default_factory=list)  # e.g. entries of another file that were not pruned
 
     def counts(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in ("added", "updated", "unchanged", "skipped", "pruned")}
@@ -342,13 +343,16 @@ class Store:
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
         report = ImportReport()
+        taken_from: set[str] = set()  # the other sources this file's rows took their entries from
         try:
             with self._writing():
                 for i, data in enumerate(items):
-                    self._import_one(dict(data), on_conflict, author, places[i] if places else where,
-                                     source, report)
+                    previous = self._import_one(dict(data), on_conflict, author,
+                                                places[i] if places else where, source, report, prune)
+                    if previous is not None:
+                        taken_from.add(previous)
                 if source is not None and prune:
-                    self._prune(source, report, author)
+                    self._prune(source, report, author, taken_from)
                 if source is not None and passages is not None:
                     report.passages = self._replace_passages(source, passages)
                 if dry_run and not self._trial:
@@ -358,7 +362,8 @@ class Store:
         return report
 
     def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
-                    source: str | None, report: ImportReport) -> None:
+                    source: str | None, report: ImportReport, prune: bool = False) -> str | None:
+        """Import one row; the other source its entry was taken over from, if any."""
         existing = self.find_existing(data)
         if existing is None:
             given = data.get("id")
@@ -404,31 +409,50 @@ class Store:
                 report.diff.append({"id": entry.id, "action": "update", "changes": {
                     k: [before[k], v] for k, v in entry.content().items() if before[k] != v}})
         if source is None:
-            return
-        if entry is existing:
-            # An unchanged row does not take the entry over: importing an export (or a
-            # copy) must not stop `--prune` of the file the entry really comes from.
-            self.db.execute("insert or ignore into entry_sources (entry_id, source) values (?, ?)",
-                            [entry.id, source])
-        else:
-            self.db.execute("insert into entry_sources (entry_id, source) values (?, ?)"
-                            " on conflict(entry_id) do update set source = excluded.source"
-                            " where source != excluded.source", [entry.id, source])
+            return None
+        row = self.db.execute("select source from entry_sources where entry_id = ?", [entry.id]).fetchone()
+        if row is None:
+            self.db.execute("insert into entry_sources (entry_id, source) values (?, ?)", [entry.id, source])
+            return None
+        # Without --prune an unchanged row does not take the entry over: importing an
+        # export (or a copy) must not stop `--prune` of the file the entry really comes
+        # from. With --prune the file is declared the whole list of its entries, so its
+        # rows become its own (a re-downloaded `faq (1).csv` is pruned from then on).
+        if row[0] == source or (entry is existing and not prune):
+            return None
+        self.db.execute("update entry_sources set source = ? where entry_id = ?", [source, entry.id])
+        return row[0]
 
     def _last_action(self, entry_id: str) -> str | None:
         row = self.db.execute("select action from history where entry_id = ? order by version desc limit 1",
                               [entry_id]).fetchone()
         return row[0] if row else None
 
-    def _prune(self, source: str, report: ImportReport, author: str | None) -> None:
+    def _prune(self, source: str, report: ImportReport, author: str | None,
+               taken_from: set[str] = frozenset()) -> None:
         seen = set(report.added + report.updated + report.unchanged + report.skipped)
-        rows = self.db.execute("select e.id from entry_sources s join entries e on e.id = s.entry_id"
-                               " where s.source = ? and e.status != 'archived' order by e.id", [source])
-        for (entry_id,) in rows.fetchall():
+        for entry_id in self._live_entries_of(source):
             if entry_id not in seen:
                 self._update(self.get(entry_id), {"status": "archived"}, author, "prune")
                 report.pruned.append(entry_id)
                 report.diff.append({"id": entry_id, "action": "prune", "changes": {"status": ["published", "archived"]}})
+        # This file's rows came from another file (an earlier name or copy of it): what
+        # that file still holds and this one lacks may be gone too, but only this file's
+        # own entries are pruned. Say so rather than archive nothing silently.
+        for other in sorted(taken_from):
+            left = self._live_entries_of(other)
+            if left:
+                shown = ", ".join(left[:5]) + (", …" if len(left) > 5 else "")
+                report.notes.append(
+                    f"not pruned: {len(left)} entr{'y' if len(left) == 1 else 'ies'} of {other} "
+                    f"({shown}) not in this file; rows of this file came from that file and are "
+                    "this file's from now on (archive the others with `kefu archive` if they are gone)")
+
+    def _live_entries_of(self, source: str) -> list[str]:
+        """Ids of the source's entries that are not archived."""
+        return [r[0] for r in self.db.execute(
+            "select e.id from entry_sources s join entries e on e.id = s.entry_id"
+            " where s.source = ? and e.status != 'archived' order by e.id", [source])]
 
     # -- document passages ---------------------------------------------------
     def _replace_passages(self, source: str, passages: list) -> dict[str, int]:

@@ -884,6 +884,54 @@ def test_a_row_back_in_its_file_with_a_status_column_restores_its_entry(kefu, tm
     assert [h.action for h in history] == ["import", "prune", "import"] and counts(result) == (0, 1, 1, 0, 0)
 
 
+def test_a_row_fixed_through_the_rejected_rows_file_is_pruned_from_its_own_file(kefu, tmp_path):
+    """The README's fix flow left the entry owned by kefu-import.rejected.csv: f.csv --prune archived nothing."""
+    home = tmp_path / "home"
+    good, bad = "r1,支持花呗吗,支持花呗分期。,", "r2,可以货到付款吗,暂不支持货到付款。,2026/13/45"
+    (tmp_path / "f.csv").write_text(f"id,question,answer,valid_to\n{good}\n{bad}\n", encoding="utf-8")
+    kefu("import", "f.csv", "--skip-bad-rows", code=1)
+    rejected = tmp_path / "kefu-import.rejected.csv"
+    rejected.write_text(rejected.read_text(encoding="utf-8-sig").replace("2026/13/45", ""), encoding="utf-8")
+    kefu("import", rejected.name)
+    fixed = bad.replace("2026/13/45", "")
+    (tmp_path / "f.csv").write_text(f"id,question,answer,valid_to\n{good}\n{fixed}\n", encoding="utf-8")
+    assert counts(report(kefu("import", "f.csv", "--json"))["files"][0]) == (0, 0, 2, 0, 0)
+    (tmp_path / "f.csv").write_text(f"id,question,answer,valid_to\n{good}\n", encoding="utf-8")
+    assert counts(report(kefu("import", "f.csv", "--prune", "--json"))["files"][0]) == (0, 0, 1, 0, 1)
+    assert stored(home)["可以货到付款吗"][0].status == "archived"
+
+
+def test_prune_of_a_renamed_copy_names_what_the_earlier_file_still_holds(kefu, tmp_path):
+    """Entries from old.csv, then the re-downloaded 'faq (1).csv' without one row: pruned 0, no note."""
+    home = tmp_path / "home"
+    lines = ["id,question,answer", "r1,支持花呗吗,支持花呗分期。", "r2,可以货到付款吗,暂不支持。", "r3,多久发货,48小时内。"]
+    (tmp_path / "old.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kefu("import", "old.csv")
+    (tmp_path / "new").mkdir()
+    copy = tmp_path / "new" / "faq (1).csv"
+    copy.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    result = report(kefu("import", copy, "--prune", "--json"))["files"][0]
+    assert counts(result) == (0, 0, 2, 0, 0)
+    assert result["notes"] == [f"not pruned: 1 entry of {source_key(tmp_path / 'old.csv')} (r3) not in this file; "
+                               "rows of this file came from that file and are this file's from now on "
+                               "(archive the others with `kefu archive` if they are gone)"]
+    copy.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")  # the copy is its rows' source now
+    result = report(kefu("import", copy, "--prune", "--json"))["files"][0]
+    assert counts(result) == (0, 0, 1, 0, 1) and result["notes"] == []
+    assert {q: e.status for q, (e, _) in stored(home).items()} == {
+        "支持花呗吗": "published", "可以货到付款吗": "archived", "多久发货": "published"}
+
+
+def test_importing_a_copy_without_prune_leaves_the_entries_with_their_file(kefu, tmp_path):
+    lines = ["id,question,answer", "r1,支持花呗吗,支持花呗分期。", "r2,可以货到付款吗,暂不支持。"]
+    (tmp_path / "faq.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kefu("import", "faq.csv")
+    (tmp_path / "export.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kefu("import", "export.csv")
+    (tmp_path / "faq.csv").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    assert counts(report(kefu("import", "faq.csv", "--prune", "--json"))["files"][0]) == (0, 0, 1, 0, 1)
+
+
 def test_an_archive_by_an_editor_stays_when_the_row_is_imported_again(kefu, tmp_path):
     home = tmp_path / "home"
     jsonl(tmp_path / "pay.jsonl", [{"id": "r1", "question": "支持花呗吗", "answer": "支持花呗分期。"}])
