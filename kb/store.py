@@ -433,9 +433,10 @@ class Store:
         seen = set(report.added + report.updated + report.unchanged + report.skipped)
         for entry_id in self._live_entries_of(source):
             if entry_id not in seen:
-                self._update(self.get(entry_id), {"status": "archived"}, author, "prune")
+                entry = self.get(entry_id)
+                self._update(entry, {"status": "archived"}, author, "prune")
                 report.pruned.append(entry_id)
-                report.diff.append({"id": entry_id, "action": "prune", "changes": {"status": ["published", "archived"]}})
+                report.diff.append({"id": entry_id, "action": "prune", "changes": {"status": [entry.status, "archived"]}})
         # This file's rows came from another file (an earlier name or copy of it): what
         # that file still holds and this one lacks may be gone too, but only this file's
         # own entries are pruned. Say so rather than archive nothing silently.

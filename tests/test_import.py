@@ -525,6 +525,16 @@ def test_prune_archives_only_rows_gone_from_the_same_file(kefu, tmp_path):
     assert invoice.id not in [h["entry_id"] for h in hits]
 
 
+def test_the_prune_diff_names_the_status_the_entry_had(kefu, tmp_path):
+    """It always said 'published' -> 'archived', for a draft too."""
+    lines = ["id,question,answer,status", "d1,支持花呗吗,支持花呗分期。,草稿", "d2,多久发货,48小时内。,草稿"]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kefu("import", "d.csv")
+    (tmp_path / "d.csv").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    dry = report(kefu("import", "d.csv", "--prune", "--dry-run", "--json"))["files"][0]
+    assert dry["diff"] == [{"id": "d2", "action": "prune", "changes": {"status": ["draft", "archived"]}}]
+
+
 def test_bad_row_fails_the_file_then_skip_bad_rows_then_fix_the_rejected_file(kefu, tmp_path):
     home = tmp_path / "home"
     shop_workbook(tmp_path / "faq.xlsx", empty_answer=True)
