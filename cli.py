@@ -70,7 +70,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except KefuError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise KefuClickError(exc) from None
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
@@ -83,6 +83,56 @@ def handle_errors(fn):
             raise click.ClickException(f"the store cannot be read ({exc}): is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+class KefuClickError(click.ClickException):
+    """A library error as click prints it, keeping the error for `--json` (`error_json`)."""
+
+    def __init__(self, error: Exception, message: str | None = None):
+        super().__init__(message or str(error))
+        self.error = error
+
+
+def error_json(exc: click.ClickException) -> dict:
+    """{"error": {...}} for a failed command: the message, a code as the web API gives
+    (not_found, conflict, invalid_field, invalid, usage), the error's type, and the
+    file, line and field when the error names them."""
+    from kefu.kb.errors import DuplicateEntry, EntryNotFound, VersionNotFound
+
+    error = getattr(exc, "error", exc)
+    body: dict = {"message": exc.format_message(), "type": type(error).__name__}
+    if isinstance(exc, click.UsageError):
+        body["code"] = "usage"
+        if isinstance(exc, click.BadParameter) and exc.param is not None:
+            body["field"] = exc.param.name
+    elif isinstance(error, (EntryNotFound, VersionNotFound)):
+        body["code"] = "not_found"
+    elif isinstance(error, DuplicateEntry):
+        body["code"] = "conflict"
+    else:
+        body["code"] = "invalid_field" if getattr(error, "field", None) else "invalid"
+    for name, key in (("path", "file"), ("sheet", "sheet"), ("line", "line"), ("field", "field"),
+                      ("entry_id", "id")):
+        if getattr(error, name, None) is not None:
+            body[key] = getattr(error, name)
+    return {"error": body}
+
+
+class JsonErrorsGroup(click.Group):
+    """With --json anywhere in the command, a failed command also prints its error as
+    JSON on stdout (`error_json`); the one-line message on stderr and the exit status stay."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["kefu.json"] = "--json" in (args[:args.index("--")] if "--" in args else args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if ctx.meta.get("kefu.json"):
+                click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+            raise
 
 
 def _decoded(value):
@@ -136,7 +186,7 @@ def author() -> str:
     return os.environ.get("KEFU_AUTHOR") or os.environ.get("USER") or "cli"
 
 
-@click.group()
+@click.group(cls=JsonErrorsGroup)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
               help="Data folder (default: $KEFU_HOME or ~/.local/share/kefu).")
 @click.option("--models", envvar="KEFU_MODELS",
@@ -254,8 +304,8 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
     try:
         entry = c.kb().add(data, author=author())
     except DuplicateEntry as exc:  # point to the command that changes it
-        raise click.ClickException(f"entry id {exc.entry_id!r} already exists: change it with "
-                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
+        raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
+                                  f"`kefu edit {exc.entry_id}`, or give another --id") from None
     emit(entry, as_json, _entry_text)
 
 

@@ -86,3 +86,4 @@ class EmptyQuery(KefuError):
 class VersionNotFound(KefuError):
     def __init__(self, entry_id: str, version: int):
         super().__init__(f"entry {entry_id!r} has no version {version}")
+        self.entry_id, self.version = entry_id, version

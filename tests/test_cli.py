@@ -667,3 +667,33 @@ def test_sqlite_errors_are_one_line_and_a_busy_store_is_no_reason_to_restore(err
     with pytest.raises(click.ClickException) as exc:
         command()
     assert says in exc.value.message and ("restore" in exc.value.message) == ("kefu store" in says)
+
+
+def test_with_json_a_failed_command_prints_its_error_as_json(home, run, fake_models):
+    """With --json, errors were plain text on stderr and nothing on stdout."""
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    for args, code, error in [
+            (["show", "nope", "--json"], 1, {"code": "not_found", "type": "EntryNotFound", "id": "nope"}),
+            (["history", "nope", "--json"], 1, {"code": "not_found", "type": "EntryNotFound", "id": "nope"}),
+            (["revert", "k001", "--to", "99", "--json"], 1, {"code": "not_found", "type": "VersionNotFound", "id": "k001"}),
+            (["add", "--id", "k001", "-q", "运费多少", "-a", "包邮", "--json"], 1, {"code": "conflict", "id": "k001"}),
+            (["import", "nonexist.csv", "--json"], 2, {"code": "usage", "type": "BadParameter", "field": "paths"})]:
+        result = run(*args, ok=False)
+        assert result.exit_code == code, (args, result.output)
+        body = json.loads(result.stdout)["error"]
+        assert error.items() <= body.items() and body["message"] in result.stderr, (args, body)
+    plain = run("show", "nope", ok=False)
+    assert plain.stdout == "" and "no entry with id 'nope'" in plain.stderr
+
+
+def test_error_json_names_the_file_line_and_field():
+    import click
+
+    from kefu.cli import KefuClickError, error_json
+    from kefu.kb.errors import ImportFileError
+
+    error = ImportFileError("faq.csv", 3, "answer", "missing or empty", column="答案", unit="row")
+    assert error_json(KefuClickError(error)) == {"error": {
+        "message": "faq.csv, row 3, column '答案': missing or empty", "type": "ImportFileError",
+        "code": "invalid_field", "file": "faq.csv", "line": 3, "field": "answer"}}
+    assert error_json(click.ClickException("x"))["error"] == {"message": "x", "type": "ClickException", "code": "invalid"}
