@@ -154,6 +154,33 @@ def test_xlsx_question_repeated_on_another_sheet_is_a_duplicate(tmp_path):
         "sheet 售后问题, row 5, column '标准问题*': duplicate of sheet 常见问题, row 3 ('多久发货？')"]
 
 
+def test_xlsx_cells_are_read_as_excel_shows_them(tmp_path):
+    """An error cell was imported as the answer '#N/A', 5% as '0.05', TRUE as 'True', and a
+    formula never computed was 'missing or empty' with no hint."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    sheet.append(["标准问题", "答案", "标签"])
+    sheet.append(["错误单元格问题", "#N/A", "x"])  # openpyxl stores '#N/A' as an error cell
+    sheet.append(["布尔答案问题", True])
+    sheet.append(["公式答案问题", '=CONCAT("a","b")'])  # openpyxl saves no computed value
+    sheet.append(["百分比问题", 0.05])
+    sheet["B5"].number_format = "0%"
+    sheet.append(["折扣问题", 0.125])
+    sheet["B6"].number_format = "0.0%"
+    path = tmp_path / "odd.xlsx"
+    book.save(path)
+    loaded = load(path)
+    assert [(r.place.line, r.data["answer"]) for r in loaded.rows] == [(3, "TRUE"), (5, "5%"), (6, "12.5%")]
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, sheet S, row 2, column '答案': cell B2 holds the Excel error #N/A",
+        f"{path}, sheet S, row 4, column '答案': cell B4 holds a formula with no saved value "
+        '(=CONCAT("a","b")); open the file in Excel or LibreOffice and save it, so the values are computed']
+    assert loaded.problems[0].raw == {"question": "错误单元格问题", "answer": "#N/A", "tags": "x"}
+
+
 def test_xlsx_without_any_header_fails_the_file(tmp_path):
     from openpyxl import Workbook
 

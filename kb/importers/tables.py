@@ -69,9 +69,11 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     loaded = Loaded(path, "faq")
     found = False
     seen: dict = {}  # a question repeated on another sheet is a duplicate too
+    formulas = _unsaved_formulas(data, book)
     for sheet in book.worksheets:
         merged = _merged(sheet)
-        if _read_table(loaded, _sheet_rows(sheet, merged), Place(path, sheet=sheet.title, unit="row"), "row",
+        rows = _sheet_rows(sheet, merged, formulas.get(sheet.title, {}))
+        if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row",
                        optional=True, seen=seen, merged=merged):
             found = True
         else:
@@ -90,15 +92,71 @@ def _merged(sheet) -> list[tuple[int, int, int, int, object]]:
             for m in sheet.merged_cells.ranges]
 
 
-def _sheet_rows(sheet, merged: list) -> Iterator[tuple[int, list]]:
+class CellProblem(str):
+    """A cell whose value cannot be imported (an Excel error, a formula never computed):
+    the text Excel shows, and why, naming the cell. Its row is rejected if the cell is in
+    a column kefu reads."""
+
+    def __new__(cls, shown: str, cell: str, reason: str):
+        value = super().__new__(cls, shown)
+        value.cell, value.reason = cell, reason
+        return value
+
+
+def _unsaved_formulas(data: bytes, book) -> dict[str, dict[tuple[int, int], str]]:
+    """sheet -> {(row, column): formula} for formula cells with no saved value (a file
+    written by a program, never opened in Excel): read without data_only they show their
+    formula, with it nothing. The workbook is read a second time only when a sheet holds
+    a formula at all."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if not any(b"<f" in archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")):
+                return {}
+        raw = load_workbook(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - the data-only read worked: its values stand
+        return {}
+    found: dict[str, dict[tuple[int, int], str]] = {}
+    for sheet in raw.worksheets:
+        if sheet.title not in book.sheetnames:
+            continue
+        values = book[sheet.title]._cells  # noqa: SLF001 - as in _sheet_rows
+        for key, cell in sheet._cells.items():  # noqa: SLF001
+            if cell.data_type == "f" and getattr(values.get(key), "value", None) is None:
+                found.setdefault(sheet.title, {})[key] = str(getattr(cell.value, "text", cell.value))
+    return found
+
+
+def _cell_value(cell) -> object:
+    """The cell's value as Excel shows it where that differs from the stored value: an
+    error cell (#N/A) is a CellProblem, TRUE/FALSE, a number formatted as a percentage."""
+    value = cell.value
+    if cell.data_type == "e":
+        return CellProblem(str(value), cell.coordinate, f"holds the Excel error {value}")
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)) and "%" in (fmt := str(cell.number_format).split(";")[0]):
+        decimals = len(fmt.split(".", 1)[1].split("%")[0].strip('"')) if "." in fmt else 0
+        return f"{value * 100:.{decimals}f}%"
+    return value
+
+
+def _sheet_rows(sheet, merged: list, formulas: dict | None = None) -> Iterator[tuple[int, list]]:
     """(row number, values from column A) for each row that has cells, merged ranges filled
     with their top-left value. Built from the cells the file holds: openpyxl's iter_rows
     walks the whole grid up to the farthest cell, so one stray cell at XFD1048576 would
-    mean billions of empty cells."""
+    mean billions of empty cells. `formulas` (from _unsaved_formulas) become CellProblems."""
+    from openpyxl.utils import get_column_letter
+
     cells: dict[int, dict[int, object]] = {}
     for (r, c), cell in sheet._cells.items():  # noqa: SLF001 - the sparse map is the point
         if cell.value is not None:
-            cells.setdefault(r, {})[c] = cell.value
+            cells.setdefault(r, {})[c] = _cell_value(cell)
+    for (r, c), formula in (formulas or {}).items():
+        cells.setdefault(r, {})[c] = CellProblem(
+            "", f"{get_column_letter(c)}{r}", f"holds a formula with no saved value ({formula}); open the file "
+            "in Excel or LibreOffice and save it, so the values are computed")
     numbers = set(cells)
     for lo, hi, _, _, value in merged:
         if value is not None:
@@ -165,6 +223,13 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         for pos, cell in enumerate(cells):
             if pos not in named and _filled(cell):
                 unheaded.setdefault(pos, []).append(number)
+        bad = next(((pos, name) for pos, name in columns.items()
+                    if pos < len(cells) and isinstance(cells[pos], CellProblem)), None)
+        if bad is not None:
+            cell = cells[bad[0]]
+            loaded.problems.append(Problem(place.error(bad[1], f"cell {cell.cell} {cell.reason}", header[bad[1]]),
+                                           {k: cell_text(v) for k, v in _fields(cells, columns).items()}))
+            continue
         loaded.add(checker.check(place, _fields(cells, columns)))
     sheet = f"sheet {base.sheet}, " if base.sheet else ""
     for pos, numbers in sorted(unheaded.items()):
@@ -226,4 +291,4 @@ def _column_name(pos: int, unit: str) -> str:
 
 
 def _filled(cell: object) -> bool:
-    return cell is not None and str(cell).strip() != ""
+    return isinstance(cell, CellProblem) or (cell is not None and str(cell).strip() != "")
