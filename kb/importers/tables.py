@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from typing import Iterable, Iterator
 
@@ -205,11 +206,17 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
     named = {pos for pos, c in enumerate(cells) if _filled(c)}
     unheaded: dict[int, list[int]] = {}  # column position -> the rows with a cell there
     checker = RowChecker(header, seen)
+    section = None  # the title of the last section row, the category of rows without one
     for number, cells in rows:
         if not any(_filled(c) for c in cells):
             continue
         if _repeats_header(cells, number, columns, merged):
             loaded.notes.append(f"{_where(base, number)}: repeats the header row, skipped")
+            continue
+        if (title := _section_title(cells, number, columns, merged)) is not None:
+            section = _SECTION_NUMBER.sub("", title) or title
+            loaded.notes.append(f"{_where(base, number)}: section title {title!r} (merged across the table) "
+                                f"is the category of the rows below without one")
             continue
         place = Place(base.path, number, base.sheet, unit)
         # In CSV a cell count that differs from the header's is the classic sign of an
@@ -230,7 +237,10 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             loaded.problems.append(Problem(place.error(bad[1], f"cell {cell.cell} {cell.reason}", header[bad[1]]),
                                            {k: cell_text(v) for k, v in _fields(cells, columns).items()}))
             continue
-        loaded.add(checker.check(place, _fields(cells, columns)))
+        fields = _fields(cells, columns)
+        if section and not cell_text(fields.get("category")).strip():
+            fields["category"] = section
+        loaded.add(checker.check(place, fields))
     sheet = f"sheet {base.sheet}, " if base.sheet else ""
     for pos, numbers in sorted(unheaded.items()):
         more = f" and {len(numbers) - 1} more" if len(numbers) > 1 else ""
@@ -251,6 +261,22 @@ def _repeats_header(cells: list, number: int, columns: dict[int, str], merged: l
     if question >= len(cells) or canonical(cells[question]) != "question":
         return False
     return map_header(_spread(cells, number, merged))[0] == columns
+
+
+# 一、 / 二. / (三) / 1. before a section title: its number, not its name.
+_SECTION_NUMBER = re.compile(r"^\s*[（(]?[一二三四五六七八九十百0-9]+[)）]?\s*[、.．:：]?\s*")
+
+
+def _section_title(cells: list, number: int, columns: dict[int, str], merged: list) -> str | None:
+    """The title of a section row: one value in a range merged across every column of the
+    table (`一、售前问题` over A:D between data rows), nothing else in the row."""
+    first, last = min(columns) + 1, max(columns) + 1
+    for lo, _, c_lo, c_hi, value in merged:
+        if lo == number and value is not None and c_lo <= first and c_hi >= last:
+            title = cell_text(value).strip()
+            if title and all(not _filled(c) or cell_text(c).strip() == title for c in cells):
+                return title
+    return None
 
 
 def _spread(cells: list, number: int, merged: list) -> list:
