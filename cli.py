@@ -97,7 +97,7 @@ def error_json(exc: click.ClickException) -> dict:
     """{"error": {...}} for a failed command: the message, a code as the web API gives
     (not_found, conflict, invalid_field, invalid, usage), the error's type, and the
     file, line and field when the error names them."""
-    from kefu.kb.errors import DuplicateEntry, EntryNotFound, VersionNotFound
+    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EntryNotFound, VersionNotFound
 
     error = getattr(exc, "error", exc)
     body: dict = {"message": exc.format_message(), "type": type(error).__name__}
@@ -107,7 +107,7 @@ def error_json(exc: click.ClickException) -> dict:
             body["field"] = exc.param.name
     elif isinstance(error, (EntryNotFound, VersionNotFound)):
         body["code"] = "not_found"
-    elif isinstance(error, DuplicateEntry):
+    elif isinstance(error, (DuplicateEntry, DuplicateQuestion)):
         body["code"] = "conflict"
     else:
         body["code"] = "invalid_field" if getattr(error, "field", None) else "invalid"

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
-from .text import HALF_WIDTH, to_simplified
+from .text import HALF_WIDTH, normalize, to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -138,6 +138,15 @@ def category_key(category: str) -> str:
     a standard category by its standard name, so 售後 and 帳戶 meet 售后 and 账户."""
     simple = to_simplified(category)
     return _CATEGORY_SPELLINGS.get(simple, simple)
+
+
+def question_key(question: str) -> str:
+    """A standard question as questions are compared (finding a row's entry, refusing a
+    second entry with the same question): normalised as search normalises text
+    (simplified script, half-width, lower case), without punctuation and spaces, so
+    能開發票嗎？ and 能开发票吗 are one question."""
+    text = normalize(question, max_chars=len(question) + 1).text
+    return re.sub(r"[\W_]+", "", text) or text
 
 
 def normalize_category(category: str) -> str:

@@ -33,6 +33,18 @@ class InvalidEntry(KefuError):
         self.reason = message
 
 
+class DuplicateQuestion(InvalidEntry):
+    """A second live entry would have an entry's standard question (compared normalised,
+    `question_key`); names that entry."""
+
+    def __init__(self, entry_id: str, question: str, where: str = "", hint: str = ""):
+        super().__init__("question", f"{question!r} is already the standard question of entry {entry_id!r}"
+                                     + (f" ({hint})" if hint else ""))
+        if where:
+            self.args = (f"{where}: {self.args[0]}",)
+        self.entry_id, self.question = entry_id, question
+
+
 class InvalidTerm(KefuError):
     """A shop term that cannot be one (empty, or more than one word); names the term."""
 

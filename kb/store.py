@@ -20,8 +20,9 @@ import numpy as np
 import sqlite_utils
 
 from . import migrations
-from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, validate
-from .errors import DuplicateEntry, EntryNotFound, InvalidEntry, InvalidTerm, KefuError, VersionNotFound
+from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, question_key, validate
+from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
+                     VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 ON_CONFLICT = ("error", "update", "skip")
@@ -346,9 +347,11 @@ class Store:
         taken_from: set[str] = set()  # the other sources this file's rows took their entries from
         try:
             with self._writing():
+                # Kept up to date row by row: each write moves the marker the cached copy is kept by.
+                keys = {k: list(v) for k, v in self._question_keys().items()}
                 for i, data in enumerate(items):
                     previous = self._import_one(dict(data), on_conflict, author,
-                                                places[i] if places else where, source, report, prune)
+                                                places[i] if places else where, source, report, prune, keys)
                     if previous is not None:
                         taken_from.add(previous)
                 if source is not None and prune:
@@ -362,12 +365,21 @@ class Store:
         return report
 
     def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
-                    source: str | None, report: ImportReport, prune: bool = False) -> str | None:
+                    source: str | None, report: ImportReport, prune: bool = False,
+                    keys: dict | None = None) -> str | None:
         """Import one row; the other source its entry was taken over from, if any."""
-        existing = self.find_existing(data)
+        existing = self.find_existing(data, keys, where)
         if existing is None:
             given = data.get("id")
-            entry = self._add(data, author, "import")
+            try:
+                entry = self._add(data, author, "import", keys)
+            except DuplicateQuestion as exc:  # a new id, with another entry's question
+                if on_conflict == "skip":
+                    report.skipped.append(given)
+                    return None
+                raise DuplicateQuestion(exc.entry_id, data["question"], where,
+                                        f"give the row id {exc.entry_id!r} to update that entry, change its "
+                                        "question, or leave it with --on-conflict skip") from None
             report.added.append(entry.id)
             # A new entry without an id in the file gets one only when really written.
             report.diff.append({"id": given, "action": "add", "changes": {
@@ -388,7 +400,7 @@ class Store:
                 == existing.content_hash() if back else \
                 Entry(existing.id, **merged).content_hash() == existing.content_hash()
             if same and back:
-                entry = self._update(existing, {"status": data["status"]}, author, "import")
+                entry = self._update(existing, {"status": data["status"]}, author, "import", keys)
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update",
                                     "changes": {"status": ["archived", data["status"]]}})
@@ -402,7 +414,7 @@ class Store:
             else:
                 before = existing.content()
                 try:
-                    entry = self._update(existing, data, author, "import")
+                    entry = self._update(existing, data, author, "import", keys)
                 except InvalidEntry as exc:  # the merge with stored fields (dates) can clash
                     raise InvalidEntry(exc.field, f"{exc.reason} ({where}, updating {existing.id!r})") from None
                 report.updated.append(existing.id)
@@ -499,18 +511,53 @@ class Store:
             h.update(f"t\0{word}\n".encode())
         return h.hexdigest()[:16]
 
-    def find_existing(self, data: dict) -> Entry | None:
-        """The stored entry a row would update: same id, or (with no id) same standard question."""
+    def find_existing(self, data: dict, keys: dict | None = None, where: str = "") -> Entry | None:
+        """The stored entry a row would update: same id, or (with no id) same standard
+        question, compared normalised (`question_key`): a live (published or draft) entry
+        first; DuplicateQuestion if two live entries have it. `keys`: `_question_keys()`."""
         if data.get("id"):
             try:
                 return self.get(data["id"])
             except EntryNotFound:
                 return None
-        row = self.db.execute("select * from entries where question = ?",
-                              [data["question"]]).fetchone()
-        return self._entry(row) if row else None
+        found = (self._question_keys() if keys is None else keys).get(question_key(data["question"]), [])
+        live = [f for f in found if f[2] != "archived"]
+        if len(live) > 1:  # made before kefu refused them: say which, rather than pick one
+            raise DuplicateQuestion(live[1][0], data["question"], where,
+                                    f"and of entry {live[0][0]!r}: give the row the id of the one it is for")
+        exact = [f for f in found if f[1] == data["question"]]
+        pick = (live or exact or found or [None])[0]
+        return None if pick is None else self.get(pick[0])
 
-    def _add(self, data: dict, author: str | None, action: str) -> Entry:
+    def _question_keys(self) -> dict[str, list[tuple[str, str, str]]]:
+        """question_key -> [(id, question, status)] of every entry, oldest first; cached
+        against the entries' change marker (do not change the lists: copy them)."""
+        def build() -> dict:
+            keys: dict[str, list] = {}
+            for id_, question, status in self.db.execute("select id, question, status from entries order by rowid"):
+                keys.setdefault(question_key(question), []).append((id_, question, status))
+            return keys
+        return self._cached("question_keys", build, self.changes()["entries"])
+
+    def _check_question(self, entry: Entry, keys: dict | None) -> None:
+        """DuplicateQuestion if a live entry other than `entry` has its standard question."""
+        if entry.status == "archived":
+            return
+        for id_, _, status in (self._question_keys() if keys is None else keys).get(question_key(entry.question), []):
+            if id_ != entry.id and status != "archived":
+                raise DuplicateQuestion(id_, entry.question)
+
+    @staticmethod
+    def _rekey(keys: dict | None, before: Entry | None, after: Entry) -> None:
+        """Bring an import's copy of `_question_keys()` up to date after a write."""
+        if keys is None:
+            return
+        if before is not None:
+            old = keys.get(question_key(before.question), [])
+            old[:] = [f for f in old if f[0] != before.id]
+        keys.setdefault(question_key(after.question), []).append((after.id, after.question, after.status))
+
+    def _add(self, data: dict, author: str | None, action: str, keys: dict | None = None) -> Entry:
         for name in ("question", "answer"):
             if not data.get(name):
                 raise InvalidEntry(name, "is required")
@@ -519,11 +566,14 @@ class Store:
             raise DuplicateEntry(entry_id)
         now = _now()
         entry = Entry(id=entry_id, created_at=now, updated_at=now, author=author, version=1, **data)
+        self._check_question(entry, keys)
         self._write(entry, insert=True)
         self._record(entry, None, action, author, now)
+        self._rekey(keys, None, entry)
         return entry
 
-    def _update(self, entry: Entry, changes: dict, author: str | None, action: str) -> Entry:
+    def _update(self, entry: Entry, changes: dict, author: str | None, action: str,
+                keys: dict | None = None) -> Entry:
         before = entry.content()
         after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
         # The merge with stored bounds: those may be in an older kefu's form, which is read, not re-validated.
@@ -533,8 +583,11 @@ class Store:
         now = _now()
         new = Entry(id=entry.id, created_at=entry.created_at, updated_at=now, author=author,
                     version=entry.version + 1, **after)
+        if question_key(new.question) != question_key(entry.question):
+            self._check_question(new, keys)
         self._write(new, insert=False)
         self._record(new, before, action, author, now)
+        self._rekey(keys, entry, new)
         return new
 
     def _write(self, e: Entry, insert: bool) -> None:

@@ -181,6 +181,34 @@ def test_xlsx_cells_are_read_as_excel_shows_them(tmp_path):
     assert loaded.problems[0].raw == {"question": "错误单元格问题", "answer": "#N/A", "tags": "x"}
 
 
+def test_two_rows_of_a_file_with_one_question_in_two_scripts_are_a_duplicate(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("question,answer\n能开发票吗,可以。\n能開發票嗎？,可以。\n", encoding="utf-8")
+    assert [str(p) for p in load(path).problems] == [
+        f"{path}, line 3, field 'question': duplicate of line 2 ('能開發票嗎？')"]
+
+
+def test_xlsx_section_rows_merged_across_the_table_name_the_category(tmp_path):
+    """`一、售前问题` merged A:C between data rows rejected the whole file (its question was empty)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "FAQ"
+    for row in (["序号", "标准问题", "答案"], ["一、售前问题"], [1, "有现货吗？", "有。"], [2, "能便宜吗？", "不能。"],
+                ["二、售后问题"], [3, "怎么退货？", "订单页申请。"]):
+        sheet.append(row)
+    sheet.merge_cells("A2:C2")
+    sheet.merge_cells("A5:C5")
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert loaded.problems == []
+    assert [(r.place.line, r.data["question"], r.data.get("category")) for r in loaded.rows] == [
+        (3, "有现货吗？", "售前问题"), (4, "能便宜吗？", "售前问题"), (6, "怎么退货？", "售后问题")]
+    assert "sheet FAQ, row 2: section title '一、售前问题' (merged across the table) is the category of the rows " \
+           "below without one" in loaded.notes
+
+
 def test_xlsx_without_any_header_fails_the_file(tmp_path):
     from openpyxl import Workbook
 

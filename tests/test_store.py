@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from kefu.kb.entry import Entry, validate
-from kefu.kb.errors import DuplicateEntry, EntryNotFound, InvalidEntry, InvalidTerm, KefuError, VersionNotFound
+from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
+                            VersionNotFound)
 from kefu.kb.store import Store, backup, restore
 
 
@@ -451,6 +452,44 @@ def test_import_without_id_conflict_error_raises(store, make_entry):
     with pytest.raises(DuplicateEntry):
         store.import_entries([make_entry(question="运费怎么算", answer="全场包邮")])
     assert store.entries()[0].answer == "满99包邮"
+
+
+def test_a_second_live_entry_with_the_same_standard_question_is_refused(store, make_entry):
+    """`kefu add` and an import row with a new id made a second 能开增值税专用发票吗？ beside k088."""
+    store.add(make_entry("k088", question="能开增值税专用发票吗？", answer="可以开。"))
+    for question in ("能开增值税专用发票吗？", "能開增值稅專用發票嗎", "能开 增值税专用发票吗?"):
+        with pytest.raises(DuplicateQuestion) as info:
+            store.add(make_entry(question=question, answer="另一个答案"))
+        assert info.value.entry_id == "k088" and info.value.field == "question"
+    with pytest.raises(DuplicateQuestion, match="f.csv, line 2: .*entry 'k088'"):
+        store.import_entries([make_entry("new1", question="能开增值税专用发票吗？", answer="另一个答案")],
+                             places=["f.csv, line 2"])
+    skipped = store.import_entries([make_entry("new1", question="能开增值税专用发票吗？", answer="另一个答案")],
+                                   on_conflict="skip")
+    assert skipped.skipped == ["new1"] and store.count() == 1
+    store.add(make_entry("e2", question="怎么退货", answer="订单页申请。"))
+    with pytest.raises(DuplicateQuestion):
+        store.update("e2", {"question": "能開增值稅專用發票嗎？"})
+    store.add(make_entry("old", question="能开增值税专用发票吗", answer="旧的。", status="archived"))  # archived: no conflict
+
+
+def test_a_row_without_id_finds_its_entry_by_the_normalised_question(store, make_entry):
+    """A traditional-script row added a second entry beside k088 (matching was exact)."""
+    store.add(make_entry("k088", question="能开增值税专用发票吗？", answer="可以开。"))
+    with pytest.raises(DuplicateEntry, match="matches entry 'k088'"):  # the spelling would change
+        store.import_entries([make_entry(question="能開增值稅專用發票嗎？", answer="可以开。")])
+    report = store.import_entries([make_entry(question="能开增值税专用发票吗", answer="可以开专票。")],
+                                  on_conflict="update")
+    assert report.updated == ["k088"] and store.get("k088").answer == "可以开专票。" and store.count() == 1
+
+
+def test_a_row_without_id_matching_two_live_entries_names_both(store, make_entry):
+    """Made before kefu refused them: the keyless update hit the lowest rowid only."""
+    store.add(make_entry("a1", question="能开发票吗", answer="可以。"))
+    store.add(make_entry("a2", question="怎么退货", answer="订单页。"))
+    store.db.execute("update entries set question = '能开发票吗？' where id = 'a2'")  # as an older kefu allowed
+    with pytest.raises(DuplicateQuestion, match="entry 'a2' .*entry 'a1'"):
+        store.import_entries([make_entry(question="能开发票吗", answer="不可以。")], on_conflict="update")
 
 
 # -- listing ------------------------------------------------------------------------------

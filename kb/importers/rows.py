@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from ..entry import validate
+from ..entry import question_key, validate
 from ..text import to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
@@ -130,22 +130,23 @@ class RowChecker:
             data = validate(data)
         except InvalidEntry as exc:
             return self._problem(place, exc.field, exc.reason, shown)
-        for key_field, key in self._keys(data):
+        question = question_key(data["question"])  # 能開發票嗎？ is 能开发票吗, as in the store
+        for key_field, key in self._keys(data, question):
             if key in self.seen:
                 return self._problem(place, key_field, f"duplicate of {self._short(self.seen[key])} "
-                                                       f"({key[1]!r})", shown)
-        self.seen[("id", data["id"]) if data.get("id") else ("keyless", data["question"])] = place
-        self.seen.setdefault(("question", data["question"]), place)  # rows with other ids may share it
+                                                       f"({data[key_field]!r})", shown)
+        self.seen[("id", data["id"]) if data.get("id") else ("keyless", question)] = place
+        self.seen.setdefault(("question", question), place)  # rows with other ids may share it
         return Row(place, data)
 
     @staticmethod
-    def _keys(data: dict) -> list[tuple[str, tuple[str, str]]]:
+    def _keys(data: dict, question: str) -> list[tuple[str, tuple[str, str]]]:
         """(field, key) that would make this row an earlier row's entry. The store finds a
-        row's entry by its id, or without one by its question: so two rows share an entry
-        if they share an id, or if one has no id and they share the question."""
+        row's entry by its id, or without one by its question (`question`, its key): so two
+        rows share an entry if they share an id, or if one has no id and they share the question."""
         if data.get("id"):
-            return [("id", ("id", data["id"])), ("question", ("keyless", data["question"]))]
-        return [("question", ("question", data["question"]))]
+            return [("id", ("id", data["id"])), ("question", ("keyless", question))]
+        return [("question", ("question", question))]
 
     def _problem(self, place: Place, name: str, reason: str, raw: dict) -> Problem:
         return Problem(place.error(name, reason, self.columns.get(name)), raw)
