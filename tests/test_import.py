@@ -209,6 +209,27 @@ def test_xlsx_section_rows_merged_across_the_table_name_the_category(tmp_path):
            "below without one" in loaded.notes
 
 
+def test_a_control_character_in_json_is_named_once(tmp_path):
+    """The message read 'Invalid control character at at column 16'."""
+    path = tmp_path / "faq.jsonl"
+    path.write_text('{"question": "a\tb", "answer": "x"}\n', encoding="utf-8")
+    assert [str(p) for p in load(path).problems] == [
+        f"{path}, line 1: invalid JSON (Invalid control character at column 16)"]
+
+
+@pytest.mark.parametrize("name, what", [("faq.csv", "an Excel workbook (.xlsx), not a .csv text file: rename it to .xlsx"),
+                                        ("faq.txt", "an Excel workbook (.xlsx), not a .txt text file: rename it to .xlsx")])
+def test_an_xlsx_renamed_to_a_text_extension_says_what_it_is(tmp_path, name, what):
+    """It was reported as an encoding problem ("byte 0x93 fits none of UTF-8 ...")."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["标准问题", "答案"])
+    book.save(tmp_path / name)
+    with pytest.raises(ImportFileError, match=re.escape(f"{tmp_path / name}: this is {what}")):
+        load(tmp_path / name)
+
+
 def test_xlsx_without_any_header_fails_the_file(tmp_path):
     from openpyxl import Workbook
 

@@ -47,6 +47,8 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
     if suffix in (".docx", ".pdf"):
         reader = documents.docx_blocks if suffix == ".docx" else documents.pdf_blocks
         return _document(name, reader(data, name), max_chars, overlap)
+    if (really := _office_file(data)) is not None:  # else it fails as text in no known encoding
+        raise ImportFileError(name, None, None, f"this is {really[0]}, not a {suffix} text file: {really[1]}")
     text, _ = decode(data, name, encoding)
     if suffix in FAQ_SUFFIXES and not text.strip():
         raise ImportFileError(name, None, None, "no entries found (the file is empty)")
@@ -63,6 +65,27 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
                                                          max_chars, overlap)
     reader = documents.html_blocks if suffix in (".html", ".htm") else documents.text_blocks
     return _document(name, reader(text, name), max_chars, overlap)
+
+
+def _office_file(data: bytes) -> tuple[str, str] | None:
+    """(what it is, what to do) for an Office file or zip given a text extension (an
+    .xlsx renamed .csv), else None."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old Office file (.xls or .doc)", "open it in Excel or Word and save it as .xlsx or .docx"
+    if not data.startswith(b"PK\x03\x04"):
+        return None
+    import io
+    import zipfile
+
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = []
+    if "xl/workbook.xml" in names:
+        return "an Excel workbook (.xlsx)", "rename it to .xlsx"
+    if "word/document.xml" in names:
+        return "a Word document (.docx)", "rename it to .docx"
+    return "a zip archive", "unzip it and import the files inside"
 
 
 def _some_entries(loaded: Loaded, what: str) -> Loaded:

@@ -30,7 +30,8 @@ def read_jsonl(text: str, path: str) -> Loaded:
 
 def _json_problem(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON ({exc.msg} at column {exc.colno})"
+        # Some messages end in "at" already ("Invalid control character at").
+        return f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
     if isinstance(exc, RecursionError):
         return "invalid JSON (nested too deeply)"
     return f"invalid JSON ({exc})"
