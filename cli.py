@@ -898,8 +898,10 @@ def terms_list(c: Context, as_json) -> None:
 @handle_errors
 def terms_remove(c: Context, words, as_json) -> None:
     """Remove shop terms."""
-    n = c.kb().store.remove_terms(words)
-    emit({"removed": n}, as_json, lambda d: f"removed {d['removed']} term(s)")
+    store = c.kb().store
+    unknown = store.unknown_terms(words)
+    emit({"removed": store.remove_terms(words), "unknown": unknown}, as_json,
+         lambda d: "\n".join([f"removed {d['removed']} term(s)"] + [f"note: {w} is not a term" for w in d["unknown"]]))
 
 
 # -- web: users, tokens, serve --------------------------------------------------------------

@@ -638,6 +638,11 @@ class Store:
                     result.existing[typed.strip()] = word
         return result
 
+    def unknown_terms(self, words: Iterable[str]) -> list[str]:
+        """The words (as typed) that are no stored term however spelled."""
+        stored = set(self.terms())
+        return [w for w in words if normalize(w).text not in stored]
+
     def remove_terms(self, words: Iterable[str]) -> int:
         """Remove terms however they are spelled (運費險 removes 运费险); how many were there."""
         keys = {normalize(w).text for w in words}

@@ -697,3 +697,11 @@ def test_error_json_names_the_file_line_and_field():
         "message": "faq.csv, row 3, column '答案': missing or empty", "type": "ImportFileError",
         "code": "invalid_field", "file": "faq.csv", "line": 3, "field": "answer"}}
     assert error_json(click.ClickException("x"))["error"] == {"message": "x", "type": "ClickException", "code": "invalid"}
+
+
+def test_terms_remove_notes_a_word_that_is_no_term(home, run, fake_models):
+    """It printed 'removed 0 term(s)' and nothing naming the word."""
+    run("terms", "add", "运费险")
+    out = run("terms", "remove", "運費險", "不存在的词").output
+    assert out.splitlines() == ["removed 1 term(s)", "note: 不存在的词 is not a term"]
+    assert json.loads(run("terms", "remove", "不存在的词", "--json").stdout) == {"removed": 0, "unknown": ["不存在的词"]}
