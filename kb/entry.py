@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -140,6 +141,7 @@ def category_key(category: str) -> str:
     return _CATEGORY_SPELLINGS.get(simple, simple)
 
 
+@functools.lru_cache(maxsize=65536)  # the store's keys are rebuilt whenever an entry changes
 def question_key(question: str) -> str:
     """A standard question as questions are compared (finding a row's entry, refusing a
     second entry with the same question): normalised as search normalises text
