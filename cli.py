@@ -1045,6 +1045,12 @@ def token_revoke(c: Context, name, as_json) -> None:
 @needs_store
 def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json) -> None:
     """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
+    from kefu.web import parse_origins
+
+    try:
+        origins = parse_origins(origins)  # checked here: each worker would fail on its own
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-origin") from None
     config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
               "KEFU_ALLOWED_ORIGINS": list(origins)}  # none given: the data folder's setting
     url = f"http://{host}:{port}/"

@@ -593,6 +593,14 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     assert run("user", "share", "nobody", ok=False).exit_code == 1
 
 
+@pytest.mark.parametrize("origin", ["http://*", "https://a.example;script-src", "https://chat.example.com：8443"])
+def test_serve_refuses_an_origin_that_is_not_scheme_host_port(home, run, fake_models, monkeypatch, origin):
+    monkeypatch.setattr("kefu.web.server.run", lambda *args: None)  # never serve from a test
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    result = run("serve", "--allow-origin", "https://chat.example.com", "--allow-origin", origin, ok=False)
+    assert result.exit_code == 2 and "--allow-origin" in result.output and "kefu serving" not in result.output
+
+
 def test_init_with_other_models_builds_their_index_before_naming_them(home, run, monkeypatch):
     """kefu --models X init on a folder indexed with other models switches to X; a crash
     while indexing leaves config.json naming the models the live index was built with."""

@@ -978,6 +978,29 @@ def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws)
     assert ws.config() == before and ws.learner().store.rule.min_agents == 2
 
 
+@pytest.mark.parametrize("bad", ["https://chat.example.com：8443", "http://*", "https://a.example;script-src",
+                                 "https://a b.example", "https://*.example.com", "javascript://x", "https://a.example:0"])
+def test_an_origin_that_would_break_or_loosen_the_embed_header_is_refused_naming_its_line(admin, ws, app, bad):
+    """The origins go into /embed's Content-Security-Policy: a non-Latin-1 character made
+    every /embed a 500, and '*', ';' or a space let other sites frame the panel."""
+    before = ws.config()
+    html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "90", "min_agents": "2",
+                                             "allowed_origins": f"https://chat.example.com\n{bad}"}, status=400).text
+    assert html.count('class="error field-error"') == 1 and "第 2 行" in html
+    assert ws.config() == before
+
+
+def test_an_idn_origin_is_saved_in_punycode_and_embed_still_answers(admin, ws, app):
+    admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "90", "min_agents": "2",
+                                      "allowed_origins": "https://客服.Example.com:8443"}, status=200)
+    assert ws.config()["allowed_origins"] == ["https://xn--ubtq9x.example.com:8443"]
+    embed = app.test_client().get("/embed")
+    assert embed.status_code == 200
+    assert embed.headers["Content-Security-Policy"] == "frame-ancestors 'self' https://xn--ubtq9x.example.com:8443"
+    ws.write_config({**ws.config(), "allowed_origins": ["http://*"]})  # saved before origins were checked
+    assert app.test_client().get("/embed").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+
+
 def test_digits_python_reads_as_digits_but_int_cannot_are_refused_not_a_500(admin, ws):
     before = ws.config()
     html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "²", "min_agents": "2",

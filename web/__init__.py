@@ -9,6 +9,7 @@ for concurrent use, and on two cores parallel searches would only slow each othe
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from pathlib import Path
@@ -59,16 +60,34 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
 
 
 def parse_origins(value) -> list[str]:
-    """Allowed help-desk origins from a list or a comma-separated string, checked."""
+    """Allowed help-desk origins from a list or a comma-separated string, each checked
+    and normalized by `origin`; a ValueError names the first bad one."""
     items = value.split(",") if isinstance(value, str) else list(value or [])
-    out = []
-    for item in (i.strip().rstrip("/") for i in items):
-        if not item:
-            continue
-        if not (item.startswith("https://") or item.startswith("http://")) or item.count("/") != 2:
-            raise ValueError(f"an allowed origin is scheme://host[:port], not {item!r}")
-        out.append(item)
-    return out
+    return [origin(item) for item in (i.strip().rstrip("/") for i in items) if item]
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
+
+def origin(text: str) -> str:
+    """`scheme://host[:port]` as a browser serializes it (lowercase, an IDN host in
+    punycode), or a ValueError. Strict on purpose: the origin goes into the
+    Content-Security-Policy header, where a space, a ';' or a '*' would loosen framing
+    and a non-Latin-1 character fails every /embed response."""
+    error = ValueError(f"an allowed origin is http(s)://host[:port], not {text!r}")
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise error
+    host, colon, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    if colon and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise error
+    try:
+        host = host.encode("idna").decode("ascii").lower()  # 客服.example.com -> xn--...
+    except UnicodeError:
+        raise error from None
+    if not all(_LABEL.fullmatch(label) for label in host.split(".")):
+        raise error
+    return f"{scheme.lower()}://{host}{colon}{port}"
 
 
 def _security_headers(response):

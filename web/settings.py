@@ -61,10 +61,15 @@ def save_settings():
         errors["traditional"] = "请选择台湾或香港用语"
     retention = _number(values, "retention_days", RETENTION_DAYS, errors)
     min_agents = _number(values, "min_agents", MIN_AGENTS, errors)
-    try:
-        origins = parse_origins(values["allowed_origins"].replace("\n", ","))
-    except ValueError:
-        errors["allowed_origins"] = "每行一个来源，形如 https://chat.example.com（协议 + 主机，可带端口，不带路径）"
+    origins = []
+    for n, line in enumerate(values["allowed_origins"].splitlines(), 1):
+        try:
+            origins += parse_origins(line)
+        except ValueError:
+            errors["allowed_origins"] = (f"第 {n} 行「{line.strip()}」不是有效的来源：每行一个，形如 "
+                                         "https://chat.example.com（http 或 https + 主机名，可带 :端口，"
+                                         "不带路径、空格或通配符 *）")
+            break
     if errors:
         return _page(values, errors, 400)
     with locked() as ws:
