@@ -461,6 +461,13 @@ def draft_flags(browser: Browser, message: str) -> set[str]:
     return {f["word"] for d in resp.get_json()["drafts"] for f in d["flags"]}
 
 
+def save_words(browser: Browser, form: dict, status: int, rev: str | None = None):
+    """Post the word-list form as the page last loaded had it: with that page's rev."""
+    if rev is None:
+        rev = re.search(r'name="rev" value="(\w+)"', browser.get("/console/words")).group(1)
+    return browser.post("/console/words", {"rev": rev, **form}, status=status)
+
+
 def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
     # The greeting draft for "你好" is 话术 text: "亲，您好，欢迎光临青禾优选～…".
     assert "欢迎光临" not in draft_flags(editor, "你好")  # assistant built with the shipped lists
@@ -468,20 +475,41 @@ def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
     words = re.search(r'<textarea id="f-words" name="words"[^>]*>(.*?)</textarea>', html, re.S).group(1)
     safe = re.search(r'<textarea id="f-safe" name="safe"[^>]*>(.*?)</textarea>', html, re.S).group(1)
     assert "极限词" in words and "第一时间" in safe
-    editor.post("/console/words", {"words": "# 自定义\r\n欢迎光临 承诺\r\n", "safe": "第一时间\n"}, status=200)
+    save_words(editor, {"words": "# 自定义\r\n欢迎光临 承诺\r\n", "safe": "第一时间\n"}, status=200)
     assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "# 自定义\n欢迎光临\t承诺\n"
     assert ws.safety().words == {"欢迎光临": "承诺"}
     assert "欢迎光临" in draft_flags(editor, "你好")
     # A safe phrase covering the word clears the flag again.
-    editor.post("/console/words", {"words": "欢迎光临\n", "safe": "欢迎光临青禾优选\n"}, status=200)
+    save_words(editor, {"words": "欢迎光临\n", "safe": "欢迎光临青禾优选\n"}, status=200)
     assert "欢迎光临" not in draft_flags(editor, "你好")
 
 
 def test_words_invalid_save_keeps_old_files(editor, ws):
-    editor.post("/console/words", {"words": "包邮\n", "safe": ""}, status=200)
-    html = editor.post("/console/words", {"words": "好词\n\t敏感\n", "safe": ""}, status=400).text
+    save_words(editor, {"words": "包邮\n", "safe": ""}, status=200)
+    html = save_words(editor, {"words": "好词\n\t敏感\n", "safe": ""}, status=400).text
     assert "保存失败，原文件未改动" in html and "第 2 行" in html
     assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+
+
+def test_words_saved_by_another_editor_since_the_page_was_loaded_are_not_overwritten(editor, ws, app):
+    """Both lists are one form: a save based on an older page would put back the other list
+    as it was, losing the other editor's word."""
+    other = Browser(app, "ed")
+    page = other.get("/console/words")
+    stale = re.search(r'name="rev" value="(\w+)"', page).group(1)
+    save_words(editor, {"words": "包邮\n", "safe": "第一时间\n"}, status=200)
+    html = save_words(other, {"words": "极限\n", "safe": "第一时间\n全网最低价\n"}, status=409, rev=stale).text
+    assert "已被他人修改" in html and "全网最低价" in html  # what was typed stays, to copy
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+    assert (ws.home / "safe_phrases.txt").read_text(encoding="utf-8") == "第一时间\n"
+
+
+def test_a_word_list_form_without_its_lists_empties_nothing(editor, ws):
+    save_words(editor, {"words": "包邮\n", "safe": "第一时间\n"}, status=200)
+    for form in ({}, {"words": "包邮\n"}, {"safe": ""}):
+        assert "没有保存" in save_words(editor, form, status=400).text
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+    assert (ws.home / "safe_phrases.txt").read_text(encoding="utf-8") == "第一时间\n"
 
 
 # -- import ------------------------------------------------------------------------------------

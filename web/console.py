@@ -395,12 +395,15 @@ def _write_checked(target: Path, text: str, check) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _file_rev(path: Path) -> str:
-    """A short fingerprint of a file's content: forms carry it, to refuse saving over a
+def _file_rev(*paths: Path) -> str:
+    """A short fingerprint of the files' content: forms carry it, to refuse saving over a
     version the editor never saw."""
     import hashlib
 
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:12]
 
 
 # -- 话术 ----------------------------------------------------------------------------------
@@ -590,6 +593,19 @@ def _check_words(path: Path) -> None:
             raise InvalidEntry("words", f"第 {n} 行没有词（只有原因）")
 
 
+def _save_words(ws, typed: dict) -> str | None:
+    """Write both lists if each passes its check; else the reason, nothing written."""
+    try:
+        if any(len(v) > MAX_LIST_TEXT for v in typed.values()):
+            raise InvalidEntry("words", "内容太长")
+        _write_checked(ws.home / "sensitive_words.txt", _word_lines(typed["words"]), _check_words)
+        _write_checked(ws.home / "safe_phrases.txt", _plain_lines(typed["safe"]), lambda p: None)
+        ws.safety()  # the assistant loads them this way: prove it can
+    except KefuError as exc:
+        return reason_zh(getattr(exc, "reason", str(exc)))
+    return None
+
+
 @bp.route("/words", methods=["GET", "POST"])
 @requires("editor")
 def words():
@@ -599,24 +615,25 @@ def words():
         words_path = ws.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
         safe_path = ws.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)
         texts = {"words": words_path.read_text(encoding="utf-8"), "safe": safe_path.read_text(encoding="utf-8")}
+        rev = _file_rev(words_path, safe_path)
         error, status = None, 200
         if request.method == "POST":
-            typed = {k: request.form.get(k, "") for k in texts}
-            try:
-                if any(len(v) > MAX_LIST_TEXT for v in typed.values()):
-                    raise InvalidEntry("words", "内容太长")
-                _write_checked(ws.home / "sensitive_words.txt", _word_lines(typed["words"]), _check_words)
-                _write_checked(ws.home / "safe_phrases.txt", _plain_lines(typed["safe"]), lambda p: None)
-                ws.safety()  # the assistant loads them this way: prove it can
-            except KefuError as exc:
-                error, status, texts = reason_zh(getattr(exc, "reason", str(exc))), 400, typed
+            if any(k not in request.form for k in texts):
+                abort(400, "表单缺少敏感词或安全短语的内容，没有保存")  # not two emptied lists
+            texts = {k: request.form[k] for k in texts}
+            if request.form.get("rev") != rev:
+                # Both lists are saved at once: saving over another editor's change to
+                # either would silently undo it. The typed text stays, to copy.
+                error, status, rev = "词表已被他人修改；请复制你的改动，刷新页面后再改。", 409, request.form.get("rev", "")
+            elif error := _save_words(ws, texts):
+                status = 400
             else:
                 reset_assistant()
                 flash("已保存词表，新的草稿立即按新词表检查")
                 return redirect(url_for(".words"))
     counts = {k: sum(1 for line in v.splitlines() if line.strip() and not line.lstrip().startswith("#"))
               for k, v in texts.items()}
-    return render_template("console/words.html", texts=texts, counts=counts, error=error,
+    return render_template("console/words.html", texts=texts, counts=counts, error=error, rev=rev,
                            reasons=REASONS), status
 
 
