@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
-from .text import HALF_WIDTH, normalize, to_simplified
+from .text import HALF_WIDTH, MAX_MESSAGE, normalize, to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -170,6 +170,15 @@ def _clean(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def _bounded(name: str, text: str) -> str:
+    """`text` if it is at most MAX_MESSAGE characters, the API's limit on any field: a
+    longer one, saved by the console, the CLI or an import, was served to agents whole and
+    could not be sent back through the API."""
+    if len(text) > MAX_MESSAGE:
+        raise InvalidEntry(name, f"has {len(text)} characters; the limit is {MAX_MESSAGE}")
+    return text
+
+
 def _text_list(name: str, value) -> list[str]:
     if value is None:
         return []
@@ -181,7 +190,7 @@ def _text_list(name: str, value) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise InvalidEntry(name, f"expected strings, got {type(item).__name__}")
-        item = " ".join(_clean(item).split())  # one line: list cells split on line breaks
+        item = _bounded(name, " ".join(_clean(item).split()))  # one line: list cells split on line breaks
         if item and item not in out:
             out.append(item)
     return out
@@ -256,7 +265,7 @@ def validate(data: dict) -> dict:
             value = out[name]
             if not isinstance(value, str) or not _clean(value):
                 raise InvalidEntry(name, "must be a non-empty string")
-            out[name] = _clean(value)
+            out[name] = _bounded(name, _clean(value))
     if "answer" in out and (problem := broken_variable(out["answer"])):
         raise InvalidEntry("answer", f"broken variable: {problem}")
     for name in ("similar", "tags"):
@@ -269,7 +278,7 @@ def validate(data: dict) -> dict:
         elif not isinstance(cat, str):
             raise InvalidEntry("category", "must be a string")
         else:
-            out["category"] = normalize_category(_clean(cat))
+            out["category"] = normalize_category(_bounded("category", _clean(cat)))
     if "status" in out:
         status = out["status"] or "published"
         if status not in STATUSES:

@@ -21,7 +21,8 @@ TRADITIONAL = "traditional"
 # long message (context first, question last), so the tail is what is kept.
 MAX_CHARS = 500
 # The longest text kefu takes in at all (a 50 KB paste fits): the API refuses a longer
-# field, `kefu learn replay` a longer line's query or text.
+# field, an entry a longer field from any writer, `kefu learn replay` a longer line's
+# query or text.
 MAX_MESSAGE = 100_000
 
 _SPACE = re.compile(r"\s+")

@@ -370,6 +370,15 @@ def test_json_values_of_the_wrong_type_are_rejected_naming_line_and_field(tmp_pa
     assert loaded.problems[1].raw == {"id": "x2", "question": "好问题", "answer": "答", "tags": "5"}
 
 
+def test_a_cell_over_the_field_limit_is_a_rejected_row_naming_it(tmp_path):
+    path = jsonl(tmp_path / "faq.jsonl", [{"id": "x1", "question": "能开发票吗？", "answer": "啊" * 100_001},
+                                          {"id": "x2", "question": "多久发货？", "answer": "当天发。"}])
+    loaded = load(path)
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 1, field 'answer': has 100001 characters; the limit is 100000"]
+    assert [r.data["id"] for r in loaded.rows] == ["x2"]
+
+
 def test_ids_with_a_space_or_control_character_are_rejected_and_full_width_ids_made_half_width(tmp_path):
     path = jsonl(tmp_path / "faq.jsonl", [{"id": "tab\tid", "question": "能开发票吗？", "answer": "可以。"},
                                           {"id": "ＡＢ２", "question": "多久发货？", "answer": "当天发。"}])

@@ -189,6 +189,21 @@ def test_add_invalid_entry_names_the_field(store, make_entry, bad, field):
     assert store.count() == 0
 
 
+@pytest.mark.parametrize("field, value", [("answer", "啊" * 100_001), ("question", "啊" * 100_001),
+                                          ("similar", ["短", "啊" * 100_001]), ("tags", ["啊" * 100_001]),
+                                          ("category", "啊" * 100_001)])
+def test_a_field_over_the_api_limit_is_refused_by_every_writer_naming_it(store, make_entry, field, value):
+    """The API refused a field over 100,000 characters but the console, the CLI and imports
+    saved one, which agents were then served and the API could not take back."""
+    with pytest.raises(InvalidEntry) as info:
+        store.add({**make_entry("e1"), field: value})
+    assert info.value.field == field and "limit is 100000" in str(info.value)
+    at_limit = ["啊" * 100_000] if isinstance(value, list) else "啊" * 100_000
+    assert store.add({**make_entry("e1"), field: at_limit}).version == 1
+    with pytest.raises(InvalidEntry):
+        store.update("e1", {field: value})
+
+
 def test_add_without_question_names_the_field(store):
     with pytest.raises(InvalidEntry) as info:
         store.add({"answer": "x"})

@@ -250,6 +250,20 @@ def test_create_with_validation_error_shows_field_message_and_keeps_input(editor
     assert ws.kb().store.count() == before
 
 
+def test_an_answer_over_the_api_limit_is_a_field_error_not_saved(editor, ws):
+    """The console took a 200,000-character answer the API would refuse (and then could
+    not send back after a GET)."""
+    before = ws.kb().store.count()
+    html = editor.post("/console/entries/new", entry_form(question="超长答案", answer="啊" * 200_000), status=400).text
+    assert 'id="err-answer"' in html and "有 200000 个字符，超过了上限 100000 个字符" in html
+    assert ws.kb().store.count() == before
+    form = editor.get("/console/entries/ship")
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    html = editor.post("/console/entries/ship", entry_form(question="运费怎么算", answer="啊" * 100_001,
+                                                           version=version), status=400).text
+    assert 'id="err-answer"' in html and "超过了上限" in html and ws.kb().store.get("ship").answer != "啊" * 100_001
+
+
 def test_create_saves_all_fields_and_is_searchable_at_once(editor, ws):
     search_ids(editor, "运费怎么算")  # the index is built now; the new entry must reach it incrementally
     encoded = len(ws.embedder.encoded)

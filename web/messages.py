@@ -26,6 +26,7 @@ _REASON_PATTERNS = [
      lambda m: f"不能含空格或控制字符（{m[2]} 中有 {m[1]}）"),
     (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一，不能是 {m[2]}"),
     (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一"),
+    (re.compile(r"has (\d+) characters; the limit is (\d+)$"), lambda m: f"有 {m[1]} 个字符，超过了上限 {m[2]} 个字符"),
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
     (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
