@@ -45,6 +45,14 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_credit(name: str, kind: str) -> None:
+    """Feedback is credited to `<login>/<agent>` for a shared login naming its agents, and
+    to `token:<name>` for a token: a user `desk/bob` or `token:edt`, or a token `desk/bob`,
+    would be credited as another identity, and learning counts distinct agents."""
+    if "/" in name or name.startswith("token:"):
+        raise UserError(f"a {kind} name must not contain '/' or start with 'token:', not {name!r}")
+
+
 class Users:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
@@ -57,6 +65,7 @@ class Users:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not name or any(ch.isspace() for ch in name):
             raise UserError("a user name must be non-empty and have no spaces")
+        _check_credit(name, "user")
         if len(password) < 8:
             raise UserError("a password needs at least 8 characters")
         if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
@@ -145,6 +154,7 @@ class Users:
         """A new token for an integration; only its hash is kept, so show it now."""
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        _check_credit(name, "token")
         token = "kefu_" + secrets.token_urlsafe(32)
         with writing(self.db):
             self.db.execute("insert into api_tokens (token_hash, name, role, created_at) values (?, ?, ?, ?)",

@@ -601,6 +601,15 @@ def test_serve_refuses_an_origin_that_is_not_scheme_host_port(home, run, fake_mo
     assert result.exit_code == 2 and "--allow-origin" in result.output and "kefu serving" not in result.output
 
 
+@pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],
+                                     ["user", "add", "token:edt", "--password", "password1"],
+                                     ["token", "add", "desk/bob"], ["token", "add", "token:edt"]])
+def test_a_user_or_token_name_that_reads_as_another_identity_is_refused(home, run, fake_models, command):
+    result = run(*command, ok=False)
+    assert result.exit_code == 1 and "must not contain '/' or start with 'token:'" in result.output
+    assert "no users yet" in run("user", "list").stdout and run("token", "list").stdout.strip() == "no tokens"
+
+
 def test_init_with_other_models_builds_their_index_before_naming_them(home, run, monkeypatch):
     """kefu --models X init on a folder indexed with other models switches to X; a crash
     while indexing leaves config.json naming the models the live index was built with."""

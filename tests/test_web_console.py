@@ -612,6 +612,16 @@ def test_users_page_is_admin_only(editor, admin):
     assert "ed" in html and "boss" in html
 
 
+@pytest.mark.parametrize("path, name", [("users/add", "desk/bob"), ("users/add", "token:edt"),
+                                        ("tokens/add", "desk/bob"), ("tokens/add", "token:edt")])
+def test_a_name_that_reads_as_another_identity_in_feedback_credit_is_refused(admin, ws, path, name):
+    """Feedback from a shared login `desk` naming agent bob is credited to desk/bob, and a
+    token edt's to token:edt: a user or token of that name would merge with them."""
+    html = admin.post(f"/console/{path}", {"name": name, "password": PASSWORD, "role": "agent"}, status=400).text
+    assert "不能含「/」，也不能以「token:」开头" in html and "must not" not in html
+    assert [u.name for u in ws.users().all()] == ["boss", "ed"] and ws.users().tokens() == []
+
+
 def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     admin.post("/console/users/add", {"name": "xiaohe", "password": PASSWORD, "role": "agent"}, status=200)
     assert ws.users().get("xiaohe").role == "agent" and not ws.users().get("xiaohe").shared
