@@ -670,7 +670,10 @@ def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):
              editor.get(f"/console/entries/xss?q=问题{XSS}"), editor.get("/console/entries/xss/history"),
              editor.get(f"/console/try?q=改过{XSS}"),
              upload(editor, jsonl({"id": "xss", "question": f"导入{XSS}", "answer": f"导入{XSS}"}), f"{XSS}.jsonl")]
-    ws.users().add_token(f"t{XSS}")
+    # New token names may hold no '/' (feedback credit): one made before that rule is still shown.
+    with ws.users().db.conn:
+        ws.users().db.execute("insert into api_tokens (token_hash, name, role, created_at) values ('h', ?, 'agent', '')",
+                              [f"t{XSS}"])
     pages.append(admin.get("/console/users"))
     for html in pages:
         assert "<script>alert" not in html
