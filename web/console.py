@@ -26,7 +26,7 @@ from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import CSRF_RETRY, requires
-from .messages import error_zh, note_zh, problem_zh, reason_zh, user_error_zh
+from .messages import FIELD_LABELS, error_zh, import_note_zh, note_zh, problem_zh, reason_zh, user_error_zh
 from .state import current_user, locked, reset_assistant, workspace
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -35,9 +35,6 @@ PAGE_SIZE = 50
 TRY_TOP_K = 10
 MAX_LIST_TEXT = 1_000_000  # characters of a word-list textarea
 
-FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似问法", "answer": "答案",
-                "category": "分类", "tags": "标签", "status": "状态", "valid_from": "生效日期",
-                "valid_to": "失效日期"}
 STATUS_LABELS = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 ACTION_LABELS = {"create": "新建", "edit": "编辑", "archive": "归档", "import": "导入", "prune": "导入时归档",
                  "add": "新增", "update": "更新", "learn": "批准学习问法", "unlearn": "撤销学习问法"}
@@ -701,7 +698,8 @@ def _diff_rows(diff: list[dict]) -> list[dict]:
 def _problems(result) -> dict:
     """The import's error and rejected rows in Chinese, for the page."""
     return {"failure": problem_zh(result.error) if result.error else None,
-            "rejected": [problem_zh(r) for r in result.rejected]}
+            "rejected": [problem_zh(r) for r in result.rejected],
+            "notes": [import_note_zh(n) for n in result.notes]}
 
 
 @bp.route("/import", methods=["GET", "POST"])

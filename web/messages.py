@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 
+FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似问法", "answer": "答案",
+                "category": "分类", "tags": "标签", "status": "状态", "valid_from": "生效日期",
+                "valid_to": "失效日期"}
+
 # Reasons of InvalidEntry (kb/entry.py) and of the 话术 and word-list checks.
 REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不能为空", "missing or empty": "不能为空",
               "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
@@ -30,11 +34,66 @@ _REASON_PATTERNS = [
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
     (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
+    (re.compile(r"broken variable: (.*)$", re.S), lambda m: f"变量写法有误：{m[1]}"),
+    (re.compile(r"must not be 'new', contain a backslash.*got (.*)$", re.S),
+     lambda m: f"不能是「new」，不能含反斜杠或空的、「.」或「..」的段，也不能以「/archive」「/history」或「/revert」结尾"
+               f"（编号是网址的一部分），不能是 {m[1]}"),
+    (re.compile(r"(.*) is out of range once converted to local time$", re.S), lambda m: f"{m[1]} 换算成本地时间后超出范围"),
+    (re.compile(r"expected a string or a list of strings, got .*$", re.S), lambda m: "应为文字或一组文字"),
+    (re.compile(r"expected a string, got .*$", re.S), lambda m: "应为文字"),
+    # The importers' (kb/importers/): whole files and rows.
     (re.compile(r"unsupported file type (.*); kefu reads (.*)$"), lambda m: f"不支持 {m[1]} 文件（可导入 {m[2]}）"),
     (re.compile(r"no entries found \(the file is empty\)$"), lambda m: "文件是空的，没有条目"),
     (re.compile(r"no entries found .*$"), lambda m: "文件里没有条目"),
     (re.compile(r"cannot read: (.*)$"), lambda m: f"无法读取：{m[1]}"),
+    (re.compile(r"no header row with a question column .*$", re.S),
+     lambda m: "找不到含问题列的表头行（列名如「标准问题」或「question」）"),
+    (re.compile(r"no sheet has a header row with a question column .*$", re.S),
+     lambda m: "没有一个工作表有含问题列的表头行（列名如「标准问题」或「question」）"),
+    (re.compile(r"expected (\d+) cells like the header, found (\d+) .*$", re.S),
+     lambda m: f"表头有 {m[1]} 列，这一行有 {m[2]} 列（单元格内的逗号须加引号；行尾的空单元格也要保留）"),
+    (re.compile(r"duplicate of (.*) \((.*)\)$", re.S), lambda m: f"与{place_zh(m[1])}重复（{m[2]}）"),
+    (re.compile(r"malformed CSV: .*$", re.S), lambda m: "CSV 格式有误"),
+    (re.compile(r"invalid JSON \(nested too deeply\)$"), lambda m: "JSON 嵌套太深"),
+    (re.compile(r"invalid JSON \(.* at column (\d+)\)$", re.S), lambda m: f"JSON 格式有误（第 {m[1]} 列附近）"),
+    (re.compile(r"invalid JSON .*$", re.S), lambda m: "JSON 格式有误"),
+    (re.compile(r"expected a JSON object$"), lambda m: "应为 JSON 对象"),
+    (re.compile(r"expected a JSON array of entries .*$", re.S), lambda m: '应为条目组成的 JSON 数组，或 {"entries": [...]}'),
+    (re.compile(r"not an FAQ file .*$", re.S), lambda m: "不是问答文件（每条都要有问题和答案）"),
+    (re.compile(r"not a readable \.?(\w+) (?:file|workbook)\b.*$", re.S), lambda m: f"无法读取的 {m[1].upper()} 文件"),
+    (re.compile(r"HTML the parser cannot read .*$", re.S), lambda m: "无法解析的 HTML"),
+    (re.compile(r"the PDF is password-protected.*$", re.S), lambda m: "PDF 有密码保护：请另存一份无密码的再导入"),
+    (re.compile(r"the PDF is encrypted .*$", re.S), lambda m: "PDF 的加密方式无法在这里打开"),
+    (re.compile(r"the PDF has no extractable text.*$", re.S), lambda m: "PDF 里没有可提取的文字（是扫描的图片吗？）"),
+    (re.compile(r"page (\d+): cannot extract text.*$", re.S), lambda m: f"第 {m[1]} 页无法提取文字"),
+    (re.compile(r"no text found$"), lambda m: "没有找到文字"),
+    (re.compile(r"byte (.*) fits none of UTF-8, GB18030 or Big5.*$", re.S),
+     lambda m: f"字节 {m[1]} 不属于 UTF-8、GB18030 或 Big5 编码：文件是其他编码（或此处已损坏），请另存为 UTF-8 再导入"),
+    (re.compile(r"byte (.*) is not valid (.*?); the file may be (.*) \(try .*$", re.S),
+     lambda m: f"字节 {m[1]} 不是有效的 {m[2]} 编码；文件可能是 {m[3].replace(' or ', ' 或 ')} 编码"),
+    (re.compile(r"cannot be read as (.*?) \(.*$", re.S), lambda m: f"无法按 {m[1]} 编码读取"),
+    (re.compile(r"unknown encoding (.*)$"), lambda m: f"未知的编码 {m[1]}"),
+    (re.compile(r"(.*) is not a text encoding .*$"), lambda m: f"{m[1]} 不是文字编码（应为 UTF-8、GB18030 或 Big5 等）"),
+    # An import's conflicts with stored entries (DuplicateEntry, with the import's hint).
+    (re.compile(r"question (.*) matches entry (.*), which has other content(?: \(.*\))?$", re.S),
+     lambda m: f"问题 {m[1]} 与条目 {m[2]} 相同，但内容不同（导入时可选「已有条目：更新」或「跳过」）"),
+    (re.compile(r"entry id (.*) already exists(?: \(.*\))?$", re.S),
+     lambda m: f"编号 {m[1]} 已存在（导入时可选「已有条目：更新」或「跳过」）"),
+    (re.compile(r"(.*) \((.*), updating (.*)\)$", re.S), lambda m: f"{reason_zh(m[1])}（{place_zh(m[2])}，更新条目 {m[3]} 时）"),
 ]
+
+# Notes of an import (kb/importers/tables.py, faq.py): what was read but not imported.
+_IMPORT_NOTE_PATTERNS = [
+    (re.compile(r"unknown column (.*) was not imported$", re.S), lambda m: f"不认识的列 {m[1]}，没有导入"),
+    (re.compile(r"column (.*) repeats a field already read, ignored$", re.S), lambda m: f"列 {m[1]} 与前面的列是同一字段，已忽略"),
+    (re.compile(r"repeats the header row, skipped$"), lambda m: "重复的表头行，已跳过"),
+    (re.compile(r"no header row with a question column, skipped$"), lambda m: "没有含问题列的表头行，已跳过"),
+    (re.compile(r"no header above it, so its cells were not imported \((?:\w+ )?(\d+)(?: and (\d+) more)?\)$"),
+     lambda m: f"上方没有表头，这一列没有导入（第 {m[1]} 行" + (f"等 {int(m[2]) + 1} 处）" if m[2] else "）")),
+    (re.compile(r"unknown field (.*) was not imported \(nor in later rows\)$", re.S),
+     lambda m: f"不认识的字段 {m[1]}，没有导入（后面各行也一样）"),
+]
+_NOT_PRUNED = re.compile(r"not pruned: (\d+) row\(s\) were rejected.*$", re.S)
 
 # UserError (kb/users.py): the users page.
 _USER_PATTERNS = [
@@ -78,11 +137,26 @@ STATUS_ZH = {400: "请求有误。", 403: "没有权限打开这个页面。", 4
 ROLE_ZH = {"agent": "客服", "editor": "编辑", "admin": "管理员"}
 _STATUS_NAMES = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 
-# Where an import problem is (ImportFileError's "file, sheet S, row 3, column '答案'").
-_PLACE = [(re.compile(r", sheet ([^,:]+)"), r"，工作表 \1"), (re.compile(r", (?:row|line|item) (\d+)"), r"，第 \1 行"),
-          (re.compile(r", page (\d+)"), r"，第 \1 页"), (re.compile(r", (?:column|field) '([^']*)'"), r"，\1")]
+# Where an import problem is (ImportFileError's "file, sheet S, row 3, column '答案'"; a
+# note's "sheet S, column C"); a field as the console names it (answer is 答案).
+_PLACE = [(re.compile(r"(^|, )sheet ([^,:]+)"), lambda m: f"{_comma(m)}工作表 {m[2]}"),
+          (re.compile(r"(^|, )(?:row|line|item) (\d+)"), lambda m: f"{_comma(m)}第 {m[2]} 行"),
+          (re.compile(r"(^|, )page (\d+)"), lambda m: f"{_comma(m)}第 {m[2]} 页"),
+          (re.compile(r"(^|, )(?:column|field) '([^']*)'"), lambda m: _comma(m) + FIELD_LABELS.get(m[2], m[2])),
+          (re.compile(r"(^|, )column (\w+)$"), lambda m: f"{_comma(m)}第 {m[2]} 列")]
 _SKIP_BAD_ROWS = re.compile(r"(\d+) row\(s\) rejected, so nothing was imported from this file "
                             r"\(fix them, or pass --skip-bad-rows\); first: (.*)$", re.S)
+
+
+def _comma(m: re.Match) -> str:
+    return "，" if m[1] else ""
+
+
+def place_zh(where: str) -> str:
+    """An import place ("faq.xlsx, sheet 常见问题, row 3, field 'answer'") in Chinese."""
+    for pattern, repl in _PLACE:
+        where = pattern.sub(repl, where)
+    return where
 
 
 def _status(name: str) -> str:
@@ -127,6 +201,14 @@ def problem_zh(text: str) -> str:
     where, sep, reason = text.partition(": ")
     if not sep:
         return reason_zh(text)
-    for pattern, repl in _PLACE:
-        where = pattern.sub(repl, where)
-    return f"{where}：{reason_zh(reason)}"
+    return f"{place_zh(where)}：{reason_zh(reason)}"
+
+
+def import_note_zh(text: str) -> str:
+    """A note of an import ("faq.csv, line 1: unknown column '备注' was not imported")."""
+    if m := _NOT_PRUNED.match(text):
+        return f"没有归档文件中已没有的条目：有 {m[1]} 行有问题，它们的条目会被误归档；改好后重新导入即可归档"
+    where, sep, note = text.partition(": ")
+    if not sep:
+        return _translate(text, _IMPORT_NOTE_PATTERNS) or text
+    return f"{place_zh(where)}：{_translate(note, _IMPORT_NOTE_PATTERNS) or note}"
