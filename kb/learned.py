@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from .entry import Entry
 from .errors import EntryNotFound, KefuError
 from .feedback import FULL_WIDTH_DIGITS, mask
-from .store import writing
+from .store import SQLITE_MAX_INTEGER, writing
 from .text import normalize
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
@@ -347,6 +347,7 @@ class LearnStore:
             where.append("status = ?")
             args.append(status)
         if ids is not None:
+            ids = [i for i in ids if abs(i) <= SQLITE_MAX_INTEGER]  # no row has another; SQLite cannot take it
             where.append(f"id in ({','.join('?' * len(ids))})")
             args += ids
         sql = "select * from learned" + (" where " + " and ".join(where) if where else "") + " order by id"

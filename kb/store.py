@@ -25,6 +25,8 @@ from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEn
                      VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
+SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
+
 ON_CONFLICT = ("error", "update", "skip")
 
 
@@ -316,6 +318,8 @@ class Store:
     def revert(self, entry_id: str, version: int, author: str | None = None) -> Entry:
         """Make the entry's content what it was right after `version` (a new version is recorded)."""
         entry_id = self.get(entry_id).id  # as stored (ｋ001 is k001)
+        if not 0 < version <= SQLITE_MAX_INTEGER:  # no such version; SQLite cannot even compare it
+            raise VersionNotFound(entry_id, version)
         row = self.db.execute("select after from history where entry_id = ? and version = ?",
                               [entry_id, version]).fetchone()
         if row is None:

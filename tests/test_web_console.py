@@ -1134,6 +1134,15 @@ def test_digits_python_reads_as_digits_but_int_cannot_are_refused_not_a_500(admi
     assert admin.post("/console/entries/ship/revert", {"version": "¹"}, status=400)
 
 
+def test_numbers_too_big_for_sqlite_are_a_missing_version_or_phrasing_not_a_500(editor, ws):
+    huge = "99999999999999999999999"
+    html = editor.post("/console/entries/ship/revert", {"version": huge}, status=404).text
+    assert f"条目 ship 没有第 {huge} 版" in html
+    for action, data in (("approve", {}), ("reject", {}), ("move", {"to": "ship"})):
+        html = editor.post(f"/console/learn/{huge}/{action}", data, status=200).text
+        assert f"没有编号为 {huge} 的学习问法" in html
+
+
 # -- a form posted after the login ended or changed (CSRF) --------------------------------------
 
 def _log_in_again(browser: Browser) -> str:
@@ -1144,6 +1153,13 @@ def _log_in_again(browser: Browser) -> str:
     browser.post("/login", data={"name": "ed", "password": PASSWORD}, status=200)
     browser.token = stale
     return stale
+
+
+def test_an_entry_form_posted_after_a_login_elsewhere_for_a_missing_entry_is_a_chinese_404(editor):
+    editor.get("/console/entries/ship")
+    _log_in_again(editor)
+    html = editor.post("/console/entries/nope", entry_form(question="问", answer="答", version="1"), status=404).text
+    assert "没有编号为 nope 的条目" in html and "Internal Server Error" not in html
 
 
 def test_a_new_entry_posted_after_a_login_elsewhere_comes_back_filled_in(editor, ws):

@@ -237,11 +237,16 @@ def _entry_form_again(message: str):
     """After a failed CSRF check (the login ended or changed in another tab): the form as
     typed, with `message` and a token of the current session, so one more click saves it.
     The version the edit was made on is kept: a change by someone else is still refused."""
+    from kefu.kb.errors import EntryNotFound
+
     values = _values_from_form(request.form)
     if request.endpoint == "console.new_entry":
         return _render_form(values, errors={"": message}, status=400)
-    with locked() as ws:
-        entry = ws.kb().store.get(request.view_args["entry_id"])
+    try:
+        with locked() as ws:
+            entry = ws.kb().store.get(request.view_args["entry_id"])
+    except EntryNotFound as exc:  # raised in an error handler, nothing would catch it: a bare 500
+        return render_template("error.html", status=404, message=error_zh(str(exc))), 404
     values["id"] = entry.id
     return _render_form(values, entry=entry, errors={"": message}, status=400,
                         version=request.form.get("version", ""))
