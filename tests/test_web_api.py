@@ -4,6 +4,7 @@ route cannot escape them), CSRF, error shapes, and two processes over one data f
 from __future__ import annotations
 
 import functools
+import io
 import re
 
 import pytest
@@ -561,3 +562,9 @@ def test_a_body_over_the_size_limit_is_413_not_invalid_json(ws):
     for kwargs in ({"data": b'{"message": "' + b"a" * 20_000 + b'"}'}, {"json": {"message": "啊" * 10_000}}):
         r = client.post("/api/suggest", headers=headers, **kwargs)
         assert r.status_code == 413 and r.get_json()["error"]["field"] is None
+    # Sent chunked, without a Content-Length: the size shows only while reading.
+    body = io.BytesIO(b'{"message": "' + b"a" * 20_000 + b'"}')
+    r = client.post("/api/suggest", headers={**headers, "Transfer-Encoding": "chunked"}, input_stream=body,
+                    environ_overrides={"wsgi.input_terminated": True},  # as a server sets it for chunked
+                    content_type="application/json")
+    assert (r.status_code, r.get_json()["error"]["code"]) == (413, "too_large")

@@ -97,10 +97,18 @@ def _csrf_for_sessions():
 
 
 def _body() -> dict:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
     limit = request.max_content_length
-    if limit is not None and (request.content_length or 0) > limit:
-        # Checked first: get_json(silent=True) would read this as "no JSON" (400).
-        raise ApiError(413, "too_large", f"the request body is over {limit} bytes")
+    too_large = ApiError(413, "too_large", f"the request body is over {limit} bytes")
+    try:
+        # Read first: get_json(silent=True) would take a body over the limit for "no JSON" (400).
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if limit is not None and request.content_length is None and len(data) >= limit and \
+            request.environ["wsgi.input"].read(1):
+        raise too_large  # chunked (no Content-Length): werkzeug stops at the limit and keeps quiet
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested thousands deep: no request we answer looks like that
