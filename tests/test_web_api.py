@@ -421,6 +421,17 @@ def test_any_field_over_100000_characters_is_413_naming_it(api):
     assert api("GET", "/api/entries/ship").get_json()["answer"] != long
 
 
+@pytest.mark.parametrize("field, value", [("similar", "甲问法|乙问法\n丙问法"), ("tags", "标签一,标签二"),
+                                          ("similar", ["甲问法", 3]), ("tags", None), ("similar", {"a": "b"})])
+def test_similar_and_tags_that_are_not_arrays_of_strings_are_400_naming_them(api, field, value):
+    """A string was stored as one item (imports read a cell that way); the spec says array."""
+    for method, url in (("POST", "/api/entries"), ("PUT", "/api/entries/ship")):
+        r = api(method, url, json={"question": "火星能发货吗", "answer": "能", field: value})
+        assert (r.status_code, r.get_json()["error"]["code"], r.get_json()["error"]["field"]) == \
+            (400, "invalid_field", field), (method, field, value)
+    assert api("GET", "/api/entries", query_string={"q": "火星"}).get_json() == []
+
+
 def test_a_malformed_id_is_400_not_413(api):
     """Ids are short: a long one is no id (400); only a field over 100,000 characters is too long."""
     sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]

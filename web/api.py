@@ -306,6 +306,12 @@ def _entry_fields(data: dict) -> dict:
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise ApiError(400, "invalid_field", f"unknown field {unknown[0]!r}", unknown[0])
+    for name in ("similar", "tags"):
+        # The spec says array: a string would be taken as one item, as a file's cell is
+        # ("甲|乙" one similar question), which a caller of the API never means.
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ApiError(400, "invalid_field", f"{name} must be an array of strings", name)
     return data
 
 
