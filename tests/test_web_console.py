@@ -301,7 +301,7 @@ def test_edit_then_history_diff_then_revert(editor, ws):
     assert '<div class="added">＋ 运费</div>' in html
     assert "ed ·" in html and "seed ·" in html
 
-    editor.post("/console/entries/ship/revert", {"version": "1"}, status=200)
+    editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=200)
     entry = ws.kb().store.get("ship")
     assert entry.version == 3 and entry.answer == "满99元包邮，不满收10元运费。"
     assert entry.similar == ["邮费多少钱", "包邮吗"] and entry.tags == ["物流"]
@@ -335,13 +335,36 @@ def test_archive_removes_entry_from_search(editor, ws):
     assert "归档" in editor.get("/console/entries/password/history")
 
 
+def test_a_revert_from_a_stale_history_page_does_not_undo_a_newer_edit(editor, ws):
+    """The entry form refuses to save over another's edit; reverting from an old page did it silently."""
+    html = editor.get("/console/entries/ship/history")
+    assert 'name="current" value="1"' not in html  # one version: nothing to revert to
+    ws.kb().update("ship", {"answer": "满59元包邮。"}, author="other")
+    html = editor.get("/console/entries/ship/history")
+    current = re.search(r'name="current" value="(\d+)"', html).group(1)
+    assert current == "2"
+    ws.kb().update("ship", {"answer": "全场包邮。"}, author="other")  # while the page was open
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": current}, status=409).text
+    assert "此条目已被他人修改（现为第 3 版），没有恢复" in html
+    assert ws.kb().store.get("ship").answer == "全场包邮。" and ws.kb().store.get("ship").version == 3
+    editor.post("/console/entries/ship/revert", {"version": "1"}, status=409)  # a form without it
+
+
+def test_a_revert_to_the_content_it_has_says_nothing_changed(editor, ws):
+    ws.kb().update("ship", {"answer": "满59元包邮。"}, author="ed")
+    ws.kb().revert("ship", 1, author="ed")  # version 3 has version 1's content
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "3"}, status=200).text
+    assert "第 1 版的内容与当前相同，没有改动" in html and "记为第" not in html
+    assert ws.kb().store.get("ship").version == 3 and len(ws.kb().store.history("ship")) == 3
+
+
 def test_entry_id_with_slash_works_in_every_route(editor, ws):
     ws.kb().add({"id": "faq/1", "question": "能开专票吗", "answer": "可以开增值税专用发票。"})
     assert 'href="/console/entries/faq/1"' in editor.get("/console/")
     editor.post("/console/entries/faq/1", entry_form(question="能开专票吗", answer="可以开专票。", version="1"),
                 status=200)
     assert "可以开专票。" in editor.get("/console/entries/faq/1/history")
-    editor.post("/console/entries/faq/1/revert", {"version": "1"}, status=200)
+    editor.post("/console/entries/faq/1/revert", {"version": "1", "current": "2"}, status=200)
     editor.post("/console/entries/faq/1/archive", status=200)
     assert ws.kb().store.get("faq/1").status == "archived" and ws.kb().store.get("faq/1").version == 4
 
@@ -372,7 +395,7 @@ def test_unknown_entry_is_404(editor):
     html = editor.get("/console/entries/nope", status=404)
     assert "没有编号为 nope 的条目" in html and "no entry" not in html
     editor.post("/console/entries/nope/revert", {"version": "1"}, status=404)
-    html = editor.post("/console/entries/ship/revert", {"version": "99"}, status=404).text
+    html = editor.post("/console/entries/ship/revert", {"version": "99", "current": "1"}, status=404).text
     assert "条目 ship 没有第 99 版" in html
     assert "没有这个页面" in editor.get("/console/no/such/page", status=404)
 
@@ -1136,7 +1159,7 @@ def test_digits_python_reads_as_digits_but_int_cannot_are_refused_not_a_500(admi
 
 def test_numbers_too_big_for_sqlite_are_a_missing_version_or_phrasing_not_a_500(editor, ws):
     huge = "99999999999999999999999"
-    html = editor.post("/console/entries/ship/revert", {"version": huge}, status=404).text
+    html = editor.post("/console/entries/ship/revert", {"version": huge, "current": "1"}, status=404).text
     assert f"条目 ship 没有第 {huge} 版" in html
     for action, data in (("approve", {}), ("reject", {}), ("move", {"to": "ship"})):
         html = editor.post(f"/console/learn/{huge}/{action}", data, status=200).text

@@ -287,23 +287,37 @@ def _field_diff(before: dict | None, after: dict | None) -> list[dict]:
 @bp.get("/entries/<path:entry_id>/history")
 @requires("editor")
 def history(entry_id: str):
+    return _history_page(entry_id)
+
+
+def _history_page(entry_id: str, error: str | None = None, status: int = 200):
     with locked() as ws:
         store = ws.kb().store
         entry = store.get(entry_id)
         changes = store.history(entry_id)
     versions = [{"change": c, "diff": _field_diff(c.before, c.after)} for c in reversed(changes)]
-    return render_template("console/history.html", entry=entry, versions=versions)
+    return render_template("console/history.html", entry=entry, versions=versions, error=error), status
 
 
 @bp.post("/entries/<path:entry_id>/revert")
 @requires("editor")
 def revert(entry_id: str):
+    """Revert, unless the entry changed since the history page was loaded (`current`):
+    the editor chose that version over what they saw, not over someone else's later edit."""
     version = whole_number(request.form.get("version", ""))
     if version is None:
         abort(400, "缺少要恢复的版本号")
     with locked() as ws:
-        entry = ws.kb().revert(entry_id, version, author=_author())
-    flash(f"已恢复到第 {version} 版的内容（记为第 {entry.version} 版）")
+        kb = ws.kb()
+        before = kb.store.get(entry_id)
+        if request.form.get("current", "") != str(before.version):
+            return _history_page(entry_id, f"此条目已被他人修改（现为第 {before.version} 版），没有恢复；"
+                                           "请查看最新的历史后再决定。", 409)
+        entry = kb.revert(entry_id, version, author=_author())
+    if entry.version == before.version:
+        flash(f"第 {version} 版的内容与当前相同，没有改动")
+    else:
+        flash(f"已恢复到第 {version} 版的内容（记为第 {entry.version} 版）")
     return redirect(url_for(".history", entry_id=entry_id))
 
 
