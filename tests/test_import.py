@@ -898,16 +898,21 @@ def test_a_very_long_answer_round_trips_through_csv_and_is_refused_by_xlsx(kefu,
 
     before = csv_module.field_size_limit(131_072)  # the default, whatever an earlier test set
     try:
-        jsonl(tmp_path / "seed.jsonl", [{"id": "manual", "question": "说明书全文", "answer": "说明" * 80_000},
+        # At the 100,000-character limit every writer keeps (160,000 was imported before it).
+        jsonl(tmp_path / "seed.jsonl", [{"id": "manual", "question": "说明书全文", "answer": "说明" * 50_000},
                                         {"id": "short", "question": "多久发货？", "answer": "当天发。"}])
         kefu("import", "seed.jsonl")
         (tmp_path / "kb.xlsx").write_bytes(b"last week's export")
         result = kefu("export", "--format", "xlsx", "-o", "kb.xlsx", code=1)
-        assert result.output == ("Error: entry 'manual', field 'answer': 160,000 characters, more than an XLSX "
+        assert result.output == ("Error: entry 'manual', field 'answer': 100,000 characters, more than an XLSX "
                                  "cell holds (32,767): export with --format csv or jsonl\n")
         assert (tmp_path / "kb.xlsx").read_bytes() == b"last week's export"
         kefu("export", "--format", "csv", "-o", "kb.csv")
         assert counts(report(kefu("import", "kb.csv", "--json"))["files"][0]) == (0, 0, 2, 0, 0)
+        # A cell over CSV's default field limit is still read: a rejected row naming it.
+        (tmp_path / "long.csv").write_text("question,answer\n说明书全文,\"" + "说明" * 80_000 + "\"\n", encoding="utf-8")
+        rejected = report(kefu("import", "long.csv", "--json", code=1))["files"][0]["rejected"]
+        assert rejected == ["long.csv, line 2, field 'answer': has 160000 characters; the limit is 100000"]
     finally:
         csv_module.field_size_limit(before)
 
