@@ -41,7 +41,7 @@ class DuplicateQuestion(InvalidEntry):
         super().__init__("question", f"{question!r} is already the standard question of entry {entry_id!r}"
                                      + (f" ({hint})" if hint else ""))
         if where:
-            self.args = (f"{where}: {self.args[0]}",)
+            self.args = (f"{where}, {self.args[0]}",)
         self.entry_id, self.question = entry_id, question
 
 

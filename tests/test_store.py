@@ -476,7 +476,7 @@ def test_a_second_live_entry_with_the_same_standard_question_is_refused(store, m
         with pytest.raises(DuplicateQuestion) as info:
             store.add(make_entry(question=question, answer="另一个答案"))
         assert info.value.entry_id == "k088" and info.value.field == "question"
-    with pytest.raises(DuplicateQuestion, match="f.csv, line 2: .*entry 'k088'"):
+    with pytest.raises(DuplicateQuestion, match="f.csv, line 2, field 'question': .*entry 'k088'"):
         store.import_entries([make_entry("new1", question="能开增值税专用发票吗？", answer="另一个答案")],
                              places=["f.csv, line 2"])
     skipped = store.import_entries([make_entry("new1", question="能开增值税专用发票吗？", answer="另一个答案")],

@@ -655,7 +655,7 @@ def _reasons_the_importer_can_give() -> tuple[set[str], set[str]]:
 
 
 def test_every_reason_and_note_an_import_can_give_is_translated():
-    from kefu.kb.errors import DuplicateEntry
+    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion
     from kefu.web.messages import import_note_zh, problem_zh
 
     reasons, notes = _reasons_the_importer_can_give()
@@ -663,7 +663,15 @@ def test_every_reason_and_note_an_import_can_give_is_translated():
     # What the store adds while importing (kefu/kb/store.py), composed elsewhere:
     conflicts = [str(DuplicateEntry("k1", "a.csv, line 2", "use --on-conflict update or skip", "运费")),
                  str(DuplicateEntry("k1", "a.csv, line 2", "use --on-conflict update or skip")),
-                 "field 'valid_to': is before valid_from (a.csv, line 2, updating 'k1')"]
+                 "field 'valid_to': is before valid_from (a.csv, line 2, updating 'k1')",
+                 str(DuplicateQuestion("k1", "运费多少", "a.csv, line 2", "use --on-conflict update or skip")),
+                 str(DuplicateQuestion("k2", "运费多少", "a.csv, line 2",
+                                       "and of entry 'k1': give the row the id of the one it is for"))]
+    # What kefu/kb/store.py and kefu/kb/bulk.py note when they do not prune:
+    notes |= {"not pruned: 2 entries of a.csv (k1, k2) not in this file; rows of this file came from that "
+              "file and are this file's from now on (archive the others with `kefu archive` if they are gone)",
+              "not pruned: a rejected-rows file is no source of entries; its rows belong to the file they are put "
+              "back into"}
     shown = [problem_zh(f"a.csv, line 2, field 'answer': {r}") for r in sorted(reasons)] + \
         [problem_zh(c) for c in conflicts] + [problem_zh(n[1:]) if n.startswith("!") else import_note_zh(re.sub(r"^1(?=column)", "", n))  # an empty sheet part
          for n in sorted(notes)]

@@ -73,6 +73,20 @@ _REASON_PATTERNS = [
      lambda m: f"字节 {m[1]} 不是有效的 {m[2]} 编码；文件可能是 {m[3].replace(' or ', ' 或 ')} 编码"),
     (re.compile(r"cannot be read as (.*?) \(.*$", re.S), lambda m: f"无法按 {m[1]} 编码读取"),
     (re.compile(r"unknown encoding (.*)$"), lambda m: f"未知的编码 {m[1]}"),
+    (re.compile(r"this is an old Office file .*$", re.S),
+     lambda m: "这是旧版 Office 文件（.xls 或 .doc）：请在 Excel 或 Word 中另存为 .xlsx 或 .docx 再导入"),
+    (re.compile(r"this is an Excel workbook .*$", re.S), lambda m: "这是 Excel 工作簿（.xlsx）：请把扩展名改为 .xlsx 再导入"),
+    (re.compile(r"this is a Word document .*$", re.S), lambda m: "这是 Word 文档（.docx）：请把扩展名改为 .docx 再导入"),
+    (re.compile(r"this is a zip archive.*$", re.S), lambda m: "这是 zip 压缩包：请解压后导入其中的文件"),
+    (re.compile(r"this is (.*), not a (.*) text file.*$", re.S), lambda m: f"这不是 {m[2]} 文本文件"),
+    (re.compile(r"cell (\w+) holds the Excel error (.*)$", re.S), lambda m: f"单元格 {m[1]} 是 Excel 错误值 {m[2]}"),
+    (re.compile(r"cell (\w+) holds a formula with no saved value \((.*)\); .*$", re.S),
+     lambda m: f"单元格 {m[1]} 的公式（{m[2]}）没有保存计算结果：请在 Excel 或 LibreOffice 中打开并保存后再导入"),
+    (re.compile(r"cell (\w+) (.*)$", re.S), lambda m: f"单元格 {m[1]} 无法导入"),
+    (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
+     lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
+               + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
+
     (re.compile(r"(.*) is not a text encoding .*$"), lambda m: f"{m[1]} 不是文字编码（应为 UTF-8、GB18030 或 Big5 等）"),
     # An import's conflicts with stored entries (DuplicateEntry, with the import's hint).
     (re.compile(r"question (.*) matches entry (.*), which has other content(?: \(.*\))?$", re.S),
@@ -90,10 +104,15 @@ _IMPORT_NOTE_PATTERNS = [
     (re.compile(r"no header row with a question column, skipped$"), lambda m: "没有含问题列的表头行，已跳过"),
     (re.compile(r"no header above it, so its cells were not imported \((?:\w+ )?(\d+)(?: and (\d+) more)?\)$"),
      lambda m: f"上方没有表头，这一列没有导入（第 {m[1]} 行" + (f"等 {int(m[2]) + 1} 处）" if m[2] else "）")),
+    (re.compile(r"text(?: under heading (.*)|1)? belongs to no question, not imported$", re.S),
+     lambda m: ("「" + m[1].strip("'") + "」下" if m[1] else "") + "有不属于任何问题的文字，没有导入"),
+    (re.compile(r"section title (.*) \(merged across the table\) is the category .*$", re.S),
+     lambda m: f"分节标题 {m[1]}（跨整行合并）：作为下面没有分类的行的分类"),
     (re.compile(r"unknown field (.*) was not imported \(nor in later rows\)$", re.S),
      lambda m: f"不认识的字段 {m[1]}，没有导入（后面各行也一样）"),
 ]
 _NOT_PRUNED = re.compile(r"not pruned: (\d+) row\(s\) were rejected.*$", re.S)
+_NOT_PRUNED_OTHER = re.compile(r"not pruned: (\d+) entr(?:y|ies) of (.*?) \((.*?)\) not in this file.*$", re.S)
 
 # UserError (kb/users.py): the users page.
 _USER_PATTERNS = [
@@ -206,6 +225,11 @@ def problem_zh(text: str) -> str:
 
 def import_note_zh(text: str) -> str:
     """A note of an import ("faq.csv, line 1: unknown column '备注' was not imported")."""
+    if text.startswith("not pruned: a rejected-rows file"):
+        return "没有归档：问题行文件不是条目的来源，其中的行属于改好后放回的原文件"
+    if m := _NOT_PRUNED_OTHER.match(text):
+        return (f"没有归档：{m[2]} 中有 {m[1]} 个条目（{m[3]}）不在这个文件里；这个文件的行原来属于那个文件，"
+                "现在归这个文件（那些条目如已不用，请逐个归档）")
     if m := _NOT_PRUNED.match(text):
         return f"没有归档文件中已没有的条目：有 {m[1]} 行有问题，它们的条目会被误归档；改好后重新导入即可归档"
     where, sep, note = text.partition(": ")
