@@ -19,7 +19,7 @@ from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, scrip
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import SENTIMENTS, STAGE, chasing, says_nothing_yet, small_talk, understand
+from .understand import SENTIMENTS, STAGE, chasing, disclaims, says_nothing_yet, small_talk, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -498,6 +498,10 @@ class Assistant:
             cands = [h for h in cands if h not in wrong]
             notes.append(f"the message is about an order {state}; written for the other case, left out: "
                          f"{', '.join(h.entry_id for h in wrong)}")
+        if disclaims(key) and (kept := [h for h in cands if _may_offer(h, u)]) and len(kept) < len(cands):
+            # "不是要投诉，就是想问问退款多久到" matched a complaint entry on its word 投诉
+            cands = kept
+            notes.append("the customer complains of nothing: complaint entries left out")
         if result.no_match or not cands or cands[0].confidence < 0.5:
             near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
             # Two or more plausible entries: which one? One: is it this one?

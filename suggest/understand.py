@@ -40,11 +40,48 @@ _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少
                      r"没收到|没有收到|[未冇]收到|收唔到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
 # Denied, a word says the opposite: 不是要投诉, 没让我失望.
 _NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
-# 主管, 经理, 态度, 赔偿 alone are not complaints ("采购经理", "客服态度真好", "运费险怎么赔偿").
-_COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|(?:找|叫|让|要|你们|换)(?:主管|经理|领导)|骗子|骗人|垃圾|什么破|"
+# 主管, 经理, 负责人, 态度, 赔偿 alone are not complaints ("采购经理", "你们的负责人是谁，想谈合作",
+# "客服态度真好", "运费险怎么赔偿"); asking for one is (找你们负责人, 叫你们经理来, 转主管).
+_ASK_BOSS = r"(?:找|叫|让|要|换|转)(?:你们的?)?(?:主管|经理|领导|负责人)|你们(?:主管|经理|领导|负责人)"
+_COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|{_ASK_BOSS}|骗子|骗人|垃圾|什么破|"
                         r"态度(?:差|太差|很差|恶劣|不好|真差)|(?:什么|咩|乜)态度|坑人|黑店|维权|曝光|"
-                        r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|负责人|虚假宣传|赔三|假一赔|升级处理|"
+                        r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|虚假宣传|赔三|假一赔|升级处理|"
                         r"这样对待|这么对待|对待顾客|对待客户")
+# Complaint words that complain of nothing: a complaint denied (不是要投诉, 没有要投诉的意思,
+# 不会给差评; not when a 但是 follows), a guarantee asked about (假一赔十吗, 是不是退一赔三),
+# a bad review the customer wants to take back (差评能删吗: then 之前给了差评 is settled too).
+_DENIED = re.compile(r"(?:不|没|没有|并不|并没有|不是|并不是|无意)(?:是|要|想|打算|准备|会|来|去|给|用)*"
+                     r"(?:投诉|客诉|举报|差评|负评)(?![^。！!？?]*(?:但|可是|不过))")
+_GUARANTEE = re.compile(r"(?:是不是|是否|有没有)?(?:假|退)一赔[一二三四五六七八九十几\d]+(?:[吗嘛么呢?？]|不|没有?)|"
+                        r"(?:是不是|是否|有没有)(?:假|退)一赔")
+_REVIEWS = re.compile(r"差评|负评|中评")
+_REVIEW_UNDO = re.compile(r"(?:删|改|撤|撤回|撤销|取消|修改)(?:掉|除|回|成)?(?:了|个|下|一下)?(?:之前的|我的|那个|这个)?"
+                          r"(?:差评|负评|中评)|(?:差评|负评|中评)(?:能|可以|可不可以|能不能|怎么|如何|还能)?"
+                          r"(?:删|改|撤|取消|修改)")
+# A business inquiry (谈合作, 批发, 加盟): asking for the person in charge is no complaint then.
+_BUSINESS = re.compile(r"谈合作|想合作|商务合作|寻求合作|洽谈合作|合作洽谈|代理|加盟|批发|招商|供货|入驻")
+_BOSS_ASKED = re.compile(_ASK_BOSS)
+
+
+def _meant(text: str) -> str:
+    """`text` without the complaint words that complain of nothing (see _DENIED, and a
+    manager asked for in a business inquiry): what the complaint and anger lexicons read."""
+    if _REVIEW_UNDO.search(text):
+        text = _REVIEWS.sub("评价", text)
+    if _BUSINESS.search(text):
+        text = _BOSS_ASKED.sub(" ", text)  # 想找你们经理谈批发
+    return _GUARANTEE.sub(" ", _DENIED.sub(" ", text))
+
+
+def disclaims(message: str) -> bool:
+    """True when the message says it is no complaint although a complaint entry may match
+    it: it denies complaining (不是要投诉，就是想问问…), asks about a guarantee (假一赔十吗)
+    or is a business inquiry (负责人是谁，想谈合作)."""
+    text = normalize(message).text
+    return not _COMPLAINT.search(_meant(text)) and not _angry(_meant(text)) and bool(
+        _DENIED.search(text) or _GUARANTEE.search(text) or _BUSINESS.search(text))
+
+
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
 _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|寄到|"
@@ -156,7 +193,7 @@ def thanks(message: str) -> bool:
 
 def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint."""
-    if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(text):
+    if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(_meant(text)):
         return False
     # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
     # "那好吧", "那行": an acknowledgement that follows on from the agent's reply.
@@ -200,14 +237,16 @@ def small_talk(message: str) -> bool:
     text = normalize(message).text
     said = _FILLER.sub("", text)
     return 0 < len(said) <= 12 and not any(p.search(text) for p in (
-        _ASKING, _COMPLAINT, _AFTERSALE, _ORDER, _LOGISTICS, GIVEN_NUMBER, _ANGRY, _ANXIOUS))
+        _ASKING, _AFTERSALE, _ORDER, _LOGISTICS, GIVEN_NUMBER, _ANXIOUS)) \
+        and not _COMPLAINT.search(_meant(text)) and not _ANGRY.search(_meant(text))
 
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
     text = norm.text
-    sentiment = "angry" if _angry(text) else "anxious" if _anxious(text) else "calm"
+    meant = _meant(text)
+    sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
     elif _OPENER.search(text) and not _FILLER.sub("", _OPENER.sub("", _GREETING.sub("", text))):
@@ -218,7 +257,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "order"  # only the order number the agent asked for: no complaint of its own
     elif sentiment != "angry" and _is_thanks(text):
         intent = "thanks"
-    elif _COMPLAINT.search(text):
+    elif _COMPLAINT.search(meant):
         intent = "complaint"
     elif _AFTERSALE.search(text):
         intent = "aftersale"
@@ -226,7 +265,11 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "order"
     elif _LOGISTICS.search(text):
         intent = "logistics"
+    elif _GUARANTEE.search(text) or _BUSINESS.search(text):
+        intent = "presale"  # 假一赔十吗, 想谈合作: asked before buying, whatever entry matched
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
+        if intent == "complaint" and _DENIED.search(text):
+            intent = "presale"  # 不是要投诉，就是想问问…: a complaint entry matched on the word
     urgency = "high" if sentiment == "angry" or _URGENT.search(text) else "normal"
     return Understanding(intent, STAGE[intent], sentiment, urgency, norm.script, first_message)

@@ -585,6 +585,28 @@ def test_a_complaint_entry_is_a_clarifying_option_only_for_a_complaint(assistant
         assert ("angry" in offered) == complains and "refund" in offered, message
 
 
+@pytest.mark.parametrize("message, answered", [
+    ("不是要投诉，就是想问问退款多久到", "refund"),  # matched the complaint entry on its word 投诉
+    ("没有要投诉的意思，想问下退款多久到账", "refund"),
+    ("我要投诉，退款拖了半个月还没到", "angry"),
+    ("退款拖了半个月还没到", "angry"),  # no word says it is no complaint: the top entry answers
+])
+def test_a_complaint_entry_does_not_answer_a_message_that_says_it_is_no_complaint(assistant, message, answered):
+    """Draft 1 apologised, registered a complaint and promised a supervisor's call to a
+    customer who said they were not complaining."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    angry = replace(_hit("angry", "退款拖了这么久还没处理，我要投诉", 0.95, 2.40, ["投诉"]), category="投诉",
+                    answer="非常抱歉让您久等，已登记投诉，客服主管会在24小时内给您回电。")
+    hits = [angry, _hit("refund", "退款多久能到账", 0.92, 2.33, ["退款"])]
+    result = SearchResult(message, message, "simplified", False, list(hits))
+    drafts = assistant._drafts(understand(message, "投诉"), result, list(hits), {}, message, [])
+    assert drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in drafts]
+    if answered == "refund":
+        assert not any("angry" in d.entry_ids or "主管" in d.text for d in drafts), [d.text for d in drafts]
+
+
 def _hit(entry_id, question, confidence, score, tags):
     from kefu.suggest.retrieve import Hit
 

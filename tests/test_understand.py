@@ -321,3 +321,41 @@ def test_small_talk(message, chat):
     from kefu.suggest.understand import small_talk
 
     assert small_talk(message) is chat
+
+
+# -- complaint words that complain of nothing -------------------------------------------------
+
+@pytest.mark.parametrize("message, category, intent", [
+    # denied: the complaint entry matched on the word 投诉 says nothing of the intent
+    ("我不是来投诉的，想问下你们几点下班", "投诉", "presale"),
+    ("没有要投诉的意思，问下发票怎么开", "投诉", "order"),
+    ("不是要投诉，就是想问问退款多久到", "投诉", "aftersale"),
+    # a guarantee asked about before buying
+    ("这个是正品吗？假一赔十吗？", "售前", "presale"),
+    ("你们支持假一赔十吗", "售后", "presale"),
+    ("是不是退一赔三", "投诉", "presale"),
+    # a bad review the customer wants to take back, the earlier one too
+    ("之前给了差评，现在问题解决了，差评能删吗", "售后", "aftersale"),
+    ("差评能删掉吗", "售后", "aftersale"),
+    # asking who is in charge is no demand for a manager; a business inquiry is presale
+    ("你们的负责人是谁啊，我想谈合作", "投诉", "presale"),
+    ("我想找你们经理谈谈批发", "投诉", "presale"),
+])
+def test_complaint_words_that_complain_of_nothing(message, category, intent):
+    u = understand(message, category)
+    assert (u.intent, u.sentiment) == (intent, "calm"), message
+
+
+@pytest.mark.parametrize("message", ["你们卖假货，我要求假一赔十",
+                                     "叫你们负责人联系我", "再不处理我就给差评", "找你们的经理来"])
+def test_complaints_near_those_words_still_complain(message):
+    assert understand(message, "售前").intent == "complaint", message
+
+
+def test_disclaims_says_whether_a_message_says_it_is_no_complaint():
+    from kefu.suggest.understand import disclaims
+
+    for message in ("不是要投诉，就是想问问退款多久到", "你们支持假一赔十吗", "你们的负责人是谁啊，我想谈合作"):
+        assert disclaims(message), message
+    for message in ("退款多久到", "我要投诉，退款拖了半个月", "我本来不想投诉的，但是你们太过分了！！"):
+        assert not disclaims(message), message
