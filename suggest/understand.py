@@ -21,10 +21,12 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
 # Lexicons work on normalised (simplified, lower-case) text.
 _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
                        r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
-# Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下, 人呢):
+# Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下, 人呢,
+# 想问点事, 打扰一下):
 # "老板，有吗？", "早到吗", "喂猫", "问一下退" say something.
 _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(?:呢|去哪了?|哪去了)|"
-                     r"我?(?:还|另外|再)?(?:有|问)(?:一个|一|个|几个)?(?:问题|事儿?|事情)(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
+                     r"我?(?:还|另外|再|想)?(?:有|问|请教|咨询)(?:一个|一件|一|个|件|几个|一点|点|些)?(?:问题|事情|事儿?)"
+                     r"(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks, ty.
@@ -249,8 +251,9 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
         intent = "greeting"
-    elif _OPENER.search(text) and not _FILLER.sub("", _OPENER.sub("", _GREETING.sub("", text))):
-        intent = "greeting"
+    elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
+            _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):
+        intent = "greeting"  # either way round: 你好，请问一下 (请问 is a greeting, 请问一下 an opener)
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
     elif not _FILLER.sub("", GIVEN_NUMBER.sub("", text)):

@@ -505,6 +505,13 @@ def test_greeting_only_gets_greeting_draft(assistant):
     assert s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_FIRST
 
 
+@pytest.mark.parametrize("message", ["你好，请问一下", "hello 有人吗 想问点事"])
+def test_hello_may_i_ask_something_gets_a_greeting(assistant, message):
+    """"你好，请问一下" got the holding line "先帮您记录下来…": nothing was asked yet."""
+    s = assistant.suggest(message)
+    assert s.intent == "greeting" and s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_FIRST
+
+
 @pytest.mark.parametrize("message", ["", "   ", "\n"])
 def test_empty_message_raises(assistant, message):
     with pytest.raises(EmptyQuery):

@@ -359,3 +359,11 @@ def test_disclaims_says_whether_a_message_says_it_is_no_complaint():
         assert disclaims(message), message
     for message in ("退款多久到", "我要投诉，退款拖了半个月", "我本来不想投诉的，但是你们太过分了！！"):
         assert not disclaims(message), message
+
+
+# -- openers, praise, resignation ---------------------------------------------------------------
+
+@pytest.mark.parametrize("message", ["你好，请问一下", "hello 有人吗 想问点事", "我想问个事情", "有件事想咨询一下",
+                                     "您好，打扰一下", "在吗，想请教个问题"])
+def test_hello_may_i_ask_something_is_a_greeting(message):
+    assert understand(message, "售后").intent == "greeting", message
