@@ -39,7 +39,7 @@ _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
 _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
-                     r"没收到|没有收到|[未冇]收到|收唔到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是")
+                     r"没收到|没有收到|[未冇]收到|收唔到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是|不过")
 # Denied, a word says the opposite: 不是要投诉, 没让我失望.
 _NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
 # 主管, 经理, 负责人, 态度, 赔偿 alone are not complaints ("采购经理", "你们的负责人是谁，想谈合作",
@@ -137,7 +137,7 @@ _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 
 
 # A problem besides: "谢谢！！但是东西坏了" is no delight.
-_PROBLEM = re.compile(r"但是|可是|坏|破|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|投诉")  # not 换, 退: requests
+_PROBLEM = re.compile(r"但是|可是|不过|坏|破|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|投诉")  # not 换, 退: requests
 
 
 _EXCLAIM = re.compile(r"[!！]{2,}")
@@ -177,6 +177,8 @@ class Understanding:
 
 
 _GRATITUDE = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|辛苦")
+# Satisfaction reported: with thanks, a longer message is still only thanks.
+_PRAISE = re.compile(r"好用|好看|好吃|好穿|喜欢|满意|不错|很好|挺好|蛮好|太好了|棒|赞|好评|惊喜|爱了|舒服|合身")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
 _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[，,。.!！~～\s]*)+那?我"
                    r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
@@ -194,9 +196,13 @@ def thanks(message: str) -> bool:
 
 
 def _is_thanks(text: str) -> bool:
-    """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint."""
-    if len(text) > 30 or _ASKING.search(text) or _COMPLAINT.search(_meant(text)):
+    """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint;
+    a longer message only when it thanks and praises ("…已经收到了，很好用，谢谢你们")."""
+    if _ASKING.search(text) or _COMPLAINT.search(_meant(text)):
         return False
+    if len(text) > 30:
+        return len(text) <= 80 and bool(_GRATITUDE.search(text) and _PRAISE.search(text)) \
+            and not _PROBLEM.search(text)
     # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
     # "那好吧", "那行": an acknowledgement that follows on from the agent's reply.
     ack = text.removeprefix("那")

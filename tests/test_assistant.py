@@ -512,6 +512,12 @@ def test_hello_may_i_ask_something_gets_a_greeting(assistant, message):
     assert s.intent == "greeting" and s.drafts[0].style == "greeting" and s.drafts[0].text == GREETING_FIRST
 
 
+def test_praise_and_thanks_in_a_longer_message_gets_a_closing(assistant):
+    """"…已经收到了，很好用，谢谢你们" got a warranty answer as draft 1."""
+    s = assistant.suggest("你好，我是上周买吹风机的那位，吹风机已经收到了，很好用，谢谢你们")
+    assert s.intent == "thanks" and s.drafts[0].style == "closing" and s.drafts[0].entry_ids == []
+
+
 @pytest.mark.parametrize("message", ["", "   ", "\n"])
 def test_empty_message_raises(assistant, message):
     with pytest.raises(EmptyQuery):

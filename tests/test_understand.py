@@ -367,3 +367,15 @@ def test_disclaims_says_whether_a_message_says_it_is_no_complaint():
                                      "您好，打扰一下", "在吗，想请教个问题"])
 def test_hello_may_i_ask_something_is_a_greeting(message):
     assert understand(message, "售后").intent == "greeting", message
+
+
+@pytest.mark.parametrize("message, only_thanks", [
+    ("你好，我是上周买吹风机的那位，吹风机已经收到了，很好用，谢谢你们", True),
+    ("衣服今天收到了，穿着很合身，面料也舒服，质量比想象的好，谢谢你们家", True),
+    # a problem or a question besides the praise is no goodbye
+    ("衣服今天收到了，颜色很好看，谢谢你们，就是裤子少了一条", False),
+    ("衣服今天收到了，穿着很合身，谢谢你们，请问可以再买一件同款吗", False),
+    ("衣服今天收到了，谢谢你们，不过穿上以后发现袖子有点长，想问问", False),
+])
+def test_a_longer_message_that_only_thanks_and_praises_is_thanks(message, only_thanks):
+    assert (understand(message, "售后").intent == "thanks") == only_thanks, message
