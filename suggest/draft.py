@@ -43,6 +43,8 @@ SALUTATION = re.compile(r"^(?:(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?(?
 # ("好嘞亲，" + "可以的亲，…", or 王女士 then 亲).
 _EARLY_SALUTATION = re.compile(r"^([^，,。！!？?～~]{1,6}?)(?:亲亲?|親親?)(?=[，,！!～~。])")
 _ADDRESSES = re.compile(r"\{\s*客户称呼|亲|親|您好")
+# The customer's name anywhere in a line ("…谢谢{客户称呼||亲}～"), dropped from a second line.
+_NAME = re.compile(r"\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}")
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
 _GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
 # An answer that already opens by apologising or empathising (complaint entries often do).
@@ -223,7 +225,8 @@ class Composer:
         if phrase:
             text = phrase.text
             if any(_ADDRESSES.search(t) for t, _ in parts):  # "亲，您好～…。亲，非常理解…": once is enough
-                text = SALUTATION.sub("", text) or text
+                # and wherever it stands: "不客气亲，…谢谢亲～" read 不客气王女士…谢谢王女士～
+                text = _NAME.sub("", SALUTATION.sub("", text)) or text
             parts.append((text, "kefu"))
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
         return phrase is not None

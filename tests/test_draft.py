@@ -638,3 +638,16 @@ def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, w
 def test_an_answer_keeps_what_is_no_request_for_the_given_order_number(answer):
     d = composer().concise(u_(first=False), hit("keep", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
     assert answer in d.text
+
+
+def test_a_thank_you_reply_addresses_the_customer_once():
+    """"不客气{客户称呼||亲}，…" then "…谢谢{客户称呼||亲}～" read 不客气王女士…谢谢王女士～:
+    a second line loses its address wherever it stands, not only at its start."""
+    c = composer(closing="不客气{客户称呼||亲}，能帮到您就好～", rating="方便的话给个评价，谢谢{客户称呼||亲}～")
+    named = c.only("closing", "closing", u_(intent="thanks"), {"客户称呼": "王女士"}, "谢谢")
+    assert named.text == "不客气王女士，能帮到您就好～方便的话给个评价，谢谢～"
+    assert c.only("closing", "closing", u_(intent="thanks"), {}, "谢谢").text.count("亲") == 1
+    shipped = _shipped()
+    for key in KEYS:
+        d = shipped.only("closing", "closing", u_(intent="thanks"), {"客户称呼": "王女士"}, f"{key}谢谢")
+        assert d.text.count("王女士") <= 1, d.text
