@@ -30,7 +30,7 @@ from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
-from .understand import Understanding, plans, thanks
+from .understand import Understanding, plans, resigned, thanks
 
 # OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
 TRADITIONAL_WORDING = ("s2twp", "s2hk")
@@ -371,16 +371,19 @@ class Composer:
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye)."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
-        # "好吧" after an angry complaint is no happy goodbye: a follow-up line, no rating.
-        followed_up = kind == "closing" and u.sentiment == "angry" and self._line(
-            kind, key, "angry", "thanks while upset → follow up", parts, notes, stage="后续跟踪", whole=True,
-            script=u.script)
+        # "好吧" after an angry complaint, or a resigned "算了，谢谢", is no happy goodbye: a
+        # follow-up line, no rating.
+        sober = kind == "closing" and (u.sentiment == "angry" or resigned(key))
+        followed_up = sober and self._line(
+            kind, key, u.sentiment,
+            "thanks while upset → follow up" if u.sentiment == "angry" else "the customer gives up → follow up",
+            parts, notes, stage="后续跟踪", whole=True, script=u.script)
         # "好的" or "那我先拍照" thanks for nothing: no "不客气" to it.
         unthanked = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else None
         if not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
                                               stage=stage, whole=True, script=u.script, without=unthanked):
             parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
-        if kind == "closing" and u.sentiment != "angry" and not plans(key):
+        if kind == "closing" and not sober and not plans(key):
             self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)
         return self._finish(parts, u, values, [], style, notes)

@@ -179,6 +179,8 @@ class Understanding:
 _GRATITUDE = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|辛苦")
 # Satisfaction reported: with thanks, a longer message is still only thanks.
 _PRAISE = re.compile(r"好用|好看|好吃|好穿|喜欢|满意|不错|很好|挺好|蛮好|太好了|棒|赞|好评|惊喜|爱了|舒服|合身")
+# Giving up (算了, 罢了, 唉): a goodbye that is no happy one. Not 算了一下 (worked it out).
+_RESIGNED = re.compile(r"算了(?!一?下)|罢了|唉|无所谓了|随便吧")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
 _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[，,。.!！~～\s]*)+那?我"
                    r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
@@ -188,6 +190,12 @@ def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""
     return bool(_PLAN.match(normalize(message).text))
+
+
+def resigned(message: str) -> bool:
+    """True when the customer gives up ("算了，谢谢", "唉，那就这样吧"): the goodbye gets a
+    sober closing, no rating asked for."""
+    return bool(_RESIGNED.search(normalize(message).text))
 
 
 def thanks(message: str) -> bool:

@@ -651,3 +651,18 @@ def test_a_thank_you_reply_addresses_the_customer_once():
     for key in KEYS:
         d = shipped.only("closing", "closing", u_(intent="thanks"), {"客户称呼": "王女士"}, f"{key}谢谢")
         assert d.text.count("王女士") <= 1, d.text
+
+
+def test_a_resigned_goodbye_gets_a_sober_line_and_no_rating():
+    """"算了，谢谢" gave up: "不用客气哦…祝您购物愉快！对话结束后会弹出评价邀请" cheered it on."""
+    follow = "如果还有需要补充的情况，随时告诉我。"
+    c = composer(*STAGED, ("f1", "closing", "后续跟踪", "any", follow))
+    for key in ("算了，谢谢", "唉，那算了吧，谢谢", "算了算了，不买了，谢谢"):
+        d = c.only("closing", "closing", u_(intent="thanks"), {}, key)
+        assert RATING not in d.text and d.text in (follow, FOLLOW_UP), (key, d.text)
+    for key in ("好的谢谢", "我算了一下，没问题了，谢谢"):
+        assert c.only("closing", "closing", u_(intent="thanks"), {}, key).text.endswith(RATING), key
+    shipped = _shipped()
+    for key in KEYS:
+        d = shipped.only("closing", "closing", u_(intent="thanks"), {}, f"算了，{key}谢谢")
+        assert "评价" not in d.text and not re.search("愉快|能帮到您", d.text), d.text

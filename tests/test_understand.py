@@ -379,3 +379,10 @@ def test_hello_may_i_ask_something_is_a_greeting(message):
 ])
 def test_a_longer_message_that_only_thanks_and_praises_is_thanks(message, only_thanks):
     assert (understand(message, "售后").intent == "thanks") == only_thanks, message
+
+
+def test_resigned_is_giving_up_not_working_out():
+    from kefu.suggest.understand import resigned
+
+    assert resigned("算了，谢谢") and resigned("唉 算了吧") and resigned("那算了，不买了")
+    assert not resigned("我算了一下运费，对的，谢谢") and not resigned("好的谢谢")
