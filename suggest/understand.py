@@ -50,9 +50,10 @@ _COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|{_ASK_BOSS}|骗子|�
                         r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|虚假宣传|赔三|假一赔|升级处理|"
                         r"这样对待|这么对待|对待顾客|对待客户")
 # Complaint words that complain of nothing: a complaint denied (不是要投诉, 没有要投诉的意思,
-# 不会给差评; not when a 但是 follows), a guarantee asked about (假一赔十吗, 是不是退一赔三),
-# a bad review the customer wants to take back (差评能删吗: then 之前给了差评 is settled too).
-_DENIED = re.compile(r"(?:不|没|没有|并不|并没有|不是|并不是|无意)(?:是|要|想|打算|准备|会|来|去|给|用)*"
+# 不会给差评; not when a 但是 follows, nor in a threat asked: 要不要投诉你们才肯退), a guarantee
+# asked about (假一赔十吗, 是不是退一赔三), a bad review the customer wants to take back
+# (差评能删吗: then 之前给了差评 is settled too).
+_DENIED = re.compile(r"(?<![是要])(?:不|没|没有|并不|并没有|不是|并不是|无意)(?:是|要|想|打算|准备|会|来|去|给|用)*"
                      r"(?:投诉|客诉|举报|差评|负评)(?![^。！!？?]*(?:但|可是|不过))")
 _GUARANTEE = re.compile(r"(?:是不是|是否|有没有)?(?:假|退)一赔[一二三四五六七八九十几\d]+(?:[吗嘛么呢?？]|不|没有?)|"
                         r"(?:是不是|是否|有没有)(?:假|退)一赔")

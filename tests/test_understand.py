@@ -346,7 +346,7 @@ def test_complaint_words_that_complain_of_nothing(message, category, intent):
     assert (u.intent, u.sentiment) == (intent, "calm"), message
 
 
-@pytest.mark.parametrize("message", ["你们卖假货，我要求假一赔十",
+@pytest.mark.parametrize("message", ["你们卖假货，我要求假一赔十", "要不要投诉你们才肯退",
                                      "叫你们负责人联系我", "再不处理我就给差评", "找你们的经理来"])
 def test_complaints_near_those_words_still_complain(message):
     assert understand(message, "售前").intent == "complaint", message
