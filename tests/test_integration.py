@@ -182,6 +182,33 @@ def test_traditional_complaint_gets_a_traditional_apologetic_draft_with_the_fact
     assert first.flags == []
 
 
+# Everyday messages a reviewer found answered by the wrong entry, because the entries
+# they ask lacked such plain phrasings: 能退货吗 got 退货可以寄到付吗, 刚付款就后悔了 the
+# presale deposit, 我的货到了吗 how to set an arrival reminder.
+EVERYDAY = [
+    ("能退货吗", {"k141"}),
+    ("请问能退货吗", {"k141"}),
+    ("可以退吗", {"k141"}),
+    ("我買的東西還沒到，已經十天了，到底怎麼回事？？", {"k114", "k194"}),
+    ("刚付款就后悔了", {"k097"}),
+    ("亲在吗？这个有货吗", {"k038"}),
+    ("我的货到了吗", {"k113"}),
+    ("宝宝问一下，衣服能不能七天无理由退呀", {"k141"}),
+    ("我收到嘅衫有個窿，點算？", {"k165", "k169"}),
+]
+
+
+def test_everyday_messages_get_the_entry_they_ask(assistant):
+    helper, _ = assistant
+    stored = {p for e in read_entries(ENTRIES) for p in [e["question"], *e["similar"]]}
+    assert not [m for m, _ in EVERYDAY if m in stored]
+    answered = {message: helper.suggest(message).drafts[0].entry_ids for message, _ in EVERYDAY}
+    assert {m: ids for m, gold in EVERYDAY if not set((ids := answered[m])[:1]) & gold} == {}
+    # Two questions: shipping is answered with when the order ships, not when it arrives.
+    both = helper.suggest("包邮吗？另外多久能发货？").drafts[0]
+    assert both.style == "both" and both.entry_ids[0] == "k046" and both.entry_ids[1] in {"k009", "k101"}
+
+
 def test_vague_follow_up_uses_the_earlier_turn(assistant):
     helper, _ = assistant
     context = [{"role": "customer", "text": "衣服洗了一次就缩水了"}, {"role": "agent", "text": "亲，抱歉，请问是哪件呢？"}]
