@@ -129,13 +129,19 @@ class SearchResult:
         return {**asdict(self), "confidence": self.confidence}
 
 
-class Retriever:
-    """Answers customer messages from a KnowledgeBase; `top_k` hits, `candidates` per channel."""
+CANDIDATES = 30  # candidates per channel, unless a caller asks for more hits than that
 
-    def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int = 30,
+
+class Retriever:
+    """Answers customer messages from a KnowledgeBase; `top_k` hits, `candidates` per channel
+    (by default CANDIDATES, or `top_k` when more hits are asked for)."""
+
+    def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int | None = None,
                  fusion: Fusion | None = None, references: int = 3, prior: PriorRule | None = PriorRule()):
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
+        if candidates is None:
+            candidates = max(CANDIDATES, top_k)
         if candidates < top_k:
             raise ValueError(f"candidates must be at least top_k ({top_k}), got {candidates}")
         self.kb = kb

@@ -55,6 +55,8 @@ def test_import_search_json_and_text(home, run, faq):
     assert {"no_match", "confidence", "script", "hits"} <= set(result)
     text = run("search", "请问什么时候能发货").output
     assert "a1" in text and "16点前付款" in text
+    # every -k the option allows (1-50), more than the retriever's default 30 candidates
+    assert len(json.loads(run("search", "退货", "-k", "50", "--json").stdout)["hits"]) == 3
 
 
 def test_add_edit_history_revert_archive(home, run, faq):

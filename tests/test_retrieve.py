@@ -151,6 +151,14 @@ def test_candidates_below_top_k_is_rejected(shop_kb):
         Retriever(shop_kb, top_k=5, candidates=3)
 
 
+def test_more_hits_than_default_candidates(shop_kb):
+    # `kefu search -k 31` and /api/search?k=50 (the range both declare) once raised here
+    retriever = Retriever(shop_kb, top_k=50)
+    assert retriever.candidates == 50
+    assert len(retriever.search("运费怎么算").hits) == 5  # every live entry
+    assert Retriever(shop_kb).candidates == 30
+
+
 def test_search_on_empty_knowledge_base(kb):
     result = Retriever(kb).search("运费怎么算")
     assert result.hits == []

@@ -470,6 +470,13 @@ def test_search_sees_an_entry_added_through_the_api(api):
     assert api("GET", "/api/search?q=x&k=abc").get_json()["error"]["field"] == "k"
 
 
+def test_search_takes_every_k_it_declares(api):
+    # k up to 50 is valid; more hits than the retriever's 30 candidates once gave a 500
+    r = api("GET", "/api/search?q=退货&k=50")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert 0 < len(r.get_json()["hits"]) <= 50
+
+
 def test_unknown_api_route_is_json_404(api):
     r = api("GET", "/api/nothing-here")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
