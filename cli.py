@@ -727,17 +727,19 @@ def search(c: Context, message, top_k, as_json) -> None:
 @click.option("--learn-parts", default="phrasings,prior", show_default=True,
               help="What the replay may use: phrasings (learned similar questions), prior (use statistics),"
                    " finetune (fine-tune the model on the accepts, kept only if the held-out part improves).")
+@click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
+              help="Text encoding of the dataset files and --learn file (default: detected; UTF-8, GB18030/GBK or Big5).")
 @json_option
 @click.pass_obj
 @handle_errors
-def eval_(c: Context, dataset, learn, learn_parts, as_json) -> None:
+def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     """Measure recall@1/5, MRR, no-match P/R/F1 and latency on a benchmark folder."""
     from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
     parts = tuple(p.strip() for p in learn_parts.split(",") if p.strip())
     report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress,
-                      learn=learn, learn_parts=parts)
+                      learn=learn, learn_parts=parts, encoding=encoding)
 
     def scores(d):
         lines = [f"queries {d['n_queries']} (answerable {d['n_answerable']})",

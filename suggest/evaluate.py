@@ -15,24 +15,47 @@ import numpy as np
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
 from kefu.kb.errors import ImportFileError, KefuError
-from kefu.kb.io import iter_jsonl, read_entries, read_text
+from kefu.kb.io import iter_jsonl, read_text
 
 from .learn import Learner, PriorRule, TrustRule
 from .retrieve import Fusion, Retriever
 
 
-def load_queries(path: Path, known: set[str] | None = None) -> list[dict]:
-    """The queries of a benchmark; with `known` (the ids of its kb.jsonl), a gold id not
+def load_kb(path: Path, encoding: str | None = None) -> list[dict]:
+    """The entries of a benchmark's kb.jsonl, read as `kefu import` reads them, except that
+    each must have its id: the queries' gold lists name entries by id."""
+    from kefu.kb.importers import load
+
+    loaded = load(path, encoding)
+    if loaded.kind != "faq":
+        raise ImportFileError(path, None, None, "not an FAQ file (question and answer per entry)")
+    if loaded.problems:
+        raise loaded.problems[0].error
+    for row in loaded.rows:
+        if not row.data.get("id"):
+            raise row.place.error("id", "missing")
+    return [row.data for row in loaded.rows]
+
+
+def load_queries(path: Path, known: set[str] | None = None, encoding: str | None = None) -> list[dict]:
+    """The queries of a benchmark; each needs a query and a gold list (`[]`: nothing in the
+    knowledge base answers it). With `known` (the ids of its kb.jsonl), a gold id not
     among them is an error: a typo would otherwise count as a miss and lower the scores."""
     out = []
-    for n, q in iter_jsonl(path, read_text(path)):
+    for n, q in iter_jsonl(path, read_text(path, encoding)):
         if not isinstance(q.get("query"), str):
             raise ImportFileError(path, n, "query", "missing")
-        if not isinstance(q.get("gold", []), list):
+        if not q["query"].strip():
+            raise ImportFileError(path, n, "query", "empty")
+        if "gold" not in q:
+            raise ImportFileError(path, n, "gold", "missing (write [] for a query nothing answers)")
+        if not isinstance(q["gold"], list):
             raise ImportFileError(path, n, "gold", "must be a list of entry ids")
-        if known is not None and (unknown := [g for g in q.get("gold", []) if g not in known]):
+        if known is not None and (unknown := [g for g in q["gold"] if g not in known]):
             raise ImportFileError(path, n, "gold", f"{', '.join(map(repr, unknown))} not in kb.jsonl")
-        out.append({"query": q["query"], "gold": q.get("gold", []), "kind": q.get("kind", "")})
+        out.append({"query": q["query"], "gold": q["gold"], "kind": q.get("kind", "")})
+    if not out:
+        raise ImportFileError(path, None, None, "no queries found (the file is empty)")
     return out
 
 
@@ -69,12 +92,14 @@ ALL_PARTS = LEARN_PARTS + ("finetune",)
 
 def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | None = None,
              progress: Progress | None = None, keep_results: bool = False,
-             learn: str | Path | None = None, learn_parts: tuple[str, ...] = LEARN_PARTS) -> dict:
+             learn: str | Path | None = None, learn_parts: tuple[str, ...] = LEARN_PARTS,
+             encoding: str | None = None) -> dict:
     """Scores of `dataset`; with `learn`, under "before" and "after" replaying that feedback
-    file, every replayed accept trusted (min_agents 1), using only `learn_parts`."""
+    file, every replayed accept trusted (min_agents 1), using only `learn_parts`. The files'
+    `encoding` is detected unless given."""
     dataset = Path(dataset)
-    entries = read_entries(dataset / "kb.jsonl")
-    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries if e.get("id")})
+    entries = load_kb(dataset / "kb.jsonl", encoding)
+    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries}, encoding)
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
@@ -90,7 +115,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
                 return {"dataset": str(dataset), **_report(before, queries, embedders, keep_results)}
             learner = Learner(kb)
             learner.set_trust(TrustRule(1 if "phrasings" in learn_parts else _NEVER))
-            replayed = learner.replay(learn)
+            replayed = learner.replay(learn, encoding=encoding)
             trusted = sum(len(v) for v in learner.store.trusted().values())
             tuned = None
             if "finetune" in learn_parts:

@@ -170,6 +170,46 @@ def test_eval_refuses_a_gold_id_missing_from_the_knowledge_base(home, run, tmp_p
     assert out.exit_code == 1 and "line 2" in out.output and "'a11' not in kb.jsonl" in out.output
 
 
+def _bench(tmp_path, entries, queries: str | bytes):
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "kb.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n", encoding="utf-8")
+    path = data / "queries.jsonl"
+    path.write_bytes(queries) if isinstance(queries, bytes) else path.write_text(queries, encoding="utf-8")
+    return data
+
+
+@pytest.mark.parametrize("kb, queries, error", [
+    (ENTRIES, "", "queries.jsonl: no queries found (the file is empty)"),
+    (ENTRIES, "\n  \n\n", "queries.jsonl: no queries found (the file is empty)"),
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": "", "gold": ["a1"]}\n',
+     "queries.jsonl, line 2, field 'query': empty"),
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": "   ", "gold": ["a1"]}\n',
+     "queries.jsonl, line 2, field 'query': empty"),
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": "發票咋開"}\n',
+     "queries.jsonl, line 2, field 'gold': missing"),
+    (ENTRIES[:2] + [{k: v for k, v in ENTRIES[2].items() if k != "id"}], '{"query": "发票咋开", "gold": ["a3"]}\n',
+     "kb.jsonl, line 3, field 'id': missing"),
+])
+def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path, monkeypatch, kb, queries, error):
+    def no_models(*args, **kwargs):
+        raise AssertionError("the dataset is checked before the knowledge base is built")
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
+    out = run("eval", "--dataset", str(_bench(tmp_path, kb, queries)), ok=False)
+    assert out.exit_code == 1 and error in out.output, out.output
+
+
+def test_eval_reads_dataset_files_in_the_encoding_named(home, run, tmp_path, monkeypatch):
+    def built(*args, **kwargs):
+        raise SystemExit(3)  # past loading: the knowledge base would be built now
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", built)
+    data = _bench(tmp_path, ENTRIES, '{"query": "caf\u00e9 \u00e0 livrer ?", "gold": []}\n'.encode("latin-1"))
+    detected = run("eval", "--dataset", str(data), ok=False)
+    assert detected.exit_code == 1 and "name it with --encoding" in detected.output
+    assert run("eval", "--dataset", str(data), "--encoding", "latin-1", ok=False).exit_code == 3
+    assert run("eval", "--dataset", str(data), "--encoding", "base64", ok=False).exit_code == 2
+
+
 def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, run, faq, tmp_path):
     run("import", str(faq))
     turns = [{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}]
