@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
-from .text import HALF_WIDTH, MAX_MESSAGE, normalize, to_simplified
+from .text import HALF_WIDTH, MAX_MESSAGE, normalize, strip_controls, to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -167,7 +167,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # 
 def _clean(text: str) -> str:
     # Line breaks as \n: browsers post a textarea's as \r\n, and a file's are read as \n,
     # so an answer typed in the console came back from its own CSV export as "changed".
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    # Escape sequences go whole (strip_controls): taking out their ESC alone left "[2J".
+    return _CONTROL.sub("", strip_controls(text)).strip()
 
 
 def _bounded(name: str, text: str) -> str:

@@ -23,7 +23,7 @@ from .entry import Entry
 from .errors import EntryNotFound, KefuError
 from .feedback import FULL_WIDTH_DIGITS, mask
 from .store import SQLITE_MAX_INTEGER, writing
-from .text import normalize
+from .text import normalize, scrub
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
 STATUSES = ("candidate", "approved", "rejected", "known")
@@ -235,7 +235,10 @@ class LearnStore:
         return out
 
     def _record(self, e: Event, out: Recorded) -> None:
-        e = replace(e, agent=agent_name(e.agent))
+        # As every input is taken in (a replayed file's line too): no escape sequence is
+        # kept to reach an editor's terminal through `kefu learn queue`.
+        e = replace(e, agent=agent_name(e.agent), message=scrub(e.message or ""),
+                    edited=scrub(e.edited) if e.edited else e.edited)
         if e.action not in ACTIONS:
             raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {e.action!r}")
         if not e.message or not e.message.strip():

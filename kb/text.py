@@ -198,11 +198,34 @@ class Normalized:
     truncated: bool = False
 
 
+# A terminal's escape sequences, whole (a lone ESC taken out would leave "[2J" in the
+# text): CSI (ESC [ or U+009B, parameters, a final byte), a string one (OSC ESC ], DCS ESC
+# P, …, up to BEL or ST), and ESC + one character; then every other C0 and C1 control
+# but line break and tab. Pasted or typed in a message, they set an editor's terminal title
+# or cleared the screen when a learned phrasing was listed.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                      r"|(?:\x1b[\]P^_X]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+                      r"|\x1b[ -~]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without escape sequences and control characters; line breaks as \\n, tabs kept."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
 def scrub(text: str) -> str:
-    """`text` with lone surrogates made U+FFFD: what Python gives for bytes that were not
-    UTF-8 (a GBK terminal, argv decoded with surrogateescape) or a JSON "\\ud800"; they
-    cannot be converted, stored in SQLite or printed."""
-    return _SURROGATE.sub("\ufffd", text)
+    """`text` as kefu takes it in: without escape sequences and control characters
+    (`strip_controls`), and with lone surrogates made U+FFFD: what Python gives for bytes
+    that were not UTF-8 (a GBK terminal, argv decoded with surrogateescape) or a JSON
+    "\\ud800"; they cannot be converted, stored in SQLite or printed."""
+    return _SURROGATE.sub("\ufffd", strip_controls(text))
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` holds nothing but spaces and control characters: an empty message."""
+    return not strip_controls(text).strip()
 
 
 def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:

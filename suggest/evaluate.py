@@ -16,6 +16,7 @@ from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
 from kefu.kb.errors import ImportFileError, KefuError
 from kefu.kb.io import iter_jsonl, read_text
+from kefu.kb.text import is_blank
 
 from .learn import Learner, PriorRule, TrustRule
 from .retrieve import Fusion, Retriever
@@ -45,7 +46,7 @@ def load_queries(path: Path, known: set[str] | None = None, encoding: str | None
     for n, q in iter_jsonl(path, read_text(path, encoding)):
         if not isinstance(q.get("query"), str):
             raise ImportFileError(path, n, "query", "missing")
-        if not q["query"].strip():
+        if is_blank(q["query"]):
             raise ImportFileError(path, n, "query", "empty")
         if "gold" not in q:
             raise ImportFileError(path, n, "gold", "missing (write [] for a query nothing answers)")

@@ -172,9 +172,9 @@ class Retriever:
         `now` (local time) decides which validity windows are open; default: now.
         """
         clock = _Clock()
-        if not message or not message.strip():
+        message = scrub(message or "")
+        if not message.strip():  # a control character alone is no message either
             raise EmptyQuery()
-        message = scrub(message)
         top_k = self.top_k if top_k is None else top_k
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")

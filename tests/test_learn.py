@@ -95,6 +95,20 @@ def test_a_learned_phrasing_is_stored_without_the_greeting_before_it(shop, messa
     assert [r.text for r in store.rows()] == [text]
 
 
+def test_a_learned_phrasing_keeps_no_escape_sequence(shop):
+    # listed by `kefu learn queue`, "\x1b]0;…\x07" set the editor's terminal title, and
+    # an approved "\x1b[2J" left "[2J" in the similar question
+    store = LearnStore(shop.store)
+    store.record([accept("想换尺码\x1b]0;pwned\x07可以吗", "delivery", "a"),
+                  accept("衣服尺码不合适\x1b[2J\x07可以换吗", "return", "a")])
+    assert sorted(r.text for r in store.rows()) == ["想换尺码可以吗", "衣服尺码不合适可以换吗"]
+    (row,) = store.rows(entry_id="return")
+    store.approve(row.id, "editor")
+    assert shop.store.get("return").similar[-1] == "衣服尺码不合适可以换吗"
+    events = [m for (m,) in shop.store.db.execute("select message from learn_events")]
+    assert not any("\x1b" in m or "\x07" in m for m in events)
+
+
 # -- the trust rule -----------------------------------------------------------------------------
 
 def test_one_agent_is_not_enough_two_are(shop):

@@ -159,6 +159,12 @@ def test_more_hits_than_default_candidates(shop_kb):
     assert Retriever(shop_kb).candidates == 30
 
 
+@pytest.mark.parametrize("message", ["\x07\x08", "\x1b[2J", " \x00 "])
+def test_a_control_only_message_is_empty(retriever, message):
+    with pytest.raises(EmptyQuery):
+        retriever.search(message)
+
+
 def test_search_on_empty_knowledge_base(kb):
     result = Retriever(kb).search("运费怎么算")
     assert result.hits == []

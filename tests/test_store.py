@@ -48,6 +48,13 @@ def test_add_strips_text_and_drops_blank_similar(store, make_entry):
     assert e.similar == ["邮费", "包邮吗"]
 
 
+def test_add_removes_escape_sequences_whole_and_keeps_answer_lines(store, make_entry):
+    # taking out the ESC alone stored "测试[2J问题"
+    e = store.add(make_entry("e1", question="测试\x1b[2J问题", similar=["\x1b]0;t\x07邮费"],
+                             answer="第一行\r\n\x1b[1m第二行\x1b[0m"))
+    assert (e.question, e.similar, e.answer) == ("测试问题", ["邮费"], "第一行\n第二行")
+
+
 def test_add_with_existing_id_raises_duplicate(store, make_entry):
     store.add(make_entry("e1"))
     with pytest.raises(DuplicateEntry) as info:

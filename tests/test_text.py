@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 
-from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, normalize,
-                          question_window, to_simplified)
+import pytest
+
+from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, is_blank, normalize,
+                          question_window, scrub, to_simplified)
 
 
 def test_full_width_to_half_width_and_lower_case():
@@ -153,3 +155,22 @@ def test_the_window_reads_normalised_text_and_keeps_one_closing_mark():
 def test_a_few_days_ago_and_still_not_are_not_questions():
     text = "请问什么时候发货，我前几天就付款了，等了好久快递还没有，我是会员，麻烦尽快给我处理一下谢谢你们"
     assert question_window(text, 28) == "请问什么时候发货，"
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("想换尺码\x1b]0;pwned\x07可以吗", "想换尺码可以吗"),  # OSC up to BEL: sets a terminal's title
+    ("想换尺码\x1b]0;pwned\x1b\\可以吗", "想换尺码可以吗"),  # OSC up to ST
+    ("衣服尺码不合适\x1b[2J\x07可以换吗", "衣服尺码不合适可以换吗"),  # CSI: clears the screen
+    ("\x1b[1;31m红色\x1b[0m有货吗", "红色有货吗"),
+    ("\x9b2J退货\x85\x00\x7f", "退货"),  # C1 CSI, NEL, NUL, DEL
+    ("第一行\r\n第二行\t完", "第一行\n第二行\t完"),  # line breaks and tabs are text
+    ("\x1b]0;没有结尾的标题", "0;没有结尾的标题"),  # no terminator: only the ESC goes
+])
+def test_escape_sequences_and_control_characters_are_removed_whole(raw, clean):
+    assert scrub(raw) == clean
+    assert normalize(raw).text == normalize(clean).text
+
+
+def test_a_control_only_message_is_blank():
+    assert is_blank("\x07\x08") and is_blank(" \x1b[2J ") and normalize("\x07\x08").text == ""
+    assert not is_blank("\x07退货")
