@@ -33,6 +33,7 @@ _NOT_KEY = re.compile(r"[^\w]|_", re.UNICODE)
 _PARTICLES = re.compile(r"[啊呀吗嘛呢吧哦噢喔啦哈呐]+$")  # sentence-final particles change no meaning
 _LONG_NUMBER = re.compile(r"\d{6,}")
 _MASKED = re.compile(r"【(?:手机号|电话|邮箱|地址|卡号|证件号)】")  # what mask() writes
+_SPACES = re.compile(r"[ \u3000]{2,}")
 # A greeting before the question ("亲 衣服洗了缩水还能退吗"): no part of a phrasing an
 # editor would approve as a similar question (亲 only with a mark after it: 亲子装).
 _OPENING = re.compile(r"^(?:(?:亲亲?|親親?)[\s，,。.！!～~？?]+|(?:您好|你好|哈喽|哈囉|在吗|在嗎|在不在|请问|請問)[\s，,。.！!～~？?]*)+")
@@ -304,7 +305,14 @@ class LearnStore:
         agent = e.agent or UNNAMED
         if row is None:
             known = key in {phrase_key(p) for p in entry.phrasings}
-            text = _LONG_NUMBER.sub("", mask(e.message)).strip()
+            masked = _LONG_NUMBER.sub("", mask(e.message)).strip()
+            # Masked details go as long numbers do: 【手机号】 would become part of a
+            # similar question once approved. Details alone are no question to offer; a
+            # reject of them keeps its row (as masked), so the pairing can be demoted.
+            text = _SPACES.sub(" ", _MASKED.sub("", masked)).strip()
+            if not text and accept:
+                return None
+            text = text or masked
             text = _OPENING.sub("", text) or text
             cur = self.db.execute(
                 "insert into learned (entry_id, key, text, status, accepts, rejects, agents, rejecters,"

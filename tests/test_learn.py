@@ -83,6 +83,24 @@ def test_phone_numbers_and_order_numbers_are_not_learned(shop):
 
 
 @pytest.mark.parametrize("message, text", [
+    ("我手机13812345678 订单 退货运费谁出呀", "我手机 订单 退货运费谁出呀"),
+    ("寄到北京市朝阳区建国路88号运费多少", "寄到运费多少"),
+    ("邮箱 abc@example.com 能收发票吗", "邮箱 能收发票吗"),
+])
+def test_a_learned_phrasing_holds_no_mask_placeholder(shop, message, text):
+    # approved, "我手机【手机号】 订单 …" became a similar question with 【手机号】 in it
+    store = LearnStore(shop.store)
+    store.record([accept(message, "delivery", "a")])
+    assert [r.text for r in store.rows()] == [text]
+
+
+def test_a_message_of_details_alone_is_no_phrasing(shop):
+    store = LearnStore(shop.store)
+    recorded = store.record([accept("13812345678", "delivery", "a")])
+    assert recorded.new == 1 and store.rows() == []
+
+
+@pytest.mark.parametrize("message, text", [
     ("亲 衣服洗了缩水还能退吗", "衣服洗了缩水还能退吗"),
     ("您好，请问几天能发货", "几天能发货"),
     ("在吗？？亲亲 能开发票吗", "能开发票吗"),
