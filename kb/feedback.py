@@ -194,6 +194,8 @@ class FeedbackLog:
         if row is None:
             raise UnknownSuggestion(suggestion_id)
         drafts, hits = json.loads(row[0]), json.loads(row[1])
+        if action == "no_match" and draft is not None:
+            raise BadFeedback("draft", "a no-match report is about the whole suggestion: it names no draft")
         top = list_rejects(hits, drafts, bool(row[2]))  # what "not helpful" on the whole list rejects
         entry_id = None
         if draft is not None:

@@ -3,14 +3,19 @@
 Counts, by definition:
 - shown: suggestions the assistant returned, less those a later one for the same message
   superseded as the agent typed it (the panel says which; see FeedbackLog);
+- a say: the agent's feedback as learning counts it, the first per message, entry and
+  side (using either draft of one entry, sent as is or edited, is one say: the first;
+  a reject; a no-match report), and each on a draft of no one entry;
 - acted on: shown suggestions the agent accepted, edited, rejected or reported;
-- acceptance: of the acted-on suggestions, the share whose first draft was sent
-  unchanged (`first_draft`), whose any draft was sent unchanged (`any_draft`), and
-  whose draft was edited before sending (`edited`);
+- acceptance: of the acted-on suggestions, the share whose says include the first draft
+  sent unchanged (`first_draft`), any draft sent unchanged (`any_draft`), and a draft
+  edited before sending (`edited`);
 - no-match rate: shown suggestions flagged "no good match";
 - actions and by day: every learning event (replayed files too), and the feedback on
   drafts of no one entry (clarifying, two-answer), which teaches no entry;
-- entries: accepts and rejects per entry over every learning event (replayed files too);
+- entries: accepts and rejects per entry over every learning event (replayed files too),
+  archived entries among them (marked);
+- by stage: the says on shown suggestions, by the stage of the message;
 - by category: shown = suggestions whose top entry is in the category (no-match ones
   count for none), then the agents' actions on its entries.
 Times are stored in UTC; `since` dates and the days of `by_day` are in the server's local
@@ -95,9 +100,18 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     out.shown = len(shown)
     out.no_match_rate = _rate(sum(r[3] for r in shown), len(shown))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
-    for sid, action, draft in db.execute(
-            "select f.suggestion_id, f.action, f.draft from feedback f join suggestions s on s.id = f.suggestion_id"
-            " where s.at >= ?", [since_arg]):
+    said = set()
+    for sid, action, draft, entry_id in db.execute(
+            "select f.suggestion_id, f.action, f.draft, f.entry_id from feedback f"
+            " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
+        # Counted as learning counts them: the first say per message, entry and side (a
+        # use, accept or edit, of either draft of one entry is one), each say on a draft of
+        # no one entry.
+        if entry_id is not None or draft is None:
+            key = (sid, "use" if action in ("accept", "edit") else action, entry_id)
+            if key in said:
+                continue
+            said.add(key)
         acts[sid].append((action, draft))
     out.acted_on = len(acts)
     first = sum(1 for a in acts.values() if ("accept", 1) in a)
@@ -115,14 +129,14 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
         " where s.at >= ? and f.entry_id is null and f.draft is not null"
         " and f.action in ('accept', 'edit', 'reject')", [since_arg]).fetchall()
     out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
-    entries = {r[0]: (r[1], r[2]) for r in db.execute(
-        "select id, question, category from entries where status = 'published'")}
+    every = {r[0]: r[1:] for r in db.execute("select id, question, category, status from entries")}
+    entries = {e: (q, cat) for e, (q, cat, status) in every.items() if status == "published"}
     per_entry: dict[str, Counter] = defaultdict(Counter)
     for _, entry_id, action, _ in events:
         if entry_id:
             per_entry[entry_id]["reject" if action == "reject" else "accept"] += 1
     ranked = sorted(per_entry.items(), key=lambda kv: (-kv[1]["accept"], kv[1]["reject"], kv[0]))
-    out.top_entries = [{"entry_id": e, "question": entries.get(e, ("", ""))[0],
+    out.top_entries = [{"entry_id": e, "question": every.get(e, ("",))[0], "status": every.get(e, ("", "", ""))[2],
                         "accepts": c["accept"], "rejects": c["reject"]} for e, c in ranked[:top]]
     out.never_used = [{"entry_id": e, "question": q, "category": cat} for e, (q, cat) in sorted(entries.items())
                       if per_entry[e]["accept"] == 0]
@@ -174,7 +188,8 @@ def text(d: dict) -> str:
              f" edited {acc.get('edited', 0):.0%}; no-match rate {d['no_match_rate']:.0%}",
              "events: " + (", ".join(f"{k} {v}" for k, v in sorted(d["actions"].items())) or "none"),
              "top entries:"]
-    lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}" for e in d["top_entries"]]
+    lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
+              + (" (已归档)" if e.get("status") == "archived" else "") for e in d["top_entries"]]
     lines.append(f"never accepted: {len(d['never_used'])} published entries"
                  + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kefu.kb.errors import KefuError
-from kefu.kb.feedback import FeedbackLog, UnknownSuggestion, mask
+from kefu.kb.feedback import BadFeedback, FeedbackLog, UnknownSuggestion, mask
 
 ORDER = "2026112812345678"
 DRAFTS = [{"text": "您好，可以开电子发票。", "entry_ids": ["invoice"], "style": "warm"},
@@ -182,9 +182,17 @@ def test_clarifying_two_answer_and_no_match_feedback_store_no_entry_id(log):
     sid = _record(log)
     log.record_feedback(sid, "accept", draft=3)
     log.record_feedback(sid, "accept", draft=4)
-    log.record_feedback(sid, "no_match", draft=1)
+    log.record_feedback(sid, "no_match")
     fb = log.suggestion(sid)["feedback"]
-    assert [(f["draft"], f["entry_id"]) for f in fb] == [(3, None), (4, None), (1, None)]
+    assert [(f["draft"], f["entry_id"]) for f in fb] == [(3, None), (4, None), (None, None)]
+
+
+def test_a_no_match_report_names_no_draft(log):
+    # it was stored with the draft given, which a no-match report is not about
+    sid = _record(log)
+    with pytest.raises(BadFeedback, match="names no draft") as exc:
+        log.record_feedback(sid, "no_match", draft=2)
+    assert exc.value.field == "draft" and log.suggestion(sid)["feedback"] == []
 
 
 def test_a_confirming_question_answers_no_entry(log):

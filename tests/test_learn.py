@@ -904,3 +904,31 @@ def test_feedback_on_a_clarifying_or_two_answer_draft_counts_in_every_figure(sho
     (day,) = stats.by_day
     assert (day["accept"], day["reject"]) == (1, 1)
 
+
+
+def test_every_stats_section_counts_an_agents_says_alike(shop):
+    # Drafts 1 and 2 both answer one entry: accept 1, accept 2 and edit 1 are one say (the
+    # first), as learning counts them; by stage counted three and acceptance said "edited".
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import text, usage
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "warm"},
+              {"text": "48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    sid = log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, sid, "accept", 1, agent="a")
+    learner.record_feedback(log, sid, "accept", 2, agent="a")
+    learner.record_feedback(log, sid, "edit", 1, "亲，48小时内发货哦", agent="a")
+    learner.record_feedback(log, sid, "no_match", agent="a")
+    stats = usage(shop.store.db)
+    assert stats.actions == {"accept": 1, "no_match": 1}
+    (day,) = stats.by_day
+    (stage,) = stats.by_stage.values()
+    for counts in (day, stage):
+        assert {k: v for k, v in counts.items() if k in ("accept", "edit", "reject", "no_match")} == stats.actions
+    assert stats.acceptance == {"first_draft": 1.0, "any_draft": 1.0, "edited": 0.0}
+    shop.archive("delivery")
+    (top,) = usage(shop.store.db).top_entries
+    assert (top["entry_id"], top["question"], top["status"]) == ("delivery", "多久能发货", "archived")
+    assert "delivery" in text(usage(shop.store.db).to_dict()) and "多久能发货 (已归档)" in text(usage(shop.store.db).to_dict())
