@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timezone
 
+from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
 from kefu.suggest.understand import STAGE
 
@@ -52,11 +53,21 @@ def as_utc(value: str) -> str:
 
 
 def since_utc(value: str) -> str:
-    """A `since` filter as the logs' UTC timestamps (see `as_utc`); KefuError when invalid."""
+    """A `since` filter as the logs' UTC timestamps (see `as_utc`), in the forms a validity
+    bound takes (`normalize_when`: fromisoformat alone took 20261130 and 2026-W48);
+    KefuError when invalid or out of range."""
     try:
-        return as_utc(value)
-    except ValueError as exc:
-        raise KefuError(f"since {exc}") from None
+        when = normalize_when(value)
+    except ValueError:
+        raise KefuError(f"since must be a date ({WHEN_FORMS}), got {value.strip()[:40]!r}") from None
+    except OverflowError:  # an offset that takes it past year 1 or 9999
+        when = None
+    if when is not None:
+        try:
+            return as_utc(when)
+        except (ValueError, OverflowError):  # local midnight of year 1 has no UTC time
+            pass
+    raise KefuError(f"since {value.strip()[:40]!r} is out of range: too early or too late to convert to UTC")
 
 
 def local_day(at: str) -> str:

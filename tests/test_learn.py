@@ -866,9 +866,11 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
         assert since_utc("2026-11-29T12:00+08:00") == "2026-11-29T04:00:00+00:00"
         assert since_utc("2026-11-29T12:00") == "2026-11-29T04:00:00+00:00"  # naive = local
         assert local_day("2026-11-28T17:30:00+00:00") == "2026-11-29"  # 01:30 in Shanghai
-        for bad in ("yesterday", "29/11/2026", ""):
-            with pytest.raises(KefuError, match="date"):
-                since_utc(bad)
+        for bad in ("yesterday", "29/11/2026", "", "20261130", "2026-W48", "2026-11-29T12"):
+            with pytest.raises(KefuError, match=r"since must be a date \(YYYY-MM-DD"):
+                since_utc(bad)  # the forms of a validity bound; fromisoformat took 20261130 and 2026-W48
+        with pytest.raises(KefuError, match="'0001-01-01' is out of range"):
+            since_utc("0001-01-01")  # it said "since year 0 is out of range"
     finally:
         monkeypatch.delenv("TZ")
         _time.tzset()
