@@ -41,7 +41,9 @@ def _row_text(r: dict) -> str:
              "demoted" if r["demoted"] else "removed" if r["removed"] else
              "lifted" if r["lifted"] else r["status"])
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
-            f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}")
+            f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}"
+            # approve needs a published entry; reject and move still apply
+            + ("  (entry archived 已归档: reject or move)" if r.get("entry_archived") else ""))
 
 
 @learn.command(name="queue")
@@ -63,7 +65,10 @@ def learn_queue(c: Context, status, entry_id, as_json) -> None:
         rows = store.rejected_pairings(store.rows(entry_id=entry_id))
     else:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
-    data = {"rule": {"min_agents": store.rule.min_agents}, "rows": [r.to_dict() for r in rows]}
+    entries = c.kb().store.get_many({r.entry_id for r in rows})
+    data = {"rule": {"min_agents": store.rule.min_agents},
+            "rows": [{**r.to_dict(), "entry_archived": getattr(entries.get(r.entry_id), "status", "") == "archived"}
+                     for r in rows]}
     emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
 
 

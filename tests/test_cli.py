@@ -425,6 +425,26 @@ def test_init_keeps_a_local_model_as_an_absolute_path_and_writes_nothing_if_it_c
     assert not (bad / "config.json").exists()
 
 
+def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(home, run, fake_models, tmp_path):
+    # listed like any other, its approve was refused with no sign in the queue why
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    run("add", "--id", "k1", "-q", "运费多少", "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
+                        '{"query": "邮费谁出", "accepted": "k1", "agent": "a"}\n', encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    run("archive", "k0")
+    rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]}
+    assert (rows["k0"]["entry_archived"], rows["k1"]["entry_archived"]) == (True, False)
+    listed = run("learn", "queue").output.splitlines()
+    assert [line.endswith("(entry archived 已归档: reject or move)") for line in listed] == [
+        "k0" in line for line in listed]
+    refused = run("learn", "approve", str(rows["k0"]["id"]), ok=False)
+    assert refused.exit_code == 1 and "archived" in refused.output
+    assert "rejected" in run("learn", "reject", str(rows["k0"]["id"])).output
+    assert [r["entry_id"] for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]] == ["k1"]
+
+
 def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, run, fake_models, tmp_path):
     for i, question in enumerate(["多久发货", "可以开发票吗", "运费多少"]):
         run("add", "--id", f"k{i}", "-q", question, "-a", "答案")
