@@ -34,10 +34,13 @@ _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|個|啥)[，,、\s])")  # 那个，… is a filler
 # Words that name no topic: question words, conditions, times ("那如果已经发货了呢" names
 # one, 发货; "多少钱" after "能发顺丰吗" names none, so it is read with that question).
+# Nor do pronouns (你们 is in half the base), nor 处理, 解决, 看看: they ask for help with
+# whatever was said before ("不知道还能不能处理").
 _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么办|什么|为什么|如果|要是|已经|那要|那么|那样|还能|可以|"
-                       r"能不能|是不是|现在|来得及|时候|的话|昨天|今天|明天|前天|后天|一下")
+                       r"能不能|不能|是不是|现在|来得及|时候|的话|昨天|今天|明天|前天|后天|一下|"
+                       r"[你我他她它咱]们|[这那](?:个|些|里|边)|自己|不?知道|处理|解决|看看")
 # Single characters that say nothing of their own about what is asked (谁出, 能用, 要给).
-_WEAK = set("出用要能会有给到来去做说看是在")
+_WEAK = set("出用要能会有给到来去做说看是在时")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
@@ -194,6 +197,18 @@ def nudges(message: str, context: list[dict]) -> list[str]:
     greets = [understand(t).intent == "greeting" for t in since]
     asked = greets.index(False) if False in greets else len(since)
     return [t for t, g in zip(since[asked:], greets[asked:]) if g] + [message]
+
+
+def _words(seg, text: str) -> list[str]:
+    """The words of normalised `text` longer than a character, but for an order or
+    tracking number and its label ("订单号是2026…"), which name no topic."""
+    return [w for w in seg.split(GIVEN_NUMBER.sub(" ", text))[0] if len(w) > 1]
+
+
+def _topics(seg, text: str) -> list[str]:
+    """The words of normalised `text` that name a topic: not a question word, a time or a
+    plea for help (多久, 昨天, 处理)."""
+    return [w for w in _words(seg, text) if not _NO_TOPIC.fullmatch(w)]
 
 
 def _said(hit: Hit) -> str:
@@ -355,9 +370,8 @@ class Assistant:
         seg = self.retriever.kb.segmenter
         # An order or tracking number and its label ("订单号是2026…") name no topic: a
         # reply to the agent's request, read with what came before.
-        bare = GIVEN_NUMBER.sub(" ", result.normalized)
-        words = [w for w in seg.split(bare)[0] if len(w) > 1]
-        topic_words = [w for w in words if not _NO_TOPIC.fullmatch(w)]
+        words = _words(seg, result.normalized)
+        topic_words = _topics(seg, result.normalized)
         # A reply to what the agent asked ("还没有" to 订单发货了吗) is about the question before it.
         reply = choice is None and not waiting and replies(message, context)
         # Small talk the lexicons miss ("比心", "hey") whose one confident match is a
@@ -503,7 +517,11 @@ class Assistant:
             cands = kept
             notes.append("the customer complains of nothing: complaint entries left out")
         if result.no_match or not cands or cands[0].confidence < 0.5:
-            near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)]
+            # An option is about the message: it shares a word naming a topic with it, or
+            # scores clearly ("你们收购二手手机吗" was offered 你们店主要卖什么 and 降价退差价,
+            # sharing only 你们).
+            near = [h for h in cands[:3] if h.confidence >= 0.3 and _may_offer(h, u)
+                    and (h.confidence >= self.plausible or self._on_topic(result.normalized, h))]
             # Two or more plausible entries: which one? One: is it this one?
             ask = c.clarify(u, near, vals, key) if len(near) >= 2 else c.confirm(u, near[0], vals, key) \
                 if near else None
@@ -547,23 +565,48 @@ class Assistant:
             drafts.append(c.concise(u, second, vals, key, style="alternative"))
         return drafts
 
-    def _adds(self, text: str, top: Hit, second: Hit) -> bool:
-        """True when `second` speaks to words of the message `top` does not (its question and
-        matched phrasing do, or its answer does): "面霜拆了…过敏了" touches two entries,
-        "开胶了 是给我退还是给我修" asks for a return (one entry) or a repair (another);
-        "包邮吗" has one subject, which a 换货包邮吗 phrasing shares."""
-        asked = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
-        said = [_said(top), _said(second)]
-        # words and their characters: 退 of 退还 is what a return entry speaks of ("退换")
-        words, chars = self.retriever.kb.segmenter.split(normalize(text).text)
-        words = [w for w in dict.fromkeys(words + chars) if w not in _WEAK]
-        return any(w in asked[1] and w not in asked[0] or w in said[1] and w not in said[0] for w in words)
-
-    def _two_questions(self, text: str, first: Hit, second: Hit) -> tuple[Hit, Hit] | None:
-        """The two hits in the order the customer asked, when the message has two clauses
-        and each hit matches a different one best; None otherwise."""
+    def _on_topic(self, text: str, hit: Hit) -> bool:
+        """Whether normalised `text` and `hit`'s question or matched phrasing share a word
+        naming a topic (one holding the other: 手机 in 二手手机)."""
         seg = self.retriever.kb.segmenter
-        clauses = [set(words) for c in _CLAUSES.split(text) if len(words := seg.split(c)[0]) >= 2]
+        asked = normalize(f"{hit.question} {hit.matched}").text
+        return any(w in asked for w in _topics(seg, text)) or any(w in text for w in _topics(seg, asked))
+
+    def _adds(self, text: str, top: Hit, second: Hit) -> bool:
+        """True when `second` speaks to a word of the message `top` does not, and is about
+        the message on its own: "面霜拆了…过敏了 还能退吗" touches two entries (拆, 退 are
+        no allergy's), "开胶了 是给我退还是给我修" asks for a return (one entry) or a repair
+        (another). Phrasings only, not answers, and whole words of a question naming a
+        topic, none of whose characters the top entry's phrasing has: "买的口红拆了 颜色不
+        喜欢 能退吗" asks 能退吗, no 颜色不喜欢能换吗; "包邮吗" has one subject, which a
+        换货包邮吗 phrasing shares; 使用 is what 用不了 speaks of."""
+        seg = self.retriever.kb.segmenter
+        text = normalize(text).text
+        # what is asked: the pieces with a question cue (颜色不喜欢 is why 能退吗 is asked)
+        asked = " ".join(p for p in _PIECES.split(text) if _ASKS.search(p)) or text
+
+        def named(phrase: str) -> list[str]:
+            return [w for w in seg.split(phrase)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
+        said = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
+        if not any(w in said[1] and not any(ch in said[0] for ch in w) for w in named(asked)):
+            return False
+
+        def about(phrase: str) -> bool:
+            # more than half its words have a character in the message
+            ws = named(normalize(phrase).text)
+            return 2 * sum(any(ch in text for ch in w) for w in ws) > len(ws)
+        return about(second.matched) or about(second.question)
+
+    def _two_questions(self, text: str, first: Hit, second: Hit, where: set[str] = frozenset()) \
+            -> tuple[Hit, Hit] | None:
+        """The two hits in the order the customer asked, when the message has two clauses
+        and each hit matches a different one best; None otherwise. Nor when the talk is
+        asked from a region (`where`) the second's clause does not name, and that clause,
+        read in the region, is answered by `first` ("請問寄到香港要幾天？運費多少？": the
+        Hong Kong entry answers 運費多少 there, not the mainland's 满59元包邮)."""
+        seg = self.retriever.kb.segmenter
+        texts = [c for c in _CLAUSES.split(text) if len(seg.split(c)[0]) >= 2]
+        clauses = [set(seg.split(c)[0]) for c in texts]
         if len(clauses) < 2:
             return None
 
@@ -625,6 +668,11 @@ class Assistant:
         if found is None:
             found = result.hits[0]
             if found.entry_id == top.entry_id or topic(found) == topic(top):
+                return None
+            # An entry only this question found must match it confidently, and the
+            # question must name a topic of its own: "不知道还能不能处理" alone found
+            # 丢件 咋处理 (0.68), on 处理 only, and glued a lost-parcel answer on.
+            if found.confidence < self.also or not _topics(seg, asks[other]):
                 return None
         if _small_talk(found) or same_answer(found.answer, top.answer):
             return None

@@ -324,6 +324,21 @@ class _Searches(_Answers):
         return SearchResult(message, message, "simplified", False, list(self.by_message.get(message, self.hits)))
 
 
+@pytest.mark.parametrize("question, confidence", [
+    ("不知道还能不能处理", 0.9),  # names no topic of its own: 处理 asks for help with the rest
+    ("可以寄顺丰吗", 0.68),  # names one, but its entry is only plausible
+])
+def test_a_question_alone_adds_an_answer_only_on_its_own_topic_and_confidently(shop_kb, question, confidence):
+    """"不知道还能不能处理" alone matched a lost-parcel entry (丢件 咋处理, 0.68) on 处理
+    only, and "另外，关于「快递丢件了」…" was glued after the down jacket's answer."""
+    down = _hit("down", "羽绒服钻绒怎么办", 0.9, 2.4, ["羽绒服"])
+    other = replace(_hit("other", "快递丢件了怎么办", confidence, 2.3, ["丢件"]), matched="丢件 咋处理")
+    searches = _Searches(shop_kb, {question: [other]}, [down])
+    s = Assistant(searches, composer()).suggest(f"羽绒服钻绒了怎么办，{question}")
+    assert [d.entry_ids for d in s.drafts if "other" in d.entry_ids] == [], [(d.style, d.entry_ids) for d in s.drafts]
+    assert s.drafts[0].entry_ids == ["down"]
+
+
 def test_a_second_question_that_clearly_means_another_entry_gets_that_entry(shop_kb):
     company = _hit("company", "开公司发票需要提供什么", 0.93, 2.40, ["发票"])
     timing = _hit("timing", "发票什么时候能开出来", 0.62, 2.20, ["发票"])
@@ -594,7 +609,9 @@ def test_a_complaint_entry_is_a_clarifying_option_only_for_a_complaint(assistant
     for message, complains in [("退款怎么还没到", False), ("你们客服态度太差了我要投诉退款", True)]:
         result = SearchResult(message, message, "simplified", True, list(hits))
         drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
-        offered = {e for d in drafts if d.style == "clarify" for e in d.entry_ids}
+        # (下单后多久发货 shares no topic with either message: no option; refund alone is
+        # then confirmed rather than offered beside it)
+        offered = {e for d in drafts if d.style in ("clarify", "confirm") for e in d.entry_ids}
         assert ("angry" in offered) == complains and "refund" in offered, message
 
 
@@ -618,6 +635,24 @@ def test_a_complaint_entry_does_not_answer_a_message_that_says_it_is_no_complain
     assert drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in drafts]
     if answered == "refund":
         assert not any("angry" in d.entry_ids or "主管" in d.text for d in drafts), [d.text for d in drafts]
+
+
+def test_a_clarifying_option_shares_a_word_naming_a_topic_with_the_message(assistant):
+    """"你们收购二手手机吗" matched nothing and was asked whether it meant 「你们店主要卖什么」
+    or 「买了之后降价了，能退差价」: they share only 你们 with it."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    message = "你们收购二手手机吗"
+    hits = [_weak("shop", "你们店主要卖什么", "售前"), _weak("price", "买了之后降价了，你们能退差价吗"),
+            _weak("phone", "手机坏了能保修吗")]
+    result = SearchResult(message, message, "simplified", True, list(hits))
+    drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+    assert {e for d in drafts for e in d.entry_ids} == {"phone"}, [(d.style, d.entry_ids) for d in drafts]
+    # one scoring clearly is an option all the same
+    hits[0] = replace(hits[0], confidence=0.55)
+    drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+    assert {e for d in drafts for e in d.entry_ids} == {"shop", "phone"}
 
 
 def _hit(entry_id, question, confidence, score, tags):
@@ -999,3 +1034,18 @@ def test_an_entry_asked_both_ways_answers_both_questions_alone(shop_kb):
     tax = _hit("tax", "寄香港要交税吗", 0.77, 2.3, ["税费"])
     s = Assistant(_Answers(shop_kb, [both_ways, tax]), composer()).suggest("寄香港要几天？运费多少？")
     assert s.drafts[0].style == "warm" and s.drafts[0].entry_ids == ["hk"], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+def test_a_second_answer_answers_what_is_asked_not_the_story_around_it(assistant):
+    """"买的口红拆了 颜色不喜欢 能退吗" asks 能退吗; 颜色不喜欢 is why. An entry matched as
+    颜色不喜欢能换吗 was bolted on as a third draft ("另外，关于「换颜色」…可以申请换颜色的")."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    message = "买的口红拆了 颜色不喜欢 能退吗"
+    hits = [replace(_hit("opened", "化妆品拆封了还能退吗", 0.97, 2.5, ["拆封"]), matched="口红拆了包装可以退吗"),
+            replace(_hit("colour", "可以换颜色吗", 0.84, 2.3, ["换货"]), matched="颜色不喜欢能换吗")]
+    result = SearchResult(message, message, "simplified", False, list(hits))
+    drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
+    assert [(d.style, d.entry_ids) for d in drafts] == [("warm", ["opened"]), ("concise", ["opened"]),
+                                                         ("alternative", ["colour"])]
