@@ -230,13 +230,21 @@ def _greets_or_thanks(question: str) -> bool:
 # region in passing: "大陆暂不支持货到付款，台湾订单可以超商取货付款"): a place it names
 # (港澳台 names all three), or what only a Taiwan shop says (統編, 超商取貨, EZWay) or only a
 # Hong Kong one writes (點計, 幾耐). A message names a place, or a city there.
-_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|統編|统编|統一編號|统一编号|超商|EZWay|(?<![平舞柜櫃])[台臺][北中南]|"
-                            r"高雄|新竹|桃园|桃園|基隆|嘉义|嘉義|花莲|花蓮|屏东|屏東|宜兰|宜蘭", re.I),
-           "hk": re.compile(r"香港|港澳|點計|幾耐|九龙|九龍|新界|旺角|尖沙咀|铜锣湾|銅鑼灣"),
+_PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|(?<![平舞柜櫃])[台臺][北中南]|"
+                            r"高雄|新竹|桃园|桃園|基隆|嘉义|嘉義|花莲|花蓮|屏东|屏東|宜兰|宜蘭"),
+           "hk": re.compile(r"香港|港澳|九龙|九龍|新界|旺角|尖沙咀|铜锣湾|銅鑼灣"),
            "mo": re.compile(r"澳门|澳門|港澳")}
+_LOCAL_WORDS = {"tw": re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I), "hk": re.compile(r"點計|幾耐")}
+# How a sub-question is told where the customer is ("運費怎麼算" after "寄到台灣要幾天").
+_PLACE_NAMES = {"tw": "台湾", "hk": "香港", "mo": "澳门"}
 
 
 def _regions(text: str) -> set[str]:
+    return _named(text) | {region for region, words in _LOCAL_WORDS.items() if words.search(text)}
+
+
+def _named(text: str) -> set[str]:
+    """The regions whose name (or a city's) `text` says."""
     return {region for region, words in _PLACES.items() if words.search(text)}
 
 
@@ -247,7 +255,7 @@ _CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|
 
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.
-_TAIWANESE = re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I)
+_TAIWANESE = _LOCAL_WORDS["tw"]
 
 
 def wording(texts: list[str]) -> str | None:
@@ -263,7 +271,15 @@ def wording(texts: list[str]) -> str | None:
 
 
 def _asked_from(message: str) -> set[str]:
-    return _regions(message) | ({"hk"} if _CANTONESE.search(message) else set())
+    """Where a message is asked from: the place it names ("我喺台灣，運費點計？" is asked
+    from Taiwan, in Cantonese), else where its words are written (點計, 統編)."""
+    return _named(message) or _regions(message) | ({"hk"} if _CANTONESE.search(message) else set())
+
+
+def _read_in(question: str, where: set[str]) -> str:
+    """A question of a message as searched on its own: with the regions the talk is asked
+    from (`where`) when it names none itself."""
+    return question if _named(question) or not where else " ".join([_PLACE_NAMES[r] for r in sorted(where)] + [question])
 
 
 def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
@@ -539,11 +555,12 @@ class Assistant:
             drafts = [c.clarify(u, [top] + near, vals, key), c.warm(u, top, vals, key),
                       c.concise(u, near[0], vals, key, style="alternative")]
             return [d for d in drafts if d]
-        if second is not None and (order := self._two_questions(result.normalized, top, second)):
+        if second is not None and (order := self._two_questions(result.normalized, top, second, asked)):
             notes.append("two questions: answered both")
             return [c.both(u, *order, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         pair = self._answer_each_question(result.normalized, top, hits,
-                                          lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state))
+                                          lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state),
+                                          asked)
         if pair is not None:
             notes.append("two questions: each matched on its own, answered both")
             return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]
@@ -619,10 +636,15 @@ class Assistant:
         if min(overlaps(first)) > 0.5:
             return None  # the top entry is asked both ways itself ("寄香港運費點計？幾耐到？")
         at = best_clause(first), best_clause(second)
-        return None if at[0] == at[1] else (first, second) if at[0] < at[1] else (second, first)
+        if at[0] == at[1]:
+            return None
+        if where and not _named(texts[at[1]]) and \
+                self._near_top(self.retriever.search(_read_in(texts[at[1]], where)), first) > 0:
+            return None
+        return (first, second) if at[0] < at[1] else (second, first)
 
     def _answer_each_question(self, text: str, top: Hit, hits: list[Hit],
-                              may_answer=lambda h: True) -> tuple[Hit, Hit] | None:
+                              may_answer=lambda h: True, where: set[str] = frozenset()) -> tuple[Hit, Hit] | None:
         """When the message asks two (or more) things and the whole-message hits hold no
         answer to one of them, that question is searched on its own: of the last two
         questions, the one sharing fewer words with the top hit (one more search, only for
@@ -630,9 +652,12 @@ class Assistant:
         well as its best entry (a second search). Its answer must match confidently and be
         about another topic than the top hit; it is appended to `hits`, so the suggestion
         lists every entry a draft quotes. Returns the two hits in the order the customer
-        asked. `may_answer` leaves out entries drafting may not use (another region's)."""
+        asked. `may_answer` leaves out entries drafting may not use (another region's).
+        A question is searched with the region the talk is asked from (`where`), unless it
+        names one itself: "運費怎麼算" after "寄到台灣要幾天" asks the Taiwan freight, not
+        the mainland's 满59元包邮."""
         seg = self.retriever.kb.segmenter
-        search = lambda q: self._search_among(q, may_answer)  # noqa: E731
+        search = lambda q: self._search_among(_read_in(q, where), may_answer)  # noqa: E731
         asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
         if len(asks) < 2:
             return None
@@ -640,15 +665,20 @@ class Assistant:
         shared = [len(answered & set(seg.tokens(p))) for p in asks]
         other = 0 if shared[0] < shared[1] else 1
         result = search(asks[other])
-        if result.no_match or result.hits[0].entry_id == top.entry_id:
-            return None  # nothing found, or what the top entry answers already
+        if result.no_match:
+            return None
         if self._near_top(result, top) > 0:
-            # The top entry answers this one nearly as well as its best entry does: the
-            # other question may be the one left unanswered ("怎么开发票？多久能开出来？"
+            # The top entry answers this one best, or nearly as well as its best entry does:
+            # the other question may be the one left unanswered ("怎么开发票？多久能开出来？"
             # matched the timing entry). A second search, for such messages only.
             alt = search(asks[1 - other])
-            if not alt.no_match and alt.hits[0].entry_id != top.entry_id and self._near_top(alt, top) == 0:
+            # (when the top entry is this one's best, the other is left unanswered even
+            # where the top entry comes near it: "台湾 运费怎么算？请问寄到台湾要几天")
+            if not alt.no_match and alt.hits[0].entry_id != top.entry_id and \
+                    (self._near_top(alt, top) == 0 or result.hits[0].entry_id == top.entry_id):
                 other, result = 1 - other, alt
+        if result.hits[0].entry_id == top.entry_id:
+            return None  # what the top entry answers already
         # A question alone often lacks its subject ("怎么开发票？多久能开出来？"): an
         # entry the whole message matched, found again for the question, is its answer
         # even on the same topic; another entry only when it is about something else.

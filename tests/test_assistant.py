@@ -1049,3 +1049,40 @@ def test_a_second_answer_answers_what_is_asked_not_the_story_around_it(assistant
     drafts = assistant._drafts(understand(message), result, list(hits), {}, "k", [])
     assert [(d.style, d.entry_ids) for d in drafts] == [("warm", ["opened"]), ("concise", ["opened"]),
                                                          ("alternative", ["colour"])]
+
+
+TW_FREIGHT = replace(_hit("tw-freight", "寄台湾运费怎么算？有免运吗", 0.97, 2.5, ["台湾"]), matched="寄到台湾要付多少运费")
+TW_DAYS = _hit("tw-days", "可以寄台湾吗？大概几天会到", 0.93, 2.45, ["台湾"])
+HK = _hit("hk", "寄香港运费点计？几耐到？", 0.97, 2.5, ["香港"])
+POSTAGE = replace(_hit("postage", "包邮吗？运费多少", 0.85, 2.35, ["运费"]), matched="运费怎么算？满多少包邮？")
+
+
+def test_a_question_is_read_in_the_region_the_message_names(shop_kb):
+    """"請問寄到台灣要幾天？運費怎麼算？": 運費怎麼算 was searched alone and the mainland's
+    满59元包邮 followed the Taiwan freight answer, contradicting it; 幾天 went unanswered."""
+    searches = _Searches(shop_kb, {"运费怎么算": [POSTAGE],
+                                   "台湾 运费怎么算": [TW_FREIGHT, POSTAGE],
+                                   "请问寄到台湾要几天": [replace(TW_DAYS, confidence=0.98), replace(TW_FREIGHT, confidence=0.89)]},
+                         [TW_FREIGHT, TW_DAYS, POSTAGE])
+    s = Assistant(searches, composer()).suggest("请问寄到台湾要几天？运费怎么算？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["tw-days", "tw-freight"], \
+        [(d.style, d.entry_ids) for d in s.drafts]
+    assert all(d.entry_ids != ["tw-freight", "postage"] for d in s.drafts)
+
+
+def test_an_entry_answering_both_questions_in_the_region_asked_gets_no_second_answer(shop_kb):
+    """"請問寄到香港要幾天？運費多少？": the Hong Kong entry answers both, yet the mainland's
+    包邮 entry was added for 運費多少."""
+    searches = _Searches(shop_kb, {"运费多少": [POSTAGE], "香港 运费多少": [HK, POSTAGE],
+                                   "请问寄到香港要几天": [HK]}, [HK, POSTAGE])
+    s = Assistant(searches, composer()).suggest("请问寄到香港要几天？运费多少？")
+    assert s.drafts[0].entry_ids == ["hk"] and all(d.entry_ids != ["hk", "postage"] for d in s.drafts), \
+        [(d.style, d.entry_ids) for d in s.drafts]
+
+
+def test_the_place_a_message_names_outweighs_its_cantonese(shop_kb):
+    """"我喺台灣，運費點計？" writes Cantonese, yet names Taiwan: the Hong Kong freight
+    entry was added to the Taiwan one."""
+    hk = replace(HK, confidence=0.84, score=2.3)
+    s = Assistant(_Answers(shop_kb, [TW_FREIGHT, hk]), composer()).suggest("我喺台灣，運費點計？")
+    assert all("hk" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
