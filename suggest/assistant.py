@@ -279,7 +279,9 @@ def _asked_from(message: str) -> set[str]:
 def _read_in(question: str, where: set[str]) -> str:
     """A question of a message as searched on its own: with the regions the talk is asked
     from (`where`) when it names none itself."""
-    return question if _named(question) or not where else " ".join([_PLACE_NAMES[r] for r in sorted(where)] + [question])
+    if _named(question) or not where:
+        return question
+    return " ".join([_PLACE_NAMES[r] for r in sorted(where)] + [question])
 
 
 def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
@@ -672,10 +674,12 @@ class Assistant:
             # the other question may be the one left unanswered ("怎么开发票？多久能开出来？"
             # matched the timing entry). A second search, for such messages only.
             alt = search(asks[1 - other])
-            # (when the top entry is this one's best, the other is left unanswered even
-            # where the top entry comes near it: "台湾 运费怎么算？请问寄到台湾要几天")
+            # When the top entry is this one's best, the other is left unanswered even
+            # where the top entry comes near it, if its own best matches it confidently
+            # ("寄到台湾要几天？运费怎么算": 寄台湾运费 has a phrasing 寄到台湾要付多少运费).
             if not alt.no_match and alt.hits[0].entry_id != top.entry_id and \
-                    (self._near_top(alt, top) == 0 or result.hits[0].entry_id == top.entry_id):
+                    (self._near_top(alt, top) == 0 or result.hits[0].entry_id == top.entry_id
+                     and alt.hits[0].confidence >= self.also):
                 other, result = 1 - other, alt
         if result.hits[0].entry_id == top.entry_id:
             return None  # what the top entry answers already
