@@ -592,29 +592,24 @@ class Assistant:
         return any(w in asked for w in _topics(seg, text)) or any(w in text for w in _topics(seg, asked))
 
     def _adds(self, text: str, top: Hit, second: Hit) -> bool:
-        """True when `second` speaks to a word of the message `top` does not, and is about
-        the message on its own: "面霜拆了…过敏了 还能退吗" touches two entries (拆, 退 are
-        no allergy's), "开胶了 是给我退还是给我修" asks for a return (one entry) or a repair
-        (another). Phrasings only, not answers, and whole words of a question naming a
-        topic, none of whose characters the top entry's phrasing has: "买的口红拆了 颜色不
-        喜欢 能退吗" asks 能退吗, no 颜色不喜欢能换吗; "包邮吗" has one subject, which a
-        换货包邮吗 phrasing shares; 使用 is what 用不了 speaks of."""
+        """True when `second` speaks to a word of the message's questions that `top` does
+        not: "面霜拆了…过敏了 还能退吗" touches two entries (退 is no allergy's), "开胶了 是给
+        我退还是给我修" asks for a return (one entry) or a repair (another). Whole words
+        naming a topic, of the pieces that ask (颜色不喜欢 only says why "能退吗" is asked,
+        and a 颜色不喜欢能换吗 phrasing answers no question of it): in `second`'s question
+        or matched phrasing with none of their characters in `top`'s (使用 is what 用不了
+        speaks of; "包邮吗" has one subject, which a 换货包邮吗 phrasing shares), else in
+        `second`'s answer and nowhere in `top`'s entry. Single characters of words and
+        characters such as 时 say nothing: 下单时 was a coupon entry's 时."""
         seg = self.retriever.kb.segmenter
         text = normalize(text).text
-        # what is asked: the pieces with a question cue (颜色不喜欢 is why 能退吗 is asked)
         asked = " ".join(p for p in _PIECES.split(text) if _ASKS.search(p)) or text
-
-        def named(phrase: str) -> list[str]:
-            return [w for w in seg.split(phrase)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
-        said = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
-        if not any(w in said[1] and not any(ch in said[0] for ch in w) for w in named(asked)):
-            return False
-
-        def about(phrase: str) -> bool:
-            # more than half its words have a character in the message
-            ws = named(normalize(phrase).text)
-            return 2 * sum(any(ch in text for ch in w) for w in ws) > len(ws)
-        return about(second.matched) or about(second.question)
+        words = [w for w in seg.split(asked)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
+        phrasing = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
+        if any(w in phrasing[1] and not any(ch in phrasing[0] for ch in w) for w in words):
+            return True
+        said = [_said(top), _said(second)]
+        return any(w in said[1] and w not in said[0] for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit, where: set[str] = frozenset()) \
             -> tuple[Hit, Hit] | None:
