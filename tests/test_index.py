@@ -141,9 +141,9 @@ def test_a_change_the_index_of_other_models_cannot_take_is_refused_before_it_is_
         with pytest.raises(IndexMismatch):
             other.add(make_entry("new", "怎么改地址"))
         with pytest.raises(IndexMismatch):
-            other.import_entries([make_entry("new2", "能开发票吗")])
+            other.import_entries([make_entry("new2", "能开专票吗")])
         with pytest.raises(IndexMismatch):  # kefu import: files first, one refresh after
-            other.import_entries([make_entry("new3", "能开发票吗")], sync=False)
+            other.import_entries([make_entry("new3", "发票抬头能改吗")], sync=False)
         with pytest.raises(IndexMismatch):  # learning, which re-indexes what it changes
             Learner(other).record([Event("包裹啥时候到", "accept", "ship", "a")])
         assert other.store.db.execute("select count(*) from learn_events").fetchone()[0] == 0
