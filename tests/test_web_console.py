@@ -1028,6 +1028,13 @@ def test_stats_page_shows_the_numbers(editor, ws):
     assert '<strong id="stat-shown">0</strong>' in later and 'value="2999-01-01"' in later
     bad = editor.get("/console/stats?since=yesterday")
     assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
+    # YYYY-MM-DD only, as the CLI's --since, and a day that cannot be a UTC moment is the
+    # page's own message, not an error page.
+    for typed in ("20261130", "2026-W48"):
+        bad = editor.get(f"/console/stats?since={typed}")
+        assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
+    bad = editor.get("/console/stats?since=0001-01-01")
+    assert "日期超出范围" in bad and '<strong id="stat-shown">5</strong>' in bad
 
 
 def test_stats_page_lists_the_top_gaps(editor, ws):

@@ -64,11 +64,15 @@ def _since() -> tuple[str | None, str | None, str | None]:
     since = request.args.get("since", "").strip()
     if not since:
         return None, None, None
-    try:
+    try:  # YYYY-MM-DD only: fromisoformat alone also takes 20261130 and 2026-W48
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+            raise ValueError(since)
         day = date.fromisoformat(since).isoformat()
+        return day, since_utc(day), None
     except ValueError:
         return None, None, f"日期格式不对（应为 YYYY-MM-DD）：{since[:40]}"
-    return day, since_utc(day), None
+    except KefuError:  # a day too early or late to convert to UTC (0001-01-01)
+        return None, None, f"日期超出范围：{since[:40]}"
 
 
 # -- review queue ----------------------------------------------------------------------
