@@ -159,16 +159,16 @@ def normalize_category(category: str) -> str:
     return key if key in CATEGORIES else category
 
 
-# Control characters (other than line breaks and tabs) never belong in FAQ text, and
-# spreadsheets cannot even hold them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates
+# Lone surrogates never belong in FAQ text (SQLite and spreadsheets cannot hold them).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _clean(text: str) -> str:
-    # Line breaks as \n: browsers post a textarea's as \r\n, and a file's are read as \n,
-    # so an answer typed in the console came back from its own CSV export as "changed".
-    # Escape sequences go whole (strip_controls): taking out their ESC alone left "[2J".
-    return _CONTROL.sub("", strip_controls(text)).strip()
+    # Control characters (other than line breaks and tabs) and escape sequences, whole,
+    # go in strip_controls, which also writes line breaks as \n: browsers post a
+    # textarea's as \r\n, and a file's are read as \n, so an answer typed in the console
+    # came back from its own CSV export as "changed".
+    return _SURROGATE.sub("", strip_controls(text)).strip()
 
 
 def _bounded(name: str, text: str) -> str:
