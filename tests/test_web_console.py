@@ -952,6 +952,22 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
 
 
+def test_an_archived_entrys_candidate_is_marked_and_offers_no_approve(editor, ws):
+    # As `kefu learn queue` marks it (approve needs a published entry; reject and move still apply).
+    from helpers import entry_dict
+
+    ws.kb().add(entry_dict("gift", f"送赠品吗{XSS}", "下单即送小样。"), author="seed")
+    learn(ws, (f"有赠品吗{XSS}", "accept", "gift", "a1"), ("运费贵不贵", "accept", "ship", "a1"))
+    ws.kb().archive("gift", author="other")
+    html = editor.get("/console/learn")
+    gift = re.search(rf'<tr id="learned-{row_id(ws, f"有赠品吗{XSS}")}">(.*?)</tr>', html, re.S).group(1)
+    ship = re.search(rf'<tr id="learned-{row_id(ws, "运费贵不贵")}">(.*?)</tr>', html, re.S).group(1)
+    assert "已归档" in gift and "条目已归档，不能批准：可拒绝或移到其他条目" in gift
+    assert "/approve" not in gift and "/reject" in gift and "/move" in gift
+    assert "已归档" not in ship and "/approve" in ship and "不能批准" not in ship
+    assert "<script>" not in html and "有赠品吗&lt;script&gt;" in html and "送赠品吗&lt;script&gt;" in html
+
+
 def test_the_trust_rule_is_described_as_counting_agents_not_clicks(editor, admin):
     # TrustRule compares how many different agents accepted and rejected, not the clicks.
     learn_page, settings = editor.get("/console/learn"), admin.get("/console/settings")
