@@ -1040,12 +1040,22 @@ def token_revoke(c: Context, name, as_json) -> None:
 @click.option("--allow-origin", "origins", multiple=True, metavar="ORIGIN",
               help="A help-desk origin whose appContext messages the panel accepts, e.g. https://chat.example.com "
                    "(repeatable; given, it replaces the origins set on the console's settings page).")
+@click.option("--login-attempts", default=5, show_default=True, type=click.IntRange(0, 10000),
+              envvar="KEFU_LOGIN_ATTEMPTS",
+              help="Failed logins of one user name within --login-window before its logins are refused (0: no limit).")
+@click.option("--login-attempts-per-address", default=20, show_default=True, type=click.IntRange(0, 10000),
+              envvar="KEFU_LOGIN_ATTEMPTS_PER_ADDRESS",
+              help="Failed logins (and, apart, unknown API tokens) from one client address within --login-window "
+                   "before its attempts are refused (0: no limit; behind a reverse proxy every client has its address).")
+@click.option("--login-window", default=15, show_default=True, type=click.IntRange(1, 10080),
+              envvar="KEFU_LOGIN_WINDOW_MINUTES", help="Minutes a failed login counts for.")
 @click.option("--debug", is_flag=True, help="Flask's development server with the reloader (one process).")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json) -> None:
+def serve(c: Context, host, port, workers, web_threads, origins, login_attempts, login_attempts_per_address,
+          login_window, debug, as_json) -> None:
     """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
     from kefu.web import parse_origins
 
@@ -1054,7 +1064,9 @@ def serve(c: Context, host, port, workers, web_threads, origins, debug, as_json)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-origin") from None
     config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
-              "KEFU_ALLOWED_ORIGINS": list(origins)}  # none given: the data folder's setting
+              "KEFU_ALLOWED_ORIGINS": list(origins),  # none given: the data folder's setting
+              "KEFU_LOGIN_ATTEMPTS": login_attempts, "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": login_attempts_per_address,
+              "KEFU_LOGIN_WINDOW_MINUTES": login_window}
     url = f"http://{host}:{port}/"
     emit({"url": url, "console": url + "console/", "openapi": url + "api/openapi.json", "data_dir": str(c.home),
           "workers": 1 if debug else workers}, as_json,

@@ -211,6 +211,16 @@ def m017_learned_ids_never_reused(db: sqlite_utils.Database) -> None:
     db.execute("insert into sqlite_sequence (name, seq) values ('learned', ?)", [used])
 
 
+
+@migration
+def m018_login_failures(db: sqlite_utils.Database) -> None:
+    # Failed web logins and API tokens of the last minutes (kb/throttle.py): in the store,
+    # not in a process, so that every worker of `kefu serve` refuses the same guesser.
+    db["login_failures"].create({"scope": str, "name": str, "address": str, "at": float})
+    db["login_failures"].create_index(["scope", "name"])
+    db["login_failures"].create_index(["scope", "address"])
+    db["login_failures"].create_index(["at"])
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -171,6 +171,11 @@ class Workspace:
 
         return Users(self.kb().store.db)
 
+    def login_throttle(self, limits, clock):
+        from kefu.kb.throttle import LoginThrottle
+
+        return LoginThrottle(self.kb().store.db, limits, clock)
+
     def close(self) -> None:
         if self._kb is not None:
             self._kb.close()

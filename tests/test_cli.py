@@ -663,6 +663,17 @@ def test_serve_refuses_an_origin_that_is_not_scheme_host_port(home, run, fake_mo
     assert result.exit_code == 2 and "--allow-origin" in result.output and "kefu serving" not in result.output
 
 
+def test_serve_passes_the_login_limits_from_options_or_environment(home, run, fake_models, monkeypatch):
+    served = []
+    monkeypatch.setattr("kefu.web.server.run", lambda config, *args: served.append(config))
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    monkeypatch.setenv("KEFU_LOGIN_WINDOW_MINUTES", "30")
+    run("serve", "--login-attempts", "3", "--login-attempts-per-address", "0")
+    assert {k: v for k, v in served[0].items() if k.startswith("KEFU_LOGIN")} == {
+        "KEFU_LOGIN_ATTEMPTS": 3, "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 0, "KEFU_LOGIN_WINDOW_MINUTES": 30}
+    assert run("serve", "--login-window", "0", ok=False).exit_code == 2
+
+
 @pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],
                                      ["user", "add", "token:edt", "--password", "password1"],
                                      ["token", "add", "desk/bob"], ["token", "add", "token:edt"]])

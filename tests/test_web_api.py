@@ -141,6 +141,33 @@ def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
     assert r.status_code == 401
 
 
+def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
+    now = [1_800_000_000.0]
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,
+                      "KEFU_LOGIN_WINDOW_MINUTES": 1}, workspace=ws, clock=lambda: now[0])
+    good = ws.users().add_token("bot", "agent")
+    client = app.test_client()
+
+    def get(token, address="10.0.0.1"):
+        return client.get("/api/entries", headers={"Authorization": f"Bearer {token}"},
+                          environ_base={"REMOTE_ADDR": address})
+
+    for n in range(3):
+        assert get(f"kefu_guess{n}").status_code == 401
+    r = get(good)  # not even looked up
+    assert r.status_code == 429 and r.headers["Retry-After"] == "60"
+    assert r.get_json()["error"]["code"] == "too_many_requests"
+    assert get(good, address="10.0.0.2").status_code == 200
+    # Apart from logins: people behind that address can still log in.
+    page = client.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.1"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token},
+                    environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert r.status_code == 302
+    now[0] += 60
+    assert get(good).status_code == 200
+
+
 def test_session_writes_need_the_csrf_header(app):
     client, token = login(app, "editor1")
     body = {"question": "可以用花呗吗", "answer": "支持花呗分期。"}

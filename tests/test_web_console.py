@@ -151,6 +151,113 @@ def test_anonymous_is_sent_to_login(app):
     assert resp.status_code == 302 and resp.location.startswith("/login")
 
 
+class Clock:
+    """The login throttle's time, moved by hand."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def throttled(ws, clock):
+    """3 failed logins per name, 5 per address, within 10 minutes."""
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": 3,
+                       "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 5, "KEFU_LOGIN_WINDOW_MINUTES": 10}, workspace=ws, clock=clock)
+
+
+def attempt(app, name: str, password: str, address: str = "10.0.0.1"):
+    client = app.test_client()
+    token = TOKEN.search(client.get("/login").text).group(1)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def assert_refused(resp, retry_after: int | None = None) -> None:
+    assert resp.status_code == 429, resp.text[:300]
+    assert "登录失败次数过多" in resp.text and "分钟后再试" in resp.text
+    assert int(resp.headers["Retry-After"]) > 0
+    if retry_after is not None:
+        assert resp.headers["Retry-After"] == str(retry_after)
+
+
+def test_five_failed_logins_refuse_the_next_even_with_the_right_password(app, monkeypatch):
+    for _ in range(5):
+        resp = attempt(app, "ed", "wrong-password")
+        assert resp.status_code == 401 and "用户名或密码不正确" in resp.text
+    # Refused before the password is looked at.
+    from kefu.kb.users import Users
+
+    checked = []
+    monkeypatch.setattr(Users, "check", lambda self, *a: checked.append(a))
+    resp = attempt(app, "ed", PASSWORD, address="10.0.0.2")
+    assert_refused(resp, retry_after=None)
+    assert int(resp.headers["Retry-After"]) <= 15 * 60 and "请 15 分钟后再试" in resp.text
+    assert checked == [] and "session" not in resp.headers.get("Set-Cookie", "")
+    monkeypatch.undo()
+    # A name that does not exist: the same answers, so they tell nothing about it.
+    for _ in range(5):
+        assert attempt(app, "nobody", "wrong-password", address="10.0.0.3").status_code == 401
+    assert_refused(attempt(app, "nobody", PASSWORD, address="10.0.0.4"))
+
+
+def test_a_refusal_ends_when_the_failures_leave_the_window(throttled, clock):
+    start = clock.now
+    for minute in (0, 1, 2):
+        clock.now = start + minute * 60
+        assert attempt(throttled, "ed", "wrong-password").status_code == 401
+    clock.now = start + 130
+    assert_refused(attempt(throttled, "ed", PASSWORD), retry_after=600 - 130)
+    clock.now = start + 599
+    assert_refused(attempt(throttled, "ed", PASSWORD), retry_after=1)
+    clock.now = start + 600  # the first failure is 10 minutes old: two are left
+    assert attempt(throttled, "ed", PASSWORD).status_code == 302
+
+
+def test_a_successful_login_clears_the_names_failures(throttled):
+    for _ in range(2):
+        assert attempt(throttled, "ed", "wrong-password").status_code == 401
+    assert attempt(throttled, "ed", PASSWORD).status_code == 302
+    for _ in range(2):
+        assert attempt(throttled, "ed", "wrong-password").status_code == 401
+    assert attempt(throttled, "ed", PASSWORD).status_code == 302  # 4 failures, but not 3 since the login
+    for _ in range(3):
+        assert attempt(throttled, "ed", "wrong-password").status_code == 401
+    assert_refused(attempt(throttled, "ed", PASSWORD))
+
+
+def test_one_names_failures_leave_others_alone_but_one_address_is_limited(throttled):
+    for _ in range(3):
+        assert attempt(throttled, "ed", "wrong-password", address="10.0.0.1").status_code == 401
+    assert_refused(attempt(throttled, "ed", PASSWORD, address="10.0.0.9"))  # the name, from anywhere
+    assert attempt(throttled, "boss", PASSWORD, address="10.0.0.1").status_code == 302
+    # One address trying many names: 5 failures in all, then nothing is checked from it.
+    for name in ("guess0", "guess1", "guess2", "guess3", "boss"):
+        assert attempt(throttled, name, "wrong-password", address="10.0.0.5").status_code == 401
+    assert_refused(attempt(throttled, "boss", PASSWORD, address="10.0.0.5"))
+    assert_refused(attempt(throttled, "guess4", "wrong-password", address="10.0.0.5"))
+    assert attempt(throttled, "boss", PASSWORD, address="10.0.0.6").status_code == 302
+
+
+def test_login_limits_are_checked_when_the_app_is_made(ws):
+    with pytest.raises(ValueError, match="per_name"):
+        create_app({"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": -1}, workspace=ws)
+    with pytest.raises(ValueError, match="window_minutes"):
+        create_app({"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_WINDOW_MINUTES": 0}, workspace=ws)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": 0,
+                      "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 0}, workspace=ws)  # 0: no limit
+    for _ in range(6):
+        assert attempt(app, "ed", "wrong-password").status_code == 401
+    assert attempt(app, "ed", PASSWORD).status_code == 302
+
+
 def test_post_without_csrf_token_is_refused(editor, ws):
     before = ws.kb().store.count()
     resp = editor.client.post("/console/entries/new", data=entry_form(question="没有令牌", answer="不会保存"))

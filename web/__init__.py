@@ -12,14 +12,18 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
 
 from flask import Flask
 
 
-def create_app(config: dict | None = None, workspace=None) -> Flask:
-    """The Flask app over a data folder (`KEFU_HOME`), or over a ready `workspace` (tests)."""
+def create_app(config: dict | None = None, workspace=None, clock=time.time) -> Flask:
+    """The Flask app over a data folder (`KEFU_HOME`), or over a ready `workspace` (tests);
+    `clock` (seconds) times the login throttle."""
     from flask_wtf.csrf import CSRFError, CSRFProtect
+
+    from kefu.kb.throttle import ThrottleLimits
 
     from kefu.suggest.workspace import Workspace
 
@@ -32,15 +36,23 @@ def create_app(config: dict | None = None, workspace=None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a panel stays open all day
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,  # uploads for the import page
         KEFU_ALLOWED_ORIGINS=[],  # help-desk origins whose postMessage context is accepted
+        # Failed logins allowed per user name and per client address (0: no limit) within
+        # the window; then attempts are refused until the oldest failure leaves it.
+        KEFU_LOGIN_ATTEMPTS=5,
+        KEFU_LOGIN_ATTEMPTS_PER_ADDRESS=20,
+        KEFU_LOGIN_WINDOW_MINUTES=15,
     )
     app.config.update(config or {})
     app.config["KEFU_ALLOWED_ORIGINS"] = parse_origins(app.config["KEFU_ALLOWED_ORIGINS"])
+    limits = ThrottleLimits(app.config["KEFU_LOGIN_ATTEMPTS"], app.config["KEFU_LOGIN_ATTEMPTS_PER_ADDRESS"],
+                            app.config["KEFU_LOGIN_WINDOW_MINUTES"])
     if workspace is None:
         workspace = Workspace(Path(app.config["KEFU_HOME"]), app.config.get("KEFU_MODELS"),
                               app.config.get("KEFU_THREADS"))
     app.extensions["kefu"] = workspace
     app.extensions["kefu_lock"] = threading.RLock()
     app.extensions["kefu_assistant"] = None
+    app.extensions["kefu_login_throttle"] = (limits, clock)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(workspace.home)
     csrf = CSRFProtect(app)

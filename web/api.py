@@ -21,13 +21,16 @@ MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None):
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.retry_after = retry_after
 
 
-def _error(status: int, code: str, message: str, field: str | None = None):
-    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
+def _error(status: int, code: str, message: str, field: str | None = None, retry_after: int | None = None):
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return jsonify({"error": {"code": code, "message": message, "field": field}}), status, headers
 
 
 def register_errors(app) -> None:
@@ -40,7 +43,7 @@ def register_errors(app) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return _error(exc.status, exc.code, exc.message, exc.field)
+        return _error(exc.status, exc.code, exc.message, exc.field, exc.retry_after)
 
     @app.errorhandler(KefuError)
     def kefu_error(exc: KefuError):

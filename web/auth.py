@@ -6,7 +6,7 @@ import functools
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
-from .state import current_user, locked
+from .state import client_address, current_user, locked, login_throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -117,7 +117,16 @@ def login():
     if request.method == "POST":
         name = request.form.get("name", "").strip()
         with locked() as ws:
+            throttle = login_throttle(ws)
+            # Checked before the password, the same way for a name that does not exist.
+            wait = throttle.wait(name, client_address())
+            if wait:
+                return _too_many(wait)
             user = ws.users().check(name, request.form.get("password", ""))
+            if user is None:
+                throttle.failed(name, client_address())
+            else:
+                throttle.succeeded(name)
         if user is None:
             error = "用户名或密码不正确"
         else:
@@ -132,6 +141,12 @@ def login():
                 (url_for("console.entries") if user.can("editor") else url_for("panel.page"))
             return redirect(target)
     return render_template("login.html", error=error), (401 if error else 200)
+
+
+def _too_many(wait: int):
+    """Too many failed logins of this name or from this address (kb/throttle.py)."""
+    error = f"登录失败次数过多，请 {-(-wait // 60)} 分钟后再试。"  # whole minutes, rounded up
+    return render_template("login.html", error=error), 429, {"Retry-After": str(wait)}
 
 
 def _same_site(target: str) -> str | None:

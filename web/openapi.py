@@ -16,7 +16,8 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (403, "The user's role is too low"), (404, "No such entry or suggestion"),
     (409, "The id exists already; or a reject of a draft whose entry a draft of the same suggestion was "
           "already accepted or edited for"),
-    (413, "A text field, or the request body, is too long"))}
+    (413, "A text field, or the request body, is too long"),
+    (429, "Too many unknown Bearer tokens from this address lately; `Retry-After` says when to try again"))}
 
 _ENTRY_FIELDS = {
     "id": {"type": "string"}, "question": {"type": "string"},

@@ -66,6 +66,16 @@ def reset_assistant() -> None:
     current_app.extensions["kefu_assistant"] = None
 
 
+def login_throttle(ws):
+    """The failed-login counts (kb/throttle.py), with this app's limits; use inside `locked()`."""
+    return ws.login_throttle(*current_app.extensions["kefu_login_throttle"])
+
+
+def client_address() -> str:
+    # The peer's address: behind a reverse proxy, the proxy's (see README, login throttle).
+    return request.remote_addr or ""
+
+
 def current_user():
     """The user of this request: a Bearer token (API routes only), else the session's
     login, else None."""
@@ -81,11 +91,30 @@ def current_user():
     with locked() as ws:
         users = ws.users()
         if token:
-            user = users.by_token(token)
+            user = _token_user(ws, token)
             g.token_auth = user is not None
         elif session.get("sid"):
             user = users.by_session(session["sid"])
             if user is None:
                 session.clear()  # logged out elsewhere, a new password, or the user was removed
     g.user = user
+    return user
+
+
+def _token_user(ws, token: str):
+    """The token's user, else None; refused (429) while this address has sent too many
+    unknown tokens: tokens cannot be guessed, but nothing should be tried without limit."""
+    from kefu.kb.throttle import TOKEN
+
+    from .api import ApiError
+
+    throttle = login_throttle(ws)
+    wait = throttle.wait(None, client_address(), TOKEN)
+    if wait:
+        raise ApiError(429, "too_many_requests",
+                       f"too many unknown API tokens from this address; try again in {wait} seconds",
+                       retry_after=wait)
+    user = ws.users().by_token(token)
+    if user is None:
+        throttle.failed(None, client_address(), TOKEN)
     return user
