@@ -211,7 +211,6 @@ def m017_learned_ids_never_reused(db: sqlite_utils.Database) -> None:
     db.execute("insert into sqlite_sequence (name, seq) values ('learned', ?)", [used])
 
 
-
 @migration
 def m018_login_failures(db: sqlite_utils.Database) -> None:
     # Failed web logins and API tokens of the last minutes (kb/throttle.py): in the store,
@@ -220,6 +219,7 @@ def m018_login_failures(db: sqlite_utils.Database) -> None:
     db["login_failures"].create_index(["scope", "name"])
     db["login_failures"].create_index(["scope", "address"])
     db["login_failures"].create_index(["at"])
+
 
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
