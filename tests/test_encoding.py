@@ -232,6 +232,14 @@ def test_control_characters_removed_tabs_and_text_kept():
     assert text == "问题\t答案\n发货时间,两天\u3000内\u00a0发出\n"
 
 
+def test_terminal_control_sequences_removed_whole():
+    raw = ("问题,答案\n运费,\x1b[2J满99包邮\x1b[1;31m!\x1b[0m\n"
+           "尺码,看[2J]表\x9b0m\n颜色,\"红\x1b\",\x1b\t蓝\x1b5\n")
+    text, _ = decode(raw.encode("utf-8"), "faq.csv")
+    # A person's [2J] stays; a stray ESC goes alone, never with the quote or delimiter after it.
+    assert text == "问题,答案\n运费,满99包邮!\n尺码,看[2J]表\n颜色,\"红\",\t蓝5\n"
+
+
 def test_leading_bom_stripped_even_with_explicit_encoding():
     data = "\ufeffquestion,answer\n运费,十元\n".encode("utf-8")
     assert decode(data, "faq.csv") == ("question,answer\n运费,十元\n", "utf-8-sig")

@@ -217,6 +217,25 @@ def test_a_control_character_in_json_is_named_once(tmp_path):
         f"{path}, line 1: invalid JSON (Invalid control character at column 16)"]
 
 
+@pytest.mark.parametrize("name, content", [
+    ("faq.csv", "question,answer\n多久发货？,\x1b[2J48小时内发货\x1b[0m。\n"
+                "尺码怎么选？,\"\x1b[1;31m看尺码表\x1b[0m，[2J]\x1b\"\n"),
+    ("faq.jsonl", '{"question": "多久发货？", "answer": "\x1b[2J48小时内发货\x1b[0m。"}\n'
+                  '{"question": "尺码怎么选？", "answer": "\x1b[1;31m看尺码表\x1b[0m，[2J]\x1b"}\n'),
+], ids=["csv", "jsonl"])
+def test_a_terminal_escape_sequence_in_a_file_goes_whole(kb, tmp_path, name, content):
+    """The file decoder dropped the ESC alone, so "[2J" of ESC [2J was stored in the answer
+    (the entry's own cleaning removes the sequence, but no longer saw its ESC). Text a
+    person wrote with brackets ([2J] without an ESC) stays, and so does the quote after a
+    stray ESC."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    result = BulkImporter(kb).run([path])[0]
+    assert (result.status, result.added, result.rejected) == ("imported", 2, [])
+    answers = {e.question: e.answer for e in kb.store.entries()}
+    assert answers == {"多久发货？": "48小时内发货。", "尺码怎么选？": "看尺码表，[2J]"}
+
+
 @pytest.mark.parametrize("name, what", [("faq.csv", "an Excel workbook (.xlsx), not a .csv text file: rename it to .xlsx"),
                                         ("faq.txt", "an Excel workbook (.xlsx), not a .txt text file: rename it to .xlsx")])
 def test_an_xlsx_renamed_to_a_text_extension_says_what_it_is(tmp_path, name, what):

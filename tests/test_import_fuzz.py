@@ -894,8 +894,9 @@ def test_known_bug_classifier_matches_nothing_by_default():
 
 # ---------------------------------------------------------------------------------------------
 # Any CSV that csv.writer produces from arbitrary cell text imports and reads back the same
-# text (as decode() documents it: \r\n and \r become \n, C0/C1 controls other than \t and \n
-# are dropped, cells are stripped), or is rejected with an error naming the file -- exactly
+# text (as decode() documents it: \r\n and \r become \n, a terminal sequence ESC [2J goes
+# whole, C0/C1 controls other than \t and \n are dropped, cells are stripped), or is
+# rejected with an error naming the file -- exactly
 # when a row is missing its question or answer, repeats a question, or has a broken {variable}.
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -908,10 +909,11 @@ CELL = st.one_of(st.text(max_size=20), st.text(alphabet=_TRICKY, max_size=12),
                  st.sampled_from(["运费怎么算？", "满99元包邮。", "售前", "{客户称呼||亲}，您好", " 退货 "]))
 _NEWLINES = re.compile(r"\r\n?")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[@A-Za-z~]")  # a terminal's ESC [2J goes whole
 
 
 def _as_decoded(cell: str) -> str:
-    return _CONTROLS.sub("", _NEWLINES.sub("\n", cell)).strip()
+    return _CONTROLS.sub("", _CSI.sub("", _NEWLINES.sub("\n", cell))).strip()
 
 
 def _expected(rows: list[tuple[str, str, str]]) -> tuple[list[tuple[str, str, str]], int]:

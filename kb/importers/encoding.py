@@ -39,6 +39,13 @@ _NEWLINES = re.compile(r"\r\n?")
 # C0 controls other than \t and \n (\r is gone by then), DEL, and C1 controls: they
 # come from copy-pasting out of other programs and only confuse the parsers downstream.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A terminal's control sequence (CSI: ESC [ or U+009B, parameters, a final letter), as in
+# ESC [2J or ESC [1;31m of a log pasted into a sheet, goes whole, as entry text cleaning
+# (kb/text.py strip_controls) removes it: dropping only its ESC left "[2J" in the answer,
+# where that cleaning no longer saw a sequence. Only these: other sequences (ESC + any
+# character, titles up to BEL) may hold a quote, delimiter or backslash of the file's
+# own structure, so they lose their control characters only, as before.
+_CSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[@A-Za-z~]")
 
 # Everyday punctuation and symbols of Chinese text (full-width ASCII forms aside):
 # both encodings have them, so they say nothing about which reading is right.
@@ -73,8 +80,8 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, st
     With `encoding`, the bytes are decoded with that codec strictly; a bad byte raises
     ImportFileError naming its line. Without it the encoding is detected: a BOM, else
     strict UTF-8 ("utf-8"), else the more plausible of "gb18030" and "big5". Either
-    way line endings become "\\n", a leading BOM and stray control characters are
-    removed, and nothing else in the text is changed.
+    way line endings become "\\n", a leading BOM, stray control characters and terminal
+    control sequences (ESC [2J) are removed, and nothing else in the text is changed.
     """
     path = str(path)
     if not data:
@@ -87,7 +94,7 @@ def _clean(text: str) -> str:
     text = _NEWLINES.sub("\n", text)
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _CONTROLS.sub("", text)
+    return _CONTROLS.sub("", _CSI.sub("", text))
 
 
 def text_codec(encoding: str) -> str:
