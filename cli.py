@@ -97,7 +97,7 @@ def error_json(exc: click.ClickException) -> dict:
     """{"error": {...}} for a failed command: the message, a code as the web API gives
     (not_found, conflict, invalid_field, invalid, usage), the error's type, and the
     file, line and field when the error names them."""
-    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EntryNotFound, VersionNotFound
+    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EntryNotFound, SourceNotFound, VersionNotFound
 
     error = getattr(exc, "error", exc)
     body: dict = {"message": exc.format_message(), "type": type(error).__name__}
@@ -105,14 +105,14 @@ def error_json(exc: click.ClickException) -> dict:
         body["code"] = "usage"
         if isinstance(exc, click.BadParameter) and exc.param is not None:
             body["field"] = exc.param.name
-    elif isinstance(error, (EntryNotFound, VersionNotFound)):
+    elif isinstance(error, (EntryNotFound, VersionNotFound, SourceNotFound)):
         body["code"] = "not_found"
     elif isinstance(error, (DuplicateEntry, DuplicateQuestion)):
         body["code"] = "conflict"
     else:
         body["code"] = "invalid_field" if getattr(error, "field", None) else "invalid"
     for name, key in (("path", "file"), ("sheet", "sheet"), ("line", "line"), ("field", "field"),
-                      ("entry_id", "id")):
+                      ("entry_id", "id"), ("sources", "sources")):
         if getattr(error, name, None) is not None:
             body[key] = getattr(error, name)
     return {"error": body}
@@ -533,6 +533,50 @@ def _import_text(d: dict) -> str:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
     lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
     return "\n".join(lines)
+
+
+@cli.group()
+def passages() -> None:
+    """Passages of imported documents (reference text beside the answers), by source file."""
+
+
+@passages.command(name="list")
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def passages_list(c: Context, as_json) -> None:
+    """List the imported documents: source, type, passages, when their passages last changed."""
+    rows = [dataclasses.asdict(s) for s in c.kb().store.passage_sources()]
+    emit(rows, as_json, lambda d: "\n".join(f"{r['source']}\t{r['type'] or '-'}\t{r['passages']} passages"
+                                            f"\t{r['imported_at']}" for r in d) or "(no documents imported)")
+
+
+@passages.command(name="remove")
+@click.argument("sources", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def passages_remove(c: Context, sources, as_json) -> None:
+    """Remove every passage of the SOURCES (a path, or a source as `kefu passages list`
+    shows it): all of them, or none when one has no passages."""
+    from kefu.kb.bulk import source_named
+    from kefu.kb.errors import SourceNotFound
+
+    kb = c.kb()
+    known = [s.source for s in kb.store.passage_sources()]
+    named = {source_named(name, known): name for name in sources}
+    who = author()
+    try:
+        removed = kb.remove_passages(list(named), author=who)
+    except SourceNotFound as exc:  # said as the user typed it
+        asked = SourceNotFound([named.get(s, s) for s in exc.sources])
+        raise KefuClickError(asked, f"{asked}: nothing was removed (`kefu passages list` shows "
+                                    "the sources)") from None
+    out = {"removed": [{"source": s, "passages": n} for s, n in removed.items()], "author": who}
+    emit(out, as_json, lambda d: "\n".join(f"removed {r['passages']} passage(s) of {r['source']}"
+                                           for r in d["removed"]))
 
 
 def check_encoding(value: str | None) -> str | None:

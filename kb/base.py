@@ -421,6 +421,15 @@ class KnowledgeBase:
         if self.passage_dir.current() is not None or self.store.passage_count():
             self.passage_index()
 
+    def remove_passages(self, sources: Iterable[str], author: str | None = None) -> dict[str, int]:
+        """Delete the documents' passages (see Store.remove_passages), then rebuild the
+        passage index, so no search returns them as references again."""
+        self.check_index_models()
+        removed = self.store.remove_passages(sources, author)
+        if self.passage_dir.current() is not None:
+            self.passage_index()
+        return removed
+
     def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:
         # New terms change segmentation, so the next index() call rebuilds (no re-embedding).
         return self.store.add_terms(words, author)

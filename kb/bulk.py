@@ -81,6 +81,13 @@ def source_key(path: Path) -> str:
     return Path(path).resolve().as_posix()
 
 
+def source_named(name: str, known: Iterable[str]) -> str:
+    """The import source a name given by a user stands for: the name itself when it is
+    one (as `kefu passages list` shows it, or an upload's file name), else the key of
+    that path, read from the working folder (`source_key`)."""
+    return name if name in set(known) else source_key(Path(name))
+
+
 class BulkImporter:
     """Imports files into `kb` with one set of options; `problems` collects every rejected row."""
 

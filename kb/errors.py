@@ -95,6 +95,15 @@ class EmptyQuery(KefuError):
         super().__init__("the message is empty")
 
 
+class SourceNotFound(KefuError):
+    """No document passages were imported from these sources (`sources`, as asked for)."""
+
+    def __init__(self, sources: list[str]):
+        names = ", ".join(repr(s) for s in sources)
+        super().__init__(f"no document passages from {names}")
+        self.sources = list(sources)
+
+
 class VersionNotFound(KefuError):
     def __init__(self, entry_id: str, version: int):
         super().__init__(f"entry {entry_id!r} has no version {version}")

@@ -221,6 +221,14 @@ def m018_login_failures(db: sqlite_utils.Database) -> None:
     db["login_failures"].create_index(["at"])
 
 
+@migration
+def m019_passage_removals(db: sqlite_utils.Database) -> None:
+    # Passages have no history of their own: who removed a document's passages, and
+    # when, is kept here (`kefu passages remove`), as an entry's history keeps its editor.
+    db["passage_removals"].create({"id": int, "source": str, "passages": int, "author": str, "at": str},
+                                  pk="id")
+
+
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

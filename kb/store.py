@@ -22,7 +22,7 @@ import sqlite_utils
 from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, question_key, validate
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
-                     VersionNotFound)
+                     SourceNotFound, VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -66,6 +66,15 @@ class AddedTerms:
     """What `add_terms` did: the terms it added (as stored), and those already there."""
     added: list[str] = field(default_factory=list)
     existing: dict[str, str] = field(default_factory=dict)  # as typed -> the stored term it is
+
+
+@dataclass
+class PassageSource:
+    """An imported document, as its passages are stored."""
+    source: str  # the key it was imported as: its absolute path, or an upload's file name
+    type: str  # its extension (docx, pdf, md, …), "" when it has none
+    passages: int
+    imported_at: str  # when its passages last changed (an unchanged re-import keeps it)
 
 
 @dataclass
@@ -507,6 +516,28 @@ class Store:
         cols = ("id", "source", "position", "section", "page", "text")
         return [dict(zip(cols, r)) for r in self.db.execute(sql + " order by source, position", args)]
 
+    def passage_sources(self) -> list[PassageSource]:
+        """Every document that has passages, by source."""
+        rows = self.db.execute("select source, count(*), max(imported_at) from passages"
+                               " group by source order by source")
+        return [PassageSource(src, _suffix(src), n, at) for src, n, at in rows]
+
+    def remove_passages(self, sources: Iterable[str], author: str | None = None) -> dict[str, int]:
+        """Delete every passage of the `sources` (source -> how many), and record who did it.
+        All of them or, when one has no passages (SourceNotFound naming every such one), none."""
+        sources = list(dict.fromkeys(sources))
+        removed: dict[str, int] = {}
+        with self._writing():
+            for source in sources:
+                removed[source] = self.db.execute("delete from passages where source = ?", [source]).rowcount
+            if unknown := [s for s, n in removed.items() if not n]:
+                raise SourceNotFound(unknown)  # rolls back the deletes before it
+            now = _now()
+            self.db.conn.executemany(
+                "insert into passage_removals (source, passages, author, at) values (?, ?, ?, ?)",
+                [(s, n, author, now) for s, n in removed.items()])
+        return removed
+
     def _passages_hash(self) -> str:
         h = hashlib.sha256()
         for row in self.db.execute("select id, content_hash from passages order by id"):
@@ -702,6 +733,11 @@ def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: st
         h.update(f"t\0{word}\n".encode())
     h.update(learned.encode())
     return h.hexdigest()[:16]
+
+
+def _suffix(source: str) -> str:
+    """A source's file type: the extension of its name, lower case, without the dot."""
+    return Path(source).suffix.lstrip(".").lower()
 
 
 def _simplified(value: str | None) -> str | None:

@@ -518,6 +518,7 @@ _ON_A_STORE = {
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
     "learn config": [], "learn gaps": [], "learn finetune": [], "learn history": ["1"],
     "user remove": ["lihua"], "user passwd": ["lihua"], "user share": ["lihua"],  # an existing user
+    "passages list": [], "passages remove": ["manual.docx"],
 }
 # Commands that make content, so they may start a new data folder (eval reads its own dataset).
 _START_A_STORE = {"init", "import", "add", "restore", "eval", "terms add", "terms list", "terms remove",

@@ -869,6 +869,85 @@ def test_document_dry_run_and_cli_report(kefu, tmp_path):
     assert dump(home) == imported  # unchanged passages are not rewritten
 
 
+GUIDE_MD = """# 四件套使用手册
+
+## 洗涤说明
+
+首次使用前建议单独清洗一次，水温不超过30℃，可以机洗，请选择轻柔模式。
+
+## 保修与售后
+
+自签收之日起30天内出现开线、掉色等质量问题，可免费换新。
+"""
+GUIDE_TXT = "牙刷充电说明：首次使用前请充满电，充电时间约为四小时，洗涤刷头后请晾干。\n"
+
+
+def _reference_sources(result) -> set[str]:
+    return {Path(r["source"]).name for r in report(result)["references"]}
+
+
+def test_passages_are_listed_and_removed_by_source(kefu, tmp_path):
+    (tmp_path / "guide.md").write_text(GUIDE_MD, encoding="utf-8")
+    (tmp_path / "charge.txt").write_text(GUIDE_TXT, encoding="utf-8")
+    jsonl(tmp_path / "faq.jsonl", [{"question": "多久发货？", "answer": "48小时内发货。"}])
+    kefu("init")
+    assert kefu("passages", "list").output.strip() == "(no documents imported)"
+    kefu("import", "faq.jsonl", "guide.md", "charge.txt")
+    md, txt = source_key(tmp_path / "guide.md"), source_key(tmp_path / "charge.txt")
+
+    listed = report(kefu("passages", "list", "--json"))
+    assert [(d["source"], d["type"], d["passages"]) for d in listed] == [(txt, "txt", 1), (md, "md", 2)]
+    assert all(set(d) == {"source", "type", "passages", "imported_at"} and d["imported_at"] for d in listed)
+    assert f"{md}\tmd\t2 passages\t" in kefu("passages", "list").output
+    assert _reference_sources(kefu("search", "四件套可以机洗吗", "--json")) == {"guide.md"}
+    assert "charge.txt" in _reference_sources(kefu("search", "牙刷充电要多久", "--json"))
+
+    # an unknown source among the named ones: an error naming it, and nothing removed
+    failed = kefu("passages", "remove", "guide.md", "nope.md", "--json", code=1)
+    error = json.loads(failed.stdout)["error"]
+    assert (error["code"], error["type"], error["sources"]) == ("not_found", "SourceNotFound", ["nope.md"])
+    assert "'nope.md'" in error["message"] and "nothing was removed" in error["message"]
+    assert "faq.jsonl" in kefu("passages", "remove", "faq.jsonl", code=1).output  # entries, no passages
+    assert len(report(kefu("passages", "list", "--json"))) == 2
+
+    # a relative path names its source, as the import stored it
+    out = report(kefu("passages", "remove", "guide.md", "--json"))
+    assert out == {"removed": [{"source": md, "passages": 2}], "author": "tester"}
+    assert [d["source"] for d in report(kefu("passages", "list", "--json"))] == [txt]
+    assert _reference_sources(kefu("search", "四件套可以机洗吗", "--json")) == set()
+    assert "charge.txt" in _reference_sources(kefu("search", "牙刷充电要多久", "--json"))
+    store = Store.open(tmp_path / "home" / "kefu.db")
+    try:
+        assert store.db.execute("select source, passages, author from passage_removals").fetchall() == [
+            (md, 2, "tester")]
+    finally:
+        store.close()
+
+    # the source as listed; the last one gone, no reference is left in the passage index
+    assert kefu("passages", "remove", txt).output.strip() == f"removed 1 passage(s) of {txt}"
+    assert kefu("passages", "list").output.strip() == "(no documents imported)"
+    assert _reference_sources(kefu("search", "牙刷充电要多久", "--json")) == set()
+
+
+def test_removed_passages_leave_a_loaded_passage_index(kb, tmp_path):
+    """A retriever that already holds the passage index (a server) stops returning a source
+    that another process removed: the index follows the store's passages by content hash."""
+    (tmp_path / "guide.md").write_text(GUIDE_MD, encoding="utf-8")
+    (tmp_path / "charge.txt").write_text(GUIDE_TXT, encoding="utf-8")
+    BulkImporter(kb).run([shop_workbook(tmp_path / "faq.xlsx"), tmp_path / "guide.md", tmp_path / "charge.txt"])
+    retriever = Retriever(kb)
+    assert {Path(r.source).name for r in retriever.search("四件套可以机洗吗").references} == {"guide.md"}
+    other = Store.open(kb.home / "kefu.db")
+    try:
+        assert other.remove_passages([source_key(tmp_path / "guide.md")], author="editor") == {
+            source_key(tmp_path / "guide.md"): 2}
+    finally:
+        other.close()
+    assert retriever.search("四件套可以机洗吗").references == []
+    assert [p["source"] for p in kb.store.passages()] == [source_key(tmp_path / "charge.txt")]
+    assert kb.passage_index().n_entries == 1
+
+
 # -- 8. templates -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
