@@ -99,6 +99,25 @@ def _converter(config: str):
 HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
+# Drafting converts and segments the same texts again and again (an entry's answer, its
+# question, the message, each clause), per suggestion and across suggestions; these
+# pure functions keep their latest results for texts up to CACHED_CHARS long (bounded
+# memory: a 50 KB paste is never kept).
+CACHED_CHARS = 2000
+
+
+def _remembered(fn):
+    """`fn(text)` with its results for short texts kept (LRU): `fn` must be pure."""
+    kept = lru_cache(maxsize=8192)(fn)
+
+    def call(text: str):
+        return kept(text) if len(text) <= CACHED_CHARS else fn(text)
+
+    call.__doc__, call.__name__, call.cache_info = fn.__doc__, fn.__name__, kept.cache_info
+    return call
+
+
+@_remembered
 def to_simplified(text: str) -> str:
     if text.isascii():  # nothing to convert; spares OpenCC (the store's filters call this per row)
         return text
@@ -178,6 +197,7 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
     return out
 
 
+@_remembered
 def script_evidence(text: str) -> tuple[int, int]:
     """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text."""
     trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
@@ -290,9 +310,15 @@ class Segmenter:
         self.terms = normalize_terms(terms)
         for term in self.terms:
             self._tk.add_word(term, freq=50_000)
+        # Safe to keep: a segmenter's dictionary never changes (new terms, new segmenter).
+        self._kept = lru_cache(maxsize=8192)(self._segment)
 
     def split(self, text: str) -> tuple[list[str], list[str]]:
         """Content words and the single characters of CJK words, of already normalised text."""
+        words, chars = self._kept(text) if len(text) <= CACHED_CHARS else self._segment(text)
+        return list(words), list(chars)  # the caller's own lists: the kept ones never change
+
+    def _segment(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         words: list[str] = []
         chars: list[str] = []
         for word in self._tk.lcut(text, HMM=True):
@@ -302,7 +328,7 @@ class Segmenter:
             words.append(word)
             if len(word) > 1 and _CJK.match(word):
                 chars.extend(ch for ch in word if ch not in STOPWORDS)
-        return words, chars
+        return tuple(words), tuple(chars)
 
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens: words, then single characters."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.kb.text import (MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, is_blank, normalize,
-                          question_window, scrub, to_simplified)
+from kefu.kb.text import (CACHED_CHARS, MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, is_blank,
+                          normalize, question_window, script_evidence, scrub, to_simplified)
 
 
 def test_full_width_to_half_width_and_lower_case():
@@ -76,6 +76,27 @@ def test_segmenter_tokens_are_words_then_characters_without_stopwords(tmp_path):
     assert "，" not in words and "？" not in words
     assert {"运", "费"} <= set(chars)
     assert seg.tokens("亲，请问运费怎么算？") == words + chars
+
+
+def test_segmenter_keeps_results_but_each_caller_gets_its_own_lists(tmp_path):
+    seg = Segmenter(tmp_path / "cache")
+    words, chars = seg.split("运费怎么算")
+    words.append("乱加的"), chars.clear()  # a caller changing its lists
+    assert seg.split("运费怎么算") == (["运费", "算"], ["运", "费"])
+    long = "运费怎么算" * (CACHED_CHARS // 5 + 1)
+    kept = seg._kept.cache_info().currsize
+    assert seg.split(long)[0].count("运费") == CACHED_CHARS // 5 + 1
+    assert seg._kept.cache_info().currsize == kept  # a long paste is segmented, never kept
+
+
+def test_script_functions_keep_short_texts_only():
+    short = "這件衣服會縮水嗎"
+    assert script_evidence(short) == script_evidence(short) and to_simplified(short) == "这件衣服会缩水吗"
+    before = to_simplified.cache_info().currsize, script_evidence.cache_info().currsize
+    long = "這件衣服會縮水嗎" * (CACHED_CHARS // 8 + 1)
+    assert to_simplified(long) == "这件衣服会缩水吗" * (CACHED_CHARS // 8 + 1)
+    assert script_evidence(long)[0] > 0
+    assert (to_simplified.cache_info().currsize, script_evidence.cache_info().currsize) == before
 
 
 def test_user_terms_are_kept_as_one_token(tmp_path):
