@@ -159,7 +159,7 @@ def require_store(home: Path) -> Path:
 def needs_store(fn):
     """For commands that read or change existing content (below @click.pass_obj): they
     fail, creating nothing, when the data folder has no store. Commands that make
-    content (init, import, add, restore, terms, user, token) go without it."""
+    content (init, import, add, restore, terms add, user add, token add) go without it."""
     @functools.wraps(fn)
     def wrapper(c: "Context", *args, **kwargs):
         require_store(c.home)
@@ -931,6 +931,7 @@ def _terms_added_text(d: dict) -> str:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def terms_list(c: Context, as_json) -> None:
     """List the shop terms."""
     words = c.kb().store.terms()
@@ -942,6 +943,7 @@ def terms_list(c: Context, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def terms_remove(c: Context, words, as_json) -> None:
     """Remove shop terms."""
     store = c.kb().store
@@ -987,6 +989,7 @@ def user_add(c: Context, name, role, password, shared, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def user_list(c: Context, as_json) -> None:
     """List console users and their roles."""
     emit([dataclasses.asdict(u) for u in c.users().all()], as_json,
@@ -1057,6 +1060,7 @@ def token_add(c: Context, name, role, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def token_list(c: Context, as_json) -> None:
     """List tokens by name and role (the tokens themselves are not kept)."""
     emit(c.users().tokens(), as_json,
@@ -1068,6 +1072,7 @@ def token_list(c: Context, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@needs_store
 def token_revoke(c: Context, name, as_json) -> None:
     """Revoke every token with this name."""
     emit({"name": name, "revoked": c.users().revoke_tokens(name)}, as_json,
