@@ -94,10 +94,10 @@ class KefuClickError(click.ClickException):
 
 
 def error_json(exc: click.ClickException) -> dict:
-    """{"error": {...}} for a failed command: the message, a code as the web API gives
-    (not_found, conflict, invalid_field, invalid, usage), the error's type, and the
-    file, line and field when the error names them."""
-    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EntryNotFound, SourceNotFound, VersionNotFound
+    """{"error": {...}} for a failed command: the message, the code the web API gives the
+    same error (`error_code`: not_found, conflict, invalid_field, invalid) or usage, the
+    error's type, and the file, line and field when the error names them."""
+    from kefu.kb.errors import error_code
 
     error = getattr(exc, "error", exc)
     body: dict = {"message": exc.format_message(), "type": type(error).__name__}
@@ -105,12 +105,8 @@ def error_json(exc: click.ClickException) -> dict:
         body["code"] = "usage"
         if isinstance(exc, click.BadParameter) and exc.param is not None:
             body["field"] = exc.param.name
-    elif isinstance(error, (EntryNotFound, VersionNotFound, SourceNotFound)):
-        body["code"] = "not_found"
-    elif isinstance(error, (DuplicateEntry, DuplicateQuestion)):
-        body["code"] = "conflict"
     else:
-        body["code"] = "invalid_field" if getattr(error, "field", None) else "invalid"
+        body["code"] = error_code(error)
     for name, key in (("path", "file"), ("sheet", "sheet"), ("line", "line"), ("field", "field"),
                       ("entry_id", "id"), ("sources", "sources")):
         if getattr(error, name, None) is not None:

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 
 class KefuError(Exception):
-    """Base class of every error kefu raises on purpose."""
+    """Base class of every error kefu raises on purpose. `code` is what kind of error it is
+    (not_found, conflict, else invalid), the one mapping both edges use: see `error_code`."""
+
+    code = "invalid"
+
+
+def error_code(error: Exception) -> str:
+    """The code the CLI's --json and the web API give an error: its class's `code`, and
+    invalid_field for an invalid value of a field it names. Not kefu's own: invalid."""
+    code = error.code if isinstance(error, KefuError) else "invalid"
+    return "invalid_field" if code == "invalid" and getattr(error, "field", None) else code
 
 
 class EntryNotFound(KefuError):
+    code = "not_found"
+
     def __init__(self, entry_id: str):
         super().__init__(f"no entry with id {entry_id!r}")
         self.entry_id = entry_id
@@ -15,6 +27,8 @@ class EntryNotFound(KefuError):
 
 class DuplicateEntry(KefuError):
     """The entry exists already: by its id, or (`question`, for a row without an id) by its question."""
+
+    code = "conflict"
 
     def __init__(self, entry_id: str, where: str = "", hint: str = "", question: str | None = None):
         prefix = f"{where}: " if where else ""
@@ -35,7 +49,10 @@ class InvalidEntry(KefuError):
 
 class DuplicateQuestion(InvalidEntry):
     """A second live entry would have an entry's standard question (compared normalised,
-    `question_key`); names that entry."""
+    `question_key`); names that entry. A conflict with that entry, as a taken id is, not a
+    bad value: the same question is fine once the other entry is archived or changed."""
+
+    code = "conflict"
 
     def __init__(self, entry_id: str, question: str, where: str = "", hint: str = ""):
         super().__init__("question", f"{question!r} is already the standard question of entry {entry_id!r}"
@@ -98,6 +115,8 @@ class EmptyQuery(KefuError):
 class SourceNotFound(KefuError):
     """No document passages were imported from these sources (`sources`, as asked for)."""
 
+    code = "not_found"
+
     def __init__(self, sources: list[str]):
         names = ", ".join(repr(s) for s in sources)
         super().__init__(f"no document passages from {names}")
@@ -105,6 +124,8 @@ class SourceNotFound(KefuError):
 
 
 class VersionNotFound(KefuError):
+    code = "not_found"
+
     def __init__(self, entry_id: str, version: int):
         super().__init__(f"entry {entry_id!r} has no version {version}")
         self.entry_id, self.version = entry_id, version

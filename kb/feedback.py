@@ -130,6 +130,7 @@ def mask(text: str) -> str:
 
 
 class UnknownSuggestion(KefuError):
+    code = "not_found"
     field = "suggestion_id"
 
     def __init__(self, suggestion_id: str):
@@ -145,7 +146,10 @@ class BadFeedback(KefuError):
 
 
 class ContradictingFeedback(BadFeedback):
-    """A reject of an entry that the agent already used for the same suggestion."""
+    """A reject of an entry that the agent already used for the same suggestion (or the
+    other way round): a conflict with feedback recorded before."""
+
+    code = "conflict"
 
     def __init__(self, message: str):
         super().__init__("draft", message)

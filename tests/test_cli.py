@@ -777,6 +777,21 @@ def test_with_json_a_failed_command_prints_its_error_as_json(home, run, fake_mod
     assert plain.stdout == "" and "no entry with id 'nope'" in plain.stderr
 
 
+def test_with_json_an_error_has_the_web_apis_code(home, run, fake_models):
+    """An unknown suggestion id was invalid_field here and 404 not_found in the API; a
+    taken standard question conflict here and 400 invalid_field there."""
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    for args, error in [
+            (["feedback", "3f2a9c1b0d4e", "accept", "--json"],
+             {"code": "not_found", "type": "UnknownSuggestion"}),
+            (["add", "-q", "多久發貨？", "-a", "包邮", "--json"],
+             {"code": "conflict", "type": "DuplicateQuestion", "field": "question", "id": "k001"})]:
+        result = run(*args, ok=False)
+        assert result.exit_code == 1, (args, result.output)
+        body = json.loads(result.stdout)["error"]
+        assert error.items() <= body.items(), (args, body)
+
+
 def test_error_json_names_the_file_line_and_field():
     import click
 

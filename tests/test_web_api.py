@@ -490,6 +490,50 @@ def test_entries_crud_and_errors(api):
     assert api("GET", "/api/entries?limit=0").status_code == 400
 
 
+def test_a_second_entry_with_a_standard_question_is_a_conflict_as_in_the_cli(api):
+    """It was 400 invalid_field, where `kefu add --json` said conflict: the question is
+    fine in itself, it is taken by another entry, as a taken id is (409)."""
+    body = {"question": "可以用花呗吗", "answer": "支持。"}
+    assert api("POST", "/api/entries", json=body).status_code == 201
+    r = api("POST", "/api/entries", json={**body, "question": "可以用花唄嗎？"})
+    error = r.get_json()["error"]
+    assert (r.status_code, error["code"], error["field"]) == (409, "conflict", "question")
+    assert "is already the standard question of entry" in error["message"]
+
+
+def test_the_api_and_the_cli_give_each_error_one_code():
+    """The CLI's --json said invalid_field for an unknown suggestion (the API: 404
+    not_found) and for contradicting feedback (409 conflict), conflict for a taken
+    question (the API: 400 invalid_field): each edge had its own mapping."""
+    from flask import Flask
+
+    from kefu.cli import KefuClickError, error_json
+    from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportFileError, InvalidEntry,
+                                KefuError, SourceNotFound, VersionNotFound)
+    from kefu.kb.feedback import BadFeedback, ContradictingFeedback, UnknownSuggestion
+    from kefu.kb.learned import LearnError
+    from kefu.web.api import register_errors
+
+    errors = [(EntryNotFound("k1"), 404, "not_found"), (VersionNotFound("k1", 9), 404, "not_found"),
+              (UnknownSuggestion("3f2a"), 404, "not_found"), (SourceNotFound(["a.docx"]), 404, "not_found"),
+              (DuplicateEntry("k1"), 409, "conflict"), (DuplicateQuestion("k1", "运费多少"), 409, "conflict"),
+              (ContradictingFeedback("draft 1 was already rejected"), 409, "conflict"),
+              (InvalidEntry("answer", "missing"), 400, "invalid_field"), (BadFeedback("draft", "x"), 400, "invalid_field"),
+              (LearnError("entry archived", "draft"), 400, "invalid_field"),
+              (ImportFileError("f.csv", 2, "answer", "empty"), 400, "invalid_field"), (KefuError("x"), 400, "invalid")]
+    app = Flask(__name__)
+    register_errors(app)
+
+    def boom(n: int):
+        raise errors[n][0]
+    app.add_url_rule("/api/boom/<int:n>", view_func=boom)
+    client = app.test_client()
+    for n, (error, status, code) in enumerate(errors):
+        r = client.get(f"/api/boom/{n}")
+        assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), error
+        assert error_json(KefuClickError(error))["error"]["code"] == code, error
+
+
 def test_search_sees_an_entry_added_through_the_api(api):
     api("POST", "/api/entries", json={"question": "可以用花呗吗", "answer": "支持。", "similar": ["花呗能用吗"]})
     hits = api("GET", "/api/search?q=花呗能用吗").get_json()["hits"]

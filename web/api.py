@@ -18,6 +18,7 @@ from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
+STATUS = {"not_found": 404, "conflict": 409}  # of a library error's code (`error_code`); else 400
 
 
 class ApiError(Exception):
@@ -35,8 +36,7 @@ def _error(status: int, code: str, message: str, field: str | None = None, retry
 
 def register_errors(app) -> None:
     """JSON errors under /api, whatever raised them."""
-    from kefu.kb.errors import DuplicateEntry, EmptyQuery, EntryNotFound, KefuError, VersionNotFound
-    from kefu.kb.feedback import ContradictingFeedback, UnknownSuggestion
+    from kefu.kb.errors import DuplicateEntry, EmptyQuery, KefuError, error_code
 
     def is_api() -> bool:
         return request.path.startswith("/api/")
@@ -47,17 +47,14 @@ def register_errors(app) -> None:
 
     @app.errorhandler(KefuError)
     def kefu_error(exc: KefuError):
-        status, code, field = 400, "invalid", getattr(exc, "field", None)
-        if isinstance(exc, (EntryNotFound, VersionNotFound, UnknownSuggestion)):
-            status, code = 404, "not_found"
-        elif isinstance(exc, DuplicateEntry):
-            status, code, field = 409, "conflict", "id"
-        elif isinstance(exc, ContradictingFeedback):
-            status, code = 409, "conflict"
+        # The code as the CLI's --json gives it (any error naming a field is invalid_field,
+        # an archived entry's draft too); an empty message stays invalid, naming the parameter.
+        code, field = error_code(exc), getattr(exc, "field", None)
+        status = STATUS.get(code, 400)
+        if isinstance(exc, DuplicateEntry):
+            field = "id"
         elif isinstance(exc, EmptyQuery):
             field = "q" if request.path == "/api/search" else "message"
-        if status == 400 and field and not isinstance(exc, EmptyQuery):
-            code = "invalid_field"  # any error naming a field (an archived entry's draft too)
         if is_api():
             return _error(status, code, str(exc), field)
         from flask import render_template

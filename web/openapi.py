@@ -14,8 +14,9 @@ def _json(schema: dict, description: str = "OK") -> dict:
 _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (400, "Bad input; `field` names the offending field"), (401, "Login or a Bearer token is required"),
     (403, "The user's role is too low"), (404, "No such entry or suggestion"),
-    (409, "The id exists already; or a reject of a draft whose entry a draft of the same suggestion was "
-          "already accepted or edited for"),
+    (409, "The id exists already, or another entry (published or draft) has the standard question; or "
+          "feedback contradicting feedback already recorded for the suggestion (a reject of a draft whose "
+          "entry a draft of it was already accepted or edited for, or the other way round)"),
     (413, "A text field, or the request body, is too long"),
     (429, "Too many unknown Bearer tokens from this address lately; `Retry-After` says when to try again"))}
 
