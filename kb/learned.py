@@ -41,11 +41,13 @@ _OPENING = re.compile(r"^(?:(?:亲亲?|親親?)[\s，,。.！!～~？?]+|(?:您�
 
 class LearnError(KefuError):
     """Feedback that cannot be learned from (unknown or archived entry, bad action);
-    `field` names the input that pointed at the entry, when that was the problem."""
+    `field` names the input that pointed at the entry, when that was the problem, and
+    `path` and `line` the feedback file's line it came from, as ImportFileError does."""
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, path: str | None = None,
+                 line: int | None = None):
         super().__init__(message)
-        self.field = field
+        self.field, self.path, self.line = field, path, line
 
 
 # Where an event's entry came from: a feedback file's key, or the draft a panel click chose.
@@ -109,6 +111,7 @@ class Event:
     edited: str | None = None
     suggestion_id: str | None = None
     at: str | None = None
+    line: int | None = None  # of the feedback file it was read from (blank lines count)
 
 
 @dataclass
@@ -211,9 +214,10 @@ class LearnStore:
             self._bump()
 
     # -- recording ---------------------------------------------------------------
-    def record(self, events: list[Event], where: str = "") -> Recorded:
-        """Store `events` in one transaction; any bad one fails them all (LearnError,
-        prefixed with `where` and the event's position) and nothing is stored."""
+    def record(self, events: list[Event], path: str | None = None) -> Recorded:
+        """Store `events` in one transaction; any bad one fails them all and nothing is
+        stored: LearnError naming the event (its position, or the line of the feedback
+        file `path` it was read from)."""
         out = Recorded()
         # Only the events' entries can gain or lose trusted phrasings: compare just those
         # (the panel records one event per click, the learned table can be long).
@@ -225,10 +229,11 @@ class LearnStore:
                     self._record(event, out)
                 except KefuError as exc:
                     field = getattr(exc, "field", None)
-                    place = f"{where}line {n}" if where else (f"event {n}" if len(events) > 1 else "")
+                    line = (event.line or n) if path else None
+                    place = f"{path}, line {line}" if path else (f"event {n}" if len(events) > 1 else "")
                     if place and field:
                         place += f", field {field!r}"
-                    raise LearnError(f"{place}: {exc}" if place else str(exc), field) from exc
+                    raise LearnError(f"{place}: {exc}" if place else str(exc), field, path, line) from exc
             if out.new:
                 self._bump()
         after = self._trusted_keys(touched)

@@ -117,8 +117,8 @@ class Learner:
         self.kb.refresh(changed)
         return out
 
-    def record(self, events: list[Event], where: str = "") -> Recorded:
-        return self._apply(lambda: self.store.record(events, where))
+    def record(self, events: list[Event], path: str | None = None) -> Recorded:
+        return self._apply(lambda: self.store.record(events, path))
 
     def record_feedback(self, log, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:
@@ -154,7 +154,7 @@ class Learner:
         """Record a learn.jsonl file (one transaction; a line seen before counts once);
         its encoding is detected unless given."""
         path = Path(path)
-        return self.record(read_feedback(path, agent, encoding), where=f"{path}, ")
+        return self.record(read_feedback(path, agent, encoding), path=str(path))
 
     def approve(self, row_id: int, editor: str) -> list[str]:
         return self._apply(lambda: self.store.approve(row_id, editor))
@@ -242,7 +242,7 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
         blob = json.dumps(line, ensure_ascii=False, sort_keys=True)
         key = "replay:" + (f"{line['id']}:{_digest(what)[:12]}" if "id" in line else _digest(blob)[:24])
         events.append(Event(query, action, entry_id, line.get("agent", agent), key, "replay",
-                            line.get("text"), None, at))
+                            line.get("text"), None, at, n))
     if not events:
         raise ImportFileError(path, None, None, "no feedback lines")
     return events

@@ -509,6 +509,22 @@ def test_learn_replay_takes_the_encoding_its_error_names(home, run, fake_models,
     assert result.exit_code == 2 and "--encoding" in result.output
 
 
+def test_learn_replay_names_the_file_and_line_of_an_unknown_or_archived_entry(home, run, fake_models, tmp_path):
+    """Its JSON error had no file or line (only the message named them), as other replay errors
+    have; and the line was the event's position, so a blank line above put it one line off."""
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    run("add", "--id", "k1", "-q", "可以开发票吗", "-a", "可以", "--status", "archived")
+    f = tmp_path / "learn.jsonl"
+    for entry, why in (("nope", "no entry with id 'nope'"), ("k1", "archived")):
+        f.write_text('{"query": "几天发货", "accepted": "k0"}\n\n{"query": "能开票吗", "accepted": "%s"}\n' % entry,
+                     encoding="utf-8")
+        result = run("learn", "replay", str(f), "--json", ok=False)
+        assert result.exit_code == 1, result.output
+        error = json.loads(result.stdout)["error"]
+        assert {"file": str(f), "line": 3, "field": "accepted", "type": "LearnError"}.items() <= error.items(), error
+        assert error["message"].startswith(f"{f}, line 3, field 'accepted': ") and why in error["message"], error
+
+
 # Arguments that get each command past click's own checks, to where it opens the store.
 _ON_A_STORE = {
     "search": ["运费险"], "suggest": ["运费险"], "list": [], "show": ["k1"], "history": ["k1"],
