@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -778,51 +779,63 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
 def restore(backup_path: str | Path, db_path: str | Path) -> None:
     """Replace the store's content with a backup, through the same online backup API.
     The backup is first copied beside the store and brought to the current schema there;
-    a file that is not a kefu store fails that step, and the live store is not touched."""
+    a file that is not a kefu store fails that step, and the live store is not touched.
+
+    The backup's file is copied as it is, with its write-ahead log when one lies beside
+    it (a copy of a store in use): SQLite opening the backup itself, even read-only,
+    leaves FILE-wal and FILE-shm beside the user's file, and opening it as immutable
+    would ignore that log's transactions."""
     check = Path(db_path).with_name(".restore-check.db")
-    check.unlink(missing_ok=True)
+    _remove_with_log(check)
     try:
-        src = sqlite3.connect(Path(backup_path).resolve().as_uri() + "?mode=ro", uri=True)
+        shutil.copyfile(backup_path, check)
+        if os.path.isfile(f"{backup_path}-wal"):
+            shutil.copyfile(f"{backup_path}-wal", f"{check}-wal")
         copy = sqlite3.connect(str(check))
         try:
-            src.backup(copy)
-            # Only a kefu store has these before migrating: the migrations would create
-            # them in any SQLite file (or an empty one), which would then restore as an
-            # empty store over the real one.
-            have = {r[0] for r in copy.execute("select name from sqlite_master where type = 'table'")}
-            if missing := {"_migrations", "entries", "history"} - have:
-                raise KefuError(f"{backup_path} is not a kefu backup (no {', '.join(sorted(missing))} "
-                                "table); the store was not changed")
-            # A backup made by an older kefu gets the newer tables (running processes
-            # read them on every request).
-            migrations.apply(sqlite_utils.Database(copy))
-            copy.execute("select id, question, similar, answer, category, status from entries limit 1").fetchall()
-            copy.execute("select entry_id, version from history limit 1").fetchall()
-            # A damaged backup copies page by page without complaint: check every page.
-            problems = [r[0] for r in copy.execute("pragma integrity_check(5)")]
-            if problems != ["ok"]:
-                raise KefuError(f"{backup_path} is damaged ({'; '.join(problems)}); the store was not changed")
-        except sqlite3.Error as exc:
-            raise KefuError(f"{backup_path} is not a kefu backup ({exc}); the store was not changed") from None
+            try:
+                # Only a kefu store has these before migrating: the migrations would create
+                # them in any SQLite file (or an empty one), which would then restore as an
+                # empty store over the real one.
+                have = {r[0] for r in copy.execute("select name from sqlite_master where type = 'table'")}
+                if missing := {"_migrations", "entries", "history"} - have:
+                    raise KefuError(f"{backup_path} is not a kefu backup (no {', '.join(sorted(missing))} "
+                                    "table); the store was not changed")
+                # A backup made by an older kefu gets the newer tables (running processes
+                # read them on every request).
+                migrations.apply(sqlite_utils.Database(copy))
+                copy.execute("select id, question, similar, answer, category, status from entries limit 1").fetchall()
+                copy.execute("select entry_id, version from history limit 1").fetchall()
+                # A damaged backup copies page by page without complaint: check every page.
+                problems = [r[0] for r in copy.execute("pragma integrity_check(5)")]
+                if problems != ["ok"]:
+                    raise KefuError(f"{backup_path} is damaged ({'; '.join(problems)}); the store was not changed")
+            except sqlite3.Error as exc:
+                raise KefuError(f"{backup_path} is not a kefu backup ({exc}); the store was not changed") from None
+            if _damaged(db_path):
+                # The store itself is unreadable (what sent the user here): SQLite cannot copy
+                # into it, so the checked copy replaces the file.
+                copy.close()
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+                os.replace(check, db_path)
+                return
+            dst = sqlite3.connect(str(db_path), timeout=30)
+            try:
+                copy.backup(dst)
+            finally:
+                dst.close()
         finally:
-            src.close()
-        if _damaged(db_path):
-            # The store itself is unreadable (what sent the user here): SQLite cannot copy
-            # into it, so the checked copy replaces the file.
-            copy.close()
-            for suffix in ("-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-            os.replace(check, db_path)
-            return
-        dst = sqlite3.connect(str(db_path), timeout=30)
-        try:
-            copy.backup(dst)
-        finally:
-            dst.close()
             copy.close()
     finally:
-        check.unlink(missing_ok=True)
+        _remove_with_log(check)
         Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
+
+
+def _remove_with_log(db_path: Path) -> None:
+    """A scratch database file and the -wal and -shm files SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
 
 def _damaged(db_path: str | Path) -> bool:

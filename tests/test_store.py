@@ -787,6 +787,32 @@ def test_a_store_kept_open_during_a_restore_sees_the_restored_content(tmp_path, 
         live.close()
 
 
+def test_restoring_leaves_nothing_beside_the_backup_and_reads_a_copy_made_in_use(tmp_path, make_entry):
+    """Restoring opened the backup (WAL mode, as its store) with SQLite, read-only, which
+    left FILE-wal and FILE-shm beside the user's file. A backup made while the store is in
+    use, by `backup` or by copying the store and its -wal, is still read whole."""
+    import shutil
+
+    db, saved, copied = tmp_path / "kefu.db", tmp_path / "saved", tmp_path / "copied"
+    saved.mkdir(), copied.mkdir()
+    live = Store.open(db)  # a running server
+    try:
+        live.add(make_entry("e1"))
+        backup(db, saved / "kefu.bak")
+        live.update("e1", {"answer": "不包邮。"})
+        assert db.with_name("kefu.db-wal").stat().st_size > 0  # the last change is in the log alone
+        shutil.copyfile(db, copied / "kefu.db")
+        shutil.copyfile(db.with_name("kefu.db-wal"), copied / "kefu.db-wal")
+        live.add(make_entry("e2", question="怎么退货"))
+        for folder, answer in ((saved, make_entry("e1")["answer"]), (copied, "不包邮。")):
+            files = {p.name: p.read_bytes() for p in folder.iterdir()}
+            restore(folder / sorted(files)[0], db)
+            assert {p.name: p.read_bytes() for p in folder.iterdir()} == files, folder
+            assert [(e.id, e.answer) for e in live.iter_published()] == [("e1", answer)]
+    finally:
+        live.close()
+
+
 def test_restoring_a_backup_of_an_older_schema_migrates_it(tmp_path, make_entry):
     import sqlite3
 
