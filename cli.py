@@ -431,7 +431,8 @@ def revert(c: Context, entry_id, version, as_json) -> None:
               help="Also write the JSON report to this file; rejected rows go beside it "
                    "(REPORT.rejected.csv; without --report: kefu-import.rejected.csv here).")
 @click.option("--template", type=click.Choice(["xlsx", "csv"]),
-              help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>).")
+              help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>; "
+                   "no PATH: it imports nothing).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="File for --template; its extension must be the format's.")
 @click.option("--force", is_flag=True, help="With --template: overwrite the -o file if it exists.")
@@ -445,6 +446,9 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
 
     if template:
+        if paths:  # the file to write is -o's; writing and importing at once would be two commands
+            raise click.UsageError(f"--template writes an example file and imports nothing: name it with -o "
+                                   f"(default kefu-template.{template}), not as a PATH ({paths[0]})")
         out = output or Path(f"kefu-template.{template}")
         # kefu import reads a file by its extension: a CSV named .xlsx would not import.
         if out.suffix.lower() != f".{template}":

@@ -971,6 +971,16 @@ def test_template_refuses_an_existing_file_without_force(kefu, tmp_path):
     assert counts(report(kefu("import", "faq.xlsx", "--json"))["files"][0]) == (2, 0, 0, 0, 0)
 
 
+def test_template_refuses_a_path_to_import(kefu, tmp_path):
+    """`kefu import --template xlsx faq.xlsx` ignored the path and wrote kefu-template.xlsx
+    here, saying nothing: the file is named with -o, and nothing is imported."""
+    shop = tmp_path / "faq.xlsx"
+    shop.write_bytes(b"the shop's own FAQ")
+    result = kefu("import", "--template", "xlsx", "faq.xlsx", code=2)
+    assert "-o" in result.output and "faq.xlsx" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.xlsx"] and shop.read_bytes() == b"the shop's own FAQ"
+
+
 @pytest.mark.parametrize("fmt, name", [("csv", "mine.xlsx"), ("xlsx", "mine.csv"), ("csv", "mine"),
                                        ("xlsx", "mine.txt")])
 def test_template_refuses_an_output_name_of_another_format(kefu, tmp_path, fmt, name):
