@@ -201,7 +201,7 @@ def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: 
 
 
 @cli.command()
-@click.option("--sample", is_flag=True, help="Also import the shipped sample shop corpus (210 entries).")
+@click.option("--sample", is_flag=True, help="Also import the shipped sample shop corpus.")
 @json_option
 @click.pass_obj
 @handle_errors

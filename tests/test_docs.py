@@ -34,3 +34,18 @@ def test_command_has_json_option(name, cmd):
 
 def test_readme_shows_the_two_setup_commands():
     assert "make run" in README and "make test" in README
+
+
+def test_the_sample_corpus_size_said_is_its_size():
+    """`kefu init --help` said 210 entries; the shipped corpus has 205."""
+    import re
+
+    from click.testing import CliRunner
+
+    from kefu.corpus import ENTRIES
+    from kefu.kb.io import read_entries
+
+    size = len(list(read_entries(ENTRIES)))
+    said = CliRunner().invoke(cli, ["init", "--help"], terminal_width=200).output
+    counts = re.findall(r"(\d+)[- ]entr", said) + re.findall(r"(\d+)-entry sample", README)
+    assert all(int(n) == size for n in counts), (counts, size)
