@@ -508,15 +508,15 @@ def _import_totals(results) -> dict[str, int]:
 
 def _import_text(d: dict) -> str:
     """A summary table, then each failed file's error, rejected rows, notes and the dry-run diff."""
-    lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'same':>6} {'skipped':>7} "
+    lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'unchanged':>9} {'skipped':>7} "
              f"{'pruned':>6} {'passages':>8} {'rejected':>8}"]
     for r in d["files"]:
         name = r["file"] if len(r["file"]) <= 40 else "…" + r["file"][-39:]
         passages = sum(r["passages"].get(k, 0) for k in ("added", "updated"))
-        lines.append(f"{name:40} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>6} "
+        lines.append(f"{name:40} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>9} "
                      f"{r['skipped']:>7} {r['pruned']:>6} {passages:>8} {len(r['rejected']):>8}")
     t = d["totals"]
-    lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>6} "
+    lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>9} "
                  f"{t['skipped']:>7} {t['pruned']:>6} {t['passages']:>8} {t['rejected_rows']:>8}")
     for r in d["files"]:
         if r["error"]:

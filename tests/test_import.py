@@ -971,6 +971,16 @@ def test_template_refuses_an_existing_file_without_force(kefu, tmp_path):
     assert counts(report(kefu("import", "faq.xlsx", "--json"))["files"][0]) == (2, 0, 0, 0, 0)
 
 
+def test_the_summary_table_names_its_columns_as_the_json_does(kefu, tmp_path):
+    """The text table said `same` where the JSON, the report and the README say unchanged."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])
+    kefu("import", "seed.jsonl")
+    lines = kefu("import", "seed.jsonl").stdout.splitlines()
+    assert lines[0].split() == ["file", "status", "added", "updated", "unchanged", "skipped", "pruned",
+                                "passages", "rejected"]
+    assert lines[1].split()[-7:] == ["0", "0", "1", "0", "0", "0", "0"]
+
+
 def test_template_refuses_a_path_to_import(kefu, tmp_path):
     """`kefu import --template xlsx faq.xlsx` ignored the path and wrote kefu-template.xlsx
     here, saying nothing: the file is named with -o, and nothing is imported."""
