@@ -184,7 +184,7 @@ def author() -> str:
 
 @click.group(cls=JsonErrorsGroup)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
-              help="Data folder (default: $KEFU_HOME or ~/.local/share/kefu).")
+              help="Data folder (default: $KEFU_HOME, else $XDG_DATA_HOME/kefu, else ~/.local/share/kefu).")
 @click.option("--models", envvar="KEFU_MODELS",
               help="Embedding models, comma-separated: use, e5, or a sentence-transformers "
                    "name/path (default: the data folder's config, else 'use,e5').")
@@ -429,7 +429,7 @@ def revert(c: Context, entry_id, version, as_json) -> None:
               help="Import a file's valid rows even if some rows are rejected (default: the file imports nothing).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the JSON report to this file; rejected rows go beside it "
-                   "(REPORT.rejected.csv; without --report: kefu-import.rejected.csv here).")
+                   "(rep.json: rep.rejected.csv; without --report: kefu-import.rejected.csv here).")
 @click.option("--template", type=click.Choice(["xlsx", "csv"]),
               help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>; "
                    "no PATH: it imports nothing).")
