@@ -107,6 +107,15 @@ class IndexMismatch(KefuError):
     """An index on disk was built with other models than the ones configured."""
 
 
+class StoreTooNew(KefuError):
+    """The store was last written by a newer kefu: its schema has migrations this one
+    does not know (a column it would misread), so it is left alone."""
+
+    def __init__(self, path: str, unknown: list[str]):
+        super().__init__(f"{path} was made by a newer kefu (migration {', '.join(unknown)}); upgrade kefu")
+        self.path, self.unknown = path, unknown
+
+
 class EmptyQuery(KefuError):
     def __init__(self) -> None:
         super().__init__("the message is empty")

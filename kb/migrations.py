@@ -9,6 +9,8 @@ from typing import Callable
 
 import sqlite_utils
 
+from .errors import StoreTooNew
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
 
 
@@ -232,7 +234,11 @@ def m019_passage_removals(db: sqlite_utils.Database) -> None:
 def apply(db: sqlite_utils.Database) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command
-    after an upgrade) take turns on a lock file beside it: the second finds the work done."""
+    after an upgrade) take turns on a lock file beside it: the second finds the work done.
+    StoreTooNew when a newer kefu migrated it further: its rows have columns this one
+    would misread, so nothing is read or written."""
+    if too_new := unknown(db):
+        raise StoreTooNew(_file_of(db) or ":memory:", too_new)
     if not _pending(db):
         return
     path = _file_of(db)
@@ -261,6 +267,14 @@ def _file_of(db: sqlite_utils.Database) -> str:
     finally:
         db.conn.text_factory = before
     return next((os.fsdecode(row[2]) for row in rows if row[1] == b"main" and row[2]), "")
+
+
+def unknown(db: sqlite_utils.Database) -> list[str]:
+    """Migrations recorded in the store that this kefu does not have (a newer one's)."""
+    if "_migrations" not in db.table_names():
+        return []
+    known = {fn.__name__ for fn in MIGRATIONS}
+    return sorted({row["name"] for row in db["_migrations"].rows} - known)
 
 
 def _pending(db: sqlite_utils.Database) -> bool:

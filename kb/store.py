@@ -144,10 +144,14 @@ class Store:
         db = sqlite_utils.Database(conn)
         # WAL lets readers (the panel, a backup) go on while an import writes. Switching a
         # new store to it needs the store to itself: processes creating one take turns.
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            with migrations.setting_up(str(path)):
-                db.execute("PRAGMA journal_mode=WAL")
-        return cls(db)
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                with migrations.setting_up(str(path)):
+                    db.execute("PRAGMA journal_mode=WAL")
+            return cls(db)
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -801,6 +805,10 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
                 if missing := {"_migrations", "entries", "history"} - have:
                     raise KefuError(f"{backup_path} is not a kefu backup (no {', '.join(sorted(missing))} "
                                     "table); the store was not changed")
+                # A newer kefu's backup has columns this one would misread: refused.
+                if too_new := migrations.unknown(sqlite_utils.Database(copy)):
+                    raise KefuError(f"{backup_path} was made by a newer kefu (migration {', '.join(too_new)}); "
+                                    "upgrade kefu; the store was not changed")
                 # A backup made by an older kefu gets the newer tables (running processes
                 # read them on every request).
                 migrations.apply(sqlite_utils.Database(copy))

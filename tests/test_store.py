@@ -974,3 +974,42 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     outcomes = [(c.wait(timeout=120), c.stdout.read().strip(), c.stderr.read()[-300:]) for c in children]
     assert all(code == 0 and out == "0" for code, out, _ in outcomes), outcomes
 
+
+
+def _newer_kefu_store(path, make_entry):
+    """A store a newer kefu wrote: a migration this one lacks added a column to entries."""
+    s = Store.open(path)
+    s.add(make_entry("n1", question="新版本的问题"))
+    s.close()
+    c = sqlite3.connect(path)
+    c.execute("alter table entries add column owner text")
+    c.execute("insert into _migrations (name, applied_at) values ('m999_entries_owner', '2030-01-01')")
+    c.commit()
+    c.close()
+    return path
+
+
+def test_restore_refuses_a_backup_made_by_a_newer_kefu_and_keeps_the_store(tmp_path, make_entry):
+    """It restored, exit 0, and every command then failed reading `select *` from entries."""
+    db = tmp_path / "kefu.db"
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    s.close()
+    bak = _newer_kefu_store(tmp_path / "newer.bak", make_entry)
+    with pytest.raises(KefuError, match=r"newer\.bak was made by a newer kefu \(migration m999_entries_owner\); "
+                                        r"upgrade kefu"):
+        restore(bak, db)
+    assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []
+    s = Store.open(db)
+    try:
+        assert [e.id for e in s.entries()] == ["e1"]
+    finally:
+        s.close()
+
+
+def test_opening_a_store_of_a_newer_kefu_is_refused(tmp_path, make_entry):
+    from kefu.kb.errors import StoreTooNew
+
+    db = _newer_kefu_store(tmp_path / "kefu.db", make_entry)
+    with pytest.raises(StoreTooNew, match=r"kefu\.db was made by a newer kefu \(migration m999_entries_owner\)"):
+        Store.open(db)
