@@ -30,6 +30,11 @@ class Context(Workspace):
     def __init__(self, home: Path, models: str | None, threads: int | None = None):
         super().__init__(home, models, threads, progress=progress)
 
+    def kb(self):
+        if self._kb is None:
+            refuse_empty_store(self.home / "kefu.db")
+        return super().kb()
+
 
 _LOGGED: dict[str, int] = {}  # stage -> the last quarter a log line was written for
 
@@ -149,7 +154,27 @@ def require_store(home: Path) -> Path:
     db = home / "kefu.db"
     if not db.is_file():
         raise click.ClickException(f"no store at {home}: run `kefu init` first (or check --data-dir / KEFU_HOME)")
+    refuse_empty_store(db)
     return db
+
+
+def refuse_empty_store(db: Path) -> None:
+    """A one-line error when the store file exists but is empty (0 bytes: a disk that was
+    full, a copy cut short). SQLite takes such a file for a new database: every command
+    would answer from an empty store (no match, exit 0) as if nothing were lost."""
+    if _empty_store(db):
+        raise click.ClickException(f"the store file {db} is empty; restore a backup (`kefu restore FILE`) "
+                                   "or run `kefu init` to start a new store")
+
+
+def _empty_store(db: Path) -> bool:
+    """Whether the store file exists with 0 bytes and no write-ahead log that holds pages."""
+    def size(path: Path) -> int | None:
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            return None
+    return size(db) == 0 and not size(db.with_name(db.name + "-wal"))
 
 
 def needs_store(fn):
@@ -212,6 +237,10 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
     from kefu.kb.errors import IndexMismatch
 
     c._models = canonical_models(c.models)
+    db = c.home / "kefu.db"
+    if _empty_store(db):  # asked to start anew over an empty store file
+        for path in (db, db.with_name("kefu.db-wal"), db.with_name("kefu.db-shm")):
+            path.unlink(missing_ok=True)
     kb = c.kb()  # loads the models: a model that cannot load leaves config.json as it was
     config = {**c.config(), "models": c.models}
     try:

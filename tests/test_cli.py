@@ -827,3 +827,19 @@ def test_terms_remove_notes_a_word_that_is_no_term(home, run, fake_models):
     out = run("terms", "remove", "運費險", "不存在的词").output
     assert out.splitlines() == ["removed 1 term(s)", "note: 不存在的词 is not a term"]
     assert json.loads(run("terms", "remove", "不存在的词", "--json").stdout) == {"removed": 0, "unknown": ["不存在的词"]}
+
+
+def test_an_empty_store_file_is_refused_not_taken_for_a_new_store(home, run, fake_models):
+    """A 0-byte kefu.db (a full disk, a copy cut short) answered as an empty store: search
+    said no match, exit 0. Every command now says so; init starts a new store over it."""
+    home.mkdir()
+    (home / "kefu.db").write_bytes(b"")
+    for args in (["list"], ["show", "k1"], ["add", "-q", "多久发货", "-a", "当天发货"], ["backup", "copy.db"]):
+        result = run(*args, ok=False)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output == (f"Error: the store file {home / 'kefu.db'} is empty; restore a backup "
+                                 "(`kefu restore FILE`) or run `kefu init` to start a new store\n"), args
+    assert (home / "kefu.db").stat().st_size == 0
+    run("init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    assert json.loads(run("show", "k1", "--json").stdout)["question"] == "多久发货"
