@@ -527,9 +527,11 @@ def check_models(folder: Path, models: dict[str, int]) -> None:
 
 def _same_models(folder: Path, built: dict[str, int], models: dict[str, int]) -> None:
     if built != models:
+        def said(ms: dict[str, int]) -> str:  # id and dimension: a model may change only its dim
+            return ", ".join(f"{m} ({d} dims)" for m, d in sorted(ms.items())) or "none"
         raise IndexMismatch(
-            f"the index in {folder} was built with models {sorted(built)} "
-            f"but {sorted(models)} are configured; run `kefu reindex`")
+            f"the index in {folder} was built with models {said(built)} "
+            f"but {said(models)} are configured; run `kefu reindex`")
 
 
 def _read_meta(folder: Path) -> dict | None:

@@ -116,6 +116,13 @@ def test_load_with_other_models_raises_index_mismatch(kb, built):
         Index.load(folder, {"fake": 64, "other": 64})
 
 
+def test_index_mismatch_says_the_id_and_dim_of_each_side(kb, built):
+    """Only a dim differed, and the message read "built with ['fake'] but ['fake'] are configured"."""
+    folder = kb.home / "index" / _current(kb)
+    with pytest.raises(IndexMismatch, match=r"built with models fake \(64 dims\) but fake \(32 dims\) are configured"):
+        Index.load(folder, {"fake": 32})
+
+
 def _other_model_is_refused(kb) -> None:
     other = KnowledgeBase(kb.home, [FakeEmbedder(id="other-model")])
     try:
