@@ -73,7 +73,15 @@ def handle_errors(fn):
         # Glob patterns name files: like paths, they keep the bytes the file system has.
         kwargs = {k: v if k == "patterns" else _decoded(v) for k, v in kwargs.items()}
         try:
-            return fn(*args, **kwargs)
+            try:
+                result = fn(*args, **kwargs)
+            except SystemExit:  # the command's own failure status (import: a failed file)
+                if (behind := _index_behind()) is not None:
+                    click.echo(f"Error: {behind}", err=True)
+                raise
+            if (behind := _index_behind()) is not None:
+                raise IndexBehind(behind)
+            return result
         except KefuError as exc:
             raise KefuClickError(exc) from None
         except OSError as exc:
@@ -88,6 +96,27 @@ def handle_errors(fn):
             raise click.ClickException(f"the store cannot be read ({exc}): is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+def _index_behind():
+    """The IndexNotUpdated the command's writes left (saved, but the index is stale), if any."""
+    ctx = click.get_current_context(silent=True)
+    c = ctx.find_object(Context) if ctx is not None else None
+    kb = c._kb if c is not None else None
+    return kb.index_error if kb is not None else None
+
+
+class IndexBehind(click.ClickException):
+    """The command's writes were saved and its output printed, but the index could not
+    follow them: exit status 3, so that a script neither takes the write for failed (a
+    retry would find it done) nor misses it. With --json stdout holds the command's JSON
+    already; the message goes to stderr only."""
+
+    exit_code = 3
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
 
 
 class KefuClickError(click.ClickException):
@@ -131,7 +160,7 @@ class JsonErrorsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            if ctx.meta.get("kefu.json"):
+            if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
                 click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
             raise
 
@@ -506,7 +535,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
     results = importer.run(files)
     if not dry_run:
-        kb.index()
+        kb.build_index()  # a failure here is told after the summary (handle_errors)
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
               "totals": _import_totals(results), "entries": kb.store.count()}
     if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows

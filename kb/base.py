@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from .embed import Embedder, read_as_query
 from .entry import Entry
+from .errors import IndexNotUpdated
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, check_models, with_prototype
 from .learned import LearnStore
 from .store import AddedTerms, ImportReport, PublishedState, Store, text_hash
@@ -58,6 +60,9 @@ class KnowledgeBase:
         self._passages: Index | None = None
         self._segmenter: Segmenter | None = None
         self._segmenter_fp: int | None = None
+        # Why the index could not follow the writes (saved in the store all the same),
+        # None once it did: see _after_write.
+        self.index_error: IndexNotUpdated | None = None
         if search_threads:
             # FAISS, numpy's BLAS and the encoders each start threads; on a small
             # machine they compete for the cores and one query gets slower, not
@@ -356,8 +361,32 @@ class KnowledgeBase:
     def _synced(self, write: Callable[[], Entry]) -> Entry:
         self.check_index_models()
         entry = write()
-        self._sync()
+        self._after_write(self._sync)
         return entry
+
+    def _after_write(self, update: Callable[[], object]) -> None:
+        """Bring the index up to date after a write SQLite has committed. A failure (the
+        index folder read-only, the disk full) must not report the write as failed: it
+        happened, and a retry would find it done (`add`: the id exists). It is kept in
+        `index_error` for the caller to tell, and logged. The index on disk is then stale,
+        not wrong: it is labelled with the content it was built from, so the next index()
+        applies the change or rebuilds from the store."""
+        try:
+            update()
+            self.index_error = None  # it holds every write now, earlier failed ones too
+        except (OSError, RuntimeError, MemoryError, sqlite3.Error, IndexDamaged) as exc:
+            if isinstance(exc, OSError) and exc.filename:
+                reason = f"{exc.strerror or exc}: {exc.filename}"
+            else:
+                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+            self.index_error = IndexNotUpdated(reason)
+            self._index = None  # what is in memory may be half-updated: read the disk again
+            log.warning("%s", self.index_error)
+
+    def build_index(self) -> None:
+        """After writes: build or catch up the index now rather than at the first search;
+        a failure is kept in `index_error` as a write's is (see _after_write)."""
+        self._after_write(self.index)
 
     def add(self, data: dict, author: str | None = None) -> Entry:
         return self._synced(lambda: self.store.add(data, author))
@@ -412,7 +441,10 @@ class KnowledgeBase:
     def refresh(self, changed: list[str]) -> None:
         """Bring the entry index up to date after writes that changed the entries
         `changed`: in place for a few, a fresh build (with progress) for many; the passage
-        index rebuilds if stale."""
+        index rebuilds if stale. A failure is kept in `index_error` (see _after_write)."""
+        self._after_write(lambda: self._refresh(changed))
+
+    def _refresh(self, changed: list[str]) -> None:
         if len(changed) > _SYNC_MAX:
             with self.index_dir.lock():  # the entries only: the passages are brought up to date below
                 self._rebuild()
@@ -427,7 +459,7 @@ class KnowledgeBase:
         self.check_index_models()
         removed = self.store.remove_passages(sources, author)
         if self.passage_dir.current() is not None:
-            self.passage_index()
+            self._after_write(self.passage_index)
         return removed
 
     def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:

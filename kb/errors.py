@@ -116,6 +116,18 @@ class StoreTooNew(KefuError):
         self.path, self.unknown = path, unknown
 
 
+class IndexNotUpdated(KefuError):
+    """A write was saved in the store, but the index could not be brought up to date
+    after it (a read-only index folder, a full disk). Not raised: the knowledge base
+    keeps it (`KnowledgeBase.index_error`), as the write itself succeeded; the index is
+    rebuilt from the store when next used."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the change was saved, but the index could not be updated ({reason}); "
+                         "it is brought up to date from the store on next use, or run `kefu reindex`")
+        self.reason = reason
+
+
 class EmptyQuery(KefuError):
     def __init__(self) -> None:
         super().__init__("the message is empty")

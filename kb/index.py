@@ -19,6 +19,7 @@ Writers (in any process) take turns through the LOCK file; readers never wait.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -399,18 +400,22 @@ class Index:
         data = {"rows": rows, "windows": self.windows}
         if self.sources is not None:
             data["sources"] = vars(self.sources)
-        _write_json(folder / files["rows"], data)
-        self.lexical.save(folder / files["lexical"])
+        with _writing(folder / files["rows"]):
+            _write_json(folder / files["rows"], data)
+        with _writing(folder / files["lexical"]):
+            self.lexical.save(folder / files["lexical"])
+            _fsync(folder / files["lexical"])
         for model, name in files["dense"].items():
-            faiss.write_index(self.dense[model], str(folder / name))
-            _fsync(folder / name)
+            with _writing(folder / name):
+                _write_faiss(self.dense[model], folder / name)
         meta = {
             "format": FORMAT, "generation": g, "content_hash": self.content_hash,
             "models": [{"id": m, "dim": d} for m, d in self.models.items()],
             "entries": self.n_entries, "rows": len(self.rows), "next_vid": self.next_vid,
             "files": files, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        _write_json(folder / "meta.json", meta)
+        with _writing(folder / "meta.json"):
+            _write_json(folder / "meta.json", meta)
         self.folder = folder
         if old:
             for name in _file_names(old):
@@ -487,6 +492,36 @@ def _read_faiss(path: Path, dim: int, rows: int):
         raise IndexDamaged(f"{path} holds {index.ntotal} vectors of dimension {index.d}, "
                            f"not the {rows} of dimension {dim} that meta.json records")
     return index
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Any failure to write `path` (a full disk, a read-only folder) as an OSError naming
+    it: Python's write and flush errors name no file, FAISS raises a RuntimeError."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename:
+            raise
+        raise OSError(exc.errno, f"cannot write the index file ({exc.strerror or exc})", str(path)) from None
+    except RuntimeError as exc:
+        text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise OSError(errno.EIO, f"cannot write the index file ({text})", str(path)) from None
+
+
+def _write_faiss(index, path: Path) -> None:
+    """Write a FAISS index through Python's file object: FAISS's own writer only prints a
+    failure of its last, buffered write (a full disk) and leaves the file cut short."""
+    import faiss
+
+    with open(path, "wb") as fh:
+        writer = faiss.PyCallbackIOWriter(fh.write, 1 << 20)
+        try:
+            faiss.write_index(index, writer)
+        finally:
+            del writer  # flushes FAISS's buffer into fh
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _reason(exc: Exception) -> str:

@@ -843,3 +843,38 @@ def test_an_empty_store_file_is_refused_not_taken_for_a_new_store(home, run, fak
     run("init")
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
     assert json.loads(run("show", "k1", "--json").stdout)["question"] == "多久发货"
+
+
+def _next_dense_file_is_a_full_disk(home: Path) -> Path:
+    """The dense file the next in-place index update writes, made a link to /dev/full."""
+    folder = home / "index" / (home / "index" / "CURRENT").read_text(encoding="utf-8").strip()
+    generation = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["generation"]
+    full = folder / f"dense-fake-g{generation + 1}.faiss"
+    full.symlink_to("/dev/full")
+    return full
+
+
+def test_a_write_whose_index_update_fails_says_it_was_saved(home, run, fake_models, tmp_path):
+    """`edit` stored the change, then failed on the index (read-only folder, full disk) and
+    exited 1 with that error alone: the user retried, `add` then said the id exists, and
+    `import` printed no summary. The output says what was saved and that the index was
+    not updated (naming the file), exit status 3; the index catches up on next use."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("reindex")
+    full = _next_dense_file_is_a_full_disk(home)
+    edit = run("edit", "k1", "-a", "次日发货", "--json", ok=False)
+    assert edit.exit_code == 3, edit.output
+    assert json.loads(edit.stdout)["answer"] == "次日发货"  # stdout is the edit's JSON, as when all goes well
+    assert edit.stderr == (f"Error: the change was saved, but the index could not be updated (cannot write the "
+                           f"index file (No space left on device): {full}); it is brought up to date from the "
+                           "store on next use, or run `kefu reindex`\n")
+    assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "次日发货"
+    faq = tmp_path / "more.csv"
+    faq.write_text("id,question,answer\nk2,可以开发票吗,可以开电子发票。\n", encoding="utf-8")
+    imported = run("import", str(faq), ok=False)
+    assert imported.exit_code == 3 and "more.csv" in imported.stdout and "2 entries in the store" in imported.stdout
+    assert str(full) in imported.stderr and "saved" in imported.stderr
+    full.unlink()
+    hits = json.loads(run("search", "能开发票吗", "--json").stdout)["hits"]
+    assert hits[0]["entry_id"] == "k2"
+    assert run("edit", "k1", "-a", "当天发货").exit_code == 0

@@ -753,3 +753,59 @@ def test_many_changed_entries_rebuild_the_entry_index_only(kb, make_entry):
     kb.refresh(report.changed_entries)
     assert kb.index_dir.current() != entries and kb.passage_dir.current() == passages
     assert kb.index().n_entries == 205
+
+
+# -- a write whose index update fails is saved all the same --------------------------------------
+
+def _next_dense_file_is_a_full_disk(kb) -> "Path":
+    """The dense file the next in-place update writes, made a link to /dev/full: FAISS
+    then fails writing it as on a full disk."""
+    meta = _meta(kb)
+    path = kb.home / "index" / _current(kb) / f"dense-fake-g{meta['generation'] + 1}.faiss"
+    path.symlink_to("/dev/full")
+    return path
+
+
+def test_a_write_whose_index_update_fails_is_saved_and_the_index_catches_up(kb, built, caplog):
+    """The edit was stored, but the index update's failure (disk full: a raw FAISS
+    RuntimeError) was raised as the edit's: reported as failed, retried, `add` then said
+    the id exists. The write now returns; why the index did not follow is kept, naming
+    the file; the next index() applies the edit."""
+    full = _next_dense_file_is_a_full_disk(kb)
+    with caplog.at_level("WARNING", logger="kefu"):
+        entry = kb.update("ship", {"question": "邮费由谁承担"})
+    assert entry.question == "邮费由谁承担" and kb.store.get("ship").question == "邮费由谁承担"
+    assert kb.index_error is not None and str(full) in str(kb.index_error)
+    assert "No space left on device" in str(kb.index_error) and "saved" in str(kb.index_error)
+    assert any(str(full) in r.getMessage() for r in caplog.records)
+    assert kb.add({"id": "new1", "question": "可以改地址吗", "answer": "发货前可以改。"}).id == "new1"
+    full.unlink()  # the disk has room again
+    other = _fresh(kb.home)  # another process, and this one: both see the edits
+    try:
+        for k in (other, kb):
+            index = k.index()
+            assert "邮费由谁承担" in _texts(index, "ship") and "可以改地址吗" in _texts(index, "new1")
+            assert index.content_hash == k.store.published_hash()
+    finally:
+        other.close()
+    kb.update("ship", {"answer": "全场包邮。"})
+    assert kb.index_error is None
+
+
+def test_a_rebuild_that_cannot_write_its_faiss_file_says_which_file(kb, built, monkeypatch):
+    import errno
+
+    import kefu.kb.index as index_module
+
+    real = index_module.IndexDir.new_version
+
+    def new_version(self):
+        folder = real(self)
+        (folder / "dense-fake-g1.faiss").symlink_to("/dev/full")
+        return folder
+    monkeypatch.setattr(index_module.IndexDir, "new_version", new_version)
+    with pytest.raises(OSError) as exc:
+        kb.rebuild()
+    assert exc.value.errno == errno.ENOSPC and exc.value.filename.endswith("dense-fake-g1.faiss")
+    assert exc.value.strerror == "cannot write the index file (No space left on device)"
+    assert _current(kb) != exc.value.filename.split("/")[-2]  # the old version stays live
