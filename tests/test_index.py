@@ -646,6 +646,12 @@ def _damage(kb, how: str) -> str:
     elif how == "faiss truncated":
         name = next(iter(meta["files"]["dense"].values()))
         (folder / name).write_bytes((folder / name).read_bytes()[:100])
+    elif how in ("faiss garbled inside", "faiss ids garbled"):  # same size: only the bytes differ
+        name = next(iter(meta["files"]["dense"].values()))
+        raw = bytearray((folder / name).read_bytes())
+        at = len(raw) // 2 if how == "faiss garbled inside" else len(raw) - 8 * 3  # the id map is last
+        raw[at:at + 8] = b"\x41" * 8
+        (folder / name).write_bytes(bytes(raw))
     elif how == "meta garbled":
         name = "meta.json"
         (folder / name).write_text("{not json", encoding="utf-8")
@@ -658,8 +664,8 @@ def _damage(kb, how: str) -> str:
     return name
 
 
-@pytest.mark.parametrize("how", ["faiss deleted", "faiss truncated", "meta garbled", "rows deleted",
-                                 "lexical garbled"])
+@pytest.mark.parametrize("how", ["faiss deleted", "faiss truncated", "faiss garbled inside", "faiss ids garbled",
+                                 "meta garbled", "rows deleted", "lexical garbled"])
 def test_a_damaged_index_is_rebuilt_with_a_warning(kb, built, how, caplog):
     kb.close()
     broken = _damage(kb, how)
