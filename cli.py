@@ -88,12 +88,17 @@ def handle_errors(fn):
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
         except sqlite3.DatabaseError as exc:
+            # kefu's other SQLite files (a backup, a restore's source) name themselves in
+            # KefuErrors: what SQLite raises here is about the store.
+            ctx = click.get_current_context(silent=True)
+            c = ctx.find_object(Context) if ctx is not None else None
+            store = f"the store {c.home / 'kefu.db'}" if c is not None else "the store"
             if "locked" in str(exc) or "busy" in str(exc):
-                raise click.ClickException(f"the store is busy ({exc}): another kefu is writing to it; "
+                raise click.ClickException(f"{store} is busy ({exc}): another kefu is writing to it; "
                                            "try again in a moment") from None
             if any(w in str(exc) for w in ("disk I/O", "readonly", "unable to open", "disk is full")):
-                raise click.ClickException(f"SQLite could not do it: {exc}") from None
-            raise click.ClickException(f"the store cannot be read ({exc}): is it a kefu store? Restore a "
+                raise click.ClickException(f"SQLite could not do it with {store}: {exc}") from None
+            raise click.ClickException(f"{store} cannot be read ({exc}): is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
 

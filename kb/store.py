@@ -763,19 +763,37 @@ def _loads(value):
 
 def backup(db_path: str | Path, dest: str | Path) -> None:
     """Copy a live store with SQLite's online backup API (safe while others use it);
-    KefuError naming `dest` when it cannot be written there."""
+    KefuError naming the side that failed: the store when it cannot be read, `dest` when
+    it cannot be written there.
+
+    The copy is written beside `dest` under a temporary name and renamed to it once
+    complete: a backup killed half-way is never a file at `dest` that looks like one (and
+    restores badly), and `dest` may be any file that is to be overwritten, SQLite or not."""
+    db_path, dest = Path(db_path), Path(dest)
+    if dest.exists() and dest.resolve() == db_path.resolve():
+        raise KefuError(f"{dest} is the store itself: give the backup another name")
     src = sqlite3.connect(str(db_path))
     try:
         try:
-            dst = sqlite3.connect(str(dest))
+            src.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise KefuError(f"cannot read the store {db_path}: {exc}") from None
+        folder = dest.parent
+        if not folder.is_dir():
+            raise KefuError(f"cannot write the backup {dest}: folder {folder} does not exist")
+        partial = dest.with_name(f".{dest.name}.partial")
+        _remove_with_log(partial)  # left by a backup that was killed
+        try:
+            dst = sqlite3.connect(str(partial))
             try:
                 src.backup(dst)
             finally:
                 dst.close()
+            os.replace(partial, dest)
         except sqlite3.Error as exc:
-            folder = Path(dest).parent
-            why = f"folder {folder} does not exist" if not folder.is_dir() else str(exc)
-            raise KefuError(f"cannot write the backup {dest}: {why}") from None
+            raise KefuError(f"cannot write the backup {dest}: {exc}") from None
+        finally:
+            _remove_with_log(partial)
     finally:
         src.close()
 
@@ -830,6 +848,14 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
                 return
             dst = sqlite3.connect(str(db_path), timeout=30)
             try:
+                # SQLite cannot copy into a store in WAL mode from a file of another page
+                # size ("attempt to write a readonly database"): the scratch copy takes the
+                # store's first.
+                size = dst.execute("pragma page_size").fetchone()[0]
+                if copy.execute("pragma page_size").fetchone()[0] != size:
+                    copy.execute("pragma journal_mode=delete")
+                    copy.execute(f"pragma page_size={int(size)}")
+                    copy.execute("vacuum")
                 copy.backup(dst)
             finally:
                 dst.close()
@@ -841,8 +867,8 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
 
 
 def _remove_with_log(db_path: Path) -> None:
-    """A scratch database file and the -wal and -shm files SQLite keeps beside it."""
-    for suffix in ("", "-wal", "-shm"):
+    """A scratch database file and the -wal, -shm or -journal files SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
 

@@ -878,3 +878,38 @@ def test_a_write_whose_index_update_fails_says_it_was_saved(home, run, fake_mode
     hits = json.loads(run("search", "能开发票吗", "--json").stdout)["hits"]
     assert hits[0]["entry_id"] == "k2"
     assert run("edit", "k1", "-a", "当天发货").exit_code == 0
+
+
+def test_storage_errors_name_the_store_file(home, run, fake_models, monkeypatch, tmp_path):
+    """A read-only data folder said "SQLite could not do it: attempt to write a readonly
+    database", a garbled store "the store cannot be read (file is not a database)", and
+    `backup` of a garbled store blamed the backup's file: none named the store's file."""
+    import sqlite3
+
+    home.mkdir()
+    db = home / "kefu.db"
+    db.write_bytes(b"this is not sqlite" * 300)
+    listed = run("list", ok=False)
+    assert listed.exit_code == 1 and listed.output.startswith(f"Error: the store {db} cannot be read "
+                                                              "(file is not a database): is it a kefu store?")
+    backed = run("backup", str(tmp_path / "b.db"), ok=False)
+    assert backed.output == f"Error: cannot read the store {db}: file is not a database\n"
+    assert not (tmp_path / "b.db").exists()
+
+    def read_only(path):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+    monkeypatch.setattr("kefu.kb.store.Store.open", read_only)
+    added = run("add", "-q", "多久发货", "-a", "当天发货", ok=False)
+    assert added.output == f"Error: SQLite could not do it with the store {db}: attempt to write a readonly database\n"
+
+
+def test_backup_over_any_file_with_force_but_never_over_the_store(home, run, fake_models, tmp_path):
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    notes = tmp_path / "exist.txt"
+    notes.write_text("notes\n", encoding="utf-8")
+    run("backup", str(notes), "--force")
+    run("archive", "k1")
+    run("restore", str(notes))
+    assert json.loads(run("show", "k1", "--json").stdout)["status"] == "published"
+    itself = run("backup", str(home / "kefu.db"), "--force", ok=False)
+    assert itself.exit_code == 1 and "is the store itself" in itself.output

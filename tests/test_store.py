@@ -1013,3 +1013,79 @@ def test_opening_a_store_of_a_newer_kefu_is_refused(tmp_path, make_entry):
     db = _newer_kefu_store(tmp_path / "kefu.db", make_entry)
     with pytest.raises(StoreTooNew, match=r"kefu\.db was made by a newer kefu \(migration m999_entries_owner\)"):
         Store.open(db)
+
+
+def test_restoring_a_backup_of_another_page_size(tmp_path, make_entry):
+    """SQLite's backup API refused a WAL store as destination of a file with another page
+    size: restore failed with "attempt to write a readonly database"."""
+    db, bak = tmp_path / "kefu.db", tmp_path / "big-pages.bak"
+    s = Store.open(bak)
+    s.add(make_entry("e1"))
+    s.close()
+    c = sqlite3.connect(bak)
+    c.execute("pragma journal_mode=delete")
+    c.execute("pragma page_size=16384")
+    c.execute("vacuum")
+    c.close()
+    live = Store.open(db)
+    try:
+        live.add(make_entry("e2", question="怎么退货"))
+        restore(bak, db)
+        assert [e.id for e in live.entries()] == ["e1"]
+        assert live.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        live.add(make_entry("e3", question="能开发票吗"))
+    finally:
+        live.close()
+    assert bak.stat().st_size and sqlite3.connect(bak).execute("pragma page_size").fetchone()[0] == 16384
+
+
+def test_backup_names_the_store_when_it_cannot_be_read(tmp_path):
+    """A garbled store blamed the destination: "cannot write the backup DEST"."""
+    db = tmp_path / "kefu.db"
+    db.write_bytes(b"this is not sqlite" * 300)
+    with pytest.raises(KefuError, match=r"cannot read the store .*kefu\.db: file is not a database"):
+        backup(db, tmp_path / "b.db")
+    assert list(tmp_path.iterdir()) == [db]
+
+
+def test_backup_overwrites_any_file_and_refuses_the_store_itself(tmp_path, make_entry):
+    """--force over a file that is not SQLite failed ("file is not a database"); a backup
+    onto the store itself said "backed up" and did nothing."""
+    db = tmp_path / "kefu.db"
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    s.close()
+    dest = tmp_path / "exist.txt"
+    dest.write_text("notes\n", encoding="utf-8")
+    backup(db, dest)
+    assert Store.open(dest).get("e1").question == "运费怎么算"
+    with pytest.raises(KefuError, match="is the store itself"):
+        backup(db, tmp_path / "." / "kefu.db")
+
+
+def test_a_backup_killed_half_way_leaves_no_file_at_its_name(tmp_path, make_entry, monkeypatch):
+    """kill -9 during a backup left a full-size file (and its journal) at DEST that later
+    looked like a backup and restored badly. The copy is made under a temporary name."""
+    db, dest = tmp_path / "kefu.db", tmp_path / "b.db"
+    _store_with_pages(db, make_entry, 20).close()
+    seen = []
+    connect = sqlite3.connect
+
+    class Dying:
+        """A connection whose backup dies (as on kill -9) once every page is copied."""
+
+        def __init__(self, *args, **kwargs):
+            self.conn = connect(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+        def backup(self, target, **kwargs):
+            self.conn.backup(getattr(target, "conn", target), **kwargs)
+            seen.append(sorted(p.name for p in tmp_path.iterdir()))
+            raise KeyboardInterrupt
+    monkeypatch.setattr(sqlite3, "connect", Dying)
+    with pytest.raises(KeyboardInterrupt):
+        backup(db, dest)
+    assert "b.db" not in seen[0] and ".b.db.partial" in seen[0]
+    assert not dest.exists()
