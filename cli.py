@@ -740,9 +740,15 @@ def restore(c: Context, file, as_json) -> None:
     from kefu.kb.store import restore as do_restore
 
     c.home.mkdir(parents=True, exist_ok=True)
-    do_restore(file, c.home / "kefu.db")
-    emit({"store": str(c.home / "kefu.db"), "backup": str(file)}, as_json,
-         lambda d: f"restored {d['store']} from {d['backup']}")
+    replaced = do_restore(file, c.home / "kefu.db")
+
+    def text(d: dict) -> str:
+        line = f"restored {d['store']} from {d['backup']}"
+        if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
+            line += ("\nthe damaged store file was replaced by a new one: restart any running `kefu serve`"
+                     " (it still reads the old file, and what it saves there is lost)")
+        return line
+    emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": replaced}, as_json, text)
 
 
 # -- index, search, eval ------------------------------------------------------------------

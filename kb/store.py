@@ -798,8 +798,9 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
         src.close()
 
 
-def restore(backup_path: str | Path, db_path: str | Path) -> None:
-    """Replace the store's content with a backup, through the same online backup API.
+def restore(backup_path: str | Path, db_path: str | Path) -> bool:
+    """Replace the store's content with a backup, through the same online backup API;
+    True when the store's file itself was replaced instead (see below).
     The backup is first copied beside the store and brought to the current schema there;
     a file that is not a kefu store fails that step, and the live store is not touched.
 
@@ -840,12 +841,15 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
                 raise KefuError(f"{backup_path} is not a kefu backup ({exc}); the store was not changed") from None
             if _damaged(db_path):
                 # The store itself is unreadable (what sent the user here): SQLite cannot copy
-                # into it, so the checked copy replaces the file.
+                # into it, so the checked copy replaces the file. A process that has the
+                # store open (kefu serve) keeps reading the old, damaged file until it is
+                # restarted: writing the new content into the file it has open, under its
+                # connections and their shared memory, is what SQLite says corrupts a store.
                 copy.close()
                 for suffix in ("-wal", "-shm"):
                     Path(f"{db_path}{suffix}").unlink(missing_ok=True)
                 os.replace(check, db_path)
-                return
+                return True
             dst = sqlite3.connect(str(db_path), timeout=30)
             try:
                 # SQLite cannot copy into a store in WAL mode from a file of another page
@@ -859,6 +863,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> None:
                 copy.backup(dst)
             finally:
                 dst.close()
+            return False
         finally:
             copy.close()
     finally:

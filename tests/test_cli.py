@@ -913,3 +913,18 @@ def test_backup_over_any_file_with_force_but_never_over_the_store(home, run, fak
     assert json.loads(run("show", "k1", "--json").stdout)["status"] == "published"
     itself = run("backup", str(home / "kefu.db"), "--force", ok=False)
     assert itself.exit_code == 1 and "is the store itself" in itself.output
+
+
+def test_restoring_over_a_damaged_store_says_to_restart_a_running_server(home, run, fake_models, tmp_path):
+    """Over a store SQLite cannot read, restore swaps the file: a running `kefu serve`
+    kept the old one open (its suggestions failed, its edits were lost) and nothing said so."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "b.db"))
+    assert "restart" not in run("restore", str(tmp_path / "b.db")).output  # copied into the file in use
+    raw = bytearray((home / "kefu.db").read_bytes())
+    raw[:16] = bytes(16)
+    (home / "kefu.db").write_bytes(bytes(raw))
+    restored = run("restore", str(tmp_path / "b.db"))
+    assert "restart any running `kefu serve`" in restored.output
+    assert json.loads(run("restore", str(tmp_path / "b.db"), "--json").stdout)["replaced_file"] is False
+    assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "当天发货"
