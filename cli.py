@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -33,7 +34,14 @@ class Context(Workspace):
     def kb(self):
         if self._kb is None:
             refuse_empty_store(self.home / "kefu.db")
+            # An index update that failed after a write is logged for the server; here the
+            # command's error says it (handle_errors), once.
+            logging.getLogger("kefu.index").addFilter(_not_told_twice)
         return super().kb()
+
+
+def _not_told_twice(record: logging.LogRecord) -> bool:
+    return not getattr(record, "index_not_updated", False)
 
 
 _LOGGED: dict[str, int] = {}  # stage -> the last quarter a log line was written for

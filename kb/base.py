@@ -381,7 +381,7 @@ class KnowledgeBase:
                 reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
             self.index_error = IndexNotUpdated(reason)
             self._index = None  # what is in memory may be half-updated: read the disk again
-            log.warning("%s", self.index_error)
+            log.warning("%s", self.index_error, extra={"index_not_updated": True})
 
     def build_index(self) -> None:
         """After writes: build or catch up the index now rather than at the first search;
