@@ -100,13 +100,13 @@ def handle_errors(fn):
             # KefuErrors: what SQLite raises here is about the store.
             ctx = click.get_current_context(silent=True)
             c = ctx.find_object(Context) if ctx is not None else None
-            store = f"the store {c.home / 'kefu.db'}" if c is not None else "the store"
+            where = f": {c.home / 'kefu.db'}" if c is not None else ""
             if "locked" in str(exc) or "busy" in str(exc):
-                raise click.ClickException(f"{store} is busy ({exc}): another kefu is writing to it; "
+                raise click.ClickException(f"the store is busy ({exc}){where}; another kefu is writing to it: "
                                            "try again in a moment") from None
             if any(w in str(exc) for w in ("disk I/O", "readonly", "unable to open", "disk is full")):
-                raise click.ClickException(f"SQLite could not do it with {store}: {exc}") from None
-            raise click.ClickException(f"{store} cannot be read ({exc}): is it a kefu store? Restore a "
+                raise click.ClickException(f"SQLite could not do it: {exc}{where}") from None
+            raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
 

@@ -890,8 +890,8 @@ def test_storage_errors_name_the_store_file(home, run, fake_models, monkeypatch,
     db = home / "kefu.db"
     db.write_bytes(b"this is not sqlite" * 300)
     listed = run("list", ok=False)
-    assert listed.exit_code == 1 and listed.output.startswith(f"Error: the store {db} cannot be read "
-                                                              "(file is not a database): is it a kefu store?")
+    assert listed.exit_code == 1 and listed.output.startswith("Error: the store cannot be read "
+                                                              f"(file is not a database): {db}; is it a kefu store?")
     backed = run("backup", str(tmp_path / "b.db"), ok=False)
     assert backed.output == f"Error: cannot read the store {db}: file is not a database\n"
     assert not (tmp_path / "b.db").exists()
@@ -900,7 +900,7 @@ def test_storage_errors_name_the_store_file(home, run, fake_models, monkeypatch,
         raise sqlite3.OperationalError("attempt to write a readonly database")
     monkeypatch.setattr("kefu.kb.store.Store.open", read_only)
     added = run("add", "-q", "多久发货", "-a", "当天发货", ok=False)
-    assert added.output == f"Error: SQLite could not do it with the store {db}: attempt to write a readonly database\n"
+    assert added.output == f"Error: SQLite could not do it: attempt to write a readonly database: {db}\n"
 
 
 def test_backup_over_any_file_with_force_but_never_over_the_store(home, run, fake_models, tmp_path):
