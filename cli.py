@@ -35,8 +35,13 @@ class Context(Workspace):
         if self._kb is None:
             refuse_empty_store(self.home / "kefu.db")
             # An index update that failed after a write is logged for the server; here the
-            # command's error says it (handle_errors), once.
-            logging.getLogger("kefu.index").addFilter(_not_told_twice)
+            # command's error says it (handle_errors), once. Only while this command runs:
+            # the logger is the process's (a test runs many commands, then other code).
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:
+                logger = logging.getLogger("kefu.index")
+                logger.addFilter(_not_told_twice)
+                ctx.call_on_close(lambda: logger.removeFilter(_not_told_twice))
         return super().kb()
 
 

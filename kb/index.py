@@ -388,8 +388,6 @@ class Index:
     # -- files ---------------------------------------------------------------
     def save(self, folder: Path) -> None:
         """Write generation files, then commit them by replacing meta.json."""
-        import faiss
-
         folder.mkdir(parents=True, exist_ok=True)
         old = _read_meta(folder)
         self.generation = (old or {}).get("generation", 0) + 1
