@@ -1121,6 +1121,18 @@ def user_passwd(c: Context, name, password, as_json) -> None:
          lambda d: f"password of {d['name']} changed" + (f" to: {d['password']}" if made_up else ""))
 
 
+@user.command(name="unlock")
+@click.argument("name")
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def user_unlock(c: Context, name, as_json) -> None:
+    """Clear a user's failed logins, so the login throttle lets them in again (passwd does too)."""
+    emit({"name": name, "cleared": c.users().unlock(name)}, as_json,
+         lambda d: f"cleared {d['cleared']} failed login(s) of {d['name']}")
+
+
 @cli.group()
 def token() -> None:
     """API tokens for integrations (a help desk, scripts): `Authorization: Bearer <token>`."""

@@ -3,7 +3,10 @@
 After `per_name` failed logins of one user name, or `per_address` from one client
 address, within `window_minutes`, further attempts are refused until the oldest of
 those failures is older than the window; the password is then not even checked. A
-successful login clears its name's failures. Failed API tokens count per address, apart
+refused attempt counts as a failure of its address (not of the name): an address that
+keeps trying a locked name soon has itself refused, and stops renewing the name's
+failures. A successful login, a new password (`Users.set_password`) or `forget` clears a
+name's failures. Failed API tokens count per address, apart
 from logins: an integration left with a revoked token must not lock people out of the
 console. The failures are rows in the store, so that every worker process of
 `kefu serve` counts the same ones.
@@ -69,16 +72,27 @@ class LoginThrottle:
             return 0
         return times[len(times) - limit] + self.limits.window_minutes * 60
 
-    def failed(self, name: str | None, address: str, scope: str = LOGIN) -> None:
-        """Count a failed attempt; failures older than the window are dropped."""
+    def failed(self, name: str | None, address: str, scope: str = LOGIN, count_name: bool = True) -> None:
+        """Count a failed attempt; failures older than the window are dropped. Without
+        `count_name`, it counts for the address only (its row has no name)."""
         now = self.clock()
         with writing(self.db):
             self.db.execute("delete from login_failures where at <= ?", [now - self.limits.window_minutes * 60])
             self.db.execute("insert into login_failures (scope, name, address, at) values (?, ?, ?, ?)",
-                            [scope, (name or "")[:NAME_CHARS], address, now])
+                            [scope, (name or "")[:NAME_CHARS] if count_name else None, address, now])
+
+    def refused(self, address: str, scope: str = LOGIN) -> None:
+        """Count an attempt refused unchecked against its address only: counted against the
+        name, it would keep the name locked for as long as anyone keeps asking."""
+        self.failed(None, address, scope, count_name=False)
 
     def succeeded(self, name: str) -> None:
         """A right password: the name's failures no longer count (its address's other
         names' failures still do)."""
-        with writing(self.db):
-            self.db.execute("delete from login_failures where scope = ? and name = ?", [LOGIN, name[:NAME_CHARS]])
+        forget(self.db, name)
+
+
+def forget(db: sqlite_utils.Database, name: str) -> None:
+    """Clear the failed logins of `name` (a right password, a new one, an admin's unlock)."""
+    with writing(db):
+        db.execute("delete from login_failures where scope = ? and name = ?", [LOGIN, name[:NAME_CHARS]])

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
+from . import throttle
 from .errors import KefuError
 from .store import writing
 
@@ -85,6 +86,7 @@ class Users:
             self.db.execute("update users set password_hash = ? where name = ?",
                             [generate_password_hash(password), name])
             self.db.execute("delete from web_sessions where user = ?", [name])  # logged out everywhere
+        throttle.forget(self.db, name)  # a locked-out user's new password works at once
 
     def set_shared(self, name: str, shared: bool) -> User:
         """Mark a login as used by a whole team (its feedback may name agents), or not."""
@@ -112,6 +114,14 @@ class Users:
             check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)  # same time either way
             return None
         return User(row[0], row[1], bool(row[3])) if check_password_hash(row[2], password) else None
+
+    def unlock(self, name: str) -> int:
+        """Clear the failed logins that lock `name` out (kb/throttle.py); how many there were."""
+        self.get(name)
+        count = self.db.execute("select count(*) from login_failures where scope = ? and name = ?",
+                                [throttle.LOGIN, name[:throttle.NAME_CHARS]]).fetchone()[0]
+        throttle.forget(self.db, name)
+        return count
 
     def remove(self, name: str) -> None:
         user = self.get(name)

@@ -534,6 +534,7 @@ _ON_A_STORE = {
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
     "learn config": [], "learn gaps": [], "learn finetune": [], "learn history": ["1"],
     "user remove": ["lihua"], "user passwd": ["lihua"], "user share": ["lihua"],  # an existing user
+    "user unlock": ["lihua"],
     "passages list": [], "passages remove": ["manual.docx"],
     # listing or removing what is not there: they made an empty store, and search then said "no match"
     "terms list": [], "terms remove": ["运费险"], "user list": [], "token list": [], "token revoke": ["desk"],
@@ -670,6 +671,29 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     run("user", "share", "desk", "--off")
     assert run("user", "list").stdout.splitlines() == ["desk\tagent", "lihua\tagent\tshared"]
     assert run("user", "share", "nobody", ok=False).exit_code == 1
+
+
+def test_unlock_and_passwd_clear_a_users_failed_logins(home, run, fake_models):
+    import sqlite3
+
+    run("user", "add", "lihua", "--password", "password1")
+
+    def fail(times):
+        with sqlite3.connect(home / "kefu.db") as db:
+            db.executemany("insert into login_failures (scope, name, address, at) values ('login', 'lihua', ?, 1e12)",
+                           [(f"10.0.0.{i}",) for i in range(times)])
+
+    def failures():
+        with sqlite3.connect(home / "kefu.db") as db:
+            return db.execute("select count(*) from login_failures where name = 'lihua'").fetchone()[0]
+
+    fail(5)
+    assert json.loads(run("user", "unlock", "lihua", "--json").stdout) == {"name": "lihua", "cleared": 5}
+    assert failures() == 0
+    fail(3)
+    run("user", "passwd", "lihua", "--password", "password2")
+    assert failures() == 0
+    assert run("user", "unlock", "nobody", ok=False).exit_code == 1
 
 
 @pytest.mark.parametrize("origin", ["http://*", "https://a.example;script-src", "https://chat.example.com：8443"])

@@ -246,6 +246,34 @@ def test_one_names_failures_leave_others_alone_but_one_address_is_limited(thrott
     assert attempt(throttled, "boss", PASSWORD, address="10.0.0.6").status_code == 302
 
 
+def test_one_address_cannot_keep_a_name_locked_by_asking_again_and_again(throttled, clock):
+    # An attacker guesses every 20 seconds: its refusals count against its address, which
+    # is soon refused itself, and no longer renews the name's failures.
+    start = clock.now
+    logged_in_at = None
+    for step in range(3 * 60):  # an hour
+        clock.now = start + step * 20
+        attempt(throttled, "ed", "wrong-password", address="6.6.6.6")
+        if step % 15 == 7 and logged_in_at is None:  # the user, every 5 minutes
+            if attempt(throttled, "ed", PASSWORD, address="10.0.0.9").status_code == 302:
+                logged_in_at = clock.now - start
+    assert logged_in_at is not None and logged_in_at <= 15 * 60
+    assert_refused(attempt(throttled, "boss", PASSWORD, address="6.6.6.6"))
+
+
+def test_a_new_password_or_an_unlock_lifts_a_names_lock(throttled, ws):
+    for _ in range(3):
+        assert attempt(throttled, "ed", "wrong-password").status_code == 401
+    assert_refused(attempt(throttled, "ed", PASSWORD, address="10.0.0.9"))
+    ws.users().set_password("ed", "another-password")
+    assert attempt(throttled, "ed", "another-password", address="10.0.0.9").status_code == 302
+    for _ in range(3):
+        assert attempt(throttled, "ed", "wrong-password", address="10.0.0.2").status_code == 401
+    assert_refused(attempt(throttled, "ed", "another-password", address="10.0.0.9"))
+    assert ws.users().unlock("ed") == 3
+    assert attempt(throttled, "ed", "another-password", address="10.0.0.9").status_code == 302
+
+
 def test_login_limits_are_checked_when_the_app_is_made(ws):
     with pytest.raises(ValueError, match="per_name"):
         create_app({"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": -1}, workspace=ws)

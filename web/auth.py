@@ -121,6 +121,7 @@ def login():
             # Checked before the password, the same way for a name that does not exist.
             wait = throttle.wait(name, client_address())
             if wait:
+                throttle.refused(client_address())
                 return _too_many(wait)
             user = ws.users().check(name, request.form.get("password", ""))
             if user is None:
