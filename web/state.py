@@ -102,19 +102,22 @@ def current_user():
 
 
 def _token_user(ws, token: str):
-    """The token's user, else None; refused (429) while this address has sent too many
-    unknown tokens: tokens cannot be guessed, but nothing should be tried without limit."""
+    """The token's user, else None; an unknown token is refused (429) while this address
+    has sent too many unknown tokens: tokens cannot be guessed, but nothing should be tried without limit."""
     from kefu.kb.throttle import TOKEN
 
     from .api import ApiError
 
+    # A valid token is always accepted: only unknown ones are refused or counted, so an
+    # integration's address is not locked out by someone else's guesses from it.
+    user = ws.users().by_token(token)
+    if user is not None:
+        return user
     throttle = login_throttle(ws)
     wait = throttle.wait(None, client_address(), TOKEN)
     if wait:
         raise ApiError(429, "too_many_requests",
                        f"too many unknown API tokens from this address; try again in {wait} seconds",
                        retry_after=wait)
-    user = ws.users().by_token(token)
-    if user is None:
-        throttle.failed(None, client_address(), TOKEN)
-    return user
+    throttle.failed(None, client_address(), TOKEN)
+    return None
