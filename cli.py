@@ -491,7 +491,7 @@ def revert(c: Context, entry_id, version, as_json) -> None:
 # -- files --------------------------------------------------------------------------
 
 @cli.command(name="import")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
 @click.option("--glob", "patterns", multiple=True, metavar="PATTERN",
               help="In folders, only files whose name matches (repeatable), e.g. '*.xlsx'.")
 @click.option("--on-conflict", type=click.Choice(["error", "update", "skip"]), default="error",
@@ -536,6 +536,12 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         return
     if not paths:
         raise click.UsageError("give files or folders to import (or --template xlsx|csv)")
+    # Checked here, not by click, so that --template with a path is told about -o even when
+    # the path does not exist; the same error as click's own check.
+    ctx = click.get_current_context()
+    param = next(p for p in ctx.command.params if p.name == "paths")
+    for path in paths:
+        click.Path(exists=True)(str(path), param, ctx)
     if report_path and not report_path.parent.is_dir():
         raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
     files = list(walk(paths, patterns))

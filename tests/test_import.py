@@ -991,6 +991,19 @@ def test_template_refuses_a_path_to_import(kefu, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.xlsx"] and shop.read_bytes() == b"the shop's own FAQ"
 
 
+def test_template_with_a_path_that_does_not_exist_is_told_about_o(kefu, tmp_path):
+    """click's own check said only "Path 'faq.xlsx' does not exist" before the -o message."""
+    result = kefu("import", "--template", "xlsx", "faq.xlsx", code=2)
+    assert "-o" in result.output and "faq.xlsx" in result.output and "does not exist" not in result.output
+    assert list(tmp_path.iterdir()) == []
+    # A plain import of a missing file: click's error as before, and no store is made.
+    result = kefu("import", "faq.xlsx", "--json", code=2)
+    assert json.loads(result.stdout)["error"] == {
+        "message": "Invalid value for '[PATHS]...': Path 'faq.xlsx' does not exist.", "type": "BadParameter",
+        "code": "usage", "field": "paths"}
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("fmt, name", [("csv", "mine.xlsx"), ("xlsx", "mine.csv"), ("csv", "mine"),
                                        ("xlsx", "mine.txt")])
 def test_template_refuses_an_output_name_of_another_format(kefu, tmp_path, fmt, name):
