@@ -17,6 +17,16 @@ def error_code(error: Exception) -> str:
     return "invalid_field" if code == "invalid" and getattr(error, "field", None) else code
 
 
+class LearnedNotFound(KefuError):
+    """No learned phrasing has this id (these ids: `row_ids`)."""
+
+    code = "not_found"
+
+    def __init__(self, row_ids: list[int], message: str):
+        super().__init__(message)
+        self.row_ids = row_ids
+
+
 class EntryNotFound(KefuError):
     code = "not_found"
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from .entry import Entry
-from .errors import EntryNotFound, KefuError
+from .errors import EntryNotFound, KefuError, LearnedNotFound
 from .feedback import FULL_WIDTH_DIGITS, mask
 from .store import SQLITE_MAX_INTEGER, writing
 from .text import normalize, scrub
@@ -386,7 +386,7 @@ class LearnStore:
     def get(self, row_id: int) -> Learned:
         rows = self.rows(ids=[row_id])
         if not rows:
-            raise KefuError(f"no learned phrasing with id {row_id}")
+            raise LearnedNotFound([row_id], f"no learned phrasing with id {row_id}")
         return rows[0]
 
     def _row(self, r) -> Learned:
@@ -644,7 +644,7 @@ class LearnStore:
             return []
         missing = sorted(set(ids) - {r.id for r in self.rows(ids=ids)})
         if missing:
-            raise KefuError(f"no learned phrasing with id {', '.join(map(str, missing))}: nothing done")
+            raise LearnedNotFound(missing, f"no learned phrasing with id {', '.join(map(str, missing))}: nothing done")
         with writing(self.db):
             return sorted({e for i in ids for e in getattr(self, verb)(i, editor)})
 

@@ -25,6 +25,14 @@ class UserError(KefuError):
     """A user or token operation that cannot be done (unknown role, name taken, ...)."""
 
 
+class UserNotFound(UserError):
+    code = "not_found"
+
+
+class UserExists(UserError):
+    code = "conflict"
+
+
 @dataclass
 class User:
     name: str
@@ -70,7 +78,7 @@ class Users:
         if len(password) < 8:
             raise UserError("a password needs at least 8 characters")
         if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
-            raise UserError(f"user {name!r} already exists")
+            raise UserExists(f"user {name!r} already exists")
         with writing(self.db):
             self.db.execute("insert into users (name, password_hash, role, created_at, shared) values (?, ?, ?, ?, ?)",
                             [name, generate_password_hash(password), role, _now(), int(shared)])
@@ -98,7 +106,7 @@ class Users:
     def get(self, name: str) -> User:
         row = self.db.execute("select name, role, shared from users where name = ?", [name]).fetchone()
         if row is None:
-            raise UserError(f"no user {name!r}")
+            raise UserNotFound(f"no user {name!r}")
         return User(row[0], row[1], bool(row[2]))
 
     def all(self) -> list[User]:

@@ -832,6 +832,25 @@ def test_with_json_an_error_has_the_web_apis_code(home, run, fake_models):
         assert error.items() <= body.items(), (args, body)
 
 
+def test_with_json_unknown_users_and_learned_phrasings_are_not_found_and_a_taken_name_a_conflict(
+        home, run, fake_models):
+    """They were all `invalid`, as a bad role or a short password is."""
+    run("user", "add", "admin1", "--role", "admin", "--password", "password1")
+    for args, error in [
+            (["user", "remove", "ghost"], {"code": "not_found", "type": "UserNotFound"}),
+            (["user", "passwd", "ghost", "--password", "password2"], {"code": "not_found", "type": "UserNotFound"}),
+            (["user", "unlock", "ghost"], {"code": "not_found", "type": "UserNotFound"}),
+            (["user", "add", "admin1", "--password", "password1"], {"code": "conflict", "type": "UserExists"}),
+            (["user", "add", "bob", "--password", "short"], {"code": "invalid", "type": "UserError"}),
+            (["learn", "approve", "999999"], {"code": "not_found", "type": "LearnedNotFound"}),
+            (["learn", "reject", "999999"], {"code": "not_found", "type": "LearnedNotFound"}),
+            (["learn", "history", "999999"], {"code": "not_found", "type": "LearnedNotFound"})]:
+        result = run(*args, "--json", ok=False)
+        assert result.exit_code == 1, (args, result.output)
+        body = json.loads(result.stdout)["error"]
+        assert error.items() <= body.items(), (args, body)
+
+
 def test_error_json_names_the_file_line_and_field():
     import click
 
