@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .base import KnowledgeBase
-from .errors import KefuError
+from .errors import AmbiguousSource, KefuError
 from .importers import SUFFIXES, load
 from .importers.records import Loaded, Problem
 from .importers.rows import cell_text, join_cell
@@ -84,8 +84,15 @@ def source_key(path: Path) -> str:
 def source_named(name: str, known: Iterable[str]) -> str:
     """The import source a name given by a user stands for: the name itself when it is
     one (as `kefu passages list` shows it, or an upload's file name), else the key of
-    that path, read from the working folder (`source_key`)."""
-    return name if name in set(known) else source_key(Path(name))
+    that path, read from the working folder (`source_key`). A name that is both a source
+    and the path of another (an upload named like a file here) is refused as ambiguous."""
+    known = set(known)
+    if name not in known:
+        return source_key(Path(name))
+    path_key = source_key(Path(name))
+    if path_key != name and path_key in known:
+        raise AmbiguousSource(name, [name, path_key])
+    return name
 
 
 class BulkImporter:

@@ -154,6 +154,17 @@ class SourceNotFound(KefuError):
         self.sources = list(sources)
 
 
+class AmbiguousSource(KefuError):
+    """A name given for imported passages that names two sources (`sources`): itself, as a
+    listed source (an upload), and the file of that name in the working folder."""
+
+    def __init__(self, name: str, sources: list[str]):
+        super().__init__(f"{name!r} names two imported sources: {' and '.join(map(repr, sources))}; "
+                         f"name the file by a path (./{name} or its full source) to remove it, or run "
+                         f"from another folder to remove the upload")
+        self.sources = list(sources)
+
+
 class VersionNotFound(KefuError):
     code = "not_found"
 

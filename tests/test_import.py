@@ -929,6 +929,28 @@ def test_passages_are_listed_and_removed_by_source(kefu, tmp_path):
     assert _reference_sources(kefu("search", "牙刷充电要多久", "--json")) == set()
 
 
+def test_a_name_that_is_an_upload_and_a_file_here_is_ambiguous(kefu, kb, tmp_path, monkeypatch):
+    """`passages remove guide.md` removed a console upload named guide.md, when the user may
+    have meant the guide.md of this folder, imported too."""
+    (tmp_path / "guide.md").write_text(GUIDE_MD, encoding="utf-8")
+    kefu("import", "guide.md")
+    BulkImporter(kb).import_file(Path("upload"), data=GUIDE_TXT.encode(), name="guide.md")  # the console's way
+    md = source_key(tmp_path / "guide.md")
+    assert sorted(d["source"] for d in report(kefu("passages", "list", "--json"))) == sorted([md, "guide.md"])
+    error = json.loads(kefu("passages", "remove", "guide.md", "--json", code=1).stdout)["error"]
+    assert (error["type"], error["sources"]) == ("AmbiguousSource", ["guide.md", md])
+    assert repr(md) in error["message"] and "'guide.md'" in error["message"]
+    assert len(report(kefu("passages", "list", "--json"))) == 2  # nothing removed
+    # a path names the file; from elsewhere, the name is the upload's
+    assert report(kefu("passages", "remove", "./guide.md", "--json"))["removed"][0]["source"] == md
+    kefu("import", "guide.md")
+    assert report(kefu("passages", "remove", md, "--json"))["removed"][0]["source"] == md
+    (tmp_path / "elsewhere").mkdir()
+    kefu("import", "guide.md")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert report(kefu("passages", "remove", "guide.md", "--json"))["removed"][0]["source"] == "guide.md"
+
+
 def test_removed_passages_leave_a_loaded_passage_index(kb, tmp_path):
     """A retriever that already holds the passage index (a server) stops returning a source
     that another process removed: the index follows the store's passages by content hash."""
