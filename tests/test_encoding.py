@@ -240,6 +240,21 @@ def test_terminal_control_sequences_removed_whole():
     assert text == "问题,答案\n运费,满99包邮!\n尺码,看[2J]表\n颜色,\"红\",\t蓝5\n"
 
 
+def test_a_control_sequence_never_takes_the_csv_delimiter():
+    """In a ";" CSV, ESC [1 cut short before ";VIP" was removed with the ";" and "V", the
+    answer and category run together ("日志颜色码IP;售后")."""
+    from kefu.kb.importers.tables import delimiter_of
+
+    semicolons = "question;answer;category;tags\n测试分号问题;日志颜色码\x1b[1;VIP;售后\n".encode()
+    text, _ = decode(semicolons, "faq.csv", None, delimiter_of)
+    assert text == "question;answer;category;tags\n测试分号问题;日志颜色码[1;VIP;售后\n"
+    # A comma file: the sequence with ";" in it still goes whole; other sequences too.
+    commas = "question,answer\n运费,\x1b[1;31m满99包邮\x1b[0m\x1b[2J\n".encode()
+    assert decode(commas, "faq.csv", None, delimiter_of)[0] == "question,answer\n运费,满99包邮\n"
+    semicolon_plain = "question;answer\n运费;\x1b[2J满99包邮\x1b[0m\n".encode()
+    assert decode(semicolon_plain, "faq.csv", None, delimiter_of)[0] == "question;answer\n运费;满99包邮\n"
+
+
 def test_leading_bom_stripped_even_with_explicit_encoding():
     data = "\ufeffquestion,answer\n运费,十元\n".encode("utf-8")
     assert decode(data, "faq.csv") == ("question,answer\n运费,十元\n", "utf-8-sig")

@@ -236,6 +236,15 @@ def test_a_terminal_escape_sequence_in_a_file_goes_whole(kb, tmp_path, name, con
     assert answers == {"多久发货？": "48小时内发货。", "尺码怎么选？": "看尺码表，[2J]"}
 
 
+def test_a_cut_short_escape_sequence_keeps_the_semicolon_between_cells(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_bytes("question;answer;category;tags\n测试分号问题;日志颜色码\x1b[1;VIP;售后\n".encode())
+    loaded = load(path)
+    assert loaded.problems == []
+    row = loaded.rows[0].data
+    assert (row["answer"], row["category"], row["tags"]) == ("日志颜色码[1", "VIP", ["售后"]), row
+
+
 @pytest.mark.parametrize("name, what", [("faq.csv", "an Excel workbook (.xlsx), not a .csv text file: rename it to .xlsx"),
                                         ("faq.txt", "an Excel workbook (.xlsx), not a .txt text file: rename it to .xlsx")])
 def test_an_xlsx_renamed_to_a_text_extension_says_what_it_is(tmp_path, name, what):

@@ -49,7 +49,7 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
         return _document(name, reader(data, name), max_chars, overlap)
     if (really := _office_file(data)) is not None:  # else it fails as text in no known encoding
         raise ImportFileError(name, None, None, f"this is {really[0]}, not a {suffix} text file: {really[1]}")
-    text, _ = decode(data, name, encoding)
+    text, _ = decode(data, name, encoding, tables.delimiter_of if suffix == ".csv" else None)
     if suffix in FAQ_SUFFIXES and not text.strip():
         raise ImportFileError(name, None, None, "no entries found (the file is empty)")
     if suffix in (".csv", ".tsv"):

@@ -20,6 +20,7 @@ import math
 import re
 import unicodedata
 from pathlib import Path
+from typing import Callable
 
 from kefu.kb.errors import ImportFileError
 
@@ -44,7 +45,9 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # (kb/text.py strip_controls) removes it: dropping only its ESC left "[2J" in the answer,
 # where that cleaning no longer saw a sequence. Only these: other sequences (ESC + any
 # character, titles up to BEL) may hold a quote, delimiter or backslash of the file's
-# own structure, so they lose their control characters only, as before.
+# own structure, so they lose their control characters only, as before. Nor one whose
+# parameters hold the CSV's delimiter (";" of ESC [1;31m in a ";" file): a sequence cut
+# short (ESC [1 then ";VIP") would take the delimiter with it, so it loses its ESC only.
 _CSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[@A-Za-z~]")
 
 # Everyday punctuation and symbols of Chinese text (full-width ASCII forms aside):
@@ -74,7 +77,8 @@ _SAMPLE = 20000  # non-ASCII characters scored: plenty, and keeps big files fast
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
-def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, str]:
+def decode(data: bytes, path: str, encoding: str | None = None,
+           delimiter_of: Callable[[str], str] | None = None) -> tuple[str, str]:
     """Return (text, encoding_name) for the raw bytes of the file at `path`.
 
     With `encoding`, the bytes are decoded with that codec strictly; a bad byte raises
@@ -82,19 +86,20 @@ def decode(data: bytes, path: str, encoding: str | None = None) -> tuple[str, st
     strict UTF-8 ("utf-8"), else the more plausible of "gb18030" and "big5". Either
     way line endings become "\\n", a leading BOM, stray control characters and terminal
     control sequences (ESC [2J) are removed, and nothing else in the text is changed.
+    For a CSV, `delimiter_of` finds its delimiter in the text: a control sequence that
+    would hold it loses only its ESC, so that no cell boundary goes with it.
     """
     path = str(path)
     if not data:
         return "", "utf-8"
     text, name = _decode_as(data, path, encoding) if encoding else _detect(data, path)
-    return _clean(text), name
-
-
-def _clean(text: str) -> str:
     text = _NEWLINES.sub("\n", text)
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _CONTROLS.sub("", _CSI.sub("", text))
+    delimiter = delimiter_of(text) if delimiter_of else None
+    sequences = _CSI.sub("", text) if delimiter is None else \
+        _CSI.sub(lambda m: m[0] if delimiter in m[0] else "", text)
+    return _CONTROLS.sub("", sequences), name
 
 
 def text_codec(encoding: str) -> str:
