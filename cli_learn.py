@@ -43,7 +43,13 @@ def _row_text(r: dict) -> str:
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
             f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}"
             # approve needs a published entry; reject and move still apply
-            + ("  (entry archived 已归档: reject or move)" if r.get("entry_archived") else ""))
+            + _NOT_APPROVABLE.get(r.get("entry_status"), ""))
+
+
+# What keeps a row from being approved, by its entry's status (None: the entry is gone).
+_NOT_APPROVABLE = {"archived": "  (entry archived 已归档: reject or move)",
+                   "draft": "  (entry draft 草稿: publish it to approve, or reject or move)",
+                   None: "  (entry gone 已不存在: reject or move)"}
 
 
 @learn.command(name="queue")
@@ -67,9 +73,14 @@ def learn_queue(c: Context, status, entry_id, as_json) -> None:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
     entries = c.kb().store.get_many({r.entry_id for r in rows})
     data = {"rule": {"min_agents": store.rule.min_agents},
-            "rows": [{**r.to_dict(), "entry_archived": getattr(entries.get(r.entry_id), "status", "") == "archived"}
+            "rows": [{**r.to_dict(), "entry_status": _status(entries.get(r.entry_id)),
+                      "entry_archived": _status(entries.get(r.entry_id)) == "archived"}  # kept for scripts
                      for r in rows]}
     emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
+
+
+def _status(entry) -> str | None:
+    return entry.status if entry is not None else None
 
 
 def _decision(verb: str, doc: str):

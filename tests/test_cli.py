@@ -445,6 +445,24 @@ def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(h
     assert [r["entry_id"] for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]] == ["k1"]
 
 
+def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_path):
+    # the console said 条目是草稿，发布后才能批准; the CLI listed it plainly and approve failed
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    run("add", "--id", "k1", "-q", "运费多少", "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
+                        '{"query": "邮费谁出", "accepted": "k1", "agent": "a"}\n', encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    run("edit", "k0", "--status", "draft")
+    rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]}
+    assert [(rows[k]["entry_status"], rows[k]["entry_archived"]) for k in ("k0", "k1")] == [
+        ("draft", False), ("published", False)]
+    listed = run("learn", "queue").output.splitlines()
+    assert [line.endswith("(entry draft 草稿: publish it to approve, or reject or move)") for line in listed] == [
+        "k0" in line for line in listed]
+    assert run("learn", "approve", str(rows["k0"]["id"]), ok=False).exit_code == 1
+
+
 def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, run, fake_models, tmp_path):
     for i, question in enumerate(["多久发货", "可以开发票吗", "运费多少"]):
         run("add", "--id", f"k{i}", "-q", question, "-a", "答案")
