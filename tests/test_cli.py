@@ -425,14 +425,18 @@ def test_init_keeps_a_local_model_as_an_absolute_path_and_writes_nothing_if_it_c
     assert not (bad / "config.json").exists()
 
 
-def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(home, run, fake_models, tmp_path):
-    # listed like any other, its approve was refused with no sign in the queue why
+def _two_entries_each_with_a_learned_candidate(run, tmp_path):
     run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
     run("add", "--id", "k1", "-q", "运费多少", "-a", "答案")
     feedback = tmp_path / "learn.jsonl"
     feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
                         '{"query": "邮费谁出", "accepted": "k1", "agent": "a"}\n', encoding="utf-8")
     run("learn", "replay", str(feedback))
+
+
+def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(home, run, fake_models, tmp_path):
+    # listed like any other, its approve was refused with no sign in the queue why
+    _two_entries_each_with_a_learned_candidate(run, tmp_path)
     run("archive", "k0")
     rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]}
     assert (rows["k0"]["entry_archived"], rows["k1"]["entry_archived"]) == (True, False)
@@ -447,12 +451,7 @@ def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(h
 
 def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_path):
     # the console said 条目是草稿，发布后才能批准; the CLI listed it plainly and approve failed
-    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
-    run("add", "--id", "k1", "-q", "运费多少", "-a", "答案")
-    feedback = tmp_path / "learn.jsonl"
-    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
-                        '{"query": "邮费谁出", "accepted": "k1", "agent": "a"}\n', encoding="utf-8")
-    run("learn", "replay", str(feedback))
+    _two_entries_each_with_a_learned_candidate(run, tmp_path)
     run("edit", "k0", "--status", "draft")
     rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]}
     assert [(rows[k]["entry_status"], rows[k]["entry_archived"]) for k in ("k0", "k1")] == [
