@@ -92,7 +92,9 @@ class LoginThrottle:
         forget(self.db, name)
 
 
-def forget(db: sqlite_utils.Database, name: str) -> None:
-    """Clear the failed logins of `name` (a right password, a new one, an admin's unlock)."""
+def forget(db: sqlite_utils.Database, name: str) -> int:
+    """Clear the failed logins of `name` (a right password, a new one, an admin's unlock);
+    how many there were."""
     with writing(db):
-        db.execute("delete from login_failures where scope = ? and name = ?", [LOGIN, name[:NAME_CHARS]])
+        return db.execute("delete from login_failures where scope = ? and name = ?",
+                          [LOGIN, name[:NAME_CHARS]]).rowcount

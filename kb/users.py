@@ -126,10 +126,7 @@ class Users:
     def unlock(self, name: str) -> int:
         """Clear the failed logins that lock `name` out (kb/throttle.py); how many there were."""
         self.get(name)
-        count = self.db.execute("select count(*) from login_failures where scope = ? and name = ?",
-                                [throttle.LOGIN, name[:throttle.NAME_CHARS]]).fetchone()[0]
-        throttle.forget(self.db, name)
-        return count
+        return throttle.forget(self.db, name)
 
     def remove(self, name: str) -> None:
         user = self.get(name)
