@@ -1,0 +1,284 @@
+"""`kefu import`, `passages`, `export`, `backup`, `restore`: entries and the store in and out
+of files. Registered by cli.py, whose helpers they use."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kefu.cli import (Context, KefuClickError, author, check_encoding, emit, handle_errors, json_option,
+                      needs_store, refuse_overwrite, require_store)
+
+@click.command(name="import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
+@click.option("--glob", "patterns", multiple=True, metavar="PATTERN",
+              help="In folders, only files whose name matches (repeatable), e.g. '*.xlsx'.")
+@click.option("--on-conflict", type=click.Choice(["error", "update", "skip"]), default="error",
+              show_default=True, help="What to do with a row whose entry (same id, or same question) "
+                                      "exists with other content.")
+@click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
+              help="Text encoding of the files (default: detected; UTF-8, GB18030/GBK or Big5).")
+@click.option("--dry-run", is_flag=True, help="Show what would be added, updated, pruned or rejected; write nothing.")
+@click.option("--prune", is_flag=True, help="Archive entries imported earlier from the same file that it no longer has.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Import a file's valid rows even if some rows are rejected (default: the file imports nothing).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON report to this file; rejected rows go beside it "
+                   "(rep.json: rep.rejected.csv; without --report: kefu-import.rejected.csv here).")
+@click.option("--template", type=click.Choice(["xlsx", "csv"]),
+              help="Write an example FAQ file with the expected columns (to -o, default kefu-template.<fmt>; "
+                   "no PATH: it imports nothing).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="File for --template; its extension must be the format's.")
+@click.option("--force", is_flag=True, help="With --template: overwrite the -o file if it exists.")
+@json_option
+@click.pass_obj
+@handle_errors
+def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, skip_bad_rows,
+            report_path, template, output, force, as_json) -> None:
+    """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,
+    HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
+    from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
+
+    if template:
+        if paths:  # the file to write is -o's; writing and importing at once would be two commands
+            raise click.UsageError(f"--template writes an example file and imports nothing: name it with -o "
+                                   f"(default kefu-template.{template}), not as a PATH ({paths[0]})")
+        out = output or Path(f"kefu-template.{template}")
+        # kefu import reads a file by its extension: a CSV named .xlsx would not import.
+        if out.suffix.lower() != f".{template}":
+            raise click.BadParameter(f"--template {template} writes {template.upper()}: name the file "
+                                     f".{template}, not {out.name!r}", param_hint="--output")
+        refuse_overwrite(out, force)  # -o faq.xlsx is also the usual name of the shop's own FAQ
+        write_template(template, out)
+        emit({"template": str(out)}, as_json, lambda d: f"wrote {d['template']}: fill it in and run `kefu import {d['template']}`")
+        return
+    if not paths:
+        raise click.UsageError("give files or folders to import (or --template xlsx|csv)")
+    # Checked here, not by click, so that --template with a path is told about -o even when
+    # the path does not exist; the same error as click's own check.
+    ctx = click.get_current_context()
+    param = next(p for p in ctx.command.params if p.name == "paths")
+    for path in paths:
+        click.Path(exists=True)(str(path), param, ctx)
+    if report_path and not report_path.parent.is_dir():
+        raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
+    files = list(walk(paths, patterns))
+    if not files:
+        raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)")
+    if dry_run and not (c.home / "kefu.db").is_file():
+        # A dry run writes nothing, not even a new, empty store in a mistyped --data-dir (which
+        # then answered "no match" instead of "no store"): it previews into a scratch store.
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory(prefix="kefu-dry-run-")
+        click.get_current_context().call_on_close(scratch.cleanup)
+        c.home = Path(scratch.name)
+    kb = c.kb()
+    importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
+    results = importer.run(files)
+    if not dry_run:
+        kb.build_index()  # a failure here is told after the summary (handle_errors)
+    report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
+              "totals": _import_totals(results), "entries": kb.store.count()}
+    if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
+        rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
+                    else Path("kefu-import" + REJECTED_SUFFIX))
+        try:
+            write_rejected(importer.problems, rejected)
+            report["rejected_file"] = str(rejected)
+        except OSError as exc:  # the import itself is done: say where the rows could not go
+            click.echo(f"warning: could not write the rejected rows to {rejected.resolve()}: "
+                       f"{exc.strerror or exc} (give --report PATH in a folder you can write)", err=True)
+            report["rejected_file"] = None
+    if report_path:
+        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    emit(report, as_json, _import_text)
+    if any(r.status == "failed" or r.rejected for r in results):
+        sys.exit(1)
+
+
+def _import_totals(results) -> dict[str, int]:
+    keys = ("added", "updated", "unchanged", "skipped", "pruned")
+    totals = {k: sum(getattr(r, k) for r in results) for k in keys}
+    totals["passages"] = sum(r.passages.get("added", 0) + r.passages.get("updated", 0) for r in results)
+    totals["rejected_rows"] = sum(len(r.rejected) for r in results)
+    totals["failed_files"] = sum(r.status == "failed" for r in results)
+    return totals
+
+
+def _import_text(d: dict) -> str:
+    """A summary table, then each failed file's error, rejected rows, notes and the dry-run diff."""
+    lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'unchanged':>9} {'skipped':>7} "
+             f"{'pruned':>6} {'passages':>8} {'rejected':>8}"]
+    for r in d["files"]:
+        name = r["file"] if len(r["file"]) <= 40 else "…" + r["file"][-39:]
+        passages = sum(r["passages"].get(k, 0) for k in ("added", "updated"))
+        lines.append(f"{name:40} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>9} "
+                     f"{r['skipped']:>7} {r['pruned']:>6} {passages:>8} {len(r['rejected']):>8}")
+    t = d["totals"]
+    lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>9} "
+                 f"{t['skipped']:>7} {t['pruned']:>6} {t['passages']:>8} {t['rejected_rows']:>8}")
+    for r in d["files"]:
+        if r["error"]:
+            lines.append(f"ERROR {r['error']}")
+        lines += [f"  rejected: {m}" for m in r["rejected"][:20]]
+        if len(r["rejected"]) > 20:
+            lines.append(f"  … {len(r['rejected']) - 20} more rejected rows")
+        lines += [f"  note: {n}" for n in r["notes"]]
+        for change in r["diff"]:
+            lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
+            for name, (before, after) in change["changes"].items():
+                lines.append(f"      {name}: {before!r} -> {after!r}")
+    if "rejected_file" in d:
+        lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
+    lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
+    return "\n".join(lines)
+
+
+@click.group()
+def passages() -> None:
+    """Passages of imported documents (reference text beside the answers), by source file."""
+
+
+@passages.command(name="list")
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def passages_list(c: Context, as_json) -> None:
+    """List the imported documents: source, type, passages, when their passages last changed."""
+    rows = [dataclasses.asdict(s) for s in c.kb().store.passage_sources()]
+    emit(rows, as_json, lambda d: "\n".join(f"{r['source']}\t{r['type'] or '-'}\t{r['passages']} passages"
+                                            f"\t{r['imported_at']}" for r in d) or "(no documents imported)")
+
+
+@passages.command(name="remove")
+@click.argument("sources", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def passages_remove(c: Context, sources, as_json) -> None:
+    """Remove every passage of the SOURCES (a path, or a source as `kefu passages list`
+    shows it): all of them, or none when one has no passages."""
+    from kefu.kb.bulk import source_named
+    from kefu.kb.errors import SourceNotFound
+
+    kb = c.kb()
+    known = [s.source for s in kb.store.passage_sources()]
+    named = {source_named(name, known): name for name in sources}
+    who = author()
+    try:
+        removed = kb.remove_passages(list(named), author=who)
+    except SourceNotFound as exc:  # said as the user typed it
+        asked = SourceNotFound([named.get(s, s) for s in exc.sources])
+        raise KefuClickError(asked, f"{asked}: nothing was removed (`kefu passages list` shows "
+                                    "the sources)") from None
+    out = {"removed": [{"source": s, "passages": n} for s, n in removed.items()], "author": who}
+    emit(out, as_json, lambda d: "\n".join(f"removed {r['passages']} passage(s) of {r['source']}"
+                                           for r in d["removed"]))
+
+
+# -- export, backup, restore ----------------------------------------------------------
+
+def open_output(path: Path, fmt: str, encoding: str = "utf-8"):
+    """`path` opened for writing entries in `fmt`; a one-line error naming it if it cannot be."""
+    try:
+        return open(path, "wb") if fmt == "xlsx" else open(path, "w", encoding=encoding, newline="")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_template(fmt: str, out: Path) -> None:
+    """An example FAQ file in the columns kefu reads (Chinese headers, two sample rows)."""
+    from kefu.kb.entry import Entry
+    from kefu.kb.io import write_entries
+
+    rows = [Entry(id="", question="多久发货？", answer="亲，付款后48小时内发货，预售商品以页面写明的时间为准。",
+                  similar=["什么时候发货", "几天能发出"], category="售中", tags=["物流"]),
+            Entry(id="", question="支持七天无理由退货吗？", answer="支持的，签收后7天内商品完好可申请无理由退货。",
+                  similar=["能退货吗", "不喜欢可以退吗"], category="售后", tags=["退货"])]
+    with open_output(out, fmt, encoding="utf-8-sig") as fh:
+        write_entries(rows, fmt, fh)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option("--status", type=click.Choice(["draft", "published", "archived"]), help="Only entries with this status.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def export(c: Context, fmt, output, status, force, as_json) -> None:
+    """Write entries in a format `kefu import` reads back unchanged (to stdout without -o;
+    with -o, --json prints the summary as JSON)."""
+    from kefu.kb.io import check_fits, write_entries
+
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    if as_json and not output:
+        raise click.UsageError("--json prints the summary of a file written with --output; the "
+                               "entries themselves come in --format (jsonl for JSON Lines)")
+    entries = c.kb().store.entries(status=status)
+    if output:
+        check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
+        refuse_overwrite(output, force)  # an editor's own FAQ file of the same name is not lost
+        # Written beside it and renamed over it: an interrupted export leaves the old file whole.
+        partial = output.with_name(f".{output.name}.partial")
+        # A BOM tells Excel the CSV is UTF-8 (without one, Chinese Windows reads it as GBK)
+        try:
+            with open_output(partial, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
+                n = write_entries(entries, fmt, fh)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+        emit({"file": str(output), "format": fmt, "entries": n}, as_json,
+             lambda d: f"wrote {d['entries']} entries to {d['file']}")
+    else:
+        write_entries(entries, fmt, sys.stdout)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@json_option
+@click.pass_obj
+@handle_errors
+def backup(c: Context, file, force, as_json) -> None:
+    """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
+    from kefu.kb.store import backup as do_backup
+
+    db = require_store(c.home)
+    refuse_overwrite(file, force)
+    do_backup(db, file)
+    emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@click.pass_obj
+@handle_errors
+def restore(c: Context, file, as_json) -> None:
+    """Replace the store's content with a backup FILE; the index is rebuilt on next use."""
+    from kefu.kb.store import restore as do_restore
+
+    c.home.mkdir(parents=True, exist_ok=True)
+    replaced = do_restore(file, c.home / "kefu.db")
+
+    def text(d: dict) -> str:
+        line = f"restored {d['store']} from {d['backup']}"
+        if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
+            line += ("\nthe damaged store file was replaced by a new one: restart any running `kefu serve`"
+                     " (it still reads the old file, and what it saves there is lost)")
+        return line
+    emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": replaced}, as_json, text)
+
