@@ -27,7 +27,7 @@ def create_app(config: dict | None = None, workspace=None, clock=time.time) -> F
 
     from kefu.suggest.workspace import Workspace
 
-    from . import api, auth, console, learn_pages, panel, settings, state
+    from . import api, auth, console, file_pages, learn_pages, panel, settings, state, user_pages
 
     app = Flask(__name__)
     app.config.update(
@@ -61,6 +61,8 @@ def create_app(config: dict | None = None, workspace=None, clock=time.time) -> F
     app.register_blueprint(auth.bp)
     app.register_blueprint(panel.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(file_pages.bp)
+    app.register_blueprint(user_pages.bp)
     app.register_blueprint(learn_pages.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(api.bp)

@@ -1,6 +1,8 @@
-"""The editor console: entries, history, hit test, 话术 and word lists, import, users.
+"""The editor console: entries, their history, the hit test.
 
-The learning pages (review queue, gaps, statistics) are in `learn_pages.py`.
+The other console pages have blueprints of their own under /console: the 话术 library,
+word lists and import in `file_pages.py`, users and tokens in `user_pages.py`, the
+learning pages (review queue, gaps, statistics) in `learn_pages.py`.
 
 Every page is server-rendered HTML with plain forms (CSRF token in each), so the
 console works without JavaScript; `static/console.js` only adds conveniences. All use
@@ -9,31 +11,23 @@ of the knowledge base happens inside `locked()`, like the API's.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import shutil
-import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
 from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
 from kefu.kb.text import whole_number
-from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import CSRF_RETRY, requires
-from .messages import FIELD_LABELS, error_zh, import_note_zh, note_zh, problem_zh, reason_zh, user_error_zh
-from .state import current_user, locked, reset_assistant, workspace
+from .messages import FIELD_LABELS, error_zh, note_zh, reason_zh
+from .state import author, locked
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 PAGE_SIZE = 50
 TRY_TOP_K = 10
-MAX_LIST_TEXT = 1_000_000  # characters of a word-list textarea
 
 STATUS_LABELS = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
 ACTION_LABELS = {"create": "新建", "edit": "编辑", "archive": "归档", "import": "导入", "prune": "导入时归档",
@@ -41,15 +35,10 @@ ACTION_LABELS = {"create": "新建", "edit": "编辑", "archive": "归档", "imp
 ON_CONFLICT_LABELS = {"update": "更新", "skip": "跳过", "error": "报错"}  # an import's existing entries
 
 
-@bp.context_processor
+@bp.app_context_processor  # the other console blueprints' pages show them too
 def _labels() -> dict:
     return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS,
             "ON_CONFLICT_LABELS": ON_CONFLICT_LABELS, "note_zh": note_zh}
-
-
-def _author() -> str:
-    user = current_user()
-    return user.name if user else "console"
 
 
 # -- entries list ---------------------------------------------------------------------
@@ -195,7 +184,7 @@ def new_entry():
         data["id"] = values["id"]
     try:
         with locked() as ws:
-            entry = ws.kb().add(data, author=_author())
+            entry = ws.kb().add(data, author=author())
     except (InvalidEntry, DuplicateEntry) as exc:
         return _render_form(values, errors=_error_of(exc), status=400)
     flash(f"已新建条目 {entry.id}")
@@ -226,7 +215,7 @@ def _save_entry(entry_id: str):
             errors = {"": f"此条目已被他人修改（现为第 {entry.version} 版），请先查看历史或刷新后再改。"}
             return _render_form(values, entry=entry, errors=errors, status=409)
         try:
-            saved = kb.update(entry_id, _entry_data(values), author=_author())
+            saved = kb.update(entry_id, _entry_data(values), author=author())
         except InvalidEntry as exc:
             return _render_form(values, entry=entry, errors=_error_of(exc), status=400)
     flash("已保存" if saved.version != entry.version else "没有改动")
@@ -259,14 +248,14 @@ CSRF_RETRY["console.new_entry"] = CSRF_RETRY["console.edit_entry"] = ("editor", 
 @requires("editor")
 def archive_entry(entry_id: str):
     with locked() as ws:
-        ws.kb().archive(entry_id, author=_author())
+        ws.kb().archive(entry_id, author=author())
     flash(f"已归档条目 {entry_id}（可在历史中恢复）")
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
 
 # -- history ------------------------------------------------------------------------
 
-def _field_diff(before: dict | None, after: dict | None) -> list[dict]:
+def field_diff(before: dict | None, after: dict | None) -> list[dict]:
     """Changed fields of one version: lists as added/removed items, other fields before → after."""
     before, after = before or {}, after or {}
     rows = []
@@ -295,7 +284,7 @@ def _history_page(entry_id: str, error: str | None = None, status: int = 200):
         store = ws.kb().store
         entry = store.get(entry_id)
         changes = store.history(entry_id)
-    versions = [{"change": c, "diff": _field_diff(c.before, c.after)} for c in reversed(changes)]
+    versions = [{"change": c, "diff": field_diff(c.before, c.after)} for c in reversed(changes)]
     return render_template("console/history.html", entry=entry, versions=versions, error=error), status
 
 
@@ -313,7 +302,7 @@ def revert(entry_id: str):
         if request.form.get("current", "") != str(before.version):
             return _history_page(entry_id, f"此条目已被他人修改（现为第 {before.version} 版），没有恢复；"
                                            "请查看最新的历史后再决定。", 409)
-        entry = kb.revert(entry_id, version, author=_author())
+        entry = kb.revert(entry_id, version, author=author())
     if entry.version == before.version:
         flash(f"第 {version} 版的内容与当前相同，没有改动")
     else:
@@ -387,463 +376,3 @@ def try_it():
         return _render_form(_values_of(entry), entry=entry, trial=trial)
     trial = _search(message) if message else None
     return render_template("console/try.html", message=message, trial=trial)
-
-
-# -- data-folder files (话术, word lists) -------------------------------------------------
-
-def _write_checked(target: Path, text: str, check) -> None:
-    """Replace `target` with `text` only if `check(temp_path)` accepts it.
-
-    The new content is written to a temp file beside the target, checked there, and
-    moved over the target with os.replace, so a reader (another worker) sees the old
-    file or the new one, never a half-written or invalid one.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        check(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _file_rev(*paths: Path) -> str:
-    """A short fingerprint of the files' content: forms carry it, to refuse saving over a
-    version the editor never saw."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:12]
-
-
-# -- 话术 ----------------------------------------------------------------------------------
-
-PHRASE_FIELDS = ("id", "kind", "stage", "tone", "script", "text")
-STAGES = ("接待", "了解需求", "提供解决方案", "后续跟踪", "告别")  # suggestions; free text allowed
-
-
-def _huashu_path(ws) -> Path:
-    from kefu import corpus
-
-    return ws.data_file("huashu.jsonl", corpus.HUASHU)
-
-
-def _read_phrases(path: Path) -> list[dict]:
-    """The library's lines as dicts (every field kept, so saving loses nothing)."""
-    from kefu.kb.io import iter_jsonl, read_text
-
-    return [d for _, d in iter_jsonl(path, read_text(path))]
-
-
-def _phrase_from_form(form) -> dict:
-    return {name: form.get(name, "").strip() for name in PHRASE_FIELDS}
-
-
-def _next_phrase_id(lines: list[dict]) -> str:
-    numbers = [int(m.group(1)) for d in lines if (m := re.fullmatch(r"h(\d+)", str(d.get("id", ""))))]
-    return f"h{max(numbers, default=0) + 1:03d}"
-
-
-def _save_phrases(ws, lines: list[dict]) -> None:
-    """Write the data folder's own 话术 file, after PhraseLibrary accepts all of it."""
-    from kefu.suggest.phrases import PhraseLibrary
-
-    ids = [str(d.get("id", "")) for d in lines if d.get("id")]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise InvalidEntry("id", f"编号重复：{', '.join(dupes)}")
-    text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
-    _write_checked(ws.home / "huashu.jsonl", text, PhraseLibrary.load)
-    reset_assistant()
-
-
-def _phrase_error(exc: KefuError, lines: list[dict]) -> str:
-    """A checker's message in the editor's terms: the temp file's line is the phrase's number."""
-    line, field = getattr(exc, "line", None), getattr(exc, "field", None)
-    where = []
-    if line:
-        phrase_id = lines[line - 1].get("id", "") if 0 < line <= len(lines) else ""
-        where.append(f"第 {line} 行" + (f"（{phrase_id}）" if phrase_id else ""))
-    if field:
-        where.append(f"字段 {field}")
-    reason = reason_zh(getattr(exc, "reason", None) or str(exc))
-    return f"{' '.join(where)}：{reason}" if where else reason
-
-
-@bp.get("/huashu")
-@requires("editor")
-def huashu():
-    from kefu.suggest.phrases import KINDS
-
-    with locked() as ws:
-        path = _huashu_path(ws)
-        lines, rev = _read_phrases(path), _file_rev(path)
-        own = path == ws.home / "huashu.jsonl"
-    kind = request.args.get("kind", "")
-    shown = [(i, d) for i, d in enumerate(lines) if not kind or d.get("kind") == kind]
-    return render_template("console/huashu.html", shown=shown, count=len(lines), kinds=KINDS, kind=kind,
-                           rev=rev, own=own)
-
-
-def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200):
-    from kefu.suggest.phrases import KINDS
-
-    return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
-                           kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES), status
-
-
-@bp.get("/huashu/new")
-@requires("editor")
-def new_phrase():
-    with locked() as ws:
-        path = _huashu_path(ws)
-        lines, rev = _read_phrases(path), _file_rev(path)
-    phrase = {"id": _next_phrase_id(lines), "kind": request.args.get("kind", ""), "stage": "",
-              "tone": "any", "script": "simplified", "text": ""}
-    return _phrase_form(phrase, None, rev)
-
-
-@bp.get("/huashu/<int:index>")
-@requires("editor")
-def edit_phrase(index: int):
-    with locked() as ws:
-        path = _huashu_path(ws)
-        lines, rev = _read_phrases(path), _file_rev(path)
-    if index >= len(lines):
-        abort(404, "没有这条话术")
-    phrase = {name: str(lines[index].get(name, "")) for name in PHRASE_FIELDS}
-    return _phrase_form(phrase, index, rev)
-
-
-@bp.post("/huashu/save")
-@requires("editor")
-def save_phrase():
-    """Add a line (no index) or replace the line at `index`, then save the whole file."""
-    form = request.form
-    phrase = _phrase_from_form(form)
-    index = whole_number(form.get("index", ""))
-    with locked() as ws:
-        path = _huashu_path(ws)
-        if form.get("rev") != _file_rev(path):
-            return _phrase_form(phrase, index, form.get("rev", ""),
-                                "话术文件已被他人修改，请回到列表刷新后再改。", 409)
-        lines = _read_phrases(path)
-        if index is not None and index >= len(lines):
-            abort(404, "没有这条话术")
-        # pick() only ever chooses these: a line saved with another could never be offered.
-        for name, label, allowed in (("tone", "语气", TONES), ("script", "字形", SCRIPTS)):
-            if phrase[name] and phrase[name] not in allowed:
-                return _phrase_form(phrase, index, form.get("rev", ""),
-                                    f"字段 {name}（{label}）只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
-        new = {k: v for k, v in phrase.items() if v or k == "text"}
-        if index is None:
-            lines.append(new)
-        else:
-            lines[index] = {**{k: v for k, v in lines[index].items() if k not in PHRASE_FIELDS}, **new}
-        try:
-            _save_phrases(ws, lines)
-        except KefuError as exc:
-            return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines), 400)
-    flash(f"已保存话术 {phrase['id'] or ''}")
-    return redirect(url_for(".huashu"))
-
-
-@bp.post("/huashu/<int:index>/delete")
-@requires("editor")
-def delete_phrase(index: int):
-    with locked() as ws:
-        path = _huashu_path(ws)
-        if request.form.get("rev") != _file_rev(path):
-            flash("话术文件已被他人修改，没有删除；请查看后再试。")
-            return redirect(url_for(".huashu"))
-        lines = _read_phrases(path)
-        if index >= len(lines):
-            abort(404, "没有这条话术")
-        removed = lines.pop(index)
-        try:
-            _save_phrases(ws, lines)
-        except KefuError as exc:
-            flash(f"没有删除：{_phrase_error(exc, lines)}")
-            return redirect(url_for(".huashu"))
-    flash(f"已删除话术 {removed.get('id', '')}")
-    return redirect(url_for(".huashu"))
-
-
-# -- word lists ------------------------------------------------------------------------------
-
-REASONS = ("极限词", "承诺", "敏感")
-
-
-def _word_lines(text: str) -> str:
-    """The sensitive-word textarea as the file wants it: `词<TAB>原因` per line.
-
-    A browser textarea cannot easily type a tab, so `词 原因` with one of the known
-    reasons last is accepted too; comments and blank lines are kept as typed.
-    """
-    out = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = line.rstrip().lstrip(" ")  # a leading tab stays: "\t原因" names no word
-        if line and not line.startswith("#") and "\t" not in line:
-            head, _, last = line.rpartition(" ")
-            if head.strip() and last in REASONS:
-                line = f"{head.strip()}\t{last}"
-        out.append(line)
-    return "\n".join(out).strip("\n") + "\n"
-
-
-def _plain_lines(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(lines).strip("\n") + "\n"
-
-
-def _check_words(path: Path) -> None:
-    """A word list line must name a word: an empty one would flag every position of a draft."""
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#") and not line.partition("\t")[0].strip():
-            raise InvalidEntry("words", f"第 {n} 行没有词（只有原因）")
-
-
-def _save_words(ws, typed: dict) -> str | None:
-    """Write both lists if each passes its check; else the reason, nothing written."""
-    try:
-        if any(len(v) > MAX_LIST_TEXT for v in typed.values()):
-            raise InvalidEntry("words", "内容太长")
-        _write_checked(ws.home / "sensitive_words.txt", _word_lines(typed["words"]), _check_words)
-        _write_checked(ws.home / "safe_phrases.txt", _plain_lines(typed["safe"]), lambda p: None)
-        ws.safety()  # the assistant loads them this way: prove it can
-    except KefuError as exc:
-        return reason_zh(getattr(exc, "reason", str(exc)))
-    return None
-
-
-@bp.route("/words", methods=["GET", "POST"])
-@requires("editor")
-def words():
-    from kefu import corpus
-
-    with locked() as ws:
-        words_path = ws.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
-        safe_path = ws.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)
-        texts = {"words": words_path.read_text(encoding="utf-8"), "safe": safe_path.read_text(encoding="utf-8")}
-        rev = _file_rev(words_path, safe_path)
-        error, status = None, 200
-        if request.method == "POST":
-            if any(k not in request.form for k in texts):
-                abort(400, "表单缺少敏感词或安全短语的内容，没有保存")  # not two emptied lists
-            texts = {k: request.form[k] for k in texts}
-            if request.form.get("rev") != rev:
-                # Both lists are saved at once: saving over another editor's change to
-                # either would silently undo it. The typed text stays, to copy.
-                error, status, rev = "词表已被他人修改；请复制你的改动，刷新页面后再改。", 409, request.form.get("rev", "")
-            elif error := _save_words(ws, texts):
-                status = 400
-            else:
-                reset_assistant()
-                flash("已保存词表，新的草稿立即按新词表检查")
-                return redirect(url_for(".words"))
-    counts = {k: sum(1 for line in v.splitlines() if line.strip() and not line.lstrip().startswith("#"))
-              for k, v in texts.items()}
-    return render_template("console/words.html", texts=texts, counts=counts, error=error, rev=rev,
-                           reasons=REASONS), status
-
-
-# -- import --------------------------------------------------------------------------------
-
-UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-UPLOAD_MAX_AGE = 24 * 3600  # seconds an unconfirmed upload is kept
-
-
-def _uploads(ws) -> Path:
-    return ws.home / "uploads"
-
-
-def _upload_dir(ws, upload_id: str) -> Path:
-    """The folder of one upload; 404 for anything that is not an id we could have made."""
-    if not UPLOAD_ID.fullmatch(upload_id or ""):
-        abort(404, "没有这个上传文件")
-    folder = _uploads(ws) / upload_id
-    if not (folder / "meta.json").is_file():
-        abort(404, "没有这个上传文件（可能已导入或已过期）")
-    return folder
-
-
-def _clean_uploads(ws) -> None:
-    """Forget previews nobody confirmed, so uploads do not pile up in the data folder."""
-    root = _uploads(ws)
-    if not root.is_dir():
-        return
-    for folder in root.iterdir():
-        if UPLOAD_ID.fullmatch(folder.name) and time.time() - folder.stat().st_mtime > UPLOAD_MAX_AGE:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _options_from_form(form) -> dict:
-    on_conflict = form.get("on_conflict", "update")
-    if on_conflict not in ("update", "skip", "error"):
-        abort(400, "on_conflict 只能是 update、skip 或 error")
-    return {"on_conflict": on_conflict, "prune": form.get("prune") == "1",
-            "skip_bad_rows": form.get("skip_bad_rows") == "1"}
-
-
-def _run_import(ws, folder: Path, meta: dict, dry_run: bool):
-    """Import the uploaded bytes with the options chosen at upload; the dry run writes nothing."""
-    from kefu.kb.bulk import BulkImporter, ImportOptions
-
-    kb = ws.kb()
-    options = ImportOptions(dry_run=dry_run, author=_author(), **meta["options"])
-    data = (folder / "upload").read_bytes()
-    changed: list[str] = []
-    result = BulkImporter(kb, options).import_file(folder / "upload", data=data, name=meta["name"],
-                                                   changed=changed)
-    if not dry_run:
-        kb.refresh(changed)  # what BulkImporter.run does after its files
-    return result
-
-
-def _diff_rows(diff: list[dict]) -> list[dict]:
-    """The importer's {field: [before, after]} per entry, shown like the history's diffs."""
-    return [{"id": d.get("id"), "action": d.get("action"),
-             "fields": _field_diff({k: v[0] for k, v in d["changes"].items()},
-                                   {k: v[1] for k, v in d["changes"].items()})}
-            for d in diff]
-
-
-def _problems(result) -> dict:
-    """The import's error and rejected rows in Chinese, for the page."""
-    return {"failure": problem_zh(result.error) if result.error else None,
-            "rejected": [problem_zh(r) for r in result.rejected],
-            "notes": [import_note_zh(n) for n in result.notes]}
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@requires("editor")
-def import_page():
-    from kefu.kb.importers import SUFFIXES
-
-    if request.method == "GET":
-        return render_template("console/import.html", suffixes=SUFFIXES, result=None)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return render_template("console/import.html", suffixes=SUFFIXES, result=None,
-                               error="请选择要导入的文件"), 400
-    # Only the last part of the name: it is shown, and its suffix picks the reader.
-    name = Path(upload.filename.replace("\\", "/")).name[:200] or "upload"
-    meta = {"name": name, "options": _options_from_form(request.form), "user": _author(),
-            "uploaded_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    upload_id = secrets.token_hex(16)
-    folder = _uploads(workspace()) / upload_id
-    _clean_uploads(workspace())
-    folder.mkdir(parents=True)
-    upload.save(folder / "upload")
-    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    with locked() as ws:
-        result = _run_import(ws, folder, meta, dry_run=True)
-    if result.status == "failed":
-        shutil.rmtree(folder, ignore_errors=True)  # nothing to confirm
-        upload_id = None
-    return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=upload_id, diff=_diff_rows(result.diff), dry_run=True, **_problems(result))
-
-
-@bp.post("/import/confirm")
-@requires("editor")
-def import_confirm():
-    from kefu.kb.importers import SUFFIXES
-
-    with locked() as ws:
-        folder = _upload_dir(ws, request.form.get("upload_id", ""))
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if request.form.get("cancel"):
-            shutil.rmtree(folder, ignore_errors=True)
-            flash(f"已取消导入 {meta['name']}")
-            return redirect(url_for(".import_page"))
-        result = _run_import(ws, folder, meta, dry_run=False)
-        shutil.rmtree(folder, ignore_errors=True)
-    return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=None, diff=[], dry_run=False, **_problems(result))
-
-
-# -- users (admin) --------------------------------------------------------------------------
-
-def _users_page(token: dict | None = None, error: str | None = None, status: int = 200):
-    from kefu.kb.users import ROLES
-
-    from .messages import ROLE_ZH
-
-    with locked() as ws:
-        users = ws.users()
-        rows, tokens = users.all(), users.tokens()
-    return render_template("console/users.html", users=rows, tokens=tokens, roles=ROLES, role_zh=ROLE_ZH,
-                           new_token=token, error=error), status
-
-
-@bp.get("/users")
-@requires("admin")
-def users():
-    return _users_page()
-
-
-@bp.post("/users/add")
-@requires("admin")
-def add_user():
-    from kefu.kb.users import UserError
-
-    form = request.form
-    try:
-        with locked() as ws:
-            user = ws.users().add(form.get("name", ""), form.get("password", ""), form.get("role", "agent"),
-                                  shared=form.get("shared") == "1")
-    except UserError as exc:
-        return _users_page(error=user_error_zh(str(exc)), status=400)
-    flash(f"已添加用户 {user.name}（{user.role}{'，团队共用' if user.shared else ''}）")
-    return redirect(url_for(".users"))
-
-
-@bp.post("/users/remove")
-@requires("admin")
-def remove_user():
-    from kefu.kb.users import UserError
-
-    name = request.form.get("name", "")
-    if name == _author():
-        return _users_page(error="不能删除自己（请让另一位管理员操作）", status=400)
-    try:
-        with locked() as ws:
-            ws.users().remove(name)
-    except UserError as exc:
-        return _users_page(error=user_error_zh(str(exc)), status=400)
-    flash(f"已删除用户 {name}")
-    return redirect(url_for(".users"))
-
-
-@bp.post("/tokens/add")
-@requires("admin")
-def add_token():
-    from kefu.kb.users import UserError
-
-    name = request.form.get("name", "").strip()
-    if not name:
-        return _users_page(error="请填写令牌名称（例如接入的系统名）", status=400)
-    try:
-        with locked() as ws:
-            token = ws.users().add_token(name, request.form.get("role", "agent"))
-    except UserError as exc:
-        return _users_page(error=user_error_zh(str(exc)), status=400)
-    # Shown in this response only: the store keeps just its hash.
-    return _users_page(token={"name": name, "token": token})
-
-
-@bp.post("/tokens/revoke")
-@requires("admin")
-def revoke_tokens():
-    name = request.form.get("name", "")
-    with locked() as ws:
-        n = ws.users().revoke_tokens(name)
-    flash(f"已吊销 {name} 的 {n} 个令牌")
-    return redirect(url_for(".users"))

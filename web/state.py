@@ -101,6 +101,12 @@ def current_user():
     return user
 
 
+
+def author() -> str:
+    """Who a console change is recorded as: the logged-in user ("console" outside a request's login)."""
+    user = current_user()
+    return user.name if user else "console"
+
 def _token_user(ws, token: str):
     """The token's user, else None; an unknown token is refused (429) while this address
     has sent too many unknown tokens: tokens cannot be guessed, but nothing should be tried without limit."""
