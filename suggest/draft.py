@@ -38,15 +38,33 @@ STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "�
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
 # opener comes first.
 # (all of it: "{客户称呼||亲}，您好，" is one salutation, the shop's standard opening)
-SALUTATION = re.compile(r"^(?:(?:\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}|亲亲?(?!爱)|親親?(?!愛)|您好|你好|哈喽)[，,！!～~。\s]*)+")
+# A word of address counts only when a mark, a space, the end or another salutation
+# follows it: 亲子装, 亲自, 你好像 are words, never cut into.
+_ADDRESS = r"\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}"
+_ADDRESS_WORD = (r"(?:亲爱的|親愛的)(?:顾客|顧客|客户|客戶|买家|買家|朋友|小伙伴|小夥伴|宝宝|寶寶|家人|亲|親)?"
+                 r"(?:们|們)?|亲亲|親親|亲们|親們|亲|親")
+_SALUTATION_WORD = _ADDRESS_WORD + r"|您好|你好|哈喽|哈囉"
+_SALUTATION_END = r"[，,！!～~。\s]"
+_GREETING_WORD = rf"(?:您好|你好|哈喽|哈囉)(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS})"
+SALUTATION = re.compile(rf"^(?:(?:{_ADDRESS}|(?:{_SALUTATION_WORD})(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS}))"
+                        rf"{_SALUTATION_END}*)+")
 # After kefu's opener: a 亲 early in the answer addresses the customer a second time
 # ("好嘞亲，" + "可以的亲，…", or 王女士 then 亲).
-_EARLY_SALUTATION = re.compile(r"^([^，,。！!？?～~]{1,6}?)(?:亲亲?|親親?)(?=[，,！!～~。])")
-_ADDRESSES = re.compile(r"\{\s*客户称呼|亲|親|您好")
+_EARLY_SALUTATION = re.compile(r"^([^，,。！!？?～~]{1,6}?)(?:亲亲|親親|亲们|親們|亲|親)(?=[，,！!～~。])")
+_ADDRESSES = re.compile(rf"\{{\s*客户称呼|(?:{_ADDRESS_WORD})(?={_SALUTATION_END}|$|您好|你好)|您好")
 # The customer's name anywhere in a line ("…谢谢{客户称呼||亲}～"), dropped from a second line.
 _NAME = re.compile(r"\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}")
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
-_GREETS = re.compile(r"^((?:\{\s*客户称呼[^{}]*\}|亲亲?|親親?)[，,！!～~\s]*)?(?:您好|你好|哈喽)[，,！!～~。\s]*")
+_GREETS = re.compile(rf"^((?:{_ADDRESS}|{_ADDRESS_WORD})[，,！!～~\s]*)?{_GREETING_WORD}{_SALUTATION_END}*")
+
+
+def _kept_address(m: re.Match) -> str:
+    """The address before a greeting dropped mid-conversation, with a comma when it had
+    none ("亲您好，可以的" → "亲，可以的")."""
+    address = m.group(1) or ""
+    return address if not address or re.search(_SALUTATION_END + "$", address) else address + "，"
+
+
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
@@ -273,7 +291,7 @@ class Composer:
         """The entry's answer, without its own salutation when kefu already opened, and
         without its 您好 when the customer was greeted already (亲 may stay)."""
         text = _EARLY_SALUTATION.sub(r"\1", SALUTATION.sub("", hit.answer)) if parts else \
-            hit.answer if u.first_message else _GREETS.sub(r"\1", hit.answer)
+            hit.answer if u.first_message else _GREETS.sub(_kept_address, hit.answer)
         return (text or hit.answer), "entry"
 
     def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True,

@@ -666,3 +666,39 @@ def test_a_resigned_goodbye_gets_a_sober_line_and_no_rating():
     for key in KEYS:
         d = shipped.only("closing", "closing", u_(intent="thanks"), {}, f"算了，{key}谢谢")
         assert "评价" not in d.text and not re.search("愉快|能帮到您", d.text), d.text
+
+
+# -- salutations, sentence ends and closings around the answer ----------------------------------
+
+@pytest.mark.parametrize("answer, script", [
+    ("亲子装分大人款和儿童款，需要分别下单。", SIMPLIFIED), ("亲自到仓库自提也可以，请提前预约。", SIMPLIFIED),
+    ("親子裝分大人款和兒童款，需要分別下單。", TRADITIONAL), ("你好像选错了尺码，可以在订单页修改。", SIMPLIFIED),
+])
+def test_a_word_that_begins_like_a_salutation_is_never_cut(answer, script):
+    """"亲子装…" after kefu's opener read "子装…": 亲 was cut as if it addressed the customer."""
+    closing = "{客户称呼||亲}，还有别的问题吗？"
+    c = composer(closing=closing)
+    h = hit("word", answer, tags=["售前"])
+    for first in (True, False):
+        u = u_(intent="presale", first=first, script=script)
+        for d in (c.concise(u, h, {}, "k"), c.warm(u, h, {}, "k")):
+            assert answer in d.text, (d.style, d.text)
+    # nor is the closing's address dropped as if the answer had addressed the customer
+    later = c.warm(u_(intent="presale", first=False, script=script), h, {}, "k")
+    assert later.text.endswith(("亲，还有别的问题吗？", "親，還有別的問題嗎？")), later.text
+
+
+@pytest.mark.parametrize("answer, rest", [
+    ("亲们，活动今晚八点开始。", "活动今晚八点开始。"), ("亲爱的顾客，您好，活动今晚八点开始。", "活动今晚八点开始。"),
+    ("亲爱的顾客您好，活动今晚八点开始。", "活动今晚八点开始。"), ("亲亲 活动今晚八点开始。", "活动今晚八点开始。"),
+    ("亲您好，活动今晚八点开始。", "活动今晚八点开始。"), ("親，活動今晚八點開始。", "活動今晚八點開始。"),
+])
+def test_a_salutation_is_dropped_after_kefus_opener(answer, rest):
+    d = composer().concise(u_(first=False), hit("sal", answer, tags=["活动"]), {}, "k")
+    assert d.text.startswith(GREETING_LATER) and to_simplified(d.text) == to_simplified(GREETING_LATER + rest)
+
+
+def test_a_greeting_dropped_mid_conversation_keeps_the_address_apart():
+    """"亲您好，可以的" greeted a second time mid-conversation; without 您好 it read "亲可以的"."""
+    d = composer().warm(u_(first=False), hit("hi", "亲您好，可以的，支持7天无理由退货。", tags=["退货"]), {}, "k")
+    assert d.text.startswith("亲，可以的，支持7天无理由退货。"), d.text
