@@ -14,7 +14,7 @@ Openers and closings suit the customer's mood and the stage: an angry customer o
 complaint gets a sober opener, and a closing that follows up rather than calls the
 problem solved; so does an answer that promises to check first.
 The entry's answer is never reworded: facts and numbers stay word for word; only
-the script changes (OpenCC).
+the script changes (OpenCC), and a full stop goes after it when it has none.
 """
 
 from __future__ import annotations
@@ -63,6 +63,26 @@ def _kept_address(m: re.Match) -> str:
     none ("亲您好，可以的" → "亲，可以的")."""
     address = m.group(1) or ""
     return address if not address or re.search(_SALUTATION_END + "$", address) else address + "，"
+
+
+# Where a part ends its sentence itself: a mark, an emoji or emoticon ("^_^", "[微笑]"),
+# looked at through closing quotes and brackets ("点“申请售后”" still needs one).
+_CLOSERS = "”’\"'」』）)》〉】]"
+_EMOTICON = re.compile(r"\[[^\[\]\s]{1,4}\]$")
+_ASKS_AT_END = re.compile(r"(?:吗|嗎|么|麼)$")
+
+
+def sentence_end(before: str, after: str) -> str:
+    """The mark to put between two parts of a draft: none when `after` does not start a
+    new sentence (it opens with a mark: "」，") or `before` ends its own; else "？" after
+    a question ("…吗"), "。" otherwise (the same in either script)."""
+    before = before.rstrip()
+    if not before or not after or not after[0].isalnum() or _EMOTICON.search(before):
+        return ""
+    words = before.rstrip(_CLOSERS)
+    if not words or not (words[-1].isalnum() or words[-1] in "%％"):  # a mark (。！？～…，) or an emoji
+        return ""
+    return "？" if _ASKS_AT_END.search(words) else "。"
 
 
 # An answer that already opens by apologising or empathising (complaint entries often do).
@@ -276,6 +296,11 @@ class Composer:
             # Converted before the values go in: a product name or a customer's name is
             # sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
             text, miss = fill(convert(raw), values, lambda name: convert(f"【请填写{name}】"))
+            if entry_spans and entry_spans[-1][1] == pos and (end := sentence_end("".join(texts), text)):
+                # "…支持3期和6期免息" + "还有别的问题…": an answer without its own full stop
+                # (after the entry's words only: kefu's own "「换货」呢？" is one sentence)
+                texts.append(end)
+                pos += len(end)
             if source == "entry":
                 entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]

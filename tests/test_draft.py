@@ -702,3 +702,22 @@ def test_a_greeting_dropped_mid_conversation_keeps_the_address_apart():
     """"亲您好，可以的" greeted a second time mid-conversation; without 您好 it read "亲可以的"."""
     d = composer().warm(u_(first=False), hit("hi", "亲您好，可以的，支持7天无理由退货。", tags=["退货"]), {}, "k")
     assert d.text.startswith("亲，可以的，支持7天无理由退货。"), d.text
+
+
+@pytest.mark.parametrize("answer, ends", [
+    ("亲，可以的，支持3期和6期免息", "支持3期和6期免息。"), ("支持3期和6期免息哦", "免息哦。"),
+    ("在订单页点“申请售后”", "点“申请售后”。"), ("请问您的订单是今天下的吗", "今天下的吗？"),
+    ("满减和优惠券可以叠加～", "可以叠加～"), ("满减和优惠券可以叠加😊", "可以叠加😊"),
+    ("满减和优惠券可以叠加[微笑]", "可以叠加[微笑]"), ("满减和优惠券可以叠加（特价商品除外）", "特价商品除外）。"),
+])
+def test_an_answer_without_its_full_stop_is_not_glued_to_the_next_part(answer, ends):
+    """"…免息" + "还有别的问题…" read "…免息还有别的问题…"."""
+    h = hit("stop", answer, tags=["分期"])
+    warm = composer().warm(u_(first=False), h, {}, "k")
+    assert warm.text.endswith(ends + CLOSING), warm.text
+    both = composer().both(u_(first=False), h, EXCHANGE_HIT, {}, "k")
+    assert ends + "另外，关于「换货」，" in both.text, both.text
+    assert composer().concise(u_(first=False), h, {}, "k").text.endswith(answer.removeprefix("亲，"))  # last: as written
+    trad = composer().warm(u_(first=False, script=TRADITIONAL), hit("t", "可以的，支持3期和6期免息", tags=["分期"]),
+                           {}, "k")
+    assert "支持3期和6期免息。" in trad.text, trad.text
