@@ -2,7 +2,8 @@
 
 Styles (README has the same list):
 - warm: greeting on a first message, empathy (anxious) or apology (angry, complaint),
-  the answer, an escalation line for complaints, a closing that offers more help;
+  the answer, an escalation line for complaints, a closing that offers more help
+  (none when the answer ends with its own: 还有其他问题吗？, 祝您购物愉快);
 - concise: a short opener and the answer;
 - alternative: the second-best entry's answer, when it is a real alternative;
 - clarify: asks which of the competing entries the customer means (ambiguous or no
@@ -92,6 +93,19 @@ ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # An answer that promises to look into it first: its closing must not call the matter settled.
 # (Not 回复您: "人工上班会尽快回复您" tells the service hours, it promises nothing about a case.)
 _PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复")
+# An answer that ends by offering more help or taking leave itself ("…，还有其他问题吗？",
+# "欢迎随时咨询", "祝您购物愉快"): a closing line after it would say it twice. Its last clause.
+_CLOSES = re.compile(r"还有(?:其他|其它|别的|什么)[^。！？!?]{0,12}(?:吗|嘛|么|呢)|(?:有|还有)什么(?:可以|能|需要)"
+                     r"[^。！？!?]{0,4}(?:帮|效劳)|(?:帮|为)您做的|祝您|祝你|再见|拜拜|"
+                     r"随时(?:联系|找|来找|咨询|告诉|留言|来问|问)")
+
+
+def closes_itself(text: str) -> bool:
+    """True when `text` ends offering more help, wishing well or saying goodbye (see _CLOSES)."""
+    clauses = [c for c in re.split(r"[，,。！!？?～~；;\s]+", to_simplified(text)) if c]
+    return bool(clauses) and bool(_CLOSES.search(clauses[-1]))
+
+
 # Words around a standard question that do not say what it is about.
 _ASK_HEAD = re.compile(r"^(?:请问|亲亲?|你好|您好|我想问一?下|想问一?下|问一?下|怎么样才能|怎么|如何|怎样|"
                        r"能不能|可不可以|可以|能否|能)")
@@ -277,6 +291,9 @@ class Composer:
     def _closing(self, u: Understanding, key: str, answers: list[str], parts: list, notes: list) -> None:
         """Offer more help; after a complaint, an upset customer or an answer that still has to
         be checked, a follow-up line (stage 后续跟踪) that does not call the matter settled."""
+        if answers and closes_itself(answers[-1]):  # an escalation line between changes nothing
+            notes.append("the answer ends with its own closing: no second one")
+            return
         pending = any(_PENDING.search(to_simplified(a)) for a in answers)
         upset = u.sentiment == "angry" or u.intent == "complaint"
         stage = "后续跟踪" if upset or pending else "提供解决方案"

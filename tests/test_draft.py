@@ -721,3 +721,21 @@ def test_an_answer_without_its_full_stop_is_not_glued_to_the_next_part(answer, e
     trad = composer().warm(u_(first=False, script=TRADITIONAL), hit("t", "可以的，支持3期和6期免息", tags=["分期"]),
                            {}, "k")
     assert "支持3期和6期免息。" in trad.text, trad.text
+
+
+@pytest.mark.parametrize("answer", [
+    "在“我的-售后”里点“联系售后”，还有其他问题吗？", "退款已原路退回，请注意查收，祝您购物愉快！",
+    "赠品随主商品一起发出，如有其他问题欢迎随时咨询。", "已为您备注，请问还有什么可以帮您的吗？",
+])
+def test_an_answer_that_closes_itself_gets_no_second_closing(answer):
+    """"…还有其他问题吗？" + "还有别的问题需要小禾帮忙吗？" asked twice."""
+    c = composer(*STAGED)
+    h = hit("self", answer, tags=["售后"])
+    for u in (u_(first=False), u_(intent="complaint", sentiment="angry", first=False)):
+        for key in KEYS:
+            d = c.warm(u, h, {}, key)
+            assert d.text.endswith(answer) or d.text.endswith(ESCALATION), d.text
+            assert not any(line in d.text for line in (CLOSING, SOLVED, MORE_HELP, FOLLOW_UP)), d.text
+    d = c.warm(u_(first=False), h, {}, "k")
+    assert any("its own closing" in n for n in d.explanation)
+    assert c.warm(u_(first=False), RETURN_HIT, {}, "k").text != RETURN  # one that does not still gets one
