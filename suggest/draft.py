@@ -13,7 +13,7 @@ Styles (README has the same list):
 - greeting / closing: for a message that only greets, or only thanks or says goodbye.
 Openers and closings suit the customer's mood and the stage: an angry customer or a
 complaint gets a sober opener, and a closing that follows up rather than calls the
-problem solved; so does an answer that promises to check first.
+problem solved; so does an answer that promises to look into the customer's case.
 The entry's answer is never reworded: facts and numbers stay word for word; only
 the script changes (OpenCC), and a full stop goes after it when it has none.
 """
@@ -90,9 +90,37 @@ def sentence_end(before: str, after: str) -> str:
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
 ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
-# An answer that promises to look into it first: its closing must not call the matter settled.
+# An answer that promises to look into the customer's case: its closing must not call the
+# matter settled. A word of an open case (核实, 跟进, 联系您 …) counts only where kefu's side
+# commits to it: said by us (我们会核实, 主管会回电, 已登记), done for the customer
+# (帮您查询, 为您核实), or opening its clause after what the customer sends (…发给我们，核实后…).
+# Not an instruction to the customer (请联系客服帮您查询, 您可以稍后刷新再试, 发给客服登记),
+# a purpose (方便我们及时跟进), how the service works (人工上线后会第一时间跟进), nor the
+# procedure once the customer contacts customer service (联系在线客服…，我们核实后…): the
+# customer has no case with us yet.
 # (Not 回复您: "人工上班会尽快回复您" tells the service hours, it promises nothing about a case.)
 _PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复")
+_COMMITS = re.compile(r"我们|我(?![的们])|小禾|主管|专人|专员|帮您|为您|给您|已|马上|立即|立刻|这就|现在就")
+_INSTRUCTS = re.compile(r"请|您可以|你可以|也可以|可以(?:联系|直接|找)|建议|麻烦|方便|以便|便于|"
+                        r"联系[^，,。；;！!？?]{0,6}客服|(?:发|交)给客服|找客服")
+_VIA_SERVICE = re.compile(r"联系[^，,。；;！!？?]{0,4}客服")
+_CLAUSE_MARK = re.compile(r"[，,：:、]")
+_SENTENCE_MARK = re.compile(r"[。；;！!？?\n]")
+
+
+def promises_follow_up(answer: str) -> bool:
+    """True when `answer` promises to look into the customer's case (see _PENDING)."""
+    text = to_simplified(answer)
+    for m in _PENDING.finditer(text):
+        sentence = _SENTENCE_MARK.split(text[:m.start()])[-1]
+        clause = _CLAUSE_MARK.split(sentence)[-1]
+        if _INSTRUCTS.search(clause) or _VIA_SERVICE.search(sentence):
+            continue
+        if _COMMITS.search(clause) or not clause.strip() or m.group() in ("帮您查", "为您查", "联系您"):
+            return True
+    return False
+
+
 # An answer that ends by offering more help or taking leave itself ("…，还有其他问题吗？",
 # "欢迎随时咨询", "祝您购物愉快"): a closing line after it would say it twice. Its last clause.
 _CLOSES = re.compile(r"还有(?:其他|其它|别的|什么)[^。！？!?]{0,12}(?:吗|嘛|么|呢)|(?:有|还有)什么(?:可以|能|需要)"
@@ -294,7 +322,7 @@ class Composer:
         if answers and closes_itself(answers[-1]):  # an escalation line between changes nothing
             notes.append("the answer ends with its own closing: no second one")
             return
-        pending = any(_PENDING.search(to_simplified(a)) for a in answers)
+        pending = any(promises_follow_up(a) for a in answers)
         upset = u.sentiment == "angry" or u.intent == "complaint"
         stage = "后续跟踪" if upset or pending else "提供解决方案"
         why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"

@@ -739,3 +739,28 @@ def test_an_answer_that_closes_itself_gets_no_second_closing(answer):
     d = c.warm(u_(first=False), h, {}, "k")
     assert any("its own closing" in n for n in d.explanation)
     assert c.warm(u_(first=False), RETURN_HIT, {}, "k").text != RETURN  # one that does not still gets one
+
+
+@pytest.mark.parametrize("answer, pending", [
+    # instructions, purposes and how the service works: nothing left open on the customer's case
+    ("人工客服每天在线，夜间可以先留言，人工上线后会第一时间跟进。", False),
+    ("可能是库存被暂时锁定了，您可以稍后刷新再试。", False),
+    ("可以在订单页申请开票，或者把抬头和税号发给客服登记。", False),
+    ("超过24小时仍没有单号的话，请联系客服帮您查询。", False),
+    ("审核通过后寄回，并填写退货单号，方便我们及时跟进。", False),
+    ("请在7天内联系在线客服，提供降价截图，我们核实后会退差价。", False),
+    ("也可以直接联系人工客服帮您核实。", False),
+    # promises to look into it
+    ("请把订单号发给我们，核实后24小时内联系您。", True),
+    ("如果都没有，请把订单号发给客服，我们会联系快递核实。", True),
+    ("我帮您查一下库存，稍后回复您。", True),
+    ("您的投诉已完成登记，主管会在24小时内回电。", True),
+    ("请拍下破损处发给我们，核实后为您补发。", True),
+    ("您的問題我們會繼續跟進。", True),
+])
+def test_only_an_answer_that_promises_to_look_into_it_gets_a_follow_up_closing(answer, pending):
+    """"怎么开发票" was closed with "后续进展我们会继续跟进…" because its answer said 发给客服登记."""
+    c = composer(*STAGED)
+    h = hit("p", answer, tags=["售后"])
+    closings = {c.warm(u_(first=False), h, {}, key).text.removeprefix(to_simplified(answer)) for key in KEYS}
+    assert (closings == {FOLLOW_UP}) == pending and (FOLLOW_UP in closings) == pending, closings
