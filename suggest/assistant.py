@@ -480,6 +480,11 @@ class Assistant:
         return understand(confident[0].question).intent
 
     @staticmethod
+    def _answers(result: SearchResult, hit: Hit) -> bool:
+        """Whether `hit`, ranked first, is matched well enough to be answered with."""
+        return not result.no_match and hit.confidence >= 0.5
+
+    @staticmethod
     def _script(message: str, earlier: list[str]) -> str:
         """The message's script; a script-neutral message takes the earlier turns' script,
         else traditional when it is Cantonese (件衫唔啱size, 唔該晒: Hong Kong customers
@@ -509,9 +514,10 @@ class Assistant:
         # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:
         # an entry that only greets or thanks is neither its answer nor a second one.
         cands = [h for h in hits if not _small_talk(h)]
-        if len(cands) < len(hits) and cands and hits[0] is not cands[0]:
+        if cands and _small_talk(hits[0]) and self._answers(result, hits[0]):
             # said only when it changed the answer (a bare order number or a plain
-            # statement asks nothing, and a greeting entry ranked low changed nothing)
+            # statement asks nothing, and a greeting entry ranked low, or matched too
+            # weakly to answer anything ("比心", 0.06), changed nothing)
             notes.append("greeting entries left out: the message is more than a greeting")
         # Where the customer is, and whether the order has shipped, hold for the whole talk:
         # "那運費多少" after "我在台灣" is asked from Taiwan. The latest turn that says wins.
@@ -534,7 +540,7 @@ class Assistant:
             # "不是要投诉，就是想问问退款多久到" matched a complaint entry on its word 投诉
             cands = kept
             notes.append("the customer complains of nothing: complaint entries left out")
-        if result.no_match or not cands or cands[0].confidence < 0.5:
+        if not cands or not self._answers(result, cands[0]):
             # An option is about the message: it shares a word naming a topic with it, or
             # scores clearly ("你们收购二手手机吗" was offered 你们店主要卖什么 and 降价退差价,
             # sharing only 你们).

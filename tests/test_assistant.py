@@ -393,6 +393,15 @@ def test_leaving_out_a_greeting_entry_is_explained_only_when_it_changed_the_answ
     assert any("greeting entries left out" in n for n in s.notes) == noted
 
 
+def test_a_greeting_entry_matched_too_weakly_to_answer_is_no_reason_given(shop_kb):
+    """"比心" matched a greeting entry at 0.06 and nothing else well: the holding line said
+    "greeting entries left out: the message is more than a greeting", which changed nothing."""
+    hello, stock = _hit("hello", "在吗", 0.06, 0.3, ["接待"]), _hit("stock", "这个有货吗", 0.05, 0.2, ["库存"])
+    s = Assistant(_Answers(shop_kb, [hello, stock]), composer()).suggest("比心")
+    assert s.drafts[0].style == "no_match"
+    assert not any("greeting entries left out" in n for n in s.notes), s.notes
+
+
 def test_an_answer_mentioning_another_region_in_passing_still_answers(shop_kb):
     cod = _hit("cod", "可以货到付款吗", 0.96, 2.5, ["付款方式"])
     cod = replace(cod, answer="大陆地区暂不支持货到付款；台湾地区的订单支持超商取货付款。")
