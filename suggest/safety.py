@@ -28,10 +28,19 @@ def _comparable(text: str) -> str:
     return to_simplified(text.translate(HALF_WIDTH).lower())
 
 
+def _squeezed(text: str) -> str:
+    """A listed word or phrase as matched: comparable, without spaces."""
+    return "".join(_comparable(text).split())
+
+
+def _ascii_word(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
 class Safety:
     def __init__(self, words: dict[str, str], safe: list[str]):
-        self.words = {_comparable(w): reason for w, reason in words.items()}  # word -> reason
-        self.safe = sorted({_comparable(p) for p in safe}, key=len, reverse=True)
+        self.words = {_squeezed(w): reason for w, reason in words.items() if _squeezed(w)}  # word -> reason
+        self.safe = sorted({_squeezed(p) for p in safe} - {""}, key=len, reverse=True)
 
     @classmethod
     def load(cls, words_file: Path, safe_file: Path) -> "Safety":
@@ -44,28 +53,35 @@ class Safety:
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:
         """Every listed word in `text` not inside a safe phrase; `entry_spans` mark the entry's
-        answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ);
-        each flag names the word as `text` writes it."""
+        answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ),
+        across spaces (加 微信, TOP 1); a listed word of Latin letters and digits only stands
+        on its own (no1 is not in NO12345). Each flag names the word as `text` writes it."""
         written, text = text, _comparable(text)
         if len(text) != len(written):  # OpenCC keeps positions; never misplace a flag if not
             text = written
-        covered = [False] * len(text)
+        at = [i for i, c in enumerate(text) if not c.isspace()]  # squeezed position -> position
+        squeezed = "".join(text[i] for i in at)
+        covered = [False] * len(squeezed)
         for phrase in self.safe:
-            start = text.find(phrase)
+            start = squeezed.find(phrase)
             while start >= 0:
                 for i in range(start, start + len(phrase)):
                     covered[i] = True
-                start = text.find(phrase, start + 1)
+                start = squeezed.find(phrase, start + 1)
         flags = []
-        taken = [False] * len(text)
+        taken = [False] * len(squeezed)
         for word in sorted(self.words, key=len, reverse=True):  # longest first: 最低价 before 最
-            start = text.find(word)
+            start = squeezed.find(word)
             while start >= 0:
                 end = start + len(word)
-                if not any(covered[start:end]) and not any(taken[start:end]):
-                    source = "entry" if any(a <= start < b for a, b in entry_spans) else "kefu"
-                    flags.append(Flag(written[start:end], start, end, self.words[word], source))
+                first, last = at[start], at[end - 1] + 1  # in `text`
+                alone = not word.isascii() or not (
+                    first > 0 and _ascii_word(word[0]) and _ascii_word(text[first - 1])
+                    or last < len(text) and _ascii_word(word[-1]) and _ascii_word(text[last]))
+                if alone and not any(covered[start:end]) and not any(taken[start:end]):
+                    source = "entry" if any(a <= first < b for a, b in entry_spans) else "kefu"
+                    flags.append(Flag(written[first:last], first, last, self.words[word], source))
                     for i in range(start, end):
                         taken[i] = True
-                start = text.find(word, start + 1)
+                start = squeezed.find(word, start + 1)
         return sorted(flags, key=lambda f: f.start)

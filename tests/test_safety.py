@@ -135,3 +135,24 @@ def test_advice_and_limits_are_no_superlatives_but_claims_are(text, flagged):
 def test_promises_denied_and_fibre_contents_pass_and_new_listed_words_flag(text, flagged):
     s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
     assert _words(s.check(text)) == flagged
+
+
+@pytest.mark.parametrize("text, flagged", [
+    # advertising-law absolutes beside the ones listed before
+    ("品質一流，放心選購", ["一流"]), ("销量NO.1的爆款", ["NO.1"]), ("全店No.1", ["No.1"]), ("销量no1", ["no1"]),
+    ("TOP1单品", ["TOP1"]), ("人气Top 1", ["Top 1"]), ("百分之百正品", ["百分之百"]), ("续航遥遥领先", ["遥遥领先"]),
+    # leaving the platform, however it is spelt or spaced
+    ("加我V信详聊", ["加我V信"]), ("加 微信发图", ["加 微信"]), ("加 我 微 信", ["加 我 微 信"]), ("加我QQ", ["加我QQ"]),
+    ("加QQ123456", ["加QQ"]),
+    # harmless: a Latin word only stands on its own, 一流 inside 统一流程
+    ("订单NO12345已发出", []), ("TOP10榜单", []), ("按统一流程处理", []), ("第 一时间处理", []),
+])
+def test_more_absolutes_and_spaced_words_flag_and_harmless_uses_do_not(text, flagged):
+    s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert _words(s.check(text)) == flagged
+
+
+def test_a_flag_across_spaces_names_the_words_as_written_and_where():
+    s = Safety(words={"加微信": "敏感", "top1": "极限词"}, safe=[])
+    text = "可以加 微信吗，TOP 1"
+    assert [(f.word, f.start, f.end) for f in s.check(text)] == [("加 微信", 2, 6), ("TOP 1", 8, 13)]
