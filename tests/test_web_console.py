@@ -142,6 +142,13 @@ def test_login_lands_on_console_with_nav_user_and_logout(app):
     assert resp.status_code == 302 and "/login" in resp.location
 
 
+def test_every_page_names_an_icon_so_browsers_ask_for_no_missing_favicon(app, editor):
+    for html in (editor.get("/console/"), editor.get("/"), app.test_client().get("/login").text):
+        href = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+        icon = app.test_client().get(href)
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
 def test_admin_sees_users_link(admin):
     assert 'href="/console/users"' in admin.get("/console/")
 
@@ -1179,6 +1186,9 @@ def test_stats_page_shows_the_numbers(editor, ws):
     assert '<strong id="stat-shown">0</strong>' in later and 'value="2999-01-01"' in later
     bad = editor.get("/console/stats?since=yesterday")
     assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
+    # the link back to all time and the error saying it is shown, not a second 全部时间 label
+    assert '<span class="muted">全部时间</span>' not in bad and '<span class="muted">全部时间</span>' in html
+    assert re.search(r'<span class="error" role="alert">[^<]*已忽略，下面是全部时间的</span>', bad)
     # YYYY-MM-DD only, as the CLI's --since, and a day that cannot be a UTC moment is the
     # page's own message, not an error page.
     for typed in ("20261130", "2026-W48"):
