@@ -193,14 +193,14 @@ class FeedbackLog:
                         text: str | None = None, agent: str | None = None) -> int:
         if action not in ACTIONS:
             raise BadFeedback("action", f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
-        row = self.db.execute("select drafts, hits, no_match from suggestions where id = ?",
+        row = self.db.execute("select drafts, hits from suggestions where id = ?",
                               [suggestion_id]).fetchone()
         if row is None:
             raise UnknownSuggestion(suggestion_id)
         drafts, hits = json.loads(row[0]), json.loads(row[1])
         if action == "no_match" and draft is not None:
             raise BadFeedback("draft", "a no-match report is about the whole suggestion: it names no draft")
-        top = list_rejects(hits, drafts, bool(row[2]))  # what "not helpful" on the whole list rejects
+        top = answered_hit(hits, drafts)  # what "not helpful" on the whole list rejects
         entry_id = None
         if draft is not None:
             if not 1 <= draft <= len(drafts):
@@ -252,7 +252,7 @@ class FeedbackLog:
     def _judged(self, suggestion_id: str, drafts: list, top: str | None) -> tuple[set, set]:
         """(entries a used draft of the suggestion answers, entries rejected for it): a
         two-answer draft answers both of its entries, a reject of the whole list rejects
-        the top hit."""
+        the entry the drafts answered (`answered_hit`)."""
         used, rejected = set(), set()
         for action, draft, entry_id in self.db.execute(
                 "select action, draft, entry_id from feedback where suggestion_id = ?", [suggestion_id]):
@@ -298,15 +298,18 @@ def draft_answers(draft: dict) -> list[str]:
     return [] if draft.get("style") in QUESTION_STYLES else list(draft.get("entry_ids") or [])
 
 
-def list_rejects(hits: list[dict], drafts: list[dict], no_match: bool) -> str | None:
-    """The entry a reject of a whole suggestion ("not helpful", no draft) counts against:
-    its top hit, the answer the agent saw first. None on a suggestion flagged no-match
-    unless a draft offered that hit as its answer: the agent was offered no entry to turn
-    down, and two such clicks must not demote an entry nobody saw as an answer."""
-    top = hits[0].get("id") if hits else None
-    if no_match and not any(top in draft_answers(d) for d in drafts):
-        return None
-    return top
+def answered_hit(hits: list[dict], drafts: list[dict]) -> str | None:
+    """The entry the drafts answer, as the agent sees it: the first hit, in rank order,
+    that a draft gives as its answer. Not always the top hit: the assistant leaves out
+    one written for customers elsewhere, or for an order in the other state, and answers
+    with the next. None when no draft answers an entry (a greeting, a holding line).
+
+    A reject of the whole suggestion ("not helpful", no draft) counts against it: when
+    no draft offered an entry as its answer (a suggestion flagged no-match, a greeting),
+    the agent was offered no entry to turn down, and two such clicks must not demote an
+    entry nobody saw as an answer, nor one the assistant left out."""
+    answered = {e for d in drafts for e in draft_answers(d)}
+    return next((h.get("id") for h in hits if h.get("id") in answered), None)
 
 
 def _now() -> str:

@@ -22,7 +22,7 @@ import numpy as np
 
 from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
-from kefu.kb.feedback import list_rejects
+from kefu.kb.feedback import answered_hit
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
@@ -130,8 +130,8 @@ class Learner:
             shown = log.suggestion(suggestion_id)
             entry_id = next(f["entry_id"] for f in reversed(shown["feedback"]) if f["action"] == action)
             if entry_id is None and action == "reject" and draft is None:
-                # "not helpful" on the whole list rejects the top hit, if it was offered
-                entry_id = list_rejects(shown["hits"], shown["drafts"], bool(shown["no_match"]))
+                # "not helpful" on the whole list rejects the entry the drafts answered, if any
+                entry_id = answered_hit(shown["hits"], shown["drafts"])
             if entry_id is None and action != "no_match":
                 return fid  # a clarifying or two-answer draft: no one entry to learn for
             # One say per message, entry and side: using its warm and its concise draft (both

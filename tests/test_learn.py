@@ -819,6 +819,26 @@ def test_not_helpful_on_the_whole_list_rejects_the_top_hit(shop):
     assert (row.entry_id, row.rejects) == ("invoice", 1)
 
 
+def test_not_helpful_on_the_whole_list_rejects_the_entry_the_drafts_answer(shop):
+    """The top hit may be one the assistant left out (written for Taiwan customers, say):
+    no draft answers it and the panel shows the next as the match, so a reject of the
+    whole list counts against that one; a greeting answers with no entry: against none."""
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    hits = [{"id": "delivery"}, {"id": "invoice"}]
+    sid = log.record_suggestion("会开电子发票吗", [], "simplified", "order", False, hits,
+                                [{"text": "可以开电子发票", "entry_ids": ["invoice"], "style": "warm"}])
+    learner.record_feedback(log, sid, "reject", agent="a")
+    (row,) = learner.store.rows()
+    assert (row.entry_id, row.rejects) == ("invoice", 1)
+    hello = log.record_suggestion("你好呀", [], "simplified", "greeting", False, hits,
+                                  [{"text": "您好", "entry_ids": [], "style": "greeting"}])
+    learner.record_feedback(log, hello, "reject", agent="a")
+    assert [(r.entry_id, r.rejects) for r in learner.store.rows()] == [("invoice", 1)]
+
+
 # -- the prototype row of an entry with learned phrasings -------------------------------------
 
 def test_an_entry_with_learned_phrasings_gets_a_prototype_that_scores_but_is_never_shown(shop):

@@ -293,6 +293,22 @@ def test_suggest_feedback_round_trip(api, ws):
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
 
 
+def test_suggest_adds_what_the_panel_shows_in_chinese(api):
+    """The CLI's shape plus `panel`: the notes and explanation lines in Chinese, line for
+    line (the panel's own table of them had drifted from what the assistant says), the
+    entry the drafts answer and the hits' questions in the customer's script."""
+    s = api("POST", "/api/suggest", json={"message": "運費怎麼算？還有怎麼申請退貨"}).get_json()
+    panel = s.pop("panel")
+    assert set(panel) == {"notes", "explanations", "questions", "entry"}
+    assert len(panel["notes"]) == len(s["notes"]) and "一条消息问了两件事：草稿依次回答" in panel["notes"]
+    assert [len(z) for z in panel["explanations"]] == [len(d["explanation"]) for d in s["drafts"]]
+    for english, chinese in zip(s["drafts"][0]["explanation"], panel["explanations"][0]):
+        assert english != chinese and not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", chinese), (english, chinese)
+    assert panel["entry"] == s["hits"][0]["id"] and panel["entry"] in s["drafts"][0]["entry_ids"]
+    assert panel["questions"]["ship"] == "運費怎麼算" and panel["questions"]["return"] == "怎麼申請退貨"
+    assert "panel" in SPEC["components"]["schemas"]["Suggestion"]["properties"]
+
+
 def test_a_suggestion_asked_again_as_the_message_is_typed_supersedes_the_earlier_one(api, ws):
     first = api("POST", "/api/suggest", json={"message": "多久能"}).get_json()["suggestion_id"]
     second = api("POST", "/api/suggest", json={"message": "多久能发货？", "replaces": first}).get_json()

@@ -14,6 +14,7 @@ from kefu.kb.text import MAX_MESSAGE, whole_number
 
 from .auth import requires
 from .openapi import SPEC
+from .panel_view import panel_view
 from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -238,8 +239,12 @@ def suggest():
         raise ApiError(400, "invalid_field", "values must map variable names to strings", "values")
     replaces = _suggestion_id(data, "replaces", required=False)
     with locked():
-        result = assistant().suggest(message, context, values, replaces)
-    return jsonify(result.to_dict())
+        helper = assistant()
+        result = helper.suggest(message, context, values, replaces)
+    out = result.to_dict()
+    # The CLI's shape, plus what the panel shows in Chinese (see panel_view.py).
+    out["panel"] = panel_view(out, message, context, helper.composer.traditional)
+    return jsonify(out)
 
 
 @bp.post("/feedback")

@@ -143,11 +143,105 @@ _ERROR_PATTERNS = [
     (re.compile(r"min_agents must be at least 1, got (.*)$"), lambda m: f"客服人数应为不小于 1 的整数（填的是 {m[1]}）"),
 ]
 
-# Notes on a search (SearchResult.warnings) for the console's hit test; panel.js has the
-# panel's own table, as the browser shows them there.
+# What the assistant notes about a suggestion (Suggestion.notes, with the retriever's
+# SearchResult.warnings) and why each line of a draft is there (Draft.explanation): English
+# in the library, for the CLI and the API; in Chinese for the console's hit test and the
+# panel (`/api/suggest`'s `panel`, see panel_view.py). One table, by each line's shape:
+# tests/test_panel_view.py fails when kefu writes a line it cannot render.
+KIND_ZH = {"greeting_first": "首次问候", "greeting_later": "开场", "thanks_wait": "感谢等待", "empathy": "共情",
+           "apology": "致歉", "restate": "复述问题", "escalation": "升级处理", "closing": "结束语",
+           "rating": "邀请评价", "clarify": "澄清", "no_match": "无匹配"}
+INTENT_ZH = {"greeting": "问候", "presale": "售前咨询", "order": "订单", "logistics": "物流", "aftersale": "售后",
+             "complaint": "投诉", "thanks": "致谢"}
+SENTIMENT_ZH = {"calm": "平静", "anxious": "焦急", "angry": "不满"}
+_WORDING_ZH = {"s2hk": "香港", "s2tw": "台湾", "s2twp": "台湾"}
+_ORDER_STATE_ZH = {"shipped": "已发货", "not shipped": "还没发货"}
+
+
+def _label(table: dict, key: str) -> str:
+    return table.get(key, key)
+
+
+# Why a 话术 line is in a draft (the part after "话术 <id> (<kind>): ").
+_WHY_PATTERNS = [
+    (re.compile(r"first message of the conversation$"), lambda m: "对话的第一条消息"),
+    (re.compile(r"offer more help$"), lambda m: "询问是否还需要帮助"),
+    (re.compile(r"follow up: not settled yet$"), lambda m: "问题还没解决：跟进"),
+    (re.compile(r"the customer chased a reply → thanks for waiting$"), lambda m: "客户在催：先感谢等待"),
+    (re.compile(r"(\w+)/(\w+) → apology first$"), lambda m: "客户不满或投诉：先致歉"),
+    (re.compile(r"anxious → empathy first$"), lambda m: "客户焦急：先表达理解"),
+    (re.compile(r"short opener$"), lambda m: "简短开场"),
+    (re.compile(r"complaint → supervisor callback$"), lambda m: "投诉：转主管并约定回电"),
+    (re.compile(r"no good match: no invented answer$"), lambda m: "没有合适的条目：不编造答案"),
+    (re.compile(r"thanks while upset → follow up$"), lambda m: "客户不满时道谢：继续跟进"),
+    (re.compile(r"the customer gives up → follow up$"), lambda m: "客户不再追问：继续跟进"),
+    (re.compile(r"(\w+) only$"), lambda m: f"只是{_label(INTENT_ZH, m[1])}：不需要条目答案"),
+    (re.compile(r"invite a rating$"), lambda m: "邀请评价"),
+]
+
+
+def _phrase_line(m: re.Match) -> str | None:
+    """"话术 P1 (closing): offer more help" or "话术 P1 (restate)"."""
+    head = f"话术 {m[1]}（{_label(KIND_ZH, m[2])}）"
+    if m[3] is None:
+        return head
+    why = _translate(m[3], _WHY_PATTERNS)
+    return f"{head}：{why}" if why else None
+
+
 _NOTE_PATTERNS = [
+    # the retriever's
     (re.compile(r"message longer than (\d+) characters: only its end was matched$"),
      lambda m: f"消息超过{m[1]}字，只匹配了结尾部分"),
+    # the assistant's, about the whole suggestion
+    (re.compile(r"the customer chose 「(.*)」 from the agent's question$", re.S),
+     lambda m: f"客户选了客服所问的「{m[1]}」：按它查找"),
+    (re.compile(r"a nudge: answering the customer's question still waiting for a reply 「(.*)」$", re.S),
+     lambda m: f"客户在催：回答还在等回复的问题「{m[1]}」"),
+    (re.compile(r"vague message: matched together with the customer's earlier turns$"),
+     lambda m: "消息较笼统：结合客户前面的话一起匹配"),
+    (re.compile(r"chased an unanswered question: read as (\w+)$"),
+     lambda m: f"客户催问没人回复的问题：按{_label(SENTIMENT_ZH, m[1])}处理"),
+    (re.compile(r"the customer's own words call for (\S+) wording$"),
+     lambda m: f"客户用的是{_label(_WORDING_ZH, m[1])}的说法：草稿用{_label(_WORDING_ZH, m[1])}用语"),
+    (re.compile(r"first message says nothing yet: greeted$"), lambda m: "第一条消息还没说要问什么：先问候"),
+    (re.compile(r"small talk whose only confident match is the (\w+) entry (\S+): replied as to (\w+)$"),
+     lambda m: f"闲聊：唯一有把握的匹配是{_label(INTENT_ZH, m[1])}条目 {m[2]}，按{_label(INTENT_ZH, m[3])}回复"),
+    (re.compile(r"after an angry turn: read as still upset$"), lambda m: "客户前面不满：仍按不满处理"),
+    (re.compile(r"greeting entries left out: the message is more than a greeting$"),
+     lambda m: "消息不只是问候：不用问候类条目"),
+    (re.compile(r"written for customers elsewhere, left out: (.*)$", re.S),
+     lambda m: f"写给其他地区客户的条目，未采用：{m[1]}"),
+    (re.compile(r"the message is about an order (.+?); written for the other case, left out: (.*)$", re.S),
+     lambda m: f"消息说的是{_label(_ORDER_STATE_ZH, m[1])}的订单：写给另一种情况的条目未采用：{m[2]}"),
+    (re.compile(r"the customer complains of nothing: complaint entries left out$"),
+     lambda m: "客户并不是要投诉：不用投诉类条目"),
+    (re.compile(r"follow-up without the earlier turns: asks which topic first$"),
+     lambda m: "像是接着前面的话问，但没有前面的对话：先问客户指的是哪个问题"),
+    (re.compile(r"two questions: answered both$"), lambda m: "一条消息问了两件事：草稿依次回答"),
+    (re.compile(r"two questions: each matched on its own, answered both$"),
+     lambda m: "一条消息问了两件事：分别匹配，草稿依次回答"),
+    (re.compile(r"ambiguous: top entries close in score and about different things$"),
+     lambda m: "两个不同主题的条目分数接近：附上澄清问题"),
+    # a draft's explanation lines
+    (re.compile(r"(\S+) matched 「(.*)」; shared terms: ([^;]*); dense (.*); lexical (\S+); confidence (\S+)$", re.S),
+     lambda m: f"条目 {m[1]} 匹配「{m[2]}」；共同关键词：{'无' if m[3] == '-' else m[3]}；语义 {m[4]}；"
+               f"关键词 {m[5]}；置信度 {m[6]}"),
+    (re.compile(r"话术 (\S+) \((\w+)\)(?:: (.*))?$", re.S), _phrase_line),
+    (re.compile(r"the customer gave the order number: the answer's request for it left out$"),
+     lambda m: "客户已给出订单号：答案里索要订单号的话已省去"),
+    (re.compile(r"the answer opens with its own apology: no second one$"), lambda m: "答案本身以致歉开头：不再重复致歉"),
+    (re.compile(r"the answer already escalates to a supervisor: no escalation line$"),
+     lambda m: "答案已转交主管：不再加升级话术"),
+    (re.compile(r"the message asks two things: both answers$"), lambda m: "一条消息问了两件事：草稿依次回答"),
+    (re.compile(r"(\S+) matches confidently too \((\S+)\): both answers$"),
+     lambda m: f"条目 {m[1]} 也很有把握（{m[2]}）：两个答案都给"),
+    (re.compile(r"competing entries: (.*)$", re.S), lambda m: f"分数接近的条目：{m[1]}"),
+    (re.compile(r"not sure enough to answer: asks whether the customer means (\S+)$"),
+     lambda m: f"把握不够，不直接回答：先问客户是不是想问条目 {m[1]}"),
+    (re.compile(r"no entry answers this message$"), lambda m: "知识库里没有回答这条消息的条目"),
+    (re.compile(r"no whole (\w+) line in the 话术 library: a built-in one$"),
+     lambda m: f"话术库里没有完整的「{_label(KIND_ZH, m[1])}」话术：用内置的一句"),
 ]
 
 # Flask-WTF's and werkzeug's defaults, by status, for the error page.
@@ -182,6 +276,7 @@ def _status(name: str) -> str:
     return _STATUS_NAMES.get(name, name)
 
 
+
 def _translate(text: str, patterns) -> str | None:
     for pattern, zh in patterns:
         if m := pattern.match(text):
@@ -205,9 +300,15 @@ def error_zh(message: str) -> str:
     return _translate(message, _ERROR_PATTERNS) or message
 
 
+def translate_note(note: str) -> str | None:
+    """A suggestion's note, a draft's explanation line or a search's warning in Chinese;
+    None when its shape is not in the table."""
+    return _translate(note, _NOTE_PATTERNS)
+
+
 def note_zh(note: str) -> str:
-    """A search's warning for the hit test."""
-    return _translate(note, _NOTE_PATTERNS) or note
+    """`translate_note`, or the line as written when the table lacks its shape."""
+    return translate_note(note) or note
 
 
 def problem_zh(text: str) -> str:

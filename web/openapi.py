@@ -72,7 +72,16 @@ SPEC = {
                 "hits": {"type": "array", "items": {"type": "object"}}, "drafts": {"type": "array", "items": _ref("Draft")},
                 "notes": {"type": "array", "items": {"type": "string"}},
                 "references": {"type": "array", "items": {"type": "object"},
-                               "description": "Quotable passages of imported documents, with source"}}},
+                               "description": "Quotable passages of imported documents, with source"},
+                "panel": {"type": "object", "description": (
+                    "For the agent panel, not in the CLI's --json: `notes` and `explanations` (one list "
+                    "per draft) in Chinese, line for line; `questions`, each hit's question in the "
+                    "customer's script; `entry`, the id of the entry the drafts answer (the first hit a "
+                    "draft answers; null when none does)"), "properties": {
+                    "notes": {"type": "array", "items": {"type": "string"}},
+                    "explanations": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+                    "questions": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "entry": {"type": ["string", "null"]}}}}},
             "FeedbackRequest": {"type": "object", "required": ["suggestion_id", "action"], "properties": {
                 "suggestion_id": {"type": "string"},
                 "action": {"type": "string", "enum": ["accept", "edit", "reject", "no_match"]},

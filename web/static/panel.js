@@ -26,57 +26,27 @@
     complaint: "投诉", thanks: "致谢",
   };
   const SENTIMENT_LABELS = { calm: "平静", anxious: "焦急", angry: "不满" };
-  // The drafts' explanation lines are English for the API and CLI; the panel shows them
-  // in Chinese. A line it does not know is shown as it came.
-  const KIND_LABELS = {
-    greeting_first: "首次问候", greeting_later: "开场", thanks_wait: "感谢等待", empathy: "共情",
-    apology: "致歉", restate: "复述问题", escalation: "升级处理", closing: "结束语", rating: "邀请评价",
-    clarify: "澄清", no_match: "无匹配",
-  };
-  const EXPLAIN_LABELS = {
-    "first message of the conversation": "对话的第一条消息",
-    "offer more help": "询问是否还需要帮助",
-    "short opener": "简短开场",
-    "anxious → empathy first": "客户焦急：先表达理解",
-    "complaint → supervisor callback": "投诉：转主管并约定回电",
-    "invite a rating": "邀请评价",
-    "no good match: no invented answer": "没有合适的条目：不编造答案",
-    "the answer opens with its own apology: no second one": "答案本身以致歉开头：不再重复致歉",
-    "the answer already escalates to a supervisor: no escalation line": "答案已转交主管：不再加升级话术",
-    "the message asks two things: both answers": "一条消息问了两件事：草稿依次回答",
-    "no entry answers this message": "知识库里没有回答这条消息的条目",
-    "follow up: not settled yet": "问题还没解决：跟进",
-    "thanks while upset → follow up": "客户不满时道谢：继续跟进",
-  };
+  // The notes and the drafts' explanation lines are English for the API and CLI; the
+  // server sends them in Chinese too, line for line, in `panel` (web/panel_view.py), with
+  // the entry the drafts answer and each hit's question in the customer's script.
   const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
-
-  function explain(line) {
-    if (EXPLAIN_LABELS[line]) return EXPLAIN_LABELS[line];
-    let m = /^话术 (\S+) \(([a-z_]+)\): (.*)$/.exec(line);
-    if (m) {
-      const why = EXPLAIN_LABELS[m[3]] || (/→ apology first$/.test(m[3]) ? "客户不满或投诉：先致歉"
-        : /^(\w+) only$/.test(m[3]) ? `只是${INTENT_LABELS[m[3].split(" ")[0]] || m[3]}：不需要条目答案` : m[3]);
-      return `话术 ${m[1]}（${KIND_LABELS[m[2]] || m[2]}）：${why}`;
-    }
-    m = /^no whole (\w+) line in the 话术 library: a built-in one$/.exec(line);
-    if (m) return `话术库里没有完整的「${KIND_LABELS[m[1]] || m[1]}」话术：用内置的一句`;
-    m = /^competing entries: (.*)$/.exec(line);
-    return m ? `分数接近的条目：${m[1]}` : line;
-  }
-  const NOTE_LABELS = {
-    "two questions: answered both": "一条消息问了两件事：草稿依次回答",
-    "ambiguous: top entries close in score and about different things": "两个不同主题的条目分数接近：附上澄清问题",
-    "vague message: matched together with the customer's earlier turns": "消息较笼统：结合客户前面的话一起匹配",
-    "two questions: each matched on its own, answered both": "一条消息问了两件事：分别匹配，草稿依次回答",
-    "thanks after an angry turn: read as still upset": "不满之后的道谢：仍按不满处理",
-    "greeting entries left out: the message asks something": "消息在提问：不用问候类条目",
-  };
   // The retriever matches only the end of a very long message: worth a visible warning.
   const TRUNCATED = /^message longer than (\d+) characters: only its end was matched$/;
 
-  function note(text) {
-    const m = TRUNCATED.exec(text);
-    return m ? `消息超过${m[1]}字，只匹配了结尾部分` : NOTE_LABELS[text] || text;
+  /** The suggestion's `panel` part, with a list or map where the server sent none. */
+  function panelOf(s) {
+    const p = s.panel && typeof s.panel === "object" ? s.panel : {};
+    return {
+      notes: Array.isArray(p.notes) ? p.notes : [],
+      explanations: Array.isArray(p.explanations) ? p.explanations : [],
+      questions: p.questions && typeof p.questions === "object" ? p.questions : {},
+      entry: typeof p.entry === "string" ? p.entry : null,
+    };
+  }
+
+  /** Line `i` of `lines` in Chinese (`zh`, the server's, line for line), else as it came. */
+  function inChinese(lines, zh, i) {
+    return typeof zh[i] === "string" ? zh[i] : lines[i];
   }
 
   const $ = (id) => document.getElementById(id);
@@ -443,10 +413,14 @@
     const parts = [renderSummary(s)];
     if (state.warning && state.warning.message !== message) state.warning = null;
     if (state.warning) parts.push(h("p", { class: "kp-error card", role: "alert" }, state.warning.text));
-    const cut = (Array.isArray(s.notes) ? s.notes : []).find((n) => TRUNCATED.test(n));
-    if (cut) parts.push(h("p", { class: "kp-warn card", role: "note" }, note(cut)));
+    const notes = Array.isArray(s.notes) ? s.notes : [];
+    const cut = notes.findIndex((n) => TRUNCATED.test(n));
+    if (cut >= 0) parts.push(h("p", { class: "kp-warn card", role: "note" }, inChinese(notes, panelOf(s).notes, cut)));
+    // The match shown is the entry the drafts answer: the top hit may be one the
+    // assistant left out (written for another region, say), which no draft uses.
+    const shown = hits.find((hit) => hit.id === panelOf(s).entry);
     if (s.no_match) parts.push(renderNoMatch(s, hits));
-    else if (hits.length) parts.push(renderHit(hits[0]));
+    else if (shown) parts.push(renderHit(shown));
     const list = h("ol", { class: "kp-drafts", "aria-label": "回复草稿" });
     drafts.forEach((d, i) => list.append(renderDraft(s, d, i, hits, carried(previous[i], d))));
     if (drafts.length) parts.push(list);
@@ -571,15 +545,17 @@
     return out;
   }
 
-  function renderWhy(s, d, hits) {
+  function renderWhy(s, d, index, hits) {
     // Lines about a hit repeat its scores, shown below in full; only its shared terms are new.
     const shared = {};
     const lines = [];
-    for (const line of d.explanation || []) {
+    const explanation = Array.isArray(d.explanation) ? d.explanation : [];
+    const zh = panelOf(s).explanations[index] || [];
+    explanation.forEach((line, i) => {
       const m = HIT_LINE.exec(line);
       if (m) shared[m[1]] = m[2];
-      else lines.push(explain(line));
-    }
+      else lines.push(inChinese(explanation, zh, i));
+    });
     const items = [];
     for (const hit of hits) {
       if (!(d.entry_ids || []).includes(hit.id)) continue;
@@ -592,7 +568,8 @@
         h("div", { class: "kp-mono" },
           `综合 ${num(sc.score, 3)} · 语义 ${dense || "-"} · 关键词 ${num(sc.lexical, 2)} · 置信度 ${percent(hit.confidence)}`)));
     }
-    const notes = (s.notes || []).map(note).filter((n) => !lines.includes(n));
+    const said = Array.isArray(s.notes) ? s.notes : [];
+    const notes = said.map((n, i) => inChinese(said, panelOf(s).notes, i)).filter((n) => !lines.includes(n));
     return h("details", { class: "kp-why" },
       h("summary", null, "为什么"),
       items,
@@ -619,11 +596,11 @@
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
         `⚠ ${flags.length} 处用词需注意`) : null;
-    // 备选 answers another entry than the match shown above: say which, so the agent need
-    // not open 为什么 to know what it is about.
+    // 备选 answers another entry than the match shown above: say which (in the customer's
+    // script, as the draft is), so the agent need not open 为什么 to know what it is about.
     const other = d.style === "alternative" ? hits.find((hit) => hit.id === entryOf(d)) : null;
-    const about = other && other.question
-      ? h("span", { class: "kp-muted kp-about", title: "这条草稿回答的条目" }, other.question) : null;
+    const label = other ? panelOf(s).questions[other.id] || other.question : null;
+    const about = label ? h("span", { class: "kp-muted kp-about", title: "这条草稿回答的条目" }, label) : null;
 
     const card = h("li", {
       class: "kp-draft card", tabindex: "0", dataset: { index: String(index) },
@@ -635,7 +612,7 @@
       about, editedMark, warn),
     textNode, editor, missing,
     h("div", { class: "kp-actions" }, acceptBtn, editBtn, rejectBtn),
-    renderWhy(s, d, hits));
+    renderWhy(s, d, index, hits));
 
     Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark });
     state.drafts.push(item);

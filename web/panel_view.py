@@ -1,0 +1,40 @@
+"""What the agent panel needs of a suggestion beyond the shape the CLI prints.
+
+`POST /api/suggest` answers with `Suggestion.to_dict()` plus one field, `panel`: the
+suggestion's notes and each draft's explanation lines in Chinese (one table, in
+messages.py, for the console and the panel), each hit's question in the customer's script
+(the 备选 draft names its entry beside the draft, whose text is in that script), and the
+entry the drafts answer, which the panel shows as the match (the top hit may be one the
+assistant left out, another region's entry for one). The browser has no OpenCC and should
+not keep a second copy of the note table, so the server says it all.
+"""
+
+from __future__ import annotations
+
+from kefu.kb.feedback import answered_hit
+from kefu.kb.text import TRADITIONAL, to_mainland, to_traditional
+
+from .messages import note_zh
+
+
+def panel_view(suggestion: dict, message: str, context: list[dict], traditional: str) -> dict:
+    """The `panel` field for `suggestion` (a Suggestion's dict) of `message` after
+    `context`; `traditional`: the OpenCC wording configured for traditional drafts."""
+    from kefu.suggest.assistant import wording
+
+    if suggestion["script"] == TRADITIONAL:
+        # The wording the drafts got: the customer's own words may call for Hong Kong's or
+        # Taiwan's (as the assistant decides it), else the configured one.
+        customer = [t["text"] for t in reversed(context) if t.get("role", "customer") == "customer"]
+        config = wording([message] + customer) or traditional
+
+        def in_script(text: str) -> str:
+            return to_traditional(text, config)
+    else:
+        in_script = to_mainland
+    return {
+        "notes": [note_zh(n) for n in suggestion["notes"]],
+        "explanations": [[note_zh(line) for line in d["explanation"]] for d in suggestion["drafts"]],
+        "questions": {h["id"]: in_script(h["question"]) for h in suggestion["hits"]},
+        "entry": answered_hit(suggestion["hits"], suggestion["drafts"]),
+    }
