@@ -142,6 +142,22 @@ def test_login_lands_on_console_with_nav_user_and_logout(app):
     assert resp.status_code == 302 and "/login" in resp.location
 
 
+def test_roles_are_named_in_chinese_everywhere(editor, admin, ws):
+    """The header showed `ed (editor)`, a new user was flashed as 已添加用户 newed（editor）
+    and the users page's help spoke of agent, editor and admin."""
+    html = editor.get("/console/")
+    assert '<span class="who">ed <small>（编辑）</small></span>' in html and "(editor)" not in html
+    assert "（管理员）" in admin.get("/console/stats")
+    html = admin.post("/console/users/add", {"name": "newed", "password": PASSWORD, "role": "editor"},
+                      status=200).text
+    assert "已添加用户 newed（编辑）" in html and "newed（editor）" not in html
+    help_text = re.search(r'<p class="muted">([^<]*只能用客服助手[^<]*)</p>', html).group(1)
+    assert help_text.startswith("客服只能用客服助手；编辑还能编辑知识库；管理员还能管理用户和设置。")
+    assert not re.search(r"agent|editor|admin", help_text)
+    html = admin.post("/console/users/add", {"name": "boss2", "password": PASSWORD, "role": "boss"}, status=400).text
+    assert "角色只能是「客服」「编辑」「管理员」之一" in html
+
+
 def test_every_page_names_an_icon_so_browsers_ask_for_no_missing_favicon(app, editor):
     for html in (editor.get("/console/"), editor.get("/"), app.test_client().get("/login").text):
         href = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
@@ -389,6 +405,14 @@ def test_create_with_validation_error_shows_field_message_and_keeps_input(editor
 
     html = editor.post("/console/entries/new", entry_form(question="编号", answer="答", id="my id"), status=400).text
     assert 'id="err-id"' in html and "不能含空格或控制字符" in html and "must not" not in html
+    assert ws.kb().store.count() == before
+
+
+def test_an_unknown_status_is_refused_naming_the_statuses_in_chinese(editor, ws):
+    before = ws.kb().store.count()
+    html = editor.post("/console/entries/new", entry_form(question="状态", answer="答", status="live"), status=400).text
+    error = re.search(r'<span class="error field-error" id="err-status" role="alert">([^<]*)</span>', html).group(1)
+    assert error == "只能是「草稿」「已发布」「已归档」之一，不能是 &#39;live&#39;"
     assert ws.kb().store.count() == before
 
 

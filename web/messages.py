@@ -28,8 +28,8 @@ _REASON_PATTERNS = [
      lambda m: f"变量写法有误：「{m[2]}」里没有变量名"),
     (re.compile(r"must not contain spaces or control characters, got (.*) in (.*)$", re.S),
      lambda m: f"不能含空格或控制字符（{m[2]} 中有 {m[1]}）"),
-    (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一，不能是 {m[2]}"),
-    (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是 {m[1]} 之一"),
+    (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一，不能是 {m[2]}"),
+    (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一"),
     (re.compile(r"has (\d+) characters; the limit is (\d+)$"), lambda m: f"有 {m[1]} 个字符，超过了上限 {m[2]} 个字符"),
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
@@ -121,7 +121,7 @@ _USER_PATTERNS = [
     (re.compile(r"a (user|token) name must not contain '/' or start with 'token:', not '(.*)'$"),
      lambda m: f"{'用户名' if m[1] == 'user' else '令牌名称'}不能含「/」，也不能以「token:」开头（{m[2]}）"),
     (re.compile(r"user '(.*)' already exists$"), lambda m: f"用户 {m[1]} 已存在"),
-    (re.compile(r"role must be one of (.*), not (.*)$"), lambda m: f"角色只能是 {m[1]} 之一，不能是 {m[2]}"),
+    (re.compile(r"role must be one of (.*), not (.*)$"), lambda m: f"角色只能是{_choices(m[1])}之一，不能是 {m[2]}"),
     (re.compile(r"no user '(.*)'$"), lambda m: f"没有用户 {m[1]}"),
     (re.compile(r"'(.*)' is the last admin; add another admin first$"),
      lambda m: f"{m[1]} 是最后一位管理员：请先添加另一位管理员"),
@@ -275,6 +275,11 @@ def place_zh(where: str) -> str:
 def _status(name: str) -> str:
     return _STATUS_NAMES.get(name, name)
 
+
+def _choices(names: str) -> str:
+    """"draft, published, archived" as the console names them: 「草稿」「已发布」「已归档」
+    (a status or role; another name as written)."""
+    return "".join(f"「{_STATUS_NAMES.get(n, ROLE_ZH.get(n, n))}」" for n in names.split(", "))
 
 
 def _translate(text: str, patterns) -> str | None:

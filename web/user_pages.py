@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from .auth import requires
-from .messages import user_error_zh
+from .messages import ROLE_ZH, user_error_zh
 from .state import author, locked
 
 bp = Blueprint("admin", __name__, url_prefix="/console")
@@ -14,12 +14,10 @@ bp = Blueprint("admin", __name__, url_prefix="/console")
 def _users_page(token: dict | None = None, error: str | None = None, status: int = 200):
     from kefu.kb.users import ROLES
 
-    from .messages import ROLE_ZH
-
     with locked() as ws:
         users = ws.users()
         rows, tokens = users.all(), users.tokens()
-    return render_template("console/users.html", users=rows, tokens=tokens, roles=ROLES, role_zh=ROLE_ZH,
+    return render_template("console/users.html", users=rows, tokens=tokens, roles=ROLES,
                            new_token=token, error=error), status
 
 
@@ -41,7 +39,7 @@ def add_user():
                                   shared=form.get("shared") == "1")
     except UserError as exc:
         return _users_page(error=user_error_zh(str(exc)), status=400)
-    flash(f"已添加用户 {user.name}（{user.role}{'，团队共用' if user.shared else ''}）")
+    flash(f"已添加用户 {user.name}（{ROLE_ZH.get(user.role, user.role)}{'，团队共用' if user.shared else ''}）")
     return redirect(url_for(".users"))
 
 
