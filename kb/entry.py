@@ -151,6 +151,19 @@ def question_key(question: str) -> str:
     return re.sub(r"[\W_]+", "", text) or text
 
 
+def distinct_similar(question: str | None, similar: list[str]) -> list[str]:
+    """`similar` with each question once and without the standard question, compared
+    as questions are (`question_key`: 能開發票嗎？ is 能开发票吗): a copy of the question
+    adds nothing to search and only lengthens the list an editor reads."""
+    seen = {question_key(question)} if question else set()
+    out = []
+    for item in similar:
+        if (key := question_key(item)) not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
 def normalize_category(category: str) -> str:
     """A category as stored: a standard one in traditional script gets its standard
     (simplified) name, so a Big5 file's 分類=售後 files its rows under 售后; a shop's own
@@ -272,6 +285,8 @@ def validate(data: dict) -> dict:
     for name in ("similar", "tags"):
         if name in out:
             out[name] = _text_list(name, out[name])
+    if "similar" in out:
+        out["similar"] = distinct_similar(out.get("question"), out["similar"])
     if "category" in out:
         cat = out["category"]
         if cat is None or (isinstance(cat, str) and not _clean(cat)):

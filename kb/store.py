@@ -21,7 +21,7 @@ import numpy as np
 import sqlite_utils
 
 from . import migrations
-from .entry import EDITABLE, Entry, category_key, check_window, legacy_when, question_key, validate
+from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
                      SourceNotFound, VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
@@ -616,6 +616,8 @@ class Store:
                 keys: dict | None = None) -> Entry:
         before = entry.content()
         after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
+        if "question" in changes or "similar" in changes:  # a new question may be a similar one
+            after["similar"] = distinct_similar(after["question"], after["similar"])
         # The merge with stored bounds: those may be in an older kefu's form, which is read, not re-validated.
         check_window(after["valid_from"], after["valid_to"])
         if after == before:

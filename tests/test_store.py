@@ -48,6 +48,25 @@ def test_add_strips_text_and_drops_blank_similar(store, make_entry):
     assert e.similar == ["邮费", "包邮吗"]
 
 
+def test_a_similar_question_that_is_the_standard_question_is_dropped_by_every_writer(store, make_entry):
+    """A copy of the question was kept while a duplicate similar question was dropped;
+    both are dropped now, compared as questions are (script, width, punctuation)."""
+    from kefu.kb.entry import validate
+
+    e = store.add(make_entry("e1", question="同义重复", similar=["同义重复", "a", "a"]))
+    assert e.similar == ["a"]
+    e = store.add(make_entry("e2", question="能開發票嗎？", similar=["能开发票吗", "发票怎么开", "發票怎麼開？", "Ａ"]))
+    assert e.similar == ["发票怎么开", "Ａ"]
+    # an update of the similar questions alone, or of the question to one of them
+    assert store.update("e1", {"similar": ["同义重复！", "b"]}).similar == ["b"]
+    assert store.update("e1", {"question": "b"}).similar == []
+    # import rows (the importers validate each), new or updating their entry
+    store.import_entries([validate(make_entry("e3", question="退货地址", similar=["退货地址", "寄回地址"])),
+                          validate(make_entry("e2", question="能開發票嗎？", similar=["能開發票嗎", "开发票"]))],
+                         on_conflict="update")
+    assert (store.get("e3").similar, store.get("e2").similar) == (["寄回地址"], ["开发票"])
+
+
 def test_add_removes_escape_sequences_whole_and_keeps_answer_lines(store, make_entry):
     # taking out the ESC alone stored "测试[2J问题"
     e = store.add(make_entry("e1", question="测试\x1b[2J问题", similar=["\x1b]0;t\x07邮费"],

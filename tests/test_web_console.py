@@ -416,6 +416,13 @@ def test_an_unknown_status_is_refused_naming_the_statuses_in_chinese(editor, ws)
     assert ws.kb().store.count() == before
 
 
+def test_a_similar_question_copying_the_standard_one_is_not_saved(editor, ws):
+    resp = editor.post("/console/entries/new", entry_form(question="同义重复", similar=["同义重复", "a", "a"],
+                                                          answer="答"), status=200)
+    new_id = re.search(r'/console/entries/([^/"]+)/history', resp.text).group(1)
+    assert ws.kb().store.get(new_id).similar == ["a"]
+
+
 def test_an_answer_over_the_api_limit_is_a_field_error_not_saved(editor, ws):
     """The console took a 200,000-character answer the API would refuse (and then could
     not send back after a GET)."""
