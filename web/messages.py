@@ -231,6 +231,7 @@ _NOTE_PATTERNS = [
     (re.compile(r"the customer gave the order number: the answer's request for it left out$"),
      lambda m: "客户已给出订单号：答案里索要订单号的话已省去"),
     (re.compile(r"the answer opens with its own apology: no second one$"), lambda m: "答案本身以致歉开头：不再重复致歉"),
+    (re.compile(r"the answer ends with its own closing: no second one$"), lambda m: "答案本身带了结束语：不再加结束语"),
     (re.compile(r"the answer already escalates to a supervisor: no escalation line$"),
      lambda m: "答案已转交主管：不再加升级话术"),
     (re.compile(r"the message asks two things: both answers$"), lambda m: "一条消息问了两件事：草稿依次回答"),
