@@ -606,9 +606,11 @@ class Assistant:
         or matched phrasing with none of their characters in `top`'s (使用 is what 用不了
         speaks of; "包邮吗" has one subject, which a 换货包邮吗 phrasing shares), else in
         `second`'s answer and nowhere in `top`'s entry. Single characters of words and
-        characters such as 时 say nothing: 下单时 was a coupon entry's 时."""
+        characters such as 时 say nothing: 下单时 was a coupon entry's 时. Nor does an order
+        or tracking number with its label (订单号2026…, as in `_words`): its 订单 and 单号
+        asked for the entries about orders and tracking numbers."""
         seg = self.retriever.kb.segmenter
-        text = normalize(text).text
+        text = GIVEN_NUMBER.sub(" ", normalize(text).text)
         asked = " ".join(p for p in _PIECES.split(text) if _ASKS.search(p)) or text
         words = [w for w in seg.split(asked)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
         phrasing = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]

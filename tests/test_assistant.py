@@ -206,6 +206,17 @@ def test_adds_needs_more_than_a_function_character(assistant):
                            opened)
 
 
+@pytest.mark.parametrize("message", ["我想改地址，订单号2026112898765432", "我想改地址，订单 2026 1128 9876 5432",
+                                     "我想改地址 单号SF1234567890"])
+def test_an_order_number_and_its_label_add_no_second_answer(assistant, message):
+    """订单号2026… names no topic (as in `_words`): its 订单 added the entry about orders
+    already shipped as an answer nobody asked for."""
+    top = _hit("address", "怎么修改收货地址", 0.84, 2.4, ["改地址"])
+    shipped = _hit("shipped", "已经发货的订单号还能改地址吗", 0.79, 2.3, ["改地址"])
+    assert assistant._adds("我想改地址", top, shipped) is False
+    assert assistant._adds(message, top, shipped) is False
+
+
 @pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",
                                      "好的 我要投诉你们", "行吧，你们就这样对待顾客"])
 def test_problem_after_an_acknowledgement_is_not_said_goodbye_to(assistant, message):
