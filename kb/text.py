@@ -182,7 +182,7 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
     written in traditional script stays as written: OpenCC would respell an editor's
     台灣 as 臺灣 and rewrite Taiwan words it takes for mainland ones."""
     trad, simp = script_evidence(text)
-    if trad > simp:  # 台 counts as simplified (s2t respells it), so not `simp == 0`
+    if trad > simp:  # not `simp == 0`: an editor's traditional text may hold a simplified slip
         return text
     convert = _converter(config).convert
     plain = _converter(_WITHOUT_PHRASES.get(config, config)).convert
@@ -201,10 +201,21 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
 
 @_remembered
 def script_evidence(text: str) -> tuple[int, int]:
-    """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text."""
+    """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text.
+    A character OpenCC's s2t respells but Taiwan's or Hong Kong's standard writes as it is
+    (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional."""
     trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
-    simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b)
+    simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b and not _traditional_too(a))
     return trad, simp
+
+
+@lru_cache(maxsize=None)
+def _traditional_too(char: str) -> bool:
+    """Whether `char`, which s2t respells (台 -> 臺, 吃 -> 喫, 温 -> 溫), is standard
+    traditional script all the same: s2tw (Taiwan) or s2hk (Hong Kong) keeps it. 台 is how
+    Taiwan and Hong Kong write 台灣 and 台中; 着, which s2t keeps and s2tw makes 著, is not
+    counted either way."""
+    return _converter("s2tw").convert(char) == char or _converter("s2hk").convert(char) == char
 
 
 def detect_script(text: str) -> str:

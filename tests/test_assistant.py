@@ -495,6 +495,15 @@ def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
         assert trad > simp, text
 
 
+@pytest.mark.parametrize("message, context", [("寄台灣多久", []), ("台灣可以寄", []),
+                                              ("多久到", [{"role": "customer", "text": "我在台灣"}])])
+def test_taiwan_written_with_tai_is_traditional(assistant, message, context):
+    """台 is how Taiwan writes 台灣: s2t's 臺 made it simplified evidence, and 台灣 a tie."""
+    s = assistant.suggest(message, context)
+    assert s.script == TRADITIONAL
+    assert all(script_evidence(t)[0] > script_evidence(t)[1] for t in _texts(s))
+
+
 def test_traditional_message_gets_traditional_drafts(assistant):
     s = assistant.suggest("換貨怎麼申請")
     assert s.script == TRADITIONAL

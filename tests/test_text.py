@@ -36,6 +36,16 @@ def test_detect_script():
     assert detect_script("這個商品還有貨嗎") == TRADITIONAL
     assert detect_script("这个商品还有货吗") == SIMPLIFIED
     assert detect_script("hello 123") == SIMPLIFIED
+
+
+@pytest.mark.parametrize("text, script", [
+    ("寄台灣多久", TRADITIONAL), ("台中可以貨到付款", TRADITIONAL), ("床墊好吃嗎", TRADITIONAL),
+    ("台湾多久到", SIMPLIFIED), ("这里好吃吗", SIMPLIFIED), ("台风天发货吗", SIMPLIFIED)])
+def test_a_character_both_scripts_write_is_no_evidence(text, script):
+    """s2t respells 台 (臺), 吃 (喫), 床 (牀), yet Taiwan and Hong Kong write them so: 寄台灣多久
+    tied one to one and was answered in simplified script."""
+    assert detect_script(text) == script
+    assert script_evidence("台吃床群温") == (0, 0)
     assert to_simplified("發貨時間") == "发货时间"
 
 
