@@ -216,6 +216,26 @@ def _said(hit: Hit) -> str:
     return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
 
 
+# What a question word asks for, and how an answer gives it: an amount (多少钱: 加12元, 免费),
+# a length of time (多久, 几天: 2-4天, 48小时内, 当天) or a moment (什么时候, 几号: also 每月1号, 16:00).
+_AMOUNT = re.compile(r"\d\s*(?:元|块|件|个|次|张|%|折)|[¥￥$]\s*\d|免费|包邮")
+_DURATION = r"\d\s*(?:[-~～至到]\s*\d+\s*)?个?\s*(?:工作日|小时|天|周|星期|礼拜|月)|当天|当日|次日|隔天|马上|立即"
+_ASKED_FOR = ((re.compile(r"多少钱?|几块钱?|几元"), _AMOUNT), (re.compile(r"多久|多长时间|几天"), re.compile(_DURATION)),
+              (re.compile(r"时候|几号|几点"), re.compile(rf"{_DURATION}|\d\s*[号日点]|\d{{1,2}}:\d{{2}}")))
+
+
+def _asked_for(word: str) -> re.Pattern | None:
+    """How an answer gives what question word `word` asks for (see _ASKED_FOR); None for
+    other words."""
+    return next((gives for asks, gives in _ASKED_FOR if asks.fullmatch(word)), None)
+
+
+def _speaks_of(hit: Hit, word: str) -> bool:
+    """Whether `hit` says `word`, or its answer gives what question word `word` asks for."""
+    gives = _asked_for(word)
+    return word in _said(hit) or bool(gives and gives.search(normalize(hit.answer, max_chars=10**6).text))
+
+
 def _small_talk(hit: Hit) -> bool:
     """An entry whose question only greets or thanks (在吗？有客服吗)."""
     return _greets_or_thanks(hit.question)
@@ -402,13 +422,16 @@ class Assistant:
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
             joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
-            # Question words count here: "多久到" after "这个有优惠吗" is about delivery times, which
-            # its own hits speak of and the joined reading's (生日券) does not.
-            named = [w for w in words if any(w in _said(h) for h in result.hits[:3])]
+            # Words naming a topic count here, and question words asking for a time or an
+            # amount (see _ASKED_FOR): "多久到" after "这个有优惠吗" is about delivery times,
+            # which its own hits speak of and the joined reading's (生日券) neither names nor
+            # gives; "多少钱" after "能发顺丰吗" is answered by 顺丰加12元 without the word 多少.
+            named = [w for w in words if (not _NO_TOPIC.fullmatch(w) or _asked_for(w))
+                     and any(w in _said(h) for h in result.hits[:3])]
             # Only when that reading is the more confident: "多久到" is a question of its own
             # after "这个有优惠吗" (taking any confident joined reading answered it with 生日券).
             if joined.confidence > result.confidence and joined.hits and (
-                    reply and not joined.no_match or all(w in _said(joined.hits[0]) for w in named)):
+                    reply and not joined.no_match or all(_speaks_of(joined.hits[0], w) for w in named)):
                 # its hits; the text drafting reads for questions is still the message alone
                 # (the earlier question was answered already: it is no second question)
                 result = replace(joined, normalized=result.normalized)

@@ -183,6 +183,17 @@ def test_a_question_word_its_own_hits_speak_of_keeps_the_message_apart(shop_kb):
     assert s.drafts[0].entry_ids == ["arrive"]
 
 
+def test_a_question_word_the_joined_readings_answer_gives_reads_the_message_with_it(shop_kb):
+    """"多少钱" after "能发顺丰吗" names no topic: the joined reading (顺丰 加12元) answers it,
+    though it never says 多少, which the freight entry's own hits do."""
+    postage = _hit("postage", "运费多少钱", 0.69, 2.2, ["运费"])
+    sf = replace(_hit("sf", "能发顺丰吗", 0.98, 2.5, ["顺丰"]), answer="可以的，下单时选择顺丰加12元即可。")
+    searches = _Searches(shop_kb, {"多少钱": [postage], "能发顺丰吗 多少钱": [sf, postage]}, [postage])
+    s = Assistant(searches, composer()).suggest("多少钱", [{"role": "customer", "text": "能发顺丰吗"},
+                                                         {"role": "agent", "text": "可以的亲"}])
+    assert s.drafts[0].entry_ids == ["sf"] and any("vague message" in n for n in s.notes)
+
+
 def test_a_question_of_its_own_after_another_topic_is_not_read_with_it(assistant):
     """"多久能发货" after a talk about invoices names no topic but 发货; read together, the
     earlier question won when that reading was merely confident."""
