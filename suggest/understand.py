@@ -105,8 +105,8 @@ _ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|什么破|�
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # Nobody answers: 冇人理, 没人回 (not 没人理解, 没人回家, 没人回收, 没有人应该).
 _NOBODY = r"(?:冇|没有?)人(?:理(?!解)|睬|回(?![家来去收])|覆|应(?![该当]))"
-# Not yet: 还没发, 仲未到 / 都未收到 (Cantonese), 还未发.
-_NOT_YET_WORDS = r"(?:还没(?:有)?|(?:还|仲|都)未|仲冇)(?:到|发|收到|退|回|处理|动|郁|寄)"
+# Not yet: 还没发, 仲未到 / 都未收到 (Cantonese), 还未发, 還沒出貨 (Taiwan's 发货).
+_NOT_YET_WORDS = r"(?:还没(?:有)?|(?:还|仲|都)未|仲冇)(?:到|发|收到|退|回|处理|动|郁|寄|出货)"
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
 # ... but a question that denies it asserts it: 能不急吗, 怎么能不着急, 不急才怪.
 _HURRIED = r"(?:怎么能|怎能|哪能|(?<![可功才])能)不着?急(?=[吗嗎呢啊嘛?？!！]|$)|不着?急(?:才怪|是假的)"
@@ -157,12 +157,23 @@ def _angry(text: str) -> bool:
     return bool(found)
 
 
+_DOUBLED = re.compile(r"[?？]{2,}")
+
+
 def _anxious(text: str) -> bool:
     found = [m.group() for m in _ANXIOUS.finditer(text)]
     if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text) \
             and not _WAITED.search(text):
         return False  # "还没发货" only as the condition of a change the customer asks for
+    if found and all(_DOUBLED.fullmatch(f) for f in found) and _says_more(text) \
+            and not (_GRIEF.search(text) or _WAITED.search(text)):
+        return False  # "??" alone stresses a question (优惠券怎么用？？); a nudge (？？？, 人呢？？) is impatient
     return bool(found)
+
+
+def _says_more(text: str) -> bool:
+    """Whether `text` says more than a greeting or an opener (在吗, 人呢, 亲): it asks something."""
+    return bool(_FILLER.sub("", _OPENER.sub("", _GREETING.sub("", text))))
 
 
 @dataclass
@@ -204,9 +215,26 @@ def thanks(message: str) -> bool:
     return bool(_GRATITUDE.search(normalize(message).text))
 
 
+# A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):
+# beside thanks, the customer asks nothing. Not asked (到账了吗), denied (还没收到) or
+# qualified (但是, 可是, 不过).
+_SETTLED = re.compile(r"(?:已经?|都|也)?(?:到账|到帐|入账|收到|到货|到了|退回来|退回|解决|处理好|弄好|搞定|换好|修好)了")
+_SETTLED_CLAUSE = re.compile(r"[^，,。.!！?？;；~～\s]+")
+_UNSETTLED = re.compile(r"[?？]|吗|么|嘛|呢|没|未|不|冇|唔|怎|为什么|什么|哪|多少|几|但|可是|却")
+
+
+def _without_settled(text: str) -> str:
+    """`text` without the clauses that only report something settled (see _SETTLED)."""
+    return _SETTLED_CLAUSE.sub(lambda m: " " if _SETTLED.search(m.group()) and m.group().endswith("了")
+                               and not _UNSETTLED.search(m.group()) else m.group(), text)
+
+
 def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint;
-    a longer message only when it thanks and praises ("…已经收到了，很好用，谢谢你们")."""
+    a longer message only when it thanks and praises ("…已经收到了，很好用，谢谢你们").
+    With thanks, a report that something was settled asks nothing ("退款到账了，谢谢")."""
+    if _GRATITUDE.search(text):
+        text = _without_settled(text)
     if _ASKING.search(text) or _COMPLAINT.search(_meant(text)):
         return False
     if len(text) > 30:

@@ -125,6 +125,22 @@ def test_anxious(message):
     assert understand(message).sentiment == "anxious"
 
 
+@pytest.mark.parametrize("message", ["付款兩天了還沒出貨，訂單號2026112812345678", "怎麼還沒出貨", "三天了还没出货"])
+def test_not_shipped_yet_in_taiwan_words_is_anxious(message):
+    """出貨 is Taiwan's 发货: 還沒出貨 after a wait is the same worry as 还没发货."""
+    assert understand(message).sentiment == "anxious"
+
+
+@pytest.mark.parametrize("message, sentiment", [
+    ("優惠券怎麼用？？", "calm"), ("发票怎么开??", "calm"), ("？？？", "anxious"), ("人呢？？", "anxious"),
+    ("在吗？？", "anxious"), ("怎么还没发货？？", "anxious"), ("都三天了还不发货？？", "anxious"),
+    ("收到的是坏的？？", "anxious"), ("为什么？？", "anxious")])
+def test_doubled_question_marks_alone_on_a_question_are_no_worry(message, sentiment):
+    """"??" stresses a question, as "!!" stresses a statement: a how-to question is calm; a
+    nudge (？？？, 人呢？？) or a question beside a wait or a fault is anxious."""
+    assert understand(message).sentiment == sentiment
+
+
 @pytest.mark.parametrize("message, sentiment", [
     ("订单还没发货，可以改地址吗", "calm"), ("还没发货的话我想换个颜色", "calm"), ("还没发货能取消吗", "calm"),
     ("还没发货吗 急", "anxious"), ("我的快递还没到", "anxious"), ("怎么还没发货，能取消吗", "anxious"),
@@ -252,6 +268,16 @@ def test_a_question_or_anger_after_thanks_is_not_thanks(message):
 def test_cantonese_courtesies_and_a_bare_order_number(message, intent):
     u = understand(message, category="投诉")  # a bare number is no complaint, whatever it retrieves
     assert u.intent == intent
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("退款到账了，谢谢", "thanks"), ("退款已經收到了，謝謝", "thanks"), ("换的货收到了，谢谢亲", "thanks"),
+    ("问题解决了 谢谢", "thanks"), ("退款到账了吗，谢谢", "aftersale"), ("退款还没到账，谢谢", "aftersale"),
+    ("退款到账了，但是少了10块，谢谢", "aftersale"), ("东西收到了，坏了，谢谢", "aftersale")])
+def test_thanks_for_a_problem_settled_is_thanks(message, intent):
+    """"退款到账了，谢谢" reports a refund received and thanks: its 退 asked nothing, and it
+    was answered as if the money had not come."""
+    assert understand(message).intent == intent
 
 
 def test_a_plan_after_thanks_is_still_a_plan():
