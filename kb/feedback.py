@@ -225,6 +225,12 @@ class FeedbackLog:
                 "select 1 from feedback where suggestion_id = ? and action = 'reject' and draft = ?",
                 [suggestion_id, draft]).fetchone():
             raise ContradictingFeedback(f"draft {draft} was already rejected for this suggestion")
+        if action == "reject" and draft is not None and self.db.execute(
+                "select 1 from feedback where suggestion_id = ? and action in ('accept', 'edit') and draft = ?",
+                [suggestion_id, draft]).fetchone():
+            # The other way round, whatever the draft answers: a greeting, a holding line or a
+            # clarifying question sent as it was is no draft the agent found unhelpful.
+            raise ContradictingFeedback(f"draft {draft} was already used for this suggestion")
         if action in ("accept", "edit") and (clash := sorted(answered & rejected)):
             raise ContradictingFeedback(f"draft {draft} answers entry {clash[0]!r}, which was already rejected for"
                                         " this suggestion: using it would record it as a right answer too")

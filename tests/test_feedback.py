@@ -349,6 +349,20 @@ def test_a_two_answer_draft_used_counts_for_both_its_entries(log):
         log.record_feedback(fourth, "accept", draft=4)  # the same draft, found not helpful
 
 
+@pytest.mark.parametrize("action, text", [("accept", None), ("edit", "亲，请问是哪一个呢？")])
+def test_a_reject_of_a_draft_already_used_is_refused_whatever_it_answers(log, action, text):
+    """As a draft rejected cannot be used: a clarifying question (draft 3, no one entry) sent
+    and then rejected was recorded both ways."""
+    from kefu.kb.feedback import ContradictingFeedback
+
+    sid = _record(log)
+    log.record_feedback(sid, action, draft=3, text=text)
+    with pytest.raises(ContradictingFeedback) as err:
+        log.record_feedback(sid, "reject", draft=3)
+    assert err.value.field == "draft"
+    assert [f["action"] for f in log.suggestion(sid)["feedback"]] == [action]
+
+
 @pytest.mark.parametrize("draft", [1, None])
 def test_using_an_entry_already_rejected_for_the_suggestion_is_refused(log, draft):
     from kefu.kb.feedback import ContradictingFeedback
