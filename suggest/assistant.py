@@ -19,7 +19,7 @@ from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, scrip
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import SENTIMENTS, STAGE, chasing, disclaims, says_nothing_yet, small_talk, understand
+from .understand import CHIT_CHAT, SENTIMENTS, STAGE, chasing, disclaims, says_nothing_yet, small_talk, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -484,7 +484,11 @@ class Assistant:
                       if u.script == TRADITIONAL else r for r in result.references]
         # No good match when retrieval says so, or when drafting found no answer among the
         # hits it may use (only a greeting entry was confident): the flag and drafts agree.
-        no_match = result.no_match or bool(drafts) and drafts[0].style == "no_match"
+        # So does a reply that only greets or says goodbye: no entry answers "你好" or
+        # "好的谢谢", whether a greeting entry happened to match (在吗, 3Q) or not (你好, ok).
+        # Statistics and gap mining leave greetings and thanks out all the same.
+        no_match = result.no_match or bool(drafts) and (
+            drafts[0].style == "no_match" or u.intent in CHIT_CHAT and not any(d.entry_ids for d in drafts))
         suggestion = Suggestion(None, u.script, u.intent, u.stage, u.sentiment, u.urgency, u.first_message,
                                 no_match, s_hits, drafts, notes + result.warnings, references)
         if self.log is not None:

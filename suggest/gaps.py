@@ -27,6 +27,8 @@ import numpy as np
 from kefu.kb.feedback import draft_answers
 from kefu.kb.text import normalize, to_simplified
 
+from .understand import CHIT_CHAT, understand
+
 KINDS = ("no_match", "reject")
 
 # Mean cosine (over the models, see `combined_embedder`) above which average linkage
@@ -514,16 +516,10 @@ def _turn_down(m: GapMessage, entry_ids: list[str] | None) -> None:
         m.dismissed = list(dict.fromkeys([*m.dismissed, *entry_ids]))
 
 
-# A greeting or a thank-you has no answer to write: it is not a gap.
-CHIT_CHAT = ("greeting", "thanks")
-
-
 def _chit_chat(intent: str | None, message: str | None) -> bool:
     """Whether a message only greets or thanks: by the intent the assistant logged for it,
     else (a replayed line, a purged suggestion) by the assistant's own reading of it, so
     both sources are filtered alike."""
-    from .understand import understand
-
     return (intent or understand(message or "").intent) in CHIT_CHAT
 
 

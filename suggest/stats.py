@@ -10,7 +10,9 @@ Counts, by definition:
 - acceptance: of the acted-on suggestions, the share whose says include the first draft
   sent unchanged (`first_draft`), any draft sent unchanged (`any_draft`), and a draft
   edited before sending (`edited`);
-- no-match rate: shown suggestions flagged "no good match";
+- no-match rate: shown suggestions flagged "no good match", of those shown, greetings and
+  thanks left out of both (no entry answers one: it is flagged whatever retrieval found,
+  and is no gap either);
 - actions and by day: every learning event (replayed files too), and the feedback on
   drafts of no one entry (clarifying, two-answer), which teaches no entry;
 - entries: accepts and rejects per entry over every learning event (replayed files too),
@@ -32,7 +34,7 @@ from datetime import date, datetime, time, timezone
 
 from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
-from kefu.suggest.understand import STAGE
+from kefu.suggest.understand import CHIT_CHAT, STAGE
 
 
 def as_utc(value: str) -> str:
@@ -109,7 +111,8 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?"
                        " and superseded_by is null", [since_arg]).fetchall()
     out.shown = len(shown)
-    out.no_match_rate = _rate(sum(r[3] for r in shown), len(shown))
+    asked = [r for r in shown if r[2] not in CHIT_CHAT]
+    out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     said = set()
     for sid, action, draft, entry_id in db.execute(
@@ -174,8 +177,8 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     for r in shown:
         day[local_day(r[1])]["shown"] += 1
         # kefu's own flag, apart from the agents' "no_match" reports counted below: one
-        # message flagged and reported counted twice under one key.
-        day[local_day(r[1])]["no_match_flagged"] += r[3]
+        # message flagged and reported counted twice under one key. Not a greeting's.
+        day[local_day(r[1])]["no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
     for at, action in [(e[0], e[2]) for e in events] + untaught:
         day[local_day(at)][action] += 1
     out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]

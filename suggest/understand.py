@@ -15,6 +15,9 @@ INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint"
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
 STAGE = {"greeting": "接待", "presale": "了解需求", "order": "确认订单", "logistics": "后续跟踪",
          "aftersale": "提供解决方案", "complaint": "提供解决方案", "thanks": "告别"}
+# A greeting or a thank-you has no answer to find: no entry answers it (the assistant flags
+# it no match), it is no gap, and no-match figures leave it out.
+CHIT_CHAT = ("greeting", "thanks")
 CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", "售后": "aftersale",
                    "投诉": "complaint"}
 

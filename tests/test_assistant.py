@@ -243,6 +243,25 @@ def test_thanks_gets_a_closing_and_a_rating(assistant):
     assert s.drafts[0].style == "closing" and s.drafts[0].text == CLOSING + RATING
 
 
+def test_thanks_for_a_refund_received_gets_a_closing(assistant):
+    """"退款到账了，谢谢" was answered as if the refund had not come."""
+    s = assistant.suggest("退款到账了，谢谢", [{"role": "customer", "text": "退款多久到账"},
+                                            {"role": "agent", "text": "3-7个工作日到账"}])
+    assert s.intent == "thanks" and [d.style for d in s.drafts] == ["closing"]
+
+
+@pytest.mark.parametrize("message, context", [
+    ("你好", []), ("在吗", []), ("好的谢谢", []), ("3Q", []), ("嗯", []), ("2026112812345678", []),
+    ("不用了", [{"role": "customer", "text": "能便宜点吗"}, {"role": "agent", "text": "不好意思亲"}])])
+def test_a_reply_that_only_greets_or_thanks_is_flagged_no_match_whatever_matched(shop_kb, message, context):
+    """No entry answers a greeting or thanks: the flag said no match for "你好" and not for
+    "在吗" or "好的谢谢", only because a greeting entry happened to match those."""
+    hits = [_hit("hello", "在吗", 0.9, 2.4, []), _hit("thanks", "好的谢谢", 0.9, 2.4, [])]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, context)
+    assert s.intent in ("greeting", "thanks") and not any(d.entry_ids for d in s.drafts)
+    assert s.no_match
+
+
 @pytest.mark.parametrize("message", ["东西收到了，谢谢你们", "好的", "嗯嗯 好的谢谢", "在吗"])
 def test_thanks_or_a_greeting_that_asks_nothing_gets_no_answer_beside_it(assistant, message):
     s = assistant.suggest(message, [{"role": "customer", "text": "我要退货"},

@@ -908,6 +908,24 @@ def test_a_day_counts_kefus_no_match_flags_apart_from_the_agents_reports(shop):
     assert (day["shown"], day["no_match_flagged"], day["no_match"]) == (2, 2, 1)
 
 
+def test_no_match_figures_leave_greetings_and_thanks_out(shop):
+    """A greeting or thanks has no answer to find: "你好" flagged and "在吗" not (a greeting
+    entry matched) made the no-match rate depend on retrieval luck."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log = FeedbackLog(shop.store.db)
+    log.record_suggestion("你好", [], "simplified", "greeting", True, [], [])
+    log.record_suggestion("好的谢谢", [], "simplified", "thanks", True, [], [])
+    log.record_suggestion("在吗", [], "simplified", "greeting", False, [], [])
+    log.record_suggestion("今天天气怎么样", [], "simplified", "presale", True, [], [])
+    log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], [])
+    stats = usage(shop.store.db)
+    (day,) = stats.by_day
+    assert stats.shown == 5 and stats.no_match_rate == 0.5
+    assert (day["shown"], day["no_match_flagged"]) == (5, 1)
+
+
 def test_feedback_on_a_clarifying_or_two_answer_draft_counts_in_every_figure(shop):
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest.stats import usage
