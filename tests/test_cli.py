@@ -227,6 +227,9 @@ def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, r
         f.write_text(bad, encoding="utf-8")
         out = run("suggest", "发票怎么开", "--context", str(f), ok=False)
         assert out.exit_code == 1 and where in out.output and "Traceback" not in out.output
+    # A JSON array on one line: its bad turn is item 2, not line 2.
+    error = json.loads(run("suggest", "发票怎么开", "--context", str(f), "--json", ok=False).stdout)["error"]
+    assert error["item"] == 2 and "line" not in error
 
 
 def test_suggest_feedback_and_lint(home, run, faq):
