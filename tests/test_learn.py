@@ -800,9 +800,11 @@ def test_a_clarifying_draft_teaches_no_entry_whether_accepted_or_rejected(shop):
     drafts = [{"text": "请问您是想咨询「开发票」还是「发货时间」呢？", "entry_ids": ["invoice", "delivery"],
                "style": "clarify"}]
     for agent in ("a", "b"):
-        sid = log.record_suggestion("发票和发货", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
-        learner.record_feedback(log, sid, "accept", 1, agent=agent)
-        learner.record_feedback(log, sid, "reject", 1, agent=agent)
+        # one suggestion each way: a reject of the draft used would contradict it (refused)
+        used, rejected = (log.record_suggestion("发票和发货", [], "simplified", "order", False, [{"id": "invoice"}],
+                                                drafts) for _ in range(2))
+        learner.record_feedback(log, used, "accept", 1, agent=agent)
+        learner.record_feedback(log, rejected, "reject", 1, agent=agent)
     assert learner.store.rows() == []
     assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 0
 
