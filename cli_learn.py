@@ -16,7 +16,8 @@ def learn() -> None:
 
 
 def _recorded_text(d: dict) -> str:
-    return (f"{d['new']} new events, {d['duplicate']} seen before; "
+    return (f"{d['new']} new events, {d['duplicate']} seen before"
+            + (f", {d['expired']} past the retention period (not stored)" if d.get("expired") else "") + "; "
             f"{len(d['learned'])} learned phrasings touched; index updated for {len(d['entries'])} entries")
 
 

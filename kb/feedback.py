@@ -1,7 +1,8 @@
 """The feedback log: every suggestion shown, and what the agent did with it.
 
 Customer text is stored with phone numbers, e-mail addresses and street addresses
-masked, and rows older than the retention period are purged on write.
+masked, and rows older than the retention period are purged on write, with what
+learning keeps of them (kb/learned.py `expire`).
 """
 
 from __future__ import annotations
@@ -288,10 +289,20 @@ class FeedbackLog:
         if now - self._last_purge < 600:
             return
         self._last_purge = now
-        cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
+        from .learned import expire  # learned.py imports this module
+
+        cutoff = retention_cutoff(self.retention_days)
         old = "select id from suggestions where at < ?"
         self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff])
         self.db.execute("delete from suggestions where at < ?", [cutoff])
+        # The learning events hold the same customer messages and edited replies.
+        expire(self.db, cutoff)
+
+
+def retention_cutoff(days: int) -> str:
+    """The oldest moment kept, as the logs' UTC timestamps: what was logged before it is
+    past a retention period of `days`."""
+    return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
 
 
 # Drafts that ask the customer back: they name entries but answer none.

@@ -146,6 +146,7 @@ class Recorded:
     new: int = 0
     duplicate: int = 0
     learned: list[int] = field(default_factory=list)  # learned rows created or changed
+    expired: int = 0  # events older than the retention period: not stored
     entries: list[str] = field(default_factory=list)  # entries whose trusted phrasings changed
 
 
@@ -214,10 +215,12 @@ class LearnStore:
             self._bump()
 
     # -- recording ---------------------------------------------------------------
-    def record(self, events: list[Event], path: str | None = None) -> Recorded:
+    def record(self, events: list[Event], path: str | None = None, cutoff: str | None = None) -> Recorded:
         """Store `events` in one transaction; any bad one fails them all and nothing is
         stored: LearnError naming the event (its position, or the line of the feedback
-        file `path` it was read from)."""
+        file `path` it was read from). An event from before `cutoff` (a UTC timestamp:
+        the retention period's start) is past retention: counted, never stored, as the
+        purge would delete it (see `expire`)."""
         out = Recorded()
         # Only the events' entries can gain or lose trusted phrasings: compare just those
         # (the panel records one event per click, the learned table can be long).
@@ -225,6 +228,9 @@ class LearnStore:
         before = self._trusted_keys(touched)
         with writing(self.db):
             for n, event in enumerate(events, 1):
+                if cutoff and event.at and event.at < cutoff:
+                    out.expired += 1
+                    continue
                 try:
                     self._record(event, out)
                 except KefuError as exc:
@@ -235,7 +241,7 @@ class LearnStore:
                         place += f", field {field!r}"
                     raise LearnError(f"{place}: {exc}" if place else str(exc), field, path, line) from exc
             if out.new:
-                self._bump()
+                _bump(self.db)
         after = self._trusted_keys(touched)
         out.entries = sorted({e for e, _ in before ^ after})
         return out
@@ -677,5 +683,24 @@ class LearnStore:
         return int(self.setting("learn.version", "0"))
 
     def _bump(self) -> None:
-        self.db.execute("insert into settings (key, value) values ('learn.version', random())"
-                        " on conflict(key) do update set value = random()")
+        _bump(self.db)
+
+
+def _bump(db) -> None:
+    db.execute("insert into settings (key, value) values ('learn.version', random())"
+               " on conflict(key) do update set value = random()")
+
+
+def expire(db, cutoff: str) -> None:
+    """Retention for what learning keeps of customer text (the feedback log's period,
+    run by its purge): events logged before `cutoff` are deleted (the customer's message,
+    the agent's edited reply and the date), and so is every learned phrasing whose events
+    all were (its `last_at` before it), unless an editor approved it: an approved phrasing
+    is entry content, kept with the entry and its history like any similar question. A
+    phrasing with a later event stays as it is, counts included: it sums its events, and
+    goes with the last of them. Trusted phrasings and demotions may change: the version
+    moves, so the index and the ranking adjustments follow."""
+    events = db.execute("delete from learn_events where at < ?", [cutoff]).rowcount
+    rows = db.execute("delete from learned where status != 'approved' and last_at < ?", [cutoff]).rowcount
+    if events or rows:
+        _bump(db)

@@ -22,7 +22,7 @@ import numpy as np
 
 from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
-from kefu.kb.feedback import answered_hit
+from kefu.kb.feedback import answered_hit, retention_cutoff
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
@@ -97,11 +97,14 @@ class Learning:
 
 
 class Learner:
-    """Feedback in, learned phrasings decided on; keeps the index in step after each write."""
+    """Feedback in, learned phrasings decided on; keeps the index in step after each write.
+    `retention_days`: events older than that are not recorded (a replayed file's old
+    lines), as the feedback log's purge would delete them; None keeps every event."""
 
-    def __init__(self, kb):
+    def __init__(self, kb, retention_days: int | None = None):
         self.kb = kb
         self.store = LearnStore(kb.store)
+        self.retention_days = retention_days
 
     def set_trust(self, rule: TrustRule) -> None:
         """Store the trust rule (the index reads it from the store) and re-index what it changes."""
@@ -118,7 +121,8 @@ class Learner:
         return out
 
     def record(self, events: list[Event], path: str | None = None) -> Recorded:
-        return self._apply(lambda: self.store.record(events, path))
+        cutoff = retention_cutoff(self.retention_days) if self.retention_days else None
+        return self._apply(lambda: self.store.record(events, path, cutoff))
 
     def record_feedback(self, log, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:

@@ -84,12 +84,16 @@ class Workspace:
     def feedback_log(self):
         from kefu.kb.feedback import FeedbackLog
 
-        return FeedbackLog(self.kb().store.db, retention_days=int(self.config().get("retention_days", 90)))
+        return FeedbackLog(self.kb().store.db, retention_days=self.retention_days())
+
+    def retention_days(self) -> int:
+        """How long customer text is kept (config.json's `retention_days`, default 90)."""
+        return int(self.config().get("retention_days", 90))
 
     def learner(self):
         from kefu.suggest.learn import Learner
 
-        return Learner(self.kb())
+        return Learner(self.kb(), retention_days=self.retention_days())
 
     def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:

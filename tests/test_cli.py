@@ -512,6 +512,19 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     assert moved["to_id"] in [r["id"] for r in json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]]
 
 
+def test_learn_replay_does_not_store_lines_older_than_the_retention_period(home, run, fake_models, tmp_path):
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    config = home / "config.json"
+    config.write_text(json.dumps({"retention_days": 30}), encoding="utf-8")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "at": "2026-01-01"}\n'
+                        '{"query": "周末发货吗", "accepted": "k0"}\n', encoding="utf-8")
+    out = json.loads(run("learn", "replay", str(feedback), "--json").stdout)
+    assert (out["new"], out["expired"]) == (1, 1)
+    assert "1 past the retention period (not stored)" in run("learn", "replay", str(feedback)).output
+    assert [r["text"] for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]] == ["周末发货吗"]
+
+
 def test_learn_config_says_the_trust_rule_counts_agents(home, run, fake_models):
     run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
     text = run("learn", "config").output

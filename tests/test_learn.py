@@ -776,6 +776,56 @@ def test_feedback_after_the_log_was_purged_is_still_learned_from(shop):
     assert learned[normalize(MISSED).text] == ("delivery", ["bob"])
 
 
+OLD = "2026-01-01T00:00:00+00:00"
+
+
+def test_retention_reaches_the_learning_events_and_the_phrasings_only_they_made(shop):
+    """The purge deleted the suggestions and feedback past retention, but learn_events kept
+    the customer's message, the agent's edited reply and the date, read by gaps and stats."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.gaps import gap_messages
+    from kefu.suggest.stats import usage
+
+    learner, db = Learner(shop), shop.store.db
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    log = FeedbackLog(db, retention_days=30)
+    sid = log.record_suggestion(MISSED, [], "simplified", "logistics", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, sid, "edit", 1, text="付款后24小时内发货，周末照常", agent="alice")
+    sid = log.record_suggestion("能寄到国外吗", [], "simplified", "logistics", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, sid, "reject", agent="bob")  # a gap
+    learner.record([accept("周末也发货吗", "delivery", "alice"), accept("包裹啥时候能发出去", "delivery", "alice")])
+    approved = next(r.id for r in learner.store.rows() if r.text == "周末也发货吗")
+    learner.approve(approved, "editor")
+    for table, column in (("suggestions", "at"), ("feedback", "at"), ("learn_events", "at"),
+                          ("learned", "first_at"), ("learned", "last_at")):
+        db.execute(f"update {table} set {column} = ?", [OLD])
+    db.conn.commit()
+    learner.record([accept("包裹啥时候能发出去", "delivery", "bob")])  # asked again, within the period
+
+    FeedbackLog(db, retention_days=30).record_suggestion("你好", [], "simplified", "greeting", True, [], [])
+    assert db.execute("select count(*) from suggestions where at < '2026-02-01'").fetchone()[0] == 0
+    kept = db.execute("select message, edited, agent from learn_events").fetchall()
+    assert kept == [("包裹啥时候能发出去", None, "bob")]
+    # What only expired events made goes; an approved phrasing is entry content and stays,
+    # and a phrasing asked again keeps its counts until its last event expires too.
+    rows = {r.text: (r.status, r.accepts) for r in learner.store.rows()}
+    assert rows == {"周末也发货吗": ("approved", 1), "包裹啥时候能发出去": ("candidate", 2)}
+    assert gap_messages(db) == []
+    assert usage(db).actions == {"accept": 1}
+
+
+def test_a_replayed_line_older_than_the_retention_period_is_not_stored(shop, tmp_path):
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text(json.dumps({"query": MISSED, "accepted": "delivery", "at": "2026-01-01"}, ensure_ascii=False)
+                        + "\n" + json.dumps({"query": "周末也发货吗", "accepted": "delivery"}, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+    recorded = Learner(shop, retention_days=30).replay(feedback)
+    assert (recorded.new, recorded.expired) == (1, 1)
+    assert [m for (m,) in shop.store.db.execute("select message from learn_events")] == ["周末也发货吗"]
+    assert [r.text for r in Learner(shop).store.rows()] == ["周末也发货吗"]
+    assert Learner(shop).replay(feedback).new == 1  # no retention given: every line is kept
+
+
 def test_using_two_drafts_of_one_entry_for_one_message_is_one_accept(shop):
     from kefu.kb.feedback import FeedbackLog
 
