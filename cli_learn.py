@@ -72,12 +72,16 @@ def learn_queue(c: Context, status, entry_id, as_json) -> None:
         rows = store.rejected_pairings(store.rows(entry_id=entry_id))
     else:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
-    entries = c.kb().store.get_many({r.entry_id for r in rows})
-    data = {"rule": {"min_agents": store.rule.min_agents},
-            "rows": [{**r.to_dict(), "entry_status": _status(entries.get(r.entry_id)),
-                      "entry_archived": _status(entries.get(r.entry_id)) == "archived"}  # kept for scripts
-                     for r in rows]}
+    data = {"rule": {"min_agents": store.rule.min_agents}, "rows": _rows(c, rows)}
     emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
+
+
+def _rows(c: Context, rows) -> list[dict]:
+    """Learned rows as listed, each with its entry's status (what `_row_text` reads)."""
+    entries = c.kb().store.get_many({r.entry_id for r in rows})
+    return [{**r.to_dict(), "entry_status": _status(entries.get(r.entry_id)),
+             "entry_archived": _status(entries.get(r.entry_id)) == "archived"}  # kept for scripts
+            for r in rows]
 
 
 def _status(entry) -> str | None:
@@ -93,7 +97,7 @@ def _decision(verb: str, doc: str):
     def command(c: Context, ids, as_json) -> None:
         learner = c.learner()
         changed = learner.decide(verb, list(ids), author())  # all of IDS or, on any refusal, none
-        rows = [r.to_dict() for r in learner.store.rows(ids=list(ids))]
+        rows = _rows(c, learner.store.rows(ids=list(ids)))
         emit({"rows": rows, "entries": changed}, as_json, lambda d: "\n".join(map(_row_text, d["rows"])))
     command.__doc__ = doc
     return learn.command(name=verb)(command)

@@ -465,6 +465,18 @@ def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_pa
     assert run("learn", "approve", str(rows["k0"]["id"]), ok=False).exit_code == 1
 
 
+def test_learn_decisions_give_their_rows_entry_status_as_the_queue_does(home, run, fake_models, tmp_path):
+    # approve, reject, reset and lift said "(entry gone 已不存在: reject or move)" of a published entry
+    _two_entries_each_with_a_learned_candidate(run, tmp_path)
+    rows = {r["entry_id"]: r for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]}
+    out = run("learn", "approve", str(rows["k0"]["id"])).output
+    assert "approved" in out and "entry gone" not in out
+    (row,) = json.loads(run("learn", "reset", str(rows["k0"]["id"]), "--json").stdout)["rows"]
+    assert (row["entry_status"], row["entry_archived"]) == ("published", False)
+    run("archive", "k1")
+    assert run("learn", "reject", str(rows["k1"]["id"])).output.endswith("(entry archived 已归档: reject or move)\n")
+
+
 def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, run, fake_models, tmp_path):
     for i, question in enumerate(["多久发货", "可以开发票吗", "运费多少"]):
         run("add", "--id", f"k{i}", "-q", question, "-a", "答案")
