@@ -34,6 +34,7 @@ from datetime import date, datetime, time, timezone
 
 from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
+from kefu.kb.feedback import answered_hit
 from kefu.suggest.understand import CHIT_CHAT, STAGE
 
 
@@ -115,12 +116,15 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     said = set()
-    for sid, action, draft, entry_id in db.execute(
-            "select f.suggestion_id, f.action, f.draft, f.entry_id from feedback f"
+    for sid, action, draft, entry_id, hits, drafts in db.execute(
+            "select f.suggestion_id, f.action, f.draft, f.entry_id, s.hits, s.drafts from feedback f"
             " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
         # Counted as learning counts them: the first say per message, entry and side (a
-        # use, accept or edit, of either draft of one entry is one), each say on a draft of
-        # no one entry.
+        # use, accept or edit, of either draft of one entry is one; a reject of the whole
+        # list is one of the entry the drafts answer, as Learner.record_feedback keys it),
+        # each say on a draft of no one entry.
+        if action == "reject" and draft is None:
+            entry_id = answered_hit(json.loads(hits or "[]"), json.loads(drafts or "[]"))
         if entry_id is not None or draft is None:
             key = (sid, "use" if action in ("accept", "edit") else action, entry_id)
             if key in said:

@@ -998,6 +998,24 @@ def test_feedback_on_a_clarifying_or_two_answer_draft_counts_in_every_figure(sho
 
 
 
+def test_a_reject_of_the_whole_list_and_of_its_top_draft_is_one_say_in_every_stats_section(shop):
+    # by stage counted reject 2, keyed (suggestion, side, entry) with the whole list's entry None
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "concise"}]
+    sid = log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, sid, "reject", agent="a")
+    learner.record_feedback(log, sid, "reject", 1, agent="a")
+    assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 1
+    stats = usage(shop.store.db)
+    (day,) = stats.by_day
+    (stage,) = stats.by_stage.values()
+    assert stats.actions == {"reject": 1} and day["reject"] == 1 and stage["reject"] == 1
+    assert stats.top_entries[0]["rejects"] == 1
+
+
 def test_every_stats_section_counts_an_agents_says_alike(shop):
     # Drafts 1 and 2 both answer one entry: accept 1, accept 2 and edit 1 are one say (the
     # first), as learning counts them; by stage counted three and acceptance said "edited".
