@@ -13,6 +13,7 @@ be fed from anywhere.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import math
@@ -157,15 +158,36 @@ class _Text:
         for entry_id in [*(m.dismissed or []), *([m.entry_id] if m.kind == "reject" and m.entry_id else [])]:
             self.dismissed[entry_id] = max(self.dismissed.get(entry_id, at), at)
 
-    def answered_by(self, answers: dict[str, datetime | None]) -> bool:
-        """Whether one of `answers` (entry id -> when its content last changed, None if
-        unknown) answers this text: an entry none of its messages turned down, or one
-        whose content changed after the last time it was turned down."""
+    def answered_by(self, answers: dict[str, "datetime | Versions | None"]) -> bool:
+        """Whether one of `answers` (entry id -> its content's `Versions`, or when its
+        content last changed; None if unknown) answers this text: an entry none of its
+        messages turned down, or one whose content changed since the last time it was
+        turned down (with `Versions`: differs now from what it was then, so an edit
+        undone since is no change)."""
         for entry_id, changed in answers.items():
             turned_down = [t for t in (self.dismissed.get(entry_id), self.dismissed_all) if t is not None]
-            if not turned_down or (changed is not None and changed > max(turned_down)):
+            if not turned_down or (changed is not None and _changed_since(changed, max(turned_down))):
                 return True
         return False
+
+
+@dataclass(frozen=True)
+class Versions:
+    """An entry's content over time (the fields compared), from the history table: when
+    each version began, oldest first, and what those fields held."""
+    starts: tuple[datetime, ...]
+    contents: tuple[str, ...]
+
+    def changed_since(self, moment: datetime) -> bool:
+        """Whether the content now differs from the content at `moment`: edits undone since
+        (an approved phrasing reset, an edit reverted) change nothing; an entry created
+        after `moment` did change."""
+        i = bisect.bisect_right(self.starts, moment) - 1
+        return i < 0 or self.contents[i] != self.contents[-1]
+
+
+def _changed_since(changed: "datetime | Versions", moment: datetime) -> bool:
+    return changed.changed_since(moment) if isinstance(changed, Versions) else changed > moment
 
 
 def parse_time(at: str) -> datetime:
@@ -242,7 +264,7 @@ def _cluster(vectors: np.ndarray, threshold: float) -> np.ndarray:
     return fcluster(tree, t=1.0 - threshold, criterion="distance")
 
 
-Answers = Callable[[list[str]], list[dict[str, datetime | None]]]
+Answers = Callable[[list[str]], list[dict[str, "datetime | Versions | None"]]]
 
 
 def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarray], *,
@@ -276,11 +298,12 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
     knowledge base now answers is left out before clustering, so a gap disappears
     once an editor has filled it. `answers(texts)` gives, per text, the entries that
     answer it confidently now (`current_answers`: the top hit, if the retriever's
-    no-match flag is off for it), each with when its content last changed. A text is
-    answered when one of those entries was not turned down for it by an agent (a
-    rejected entry, or the entries shown when the agent said nothing fits), or was
-    edited after it was turned down: the same wrong answer, still confident, does not
-    close a gap. To bound the cost only
+    no-match flag is off for it), each with its content's `Versions` (or when its
+    content last changed). A text is answered when one of those entries was not turned
+    down for it by an agent (a rejected entry, or the entries shown when the agent said
+    nothing fits), or was edited since it was turned down: the same wrong answer, still
+    confident, does not close a gap, nor does an edit undone since (with `Versions`: the
+    content must differ from what it was then). To bound the cost only
     texts that could be part of a gap are checked (counted `min_size` times, or with
     a neighbour at cosine >= `threshold`: every member of an average-linkage cluster
     has one), the most recent-weighted first, at most `max_checks` of them; the rest
@@ -611,10 +634,31 @@ def last_changes(db, entry_ids, fields: Sequence[str] = ("answer",)) -> dict[str
     return out
 
 
+def content_versions(db, entry_ids, fields: Sequence[str]) -> dict[str, Versions]:
+    """Entry id -> the `Versions` of its `fields`, from the store's history table;
+    entries without history are left out."""
+    if not all(f.isidentifier() for f in fields):
+        raise ValueError(f"fields must be entry field names, got {fields!r}")
+    values = ", ".join(f"json_extract(after, '$.{f}')" for f in fields)
+    ids = sorted(set(entry_ids))
+    found: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
+    for i in range(0, len(ids), 500):  # SQLite's limit on parameters
+        chunk = ids[i:i + 500]
+        for entry_id, at, version, *content in db.execute(
+                f"select entry_id, at, version, {values} from history"
+                f" where entry_id in ({', '.join('?' * len(chunk))})", chunk):
+            found[entry_id].append((parse_time(at), version, json.dumps(content, ensure_ascii=False)))
+    out = {}
+    for entry_id, rows in found.items():
+        rows.sort()
+        out[entry_id] = Versions(tuple(r[0] for r in rows), tuple(r[2] for r in rows))
+    return out
+
+
 def current_answers(kb) -> Answers:
     """`mine_gaps`' `answers` from the knowledge base as it is now: per text, the
     retriever's top hit if it is confident (confidence >= 0.5, where it flags no-match),
-    with when its question, similar questions or answer last changed. Only the top hit:
+    with the `Versions` of its question, similar questions and answer. Only the top hit:
     a confident second or third one is what an agent would see below a wrong first
     answer, and when the first is the entry agents rejected, the message is still
     unanswered. Ranked on semantics alone (no use prior or demotion: what agents turned
@@ -623,9 +667,9 @@ def current_answers(kb) -> Answers:
 
     retriever = Retriever(kb, top_k=1, references=0, prior=None)
 
-    def answers(texts: list[str]) -> list[dict[str, datetime | None]]:
+    def answers(texts: list[str]) -> list[dict[str, Versions | None]]:
         found = [[h.entry_id for h in retriever.search(t).hits[:1] if h.confidence >= CONFIDENT] for t in texts]
-        changed = last_changes(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
+        changed = content_versions(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
         return [{e: changed.get(e) for e in ids} for ids in found]
 
     return answers

@@ -273,6 +273,26 @@ def test_a_rejected_entry_still_matching_keeps_the_gap_until_edited(confident_kb
     assert mine_gaps(messages, embed, answers=current_answers(confident_kb)) == []
 
 
+def test_an_edit_undone_since_the_rejection_is_no_edit(confident_kb):
+    # `learn approve N` then `learn reset N` leave the entry as it was: the gap disappeared.
+    from kefu.kb.learned import Event
+    from kefu.suggest.learn import Learner
+
+    yesterday = datetime.now(timezone.utc) - timedelta(days=1)
+    messages = [GapMessage("请问多久能发货", yesterday.isoformat(timespec="seconds"), "reject", "delivery")] * 2
+    embed = combined_embedder(confident_kb.embedders)
+    learner = Learner(confident_kb)
+    learner.record([Event("包裹哪天从仓库出", "accept", "delivery", "a")])
+    (row,) = learner.store.rows()
+    learner.approve(row.id, "editor")
+    learner.reset(row.id, "editor")
+    assert [g.count for g in mine_gaps(messages, embed, answers=current_answers(confident_kb))] == [2]
+    # Rejected while the phrasing was there, and taken out since: the content differs now.
+    confident_kb.store.db.execute("update history set at = ? where entry_id = 'delivery' and action = 'learn'",
+                                  [(yesterday - timedelta(hours=1)).isoformat(timespec="seconds")])
+    assert mine_gaps(messages, embed, answers=current_answers(confident_kb)) == []
+
+
 def test_a_rejected_message_is_answered_only_by_a_confident_top_hit_not_rejected_for_it(confident_kb):
     confident_kb.add({"id": "presale", "question": "预售商品多久能发货", "similar": ["预售多久发货"],
                       "answer": "预售按页面写的日期发货。"})
