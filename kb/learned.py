@@ -475,8 +475,13 @@ class LearnStore:
 
     # -- editor decisions ------------------------------------------------------------
     def approve(self, row_id: int, editor: str) -> list[str]:
-        """Make the phrasing a real similar question of its entry (recorded in its history)."""
+        """Make the phrasing a real similar question of its entry (recorded in its history).
+        Only one waiting in the queue: a pairing agents rejected (demoted, or lifted with
+        no accepts) is listed apart, to be moved or rejected, never approved."""
         row = self._undecided(row_id, "approve")
+        if not self.queue([row]):
+            raise KefuError(f"cannot approve learned phrasing {row_id}: it is a pairing agents rejected,"
+                            " not one they accepted: move it to the entry that answers it, or reject it")
         with writing(self.db):
             entry = self._published(row.entry_id)
             if row.key not in {phrase_key(p) for p in entry.phrasings}:

@@ -511,6 +511,9 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     (there,) = json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]
     assert f"now learned phrasing #{there['id']}" in text and there["accepts"] == 2  # not 4
 
+    # A pairing agents only rejected is no candidate to approve.
+    refused = run("learn", "approve", str(rows["k1"]["id"]), ok=False)
+    assert refused.exit_code == 1 and "pairing agents rejected" in refused.output
     # A lift stays listed where it was made, and reset gives the demotion back.
     run("learn", "lift", str(rows["k1"]["id"]))
     assert json.loads(run("learn", "queue", "--entry", "k1", "--json").stdout)["rows"] == []

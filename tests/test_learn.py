@@ -348,6 +348,23 @@ def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):
         learner.reset(row.id, "editor2")
 
 
+def test_a_pairing_agents_only_rejected_cannot_be_approved(shop):
+    # listed apart without an approve button on the console, but approve took it
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    wrong = top(shop, message)
+    learner.record([reject(message, wrong, "a"), reject(message, wrong, "b")])
+    (row,) = learner.store.rejected_pairings()
+    for approve in (lambda: learner.approve(row.id, "editor1"), lambda: learner.decide("approve", [row.id], "editor1")):
+        with pytest.raises(KefuError, match="pairing agents rejected"):
+            approve()
+    learner.lift(row.id, "editor1")  # no longer demoted, but still no agent accepted it
+    with pytest.raises(KefuError, match="pairing agents rejected"):
+        learner.approve(row.id, "editor1")
+    assert message not in shop.store.get(wrong).similar and learner.store.get(row.id).status == "candidate"
+    learner.reject(row.id, "editor1")  # what an editor may do with it
+
+
 def test_reset_of_a_move_takes_back_exactly_what_it_gave(shop):
     learner = Learner(shop)
     learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "ship", "b")])

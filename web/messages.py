@@ -134,6 +134,8 @@ _ERROR_PATTERNS = [
     (re.compile(r"entry '(.*)' is (\w+), not published$"), lambda m: f"条目 {m[1]} 是{_status(m[2])}状态，不是已发布"),
     (re.compile(r"this needs the (\w+) role$"), lambda m: f"需要{ROLE_ZH.get(m[1], m[1])}权限"),
     (re.compile(r"no learned phrasing with id (.*?)(?:: nothing done)?$"), lambda m: f"没有编号为 {m[1]} 的学习问法"),
+    (re.compile(r"cannot approve learned phrasing (\d+): it is a pairing agents rejected.*$"),
+     lambda m: f"学习问法 #{m[1]} 是客服拒绝的配对，不能批准：可移到答对的条目，或拒绝"),
     (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)$"),
      lambda m: f"学习问法 #{m[2]} 当前为 {m[3]}，不能执行此操作"),
     (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
