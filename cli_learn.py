@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kefu.cli import Context, author, check_encoding, emit, handle_errors, json_option, needs_store
-from kefu.kb.learned import MIN_AGENTS, TrustRule
+from kefu.kb.learned import MIN_AGENTS, TrustRule, count_agents
 
 
 @click.group()
@@ -42,7 +42,8 @@ def _row_text(r: dict) -> str:
              "demoted" if r["demoted"] else "removed" if r["removed"] else
              "lifted" if r["lifted"] else r["status"])
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
-            f"agents +{len(r['agents'])}/-{len(r['rejecters'])}  {r['text']}"
+            # agents as the trust rule counts them: an unnamed "?" only when no one is named
+            f"agents +{count_agents(r['agents'])}/-{count_agents(r['rejecters'])}  {r['text']}"
             # approve needs a published entry; reject and move still apply
             + _NOT_APPROVABLE.get(r.get("entry_status"), ""))
 

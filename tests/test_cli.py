@@ -465,6 +465,18 @@ def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_pa
     assert run("learn", "approve", str(rows["k0"]["id"]), ok=False).exit_code == 1
 
 
+def test_learn_queue_counts_agents_as_the_trust_rule_does(home, run, fake_models, tmp_path):
+    # "agents +2/-0" counted the "?" of a line naming no agent beside the agent named
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
+                        '{"query": "包裹哪天从仓库出", "accepted": "k0"}\n', encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    (row,) = json.loads(run("learn", "queue", "--json").stdout)["rows"]
+    assert row["agents"] == ["?", "a"] and not row["trusted"]  # one agent of the two the rule asks
+    assert "agents +1/-0" in run("learn", "queue").output
+
+
 def test_learn_decisions_give_their_rows_entry_status_as_the_queue_does(home, run, fake_models, tmp_path):
     # approve, reject, reset and lift said "(entry gone 已不存在: reject or move)" of a published entry
     _two_entries_each_with_a_learned_candidate(run, tmp_path)

@@ -1025,6 +1025,14 @@ def test_queue_shows_phrasing_entry_counts_agents_trust_and_rule(editor, ws):
     assert re.search(r'待审核 <small>2</small>', html)
 
 
+def test_queue_counts_agents_as_the_trust_rule_does(editor, ws):
+    # 采纳：2 人 for one named agent and the "?" of an event naming none
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("运费贵不贵", "accept", "ship", None))
+    html = editor.get("/console/learn")
+    row = re.search(r'<tr id="learned-(\d+)">(.*?)</tr>', html, re.S).group(2)
+    assert "采纳：1 人" in row and "已在使用" not in row
+
+
 def test_approve_reject_move_and_reset_change_the_store(editor, ws):
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("能开专票吗", "accept", "invoice", "a1"),
           ("几天能到", "accept", "ship", "a2"))

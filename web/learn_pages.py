@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import KefuError
-from kefu.kb.learned import MIN_AGENTS
+from kefu.kb.learned import MIN_AGENTS, count_agents
 
 from .auth import requires
 from .console import STATUS_LABELS
@@ -100,7 +100,7 @@ def queue():
         counts = {t: len(lists[t]) for t in TABS}
         rule = store.rule
     return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
-                           rule=rule, page=page, more=len(found) > page * PAGE_SIZE)
+                           rule=rule, page=page, more=len(found) > page * PAGE_SIZE, count_agents=count_agents)
 
 
 def _back():
