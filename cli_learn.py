@@ -117,11 +117,15 @@ _decision("lift", "Clear the agents' rejects of IDS, lifting the demotion of the
 @handle_errors
 @needs_store
 def learn_history(c: Context, row_id, as_json) -> None:
-    """Every editor decision on learned phrasing ROW_ID, oldest first."""
+    """Every editor decision on learned phrasing ROW_ID, oldest first (its row may be gone: row is then null)."""
     store = c.learner().store
-    data = {"row": store.get(row_id).to_dict(), "decisions": store.decisions(row_id)}
-    emit(data, as_json, lambda d: "\n".join(f"{x['at']}  {x['editor']}  {x['action']} → {x['status']}"
-                                            for x in d["decisions"]) or "no editor decision yet")
+    decisions = store.decisions(row_id)  # LearnedNotFound for an id with neither a row nor a decision
+    row = next(iter(store.rows(ids=[row_id])), None)
+    data = {"row": row.to_dict() if row else None, "decisions": decisions}
+    emit(data, as_json, lambda d: "\n".join([f"{x['at']}  {x['editor']}  {x['action']} → {x['status']}"
+                                             for x in d["decisions"]]
+                                            + ([] if d["row"] else [f"(learned phrasing #{row_id} is gone)"]))
+         or "no editor decision yet")
 
 
 @learn.command(name="move")

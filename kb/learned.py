@@ -671,10 +671,14 @@ class LearnStore:
                         [row_id, _now(), editor, action, status[0] if status else None])
 
     def decisions(self, row_id: int) -> list[dict]:
-        """Every editor decision on learned phrasing `row_id`, oldest first."""
-        self.get(row_id)
-        return [dict(zip(("at", "editor", "action", "status"), r)) for r in self.db.execute(
+        """Every editor decision on learned phrasing `row_id`, oldest first, kept once the
+        row is gone (a reset took back the row a move created, or retention expired it):
+        LearnedNotFound only for an id that has neither."""
+        out = [dict(zip(("at", "editor", "action", "status"), r)) for r in self.db.execute(
             "select at, editor, action, status from learn_decisions where row_id = ? order by id", [row_id])]
+        if not out:
+            self.get(row_id)
+        return out
 
     def _decide(self, row_id: int, status: str, editor: str) -> None:
         self.db.execute("update learned set status = ?, decided_by = ?, decided_at = ? where id = ?",

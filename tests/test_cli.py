@@ -522,6 +522,13 @@ def test_learn_review_commands_agree_name_rows_and_change_all_or_nothing(home, r
     text = run("learn", "move", str(row["id"]), "--to", "k2").output
     (there,) = json.loads(run("learn", "queue", "--entry", "k2", "--json").stdout)["rows"]
     assert f"now learned phrasing #{there['id']}" in text and there["accepts"] == 2  # not 4
+    # The reset takes the row the move created away; its decisions stay readable.
+    run("learn", "reset", str(row["id"]))
+    gone = json.loads(run("learn", "history", str(there["id"]), "--json").stdout)
+    assert gone["row"] is None and [d["action"] for d in gone["decisions"]] == [f"moved in from k0 (#{row['id']})"]
+    assert f"(learned phrasing #{there['id']} is gone)" in run("learn", "history", str(there["id"])).output
+    assert run("learn", "history", "999", ok=False).exit_code == 1
+    run("learn", "move", str(row["id"]), "--to", "k2")
 
     # A pairing agents only rejected is no candidate to approve.
     refused = run("learn", "approve", str(rows["k1"]["id"]), ok=False)
