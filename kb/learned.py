@@ -455,19 +455,43 @@ class LearnStore:
         A named agent counts at most PER_AGENT times on each side of an entry, however
         often he clicked: heavy use still shows, and one agent's thirty rejects do not
         outweigh two colleagues' accepts (unnamed events come from replayed files and
-        count each). Agents are counted as `count_agents` does."""
+        count each). Agents are counted as `count_agents` does. Rejects an editor's lift
+        cleared count no more (see `_lifted_rejects`)."""
         per: dict[tuple[str, bool, str], int] = {}
         for entry_id, action, agent, n in self.db.execute(
                 "select entry_id, action, agent, count(*) from learn_events"
                 " where entry_id is not null group by entry_id, action, agent"):
             k = (entry_id, action == "reject", agent_name(agent) or UNNAMED)
             per[k] = per.get(k, 0) + n
+        for entry_id, agent in self._lifted_rejects():
+            k = (entry_id, True, agent_name(agent) or UNNAMED)
+            per[k] = per.get(k, 0) - 1
         out: dict[str, list] = {}
         for (entry_id, rejected, agent), n in per.items():
+            if n <= 0:
+                continue  # an agent whose only say here was lifted
             counts = out.setdefault(entry_id, [0, 0, set()])
             counts[rejected] += n if agent == UNNAMED else min(n, PER_AGENT)
             counts[2].add(agent)
         return {k: (a, r, count_agents(agents)) for k, (a, r, agents) in out.items()}
+
+    def _lifted_rejects(self) -> list[tuple[str, str | None]]:
+        """(entry id, agent) of every reject event a lift cleared: a lifted pairing's
+        rejects of its message (or a near-duplicate, as `_find` merges them) made up to its
+        latest lift. Rejects made since count afresh, as they do in the row."""
+        out = []
+        for row_id, entry_id, key, lifted in self.db.execute(
+                "select id, entry_id, key, lifted from learned where lifted is not null"):
+            rejecters = set(json.loads(lifted)["rejecters"])
+            (until,) = self.db.execute("select max(at) from learn_decisions where row_id = ? and action = 'lift'",
+                                       [row_id]).fetchone()
+            for message, agent in self.db.execute(
+                    "select message, agent from learn_events where entry_id = ? and action = 'reject'"
+                    " and (? is null or at <= ?)", [entry_id, until, until]):
+                k = phrase_key(message)
+                if (agent or UNNAMED) in rejecters and (k == key or _likeness(k, key) >= NEAR_DUPLICATE):
+                    out.append((entry_id, agent))
+        return out
 
     def state_hash(self) -> str:
         """Changes whenever the set of trusted phrasings changes (part of the index's hash)."""
@@ -545,8 +569,10 @@ class LearnStore:
 
     def lift(self, row_id: int, editor: str) -> list[str]:
         """Clear the agents' rejects of a pairing, lifting its demotion. They are kept aside
-        (`lifted`) for `reset` to give back; the reject events stay in the log and in the
-        entry's use statistics, and rejects after the lift count afresh."""
+        (`lifted`) for `reset` to give back; the reject events stay in the log and in
+        `kefu stats`, but no longer count against the entry in the use prior
+        (`entry_counts`): the entry gets its old place back. Rejects after the lift count
+        afresh."""
         row = self.get(row_id)
         if not row.rejects:
             raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")

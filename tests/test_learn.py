@@ -348,6 +348,22 @@ def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):
         learner.reset(row.id, "editor2")
 
 
+def test_a_lift_gives_the_entry_its_place_in_the_use_prior_back(shop):
+    # the lifted rejects still counted against the entry (-0.017) after the demotion was lifted
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    wrong = top(shop, message)
+    learner.record([reject(message, wrong, "a"), reject(message, wrong, "b")])
+    assert Learning.load(shop, PriorRule()).prior[wrong] < 0
+    (row,) = learner.store.rejected_pairings()
+    learner.lift(row.id, "editor1")
+    assert wrong not in learner.store.entry_counts() and Learning.load(shop, PriorRule()).prior.get(wrong, 0) == 0
+    learner.record([reject(message, wrong, "c")])  # a reject after the lift counts afresh
+    assert learner.store.entry_counts()[wrong] == (0, 1, 1)
+    learner.reset(row.id, "editor1")  # and reset gives the lifted ones back
+    assert learner.store.entry_counts()[wrong] == (0, 3, 3)
+
+
 def test_a_pairing_agents_only_rejected_cannot_be_approved(shop):
     # listed apart without an approve button on the console, but approve took it
     learner = Learner(shop)
