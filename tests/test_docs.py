@@ -49,3 +49,10 @@ def test_the_sample_corpus_size_said_is_its_size():
     said = CliRunner().invoke(cli, ["init", "--help"], terminal_width=200).output
     counts = re.findall(r"(\d+)[- ]entr", said) + re.findall(r"(\d+)-entry sample", README)
     assert all(int(n) == size for n in counts), (counts, size)
+
+
+def test_readme_says_how_many_accepted_messages_fine_tuning_needs():
+    """`kefu learn finetune` refuses fewer than MIN_PAIRS accepted messages; the README did not say so."""
+    from kefu.suggest.finetune import MIN_PAIRS
+
+    assert f"at least {MIN_PAIRS} accepted messages" in README
