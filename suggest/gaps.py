@@ -174,16 +174,18 @@ class _Text:
 @dataclass(frozen=True)
 class Versions:
     """An entry's content over time (the fields compared), from the history table: when
-    each version began, oldest first, and what those fields held."""
+    each version began, oldest first, what those fields held, and what they hold now
+    (the latest version's, whatever the clock said when it was written)."""
     starts: tuple[datetime, ...]
     contents: tuple[str, ...]
+    current: str
 
     def changed_since(self, moment: datetime) -> bool:
         """Whether the content now differs from the content at `moment`: edits undone since
         (an approved phrasing reset, an edit reverted) change nothing; an entry created
         after `moment` did change."""
         i = bisect.bisect_right(self.starts, moment) - 1
-        return i < 0 or self.contents[i] != self.contents[-1]
+        return i < 0 or self.contents[i] != self.current
 
 
 def _changed_since(changed: "datetime | Versions", moment: datetime) -> bool:
@@ -650,8 +652,9 @@ def content_versions(db, entry_ids, fields: Sequence[str]) -> dict[str, Versions
             found[entry_id].append((parse_time(at), version, json.dumps(content, ensure_ascii=False)))
     out = {}
     for entry_id, rows in found.items():
+        current = max(rows, key=lambda r: r[1])[2]
         rows.sort()
-        out[entry_id] = Versions(tuple(r[0] for r in rows), tuple(r[2] for r in rows))
+        out[entry_id] = Versions(tuple(r[0] for r in rows), tuple(r[2] for r in rows), current)
     return out
 
 
