@@ -195,6 +195,15 @@ def test_the_match_shown_is_the_entry_the_drafts_answer_not_a_top_hit_left_out(s
     assert panel_view(hello, "你好", [], "s2twp")["entry"] is None
 
 
+def test_small_talk_is_marked_so_the_panel_shows_no_missing_answer_card(shop):
+    for message in ("你好", "在吗", "好的谢谢"):
+        s = shop.suggest(message).to_dict()
+        assert s["no_match"], message  # a 话术 reply quotes no entry
+        assert panel_view(s, message, [], "s2twp")["small_talk"], message
+    question = shop.suggest("会开电子发票吗").to_dict()
+    assert not panel_view(question, "会开电子发票吗", [], "s2twp")["small_talk"]
+
+
 def test_hit_questions_come_in_the_customers_script_and_wording(shop):
     s = shop.suggest("會開電子發票嗎").to_dict()
     assert s["script"] == "traditional"

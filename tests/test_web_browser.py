@@ -781,3 +781,13 @@ def test_an_alternative_draft_is_labelled_in_the_customers_script(servers, new_p
     assert label != stored["question"] and to_simplified(label) == to_simplified(stored["question"])
     assert label == to_traditional(stored["question"])
     page.locator(".kp-draft").last.screenshot(path=str(shots / "panel-alternative-traditional.png"))
+
+
+def test_a_greeting_gets_its_reply_and_no_missing_answer_card(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "在吗")
+    assert page.locator(".kp-draft").count() >= 1
+    assert page.locator(".kp-nomatch").count() == 0
+    ask(page, "今天天气怎么样")  # a question the base has no answer for still gets the card
+    assert page.locator(".kp-nomatch").count() == 1

@@ -77,11 +77,13 @@ SPEC = {
                     "For the agent panel, not in the CLI's --json: `notes` and `explanations` (one list "
                     "per draft) in Chinese, line for line; `questions`, each hit's question in the "
                     "customer's script; `entry`, the id of the entry the drafts answer (the first hit a "
-                    "draft answers; null when none does)"), "properties": {
+                    "draft answers; null when none does); `small_talk`, true when the message only "
+                    "greets or thanks (a 话术 reply; its no-match flag is no missing answer)"), "properties": {
                     "notes": {"type": "array", "items": {"type": "string"}},
                     "explanations": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
                     "questions": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "entry": {"type": ["string", "null"]}}}}},
+                    "entry": {"type": ["string", "null"]},
+                    "small_talk": {"type": "boolean"}}}}},
             "FeedbackRequest": {"type": "object", "required": ["suggestion_id", "action"], "properties": {
                 "suggestion_id": {"type": "string"},
                 "action": {"type": "string", "enum": ["accept", "edit", "reject", "no_match"]},

@@ -5,7 +5,9 @@ suggestion's notes and each draft's explanation lines in Chinese (one table, in
 messages.py, for the console and the panel), each hit's question in the customer's script
 (the 备选 draft names its entry beside the draft, whose text is in that script), and the
 entry the drafts answer, which the panel shows as the match (the top hit may be one the
-assistant left out, another region's entry for one). The browser has no OpenCC and should
+assistant left out, another region's entry for one), and whether the message is small talk
+(a greeting or thanks, answered by a 话术 line: its no-match flag is no missing answer to
+report, so the panel shows no no-match card). The browser has no OpenCC and should
 not keep a second copy of the note table, so the server says it all.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from kefu.kb.feedback import answered_hit
 from kefu.kb.text import TRADITIONAL, to_mainland, to_traditional
+from kefu.suggest.understand import CHIT_CHAT
 
 from .messages import note_zh
 
@@ -37,4 +40,5 @@ def panel_view(suggestion: dict, message: str, context: list[dict], traditional:
         "explanations": [[note_zh(line) for line in d["explanation"]] for d in suggestion["drafts"]],
         "questions": {h["id"]: in_script(h["question"]) for h in suggestion["hits"]},
         "entry": answered_hit(suggestion["hits"], suggestion["drafts"]),
+        "small_talk": suggestion.get("intent") in CHIT_CHAT,
     }

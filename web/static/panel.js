@@ -41,6 +41,7 @@
       explanations: Array.isArray(p.explanations) ? p.explanations : [],
       questions: p.questions && typeof p.questions === "object" ? p.questions : {},
       entry: typeof p.entry === "string" ? p.entry : null,
+      small_talk: p.small_talk === true,
     };
   }
 
@@ -419,7 +420,8 @@
     // The match shown is the entry the drafts answer: the top hit may be one the
     // assistant left out (written for another region, say), which no draft uses.
     const shown = hits.find((hit) => hit.id === panelOf(s).entry);
-    if (s.no_match) parts.push(renderNoMatch(s, hits));
+    // A greeting or thanks is answered by its 话术 line: no missing answer to report.
+    if (s.no_match && !panelOf(s).small_talk) parts.push(renderNoMatch(s, hits));
     else if (shown) parts.push(renderHit(shown));
     const list = h("ol", { class: "kp-drafts", "aria-label": "回复草稿" });
     drafts.forEach((d, i) => list.append(renderDraft(s, d, i, hits, carried(previous[i], d))));
