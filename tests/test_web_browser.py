@@ -707,12 +707,9 @@ def test_new_conversation_clears_message_context_and_values(servers, new_page, s
     assert any("【请填写订单号】" in t for t in draft_texts(page))
 
 
-def test_an_alternative_draft_names_the_entry_it_answers(servers, new_page, shots):
-    """备选 answers another entry than the match shown above the drafts; the card did not
-    say which, so the agent had to open 为什么 to know what it was about. (The test shop's
-    fake embedder never ranks a second entry close enough for an alternative, so the
-    server's answer is turned into one on its way to the page.)"""
-    page = new_page()
+def offer_alternative(page) -> dict:
+    """Make the last draft of each suggestion on `page` an alternative answering the second
+    hit, as the fake models never offer one; the dict returned gets that hit's question."""
     second = {}
 
     def with_alternative(route):
@@ -723,6 +720,16 @@ def test_an_alternative_draft_names_the_entry_it_answers(servers, new_page, shot
         route.fulfill(json=s)
 
     page.route("**/api/suggest*", with_alternative)
+    return second
+
+
+def test_an_alternative_draft_names_the_entry_it_answers(servers, new_page, shots):
+    """备选 answers another entry than the match shown above the drafts; the card did not
+    say which, so the agent had to open 为什么 to know what it was about. (The test shop's
+    fake embedder never ranks a second entry close enough for an alternative, so the
+    server's answer is turned into one on its way to the page.)"""
+    page = new_page()
+    second = offer_alternative(page)
     login(page, servers.url)
     ask(page, "运费怎么算")
     card = page.locator(".kp-draft").last
@@ -765,16 +772,7 @@ def test_an_alternative_draft_is_labelled_in_the_customers_script(servers, new_p
     draft); it is the server's rendering in the customer's script now. (The alternative is
     made on the way to the page, as the fake models never offer one.)"""
     page = new_page()
-    stored = {}
-
-    def with_alternative(route):
-        s = route.fetch().json()
-        if len(s["hits"]) > 1 and s["drafts"]:
-            s["drafts"][-1] = {**s["drafts"][-1], "style": "alternative", "entry_ids": [s["hits"][1]["id"]]}
-            stored["question"] = s["hits"][1]["question"]
-        route.fulfill(json=s)
-
-    page.route("**/api/suggest*", with_alternative)
+    stored = offer_alternative(page)
     login(page, servers.url)
     ask(page, "請問運費怎麼算")
     label = page.locator(".kp-draft").last.locator(".kp-about").inner_text()
