@@ -1507,3 +1507,12 @@ def test_try_it_says_what_the_panel_does_with_no_good_match(editor):
     html = editor.get("/console/try?q=" + "今天天气怎么样")
     assert "无可靠答案" in html and "首条草稿请客服核实后再答复" in html
     assert "no_match" not in html and "先澄清" not in html
+
+
+def test_huashu_pages_name_kinds_tones_and_scripts_in_chinese(editor):
+    """The 话术 list and form showed the stored codes (greeting_first, any, simplified)."""
+    for page in ("/console/huashu", "/console/huashu/0"):
+        shown = re.sub(r"<[^>]*>", " ", editor.get(page))  # the text, not the option values
+        assert "首次问候" in shown and "简体" in shown and "任何" in shown, page
+        for code in ("greeting_first", "simplified", "anxious"):
+            assert code not in shown, (page, code)

@@ -21,7 +21,7 @@ from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
 from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
-from .messages import FIELD_LABELS, ROLE_ZH, error_zh, note_zh, reason_zh
+from .messages import FIELD_LABELS, KIND_ZH, ROLE_ZH, SCRIPT_ZH, TONE_ZH, error_zh, note_zh, reason_zh
 from .state import author, locked
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -38,7 +38,9 @@ ON_CONFLICT_LABELS = {"update": "更新", "skip": "跳过", "error": "报错"}  
 @bp.app_context_processor  # the other console blueprints' pages show them too
 def _labels() -> dict:
     return {"FIELD_LABELS": FIELD_LABELS, "STATUS_LABELS": STATUS_LABELS, "ACTION_LABELS": ACTION_LABELS,
-            "ON_CONFLICT_LABELS": ON_CONFLICT_LABELS, "ROLE_ZH": ROLE_ZH, "note_zh": note_zh}
+            "ON_CONFLICT_LABELS": ON_CONFLICT_LABELS, "ROLE_ZH": ROLE_ZH, "note_zh": note_zh,
+            # a 话术 line's kind, tone and script: stored as codes, shown in Chinese
+            "PHRASE_LABELS": {"kind": KIND_ZH, "tone": TONE_ZH, "script": SCRIPT_ZH}}
 
 
 # -- entries list ---------------------------------------------------------------------

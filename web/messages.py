@@ -156,6 +156,8 @@ KIND_ZH = {"greeting_first": "首次问候", "greeting_later": "开场", "thanks
 INTENT_ZH = {"greeting": "问候", "presale": "售前咨询", "order": "订单", "logistics": "物流", "aftersale": "售后",
              "complaint": "投诉", "thanks": "致谢"}
 SENTIMENT_ZH = {"calm": "平静", "anxious": "焦急", "angry": "不满"}
+TONE_ZH = {"any": "任何", **SENTIMENT_ZH}  # the customer mood a 话术 line suits
+SCRIPT_ZH = {"simplified": "简体", "traditional": "繁体"}
 _WORDING_ZH = {"s2hk": "香港", "s2tw": "台湾", "s2twp": "台湾"}
 _ORDER_STATE_ZH = {"shipped": "已发货", "not shipped": "还没发货"}
 
