@@ -378,6 +378,19 @@ def test_list_expired_filter(editor, ws):
     assert "old" in rows(all_rows) and "future" in rows(all_rows)
 
 
+def test_list_marks_an_entry_whose_window_has_not_begun(editor, ws):
+    """Expired entries had a badge; one not valid yet, not suggested either, had none."""
+    kb = ws.kb()
+    kb.add({"id": "later", "question": "年货节有什么活动", "answer": "敬请期待。", "valid_from": "2999-01-01"})
+    kb.add({"id": "open", "question": "春节发货吗", "answer": "照常发货。", "valid_from": "2020-01-01"})
+    html = editor.get("/console/")
+
+    def row(entry_id: str) -> str:
+        return re.search(rf'<tr[^>]*>\s*<td class="mono"><a[^>]*>{entry_id}</a>.*?</tr>', html, re.S).group()
+    assert "未生效" in row("later") and "已过期" not in row("later")
+    assert "未生效" not in row("open")
+
+
 # -- create and edit ----------------------------------------------------------------------------
 
 def test_create_with_validation_error_shows_field_message_and_keeps_input(editor, ws):

@@ -50,6 +50,11 @@ def _is_expired(entry) -> bool:
     return bool(entry.valid_to) and not in_window(None, entry.valid_to)
 
 
+def _not_yet_valid(entry) -> bool:
+    """Before its valid_from: not suggested yet, whatever its status."""
+    return bool(entry.valid_from) and not in_window(entry.valid_from, None)
+
+
 def _list_filters() -> dict:
     args = request.args
     return {"q": args.get("q", "").strip(), "category": args.get("category", ""),
@@ -101,7 +106,8 @@ def entries():
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
                            args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
                            found=found if filtered else None,
-                           expired={e.id for e in rows if _is_expired(e)})
+                           expired={e.id for e in rows if _is_expired(e)},
+                           not_yet={e.id for e in rows if _not_yet_valid(e)})
 
 
 # -- entry form ---------------------------------------------------------------------
