@@ -345,3 +345,30 @@ def test_a_codec_that_is_not_a_text_encoding_is_refused(name):
 def test_a_codec_that_refuses_every_byte_is_a_file_error():
     with pytest.raises(ImportFileError, match="cannot be read as undefined"):
         decode(b"abc", "faq.csv", encoding="undefined")
+
+
+def test_utf8_file_cut_mid_character_is_refused_naming_the_line():
+    """Read as GB18030 the cut file decoded without error, as mojibake (客服 as 瀹㈡湇),
+    and `--on-conflict update` wrote that over the stored entries."""
+    data = "id,question,answer\nk5,客服回复要等多久,一般几分钟\nk7,今天下单能发货吗,下午四点前下单当天发".encode()[:-2]
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 3
+    assert "not valid UTF-8" in err.value.reason and "line 2" in err.value.reason
+
+
+@pytest.mark.parametrize("legacy", ["gbk", "big5"])
+def test_utf8_file_with_a_legacy_row_pasted_in_is_refused(legacy):
+    rows = ["问题,答案", "第一行正常的问题,答案", "第二行貼上的舊編碼問題,答案", "第三行也正常,答案"]
+    data = b"\n".join(r.encode(legacy if i == 2 else "utf-8") for i, r in enumerate(rows)) + b"\n"
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 3 and "not valid UTF-8" in err.value.reason
+
+
+def test_legacy_file_with_a_utf8_row_pasted_in_is_refused():
+    rows = ["问题,答案", "运费多少,十元", "退货要多久,三天", "能开发票吗,可以开的"]
+    data = b"\n".join(r.encode("utf-8" if i == 3 else "gbk") for i, r in enumerate(rows)) + b"\n"
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 1 and "line 4" in err.value.reason and "(and 2 more lines)" in err.value.reason

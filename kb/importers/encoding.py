@@ -148,6 +148,7 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as err:
         failures.append(err)
+        _refuse_damaged_utf8(data, path, err)
     candidates: dict[str, str] = {}  # reported name -> decoded text
     for codec, name in _LEGACY:
         if name in candidates or name == "big5hkscs" and "big5" in candidates:
@@ -169,6 +170,43 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
     # max() keeps the first of equal scores, so ties go to gb18030.
     name = max(candidates, key=lambda n: plausibility(candidates[n]))
     return candidates[name], name
+
+
+# A line's UTF-8 reading that scores at least this is real Chinese: legacy bytes that
+# happen to be valid UTF-8 read as odd symbols or unknown ideographs (at most 0).
+_UTF8_LINE = 1.0
+
+
+def _refuse_damaged_utf8(data: bytes, path: str, err: UnicodeDecodeError) -> None:
+    """ImportFileError naming the first bad line when the file is UTF-8 except for some
+    lines (a copy cut mid-character, a GBK or Big5 row pasted in). Read as GB18030 or
+    Big5, such a file decodes without error into mojibake (客服 as 瀹㈡湇), and an
+    import would store that over good entries. A line counts as UTF-8 when it decodes
+    strictly and reads as Chinese: a GB18030 or Big5 line practically never does both."""
+    lines = data.split(b"\n")  # 0x0a is never part of a multi-byte GBK/Big5/UTF-8 character
+    bad = 0
+    evidence = None
+    for number, line in enumerate(lines, 1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad += 1
+            continue
+        if evidence is None and plausibility(text) >= _UTF8_LINE:
+            evidence = number
+    if evidence is None:
+        return
+    more = f" (and {bad - 1} more line{'s' if bad > 2 else ''})" if bad > 1 else ""
+    raise ImportFileError(
+        path,
+        _line_of(err),
+        None,
+        f"byte {_bad_bytes(err)} is not valid UTF-8{more}, though the file is UTF-8 elsewhere "
+        f"(line {evidence}): part of it is damaged (cut mid-character) or in another encoding "
+        "(a GBK or Big5 row pasted in); fix that text and save the file as UTF-8",
+    )
 
 
 # Both read err.object, not the file's bytes: utf-8-sig reports positions in the data
