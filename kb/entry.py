@@ -280,6 +280,11 @@ def validate(data: dict) -> dict:
             if not isinstance(value, str) or not _clean(value):
                 raise InvalidEntry(name, "must be a non-empty string")
             out[name] = _bounded(name, _clean(value))
+    if "\n" in out.get("question", ""):
+        # A standard question is one line, as the console's field and a similar question
+        # are; in an imported file a line break in it is most often a quote left open
+        # that took the rows below into one cell.
+        raise InvalidEntry("question", "must be one line (it holds a line break)")
     if "answer" in out and (problem := broken_variable(out["answer"])):
         raise InvalidEntry("answer", f"broken variable: {problem}")
     for name in ("similar", "tags"):

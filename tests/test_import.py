@@ -299,6 +299,33 @@ def test_csv_unquoted_comma_is_a_cell_count_error_on_its_line(tmp_path):
         " must be quoted; a row missing its empty last cells must have them too)"]
 
 
+def test_a_quote_left_open_in_csv_rejects_the_question_naming_its_lines(tmp_path):
+    """The open quote took lines 3 and 4 into line 2's question: two rows vanished into
+    one entry with a three-line question, and the import said "added 2"."""
+    path = tmp_path / "faq.csv"
+    path.write_text('标准问题,答案\n"没闭合的问题,答案一\n第二个问题能退吗,答案二\n第三个问题","答案三"\n'
+                    '第四个问题,答案四\n', encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "第四个问题", "answer": "答案四"}]
+    [problem] = loaded.problems
+    assert (problem.error.line, problem.error.field) == (2, "question")
+    assert "lines 2-4" in problem.error.reason and "one line" in problem.error.reason
+
+
+@pytest.mark.parametrize("name, content", [
+    ("faq.json", json.dumps([{"question": "两行的\n问题", "answer": "答案\n也两行"},
+                             {"question": "一行", "answer": "第一行\n第二行"}], ensure_ascii=False)),
+    ("faq.jsonl", '{"question": "两行的\\n问题", "answer": "答案"}\n{"question": "一行", "answer": "第一行\\n第二行"}\n'),
+])
+def test_a_question_with_a_line_break_is_rejected_and_an_answer_keeps_its_lines(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "一行", "answer": "第一行\n第二行"}]
+    [problem] = loaded.problems
+    assert (problem.error.line, problem.error.field) == (1, "question") and "one line" in problem.error.reason
+
+
 LEGACY = {
     "gbk": "标准问题,答案,分类\n七天无理由退货怎么申请？,签收后七天内在订单页点申请售后即可。,售后\n",
     # 答案 is written alike in both scripts; the question column is named in English

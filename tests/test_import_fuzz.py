@@ -897,7 +897,8 @@ def test_known_bug_classifier_matches_nothing_by_default():
 # text (as decode() documents it: \r\n and \r become \n, a terminal sequence ESC [2J goes
 # whole, C0/C1 controls other than \t and \n are dropped, cells are stripped), or is
 # rejected with an error naming the file -- exactly
-# when a row is missing its question or answer, repeats a question, or has a broken {variable}.
+# when a row is missing its question or answer, repeats a question, has a line break in its
+# question (a standard question is one line), or has a broken {variable}.
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -923,7 +924,7 @@ def _expected(rows: list[tuple[str, str, str]]) -> tuple[list[tuple[str, str, st
         q, a, c = (_as_decoded(x) for x in cells)
         if not (q or a or c):
             continue  # an empty record is skipped
-        if not q or not a or broken_variable(a) or q in seen:
+        if not q or not a or "\n" in q or broken_variable(a) or q in seen:
             rejected += 1
             continue
         seen.add(q)

@@ -238,6 +238,13 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
                                            {k: cell_text(v) for k, v in _fields(cells, columns).items()}))
             continue
         fields = _fields(cells, columns)
+        if unit == "line" and "\n" in cell_text(fields.get("question")).strip():
+            last = number + sum(str(c).count("\n") for c in cells)
+            loaded.problems.append(Problem(place.error(
+                "question", f"holds a line break (the record runs over lines {number}-{last}): a standard "
+                "question is one line; a quote \" left open takes the lines below into one cell", header["question"]),
+                {k: cell_text(v) for k, v in fields.items()}))
+            continue
         if section and not cell_text(fields.get("category")).strip():
             fields["category"] = section
         loaded.add(checker.check(place, fields))
