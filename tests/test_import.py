@@ -148,6 +148,47 @@ def test_xlsx_header_spellings_on_the_second_sheet_map_to_fields(tmp_path):
         f"{tmp_path / 'after.xlsx'}, sheet 售后问题, row 2, column '答案（必填）': missing or empty"]
 
 
+@pytest.mark.parametrize("header, row, want", [
+    # Numbered similar-question columns were "unknown" and their questions dropped.
+    ("标准问题*,相似问题1,相似问题2,答案（必填）,分类 ,标签", "能退吗,可以退吗,退不退,能退,售前,",
+     {"question": "能退吗", "similar": ["可以退吗", "退不退"], "answer": "能退", "category": "售前", "tags": []}),
+    ("问题,相似问法1,相似问法2,相似问法3,答案,标签1,标签2", "能退吗,甲,乙,,能退,退货,售后",
+     {"question": "能退吗", "similar": ["甲", "乙"], "answer": "能退", "tags": ["退货", "售后"]}),
+    ("ID,Standard Question,Similar Question 1,Similar Questions,Answer,Status", "s1,能退吗,甲,乙|丙,能退,Published",
+     {"id": "s1", "question": "能退吗", "similar": ["甲", "乙", "丙"], "answer": "能退", "status": "published"}),
+    ("Q,A", "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
+    ("问,答", "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
+    ('\ufeff "问题" ,"答案"', "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
+])
+def test_header_variants_map_to_fields(tmp_path, header, row, want):
+    path = tmp_path / "faq.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [want] and not loaded.problems and not loaded.notes
+
+
+def test_one_letter_headers_only_with_their_pair_and_never_beside_a_full_name(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("Q,问题,答案\nx,能退吗,能退\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "能退吗", "answer": "能退"}]
+    assert loaded.notes == ["line 1: unknown column 'Q' was not imported"]
+    path.write_text("问,备注\n能退吗,能退\n", encoding="utf-8")  # a lone 问 makes no header
+    with pytest.raises(ImportFileError, match="no header row with a question column"):
+        load(path)
+
+
+def test_json_list_fields_in_numbered_keys_are_all_read(tmp_path):
+    path = tmp_path / "faq.json"
+    path.write_text(json.dumps([{"q": "能退吗", "a": "能退", "相似问题1": "甲", "相似问题2": ["乙", "丙"]},
+                                {"问题": "能换吗", "答案": "能换", "标准问题": "别的"}], ensure_ascii=False),
+                    encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "能退吗", "answer": "能退", "similar": ["甲", "乙", "丙"]},
+                                             {"question": "能换吗", "answer": "能换"}]
+    assert loaded.notes == [f"{path}, item 2: field '标准问题' repeats a field already read, ignored (nor in later rows)"]
+
+
 def test_xlsx_question_repeated_on_another_sheet_is_a_duplicate(tmp_path):
     loaded = load(shop_workbook(tmp_path / "faq.xlsx", cross_sheet_duplicate=True))
     assert [str(p).split(", ", 1)[1] for p in loaded.problems] == [

@@ -7,7 +7,7 @@ import re
 from ..entry import json_type_problem
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import RowChecker, canonical
+from .rows import LIST_FIELDS, RowChecker, field_names, split_cell
 
 
 def read_jsonl(text: str, path: str) -> Loaded:
@@ -59,20 +59,31 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
         loaded.problems.append(Problem(place.error(None, "expected a JSON object")))
         return
     raw: dict = {}
-    for key, value in data.items():
-        name = canonical(key)
-        if name is not None and name not in raw:
-            problem = json_type_problem(name, value)
-            if problem is not None:  # ["问题"] or 5 would be stored as the text "['问题']" or "5"
-                # The whole row goes to the rejected-rows file, to be fixed and imported.
-                whole = {n: v for k, v in data.items() if (n := canonical(k)) is not None}
-                loaded.problems.append(Problem(place.error(name, problem, str(key)), {**whole, name: str(value)}))
-                return
-            raw[name] = value
-        elif name is None and not str(key).startswith("_") and key not in loaded.ignored:
-            loaded.ignored.add(key)
-            loaded.notes.append(f"{place}: unknown field {key!r} was not imported (nor in later rows)")
+    names = field_names([str(key) for key in data])
+    for (key, value), name in zip(data.items(), names):
+        if name is None:
+            if not str(key).startswith("_") and key not in loaded.ignored:
+                loaded.ignored.add(key)
+                loaded.notes.append(f"{place}: unknown field {key!r} was not imported (nor in later rows)")
+            continue
+        if name in raw and name not in LIST_FIELDS:
+            if key not in loaded.ignored:
+                loaded.ignored.add(key)
+                loaded.notes.append(f"{place}: field {key!r} repeats a field already read, ignored (nor in later rows)")
+            continue
+        problem = json_type_problem(name, value)
+        if problem is not None:  # ["问题"] or 5 would be stored as the text "['问题']" or "5"
+            # The whole row goes to the rejected-rows file, to be fixed and imported.
+            whole = {n: v for (k, v), n in zip(data.items(), names) if n is not None}
+            loaded.problems.append(Problem(place.error(name, problem, str(key)), {**whole, name: str(value)}))
+            return
+        # A list field in several keys (相似问题1, 相似问题2) gets the items of all of them.
+        raw[name] = _items(raw[name]) + _items(value) if name in raw else value
     loaded.add(checker.check(place, raw))
+
+
+def _items(value: object) -> list[str]:
+    return [] if value is None else value if isinstance(value, list) else split_cell(value)
 
 
 # -- Markdown ------------------------------------------------------------------------------

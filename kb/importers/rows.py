@@ -20,10 +20,10 @@ LIST_FIELDS = ("similar", "tags")
 # '*' (required-column markers) and bracketed notes such as （必填）.
 ALIASES = {
     "id": ["id", "编号", "知识id", "条目id", "entryid"],
-    "question": ["question", "标准问题", "标准问", "问题", "问法", "标准问法", "faq"],
-    "similar": ["similar", "similarquestions", "相似问题", "相似问", "相似问法", "扩展问题", "扩展问",
-                "扩展问法", "其他问法"],
-    "answer": ["answer", "答案", "回复", "回答", "标准答案", "答复", "回复内容", "答案内容"],
+    "question": ["question", "standardquestion", "标准问题", "标准问", "问题", "问法", "标准问法", "faq"],
+    "similar": ["similar", "similarquestion", "similarquestions", "相似问题", "相似问", "相似问法", "扩展问题",
+                "扩展问", "扩展问法", "其他问法"],
+    "answer": ["answer", "standardanswer", "答案", "回复", "回答", "标准答案", "答复", "回复内容", "答案内容"],
     "category": ["category", "分类", "类别", "类目", "问题分类"],
     "tags": ["tags", "tag", "标签", "关键词"],
     "status": ["status", "状态"],
@@ -31,9 +31,16 @@ ALIASES = {
     "valid_to": ["valid_to", "validto", "失效时间", "失效日期", "结束时间", "截止日期", "有效期至",
                  "有效期结束"],
 }
+# One-letter headers (Q/A, 问/答): read only in a header that also names the other of the
+# pair, and only for a field no full name in it gives, since a lone "A" or "问" may be
+# anything (a column letter, a title).
+SHORT = {"question": ["q", "问"], "answer": ["a", "答"]}
+# A list field may be spread over numbered columns: 相似问题1, 相似问题2, similar question 3.
+_NUMBERED = re.compile(r"[0-9一二三四五六七八九十]+$")
 # Columns kefu writes itself (the rejected-rows file) and reads back without complaint.
 IGNORED = {"error", "错误", "where", "位置", "original", "原文"}
 _LOOKUP = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+_SHORT = {alias: name for name, aliases in SHORT.items() for alias in aliases}
 STATUS_WORDS = {"已发布": "published", "发布": "published", "上架": "published", "启用": "published",
                 "草稿": "draft", "待审核": "draft", "已归档": "archived", "归档": "archived",
                 "下架": "archived", "停用": "archived"}
@@ -41,30 +48,54 @@ STATUS_WORDS = {"已发布": "published", "发布": "published", "上架": "publ
 
 def _key(header: str) -> str:
     """Header text reduced for lookup: simplified script (a Taiwan export says 問題), no
-    spaces, markers or bracketed notes, lower case."""
+    spaces, markers, quotes (a header cell quoted after a space, ` "问题"`, keeps its
+    quotes in CSV) or bracketed notes, lower case."""
     text = re.sub(r"[（(【\[].*?[)）】\]]", "", to_simplified(str(header)))
-    return re.sub(r"[\s*＊:：_-]", "", text).lower()
+    return re.sub(r"[\s*＊:：_\-\"'“”‘’]", "", text).lower()
 
 
-def canonical(header: object) -> str | None:
-    """kefu's field name for a column header, or None if unknown."""
+def canonical(header: object, short: bool = False) -> str | None:
+    """kefu's field name for a column header, or None if unknown. A list field's name
+    may carry a number (相似问题2); with `short`, one-letter names (Q, 答) count too:
+    see `field_names` for when they may."""
     if header is None:
         return None
     key = _key(str(header))
     if key in _LOOKUP:
         return _LOOKUP[key]
-    return next((n for n, aliases in ALIASES.items() if key in (_key(a) for a in aliases)), None)
+    if name := next((n for n, aliases in ALIASES.items() if key in (_key(a) for a in aliases)), None):
+        return name
+    if (bare := _NUMBERED.sub("", key)) != key and _LOOKUP.get(bare) in LIST_FIELDS:
+        return _LOOKUP[bare]
+    return _SHORT.get(key) if short else None
+
+
+def field_names(headers: list[str]) -> list[str | None]:
+    """kefu's field name (or None) for each header of one header row or JSON object.
+    One-letter names count only where the row names both question and answer with them
+    or full names, and never beside a full name of the same field (Q beside 问题 is no
+    second question)."""
+    names = [canonical(h) for h in headers]
+    shorts = {i: name for i, h in enumerate(headers)
+              if names[i] is None and (name := canonical(h, short=True)) and name not in names}
+    if not shorts or {"question", "answer"} - set(names) - set(shorts.values()):
+        return names
+    taken: set[str] = set()
+    for i, name in shorts.items():
+        if name not in taken:  # Q and 问 both: the first is the question, the other unknown
+            names[i] = name
+            taken.add(name)
+    return names
 
 
 def map_header(cells: list[object]) -> tuple[dict[int, str], list[str], list[str]]:
     """(column position -> field, unknown headers, fields given twice) for a header row."""
     columns: dict[int, str] = {}
     unknown, twice = [], []
-    for pos, cell in enumerate(cells):
-        text = "" if cell is None else str(cell).strip()
+    texts = ["" if cell is None else str(cell).strip() for cell in cells]
+    for pos, (text, name) in enumerate(zip(texts, field_names(texts))):
         if not text:
             continue
-        name = canonical(text)
         if name is None:
             if _key(text) not in IGNORED:
                 unknown.append(text)
@@ -86,6 +117,11 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _status(text: str) -> str:
+    """A status cell as kefu spells it: 已发布 or Published is published."""
+    return STATUS_WORDS.get(to_simplified(text), text.lower() if text.isascii() else text)
 
 
 def split_cell(cell: str) -> list[str]:
@@ -120,7 +156,7 @@ class RowChecker:
             else:
                 text = cell_text(value).strip()
                 if text:
-                    data[name] = STATUS_WORDS.get(to_simplified(text), text) if name == "status" else text
+                    data[name] = _status(text) if name == "status" else text
         shown = {k: (join_cell([cell_text(i) for i in v]) if isinstance(v, list) else cell_text(v))
                  for k, v in raw.items()}
         for name in ("question", "answer"):

@@ -265,7 +265,7 @@ def _repeats_header(cells: list, number: int, columns: dict[int, str], merged: l
     """Whether the row names the header's fields in the header's columns: files concatenated
     from several exports repeat it. (Its question cell is looked at first: that is cheap.)"""
     question = next(pos for pos, name in columns.items() if name == "question")
-    if question >= len(cells) or canonical(cells[question]) != "question":
+    if question >= len(cells) or canonical(cells[question], short=True) != "question":
         return False
     return map_header(_spread(cells, number, merged))[0] == columns
 
