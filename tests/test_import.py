@@ -222,6 +222,32 @@ def test_xlsx_cells_are_read_as_excel_shows_them(tmp_path):
     assert loaded.problems[0].raw == {"question": "错误单元格问题", "answer": "#N/A", "tags": "x"}
 
 
+def test_xlsx_midnight_shown_with_its_time_stays_a_moment(tmp_path):
+    """2026-12-12 00:00 formatted yyyy-mm-dd hh:mm became the date 2026-12-12, which as an
+    end runs to the end of that day: the promotion lived 24 hours longer than the sheet said."""
+    from datetime import date, datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["标准问题", "答案", "生效时间", "失效时间"])
+    sheet.append(["午夜结束", "答", date(2026, 12, 1), datetime(2026, 12, 12)])
+    sheet["D2"].number_format = "yyyy-mm-dd hh:mm"
+    sheet.append(["带括号格式", "答", datetime(2026, 12, 1), datetime(2026, 12, 12)])
+    sheet["C3"].number_format = '[$-409]yyyy"年"m"月"d"日"'  # no time shown: a date
+    sheet["D3"].number_format = "[$-409]m/d/yy h:mm AM/PM"
+    sheet.append(["合并的截止", "答", None, datetime(2026, 12, 12)])
+    sheet.append(["合并的截止二", "答"])
+    sheet["D4"].number_format = "yyyy-mm-dd hh:mm"
+    sheet.merge_cells("D4:D5")
+    path = tmp_path / "dates.xlsx"
+    book.save(path)
+    assert [(r.data.get("valid_from"), r.data["valid_to"]) for r in load(path).rows] == [
+        ("2026-12-01", "2026-12-12T00:00:00"), ("2026-12-01", "2026-12-12T00:00:00"),
+        (None, "2026-12-12T00:00:00"), (None, "2026-12-12T00:00:00")]
+
+
 def test_two_rows_of_a_file_with_one_question_in_two_scripts_are_a_duplicate(tmp_path):
     path = tmp_path / "faq.csv"
     path.write_text("question,answer\n能开发票吗,可以。\n能開發票嗎？,可以。\n", encoding="utf-8")

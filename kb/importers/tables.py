@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import datetime, time
 from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
@@ -89,7 +90,7 @@ def _merged(sheet) -> list[tuple[int, int, int, int, object]]:
     """(first row, last row, first column, last column, value) of each merged range, its
     columns cut at the sheet's last one (a row merged whole would reach column XFD)."""
     last = sheet.max_column
-    return [(m.min_row, m.max_row, m.min_col, min(m.max_col, last), sheet.cell(m.min_row, m.min_col).value)
+    return [(m.min_row, m.max_row, m.min_col, min(m.max_col, last), _cell_value(sheet.cell(m.min_row, m.min_col)))
             for m in sheet.merged_cells.ranges]
 
 
@@ -140,7 +141,18 @@ def _cell_value(cell) -> object:
     if isinstance(value, (int, float)) and "%" in (fmt := str(cell.number_format).split(";")[0]):
         decimals = len(fmt.split(".", 1)[1].split("%")[0].strip('"')) if "." in fmt else 0
         return f"{value * 100:.{decimals}f}%"
+    if isinstance(value, datetime) and value.time() == time.min and _shows_time(str(cell.number_format)):
+        # 2026-12-12 00:00 is that moment, not the day: read as a date, a valid_to would
+        # run to the end of 2026-12-12, a day longer than the sheet says.
+        return value.isoformat()
     return value
+
+
+def _shows_time(number_format: str) -> bool:
+    """Whether an Excel number format shows a time of day (yyyy-mm-dd hh:mm, h:mm AM/PM):
+    an hour or second code outside quoted text and [brackets] ([$-409], [Red])."""
+    codes = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", number_format.lower())
+    return "h" in codes or "s" in codes
 
 
 def _sheet_rows(sheet, merged: list, formulas: dict | None = None) -> Iterator[tuple[int, list]]:
