@@ -43,6 +43,12 @@ _REASON_PATTERNS = [
     (re.compile(r"expected a string, got .*$", re.S), lambda m: "应为文字"),
     # The importers' (kb/importers/): whole files and rows.
     (re.compile(r"unsupported file type (.*); kefu reads (.*)$"), lambda m: f"不支持 {m[1]} 文件（可导入 {m[2]}）"),
+    (re.compile(r"unsupported file type (\S+): open it in (.*), save it as (\S+) and import that$"),
+     lambda m: f"不支持 {m[1]} 文件：请在 {m[2].replace(' or ', ' 或 ')} 中打开，另存为 {m[3]} 再导入"),
+    (re.compile(r"must be one line \(it holds a line break\)$"), lambda m: "只能是一行（其中有换行）"),
+    (re.compile(r"holds a line break \(the record runs over lines (\d+)-(\d+)\).*$", re.S),
+     lambda m: f"含有换行（这条记录跨第 {m[1]}–{m[2]} 行）：标准问题只能是一行；可能是某个引号 \" 没有闭合，"
+               "把下面几行并进了一个单元格"),
     (re.compile(r"no entries found \(the file is empty\)$"), lambda m: "文件是空的，没有条目"),
     (re.compile(r"no entries found .*$"), lambda m: "文件里没有条目"),
     (re.compile(r"cannot read: (.*)$"), lambda m: f"无法读取：{m[1]}"),
@@ -67,6 +73,9 @@ _REASON_PATTERNS = [
     (re.compile(r"the PDF has no extractable text.*$", re.S), lambda m: "PDF 里没有可提取的文字（是扫描的图片吗？）"),
     (re.compile(r"page (\d+): cannot extract text.*$", re.S), lambda m: f"第 {m[1]} 页无法提取文字"),
     (re.compile(r"no text found$"), lambda m: "没有找到文字"),
+    (re.compile(r"byte (.*?) is not valid UTF-8.*, though the file is UTF-8 elsewhere \(line (\d+)\).*$", re.S),
+     lambda m: f"字节 {m[1]} 不是有效的 UTF-8 编码，而文件别处（如第 {m[2]} 行）是 UTF-8：这里已损坏（字符被截断）"
+               "或混入了其他编码（如粘贴进的 GBK 或 Big5 行）；请修正后另存为 UTF-8 再导入"),
     (re.compile(r"byte (.*) fits none of UTF-8, GB18030 or Big5.*$", re.S),
      lambda m: f"字节 {m[1]} 不属于 UTF-8、GB18030 或 Big5 编码：文件是其他编码（或此处已损坏），请另存为 UTF-8 再导入"),
     (re.compile(r"byte (.*) is not valid (.*?); the file may be (.*) \(try .*$", re.S),
@@ -110,6 +119,8 @@ _IMPORT_NOTE_PATTERNS = [
      lambda m: f"分节标题 {m[1]}（跨整行合并）：作为下面没有分类的行的分类"),
     (re.compile(r"unknown field (.*) was not imported \(nor in later rows\)$", re.S),
      lambda m: f"不认识的字段 {m[1]}，没有导入（后面各行也一样）"),
+    (re.compile(r"field (.*) repeats a field already read, ignored \(nor in later rows\)$", re.S),
+     lambda m: f"字段 {m[1]} 与前面的字段相同，已忽略（后面各行也一样）"),
 ]
 _NOT_PRUNED = re.compile(r"not pruned: (\d+) row\(s\) were rejected.*$", re.S)
 _NOT_PRUNED_OTHER = re.compile(r"not pruned: (\d+) entr(?:y|ies) of (.*?) \((.*?)\) not in this file.*$", re.S)
