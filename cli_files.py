@@ -68,9 +68,11 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         click.Path(exists=True)(str(path), param, ctx)
     if report_path and not report_path.parent.is_dir():
         raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
-    files = list(walk(paths, patterns))
+    skipped: list[str] = []  # a folder's .xls and .doc files, said rather than passed over
+    files = list(walk(paths, patterns, skipped))
     if not files:
-        raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)")
+        raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)"
+                                   + "".join(f"\nskipped {s}" for s in skipped))
     if dry_run and not (c.home / "kefu.db").is_file():
         # A dry run writes nothing, not even a new, empty store in a mistyped --data-dir (which
         # then answered "no match" instead of "no store"): it previews into a scratch store.
@@ -85,7 +87,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     if not dry_run:
         kb.build_index()  # a failure here is told after the summary (handle_errors)
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
-              "totals": _import_totals(results), "entries": kb.store.count()}
+              "totals": _import_totals(results), "entries": kb.store.count(), "skipped_files": skipped}
     if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
         rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
                     else Path("kefu-import" + REJECTED_SUFFIX))
@@ -135,6 +137,7 @@ def _import_text(d: dict) -> str:
             lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
             for name, (before, after) in change["changes"].items():
                 lines.append(f"      {name}: {before!r} -> {after!r}")
+    lines += [f"note: skipped {s}" for s in d.get("skipped_files", [])]
     if "rejected_file" in d:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
     lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")

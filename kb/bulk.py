@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from .base import KnowledgeBase
 from .errors import AmbiguousSource, KefuError
-from .importers import SUFFIXES, load
+from .importers import SAVE_AS, SUFFIXES, load, unsupported
 from .importers.records import Loaded, Problem
 from .importers.rows import cell_text, join_cell
 from .io import CSV_COLUMNS
@@ -56,9 +56,10 @@ class ImportOptions:
     author: str | None = None
 
 
-def walk(paths: Iterable[Path], patterns: Iterable[str] = ()) -> Iterator[Path]:
+def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str] | None = None) -> Iterator[Path]:
     """The files to import: files as given, folders walked (sorted, hidden and
-    rejected-row files skipped), filtered by glob patterns on the file name."""
+    rejected-row files skipped), filtered by glob patterns on the file name. A folder's
+    file in an old Office format (.xls, .doc) is skipped with a note in `skipped`."""
     patterns = list(patterns)
     for path in paths:
         path = Path(path)
@@ -74,6 +75,8 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = ()) -> Iterator[Path]:
                 continue
             if found.suffix.lower() in SUFFIXES:
                 yield found
+            elif found.suffix.lower() in SAVE_AS and skipped is not None:
+                skipped.append(f"{found}: {unsupported(found.suffix)}")
 
 
 def source_key(path: Path) -> str:

@@ -802,6 +802,26 @@ def test_exit_code_zero_when_nothing_failed_or_was_rejected(kefu, tmp_path):
 
 # -- 5. folders -------------------------------------------------------------------------------
 
+def test_folder_walk_notes_old_office_files_it_cannot_read(kefu, tmp_path):
+    """A folder's .xls and .doc were passed over without a word (named alone, they failed)."""
+    folder = tmp_path / "faqs"
+    folder.mkdir()
+    (folder / "a.csv").write_text("question,answer\n怎么修改收货地址？,未发货前可在订单页修改地址。\n", encoding="utf-8")
+    (folder / "old.XLS").write_bytes(b"\xd0\xcf\x11\xe0 an old workbook")
+    (folder / "notes.doc").write_bytes(b"\xd0\xcf\x11\xe0 an old document")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8")  # not meant for kefu: no note
+    out = report(kefu("import", "faqs", "--dry-run", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("faqs") / "a.csv")]
+    assert out["skipped_files"] == [
+        f"{Path('faqs') / 'notes.doc'}: unsupported file type .doc: open it in Word or WPS, save it as .docx and import that",
+        f"{Path('faqs') / 'old.XLS'}: unsupported file type .xls: open it in Excel or WPS, save it as .xlsx and import that"]
+    assert "note: skipped faqs/old.XLS: unsupported file type .xls" in kefu("import", "faqs", "--dry-run").output
+    (folder / "a.csv").unlink()
+    result = kefu("import", "faqs", code=1)
+    assert "no importable files found" in result.output and "skipped faqs/notes.doc" in result.output
+    assert "save it as .xlsx" in kefu("import", "faqs/old.XLS", code=1).output
+
+
 def test_folder_glob_skips_hidden_and_rejected_files(kefu, tmp_path):
     folder = tmp_path / "faqs"
     (folder / "sub").mkdir(parents=True)

@@ -18,8 +18,21 @@ from .records import Loaded, Passage, Place, Problem, Row
 FAQ_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
 DOCUMENT_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".txt")
 SUFFIXES = FAQ_SUFFIXES + DOCUMENT_SUFFIXES + (".md", ".markdown")
+# Old binary Office formats (and WPS Office's own, common in China) that kefu cannot read,
+# and the format to save them as: a shop's FAQ sheet is often still an .xls.
+SAVE_AS = {".xls": (".xlsx", "Excel or WPS"), ".et": (".xlsx", "WPS"), ".doc": (".docx", "Word or WPS"),
+           ".wps": (".docx", "WPS")}
 
-__all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES"]
+__all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES", "SAVE_AS", "unsupported"]
+
+
+def unsupported(suffix: str) -> str:
+    """Why a file with this suffix is not read, and what to do about it."""
+    suffix = suffix.lower()
+    if suffix in SAVE_AS:
+        new, apps = SAVE_AS[suffix]
+        return f"unsupported file type {suffix}: open it in {apps}, save it as {new} and import that"
+    return f"unsupported file type {suffix or '(none)'}; kefu reads {' '.join(SUFFIXES)}"
 
 
 def load(path: str | Path, encoding: str | None = None, data: bytes | None = None,
@@ -35,8 +48,7 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
     name = str(path)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise ImportFileError(name, None, None, f"unsupported file type {suffix or '(none)'}; "
-                              f"kefu reads {' '.join(SUFFIXES)}")
+        raise ImportFileError(name, None, None, unsupported(suffix))
     if data is None:
         try:
             data = Path(path).read_bytes()
