@@ -21,7 +21,7 @@ from .base import KnowledgeBase
 from .errors import AmbiguousSource, KefuError
 from .importers import SAVE_AS, SUFFIXES, load, unsupported
 from .importers.records import Loaded, Problem
-from .importers.rows import cell_text, join_cell
+from .importers.rows import cell_text, csv_safe, join_cell
 from .io import CSV_COLUMNS
 
 REJECTED_SUFFIX = ".rejected.csv"
@@ -204,6 +204,7 @@ def write_rejected(problems: list[Problem], path: Path) -> None:
         writer.writerow(["where", "error", *CSV_COLUMNS, "original"])
         for p in problems:
             raw = {k: "" if v is None else v for k, v in p.raw.items()}
-            writer.writerow([str(p).split(": ", 1)[0], p.error.reason,
-                             *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else cell_text(v)
-                               for c in CSV_COLUMNS), raw.get("original", "")])
+            cells = [str(p).split(": ", 1)[0], p.error.reason,
+                     *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else cell_text(v)
+                       for c in CSV_COLUMNS), raw.get("original", "")]
+            writer.writerow([csv_safe(cell) for cell in cells])  # it is opened in Excel to be fixed

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from .entry import Entry
 from .errors import ExportError, ImportFileError
-from .importers.rows import join_cell
+from .importers.rows import csv_safe, join_cell
 
 FORMATS = ("jsonl", "csv", "xlsx")
 CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to"]
@@ -86,7 +86,7 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for e in entries:
-            writer.writerow(_cells(e))
+            writer.writerow([csv_safe(cell) for cell in _cells(e)])
             n += 1
     elif fmt == "xlsx":
         from openpyxl import Workbook

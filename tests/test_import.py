@@ -793,6 +793,22 @@ def test_rejected_file_keeps_the_cells_of_a_misquoted_csv_row(kefu, tmp_path):
     assert "退货运费谁出" in text and "质量问题我们承担" in text
 
 
+def test_rejected_file_writes_formula_like_cells_as_text_and_they_import_back(kefu, tmp_path):
+    (tmp_path / "faq.csv").write_text("问题,答案,标签\n=1+1是什么,,+cmd\n", encoding="utf-8")
+    kefu("import", "faq.csv", "--report", "r.json", code=1)
+    with open(tmp_path / "r.rejected.csv", encoding="utf-8-sig", newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert (row["question"], row["tags"], row["original"]) == ("'=1+1是什么", "'+cmd", "")
+    row["answer"] = "=2"
+    with open(tmp_path / "r.rejected.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
+    kefu("import", "r.rejected.csv")
+    entry = stored(tmp_path / "home")["=1+1是什么"][0]
+    assert (entry.answer, entry.tags) == ("=2", ["+cmd"])
+
+
 def test_exit_code_zero_when_nothing_failed_or_was_rejected(kefu, tmp_path):
     shop_workbook(tmp_path / "faq.xlsx")
     result = kefu("import", "faq.xlsx")

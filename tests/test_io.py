@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -272,6 +273,21 @@ def test_write_then_read_gives_back_the_same_content(tmp_path, fmt):
     for row, original in zip(rows, ENTRIES):
         back = Entry(**row)
         assert back.content() == original.content()
+
+
+def test_csv_export_writes_formula_like_cells_as_text_and_reads_them_back(tmp_path):
+    """Cells such as =HYPERLINK(...) or +cmd were written as they are: Excel opening the
+    export ran them as formulas (CSV injection)."""
+    entries = [Entry(id="-1", question="@客服在吗", answer="=HYPERLINK(\"http://x\",\"点我\")\n第二行",
+                     similar=["+86的手机号能用吗", "-号是什么意思"], category="=分类", tags=["+cmd", "@x"]),
+               Entry(id="e2", question="普通问题", answer="a=b, -1 不在开头")]
+    p = tmp_path / "out.csv"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        write_entries(entries, "csv", fh)
+    cells = [c for row in csv.reader(p.open(encoding="utf-8")) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+    assert "'=HYPERLINK(\"http://x\",\"点我\")\n第二行" in cells and "a=b, -1 不在开头" in cells
+    assert [Entry(**row).content() for row in read_entries(p)] == [e.content() for e in entries]
 
 
 def test_csv_round_trip_keeps_similar_question_with_fullwidth_semicolon(tmp_path):

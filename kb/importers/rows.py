@@ -124,6 +124,22 @@ def _status(text: str) -> str:
     return STATUS_WORDS.get(to_simplified(text), text.lower() if text.isascii() else text)
 
 
+# A CSV cell starting with one of these is a formula to Excel and LibreOffice (=HYPERLINK(...),
+# +cmd|...): kefu writes it behind an apostrophe, the usual mark of text, and reads the
+# apostrophe back off. (\n: a CR that decoding made a line break.)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_safe(cell: str) -> str:
+    """A cell as kefu writes it into a CSV file: '=SUM(A1) for =SUM(A1) (CSV injection)."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def csv_unescaped(cell: str) -> str:
+    """The inverse of csv_safe, for any CSV cell read: '=SUM(A1) is the text =SUM(A1)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
 def split_cell(cell: str) -> list[str]:
     """Items of a list cell: one per line; a cell with no line break may use | or ；."""
     parts = cell.split("\n") if "\n" in cell else re.split(r"[|；]", cell)

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import RowChecker, canonical, cell_text, map_header, split_cell
+from .rows import RowChecker, canonical, cell_text, csv_unescaped, map_header, split_cell
 
 HEADER_SEARCH = 10  # rows looked at for the header
 
@@ -55,7 +55,7 @@ def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[
             return
         except csv.Error as exc:
             raise ImportFileError(path, line, None, f"malformed CSV: {exc}") from None
-        yield line, cells
+        yield line, [csv_unescaped(c) for c in cells]
 
 
 def read_xlsx(data: bytes, path: str) -> Loaded:
