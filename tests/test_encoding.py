@@ -372,3 +372,10 @@ def test_legacy_file_with_a_utf8_row_pasted_in_is_refused():
     with pytest.raises(ImportFileError) as err:
         decode(data, "faq.csv")
     assert err.value.line == 1 and "line 4" in err.value.reason and "(and 2 more lines)" in err.value.reason
+
+
+def test_utf8_file_whose_only_chinese_line_is_cut_is_refused():
+    data = "question,answer\n运费多少钱,满九十九元包邮".encode()[:-1]
+    with pytest.raises(ImportFileError) as err:
+        decode(data, "faq.csv")
+    assert err.value.line == 2 and "the text before it is UTF-8" in err.value.reason

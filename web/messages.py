@@ -73,9 +73,10 @@ _REASON_PATTERNS = [
     (re.compile(r"the PDF has no extractable text.*$", re.S), lambda m: "PDF 里没有可提取的文字（是扫描的图片吗？）"),
     (re.compile(r"page (\d+): cannot extract text.*$", re.S), lambda m: f"第 {m[1]} 页无法提取文字"),
     (re.compile(r"no text found$"), lambda m: "没有找到文字"),
-    (re.compile(r"byte (.*?) is not valid UTF-8.*, though the file is UTF-8 elsewhere \(line (\d+)\).*$", re.S),
-     lambda m: f"字节 {m[1]} 不是有效的 UTF-8 编码，而文件别处（如第 {m[2]} 行）是 UTF-8：这里已损坏（字符被截断）"
-               "或混入了其他编码（如粘贴进的 GBK 或 Big5 行）；请修正后另存为 UTF-8 再导入"),
+    (re.compile(r"byte (.*?) is not valid UTF-8.*, though (?:the file is UTF-8 elsewhere \(line (\d+)\)|the text "
+                r"before it is UTF-8).*$", re.S),
+     lambda m: f"字节 {m[1]} 不是有效的 UTF-8 编码，而" + (f"文件别处（如第 {m[2]} 行）" if m[2] else "它前面的文字")
+               + "是 UTF-8：这里已损坏（字符被截断）或混入了其他编码（如粘贴进的 GBK 或 Big5 行）；请修正后另存为 UTF-8 再导入"),
     (re.compile(r"byte (.*) fits none of UTF-8, GB18030 or Big5.*$", re.S),
      lambda m: f"字节 {m[1]} 不属于 UTF-8、GB18030 或 Big5 编码：文件是其他编码（或此处已损坏），请另存为 UTF-8 再导入"),
     (re.compile(r"byte (.*) is not valid (.*?); the file may be (.*) \(try .*$", re.S),

@@ -175,6 +175,11 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
 # A line's UTF-8 reading that scores at least this is real Chinese: legacy bytes that
 # happen to be valid UTF-8 read as odd symbols or unknown ideographs (at most 0).
 _UTF8_LINE = 1.0
+# The same for the part of a bad line before its bad byte (a file whose one line of
+# Chinese was cut mid-character): at least 3 ideographs scoring this. The valid prefix of
+# a GB18030 or Big5 line practically never holds 3 ideographs; a cut UTF-8 one scores 3.4+.
+_UTF8_PREFIX = 3.0
+_IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _refuse_damaged_utf8(data: bytes, path: str, err: UnicodeDecodeError) -> None:
@@ -182,31 +187,36 @@ def _refuse_damaged_utf8(data: bytes, path: str, err: UnicodeDecodeError) -> Non
     lines (a copy cut mid-character, a GBK or Big5 row pasted in). Read as GB18030 or
     Big5, such a file decodes without error into mojibake (客服 as 瀹㈡湇), and an
     import would store that over good entries. A line counts as UTF-8 when it decodes
-    strictly and reads as Chinese: a GB18030 or Big5 line practically never does both."""
+    strictly and reads as Chinese: a GB18030 or Big5 line practically never does both.
+    So does the first bad line when its text up to the bad byte does (the only line of
+    Chinese, cut)."""
     lines = data.split(b"\n")  # 0x0a is never part of a multi-byte GBK/Big5/UTF-8 character
     bad = 0
-    evidence = None
+    evidence = None  # the first line that reads as UTF-8 Chinese
+    cut = False  # no such line, but the first bad line does up to its bad byte
     for number, line in enumerate(lines, 1):
         if line.isascii():
             continue
         try:
             text = line.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as line_err:
             bad += 1
+            before = line[: line_err.start].decode("utf-8")
+            cut = cut or bad == 1 and len(_IDEOGRAPH.findall(before)) >= 3 and plausibility(before) >= _UTF8_PREFIX
             continue
         if evidence is None and plausibility(text) >= _UTF8_LINE:
             evidence = number
-    if evidence is None:
+    if evidence is None and not cut:
         return
     more = f" (and {bad - 1} more line{'s' if bad > 2 else ''})" if bad > 1 else ""
-    raise ImportFileError(
-        path,
-        _line_of(err),
-        None,
-        f"byte {_bad_bytes(err)} is not valid UTF-8{more}, though the file is UTF-8 elsewhere "
-        f"(line {evidence}): part of it is damaged (cut mid-character) or in another encoding "
-        "(a GBK or Big5 row pasted in); fix that text and save the file as UTF-8",
-    )
+    if evidence is None:
+        raise ImportFileError(path, _line_of(err), None, f"byte {_bad_bytes(err)} is not valid UTF-8{more}, though "
+                              "the text before it is UTF-8: part of the file is damaged (cut mid-character) or in "
+                              "another encoding (a GBK or Big5 row pasted in); fix that text and save the file as UTF-8")
+    raise ImportFileError(path, _line_of(err), None, f"byte {_bad_bytes(err)} is not valid UTF-8{more}, though "
+                          f"the file is UTF-8 elsewhere (line {evidence}): part of the file is damaged (cut "
+                          "mid-character) or in another encoding (a GBK or Big5 row pasted in); fix that text "
+                          "and save the file as UTF-8")
 
 
 # Both read err.object, not the file's bytes: utf-8-sig reports positions in the data
