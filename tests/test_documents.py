@@ -139,6 +139,20 @@ def test_pdf_passages_carry_their_page():
                                 "保修政策：自签收之日起保修一年，人为损坏不在保修范围内。")
 
 
+def test_a_pdf_passage_never_spans_pages():
+    """Two short pages made one passage cited as page 1, page 2's text included: a
+    question answered on page 2 sent the agent to page 1. A page change cuts the passage;
+    the next one opens with the tail of the last, as within a page."""
+    passages = chunk(pdf_blocks(_pdf([["运费险说明：签收后七天内退货可获得运费险理赔。"],
+                                      ["价保政策：下单后七天内降价可申请补差价。"]]), "policy.pdf"), "policy.pdf")
+    assert [(p.page, p.text) for p in passages] == [
+        (1, "运费险说明：签收后七天内退货可获得运费险理赔。"),
+        (2, "运费险说明：签收后七天内退货可获得运费险理赔。\n价保政策：下单后七天内降价可申请补差价。")]
+    # blocks of one page stay together; no overlap, no tail
+    blocks = [Block("第一段。", page=1), Block("第二段。", page=1), Block("第三段。", page=2)]
+    assert [(p.page, p.text) for p in chunk(blocks, "a.pdf", overlap=0)] == [(1, "第一段。\n第二段。"), (2, "第三段。")]
+
+
 def test_pdf_paragraphs_split_on_blank_lines():
     text = "第一段第一行，\n第一段第二行。\n\n  \nSecond\nparagraph.\n"
     assert documents._paragraphs(text) == ["第一段第一行，第一段第二行。", "Second paragraph."]

@@ -374,10 +374,12 @@ def _tail(text: str, limit: int) -> str:
 def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int = 60) -> list[Passage]:
     """Pack body blocks into passages of at most max_chars, per heading section.
 
-    A heading closes the running passage and sets the section path. Within a section
+    A heading closes the running passage and sets the section path; a page change (PDF)
+    closes it too, so that a passage cites the page all its text is on. Within a section
     each passage after the first starts with up to `overlap` characters of the
-    previous one's tail. Passage.page is the page of its first block (the overlap not
-    counted). Raises ImportFileError if no passage results.
+    previous one's tail (across a page change too: a sentence cut by the page break is
+    still found whole). Passage.page is the page of its blocks (the overlap not counted).
+    Raises ImportFileError if no passage results.
     """
     if max_chars <= 0 or not 0 <= overlap < max_chars:
         raise ValueError("need max_chars > 0 and 0 <= overlap < max_chars")
@@ -403,7 +405,7 @@ def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int =
             path.append((block.heading, text))
             continue
         for piece in _split_long(text, max_chars):
-            if parts and len("\n".join(parts)) + 1 + len(piece) > max_chars:
+            if parts and (has_new and block.page != page or len("\n".join(parts)) + 1 + len(piece) > max_chars):
                 previous = "\n".join(parts)
                 emit()
                 # Keep room for the piece and its newline: the piece itself is never cut.
