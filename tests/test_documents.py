@@ -177,6 +177,14 @@ def test_pdf_corrupt(data):
         pdf_blocks(data, "broken.pdf")
 
 
+def test_a_damaged_pdf_prints_nothing_beside_its_error(capfd):
+    """pypdf logged "EOF marker not found", which Python printed to stderr (no logging set
+    up) before kefu's own report: it is part of the error now."""
+    with pytest.raises(ImportFileError, match=r"not a readable PDF file \(.*EOF marker not found\)"):
+        pdf_blocks(b"%PDF-1.4\n1 0 obj <<", "broken.pdf")
+    assert capfd.readouterr().err == ""
+
+
 def test_pdf_without_text():
     with pytest.raises(ImportFileError, match=r"no extractable text \(a scanned image\?\)"):
         pdf_blocks(_pdf([[]]), "scan.pdf")

@@ -13,8 +13,12 @@ joined with a newline.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
+from contextlib import contextmanager
 from html.parser import HTMLParser
+from typing import Iterator
 
 from kefu.kb.errors import ImportFileError
 from kefu.kb.importers.records import Block, Passage
@@ -103,10 +107,39 @@ def docx_blocks(data: bytes, path: str) -> list[Block]:
 
 # ---------------------------------------------------------------- PDF
 
+@contextmanager
+def _pypdf_log() -> Iterator[list[str]]:
+    """What pypdf logs in this thread meanwhile (a damaged file's "EOF marker not found"),
+    kept for the import's error: with no logging set up, Python printed it to stderr, a
+    stray line before kefu's own report."""
+    seen: list[str] = []
+    thread = threading.get_ident()
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                seen.append(record.getMessage())
+
+    logger, handler = logging.getLogger("pypdf"), Keep(logging.WARNING)
+    logger.addHandler(handler)  # records still propagate to handlers an application set up
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+
+
 def pdf_blocks(data: bytes, path: str) -> list[Block]:
     """One Block per paragraph of each PDF page, with its 1-based page number."""
+    with _pypdf_log() as logged:
+        return _pdf_blocks(data, path, logged)
+
+
+def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    def why(exc: Exception) -> str:
+        return "; ".join(dict.fromkeys([str(exc), *logged]))
 
     try:
         reader = PdfReader(io.BytesIO(data))  # opens with an empty password when there is one
@@ -116,13 +149,13 @@ def pdf_blocks(data: bytes, path: str) -> list[Block]:
     except DependencyError as exc:  # AES encryption without the optional 'cryptography'
         raise _error(path, f"the PDF is encrypted in a way that cannot be opened here ({exc})") from exc
     except Exception as exc:  # pypdf signals damaged files with many exception types
-        raise _error(path, f"not a readable PDF file ({exc})") from exc
+        raise _error(path, f"not a readable PDF file ({why(exc)})") from exc
     blocks: list[Block] = []
     for number, page in enumerate(pages, start=1):
         try:
             text = page.extract_text() or ""
         except Exception as exc:
-            raise _error(path, f"page {number}: cannot extract text ({exc})") from exc
+            raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
         blocks.extend(Block(p, page=number) for p in _paragraphs(text))
     if not blocks:
         raise _error(path, "the PDF has no extractable text (a scanned image?)")
