@@ -258,8 +258,10 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
 def backup(c: Context, file, force, as_json) -> None:
     """Copy the store to FILE with SQLite's online backup (safe while kefu is in use)."""
     from kefu.kb.store import backup as do_backup
+    from kefu.kb.store import check_backup_target
 
     db = require_store(c.home)
+    check_backup_target(db, file)  # before --force is asked for: it would not help
     refuse_overwrite(file, force)
     do_backup(db, file)
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
@@ -275,13 +277,15 @@ def restore(c: Context, file, as_json) -> None:
     from kefu.kb.store import restore as do_restore
 
     c.home.mkdir(parents=True, exist_ok=True)
-    replaced = do_restore(file, c.home / "kefu.db")
+    aside = do_restore(file, c.home / "kefu.db")
 
     def text(d: dict) -> str:
         line = f"restored {d['store']} from {d['backup']}"
         if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
-            line += ("\nthe damaged store file was replaced by a new one: restart any running `kefu serve`"
-                     " (it still reads the old file, and what it saves there is lost)")
+            line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
+                     "restart any running `kefu serve` (it still reads the old file, and what it saves "
+                     "there is lost)")
         return line
-    emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": replaced}, as_json, text)
+    emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
+          "damaged_file": None if aside is None else str(aside)}, as_json, text)
 

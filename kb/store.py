@@ -29,6 +29,7 @@ from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
 
 ON_CONFLICT = ("error", "update", "skip")
+SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
 
 
 @dataclass
@@ -772,8 +773,7 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
     complete: a backup killed half-way is never a file at `dest` that looks like one (and
     restores badly), and `dest` may be any file that is to be overwritten, SQLite or not."""
     db_path, dest = Path(db_path), Path(dest)
-    if dest.exists() and dest.resolve() == db_path.resolve():
-        raise KefuError(f"{dest} is the store itself: give the backup another name")
+    check_backup_target(db_path, dest)
     src = sqlite3.connect(str(db_path))
     try:
         try:
@@ -800,9 +800,23 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
         src.close()
 
 
-def restore(backup_path: str | Path, db_path: str | Path) -> bool:
+def check_backup_target(db_path: str | Path, dest: str | Path) -> None:
+    """KefuError when `dest` is the store at `db_path` or one of the files SQLite keeps
+    beside it (-wal, -shm, -journal: there now or not), which a backup must not replace:
+    SQLite deletes or rewrites them under the store's connections, and with them the
+    store's last transactions (a running `kefu serve` reads them)."""
+    given, db_path, dest = dest, Path(db_path).resolve(), Path(dest).resolve()
+    if dest == db_path or (dest.exists() and db_path.exists() and os.path.samefile(dest, db_path)):
+        raise KefuError(f"{given} is the store itself: give the backup another name")
+    if dest in {db_path.with_name(db_path.name + suffix) for suffix in SIDE_FILES}:
+        raise KefuError(f"{given} is a file SQLite keeps beside the store ({db_path.name}): give the "
+                        "backup another name")
+
+
+def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     """Replace the store's content with a backup, through the same online backup API;
-    True when the store's file itself was replaced instead (see below).
+    when the store's file itself was replaced instead (see below), where the damaged file
+    was moved to (`kefu.db.damaged-TIME`: what may be saved of it is not lost).
     The backup is first copied beside the store and brought to the current schema there;
     a file that is not a kefu store fails that step, and the live store is not touched.
 
@@ -848,10 +862,9 @@ def restore(backup_path: str | Path, db_path: str | Path) -> bool:
                 # restarted: writing the new content into the file it has open, under its
                 # connections and their shared memory, is what SQLite says corrupts a store.
                 copy.close()
-                for suffix in ("-wal", "-shm"):
-                    Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+                aside = _set_aside(Path(db_path))
                 os.replace(check, db_path)
-                return True
+                return aside
             dst = sqlite3.connect(str(db_path), timeout=30)
             try:
                 # SQLite cannot copy into a store in WAL mode from a file of another page
@@ -865,7 +878,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> bool:
                 copy.backup(dst)
             finally:
                 dst.close()
-            return False
+            return None
         finally:
             copy.close()
     finally:
@@ -873,9 +886,26 @@ def restore(backup_path: str | Path, db_path: str | Path) -> bool:
         Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
 
 
+def _set_aside(db_path: Path) -> Path:
+    """Move a damaged store out of the way, with the write-ahead log or journal that
+    holds its last transactions, to a free `NAME.damaged-TIME`; its -shm (an index of
+    the log, rebuilt from it) is removed. Where it went."""
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    aside, n = db_path.with_name(f"{db_path.name}.damaged-{stamp}"), 1
+    while any(Path(f"{aside}{suffix}").exists() for suffix in ("", *SIDE_FILES)):
+        n += 1
+        aside = db_path.with_name(f"{db_path.name}.damaged-{stamp}-{n}")
+    os.replace(db_path, aside)
+    for suffix in ("-wal", "-journal"):
+        if Path(f"{db_path}{suffix}").exists():
+            os.replace(f"{db_path}{suffix}", f"{aside}{suffix}")
+    Path(f"{db_path}-shm").unlink(missing_ok=True)
+    return aside
+
+
 def _remove_with_log(db_path: Path) -> None:
     """A scratch database file and the -wal, -shm or -journal files SQLite keeps beside it."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", *SIDE_FILES):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
 

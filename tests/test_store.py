@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from datetime import datetime
 
 import pytest
@@ -957,6 +958,52 @@ def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
     s = Store.open(db)
     try:
         assert s.count() == 3 and s.get("e2").question == "第2个问题怎么处理"
+    finally:
+        s.close()
+
+
+def test_restore_over_a_store_sqlite_cannot_read_keeps_the_damaged_file_aside(tmp_path, make_entry):
+    """The damaged store and its -wal were deleted: what could still be saved of them
+    (its last transactions are in the -wal) was gone for good."""
+    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
+    s = _store_with_pages(db, make_entry, 3)
+    backup(db, bak)
+    s.close()
+    raw = bytearray(db.read_bytes())
+    raw[:16] = bytes(16)
+    db.write_bytes(bytes(raw))
+    (tmp_path / "kefu.db-wal").write_bytes(b"the damaged store's log")
+    (tmp_path / "kefu.db-shm").write_bytes(b"its index")
+    aside = restore(bak, db)
+    assert aside is not None and aside.parent == tmp_path and aside.name.startswith("kefu.db.damaged-")
+    assert aside.read_bytes() == bytes(raw) and Path(f"{aside}-wal").read_bytes() == b"the damaged store's log"
+    assert not (tmp_path / "kefu.db-shm").exists() or (tmp_path / "kefu.db-shm").read_bytes() != b"its index"
+    s = Store.open(db)
+    try:
+        assert s.count() == 3
+    finally:
+        s.close()
+    # once more (in the same second): the first copy is not overwritten
+    db.write_bytes(bytes(raw))
+    again = restore(bak, db)
+    assert again != aside and again.read_bytes() == bytes(raw) and aside.exists()
+    assert restore(bak, db) is None  # a readable store: copied into, nothing set aside
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm", "-journal"])
+def test_backup_refuses_the_files_sqlite_keeps_beside_the_store(tmp_path, make_entry, suffix):
+    """`kefu backup kefu.db-wal --force` said "backed up", and SQLite deleted the file on
+    close: with a server running, its last transactions could go with it."""
+    db = tmp_path / "kefu.db"
+    s = Store.open(db)
+    s.add(make_entry("e1"))
+    side = tmp_path / f"kefu.db{suffix}"
+    existed = side.exists() and side.read_bytes()
+    try:
+        with pytest.raises(KefuError, match="is a file SQLite keeps beside the store"):
+            backup(db, tmp_path / "." / side.name)
+        assert (side.exists() and side.read_bytes()) == existed
+        assert s.get("e1").question == "运费怎么算"
     finally:
         s.close()
 
