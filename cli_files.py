@@ -127,8 +127,8 @@ def _import_text(d: dict) -> str:
     lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>9} "
                  f"{t['skipped']:>7} {t['pruned']:>6} {t['passages']:>8} {t['rejected_rows']:>8}")
     for r in d["files"]:
-        if r["error"]:
-            lines.append(f"ERROR {r['error']}")
+        if r["error"]:  # several conflicting rows: one a line
+            lines.append("ERROR " + r["error"].replace("\n", "\n  "))
         lines += [f"  rejected: {m}" for m in r["rejected"][:20]]
         if len(r["rejected"]) > 20:
             lines.append(f"  … {len(r['rejected']) - 20} more rejected rows")

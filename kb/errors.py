@@ -64,12 +64,27 @@ class DuplicateQuestion(InvalidEntry):
 
     code = "conflict"
 
-    def __init__(self, entry_id: str, question: str, where: str = "", hint: str = ""):
-        super().__init__("question", f"{question!r} is already the standard question of entry {entry_id!r}"
-                                     + (f" ({hint})" if hint else ""))
+    def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None):
+        # `row`: the place of an earlier row of the same file that made or changed that
+        # entry in this import (it is not stored yet: "already ... of entry" would mislead).
+        owner = (f"also the standard question of {row}, entry {entry_id!r}" if row
+                 else f"already the standard question of entry {entry_id!r}")
+        super().__init__("question", f"{question!r} is {owner}" + (f" ({hint})" if hint else ""))
         if where:
             self.args = (f"{where}, {self.args[0]}",)
-        self.entry_id, self.question = entry_id, question
+        self.entry_id, self.question, self.row = entry_id, question, row
+
+
+class ImportConflicts(KefuError):
+    """Several rows of one file conflict with entries (`errors`: one DuplicateEntry,
+    DuplicateQuestion or InvalidEntry per row, each naming its row): all are told at
+    once, as rejected rows are, rather than one per attempt."""
+
+    def __init__(self, errors: list[KefuError]):
+        super().__init__(f"{len(errors)} rows conflict with entries, so nothing was imported from this file:\n"
+                         + "\n".join(str(e) for e in errors))
+        self.errors = list(errors)
+        self.code = "conflict" if all(error_code(e) == "conflict" for e in errors) else "invalid"
 
 
 class InvalidTerm(KefuError):

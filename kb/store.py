@@ -22,8 +22,8 @@ import sqlite_utils
 
 from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
-from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
-                     SourceNotFound, VersionNotFound)
+from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
+                     KefuError, SourceNotFound, VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -359,20 +359,39 @@ class Store:
         the same work and rolls it back (inside `trial()`, at the trial's end), so its
         report is exactly what would happen.
         `places` (one per item, e.g. "faq.xlsx, sheet 售后, row 5") name a conflicting row.
+        Every conflicting row is told, not only the first: one row's error as it is,
+        several in one ImportConflicts.
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
         report = ImportReport()
         taken_from: set[str] = set()  # the other sources this file's rows took their entries from
+        conflicts: list[KefuError] = []
+        written: dict[str, str] = {}  # entry id -> the place of the row of this file that wrote it
         try:
             with self._writing():
                 # Kept up to date row by row: each write moves the marker the cached copy is kept by.
                 keys = {k: list(v) for k, v in self._question_keys().items()}
                 for i, data in enumerate(items):
-                    previous = self._import_one(dict(data), on_conflict, author,
-                                                places[i] if places else where, source, report, prune, keys)
+                    place = places[i] if places else where
+                    # A failing row has written nothing (every check comes before the row's
+                    # writes): the rows after it are still checked, and the file then fails
+                    # as a whole, with all of them.
+                    done = len(report.added), len(report.updated)
+                    try:
+                        previous = self._import_one(dict(data), on_conflict, author, place, source,
+                                                    report, prune, keys, written)
+                    except (DuplicateEntry, InvalidEntry) as exc:
+                        conflicts.append(exc)
+                        continue
+                    # "line 5" rather than "faq.csv, line 5": the row's own error names the file
+                    short = place[len(where) + 2:] if where and place.startswith(f"{where}, ") else place
+                    for entry_id in report.added[done[0]:] + report.updated[done[1]:]:
+                        written.setdefault(entry_id, short)
                     if previous is not None:
                         taken_from.add(previous)
+                if conflicts:
+                    raise conflicts[0] if len(conflicts) == 1 else ImportConflicts(conflicts)
                 if source is not None and prune:
                     self._prune(source, report, author, taken_from)
                 if source is not None and passages is not None:
@@ -385,8 +404,9 @@ class Store:
 
     def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
                     source: str | None, report: ImportReport, prune: bool = False,
-                    keys: dict | None = None) -> str | None:
-        """Import one row; the other source its entry was taken over from, if any."""
+                    keys: dict | None = None, written: dict[str, str] | None = None) -> str | None:
+        """Import one row; the other source its entry was taken over from, if any.
+        `written`: entry id -> the row of this file that added or changed it earlier."""
         existing = self.find_existing(data, keys, where)
         if existing is None:
             given = data.get("id")
@@ -396,9 +416,12 @@ class Store:
                 if on_conflict == "skip":
                     report.skipped.append(given)
                     return None
-                raise DuplicateQuestion(exc.entry_id, data["question"], where,
-                                        f"give the row id {exc.entry_id!r} to update that entry, change its "
-                                        "question, or leave it with --on-conflict skip") from None
+                row = (written or {}).get(exc.entry_id)
+                hint = ("two rows of one file cannot be two entries with one question: give them one id, "
+                        "or change a question" if row else
+                        f"give the row id {exc.entry_id!r} to update that entry, change its question, "
+                        "or leave it with --on-conflict skip")
+                raise DuplicateQuestion(exc.entry_id, data["question"], where, hint, row) from None
             report.added.append(entry.id)
             # A new entry without an id in the file gets one only when really written.
             report.diff.append({"id": given, "action": "add", "changes": {

@@ -673,6 +673,33 @@ def test_a_dry_run_into_a_folder_without_a_store_creates_none(kefu, tmp_path):
     assert not (tmp_path / "home").exists()
 
 
+def test_every_conflicting_row_is_told_at_once(kefu, tmp_path):
+    """Only the first conflicting row was told; the next showed up on the next try."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "k1", "question": "多久发货？", "answer": "当天发。"},
+                                    {"id": "k2", "question": "能开发票吗？", "answer": "能开。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "f.csv").write_text("编号,标准问题,答案\nk1,多久发货？,三天内发。\nk9,能開發票嗎,可以开。\n"
+                                    "k3,新的问题？,新的答案。\n", encoding="utf-8")
+    result = kefu("import", "f.csv", code=1)
+    assert ("ERROR 2 rows conflict with entries, so nothing was imported from this file:\n"
+            "  f.csv, line 2: entry id 'k1' already exists (use --on-conflict update or skip)\n"
+            "  f.csv, line 3, field 'question': '能開發票嗎' is already the standard question of entry 'k2'"
+            ) in result.output
+    assert len(stored(tmp_path / "home")) == 2  # nothing of the file, k3 neither
+    assert counts(report(kefu("import", "f.csv", "--on-conflict", "skip", "--json"))["files"][0]) == (1, 0, 0, 2, 0)
+
+
+def test_two_new_ids_with_one_question_in_a_file_name_both_rows(kefu, tmp_path):
+    """The second row was said to have "already the standard question of entry 'sq1'",
+    an entry that is nowhere but on the line above it, in the same file."""
+    (tmp_path / "f.csv").write_text("编号,标准问题,答案\nsq1,同题不同号的问题,答一\nsq2,同題不同號的問題？,答二\n",
+                                    encoding="utf-8")
+    error = report(kefu("import", "f.csv", "--json", code=1))["files"][0]["error"]
+    assert error.startswith("f.csv, line 3, field 'question': '同題不同號的問題？' is also the standard question "
+                            "of line 2, entry 'sq1' (two rows of one file cannot be two entries with one question")
+    assert "already" not in error
+
+
 def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     home = tmp_path / "home"
     shop_workbook(tmp_path / "faq.xlsx")

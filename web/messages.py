@@ -96,6 +96,9 @@ _REASON_PATTERNS = [
     (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
      lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
                + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
+    (re.compile(r"(.*) is also the standard question of (.*), entry (.*?)(?: \(.*\))?$", re.S),
+     lambda m: f"{m[1]} 也是本文件{place_zh(m[2])}（条目 {m[3]}）的标准问题：同一文件的两行不能是标准问题相同的"
+               "两个条目，请给它们同一个编号，或改掉其中一个问题"),
 
     (re.compile(r"(.*) is not a text encoding .*$"), lambda m: f"{m[1]} 不是文字编码（应为 UTF-8、GB18030 或 Big5 等）"),
     # An import's conflicts with stored entries (DuplicateEntry, with the import's hint).
@@ -274,6 +277,7 @@ _PLACE = [(re.compile(r"(^|, )sheet ([^,:]+)"), lambda m: f"{_comma(m)}工作表
           (re.compile(r"(^|, )page (\d+)"), lambda m: f"{_comma(m)}第 {m[2]} 页"),
           (re.compile(r"(^|, )(?:column|field) '([^']*)'"), lambda m: _comma(m) + FIELD_LABELS.get(m[2], m[2])),
           (re.compile(r"(^|, )column (\w+)$"), lambda m: f"{_comma(m)}第 {m[2]} 列")]
+_CONFLICTS = re.compile(r"(\d+) rows conflict with entries, so nothing was imported from this file:\n(.*)$", re.S)
 _SKIP_BAD_ROWS = re.compile(r"(\d+) row\(s\) rejected, so nothing was imported from this file "
                             r"\(fix them, or pass --skip-bad-rows\); first: (.*)$", re.S)
 
@@ -337,6 +341,9 @@ def problem_zh(text: str) -> str:
     """An import problem ("upload.csv, row 3, field 'answer': must be a non-empty string"),
     its place and reason in Chinese; the console's import page offers a checkbox where the
     CLI has --skip-bad-rows."""
+    if m := _CONFLICTS.match(text):  # ImportConflicts: one row's error a line
+        return (f"有 {m[1]} 行与条目冲突，所以这个文件一行也没有导入："
+                + "；".join(problem_zh(line) for line in m[2].split("\n")))
     if m := _SKIP_BAD_ROWS.match(text):
         return (f"有 {m[1]} 行有问题，所以这个文件一行也没有导入（改好后重新上传，或勾选「跳过有问题的行」）。"
                 f"第一处：{problem_zh(m[2])}")
