@@ -149,25 +149,14 @@ def error_json(exc: click.ClickException) -> dict:
     """{"error": {...}} for a failed command: the message, the code the web API gives the
     same error (`error_code`: not_found, conflict, invalid_field, invalid) or usage, the
     error's type, and the file, line (or item, page) and field when the error names them."""
-    from kefu.kb.errors import error_code
+    from kefu.kb.errors import error_detail
 
     error = getattr(exc, "error", exc)
-    body: dict = {"message": exc.format_message(), "type": type(error).__name__}
+    body = {**error_detail(error), "message": exc.format_message()}
     if isinstance(exc, click.UsageError):
         body["code"] = "usage"
         if isinstance(exc, click.BadParameter) and exc.param is not None:
             body["field"] = exc.param.name
-    else:
-        body["code"] = error_code(error)
-    # Where in a file: a line, or a table's row; a part that is no line as the file counts
-    # it (ImportFileError.unit): a JSON array's turn 2 is "item": 2, not "line": 2 of a file
-    # that may be one line, and a PDF's page is "page".
-    unit = getattr(error, "unit", None)
-    where = unit if unit in ("item", "page") else "line"
-    for name, key in (("path", "file"), ("sheet", "sheet"), ("line", where), ("field", "field"),
-                      ("entry_id", "id"), ("sources", "sources")):
-        if getattr(error, name, None) is not None:
-            body[key] = getattr(error, name)
     return {"error": body}
 
 

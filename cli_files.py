@@ -88,6 +88,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         kb.build_index()  # a failure here is told after the summary (handle_errors)
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
               "totals": _import_totals(results), "entries": kb.store.count(), "skipped_files": skipped}
+    if failure := _first_failure(results):  # the shape of every command's --json error
+        report["error"] = failure
     if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
         rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
                     else Path("kefu-import" + REJECTED_SUFFIX))
@@ -103,6 +105,15 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     emit(report, as_json, _import_text)
     if any(r.status == "failed" or r.rejected for r in results):
         sys.exit(1)
+
+
+def _first_failure(results) -> dict | None:
+    """What makes the import exit 1, as --json errors are given: the first failed file's
+    error, else the first rejected row (imported past with --skip-bad-rows); None if neither."""
+    for r in results:
+        if r.error_detail is not None:
+            return r.error_detail
+    return next((r.rejected_detail[0] for r in results if r.rejected_detail), None)
 
 
 def _import_totals(results) -> dict[str, int]:

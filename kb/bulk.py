@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .base import KnowledgeBase
-from .errors import AmbiguousSource, KefuError
+from .errors import AmbiguousSource, KefuError, RowsRejected, error_detail
 from .importers import SAVE_AS, SUFFIXES, load, unsupported
-from .importers.records import Loaded, Problem
+from .importers.records import Loaded, Place, Problem
 from .importers.rows import cell_text, csv_safe, join_cell
 from .io import CSV_COLUMNS
 
@@ -42,6 +42,10 @@ class FileResult:
     rejected: list[str] = field(default_factory=list)  # one message per rejected row
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    # `error` and `rejected` as kefu's JSON errors give them: message, code, type, and the
+    # file, sheet, line (item), field and id they name; the rows' too for a file they failed.
+    error_detail: dict | None = None
+    rejected_detail: list[dict] = field(default_factory=list)
     diff: list[dict] = field(default_factory=list)  # dry runs only
     seconds: float = 0.0
 
@@ -150,13 +154,15 @@ class BulkImporter:
             result.kind, result.notes = loaded.kind, loaded.notes
             result.rows = len(loaded.rows)
             result.rejected = [str(p) for p in loaded.problems]
+            result.rejected_detail = [error_detail(p.error) for p in loaded.problems]
             self.problems += loaded.problems
             self.kb.progress("rows", len(loaded.rows) + len(loaded.passages), len(loaded.rows) + len(loaded.passages))
             if loaded.problems and not opts.skip_bad_rows:
-                raise KefuError(f"{len(loaded.problems)} row(s) rejected, so nothing was imported from "
-                                f"this file (fix them, or pass --skip-bad-rows); first: {loaded.problems[0]}")
+                raise RowsRejected(result.file, [p.error for p in loaded.problems])
         except KefuError as exc:
             result.status, result.error, loaded = "failed", str(exc), None
+            result.error_detail = error_detail(exc)
+            result.error_detail.setdefault("file", result.file)
         result.seconds = round(time.perf_counter() - start, 3)
         return result, loaded
 
@@ -185,6 +191,8 @@ class BulkImporter:
                 dry_run=opts.dry_run, sync=False, places=[str(r.place) for r in loaded.rows])
         except KefuError as exc:
             result.status, result.error = "failed", str(exc)
+            result.error_detail = _detail(exc, {str(r.place): r.place for r in loaded.rows})
+            result.error_detail.setdefault("file", result.file)
         else:
             for k, v in report.counts().items():
                 setattr(result, k, v)
@@ -195,6 +203,22 @@ class BulkImporter:
             if changed is not None:
                 changed += report.changed_entries
         result.seconds = round(result.seconds + time.perf_counter() - start, 3)
+
+
+def _detail(error: Exception, places: dict[str, Place]) -> dict:
+    """`error_detail`, with the file, sheet and line (or item) of a row that the store
+    named only by its place (`error.place`, set by Store.import_entries)."""
+    body = error_detail(error)
+    if isinstance(getattr(error, "errors", None), list):
+        body["errors"] = [_detail(e, places) for e in error.errors]
+    place = places.get(getattr(error, "place", None))
+    if place is not None and "file" not in body:
+        body["file"] = place.path
+        if place.sheet:
+            body["sheet"] = place.sheet
+        if place.line is not None:
+            body["item" if place.unit == "item" else "line"] = place.line
+    return body
 
 
 def write_rejected(problems: list[Problem], path: Path) -> None:

@@ -17,6 +17,26 @@ def error_code(error: Exception) -> str:
     return "invalid_field" if code == "invalid" and getattr(error, "field", None) else code
 
 
+def error_detail(error: Exception) -> dict:
+    """An error as kefu's JSON gives it (the CLI's --json, `kefu import`'s report): its
+    message, type and code (`error_code`), and the file, sheet, line (or item, page),
+    field, id and sources when it names them; the errors of the rows it stands for too
+    (ImportConflicts, RowsRejected)."""
+    body: dict = {"message": str(error), "type": type(error).__name__, "code": error_code(error)}
+    # Where in a file: a line, or a table's row; a part that is no line as the file counts
+    # it (ImportFileError.unit): a JSON array's turn 2 is "item": 2, not "line": 2 of a file
+    # that may be one line, and a PDF's page is "page".
+    unit = getattr(error, "unit", None)
+    where = unit if unit in ("item", "page") else "line"
+    for name, key in (("path", "file"), ("sheet", "sheet"), ("line", where), ("field", "field"),
+                      ("entry_id", "id"), ("sources", "sources")):
+        if getattr(error, name, None) is not None:
+            body[key] = getattr(error, name)
+    if isinstance(getattr(error, "errors", None), list):
+        body["errors"] = [error_detail(e) for e in error.errors]
+    return body
+
+
 class LearnedNotFound(KefuError):
     """No learned phrasing has this id (these ids: `row_ids`)."""
 
@@ -118,6 +138,16 @@ class ImportFileError(KefuError):
         super().__init__(f"{where}: {message}")
         self.path, self.line, self.field, self.reason = str(path), line, field, message
         self.sheet, self.unit, self.column = sheet, unit, column
+
+
+class RowsRejected(KefuError):
+    """A file imports nothing because rows of it were rejected (`errors`: one
+    ImportFileError per row, each naming it); --skip-bad-rows imports the others."""
+
+    def __init__(self, path: str, errors: list[ImportFileError]):
+        super().__init__(f"{len(errors)} row(s) rejected, so nothing was imported from this file "
+                         f"(fix them, or pass --skip-bad-rows); first: {errors[0]}")
+        self.path, self.errors = str(path), list(errors)
 
 
 class ExportError(KefuError):

@@ -382,6 +382,7 @@ class Store:
                         previous = self._import_one(dict(data), on_conflict, author, place, source,
                                                     report, prune, keys, written)
                     except (DuplicateEntry, InvalidEntry) as exc:
+                        exc.place = place  # for a caller that knows more of the row than its name
                         conflicts.append(exc)
                         continue
                     # "line 5" rather than "faq.csv, line 5": the row's own error names the file

@@ -686,6 +686,11 @@ def test_every_conflicting_row_is_told_at_once(kefu, tmp_path):
             "  f.csv, line 3, field 'question': '能開發票嗎' is already the standard question of entry 'k2'"
             ) in result.output
     assert len(stored(tmp_path / "home")) == 2  # nothing of the file, k3 neither
+    error = report(kefu("import", "f.csv", "--json", code=1))["files"][0]["error_detail"]
+    assert (error["type"], error["code"], error["file"]) == ("ImportConflicts", "conflict", "f.csv")
+    assert [{k: e.get(k) for k in ("type", "file", "line", "field", "id")} for e in error["errors"]] == [
+        {"type": "DuplicateEntry", "file": "f.csv", "line": 2, "field": None, "id": "k1"},
+        {"type": "DuplicateQuestion", "file": "f.csv", "line": 3, "field": "question", "id": "k2"}]
     assert counts(report(kefu("import", "f.csv", "--on-conflict", "skip", "--json"))["files"][0]) == (1, 0, 0, 2, 0)
 
 
@@ -698,6 +703,29 @@ def test_two_new_ids_with_one_question_in_a_file_name_both_rows(kefu, tmp_path):
     assert error.startswith("f.csv, line 3, field 'question': '同題不同號的問題？' is also the standard question "
                             "of line 2, entry 'sq1' (two rows of one file cannot be two entries with one question")
     assert "already" not in error
+
+
+def test_a_failed_import_gives_its_error_as_every_command_does_with_json(kefu, tmp_path):
+    """`import --json` exited 1 with no "error" object, and its rejected rows were only
+    strings: no file, line or field to read, as README promises for --json errors."""
+    (tmp_path / "broken.csv").write_text('question,answer\n"没闭合的问题,答案\n', encoding="utf-8")
+    out = report(kefu("import", "broken.csv", "--json", code=1))
+    assert out["error"] == out["files"][0]["error_detail"] == {
+        "message": "broken.csv, line 2: malformed CSV: unexpected end of data", "type": "ImportFileError",
+        "code": "invalid", "file": "broken.csv", "line": 2}
+    (tmp_path / "rows.csv").write_text("question,answer\n多久发货？,当天发。\n能退吗？,\n", encoding="utf-8")
+    out = report(kefu("import", "rows.csv", "--json", code=1))
+    f = out["files"][0]
+    row = {"message": "rows.csv, line 3, field 'answer': missing or empty", "type": "ImportFileError",
+           "code": "invalid_field", "file": "rows.csv", "line": 3, "field": "answer"}
+    assert f["rejected"] == [row["message"]] and f["rejected_detail"] == [row]
+    assert out["error"] == f["error_detail"] and f["error_detail"]["type"] == "RowsRejected"
+    assert f["error_detail"]["file"] == "rows.csv" and f["error_detail"]["errors"] == [row]
+    # imported past with --skip-bad-rows: still exit 1, the rejected row is the error
+    out = report(kefu("import", "rows.csv", "--skip-bad-rows", "--json", code=1))
+    assert out["error"] == row and out["files"][0]["error_detail"] is None
+    (tmp_path / "ok.csv").write_text("question,answer\n多久发货？,当天发。\n", encoding="utf-8")
+    assert "error" not in report(kefu("import", "ok.csv", "--json"))
 
 
 def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
