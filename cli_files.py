@@ -81,13 +81,22 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         scratch = tempfile.TemporaryDirectory(prefix="kefu-dry-run-")
         click.get_current_context().call_on_close(scratch.cleanup)
         c.home = Path(scratch.name)
+    # What is in the data folder before a store is made in it: a store this command makes
+    # and leaves empty (every file failed) is removed again, with the folder if it was new.
+    made = None if dry_run or (c.home / "kefu.db").exists() else _folder_state(c.home)
     kb = c.kb()
     importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
     results = importer.run(files)
-    if not dry_run:
+    entries = kb.store.count()
+    if made is not None and not entries and not kb.store.passage_count():
+        c.close()
+        _undo_new_store(c.home, made)
+    elif not dry_run:
         kb.build_index()  # a failure here is told after the summary (handle_errors)
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
-              "totals": _import_totals(results), "entries": kb.store.count(), "skipped_files": skipped}
+              "totals": _import_totals(results), "entries": entries, "skipped_files": skipped}
+    if made is not None and not (c.home / "kefu.db").exists():
+        report["no_store"] = str(c.home)  # none was made: nothing came in
     if failure := _first_failure(results):  # the shape of every command's --json error
         report["error"] = failure
     if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
@@ -105,6 +114,36 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     emit(report, as_json, _import_text)
     if any(r.status == "failed" or r.rejected for r in results):
         sys.exit(1)
+
+
+def _folder_state(home: Path) -> tuple[Path, set[str] | None]:
+    """`home` and the names in it now; or, when it does not exist yet, the first folder of
+    its path that does not (`home` itself, or one above it) and None."""
+    if home.exists():
+        return home, set(os.listdir(home))
+    missing = home
+    while not missing.parent.exists() and missing.parent != missing:
+        missing = missing.parent
+    return missing, None
+
+
+def _undo_new_store(home: Path, made: tuple[Path, set[str] | None]) -> None:
+    """Remove what an import that wrote nothing left in the data folder (the store it
+    opened, its index): a mistyped --data-dir never becomes an empty store that answers
+    "no entries" instead of "no store" (README). A folder it made goes whole; in one that
+    was there, only the names it added."""
+    import shutil
+
+    top, before = made
+    if before is None:
+        shutil.rmtree(top, ignore_errors=True)
+        return
+    for name in sorted(set(os.listdir(home)) - before):
+        path = home / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _first_failure(results) -> dict | None:
@@ -151,7 +190,10 @@ def _import_text(d: dict) -> str:
     lines += [f"note: skipped {s}" for s in d.get("skipped_files", [])]
     if "rejected_file" in d:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")
-    lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
+    if "no_store" in d:
+        lines.append(f"nothing was imported, so no store was made at {d['no_store']}")
+    else:
+        lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
     return "\n".join(lines)
 
 

@@ -673,6 +673,30 @@ def test_a_dry_run_into_a_folder_without_a_store_creates_none(kefu, tmp_path):
     assert not (tmp_path / "home").exists()
 
 
+@pytest.mark.parametrize("home_exists", [False, True])
+def test_a_failed_import_into_a_folder_without_a_store_leaves_none(kefu, tmp_path, home_exists):
+    """A first import whose every file failed left an empty store (and its index): `list`
+    then said "(no entries)" instead of "no store", as a mistyped --data-dir must not."""
+    home = tmp_path / "home"
+    if home_exists:  # a folder with the shop's own config, and no store yet
+        home.mkdir()
+        (home / "config.json").write_text('{"retention_days": 30}', encoding="utf-8")
+    (tmp_path / "broken.csv").write_text('question,answer\n"没闭合的问题,答案\n', encoding="utf-8")
+    (tmp_path / "twice.csv").write_text("id,question,answer\nq1,同一个问题？,答一\nq2,同一個問題,答二\n",
+                                        encoding="utf-8")
+    out = report(kefu("import", "broken.csv", "twice.csv", "--json", code=1))
+    assert [f["status"] for f in out["files"]] == ["failed", "failed"] and out["no_store"] == str(home)
+    if home_exists:
+        assert sorted(p.name for p in home.iterdir()) == ["config.json"]
+    else:
+        assert not home.exists()
+    assert "no store at" in kefu("list", code=1).output
+    # a file that imports makes the store, as before
+    (tmp_path / "ok.csv").write_text("question,answer\n多久发货？,当天发。\n", encoding="utf-8")
+    out = report(kefu("import", "ok.csv", "broken.csv", "--json", code=1))
+    assert out["entries"] == 1 and "no_store" not in out and (home / "kefu.db").is_file()
+
+
 def test_every_conflicting_row_is_told_at_once(kefu, tmp_path):
     """Only the first conflicting row was told; the next showed up on the next try."""
     jsonl(tmp_path / "seed.jsonl", [{"id": "k1", "question": "多久发货？", "answer": "当天发。"},
@@ -1499,7 +1523,7 @@ def test_a_row_repeating_an_earlier_row_of_the_file_is_rejected_naming_both(kefu
                                     encoding="utf-8")
     failed = report(kefu("import", "f.csv", "--json", code=1))["files"][0]
     assert failed["rejected"] == ["f.csv, line 3, field 'question': duplicate of line 2 ('重复键问题？')"]
-    assert stored(tmp_path / "home") == {}
+    assert not (tmp_path / "home" / "kefu.db").exists()  # nothing came in: not even an empty store
     for _ in range(2):
         f = report(kefu("import", "f.csv", "--on-conflict", "update", "--skip-bad-rows", "--json", code=1))["files"][0]
         assert len(f["rejected"]) == 1
