@@ -158,6 +158,14 @@ class ExportError(KefuError):
         self.entry_id, self.field, self.reason = entry_id, field, message
 
 
+class InvalidConfig(KefuError):
+    """A data folder's config.json holds a bad value; names the file and the field."""
+
+    def __init__(self, path, field: str, message: str):
+        super().__init__(f"{path}: {field!r} {message}; fix it, or delete the key for the default")
+        self.path, self.field, self.reason = str(path), field, message
+
+
 class IndexMismatch(KefuError):
     """An index on disk was built with other models than the ones configured."""
 

@@ -18,6 +18,9 @@ from .errors import KefuError
 from .store import writing
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
+# Days the feedback log may keep customer text (config.json's `retention_days`): under one,
+# the next purge would delete every suggestion and what learning made of them.
+RETENTION_DAYS = (1, 3650)
 REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same message only this soon
 
 _NUM = r"[\d一二三四五六七八九十百千零〇两]+"  # a house, floor or flat number, in digits or in words
@@ -161,6 +164,11 @@ class FeedbackLog:
     db: object  # sqlite_utils.Database, migrated by Store
     retention_days: int = 90
     _last_purge: float = field(default=float("-inf"), repr=False)
+
+    def __post_init__(self):
+        low, high = RETENTION_DAYS
+        if type(self.retention_days) is not int or not low <= self.retention_days <= high:
+            raise KefuError(f"retention_days must be a whole number from {low} to {high}, got {self.retention_days!r}")
 
     def record_suggestion(self, message: str, context: list[dict], script: str, intent: str,
                           no_match: bool, hits: list[dict], drafts: list[dict], replaces: str | None = None) -> str:

@@ -10,6 +10,24 @@ from typing import Callable
 DEFAULT_MODELS = "use,e5"
 
 
+def check_config(config: dict, path: Path) -> None:
+    """Refuse a hand-edited config.json whose models or retention period kefu cannot use,
+    naming the field (InvalidConfig): a retention of 0 days would purge every suggestion,
+    feedback row and learned phrasing on the next suggestion. The bounds are the console's."""
+    from kefu.kb.errors import InvalidConfig
+    from kefu.kb.feedback import RETENTION_DAYS
+
+    models = config.get("models", DEFAULT_MODELS)
+    if not isinstance(models, str) or not models.strip():
+        raise InvalidConfig(path, "models", f"must be model names separated by commas, such as "
+                                            f"{DEFAULT_MODELS!r}, got {json.dumps(models, ensure_ascii=False)}")
+    days = config.get("retention_days", 90)
+    low, high = RETENTION_DAYS
+    if type(days) is not int or not low <= days <= high:  # bool is an int: `true` is no number of days
+        raise InvalidConfig(path, "retention_days", f"must be a whole number of days from {low} to {high}, "
+                                                    f"got {json.dumps(days, ensure_ascii=False)}")
+
+
 class Workspace:
     """What every edge needs: the data folder and, built on demand, the parts over it."""
 
@@ -39,6 +57,7 @@ class Workspace:
                             "(the default models are used without it)") from None
         if not isinstance(config, dict):
             raise KefuError(f"{self.config_path} is damaged (not a JSON object): fix or delete it")
+        check_config(config, self.config_path)
         return config
 
     @property
@@ -88,7 +107,7 @@ class Workspace:
 
     def retention_days(self) -> int:
         """How long customer text is kept (config.json's `retention_days`, default 90)."""
-        return int(self.config().get("retention_days", 90))
+        return self.config().get("retention_days", 90)
 
     def learner(self):
         from kefu.suggest.learn import Learner

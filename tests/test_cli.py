@@ -703,6 +703,28 @@ def test_progress_in_a_log_writes_a_line_each_quarter(capsys):
             "embedding: 512/1031", "embedding: 768/1031", "embedding: 1024/1031", "embedding: 1031/1031"]
 
 
+@pytest.mark.parametrize("config, field", [({"retention_days": 0}, "retention_days"),
+                                           ({"retention_days": -1}, "retention_days"),
+                                           ({"retention_days": "abc"}, "retention_days"),
+                                           ({"retention_days": True}, "retention_days"),
+                                           ({"models": 5}, "models"), ({"models": " "}, "models")])
+def test_a_bad_value_in_config_json_is_a_one_line_error_naming_the_field(home, run, fake_models, config, field):
+    """A hand-edited retention_days of 0 made the next suggestion purge every suggestion,
+    feedback row and learned phrasing; "abc" or a number of models was a traceback."""
+    run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
+    run("suggest", "多久发货")
+    (home / "config.json").write_text(json.dumps({"models": "use,e5", **config}), encoding="utf-8")
+    result = run("suggest", "多久发货", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: {home / 'config.json'}: {field!r} must be")
+    error = json.loads(run("suggest", "多久发货", "--json", ok=False).stdout)["error"]
+    assert (error["file"], error["field"], error["type"]) == (str(home / "config.json"), field, "InvalidConfig")
+    import sqlite3
+
+    with sqlite3.connect(home / "kefu.db") as db:
+        assert db.execute("select count(*) from suggestions").fetchone()[0] == 1  # nothing purged
+
+
 def test_a_damaged_store_or_config_or_an_unusable_folder_is_a_one_line_error(home, run, fake_models, tmp_path):
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
     (home / "config.json").write_text("x", encoding="utf-8")

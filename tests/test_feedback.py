@@ -268,6 +268,13 @@ def _old(days: int) -> str:
     return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat(timespec="seconds")
 
 
+@pytest.mark.parametrize("days", [0, -1, 3651, "30", None])
+def test_a_retention_period_under_a_day_or_not_a_number_is_refused(store, days):
+    """0 days made the next purge delete every suggestion, feedback row and learned phrasing."""
+    with pytest.raises(KefuError, match="retention_days"):
+        FeedbackLog(store.db, retention_days=days)
+
+
 def test_old_rows_are_purged_on_next_record(store):
     log = FeedbackLog(store.db, retention_days=30)
     db = log.db

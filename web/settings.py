@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from kefu.kb.feedback import RETENTION_DAYS
 from kefu.kb.learned import MIN_AGENTS
 from kefu.kb.text import whole_number
 
@@ -14,7 +15,6 @@ from .state import locked, reset_assistant
 bp = Blueprint("settings", __name__, url_prefix="/console")
 
 VARIANTS = {"s2twp": "台湾用语（s2twp）", "s2hk": "香港用语（s2hk）"}
-RETENTION_DAYS = (1, 3650)
 
 
 def _current(ws) -> dict:
