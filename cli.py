@@ -89,14 +89,19 @@ def handle_errors(fn):
             try:
                 result = fn(*args, **kwargs)
             except SystemExit:  # the command's own failure status (import: a failed file)
+                sys.stdout.flush()
                 if (behind := _index_behind()) is not None:
                     click.echo(f"Error: {behind}", err=True)
                 raise
+            # Written out here, where a reader that went away is caught, not at exit.
+            sys.stdout.flush()
             if (behind := _index_behind()) is not None:
                 raise IndexBehind(behind)
             return result
         except KefuError as exc:
             raise KefuClickError(exc) from None
+        except BrokenPipeError:
+            _reader_gone()
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
@@ -114,6 +119,17 @@ def handle_errors(fn):
             raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+def _reader_gone():
+    """The reader of stdout went away (`kefu export | head -1`): stop quietly, with the
+    status of a command that SIGPIPE ended (128 + 13), as `cat` or `grep` does. stdout is
+    pointed at /dev/null first, so Python's flush at exit cannot fail on it again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test's runner): nothing to flush there
+        pass
+    sys.exit(141)
 
 
 def _index_behind():

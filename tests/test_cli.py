@@ -358,6 +358,27 @@ def fake_models(monkeypatch):
     monkeypatch.setattr(embed, "load_embedders", lambda spec, threads=None: [FakeEmbedder()])
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly(home, run, fake_models, tmp_path):
+    """`kefu export | head -1` printed `Error: Broken pipe` and exited 1: a reader that
+    goes away ends the command as SIGPIPE ends `cat`, status 141 and nothing on stderr."""
+    import subprocess
+    import sys
+
+    faq = tmp_path / "many.jsonl"
+    faq.write_text("".join(json.dumps({"id": f"e{i}", "question": f"问题{i}", "answer": "答" * 400},
+                                      ensure_ascii=False) + "\n" for i in range(400)), encoding="utf-8")
+    run("import", str(faq))  # about 500 KB exported: more than a pipe holds
+    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
+             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
+             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
+    proc = subprocess.Popen([sys.executable, "-c", child, str(Path(__file__).parent), "export"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(proc.stdout.readline())["id"] == "e0"
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+
+
 def test_unwritable_output_paths_are_one_line_errors(home, run, fake_models, tmp_path):
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
     missing = tmp_path / "nope" / "x"
