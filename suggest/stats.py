@@ -30,7 +30,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
@@ -51,8 +51,19 @@ def as_utc(value: str) -> str:
     except ValueError:
         raise ValueError(f"must be a date (YYYY-MM-DD) or an ISO date-time, got {value[:40]!r}") from None
     if moment.tzinfo is None:
-        moment = moment.astimezone()  # naive = local time
+        moment = _local(moment)  # naive = local time
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _local(naive: datetime) -> datetime:
+    """Naive local time made aware. Python's conversion fails within a day of the
+    calendar's ends even where the UTC time exists (0001-01-01 in UTC: it looks at the day
+    before); there the offset of the day beside it is taken."""
+    try:
+        return naive.astimezone()
+    except (ValueError, OverflowError):
+        beside = naive + timedelta(days=1) if naive.year == 1 else naive - timedelta(days=1)
+        return naive.replace(tzinfo=beside.astimezone().tzinfo)
 
 
 def since_utc(value: str) -> str:

@@ -983,6 +983,27 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
         _time.tzset()
 
 
+@pytest.mark.parametrize("tz, since, utc", [
+    ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
+    ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
+    ("Asia/Shanghai", "9999-12-31T23:59", "9999-12-31T15:59:00+00:00"),
+    ("Etc/GMT+5", "0001-01-01", "0001-01-01T05:00:00+00:00")])
+def test_since_at_either_end_of_the_calendar_converts_where_it_has_a_utc_time(monkeypatch, tz, since, utc):
+    """`kefu stats --since 0001-01-01` was out of range in UTC too: Python's conversion of a
+    naive time looks at the day before, year 0. Only a moment with no UTC time is refused."""
+    import time as _time
+
+    from kefu.suggest.stats import since_utc
+
+    monkeypatch.setenv("TZ", tz)
+    _time.tzset()
+    try:
+        assert since_utc(since) == utc
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+
+
 def test_a_day_counts_kefus_no_match_flags_apart_from_the_agents_reports(shop):
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest.stats import usage

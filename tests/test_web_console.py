@@ -1203,7 +1203,7 @@ def usage_log(ws) -> None:
         ws.record_feedback(sid, action, None if no_match else 1, text, agent)
 
 
-def test_stats_page_shows_the_numbers(editor, ws):
+def test_stats_page_shows_the_numbers(editor, ws, monkeypatch):
     usage_log(ws)
     html = editor.get("/console/stats")
     figures = dict(re.findall(r'<strong id="stat-(\w+)">([^<]*)</strong>', html))
@@ -1246,7 +1246,15 @@ def test_stats_page_shows_the_numbers(editor, ws):
     for typed in ("20261130", "2026-W48"):
         bad = editor.get(f"/console/stats?since={typed}")
         assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
-    bad = editor.get("/console/stats?since=0001-01-01")
+    import time as _time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")  # east of Greenwich: its midnight of year 1 is in year 0 in UTC
+    _time.tzset()
+    try:
+        bad = editor.get("/console/stats?since=0001-01-01")
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
     assert "日期超出范围" in bad and '<strong id="stat-shown">5</strong>' in bad
 
 
