@@ -155,6 +155,14 @@ def _first_failure(results) -> dict | None:
     return next((r.rejected_detail[0] for r in results if r.rejected_detail), None)
 
 
+def _shown(value) -> str:
+    """A dry-run diff's side as `kefu history` shows one (a list joined with 、, nothing as
+    -), not as a Python value; whole, since the preview is where an editor reads the
+    change, an answer's further lines indented under it."""
+    text = "、".join(map(str, value)) if isinstance(value, list) else "-" if value is None else str(value)
+    return text.replace("\n", "\n        ")
+
+
 def _import_totals(results) -> dict[str, int]:
     keys = ("added", "updated", "unchanged", "skipped", "pruned")
     totals = {k: sum(getattr(r, k) for r in results) for k in keys}
@@ -183,10 +191,13 @@ def _import_text(d: dict) -> str:
         if len(r["rejected"]) > 20:
             lines.append(f"  … {len(r['rejected']) - 20} more rejected rows")
         lines += [f"  note: {n}" for n in r["notes"]]
+        if r["passages"]:  # a document: the table's column counts only the passages written
+            lines.append(f"  passages of {r['file']}: " + ", ".join(f"{r['passages'].get(k, 0)} {k}" for k in
+                                                                  ("added", "updated", "unchanged", "removed")))
         for change in r["diff"]:
             lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
             for name, (before, after) in change["changes"].items():
-                lines.append(f"      {name}: {before!r} -> {after!r}")
+                lines.append(f"      {name}: {_shown(before)} → {_shown(after)}")
     lines += [f"note: skipped {s}" for s in d.get("skipped_files", [])]
     if "rejected_file" in d:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")

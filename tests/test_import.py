@@ -773,8 +773,9 @@ def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     ]
     assert dump(home) == before
     text = kefu("import", "faq.xlsx", "--dry-run", "--on-conflict", "update").stdout
-    assert f"  update {entry_id}\n      answer: {SHIPPING[0][2]!r} -> {new!r}" in text
-    assert "  add (new entry)\n" in text
+    # field: before → after, as `kefu history` shows it, not Python's reprs ('…' -> None)
+    assert f"  update {entry_id}\n      answer: {SHIPPING[0][2]} → {new}\n" in text
+    assert "  add (new entry)\n      question: - → 会员积分怎么用？\n      similar: - → 积分能抵钱吗\n" in text
     assert text.rstrip().endswith("dry run: nothing was written; 8 entries in the store")
     assert dump(home) == before
 
@@ -1085,6 +1086,10 @@ def test_document_dry_run_and_cli_report(kefu, tmp_path):
     again = report(kefu("import", "manual.docx", "--json"))
     assert again["totals"]["passages"] == 0 and again["files"][0]["passages"]["unchanged"] == 3
     assert dump(home) == imported  # unchanged passages are not rewritten
+    # The table's passages column counts those written: 0, like a document that gave none;
+    # the line under it says they are all there, unchanged.
+    text = kefu("import", "manual.docx").stdout
+    assert "  passages of manual.docx: 0 added, 0 updated, 3 unchanged, 0 removed\n" in text
 
 
 GUIDE_MD = """# 四件套使用手册
