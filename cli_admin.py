@@ -192,6 +192,10 @@ def token_list(c: Context, as_json) -> None:
 @needs_store
 def token_revoke(c: Context, name, as_json) -> None:
     """Revoke every token with this name."""
-    emit({"name": name, "revoked": c.users().revoke_tokens(name)}, as_json,
-         lambda d: f"revoked {d['revoked']} token(s) named {d['name']}")
+    from kefu.kb.users import UserNotFound
+
+    revoked = c.users().revoke_tokens(name)
+    if not revoked:  # a mistyped name revoked nothing: an error, as for `user remove`
+        raise UserNotFound(f"no token named {name!r} (`kefu token list` shows them)")
+    emit({"name": name, "revoked": revoked}, as_json, lambda d: f"revoked {d['revoked']} token(s) named {d['name']}")
 

@@ -942,6 +942,16 @@ def test_with_json_an_error_has_the_web_apis_code(home, run, fake_models):
         assert error.items() <= body.items(), (args, body)
 
 
+def test_revoking_a_token_name_that_has_none_is_an_error(home, run, fake_models):
+    """`kefu token revoke NOSUCHNAME` said "revoked 0 token(s)" and exited 0, where user
+    remove or unlock of an unknown name is an error."""
+    run("token", "add", "desk")
+    run("token", "add", "desk")
+    assert run("token", "revoke", "desk").output == "revoked 2 token(s) named desk\n"
+    result = run("token", "revoke", "desk", ok=False)
+    assert result.exit_code == 1 and result.output == "Error: no token named 'desk' (`kefu token list` shows them)\n"
+
+
 def test_with_json_unknown_users_and_learned_phrasings_are_not_found_and_a_taken_name_a_conflict(
         home, run, fake_models):
     """They were all `invalid`, as a bad role or a short password is."""
@@ -950,6 +960,7 @@ def test_with_json_unknown_users_and_learned_phrasings_are_not_found_and_a_taken
             (["user", "remove", "ghost"], {"code": "not_found", "type": "UserNotFound"}),
             (["user", "passwd", "ghost", "--password", "password2"], {"code": "not_found", "type": "UserNotFound"}),
             (["user", "unlock", "ghost"], {"code": "not_found", "type": "UserNotFound"}),
+            (["token", "revoke", "ghost"], {"code": "not_found", "type": "UserNotFound"}),
             (["user", "add", "admin1", "--password", "password1"], {"code": "conflict", "type": "UserExists"}),
             (["user", "add", "bob", "--password", "short"], {"code": "invalid", "type": "UserError"}),
             (["learn", "approve", "999999"], {"code": "not_found", "type": "LearnedNotFound"}),
