@@ -61,7 +61,8 @@ def terms_remove(c: Context, words, as_json) -> None:
 
 @click.group()
 def user() -> None:
-    """Console users and their roles: agent (panel), editor (entries, 话术, imports), admin (users)."""
+    """Console users and their roles: agent (panel), editor (entries, 话术, imports), admin
+    (users, API tokens and settings)."""
 
 
 def _new_password() -> str:

@@ -952,6 +952,10 @@ def test_revoking_a_token_name_that_has_none_is_an_error(home, run, fake_models)
     assert result.exit_code == 1 and result.output == "Error: no token named 'desk' (`kefu token list` shows them)\n"
 
 
+def test_user_help_names_what_an_admin_manages(run):
+    assert "admin (users, API tokens and settings)" in " ".join(run("user", "--help").output.split())
+
+
 def test_with_json_unknown_users_and_learned_phrasings_are_not_found_and_a_taken_name_a_conflict(
         home, run, fake_models):
     """They were all `invalid`, as a bad role or a short password is."""
