@@ -31,8 +31,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The data folder is kept from one run to the next (what an editor changed in the console
+# stays): init --sample only adds what is missing. rm -rf .kefu-run starts afresh.
 run: install
-	rm -rf $(RUN_HOME)
 	$(BIN)/kefu --data-dir $(RUN_HOME) init --sample
 	@for m in "亲，在吗？我想问下衣服洗了缩水还能退吗" "快递三天没动静了 咋回事" \
 	          "請問寄到台灣運費怎麼算？" "買了兩天就降價了，可以退差價嗎" \
@@ -40,12 +41,15 @@ run: install
 	  echo; echo "> $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) search -k 3 "$$m"; done
 	@for m in "你們客服回覆太慢了！！我要投訴" "发票怎么开？另外多久发货"; do \
 	  echo; echo "> suggest: $$m"; $(BIN)/kefu --data-dir $(RUN_HOME) suggest "$$m"; done
-	@echo; $(BIN)/kefu --data-dir $(RUN_HOME) user add editor --role editor
+	@echo; if $(BIN)/kefu --data-dir $(RUN_HOME) user list | cut -f1 | grep -qx editor; then \
+	  echo "user editor exists: its password is the one printed when it was made" \
+	       "(.venv/bin/kefu --data-dir $(RUN_HOME) user passwd editor sets a new one)"; \
+	else $(BIN)/kefu --data-dir $(RUN_HOME) user add editor --role editor; fi
 ifeq ($(SERVE),0)
 	@echo "web panel and console: make serve, then open http://127.0.0.1:8000/ and log in as editor"
 else
 	@echo; echo "panel: http://127.0.0.1:8000/   console: http://127.0.0.1:8000/console"
-	@echo "log in as editor with the password above; Ctrl-C stops the server (make run SERVE=0 skips it)"
+	@echo "log in as editor; Ctrl-C stops the server (make run SERVE=0 skips it)"
 	$(BIN)/kefu --data-dir $(RUN_HOME) serve
 endif
 

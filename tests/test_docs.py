@@ -1,5 +1,8 @@
 """Docs cannot drift from code: every command has help text and appears in the README."""
 
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import click
@@ -7,7 +10,8 @@ import pytest
 
 from kefu.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(group: click.Group, prefix: str = ""):
@@ -34,6 +38,19 @@ def test_command_has_json_option(name, cmd):
 
 def test_readme_shows_the_two_setup_commands():
     assert "make run" in README and "make test" in README
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_keeps_its_data_folder(tmp_path):
+    """`make run` began with rm -rf .kefu-run: a shop that edited entries in the console and
+    ran it again lost them all. It keeps the folder (init --sample only adds what is
+    missing) and makes the editor login only when there is none."""
+    venv = tmp_path / "venv"  # -o: nothing is installed, make only prints the recipe
+    recipe = subprocess.run(["make", "-n", "-C", str(ROOT), "-o", f"{venv}/.installed", "-o", "browser", "run",
+                             f"VENV={venv}", "SERVE=0"], capture_output=True, text=True, check=True).stdout
+    assert "init --sample" in recipe and "rm " not in recipe
+    assert re.search(r"user list \| cut -f1 \| grep -qx editor; then.*else \S+ --data-dir \S+ user add editor",
+                     recipe, re.S)
 
 
 def test_the_sample_corpus_size_said_is_its_size():
