@@ -324,8 +324,12 @@ _SHIPPED = re.compile(r"已经?(?:发货|发出|寄出|出货|ship(?:ped)?)|已�
                       r"(?<![没未不有])(?:发货|发出|寄出|出货)了|"
                       r"(?<!not\s)(?<!n't\s)(?<!never\s)(?:already|has|have|been|was)\s+shipped")
 # 有没有发货 and 发没发货 ask; 没发票, 没发现, 没发错, 没寄回 (a return) are about something else.
-_NOT_SHIPPED = re.compile(r"(?<![有发寄])(?:没有?|未)(?:发货|发出|寄出|出货|发|寄|ship(?:ped)?)(?![票现错回])|"
+_NOT_SHIPPED = re.compile(r"(?<![有发寄])(?:没有?|未)(?:给我?|帮我)?(?:发货|发出|寄出|出货|发|寄|ship(?:ped)?)(?![票现错回])|"
                           r"(?:not|n't|never)\s+(?:been\s+|yet\s+)*ship(?:ped)?")
+# The customer's complaint that the shop still does not send: 一直不发货, 都五天了还不发,
+# 怎么还不给我发货？ (a why, not a whether, so it names the state even as a question). A bare
+# 不发货 does not: "新疆不发货吗" asks where the shop sends.
+_STILL_NOT_SHIPPED = re.compile(r"(?:还|一直|迟迟|老是|总是|怎么|为什么|为啥|咋)不(?:给我?|帮我)?(?:发货|发出|寄出|出货|发|寄)(?![票现错回])")
 # Asking whether the order is in a state names none: 是不是已经发货了, 发货了吗, 有没有发货.
 # A state the customer supposes or sets as a condition does: 如果已经发货了呢 and 还没发货
 # 就能取消吗 ask about that case, so the entry for the other one answers neither.
@@ -337,7 +341,7 @@ _CLAUSE_END = re.compile(r"[，,。.!！?？;；\s]")
 def _states(text: str) -> set[str]:
     """The order states ("shipped", "not shipped") normalised `text` is about, stated,
     supposed or set as a condition; not one it asks whether the order is in."""
-    found = set()
+    found = {"not shipped"} if _STILL_NOT_SHIPPED.search(text) else set()
     for state, words in (("shipped", _SHIPPED), ("not shipped", _NOT_SHIPPED)):
         for m in words.finditer(text):
             start = max((e.end() for e in _CLAUSE_END.finditer(text, 0, m.start())), default=0)

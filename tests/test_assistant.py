@@ -473,6 +473,10 @@ def _state_hits(topic, first):
     ("那如果已经发货了还能取消吗", "cancel", "shipped"),
     ("还没发货就能取消吗", "cancel", "unshipped"),
     ("我的订单发货了吗？没发的话我想取消", "cancel", "unshipped"),
+    # still not sent, said as a complaint (a why, even with a question mark)
+    ("一直不发货，我要取消", "cancel", "unshipped"),
+    ("都五天了还不发，能取消吗", "cancel", "unshipped"),
+    ("怎么还不给我发货？不要了，取消吧", "cancel", "unshipped"),
 ])
 def test_an_entry_for_an_order_in_the_other_state_does_not_answer(shop_kb, message, topic, answered):
     wrong = "unshipped" if answered == "shipped" else "shipped"
@@ -488,6 +492,7 @@ def test_an_entry_for_an_order_in_the_other_state_does_not_answer(shop_kb, messa
     "我的订单发货了吗？能取消吗",  # asks whether it has shipped
     "是不是已经发货了 还能取消吗",
     "一件已经发货了，另一件还没发，能取消吗",  # both
+    "新疆不发货吗？那我取消订单",  # where the shop sends, not this order
 ])
 def test_a_message_naming_no_order_state_keeps_the_top_entry(shop_kb, message):
     s = Assistant(_Answers(shop_kb, _state_hits("cancel", "unshipped")), composer()).suggest(message)
