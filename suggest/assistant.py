@@ -35,12 +35,16 @@ _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|�
 # Words that name no topic: question words, conditions, times ("那如果已经发货了呢" names
 # one, 发货; "多少钱" after "能发顺丰吗" names none, so it is read with that question).
 # Nor do pronouns (你们 is in half the base), nor 处理, 解决, 看看: they ask for help with
-# whatever was said before ("不知道还能不能处理").
+# whatever was said before ("不知道还能不能处理"). Nor do 支持 / 提供 (支持降噪吗 asks about
+# 降噪, as 支持花呗吗 about 花呗), 一直, or an amount of something (用了一次, 大一码, 两天):
+# "用了一次不喜欢" shares 一次 with 充一次电能用多久 and asks nothing about charging.
 _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么办|什么|为什么|如果|要是|已经|那要|那么|那样|还能|可以|"
                        r"能不能|不能|是不是|现在|来得及|时候|的话|昨天|今天|明天|前天|后天|一下|"
-                       r"[你我他她它咱]们|[这那](?:个|些|里|边)|自己|不?知道|处理|解决|看看")
-# Single characters that say nothing of their own about what is asked (谁出, 能用, 要给).
-_WEAK = set("出用要能会有给到来去做说看是在时")
+                       r"[你我他她它咱]们|[这那](?:个|些|里|边)|自己|不?知道|处理|解决|看看|支持|提供|一直|"
+                       r"[一二两三四五六七八九十百几半\d]+(?:次|个|件|天|周|年|月|码|号|双|条|张|份|单|块|元|瓶|盒|套)")
+# Single characters that say nothing of their own about what is asked (谁出, 能用, 要给),
+# negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码).
+_WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
 
 
@@ -636,18 +640,28 @@ class Assistant:
         and a 颜色不喜欢能换吗 phrasing answers no question of it): in `second`'s question
         or matched phrasing with none of their characters in `top`'s (使用 is what 用不了
         speaks of; "包邮吗" has one subject, which a 换货包邮吗 phrasing shares), else in
-        `second`'s answer and nowhere in `top`'s entry. Single characters of words and
-        characters such as 时 say nothing: 下单时 was a coupon entry's 时. Nor does an order
-        or tracking number with its label (订单号2026…, as in `_words`): its 订单 and 单号
-        asked for the entries about orders and tracking numbers."""
+        `second`'s answer and nowhere in `top`'s entry. A message that asks nothing ("付款一直
+        失败，提示银行卡限额") tells one problem: its words count only the second way (the
+        failed-payment answer speaks of 银行卡, which a 用银行卡付款 phrasing holds too).
+        And `top` must speak to a word of the message that `second` does not: else `second`
+        covers all `top` does ("空气炸锅过保了还能修吗": the return entry names 空气炸锅 among
+        its products and says 保修 too) and is no other question's answer. Single
+        characters of words and characters such as 时 say nothing: 下单时 was a coupon
+        entry's 时. Nor does an order or tracking number with its label (订单号2026…, as in
+        `_words`): its 订单 and 单号 asked for the entries about orders and tracking numbers."""
         seg = self.retriever.kb.segmenter
         text = GIVEN_NUMBER.sub(" ", normalize(text).text)
-        asked = " ".join(p for p in _PIECES.split(text) if _ASKS.search(p)) or text
-        words = [w for w in seg.split(asked)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
-        phrasing = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
-        if any(w in phrasing[1] and not any(ch in phrasing[0] for ch in w) for w in words):
-            return True
+
+        def topics(t: str) -> list[str]:
+            return [w for w in seg.split(t)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
+        questions = [p for p in _PIECES.split(text) if _ASKS.search(p)]
+        words = topics(" ".join(questions) or text)
         said = [_said(top), _said(second)]
+        if not any(w in said[0] and w not in said[1] for w in topics(text)):
+            return False
+        phrasing = [normalize(f"{h.question} {h.matched}").text for h in (top, second)]
+        if questions and any(w in phrasing[1] and not any(ch in phrasing[0] for ch in w) for w in words):
+            return True
         return any(w in said[1] and w not in said[0] for w in words)
 
     def _two_questions(self, text: str, first: Hit, second: Hit, where: set[str] = frozenset()) \

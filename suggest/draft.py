@@ -139,6 +139,7 @@ _ASK_HEAD = re.compile(r"^(?:请问|亲亲?|你好|您好|我想问一?下|想�
                        r"能不能|可不可以|可以|能否|能)")
 _ASK_TAIL = re.compile(r"(?:怎么办|怎么算|怎么弄|怎么样|怎么选|怎么用|怎么看|要等多久|要多久|多久|是多少|多少钱|多少|几天|"
                        r"是什么|有哪些|吗|嗎|呢|吧|呀|啊)$")
+_HANGS = re.compile(r"(?:(?<![功性智技可])能|可以|需要|要)[\u4e00-\u9fff]?$")
 _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什么|能不能|可不可以|是否")
 # A whole reply for a message that only greets or only thanks, when the library has none.
 _YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
@@ -245,7 +246,10 @@ def option(hit: Hit) -> str:
         taken.append(clause)
         if "?" in mark or "？" in mark or _QUESTION.search(clause):
             break
-    taken[-1] = _ASK_TAIL.sub("", taken[-1]) or taken[-1]
+    rest = _ASK_TAIL.sub("", taken[-1])
+    # "充一次电能用多久" without 多久 leaves 能用 hanging: after a modal the question word stays
+    if not _HANGS.search(rest) or re.fullmatch(r"[吗嗎呢吧呀啊]", taken[-1][len(rest):]):
+        taken[-1] = rest or taken[-1]
     while len(taken) > 1 and len("，".join(taken)) > 18:
         taken.pop(0)  # the question itself matters more than what leads up to it
     short = "，".join(taken)

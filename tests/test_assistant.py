@@ -422,7 +422,10 @@ def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, a
         hits = [h for h in hits if "invoice" in h.entry_id]
     s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
     assert s.drafts[0].entry_ids[0] == answered
-    assert all(answered in d.entry_ids for d in s.drafts if d.style != "clarify"), [(d.style, d.entry_ids) for d in s.drafts]
+    # (the other entry of the customer's region may be offered instead, never beside it as a
+    # second answer: both answer the one question asked)
+    assert all(answered in d.entry_ids for d in s.drafts if d.style not in ("clarify", "alternative")), \
+        [(d.style, d.entry_ids) for d in s.drafts]
 
 
 @pytest.mark.parametrize("greeting_first, noted", [(True, True), (False, False)])
@@ -723,6 +726,43 @@ def _hit(entry_id, question, confidence, score, tags):
     from kefu.suggest.retrieve import Hit
 
     return Hit(entry_id, question, f"{question}的答案。", "售后", tags, question, score, confidence, {}, 0.0)
+
+
+def _said_so(hit, answer, matched=None):
+    return replace(hit, answer=answer, matched=matched or hit.matched)
+
+
+@pytest.mark.parametrize("message, top, second", [
+    # an amount names no topic: 用了一次 asks nothing about one charge
+    ("电动牙刷用了一次不喜欢可以退吗", _hit("activated", "电动牙刷激活后还能退吗", 0.95, 2.4, ["退货"]),
+     _hit("charge", "电动牙刷充一次电能用多久", 0.87, 2.3, ["续航"])),
+    # nor a size word or an amount: 大 of 多大码, 一码
+    ("鞋子小了想换大一码", _hit("swap", "衣服尺码不合适可以换吗", 0.95, 2.4, ["换货"]),
+     _hit("size", "鞋码怎么选？脚长对应多大码", 0.9, 2.3, ["尺码"])),
+    # nor a negation: 再不给我退款 shares 不 with 不愉快
+    ("再不给我退款我就去投诉你们", _said_so(_hit("refund", "退款拖了这么久还没处理，我要投诉", 0.92, 2.4, ["投诉"]),
+                                      "非常抱歉让您久等，马上加急退款，已登记投诉。"),
+     _said_so(_hit("staff", "客服态度太差，我要投诉！", 0.82, 2.3, ["投诉"]), "非常抱歉给您带来不愉快的体验，已登记投诉。")),
+    # a product the second entry names among others, saying all the top one says (保修)
+    ("空气炸锅过保了还能修吗", _said_so(_hit("warranty", "小家电保修多久", 0.88, 2.4, ["保修"]),
+                                    "本店小家电享受1年保修，保修期内免费维修。"),
+     _said_so(_hit("used", "电动牙刷激活后还能退吗", 0.78, 2.3, ["退货"]),
+              "已激活的电子产品（如电动牙刷、空气炸锅等）不支持无理由退货，1年内可以免费保修。", "空气炸锅用了一次 可以退吗")),
+    # a message that asks nothing tells one problem, which the top answer speaks of (银行卡)
+    ("付款一直失败，提示银行卡限额", _said_so(_hit("fail", "付款一直失败怎么办", 0.88, 2.4, ["支付"]),
+                                       "支付失败多数是银行卡单笔或单日限额导致的，建议换一张卡再试。"),
+     _hit("card", "可以用银行卡直接付款吗", 0.79, 2.3, ["支付"])),
+])
+def test_a_single_question_gets_no_second_answer_on_a_word_naming_no_question(assistant, message, top, second):
+    """Each got a third draft answering both entries ("另外，关于「电动牙刷充一次电能用」…")
+    though the customer asked one thing."""
+    assert assistant._adds(message, top, second) is False
+
+
+def test_a_clarifying_option_shares_more_than_a_verb_like_support(assistant):
+    """"蓝牙耳机支持降噪吗" was asked whether it meant 「店铺支持哪些付款方式」: 支持 names no topic."""
+    assert not assistant._on_topic("蓝牙耳机支持降噪吗", _weak("pay", "店铺支持哪些付款方式", "售前"))
+    assert assistant._on_topic("蓝牙耳机支持降噪吗", _weak("anc", "耳机有降噪功能吗", "售前"))
 
 
 def test_a_duplicate_entry_is_neither_a_second_answer_nor_an_alternative(assistant):

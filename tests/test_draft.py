@@ -191,6 +191,19 @@ def test_clarify_three_topics():
     assert "「退货」、「换货」还是「退款」" in d.text
 
 
+def test_an_option_keeps_its_question_word_after_a_modal():
+    """"电动牙刷充一次电能用多久" lost 多久 and read 「电动牙刷充一次电能用」, 能用 hanging; 小家电保修多久
+    still reads 小家电保修 and 还能退吗 still 还能退."""
+    charge = hit("charge", "答A", question="电动牙刷充一次电能用多久")
+    ship = hit("ship", "答B", question="发货要几天？")
+    used = hit("used", "答C", question="已经用过的电器还能退吗？")
+    warranty = hit("warranty", "答D", question="小家电保修多久")
+    d = composer().clarify(u_(), [charge, ship], {}, "k")
+    assert "「电动牙刷充一次电能用多久」还是「发货要几天」" in d.text, d.text
+    d = composer().clarify(u_(), [warranty, used], {}, "k")
+    assert "「小家电保修」还是「已经用过的电器还能退」" in d.text, d.text
+
+
 def test_a_banned_word_in_a_clarifying_option_is_the_entrys_not_kefus():
     best = hit("cream", "答A", question="哪款面霜最好用？")
     wash = hit("wash", "答B", question="哪款洗面奶最好？")
