@@ -598,12 +598,16 @@ class Assistant:
             drafts = [c.clarify(u, [top] + near, vals, key), c.warm(u, top, vals, key),
                       c.concise(u, near[0], vals, key, style="alternative")]
             return [d for d in drafts if d]
-        if second is not None and (order := self._two_questions(result.normalized, top, second, asked)):
+        may_answer = lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state)  # noqa: E731
+        if second is not None and (order := self._two_questions(result.normalized, top, second, asked, may_answer)):
             notes.append("two questions: answered both")
-            return [c.both(u, *order, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
-        pair = self._answer_each_question(result.normalized, top, hits,
-                                          lambda h: not _elsewhere(h, asked, u.script) and not _contradicts(h, state),
-                                          asked)
+            if top in order:
+                return [c.both(u, *order, vals, key), c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
+            # a question's own answer took the top entry's place (see _own_answer): the top
+            # entry answers neither question alone; the suggestion lists every entry quoted
+            hits += [h for h in order if h.entry_id not in {o.entry_id for o in hits}]
+            return [c.both(u, *order, vals, key), c.warm(u, order[0], vals, key), c.warm(u, order[1], vals, key)]
+        pair = self._answer_each_question(result.normalized, top, hits, may_answer, asked)
         if pair is not None:
             notes.append("two questions: each matched on its own, answered both")
             return [c.both(u, *pair, vals, key), c.warm(u, pair[0], vals, key), c.warm(u, pair[1], vals, key)]
@@ -664,13 +668,15 @@ class Assistant:
             return True
         return any(w in said[1] and w not in said[0] for w in words)
 
-    def _two_questions(self, text: str, first: Hit, second: Hit, where: set[str] = frozenset()) \
-            -> tuple[Hit, Hit] | None:
+    def _two_questions(self, text: str, first: Hit, second: Hit, where: set[str] = frozenset(),
+                       may_answer=lambda h: True) -> tuple[Hit, Hit] | None:
         """The two hits in the order the customer asked, when the message has two clauses
         and each hit matches a different one best; None otherwise. Nor when the talk is
         asked from a region (`where`) the second's clause does not name, and that clause,
         read in the region, is answered by `first` ("請問寄到香港要幾天？運費多少？": the
-        Hong Kong entry answers 運費多少 there, not the mainland's 满59元包邮)."""
+        Hong Kong entry answers 運費多少 there, not the mainland's 满59元包邮). A hit that
+        matched on the other question's words may give way to its clause's own answer
+        (see `_own_answer`; `may_answer` as in `_answer_each_question`)."""
         seg = self.retriever.kb.segmenter
         texts = [c for c in _CLAUSES.split(text) if len(seg.split(c)[0]) >= 2]
         clauses = [set(seg.split(c)[0]) for c in texts]
@@ -691,7 +697,37 @@ class Assistant:
         if where and not _named(texts[at[1]]) and \
                 self._near_top(self.retriever.search(_read_in(texts[at[1]], where)), first) > 0:
             return None
+        own = [self._own_answer(texts[at[k]], clauses[at[k]] - clauses[at[1 - k]], clauses[at[1 - k]], hit,
+                                may_answer, where) for k, hit in enumerate((first, second))]
+        if own[0].entry_id != own[1].entry_id and topic(own[0]) != topic(own[1]) \
+                and not same_answer(own[0].answer, own[1].answer):
+            first, second = own
         return (first, second) if at[0] < at[1] else (second, first)
+
+    def _own_answer(self, clause: str, words: set[str], others: set[str], hit: Hit, may_answer,
+                    where: set[str]) -> Hit:
+        """`hit`, the whole message's answer to `clause` (whose own words are `words`), or
+        the clause's own best entry when `hit` matched on a word only the other question
+        has (`others`) and the clause alone finds another entry confidently, about its own
+        words, with `hit` not near it: "怎么开发票？另外多久发货？" matched 发票什么时候能开
+        出来 (phrased 多久给发票) on 多久 of the other question, where 怎么开发票 alone asks
+        how to apply. Only a question word counts so: a subject the two questions share is
+        this one's too ("运费怎么算？退货地址在哪里？" asks the return's freight). One more
+        search, only for such a hit."""
+        seg = self.retriever.kb.segmenter
+        matched = set(seg.split(normalize(f"{hit.question} {hit.matched}").text)[0])
+        borrowed = (matched & others) - words
+        if not any(_ASKS.search(w) for w in borrowed) or not matched & words or not _topics(seg, clause) \
+                or any(len(w) > 1 and not _ASKS.search(w) and not _NO_TOPIC.fullmatch(w) for w in borrowed):
+            return hit
+        result = self._search_among(_read_in(clause, where), may_answer)
+        if result.no_match:
+            return hit
+        best = result.hits[0]
+        if best.entry_id == hit.entry_id or best.confidence < self.also or self._near_top(result, hit) > 0 \
+                or _small_talk(best) or not self._on_topic(normalize(clause).text, best):
+            return hit
+        return best
 
     def _answer_each_question(self, text: str, top: Hit, hits: list[Hit],
                               may_answer=lambda h: True, where: set[str] = frozenset()) -> tuple[Hit, Hit] | None:

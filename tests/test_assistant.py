@@ -390,6 +390,28 @@ def test_a_second_question_that_clearly_means_another_entry_gets_that_entry(shop
     assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["company", "ship"]
 
 
+def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the_others_question_word(shop_kb):
+    """"怎么开发票？另外多久发货？" was answered with when the invoice comes (phrased 多久给发票:
+    the 多久 of the shipping question) and how long shipping takes; 怎么开发票 alone asks how
+    to apply."""
+    timing = replace(_hit("timing", "发票什么时候能开出来", 0.92, 2.34, ["发票"]), matched="多久给发票")
+    ship = _hit("ship", "下单后多久发货", 0.92, 2.34, ["发货"])
+    apply = _hit("apply", "怎么申请开发票", 0.89, 2.30, ["发票"])
+    searches = _Searches(shop_kb, {"发票怎么开": [replace(apply, confidence=0.93), _hit("tw", "台湾发票", 0.89, 2.3, ["台湾"])]},
+                         [timing, ship, apply])
+    s = Assistant(searches, composer()).suggest("发票怎么开？另外多久发货？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["apply", "ship"], \
+        [(d.style, d.entry_ids) for d in s.drafts]
+    assert all("timing" not in d.entry_ids for d in s.drafts)
+    # a subject the questions share is no borrowed word: 退货 is the freight question's too
+    postage = _hit("postage", "质量问题退货运费谁承担", 0.93, 2.40, ["运费"])
+    address = _hit("address", "退货地址是哪里", 0.96, 2.45, ["退货"])
+    searches = _Searches(shop_kb, {"运费怎么算": [_hit("fee", "包邮吗？运费多少", 0.95, 2.45, ["运费"])]},
+                         [address, postage])
+    s = Assistant(searches, composer()).suggest("运费怎么算？退货地址在哪里？")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["postage", "address"]
+
+
 def test_the_other_question_is_searched_when_the_top_entry_answers_the_first(shop_kb):
     """"怎么开发票？多久能开出来？" matched the timing entry, which answers the second
     question: the first one is the question left to answer."""
