@@ -444,6 +444,8 @@ class Assistant:
                 # (the earlier question was answered already: it is no second question)
                 result = replace(joined, normalized=result.normalized)
                 notes.append("vague message: matched together with the customer's earlier turns")
+            elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
+                result = self._with_answer(result, earlier, context[-1]["text"], message, named, notes)
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
         # Without the earlier turns, a follow-up's subject is unknown: ask which topic
@@ -504,6 +506,22 @@ class Assistant:
             suggestion.suggestion_id = self.log.record_suggestion(
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
+
+    def _with_answer(self, result: SearchResult, earlier: list[str], answer: str, message: str,
+                     named: list[str], notes: list[str]) -> SearchResult:
+        """A follow-up read with the customer's earlier turns and the agent's `answer` to
+        them, when the earlier turns alone matched an entry that does not speak of the
+        words it names (`named`): "那运费谁出？" after "衣服洗了之后缩水了" matched the
+        shrinking entry, silent on 运费, and alone 包邮 rules; the agent's 质量问题退换 says
+        whose freight it asks. Its best hit that speaks of them answers it, if plausible (the
+        agent's words dilute the reading); otherwise `result` stands. One more search, only
+        for such follow-ups."""
+        told = self.retriever.search(" ".join(earlier[-2:] + [answer, message]))
+        fit = next((h for h in told.hits if all(_speaks_of(h, w) for w in named)), None)
+        if told.no_match or fit is None or fit.confidence < self.plausible:
+            return result
+        notes.append("vague message: matched together with the earlier turns and the agent's answer to them")
+        return replace(told, hits=[fit] + [h for h in told.hits if h is not fit], normalized=result.normalized)
 
     def _chat(self, message: str, result: SearchResult) -> str | None:
         """"greeting" or "thanks" when `message` is small talk and its only confident match

@@ -172,6 +172,28 @@ def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(shop_kb):
     assert s.drafts[0].entry_ids == ["redirect"] and any("vague message" in n for n in s.notes)
 
 
+def test_a_follow_up_naming_a_topic_is_read_with_the_agents_answer_when_the_earlier_turns_do_not_speak_of_it(shop_kb):
+    """"那运费谁出？" after "衣服洗了之后缩水了" and the agent's 质量问题退换: read with the
+    customer's turn it matched the shrinking entry, silent on 运费, so it was answered
+    alone with the 包邮 rules; the agent's answer says whose freight it asks."""
+    fee = _hit("fee", "包邮吗？运费多少", 0.87, 2.35, ["运费"])
+    shrink = _hit("shrink", "衣服洗了之后缩水怎么办", 0.91, 2.40, ["缩水"])
+    postage = _hit("postage", "质量问题退货运费谁承担", 0.68, 2.16, ["运费"])
+    answer = "亲，如果是按洗标洗涤后明显缩水，可以在签收30天内申请质量问题退换。"
+    searches = _Searches(shop_kb, {"那运费谁出？": [fee],
+                                   "衣服洗了之后缩水了 那运费谁出？": [shrink, replace(fee, confidence=0.59)],
+                                   f"衣服洗了之后缩水了 {answer} 那运费谁出？": [postage, replace(shrink, confidence=0.62)]},
+                         [fee])
+    context = [{"role": "customer", "text": "衣服洗了之后缩水了"}, {"role": "agent", "text": answer}]
+    s = Assistant(searches, composer()).suggest("那运费谁出？", context)
+    assert s.drafts[0].entry_ids == ["postage"], [(d.style, d.entry_ids) for d in s.drafts]
+    assert any("agent's answer" in n for n in s.notes), s.notes
+    # an answer that speaks of no such entry leaves the message's own reading
+    searches.by_message[f"衣服洗了之后缩水了 {answer} 那运费谁出？"] = [shrink]
+    s = Assistant(searches, composer()).suggest("那运费谁出？", context)
+    assert s.drafts[0].entry_ids == ["fee"]
+
+
 def test_a_question_word_its_own_hits_speak_of_keeps_the_message_apart(shop_kb):
     """"多久到" after "这个有优惠吗" asks about delivery: its hits speak of 多久, the joined
     reading's (生日券) does not, however confident."""
