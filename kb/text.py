@@ -160,21 +160,27 @@ _MAINLAND_WORDING = [(re.compile(p), w) for p, w in (
 _OWN_WORDS = re.compile("注销|参数|支持|在线|对话框|审核|联系|发起|着急")
 _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # Taiwan words OpenCC's s2twp leaves in their mainland form: 帳 (not 賬), 品質 (質量 is
-# physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), and the
-# everyday spelling 台灣 / 平台 (s2twp writes the official 臺).
+# physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), the
+# everyday spelling 台灣 / 平台 (s2twp writes the official 臺), and 喔 for the friendly
+# particle that ends a sentence (记得查收哦 → 記得查收喔; the mainland wording turns it
+# back); 哦 opening a sentence ("哦，原来如此") is an interjection and stays.
 # Each as a whole word only: 到賬戶 is 到 + 帳戶, 批發貨源 and 補發貨品 hold no 發貨, 擔保修理
 # no 保修, and 淨質量500克 is a mass.
 _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compile("賬"), "帳"),
                     (re.compile(r"(?<![淨净])質量(?!\s*[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
                     (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?!源|品(?!質))"), "出貨"),
-                    (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台")]
+                    (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台"),
+                    (re.compile(r"(?<=\w)(?<![哦噢喔])哦(?=$|[！!。，,～~？?\s）)」』]|\[)"), "喔")]
 
 
 # Characters OpenCC picks wrongly in shop answers, s2twp and s2hk alike: 发卡银行 is the
-# card issuer (發卡, not 髮卡 "hairpin"), 抬头发给 is 抬頭 + 發給 (not 頭髮 "hair"), and
-# 只 before a verb is "only" (订单只退一件), 隻 only as a classifier (一隻, 這隻).
+# card issuer (發卡, not 髮卡 "hairpin"), 抬头发给 is 抬頭 + 發給 (not 頭髮 "hair"), 只
+# before a verb is "only" (订单只退一件), 隻 only as a classifier (一隻, 這隻), and a
+# size chart is a 表 (尺码表, 鞋码表, 码表格: OpenCC reads 码表 as 碼錶, a stopwatch or a
+# bike computer, which 自行车码表 still is; 手表, 表带 stay 手錶, 錶帶).
 _MISREAD = [(re.compile(r"髮卡(?=銀行|行|機構|單位|方)"), "發卡"), (re.compile(r"(?<=抬)頭髮(?=給|送|到|過來|至)"), "頭發"),
-            (re.compile(r"(?<![一二兩三四五六七八九十幾每這那哪半好])隻(?=[退能要有需是收發剩買賣用換])"), "只")]
+            (re.compile(r"(?<![一二兩三四五六七八九十幾每這那哪半好])隻(?=[退能要有需是收發剩買賣用換])"), "只"),
+            (re.compile(r"(?<=[尺鞋裝装])碼錶|碼錶(?=格)"), "碼表")]
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:

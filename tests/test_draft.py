@@ -325,6 +325,29 @@ def test_taiwan_drafts_keep_the_meaning_of_shop_words(simplified, taiwan, wrong)
     assert taiwan in d.text and wrong not in d.text
 
 
+@pytest.mark.parametrize("wording", ["s2twp", "s2hk"])
+def test_a_size_chart_is_no_watch_in_either_traditional_wording(wording):
+    """OpenCC reads 码表 as 碼錶 (a stopwatch): 尺码表 came out 尺碼錶, "size watch"."""
+    h = hit("chart", "下单前可以参考详情页尺码表，鞋码表在图片里，尺码表格里有手表表带的价目表和发货时间表。",
+            tags=["尺码"])
+    d = Composer(composer().phrases, safety(), traditional=wording).concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "尺碼表，鞋碼表" in d.text and "尺碼表格" in d.text and "碼錶" not in d.text
+    assert "手錶錶帶" in d.text and "價目表" in d.text and "時間表" in d.text  # a watch still is one
+
+
+def test_taiwan_drafts_end_a_sentence_with_the_taiwan_particle():
+    """喔, not the mainland 哦, ends a friendly sentence in Taiwan; an interjection opening
+    a sentence stays, and Hong Kong wording keeps 哦."""
+    h = hit("oh", "哦，这个可以的，记得查收哦！", tags=["物流"])
+    closing = "有问题尽管跟我说哦。"
+    taiwan = composer(closing=closing).warm(u_(first=False, script=TRADITIONAL), h, {}, "k").text
+    assert taiwan.endswith("有問題儘管跟我說喔。") and "哦，這個可以的，記得查收喔！" in taiwan
+    hk = Composer(composer(closing=closing).phrases, safety(), traditional="s2hk")
+    assert "查收哦！" in hk.warm(u_(first=False, script=TRADITIONAL), h, {}, "k").text
+    # and back: a mainland customer reads a Taiwan entry's 喔 as 哦
+    assert composer().concise(u_(), hit("tw", "記得查收喔！", tags=["物流"]), {}, "k").text.endswith("记得查收哦！")
+
+
 @pytest.mark.parametrize("script", [SIMPLIFIED, TRADITIONAL])
 def test_numbers_preserved_in_both_scripts(script):
     h = hit("n", "付款后48小时内发货，退款3-7个工作日到账，满99元包邮，客服电话400-123-4567。")
