@@ -231,14 +231,20 @@ def topic(hit: Hit) -> str:
     return option(hit)
 
 
-def option(hit: Hit) -> str:
+def option(hit: Hit, mainland: bool = False) -> str:
     """A clarifying question's option: the entry's standard question up to its first
-    question clause, without polite or question words ("小家电保修多久" → 小家电保修).
+    question clause, without polite or question words ("小家电保修多久" → 小家电保修), in
+    simplified script. `mainland=True` (a draft for a simplified-script customer) gives
+    it mainland words too, as the entry's answer gets them: a question a Taiwan shop
+    wrote (衣服有線頭算品質問題嗎) names 质量问题, not 品质问题, and 保修, not 保固;
+    converted from the whole question, since the option may hold no character that tells
+    its script (家電保固多久 → 家电保修).
 
     Tags do not serve: an entry's first tag is often a product or a place (小家电, 台湾),
     and "小家电还是保修" offers no real choice.
     """
-    pieces = re.split(r"([？?。！!，,；;\s]+)", to_simplified(hit.question).strip())
+    question = to_mainland(hit.question) if mainland else to_simplified(hit.question)
+    pieces = re.split(r"([？?。！!，,；;\s]+)", question.strip())
     clauses = [c for c in pieces[::2] if c]
     marks = pieces[1::2] + [""]
     taken = []
@@ -361,6 +367,11 @@ class Composer:
         return Draft(full, entry_ids, style, missing, self.safety.check(full, entry_spans), notes)
 
     @staticmethod
+    def _option(hit: Hit, u: Understanding) -> str:
+        """`hit`'s option (see `option`), in mainland words for a simplified-script customer."""
+        return option(hit, mainland=u.script != TRADITIONAL)
+
+    @staticmethod
     def _answer(hit: Hit, parts: list, u: Understanding) -> tuple[str, str]:
         """The entry's answer, without its own salutation when kefu already opened, and
         without its 您好 when the customer was greeted already (亲 may stay)."""
@@ -416,12 +427,13 @@ class Composer:
         parts.append(self._answer(first, parts, u))
         # The second answer says which question it answers: "另外，可以的，…" left the
         # customer to guess what was allowed.
-        parts += [("另外，关于「", "kefu"), (option(second), "entry"), ("」，", "kefu"), self._answer(second, parts, u)]
+        parts += [("另外，关于「", "kefu"), (self._option(second, u), "entry"), ("」，", "kefu"),
+                  self._answer(second, parts, u)]
         self._closing(u, key, [first.answer, second.answer], parts, notes)
         return self._finish(parts, u, values, [first.entry_id, second.entry_id], "both", notes)
 
     def clarify(self, u: Understanding, hits: list[Hit], values: dict, key: str) -> Draft | None:
-        names = list(dict.fromkeys(option(h) for h in hits))[:3]
+        names = list(dict.fromkeys(self._option(h, u) for h in hits))[:3]
         if len(names) < 2:
             return None
         notes = [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
@@ -432,7 +444,7 @@ class Composer:
         """Asks whether the customer means `hit`'s topic ("您是想问「鞋码」，对吗？"): kefu is
         not sure enough to answer; a yes from the customer then gets that entry's answer."""
         notes = [f"not sure enough to answer: asks whether the customer means {hit.entry_id}"]
-        return self._asking("restate", "{问题}", "您是想问{问题}，对吗？", self._tone(u), [option(hit)], u,
+        return self._asking("restate", "{问题}", "您是想问{问题}，对吗？", self._tone(u), [self._option(hit, u)], u,
                             [hit], values, key, notes, style="confirm")
 
     def _asking(self, kind: str, slot: str, default: str, tone: str | None, names: list[str],

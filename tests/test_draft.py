@@ -185,6 +185,20 @@ def test_clarify_options_say_what_each_entry_is_about(first, second, options):
     assert options in d.text, d.text
 
 
+def test_options_of_entries_written_in_taiwan_take_mainland_words_for_a_mainland_customer():
+    """The option was simplified first, so the draft's mainland conversion saw simplified
+    text and kept the Taiwan words: 「衣服有线头算品质问题」 beside an answer saying 质量."""
+    quality = hit("q", "答A", question="衣服有線頭算品質問題嗎？")
+    # the option 保固 holds no character that tells its script: the whole question does (電)
+    warranty = hit("w", "答B", question="家電保固多久")
+    mainland = composer().clarify(u_(), [quality, warranty], {}, "k").text
+    assert "「衣服有线头算质量问题」还是「家电保修」" in mainland, mainland
+    assert "「衣服有线头算质量问题」" in composer().confirm(u_(), quality, {}, "k").text
+    assert "关于「家电保修」" in composer().both(u_(), RETURN_HIT, warranty, {}, "k").text
+    taiwan = composer().clarify(u_(script=TRADITIONAL), [quality, warranty], {}, "k").text
+    assert "「衣服有線頭算品質問題」還是「家電保固」" in taiwan, taiwan
+
+
 def test_clarify_three_topics():
     c = hit("c", "答C", tags=["退款"], question="怎么退款")
     d = composer().clarify(u_(), [RETURN_HIT, EXCHANGE_HIT, c], {}, "k")
