@@ -31,7 +31,7 @@ from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
-from .understand import Understanding, plans, resigned, thanks
+from .understand import Understanding, plans, reports_problem, resigned, thanks
 
 # OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
 TRADITIONAL_WORDING = ("s2twp", "s2hk")
@@ -86,6 +86,8 @@ def sentence_end(before: str, after: str) -> str:
     return "？" if _ASKS_AT_END.search(words) else "。"
 
 
+# A closing that wishes the customer well (祝您生活愉快): not after a problem or an apology.
+_WISHES = re.compile(r"祝|愉快|开心|顺利")
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
@@ -328,7 +330,8 @@ class Composer:
 
     def _closing(self, u: Understanding, key: str, answers: list[str], parts: list, notes: list) -> None:
         """Offer more help; after a complaint, an upset customer or an answer that still has to
-        be checked, a follow-up line (stage 后续跟踪) that does not call the matter settled."""
+        be checked, a follow-up line (stage 后续跟踪) that does not call the matter settled.
+        A customer who reports a problem or was apologised to is wished no happy day."""
         if answers and closes_itself(answers[-1]):  # an escalation line between changes nothing
             notes.append("the answer ends with its own closing: no second one")
             return
@@ -336,7 +339,9 @@ class Composer:
         upset = u.sentiment == "angry" or u.intent == "complaint"
         stage = "后续跟踪" if upset or pending else "提供解决方案"
         why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"
-        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script)
+        sorry = reports_problem(key) or any(_APOLOGISES.match(SALUTATION.sub("", a)) for a in answers[:1])
+        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script,
+                   without=_WISHES if sorry else None)
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
@@ -382,11 +387,16 @@ class Composer:
     def _opening(self, u: Understanding, key: str, parts: list, notes: list, greet: bool = True,
                  answer: str = "") -> None:
         upset = u.sentiment == "angry" or u.intent == "complaint"
-        # A worried or upset customer hears empathy or an apology first, not "很高兴为您服务".
-        if greet and u.first_message and not upset and u.sentiment != "anxious":
+        # A worried or upset customer, or one whose first message reports a problem (快递丢了,
+        # 拉链坏了), hears empathy or an apology first, not "很高兴为您服务"; so does one whose
+        # answer opens with an apology, which then comes first ("欢迎光临～…非常抱歉！").
+        troubled = greet and u.first_message and reports_problem(key)
+        worried = upset or u.sentiment == "anxious" or troubled
+        apologises = bool(_APOLOGISES.match(SALUTATION.sub("", answer)))
+        if greet and u.first_message and not worried and not apologises:
             self._line("greeting_first", key, None, "first message of the conversation", parts, notes,
                        asks=False, script=u.script)
-        if (upset or u.sentiment == "anxious") and _APOLOGISES.match(SALUTATION.sub("", answer)):
+        if worried and apologises:
             notes.append("the answer opens with its own apology: no second one")
         elif u.waited and u.intent != "complaint":
             # sorry for the wait, not for a problem the customer did not report
@@ -397,6 +407,11 @@ class Composer:
                        script=u.script)
         elif u.sentiment == "anxious":
             self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes, script=u.script)
+        elif troubled:
+            self._line("empathy", key, u.sentiment, "a problem reported → empathy first", parts, notes,
+                       script=u.script)
+        elif greet and u.first_message and apologises:
+            notes.append("the answer opens with an apology: no cheerful welcome before it")
 
     # -- drafts ------------------------------------------------------------------------
     def warm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:

@@ -121,6 +121,38 @@ def test_mid_conversation_never_greets_first(sentiment, intent):
         assert GREETING_FIRST not in d.text, (d.style, d.text)
 
 
+@pytest.mark.parametrize("message", ["快递丢了怎么办", "新买的裙子拉链坏了", "你好，我买的口红断了", "收到的杯子是碎的",
+                                     "发错货了", "和图片不一样"])
+def test_a_calm_first_message_reporting_a_problem_gets_no_cheerful_welcome(message):
+    """"快递丢了怎么办" got "欢迎光临…很高兴为您服务。非常抱歉！…" and "…祝您生活愉快～": a
+    customer reporting a problem hears empathy first (or the answer's own apology), and is
+    wished no happy day."""
+    wish = "请问还有其他需要吗？没有的话祝您生活愉快～"
+    c = composer(("e2", "empathy", "了解需求", "any", "遇到这种情况确实让人不安，我来帮您看看。"),
+                 ("c2", "closing", "提供解决方案", "calm", wish), ("c3", "closing", "提供解决方案", "any", "还有别的问题吗？"))
+    u = understand(message)
+    assert (u.sentiment, u.first_message) == ("calm", True)
+    sorry = c.warm(u, hit("lost", "亲，非常抱歉！请把订单号发给我们，我们马上联系快递。", tags=["物流"]), {}, message)
+    assert sorry.text.startswith("亲，非常抱歉！") and "欢迎光临" not in sorry.text, sorry.text
+    plain = c.warm(u, hit("lipstick", "拆封后不支持无理由退货，质量问题请拍照联系我们。", tags=["售后"]), {}, message)
+    assert plain.text.startswith("遇到这种情况确实让人不安，我来帮您看看。拆封后"), plain.text
+    for d in (sorry, plain):
+        assert GREETING_FIRST not in d.text and "祝" not in d.text and d.text.endswith("还有别的问题吗？"), d.text
+    # a question about what might go wrong is no problem report: welcomed as before
+    asked = c.warm(understand("这个会掉色吗"), hit("fade", "不会掉色的，放心。", tags=["售前"]), {}, "这个会掉色吗")
+    assert asked.text.startswith(GREETING_FIRST)
+
+
+def test_an_answer_that_opens_with_an_apology_gets_no_cheerful_welcome():
+    """"帮我查下订单发了没" asks calmly, but the answer opens "非常抱歉让您久等了！": a
+    welcome right before it read "…很高兴为您服务。非常抱歉…"."""
+    u = understand("帮我查下订单发了没")
+    h = hit("late", "非常抱歉让您久等了！非预售商品一般48小时内发出。", tags=["物流"])
+    d = composer().warm(u, h, {}, "帮我查下订单发了没")
+    assert d.text.startswith("非常抱歉让您久等了！") and GREETING_FIRST not in d.text, d.text
+    assert any("no cheerful welcome" in n for n in d.explanation)
+
+
 def test_warm_mid_conversation_is_answer_and_closing():
     d = composer().warm(u_(first=False), RETURN_HIT, {}, "k")
     assert d.text == RETURN + CLOSING

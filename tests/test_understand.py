@@ -412,3 +412,20 @@ def test_resigned_is_giving_up_not_working_out():
 
     assert resigned("算了，谢谢") and resigned("唉 算了吧") and resigned("那算了，不买了")
     assert not resigned("我算了一下运费，对的，谢谢") and not resigned("好的谢谢")
+
+
+@pytest.mark.parametrize("message", ["快递丢了怎么办", "新买的裙子拉链坏了", "你好，我买的口红断了", "收到的杯子是碎的",
+                                     "衣服洗了之后缩水了", "付款一直失败", "和图片不一样", "我的快遞不見了", "少发了一件"])
+def test_a_problem_reported(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message)
+
+
+@pytest.mark.parametrize("message", ["请问怎么退货", "这个会掉色吗", "容易坏吗", "如果坏了怎么办", "这个耐脏吗",
+                                     "破洞牛仔裤有货吗", "碎花裙有S码吗", "帮我查下订单发了没"])
+def test_no_problem_reported(message):
+    """A question about what might go wrong, or a product's style (破洞裤, 碎花裙), reports nothing."""
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message)
