@@ -485,7 +485,8 @@ class Assistant:
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         vals.update(values or {})
-        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier)
+        agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
+        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -549,12 +550,12 @@ class Assistant:
         return TRADITIONAL if any(_CANTONESE.search(t) for t in [message] + earlier) else SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
-                notes: list[str], unseen: bool = False, earlier: list[str] = ()) -> list[Draft]:
+                notes: list[str], unseen: bool = False, earlier: list[str] = (), agent: str = "") -> list[Draft]:
         c = self.composer
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
                 if u.intent == "greeting" else ("closing", "closing")
-            out = [c.only(kind, style, u, vals, key)]
+            out = [c.only(kind, style, u, vals, key, agent)]  # thanks while the agent waits: the case stays open
             # An answer beside it only when the message also asks something: "東西收到了，
             # 謝謝你們" matched the broken-goods entry, "好的" a return address.
             # The message's own words: after "好的" the search may have read the earlier

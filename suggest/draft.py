@@ -136,6 +136,31 @@ def closes_itself(text: str) -> bool:
     return bool(clauses) and bool(_CLOSES.search(clauses[-1]))
 
 
+# An agent's request for something the customer is to send or tell (请把订单号发给我们,
+# 麻烦拍张照片, 方便提供一下手机号吗, 您把截图发过来): not an instruction to do something
+# elsewhere (请在订单页上传凭证, 请耐心等待, 请留意短信), nor an offer (也可以随时把订单号发给客服,
+# 有问题请随时告诉我: _OFFERS).
+_REQUESTS = re.compile(r"(?:请|麻烦|劳烦|辛苦|方便)[^。！!？?；;]{0,12}?(?:发(?:给|过来|一下|送|我)|提供|告诉|"
+                       r"拍(?:照|张|个|一下|下|段|几张|视频)|截(?:个|张)?图|补充)|"
+                       r"(?:您|你)(?:把|将)[^。！!？?；;]{1,12}?(?:发给|发过来|发我|告诉)")
+_OFFERS = re.compile(r"随时|如有|如果有|有任何|有问题|有需要|还有")
+# ... or a question for a fact (您的订单号是多少？, 请问是哪款呢？) as its last sentence.
+_ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼)[^。！!？?]*[？?]\s*$")
+
+
+def awaits(agent: str) -> str | None:
+    """What the agent's turn `agent` leaves open: "customer" when it waits for something from
+    the customer (see _REQUESTS, _ASKS_FACT), "us" when it promises a later step of ours
+    (see promises_follow_up: 核实后3个工作日内给您补发), None when the case may close."""
+    text = to_simplified(agent or "").strip()
+    last = [t for t in re.split(r"(?<=[。！!；;\n])", text) if t.strip()][-1:]
+    asked = [m for m in _REQUESTS.finditer(text)  # the request with its clause: 如有需要，请提供… offers
+             if not _OFFERS.search(_CLAUSE_MARK.split(_SENTENCE_MARK.split(text[:m.start()])[-1])[-1] + m.group())]
+    if asked or last and _ASKS_FACT.search(last[0]) and not closes_itself(text):
+        return "customer"
+    return "us" if text and promises_follow_up(text) else None
+
+
 # Words around a standard question that do not say what it is about.
 _ASK_HEAD = re.compile(r"^(?:请问|亲亲?|你好|您好|我想问一?下|想问一?下|问一?下|怎么样才能|怎么|如何|怎样|"
                        r"能不能|可不可以|可以|能否|能)")
@@ -147,6 +172,11 @@ _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什�
 _YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
 _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
                  "closing": "不客气，祝您生活愉快！"}
+# Thanks while the case is still open (see awaits): the closing's stage, and a built-in line
+# for a library without one of that stage.
+_OPEN_STAGE = {"customer": "了解需求", "us": "后续跟踪"}
+_OPEN_LINE = {"customer": "好的，您方便的时候发过来就好，收到后马上为您处理～",
+              "us": "好的，有进展会及时告诉您，请留意消息～"}
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
@@ -312,8 +342,12 @@ class Composer:
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
               asks: bool = True, question: bool = False, stage: str | None = None,
-              whole: bool = False, script: str | None = None, without: re.Pattern | None = None) -> bool:
+              whole: bool = False, script: str | None = None, without: re.Pattern | None = None,
+              exact: bool = False) -> bool:
+        """Add a line of `kind` (see PhraseLibrary.pick); `exact`: only one of `stage`."""
         phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script, without)
+        if phrase and exact and phrase.stage != stage:
+            phrase = None
         if phrase:
             text = phrase.text
             if any(_ADDRESSES.search(t) for t, _ in parts):  # "亲，您好～…。亲，非常理解…": once is enough
@@ -485,24 +519,35 @@ class Composer:
         self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes, script=u.script)
         return self._finish(parts, u, values, [], "no_match", notes)
 
-    def only(self, kind: str, style: str, u: Understanding, values: dict, key: str) -> Draft:
+    def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "") -> Draft:
         """A whole reply to a message that only greets (greeting_first, or greeting_later
-        mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye)."""
+        mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye).
+        `agent`: the agent's latest turn, if any; thanks while it still waits for something
+        from the customer (请把订单号发给我们) or promised a later step (核实后3个工作日内给您补发)
+        gets a short reply that keeps the case open, no goodbye and no rating."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
         # "好吧" after an angry complaint, or a resigned "算了，谢谢", is no happy goodbye: a
-        # follow-up line, no rating.
+        # follow-up line (one that asks on: "有进展会告诉您" suits no one who gave up), no rating.
         sober = kind == "closing" and (u.sentiment == "angry" or resigned(key))
         followed_up = sober and self._line(
             kind, key, u.sentiment,
             "thanks while upset → follow up" if u.sentiment == "angry" else "the customer gives up → follow up",
-            parts, notes, stage="后续跟踪", whole=True, script=u.script)
+            parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script)
         # "好的" or "那我先拍照" thanks for nothing: no "不客气" to it.
         unthanked = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else None
-        if not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
-                                              stage=stage, whole=True, script=u.script, without=unthanked):
+        waiting = awaits(agent) if kind == "closing" and not sober else None
+        if waiting:
+            why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
+            if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,
+                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, without=unthanked,
+                              exact=True):
+                parts.append((_OPEN_LINE[waiting], "kefu"))
+                notes.append(f"{why}: the case stays open (a built-in line)")
+        elif not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
+                                                stage=stage, whole=True, script=u.script, without=unthanked):
             parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
-        if kind == "closing" and not sober and not plans(key):
+        if kind == "closing" and not sober and not waiting and not plans(key):
             self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)
         return self._finish(parts, u, values, [], style, notes)

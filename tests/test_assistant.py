@@ -265,6 +265,19 @@ def test_thanks_gets_a_closing_and_a_rating(assistant):
     assert s.drafts[0].style == "closing" and s.drafts[0].text == CLOSING + RATING
 
 
+@pytest.mark.parametrize("agent", ["请把订单号发给我们，我们马上联系快递核实。", "核实后3个工作日内给您补发"])
+def test_thanks_while_the_agent_waits_gets_no_goodbye_nor_rating(assistant, agent):
+    """"好的谢谢" after the agent asked for the order number (or promised a resend) got a
+    goodbye and a rating request: the agent's latest turn reaches the closing."""
+    context = [{"role": "customer", "text": "快递丢了怎么办"}, {"role": "agent", "text": agent}]
+    s = assistant.suggest("好的谢谢", context)
+    assert s.intent == "thanks" and s.drafts[0].style == "closing"
+    assert RATING not in s.drafts[0].text and CLOSING not in s.drafts[0].text, s.drafts[0].text
+    assert any("the case stays open" in n for n in s.drafts[0].explanation)
+    context.append({"role": "agent", "text": "已经为您补发了，单号在订单页可以看到。"})  # settled: a goodbye again
+    assert assistant.suggest("好的谢谢", context).drafts[0].text == CLOSING + RATING
+
+
 def test_thanks_for_a_refund_received_gets_a_closing(assistant):
     """"退款到账了，谢谢" was answered as if the refund had not come."""
     s = assistant.suggest("退款到账了，谢谢", [{"role": "customer", "text": "退款多久到账"},

@@ -748,6 +748,49 @@ def test_a_resigned_goodbye_gets_a_sober_line_and_no_rating():
     for key in KEYS:
         d = shipped.only("closing", "closing", u_(intent="thanks"), {}, f"算了，{key}谢谢")
         assert "评价" not in d.text and not re.search("愉快|能帮到您", d.text), d.text
+        assert "有进展" not in d.text, d.text  # nothing is pending for a customer who gave up
+
+
+WAITS_FOR_CUSTOMER = ["非常抱歉！请把订单号发给我们，我们马上联系快递核实。", "麻烦您拍张照片发过来看看",
+                      "方便提供一下收货人手机号吗？", "请问您的订单号是多少？", "您把截图发给我看一下"]
+PROMISES = ["核实后3个工作日内给您补发", "好的，已为您登记，24小时内会有专人联系您", "我帮您查一下，请稍等"]
+CLOSES = ["您可以在订单页申请退货，审核通过后寄回即可。", "请问还有什么可以帮您的吗？", "有问题请随时告诉我哦",
+          "您也可以随时把订单号发给客服查询进度。", "退款已经原路退回，1-3个工作日到账", ""]
+
+
+def test_what_the_agents_turn_leaves_open():
+    from kefu.suggest.draft import awaits
+
+    assert [awaits(t) for t in WAITS_FOR_CUSTOMER] == ["customer"] * len(WAITS_FOR_CUSTOMER)
+    assert [awaits(t) for t in PROMISES] == ["us"] * len(PROMISES)
+    assert [awaits(t) for t in CLOSES] == [None] * len(CLOSES)
+
+
+def test_thanks_while_the_case_is_open_keeps_it_open():
+    """"好的谢谢" after "请把订单号发给我们…" got "…祝您一切顺利～对话结束后会弹出评价邀请": a
+    goodbye and a rating request while the order number is still missing; the same after a
+    promise (核实后3个工作日内给您补发). A short reply keeps the case open instead."""
+    waiting, pending = "好的，收到后马上为您处理～", "好的，有进展马上告诉您～"
+    c = composer(*STAGED, ("o1", "closing", "了解需求", "any", waiting), ("o2", "closing", "后续跟踪", "any", pending))
+    for agent in WAITS_FOR_CUSTOMER:
+        assert c.only("closing", "closing", u_(intent="thanks"), {}, "好的谢谢", agent).text == waiting, agent
+    for agent in PROMISES:
+        assert c.only("closing", "closing", u_(intent="thanks"), {}, "好的谢谢", agent).text == pending, agent
+    for agent in CLOSES:
+        assert c.only("closing", "closing", u_(intent="thanks"), {}, "好的谢谢", agent).text.endswith(RATING), agent
+    # a library without such lines: built-in ones, still no goodbye and no rating
+    for agent in WAITS_FOR_CUSTOMER[:1] + PROMISES[:1]:
+        d = composer().only("closing", "closing", u_(intent="thanks"), {}, "好的谢谢", agent)
+        assert RATING not in d.text and CLOSING not in d.text and d.text.startswith("好的"), d.text
+    shipped = _shipped()
+    for key in KEYS:
+        for agent in WAITS_FOR_CUSTOMER[:1] + PROMISES[:1]:
+            d = shipped.only("closing", "closing", u_(intent="thanks"), {}, f"{key}谢谢", agent)
+            assert not re.search("评价|祝您|能帮到您", d.text) and not d.text.endswith("？"), d.text
+    # a bare 好的 thanks for nothing: no 不客气 to it
+    for key in KEYS:
+        assert "不客气" not in shipped.only("closing", "closing", u_(intent="thanks"), {}, f"{key}好的",
+                                          WAITS_FOR_CUSTOMER[0]).text
 
 
 # -- salutations, sentence ends and closings around the answer ----------------------------------
