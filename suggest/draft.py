@@ -144,8 +144,9 @@ _REQUESTS = re.compile(r"(?:请|麻烦|劳烦|辛苦|方便)[^。！!？?；;]{0
                        r"拍(?:照|张|个|一下|下|段|几张|视频)|截(?:个|张)?图|补充)|"
                        r"(?:您|你)(?:把|将)[^。！!？?；;]{1,12}?(?:发给|发过来|发我|告诉)")
 _OFFERS = re.compile(r"随时|如有|如果有|有任何|有问题|有需要|还有")
-# ... or a question for a fact (您的订单号是多少？, 请问是哪款呢？) as its last sentence.
-_ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼)[^。！!？?]*[？?]\s*$")
+# ... or a question for a fact or a choice (您的订单号是多少？, 请问是哪款呢？, 需要个人发票还是
+# 公司发票呢？) as its last sentence.
+_ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼|还是)[^。！!？?]*[？?]\s*$")
 
 
 def awaits(agent: str) -> str | None:
