@@ -220,21 +220,23 @@ def thanks(message: str) -> bool:
 
 # Something gone wrong with the goods, the parcel or a payment: 拉链坏了, 口红断了, 快递丢了,
 # 发错货, 少发了一件, 和图片不一样, 付款一直失败. Not a product's style (破洞裤, 碎花裙) nor a
-# quality asked about before buying (会掉色吗, 容易坏吗, 耐脏吗, 如果坏了怎么办: _IF_EVER).
+# quality asked about before buying (会掉色吗, 容易坏吗, 如果坏了怎么办: _IF_EVER; 起球吗,
+# 缩水不: _ASKED_AFTER).
 _FAULT = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破了|破损|破掉|磨破|划破|撕破|有个?洞|破洞(?!裤|牛仔)|"
                     r"断了|断掉|折断|裂了|裂开|开裂|裂缝|裂纹|碎了|碎掉|是碎的|摔碎|压碎|丢了|丢件|弄丢|丢失|不见了|"
                     r"漏水|漏液|漏气|漏油|漏电|漏发|少发|少了|缺件|缺了|发错|错发|寄错|弄错|不对|不一样|一大一小|"
                     r"脏了|有污渍|污渍|划痕|掉色|褪色|缩水|开线|开胶|起球|线头|色差|瑕疵|变质|发霉|过期|异味|"
                     r"不能用|用不了|打不开|开不了机|不亮|没反应|失灵|故障|失败|扣了两次|重复扣|多扣|"
                     r"没收到|没有收到|[未冇]收到|收唔到")
-_IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否|耐|防")
+_IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
+_ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
 
 
 def reports_problem(message: str) -> bool:
     """True when the message reports something gone wrong (see _FAULT), not a worry about
     what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
     text = normalize(message).text
-    return bool(_FAULT.search(text)) and not _IF_EVER.search(text)
+    return any(not _ASKED_AFTER.match(text, m.end()) for m in _FAULT.finditer(text)) and not _IF_EVER.search(text)
 
 
 # A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):

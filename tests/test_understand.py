@@ -415,7 +415,8 @@ def test_resigned_is_giving_up_not_working_out():
 
 
 @pytest.mark.parametrize("message", ["快递丢了怎么办", "新买的裙子拉链坏了", "你好，我买的口红断了", "收到的杯子是碎的",
-                                     "衣服洗了之后缩水了", "付款一直失败", "和图片不一样", "我的快遞不見了", "少发了一件"])
+                                     "衣服洗了之后缩水了", "付款一直失败", "和图片不一样", "我的快遞不見了", "少发了一件",
+                                     "耐克鞋开胶了", "拉链坏了能换吗"])
 def test_a_problem_reported(message):
     from kefu.suggest.understand import reports_problem
 
@@ -423,7 +424,7 @@ def test_a_problem_reported(message):
 
 
 @pytest.mark.parametrize("message", ["请问怎么退货", "这个会掉色吗", "容易坏吗", "如果坏了怎么办", "这个耐脏吗",
-                                     "破洞牛仔裤有货吗", "碎花裙有S码吗", "帮我查下订单发了没"])
+                                     "破洞牛仔裤有货吗", "碎花裙有S码吗", "帮我查下订单发了没", "这件起球吗", "洗了缩水不"])
 def test_no_problem_reported(message):
     """A question about what might go wrong, or a product's style (破洞裤, 碎花裙), reports nothing."""
     from kefu.suggest.understand import reports_problem
