@@ -75,6 +75,23 @@ def test_saying_one_is_angry_is_angry(message):
     assert understand(message).sentiment == "angry"
 
 
+@pytest.mark.parametrize("message", [
+    "他妈的还不发货", "傻逼客服，东西是坏的", "操你妈退钱", "tmd还不发货", "卧槽又坏了", "尼玛什么时候发货",
+    "你们客服是死了吗？？？半天不回", "你们是不是骗钱的", "他媽的還不發貨", "我他妈等了十天了", "SB客服",
+    "nmd退钱", "什么狗屁质量", "脑残设计", "干你娘，还不出货", "靠北喔，又坏了", "仆街，仲未到", "戇鳩客服"])
+def test_swearing_and_insults_are_angry(message):
+    """Abuse read as calm got a cheerful 很高兴为您服务 and a happy goodbye."""
+    u = understand(message)
+    assert (u.sentiment, u.urgency) == ("angry", "high"), message
+
+
+@pytest.mark.parametrize("message", [
+    "我妈的生日礼物选哪款好", "送给他妈的礼物能包装吗", "我操作了退款没反应", "我草莓味的有货吗", "去死皮的磨砂膏有吗",
+    "废物利用的收纳盒还有吗", "usb线有吗", "这件衣服真牛逼，还有别的颜色吗", "他妈妈穿多大码", "吸收快吗"])
+def test_words_around_swearing_are_harmless(message):
+    assert understand(message).sentiment == "calm", message
+
+
 @pytest.mark.parametrize("message", ["我不生气，就是想问下尺码", "你们别生气哈，我就问问", "不要生气，我就问问"])
 def test_saying_one_is_not_angry_is_not_angry(message):
     assert understand(message).sentiment != "angry"
