@@ -90,9 +90,11 @@ def disclaims(message: str) -> bool:
 
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
+# 在哪 asks where a parcel is only of the goods (我的货在哪, 在哪里了), not where to find
+# something (新人券在哪领, 发票在哪下载).
 _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|寄到|"
-                        r"几天到|几天能到|要几天|发到|发出|发了没|运输中|到哪|在哪|出货|寄出|没收到|[未冇]收到|收唔到|没到|丢件|"
-                        r"送到|集运|超商取货|宅配")
+                        r"几天到|几天能到|要几天|发到|发出|发了没|运输中|到哪|(?:货|东西|单子?|件)(?:现在|目前|到底)?在哪|"
+                        r"在哪(?:里|儿)?了|出货|寄出|没收到|[未冇]收到|收唔到|没到|丢件|送到|集运|超商取货|宅配")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|破了|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
@@ -122,20 +124,24 @@ _ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|{_SWEAR}|�
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
 # Nobody answers: 冇人理, 没人回 (not 没人理解, 没人回家, 没人回收, 没有人应该).
 _NOBODY = r"(?:冇|没有?)人(?:理(?!解)|睬|回(?![家来去收])|覆|应(?![该当]))"
-# Not yet: 还没发, 仲未到 / 都未收到 (Cantonese), 还未发, 還沒出貨 (Taiwan's 发货).
-_NOT_YET_WORDS = r"(?:还没(?:有)?|(?:还|仲|都)未|仲冇)(?:到|发|收到|退|回|处理|动|郁|寄|出货)"
+# Not yet: 还没发, 仲未到 / 都未收到 (Cantonese), 还未发, 還沒出貨 (Taiwan's 发货), 还不发;
+# not 还不到100块 (a price).
+_NOT_YET_WORDS = (r"(?:还没(?:有)?|(?:还|仲|都)未|仲冇|还不)"
+                  r"(?:到(?![\d一二三四五六七八九十两百千几半])|发|收到|退|回|处理|动|郁|寄|出货)")
+# Never yet (一直不发货, 一直没回): a wait in itself, never the condition of a change.
+_NEVER_YET = r"一直(?:不|没有?|未)(?:到|发|收到|退|回|处理|动|寄|出货)"
 # "还没" and "怕" alone are no worry: "我还没付款，能改地址吗", "怕冷的人穿够吗".
 # ... but a question that denies it asserts it: 能不急吗, 怎么能不着急, 不急才怪.
 _HURRIED = r"(?:怎么能|怎能|哪能|(?<![可功才])能)不着?急(?=[吗嗎呢啊嘛?？!！]|$)|不着?急(?:才怪|是假的)"
-_ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|点解(?:仲|都未|还)|{_NOT_YET_WORDS}|"
+_ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|点解(?:仲|都未|还)|{_NOT_YET_WORDS}|{_NEVER_YET}|"
                       rf"快啲|(?<![a-z])快d(?![a-z])|等唔(?:到|切|及)|{_NOBODY}|"
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
-                      r"到底|今天能|明天能|[?？]{2,}|"
+                      r"到底|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
 # "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry; after
 # a wait ("都五天了还没发货，我要取消") it is.
 _NOT_YET = re.compile(_NOT_YET_WORDS)
-_WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮我).{0,3}(?:改|取消|换|加|合并|备注|退|撤)")
+_WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮我|怎么|怎样|如何|咋).{0,3}(?:改|取消|换|加|合并|备注|退|撤)")
 # A wait the customer counts: 都五天了, 一个星期了, 三天还没…, 等了三天; in Cantonese 等咗成个礼拜,
 # 三日都未到, 好耐都未; not 下个月了 (a date to come), 好耐冇见 (long time no see).
 _STILL_NOT = r"还没|都没|(?:还|仲|都)?未|仲冇|都冇"
@@ -143,7 +149,18 @@ _WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?(?:\d+|[一二三�
                      rf"(?:天|日|周|星期|礼拜|月|小时|钟头?)(?:了|喇|啦|\s*(?={_STILL_NOT}))|"
                      r"等(?:咗|了)\s*(?:足足|差不多|差唔多|成|\d+|[一二三四五六七八九十两几半]+)\s*个?\s*多?\s*个?\s*"
                      r"(?:天|日|周|星期|礼拜|月|小时|钟头?)|等(?:咗|了)?好耐|好耐(?:都|仲)未|"
-                     r"好几天|好久|多久了|这么久|这么多天(?:了|(?=还没|都没))")
+                     rf"好几天|好久|多久了|这么久|这么多天(?:了|(?=还没|都没))|{_NEVER_YET}")
+# A counted wait is a worry when it is stressed (都五天了, 已经一个星期了), or with a wait said
+# (等了, 等咗) or a "when" asked: 等了一个星期了，什么时候发货, 等咗成个礼拜，几时寄出; not
+# 签收多久了还能退, 好久不见, 宝宝三个月了能穿吗.
+_WAIT_SAID = re.compile(r"等(?:咗|了|左)|什么时候|什么时间|啥时候|几时|何时|哪天|要多久|还要等")
+
+
+def _waited(text: str) -> bool:
+    waits = [m.group() for m in _WAITED.finditer(text)]
+    return bool(waits) and (bool(_WAIT_SAID.search(text)) or any(w.startswith(("都", "已")) for w in waits))
+
+
 _URGENT = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|马上|立刻|赶紧|尽快|今天必须|等不了|等唔(?:到|切|及)|"
                      r"赶时间|明天就要|来不及")
 
@@ -185,7 +202,7 @@ def _anxious(text: str) -> bool:
     if found and all(_DOUBLED.fullmatch(f) for f in found) and _says_more(text) \
             and not (_GRIEF.search(text) or _WAITED.search(text)):
         return False  # "??" alone stresses a question (优惠券怎么用？？); a nudge (？？？, 人呢？？) is impatient
-    return bool(found)
+    return bool(found) or _waited(text)
 
 
 def _says_more(text: str) -> bool:

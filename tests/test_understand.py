@@ -170,6 +170,34 @@ def test_not_yet_is_no_worry_as_the_condition_of_a_change(message, sentiment):
     assert understand(message).sentiment == sentiment
 
 
+@pytest.mark.parametrize("message, sentiment", [
+    ("我等咗成個禮拜，幾時先寄出？", "anxious"), ("我等了一个星期了，什么时候发货", "anxious"),
+    ("都五天了还不发，能取消吗", "anxious"), ("一直不发货，我要取消", "anxious"), ("等了好久了", "anxious"),
+    ("已经三天了，什么时候到", "anxious"), ("怎么还不发货", "anxious"),
+    ("签收多久了还能退", "calm"), ("好久不见，有新款吗", "calm"), ("宝宝三个月了能穿吗", "calm"),
+    ("还不到100块，包邮吗", "calm"), ("还不发货的话我想取消", "calm")])
+def test_a_long_wait_is_a_worry(message, sentiment):
+    """"我等了一个星期了，什么时候发货" was calm and got a cheerful welcome: a counted wait
+    only made "!!" angry and never a message anxious by itself."""
+    assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message, sentiment", [
+    ("地址写错了，还没发货，怎么改", "calm"), ("还没发货怎么取消", "calm"), ("今天能送到吗", "calm"),
+    ("明天能发货吗", "calm"), ("怎么还没发货，怎么取消", "anxious")])
+def test_asking_how_to_change_or_when_is_no_worry(message, sentiment):
+    """"还没发货" before 怎么改 is the condition of a change, as before 能改; a plain 今天能送到吗
+    asks a time (换作是我也会着急的 answered it)."""
+    assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message, logistics", [
+    ("新人券在哪领？", False), ("发票在哪下载", False), ("我的货在哪", True), ("东西现在在哪", True),
+    ("包裹在哪里了", True), ("到哪了", True)])
+def test_where_is_logistics_only_of_the_goods(message, logistics):
+    assert (understand(message).intent == "logistics") == logistics, message
+
+
 def test_urgency_high_for_ji():
     u = understand("急！明天就要用，今天能发货吗")
     assert u.sentiment == "anxious"
