@@ -205,6 +205,23 @@ def _anxious(text: str) -> bool:
     return bool(found) or _waited(text)
 
 
+# Faults a customer reports besides _GRIEF's (碎了, 开胶, 质量差, 发货慢; not 慢慢, 慢吗, 慢点).
+_FAULT = re.compile(r"碎|开胶|漏水|瑕疵|色差|缩水|褪色|掉色|起球|线头|划痕|污渍|破洞|少发|漏发|错发|缺件|假的|是假|山寨|"
+                    r"盗版|仿冒|过敏|一大一小|不一样大|变形|裂|异味|臭|质量差|做工差|很差|真差|好差|慢(?![慢吗么嘛点]|不慢)")
+
+
+def complains(message: str) -> bool:
+    """True when the message complains of something, or might: a complaint word, anger,
+    worry (a wait, 还没发货) or a fault (坏了, 发错, 没收到, 碎了, 发货慢). False for a calm
+    question that only shares words with a complaint entry ("你们发货快吗" and the entry
+    about a late parcel, "你們有賣行動電源嗎" and the one about fakes): such an entry is no
+    answer to it."""
+    text = normalize(message).text
+    meant = _meant(text)
+    return bool(_COMPLAINT.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
+                or _PROBLEM.search(meant) or _FAULT.search(meant))
+
+
 def _says_more(text: str) -> bool:
     """Whether `text` says more than a greeting or an opener (在吗, 人呢, 亲): it asks something."""
     return bool(_FILLER.sub("", _OPENER.sub("", _GREETING.sub("", text))))
@@ -370,7 +387,9 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "presale"  # 假一赔十吗, 想谈合作: asked before buying, whatever entry matched
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
-        if intent == "complaint" and _DENIED.search(text):
-            intent = "presale"  # 不是要投诉，就是想问问…: a complaint entry matched on the word
+        if intent == "complaint" and not complains(message):
+            # 不是要投诉，就是想问问…, 你們有賣行動電源嗎: a complaint entry matched on a word
+            # the message shares with it, but nothing is complained of
+            intent = "presale"
     urgency = "high" if sentiment == "angry" or _URGENT.search(text) else "normal"
     return Understanding(intent, STAGE[intent], sentiment, urgency, norm.script, first_message)

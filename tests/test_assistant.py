@@ -761,6 +761,29 @@ def test_a_complaint_entry_does_not_answer_a_message_that_says_it_is_no_complain
         assert not any("angry" in d.entry_ids or "主管" in d.text for d in drafts), [d.text for d in drafts]
 
 
+@pytest.mark.parametrize("message, answered", [
+    ("你们发货快吗", "ship"),  # shares 发货 with the late-parcel complaint entry
+    ("下单后一般多久发货", "ship"),
+    ("都五天了还没发货", "late"),  # a wait complained of: the complaint entry answers
+    ("发货太慢了，我要投诉", "late"),
+])
+def test_a_complaint_entry_does_not_answer_a_calm_question(assistant, message, answered):
+    """"你们发货快吗" was answered by the complaint entry about a late parcel (实在抱歉让您等
+    这么久…补偿优惠券) to a buyer who had not ordered yet: a calm message that complains of
+    nothing is answered by another entry while one may answer."""
+    from kefu.suggest.retrieve import SearchResult
+    from kefu.suggest.understand import understand
+
+    late = replace(_hit("late", "发货太慢了，等了这么久还没发", 0.95, 2.40, ["发货"]), category="投诉",
+                   answer="实在抱歉让您等这么久！已登记投诉，会给您补偿优惠券。")
+    hits = [late, replace(_hit("ship", "下单后多久发货", 0.90, 2.30, ["发货"]), category="售中")]
+    result = SearchResult(message, message, "simplified", False, list(hits))
+    drafts = assistant._drafts(understand(message, "投诉"), result, list(hits), {}, message, [])
+    assert drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in drafts]
+    if answered == "ship":
+        assert not any("late" in d.entry_ids or "抱歉" in d.text for d in drafts), [d.text for d in drafts]
+
+
 def test_a_clarifying_option_shares_a_word_naming_a_topic_with_the_message(assistant):
     """"你们收购二手手机吗" matched nothing and was asked whether it meant 「你们店主要卖什么」
     or 「买了之后降价了，能退差价」: they share only 你们 with it."""

@@ -62,12 +62,33 @@ def test_topic_words(message, intent):
 
 
 @pytest.mark.parametrize("category, intent", [
-    ("售前", "presale"), ("账户", "presale"), ("售中", "order"), ("售后", "aftersale"), ("投诉", "complaint"),
+    ("售前", "presale"), ("账户", "presale"), ("售中", "order"), ("售后", "aftersale"),
+    ("投诉", "presale"),  # a calm size question is no complaint, whatever entry it matched
     ("其他", "presale"), (None, "presale"),
 ])
 def test_unknown_words_fall_back_to_category(category, intent):
     u = understand("这款多大尺寸", category)
     assert u.intent == intent and u.stage == STAGE[intent]
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("你們有賣行動電源嗎", "presale"), ("請問你們的衛生紙有在賣嗎", "presale"), ("这款多大尺寸", "presale"),
+    ("东西是假货吧", "complaint"), ("你们是不是骗钱的", "complaint"), ("都五天了", "complaint"),
+    ("怎么回事，这么久没人理", "complaint")])
+def test_a_complaint_entry_makes_a_complaint_only_of_a_message_that_complains(message, intent):
+    """"你們有賣行動電源嗎" matched the entry about fakes and was answered as a complaint
+    (登记投诉…主管24小时内回电): the category stands in for the lexicons only when the
+    message complains of something, is upset or reports a fault."""
+    assert understand(message, "投诉").intent == intent
+
+
+def test_complains_says_whether_a_message_complains_of_anything():
+    from kefu.suggest.understand import complains
+
+    for message in ("你们发货快吗", "人工客服回复慢吗", "你們有賣行動電源嗎", "不是要投诉，就是想问问退款多久到"):
+        assert not complains(message), message
+    for message in ("发货太慢了", "杯子是碎的", "客服回复好慢", "等了一个星期了，什么时候发货", "傻逼客服", "我要投诉"):
+        assert complains(message), message
 
 
 @pytest.mark.parametrize("message", ["衣服洗了缩水了还能退吗 我好生气", "这么久没人理，真让人火大"])
