@@ -476,9 +476,10 @@ class Assistant:
             u.intent, u.stage = chat, STAGE[chat]
             notes.append(f"small talk whose only confident match is the {chat} entry {top.entry_id}: "
                          f"replied as to {chat}")
-        if u.sentiment == "calm" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
-            # "好吧" or a plain question after an angry complaint: still upset, no happy
-            # goodbye ("祝您生活愉快～") and no cheerful opener.
+        if u.sentiment != "angry" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
+            # "好吧", a plain question or a worried one ("那你们到底怎么处理") after an angry
+            # complaint: still upset, no happy goodbye ("祝您生活愉快～"), no cheerful opener
+            # and no milder "理解您着急的心情" than a calm follow-up gets.
             u.sentiment, u.urgency = "angry", "high"
             notes.append("after an angry turn: read as still upset")
         vals = {}

@@ -911,6 +911,17 @@ def test_a_question_after_an_angry_turn_is_still_answered_as_to_an_upset_custome
     assert calm.sentiment == "calm" and not calm.drafts[0].text.startswith(APOLOGY)
 
 
+def test_a_worried_follow_up_after_an_angry_turn_is_no_milder_than_a_calm_one(assistant):
+    """After "什么垃圾质量，鞋底都掉了！", "那你们怎么处理" was answered as to an angry customer
+    but "那你们到底怎么处理" (到底: anxious) with 理解您着急的心情 and a cheerful closing."""
+    context = [{"role": "customer", "text": "什么垃圾质量，鞋底都掉了！"},
+               {"role": "agent", "text": "非常抱歉给您带来不好的体验。"}]
+    for message in ("那你们怎么处理", "那你们到底怎么处理"):
+        s = assistant.suggest(message, context)
+        assert (s.sentiment, s.urgency) == ("angry", "high"), message
+        assert s.drafts[0].text.startswith(APOLOGY) or s.drafts[0].style == "no_match", s.drafts[0].text
+
+
 def test_a_follow_up_on_a_new_topic_is_answered_on_its_own_topic(assistant):
     context = [{"role": "customer", "text": "我要退货，怎么退"}, {"role": "agent", "text": "亲，订单页申请退货即可。"}]
     s = assistant.suggest("发票呢", context)
