@@ -19,7 +19,7 @@ from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, scrip
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import CHIT_CHAT, SENTIMENTS, STAGE, chasing, complains, disclaims, says_nothing_yet, small_talk, understand
+from .understand import CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, says_nothing_yet, small_talk, understand
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -591,10 +591,11 @@ class Assistant:
             cands = [h for h in cands if h not in wrong]
             notes.append(f"the message is about an order {state}; written for the other case, left out: "
                          f"{', '.join(h.entry_id for h in wrong)}")
-        if (disclaims(key) or u.intent != "complaint" and u.sentiment == "calm" and not complains(key)) \
+        if (disclaims(key) or u.intent != "complaint" and u.sentiment == "calm" and calm_question(key)) \
                 and (kept := [h for h in cands if _may_offer(h, u)]) and len(kept) < len(cands):
             # "不是要投诉，就是想问问退款多久到" matched a complaint entry on its word 投诉, "你们
-            # 发货快吗" the one about a late parcel: a calm question is answered as one
+            # 发货快吗" the one about a late parcel: a calm question is answered as one (a
+            # request, 转给你们主管 or 我要真人客服, may still get a complaint entry)
             cands = kept
             notes.append("the customer complains of nothing: complaint entries left out")
         if not cands or not self._answers(result, cands[0]):

@@ -210,16 +210,23 @@ _FAULT = re.compile(r"碎|开胶|漏水|瑕疵|色差|缩水|褪色|掉色|起�
                     r"盗版|仿冒|过敏|一大一小|不一样大|变形|裂|异味|臭|质量差|做工差|很差|真差|好差|慢(?![慢吗么嘛点]|不慢)")
 
 
-def complains(message: str) -> bool:
-    """True when the message complains of something, or might: a complaint word, anger,
-    worry (a wait, 还没发货) or a fault (坏了, 发错, 没收到, 碎了, 发货慢). False for a calm
-    question that only shares words with a complaint entry ("你们发货快吗" and the entry
-    about a late parcel, "你們有賣行動電源嗎" and the one about fakes): such an entry is no
-    answer to it."""
+# A question asked: 吗, ？, 多久, 有没有, 几时.
+_QUESTION = re.compile(r"[?？]|吗|嘛|么|呢|什么|啥|多久|多少|多大|多长|几|哪|怎么|怎样|如何|能不能|可不可以|是否|有没有|"
+                       r"会不会|是不是|要不要|有冇|係唔係|可唔可以|点样")
+
+
+def calm_question(message: str) -> bool:
+    """True for a question that complains of nothing: it asks (吗, 多久, ？) and carries no
+    complaint word, anger, worry or fault (坏了, 发错, 没收到, 碎了, 发货慢). A complaint entry
+    sharing its words ("你们发货快吗" and the entry about a late parcel, "你們有賣行動電源嗎" and
+    the one about fakes) is no answer to it, and its category says nothing of its intent. A
+    request (转给你们主管, 我要真人客服, 快递员不送上门) is no such question: a complaint entry
+    may answer it."""
     text = normalize(message).text
     meant = _meant(text)
-    return bool(_COMPLAINT.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
-                or _PROBLEM.search(meant) or _FAULT.search(meant))
+    return bool(_QUESTION.search(text)) and not (
+        _COMPLAINT.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
+        or _PROBLEM.search(meant) or _FAULT.search(meant))
 
 
 def _says_more(text: str) -> bool:
@@ -387,7 +394,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "presale"  # 假一赔十吗, 想谈合作: asked before buying, whatever entry matched
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
-        if intent == "complaint" and not complains(message):
+        if intent == "complaint" and (_DENIED.search(text) or calm_question(message)):
             # 不是要投诉，就是想问问…, 你們有賣行動電源嗎: a complaint entry matched on a word
             # the message shares with it, but nothing is complained of
             intent = "presale"

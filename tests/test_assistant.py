@@ -766,10 +766,11 @@ def test_a_complaint_entry_does_not_answer_a_message_that_says_it_is_no_complain
     ("下单后一般多久发货", "ship"),
     ("都五天了还没发货", "late"),  # a wait complained of: the complaint entry answers
     ("发货太慢了，我要投诉", "late"),
+    ("发货的事请帮我转给你们主管", "late"),  # a request, no question: a complaint entry may answer
 ])
 def test_a_complaint_entry_does_not_answer_a_calm_question(assistant, message, answered):
     """"你们发货快吗" was answered by the complaint entry about a late parcel (实在抱歉让您等
-    这么久…补偿优惠券) to a buyer who had not ordered yet: a calm message that complains of
+    这么久…补偿优惠券) to a buyer who had not ordered yet: a calm question that complains of
     nothing is answered by another entry while one may answer."""
     from kefu.suggest.retrieve import SearchResult
     from kefu.suggest.understand import understand
