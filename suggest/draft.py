@@ -101,7 +101,7 @@ ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # procedure once the customer contacts customer service (联系在线客服…，我们核实后…): the
 # customer has no case with us yet.
 # (Not 回复您: "人工上班会尽快回复您" tells the service hours, it promises nothing about a case.)
-_PENDING = re.compile(r"核实|核查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复")
+_PENDING = re.compile(r"核实|核查|调查|追查|帮您查|为您查|查一下|稍后|跟进|反馈给|登记|上报|联系您|回电|答复")
 _COMMITS = re.compile(r"我们|我(?![的们])|小禾|主管|专人|专员|帮您|为您|给您|已|马上|立即|立刻|这就|现在就")
 _INSTRUCTS = re.compile(r"请|您可以|你可以|也可以|可以(?:联系|直接|找)|建议|麻烦|方便|以便|便于|"
                         r"联系[^，,。；;！!？?]{0,6}客服|(?:发|交)给客服|找客服")

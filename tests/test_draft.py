@@ -876,6 +876,7 @@ def test_an_answer_that_closes_itself_gets_no_second_closing(answer):
     ("审核通过后寄回，并填写退货单号，方便我们及时跟进。", False),
     ("请在7天内联系在线客服，提供降价截图，我们核实后会退差价。", False),
     ("也可以直接联系人工客服帮您核实。", False),
+    ("满意度调查是想了解您的感受，只需要花一两分钟。", False),
     # promises to look into it
     ("请把订单号发给我们，核实后24小时内联系您。", True),
     ("如果都没有，请把订单号发给客服，我们会联系快递核实。", True),
@@ -883,6 +884,8 @@ def test_an_answer_that_closes_itself_gets_no_second_closing(answer):
     ("您的投诉已完成登记，主管会在24小时内回电。", True),
     ("请拍下破损处发给我们，核实后为您补发。", True),
     ("您的問題我們會繼續跟進。", True),
+    ("物流超过72小时没有更新，我们会立即向快递公司发起调查。", True),
+    ("我们会向承运方追查包裹去向。", True),
 ])
 def test_only_an_answer_that_promises_to_look_into_it_gets_a_follow_up_closing(answer, pending):
     """"怎么开发票" was closed with "后续进展我们会继续跟进…" because its answer said 发给客服登记."""
