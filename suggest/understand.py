@@ -277,7 +277,7 @@ def thanks(message: str) -> bool:
 # 发错货, 少发了一件, 和图片不一样, 付款一直失败. Not a product's style (破洞裤, 碎花裙) nor a
 # quality asked about before buying (会掉色吗, 容易坏吗, 如果坏了怎么办: _IF_EVER; 起球吗,
 # 缩水不: _ASKED_AFTER).
-_FAULT = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破了|破损|破掉|磨破|划破|撕破|有个?洞|破洞(?!裤|牛仔)|"
+_GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破了|破损|破掉|磨破|划破|撕破|有个?洞|破洞(?!裤|牛仔)|"
                     r"断了|断掉|折断|裂了|裂开|开裂|裂缝|裂纹|碎了|碎掉|是碎的|摔碎|压碎|丢了|丢件|弄丢|丢失|不见了|"
                     r"漏水|漏液|漏气|漏油|漏电|漏发|少发|少了|缺件|缺了|发错|错发|寄错|弄错|不对|不一样|一大一小|"
                     r"脏了|有污渍|污渍|划痕|掉色|褪色|缩水|开线|开胶|起球|线头|色差|瑕疵|变质|发霉|过期|异味|"
@@ -288,10 +288,10 @@ _ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
 
 
 def reports_problem(message: str) -> bool:
-    """True when the message reports something gone wrong (see _FAULT), not a worry about
+    """True when the message reports something gone wrong (see _GONE_WRONG), not a worry about
     what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
     text = normalize(message).text
-    return any(not _ASKED_AFTER.match(text, m.end()) for m in _FAULT.finditer(text)) and not _IF_EVER.search(text)
+    return any(not _ASKED_AFTER.match(text, m.end()) for m in _GONE_WRONG.finditer(text)) and not _IF_EVER.search(text)
 
 
 # A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):

@@ -181,8 +181,20 @@ def _label(table: dict, key: str) -> str:
     return table.get(key, key)
 
 
+# Why a thanks is answered without a goodbye while the case is still open (draft.awaits).
+_OPEN_ZH = {"the agent still waits for the customer": "客服还在等客户提供信息", "a step of ours is pending": "我们还有待办的步骤"}
+
+
+def _still_open(m: re.Match) -> str | None:
+    why = _OPEN_ZH.get(m[1]) or _translate(m[1], _WHY_PATTERNS)
+    return f"{why}：问题还没结束，不道别" if why else None
+
+
 # Why a 话术 line is in a draft (the part after "话术 <id> (<kind>): ").
 _WHY_PATTERNS = [
+    (re.compile(r"(.+): the case stays open$"), _still_open),
+    (re.compile(r"(the agent still waits for the customer|a step of ours is pending)$"), lambda m: _OPEN_ZH[m[1]]),
+    (re.compile(r"a problem reported → empathy first$"), lambda m: "客户反映了问题：先表达理解"),
     (re.compile(r"first message of the conversation$"), lambda m: "对话的第一条消息"),
     (re.compile(r"offer more help$"), lambda m: "询问是否还需要帮助"),
     (re.compile(r"follow up: not settled yet$"), lambda m: "问题还没解决：跟进"),
@@ -217,6 +229,12 @@ _NOTE_PATTERNS = [
      lambda m: f"客户选了客服所问的「{m[1]}」：按它查找"),
     (re.compile(r"a nudge: answering the customer's question still waiting for a reply 「(.*)」$", re.S),
      lambda m: f"客户在催：回答还在等回复的问题「{m[1]}」"),
+    (re.compile(r"vague message: matched together with the earlier turns and the agent's answer to them$"),
+     lambda m: "消息较笼统：结合客户前面的话和客服的回答一起匹配"),
+    (re.compile(r"(.+): the case stays open \(a built-in line\)$"),
+     lambda m: (why := _still_open(m)) and f"{why}（用内置的一句）"),
+    (re.compile(r"the answer opens with an apology: no cheerful welcome before it$"),
+     lambda m: "答案本身以致歉开头：前面不加热情的欢迎语"),
     (re.compile(r"vague message: matched together with the customer's earlier turns$"),
      lambda m: "消息较笼统：结合客户前面的话一起匹配"),
     (re.compile(r"chased an unanswered question: read as (\w+)$"),
