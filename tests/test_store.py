@@ -945,8 +945,9 @@ def test_restoring_an_older_backup_leaves_no_lock_file_behind(tmp_path, make_ent
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []  # kefu.db's own lock stays
 
 
-def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
-    """The store's first bytes are gone: every command says to restore a backup, so that must work."""
+def _damaged_after_backup(tmp_path, make_entry) -> tuple[Path, Path, bytes]:
+    """A store of 3 entries backed up to kefu.bak, then its first bytes zeroed (SQLite
+    cannot read it): the store, the backup and the damaged bytes."""
     db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
     s = _store_with_pages(db, make_entry, 3)
     backup(db, bak)
@@ -954,6 +955,12 @@ def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
     raw = bytearray(db.read_bytes())
     raw[:16] = bytes(16)
     db.write_bytes(bytes(raw))
+    return db, bak, bytes(raw)
+
+
+def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
+    """The store's first bytes are gone: every command says to restore a backup, so that must work."""
+    db, bak, _ = _damaged_after_backup(tmp_path, make_entry)
     restore(bak, db)
     s = Store.open(db)
     try:
@@ -965,18 +972,12 @@ def test_restore_replaces_a_store_sqlite_cannot_read(tmp_path, make_entry):
 def test_restore_over_a_store_sqlite_cannot_read_keeps_the_damaged_file_aside(tmp_path, make_entry):
     """The damaged store and its -wal were deleted: what could still be saved of them
     (its last transactions are in the -wal) was gone for good."""
-    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
-    s = _store_with_pages(db, make_entry, 3)
-    backup(db, bak)
-    s.close()
-    raw = bytearray(db.read_bytes())
-    raw[:16] = bytes(16)
-    db.write_bytes(bytes(raw))
+    db, bak, raw = _damaged_after_backup(tmp_path, make_entry)
     (tmp_path / "kefu.db-wal").write_bytes(b"the damaged store's log")
     (tmp_path / "kefu.db-shm").write_bytes(b"its index")
     aside = restore(bak, db)
     assert aside is not None and aside.parent == tmp_path and aside.name.startswith("kefu.db.damaged-")
-    assert aside.read_bytes() == bytes(raw) and Path(f"{aside}-wal").read_bytes() == b"the damaged store's log"
+    assert aside.read_bytes() == raw and Path(f"{aside}-wal").read_bytes() == b"the damaged store's log"
     assert not (tmp_path / "kefu.db-shm").exists() or (tmp_path / "kefu.db-shm").read_bytes() != b"its index"
     s = Store.open(db)
     try:
