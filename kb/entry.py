@@ -81,9 +81,15 @@ def _parse_when(value: str, end: bool) -> datetime:
 
 
 def _local(moment: datetime) -> datetime:
-    """Local naive time, which `in_window` compares with; an offset is converted, not dropped
-    (10:00+08:00 is 03:00 in Berlin, never 10:00)."""
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+    """Local naive time of the process reading, which `in_window` compares with; an offset
+    is converted, not dropped (10:00+08:00 is 03:00 in Berlin, never 10:00). A moment
+    at the very edge of the calendar that has no local time is the edge itself."""
+    if not moment.tzinfo:
+        return moment
+    try:
+        return moment.astimezone().replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if moment.year == 1 else datetime.max
 
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -93,9 +99,12 @@ WHEN_FORMS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time, or with an off
 
 def normalize_when(value: str) -> str:
     """A validity bound in the one form kefu stores: YYYY-MM-DD (a whole day), or
-    YYYY-MM-DDTHH:MM:SS in local time (an offset or Z is converted to local time).
+    YYYY-MM-DDTHH:MM:SS in local time, or with its offset (+08:00; Z is +00:00) when it
+    was given one: that instant, in whatever time zone a process reads it (converted to
+    the writer's local time, the CLI in one zone and the server in another disagreed).
     ValueError for anything else: `fromisoformat` alone would also take 20261129 or
-    2026-W48, which then compare differently from the dates editors mean."""
+    2026-W48, which then compare differently from the dates editors mean; OverflowError
+    for a moment with no local time here (before year 1 or after 9999 once converted)."""
     text = value.strip().upper()
     if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
@@ -114,12 +123,14 @@ def legacy_when(value: str | None) -> str | None:
 
 
 def _stored(value: str) -> str:
-    """Any `fromisoformat` bound in the stored form: a date stays a day, a moment becomes
-    local time to the second (ValueError when it does not parse)."""
+    """Any `fromisoformat` bound in the stored form: a date stays a day, a moment is kept
+    to the second, with its offset if it has one (ValueError when it does not parse)."""
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:
-        moment = _local(datetime.fromisoformat(value))
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo:
+            moment.astimezone()  # OverflowError: no local time has it
         return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
 
 

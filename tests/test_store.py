@@ -345,11 +345,13 @@ def berlin():
     ("2026-11-29T10:00", "2026-11-29T10:00:00"),
     ("2026-11-29 10:00:30", "2026-11-29T10:00:30"),
     ("2026-11-29T10:00:00.250", "2026-11-29T10:00:00.250000"),
-    ("2026-11-29T10:00:00+08:00", "2026-11-29T03:00:00"),  # 02:00 UTC is 03:00 in Berlin
-    ("2026-11-29T10:00:00Z", "2026-11-29T11:00:00"),
-    ("2026-11-30T01:00+08:00", "2026-11-29T18:00:00"),  # the offset can change the day
+    # With an offset: kept, not converted to the writer's local time (Berlin here), which
+    # a reader in another time zone would take for its own.
+    ("2026-11-29T10:00:00+08:00", "2026-11-29T10:00:00+08:00"),
+    ("2026-11-29t10:00z", "2026-11-29T10:00:00+00:00"),
+    ("2026-11-30 01:00-05:30", "2026-11-30T01:00:00-05:30"),
 ])
-def test_validity_bounds_are_stored_in_one_form_in_local_time(berlin, store, make_entry, given, stored):
+def test_validity_bounds_are_stored_in_one_form(berlin, store, make_entry, given, stored):
     out = validate({"valid_from": given, "valid_to": given})
     assert out["valid_from"] == out["valid_to"] == stored
     assert store.add(make_entry("e1", valid_to=given)).valid_to == stored
@@ -365,6 +367,34 @@ def test_validity_bounds_other_than_a_date_or_iso_date_time_name_the_field(store
         store.add(make_entry("e1", **{field: bad}))
     assert info.value.field == field and repr(bad) in str(info.value) and "YYYY-MM-DD" in str(info.value)
     assert store.count() == 0
+
+
+def _in_zone(zone: str) -> None:
+    import os
+    import time
+
+    os.environ["TZ"] = zone
+    time.tzset()
+
+
+def test_a_bound_with_an_offset_is_one_instant_whoever_writes_and_reads_it(berlin, store, make_entry):
+    """The CLI in one time zone and `kefu serve` in another: a bound written with +08:00
+    was stored as the writer's local time without a zone, which the server then read in
+    its own zone, 8 hours off."""
+    _in_zone("Asia/Shanghai")
+    store.add(make_entry("e1", valid_to="2026-11-30T18:00+08:00"))
+    _in_zone("UTC")
+    store.add(make_entry("e2", question="另一个问题", valid_to="2026-11-30T18:00+08:00"))
+    e1, e2 = store.get("e1"), store.get("e2")
+    assert e1.valid_to == e2.valid_to == "2026-11-30T18:00:00+08:00"
+    # Read by a server in UTC: 18:00 in Beijing is 10:00 UTC.
+    assert e1.is_active(datetime(2026, 11, 30, 9, 59)) and not e1.is_active(datetime(2026, 11, 30, 10, 1))
+    _in_zone("Asia/Shanghai")  # and by one in Beijing: 18:00 local
+    assert e1.is_active(datetime(2026, 11, 30, 17, 59)) and not e1.is_active(datetime(2026, 11, 30, 18, 1))
+    # A bound without an offset stays local time: the shop's, in whichever process reads it.
+    store.update("e2", {"valid_to": "2026-11-30T18:00"})
+    assert store.get("e2").valid_to == "2026-11-30T18:00:00"
+    assert store.get("e2").is_active(datetime(2026, 11, 30, 17, 59))
 
 
 def test_a_valid_to_with_an_offset_ends_at_that_moment(berlin):
