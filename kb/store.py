@@ -650,7 +650,9 @@ class Store:
         now = _now()
         new = Entry(id=entry.id, created_at=entry.created_at, updated_at=now, author=author,
                     version=entry.version + 1, **after)
-        if question_key(new.question) != question_key(entry.question):
+        # As for a new entry: an entry coming back to life (archived before) may not take a
+        # live entry's question either, unchanged as its own question is.
+        if question_key(new.question) != question_key(entry.question) or entry.status == "archived":
             self._check_question(new, keys)
         self._write(new, insert=False)
         self._record(new, before, action, author, now)

@@ -194,6 +194,25 @@ def test_revert_to_missing_version_raises(store, make_entry):
     assert store.get("e1").version == 1
 
 
+@pytest.mark.parametrize("bring_back", [
+    lambda store: store.update("d3", {"status": "published"}),
+    lambda store: store.update("d3", {"status": "draft", "answer": "改过"}),
+    lambda store: store.revert("d3", 1),
+])
+def test_an_archived_entry_brought_back_may_not_share_a_live_entrys_question(store, make_entry, bring_back):
+    """Un-archiving (edit, the console's status select, API PUT, revert) skipped the
+    check `add` makes, leaving two live entries with one standard question."""
+    store.add(make_entry("d3", question="独特问题丙", answer="x"))
+    store.archive("d3")
+    store.add(make_entry("d4", question="独特问题丙？", answer="y"))  # allowed: d3 is archived
+    with pytest.raises(DuplicateQuestion) as info:
+        bring_back(store)
+    assert info.value.entry_id == "d4" and info.value.field == "question"
+    assert store.get("d3").status == "archived" and store.get("d3").version == 2
+    store.archive("d4")
+    assert bring_back(store).status != "archived"  # fine once the other is archived too
+
+
 # -- validation -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad, field", [

@@ -509,6 +509,14 @@ def test_entries_crud_and_errors(api):
     assert api("GET", "/api/entries?limit=0").status_code == 400
 
 
+def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):
+    ws.kb().archive("ship")
+    api("POST", "/api/entries", json={"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})
+    r = api("PUT", "/api/entries/ship", json={"status": "published"})
+    assert r.status_code == 409 and r.get_json()["error"]["field"] == "question"
+    assert ws.kb().store.get("ship").status == "archived"
+
+
 def test_a_second_entry_with_a_standard_question_is_a_conflict_as_in_the_cli(api):
     """It was 400 invalid_field, where `kefu add --json` said conflict: the question is
     fine in itself, it is taken by another entry, as a taken id is (409)."""

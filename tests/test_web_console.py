@@ -505,6 +505,17 @@ def test_edit_refuses_to_overwrite_a_newer_version(editor, ws):
     assert ws.kb().store.get("ship").answer == "别人改过的答案。"
 
 
+def test_un_archiving_in_the_console_is_refused_while_another_entry_has_the_question(editor, ws):
+    ws.kb().archive("ship")
+    ws.kb().add({"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})
+    html = editor.post("/console/entries/ship", entry_form(question="运费怎么算", answer="满99元包邮。",
+                                                           status="published", version="2"), status=400).text
+    assert 'id="err-question"' in html and "ship2" in html
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=409).text
+    assert "没有恢复" in html and "ship2" in html
+    assert ws.kb().store.get("ship").status == "archived"
+
+
 def test_edit_validation_error_keeps_input(editor, ws):
     html = editor.post("/console/entries/ship", entry_form(question="", answer="新答案", similar=["新问法"],
                                                            version="1"), status=400).text
