@@ -68,6 +68,20 @@ class DuplicateEntry(KefuError):
         self.entry_id = entry_id
 
 
+class VersionConflict(KefuError):
+    """An edit was made on version `expected` of the entry, which has changed since
+    (`current`: the entry as it is now): saving it would silently undo the other change.
+    Compared inside the write transaction, so two processes saving at once cannot both pass."""
+
+    code = "conflict"
+    field = "version"
+
+    def __init__(self, entry_id: str, expected: int, current):
+        super().__init__(f"entry {entry_id!r} has changed since version {expected} (it is version "
+                         f"{current.version} now); load it again and redo the change")
+        self.entry_id, self.expected, self.current = entry_id, expected, current
+
+
 class InvalidEntry(KefuError):
     """An entry field has a bad value; names the field."""
 

@@ -23,7 +23,7 @@ import sqlite_utils
 from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
-                     KefuError, SourceNotFound, VersionNotFound)
+                     KefuError, SourceNotFound, VersionConflict, VersionNotFound)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -322,16 +322,24 @@ class Store:
             return self._add(validate(data), author, "create")
 
     def update(self, entry_id: str, changes: dict, author: str | None = None,
-               action: str = "edit") -> Entry:
+               action: str = "edit", expected_version: int | None = None) -> Entry:
+        """Change the given fields. With `expected_version` (the version the edit was made
+        on), VersionConflict unless the entry still is that version: compared inside the
+        write transaction, so of two processes saving from one version only the first wins."""
         changes = validate({k: v for k, v in changes.items() if k != "id"})
         with self._writing():
-            return self._update(self.get(entry_id), changes, author, action)
+            entry = self.get(entry_id)
+            if expected_version is not None and entry.version != expected_version:
+                raise VersionConflict(entry.id, expected_version, entry)
+            return self._update(entry, changes, author, action)
 
     def archive(self, entry_id: str, author: str | None = None) -> Entry:
         return self.update(entry_id, {"status": "archived"}, author, action="archive")
 
-    def revert(self, entry_id: str, version: int, author: str | None = None) -> Entry:
-        """Make the entry's content what it was right after `version` (a new version is recorded)."""
+    def revert(self, entry_id: str, version: int, author: str | None = None,
+               expected_version: int | None = None) -> Entry:
+        """Make the entry's content what it was right after `version` (a new version is
+        recorded); `expected_version` as for `update`."""
         entry_id = self.get(entry_id).id  # as stored (ｋ001 is k001)
         if not 0 < version <= SQLITE_MAX_INTEGER:  # no such version; SQLite cannot even compare it
             raise VersionNotFound(entry_id, version)
@@ -343,7 +351,8 @@ class Store:
         for name in ("valid_from", "valid_to"):  # maybe in a form an older kefu accepted
             if name in content:
                 content[name] = legacy_when(content[name])
-        return self.update(entry_id, content, author, action=f"revert to v{version}")
+        return self.update(entry_id, content, author, action=f"revert to v{version}",
+                           expected_version=expected_version)
 
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,

@@ -10,7 +10,7 @@ import pytest
 
 from kefu.kb.entry import Entry, validate
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
-                            VersionNotFound)
+                            VersionConflict, VersionNotFound)
 from kefu.kb.store import Store, backup, restore
 
 
@@ -192,6 +192,29 @@ def test_revert_to_missing_version_raises(store, make_entry):
     with pytest.raises(VersionNotFound):
         store.revert("e1", 7)
     assert store.get("e1").version == 1
+
+
+def test_an_edit_made_on_an_older_version_is_refused_by_another_connection(tmp_path, make_entry):
+    """Two editors (two gunicorn workers: two connections) saved from one version; the
+    console compared versions before the write, so both passed and one edit was lost.
+    The version is compared inside the write transaction."""
+    first, second = Store.open(tmp_path / "kefu.db"), Store.open(tmp_path / "kefu.db")
+    try:
+        first.add(make_entry("e1"))
+        loaded = second.get("e1").version  # both editors loaded version 1
+        first.update("e1", {"answer": "甲改的答案。"}, author="ed1", expected_version=loaded)
+        with pytest.raises(VersionConflict) as info:
+            second.update("e1", {"answer": "乙改的答案。"}, author="ed2", expected_version=loaded)
+        assert info.value.code == "conflict" and info.value.current.version == 2
+        with pytest.raises(VersionConflict):
+            second.revert("e1", 1, author="ed2", expected_version=loaded)
+        assert second.get("e1").answer == "甲改的答案。" and len(second.history("e1")) == 2
+        # Made on the current version, or without one (the CLI): saved.
+        assert second.revert("e1", 1, author="ed2", expected_version=2).version == 3
+        assert first.update("e1", {"answer": "丙改的答案。"}).version == 4
+    finally:
+        first.close()
+        second.close()
 
 
 @pytest.mark.parametrize("bring_back", [

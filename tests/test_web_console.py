@@ -505,6 +505,69 @@ def test_edit_refuses_to_overwrite_a_newer_version(editor, ws):
     assert ws.kb().store.get("ship").answer == "别人改过的答案。"
 
 
+@pytest.fixture
+def second_worker(ws):
+    """Another gunicorn worker on the same data folder: its own workspace, store
+    connection and request lock."""
+    w = Workspace(ws.home, embedders=[FakeEmbedder()])
+    yield create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=w)
+    w.close()
+
+
+def _meanwhile(monkeypatch, obj, name: str, other_save) -> None:
+    """Run `other_save` (another worker's request) once, just before this worker's call of
+    `obj.name`: after whatever this worker checked first, before its write."""
+    real = getattr(obj, name)
+
+    def call(*args, **kwargs):
+        monkeypatch.setattr(obj, name, real)
+        other_save()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(obj, name, call)
+
+
+def test_two_workers_saving_from_one_version_at_once_do_not_both_save(editor, ws, second_worker, monkeypatch):
+    """Both saves got 302 and the first editor's answer was lost: each worker compared the
+    version under its own thread lock, before the write transaction."""
+    other = Browser(second_worker, "boss")
+    editor.get("/console/entries/ship")
+    other.get("/console/entries/ship")
+    _meanwhile(monkeypatch, ws.kb(), "update", lambda: other.post(
+        "/console/entries/ship", entry_form(question="运费怎么算", answer="乙的答案", version="1"), status=200))
+    mine = entry_form(question="运费怎么算", answer="甲的答案", version="1")
+    html = editor.post("/console/entries/ship", mine, status=409).text
+    assert "已被他人修改（现为第 2 版）" in html and "甲的答案" in html
+    assert ws.kb().store.get("ship").answer == "乙的答案" and len(ws.kb().store.history("ship")) == 2
+    # The form stays on the version it was edited from, showing the other editor's change:
+    # one more click is refused again instead of saving over it.
+    assert 'name="version" value="1"' in html
+    assert re.search(r'changed-since">.*满99元包邮，不满收10元运费。.*→ 乙的答案', html, re.S)
+    editor.post("/console/entries/ship", mine, status=409)
+    assert ws.kb().store.get("ship").answer == "乙的答案"
+
+
+def test_a_save_after_someone_archived_the_entry_does_not_bring_it_back(editor, ws):
+    """The 409 page put the new version in its form, so the next click un-archived the entry."""
+    editor.get("/console/entries/ship")
+    ws.kb().archive("ship", author="other")
+    form = entry_form(question="运费怎么算", answer="我改的答案", version="1")
+    html = editor.post("/console/entries/ship", form, status=409).text
+    assert 'name="version" value="1"' in html and "已归档" in html.split('changed-since">')[1].split("</section>")[0]
+    editor.post("/console/entries/ship", form, status=409)
+    assert ws.kb().store.get("ship").status == "archived" and ws.kb().store.get("ship").version == 2
+
+
+def test_two_workers_reverting_from_one_history_page_do_not_both_revert(editor, ws, second_worker, monkeypatch):
+    ws.kb().update("ship", {"answer": "满59元包邮。"}, author="ed")
+    other = Browser(second_worker, "boss")
+    other.get("/console/entries/ship/history")
+    _meanwhile(monkeypatch, ws.kb(), "revert", lambda: other.post(
+        "/console/entries/ship", entry_form(question="运费怎么算", answer="乙的答案", version="2"), status=200))
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=409).text
+    assert "此条目已被他人修改（现为第 3 版），没有恢复" in html
+    assert ws.kb().store.get("ship").answer == "乙的答案"
+
+
 def test_un_archiving_in_the_console_is_refused_while_another_entry_has_the_question(editor, ws):
     ws.kb().archive("ship")
     ws.kb().add({"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})

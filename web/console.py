@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
-from kefu.kb.errors import DuplicateEntry, EmptyQuery, InvalidEntry, KefuError
+from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EmptyQuery, InvalidEntry, KefuError, VersionConflict
 from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
@@ -151,8 +151,9 @@ def _entry_data(values: dict) -> dict:
 
 
 def _render_form(values: dict, entry=None, errors: dict | None = None, status: int = 200,
-                 trial=None, version: str | None = None):
-    """The entry form; `version`: the version the edit was made on (default: the entry's)."""
+                 trial=None, version: str | None = None, changed_since: list[dict] | None = None):
+    """The entry form; `version`: the version the edit was made on (default: the entry's);
+    `changed_since`: what others changed after that version (`field_diff` rows)."""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
         # The words drafts will flag to the agent (kefu lint lists them too): a warning, not an error.
@@ -162,7 +163,7 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
                            categories=categories, known_tags=tags, statuses=STATUSES,
                            trial=trial, version=version or (entry.version if entry else None),
-                           flags=flags), status
+                           flags=flags, changed_since=changed_since), status
 
 
 def _error_of(exc: KefuError) -> dict:
@@ -213,21 +214,38 @@ def edit_entry(entry_id: str):
 
 def _save_entry(entry_id: str):
     """Save the edit form, unless the entry changed since the form was loaded: saving
-    then would silently undo the other editor's change."""
+    then would silently undo the other editor's change. The store compares the versions
+    inside its write transaction; a check here would not see another worker's save."""
     values = _values_from_form(request.form)
+    typed = request.form.get("version", "")
+    expected = whole_number(typed)
     with locked() as ws:
         kb = ws.kb()
         entry = kb.store.get(entry_id)
         values["id"] = entry.id
-        if request.form.get("version", "") != str(entry.version):
-            errors = {"": f"此条目已被他人修改（现为第 {entry.version} 版），请先查看历史或刷新后再改。"}
-            return _render_form(values, entry=entry, errors=errors, status=409)
         try:
-            saved = kb.update(entry_id, _entry_data(values), author=author())
+            # A form without its version was made on no version (0): refused as stale.
+            saved = kb.update(entry_id, _entry_data(values), author=author(),
+                              expected_version=expected or 0)
+        except VersionConflict as exc:
+            return _conflict_form(values, exc.current, typed)
         except InvalidEntry as exc:
-            return _render_form(values, entry=entry, errors=_error_of(exc), status=400)
-    flash("已保存" if saved.version != entry.version else "没有改动")
+            return _render_form(values, entry=entry, errors=_error_of(exc), status=400, version=typed)
+    flash("已保存" if saved.version != expected else "没有改动")
     return redirect(url_for(".edit_entry", entry_id=entry_id))
+
+
+def _conflict_form(values: dict, current, version: str):
+    """The form as typed after someone else saved the entry: still on the version it was
+    edited from (one more click is refused again, not saved over the other change), with
+    what changed meanwhile, for the editor to merge by hand."""
+    with locked() as ws:
+        changes = ws.kb().store.history(current.id)
+    base = next((c.after for c in changes if str(c.version) == version), None)
+    since = field_diff(base, current.content()) if base is not None else None
+    errors = {"": f"此条目已被他人修改（现为第 {current.version} 版），你的改动没有保存；"
+                  + ("请对照下面的改动，刷新后在最新版本上重新修改。" if since is not None else "请先查看历史或刷新后再改。")}
+    return _render_form(values, entry=current, errors=errors, status=409, version=version, changed_since=since)
 
 
 def _entry_form_again(message: str):
@@ -304,14 +322,16 @@ def revert(entry_id: str):
     version = whole_number(request.form.get("version", ""))
     if version is None:
         abort(400, "缺少要恢复的版本号")
+    current = whole_number(request.form.get("current", "")) or 0  # a form without it: stale
     with locked() as ws:
-        kb = ws.kb()
-        before = kb.store.get(entry_id)
-        if request.form.get("current", "") != str(before.version):
-            return _history_page(entry_id, f"此条目已被他人修改（现为第 {before.version} 版），没有恢复；"
+        try:
+            entry = ws.kb().revert(entry_id, version, author=author(), expected_version=current)
+        except VersionConflict as exc:
+            return _history_page(entry_id, f"此条目已被他人修改（现为第 {exc.current.version} 版），没有恢复；"
                                            "请查看最新的历史后再决定。", 409)
-        entry = kb.revert(entry_id, version, author=author())
-    if entry.version == before.version:
+        except DuplicateQuestion as exc:
+            return _history_page(entry_id, f"没有恢复：{reason_zh(exc.reason)}", 409)
+    if entry.version == current:
         flash(f"第 {version} 版的内容与当前相同，没有改动")
     else:
         flash(f"已恢复到第 {version} 版的内容（记为第 {entry.version} 版）")
