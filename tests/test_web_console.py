@@ -801,6 +801,73 @@ def test_words_saved_by_another_editor_since_the_page_was_loaded_are_not_overwri
     assert (ws.home / "safe_phrases.txt").read_text(encoding="utf-8") == "第一时间\n"
 
 
+def _save_at_once(monkeypatch, first_save, second_save) -> list[int]:
+    """Two workers' saves of the data folder's files: the second arrives while the first
+    is writing (after its rev check). The statuses, first's then second's."""
+    import threading
+    from contextlib import contextmanager
+
+    from kefu.web import file_pages
+
+    first_writing, second_waiting = threading.Event(), threading.Event()
+    real_write, real_lock = file_pages._write_checked, getattr(file_pages, "_files_locked", None)
+
+    def write(*args, **kwargs):
+        if threading.current_thread().name == "first" and not first_writing.is_set():
+            first_writing.set()
+            second_waiting.wait(10)  # until the second save waits for this one (without a lock: never)
+        return real_write(*args, **kwargs)
+
+    @contextmanager
+    def lock(ws):
+        if threading.current_thread().name == "second":
+            second_waiting.set()
+        with real_lock(ws):
+            yield
+
+    monkeypatch.setattr(file_pages, "_write_checked", write)
+    monkeypatch.setattr(file_pages, "_files_locked", lock, raising=False)
+    statuses = {}
+    first = threading.Thread(name="first", target=lambda: statuses.update(first=first_save().status_code))
+    second = threading.Thread(name="second", target=lambda: statuses.update(second=second_save().status_code))
+    first.start()
+    assert first_writing.wait(30)
+    second.start()
+    first.join(60)
+    second.join(60)
+    return [statuses.get("first"), statuses.get("second")]
+
+
+def test_two_workers_saving_the_word_lists_from_one_rev_do_not_both_save(editor, ws, second_worker, monkeypatch):
+    """ed2's safe phrase was gone, both saves 302: the rev check and the write were under
+    each worker's own thread lock."""
+    other = Browser(second_worker, "boss")
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/words")).group(1)
+    other.get("/console/words")
+    statuses = _save_at_once(
+        monkeypatch,
+        lambda: editor.post("/console/words", {"rev": rev, "words": "甲敏感词\n", "safe": ""}, follow=False),
+        lambda: other.post("/console/words", {"rev": rev, "words": "", "safe": "乙短语\n"}, follow=False))
+    assert statuses == [302, 409]
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "甲敏感词\n"
+    assert "乙短语" not in (ws.home / "safe_phrases.txt").read_text(encoding="utf-8")
+
+
+def test_two_workers_saving_the_huashu_from_one_rev_do_not_both_save(editor, ws, second_worker, monkeypatch):
+    other = Browser(second_worker, "boss")
+    form = editor.get("/console/huashu/new")
+    rev = re.search(r'name="rev" value="(\w+)"', form).group(1)
+    other.get("/console/huashu/new")
+    line = {"rev": rev, "kind": "closing", "stage": "告别", "tone": "any", "script": "simplified"}
+    statuses = _save_at_once(
+        monkeypatch,
+        lambda: editor.post("/console/huashu/save", {**line, "id": "h901", "text": "甲的话术"}, follow=False),
+        lambda: other.post("/console/huashu/save", {**line, "id": "h902", "text": "乙的话术"}, follow=False))
+    assert statuses == [302, 409]
+    saved = (ws.home / "huashu.jsonl").read_text(encoding="utf-8")
+    assert "甲的话术" in saved and "乙的话术" not in saved
+
+
 def test_a_word_list_form_without_its_lists_empties_nothing(editor, ws):
     save_words(editor, {"words": "包邮\n", "safe": "第一时间\n"}, status=200)
     for form in ({}, {"words": "包邮\n"}, {"safe": ""}):

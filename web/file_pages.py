@@ -7,13 +7,16 @@ entries pages are in `console.py`.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -51,6 +54,17 @@ def _write_checked(target: Path, text: str, check) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _files_locked(ws) -> Iterator[None]:
+    """Hold the data folder's file lock (an flock, which every worker process takes) for
+    one check of a form's rev and the write after it: `locked()` only orders this
+    process's threads, so two workers saving from one rev both passed the check, and the
+    later write silently dropped the earlier one."""
+    with open(ws.home / ".files.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def _file_rev(*paths: Path) -> str:
@@ -170,7 +184,7 @@ def save_phrase():
     form = request.form
     phrase = _phrase_from_form(form)
     index = whole_number(form.get("index", ""))
-    with locked() as ws:
+    with locked() as ws, _files_locked(ws):
         path = _huashu_path(ws)
         if form.get("rev") != _file_rev(path):
             return _phrase_form(phrase, index, form.get("rev", ""),
@@ -199,7 +213,7 @@ def save_phrase():
 @bp.post("/huashu/<int:index>/delete")
 @requires("editor")
 def delete_phrase(index: int):
-    with locked() as ws:
+    with locked() as ws, _files_locked(ws):
         path = _huashu_path(ws)
         if request.form.get("rev") != _file_rev(path):
             flash("话术文件已被他人修改，没有删除；请查看后再试。")
@@ -269,7 +283,7 @@ def _save_words(ws, typed: dict) -> str | None:
 def words():
     from kefu import corpus
 
-    with locked() as ws:
+    with locked() as ws, _files_locked(ws):
         words_path = ws.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
         safe_path = ws.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)
         texts = {"words": words_path.read_text(encoding="utf-8"), "safe": safe_path.read_text(encoding="utf-8")}
