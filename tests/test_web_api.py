@@ -509,6 +509,23 @@ def test_entries_crud_and_errors(api):
     assert api("GET", "/api/entries?limit=0").status_code == 400
 
 
+def test_a_put_made_on_an_older_version_is_a_conflict(api, ws):
+    """PUT refused a `version` field, so an integration could not guard against
+    overwriting an editor's change: it is optional, and 409 when stale, as in the console."""
+    seen = api("GET", "/api/entries/ship").get_json()["version"]
+    ws.kb().update("ship", {"answer": "编辑刚改的答案。"}, author="ed")
+    r = api("PUT", "/api/entries/ship", json={"answer": "集成写的答案。", "version": seen})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    assert r.get_json()["error"]["field"] == "version" and "version 2 now" in r.get_json()["error"]["message"]
+    assert ws.kb().store.get("ship").answer == "编辑刚改的答案。"
+    r = api("PUT", "/api/entries/ship", json={"answer": "集成写的答案。", "version": seen + 1})
+    assert r.status_code == 200 and r.get_json()["version"] == seen + 2
+    for bad in ("2", 2.5, True, -1):
+        r = api("PUT", "/api/entries/ship", json={"answer": "别的。", "version": bad})
+        assert (r.status_code, r.get_json()["error"]["field"]) == (400, "version"), bad
+    assert "version" in SPEC["components"]["schemas"]["EntryChanges"]["properties"]
+
+
 def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):
     ws.kb().archive("ship")
     api("POST", "/api/entries", json={"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})

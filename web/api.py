@@ -332,10 +332,16 @@ def create_entry():
 @bp.put("/entries/<path:entry_id>")
 @requires("editor")
 def update_entry(entry_id: str):
-    data = _entry_fields(_body())
+    body = _body()
+    # The version the change was made on (as GET gave it): 409 when someone changed the
+    # entry since, compared inside the store's write transaction (as the console's form).
+    expected = body.pop("version", None)
+    if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 0):
+        raise ApiError(400, "invalid_field", "version must be a whole number (the entry's version)", "version")
+    data = _entry_fields(body)
     data.pop("id", None)
     with locked() as ws:
-        entry = ws.kb().update(entry_id, data, author=_agent())
+        entry = ws.kb().update(entry_id, data, author=_agent(), expected_version=expected)
     return jsonify(entry.to_dict())
 
 

@@ -14,7 +14,8 @@ def _json(schema: dict, description: str = "OK") -> dict:
 _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (400, "Bad input; `field` names the offending field"), (401, "Login or a Bearer token is required"),
     (403, "The user's role is too low"), (404, "No such entry or suggestion"),
-    (409, "The id exists already, or another entry (published or draft) has the standard question; or "
+    (409, "The id exists already, or another entry (published or draft) has the standard question, or the "
+          "entry is no longer the `version` a change was made on (`field` is version); or "
           "feedback contradicting feedback already recorded for the suggestion (a reject of a draft whose "
           "entry a draft of it was already accepted or edited for, or the other way round)"),
     (413, "A text field, or the request body, is too long"),
@@ -46,7 +47,10 @@ SPEC = {
                                "field": {"type": ["string", "null"]}}}}},
             "EntryInput": {"type": "object", "properties": _ENTRY_FIELDS, "required": ["question", "answer"],
                            "additionalProperties": False},
-            "EntryChanges": {"type": "object", "properties": _ENTRY_FIELDS, "additionalProperties": False},
+            "EntryChanges": {"type": "object", "properties": {**_ENTRY_FIELDS, "version": {
+                "type": "integer", "description": "the version the change was made on: 409 when the entry "
+                                                  "has changed since (optional)"}},
+                             "additionalProperties": False},
             "Entry": {"type": "object", "properties": {
                 **_ENTRY_FIELDS, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
