@@ -21,7 +21,7 @@ def terms() -> None:
 @handle_errors
 def terms_add(c: Context, words, as_json) -> None:
     """Add shop terms (stored normalised: simplified, half-width, lower case); the index is
-    re-segmented on next use (no re-embedding)."""
+    re-segmented now (no re-embedding)."""
     emit(c.kb().add_terms(words, author=author()), as_json, _terms_added_text)
 
 
@@ -50,10 +50,10 @@ def terms_list(c: Context, as_json) -> None:
 @handle_errors
 @needs_store
 def terms_remove(c: Context, words, as_json) -> None:
-    """Remove shop terms."""
-    store = c.kb().store
-    unknown = store.unknown_terms(words)
-    emit({"removed": store.remove_terms(words), "unknown": unknown}, as_json,
+    """Remove shop terms; the index is re-segmented now (no re-embedding)."""
+    kb = c.kb()
+    unknown = kb.store.unknown_terms(words)
+    emit({"removed": kb.remove_terms(words), "unknown": unknown}, as_json,
          lambda d: "\n".join([f"removed {d['removed']} term(s)"] + [f"note: {w} is not a term" for w in d["unknown"]]))
 
 

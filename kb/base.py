@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -28,6 +30,10 @@ _SLICE = 2_000  # entries whose documents a rebuild holds at once
 # as quick, and compacts the FAISS id maps.
 _SYNC_MAX = 200
 
+# Seconds after which an index that could not be saved, and is searched from memory, is
+# saved again (by the next search after them).
+_SAVE_AGAIN_S = 60.0
+
 # (entry id, phrasings then trusted learned phrasings, validity window, learned phrasings)
 Item = tuple[str, list[str], tuple, list[str]]
 
@@ -44,7 +50,10 @@ class KnowledgeBase:
     its index update), the entries that changed are applied to it in place; when it is
     missing or damaged, or much changed, it is rebuilt from SQLite (vectors come from
     the embedding cache, so only new text is embedded). Writers of the index in every
-    process take turns through a lock file; searches never wait for it.
+    process take turns through a lock file; searches never wait for it: while another
+    process holds it, they search the index they have until the new one is on disk. When
+    the index cannot be written (a full disk, a read-only folder), searches go on from the
+    index brought up to date in memory, with a warning, and the save is tried again.
     """
 
     def __init__(self, home: str | Path, embedders: list[Embedder], progress: Progress | None = None,
@@ -63,6 +72,8 @@ class KnowledgeBase:
         # Why the index could not follow the writes (saved in the store all the same),
         # None once it did: see _after_write.
         self.index_error: IndexNotUpdated | None = None
+        # The searched entry index when it could not be saved, and when to try again.
+        self._unsaved: tuple[Index, float] | None = None
         if search_threads:
             # FAISS, numpy's BLAS and the encoders each start threads; on a small
             # machine they compete for the cores and one query gets slower, not
@@ -165,27 +176,96 @@ class KnowledgeBase:
     # -- the indexes -------------------------------------------------------------
     def index(self) -> Index:
         """The live entry index, loaded once; brought up to date when stale, rebuilt when
-        missing or damaged (with a warning naming what was broken); IndexMismatch on other models."""
+        missing or damaged (with a warning naming what was broken); IndexMismatch on other models.
+
+        A search never waits for another process writing the index (a bulk import, a
+        rebuild): it gets the index it had, stale, until the new one is on disk. An index
+        that cannot be written (the disk full) is returned as brought up to date in
+        memory, with a warning; see _search_on."""
         want = self.store.published_hash()
         if self._index is None or self._index.content_hash != want:
-            # Another process may have brought it up to date: looked at without the lock,
-            # so searches never wait for a writer (the copy in memory is kept if it is
-            # still the one on disk).
-            self._index = self._live(self.index_dir, self._index, warn=False)
+            # Another process may have brought it up to date: looked at without the lock
+            # (the copy in memory is kept if it is still the one on disk, or while the
+            # disk has none that can be read: a writer between two generations).
+            on_disk = self._live(self.index_dir, self._index, warn=False)
+            if on_disk is not None:
+                self._index = on_disk
         if self._index is not None and self._index.content_hash == want:
+            if self._unsaved is not None and self._unsaved[0] is self._index and self._unsaved[1] <= time.monotonic():
+                self._save_again()
             return self._index
-        with self.index_dir.lock():
-            return self._catch_up(warn=True) or self._rebuild()
+        return self._search_on(self._index, want)
+
+    def _search_on(self, stale: Index | None, want: str) -> Index:
+        """The index for a search when the one in memory (`stale`, or None) is not the
+        store's: brought up to date under the lock; `stale` itself while another process
+        holds the lock. If it cannot be written, the index as brought up to date in memory
+        (or, failing that, `stale`) with a warning; saved again after _SAVE_AGAIN_S."""
+        locked = False
+        try:
+            with self.index_dir.lock(wait=stale is None) as held:
+                if not held:
+                    log.debug("the index is being written by another process; searching the previous one")
+                    return stale
+                locked, stale = True, None  # not held beside a rebuilt index (see _rebuild)
+                return self._catch_up(warn=True) or self._rebuild()
+        except OSError as exc:
+            if not locked:  # the lock file cannot be opened (a read-only folder): in memory only
+                try:
+                    self._catch_up(warn=True, save=False) or self._rebuild(save=False)
+                except OSError:
+                    pass
+            index = self._index if self._index is not None and self._index.content_hash == want else None
+            self._index = index or stale or self._live(self.index_dir, None, warn=False)
+            if self._index is None:
+                raise
+            self._unsaved = (self._index, time.monotonic() + _SAVE_AGAIN_S)
+            log.warning("the index could not be saved (%s); searching %s, saving again in %d s",
+                        _why(exc), "the index brought up to date in memory" if index else
+                        "the index as last saved, without the latest changes", _SAVE_AGAIN_S)
+            return self._index
+
+    def _save_again(self) -> None:
+        """Save the searched index that could not be saved before (see _search_on)."""
+        index = self._index
+        self._unsaved = None
+        try:
+            with self.index_dir.lock(wait=False) as held:
+                if not held:  # another process writes the index now: it saves the store's state
+                    return
+                current = self.index_dir.current()
+                if current is not None and self.index_dir.meta().get("content_hash") == index.content_hash:
+                    return  # another process has saved the same since
+                if current is not None and current == index.folder:
+                    index.save(current)
+                else:  # rebuilt in memory, or no version is live
+                    self._write_version(self.index_dir, index)
+        except (OSError, IndexDamaged) as exc:
+            self._unsaved = (index, time.monotonic() + _SAVE_AGAIN_S)
+            log.warning("the index could still not be saved (%s); saving again in %d s", _why(exc), _SAVE_AGAIN_S)
 
     def passage_index(self) -> Index:
         """The index of document passages: separate from the entries', so reference text
         never competes with curated answers or shifts their BM25 statistics."""
         want = self.store.passages_hash()
         if self._passages is None or self._passages.content_hash != want:
-            self._passages = self._live(self.passage_dir, self._passages, warn=False)
-        if self._passages is None or self._passages.content_hash != want:
-            with self.passage_dir.lock():
-                self._passages = self._rebuild_passages()
+            on_disk = self._live(self.passage_dir, self._passages, warn=False)
+            if on_disk is not None:
+                self._passages = on_disk
+        if self._passages is not None and self._passages.content_hash == want:
+            return self._passages
+        # As index(): never waiting for another process's rebuild; when it cannot be
+        # written, the passages as last saved.
+        stale = self._passages
+        try:
+            with self.passage_dir.lock(wait=stale is None) as held:
+                if held:
+                    self._passages = self._rebuild_passages()
+        except OSError as exc:
+            if stale is None:
+                raise
+            self._passages = stale
+            log.warning("the passage index could not be saved (%s); searching it as last saved", _why(exc))
         return self._passages
 
     def _rebuild_passages(self, anew: bool = False, publish: bool = True) -> Index:
@@ -222,9 +302,10 @@ class KnowledgeBase:
                 log.warning("the index is damaged: %s; rebuilding it from the store", exc)
             return None
 
-    def _catch_up(self, warn: bool = False) -> Index | None:
+    def _catch_up(self, warn: bool = False, save: bool = True) -> Index | None:
         """With the index lock held: make the live entry index hold exactly the store, in
-        place; None (and nothing loaded) when it must be rebuilt instead.
+        place; None (and nothing loaded) when it must be rebuilt instead. With
+        `save=False` (no lock: it cannot be taken) only in memory.
 
         What changed is found by comparing the store with what the index was built from
         (its Sources), not from what the caller wrote: a write by another process, or one
@@ -248,7 +329,7 @@ class KnowledgeBase:
                 return None
             entries = self.store.get_many(changed)
             items = self._items([entries[i] for i in changed if i in entries and i in state.entries])
-        return self._apply(live, state, changed, items)
+        return self._apply(live, state, changed, items, save)
 
     def _changed(self, live: Index, state: PublishedState) -> list[str] | None:
         """Entries whose indexed form differs from the store's; None if the whole index must
@@ -263,9 +344,11 @@ class KnowledgeBase:
             ids |= {i for i, _ in src.learned.items() ^ learned.items()}
         return sorted(ids)
 
-    def _apply(self, live: Index, state: PublishedState, changed: list[str], items: list[Item]) -> Index:
+    def _apply(self, live: Index, state: PublishedState, changed: list[str], items: list[Item],
+               save: bool = True) -> Index:
         """Replace the `changed` entries of the live index (`items`: those still published).
-        Until it is saved it is not `self._index`: a failure half-way leaves none in use."""
+        Until it is complete it is not `self._index`: a failure half-way leaves none in use;
+        once complete it is, before it is saved: a search goes on with it if it cannot be."""
         docs = self._entry_documents(items)  # embeds new text before anything is touched
         for entry_id in changed:
             live.remove(entry_id)
@@ -278,8 +361,9 @@ class KnowledgeBase:
         live.sources.entries = dict(state.entries)
         live.sources.learned_state = state.learned
         live.content_hash = state.hash
-        live.save(live.folder)
         self._index = live
+        if save:
+            live.save(live.folder)
         return live
 
     def rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
@@ -302,7 +386,9 @@ class KnowledgeBase:
                     self._passages = passages
             return self._rebuild(go_live)
 
-    def _rebuild(self, before_publish: Callable[[], None] | None = None) -> Index:
+    def _rebuild(self, before_publish: Callable[[], None] | None = None, save: bool = True) -> Index:
+        """With the lock held: the entry index built anew from the store and published;
+        with `save=False` (no lock: it cannot be taken) only in memory."""
         # The hash and the entries are read at one moment: an edit committed while this
         # build runs is not in it and leaves it stale, and the next index() applies it.
         with self.store.snapshot():
@@ -319,12 +405,21 @@ class KnowledgeBase:
         docs = (d for lo in range(0, len(items), _SLICE) for d in self._entry_documents(items[lo:lo + _SLICE]))
         sources = Sources(dict(state.entries), {i[0]: _learned_hash(i[3]) for i in items if i[3]},
                           state.terms, state.learned)
-        self._index = self._build(self.index_dir, state.hash, docs, len(items), sources, before_publish)
+        # Up to date in memory before it is written: a search goes on with it if it cannot be.
+        self._index = self._assemble(state.hash, docs, len(items), sources)
+        if save:
+            self._write_version(self.index_dir, self._index, before_publish)
         return self._index
 
     def _build(self, index_dir: IndexDir, content_hash: str, docs: Iterable[Document], total: int,
                sources: Sources | None = None, before_publish: Callable[[], None] | None = None,
                publish: bool = True) -> Index:
+        index = self._assemble(content_hash, docs, total, sources)
+        self._write_version(index_dir, index, before_publish, publish)
+        return index
+
+    def _assemble(self, content_hash: str, docs: Iterable[Document], total: int,
+                  sources: Sources | None = None) -> Index:
         index = Index(self.models)
         for i, doc in enumerate(docs, 1):
             index.add(doc)
@@ -333,13 +428,24 @@ class KnowledgeBase:
         index.refresh_lexical()
         index.content_hash = content_hash
         index.sources = sources
+        return index
+
+    @staticmethod
+    def _write_version(index_dir: IndexDir, index: Index, before_publish: Callable[[], None] | None = None,
+                       publish: bool = True) -> None:
+        """Write `index` to a new version folder and switch to it; a folder that could not
+        be written completely is removed (the previous version stays live)."""
         folder = index_dir.new_version()
-        index.save(folder)
+        try:
+            index.save(folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            index.folder = None
+            raise
         if before_publish:
             before_publish()
         if publish:
             index_dir.publish(folder)
-        return index
 
     def _sync(self) -> None:
         """After a write: apply what changed (this write's, and any other's) to the live
@@ -375,18 +481,20 @@ class KnowledgeBase:
             update()
             self.index_error = None  # it holds every write now, earlier failed ones too
         except (OSError, RuntimeError, MemoryError, sqlite3.Error, IndexDamaged) as exc:
-            if isinstance(exc, OSError) and exc.filename:
-                reason = f"{exc.strerror or exc}: {exc.filename}"
-            else:
-                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-            self.index_error = IndexNotUpdated(reason)
+            self.index_error = IndexNotUpdated(_why(exc))
             self._index = None  # what is in memory may be half-updated: read the disk again
             log.warning("%s", self.index_error, extra={"index_not_updated": True})
 
     def build_index(self) -> None:
         """After writes: build or catch up the index now rather than at the first search;
         a failure is kept in `index_error` as a write's is (see _after_write)."""
-        self._after_write(self.index)
+        self._after_write(self._update)
+
+    def _update(self) -> Index:
+        """For a writer: the entry index brought up to date and saved now, waiting for the
+        lock; a failure is raised (a search's index() goes on without saving instead)."""
+        with self.index_dir.lock():
+            return self._catch_up(warn=True) or self._rebuild()
 
     def add(self, data: dict, author: str | None = None) -> Entry:
         return self._synced(lambda: self.store.add(data, author))
@@ -466,8 +574,33 @@ class KnowledgeBase:
         return removed
 
     def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:
-        # New terms change segmentation, so the next index() call rebuilds (no re-embedding).
-        return self.store.add_terms(words, author)
+        """Store shop terms, then rebuild the index: they change segmentation, so every row
+        is segmented anew (no re-embedding). Rebuilt here, by the writer, so that a server
+        searches its previous index meanwhile rather than rebuilding inside a request."""
+        self.check_index_models()
+        added = self.store.add_terms(words, author)
+        if added.added:
+            self._after_terms()
+        return added
+
+    def remove_terms(self, words: Iterable[str]) -> int:
+        """Remove shop terms (see Store.remove_terms), then rebuild the index as add_terms does."""
+        self.check_index_models()
+        removed = self.store.remove_terms(words)
+        if removed:
+            self._after_terms()
+        return removed
+
+    def _after_terms(self) -> None:
+        if self.index_dir.pointer.exists():  # else built on first use
+            self._after_write(self._update)
+
+
+def _why(exc: Exception) -> str:
+    """An index write's failure in a few words, naming the file when it is known."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
 
 
 def _learned_hash(texts: list[str]) -> str:

@@ -387,33 +387,47 @@ class Index:
 
     # -- files ---------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        """Write generation files, then commit them by replacing meta.json."""
+        """Write generation files, then commit them by replacing meta.json. A failure (a
+        full disk, a read-only folder) leaves the folder at its previous generation, with
+        the files this save made removed; the index in memory is then on disk nowhere
+        (generation 0), so it is never taken for the folder's."""
         folder.mkdir(parents=True, exist_ok=True)
         old = _read_meta(folder)
-        self.generation = (old or {}).get("generation", 0) + 1
-        g = self.generation
+        g = (old or {}).get("generation", 0) + 1
         files = {"rows": f"rows-g{g}.json", "lexical": f"lexical-g{g}.npz",
                  "dense": {m: f"dense-{_slug(m)}-g{g}.faiss" for m in self.models}}
         rows = [[r.vid, r.entry_id, r.text, " ".join(r.tokens)] for r in self.rows.values()]
         data = {"rows": rows, "windows": self.windows}
         if self.sources is not None:
             data["sources"] = vars(self.sources)
-        with _writing(folder / files["rows"]):
-            _write_json(folder / files["rows"], data)
-        with _writing(folder / files["lexical"]):
-            self.lexical.save(folder / files["lexical"])
-            _fsync(folder / files["lexical"])
-        for model, name in files["dense"].items():
-            with _writing(folder / name):
-                _write_faiss(self.dense[model], folder / name)
         meta = {
             "format": FORMAT, "generation": g, "content_hash": self.content_hash,
             "models": [{"id": m, "dim": d} for m, d in self.models.items()],
             "entries": self.n_entries, "rows": len(self.rows), "next_vid": self.next_vid,
             "files": files, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        with _writing(folder / "meta.json"):
-            _write_json(folder / "meta.json", meta)
+        # What this save makes: its generation's files and the temporary ones it replaces
+        # into place. Not what was there before (a leftover is overwritten all the same).
+        made = [folder / n for n in [*chain.from_iterable((f, f + ".tmp") for f in _file_names(meta)), "meta.json.tmp"]
+                if not os.path.lexists(folder / n)]
+        try:
+            with _writing(folder / files["rows"]):
+                _write_json(folder / files["rows"], data)
+            with _writing(folder / files["lexical"]):
+                self.lexical.save(folder / files["lexical"])
+                _fsync(folder / files["lexical"])
+            for model, name in files["dense"].items():
+                with _writing(folder / name):
+                    _write_faiss(self.dense[model], folder / name)
+            with _writing(folder / "meta.json"):
+                _write_json(folder / "meta.json", meta)
+        except BaseException:
+            if _read_meta_quietly(folder).get("generation") != g:  # not committed
+                for path in made:
+                    path.unlink(missing_ok=True)
+            self.generation = 0
+            raise
+        self.generation = g
         self.folder = folder
         if old:
             for name in _file_names(old):
@@ -580,6 +594,14 @@ def _same_models(folder: Path, built: dict[str, int], models: dict[str, int]) ->
             f"but {said(models)} are configured; run `kefu reindex`")
 
 
+def _read_meta_quietly(folder: Path) -> dict:
+    """The folder's meta.json, or {} when there is none or it cannot be read."""
+    try:
+        return _read_meta(folder) or {}
+    except (IndexDamaged, OSError):
+        return {}
+
+
 def _read_meta(folder: Path) -> dict | None:
     """The folder's meta.json; None if there is none, IndexDamaged if it is garbled."""
     path = folder / "meta.json"
@@ -609,25 +631,38 @@ class _ProcessLock:
         self._fh = None
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        with self._thread_lock:
+    def hold(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the lock; with `wait=False` yield False at once (holding nothing) when
+        another thread or process has it."""
+        if not self._thread_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
             if self._depth == 0:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fh = open(self.path, "a+b")
                 try:
-                    fcntl.flock(fh, fcntl.LOCK_EX)
+                    fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # LOCK_NB only: another process has it
+                    fh.close()
+                    fh = None
                 except BaseException:
                     fh.close()
                     raise
+                if fh is None:
+                    yield False
+                    return
                 self._fh = fh
             self._depth += 1
             try:
-                yield
+                yield True
             finally:
                 self._depth -= 1
                 if self._depth == 0:
                     self._fh.close()  # closing releases the flock
                     self._fh = None
+        finally:
+            self._thread_lock.release()
 
 
 _LOCKS: dict[str, _ProcessLock] = {}
@@ -659,10 +694,11 @@ class IndexDir:
         folder = self.root / name
         return folder if name and (folder / "meta.json").exists() else None
 
-    def lock(self):
+    def lock(self, wait: bool = True):
         """Hold the index's lock: writers of this index in every process take turns
-        (build, in-place update, publish); searches read without it."""
-        return _process_lock(self.root / "LOCK").hold()
+        (build, in-place update, publish); searches read without it. A context manager
+        yielding whether it is held: with `wait=False`, False at once if another has it."""
+        return _process_lock(self.root / "LOCK").hold(wait)
 
     def meta(self) -> dict | None:
         folder = self.current()

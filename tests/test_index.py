@@ -815,3 +815,154 @@ def test_a_rebuild_that_cannot_write_its_faiss_file_says_which_file(kb, built, m
     assert exc.value.errno == errno.ENOSPC and exc.value.filename.endswith("dense-fake-g1.faiss")
     assert exc.value.strerror == "cannot write the index file (No space left on device)"
     assert _current(kb) != exc.value.filename.split("/")[-2]  # the old version stays live
+
+
+# -- a search goes on when the index cannot be written, and never waits for another writer -------
+
+def _edit_by_another_process(kb, entry_id: str, changes: dict) -> None:
+    from kefu.kb.store import Store
+
+    s = Store.open(kb.home / "kefu.db")
+    s.update(entry_id, changes)
+    s.close()
+
+
+def test_a_search_goes_on_from_memory_when_the_index_cannot_be_saved(kb, built, caplog, monkeypatch):
+    """A full disk after a saved edit took search down: index() caught up, its save raised
+    OSError (CLI search exit 1, the server 500 on every search, a restart failed to boot),
+    and each attempt left its partial generation files. The search now gets the index
+    brought up to date in memory, with a warning; the files the failed save wrote are
+    removed; the save is tried again later and succeeds once there is room."""
+    import kefu.kb.base as base
+
+    monkeypatch.setattr(base, "_SAVE_AGAIN_S", 0.0)
+    _edit_by_another_process(kb, "ship", {"question": "邮费由谁承担"})
+    before = _meta(kb)
+    full = _next_dense_file_is_a_full_disk(kb)
+    folder = kb.home / "index" / _current(kb)
+    files = sorted(p.name for p in folder.iterdir())
+    searcher = _fresh(kb.home)  # a process started now (a restarted server)
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            index = searcher.index()
+        assert "邮费由谁承担" in _texts(index, "ship")
+        assert index.content_hash == searcher.store.published_hash()
+        assert any("could not be saved" in r.getMessage() and str(full) in r.getMessage() for r in caplog.records)
+        assert _meta(kb) == before and sorted(p.name for p in folder.iterdir()) == files  # nothing half-written left
+        full.unlink()  # the disk has room again
+        assert searcher.index() is index  # and its save is tried again
+        assert _meta(kb)["content_hash"] == searcher.store.published_hash()
+        assert _meta(kb)["generation"] == before["generation"] + 1
+        assert "邮费由谁承担" in _texts(_fresh(kb.home).index(), "ship")
+    finally:
+        searcher.close()
+
+
+def test_a_rebuild_that_cannot_be_saved_leaves_no_folder_and_is_searched_from_memory(kb, built, caplog, monkeypatch):
+    import kefu.kb.index as index_module
+
+    kb.store.add_terms(["顺丰包邮"])  # as by another process: every row must be segmented anew
+    versions = _version_folders(kb)
+    real = index_module.IndexDir.new_version
+
+    def new_version(self):
+        folder = real(self)
+        (folder / "rows-g1.json.tmp").symlink_to("/dev/full")
+        return folder
+    monkeypatch.setattr(index_module.IndexDir, "new_version", new_version)
+    with caplog.at_level("WARNING", logger="kefu"):
+        index = kb.index()
+    assert index.content_hash == kb.store.published_hash()
+    assert any("could not be saved" in r.getMessage() for r in caplog.records)
+    assert _version_folders(kb) == versions  # the half-written folder is gone
+
+
+def test_a_search_goes_on_when_the_index_lock_cannot_be_opened(kb, built, caplog):
+    """A read-only index folder: index/LOCK cannot be opened (here a folder in its place),
+    which failed every search after a saved edit. It is brought up to date in memory."""
+    _edit_by_another_process(kb, "ship", {"question": "邮费由谁承担"})
+    before = _meta(kb)
+    (kb.home / "index" / "LOCK").unlink(missing_ok=True)
+    (kb.home / "index" / "LOCK").mkdir()
+    searcher = _fresh(kb.home)
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            index = searcher.index()
+        assert "邮费由谁承担" in _texts(index, "ship")
+        assert any("could not be saved" in r.getMessage() for r in caplog.records)
+        assert _meta(kb) == before
+    finally:
+        searcher.close()
+
+
+def _hold_the_lock_in_another_process(kb, seconds: float):
+    """A process holding index/LOCK for `seconds` (as a bulk import rebuilding); returned
+    once it holds it."""
+    import subprocess
+    import sys
+
+    child = ("import fcntl, sys, time\n"
+             "fh = open(sys.argv[1], 'a+b')\nfcntl.flock(fh, fcntl.LOCK_EX)\n"
+             "print('held', flush=True)\ntime.sleep(float(sys.argv[2]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", child, str(kb.home / "index" / "LOCK"), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_search_does_not_wait_for_another_process_writing_the_index(kb, built):
+    """index() took the lock as soon as its index was stale, so every search waited for
+    another process's rebuild (server requests stalled for seconds during `kefu import`).
+    It now searches the index it has, and takes the new one once it is on disk."""
+    import time
+
+    _edit_by_another_process(kb, "ship", {"question": "邮费由谁承担"})
+    writer = _hold_the_lock_in_another_process(kb, 20)
+    try:
+        start = time.monotonic()
+        index = kb.index()
+        assert time.monotonic() - start < 5
+        assert index is built and "邮费由谁承担" not in _texts(index, "ship")  # the previous one
+    finally:
+        writer.kill()
+        writer.wait()
+    other = _fresh(kb.home)  # the writer's update, published
+    try:
+        other._sync()
+    finally:
+        other.close()
+    index = kb.index()
+    assert "邮费由谁承担" in _texts(index, "ship") and index.content_hash == kb.store.published_hash()
+
+
+def test_a_process_with_no_index_to_search_waits_for_the_writer(kb, built):
+    import time
+
+    shutil.rmtree(kb.home / "index")
+    (kb.home / "index").mkdir()
+    writer = _hold_the_lock_in_another_process(kb, 1.5)
+    searcher = _fresh(kb.home)
+    try:
+        start = time.monotonic()
+        index = searcher.index()
+        assert time.monotonic() - start > 0.5
+        assert index.content_hash == searcher.store.published_hash()
+    finally:
+        searcher.close()
+        writer.wait()
+
+
+@pytest.mark.parametrize("change", ["add", "remove"])
+def test_terms_rebuild_the_index_in_the_writers_process(kb, built, embedder, change):
+    """`kefu terms add` left the rebuild to the next search, which was a server request
+    (stalled for seconds). The writer rebuilds now, and a reader finds it on disk."""
+    if change == "remove":
+        kb.add_terms(["顺丰包邮"])
+    before = _current(kb)
+    if change == "add":
+        assert kb.add_terms(["顺丰包邮"]).added == ["顺丰包邮"]
+    else:
+        assert kb.remove_terms(["顺丰包邮"]) == 1
+    assert _current(kb) != before
+    assert _meta(kb)["content_hash"] == kb.store.published_hash()
+    assert embedder.encoded == []
