@@ -111,7 +111,7 @@ class Learner:
         self.kb.check_index_models()
         self.store.set_setting("learn.min_agents", str(rule.min_agents))
         self.store = LearnStore(self.kb.store)
-        self.kb.index()
+        self.kb.build_index()  # a write: an index that cannot follow is told (index_error)
 
     def _apply(self, write) -> Recorded | list[str]:
         self.kb.check_index_models()  # before writing: an index of other models cannot follow
