@@ -952,6 +952,37 @@ def test_a_process_with_no_index_to_search_waits_for_the_writer(kb, built):
         writer.wait()
 
 
+def test_a_passage_search_does_not_wait_for_another_process_writing_them(kb):
+    import time
+
+    from kefu.kb.importers.records import Passage
+
+    kb.import_entries([], source="guide.txt", passages=[Passage("guide.txt", 0, "退货要在七天内申请")])
+    before = kb.passage_index()
+    from kefu.kb.store import Store
+
+    s = Store.open(kb.home / "kefu.db")  # another process adds a document, not yet indexed
+    s.import_entries([], source="faq.txt", passages=[Passage("faq.txt", 0, "发票在订单页申请")])
+    s.close()
+    import subprocess
+    import sys
+
+    child = ("import fcntl, sys, time\n"
+             "fh = open(sys.argv[1], 'a+b')\nfcntl.flock(fh, fcntl.LOCK_EX)\n"
+             "print('held', flush=True)\ntime.sleep(20)\n")
+    writer = subprocess.Popen([sys.executable, "-c", child, str(kb.home / "passages" / "LOCK")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        assert kb.passage_index() is before
+        assert time.monotonic() - start < 5
+    finally:
+        writer.kill()
+        writer.wait()
+    assert kb.passage_index().n_entries == 2
+
+
 @pytest.mark.parametrize("change", ["add", "remove"])
 def test_terms_rebuild_the_index_in_the_writers_process(kb, built, embedder, change):
     """`kefu terms add` left the rebuild to the next search, which was a server request
