@@ -23,7 +23,8 @@ ACTIONS = ("accept", "edit", "reject", "no_match")
 RETENTION_DAYS = (1, 3650)
 REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same message only this soon
 
-_NUM = r"[\d一二三四五六七八九十百千零〇两]+"  # a house, floor or flat number, in digits or in words
+_DIGIT = r"\d一二三四五六七八九十百千零〇两"
+_NUM = rf"[{_DIGIT}]+"  # a house, floor or flat number, in digits or in words
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 # Words that join or qualify areas (全市各区各县, 请填写省市区) and are no part of a place
 # name. 和, 本, 全, 那 are (天津市和平区, 本溪市, 全椒县, 那曲市): with them, 超市生鲜区和冷冻区
@@ -34,10 +35,30 @@ _PREFECTURE = "自治州|地区|地區|盟"
 # 市区, 城区, 郊区, 县区, 山区, 景区 are kinds of place, not names (偏远地区市区县区都能到吗).
 _AREA = rf"(?![市城郊县縣山景][区區])(?:(?![{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:{_PREFECTURE}|市|区|區|县|縣|镇|鎮|乡|鄉|街道)"
 _AREA = f"(?:{_AREA})"
-# What may follow a building or floor: the flat (2单元501, 8樓之1).
-_FLAT = r"(?:(?:(?<=单元)|(?<=單元)|(?<=[栋棟幢楼樓座]))\s*[-—]?\s*\d{2,5}(?:室|号|號)?|(?<=[楼樓层層])之\s*\d+)?"
+# Words before an address that are no part of it (地址是, 在, 寄到, 送的; 我, 亲, 请问, 吗):
+# a match starts after them, so the request keeps its words.
+_LABEL = "址是在到寄送的我你您亲请问吗呢吧啊了"
+# One Chinese character, or one space between two (address forms are pasted with spaces
+# between their parts: 上海 浦东新区 张江路 100弄): the name of a place or road.
+_NAME_CHAR = rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]|\s(?=(?![{_LABEL}])[\u4e00-\u9fff]))"
+# The end of a street's name (路, 街, 大道, 巷; 道 of 彌敦道, but not of 知道, 难道, 味道 …).
+_STREET = r"(?:路|街|(?<![知难難味频頻渠轨軌])道|巷)"
+# After the street: its section (忠孝東路四段), lanes (张江路100弄, 文化路一段188巷5弄), and
+# the house number (100号, 264-298 號, 3號之1); a lane alone (共和新路4718弄) is enough.
+_SECTION = r"(?:\s*[一二三四五六七八九十\d]{1,3}\s*段)?"
+_LANE = rf"\s*{_NUM}\s*[巷弄衖]"
+_HOUSE = rf"\s*{_NUM}(?:\s*[-—~至]\s*{_NUM})?\s*[号號](?:\s*之\s*\d+)?"
+# What follows a house number, or stands on its own: a building, perhaps with its name
+# (院3号楼, 汇智大厦12楼, 創紀之城 1 期 20 樓, A座), a unit (2单元), a flat (302室, A 室, 房),
+# and the flat straight after a building, unit or floor (5栋201, 2单元501, 8樓之1).
+_BUILDING = rf"(?:[\u4e00-\u9fff]{{1,10}}?\s*)?(?:{_NUM}|[A-Za-z])\s*(?:号楼|號樓|栋|棟|幢|座|期|楼|樓|层|層|[Ff](?![A-Za-z]))"
+_UNIT = rf"{_NUM}\s*(?:单元|單元)"
+_ROOM = r"(?:\d{1,5}|[A-Za-z]\d{0,4})\s*[室房]"
+_FLAT = (r"(?<=[栋棟幢座楼樓层層元期Ff])\s*[-—]?\s*(?:[A-Za-z]\d{0,4}|\d{1,5})(?:\s*[室房号號])?"
+         r"(?![\d号號楼樓层層栋棟幢座期单單])"  # not the next floor (1楼2楼都有吗)
+         r"|(?<=[楼樓层層])\s*之\s*\d+")
+_PARTS = rf"(?:\s*(?:{_BUILDING}|{_UNIT}|{_ROOM})|{_FLAT})"
 _ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
-
 _PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
               50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 91}
 
@@ -81,6 +102,15 @@ def _hong_kong_id(m: re.Match) -> str:
     return "【证件号】" if ("0123456789A"[rest] if rest else "0") == check else m.group(0)
 
 
+def _hong_kong_phone(m: re.Match) -> str:
+    """A Hong Kong number written in two groups of four (9123 4567), unless the customer
+    names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128)."""
+    before = m.string[max(0, m.start() - 12):m.start()]
+    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單)\D{0,6}$", before):
+        return m.group(0)
+    return "【电话】"
+
+
 _MASKS = [
     # Bank cards and ID numbers look like order numbers; what the customer calls them tells
     # (first: a card number written in groups of four would read as phone numbers).
@@ -95,31 +125,38 @@ _MASKS = [
     # Taiwan mobiles (0912-345-678, +886 912 345 678) and Hong Kong numbers written with a
     # space or +852 (9123 4567): eight bare digits may be an order number, so they stay.
     (re.compile(r"(?<!\d)(?:\+?886[- ]?|0)9\d{2}[- ]?\d{3}[- ]?\d{3}(?!\d)"), "【手机号】"),
-    (re.compile(r"(?<![\d+])(?:\+?852[- ]?[2-9]\d{3}[- ]?\d{4}|[2-35-9]\d{3}[- ]\d{4})(?!\d)"), "【电话】"),
+    # Hong Kong numbers: not a group of a longer grouped number (订单号 2026 1128 1234 5678),
+    # nor one named an order number or a time (下单时间 2026-1128).
+    (re.compile(r"(?<![\d+])\+?852[- ]?[2-9]\d{3}[- ]?\d{4}(?!\d)"), "【电话】"),
+    (re.compile(r"(?<![\d+])(?<!\d\d\d[- ])[2-35-9]\d{3}[- ]\d{4}(?!\d|[- ]\d{3})"), _hong_kong_phone),
     (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)|[(（]0\d{2,3}[)）]\s*-?\d{7,8}(?!\d)"), "【电话】"),
     # A run of address characters is tried once, from its start (the look-behind), and an
     # address part is at most 64 characters: else a long run without '@' (99k of 'x') is
     # rescanned from every position, quadratic time (a worker stuck for minutes).
     (re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"), "【邮箱】"),
-    # A street name with its number (世纪大道100号, 文三路88号3栋201室, 忠孝東路四段100號5樓,
-    # 彌敦道123號, 中山北路一百号) and the building, floor or flat after it (汇智大厦12楼);
-    # digits before it (an order number) are not part of it, nor is 知道 a road, nor words
-    # such as 地址, 在, 寄到 before it.
-    (re.compile(rf"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){{1,20}}?(?:路|街|(?<!知)道|巷|弄)(?:[一二三四五六七八九十\d]{{1,3}}段)?\s*{_NUM}\s*[号號]"
-                rf"(?:[\u4e00-\u9fff]{{0,8}}?\s*{_NUM}\s*(?:栋|棟|幢|单元|單元|室|楼|樓|层|層|[号號Ff]))*{_FLAT}"), "【地址】"),
+    # A street with its number (世纪大道100号, 张江路100弄5号302室, 忠孝東路四段100號5樓,
+    # 彌敦道 600 號 5 樓 A 室, 中山北路一百号), what is before it (the district, the city),
+    # and the building, floor or flat after it (汇智大厦12楼1203室); digits before it (an
+    # order number) are not part of it, nor is 知道 a road, nor words such as 地址, 在,
+    # 寄到 before it.
+    (re.compile(rf"(?![{_LABEL}])[\u4e00-\u9fff]{_NAME_CHAR}{{0,23}}?{_STREET}{_SECTION}(?:(?:{_LANE})*{_HOUSE}|(?:{_LANE})+)"
+                rf"{_PARTS}*"), "【地址】"),
     # A chain of administrative areas and what follows it up to a road, without a number:
     # the customer's whereabouts all the same. Three areas (浙江省杭州市西湖区), or two and
     # a road (广州市天河区…花城大道): two alone are as often words (超市生鲜区, 全市各区).
     # It starts after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
-    (re.compile(rf"(?:(?![址是在到寄送的从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|{_PREFECTURE}|市|县|縣)"
-                rf"(?:{_AREA}{{2,}}{_ROAD}?|{_AREA}+{_ROAD})"), "【地址】"),
+    (re.compile(rf"(?:(?![{_LABEL}从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|{_PREFECTURE}|市|县|縣)"
+                rf"(?:(?:\s?{_AREA}){{2,}}(?:\s?{_ROAD})?|(?:\s?{_AREA})+\s?{_ROAD})"), "【地址】"),
     # A housing estate, plaza or park with building and flat numbers (翠苑小区5栋302,
     # 幸福花園3棟2單元501室, 万科城二期12幢1单元1802, 时代广场A座1201, 科技园10栋).
-    (re.compile(r"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){1,12}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|"
-                r"家园|家園|苑|广场|廣場|中心|园|園|城|期)\s*[A-Za-z\d]+\s*(?:座|栋|棟|幢|号楼|號樓)"
-                r"(?:\s*\d+\s*(?:单元|單元))?(?:\s*\d+\s*(?:室|号|號)?)?"), "【地址】"),
+    (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,12}}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|"
+                rf"家园|家園|苑|广场|廣場|中心|园|園|城|期)\s*[A-Za-z\d]+\s*(?:座|栋|棟|幢|号楼|號樓){_PARTS}*"), "【地址】"),
     # A village group and house number (王庄村3组12号).
-    (re.compile(r"(?:(?![址是在到寄送的])[\u4e00-\u9fff]){1,12}?(?:村|屯)\s*\d+\s*(?:组|組|队|隊)(?:\s*\d+\s*[号號])?"),
+    (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,12}}?(?:村|屯)\s*\d+\s*(?:组|組|队|隊)(?:\s*\d+\s*[号號])?"),
+     "【地址】"),
+    # A building with its flat, without the street (3号楼2单元501, 5栋302, 12楼1203室, 5 樓
+    # A 室): a building, floor or unit number alone (3号楼, 5楼) is kept.
+    (re.compile(rf"(?<![{_DIGIT}A-Za-z])(?:(?:{_NUM}|[A-Za-z])\s*(?:号楼|號樓|栋|棟|幢|座|楼|樓|层|層)|{_UNIT})(?:\s*{_UNIT}|\s*{_ROOM}|{_FLAT})+"),
      "【地址】"),
 ]
 

@@ -128,6 +128,47 @@ def test_mask_hides_id_numbers_without_a_label(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # Shanghai lanes (路…弄…号…室), with or without the district before them
+    ("地址是上海浦东新区张江路100弄5号302室", "地址是【地址】"), ("寄到张江路100弄5号302室", "寄到【地址】"),
+    ("上海市浦东新区张江路100弄5号302室", "【地址】"), ("宝山区共和新路4718弄", "【地址】"),
+    # the parts typed with spaces, as address forms are pasted
+    ("地址是 上海 浦东新区 张江路 100弄 5号 302室", "地址是 【地址】"),
+    ("北京 朝阳区 建国路 88号 2号楼 1单元 501", "【地址】"), ("收货地址 浙江省 杭州市 西湖区", "收货地址 【地址】"),
+    ("地址：上海市 浦东新区 张江路100弄5号302室 能改吗", "地址：【地址】 能改吗"),
+    ("翠苑小区 5栋 302", "【地址】"), ("时代广场A座12楼1201室", "【地址】"),
+    # Hong Kong and Taiwan: 道 … 號 … 樓 … 室, number ranges, buildings named after the number, 巷 and 弄
+    ("香港九龍旺角彌敦道 600 號 5 樓 A 室", "【地址】"), ("香港灣仔告士打道 138 號 聯合鹿島大廈 12 樓 1203 室", "【地址】"),
+    ("九龍觀塘道 388 號 創紀之城 1 期 20 樓", "【地址】"), ("荃灣青山公路 264-298 號 南豐中心 10 樓", "【地址】"),
+    ("新北市板橋區文化路一段 188 巷 5 弄 3 號 4 樓", "【地址】"), ("台北市信義區松仁路100號12樓之3", "【地址】"),
+    # a building with its unit or flat, without the street
+    ("3号楼2单元501室", "【地址】"), ("改到2号楼1单元501", "改到【地址】"), ("送到18楼1801", "送到【地址】"),
+    ("寄到公司 9楼 902", "寄到公司 【地址】"), ("5 樓 A 室", "【地址】"),
+])
+def test_mask_hides_lanes_spaced_and_hong_kong_addresses_whole(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "11月28号能到吗", "5号发货吗", "我住3号楼", "快递放在1号楼下", "能送到5楼吗", "1楼2楼都有卖吗", "一楼大厅有自提点吗",
+    "第2件半价吗", "满299减30 买2送1", "170/88A 穿M码", "12月5号10点前能到吗", "2件3号发货", "30号之前", "马路对面3号门",
+    "难道3号还不能到吗", "怎么弄3号能到吗", "我在A座", "南京东路步行街有店吗", f"订单号{ORDER}", "价格199元",
+])
+def test_mask_leaves_dates_sizes_prices_and_single_floors(text):
+    assert mask(text) == text
+
+
+@pytest.mark.parametrize("text, masked", [
+    # a grouped order number, or a time, is no Hong Kong phone number (two groups of four)
+    ("订单号：2026 1128 1234 5678 能开发票吗", "订单号：2026 1128 1234 5678 能开发票吗"),
+    ("下单时间 2026-1128 1530", "下单时间 2026-1128 1530"), ("订单号：9123 4567", "订单号：9123 4567"),
+    ("电话 9123 4567", "电话 【电话】"), ("电话9123 4567 2点前送", "电话【电话】 2点前送"),
+    ("+852 2345 6789", "【电话】"),
+])
+def test_mask_hong_kong_numbers_but_not_grouped_order_numbers_or_times(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
