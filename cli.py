@@ -6,6 +6,7 @@ one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import json
@@ -548,6 +549,7 @@ def decode_text(data: bytes) -> str:
     from kefu.kb.errors import ImportFileError
     from kefu.kb.importers.encoding import decode
 
+    data = data.removeprefix(codecs.BOM_UTF8)  # a file saved by Notepad: no part of the message
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
     # Chinese characters, their punctuation or emoji read as UTF-8 are the evidence: GBK

@@ -254,17 +254,38 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
+# Characters of no width: zero-width space, non-joiner and joiner, word joiner, and
+# U+FEFF (a byte-order mark, or the old zero-width no-break space). They come with text
+# copied from web pages and chat apps, or a file's BOM read as text: a message of nothing
+# else looked empty but was answered and stored, and one inside a word split it
+# (退 U+200B 货). A joiner between two symbols is part of an emoji (man, ZWJ, woman: one
+# family emoji) and stays.
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+
+
+def _symbol(ch: str) -> bool:
+    return unicodedata.category(ch) in ("So", "Sk") or ch == "\ufe0f"  # an emoji, a skin tone, emoji style
+
+
+def _zero_width(m: re.Match) -> str:
+    s, i = m.string, m.start()
+    joins_emoji = m.group() == "\u200d" and 0 < i < len(s) - 1 and _symbol(s[i - 1]) and _symbol(s[i + 1])
+    return m.group() if joins_emoji else ""
+
+
 def scrub(text: str) -> str:
     """`text` as kefu takes it in: without escape sequences and control characters
-    (`strip_controls`), and with lone surrogates made U+FFFD: what Python gives for bytes
-    that were not UTF-8 (a GBK terminal, argv decoded with surrogateescape) or a JSON
-    "\\ud800"; they cannot be converted, stored in SQLite or printed."""
-    return _SURROGATE.sub("\ufffd", strip_controls(text))
+    (`strip_controls`), without characters of no width (but an emoji's joiner), and with
+    lone surrogates made U+FFFD: what Python gives for bytes that were not UTF-8 (a GBK
+    terminal, argv decoded with surrogateescape) or a JSON "\\ud800"; they cannot be
+    converted, stored in SQLite or printed."""
+    return _SURROGATE.sub("\ufffd", _ZERO_WIDTH.sub(_zero_width, strip_controls(text)))
 
 
 def is_blank(text: str) -> bool:
-    """Whether `text` holds nothing but spaces and control characters: an empty message."""
-    return not strip_controls(text).strip()
+    """Whether `text` holds nothing but spaces (U+3000, U+00A0 and line separators too),
+    control characters and characters of no width: an empty message."""
+    return not scrub(text).strip()
 
 
 def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-from kefu.kb.errors import ImportFileError
+from kefu.kb.errors import EmptyQuery, ImportFileError
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
@@ -399,7 +399,9 @@ class Assistant:
         ({"role": "customer"|"agent", "text": …}), oldest first. `replaces`: the id of
         the suggestion shown for this message as it was a moment ago (see the log)."""
         message = scrub(message)
-        context = [{**t, "text": scrub(t["text"])} for t in context if (t.get("text") or "").strip()]
+        if not message.strip():  # before a nudge or a pick is looked for in it
+            raise EmptyQuery()
+        context = [{**t, "text": text} for t in context if (text := scrub(t.get("text") or "")).strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None

@@ -657,10 +657,20 @@ def test_praise_and_thanks_in_a_longer_message_gets_a_closing(assistant):
     assert s.intent == "thanks" and s.drafts[0].style == "closing" and s.drafts[0].entry_ids == []
 
 
-@pytest.mark.parametrize("message", ["", "   ", "\n"])
+@pytest.mark.parametrize("message", ["", "   ", "\n", "\u200b", "\ufeff", "\u2028\u00a0\u3000\u200d"])
 def test_empty_message_raises(assistant, message):
     with pytest.raises(EmptyQuery):
         assistant.suggest(message)
+
+
+def test_an_invisible_message_after_a_question_is_empty_and_stored_nowhere(logged):
+    before = logged.log.db.execute("select count(*) from suggestions").fetchone()[0]
+    with pytest.raises(EmptyQuery):
+        logged.suggest("\u200b", [{"role": "agent", "text": "请问是「发票」还是「发货」呢？"}])
+    assert logged.log.db.execute("select count(*) from suggestions").fetchone()[0] == before
+    # a turn of nothing visible is no turn
+    s = logged.suggest("发票怎么开", [{"role": "customer", "text": "\u200b\ufeff"}])
+    assert logged.log.suggestion(s.suggestion_id)["context"] == []
 
 
 def test_the_question_the_top_hit_does_not_answer_is_searched_on_its_own(assistant):

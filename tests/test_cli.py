@@ -270,6 +270,28 @@ def test_message_from_stdin(home, run, faq):
     assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
 
 
+def _suggestions(home):
+    import sqlite3
+
+    with sqlite3.connect(home / "kefu.db") as db:
+        return [row[0] for row in db.execute("select message from suggestions")]
+
+
+def test_a_message_of_invisible_characters_is_empty_and_a_bom_on_stdin_is_dropped(home, run, faq):
+    """Zero-width characters and a byte-order mark were answered with a greeting and stored
+    (a file saved by Notepad keeps its BOM in the message)."""
+    run("import", str(faq))
+    for message in ["\u200b", "\u2028\u00a0\u3000\u200d", "\ufeff"]:
+        out = run("suggest", message, ok=False)
+        assert out.exit_code == 1 and "the message is empty" in out.output
+    out = CliRunner().invoke(cli, ["suggest", "-"], input=b"\xef\xbb\xbf\n")
+    assert out.exit_code == 1 and "the message is empty" in out.output
+    assert _suggestions(home) == []
+    result = CliRunner().invoke(cli, ["suggest", "-", "--json"], input="\ufeff发票能开吗".encode())
+    assert result.exit_code == 0, result.output
+    assert _suggestions(home) == ["发票能开吗"]
+
+
 def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, faq):
     """A terminal set to GBK passes GBK bytes; Python keeps what is not UTF-8 as surrogates,
     which crashed the script conversion."""

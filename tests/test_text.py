@@ -202,6 +202,16 @@ def test_escape_sequences_and_control_characters_are_removed_whole(raw, clean):
     assert normalize(raw).text == normalize(clean).text
 
 
+def test_characters_of_no_width_are_removed_but_an_emoji_joiner():
+    """A message of zero-width spaces or a BOM looked empty but was answered; inside a word
+    they split it."""
+    assert scrub("退\u200b货\ufeff") == "退货" and scrub("\u2060好的\u200c") == "好的"
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    assert scrub(family) == family and scrub("好\u200d的") == "好的"
+    for text in ["\u200b", "\ufeff\n", "\u2028\u00a0\u3000\u200d", "\u200b \u200c"]:
+        assert is_blank(text) and normalize(text).text == ""
+
+
 def test_a_control_only_message_is_blank():
     assert is_blank("\x07\x08") and is_blank(" \x1b[2J ") and normalize("\x07\x08").text == ""
     assert not is_blank("\x07退货")
