@@ -210,6 +210,17 @@ class EmptyQuery(KefuError):
         super().__init__("the message is empty")
 
 
+class TextTooLong(KefuError):
+    """A text taken in (a message, its context, a variable's value: `field`) is longer
+    than kefu takes (kb/text.py MAX_MESSAGE, the API's limit on any field)."""
+
+    code = "too_long"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 class SourceNotFound(KefuError):
     """No document passages were imported from these sources (`sources`, as asked for)."""
 

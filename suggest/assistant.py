@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-from kefu.kb.errors import EmptyQuery, ImportFileError
+from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.text import GIVEN_NUMBER, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
+from kefu.kb.text import GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
 
 from .draft import Composer, Draft, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -108,10 +108,29 @@ def read_context(path: Path) -> list[dict]:
         numbered, unit = list(enumerate(turns, 1)), "item"
     else:
         numbered, unit = list(iter_jsonl(path, text)), "line"
+    total = 0
     for n, turn in numbered:
         if problem := turn_problem(turn):
             raise ImportFileError(path, n, problem[0], problem[1], unit=unit)
+        # The API's limit (`check_length`), told with the line that passes it.
+        total += (size := len(turn.get("text") or ""))
+        if total > MAX_MESSAGE:
+            what = f"{size} characters long" if size > MAX_MESSAGE else f"the turns up to here hold {total} characters"
+            raise ImportFileError(path, n, "text", f"{what}; the limit for the context is {MAX_MESSAGE}", unit=unit)
     return [turn for _, turn in numbered]
+
+
+def check_length(message: str, context: list[dict], values: dict[str, str]) -> None:
+    """TextTooLong when the message, a variable's value or the context's text (all turns
+    together) is over MAX_MESSAGE characters, as the API refuses them: only the message's
+    last 500 characters are matched, but the log would keep the whole of it."""
+    if len(message) > MAX_MESSAGE:
+        raise TextTooLong("message", f"the message is {len(message)} characters long; the limit is {MAX_MESSAGE}")
+    for name, value in values.items():
+        if len(value) > MAX_MESSAGE:
+            raise TextTooLong("values", f"the value of {name} is {len(value)} characters long; the limit is {MAX_MESSAGE}")
+    if (total := sum(len(t.get("text") or "") for t in context)) > MAX_MESSAGE:
+        raise TextTooLong("context", f"the context holds {total} characters of text; the limit is {MAX_MESSAGE}")
 
 
 _OPTION = re.compile(r"「([^「」]{1,40})」")
@@ -398,6 +417,7 @@ class Assistant:
         """Drafts for the customer's latest `message`; `context` holds earlier turns
         ({"role": "customer"|"agent", "text": …}), oldest first. `replaces`: the id of
         the suggestion shown for this message as it was a moment ago (see the log)."""
+        check_length(message, context, values or {})
         message = scrub(message)
         if not message.strip():  # before a nudge or a pick is looked for in it
             raise EmptyQuery()

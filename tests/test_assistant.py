@@ -15,9 +15,9 @@ from helpers import SHOP, entry_dict, patch_jieba
 from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, THANKS_WAIT, composer, safety
 
 from kefu.kb.base import KnowledgeBase
-from kefu.kb.errors import EmptyQuery, KefuError
+from kefu.kb.errors import EmptyQuery, KefuError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
-from kefu.kb.text import TRADITIONAL, script_evidence, to_simplified
+from kefu.kb.text import MAX_MESSAGE, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.assistant import Assistant
 from kefu.suggest.draft import Composer
 from kefu.suggest.retrieve import Fusion, Retriever
@@ -671,6 +671,19 @@ def test_an_invisible_message_after_a_question_is_empty_and_stored_nowhere(logge
     # a turn of nothing visible is no turn
     s = logged.suggest("发票怎么开", [{"role": "customer", "text": "\u200b\ufeff"}])
     assert logged.log.suggestion(s.suggestion_id)["context"] == []
+
+
+@pytest.mark.parametrize("message, context, values, field", [
+    ("发" * (MAX_MESSAGE + 1), [], {}, "message"),
+    ("发票怎么开", [{"role": "customer", "text": "发" * (MAX_MESSAGE // 2 + 1)}] * 2, {}, "context"),
+    ("发票怎么开", [], {"订单号": "1" * (MAX_MESSAGE + 1)}, "values"),
+])
+def test_a_text_over_the_api_limit_is_refused_and_not_stored(logged, message, context, values, field):
+    before = logged.log.db.execute("select count(*) from suggestions").fetchone()[0]
+    with pytest.raises(TextTooLong) as error:
+        logged.suggest(message, context, values)
+    assert error.value.field == field and error.value.code == "too_long"
+    assert logged.log.db.execute("select count(*) from suggestions").fetchone()[0] == before
 
 
 def test_the_question_the_top_hit_does_not_answer_is_searched_on_its_own(assistant):

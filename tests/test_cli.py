@@ -292,6 +292,27 @@ def test_a_message_of_invisible_characters_is_empty_and_a_bom_on_stdin_is_droppe
     assert _suggestions(home) == ["发票能开吗"]
 
 
+def test_suggest_refuses_what_the_api_refuses_as_too_long(home, run, faq, tmp_path):
+    """The API refuses a text over 100,000 characters (413); the CLI took a 1 MB message
+    and a 4 MB context whole, stored them, and took seconds over them."""
+    from kefu.kb.text import MAX_MESSAGE
+
+    run("import", str(faq))
+    result = CliRunner().invoke(cli, ["suggest", "-", "--json"], input=("发票" * MAX_MESSAGE).encode())
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["field"] == "message" and error["code"] == "too_long" and str(MAX_MESSAGE) in error["message"]
+    chat = tmp_path / "long.jsonl"
+    turn = {"role": "customer", "text": "我想问一下这个衣服的尺码偏大还是偏小" * 20}
+    chat.write_text("\n".join(json.dumps(turn, ensure_ascii=False) for _ in range(400)), encoding="utf-8")
+    out = run("suggest", "发票怎么开", "--context", str(chat), ok=False)
+    last = MAX_MESSAGE // len(turn["text"]) + 1  # the line whose text passes the limit
+    assert out.exit_code == 1 and f"long.jsonl, line {last}, field 'text'" in out.output
+    assert _suggestions(home) == []
+    # just under the limit: answered (a 50 KB paste is a message)
+    assert run("suggest", "发票" * (MAX_MESSAGE // 2 - 10) + "能开吗", "--json").exit_code == 0
+
+
 def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, faq):
     """A terminal set to GBK passes GBK bytes; Python keeps what is not UTF-8 as surrogates,
     which crashed the script conversion."""

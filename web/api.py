@@ -19,7 +19,7 @@ from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
-STATUS = {"not_found": 404, "conflict": 409}  # of a library error's code (`error_code`); else 400
+STATUS = {"not_found": 404, "conflict": 409, "too_long": 413}  # of a library error's code (`error_code`); else 400
 
 
 class ApiError(Exception):
