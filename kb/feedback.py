@@ -38,9 +38,11 @@ _AREA = f"(?:{_AREA})"
 # Words before an address that are no part of it (地址是, 在, 寄到, 送的; 我, 亲, 请问, 吗):
 # a match starts after them, so the request keeps its words.
 _LABEL = "址是在到寄送的我你您亲请问吗呢吧啊了"
-# One Chinese character, or one space between two (address forms are pasted with spaces
-# between their parts: 上海 浦东新区 张江路 100弄): the name of a place or road.
-_NAME_CHAR = rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]|\s(?=(?![{_LABEL}])[\u4e00-\u9fff]))"
+# One space inside a line: address forms are pasted with spaces between their parts
+# (上海 浦东新区 张江路 100弄).
+_GAP = r"[ \t\u3000]"
+# One Chinese character, or one space between two: the name of a place or road.
+_NAME_CHAR = rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]|{_GAP}(?=(?![{_LABEL}])[\u4e00-\u9fff]))"
 # The end of a street's name (路, 街, 大道, 巷; 道 of 彌敦道, but not of 知道, 难道, 味道 …).
 _STREET = r"(?:路|街|(?<![知难難味频頻渠轨軌])道|巷)"
 # After the street: its section (忠孝東路四段), lanes (张江路100弄, 文化路一段188巷5弄), and
@@ -59,6 +61,7 @@ _FLAT = (r"(?<=[栋棟幢座楼樓层層元期Ff])\s*[-—]?\s*(?:[A-Za-z]\d{0,4
          r"|(?<=[楼樓层層])\s*之\s*\d+")
 _PARTS = rf"(?:\s*(?:{_BUILDING}|{_UNIT}|{_ROOM})|{_FLAT})"
 _ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
+
 _PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
               50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 91}
 
@@ -146,7 +149,7 @@ _MASKS = [
     # a road (广州市天河区…花城大道): two alone are as often words (超市生鲜区, 全市各区).
     # It starts after words such as 地址, 在, 寄到 (收货地址浙江省… keeps its label).
     (re.compile(rf"(?:(?![{_LABEL}从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|{_PREFECTURE}|市|县|縣)"
-                rf"(?:(?:\s?{_AREA}){{2,}}(?:\s?{_ROAD})?|(?:\s?{_AREA})+\s?{_ROAD})"), "【地址】"),
+                rf"(?:(?:{_GAP}?{_AREA}){{2,}}(?:{_GAP}?{_ROAD})?|(?:{_GAP}?{_AREA})+{_GAP}?{_ROAD})"), "【地址】"),
     # A housing estate, plaza or park with building and flat numbers (翠苑小区5栋302,
     # 幸福花園3棟2單元501室, 万科城二期12幢1单元1802, 时代广场A座1201, 科技园10栋).
     (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,12}}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|"
