@@ -35,9 +35,9 @@ _PREFECTURE = "自治州|地区|地區|盟"
 # 市区, 城区, 郊区, 县区, 山区, 景区 are kinds of place, not names (偏远地区市区县区都能到吗).
 _AREA = rf"(?![市城郊县縣山景][区區])(?:(?![{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:{_PREFECTURE}|市|区|區|县|縣|镇|鎮|乡|鄉|街道)"
 _AREA = f"(?:{_AREA})"
-# Words before an address that are no part of it (地址是, 在, 寄到, 送的; 我, 亲, 请问, 吗):
+# Words before an address that are no part of it (地址是, 在, 寄到, 送的, 改为; 我, 亲, 请问, 吗):
 # a match starts after them, so the request keeps its words.
-_LABEL = "址是在到寄送的我你您亲请问吗呢吧啊了"
+_LABEL = "址是在到寄送的改为為换換我你您亲请问吗呢吧啊了"
 # One space inside a line: address forms are pasted with spaces between their parts
 # (上海 浦东新区 张江路 100弄).
 _GAP = r"[ \t\u3000]"
