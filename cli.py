@@ -768,7 +768,9 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
         origins = parse_origins(origins)  # checked here: each worker would fail on its own
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--allow-origin") from None
-    config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c.models, "KEFU_THREADS": c.threads,
+    # Only models forced on the command line (--models, $KEFU_MODELS): otherwise each worker
+    # follows config.json, which `kefu learn finetune` and `kefu --models X init` switch.
+    config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c._models, "KEFU_THREADS": c.threads,
               "KEFU_ALLOWED_ORIGINS": list(origins),  # none given: the data folder's setting
               "KEFU_LOGIN_ATTEMPTS": login_attempts, "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": login_attempts_per_address,
               "KEFU_LOGIN_WINDOW_MINUTES": login_window}

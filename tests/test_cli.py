@@ -868,6 +868,50 @@ def test_serve_passes_the_login_limits_from_options_or_environment(home, run, fa
     assert run("serve", "--login-window", "0", ok=False).exit_code == 2
 
 
+@pytest.fixture
+def named_models(monkeypatch):
+    """Fake embedders named after the models asked for, so a test can tell which are loaded."""
+    from fakes import FakeEmbedder
+
+    import kefu.kb.embed as embed
+
+    monkeypatch.setattr(embed, "load_embedders",
+                        lambda spec, threads=None: [FakeEmbedder(id=n) for n in spec.split(",")])
+
+
+def served_app(run, monkeypatch, *args):
+    """The app one worker of `kefu [ARGS] serve` builds, from the config serve hands gunicorn."""
+    from kefu.web import create_app
+
+    served = []
+    monkeypatch.setattr("kefu.web.server.run", lambda config, *rest: served.append(config))
+    run(*args, "serve")
+    return create_app(served[0])
+
+
+def test_a_running_server_follows_the_models_of_config_json(home, run, named_models, monkeypatch):
+    """serve passed the resolved models to its workers as if given with --models, so a server
+    kept the old models after `kefu learn finetune` or `kefu --models X init` switched the
+    folder, and answered IndexMismatch until restarted; only --models forces them."""
+    from kefu.web import state
+
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    following = served_app(run, monkeypatch)
+    forced = served_app(run, monkeypatch, "--models", "a")
+    for app in (following, forced):
+        with app.app_context():
+            assert set(state.assistant().retriever.kb.models) == {"a"}
+    run("--models", "b", "init")  # switches config.json and the index
+    with following.app_context():
+        assert set(state.assistant().retriever.kb.models) == {"b"}
+        assert state.assistant().retriever.search("多久发货").hits[0].entry_id == "k1"
+    with forced.app_context():
+        assert set(state.assistant().retriever.kb.models) == {"a"}
+    following.extensions["kefu"].close()
+    forced.extensions["kefu"].close()
+
+
 @pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],
                                      ["user", "add", "token:edt", "--password", "password1"],
                                      ["token", "add", "desk/bob"], ["token", "add", "token:edt"]])
