@@ -100,7 +100,7 @@ def handle_errors(fn):
                 raise IndexBehind(behind)
             return result
         except KefuError as exc:
-            raise KefuClickError(exc) from None
+            raise KefuClickError(exc, _explained(exc)) from None
         except BrokenPipeError:
             _reader_gone()
         except OSError as exc:
@@ -120,6 +120,22 @@ def handle_errors(fn):
             raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+def _explained(error: Exception) -> str:
+    """The error's message, with where the models come from after an IndexMismatch: `kefu
+    reindex` alone rebuilds with config.json's models, `--models` switches the folder."""
+    from kefu.kb.errors import IndexMismatch, KefuError
+
+    message = str(error)
+    ctx = click.get_current_context(silent=True)
+    c = ctx.find_object(Context) if ctx is not None else None
+    if isinstance(error, IndexMismatch) and c is not None and "they come from" not in message:
+        try:
+            message += f"; {c.models_advice()}"
+        except KefuError:  # a damaged config.json: its own error comes with the next command
+            pass
+    return message
 
 
 def _reader_gone():
@@ -520,12 +536,26 @@ def check_encoding(value: str | None) -> str | None:
 @handle_errors
 @needs_store
 def reindex(c: Context, as_json) -> None:
-    """Rebuild the index from the store into a new folder and switch to it atomically."""
-    index = c.kb().rebuild()
+    """Rebuild the index from the store into a new folder and switch to it atomically.
+    With --models other than config.json's, the folder switches to them (config.json too)."""
+    from kefu.kb.embed import canonical_models
+    from kefu.suggest.workspace import DEFAULT_MODELS
+
+    config = c.config()
+    switch = None
+    if c._models:
+        # An index of other models than config.json names would be refused by every later
+        # command: the models given are recorded, as `kefu --models X init` does, when the
+        # new index is complete, just before it goes live.
+        c._models = canonical_models(c._models)
+        if c._models != config.get("models", DEFAULT_MODELS):
+            switch = {**config, "models": c._models}
+    index = c.kb().rebuild(before_publish=(lambda: c.write_config(switch)) if switch else None)
     # Rows are phrasings, plus one prototype per entry with learned phrasings.
     emit({"entries": index.n_entries, "rows": len(index.rows), "phrasings": len(index.rows) - len(index.prototypes),
-          "models": list(index.models)},
-         as_json, lambda d: f"indexed {d['entries']} entries ({d['phrasings']} phrasings) with {', '.join(d['models'])}")
+          "models": list(index.models), "config_switched": switch is not None},
+         as_json, lambda d: f"indexed {d['entries']} entries ({d['phrasings']} phrasings) with {', '.join(d['models'])}"
+                            + ("; config.json now names these models" if d["config_switched"] else ""))
 
 
 def read_message(message: str) -> str:
@@ -737,7 +767,7 @@ def lint(c: Context, as_json) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Processes; each loads the models and index once (about 0.5 GB each).")
 @click.option("--threads", "web_threads", default=4, show_default=True, type=click.IntRange(1, 64),
@@ -774,19 +804,31 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
               "KEFU_ALLOWED_ORIGINS": list(origins),  # none given: the data folder's setting
               "KEFU_LOGIN_ATTEMPTS": login_attempts, "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": login_attempts_per_address,
               "KEFU_LOGIN_WINDOW_MINUTES": login_window}
+    # What would make every worker fail to boot is checked first, so it is one line, not
+    # a worker's traceback after "kefu serving …": the configuration and the index's
+    # models here, the address in run(). The models themselves load in the workers (their
+    # threads do not survive a fork).
+    c.config()
+    c.check_index_models()
     url = f"http://{host}:{port}/"
-    emit({"url": url, "console": url + "console/", "openapi": url + "api/openapi.json", "data_dir": str(c.home),
-          "workers": 1 if debug else workers}, as_json,
-         lambda d: f"kefu serving {d['data_dir']} at {d['url']} (console: {d['console']}, API: {d['openapi']})")
-    sys.stdout.flush()
+
+    def announce():
+        emit({"url": url, "console": url + "console/", "openapi": url + "api/openapi.json", "data_dir": str(c.home),
+              "workers": 1 if debug else workers}, as_json,
+             lambda d: f"kefu serving {d['data_dir']} at {d['url']} (console: {d['console']}, API: {d['openapi']})")
+        sys.stdout.flush()
+
     if debug:
+        announce()
         from kefu.web import create_app
 
         create_app(config).run(host=host, port=port, debug=True, use_reloader=True)
         return
     from kefu.web.server import run
 
-    run(config, host, port, workers, web_threads)
+    # run() checks the address before announcing (an OSError, made one line by handle_errors)
+    if run(config, host, port, workers, web_threads, announce) is False:
+        sys.exit(1)  # a worker could not start: it printed why (`Error: …`)
 
 
 # The other command groups live in their own modules, which import this one's helpers.

@@ -203,6 +203,13 @@ def canonical_models(spec: str) -> str:
     return ",".join(out)
 
 
+def model_ids(spec: str) -> list[str]:
+    """The ids the embedders of `spec` will have, without loading them (an index's meta.json
+    records these)."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    return [BUILTIN[n].id if n in BUILTIN else "st:" + n.removeprefix("st:") for n in names]
+
+
 def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | None = None) -> list[Embedder]:
     """Turn a model spec ("use,e5", "e5", "st:/path/to/model") into embedders.
 

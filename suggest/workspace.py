@@ -64,6 +64,38 @@ class Workspace:
     def models(self) -> str:
         return self._models or self.config().get("models") or DEFAULT_MODELS
 
+    def models_advice(self) -> str:
+        """After an IndexMismatch: where the configured models come from, and the command
+        that makes the index match them."""
+        if self._models:
+            return ("they come from --models / $KEFU_MODELS: `kefu --models MODELS reindex` switches this "
+                    "folder to them (config.json too), and without --models config.json's are used")
+        source = "config.json" if self.config().get("models") else "the default, as config.json names none"
+        return (f"they come from {source}: `kefu reindex` rebuilds the index with them "
+                "(`kefu --models MODELS reindex` switches the folder to other models)")
+
+    def check_index_models(self) -> None:
+        """IndexMismatch when a live index (entries or passages) was built with other models
+        than the configured ones, judged by their ids alone, so the models need not load
+        (`kefu serve` checks before its workers load them). A damaged meta.json says
+        nothing here: loading rebuilds that index with a warning."""
+        from kefu.kb.embed import model_ids
+        from kefu.kb.errors import IndexMismatch
+        from kefu.kb.index import IndexDamaged, IndexDir
+
+        want = sorted(model_ids(self.models))
+        for root in (self.home / "index", self.home / "passages"):
+            index_dir = IndexDir(root)
+            try:
+                meta = index_dir.meta()
+                built = sorted(m["id"] for m in meta["models"]) if meta else None
+            except (IndexDamaged, KeyError, TypeError):
+                continue
+            if built is not None and built != want:
+                raise IndexMismatch(
+                    f"the index in {index_dir.current()} was built with models {', '.join(built)} but "
+                    f"{', '.join(want)} are configured; {self.models_advice()}")
+
     def kb(self):
         if self._kb is None:
             from kefu.kb.base import KnowledgeBase

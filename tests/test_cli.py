@@ -876,7 +876,7 @@ def named_models(monkeypatch):
     import kefu.kb.embed as embed
 
     monkeypatch.setattr(embed, "load_embedders",
-                        lambda spec, threads=None: [FakeEmbedder(id=n) for n in spec.split(",")])
+                        lambda spec, threads=None: [FakeEmbedder(id=i) for i in embed.model_ids(spec)])
 
 
 def served_app(run, monkeypatch, *args):
@@ -901,15 +901,119 @@ def test_a_running_server_follows_the_models_of_config_json(home, run, named_mod
     forced = served_app(run, monkeypatch, "--models", "a")
     for app in (following, forced):
         with app.app_context():
-            assert set(state.assistant().retriever.kb.models) == {"a"}
+            assert set(state.assistant().retriever.kb.models) == {"st:a"}
     run("--models", "b", "init")  # switches config.json and the index
     with following.app_context():
-        assert set(state.assistant().retriever.kb.models) == {"b"}
+        assert set(state.assistant().retriever.kb.models) == {"st:b"}
         assert state.assistant().retriever.search("多久发货").hits[0].entry_id == "k1"
     with forced.app_context():
-        assert set(state.assistant().retriever.kb.models) == {"a"}
+        assert set(state.assistant().retriever.kb.models) == {"st:a"}
     following.extensions["kefu"].close()
     forced.extensions["kefu"].close()
+
+
+def test_serve_start_up_failures_are_one_line_errors(home, run, named_models, monkeypatch):
+    """A port out of range was an OverflowError traceback, a port in use 5 s of gunicorn
+    errors, and an index of other models a worker's traceback after "kefu serving …":
+    each is checked before gunicorn starts."""
+    import socket
+
+    from kefu.web import server
+
+    served = []
+    # gunicorn itself is never started from a test
+    monkeypatch.setattr(server, "_Gunicorn", lambda config, options: type("G", (), {"run": lambda self: None})())
+    monkeypatch.setattr(server, "options", lambda *args: served.append(args) or {})
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    result = run("serve", "--port", "99999", ok=False)
+    assert result.exit_code == 2 and "--port" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run("serve", "--port", port, ok=False)
+    assert result.exit_code == 1 and "kefu serving" not in result.output
+    assert result.output.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already "
+                                                  "in use (another server uses that port? try --port)"]
+    result = run("--models", "b", "serve", "--json", ok=False)
+    assert result.exit_code == 1 and "kefu serving" not in result.output and not served
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "IndexMismatch" and "built with models st:a but st:b are configured" in error["message"]
+    assert "`kefu --models MODELS reindex` switches this folder to them" in error["message"]
+    (home / "config.json").write_text('{"models": "b"}')  # edited by hand
+    message = run("serve", ok=False).stderr
+    assert "they come from config.json: `kefu reindex` rebuilds the index with them" in message
+    run("reindex")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = str(free.getsockname()[1])
+    assert "kefu serving" in run("serve", "--port", port).output and served
+
+
+def test_reindex_with_other_models_switches_the_folder(home, run, named_models):
+    """`kefu --models X reindex` built the index with X but left config.json naming the old
+    models, so every later command failed with IndexMismatch (and its advice, `kefu reindex`,
+    undid the switch). It records X now, as `kefu --models X init` does."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    out = json.loads(run("--models", "b", "reindex", "--json").stdout)
+    assert out["models"] == ["st:b"] and out["config_switched"]
+    assert json.loads((home / "config.json").read_text())["models"] == "b"
+    assert json.loads(run("search", "多久发货", "--json").stdout)["hits"][0]["entry_id"] == "k1"
+    assert not json.loads(run("--models", "b", "reindex", "--json").stdout)["config_switched"]
+    assert "config.json now names" not in run("reindex").stdout
+    failed = run("--models", "c", "search", "多久发货", ok=False)
+    assert "IndexMismatch" not in failed.stderr and "they come from --models / $KEFU_MODELS" in failed.stderr
+
+
+def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models, monkeypatch):
+    """What only a worker finds (a disk that filled up) stops gunicorn with kefu's one-line
+    error (an AppImportError), not a traceback and "Worker failed to boot"."""
+    from gunicorn.errors import AppImportError
+
+    import kefu.kb.embed as embed
+    from kefu.kb.errors import KefuError
+    from kefu.web import server
+
+    run("--models", "a", "init")
+    served = []
+    monkeypatch.setattr(server, "run", lambda config, *rest: served.append(config) or False)
+    assert run("serve", ok=False).exit_code == 1
+    monkeypatch.undo()
+
+    def broken(spec, threads=None):
+        raise KefuError("cannot load the model")
+
+    monkeypatch.setattr(embed, "load_embedders", broken)
+    with pytest.raises(AppImportError, match="^Error: cannot load the model$"):
+        server._Gunicorn(served[0], server.options("127.0.0.1", 8000, 1, 1)).load()
+
+
+def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
+    """GET /api/search?q=… put customer messages (phone numbers too) into the server's log,
+    which neither masking nor retention reaches."""
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from kefu.web import server
+
+    cfg = Config()
+    for key, value in server.options("127.0.0.1", 8000, 1, 1).items():
+        cfg.set(key, value)
+    logger = Logger(cfg)
+    request = type("Request", (), {"method": "GET", "path": "/api/search", "query": "q=%E6%89%8B13812345678",
+                                   "uri": "/api/search?q=%E6%89%8B13812345678", "version": (1, 1),
+                                   "headers": [("REFERER", "http://h/console/try?q=13812345678")]})()
+    response = type("Response", (), {"status": "200 OK", "status_code": 200, "sent": 10,
+                                     "headers": [], "response_length": 10})()
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_REFERER": "http://h/console/try?q=13812345678",
+               "REQUEST_METHOD": "GET", "RAW_URI": "/api/search?q=%E6%89%8B13812345678",
+               "SERVER_PROTOCOL": "HTTP/1.1", "PATH_INFO": "/api/search", "QUERY_STRING": "q=%E6%89%8B13812345678"}
+    import datetime
+    atoms = logger.atoms(response, request, environ, datetime.timedelta(seconds=0.01))
+    line = cfg.access_log_format % atoms
+    assert '"GET /api/search HTTP/1.1" 200' in line and "138" not in line and "q=" not in line
 
 
 @pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
+# The access log leaves out the query string (`%(U)s` is the path alone) and the referrer:
+# customer messages travel in them (`/api/search?q=…`, `/console/try?q=…`), and the store
+# masks them and purges them after `retention_days`, which a log file would not.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, config: dict, options: dict):
@@ -18,17 +23,71 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Built in each worker after the fork: the encoders start threads, which do
         # not survive a fork.
+        import sqlite3
+
+        from gunicorn.errors import AppImportError
+
+        from kefu.kb.errors import KefuError
+
         from . import create_app
 
-        app = create_app(self.app_config)
-        with app.app_context():
-            from .state import assistant
+        try:
+            app = create_app(self.app_config)
+            with app.app_context():
+                from .state import assistant
 
-            assistant().retriever.warm_up()  # the first agent should not wait for loading
+                assistant().retriever.warm_up()  # the first agent should not wait for loading
+        except (KefuError, OSError, sqlite3.Error) as exc:
+            # gunicorn prints an AppImportError as one line and stops, without a traceback
+            # and without starting more workers that would fail the same way.
+            raise AppImportError(f"Error: {_reason(exc)}") from None
         return app
 
 
-def run(config: dict, host: str, port: int, workers: int, threads: int) -> None:
-    _Gunicorn(config, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                       "worker_class": "gthread", "timeout": 120, "accesslog": "-",
-                       "preload_app": False}).run()
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc)
+
+
+def options(host: str, port: int, workers: int, threads: int) -> dict:
+    """gunicorn's settings for `kefu serve`."""
+    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+            "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False}
+
+
+def check_address(host: str, port: int) -> None:
+    """An OSError saying so when `host:port` cannot be listened on (in use, not an address of
+    this machine), before gunicorn would retry it for seconds and print its errors."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as sock:
+            # as gunicorn binds: a port left in TIME_WAIT by a stopped server is free
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        hint = " (another server uses that port? try --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+
+
+def run(config: dict, host: str, port: int, workers: int, threads: int, announce=lambda: None) -> bool:
+    """Serve until stopped, calling `announce` once the address is known to be free; False
+    when the workers could not start (one printed why)."""
+    check_address(host, port)
+    announce()
+    import os
+
+    arbiter = os.getpid()
+    try:
+        _Gunicorn(config, options(host, port, workers, threads)).run()
+    except SystemExit as exc:
+        # gunicorn's "worker failed to boot" and "app failed to load", as the arbiter exits
+        # (a forked worker leaves through here too, with its own status)
+        if os.getpid() == arbiter and exc.code in (3, 4):
+            return False
+        raise
+    return True
