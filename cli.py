@@ -115,6 +115,11 @@ def handle_errors(fn):
             if "locked" in str(exc) or "busy" in str(exc):
                 raise click.ClickException(f"the store is busy ({exc}){where}; another kefu is writing to it: "
                                            "try again in a moment") from None
+            kb = c._kb if c is not None else None
+            if kb is not None and kb.store.read_only:
+                raise click.ClickException(f"this user cannot write the store{where} (the file or its folder is "
+                                           "read-only), so only reading commands and `kefu backup` work there: "
+                                           "run kefu as a user who can write it") from None
             if any(w in str(exc) for w in ("disk I/O", "readonly", "unable to open", "disk is full")):
                 raise click.ClickException(f"SQLite could not do it: {exc}{where}") from None
             raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "

@@ -9,7 +9,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from .errors import StoreTooNew
+from .errors import KefuError, StoreTooNew
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = []
 
@@ -231,16 +231,20 @@ def m019_passage_removals(db: sqlite_utils.Database) -> None:
                                   pk="id")
 
 
-def apply(db: sqlite_utils.Database) -> None:
+def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command
     after an upgrade) take turns on a lock file beside it: the second finds the work done.
     StoreTooNew when a newer kefu migrated it further: its rows have columns this one
-    would misread, so nothing is read or written."""
+    would misread, so nothing is read or written. A store opened `read_only` (this user
+    cannot write it) that needs migrating is refused: it would be misread."""
     if too_new := unknown(db):
         raise StoreTooNew(_file_of(db) or ":memory:", too_new)
     if not _pending(db):
         return
+    if read_only:
+        raise KefuError(f"{_file_of(db)} was made by an older kefu and must be upgraded, which needs "
+                        "writing it: run kefu as a user who can write the store and its folder")
     path = _file_of(db)
     if not path:  # in memory: nobody else can open it
         _apply(db)

@@ -129,18 +129,22 @@ def writing(db) -> Iterator[None]:
 class Store:
     """Entries with full history; every write is one transaction."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, read_only: bool = False):
         self.db = db
+        self.read_only = read_only
         self._hash_cache: dict[str, tuple] = {}  # name -> (key it was computed for, value)
         self._learned_state: tuple[int, str] | None = None
         self._trial = False  # inside trial(): a dry run's writes wait for its end to be rolled back
         # The list filters compare in simplified script, as search does (SQL calls these per row).
         db.conn.create_function("kefu_simplified", 1, _simplified, deterministic=True)
         db.conn.create_function("kefu_category", 1, _category_key, deterministic=True)
-        migrations.apply(db)
+        migrations.apply(db, read_only=read_only)
 
     @classmethod
     def open(cls, path: str | Path) -> "Store":
+        """The store at `path`; read-only (`read_only`) when this user cannot write it or its
+        folder (a read-only snapshot, a folder owned by the server's user), so that reading
+        commands and backups still work there and writes fail saying so."""
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
         db = sqlite_utils.Database(conn)
         # WAL lets readers (the panel, a backup) go on while an import writes. Switching a
@@ -150,6 +154,16 @@ class Store:
                 with migrations.setting_up(str(path)):
                     db.execute("PRAGMA journal_mode=WAL")
             return cls(db)
+        except (sqlite3.OperationalError, PermissionError) as exc:
+            conn.close()
+            if (uri := read_only_uri(path)) is None or not _cannot_write(exc):
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+        try:
+            return cls(sqlite_utils.Database(conn), read_only=True)
         except BaseException:
             conn.close()
             raise
@@ -799,6 +813,25 @@ def _loads(value):
     return json.loads(value) if value else None
 
 
+def read_only_uri(path: str | Path) -> str | None:
+    """A URI that opens the store at `path` read-only, when this user cannot write the file
+    or its folder; None when it can. SQLite cannot read a store in WAL mode read-only when
+    it would have to create the shared-memory file beside it ("attempt to write a readonly
+    database"): with a write-ahead log there (a process has the store open) its files are
+    read as they are; without one, nothing holds unsaved transactions, and the file is
+    read as immutable."""
+    path = Path(path).resolve()
+    if not path.exists() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return None
+    wal = Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+    return path.as_uri() + ("?mode=ro" if wal else "?immutable=1")
+
+
+def _cannot_write(exc: Exception) -> bool:
+    return isinstance(exc, PermissionError) or any(
+        w in str(exc) for w in ("readonly", "read-only", "unable to open"))
+
+
 def backup(db_path: str | Path, dest: str | Path) -> None:
     """Copy a live store with SQLite's online backup API (safe while others use it);
     KefuError naming the side that failed: the store when it cannot be read, `dest` when
@@ -809,7 +842,10 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
     restores badly), and `dest` may be any file that is to be overwritten, SQLite or not."""
     db_path, dest = Path(db_path), Path(dest)
     check_backup_target(db_path, dest)
-    src = sqlite3.connect(str(db_path))
+    # A folder this user cannot write is backed up all the same (an admin backing up the
+    # server user's folder, a read-only snapshot).
+    uri = read_only_uri(db_path)
+    src = sqlite3.connect(uri, uri=True) if uri else sqlite3.connect(str(db_path))
     try:
         try:
             src.execute("select count(*) from sqlite_master").fetchone()

@@ -1287,3 +1287,58 @@ def test_restoring_over_a_damaged_store_says_to_restart_a_running_server(home, r
     assert "restart any running `kefu serve`" in restored.output
     assert json.loads(run("restore", str(tmp_path / "b.db"), "--json").stdout)["replaced_file"] is False
     assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "当天发货"
+
+
+def _as_a_user_who_cannot_write() -> list[str]:
+    """The command prefix under which chmod a-w holds: nothing for an ordinary user; root
+    without CAP_DAC_OVERRIDE (setpriv); a skip where neither is possible."""
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("root, and no setpriv to drop CAP_DAC_OVERRIDE")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(home, run, fake_models, tmp_path):
+    """`list`, `export` and `backup` failed with "attempt to write a readonly database" (backup:
+    "cannot read the store") on a folder the user cannot write (a read-only snapshot, the
+    server user's folder): opening the store always set its journal mode, and SQLite cannot
+    read a WAL store read-only without creating its -shm file."""
+    import stat
+    import subprocess
+    import sys
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    prefix = _as_a_user_who_cannot_write()
+    out = tmp_path / "out"
+    out.mkdir()
+    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
+             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
+             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
+
+    def kefu(*args):
+        return subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    paths = [home, *home.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    for p in paths:
+        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
+    try:
+        listed = kefu("list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [e["id"] for e in json.loads(listed.stdout)] == ["k1"]
+        assert kefu("export").stdout.count('"id": "k1"') == 1
+        backed = kefu("backup", str(out / "kb.db"))
+        assert backed.returncode == 0, backed.stderr
+        added = kefu("add", "-q", "能开发票吗", "-a", "可以")
+        assert added.returncode == 1
+        assert added.stderr.startswith("Error: this user cannot write the store") and "Traceback" not in added.stderr
+    finally:
+        for p in paths:
+            p.chmod(modes[p])
+    run("--data-dir", str(out / "restored"), "restore", str(out / "kb.db"))
+    assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
