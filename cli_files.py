@@ -340,8 +340,16 @@ def restore(c: Context, file, as_json) -> None:
     """Replace the store's content with a backup FILE; the index is rebuilt on next use."""
     from kefu.kb.store import restore as do_restore
 
+    from kefu.kb.users import access_changes, access_state
+
     c.home.mkdir(parents=True, exist_ok=True)
+    # Users, API tokens and console logins are restored too: a token revoked since the
+    # backup works again. Not to be done silently.
+    existed = (c.home / "kefu.db").exists()
+    before = access_state(c.home / "kefu.db")
     aside = do_restore(file, c.home / "kefu.db")
+    after = access_state(c.home / "kefu.db")
+    changes = access_changes(before, after) if before is not None and after is not None else None
 
     def text(d: dict) -> str:
         line = f"restored {d['store']} from {d['backup']}"
@@ -349,7 +357,30 @@ def restore(c: Context, file, as_json) -> None:
             line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
                      "restart any running `kefu serve` (it still reads the old file, and what it saves "
                      "there is lost)")
+        if (existed and changes is None) or (changes is not None and changes.any()):
+            line += "\n" + access_warning(changes)
         return line
     emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
-          "damaged_file": None if aside is None else str(aside)}, as_json, text)
+          "damaged_file": None if aside is None else str(aside),
+          "access_changes": None if changes is None else dataclasses.asdict(changes)}, as_json, text)
+
+
+def access_warning(changes) -> str:
+    """What a restore changed for users, tokens and logins (`changes` None: not known)."""
+    if changes is None:
+        return "warning: users, API tokens and console logins are now as in the backup"
+    said = []
+    for names, what in ((changes.tokens_back, "revoked API token(s) valid again"),
+                        (changes.tokens_gone, "API token(s) made since the backup no longer valid"),
+                        (changes.users_back, "removed user(s) back, with their old password"),
+                        (changes.users_gone, "user(s) added since the backup removed"),
+                        (changes.users_changed, "user(s) with the backup's password or role")):
+        if names:
+            said.append(f"{len(names)} {what} ({', '.join(names)})")
+    if changes.logins_back:
+        said.append(f"{changes.logins_back} ended console login(s) valid again")
+    if changes.logins_ended:
+        said.append(f"{changes.logins_ended} console login(s) ended")
+    return ("warning: users, API tokens and console logins are now as in the backup: " + "; ".join(said)
+            + " (`kefu token revoke NAME`, `kefu user remove NAME`, `kefu user passwd NAME` to undo)")
 

@@ -188,3 +188,55 @@ class Users:
     def revoke_tokens(self, name: str) -> int:
         with writing(self.db):
             return self.db.execute("delete from api_tokens where name = ?", [name]).rowcount
+
+
+# -- what a restore changes -----------------------------------------------------------
+
+@dataclass
+class AccessChanges:
+    """Who may use kefu after a restore, against before it: the store's users, API tokens
+    and console logins come back as the backup has them, revocations since undone."""
+    tokens_back: list[str]  # names of tokens revoked since the backup: valid again
+    tokens_gone: list[str]  # tokens made since the backup: no longer valid
+    users_back: list[str]  # users removed since the backup: back, with their old password
+    users_gone: list[str]  # users added since the backup: removed
+    users_changed: list[str]  # users whose password or role is now the backup's
+    logins_back: int  # console logins ended since the backup (logout, new password): valid again
+    logins_ended: int  # console logins made since the backup: ended
+
+    def any(self) -> bool:
+        return any([self.tokens_back, self.tokens_gone, self.users_back, self.users_gone, self.users_changed,
+                    self.logins_back, self.logins_ended])
+
+
+def access_state(db_path) -> dict | None:
+    """The users, token hashes and login hashes of the store file at `db_path` (read-only);
+    None when it cannot be read (missing, damaged)."""
+    import sqlite3
+    from pathlib import Path
+
+    path = Path(db_path)
+    if not path.exists():
+        return None
+    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    try:
+        return {"tokens": dict(con.execute("select token_hash, name from api_tokens")),
+                "users": {r[0]: (r[1], r[2]) for r in con.execute("select name, password_hash, role from users")},
+                "logins": {r[0] for r in con.execute("select id_hash from web_sessions")}}
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def access_changes(before: dict, after: dict) -> AccessChanges:
+    """What changed from `before` to `after` (two `access_state`s)."""
+    tb, ta, ub, ua = before["tokens"], after["tokens"], before["users"], after["users"]
+    return AccessChanges(
+        tokens_back=sorted(ta[h] for h in ta.keys() - tb.keys()),
+        tokens_gone=sorted(tb[h] for h in tb.keys() - ta.keys()),
+        users_back=sorted(ua.keys() - ub.keys()),
+        users_gone=sorted(ub.keys() - ua.keys()),
+        users_changed=sorted(n for n in ua.keys() & ub.keys() if ua[n] != ub[n]),
+        logins_back=len(after["logins"] - before["logins"]),
+        logins_ended=len(before["logins"] - after["logins"]))

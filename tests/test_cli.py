@@ -1342,3 +1342,33 @@ def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(ho
             p.chmod(modes[p])
     run("--data-dir", str(out / "restored"), "restore", str(out / "kb.db"))
     assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
+
+
+def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
+    """A restore brought back a revoked token, a removed user and an old password without a
+    word: the store's users, tokens and logins are restored with the content."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("token", "add", "leak", "--role", "editor")
+    run("user", "add", "bob", "--password", "password1")
+    run("user", "add", "lihua", "--password", "password1")
+    run("backup", str(tmp_path / "kb.db"))
+    untouched = json.loads(run("restore", str(tmp_path / "kb.db"), "--json").stdout)
+    assert untouched["access_changes"] == {"tokens_back": [], "tokens_gone": [], "users_back": [],
+                                           "users_gone": [], "users_changed": [], "logins_back": 0,
+                                           "logins_ended": 0}
+    assert "warning" not in run("restore", str(tmp_path / "kb.db")).output
+    run("token", "revoke", "leak")
+    run("token", "add", "chatwoot")
+    run("user", "remove", "bob")
+    run("user", "passwd", "lihua", "--password", "password2")
+    restored = run("restore", str(tmp_path / "kb.db"))
+    warning = restored.output.splitlines()[-1]
+    assert warning.startswith("warning: users, API tokens and console logins are now as in the backup: ")
+    for said in ("1 revoked API token(s) valid again (leak)", "1 API token(s) made since the backup no longer "
+                 "valid (chatwoot)", "1 removed user(s) back, with their old password (bob)",
+                 "1 user(s) with the backup's password or role (lihua)"):
+        assert said in warning
+    assert [t["name"] for t in json.loads(run("token", "list", "--json").stdout)] == ["leak"]
+    run("token", "revoke", "leak")
+    changes = json.loads(run("restore", str(tmp_path / "kb.db"), "--json").stdout)["access_changes"]
+    assert changes["tokens_back"] == ["leak"] and changes["users_back"] == []
