@@ -756,6 +756,19 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
 @click.pass_obj
 @handle_errors
 @needs_store
+def purge(c: Context, as_json) -> None:
+    """Delete now the suggestions, feedback and learning data past retention_days, and say how many."""
+    emit(c.feedback_log().purge(), as_json,
+         lambda d: f"deleted what was logged before {d['cutoff']} ({d['retention_days']} days): "
+                   f"{d['suggestions']} suggestions, {d['feedback']} feedback rows, {d['learn_events']} learning "
+                   f"events, {d['learned']} learned phrasings")
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
 def lint(c: Context, as_json) -> None:
     """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
     safety = c.safety()

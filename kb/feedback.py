@@ -337,14 +337,35 @@ class FeedbackLog:
         if now - self._last_purge < 600:
             return
         self._last_purge = now
+        self._delete_expired()
+
+    def purge(self) -> "Purged":
+        """Delete now what is past the retention period (`kefu purge`), as logging a
+        suggestion does on its own at most every ten minutes; what was deleted."""
+        with writing(self.db):
+            return self._delete_expired()
+
+    def _delete_expired(self) -> "Purged":
         from .learned import expire  # learned.py imports this module
 
         cutoff = retention_cutoff(self.retention_days)
         old = "select id from suggestions where at < ?"
-        self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff])
-        self.db.execute("delete from suggestions where at < ?", [cutoff])
+        feedback = self.db.execute(f"delete from feedback where suggestion_id in ({old})", [cutoff]).rowcount
+        suggestions = self.db.execute("delete from suggestions where at < ?", [cutoff]).rowcount
         # The learning events hold the same customer messages and edited replies.
-        expire(self.db, cutoff)
+        events, learned = expire(self.db, cutoff)
+        return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned)
+
+
+@dataclass
+class Purged:
+    """What a purge deleted: everything logged before `cutoff` (`retention_days` ago)."""
+    cutoff: str
+    retention_days: int
+    suggestions: int
+    feedback: int
+    learn_events: int
+    learned: int  # learned phrasings whose events all were older (approved ones stay)
 
 
 def retention_cutoff(days: int) -> str:

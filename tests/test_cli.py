@@ -1372,3 +1372,18 @@ def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fa
     run("token", "revoke", "leak")
     changes = json.loads(run("restore", str(tmp_path / "kb.db"), "--json").stdout)["access_changes"]
     assert changes["tokens_back"] == ["leak"] and changes["users_back"] == []
+
+
+def test_purge_deletes_what_is_past_retention_and_says_how_much(home, run, fake_models):
+    import sqlite3
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    sid = json.loads(run("suggest", "多久发货", "--json").stdout)["suggestion_id"]
+    run("feedback", sid, "accept", "--draft", "1")
+    assert json.loads(run("purge", "--json").stdout)["suggestions"] == 0
+    with sqlite3.connect(home / "kefu.db") as con:
+        con.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
+        con.execute("update learn_events set at = '2020-01-01T00:00:00+00:00'")
+    out = json.loads(run("purge", "--json").stdout)
+    assert (out["suggestions"], out["feedback"], out["learn_events"], out["retention_days"]) == (1, 1, 1, 90)
+    assert "0 suggestions, 0 feedback rows" in run("purge").stdout

@@ -339,6 +339,25 @@ def test_old_rows_are_purged_on_next_record(store):
         log.record_feedback("old", "accept")
 
 
+def test_a_purge_can_be_run_and_says_what_it_deleted(store):
+    """The purge ran only when a suggestion was logged, and said nothing: an idle panel kept
+    expired customer messages indefinitely (`kefu purge` runs it now)."""
+    log = FeedbackLog(store.db, retention_days=30)
+    db = log.db
+    with db.atomic():
+        for sid, days in (("old", 31), ("recent", 29)):
+            db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                       " values (?, ?, 'x', '[]', 'simplified', 'order', 0, '[]', ?)",
+                       [sid, _old(days), json.dumps(DRAFTS)])
+    log.record_feedback("old", "accept", draft=1)
+    purged = log.purge()
+    assert (purged.suggestions, purged.feedback, purged.retention_days) == (1, 1, 30)
+    with pytest.raises(UnknownSuggestion):
+        log.suggestion("old")
+    assert log.suggestion("recent")
+    assert (log.purge().suggestions, log.purge().feedback) == (0, 0)
+
+
 def test_feedback_tables_survive_reopening(tmp_path):
     from kefu.kb.store import Store
 
