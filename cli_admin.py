@@ -170,8 +170,18 @@ def token() -> None:
 @handle_errors
 def token_add(c: Context, name, role, as_json) -> None:
     """Create a token; it is shown only now (kefu keeps its hash)."""
-    emit({"name": name, "role": role, "token": c.users().add_token(name, role)}, as_json,
-         lambda d: f"token for {d['name']} ({d['role']}): {d['token']}\n(shown once: store it now)")
+    users = c.users()
+    # Allowed (a new token beside the old one, while an integration switches), but said:
+    # `kefu token revoke NAME` revokes them all.
+    same_name = sum(t["name"] == name for t in users.tokens())
+
+    def text(d: dict) -> str:
+        line = f"token for {d['name']} ({d['role']}): {d['token']}\n(shown once: store it now)"
+        if d["same_name"]:
+            line += (f"\nnote: {d['same_name']} other token(s) named {d['name']} exist and keep working; "
+                     f"`kefu token revoke {d['name']}` revokes them all, this one too")
+        return line
+    emit({"name": name, "role": role, "token": users.add_token(name, role), "same_name": same_name}, as_json, text)
 
 
 @token.command(name="list")

@@ -1387,3 +1387,14 @@ def test_purge_deletes_what_is_past_retention_and_says_how_much(home, run, fake_
     out = json.loads(run("purge", "--json").stdout)
     assert (out["suggestions"], out["feedback"], out["learn_events"], out["retention_days"]) == (1, 1, 1, 90)
     assert "0 suggestions, 0 feedback rows" in run("purge").stdout
+
+
+def test_a_second_token_with_a_name_in_use_says_so(home, run, fake_models):
+    """A second `token add integ` silently made a second token, and `token revoke integ`
+    then revoked both."""
+    first = json.loads(run("token", "add", "integ", "--json").stdout)
+    assert first["same_name"] == 0 and "note" not in run("token", "add", "other").stdout
+    again = run("token", "add", "integ")
+    assert ("note: 1 other token(s) named integ exist and keep working; `kefu token revoke integ` revokes them "
+            "all, this one too") in again.stdout
+    assert json.loads(run("token", "add", "integ", "--json").stdout)["same_name"] == 2
