@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -763,7 +764,7 @@ def test_many_changed_entries_rebuild_the_entry_index_only(kb, make_entry):
 
 # -- a write whose index update fails is saved all the same --------------------------------------
 
-def _next_dense_file_is_a_full_disk(kb) -> "Path":
+def _next_dense_file_is_a_full_disk(kb) -> Path:
     """The dense file the next in-place update writes, made a link to /dev/full: FAISS
     then fails writing it as on a full disk."""
     meta = _meta(kb)
