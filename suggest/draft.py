@@ -171,8 +171,10 @@ _HANGS = re.compile(r"(?:(?<![功性智技可])能|可以|需要|要)[\u4e00-\u9
 _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什么|能不能|可不可以|是否")
 # A whole reply for a message that only greets or only thanks, when the library has none.
 _YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
+# A holding line for a library without a no_match line that suits (none left, or none for
+# the customer's tone): the draft is then the whole reply, never empty.
 _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
-                 "closing": "不客气，祝您生活愉快！"}
+                 "closing": "不客气，祝您生活愉快！", "no_match": "这个问题我需要再核实一下，稍后给您准确答复。"}
 # Thanks while the case is still open (see awaits): the closing's stage, and a built-in line
 # for a library without one of that stage.
 _OPEN_STAGE = {"customer": "了解需求", "us": "后续跟踪"}
@@ -517,7 +519,10 @@ class Composer:
     def holding(self, u: Understanding, values: dict, key: str) -> Draft:
         parts, notes = [], ["no entry answers this message"]
         self._opening(u, key, parts, notes, greet=False)
-        self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes, script=u.script)
+        if not self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes,
+                          script=u.script):
+            parts.append((_DEFAULT_LINE["no_match"], "kefu"))
+            notes.append("no suitable no_match line in the 话术 library: a built-in one")
         return self._finish(parts, u, values, [], "no_match", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "") -> Draft:

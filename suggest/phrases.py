@@ -15,6 +15,10 @@ KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology"
          "escalation", "closing", "rating", "clarify", "no_match")
 TONES = ("any", "calm", "anxious", "angry")  # "any", or the customer sentiment a line suits
 SCRIPTS = ("simplified", "traditional")
+# Kinds a library must keep a line of: a no_match line is the whole reply when no entry
+# answers (the drafts fall back to a built-in line, but the shop's own voice is gone).
+# The other kinds are added around an answer, or have a built-in whole reply.
+REQUIRED_KINDS = ("no_match",)
 # An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
 OPENER_ENDS = ("，", ",", "、", "：", ":")
 
@@ -53,6 +57,11 @@ class PhraseLibrary:
             phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], d.get("stage", ""),
                                   d.get("tone", TONES[0]), d.get("script", SCRIPTS[0]), text.strip()))
         return cls(phrases)
+
+    def missing_kinds(self) -> list[str]:
+        """The REQUIRED_KINDS the library has no line of."""
+        have = {p.kind for p in self.phrases}
+        return [k for k in REQUIRED_KINDS if k not in have]
 
     def pick(self, kind: str, key: str, tone: str | None = None, asks: bool = True,
              question: bool = False, stage: str | None = None, whole: bool = False,

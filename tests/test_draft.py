@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 from phrasebook import (APOLOGY, CLOSING, EMPATHY, ESCALATION, GREETING_AGAIN, GREETING_FIRST, GREETING_LATER,
-                        NO_MATCH, RATING, composer, hit, safety)
+                        NO_MATCH, RATING, composer, hit, library, safety)
 
 from kefu import corpus
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.draft import Composer, fill
-from kefu.suggest.phrases import PhraseLibrary
+from kefu.suggest.phrases import Phrase, PhraseLibrary
 from kefu.suggest.understand import Understanding, understand
 
 RETURN = "签收后7天内可申请退货，48小时内审核，退款3-7个工作日到账。"
@@ -270,6 +270,21 @@ def test_holding_has_no_answer():
         assert d.text.endswith(NO_MATCH)
         assert RETURN not in d.text and EXCHANGE_HIT.answer not in d.text
     assert composer().holding(u_(intent="complaint", sentiment="angry"), {}, "k").text == APOLOGY + NO_MATCH
+
+
+def test_holding_without_a_suitable_no_match_line_is_a_built_in_line_never_empty():
+    """A library with no no_match line (the console's editor deleted them all, or the
+    file was edited by hand), or none for the customer's tone, still drafts a holding reply."""
+    without = Composer(PhraseLibrary([p for p in library().phrases if p.kind != "no_match"]), safety())
+    calm_only = Composer(PhraseLibrary([p for p in library().phrases if p.kind != "no_match"]
+                                       + [Phrase("n2", "no_match", "了解需求", "calm", "simplified", NO_MATCH)]),
+                         safety())
+    for c, u in ((without, u_()), (without, u_(first=False)), (calm_only, u_(intent="complaint", sentiment="angry"))):
+        d = c.holding(u, {}, "k")
+        assert d.style == "no_match" and d.entry_ids == [] and d.flags == []
+        assert d.text.strip("，。 ") and NO_MATCH not in d.text
+        assert d.text.endswith("稍后给您准确答复。")
+        assert any("built-in" in n for n in d.explanation)
 
 
 def test_closing_only_invites_rating():

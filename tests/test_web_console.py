@@ -750,6 +750,30 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     assert "已被他人修改" in html and own.read_bytes() == saved
 
 
+def test_huashu_keeps_a_line_of_each_kind_the_assistant_needs(editor, ws):
+    """Deleting every no_match line was accepted, and the no-match draft became empty."""
+    def no_match_indexes():
+        return [i for i, p in enumerate(ws.phrases().phrases) if p.kind == "no_match"]
+
+    def rev():
+        return re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu?kind=no_match")).group(1)
+
+    while len(no_match_indexes()) > 1:
+        editor.post(f"/console/huashu/{no_match_indexes()[0]}/delete", {"rev": rev()}, status=200)
+    (last,) = no_match_indexes()
+    before = (ws.home / "huashu.jsonl").read_bytes()
+    html = editor.post(f"/console/huashu/{last}/delete", {"rev": rev()}, status=200).text
+    assert "没有删除" in html and "「无匹配」（no_match）" in html
+    # Nor can the last one become another kind.
+    line = ws.phrases().phrases[last]
+    html = editor.post("/console/huashu/save", {"index": str(last), "rev": rev(), "id": line.id, "kind": "closing",
+                                                "stage": line.stage, "tone": line.tone, "script": line.script,
+                                                "text": line.text}, status=400).text
+    assert "保存失败，原文件未改动" in html and "「无匹配」（no_match）" in html
+    assert (ws.home / "huashu.jsonl").read_bytes() == before
+    assert no_match_indexes() == [last]
+
+
 # -- word lists ------------------------------------------------------------------------------
 
 def draft_flags(browser: Browser, message: str) -> set[str]:

@@ -26,7 +26,7 @@ from kefu.suggest.phrases import SCRIPTS, TONES
 
 from .auth import requires
 from .console import field_diff
-from .messages import import_note_zh, problem_zh, reason_zh
+from .messages import KIND_ZH, import_note_zh, problem_zh, reason_zh
 from .state import author, locked, reset_assistant, workspace
 
 bp = Blueprint("files", __name__, url_prefix="/console")
@@ -107,16 +107,25 @@ def _next_phrase_id(lines: list[dict]) -> str:
 
 
 def _save_phrases(ws, lines: list[dict]) -> None:
-    """Write the data folder's own 话术 file, after PhraseLibrary accepts all of it."""
-    from kefu.suggest.phrases import PhraseLibrary
-
+    """Write the data folder's own 话术 file, after `_check_phrases` accepts all of it."""
     ids = [str(d.get("id", "")) for d in lines if d.get("id")]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InvalidEntry("id", f"编号重复：{', '.join(dupes)}")
     text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
-    _write_checked(ws.home / "huashu.jsonl", text, PhraseLibrary.load)
+    _write_checked(ws.home / "huashu.jsonl", text, _check_phrases)
     reset_assistant()
+
+
+def _check_phrases(path: Path) -> None:
+    """Every line valid (PhraseLibrary.load), and a line left of each kind the assistant
+    needs: deleting the last no_match line would leave it nothing to say when no entry answers."""
+    from kefu.suggest.phrases import PhraseLibrary
+
+    if missing := PhraseLibrary.load(path).missing_kinds():
+        kind = missing[0]
+        raise KefuError(f"话术库至少要保留一条「{KIND_ZH.get(kind, kind)}」（{kind}）话术："
+                        "助手起草回复要用到这类话术（可以修改，但不能全部删除或改成别的类型）")
 
 
 def _phrase_error(exc: KefuError, lines: list[dict]) -> str:

@@ -280,6 +280,8 @@ _NOTE_PATTERNS = [
     (re.compile(r"no entry answers this message$"), lambda m: "知识库里没有回答这条消息的条目"),
     (re.compile(r"no whole (\w+) line in the 话术 library: a built-in one$"),
      lambda m: f"话术库里没有完整的「{_label(KIND_ZH, m[1])}」话术：用内置的一句"),
+    (re.compile(r"no suitable (\w+) line in the 话术 library: a built-in one$"),
+     lambda m: f"话术库里没有合适的「{_label(KIND_ZH, m[1])}」话术：用内置的一句"),
 ]
 
 # Flask-WTF's and werkzeug's defaults, by status, for the error page.
