@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
@@ -686,6 +687,73 @@ def test_entry_page_hit_test_places_an_unpublished_draft(editor, ws):
     # A published entry is tested as it is indexed.
     html = editor.get("/console/entries/ship?q=包邮吗")
     assert "本条目排在 <strong>第 1 名</strong>" in html and "按已发布计算" not in html
+
+
+class _FormFields(HTMLParser):
+    """The fields of the page's entry form, as a browser posts them untouched."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._in_form = a.get("id") == "entry-form"
+        elif not self._in_form or not a.get("name"):
+            return
+        elif tag == "input" and a.get("type") not in ("submit", "button", "checkbox"):
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields.append((a["name"], ""))
+        if tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value") or ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+
+def untouched_form(html: str) -> dict:
+    """The entry form of `html` as a browser would post it with nothing changed."""
+    parser = _FormFields()
+    parser.feed(html)
+    form: dict = {}
+    for name, value in parser.fields:
+        form.setdefault(name, []).append(value)
+    return {k: v if k == "similar" else v[0] for k, v in form.items() if k != "csrf_token"}
+
+
+def test_a_save_keeps_tags_the_editor_did_not_touch(editor, ws):
+    """One tag "Black Friday" became two tags, Black and Friday, when another field was saved."""
+    for tags in (["Black Friday"], ["a,b"], ["Black Friday", "双 11"], ["物流", "a、b", "c d"]):
+        ws.kb().update("ship", {"tags": tags}, author="cli")
+        form = untouched_form(editor.get("/console/entries/ship"))
+        editor.post("/console/entries/ship", {**form, "answer": form["answer"] + "。"}, status=200)
+        assert ws.kb().store.get("ship").tags == tags
+    # Typed tags still split on commas, or on spaces when there is no comma.
+    for typed, tags in (("Black Friday，", ["Black Friday"]), ("Black Friday，sale", ["Black Friday", "sale"]),
+                        ("物流 运费", ["物流", "运费"])):
+        form = untouched_form(editor.get("/console/entries/ship"))
+        editor.post("/console/entries/ship", {**form, "tags": typed}, status=200)
+        assert ws.kb().store.get("ship").tags == tags
+    # A lone tag with a space is shown with a comma after it, so adding another is plain typing.
+    assert 'name="tags" value="物流，运费"' in editor.get("/console/entries/ship")
+    ws.kb().update("ship", {"tags": ["Black Friday"]}, author="cli")
+    assert 'name="tags" value="Black Friday，"' in editor.get("/console/entries/ship")
 
 
 # -- 话术 --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ of the knowledge base happens inside `locked()`, like the API's.
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import contextmanager
 
@@ -121,6 +122,26 @@ def _split_tags(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _tags_text(tags: list[str]) -> str:
+    """The tags field as `_split_tags` reads it back: joined by "，", and a lone tag with a
+    space ("Black Friday") ends with one, or spaces would split it."""
+    text = "，".join(tags)
+    return text + "，" if len(tags) == 1 and len(tags[0].split()) > 1 else text
+
+
+def _tags_of(values: dict) -> list[str]:
+    """The tags to save: the entry's own (`tags_loaded`, as the form was loaded) while the
+    field still shows them, so a tag holding a comma ("a,b") is not split by a save that
+    never touched the field; else the field as typed."""
+    try:
+        loaded = json.loads(values.get("tags_loaded") or "null")
+    except ValueError:
+        loaded = None
+    if isinstance(loaded, list) and all(isinstance(t, str) for t in loaded) and values["tags"] == _tags_text(loaded):
+        return loaded
+    return _split_tags(values["tags"])
+
+
 def _values_from_form(form) -> dict:
     """The form as typed, to save it or to show it again after a validation error."""
     return {
@@ -130,6 +151,7 @@ def _values_from_form(form) -> dict:
         "answer": form.get("answer", ""),
         "category": form.get("category_new", "").strip() or form.get("category", "").strip(),
         "tags": form.get("tags", ""),
+        "tags_loaded": form.get("tags_loaded", ""),
         "status": form.get("status", "published"),
         "valid_from": form.get("valid_from", "").strip(),
         "valid_to": form.get("valid_to", "").strip(),
@@ -138,13 +160,14 @@ def _values_from_form(form) -> dict:
 
 def _values_of(entry) -> dict:
     return {"id": entry.id, "question": entry.question, "similar": list(entry.similar),
-            "answer": entry.answer, "category": entry.category, "tags": "，".join(entry.tags),
+            "answer": entry.answer, "category": entry.category, "tags": _tags_text(entry.tags),
+            "tags_loaded": json.dumps(entry.tags, ensure_ascii=False),
             "status": entry.status, "valid_from": entry.valid_from or "", "valid_to": entry.valid_to or ""}
 
 
 def _entry_data(values: dict) -> dict:
     data = {k: values[k] for k in EDITABLE if k not in ("tags", "valid_from", "valid_to")}
-    data["tags"] = _split_tags(values["tags"])
+    data["tags"] = _tags_of(values)
     data["valid_from"] = values["valid_from"] or None
     data["valid_to"] = values["valid_to"] or None
     return data
