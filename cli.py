@@ -771,6 +771,14 @@ def purge(c: Context, as_json) -> None:
 @needs_store
 def lint(c: Context, as_json) -> None:
     """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
+    from kefu import corpus
+    from kefu.suggest.safety import REASONS, word_list_problems
+
+    words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
+    for n, line, bad in word_list_problems(words):  # on stderr: --json output keeps its shape
+        click.echo(f"warning: {words}, line {n}: {bad!r} is not a reason ({', '.join(REASONS)}), so {line!r} is "
+                   "read as one word, which no draft holds (fix the reason, or write the word without the space)",
+                   err=True)
     safety = c.safety()
     rows = []
     for e in c.kb().store.iter_published():

@@ -18,9 +18,48 @@ class Flag:
     source: str  # "kefu" (text kefu added) or "entry" (the entry's answer)
 
 
+REASONS = ("极限词", "承诺", "敏感")  # why a listed word is flagged; a line without one: 敏感
+DEFAULT_REASON = "敏感"
+
+
 def _lines(path: Path) -> list[str]:
     return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def word_line(line: str) -> tuple[str, str, str | None]:
+    """A sensitive-word line's word and reason, and the last part of a line that reads
+    like a mistyped reason (else None).
+
+    `词<TAB>原因` is the file's form. `词 原因` (a space, as a browser textarea types it)
+    counts too when the last part is one of REASONS. A last part that looks like a reason
+    but is none ("九折 承诺类", "满减 极限") would otherwise be taken into the word, which
+    is matched without spaces ("九折承诺类"), and never flag anything: it is returned, for
+    the caller to refuse or warn about. Any other space belongs to the word (加 微信).
+    """
+    line = line.strip()
+    if "\t" in line:
+        word, _, reason = line.partition("\t")
+        return word.strip(), reason.strip() or DEFAULT_REASON, None
+    parts = line.rsplit(None, 1)
+    if len(parts) < 2:
+        return line, DEFAULT_REASON, None
+    head, last = parts
+    reason = to_simplified(last)
+    if reason in REASONS:
+        return head, reason, None
+    if len(reason) >= 2 and any(r in reason or r.startswith(reason) for r in REASONS):
+        return line, DEFAULT_REASON, last
+    return line, DEFAULT_REASON, None
+
+
+def word_list_problems(path: Path) -> list[tuple[int, str, str]]:
+    """(line number, line, mistyped reason) of each line `word_line` finds a mistyped reason in."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#") and (bad := word_line(line)[2]):
+            out.append((n, line.strip(), bad))
+    return out
 
 
 def _comparable(text: str) -> str:
@@ -46,9 +85,9 @@ class Safety:
     def load(cls, words_file: Path, safe_file: Path) -> "Safety":
         words = {}
         for line in _lines(words_file):
-            word, _, reason = line.partition("\t")
-            if word.strip():  # a line with only a reason would flag every position
-                words[word.strip()] = reason.strip() or "敏感"
+            word, reason, _ = word_line(line)
+            if word:  # a line with only a reason would flag every position
+                words[word] = reason
         return cls(words, _lines(safe_file))
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:

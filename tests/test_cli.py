@@ -232,6 +232,19 @@ def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, r
     assert error["item"] == 2 and "line" not in error
 
 
+def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
+    """"九折 承诺类" was read as the word 九折承诺类, which no draft holds: silently never flagged."""
+    run("import", str(faq))
+    (home / "sensitive_words.txt").write_text("# 自定义\n九折 承诺类\n满减 极限词\n加 微信\n", encoding="utf-8")
+    result = run("lint", "--json")
+    assert json.loads(result.stdout) == []  # the JSON keeps its shape; the warning is on stderr
+    (warning,) = result.stderr.splitlines()
+    assert f"{home / 'sensitive_words.txt'}, line 2: '承诺类' is not a reason" in warning
+    run("add", "--id", "a4", "-q", "有优惠吗", "-a", "满减活动进行中，加 微信 领券。")
+    assert {r["word"]: r["reason"] for r in json.loads(run("lint", "--json").stdout)} == {
+        "满减": "极限词", "加 微信": "敏感"}
+
+
 def test_suggest_feedback_and_lint(home, run, faq):
     """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
     run("import", str(faq))

@@ -6,7 +6,7 @@ import pytest
 from phrasebook import safety
 
 from kefu import corpus
-from kefu.suggest.safety import Flag, Safety
+from kefu.suggest.safety import Flag, Safety, word_line, word_list_problems
 
 
 def _words(flags):
@@ -66,6 +66,20 @@ def test_load_reads_tab_separated_words_and_comments(tmp_path):
     s = Safety.load(words, safe)
     assert s.words == {"最": "极限词", "保证": "承诺", "包治": "敏感"}
     assert s.check("最晚保证包治") == [Flag("保证", 2, 4, "承诺", "kefu"), Flag("包治", 4, 6, "敏感", "kefu")]
+
+
+def test_a_word_line_with_a_space_before_its_reason(tmp_path):
+    """A space before a known reason reads as the console's form does; a mistyped reason is
+    reported (it would make the word 九折承诺类, never in a draft); other spaces are the word's."""
+    words = tmp_path / "words.txt"
+    words.write_text("满减 极限词\n九折 承诺类\n加 微信\nTOP 1\n保底 承諾\n# 注释 承诺类\n", encoding="utf-8")
+    safe = tmp_path / "safe.txt"
+    safe.write_text("", encoding="utf-8")
+    s = Safety.load(words, safe)
+    assert s.words == {"满减": "极限词", "九折承诺类": "敏感", "加微信": "敏感", "top1": "敏感", "保底": "承诺"}
+    assert word_list_problems(words) == [(2, "九折 承诺类", "承诺类")]
+    assert word_line("满减 极限") == ("满减 极限", "敏感", "极限")
+    assert word_line("敏感词\t极限词") == ("敏感词", "极限词", None)
 
 
 def test_shipped_lists_if_present():

@@ -880,6 +880,17 @@ def test_words_invalid_save_keeps_old_files(editor, ws):
     assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
 
 
+def test_a_word_line_with_a_mistyped_reason_is_refused_naming_it(editor, ws):
+    """"九折 承诺类" was saved as the word 九折承诺类, which no draft ever holds."""
+    save_words(editor, {"words": "包邮\n", "safe": ""}, status=200)
+    html = save_words(editor, {"words": "满减 极限词\n九折 承诺类\n", "safe": ""}, status=400).text
+    assert "第 2 行「九折 承诺类」：「承诺类」不是可用的原因" in html
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+    # A space inside a word is the word's: matched across it.
+    save_words(editor, {"words": "满减 极限词\n加 微信\n", "safe": ""}, status=200)
+    assert ws.safety().words == {"满减": "极限词", "加微信": "敏感"}
+
+
 def test_words_saved_by_another_editor_since_the_page_was_loaded_are_not_overwritten(editor, ws, app):
     """Both lists are one form: a save based on an older page would put back the other list
     as it was, losing the other editor's word."""

@@ -23,6 +23,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from kefu.kb.errors import InvalidEntry, KefuError
 from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
+from kefu.suggest.safety import REASONS, word_line, word_list_problems
 
 from .auth import requires
 from .console import field_diff
@@ -242,22 +243,19 @@ def delete_phrase(index: int):
 
 # -- word lists ------------------------------------------------------------------------------
 
-REASONS = ("极限词", "承诺", "敏感")
-
-
 def _word_lines(text: str) -> str:
     """The sensitive-word textarea as the file wants it: `词<TAB>原因` per line.
 
     A browser textarea cannot easily type a tab, so `词 原因` with one of the known
-    reasons last is accepted too; comments and blank lines are kept as typed.
+    reasons last is accepted too (`word_line`); comments and blank lines are kept as typed.
     """
     out = []
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = line.rstrip().lstrip(" ")  # a leading tab stays: "\t原因" names no word
         if line and not line.startswith("#") and "\t" not in line:
-            head, _, last = line.rpartition(" ")
-            if head.strip() and last in REASONS:
-                line = f"{head.strip()}\t{last}"
+            word, reason, _ = word_line(line)
+            if word != line:
+                line = f"{word}\t{reason}"
         out.append(line)
     return "\n".join(out).strip("\n") + "\n"
 
@@ -272,6 +270,10 @@ def _check_words(path: Path) -> None:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip() and not line.lstrip().startswith("#") and not line.partition("\t")[0].strip():
             raise InvalidEntry("words", f"第 {n} 行没有词（只有原因）")
+    for n, line, bad in word_list_problems(path):
+        # Kept as part of the word, it would make one no draft ever holds ("九折承诺类").
+        raise InvalidEntry("words", f"第 {n} 行「{line}」：「{bad}」不是可用的原因（{' / '.join(REASONS)}）；"
+                                    "请改成其中之一，如果它是词的一部分，请去掉它前面的空格")
 
 
 def _save_words(ws, typed: dict) -> str | None:
