@@ -7,6 +7,8 @@ import io
 import json
 import re
 import shutil
+import time
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -687,6 +689,29 @@ def test_entry_page_hit_test_places_an_unpublished_draft(editor, ws):
     # A published entry is tested as it is indexed.
     html = editor.get("/console/entries/ship?q=包邮吗")
     assert "本条目排在 <strong>第 1 名</strong>" in html and "按已发布计算" not in html
+
+
+@pytest.fixture
+def utc_plus_8(monkeypatch):
+    """The server's local time zone is UTC+8 (a shop in China) for the test."""
+    monkeypatch.setenv("TZ", "CST-8")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_console_times_are_the_servers_local_time_as_validity_dates_are(editor, ws, utc_plus_8):
+    """History and updated_at are stored in UTC: an edit at 18:49 in Shanghai showed as 10:49."""
+    ws.kb().update("ship", {"answer": "满59元包邮。"}, author="ed")
+    stored = ws.kb().store.get("ship").updated_at
+    utc = datetime.fromisoformat(stored)
+    local = utc + timedelta(hours=8)
+    assert utc.utcoffset() == timedelta(0)
+    for page, fmt in (("/console/entries/ship/history", "%Y-%m-%d %H:%M:%S"), ("/console/entries/ship", "%Y-%m-%d %H:%M"),
+                      ("/console/?q=运费", "%Y-%m-%d %H:%M")):
+        html = editor.get(page)
+        assert local.strftime(fmt) in html and utc.strftime(fmt) not in html, page
 
 
 class _FormFields(HTMLParser):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -42,6 +43,19 @@ def _labels() -> dict:
             "ON_CONFLICT_LABELS": ON_CONFLICT_LABELS, "ROLE_ZH": ROLE_ZH, "note_zh": note_zh,
             # a 话术 line's kind, tone and script: stored as codes, shown in Chinese
             "PHRASE_LABELS": {"kind": KIND_ZH, "tone": TONE_ZH, "script": SCRIPT_ZH}}
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored timestamp (history, updated_at, learning and token times: UTC with its
+    offset) in the server's local time, as the validity dates beside them are."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone().strftime(fmt)
 
 
 # -- entries list ---------------------------------------------------------------------
