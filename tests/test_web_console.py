@@ -781,6 +781,32 @@ def test_a_save_keeps_tags_the_editor_did_not_touch(editor, ws):
     assert 'name="tags" value="Black Friday，"' in editor.get("/console/entries/ship")
 
 
+def test_validity_bounds_take_a_time_and_survive_an_untouched_save(editor, ws):
+    """The form's date inputs could not take a time (a sale starting at 20:00)."""
+    html = editor.post("/console/entries/new", entry_form(
+        id="sale", question="双11活动几点开始", answer="20点开始。", valid_from="2026-11-11", valid_from_time="20:00",
+        valid_to="2026-11-12"), status=200).text
+    entry = ws.kb().store.get("sale")
+    assert (entry.valid_from, entry.valid_to) == ("2026-11-11T20:00:00", "2026-11-12")
+    form = untouched_form(html)
+    assert (form["valid_from"], form["valid_from_time"], form["valid_to"], form["valid_to_time"]) == (
+        "2026-11-11", "20:00:00", "2026-11-12", "")
+    assert re.search(r'<input[^>]*name="valid_from_time"[^>]*type="time"', html)
+    editor.post("/console/entries/sale", {**form, "answer": "晚上8点开始。"}, status=200)
+    entry = ws.kb().store.get("sale")
+    assert entry.answer == "晚上8点开始。" and (entry.valid_from, entry.valid_to) == ("2026-11-11T20:00:00", "2026-11-12")
+    # A bound the two fields cannot show is one text field, and comes back as it was.
+    ws.kb().update("sale", {"valid_to": "2026-11-12T23:59:59.500000"}, author="cli")
+    form = untouched_form(editor.get("/console/entries/sale"))
+    assert form["valid_to"] == "2026-11-12T23:59:59.500000" and "valid_to_time" not in form
+    editor.post("/console/entries/sale", {**form, "answer": "20点开始。"}, status=200)
+    assert ws.kb().store.get("sale").valid_to == "2026-11-12T23:59:59.500000"
+    # A time without its date is refused on the field.
+    form = untouched_form(editor.get("/console/entries/sale"))
+    html = editor.post("/console/entries/sale", {**form, "valid_from": "", "valid_from_time": "20:00"}, status=400).text
+    assert 'id="err-valid_from"' in html and ws.kb().store.get("sale").valid_from == "2026-11-11T20:00:00"
+
+
 # -- 话术 --------------------------------------------------------------------------------------------
 
 def test_huashu_edit_add_delete(editor, ws):

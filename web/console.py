@@ -167,9 +167,16 @@ def _values_from_form(form) -> dict:
         "tags": form.get("tags", ""),
         "tags_loaded": form.get("tags_loaded", ""),
         "status": form.get("status", "published"),
-        "valid_from": form.get("valid_from", "").strip(),
-        "valid_to": form.get("valid_to", "").strip(),
+        "valid_from": _bound(form, "valid_from"),
+        "valid_to": _bound(form, "valid_to"),
     }
+
+
+def _bound(form, name: str) -> str:
+    """A validity bound from its date and optional time fields ("2026-11-11" and "20:00":
+    2026-11-11T20:00); a time without a date is left for the check to refuse."""
+    day, clock = form.get(name, "").strip(), form.get(f"{name}_time", "").strip()
+    return f"{day}T{clock}" if clock else day
 
 
 def _values_of(entry) -> dict:
