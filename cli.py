@@ -425,7 +425,18 @@ def edit(c: Context, entry_id, as_json, **fields) -> None:
     changes = _changes(**fields)
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
-    emit(c.kb().update(entry_id, changes, author=author()), as_json, _entry_text)
+    before = c.kb().store.get(entry_id).version
+    _emit_saved(c.kb().update(entry_id, changes, author=author()), before, as_json,
+                "the entry already has these values")
+
+
+def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:
+    """The entry after an edit, archive or revert, with `changed` (false: the store saw the
+    content it already had and recorded no version, as the console says 没有改动) and,
+    in text, a note saying why (`unchanged`) then."""
+    data = {**dataclasses.asdict(entry), "changed": entry.version != before}
+    note = f"\nnothing changed: {unchanged}; no new version recorded (still v{entry.version})"
+    emit(data, as_json, lambda d: _entry_text(d) + ("" if d["changed"] else note))
 
 
 @cli.command()
@@ -436,7 +447,8 @@ def edit(c: Context, entry_id, as_json, **fields) -> None:
 @needs_store
 def archive(c: Context, entry_id, as_json) -> None:
     """Archive an entry: it stays in the store and its history, but is no longer suggested."""
-    emit(c.kb().archive(entry_id, author=author()), as_json, _entry_text)
+    before = c.kb().store.get(entry_id).version
+    _emit_saved(c.kb().archive(entry_id, author=author()), before, as_json, "it is archived already")
 
 
 @cli.command()
@@ -517,7 +529,9 @@ def _short(value, width: int = 40) -> str:
 @needs_store
 def revert(c: Context, entry_id, version, as_json) -> None:
     """Give an entry back the content it had at an earlier version (recorded as a new version)."""
-    emit(c.kb().revert(entry_id, version, author=author()), as_json, _entry_text)
+    before = c.kb().store.get(entry_id).version
+    _emit_saved(c.kb().revert(entry_id, version, author=author()), before, as_json,
+                f"version {version} has the content the entry has now")
 
 
 def check_encoding(value: str | None) -> str | None:

@@ -232,6 +232,26 @@ def test_suggest_context_file_as_json_lines_or_array_and_bad_turns_named(home, r
     assert error["item"] == 2 and "line" not in error
 
 
+def test_edit_archive_revert_say_when_nothing_changed(home, run, faq):
+    """An edit to the values the entry has, a second archive or a revert to the content it has
+    recorded no version, and nothing said so (the console says 没有改动)."""
+    run("import", str(faq))
+    out = json.loads(run("edit", "a1", "-c", "售中", "--json").stdout)
+    assert out["changed"] is False and out["version"] == 1
+    assert "nothing changed" in run("edit", "a1", "-c", "售中").stdout
+    out = json.loads(run("edit", "a1", "-c", "售后", "--json").stdout)
+    assert out["changed"] is True and out["version"] == 2
+    assert "nothing changed" not in run("edit", "a1", "-c", "售中").stdout  # v3
+    assert "nothing changed" not in run("archive", "a1").stdout  # v4
+    text = run("archive", "a1").stdout
+    assert "nothing changed: it is archived already; no new version recorded (still v4)" in text
+    assert json.loads(run("archive", "a1", "--json").stdout)["changed"] is False
+    assert json.loads(run("revert", "a1", "--to", "3", "--json").stdout)["changed"] is True  # v5
+    text = run("revert", "a1", "--to", "3").stdout
+    assert "nothing changed: version 3 has the content the entry has now" in text
+    assert len(json.loads(run("history", "a1", "--json").stdout)) == 5
+
+
 def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
     """"九折 承诺类" was read as the word 九折承诺类, which no draft holds: silently never flagged."""
     run("import", str(faq))
