@@ -432,6 +432,14 @@ def test_an_unknown_status_is_refused_naming_the_statuses_in_chinese(editor, ws)
     assert ws.kb().store.count() == before
 
 
+def test_a_duplicate_question_on_the_form_gets_the_forms_advice_not_an_imports(editor, ws):
+    before = ws.kb().store.count()
+    html = editor.post("/console/entries/new", entry_form(question="运费怎么算", answer="另一个答案。"), status=400).text
+    assert 'id="err-question"' in html and "已是条目 ship 的标准问题" in html and "相似问法" in html
+    assert "导入" not in html.split('id="err-question"')[1].split("</span>")[0]
+    assert ws.kb().store.count() == before
+
+
 def test_a_similar_question_copying_the_standard_one_is_not_saved(editor, ws):
     resp = editor.post("/console/entries/new", entry_form(question="同义重复", similar=["同义重复", "a", "a"],
                                                           answer="答"), status=200)

@@ -212,6 +212,9 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
 
 def _error_of(exc: KefuError) -> dict:
     """{field: message} for the form; a message without a known field goes on top ("")."""
+    if isinstance(exc, DuplicateQuestion):  # the advice reason_zh gives is an import's
+        return {"question": f"「{exc.question}」已是条目 {exc.entry_id} 的标准问题（同一个问题只能有一个未归档的条目）："
+                            f"请换一个问题，或到条目 {exc.entry_id} 去改，可把新的问法加为它的相似问法"}
     if isinstance(exc, InvalidEntry):
         return {exc.field if exc.field in FIELD_LABELS else "": reason_zh(exc.reason)}
     if isinstance(exc, DuplicateEntry):
