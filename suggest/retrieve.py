@@ -222,7 +222,7 @@ class Retriever:
             hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
                             matched, round(float(fused + adjust[i]), 4),
                             round(self.fusion.confidence(self._curve_input(scale, fused, dense, lexical),
-                                                         len(words)), 4),
+                                                         self.kb.segmenter.count(words)), 4),
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4),
                             round(float(adjust[i]), 4)))
         no_match = not hits or max(h.confidence for h in hits) < 0.5

@@ -121,6 +121,17 @@ def test_user_terms_are_kept_as_one_token(tmp_path):
     assert "顺丰包邮" in seg.split("能顺丰包邮吗")[0]
 
 
+def test_a_term_counts_as_the_words_it_makes_without_the_dictionary(tmp_path):
+    """Confidence grows with a message's content words: adding the product name 雪绒冰丝 as a
+    term made the bare query 雪绒冰丝 one word instead of two, and a no-match."""
+    plain = Segmenter(tmp_path / "cache")
+    seg = Segmenter(tmp_path / "cache", ["雪绒冰丝", "顺丰"])
+    for message in ("雪绒冰丝", "雪绒冰丝可以机洗吗", "顺丰几天到", "怎么退货"):
+        words = seg.split(message)[0]
+        assert seg.count(words) == plain.count(plain.split(message)[0]), message
+    assert seg.split("雪绒冰丝")[0] == ["雪绒冰丝"] and seg.count(["雪绒冰丝"]) == 2
+
+
 def test_emoji_order_numbers_and_english_are_tolerated(tmp_path):
     n = normalize("亲😭 订单号 ２０２４１１２８００１２３ 的ＳＩＺＥ M能换L吗？")
     assert "😭" in n.text and "2024112800123" in n.text and "size m" in n.text
