@@ -90,8 +90,18 @@ def sentence_end(before: str, after: str) -> str:
 _WISHES = re.compile(r"祝|愉快|开心|顺利")
 # An answer that already opens by apologising or empathising (complaint entries often do).
 _APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
-# Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole.
-ORDER_NO = re.compile(r"(?<![\dA-Za-z-])(?:\d{6}-)?\d{12,20}(?![\d-])")
+# Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole; not
+# digits that go on a word, a path or a query (wxid_1234…, /p/1234…, ?id=1234…).
+ORDER_NO = re.compile(r"(?<![\dA-Za-z_=/.#&?-])(?:\d{6}-)?\d{12,20}(?![\d-])")
+# A link the customer pasted (a product page: item.htm?id=623456789012345), with or without
+# its scheme, up to a space or a Chinese character: its digits are ids, never an order number.
+_URL = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[!-~]*", re.I)
+# What a long number right after these labels is (下单时间20261128103015, 微信号 1234…, QQ,
+# 手机, 身份证, 卡号, 账号): not the order number. The label nearest the number decides, so
+# 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_).
+_NOT_ORDER_LABEL = re.compile(r"(?:时间|日期|微信号?|vx|wx|qq号?|手机号?码?|电话(?:号码)?|座机|身份证号?码?|证件号?码?|"
+                              r"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额)"
+                              r"\s*(?:是|为|:|：)?\s*[A-Za-z_]*$", re.I)
 # An answer that promises to look into the customer's case: its closing must not call the
 # matter settled. A word of an open case (核实, 跟进, 联系您 …) counts only where kefu's side
 # commits to it: said by us (我们会核实, 主管会回电, 已登记), done for the customer
@@ -203,14 +213,18 @@ def _joined_order_number(m: re.Match) -> str:
 
 
 def values_from_message(text: str) -> dict[str, str]:
-    """Variable values a message gives away: order and tracking numbers."""
+    """Variable values a message gives away: order and tracking numbers (not the digits of
+    a link, nor a number labelled as something else: see _NOT_ORDER_LABEL)."""
     values = {}
+    text = _URL.sub(" ", text)
     if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
         values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
     text = _GROUPED_DIGITS.sub(_joined_order_number, text)
     rest = _LABELLED_TRACKING.sub(" ", mask(text))  # nor is a phone, card or ID number
-    if m := ORDER_NO.search(rest):
-        values["订单号"] = m.group(0)
+    for m in ORDER_NO.finditer(rest):
+        if not _NOT_ORDER_LABEL.search(to_simplified(rest[max(0, m.start() - 16):m.start()])):
+            values["订单号"] = m.group(0)
+            break
     return values
 
 

@@ -1052,6 +1052,17 @@ def test_drafts_do_not_ask_for_an_order_number_the_customer_gave(shop_kb, messag
     assert "请把订单号发给我们" in asked.drafts[0].text
 
 
+@pytest.mark.parametrize("message", [
+    "快递丢件了 https://item.taobao.com/item.htm?id=623456789012345",  # the product's link
+    "快递丢件了，下单时间20261128103015", "快递丢件了，微信号 wxid_123456789012345",
+])
+def test_drafts_still_ask_for_the_order_number_when_only_other_numbers_were_given(shop_kb, message):
+    lost = replace(_hit("lost", "快递丢件了怎么办", 0.95, 2.5, ["丢件"]),
+                   answer="非常抱歉！请把订单号发给我们，我们会立即向快递公司核查。")
+    s = Assistant(_Answers(shop_kb, [lost]), composer()).suggest(message)
+    assert "请把订单号发给我们" in s.drafts[0].text, [d.text for d in s.drafts]
+
+
 @pytest.mark.parametrize("message, agent, reply", [
     ("还没有", "请问订单已经发货了吗？", True),
     ("支付宝", "请问您是用什么方式付款的呢", True),

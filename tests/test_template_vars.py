@@ -106,6 +106,22 @@ def test_a_phone_card_or_id_number_is_not_taken_for_the_order_number(text):
     assert "订单号" not in values_from_message(text)
 
 
+@pytest.mark.parametrize("text", [
+    "付款两天了还没发货 这个 https://item.taobao.com/item.htm?id=623456789012345",  # a product id in a link
+    "还没发货 shop.example.com/p/1234567890123这个",  # a link without its scheme
+    "这个什么时候发货 下单时间20261128103015",  # an order time
+    "下單時間：20261128103015 还没发货",
+    "加我微信号 wxid_123456789012345", "微信 123456789012 联系我", "QQ号１２３４５６７８９０１２",
+])
+def test_digits_of_a_link_or_after_another_label_are_not_the_order_number(text):
+    assert "订单号" not in values_from_message(text)
+
+
+def test_the_order_number_is_found_beside_a_link_or_another_labelled_number():
+    text = "https://item.taobao.com/item.htm?id=623456789012345 下单时间20261128103015 订单号2026112812345678"
+    assert values_from_message(text)["订单号"] == "2026112812345678"
+
+
 def test_values_from_message_finds_sf_tracking_number():
     values = values_from_message("快递单号sf1234567890123怎么还没到")
     assert values["快递单号"] == "SF1234567890123"
