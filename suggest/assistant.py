@@ -89,7 +89,9 @@ def turn_problem(turn: object) -> tuple[str | None, str] | None:
     an object with "text" (a string) and "role" (customer or agent; customer if absent)."""
     if not isinstance(turn, dict):
         return None, 'expected an object like {"role": "customer", "text": "…"}'
-    if not isinstance(turn.get("text", ""), str):
+    if "text" not in turn:  # {"role": …, "content": …} would be dropped unseen
+        return "text", "missing"
+    if not isinstance(turn["text"], str):
         return "text", "must be a string"
     if turn.get("role", "customer") not in ROLES:
         return "role", f"must be customer or agent, got {turn.get('role')!r}"

@@ -265,6 +265,24 @@ def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
         "满减": "极限词", "加 微信": "敏感"}
 
 
+@pytest.mark.parametrize("bad, where", [
+    ('{"role": "customer", "content": "我想退货"}\n', "line 1, field 'text': missing"),  # OpenAI's "content"
+    ('{"role": "customer"}\n{"role": "agent", "text": "好的"}\n', "line 1, field 'text': missing"),
+    ('{"turns": [{"role": "customer", "text": "我想退货"}]}', "line 1, field 'text': missing"),  # one object
+    ('[{"role": "customer", "text": "我想退货"}, {"role": "agent"}]', "item 2, field 'text': missing"),
+])
+def test_suggest_context_turn_without_text_is_an_error_and_stores_nothing(home, run, faq, tmp_path, bad, where):
+    import sqlite3
+
+    run("import", str(faq))
+    f = tmp_path / "chat.jsonl"
+    f.write_text(bad, encoding="utf-8")
+    out = run("suggest", "那运费谁出？", "--context", str(f), ok=False)
+    assert out.exit_code == 1 and f"chat.jsonl, {where}" in out.output and "Traceback" not in out.output
+    with sqlite3.connect(home / "kefu.db") as db:
+        assert db.execute("select count(*) from suggestions").fetchone()[0] == 0
+
+
 def test_suggest_feedback_and_lint(home, run, faq):
     """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
     run("import", str(faq))

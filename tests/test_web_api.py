@@ -429,6 +429,8 @@ def test_feedback_errors_name_their_field(api):
     ({"message": "包邮吗", "context": [{"role": "bot", "text": "您好"}]}, "context"),
     ({"message": "包邮吗", "context": [{"role": "customer", "text": 123}]}, "context"),
     ({"message": "包邮吗", "context": ["你好"]}, "context"),
+    ({"message": "包邮吗", "context": [{"role": "customer", "content": "我想退货"}]}, "context"),  # no "text"
+    ({"message": "包邮吗", "context": [{"role": "customer"}]}, "context"),
     ({"message": "包邮吗", "context": {}}, "context"), ({"message": "包邮吗", "context": 0}, "context"),
     ({"message": "包邮吗", "context": ""}, "context"), ({"message": "包邮吗", "values": []}, "values"),
     ({"message": "包邮吗", "replaces": 5}, "replaces")])

@@ -54,7 +54,7 @@ SPEC = {
             "Entry": {"type": "object", "properties": {
                 **_ENTRY_FIELDS, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
-            "Turn": {"type": "object", "properties": {"role": {"type": "string", "enum": ["customer", "agent"]},
+            "Turn": {"type": "object", "required": ["text"], "properties": {"role": {"type": "string", "enum": ["customer", "agent"]},
                                                       "text": {"type": "string"}}},
             "SuggestRequest": {"type": "object", "required": ["message"], "properties": {
                 "message": {"type": "string", "description": "The customer's latest message"},
