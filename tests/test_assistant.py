@@ -250,6 +250,25 @@ def test_an_order_number_and_its_label_add_no_second_answer(assistant, message):
     assert assistant._adds(message, top, shipped) is False
 
 
+@pytest.mark.parametrize("message", ["我的手机号13812345678，快递到哪了", "手机号是138 1234 5678 快递到哪了",
+                                     "电话+8613812345678 快递到哪了"])
+def test_a_phone_number_and_its_label_name_no_topic(assistant, message):
+    """"我的手机号13812345678，…" tells who the customer is: its 手机号 pulled the match to the
+    entry about changing the bound phone number. A phone number about which something is
+    asked (换绑手机号, 手机号换了) still names it."""
+    from kefu.kb.text import normalize
+    from kefu.suggest.assistant import _topics
+
+    seg = assistant.retriever.kb.segmenter
+    assert not any("手机" in w or "电话" in w for w in _topics(seg, normalize(message).text))
+    assert "快递" in _topics(seg, normalize(message).text)
+    top = _hit("track", "我的快递到哪了", 0.84, 2.4, ["物流"])
+    phone = _hit("phone", "怎么换绑手机号", 0.79, 2.3, ["手机号"])
+    assert assistant._adds(message, top, phone) is False
+    for asked in ("怎么换绑手机号", "手机号换了怎么办", "我手机号换了，新手机号13900001111，怎么改"):
+        assert any("手机" in w for w in _topics(seg, normalize(asked).text)), asked
+
+
 @pytest.mark.parametrize("message", ["收到的杯子是碎的", "收到货了，少了一件", "嗯，衣服起球了", "知道了，我差评了",
                                      "好的 我要投诉你们", "行吧，你们就这样对待顾客"])
 def test_problem_after_an_acknowledgement_is_not_said_goodbye_to(assistant, message):

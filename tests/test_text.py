@@ -185,6 +185,14 @@ def test_an_insult_is_no_question():
     assert question_window("这是什么面料？我平时穿M码，155/45kg，比较怕冷，冬天想穿", 12) == "这是什么面料？"
 
 
+def test_a_phone_number_and_its_label_are_left_out_of_the_window_as_an_order_number_is():
+    """"我的手机号13812345678，…" matched the entry about changing the bound phone number."""
+    window = question_window(normalize("我的手机号13812345678，订单号是2026112812345678，帮我查下到哪了").text, 28)
+    assert "手机" not in window and "订单" not in window and "到哪了" in window
+    # A long message loses the number and its label; a phone number asked about keeps its word.
+    assert question_window("我的手机号换了，新的手机号是13900001111，账号上的怎么改", 28) == "我的手机号换了，新的，账号上的怎么改"
+
+
 def test_the_window_reads_normalised_text_and_keeps_one_closing_mark():
     # NFKC turns … into ... and ： into :; a point before a digit closes nothing
     text = normalize("这件可以退货吗…我是你们家老会员了买过好多次了现在急着处理谢谢亲").text
