@@ -737,14 +737,18 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
     """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
     from kefu.suggest.assistant import read_context
 
-    values = {}
+    values, repeated = {}, []
     for item in variables:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
+        if name.strip() in values and name.strip() not in repeated:
+            repeated.append(name.strip())
         values[name.strip()] = value
     context = read_context(context_file) if context_file else []
     suggestion = c.assistant().suggest(read_message(message), context, values)
+    if repeated:
+        suggestion.notes.append(f"--var given more than once, the last value used: {', '.join(repeated)}")
     emit(suggestion.to_dict(), as_json, _suggestion_text)
 
 

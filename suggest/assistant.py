@@ -15,9 +15,11 @@ from pathlib import Path
 from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.text import GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub, to_traditional
+from kefu.kb.template import variables
+from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
+                          to_simplified, to_traditional)
 
-from .draft import Composer, Draft, same_answer, topic, values_from_message
+from .draft import KNOWN_VARIABLES, Composer, Draft, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, says_nothing_yet, small_talk, understand
 
@@ -509,9 +511,10 @@ class Assistant:
         vals = {}
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
-        vals.update(values or {})
+        vals.update(literal_values(values or {}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
         drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
+        notes += self._unused_values(values or {}, drafts, hits)
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -532,6 +535,16 @@ class Assistant:
             suggestion.suggestion_id = self.log.record_suggestion(
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
+
+    def _unused_values(self, values: dict[str, str], drafts: list[Draft], hits: list[Hit]) -> list[str]:
+        """A note naming the given variables that no draft's entry or 话术 uses and kefu does
+        not read itself (a typo such as 订单 for 订单号): nothing tells the agent otherwise."""
+        quoted = {e for d in drafts for e in d.entry_ids}
+        used = set(KNOWN_VARIABLES) | {to_simplified(name) for h in hits if h.entry_id in quoted
+                                       for name in variables(h.answer)}
+        used |= {to_simplified(name) for p in self.composer.phrases.phrases for name in variables(p.text)}
+        unused = [name for name in dict.fromkeys(k.strip() for k in values) if to_simplified(name) not in used]
+        return [f"variables no draft uses: {', '.join(unused)}"] if unused else []
 
     def _with_answer(self, result: SearchResult, earlier: list[str], answer: str, message: str,
                      named: list[str], notes: list[str]) -> SearchResult:

@@ -228,6 +228,17 @@ def values_from_message(text: str) -> dict[str, str]:
     return values
 
 
+# The variables kefu reads itself, whether or not an entry uses them: an order number
+# given takes the answer's request for it out; 客户称呼 is the 话术's.
+KNOWN_VARIABLES = ("订单号", "快递单号", "运单号", "客户称呼")
+
+
+def literal_values(values: dict[str, str]) -> dict[str, str]:
+    """`values` as text to insert as it is: a value's braces ({订单号} typed as a name) are
+    written full-width, so that no draft holds what reads as an unfilled variable."""
+    return {k: v.replace("{", "｛").replace("}", "｝") if isinstance(v, str) else v for k, v in values.items()}
+
+
 def fill(text: str, values: dict[str, str], placeholder=None) -> tuple[str, list[str]]:
     """Replace variables by their value, else their fallback, else a visible 【请填写…】
     (`placeholder(name)` makes it, when given). Names match in either script ({訂單號}

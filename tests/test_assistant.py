@@ -638,6 +638,26 @@ def test_unanswerable_message_gets_no_answer(assistant, message):
     assert any(NO_MATCH in t for t in _texts(s))
 
 
+def test_given_variables_no_draft_uses_are_named_and_values_are_literal(shop_kb):
+    """--var 订单=… (for 订单号) or 颜色=红色 was ignored without a word, and a value with
+    braces ({订单号} typed as a name) put what reads as an unfilled variable in the draft."""
+    kb_entry = entry_dict("parcel", "我的订单到哪了", "{商品名}订单{订单号}已发出，{客户称呼||亲}请耐心等待。",
+                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        s = a.suggest("我的订单到哪了", values={"订单": "2026000000000001", "颜色": "红色", "商品名": "保温杯",
+                                           "客户称呼": "王女士", "快递单号": "SF1234567890"})
+        assert s.hits[0].id == "parcel"
+        assert [n for n in s.notes if "no draft uses" in n] == ["variables no draft uses: 订单, 颜色"]
+        s = a.suggest("我的订单到哪了", values={"商品名": "{订单号}", "訂單號": "2026000000000001"})
+        assert "｛订单号｝订单2026000000000001已发出" in s.drafts[0].text  # inserted as typed, not as a variable
+        assert all("{" not in d.text and "}" not in d.text for d in s.drafts)
+        assert not any("no draft uses" in n for n in s.notes)  # 訂單號 is 订单号
+    finally:
+        shop_kb.archive("parcel")
+
+
 def test_order_number_in_message_fills_variable(shop_kb):
     kb_entry = entry_dict("track", "我的订单到哪了", "订单{订单号}已发出，{客户称呼||亲}请耐心等待。",
                           similar=["查一下订单物流"], category="售中", tags=["物流查询"])

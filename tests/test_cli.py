@@ -283,6 +283,22 @@ def test_suggest_context_turn_without_text_is_an_error_and_stores_nothing(home, 
         assert db.execute("select count(*) from suggestions").fetchone()[0] == 0
 
 
+def test_suggest_names_repeated_and_unused_variables(home, run, faq):
+    """--var mistakes were silent: a typo'd or unknown name was ignored and a repeated one
+    took the last value."""
+    run("import", str(faq))
+    args = ["suggest", "发票怎么开", "--var", "订单=2026112812345678", "--var", "订单号=111111111111",
+            "--var", "订单号=222222222222", "--var", "客户称呼={订单号}"]
+    notes = json.loads(run(*args, "--json").stdout)["notes"]
+    assert "variables no draft uses: 订单" in notes
+    assert "--var given more than once, the last value used: 订单号" in notes
+    text = run(*args).stdout
+    assert "! variables no draft uses: 订单" in text and "! --var given more than once" in text
+    assert "{" not in text.split("草稿 1", 1)[1]  # a value's braces are no variable
+    clean = json.loads(run("suggest", "发票怎么开", "--var", "订单号=2026112812345678", "--json").stdout)["notes"]
+    assert not any("--var" in n or "no draft uses" in n for n in clean)
+
+
 def test_suggest_feedback_and_lint(home, run, faq):
     """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
     run("import", str(faq))
