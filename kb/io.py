@@ -17,15 +17,16 @@ CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "statu
 XLSX_CELL_MAX = 32_767  # characters in one cell: Excel's limit, which openpyxl cuts silently
 
 
-def read_text(path: Path, encoding: str | None = None) -> str:
-    """A text file's content, its encoding detected unless given; CRLF becomes LF."""
+def read_text(path: Path, encoding: str | None = None, option: str | None = None) -> str:
+    """A text file's content, its encoding detected unless given; CRLF becomes LF. An
+    error suggests `option` to name the encoding, when the command has one."""
     from .importers.encoding import decode
 
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImportFileError(path, None, None, f"cannot read: {exc.strerror}") from None
-    return decode(data, str(path), encoding)[0]
+    return decode(data, str(path), encoding, option=option)[0]
 
 
 def read_entries(path: str | Path, encoding: str | None = None) -> list[dict]:

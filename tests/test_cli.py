@@ -299,6 +299,17 @@ def test_suggest_names_repeated_and_unused_variables(home, run, faq):
     assert not any("--var" in n or "no draft uses" in n for n in clean)
 
 
+@pytest.mark.parametrize("data", [b"\xff\xfe{}\n", b"\x81\x00\xff\n"])  # a false UTF-16 BOM; no encoding fits
+def test_suggest_context_encoding_error_suggests_no_option_suggest_lacks(home, run, faq, tmp_path, data):
+    """The error said "(try --encoding utf-8)", an option suggest does not have."""
+    run("import", str(faq))
+    f = tmp_path / "chat.jsonl"
+    f.write_bytes(data)
+    out = run("suggest", "发票怎么开", "--context", str(f), ok=False)
+    assert out.exit_code == 1 and "chat.jsonl, line 1" in out.output and "Traceback" not in out.output
+    assert "--encoding" not in out.output and "save it as UTF-8" in out.output
+
+
 def test_suggest_feedback_and_lint(home, run, faq):
     """Needs the shipped corpus/huashu.jsonl, sensitive_words.txt and safe_phrases.txt."""
     run("import", str(faq))

@@ -78,7 +78,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def decode(data: bytes, path: str, encoding: str | None = None,
-           delimiter_of: Callable[[str], str] | None = None) -> tuple[str, str]:
+           delimiter_of: Callable[[str], str] | None = None, option: str | None = "--encoding") -> tuple[str, str]:
     """Return (text, encoding_name) for the raw bytes of the file at `path`.
 
     With `encoding`, the bytes are decoded with that codec strictly; a bad byte raises
@@ -87,12 +87,14 @@ def decode(data: bytes, path: str, encoding: str | None = None,
     way line endings become "\\n", a leading BOM, stray control characters and terminal
     control sequences (ESC [2J) are removed, and nothing else in the text is changed.
     For a CSV, `delimiter_of` finds its delimiter in the text: a control sequence that
-    would hold it loses only its ESC, so that no cell boundary goes with it.
+    would hold it loses only its ESC, so that no cell boundary goes with it. `option`:
+    the command's option that names an encoding, which an error suggests; None when the
+    command has none (an error then says to save the file as UTF-8).
     """
     path = str(path)
     if not data:
         return "", "utf-8"
-    text, name = _decode_as(data, path, encoding) if encoding else _detect(data, path)
+    text, name = _decode_as(data, path, encoding, option) if encoding else _detect(data, path, option)
     text = _NEWLINES.sub("\n", text)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -117,7 +119,11 @@ def text_codec(encoding: str) -> str:
     return info.name
 
 
-def _decode_as(data: bytes, path: str, encoding: str) -> tuple[str, str]:
+# The hint of a command that cannot be told the encoding (suggest --context).
+_SAVE_AS_UTF8 = "save it as UTF-8"
+
+
+def _decode_as(data: bytes, path: str, encoding: str, option: str | None = "--encoding") -> tuple[str, str]:
     """Decode strictly with a named codec; returns (text, the codec's canonical name)."""
     try:
         codec = text_codec(encoding)
@@ -133,16 +139,17 @@ def _decode_as(data: bytes, path: str, encoding: str) -> tuple[str, str]:
             _line_of(err),
             None,
             f"byte {_bad_bytes(err)} is not valid {codec}; "
-            f"the file may be {' or '.join(others)} (try --encoding {others[0]})",
+            f"the file may be {' or '.join(others)} "
+            + (f"(try {option} {others[0]})" if option else f"({_SAVE_AS_UTF8})"),
         ) from None
     except UnicodeError as err:  # a codec that names no byte (the "undefined" codec refuses all)
         raise ImportFileError(path, None, None, f"cannot be read as {codec} ({err})") from None
 
 
-def _detect(data: bytes, path: str) -> tuple[str, str]:
+def _detect(data: bytes, path: str, option: str | None = "--encoding") -> tuple[str, str]:
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return _decode_as(data, path, name)
+            return _decode_as(data, path, name, option)
     failures: list[UnicodeDecodeError] = []
     try:
         return data.decode("utf-8"), "utf-8"
@@ -165,7 +172,7 @@ def _detect(data: bytes, path: str) -> tuple[str, str]:
             _line_of(worst),
             None,
             f"byte {_bad_bytes(worst)} fits none of UTF-8, GB18030 or Big5: the "
-            "file is in another encoding (or damaged here); name it with --encoding",
+            "file is in another encoding (or damaged here); " + (f"name it with {option}" if option else _SAVE_AS_UTF8),
         )
     # max() keeps the first of equal scores, so ties go to gb18030.
     name = max(candidates, key=lambda n: plausibility(candidates[n]))
