@@ -297,8 +297,12 @@ def _named(text: str) -> set[str]:
 
 # A message in Cantonese comes from Hong Kong (an entry may quote a word of it in passing).
 # 唔 only before a word it negates (唔該, 唔啱, 可唔可以): alone or doubled it is a
-# mainland "um" (唔，好吧; 唔唔).
-_CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|哋|冇|點計|幾耐")
+# mainland "um" (唔，好吧; 唔唔). Common words Mandarin hardly writes: 咩 (what; not a
+# sheep's 咩咩), 乜嘢 / 做乜 (what, why), 點樣 (how; not 有點樣子, a bit like), 佢 (he, she),
+# 嘢 (thing), 啲 (some), 俾 (give; not 俾斯麦 nor the literary 俾使 / 俾便), 咁 (so).
+_CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|哋|冇|點計|幾耐|"
+                        r"(?<!咩)咩(?!咩)|乜(?=嘢|野|事)|[做為为]乜|(?<![一有差])[點点][樣样](?![子品本式])|"
+                        r"佢|嘢|啲|(?<!睥)俾(?![斯使便倪])|咁")
 
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.

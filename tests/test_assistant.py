@@ -1179,6 +1179,23 @@ def test_a_script_neutral_cantonese_message_gets_traditional_drafts(assistant, m
         assert trad > simp, text
 
 
+@pytest.mark.parametrize("message, cantonese", [
+    ("咩？", True), ("我想問下點樣退貨", True), ("佢話幾時到", True), ("買咗啲嘢", True), ("可以俾錢未", True),
+    ("點解咁慢", True), ("做乜仲未發貨", True), ("乜嘢時候到", True),
+    ("俾斯麦传记有货吗", False), ("看起來有點樣子", False), ("一点样品都没有吗", False), ("羊咩咩玩偶", False),
+])
+def test_common_cantonese_words_call_for_hong_kong_wording(message, cantonese):
+    """咩, 點樣, 佢, 嘢, 啲, 俾, 咁 and 乜 were not known as Cantonese: "我想問下點樣退貨" got
+    Taiwan wording; Mandarin uses of the same characters (俾斯麦, 有點樣子, 咩咩) are none."""
+    from kefu.suggest.assistant import wording
+
+    assert wording([message]) == ("s2hk" if cantonese else None)
+
+
+def test_a_script_neutral_cantonese_what_is_answered_in_traditional(assistant):
+    assert assistant.suggest("咩").script == TRADITIONAL
+
+
 @pytest.mark.parametrize("message, context", [
     ("可以退", []),  # neutral, not Cantonese
     ("唔，好吧", []),  # a mainland "um"
