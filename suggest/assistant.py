@@ -280,10 +280,19 @@ def _greets_or_thanks(question: str) -> bool:
 _PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|(?<![平舞柜櫃])[台臺][北中南]|"
                             r"高雄|新竹|桃园|桃園|基隆|嘉义|嘉義|花莲|花蓮|屏东|屏東|宜兰|宜蘭"),
            "hk": re.compile(r"香港|港澳|九龙|九龍|新界|旺角|尖沙咀|铜锣湾|銅鑼灣"),
-           "mo": re.compile(r"澳门|澳門|港澳")}
+           "mo": re.compile(r"澳门|澳門|港澳"),
+           # Abroad: the countries customers most often ask about, and words for abroad. No
+           # entry for Hong Kong, Macau or Taiwan answers for them (see _elsewhere).
+           "abroad": re.compile(r"海外|国外|國外|境外|新加坡|马来西亚|馬來西亞|日本|韩国|韓國|美国|美國|加拿大|"
+                                r"英国|英國|澳大利亚|澳大利亞|澳洲|新西兰|新西蘭|纽西兰|紐西蘭|德国|德國|法国|法國|"
+                                r"意大利|義大利|西班牙|俄罗斯|俄羅斯|泰国|泰國|越南|菲律宾|菲律賓|印尼|印度|"
+                                r"(?<![a-z])(?:overseas|abroad|international(?:ly)?|singapore|malaysia|japan|korea|usa|"
+                                r"america|united states|uk|united kingdom|britain|england|canada|australia|"
+                                r"new zealand|germany|france|italy|spain|russia|thailand|vietnam|philippines|"
+                                r"indonesia|india)(?![a-z])", re.I)}
 _LOCAL_WORDS = {"tw": re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I), "hk": re.compile(r"點計|幾耐")}
 # How a sub-question is told where the customer is ("運費怎麼算" after "寄到台灣要幾天").
-_PLACE_NAMES = {"tw": "台湾", "hk": "香港", "mo": "澳门"}
+_PLACE_NAMES = {"tw": "台湾", "hk": "香港", "mo": "澳门", "abroad": "海外"}
 
 
 def _regions(text: str) -> set[str]:
@@ -341,6 +350,8 @@ def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     is not asked from Taiwan or Hong Kong alone (they write traditional), though it may
     come from abroad, which 港澳台 entries often cover too."""
     where = _regions(f"{hit.question} {' '.join(hit.tags)}")
+    if "abroad" in asked and "abroad" in _named(hit.matched):
+        return False  # the phrasing the message matched speaks of abroad (海外会员也有积分吗)
     if asked:
         return bool(where and not where & asked)
     return script == SIMPLIFIED and where in ({"tw"}, {"hk"})
@@ -619,10 +630,12 @@ class Assistant:
         # "那運費多少" after "我在台灣" is asked from Taiwan. The latest turn that says wins.
         talk = [key] + list(earlier[::-1])
         asked = next((a for t in talk if (a := _asked_from(t))), set())
-        if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and len(away) < len(cands):
+        if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and \
+                (len(away) < len(cands) or "abroad" in asked):
             # Another region's entry (a Hong Kong freight answer for a Taiwan customer,
             # 統編 for a mainland one) is no answer, option or second answer while another
-            # entry may answer.
+            # entry may answer. For a place abroad (能寄到新加坡吗) never: what the shop
+            # promises Hong Kong, Macau and Taiwan it does not promise there.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
         state = next((st for t in talk if (st := order_state(t))), None)

@@ -618,6 +618,22 @@ def test_taiwan_written_with_tai_is_traditional(assistant, message, context):
     assert all(script_evidence(t)[0] > script_evidence(t)[1] for t in _texts(s))
 
 
+@pytest.mark.parametrize("message", ["能寄到新加坡吗？", "Do you ship to Singapore?", "可以寄去馬來西亞嗎", "能发国外吗"])
+def test_a_place_abroad_gets_no_answer_written_for_hong_kong_macau_or_taiwan(shop_kb, message):
+    """"能寄到新加坡吗？" got a confident "可以的，港澳台订单…" from the 港澳台 entry, the only
+    one about shipping there: a place abroad is no region of it, so nothing is promised."""
+    gat = _said_so(_hit("gat", "可以寄到香港、澳门和台湾吗？", 0.66, 2.4, ["港澳台", "寄送"]),
+                   "可以的，港澳台订单通过跨境集运寄送，一般发货后5-10天送达。")
+    s = Assistant(_Answers(shop_kb, [gat]), composer()).suggest(message)
+    assert s.no_match and all("gat" not in d.entry_ids for d in s.drafts), [d.text for d in s.drafts]
+    assert any("elsewhere, left out: gat" in n for n in s.notes)
+    assert Assistant(_Answers(shop_kb, [gat]), composer()).suggest("能寄到香港吗").drafts[0].entry_ids == ["gat"]
+    # the phrasing matched speaks of abroad: the entry answers for it
+    member = _said_so(_hit("member", "港澳台地区可以注册会员吗", 0.9, 2.4, ["会员"]), "可以注册。", "海外会员也有积分吗")
+    assert Assistant(_Answers(shop_kb, [member]), composer()).suggest("海外会员也有积分吗").drafts[0].entry_ids \
+        == ["member"]
+
+
 def test_traditional_message_gets_traditional_drafts(assistant):
     s = assistant.suggest("換貨怎麼申請")
     assert s.script == TRADITIONAL
