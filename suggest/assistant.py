@@ -529,7 +529,8 @@ class Assistant:
         vals.update(literal_values(values or {}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
         drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
-        notes += self._unused_values(values or {}, drafts, hits)
+        if unused := self._unused_values(values or {}, drafts, hits):
+            notes.append(f"variables no draft uses: {', '.join(unused)}")
         self._why(drafts, hits, result, seg)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -552,14 +553,14 @@ class Assistant:
         return suggestion
 
     def _unused_values(self, values: dict[str, str], drafts: list[Draft], hits: list[Hit]) -> list[str]:
-        """A note naming the given variables that no draft's entry or 话术 uses and kefu does
-        not read itself (a typo such as 订单 for 订单号): nothing tells the agent otherwise."""
+        """The given variables that no draft's entry or 话术 uses and kefu does not read
+        itself (a typo such as 订单 for 订单号): a note names them, as nothing else tells."""
         quoted = {e for d in drafts for e in d.entry_ids}
         used = set(KNOWN_VARIABLES) | {to_simplified(name) for h in hits if h.entry_id in quoted
                                        for name in variables(h.answer)}
         used |= {to_simplified(name) for p in self.composer.phrases.phrases for name in variables(p.text)}
         unused = [name for name in dict.fromkeys(k.strip() for k in values) if to_simplified(name) not in used]
-        return [f"variables no draft uses: {', '.join(unused)}"] if unused else []
+        return unused
 
     def _with_answer(self, result: SearchResult, earlier: list[str], answer: str, message: str,
                      named: list[str], notes: list[str]) -> SearchResult:
