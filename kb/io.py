@@ -17,9 +17,9 @@ CSV_COLUMNS = ["id", "question", "similar", "answer", "category", "tags", "statu
 XLSX_CELL_MAX = 32_767  # characters in one cell: Excel's limit, which openpyxl cuts silently
 
 
-def read_text(path: Path, encoding: str | None = None, option: str | None = None) -> str:
+def read_text(path: Path, encoding: str | None = None, option: str | None = "--encoding") -> str:
     """A text file's content, its encoding detected unless given; CRLF becomes LF. An
-    error suggests `option` to name the encoding, when the command has one."""
+    error suggests `option` to name the encoding (None: the command has none)."""
     from .importers.encoding import decode
 
     try:

@@ -103,7 +103,7 @@ def turn_problem(turn: object) -> tuple[str | None, str] | None:
 def read_context(path: Path) -> list[dict]:
     """Conversation turns from a file: JSON Lines, or one JSON array; ImportFileError
     names the line (or item) and field of a bad turn."""
-    text = read_text(path)
+    text = read_text(path, option=None)  # suggest has no --encoding to suggest
     if text.lstrip().startswith("["):
         try:
             turns = json.loads(text)
