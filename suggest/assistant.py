@@ -350,8 +350,11 @@ def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     is not asked from Taiwan or Hong Kong alone (they write traditional), though it may
     come from abroad, which 港澳台 entries often cover too."""
     where = _regions(f"{hit.question} {' '.join(hit.tags)}")
-    if "abroad" in asked and "abroad" in _named(hit.matched):
-        return False  # the phrasing the message matched speaks of abroad (海外会员也有积分吗)
+    if "abroad" in asked and "abroad" in where | _named(hit.matched):
+        return False  # it speaks of abroad, or the phrasing matched does (海外会员也有积分吗)
+    # A mainland shop's 海外 often takes in Hong Kong, Macau and Taiwan too (海外订单的关税):
+    # an entry naming it is no other region's for a customer there.
+    where -= {"abroad"}
     if asked:
         return bool(where and not where & asked)
     return script == SIMPLIFIED and where in ({"tw"}, {"hk"})

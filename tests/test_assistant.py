@@ -634,6 +634,16 @@ def test_a_place_abroad_gets_no_answer_written_for_hong_kong_macau_or_taiwan(sho
         == ["member"]
 
 
+def test_an_entry_for_overseas_orders_answers_abroad_and_is_no_other_region_for_taiwan(shop_kb):
+    """海外 in a mainland shop's words often takes in 港澳台 too: naming it makes an entry
+    no other region's for a Taiwan customer (海外订单的关税 stays an answer there)."""
+    duty = _hit("duty", "海外订单的关税怎么处理", 0.8, 2.4, ["海外", "关税"])
+    tw = _hit("tw_pickup", "台灣可以超商取貨嗎", 0.7, 2.3, ["台灣"])
+    for message in ("寄到台灣的關稅怎麼算", "寄到新加坡的关税怎么算"):
+        s = Assistant(_Answers(shop_kb, [duty, tw]), composer()).suggest(message)
+        assert s.drafts[0].entry_ids == ["duty"], (message, [d.text for d in s.drafts])
+
+
 def test_traditional_message_gets_traditional_drafts(assistant):
     s = assistant.suggest("換貨怎麼申請")
     assert s.script == TRADITIONAL
