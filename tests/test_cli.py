@@ -738,7 +738,7 @@ def test_learn_replay_names_the_file_and_line_of_an_unknown_or_archived_entry(ho
 _ON_A_STORE = {
     "search": ["运费险"], "suggest": ["运费险"], "list": [], "show": ["k1"], "history": ["k1"],
     "revert": ["k1", "--to", "1"], "edit": ["k1", "-a", "新答案"], "archive": ["k1"], "export": [],
-    "lint": [], "feedback": ["3f2a9c1b0d4e", "accept"], "reindex": [], "serve": [], "stats": [],
+    "lint": [], "feedback": ["3f2a9c1b0d4e", "accept"], "reindex": [], "serve": [], "stats": [], "purge": [],
     "backup": ["copy.db"], "learn replay": ["learn.jsonl"], "learn queue": [], "learn approve": ["1"],
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
     "learn config": [], "learn gaps": [], "learn finetune": [], "learn history": ["1"],

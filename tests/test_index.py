@@ -799,18 +799,24 @@ def test_a_write_whose_index_update_fails_is_saved_and_the_index_catches_up(kb, 
     assert kb.index_error is None
 
 
-def test_a_rebuild_that_cannot_write_its_faiss_file_says_which_file(kb, built, monkeypatch):
-    import errno
-
+def _new_versions_write_to_a_full_disk(monkeypatch, name: str) -> None:
+    """Every new version folder gets its file `name` as a link to /dev/full: writing it
+    fails as on a full disk."""
     import kefu.kb.index as index_module
 
     real = index_module.IndexDir.new_version
 
     def new_version(self):
         folder = real(self)
-        (folder / "dense-fake-g1.faiss").symlink_to("/dev/full")
+        (folder / name).symlink_to("/dev/full")
         return folder
     monkeypatch.setattr(index_module.IndexDir, "new_version", new_version)
+
+
+def test_a_rebuild_that_cannot_write_its_faiss_file_says_which_file(kb, built, monkeypatch):
+    import errno
+
+    _new_versions_write_to_a_full_disk(monkeypatch, "dense-fake-g1.faiss")
     with pytest.raises(OSError) as exc:
         kb.rebuild()
     assert exc.value.errno == errno.ENOSPC and exc.value.filename.endswith("dense-fake-g1.faiss")
@@ -860,17 +866,9 @@ def test_a_search_goes_on_from_memory_when_the_index_cannot_be_saved(kb, built, 
 
 
 def test_a_rebuild_that_cannot_be_saved_leaves_no_folder_and_is_searched_from_memory(kb, built, caplog, monkeypatch):
-    import kefu.kb.index as index_module
-
     kb.store.add_terms(["顺丰包邮"])  # as by another process: every row must be segmented anew
     versions = _version_folders(kb)
-    real = index_module.IndexDir.new_version
-
-    def new_version(self):
-        folder = real(self)
-        (folder / "rows-g1.json.tmp").symlink_to("/dev/full")
-        return folder
-    monkeypatch.setattr(index_module.IndexDir, "new_version", new_version)
+    _new_versions_write_to_a_full_disk(monkeypatch, "rows-g1.json.tmp")
     with caplog.at_level("WARNING", logger="kefu"):
         index = kb.index()
     assert index.content_hash == kb.store.published_hash()
