@@ -287,7 +287,7 @@ _PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|(?<![平舞柜櫃])
                                 r"英国|英國|澳大利亚|澳大利亞|澳洲|新西兰|新西蘭|纽西兰|紐西蘭|德国|德國|法国|法國|"
                                 r"意大利|義大利|西班牙|俄罗斯|俄羅斯|泰国|泰國|越南|菲律宾|菲律賓|印尼|印度|"
                                 r"(?<![a-z])(?:overseas|abroad|international(?:ly)?|singapore|malaysia|japan|korea|usa|"
-                                r"america|united states|uk|united kingdom|britain|england|canada|australia|"
+                                r"america|united states|uk(?!\s*(?:\d|码|碼|size))|united kingdom|britain|england|canada|australia|"
                                 r"new zealand|germany|france|italy|spain|russia|thailand|vietnam|philippines|"
                                 r"indonesia|india)(?![a-z])", re.I)}
 _LOCAL_WORDS = {"tw": re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I), "hk": re.compile(r"點計|幾耐")}
@@ -558,6 +558,8 @@ class Assistant:
     def _unused_values(self, values: dict[str, str], drafts: list[Draft], hits: list[Hit]) -> list[str]:
         """The given variables that no draft's entry or 话术 uses and kefu does not read
         itself (a typo such as 订单 for 订单号): a note names them, as nothing else tells."""
+        if not values:
+            return []
         quoted = {e for d in drafts for e in d.entry_ids}
         used = set(KNOWN_VARIABLES) | {to_simplified(name) for h in hits if h.entry_id in quoted
                                        for name in variables(h.answer)}

@@ -634,6 +634,16 @@ def test_a_place_abroad_gets_no_answer_written_for_hong_kong_macau_or_taiwan(sho
         == ["member"]
 
 
+@pytest.mark.parametrize("message, abroad", [("这双鞋UK码偏大吗", False), ("UK 8 是多大", False), ("uk size 6", False),
+                                             ("Can you ship to the UK?", True), ("寄英国要多久", True)])
+def test_a_shoe_size_in_uk_units_names_no_place(message, abroad):
+    """UK码 (a shoe or clothes size) is no place abroad: read as one, it left out every
+    Hong Kong, Macau and Taiwan entry for the message."""
+    from kefu.suggest.assistant import _named
+
+    assert ("abroad" in _named(message)) is abroad
+
+
 def test_an_entry_for_overseas_orders_answers_abroad_and_is_no_other_region_for_taiwan(shop_kb):
     """海外 in a mainland shop's words often takes in 港澳台 too: naming it makes an entry
     no other region's for a Taiwan customer (海外订单的关税 stays an answer there)."""
