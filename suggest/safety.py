@@ -22,9 +22,14 @@ REASONS = ("极限词", "承诺", "敏感")  # why a listed word is flagged; a l
 DEFAULT_REASON = "敏感"
 
 
-def _lines(path: Path) -> list[str]:
-    return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
+def _numbered(path: Path) -> list[tuple[int, str]]:
+    """(line number, stripped line) of the file's lines that are neither blank nor a # comment."""
+    return [(n, line.strip()) for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1)
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _lines(path: Path) -> list[str]:
+    return [line for _, line in _numbered(path)]
 
 
 def word_line(line: str) -> tuple[str, str, str | None]:
@@ -55,11 +60,7 @@ def word_line(line: str) -> tuple[str, str, str | None]:
 
 def word_list_problems(path: Path) -> list[tuple[int, str, str]]:
     """(line number, line, mistyped reason) of each line `word_line` finds a mistyped reason in."""
-    out = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#") and (bad := word_line(line)[2]):
-            out.append((n, line.strip(), bad))
-    return out
+    return [(n, line, bad) for n, line in _numbered(path) if (bad := word_line(line)[2])]
 
 
 def _comparable(text: str) -> str:
