@@ -121,6 +121,33 @@ def test_user_terms_are_kept_as_one_token(tmp_path):
     assert "顺丰包邮" in seg.split("能顺丰包邮吗")[0]
 
 
+def test_a_new_segmenter_does_not_read_jiebas_dictionary_again(tmp_path, monkeypatch):
+    """A new shop term makes a new Segmenter; reading jieba's dictionary again took ~2 s
+    (5 s on a busy machine), stalling a server's next search. Once per process it is read."""
+    import jieba
+
+    Segmenter(tmp_path / "cache").split("预热")
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("jieba's dictionary read again")
+
+    monkeypatch.setattr(jieba.Tokenizer, "initialize", read_again)
+    seg = Segmenter(tmp_path / "cache", ["闪电退款"])
+    assert seg.split("闪电退款怎么申请")[0] == ["闪电退款", "申请"]
+    other = Segmenter(tmp_path / "cache")  # and the term did not leak into the shared copy
+    assert "闪电退款" not in other.split("闪电退款怎么申请")[0]
+    assert "退款" in other.split("闪电退款怎么申请")[0]
+
+
+def test_a_segmenter_leaves_jiebas_cache_in_a_new_cache_dir_too(tmp_path):
+    """The dictionary read once per process still leaves its cache in each data dir, where
+    the next process reads it."""
+    Segmenter(tmp_path / "a").split("预热")
+    Segmenter(tmp_path / "b").split("预热")
+    assert (tmp_path / "b" / "jieba.cache").is_file()
+    assert (tmp_path / "b" / "jieba.cache").stat().st_size > 1_000_000
+
+
 def test_a_term_counts_as_the_words_it_makes_without_the_dictionary(tmp_path):
     """Confidence grows with a message's content words: adding the product name 雪绒冰丝 as a
     term made the bare query 雪绒冰丝 one word instead of two, and a no-match."""
