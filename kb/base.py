@@ -504,8 +504,8 @@ class KnowledgeBase:
         return self._synced(lambda: self.store.update(entry_id, changes, author,
                                                       expected_version=expected_version))
 
-    def archive(self, entry_id: str, author: str | None = None) -> Entry:
-        return self._synced(lambda: self.store.archive(entry_id, author))
+    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None) -> Entry:
+        return self._synced(lambda: self.store.archive(entry_id, author, expected_version))
 
     def revert(self, entry_id: str, version: int, author: str | None = None,
                expected_version: int | None = None) -> Entry:

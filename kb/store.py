@@ -347,8 +347,11 @@ class Store:
                 raise VersionConflict(entry.id, expected_version, entry)
             return self._update(entry, changes, author, action)
 
-    def archive(self, entry_id: str, author: str | None = None) -> Entry:
-        return self.update(entry_id, {"status": "archived"}, author, action="archive")
+    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None) -> Entry:
+        """`expected_version` as for `update`: an archive click on a page of an older version
+        must not archive the entry someone changed since."""
+        return self.update(entry_id, {"status": "archived"}, author, action="archive",
+                           expected_version=expected_version)
 
     def revert(self, entry_id: str, version: int, author: str | None = None,
                expected_version: int | None = None) -> Entry:

@@ -511,6 +511,18 @@ def test_entries_crud_and_errors(api):
     assert api("GET", "/api/entries?limit=0").status_code == 400
 
 
+def test_a_delete_made_on_an_older_version_is_a_conflict(api, ws):
+    """DELETE archives; with `?version=N` it is refused (409) when the entry changed since."""
+    seen = api("GET", "/api/entries/ship").get_json()["version"]
+    ws.kb().update("ship", {"answer": "编辑刚改的答案。"}, author="ed")
+    r = api("DELETE", f"/api/entries/ship?version={seen}")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    assert ws.kb().store.get("ship").status == "published"
+    assert api("DELETE", "/api/entries/ship?version=x").status_code == 400
+    r = api("DELETE", f"/api/entries/ship?version={seen + 1}")
+    assert r.status_code == 200 and r.get_json()["status"] == "archived"
+
+
 def test_a_put_made_on_an_older_version_is_a_conflict(api, ws):
     """PUT refused a `version` field, so an integration could not guard against
     overwriting an editor's change: it is optional, and 409 when stale, as in the console."""

@@ -606,6 +606,19 @@ def test_archive_removes_entry_from_search(editor, ws):
     assert "归档" in editor.get("/console/entries/password/history")
 
 
+def test_an_archive_click_on_a_stale_page_does_not_archive_a_newer_edit(editor, ws):
+    """The edit form and revert refuse to act over another editor's later change; the
+    archive button on the same page archived it unseen."""
+    html = editor.get("/console/entries/ship")
+    shown = re.search(r'class="inline archive-form"[^>]*>.*?name="version" value="(\d+)"', html, re.S).group(1)
+    ws.kb().update("ship", {"answer": "满59元包邮，新疆西藏除外。"}, author="other")  # while the page was open
+    html = editor.post("/console/entries/ship/archive", {"version": shown}, status=409).text
+    assert "此条目已被他人修改（现为第 2 版），没有归档" in html and "新疆西藏除外" in html
+    assert ws.kb().store.get("ship").status == "published"
+    html = editor.post("/console/entries/ship/archive", {"version": "2"}, status=200).text
+    assert "已归档条目 ship" in html and ws.kb().store.get("ship").status == "archived"
+
+
 def test_a_revert_from_a_stale_history_page_does_not_undo_a_newer_edit(editor, ws):
     """The entry form refuses to save over another's edit; reverting from an old page did it silently."""
     html = editor.get("/console/entries/ship/history")

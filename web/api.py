@@ -348,9 +348,11 @@ def update_entry(entry_id: str):
 @bp.delete("/entries/<path:entry_id>")
 @requires("editor")
 def archive_entry(entry_id: str):
-    """Entries are archived, never deleted: their history stays and can be reverted."""
+    """Entries are archived, never deleted: their history stays and can be reverted.
+    `?version=N`: 409 when the entry is no longer at version N (as PUT's `version`)."""
+    expected = _number_arg("version", "", 0) if "version" in request.args else None
     with locked() as ws:
-        entry = ws.kb().archive(entry_id, author=_agent())
+        entry = ws.kb().archive(entry_id, author=_agent(), expected_version=expected)
     return jsonify(entry.to_dict())
 
 

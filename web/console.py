@@ -320,8 +320,15 @@ CSRF_RETRY["console.new_entry"] = CSRF_RETRY["console.edit_entry"] = ("editor", 
 @bp.post("/entries/<path:entry_id>/archive")
 @requires("editor")
 def archive_entry(entry_id: str):
-    with locked() as ws:
-        ws.kb().archive(entry_id, author=author())
+    # The version the page showed: archiving what someone saved since, unseen, is refused.
+    # A form without it (an older page) archives whatever is current, as before.
+    typed = request.form.get("version", "")
+    try:
+        with locked() as ws:
+            ws.kb().archive(entry_id, author=author(), expected_version=whole_number(typed) if typed else None)
+    except VersionConflict as exc:
+        return _render_form(_values_of(exc.current), entry=exc.current, status=409, errors={
+            "": f"此条目已被他人修改（现为第 {exc.current.version} 版），没有归档；请查看下面的最新内容后再决定。"})
     flash(f"已归档条目 {entry_id}（可在历史中恢复）")
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 

@@ -134,6 +134,8 @@ SPEC = {
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EntryChanges")}}},
                     "responses": {"200": _json(_ref("Entry")), **_ERRORS}},
             "delete": {"summary": "Archive an entry (role editor); it keeps its history",
+                       "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0},
+                                       "description": "The version the archive was decided on: 409 when the entry changed since"}],
                        "responses": {"200": _json(_ref("Entry")), **_ERRORS}}},
         "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"})}}},
