@@ -137,6 +137,13 @@ class Learned:
     # since, so it is not used for retrieval (derived when read, never stored).
     removed: bool = False
 
+    @property
+    def phrasing_key(self) -> str:
+        """The key of the phrasing as stored (`text`, without the greeting or the details of
+        the message): what an approve adds to the entry and what the entry is compared
+        with. `key` is the message's, by which later events find the row."""
+        return phrase_key(self.text)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -190,6 +197,14 @@ def phrase_key(text: str) -> str:
     """The form two messages are compared in: simplified, half-width, lower case, no
     punctuation, spaces, emoji, final particles (啊/吗/呢…), order or phone numbers."""
     return _PARTICLES.sub("", _NOT_KEY.sub("", _LONG_NUMBER.sub("", normalize(mask(text)).text)).lower())
+
+
+def phrasing(message: str) -> str:
+    """The phrasing a customer message offers its entry: masked, without long numbers or
+    the details masked (【手机号】 would become part of a similar question once approved)
+    and without a greeting before the question; '' when only details are left."""
+    text = _SPACES.sub(" ", _MASKED.sub("", _LONG_NUMBER.sub("", mask(message)))).strip()
+    return _OPENING.sub("", text) or text
 
 
 def _now() -> str:
@@ -312,19 +327,17 @@ class LearnStore:
         if not key:
             return None  # only punctuation, emoji or numbers
         accept = e.action in ("accept", "edit")
-        row = self._find(entry.id, key, accept)
+        text = phrasing(e.message)
+        row = self._find(entry.id, key, accept, phrase_key(text) if text else None)
         agent = e.agent or UNNAMED
         if row is None:
-            known = key in {phrase_key(p) for p in entry.phrasings}
-            masked = _LONG_NUMBER.sub("", mask(e.message)).strip()
-            # Masked details go as long numbers do: 【手机号】 would become part of a
-            # similar question once approved. Details alone are no question to offer; a
-            # reject of them keeps its row (as masked), so the pairing can be demoted.
-            text = _SPACES.sub(" ", _MASKED.sub("", masked)).strip()
+            # Details alone are no question to offer; a reject of them keeps its row (as
+            # masked), so the pairing can be demoted.
             if not text and accept:
                 return None
-            text = text or masked
-            text = _OPENING.sub("", text) or text
+            masked = _LONG_NUMBER.sub("", mask(e.message)).strip()
+            text = text or _OPENING.sub("", masked) or masked
+            known = phrase_key(text) in {phrase_key(p) for p in entry.phrasings}
             cur = self.db.execute(
                 "insert into learned (entry_id, key, text, status, accepts, rejects, agents, rejecters,"
                 " first_at, last_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -335,7 +348,7 @@ class LearnStore:
         agents, rejecters = set(row.agents), set(row.rejecters)
         (agents if accept else rejecters).add(agent)
         status = row.status
-        if status == "known" and key not in {phrase_key(p) for p in entry.phrasings}:
+        if status == "known" and row.phrasing_key not in {phrase_key(p) for p in entry.phrasings}:
             status = "candidate"  # an editor took that question out since: it is news again
         self.db.execute(
             "update learned set accepts = ?, rejects = ?, agents = ?, rejecters = ?, last_at = max(last_at, ?),"
@@ -344,13 +357,15 @@ class LearnStore:
              json.dumps(sorted(rejecters), ensure_ascii=False), at, status, row.id])
         return row.id
 
-    def _find(self, entry_id: str, key: str, accept: bool) -> Learned | None:
-        """The entry's learned row for `key`, else that of a near-duplicate on the same
-        side: an accept merges into a row agents accepted, a reject into one they only
-        rejected (a reject merged into an accepted row would untrust a good phrasing and
-        leave the rejected pairing undemoted)."""
+    def _find(self, entry_id: str, key: str, accept: bool, text_key: str | None = None) -> Learned | None:
+        """The entry's learned row for `key`, or for the phrasing `text_key` (the key of the
+        message as stored: "请问 能开发票吗" offers the phrasing 能开发票吗, which a row may
+        hold already), else that of a near-duplicate on the same side: an accept merges
+        into a row agents accepted, a reject into one they only rejected (a reject merged
+        into an accepted row would untrust a good phrasing and leave the rejected pairing
+        undemoted)."""
         rows = self.rows(entry_id=entry_id)
-        exact = [r for r in rows if r.key == key]
+        exact = [r for r in rows if r.key == key] or [r for r in rows if text_key and r.phrasing_key == text_key]
         if exact:
             return exact[0]
         close = [(_likeness(r.key, key), r) for r in rows
@@ -387,7 +402,7 @@ class LearnStore:
         keys = {e.id: {phrase_key(p) for p in e.phrasings}
                 for e in self.store.get_many({r.entry_id for r in approved}).values()}
         for r in approved:
-            r.removed = r.key not in keys.get(r.entry_id, set())
+            r.removed = r.phrasing_key not in keys.get(r.entry_id, set())
 
     def get(self, row_id: int) -> Learned:
         rows = self.rows(ids=[row_id])
@@ -508,7 +523,7 @@ class LearnStore:
                             " not one they accepted: move it to the entry that answers it, or reject it")
         with writing(self.db):
             entry = self._published(row.entry_id)
-            if row.key not in {phrase_key(p) for p in entry.phrasings}:
+            if row.phrasing_key not in {phrase_key(p) for p in entry.phrasings}:
                 self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
             self._decide(row_id, "approved", editor)
             self._log(row_id, "approve", editor)
@@ -534,13 +549,13 @@ class LearnStore:
             raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):
             target = self._published(to_entry)
-            there = self._find(to_entry, row.key, accept=True)  # a move gives the accepts
+            there = self._find(to_entry, row.key, True, row.phrasing_key)  # a move gives the accepts
             if there is not None and there.moved_to is not None:
                 # Its accepts live on in the row it was moved to: reviving it would count them twice.
                 raise KefuError(f"learned phrasing {there.id} ({to_entry}) was moved to #{there.moved_to}:"
                                 f" reset #{there.id} first")
             if there is None:
-                known = row.key in {phrase_key(p) for p in target.phrasings}
+                known = row.phrasing_key in {phrase_key(p) for p in target.phrasings}
                 cur = self.db.execute(
                     "insert into learned (entry_id, key, text, status, accepts, rejects, agents, rejecters,"
                     " first_at, last_at) values (?, ?, ?, ?, ?, 0, ?, '[]', ?, ?)",
@@ -600,7 +615,7 @@ class LearnStore:
             elif row.status in ("approved", "rejected"):
                 if row.status == "approved" and self._approve_added(row):
                     entry = self.store.get(row.entry_id)
-                    keep = [s for s in entry.similar if phrase_key(s) != row.key]
+                    keep = [s for s in entry.similar if phrase_key(s) != row.phrasing_key]
                     if keep != entry.similar:
                         self.store.update(entry.id, {"similar": keep}, editor, action="unlearn")
                 self._decide(row_id, "candidate", editor)
@@ -624,7 +639,7 @@ class LearnStore:
                 "select before, after from history where entry_id = ? and action = 'learn'", [row.entry_id]):
             had = {phrase_key(p) for p in json.loads(before or "{}").get("similar") or []}
             has = {phrase_key(p) for p in json.loads(after or "{}").get("similar") or []}
-            if row.key in has - had:
+            if row.phrasing_key in has - had:
                 return True
         return False
 

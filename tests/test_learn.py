@@ -113,6 +113,35 @@ def test_a_learned_phrasing_is_stored_without_the_greeting_before_it(shop, messa
     assert [r.text for r in store.rows()] == [text]
 
 
+@pytest.mark.parametrize("message, text", [
+    ("亲 衣服洗了缩水还能退吗", "衣服洗了缩水还能退吗"),
+    ("我手机13812345678 订单 退货运费谁出呀", "我手机 订单 退货运费谁出呀"),
+])
+def test_a_phrasing_stored_without_greeting_or_details_is_approved_and_reset_as_stored(shop, message, text):
+    """Its entry is compared with the phrasing as stored, not the message: approved, it
+    was at once marked removed (已不在条目中), and a reset left it in the entry."""
+    learner = Learner(shop)
+    learner.record([accept(message, "return", "a")])
+    (row,) = learner.store.rows()
+    learner.approve(row.id, "editor1")
+    assert shop.store.get("return").similar[-1] == text
+    assert not learner.store.get(row.id).removed
+    learner.reset(row.id, "editor1")
+    assert text not in shop.store.get("return").similar
+    assert shop.store.history("return")[-1].action == "unlearn"
+
+
+def test_a_message_with_a_greeting_is_the_phrasing_without_it(shop):
+    """"请问 包邮吗" offers 包邮吗, which the entry has; and "亲 运费谁出" and "运费谁出" are
+    one phrasing: two agents accepting it trust it."""
+    learner = trusting(shop, 2)
+    learner.record([accept("请问 包邮吗", "ship", "a")])
+    assert [r.status for r in learner.store.rows()] == ["known"]
+    learner.record([accept("亲，退货寄回来的运费谁出", "return", "a"), accept("退货寄回来的运费谁出", "return", "b")])
+    (row,) = learner.store.rows(entry_id="return")
+    assert row.accepts == 2 and row.trusted
+
+
 def test_a_learned_phrasing_keeps_no_escape_sequence(shop):
     # listed by `kefu learn queue`, "\x1b]0;…\x07" set the editor's terminal title, and
     # an approved "\x1b[2J" left "[2J" in the similar question
