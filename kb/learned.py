@@ -715,8 +715,10 @@ class LearnStore:
         """Every editor decision on learned phrasing `row_id`, oldest first, kept once the
         row is gone (a reset took back the row a move created, or retention expired it):
         LearnedNotFound only for an id that has neither."""
-        out = [dict(zip(("at", "editor", "action", "status"), r)) for r in self.db.execute(
-            "select at, editor, action, status from learn_decisions where row_id = ? order by id", [row_id])]
+        out = []
+        if abs(row_id) <= SQLITE_MAX_INTEGER:  # no row has another id; SQLite cannot take it
+            out = [dict(zip(("at", "editor", "action", "status"), r)) for r in self.db.execute(
+                "select at, editor, action, status from learn_decisions where row_id = ? order by id", [row_id])]
         if not out:
             self.get(row_id)
         return out

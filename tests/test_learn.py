@@ -454,6 +454,14 @@ def test_a_learned_row_id_is_never_given_to_another_phrasing(shop):
     assert [d["action"] for d in learner.store.decisions(gone)] == [f"moved in from ship (#{old.id})"]
 
 
+def test_the_history_of_an_id_sqlite_cannot_hold_is_not_found(shop):
+    # `kefu learn history 99999999999999999999` ended in an OverflowError traceback
+    from kefu.kb.errors import LearnedNotFound
+
+    with pytest.raises(LearnedNotFound, match="no learned phrasing with id 99999999999999999999"):
+        LearnStore(shop.store).decisions(99999999999999999999)
+
+
 def test_the_migration_to_ids_never_reused_keeps_the_rows_and_skips_every_used_id(monkeypatch):
     import sqlite_utils
 
