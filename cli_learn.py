@@ -178,10 +178,12 @@ def _since_option(fn):
 
 
 def _gaps_text(d: dict) -> str:
+    from kefu.suggest.stats import local_day  # the server's local day, as `kefu stats` and the console give it
+
     lines = [f"{len(d['gaps'])} suggested new entries" + (f" since {d['since']}" if d["since"] else "")]
     for i, g in enumerate(d["gaps"], 1):
         kinds = ", ".join(f"{k} {v}" for k, v in g["kinds"].items() if v)
-        lines.append(f"{i:2d}. {g['question']}  ({g['count']} messages: {kinds}; last {g['last_at'][:10]})")
+        lines.append(f"{i:2d}. {g['question']}  ({g['count']} messages: {kinds}; last {local_day(g['last_at'])})")
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:
         lines.append("answers that may need updating:")

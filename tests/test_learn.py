@@ -1020,6 +1020,25 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
         _time.tzset()
 
 
+def test_the_gaps_text_gives_the_local_day_of_the_last_message(monkeypatch):
+    """It printed the UTC date: 07:30 in Shanghai on the 28th read "last 2026-11-27",
+    where `kefu stats` and the console put that message on the 28th."""
+    import time as _time
+
+    from kefu.cli import cli  # noqa: F401  (cli_learn is a part of it)
+    from kefu.cli_learn import _gaps_text
+
+    gap = {"question": "能用数字人民币付款吗", "examples": [], "count": 2, "kinds": {"no_match": 2, "reject": 0},
+           "last_at": "2026-11-27T23:30:00+00:00"}
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    _time.tzset()
+    try:
+        assert "last 2026-11-28)" in _gaps_text({"since": None, "gaps": [gap], "drift": []})
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+
+
 @pytest.mark.parametrize("tz, since, utc", [
     ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
