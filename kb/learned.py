@@ -357,14 +357,20 @@ class LearnStore:
              json.dumps(sorted(rejecters), ensure_ascii=False), at, status, row.id])
         return row.id
 
-    def _find(self, entry_id: str, key: str, accept: bool, text_key: str | None = None) -> Learned | None:
+    def row_of(self, entry_id: str, message: str, rows: list[Learned] | None = None) -> Learned | None:
+        """The row an accept of `message` for `entry_id` counts in, as recording it finds
+        one (its own, its phrasing's, or a near-duplicate's); from `rows` when given."""
+        return self._find(entry_id, phrase_key(message), True, phrase_key(phrasing(message)) or None, rows)
+
+    def _find(self, entry_id: str, key: str, accept: bool, text_key: str | None = None,
+              rows: list[Learned] | None = None) -> Learned | None:
         """The entry's learned row for `key`, or for the phrasing `text_key` (the key of the
         message as stored: "请问 能开发票吗" offers the phrasing 能开发票吗, which a row may
         hold already), else that of a near-duplicate on the same side: an accept merges
         into a row agents accepted, a reject into one they only rejected (a reject merged
         into an accepted row would untrust a good phrasing and leave the rejected pairing
         undemoted)."""
-        rows = self.rows(entry_id=entry_id)
+        rows = self.rows(entry_id=entry_id) if rows is None else [r for r in rows if r.entry_id == entry_id]
         exact = [r for r in rows if r.key == key] or [r for r in rows if text_key and r.phrasing_key == text_key]
         if exact:
             return exact[0]

@@ -84,18 +84,20 @@ def feedback_pairs(kb) -> list[tuple[str, str]]:
     as the editors decided: a pairing an editor rejected is no example, and one moved to
     another entry is that entry's. Untrusted accepts do train (the held-out gate, not the
     trust rule, decides whether the model is used)."""
-    rows = LearnStore(kb.store).rows()
+    store = LearnStore(kb.store)
+    rows = store.rows()
     by_id = {r.id: r for r in rows}
-    learned = {}
-    for r in rows:  # the row agents accepted, not one they only rejected
-        if r.agents or (r.entry_id, r.key) not in learned:
-            learned[(r.entry_id, r.key)] = r
+    by_entry: dict[str, list] = {}
+    for r in rows:
+        by_entry.setdefault(r.entry_id, []).append(r)
     seen, out = set(), []
     published = {e.id for e in kb.store.iter_published()}
     for message, entry_id in kb.store.db.execute(
             "select message, entry_id from learn_events where action in ('accept', 'edit') order by id"):
         key = phrase_key(message)
-        row = learned.get((entry_id, key))
+        # the row its accept counts in: a near-duplicate, or the phrasing with a greeting
+        # before it, is decided on with the row it joined
+        row = store.row_of(entry_id, message, by_entry.get(entry_id, []))
         while row is not None and row.moved_to is not None and row.moved_to in by_id:
             row = by_id[row.moved_to]  # the editor said which entry answers it
         if row is not None and row.status == "rejected" and row.moved_to is None:

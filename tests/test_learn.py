@@ -272,6 +272,20 @@ def test_fine_tuning_examples_follow_the_editors_decisions(shop):
     assert sorted(feedback_pairs(shop)) == [("能开专票吗", "invoice"), ("衣服什么时候寄出", "delivery")]
 
 
+def test_a_rejected_pairing_trains_with_none_of_the_messages_it_merged(shop):
+    """A near-duplicate, or the phrasing with a greeting before it, counts in the row it
+    joined: rejecting that row left them out of the fine-tuning examples too."""
+    from kefu.suggest.finetune import feedback_pairs
+
+    learner = Learner(shop)
+    learner.record([accept("快递费多少", "delivery", "a"), accept("快递费是多少", "delivery", "b"),
+                    accept("亲，快递费多少", "delivery", "c"), accept("衣服什么时候寄出", "delivery", "a")])
+    rows = {r.text: r.id for r in learner.store.rows()}
+    assert len(rows) == 2
+    learner.reject(rows["快递费多少"], "editor1")
+    assert feedback_pairs(shop) == [("衣服什么时候寄出", "delivery")]
+
+
 def test_a_known_phrasing_an_editor_took_out_is_a_candidate_again(shop):
     learner = trusting(shop, 2)
     entry = shop.store.get("delivery")
