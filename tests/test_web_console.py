@@ -1574,6 +1574,16 @@ def test_stats_page_shows_the_numbers(editor, ws, monkeypatch):
     assert "日期超出范围" in bad and '<strong id="stat-shown">5</strong>' in bad
 
 
+def test_stats_page_marks_an_archived_top_entry(editor, ws):
+    """As `kefu stats` does (已归档): the page listed it like a published one."""
+    usage_log(ws)
+    ws.kb().archive("ship", author="editor")
+    html = editor.get("/console/stats")
+    top = html[html.index("最常用的条目"):html.index("按分类")]
+    assert re.search(r'/console/entries/ship">ship</a></td><td>运费怎么算 <span class="badge archived">已归档</span>', top)
+    assert "已归档" not in top.replace('运费怎么算 <span class="badge archived">已归档', "")
+
+
 def test_stats_page_lists_the_top_gaps(editor, ws):
     log = ws.feedback_log()
     for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
