@@ -67,6 +67,8 @@ _NOT_APPROVABLE = {"archived": "  (entry archived 已归档: reject or move)",
 def learn_queue(c: Context, status, entry_id, as_json) -> None:
     """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
     store = c.learner().store
+    if entry_id is not None:  # as stored (ｋ010 is k010); an entry kefu does not have is an error
+        entry_id = c.kb().store.get(entry_id).id
     if status == "candidate":
         rows = store.queue(store.rows(entry_id=entry_id))
     elif status == "agent-rejected":

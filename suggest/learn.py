@@ -245,7 +245,9 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
         what = json.dumps([query, action, entry_id], ensure_ascii=False)
         blob = json.dumps(line, ensure_ascii=False, sort_keys=True)
         key = "replay:" + (f"{line['id']}:{_digest(what)[:12]}" if "id" in line else _digest(blob)[:24])
-        events.append(Event(query, action, entry_id, line.get("agent", agent), key, "replay",
+        # A blank "agent" names nobody: the line is credited as one without it (--agent).
+        named = line.get("agent")
+        events.append(Event(query, action, entry_id, named if named and named.strip() else agent, key, "replay",
                             line.get("text"), None, at, n))
     if not events:
         raise ImportFileError(path, None, None, "no feedback lines")

@@ -594,6 +594,15 @@ def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(h
     assert [r["entry_id"] for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]] == ["k1"]
 
 
+def test_learn_queue_reads_its_entry_as_other_commands_do(home, run, fake_models, tmp_path):
+    # --entry ｋ1 (full-width) and an unknown entry both said "nothing to review"
+    _two_entries_each_with_a_learned_candidate(run, tmp_path)
+    rows = json.loads(run("learn", "queue", "--entry", "ｋ1", "--json").stdout)["rows"]
+    assert [r["entry_id"] for r in rows] == ["k1"]
+    unknown = run("learn", "queue", "--entry", "k9", ok=False)
+    assert unknown.exit_code != 0 and "k9" in unknown.output
+
+
 def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_path):
     # the console said 条目是草稿，发布后才能批准; the CLI listed it plainly and approve failed
     _two_entries_each_with_a_learned_candidate(run, tmp_path)

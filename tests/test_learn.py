@@ -797,6 +797,16 @@ def test_a_replayed_time_may_be_a_day_ahead_of_the_clock_not_more(tmp_path):
         read_feedback(later, now=now)
 
 
+def test_a_blank_agent_in_a_replayed_line_is_credited_as_the_files_agent(tmp_path):
+    """An export with "agent": "" names nobody; it overrode --agent and counted as no agent."""
+    from kefu.suggest.learn import read_feedback
+
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": "x", "no_match": True, "agent": ""},
+                                               {"query": "y", "no_match": True, "agent": "  "},
+                                               {"query": "z", "no_match": True, "agent": "li"}])
+    assert [e.agent for e in read_feedback(f, agent="wang")] == ["wang", "wang", "li"]
+
+
 def test_replayed_times_are_stored_in_utc(shop, tmp_path):
     # Stored times are compared as text (--since, by day): an offset must not survive.
     f = write_lines(tmp_path / "learn.jsonl", [
