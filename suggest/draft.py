@@ -35,6 +35,8 @@ from .understand import Understanding, plans, reports_problem, resigned, thanks
 
 # OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
 TRADITIONAL_WORDING = ("s2twp", "s2hk")
+# Each one's characters without its words (s2hk changes characters only).
+_CHARACTERS = {"s2twp": "s2tw"}
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own
 # opener comes first.
@@ -239,10 +241,20 @@ def literal_values(values: dict[str, str]) -> dict[str, str]:
     return {k: v.replace("{", "｛").replace("}", "｝") if isinstance(v, str) else v for k, v in values.items()}
 
 
-def fill(text: str, values: dict[str, str], placeholder=None) -> tuple[str, list[str]]:
+# Where a variable stands while the text around it is converted (see fill): a character of
+# Unicode's supplementary private use area, which OpenCC leaves as it is.
+_HELD = "\U000F0000"
+
+
+def fill(text: str, values: dict[str, str], placeholder=None, convert=None) -> tuple[str, list[str]]:
     """Replace variables by their value, else their fallback, else a visible 【请填写…】
     (`placeholder(name)` makes it, when given). Names match in either script ({訂單號}
-    takes the value of 订单号); missing ones are listed in simplified script."""
+    takes the value of 订单号); missing ones are listed in simplified script.
+
+    `convert` (to the customer's script and wording) converts the text around the
+    variables and their fallbacks, never their names: OpenCC's Taiwan wording read
+    {发货时间} as {出貨時間} and {保修期} as {保固期}, names no value was given for. A value
+    goes in as it was given."""
     missing: list[str] = []
     given = {to_simplified(k.strip()): v for k, v in values.items() if v}
 
@@ -251,11 +263,20 @@ def fill(text: str, values: dict[str, str], placeholder=None) -> tuple[str, list
         if name in given:
             return given[name]
         if fallback is not None:
-            return fallback
+            return convert(fallback) if convert and fallback else fallback
         if name not in missing:
             missing.append(name)
         return placeholder(name) if placeholder else f"【请填写{name}】"
-    return VARIABLE.sub(sub, text), missing
+    if convert is None:
+        return VARIABLE.sub(sub, text), missing
+    found = list(VARIABLE.finditer(text))
+    pieces = convert(VARIABLE.sub(_HELD, text)).split(_HELD)
+    if _HELD in text or len(pieces) != len(found) + 1:  # never put a value in the wrong place
+        return VARIABLE.sub(sub, convert(text)), missing
+    out = [pieces[0]]
+    for m, piece in zip(found, pieces[1:]):
+        out += [sub(m), piece]
+    return "".join(out), missing
 
 
 @dataclass
@@ -410,14 +431,18 @@ class Composer:
         texts, missing, entry_spans, pos = [], [], [], 0
         wording = u.wording or self.traditional
         convert = (lambda t: to_traditional(t, wording)) if u.script == TRADITIONAL else to_mainland
+        # A placeholder names the variable as the entry does, in the customer's script only
+        # (【請填寫發貨時間】, not the Taiwan wording's 出貨時間: the agent looks for 发货时间).
+        spell = (lambda t: to_traditional(t, _CHARACTERS.get(wording, wording))) if u.script == TRADITIONAL \
+            else to_simplified
         has_order = any(v and to_simplified(k.strip()) == "订单号" for k, v in values.items())
         for raw, source in parts:
             if source == "entry" and has_order and (shorter := without_asking_order(raw)) != raw:
                 raw, note = shorter, "the customer gave the order number: the answer's request for it left out"
                 notes += [note] if note not in notes else []
-            # Converted before the values go in: a product name or a customer's name is
-            # sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
-            text, miss = fill(convert(raw), values, lambda name: convert(f"【请填写{name}】"))
+            # Converted around the values and the variables' names: a product name or a
+            # customer's name is sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
+            text, miss = fill(raw, values, lambda name: convert("【请填写") + spell(name) + "】", convert)
             if entry_spans and entry_spans[-1][1] == pos and (end := sentence_end("".join(texts), text)):
                 # "…支持3期和6期免息" + "还有别的问题…": an answer without its own full stop
                 # (after the entry's words only: kefu's own "「换货」呢？" is one sentence)

@@ -674,6 +674,20 @@ def test_variable_values_are_sent_as_typed_in_a_traditional_draft():
     assert "【請填寫商品名】" in missing.text and missing.missing_variables == ["商品名"]
 
 
+def test_a_variables_name_is_not_reworded_for_the_customer():
+    """Taiwan wording rewrites words, never a variable's name: {发货时间} read as {出貨時間}
+    and {保修期} as {保固期} took no value; nor does mainland wording rewrite {出貨日期}."""
+    h = hit("v", "您的{商品信息}预计在{发货时间}前发出，保修期{保修期}。", tags=["发货"])
+    values = {"商品信息": "白色T恤", "发货时间": "12月3日", "保修期": "两年"}
+    d = composer().concise(u_(script=TRADITIONAL), h, values, "k")
+    assert "您的白色T恤預計在12月3日前發出，保固期两年。" in d.text and d.missing_variables == []
+    missing = composer().concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "【請填寫發貨時間】" in missing.text and missing.missing_variables == ["商品信息", "发货时间", "保修期"]
+    tw = hit("t", "您的訂單預計{出貨日期}出貨喔。", tags=["發貨"])
+    d = composer().concise(u_(script=SIMPLIFIED), tw, {"出貨日期": "12月5日"}, "k")
+    assert "您的订单预计12月5日发货哦。" in d.text and d.missing_variables == []
+
+
 def test_an_unknown_traditional_wording_setting_is_a_one_line_error():
     from kefu.kb.errors import KefuError
     from kefu.suggest.draft import Composer
