@@ -529,7 +529,8 @@ class Assistant:
         vals = {}
         for text in earlier + [message]:
             vals.update(values_from_message(normalize(text, max_chars=10**6).text))
-        vals.update(literal_values(values or {}))
+        # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
+        vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
         drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
         if unused := self._unused_values(values or {}, drafts, hits):

@@ -256,7 +256,7 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None) -> t
     {发货时间} as {出貨時間} and {保修期} as {保固期}, names no value was given for. A value
     goes in as it was given."""
     missing: list[str] = []
-    given = {to_simplified(k.strip()): v for k, v in values.items() if v}
+    given = {to_simplified(k.strip()): v for k, v in values.items() if v and v.strip()}  # blank: not given
 
     def sub(m: re.Match) -> str:
         name, fallback = to_simplified(m.group(1).strip()), m.group(2)
@@ -435,7 +435,7 @@ class Composer:
         # (【請填寫發貨時間】, not the Taiwan wording's 出貨時間: the agent looks for 发货时间).
         spell = (lambda t: to_traditional(t, _CHARACTERS.get(wording, wording))) if u.script == TRADITIONAL \
             else to_simplified
-        has_order = any(v and to_simplified(k.strip()) == "订单号" for k, v in values.items())
+        has_order = any(v and v.strip() and to_simplified(k.strip()) == "订单号" for k, v in values.items())
         for raw, source in parts:
             if source == "entry" and has_order and (shorter := without_asking_order(raw)) != raw:
                 raw, note = shorter, "the customer gave the order number: the answer's request for it left out"

@@ -713,6 +713,25 @@ def test_order_number_in_message_fills_variable(shop_kb):
         shop_kb.index()
 
 
+def test_a_blank_value_hides_no_order_number_the_customer_typed(shop_kb):
+    """An integration sending its empty 订单号 field got 【请填写订单号】 (or, blank, a
+    space) where the number the customer typed belonged."""
+    kb_entry = entry_dict("track2", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
+                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        for blank in ("", "  "):
+            s = a.suggest("我的订单到哪了 2026112812345678", values={"订单号": blank})
+            assert s.hits[0].id == "track2"
+            assert "订单2026112812345678已发出" in s.drafts[0].text and s.drafts[0].missing_variables == []
+            s = a.suggest("我的订单到哪了", values={"订单号": blank})
+            assert "订单【请填写订单号】已发出" in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
+    finally:
+        shop_kb.archive("track2")
+        shop_kb.index()
+
+
 def test_greeting_only_gets_greeting_draft(assistant):
     s = assistant.suggest("在吗")
     assert s.intent == "greeting"
