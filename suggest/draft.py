@@ -43,7 +43,7 @@ STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "�
 # (all of it: "{客户称呼||亲}，您好，" is one salutation, the shop's standard opening)
 # A word of address counts only when a mark, a space, the end or another salutation
 # follows it: 亲子装, 亲自, 你好像 are words, never cut into.
-_ADDRESS = r"\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}"
+_ADDRESS = r"\{\s*客[户戶][称稱]呼\s*(?:\|\|[^{}]*)?\}"  # in either script, as fill() reads it
 _ADDRESS_WORD = (r"(?:亲爱的|親愛的)(?:顾客|顧客|客户|客戶|买家|買家|朋友|小伙伴|小夥伴|宝宝|寶寶|家人|亲|親)?"
                  r"(?:们|們)?|亲亲|親親|亲们|親們|亲|親")
 _SALUTATION_WORD = _ADDRESS_WORD + r"|您好|你好|哈喽|哈囉"
@@ -54,9 +54,9 @@ SALUTATION = re.compile(rf"^(?:(?:{_ADDRESS}|(?:{_SALUTATION_WORD})(?={_SALUTATI
 # After kefu's opener: a 亲 early in the answer addresses the customer a second time
 # ("好嘞亲，" + "可以的亲，…", or 王女士 then 亲).
 _EARLY_SALUTATION = re.compile(r"^([^，,。！!？?～~]{1,6}?)(?:亲亲|親親|亲们|親們|亲|親)(?=[，,！!～~。])")
-_ADDRESSES = re.compile(rf"\{{\s*客户称呼|(?:{_ADDRESS_WORD})(?={_SALUTATION_END}|$|您好|你好)|您好")
+_ADDRESSES = re.compile(rf"\{{\s*客[户戶][称稱]呼|(?:{_ADDRESS_WORD})(?={_SALUTATION_END}|$|您好|你好)|您好")
 # The customer's name anywhere in a line ("…谢谢{客户称呼||亲}～"), dropped from a second line.
-_NAME = re.compile(r"\{\s*客户称呼\s*(?:\|\|[^{}]*)?\}")
+_NAME = re.compile(_ADDRESS)
 # The greeting an answer opens with, after its salutation if any: mid-conversation it greets again.
 _GREETS = re.compile(rf"^((?:{_ADDRESS}|{_ADDRESS_WORD})[，,！!～~\s]*)?{_GREETING_WORD}{_SALUTATION_END}*")
 

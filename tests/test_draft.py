@@ -650,6 +650,21 @@ def test_salutation_variable_in_answer_not_repeated_after_opener():
     assert alone.text.startswith("王女士，您的订单")
 
 
+def test_a_salutation_variable_written_in_traditional_script_is_one_too():
+    """{客戶稱呼||親} (as a Taiwan editor types it) is filled like {客户称呼||亲}, but was no
+    salutation: "好的親，" + "親，您好，…" addressed and greeted twice, and mid-conversation
+    the answer said 您好 again."""
+    h = hit("t", "{客戶稱呼||親}，您好，您的訂單已出貨喔。")
+    c = composer()
+    assert c.concise(u_(script=TRADITIONAL), h, {}, "k").text.count("親") == 1
+    assert c.warm(u_(first=False, script=TRADITIONAL), h, {}, "k").text.startswith("親，您的訂單已出貨喔。")
+    named = composer(greeting_later="好的{客户称呼||亲}，").concise(u_(script=TRADITIONAL), h, {"客戶稱呼": "王女士"}, "k")
+    assert named.text == "好的王女士，您的訂單已出貨喔。"
+    line = composer(closing="不客氣{客戶稱呼||親}，能幫到您就好～", rating="方便的話給個評價，謝謝{客戶稱呼||親}～")
+    thanked = line.only("closing", "closing", u_(intent="thanks", script=TRADITIONAL), {"客户称呼": "王女士"}, "謝謝")
+    assert thanked.text.count("王女士") == 1
+
+
 def test_shipped_lines_address_the_customer_by_the_variable():
     lib = PhraseLibrary.load(corpus.HUASHU)
     for p in lib.phrases:
