@@ -46,9 +46,11 @@ STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "�
 _ADDRESS = r"\{\s*客[户戶][称稱]呼\s*(?:\|\|[^{}]*)?\}"  # in either script, as fill() reads it
 _ADDRESS_WORD = (r"(?:亲爱的|親愛的)(?:顾客|顧客|客户|客戶|买家|買家|朋友|小伙伴|小夥伴|宝宝|寶寶|家人|亲|親)?"
                  r"(?:们|們)?|亲亲|親親|亲们|親們|亲|親")
-_SALUTATION_WORD = _ADDRESS_WORD + r"|您好|你好|哈喽|哈囉"
+# A greeting may end on a particle (您好呀, 你好哦): it greets all the same.
+_HELLO = r"(?:您好|你好|哈喽|哈囉)[呀啊哦喔吖]?"
+_SALUTATION_WORD = _ADDRESS_WORD + "|" + _HELLO
 _SALUTATION_END = r"[，,！!～~。\s]"
-_GREETING_WORD = rf"(?:您好|你好|哈喽|哈囉)(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS})"
+_GREETING_WORD = rf"{_HELLO}(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS})"
 SALUTATION = re.compile(rf"^(?:(?:{_ADDRESS}|(?:{_SALUTATION_WORD})(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS}))"
                         rf"{_SALUTATION_END}*)+")
 # After kefu's opener: a 亲 early in the answer addresses the customer a second time

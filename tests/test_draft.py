@@ -323,6 +323,14 @@ def test_an_answer_does_not_greet_again_mid_conversation(opening, kept):
     assert composer().warm(u_(first=False), h, {}, "k").text == kept + RETURN + CLOSING
 
 
+@pytest.mark.parametrize("opening, kept", [("您好呀，", ""), ("亲您好呀～", "亲，"), ("亲亲，您好哦，", "亲亲，")])
+def test_a_greeting_ending_on_a_particle_is_not_said_again(opening, kept):
+    """"您好呀，" greeted again mid-conversation, and after kefu's opener: 您好呀 is 您好."""
+    h = hit("s", opening + RETURN)
+    assert composer().warm(u_(first=False), h, {}, "k").text == kept + RETURN + CLOSING
+    assert composer().concise(u_(), h, {}, "k").text == GREETING_LATER + RETURN
+
+
 # -- script ----------------------------------------------------------------------------------
 
 def test_traditional_customer_gets_traditional_draft():
