@@ -535,7 +535,7 @@ class Assistant:
         drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
-        self._why(drafts, hits, result, seg)
+        self._why(drafts, hits, result, seg, self.retriever.kb.store)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
@@ -894,14 +894,25 @@ class Assistant:
         return own if result.hits[0].confidence - own <= self.lead else 0.0
 
     @staticmethod
-    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg) -> None:
+    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg, store) -> None:
         """Put in front of each draft's explanation why each of its entries matched
-        (each hit explained once, however many drafts quote it)."""
-        asked = set(seg.split(result.normalized)[0])
+        (each hit explained once, however many drafts quote it). Shared terms are those of
+        any of the entry's phrasings, as the lexical score reads them all (the matched one
+        is the closest in meaning, which may share no word: "shared terms: -" beside
+        "lexical 1.00"); without a shared word, the shared characters."""
+        asked, asked_chars = seg.split(result.normalized)
+        quoted = [h for h in hits if any(h.entry_id in d.entry_ids for d in drafts)]
+        entries = store.get_many({h.entry_id for h in quoted})
         lines = {}
-        for h in hits:
-            if any(h.entry_id in d.entry_ids for d in drafts) and h.entry_id not in lines:
-                shared = sorted(asked & set(seg.split(normalize(h.matched).text)[0]))
+        for h in quoted:
+            if h.entry_id not in lines:
+                phrasings = [*(entries[h.entry_id].phrasings if h.entry_id in entries else ()), h.matched]
+                words, chars = set(), set()
+                for p in phrasings:
+                    w, c = seg.split(normalize(p).text)
+                    words.update(w)
+                    chars.update(c)
+                shared = sorted(set(asked) & words) or sorted(set(asked_chars) & chars)
                 dense = ", ".join(f"{m} {v:.3f}" for m, v in h.dense.items())
                 lines[h.entry_id] = (f"{h.entry_id} matched 「{h.matched}」; shared terms: {'、'.join(shared) or '-'}; "
                                      f"dense {dense}; lexical {h.lexical:.2f}; confidence {h.confidence:.2f}")

@@ -86,6 +86,26 @@ def test_suggestion_shape_is_frozen(assistant):
     assert d["drafts"][0]["explanation"] and "return" in d["drafts"][0]["explanation"][0]
 
 
+def test_shared_terms_are_read_over_all_the_entrys_phrasings(assistant, shop_kb):
+    """The closest phrasing in meaning may share no word with the message while another
+    phrasing does (the lexical score reads them all): the explanation said "shared terms: -"
+    beside a lexical score of 1.00."""
+    from types import SimpleNamespace
+
+    from kefu.suggest.draft import Draft
+    from kefu.suggest.retrieve import Hit
+
+    hit = Hit("ship", "运费怎么算", ANSWERS["ship"], "售前", [], "包邮吗", 1.0, 0.9, {"fake": 0.9}, 1.0)
+    result = SimpleNamespace(normalized="邮费多少钱啊")
+    draft = Draft("x", ["ship"], "warm")
+    Assistant._why([draft], [hit], result, shop_kb.segmenter, shop_kb.store)
+    assert "matched 「包邮吗」; shared terms: 多少、邮费、钱;" in draft.explanation[0]
+    other = SimpleNamespace(normalized="邮寄")  # no word in common: the shared characters
+    draft = Draft("x", ["ship"], "warm")
+    Assistant._why([draft], [hit], other, shop_kb.segmenter, shop_kb.store)
+    assert "shared terms: 邮;" in draft.explanation[0]
+
+
 def test_first_message_draft_greets(assistant):
     s = assistant.suggest("发票怎么开")
     assert s.drafts[0].style == "warm"
