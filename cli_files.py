@@ -43,7 +43,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
             report_path, template, output, force, as_json) -> None:
     """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,
     HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
-    from kefu.kb.bulk import REJECTED_SUFFIX, BulkImporter, ImportOptions, walk, write_rejected
+    from kefu.kb.bulk import (REJECTED_SUFFIX, BulkImporter, ImportOptions, rejected_path, source_key, walk,
+                              write_rejected)
 
     if template:
         if paths:  # the file to write is -o's; writing and importing at once would be two commands
@@ -70,6 +71,9 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
     skipped: list[str] = []  # a folder's .xls and .doc files, said rather than passed over
     files = list(walk(paths, patterns, skipped))
+    if report_path and any(source_key(report_path) == source_key(f) for f in files):
+        raise click.BadParameter(f"{report_path} is a file being imported: name another file for the report",
+                                 param_hint="--report")
     if not files:
         raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)"
                                    + "".join(f"\nskipped {s}" for s in skipped))
@@ -100,8 +104,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     if failure := _first_failure(results):  # the shape of every command's --json error
         report["error"] = failure
     if importer.problems and not dry_run:  # a dry run writes nothing; its output lists the rows
-        rejected = (report_path.with_suffix(REJECTED_SUFFIX) if report_path
-                    else Path("kefu-import" + REJECTED_SUFFIX))
+        rejected = rejected_path(report_path.with_suffix(REJECTED_SUFFIX) if report_path
+                                 else Path("kefu-import" + REJECTED_SUFFIX), files)
         try:
             write_rejected(importer.problems, rejected)
             report["rejected_file"] = str(rejected)

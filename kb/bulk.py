@@ -83,6 +83,21 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str]
                 skipped.append(f"{found}: {unsupported(found.suffix)}")
 
 
+def rejected_path(wanted: Path, imported: Iterable[Path]) -> Path:
+    """Where to write the rejected rows: `wanted`, unless that is one of the files being
+    imported (a rejected-rows file imported again to fix it): writing over it would lose
+    the rows it holds that were not imported (a file with a bad row imports nothing). Then
+    the first free `NAME-2.rejected.csv`, `NAME-3...` beside it."""
+    inputs = {source_key(p) for p in imported}
+    if source_key(wanted) not in inputs:
+        return wanted
+    stem = wanted.name[:-len(REJECTED_SUFFIX)] if wanted.name.endswith(REJECTED_SUFFIX) else wanted.stem
+    n = 2
+    while (other := wanted.with_name(f"{stem}-{n}{REJECTED_SUFFIX}")).exists() or source_key(other) in inputs:
+        n += 1
+    return other
+
+
 def source_key(path: Path) -> str:
     """The stable key an import source is remembered by (for --prune and passages)."""
     return Path(path).resolve().as_posix()

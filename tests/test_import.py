@@ -1603,3 +1603,23 @@ def test_a_dry_run_over_several_files_counts_what_the_real_run_does(kefu, tmp_pa
         assert [(f["status"], counts(f)) for f in out["files"]] == [(ok, (1, 0, 0, 0, 0)), ("failed", (0, 0, 0, 0, 0))]
         assert out["files"][1]["error"].startswith("f2.csv, line 2: question '同一个新问题？' matches entry")
     assert list(stored(tmp_path / "home")) == ["同一个新问题？"]
+
+
+def test_importing_the_rejected_rows_file_never_writes_over_it(kefu, tmp_path):
+    """Imported again with one row fixed and one still bad, kefu-import.rejected.csv imported
+    nothing and was rewritten with the bad row alone: the fixed row was lost from it."""
+    home = tmp_path / "home"
+    (tmp_path / "f.csv").write_text("id,question,answer\nr1,支持花呗吗,\nr2,可以货到付款吗,\n", encoding="utf-8")
+    kefu("import", "f.csv", code=1)
+    rejected = tmp_path / "kefu-import.rejected.csv"
+    fixed = rejected.read_text(encoding="utf-8-sig").replace("r1,支持花呗吗,,", "r1,支持花呗吗,,支持花呗分期。")
+    rejected.write_text(fixed, encoding="utf-8")
+    out = report(kefu("import", rejected.name, "--json", code=1))
+    assert out["rejected_file"] == "kefu-import-2.rejected.csv" and counts(out["files"][0]) == (0, 0, 0, 0, 0)
+    assert rejected.read_text(encoding="utf-8") == fixed  # the file imported is left as it was
+    assert "可以货到付款吗" in (tmp_path / "kefu-import-2.rejected.csv").read_text(encoding="utf-8-sig")
+    assert not (home / "kefu.db").exists()  # nothing came in
+    # --report naming a file being imported is refused before anything is read
+    result = kefu("import", "f.csv", "--report", "f.csv", code=2)
+    assert "f.csv is a file being imported" in result.output
+    assert (tmp_path / "f.csv").read_text(encoding="utf-8").startswith("id,question,answer")
