@@ -178,6 +178,30 @@ def test_one_letter_headers_only_with_their_pair_and_never_beside_a_full_name(tm
         load(path)
 
 
+def test_a_table_with_no_answer_column_fails_once_naming_the_header(tmp_path):
+    """Each row was rejected as 'missing or empty' (300 rows: 300 rejections and a rejected-rows
+    file), never saying that the column is missing or that 回复话术 was not read as it."""
+    path = tmp_path / "faq.csv"
+    path.write_text("编号,标准问题,回复话术\n" + "".join(f"x{i},问题{i},答{i}\n" for i in range(300)), encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        load(path)
+    assert str(caught.value) == (f"{path}, line 1, field 'answer': the header row has no answer column "
+                                 "(e.g. 答案 or answer); columns kefu does not know: '回复话术'")
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "说明"
+    workbook.active.append(["标准问题"])  # a header with no rows under it is no error
+    sheet = workbook.create_sheet("常见问题")
+    sheet.append(["标题"])
+    sheet.append(["问题", "分类"])
+    sheet.append(["能退吗", "售后"])
+    workbook.save(tmp_path / "faq.xlsx")
+    with pytest.raises(ImportFileError) as caught:
+        load(tmp_path / "faq.xlsx")
+    assert (caught.value.sheet, caught.value.line, caught.value.field) == ("常见问题", 2, "answer")
+
+
 def test_json_list_fields_in_numbered_keys_are_all_read(tmp_path):
     path = tmp_path / "faq.json"
     path.write_text(json.dumps([{"q": "能退吗", "a": "能退", "相似问题1": "甲", "相似问题2": ["乙", "丙"]},
@@ -364,6 +388,17 @@ def test_csv_unquoted_comma_is_a_cell_count_error_on_its_line(tmp_path):
     assert [str(p) for p in load(path).problems] == [
         f"{path}, line 6: expected 4 cells like the header, found 5 (a comma inside a cell"
         " must be quoted; a row missing its empty last cells must have them too)"]
+
+
+def test_tsv_cell_count_error_names_the_tab_and_keeps_the_row_as_it_was(tmp_path):
+    """A TSV row short of a cell was told to quote its commas, and its cells were kept for
+    the rejected-rows file joined with commas, not the tabs it had."""
+    path = tmp_path / "faq.tsv"
+    path.write_text("编号\t问题\t答案\nt1\t可以自提吗\t暂不支持。\nt2\t发票抬头写错了\n", encoding="utf-8")
+    [problem] = load(path).problems
+    assert str(problem) == (f"{path}, line 3: expected 3 cells like the header, found 2 (a tab inside a cell"
+                            " must be quoted; a row missing its empty last cells must have them too)")
+    assert problem.raw == {"original": "t2\t发票抬头写错了"}
 
 
 def test_a_quote_left_open_in_csv_rejects_the_question_naming_its_lines(tmp_path):

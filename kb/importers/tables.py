@@ -35,7 +35,7 @@ def delimiter_of(text: str) -> str:
 
 def read_csv(text: str, path: str, delimiter: str = ",") -> Loaded:
     loaded = Loaded(path, "faq")
-    _read_table(loaded, _csv_rows(text, path, delimiter), Place(path), "line")
+    _read_table(loaded, _csv_rows(text, path, delimiter), Place(path), "line", delimiter=delimiter)
     return loaded
 
 
@@ -186,9 +186,9 @@ def _sheet_rows(sheet, merged: list, formulas: dict | None = None) -> Iterator[t
 
 
 def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, unit: str,
-                optional: bool = False, seen: dict | None = None, merged: list = ()) -> bool:
+                optional: bool = False, seen: dict | None = None, merged: list = (), delimiter: str = ",") -> bool:
     """Add the table's rows and problems to `loaded`; False if no header was found.
-    `merged` are a sheet's merged ranges (see _merged)."""
+    `merged` are a sheet's merged ranges (see _merged); `delimiter` a text file's separator."""
     rows = iter(rows)
     columns = None
     for looked, (number, cells) in enumerate(rows):
@@ -210,7 +210,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             return False
         raise ImportFileError(base.path, 1, "question", "no header row with a question column "
                               "(e.g. 标准问题 or question)", base.sheet, unit)
-    where = _where(base, number)
+    where, header_line = _where(base, number), number
     for text in unknown:
         loaded.notes.append(f"{where}: unknown column {text!r} was not imported")
     for text in twice:
@@ -230,14 +230,19 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             loaded.notes.append(f"{_where(base, number)}: section title {title!r} (merged across the table) "
                                 f"is the category of the rows below without one")
             continue
+        if "answer" not in columns.values():  # a data row under it: every row would lack its answer
+            raise ImportFileError(base.path, header_line, "answer", "the header row has no answer column (e.g. 答案 "
+                                  "or answer)" + (f"; columns kefu does not know: {', '.join(map(repr, unknown))}"
+                                                  if unknown else ""), base.sheet, unit)
         place = Place(base.path, number, base.sheet, unit)
         # In CSV a cell count that differs from the header's is the classic sign of an
         # unquoted comma: reading on would shift every later cell into the wrong field.
         if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[width:])):
+            separator = _SEPARATORS.get(delimiter, repr(delimiter))
             loaded.problems.append(Problem(place.error(
-                None, f"expected {width} cells like the header, found {len(cells)} (a comma inside a cell"
+                None, f"expected {width} cells like the header, found {len(cells)} (a {separator} inside a cell"
                 " must be quoted; a row missing its empty last cells must have them too)"),
-                {"original": ",".join(map(str, cells))}))
+                {"original": delimiter.join(map(str, cells))}))
             continue
         for pos, cell in enumerate(cells):
             if pos not in named and _filled(cell):
@@ -266,6 +271,9 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         loaded.notes.append(f"{sheet}column {_column_name(pos, unit)}: no header above it, so its cells "
                             f"were not imported ({unit} {numbers[0]}{more})")
     return True
+
+
+_SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
 
 
 def _where(base: Place, number: int) -> str:
