@@ -63,12 +63,16 @@ class ImportOptions:
 def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str] | None = None) -> Iterator[Path]:
     """The files to import: files as given, folders walked (sorted, hidden and
     rejected-row files skipped), filtered by glob patterns on the file name. A folder's
-    file in an old Office format (.xls, .doc) is skipped with a note in `skipped`."""
+    file in an old Office format (.xls, .doc) is skipped with a note in `skipped`. A file
+    met twice (a folder and a file in it, both given) is imported once, where first met."""
     patterns = list(patterns)
+    seen: set[str] = set()
     for path in paths:
         path = Path(path)
         if not path.is_dir():
-            yield path
+            if source_key(path) not in seen:
+                seen.add(source_key(path))
+                yield path
             continue
         for found in sorted(p for p in path.rglob("*") if p.is_file()):
             rel = found.relative_to(path)
@@ -78,7 +82,9 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str]
                                     for p in patterns):
                 continue
             if found.suffix.lower() in SUFFIXES:
-                yield found
+                if source_key(found) not in seen:
+                    seen.add(source_key(found))
+                    yield found
             elif found.suffix.lower() in SAVE_AS and skipped is not None:
                 skipped.append(f"{found}: {unsupported(found.suffix)}")
 

@@ -23,7 +23,7 @@ from importfiles import (
 
 from kefu.cli import cli
 from kefu.kb import embed
-from kefu.kb.bulk import BulkImporter, source_key
+from kefu.kb.bulk import BulkImporter, source_key, walk
 from kefu.kb.errors import ImportFileError
 from kefu.kb.importers import faq, load
 from kefu.kb.store import Store
@@ -951,6 +951,17 @@ def test_folder_walk_notes_old_office_files_it_cannot_read(kefu, tmp_path):
     result = kefu("import", "faqs", code=1)
     assert "no importable files found" in result.output and "skipped faqs/notes.doc" in result.output
     assert "save it as .xlsx" in kefu("import", "faqs/old.XLS", code=1).output
+
+
+def test_a_file_named_twice_is_imported_once(tmp_path):
+    """`kefu import docs docs/a.csv ./docs/a.csv` imported a.csv three times, counting its
+    rows added once and unchanged twice in the totals."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (folder / name).write_text("question,answer\n多久发货？,48小时内。\n", encoding="utf-8")
+    files = list(walk([folder, folder / "a.csv", tmp_path / "docs" / ".." / "docs" / "a.csv", folder / "b.csv"]))
+    assert files == [folder / "a.csv", folder / "b.csv"]
 
 
 def test_folder_glob_skips_hidden_and_rejected_files(kefu, tmp_path):
