@@ -718,7 +718,7 @@ def _references_text(refs: list[dict]) -> list[str]:
     out = ["\n参考资料 (document passages, not curated answers):"] if refs else []
     for r in refs:
         where = Path(r["source"]).name + (f", 第{r['page']}页" if r["page"] else "") + (f" · {r['section']}" if r["section"] else "")
-        out += [f"  [{where}]", f"  {r['text']}"]
+        out += [f"  [{where}]", "  " + r["text"].replace("\n", "\n  ")]  # a table's rows, indented too
     return out
 
 

@@ -1485,3 +1485,15 @@ def test_a_second_token_with_a_name_in_use_says_so(home, run, fake_models):
     assert ("note: 1 other token(s) named integ exist and keep working; `kefu token revoke integ` revokes them "
             "all, this one too") in again.stdout
     assert json.loads(run("token", "add", "integ", "--json").stdout)["same_name"] == 2
+
+
+def test_a_reference_of_several_lines_stays_indented_under_its_source():
+    """A DOCX table's passage (`产品 | 保修期` a line) printed its later lines at the margin,
+    where they read as the next part of the output rather than the quoted passage."""
+    from kefu.cli import _references_text
+
+    refs = [{"source": "/shop/manual.docx", "page": None, "section": "保修政策 > 保修期限",
+             "text": "电动牙刷保修两年。\n产品 | 保修期\n电动牙刷 | 两年"}]
+    assert _references_text(refs) == ["\n参考资料 (document passages, not curated answers):",
+                                      "  [manual.docx · 保修政策 > 保修期限]",
+                                      "  电动牙刷保修两年。\n  产品 | 保修期\n  电动牙刷 | 两年"]
