@@ -178,15 +178,15 @@ def test_one_letter_headers_only_with_their_pair_and_never_beside_a_full_name(tm
         load(path)
 
 
-def test_a_table_with_no_answer_column_fails_once_naming_the_header(tmp_path):
+def test_a_table_with_no_answer_column_fails_once_naming_its_header(tmp_path):
     """Each row was rejected as 'missing or empty' (300 rows: 300 rejections and a rejected-rows
     file), never saying that the column is missing or that 回复话术 was not read as it."""
     path = tmp_path / "faq.csv"
     path.write_text("编号,标准问题,回复话术\n" + "".join(f"x{i},问题{i},答{i}\n" for i in range(300)), encoding="utf-8")
     with pytest.raises(ImportFileError) as caught:
         load(path)
-    assert str(caught.value) == (f"{path}, line 1, field 'answer': the header row has no answer column "
-                                 "(e.g. 答案 or answer); columns kefu does not know: '回复话术'")
+    assert str(caught.value) == (f"{path}, line 2, field 'answer': no answer column in the header (line 1; "
+                                 "e.g. 答案 or answer); columns kefu does not know: '回复话术'")
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -199,7 +199,8 @@ def test_a_table_with_no_answer_column_fails_once_naming_the_header(tmp_path):
     workbook.save(tmp_path / "faq.xlsx")
     with pytest.raises(ImportFileError) as caught:
         load(tmp_path / "faq.xlsx")
-    assert (caught.value.sheet, caught.value.line, caught.value.field) == ("常见问题", 2, "answer")
+    assert (caught.value.sheet, caught.value.line, caught.value.field) == ("常见问题", 3, "answer")
+    assert "no answer column in the header (row 2;" in str(caught.value)
 
 
 def test_json_list_fields_in_numbered_keys_are_all_read(tmp_path):

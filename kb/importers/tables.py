@@ -230,10 +230,11 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             loaded.notes.append(f"{_where(base, number)}: section title {title!r} (merged across the table) "
                                 f"is the category of the rows below without one")
             continue
-        if "answer" not in columns.values():  # a data row under it: every row would lack its answer
-            raise ImportFileError(base.path, header_line, "answer", "the header row has no answer column (e.g. 答案 "
-                                  "or answer)" + (f"; columns kefu does not know: {', '.join(map(repr, unknown))}"
-                                                  if unknown else ""), base.sheet, unit)
+        if "answer" not in columns.values():  # named at the first row, which lacks it as every row would
+            raise ImportFileError(base.path, number, "answer", f"no answer column in the header ({unit} "
+                                  f"{header_line}; e.g. 答案 or answer)" + (
+                                      f"; columns kefu does not know: {', '.join(map(repr, unknown))}"
+                                      if unknown else ""), base.sheet, unit)
         place = Place(base.path, number, base.sheet, unit)
         # In CSV a cell count that differs from the header's is the classic sign of an
         # unquoted comma: reading on would shift every later cell into the wrong field.
