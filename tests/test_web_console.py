@@ -1110,8 +1110,13 @@ def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
 def test_import_problems_and_notes_of_a_csv_are_shown_in_chinese_with_fields_as_the_console_names_them(editor):
     html = upload(editor, "foo,bar\n1,2\n".encode(), "en.csv")
     assert "en.csv，第 1 行，标准问题：找不到含问题列的表头行" in html and "no header" not in html
+    html = upload(editor, "问题,答案,备注\n运费多少,,无\n".encode(), "empty-answer.csv")
+    assert "empty-answer.csv，第 2 行，答案：不能为空" in html and "answer：" not in html
     html = upload(editor, "问题,备注\n运费多少,无\n".encode(), "no-answer.csv")
-    assert "no-answer.csv，第 2 行，答案：不能为空" in html and "answer：" not in html
+    assert ("no-answer.csv，第 2 行，答案：表头（第 1 行）没有答案列（列名如「答案」或「answer」）；不认识的列：&#39;备注&#39;"
+            in html and "no answer column" not in html)
+    html = upload(editor, "问题\t答案\n运费多少\n".encode(), "short.tsv")
+    assert "单元格内的制表符须加引号" in html and "inside a cell" not in html
     html = upload(editor, "问题,答案,备注\n运费多少,包邮,无\n".encode(), "note.csv", skip_bad_rows="1")
     assert "第 1 行：不认识的列 &#39;备注&#39;，没有导入" in html and "was not imported" not in html
 

@@ -15,6 +15,7 @@ FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似�
                 "valid_to": "失效日期"}
 
 # Reasons of InvalidEntry (kb/entry.py) and of the 话术 and word-list checks.
+SEPARATORS_ZH = {"comma": "逗号", "tab": "制表符", "semicolon": "分号"}
 REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不能为空", "missing or empty": "不能为空",
               "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
               "must be a string": "应为文字", "the message is empty": "消息为空",
@@ -56,8 +57,12 @@ _REASON_PATTERNS = [
      lambda m: "找不到含问题列的表头行（列名如「标准问题」或「question」）"),
     (re.compile(r"no sheet has a header row with a question column .*$", re.S),
      lambda m: "没有一个工作表有含问题列的表头行（列名如「标准问题」或「question」）"),
-    (re.compile(r"expected (\d+) cells like the header, found (\d+) .*$", re.S),
-     lambda m: f"表头有 {m[1]} 列，这一行有 {m[2]} 列（单元格内的逗号须加引号；行尾的空单元格也要保留）"),
+    (re.compile(r"expected (\d+) cells like the header, found (\d+) \(a (\S+) inside.*$", re.S),
+     lambda m: f"表头有 {m[1]} 列，这一行有 {m[2]} 列（单元格内的{SEPARATORS_ZH.get(m[3], m[3])}须加引号；"
+               "行尾的空单元格也要保留）"),
+    (re.compile(r"no answer column in the header \((?:line|row) (\d+);[^)]*\)(?:; columns kefu does not know: (.*))?$",
+                re.S),
+     lambda m: f"表头（第 {m[1]} 行）没有答案列（列名如「答案」或「answer」）" + (f"；不认识的列：{m[2]}" if m[2] else "")),
     (re.compile(r"duplicate of (.*) \((.*)\)$", re.S), lambda m: f"与{place_zh(m[1])}重复（{m[2]}）"),
     (re.compile(r"malformed CSV: .*$", re.S), lambda m: "CSV 格式有误"),
     (re.compile(r"invalid JSON \(nested too deeply\)$"), lambda m: "JSON 嵌套太深"),
