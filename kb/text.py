@@ -20,6 +20,9 @@ from typing import Iterable
 
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
+# The wordings a traditional-script draft may take (config.json's `traditional`): OpenCC
+# configs for Taiwan and Hong Kong.
+TRADITIONAL_WORDING = ("s2twp", "s2hk")
 
 # Longer messages are cut before matching; the question is usually at the end of a
 # long message (context first, question last), so the tail is what is kept.

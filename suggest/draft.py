@@ -26,16 +26,14 @@ from dataclasses import dataclass, field
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import mask
 from kefu.kb.template import VARIABLE
-from kefu.kb.text import TRADITIONAL, to_mainland, to_simplified, to_traditional
+from kefu.kb.text import TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simplified, to_traditional
 
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
 from .understand import Understanding, plans, reports_problem, resigned, thanks
 
-# OpenCC configs a traditional-script customer's drafts may use: Taiwan or Hong Kong wording.
-TRADITIONAL_WORDING = ("s2twp", "s2hk")
-# Each one's characters without its words (s2hk changes characters only).
+# Each TRADITIONAL_WORDING config's characters without its words (s2hk changes characters only).
 _CHARACTERS = {"s2twp": "s2tw"}
 STAGE_TAGS = {"接待", "了解需求", "提供解决方案", "确认订单", "告别", "后续跟踪"}
 # A salutation the entry's answer opens with ({客户称呼||亲} too), dropped when kefu's own

@@ -11,11 +11,13 @@ DEFAULT_MODELS = "use,e5"
 
 
 def check_config(config: dict, path: Path) -> None:
-    """Refuse a hand-edited config.json whose models or retention period kefu cannot use,
-    naming the field (InvalidConfig): a retention of 0 days would purge every suggestion,
-    feedback row and learned phrasing on the next suggestion. The bounds are the console's."""
+    """Refuse a hand-edited config.json whose models, retention period or traditional
+    wording kefu cannot use, naming the field (InvalidConfig): a retention of 0 days would
+    purge every suggestion, feedback row and learned phrasing on the next suggestion. The
+    bounds are the console's."""
     from kefu.kb.errors import InvalidConfig
     from kefu.kb.feedback import RETENTION_DAYS
+    from kefu.kb.text import TRADITIONAL_WORDING
 
     models = config.get("models", DEFAULT_MODELS)
     if not isinstance(models, str) or not models.strip():
@@ -26,6 +28,10 @@ def check_config(config: dict, path: Path) -> None:
     if type(days) is not int or not low <= days <= high:  # bool is an int: `true` is no number of days
         raise InvalidConfig(path, "retention_days", f"must be a whole number of days from {low} to {high}, "
                                                     f"got {json.dumps(days, ensure_ascii=False)}")
+    wording = config.get("traditional", "s2twp")
+    if wording not in TRADITIONAL_WORDING:  # else only suggestions failed, and the server started
+        raise InvalidConfig(path, "traditional", f"must be one of {', '.join(TRADITIONAL_WORDING)} (Taiwan or "
+                                                 f"Hong Kong wording), got {json.dumps(wording, ensure_ascii=False)}")
 
 
 class Workspace:
