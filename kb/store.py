@@ -243,7 +243,9 @@ class Store:
             # categories were normalised.
             where.append("kefu_category(category) = ?"); args.append(category_key(category.strip()))
         if tag:
-            where.append("exists (select 1 from json_each(tags) where value = ?)"); args.append(tag)
+            # As categories: 运费 finds the 運費 a Taiwan entry is tagged with.
+            where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ?)")
+            args.append(to_simplified(tag.strip()))
         if text:
             # In simplified script on both sides: 專票 finds 专票. % and _ in the search
             # text are literal characters, not wildcards.

@@ -645,6 +645,17 @@ def test_list_filters_compare_category_and_text_in_simplified_script(store, make
     assert store.count(text="專票") == 1
 
 
+def test_the_tag_filter_compares_in_simplified_script(store, make_entry):
+    """`kefu list --tag 运费` left out the entries tagged 運費 (the sample's Taiwan and Hong
+    Kong entries), while --category and --text compare in simplified script."""
+    store.add(make_entry("cn", question="运费多少", tags=["运费"]))
+    store.add(make_entry("tw", question="運費怎麼算", tags=["台灣", "運費"]))
+    store.add(make_entry("other", question="多久发货", tags=["发货"]))
+    for tag in ("运费", "運費", " 运费 "):
+        assert [e.id for e in store.entries(tag=tag)] == ["cn", "tw"]
+        assert store.count(tag=tag) == 2
+
+
 # -- terms ----------------------------------------------------------------------------------
 
 def test_terms_add_and_remove(store):
