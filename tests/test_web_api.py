@@ -523,6 +523,22 @@ def test_a_delete_made_on_an_older_version_is_a_conflict(api, ws):
     assert r.status_code == 200 and r.get_json()["status"] == "archived"
 
 
+def test_put_and_delete_say_whether_anything_changed_as_the_cli_does(api, ws):
+    """`kefu edit --json` and `kefu archive --json` say `changed` (false: the entry had that
+    content, no version recorded); PUT and DELETE gave no way to tell but comparing versions,
+    though the README promises the CLI's shapes."""
+    r = api("PUT", "/api/entries/ship", json={"answer": "全场包邮哦。"})
+    assert (r.status_code, r.get_json()["changed"], r.get_json()["version"]) == (200, True, 2)
+    r = api("PUT", "/api/entries/ship", json={"answer": "全场包邮哦。"})
+    assert (r.status_code, r.get_json()["changed"], r.get_json()["version"]) == (200, False, 2)
+    assert api("DELETE", "/api/entries/ship").get_json()["changed"] is True
+    r = api("DELETE", "/api/entries/ship")
+    assert (r.get_json()["changed"], r.get_json()["status"], r.get_json()["version"]) == (False, "archived", 3)
+    assert "changed" not in api("GET", "/api/entries/ship").get_json()
+    assert SPEC["paths"]["/api/entries/{entry_id}"]["put"]["responses"]["200"]["content"][
+        "application/json"]["schema"] == {"$ref": "#/components/schemas/EntrySaved"}
+
+
 def test_a_put_made_on_an_older_version_is_a_conflict(api, ws):
     """PUT refused a `version` field, so an integration could not guard against
     overwriting an editor's change: it is optional, and 409 when stale, as in the console."""

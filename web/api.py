@@ -341,8 +341,9 @@ def update_entry(entry_id: str):
     data = _entry_fields(body)
     data.pop("id", None)
     with locked() as ws:
+        before = ws.kb().store.get(entry_id).version
         entry = ws.kb().update(entry_id, data, author=_agent(), expected_version=expected)
-    return jsonify(entry.to_dict())
+    return jsonify(_saved(entry, before))
 
 
 @bp.delete("/entries/<path:entry_id>")
@@ -352,8 +353,16 @@ def archive_entry(entry_id: str):
     `?version=N`: 409 when the entry is no longer at version N (as PUT's `version`)."""
     expected = _number_arg("version", "", 0) if "version" in request.args else None
     with locked() as ws:
+        before = ws.kb().store.get(entry_id).version
         entry = ws.kb().archive(entry_id, author=_agent(), expected_version=expected)
-    return jsonify(entry.to_dict())
+    return jsonify(_saved(entry, before))
+
+
+def _saved(entry, before: int) -> dict:
+    """The entry after a change, with `changed` as `kefu edit --json` and `kefu archive
+    --json` give it: false when the store saw the content the entry had and recorded no
+    version (the same values, an entry archived already)."""
+    return {**entry.to_dict(), "changed": entry.version != before}
 
 
 @bp.get("/openapi.json")

@@ -54,6 +54,9 @@ SPEC = {
             "Entry": {"type": "object", "properties": {
                 **_ENTRY_FIELDS, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+            "EntrySaved": {"allOf": [_ref("Entry"), {"type": "object", "properties": {"changed": {
+                "type": "boolean", "description": "false when the entry already had this content: no version "
+                                                  "was recorded"}}}]},
             "Turn": {"type": "object", "required": ["text"], "properties": {"role": {"type": "string", "enum": ["customer", "agent"]},
                                                       "text": {"type": "string"}}},
             "SuggestRequest": {"type": "object", "required": ["message"], "properties": {
@@ -132,11 +135,11 @@ SPEC = {
             "get": {"summary": "One entry (role agent)", "responses": {"200": _json(_ref("Entry")), **_ERRORS}},
             "put": {"summary": "Change some fields of an entry (role editor); a history version is recorded",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EntryChanges")}}},
-                    "responses": {"200": _json(_ref("Entry")), **_ERRORS}},
+                    "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}},
             "delete": {"summary": "Archive an entry (role editor); it keeps its history",
                        "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0},
                                        "description": "The version the archive was decided on: 409 when the entry changed since"}],
-                       "responses": {"200": _json(_ref("Entry")), **_ERRORS}}},
+                       "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}}},
         "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"})}}},
     },
