@@ -352,7 +352,8 @@ def test_one_token_names_each_help_desk_agent(confident_app):
     client = app.test_client()
 
     def accept(agent=None):
-        s = client.post("/api/suggest", json={"message": "请问多久能发货"}, headers=headers).get_json()
+        # a phrasing the entry lacks ("请问多久能发货" is its own 多久能发货: known, never trusted)
+        s = client.post("/api/suggest", json={"message": "一般多久能发货"}, headers=headers).get_json()
         assert not s["no_match"] and s["drafts"][0]["entry_ids"] == ["delivery"]
         body = {"suggestion_id": s["suggestion_id"], "action": "accept", "draft": 1}
         r = client.post("/api/feedback", json={**body, **({"agent": agent} if agent else {})}, headers=headers)
@@ -378,7 +379,7 @@ def test_only_a_shared_login_names_help_desk_agents(confident_app, shared):
     client, token = login(app, "desk")
     headers = {"X-CSRFToken": token}
     for agent in ("x", "y"):
-        s = client.post("/api/suggest", json={"message": "请问多久能发货"}, headers=headers).get_json()
+        s = client.post("/api/suggest", json={"message": "一般多久能发货"}, headers=headers).get_json()
         r = client.post("/api/feedback", json={"suggestion_id": s["suggestion_id"], "action": "accept", "draft": 1,
                                                "agent": agent}, headers=headers)
         assert r.status_code == 201 and r.get_json()["agent"] == (f"desk/{agent}" if shared else "desk")
