@@ -129,6 +129,11 @@ class SearchResult:
         return {**asdict(self), "confidence": self.confidence}
 
 
+# Single-character words that tie a sentence together but name nothing (prepositions,
+# adverbs, place particles): sharing one of them is no reason to quote a passage ("门店在哪里"
+# and a manual's "不在保修范围内"). Matching still reads them, as the tuned scores did.
+FUNCTION_WORDS = frozenset("在 把 被 给 对 从 向 跟 让 为 与 及 或 等 又 再 才 很 太 更 最 没 不 多 少 内 外 上 里 中".split())
+
 CANDIDATES = 30  # candidates per channel, unless a caller asks for more hits than that
 
 
@@ -275,7 +280,7 @@ class Retriever:
         scored = []
         for key, fused in zip(candidates.keys, candidates.fused.tolist()):
             row = index.rows[index.by_entry[key][0]]
-            shared = [w for w in dict.fromkeys(words) if w in set(row.tokens)]
+            shared = [w for w in dict.fromkeys(words) if w in set(row.tokens) and w not in FUNCTION_WORDS]
             if shared:
                 scored.append((fused, key, shared))
         scored.sort(key=lambda t: -t[0])

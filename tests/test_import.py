@@ -1118,6 +1118,17 @@ def test_documents_become_passages_beside_faq_entries(kb, tmp_path):
     assert all("换新" not in r.text for r in refs) and len(kb.store.entries()) == 8
 
 
+def test_a_reference_shares_more_than_a_function_word_with_the_message(kb, tmp_path):
+    """A passage is quoted beside the answers only when it shares a content word with the
+    message: 门店在哪里 got manual passages whose one shared word was 在."""
+    BulkImporter(kb).run([manual_docx(tmp_path / "四件套说明书.docx"), pdf(tmp_path / "牙刷说明书.pdf")])
+    texts = [p["text"] for p in kb.store.passages()]
+    assert any("在" in t for t in texts) and not any("门店" in t for t in texts)
+    assert Retriever(kb).search("门店在哪里").references == []
+    ref = Retriever(kb).search("刷头在保修范围内吗").references[0]
+    assert {"刷头", "保修", "范围"} <= set(ref.shared) and "在" not in ref.shared
+
+
 def test_document_dry_run_and_cli_report(kefu, tmp_path):
     manual_docx(tmp_path / "manual.docx")
     home = tmp_path / "home"
