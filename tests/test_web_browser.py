@@ -520,6 +520,34 @@ def test_a_too_long_conversation_history_is_named(servers, new_page):
     assert page.locator(".kp-error").inner_text() == "最近对话太长，请删去较早的几句后再试。"
 
 
+def test_drafts_an_error_took_the_place_of_are_not_copied_by_keys(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "运费怎么算")
+    page.evaluate("navigator.clipboard.writeText('剪贴板原有内容')")
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("客户：" + "啊" * 100_001)
+    page.locator(".kp-error").wait_for()
+    assert page.locator(".kp-draft").count() == 0
+
+    # Nothing on the screen to copy: Alt+1 and the selection keys do nothing.
+    page.locator("#kp-message").press("Alt+1")
+    page.locator("#kp-message").press("Escape")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    time.sleep(0.5)
+    assert page.evaluate("navigator.clipboard.readText()") == "剪贴板原有内容"
+    assert page.locator("#kp-toast").is_hidden()
+    assert feedback(servers, sid) == []
+
+    # A shorter history: the drafts are back, and Alt+1 copies again.
+    page.locator("#kp-context").fill("客户：你好")
+    page.wait_for_selector(".kp-draft")
+    page.wait_for_function("() => !document.querySelector('#kp-results').hasAttribute('aria-busy')")
+    page.locator("#kp-message").press("Alt+1")
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=draft_texts(page)[0])
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -822,7 +822,7 @@
 
   function accept(index, byKey) {
     const item = state.drafts[index];
-    if (!item || stale()) return;
+    if (!item || !onScreen(item) || stale()) return;
     select(index, { scroll: byKey });
     const text = currentText(item);
     const node = item.editor.hidden ? item.textNode : item.editor;
@@ -837,6 +837,13 @@
       state.pending = state.pending.filter((p) => p.entry !== entry);
       state.drafts.filter((other) => entryOf(other.data) === entry).forEach(keepFromRejecting);
     }
+  }
+
+  /** Whether draft `item` is on the screen: an error shown in place of the drafts
+   * (showError) keeps them in state, so edits come back with the next answer for the same
+   * text, but one not shown must not be copied or recorded by a shortcut. */
+  function onScreen(item) {
+    return !!item && el.results.contains(item.card);
   }
 
   /** The one entry a draft answers, as the feedback log counts it: none for a clarifying
@@ -934,9 +941,10 @@
   }
 
   function onKeydown(e) {
+    const shown = onScreen(state.drafts[0]);
     if (e.altKey && !e.ctrlKey && !e.metaKey) {
       const n = digitOf(e);
-      if (n >= 1 && n <= MAX_DRAFTS && state.drafts[n - 1]) {
+      if (n >= 1 && n <= MAX_DRAFTS && shown && state.drafts[n - 1]) {
         e.preventDefault();
         accept(n - 1, true);
       }
@@ -944,19 +952,19 @@
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const target = e.target;
-    if (e.key === "Escape" && target === el.message && state.drafts.length) {
+    if (e.key === "Escape" && target === el.message && shown) {
       e.preventDefault();
       select(Math.max(state.selected, 0), { focus: true, scroll: true });
       return;
     }
     if (isTyping(target)) return;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      if (!state.drafts.length) return;
+      if (!shown) return;
       e.preventDefault();
       const step = e.key === "ArrowDown" ? 1 : -1;
       const from = state.selected < 0 ? (step > 0 ? -1 : state.drafts.length) : state.selected;
       select(Math.max(0, Math.min(state.drafts.length - 1, from + step)), { focus: true, scroll: true });
-    } else if (e.key === "Enter" && state.selected >= 0) {
+    } else if (e.key === "Enter" && shown && state.selected >= 0) {
       // A focused button, link or summary keeps its own Enter.
       if (target.closest && target.closest("button, a, summary")) return;
       e.preventDefault();
