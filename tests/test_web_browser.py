@@ -548,6 +548,23 @@ def test_drafts_an_error_took_the_place_of_are_not_copied_by_keys(servers, new_p
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=draft_texts(page)[0])
 
 
+def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "运费怎么算")
+    page.evaluate("navigator.clipboard.writeText('剪贴板原有内容')")
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").fill("  \n ")
+    card.locator("textarea").press("Control+Enter")
+    page.get_by_text("这条草稿已被清空，没有复制；请先写好回复").wait_for()
+    card.get_by_role("button", name="采用并复制").click()
+    time.sleep(0.5)
+    assert page.evaluate("navigator.clipboard.readText()") == "剪贴板原有内容"
+    assert page.locator("#kp-toast").inner_text() == "这条草稿已被清空，没有复制；请先写好回复"
+    assert feedback(servers, sid) == []
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

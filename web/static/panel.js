@@ -823,8 +823,13 @@
   function accept(index, byKey) {
     const item = state.drafts[index];
     if (!item || !onScreen(item) || stale()) return;
-    select(index, { scroll: byKey });
     const text = currentText(item);
+    if (!text.trim()) {
+      // Nothing to send: the API refuses an empty edit, and the clipboard would hold blanks.
+      toast("这条草稿已被清空，没有复制；请先写好回复", "warn");
+      return;
+    }
+    select(index, { scroll: byKey });
     const node = item.editor.hidden ? item.textNode : item.editor;
     const copying = copyText(text, node);  // first, while the gesture is fresh
     copying.then((how) => reportCopy(how, `已复制草稿 ${index + 1}${item.edited ? "（已编辑）" : ""}`));
