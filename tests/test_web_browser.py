@@ -200,6 +200,21 @@ def test_an_entry_added_in_the_console_is_found_by_the_panel(servers, new_page, 
     assert "7-12个工作日" in draft_texts(page)[0]
 
 
+def test_the_console_fits_a_narrow_window(servers, new_page, shots):
+    """At 400 px a wide table scrolls in its own box: the page itself, with the menu and
+    the filters, never runs past the window's right edge, and a tag stays on one line."""
+    page = new_page(width=400)
+    login(page, servers.url, "editor")
+    for path in ("/console/", "/console/try?q=运费怎么算", "/console/import", "/console/learn", "/console/stats"):
+        page.goto(f"{servers.url}{path}")
+        widths = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+        assert widths[1] <= widths[0], (path, widths)
+    page.goto(f"{servers.url}/console/")
+    page.screenshot(path=str(shots / "console-narrow.png"))
+    tag = page.locator("td .tag").first
+    assert tag.evaluate("t => t.getClientRects().length === 1 && t.offsetHeight < 2 * parseFloat(getComputedStyle(t).lineHeight)")
+
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
