@@ -234,6 +234,21 @@ def test_five_failed_logins_refuse_the_next_even_with_the_right_password(app, mo
     assert_refused(attempt(app, "nobody", PASSWORD, address="10.0.0.4"))
 
 
+def test_a_failed_login_keeps_the_name_typed_and_asks_for_the_password(throttled):
+    resp = attempt(throttled, "ed", "wrong-password")
+    assert resp.status_code == 401
+    assert re.search(r'<input name="name" value="ed"[^>]*>', resp.text)
+    assert re.search(r'<input name="password"[^>]* autofocus>', resp.text)
+    assert "wrong-password" not in resp.text
+    # As typed, escaped; also when the name is refused for too many failures.
+    resp = attempt(throttled, '"><b>王', "wrong-password")
+    assert 'value="&#34;&gt;&lt;b&gt;王"' in resp.text and "<b>王" not in resp.text
+    for _ in range(2):
+        attempt(throttled, "ed", "wrong-password")
+    resp = attempt(throttled, "ed", PASSWORD)
+    assert resp.status_code == 429 and re.search(r'<input name="name" value="ed"', resp.text)
+
+
 def test_a_refusal_ends_when_the_failures_leave_the_window(throttled, clock):
     start = clock.now
     for minute in (0, 1, 2):

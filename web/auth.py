@@ -114,6 +114,7 @@ def _value_label(name: str, value: str) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
+    name = ""
     if request.method == "POST":
         name = request.form.get("name", "").strip()
         with locked() as ws:
@@ -122,7 +123,7 @@ def login():
             wait = throttle.wait(name, client_address())
             if wait:
                 throttle.refused(client_address())
-                return _too_many(wait)
+                return _too_many(wait, name)
             user = ws.users().check(name, request.form.get("password", ""))
             if user is None:
                 throttle.failed(name, client_address())
@@ -141,13 +142,14 @@ def login():
             target = _same_site(request.args.get("next", "")) or \
                 (url_for("console.entries") if user.can("editor") else url_for("panel.page"))
             return redirect(target)
-    return render_template("login.html", error=error), (401 if error else 200)
+    # A failed login keeps the name typed: only the password is asked again.
+    return render_template("login.html", error=error, name=name), (401 if error else 200)
 
 
-def _too_many(wait: int):
+def _too_many(wait: int, name: str):
     """Too many failed logins of this name or from this address (kb/throttle.py)."""
     error = f"登录失败次数过多，请 {-(-wait // 60)} 分钟后再试。"  # whole minutes, rounded up
-    return render_template("login.html", error=error), 429, {"Retry-After": str(wait)}
+    return render_template("login.html", error=error, name=name), 429, {"Retry-After": str(wait)}
 
 
 def _same_site(target: str) -> str | None:
