@@ -612,6 +612,13 @@ def test_edit_validation_error_keeps_input(editor, ws):
     assert ws.kb().store.get("ship").version == 1
 
 
+def test_an_unknown_status_filter_is_an_error_naming_it(editor):
+    """/console/?status=bogus listed 0 entries as if none had that status (the API says 400)."""
+    html = editor.get("/console/?status=<b>x</b>", status=400)
+    assert "未知的状态「&lt;b&gt;x&lt;/b&gt;」" in html and "published（已发布）" in html
+    assert "ship" in editor.get("/console/?status=published")
+
+
 def test_archive_removes_entry_from_search(editor, ws):
     assert search_ids(editor, "忘记密码怎么办")[0] == "password"
     html = editor.post("/console/entries/password/archive", status=200).text

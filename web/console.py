@@ -98,6 +98,8 @@ def _choices(store) -> tuple[list[str], list[str]]:
 @requires("editor")
 def entries():
     filters = _list_filters()
+    if filters["status"] and filters["status"] not in STATUSES:  # a link typed by hand: say so, not "0 entries"
+        abort(400, f"未知的状态「{filters['status']}」，可选：{'、'.join(f'{s}（{STATUS_LABELS[s]}）' for s in STATUSES)}")
     query = {"status": filters["status"] or None, "category": filters["category"] or None,
              "tag": filters["tag"] or None, "text": filters["q"] or None}
     with locked() as ws:
