@@ -134,23 +134,36 @@ def test_pdf_passages_carry_their_page():
                      max_chars=80, overlap=40)
     assert [p.page for p in passages] == [1, 2]
     assert passages[0].text.startswith("产品规格")
-    # the second passage opens with the tail of the first, cut at its sentence start
-    assert passages[1].text == ("Cotton fabric is soft and breathable.\n"
-                                "保修政策：自签收之日起保修一年，人为损坏不在保修范围内。")
+    # no tail of page 1 opens page 2's passage: it would cite page 2 for page 1's text
+    assert passages[1].text == "保修政策：自签收之日起保修一年，人为损坏不在保修范围内。"
 
 
 def test_a_pdf_passage_never_spans_pages():
     """Two short pages made one passage cited as page 1, page 2's text included: a
-    question answered on page 2 sent the agent to page 1. A page change cuts the passage;
-    the next one opens with the tail of the last, as within a page."""
+    question answered on page 2 sent the agent to page 1. A page change cuts the passage,
+    and the next one opens with no tail of the last."""
     passages = chunk(pdf_blocks(_pdf([["运费险说明：签收后七天内退货可获得运费险理赔。"],
                                       ["价保政策：下单后七天内降价可申请补差价。"]]), "policy.pdf"), "policy.pdf")
     assert [(p.page, p.text) for p in passages] == [
         (1, "运费险说明：签收后七天内退货可获得运费险理赔。"),
-        (2, "运费险说明：签收后七天内退货可获得运费险理赔。\n价保政策：下单后七天内降价可申请补差价。")]
+        (2, "价保政策：下单后七天内降价可申请补差价。")]
     # blocks of one page stay together; no overlap, no tail
     blocks = [Block("第一段。", page=1), Block("第二段。", page=1), Block("第三段。", page=2)]
     assert [(p.page, p.text) for p in chunk(blocks, "a.pdf", overlap=0)] == [(1, "第一段。\n第二段。"), (2, "第三段。")]
+
+
+def test_no_overlap_runs_across_pages_of_a_pdf_without_headings():
+    """A PDF without headings is one section, and each passage opened with up to 60
+    characters of the one before, across page changes too: page 3's passage held the
+    text of pages 1 and 2, so a question about page 2 found it as well, citing page 3."""
+    pages = [["运费险说明：签收后七天内退货可获得运费险理赔。"], ["价保政策：下单后七天内降价可申请补差价。"],
+             ["发票说明：电子发票在确认收货后开具。"]]
+    passages = chunk(pdf_blocks(_pdf(pages), "policy.pdf"), "policy.pdf")
+    assert [(p.page, p.text) for p in passages] == [(n, lines[0]) for n, lines in enumerate(pages, start=1)]
+    # within a page the tail is still carried
+    blocks = [Block("第一句。第二句。", page=1), Block("第三段很长很长。", page=1), Block("第四段。", page=2)]
+    assert [(p.page, p.text) for p in chunk(blocks, "a.pdf", max_chars=16, overlap=6)] == [
+        (1, "第一句。第二句。"), (1, "第二句。\n第三段很长很长。"), (2, "第四段。")]
 
 
 def test_pdf_paragraphs_split_on_blank_lines():
@@ -421,7 +434,7 @@ def test_chunk_properties(seed):
         if len(sentence) <= max_chars:
             assert sentence in everything
     for previous, following in zip(passages, passages[1:]):
-        if previous.section != following.section or overlap == 0:
+        if previous.section != following.section or previous.page != following.page or overlap == 0:
             continue
         shared = _shared(previous.text, following.text, overlap)
         if shared == 0:  # only when the next piece left no room for a tail and its newline

@@ -3,7 +3,7 @@
 Each reader (DOCX, PDF, HTML, plain text, prose Markdown) yields Blocks in reading order:
 headings with their level, and body text (paragraphs, list items, table rows). `chunk` packs
 the body blocks of each section into passages of at most `max_chars`, each opening with a
-short tail of the one before, so a fact that straddles a cut is still found whole.
+short tail of the one before on the same page, so a fact that straddles a cut is still found whole.
 
 Whitespace is normalised with CJK in mind: a line break between two CJK characters is a wrap
 artefact and is dropped; other whitespace runs become one space. Blocks in a passage are
@@ -409,9 +409,10 @@ def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int =
 
     A heading closes the running passage and sets the section path; a page change (PDF)
     closes it too, so that a passage cites the page all its text is on. Within a section
-    each passage after the first starts with up to `overlap` characters of the
-    previous one's tail (across a page change too: a sentence cut by the page break is
-    still found whole). Passage.page is the page of its blocks (the overlap not counted).
+    and page each passage after the first starts with up to `overlap` characters of the
+    previous one's tail. No tail crosses a page change: a document without headings is
+    one section, and the tails carried page 1's text into page 3's passage, which then
+    matched questions about page 1 and cited page 3. Passage.page is the page of its text.
     Raises ImportFileError if no passage results.
     """
     if max_chars <= 0 or not 0 <= overlap < max_chars:
@@ -438,7 +439,9 @@ def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int =
             path.append((block.heading, text))
             continue
         for piece in _split_long(text, max_chars):
-            if parts and (has_new and block.page != page or len("\n".join(parts)) + 1 + len(piece) > max_chars):
+            if has_new and block.page != page:
+                emit()  # no tail: it is the other page's text, and the passage cites only its own page
+            elif parts and len("\n".join(parts)) + 1 + len(piece) > max_chars:
                 previous = "\n".join(parts)
                 emit()
                 # Keep room for the piece and its newline: the piece itself is never cut.
