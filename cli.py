@@ -579,8 +579,13 @@ def reindex(c: Context, as_json) -> None:
 
 def read_message(message: str) -> str:
     """`-` reads the message from standard input (a long paste can exceed the OS argument
-    limit), its bytes decoded by `decode_text`; an argument handle_errors decoded already."""
-    return decode_text(sys.stdin.buffer.read()) if message == "-" else message
+    limit), its bytes decoded by `decode_text`; an argument handle_errors decoded already.
+    One final line break (`echo`, `print`) is no part of the message: it counted toward
+    the length limit, so a message of exactly the limit was refused."""
+    if message != "-":
+        return message
+    text = decode_text(sys.stdin.buffer.read())
+    return text.removesuffix("\r\n") if text.endswith("\r\n") else text.removesuffix("\n")
 
 
 def _chinese_or_emoji(ch: str) -> bool:

@@ -391,6 +391,22 @@ def test_suggest_refuses_what_the_api_refuses_as_too_long(home, run, faq, tmp_pa
     assert run("suggest", "发票" * (MAX_MESSAGE // 2 - 10) + "能开吗", "--json").exit_code == 0
 
 
+def test_a_message_of_exactly_the_limit_from_stdin_is_taken_without_its_line_break(home, run, faq):
+    """`python -c 'print("退" * 100000)' | kefu suggest -` was refused: the line break that
+    print adds counted toward the limit."""
+    from kefu.kb.text import MAX_MESSAGE
+
+    run("import", str(faq))
+    message = "发票能开吗" + "吗" * (MAX_MESSAGE - 5)
+    for end in ("\n", "\r\n"):
+        result = CliRunner().invoke(cli, ["suggest", "-", "--json"], input=(message + end).encode())
+        assert result.exit_code == 0, result.output
+    assert _suggestions(home) == [message, message]  # stored without the line break
+    # one line break only: a second one is part of the message, which is then too long
+    result = CliRunner().invoke(cli, ["suggest", "-", "--json"], input=(message + "\n\n").encode())
+    assert result.exit_code == 1 and json.loads(result.stdout)["error"]["code"] == "too_long"
+
+
 def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, faq):
     """A terminal set to GBK passes GBK bytes; Python keeps what is not UTF-8 as surrogates,
     which crashed the script conversion."""
