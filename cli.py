@@ -640,11 +640,14 @@ def _result_text(r: dict) -> str:
 @needs_store
 def search(c: Context, message, top_k, as_json) -> None:
     """Find the entries that answer a customer MESSAGE (simplified or traditional script; - reads stdin)."""
+    from kefu.suggest.assistant import check_length
     from kefu.suggest.retrieve import Retriever
 
+    text = read_message(message)
+    check_length(text, [], {})  # as suggest and /api/search refuse it (only its end would be matched)
     retriever = Retriever(c.kb(), top_k=top_k)
     retriever.warm_up()  # so took_ms is the search itself, not loading
-    result = retriever.search(read_message(message))
+    result = retriever.search(text)
     emit(result.to_dict(), as_json, _result_text)
 
 

@@ -407,6 +407,24 @@ def test_a_message_of_exactly_the_limit_from_stdin_is_taken_without_its_line_bre
     assert result.exit_code == 1 and json.loads(result.stdout)["error"]["code"] == "too_long"
 
 
+def test_search_refuses_what_suggest_refuses_as_too_long(home, run, faq):
+    """search took a message over 100,000 characters (matching its last 500 with a warning),
+    while suggest and /api/search refuse it."""
+    from kefu.kb.text import MAX_MESSAGE
+
+    run("import", str(faq))
+    result = CliRunner().invoke(cli, ["search", "-", "--json"], input=("发票" * MAX_MESSAGE).encode())
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["field"] == "message" and error["code"] == "too_long" and str(MAX_MESSAGE) in error["message"]
+    out = run("search", "发" * (MAX_MESSAGE + 1), ok=False)
+    assert out.exit_code == 1 and f"the limit is {MAX_MESSAGE}" in out.output
+    # exactly the limit, with the line break a pipe adds: searched (its end)
+    result = CliRunner().invoke(cli, ["search", "-", "--json"], input=("发" * (MAX_MESSAGE - 5) + "发票能开吗\n").encode())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["hits"][0]["entry_id"] == "a2"
+
+
 def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, faq):
     """A terminal set to GBK passes GBK bytes; Python keeps what is not UTF-8 as surrogates,
     which crashed the script conversion."""
