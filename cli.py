@@ -273,6 +273,11 @@ def refuse_overwrite(path: Path, force: bool) -> None:
         raise click.ClickException(f"{path} exists: give another name, or --force to overwrite it")
 
 
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """`1 entry`, `3 entries`: a count with its noun in the right number (default plural: noun + s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def emit(data, as_json: bool, text) -> None:
     if dataclasses.is_dataclass(data):
         data = dataclasses.asdict(data)
@@ -345,9 +350,12 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
            "indexed": index.n_entries, "sample": report}
 
     def text(d: dict) -> str:
-        line = f"kefu data folder {d['data_dir']}: {d['entries']} entries, {d['indexed']} indexed, models {d['models']}"
+        line = (f"kefu data folder {d['data_dir']}: {counted(d['entries'], 'entry', 'entries')}, "
+                f"{d['indexed']} indexed, models {d['models']}")
         if d["sample"] and d["sample"]["skipped"]:
-            line += f"\nsample: {d['sample']['added']} added, {d['sample']['skipped']} already there kept as they are"
+            skipped = d["sample"]["skipped"]
+            line += (f"\nsample: {d['sample']['added']} added, {skipped} already there kept as "
+                     f"{'it is' if skipped == 1 else 'they are'}")
         return line
     emit(out, as_json, text)
 
@@ -486,9 +494,11 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
         if entries:
             after = offset + len(entries)
             more = f"; the next ones: --offset {after}" if after < total else ""
-            click.echo(f"showing {offset + 1}-{after} of {total} entries (--limit N, --offset N){more}", err=True)
+            click.echo(f"showing {offset + 1}-{after} of {counted(total, 'entry', 'entries')} "
+                       f"(--limit N, --offset N){more}", err=True)
         else:
-            click.echo(f"--offset {offset} is past the end: {total} entries match", err=True)
+            click.echo(f"--offset {offset} is past the end: {total} {'entry matches' if total == 1 else 'entries match'}",
+                       err=True)
 
 
 @cli.command()
@@ -573,7 +583,8 @@ def reindex(c: Context, as_json) -> None:
     # Rows are phrasings, plus one prototype per entry with learned phrasings.
     emit({"entries": index.n_entries, "rows": len(index.rows), "phrasings": len(index.rows) - len(index.prototypes),
           "models": list(index.models), "config_switched": switch is not None},
-         as_json, lambda d: f"indexed {d['entries']} entries ({d['phrasings']} phrasings) with {', '.join(d['models'])}"
+         as_json, lambda d: f"indexed {counted(d['entries'], 'entry', 'entries')} "
+                            f"({counted(d['phrasings'], 'phrasing')}) with {', '.join(d['models'])}"
                             + ("; config.json now names these models" if d["config_switched"] else ""))
 
 
@@ -692,8 +703,8 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
             return "\n".join([f"{d['dataset']}  ({d['model']})"] + scores(d))
         learned = d["learn"]
         lines = [f"{d['dataset']}  ({d['before']['model']})",
-                 f"replayed {learned['file']}: {learned['events']} events ({learned['duplicates']} seen before),"
-                 f" {learned['trusted_phrasings']} trusted phrasings; parts: {', '.join(learned['parts'])}"]
+                 f"replayed {learned['file']}: {counted(learned['events'], 'event')} ({learned['duplicates']} seen before),"
+                 f" {counted(learned['trusted_phrasings'], 'trusted phrasing')}; parts: {', '.join(learned['parts'])}"]
         if learned["finetune"]:
             lines.append(f"fine-tuning: {learned['finetune']['reason']}")
         for key in ("before", "after"):
@@ -785,9 +796,9 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
 def purge(c: Context, as_json) -> None:
     """Delete now the suggestions, feedback and learning data past retention_days, and say how many."""
     emit(c.feedback_log().purge(), as_json,
-         lambda d: f"deleted what was logged before {d['cutoff']} ({d['retention_days']} days): "
-                   f"{d['suggestions']} suggestions, {d['feedback']} feedback rows, {d['learn_events']} learning "
-                   f"events, {d['learned']} learned phrasings")
+         lambda d: f"deleted what was logged before {d['cutoff']} ({counted(d['retention_days'], 'day')}): "
+                   f"{counted(d['suggestions'], 'suggestion')}, {counted(d['feedback'], 'feedback row')}, "
+                   f"{counted(d['learn_events'], 'learning event')}, {counted(d['learned'], 'learned phrasing')}")
 
 
 @cli.command()

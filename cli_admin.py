@@ -7,7 +7,7 @@ import dataclasses
 
 import click
 
-from kefu.cli import Context, author, emit, handle_errors, json_option, needs_store
+from kefu.cli import Context, author, counted, emit, handle_errors, json_option, needs_store
 
 @click.group()
 def terms() -> None:
@@ -26,7 +26,7 @@ def terms_add(c: Context, words, as_json) -> None:
 
 
 def _terms_added_text(d: dict) -> str:
-    lines = [f"added {len(d['added'])} term(s)" + (f": {' '.join(d['added'])}" if d["added"] else "")]
+    lines = [f"added {counted(len(d['added']), 'term')}" + (f": {' '.join(d['added'])}" if d["added"] else "")]
     lines += [f"note: {typed} is already a term" + (f", as {word}" if word != typed else "")
               for typed, word in d["existing"].items()]
     return "\n".join(lines)
@@ -54,7 +54,7 @@ def terms_remove(c: Context, words, as_json) -> None:
     kb = c.kb()
     unknown = kb.store.unknown_terms(words)
     emit({"removed": kb.remove_terms(words), "unknown": unknown}, as_json,
-         lambda d: "\n".join([f"removed {d['removed']} term(s)"] + [f"note: {w} is not a term" for w in d["unknown"]]))
+         lambda d: "\n".join([f"removed {counted(d['removed'], 'term')}"] + [f"note: {w} is not a term" for w in d["unknown"]]))
 
 
 # -- console users and API tokens ---------------------------------------------------
@@ -154,7 +154,7 @@ def user_passwd(c: Context, name, password, as_json) -> None:
 def user_unlock(c: Context, name, as_json) -> None:
     """Clear a user's failed logins, so the login throttle lets them in again (passwd does too)."""
     emit({"name": name, "cleared": c.users().unlock(name)}, as_json,
-         lambda d: f"cleared {d['cleared']} failed login(s) of {d['name']}")
+         lambda d: f"cleared {counted(d['cleared'], 'failed login')} of {d['name']}")
 
 
 @click.group()
@@ -178,7 +178,8 @@ def token_add(c: Context, name, role, as_json) -> None:
     def text(d: dict) -> str:
         line = f"token for {d['name']} ({d['role']}): {d['token']}\n(shown once: store it now)"
         if d["same_name"]:
-            line += (f"\nnote: {d['same_name']} other token(s) named {d['name']} exist and keep working; "
+            line += (f"\nnote: {counted(d['same_name'], 'other token')} named {d['name']} "
+                     f"{'exists and keeps' if d['same_name'] == 1 else 'exist and keep'} working; "
                      f"`kefu token revoke {d['name']}` revokes them all, this one too")
         return line
     emit({"name": name, "role": role, "token": users.add_token(name, role), "same_name": same_name}, as_json, text)
@@ -208,5 +209,5 @@ def token_revoke(c: Context, name, as_json) -> None:
     revoked = c.users().revoke_tokens(name)
     if not revoked:  # a mistyped name revoked nothing: an error, as for `user remove`
         raise UserNotFound(f"no token named {name!r} (`kefu token list` shows them)")
-    emit({"name": name, "revoked": revoked}, as_json, lambda d: f"revoked {d['revoked']} token(s) named {d['name']}")
+    emit({"name": name, "revoked": revoked}, as_json, lambda d: f"revoked {counted(d['revoked'], 'token')} named {d['name']}")
 

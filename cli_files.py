@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import (Context, KefuClickError, author, check_encoding, emit, handle_errors, json_option,
+from kefu.cli import (Context, KefuClickError, author, check_encoding, counted, emit, handle_errors, json_option,
                       needs_store, refuse_overwrite, require_store)
 
 @click.command(name="import")
@@ -193,7 +193,7 @@ def _import_text(d: dict) -> str:
             lines.append("ERROR " + r["error"].replace("\n", "\n  "))
         lines += [f"  rejected: {m}" for m in r["rejected"][:20]]
         if len(r["rejected"]) > 20:
-            lines.append(f"  … {len(r['rejected']) - 20} more rejected rows")
+            lines.append(f"  … {counted(len(r['rejected']) - 20, 'more rejected row')}")
         lines += [f"  note: {n}" for n in r["notes"]]
         if r["passages"]:  # a document: the table's column counts only the passages written
             lines.append(f"  passages of {r['file']}: " + ", ".join(f"{r['passages'].get(k, 0)} {k}" for k in
@@ -208,7 +208,8 @@ def _import_text(d: dict) -> str:
     if "no_store" in d:
         lines.append(f"nothing was imported, so no store was made at {d['no_store']}")
     else:
-        lines.append(("dry run: nothing was written; " if d["dry_run"] else "") + f"{d['entries']} entries in the store")
+        lines.append(("dry run: nothing was written; " if d["dry_run"] else "")
+                     + f"{counted(d['entries'], 'entry', 'entries')} in the store")
     return "\n".join(lines)
 
 
@@ -225,7 +226,7 @@ def passages() -> None:
 def passages_list(c: Context, as_json) -> None:
     """List the imported documents: source, type, passages, when their passages last changed."""
     rows = [dataclasses.asdict(s) for s in c.kb().store.passage_sources()]
-    emit(rows, as_json, lambda d: "\n".join(f"{r['source']}\t{r['type'] or '-'}\t{r['passages']} passages"
+    emit(rows, as_json, lambda d: "\n".join(f"{r['source']}\t{r['type'] or '-'}\t{counted(r['passages'], 'passage')}"
                                             f"\t{r['imported_at']}" for r in d) or "(no documents imported)")
 
 
@@ -252,7 +253,7 @@ def passages_remove(c: Context, sources, as_json) -> None:
         raise KefuClickError(asked, f"{asked}: nothing was removed (`kefu passages list` shows "
                                     "the sources)") from None
     out = {"removed": [{"source": s, "passages": n} for s, n in removed.items()], "author": who}
-    emit(out, as_json, lambda d: "\n".join(f"removed {r['passages']} passage(s) of {r['source']}"
+    emit(out, as_json, lambda d: "\n".join(f"removed {counted(r['passages'], 'passage')} of {r['source']}"
                                            for r in d["removed"]))
 
 
@@ -312,7 +313,7 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
         finally:
             partial.unlink(missing_ok=True)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
-             lambda d: f"wrote {d['entries']} entries to {d['file']}")
+             lambda d: f"wrote {counted(d['entries'], 'entry', 'entries')} to {d['file']}")
     else:
         write_entries(entries, fmt, sys.stdout)
 
@@ -374,17 +375,17 @@ def access_warning(changes) -> str:
     if changes is None:
         return "warning: users, API tokens and console logins are now as in the backup"
     said = []
-    for names, what in ((changes.tokens_back, "revoked API token(s) valid again"),
-                        (changes.tokens_gone, "API token(s) made since the backup no longer valid"),
-                        (changes.users_back, "removed user(s) back, with their old password"),
-                        (changes.users_gone, "user(s) added since the backup removed"),
-                        (changes.users_changed, "user(s) with the backup's password or role")):
+    for names, noun, what in ((changes.tokens_back, "revoked API token", "valid again"),
+                              (changes.tokens_gone, "API token", "made since the backup no longer valid"),
+                              (changes.users_back, "removed user", "back, with their old password"),
+                              (changes.users_gone, "user", "added since the backup removed"),
+                              (changes.users_changed, "user", "with the backup's password or role")):
         if names:
-            said.append(f"{len(names)} {what} ({', '.join(names)})")
+            said.append(f"{counted(len(names), noun)} {what} ({', '.join(names)})")
     if changes.logins_back:
-        said.append(f"{changes.logins_back} ended console login(s) valid again")
+        said.append(f"{counted(changes.logins_back, 'ended console login')} valid again")
     if changes.logins_ended:
-        said.append(f"{changes.logins_ended} console login(s) ended")
+        said.append(f"{counted(changes.logins_ended, 'console login')} ended")
     return ("warning: users, API tokens and console logins are now as in the backup: " + "; ".join(said)
             + " (`kefu token revoke NAME`, `kefu user remove NAME`, `kefu user passwd NAME` to undo)")
 

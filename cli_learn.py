@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import Context, author, check_encoding, emit, handle_errors, json_option, needs_store
+from kefu.cli import Context, author, check_encoding, counted, emit, handle_errors, json_option, needs_store
 from kefu.kb.learned import MIN_AGENTS, TrustRule, count_agents
 
 
@@ -16,9 +16,10 @@ def learn() -> None:
 
 
 def _recorded_text(d: dict) -> str:
-    return (f"{d['new']} new events, {d['duplicate']} seen before"
+    return (f"{counted(d['new'], 'new event')}, {d['duplicate']} seen before"
             + (f", {d['expired']} past the retention period (not stored)" if d.get("expired") else "") + "; "
-            f"{len(d['learned'])} learned phrasings touched; index updated for {len(d['entries'])} entries")
+            f"{counted(len(d['learned']), 'learned phrasing')} touched; "
+            f"index updated for {counted(len(d['entries']), 'entry', 'entries')}")
 
 
 @learn.command(name="replay")
@@ -159,7 +160,7 @@ def learn_config(c: Context, min_agents, as_json) -> None:
     if min_agents is not None:
         learner.set_trust(TrustRule(min_agents))
     emit({"min_agents": learner.store.rule.min_agents}, as_json,
-         lambda d: f"a learned phrasing is trusted once {d['min_agents']} different agent(s) accepted it"
+         lambda d: f"a learned phrasing is trusted once {counted(d['min_agents'], 'different agent')} accepted it"
                    " (and more agents accepted it than rejected it), or an editor approved it")
 
 
@@ -182,14 +183,15 @@ def _since_option(fn):
 def _gaps_text(d: dict) -> str:
     from kefu.suggest.stats import local_day  # the server's local day, as `kefu stats` and the console give it
 
-    lines = [f"{len(d['gaps'])} suggested new entries" + (f" since {d['since']}" if d["since"] else "")]
+    lines = [counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
+             + (f" since {d['since']}" if d["since"] else "")]
     for i, g in enumerate(d["gaps"], 1):
         kinds = ", ".join(f"{k} {v}" for k, v in g["kinds"].items() if v)
-        lines.append(f"{i:2d}. {g['question']}  ({g['count']} messages: {kinds}; last {local_day(g['last_at'])})")
+        lines.append(f"{i:2d}. {g['question']}  ({counted(g['count'], 'message')}: {kinds}; last {local_day(g['last_at'])})")
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:
         lines.append("answers that may need updating:")
-        lines += [f"  {x['entry_id']}: {x['count']} edits changed '{x['removed']}' to '{x['added']}'"
+        lines += [f"  {x['entry_id']}: {counted(x['count'], 'edit')} changed '{x['removed']}' to '{x['added']}'"
                   for x in d["drift"]]
     return "\n".join(lines)
 
@@ -209,7 +211,7 @@ def learn_gaps(c: Context, since, limit, as_json) -> None:
 
 
 def _finetune_text(d: dict) -> str:
-    head = (f"fine-tuned {d['base']} on {d['train_pairs']} pairs (+ the entries' own phrasings),"
+    head = (f"fine-tuned {d['base']} on {counted(d['train_pairs'], 'pair')} (+ the entries' own phrasings),"
             f" {d['held_out_pairs']} held out; {d['seconds']} s, peak memory {d['peak_rss_mb']:.0f} MB")
     verdict = f"switched to {d['model_dir']} (index rebuilt)" if d["model_dir"] else "kept the current model"
     return f"{head}\n{d['reason']}\n{verdict}"

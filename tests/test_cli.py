@@ -479,7 +479,7 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     assert stats["gaps"][0]["count"] == 2
     gaps = json.loads(run("learn", "gaps", "--json").stdout)
     assert len(gaps["gaps"]) == 1 and gaps["gaps"][0]["kinds"]["no_match"] == 2
-    assert "suggested new entries" in run("learn", "gaps").output
+    assert "1 suggested new entry\n" in run("learn", "gaps").output
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "x", "accepted": "a1"}\n{"query": "y", "accepted": "zz"}\n', encoding="utf-8")
@@ -555,7 +555,7 @@ def test_init_sample_again_keeps_what_editors_changed(home, run, fake_models):
     run("edit", "k088", "-a", "我们店不开专票")
     run("terms", "remove", "顺丰")
     again = run("init", "--sample")
-    assert "kept as they are" in again.output
+    assert "1 already there kept as it is" in again.output
     assert json.loads(run("show", "k088", "--json").stdout)["answer"] == "我们店不开专票"
     assert "顺丰" not in run("terms", "list").output.split()
 
@@ -847,9 +847,9 @@ def test_terms_add_refuses_a_bad_term_and_notes_one_already_there(home, run, fak
     assert json.loads(run("terms", "list", "--json").stdout) == []
     run("terms", "add", "运费险")
     out = run("terms", "add", "運費險", "ＡＢＣ")
-    assert "added 1 term(s): abc" in out.output and "note: 運費險 is already a term, as 运费险" in out.output
+    assert "added 1 term: abc" in out.output and "note: 運費險 is already a term, as 运费险" in out.output
     assert json.loads(run("terms", "add", "abc", "--json").stdout) == {"added": [], "existing": {"abc": "abc"}}
-    assert "removed 1 term(s)" in run("terms", "remove", "運費險").output
+    assert "removed 1 term\n" in run("terms", "remove", "運費險").output
     assert json.loads(run("terms", "list", "--json").stdout) == ["abc"]
 
 
@@ -1264,9 +1264,27 @@ def test_revoking_a_token_name_that_has_none_is_an_error(home, run, fake_models)
     remove or unlock of an unknown name is an error."""
     run("token", "add", "desk")
     run("token", "add", "desk")
-    assert run("token", "revoke", "desk").output == "revoked 2 token(s) named desk\n"
+    assert run("token", "revoke", "desk").output == "revoked 2 tokens named desk\n"
     result = run("token", "revoke", "desk", ok=False)
     assert result.exit_code == 1 and result.output == "Error: no token named 'desk' (`kefu token list` shows them)\n"
+
+
+def test_counts_in_text_output_take_the_singular_for_one(home, run, fake_models):
+    """The text output said "1 passages", "1 token(s)", "added 1 term(s)"; --json is unchanged."""
+    run("token", "add", "desk")
+    note = run("token", "add", "desk").output.splitlines()[2]
+    assert note.startswith("note: 1 other token named desk exists and keeps working;")
+    assert run("token", "add", "desk").output.splitlines()[2].startswith("note: 2 other tokens named desk exist and keep")
+    assert run("token", "revoke", "desk").output == "revoked 3 tokens named desk\n"
+    run("token", "add", "bot")
+    assert run("token", "revoke", "bot").output == "revoked 1 token named bot\n"
+    assert run("terms", "add", "运费险").output == "added 1 term: 运费险\n"
+    assert run("terms", "add", "价保", "顺丰").output == "added 2 terms: 价保 顺丰\n"
+    assert json.loads(run("terms", "remove", "价保", "--json").stdout) == {"removed": 1, "unknown": []}
+    from kefu.cli import counted
+
+    assert [counted(n, "entry", "entries") for n in (0, 1, 2)] == ["0 entries", "1 entry", "2 entries"]
+    assert counted(1, "passage") == "1 passage" and counted(3, "passage") == "3 passages"
 
 
 def test_user_help_names_what_an_admin_manages(run):
@@ -1310,7 +1328,7 @@ def test_terms_remove_notes_a_word_that_is_no_term(home, run, fake_models):
     """It printed 'removed 0 term(s)' and nothing naming the word."""
     run("terms", "add", "运费险")
     out = run("terms", "remove", "運費險", "不存在的词").output
-    assert out.splitlines() == ["removed 1 term(s)", "note: 不存在的词 is not a term"]
+    assert out.splitlines() == ["removed 1 term", "note: 不存在的词 is not a term"]
     assert json.loads(run("terms", "remove", "不存在的词", "--json").stdout) == {"removed": 0, "unknown": ["不存在的词"]}
 
 
@@ -1490,9 +1508,9 @@ def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fa
     restored = run("restore", str(tmp_path / "kb.db"))
     warning = restored.output.splitlines()[-1]
     assert warning.startswith("warning: users, API tokens and console logins are now as in the backup: ")
-    for said in ("1 revoked API token(s) valid again (leak)", "1 API token(s) made since the backup no longer "
-                 "valid (chatwoot)", "1 removed user(s) back, with their old password (bob)",
-                 "1 user(s) with the backup's password or role (lihua)"):
+    for said in ("1 revoked API token valid again (leak)", "1 API token made since the backup no longer "
+                 "valid (chatwoot)", "1 removed user back, with their old password (bob)",
+                 "1 user with the backup's password or role (lihua)"):
         assert said in warning
     assert [t["name"] for t in json.loads(run("token", "list", "--json").stdout)] == ["leak"]
     run("token", "revoke", "leak")
@@ -1521,7 +1539,7 @@ def test_a_second_token_with_a_name_in_use_says_so(home, run, fake_models):
     first = json.loads(run("token", "add", "integ", "--json").stdout)
     assert first["same_name"] == 0 and "note" not in run("token", "add", "other").stdout
     again = run("token", "add", "integ")
-    assert ("note: 1 other token(s) named integ exist and keep working; `kefu token revoke integ` revokes them "
+    assert ("note: 1 other token named integ exists and keeps working; `kefu token revoke integ` revokes them "
             "all, this one too") in again.stdout
     assert json.loads(run("token", "add", "integ", "--json").stdout)["same_name"] == 2
 

@@ -1206,7 +1206,7 @@ def test_passages_are_listed_and_removed_by_source(kefu, tmp_path):
         store.close()
 
     # the source as listed; the last one gone, no reference is left in the passage index
-    assert kefu("passages", "remove", txt).output.strip() == f"removed 1 passage(s) of {txt}"
+    assert kefu("passages", "remove", txt).output.strip() == f"removed 1 passage of {txt}"
     assert kefu("passages", "list").output.strip() == "(no documents imported)"
     assert _reference_sources(kefu("search", "牙刷充电要多久", "--json")) == set()
 
