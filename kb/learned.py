@@ -617,7 +617,8 @@ class LearnStore:
         changed = [row.entry_id]
         with writing(self.db):
             if row.moved_to is not None:
-                changed.append(self._unmove(row, editor))
+                if (target := self._unmove(row, editor)) is not None:
+                    changed.append(target)
             elif row.status in ("approved", "rejected"):
                 if row.status == "approved" and self._approve_added(row):
                     entry = self.store.get(row.entry_id)
@@ -649,10 +650,18 @@ class LearnStore:
                 return True
         return False
 
-    def _unmove(self, row: Learned, editor: str) -> str:
-        """Take back what moving `row` gave its target row; the target's entry id."""
+    def _unmove(self, row: Learned, editor: str) -> str | None:
+        """Take back what moving `row` gave its target row; the target's entry id (None
+        when the target row is gone)."""
         moved = json.loads(self.db.execute("select moved from learned where id = ?", [row.id]).fetchone()[0])
-        there = self.get(moved["to"])
+        found = self.rows(ids=[moved["to"]])
+        if not found:
+            # Retention deleted it (a row a move made carries the old row's dates, and this
+            # one had newer events): nothing is left to take back, only the mark to clear.
+            self.db.execute("update learned set moved = null where id = ?", [row.id])
+            self._decide(row.id, "candidate", editor)
+            return None
+        there = found[0]
         if there.moved_to is not None:
             raise KefuError(f"learned phrasing {there.id}, where #{row.id} was moved, was moved on to"
                             f" #{there.moved_to}: reset #{there.id} first")

@@ -910,6 +910,32 @@ def test_retention_reaches_the_learning_events_and_the_phrasings_only_they_made(
     assert usage(db).actions == {"accept": 1}
 
 
+def test_a_move_whose_row_expired_can_still_be_reset(shop):
+    """The row a move created holds the old row's dates; when it expired while the old row
+    had newer events, `learn reset` of the old row failed with "no learned phrasing with id
+    N" (the gone row), and the old row stayed marked as moved for good."""
+    from kefu.kb.feedback import FeedbackLog
+
+    learner, db = Learner(shop), shop.store.db
+    learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "ship", "b")])
+    (old,) = learner.store.rows()
+    learner.move(old.id, "delivery", "editor1")
+    gone = learner.store.get(old.id).moved_to
+    for table, column in (("learn_events", "at"), ("learned", "first_at"), ("learned", "last_at")):
+        db.execute(f"update {table} set {column} = ?", [OLD])
+    db.conn.commit()
+    learner.record([reject(MISSED, "ship", "c")])  # the old pairing, again, within the period
+    assert FeedbackLog(db, retention_days=30).purge().learned == 1
+    with pytest.raises(KefuError, match=f"no learned phrasing with id {gone}"):
+        learner.store.get(gone)
+    assert learner.reset(old.id, "editor1") == ["ship"]
+    row = learner.store.get(old.id)
+    assert (row.status, row.moved_to, row.accepts, row.rejects) == ("candidate", None, 2, 1)
+    assert [d["action"] for d in learner.store.decisions(old.id)][-1] == "reset"
+    learner.move(old.id, "delivery", "editor1")  # it can be moved again, as after any reset
+    assert learner.store.get(learner.store.get(old.id).moved_to).accepts == 2
+
+
 def test_a_replayed_line_older_than_the_retention_period_is_not_stored(shop, tmp_path):
     feedback = tmp_path / "learn.jsonl"
     feedback.write_text(json.dumps({"query": MISSED, "accepted": "delivery", "at": "2026-01-01"}, ensure_ascii=False)
