@@ -78,6 +78,9 @@ _REASON_PATTERNS = [
     (re.compile(r"the PDF has no extractable text.*$", re.S), lambda m: "PDF 里没有可提取的文字（是扫描的图片吗？）"),
     (re.compile(r"page (\d+): cannot extract text.*$", re.S), lambda m: f"第 {m[1]} 页无法提取文字"),
     (re.compile(r"no text found$"), lambda m: "没有找到文字"),
+    (re.compile(r"it unpacks to ([\d,]+) MB, more than kefu reads from one (\S+) file \((\d+) MB.*$", re.S),
+     lambda m: f"文件解压后有 {m[1]} MB，超过可读取的 {m[2]} 文件上限（{m[3]} MB；可能是压缩炸弹）："
+               + ("请拆分成几个较小的文档再导入" if m[2] == ".docx" else "请另存为 CSV（没有这个上限）或拆分后再导入")),
     (re.compile(r"byte (.*?) is not valid UTF-8.*, though (?:the file is UTF-8 elsewhere \(line (\d+)\)|the text "
                 r"before it is UTF-8).*$", re.S),
      lambda m: f"字节 {m[1]} 不是有效的 UTF-8 编码，而" + (f"文件别处（如第 {m[2]} 行）" if m[2] else "它前面的文字")

@@ -22,6 +22,10 @@ SUFFIXES = FAQ_SUFFIXES + DOCUMENT_SUFFIXES + (".md", ".markdown")
 # and the format to save them as: a shop's FAQ sheet is often still an .xls.
 SAVE_AS = {".xls": (".xlsx", "Excel or WPS"), ".et": (".xlsx", "WPS"), ".doc": (".docx", "Word or WPS"),
            ".wps": (".docx", "WPS")}
+# Bytes an .xlsx or .docx (a zip of XML parts) may unpack to. A file of a few hundred KB can
+# unpack to gigabytes of XML (a zip bomb); the readers would hold it in memory for minutes,
+# under the lock every agent's suggestion waits for. An FAQ sheet or manual never comes near.
+MAX_UNZIPPED = 100 * 1024 * 1024
 
 __all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES", "SAVE_AS", "unsupported"]
 
@@ -54,6 +58,8 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
             data = Path(path).read_bytes()
         except OSError as exc:
             raise ImportFileError(name, None, None, f"cannot read: {exc.strerror}") from None
+    if suffix in (".xlsx", ".xlsm", ".docx"):
+        _check_unzipped_size(data, name, suffix)
     if suffix in (".xlsx", ".xlsm"):
         return _some_entries(tables.read_xlsx(data, name), "a header and no rows")
     if suffix in (".docx", ".pdf"):
@@ -77,6 +83,24 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
                                                          max_chars, overlap)
     reader = documents.html_blocks if suffix in (".html", ".htm") else documents.text_blocks
     return _document(name, reader(text, name), max_chars, overlap)
+
+
+def _check_unzipped_size(data: bytes, name: str, suffix: str) -> None:
+    """ImportFileError when the Office file would unpack to more than MAX_UNZIPPED bytes.
+    The sizes are the ones the archive states: Python's zipfile (which openpyxl and
+    python-docx read with) stops a part at its stated size, so a file cannot understate them."""
+    import io
+    import zipfile
+
+    try:
+        total = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip: the reader says why it cannot open it
+    if total > MAX_UNZIPPED:
+        advice = "save it as .csv, which has no such limit, or split it" if suffix != ".docx" else \
+            "split it into smaller documents"
+        raise ImportFileError(name, None, None, f"it unpacks to {total / 2**20:,.0f} MB, more than kefu reads "
+                                                f"from one {suffix} file ({MAX_UNZIPPED // 2**20} MB; a zip bomb?): {advice}")
 
 
 def _office_file(data: bytes) -> tuple[str, str] | None:
