@@ -1310,6 +1310,30 @@ def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):
     assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
+def test_every_page_runs_only_kefus_own_scripts(app, editor, admin):
+    """Escaping is the first line; the second is a policy the browser enforces, so markup
+    that ever slipped through (an <img onerror>, an inline <script>, a <form> posting
+    elsewhere, a <base>) would not run or phish. Pages had only frame-ancestors."""
+    from pathlib import Path
+
+    import kefu.web
+
+    anonymous = app.test_client()
+    pages = [anonymous.get("/login"), anonymous.get("/embed"), editor.client.get("/"), editor.client.get("/console/"),
+             editor.client.get("/console/nothing-here"), editor.client.get("/console/entries/no-such-entry"),
+             admin.client.get("/console/users"), admin.client.get("/console/settings")]
+    for resp in pages:
+        assert resp.mimetype == "text/html", resp.request.path
+        policies = resp.headers.getlist("Content-Security-Policy")
+        assert "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'" in policies, \
+            (resp.request.path, policies)
+    # ... which the pages can live with: no inline script or event handler in a template.
+    for template in (Path(kefu.web.__file__).parent / "templates").rglob("*.html"):
+        html = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))", html), template
+        assert not re.search(r"\son[a-z]+\s*=|javascript:", html), template
+
+
 # -- learning pages: review queue, gaps, statistics ----------------------------------------------
 
 LEARN_PAGES = ("/console/learn", "/console/gaps", "/console/stats")

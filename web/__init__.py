@@ -104,9 +104,17 @@ def origin(text: str) -> str:
     return f"{scheme.lower()}://{host}{colon}{port}"
 
 
+# Scripts only from kefu's own files (no inline script, no eval, no plugins), forms only
+# posted to kefu, no <base> to repoint relative links: text that ever slipped through
+# unescaped could then show as markup but not run or phish. Pages hold no inline script
+# (panel.html's settings are a JSON data block, which is not run).
+SCRIPT_POLICY = "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+
+
 def _security_headers(response):
     """Pages may only be framed by kefu itself, except /embed by the allowed help desks
-    (clickjacking the accept or editor buttons); no MIME sniffing."""
+    (clickjacking the accept or editor buttons), and run only kefu's own scripts; no MIME
+    sniffing. Two policies, both enforced: the framing one varies by page and setting."""
     from flask import request
 
     from .state import allowed_origins
@@ -117,6 +125,7 @@ def _security_headers(response):
         if request.path == "/embed":
             ancestors = " ".join(["'self'", *allowed_origins()])
         response.headers.setdefault("Content-Security-Policy", f"frame-ancestors {ancestors}")
+        response.headers.add("Content-Security-Policy", SCRIPT_POLICY)
     return response
 
 
