@@ -1210,6 +1210,16 @@ def test_every_reason_and_note_an_import_can_give_is_translated():
         assert not re.search(r"\b[a-z]{3,}\b", left), text
 
 
+def test_an_upload_over_the_size_limit_says_the_limit(ws):
+    """It said only 上传的内容太大, and the editor could not know how much would be taken."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "MAX_CONTENT_LENGTH": 2 * 2**20}, workspace=ws)
+    editor = Browser(app, "ed")
+    editor.get("/console/import")
+    html = upload(editor, b"question,answer\n" + b"x" * 3 * 2**20, "big.csv", status=413)
+    assert "上传的内容太大：一次最多 2 MB" in html
+    assert not (ws.home / "uploads").exists() or not any((ws.home / "uploads").iterdir())
+
+
 def test_import_cancel_deletes_upload(editor, ws):
     html = upload(editor, jsonl({"question": "新问题", "answer": "新答案"}), "a.jsonl")
     upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)

@@ -75,6 +75,9 @@ def register_errors(app) -> None:
         # werkzeug's own English text for the status, or a message given to abort().
         default = exc.description == type(exc).description
         message = STATUS_ZH.get(exc.code, exc.description) if default else error_zh(exc.description)
+        if exc.code == 413 and (limit := request.max_content_length):
+            # An upload over MAX_CONTENT_LENGTH: say how much may be sent, or the editor can only guess.
+            message = f"上传的内容太大：一次最多 {limit / 2**20:g} MB（大文件请拆分后分几次导入）。"
         return render_template("error.html", status=exc.code, message=message), exc.code
 
 
