@@ -198,6 +198,41 @@ def test_a_damaged_pdf_prints_nothing_beside_its_error(capfd):
     assert capfd.readouterr().err == ""
 
 
+def _pdf_drawing_one_stream(pages: int, blanks: int) -> bytes:
+    """A PDF whose every page draws the same content stream: 'Hello' and then `blanks`
+    spaces, deflated to almost nothing."""
+    import zlib
+
+    stream = zlib.compress(b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET" + b" " * blanks + b"\n", 9)
+    kids = " ".join(f"{4 + i} 0 R" for i in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                f"/Contents {4 + pages} 0 R >>".encode()] * pages
+    objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream))
+    out, offsets = io.BytesIO(b"%PDF-1.4\n"), []
+    out.seek(0, 2)
+    for n, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (n, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def test_a_pdf_drawing_too_much_is_refused_before_any_page_is_read():
+    """A PDF bomb: a few KB whose pages draw megabytes of instructions; reading 20 MB took
+    14 s, and every page may draw the same stream (hours, under the lock agents wait for)."""
+    assert [b.text for b in pdf_blocks(_pdf_drawing_one_stream(2, 2**20), "small.pdf")] == ["Hello", "Hello"]
+    data = _pdf_drawing_one_stream(3, 6 * 2**20)
+    assert len(data) < 30_000
+    with pytest.raises(ImportFileError, match=r"bomb\.pdf: page 3: the pages up to it hold 18 MB of drawing instructions, "
+                                              r"more than kefu reads from one PDF \(16 MB; a PDF bomb\?\)"):
+        pdf_blocks(data, "bomb.pdf")
+
+
 def test_pdf_without_text():
     with pytest.raises(ImportFileError, match=r"no extractable text \(a scanned image\?\)"):
         pdf_blocks(_pdf([[]]), "scan.pdf")

@@ -76,6 +76,10 @@ _REASON_PATTERNS = [
     (re.compile(r"the PDF is password-protected.*$", re.S), lambda m: "PDF 有密码保护：请另存一份无密码的再导入"),
     (re.compile(r"the PDF is encrypted .*$", re.S), lambda m: "PDF 的加密方式无法在这里打开"),
     (re.compile(r"the PDF has no extractable text.*$", re.S), lambda m: "PDF 里没有可提取的文字（是扫描的图片吗？）"),
+    (re.compile(r"page (\d+): the pages up to it hold ([\d,]+) MB of drawing instructions, more than kefu reads "
+                r"from one PDF \((\d+) MB.*$", re.S),
+     lambda m: f"到第 {m[1]} 页为止的页面内容（绘制指令）有 {m[2]} MB，超过一个 PDF 可读取的上限（{m[3]} MB；"
+               "可能是恶意构造的文件）：请拆分成几个较小的文件再导入"),
     (re.compile(r"page (\d+): cannot extract text.*$", re.S), lambda m: f"第 {m[1]} 页无法提取文字"),
     (re.compile(r"no text found$"), lambda m: "没有找到文字"),
     (re.compile(r"it unpacks to ([\d,]+) MB, more than kefu reads from one (\S+) file \((\d+) MB.*$", re.S),

@@ -128,6 +128,14 @@ def _pypdf_log() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+# Bytes of page content (the drawing instructions text is extracted from) read from one
+# PDF. A 21 KB file can hold a page of 20 MB of blanks, which took 14 s to read (4 MB of
+# dense instructions 18 s), and every page can draw the same stream: hours under the lock
+# every agent waits for. A text page holds some tens of KB, so a manual of hundreds of
+# pages stays under it.
+MAX_PDF_CONTENT = 16 * 2**20
+
+
 def pdf_blocks(data: bytes, path: str) -> list[Block]:
     """One Block per paragraph of each PDF page, with its 1-based page number."""
     with _pypdf_log() as logged:
@@ -150,6 +158,17 @@ def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
         raise _error(path, f"the PDF is encrypted in a way that cannot be opened here ({exc})") from exc
     except Exception as exc:  # pypdf signals damaged files with many exception types
         raise _error(path, f"not a readable PDF file ({why(exc)})") from exc
+    content = 0  # bytes of drawing instructions, summed before any page is read (that is the slow part)
+    for number, page in enumerate(pages, start=1):
+        try:
+            stream = page.get_contents()
+            content += len(stream.get_data()) if stream is not None else 0
+        except Exception as exc:
+            raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
+        if content > MAX_PDF_CONTENT:
+            raise _error(path, f"page {number}: the pages up to it hold {content / 2**20:,.0f} MB of drawing "
+                               f"instructions, more than kefu reads from one PDF ({MAX_PDF_CONTENT // 2**20} MB; "
+                               "a PDF bomb?): split it into smaller files")
     blocks: list[Block] = []
     for number, page in enumerate(pages, start=1):
         try:
