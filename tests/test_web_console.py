@@ -1220,6 +1220,15 @@ def test_an_upload_over_the_size_limit_says_the_limit(ws):
     assert not (ws.home / "uploads").exists() or not any((ws.home / "uploads").iterdir())
 
 
+def test_a_long_upload_name_keeps_its_suffix(editor):
+    """The name was cut to its first 200 characters, suffix and all: a 250-character name
+    (Windows allows 255) was refused as 不支持 (none) 文件."""
+    name = "售后问题" * 62 + ".jsonl"
+    html = upload(editor, jsonl({"question": "长名字的文件", "answer": "答"}), name)
+    assert "不支持" not in html and 'name="upload_id"' in html
+    assert "售后问题" * 48 + "售后.jsonl" in html  # 194 characters of the name, then its suffix
+
+
 def test_import_cancel_deletes_upload(editor, ws):
     html = upload(editor, jsonl({"question": "新问题", "answer": "新答案"}), "a.jsonl")
     upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)

@@ -350,6 +350,20 @@ def _clean_uploads(ws) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+MAX_NAME = 200  # characters of an upload's name kept
+
+
+def _upload_name(filename: str) -> str:
+    """Only the last part of the name: it is shown, and its suffix picks the reader, so a
+    long name is cut in its stem (cut at the end, 问…问.csv was refused as a file of no type)."""
+    path = Path(filename.replace("\\", "/"))
+    name = path.name or "upload"
+    if len(name) > MAX_NAME:
+        suffix = path.suffix[:20]
+        name = name[:MAX_NAME - len(suffix)] + suffix
+    return name
+
+
 def _options_from_form(form) -> dict:
     on_conflict = form.get("on_conflict", "update")
     if on_conflict not in ("update", "skip", "error"):
@@ -399,8 +413,7 @@ def import_page():
     if upload is None or not upload.filename:
         return render_template("console/import.html", suffixes=SUFFIXES, result=None,
                                error="请选择要导入的文件"), 400
-    # Only the last part of the name: it is shown, and its suffix picks the reader.
-    name = Path(upload.filename.replace("\\", "/")).name[:200] or "upload"
+    name = _upload_name(upload.filename)
     meta = {"name": name, "options": _options_from_form(request.form), "user": author(),
             "uploaded_at": time.strftime("%Y-%m-%d %H:%M:%S")}
     upload_id = secrets.token_hex(16)
