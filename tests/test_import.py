@@ -178,6 +178,19 @@ def test_one_letter_headers_only_with_their_pair_and_never_beside_a_full_name(tm
         load(path)
 
 
+def test_a_header_of_many_unknown_columns_is_read_quickly(tmp_path):
+    """Each unknown header cell reduced every alias again: 20,000 cells took 5 s, 200,000
+    (a 400 KB file) 67 s, under the lock every agent's suggestion waits for."""
+    import time
+
+    path = tmp_path / "wide.csv"
+    path.write_text("标准问题,答案" + ",备注" * 40_000 + "\n运费多少,包邮" + ",x" * 40_000 + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    loaded = load(path)
+    assert time.perf_counter() - start < 3  # 0.6 s now, 10 s before
+    assert [r.data["question"] for r in loaded.rows] == ["运费多少"]
+
+
 def test_a_table_with_no_answer_column_fails_once_naming_its_header(tmp_path):
     """Each row was rejected as 'missing or empty' (300 rows: 300 rejections and a rejected-rows
     file), never saying that the column is missing or that 回复话术 was not read as it."""

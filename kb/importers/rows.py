@@ -7,6 +7,7 @@ XLSX, JSON and Markdown.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 
@@ -54,6 +55,18 @@ def _key(header: str) -> str:
     return re.sub(r"[\s*＊:：_\-\"'“”‘’]", "", text).lower()
 
 
+@functools.cache
+def _alias_keys() -> dict[str, str]:
+    """Every alias reduced as `_key` reduces a header -> its field (the first field listing
+    it). Made once: reducing all of them for each unknown header took 5 s for a header row
+    of 20,000 cells, and every row of a file may be looked at as a header."""
+    keys: dict[str, str] = {}
+    for name, aliases in ALIASES.items():
+        for alias in aliases:
+            keys.setdefault(_key(alias), name)
+    return keys
+
+
 def canonical(header: object, short: bool = False) -> str | None:
     """kefu's field name for a column header, or None if unknown. A list field's name
     may carry a number (相似问题2); with `short`, one-letter names (Q, 答) count too:
@@ -63,7 +76,7 @@ def canonical(header: object, short: bool = False) -> str | None:
     key = _key(str(header))
     if key in _LOOKUP:
         return _LOOKUP[key]
-    if name := next((n for n, aliases in ALIASES.items() if key in (_key(a) for a in aliases)), None):
+    if name := _alias_keys().get(key):
         return name
     if (bare := _NUMBERED.sub("", key)) != key and _LOOKUP.get(bare) in LIST_FIELDS:
         return _LOOKUP[bare]
