@@ -65,14 +65,19 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str]
     rejected-row files skipped), filtered by glob patterns on the file name. A folder's
     file in an old Office format (.xls, .doc) is skipped with a note in `skipped`. A file
     met twice (a folder and a file in it, both given) is imported once, where first met."""
-    patterns = list(patterns)
     seen: set[str] = set()
+    for path in _files(paths, list(patterns), skipped):
+        if (key := source_key(path)) not in seen:
+            seen.add(key)
+            yield path
+
+
+def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None) -> Iterator[Path]:
+    """`walk`'s files, a file met twice each time."""
     for path in paths:
         path = Path(path)
         if not path.is_dir():
-            if source_key(path) not in seen:
-                seen.add(source_key(path))
-                yield path
+            yield path
             continue
         for found in sorted(p for p in path.rglob("*") if p.is_file()):
             rel = found.relative_to(path)
@@ -82,9 +87,7 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str]
                                     for p in patterns):
                 continue
             if found.suffix.lower() in SUFFIXES:
-                if source_key(found) not in seen:
-                    seen.add(source_key(found))
-                    yield found
+                yield found
             elif found.suffix.lower() in SAVE_AS and skipped is not None:
                 skipped.append(f"{found}: {unsupported(found.suffix)}")
 
