@@ -48,6 +48,10 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
 # negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码).
 _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
+# What the customer bought (我昨天买的羽绒服, 买了一件羽绒服): the word after it names the
+# order the question is about, not what is asked ("…怎么还没发货" asks nothing of down filling).
+_BOUGHT = re.compile(r"(?:买|购买|拍|订|收到)的[这那]?[一两几\d]*[个件双条款台瓶盒套支只]?|"
+                     r"(?:买|购买|拍|订)了[这那]?[一两几\d]*[个件双条款台瓶盒套支只]")
 
 
 @dataclass
@@ -736,14 +740,17 @@ class Assistant:
         its products and says 保修 too) and is no other question's answer. Single
         characters of words and characters such as 时 say nothing: 下单时 was a coupon
         entry's 时. Nor does an order or tracking number with its label (订单号2026…, as in
-        `_words`): its 订单 and 单号 asked for the entries about orders and tracking numbers."""
+        `_words`): its 订单 and 单号 asked for the entries about orders and tracking numbers.
+        Nor what the customer bought (see `_BOUGHT`): "我昨天买的羽绒服怎么还没发货" asks
+        when it ships, not what fills a down jacket."""
         seg = self.retriever.kb.segmenter
         text = GIVEN_NUMBER.sub(" ", normalize(text).text)
 
         def topics(t: str) -> list[str]:
             return [w for w in seg.split(t)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
         questions = [p for p in _PIECES.split(text) if _ASKS.search(p)]
-        words = topics(" ".join(questions) or text)
+        bought = {next(iter(topics(text[m.end():m.end() + 8])), None) for m in _BOUGHT.finditer(text)}
+        words = [w for w in topics(" ".join(questions) or text) if w not in bought]
         said = [_said(top), _said(second)]
         if not any(w in said[0] and w not in said[1] for w in topics(text)):
             return False

@@ -270,6 +270,17 @@ def test_an_order_number_and_its_label_add_no_second_answer(assistant, message):
     assert assistant._adds(message, top, shipped) is False
 
 
+@pytest.mark.parametrize("message", ["我昨天买的羽绒服怎么还没发货", "买了一件羽绒服，怎么还没发货",
+                                     "我买的那件羽绒服咋还不发货"])
+def test_what_was_bought_adds_no_second_answer(assistant, message):
+    """The product the customer bought names the order asked about: "…买的羽绒服怎么还没发货"
+    got the down-filling entry bolted on as a second answer for its 羽绒服."""
+    top = _hit("late", "付款两天了还没发货怎么办", 0.84, 2.4, ["发货"])
+    down = _hit("down", "羽绒服是鸭绒还是鹅绒？充绒量多少", 0.77, 2.3, ["羽绒服"])
+    assert assistant._adds(message, top, down) is False
+    assert assistant._adds("羽绒服怎么还没发货", top, down) is True  # asked of it, not bought
+
+
 @pytest.mark.parametrize("message", ["我的手机号13812345678，快递到哪了", "手机号是138 1234 5678 快递到哪了",
                                      "电话+8613812345678 快递到哪了"])
 def test_a_phone_number_and_its_label_name_no_topic(assistant, message):
