@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -903,9 +902,9 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     check = Path(db_path).with_name(".restore-check.db")
     _remove_with_log(check)
     try:
-        shutil.copyfile(backup_path, check)
+        _copy_for_check(backup_path, check)
         if os.path.isfile(f"{backup_path}-wal"):
-            shutil.copyfile(f"{backup_path}-wal", f"{check}-wal")
+            _copy_for_check(f"{backup_path}-wal", Path(f"{check}-wal"))
         copy = sqlite3.connect(str(check))
         try:
             try:
@@ -960,6 +959,32 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     finally:
         _remove_with_log(check)
         Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
+
+
+def _copy_for_check(src: str | Path, dst: Path) -> None:
+    """Copy a backup file to the scratch file `dst` beside the store; KefuError naming the
+    side that failed. The system's own error names the backup either way (a full disk in
+    the data folder read "No space left on device: BACKUP"), so a failed write is told as
+    the data folder's."""
+    reading = True
+    try:
+        with open(src, "rb") as fin:
+            reading = False
+            with open(dst, "wb") as fout:
+                while True:
+                    reading = True
+                    chunk = fin.read(1 << 20)
+                    if not chunk:
+                        break
+                    reading = False
+                    fout.write(chunk)
+                reading = False  # closing flushes the last bytes
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if reading:
+            raise KefuError(f"cannot read the backup {src}: {why}; the store was not changed") from None
+        raise KefuError(f"cannot write to the data folder {dst.parent}: {why} (a restore copies the backup "
+                        f"there as {dst.name} to check it first); the store was not changed") from None
 
 
 def _set_aside(db_path: Path) -> Path:

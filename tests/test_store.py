@@ -1028,6 +1028,40 @@ def test_restoring_an_older_backup_leaves_no_lock_file_behind(tmp_path, make_ent
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []  # kefu.db's own lock stays
 
 
+def test_a_restore_that_cannot_write_the_data_folder_says_so_and_keeps_the_store(tmp_path, make_entry):
+    """The backup is copied into the data folder to be checked: a full disk there was
+    reported as "No space left on device: BACKUP", as if the backup could not be read."""
+    import resource
+    import signal
+
+    (tmp_path / "data").mkdir()
+    db, bak = tmp_path / "data" / "kefu.db", tmp_path / "kefu.bak"
+    s = _store_with_pages(db, make_entry, 40)
+    backup(db, bak)
+    s.add(make_entry("after", question="备份之后加的"))
+    s.close()
+    # Writing past this size fails (EFBIG) as a full disk does (ENOSPC), in any folder.
+    limit = bak.stat().st_size // 2
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        with pytest.raises(KefuError) as caught:
+            restore(bak, db)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    message = str(caught.value)
+    assert f"data folder {tmp_path / 'data'}" in message and "the store was not changed" in message
+    assert "cannot read the backup" not in message
+    assert [p.name for p in (tmp_path / "data").iterdir() if "restore" in p.name] == []
+    s = Store.open(db)
+    try:
+        assert s.get("after").question == "备份之后加的"
+    finally:
+        s.close()
+
+
 def _damaged_after_backup(tmp_path, make_entry) -> tuple[Path, Path, bytes]:
     """A store of 3 entries backed up to kefu.bak, then its first bytes zeroed (SQLite
     cannot read it): the store, the backup and the damaged bytes."""
