@@ -641,6 +641,13 @@ def test_an_archive_click_on_a_stale_page_does_not_archive_a_newer_edit(editor, 
     assert "已归档条目 ship" in html and ws.kb().store.get("ship").status == "archived"
 
 
+@pytest.mark.parametrize("version", ["abc", "-1", "²", "1.0"])
+def test_an_archive_form_whose_version_is_no_number_archives_nothing(editor, ws, version):
+    """A version that is no whole number was read as none, which archives whatever is current."""
+    html = editor.post("/console/entries/ship/archive", {"version": version}, status=409).text
+    assert "没有归档" in html and ws.kb().store.get("ship").status == "published"
+
+
 def test_a_revert_from_a_stale_history_page_does_not_undo_a_newer_edit(editor, ws):
     """The entry form refuses to save over another's edit; reverting from an old page did it silently."""
     html = editor.get("/console/entries/ship/history")

@@ -323,11 +323,13 @@ CSRF_RETRY["console.new_entry"] = CSRF_RETRY["console.edit_entry"] = ("editor", 
 @requires("editor")
 def archive_entry(entry_id: str):
     # The version the page showed: archiving what someone saved since, unseen, is refused.
-    # A form without it (an older page) archives whatever is current, as before.
+    # A form without it (an older page) archives whatever is current, as before; one that
+    # is no version number (a mangled form) names no version and is refused as stale.
     typed = request.form.get("version", "")
+    expected = None if not typed else whole_number(typed.strip()) or 0
     try:
         with locked() as ws:
-            ws.kb().archive(entry_id, author=author(), expected_version=whole_number(typed) if typed else None)
+            ws.kb().archive(entry_id, author=author(), expected_version=expected)
     except VersionConflict as exc:
         return _render_form(_values_of(exc.current), entry=exc.current, status=409, errors={
             "": f"此条目已被他人修改（现为第 {exc.current.version} 版），没有归档；请查看下面的最新内容后再决定。"})
