@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from kefu.kb.text import counted
 from kefu.suggest.workspace import Workspace  # light: its heavy imports happen on use
 
 
@@ -271,11 +272,6 @@ def refuse_overwrite(path: Path, force: bool) -> None:
     """A one-line error when `path` exists and --force was not given: never write over a file unasked."""
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists: give another name, or --force to overwrite it")
-
-
-def counted(n: int, noun: str, plural: str = "") -> str:
-    """`1 entry`, `3 entries`: a count with its noun in the right number (default plural: noun + s)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def emit(data, as_json: bool, text) -> None:

@@ -23,6 +23,7 @@ from .importers import SAVE_AS, SUFFIXES, load, unsupported
 from .importers.records import Loaded, Place, Problem
 from .importers.rows import cell_text, csv_safe, join_cell
 from .io import CSV_COLUMNS
+from .text import counted
 
 REJECTED_SUFFIX = ".rejected.csv"
 
@@ -205,7 +206,7 @@ class BulkImporter:
                 result.notes = [*result.notes, "not pruned: a rejected-rows file is no source of entries;"
                                 " its rows belong to the file they are put back into"]
         if opts.prune and loaded.problems:
-            result.notes = [*result.notes, f"not pruned: {len(loaded.problems)} row(s) were rejected, and"
+            result.notes = [*result.notes, f"not pruned: {counted(len(loaded.problems), 'row')} rejected, and"
                             " their entries would have been archived; fix them and import again to prune"]
         try:
             report = self.kb.import_entries(

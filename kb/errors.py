@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .text import counted
+
 
 class KefuError(Exception):
     """Base class of every error kefu raises on purpose. `code` is what kind of error it is
@@ -159,7 +161,7 @@ class RowsRejected(KefuError):
     ImportFileError per row, each naming it); --skip-bad-rows imports the others."""
 
     def __init__(self, path: str, errors: list[ImportFileError]):
-        super().__init__(f"{len(errors)} row(s) rejected, so nothing was imported from this file "
+        super().__init__(f"{counted(len(errors), 'row')} rejected, so nothing was imported from this file "
                          f"(fix them, or pass --skip-bad-rows); first: {errors[0]}")
         self.path, self.errors = str(path), list(errors)
 

@@ -434,3 +434,8 @@ class Segmenter:
         """BM25 tokens: words, then single characters."""
         words, chars = self.split(text)
         return words + chars
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """`1 entry`, `3 entries`: a count with its noun in the right number (default plural: noun + s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -919,13 +919,13 @@ def test_bad_row_fails_the_file_then_skip_bad_rows_then_fix_the_rejected_file(ke
     out = report(kefu("import", "faq.xlsx", "--report", "r.json", "--json", code=1))
     f = out["files"][0]
     assert f["status"] == "failed" and f["rejected"] == [message] and counts(f) == (0, 0, 0, 0, 0)
-    assert f["error"] == ("1 row(s) rejected, so nothing was imported from this file (fix them, or pass "
+    assert f["error"] == ("1 row rejected, so nothing was imported from this file (fix them, or pass "
                           f"--skip-bad-rows); first: {message}")
     assert out["totals"]["rejected_rows"] == 1 and out["rejected_file"] == "r.rejected.csv"
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == out
     assert dump(home) == before
     text = kefu("import", "faq.xlsx", code=1).output
-    assert "ERROR 1 row(s) rejected" in text and f"  rejected: {message}" in text
+    assert "ERROR 1 row rejected" in text and f"  rejected: {message}" in text
 
     out = report(kefu("import", "faq.xlsx", "--skip-bad-rows", "--report", "r.json", "--json", code=1))
     f = out["files"][0]
