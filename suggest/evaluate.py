@@ -14,7 +14,8 @@ import numpy as np
 
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
-from kefu.kb.errors import ImportFileError, KefuError
+from kefu.kb.entry import normalize_id
+from kefu.kb.errors import ImportFileError, InvalidEntry, KefuError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.text import is_blank
 
@@ -52,12 +53,29 @@ def load_queries(path: Path, known: set[str] | None = None, encoding: str | None
             raise ImportFileError(path, n, "gold", "missing (write [] for a query nothing answers)")
         if not isinstance(q["gold"], list):
             raise ImportFileError(path, n, "gold", "must be a list of entry ids")
-        if known is not None and (unknown := [g for g in q["gold"] if g not in known]):
+        gold = [_gold_id(path, n, g) for g in q["gold"]]
+        if known is not None and (unknown := [g for g in gold if g not in known]):
             raise ImportFileError(path, n, "gold", f"{', '.join(map(repr, unknown))} not in kb.jsonl")
-        out.append({"query": q["query"], "gold": q["gold"], "kind": q.get("kind", "")})
+        if q.get("kind") is not None and not isinstance(q["kind"], str):
+            raise ImportFileError(path, n, "kind", "must be a string (the group the query is scored in)")
+        out.append({"query": q["query"], "gold": gold, "kind": q.get("kind") or ""})
     if not out:
         raise ImportFileError(path, None, None, "no queries found (the file is empty)")
     return out
+
+
+def _gold_id(path: Path, n: int, value: object) -> str:
+    """A gold id as kb.jsonl's ids are stored (`normalize_id`: trimmed, full-width ASCII
+    made half-width; a whole number as its digits), so that it names the entry whose
+    line wrote it the same way; anything but a string or a whole number is an error."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ImportFileError(path, n, "gold", f"must be a list of entry ids (strings), got an item {value!r}")
+    try:
+        return normalize_id(value)
+    except InvalidEntry:
+        return value  # no id kb.jsonl can hold: "not in kb.jsonl" says so
 
 
 def score(ranked: list[list[str]], flags: list[bool], queries: list[dict]) -> dict:

@@ -190,6 +190,12 @@ def _bench(tmp_path, entries, queries: str | bytes):
      "queries.jsonl, line 2, field 'gold': missing"),
     (ENTRIES[:2] + [{k: v for k, v in ENTRIES[2].items() if k != "id"}], '{"query": "发票咋开", "gold": ["a3"]}\n',
      "kb.jsonl, line 3, field 'id': missing"),
+    # Not a traceback (a gold item that cannot be looked up; a kind that cannot be sorted
+    # or printed with the others, found only after the whole run)
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": "啥时候发货", "gold": [["a1"]]}\n',
+     "queries.jsonl, line 2, field 'gold': must be a list of entry ids (strings), got an item ['a1']"),
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"}\n{"query": "啥时候发货", "gold": ["a1"], "kind": 2}\n',
+     "queries.jsonl, line 2, field 'kind': must be a string"),
 ])
 def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path, monkeypatch, kb, queries, error):
     def no_models(*args, **kwargs):
@@ -197,6 +203,17 @@ def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path
     monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
     out = run("eval", "--dataset", str(_bench(tmp_path, kb, queries)), ok=False)
     assert out.exit_code == 1 and error in out.output, out.output
+
+
+def test_eval_gold_ids_name_entries_as_kb_jsonl_writes_them(tmp_path):
+    # A whole-number id, or one with spaces or full-width letters around it, is stored as
+    # its trimmed, half-width text: the gold list naming it the same way matches it.
+    from kefu.suggest.evaluate import load_kb, load_queries
+
+    entries = [{**ENTRIES[0], "id": 7}, {**ENTRIES[1], "id": "a2"}]
+    data = _bench(tmp_path, entries, '{"query": "发货", "gold": [7]}\n{"query": "发票", "gold": [" ａ2 "]}\n')
+    known = {e["id"] for e in load_kb(data / "kb.jsonl")}
+    assert [q["gold"] for q in load_queries(data / "queries.jsonl", known)] == [["7"], ["a2"]]
 
 
 def test_eval_reads_dataset_files_in_the_encoding_named(home, run, tmp_path, monkeypatch):
