@@ -17,9 +17,10 @@ from kefu.kb.embed import Embedder
 from kefu.kb.entry import normalize_id
 from kefu.kb.errors import ImportFileError, InvalidEntry, KefuError
 from kefu.kb.io import iter_jsonl, read_text
+from kefu.kb.learned import Event
 from kefu.kb.text import is_blank
 
-from .learn import Learner, PriorRule, TrustRule
+from .learn import Learner, PriorRule, TrustRule, read_feedback
 from .retrieve import Fusion, Retriever
 
 
@@ -78,6 +79,17 @@ def _gold_id(path: Path, n: int, value: object) -> str:
         return value  # no id kb.jsonl can hold: "not in kb.jsonl" says so
 
 
+def load_feedback(path: Path, known: set[str], encoding: str | None = None) -> list[Event]:
+    """The events of a --learn file, read and checked before any model loads (format, and
+    entry ids among kb.jsonl's): a bad line would otherwise fail after the first scoring run."""
+    events = read_feedback(path, encoding=encoding)
+    for e in events:
+        if e.entry_id is not None and _gold_id(path, e.line, e.entry_id) not in known:
+            field = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[e.action]
+            raise ImportFileError(path, e.line, field, f"{e.entry_id!r} not in kb.jsonl")
+    return events
+
+
 def score(ranked: list[list[str]], flags: list[bool], queries: list[dict]) -> dict:
     """Recall@1/5, MRR (ignoring the no-match flag), gated variants and no-match P/R/F1."""
     ans = [i for i, q in enumerate(queries) if q["gold"]]
@@ -122,6 +134,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
+    events = load_feedback(Path(learn), {e["id"] for e in entries}, encoding) if learn is not None else None
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:
@@ -134,7 +147,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
                 return {"dataset": str(dataset), **_report(before, queries, embedders, keep_results)}
             learner = Learner(kb)
             learner.set_trust(TrustRule(1 if "phrasings" in learn_parts else _NEVER))
-            replayed = learner.replay(learn, encoding=encoding)
+            replayed = learner.record(events, path=str(learn))
             trusted = sum(len(v) for v in learner.store.trusted().values())
             tuned = None
             if "finetune" in learn_parts:

@@ -216,6 +216,24 @@ def test_eval_gold_ids_name_entries_as_kb_jsonl_writes_them(tmp_path):
     assert [q["gold"] for q in load_queries(data / "queries.jsonl", known)] == [["7"], ["a2"]]
 
 
+@pytest.mark.parametrize("learn, error", [
+    ('{"query": "发票咋开", "accepted": "a2"}\n{"query": "啥时候发货", "accepted": "a11"}\n',
+     "learn.jsonl, line 2, field 'accepted': 'a11' not in kb.jsonl"),
+    ('{"query": "发票咋开", "accepted": "a2"}\n{"query": "啥时候发货",\n',
+     "learn.jsonl, line 2: invalid JSON"),
+])
+def test_eval_names_a_bad_learn_line_before_scoring(home, run, tmp_path, monkeypatch, learn, error):
+    # A --learn file is replayed after a first scoring run (minutes on a real dataset):
+    # a line that cannot be replayed is told before any of it.
+    def no_models(*args, **kwargs):
+        raise AssertionError("the --learn file is checked before the knowledge base is built")
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
+    data = _bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    (tmp_path / "learn.jsonl").write_text(learn, encoding="utf-8")
+    out = run("eval", "--dataset", str(data), "--learn", str(tmp_path / "learn.jsonl"), ok=False)
+    assert out.exit_code == 1 and error in out.output, out.output
+
+
 def test_eval_reads_dataset_files_in_the_encoding_named(home, run, tmp_path, monkeypatch):
     def built(*args, **kwargs):
         raise SystemExit(3)  # past loading: the knowledge base would be built now
