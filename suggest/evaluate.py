@@ -14,7 +14,7 @@ import numpy as np
 
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
-from kefu.kb.entry import normalize_id
+from kefu.kb.entry import in_window, normalize_id
 from kefu.kb.errors import ImportFileError, InvalidEntry, KefuError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event
@@ -40,10 +40,12 @@ def load_kb(path: Path, encoding: str | None = None) -> list[dict]:
     return [row.data for row in loaded.rows]
 
 
-def load_queries(path: Path, known: set[str] | None = None, encoding: str | None = None) -> list[dict]:
+def load_queries(path: Path, known: set[str] | None = None, encoding: str | None = None,
+                 unsearchable: dict[str, str] | None = None) -> list[dict]:
     """The queries of a benchmark; each needs a query and a gold list (`[]`: nothing in the
     knowledge base answers it). With `known` (the ids of its kb.jsonl), a gold id not
-    among them is an error: a typo would otherwise count as a miss and lower the scores."""
+    among them is an error: a typo would otherwise count as a miss and lower the scores;
+    so is one of `unsearchable` (id -> why search never returns that entry: `never_found`)."""
     out = []
     for n, q in iter_jsonl(path, read_text(path, encoding)):
         if not isinstance(q.get("query"), str):
@@ -57,11 +59,27 @@ def load_queries(path: Path, known: set[str] | None = None, encoding: str | None
         gold = [_gold_id(path, n, g) for g in q["gold"]]
         if known is not None and (unknown := [g for g in gold if g not in known]):
             raise ImportFileError(path, n, "gold", f"{', '.join(map(repr, unknown))} not in kb.jsonl")
+        if unsearchable and (hidden := [g for g in gold if g in unsearchable]):
+            raise ImportFileError(path, n, "gold", f"{hidden[0]!r} is {unsearchable[hidden[0]]} in kb.jsonl, "
+                                                   "so search never returns it")
         if q.get("kind") is not None and not isinstance(q["kind"], str):
             raise ImportFileError(path, n, "kind", "must be a string (the group the query is scored in)")
         out.append({"query": q["query"], "gold": gold, "kind": q.get("kind") or ""})
     if not out:
         raise ImportFileError(path, None, None, "no queries found (the file is empty)")
+    return out
+
+
+def never_found(entries: list[dict]) -> dict[str, str]:
+    """id -> why search never returns it, for the entries of a kb.jsonl that are not
+    published or whose validity window does not hold today."""
+    out = {}
+    for e in entries:
+        status = e.get("status") or "published"
+        if status != "published":
+            out[e["id"]] = status
+        elif not in_window(e.get("valid_from"), e.get("valid_to")):
+            out[e["id"]] = f"valid only {e.get('valid_from') or '…'} ~ {e.get('valid_to') or '…'}"
     return out
 
 
@@ -130,7 +148,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     `encoding` is detected unless given."""
     dataset = Path(dataset)
     entries = load_kb(dataset / "kb.jsonl", encoding)
-    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries}, encoding)
+    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries}, encoding, never_found(entries))
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")

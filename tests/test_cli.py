@@ -196,6 +196,11 @@ def _bench(tmp_path, entries, queries: str | bytes):
      "queries.jsonl, line 2, field 'gold': must be a list of entry ids (strings), got an item ['a1']"),
     (ENTRIES, '{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"}\n{"query": "啥时候发货", "gold": ["a1"], "kind": 2}\n',
      "queries.jsonl, line 2, field 'kind': must be a string"),
+    # an entry search never returns would count as a miss, as a typo would
+    (ENTRIES[:2] + [{**ENTRIES[2], "status": "draft"}], '{"query": "怎么退货", "gold": ["a3"]}\n',
+     "queries.jsonl, line 1, field 'gold': 'a3' is draft in kb.jsonl, so search never returns it"),
+    (ENTRIES[:2] + [{**ENTRIES[2], "valid_to": "2020-01-31"}], '{"query": "怎么退货", "gold": ["a3"]}\n',
+     "queries.jsonl, line 1, field 'gold': 'a3' is valid only … ~ 2020-01-31 in kb.jsonl"),
 ])
 def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path, monkeypatch, kb, queries, error):
     def no_models(*args, **kwargs):
