@@ -843,13 +843,16 @@ def lint(c: Context, as_json) -> None:
                    "before its attempts are refused (0: no limit; behind a reverse proxy every client has its address).")
 @click.option("--login-window", default=15, show_default=True, type=click.IntRange(1, 10080),
               envvar="KEFU_LOGIN_WINDOW_MINUTES", help="Minutes a failed login counts for.")
+@click.option("--secure-cookies", is_flag=True, envvar="KEFU_SECURE_COOKIES",
+              help="Mark the login cookie Secure, for a server reached over HTTPS only (a reverse proxy "
+                   "with TLS): over plain http a browser refuses it and logins fail.")
 @click.option("--debug", is_flag=True, help="Flask's development server with the reloader (one process).")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
 def serve(c: Context, host, port, workers, web_threads, origins, login_attempts, login_attempts_per_address,
-          login_window, debug, as_json) -> None:
+          login_window, secure_cookies, debug, as_json) -> None:
     """Serve the agent panel (/), the editor console (/console) and the API (/api) over HTTP."""
     from kefu.web import parse_origins
 
@@ -862,7 +865,7 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
     config = {"KEFU_HOME": str(c.home), "KEFU_MODELS": c._models, "KEFU_THREADS": c.threads,
               "KEFU_ALLOWED_ORIGINS": list(origins),  # none given: the data folder's setting
               "KEFU_LOGIN_ATTEMPTS": login_attempts, "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": login_attempts_per_address,
-              "KEFU_LOGIN_WINDOW_MINUTES": login_window}
+              "KEFU_LOGIN_WINDOW_MINUTES": login_window, "KEFU_SECURE_COOKIES": secure_cookies}
     # What would make every worker fail to boot is checked first, so it is one line, not
     # a worker's traceback after "kefu serving …": the configuration and the index's
     # models here, the address in run(). The models themselves load in the workers (their

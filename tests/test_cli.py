@@ -1034,6 +1034,25 @@ def test_serve_passes_the_login_limits_from_options_or_environment(home, run, fa
     assert run("serve", "--login-window", "0", ok=False).exit_code == 2
 
 
+def test_serve_marks_cookies_secure_only_when_asked(home, run, fake_models, monkeypatch):
+    """Behind HTTPS the login cookie can be marked Secure (--secure-cookies or
+    $KEFU_SECURE_COOKIES); by default it is not, so http://127.0.0.1 keeps working."""
+    from kefu.web import create_app
+
+    served = []
+    monkeypatch.setattr("kefu.web.server.run", lambda config, *args: served.append(config))
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("serve")
+    run("serve", "--secure-cookies")
+    monkeypatch.setenv("KEFU_SECURE_COOKIES", "1")
+    run("serve")
+    assert [config["KEFU_SECURE_COOKIES"] for config in served] == [False, True, True]
+    apps = [create_app(config) for config in served[:2]]
+    assert [app.config["SESSION_COOKIE_SECURE"] for app in apps] == [False, True]
+    for app in apps:
+        app.extensions["kefu"].close()
+
+
 @pytest.fixture
 def named_models(monkeypatch):
     """Fake embedders named after the models asked for, so a test can tell which are loaded."""

@@ -256,6 +256,23 @@ def test_session_cookie_is_httponly_and_samesite(app):
     r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # http://127.0.0.1 must keep working
+
+
+def test_session_cookie_can_be_marked_secure_behind_https(ws):
+    """The session cookie had no way to be marked Secure, so behind an HTTPS proxy a
+    browser could still send the login over plain http; KEFU_SECURE_COOKIES (`kefu serve
+    --secure-cookies`) marks it, on login and on every later Set-Cookie."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_SECURE_COOKIES": True}, workspace=ws)
+    client = app.test_client()
+    page = client.get("/login", base_url="https://kefu.example")
+    assert "; Secure" in page.headers["Set-Cookie"]  # the CSRF token lives in the session
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token},
+                    base_url="https://kefu.example", headers={"Referer": "https://kefu.example/login"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    cookie = r.headers["Set-Cookie"]
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 # -- API behaviour ----------------------------------------------------------------------------

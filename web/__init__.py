@@ -41,8 +41,15 @@ def create_app(config: dict | None = None, workspace=None, clock=time.time) -> F
         KEFU_LOGIN_ATTEMPTS=5,
         KEFU_LOGIN_ATTEMPTS_PER_ADDRESS=20,
         KEFU_LOGIN_WINDOW_MINUTES=15,
+        # Behind HTTPS (`kefu serve --secure-cookies`): the browser then sends the login
+        # cookie over HTTPS only. Off by default: browsers refuse a Secure cookie over plain
+        # http (but to localhost), so logins on such a server would fail.
+        KEFU_SECURE_COOKIES=False,
     )
     app.config.update(config or {})
+    # The session is the only cookie kefu sets (Flask-WTF keeps its CSRF token in it).
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["SESSION_COOKIE_SECURE"]
+                                               or app.config["KEFU_SECURE_COOKIES"])
     app.config["KEFU_ALLOWED_ORIGINS"] = parse_origins(app.config["KEFU_ALLOWED_ORIGINS"])
     limits = ThrottleLimits(app.config["KEFU_LOGIN_ATTEMPTS"], app.config["KEFU_LOGIN_ATTEMPTS_PER_ADDRESS"],
                             app.config["KEFU_LOGIN_WINDOW_MINUTES"])
