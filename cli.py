@@ -839,7 +839,7 @@ def lint(c: Context, as_json) -> None:
               help="Failed logins of one user name within --login-window before its logins are refused (0: no limit).")
 @click.option("--login-attempts-per-address", default=20, show_default=True, type=click.IntRange(0, 10000),
               envvar="KEFU_LOGIN_ATTEMPTS_PER_ADDRESS",
-              help="Failed logins (and, apart, unknown API tokens) from one client address within --login-window "
+              help="Failed logins (and, apart, different unknown API tokens) from one client address within --login-window "
                    "before its attempts are refused (0: no limit; behind a reverse proxy every client has its address).")
 @click.option("--login-window", default=15, show_default=True, type=click.IntRange(1, 10080),
               envvar="KEFU_LOGIN_WINDOW_MINUTES", help="Minutes a failed login counts for.")

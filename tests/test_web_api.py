@@ -170,6 +170,35 @@ def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     assert get(good).status_code == 200
 
 
+def test_a_revoked_token_gets_401_every_time_not_429(ws):
+    """A client whose token was revoked got "too many unknown API tokens" (429) after
+    --login-attempts-per-address requests: every repeat of its one token was counted as a
+    guess. Each unknown token now counts once, so the client keeps getting a 401 that says
+    the token is not valid, while guessing many different tokens is still refused."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3},
+                     workspace=ws)
+    revoked = ws.users().add_token("bot", "agent")
+    client = app.test_client()
+
+    def get(token):
+        return client.get("/api/entries", headers={"Authorization": f"Bearer {token}"},
+                          environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+    assert get(revoked).status_code == 200
+    ws.users().revoke_tokens("bot")
+    for _ in range(10):
+        r = get(revoked)
+        assert r.status_code == 401, r.get_json()
+        assert "revoked" in r.get_json()["error"]["message"]
+    # Different tokens are guesses: the third unknown one fills the limit, the fourth is refused.
+    assert [get(f"kefu_guess{n}").status_code for n in range(3)] == [401, 401, 429]
+    # The revoked token, already counted, still gets its 401 from the refused address.
+    assert get(revoked).status_code == 401
+    # No token at all is still the plain "login required".
+    r = client.get("/api/entries")
+    assert r.status_code == 401 and "revoked" not in r.get_json()["error"]["message"]
+
+
 def test_session_writes_need_the_csrf_header(app):
     client, token = login(app, "editor1")
     body = {"question": "可以用花呗吗", "answer": "支持花呗分期。"}

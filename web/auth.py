@@ -20,6 +20,8 @@ def requires(role: str):
             user = current_user()
             if user is None:
                 if request.blueprint == "api":
+                    if g.get("bad_token"):
+                        abort(401, "the API token is not valid: unknown or revoked (`kefu token add` makes a new one)")
                     abort(401, "login or an API token is required")
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not user.can(role):

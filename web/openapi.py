@@ -12,14 +12,15 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
-    (400, "Bad input; `field` names the offending field"), (401, "Login or a Bearer token is required"),
+    (400, "Bad input; `field` names the offending field"),
+    (401, "Login or a valid Bearer token is required (a revoked token gets this too)"),
     (403, "The user's role is too low"), (404, "No such entry or suggestion"),
     (409, "The id exists already, or another entry (published or draft) has the standard question, or the "
           "entry is no longer the `version` a change was made on (`field` is version); or "
           "feedback contradicting feedback already recorded for the suggestion (a reject of a draft whose "
           "entry a draft of it was already accepted or edited for, or the other way round)"),
     (413, "A text field, or the request body, is too long"),
-    (429, "Too many unknown Bearer tokens from this address lately; `Retry-After` says when to try again"))}
+    (429, "Too many different unknown Bearer tokens from this address lately; `Retry-After` says when to try again"))}
 
 _ENTRY_FIELDS = {
     "id": {"type": "string"}, "question": {"type": "string"},

@@ -109,7 +109,10 @@ def author() -> str:
 
 def _token_user(ws, token: str):
     """The token's user, else None; an unknown token is refused (429) while this address
-    has sent too many unknown tokens: tokens cannot be guessed, but nothing should be tried without limit."""
+    has sent too many different unknown tokens: tokens cannot be guessed, but nothing should
+    be tried without limit."""
+    import hashlib
+
     from kefu.kb.throttle import TOKEN
 
     from .api import ApiError
@@ -119,11 +122,17 @@ def _token_user(ws, token: str):
     user = ws.users().by_token(token)
     if user is not None:
         return user
-    throttle = login_throttle(ws)
-    wait = throttle.wait(None, client_address(), TOKEN)
+    g.bad_token = True  # requires() answers 401 saying the token is not valid
+    # Each unknown token counts once (by its hash): an integration that keeps sending its
+    # revoked token gets 401 every time, not 429 after a few requests, and guesses nothing.
+    throttle, address = login_throttle(ws), client_address()
+    key = hashlib.sha256(token.encode()).hexdigest()
+    if throttle.counted(key, address, TOKEN):
+        return None
+    wait = throttle.wait(None, address, TOKEN)
     if wait:
         raise ApiError(429, "too_many_requests",
                        f"too many unknown API tokens from this address; try again in {wait} seconds",
                        retry_after=wait)
-    throttle.failed(None, client_address(), TOKEN)
+    throttle.failed(key, address, TOKEN)
     return None
