@@ -143,18 +143,25 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     labels = page.locator(".kp-style").all_text_contents()
     assert labels[:2] == ["温和", "简洁"]
 
-    # Alt+1 from the message box: draft 1 copied, and recorded as accepted.
+    # Alt+1 from the message box: draft 1 still holds 【請填寫訂單號】, so the first press only
+    # points at it (test_a_draft_with_a_blank_is_not_copied_silently); a second copies it
+    # as it is, recorded as accepted.
     page.locator("#kp-message").press("Alt+1")
     page.wait_for_selector("#kp-toast:not([hidden])")
-    assert page.locator("#kp-toast").inner_text().startswith("已复制")
+    assert "待填写" in page.locator("#kp-toast").inner_text()
+    page.keyboard.press("Alt+1")
+    page.wait_for_function("() => document.getElementById('kp-toast').textContent.startsWith('已复制')")
     assert page.evaluate("navigator.clipboard.readText()") == first
     assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
 
-    # Esc leaves the message box for the drafts; ↓ then Enter accepts draft 2.
+    # Esc leaves the editor the blank opened for the drafts; ↓ then Enter accepts draft 2
+    # (Enter points at its blank, Ctrl+Enter in its editor then copies it).
     page.keyboard.press("Escape")
     page.keyboard.press("ArrowDown")
     assert page.locator(".kp-draft.kp-selected").get_attribute("data-index") == "1"
     page.keyboard.press("Enter")
+    page.locator(".kp-draft").nth(1).locator("textarea:focus").wait_for()
+    page.keyboard.press("Control+Enter")
     assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=texts[1])
 
@@ -263,9 +270,13 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
     assert page.evaluate("window.fetchInfoRequests") == 1
 
     # Copying inside the cross-origin iframe: copied, or the agent is told to press Ctrl+C.
+    # (The draft holds 【请填写订单号】: the first click points at it, the second copies.)
     first = draft_texts(frame)[0]
     frame.get_by_role("button", name="采用并复制").first.click()
     frame.locator("#kp-toast:not([hidden])").wait_for()
+    assert "待填写" in frame.locator("#kp-toast").inner_text()
+    frame.get_by_role("button", name="采用并复制").first.click()
+    app.wait_for_function("() => !!window.kefuPanel.lastCopy")
     message = frame.locator("#kp-toast").inner_text()
     how = app.evaluate("window.kefuPanel.lastCopy")
     print(f"\ncopy inside the Chatwoot iframe: {how} ({message})")
@@ -578,6 +589,67 @@ def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     assert page.evaluate("navigator.clipboard.readText()") == "剪贴板原有内容"
     assert page.locator("#kp-toast").inner_text() == "这条草稿已被清空，没有复制；请先写好回复"
     assert feedback(servers, sid) == []
+
+
+def test_a_draft_with_a_blank_is_not_copied_silently(servers, new_page):
+    """A draft still holding 【请填写订单号】 (its missing_variables) was copied and recorded
+    as accepted like any other, so the placeholder could reach the customer. Accepting it
+    now opens its editor with the placeholder selected and says so; typing replaces it,
+    a value filled in above reaches the open editor, and only accepting the same text
+    again copies it as it is (not the second click of a double click)."""
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "订单一直没发货，我要投诉")
+    page.evaluate("navigator.clipboard.writeText('剪贴板原有内容')")
+    cards = page.locator(".kp-draft")
+    first, second = cards.nth(0), cards.nth(1)
+    for card in (first, second):
+        assert card.locator(".kp-var").first.inner_text() == "【请填写订单号】"
+        assert "kp-has-blanks" in card.get_attribute("class")
+        assert "订单号" in card.locator(".kp-missing").inner_text() and card.locator(".kp-missing").is_visible()
+    original = draft_texts(page)[1]
+
+    # Alt+1: nothing copied or recorded; the placeholder is selected in draft 1's editor.
+    page.locator("#kp-message").press("Alt+1")
+    page.wait_for_selector("#kp-toast:not([hidden])")
+    toast = page.locator("#kp-toast").inner_text()
+    assert "没有复制" in toast and "【请填写订单号】" in toast
+    editor = first.locator("textarea")
+    assert editor.is_visible() and editor.evaluate("e => e === document.activeElement")
+    assert editor.evaluate("e => e.value.slice(e.selectionStart, e.selectionEnd)") == "【请填写订单号】"
+    # Typing replaces it; Ctrl+Enter then copies the filled-in text, recorded as an edit.
+    page.keyboard.type("202401010001")
+    filled = editor.input_value()
+    assert "订单202401010001" in filled and "【" not in filled
+    assert first.locator(".kp-missing").is_hidden()
+    editor.press("Control+Enter")
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=filled)
+    assert ("edit", 1, filled) in wait_feedback(servers, sid, ("edit", 1, filled))
+
+    # A double click on draft 2's button only points at its blank; one more click copies it as it is.
+    second.get_by_role("button", name="采用并复制").dblclick()
+    page.get_by_text("草稿 2 还有待填写的【请填写订单号】", exact=False).wait_for()
+    time.sleep(0.5)
+    assert page.evaluate("navigator.clipboard.readText()") == filled
+    assert ("accept", 2, None) not in feedback(servers, sid)
+    second.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=original)
+    assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
+
+    # Another message: after Alt+1 opened draft 1's editor, filling 订单号 above reaches it,
+    # and Alt+1 then copies at once.
+    ask(page, "优惠券怎么用")
+    page.locator("#kp-message").press("Alt+1")
+    cards.first.locator("textarea:focus").wait_for()
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-values input[aria-label=订单号]").fill("202401010002")
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    text = cards.first.locator("textarea").input_value()
+    assert "订单202401010002的优惠已生效" in text and "【" not in text
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    page.locator("#kp-message").press("Alt+1")
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
 
 
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):

@@ -437,16 +437,19 @@
   }
 
   /** A card's edit, to carry over to the next render: {style, entries, text, open}, or
-   * null when the card is neither edited nor being edited. */
+   * null when the card is neither edited nor being edited; `text` is null for an editor
+   * opened but not edited, which then shows the new draft (with a value filled in since). */
   function edit(item) {
     const open = !item.editor.hidden;
     const text = currentText(item);
-    return item.edited || open ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text, open } : null;
+    return item.edited || open
+      ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text: item.edited ? text : null, open }
+      : null;
   }
 
   /** The previous card's edit, when the new draft is the same kind over the same entries. */
   function carried(prev, d) {
-    if (!prev || typeof prev.text !== "string" || prev.style !== d.style
+    if (!prev || (typeof prev.text !== "string" && prev.text !== null) || prev.style !== d.style
         || prev.entries !== (d.entry_ids || []).join()) return null;
     return prev;
   }
@@ -593,8 +596,10 @@
     const editBtn = h("button", { type: "button", class: "kp-small" }, "编辑");
     const rejectBtn = h("button", { type: "button", class: "kp-small kp-reject", title: "这条草稿没有帮助" }, "没帮助");
     const editedMark = h("span", { class: "kp-edited", hidden: true }, "已编辑");
+    // Shown while the text still holds a 【请填写…】 (an edit may have filled it in).
     const missing = (d.missing_variables || []).length
-      ? h("p", { class: "kp-missing" }, "待填写：", d.missing_variables.join("、")) : null;
+      ? h("p", { class: "kp-missing" }, "待填写：", d.missing_variables.join("、"),
+        " · 复制前请在上方填写或编辑草稿") : null;
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
         `⚠ ${flags.length} 处用词需注意`) : null;
@@ -616,25 +621,32 @@
     h("div", { class: "kp-actions" }, acceptBtn, editBtn, rejectBtn),
     renderWhy(s, d, index, hits));
 
-    Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark });
+    Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark, missing });
     state.drafts.push(item);
     if (state.used.has(entryOf(d))) keepFromRejecting(item);
     else if (state.pending.some((p) => p.draft === n && p.entry === entryOf(d))) markRejected(item);
     if (carry) {
-      item.text = carry.text;
-      item.edited = carry.text !== item.original;
+      // An editor opened but not edited takes the new text (a variable filled in meanwhile).
+      if (typeof carry.text === "string") item.text = carry.text;
+      item.edited = item.text !== item.original;
       editedMark.hidden = !item.edited;
       if (carry.open === true) openEditor(item, false);
       else textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : flags));
     }
+    showBlanks(item);
 
-    acceptBtn.addEventListener("click", () => accept(index, false));
+    // The second click of a double click must not confirm copying a draft with blanks (accept).
+    acceptBtn.addEventListener("click", (e) => { if (e.detail < 2) accept(index, false); });
     editBtn.addEventListener("click", () => toggleEdit(item));
     rejectBtn.addEventListener("click", () => reject(item));
+    editor.addEventListener("input", () => {
+      currentText(item);
+      showBlanks(item);
+    });
     editor.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        accept(index, true);
+        if (!e.repeat) accept(index, true);
       } else if (e.key === "Escape") {
         e.preventDefault();
         e.stopPropagation();
@@ -745,6 +757,7 @@
       // The server's flag offsets only fit the original text.
       item.textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : item.data.flags));
       item.editedMark.hidden = !item.edited;
+      showBlanks(item);
       item.editBtn.textContent = "编辑";
       item.card.focus({ preventScroll: true });
     }
@@ -830,6 +843,13 @@
       return;
     }
     select(index, { scroll: byKey });
+    // A 【请填写…】 left in the text would reach the customer: the first try puts the caret on
+    // it in the editor instead, and only the same text accepted again is copied as it is.
+    const blank = firstBlank(text);
+    if (blank && item.confirmed !== text) {
+      askToFill(item, blank);
+      return;
+    }
     const node = item.editor.hidden ? item.textNode : item.editor;
     const copying = copyText(text, node);  // first, while the gesture is fresh
     copying.then((how) => reportCopy(how, `已复制草稿 ${index + 1}${item.edited ? "（已编辑）" : ""}`));
@@ -842,6 +862,30 @@
       state.pending = state.pending.filter((p) => p.entry !== entry);
       state.drafts.filter((other) => entryOf(other.data) === entry).forEach(keepFromRejecting);
     }
+  }
+
+  /** The first 【请填写…】 placeholder of `text`: {start, end, text} (UTF-16 offsets), or null. */
+  function firstBlank(text) {
+    const m = new RegExp(PLACEHOLDER.source).exec(text);
+    return m ? { start: m.index, end: m.index + m[0].length, text: m[0] } : null;
+  }
+
+  /** The missing-variables line of a card, shown while its text still holds a placeholder. */
+  function showBlanks(item) {
+    const blank = !!firstBlank(item.text);
+    item.card.classList.toggle("kp-has-blanks", blank);
+    if (item.missing) item.missing.hidden = !blank;
+  }
+
+  /** Accepting a draft that still holds a placeholder: open its editor with the placeholder
+   * selected, so typing replaces it, and say so; accepting the same text again copies it. */
+  function askToFill(item, blank) {
+    if (item.editor.hidden) openEditor(item, false);
+    item.editor.focus({ preventScroll: true });
+    item.editor.setSelectionRange(blank.start, blank.end);
+    item.confirmed = item.editor.value;
+    toast(`草稿 ${item.index + 1} 还有待填写的${blank.text}，没有复制：已选中它，直接输入即可替换`
+      + "（或在上方“填写变量”中填写）。确实要原样复制，请按 Ctrl+Enter 或再点“采用并复制”。", "warn", 8000);
   }
 
   /** Whether draft `item` is on the screen: an error shown in place of the drafts
@@ -951,7 +995,7 @@
       const n = digitOf(e);
       if (n >= 1 && n <= MAX_DRAFTS && shown && state.drafts[n - 1]) {
         e.preventDefault();
-        accept(n - 1, true);
+        if (!e.repeat) accept(n - 1, true);  // a held key must not confirm a draft with blanks
       }
       return;
     }
