@@ -1150,10 +1150,17 @@ def test_import_problems_and_notes_of_a_csv_are_shown_in_chinese_with_fields_as_
     assert "第 1 行：不认识的列 &#39;备注&#39;，没有导入" in html and "was not imported" not in html
 
 
+def _counted(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Call) and getattr(node.func, "id", None) == "counted" and \
+        len(node.args) == 2 and isinstance(node.args[1], ast.Constant)
+
+
 def _reasons_the_importer_can_give() -> tuple[set[str], set[str]]:
     """Every reason (and note) text the import code raises, read from its source: each
-    f-string with its values as 1, so a new message cannot reach the page untranslated.
-    A whole file's message is a note starting with '!'."""
+    f-string with its values as 1 (a `counted(n, "row")` as "1 row"), so a new message
+    cannot reach the page untranslated. A whole file's message is a note starting with '!'."""
     import ast
     from pathlib import Path
 
@@ -1164,8 +1171,8 @@ def _reasons_the_importer_can_give() -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
         if isinstance(node, ast.JoinedStr):
-            return "".join(v.value if isinstance(v, ast.Constant) else "'1'" if v.conversion == ord("r") else "1"
-                           for v in node.values)
+            return "".join(v.value if isinstance(v, ast.Constant) else "'1'" if v.conversion == ord("r")
+                           else f"1 {v.value.args[1].value}" if _counted(v.value) else "1" for v in node.values)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = sample(node.left), sample(node.right)
             return left + right if left is not None and right is not None else None
@@ -1940,3 +1947,12 @@ def test_huashu_pages_name_kinds_tones_and_scripts_in_chinese(editor):
         assert "首次问候" in shown and "简体" in shown and "任何" in shown, page
         for code in ("greeting_first", "simplified", "anxious"):
             assert code not in shown, (page, code)
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_a_file_refused_for_its_rejected_rows_is_told_in_chinese_for_one_row_or_many(rows):
+    from kefu.kb.errors import ImportFileError, RowsRejected
+    from kefu.web.messages import problem_zh
+
+    refused = RowsRejected("a.csv", [ImportFileError("a.csv", 2, "answer", "is missing or empty")] * rows)
+    assert problem_zh(str(refused)).startswith(f"有 {rows} 行有问题，所以这个文件一行也没有导入")

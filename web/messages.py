@@ -138,7 +138,7 @@ _IMPORT_NOTE_PATTERNS = [
     (re.compile(r"field (.*) repeats a field already read, ignored \(nor in later rows\)$", re.S),
      lambda m: f"字段 {m[1]} 与前面的字段相同，已忽略（后面各行也一样）"),
 ]
-_NOT_PRUNED = re.compile(r"not pruned: (\d+) row\(s\) were rejected.*$", re.S)
+_NOT_PRUNED = re.compile(r"not pruned: (\d+) rows? rejected.*$", re.S)
 _NOT_PRUNED_OTHER = re.compile(r"not pruned: (\d+) entr(?:y|ies) of (.*?) \((.*?)\) not in this file.*$", re.S)
 
 # UserError (kb/users.py): the users page.
@@ -311,7 +311,7 @@ _PLACE = [(re.compile(r"(^|, )sheet ([^,:]+)"), lambda m: f"{_comma(m)}工作表
           (re.compile(r"(^|, )(?:column|field) '([^']*)'"), lambda m: _comma(m) + FIELD_LABELS.get(m[2], m[2])),
           (re.compile(r"(^|, )column (\w+)$"), lambda m: f"{_comma(m)}第 {m[2]} 列")]
 _CONFLICTS = re.compile(r"(\d+) rows conflict with entries, so nothing was imported from this file:\n(.*)$", re.S)
-_SKIP_BAD_ROWS = re.compile(r"(\d+) row\(s\) rejected, so nothing was imported from this file "
+_SKIP_BAD_ROWS = re.compile(r"(\d+) rows? rejected, so nothing was imported from this file "
                             r"\(fix them, or pass --skip-bad-rows\); first: (.*)$", re.S)
 
 
