@@ -676,6 +676,8 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
+    if learn is None and click.get_current_context().get_parameter_source("learn_parts").name != "DEFAULT":
+        raise click.UsageError("--learn-parts says what a --learn FILE replay may use: give the file too")
     parts = tuple(p.strip() for p in learn_parts.split(",") if p.strip())
     report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress,
                       learn=learn, learn_parts=parts, encoding=encoding)

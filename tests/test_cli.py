@@ -239,6 +239,16 @@ def test_eval_names_a_bad_learn_line_before_scoring(home, run, tmp_path, monkeyp
     assert out.exit_code == 1 and error in out.output, out.output
 
 
+def test_eval_learn_parts_without_a_learn_file_is_a_usage_error(home, run, tmp_path, monkeypatch):
+    # It was ignored: the scores printed were those of no replay at all.
+    def no_models(*args, **kwargs):
+        raise AssertionError("refused before the knowledge base is built")
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
+    data = _bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    out = run("eval", "--dataset", str(data), "--learn-parts", "finetune", ok=False)
+    assert out.exit_code == 2 and "--learn" in out.output and "FILE" in out.output, out.output
+
+
 def test_eval_reads_dataset_files_in_the_encoding_named(home, run, tmp_path, monkeypatch):
     def built(*args, **kwargs):
         raise SystemExit(3)  # past loading: the knowledge base would be built now
