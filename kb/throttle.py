@@ -8,7 +8,7 @@ keeps trying a locked name soon has itself refused, and stops renewing the name'
 failures. A successful login, a new password (`Users.set_password`) or `forget` clears a
 name's failures. Failed API tokens count per address, apart
 from logins: an integration left with a revoked token must not lock people out of the
-console; and each unknown token counts once (`counted`), as sending the same one again
+console; and each unknown token counts once (`already_failed`), as sending the same one again
 guesses nothing. The failures are rows in the store, so that every worker process of
 `kefu serve` counts the same ones.
 """
@@ -73,7 +73,7 @@ class LoginThrottle:
             return 0
         return times[len(times) - limit] + self.limits.window_minutes * 60
 
-    def counted(self, name: str, address: str, scope: str) -> bool:
+    def already_failed(self, name: str, address: str, scope: str) -> bool:
         """Whether a failure of `name` from `address` is already counted within the window."""
         since = self.clock() - self.limits.window_minutes * 60
         return self.db.execute("select 1 from login_failures where scope = ? and name = ? and address = ? and at > ?",

@@ -127,7 +127,7 @@ def _token_user(ws, token: str):
     # revoked token gets 401 every time, not 429 after a few requests, and guesses nothing.
     throttle, address = login_throttle(ws), client_address()
     key = hashlib.sha256(token.encode()).hexdigest()
-    if throttle.counted(key, address, TOKEN):
+    if throttle.already_failed(key, address, TOKEN):
         return None
     wait = throttle.wait(None, address, TOKEN)
     if wait:
