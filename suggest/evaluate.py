@@ -97,14 +97,22 @@ def _gold_id(path: Path, n: int, value: object) -> str:
         return value  # no id kb.jsonl can hold: "not in kb.jsonl" says so
 
 
-def load_feedback(path: Path, known: set[str], encoding: str | None = None) -> list[Event]:
+def load_feedback(path: Path, entries: list[dict], encoding: str | None = None) -> list[Event]:
     """The events of a --learn file, read and checked before any model loads (format, and
-    entry ids among kb.jsonl's): a bad line would otherwise fail after the first scoring run."""
+    entry ids among kb.jsonl's published ones, as a replay wants them): a bad line would
+    otherwise fail after the first scoring run."""
+    status = {e["id"]: e.get("status") or "published" for e in entries}
     events = read_feedback(path, encoding=encoding)
     for e in events:
-        if e.entry_id is not None and _gold_id(path, e.line, e.entry_id) not in known:
-            field = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[e.action]
+        if e.entry_id is None:
+            continue
+        field = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[e.action]
+        entry_id = _gold_id(path, e.line, e.entry_id)
+        if entry_id not in status:
             raise ImportFileError(path, e.line, field, f"{e.entry_id!r} not in kb.jsonl")
+        if status[entry_id] != "published":
+            raise ImportFileError(path, e.line, field, f"{e.entry_id!r} is {status[entry_id]} in kb.jsonl, "
+                                                       "so no feedback can be learned for it")
     return events
 
 
@@ -152,7 +160,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
-    events = load_feedback(Path(learn), {e["id"] for e in entries}, encoding) if learn is not None else None
+    events = load_feedback(Path(learn), entries, encoding) if learn is not None else None
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:

@@ -239,6 +239,20 @@ def test_eval_names_a_bad_learn_line_before_scoring(home, run, tmp_path, monkeyp
     assert out.exit_code == 1 and error in out.output, out.output
 
 
+def test_eval_names_a_learn_line_for_an_entry_not_published_before_scoring(home, run, tmp_path, monkeypatch):
+    # The replay refuses feedback for an archived or draft entry, after the first scoring run.
+    def no_models(*args, **kwargs):
+        raise AssertionError("the --learn file is checked before the knowledge base is built")
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
+    entries = [ENTRIES[0], ENTRIES[1], {**ENTRIES[2], "status": "archived"}]
+    data = _bench(tmp_path, entries, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    (tmp_path / "learn.jsonl").write_text('{"query": "发票咋开", "accepted": "a2"}\n'
+                                          '{"query": "不要了", "rejected": "a3"}\n', encoding="utf-8")
+    out = run("eval", "--dataset", str(data), "--learn", str(tmp_path / "learn.jsonl"), ok=False)
+    assert out.exit_code == 1 and "learn.jsonl, line 2, field 'rejected': 'a3' is archived in kb.jsonl" \
+        in out.output, out.output
+
+
 def test_eval_learn_parts_without_a_learn_file_is_a_usage_error(home, run, tmp_path, monkeypatch):
     # It was ignored: the scores printed were those of no replay at all.
     def no_models(*args, **kwargs):
