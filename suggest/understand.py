@@ -37,7 +37,7 @@ _THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks|ty)(?![a-z0-9])|感恩(?!节)|(?<!�
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing; 88 only
 # at the end ("走了 88", not "88元那款").
 _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再见|掰掰|(?<![a-z])bye|(?<![\d.])88(?=[\W_]*$)|"
-                     r"没有其他问题|没其他问题|没问题了|没事了|解决了|祝你|辛苦了|那就这样|就这些")
+                     r"没有其他问题|没其他问题|没问题了|没事了|解决了|祝你|辛苦了|麻烦(?:你|您|亲)?(?:了|啦)|那就这样|就这些")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
@@ -47,11 +47,17 @@ _ASKING = re.compile(r"[?？]|吗|怎么|能不能|可不可以|有没有|多少
 _NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
 # 主管, 经理, 负责人, 态度, 赔偿 alone are not complaints ("采购经理", "你们的负责人是谁，想谈合作",
 # "客服态度真好", "运费险怎么赔偿"); asking for one is (找你们负责人, 叫你们经理来, 转主管).
-_ASK_BOSS = r"(?:找|叫|让|要|换|转)(?:你们的?)?(?:主管|经理|领导|负责人)|你们(?:主管|经理|领导|负责人)"
+_ASK_BOSS = r"(?:找|叫|让|要|换|转)(?:你们的?)?(?:主管|经理|领导|负责人|店长)|你们(?:主管|经理|领导|负责人|店长)"
 _COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|{_ASK_BOSS}|骗子|骗人|骗钱|垃圾|什么破|"
                         r"态度(?:差|太差|很差|恶劣|不好|真差)|(?:什么|咩|乜)态度|坑人|黑店|维权|曝光|"
                         r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|虚假宣传|赔三|假一赔|升级处理|"
-                        r"这样对待|这么对待|对待顾客|对待客户")
+                        r"这样对待|这么对待|对待顾客|对待客户|"
+                        # the service complained of: 一直敷衍, 踢皮球, 已读不回, 能不能走点心, 好欺负,
+                        # 全是套路, 反映了好几次; asking for an explanation owed: 给我个交代, 合理的解释
+                        r"敷衍|踢皮球|推卸责任|推来推去|爱答不理|爱理不理|已读不回|走点心|用点心|好欺负|"
+                        r"欺负(?:人|消费者|顾客|老实人)|(?:全|都)是套路|被套路|套路太深|"
+                        r"反映(?:了|过)?(?:好|几|多|很多|[二三四五六七八九十两\d])+次|"
+                        r"给(?:我|个|我个|我一个)(?:说法|交代)|合理的?解释")
 # Complaint words that complain of nothing: a complaint denied (不是要投诉, 没有要投诉的意思,
 # 不会给差评; not when a 但是 follows, nor in a threat asked: 要不要投诉你们才肯退), a guarantee
 # asked about (假一赔十吗, 是不是退一赔三), a bad review the customer wants to take back
@@ -94,11 +100,30 @@ _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票
 # something (新人券在哪领, 发票在哪下载).
 _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单号|派送|配送|驿站|快递柜|顺丰|中通|韵达|寄到|"
                         r"几天到|几天能到|要几天|发到|发出|发了没|运输中|到哪|(?:货|东西|单子?|件)(?:现在|目前|到底)?在哪|"
-                        r"在哪(?:里|儿)?了|出货|寄出|没收到|[未冇]收到|收唔到|没到|丢件|送到|集运|超商取货|宅配")
+                        r"在哪(?:里|儿)?了|出货|寄出|没收到|[未冇]收到|收唔到|没到|丢件|送到|集运|超商取货|宅配|"
+                        # delivery promises and the parcel's way: 次日达, 还在打包, 明天能到北京吗,
+                        # 几天会到, 快点发 (not 没发票, 没发现, 发给我)
+                        r"次日达|当日达|隔日达|时效|打包|揽收|揽件|几天(?:能|会|可以|才能|就能)?到|"
+                        r"(?:今天|明天|后天|当天|周[一二三四五六日末]|几号)(?:能|可以|会|就|才)?(?:送)?到(?![账帐期])|"
+                        r"(?:快点|快|早点|赶紧|尽快|马上|今天|明天|几时|什么时候|啥时候|还不|还没|没有?|根本没)"
+                        r"发(?![票错给现言表布])")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|破了|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
-                        r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕")
+                        r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕|"
+                        # what broke in use: 不亮了, 开不了机, 不通电, 一股怪味; 才用两天就…, 穿一次就…
+                        r"不亮|不能用了|用不了|打不开|开不了机|没反应|失灵|故障|不通电|不制冷|不加热|充不进电|"
+                        r"充不了电|死机|断了|裂了|发霉|变质|怪味|异味|"
+                        r"(?:用|穿|戴|洗|吃)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
+# A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 有保修吗, 保修几年):
+# no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
+_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈)|"
+                           r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
+                           r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
+# Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
+# quality asked (会不会有味道): an entry of another category matched on a shared word says
+# nothing then.
+_PRESALE = re.compile(r"会不会|赠品|满减|满额|包邮|现货|有货|库存|正品|优惠|便宜点|能便宜|保修几年|保几年|推荐")
 # Cantonese outbursts: 搞咩呀, 搞乜鬼 (not 搞咩活动, 搞咩嘢活动: what sale is on), 有冇搞错,
 # 你哋点做嘢 (how do you work), 咩态度, 顶唔顺 (受不了), 激死 / 嬲 (angry; not 唔好嬲).
 _CANTONESE_ANGRY = (r"搞(?:咩|乜)(?:鬼|飞机|嘢)?(?:[啊呀㗎啦嘛吖]|(?![\u3400-\u9fff]))|有冇搞错(?:[啊呀㗎啦]|(?![\u3400-\u9fff]))|"
@@ -117,11 +142,33 @@ _SWEAR = (r"(?<![给送帮替和跟为])他妈的|[我你真太好]他妈(?!妈)
           r"干你娘|干您娘|靠北(?![边方面侧])|靠腰|鸡掰|机掰|白目|北七|"
           r"仆街|扑街|戆鸠|戆居|屌|𨳒|撚|痴线|顶你个肺|冚家铲|食屎|on9|"
           r"(?<![a-z])(?:tmd|tm的|nmd|nmb|cnm|mlgb|nmsl|sb|fuck\w*|shit|wtf|stfu)(?![a-z])")
-_ANGRY = re.compile(rf"{_NO}投诉|差评|12315|骗子|骗人|垃圾|{_SWEAR}|什么破|太差|坑人|黑店|气死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
+# Anger said outright. A complaint (投诉, 差评, 12315, 什么态度) is anger too, unless the customer
+# pleads or worries (see _riled).
+_ANGRY = re.compile(rf"骗子|骗人|垃圾|{_SWEAR}|什么破|太差|坑人|黑店|气死|烦死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
                     rf"{_NO}失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|"
-                    r"搞什么|什么玩意|有病|[!！]{2,}|怎么回事[!！?？]|这样对待|这么对待|"
+                    r"搞什么|什么玩意|有病|[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*|怎么回事[!！?？]|"
+                    r"这样对待|这么对待|"
                     rf"{_CANTONESE_ANGRY}|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
+# Anger put as a question, sarcasm or a demand: 你们系统怎么搞的, 这是什么操作, 是不是不想做生意了,
+# 有没有在做事, 这就是你们的服务？, 这也叫正品？, 说好的次日达呢, 钱呢, 走路都比这快, 真行啊,
+# 问了三次, 到底还发不发, 取消个订单要这么难吗, 凭什么, 给我查清楚！ (not 请给我退款: asked
+# politely). Anger too, unless the customer pleads or worries (see _riled).
+_RILED = re.compile(r"什么操作|啥操作|怎么搞的|莫名其妙|这(?:是)?(?:个|些)?什么(?:鬼|破?东西)(?=[!！?？。，,\s]|$)|凭什么|"
+                    r"还想不想(?:做|干)|不想(?:做生意|卖了|干了)|"
+                    r"有没有(?:人)?在(?:做事|干活|上班|管)|有没有人管|"
+                    r"这就是你们的|这也(?:叫|配叫|好意思叫)|还好意思|"
+                    r"说好的[^，,。？?！!\s]{0,8}呢|(?<![\u3400-\u9fff])(?:我的)?(?:钱|东西|货|退款)呢|"
+                    r"(?:走路|爬|蜗牛|乌龟|步行)[^，,。？?！!\s]{0,6}都比[^，,。？?！!\s]{0,4}快|"
+                    r"真行(?:啊|呀|哈)|你们(?:可)?真行|可真行|真有你们的|服了你们|我(?:真|也是)?服了|"
+                    r"(?<!请)(?:问|说|催|联系)(?:了|过)?第?(?:好|几|多|[二三四五六七八九十两\d])+(?:次|遍)|"
+                    r"到底还?((?!是)[\u3400-\u9fff])[不没]\1|(?:要|就)?这么难(?:吗|嘛|么)|"
+                    r"太夸张了吧|也太夸张|糟心|烦不烦|"
+                    r"(?<!请)(?<!麻烦)给我(?:查|退|换|处理|解决|补|赔)[^，,。？?！!]{0,6}[!！]")
+# Pleading or worry: a complaint or a sarcasm said with it is anxious (再不处理只能投诉了，拜托快点).
+_PLEA = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|着急|赶时间|拜托|求求|求你|求您|担心|害怕|等不了")
+# Nothing held against the shop: "我想投诉一下快递员，不怪你们" is no angry customer.
+_BLAMELESS = re.compile(r"不怪你们|不是你们的(?:问题|错)|跟你们没关系|和你们没关系|不关你们的?事")
 # Nobody answers: 冇人理, 没人回 (not 没人理解, 没人回家, 没人回收, 没有人应该).
 _NOBODY = r"(?:冇|没有?)人(?:理(?!解)|睬|回(?![家来去收])|覆|应(?![该当]))"
 # Not yet: 还没发, 仲未到 / 都未收到 (Cantonese), 还未发, 還沒出貨 (Taiwan's 发货), 还不发;
@@ -136,6 +183,9 @@ _HURRIED = r"(?:怎么能|怎能|哪能|(?<![可功才])能)不着?急(?=[吗嗎
 _ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)着急|赶紧|快点|尽快|马上|赶时间|等不了|怎么还|点解(?:仲|都未|还)|{_NOT_YET_WORDS}|{_NEVER_YET}|"
                       rf"快啲|(?<![a-z])快d(?![a-z])|等唔(?:到|切|及)|{_NOBODY}|"
                       r"催|担心|害怕|就怕|生怕|太慢|好慢|慢死|"
+                      # 千万别发, 吓死我了, 怕寄丢了, 那我的东西怎么办啊, 是不是根本没发
+                      r"千万(?:先|可)?(?:别|不要|要)|吓死|吓坏|怕(?:寄|弄|被|搞)?(?:丢|坏|错|碎|来不及|赶不上)|"
+                      r"怎么办(?:啊|呀|哇|才好)|是不是(?:根本)?(?:没发|没寄|丢了|寄丢|弄丢|送错|寄错)|"
                       r"到底|[?？]{2,}|"
                       r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
 # "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry; after
@@ -145,7 +195,7 @@ _WHILE_NOT_YET = re.compile(r"(?:可以|能|能不能|可不可以|想|要|帮�
 # A wait the customer counts: 都五天了, 一个星期了, 三天还没…, 等了三天; in Cantonese 等咗成个礼拜,
 # 三日都未到, 好耐都未; not 下个月了 (a date to come), 好耐冇见 (long time no see).
 _STILL_NOT = r"还没|都没|(?:还|仲|都)?未|仲冇|都冇"
-_WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?(?:\d+|[一二三四五六七八九十两几半]+|成)\s*个?\s*多?\s*个?\s*"
+_WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?第?(?:\d+|[一二三四五六七八九十两几半]+|成)\s*个?\s*多?\s*个?\s*"
                      rf"(?:天|日|周|星期|礼拜|月|小时|钟头?)(?:了|喇|啦|\s*(?={_STILL_NOT}))|"
                      r"等(?:咗|了)\s*(?:足足|差不多|差唔多|成|\d+|[一二三四五六七八九十两几半]+)\s*个?\s*多?\s*个?\s*"
                      r"(?:天|日|周|星期|礼拜|月|小时|钟头?)|等(?:咗|了)?好耐|好耐(?:都|仲)未|"
@@ -166,7 +216,7 @@ _URGENT = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|马上|立�
 
 
 # Delight or laughter: "!!" and 离谱 then stress joy or a joke (太好了！！, 便宜得离谱哈哈).
-_GLAD = re.compile(r"太好了|好看|好喜欢|喜欢|满意|谢谢|感谢|棒|赞|好评|开心|惊喜|爱了|不错|划算|哈哈|hh|"
+_GLAD = re.compile(r"太好了|好看|好喜欢|喜欢|满意|谢谢|感谢|棒|赞|好评|开心|惊喜|爱了|不错|划算|便宜(?:得|到)|哈哈|hh|"
                    r"[\U0001F602\U0001F923\U0001F60A\U0001F604\U0001F601\U0001F44D\u2764]")  # 😂🤣😊😄😁👍❤
 _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 
@@ -175,27 +225,43 @@ _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 _PROBLEM = re.compile(r"但是|可是|不过|坏|破|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|投诉")  # not 换, 退: requests
 
 
-_EXCLAIM = re.compile(r"[!！]{2,}")
+_EXCLAIM = re.compile(r"[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*")  # !!, ?!, !?
 # What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
 _GRIEF = re.compile(rf"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
+                    r"丢件|丢了|弄丢|却|竟然|居然|"
                     rf"怎么回事|{_NOBODY}|什么意思|凭什么|为什么|点解|退钱|不退|不给|行了行了|够了|算了|别说了|烦")
 
 
 def _angry(text: str) -> bool:
     found = [m.group() for m in _ANGRY.finditer(text)]
     if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text) and not _PROBLEM.search(text):
-        return False
+        found = []
     if found and all(_EXCLAIM.fullmatch(f) for f in found) and not (_GRIEF.search(text) or _NOT_YET.search(text)
                                                                      or _WAITED.search(text)):
-        return False  # "!!" alone stresses what is said: 是鹅绒吗！！好想买, 急！！今天能发吗
-    return bool(found)
+        found = []  # "!!" alone stresses what is said: 是鹅绒吗！！好想买, 急！！今天能发吗
+    return bool(found) or _riled(text)
+
+
+def _riled(text: str) -> bool:
+    """A complaint (投诉, 什么态度, 虚假宣传; not a request: 升级处理, 那我找你们主管) or anger put
+    as a question or sarcasm (see _RILED), unless pleaded or worried (拜托, 着急: anxious) or
+    blaming nobody here (不怪你们)."""
+    complains = any(m.group() != "升级处理" and not _BOSS_ASKED.fullmatch(m.group())
+                    for m in _COMPLAINT.finditer(text))
+    return (complains or bool(_RILED.search(text))) and not _PLEA.search(text) and not _BLAMELESS.search(text)
 
 
 _DOUBLED = re.compile(r"[?？]{2,}")
 
 
+# Relief with thanks: "急死我了，终于到了，谢谢" worried before, not now.
+_RELIEF = re.compile(r"终于|原来|还好|幸好|总算|虚惊")
+
+
 def _anxious(text: str) -> bool:
     found = [m.group() for m in _ANXIOUS.finditer(text)]
+    if found and _RELIEF.search(text) and _GRATITUDE.search(text) and not _PROBLEM.search(text):
+        return False
     if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text) \
             and not _WAITED.search(text):
         return False  # "还没发货" only as the condition of a change the customer asks for
@@ -384,14 +450,14 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "thanks"
     elif _COMPLAINT.search(meant):
         intent = "complaint"
-    elif _AFTERSALE.search(text):
+    elif _AFTERSALE.search(_ASKED_BEFORE.sub(" ", text)):
         intent = "aftersale"
     elif _ORDER.search(text):
         intent = "order"
     elif _LOGISTICS.search(text):
         intent = "logistics"
-    elif _GUARANTEE.search(text) or _BUSINESS.search(text):
-        intent = "presale"  # 假一赔十吗, 想谈合作: asked before buying, whatever entry matched
+    elif _GUARANTEE.search(text) or _BUSINESS.search(text) or _ASKED_BEFORE.search(text) or _PRESALE.search(text):
+        intent = "presale"  # 假一赔十吗, 想谈合作, 会起球吗, 有赠品吗: asked before buying, whatever entry matched
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
         if intent == "complaint" and (_DENIED.search(text) or calm_question(message)):

@@ -497,3 +497,47 @@ def test_no_problem_reported(message):
     from kefu.suggest.understand import reports_problem
 
     assert not reports_problem(message)
+
+
+# Read on messages the lexicons were not tuned on (tests/data/intents_heldout.jsonl): anger
+# without swearing or 投诉, worry without 急, and words asked before buying.
+@pytest.mark.parametrize("message", [
+    "你们客服什么态度！", "虚假宣传，页面写的是真丝", "这是什么操作？付了钱订单没了", "你们系统怎么搞的",
+    "是不是不想做生意了", "这就是你们的售后？", "说好的赠品呢", "问了三遍了，能不能给个准话", "客服一直敷衍我",
+    "退款到底还退不退", "快递还在打包，蜗牛都比你们快", "这也叫新品？", "你們是不是覺得我好欺負",
+    "我要找你们店长，必须给我个交代", "快遞員根本沒送到！給我查清楚！", "都第五天了还不发货？！"])
+def test_anger_without_swearing_or_complaint_words(message):
+    assert understand(message, "售前").sentiment == "angry", message
+
+
+@pytest.mark.parametrize("message, sentiment", [
+    ("再拖下去我只能投诉了，拜托快点处理", "anxious"),  # pleading: worried, not angry
+    ("我着急用，客服一直敷衍，能不能快点", "anxious"),  # (this one and the next three: kept as they were)
+    ("想投诉一下快递员，不怪你们，就是反馈一下", "calm"),  # blaming nobody here
+    ("嗯嗯 那我找你们主管", "calm"),  # a request, no anger
+    ("是真的吗？！", "calm"),  # "?!" alone stresses a question, as "!!" does
+    ("这个价格便宜得离谱，是正品吗", "calm")])
+def test_complaint_or_sarcasm_pleaded_or_blameless_is_not_angry(message, sentiment):
+    assert understand(message, "售前").sentiment == sentiment, message
+
+
+@pytest.mark.parametrize("message, sentiment", [
+    ("千万先别发货，我要改地址", "anxious"), ("退回去的包裹你们收到没，怕寄丢了", "anxious"),
+    ("快递说件破损退回了，那我的东西怎么办啊", "anxious"), ("单号一直查不到，是不是根本没发", "anxious"),
+    ("物流显示丢件？？", "anxious"), ("孩子差点把零件吞了，吓死我了", "anxious"),
+    ("急死我了，终于收到了，谢谢", "calm"), ("吓死我了 原来放门卫了 谢谢亲", "calm")])  # relieved
+def test_worry_without_hurry_words(message, sentiment):
+    assert understand(message).sentiment == sentiment, message
+
+
+@pytest.mark.parametrize("message, category, intent", [
+    ("这件卫衣会起球吗", "售后", "presale"), ("有保修吗，保几年", "售后", "presale"),
+    ("满额有送赠品吗", "售后", "presale"), ("会不会有塑料味", "售后", "presale"),
+    ("用了一个月不通电了，能保修吗", "售前", "aftersale"),  # a fault: no warranty asked before buying ("才用三天就开不了机", "售前", "aftersale"),
+    ("手链戴了两天就变色了", "售前", "aftersale"), ("说好的次日达呢", "售前", "logistics"),
+    ("下单五天了还在打包", "售中", "logistics"), ("能不能快点发", "售中", "logistics"),
+    ("明天能到杭州吗", "售前", "logistics"), ("大概几天会到", "售前", "logistics"),
+    ("好嘞 麻烦你了", "售后", "thanks"), ("客服已读不回", "售前", "complaint"),
+    ("每次都说会处理，我已经反映好几次了", "售后", "complaint"), ("全是套路", "售中", "complaint")])
+def test_topic_words_not_tuned_on(message, category, intent):
+    assert understand(message, category).intent == intent, message
