@@ -447,7 +447,10 @@ class Assistant:
         message = scrub(message)
         if not message.strip():  # before a nudge or a pick is looked for in it
             raise EmptyQuery()
-        context = [{**t, "text": text} for t in context if (text := scrub(t.get("text") or "")).strip()]
+        # Only role and text: an integration's other fields (a sender's phone or e-mail,
+        # attachments) are neither read nor stored in the log, where only text is masked.
+        context = [{"role": t.get("role", "customer"), "text": text} for t in context
+                   if (text := scrub(t.get("text") or "")).strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None

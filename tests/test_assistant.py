@@ -1458,3 +1458,13 @@ def test_the_place_a_message_names_outweighs_its_cantonese(shop_kb):
     hk = replace(HK, confidence=0.84, score=2.3)
     s = Assistant(_Answers(shop_kb, [TW_FREIGHT, hk]), composer()).suggest("我喺台灣，運費點計？")
     assert all("hk" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
+
+
+def test_only_role_and_text_of_a_turn_are_logged(logged):
+    """A turn's other fields (a help desk's sender with phone and e-mail, an attachment)
+    were stored in the log as sent: unmasked, and of any size."""
+    turn = {"role": "customer", "text": "你好，手机13812345678",
+            "sender": {"phone": "13812345678", "email": "li@example.com"}, "attachment": "x" * 1000}
+    s = logged.suggest("发票怎么开", [turn, {"text": "在的"}])
+    assert logged.log.suggestion(s.suggestion_id)["context"] == [
+        {"role": "customer", "text": "你好，手机【手机号】"}, {"role": "customer", "text": "在的"}]
