@@ -202,6 +202,9 @@ def _since_agent(context: list[dict]) -> tuple[int, list[str]]:
     return at, [t["text"] for t in context[at + 1:]]
 
 
+_QUOTED = 60  # characters of a customer's question a note quotes
+
+
 def waiting_question(message: str, context: list[dict]) -> str | None:
     """What the customer asked since the agent's last turn (its last two customer turns),
     when `message` only chases a reply (人呢, 在吗, ？？); None otherwise. Turns that
@@ -461,7 +464,9 @@ class Assistant:
         elif waiting := waiting_question(message, context):
             # "人呢" or "在吗" after a question nobody answered: the question is what to answer.
             result = self.retriever.search(waiting)
-            notes.append(f"a nudge: answering the customer's question still waiting for a reply 「{waiting}」")
+            # quoted short: a pasted turn of 100,000 characters made a note as long
+            quoted = waiting if len(waiting) <= _QUOTED else f"{waiting[:_QUOTED]}…"
+            notes.append(f"a nudge: answering the customer's question still waiting for a reply 「{quoted}」")
         else:
             result = self.retriever.search(message)
         seg = self.retriever.kb.segmenter

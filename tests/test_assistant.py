@@ -169,6 +169,15 @@ def test_a_nudge_after_an_unanswered_question_answers_it(assistant, message):
     assert any("nudge" in n for n in s.notes)
 
 
+def test_a_nudge_note_quotes_a_long_question_short(assistant):
+    """The note quoted the waiting question whole: a pasted turn of 90,000 characters
+    made a note as long, in the CLI's output and twice in the API's answer."""
+    question = "发票怎么开" + "，麻烦看下" * 18000
+    s = assistant.suggest("人呢", [{"role": "customer", "text": question}])
+    note = next(n for n in s.notes if "nudge" in n)
+    assert note.endswith(f"「{question[:60]}…」") and len(note) < 200
+
+
 @pytest.mark.parametrize("context", [
     [{"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "可以开电子发票的"}],  # answered
     [{"role": "customer", "text": "你好"}],  # asked nothing yet
