@@ -258,9 +258,18 @@ _ASKED_FOR = ((re.compile(r"多少钱?|几块钱?|几元"), _AMOUNT), (re.compil
               (re.compile(r"时候|几号|几点"), re.compile(rf"{_DURATION}|\d\s*[号日点]|\d{{1,2}}:\d{{2}}")))
 
 
+# "什么时候到", "多久能到": when the parcel arrives, which a bare 到 says (one character
+# names no word). An answer about when it ships (当天发出, 48小时内发货) is silent on it.
+ARRIVAL = "送达"
+_ASKS_ARRIVAL = re.compile(r"(?:多久|多长时间|几天|什么时候|啥时候|哪天|几号)(?:才|能|会|可以|就|大概|大约)*到(?![账帐款期底])")
+_ARRIVES = re.compile(r"送达|送到|寄到|到货|收到|签收|抵达|到达|天(?:左右)?(?:才|能|就|可以)?到")
+
+
 def _asked_for(word: str) -> re.Pattern | None:
     """How an answer gives what question word `word` asks for (see _ASKED_FOR); None for
     other words."""
+    if word == ARRIVAL:
+        return _ARRIVES
     return next((gives for asks, gives in _ASKED_FOR if asks.fullmatch(word)), None)
 
 
@@ -492,6 +501,10 @@ class Assistant:
             # gives; "多少钱" after "能发顺丰吗" is answered by 顺丰加12元 without the word 多少.
             named = [w for w in words if (not _NO_TOPIC.fullmatch(w) or _asked_for(w))
                      and any(w in _said(h) for h in result.hits[:3])]
+            # "好的那什么时候到" after the agent said when it ships asks when it arrives:
+            # the earlier question's answer (当天发出) gives a time, but not that one.
+            if _ASKS_ARRIVAL.search(result.normalized) and any(_speaks_of(h, ARRIVAL) for h in result.hits[:3]):
+                named.append(ARRIVAL)
             # Only when that reading is the more confident: "多久到" is a question of its own
             # after "这个有优惠吗" (taking any confident joined reading answered it with 生日券).
             if joined.confidence > result.confidence and joined.hits and (

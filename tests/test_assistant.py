@@ -459,6 +459,24 @@ class _Searches(_Answers):
         return SearchResult(message, message, "simplified", False, list(self.by_message.get(message, self.hits)))
 
 
+@pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
+def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
+    """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
+    earlier turn and answered with the shipping entry again: its answer gives a time
+    (当天, 48小时), but when the parcel ships, not when it arrives (到, one character,
+    named no word)."""
+    ship = _said_so(_hit("ship", "今天下单今天能发货吗", 0.98, 2.5, ["发货"]),
+                    "现货商品当天16:00前付款的当天发出，之后付款的48小时内发出。")
+    arrive = _said_so(_hit("arrive", "发货后多久能到", 0.82, 2.3, ["物流"]), "大陆地区一般发货后2-4天送达。")
+    searches = _Searches(shop_kb, {f"今天下单能发货吗 {message}": [ship, replace(arrive, confidence=0.6)]}, [arrive])
+    context = [{"role": "customer", "text": "今天下单能发货吗"}, {"role": "agent", "text": "下午4点前下单当天发货哦"}]
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert s.drafts[0].entry_ids == ["arrive"], [(d.style, d.entry_ids) for d in s.drafts]
+    # an entry that says when it arrives is still read with the earlier turn
+    searches.by_message[f"今天下单能发货吗 {message}"] = [_said_so(ship, "当天16:00前付款当天发出，发货后2-4天送达。")]
+    assert Assistant(searches, composer()).suggest(message, context).drafts[0].entry_ids == ["ship"]
+
+
 @pytest.mark.parametrize("question, confidence", [
     ("不知道还能不能处理", 0.9),  # names no topic of its own: 处理 asks for help with the rest
     ("可以寄顺丰吗", 0.68),  # names one, but its entry is only plausible
