@@ -196,10 +196,17 @@ def replies(message: str, context: list[dict]) -> bool:
     return len(text) <= 12 and not _ASKS.search(text)
 
 
+# The customer turns since the agent's last one that a nudge is read with: a question
+# and the nudges after it fit many times over. Each is understood, and a context of
+# thousands of short turns (100,000 characters) took seconds doing so for every one.
+_SINCE = 20
+
+
 def _since_agent(context: list[dict]) -> tuple[int, list[str]]:
-    """The position of the agent's last turn (-1: none) and the customer turns after it."""
+    """The position of the agent's last turn (-1: none) and the customer turns after it,
+    the last _SINCE of them."""
     at = next((i for i in range(len(context) - 1, -1, -1) if context[i].get("role", "customer") == "agent"), -1)
-    return at, [t["text"] for t in context[at + 1:]]
+    return at, [t["text"] for t in context[at + 1:][-_SINCE:]]
 
 
 _QUOTED = 60  # characters of a customer's question a note quotes
@@ -213,10 +220,10 @@ def waiting_question(message: str, context: list[dict]) -> str | None:
         return None
     at, turns = _since_agent(context)
     since = [t for t in turns if understand(t).intent != "greeting"]  # an earlier 在吗 chased it too
-    if since and at >= 0 and replies(since[0], context[:at + 1]):
-        before = [t["text"] for t in context[:at] if t.get("role", "customer") == "customer"
-                  and understand(t["text"]).intent != "greeting"]
-        since = before[-1:] + since[-2:]
+    if since and at >= 0 and len(turns) < _SINCE and replies(since[0], context[:at + 1]):
+        before = next(([t["text"]] for t in context[at - 1::-1] if t.get("role", "customer") == "customer"
+                       and understand(t["text"]).intent != "greeting"), []) if at else []
+        since = before + since[-2:]
     else:
         since = since[-2:]
     asked = " ".join(since)
@@ -553,7 +560,8 @@ class Assistant:
             notes.append("after an angry turn: read as still upset")
         vals = {}
         for text in earlier + [message]:
-            vals.update(values_from_message(normalize(text, max_chars=10**6).text))
+            if any(ch.isdigit() for ch in text):  # order and tracking numbers hold digits (full-width too)
+                vals.update(values_from_message(normalize(text, max_chars=10**6).text))
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")

@@ -178,6 +178,18 @@ def test_a_nudge_note_quotes_a_long_question_short(assistant):
     assert note.endswith(f"「{question[:60]}…」") and len(note) < 200
 
 
+def test_a_nudge_after_thousands_of_turns_reads_only_the_latest(assistant, monkeypatch):
+    """Every customer turn since the agent's last one was understood, twice (the waiting
+    question and the nudges): a context of 3,000 short turns took seconds."""
+    from kefu.suggest import assistant as module
+
+    calls, understand = [], module.understand
+    monkeypatch.setattr(module, "understand", lambda text, *a, **k: calls.append(text) or understand(text, *a, **k))
+    context = [{"role": "customer", "text": f"第{n}件衣服小了"} for n in range(3000)]
+    s = assistant.suggest("在吗", context + [{"role": "customer", "text": "发票怎么开"}])
+    assert any(n.endswith("「第2999件衣服小了 发票怎么开」") for n in s.notes) and len(calls) < 100
+
+
 @pytest.mark.parametrize("context", [
     [{"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "可以开电子发票的"}],  # answered
     [{"role": "customer", "text": "你好"}],  # asked nothing yet
