@@ -123,7 +123,7 @@ _ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|�
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
 # quality asked (会不会有味道): an entry of another category matched on a shared word says
 # nothing then.
-_PRESALE = re.compile(r"会不会|赠品|满减|满额|包邮|现货|有货|库存|正品|优惠|便宜点|能便宜|保修几年|保几年|推荐")
+_PRESALE = re.compile(r"会不会|赠品|满减|满额|包邮|现货|有货|库存|正品|优惠|便宜点|能便宜|推荐")  # warranty asked: _ASKED_BEFORE
 # Cantonese outbursts: 搞咩呀, 搞乜鬼 (not 搞咩活动, 搞咩嘢活动: what sale is on), 有冇搞错,
 # 你哋点做嘢 (how do you work), 咩态度, 顶唔顺 (受不了), 激死 / 嬲 (angry; not 唔好嬲).
 _CANTONESE_ANGRY = (r"搞(?:咩|乜)(?:鬼|飞机|嘢)?(?:[啊呀㗎啦嘛吖]|(?![\u3400-\u9fff]))|有冇搞错(?:[啊呀㗎啦]|(?![\u3400-\u9fff]))|"
@@ -142,11 +142,14 @@ _SWEAR = (r"(?<![给送帮替和跟为])他妈的|[我你真太好]他妈(?!妈)
           r"干你娘|干您娘|靠北(?![边方面侧])|靠腰|鸡掰|机掰|白目|北七|"
           r"仆街|扑街|戆鸠|戆居|屌|𨳒|撚|痴线|顶你个肺|冚家铲|食屎|on9|"
           r"(?<![a-z])(?:tmd|tm的|nmd|nmb|cnm|mlgb|nmsl|sb|fuck\w*|shit|wtf|stfu)(?![a-z])")
+# Stressed punctuation (!!, ?!, !?): anger in _ANGRY, which _EXCLAIM tells apart when it is
+# all the anger a message shows.
+_STRESS = r"[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*"
 # Anger said outright. A complaint (投诉, 差评, 12315, 什么态度) is anger too, unless the customer
 # pleads or worries (see _riled).
 _ANGRY = re.compile(rf"骗子|骗人|垃圾|{_SWEAR}|什么破|太差|坑人|黑店|气死|烦死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
                     rf"{_NO}失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|"
-                    r"搞什么|什么玩意|有病|[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*|怎么回事[!！?？]|"
+                    rf"搞什么|什么玩意|有病|{_STRESS}|怎么回事[!！?？]|"
                     r"这样对待|这么对待|"
                     rf"{_CANTONESE_ANGRY}|"
                     r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
@@ -225,7 +228,7 @@ _MILD = re.compile(r"[!！]{2,}|离谱|无语")
 _PROBLEM = re.compile(r"但是|可是|不过|坏|破|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|投诉")  # not 换, 退: requests
 
 
-_EXCLAIM = re.compile(r"[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*")  # !!, ?!, !?
+_EXCLAIM = re.compile(_STRESS)
 # What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
 _GRIEF = re.compile(rf"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
                     r"丢件|丢了|弄丢|却|竟然|居然|"
