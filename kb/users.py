@@ -50,7 +50,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How a token (or a session id) is kept: never as sent."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -147,12 +148,12 @@ class Users:
         with writing(self.db):
             self.db.execute("delete from web_sessions where created_at < ?", [stale])
             self.db.execute("insert into web_sessions (id_hash, user, created_at) values (?, ?, ?)",
-                            [_token_hash(sid), name, _now()])
+                            [token_hash(sid), name, _now()])
         return sid
 
     def by_session(self, sid: str) -> User | None:
         """The user of a live login, else None (logged out, password changed, user removed)."""
-        row = self.db.execute("select user from web_sessions where id_hash = ?", [_token_hash(sid)]).fetchone()
+        row = self.db.execute("select user from web_sessions where id_hash = ?", [token_hash(sid)]).fetchone()
         if row is None:
             return None
         try:
@@ -162,7 +163,7 @@ class Users:
 
     def end_session(self, sid: str) -> None:
         with writing(self.db):
-            self.db.execute("delete from web_sessions where id_hash = ?", [_token_hash(sid)])
+            self.db.execute("delete from web_sessions where id_hash = ?", [token_hash(sid)])
 
     # -- API tokens ---------------------------------------------------------------
     def add_token(self, name: str, role: str = "agent") -> str:
@@ -173,12 +174,12 @@ class Users:
         token = "kefu_" + secrets.token_urlsafe(32)
         with writing(self.db):
             self.db.execute("insert into api_tokens (token_hash, name, role, created_at) values (?, ?, ?, ?)",
-                            [_token_hash(token), name, role, _now()])
+                            [token_hash(token), name, role, _now()])
         return token
 
     def by_token(self, token: str) -> User | None:
         row = self.db.execute("select name, role from api_tokens where token_hash = ?",
-                              [_token_hash(token)]).fetchone()
+                              [token_hash(token)]).fetchone()
         return User(f"token:{row[0]}", row[1], shared=True) if row else None
 
     def tokens(self) -> list[dict]:

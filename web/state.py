@@ -111,9 +111,8 @@ def _token_user(ws, token: str):
     """The token's user, else None; an unknown token is refused (429) while this address
     has sent too many different unknown tokens: tokens cannot be guessed, but nothing should
     be tried without limit."""
-    import hashlib
-
     from kefu.kb.throttle import TOKEN
+    from kefu.kb.users import token_hash
 
     from .api import ApiError
 
@@ -126,7 +125,7 @@ def _token_user(ws, token: str):
     # Each unknown token counts once (by its hash): an integration that keeps sending its
     # revoked token gets 401 every time, not 429 after a few requests, and guesses nothing.
     throttle, address = login_throttle(ws), client_address()
-    key = hashlib.sha256(token.encode()).hexdigest()
+    key = token_hash(token)
     if throttle.already_failed(key, address, TOKEN):
         return None
     wait = throttle.wait(None, address, TOKEN)
