@@ -114,6 +114,18 @@ def test_words_around_swearing_are_harmless(message):
     assert understand(message).sentiment == "calm", message
 
 
+@pytest.mark.parametrize("message", ["衣服洗了一次就掉色，太坑了吧！！", "你们这也太坑了", "又被坑了", "降价这么快，坑老顾客啊"])
+def test_being_ripped_off_is_an_angry_complaint(message):
+    """太坑了 was read as a calm pre-sale question and got a cheerful reply."""
+    u = understand(message)
+    assert (u.intent, u.sentiment) == ("complaint", "angry"), message
+
+
+@pytest.mark.parametrize("message", ["怎么选尺码才不会踩坑", "还有坑位吗", "路上坑洼多，包装结实吗"])
+def test_a_pitfall_is_no_ripoff(message):
+    assert understand(message).sentiment == "calm", message
+
+
 @pytest.mark.parametrize("message", ["我不生气，就是想问下尺码", "你们别生气哈，我就问问", "不要生气，我就问问"])
 def test_saying_one_is_not_angry_is_not_angry(message):
     assert understand(message).sentiment != "angry"
