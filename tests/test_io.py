@@ -290,6 +290,17 @@ def test_csv_export_writes_formula_like_cells_as_text_and_reads_them_back(tmp_pa
     assert [Entry(**row).content() for row in read_entries(p)] == [e.content() for e in entries]
 
 
+def test_csv_round_trip_keeps_an_apostrophe_before_a_formula_character(tmp_path):
+    """Reading takes the apostrophe off '=SUM(A1), so a text that itself begins with one
+    ('-_-' 好的, a kaomoji) lost it on export and import back; it is written doubled."""
+    e = Entry(id="e1", question="'@客服在吗", answer="'-_-' 好的亲", similar=["'+1能用吗"], tags=["'=x"])
+    p = tmp_path / "out.csv"
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        write_entries([e], "csv", fh)
+    assert "''-_-' 好的亲" in [c for row in csv.reader(p.open(encoding="utf-8")) for c in row]
+    assert [Entry(**row).content() for row in read_entries(p)] == [e.content()]
+
+
 def test_csv_round_trip_keeps_similar_question_with_fullwidth_semicolon(tmp_path):
     """A '；' inside one similar question is ordinary Chinese punctuation, not a separator."""
     e = Entry(id="e1", question="能开发票吗", answer="可以", similar=["要开发票；纸质的可以吗", "发票|收据"])

@@ -144,13 +144,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def csv_safe(cell: str) -> str:
-    """A cell as kefu writes it into a CSV file: '=SUM(A1) for =SUM(A1) (CSV injection)."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
+    """A cell as kefu writes it into a CSV file: '=SUM(A1) for =SUM(A1) (CSV injection).
+    Apostrophes already before such a character ('-_-' 好的) get one more, or reading the
+    cell back would take one of the text's own off."""
+    return "'" + cell if cell.lstrip("'").startswith(FORMULA_START) else cell
 
 
 def csv_unescaped(cell: str) -> str:
     """The inverse of csv_safe, for any CSV cell read: '=SUM(A1) is the text =SUM(A1)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START) else cell
 
 
 def split_cell(cell: str) -> list[str]:
