@@ -1107,6 +1107,39 @@ def test_export_then_import_reports_everything_unchanged(kefu, tmp_path, fmt):
     assert {q: e.content() for q, (e, _) in stored(home).items()} == {q: e.content() for q, (e, _) in entries.items()}
 
 
+def test_a_csv_export_saved_again_by_excel_imports_unchanged(kefu, tmp_path):
+    """Excel opens an exported CSV's 2025-10-20 as a date and saves it as the locale shows
+    it, 2025/10/20 (a date-time 2025/11/1 20:00): every dated row was rejected."""
+    jsonl(tmp_path / "seed.jsonl", ROUND_TRIP)
+    kefu("import", "seed.jsonl")
+    kefu("export", "--format", "csv", "-o", "out.csv")
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    text = text.replace("2025-10-20", "2025/10/20").replace("2025-11-11", "2025/11/11")
+    text = text.replace("2025-11-01T20:00:00", "2025/11/1 20:00")
+    (tmp_path / "out.csv").write_text(text, encoding="gb18030")  # and in the Windows code page
+    again = report(kefu("import", "out.csv", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 6, 0, 0) and again["rejected"] == []
+
+
+@pytest.mark.parametrize("given,read", [
+    ("2026/3/1", "2026-03-01"), ("2026-3-1", "2026-03-01"), ("2026.03.01", "2026-03-01"),
+    ("2026年3月1日", "2026-03-01"), ("2026/3/1 9:05", "2026-03-01T09:05:00"),
+    ("2026/12/31 23:59:30", "2026-12-31T23:59:30"), ("2026-03-01T08:00+08:00", "2026-03-01T08:00:00+08:00"),
+])
+def test_dates_as_spreadsheets_write_them_are_read(tmp_path, given, read):
+    path = tmp_path / "faq.csv"
+    path.write_text(f"question,answer,valid_from\n活动时间,答,{given}\n", encoding="utf-8")
+    assert [r.data["valid_from"] for r in load(path).rows] == [read]
+
+
+@pytest.mark.parametrize("bad", ["2026/13/45", "2026/2/30", "3/1/2026", "2026/3/1 25:00", "2026年3月"])
+def test_a_bad_date_in_spreadsheet_form_is_still_a_rejected_row_naming_it(tmp_path, bad):
+    path = tmp_path / "faq.csv"
+    path.write_text(f"question,answer,valid_from\n活动时间,答,{bad}\n", encoding="utf-8")
+    [problem] = load(path).problems
+    assert "field 'valid_from'" in str(problem) and repr(bad) in str(problem)
+
+
 def test_export_xlsx_with_a_control_character_from_json(kefu, tmp_path):
     jsonl(tmp_path / "seed.jsonl", [{"id": "vt", "question": "有现货吗？", "answer": "有现货\u000b当天发。"}])
     kefu("import", "seed.jsonl")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from ..entry import question_key, validate
 from ..text import to_simplified
@@ -17,6 +17,7 @@ from ..errors import InvalidEntry
 from .records import Place, Problem, Row
 
 LIST_FIELDS = ("similar", "tags")
+WHEN_FIELDS = ("valid_from", "valid_to")
 # Header spellings seen in shop exports; compared after lower-casing and dropping spaces,
 # '*' (required-column markers) and bracketed notes such as （必填）.
 ALIASES = {
@@ -132,6 +133,28 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+# A date as a spreadsheet writes it in a Chinese locale: Excel saves the 2026-03-01 it
+# read from a CSV as 2026/3/1 (a date-time as 2026/3/1 9:05), editors type 2026.3.1 or
+# 2026年3月1日. Year first only, so the day and month are never in doubt.
+_SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)日|)"
+                         r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def _when(text: str) -> str:
+    """A validity cell in the ISO form kefu reads (2026/3/1 9:05 is 2026-03-01T09:05:00);
+    any other text as it is, for the entry's check to accept or name."""
+    if not (m := _SHEET_DATE.fullmatch(text)):
+        return text
+    year, _, month, month_zh, day, hour, minute, second = m.groups()
+    try:
+        day_ = date(int(year), int(month or month_zh), int(day))
+        if hour is None:
+            return day_.isoformat()
+        return datetime.combine(day_, time(int(hour), int(minute), int(second or 0))).isoformat()
+    except ValueError:  # 2026/2/30, 25:00
+        return text
+
+
 def _status(text: str) -> str:
     """A status cell as kefu spells it: 已发布 or Published is published."""
     return STATUS_WORDS.get(to_simplified(text), text.lower() if text.isascii() else text)
@@ -187,7 +210,7 @@ class RowChecker:
             else:
                 text = cell_text(value).strip()
                 if text:
-                    data[name] = _status(text) if name == "status" else text
+                    data[name] = _status(text) if name == "status" else _when(text) if name in WHEN_FIELDS else text
         shown = {k: (join_cell([cell_text(i) for i in v]) if isinstance(v, list) else cell_text(v))
                  for k, v in raw.items()}
         for name in ("question", "answer"):
