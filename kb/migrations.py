@@ -294,9 +294,20 @@ def _apply(db: sqlite_utils.Database) -> None:
     for fn in MIGRATIONS:
         if fn.__name__ in done:
             continue
-        with db.conn:
+        # One explicit transaction per migration, its record included: sqlite-utils
+        # commits each statement outside one (`with db.conn` opens none), so a migration
+        # that failed half-way (a full disk, a killed process) left its first tables or
+        # columns behind unrecorded, and running it again on the next open failed
+        # ("table … already exists"): the store could not be opened any more.
+        db.conn.execute("begin immediate")
+        try:
             fn(db)
             db["_migrations"].insert({"name": fn.__name__, "applied_at": _now()})
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise
+        db.conn.commit()
 
 
 def _now() -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from datetime import datetime
 
 import pytest
+import sqlite_utils
 
 from kefu.kb.entry import Entry, validate
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
@@ -706,6 +707,39 @@ def test_terms_stored_as_typed_by_an_older_kefu_are_normalised_on_open(tmp_path)
     try:
         assert s.terms() == ["abc牌", "运费险", "顺丰"]
         assert s.remove_terms(["運費險"]) == 1 and s.terms() == ["abc牌", "顺丰"]
+    finally:
+        s.close()
+
+
+def test_an_upgrade_that_fails_half_way_leaves_the_store_as_it_was_and_can_run_again(tmp_path, make_entry,
+                                                                                       monkeypatch):
+    """A migration is all or nothing: m017 rebuilds the learned table in several statements,
+    and one that failed half-way (a full disk, a killed process) left its new table
+    committed, so the next open failed ("table learned_new already exists") and the store
+    could not be opened at all."""
+    from kefu.kb import migrations
+
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    upto = names.index("m017_learned_ids_never_reused")
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+        s = Store.open(tmp_path / "kefu.db")  # a store of a kefu before m017
+        s.add(make_entry("e1"))
+        s.close()
+    # m017 fails as it drops the old table (the disk full, say), after it made and filled the new one.
+    conn = sqlite3.connect(tmp_path / "kefu.db")
+    conn.set_authorizer(lambda action, arg1, *rest: sqlite3.SQLITE_DENY
+                        if action == sqlite3.SQLITE_DROP_TABLE and arg1 == "learned" else sqlite3.SQLITE_OK)
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        Store(sqlite_utils.Database(conn))
+    conn.close()
+    db = sqlite3.connect(tmp_path / "kefu.db")
+    assert "learned_new" not in {r[0] for r in db.execute("select name from sqlite_master")}
+    db.close()
+    s = Store.open(tmp_path / "kefu.db")  # the upgrade runs again, whole
+    try:
+        assert s.get("e1").question == "运费怎么算"
+        assert "m017_learned_ids_never_reused" in {r["name"] for r in s.db["_migrations"].rows}
     finally:
         s.close()
 
