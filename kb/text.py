@@ -354,24 +354,43 @@ def _jieba(cache_dir: Path | None):
     logging.getLogger("jieba").setLevel(logging.WARNING)  # after the import, which sets DEBUG
     global _DICT
     tk = jieba.Tokenizer()
-    if cache_dir is not None:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    usable = cache_dir is None or _cache_usable(cache_dir)
+    if cache_dir is not None and usable:
         tk.tmp_dir = str(cache_dir)
     with _DICT_LOCK:
         if _DICT is None:
-            tk.initialize()  # from cache_dir's cache file, or built and written there
+            if usable:
+                tk.initialize()  # from cache_dir's cache file, or built and written there
+            else:  # no cache to read or write: built from jieba's dictionary (~2 s)
+                tk.FREQ, tk.total = tk.gen_pfdict(tk.get_dict_file())
+                tk.initialized = True
             _DICT = (dict(tk.FREQ), tk.total)
             return tk
     tk.FREQ, tk.total = dict(_DICT[0]), _DICT[1]
     tk.initialized = True
-    if cache_dir is not None and not (Path(cache_dir) / _JIEBA_CACHE).exists():
+    if cache_dir is not None and usable and not (Path(cache_dir) / _JIEBA_CACHE).exists():
         _write_cache(Path(cache_dir) / _JIEBA_CACHE)  # so the next process reads it from here
     return tk
 
 
+def _cache_usable(cache_dir: Path) -> bool:
+    """Whether jieba's cache can be written to `cache_dir` (made if missing) or read from
+    it. A data folder this user cannot write (a read-only snapshot, the server user's
+    folder) is searched all the same, without a cache: making the folder failed the
+    search, and jieba's failed write of its cache printed a traceback."""
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(cache_dir, os.W_OK | os.X_OK) or (Path(cache_dir) / _JIEBA_CACHE).is_file()
+
+
 def _write_cache(path: Path) -> None:
     """The default dictionary in jieba's cache format, written whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+    except OSError:  # a cache is an optimisation: a folder that cannot be written must not stop segmenting
+        return
     try:
         with os.fdopen(fd, "wb") as f:
             marshal.dump(_DICT, f)

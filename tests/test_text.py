@@ -148,6 +148,22 @@ def test_a_segmenter_leaves_jiebas_cache_in_a_new_cache_dir_too(tmp_path):
     assert (tmp_path / "b" / "jieba.cache").stat().st_size > 1_000_000
 
 
+def test_a_cache_folder_that_cannot_be_made_or_written_does_not_stop_segmenting(tmp_path, monkeypatch):
+    """A data folder this user cannot write is searched all the same (README): making its
+    missing cache folder failed every search ("Read-only file system: DATA/cache"), and
+    writing jieba's cache into a read-only one failed the first search after a new term."""
+    import tempfile
+
+    (tmp_path / "file").write_text("")
+    assert Segmenter(tmp_path / "file" / "cache").split("运费怎么算")[0] == ["运费", "算"]
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", kwargs.get("dir"))
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    assert Segmenter(tmp_path / "read-only", ["闪电退款"]).split("闪电退款怎么申请")[0] == ["闪电退款", "申请"]
+    assert not (tmp_path / "read-only" / "jieba.cache").exists()
+
+
 def test_a_term_counts_as_the_words_it_makes_without_the_dictionary(tmp_path):
     """Confidence grows with a message's content words: adding the product name 雪绒冰丝 as a
     term made the bare query 雪绒冰丝 one word instead of two, and a no-match."""
