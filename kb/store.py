@@ -823,12 +823,19 @@ def read_only_uri(path: str | Path) -> str | None:
     it would have to create the shared-memory file beside it ("attempt to write a readonly
     database"): with a write-ahead log there (a process has the store open) its files are
     read as they are; without one, nothing holds unsaved transactions, and the file is
-    read as immutable."""
+    read as immutable. A log without its shared-memory file (a copy of a store in use
+    that left the -shm out, a removed -shm) holds committed transactions that an immutable
+    read leaves out, silently: an older content shown, and backed up, as the store's.
+    KefuError then, naming the log."""
     path = Path(path).resolve()
     if not path.exists() or (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
         return None
-    wal = Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
-    return path.as_uri() + ("?mode=ro" if wal else "?immutable=1")
+    log, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if log.exists() and not shm.exists() and log.stat().st_size > 0:
+        raise KefuError(f"{log} holds changes not yet in {path.name}, and reading them needs {shm.name} made "
+                        f"beside it, which this user cannot do: run kefu as a user who can write {path.parent}, "
+                        "or copy the folder where you can")
+    return path.as_uri() + ("?mode=ro" if log.exists() and shm.exists() else "?immutable=1")
 
 
 def _cannot_write(exc: Exception) -> bool:

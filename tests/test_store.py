@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from datetime import datetime
@@ -1264,6 +1265,32 @@ def test_backup_names_the_store_when_it_cannot_be_read(tmp_path):
     with pytest.raises(KefuError, match=r"cannot read the store .*kefu\.db: file is not a database"):
         backup(db, tmp_path / "b.db")
     assert list(tmp_path.iterdir()) == [db]
+
+
+def test_a_read_only_folder_whose_log_has_no_shared_memory_file_is_refused_not_read_without_it(
+        tmp_path, make_entry, monkeypatch):
+    """A folder this user cannot write is read as immutable when it has no -shm beside a
+    -wal: the log's committed transactions were left out without a word, and a backup made
+    from there lacked them (here the entry e2 and the edit of e1)."""
+    import shutil
+
+    (tmp_path / "live").mkdir()
+    s = Store.open(tmp_path / "live" / "kefu.db")
+    s.add(make_entry("e1"))
+    s.db.execute("pragma wal_checkpoint(truncate)")
+    s.db.execute("pragma wal_autocheckpoint=0")
+    s.add(make_entry("e2", question="多久发货"))
+    s.update("e1", {"answer": "新的答案"})
+    copy = tmp_path / "copy"  # a copy made while the store is in use, without its -shm
+    copy.mkdir()
+    shutil.copy(tmp_path / "live" / "kefu.db", copy / "kefu.db")
+    shutil.copy(tmp_path / "live" / "kefu.db-wal", copy / "kefu.db-wal")
+    s.close()
+    monkeypatch.setattr("kefu.kb.store.os.access", lambda path, mode: not mode & os.W_OK)  # read-only
+    with pytest.raises(KefuError, match=r"copy/kefu\.db-wal holds changes not yet in kefu\.db, and reading them "
+                                        r"needs kefu\.db-shm"):
+        backup(copy / "kefu.db", tmp_path / "b.db")
+    assert not (tmp_path / "b.db").exists()
 
 
 def test_backup_overwrites_any_file_and_refuses_the_store_itself(tmp_path, make_entry):
