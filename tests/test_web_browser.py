@@ -921,3 +921,53 @@ def test_a_greeting_gets_its_reply_and_no_missing_answer_card(servers, new_page)
     assert page.locator(".kp-nomatch").count() == 0
     ask(page, "今天天气怎么样")  # a question the base has no answer for still gets the card
     assert page.locator(".kp-nomatch").count() == 1
+
+
+def _log_in_again(page, servers) -> None:
+    """On a panel that says the login ended: 重新登录, then the agent's password."""
+    page.get_by_role("link", name="重新登录").click()
+    page.fill("input[name=name]", "agent")
+    page.fill("input[name=password]", USERS["agent"][0])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#kp-message")
+    page.wait_for_function("() => !!window.kefuPanel")
+
+
+def test_feedback_given_as_the_login_ended_is_recorded_after_logging_in_again(servers, new_page):
+    """A draft copied after the login had ended (the copy cannot wait for the server) was
+    never recorded as accepted, and a 没帮助 still held was sent as the page closed, with
+    no login: both were lost. They are kept in the tab and recorded once the agent is back."""
+    page = new_page()
+    login(page, servers.url)
+    drafts = page.locator(".kp-draft")
+    held = ask(page, "能开发票吗")
+    drafts.nth(1).get_by_role("button", name="没帮助").click()
+    assert drafts.nth(1).get_by_role("button").last.inner_text() == "已反馈"
+    page.context.clear_cookies()
+    page.locator("#kp-message").press_sequentially("？")
+    page.get_by_role("link", name="重新登录").wait_for()
+    _log_in_again(page, servers)
+    assert wait_feedback(servers, held, ("reject", 2, None)) == [("reject", 2, None)]
+
+    copied = ask(page, "运费怎么算")
+    page.context.clear_cookies()
+    page.locator("#kp-message").press("Alt+1")
+    page.get_by_role("link", name="重新登录").wait_for()
+    assert feedback(servers, copied) == []
+    _log_in_again(page, servers)
+    assert wait_feedback(servers, copied, ("accept", 1, None)) == [("accept", 1, None)]
+    page.get_by_text("已补记登录过期前的 1 条反馈").wait_for()
+    assert feedback(servers, held) == [("reject", 2, None)]  # once
+
+
+def test_a_held_reject_is_sent_before_logging_out(servers, new_page):
+    """退出 ended the login first and the held 没帮助 was sent after it, refused (401)."""
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "能开发票吗")
+    page.locator(".kp-draft").nth(1).get_by_role("button", name="没帮助").click()
+    page.locator(".kp-logout button").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    assert "已退出登录" in page.locator("body").inner_text()
+    assert wait_feedback(servers, sid, ("reject", 2, None)) == [("reject", 2, None)]
+

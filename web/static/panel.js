@@ -14,6 +14,7 @@
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
   const SAVED = "kefu-panel-unsent";  // sessionStorage: what was typed when the login ended
+  const UNSENT = "kefu-panel-feedback";  // sessionStorage: feedback refused as the login had ended
   // 【请填写订单号】 as the server writes it, or in traditional script after conversion.
   const PLACEHOLDER = /【(?:请填写|請填寫)[^】]*】/g;
 
@@ -82,6 +83,7 @@
     warning: null,        // {message, text}: a draft of this message must not be sent (archived)
     restored: null,       // edits saved when the login ended: {message, drafts} (restoreTyped)
     pending: [],          // 没帮助 not sent yet: [{suggestion, draft, entry, agent}] (see reject)
+    sending: new Set(),   // feedback requests in flight (退出 waits for them)
     typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
     text: "",             // the message box as of its last input event
     replacing: false,     // the coming input replaces the whole message box
@@ -178,6 +180,9 @@
     if (cfg.embedded) {
       block("API 令牌无效或已被撤销：请检查 Chatwoot 仪表板应用地址中的 #token=…");
     } else {
+      // Rejects still held would be sent as the page closes, with no login to take them.
+      for (const p of state.pending) keepFeedback({ suggestion_id: p.suggestion, action: "reject", draft: p.draft });
+      state.pending = [];
       saveTyped();
       block("登录已过期或在别处重新登录，请重新登录。", true);
     }
@@ -194,6 +199,45 @@
     } catch (_) {
       // storage full or disabled: nothing to keep it in
     }
+  }
+
+  /** Feedback the server refused because the login had ended (a draft copied, 没帮助 held):
+   * kept in this tab and sent once the same user has logged in again (resendFeedback). */
+  function keepFeedback(body) {
+    if (cfg.embedded || !cfg.user) return;
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
+      const list = kept && kept.user === cfg.user && Array.isArray(kept.feedback) ? kept.feedback : [];
+      if (!list.some((b) => JSON.stringify(b) === JSON.stringify(body))) list.push(body);
+      sessionStorage.setItem(UNSENT, JSON.stringify({ user: cfg.user, feedback: list }));
+    } catch (_) {
+      // storage full or disabled: nothing to keep it in
+    }
+  }
+
+  /** After logging in again: record the feedback kept by keepFeedback, for the suggestions
+   * it was given on, when the same user is back. */
+  async function resendFeedback() {
+    let kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
+      sessionStorage.removeItem(UNSENT);
+    } catch (_) {
+      return;
+    }
+    if (!kept || typeof kept !== "object" || !cfg.user || kept.user !== cfg.user || !Array.isArray(kept.feedback)) return;
+    let recorded = 0;
+    for (const body of kept.feedback) {
+      if (!body || typeof body !== "object" || typeof body.suggestion_id !== "string") continue;
+      try {
+        await post(cfg.feedback_url, body);
+        recorded += 1;
+      } catch (err) {
+        if (err.status === 401) keepFeedback(body);  // logged out again: kept for the next login
+        else toast(`登录过期前的反馈未能补记：${failureText(err)}`, "error", 5000);
+      }
+    }
+    if (recorded) toast(`已补记登录过期前的 ${recorded} 条反馈`, "ok", 4000);
   }
 
   /** After logging in again: the panel as it was when the login ended, for the same user. */
@@ -939,7 +983,7 @@
     const pending = state.pending;
     state.pending = [];
     state.used = new Set();
-    for (const p of pending) sendFeedback("reject", p.draft, null, p, unloading);
+    return Promise.all(pending.map((p) => sendFeedback("reject", p.draft, null, p, unloading)));
   }
 
   /** Record what the agent did; the same action on the same draft is recorded once.
@@ -956,14 +1000,19 @@
     // One token serves the whole team: naming the agent lets learning count different agents.
     const agent = held ? held.agent : state.agent;
     if (agent) body.agent = agent;
+    const sending = post(cfg.feedback_url, body, undefined, unloading);
+    state.sending.add(sending);
     try {
-      await post(cfg.feedback_url, body, undefined, unloading);
+      await sending;
       return true;
     } catch (err) {
       state.sent.delete(key);
       if (err.status === 400 && err.field === "draft" && !held) archived(action, draft);
-      else if (err.status !== 401) toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
+      else if (err.status === 401) keepFeedback(body);  // the draft was copied: record it after logging in
+      else toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
       return false;
+    } finally {
+      state.sending.delete(sending);
     }
   }
 
@@ -1179,12 +1228,23 @@
   el.refresh.addEventListener("click", requestContext);
   el.newConversation.addEventListener("click", newConversation);
   if (el.logout) {
-    el.logout.addEventListener("submit", () => {
-      try {
-        sessionStorage.removeItem(SAVED);
-      } catch (_) {
-        // storage disabled: nothing was kept
-      }
+    // 退出 ends the login the panel's feedback is sent with: held rejects and feedback on
+    // its way are sent first (for up to 3 s), or they would reach the server logged out.
+    let leaving = false;
+    el.logout.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (leaving) return;
+      leaving = true;
+      const sends = [leaveMessage(false), ...state.sending].map((p) => p.catch(() => null));
+      const wait = new Promise((resolve) => { setTimeout(resolve, 3000); });
+      Promise.race([Promise.all(sends), wait]).then(() => {
+        try {
+          sessionStorage.removeItem(SAVED);  // after the sends: a refused one saves what was typed
+        } catch (_) {
+          // storage disabled: nothing was kept
+        }
+        el.logout.submit();
+      });
     });
   }
   document.addEventListener("keydown", onKeydown);
@@ -1203,6 +1263,7 @@
       }
       requestContext();
     } else if (!cfg.embedded) {
+      resendFeedback();
       restoreTyped();
       el.message.focus();
     }
