@@ -971,3 +971,12 @@ def test_a_held_reject_is_sent_before_logging_out(servers, new_page):
     assert "已退出登录" in page.locator("body").inner_text()
     assert wait_feedback(servers, sid, ("reject", 2, None)) == [("reject", 2, None)]
 
+
+def test_a_message_of_invisible_characters_is_named(servers, new_page):
+    """A zero-width space alone has no text to look up (the API's 400 on `message`): the
+    panel said 请求有误…请刷新页面后再试, which a refresh does not cure."""
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-message").fill("\u200b")
+    page.locator(".kp-error").wait_for()
+    assert page.locator(".kp-error").inner_text() == "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"

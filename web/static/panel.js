@@ -432,6 +432,8 @@
   function showError(err) {
     const text = err.status === 413 && err.field === "context" ? "最近对话太长，请删去较早的几句后再试。"
       : err.status === 413 && err.field === "message" ? "消息太长，请只粘贴客户的最新消息。"
+      // Only invisible characters (a zero-width space, a control character): nothing to look up.
+      : err.status === 400 && err.field === "message" ? "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
       : err instanceof ApiFailure ? `出错了：${failureText(err)}`
         : "无法连接服务器，请稍后再试。";
     el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text));
