@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kefu.kb.io import read_text
 from kefu.kb.text import HALF_WIDTH, to_simplified
 
 
@@ -22,9 +23,17 @@ REASONS = ("极限词", "承诺", "敏感")  # why a listed word is flagged; a l
 DEFAULT_REASON = "敏感"
 
 
+def read_list(path: Path) -> str:
+    """A word list's text as an editor's tool may have saved it: with a UTF-8 BOM (Windows
+    Notepad), or in GB18030 or Big5; a file none of them reads is an ImportFileError
+    naming it. Read as strict UTF-8, a BOM stuck to the first word, which then never
+    matched, and any other encoding was a traceback."""
+    return read_text(Path(path), option=None)
+
+
 def _numbered(path: Path) -> list[tuple[int, str]]:
     """(line number, stripped line) of the file's lines that are neither blank nor a # comment."""
-    return [(n, line.strip()) for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1)
+    return [(n, line.strip()) for n, line in enumerate(read_list(path).splitlines(), 1)
             if line.strip() and not line.lstrip().startswith("#")]
 
 

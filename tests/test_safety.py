@@ -68,6 +68,22 @@ def test_load_reads_tab_separated_words_and_comments(tmp_path):
     assert s.check("最晚保证包治") == [Flag("保证", 2, 4, "承诺", "kefu"), Flag("包治", 4, 6, "敏感", "kefu")]
 
 
+def test_lists_saved_with_a_bom_or_in_gbk_load_and_an_unreadable_one_is_named(tmp_path):
+    """Notepad's BOM stuck to the first word (\ufeff保证, never in a draft: 保证 went
+    unflagged) and a GBK file was a UnicodeDecodeError traceback in suggest and lint."""
+    from kefu.kb.errors import ImportFileError
+
+    words, safe = tmp_path / "words.txt", tmp_path / "safe.txt"
+    words.write_bytes("保证\t承诺\r\n最\t极限词\r\n".encode("utf-8-sig"))
+    safe.write_bytes("第一时间\n".encode("gbk"))
+    s = Safety.load(words, safe)
+    assert s.words == {"保证": "承诺", "最": "极限词"} and s.safe == ["第一时间"]
+    assert _words(s.check("保证第一时间最")) == ["保证", "最"]
+    words.write_bytes(b"\xff\xfe\x00\xd8\x00")
+    with pytest.raises(ImportFileError, match="words.txt, line 1"):
+        Safety.load(words, safe)
+
+
 def test_a_word_line_with_a_space_before_its_reason(tmp_path):
     """A space before a known reason reads as the console's form does; a mistyped reason is
     reported (it would make the word 九折承诺类, never in a draft); other spaces are the word's."""

@@ -974,6 +974,20 @@ def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
     assert "欢迎光临" not in draft_flags(editor, "你好")
 
 
+def test_words_page_reads_lists_saved_in_gbk_or_with_a_bom(editor, ws):
+    """A list an editor saved in GBK (a Chinese Windows editor) made the page a 500
+    (UnicodeDecodeError); a BOM showed stuck to the first word, and was saved back so."""
+    (ws.home / "sensitive_words.txt").write_bytes("包邮\t承诺\n".encode("gbk"))
+    (ws.home / "safe_phrases.txt").write_bytes("第一时间\n".encode("utf-8-sig"))
+    html = editor.get("/console/words")
+    words = re.search(r'<textarea id="f-words" name="words"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    safe = re.search(r'<textarea id="f-safe" name="safe"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    assert words.strip() == "包邮\t承诺" and safe.strip() == "第一时间"
+    save_words(editor, {"words": words, "safe": safe}, status=200)
+    assert (ws.home / "safe_phrases.txt").read_bytes() == "第一时间\n".encode("utf-8")
+    assert ws.safety().words == {"包邮": "承诺"} and ws.safety().safe == ["第一时间"]
+
+
 def test_words_invalid_save_keeps_old_files(editor, ws):
     save_words(editor, {"words": "包邮\n", "safe": ""}, status=200)
     html = save_words(editor, {"words": "好词\n\t敏感\n", "safe": ""}, status=400).text

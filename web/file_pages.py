@@ -23,7 +23,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from kefu.kb.errors import InvalidEntry, KefuError
 from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
-from kefu.suggest.safety import REASONS, word_line, word_list_problems
+from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
 
 from .auth import requires
 from .console import field_diff
@@ -297,7 +297,9 @@ def words():
     with locked() as ws, _files_locked(ws):
         words_path = ws.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
         safe_path = ws.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)
-        texts = {"words": words_path.read_text(encoding="utf-8"), "safe": safe_path.read_text(encoding="utf-8")}
+        # As the safety check reads them: a file saved with a BOM or in GBK shows as text,
+        # and is saved back as UTF-8.
+        texts = {"words": read_list(words_path), "safe": read_list(safe_path)}
         rev = _file_rev(words_path, safe_path)
         error, status = None, 200
         if request.method == "POST":
