@@ -379,6 +379,14 @@ def without_asking_order(answer: str) -> str:
     return result if SALUTATION.sub("", result).strip("，,。！!～~ ") else answer
 
 
+# Where a clarify or restate line names the entries: {选项} or {问题}, written as variables
+# are, in either script and with spaces ({選項} in a line for traditional-script customers).
+# Only the exact simplified spelling was found: such a line was passed over for the
+# built-in wording, and so was any line picked when another had no slot.
+SLOTS = {simplified: re.compile(r"\{\s*(?:%s|%s)\s*\}" % (simplified, traditional))
+         for simplified, traditional in (("选项", "選項"), ("问题", "問題"))}
+
+
 class Composer:
     def __init__(self, phrases: PhraseLibrary, safety: Safety, traditional: str = "s2twp"):
         self.phrases = phrases
@@ -539,25 +547,30 @@ class Composer:
         if len(names) < 2:
             return None
         notes = [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
-        return self._asking("clarify", "{选项}", "请问您是想咨询{选项}呢？", None, names, u, hits, values, key,
+        return self._asking("clarify", "选项", "请问您是想咨询{选项}呢？", None, names, u, hits, values, key,
                             notes)
 
     def confirm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
         """Asks whether the customer means `hit`'s topic ("您是想问「鞋码」，对吗？"): kefu is
         not sure enough to answer; a yes from the customer then gets that entry's answer."""
         notes = [f"not sure enough to answer: asks whether the customer means {hit.entry_id}"]
-        return self._asking("restate", "{问题}", "您是想问{问题}，对吗？", self._tone(u), [self._option(hit, u)], u,
+        return self._asking("restate", "问题", "您是想问{问题}，对吗？", self._tone(u), [self._option(hit, u)], u,
                             [hit], values, key, notes, style="confirm")
 
     def _asking(self, kind: str, slot: str, default: str, tone: str | None, names: list[str],
                 u: Understanding, hits: list[Hit], values: dict, key: str, notes: list[str],
                 style: str = "clarify") -> Draft:
-        """A question back to the customer naming `names` in the `slot` of a `kind` line."""
-        phrase = self.phrases.pick(kind, key, tone, script=u.script)
-        template = phrase.text if phrase and slot in phrase.text else default
-        if phrase and template is phrase.text:
+        """A question back to the customer naming `names` in the `slot` of a `kind` line
+        (see SLOTS), preferring lines that have it: one without cannot name them."""
+        pattern = SLOTS[slot]
+        lacking = re.compile(rf"^(?![\s\S]*{pattern.pattern})")
+        phrase = self.phrases.pick(kind, key, tone, script=u.script, without=lacking)
+        found = pattern.search(phrase.text) if phrase else None
+        template = phrase.text if found else default
+        if found:
             notes.append(f"话术 {phrase.id} ({kind})")
-        before, _, after = template.partition(slot)
+        found = found or pattern.search(default)
+        before, after = template[:found.start()], template[found.end():]
         parts = [(before, "kefu")]
         for i, name in enumerate(names):
             joint = "" if i == 0 else "还是" if i == len(names) - 1 else "、"

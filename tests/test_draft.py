@@ -192,6 +192,24 @@ def test_confirm_asks_about_one_entry_in_a_restate_line():
     assert d.text == "您是想问「换货」，对吗？"
 
 
+def test_a_clarify_or_restate_line_names_its_slot_in_either_script_and_lines_without_one_yield():
+    """{選項} in a line written for traditional-script customers, or { 问题 } with spaces,
+    was not found: the line was passed over for the built-in wording; so was every line
+    when a line without the slot happened to be picked."""
+    lib = library(clarify="{客户称呼||亲}，您问的是哪一个呢？")  # no slot: it cannot name the options
+    lib.phrases.append(Phrase("qt", "clarify", "了解需求", "any", "traditional", "請問您想諮詢的是{選項}嗎？"))
+    lib.phrases.append(Phrase("rt", "restate", "了解需求", "any", "simplified", "跟您核对：是{ 问题 }吗？"))
+    c = Composer(lib, safety())
+    hits = [RETURN_HIT, EXCHANGE_HIT]
+    for key in "abcdefgh":
+        d = c.clarify(u_(script=TRADITIONAL), hits, {}, key)
+        assert d.text == "請問您想諮詢的是「退貨」還是「換貨」嗎？" and "话术 qt (clarify)" in d.explanation
+        d = c.clarify(u_(), hits, {}, key)  # the traditional line, converted, beats the built-in one
+        assert d.text == "请问您想咨询的是「退货」还是「换货」吗？" and not d.missing_variables
+        d = c.confirm(u_(), EXCHANGE_HIT, {}, key)
+        assert d.text == "跟您核对：是「换货」吗？" and "话术 rt (restate)" in d.explanation
+
+
 def test_clarify_options_drop_question_words():
     # was: 「退货」还是「怎么换货」 (a tag for one, the bare question for the other)
     a = hit("a", "答A", tags=["提供解决方案", "退货"])
