@@ -754,14 +754,20 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
     """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
     from kefu.suggest.assistant import read_context
 
-    values, repeated = {}, []
+    from kefu.kb.text import to_simplified
+
+    values, repeated, spelt = {}, [], {}  # spelt: a name as drafts match it (订单号) -> as given
     for item in variables:
         name, sep, value = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--var")
-        if name.strip() in values and name.strip() not in repeated:
-            repeated.append(name.strip())
-        values[name.strip()] = value
+        # 訂單號 and 订单号 are one variable (drafts match names in either script): the last wins
+        if (same := to_simplified(name)) in spelt:
+            values.pop(spelt[same])
+            repeated += [same] if same not in repeated else []
+        spelt[same] = name
+        values[name] = value
     context = read_context(context_file) if context_file else []
     suggestion = c.assistant().suggest(read_message(message), context, values)
     if repeated:

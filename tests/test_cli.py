@@ -359,6 +359,12 @@ def test_suggest_names_repeated_and_unused_variables(home, run, faq):
     text = run(*args).stdout
     assert "! variables no draft uses: 订单" in text and "! --var given more than once" in text
     assert "{" not in text.split("草稿 1", 1)[1]  # a value's braces are no variable
+    # a name in the other script is the same variable: said, and the last value used
+    args = ["suggest", "发票怎么开", "--var", "订单号=111111111111", "--var", "訂單號=222222222222", "--var",
+            "客户称呼=王女士", "--var", "客戶稱呼=陳小姐", "--json"]
+    notes = json.loads(run(*args).stdout)["notes"]
+    assert "--var given more than once, the last value used: 订单号, 客户称呼" in notes
+    assert not any("no draft uses" in n for n in notes)
     clean = json.loads(run("suggest", "发票怎么开", "--var", "订单号=2026112812345678", "--json").stdout)["notes"]
     assert not any("--var" in n or "no draft uses" in n for n in clean)
 
