@@ -42,7 +42,8 @@ class PhraseLibrary:
         """Read a JSONL library; a bad line (unknown kind, broken variable) names file, line, field."""
         path = Path(path)
         phrases = []
-        for n, d in iter_jsonl(path, read_text(path)):
+        # No command that reads the library has an --encoding option to suggest.
+        for n, d in iter_jsonl(path, read_text(path, option=None)):
             if d.get("kind") not in KINDS:
                 raise ImportFileError(path, n, "kind", f"must be one of {', '.join(KINDS)}")
             text = d.get("text")

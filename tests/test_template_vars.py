@@ -164,6 +164,16 @@ def test_phrase_library_rejects_broken_variable_naming_line_and_field(tmp_path):
     assert err.value.line == 2 and err.value.field == "text"
 
 
+def test_an_unreadable_phrase_library_suggests_no_option_the_commands_lack(tmp_path):
+    """The error said "(try --encoding utf-8)": suggest, serve and the console have no such option."""
+    path = tmp_path / "huashu.jsonl"
+    path.write_bytes(b"\xff\xfe\x00\xd8\x00")
+    with pytest.raises(ImportFileError) as info:
+        PhraseLibrary.load(path)
+    assert "huashu.jsonl, line 1" in str(info.value) and "--encoding" not in str(info.value)
+    assert "save it as UTF-8" in str(info.value)
+
+
 def test_phrase_library_rejects_unknown_kind(tmp_path):
     path = _write(tmp_path, [{"kind": "farewell", "text": "再见"}])
     with pytest.raises(ImportFileError) as err:
