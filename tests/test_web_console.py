@@ -888,6 +888,20 @@ def test_huashu_edit_add_delete(editor, ws):
     assert [p.id for p in ws.phrases().phrases].count(new_id) == 0
 
 
+def test_huashu_form_and_save_warn_of_words_drafts_will_flag(editor, ws):
+    """The entry form warned of 保证 in an answer; a 话术 line, which goes into many drafts,
+    was saved without a word, and its flag then showed in every draft it made."""
+    form = editor.get("/console/huashu/0")
+    assert 'id="text-flags"' not in form  # the shipped line is clean
+    rev = re.search(r'name="rev" value="(\w+)"', form).group(1)
+    html = editor.post("/console/huashu/save", {"index": "0", "rev": rev, "id": "h001", "kind": "greeting_first",
+                                                "stage": "接待", "tone": "any", "script": "simplified",
+                                                "text": "亲，保證给您最好的服务～"}, status=200).text
+    assert "已保存话术 h001；用词提醒（草稿中会标给客服）：保證（承诺）、最好（极限词）" in html
+    form = editor.get("/console/huashu/0")
+    assert 'id="text-flags"' in form and "保證（承诺）、最好（极限词）" in form
+
+
 def test_huashu_invalid_save_keeps_old_file(editor, ws):
     own = ws.home / "huashu.jsonl"
     form = editor.get("/console/huashu/1")

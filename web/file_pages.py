@@ -157,11 +157,18 @@ def huashu():
                            rev=rev, own=own)
 
 
+def _flagged(text: str) -> str:
+    """The words in a 话术 line that drafts will flag to the agent, as the entry form lists
+    them: a warning, not an error (a line is in many drafts, and nothing else told)."""
+    return "、".join(f"{f.word}（{f.reason}）" for f in workspace().safety().check(text or ""))
+
+
 def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200):
     from kefu.suggest.phrases import KINDS
 
     return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
-                           kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES), status
+                           kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES,
+                           flags=_flagged(phrase.get("text", ""))), status
 
 
 @bp.get("/huashu/new")
@@ -216,7 +223,8 @@ def save_phrase():
             _save_phrases(ws, lines)
         except KefuError as exc:
             return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines), 400)
-    flash(f"已保存话术 {phrase['id'] or ''}")
+    flagged = _flagged(phrase["text"])
+    flash(f"已保存话术 {phrase['id'] or ''}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else ""))
     return redirect(url_for(".huashu"))
 
 
