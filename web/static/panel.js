@@ -215,17 +215,23 @@
     }
   }
 
+  /** What the tab kept under `key` when the login ended (read once, then forgotten), if
+   * it was kept for the user now logged in. */
+  function takeKept(key) {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(key) || "null");
+      sessionStorage.removeItem(key);
+      return kept && typeof kept === "object" && cfg.user && kept.user === cfg.user ? kept : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
   /** After logging in again: record the feedback kept by keepFeedback, for the suggestions
    * it was given on, when the same user is back. */
   async function resendFeedback() {
-    let kept = null;
-    try {
-      kept = JSON.parse(sessionStorage.getItem(UNSENT) || "null");
-      sessionStorage.removeItem(UNSENT);
-    } catch (_) {
-      return;
-    }
-    if (!kept || typeof kept !== "object" || !cfg.user || kept.user !== cfg.user || !Array.isArray(kept.feedback)) return;
+    const kept = takeKept(UNSENT);
+    if (!kept || !Array.isArray(kept.feedback)) return;
     let recorded = 0;
     for (const body of kept.feedback) {
       if (!body || typeof body !== "object" || typeof body.suggestion_id !== "string") continue;
@@ -242,14 +248,8 @@
 
   /** After logging in again: the panel as it was when the login ended, for the same user. */
   function restoreTyped() {
-    let saved = null;
-    try {
-      saved = JSON.parse(sessionStorage.getItem(SAVED) || "null");
-      sessionStorage.removeItem(SAVED);
-    } catch (_) {
-      return;
-    }
-    if (!saved || typeof saved !== "object" || !cfg.user || saved.user !== cfg.user) return;
+    const saved = takeKept(SAVED);
+    if (!saved) return;
     el.message.value = state.text = typeof saved.message === "string" ? saved.message : "";
     el.context.value = typeof saved.context === "string" ? saved.context : "";
     if (el.context.value.trim()) el.contextBox.open = true;
