@@ -171,14 +171,16 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     out.never_used = [{"entry_id": e, "question": q, "category": cat} for e, (q, cat) in sorted(entries.items())
                       if per_entry[e]["accept"] == 0]
 
+    # By the entry's category whatever its status now: archiving an entry must not take
+    # its suggestions and actions out of the period's figures (the top entries keep them).
     category: dict[str, Counter] = defaultdict(Counter)
     for r in shown:  # a suggestion counts for the category of its top entry, when it had one
         top_hit = next(iter(json.loads(r[4] or "[]")), None)
-        if not r[3] and top_hit and top_hit.get("id") in entries:
-            category[entries[top_hit["id"]][1]]["shown"] += 1
+        if not r[3] and top_hit and top_hit.get("id") in every:
+            category[every[top_hit["id"]][1]]["shown"] += 1
     for _, entry_id, action, _ in events:
-        if entry_id in entries:
-            category[entries[entry_id][1]][action] += 1
+        if entry_id in every:
+            category[every[entry_id][1]][action] += 1
     out.by_category = {k: dict(v) for k, v in sorted(category.items())}
     intent_of = {r[0]: r[2] for r in shown}
     stage: dict[str, Counter] = defaultdict(Counter)

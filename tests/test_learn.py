@@ -1179,6 +1179,22 @@ def test_a_reject_of_the_whole_list_and_of_its_top_draft_is_one_say_in_every_sta
     assert stats.top_entries[0]["rejects"] == 1
 
 
+def test_stats_by_category_keeps_an_archived_entrys_suggestions_and_actions(shop):
+    # Archiving an entry took its shown suggestions and its agents' actions out of "by
+    # category" (the top entries and the totals kept them): the figures no longer added up.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    drafts = [{"text": "可以开电子发票。", "entry_ids": ["invoice"], "style": "concise"}]
+    sid = log.record_suggestion("能开票吗", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
+    learner.record_feedback(log, sid, "accept", 1, agent="a")
+    before = usage(shop.store.db).by_category
+    assert before == {"售中": {"shown": 1, "accept": 1}}
+    shop.archive("invoice")
+    assert usage(shop.store.db).by_category == before
+
+
 def test_every_stats_section_counts_an_agents_says_alike(shop):
     # Drafts 1 and 2 both answer one entry: accept 1, accept 2 and edit 1 are one say (the
     # first), as learning counts them; by stage counted three and acceptance said "edited".
