@@ -270,6 +270,14 @@ class LearnStore:
             raise KefuError(f"action must be one of {', '.join(ACTIONS)}, got {e.action!r}")
         if not e.message or not e.message.strip():
             raise KefuError("the customer message is empty")
+        if e.source == "replay" and e.key and self.db.execute(
+                "select 1 from learn_events where key = ?", [e.key]).fetchone():
+            # A line recorded before, when its entry was published: a re-exported file (a
+            # help desk's exports are cumulative) still replays once that entry is archived.
+            # (A panel click's key is the suggestion's say, shared by other agents' clicks:
+            # theirs on an archived entry must still fail, so it is checked below.)
+            out.duplicate += 1
+            return
         if e.action != "no_match":
             if not e.entry_id:
                 raise KefuError(f"a {e.action} needs the entry it was for")

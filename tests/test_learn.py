@@ -737,6 +737,23 @@ def test_replay_twice_counts_once(shop, tmp_path):
     assert shop.store.db.execute("select count(*) from learn_events").fetchone()[0] == 2
 
 
+def test_a_line_recorded_before_its_entry_was_archived_replays_as_seen_before(shop, tmp_path):
+    # A help desk's exports are cumulative: once an entry was archived, every later export
+    # failed on the line recorded while it was published, however often it was replayed.
+    learner = Learner(shop)
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": MISSED, "accepted": "delivery", "agent": "a"},
+                                               {"query": "发票开公司抬头", "accepted": "invoice", "id": "7"}])
+    assert learner.replay(f).new == 2
+    shop.archive("delivery")
+    shop.archive("invoice")
+    again = learner.replay(f)
+    assert (again.new, again.duplicate) == (0, 2)
+    # a new line for an archived entry still fails the file, naming it
+    more = write_lines(tmp_path / "more.jsonl", [{"query": MISSED, "accepted": "delivery", "agent": "b"}])
+    with pytest.raises(KefuError, match="more.jsonl, line 1, field 'accepted': .*archived"):
+        learner.replay(more)
+
+
 def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, tmp_path):
     learner = Learner(shop)
     first = write_lines(tmp_path / "a.jsonl", [{"id": "1", "query": MISSED, "accepted": "delivery", "agent": "a"}])
