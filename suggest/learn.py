@@ -213,6 +213,9 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
         query = line.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ImportFileError(path, n, "query", "missing or empty")
+        if "no_match" in line and not isinstance(line["no_match"], bool):
+            # "no_match": "false" (or "no", 0) read as a report of no match
+            raise ImportFileError(path, n, "no_match", f"must be true or false, got {json.dumps(line['no_match'])[:40]}")
         given = [k for k in ("accepted", "edited", "rejected", "no_match") if line.get(k)]
         if len(given) != 1:
             raise ImportFileError(path, n, "accepted",

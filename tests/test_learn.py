@@ -783,6 +783,9 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     ({"query": "", "accepted": "ship"}, "field 'query'"),
     ({"query": "x"}, "field 'accepted'"),
     ({"query": "x", "accepted": 3}, "field 'accepted'"),
+    # a string is no flag: "false" was read as a report of no match
+    ({"query": "x", "no_match": "false"}, "field 'no_match': must be true or false, got \"false\""),
+    ({"query": "x", "accepted": "ship", "no_match": 0}, "field 'no_match'"),
     ({"query": "x", "edited": "ship"}, "field 'text'"),
     # a time to come would top the gap ranking and add its day to the statistics
     ({"query": "x", "no_match": True, "at": "2099-01-01"}, "field 'at': '2099-01-01' is in the future"),
