@@ -713,8 +713,21 @@ def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str, tuple
             span = answer_span(draft["text"], answer) if answer else None
             rows.append((entry_id, draft["text"], text, span, parse_time(shown_at)))
     changed = last_changes(db, [r[0] for r in rows])
+    retired = _unpublished(db, [r[0] for r in rows])  # archived since: its answer is used no more
     # Strictly after: a draft logged in the same second as the change may show either answer.
-    return [(e, d, t, span) for e, d, t, span, at in rows if e not in changed or at > changed[e]]
+    return [(e, d, t, span) for e, d, t, span, at in rows
+            if e not in retired and (e not in changed or at > changed[e])]
+
+
+def _unpublished(db, entry_ids) -> set[str]:
+    """Those of `entry_ids` the store holds as archived or draft."""
+    ids = sorted(set(entry_ids))
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):  # SQLite's limit on parameters
+        chunk = ids[i:i + 500]
+        out |= {e for (e,) in db.execute(f"select id from entries where id in ({', '.join('?' * len(chunk))})"
+                                         " and status != 'published'", chunk)}
+    return out
 
 
 def _logged_answer(hits: str | None, entry_id: str) -> str | None:

@@ -524,3 +524,22 @@ def test_drift_counts_only_edits_of_drafts_shown_since_the_answer_changed():
         assert drift_edits(db) == [("e014", "3-5个工作日到账", "1-3个工作日到账", None)]
     finally:
         store.close()
+
+
+def test_an_archived_entrys_answer_is_no_answer_that_may_need_updating():
+    # Archiving the entry retired its answer, but its edits still listed it under "answer
+    # may need updating" (with the console's link to edit it).
+    store = Store(sqlite_utils.Database(memory=True))
+    try:
+        store.add({"id": "e014", "question": "退款多久到账", "answer": "3-5个工作日到账"})
+        db = store.db
+        for sid in ("s1", "s2"):
+            add_suggestion(db, sid, at(2), "退款多久到", False, [{"text": "3-5个工作日到账", "entry_ids": ["e014"]}])
+            db["feedback"].insert({"suggestion_id": sid, "at": at(2), "action": "edit", "draft": 1,
+                                   "entry_id": "e014", "text": "1-3个工作日到账", "agent": "a1"})
+        db.execute("update history set at = ? where entry_id = 'e014'", [at(30)])  # added long before
+        assert [d.count for d in answer_drift(drift_edits(db))] == [2]
+        store.update("e014", {"status": "archived"})
+        assert drift_edits(db) == []
+    finally:
+        store.close()
