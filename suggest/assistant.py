@@ -21,7 +21,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, no
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, says_nothing_yet, small_talk, understand
+from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, reports_problem,
+                         says_nothing_yet, small_talk, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -252,6 +253,11 @@ def _topics(seg, text: str) -> list[str]:
     return [w for w in _words(seg, text) if not _NO_TOPIC.fullmatch(w)]
 
 
+def _sent(hit: Hit, agent_turns: list[str]) -> bool:
+    """Whether an agent's turn of the talk gave `hit`'s answer already."""
+    return any(same_answer(hit.answer, turn) for turn in agent_turns)
+
+
 def _said(hit: Hit) -> str:
     """What an entry says, as messages are compared: its question, matched phrasing and answer."""
     return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
@@ -473,6 +479,7 @@ class Assistant:
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None
+        noted = False  # the message only tells or accepts something after its answer was sent
         if (choice := picked_option(message, context)) is not None:
             # "第二个" after kefu's clarifying question: what it chose is the question.
             result = self.retriever.search(choice)
@@ -518,8 +525,11 @@ class Assistant:
                     reply and not joined.no_match or all(_speaks_of(joined.hits[0], w) for w in named)):
                 # its hits; the text drafting reads for questions is still the message alone
                 # (the earlier question was answered already: it is no second question)
-                result = replace(joined, normalized=result.normalized)
+                own, result = result, replace(joined, normalized=result.normalized)
                 notes.append("vague message: matched together with the customer's earlier turns")
+                sent = [t["text"] for t in context if t.get("role") == "agent"]
+                if _sent(result.hits[0], sent):
+                    result, noted = self._not_again(own, result, sent, words, message, notes)
             elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
                 result = self._with_answer(result, earlier, context[-1]["text"], message, named, notes)
         hits = [h for h in result.hits]
@@ -565,7 +575,10 @@ class Assistant:
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
-        drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
+        if noted:
+            drafts = [self.composer.acknowledge(u, vals, message)]
+        else:
+            drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         self._why(drafts, hits, result, seg, self.retriever.kb.store)
@@ -616,6 +629,30 @@ class Assistant:
             return result
         notes.append("vague message: matched together with the earlier turns and the agent's answer to them")
         return replace(told, hits=[fit] + [h for h in told.hits if h is not fit], normalized=result.normalized)
+
+    def _not_again(self, own: SearchResult, joined: SearchResult, sent: list[str], words: list[str],
+                   message: str, notes: list[str]) -> tuple[SearchResult, bool]:
+        """A vague message read with the earlier turns (`joined`) whose top entry the agent
+        sent already ("订单号是2026…" after the answer to the complaint, "支付宝付的" after
+        how long a refund takes, "天气怎么样" after how to wash wool): that answer is not
+        drafted again. The best entry not sent yet that says a word of the message answers
+        it, if plausible (支付宝: the Alipay refund times); else a message that asks nothing
+        and reports no problem is taken note of (`True`: an acknowledgement keeping the
+        case open); else the message is read alone (`own`)."""
+        fresh = [h for h in joined.hits if not _sent(h, sent)]
+        fit = next((h for h in fresh if h.confidence >= self.plausible
+                    and any(w in _said(h) for w in words if not _NO_TOPIC.fullmatch(w))), None)
+        if not joined.no_match and fit is not None:
+            notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: "
+                         f"answered with the next one that speaks of the message")
+            return replace(joined, hits=[fit] + [h for h in joined.hits if h is not fit and h in fresh]
+                           + [h for h in joined.hits if h not in fresh]), False
+        said = GIVEN_NUMBER.sub(" ", normalize(message).text)
+        if not _ASKS.search(said) and not reports_problem(message):
+            notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: taken note")
+            return joined, True
+        notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: the message read alone")
+        return own, False
 
     def _chat(self, message: str, result: SearchResult) -> str | None:
         """"greeting" or "thanks" when `message` is small talk and its only confident match

@@ -588,6 +588,20 @@ class Composer:
             notes.append("no suitable no_match line in the 话术 library: a built-in one")
         return self._finish(parts, u, values, [], "no_match", notes)
 
+    def acknowledge(self, u: Understanding, values: dict, key: str) -> Draft:
+        """A reply to what the customer tells or accepts once its question was answered (an
+        order number, 照片发你了, 那我再等等): it takes note and keeps the case open, a
+        closing line of stage 后续跟踪 (a built-in one for a library without one; an upset
+        customer's may ask on: 您看还有其他要求吗？); the answer already sent is not sent again."""
+        parts, notes = [], []
+        unthanked = None if thanks(key) else _YOU_ARE_WELCOME
+        if not self._line("closing", key, self._tone(u), "taken note, the answer was sent already: the case stays open",
+                          parts, notes, asks=self._tone(u) == "angry", stage=_OPEN_STAGE["us"], whole=True,
+                          script=u.script, without=unthanked, exact=True):
+            parts.append((_OPEN_LINE["us"], "kefu"))
+            notes.append("taken note, the answer was sent already: the case stays open (a built-in line)")
+        return self._finish(parts, u, values, [], "closing", notes)
+
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "") -> Draft:
         """A whole reply to a message that only greets (greeting_first, or greeting_later
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye).

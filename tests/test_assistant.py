@@ -1000,6 +1000,54 @@ def _said_so(hit, answer, matched=None):
     return replace(hit, answer=answer, matched=matched or hit.matched)
 
 
+_REFUND_LATE = _said_so(_hit("late", "显示退款成功但我没收到钱怎么办", 0.97, 2.5, ["退款"]),
+                       "先请您确认付款方式：支付宝/微信24小时内、储蓄卡1-3个工作日到账。如已超时请把订单号发给我们，我们帮您查询。")
+_ALIPAY = _said_so(_hit("alipay", "微信或支付宝付款的退款多久到", 0.88, 2.4, ["退款"]),
+                   "使用支付宝或微信支付的订单，退款发起后24小时内原路退回到您的账户。")
+
+
+@pytest.mark.parametrize("message", ["订单号是2026120100998877", "行吧，那我再等等", "照片发你了"])
+def test_a_vague_message_after_its_answer_was_sent_gets_no_second_copy_of_it(shop_kb, message):
+    """An order number, "那我再等等" or "照片发你了" after the agent's answer was read with the
+    earlier turns and drafted that same answer again, word for word: it is taken note of,
+    the case kept open."""
+    context = [{"role": "customer", "text": "退款显示成功了 但是钱一直没到账"},
+               {"role": "agent", "text": "亲，别着急，" + _REFUND_LATE.answer + "后续进展我们会及时告诉您。"}]
+    searches = _Searches(shop_kb, {f"{context[0]['text']} {message}": [_REFUND_LATE, replace(_ALIPAY, confidence=0.6)]},
+                         [replace(_ALIPAY, confidence=0.3)])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == [], s.drafts
+    assert "到账" not in s.drafts[0].text and RATING not in s.drafts[0].text, s.drafts[0].text
+    assert any("sent the answer of late already" in n for n in s.notes), s.notes
+
+
+def test_a_reply_after_its_answer_was_sent_gets_the_next_entry_that_speaks_of_it(shop_kb):
+    """"支付宝付的", to the agent's question how one paid, was answered with the refund
+    entry the agent had just sent; the Alipay entry speaks of what it says."""
+    context = [{"role": "customer", "text": "退款显示成功了 但是钱一直没到账"},
+               {"role": "agent", "text": "亲，别着急，" + _REFUND_LATE.answer}]
+    searches = _Searches(shop_kb, {f"{context[0]['text']} 支付宝付的": [_REFUND_LATE, _ALIPAY]},
+                         [replace(_ALIPAY, confidence=0.3)])
+    s = Assistant(searches, composer()).suggest("支付宝付的", context)
+    assert s.drafts[0].entry_ids == ["alipay"], [(d.style, d.entry_ids) for d in s.drafts]
+    # not sent before: the joined reading's answer stands
+    context[1]["text"] = "请问是用什么方式付款的呢？"
+    s = Assistant(searches, composer()).suggest("支付宝付的", context)
+    assert s.drafts[0].entry_ids == ["late"]
+
+
+def test_a_question_after_its_joined_answer_was_sent_is_read_alone(shop_kb):
+    """"你们那边今天天气怎么样" after how to wash wool was answered with the washing entry
+    again; read alone, nothing answers it."""
+    wool = _said_so(_hit("wool", "羊毛衫怎么洗", 0.92, 2.5, ["洗涤"]),
+                    "羊毛和针织类建议用30℃以下的冷水手洗，平铺阴干，不要悬挂或烘干。")
+    context = [{"role": "customer", "text": "羊毛衫怎么洗不会缩水"}, {"role": "agent", "text": wool.answer}]
+    searches = _Searches(shop_kb, {f"{context[0]['text']} 你们那边今天天气怎么样": [wool]},
+                         [replace(wool, confidence=0.2)])
+    s = Assistant(searches, composer()).suggest("你们那边今天天气怎么样", context)
+    assert all("wool" not in d.entry_ids for d in s.drafts), [(d.style, d.text) for d in s.drafts]
+
+
 @pytest.mark.parametrize("message, top, second", [
     # an amount names no topic: 用了一次 asks nothing about one charge
     ("电动牙刷用了一次不喜欢可以退吗", _hit("activated", "电动牙刷激活后还能退吗", 0.95, 2.4, ["退货"]),
