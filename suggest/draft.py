@@ -31,7 +31,7 @@ from kefu.kb.text import TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simpl
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
-from .understand import Understanding, plans, reports_problem, resigned, thanks
+from .understand import Understanding, plans, reports_problem, resigned, settled, thanks
 
 # Each TRADITIONAL_WORDING config's characters without its words (s2hk changes characters only).
 _CHARACTERS = {"s2twp": "s2tw"}
@@ -607,7 +607,8 @@ class Composer:
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye).
         `agent`: the agent's latest turn, if any; thanks while it still waits for something
         from the customer (请把订单号发给我们) or promised a later step (核实后3个工作日内给您补发)
-        gets a short reply that keeps the case open, no goodbye and no rating."""
+        gets a short reply that keeps the case open, no goodbye and no rating, unless it
+        reports that what was pending is done (退款到账了，谢谢)."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
         # "好吧" after an angry complaint, or a resigned "算了，谢谢", is no happy goodbye: a
@@ -619,7 +620,8 @@ class Composer:
             parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script)
         # "好的" or "那我先拍照" thanks for nothing: no "不客气" to it.
         unthanked = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else None
-        waiting = awaits(agent) if kind == "closing" and not sober else None
+        # "到账了，谢谢" after the agent promised to check: what was pending is done.
+        waiting = awaits(agent) if kind == "closing" and not sober and not settled(key) else None
         if waiting:
             why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
             if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,

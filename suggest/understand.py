@@ -380,6 +380,13 @@ def _without_settled(text: str) -> str:
                                and not _UNSETTLED.search(m.group()) else m.group(), text)
 
 
+def settled(message: str) -> bool:
+    """True when the message reports that something came or was settled (退款到账了,
+    已经收到了, 问题解决了; not 到账了吗 nor 还没收到): what was pending is done."""
+    text = normalize(message).text
+    return _without_settled(text) != text
+
+
 def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint;
     a longer message only when it thanks and praises ("…已经收到了，很好用，谢谢你们").

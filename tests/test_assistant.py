@@ -349,6 +349,17 @@ def test_thanks_while_the_agent_waits_gets_no_goodbye_nor_rating(assistant, agen
     assert assistant.suggest("好的谢谢", context).drafts[0].text == CLOSING + RATING
 
 
+@pytest.mark.parametrize("message", ["到账了，谢谢", "收到了，谢谢你们", "问题解决了 谢谢"])
+def test_thanks_for_what_was_pending_gets_a_goodbye(assistant, message):
+    """"到账了，谢谢" after the agent promised to follow up was told "有进展我们会及时告诉您":
+    what was pending is done."""
+    context = [{"role": "customer", "text": "退款一直没到账"},
+               {"role": "agent", "text": "这件事我们会持续跟进，有新进展会及时告诉您。"}]
+    s = assistant.suggest(message, context)
+    assert s.intent == "thanks" and s.drafts[0].text == CLOSING + RATING, s.drafts[0].text
+    assert assistant.suggest("还没到账，谢谢", context).drafts[0].text != CLOSING + RATING
+
+
 def test_thanks_for_a_refund_received_gets_a_closing(assistant):
     """"退款到账了，谢谢" was answered as if the refund had not come."""
     s = assistant.suggest("退款到账了，谢谢", [{"role": "customer", "text": "退款多久到账"},
