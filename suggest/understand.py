@@ -324,8 +324,10 @@ _PRAISE = re.compile(r"好用|好看|好吃|好穿|喜欢|满意|不错|很好|�
 # Giving up (算了, 罢了, 唉): a goodbye that is no happy one. Not 算了一下 (worked it out).
 _RESIGNED = re.compile(r"算了(?!一?下)|罢了|唉|无所谓了|随便吧")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
+# Or that they will think it over or ask someone first: "好的，我考虑一下", "好的 我跟领导商量一下".
 _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[，,。.!！~～\s]*)+那?我"
-                   r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经)")
+                   r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经|考虑|想想|想一想|商量|问问|问一下|"
+                   r"(?:跟|和|同|与)[^，,。.!！?？\s]{1,6}?(?:商量|讨论|说一下|说下|问问|问一下|问下))")
 
 
 def plans(message: str) -> bool:

@@ -365,6 +365,15 @@ def test_a_plan_after_thanks_is_still_a_plan():
     assert plans("好的谢谢，那我先去申请") and plans("好的，那我先拍照") and not plans("好的谢谢")
 
 
+@pytest.mark.parametrize("message", ["好的 我跟领导商量一下", "好的，我考虑一下", "嗯嗯 我和家里人商量下", "好吧，我想想"])
+def test_thinking_it_over_is_a_plan_not_a_question(message):
+    """"好的 我跟领导商量一下" matched the entry 我要找你们主管 (领导) and was answered as a
+    complaint, with an apology and a supervisor's callback; it ends the talk for now."""
+    from kefu.suggest.understand import plans
+
+    assert plans(message) and understand(message, "投诉").intent == "thanks"
+
+
 @pytest.mark.parametrize("message, sentiment", [
     ("搞咩呀！！等咗成個禮拜都未收到貨，你哋點做嘢㗎", "angry"), ("搞乜鬼，仲未發貨", "angry"),
     ("有冇搞錯呀", "angry"), ("你哋咩態度", "angry"), ("頂唔順，件衫又爛咗", "angry"),
