@@ -715,6 +715,16 @@ class Assistant:
             # promises Hong Kong, Macau and Taiwan it does not promise there.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
+        if (home := asked - {"abroad"}) and cands and not _regions(f"{cands[0].question} {' '.join(cands[0].tags)}"):
+            # A Taiwan customer's "運費怎麼算" is answered with the Taiwan freight entry, not the
+            # mainland's 满59元包邮 ranked just above it: an entry for the customer's region,
+            # matched confidently and nearly as well, answers before one that names none.
+            ours = next((h for h in cands[1:3] if h.confidence >= self.also
+                         and cands[0].confidence - h.confidence <= self.lead
+                         and _regions(f"{h.question} {' '.join(h.tags)}") & home), None)
+            if ours is not None:
+                cands = [ours] + [h for h in cands if h is not ours]
+                notes.append(f"written for the customer's region, answers first: {ours.entry_id}")
         state = next((st for t in talk if (st := order_state(t))), None)
         if (wrong := [h for h in cands if _contradicts(h, state)]) and len(wrong) < len(cands):
             # "已经发货了，我想取消订单" is not answered with how to cancel an order not yet

@@ -585,6 +585,20 @@ def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, a
         [(d.style, d.entry_ids) for d in s.drafts]
 
 
+@pytest.mark.parametrize("context, confidence, answered", [
+    ([{"role": "customer", "text": "請問可以寄到台灣嗎"}, {"role": "agent", "text": "可以的喔"}], 0.83, "tw_fee"),
+    ([], 0.83, "fee"),  # a region the talk never named: the top entry
+    ([{"role": "customer", "text": "請問可以寄到台灣嗎"}, {"role": "agent", "text": "可以的喔"}], 0.62, "fee"),
+])
+def test_an_entry_for_the_customers_region_answers_before_one_naming_none(shop_kb, context, confidence, answered):
+    """"運費怎麼算" after "可以寄到台灣嗎" was answered with the mainland's 满59元包邮 rules,
+    ranked just above the Taiwan freight entry."""
+    hits = [_said_so(_hit("fee", "包邮吗？运费多少", 0.94, 2.45, ["运费"]), "订单满59元包邮，不满59元收6元运费。"),
+            _said_so(_hit("tw_fee", "寄台灣運費怎麼算", confidence, 2.4, ["台灣", "運費"]), "台灣訂單滿NT$1,500免運。")]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest("運費怎麼算", context)
+    assert s.drafts[0].entry_ids[0] == answered, [(d.style, d.entry_ids) for d in s.drafts]
+
+
 @pytest.mark.parametrize("greeting_first, noted", [(True, True), (False, False)])
 def test_leaving_out_a_greeting_entry_is_explained_only_when_it_changed_the_answer(shop_kb, greeting_first, noted):
     hello, stock = _hit("hello", "在吗", 0.9, 2.45, ["接待"]), _hit("stock", "这个有货吗", 0.85, 2.40, ["库存"])
