@@ -194,7 +194,8 @@ def _label(table: dict, key: str) -> str:
 
 
 # Why a thanks is answered without a goodbye while the case is still open (draft.awaits).
-_OPEN_ZH = {"the agent still waits for the customer": "客服还在等客户提供信息", "a step of ours is pending": "我们还有待办的步骤"}
+_OPEN_ZH = {"the agent still waits for the customer": "客服还在等客户提供信息", "a step of ours is pending": "我们还有待办的步骤",
+            "taken note, the answer was sent already": "答案已经发过，记下客户说的"}
 
 
 def _still_open(m: re.Match) -> str | None:
@@ -259,6 +260,14 @@ _NOTE_PATTERNS = [
     (re.compile(r"after an angry turn: read as still upset$"), lambda m: "客户前面不满：仍按不满处理"),
     (re.compile(r"greeting entries left out: the message is more than a greeting$"),
      lambda m: "消息不只是问候：不用问候类条目"),
+    (re.compile(r"the agent sent the answer of (\S+) already: answered with the next one that speaks of the message$"),
+     lambda m: f"客服已发过 {m[1]} 的答案：改用下一个说到消息内容的条目"),
+    (re.compile(r"the agent sent the answer of (\S+) already: the message read alone$"),
+     lambda m: f"客服已发过 {m[1]} 的答案：只按这条消息本身匹配"),
+    (re.compile(r"the agent sent the answer of (\S+) already: taken note$"),
+     lambda m: f"客服已发过 {m[1]} 的答案：记下客户说的，不再重复"),
+    (re.compile(r"written for the customer's region, answers first: (.*)$", re.S),
+     lambda m: f"写给客户所在地区的条目，优先回答：{m[1]}"),
     (re.compile(r"written for customers elsewhere, left out: (.*)$", re.S),
      lambda m: f"写给其他地区客户的条目，未采用：{m[1]}"),
     (re.compile(r"the message is about an order (.+?); written for the other case, left out: (.*)$", re.S),
