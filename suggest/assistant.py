@@ -685,14 +685,18 @@ class Assistant:
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
                 if u.intent == "greeting" else ("closing", "closing")
-            out = [c.only(kind, style, u, vals, key, agent)]  # thanks while the agent waits: the case stays open
+            # "？" after the welcome, before any question: no "还有什么可以帮您"
+            asked = any(understand(t).intent != "greeting" for t in earlier)
+            out = [c.only(kind, style, u, vals, key, agent, asked)]  # thanks while the agent waits: the case stays open
             # An answer beside it only when the message also asks something: "東西收到了，
             # 謝謝你們" matched the broken-goods entry, "好的" a return address.
             # The message's own words: after "好的" the search may have read the earlier
             # turns too, whose question is answered already.
             own = normalize(key).text
             asks = self.retriever.kb.segmenter.split(own)[0] and _ASKS.search(own.replace("在吗", ""))
-            if not result.no_match and asks:
+            # Not the shop's own greeting entry (欢迎光临… to "人呢？？" mid-conversation): it
+            # says again what the first draft says.
+            if not result.no_match and asks and not _small_talk(hits[0]):
                 out.append(c.concise(u, hits[0], vals, key, opener=False))
             return out
         # A message that greets and asks ("亲，在吗？这个有货吗") is answered on what it asks:

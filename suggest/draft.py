@@ -183,6 +183,8 @@ _HANGS = re.compile(r"(?:(?<![功性智技可])能|可以|需要|要)[\u4e00-\u9
 _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什么|能不能|可不可以|是否")
 # A whole reply for a message that only greets or only thanks, when the library has none.
 _YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
+# "还有什么可以帮您" takes for granted that something was asked already.
+_STILL = re.compile(r"还有|還有")
 # A holding line for a library without a no_match line that suits (none left, or none for
 # the customer's tone): the draft is then the whole reply, never empty.
 _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
@@ -602,13 +604,15 @@ class Composer:
             notes.append("taken note, the answer was sent already: the case stays open (a built-in line)")
         return self._finish(parts, u, values, [], "closing", notes)
 
-    def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "") -> Draft:
+    def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "",
+             asked: bool = True) -> Draft:
         """A whole reply to a message that only greets (greeting_first, or greeting_later
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye).
         `agent`: the agent's latest turn, if any; thanks while it still waits for something
         from the customer (请把订单号发给我们) or promised a later step (核实后3个工作日内给您补发)
         gets a short reply that keeps the case open, no goodbye and no rating, unless it
-        reports that what was pending is done (退款到账了，谢谢)."""
+        reports that what was pending is done (退款到账了，谢谢). `asked`: whether the customer
+        has asked anything yet; "？" just after the welcome is not met with "还有什么问题…"."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
         # "好吧" after an angry complaint, or a resigned "算了，谢谢", is no happy goodbye: a
@@ -618,20 +622,23 @@ class Composer:
             kind, key, u.sentiment,
             "thanks while upset → follow up" if u.sentiment == "angry" else "the customer gives up → follow up",
             parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script)
-        # "好的" or "那我先拍照" thanks for nothing: no "不客气" to it.
-        unthanked = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else None
+        # Lines left out while others are left: "好的" or "那我先拍照" thanks for nothing, no
+        # "不客气" to it; nothing asked yet, no "还有什么…".
+        skip = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else \
+            _STILL if kind == "greeting_later" and not asked else None
         # "到账了，谢谢" after the agent promised to check: what was pending is done.
         waiting = awaits(agent) if kind == "closing" and not sober and not settled(key) else None
         if waiting:
             why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
             if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,
-                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, without=unthanked,
+                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, without=skip,
                               exact=True):
                 parts.append((_OPEN_LINE[waiting], "kefu"))
                 notes.append(f"{why}: the case stays open (a built-in line)")
         elif not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
-                                                stage=stage, whole=True, script=u.script, without=unthanked):
-            parts.append((_DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"]), "kefu"))
+                                                stage=stage, whole=True, script=u.script, without=skip):
+            line = _DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"])
+            parts.append((line.replace("还有", "") if skip is _STILL else line, "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
         if kind == "closing" and not sober and not waiting and not plans(key):
             self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)

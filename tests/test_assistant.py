@@ -1580,3 +1580,29 @@ def test_only_role_and_text_of_a_turn_are_logged(logged):
     s = logged.suggest("发票怎么开", [turn, {"text": "在的"}])
     assert logged.log.suggestion(s.suggestion_id)["context"] == [
         {"role": "customer", "text": "你好，手机【手机号】"}, {"role": "customer", "text": "在的"}]
+
+
+@pytest.mark.parametrize("context, still", [
+    ([{"role": "customer", "text": "在吗"}, {"role": "agent", "text": "您好，欢迎光临，请问有什么可以帮您？"}], False),
+    ([{"role": "customer", "text": "你好"}, {"role": "agent", "text": "在的亲"}, {"role": "customer", "text": "在不在"}], False),
+    ([{"role": "customer", "text": "发票怎么开"}, {"role": "agent", "text": "订单页申请开票即可。"}], True),
+])
+def test_a_nudge_before_anything_was_asked_is_not_met_with_what_else(shop_kb, context, still):
+    """"？" just after the welcome got "在的在的，还有什么问题您尽管说": 还有 (what else) before
+    the customer had asked anything. Every shipped 接待 line is tried (one per key)."""
+    assistant = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), _shipped_composer())
+    texts = {assistant.suggest(message, context).drafts[0].text for message in ("？", "在吗", "在不在？", "人呢", "hello")}
+    assert not still or any("还有" in t for t in texts), texts  # the library's 还有 lines are used later on
+    if not still:
+        assert all("还有" not in t for t in texts), texts
+
+
+def test_an_angry_customer_chasing_mid_conversation_gets_an_apology_and_no_welcome(shop_kb):
+    """"人呢？？" after an angry complaint and the agent's answer: "小禾一直都在呢，您请说～" was
+    light, and the shop's greeting entry (亲，在的呢～欢迎光临…) came as a second draft."""
+    context = [{"role": "customer", "text": "衣服破了个洞，气死我了"},
+               {"role": "agent", "text": "非常抱歉，麻烦您拍一下照片发给我，马上为您处理。"}]
+    s = Assistant(_Answers(shop_kb, [HELLO_ENTRY]), _shipped_composer()).suggest("人呢？？", context)
+    assert s.sentiment == "angry" and s.intent == "greeting"
+    assert "抱歉" in s.drafts[0].text
+    assert [d.entry_ids for d in s.drafts] == [[]], [d.text for d in s.drafts]
