@@ -251,3 +251,15 @@ class VersionNotFound(KefuError):
     def __init__(self, entry_id: str, version: int):
         super().__init__(f"entry {entry_id!r} has no version {version}")
         self.entry_id, self.version = entry_id, version
+
+
+class VersionNotRestorable(InvalidEntry):
+    """An old version's content that kefu no longer accepts (a standard question with a
+    line break, as an older kefu could store): reverting to it would save a bad entry.
+    Names the version, as well as the field and its problem (`field`, `reason`)."""
+
+    def __init__(self, entry_id: str, version: int, field: str, reason: str):
+        super().__init__(field, reason)
+        self.args = (f"cannot restore version {version} of entry {entry_id!r}: its field {field!r} {reason}; "
+                     f"edit the entry instead",)
+        self.entry_id, self.version = entry_id, version

@@ -22,7 +22,7 @@ import sqlite_utils
 from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
-                     KefuError, SourceNotFound, VersionConflict, VersionNotFound)
+                     KefuError, SourceNotFound, VersionConflict, VersionNotFound, VersionNotRestorable)
 from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -369,6 +369,10 @@ class Store:
         for name in ("valid_from", "valid_to"):  # maybe in a form an older kefu accepted
             if name in content:
                 content[name] = legacy_when(content[name])
+        try:  # content an older kefu stored may be one kefu no longer accepts: say which version
+            validate(content)
+        except InvalidEntry as exc:
+            raise VersionNotRestorable(entry_id, version, exc.field, exc.reason) from None
         return self.update(entry_id, content, author, action=f"revert to v{version}",
                            expected_version=expected_version)
 

@@ -316,6 +316,26 @@ def test_edit_archive_revert_say_when_nothing_changed(home, run, faq):
     assert len(json.loads(run("history", "a1", "--json").stdout)) == 5
 
 
+def test_revert_to_a_version_kefu_no_longer_accepts_names_the_version(home, run, faq):
+    """A version whose question holds a line break (an older kefu stored it) failed with
+    `field 'question': must be one line`, as if the editor had typed it."""
+    import sqlite3
+
+    run("import", str(faq))
+    run("edit", "a1", "-a", "全场包邮。")
+    with sqlite3.connect(home / "kefu.db") as db:
+        db.execute("""update history set after = json_set(after, '$.question', '什么时候发货？\n几天到')
+                      where entry_id = 'a1' and version = 1""")
+    out = run("revert", "a1", "--to", "1", ok=False)
+    assert out.exit_code == 1
+    assert ("cannot restore version 1 of entry 'a1': its field 'question' must be one line (it holds a line break); "
+            "edit the entry instead") in out.output
+    error = json.loads(run("revert", "a1", "--to", "1", "--json", ok=False).stdout)["error"]
+    assert (error["type"], error["code"], error["field"], error["id"]) == (
+        "VersionNotRestorable", "invalid_field", "question", "a1")
+    assert json.loads(run("show", "a1", "--json").stdout)["version"] == 2
+
+
 def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
     """"九折 承诺类" was read as the word 九折承诺类, which no draft holds: silently never flagged."""
     run("import", str(faq))

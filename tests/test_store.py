@@ -12,7 +12,7 @@ import sqlite_utils
 
 from kefu.kb.entry import Entry, validate
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
-                            VersionConflict, VersionNotFound)
+                            VersionConflict, VersionNotFound, VersionNotRestorable)
 from kefu.kb.store import Store, backup, restore
 
 
@@ -194,6 +194,25 @@ def test_revert_to_missing_version_raises(store, make_entry):
     with pytest.raises(VersionNotFound):
         store.revert("e1", 7)
     assert store.get("e1").version == 1
+
+
+@pytest.mark.parametrize("field, stored, reason", [
+    ("question", "在吗？\n有客服吗", "must be one line"),
+    ("answer", "   ", "must be a non-empty string"),
+])
+def test_a_version_kefu_no_longer_accepts_is_refused_naming_the_version(store, make_entry, field, stored, reason):
+    """An old version whose content an older kefu stored (a question with a line break)
+    was refused as `field 'question': must be one line`, which did not say the problem was
+    the version's content, not the editor's input."""
+    store.add(make_entry("e1"))
+    store.update("e1", {"answer": "全场包邮。"})
+    store.db.execute("update history set after = json_set(after, ?, ?) where version = 1", [f"$.{field}", stored])
+    store.db.conn.commit()
+    with pytest.raises(VersionNotRestorable, match=rf"cannot restore version 1 of entry 'e1': its field '{field}' {reason}") as exc:
+        store.revert("e1", 1)
+    assert (exc.value.field, exc.value.version, exc.value.entry_id) == (field, 1, "e1")
+    assert isinstance(exc.value, InvalidEntry)
+    assert store.get("e1").version == 2 and store.get("e1").answer == "全场包邮。"
 
 
 def test_an_edit_made_on_an_older_version_is_refused_by_another_connection(tmp_path, make_entry):

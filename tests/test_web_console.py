@@ -671,6 +671,21 @@ def test_a_revert_to_the_content_it_has_says_nothing_changed(editor, ws):
     assert ws.kb().store.get("ship").version == 3 and len(ws.kb().store.history("ship")) == 3
 
 
+def test_a_revert_to_a_version_kefu_no_longer_accepts_says_which_and_why(editor, ws):
+    """An old version whose question holds a line break (an older kefu stored it) fell to
+    the error page, in English: only VersionConflict and DuplicateQuestion were caught."""
+    ws.kb().update("ship", {"answer": "满59元包邮。"}, author="ed")
+    store = ws.kb().store
+    store.db.execute("""update history set after = json_set(after, '$.question', '邮费多少？\n怎么算')
+                        where entry_id = 'ship' and version = 1""")
+    store.db.conn.commit()
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=400).text
+    assert "没有恢复：第 1 版的内容现在不能保存，它的标准问题只能是一行（其中有换行）" in html
+    assert 'role="alert"' in html and "第 2 版" in html  # the history page, with the message
+    assert "cannot restore" not in html and "must be one line" not in html
+    assert ws.kb().store.get("ship").version == 2
+
+
 def test_entry_id_with_slash_works_in_every_route(editor, ws):
     ws.kb().add({"id": "faq/1", "question": "能开专票吗", "answer": "可以开增值税专用发票。"})
     assert 'href="/console/entries/faq/1"' in editor.get("/console/")

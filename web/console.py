@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
-from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, EmptyQuery, InvalidEntry, KefuError, VersionConflict
+from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, InvalidEntry, KefuError, VersionConflict,
+                            VersionNotRestorable)
 from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
@@ -389,6 +390,8 @@ def revert(entry_id: str):
                                            "请查看最新的历史后再决定。", 409)
         except DuplicateQuestion as exc:
             return _history_page(entry_id, f"没有恢复：{reason_zh(exc.reason)}", 409)
+        except VersionNotRestorable as exc:  # content an older kefu stored, which kefu no longer accepts
+            return _history_page(entry_id, error_zh(str(exc)), 400)
     if entry.version == current:
         flash(f"第 {version} 版的内容与当前相同，没有改动")
     else:

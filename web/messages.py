@@ -158,6 +158,9 @@ _USER_PATTERNS = [
 _ERROR_PATTERNS = [
     (re.compile(r"no entry with id '(.*)'$"), lambda m: f"没有编号为 {m[1]} 的条目"),
     (re.compile(r"entry '(.*)' has no version (\d+)$"), lambda m: f"条目 {m[1]} 没有第 {m[2]} 版"),
+    (re.compile(r"cannot restore version (\d+) of entry '(.*)': its field '(\w+)' (.*); edit the entry instead$", re.S),
+     lambda m: f"没有恢复：第 {m[1]} 版的内容现在不能保存，它的{FIELD_LABELS.get(m[3], m[3])}{reason_zh(m[4])}"
+               "（较早的 kefu 允许这样保存）；需要其中的内容时，请编辑条目"),
     (re.compile(r"entry '(.*)' is (\w+), not published$"), lambda m: f"条目 {m[1]} 是{_status(m[2])}状态，不是已发布"),
     (re.compile(r"this needs the (\w+) role$"), lambda m: f"需要{ROLE_ZH.get(m[1], m[1])}权限"),
     (re.compile(r"no learned phrasing with id (.*?)(?:: nothing done)?$"), lambda m: f"没有编号为 {m[1]} 的学习问法"),
