@@ -45,6 +45,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     HTML, TXT, Markdown) from files or folders; each file is all-or-nothing."""
     from kefu.kb.bulk import (REJECTED_SUFFIX, BulkImporter, ImportOptions, rejected_path, source_key, walk,
                               write_rejected)
+    from kefu.kb.importers import SUFFIXES
 
     if template:
         if paths:  # the file to write is -o's; writing and importing at once would be two commands
@@ -75,7 +76,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         raise click.BadParameter(f"{report_path} is a file being imported: name another file for the report",
                                  param_hint="--report")
     if not files:
-        raise click.ClickException("no importable files found (kefu reads .csv .tsv .xlsx .json .jsonl .md .docx .pdf .html .txt)"
+        raise click.ClickException(f"no importable files found (kefu reads {' '.join(SUFFIXES)})"
                                    + "".join(f"\nskipped {s}" for s in skipped))
     if dry_run and not (c.home / "kefu.db").is_file():
         # A dry run writes nothing, not even a new, empty store in a mistyped --data-dir (which

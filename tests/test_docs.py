@@ -73,3 +73,13 @@ def test_readme_says_how_many_accepted_messages_fine_tuning_needs():
     from kefu.suggest.finetune import MIN_PAIRS
 
     assert f"at least {MIN_PAIRS} accepted messages" in README
+
+
+def test_readme_import_table_names_every_suffix_kefu_reads():
+    """The table left out .xlsm, .ndjson, .htm and .markdown, which are imported."""
+    from kefu.kb.importers import SUFFIXES
+
+    table = README[README.index("| What | Formats | Becomes |"):]
+    table = table[:table.index("\n\n")]
+    named = set(re.findall(r"`(\.\w+)`", table))
+    assert set(SUFFIXES) <= named, f"README's import table lacks {sorted(set(SUFFIXES) - named)}"

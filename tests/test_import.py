@@ -1005,6 +1005,18 @@ def test_folder_walk_notes_old_office_files_it_cannot_read(kefu, tmp_path):
     assert "save it as .xlsx" in kefu("import", "faqs/old.XLS", code=1).output
 
 
+def test_no_importable_files_names_every_suffix_kefu_reads(kefu, tmp_path):
+    """The message hard-coded its list and left out .xlsm, .ndjson, .htm and .markdown,
+    which are imported."""
+    from kefu.kb.importers import SUFFIXES
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "photo.jpg").write_bytes(b"\xff\xd8")
+    output = kefu("import", "empty", code=1).output
+    assert f"no importable files found (kefu reads {' '.join(SUFFIXES)})" in output
+    assert all(suffix in output for suffix in (".xlsm", ".ndjson", ".htm", ".markdown"))
+
+
 def test_a_file_named_twice_is_imported_once(tmp_path):
     """`kefu import docs docs/a.csv ./docs/a.csv` imported a.csv three times, counting its
     rows added once and unchanged twice in the totals."""

@@ -3,8 +3,9 @@
     load("faq.xlsx")    -> Loaded(kind="faq", rows=[...], problems=[...], notes=[...])
     load("manual.pdf")  -> Loaded(kind="document", passages=[...])
 
-FAQ-shaped files: .csv .tsv .xlsx .json .jsonl, and Markdown made of Q:/A: pairs or
-question headings. Documents: .docx .pdf .html .txt and prose Markdown, cut into
+FAQ-shaped files: .csv .tsv .xlsx .xlsm .json .jsonl .ndjson, and Markdown (.md
+.markdown) made of Q:/A: pairs or question headings. Documents: .docx .pdf .html .htm
+.txt and prose Markdown, cut into
 passages along headings and paragraphs. Text files may be UTF-8, GB18030/GBK or Big5.
 """
 
