@@ -71,6 +71,9 @@ def _not_yet_valid(entry) -> bool:
     return bool(entry.valid_from) and not in_window(entry.valid_from, None)
 
 
+FILTERS = ("q", "category", "status", "tag", "expired")  # the entry list's query arguments, besides page
+
+
 def _list_filters() -> dict:
     args = request.args
     return {"q": args.get("q", "").strip(), "category": args.get("category", ""),
@@ -119,7 +122,9 @@ def entries():
             rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
         categories, tags = _choices(store)
         total = store.count()
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # The pager's links keep the filters, and only them: any other query argument would
+    # reach url_for as one of its own (?_method=DELETE or ?endpoint=x failed with a 500).
+    args = {k: v for k, v in request.args.items() if k in FILTERS and v}
     filtered = filters["expired"] or any(query.values())
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
                            args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
