@@ -84,7 +84,7 @@ def _new_password() -> str:
 def user_add(c: Context, name, role, password, shared, as_json) -> None:
     """Create a console user; prints the password when kefu made it up."""
     made_up = password is None
-    password = password or _new_password()
+    password = _new_password() if made_up else password  # "" (an unset $PW) is refused, not replaced unseen
     u = c.users().add(name, password, role, shared)
     emit({"name": u.name, "role": u.role, "shared": u.shared, **({"password": password} if made_up else {})},
          as_json, lambda d: f"user {d['name']} ({d['role']}{', shared' if d['shared'] else ''}) created"
@@ -139,7 +139,7 @@ def user_share(c: Context, name, off, as_json) -> None:
 def user_passwd(c: Context, name, password, as_json) -> None:
     """Set a user's password."""
     made_up = password is None
-    password = password or _new_password()
+    password = _new_password() if made_up else password  # "" (an unset $PW) is refused, not replaced unseen
     c.users().set_password(name, password)
     emit({"name": name, **({"password": password} if made_up else {})}, as_json,
          lambda d: f"password of {d['name']} changed" + (f" to: {d['password']}" if made_up else ""))

@@ -1065,6 +1065,22 @@ def test_unlock_and_passwd_clear_a_users_failed_logins(home, run, fake_models):
     assert run("user", "unlock", "nobody", ok=False).exit_code == 1
 
 
+def test_an_empty_password_is_refused_not_replaced_by_one_nobody_sees(home, run, fake_models):
+    """`--password "$PW"` with $PW unset gave the user a random password and printed none
+    (it was made up, but not for a missing option): `passwd` locked the user out unseen."""
+    from kefu.kb.users import Users
+    import sqlite_utils
+
+    run("user", "add", "lihua", "--password", "password1")
+    for command in (["user", "passwd", "lihua", "--password", ""], ["user", "add", "meimei", "--password", ""]):
+        out = run(*command, ok=False)
+        assert out.exit_code == 1 and "a password needs at least 8 characters" in out.output
+    users = Users(sqlite_utils.Database(home / "kefu.db"))
+    assert users.check("lihua", "password1") is not None and [u.name for u in users.all()] == ["lihua"]
+    out = json.loads(run("user", "passwd", "lihua", "--json").stdout)  # no --password: one is made up, shown
+    assert users.check("lihua", out["password"]) is not None
+
+
 @pytest.mark.parametrize("origin", ["http://*", "https://a.example;script-src", "https://chat.example.com：8443"])
 def test_serve_refuses_an_origin_that_is_not_scheme_host_port(home, run, fake_models, monkeypatch, origin):
     monkeypatch.setattr("kefu.web.server.run", lambda *args: None)  # never serve from a test
