@@ -1923,6 +1923,22 @@ def test_other_forms_posted_after_logout_show_what_was_typed_and_a_way_back(edit
     assert 'href="/login?next=/console/huashu/new"' in html
 
 
+def test_a_form_posted_after_a_new_password_ended_the_login_shows_what_was_typed(editor, ws):
+    """A new password (or removing the user) ends the login on the server while the cookie,
+    with its CSRF token, stays: the form passed its CSRF check and was redirected to the
+    login page, losing the edit without a word."""
+    editor.get("/console/entries/ship")
+    ws.users().set_password("ed", "another-password")
+    resp = editor.client.post("/console/entries/ship", data={"csrf_token": editor.token, **entry_form(
+        question="运费怎么算", answer="刚改的答案", version="1")},
+        headers={"Referer": "http://localhost/console/entries/ship"})
+    html = resp.text
+    assert resp.status_code == 400 and "登录已过期或在别处重新登录，请重新登录。" in html
+    assert "刚改的答案" in html and 'href="/login?next=/console/entries/ship"' in html
+    assert ws.kb().store.get("ship").version == 1
+    assert editor.client.get("/console/entries/ship").status_code == 302  # a page still goes to the login
+
+
 def test_values_typed_before_the_session_ended_are_shown_in_chinese(editor, admin):
     editor.get("/console/entries/ship")
     stale = editor.token

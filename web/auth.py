@@ -23,6 +23,10 @@ def requires(role: str):
                     if g.get("bad_token"):
                         abort(401, "the API token is not valid: unknown or revoked (`kefu token add` makes a new one)")
                     abort(401, "login or an API token is required")
+                if request.method == "POST" and g.get("login_ended"):
+                    # A form posted after its login ended on the server (a new password,
+                    # the user removed): the redirect to the login page lost what was typed.
+                    return typed_again(SESSION_GONE)
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if not user.can(role):
                 abort(403, f"this needs the {role} role")
@@ -92,6 +96,12 @@ def csrf_failed(exc):
     if retry and user is not None and user.can(role):
         # Logged in again (perhaps in another tab): the new session's token is in the form.
         return retry("登录已过期或在别处重新登录，刚才没有保存；填写的内容都在，请检查后再保存一次。")
+    return typed_again(message)
+
+
+def typed_again(message: str):
+    """A form that was not saved, as its login ended: `message`, what was typed (to copy)
+    and a link to log in and return to the page."""
     from .console import FIELD_LABELS
 
     typed = [(name, _value_label(name, value)) for name, value in request.form.items(multi=True)

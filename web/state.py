@@ -97,6 +97,7 @@ def current_user():
             user = users.by_session(session["sid"])
             if user is None:
                 session.clear()  # logged out elsewhere, a new password, or the user was removed
+                g.login_ended = True
     g.user = user
     return user
 
