@@ -616,6 +616,17 @@ def test_un_archiving_in_the_console_is_refused_while_another_entry_has_the_ques
     assert ws.kb().store.get("ship").status == "archived"
 
 
+def test_a_revert_refused_for_another_entrys_question_gives_advice_for_the_history_page(editor, ws):
+    """It said the question was taken and to choose 已有条目：更新 or 跳过, options of the
+    import page that a revert does not have, quoting the question as Python's repr."""
+    ws.kb().archive("ship")
+    ws.kb().add({"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=409).text
+    assert ("没有恢复：第 1 版的标准问题「运费怎么算」现已是条目 ship2 的标准问题（同一个问题只能有一个未归档的条目）："
+            "请先修改或归档条目 ship2，或在本条目换一个问题") in html
+    assert "导入" not in re.search(r'role="alert">(.*?)</p>', html, re.S).group(1)
+
+
 def test_edit_validation_error_keeps_input(editor, ws):
     html = editor.post("/console/entries/ship", entry_form(question="", answer="新答案", similar=["新问法"],
                                                            version="1"), status=400).text

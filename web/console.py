@@ -393,8 +393,10 @@ def revert(entry_id: str):
         except VersionConflict as exc:
             return _history_page(entry_id, f"此条目已被他人修改（现为第 {exc.current.version} 版），没有恢复；"
                                            "请查看最新的历史后再决定。", 409)
-        except DuplicateQuestion as exc:
-            return _history_page(entry_id, f"没有恢复：{reason_zh(exc.reason)}", 409)
+        except DuplicateQuestion as exc:  # reason_zh's advice is an import's, not for this page
+            return _history_page(entry_id, f"没有恢复：第 {version} 版的标准问题「{exc.question}」现已是条目 "
+                                           f"{exc.entry_id} 的标准问题（同一个问题只能有一个未归档的条目）：请先修改或"
+                                           f"归档条目 {exc.entry_id}，或在本条目换一个问题", 409)
         except VersionNotRestorable as exc:  # content an older kefu stored, which kefu no longer accepts
             return _history_page(entry_id, error_zh(str(exc)), 400)
     if entry.version == current:
