@@ -205,15 +205,23 @@ class JsonErrorsGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["kefu.json"] = "--json" in (args[:args.index("--")] if "--" in args else args)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:  # an option of kefu itself (`kefu --threads 0 … --json`)
+            self._echo_error(ctx, exc)
+            raise
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
-                click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+            self._echo_error(ctx, exc)
             raise
+
+    @staticmethod
+    def _echo_error(ctx: click.Context, exc: click.ClickException) -> None:
+        if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
+            click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
 
 
 def _decoded(value):

@@ -1369,6 +1369,18 @@ def test_with_json_a_failed_command_prints_its_error_as_json(home, run, fake_mod
     assert plain.stdout == "" and "no entry with id 'nope'" in plain.stderr
 
 
+def test_with_json_a_bad_option_of_kefu_itself_prints_its_error_as_json(home, run):
+    """`kefu --threads 0 list --json` printed click's usage lines only: an option of kefu
+    itself is parsed before any command runs, where the JSON error was not written."""
+    for args, field in [(["--threads", "0", "list", "--json"], "threads"),
+                        (["--threads", "abc", "search", "x", "--json"], "threads")]:
+        result = run(*args, ok=False)
+        assert result.exit_code == 2, result.output
+        body = json.loads(result.stdout)["error"]
+        assert body["code"] == "usage" and body["field"] == field and body["message"] in result.stderr, body
+    assert run("--threads", "0", "list", ok=False).stdout == ""
+
+
 def test_with_json_an_error_has_the_web_apis_code(home, run, fake_models):
     """An unknown suggestion id was invalid_field here and 404 not_found in the API; a
     taken standard question conflict here and 400 invalid_field there."""
