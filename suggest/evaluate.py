@@ -14,7 +14,7 @@ import numpy as np
 
 from kefu.kb.base import KnowledgeBase, Progress
 from kefu.kb.embed import Embedder
-from kefu.kb.entry import in_window, normalize_id
+from kefu.kb.entry import in_window, json_type_problem, normalize_id
 from kefu.kb.errors import ImportFileError, InvalidEntry, KefuError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event
@@ -48,8 +48,10 @@ def load_queries(path: Path, known: set[str] | None = None, encoding: str | None
     so is one of `unsearchable` (id -> why search never returns that entry: `never_found`)."""
     out = []
     for n, q in iter_jsonl(path, read_text(path, encoding)):
-        if not isinstance(q.get("query"), str):
+        if q.get("query") is None:
             raise ImportFileError(path, n, "query", "missing")
+        if problem := json_type_problem("query", q["query"]):  # a list or a number is there, not missing
+            raise ImportFileError(path, n, "query", problem)
         if is_blank(q["query"]):
             raise ImportFileError(path, n, "query", "empty")
         if "gold" not in q:

@@ -188,6 +188,11 @@ def _bench(tmp_path, entries, queries: str | bytes):
      "queries.jsonl, line 2, field 'query': empty"),
     (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": "發票咋開"}\n',
      "queries.jsonl, line 2, field 'gold': missing"),
+    # a query that is there but no text was said to be missing
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n{"query": ["发票"], "gold": ["a2"]}\n',
+     "queries.jsonl, line 2, field 'query': expected a string, got a list"),
+    (ENTRIES, '{"query": 12345, "gold": []}\n', "queries.jsonl, line 1, field 'query': expected a string, got the number 12345"),
+    (ENTRIES, '{"gold": []}\n', "queries.jsonl, line 1, field 'query': missing"),
     (ENTRIES[:2] + [{k: v for k, v in ENTRIES[2].items() if k != "id"}], '{"query": "发票咋开", "gold": ["a3"]}\n',
      "kb.jsonl, line 3, field 'id': missing"),
     # Not a traceback (a gold item that cannot be looked up; a kind that cannot be sorted
