@@ -244,13 +244,13 @@ class Store:
         if tag:
             # As categories: 运费 finds the 運費 a Taiwan entry is tagged with.
             where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ?)")
-            args.append(to_simplified(tag.strip()))
+            args.append(_simplified(tag.strip()))
         if text:
             # In simplified script on both sides: 專票 finds 专票. % and _ in the search
             # text are literal characters, not wildcards.
             where.append("(" + " or ".join(f"kefu_simplified({column}) like ? escape '\\'"
                                            for column in ("question", "similar", "answer")) + ")")
-            pattern = to_simplified(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = _simplified(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args += [f"%{pattern}%"] * 3
         return (" where " + " and ".join(where) if where else ""), args
 
@@ -806,7 +806,9 @@ def _suffix(source: str) -> str:
 
 
 def _simplified(value: str | None) -> str | None:
-    return None if value is None else to_simplified(value)
+    """Text as the list filters compare it, as search does: simplified script and half-width
+    (ＶＩＰ, ７－１１ typed with a Chinese input method find VIP, 7-11; LIKE ignores ASCII case)."""
+    return None if value is None else to_simplified(value.translate(HALF_WIDTH))
 
 
 def _category_key(value: str | None) -> str | None:

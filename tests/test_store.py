@@ -666,6 +666,20 @@ def test_list_filters_compare_category_and_text_in_simplified_script(store, make
     assert store.count(text="專票") == 1
 
 
+def test_list_filters_compare_full_width_letters_and_digits_as_half_width(store, make_entry):
+    """`kefu list --text ７－１１` (typed with a Chinese input method) found nothing, nor --tag
+    ＶＩＰ: the filters compared in simplified script but not half-width, as search does."""
+    store.add(make_entry("tw", question="能在7-11取貨嗎", answer="可以。", tags=["VIP"]))
+    store.add(make_entry("fw", question="ＶＩＰ会员包邮吗", answer="包邮。", tags=["ＶＩＰ"]))
+    for text in ("７－１１", "7-11"):
+        assert [e.id for e in store.entries(text=text)] == ["tw"] and store.count(text=text) == 1
+    for text in ("vip", "ＶＩＰ", "ｖｉｐ"):
+        assert [e.id for e in store.entries(text=text)] == ["fw"]
+    for tag in ("VIP", "ＶＩＰ"):
+        assert [e.id for e in store.entries(tag=tag)] == ["fw", "tw"] and store.count(tag=tag) == 2
+    assert store.entries(text="％") == []  # a full-width % is a literal %, no wildcard
+
+
 def test_the_tag_filter_compares_in_simplified_script(store, make_entry):
     """`kefu list --tag 运费` left out the entries tagged 運費 (the sample's Taiwan and Hong
     Kong entries), while --category and --text compare in simplified script."""
