@@ -23,7 +23,7 @@ from . import migrations
 from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
                      KefuError, SourceNotFound, VersionConflict, VersionNotFound, VersionNotRestorable)
-from .text import HALF_WIDTH, normalize, normalize_term, to_simplified
+from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
 
@@ -290,7 +290,7 @@ class Store:
             key, rows = self._published_key(), self._published_rows()
             terms, learned = self.terms(), self._learned_hash()
             digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
-            return PublishedState(digest, dict(rows), text_hash("\n".join(terms)), learned)
+            return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned)
 
     def passages_hash(self) -> str:
         """Changes whenever the passages or the shop terms (their segmentation) change."""
@@ -600,7 +600,7 @@ class Store:
         return removed
 
     def _passages_hash(self) -> str:
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"s\0{SEGMENTATION}\n".encode())
         for row in self.db.execute("select id, content_hash from passages order by id"):
             h.update(f"{row[0]}\0{row[1]}\n".encode())
         for (word,) in self.db.execute("select word from terms order by word"):
@@ -790,8 +790,8 @@ class Store:
 
 def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: str) -> str:
     """The published hash of (id, content hash) rows in id order, the shop terms and the
-    learned phrasings' hash."""
-    h = hashlib.sha256()
+    learned phrasings' hash (and how texts are cut into words: text.SEGMENTATION)."""
+    h = hashlib.sha256(f"s\0{SEGMENTATION}\n".encode())
     for entry_id, content_hash in rows:
         h.update(f"{entry_id}\0{content_hash}\n".encode())
     for word in terms:

@@ -35,6 +35,12 @@ MAX_MESSAGE = 100_000
 _SPACE = re.compile(r"\s+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# How texts are cut into words: part of what an index was built from (kb.store hashes it
+# with the shop terms), so an index made by an older cut is rebuilt, not searched with
+# tokens the queries no longer make. Change it whenever Segmenter cuts differently.
+SEGMENTATION = "2: a number's unit is its own word"
+# A number and its unit (7天, 48小时, 59元), the unit as its own word.
+_NUMBER_UNIT = re.compile(r"(?<![A-Za-z])\d+(?:\.\d+)?(个?小时|分钟|个?工作日|个?月|天|周|年|元|块|件|次|公斤|斤|折)")
 # Tokens that carry no topic: greetings, politeness and sentence particles. Kept out
 # of the lexical index so that "亲" or "请问" never decides a match.
 STOPWORDS = frozenset(
@@ -440,10 +446,20 @@ class Segmenter:
                 words.append(word)
         return words
 
+    def _cut(self, text: str) -> list[str]:
+        """jieba's words, a number's unit kept apart from what follows it: jieba's guess
+        for unknown words joins them (7天无理由 made 7 / 天无 / 理由, 30天价保 7 / 天价 / 保)."""
+        pieces, start = [], 0
+        for m in _NUMBER_UNIT.finditer(text):
+            pieces += self._tk.lcut(text[start:m.start(1)], HMM=True)
+            pieces.append(m[1])
+            start = m.end()
+        return pieces + self._tk.lcut(text[start:], HMM=True)
+
     def _segment(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         words: list[str] = []
         chars: list[str] = []
-        for word in self._content(self._tk.lcut(text, HMM=True)):
+        for word in self._content(self._cut(text)):
             words.append(word)
             if len(word) > 1 and _CJK.match(word):
                 chars.extend(ch for ch in word if ch not in STOPWORDS)

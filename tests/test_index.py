@@ -334,6 +334,22 @@ def test_add_terms_makes_next_index_rebuild(kb, built, embedder):
     assert embedder.encoded == []  # segmentation changed, vectors did not
 
 
+def test_an_index_cut_into_words_another_way_is_rebuilt(kb, built, embedder, monkeypatch):
+    """An index made before a change of how texts are cut (text.SEGMENTATION) holds tokens
+    queries no longer make: it is rebuilt, from the cached vectors, not searched."""
+    before = _current(kb)
+    kb.close()
+    monkeypatch.setattr("kefu.kb.store.SEGMENTATION", "another cut")  # as a later kefu would cut
+    later = KnowledgeBase(kb.home, [embedder])
+    try:
+        assert later.store.published_hash() != built.content_hash
+        index = later.index()
+        assert _current(later) != before and index.content_hash == later.store.published_hash()
+        assert embedder.encoded == []
+    finally:
+        later.close()
+
+
 def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
     kb.import_entries([make_entry("fast", "闪电退款怎么申请", "在订单页申请")])
     index = kb.index()

@@ -88,6 +88,18 @@ def test_segmenter_tokens_are_words_then_characters_without_stopwords(tmp_path):
     assert seg.tokens("亲，请问运费怎么算？") == words + chars
 
 
+@pytest.mark.parametrize("text, cut", [
+    ("7天无理由可以退吗", ["7", "天", "无", "理由"]),  # jieba alone: 7 / 天无 / 理由
+    ("30天价保", ["30", "天", "价保"]),  # 7 / 天价 / 保
+    ("快递3天没动", ["快递", "3", "天"]),  # 3 / 天没动
+    ("付款后48小时内发货", ["付款", "后", "48", "小时", "内", "发货"]),
+    ("5G手机", ["5G", "手机"]), ("A4纸", ["A4", "纸"]),  # a digit inside a word stays there
+])
+def test_a_numbers_unit_is_a_word_of_its_own(tmp_path, text, cut):
+    words, _ = Segmenter(tmp_path / "cache").split(text)
+    assert words[:len(cut)] == cut, words
+
+
 def test_segmenter_keeps_results_but_each_caller_gets_its_own_lists(tmp_path):
     seg = Segmenter(tmp_path / "cache")
     words, chars = seg.split("运费怎么算")
