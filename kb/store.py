@@ -744,7 +744,11 @@ class Store:
         return [w for w in words if normalize(w).text not in stored]
 
     def remove_terms(self, words: Iterable[str]) -> int:
-        """Remove terms however they are spelled (運費險 removes 运费险); how many were there."""
+        """Remove terms however they are spelled (運費險 removes 运费险); how many were there.
+        InvalidTerm for an empty one, as when adding: none is removed."""
+        words = list(words)
+        if blank := next((w for w in words if not w.strip()), None):
+            raise InvalidTerm(blank, "is empty")
         keys = {normalize(w).text for w in words}
         with self._writing():
             return sum(self.db.execute("delete from terms where word = ?", [w]).rowcount for w in sorted(keys))

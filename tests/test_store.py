@@ -730,6 +730,14 @@ def test_terms_are_stored_normalised_and_one_spelling_removes_the_term(store):
     assert store.terms() == ["七天无理由"]
 
 
+def test_removing_an_empty_term_is_refused_as_adding_one_is(store):
+    """`kefu terms remove ' '` said "note:   is not a term" and exited 0."""
+    store.add_terms(["运费险"])
+    with pytest.raises(InvalidTerm, match="is empty"):
+        store.remove_terms(["运费险", " "])
+    assert store.terms() == ["运费险"]  # nothing removed
+
+
 def test_terms_stored_as_typed_by_an_older_kefu_are_normalised_on_open(tmp_path):
     s = Store.open(tmp_path / "kefu.db")
     for word in ("運費險", "运费险", "ＡＢＣ牌", "顺丰"):
