@@ -46,6 +46,14 @@ class User:
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
+def _check_password(password: str) -> None:
+    """UserError for a password too short, or of spaces alone (8 spaces passed the length)."""
+    if len(password) < 8:
+        raise UserError("a password needs at least 8 characters")
+    if not password.strip():
+        raise UserError("a password cannot be only spaces")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -76,8 +84,7 @@ class Users:
         if not name or any(ch.isspace() for ch in name):
             raise UserError("a user name must be non-empty and have no spaces")
         _check_credit(name, "user")
-        if len(password) < 8:
-            raise UserError("a password needs at least 8 characters")
+        _check_password(password)
         if self.db.execute("select 1 from users where name = ?", [name]).fetchone():
             raise UserExists(f"user {name!r} already exists")
         with writing(self.db):
@@ -88,8 +95,7 @@ class Users:
     def set_password(self, name: str, password: str) -> None:
         from werkzeug.security import generate_password_hash
 
-        if len(password) < 8:
-            raise UserError("a password needs at least 8 characters")
+        _check_password(password)
         self.get(name)
         with writing(self.db):
             self.db.execute("update users set password_hash = ? where name = ?",

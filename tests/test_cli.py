@@ -1086,6 +1086,13 @@ def test_an_empty_password_is_refused_not_replaced_by_one_nobody_sees(home, run,
     assert users.check("lihua", out["password"]) is not None
 
 
+def test_a_password_of_spaces_alone_is_refused(home, run, fake_models):
+    run("user", "add", "lihua", "--password", "password1")
+    for command in (["user", "passwd", "lihua", "--password", " " * 8], ["user", "add", "meimei", "--password", " " * 12]):
+        out = run(*command, ok=False)
+        assert out.exit_code == 1 and "a password cannot be only spaces" in out.output
+
+
 @pytest.mark.parametrize("origin", ["http://*", "https://a.example;script-src", "https://chat.example.com：8443"])
 def test_serve_refuses_an_origin_that_is_not_scheme_host_port(home, run, fake_models, monkeypatch, origin):
     monkeypatch.setattr("kefu.web.server.run", lambda *args: None)  # never serve from a test

@@ -144,6 +144,7 @@ _NOT_PRUNED_OTHER = re.compile(r"not pruned: (\d+) entr(?:y|ies) of (.*?) \((.*?
 # UserError (kb/users.py): the users page.
 _USER_PATTERNS = [
     (re.compile(r"a password needs at least (\d+) characters$"), lambda m: f"密码至少需要 {m[1]} 个字符"),
+    (re.compile(r"a password cannot be only spaces$"), lambda m: "密码不能全是空格"),
     (re.compile(r"a user name must be non-empty and have no spaces$"), lambda m: "用户名不能为空，也不能含空格"),
     (re.compile(r"a (user|token) name must not contain '/' or start with 'token:', not '(.*)'$"),
      lambda m: f"{'用户名' if m[1] == 'user' else '令牌名称'}不能含「/」，也不能以「token:」开头（{m[2]}）"),
