@@ -68,6 +68,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/quality.py --dataset bench/sets/shuma
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/drafts.py
 	$(BIN)/python bench/intents.py
