@@ -10,15 +10,25 @@ from typing import Callable
 DEFAULT_MODELS = "use,e5"
 
 
+# The keys of config.json: what `kefu init`, `kefu reindex`, fine-tuning and the console's
+# settings page write, and nothing else is read.
+CONFIG_KEYS = ("models", "traditional", "retention_days", "allowed_origins", "models_before_finetune")
+
+
 def check_config(config: dict, path: Path) -> None:
     """Refuse a hand-edited config.json whose models, retention period or traditional
     wording kefu cannot use, naming the field (InvalidConfig): a retention of 0 days would
     purge every suggestion, feedback row and learned phrasing on the next suggestion. The
-    bounds are the console's."""
+    bounds are the console's. A key kefu does not read is refused too: a misspelt
+    `retention_day` would otherwise keep customer text 90 days without a word."""
     from kefu.kb.errors import InvalidConfig
     from kefu.kb.feedback import RETENTION_DAYS
     from kefu.kb.text import TRADITIONAL_WORDING
 
+    for key in config:
+        if key not in CONFIG_KEYS:
+            raise InvalidConfig(path, key, f"must be one of the keys kefu reads ({', '.join(CONFIG_KEYS)}), "
+                                           "or it does nothing")
     models = config.get("models", DEFAULT_MODELS)
     if not isinstance(models, str) or not models.strip():
         raise InvalidConfig(path, "models", f"must be model names separated by commas, such as "

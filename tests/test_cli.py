@@ -989,12 +989,14 @@ def test_progress_in_a_log_writes_a_line_each_quarter(capsys):
                                            ({"retention_days": True}, "retention_days"),
                                            ({"models": 5}, "models"), ({"models": " "}, "models"),
                                            ({"traditional": "s2tw"}, "traditional"),
-                                           ({"traditional": None}, "traditional")])
+                                           ({"traditional": None}, "traditional"),
+                                           ({"retention_day": 30}, "retention_day")])
 def test_a_bad_value_in_config_json_is_a_one_line_error_naming_the_field(home, run, fake_models, config, field):
     """A hand-edited retention_days of 0 made the next suggestion purge every suggestion,
     feedback row and learned phrasing; "abc" or a number of models was a traceback. A
     `traditional` wording kefu has none of failed only suggestions, with an error naming
-    neither the file nor the field, and `kefu serve` started as if all were well."""
+    neither the file nor the field, and `kefu serve` started as if all were well. A misspelt
+    key (retention_day) did nothing, silently: customer text was kept the default 90 days."""
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
     run("suggest", "多久发货")
     (home / "config.json").write_text(json.dumps({"models": "use,e5", **config}), encoding="utf-8")
