@@ -76,7 +76,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         raise click.BadParameter(f"{report_path} is a file being imported: name another file for the report",
                                  param_hint="--report")
     if not files:
-        raise click.ClickException(f"no importable files found (kefu reads {' '.join(SUFFIXES)})"
+        matching = "".join(f" matching --glob '{p}'" if i == 0 else f" or '{p}'" for i, p in enumerate(patterns))
+        raise click.ClickException(f"no importable files found{matching} (kefu reads {' '.join(SUFFIXES)})"
                                    + "".join(f"\nskipped {s}" for s in skipped))
     if dry_run and not (c.home / "kefu.db").is_file():
         # A dry run writes nothing, not even a new, empty store in a mistyped --data-dir (which

@@ -63,7 +63,8 @@ class ImportOptions:
 
 def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str] | None = None) -> Iterator[Path]:
     """The files to import: files as given, folders walked (sorted, hidden and
-    rejected-row files skipped), filtered by glob patterns on the file name. A folder's
+    rejected-row files skipped), filtered by glob patterns on the file name or its path in
+    the folder, compared case-blind as extensions are (`*.csv` finds FAQ.CSV). A folder's
     file in an old Office format (.xls, .doc) is skipped with a note in `skipped`. A file
     met twice (a folder and a file in it, both given) is imported once, where first met."""
     seen: set[str] = set()
@@ -84,8 +85,8 @@ def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None
             rel = found.relative_to(path)
             if any(part.startswith(".") for part in rel.parts) or found.name.endswith(REJECTED_SUFFIX):
                 continue
-            if patterns and not any(fnmatch.fnmatch(found.name, p) or fnmatch.fnmatch(str(rel), p)
-                                    for p in patterns):
+            if patterns and not any(fnmatch.fnmatchcase(found.name.lower(), p.lower())
+                                    or fnmatch.fnmatchcase(str(rel).lower(), p.lower()) for p in patterns):
                 continue
             if found.suffix.lower() in SUFFIXES:
                 yield found

@@ -1028,6 +1028,19 @@ def test_a_file_named_twice_is_imported_once(tmp_path):
     assert files == [folder / "a.csv", folder / "b.csv"]
 
 
+def test_a_glob_matches_names_whatever_their_case_and_is_named_when_it_leaves_nothing(kefu, tmp_path):
+    """`kefu import faqs --glob '*.csv'` passed over FAQ.CSV, which kefu reads (extensions
+    are compared case-blind) and a plain `kefu import faqs` imports; with nothing left, the
+    error said "no importable files found" and not that the --glob had left them out."""
+    folder = tmp_path / "faqs"
+    folder.mkdir()
+    (folder / "FAQ.CSV").write_text("question,answer\n怎么修改收货地址？,未发货前可在订单页修改地址。\n", encoding="utf-8")
+    out = report(kefu("import", "faqs", "--glob", "*.csv", "--dry-run", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("faqs") / "FAQ.CSV")]
+    result = kefu("import", "faqs", "--glob", "*.xlsx", code=1)
+    assert "no importable files found matching --glob '*.xlsx'" in result.output
+
+
 def test_folder_glob_skips_hidden_and_rejected_files(kefu, tmp_path):
     folder = tmp_path / "faqs"
     (folder / "sub").mkdir(parents=True)
