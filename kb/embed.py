@@ -133,6 +133,7 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
+            quiet_libraries()
             # Only the local cache or a folder: kefu never downloads at run time (a name
             # not cached used to retry the hub for a minute, offline).
             self._model = SentenceTransformer(name_or_path, device=device, local_files_only=True)
@@ -161,6 +162,23 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), np.float32)
         return _unit(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True,
                                         normalize_embeddings=True, show_progress_bar=False))
+
+
+def quiet_libraries() -> None:
+    """transformers' own progress bars ("Loading weights" on every load) and notices would
+    interleave with kefu's progress and output on stderr."""
+    import logging
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
 
 
 def model_info(name_or_path: str) -> dict:

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from kefu.kb.embed import model_info
+from kefu.kb.embed import model_info, quiet_libraries
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import LearnStore, phrase_key
 from kefu.kb.text import normalize
@@ -266,21 +266,6 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # not Linux
 
 
-def _quiet_libraries() -> None:
-    """transformers' own progress bars and notices would interleave with kefu's progress."""
-    import logging
-
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
-
-
 def base_model(home: Path, configured: str | None, progress: Progress) -> tuple[str, str]:
     """(path or name, base id): the configured sentence-transformers model, else the bundled
     e5 converted once into `home/models/e5-small-st`."""
@@ -303,13 +288,27 @@ def base_model(home: Path, configured: str | None, progress: Progress) -> tuple[
 def finetune(kb, home: Path, configured: str | None = None, settings: Settings | None = None,
              progress: Progress | None = None) -> Outcome:
     """Train on the store's feedback; keep the model (in `home/models/ft-…`) only if it
-    does better on the held-out feedback. Nothing is switched here: see Workspace."""
-    settings = settings or Settings()
-    progress = progress or (lambda *_: None)
+    does better on the held-out feedback. Nothing is switched here: see Workspace. One run
+    at a time in a data folder; it first deletes the half-written models (`*.tmp`) of runs
+    that were killed."""
+    from kefu.kb.index import _process_lock
+
     start = time.perf_counter()
     pairs = feedback_pairs(kb)
     if len(pairs) < MIN_PAIRS:
         raise FinetuneError(f"fine-tuning needs at least {MIN_PAIRS} accepted messages, the store has {len(pairs)}")
+    models = Path(home) / "models"
+    with _process_lock(models / "LOCK").hold(wait=False) as free:
+        if not free:
+            raise FinetuneError(f"another fine-tuning is running in {home}: wait for it to end")
+        for left in models.glob("*.tmp"):
+            shutil.rmtree(left, ignore_errors=True)
+        return _finetune(kb, Path(home), pairs, configured, settings or Settings(),
+                         progress or (lambda *_: None), start)
+
+
+def _finetune(kb, home: Path, pairs: list[tuple[str, str]], configured: str | None, settings: Settings,
+              progress: Progress, start: float) -> Outcome:
     entries = {e.id: e for e in kb.store.iter_published()}
     trainset, held = split(pairs, settings.held_out, settings.seed)
     texts = [(m, entries[e].question) for m, e in trainset]
@@ -322,7 +321,7 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
     import torch
     from sentence_transformers import SentenceTransformer
 
-    _quiet_libraries()
+    quiet_libraries()
     if settings.threads:
         torch.set_num_threads(settings.threads)
     name, base_id = base_model(home, configured, progress)
@@ -347,33 +346,38 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
     else:
         folder = home / "models" / ("ft-" + datetime.now().strftime("%Y%m%dT%H%M%S"))
         tmp = folder.with_name(folder.name + ".tmp")
-        model.save(str(tmp))
-        like, (a, b) = base_id, calibration(base_best, tuned_best)
-        inherited = model_info(name)
-        if inherited.get("like"):  # tuning a tuned model: keep naming (and mapping onto) the original
-            a0, b0 = inherited.get("calibration") or (1.0, 0.0)
-            like, a, b = inherited["like"], a0 * a, a0 * b + b0
-        (tmp / "kefu.json").write_text(json.dumps({
-            "like": like, "calibration": [a, b],
-            "trained_on": len(trainset), "held_out": {"before": before, "after": after}}, indent=1))
-        os.replace(tmp, folder)  # a crash before this line leaves only a .tmp folder behind
-        # The decision is the whole retrieval's: a model that improves alone may add nothing
-        # beside the other models and BM25 (measured on shop-dev: it adds nothing there).
-        from kefu.kb.embed import SentenceTransformerEmbedder
+        try:
+            model.save(str(tmp))
+            like, (a, b) = base_id, calibration(base_best, tuned_best)
+            inherited = model_info(name)
+            if inherited.get("like"):  # tuning a tuned model: keep naming (and mapping onto) the original
+                a0, b0 = inherited.get("calibration") or (1.0, 0.0)
+                like, a, b = inherited["like"], a0 * a, a0 * b + b0
+            (tmp / "kefu.json").write_text(json.dumps({
+                "like": like, "calibration": [a, b],
+                "trained_on": len(trainset), "held_out": {"before": before, "after": after}}, indent=1))
+            # The decision is the whole retrieval's: a model that improves alone may add nothing
+            # beside the other models and BM25 (measured on shop-dev: it adds nothing there).
+            # Judged from the .tmp folder: a kill or Ctrl-C until it is kept leaves only a
+            # .tmp folder, which the next run deletes.
+            from kefu.kb.embed import SentenceTransformerEmbedder
 
-        others = [m for m in kb.embedders if m.id != base_id]
-        outcome.pipeline_before = pipeline_score(kb, kb.embedders, held, progress)
-        outcome.pipeline_after = pipeline_score(kb, others + [SentenceTransformerEmbedder(str(folder))], held, progress)
-        was, now = outcome.pipeline_before, outcome.pipeline_after
-        outcome.improved = (now["recall@1"], now["mrr"]) > (was["recall@1"], was["mrr"])
-        summary = (f"held-out feedback through the whole retrieval: recall@1 {was['recall@1']:.3f} →"
-                   f" {now['recall@1']:.3f}, MRR {was['mrr']:.3f} → {now['mrr']:.3f} (model alone: recall@1"
-                   f" {before['recall@1']:.3f} → {after['recall@1']:.3f})")
-        if outcome.improved:
-            outcome.model_dir, outcome.reason = str(folder), summary
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-            outcome.reason = "not kept: " + summary
+            others = [m for m in kb.embedders if m.id != base_id]
+            outcome.pipeline_before = pipeline_score(kb, kb.embedders, held, progress)
+            outcome.pipeline_after = pipeline_score(kb, others + [SentenceTransformerEmbedder(str(tmp))], held,
+                                                    progress)
+            was, now = outcome.pipeline_before, outcome.pipeline_after
+            outcome.improved = (now["recall@1"], now["mrr"]) > (was["recall@1"], was["mrr"])
+            summary = (f"held-out feedback through the whole retrieval: recall@1 {was['recall@1']:.3f} →"
+                       f" {now['recall@1']:.3f}, MRR {was['mrr']:.3f} → {now['mrr']:.3f} (model alone: recall@1"
+                       f" {before['recall@1']:.3f} → {after['recall@1']:.3f})")
+            if outcome.improved:
+                os.replace(tmp, folder)
+                outcome.model_dir, outcome.reason = str(folder), summary
+            else:
+                outcome.reason = "not kept: " + summary
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     outcome.seconds = round(time.perf_counter() - start, 1)
     outcome.peak_rss_mb = peak_rss_mb()
     return outcome

@@ -186,9 +186,28 @@ class Workspace:
             before = self.models
             names[names.index(base)] = "st:" + outcome.model_dir
             config = self.config()
-            self._switch_models({**config, "models": ",".join(names),
-                                 "models_before_finetune": config.get("models_before_finetune", before)})
+            try:
+                self._switch_models({**config, "models": ",".join(names),
+                                     "models_before_finetune": config.get("models_before_finetune", before)})
+            except BaseException:  # Ctrl-C while indexing: the model is kept, yet used nowhere
+                self._drop_unused_model(Path(outcome.model_dir))
+                raise
         return outcome
+
+    def _drop_unused_model(self, folder: Path) -> None:
+        """Delete fine-tuning's `folder` (DATA/models/ft-…) unless config.json names it."""
+        import shutil
+
+        from kefu.kb.errors import KefuError
+
+        if folder.parent != self.home / "models" or not folder.name.startswith("ft-"):
+            return
+        try:
+            named = [n.strip() for n in self.config().get("models", "").split(",")]
+        except KefuError:
+            return
+        if "st:" + str(folder) not in named:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def undo_finetune(self) -> str:
         """Go back to the models in use before the first kept fine-tuning (config, then a

