@@ -116,11 +116,28 @@ class Workspace:
         if self._kb is None:
             from kefu.kb.base import KnowledgeBase
             from kefu.kb.embed import load_embedders
+            from kefu.kb.errors import KefuError
 
             self._loaded_models = self.models
-            embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
+            try:
+                embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
+            except KefuError as exc:
+                if self._models or self._embedders:
+                    raise
+                raise KefuError(f"{exc}; {self.unloadable_advice()}") from exc
             self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
         return self._kb
+
+    def unloadable_advice(self) -> str:
+        """After config.json's models failed to load (a fine-tuned model's folder moved or
+        deleted): where they come from, and the commands that get the folder working again."""
+        config = self.config()
+        source = f"the models come from {self.config_path}" if config.get("models") else \
+            f"the models are the default ({DEFAULT_MODELS}), as {self.config_path} names none"
+        before = config.get("models_before_finetune")
+        undo = (f"`kefu learn finetune --undo` goes back to the models used before fine-tuning ({before}), "
+                if before else "")
+        return f"{source}: {undo}`kefu --models {before or DEFAULT_MODELS} reindex` switches the folder to others"
 
     def reload_if_models_changed(self) -> bool:
         """Reopen the knowledge base when config.json now names other models (another

@@ -244,6 +244,17 @@ def test_a_kill_while_switching_deletes_the_unused_model(tmp_path, monkeypatch):
     ws.close()
 
 
+def test_a_missing_model_folder_says_where_it_is_named_and_the_way_back(tmp_path):
+    gone = tmp_path / "home" / "models" / "ft-20260101T000000"
+    ws = Workspace(tmp_path / "home")
+    ws.write_config({"models": "st:" + str(gone), "models_before_finetune": "use,e5"})
+    with pytest.raises(KefuError) as error:
+        ws.kb()
+    message = str(error.value)
+    assert str(gone) in message and str(ws.config_path) in message
+    assert "kefu learn finetune --undo" in message and "(use,e5)" in message
+
+
 def test_loading_a_sentence_transformers_model_draws_no_progress_bar():
     """After a switch every command loads the fine-tuned model: transformers' "Loading
     weights" bar went to stderr each time, between kefu's own lines."""
