@@ -209,10 +209,12 @@ class Workspace:
             except BaseException:  # Ctrl-C while indexing: the model is kept, yet used nowhere
                 self._drop_unused_model(Path(outcome.model_dir))
                 raise
+            self._drop_unused_model(Path(base.removeprefix("st:")))  # a fine-tuned model it replaced
         return outcome
 
     def _drop_unused_model(self, folder: Path) -> None:
-        """Delete fine-tuning's `folder` (DATA/models/ft-…) unless config.json names it."""
+        """Delete fine-tuning's `folder` (DATA/models/ft-…) unless config.json names it
+        (in its models, or in those `--undo` goes back to)."""
         import shutil
 
         from kefu.kb.errors import KefuError
@@ -220,7 +222,9 @@ class Workspace:
         if folder.parent != self.home / "models" or not folder.name.startswith("ft-"):
             return
         try:
-            named = [n.strip() for n in self.config().get("models", "").split(",")]
+            config = self.config()
+            named = [n.strip() for key in ("models", "models_before_finetune")
+                     for n in config.get(key, "").split(",")]
         except KefuError:
             return
         if "st:" + str(folder) not in named:
