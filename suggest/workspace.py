@@ -122,15 +122,22 @@ class Workspace:
             try:
                 embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
             except KefuError as exc:
-                if self._models or self._embedders:
+                if self._models or self._embedders or not self._missing_model_folders():
                     raise
                 raise KefuError(f"{exc}; {self.unloadable_advice()}") from exc
             self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
         return self._kb
 
+    def _missing_model_folders(self) -> list[str]:
+        """The sentence-transformers folders config.json names that are not there (kefu
+        keeps a folder's absolute path; a name of the Hugging Face cache is no folder)."""
+        names = [n.strip().removeprefix("st:") for n in self.models.split(",")]
+        return [n for n in names if Path(n).is_absolute() and not Path(n).exists()]
+
     def unloadable_advice(self) -> str:
-        """After config.json's models failed to load (a fine-tuned model's folder moved or
-        deleted): where they come from, and the commands that get the folder working again."""
+        """After a folder of config.json's models was not found (a fine-tuned model's folder
+        moved or deleted): where they come from, and the commands that get the data folder
+        working again."""
         config = self.config()
         source = f"the models come from {self.config_path}" if config.get("models") else \
             f"the models are the default ({DEFAULT_MODELS}), as {self.config_path} names none"
