@@ -163,6 +163,8 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
     events = load_feedback(Path(learn), entries, encoding) if learn is not None else None
+    if events is not None and "finetune" in learn_parts:
+        _enough_to_finetune(Path(learn), events)
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:
@@ -192,6 +194,19 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
                                                "finetune": tuned.to_dict() if tuned else None},
             "before": _report(before, queries, embedders, keep_results),
             "after": _report(after, queries, embedders, keep_results)}
+
+
+def _enough_to_finetune(path: Path, events: list) -> None:
+    """Refuse a --learn file too small for the finetune part before any model loads and
+    the first scoring run (the error then spoke of "the store", the one eval makes)."""
+    from kefu.kb.learned import phrase_key
+
+    from .finetune import MIN_PAIRS
+
+    pairs = {(phrase_key(e.message), e.entry_id) for e in events if e.action in ("accept", "edit") and e.entry_id}
+    if len(pairs) < MIN_PAIRS:
+        raise KefuError(f"{path}: the finetune part needs at least {MIN_PAIRS} accepted messages, "
+                        f"the file has {len(pairs)}")
 
 
 def _finetune(kb: KnowledgeBase, home: Path, embedders: list[Embedder], progress: Progress | None):

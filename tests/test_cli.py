@@ -258,6 +258,21 @@ def test_eval_names_a_learn_line_for_an_entry_not_published_before_scoring(home,
         in out.output, out.output
 
 
+def test_eval_finetune_with_too_little_feedback_names_the_file_before_scoring(home, run, tmp_path, monkeypatch):
+    # It scored the dataset first, then said "the store has 2": the store eval makes, not the file given.
+    def no_models(*args, **kwargs):
+        raise AssertionError("the --learn file is counted before the knowledge base is built")
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", no_models)
+    data = _bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    (tmp_path / "learn.jsonl").write_text('{"query": "发票咋开", "accepted": "a2"}\n'
+                                          '{"query": "发票咋开", "accepted": "a2"}\n'
+                                          '{"query": "几天发货", "accepted": "a1"}\n', encoding="utf-8")
+    out = run("eval", "--dataset", str(data), "--learn", str(tmp_path / "learn.jsonl"), "--learn-parts",
+              "phrasings,finetune", ok=False)
+    assert out.exit_code == 1 and "learn.jsonl: the finetune part needs at least 20 accepted messages, " \
+        "the file has 2" in out.output, out.output
+
+
 def test_eval_learn_parts_without_a_learn_file_is_a_usage_error(home, run, tmp_path, monkeypatch):
     # It was ignored: the scores printed were those of no replay at all.
     def no_models(*args, **kwargs):
