@@ -326,6 +326,7 @@ def _finetune(kb, home: Path, pairs: list[tuple[str, str]], configured: str | No
         torch.set_num_threads(settings.threads)
     name, base_id = base_model(home, configured, progress)
     model = SentenceTransformer(name, device="cpu")
+    full_length = model.max_seq_length  # what the saved model reads: passages are longer than 64 tokens
     model.max_seq_length = settings.max_seq_length
     # Held-out messages first, then the training ones (those only serve the calibration).
     messages = [m for m, _ in held] + [normalize(m).text for m, _ in trainset]
@@ -347,6 +348,7 @@ def _finetune(kb, home: Path, pairs: list[tuple[str, str]], configured: str | No
         folder = home / "models" / ("ft-" + datetime.now().strftime("%Y%m%dT%H%M%S"))
         tmp = folder.with_name(folder.name + ".tmp")
         try:
+            model.max_seq_length = full_length
             model.save(str(tmp))
             like, (a, b) = base_id, calibration(base_best, tuned_best)
             inherited = model_info(name)

@@ -291,3 +291,18 @@ def test_a_second_kept_model_deletes_the_one_it_replaced(tmp_path, monkeypatch):
     assert not first.exists() and second.exists() and Path(model, "modules.json").exists()
     assert ws.undo_finetune() == "st:" + model
     ws.close()
+
+
+def test_a_kept_model_reads_as_far_as_its_base(workspace, monkeypatch):
+    """Training reads 64 tokens; the saved model kept that limit, so after a switch a
+    passage (or any text) past 64 tokens was cut where the base read 256 (e5: 512)."""
+    from sentence_transformers import SentenceTransformer
+
+    ws, model = workspace
+    _kept_alone(monkeypatch)
+    scores = iter([{"recall@1": 0.5, "mrr": 0.5}, {"recall@1": 1.0, "mrr": 1.0}])
+    monkeypatch.setattr(ft, "pipeline_score", lambda *a, **k: next(scores))
+    outcome = ft.finetune(ws.kb(), ws.home, model, ft.Settings(epochs=1, batch_size=8, max_seq_length=32))
+    assert outcome.model_dir and outcome.improved
+    base = SentenceTransformer(model, device="cpu").max_seq_length
+    assert base > 32 and SentenceTransformer(outcome.model_dir, device="cpu").max_seq_length == base
