@@ -669,7 +669,7 @@ _LOCKS: dict[str, _ProcessLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _process_lock(path: Path) -> _ProcessLock:
+def process_lock(path: Path) -> _ProcessLock:
     """One lock object per lock file in this process, however many IndexDirs point at it."""
     key = os.path.abspath(path)
     with _LOCKS_GUARD:
@@ -698,7 +698,7 @@ class IndexDir:
         """Hold the index's lock: writers of this index in every process take turns
         (build, in-place update, publish); searches read without it. A context manager
         yielding whether it is held: with `wait=False`, False at once if another has it."""
-        return _process_lock(self.root / "LOCK").hold(wait)
+        return process_lock(self.root / "LOCK").hold(wait)
 
     def meta(self) -> dict | None:
         folder = self.current()

@@ -291,14 +291,14 @@ def finetune(kb, home: Path, configured: str | None = None, settings: Settings |
     does better on the held-out feedback. Nothing is switched here: see Workspace. One run
     at a time in a data folder; it first deletes the half-written models (`*.tmp`) of runs
     that were killed."""
-    from kefu.kb.index import _process_lock
+    from kefu.kb.index import process_lock
 
     start = time.perf_counter()
     pairs = feedback_pairs(kb)
     if len(pairs) < MIN_PAIRS:
         raise FinetuneError(f"fine-tuning needs at least {MIN_PAIRS} accepted messages, the store has {len(pairs)}")
     models = Path(home) / "models"
-    with _process_lock(models / "LOCK").hold(wait=False) as free:
+    with process_lock(models / "LOCK").hold(wait=False) as free:
         if not free:
             raise FinetuneError(f"another fine-tuning is running in {home}: wait for it to end")
         for left in models.glob("*.tmp"):

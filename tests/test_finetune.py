@@ -196,13 +196,13 @@ def test_a_later_run_deletes_what_a_killed_one_left(workspace, monkeypatch):
 def test_a_second_run_at_the_same_time_is_refused(workspace, monkeypatch):
     import threading
 
-    from kefu.kb.index import _process_lock
+    from kefu.kb.index import process_lock
 
     ws, model = workspace
     held, done = threading.Event(), threading.Event()
 
     def hold():
-        with _process_lock(ws.home / "models" / "LOCK").hold():
+        with process_lock(ws.home / "models" / "LOCK").hold():
             held.set()
             done.wait(30)
 
