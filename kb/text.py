@@ -192,10 +192,11 @@ _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compil
 # card issuer (發卡, not 髮卡 "hairpin"), 抬头发给 is 抬頭 + 發給 (not 頭髮 "hair"), 只
 # before a verb is "only" (订单只退一件), 隻 only as a classifier (一隻, 這隻), and a
 # size chart is a 表 (尺码表, 鞋码表, 码表格: OpenCC reads 码表 as 碼錶, a stopwatch or a
-# bike computer, which 自行车码表 still is; 手表, 表带 stay 手錶, 錶帶).
+# bike computer, which 自行车码表 still is; 手表, 表带 stay 手錶, 錶帶), and 开封后 is 開封
+# + 後 "after opening" (OpenCC keeps 封后, "crowned queen": 開封后建議…用完).
 _MISREAD = [(re.compile(r"髮卡(?=銀行|行|機構|單位|方)"), "發卡"), (re.compile(r"(?<=抬)頭髮(?=給|送|到|過來|至)"), "頭發"),
             (re.compile(r"(?<![一二兩三四五六七八九十幾每這那哪半好])隻(?=[退能要有需是收發剩買賣用換])"), "只"),
-            (re.compile(r"(?<=[尺鞋裝装])碼錶|碼錶(?=格)"), "碼表")]
+            (re.compile(r"(?<=[尺鞋裝装])碼錶|碼錶(?=格)"), "碼表"), (re.compile(r"(?<=[開啟啓密塑拆])封后"), "封後")]
 
 
 def to_traditional(text: str, config: str = "s2twp") -> str:

@@ -422,6 +422,16 @@ def test_a_size_chart_is_no_watch_in_either_traditional_wording(wording):
     assert "手錶錶帶" in d.text and "價目表" in d.text and "時間表" in d.text  # a watch still is one
 
 
+@pytest.mark.parametrize("wording", ["s2twp", "s2hk"])
+def test_after_unsealing_is_no_crowned_queen_in_either_traditional_wording(wording):
+    """OpenCC reads 封后 as "crowned queen" (后, the queen): 开封后建议…用完 came out
+    開封后, which a Taiwan or Hong Kong customer reads as a slip."""
+    h = hit("seal", "开封后建议6个月内用完，启封后请冷藏，密封后常温保存，拆封后不支持退货。", tags=["保质期"])
+    d = Composer(composer().phrases, safety(), traditional=wording).concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "封后" not in d.text
+    assert "開封後建議" in d.text and "封後請冷藏" in d.text and "密封後常" in d.text and "拆封後" in d.text
+
+
 def test_taiwan_drafts_end_a_sentence_with_the_taiwan_particle():
     """喔, not the mainland 哦, ends a friendly sentence in Taiwan; an interjection opening
     a sentence stays, and Hong Kong wording keeps 哦."""
