@@ -380,6 +380,8 @@ def test_taiwan_wording_becomes_mainland_wording_for_a_simplified_customer():
                  tags=["退货"])
     d = composer().concise(u_(), tw_hit, {}, "k")
     assert "不是从发货日起算哦。快递签收后，质量问题享有1年保修，结账时可填电子邮箱，7个工作日内开具。" in d.text
+    d = composer().concise(u_(), hit("tw5", "單筆訂單滿NT$1,500免運，未滿則收運費，免運費門檻見頁面。", tags=["运费"]), {}, "k")
+    assert "单笔订单满NT$1,500包邮，未满则收运费，免运费门槛见页面。" in d.text
 
 
 def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
@@ -400,6 +402,9 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     ("生日券自动发放到账户，补发货品和批发货源另议，担保修理，净质量500克，寄港澳台",
      "生日券自動發放到帳戶，補發貨品和批發貨源另議，擔保修理，淨質量500克，寄港澳台", "入帳"),
     ("发货物流看订单页，发货品质有保障", "出貨物流看訂單頁，出貨品質有保障", "發貨"),
+    # a machine runs (运行), it does not execute a program (執行); free shipping is 免運 there
+    ("空锅以200度运行10分钟，软件运行正常", "空鍋以200度運行10分鐘，軟體運行正常", "執行"),
+    ("订单满59元包邮，金卡会员顺丰包邮", "訂單滿59元免運，金卡會員順豐免運", "包郵"),
     # characters OpenCC reads as hair (髮) or as a classifier (隻)
     ("可咨询发卡银行，把发票抬头发给客服，订单只退部分商品，一只袜子，头发到肩",
      "可諮詢發卡銀行，把發票抬頭發給客服，訂單只退部分商品，一隻襪子，頭髮到肩", "髮卡"),
