@@ -32,6 +32,9 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
 _FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
+# 唔该 beside a greeting is Cantonese "excuse me", opening the talk (你好 唔该, 唔该，有人吗);
+# alone, after 好/ok, or as 唔该晒 / 唔该你, it thanks.
+_EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")
 # Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks, ty.
 _THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks|ty)(?![a-z0-9])|感恩(?!节)|(?<!蟹)蟹蟹(?!蟹)"
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing; 88 only
@@ -452,7 +455,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     text = norm.text
     meant = _meant(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) else "calm"
-    if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", text))) <= 1:
+    if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
     elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
             _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):

@@ -350,6 +350,15 @@ def test_cantonese_courtesies_and_a_bare_order_number(message, intent):
 
 
 @pytest.mark.parametrize("message, intent", [
+    ("你好 唔該", "greeting"), ("唔該，有人嗎", "greeting"), ("Hello 唔該～", "greeting"), ("唔該 請問", "greeting"),
+    ("OK 唔該", "thanks"), ("好 唔該", "thanks"), ("你好，唔該晒", "thanks"), ("唔該你", "thanks")])
+def test_cantonese_excuse_me_beside_a_greeting_opens_the_talk(message, intent):
+    """唔該 beside a greeting is "excuse me", as a Hong Kong customer opens a chat: 你好 唔該
+    got the goodbye and a request for a rating."""
+    assert understand(message).intent == intent
+
+
+@pytest.mark.parametrize("message, intent", [
     ("退款到账了，谢谢", "thanks"), ("退款已經收到了，謝謝", "thanks"), ("换的货收到了，谢谢亲", "thanks"),
     ("问题解决了 谢谢", "thanks"), ("退款到账了吗，谢谢", "aftersale"), ("退款还没到账，谢谢", "aftersale"),
     ("退款到账了，但是少了10块，谢谢", "aftersale"), ("东西收到了，坏了，谢谢", "aftersale")])
