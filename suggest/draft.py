@@ -90,8 +90,9 @@ def sentence_end(before: str, after: str) -> str:
 
 # A closing that wishes the customer well (祝您生活愉快): not after a problem or an apology.
 _WISHES = re.compile(r"祝|愉快|开心|顺利")
-# An answer that already opens by apologising or empathising (complaint entries often do).
-_APOLOGISES = re.compile(r"^.{0,6}(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
+# An answer that already opens by apologising or empathising (complaint entries often do),
+# within its first words or its first clause (造成您的不便真的很抱歉。, 给您带来不便了，非常抱歉).
+_APOLOGISES = re.compile(r"^(?:.{0,6}|[^。！!？?；;]{0,12}?)(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole; not
 # digits that go on a word, a path or a query (wxid_1234…, /p/1234…, ?id=1234…).
 ORDER_NO = re.compile(r"(?<![\dA-Za-z_=/.#&?-])(?:\d{6}-)?\d{12,20}(?![\d-])")

@@ -63,7 +63,9 @@ def test_complaint_starts_with_apology_and_escalates():
 
 
 @pytest.mark.parametrize("answer", ["亲，非常抱歉让您久等了，我们已加急处理。", "很抱歉让您失望了，已为您登记。",
-                                    "非常理解您的心情，我们马上处理。"])
+                                    "非常理解您的心情，我们马上处理。",
+                                    # the apology ends its first clause: 抱歉 came 9 characters in
+                                    "您好，造成您的不便真的很抱歉。您的投诉已完成登记。", "给您带来不便了，非常抱歉，已为您登记。"])
 def test_answer_that_apologises_itself_gets_no_second_apology(answer):
     u = understand("你们太差了，我要投诉", "投诉")
     d = composer().warm(u, hit("cmp", answer, tags=["投诉"]), {}, "k")
