@@ -201,6 +201,11 @@ _MISREAD = [(re.compile(r"髮卡(?=銀行|行|機構|單位|方)"), "發卡"), (
             (re.compile(r"(?<=[尺鞋裝装])碼錶|碼錶(?=格)"), "碼表"), (re.compile(r"(?<=[開啟啓密塑拆])封后"), "封後")]
 
 
+# Taiwan and Hong Kong quote with 「」 (『』 inside): mainland “” and ‘’ pairs, as a converted
+# text has them, beside entries written 「申請售後」 (a lone ’, as in don’t, stays).
+_QUOTES = [(re.compile(r"“([^“”]*)”"), r"「\1」"), (re.compile(r"‘([^‘’]*)’"), r"『\1』")]
+
+
 def to_traditional(text: str, config: str = "s2twp") -> str:
     """Traditional script with Taiwan (s2twp) or Hong Kong (s2hk) wording. Text already
     written in traditional script stays as written: OpenCC would respell an editor's
@@ -215,7 +220,7 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
         out += [convert(text[pos:m.start()]), plain(m.group())]
         pos = m.end()
     out = "".join(out) + convert(text[pos:])
-    for word, right in _MISREAD:
+    for word, right in _MISREAD + _QUOTES:
         out = word.sub(right, out)
     if config == "s2twp":
         for word, taiwan in _TAIWAN_SPELLING:

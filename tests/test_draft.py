@@ -439,6 +439,18 @@ def test_after_unsealing_is_no_crowned_queen_in_either_traditional_wording(wordi
     assert "開封後建議" in d.text and "封後請冷藏" in d.text and "密封後常" in d.text and "拆封後" in d.text
 
 
+@pytest.mark.parametrize("wording", ["s2twp", "s2hk"])
+def test_traditional_drafts_quote_with_corner_brackets(wording):
+    """Taiwan and Hong Kong quote with 「」 and 『』: an entry written with mainland “” read
+    點選“申請開票” beside entries written 「申請售後」."""
+    h = hit("q", "点击“申请开票”，在‘我的-订单’里查看，或在“我的订单”点「申请售后」。", tags=["发票"])
+    d = Composer(composer().phrases, safety(), traditional=wording).concise(u_(script=TRADITIONAL), h, {}, "k")
+    assert "「申請開票」" in d.text and "『我的-訂單』" in d.text and "「我的訂單」" in d.text and "「申請售後」" in d.text
+    assert not set("“”‘’") & set(d.text)
+    # a simplified customer keeps the quotes as written
+    assert "点击“申请开票”" in composer().concise(u_(), h, {}, "k").text
+
+
 def test_taiwan_drafts_end_a_sentence_with_the_taiwan_particle():
     """喔, not the mainland 哦, ends a friendly sentence in Taiwan; an interjection opening
     a sentence stays, and Hong Kong wording keeps 哦."""
