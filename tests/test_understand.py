@@ -92,6 +92,15 @@ def test_calm_question_says_whether_a_question_complains_of_nothing():
         assert not calm_question(message), message
 
 
+@pytest.mark.parametrize("message", ["你哋啲嘢係唔係正貨", "係咪正品", "件衫係唔係純棉"])
+def test_cantonese_is_it_asks_a_question(message):
+    """係唔係 / 係咪 (是不是) ask, as Hong Kong customers write them: the lexicon held 係唔係,
+    which the matched text (t2s: 系唔系) never holds, so "係唔係正貨" complained of fakes."""
+    from kefu.suggest.understand import calm_question
+
+    assert calm_question(message)
+
+
 @pytest.mark.parametrize("message", ["衣服洗了缩水了还能退吗 我好生气", "这么久没人理，真让人火大"])
 def test_saying_one_is_angry_is_angry(message):
     assert understand(message).sentiment == "angry"
