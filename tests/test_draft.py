@@ -684,6 +684,23 @@ def test_shipped_library_suits_angry_complaints_and_thanks():
     assert "评价" not in c.only("closing", "closing", u_(intent="thanks"), {}, "好的，那我先拍照").text
 
 
+def test_shipped_library_speaks_to_taiwan_and_hong_kong_customers_in_their_words():
+    """A traditional-script customer got the mainland's colloquial 好嘞 (Beijing "righto"), 咱們
+    and Taobao's 寶貝 for the goods: the shipped library had simplified lines only."""
+    c = _shipped()
+    seen = set()
+    for key in KEYS:
+        for sentiment in ("calm", "anxious", "angry"):
+            for first in (True, False):
+                u = u_(intent="aftersale", sentiment=sentiment, first=first, script=TRADITIONAL)
+                drafts = [c.warm(u, RETURN_HIT, {}, key), c.concise(u, RETURN_HIT, {}, key),
+                          c.only("closing", "closing", replace(u, intent="thanks"), {}, key + "謝謝")]
+                for d in drafts:
+                    seen.add(d.text)
+                    assert not re.search("好嘞|咱|寶貝|宝贝", d.text), d.text
+    assert len(seen) > 30  # the keys reach the library's variety
+
+
 def test_shipped_mid_conversation_greetings_are_whole_replies():
     c = _shipped()
     for sentiment in ("calm", "anxious", "angry"):
