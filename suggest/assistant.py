@@ -48,7 +48,10 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
 # Single characters that say nothing of their own about what is asked (谁出, 能用, 要给),
 # negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码).
 _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少")
-_ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁")
+# A question in Cantonese too, as the normalised text spells it: 有冇, 系咪 (係咪), 点样, 几时,
+# 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好.
+_ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁|"
+                   r"有冇|系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
 # What the customer bought (我昨天买的羽绒服, 买了一件羽绒服): the word after it names the
 # order the question is about, not what is asked ("…怎么还没发货" asks nothing of down filling).
 _BOUGHT = re.compile(r"(?:买|购买|拍|订|收到)的[这那]?[一两几\d]*[个件双条款台瓶盒套支只]?|"

@@ -1046,6 +1046,23 @@ def test_a_vague_message_after_its_answer_was_sent_gets_no_second_copy_of_it(sho
     assert any("sent the answer of late already" in n for n in s.notes), s.notes
 
 
+@pytest.mark.parametrize("message, asks", [("香港電話得唔得", True), ("用香港號碼使唔使另外驗證", True),
+                                           ("香港號碼點樣填", True), ("係咪要用大陸手機", True), ("驗證碼幾時到", True),
+                                           ("好唔好用", True), ("好，咁我試下", False), ("唔該", False)])
+def test_a_cantonese_question_after_its_answer_was_sent_is_no_acknowledgement(assistant, message, asks):
+    """"香港電話得唔得" (can a Hong Kong number do?), read with the earlier turns, matched the
+    sign-up answer the agent had sent; as 得唔得, 點樣, 係咪 were no question words it asked
+    nothing and got "好的，这边会尽快为您处理～". A question is read alone instead."""
+    from kefu.suggest.retrieve import SearchResult
+
+    signup = _said_so(_hit("signup", "怎么注册会员", 0.93, 2.5, ["会员"]), "在App首页点击注册，用手机号接收验证码即可。")
+    hk = _said_so(_hit("hk", "港澳台地区可以注册会员吗", 0.4, 2.4, ["会员"]), "港澳台的朋友选择对应地区号码即可注册。")
+    own = SearchResult(message, message, "traditional", True, [hk])
+    joined = SearchResult(message, message, "traditional", False, [signup])
+    result, noted = assistant._not_again(own, joined, [signup.answer], [], message, [])
+    assert noted is not asks and (result is own) is asks
+
+
 def test_a_reply_after_its_answer_was_sent_gets_the_next_entry_that_speaks_of_it(shop_kb):
     """"支付宝付的", to the agent's question how one paid, was answered with the refund
     entry the agent had just sent; the Alipay entry speaks of what it says."""
