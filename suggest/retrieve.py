@@ -29,7 +29,7 @@ from kefu.kb.base import KnowledgeBase
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
-from kefu.kb.text import normalize, scrub
+from kefu.kb.text import mandarin, normalize, scrub
 
 from . import calibrate
 from .calibrate import REFERENCE, Anchors, Scale
@@ -189,12 +189,13 @@ class Retriever:
             warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")
         index = self.kb.index()
         now = now or datetime.now()
-        words, chars = self.kb.segmenter.split(norm.text)
+        text = mandarin(norm.text)  # Cantonese read as the Mandarin the entries are written in
+        words, chars = self.kb.segmenter.split(text)
         clock.lap("prepare")
 
         queries = {}
         for m in self.kb.embedders:
-            queries[m.id] = m.encode_queries([norm.text])[0]
+            queries[m.id] = m.encode_queries([text])[0]
             clock.lap(f"encode {m.id}")
         layout = index.layout()
         found = []

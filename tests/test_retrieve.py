@@ -101,6 +101,16 @@ def test_traditional_message_matches_simplified_entry(retriever):
     assert result.hits[0].entry_id == "ship"
 
 
+@pytest.mark.parametrize("message, entry_id", [("唔記得咗密碼點算", "password"), ("幾時發貨？", "delivery"),
+                                               ("運費點計", "ship"), ("發票點樣開", "invoice")])
+def test_cantonese_message_matches_its_mandarin_entry(retriever, message, entry_id):
+    """A Hong Kong customer's 點算 (怎么办), 幾時 (什么时候), 點計 (怎么算) were read as they are
+    written: 想換嘅size冇貨點算 got the shoe-size chart, not the entry about a size out of stock."""
+    result = retriever.search(message)
+    assert result.hits[0].entry_id == entry_id and not result.no_match
+    assert result.query == message  # the message as written; only matching reads the Mandarin
+
+
 def test_full_width_message_matches(retriever):
     result = retriever.search("  忘记密码怎么办？？ ")
     assert result.hits[0].entry_id == "password"

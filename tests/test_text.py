@@ -289,3 +289,14 @@ def test_characters_of_no_width_are_removed_but_an_emoji_joiner():
 def test_a_control_only_message_is_blank():
     assert is_blank("\x07\x08") and is_blank(" \x1b[2J ") and normalize("\x07\x08").text == ""
     assert not is_blank("\x07退货")
+
+
+@pytest.mark.parametrize("cantonese, mandarin_text", [
+    ("想換嘅size冇貨點算", "想换的size没有货怎么办"), ("幾耐到？", "多久到?"), ("係咪你哋", "是不是你们"),
+    ("件衫唔啱size", "件衫不合适size"), ("換貨使唔使俾錢", "换货要不要给钱"),
+    # no Cantonese, or Cantonese kept: thanks, a mainland "um", a name
+    ("唔該晒", "唔该晒"), ("唔，好吧", "唔,好吧"), ("俾斯麦", "俾斯麦"), ("运费怎么算", "运费怎么算")])
+def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(cantonese).text) == mandarin_text
