@@ -49,9 +49,9 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
 # negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码).
 _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少")
 # A question in Cantonese too, as the normalised text spells it: 有冇, 系咪 (係咪), 点样, 几时,
-# 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好.
-_ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有没有|是不是|咋|啥|谁|"
-                   r"有冇|系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
+# 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好; not 有冇搞错 / 有没有搞错, "are you kidding".
+_ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
+                   r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
 # What the customer bought (我昨天买的羽绒服, 买了一件羽绒服): the word after it names the
 # order the question is about, not what is asked ("…怎么还没发货" asks nothing of down filling).
 _BOUGHT = re.compile(r"(?:买|购买|拍|订|收到)的[这那]?[一两几\d]*[个件双条款台瓶盒套支只]?|"

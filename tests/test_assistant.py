@@ -1048,7 +1048,9 @@ def test_a_vague_message_after_its_answer_was_sent_gets_no_second_copy_of_it(sho
 
 @pytest.mark.parametrize("message, asks", [("香港電話得唔得", True), ("用香港號碼使唔使另外驗證", True),
                                            ("香港號碼點樣填", True), ("係咪要用大陸手機", True), ("驗證碼幾時到", True),
-                                           ("好唔好用", True), ("好，咁我試下", False), ("唔該", False)])
+                                           ("好唔好用", True), ("好，咁我試下", False), ("唔該", False),
+                                           # "are you kidding me" asks nothing
+                                           ("你哋點做嘢㗎，有冇搞錯", False), ("有没有搞错", False)])
 def test_a_cantonese_question_after_its_answer_was_sent_is_no_acknowledgement(assistant, message, asks):
     """"香港電話得唔得" (can a Hong Kong number do?), read with the earlier turns, matched the
     sign-up answer the agent had sent; as 得唔得, 點樣, 係咪 were no question words it asked
