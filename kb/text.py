@@ -63,9 +63,9 @@ _QUESTION = re.compile(r"[?？]|吗|嘛|呢|(?<![没不])怎|如何|能不能|�
 
 
 # An order, tracking or phone number, with its label if any: what a customer sends when
-# asked for it, or to say who they are ("我的手机号13812345678，订单…"). It names no topic:
+# asked for it, or to say who they are ("我的手机号13812345678，订单…"; 訂單編號 in Taiwan). It names no topic:
 # the label goes with the number (手机号 alone, as in 换绑手机号, is what is asked about).
-GIVEN_NUMBER = re.compile(r"(?:订单号|订单|单号|快递单号|运单号|物流单号|手机号码|手机号|手机|联系电话|电话号码|电话|"
+GIVEN_NUMBER = re.compile(r"(?:订单编号|订单号码|订单号|订单|编号|单号|快递单号|运单号|物流单号|手机号码|手机号|手机|联系电话|电话号码|电话|"
                           r"联系方式|号码)?\s*(?:是|为|:|：)?\s*\+?(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
 
 

@@ -358,6 +358,16 @@ def test_cantonese_courtesies_and_a_bare_order_number(message, intent):
     assert u.intent == intent
 
 
+@pytest.mark.parametrize("message", ["訂單編號：２０２６１１３００００１２３４５", "订单编号 2026113000012345",
+                                     "訂單號碼是2026113000012345", "订单号：2026113000012345"])
+def test_an_order_number_under_its_taiwan_label_is_only_the_number(message):
+    """訂單編號 (Taiwan's and Taobao's label) and 訂單號碼 were read as words of a question: the
+    number the agent asked for was answered with an entry that says 订单 (满59元包邮)."""
+    from kefu.suggest.understand import says_nothing_yet
+
+    assert understand(message, category="投诉").intent == "order" and says_nothing_yet(message)
+
+
 @pytest.mark.parametrize("message, intent", [
     ("你好 唔該", "greeting"), ("唔該，有人嗎", "greeting"), ("Hello 唔該～", "greeting"), ("唔該 請問", "greeting"),
     ("OK 唔該", "thanks"), ("好 唔該", "thanks"), ("你好，唔該晒", "thanks"), ("唔該你", "thanks")])
