@@ -324,8 +324,9 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
 
 
 # Cantonese as a Hong Kong customer writes it, read in the Mandarin the entries are
-# written in (冇货点算 is 没有货怎么办, 几耐到 多久到), on `normalize`d text: for matching
-# only, the message itself stays as written. Words of Cantonese alone: 唔该 (thanks) stays,
+# written in (冇货点算 is 没有货怎么办, 几耐到 多久到), and Taiwan's 出货 as the mainland's
+# 发货 (请问出货了吗), on `normalize`d text: for matching only, the message itself stays as
+# written. Words of Cantonese alone: 唔该 (thanks) stays,
 # as do 俾斯麦 and a mainland "um" (唔，好吧); 系 is what t2s makes of 係, so 系咪 is 是不是.
 _CANTONESE = [(re.compile(p), w) for p, w in (
     (r"使唔使", "要不要"), (r"系唔系|系咪", "是不是"), (r"得唔得", "行不行"), (r"有冇", "有没有"), (r"冇", "没有"),
@@ -333,11 +334,12 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
     (r"几时", "什么时候"), (r"几多", "多少"), (r"边度", "哪里"), (r"边个", "哪个"), (r"啱啱", "刚刚"),
     (r"啱", "合适"), (r"嘅", "的"), (r"咗", "了"), (r"(?<!唔)唔(?!该|唔)(?=[\u3400-\u9fff])", "不"), (r"哋", "们"), (r"佢", "他"),
     (r"喺", "在"), (r"俾(?!斯)|畀", "给"), (r"攞", "拿"), (r"睇", "看"), (r"揾", "找"), (r"嘢", "东西"),
-    (r"咩", "什么"), (r"仲(?=[未有没可要是])", "还"))]
+    (r"咩", "什么"), (r"仲(?=[未有没可要是])", "还"), (r"出货", "发货"))]
 
 
 def mandarin(text: str) -> str:
-    """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办), for matching."""
+    """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办) and Taiwan's
+    出货 as 发货, for matching."""
     if not _CANTONESE_CHAR.search(text):
         return text
     for word, mandarin_word in _CANTONESE:
@@ -345,7 +347,7 @@ def mandarin(text: str) -> str:
     return text
 
 
-_CANTONESE_CHAR = re.compile("[唔冇嘅咗哋佢喺俾畀攞睇揾嘢咩啱仲]|系咪|点[算样解计]|几[耐时多]|边[度个]")
+_CANTONESE_CHAR = re.compile("[唔冇嘅咗哋佢喺俾畀攞睇揾嘢咩啱仲]|系咪|点[算样解计]|几[耐时多]|边[度个]|出货")
 
 
 def normalize_term(term: str) -> str:

@@ -294,6 +294,8 @@ def test_a_control_only_message_is_blank():
 @pytest.mark.parametrize("cantonese, mandarin_text", [
     ("想換嘅size冇貨點算", "想换的size没有货怎么办"), ("幾耐到？", "多久到?"), ("係咪你哋", "是不是你们"),
     ("件衫唔啱size", "件衫不合适size"), ("換貨使唔使俾錢", "换货要不要给钱"),
+    # Taiwan's 出貨 is the mainland's 发货
+    ("請問出貨了嗎", "请问发货了吗"), ("出貨時間", "发货时间"),
     # no Cantonese, or Cantonese kept: thanks, a mainland "um", a name
     ("唔該晒", "唔该晒"), ("唔，好吧", "唔,好吧"), ("俾斯麦", "俾斯麦"), ("运费怎么算", "运费怎么算")])
 def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
