@@ -322,7 +322,10 @@ _PLACES = {"tw": re.compile(r"台湾|台灣|臺灣|港澳台|(?<![平舞柜櫃])
                                 r"america|united states|uk(?!\s*(?:\d|码|碼|size))|united kingdom|britain|england|canada|australia|"
                                 r"new zealand|germany|france|italy|spain|russia|thailand|vietnam|philippines|"
                                 r"indonesia|india)(?![a-z])", re.I)}
-_LOCAL_WORDS = {"tw": re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay", re.I), "hk": re.compile(r"點計|幾耐")}
+# Picking up at a convenience store (7-11, 小七, 全家, 萊爾富; not 全家人) is Taiwan's delivery, as 超商 is.
+_LOCAL_WORDS = {"tw": re.compile(r"統編|统编|統一編號|统一编号|超商|EZWay|萊爾富|莱尔富|店到店|"
+                                 r"(?:(?<!\d)7-?11(?!\d)|小七|全家)(?:取|門市|门市)", re.I),
+                "hk": re.compile(r"點計|幾耐")}
 # How a sub-question is told where the customer is ("運費怎麼算" after "寄到台灣要幾天").
 _PLACE_NAMES = {"tw": "台湾", "hk": "香港", "mo": "澳门", "abroad": "海外"}
 

@@ -1409,6 +1409,17 @@ def test_common_cantonese_words_call_for_hong_kong_wording(message, cantonese):
     assert wording([message]) == ("s2hk" if cantonese else None)
 
 
+@pytest.mark.parametrize("message, taiwan", [
+    ("我想用7-11取貨，運費多少？", True), ("全家店到店可以嗎", True), ("可以寄到萊爾富嗎", True), ("小七取貨要幾天", True),
+    ("全家人都用過", False), ("7-11点的订单", False), ("请问711活动", False)])
+def test_a_taiwan_convenience_store_pickup_says_where_the_customer_is(message, taiwan):
+    """Picking up at 7-11, 全家 or 萊爾富 is how Taiwan shops deliver, as 超商 is: "我想用7-11取貨，
+    運費多少？" was answered with the mainland's 满59元包邮 beside the pickup entry."""
+    from kefu.suggest.assistant import _asked_from, wording
+
+    assert (wording([message]) == "s2twp") is taiwan and (_asked_from(message) == {"tw"}) is taiwan
+
+
 def test_a_script_neutral_cantonese_what_is_answered_in_traditional(assistant):
     assert assistant.suggest("咩").script == TRADITIONAL
 
