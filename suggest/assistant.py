@@ -46,8 +46,9 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
                        r"[你我他她它咱]们|[这那](?:个|些|里|边)|自己|不?知道|处理|解决|看看|支持|提供|一直|"
                        r"[一二两三四五六七八九十百几半\d]+(?:次|个|件|天|周|年|月|码|号|双|条|张|份|单|块|元|瓶|盒|套)")
 # Single characters that say nothing of their own about what is asked (谁出, 能用, 要给),
-# negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码).
-_WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少")
+# negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码), and 买, which says
+# when or that it was bought (空气炸锅买了快两年了坏了还能修吗: not 买空气炸锅能分期不).
+_WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少买")
 # A question in Cantonese too, as the normalised text spells it: 有冇, 系咪 (係咪), 点样, 几时,
 # 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好; not 有冇搞错 / 有没有搞错, "are you kidding".
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"

@@ -1108,6 +1108,11 @@ def test_a_question_after_its_joined_answer_was_sent_is_read_alone(shop_kb):
                                     "本店小家电享受1年保修，保修期内免费维修。"),
      _said_so(_hit("used", "电动牙刷激活后还能退吗", 0.78, 2.3, ["退货"]),
               "已激活的电子产品（如电动牙刷、空气炸锅等）不支持无理由退货，1年内可以免费保修。", "空气炸锅用了一次 可以退吗")),
+    # nor 买, which tells how long ago it was bought: an instalment phrasing holds it too
+    ("空气炸锅买了快两年了坏了还能修吗", _said_so(_hit("warranty", "小家电保修多久", 0.91, 2.4, ["保修"]),
+                                          "本店小家电享受1年保修，保修期内非人为损坏可以免费维修。", "空气炸锅保几年"),
+     _said_so(_hit("instalment", "可以用花呗分期付款吗？", 0.87, 2.3, ["分期"]),
+              "可以的，花呗分期支持3期、6期和12期。", "买空气炸锅能分期不")),
     # a message that asks nothing tells one problem, which the top answer speaks of (银行卡)
     ("付款一直失败，提示银行卡限额", _said_so(_hit("fail", "付款一直失败怎么办", 0.88, 2.4, ["支付"]),
                                        "支付失败多数是银行卡单笔或单日限额导致的，建议换一张卡再试。"),
