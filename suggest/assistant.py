@@ -834,7 +834,10 @@ class Assistant:
         text = GIVEN_NUMBER.sub(" ", normalize(text).text)
 
         def topics(t: str) -> list[str]:
-            return [w for w in seg.split(t)[0] if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
+            # A verb with a result 成 is the verb ("想换成黑色" asks to 换, which an
+            # exchange entry says, not the 换成正确的颜色 of the wrong-colour one).
+            words = (w[0] if len(w) == 2 and w[1] == "成" else w for w in seg.split(t)[0])
+            return [w for w in words if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
         questions = [p for p in _PIECES.split(text) if _ASKS.search(p)]
         bought = {next(iter(topics(text[m.end():m.end() + 8])), None) for m in _BOUGHT.finditer(text)}
         words = [w for w in topics(" ".join(questions) or text) if w not in bought]

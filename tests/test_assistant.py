@@ -1113,6 +1113,11 @@ def test_a_question_after_its_joined_answer_was_sent_is_read_alone(shop_kb):
                                           "本店小家电享受1年保修，保修期内非人为损坏可以免费维修。", "空气炸锅保几年"),
      _said_so(_hit("instalment", "可以用花呗分期付款吗？", 0.87, 2.3, ["分期"]),
               "可以的，花呗分期支持3期、6期和12期。", "买空气炸锅能分期不")),
+    # nor the 成 of 换成: it asks to 换, as the colour exchange entry says (not the wrong-colour one's 换成正确的)
+    ("白色的太透了 想换成黑色的可以不", _said_so(_hit("colour", "可以换颜色吗？", 0.95, 2.4, ["换货"]),
+                                          "签收后7天内可以申请换颜色，备注想要的颜色即可。", "买了黑色想换白色"),
+     _said_so(_hit("wrong", "颜色或尺码发错了怎么处理？", 0.79, 2.3, ["发错"]),
+              "请拍下商品吊牌发给我们，我们为您免费换成正确的颜色尺码。", "颜色不对 买的是白色")),
     # a message that asks nothing tells one problem, which the top answer speaks of (银行卡)
     ("付款一直失败，提示银行卡限额", _said_so(_hit("fail", "付款一直失败怎么办", 0.88, 2.4, ["支付"]),
                                        "支付失败多数是银行卡单笔或单日限额导致的，建议换一张卡再试。"),
