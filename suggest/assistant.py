@@ -26,8 +26,10 @@ from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, d
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
-#别的颜色吗", "还有货吗", "让我另外付运费" are one question.
-_NEXT = r"还有(?!货|现货|库存|别的|其他|其它|没有|吗|么|的|码|号)|另外(?![付收加交给算要])|顺便问|顺便"
+#别的颜色吗", "还有货吗", a size or a colour ("还有s码吗", "还有38码吗", "还有小码吗", "还有白色的吗"),
+# "让我另外付运费" are one question.
+_NEXT = (r"还有(?!货|现货|库存|别的|其他|其它|没有|吗|么|的|码|号|[a-z\d]+(?:码|号|的|吗|么)|[大小中均]码|[大小]号|"
+         r"\w{0,2}色(?:的|吗|么|嘛|不|没))|另外(?![付收加交给算要])|顺便问|顺便")
 _CLAUSES = re.compile(rf"[？?；;\n]+|{_NEXT}")
 # Finer pieces, to find the questions in a message ("能开发票吗 多久发货"): a piece asks
 # something when it has one of these cues; context pieces of a story usually do not.

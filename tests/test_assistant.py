@@ -421,6 +421,8 @@ def test_a_first_message_that_ends_a_talk_is_still_a_goodbye(assistant, message)
 @pytest.mark.parametrize("text, pieces", [
     ("快递员让我另外付运费，这正常吗", ["快递员让我另外付运费", "这正常吗"]),  # 另外 = extra
     ("还有别的颜色吗", ["还有别的颜色吗"]), ("这件还有货吗", ["这件还有货吗"]),  # 还有 = still have
+    ("这件连衣裙还有s码吗", ["这件连衣裙还有s码吗"]), ("这双鞋还有38码吗", ["这双鞋还有38码吗"]),  # a size
+    ("裤子还有xl的吗", ["裤子还有xl的吗"]), ("还有小码吗", ["还有小码吗"]), ("这款还有白色的吗", ["这款还有白色的吗"]),
     ("我要退货还有发票怎么开", ["我要退货", "发票怎么开"]), ("能开发票吗另外多久发货", ["能开发票吗", "多久发货"]),
 ])
 def test_another_question_starts_at_haiyou_or_linwai_only_where_they_join_two(text, pieces):
