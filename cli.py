@@ -46,6 +46,15 @@ class Context(Workspace):
                 ctx.call_on_close(lambda: logger.removeFilter(_not_told_twice))
         return super().kb()
 
+    def store(self):
+        if self._kb is None and self._store is None:
+            refuse_empty_store(self.home / "kefu.db")
+        return super().store()
+
+    def opened_store(self):
+        """The store this command opened (with the knowledge base or alone), else None."""
+        return self._kb.store if self._kb is not None else self._store
+
 
 def _not_told_twice(record: logging.LogRecord) -> bool:
     return not getattr(record, "index_not_updated", False)
@@ -116,8 +125,8 @@ def handle_errors(fn):
             if "locked" in str(exc) or "busy" in str(exc):
                 raise click.ClickException(f"the store is busy ({exc}){where}; another kefu is writing to it: "
                                            "try again in a moment") from None
-            kb = c._kb if c is not None else None
-            if kb is not None and kb.store.read_only:
+            store = c.opened_store() if c is not None else None
+            if store is not None and store.read_only:
                 raise click.ClickException(f"this user cannot write the store{where} (the file or its folder is "
                                            "read-only), so only reading commands and `kefu backup` work there: "
                                            "run kefu as a user who can write it") from None
@@ -471,7 +480,7 @@ def archive(c: Context, entry_id, as_json) -> None:
 @needs_store
 def show(c: Context, entry_id, as_json) -> None:
     """Show one entry."""
-    emit(c.kb().store.get(entry_id), as_json, _entry_text)
+    emit(c.store().get(entry_id), as_json, _entry_text)
 
 
 @cli.command(name="list")
@@ -487,7 +496,7 @@ def show(c: Context, entry_id, as_json) -> None:
 @needs_store
 def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> None:
     """List entries, with filters and paging (--limit, --offset); says when there are more."""
-    store = c.kb().store
+    store = c.store()
     entries = store.entries(status, category, tag, text, limit, offset)
     emit([dataclasses.asdict(e) for e in entries], as_json,
          lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
@@ -513,7 +522,7 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
 @needs_store
 def history(c: Context, entry_id, as_json) -> None:
     """Show every version of an entry: who changed what, when."""
-    changes = c.kb().store.history(entry_id)
+    changes = c.store().history(entry_id)
 
     def text(rows):
         out = []
@@ -830,7 +839,7 @@ def lint(c: Context, as_json) -> None:
                    err=True)
     safety = c.safety()
     rows = []
-    for e in c.kb().store.iter_published():
+    for e in c.store().iter_published():
         for f in safety.check(e.answer):
             rows.append({"entry_id": e.id, "word": f.word, "reason": f.reason, "start": f.start,
                          "context": e.answer[max(0, f.start - 8):f.end + 8]})

@@ -39,7 +39,7 @@ def _terms_added_text(d: dict) -> str:
 @needs_store
 def terms_list(c: Context, as_json) -> None:
     """List the shop terms."""
-    words = c.kb().store.terms()
+    words = c.store().terms()
     emit(words, as_json, lambda w: "\n".join(w) or "(no terms)")
 
 

@@ -227,7 +227,7 @@ def passages() -> None:
 @needs_store
 def passages_list(c: Context, as_json) -> None:
     """List the imported documents: source, type, passages, when their passages last changed."""
-    rows = [dataclasses.asdict(s) for s in c.kb().store.passage_sources()]
+    rows = [dataclasses.asdict(s) for s in c.store().passage_sources()]
     emit(rows, as_json, lambda d: "\n".join(f"{r['source']}\t{r['type'] or '-'}\t{counted(r['passages'], 'passage')}"
                                             f"\t{r['imported_at']}" for r in d) or "(no documents imported)")
 
@@ -301,7 +301,7 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
     if as_json and not output:
         raise click.UsageError("--json prints the summary of a file written with --output; the "
                                "entries themselves come in --format (jsonl for JSON Lines)")
-    entries = c.kb().store.entries(status=status)
+    entries = c.store().entries(status=status)
     if output:
         check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
         refuse_overwrite(output, force)  # an editor's own FAQ file of the same name is not lost

@@ -55,6 +55,7 @@ class Workspace:
         self.progress = progress
         self._embedders = embedders  # given ready-made (tests, benchmarks), else loaded from `models`
         self._kb = None
+        self._store = None  # the store opened alone, for work that needs no models
         self._loaded_models: str | None = None
 
     @property
@@ -128,6 +129,20 @@ class Workspace:
             self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
         return self._kb
 
+    def store(self):
+        """The store, without loading the models when the knowledge base is not loaded yet:
+        users, tokens, listing, export and the retention purge need none, and must work
+        when a configured model cannot load (an admin fixes the models with them)."""
+        if self._kb is not None:
+            return self._kb.store
+        if self._store is None:
+            from kefu.kb.store import Store
+
+            self.config()  # a config.json kefu cannot use fails every command, as it does kb()
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._store = Store.open(self.home / "kefu.db")
+        return self._store
+
     def _missing_model_folders(self) -> list[str]:
         """The sentence-transformers folders config.json names that are not there (kefu
         keeps a folder's absolute path; a name of the Hugging Face cache is no folder)."""
@@ -175,7 +190,7 @@ class Workspace:
     def feedback_log(self):
         from kefu.kb.feedback import FeedbackLog
 
-        return FeedbackLog(self.kb().store.db, retention_days=self.retention_days())
+        return FeedbackLog(self.store().db, retention_days=self.retention_days())
 
     def retention_days(self) -> int:
         """How long customer text is kept (config.json's `retention_days`, default 90)."""
@@ -287,7 +302,7 @@ class Workspace:
     def users(self):
         from kefu.kb.users import Users
 
-        return Users(self.kb().store.db)
+        return Users(self.store().db)
 
     def login_throttle(self, limits, clock):
         from kefu.kb.throttle import LoginThrottle
@@ -298,3 +313,6 @@ class Workspace:
         if self._kb is not None:
             self._kb.close()
             self._kb = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None

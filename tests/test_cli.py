@@ -1064,6 +1064,40 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     assert run("user", "share", "nobody", ok=False).exit_code == 1
 
 
+def test_commands_of_the_store_alone_never_load_the_models(home, run, fake_models, monkeypatch):
+    """Every command loaded the embedding models, so when config.json named one that no
+    longer loads (a name missing from this machine's model cache, a model folder gone), an
+    admin could not reset a password, list users, revoke a token, export the entries, or
+    purge from cron (customer text then outlived retention_days): all failed on the model."""
+    import kefu.kb.embed as embed
+    from kefu.kb.errors import KefuError
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+
+    def cannot_load(spec, threads=None):
+        raise KefuError(f"cannot load sentence-transformers model {spec!r}")
+
+    monkeypatch.setattr(embed, "load_embedders", cannot_load)
+    run("user", "add", "lihua", "--password", "password1")
+    run("user", "passwd", "lihua", "--password", "password2")
+    run("user", "unlock", "lihua")
+    assert run("user", "list").stdout.splitlines() == ["lihua\tagent"]
+    run("token", "add", "desk")
+    assert json.loads(run("token", "list", "--json").stdout)[0]["name"] == "desk"
+    run("token", "revoke", "desk")
+    run("user", "remove", "lihua")
+    assert "0 suggestions" in run("purge").stdout
+    assert run("list").stdout.split("\t")[0] == "k1"
+    assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "当天发货"
+    assert "tester" in run("history", "k1").stdout
+    assert json.loads(run("export").stdout.splitlines()[0])["id"] == "k1"
+    assert run("terms", "list").stdout.strip() == "(no terms)"
+    assert run("passages", "list").stdout.strip() == "(no documents imported)"
+    assert run("lint").stdout.strip() == "no flagged words"
+    # a search needs the models: the error says so
+    assert "cannot load sentence-transformers model" in run("search", "多久发货", ok=False).output
+
+
 def test_unlock_and_passwd_clear_a_users_failed_logins(home, run, fake_models):
     import sqlite3
 
