@@ -1304,6 +1304,23 @@ def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models
         server._Gunicorn(served[0], server.options("127.0.0.1", 8000, 1, 1)).load()
 
 
+def test_serve_opens_no_gunicorn_control_socket():
+    """gunicorn 25.1+ opens a control socket at ~/.gunicorn/gunicorn.ctl, one path for every
+    server of the user: a second `kefu serve` took it over and the first one's stop deleted
+    it, and a service user whose home cannot be written logged `[ERROR] Control server
+    error` at every start. kefu uses none of it."""
+    from gunicorn.config import Config
+
+    from kefu.web import server
+
+    cfg = Config()
+    for key, value in server.options("127.0.0.1", 8000, 1, 1).items():
+        cfg.set(key, value)
+    if "control_socket_disable" not in cfg.settings:
+        pytest.skip("this gunicorn has no control socket")
+    assert cfg.control_socket_disable is True
+
+
 def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
     """GET /api/search?q=… put customer messages (phone numbers too) into the server's log,
     which neither masking nor retention reaches."""

@@ -52,8 +52,16 @@ def _reason(exc: Exception) -> str:
 
 def options(host: str, port: int, workers: int, threads: int) -> dict:
     """gunicorn's settings for `kefu serve`."""
-    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-            "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False}
+    from gunicorn.config import KNOWN_SETTINGS
+
+    settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+                "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False}
+    # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
+    # a second server takes it over, a stopping one deletes it, and a service user whose
+    # home cannot be written gets an error line at every start. kefu uses none of it.
+    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+        settings["control_socket_disable"] = True
+    return settings
 
 
 def check_address(host: str, port: int) -> None:
