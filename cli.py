@@ -131,7 +131,10 @@ def handle_errors(fn):
                                            "read-only), so only reading commands and `kefu backup` work there: "
                                            "run kefu as a user who can write it") from None
             if any(w in str(exc) for w in ("disk I/O", "readonly", "unable to open", "disk is full")):
-                raise click.ClickException(f"SQLite could not do it: {exc}{where}") from None
+                from kefu.kb.store import full_disk_note
+
+                full = full_disk_note(c.home) if c is not None else ""
+                raise click.ClickException(f"SQLite could not do it: {exc}{where}{full}") from None
             raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper

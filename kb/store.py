@@ -853,6 +853,19 @@ def _cannot_write(exc: Exception) -> bool:
         w in str(exc) for w in ("readonly", "read-only", "unable to open"))
 
 
+def full_disk_note(folder: str | Path) -> str:
+    """"; the disk holding FOLDER is full (N bytes free)" when less than 1 MiB is free there,
+    else "": on a full disk SQLite cannot make the store's -shm file and says only `disk
+    I/O error`, which reads as a failing disk."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f"; the disk holding {folder} is full ({free} bytes free)" if free < 1 << 20 else ""
+
+
 def backup(db_path: str | Path, dest: str | Path) -> None:
     """Copy a live store with SQLite's online backup API (safe while others use it);
     KefuError naming the side that failed: the store when it cannot be read, `dest` when
@@ -871,7 +884,7 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
         try:
             src.execute("select count(*) from sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            raise KefuError(f"cannot read the store {db_path}: {exc}") from None
+            raise KefuError(f"cannot read the store {db_path}: {exc}{full_disk_note(db_path.parent)}") from None
         folder = dest.parent
         if not folder.is_dir():
             raise KefuError(f"cannot write the backup {dest}: folder {folder} does not exist")

@@ -1098,6 +1098,30 @@ def test_commands_of_the_store_alone_never_load_the_models(home, run, fake_model
     assert "cannot load sentence-transformers model" in run("search", "多久发货", ok=False).output
 
 
+def test_a_full_disk_is_named_as_such(home, run, fake_models, monkeypatch, tmp_path):
+    """On a full disk SQLite cannot make the store's -shm file and says `disk I/O error`:
+    every command, `kefu backup` too, printed only that, which reads as a failing disk."""
+    import shutil
+    import sqlite3
+    from collections import namedtuple
+
+    from kefu.kb.store import Store
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(100 << 20, 100 << 20, 0))
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Store, "open", full)
+    monkeypatch.setattr(sqlite3, "connect", full)
+    for command in (["list"], ["user", "list"], ["backup", str(tmp_path / "b.db")]):
+        out = run(*command, ok=False)
+        assert out.exit_code == 1 and "disk I/O error" in out.output
+        assert f"the disk holding {home} is full (0 bytes free)" in out.output, command
+
+
 def test_unlock_and_passwd_clear_a_users_failed_logins(home, run, fake_models):
     import sqlite3
 
