@@ -1858,6 +1858,22 @@ def test_an_idn_origin_is_saved_in_punycode_and_embed_still_answers(admin, ws, a
     assert app.test_client().get("/embed").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
 
 
+def test_origins_written_by_hand_as_one_string_show_one_per_line(admin, ws, app):
+    """config.json's allowed_origins may be a comma-separated string, which the panel and
+    /embed use; the settings page joined its characters, one per line (h, t, t, p, …), so
+    the admin's next save was refused at line 1 until the box was cleared."""
+    ws.write_config({**ws.config(), "allowed_origins": "https://chat.example.com, http://desk.local:3000"})
+    assert app.test_client().get("/embed").headers["Content-Security-Policy"] == \
+        "frame-ancestors 'self' https://chat.example.com http://desk.local:3000"
+    html = admin.get("/console/settings")
+    assert ">https://chat.example.com\nhttp://desk.local:3000</textarea>" in html
+    saved = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "90", "min_agents": "2",
+                                              "allowed_origins": "https://chat.example.com\nhttp://desk.local:3000"},
+                       status=200).text
+    assert "设置已保存" in saved
+    assert ws.config()["allowed_origins"] == ["https://chat.example.com", "http://desk.local:3000"]
+
+
 def test_digits_python_reads_as_digits_but_int_cannot_are_refused_not_a_500(admin, ws):
     before = ws.config()
     html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "²", "min_agents": "2",

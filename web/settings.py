@@ -21,8 +21,15 @@ def _current(ws) -> dict:
     config = ws.config()
     return {"traditional": config.get("traditional", "s2twp"),
             "retention_days": str(config.get("retention_days", 90)),
-            "allowed_origins": "\n".join(config.get("allowed_origins", [])),
+            "allowed_origins": _origin_lines(config.get("allowed_origins", [])),
             "min_agents": str(ws.learner().store.rule.min_agents)}
+
+
+def _origin_lines(value) -> str:
+    """config.json's origins for the form, one a line: a list, or a comma-separated string
+    written there by hand, which the panel and /embed read as a list too."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
+    return "\n".join(line for line in (str(item).strip() for item in items) if line)
 
 
 def _page(values: dict, errors: dict | None = None, status: int = 200):
