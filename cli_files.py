@@ -376,18 +376,22 @@ def access_warning(changes) -> str:
     """What a restore changed for users, tokens and logins (`changes` None: not known)."""
     if changes is None:
         return "warning: users, API tokens and console logins are now as in the backup"
-    said = []
-    for names, noun, what in ((changes.tokens_back, "revoked API token", "valid again"),
-                              (changes.tokens_gone, "API token", "made since the backup no longer valid"),
-                              (changes.users_back, "removed user", "back, with their old password"),
-                              (changes.users_gone, "user", "added since the backup removed"),
-                              (changes.users_changed, "user", "with the backup's password or role")):
+    said, undo = [], []
+    # Each change with the command that undoes it: a user or token gone since is made again.
+    for names, noun, what, command in (
+            (changes.tokens_back, "revoked API token", "valid again", "kefu token revoke NAME"),
+            (changes.tokens_gone, "API token", "made since the backup no longer valid", "kefu token add NAME"),
+            (changes.users_back, "removed user", "back, with their old password", "kefu user remove NAME"),
+            (changes.users_gone, "user", "added since the backup removed", "kefu user add NAME --role ROLE"),
+            (changes.users_changed, "user", "with the backup's password or role", "kefu user passwd NAME")):
         if names:
             said.append(f"{counted(len(names), noun)} {what} ({', '.join(names)})")
-    if changes.logins_back:
+            undo.append(command)
+    if changes.logins_back:  # a new password ends a user's logins
         said.append(f"{counted(changes.logins_back, 'ended console login')} valid again")
-    if changes.logins_ended:
+        undo.append("kefu user passwd NAME")
+    if changes.logins_ended:  # nothing to undo: log in again
         said.append(f"{counted(changes.logins_ended, 'console login')} ended")
-    return ("warning: users, API tokens and console logins are now as in the backup: " + "; ".join(said)
-            + " (`kefu token revoke NAME`, `kefu user remove NAME`, `kefu user passwd NAME` to undo)")
+    hint = f" (to undo: {', '.join(f'`{c}`' for c in dict.fromkeys(undo))})" if undo else ""
+    return "warning: users, API tokens and console logins are now as in the backup: " + "; ".join(said) + hint
 

@@ -1759,6 +1759,24 @@ def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fa
     assert changes["tokens_back"] == ["leak"] and changes["users_back"] == []
 
 
+def test_restore_names_the_commands_that_undo_what_it_changed(home, run, fake_models, tmp_path):
+    """The warning ended with the same three commands whatever had changed: a user or token
+    made since the backup and now gone was told to undo with `user remove` or `token revoke`,
+    none of which brings it back."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "kb.db"))
+    run("user", "add", "meimei", "--role", "editor", "--password", "password1")
+    run("token", "add", "chatwoot")
+    warning = run("restore", str(tmp_path / "kb.db")).output.splitlines()[-1]
+    assert "1 user added since the backup removed (meimei)" in warning
+    assert warning.endswith("(to undo: `kefu token add NAME`, `kefu user add NAME --role ROLE`)")
+    run("token", "add", "leak")
+    run("backup", str(tmp_path / "kb2.db"), "--force")
+    run("token", "revoke", "leak")
+    warning = run("restore", str(tmp_path / "kb2.db")).output.splitlines()[-1]
+    assert warning.endswith("1 revoked API token valid again (leak) (to undo: `kefu token revoke NAME`)")
+
+
 def test_purge_deletes_what_is_past_retention_and_says_how_much(home, run, fake_models):
     import sqlite3
 
