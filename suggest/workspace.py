@@ -49,7 +49,9 @@ class Workspace:
 
     def __init__(self, home: Path, models: str | None = None, threads: int | None = None,
                  progress: Callable[[str, int, int], None] | None = None, embedders: list | None = None):
-        self.home = Path(home)
+        # Absolute: what is derived from it and saved (a fine-tuned model's folder in
+        # config.json) must hold from any working directory.
+        self.home = Path(home).absolute()
         self._models = models
         self.threads = threads
         self.progress = progress

