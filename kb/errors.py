@@ -174,7 +174,15 @@ class ExportError(KefuError):
         self.entry_id, self.field, self.reason = entry_id, field, message
 
 
-class InvalidConfig(KefuError):
+class ConfigError(KefuError):
+    """The data folder's configuration cannot be used (config.json damaged or holding a bad
+    value, an index built with other models): the state of the folder, not of a request,
+    so the web answers it 503 and logs it for the admin."""
+
+    code = "misconfigured"
+
+
+class InvalidConfig(ConfigError):
     """A data folder's config.json holds a bad value; names the file and the field."""
 
     def __init__(self, path, field: str, message: str):
@@ -182,7 +190,7 @@ class InvalidConfig(KefuError):
         self.path, self.field, self.reason = str(path), field, message
 
 
-class IndexMismatch(KefuError):
+class IndexMismatch(ConfigError):
     """An index on disk was built with other models than the ones configured."""
 
 

@@ -65,17 +65,17 @@ class Workspace:
         return self.home / "config.json"
 
     def config(self) -> dict:
-        from kefu.kb.errors import KefuError
+        from kefu.kb.errors import ConfigError
 
         try:
             config = json.loads(self.config_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
         except ValueError as exc:
-            raise KefuError(f"{self.config_path} is damaged ({exc}): fix or delete it "
-                            "(the default models are used without it)") from None
+            raise ConfigError(f"{self.config_path} is damaged ({exc}): fix or delete it "
+                              "(the default models are used without it)") from None
         if not isinstance(config, dict):
-            raise KefuError(f"{self.config_path} is damaged (not a JSON object): fix or delete it")
+            raise ConfigError(f"{self.config_path} is damaged (not a JSON object): fix or delete it")
         check_config(config, self.config_path)
         return config
 

@@ -141,6 +141,30 @@ def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
     assert r.status_code == 401
 
 
+def test_a_config_json_broken_while_serving_is_the_servers_error_not_the_request(app, ws, caplog):
+    """A config.json edited by hand into a bad value while kefu serve runs answered every
+    request 400 invalid_field, naming a field (retention_days) no request has: the panel
+    told the agent the request was wrong and to reload the page, integrations took it for
+    their own mistake and nothing reached the server's log. It is the server's state: 503,
+    code misconfigured, logged for the admin; the console says so in Chinese."""
+    import logging
+
+    agent = ws.users().add_token("bot", "agent")
+    client = app.test_client()
+    for config in ('{"retention_days": 0}', '{"retention_days": 30,'):
+        (ws.home / "config.json").write_text(config, encoding="utf-8")
+        with caplog.at_level(logging.ERROR):
+            r = client.post("/api/suggest", json={"message": "包邮吗"}, headers={"Authorization": f"Bearer {agent}"})
+        assert r.status_code == 503, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "misconfigured" and error["field"] is None and "config.json" in error["message"]
+        assert any("config.json" in record.getMessage() for record in caplog.records)
+        caplog.clear()
+    admin, _ = login(app, "admin1")
+    page = admin.get("/console/settings")
+    assert page.status_code == 503 and "服务器的配置有误" in page.get_data(as_text=True)
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

@@ -7,7 +7,7 @@ Errors: {"error": {"code", "message", "field"}} with a matching status code.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from kefu.kb.text import MAX_MESSAGE, whole_number
@@ -19,7 +19,9 @@ from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
-STATUS = {"not_found": 404, "conflict": 409, "too_long": 413}  # of a library error's code (`error_code`); else 400
+# Of a library error's code (`error_code`); else 400. A folder whose configuration cannot be
+# used is the server's trouble, not the request's.
+STATUS = {"not_found": 404, "conflict": 409, "too_long": 413, "misconfigured": 503}
 
 
 class ApiError(Exception):
@@ -56,13 +58,17 @@ def register_errors(app) -> None:
             field = "id"
         elif isinstance(exc, EmptyQuery):
             field = "q" if request.path == "/api/search" else "message"
+        elif code == "misconfigured":
+            field = None  # config.json's field, which no request holds
+            current_app.logger.error("%s", exc)  # the admin reads the server's log
         if is_api():
             return _error(status, code, str(exc), field)
         from flask import render_template
 
         from .messages import error_zh
 
-        return render_template("error.html", status=status, message=error_zh(str(exc))), status
+        message = f"服务器的配置有误，请联系管理员（{exc}）" if code == "misconfigured" else error_zh(str(exc))
+        return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -20,7 +20,9 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
           "feedback contradicting feedback already recorded for the suggestion (a reject of a draft whose "
           "entry a draft of it was already accepted or edited for, or the other way round)"),
     (413, "A text field, or the request body, is too long"),
-    (429, "Too many different unknown Bearer tokens from this address lately; `Retry-After` says when to try again"))}
+    (429, "Too many different unknown Bearer tokens from this address lately; `Retry-After` says when to try again"),
+    (503, "The server's data folder is misconfigured (`code` misconfigured: its config.json cannot be used, or "
+          "its index was built with other models); the message says what to fix"))}
 
 _ENTRY_FIELDS = {
     "id": {"type": "string"}, "question": {"type": "string"},
