@@ -161,7 +161,22 @@ class Workspace:
         before = config.get("models_before_finetune")
         undo = (f"`kefu learn finetune --undo` goes back to the models used before fine-tuning ({before}), "
                 if before else "")
-        return f"{source}: {undo}`kefu --models {before or DEFAULT_MODELS} reindex` switches the folder to others"
+        return (f"{source}: {self._moved_advice()}{undo}"
+                f"`kefu --models {before or DEFAULT_MODELS} reindex` switches the folder to others")
+
+    def _moved_advice(self) -> str:
+        """When the missing folders are fine-tuned models found in this data folder's
+        models/ (the data folder was moved: config.json names them by absolute path), the
+        command that switches to them where they are now."""
+        spec, found = self.models, []
+        for gone in self._missing_model_folders():
+            here = self.home / "models" / Path(gone).name
+            if Path(gone).parent.name != "models" or not here.is_dir():
+                return ""
+            spec = spec.replace(gone, str(here))
+            found.append(f"{gone} is not there, but {here} is")
+        return (f"{'; '.join(found)} (was the data folder moved?): `kefu --models {spec} reindex` switches "
+                "the folder to it there; or ")
 
     def reload_if_models_changed(self) -> bool:
         """Reopen the knowledge base when config.json now names other models (another

@@ -332,3 +332,21 @@ def test_a_relative_data_folder_names_its_kept_model_by_absolute_path(tmp_path, 
     elsewhere = Workspace(tmp_path / "shop")
     assert elsewhere.kb().models == {"st:" + kept: 384}
     elsewhere.close()
+
+
+def test_a_moved_data_folder_says_where_its_fine_tuned_model_is_now(tmp_path):
+    """config.json names a fine-tuned model by its absolute path: after the data folder was
+    moved (/srv/kefu to /data/kefu) the error offered only --undo, which drops the model,
+    or other models, though the folder was right there in the moved data folder."""
+    home = tmp_path / "data" / "kefu"
+    (home / "models" / "ft-20260101T000000").mkdir(parents=True)
+    before = tmp_path / "srv" / "kefu" / "models" / "ft-20260101T000000"
+    ws = Workspace(home)
+    ws.write_config({"models": "st:" + str(before), "models_before_finetune": "use,e5"})
+    with pytest.raises(KefuError) as error:
+        ws.kb()
+    message = str(error.value)
+    now = home / "models" / "ft-20260101T000000"
+    assert f"{before} is not there, but {now} is (was the data folder moved?)" in message
+    assert f"`kefu --models st:{now} reindex` switches the folder to it there" in message
+    assert "kefu learn finetune --undo" in message
