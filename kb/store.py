@@ -152,7 +152,10 @@ class Store:
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 with migrations.setting_up(str(path)):
                     db.execute("PRAGMA journal_mode=WAL")
-            return cls(db)
+            # A file this user cannot write that SQLite could read all the same (a read-only
+            # snapshot of a store in use, with its -wal and -shm): SQLite opened it read-only
+            # without a word, and writes would fail as "attempt to write a readonly database".
+            return cls(db, read_only=not os.access(path, os.W_OK))
         except (sqlite3.OperationalError, PermissionError) as exc:
             conn.close()
             if (uri := read_only_uri(path)) is None or not _cannot_write(exc):

@@ -1729,6 +1729,47 @@ def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(ho
     assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
 
 
+def test_a_read_only_copy_of_a_store_in_use_says_it_cannot_be_written(home, run, fake_models):
+    """A read-only snapshot of a served data folder holds kefu.db-wal and kefu.db-shm: SQLite
+    then opens the store read-only without a word, so a write failed with "SQLite could not
+    do it: attempt to write a readonly database", and an older store's upgrade likewise,
+    instead of saying that this user cannot write the store."""
+    import sqlite3
+    import stat
+    import subprocess
+    import sys
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    prefix = _as_a_user_who_cannot_write()
+    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
+             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
+             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
+
+    def kefu(*args):
+        return subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), *args],
+                              capture_output=True, text=True, timeout=120)
+
+    serving = sqlite3.connect(home / "kefu.db")  # a server has the store open: its log is there
+    serving.execute("update entries set author = 'server'")
+    serving.commit()
+    assert (home / "kefu.db-wal").exists() and (home / "kefu.db-shm").exists()
+    paths = [home, *home.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    for p in paths:
+        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
+    try:
+        listed = kefu("list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        for command in (["add", "-q", "能开发票吗", "-a", "可以"], ["user", "add", "lihua"]):
+            added = kefu(*command)
+            assert added.returncode == 1
+            assert added.stderr.startswith("Error: this user cannot write the store"), added.stderr
+    finally:
+        for p in paths:
+            p.chmod(modes[p])
+        serving.close()
+
+
 def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
     """A restore brought back a revoked token, a removed user and an old password without a
     word: the store's users, tokens and logins are restored with the content."""
