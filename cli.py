@@ -900,6 +900,14 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
     # threads do not survive a fork).
     c.config()
     c.check_index_models()
+    # Every suggestion, feedback and login is a write: on a store this user cannot write
+    # (a folder made by root, served by a service user) each would be a 500.
+    read_only = c.store().read_only
+    c.close()  # the workers open their own, after the fork
+    if read_only:
+        raise click.ClickException(f"this user cannot write the store {c.home / 'kefu.db'} (the file or its folder "
+                                   "is read-only), and kefu serve writes to it (every suggestion, feedback and "
+                                   "login): run it as a user who can write the data folder")
     url = f"http://{host}:{port}/"
 
     def announce():

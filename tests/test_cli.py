@@ -1770,6 +1770,35 @@ def test_a_read_only_copy_of_a_store_in_use_says_it_cannot_be_written(home, run,
         serving.close()
 
 
+def test_serve_refuses_a_data_folder_this_user_cannot_write(home, run, fake_models):
+    """A data folder made by root (`kefu init`) and served by a service user: kefu serve
+    started, and every suggestion was a 500 with a traceback in the log (logging it is a
+    write), every login too. It is checked before anything is served, as the index is."""
+    import stat
+    import subprocess
+    import sys
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    prefix = _as_a_user_who_cannot_write()
+    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
+             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
+             "import kefu.web.server as s; s.run = lambda config, *a, **k: print('served'); "
+             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
+    paths = [home, *home.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    for p in paths:
+        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
+    try:
+        served = subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), "serve"],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        for p in paths:
+            p.chmod(modes[p])
+    assert served.returncode == 1 and "served" not in served.stdout
+    assert served.stderr.startswith(f"Error: this user cannot write the store {home / 'kefu.db'}"), served.stderr
+    assert "kefu serve writes to it" in served.stderr and len(served.stderr.splitlines()) == 1
+
+
 def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
     """A restore brought back a revoked token, a removed user and an old password without a
     word: the store's users, tokens and logins are restored with the content."""
