@@ -220,6 +220,7 @@ class JsonErrorsGroup(click.Group):
         try:
             return super().parse_args(ctx, args)
         except click.ClickException as exc:  # an option of kefu itself (`kefu --threads 0 … --json`)
+            _name_the_variable(exc)
             self._echo_error(ctx, exc)
             raise
 
@@ -227,6 +228,7 @@ class JsonErrorsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
+            _name_the_variable(exc)
             self._echo_error(ctx, exc)
             raise
 
@@ -234,6 +236,17 @@ class JsonErrorsGroup(click.Group):
     def _echo_error(ctx: click.Context, exc: click.ClickException) -> None:
         if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
             click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+
+
+def _name_the_variable(exc: click.ClickException) -> None:
+    """A bad value read from an environment variable (KEFU_THREADS=0 in a service's
+    environment) names the variable: the option click names was never typed."""
+    from click.core import ParameterSource
+
+    param, ctx = getattr(exc, "param", None), getattr(exc, "ctx", None)
+    if (isinstance(exc, click.BadParameter) and exc.param_hint is None and param is not None and ctx is not None
+            and isinstance(param.envvar, str) and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT):
+        exc.param_hint = f"{param.get_error_hint(ctx)} (from ${param.envvar})"
 
 
 def _decoded(value):

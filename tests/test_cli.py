@@ -1187,6 +1187,23 @@ def test_serve_passes_the_login_limits_from_options_or_environment(home, run, fa
     assert run("serve", "--login-window", "0", ok=False).exit_code == 2
 
 
+def test_a_bad_value_from_an_environment_variable_names_the_variable(home, run, fake_models, monkeypatch):
+    """KEFU_THREADS=0 in a service's environment failed as "Invalid value for '--threads'",
+    an option nobody had typed: the error names the variable it came from."""
+    monkeypatch.setattr("kefu.web.server.run", lambda *args: None)  # never serve from a test
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    monkeypatch.setenv("KEFU_THREADS", "0")
+    result = run("list", ok=False)
+    assert result.exit_code == 2
+    assert "Invalid value for '--threads' (from $KEFU_THREADS): 0 is not in the range 1<=x<=64" in result.output
+    assert "--threads" in run("--threads", "0", "list", ok=False).output.splitlines()[-1]
+    assert "$KEFU_THREADS" not in run("--threads", "0", "list", ok=False).output
+    monkeypatch.delenv("KEFU_THREADS")
+    monkeypatch.setenv("KEFU_LOGIN_ATTEMPTS", "many")
+    result = run("serve", ok=False)
+    assert result.exit_code == 2 and "'--login-attempts' (from $KEFU_LOGIN_ATTEMPTS)" in result.output
+
+
 def test_serve_marks_cookies_secure_only_when_asked(home, run, fake_models, monkeypatch):
     """Behind HTTPS the login cookie can be marked Secure (--secure-cookies or
     $KEFU_SECURE_COOKIES); by default it is not, so http://127.0.0.1 keeps working."""
