@@ -69,6 +69,11 @@ def _check_credit(name: str, kind: str) -> None:
     would be credited as another identity, and learning counts distinct agents."""
     if "/" in name or name.startswith("token:"):
         raise UserError(f"a {kind} name must not contain '/' or start with 'token:', not {name!r}")
+    # A zero-width space pasted along with a name can never be typed at the login, and a
+    # right-to-left override shows the name as another one in the lists and history.
+    hidden = next((ch for ch in name if not ch.isprintable() and not ch.isspace()), None)
+    if hidden is not None:
+        raise UserError(f"a {kind} name must not hold an invisible or control character (U+{ord(hidden):04X})")
 
 
 class Users:

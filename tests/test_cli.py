@@ -1397,6 +1397,17 @@ def test_a_user_or_token_name_that_reads_as_another_identity_is_refused(home, ru
     assert "no users yet" in run("user", "list").stdout and run("token", "list").stdout.strip() == "no tokens"
 
 
+@pytest.mark.parametrize("command", [["user", "add", "lihua\u200b", "--password", "password1"],
+                                     ["user", "add", "\u202enimda", "--password", "password1"],
+                                     ["token", "add", "chat\u2060woot"]])
+def test_a_user_or_token_name_with_an_invisible_character_is_refused(home, run, fake_models, command):
+    """A name pasted from a chat with a zero-width space could never be typed at the login,
+    and one with a right-to-left override shows as another name in the lists and history."""
+    result = run(*command, ok=False)
+    assert result.exit_code == 1 and "invisible or control character" in result.output and "U+" in result.output
+    assert "no users yet" in run("user", "list").stdout and run("token", "list").stdout.strip() == "no tokens"
+
+
 def test_init_with_other_models_builds_their_index_before_naming_them(home, run, monkeypatch):
     """kefu --models X init on a folder indexed with other models switches to X; a crash
     while indexing leaves config.json naming the models the live index was built with."""

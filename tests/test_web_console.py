@@ -1363,6 +1363,9 @@ def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     assert "密码至少需要 8 个字符" in html
     html = admin.post("/console/users/add", {"name": "boss2", "password": PASSWORD, "role": "boss"}, status=400).text
     assert "角色只能是" in html and "role must" not in html
+    html = admin.post("/console/users/add", {"name": "ed\u200b", "password": PASSWORD, "role": "admin"},
+                      status=400).text
+    assert "用户名不能含看不见的字符或控制字符（U+200B）" in html and "invisible" not in html
 
     html = admin.post("/console/tokens/add", {"name": "chatwoot", "role": "agent"}, status=200).text
     assert "<td>chatwoot</td><td>客服</td>" in html

@@ -148,6 +148,8 @@ _USER_PATTERNS = [
     (re.compile(r"a user name must be non-empty and have no spaces$"), lambda m: "用户名不能为空，也不能含空格"),
     (re.compile(r"a (user|token) name must not contain '/' or start with 'token:', not '(.*)'$"),
      lambda m: f"{'用户名' if m[1] == 'user' else '令牌名称'}不能含「/」，也不能以「token:」开头（{m[2]}）"),
+    (re.compile(r"a (user|token) name must not hold an invisible or control character \((U\+[0-9A-F]+)\)$"),
+     lambda m: f"{'用户名' if m[1] == 'user' else '令牌名称'}不能含看不见的字符或控制字符（{m[2]}）"),
     (re.compile(r"user '(.*)' already exists$"), lambda m: f"用户 {m[1]} 已存在"),
     (re.compile(r"role must be one of (.*), not (.*)$"), lambda m: f"角色只能是{_choices(m[1])}之一，不能是 {m[2]}"),
     (re.compile(r"no user '(.*)'$"), lambda m: f"没有用户 {m[1]}"),
