@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -63,6 +64,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def user_name(text: str) -> str:
+    """A user name as kept and looked up: a Chinese input method in full-width mode types
+    ｌｉｈｕａ for lihua, which is the same person (NFKC, as entry ids are)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
 def _check_credit(name: str, kind: str) -> None:
     """Feedback is credited to `<login>/<agent>` for a shared login naming its agents, and
     to `token:<name>` for a token: a user `desk/bob` or `token:edt`, or a token `desk/bob`,
@@ -83,7 +90,7 @@ class Users:
     def add(self, name: str, password: str, role: str, shared: bool = False) -> User:
         from werkzeug.security import generate_password_hash
 
-        name = name.strip()
+        name = user_name(name)
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not name or any(ch.isspace() for ch in name):
@@ -128,8 +135,9 @@ class Users:
         """The user if the password is right, else None (same answer for unknown names)."""
         from werkzeug.security import check_password_hash
 
-        row = self.db.execute("select name, role, password_hash, shared from users where name = ?",
-                              [name]).fetchone()
+        # The name as typed first: a user added before names were normalized keeps theirs.
+        row = self.db.execute("select name, role, password_hash, shared from users where name in (?, ?) "
+                              "order by name = ? desc", [name, user_name(name), name]).fetchone()
         if row is None:
             check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)  # same time either way
             return None

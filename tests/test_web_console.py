@@ -274,6 +274,22 @@ def test_a_successful_login_clears_the_names_failures(throttled):
     assert_refused(attempt(throttled, "ed", PASSWORD))
 
 
+def test_a_name_typed_in_full_width_letters_is_the_same_user(throttled, ws):
+    """A Chinese input method in full-width mode types ｅｄ for ed: that login failed as
+    an unknown name. It is the same user, and its failures count against that name."""
+    assert attempt(throttled, "ｅｄ", PASSWORD).status_code == 302
+    for _ in range(3):
+        assert attempt(throttled, "ｅｄ ", "wrong-password").status_code == 401
+    assert_refused(attempt(throttled, "ed", PASSWORD, address="10.0.0.9"))
+    assert ws.users().add("ｌｉｈｕａ", PASSWORD, "agent").name == "lihua"
+    assert attempt(throttled, "lihua", PASSWORD).status_code == 302
+    # One added with full-width letters before names were normalized still logs in so.
+    ws.users().add("wang", PASSWORD, "agent")
+    with ws.users().db.conn:
+        ws.users().db.execute("update users set name = 'ｗａｎｇ' where name = 'wang'")
+    assert attempt(throttled, "ｗａｎｇ", PASSWORD).status_code == 302
+
+
 def test_one_names_failures_leave_others_alone_but_one_address_is_limited(throttled):
     for _ in range(3):
         assert attempt(throttled, "ed", "wrong-password", address="10.0.0.1").status_code == 401

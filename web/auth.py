@@ -125,10 +125,13 @@ def _value_label(name: str, value: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    from kefu.kb.users import user_name
+
     error = None
     name = ""
     if request.method == "POST":
-        name = request.form.get("name", "").strip()
+        # As the store keeps names: failures of ｅｄ (full-width) count against ed.
+        name = user_name(request.form.get("name", ""))
         with locked() as ws:
             throttle = login_throttle(ws)
             # Checked before the password, the same way for a name that does not exist.
@@ -136,7 +139,7 @@ def login():
             if wait:
                 throttle.refused(client_address())
                 return _too_many(wait, name)
-            user = ws.users().check(name, request.form.get("password", ""))
+            user = ws.users().check(request.form.get("name", "").strip(), request.form.get("password", ""))
             if user is None:
                 throttle.failed(name, client_address())
             else:
