@@ -1943,6 +1943,21 @@ def test_a_new_entry_posted_after_a_login_elsewhere_comes_back_filled_in(editor,
     assert "已新建条目" in editor.post("/console/entries/new", form, status=200).text
 
 
+def test_a_form_posted_from_another_origin_does_not_come_back_ready_to_save(editor, ws):
+    """A form failing its CSRF check came back filled in with a valid token whatever page
+    posted it: a page of another origin on the same site (a help desk at chat.shop.example
+    beside kefu.shop.example gets the SameSite=Lax cookie) could post an entry without a
+    token, and one click of the editor's saved it. Its text is only shown, to copy."""
+    form = {**entry_form(question="退款加微信", answer="请加微信 fake123 办理退款"), "csrf_token": "forged"}
+    resp = editor.client.post("/console/entries/new", data=form, headers={"Origin": "https://chat.shop.example"})
+    assert resp.status_code == 400
+    assert "请加微信 fake123 办理退款" in resp.text and "readonly" in resp.text
+    assert 'name="question"' not in resp.text and ws.kb().store.count(text="fake123") == 0
+    # The page's own origin, and a browser that sends no Origin, still get the form back.
+    resp = editor.client.post("/console/entries/new", data=form, headers={"Origin": "http://localhost"})
+    assert resp.status_code == 400 and 'name="question"' in resp.text
+
+
 def test_an_edit_posted_after_a_login_elsewhere_keeps_its_text_and_version(editor, ws):
     editor.get("/console/entries/ship")
     _log_in_again(editor)

@@ -93,10 +93,21 @@ def csrf_failed(exc):
         flash("已退出登录")
         return redirect(url_for("auth.login"))
     role, retry = CSRF_RETRY.get(request.endpoint, (None, None))
-    if retry and user is not None and user.can(role):
+    if retry and user is not None and user.can(role) and _posted_here():
         # Logged in again (perhaps in another tab): the new session's token is in the form.
         return retry("登录已过期或在别处重新登录，刚才没有保存；填写的内容都在，请检查后再保存一次。")
     return typed_again(message)
+
+
+def _posted_here() -> bool:
+    """Whether the failed form was posted by one of kefu's own pages. A page of another
+    origin on the same site (a help desk beside kefu) gets the SameSite=Lax cookie: its
+    form must not come back with a valid token, one click from being saved. Browsers send
+    Origin with every form post; one that sends none is taken as kefu's own."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def typed_again(message: str):
