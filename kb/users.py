@@ -74,7 +74,8 @@ def _check_credit(name: str, kind: str) -> None:
     """Feedback is credited to `<login>/<agent>` for a shared login naming its agents, and
     to `token:<name>` for a token: a user `desk/bob` or `token:edt`, or a token `desk/bob`,
     would be credited as another identity, and learning counts distinct agents."""
-    if "/" in name or name.startswith("token:"):
+    folded = unicodedata.normalize("NFKC", name)  # as learning counts agents: ／ is / there
+    if "/" in folded or folded.startswith("token:"):
         raise UserError(f"a {kind} name must not contain '/' or start with 'token:', not {name!r}")
     # A zero-width space pasted along with a name can never be typed at the login, and a
     # right-to-left override shows the name as another one in the lists and history.

@@ -1390,7 +1390,10 @@ def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
 
 @pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],
                                      ["user", "add", "token:edt", "--password", "password1"],
-                                     ["token", "add", "desk/bob"], ["token", "add", "token:edt"]])
+                                     ["token", "add", "desk/bob"], ["token", "add", "token:edt"],
+                                     # learning counts agents by their NFKC form: ／ is / there
+                                     ["token", "add", "desk／bob"], ["token", "add", "ｔｏｋｅｎ：edt"],
+                                     ["user", "add", "desk／bob", "--password", "password1"]])
 def test_a_user_or_token_name_that_reads_as_another_identity_is_refused(home, run, fake_models, command):
     result = run(*command, ok=False)
     assert result.exit_code == 1 and "must not contain '/' or start with 'token:'" in result.output
