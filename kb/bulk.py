@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .base import KnowledgeBase
+from .base import KnowledgeBase, Progress
 from .errors import AmbiguousSource, KefuError, RowsRejected, error_detail
 from .importers import SAVE_AS, SUFFIXES, load, unsupported
 from .importers.records import Loaded, Place, Problem
@@ -128,6 +128,35 @@ def source_named(name: str, known: Iterable[str]) -> str:
     return name
 
 
+def read_file(path: Path, options: ImportOptions, data: bytes | None = None, name: str | None = None,
+              progress: Progress | None = None) -> tuple[FileResult, Loaded | None]:
+    """Parse and check one file (or uploaded bytes called `name`) without the knowledge base:
+    the file's result so far and what was read, None if it could not be read. A file failed
+    for its rejected rows (result.status "failed", result.error says why) keeps them in
+    `loaded.problems`, for the rejected-rows file. Touching no store or index, this is the
+    slow part a caller that serialises use of the knowledge base (the web's lock) does
+    outside it; `BulkImporter.write` then imports the rows."""
+    result = FileResult(name or str(path), status="dry-run" if options.dry_run else "imported")
+    start = time.perf_counter()
+    loaded = None
+    try:
+        loaded = load(result.file if data is not None else path, options.encoding, data)
+        result.kind, result.notes = loaded.kind, loaded.notes
+        result.rows = len(loaded.rows)
+        result.rejected = [str(p) for p in loaded.problems]
+        result.rejected_detail = [error_detail(p.error) for p in loaded.problems]
+        if progress is not None:
+            progress("rows", len(loaded.rows) + len(loaded.passages), len(loaded.rows) + len(loaded.passages))
+        if loaded.problems and not options.skip_bad_rows:
+            raise RowsRejected(result.file, [p.error for p in loaded.problems])
+    except KefuError as exc:
+        result.status, result.error = "failed", str(exc)
+        result.error_detail = error_detail(exc)
+        result.error_detail.setdefault("file", result.file)
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result, loaded
+
+
 class BulkImporter:
     """Imports files into `kb` with one set of options; `problems` collects every rejected row."""
 
@@ -159,7 +188,7 @@ class BulkImporter:
         with self.kb.store.trial():
             for path, (result, loaded) in zip(files, read):
                 if loaded is not None:
-                    self._write(result, loaded, source_key(path))
+                    self.write(result, loaded, source_key(path))
         return [result for result, _ in read]
 
     def import_file(self, path: Path, data: bytes | None = None, name: str | None = None,
@@ -167,33 +196,18 @@ class BulkImporter:
         """Import one file (or uploaded bytes called `name`); never raises for bad input."""
         result, loaded = self._read(path, data, name)
         if loaded is not None:
-            self._write(result, loaded, name or source_key(path), changed)
+            self.write(result, loaded, name or source_key(path), changed)
         return result
 
     def _read(self, path: Path, data: bytes | None = None, name: str | None = None) -> tuple[FileResult, Loaded | None]:
         """The file's result so far and its rows; no rows if it failed (result.error says why)."""
-        opts = self.options
-        result = FileResult(name or str(path), status="dry-run" if opts.dry_run else "imported")
-        start = time.perf_counter()
-        try:
-            loaded = load(result.file if data is not None else path, opts.encoding, data)
-            result.kind, result.notes = loaded.kind, loaded.notes
-            result.rows = len(loaded.rows)
-            result.rejected = [str(p) for p in loaded.problems]
-            result.rejected_detail = [error_detail(p.error) for p in loaded.problems]
+        result, loaded = read_file(path, self.options, data, name, self.kb.progress)
+        if loaded is not None:
             self.problems += loaded.problems
-            self.kb.progress("rows", len(loaded.rows) + len(loaded.passages), len(loaded.rows) + len(loaded.passages))
-            if loaded.problems and not opts.skip_bad_rows:
-                raise RowsRejected(result.file, [p.error for p in loaded.problems])
-        except KefuError as exc:
-            result.status, result.error, loaded = "failed", str(exc), None
-            result.error_detail = error_detail(exc)
-            result.error_detail.setdefault("file", result.file)
-        result.seconds = round(time.perf_counter() - start, 3)
-        return result, loaded
+        return result, None if result.status == "failed" else loaded
 
-    def _write(self, result: FileResult, loaded: Loaded, source: str | None, changed: list[str] | None = None) -> None:
-        """Import what `_read` found into the store (one transaction) and count it in `result`."""
+    def write(self, result: FileResult, loaded: Loaded, source: str | None, changed: list[str] | None = None) -> None:
+        """Import what `read_file` found into the store (one transaction) and count it in `result`."""
         opts = self.options
         start = time.perf_counter()
         # A rejected row's entry is still in the file: pruning now would archive it.

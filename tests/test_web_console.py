@@ -1205,6 +1205,52 @@ def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
     editor.post("/console/import/confirm", {"upload_id": upload_id}, status=404)
 
 
+@pytest.mark.parametrize("step", ["preview", "confirm"])
+def test_searches_are_not_held_up_while_an_import_parses_its_file(editor, admin, ws, monkeypatch, step):
+    """A large upload takes many seconds to parse: the process's lock, which every search
+    and suggestion takes, is held only for the store's part, not while the file is read."""
+    import threading
+
+    import kefu.kb.bulk as bulk
+
+    data = jsonl({"question": "支持货到付款吗", "answer": "暂不支持货到付款。"})
+    upload_id = None
+    if step == "confirm":
+        html = upload(editor, data, "慢.jsonl")
+        upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    parsing, go, searched = threading.Event(), threading.Event(), threading.Event()
+    load = bulk.load
+
+    def slow_load(*args, **kw):
+        parsing.set()
+        assert go.wait(60), "the search never let the parser go on"
+        return load(*args, **kw)
+
+    monkeypatch.setattr(bulk, "load", slow_load)
+    pages: list[str] = []
+    if step == "preview":
+        importing = threading.Thread(target=lambda: pages.append(upload(editor, data, "慢.jsonl")))
+    else:
+        importing = threading.Thread(target=lambda: pages.append(
+            editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text))
+    hits: list[list[str]] = []
+    searching = threading.Thread(target=lambda: (hits.append(search_ids(admin, "运费怎么算")), searched.set()))
+    importing.start()
+    try:
+        assert parsing.wait(60)
+        searching.start()
+        searched.wait(30)  # set by a search that did not wait for the parser; never, while it holds the lock
+        assert searched.is_set() and not go.is_set() and hits[0]
+    finally:
+        go.set()
+        importing.join(60)
+        if searching.ident is not None:
+            searching.join(60)
+    assert ("预览：慢.jsonl" if step == "preview" else "导入结果：慢.jsonl") in pages[0]
+    if step == "confirm":
+        assert ws.kb().store.entries(text="货到付款")
+
+
 def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
     html = upload(editor, jsonl({"question": "缺答案"}), "bad.jsonl")
     assert "失败" in html and "确认导入" not in html

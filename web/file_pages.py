@@ -382,17 +382,31 @@ def _options_from_form(form) -> dict:
             "skip_bad_rows": form.get("skip_bad_rows") == "1"}
 
 
-def _run_import(ws, folder: Path, meta: dict, dry_run: bool):
-    """Import the uploaded bytes with the options chosen at upload; the dry run writes nothing."""
-    from kefu.kb.bulk import BulkImporter, ImportOptions
+def _read_upload(folder: Path, meta: dict, dry_run: bool):
+    """The uploaded file parsed and checked with the options chosen at upload, outside
+    `locked()`: a large file takes many seconds to read, and every search and suggestion
+    of this process waits for that lock. The store's part is `_run_import`'s, under it."""
+    from kefu.kb.bulk import ImportOptions, read_file
 
-    kb = ws.kb()
     options = ImportOptions(dry_run=dry_run, author=author(), **meta["options"])
-    data = (folder / "upload").read_bytes()
+    try:
+        data = (folder / "upload").read_bytes()
+    except FileNotFoundError:  # confirmed (or cancelled) meanwhile by another request
+        abort(404, "没有这个上传文件（可能已导入或已过期）")
+    return options, read_file(folder / "upload", options, data, meta["name"])
+
+
+def _run_import(ws, meta: dict, options, read):
+    """Import what `_read_upload` read; the dry run writes nothing. Use inside `locked()`."""
+    from kefu.kb.bulk import BulkImporter
+
+    result, loaded = read
+    if result.status == "failed":
+        return result
+    kb = ws.kb()
     changed: list[str] = []
-    result = BulkImporter(kb, options).import_file(folder / "upload", data=data, name=meta["name"],
-                                                   changed=changed)
-    if not dry_run:
+    BulkImporter(kb, options).write(result, loaded, meta["name"], changed)
+    if not options.dry_run:
         kb.refresh(changed)  # what BulkImporter.run does after its files
     return result
 
@@ -432,8 +446,9 @@ def import_page():
     folder.mkdir(parents=True)
     upload.save(folder / "upload")
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    options, read = _read_upload(folder, meta, dry_run=True)
     with locked() as ws:
-        result = _run_import(ws, folder, meta, dry_run=True)
+        result = _run_import(ws, meta, options, read)
     if result.status == "failed":
         shutil.rmtree(folder, ignore_errors=True)  # nothing to confirm
         upload_id = None
@@ -446,14 +461,20 @@ def import_page():
 def import_confirm():
     from kefu.kb.importers import SUFFIXES
 
+    upload_id = request.form.get("upload_id", "")
     with locked() as ws:
-        folder = _upload_dir(ws, request.form.get("upload_id", ""))
+        folder = _upload_dir(ws, upload_id)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if request.form.get("cancel"):
             shutil.rmtree(folder, ignore_errors=True)
             flash(f"已取消导入 {meta['name']}")
             return redirect(url_for(".import_page"))
-        result = _run_import(ws, folder, meta, dry_run=False)
+    options, read = _read_upload(folder, meta, dry_run=False)
+    with locked() as ws:
+        # Checked again: a second confirm of the same upload may have imported it while
+        # this one was reading; the upload is removed under the lock, so only one imports.
+        _upload_dir(ws, upload_id)
+        result = _run_import(ws, meta, options, read)
         shutil.rmtree(folder, ignore_errors=True)
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
                            upload_id=None, diff=[], dry_run=False, **_problems(result))
