@@ -115,6 +115,22 @@ def user_remove(c: Context, name, as_json) -> None:
     emit({"removed": name}, as_json, lambda d: f"removed user {d['removed']}")
 
 
+@user.command(name="role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["agent", "editor", "admin"]))
+@json_option
+@click.pass_obj
+@handle_errors
+@needs_store
+def user_role(c: Context, name, role, as_json) -> None:
+    """Change a user's role, keeping their password (their logins end; the last admin stays admin)."""
+    was = c.users().get(name).role
+    u = c.users().set_role(name, role)
+    emit({"name": u.name, "role": u.role, "was": was}, as_json,
+         lambda d: f"{d['name']} is already {d['role']}" if d["role"] == d["was"]
+         else f"role of {d['name']} changed from {d['was']} to {d['role']}")
+
+
 @user.command(name="share")
 @click.argument("name")
 @click.option("--off", is_flag=True, help="Make it a personal login again.")

@@ -116,6 +116,24 @@ class Users:
             self.db.execute("delete from web_sessions where user = ?", [name])  # logged out everywhere
         throttle.forget(self.db, name)  # a locked-out user's new password works at once
 
+    def set_role(self, name: str, role: str) -> User:
+        """Give `name` another role, keeping their password and history. Their logins end,
+        as with a new password: a page opened under the old role is not acted on under the new."""
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        user = self.get(name)
+        if role == user.role:
+            return user
+        if user.role == "admin" and self._admins() == 1:
+            raise UserError(f"{name!r} is the last admin; add another admin first")
+        with writing(self.db):
+            self.db.execute("update users set role = ? where name = ?", [role, name])
+            self.db.execute("delete from web_sessions where user = ?", [name])
+        return User(user.name, role, user.shared)
+
+    def _admins(self) -> int:
+        return self.db.execute("select count(*) from users where role = 'admin'").fetchone()[0]
+
     def set_shared(self, name: str, shared: bool) -> User:
         """Mark a login as used by a whole team (its feedback may name agents), or not."""
         user = self.get(name)
@@ -151,8 +169,7 @@ class Users:
 
     def remove(self, name: str) -> None:
         user = self.get(name)
-        admins = self.db.execute("select count(*) from users where role = 'admin'").fetchone()[0]
-        if user.role == "admin" and admins == 1:
+        if user.role == "admin" and self._admins() == 1:
             raise UserError(f"{name!r} is the last admin; add another admin first")
         with writing(self.db):
             self.db.execute("delete from users where name = ?", [name])

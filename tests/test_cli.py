@@ -1064,6 +1064,35 @@ def test_a_shared_login_is_made_and_listed_as_such(home, run, fake_models):
     assert run("user", "share", "nobody", ok=False).exit_code == 1
 
 
+def test_a_users_role_is_changed_in_place(home, run, fake_models):
+    """There was no way to change a role: an admin removed the user and added them again,
+    with a new password to hand out. The last admin cannot be demoted, as they cannot be
+    removed; a changed role ends the user's logins, as a new password does."""
+    import sqlite_utils
+
+    from kefu.kb.users import Users
+
+    run("user", "add", "boss", "--role", "admin", "--password", "password1")
+    run("user", "add", "lihua", "--password", "password1")
+    users = Users(sqlite_utils.Database(home / "kefu.db"))
+    users.start_session("lihua")
+    out = json.loads(run("user", "role", "lihua", "editor", "--json").stdout)
+    assert out == {"name": "lihua", "role": "editor", "was": "agent"}
+    assert run("user", "list").stdout.splitlines() == ["boss\tadmin", "lihua\teditor"]
+    assert users.db.execute("select count(*) from web_sessions where user = 'lihua'").fetchone()[0] == 0
+    assert users.check("lihua", "password1").role == "editor"  # the password is kept
+    users.db.close()
+    assert run("user", "role", "lihua", "editor").stdout.strip() == "lihua is already editor"
+    result = run("user", "role", "boss", "agent", ok=False)
+    assert result.exit_code == 1 and "'boss' is the last admin" in result.output
+    run("user", "role", "lihua", "admin")
+    assert "role of boss changed from admin to agent" in run("user", "role", "boss", "agent").stdout
+    result = run("user", "role", "ghost", "agent", ok=False)
+    assert result.exit_code == 1 and "no user 'ghost'" in result.output
+    result = run("user", "role", "lihua", "boss", ok=False)
+    assert result.exit_code == 2 and "boss" in result.output
+
+
 def test_commands_of_the_store_alone_never_load_the_models(home, run, fake_models, monkeypatch):
     """Every command loaded the embedding models, so when config.json named one that no
     longer loads (a name missing from this machine's model cache, a model folder gone), an

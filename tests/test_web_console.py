@@ -1449,6 +1449,31 @@ def test_admin_adds_and_removes_users_and_tokens(admin, app, ws):
     assert "不能删除自己" in html
 
 
+def test_admin_changes_a_users_role_on_the_users_page(admin, app, ws):
+    """A role could only be changed by removing the user and adding them again."""
+    ws.users().add("xiaohe", PASSWORD, "agent")
+    page = admin.get("/console/users")
+    assert 'action="/console/users/role"' in page and 'name="role"' in page
+    login = Browser(app, "xiaohe")
+    login.get("/")
+    login.get("/console/", status=403)
+    html = admin.post("/console/users/role", {"name": "xiaohe", "role": "editor"}, status=200).text
+    assert ws.users().get("xiaohe").role == "editor" and "已将 xiaohe 的角色改为编辑" in html
+    assert login.client.get("/console/").status_code != 200  # the login made under the old role ended
+    html = admin.post("/console/users/role", {"name": "boss", "role": "agent"}, status=400).text
+    assert "不能修改自己的角色" in html and ws.users().get("boss").role == "admin"
+    html = admin.post("/console/users/role", {"name": "ghost", "role": "agent"}, status=400).text
+    assert "没有用户 ghost" in html
+    html = admin.post("/console/users/role", {"name": "xiaohe", "role": "boss"}, status=400).text
+    assert "角色只能是" in html and "role must" not in html
+    ws.users().remove("xiaohe")
+
+
+def test_editor_cannot_change_roles(editor, ws):
+    editor.post("/console/users/role", {"name": "ed", "role": "admin"}, status=403)
+    assert ws.users().get("ed").role == "editor"
+
+
 # -- escaping ---------------------------------------------------------------------------------
 
 def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):

@@ -60,6 +60,23 @@ def remove_user():
     return redirect(url_for(".users"))
 
 
+@bp.post("/users/role")
+@requires("admin")
+def set_role():
+    from kefu.kb.users import UserError
+
+    name, role = request.form.get("name", ""), request.form.get("role", "")
+    if name == author():
+        return _users_page(error="不能修改自己的角色（请让另一位管理员操作）", status=400)
+    try:
+        with locked() as ws:
+            user = ws.users().set_role(name, role)
+    except UserError as exc:
+        return _users_page(error=user_error_zh(str(exc)), status=400)
+    flash(f"已将 {user.name} 的角色改为{ROLE_ZH.get(user.role, user.role)}（其登录已结束，需重新登录）")
+    return redirect(url_for(".users"))
+
+
 @bp.post("/tokens/add")
 @requires("admin")
 def add_token():
