@@ -1361,6 +1361,13 @@ def test_an_upload_over_the_size_limit_says_the_limit(ws):
     assert not (ws.home / "uploads").exists() or not any((ws.home / "uploads").iterdir())
 
 
+def test_a_form_field_over_its_limit_says_the_fields_limit(editor):
+    """A text field of a multipart form over MAX_FORM_MEMORY_SIZE (500 KB) was answered
+    一次最多 50 MB, the whole upload's limit, which the request was far below."""
+    html = upload(editor, b"question,answer\nq,a\n", "small.csv", status=413, skip_bad_rows="x" * 600_000)
+    assert "500 KB" in html and "一次最多 50 MB（" not in html
+
+
 def test_a_long_upload_name_keeps_its_suffix(editor):
     """The name was cut to its first 200 characters, suffix and all: a 250-character name
     (Windows allows 255) was refused as 不支持 (none) 文件."""

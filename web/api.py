@@ -81,7 +81,15 @@ def register_errors(app) -> None:
         # werkzeug's own English text for the status, or a message given to abort().
         default = exc.description == type(exc).description
         message = STATUS_ZH.get(exc.code, exc.description) if default else error_zh(exc.description)
-        if exc.code == 413 and (limit := request.max_content_length):
+        limit = request.max_content_length
+        if exc.code == 413 and limit and request.content_length is not None and request.content_length <= limit:
+            # The body was within the upload limit: a multipart form's text field went over
+            # MAX_FORM_MEMORY_SIZE (or it had over MAX_FORM_PARTS parts), a file never does.
+            field, parts = request.max_form_memory_size, request.max_form_parts
+            rules = ([f"一个文本字段最多 {field / 1000:g} KB"] if field else []) + \
+                ([f"最多 {parts} 个字段"] if parts else [])
+            message = f"提交的表单太大：{'，'.join(rules)}（文件不受此限，一次最多 {limit / 2**20:g} MB）。"
+        elif exc.code == 413 and limit:
             # An upload over MAX_CONTENT_LENGTH: say how much may be sent, or the editor can only guess.
             message = f"上传的内容太大：一次最多 {limit / 2**20:g} MB（大文件请拆分后分几次导入）。"
         return render_template("error.html", status=exc.code, message=message), exc.code
