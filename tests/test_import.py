@@ -1728,6 +1728,31 @@ def test_a_header_repeated_inside_the_file_is_skipped_with_a_note(tmp_path):
     assert loaded.problems == [] and loaded.notes == ["sheet 合并, row 3: repeats the header row, skipped"]
 
 
+def test_a_file_whose_rows_all_repeat_the_header_says_so(tmp_path):
+    """A CSV of `q,a` on every line (a template filled with its own column names, or an
+    export that wrote the header for each record) failed as "the file holds a header and
+    no rows", though it held rows: they were all skipped as repeats of the header."""
+    from openpyxl import Workbook
+
+    from kefu.web.messages import problem_zh
+
+    path = tmp_path / "rep.csv"
+    path.write_text("q,a\nq,a\n\nq,a\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as info:
+        load(path)
+    message = str(info.value)
+    assert message == (f"{path}: no entries found (every row below the header repeats it: "
+                       "2 rows, the first on line 2)")
+    assert "重复表头" in problem_zh(message) and "第 2 行" in problem_zh(message)
+    book = Workbook()
+    book.active.title = "合并"
+    for row in (["问题", "答案"], ["问题", "答案"]):
+        book.active.append(row)
+    book.save(tmp_path / "rep.xlsx")
+    with pytest.raises(ImportFileError, match=r"repeats it: 1 row, the first on sheet 合并, row 2\)"):
+        load(tmp_path / "rep.xlsx")
+
+
 # The heading pattern before: right, but cubic in a run of spaces inside the heading.
 OLD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 

@@ -51,6 +51,8 @@ _REASON_PATTERNS = [
      lambda m: f"含有换行（这条记录跨第 {m[1]}–{m[2]} 行）：标准问题只能是一行；可能是某个引号 \" 没有闭合，"
                "把下面几行并进了一个单元格"),
     (re.compile(r"no entries found \(the file is empty\)$"), lambda m: "文件是空的，没有条目"),
+    (re.compile(r"no entries found \(every row below the header repeats it: (\d+) rows?, the first on (.*)\)$"),
+     lambda m: f"文件里没有条目：表头下的 {m[1]} 行都是重复表头（第一处：{place_zh(m[2])}），表头不算条目"),
     (re.compile(r"no entries found .*$"), lambda m: "文件里没有条目"),
     (re.compile(r"cannot read: (.*)$"), lambda m: f"无法读取：{m[1]}"),
     (re.compile(r"no header row with a question column .*$", re.S),

@@ -130,7 +130,15 @@ def _some_entries(loaded: Loaded, what: str) -> Loaded:
     with no text is: most likely the wrong file or a truncated export, and imported as
     "0 entries" it would let --prune archive everything that came from it."""
     if not loaded.rows and not loaded.problems:
-        raise ImportFileError(loaded.source, None, None, f"no entries found (the file holds {what})")
+        # A file of `q,a` on every line has rows, all skipped as the header again: "a header
+        # and no rows" would send the editor looking for rows that are there.
+        from ..text import counted
+        from .tables import REPEATS_HEADER
+
+        repeats = [n.removesuffix(REPEATS_HEADER) for n in loaded.notes if n.endswith(REPEATS_HEADER)]
+        what = f"every row below the header repeats it: {counted(len(repeats), 'row')}, the first on " \
+            f"{repeats[0]}" if repeats else f"the file holds {what}"
+        raise ImportFileError(loaded.source, None, None, f"no entries found ({what})")
     return loaded
 
 

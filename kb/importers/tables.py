@@ -19,6 +19,7 @@ from .records import Loaded, Place, Problem
 from .rows import RowChecker, canonical, cell_text, csv_unescaped, map_header, split_cell
 
 HEADER_SEARCH = 10  # rows looked at for the header
+REPEATS_HEADER = ": repeats the header row, skipped"  # the note of such a row, after its place
 
 
 def delimiter_of(text: str) -> str:
@@ -223,7 +224,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         if not any(_filled(c) for c in cells):
             continue
         if _repeats_header(cells, number, columns, merged):
-            loaded.notes.append(f"{_where(base, number)}: repeats the header row, skipped")
+            loaded.notes.append(_where(base, number) + REPEATS_HEADER)
             continue
         if (title := _section_title(cells, number, columns, merged)) is not None:
             section = _SECTION_NUMBER.sub("", title) or title
