@@ -896,7 +896,7 @@ _ON_A_STORE = {
     "learn reject": ["1"], "learn reset": ["1"], "learn lift": ["1"], "learn move": ["1", "--to", "k2"],
     "learn config": [], "learn gaps": [], "learn finetune": [], "learn history": ["1"],
     "user remove": ["lihua"], "user passwd": ["lihua"], "user share": ["lihua"],  # an existing user
-    "user unlock": ["lihua"],
+    "user unlock": ["lihua"], "user role": ["lihua", "editor"],
     "passages list": [], "passages remove": ["manual.docx"],
     # listing or removing what is not there: they made an empty store, and search then said "no match"
     "terms list": [], "terms remove": ["运费险"], "user list": [], "token list": [], "token revoke": ["desk"],
