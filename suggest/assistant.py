@@ -735,8 +735,13 @@ class Assistant:
             ours = next((h for h in cands[1:3] if h.confidence >= self.also
                          and cands[0].confidence - h.confidence <= self.lead
                          and _regions(f"{h.question} {' '.join(h.tags)}") & home), None)
+            # Ranked lower still ("運費點計" from Hong Kong: its freight entry 6th), the
+            # question read in the region finds it, if it names none itself.
+            if ours is None and (ours := self._for_region(result.normalized, cands[0], home,
+                                                          lambda h: not _elsewhere(h, asked, u.script))):
+                hits += [ours] if ours.entry_id not in {h.entry_id for h in hits} else []
             if ours is not None:
-                cands = [ours] + [h for h in cands if h is not ours]
+                cands = [ours] + [h for h in cands if h.entry_id != ours.entry_id]
                 notes.append(f"written for the customer's region, answers first: {ours.entry_id}")
         state = next((st for t in talk if (st := order_state(t))), None)
         if (wrong := [h for h in cands if _contradicts(h, state)]) and len(wrong) < len(cands):
@@ -980,6 +985,24 @@ class Assistant:
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)
         return (found, top) if other == 0 else (top, found)
+
+    def _for_region(self, question: str, hit: Hit, home: set[str], may_answer) -> Hit | None:
+        """The entry for the customer's region (`home`) that answers `question` where `hit`,
+        naming no region, answers it for the mainland: the best entry of `question` read in
+        the region (see `_read_in`), when it names the region, matches confidently and has
+        `hit` among its hits (the same question, asked there). None when `question` names a
+        place itself (it was searched there already). One more search, only then."""
+        if _named(question):
+            return None
+        result = self._search_among(_read_in(question, home), may_answer)
+        if result.no_match:
+            return None
+        best = result.hits[0]
+        if best.entry_id == hit.entry_id or best.confidence < self.also \
+                or not _regions(f"{best.question} {' '.join(best.tags)}") & home \
+                or all(h.entry_id != hit.entry_id for h in result.hits):
+            return None
+        return best
 
     def _search_among(self, question: str, may_answer) -> SearchResult:
         """`question` searched, keeping the hits drafting may use (no match when none is left)."""

@@ -1648,3 +1648,43 @@ def test_an_angry_customer_chasing_mid_conversation_gets_an_apology_and_no_welco
     assert s.sentiment == "angry" and s.intent == "greeting"
     assert "抱歉" in s.drafts[0].text
     assert [d.entry_ids for d in s.drafts] == [[]], [d.text for d in s.drafts]
+
+
+@pytest.mark.parametrize("message, context, answered", [
+    ("運費點計", [{"role": "customer", "text": "我喺香港"}, {"role": "agent", "text": "請問有咩可以幫到您？"}], "hk"),
+    ("運費幾錢", [{"role": "customer", "text": "寄香港要幾耐"}, {"role": "agent", "text": "一般5-10日"}], "hk"),
+    ("运费多少", [{"role": "customer", "text": "我在香港"}], "hk"),
+    ("运费多少", [{"role": "customer", "text": "我在上海"}], "postage"),  # the mainland's rules stand
+    ("运费多少", [], "postage"),
+])
+def test_a_question_asked_from_a_region_is_searched_there_when_its_entry_ranks_low(shop_kb, message, context, answered):
+    """A Hong Kong customer's "運費點計" got the mainland's 满59元包邮: the Hong Kong freight
+    entry was not among the top three, so the region rule had nothing to put first. The
+    question read in the customer's region finds it."""
+    whole = [replace(POSTAGE, confidence=0.97, score=2.6),
+             _said_so(_hit("discount", "满减怎么算？运费算在里面吗", 0.81, 2.4, ["满减"]), "运费不计入满减金额。"),
+             _said_so(_hit("return-fee", "无理由退货的运费谁出", 0.72, 2.3, ["退货"]), "无理由退货运费由买家承担。"),
+             replace(HK, confidence=0.6, score=2.1)]
+    searches = _Searches(shop_kb, {"香港 運費點計": [HK, POSTAGE], "香港 運費幾錢": [HK, POSTAGE],
+                                   "香港 运费多少": [HK, POSTAGE]}, whole)
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert s.drafts[0].entry_ids[0] == answered, [(d.style, d.entry_ids) for d in s.drafts]
+    if answered == "hk":
+        assert "postage" not in s.drafts[0].entry_ids and any("hk" == h.id for h in s.hits)
+
+
+def test_a_second_answer_is_read_in_the_region_asked_from(shop_kb):
+    """"我想用7-11取貨，運費多少？" (7-11取貨: a Taiwan customer) got the mainland's 满59元免運
+    as the second half of a two-part answer: 運費多少 is asked from Taiwan, whose freight
+    entry answers it."""
+    pick_pay = replace(_said_so(_hit("tw-pickup-pay", "台灣可以超商取貨付款嗎", 0.94, 2.5, ["台灣", "付款方式"]),
+                                "台灣訂單有支援超商取貨付款喔，結帳時選擇超商取貨付款並填寫取貨門市。"),
+                       matched="能在7-11取貨付款嗎")
+    postage = _said_so(replace(POSTAGE, confidence=0.87, score=2.45), "订单满59元包邮，不满59元收6元运费。")
+    pickup = _said_so(_hit("tw-pickup", "台灣可以選擇超商取貨嗎", 0.79, 2.3, ["超商取貨"]), "台灣訂單可以選擇超商取貨。")
+    freight = _said_so(replace(TW_FREIGHT, confidence=0.76, score=2.25), "台灣訂單滿NT$1,500免運，超商取貨和宅配運費相同。")
+    searches = _Searches(shop_kb, {"台湾 运费多少": [replace(freight, confidence=0.98), postage]},
+                         [pick_pay, postage, pickup, freight])
+    s = Assistant(searches, composer()).suggest("我想用7-11取貨，運費多少？")
+    assert all("postage" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
+    assert any("tw-freight" in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
