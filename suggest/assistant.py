@@ -773,6 +773,21 @@ class Assistant:
         cands = [top] + [h for h in cands[1:] if not same_answer(h.answer, top.answer)]
         second = next((h for h in cands[1:] if topic(h) != topic(top) and h.confidence >= self.plausible
                        and _may_offer(h, u)), None)
+        if home and second is not None and not _regions(f"{second.question} {' '.join(second.tags)}"):
+            # "我想用7-11取貨，運費多少？": 運費多少 is asked from Taiwan, whose freight entry
+            # answers it, not the mainland's 满59元免運 matched for it (see `_for_region`).
+            seg = self.retriever.kb.segmenter
+            asks = [p for p in _PIECES.split(result.normalized) if _ASKS.search(p) and seg.split(p)[0]][-2:]
+            ours = next((h for p in asks if (h := self._for_region(p, second, home,
+                                                                   lambda h: not _elsewhere(h, asked, u.script)))
+                         and h.entry_id != top.entry_id and topic(h) != topic(top)), None)
+            if ours is not None:
+                notes.append(f"written for the customer's region, answers in {second.entry_id}'s place: "
+                             f"{ours.entry_id}")
+                hits += [ours] if ours.entry_id not in {h.entry_id for h in hits} else []
+                # in its place: as close to the top entry as the hit it stands for (its own
+                # search's scores, of the question read in the region, compare with nothing here)
+                second = replace(ours, score=second.score, confidence=second.confidence)
         near = [h for h in cands[1:3] if h.confidence >= self.plausible and _may_offer(h, u)]
         near = [h for i, h in enumerate(near) if all(topic(h) != topic(o) for o in near[:i])]
         if unseen and near:

@@ -1683,7 +1683,7 @@ def test_a_second_answer_is_read_in_the_region_asked_from(shop_kb):
     postage = _said_so(replace(POSTAGE, confidence=0.87, score=2.45), "订单满59元包邮，不满59元收6元运费。")
     pickup = _said_so(_hit("tw-pickup", "台灣可以選擇超商取貨嗎", 0.79, 2.3, ["超商取貨"]), "台灣訂單可以選擇超商取貨。")
     freight = _said_so(replace(TW_FREIGHT, confidence=0.76, score=2.25), "台灣訂單滿NT$1,500免運，超商取貨和宅配運費相同。")
-    searches = _Searches(shop_kb, {"台湾 运费多少": [replace(freight, confidence=0.98), postage]},
+    searches = _Searches(shop_kb, {"台湾 運費多少": [replace(freight, confidence=0.98), postage]},
                          [pick_pay, postage, pickup, freight])
     s = Assistant(searches, composer()).suggest("我想用7-11取貨，運費多少？")
     assert all("postage" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
