@@ -276,6 +276,8 @@ _NOTE_PATTERNS = [
      lambda m: f"客服已发过 {m[1]} 的答案：记下客户说的，不再重复"),
     (re.compile(r"written for the customer's region, answers first: (.*)$", re.S),
      lambda m: f"写给客户所在地区的条目，优先回答：{m[1]}"),
+    (re.compile(r"written for the customer's region, answers in (\S+)'s place: (.*)$", re.S),
+     lambda m: f"写给客户所在地区的条目，代替 {m[1]} 回答：{m[2]}"),
     (re.compile(r"written for customers elsewhere, left out: (.*)$", re.S),
      lambda m: f"写给其他地区客户的条目，未采用：{m[1]}"),
     (re.compile(r"the message is about an order (.+?); written for the other case, left out: (.*)$", re.S),
