@@ -2,6 +2,7 @@
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
@@ -1747,32 +1748,50 @@ def _as_a_user_who_cannot_write() -> list[str]:
     return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
 
 
+@contextmanager
+def _read_only(folder: Path):
+    """`folder` and all in it without write permission within the block, as before after it."""
+    import stat
+
+    paths = [folder, *folder.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    for p in paths:
+        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
+    try:
+        yield
+    finally:
+        for p in paths:
+            p.chmod(modes[p])
+
+
+def _kefu_who_cannot_write(*setup: str):
+    """Run kefu with the fake models (and `setup`, more Python run first) in a child process,
+    as a user for whom chmod a-w holds (see _as_a_user_who_cannot_write)."""
+    import subprocess
+    import sys
+
+    prefix = _as_a_user_who_cannot_write()
+    child = "; ".join(["import sys", "sys.path.insert(0, sys.argv.pop(1))", "from fakes import FakeEmbedder",
+                       "import kefu.kb.embed as e",
+                       "e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]", *setup,
+                       "sys.argv[0] = 'kefu'", "from kefu.cli import cli", "cli()"])
+
+    def kefu(*args):
+        return subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), *args],
+                              capture_output=True, text=True, timeout=120)
+    return kefu
+
+
 def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(home, run, fake_models, tmp_path):
     """`list`, `export` and `backup` failed with "attempt to write a readonly database" (backup:
     "cannot read the store") on a folder the user cannot write (a read-only snapshot, the
     server user's folder): opening the store always set its journal mode, and SQLite cannot
     read a WAL store read-only without creating its -shm file."""
-    import stat
-    import subprocess
-    import sys
-
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
-    prefix = _as_a_user_who_cannot_write()
+    kefu = _kefu_who_cannot_write()
     out = tmp_path / "out"
     out.mkdir()
-    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
-             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
-             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
-
-    def kefu(*args):
-        return subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), *args],
-                              capture_output=True, text=True, timeout=120)
-
-    paths = [home, *home.rglob("*")]
-    modes = {p: p.stat().st_mode for p in paths}
-    for p in paths:
-        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
-    try:
+    with _read_only(home):
         listed = kefu("list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert [e["id"] for e in json.loads(listed.stdout)] == ["k1"]
@@ -1782,9 +1801,6 @@ def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(ho
         added = kefu("add", "-q", "能开发票吗", "-a", "可以")
         assert added.returncode == 1
         assert added.stderr.startswith("Error: this user cannot write the store") and "Traceback" not in added.stderr
-    finally:
-        for p in paths:
-            p.chmod(modes[p])
     run("--data-dir", str(out / "restored"), "restore", str(out / "kb.db"))
     assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
 
@@ -1795,65 +1811,33 @@ def test_a_read_only_copy_of_a_store_in_use_says_it_cannot_be_written(home, run,
     do it: attempt to write a readonly database", and an older store's upgrade likewise,
     instead of saying that this user cannot write the store."""
     import sqlite3
-    import stat
-    import subprocess
-    import sys
 
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
-    prefix = _as_a_user_who_cannot_write()
-    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
-             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
-             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
-
-    def kefu(*args):
-        return subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), *args],
-                              capture_output=True, text=True, timeout=120)
+    kefu = _kefu_who_cannot_write()
 
     serving = sqlite3.connect(home / "kefu.db")  # a server has the store open: its log is there
     serving.execute("update entries set author = 'server'")
     serving.commit()
     assert (home / "kefu.db-wal").exists() and (home / "kefu.db-shm").exists()
-    paths = [home, *home.rglob("*")]
-    modes = {p: p.stat().st_mode for p in paths}
-    for p in paths:
-        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
-    try:
+    with _read_only(home):
         listed = kefu("list", "--json")
         assert listed.returncode == 0, listed.stderr
         for command in (["add", "-q", "能开发票吗", "-a", "可以"], ["user", "add", "lihua"]):
             added = kefu(*command)
             assert added.returncode == 1
             assert added.stderr.startswith("Error: this user cannot write the store"), added.stderr
-    finally:
-        for p in paths:
-            p.chmod(modes[p])
-        serving.close()
+    serving.close()  # after the folder is writable again: the last connection removes the log
 
 
 def test_serve_refuses_a_data_folder_this_user_cannot_write(home, run, fake_models):
     """A data folder made by root (`kefu init`) and served by a service user: kefu serve
     started, and every suggestion was a 500 with a traceback in the log (logging it is a
     write), every login too. It is checked before anything is served, as the index is."""
-    import stat
-    import subprocess
-    import sys
-
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
-    prefix = _as_a_user_who_cannot_write()
-    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
-             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
-             "import kefu.web.server as s; s.run = lambda config, *a, **k: print('served'); "
-             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
-    paths = [home, *home.rglob("*")]
-    modes = {p: p.stat().st_mode for p in paths}
-    for p in paths:
-        p.chmod(stat.S_IMODE(modes[p]) & ~0o222)
-    try:
-        served = subprocess.run([*prefix, sys.executable, "-c", child, str(Path(__file__).parent), "serve"],
-                                capture_output=True, text=True, timeout=120)
-    finally:
-        for p in paths:
-            p.chmod(modes[p])
+    kefu = _kefu_who_cannot_write("import kefu.web.server as s",
+                                  "s.run = lambda config, *a, **k: print('served')")
+    with _read_only(home):
+        served = kefu("serve")
     assert served.returncode == 1 and "served" not in served.stdout
     assert served.stderr.startswith(f"Error: this user cannot write the store {home / 'kefu.db'}"), served.stderr
     assert "kefu serve writes to it" in served.stderr and len(served.stderr.splitlines()) == 1
