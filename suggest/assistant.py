@@ -776,8 +776,7 @@ class Assistant:
         if home and second is not None and not _regions(f"{second.question} {' '.join(second.tags)}"):
             # "我想用7-11取貨，運費多少？": 運費多少 is asked from Taiwan, whose freight entry
             # answers it, not the mainland's 满59元免運 matched for it (see `_for_region`).
-            seg = self.retriever.kb.segmenter
-            asks = [p for p in _PIECES.split(result.normalized) if _ASKS.search(p) and seg.split(p)[0]][-2:]
+            asks = self._last_questions(result.normalized)
             ours = next((h for p in asks if (h := self._for_region(p, second, home,
                                                                    lambda h: not _elsewhere(h, asked, u.script)))
                          and h.entry_id != top.entry_id and topic(h) != topic(top)), None)
@@ -947,7 +946,7 @@ class Assistant:
         the mainland's 满59元包邮."""
         seg = self.retriever.kb.segmenter
         search = lambda q: self._search_among(_read_in(q, where), may_answer)  # noqa: E731
-        asks = [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
+        asks = self._last_questions(text)
         if len(asks) < 2:
             return None
         answered = set(seg.tokens(normalize(top.matched).text)) | set(seg.tokens(normalize(top.question).text))
@@ -1000,6 +999,11 @@ class Assistant:
         if found.entry_id not in {h.entry_id for h in hits}:
             hits.append(found)
         return (found, top) if other == 0 else (top, found)
+
+    def _last_questions(self, text: str) -> list[str]:
+        """The last two pieces of `text` that ask something and hold a content word."""
+        seg = self.retriever.kb.segmenter
+        return [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
 
     def _for_region(self, question: str, hit: Hit, home: set[str], may_answer) -> Hit | None:
         """The entry for the customer's region (`home`) that answers `question` where `hit`,
