@@ -128,11 +128,17 @@ _MASKS = [
     # Taiwan mobiles (0912-345-678, +886 912 345 678) and Hong Kong numbers written with a
     # space or +852 (9123 4567): eight bare digits may be an order number, so they stay.
     (re.compile(r"(?<!\d)(?:\+?886[- ]?|0)9\d{2}[- ]?\d{3}[- ]?\d{3}(?!\d)"), "【手机号】"),
+    # Landlines: the area code (0 and 2-3 digits, Taiwan's 0 and one with a separator, in
+    # brackets or after +86), then 7-8 digits, perhaps in two groups (0755-8888 9999,
+    # (010)1234-5678) and an extension (转801). Before the Hong Kong numbers, which would
+    # take the groups after the area code. Not a group of a longer grouped number (订单号
+    # 0123 4567 8901 2345).
+    (re.compile(r"(?<![\d+])(?<!\d[- ])(?:0\d{2,3}[- ]?|0\d[- ]|[(（]0\d{1,3}[)）]\s*-?\s*|\+?86[- ]?\d{2,3}[- ])"
+                r"\d{3,4}[- ]?\d{4}(?:\s*(?:转|轉|分机|分機|-)\s*\d{1,5})?(?![- ]?\d)"), "【电话】"),
     # Hong Kong numbers: not a group of a longer grouped number (订单号 2026 1128 1234 5678),
     # nor one named an order number or a time (下单时间 2026-1128).
     (re.compile(r"(?<![\d+])\+?852[- ]?[2-9]\d{3}[- ]?\d{4}(?!\d)"), "【电话】"),
     (re.compile(r"(?<![\d+])(?<!\d\d\d[- ])[2-35-9]\d{3}[- ]\d{4}(?!\d|[- ]\d{3})"), _hong_kong_phone),
-    (re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)|[(（]0\d{2,3}[)）]\s*-?\d{7,8}(?!\d)"), "【电话】"),
     # A run of address characters is tried once, from its start (the look-behind), and an
     # address part is at most 64 characters: else a long run without '@' (99k of 'x') is
     # rescanned from every position, quadratic time (a worker stuck for minutes).

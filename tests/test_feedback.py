@@ -170,6 +170,20 @@ def test_mask_hong_kong_numbers_but_not_grouped_order_numbers_or_times(text, mas
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # landlines as customers type them: the number in groups, a space after the area code,
+    # brackets with a hyphen inside, an extension, Taiwan's two-digit area codes, +86
+    ("电话(010)1234-5678", "电话【电话】"), ("座机 010 12345678 白天有人", "座机 【电话】 白天有人"),
+    ("0755-8888 9999", "【电话】"), ("（021）6666-8888转801", "【电话】"), ("021-12345678-801", "【电话】"),
+    ("02-2345-6789", "【电话】"), ("(02)2345-6789", "【电话】"), ("+86 21 12345678", "【电话】"),
+    ("+86-571-88886666", "【电话】"), ("(021)5555-6666", "【电话】"),
+    # a grouped order number starting with 0 is no landline
+    ("订单号 0123 4567 8901 2345", "订单号 0123 4567 8901 2345"),
+])
+def test_mask_hides_landlines_in_the_forms_customers_type(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
