@@ -143,6 +143,16 @@ _MASKS = [
     # address part is at most 64 characters: else a long run without '@' (99k of 'x') is
     # rescanned from every position, quadratic time (a worker stuck for minutes).
     (re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"), "【邮箱】"),
+    # WeChat and QQ ids after their name (微信 zhang_san_88, vx: lisi1990, QQ号 987654321),
+    # and WeChat's own ids (wxid_…) anywhere: the customer's contact, like a phone number.
+    # After the phones and e-mail, which keep their own label; the name alone (微信号是多少,
+    # 微信支付订单号…, QQ群) is no id.
+    (re.compile(r"(?<![A-Za-z0-9_])wxid_[A-Za-z0-9_-]{4,30}"), "【微信号】"),
+    (re.compile(r"((?:微信|微訊|威信|薇信|[Vv]信|(?<![A-Za-z])(?:[Vv][Xx]|[Ww][Xx]|[Ww]e[Cc]hat|[Ww]eixin)(?![A-Za-z]))"
+                r"(?:号码|號碼|号|號|[Ii][Dd])?\s*(?:是|为|為|:|：)?\s*)"
+                r"(?:[A-Za-z][-_A-Za-z0-9]{5,19}|\d{5,11})(?![-_A-Za-z0-9])"), r"\1【微信号】"),
+    (re.compile(r"((?:(?<![A-Za-z])[Qq]{2}(?![A-Za-z])|扣扣)(?:号码|號碼|号|號)?\s*(?:是|为|為|:|：)?\s*)[1-9]\d{4,11}(?!\d)"),
+     r"\1【QQ号】"),
     # A street with its number (世纪大道100号, 张江路100弄5号302室, 忠孝東路四段100號5樓,
     # 彌敦道 600 號 5 樓 A 室, 中山北路一百号), what is before it (the district, the city),
     # and the building, floor or flat after it (汇智大厦12楼1203室); digits before it (an
@@ -171,8 +181,8 @@ _MASKS = [
 
 
 def mask(text: str) -> str:
-    """Mask phone, bank card and ID numbers, e-mail and street addresses in customer text
-    (full-width digits are made half-width first: １３９… is a phone number too)."""
+    """Mask phone, bank card and ID numbers, e-mail, WeChat and QQ ids and street addresses
+    in customer text (full-width digits are made half-width first: １３９… is a phone number too)."""
     text = text.translate(FULL_WIDTH_DIGITS)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)

@@ -184,6 +184,20 @@ def test_mask_hides_landlines_in_the_forms_customers_type(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # a WeChat or QQ id is the customer's contact as much as a phone number
+    ("加我微信wxid_abc123456", "加我微信【微信号】"), ("微信：zhang_san_88 方便联系", "微信：【微信号】 方便联系"),
+    ("vx: lisi1990", "vx: 【微信号】"), ("VX号是Lisi-1990", "VX号是【微信号】"), ("我的wx 13812345678", "我的wx 【手机号】"),
+    ("wxid_k9s8d7f6 是我", "【微信号】 是我"), ("QQ 123456789", "QQ 【QQ号】"), ("qq号：987654321，加一下", "qq号：【QQ号】，加一下"),
+    ("扣扣是55667788", "扣扣是【QQ号】"),
+    # the words stay, and so do an order number, a WeChat Pay transaction and a QQ group's name
+    ("微信号是多少", "微信号是多少"), ("微信支付订单号4200001234567890", "微信支付订单号4200001234567890"),
+    ("能用微信付款吗", "能用微信付款吗"), ("QQ群有优惠吗", "QQ群有优惠吗"), ("加微信123", "加微信123"),
+])
+def test_mask_hides_wechat_and_qq_ids(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
