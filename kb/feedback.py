@@ -62,6 +62,19 @@ _FLAT = (r"(?<=[栋棟幢座楼樓层層元期Ff])\s*[-—]?\s*(?:[A-Za-z]\d{0,4
 _PARTS = rf"(?:\s*(?:{_BUILDING}|{_UNIT}|{_ROOM})|{_FLAT})"
 _ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
 
+# Labels a customer writes a name after, and common surnames (simplified and traditional)
+# without those that start words heard after such a label (单号, 包裹, 全名, 商品, 时间 …):
+# a name is told from the words after the label by its surname.
+_NAME_LABEL = "收货人|收貨人|收件人|签收人|簽收人|寄件人|联系人|聯繫人|聯絡人|姓名|名字"
+_SURNAME = ("欧阳|歐陽|司马|司馬|诸葛|諸葛|上官|皇甫|慕容|司徒|夏侯|令狐|[王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林"
+            "罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹彭曾肖蕭田董袁潘蒋蔣蔡杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸"
+            "汪范贾賈夏韦韋付傅白邹鄒孟熊秦邱尹薛闫閆段雷侯龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔汤湯温溫"
+            "康施牛樊葛邢齐齊乔喬伍庞龐颜顏倪庄莊聂聶章鲁魯岳翟殷詹欧歐耿兰蘭焦俞左柳甘祝宁寧舒阮柯纪紀梅童凌毕畢"
+            "裴霍涂塗苗谷盛翁冉骆駱蓝藍游辛靳柴蒙鲍鮑喻祁蒲房滕屈饶饒艾尤穆卓缪繆娄婁窦竇戚岑费費卜晏宗瞿桂佟臧闵閔"
+            "邬鄔卞姬仇栾欒隋刁荣榮巫寇桑郎甄丛叢仲虞敖巩鞏佘邝鄺]")
+# What may follow a name that is followed by Chinese: its phone, address, 的, a question.
+_AFTER_NAME = "电话|電話|手机|手機|联系|聯繫|地址|的|吗|嗎|呢|先生|女士|小姐"
+
 _PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
               50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 91}
 
@@ -153,6 +166,11 @@ _MASKS = [
                 r"(?:[A-Za-z][-_A-Za-z0-9]{5,19}|\d{5,11})(?![-_A-Za-z0-9])"), r"\1【微信号】"),
     (re.compile(r"((?:(?<![A-Za-z])[Qq]{2}(?![A-Za-z])|扣扣)(?:号码|號碼|号|號)?\s*(?:是|为|為|:|：)?\s*)[1-9]\d{4,11}(?!\d)"),
      r"\1【QQ号】"),
+    # The name after 收货人, 姓名 … (收货人：张三, 收件人改成欧阳娜娜, 收貨人陳大文电话…): a common
+    # surname and one or two characters, then no more Chinese or a word that ends a name
+    # (电话, 的, 吗 …), so that 收货人信息, 收货人写错了, 收货人是我妈 keep their words.
+    (re.compile(rf"((?:{_NAME_LABEL})\s*(?:是|为|為|叫|改成|改为|改為|换成|換成|:|：)?\s*)(?!马上|馬上)"
+                rf"(?:{_SURNAME})[\u4e00-\u9fff]{{1,2}}(?:(?![\u4e00-\u9fff])|(?={_AFTER_NAME}))"), r"\1【姓名】"),
     # A street with its number (世纪大道100号, 张江路100弄5号302室, 忠孝東路四段100號5樓,
     # 彌敦道 600 號 5 樓 A 室, 中山北路一百号), what is before it (the district, the city),
     # and the building, floor or flat after it (汇智大厦12楼1203室); digits before it (an
@@ -181,8 +199,8 @@ _MASKS = [
 
 
 def mask(text: str) -> str:
-    """Mask phone, bank card and ID numbers, e-mail, WeChat and QQ ids and street addresses
-    in customer text (full-width digits are made half-width first: １３９… is a phone number too)."""
+    """Mask phone, bank card and ID numbers, e-mail, WeChat and QQ ids, the name after
+    收货人 or 姓名, and street addresses in customer text (full-width digits are made half-width first: １３９… is a phone number too)."""
     text = text.translate(FULL_WIDTH_DIGITS)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)

@@ -32,7 +32,7 @@ NEAR_DUPLICATE = 0.85  # difflib ratio of two keys, one adding words to the othe
 _NOT_KEY = re.compile(r"[^\w]|_", re.UNICODE)
 _PARTICLES = re.compile(r"[啊呀吗嘛呢吧哦噢喔啦哈呐]+$")  # sentence-final particles change no meaning
 _LONG_NUMBER = re.compile(r"\d{6,}")
-_MASKED = re.compile(r"【(?:手机号|电话|邮箱|微信号|QQ号|地址|卡号|证件号)】")  # what mask() writes
+_MASKED = re.compile(r"【(?:手机号|电话|邮箱|微信号|QQ号|姓名|地址|卡号|证件号)】")  # what mask() writes
 _SPACES = re.compile(r"[ \u3000]{2,}")
 # A greeting before the question ("亲 衣服洗了缩水还能退吗"): no part of a phrasing an
 # editor would approve as a similar question (亲 only with a mark after it: 亲子装).

@@ -198,6 +198,21 @@ def test_mask_hides_wechat_and_qq_ids(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # the name after 收货人, 姓名 …, in either script, with or without a colon
+    ("收货人：张三", "收货人：【姓名】"), ("收货人张三 电话13812345678", "收货人【姓名】 电话【手机号】"),
+    ("姓名：李小明", "姓名：【姓名】"), ("联系人 王五", "联系人 【姓名】"), ("收件人改成欧阳娜娜，能改吗", "收件人改成【姓名】，能改吗"),
+    ("收货人张三电话13812345678", "收货人【姓名】电话【手机号】"), ("收貨人：陳大文", "收貨人：【姓名】"),
+    ("收货人是刘德华的话能收到吗", "收货人是【姓名】的话能收到吗"),
+    # the words after the label are no name
+    ("收货人信息怎么改", "收货人信息怎么改"), ("收货人写错了", "收货人写错了"), ("姓名写错了能改吗", "姓名写错了能改吗"),
+    ("收货人是我妈", "收货人是我妈"), ("联系人电话是多少", "联系人电话是多少"), ("收货人包裹的状态", "收货人包裹的状态"),
+    ("姓名和电话都要填吗", "姓名和电话都要填吗"), ("收货人单号是多少", "收货人单号是多少"), ("收货人马上到家", "收货人马上到家"),
+])
+def test_mask_hides_the_name_after_its_label(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)

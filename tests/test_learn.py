@@ -87,6 +87,7 @@ def test_phone_numbers_and_order_numbers_are_not_learned(shop):
     ("寄到北京市朝阳区建国路88号运费多少", "寄到运费多少"),
     ("邮箱 abc@example.com 能收发票吗", "邮箱 能收发票吗"),
     ("加我微信wxid_abc123456 退货运费谁出呀", "加我微信 退货运费谁出呀"),
+    ("收货人：张三 退货运费谁出呀", "收货人： 退货运费谁出呀"),
 ])
 def test_a_learned_phrasing_holds_no_mask_placeholder(shop, message, text):
     # approved, "我手机【手机号】 订单 …" became a similar question with 【手机号】 in it
