@@ -159,10 +159,11 @@ _MASKS = [
     # WeChat and QQ ids after their name (微信 zhang_san_88, vx: lisi1990, QQ号 987654321),
     # and WeChat's own ids (wxid_…) anywhere: the customer's contact, like a phone number.
     # After the phones and e-mail, which keep their own label; the name alone (微信号是多少,
-    # 微信支付订单号…, QQ群) is no id.
+    # 微信支付订单号…, QQ群) is no id, nor is an English word after it (微信 within 24 hours)
+    # unless 号 or a colon names it one: an id straight after the name has a digit, _ or -.
     (re.compile(r"(?<![A-Za-z0-9_])wxid_[A-Za-z0-9_-]{4,30}"), "【微信号】"),
     (re.compile(r"((?:微信|微訊|威信|薇信|[Vv]信|(?<![A-Za-z])(?:[Vv][Xx]|[Ww][Xx]|[Ww]e[Cc]hat|[Ww]eixin)(?![A-Za-z]))"
-                r"(?:号码|號碼|号|號|[Ii][Dd])?\s*(?:是|为|為|:|：)?\s*)"
+                r"(?:(?:号码|號碼|号|號|[Ii][Dd])\s*(?:是|为|為|:|：)?\s*|\s*(?:是|为|為|:|：)\s*|\s*(?=[A-Za-z]*[\d_-])))"
                 r"(?:[A-Za-z][-_A-Za-z0-9]{5,19}|\d{5,11})(?![-_A-Za-z0-9])"), r"\1【微信号】"),
     (re.compile(r"((?:(?<![A-Za-z])[Qq]{2}(?![A-Za-z])|扣扣)(?:号码|號碼|号|號)?\s*(?:是|为|為|:|：)?\s*)[1-9]\d{4,11}(?!\d)"),
      r"\1【QQ号】"),

@@ -193,6 +193,9 @@ def test_mask_hides_landlines_in_the_forms_customers_type(text, masked):
     # the words stay, and so do an order number, a WeChat Pay transaction and a QQ group's name
     ("微信号是多少", "微信号是多少"), ("微信支付订单号4200001234567890", "微信支付订单号4200001234567890"),
     ("能用微信付款吗", "能用微信付款吗"), ("QQ群有优惠吗", "QQ群有优惠吗"), ("加微信123", "加微信123"),
+    # an English word after the name, with no 号 or colon to name it an id, is no id
+    ("退到支付宝/微信 within 24 hours 对吗", "退到支付宝/微信 within 24 hours 对吗"), ("微信 payment 失败", "微信 payment 失败"),
+    ("微信号zhangsan", "微信号【微信号】"), ("微信 zhangsan88", "微信 【微信号】"),
 ])
 def test_mask_hides_wechat_and_qq_ids(text, masked):
     assert mask(text) == masked
