@@ -47,6 +47,8 @@ _NAME_CHAR = rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]|{_GAP}(?=(?![{_LABEL}])[\u4e00-
 _STREET = r"(?:路|街|(?<![知难難味频頻渠轨軌])道|巷)"
 # After the street: its section (忠孝東路四段), lanes (张江路100弄, 文化路一段188巷5弄), and
 # the house number (100号, 264-298 號, 3號之1); a lane alone (共和新路4718弄) is enough.
+# A direction after the street's name (皇后大道中, 德輔道中, 天府大道北段, 东长安街东段).
+_DIRECTION = r"(?:[东西南北中東][段]?)?"
 _SECTION = r"(?:\s*[一二三四五六七八九十\d]{1,3}\s*段)?"
 _LANE = rf"\s*{_NUM}\s*[巷弄衖]"
 _HOUSE = rf"\s*{_NUM}(?:\s*[-—~至]\s*{_NUM})?\s*[号號](?:\s*之\s*\d+)?"
@@ -60,7 +62,10 @@ _FLAT = (r"(?<=[栋棟幢座楼樓层層元期Ff])\s*[-—]?\s*(?:[A-Za-z]\d{0,4
          r"(?![\d号號楼樓层層栋棟幢座期单單])"  # not the next floor (1楼2楼都有吗)
          r"|(?<=[楼樓层層])\s*之\s*\d+")
 _PARTS = rf"(?:\s*(?:{_BUILDING}|{_UNIT}|{_ROOM})|{_FLAT})"
-_ROAD = r"(?:[\u4e00-\u9fff]{0,12}?(?:路|街|大道|巷|弄))"
+# The road (or village, with its group and number: 掘港镇青园村, 吴台镇王庄村3组12号) after a
+# chain of areas.
+_ROAD = (rf"(?:[\u4e00-\u9fff]{{0,12}}?(?:路|街|大道|巷|弄)|(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,6}}?[村屯]"
+         rf"(?:\s*\d+\s*(?:组|組|队|隊)(?:\s*\d+\s*[号號])?)?)")
 
 # Labels a customer writes a name after, and common surnames (simplified and traditional)
 # without those that start words heard after such a label (单号, 包裹, 全名, 商品, 时间 …):
@@ -177,7 +182,7 @@ _MASKS = [
     # and the building, floor or flat after it (汇智大厦12楼1203室); digits before it (an
     # order number) are not part of it, nor is 知道 a road, nor words such as 地址, 在,
     # 寄到 before it.
-    (re.compile(rf"(?![{_LABEL}])[\u4e00-\u9fff]{_NAME_CHAR}{{0,23}}?{_STREET}{_SECTION}(?:(?:{_LANE})*{_HOUSE}|(?:{_LANE})+)"
+    (re.compile(rf"(?![{_LABEL}])[\u4e00-\u9fff]{_NAME_CHAR}{{0,23}}?{_STREET}{_DIRECTION}{_SECTION}(?:(?:{_LANE})*{_HOUSE}|(?:{_LANE})+)"
                 rf"{_PARTS}*"), "【地址】"),
     # A chain of administrative areas and what follows it up to a road, without a number:
     # the customer's whereabouts all the same. Three areas (浙江省杭州市西湖区), or two and

@@ -216,6 +216,18 @@ def test_mask_hides_the_name_after_its_label(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # a road with a direction after its name (皇后大道中, 德輔道中, 天府大道北段) and a
+    # village at the end of a chain of areas are part of the address
+    ("地址：香港中環皇后大道中99號中環中心50樓", "地址：【地址】"), ("寄到德輔道中 200 號 5 樓", "寄到【地址】"),
+    ("四川省成都市武侯区天府大道北段1700号", "【地址】"), ("北京市东城区东长安街东段8号", "【地址】"),
+    ("寄到江苏省南通市如东县掘港镇青园村", "寄到【地址】"), ("河南省周口市郸城县吴台镇王庄村3组12号", "【地址】"), ("浙江省杭州市西湖区的农村能送吗", "【地址】的农村能送吗"),
+    ("路中间3号门能停车吗", "路中间3号门能停车吗"),
+])
+def test_mask_hides_roads_with_a_direction_and_villages_whole(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
