@@ -137,6 +137,8 @@ _MASKS = [
     # (first: a card number written in groups of four would read as phone numbers).
     (re.compile(r"((?:银行卡|銀行卡|卡号|卡號|储蓄卡|儲蓄卡|信用卡|借记卡|借記卡)(?:(?!订单|訂單|单号|單號)\D){0,10}?)\d(?:[ -]?\d){14,18}(?!\d)"),
      r"\1【卡号】"),
+    # A card called just 卡 (退到这张卡6228…, 卡：6222 …): its number a few characters after.
+    (re.compile(r"(卡(?:(?!订单|訂單|单号|單號)\D){0,3}?)\d(?:[ -]?\d){14,18}(?!\d)"), r"\1【卡号】"),
     (re.compile(r"((?:身份证|身份證|证件|證件)(?:(?!订单|訂單|单号|單號)\D){0,10}?)\d{17}[\dXx](?![\dA-Za-z])"), r"\1【证件号】"),
     (re.compile(r"(?<![\dA-Za-z])\d{17}[Xx](?![\dA-Za-z])"), "【证件号】"),
     (re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])"), _resident_id),

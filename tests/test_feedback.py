@@ -53,6 +53,17 @@ def test_mask_hides_bank_card_and_id_numbers(text, label):
     assert label in out and not any(run in out for run in ("6222", "4392", "1101"))
 
 
+@pytest.mark.parametrize("text, masked", [
+    # a card called just 卡 (这张卡, 卡：) right before its number
+    ("退款到这张卡6228480402564890018", "退款到这张卡【卡号】"), ("卡：6222 0212 3456 7890 123", "卡：【卡号】"),
+    ("退回原卡吗 卡是 6228480402564890018", "退回原卡吗 卡是 【卡号】"),
+    # an order number after 卡 words that do not name it (卡住了, 卡券)
+    (f"付款卡住了，订单号{ORDER}", f"付款卡住了，订单号{ORDER}"), (f"卡券用不了 {ORDER}", f"卡券用不了 {ORDER}"),
+])
+def test_mask_hides_a_card_number_right_after_the_word_card(text, masked):
+    assert mask(text) == masked
+
+
 def test_mask_keeps_an_order_number_named_after_a_card():
     assert mask(f"退到银行卡，订单号{ORDER}") == f"退到银行卡，订单号{ORDER}"
 
