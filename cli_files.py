@@ -344,7 +344,7 @@ def backup(c: Context, file, force, as_json) -> None:
 @click.pass_obj
 @handle_errors
 def restore(c: Context, file, as_json) -> None:
-    """Replace the store's content with a backup FILE; the index is rebuilt on next use."""
+    """Replace the store's content with a backup FILE, less what is past retention_days; the index is rebuilt on next use."""
     from kefu.kb.store import restore as do_restore
 
     from kefu.kb.users import access_changes, access_state
@@ -355,11 +355,20 @@ def restore(c: Context, file, as_json) -> None:
     existed = (c.home / "kefu.db").exists()
     before = access_state(c.home / "kefu.db")
     aside = do_restore(file, c.home / "kefu.db")
+    # A backup holds customer messages the retention period has deleted since: they must
+    # not come back (to the statistics, the gaps, the review queue) until the next purge.
+    purged = c.feedback_log().purge()
     after = access_state(c.home / "kefu.db")
     changes = access_changes(before, after) if before is not None and after is not None else None
 
     def text(d: dict) -> str:
         line = f"restored {d['store']} from {d['backup']}"
+        p = d["purged"]
+        if p["suggestions"] or p["feedback"] or p["learn_events"] or p["learned"]:
+            line += (f"\ndeleted what was logged before {p['cutoff']} ({counted(p['retention_days'], 'day')}, "
+                     f"retention_days): {counted(p['suggestions'], 'suggestion')}, "
+                     f"{counted(p['feedback'], 'feedback row')}, {counted(p['learn_events'], 'learning event')}, "
+                     f"{counted(p['learned'], 'learned phrasing')}")
         if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
             line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
                      "restart any running `kefu serve` (it still reads the old file, and what it saves "
@@ -369,6 +378,7 @@ def restore(c: Context, file, as_json) -> None:
         return line
     emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
           "damaged_file": None if aside is None else str(aside),
+          "purged": dataclasses.asdict(purged),
           "access_changes": None if changes is None else dataclasses.asdict(changes)}, as_json, text)
 
 

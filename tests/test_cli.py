@@ -1906,6 +1906,30 @@ def test_purge_deletes_what_is_past_retention_and_says_how_much(home, run, fake_
     assert "0 suggestions, 0 feedback rows" in run("purge").stdout
 
 
+def test_a_restore_does_not_bring_back_what_is_past_retention(home, run, fake_models, tmp_path):
+    """A backup made before the purge brought the customer messages past retention_days back
+    into the store, statistics and review queue until the next suggestion was logged."""
+    import sqlite3
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    sid = json.loads(run("suggest", "多久发货", "--json").stdout)["suggestion_id"]
+    run("feedback", sid, "accept", "--draft", "1")
+    run("suggest", "今天能发货吗")
+    with sqlite3.connect(home / "kefu.db") as con:
+        con.execute("update suggestions set at = '2020-01-01T00:00:00+00:00' where id = ?", [sid])
+        con.execute("update learn_events set at = '2020-01-01T00:00:00+00:00'")
+        con.execute("update learned set first_at = '2020-01-01T00:00:00+00:00', last_at = '2020-01-01T00:00:00+00:00'")
+    run("backup", str(tmp_path / "old.db"))
+    run("purge")
+    restored = run("restore", str(tmp_path / "old.db"))
+    assert "deleted what was logged before" in restored.output and "1 suggestion," in restored.output
+    out = json.loads(run("restore", str(tmp_path / "old.db"), "--json").stdout)
+    assert (out["purged"]["suggestions"], out["purged"]["feedback"], out["purged"]["learn_events"]) == (1, 1, 1)
+    with sqlite3.connect(home / "kefu.db") as con:
+        assert con.execute("select count(*) from suggestions").fetchone() == (1,)  # the recent one stays
+        assert con.execute("select count(*) from learn_events").fetchone() == (0,)
+
+
 def test_a_second_token_with_a_name_in_use_says_so(home, run, fake_models):
     """A second `token add integ` silently made a second token, and `token revoke integ`
     then revoked both."""
