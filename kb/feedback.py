@@ -25,7 +25,20 @@ REPLACEABLE_S = 600  # a suggestion is superseded by a later one for the same me
 
 _DIGIT = r"\d一二三四五六七八九十百千零〇两"
 _NUM = rf"[{_DIGIT}]+"  # a house, floor or flat number, in digits or in words
-FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+# What the input method's full-width mode types in a number or an e-mail address (１３８－
+# １２３４－５６７８, ｚｈａｎｇ＠ｑｑ．ｃｏｍ), made half-width before masking; Chinese
+# punctuation (，？！) stays as typed.
+FULL_WIDTH = str.maketrans("０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+                           "ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ＠＿＋－．",
+                           "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@_+-.")
+# A full-width space or a dash between two digits (１３８　１２３４, 138—1234—5678).
+_DIGIT_GAP = re.compile(r"(?<=\d)(?:(\u3000)|[—–])(?=\d)")
+
+
+def half_width(text: str) -> str:
+    """`text` with the full-width digits, letters and the marks of a number or e-mail
+    address made half-width, as mask() reads (and stores) it."""
+    return _DIGIT_GAP.sub(lambda m: " " if m.group(1) else "-", text.translate(FULL_WIDTH))
 # Words that join or qualify areas (全市各区各县, 请填写省市区) and are no part of a place
 # name. 和, 本, 全, 那 are (天津市和平区, 本溪市, 全椒县, 那曲市): with them, 超市生鲜区和冷冻区
 # is masked too, a lost phrasing rather than a kept address.
@@ -208,8 +221,9 @@ _MASKS = [
 
 def mask(text: str) -> str:
     """Mask phone, bank card and ID numbers, e-mail, WeChat and QQ ids, the name after
-    收货人 or 姓名, and street addresses in customer text (full-width digits are made half-width first: １３９… is a phone number too)."""
-    text = text.translate(FULL_WIDTH_DIGITS)
+    收货人 or 姓名, and street addresses in customer text (full-width digits, letters and
+    the marks between them are made half-width first: １３９－… is a phone number too)."""
+    text = half_width(text)
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
     return text

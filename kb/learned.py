@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from .entry import Entry
 from .errors import EntryNotFound, KefuError, LearnedNotFound
-from .feedback import FULL_WIDTH_DIGITS, mask
+from .feedback import half_width, mask
 from .store import SQLITE_MAX_INTEGER, writing
 from .text import normalize, scrub
 
@@ -189,7 +189,7 @@ def _likeness(a: str, b: str) -> float:
 def has_details(text: str) -> bool:
     """Whether `text` carries something phrase_key and the stored text leave out: a phone
     or card number, an address, an e-mail, a long (order) number."""
-    text = text.translate(FULL_WIDTH_DIGITS)  # mask() makes them half-width: no detail in itself
+    text = half_width(text)  # mask() makes them half-width: no detail in itself
     return mask(text) != text or bool(_LONG_NUMBER.search(text))
 
 

@@ -239,6 +239,19 @@ def test_mask_hides_roads_with_a_direction_and_villages_whole(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # typed in the input method's full-width mode: the hyphen, plus, space and @ are full-width too
+    ("电话１３８－１２３４－５６７８", "电话【手机号】"), ("电话138－1234－5678", "电话【手机号】"),
+    ("手机１３８　１２３４　５６７８", "手机【手机号】"), ("手机138—1234—5678", "手机【手机号】"),
+    ("＋８６ １３８１２３４５６７８", "【手机号】"), ("（０１０）１２３４－５６７８", "【电话】"),
+    ("座机０２１－１２３４５６７８", "座机【电话】"), ("邮箱ｚｈａｎｇ＠ｑｑ．ｃｏｍ", "邮箱【邮箱】"),
+    # full-width punctuation elsewhere stays as typed
+    ("能便宜点吗？３—５天能到吗！", "能便宜点吗？3-5天能到吗！"), ("亲，在吗　有货吗", "亲，在吗　有货吗"),
+])
+def test_mask_reads_numbers_and_e_mail_typed_in_full_width(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
