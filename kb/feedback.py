@@ -153,6 +153,10 @@ _MASKS = [
     # A card called just 卡 (退到这张卡6228…, 卡：6222 …): its number a few characters after.
     (re.compile(r"(卡(?:(?!订单|訂單|单号|單號)\D){0,3}?)\d(?:[ -]?\d){14,18}(?!\d)"), r"\1【卡号】"),
     (re.compile(r"((?:身份证|身份證|证件|證件)(?:(?!订单|訂單|单号|單號)\D){0,10}?)\d{17}[\dXx](?![\dA-Za-z])"), r"\1【证件号】"),
+    # Passports and travel permits (护照 E12345678, 港澳通行证 C12345678, 台胞证 12345678),
+    # given for customs clearance.
+    (re.compile(r"((?:护照|護照|通行证|通行證|台胞证|台胞證|证件|證件)(?:(?!订单|訂單|单号|單號)\D){0,10}?)"
+                r"(?<![\dA-Za-z])(?:[A-Za-z]{1,2}\d{7,9}|\d{8,10})(?![\dA-Za-z])"), r"\1【证件号】"),
     (re.compile(r"(?<![\dA-Za-z])\d{17}[Xx](?![\dA-Za-z])"), "【证件号】"),
     (re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])"), _resident_id),
     (re.compile(r"(?<![\dA-Za-z])[A-Za-z][12]\d{8}(?![\dA-Za-z])"), _taiwan_id),

@@ -252,6 +252,18 @@ def test_mask_reads_numbers_and_e_mail_typed_in_full_width(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # a passport or travel permit, given for customs clearance, is an ID number too
+    ("清关需要护照号吗 我的是E12345678", "清关需要护照号吗 我的是【证件号】"), ("护照：G12345678", "护照：【证件号】"),
+    ("港澳通行证C12345678", "港澳通行证【证件号】"), ("台胞证 12345678", "台胞证 【证件号】"),
+    ("證件號碼：E12345678", "證件號碼：【证件号】"),
+    # an order or tracking number named so, or longer, stays
+    (f"护照的订单号{ORDER}", f"护照的订单号{ORDER}"), ("护照办好了 快递SF1234567890123", "护照办好了 快递SF1234567890123"),
+])
+def test_mask_hides_passport_and_travel_permit_numbers(text, masked):
+    assert mask(text) == masked
+
+
 @pytest.fixture
 def log(store):
     return FeedbackLog(store.db)
