@@ -932,8 +932,10 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
     if debug:
         announce()
         from kefu.web import create_app
+        from kefu.web.server import debug_request_handler
 
-        create_app(config).run(host=host, port=port, debug=True, use_reloader=True)
+        create_app(config).run(host=host, port=port, debug=True, use_reloader=True,
+                               request_handler=debug_request_handler())
         return
     from kefu.web.server import run
 

@@ -1418,6 +1418,25 @@ def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
     assert '"GET /api/search HTTP/1.1" 200' in line and "138" not in line and "q=" not in line
 
 
+def test_the_debug_server_log_leaves_out_query_strings(home, run, fake_models, monkeypatch):
+    """`kefu serve --debug` logged each request line whole, customer messages in
+    /api/search?q=… and /console/try?q=… with it, where the gunicorn log leaves them out."""
+    import flask
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    given = {}
+    monkeypatch.setattr(flask.Flask, "run", lambda self, **options: given.update(options))
+    run("serve", "--debug", "--port", "8799")
+    handler = object.__new__(given["request_handler"])
+    handler.command, handler.request_version = "GET", "HTTP/1.1"
+    handler.path = "/api/search?q=%E6%89%8B13812345678"
+    logged = []
+    handler.log = lambda kind, message, *args: logged.append(message % args)
+    handler.log_request(200, 10)
+    assert logged == ['"GET /api/search HTTP/1.1" 200 10']
+    assert handler.path == "/api/search?q=%E6%89%8B13812345678"  # the request itself keeps it
+
+
 @pytest.mark.parametrize("command", [["user", "add", "desk/bob", "--password", "password1"],
                                      ["user", "add", "token:edt", "--password", "password1"],
                                      ["token", "add", "desk/bob"], ["token", "add", "token:edt"],

@@ -10,6 +10,25 @@ from gunicorn.app.base import BaseApplication
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
+def debug_request_handler():
+    """The request handler of `kefu serve --debug` (Flask's development server), whose log
+    line leaves out the query string as the access log above does."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class PathOnly(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            full = getattr(self, "path", None)  # not set when the request line was bad
+            if full is None:
+                return super().log_request(code, size)
+            self.path = full.partition("?")[0]
+            try:
+                super().log_request(code, size)
+            finally:
+                self.path = full
+
+    return PathOnly
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, config: dict, options: dict):
         self.app_config = config
