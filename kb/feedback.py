@@ -92,6 +92,13 @@ _SURNAME = ("欧阳|歐陽|司马|司馬|诸葛|諸葛|上官|皇甫|慕容|司�
             "邬鄔卞姬仇栾欒隋刁荣榮巫寇桑郎甄丛叢仲虞敖巩鞏佘邝鄺]")
 # What may follow a name that is followed by Chinese: its phone, address, 的, a question.
 _AFTER_NAME = "电话|電話|手机|手機|联系|聯繫|地址|的|吗|嗎|呢|先生|女士|小姐"
+# Words after such a label that start with a surname's character (收货人周末不在, 收件人颜色
+# 写错了), and characters no given name is written with (毕业了, 任意填吗, 毛的).
+_NOT_A_NAME = ("周[末一二三四五六日]|白天|晚上|马上|馬上|齐全|齊全|任意|任何|严格|嚴格|毕业|畢業|黄色|黃色|蓝色|藍色|"
+               "颜色|顏色|顾客|顧客|付款|费用|費用|万一|萬一|童装|童裝|夏天|范围|範圍|温度|溫度|舒服|辛苦|房间|房間|"
+               "叶子|葉子|石头|石頭|高兴|高興|钟点|鐘點|许多|許多|曾经|曾經|何时|何時|陆续|陸續|纪念|紀念|祝福|凌晨|"
+               "尤其|毕竟|畢竟|左边|左邊|施工|莫名|宁可|寧可|焦急|黎明|贺卡|賀卡")
+_NOT_IN_NAME = "了的吗嗎呢吧啊在是不没沒要会會能都也就还還和很太过過着著么麼什怎哪这這那个個有无無说說去来來到给給让讓被把对對填写寫"
 
 _PROVINCES = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
               50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 91}
@@ -194,8 +201,8 @@ _MASKS = [
     # The name after 收货人, 姓名 … (收货人：张三, 收件人改成欧阳娜娜, 收貨人陳大文电话…): a common
     # surname and one or two characters, then no more Chinese or a word that ends a name
     # (电话, 的, 吗 …), so that 收货人信息, 收货人写错了, 收货人是我妈 keep their words.
-    (re.compile(rf"((?:{_NAME_LABEL})\s*(?:是|为|為|叫|改成|改为|改為|换成|換成|:|：)?\s*)(?!马上|馬上)"
-                rf"(?:{_SURNAME})[\u4e00-\u9fff]{{1,2}}(?:(?![\u4e00-\u9fff])|(?={_AFTER_NAME}))"), r"\1【姓名】"),
+    (re.compile(rf"((?:{_NAME_LABEL})\s*(?:是|为|為|叫|改成|改为|改為|换成|換成|:|：)?\s*)(?!{_NOT_A_NAME})"
+                rf"(?:{_SURNAME})(?:(?![{_NOT_IN_NAME}])[\u4e00-\u9fff]){{1,2}}(?:(?![\u4e00-\u9fff])|(?={_AFTER_NAME}))"), r"\1【姓名】"),
     # A street with its number (世纪大道100号, 张江路100弄5号302室, 忠孝東路四段100號5樓,
     # 彌敦道 600 號 5 樓 A 室, 中山北路一百号), what is before it (the district, the city),
     # and the building, floor or flat after it (汇智大厦12楼1203室); digits before it (an
