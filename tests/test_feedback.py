@@ -64,6 +64,18 @@ def test_mask_hides_a_card_number_right_after_the_word_card(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    # a UnionPay card (62…, 16-19 digits, its Luhn check digit right) without a word for it:
+    # taken for an order number, it was stored and put in the drafts as 订单号
+    ("退款到6222 0212 3456 7890 128怎么还没到", "退款到【卡号】怎么还没到"), ("打到6228480402564890018了吗", "打到【卡号】了吗"),
+    # the check digit wrong, or called an order number: an order number
+    ("订单6222021234567890123", "订单6222021234567890123"), ("6222021234567890123", "6222021234567890123"),
+    ("订单号6228480402564890018", "订单号6228480402564890018"),
+])
+def test_mask_hides_a_union_pay_card_number_by_its_check_digit(text, masked):
+    assert mask(text) == masked
+
+
 def test_mask_keeps_an_order_number_named_after_a_card():
     assert mask(f"退到银行卡，订单号{ORDER}") == f"退到银行卡，订单号{ORDER}"
 

@@ -101,6 +101,7 @@ def test_variable_names_match_in_either_script():
 @pytest.mark.parametrize("text", [
     "退款进度怎么查，退到我的银行卡6222021234567890123", "我手机号+8613812345678，订单退款进度怎么查",
     "清关要身份证号吗，我的是110101199003071234",
+    "退款怎么还没到 6228480402564890018", "退款打到6222 0212 3456 7890 128了吗",  # a UnionPay card, unnamed
 ])
 def test_a_phone_card_or_id_number_is_not_taken_for_the_order_number(text):
     assert "订单号" not in values_from_message(text)
