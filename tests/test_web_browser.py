@@ -652,6 +652,24 @@ def test_a_draft_with_a_blank_is_not_copied_silently(servers, new_page):
     assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
 
 
+def test_enter_pressed_twice_on_a_draft_with_a_blank_keeps_the_blank(servers, new_page):
+    """Enter on a draft with a 【请填写…】 opens its editor with the placeholder selected;
+    the second press of a repeated Enter landed in that editor and replaced the
+    placeholder with a line break, so the draft lost the blank (and its warning) unfilled."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.locator("#kp-message").press("Escape")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    editor = page.locator(".kp-draft").first.locator("textarea")
+    assert editor.evaluate("e => e === document.activeElement")
+    assert "【请填写订单号】" in editor.input_value() and "\n" not in editor.input_value()
+    assert editor.evaluate("e => e.value.slice(e.selectionStart, e.selectionEnd)") == "【请填写订单号】"
+    page.keyboard.type("202401010001")  # typing still replaces it
+    assert "订单202401010001" in editor.input_value()
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -693,6 +693,11 @@
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
         if (!e.repeat) accept(index, true);
+      } else if (e.key === "Enter" && !e.shiftKey && !e.altKey && isBlank(selectedText(editor))) {
+        // A second Enter (the one that opened this editor on the blank, pressed again or
+        // held) would replace the selected 【请填写…】 with a line break: the blank and its
+        // warning gone, nothing filled in.
+        e.preventDefault();
       } else if (e.key === "Escape") {
         e.preventDefault();
         e.stopPropagation();
@@ -914,6 +919,16 @@
   function firstBlank(text) {
     const m = new RegExp(PLACEHOLDER.source).exec(text);
     return m ? { start: m.index, end: m.index + m[0].length, text: m[0] } : null;
+  }
+
+  /** Whether `text` is one whole 【请填写…】 placeholder. */
+  function isBlank(text) {
+    const blank = firstBlank(text);
+    return !!blank && blank.start === 0 && blank.end === text.length;
+  }
+
+  function selectedText(box) {
+    return box.value.slice(box.selectionStart, box.selectionEnd);
   }
 
   /** The missing-variables line of a card, shown while its text still holds a placeholder. */
