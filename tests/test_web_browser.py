@@ -484,6 +484,30 @@ def test_a_reject_never_contradicts_a_used_draft_of_the_same_entry(servers, new_
     assert drafts.nth(0).locator("button.kp-reject").is_disabled()
 
 
+def test_keyboard_focus_stays_on_a_feedback_button_after_pressing_it(servers, new_page):
+    """没帮助 and 报告缺失答案 were disabled once pressed, and a disabled button loses the
+    focus: the keyboard or screen-reader user was thrown back to the page's start, not
+    told 已反馈. They now stay focused, say what was done and refuse a second press."""
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "能开发票吗")
+    report = page.locator(".kp-hit button")
+    report.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="已报告，谢谢").wait_for()
+    assert report.evaluate("b => b === document.activeElement")
+    reject = page.locator(".kp-draft").nth(1).locator("button.kp-reject")
+    reject.focus()
+    page.keyboard.press("Enter")
+    assert reject.inner_text() == "已反馈" and reject.is_disabled()
+    assert reject.evaluate("b => b === document.activeElement")
+    page.keyboard.press("Enter")  # pressed again: nothing more is recorded
+    report.focus()
+    page.keyboard.press("Enter")
+    ask(page, "怎么申请退货")
+    assert wait_feedback(servers, sid, ("reject", 2, None)) == [("no_match", None, None), ("reject", 2, None)]
+
+
 def test_feedback_the_api_refuses_is_explained_in_chinese(servers, new_page):
     """An editor archived the entry the panel is showing, or an edit is too long to keep:
     the toast says so in Chinese, not in the API's English."""

@@ -541,10 +541,10 @@
   function reportButton(label) {
     const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" }, label);
     report.addEventListener("click", () => {
-      if (stale()) return;
+      if (isOff(report) || stale()) return;
       sendFeedback("no_match", null, null).then((ok) => {
         if (ok) {
-          report.disabled = true;
+          turnOff(report);
           report.textContent = "已报告，谢谢";
         }
       });
@@ -963,16 +963,26 @@
     return ids.length === 1 && d.style !== "clarify" && d.style !== "confirm" ? ids[0] : null;
   }
 
+  /** A feedback button already used: it refuses presses but keeps the keyboard focus (a
+   * disabled button drops it to the page's start) and is announced as unavailable. */
+  function turnOff(button) {
+    button.setAttribute("aria-disabled", "true");
+  }
+
+  function isOff(button) {
+    return button.getAttribute("aria-disabled") === "true";
+  }
+
   function markRejected(item) {
     item.card.classList.add("kp-rejected");
-    item.rejectBtn.disabled = true;
+    turnOff(item.rejectBtn);
     item.rejectBtn.textContent = "已反馈";
   }
 
   /** A draft of an entry the agent used: 没帮助 would record that entry as a wrong answer. */
   function keepFromRejecting(item) {
     item.card.classList.remove("kp-rejected");
-    item.rejectBtn.disabled = true;
+    turnOff(item.rejectBtn);
     item.rejectBtn.textContent = "没帮助";
     item.rejectBtn.title = "已采用同一条目的草稿：不再记为答案没帮助";
   }
@@ -983,7 +993,7 @@
    * reject of an entry's draft waits until the agent moves on to another message (or leaves
    * the page) and is dropped if a draft of the same entry was used meanwhile. */
   function reject(item) {
-    if (stale()) return;
+    if (isOff(item.rejectBtn) || stale()) return;
     const entry = entryOf(item.data);
     const s = state.suggestion;
     if (entry == null || !s || !s.suggestion_id) {
