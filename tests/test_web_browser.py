@@ -694,6 +694,18 @@ def test_enter_pressed_twice_on_a_draft_with_a_blank_keeps_the_blank(servers, ne
     assert "订单202401010001" in editor.input_value()
 
 
+def test_the_panel_fits_a_narrow_column_zoomed_to_200_percent(servers, new_page, shots):
+    """A 320 px column at 200% zoom is 160 CSS px wide: the 填写变量 inputs kept their
+    natural width and ran out of the panel, as did the top bar's user name and 退出, so
+    the page scrolled sideways."""
+    page = new_page(width=160, height=600)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.locator("#kp-values input[aria-label=订单号]").wait_for()
+    page.screenshot(path=str(shots / "panel-zoom-200.png"))
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)
