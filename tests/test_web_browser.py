@@ -877,6 +877,21 @@ def test_the_toast_covers_no_buttons(servers, new_page, shots):
     assert not card.locator("#kp-toast:not([hidden])").count() and card.locator("textarea").is_visible()
 
 
+def test_a_long_toast_takes_the_panels_width(servers, new_page):
+    """The toast is centred with left: 50%, so its width shrank to fit the other half of
+    the panel: the note on a draft's blank wrapped into a tall narrow block over the
+    message box and the 填写变量 inputs it points the agent to."""
+    page = new_page(width=360)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.locator("#kp-message").press("Alt+1")
+    toast = page.locator("#kp-toast:not([hidden])")
+    toast.wait_for()
+    box = toast.bounding_box()
+    assert box["width"] > 360 * 0.8 and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert box["y"] + box["height"] <= page.locator("#kp-values").bounding_box()["y"] + 10
+
+
 def test_new_conversation_clears_message_context_and_values(servers, new_page, shots):
     page = new_page()
     _coupon_question_with_order_number(page, servers, "客户：我昨天下的单\n客服：亲，请提供一下订单号")
