@@ -706,6 +706,20 @@ def test_the_panel_fits_a_narrow_column_zoomed_to_200_percent(servers, new_page,
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
+def test_a_draft_chosen_with_the_arrow_keys_is_read_out_with_its_text(servers, new_page):
+    """↑/↓ focus a draft's card, whose label (草稿 1：温和) is all a screen reader said of
+    it: the draft itself and its blanks were not announced."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.locator("#kp-message").press("Escape")
+    page.keyboard.press("ArrowDown")
+    card = page.locator(".kp-draft:focus")
+    sync_api.expect(card).to_have_accessible_name("草稿 2：简洁")
+    text = draft_texts(page)[1]
+    sync_api.expect(card).to_have_accessible_description(re.compile(re.escape(text) + ".*待填写：订单号"))
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -91,6 +91,7 @@
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
   };
+  let draftIds = 0;  // cards' element ids (aria-describedby)
   const debug = window.kefuPanel = { ignoredMessages: 0, contexts: 0, lastCopy: null, lastMessage: "" };
 
   // -- DOM helpers ------------------------------------------------------------------
@@ -634,8 +635,9 @@
     const item = { data: d, index, original: text, text, edited: false, feedback: null };
     const n = index + 1;
 
-    const textNode = h("div", { class: "kp-draft-text", lang: s.script === "traditional" ? "zh-Hant" : "zh-Hans" },
-      highlighted(text, flags));
+    const id = `kp-draft-${++draftIds}`;
+    const textNode = h("div", { class: "kp-draft-text", id: `${id}-text`,
+      lang: s.script === "traditional" ? "zh-Hant" : "zh-Hans" }, highlighted(text, flags));
     const editor = h("textarea", { class: "kp-editor", rows: 4, hidden: true, "aria-label": `编辑草稿 ${n}` });
     const acceptBtn = h("button", { type: "button", class: "primary kp-small", title: `复制到剪贴板并记为采用（Alt+${n}）` },
       "采用并复制");
@@ -644,7 +646,7 @@
     const editedMark = h("span", { class: "kp-edited", hidden: true }, "已编辑");
     // Shown while the text still holds a 【请填写…】 (an edit may have filled it in).
     const missing = (d.missing_variables || []).length
-      ? h("p", { class: "kp-missing" }, "待填写：", d.missing_variables.join("、"),
+      ? h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", d.missing_variables.join("、"),
         " · 复制前请在上方填写或编辑草稿") : null;
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
@@ -936,6 +938,10 @@
     const blank = !!firstBlank(item.text);
     item.card.classList.toggle("kp-has-blanks", blank);
     if (item.missing) item.missing.hidden = !blank;
+    // Focusing a card (↑/↓) reads its label, 草稿 1：温和, then this: the draft and its blanks.
+    const said = [item.textNode.id];
+    if (item.missing && blank) said.push(item.missing.id);
+    item.card.setAttribute("aria-describedby", said.join(" "));
   }
 
   /** Accepting a draft that still holds a placeholder: open its editor with the placeholder
