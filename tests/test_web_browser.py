@@ -954,6 +954,29 @@ def test_an_alternative_draft_names_the_entry_it_answers(servers, new_page, shot
     card.screenshot(path=str(shots / "panel-alternative.png"))
 
 
+def test_a_draft_of_the_second_question_names_the_entry_it_answers(servers, new_page):
+    """A message asking two things gets a 合并 draft and then one draft per entry, both
+    labelled 温和: only 备选 named its entry, so the agent could not tell which of two
+    温和 drafts answered the match shown and which the other question. (The fake models
+    never find two questions, so the server's answer is given that shape on its way.)"""
+    page = new_page()
+    second = {}
+
+    def two_questions(route):
+        s = route.fetch().json()
+        second["question"] = s["hits"][1]["question"]
+        s["drafts"][-1] = {**s["drafts"][-1], "style": "warm", "entry_ids": [s["hits"][1]["id"]]}
+        route.fulfill(json=s)
+
+    page.route("**/api/suggest*", two_questions)
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    cards = page.locator(".kp-draft")
+    assert cards.last.locator(".kp-style").inner_text() == "温和"
+    assert cards.last.locator(".kp-about").inner_text() == second["question"]
+    assert page.locator(".kp-draft .kp-about").count() == 1  # the others answer the match shown
+
+
 def test_the_match_shown_is_the_entry_the_drafts_answer(servers, new_page, shots):
     """会开电子发票吗 from a mainland customer: the Taiwan invoice entry ranks first and the
     assistant leaves it out, answering with the next; the card showed the Taiwan entry,

@@ -651,9 +651,11 @@
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
         `⚠ ${flags.length} 处用词需注意`) : null;
-    // 备选 answers another entry than the match shown above: say which (in the customer's
-    // script, as the draft is), so the agent need not open 为什么 to know what it is about.
-    const other = d.style === "alternative" ? hits.find((hit) => hit.id === entryOf(d)) : null;
+    // 备选, or the draft of a message's second question, answers another entry than the
+    // match shown above: say which (in the customer's script, as the draft is), so the
+    // agent need not open 为什么 to know what it is about.
+    const answers = entryOf(d);
+    const other = answers !== panelOf(s).entry ? hits.find((hit) => hit.id === answers) : null;
     const label = other ? panelOf(s).questions[other.id] || other.question : null;
     const about = label ? h("span", { class: "kp-muted kp-about", title: "这条草稿回答的条目" }, label) : null;
 
