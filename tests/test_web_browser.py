@@ -720,6 +720,18 @@ def test_a_draft_chosen_with_the_arrow_keys_is_read_out_with_its_text(servers, n
     sync_api.expect(card).to_have_accessible_description(re.compile(re.escape(text) + ".*待填写：订单号"))
 
 
+def test_a_long_draft_opens_in_an_editor_that_shows_all_of_it(servers, new_page):
+    """The editor opened four rows high: in a narrow panel a long draft's end, and the
+    blanks there, were hidden in a box to scroll while the agent filled them in."""
+    page = new_page(width=320)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    assert editor.evaluate("e => e.scrollHeight <= e.clientHeight"), editor.evaluate("e => [e.scrollHeight, e.clientHeight]")
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

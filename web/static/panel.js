@@ -479,6 +479,7 @@
     el.results.dataset.seq = String(seq);
     el.results.dataset.suggestionId = s.suggestion_id || "";
     el.results.removeAttribute("aria-busy");
+    for (const item of state.drafts) fitEditor(item.editor);  // editors kept open from the last answer
     updateValues(drafts);
     if (selected >= 0 && selected < state.drafts.length) select(selected);
   }
@@ -690,6 +691,7 @@
     editBtn.addEventListener("click", () => toggleEdit(item));
     rejectBtn.addEventListener("click", () => reject(item));
     editor.addEventListener("input", () => {
+      fitEditor(editor);
       currentText(item);
       showBlanks(item);
     });
@@ -797,8 +799,20 @@
     item.editor.value = item.text;
     item.editor.hidden = false;
     item.textNode.hidden = true;
+    item.editor.style.height = "";  // 4 rows, grown to the text it now holds
+    fitEditor(item.editor);
     item.editBtn.textContent = "完成";
     if (focus) item.editor.focus();
+  }
+
+  /** Grow an editor to its text (from 4 rows, up to 60% of the window): a long draft in a
+   * 4-row box hid its end, and the blanks there, while it was edited. It never shrinks
+   * as the agent types: a page growing shorter under the caret would jump. */
+  function fitEditor(editor) {
+    if (!editor.isConnected || editor.hidden) return;  // no height to measure (render fits it later)
+    if (editor.scrollHeight > editor.clientHeight) {
+      editor.style.height = `${editor.scrollHeight + editor.offsetHeight - editor.clientHeight}px`;
+    }
   }
 
   function toggleEdit(item) {
