@@ -127,6 +127,9 @@
   }
 
   function block(text, withLogin) {
+    // Focus in what is hidden now (the message box typed in, a draft's button) is lost to
+    // the page: it goes to 重新登录 instead, so Enter logs in.
+    const lost = el.form.contains(document.activeElement) || el.results.contains(document.activeElement);
     el.blockedText.textContent = text;
     el.login.hidden = !withLogin;
     el.blocked.hidden = false;
@@ -134,6 +137,7 @@
     el.results.replaceChildren();
     el.refresh.hidden = true;
     setStatus("");
+    if (lost && withLogin) el.login.focus();
   }
 
   function unblock() {
