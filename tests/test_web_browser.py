@@ -598,6 +598,22 @@ def test_drafts_an_error_took_the_place_of_are_not_copied_by_keys(servers, new_p
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=draft_texts(page)[0])
 
 
+def test_suggestions_are_asked_again_once_the_server_is_back(servers, new_page):
+    """With the server out of reach the panel said 无法连接服务器，请稍后再试 but offered
+    no way to try again: the agent had to change the message to get drafts."""
+    page = new_page()
+    login(page, servers.url)
+    page.route("**/api/suggest*", lambda route: route.abort())
+    page.locator("#kp-message").fill("运费怎么算")
+    error = page.locator(".kp-error")
+    error.wait_for()
+    assert "无法连接服务器" in error.inner_text()
+    page.unroute("**/api/suggest*")
+    error.get_by_role("button", name="重试").click()
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '运费怎么算'")
+    assert page.locator(".kp-draft").count() >= 1 and page.locator(".kp-error").count() == 0
+
+
 def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     page = new_page()
     login(page, servers.url)

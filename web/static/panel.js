@@ -441,7 +441,14 @@
       : err.status === 400 && err.field === "message" ? "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
       : err instanceof ApiFailure ? `出错了：${failureText(err)}`
         : "无法连接服务器，请稍后再试。";
-    el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text));
+    // Out of reach or failing: the same text may well work in a moment, and without a way
+    // to ask again the agent had to change the message to get drafts.
+    const again = !(err instanceof ApiFailure) || err.status >= 500 || err.status === 429;
+    const retry = again ? h("button", { type: "button", class: "kp-small", onclick: () => {
+      el.message.focus();  // the button is about to go with the error
+      schedule(true);
+    } }, "重试") : null;
+    el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text, retry ? " " : null, retry));
     setStatus("出错", "error");
   }
 
