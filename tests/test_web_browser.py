@@ -748,6 +748,20 @@ def test_a_long_draft_opens_in_an_editor_that_shows_all_of_it(servers, new_page)
     assert editor.evaluate("e => e.scrollHeight <= e.clientHeight"), editor.evaluate("e => [e.scrollHeight, e.clientHeight]")
 
 
+def test_a_screen_reader_hears_how_many_drafts_came_not_all_of_them(servers, new_page):
+    """The whole results area was a live region, re-rendered on each answer: a screen
+    reader read every chip, the match and all three drafts aloud each time the agent
+    paused typing, and the status said only 响应 N ms. The status now says what came."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    n = page.locator(".kp-draft").count()
+    assert page.locator("#kp-results").get_attribute("aria-live") in (None, "off")
+    assert page.locator("#kp-status").inner_text().startswith(f"{n} 条草稿")
+    ask(page, "请问你们周末几点开门")
+    assert page.locator("#kp-status").inner_text().startswith("没有匹配的答案")
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -370,7 +370,10 @@
     window.kefuLastRenderMs = timing.total;
     window.kefuLastTiming = timing;
     window.kefuRenders = (window.kefuRenders || 0) + 1;
-    setStatus(`响应 ${Math.round(timing.fetch)} ms`, "ok",
+    // The status is what a screen reader says of an answer (the results area is not live:
+    // it would read every draft aloud each time the agent pauses typing).
+    const found = data.no_match && !panelOf(data).small_talk ? "没有匹配的答案 · " : "";
+    setStatus(`${found}${state.drafts.length} 条草稿 · 响应 ${Math.round(timing.fetch)} ms`, "ok",
       `服务器响应 ${Math.round(timing.fetch)} ms；从输入到显示 ${Math.round(timing.total)} ms`
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
   }
