@@ -614,6 +614,21 @@ def test_suggestions_are_asked_again_once_the_server_is_back(servers, new_page):
     assert page.locator(".kp-draft").count() >= 1 and page.locator(".kp-error").count() == 0
 
 
+def test_a_slow_server_is_named_while_the_panel_waits(servers, new_page):
+    """A server that takes its time (a worker loading new models) left 正在查找… on the
+    screen however long it took, as if the panel had hung."""
+    page = new_page()
+    login(page, servers.url)
+    held = []
+    page.route("**/api/suggest*", lambda route: held.append(route))
+    page.locator("#kp-message").fill("运费怎么算")
+    page.wait_for_function("() => document.getElementById('kp-status').textContent.includes('服务器较慢')",
+                           timeout=6000)
+    held[-1].continue_()
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '运费怎么算'")
+    assert "服务器较慢" not in page.locator("#kp-status").inner_text()
+
+
 def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     page = new_page()
     login(page, servers.url)

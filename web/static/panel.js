@@ -10,6 +10,7 @@
   "use strict";
 
   const DEBOUNCE_MS = 60;
+  const SLOW_MS = 3000;  // an answer not back by then: say the server is slow, not just 正在查找…
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
@@ -344,6 +345,9 @@
     const startedAt = performance.now();
     setStatus("正在查找…", "busy");
     busy();
+    const slow = setTimeout(() => {
+      if (seq === state.seq) setStatus("服务器较慢，仍在查找…", "busy", "可以继续输入；新草稿出来前，旧草稿不能复制");
+    }, SLOW_MS);
     let data;
     try {
       const body = { message, context: parseContext(el.context.value), values: filledValues() };
@@ -356,6 +360,8 @@
       if (err.status === 401) return;
       showError(err);
       return;
+    } finally {
+      clearTimeout(slow);
     }
     if (seq !== state.seq) return;  // a newer message is already on its way
     state.controller = null;
