@@ -777,6 +777,15 @@ def test_a_screen_reader_hears_how_many_drafts_came_not_all_of_them(servers, new
     assert page.locator("#kp-status").inner_text().startswith("没有匹配的答案")
 
 
+def test_the_conversation_history_box_is_named_for_a_screen_reader(servers, new_page):
+    """The 最近对话 box had no label: a screen reader named it by its placeholder, the
+    example lines 每行一句，可加前缀：客户：我昨天下的单…, as if that were its content."""
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-context-box summary").click()
+    sync_api.expect(page.get_by_role("textbox", name="最近对话")).to_be_visible()
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)
