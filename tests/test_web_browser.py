@@ -324,6 +324,25 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
                    if f != other.main_frame and f.url.startswith("http"))
 
 
+def test_a_conversation_without_customer_messages_shows_no_drafts_of_the_last_one(servers, new_page):
+    """Chatwoot switched to a conversation with no customer message yet (one the agent
+    opened): the panel said 还没有客户消息 but kept the last customer's message, history
+    and drafts, ready to be copied into the new conversation."""
+    embed = f"{servers.url}/embed#token={servers.token}"
+    page = new_page(width=1200, height=820, origin=servers.pages.url)
+    page.goto(f"{servers.pages.url}/chatwoot_parent.html?embed={quote(embed, safe='')}")
+    frame = page.frame_locator("#app")
+    frame.locator(".kp-draft").first.wait_for()
+    page.evaluate("""(origin) => document.getElementById("app").contentWindow.postMessage(JSON.stringify({
+        event: "appContext", data: {conversation: {id: 43, messages: [
+            {id: 1, content: "您好，这里是青禾优选", message_type: 1, created_at: 1}]},
+            contact: {name: "李先生"}}}), origin)""", servers.url)
+    frame.get_by_text("还没有客户消息").wait_for()
+    assert frame.locator("#kp-message").input_value() == ""
+    assert frame.locator("#kp-context").input_value() == ""
+    assert frame.locator(".kp-draft").count() == 0
+
+
 def test_stale_answers_are_dropped_and_401_shows_login(servers, new_page):
     page = new_page()
     login(page, servers.url)

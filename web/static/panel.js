@@ -1218,13 +1218,23 @@
     const contact = ctx.contact && typeof ctx.contact === "object" ? ctx.contact : {};
     const who = [typeof contact.name === "string" && contact.name ? contact.name : null,
       conv.id != null ? `会话 #${conv.id}` : null].filter(Boolean).join(" · ");
-    if (conv.id !== state.conversation) {
+    const another = conv.id !== state.conversation;
+    if (another) {
       state.conversation = conv.id;
       resetValues();
     }
     el.source.hidden = false;
     if (last < 0) {
       el.source.textContent = `Chatwoot${who ? `：${who}` : ""} · 还没有客户消息`;
+      if (another) {
+        // Nothing to answer yet: the last conversation's message, history and drafts are
+        // another customer's, not to be copied into this one.
+        el.message.value = el.context.value = state.text = "";
+        updateContextCount();
+        state.warning = null;
+        state.typed = false;
+        run();  // an empty message: drops any request in flight and clears the results
+      }
       return;
     }
     el.source.textContent = `来自 Chatwoot${who ? `：${who}` : ""}`;
