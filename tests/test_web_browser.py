@@ -633,6 +633,22 @@ def test_suggestions_are_asked_again_once_the_server_is_back(servers, new_page):
     assert page.locator(".kp-draft").count() >= 1 and page.locator(".kp-error").count() == 0
 
 
+def test_an_answer_that_is_not_kefus_json_is_an_error_not_a_hang(servers, new_page):
+    """A proxy or sign-on gateway in front of kefu may answer 200 with its own HTML page:
+    the panel failed on reading it, stayed at 正在查找… with the old drafts dimmed, and
+    said nothing."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    page.route("**/api/suggest*", lambda route: route.fulfill(
+        status=200, body="<html>请先登录统一认证</html>", content_type="text/html"))
+    page.locator("#kp-message").fill("能开发票吗")
+    error = page.locator(".kp-error")
+    error.wait_for()
+    assert "服务器" in error.inner_text() and error.get_by_role("button", name="重试").is_visible()
+    assert page.locator("#kp-results").get_attribute("aria-busy") is None
+
+
 def test_a_slow_server_is_named_while_the_panel_waits(servers, new_page):
     """A server that takes its time (a worker loading new models) left 正在查找… on the
     screen however long it took, as if the panel had hung."""

@@ -295,6 +295,11 @@
     if (!response.ok) {
       throw new ApiFailure(response.status, error.message || `HTTP ${response.status}`, error.field, error.code);
     }
+    if (!data || typeof data !== "object") {
+      // Not kefu's answer: a proxy's or sign-on gateway's page, answered 200. Reading it as
+      // one would fail and leave the panel waiting; it is a server error to retry.
+      throw new ApiFailure(502, `not a JSON answer (HTTP ${response.status})`, null, "bad_response");
+    }
     return data;
   }
 
