@@ -821,6 +821,17 @@ def test_the_conversation_history_box_is_named_for_a_screen_reader(servers, new_
     sync_api.expect(page.get_by_role("textbox", name="最近对话")).to_be_visible()
 
 
+def test_why_a_word_is_flagged_is_on_the_card_not_only_in_a_tooltip(servers, new_page):
+    """The flagged words and why (极限词, 承诺) were only in hover tooltips: an agent on
+    the keyboard, or on a touch screen, saw 1 处用词需注意 and could not learn which word
+    or why."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "怎么申请退货")
+    warn = page.locator(".kp-draft").first.locator(".kp-flag-count")
+    assert "全网最低" in warn.inner_text() and "极限词" in warn.inner_text()
+
+
 def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -674,9 +674,11 @@
     const missing = (d.missing_variables || []).length
       ? h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", d.missing_variables.join("、"),
         " · 复制前请在上方填写或编辑草稿") : null;
+    // The words and why, on the card: a tooltip reaches neither the keyboard nor a touch screen.
+    const flagged = [...new Set(flags.map((f) => (f.reason ? `${f.word}（${f.reason}）` : String(f.word))))];
     const warn = flags.length
       ? h("span", { class: "kp-flag-count", title: flags.map((f) => `${f.word}：${f.reason}`).join("\n") },
-        `⚠ ${flags.length} 处用词需注意`) : null;
+        `⚠ 注意用词：${flagged.join("、")}`) : null;
     // 备选, or the draft of a message's second question, answers another entry than the
     // match shown above: say which (in the customer's script, as the draft is), so the
     // agent need not open 为什么 to know what it is about.
