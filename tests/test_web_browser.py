@@ -149,6 +149,7 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     page.locator("#kp-message").press("Alt+1")
     page.wait_for_selector("#kp-toast:not([hidden])")
     assert "待填写" in page.locator("#kp-toast").inner_text()
+    time.sleep(0.5)  # pressed again at once, it would be the same press repeated
     page.keyboard.press("Alt+1")
     page.wait_for_function("() => document.getElementById('kp-toast').textContent.startsWith('已复制')")
     assert page.evaluate("navigator.clipboard.readText()") == first
@@ -161,6 +162,7 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     assert page.locator(".kp-draft.kp-selected").get_attribute("data-index") == "1"
     page.keyboard.press("Enter")
     page.locator(".kp-draft").nth(1).locator("textarea:focus").wait_for()
+    time.sleep(0.5)
     page.keyboard.press("Control+Enter")
     assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=texts[1])
@@ -784,6 +786,26 @@ def test_a_draft_chosen_with_the_arrow_keys_is_read_out_with_its_text(servers, n
     sync_api.expect(card).to_have_accessible_name("草稿 2：简洁")
     text = draft_texts(page)[1]
     sync_api.expect(card).to_have_accessible_description(re.compile(re.escape(text) + ".*待填写：订单号"))
+
+
+def test_alt_1_pressed_twice_in_a_row_does_not_copy_a_blank(servers, new_page):
+    """Alt+1 on a draft with a 【请填写…】 only points at it, and pressing it again copies
+    the draft as it is: a quick double press (the first seemed to do nothing) copied the
+    placeholder at once, the very thing the first press had stopped. The second click of
+    a double click was already ignored; a second press within half a second is too."""
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "订单一直没发货，我要投诉")
+    page.evaluate("navigator.clipboard.writeText('剪贴板原有内容')")
+    page.locator("#kp-message").press("Alt+1")
+    page.keyboard.press("Alt+1")
+    time.sleep(0.5)
+    assert page.evaluate("navigator.clipboard.readText()") == "剪贴板原有内容"
+    assert feedback(servers, sid) == []
+    editor = page.locator(".kp-draft").first.locator("textarea")
+    assert editor.evaluate("e => e.value.slice(e.selectionStart, e.selectionEnd)") == "【请填写订单号】"
+    page.keyboard.press("Alt+1")  # a deliberate second press, later, copies it as it is
+    page.wait_for_function("() => navigator.clipboard.readText().then(c => c.includes('【请填写订单号】'))")
 
 
 def test_a_long_draft_opens_in_an_editor_that_shows_all_of_it(servers, new_page):

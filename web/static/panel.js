@@ -11,6 +11,7 @@
 
   const DEBOUNCE_MS = 60;
   const SLOW_MS = 3000;  // an answer not back by then: say the server is slow, not just 正在查找…
+  const AGAIN_MS = 500;  // a key pressed again within this is the same press (a draft's blank)
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
@@ -942,7 +943,10 @@
     // A 【请填写…】 left in the text would reach the customer: the first try puts the caret on
     // it in the editor instead, and only the same text accepted again is copied as it is.
     const blank = firstBlank(text);
-    if (blank && item.confirmed !== text) {
+    // A second key press within half a second is one press repeated, not a decision (as the
+    // second click of a double click is): it points at the blank again.
+    const hasty = byKey && performance.now() - (item.askedAt || 0) < AGAIN_MS;
+    if (blank && (item.confirmed !== text || hasty)) {
       askToFill(item, blank);
       return;
     }
@@ -994,6 +998,7 @@
     item.editor.focus({ preventScroll: true });
     item.editor.setSelectionRange(blank.start, blank.end);
     item.confirmed = item.editor.value;
+    item.askedAt = performance.now();
     toast(`草稿 ${item.index + 1} 还有待填写的${blank.text}，没有复制：已选中它，直接输入即可替换`
       + "（或在上方“填写变量”中填写）。确实要原样复制，请按 Ctrl+Enter 或再点“采用并复制”。", "warn", 8000);
   }
