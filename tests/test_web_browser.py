@@ -1095,6 +1095,28 @@ def test_a_draft_of_the_second_question_names_the_entry_it_answers(servers, new_
     assert page.locator(".kp-draft .kp-about").count() == 1  # the others answer the match shown
 
 
+def test_the_entry_a_draft_answers_is_not_cut_off_in_a_narrow_panel(servers, new_page):
+    """The entry named beside a 备选 draft was cut to one line with an ellipsis, and its
+    tooltip said only 这条草稿回答的条目: in a 320 px panel nobody could read which entry
+    it answered."""
+    page = new_page(width=320)
+    question = "下单后发现地址填错了，已经付款还没发货，可以帮我改成公司地址吗"
+
+    def long_alternative(route):
+        s = route.fetch().json()
+        other = s["hits"][1]["id"]
+        s["hits"][1]["question"] = s["panel"]["questions"][other] = question
+        s["drafts"][-1] = {**s["drafts"][-1], "style": "alternative", "entry_ids": [other]}
+        route.fulfill(json=s)
+
+    page.route("**/api/suggest*", long_alternative)
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    about = page.locator(".kp-draft").last.locator(".kp-about")
+    assert about.inner_text() == question
+    assert about.evaluate("e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= innerWidth")
+
+
 def test_the_match_shown_is_the_entry_the_drafts_answer(servers, new_page, shots):
     """会开电子发票吗 from a mainland customer: the Taiwan invoice entry ranks first and the
     assistant leaves it out, answering with the next; the card showed the Taiwan entry,
