@@ -549,6 +549,25 @@ def test_edit_then_history_diff_then_revert(editor, ws):
     assert search_ids(editor, "包邮吗")[0] == "ship"
 
 
+def test_history_points_at_the_change_inside_a_long_answer(editor, ws):
+    """A two-character change in a long answer showed the whole text twice, struck out then
+    again: the editor had to compare them by eye to find what changed."""
+    answer = "亲，签收后七天内可以在订单页申请无理由退货，" * 8 + "退回运费由买家承担，运费险可以抵扣。"
+    ws.kb().update("ship", {"answer": answer}, author="ed")
+    ws.kb().update("ship", {"answer": answer.replace("买家", "卖家")}, author="ed")
+    html = editor.get("/console/entries/ship/history")
+    version = html[html.index("第 3 版"):html.index("第 2 版")]
+    change = re.search(r'<div class="excerpt">(.*?)</div>', version, re.S)
+    assert change, version
+    assert "<del>买</del><ins>卖</ins>家承担" in change.group(1)
+    assert change.group(1).startswith("…") and "无理由退货，" * 2 not in change.group(1)  # not the whole text
+    # a short answer's change is plain to see: no excerpt
+    editor.post("/console/entries/ship", entry_form(question="运费怎么算", answer="满59元包邮。", category="售前",
+                                                     version="3"), status=200)
+    html = editor.get("/console/entries/ship/history")
+    assert 'class="excerpt"' not in html[html.index("第 4 版"):html.index("第 3 版")]
+
+
 def test_edit_refuses_to_overwrite_a_newer_version(editor, ws):
     editor.get("/console/entries/ship")
     ws.kb().update("ship", {"answer": "别人改过的答案。"}, author="other")

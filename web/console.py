@@ -359,8 +359,28 @@ def field_diff(before: dict | None, after: dict | None) -> list[dict]:
                          "removed": [x for x in old if x not in new],
                          "reordered": set(old) == set(new)})
         else:
-            rows.append({"field": name, "list": False, "before": old, "after": new})
+            rows.append({"field": name, "list": False, "before": old, "after": new,
+                         "excerpt": _excerpt(old, new)})
     return rows
+
+
+EXCERPT_CONTEXT = 20  # characters shown either side of a change in a long text
+
+
+def _excerpt(old, new) -> dict | None:
+    """Where two long texts differ, with a little of the text around it: a few characters
+    changed in a long answer are hard to find by comparing the two whole texts. None when
+    the texts are short, or have nothing in common around the change to leave out."""
+    if not (isinstance(old, str) and isinstance(new, str) and old and new):
+        return None
+    head = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    tail = next((i for i, (a, b) in enumerate(zip(reversed(old[head:]), reversed(new[head:]))) if a != b),
+                min(len(old), len(new)) - head)
+    if head <= EXCERPT_CONTEXT and tail <= EXCERPT_CONTEXT:
+        return None
+    return {"cut_before": head > EXCERPT_CONTEXT, "lead": old[max(0, head - EXCERPT_CONTEXT):head],
+            "removed": old[head:len(old) - tail], "added": new[head:len(new) - tail],
+            "trail": old[len(old) - tail:][:EXCERPT_CONTEXT], "cut_after": tail > EXCERPT_CONTEXT}
 
 
 @bp.get("/entries/<path:entry_id>/history")
