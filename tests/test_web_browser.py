@@ -209,6 +209,46 @@ def test_an_entry_added_in_the_console_is_found_by_the_panel(servers, new_page, 
     assert "7-12个工作日" in draft_texts(page)[0]
 
 
+def test_leaving_an_entry_form_with_unsaved_changes_asks_first(servers, browser):
+    """The entry page's hit test (测试), 历史版本 and the menu load another page: an answer
+    typed and not yet saved was dropped without a word. The browser now asks first;
+    saving, and leaving a form nothing was typed in, do not ask."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    asked = []
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+        page.goto(f"{servers.url}/console/")
+        page.fill("input[name=name]", "editor")
+        page.fill("input[name=password]", USERS["editor"][0])
+        page.click("button[type=submit]")
+        page.goto(f"{servers.url}/console/entries/invoice")
+        page.fill("#try input[name=q]", "发票怎么开")
+        page.click("#try button[type=submit]")  # nothing typed in the entry form: no question
+        page.wait_for_selector("text=本条目排在")
+        assert asked == []
+
+        page.locator("#f-answer").press("Control+End")
+        page.locator("#f-answer").press_sequentially("纸质发票请联系客服。")
+        page.fill("#try input[name=q]", "能开纸质发票吗")
+        page.evaluate("window.stayed = true")
+        page.click("#try button[type=submit]", no_wait_after=True)
+        deadline = time.monotonic() + 5
+        while not asked and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert asked == ["beforeunload"]
+        assert page.input_value("#f-answer").endswith("纸质发票请联系客服。")  # still there, to save
+        assert page.evaluate("window.stayed") is True  # the same page, not another one loaded
+
+        page.click("#entry-form button[type=submit]")  # saving it does not ask
+        page.wait_for_selector("text=已保存")
+        assert asked == ["beforeunload"]
+        assert servers.ws.kb().store.get("invoice").answer.endswith("纸质发票请联系客服。")
+    finally:
+        ctx.close()
+
+
 def test_the_console_fits_a_narrow_window(servers, new_page, shots):
     """At 400 px a wide table scrolls in its own box: the page itself, with the menu and
     the filters, never runs past the window's right edge, and a tag stays on one line."""

@@ -48,6 +48,22 @@
     });
   });
 
+  // A form with changes not saved yet (an entry, a 话术 line): leaving the page by another
+  // form (the entry's hit test, 归档) or a link would drop them without a word, so the
+  // browser asks first. A form shown again after a refused save (data-unsaved) holds
+  // unsaved changes from the start.
+  document.querySelectorAll("form.entry-form").forEach(function (form) {
+    function content() { return new URLSearchParams(new FormData(form)).toString(); }
+    var loaded = form.hasAttribute("data-unsaved") ? null : content();
+    var saving = false;
+    form.addEventListener("submit", function () { saving = true; });
+    window.addEventListener("beforeunload", function (event) {
+      if (saving || content() === loaded) return;
+      event.preventDefault();
+      event.returnValue = "";  // browsers show their own text, asking whether to leave
+    });
+  });
+
   document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
