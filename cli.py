@@ -547,8 +547,8 @@ def history(c: Context, entry_id, as_json) -> None:
             changed = [k for k in after if before.get(k) != after.get(k)]
             out.append(f"v{ch['version']}  {ch['at']}  {ch['author'] or '-'}  {ch['action']}"
                        f"  ({', '.join(changed)})")
-            if ch["before"]:  # what changed, each side cut short (--json has it whole)
-                out += [f"    {k}: {_short(before.get(k))} → {_short(after.get(k))}" for k in changed]
+            if ch["before"]:  # what changed, cut short (--json has it whole)
+                out += [f"    {k}: {_change(before.get(k), after.get(k))}" for k in changed]
         return "\n".join(out)
     emit([dataclasses.asdict(ch) for ch in changes], as_json, text)
 
@@ -557,6 +557,24 @@ def _short(value, width: int = 40) -> str:
     text = "、".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
     text = " ".join(text.split()) or "-"
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _change(before, after, width: int = 40) -> str:
+    """One changed field, `before → after`: a list as the items added (+) and removed (-),
+    as the console's history shows it; a text cut short from a little before where the two
+    sides differ, since both cut at their first `width` characters read the same when an
+    answer changed past them."""
+    if isinstance(before, list) and isinstance(after, list):
+        changes = [f"+{x}" for x in after if x not in before] + [f"-{x}" for x in before if x not in after]
+        return _short(changes, 2 * width) if changes else f"(order changed) {_short(after, 2 * width)}"
+    old, new = _short(before, 10 ** 6), _short(after, 10 ** 6)
+    if max(len(old), len(new)) <= width:
+        return f"{old} → {new}"
+    same = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    start = max(0, same - width // 4)
+    if start:  # the common beginning, but for a few characters of context
+        old, new = "…" + old[start:], "…" + new[start:]
+    return f"{_short(old, width)} → {_short(new, width)}"
 
 
 @cli.command()

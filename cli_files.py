@@ -162,7 +162,7 @@ def _first_failure(results) -> dict | None:
 
 
 def _shown(value) -> str:
-    """A dry-run diff's side as `kefu history` shows one (a list joined with 、, nothing as
+    """A dry-run diff's side as `kefu history` shows a value (a list joined with 、, nothing as
     -), not as a Python value; whole, since the preview is where an editor reads the
     change, an answer's further lines indented under it."""
     text = "、".join(map(str, value)) if isinstance(value, list) else "-" if value is None else str(value)

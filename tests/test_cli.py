@@ -76,6 +76,25 @@ def test_add_edit_history_revert_archive(home, run, faq):
     assert [e["id"] for e in listed] == ["a1", "a2", "a3"]
 
 
+def test_history_shows_what_changed_in_a_long_answer_and_a_long_list(home, run, faq):
+    """Each side cut to its first 40 characters read the same ("您好…… → 您好……") when an
+    answer changed past them, and one similar question of many changed the same way."""
+    run("import", str(faq))
+    answer = "亲，签收后七天内可以在订单页申请无理由退货，商品需保持完好、吊牌齐全，退回运费由买家承担，运费险可抵扣。"
+    similar = [f"第{n}种问法：能不能退货" for n in range(1, 11)]
+    run("add", "--id", "a4", "-q", "退货运费谁出", "-a", answer, *[a for s in similar for a in ("-s", s)])
+    run("edit", "a4", "-a", answer.replace("买家", "卖家"))
+    run("edit", "a4", *[a for s in similar[:7] + ["运费险能用吗"] + similar[8:] for a in ("-s", s)])
+    lines = run("history", "a4").stdout.splitlines()
+    answer_line = next(line for line in lines if line.startswith("    answer:"))
+    before, after = answer_line.split(" → ")
+    assert "买家" in before and "卖家" in after, answer_line
+    assert len(answer_line) < 120  # still one short line
+    similar_line = next(line for line in lines if line.startswith("    similar:"))
+    assert "+运费险能用吗" in similar_line and "-第8种问法：能不能退货" in similar_line, similar_line
+    assert "第1种问法" not in similar_line  # unchanged items are not repeated
+
+
 def test_errors_exit_nonzero_with_one_line(home, run, faq, tmp_path):
     run("import", str(faq))
     again = run("import", str(faq.parent / "faq.jsonl"), ok=False)
