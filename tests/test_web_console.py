@@ -1005,6 +1005,18 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     assert "已被他人修改" in html and own.read_bytes() == saved
 
 
+def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
+    """A refused line named its field by the file's key alone (字段 text：不能为空), a word
+    the form shows nowhere: its label is 话术, as the tone's error already says 语气."""
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
+            "script": "simplified"}
+    html = editor.post("/console/huashu/save", {**base, "text": ""}, status=400).text
+    assert "字段 text（话术）：不能为空" in html
+    html = editor.post("/console/huashu/save", {**base, "kind": "no_such_kind", "text": "好"}, status=400).text
+    assert "字段 kind（类型）" in html
+
+
 def test_huashu_keeps_a_line_of_each_kind_the_assistant_needs(editor, ws):
     """Deleting every no_match line was accepted, and the no-match draft became empty."""
     def no_match_indexes():

@@ -82,6 +82,7 @@ def _file_rev(*paths: Path) -> str:
 # -- 话术 ----------------------------------------------------------------------------------
 
 PHRASE_FIELDS = ("id", "kind", "stage", "tone", "script", "text")
+PHRASE_LABELS = {"id": "编号", "kind": "类型", "stage": "阶段", "tone": "语气", "script": "字形", "text": "话术"}  # as the form
 STAGES = ("接待", "了解需求", "提供解决方案", "后续跟踪", "告别")  # suggestions; free text allowed
 
 
@@ -137,7 +138,7 @@ def _phrase_error(exc: KefuError, lines: list[dict]) -> str:
         phrase_id = lines[line - 1].get("id", "") if 0 < line <= len(lines) else ""
         where.append(f"第 {line} 行" + (f"（{phrase_id}）" if phrase_id else ""))
     if field:
-        where.append(f"字段 {field}")
+        where.append(f"字段 {field}（{PHRASE_LABELS[field]}）" if field in PHRASE_LABELS else f"字段 {field}")
     reason = reason_zh(getattr(exc, "reason", None) or str(exc))
     return f"{' '.join(where)}：{reason}" if where else reason
 
@@ -210,10 +211,10 @@ def save_phrase():
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
         # pick() only ever chooses these: a line saved with another could never be offered.
-        for name, label, allowed in (("tone", "语气", TONES), ("script", "字形", SCRIPTS)):
+        for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
             if phrase[name] and phrase[name] not in allowed:
                 return _phrase_form(phrase, index, form.get("rev", ""),
-                                    f"字段 {name}（{label}）只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
+                                    f"字段 {name}（{PHRASE_LABELS[name]}）只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
         new = {k: v for k, v in phrase.items() if v or k == "text"}
         if index is None:
             lines.append(new)
