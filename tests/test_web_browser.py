@@ -264,6 +264,25 @@ def test_the_console_fits_a_narrow_window(servers, new_page, shots):
     assert tag.evaluate("t => t.getClientRects().length === 1 && t.offsetHeight < 2 * parseFloat(getComputedStyle(t).lineHeight)")
 
 
+def test_a_long_category_does_not_widen_the_console_pages(servers, new_page):
+    """A category of a sentence (an import whose columns were shifted) is an option of the
+    category selects: each select grew to its width, so the entry list's filters and every
+    entry form ran far past the window's right edge."""
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": "长分类测试条目", "answer": "测试。",
+                                     "category": "这是一个被错放进分类列的很长的句子" * 6}, author="test")
+    try:
+        page = new_page(width=1280)
+        login(page, servers.url, "editor")
+        for path in ("/console/", f"/console/entries/{entry.id}", "/console/entries/ship"):
+            page.goto(f"{servers.url}{path}")
+            widths = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+            assert widths[1] <= widths[0], (path, widths)
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
