@@ -399,8 +399,20 @@ def _entry_text(e: dict) -> str:
     if e["tags"]:
         lines.append("标签: " + ", ".join(e["tags"]))
     if e["valid_from"] or e["valid_to"]:
-        lines.append(f"有效期: {e['valid_from'] or '…'} ~ {e['valid_to'] or '…'}")
+        lines.append(f"有效期: {e['valid_from'] or '…'} ~ {e['valid_to'] or '…'}{_window_note(e)}")
     return "\n".join(lines)
+
+
+def _window_note(e: dict) -> str:
+    """已过期 past the entry's validity, 未生效 before it, as the console marks them: neither
+    is suggested, whatever the status says."""
+    from kefu.kb.entry import in_window
+
+    if e["valid_to"] and not in_window(None, e["valid_to"]):
+        return "  已过期"
+    if e["valid_from"] and not in_window(e["valid_from"], None):
+        return "  未生效"
+    return ""
 
 
 def entry_options(fn):

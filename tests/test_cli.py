@@ -95,6 +95,20 @@ def test_history_shows_what_changed_in_a_long_answer_and_a_long_list(home, run, 
     assert "第1种问法" not in similar_line  # unchanged items are not repeated
 
 
+def test_show_says_when_an_entry_is_outside_its_validity(home, run, faq):
+    """The console marks an entry past its window 已过期 and one before it 未生效 (neither
+    is suggested); `kefu show` and `kefu edit` printed the dates alone, so a promotion
+    set to the wrong year looked as live as any other."""
+    run("import", str(faq))
+    today = datetime.now().date()
+    run("edit", "a1", "--valid-to", str(today - timedelta(days=1)))
+    assert "有效期: … ~ " + str(today - timedelta(days=1)) + "  已过期" in run("show", "a1").stdout
+    out = run("edit", "a1", "--valid-from", str(today + timedelta(days=1)), "--valid-to", "").stdout
+    assert "有效期: " + str(today + timedelta(days=1)) + " ~ …  未生效" in out
+    run("edit", "a1", "--valid-from", str(today), "--valid-to", str(today))
+    assert "有效期: " + str(today) + " ~ " + str(today) + "\n" in run("show", "a1").stdout + "\n"  # today: live
+
+
 def test_errors_exit_nonzero_with_one_line(home, run, faq, tmp_path):
     run("import", str(faq))
     again = run("import", str(faq.parent / "faq.jsonl"), ok=False)
