@@ -1017,6 +1017,21 @@ def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
     assert "字段 kind（类型）" in html
 
 
+def test_a_huashu_line_saved_without_an_id_gets_the_next_one(editor, ws):
+    """An id field left empty saved a line with no id: the list showed a blank, the save
+    message named nothing (已保存话术 ) and drafts' explanations called it line84."""
+    html = editor.get("/console/huashu/new?kind=closing")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    new_id = re.search(r'name="id" value="(\w+)"', html).group(1)
+    resp = editor.post("/console/huashu/save", {"rev": rev, "id": "", "kind": "closing", "stage": "告别",
+                                                "tone": "any", "script": "simplified", "text": "祝您生活愉快！"},
+                       status=200)
+    assert f"已保存话术 {new_id}" in resp.text
+    assert ws.phrases().phrases[-1].id == new_id
+    line = json.loads((ws.home / "huashu.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert line["id"] == new_id
+
+
 def test_huashu_keeps_a_line_of_each_kind_the_assistant_needs(editor, ws):
     """Deleting every no_match line was accepted, and the no-match draft became empty."""
     def no_match_indexes():

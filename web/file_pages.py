@@ -210,6 +210,8 @@ def save_phrase():
         lines = _read_phrases(path)
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
+        # As an entry's: a line's id names it in the list, the save message and drafts' explanations.
+        phrase["id"] = phrase["id"] or _next_phrase_id(lines)
         # pick() only ever chooses these: a line saved with another could never be offered.
         for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
             if phrase[name] and phrase[name] not in allowed:
