@@ -929,6 +929,21 @@ def test_validity_bounds_take_a_time_and_survive_an_untouched_save(editor, ws):
     assert 'id="err-valid_from"' in html and ws.kb().store.get("sale").valid_from == "2026-11-11T20:00:00"
 
 
+def test_a_time_without_its_date_is_refused_saying_the_date_is_missing(editor, ws):
+    """Only the time box filled in was refused as 日期格式不对 (应为 YYYY-MM-DD…): the
+    editor typed no date at all, and the message named a format instead of the missing date."""
+    html = editor.post("/console/entries/new", entry_form(question="双12几点开始", answer="0点开始。",
+                                                          valid_to_time="20:00"), status=400).text
+    error = re.search(r'id="err-valid_to"[^>]*>([^<]*)<', html).group(1)
+    assert "日期" in error and "格式" not in error, error
+    assert 'value="20:00"' in html  # the time typed is kept
+    form = untouched_form(editor.get("/console/entries/ship"))
+    html = editor.post("/console/entries/ship", {**form, "valid_from_time": "08:00"}, status=400).text
+    error = re.search(r'id="err-valid_from"[^>]*>([^<]*)<', html).group(1)
+    assert "日期" in error and "格式" not in error, error
+    assert ws.kb().store.get("ship").version == 1
+
+
 # -- 话术 --------------------------------------------------------------------------------------------
 
 def test_huashu_edit_add_delete(editor, ws):

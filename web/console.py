@@ -187,6 +187,13 @@ def _bound(form, name: str) -> str:
     return f"{day}T{clock}" if clock else day
 
 
+def _time_without_date(form) -> dict:
+    """{field: message} for a validity time typed without its date: the store would refuse
+    "T20:00" as a badly formatted date, though what is missing is the date."""
+    return {name: "只填了时间，请同时填写日期（不填时间则表示整天）" for name in ("valid_from", "valid_to")
+            if form.get(f"{name}_time", "").strip() and not form.get(name, "").strip()}
+
+
 def _values_of(entry) -> dict:
     return {"id": entry.id, "question": entry.question, "similar": list(entry.similar),
             "answer": entry.answer, "category": entry.category, "tags": _tags_text(entry.tags),
@@ -243,6 +250,8 @@ def new_entry():
                              "status": status if status in STATUSES else "published",
                              "valid_from": "", "valid_to": ""})
     values = _values_from_form(request.form)
+    if errors := _time_without_date(request.form):
+        return _render_form(values, errors=errors, status=400)
     data = _entry_data(values)
     if values["id"]:
         data["id"] = values["id"]
@@ -278,6 +287,8 @@ def _save_entry(entry_id: str):
         kb = ws.kb()
         entry = kb.store.get(entry_id)
         values["id"] = entry.id
+        if errors := _time_without_date(request.form):
+            return _render_form(values, entry=entry, errors=errors, status=400, version=typed)
         try:
             # A form without its version was made on no version (0): refused as stale.
             saved = kb.update(entry_id, _entry_data(values), author=author(),
