@@ -52,7 +52,7 @@
   // form (the entry's hit test, 归档) or a link would drop them without a word, so the
   // browser asks first. A form shown again after a refused save (data-unsaved) holds
   // unsaved changes from the start.
-  document.querySelectorAll("form.entry-form").forEach(function (form) {
+  document.querySelectorAll("#entry-form, form[data-warn-unsaved]").forEach(function (form) {
     function content() { return new URLSearchParams(new FormData(form)).toString(); }
     var loaded = form.hasAttribute("data-unsaved") ? null : content();
     var saving = false;
