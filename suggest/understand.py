@@ -22,7 +22,8 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 
 # Lexicons work on normalised (simplified, lower-case) text.
-_GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
+# 在不 is chat typing for 在不在 (客服在不), not the 在不 of 现在不发货, 实在不行.
+_GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|(?<![现正实存自好所])在不(?![\u3400-\u9fff])|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
                        r"有客服吗|客服|你好|您好|hi|hello|哈喽|哈啰|嗨|亲亲|亲|请问|小姐姐|早上好|晚上好|下午好")
 # Openers that greet only when nothing else is said (老板在吗, 喂, 早, 您好，麻烦问一下, 人呢,
 # 想问点事, 打扰一下):

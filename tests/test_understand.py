@@ -590,3 +590,14 @@ def test_worry_without_hurry_words(message, sentiment):
     ("每次都说会处理，我已经反映好几次了", "售后", "complaint"), ("全是套路", "售中", "complaint")])
 def test_topic_words_not_tuned_on(message, category, intent):
     assert understand(message, category).intent == intent, message
+
+
+@pytest.mark.parametrize("message", ["在不", "亲 在不", "在不？", "客服在不", "还在不"])
+def test_zai_bu_is_chat_typing_for_are_you_there(message):
+    """在不 is how customers type 在不在 / 在吗 in a chat: it got the no-match holding line."""
+    assert understand(message, "售前").intent == "greeting"
+
+
+@pytest.mark.parametrize("message", ["现在不发货吗", "实在不行就退了吧"])
+def test_zai_bu_inside_a_word_is_no_greeting(message):
+    assert understand(message, "售后").intent != "greeting"
