@@ -601,3 +601,12 @@ def test_zai_bu_is_chat_typing_for_are_you_there(message):
 @pytest.mark.parametrize("message", ["现在不发货吗", "实在不行就退了吧"])
 def test_zai_bu_inside_a_word_is_no_greeting(message):
     assert understand(message, "售后").intent != "greeting"
+
+
+@pytest.mark.parametrize("message", ["行吧 那我拍照", "好的吧 那我再等等", "好吧 那我先去申请", "行吧，我考虑一下"])
+def test_a_grudging_acknowledgement_before_a_plan_is_a_plan(message):
+    """"行吧 那我拍照" (行吧, 好的吧: agreed without joy) was no plan: read with the earlier
+    turns it got the colour-difference entry's answer again instead of a reply that waits."""
+    from kefu.suggest.understand import plans
+
+    assert plans(message) and understand(message, "售后").intent == "thanks"
