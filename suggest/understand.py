@@ -236,8 +236,9 @@ _PROBLEM = re.compile(r"但是|可是|不过|坏|破|发错|错了|弄错|不对
 
 
 _EXCLAIM = re.compile(_STRESS)
-# What "!!" makes angry: a fault or a complaint ("发错了！！"), not a request ("但是想换小一码").
-_GRIEF = re.compile(rf"坏|破|洞|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
+# What "!!" makes angry: a fault or a complaint ("发错了！！", "杯子碎了！！"; not 碎花), not a
+# request ("但是想换小一码").
+_GRIEF = re.compile(rf"坏|破|洞|碎了|碎掉|是碎的|[摔压]碎|裂了|裂开|开裂|断了|断掉|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
                     r"丢件|丢了|弄丢|却|竟然|居然|"
                     rf"怎么回事|{_NOBODY}|什么意思|凭什么|为什么|点解|退钱|不退|不给|行了行了|够了|算了|别说了|烦")
 

@@ -610,3 +610,11 @@ def test_a_grudging_acknowledgement_before_a_plan_is_a_plan(message):
     from kefu.suggest.understand import plans
 
     assert plans(message) and understand(message, "售后").intent == "thanks"
+
+
+@pytest.mark.parametrize("message, sentiment", [
+    ("收到的杯子碎了！！！", "angry"), ("镜子裂开了！！", "angry"), ("口红断了！！", "angry"),
+    ("有碎花款吗！！", "calm"), ("这条碎花裙好看！！", "calm")])
+def test_exclamation_marks_beside_a_broken_item_are_anger(message, sentiment):
+    """"收到的杯子碎了！！！" was calm: 碎, 裂 and 断 were no fault to "!!" as 坏 and 破 are."""
+    assert understand(message).sentiment == sentiment
