@@ -326,6 +326,9 @@ class Understanding:
 _GRATITUDE = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|辛苦")
 # Satisfaction reported: with thanks, a longer message is still only thanks.
 _PRAISE = re.compile(r"好用|好看|好吃|好穿|喜欢|满意|不错|很好|挺好|蛮好|太好了|棒|赞|好评|惊喜|爱了|舒服|合身")
+# Praise as typed in chat: yyds (永远的神), nb (牛逼), 666, 绝绝子, 给力; a word of its own
+# (not 666号色).
+_CHAT_PRAISE = re.compile(r"(?<![a-z0-9])(?:yyds|nb|6{3,})(?![a-z0-9号])|绝绝子|给力|牛")
 # Giving up (算了, 罢了, 唉): a goodbye that is no happy one. Not 算了一下 (worked it out).
 _RESIGNED = re.compile(r"算了(?!一?下)|罢了|唉|无所谓了|随便吧")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
@@ -407,8 +410,9 @@ def _is_thanks(text: str) -> bool:
         return len(text) <= 80 and bool(_GRATITUDE.search(text) and _PRAISE.search(text)) \
             and not _PROBLEM.search(text)
     # An acknowledgement must be there: laughter alone (哈哈哈哈) thanks for nothing.
-    # "那好吧", "那行": an acknowledgement that follows on from the agent's reply.
-    ack = text.removeprefix("那")
+    # "那好吧", "那行": an acknowledgement that follows on from the agent's reply; chat
+    # praise beside it (ok 知道了 yyds, 好的 nb) says no more.
+    ack = _CHAT_PRAISE.sub(" ", text.removeprefix("那"))
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
         or bool(_PLAN.match(text))
 

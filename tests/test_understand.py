@@ -618,3 +618,15 @@ def test_a_grudging_acknowledgement_before_a_plan_is_a_plan(message):
 def test_exclamation_marks_beside_a_broken_item_are_anger(message, sentiment):
     """"收到的杯子碎了！！！" was calm: 碎, 裂 and 断 were no fault to "!!" as 坏 and 破 are."""
     assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message", ["ok 知道了 yyds", "好的 nb", "收到 666", "好嘞 绝绝子", "明白了 给力"])
+def test_an_acknowledgement_with_chat_praise_is_thanks(message):
+    """"ok 知道了 yyds" (yyds, nb, 666: chat praise) was no thanks: it got the no-match
+    holding line 我先去问一下相关同事."""
+    assert understand(message, "售前").intent == "thanks"
+
+
+@pytest.mark.parametrize("message", ["nb", "这款牛仔裤yyds 有S码吗", "666号色有货吗"])
+def test_chat_praise_alone_or_with_a_question_is_no_thanks(message):
+    assert understand(message, "售前").intent != "thanks"
