@@ -302,3 +302,20 @@ def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(cantonese).text) == mandarin_text
+
+
+@pytest.mark.parametrize("typed, read", [
+    # chat spellings and typos as mainland customers type them
+    ("我想tk 衣服买大了 肿么弄", "我想退款 衣服买大了 怎么弄"), ("能th吗", "能退货吗"), ("zfb付的", "支付宝付的"),
+    ("能指定jd快递吗", "能指定京东快递吗"), ("木有收到", "没有收到"), ("买了俩礼拜", "买了两个礼拜"),
+    ("仨券能一起用不", "三个券能一起用不"), ("我的退宽呢", "我的退款呢"), ("今天能发或吗", "今天能发货吗"),
+    ("快地几天能到", "快递几天能到"), ("神马时候发", "什么时候发"),
+    # the same letters and characters inside other words stay
+    ("补发或退款", "补发或退款"), ("很快地回复了", "很快地回复了"), ("with thanks", "with thanks"),
+    ("jdk", "jdk"), ("俩人穿", "两个人穿")])
+def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
+    """"我想tk 衣服买大了 肿么弄" (tk: 退款) matched the size exchange entry, "能指定jd快递吗"
+    the default couriers instead of 能指定发京东吗."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
