@@ -162,17 +162,24 @@ _OFFERS = re.compile(r"随时|如有|如果有|有任何|有问题|有需要|还
 _ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼|还是)[^。！!？?]*[？?]\s*$")
 
 
+# An agent at work on the case right now (这边帮您修改, 马上为您处理, 正在帮您加急，请稍等), not
+# done yet: 已经帮您修改好了 and 改好了 close it.
+_DOING = re.compile(r"(?:帮|为|给)您[^。！!？?，,；;]{0,4}?(?:修改|改|处理|办理|安排|加急|催|操作|备注)(?![好完])"
+                    r"(?![^。！!？?]*(?:好了|完了|成功))|(?<![不无])稍等")
+
+
 def awaits(agent: str) -> str | None:
     """What the agent's turn `agent` leaves open: "customer" when it waits for something from
     the customer (see _REQUESTS, _ASKS_FACT), "us" when it promises a later step of ours
-    (see promises_follow_up: 核实后3个工作日内给您补发), None when the case may close."""
+    (see promises_follow_up: 核实后3个工作日内给您补发) or is at it now (see _DOING: 这边帮您
+    修改), None when the case may close."""
     text = to_simplified(agent or "").strip()
     last = [t for t in re.split(r"(?<=[。！!；;\n])", text) if t.strip()][-1:]
     asked = [m for m in _REQUESTS.finditer(text)  # the request with its clause: 如有需要，请提供… offers
              if not _OFFERS.search(_CLAUSE_MARK.split(_SENTENCE_MARK.split(text[:m.start()])[-1])[-1] + m.group())]
     if asked or last and _ASKS_FACT.search(last[0]) and not closes_itself(text):
         return "customer"
-    return "us" if text and promises_follow_up(text) else None
+    return "us" if text and (promises_follow_up(text) or _DOING.search(text)) else None
 
 
 # Words around a standard question that do not say what it is about.
