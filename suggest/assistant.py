@@ -21,8 +21,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, no
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, reports_problem,
-                         says_nothing_yet, small_talk, understand)
+from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, plans,
+                         reports_problem, says_nothing_yet, small_talk, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -512,8 +512,10 @@ class Assistant:
         # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
         # earlier question's answer again. Not a reply: "一个礼拜" to 签收多久了 is no chat.
         chat = None if choice is not None or waiting or reply else self._chat(message, result)
+        # "好的": nothing to look up; "行吧，那我再等等" is looked up only to see whether its
+        # answer was sent already (then it is taken note of), else it is thanks.
         if choice is None and earlier and chat is None and (result.no_match or len(topic_words) <= 1 or reply) \
-                and understand(message).intent not in ("greeting", "thanks"):  # "好的": nothing to look up
+                and (understand(message).intent not in ("greeting", "thanks") or plans(message)):
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
