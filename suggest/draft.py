@@ -202,6 +202,10 @@ _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "g
 _OPEN_STAGE = {"customer": "了解需求", "us": "后续跟踪"}
 _OPEN_LINE = {"customer": "好的，您方便的时候发过来就好，收到后马上为您处理～",
               "us": "好的，有进展会及时告诉您，请留意消息～"}
+# A nudge while the agent is at the case (see Composer.only), for a library without a line.
+_WORKING_LINE = "在的，正在为您处理，请稍等～"
+# A greeting that announces another question (还有一个问题, 再问一下, 问个事): no nudge.
+_ANNOUNCES = re.compile(r"问|请教|咨询|事")
 TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
@@ -636,7 +640,15 @@ class Composer:
             _STILL if kind == "greeting_later" and not asked else None
         # "到账了，谢谢" after the agent promised to check: what was pending is done.
         waiting = awaits(agent) if kind == "closing" and not sober and not settled(key) else None
-        if waiting:
+        # "人呢" while the agent is at the case ("这边帮您查一下，请稍等"): it is being done, the
+        # customer is not asked for more (not "再问一下": another question is announced).
+        working = kind == "greeting_later" and not _ANNOUNCES.search(key) and awaits(agent) == "us"
+        if working:
+            if not self._line(kind, key, self._tone(u), "a nudge while the agent is at the case", parts, notes,
+                              stage=_OPEN_STAGE["us"], whole=True, script=u.script, exact=True):
+                parts.append((_WORKING_LINE, "kefu"))
+                notes.append("a nudge while the agent is at the case (a built-in line)")
+        elif waiting:
             why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
             if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,
                               stage=_OPEN_STAGE[waiting], whole=True, script=u.script, without=skip,

@@ -1020,3 +1020,23 @@ def test_an_agent_doing_it_now_leaves_the_case_open(agent, left):
     from kefu.suggest.draft import awaits
 
     assert awaits(agent) == left
+
+
+@pytest.mark.parametrize("nudge", ["人呢", "在吗", "？？？", "在不"])
+def test_a_nudge_while_the_agent_is_at_the_case_says_it_is_being_done(nudge):
+    """"人呢" after "这边帮您查一下，请稍等" got "在的在的，还有什么问题您尽管说。": the customer
+    waits for the agent's result, not to be asked for more."""
+    at_it = "亲，这边帮您查一下，请稍等"
+    working = "在的，正在为您处理，请稍等一下哦～"
+    c = composer(("w1", "greeting_later", "后续跟踪", "any", working))
+    u = u_(intent="greeting", first=False)
+    assert c.only("greeting_later", "greeting", u, {}, nudge, at_it).text == working
+    assert c.only("greeting_later", "greeting", u, {}, nudge, "改好了亲").text == GREETING_AGAIN
+    # another question announced is no nudge: the usual greeting
+    assert c.only("greeting_later", "greeting", u, {}, "再问一下", at_it).text == GREETING_AGAIN
+    # a library without such a line: a built-in one, no "还有什么…"
+    d = composer().only("greeting_later", "greeting", u, {}, nudge, at_it)
+    assert "稍等" in d.text and "还有" not in d.text and any("built-in" in w for w in d.explanation)
+    for key in KEYS:  # and the shipped one has such lines
+        d = _shipped().only("greeting_later", "greeting", u, {}, f"{key}{nudge}", at_it)
+        assert "稍等" in d.text and "还有" not in d.text, d.text
