@@ -215,6 +215,7 @@ def _still_open(m: re.Match) -> str | None:
 _WHY_PATTERNS = [
     (re.compile(r"(.+): the case stays open$"), _still_open),
     (re.compile(r"(the agent still waits for the customer|a step of ours is pending)$"), lambda m: _OPEN_ZH[m[1]]),
+    (re.compile(r"a nudge while the agent is at the case$"), lambda m: "客服正在处理时客户在催：告诉客户正在处理，请稍等"),
     (re.compile(r"a problem reported → empathy first$"), lambda m: "客户反映了问题：先表达理解"),
     (re.compile(r"first message of the conversation$"), lambda m: "对话的第一条消息"),
     (re.compile(r"offer more help$"), lambda m: "询问是否还需要帮助"),
@@ -252,6 +253,8 @@ _NOTE_PATTERNS = [
      lambda m: f"客户在催：回答还在等回复的问题「{m[1]}」"),
     (re.compile(r"vague message: matched together with the earlier turns and the agent's answer to them$"),
      lambda m: "消息较笼统：结合客户前面的话和客服的回答一起匹配"),
+    (re.compile(r"a nudge while the agent is at the case \(a built-in line\)$"),
+     lambda m: "客服正在处理时客户在催：告诉客户正在处理，请稍等（用内置的一句）"),
     (re.compile(r"(.+): the case stays open \(a built-in line\)$"),
      lambda m: (why := _still_open(m)) and f"{why}（用内置的一句）"),
     (re.compile(r"the answer opens with an apology: no cheerful welcome before it$"),
