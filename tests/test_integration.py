@@ -197,6 +197,11 @@ EVERYDAY = [
     ("显示缺货了什么时候补", {"k038"}),
     ("宝宝问一下，衣服能不能七天无理由退呀", {"k141"}),
     ("我收到嘅衫有個窿，點算？", {"k165", "k169"}),
+    # a phrasing of another entry held the words: k100 (refund after cancelling) had the plain
+    # 退款啥时候到账, k086 (personal invoice) 我不是公司 能开发票吗, k164 no appliance failing in use
+    ("亲亲 我的退款什么时候到账啊", {"k173"}),
+    ("hi 能开发票不 公司报销用", {"k085", "k087"}),
+    ("空气炸锅买了两个礼拜就不加热了 怎么办", {"k164"}),
 ]
 
 
