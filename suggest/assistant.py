@@ -19,9 +19,9 @@ from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
                           to_simplified, to_traditional)
 
-from .draft import KNOWN_VARIABLES, Composer, Draft, literal_values, same_answer, topic, values_from_message
+from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, disclaims, plans,
+from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, delivered, disclaims, plans,
                          reports_problem, says_nothing_yet, small_talk, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
@@ -586,6 +586,11 @@ class Assistant:
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
+        if not noted and choice is None and not waiting and delivered(message) and awaits(agent) == "customer":
+            # "照片发了 你看下" after the agent asked for photos in words of its own: nothing
+            # to look up (the search finds nothing, or an entry about missing items)
+            noted = True
+            notes.append("the customer sent what the agent asked for: taken note")
         if noted:
             drafts = [self.composer.acknowledge(u, vals, message)]
         else:

@@ -339,6 +339,22 @@ _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白�
                    r"(?:跟|和|同|与)[^，,。.!！?？\s]{1,6}?(?:商量|讨论|说一下|说下|问问|问一下|问下))")
 
 
+# What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
+# or uploaded (照片发了, 截图发给你了, 视频已经传了), or 发你了 / 发给你了. Not asked (照片发了吗),
+# denied (还没发照片) nor of the parcel (你们发了没, 快递发给你了吗).
+_DELIVERED = re.compile(r"(?:照片|图片|截图|截屏|视频|凭证|图|订单号|单号|地址|资料)[^，,。？?]{0,4}?"
+                        r"(?:(?:已经?|都)?(?:发|传|上传|提交)(?:给|过去|过来|到)?(?:你|您)?了|"
+                        r"(?:已经?|都)(?:发|传|上传|提交))|发(?:给)?[你您]了")
+_DENIED_OR_ASKED = re.compile(r"[?？]|吗|嘛|么|没|不|未|快递|包裹|货")
+
+
+def delivered(message: str) -> bool:
+    """True when the message says the customer sent what an agent asks for (照片发了 你看下,
+    截图发给你了): nothing to look up, it is taken note of."""
+    text = normalize(message).text
+    return bool(_DELIVERED.search(text)) and not _DENIED_OR_ASKED.search(text)
+
+
 def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""

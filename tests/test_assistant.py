@@ -1688,3 +1688,24 @@ def test_a_second_answer_is_read_in_the_region_asked_from(shop_kb):
     s = Assistant(searches, composer()).suggest("我想用7-11取貨，運費多少？")
     assert all("postage" not in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
     assert any("tw-freight" in d.entry_ids for d in s.drafts), [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("message", ["照片发了 你看下", "截图发给你了", "视频已经传了", "图片发过去了哈"])
+def test_sending_what_the_agent_asked_for_is_taken_note_of(shop_kb, message):
+    """"照片发了 你看下" after the agent asked for photos in words of its own (no entry's
+    answer) matched nothing and got the holding line 这个问题小禾需要再核实一下: it only says
+    the photos were sent. It is taken note of, the case kept open."""
+    context = [{"role": "customer", "text": "口红断了 质量问题能退吗"},
+               {"role": "agent", "text": "质量问题可以退换，麻烦拍照发给我们"},
+               {"role": "customer", "text": "行吧 那我拍照"}]
+    searches = _Searches(shop_kb, {}, [replace(_ALIPAY, confidence=0.3)])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == [], s.drafts
+    assert RATING not in s.drafts[0].text and any("sent what the agent asked for" in n for n in s.notes), s.notes
+
+
+@pytest.mark.parametrize("message", ["照片发了吗", "你们发了没", "快递发给你了吗", "我还没发照片"])
+def test_asking_about_sending_is_no_delivery(message):
+    from kefu.suggest.understand import delivered
+
+    assert not delivered(message)
