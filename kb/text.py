@@ -350,10 +350,17 @@ _CHAT = [(re.compile(p), w) for p, w in (
 _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|(?<![a-z])(?:tk|th|zfb|jd|wx|vx|sf)(?![a-z])")
 
 
+# A chat app's sticker as it arrives in text: its name in brackets ([微笑], [捂脸], [叹气],
+# [OK], on normalised text [ok]). Not a size list (尺码[s/m/l]).
+STICKER = re.compile(r"\[(?:[\u4e00-\u9fff]{1,4}|[a-z]{1,3})\]")
+
+
 def mandarin(text: str) -> str:
     """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办), Taiwan's
     出货 as 发货 and mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款),
-    for matching."""
+    without chat stickers ([捂脸] made 捂 and 脸 words of the message), for matching."""
+    if "[" in text and (bare := _SPACE.sub(" ", STICKER.sub(" ", text)).strip()):
+        text = bare  # a sticker alone stays: there is nothing else to match
     if _CANTONESE_CHAR.search(text):
         for word, mandarin_word in _CANTONESE:
             text = word.sub(mandarin_word, text)

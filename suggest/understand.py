@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import GIVEN_NUMBER, normalize
+from kefu.kb.text import GIVEN_NUMBER, STICKER, normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -32,7 +32,8 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"我?(?:还|另外|再|想)?(?:有|问|请教|咨询)(?:一个|一件|一|个|件|几个|一点|点|些)?(?:问题|事情|事儿?)"
                      r"(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
-_FILLER = re.compile(r"[啊呀吧呢嘛哦哈么吗~\s\W_]")
+# ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji.
+_FILLER = re.compile(rf"{STICKER.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # 唔该 beside a greeting is Cantonese "excuse me", opening the talk (你好 唔该, 唔该，有人吗);
 # alone, after 好/ok, or as 唔该晒 / 唔该你, it thanks.
 _EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")
@@ -159,7 +160,8 @@ _ANGRY = re.compile(rf"骗子|骗人|垃圾|{_SWEAR}|什么破|太差|{_RIPOFF}|
                     rf"搞什么|什么玩意|有病|{_STRESS}|怎么回事[!！?？]|"
                     r"这样对待|这么对待|"
                     rf"{_CANTONESE_ANGRY}|"
-                    r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]")  # 😠😡🤬💢👿😤
+                    r"[\U0001F620\U0001F621\U0001F92C\U0001F4A2\U0001F47F\U0001F624]|"  # 😠😡🤬💢👿😤
+                    r"\[(?:发怒|怒|抓狂)\]")  # and the chat stickers [发怒], [抓狂]
 # Anger put as a question, sarcasm or a demand: 你们系统怎么搞的, 这是什么操作, 是不是不想做生意了,
 # 有没有在做事, 这就是你们的服务？, 这也叫正品？, 说好的次日达呢, 钱呢, 走路都比这快, 真行啊,
 # 问了三次, 到底还发不发, 取消个订单要这么难吗, 凭什么, 给我查清楚！ (not 请给我退款: asked
@@ -197,7 +199,8 @@ _ANXIOUS = re.compile(rf"{_HURRIED}|(?<!不)(?<!不着)(?<!别着)急|(?<!不)�
                       r"千万(?:先|可)?(?:别|不要|要)|吓死|吓坏|怕(?:寄|弄|被|搞)?(?:丢|坏|错|碎|来不及|赶不上)|"
                       r"怎么办(?:啊|呀|哇|才好)|是不是(?:根本)?(?:没发|没寄|丢了|寄丢|弄丢|送错|寄错)|"
                       r"到底|[?？]{2,}|"
-                      r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]")  # 😭😢😰😱🥺😥
+                      r"[\U0001F62D\U0001F622\U0001F630\U0001F631\U0001F97A\U0001F625]|"  # 😭😢😰😱🥺😥
+                      r"\[(?:流泪|大哭|哭|快哭了|可怜|委屈|难过)\]")  # and the chat stickers [流泪], [大哭]
 # "还没发货" as the condition of a change ("订单还没发货，可以改地址吗") is no worry; after
 # a wait ("都五天了还没发货，我要取消") it is.
 _NOT_YET = re.compile(_NOT_YET_WORDS)
@@ -340,11 +343,13 @@ _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白�
 
 
 # What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
-# or uploaded (照片发了, 截图发给你了, 视频已经传了), or 发你了 / 发给你了. Not asked (照片发了吗),
+# or uploaded (照片发了, 截图发给你了, 视频已经传了), or 发你了 / 发给你了, or a photo itself
+# ([图片], as a chat app shows it in text). Not asked (照片发了吗),
 # denied (还没发照片) nor of the parcel (你们发了没, 快递发给你了吗).
 _DELIVERED = re.compile(r"(?:照片|图片|截图|截屏|视频|凭证|图|订单号|单号|地址|资料)[^，,。？?]{0,4}?"
                         r"(?:(?:已经?|都)?(?:发|传|上传|提交)(?:给|过去|过来|到)?(?:你|您)?了|"
-                        r"(?:已经?|都)(?:发|传|上传|提交))|发(?:给)?[你您]了")
+                        r"(?:已经?|都)(?:发|传|上传|提交))|发(?:给)?[你您]了|"
+                        r"^\[(?:图片|视频|文件)\]$")  # what a chat app shows for a photo sent
 _DENIED_OR_ASKED = re.compile(r"[?？]|吗|嘛|么|没|不|未|快递|包裹|货")
 
 

@@ -319,3 +319,13 @@ def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [("[捂脸]今天能到不", "今天能到不"), ("吊牌剪了还能退不[捂脸]", "吊牌剪了还能退不"),
+                                         ("好的[ok]", "好的"), ("[图片]", "[图片]"), ("尺码[s/m/l]", "尺码[s/m/l]")])
+def test_chat_stickers_are_not_matched(typed, read):
+    """Stickers arrive as their names in brackets: [捂脸] made 捂 and 脸 words of the message.
+    A message of a sticker alone keeps it (there is nothing else to match)."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read

@@ -630,3 +630,19 @@ def test_an_acknowledgement_with_chat_praise_is_thanks(message):
 @pytest.mark.parametrize("message", ["nb", "这款牛仔裤yyds 有S码吗", "666号色有货吗"])
 def test_chat_praise_alone_or_with_a_question_is_no_thanks(message):
     assert understand(message, "售前").intent != "thanks"
+
+
+@pytest.mark.parametrize("message, intent", [("好吧[叹气]", "thanks"), ("好的[OK]", "thanks"), ("收到[抱拳]", "thanks"),
+                                             ("在吗[微笑]", "greeting"), ("[捂脸]", "greeting"),
+                                             ("[捂脸]今天能到不", "logistics")])
+def test_chat_stickers_say_nothing_more(message, intent):
+    """A chat app's stickers arrive as their names in brackets ([微笑], [捂脸], [叹气]):
+    "好吧[叹气]" after the agent's answer was no acknowledgement and got the shipping
+    times drafted."""
+    assert understand(message, "售中").intent == intent
+
+
+@pytest.mark.parametrize("message, sentiment", [("还没到[流泪]", "anxious"), ("快递丢了吗[大哭]", "anxious"),
+                                                ("衣服呢[发怒]", "angry"), ("好看[微笑]", "calm")])
+def test_chat_stickers_carry_the_mood_as_emoji_do(message, sentiment):
+    assert understand(message).sentiment == sentiment
