@@ -646,3 +646,10 @@ def test_chat_stickers_say_nothing_more(message, intent):
                                                 ("衣服呢[发怒]", "angry"), ("好看[微笑]", "calm")])
 def test_chat_stickers_carry_the_mood_as_emoji_do(message, sentiment):
     assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message", ["好的谢谢 那大概啥时候发货", "谢谢亲 咋申请退款", "好的 啥时候能到", "谢谢 那运费咋算"])
+def test_a_colloquial_question_after_thanks_is_not_thanks(message):
+    """"好的谢谢 那大概啥时候发货" was thanks (啥, 咋: 什么, 怎么 as typed in chat asked nothing)
+    and got a goodbye with a rating request, its question left to a second draft."""
+    assert understand(message).intent != "thanks"
