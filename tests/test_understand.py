@@ -653,3 +653,12 @@ def test_a_colloquial_question_after_thanks_is_not_thanks(message):
     """"好的谢谢 那大概啥时候发货" was thanks (啥, 咋: 什么, 怎么 as typed in chat asked nothing)
     and got a goodbye with a rating request, its question left to a second draft."""
     assert understand(message).intent != "thanks"
+
+
+@pytest.mark.parametrize("message", ["算了 不想说了", "不说了", "算了不问了", "行了 不聊了"])
+def test_giving_up_on_the_talk_is_a_goodbye(message):
+    """"算了 不想说了" after an angry complaint matched the order cancellation entry at 0.58
+    and was answered with how to cancel an order: it ends the talk, a sober goodbye."""
+    from kefu.suggest.understand import resigned
+
+    assert understand(message, "售中").intent == "thanks" and resigned(message)
