@@ -163,7 +163,7 @@ _ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼|还是)[^。
 
 
 # An agent at work on the case right now (这边帮您修改, 马上为您处理, 正在帮您加急，请稍等), not
-# done yet: 已经帮您修改好了 and 改好了 close it.
+# done yet: 已经帮您修改好了 and 改好了 close it, and an offer (有问题随时为您处理) opens nothing.
 _DOING = re.compile(r"(?:帮|为|给)您[^。！!？?，,；;]{0,4}?(?:修改|改|处理|办理|安排|加急|催|操作|备注)(?![好完])"
                     r"(?![^。！!？?]*(?:好了|完了|成功))|(?<![不无])稍等")
 
@@ -179,7 +179,9 @@ def awaits(agent: str) -> str | None:
              if not _OFFERS.search(_CLAUSE_MARK.split(_SENTENCE_MARK.split(text[:m.start()])[-1])[-1] + m.group())]
     if asked or last and _ASKS_FACT.search(last[0]) and not closes_itself(text):
         return "customer"
-    return "us" if text and (promises_follow_up(text) or _DOING.search(text)) else None
+    doing = [m for m in _DOING.finditer(text)  # not offered: 如有问题，随时为您处理
+             if not _OFFERS.search(_CLAUSE_MARK.split(_SENTENCE_MARK.split(text[:m.start()])[-1])[-1])]
+    return "us" if text and (promises_follow_up(text) or doing) else None
 
 
 # Words around a standard question that do not say what it is about.

@@ -1013,7 +1013,8 @@ def test_only_an_answer_that_promises_to_look_into_it_gets_a_follow_up_closing(a
 
 @pytest.mark.parametrize("agent, left", [
     ("好的亲，这边帮您修改", "us"), ("收到，马上为您处理", "us"), ("已经在帮您加急了，请稍等", "us"), ("稍等，我看一下", "us"),
-    ("改好了亲", None), ("已经帮您修改好了", None), ("这边帮您改好了，请查看订单", None)])
+    ("改好了亲", None), ("已经帮您修改好了", None), ("这边帮您改好了，请查看订单", None),
+    ("如有问题随时为您处理", None), ("以后有需要，随时帮您安排", None)])
 def test_an_agent_doing_it_now_leaves_the_case_open(agent, left):
     """"嗯" after "好的亲，这边帮您修改" got "如果没有其他问题，小禾就不打扰啦…评价邀请": a
     goodbye and a rating request while the agent was still changing the address."""
