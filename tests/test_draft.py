@@ -1041,3 +1041,14 @@ def test_a_nudge_while_the_agent_is_at_the_case_says_it_is_being_done(nudge):
     for key in KEYS:  # and the shipped one has such lines
         d = _shipped().only("greeting_later", "greeting", u, {}, f"{key}{nudge}", at_it)
         assert "稍等" in d.text and "还有" not in d.text, d.text
+
+
+@pytest.mark.parametrize("agent, left", [
+    ("亲，快递那边还在核实，有结果马上告诉您", "us"), ("好的，有进展会第一时间通知您", "us"), ("有消息就联系您哈", "us"),
+    ("补货后会第一时间通知您", None), ("到店后会简讯通知您取件", None)])
+def test_an_agent_promising_news_leaves_the_case_open(agent, left):
+    """"好吧" after "快递那边还在核实，有结果马上告诉您" got the goodbye and a rating request:
+    the agent had promised news, in words other than _PENDING's (核实 was the courier's)."""
+    from kefu.suggest.draft import awaits
+
+    assert awaits(agent) == left
