@@ -1709,3 +1709,21 @@ def test_asking_about_sending_is_no_delivery(message):
     from kefu.suggest.understand import delivered
 
     assert not delivered(message)
+
+
+@pytest.mark.parametrize("message", ["快点的", "快点", "赶紧的", "快点啊！"])
+def test_hurry_up_alone_chases_the_waiting_question(assistant, message):
+    """"快点的" while the customer's question waited for a reply matched nothing and got the
+    holding line 我这边帮您确认清楚: it chases that reply, as 人呢 does."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "你好"},
+                                    {"role": "agent", "text": "您好，请问有什么可以帮您"},
+                                    {"role": "customer", "text": "发票怎么开"}])
+    assert s.drafts[0].entry_ids == ["invoice"] and any("nudge" in n for n in s.notes), s.notes
+    assert s.sentiment != "calm"
+
+
+@pytest.mark.parametrize("message", ["快点发货", "快点的话几天到"])
+def test_hurry_up_with_a_request_is_no_nudge(message):
+    from kefu.suggest.understand import understand
+
+    assert understand(message).intent != "greeting"
