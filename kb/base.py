@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -34,6 +36,9 @@ _SYNC_MAX = 200
 # saved again (by the next search after them).
 _SAVE_AGAIN_S = 60.0
 
+# Query vectors kept per process (see KnowledgeBase.encode_query): ~0.4 MB per model.
+QUERY_MEMORY = 256
+
 # (entry id, phrasings then trusted learned phrasings, validity window, learned phrasings)
 Item = tuple[str, list[str], tuple, list[str]]
 
@@ -57,7 +62,7 @@ class KnowledgeBase:
     """
 
     def __init__(self, home: str | Path, embedders: list[Embedder], progress: Progress | None = None,
-                 search_threads: int | None = 1):
+                 search_threads: int | None = 1, remember_queries: int = QUERY_MEMORY):
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.store = Store.open(self.home / "kefu.db")
@@ -74,6 +79,10 @@ class KnowledgeBase:
         self.index_error: IndexNotUpdated | None = None
         # The searched entry index when it could not be saved, and when to try again.
         self._unsaved: tuple[Index, float] | None = None
+        # (models in use, their query vectors by (model, text)), see encode_query.
+        self._remembered: tuple[list[int], OrderedDict] = ([], OrderedDict())
+        self._remember_max = remember_queries
+        self._remember_lock = threading.Lock()
         if search_threads:
             # FAISS, numpy's BLAS and the encoders each start threads; on a small
             # machine they compete for the cores and one query gets slower, not
@@ -86,6 +95,34 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self.store.close()
+
+    def encode_query(self, model: Embedder, text: str) -> np.ndarray:
+        """`model`'s query vector of `text` (a model of `embedders`), encoded once for the
+        last `remember_queries` texts: the panel asks again for the same message at each
+        keystroke in a variable's box, and one suggestion may search a question twice
+        (read in a region for a second answer, then for the region's own entry). Forgotten
+        when the models in use change."""
+        if not self._remember_max:
+            return model.encode_queries([text])[0]
+        key = (id(model), text)
+        with self._remember_lock:
+            models, kept = self._remembered
+            if models != [id(m) for m in self.embedders]:
+                self._remembered = models, kept = [id(m) for m in self.embedders], OrderedDict()
+            if (vector := kept.get(key)) is not None:
+                kept.move_to_end(key)
+                return vector.copy()
+        vector = model.encode_queries([text])[0]
+        with self._remember_lock:
+            kept[key] = vector.copy()
+            while len(kept) > self._remember_max:
+                kept.popitem(last=False)
+        return vector
+
+    def forget_queries(self) -> None:
+        """Drop the remembered query vectors (a benchmark timing each search cold)."""
+        with self._remember_lock:
+            self._remembered = ([], OrderedDict())
 
     @property
     def models(self) -> dict[str, int]:

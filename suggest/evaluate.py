@@ -231,6 +231,9 @@ _NEVER = 10 ** 9  # a trust rule no phrasing meets: measures the prior alone
 def _run(retriever: Retriever, queries: list[dict], progress: Progress | None) -> list:
     results = []
     for i, q in enumerate(queries, 1):
+        # Timed as a first search of its message: a query the set repeats, or the same
+        # queries run again after replaying feedback, would find its vectors remembered.
+        retriever.kb.forget_queries()
         results.append(retriever.search(q["query"]))
         if progress and (i % 50 == 0 or i == len(queries)):
             progress("queries", i, len(queries))

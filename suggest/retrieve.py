@@ -195,7 +195,7 @@ class Retriever:
 
         queries = {}
         for m in self.kb.embedders:
-            queries[m.id] = m.encode_queries([text])[0]
+            queries[m.id] = self.kb.encode_query(m, text)
             clock.lap(f"encode {m.id}")
         layout = index.layout()
         found = []

@@ -321,3 +321,77 @@ def test_anchors_map_a_rescaled_model_back_onto_the_reference():
     a, b = calibrate.Anchors(2 * ref.same - 1, 2 * ref.other - 1, 2 * ref.spread).onto(ref)
     assert (a, b) == (pytest.approx(0.5), pytest.approx(0.5))
     assert calibrate.Anchors(0.5, 0.5, 0.1).onto(ref)[0] == 0.0  # no separation: a flat map
+
+
+class CountingQueries(FakeEmbedder):
+    """Counts the query texts it encodes (FakeEmbedder counts documents only)."""
+
+    def __init__(self, id: str = "fake"):
+        super().__init__(id)
+        self.queries: list[str] = []
+
+    def encode_queries(self, texts):
+        self.queries.extend(texts)
+        return super().encode_queries(texts)
+
+
+def _counting_kb(tmp_path, mp, **kw):
+    patch_jieba(mp)
+    model = CountingQueries()
+    kb = KnowledgeBase(tmp_path / "home", [model], **kw)
+    kb.import_entries(SHOP)
+    kb.index()
+    return kb, model
+
+
+def test_a_message_searched_again_is_not_encoded_again(tmp_path, monkeypatch):
+    # The panel asks again for the same message at each keystroke in a variable's box.
+    kb, model = _counting_kb(tmp_path, monkeypatch)
+    try:
+        retriever = Retriever(kb)
+        first = retriever.search("运费怎么算呀")
+        again = Retriever(kb).search("运费怎么算呀")  # a new request's retriever, same process
+        assert model.queries == ["运费怎么算呀"]
+        assert [(h.entry_id, h.score, h.dense) for h in again.hits] == \
+            [(h.entry_id, h.score, h.dense) for h in first.hits]
+        retriever.search("能开发票吗")
+        assert model.queries == ["运费怎么算呀", "能开发票吗"]
+        kb.forget_queries()
+        retriever.search("运费怎么算呀")
+        assert model.queries == ["运费怎么算呀", "能开发票吗", "运费怎么算呀"]
+    finally:
+        kb.close()
+
+
+def test_remembered_query_vectors_are_bounded_and_cannot_be_changed_by_a_caller(tmp_path, monkeypatch):
+    kb, model = _counting_kb(tmp_path, monkeypatch, remember_queries=2)
+    try:
+        vector = kb.encode_query(model, "运费")
+        vector[:] = 0  # a caller writing into its copy
+        assert kb.encode_query(model, "运费").any()
+        kb.encode_query(model, "发票")
+        kb.encode_query(model, "退货")  # the third text: the oldest, 运费, is forgotten
+        kb.encode_query(model, "退货")
+        kb.encode_query(model, "运费")
+        assert model.queries == ["运费", "发票", "退货", "运费"]
+    finally:
+        kb.close()
+
+
+def test_query_vectors_are_forgotten_when_the_models_change_and_never_kept_when_off(tmp_path, monkeypatch):
+    kb, model = _counting_kb(tmp_path, monkeypatch)
+    try:
+        kb.encode_query(model, "运费")
+        other = CountingQueries()  # a model switched in under the same id (fine-tuned)
+        kb.embedders = [other]
+        kb.encode_query(other, "运费")
+        assert other.queries == ["运费"]
+    finally:
+        kb.close()
+    off, model = _counting_kb(tmp_path / "off", monkeypatch, remember_queries=0)
+    try:
+        off.encode_query(model, "运费")
+        off.encode_query(model, "运费")
+        assert model.queries == ["运费", "运费"]
+    finally:
+        off.close()
