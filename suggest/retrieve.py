@@ -281,7 +281,11 @@ class Retriever:
         scored = []
         for key, fused in zip(candidates.keys, candidates.fused.tolist()):
             row = index.rows[index.by_entry[key][0]]
-            shared = [w for w in dict.fromkeys(words) if w in set(row.tokens) and w not in FUNCTION_WORDS]
+            tokens = set(row.tokens)
+            # A word may stand inside a longer one of the passage (功率 in 额定功率): a
+            # one-character word already matched the passage's characters anywhere.
+            shared = [w for w in dict.fromkeys(words)
+                      if w not in FUNCTION_WORDS and (w in tokens or (len(w) > 1 and w in row.text))]
             if shared:
                 scored.append((fused, key, shared))
         scored.sort(key=lambda t: -t[0])
