@@ -166,6 +166,22 @@ def test_no_overlap_runs_across_pages_of_a_pdf_without_headings():
         (1, "第一句。第二句。"), (1, "第二句。\n第三段很长很长。"), (2, "第四段。")]
 
 
+def test_a_pdf_table_keeps_one_line_per_row():
+    """A size table drawn in a PDF came back as one run of cells, 尺码 身高 胸围 S 155/80A 108
+    M 160/84A 112 …: the rows' line breaks were taken for wrapped prose. Lines of as many
+    cells as their neighbours', with no sentence punctuation, are rows and stay lines;
+    wrapped prose around them is still joined."""
+    page = ["尺码表（单位：cm），请根据身高和胸围", "选择合适的尺码。", "尺码 身高 胸围 衣长",
+            "S 155/80A 108 66", "M 160/84A 112 68", "L 165/88A 116 70"]
+    blocks = pdf_blocks(_pdf([page]), "size.pdf")
+    assert [b.text for b in blocks] == [
+        "尺码表（单位：cm），请根据身高和胸围选择合适的尺码。", "尺码 身高 胸围 衣长",
+        "S 155/80A 108 66", "M 160/84A 112 68", "L 165/88A 116 70"]
+    assert {b.page for b in blocks} == {1}
+    [passage] = chunk(blocks, "size.pdf")
+    assert passage.text.splitlines()[-1] == "L 165/88A 116 70"
+
+
 def test_pdf_paragraphs_split_on_blank_lines():
     text = "第一段第一行，\n第一段第二行。\n\n  \nSecond\nparagraph.\n"
     assert documents._paragraphs(text) == ["第一段第一行，第一段第二行。", "Second paragraph."]

@@ -175,10 +175,42 @@ def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
             text = page.extract_text() or ""
         except Exception as exc:
             raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
-        blocks.extend(Block(p, page=number) for p in _paragraphs(text))
+        blocks.extend(Block(p, page=number) for p in _pdf_paragraphs(text))
     if not blocks:
         raise _error(path, "the PDF has no extractable text (a scanned image?)")
     return blocks
+
+
+# A table row as pypdf extracts it: cells apart by spaces, no sentence punctuation (wrapped
+# prose has some on nearly every line).
+_ROW_PUNCTUATION = re.compile(r"[，。；！？]|[,.;!?](?:\s|$)")
+_ROW_CELLS = range(2, 9)
+
+
+def _row_cells(line: str) -> int:
+    """How many cells `line` has if it may be a table row, else 0."""
+    cells = len(line.split())
+    return cells if cells in _ROW_CELLS and not _ROW_PUNCTUATION.search(line) else 0
+
+
+def _pdf_paragraphs(text: str) -> list[str]:
+    """Paragraphs of a PDF page's text, a table's rows one each: runs of two or more lines
+    with the same number of cells are rows, whose line breaks are no wraps to join (a size
+    table became one line of cells, 尺码 身高 S 155/80A M 160/84A …)."""
+    found: list[str] = []
+    for paragraph in _BLANK_LINES.split(text.replace("\r\n", "\n")):
+        lines = paragraph.split("\n")
+        cells = [_row_cells(line) for line in lines]
+        prose: list[str] = []
+        for i, line in enumerate(lines):
+            if cells[i] and cells[i] in cells[max(0, i - 1):i] + cells[i + 1:i + 2]:
+                found += _paragraphs("\n".join(prose))
+                prose = []
+                found += _paragraphs(line)
+            else:
+                prose.append(line)
+        found += _paragraphs("\n".join(prose))
+    return found
 
 
 # ---------------------------------------------------------------- HTML
