@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -178,14 +179,28 @@ def _import_totals(results) -> dict[str, int]:
     return totals
 
 
+def _columns(text: str) -> int:
+    """Terminal columns `text` takes: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _file_cell(name: str, width: int = 40) -> str:
+    """`name` cut from the left and padded to `width` terminal columns, so that the
+    columns after a Chinese file name line up under their headers."""
+    if _columns(name) > width:
+        while _columns(name) > width - 1:
+            name = name[1:]
+        name = "…" + name
+    return name + " " * (width - _columns(name))
+
+
 def _import_text(d: dict) -> str:
     """A summary table, then each failed file's error, rejected rows, notes and the dry-run diff."""
     lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'unchanged':>9} {'skipped':>7} "
              f"{'pruned':>6} {'passages':>8} {'rejected':>8}"]
     for r in d["files"]:
-        name = r["file"] if len(r["file"]) <= 40 else "…" + r["file"][-39:]
         passages = sum(r["passages"].get(k, 0) for k in ("added", "updated"))
-        lines.append(f"{name:40} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>9} "
+        lines.append(f"{_file_cell(r['file'])} {r['status']:8} {r['added']:>6} {r['updated']:>7} {r['unchanged']:>9} "
                      f"{r['skipped']:>7} {r['pruned']:>6} {passages:>8} {len(r['rejected']):>8}")
     t = d["totals"]
     lines.append(f"{'total':40} {'':8} {t['added']:>6} {t['updated']:>7} {t['unchanged']:>9} "

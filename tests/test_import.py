@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -1270,6 +1271,22 @@ def test_document_dry_run_and_cli_report(kefu, tmp_path):
     # the line under it says they are all there, unchanged.
     text = kefu("import", "manual.docx").stdout
     assert "  passages of manual.docx: 0 added, 0 updated, 3 unchanged, 0 removed\n" in text
+
+
+def test_the_summary_table_lines_up_under_chinese_file_names(kefu, tmp_path):
+    """A Chinese file name takes two terminal columns a character, and the table padded it
+    by characters: every count of 空气炸锅说明书.docx stood 7 columns right of its header."""
+    manual_docx(tmp_path / "空气炸锅说明书.docx")
+    manual_docx(tmp_path / "manual.docx")
+    kefu("init")
+    lines = kefu("import", "空气炸锅说明书.docx", "manual.docx").stdout.splitlines()
+    header, chinese, latin, total = lines[:4]
+    assert chinese.startswith("空气炸锅说明书.docx") and latin.startswith("manual.docx")
+
+    def columns(line: str) -> int:  # where the line's last character ends on a terminal
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+    assert columns(header) == columns(chinese) == columns(latin) == columns(total)
+    assert columns(chinese.split(" imported")[0]) == columns(latin.split(" imported")[0])
 
 
 GUIDE_MD = """# 四件套使用手册
