@@ -146,7 +146,8 @@ def read_file(path: Path, options: ImportOptions, data: bytes | None = None, nam
         result.rejected = [str(p) for p in loaded.problems]
         result.rejected_detail = [error_detail(p.error) for p in loaded.problems]
         if progress is not None:
-            progress("rows", len(loaded.rows) + len(loaded.passages), len(loaded.rows) + len(loaded.passages))
+            read = len(loaded.rows) + len(loaded.passages)  # a file gives rows or passages, not both
+            progress("passages" if loaded.passages else "rows", read, read)
         if loaded.problems and not options.skip_bad_rows:
             raise RowsRejected(result.file, [p.error for p in loaded.problems])
     except KefuError as exc:

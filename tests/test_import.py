@@ -1273,6 +1273,16 @@ def test_document_dry_run_and_cli_report(kefu, tmp_path):
     assert "  passages of manual.docx: 0 added, 0 updated, 3 unchanged, 0 removed\n" in text
 
 
+def test_a_documents_progress_counts_passages_not_rows(kb, tmp_path):
+    """Importing a manual reported "rows: 3/3" on stderr, as if it were a FAQ table: the
+    3 are its passages."""
+    seen = []
+    kb.progress = lambda stage, done, total: seen.append((stage, done, total))
+    BulkImporter(kb).run([manual_docx(tmp_path / "manual.docx"), shop_workbook(tmp_path / "faq.xlsx")])
+    read = [s for s in seen if s[0] in ("rows", "passages")]
+    assert read == [("passages", 3, 3), ("rows", len(QUESTIONS), len(QUESTIONS))]
+
+
 def test_the_summary_table_lines_up_under_chinese_file_names(kefu, tmp_path):
     """A Chinese file name takes two terminal columns a character, and the table padded it
     by characters: every count of 空气炸锅说明书.docx stood 7 columns right of its header."""
