@@ -1240,6 +1240,18 @@ def test_a_reference_shares_more_than_a_function_word_with_the_message(kb, tmp_p
     assert {"刷头", "保修", "范围"} <= set(ref.shared) and "在" not in ref.shared
 
 
+def test_a_reference_shares_more_than_a_modal_or_question_word(kb, tmp_path):
+    """羽绒服能不能机洗 was answered with an air fryer's cleaning passage, its one shared word
+    不能 (机身主体不能水洗): a modal or question word names no topic, as 在 names none."""
+    care = [("清洁与保养", ["炸篮可以放入洗碗机清洗。机身主体不能水洗，请用湿布擦拭，有没有油渍都要擦干。"], None)]
+    BulkImporter(kb).run([manual_docx(tmp_path / "空气炸锅说明书.docx", care)])
+    retriever = Retriever(kb)
+    for message in ("羽绒服能不能机洗", "有没有尺码表", "这个是不是正品"):
+        assert retriever.search(message).references == [], message
+    ref = retriever.search("机身不能水洗吗").references[0]
+    assert "水洗" in ref.shared and "不能" not in ref.shared
+
+
 def test_a_reference_shares_a_word_the_passage_holds_inside_a_longer_one(kb, tmp_path):
     """功率多少 got no reference from a spec table whose row reads 额定功率 | 1500W: the
     manual's 额定功率 is one word, the message's 功率 another, and only whole words counted
