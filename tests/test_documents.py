@@ -89,6 +89,49 @@ def test_docx_passages_have_sections():
     assert passages[2] == Passage("manual.docx", 2, "自签收之日起保修一年。", "保修政策 > 保修期限", None)
 
 
+def _size_table_docx(rows: int) -> bytes:
+    import docx
+
+    doc = docx.Document()
+    doc.add_heading("尺码表", level=1)
+    table = doc.add_table(rows=rows + 1, cols=4)
+    for col, text in enumerate(["尺码", "身高", "胸围", "衣长"]):
+        table.cell(0, col).text = text
+    for r in range(1, rows + 1):
+        for col, text in enumerate([f"码{r}", f"{150 + r}/{76 + r}A", str(100 + r), str(60 + r)]):
+            table.cell(r, col).text = text
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_a_table_cut_over_passages_repeats_its_header_row():
+    """A size table longer than a passage went on in the next one as bare rows, 码30 |
+    180/106A | 130 | 90: the agent could not tell which number was the 胸围, and 胸围多少
+    found no word of the passage. Each passage that goes on with a table's rows opens with
+    its header row."""
+    blocks = docx_blocks(_size_table_docx(40), "size.docx")
+    passages = chunk(blocks, "size.docx")
+    assert len(passages) > 2
+    for passage in passages:
+        assert passage.text.startswith("尺码 | 身高 | 胸围 | 衣长\n"), passage.text
+        assert len(passage.text) <= 400
+    rows = [line for p in passages for line in p.text.splitlines()]
+    assert all(f"码{r} | {150 + r}/{76 + r}A | {100 + r} | {60 + r}" in rows for r in range(1, 41))
+    # the same in HTML
+    html = ("<h1>尺码表</h1><table><tr><th>尺码</th><th>身高</th><th>胸围</th><th>衣长</th></tr>"
+            + "".join(f"<tr><td>码{r}</td><td>{150 + r}/{76 + r}A</td><td>{100 + r}</td><td>{60 + r}</td></tr>"
+                      for r in range(1, 41)) + "</table><p>以上尺码仅供参考。</p>")
+    passages = chunk(html_blocks(html, "size.html"), "size.html")
+    assert len(passages) > 2
+    assert all(p.text.startswith("尺码 | 身高 | 胸围 | 衣长\n") for p in passages)
+    # and in a PDF, whose rows keep the PDF's spaces
+    page = ["尺码 身高 胸围 衣长"] + [f"码{r} {150 + r}/{76 + r}A {100 + r} {60 + r}" for r in range(1, 41)]
+    passages = chunk(pdf_blocks(_pdf([page]), "size.pdf"), "size.pdf")
+    assert len(passages) > 1
+    assert all(p.text.startswith("尺码 身高 胸围 衣长\n") for p in passages)
+
+
 def test_docx_unreadable():
     with pytest.raises(ImportFileError, match="not a readable DOCX"):
         docx_blocks(b"PK\x03\x04 not really a zip", "bad.docx")

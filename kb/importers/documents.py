@@ -97,7 +97,8 @@ def docx_blocks(data: bytes, path: str) -> list[Block]:
     try:
         for item in document.iter_inner_content():
             if isinstance(item, Table):
-                blocks.extend(Block(text) for row in item.rows if (text := _docx_row_text(row)))
+                rows = [text for row in item.rows if (text := _docx_row_text(row))]
+                blocks.extend(Block(text, header=rows[0] if i else "") for i, text in enumerate(rows))
             elif text := normalise(item.text):
                 blocks.append(Block(text, heading=_docx_heading_level(item)))
     except Exception as exc:  # a damaged part (styles, tables) surfaces only while walking
@@ -175,7 +176,7 @@ def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
             text = page.extract_text() or ""
         except Exception as exc:
             raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
-        blocks.extend(Block(p, page=number) for p in _pdf_paragraphs(text))
+        blocks.extend(_pdf_paragraphs(text, number))
     if not blocks:
         raise _error(path, "the PDF has no extractable text (a scanned image?)")
     return blocks
@@ -193,23 +194,29 @@ def _row_cells(line: str) -> int:
     return cells if cells in _ROW_CELLS and not _ROW_PUNCTUATION.search(line) else 0
 
 
-def _pdf_paragraphs(text: str) -> list[str]:
+def _pdf_paragraphs(text: str, page: int) -> list[Block]:
     """Paragraphs of a PDF page's text, a table's rows one each: runs of two or more lines
     with the same number of cells are rows, whose line breaks are no wraps to join (a size
-    table became one line of cells, 尺码 身高 S 155/80A M 160/84A …)."""
-    found: list[str] = []
+    table became one line of cells, 尺码 身高 S 155/80A M 160/84A …); a run's first line is
+    its header."""
+    found: list[Block] = []
     for paragraph in _BLANK_LINES.split(text.replace("\r\n", "\n")):
         lines = paragraph.split("\n")
         cells = [_row_cells(line) for line in lines]
         prose: list[str] = []
+        header = ""
         for i, line in enumerate(lines):
             if cells[i] and cells[i] in cells[max(0, i - 1):i] + cells[i + 1:i + 2]:
-                found += _paragraphs("\n".join(prose))
+                found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
                 prose = []
-                found += _paragraphs(line)
+                row = normalise(line)
+                if i == 0 or cells[i - 1] != cells[i]:
+                    header = ""
+                found.append(Block(row, page=page, header=header))
+                header = header or row
             else:
                 prose.append(line)
-        found += _paragraphs("\n".join(prose))
+        found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
     return found
 
 
@@ -235,6 +242,7 @@ class _BlockParser(HTMLParser):
         self._heading = 0
         self._cells: list[str] | None = None  # cells of the open <tr>, if any
         self._cell: list[str] | None = None  # text of the open <td>/<th>, if any
+        self._tables: list[str] = []  # header row of each open <table>, innermost last ("" before its first row)
 
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag == "body":  # an unclosed <head> ends where the body starts
@@ -257,6 +265,8 @@ class _BlockParser(HTMLParser):
             self._cell = [] if self._cells is not None else None
         elif tag in _BOUNDARIES:
             self._boundary()
+            if tag == "table":
+                self._tables.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -273,6 +283,8 @@ class _BlockParser(HTMLParser):
             self._end_cell()
         elif tag in ("tr", "table"):
             self._end_row()
+            if tag == "table" and self._tables:
+                self._tables.pop()
         elif tag in _BOUNDARIES:
             self._boundary()
 
@@ -311,7 +323,11 @@ class _BlockParser(HTMLParser):
     def _end_row(self) -> None:
         self._end_cell()
         if self._cells:
-            self.blocks.append(Block(" | ".join(self._cells)))
+            row = " | ".join(self._cells)
+            header = self._tables[-1] if self._tables else ""
+            self.blocks.append(Block(row, header=header))
+            if self._tables and not header:
+                self._tables[-1] = row
         self._cells = None
 
 
@@ -505,6 +521,12 @@ def chunk(blocks: list[Block], source: str, max_chars: int = 400, overlap: int =
                     parts = [tail]
             if not has_new:
                 page = block.page
+                # A table going on from the passage before: its header row says what each cell is.
+                if block.header and block.header not in "\n".join(parts).split("\n"):
+                    for opening in ([block.header, *parts], [block.header]):
+                        if len("\n".join([*opening, piece])) <= max_chars:
+                            parts = opening
+                            break
             parts.append(piece)
             has_new = True
     emit()

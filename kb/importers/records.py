@@ -46,6 +46,7 @@ class Block:
     text: str
     heading: int = 0  # 0 for body text, 1.. for a heading of that level
     page: int | None = None  # 1-based, for paged formats (PDF)
+    header: str = ""  # a table row's: its table's first row, atop each passage the table goes on in
 
 
 @dataclass
