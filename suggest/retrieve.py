@@ -19,6 +19,7 @@ fitted on the knowledge base itself (suggest/calibrate.py); the ranking is the s
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -136,6 +137,8 @@ class SearchResult:
 FUNCTION_WORDS = frozenset("""在 把 被 给 对 从 向 跟 让 为 与 及 或 等 又 再 才 很 太 更 最 没 不 多 少 内 外 上 里 中
     不能 不可 不要 不是 没有 不会 能不能 可不可以 是不是 有没有 会不会 是否 能否 多少 多久 哪些 哪个 哪里
     这个 那个 这款 那款 这种""".split())
+
+_HAN_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 CANDIDATES = 30  # candidates per channel, unless a caller asks for more hits than that
 
@@ -285,10 +288,11 @@ class Retriever:
         for key, fused in zip(candidates.keys, candidates.fused.tolist()):
             row = index.rows[index.by_entry[key][0]]
             tokens = set(row.tokens)
-            # A word may stand inside a longer one of the passage (功率 in 额定功率): a
-            # one-character word already matched the passage's characters anywhere.
-            shared = [w for w in dict.fromkeys(words)
-                      if w not in FUNCTION_WORDS and (w in tokens or (len(w) > 1 and w in row.text))]
+            # A Chinese word may stand inside a longer one of the passage (功率 in 额定功率):
+            # a one-character word already matched the passage's characters anywhere. Not a
+            # number or Latin word: 15 is no part of 1500W, nor pro of product.
+            shared = [w for w in dict.fromkeys(words) if w not in FUNCTION_WORDS and (
+                w in tokens or (len(w) > 1 and _HAN_WORD.fullmatch(w) is not None and w in row.text))]
             if shared:
                 scored.append((fused, key, shared))
         scored.sort(key=lambda t: -t[0])

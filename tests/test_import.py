@@ -1257,11 +1257,13 @@ def test_a_reference_shares_a_word_the_passage_holds_inside_a_longer_one(kb, tmp
     manual's 额定功率 is one word, the message's 功率 another, and only whole words counted
     (while a one-character word counted wherever its character stood)."""
     spec = [("产品规格", ["青禾空气炸锅QH-AF55的主要参数如下。"],
-             [["项目", "参数"], ["额定功率", "1500W"], ["容量", "5.5L"]])]
+             [["项目", "参数"], ["额定功率", "1500W"], ["容量", "5.5L"], ["产地", "product of China"]])]
     BulkImporter(kb).run([manual_docx(tmp_path / "空气炸锅说明书.docx", spec)])
     assert not any("功率" == t for r in kb.passage_index().rows.values() for t in r.tokens)
     refs = Retriever(kb).search("功率多少").references
     assert len(refs) == 1 and "功率" in refs[0].shared and "额定功率 | 1500W" in refs[0].text
+    # a number or a Latin word is no word inside a longer one: 15 is not in 1500W, nor pro in product
+    assert Retriever(kb).search("iPhone 15 Pro 有吗").references == []
 
 
 def test_document_dry_run_and_cli_report(kefu, tmp_path):
