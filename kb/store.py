@@ -431,6 +431,11 @@ class Store:
                     self._prune(source, report, author, taken_from)
                 if source is not None and passages is not None:
                     report.passages = self._replace_passages(source, passages)
+                elif source is not None and self.db.execute(
+                        "select 1 from passages where source = ? limit 1", [source]).fetchone():
+                    # A document edited into an FAQ (question headings): its passages would
+                    # stay as reference text its new answers no longer say.
+                    report.passages = self._replace_passages(source, [])
                 if dry_run and not self._trial:
                     raise _DryRun
         except _DryRun:

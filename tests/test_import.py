@@ -1287,6 +1287,23 @@ def test_document_dry_run_and_cli_report(kefu, tmp_path):
     assert "  passages of manual.docx: 0 added, 0 updated, 3 unchanged, 0 removed\n" in text
 
 
+def test_a_document_edited_into_an_faq_leaves_no_stale_passages(kb, tmp_path):
+    """A prose guide.md, edited into question headings, imported as entries, and its old
+    passages stayed: reference text that the new answers no longer said (每2个月 beside
+    an entry's 每3个月) came back for its questions, with no way to see why."""
+    guide = tmp_path / "牙刷.md"
+    guide.write_text("# 电动牙刷\n\n## 刷头\n\n刷头建议每2个月更换一次。\n", encoding="utf-8")
+    assert BulkImporter(kb).run([guide])[0].passages["added"] == 1
+    guide.write_text("## 刷头多久换一次？\n\n建议每3个月更换一次。\n\n## 能在淋浴时用吗？\n\n可以，机身防水。\n",
+                     encoding="utf-8")
+    result = BulkImporter(kb).run([guide])[0]
+    assert (result.kind, result.added) == ("faq", 2)
+    assert result.passages == {"added": 0, "updated": 0, "unchanged": 0, "removed": 1}
+    assert kb.store.passages() == [] and Retriever(kb).search("刷头多久更换").references == []
+    # an FAQ file that never had passages reports none
+    assert BulkImporter(kb).run([shop_workbook(tmp_path / "faq.xlsx")])[0].passages == {}
+
+
 def test_a_documents_progress_counts_passages_not_rows(kb, tmp_path):
     """Importing a manual reported "rows: 3/3" on stderr, as if it were a FAQ table: the
     3 are its passages."""
