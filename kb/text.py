@@ -171,9 +171,10 @@ _MAINLAND_WORDING = [(re.compile(p), w) for p, w in (
 # an account" -> 登出 "log out", 参数 -> 引數 "a program's argument", 支持 -> 支援,
 # 在线 -> 線上, 对话框 -> 對話方塊, 审核 -> 稽核), and words that OpenCC wrongly joins
 # with a neighbour into another phrase (并联系 -> 並聯系, 并发起 -> 併發起, 别着急 ->
-# 彆著急), and 运行 (a machine running: 空锅运行10分钟 -> 執行 "execute"). They are converted on
+# 彆著急), 运行 (a machine running: 空锅运行10分钟 -> 執行 "execute") and 项目 (an item of a
+# spec table or a fee list -> 專案 "a project"). They are converted on
 # their own, without the phrase table.
-_OWN_WORDS = re.compile("注销|参数|支持|在线|对话框|审核|联系|发起|着急|运行")
+_OWN_WORDS = re.compile("注销|参数|支持|在线|对话框|审核|联系|发起|着急|运行|项目")
 _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # Taiwan words OpenCC's s2twp leaves in their mainland form: 帳 (not 賬), 品質 (質量 is
 # physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), the
@@ -184,7 +185,7 @@ _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # Each as a whole word only: 到賬戶 is 到 + 帳戶, 批發貨源 and 補發貨品 hold no 發貨, 擔保修理
 # no 保修, and 淨質量500克 is a mass.
 _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compile("賬"), "帳"),
-                    (re.compile(r"(?<![淨净])質量(?!\s*[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
+                    (re.compile(r"(?<![淨净])質量(?!\s*(?:[|:：]\s*)?[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
                     (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?!源|品(?!質))"), "出貨"),
                     (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台"), (re.compile("包郵"), "免運"),
                     (re.compile(r"(?<=\w)(?<![哦噢喔])哦(?=$|[！!。，,～~？?\s）)」』]|\[)"), "喔")]

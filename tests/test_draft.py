@@ -407,6 +407,10 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     # a machine runs (运行), it does not execute a program (執行); free shipping is 免運 there
     ("空锅以200度运行10分钟，软件运行正常", "空鍋以200度運行10分鐘，軟體運行正常", "執行"),
     ("订单满59元包邮，金卡会员顺丰包邮", "訂單滿59元免運，金卡會員順豐免運", "包郵"),
+    # a spec table quoted for a Taiwan customer: 项目 is an item there too, not a project
+    # (專案), and 质量 in a table row of grams is a mass
+    ("规格见下表：项目 | 参数，检测项目齐全", "規格見下表：項目 | 參數，檢測項目齊全", "專案"),
+    ("尺寸 | 30cm，质量 | 500g，质量 | 1.2 kg", "尺寸 | 30cm，質量 | 500g，質量 | 1.2 kg", "品質"),
     # characters OpenCC reads as hair (髮) or as a classifier (隻)
     ("可咨询发卡银行，把发票抬头发给客服，订单只退部分商品，一只袜子，头发到肩",
      "可諮詢發卡銀行，把發票抬頭發給客服，訂單只退部分商品，一隻襪子，頭髮到肩", "髮卡"),
