@@ -438,6 +438,19 @@ def test_markdown_markup_that_never_closes_takes_linear_time(mark):
     assert time.perf_counter() - start < 3  # 0.1 s or less now; 6 s to minutes before
 
 
+def test_a_markdown_table_keeps_one_row_a_line():
+    """A pipe table in a prose .md became one line, | 尺码 | 身高 | |------| | S | 155/80A |
+    …, its delimiter row included: each row is now a line of cells as in DOCX and HTML,
+    under its header when the table goes on into another passage."""
+    md = ("# 羽绒服尺码表\n\n| 尺码 | 身高 | 胸围 |\n|:-----|------|-----:|\n| S | 155/80A | **108** |\n"
+          "| M | 160/84A | 112 |\n\n以上尺码仅供参考。\n")
+    assert [(b.heading, b.text, b.header) for b in markdown_blocks(md, "size.md")] == [
+        (1, "羽绒服尺码表", ""), (0, "尺码 | 身高 | 胸围", ""), (0, "S | 155/80A | 108", "尺码 | 身高 | 胸围"),
+        (0, "M | 160/84A | 112", "尺码 | 身高 | 胸围"), (0, "以上尺码仅供参考。", "")]
+    [passage] = chunk(markdown_blocks(md, "size.md"), "size.md")
+    assert passage.text == "尺码 | 身高 | 胸围\nS | 155/80A | 108\nM | 160/84A | 112\n以上尺码仅供参考。"
+
+
 def test_markdown_markup_is_still_dropped():
     text = ("看[说明](https://x.example/a \"标题\")和![图](a.png)、[参考][1]，<https://x.example>，`代码` ``两个``，"
             "**粗体**、__粗__、~~删除~~、*斜体*、_斜_，snake_case_name 不变")

@@ -387,6 +387,8 @@ def _md_heading(line: str) -> tuple[int, str] | None:
 _MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
 _MD_RULE = re.compile(r"^ {0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")
 _MD_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
+_MD_TABLE_ROW = re.compile(r"^ {0,3}\|(.*\|.*)$")  # a pipe table's row, written with its leading pipe
+_MD_TABLE_DELIMITER = re.compile(r"\s*:?-+:?\s*")
 # Each pattern must take time linear in the text: a scan that could run from every
 # opening mark to the end ("<http://" 20,000 times took 38 s, "[" 200,000 times minutes,
 # under the lock every agent waits for) stops at the next opening mark instead, or after
@@ -415,6 +417,7 @@ def markdown_blocks(text: str, path: str) -> list[Block]:
     blocks: list[Block] = []
     lines: list[str] = []
     fence = ""
+    header = ""  # the running pipe table's first row
 
     def flush(markup: bool = True) -> None:
         joined = "\n".join(lines)
@@ -432,6 +435,15 @@ def markdown_blocks(text: str, path: str) -> list[Block]:
         elif match := _MD_FENCE.match(line):
             flush()
             fence = match.group(1)
+        elif match := _MD_TABLE_ROW.match(line):
+            # One row a line, as in DOCX and HTML: joined as a paragraph it was one run of cells.
+            flush()
+            cells = match.group(1).rstrip().removesuffix("|").split("|")
+            if not all(_MD_TABLE_DELIMITER.fullmatch(c) for c in cells):
+                if row := " | ".join(c for c in (normalise(_md_inline(c)) for c in cells) if c):
+                    blocks.append(Block(row, header=header))
+                    header = header or row
+            continue
         elif found := _md_heading(line):
             flush()
             if heading := normalise(_md_inline(found[1])):
@@ -443,6 +455,7 @@ def markdown_blocks(text: str, path: str) -> list[Block]:
             lines.append(match.group(1))
         else:
             lines.append(re.sub(r"^\s*(?:>\s?)+", "", line))  # blockquote markers
+        header = ""
     flush(markup=not fence)  # an unclosed fence runs to the end of the file
     return blocks
 
