@@ -370,6 +370,20 @@ def test_html_without_text():
 
 # -- TXT and Markdown -------------------------------------------------------------------------
 
+def test_a_plain_text_table_keeps_one_row_a_line():
+    """A size table in a .txt (cells apart by tabs, as pasted from a spreadsheet, or by
+    spaces) became one line, 尺码 身高 胸围 S 155/80A 108 M …: rows stay lines, tab-apart
+    cells joined with " | " as a DOCX table's are, under their header."""
+    txt = ("羽绒服尺码表\n\n尺码\t身高\t胸围\nS\t155/80A\t108\nM\t160/84A\t112\n\n"
+           "鞋码 脚长\n38 240\n39 245\n\n以上尺码仅供参考，\n如有疑问请咨询客服。\n\n"
+           "项目\t参数\n额定电压\t220V~ 50Hz\n额定功率\t1500W\n")
+    assert [(b.heading, b.text, b.header) for b in text_blocks(txt, "size.txt")] == [
+        (1, "羽绒服尺码表", ""), (0, "尺码 | 身高 | 胸围", ""), (0, "S | 155/80A | 108", "尺码 | 身高 | 胸围"),
+        (0, "M | 160/84A | 112", "尺码 | 身高 | 胸围"), (0, "鞋码 脚长", ""), (0, "38 240", "鞋码 脚长"),
+        (0, "39 245", "鞋码 脚长"), (0, "以上尺码仅供参考，如有疑问请咨询客服。", ""),
+        (0, "项目 | 参数", ""), (0, "额定电压 | 220V~ 50Hz", "项目 | 参数"), (0, "额定功率 | 1500W", "项目 | 参数")]
+
+
 def test_text_blocks():
     text = ("产品规格\n\n本产品为纯棉四件套，\n适用于1.8米床。\n\n注意：\n\n这一行以冒号结尾，所以上面不是标题。\r\n\r\n"
             "洗涤说明\n\n建议手洗，水温不超过30℃。\nMachine wash\nis not recommended.\n\n型号\n颜色\n\n结尾")

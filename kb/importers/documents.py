@@ -176,7 +176,7 @@ def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
             text = page.extract_text() or ""
         except Exception as exc:
             raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
-        blocks.extend(_pdf_paragraphs(text, number))
+        blocks.extend(_rows_and_paragraphs(text, number))
     if not blocks:
         raise _error(path, "the PDF has no extractable text (a scanned image?)")
     return blocks
@@ -190,15 +190,16 @@ _ROW_CELLS = range(2, 9)
 
 def _row_cells(line: str) -> int:
     """How many cells `line` has if it may be a table row, else 0."""
-    cells = len(line.split())
+    cells = len([c for c in line.split("\t") if c.strip()] if "\t" in line else line.split())
     return cells if cells in _ROW_CELLS and not _ROW_PUNCTUATION.search(line) else 0
 
 
-def _pdf_paragraphs(text: str, page: int) -> list[Block]:
-    """Paragraphs of a PDF page's text, a table's rows one each: runs of two or more lines
-    with the same number of cells are rows, whose line breaks are no wraps to join (a size
-    table became one line of cells, 尺码 身高 S 155/80A M 160/84A …); a run's first line is
-    its header."""
+def _rows_and_paragraphs(text: str, page: int | None = None) -> list[Block]:
+    """Paragraphs of a PDF page's or a text file's text, a table's rows one each: runs of
+    two or more lines with the same number of cells are rows, whose line breaks are no
+    wraps to join (a size table became one line of cells, 尺码 身高 S 155/80A M 160/84A …);
+    a run's first line is its header. Tab-apart cells are joined with " | " (a sheet pasted
+    into a text file), as a DOCX table's are."""
     found: list[Block] = []
     for paragraph in _BLANK_LINES.split(text.replace("\r\n", "\n")):
         lines = paragraph.split("\n")
@@ -209,7 +210,7 @@ def _pdf_paragraphs(text: str, page: int) -> list[Block]:
             if cells[i] and cells[i] in cells[max(0, i - 1):i] + cells[i + 1:i + 2]:
                 found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
                 prose = []
-                row = normalise(line)
+                row = " | ".join(c for c in map(normalise, line.split("\t")) if c)
                 if i == 0 or cells[i - 1] != cells[i]:
                     header = ""
                 found.append(Block(row, page=page, header=header))
@@ -364,7 +365,7 @@ def text_blocks(text: str, path: str) -> list[Block]:
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
         is_heading = ("\n" not in raw[i] and len(para) <= 30
                       and not para.endswith(_FINAL_PUNCTUATION) and len(following) > len(para))
-        blocks.append(Block(para, heading=1 if is_heading else 0))
+        blocks += [Block(para, heading=1)] if is_heading else _rows_and_paragraphs(raw[i])
     return blocks
 
 
