@@ -222,8 +222,10 @@ def read_feedback(path: Path, agent: str | None = None, encoding: str | None = N
                                   "needs exactly one of accepted, edited, rejected (an entry id) or no_match")
         kind = given[0]
         entry_id = None if kind == "no_match" else line[kind]
+        if isinstance(entry_id, int) and not isinstance(entry_id, bool):
+            entry_id = str(entry_id)  # as an imported file's whole-number id is stored
         if kind != "no_match" and not isinstance(entry_id, str):
-            raise ImportFileError(path, n, kind, "must be an entry id (a string)")
+            raise ImportFileError(path, n, kind, "must be an entry id (a string or a whole number)")
         for opt in ("agent", "at", "id", "text"):
             if opt in line and not isinstance(line[opt], str):
                 raise ImportFileError(path, n, opt, "must be a string")

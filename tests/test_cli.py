@@ -260,6 +260,24 @@ def test_eval_gold_ids_name_entries_as_kb_jsonl_writes_them(tmp_path):
     assert [q["gold"] for q in load_queries(data / "queries.jsonl", known)] == [["7"], ["a2"]]
 
 
+def test_eval_learn_lines_name_entries_as_kb_jsonl_writes_them(tmp_path):
+    # kb.jsonl and queries.jsonl may write an id as a whole number; the --learn file of
+    # the same dataset was refused for it ("must be an entry id (a string)").
+    from kefu.kb.errors import ImportFileError
+    from kefu.suggest.evaluate import load_feedback, load_kb
+
+    entries = [{**ENTRIES[0], "id": 7}, {**ENTRIES[1], "id": "a2"}]
+    data = _bench(tmp_path, entries, '{"query": "发货", "gold": [7]}\n')
+    (tmp_path / "learn.jsonl").write_text('{"query": "啥时候发货", "accepted": 7}\n'
+                                          '{"query": "发票咋开", "rejected": 7}\n', encoding="utf-8")
+    events = load_feedback(tmp_path / "learn.jsonl", load_kb(data / "kb.jsonl"))
+    assert [e.entry_id for e in events] == ["7", "7"]
+    (tmp_path / "bad.jsonl").write_text('{"query": "x", "accepted": 7.5}\n{"query": "x", "accepted": true}\n',
+                                        encoding="utf-8")
+    with pytest.raises(ImportFileError, match="line 1, field 'accepted': must be an entry id"):
+        load_feedback(tmp_path / "bad.jsonl", load_kb(data / "kb.jsonl"))
+
+
 @pytest.mark.parametrize("learn, error", [
     ('{"query": "发票咋开", "accepted": "a2"}\n{"query": "啥时候发货", "accepted": "a11"}\n',
      "learn.jsonl, line 2, field 'accepted': 'a11' not in kb.jsonl"),

@@ -777,6 +777,16 @@ def test_an_event_id_counts_once_for_its_event_and_is_no_key_for_another(shop, t
     assert learner.replay(masked_then).duplicate == 1
 
 
+def test_a_replayed_line_may_name_its_entry_by_a_whole_number(kb, shop_entries, tmp_path):
+    # An id written as a number in the imported file (kb.jsonl, a help desk's export) is
+    # stored as its digits; the feedback of the same system writes it the same way.
+    kb.import_entries([{**shop_entries[0], "id": 12}], author="test")
+    kb.index()
+    f = write_lines(tmp_path / "learn.jsonl", [{"query": MISSED, "accepted": 12}])
+    assert Learner(kb).replay(f).new == 1
+    assert [r.entry_id for r in Learner(kb).store.rows()] == ["12"]
+
+
 @pytest.mark.parametrize("line, field", [
     ({"query": "x", "accepted": "nope"}, "field 'accepted': no entry with id 'nope'"),
     ({"query": "x", "rejected": "return"}, "field 'rejected': .*archived"),
