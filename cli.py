@@ -723,7 +723,7 @@ def search(c: Context, message, top_k, as_json) -> None:
 
 @cli.command(name="eval")
 @click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder with kb.jsonl and queries.jsonl (see ../shared/bench/README.md).")
+              help="Folder with kb.jsonl and queries.jsonl (formats: README, Measuring your own knowledge base).")
 @click.option("--learn", "learn", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Feedback file (learn.jsonl): scores before and after replaying it, every accept trusted.")
 @click.option("--learn-parts", default="phrasings,prior", show_default=True,

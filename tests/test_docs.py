@@ -96,3 +96,31 @@ def test_make_bench_runs_every_benchmark_the_readme_says_it_runs(tmp_path):
     assert said and all(s in recipe for s in said), (said, recipe)
     for name in re.search(r"^bench/\s+(.*?) *\(`make bench`\)", README, re.M | re.S).group(1).split():
         assert f"bench/{name}" in recipe, name
+
+
+def test_readme_describes_the_eval_dataset_and_every_key_of_its_json(tmp_path):
+    # `kefu eval --dataset` pointed its user to ../shared/bench/README.md, a file of the
+    # benchmark kefu was developed on, not part of kefu; its --json had no description.
+    from types import SimpleNamespace
+
+    from kefu.suggest.evaluate import _report
+
+    help_text = next(p.help for p in cli.commands["eval"].params if p.name == "dataset")
+    assert "shared/bench" not in help_text and "README" in help_text
+    hit = SimpleNamespace(entry_id="a1", score=1.0)
+    result = SimpleNamespace(hits=[hit], no_match=False, took_ms=1.0, timings_ms={}, confidence=0.9)
+    report = {"dataset": "d", **_report([result], [{"query": "q", "gold": ["a1"], "kind": ""}], [], False)}
+    learned = {"learn": {"file": "f", "parts": [], "events": 0, "duplicates": 0, "trusted_phrasings": 0,
+                         "finetune": None}, "before": {}, "after": {}}
+
+    def keys(d):
+        for k, v in d.items():
+            yield k
+            if isinstance(v, dict) and k != "by_kind":
+                yield from keys(v)
+    section = README[README.index("(`kefu eval`)\n"):]
+    section = section[:section.index("\n#")]
+    missing = [k for k in [*keys(report), *keys(learned)] if f"`{k}`" not in section]
+    assert not missing, f"README's `kefu eval` section does not describe {missing}"
+    for name in ("kb.jsonl", "queries.jsonl", "learn.jsonl"):
+        assert name in section
