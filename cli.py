@@ -113,6 +113,11 @@ def handle_errors(fn):
             raise KefuClickError(exc, _explained(exc)) from None
         except BrokenPipeError:
             _reader_gone()
+        except KeyboardInterrupt:
+            # click's own handling exits 1, the status of kefu's errors (a bad line of a
+            # file): a script could not tell that the user stopped the command
+            click.echo("\nAborted!", err=True)
+            sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None

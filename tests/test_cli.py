@@ -325,6 +325,18 @@ def test_eval_finetune_with_too_little_feedback_names_the_file_before_scoring(ho
         "the file has 2" in out.output, out.output
 
 
+def test_ctrl_c_ends_a_command_with_the_status_of_an_interrupt_not_of_an_error(home, run, tmp_path, monkeypatch):
+    # Ctrl-C in the middle of an eval exited 1, the status of kefu's own errors (a bad
+    # line of the dataset), so a script could not tell the user stopped it; 130 (128 +
+    # SIGINT) is what a shell and other tools report for it.
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("kefu.suggest.evaluate.KnowledgeBase", interrupted)
+    data = _bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    out = run("eval", "--dataset", str(data), ok=False)
+    assert out.exit_code == 130 and "Aborted" in out.output and "Error" not in out.output, out.output
+
+
 def test_eval_learn_parts_without_a_learn_file_is_a_usage_error(home, run, tmp_path, monkeypatch):
     # It was ignored: the scores printed were those of no replay at all.
     def no_models(*args, **kwargs):
