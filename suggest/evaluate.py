@@ -18,7 +18,7 @@ from kefu.kb.entry import in_window, json_type_problem, normalize_id
 from kefu.kb.errors import ImportFileError, InvalidEntry, KefuError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event
-from kefu.kb.text import is_blank
+from kefu.kb.text import MAX_MESSAGE, is_blank
 
 from .learn import Learner, PriorRule, TrustRule, read_feedback
 from .retrieve import Fusion, Retriever
@@ -54,6 +54,8 @@ def load_queries(path: Path, known: set[str] | None = None, encoding: str | None
             raise ImportFileError(path, n, "query", problem)
         if is_blank(q["query"]):
             raise ImportFileError(path, n, "query", "empty")
+        if len(q["query"]) > MAX_MESSAGE:  # refused by search and the API: only its end would be matched
+            raise ImportFileError(path, n, "query", f"has {len(q['query'])} characters; the limit is {MAX_MESSAGE}")
         if "gold" not in q:
             raise ImportFileError(path, n, "gold", "missing (write [] for a query nothing answers)")
         if not isinstance(q["gold"], list):

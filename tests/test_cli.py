@@ -240,6 +240,10 @@ def _bench(tmp_path, entries, queries: str | bytes):
      "queries.jsonl, line 1, field 'gold': 'a3' is draft in kb.jsonl, so search never returns it"),
     (ENTRIES[:2] + [{**ENTRIES[2], "valid_to": "2020-01-31"}], '{"query": "怎么退货", "gold": ["a3"]}\n',
      "queries.jsonl, line 1, field 'gold': 'a3' is valid only … ~ 2020-01-31 in kb.jsonl"),
+    # search, the API and a --learn line refuse a message this long (only its end would be
+    # matched); scored here, it measured what kefu never does
+    (ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n' + json.dumps({"query": "包" * 100_001, "gold": []}) + "\n",
+     "queries.jsonl, line 2, field 'query': has 100001 characters; the limit is 100000"),
 ])
 def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path, monkeypatch, kb, queries, error):
     def no_models(*args, **kwargs):
