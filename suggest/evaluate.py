@@ -159,8 +159,9 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     file, every replayed accept trusted (min_agents 1), using only `learn_parts`. The files'
     `encoding` is detected unless given."""
     dataset = Path(dataset)
-    entries = load_kb(dataset / "kb.jsonl", encoding)
-    queries = load_queries(dataset / "queries.jsonl", {e["id"] for e in entries}, encoding, never_found(entries))
+    entries = load_kb(_dataset_file(dataset, "kb.jsonl"), encoding)
+    queries = load_queries(_dataset_file(dataset, "queries.jsonl"), {e["id"] for e in entries}, encoding,
+                           never_found(entries))
     unknown = set(learn_parts) - set(ALL_PARTS)
     if unknown:
         raise KefuError(f"unknown learning part(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL_PARTS)}")
@@ -196,6 +197,18 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
                                                "finetune": tuned.to_dict() if tuned else None},
             "before": _report(before, queries, embedders, keep_results),
             "after": _report(after, queries, embedders, keep_results)}
+
+
+def _dataset_file(dataset: Path, name: str) -> Path:
+    """`dataset / name`; where it is missing but the folder has that file in another format
+    (kb.csv, queries.json from a spreadsheet or a script), an error that says so, not only
+    "No such file or directory"."""
+    path = dataset / name
+    stem = path.stem
+    if not path.exists() and (others := sorted(p.name for p in dataset.glob(stem + ".*") if p.is_file())):
+        raise ImportFileError(path, None, None, f"missing; the folder has {others[0]}, but kefu eval reads "
+                                                "JSON Lines (one JSON object a line) from " + name)
+    return path
 
 
 def _enough_to_finetune(path: Path, events: list) -> None:

@@ -253,6 +253,21 @@ def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path
     assert out.exit_code == 1 and error in out.output, out.output
 
 
+@pytest.mark.parametrize("written, error", [
+    ("kb.csv", "kb.jsonl: missing; the folder has kb.csv, but kefu eval reads JSON Lines"),
+    ("queries.csv", "queries.jsonl: missing; the folder has queries.csv, but kefu eval reads JSON Lines"),
+    ("queries.json", "queries.jsonl: missing; the folder has queries.json, but kefu eval reads JSON Lines"),
+])
+def test_eval_says_which_file_of_another_format_stands_for_a_missing_one(home, run, tmp_path, written, error):
+    # A dataset written as a spreadsheet export got "kb.jsonl: cannot read: No such file or
+    # directory", as if nothing were there.
+    data = _bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')
+    name = "kb.jsonl" if written.startswith("kb") else "queries.jsonl"
+    (data / name).rename(data / written)
+    out = run("eval", "--dataset", str(data), ok=False)
+    assert out.exit_code == 1 and error in out.output, out.output
+
+
 def test_eval_gold_ids_name_entries_as_kb_jsonl_writes_them(tmp_path):
     # A whole-number id, or one with spaces or full-width letters around it, is stored as
     # its trimmed, half-width text: the gold list naming it the same way matches it.
