@@ -226,7 +226,7 @@ def text(d: dict) -> str:
                  + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))
     for name in ("by_category", "by_stage"):
-        lines.append(name.replace("_", " ") + ":")
+        lines.append(name.replace("_", " ") + (":" if d[name] else ": none"))
         lines += [f"  {k}: " + _counts(v) for k, v in d[name].items()]
     if d["by_day"]:
         lines.append("by day (last 14 days with activity):")

@@ -1253,3 +1253,14 @@ def test_every_stats_section_counts_an_agents_says_alike(shop):
     (top,) = usage(shop.store.db).top_entries
     assert (top["entry_id"], top["question"], top.get("archived")) == ("delivery", "多久能发货", True)
     assert "delivery" in text(usage(shop.store.db).to_dict()) and "多久能发货 (已归档)" in text(usage(shop.store.db).to_dict())
+
+
+def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
+    # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
+    # printed "by stage:" with nothing under it, as if the lines had been cut off.
+    from kefu.suggest.stats import text, usage
+
+    Learner(shop).record([accept("周末也发货吗", "delivery", "alice")])
+    lines = text(usage(shop.store.db, None).to_dict()).splitlines()
+    assert "by stage: none" in lines and "events: accept 1" in lines
+    assert any(line.startswith("by category:") and line != "by category: none" for line in lines)
