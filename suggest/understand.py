@@ -82,6 +82,11 @@ _REVIEW_UNDO = re.compile(r"(?:删|改|撤|撤回|撤销|取消|修改)(?:掉|�
 # A business inquiry (谈合作, 批发, 加盟): asking for the person in charge is no complaint then.
 _BUSINESS = re.compile(r"谈合作|想合作|商务合作|寻求合作|洽谈合作|合作洽谈|代理|加盟|批发|招商|供货|入驻")
 _BOSS_ASKED = re.compile(_ASK_BOSS)
+# A customer saying sorry for their own tone (刚才态度不好不好意思, 抱歉我刚才语气冲了): the
+# 态度不好 is theirs, no complaint of the shop's (你们客服态度不好，不好意思我直说了 is one).
+_SORRY = r"不好意思|抱歉|对不起|见谅|别介意|sorry"
+_OWN_TONE = r"(?:我|刚才|刚刚|方才)(?:刚才|刚刚)?的?(?:态度|语气|口气|说话)[^，,。！!？?你们客服]{0,4}(?:不好|差|冲|重|急)"
+_OWN_TONE_SORRY = re.compile(rf"{_OWN_TONE}(?=[^。！!？?]{{0,8}}(?:{_SORRY}))|(?:{_SORRY})[^。！!？?]{{0,6}}?{_OWN_TONE}")
 
 
 def _meant(text: str) -> str:
@@ -91,6 +96,7 @@ def _meant(text: str) -> str:
         text = _REVIEWS.sub("评价", text)
     if _BUSINESS.search(text):
         text = _BOSS_ASKED.sub(" ", text)  # 想找你们经理谈批发
+    text = _OWN_TONE_SORRY.sub(" ", text)
     return _GUARANTEE.sub(" ", _DENIED.sub(" ", text))
 
 
@@ -507,9 +513,10 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "presale"  # 假一赔十吗, 想谈合作, 会起球吗, 有赠品吗: asked before buying, whatever entry matched
     else:
         intent = CATEGORY_INTENT.get(category or "", "presale")
-        if intent == "complaint" and (_DENIED.search(text) or calm_question(message)):
+        if intent == "complaint" and (_DENIED.search(text) or _OWN_TONE_SORRY.search(text)
+                                      or calm_question(message)):
             # 不是要投诉，就是想问问…, 你們有賣行動電源嗎: a complaint entry matched on a word
-            # the message shares with it, but nothing is complained of
+            # the message shares with it (刚才我语气冲了，抱歉: 语气), but nothing is complained of
             intent = "presale"
     urgency = "high" if sentiment == "angry" or _URGENT.search(text) else "normal"
     return Understanding(intent, STAGE[intent], sentiment, urgency, norm.script, first_message)

@@ -662,3 +662,17 @@ def test_giving_up_on_the_talk_is_a_goodbye(message):
     from kefu.suggest.understand import resigned
 
     assert understand(message, "售中").intent == "thanks" and resigned(message)
+
+
+@pytest.mark.parametrize("message", ["谢谢你了，刚才态度不好不好意思", "刚才我语气有点冲，抱歉哈", "不好意思啊，我刚才说话太重了"])
+def test_customer_apologising_for_their_own_tone_is_no_complaint(message):
+    """A customer calming down says sorry for their tone (刚才态度不好不好意思): 态度不好 is
+    theirs, not the shop's; no apology and supervisor callback for it."""
+    u = understand(message, "投诉")
+    assert u.intent != "complaint" and u.sentiment != "angry", (message, u)
+
+
+@pytest.mark.parametrize("message", ["你们客服态度不好，不好意思我直说了", "态度太差了"])
+def test_the_shops_attitude_complained_of_stays_a_complaint(message):
+    u = understand(message, "投诉")
+    assert (u.intent, u.sentiment) == ("complaint", "angry"), (message, u)
