@@ -676,3 +676,15 @@ def test_customer_apologising_for_their_own_tone_is_no_complaint(message):
 def test_the_shops_attitude_complained_of_stays_a_complaint(message):
     u = understand(message, "投诉")
     assert (u.intent, u.sentiment) == ("complaint", "angry"), (message, u)
+
+
+@pytest.mark.parametrize("message", ["呵呵，真是好服务啊", "呵呵", "真是周到的服务呀", "你们可真是好客服啊", "呵呵 你们看着办"])
+def test_sarcasm_and_a_sneer_are_anger(message):
+    """呵呵 from a customer is a sneer, and praise put as 真是好服务啊 sarcasm: both read
+    calm, so the customer was answered with cheerful lines."""
+    assert understand(message, "投诉").sentiment == "angry", message
+
+
+@pytest.mark.parametrize("message", ["呵呵 好的谢谢", "服务真好，谢谢", "真是好东西啊，下次还来", "哈哈呵呵"])
+def test_friendly_laughter_and_real_praise_stay_calm(message):
+    assert understand(message, "售前").sentiment == "calm", message
