@@ -688,3 +688,12 @@ def test_sarcasm_and_a_sneer_are_anger(message):
 @pytest.mark.parametrize("message", ["呵呵 好的谢谢", "服务真好，谢谢", "真是好东西啊，下次还来", "哈哈呵呵"])
 def test_friendly_laughter_and_real_praise_stay_calm(message):
     assert understand(message, "售前").sentiment == "calm", message
+
+
+@pytest.mark.parametrize("message", ["好，我等电话", "好的 我等你们消息", "行吧，那我等你们的回复", "嗯 我等主管回电"])
+def test_waiting_for_the_promised_call_is_a_plan(message):
+    """After a supervisor callback was promised, 好，我等电话 agrees to wait: it matched the
+    callback entry (我等电话 ~ 主管回电) and got its answer, apology and all, again."""
+    from kefu.suggest.understand import plans
+
+    assert plans(message) and understand(message, "投诉").intent == "thanks", message
