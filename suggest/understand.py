@@ -82,6 +82,9 @@ _REVIEW_UNDO = re.compile(r"(?:删|改|撤|撤回|撤销|取消|修改)(?:掉|�
 # A business inquiry (谈合作, 批发, 加盟): asking for the person in charge is no complaint then.
 _BUSINESS = re.compile(r"谈合作|想合作|商务合作|寻求合作|洽谈合作|合作洽谈|代理|加盟|批发|招商|供货|入驻")
 _BOSS_ASKED = re.compile(_ASK_BOSS)
+# The callback a complaint was promised, asked after (主管什么时候联系我, 经理多久给我回电): a
+# complaint entry answers it.
+_CALLBACK = re.compile(r"(?:主管|经理|领导|负责人|店长)[^，,。！!？?]{0,8}?(?:联系|回电|来电|打电话|电话|回复|答复)")
 # A customer saying sorry for their own tone (刚才态度不好不好意思, 抱歉我刚才语气冲了): the
 # 态度不好 is theirs, no complaint of the shop's (你们客服态度不好，不好意思我直说了 is one).
 _SORRY = r"不好意思|抱歉|对不起|见谅|别介意|sorry"
@@ -311,12 +314,12 @@ def calm_question(message: str) -> bool:
     complaint word, anger, worry or fault (坏了, 发错, 没收到, 碎了, 发货慢). A complaint entry
     sharing its words ("你们发货快吗" and the entry about a late parcel, "你們有賣行動電源嗎" and
     the one about fakes) is no answer to it, and its category says nothing of its intent. A
-    request (转给你们主管, 我要真人客服, 快递员不送上门) is no such question: a complaint entry
-    may answer it."""
+    request (转给你们主管, 我要真人客服, 快递员不送上门) is no such question, nor is one after the
+    supervisor's callback (主管什么时候联系我): a complaint entry may answer it."""
     text = normalize(message).text
     meant = _meant(text)
     return bool(_QUESTION.search(text)) and not (
-        _COMPLAINT.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
+        _COMPLAINT.search(meant) or _CALLBACK.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
         or _PROBLEM.search(meant) or _FAULT.search(meant))
 
 

@@ -697,3 +697,20 @@ def test_waiting_for_the_promised_call_is_a_plan(message):
     from kefu.suggest.understand import plans
 
     assert plans(message) and understand(message, "投诉").intent == "thanks", message
+
+
+@pytest.mark.parametrize("message", ["主管什么时候联系我？", "经理多久给我回电话", "主管怎么还没打电话给我", "負責人什麼時候回電？"])
+def test_asking_after_the_supervisors_callback_is_no_calm_question(message):
+    """A customer asking when the supervisor calls back (a complaint made earlier) got the
+    no-match holding line: the callback entry is a complaint entry, left out for a calm
+    question that complains of nothing."""
+    from kefu.suggest.understand import calm_question
+
+    assert not calm_question(message), message
+
+
+@pytest.mark.parametrize("message", ["你们发货快吗", "你們有賣行動電源嗎", "联系客服要多久", "你们几点下班"])
+def test_a_calm_question_stays_one(message):
+    from kefu.suggest.understand import calm_question
+
+    assert calm_question(message), message
