@@ -714,3 +714,18 @@ def test_a_calm_question_stays_one(message):
     from kefu.suggest.understand import calm_question
 
     assert calm_question(message), message
+
+
+@pytest.mark.parametrize("message", ["质量不太好，能处理一下吗", "毛巾洗了一次就掉毛很厉害", "这个质量太差了", "質量不行"])
+def test_poor_quality_reported_is_a_problem(message):
+    """"质量不太好，能处理一下吗" was greeted 欢迎光临…很高兴为您服务 before the answer."""
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["质量好不好", "质量不好的话能退吗", "这个会掉毛吗", "质量差吗"])
+def test_quality_asked_about_reports_no_problem(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
