@@ -594,7 +594,9 @@ class Assistant:
         if noted:
             drafts = [self.composer.acknowledge(u, vals, message)]
         else:
-            drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent)
+            # what the agent asked for, sent since (照片发你了): "好的，谢谢" then waits on us
+            met = any(delivered(t) for t in _since_agent(context)[1])
+            drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent, met)
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         self._why(drafts, hits, result, seg, self.retriever.kb.store)
@@ -696,14 +698,15 @@ class Assistant:
         return TRADITIONAL if any(_CANTONESE.search(t) for t in [message] + earlier) else SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
-                notes: list[str], unseen: bool = False, earlier: list[str] = (), agent: str = "") -> list[Draft]:
+                notes: list[str], unseen: bool = False, earlier: list[str] = (), agent: str = "",
+                met: bool = False) -> list[Draft]:
         c = self.composer
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
                 if u.intent == "greeting" else ("closing", "closing")
             # "？" after the welcome, before any question: no "还有什么可以帮您"
             asked = any(understand(t).intent != "greeting" for t in earlier)
-            out = [c.only(kind, style, u, vals, key, agent, asked)]  # thanks while the agent waits: the case stays open
+            out = [c.only(kind, style, u, vals, key, agent, asked, met)]  # thanks while the agent waits: the case stays open
             # An answer beside it only when the message also asks something: "東西收到了，
             # 謝謝你們" matched the broken-goods entry, "好的" a return address.
             # The message's own words: after "好的" the search may have read the earlier

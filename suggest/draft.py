@@ -622,14 +622,16 @@ class Composer:
         return self._finish(parts, u, values, [], "closing", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "",
-             asked: bool = True) -> Draft:
+             asked: bool = True, met: bool = False) -> Draft:
         """A whole reply to a message that only greets (greeting_first, or greeting_later
         mid-conversation: "在的，…") or only thanks (closing: you're welcome, goodbye).
         `agent`: the agent's latest turn, if any; thanks while it still waits for something
         from the customer (请把订单号发给我们) or promised a later step (核实后3个工作日内给您补发)
         gets a short reply that keeps the case open, no goodbye and no rating, unless it
         reports that what was pending is done (退款到账了，谢谢). `asked`: whether the customer
-        has asked anything yet; "？" just after the welcome is not met with "还有什么问题…"."""
+        has asked anything yet; "？" just after the welcome is not met with "还有什么问题…".
+        `met`: the customer sent since what the agent asked for (照片发你了): the case waits
+        on us, not on them."""
         parts, notes = [], []
         stage = "告别" if kind == "closing" else "接待"
         # "好吧" after an angry complaint, or a resigned "算了，谢谢", is no happy goodbye: a
@@ -645,6 +647,8 @@ class Composer:
             _STILL if kind == "greeting_later" and not asked else None
         # "到账了，谢谢" after the agent promised to check: what was pending is done.
         waiting = awaits(agent) if kind == "closing" and not sober and not settled(key) else None
+        if waiting == "customer" and met:
+            waiting = "us"
         # "人呢" while the agent is at the case ("这边帮您查一下，请稍等"): it is being done, the
         # customer is not asked for more (not "再问一下": another question is announced).
         working = kind == "greeting_later" and not _ANNOUNCES.search(key) and awaits(agent) == "us"

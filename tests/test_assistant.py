@@ -349,6 +349,21 @@ def test_thanks_while_the_agent_waits_gets_no_goodbye_nor_rating(assistant, agen
     assert assistant.suggest("好的谢谢", context).drafts[0].text == CLOSING + RATING
 
 
+@pytest.mark.parametrize("sent", ["照片发你了", "[图片]", "截图发给你了，你看下"])
+def test_thanks_after_sending_what_the_agent_asked_for_waits_on_us(assistant, sent):
+    """"好的，谢谢" after the customer sent the photos the agent asked for was told "您方便的
+    时候发过来就好": the agent's request was met, the case now waits on the shop."""
+    context = [{"role": "customer", "text": "收到的杯子是碎的"},
+               {"role": "agent", "text": "非常抱歉，麻烦拍张照片发给我们看看。"},
+               {"role": "customer", "text": sent}]
+    s = assistant.suggest("好的，谢谢", context)
+    assert s.intent == "thanks" and s.drafts[0].style == "closing"
+    notes = s.drafts[0].explanation
+    assert any("a step of ours is pending" in n for n in notes), notes
+    assert not any("waits for the customer" in n for n in notes), notes
+    assert RATING not in s.drafts[0].text
+
+
 @pytest.mark.parametrize("message", ["到账了，谢谢", "收到了，谢谢你们", "问题解决了 谢谢"])
 def test_thanks_for_what_was_pending_gets_a_goodbye(assistant, message):
     """"到账了，谢谢" after the agent promised to follow up was told "有进展我们会及时告诉您":
