@@ -563,6 +563,7 @@ class Assistant:
                 notes.append(f"chased an unanswered question: read as {sentiment}")
         u.script = self._script(message, earlier)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
+        u.said = tuple(t["text"] for t in context if t.get("role") == "agent")
         if u.wording:
             notes.append(f"the customer's own words call for {u.wording} wording")
         if u.first_message and not earlier and says_nothing_yet(message):

@@ -406,6 +406,19 @@ SLOTS = {simplified: re.compile(r"\{\s*(?:%s|%s)\s*\}" % (simplified, traditiona
          for simplified, traditional in (("选项", "選項"), ("问题", "問題"))}
 
 
+# A 话术 line's own words, clause by clause, to find it in an agent's turn once sent (its
+# salutation and the customer's name filled in, in either script): a clause of 6 or more.
+_LINE_CLAUSE = re.compile(r"[^，,。！!？?～~；;\s]{6,}")
+
+
+def _said(line: str, said: tuple[str, ...]) -> bool:
+    """True when an agent's turn in `said` holds `line` (one of its longer clauses)."""
+    if not said:
+        return False
+    clauses = _LINE_CLAUSE.findall(to_simplified(_NAME.sub("", SALUTATION.sub("", line))))
+    return any(c in to_simplified(turn) for c in clauses for turn in said)
+
+
 class Composer:
     def __init__(self, phrases: PhraseLibrary, safety: Safety, traditional: str = "s2twp"):
         self.phrases = phrases
@@ -419,9 +432,15 @@ class Composer:
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
               asks: bool = True, question: bool = False, stage: str | None = None,
               whole: bool = False, script: str | None = None, without: re.Pattern | None = None,
-              exact: bool = False) -> bool:
-        """Add a line of `kind` (see PhraseLibrary.pick); `exact`: only one of `stage`."""
+              exact: bool = False, said: tuple[str, ...] = ()) -> bool:
+        """Add a line of `kind` (see PhraseLibrary.pick); `exact`: only one of `stage`. A
+        line an agent's turn of the talk (`said`) holds gives way to another, if any: the
+        same apology or follow-up closing turn after turn reads as a canned reply."""
         phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script, without)
+        sent = [p.text for p in self.phrases.phrases if p.kind == kind and _said(p.text, said)]
+        if phrase and phrase.text in sent:
+            avoid = "|".join(re.escape(t) for t in sent) + (f"|{without.pattern}" if without is not None else "")
+            phrase = self.phrases.pick(kind, key, tone, asks, question, stage, whole, script, re.compile(avoid))
         if phrase and exact and phrase.stage != stage:
             phrase = None
         if phrase:
@@ -450,7 +469,7 @@ class Composer:
         stage = "后续跟踪" if upset or pending else "提供解决方案"
         why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"
         sorry = reports_problem(key) or any(_APOLOGISES.match(SALUTATION.sub("", a)) for a in answers[:1])
-        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script,
+        self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script, said=u.said,
                    without=_WISHES if sorry else None)
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
@@ -509,21 +528,21 @@ class Composer:
         apologises = bool(_APOLOGISES.match(SALUTATION.sub("", answer)))
         if greet and u.first_message and not worried and not apologises:
             self._line("greeting_first", key, None, "first message of the conversation", parts, notes,
-                       asks=False, script=u.script)
+                       asks=False, script=u.script, said=u.said)
         if worried and apologises:
             notes.append("the answer opens with its own apology: no second one")
         elif u.waited and u.intent != "complaint":
             # sorry for the wait, not for a problem the customer did not report
             self._line("thanks_wait", key, "anxious" if upset else u.sentiment,
-                       "the customer chased a reply → thanks for waiting", parts, notes, script=u.script)
+                       "the customer chased a reply → thanks for waiting", parts, notes, script=u.script, said=u.said)
         elif upset:
             self._line("apology", key, "angry", f"{u.sentiment}/{u.intent} → apology first", parts, notes,
-                       script=u.script)
+                       script=u.script, said=u.said)
         elif u.sentiment == "anxious":
-            self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes, script=u.script)
+            self._line("empathy", key, "anxious", "anxious → empathy first", parts, notes, script=u.script, said=u.said)
         elif troubled:
             self._line("empathy", key, u.sentiment, "a problem reported → empathy first", parts, notes,
-                       script=u.script)
+                       script=u.script, said=u.said)
         elif greet and u.first_message and apologises:
             notes.append("the answer opens with an apology: no cheerful welcome before it")
 
@@ -536,7 +555,7 @@ class Composer:
             notes.append("the answer already escalates to a supervisor: no escalation line")
         elif u.intent == "complaint":
             self._line("escalation", key, self._tone(u), "complaint → supervisor callback", parts, notes,
-                       script=u.script)
+                       script=u.script, said=u.said)
         self._closing(u, key, [hit.answer], parts, notes)
         return self._finish(parts, u, values, [hit.entry_id], "warm", notes)
 
@@ -545,7 +564,7 @@ class Composer:
         parts, notes = [], []
         if opener:
             self._line("greeting_later", key, self._tone(u), "short opener", parts, notes, stage="了解需求",
-                       script=u.script)
+                       script=u.script, said=u.said)
         parts.append(self._answer(hit, parts, u))
         return self._finish(parts, u, values, [hit.entry_id], style, notes)
 
@@ -602,7 +621,7 @@ class Composer:
         parts, notes = [], ["no entry answers this message"]
         self._opening(u, key, parts, notes, greet=False)
         if not self._line("no_match", key, self._tone(u), "no good match: no invented answer", parts, notes,
-                          script=u.script):
+                          script=u.script, said=u.said):
             parts.append((_DEFAULT_LINE["no_match"], "kefu"))
             notes.append("no suitable no_match line in the 话术 library: a built-in one")
         return self._finish(parts, u, values, [], "no_match", notes)
@@ -616,7 +635,7 @@ class Composer:
         unthanked = None if thanks(key) else _YOU_ARE_WELCOME
         if not self._line("closing", key, self._tone(u), "taken note, the answer was sent already: the case stays open",
                           parts, notes, asks=self._tone(u) == "angry", stage=_OPEN_STAGE["us"], whole=True,
-                          script=u.script, without=unthanked, exact=True):
+                          script=u.script, said=u.said, without=unthanked, exact=True):
             parts.append((_OPEN_LINE["us"], "kefu"))
             notes.append("taken note, the answer was sent already: the case stays open (a built-in line)")
         return self._finish(parts, u, values, [], "closing", notes)
@@ -640,7 +659,7 @@ class Composer:
         followed_up = sober and self._line(
             kind, key, u.sentiment,
             "thanks while upset → follow up" if u.sentiment == "angry" else "the customer gives up → follow up",
-            parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script)
+            parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script, said=u.said)
         # Lines left out while others are left: "好的" or "那我先拍照" thanks for nothing, no
         # "不客气" to it; nothing asked yet, no "还有什么…".
         skip = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else \
@@ -654,21 +673,21 @@ class Composer:
         working = kind == "greeting_later" and not _ANNOUNCES.search(key) and awaits(agent) == "us"
         if working:
             if not self._line(kind, key, self._tone(u), "a nudge while the agent is at the case", parts, notes,
-                              stage=_OPEN_STAGE["us"], whole=True, script=u.script, exact=True):
+                              stage=_OPEN_STAGE["us"], whole=True, script=u.script, said=u.said, exact=True):
                 parts.append((_WORKING_LINE, "kefu"))
                 notes.append("a nudge while the agent is at the case (a built-in line)")
         elif waiting:
             why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
             if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,
-                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, without=skip,
+                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, said=u.said, without=skip,
                               exact=True):
                 parts.append((_OPEN_LINE[waiting], "kefu"))
                 notes.append(f"{why}: the case stays open (a built-in line)")
         elif not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
-                                                stage=stage, whole=True, script=u.script, without=skip):
+                                                stage=stage, whole=True, script=u.script, said=u.said, without=skip):
             line = _DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"])
             parts.append((line.replace("还有", "") if skip is _STILL else line, "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
         if kind == "closing" and not sober and not waiting and not plans(key):
-            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script)
+            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script, said=u.said)
         return self._finish(parts, u, values, [], style, notes)

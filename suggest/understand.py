@@ -338,6 +338,7 @@ class Understanding:
     first_message: bool
     waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
     wording: str | None = None  # OpenCC config the conversation asks for (s2hk for Cantonese); None: the KB's
+    said: tuple[str, ...] = ()  # the agent's turns of the talk: a 话术 line they hold is not drafted again
 
 
 _GRATITUDE = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|辛苦")

@@ -1056,3 +1056,40 @@ def test_an_agent_promising_news_leaves_the_case_open(agent, left):
     from kefu.suggest.draft import awaits
 
     assert awaits(agent) == left
+
+
+@pytest.mark.parametrize("sent", [0, 1])
+def test_a_line_the_agent_already_sent_is_not_drafted_again(sent):
+    """Every angry turn got the same follow-up closing (and often the same apology) the
+    agent had sent a turn before: "这件事我们会持续跟进…" word for word, turn after turn.
+    A line an agent's turn of the talk holds gives way to another of its kind."""
+    apologies = ["真的很抱歉给您带来不愉快的体验，", "实在对不起，让您费心了，"]
+    closings = ["这件事我们会持续跟进，您看还有其他要求吗？", "处理进展我们会主动告诉您，您看这样可以吗？"]
+    c = composer(("a2", "apology", "提供解决方案", "angry", apologies[0]),
+                 ("a3", "apology", "提供解决方案", "angry", apologies[1]),
+                 ("f1", "closing", "后续跟踪", "angry", closings[0]),
+                 ("f2", "closing", "后续跟踪", "angry", closings[1]))
+    u = understand("你们太差了，我要投诉，怎么退货", "售后", first_message=False)
+    u.said = (APOLOGY + apologies[sent] + RETURN + closings[sent],)
+    d = c.warm(u, RETURN_HIT, {}, "k")
+    assert apologies[1 - sent] in d.text and apologies[sent] not in d.text, d.text
+    assert closings[1 - sent] in d.text and closings[sent] not in d.text, d.text
+    u.said = ()
+    assert composer().warm(u, RETURN_HIT, {}, "k").text.startswith(APOLOGY)  # nothing sent: as before
+
+
+@pytest.mark.parametrize("script", [SIMPLIFIED, TRADITIONAL])
+def test_shipped_library_varies_the_follow_up_closing_of_an_angry_talk(script):
+    """The shipped library had one follow-up closing for an angry customer: the same
+    "这件事我们会持续跟进…您看还有其他要求吗？" ended every reply of an angry talk."""
+    c = _shipped()
+    u = understand("你们太差了，我要投诉，怎么退货", "售后", first_message=False)
+    u.script = script
+    first = c.warm(u, RETURN_HIT, {}, "k").text
+    u.said = (first,)
+    again = c.warm(u, RETURN_HIT, {}, "k").text
+    last = [re.split(r"[。！]", d)[-1] for d in (first, again)]
+    assert last[0] and last[0] != last[1] and last[0] not in again, (first, again)
+    assert "？" in again[-30:] or "?" in again[-30:]  # still asks on, not calling it settled
+    for d in (first, again):
+        assert not re.search(r"好嘞|😊|祝您|愉快|评价", d), d
