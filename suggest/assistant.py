@@ -655,8 +655,8 @@ class Assistant:
         sent already ("订单号是2026…" after the answer to the complaint, "支付宝付的" after
         how long a refund takes, "天气怎么样" after how to wash wool): that answer is not
         drafted again. The best entry not sent yet that says a word of the message answers
-        it, if plausible (支付宝: the Alipay refund times); else a message that asks nothing
-        and reports no problem is taken note of (`True`: an acknowledgement keeping the
+        it, if plausible (支付宝: the Alipay refund times); else a message that asks nothing,
+        reports no problem and complains of nothing (我要给差评 does) is taken note of (`True`: an acknowledgement keeping the
         case open); else the message is read alone (`own`)."""
         fresh = [h for h in joined.hits if not _sent(h, sent)]
         fit = next((h for h in fresh if h.confidence >= self.plausible
@@ -667,7 +667,8 @@ class Assistant:
             return replace(joined, hits=[fit] + [h for h in joined.hits if h is not fit and h in fresh]
                            + [h for h in joined.hits if h not in fresh]), False
         said = GIVEN_NUMBER.sub(" ", normalize(message).text)
-        if not _ASKS.search(said) and not reports_problem(message):
+        # a complaint or a threat (我要给差评, 投诉你们) is a new matter, never only taken note of
+        if not _ASKS.search(said) and not reports_problem(message) and understand(message).intent != "complaint":
             notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: taken note")
             return joined, True
         notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: the message read alone")

@@ -1109,6 +1109,21 @@ def test_a_question_after_its_joined_answer_was_sent_is_read_alone(shop_kb):
     assert all("wool" not in d.entry_ids for d in s.drafts), [(d.style, d.text) for d in s.drafts]
 
 
+@pytest.mark.parametrize("message", ["我要给差评", "我要投诉你们", "我要給負評"])
+def test_a_complaint_after_its_joined_answer_was_sent_is_no_acknowledgement(shop_kb, message):
+    """"我要給負評" after the broken-goods answer was sent was only taken note of (這件事我們會
+    持續跟進…): a threat is a new complaint, read alone, with an apology."""
+    broken = replace(_said_so(_hit("broken", "收到商品破损怎么办", 0.92, 2.5, ["破损"]),
+                              "非常抱歉！请拍下破损商品的照片发给我们，核实后为您补发或退款。"), category="售后")
+    staff = replace(_said_so(_hit("staff", "客服态度太差，我要投诉！", 0.85, 2.4, ["投诉"]),
+                             "真的非常抱歉给您带来不愉快的体验，已为您登记投诉。"), category="投诉")
+    context = [{"role": "customer", "text": "杯子收到就是碎的"}, {"role": "agent", "text": broken.answer}]
+    searches = _Searches(shop_kb, {f"{context[0]['text']} {message}": [broken]}, [staff, replace(broken, confidence=0.3)])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert s.intent == "complaint" and s.drafts[0].style != "closing", [(d.style, d.text) for d in s.drafts]
+    assert not any("taken note" in n for n in s.notes), s.notes
+
+
 @pytest.mark.parametrize("message, top, second", [
     # an amount names no topic: 用了一次 asks nothing about one charge
     ("电动牙刷用了一次不喜欢可以退吗", _hit("activated", "电动牙刷激活后还能退吗", 0.95, 2.4, ["退货"]),
