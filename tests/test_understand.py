@@ -729,3 +729,13 @@ def test_quality_asked_about_reports_no_problem(message):
     from kefu.suggest.understand import reports_problem
 
     assert not reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["你們到底在幹嘛？？", "你们到底在搞什么", "究竟在干什么啊"])
+def test_what_the_hell_are_you_doing_is_anger(message):
+    """"你們到底在幹嘛？？" read as worry (到底, ？？): it is a customer losing patience."""
+    assert understand(message, "售后").sentiment == "angry", message
+
+
+def test_what_a_product_is_for_asked_is_no_anger():
+    assert understand("这个到底是做什么用的", "售前").sentiment != "angry"
