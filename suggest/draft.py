@@ -31,7 +31,7 @@ from kefu.kb.text import TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simpl
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
 from .safety import Flag, Safety
-from .understand import Understanding, plans, reports_problem, resigned, settled, thanks
+from .understand import Understanding, awaits_us, plans, reports_problem, resigned, settled, thanks
 
 # Each TRADITIONAL_WORDING config's characters without its words (s2hk changes characters only).
 _CHARACTERS = {"s2twp": "s2tw"}
@@ -666,8 +666,8 @@ class Composer:
             _STILL if kind == "greeting_later" and not asked else None
         # "到账了，谢谢" after the agent promised to check: what was pending is done.
         waiting = awaits(agent) if kind == "closing" and not sober and not settled(key) else None
-        if waiting == "customer" and met:
-            waiting = "us"
+        if waiting == "customer" and met or kind == "closing" and not sober and awaits_us(key):
+            waiting = "us"  # the customer sent what was asked, or waits for our call: "好，我等电话"
         # "人呢" while the agent is at the case ("这边帮您查一下，请稍等"): it is being done, the
         # customer is not asked for more (not "再问一下": another question is announced).
         working = kind == "greeting_later" and not _ANNOUNCES.search(key) and awaits(agent) == "us"

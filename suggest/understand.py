@@ -354,11 +354,13 @@ _RESIGNED = re.compile(r"算了(?!一?下)|罢了|唉|无所谓了|随便吧|不
 # Or that they will think it over or ask someone first: "好的，我考虑一下", "好的 我跟领导商量一下".
 # Agreed grudgingly too: "行吧 那我拍照", "好的吧 那我再等等"; or waiting for the call promised:
 # "好，我等电话".
+# Waiting for the call or news the shop promised: 我等电话, 等你们消息 (the case is ours).
+_AWAIT_US = r"等(?:你们|您|你|主管|经理|客服)?的?(?:电话|来电|回电|消息|回复|答复|通知|结果)"
 _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[吧呀啊嘛]?[，,。.!！~～\s]*)+那?我"
                    r"(?:先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经|拍|考虑|想想|想一想|商量|问问|问一下|"
                    r"(?:跟|和|同|与)[^，,。.!！?？\s]{1,6}?(?:商量|讨论|说一下|说下|问问|问一下|问下)|"
                    # or wait for the call or news promised: 好，我等电话, 好的 我等你们消息
-                   r"等(?:你们|您|你|主管|经理|客服)?的?(?:电话|来电|回电|消息|回复|答复|通知|结果))")
+                   rf"{_AWAIT_US})")
 
 
 # What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
@@ -383,6 +385,13 @@ def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""
     return bool(_PLAN.match(normalize(message).text))
+
+
+def awaits_us(message: str) -> bool:
+    """True for a plan to wait for the call or news the shop promised ("好，我等电话"): the
+    case stays open on our side, no goodbye."""
+    text = normalize(message).text
+    return bool(_PLAN.match(text)) and bool(re.search(_AWAIT_US, text))
 
 
 def resigned(message: str) -> bool:

@@ -1093,3 +1093,14 @@ def test_shipped_library_varies_the_follow_up_closing_of_an_angry_talk(script):
     assert "？" in again[-30:] or "?" in again[-30:]  # still asks on, not calling it settled
     for d in (first, again):
         assert not re.search(r"好嘞|😊|祝您|愉快|评价", d), d
+
+
+@pytest.mark.parametrize("message", ["好，我等电话", "好的 我等你们消息"])
+def test_waiting_for_the_promised_call_gets_no_goodbye(message):
+    """"好，我等电话" (after asking when the supervisor calls) was wished 祝您购物愉快: the
+    customer waits on the shop, the case stays open."""
+    c = composer(("o1", "closing", "后续跟踪", "any", "好的，有进展会及时通知您，请留意消息。"))
+    u = understand(message, "投诉", first_message=False)
+    d = c.only("closing", "closing", u, {}, message)
+    assert d.text == "好的，有进展会及时通知您，请留意消息。", d.text
+    assert RATING not in d.text and CLOSING not in d.text
