@@ -22,7 +22,7 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, no
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, delivered, disclaims, plans,
-                         reports_problem, says_nothing_yet, small_talk, understand)
+                         reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -574,10 +574,12 @@ class Assistant:
             u.intent, u.stage = chat, STAGE[chat]
             notes.append(f"small talk whose only confident match is the {chat} entry {top.entry_id}: "
                          f"replied as to {chat}")
-        if u.sentiment != "angry" and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
+        if u.sentiment != "angry" and not sorry_for_tone(message) \
+                and any(understand(t).sentiment == "angry" for t in earlier[-2:]):
             # "好吧", a plain question or a worried one ("那你们到底怎么处理") after an angry
             # complaint: still upset, no happy goodbye ("祝您生活愉快～"), no cheerful opener
-            # and no milder "理解您着急的心情" than a calm follow-up gets.
+            # and no milder "理解您着急的心情" than a calm follow-up gets. Not once the customer
+            # says sorry for the outburst (不好意思刚才有点激动): calmed down.
             u.sentiment, u.urgency = "angry", "high"
             notes.append("after an angry turn: read as still upset")
         vals = {}

@@ -1233,6 +1233,17 @@ def test_a_question_after_an_angry_turn_is_still_answered_as_to_an_upset_custome
     assert calm.sentiment == "calm" and not calm.drafts[0].text.startswith(APOLOGY)
 
 
+@pytest.mark.parametrize("message, sentiment", [("不好意思刚才有点激动，我就是着急用", "anxious"),
+                                                ("抱歉我刚才语气冲了，发票怎么开", "calm")])
+def test_a_customer_sorry_for_their_outburst_is_no_longer_read_as_angry(assistant, message, sentiment):
+    """"不好意思刚才有点激动，我就是着急用" right after an angry turn was read as still
+    angry and got another apology for it: the customer says sorry for the outburst."""
+    context = [{"role": "customer", "text": "你们什么垃圾店，发个货这么慢！！"},
+               {"role": "agent", "text": "非常抱歉让您久等了。"}]
+    s = assistant.suggest(message, context)
+    assert s.sentiment == sentiment, (message, s.sentiment, s.notes)
+
+
 def test_a_worried_follow_up_after_an_angry_turn_is_no_milder_than_a_calm_one(assistant):
     """After "什么垃圾质量，鞋底都掉了！", "那你们怎么处理" was answered as to an angry customer
     but "那你们到底怎么处理" (到底: anxious) with 理解您着急的心情 and a cheerful closing."""
