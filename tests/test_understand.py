@@ -739,3 +739,14 @@ def test_what_the_hell_are_you_doing_is_anger(message):
 
 def test_what_a_product_is_for_asked_is_no_anger():
     assert understand("这个到底是做什么用的", "售前").sentiment != "angry"
+
+
+@pytest.mark.parametrize("message, problem", [
+    ("您好，想反映一下，上次買的保溫杯不太保溫", True), ("想反馈个问题，耳机左边没声音了", True),
+    ("我要反映一个问题", True), ("在哪里可以反馈意见", False), ("你们反映快吗", False)])
+def test_a_problem_announced_is_reported(message, problem):
+    """"想反映一下，…保溫杯不太保溫" was welcomed 有問題儘管跟我說喔 and wished 祝您生活愉快:
+    a customer who says they report a problem has one, whatever words the problem takes."""
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message) == problem, message
