@@ -9,6 +9,7 @@ import pytest
 
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import BadFeedback, FeedbackLog, UnknownSuggestion, mask
+from kefu.suggest.draft import values_from_message
 
 ORDER = "2026112812345678"
 DRAFTS = [{"text": "您好，可以开电子发票。", "entry_ids": ["invoice"], "style": "warm"},
@@ -605,3 +606,22 @@ def test_masking_a_long_run_without_an_at_sign_takes_linear_time():
         started = time.perf_counter()
         assert mask(run + " me@example.com").endswith("【邮箱】")
         assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("text, masked", [
+    # a time or a floor after a landline is no group of a longer number
+    ("座机 0755-88889999 8点到6点有人", "座机 【电话】 8点到6点有人"), ("座机0571-87654321 2号楼找我", "座机【电话】 2号楼找我"),
+    ("电话(021)62345678 9点后", "电话【电话】 9点后"),
+    # a parcel or order stuck (卡住, 卡在) is no card
+    ("物流卡住了 785412369852147", "物流卡住了 785412369852147"), ("物流一直卡在785412369852147这里", "物流一直卡在785412369852147这里"),
+    ("订单卡住了 2026112812345678 怎么回事", "订单卡住了 2026112812345678 怎么回事"),
+    # who pays after 收货人, and a font named after 名字, are no names; a date on an ID is no ID number
+    ("到付的话是收货人付运费吗", "到付的话是收货人付运费吗"), ("收货人付邮费", "收货人付邮费"), ("名字是宋体吗", "名字是宋体吗"),
+    ("证件上的日期是20260315", "证件上的日期是20260315"), ("证件号 E12345678", "证件号 【证件号】"),
+])
+def test_mask_leaves_what_only_looks_like_a_landline_card_name_or_id_number(text, masked):
+    assert mask(text) == masked
+
+
+def test_a_stuck_order_keeps_its_number_for_the_drafts():
+    assert values_from_message(mask("订单卡住了 2026112812345678 怎么回事")) == {"订单号": "2026112812345678"}
