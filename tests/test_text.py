@@ -312,6 +312,7 @@ def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
     ("快地几天能到", "快递几天能到"), ("神马时候发", "什么时候发"),
     # the same letters and characters inside other words stay
     ("补发或退款", "补发或退款"), ("很快地回复了", "很快地回复了"), ("with thanks", "with thanks"),
+    ("麻烦快快地发货", "麻烦快快地发货"), ("购物很愉快地", "购物很愉快地"),
     ("jdk", "jdk"), ("俩人穿", "两个人穿")])
 def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
     """"我想tk 衣服买大了 肿么弄" (tk: 退款) matched the size exchange entry, "能指定jd快递吗"
@@ -322,7 +323,8 @@ def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [("[捂脸]今天能到不", "今天能到不"), ("吊牌剪了还能退不[捂脸]", "吊牌剪了还能退不"),
-                                         ("好的[ok]", "好的"), ("[图片]", "[图片]"), ("尺码[s/m/l]", "尺码[s/m/l]")])
+                                         ("好的[ok]", "好的"), ("[图片]", "[图片]"), ("尺码[s/m/l]", "尺码[s/m/l]"),
+                                         ("尺码选[xl]还是[l]", "尺码选[xl]还是[l]"), ("要[m]码的", "要[m]码的")])
 def test_chat_stickers_are_not_matched(typed, read):
     """Stickers arrive as their names in brackets: [捂脸] made 捂 and 脸 words of the message.
     A message of a sticker alone keeps it (there is nothing else to match)."""
