@@ -710,6 +710,19 @@ def test_an_answer_that_is_not_kefus_json_is_an_error_not_a_hang(servers, new_pa
     assert page.locator("#kp-results").get_attribute("aria-busy") is None
 
 
+def test_too_many_requests_says_to_wait_beside_its_retry(servers, new_page):
+    """A 429 offered 重试 beside 请求有误，没有保存；请刷新页面后再试, which contradicts it."""
+    page = new_page()
+    login(page, servers.url)
+    page.route("**/api/suggest*", lambda route: route.fulfill(
+        status=429, json={"error": {"code": "too_many_requests", "message": "too many requests"}}))
+    page.locator("#kp-message").fill("运费怎么算")
+    error = page.locator(".kp-error")
+    error.wait_for()
+    assert "请求太频繁" in error.inner_text() and "刷新页面" not in error.inner_text()
+    assert error.get_by_role("button", name="重试").is_visible()
+
+
 def test_a_slow_server_is_named_while_the_panel_waits(servers, new_page):
     """A server that takes its time (a worker loading new models) left 正在查找… on the
     screen however long it took, as if the panel had hung."""

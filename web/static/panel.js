@@ -425,6 +425,7 @@
     if (err.status === 403) return "当前账号没有使用助手的权限。";
     if (err.status === 404) return "这条建议的记录已不存在（可能已超过保留期）。";
     if (err.status === 409) return "与已采用的草稿矛盾，没有记录。";
+    if (err.status === 429) return "请求太频繁，请稍后再试。";
     if (err.status === 413 && err.field === "text") return "改过的回复太长（超过 10 万字），这次反馈没有记录。";
     if (err.status === 413 && err.field === "values") return "填写的变量值太长（超过 10 万字），请改短后再试。";
     if (err.status === 413) return "内容太长，没有保存。";
