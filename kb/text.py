@@ -342,14 +342,14 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # 什么), 俩/仨 for 两个/三个, the typos of a pinyin keyboard (退宽 退款, 发或 发货, 快地 快递) and
 # pinyin initials (tk 退款, th 退货, zfb 支付宝, jd 京东, wx 微信, sf 顺丰). "我想tk 衣服买大了
 # 肿么弄" matched the size exchange entry. Initials only as a word of their own (not jdk,
-# with thanks), 发或 only where it ends the verb (not 补发或退款), 快地 not as an adverb (很快地,
+# with thanks, 5th), 发或 only where it ends the verb (not 补发或退款), 快地 not as an adverb (很快地,
 # 快快地, 愉快地).
 _CHAT = [(re.compile(p), w) for p, w in (
     (r"肿么", "怎么"), (r"木有", "没有"), (r"神马", "什么"), (r"俩个?", "两个"), (r"仨个?", "三个"),
     (r"退宽", "退款"), (r"发或(?=[吗嘛么了没呢不?!,.\s]|$)", "发货"), (r"(?<![很飞尽更较挺好太赶越最极真快愉痛爽凉欢轻])快地", "快递"),
-    (r"(?<![a-z])tk(?![a-z])", "退款"), (r"(?<![a-z])th(?![a-z])", "退货"), (r"(?<![a-z])zfb(?![a-z])", "支付宝"),
-    (r"(?<![a-z])jd(?![a-z])", "京东"), (r"(?<![a-z])[wv]x(?![a-z])", "微信"), (r"(?<![a-z])sf(?![a-z])", "顺丰"))]
-_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|(?<![a-z])(?:tk|th|zfb|jd|wx|vx|sf)(?![a-z])")
+    (r"(?<![a-z\d])tk(?![a-z])", "退款"), (r"(?<![a-z\d])th(?![a-z])", "退货"), (r"(?<![a-z\d])zfb(?![a-z])", "支付宝"),
+    (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"))]
+_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf)(?![a-z])")
 
 
 # A chat app's sticker as it arrives in text: its name in brackets ([微笑], [捂脸], [叹气],

@@ -313,7 +313,7 @@ def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
     # the same letters and characters inside other words stay
     ("补发或退款", "补发或退款"), ("很快地回复了", "很快地回复了"), ("with thanks", "with thanks"),
     ("麻烦快快地发货", "麻烦快快地发货"), ("购物很愉快地", "购物很愉快地"),
-    ("jdk", "jdk"), ("俩人穿", "两个人穿")])
+    ("jdk", "jdk"), ("俩人穿", "两个人穿"), ("11月5th到货", "11月5th到货")])
 def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
     """"我想tk 衣服买大了 肿么弄" (tk: 退款) matched the size exchange entry, "能指定jd快递吗"
     the default couriers instead of 能指定发京东吗."""
