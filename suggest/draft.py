@@ -163,10 +163,12 @@ _ASKS_FACT = re.compile(r"(?:多少|哪|什么|几|谁|怎么称呼|还是)[^。
 
 
 # An agent at work on the case right now (这边帮您修改, 马上为您处理, 正在帮您加急，请稍等), not
-# done yet: 已经帮您修改好了 and 改好了 close it, and an offer (有问题随时为您处理) opens nothing.
+# done yet: 已经帮您修改好了, 改好了, 帮您改了 (了 after the verb) and 已经帮您备注 (已/已经 before
+# 帮/为/给) close it, and an offer (有问题随时为您处理) opens nothing.
 # News promised counts too (有结果马上告诉您, 有进展会第一时间通知您; not 补货后会通知您, what
 # a system does).
-_DOING = re.compile(r"(?:帮|为|给)您[^。！!？?，,；;]{0,4}?(?:修改|改|处理|办理|安排|加急|催|操作|备注)(?![好完])"
+_DOING = re.compile(r"(?<!已)(?<!已经)(?:帮|为|给)您[^。！!？?，,；;]{0,4}?"
+                    r"(?:修改|改|处理|办理|安排|加急|催|操作|备注)(?![好完了过])"
                     r"(?![^。！!？?]*(?:好了|完了|成功))|(?<![不无])稍等|"
                     r"有(?:新)?(?:结果|进展|消息)[^。！!？?，,；;]{0,6}?(?:告诉|通知|回复|答复)您")
 

@@ -1104,3 +1104,13 @@ def test_waiting_for_the_promised_call_gets_no_goodbye(message):
     d = c.only("closing", "closing", u, {}, message)
     assert d.text == "好的，有进展会及时通知您，请留意消息。", d.text
     assert RATING not in d.text and CLOSING not in d.text
+
+
+@pytest.mark.parametrize("agent", ["地址已经帮您改了哦", "已经帮您备注了哦", "亲 已给您修改了地址哦", "帮您处理了，您看下"])
+def test_work_already_done_leaves_nothing_open(agent):
+    """"地址已经帮您改了哦" read as the agent still at it ("us"): 好的谢谢 after it got a
+    keep-open line and 在吗 got 正在为您处理. 了 after the verb, or 已/已经 before 帮/为/给,
+    say it is done."""
+    from kefu.suggest.draft import awaits
+
+    assert awaits(agent) is None, agent
