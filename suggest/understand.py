@@ -187,12 +187,15 @@ _RILED = re.compile(r"什么操作|啥操作|怎么搞的|莫名其妙|这(?:是
                     r"(?<!请)(?:问|说|催|联系)(?:了|过)?第?(?:好|几|多|[二三四五六七八九十两\d])+(?:次|遍)|"
                     r"到底还?((?!是)[\u3400-\u9fff])[不没]\1|(?:要|就)?这么难(?:吗|嘛|么)|"
                     r"太夸张了吧|也太夸张|糟心|烦不烦|"
-                    # a sneer (呵呵; not laughing along: 哈哈呵呵, 呵呵 好的谢谢) and praise put as
-                    # sarcasm (真是好服务啊, 可真是周到的客服呀; not 服务真好)
+                    # a sneer (呵呵; not laughing along: 哈哈呵呵, 呵呵 好的谢谢); praise put as
+                    # sarcasm is _SARCASM's
                     r"(?:到底|究竟)在?(?:干|搞)(?:嘛|啥|什么)|"  # 你们到底在干嘛 (not 这个到底是做什么用的)
                     r"(?<![哈嘿])呵呵(?![^。！!？?]*(?:谢|哈|嘿|好的|好滴))|"
-                    r"(?:真是|可真是|真|可真)(?:好|周到|贴心|专业|优质|棒)的?(?:服务|客服|售后)(?:啊|呀|哈|呢|[!！])|"
                     r"(?<!请)(?<!麻烦)给我(?:查|退|换|处理|解决|补|赔)[^，,。？?！!]{0,6}[!！]")
+# Praise put as sarcasm (真是好服务啊, 可真是周到的客服呀; not 服务真好), unless said with thanks
+# or a problem solved (谢谢，真是贴心的客服呀！, 真是专业的客服啊，一下就解决了): then it is meant.
+_SARCASM = re.compile(r"(?:真是|可真是|真|可真)(?:好|周到|贴心|专业|优质|棒)的?(?:服务|客服|售后)(?:啊|呀|哈|呢|[!！])")
+_SINCERE = re.compile(r"(?<![没未不])(?:解决了|搞定了|处理好了)|满意|好评|下次还")
 # Pleading or worry: a complaint or a sarcasm said with it is anxious (再不处理只能投诉了，拜托快点).
 _PLEA = re.compile(r"(?<!不)(?<!不着)(?<!别着)急|着急|赶时间|拜托|求求|求你|求您|担心|害怕|等不了")
 # Nothing held against the shop: "我想投诉一下快递员，不怪你们" is no angry customer.
@@ -278,7 +281,9 @@ def _riled(text: str) -> bool:
     blaming nobody here (不怪你们)."""
     complains = any(m.group() != "升级处理" and not _BOSS_ASKED.fullmatch(m.group())
                     for m in _COMPLAINT.finditer(text))
-    return (complains or bool(_RILED.search(text))) and not _PLEA.search(text) and not _BLAMELESS.search(text)
+    sarcastic = bool(_SARCASM.search(text)) and not (_GRATITUDE.search(text) or _SINCERE.search(text))
+    return (complains or sarcastic or bool(_RILED.search(text))) and not _PLEA.search(text) \
+        and not _BLAMELESS.search(text)
 
 
 _DOUBLED = re.compile(r"[?？]{2,}")

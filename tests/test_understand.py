@@ -750,3 +750,10 @@ def test_a_problem_announced_is_reported(message, problem):
     from kefu.suggest.understand import reports_problem
 
     assert reports_problem(message) == problem, message
+
+
+@pytest.mark.parametrize("message", ["谢谢，真是贴心的客服呀！", "真是专业的客服啊，一下就解决了"])
+def test_praise_with_thanks_or_a_problem_solved_is_sincere(message):
+    """"谢谢，真是贴心的客服呀！" was read as sarcasm (angry): with thanks or a problem
+    solved the praise is meant."""
+    assert understand(message, "售前").sentiment == "calm", message
