@@ -86,9 +86,10 @@ _BOSS_ASKED = re.compile(_ASK_BOSS)
 # complaint entry answers it.
 _CALLBACK = re.compile(r"(?:主管|经理|领导|负责人|店长)[^，,。！!？?]{0,8}?(?:联系|回电|来电|打电话|电话|回复|答复)")
 # A customer saying sorry for their own tone (刚才态度不好不好意思, 抱歉我刚才语气冲了, 刚才有点激动): the
-# 态度不好 is theirs, no complaint of the shop's (你们客服态度不好，不好意思我直说了 is one).
-_SORRY = r"不好意思|抱歉|对不起|见谅|别介意|sorry"
-_OWN_TONE = (r"(?:我|刚才|刚刚|方才)(?:刚才|刚刚)?(?:的?(?:态度|语气|口气|说话)[^，,。！!？?你们客服]{0,4}(?:不好|差|冲|重|急)|"
+# 态度不好 is theirs, no complaint of the shop's (你们客服态度不好，不好意思我直说了 is one), nor
+# the shop's tone and a sorry it did not say (你们客服刚才态度很差，连句对不起都没有).
+_SORRY = r"(?:不好意思|抱歉|对不起|见谅|别介意|sorry)(?![^，,。！!？?]{0,2}?[都也]?(?:不会|没|不说|不肯))"
+_OWN_TONE = (r"(?<!你们)(?<!客服)(?<![你您他她])(?:我|刚才|刚刚|方才)(?:刚才|刚刚)?(?:的?(?:态度|语气|口气|说话)[^，,。！!？?你们客服]{0,4}(?:不好|差|冲|重|急)|"
              r"(?:有点|有些|太|比较)?(?:激动|冲动|急了|上头))")
 _OWN_TONE_SORRY = re.compile(rf"{_OWN_TONE}(?=[^。！!？?]{{0,8}}(?:{_SORRY}))|(?:{_SORRY})[^。！!？?]{{0,6}}?{_OWN_TONE}")
 

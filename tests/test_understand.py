@@ -757,3 +757,19 @@ def test_praise_with_thanks_or_a_problem_solved_is_sincere(message):
     """"谢谢，真是贴心的客服呀！" was read as sarcasm (angry): with thanks or a problem
     solved the praise is meant."""
     assert understand(message, "售前").sentiment == "calm", message
+
+
+@pytest.mark.parametrize("message", ["你们客服刚才态度很差，对不起都不会说", "你们客服刚才态度很差，连句对不起都没有"])
+def test_the_shops_tone_with_no_apology_is_a_complaint(message):
+    """The sorry missed is the shop's, not the customer's own apology for their tone."""
+    from kefu.suggest.understand import sorry_for_tone
+
+    u = understand(message, "投诉")
+    assert not sorry_for_tone(message) and (u.intent, u.sentiment) == ("complaint", "angry"), (message, u)
+
+
+@pytest.mark.parametrize("message", ["谢谢你了，刚才态度不好不好意思", "不好意思刚才有点激动"])
+def test_the_customers_own_apology_stays_one(message):
+    from kefu.suggest.understand import sorry_for_tone
+
+    assert sorry_for_tone(message), message
