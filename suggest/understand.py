@@ -372,20 +372,24 @@ _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白�
 
 # What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
 # or uploaded (照片发了, 截图发给你了, 视频已经传了), or 发你了 / 发给你了, or a photo itself
-# ([图片], as a chat app shows it in text). Not asked (照片发了吗),
-# denied (还没发照片) nor of the parcel (你们发了没, 快递发给你了吗).
+# ([图片], as a chat app shows it in text). Not with a question (照片发了吗, 截图发你了 多久能处理好:
+# see _QUESTION), denied (还没发照片) nor of the parcel (你们发了没, 快递发给你了吗; 退货单号 and 退货的
+# 照片 are things sent).
 _DELIVERED = re.compile(r"(?:照片|图片|截图|截屏|视频|凭证|图|订单号|单号|地址|资料)[^，,。？?]{0,4}?"
                         r"(?:(?:已经?|都)?(?:发|传|上传|提交)(?:给|过去|过来|到)?(?:你|您)?了|"
                         r"(?:已经?|都)(?:发|传|上传|提交))|发(?:给)?[你您]了|"
                         r"^\[(?:图片|视频|文件)\]$")  # what a chat app shows for a photo sent
-_DENIED_OR_ASKED = re.compile(r"[?？]|吗|嘛|么|没|不|未|快递|包裹|货")
+_DENIED_OR_PARCEL = re.compile(r"没|不|未|快递|包裹|(?<!退)货")
+# ... where a count (几张照片都发给你了) or a soft "have a look" (你看下呢) asks nothing.
+_ASKS_NOTHING = re.compile(r"几(?=[张个段条份])|(?:看|瞧)(?:一?下|看)呢")
 
 
 def delivered(message: str) -> bool:
     """True when the message says the customer sent what an agent asks for (照片发了 你看下,
     截图发给你了): nothing to look up, it is taken note of."""
     text = normalize(message).text
-    return bool(_DELIVERED.search(text)) and not _DENIED_OR_ASKED.search(text)
+    return bool(_DELIVERED.search(text)) and not _QUESTION.search(_ASKS_NOTHING.sub(" ", text)) \
+        and not _DENIED_OR_PARCEL.search(text)
 
 
 def plans(message: str) -> bool:

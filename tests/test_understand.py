@@ -773,3 +773,15 @@ def test_the_customers_own_apology_stays_one(message):
     from kefu.suggest.understand import sorry_for_tone
 
     assert sorry_for_tone(message), message
+
+
+@pytest.mark.parametrize("message, sent", [
+    ("截图发你了 多久能处理好", False), ("照片发给你了，啥时候能补发", False), ("视频发你了 哪天给我换", False),
+    ("我把退货单号发你了", True), ("退货的照片发给你了", True), ("截图发给你了", True),
+    ("几张照片都发给你了", True), ("照片发了 你看下呢", True), ("照片发了吗", False), ("快递发给你了吗", False)])
+def test_sent_and_a_question_is_no_mere_delivery(message, sent):
+    """"截图发你了 多久能处理好" asks something: taken as only delivered, its question was
+    dropped. 退货 is no parcel asked after: 我把退货单号发你了 was sent."""
+    from kefu.suggest.understand import delivered
+
+    assert delivered(message) == sent, message
