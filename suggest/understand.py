@@ -39,11 +39,13 @@ _FILLER = re.compile(rf"{STICKER.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
 _EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")
 # Thanks as typed in chat: 3Q, 蟹蟹 (xiè xiè), 感恩 (not 感恩节, a sale), thx, tks, ty.
 _THANK_SLANG = r"(?<![a-z0-9])(?:3q|thx|tks|ty)(?![a-z0-9])|感恩(?!节)|(?<!蟹)蟹蟹(?!蟹)"
+# Giving up on the talk (算了 不想说了, 不想问了): a goodbye of a kind, read by _THANKS and _RESIGNED.
+_GIVE_UP_TALK = r"不想?(?:说|问|聊)了"
 # Thanks and goodbyes anywhere in a short message that asks and reports nothing; 88 only
 # at the end ("走了 88", not "88元那款").
 _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再见|掰掰|(?<![a-z])bye|(?<![\d.])88(?=[\W_]*$)|"
                      r"没有其他问题|没其他问题|没问题了|没事了|解决了|祝你|辛苦了|麻烦(?:你|您|亲)?(?:了|啦)|那就这样|就这些|"
-                     r"不想?(?:说|问|聊)了")  # giving up on the talk: 算了 不想说了
+                     rf"{_GIVE_UP_TALK}")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
@@ -356,7 +358,7 @@ _PRAISE = re.compile(r"好用|好看|好吃|好穿|喜欢|满意|不错|很好|�
 # (not 666号色).
 _CHAT_PRAISE = re.compile(r"(?<![a-z0-9])(?:yyds|nb|6{3,})(?![a-z0-9号])|绝绝子|给力|牛")
 # Giving up (算了, 罢了, 唉, 不想说了): a goodbye that is no happy one. Not 算了一下 (worked it out).
-_RESIGNED = re.compile(r"算了(?!一?下)|罢了|唉|无所谓了|随便吧|不想?(?:说|问|聊)了")
+_RESIGNED = re.compile(rf"算了(?!一?下)|罢了|唉|无所谓了|随便吧|{_GIVE_UP_TALK}")
 # An acknowledgement and what the customer will do or did: "好的，那我先拍照", "行，我已经申请了".
 # Or that they will think it over or ask someone first: "好的，我考虑一下", "好的 我跟领导商量一下".
 # Agreed grudgingly too: "行吧 那我拍照", "好的吧 那我再等等"; or waiting for the call promised:
