@@ -90,6 +90,7 @@ def sentence_end(before: str, after: str) -> str:
 
 # A closing that wishes the customer well (祝您生活愉快): not after a problem or an apology.
 _WISHES = re.compile(r"祝|愉快|开心|顺利")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
 # An answer that already opens by apologising or empathising (complaint entries often do),
 # within its first words or its first clause (造成您的不便真的很抱歉。, 给您带来不便了，非常抱歉).
 _APOLOGISES = re.compile(r"^(?:.{0,6}|[^。！!？?；;]{0,12}?)(?:抱歉|对不起|對不起|不好意思|理解您|理解你|给您添麻烦|給您添麻煩|别着急|別著急|别担心|別擔心)")
@@ -429,6 +430,7 @@ class Composer:
             raise KefuError(f"config 'traditional' must be one of {', '.join(TRADITIONAL_WORDING)},"
                             f" got {traditional!r}")
         self.traditional = traditional  # OpenCC config for traditional customers
+        self._closing_runs: list[tuple[str, set[str]]] | None = None  # see _echoing_closings
 
     # -- building blocks -------------------------------------------------------------
     def _line(self, kind: str, key: str, tone: str | None, why: str, parts: list, notes: list,
@@ -471,8 +473,20 @@ class Composer:
         stage = "后续跟踪" if upset or pending else "提供解决方案"
         why = "follow up: not settled yet" if stage == "后续跟踪" else "offer more help"
         sorry = reports_problem(key) or any(_APOLOGISES.match(SALUTATION.sub("", a)) for a in answers[:1])
+        # Nor a closing that says again what the answer just said: "…我会继续跟进到底。您的
+        # 问题我们会负责跟进到底，…" (when another line is left).
+        avoid = [re.escape(t) for t in self._echoing_closings(answers)] + ([_WISHES.pattern] if sorry else [])
         self._line("closing", key, self._tone(u), why, parts, notes, question=True, stage=stage, script=u.script, said=u.said,
-                   without=_WISHES if sorry else None)
+                   without=re.compile("|".join(avoid)) if avoid else None)
+
+    def _echoing_closings(self, answers: list[str]) -> list[str]:
+        """The closing lines sharing a run of four Chinese characters with `answers`."""
+        said = "\n".join(to_simplified(a) for a in answers)
+        if self._closing_runs is None:
+            self._closing_runs = [(p.text, {r[i:i + 4] for r in _CJK_RUN.findall(to_simplified(p.text))
+                                            for i in range(len(r) - 3)})
+                                  for p in self.phrases.phrases if p.kind == "closing"]
+        return [text for text, runs in self._closing_runs if any(r in said for r in runs)]
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:

@@ -608,6 +608,19 @@ def test_answer_that_still_has_to_be_checked_gets_follow_up_closing():
         assert c.warm(u_(), PENDING_HIT, {}, key).text.endswith(FOLLOW_UP)
 
 
+def test_a_closing_does_not_say_again_what_the_answer_said():
+    """"…我会继续跟进到底。您的问题我们会负责跟进到底，…" (make run's complaint): the
+    follow-up closing repeated the answer's own promise."""
+    echo = "您的问题我们会负责跟进到底，还有需要补充的吗？"
+    promised = hit("esc", "主管会在24小时内给您回电，您的问题我会继续跟进到底。", tags=["投诉"])
+    c = composer(*STAGED, ("s7", "closing", "后续跟踪", "any", echo))
+    texts = [c.warm(u_(intent="complaint", sentiment="angry"), promised, {}, key).text for key in KEYS]
+    assert not any(echo in t for t in texts) and all(t.endswith(FOLLOW_UP) for t in texts), texts
+    # the only follow-up line left is used all the same
+    alone = composer(closing=echo)
+    assert alone.warm(u_(intent="complaint", sentiment="angry"), promised, {}, "k").text.endswith(echo)
+
+
 def test_an_answer_that_tells_the_service_hours_is_settled():
     """"留言后人工上班会尽快回复您" describes the service; it promises no follow-up of a case."""
     hours = hit("hours", "人工客服每天09:00-23:00在线，您留言后人工上班会尽快回复您。", tags=["客服时间"])
