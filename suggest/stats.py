@@ -13,8 +13,8 @@ Counts, by definition:
 - no-match rate: shown suggestions flagged "no good match", of those shown, greetings and
   thanks left out of both (no entry answers one: it is flagged whatever retrieval found,
   and is no gap either);
-- actions and by day: every learning event (replayed files too), and the feedback on
-  drafts of no one entry (clarifying, two-answer), which teaches no entry;
+- actions and by day: every learning event (replayed files too), and the says that teach
+  no entry (on a clarifying or two-answer draft; "not helpful" on drafts that answered none);
 - entries: accepts and rejects per entry over every learning event (replayed files too),
   archived entries among them (marked `"archived": true`);
 - by stage: the says on shown suggestions, by the stage of the message;
@@ -126,9 +126,12 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
     asked = [r for r in shown if r[2] not in CHIT_CHAT]
     out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
+    # helpful" on drafts that answered none), so have no learning event: counted from the log.
+    untaught: list[tuple[str, str]] = []
     said = set()
-    for sid, action, draft, entry_id, hits, drafts in db.execute(
-            "select f.suggestion_id, f.action, f.draft, f.entry_id, s.hits, s.drafts from feedback f"
+    for sid, at, action, draft, entry_id, hits, drafts in db.execute(
+            "select f.suggestion_id, f.at, f.action, f.draft, f.entry_id, s.hits, s.drafts from feedback f"
             " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
         # Counted as learning counts them: the first say per message, entry and side (a
         # use, accept or edit, of either draft of one entry is one; a reject of the whole
@@ -142,6 +145,8 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
                 continue
             said.add(key)
         acts[sid].append((action, draft))
+        if entry_id is None and action != "no_match":
+            untaught.append((at, action))
     out.acted_on = len(acts)
     first = sum(1 for a in acts.values() if ("accept", 1) in a)
     anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
@@ -151,12 +156,6 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
 
     events = db.execute("select at, entry_id, action, suggestion_id from learn_events where at >= ?",
                         [since_arg]).fetchall()
-    # Feedback on a draft of no one entry (a clarifying question, a two-answer draft)
-    # teaches no entry, so it has no learning event: counted here from the log.
-    untaught = db.execute(
-        "select f.at, f.action from feedback f join suggestions s on s.id = f.suggestion_id"
-        " where s.at >= ? and f.entry_id is null and f.draft is not null"
-        " and f.action in ('accept', 'edit', 'reject')", [since_arg]).fetchall()
     out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
     every = {r[0]: r[1:] for r in db.execute("select id, question, category, status from entries")}
     entries = {e: (q, cat) for e, (q, cat, status) in every.items() if status == "published"}

@@ -1193,6 +1193,25 @@ def test_feedback_on_a_clarifying_or_two_answer_draft_counts_in_every_figure(sho
 
 
 
+def test_not_helpful_on_a_suggestion_answering_no_entry_counts_in_every_stats_section(shop):
+    # "Not helpful" on a greeting's reply or a no-match holding line rejects no entry, so
+    # learning keeps no event for it: acted on and by stage counted the reject, while the
+    # events and by day said nothing happened.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    hello = log.record_suggestion("你好", [], "simplified", "greeting", True, [],
+                                  [{"text": "亲，您好，请问有什么可以帮您？", "entry_ids": [], "style": "greeting"}])
+    learner.record_feedback(log, hello, "reject", agent="a")
+    learner.record_feedback(log, hello, "reject", agent="b")  # one say per message and side, as learning counts
+    stats = usage(shop.store.db)
+    (day,) = stats.by_day
+    (stage,) = stats.by_stage.values()
+    assert stats.acted_on == 1 and stage["reject"] == 1
+    assert stats.actions == {"reject": 1} and day["reject"] == 1
+
+
 def test_a_reject_of_the_whole_list_and_of_its_top_draft_is_one_say_in_every_stats_section(shop):
     # by stage counted reject 2, keyed (suggestion, side, entry) with the whole list's entry None
     from kefu.kb.feedback import FeedbackLog
