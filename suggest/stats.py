@@ -12,7 +12,8 @@ Counts, by definition:
   edited before sending (`edited`);
 - no-match rate: shown suggestions flagged "no good match", of those shown, greetings and
   thanks left out of both (no entry answers one: it is flagged whatever retrieval found,
-  and is no gap either);
+  and is no gap either); `asked`: the shown ones left;
+- a rate of nothing (no suggestion acted on, or asked) is 0.0 here, and n/a (—) as shown;
 - actions and by day: every learning event (replayed files too), and the says that teach
   no entry (on a clarifying or two-answer draft; "not helpful" on drafts that answered none);
 - entries: accepts and rejects per entry over every learning event (replayed files too),
@@ -96,7 +97,8 @@ def local_day(at: str) -> str:
 class Stats:
     since: str | None
     shown: int = 0
-    acted_on: int = 0
+    acted_on: int = 0  # the acceptance rates' base
+    asked: int = 0  # shown less greetings and thanks: the no-match rate's base
     acceptance: dict[str, float] = field(default_factory=dict)
     no_match_rate: float = 0.0
     actions: dict[str, int] = field(default_factory=dict)  # every event, replayed ones too
@@ -124,6 +126,7 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
                        " and superseded_by is null", [since_arg]).fetchall()
     out.shown = len(shown)
     asked = [r for r in shown if r[2] not in CHIT_CHAT]
+    out.asked = len(asked)
     out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
@@ -211,14 +214,21 @@ def _counts(counts: dict) -> str:
     return ", ".join(f"{_COUNTED.get(k, k)} {v}" for k, v in counts.items()) or "none"
 
 
+def _share(rate: float, base: int) -> str:
+    """A rate as the text report prints it: n/a with nothing to take it of (0% read as
+    every draft turned down)."""
+    return f"{rate:.0%}" if base else "n/a"
+
+
 def text(d: dict) -> str:
     """Readable form of Stats.to_dict() for the CLI."""
-    acc = d["acceptance"]
-    lines = [f"since {d['since'] or 'the beginning'}: {d['shown']} suggestions shown, {d['acted_on']} acted on",
-             f"acceptance: first draft {acc.get('first_draft', 0):.0%}, any draft {acc.get('any_draft', 0):.0%},"
-             f" edited {acc.get('edited', 0):.0%}; no-match rate {d['no_match_rate']:.0%}",
+    acc, acted = d["acceptance"], d["acted_on"]
+    lines = [f"since {d['since'] or 'the beginning'}: {d['shown']} suggestions shown, {acted} acted on",
+             f"acceptance: first draft {_share(acc.get('first_draft', 0), acted)},"
+             f" any draft {_share(acc.get('any_draft', 0), acted)}, edited {_share(acc.get('edited', 0), acted)};"
+             f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",
              "events: " + (", ".join(f"{k} {v}" for k, v in sorted(d["actions"].items())) or "none"),
-             "top entries:"]
+             "top entries:" + ("" if d["top_entries"] else " none")]
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
               + (" (已归档)" if e.get("archived") else "") for e in d["top_entries"]]
     lines.append(f"never accepted: {len(d['never_used'])} published entries"

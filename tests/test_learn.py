@@ -1274,6 +1274,17 @@ def test_every_stats_section_counts_an_agents_says_alike(shop):
     assert "delivery" in text(usage(shop.store.db).to_dict()) and "多久能发货 (已归档)" in text(usage(shop.store.db).to_dict())
 
 
+def test_stats_text_of_an_empty_log_says_none_and_gives_no_rate_of_nothing(shop):
+    # With nothing logged, `kefu stats` printed "top entries:" with nothing under it, and
+    # "first draft 0% ... no-match rate 0%": as if agents had turned every draft down.
+    from kefu.suggest.stats import text, usage
+
+    lines = text(usage(shop.store.db, None).to_dict()).splitlines()
+    assert "top entries: none" in lines
+    rates = next(line for line in lines if line.startswith("acceptance"))
+    assert "0%" not in rates and rates.count("n/a") == 4
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.

@@ -1881,6 +1881,17 @@ def test_stats_page_shows_the_numbers(editor, ws, monkeypatch):
     assert "日期超出范围" in bad and '<strong id="stat-shown">5</strong>' in bad
 
 
+def test_stats_page_gives_no_rate_of_nothing(editor, ws):
+    """With nothing acted on or shown, the page said 0.0% accepted and 0.0% no match, as if
+    agents had turned every draft down."""
+    figures = dict(re.findall(r'<strong id="stat-(\w+)">([^<]*)</strong>', editor.get("/console/stats")))
+    assert figures == {"shown": "0", "acted": "0", "first": "—", "any": "—", "edited": "—", "nomatch": "—"}
+    # a greeting alone is shown, but no message asked anything: still no no-match rate
+    ws.feedback_log().record_suggestion("你好", [], "simplified", "greeting", True, [], [])
+    figures = dict(re.findall(r'<strong id="stat-(\w+)">([^<]*)</strong>', editor.get("/console/stats")))
+    assert (figures["shown"], figures["nomatch"], figures["first"]) == ("1", "—", "—")
+
+
 def test_stats_page_marks_an_archived_top_entry(editor, ws):
     """As `kefu stats` does (已归档): the page listed it like a published one."""
     usage_log(ws)
