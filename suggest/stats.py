@@ -217,7 +217,7 @@ def _counts(counts: dict) -> str:
 def _share(rate: float, base: int) -> str:
     """A rate as the text report prints it: n/a with nothing to take it of (0% read as
     every draft turned down)."""
-    return f"{rate:.0%}" if base else "n/a"
+    return f"{rate:.1%}" if base else "n/a"  # to a tenth of a percent, as the console gives it
 
 
 def text(d: dict) -> str:

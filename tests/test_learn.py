@@ -1285,6 +1285,16 @@ def test_stats_text_of_an_empty_log_says_none_and_gives_no_rate_of_nothing(shop)
     assert "0%" not in rates and rates.count("n/a") == 4
 
 
+def test_stats_text_gives_rates_to_the_tenth_of_a_percent_as_the_console_does():
+    # 2 of 79 flagged: the console said 2.5%, `kefu stats` 3%; 0.4% accepted read as 0%.
+    from kefu.suggest.stats import Stats, text
+
+    report = Stats(None, shown=79, acted_on=250, asked=79, no_match_rate=round(2 / 79, 4),
+                   acceptance={"first_draft": 0.004, "any_draft": 0.276, "edited": 1.0})
+    rates = text(report.to_dict()).splitlines()[1]
+    assert rates == "acceptance: first draft 0.4%, any draft 27.6%, edited 100.0%; no-match rate 2.5%"
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.
