@@ -181,10 +181,10 @@ def _since_option(fn):
 
 
 def _gaps_text(d: dict) -> str:
-    from kefu.suggest.stats import local_day  # the server's local day, as `kefu stats` and the console give it
+    from kefu.suggest.stats import local_day, local_moment  # local, as `kefu stats` and the console give them
 
     lines = [counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
-             + (f" since {d['since']}" if d["since"] else "")]
+             + (f" since {local_moment(d['since'])}" if d["since"] else "")]
     for i, g in enumerate(d["gaps"], 1):
         kinds = ", ".join(f"{k} {v}" for k, v in g["kinds"].items() if v)
         lines.append(f"{i:2d}. {g['question']}  ({counted(g['count'], 'message')}: {kinds}; last {local_day(g['last_at'])})")

@@ -93,6 +93,18 @@ def local_day(at: str) -> str:
         return at[:10]
 
 
+def local_moment(at: str) -> str:
+    """A stored UTC timestamp as the text reports print a `since`: local time, with its
+    offset ("2026-11-25 00:00 (UTC+08:00)", the midnight typed, not the UTC moment that
+    reads as the day before); as stored when local time cannot hold it."""
+    try:
+        moment = datetime.fromisoformat(at).astimezone()
+    except (ValueError, OverflowError):
+        return at
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+
+
 @dataclass
 class Stats:
     since: str | None
@@ -223,7 +235,8 @@ def _share(rate: float, base: int) -> str:
 def text(d: dict) -> str:
     """Readable form of Stats.to_dict() for the CLI."""
     acc, acted = d["acceptance"], d["acted_on"]
-    lines = [f"since {d['since'] or 'the beginning'}: {d['shown']} suggestions shown, {acted} acted on",
+    since = local_moment(d["since"]) if d["since"] else "the beginning"
+    lines = [f"since {since}: {d['shown']} suggestions shown, {acted} acted on",
              f"acceptance: first draft {_share(acc.get('first_draft', 0), acted)},"
              f" any draft {_share(acc.get('any_draft', 0), acted)}, edited {_share(acc.get('edited', 0), acted)};"
              f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",

@@ -1122,6 +1122,30 @@ def test_the_gaps_text_gives_the_local_day_of_the_last_message(monkeypatch):
         _time.tzset()
 
 
+def test_the_text_reports_say_since_when_in_local_time(monkeypatch):
+    """A shop in Beijing asking `kefu stats --since 2026-11-25` read "since
+    2026-11-24T16:00:00+00:00", the stored UTC moment, as if it had got the day before."""
+    import importlib
+    import time as _time
+
+    importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
+    from kefu.cli_learn import _gaps_text
+    from kefu.suggest.stats import Stats, since_utc, text
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    _time.tzset()
+    try:
+        since = since_utc("2026-11-25")
+        assert text(Stats(since).to_dict()).startswith("since 2026-11-25 00:00 (UTC+08:00): 0 suggestions shown")
+        assert _gaps_text({"since": since, "gaps": [], "drift": []}) == \
+            "0 suggested new entries since 2026-11-25 00:00 (UTC+08:00)"
+        # past the calendar's end in local time: the stored moment as it is
+        assert text(Stats("9999-12-31T20:00:00+00:00").to_dict()).startswith("since 9999-12-31T20:00:00+00:00:")
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+
+
 @pytest.mark.parametrize("tz, since, utc", [
     ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
