@@ -191,9 +191,16 @@ def _gaps_text(d: dict) -> str:
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:
         lines.append("answers that may need updating:")
-        lines += [f"  {x['entry_id']}: {counted(x['count'], 'edit')} changed '{x['removed']}' to '{x['added']}'"
+        lines += [f"  {x['entry_id']}: {counted(x['count'], 'edit')} {_change(x['removed'], x['added'])}"
                   for x in d["drift"]]
     return "\n".join(lines)
+
+
+def _change(removed: str, added: str) -> str:
+    """What repeated edits did to an answer: "changed '' to '云闪付'" read as a riddle."""
+    if not removed:
+        return f"added '{added}'"
+    return f"took out '{removed}'" if not added else f"changed '{removed}' to '{added}'"
 
 
 @learn.command(name="gaps")

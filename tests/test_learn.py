@@ -1146,6 +1146,21 @@ def test_the_text_reports_say_since_when_in_local_time(monkeypatch):
         _time.tzset()
 
 
+def test_the_gaps_text_says_what_repeated_edits_added_or_took_out():
+    """Agents adding 云闪付 to an answer read "changed '' to '云闪付'"."""
+    import importlib
+
+    importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
+    from kefu.cli_learn import _gaps_text
+
+    drift = [{"entry_id": "k080", "count": 3, "removed": "", "added": "云闪付", "examples": []},
+             {"entry_id": "k154", "count": 2, "removed": "12", "added": "15", "examples": []},
+             {"entry_id": "k046", "count": 2, "removed": "满99包邮", "added": "", "examples": []}]
+    lines = _gaps_text({"since": None, "gaps": [], "drift": drift}).splitlines()[-3:]
+    assert lines == ["  k080: 3 edits added '云闪付'", "  k154: 2 edits changed '12' to '15'",
+                     "  k046: 2 edits took out '满99包邮'"]
+
+
 @pytest.mark.parametrize("tz, since, utc", [
     ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
