@@ -199,11 +199,17 @@ def phrase_key(text: str) -> str:
     return _PARTICLES.sub("", _NOT_KEY.sub("", _LONG_NUMBER.sub("", normalize(mask(text)).text)).lower())
 
 
+def without_details(message: str) -> str:
+    """A customer message masked, then without long numbers or the details masked
+    (【手机号】 would become part of a similar question once saved); '' when only details
+    are left."""
+    return _SPACES.sub(" ", _MASKED.sub("", _LONG_NUMBER.sub("", mask(message)))).strip()
+
+
 def phrasing(message: str) -> str:
-    """The phrasing a customer message offers its entry: masked, without long numbers or
-    the details masked (【手机号】 would become part of a similar question once approved)
-    and without a greeting before the question; '' when only details are left."""
-    text = _SPACES.sub(" ", _MASKED.sub("", _LONG_NUMBER.sub("", mask(message)))).strip()
+    """The phrasing a customer message offers its entry: `without_details`, and without a
+    greeting before the question; '' when only details are left."""
+    text = without_details(message)
     return _OPENING.sub("", text) or text
 
 

@@ -1942,6 +1942,20 @@ def test_gaps_page_suggests_entries_and_prefills_the_create_form(editor, ws):
     assert "没有发现缺失的答案" in editor.get("/console/gaps?since=2999-01-01")
 
 
+def test_gap_prefill_leaves_out_the_details_kefu_masked(editor, ws):
+    """The 新建条目 form got "我手机【手机号】收不到验证码" as the standard question: saved,
+    the mask label became part of the entry, which a learned phrasing never lets happen."""
+    learn(ws, ("我手机13812345678收不到验证码", "no_match", None, "a1"),
+          ("我手机13912345678收不到验证码", "no_match", None, "a2"),
+          ("亲，我手机13712345678收不到验证码啊", "no_match", None, "a2"))
+    html = editor.get("/console/gaps")
+    assert "【手机号】" in html  # the page shows the messages as logged
+    link = re.search(r'href="(/console/entries/new\?[^"]+)">新建条目', html).group(1).replace("&amp;", "&")
+    form = editor.get(link)
+    assert 'id="f-question" name="question" value="我手机收不到验证码"' in form
+    assert "【" not in unquote(link)
+
+
 def test_gap_link_stays_short_with_long_examples(editor, ws):
     """The prefill travels in the URL: long examples are left out rather than making a
     request line servers refuse."""

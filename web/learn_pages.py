@@ -195,12 +195,18 @@ def trust():
 def _prefill_url(gap: dict) -> str:
     """The entry-create form with the gap filled in, as a draft to finish: its
     representative question, and the examples as similar questions while the link stays
-    short enough for any server."""
+    short enough for any server. Each without the details kefu masked, whose 【手机号】
+    would become part of the entry, as a learned phrasing leaves them out."""
+    from kefu.kb.learned import without_details
+
     base = url_for("console.new_entry")
-    args = [("status", "draft"), ("question", gap["question"][:200])]
-    for example in gap["examples"]:
-        if len(example) > PREFILL_MAX_TEXT:
+    question = without_details(gap["question"]) or gap["question"]
+    args = [("status", "draft"), ("question", question[:200])]
+    seen = {question}
+    for example in map(without_details, gap["examples"]):
+        if not example or example in seen or len(example) > PREFILL_MAX_TEXT:
             continue
+        seen.add(example)
         longer = args + [("similar", example)]
         if len(base) + 1 + len(urlencode(longer)) > PREFILL_MAX_URL:
             break
