@@ -17,7 +17,7 @@ Counts, by definition:
 - actions and by day: every learning event (replayed files too), and the says that teach
   no entry (on a clarifying or two-answer draft; "not helpful" on drafts that answered none);
 - entries: accepts and rejects per entry over every learning event (replayed files too),
-  archived entries among them (marked `"archived": true`);
+  archived entries and drafts among them (marked `"archived": true`, `"draft": true`);
 - by stage: the says on shown suggestions, by the stage of the message;
 - by category: shown = suggestions whose top entry is in the category (no-match ones
   count for none), then the agents' actions on its entries.
@@ -179,8 +179,10 @@ def usage(db, since: str | None = None, top: int = 10) -> Stats:
         if entry_id:
             per_entry[entry_id]["reject" if action == "reject" else "accept"] += 1
     ranked = sorted(per_entry.items(), key=lambda kv: (-kv[1]["accept"], kv[1]["reject"], kv[0]))
+    # An entry kefu no longer suggests is marked so (`"archived": true`, `"draft": true`).
     out.top_entries = [{"entry_id": e, "question": every.get(e, ("",))[0], "accepts": c["accept"],
-                        "rejects": c["reject"], **({"archived": True} if e in every and every[e][2] == "archived" else {})}
+                        "rejects": c["reject"],
+                        **({every[e][2]: True} if e in every and every[e][2] in ("archived", "draft") else {})}
                        for e, c in ranked[:top]]
     out.never_used = [{"entry_id": e, "question": q, "category": cat} for e, (q, cat) in sorted(entries.items())
                       if per_entry[e]["accept"] == 0]
@@ -243,7 +245,7 @@ def text(d: dict) -> str:
              "events: " + (", ".join(f"{k} {v}" for k, v in sorted(d["actions"].items())) or "none"),
              "top entries:" + ("" if d["top_entries"] else " none")]
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
-              + (" (已归档)" if e.get("archived") else "") for e in d["top_entries"]]
+              + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "") for e in d["top_entries"]]
     lines.append(f"never accepted: {len(d['never_used'])} published entries"
                  + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))

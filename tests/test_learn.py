@@ -1334,6 +1334,22 @@ def test_stats_text_gives_rates_to_the_tenth_of_a_percent_as_the_console_does():
     assert rates == "acceptance: first draft 0.4%, any draft 27.6%, edited 100.0%; no-match rate 2.5%"
 
 
+def test_stats_mark_a_top_entry_taken_back_to_draft(shop):
+    # An archived top entry was marked 已归档; one an editor took back to draft was listed
+    # like a published one, though kefu no longer suggests it (never_used leaves it out).
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import text, usage
+
+    log = FeedbackLog(shop.store.db)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "warm"}]
+    sid = log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    Learner(shop).record_feedback(log, sid, "accept", 1, agent="a")
+    shop.update("delivery", {"status": "draft"}, author="editor")
+    (top,) = usage(shop.store.db).top_entries
+    assert top.get("draft") is True and "archived" not in top
+    assert "多久能发货 (草稿)" in text(usage(shop.store.db).to_dict())
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.

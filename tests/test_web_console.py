@@ -1902,6 +1902,15 @@ def test_stats_page_marks_an_archived_top_entry(editor, ws):
     assert "已归档" not in top.replace('运费怎么算 <span class="badge archived">已归档', "")
 
 
+def test_stats_page_marks_a_top_entry_taken_back_to_draft(editor, ws):
+    """As it marks an archived one: a draft top entry looked live."""
+    usage_log(ws)
+    ws.kb().update("ship", {"status": "draft"}, author="editor")
+    top = editor.get("/console/stats")
+    top = top[top.index("最常用的条目"):top.index("按分类")]
+    assert re.search(r'/console/entries/ship">ship</a></td><td>运费怎么算 <span class="badge draft">草稿</span>', top)
+
+
 def test_stats_page_lists_the_top_gaps(editor, ws):
     log = ws.feedback_log()
     for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
