@@ -242,7 +242,7 @@ def text(d: dict) -> str:
              f"acceptance: first draft {_share(acc.get('first_draft', 0), acted)},"
              f" any draft {_share(acc.get('any_draft', 0), acted)}, edited {_share(acc.get('edited', 0), acted)};"
              f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",
-             "events: " + (", ".join(f"{k} {v}" for k, v in sorted(d["actions"].items())) or "none"),
+             "events: " + _counts(dict(sorted(d["actions"].items()))),
              "top entries:" + ("" if d["top_entries"] else " none")]
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
               + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "") for e in d["top_entries"]]

@@ -1350,6 +1350,19 @@ def test_stats_mark_a_top_entry_taken_back_to_draft(shop):
     assert "多久能发货 (草稿)" in text(usage(shop.store.db).to_dict())
 
 
+def test_stats_text_names_the_agents_no_match_reports_alike_in_every_line(shop):
+    # The events line said "no_match 1", the lines by stage and day "reported no match 1".
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import text, usage
+
+    log = FeedbackLog(shop.store.db)
+    sid = log.record_suggestion("能用花呗吗", [], "simplified", "presale", True, [], [])
+    Learner(shop).record_feedback(log, sid, "no_match", agent="a")
+    lines = text(usage(shop.store.db).to_dict()).splitlines()
+    assert "events: reported no match 1" in lines
+    assert not any("no_match" in line for line in lines)
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.
