@@ -36,6 +36,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import answered_hit
+from kefu.kb.text import counted
 from kefu.suggest.understand import CHIT_CHAT, STAGE
 
 
@@ -238,7 +239,7 @@ def text(d: dict) -> str:
     """Readable form of Stats.to_dict() for the CLI."""
     acc, acted = d["acceptance"], d["acted_on"]
     since = local_moment(d["since"]) if d["since"] else "the beginning"
-    lines = [f"since {since}: {d['shown']} suggestions shown, {acted} acted on",
+    lines = [f"since {since}: {counted(d['shown'], 'suggestion')} shown, {acted} acted on",
              f"acceptance: first draft {_share(acc.get('first_draft', 0), acted)},"
              f" any draft {_share(acc.get('any_draft', 0), acted)}, edited {_share(acc.get('edited', 0), acted)};"
              f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",
@@ -246,7 +247,7 @@ def text(d: dict) -> str:
              "top entries:" + ("" if d["top_entries"] else " none")]
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
               + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "") for e in d["top_entries"]]
-    lines.append(f"never accepted: {len(d['never_used'])} published entries"
+    lines.append(f"never accepted: {counted(len(d['never_used']), 'published entry', 'published entries')}"
                  + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))
     for name in ("by_category", "by_stage"):

@@ -1363,6 +1363,18 @@ def test_stats_text_names_the_agents_no_match_reports_alike_in_every_line(shop):
     assert not any("no_match" in line for line in lines)
 
 
+def test_stats_text_counts_one_in_the_singular(shop):
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import text, usage
+
+    FeedbackLog(shop.store.db).record_suggestion("能用花呗吗", [], "simplified", "presale", True, [], [])
+    for entry_id in ("delivery", "invoice", "password", "return"):
+        shop.archive(entry_id)
+    lines = text(usage(shop.store.db).to_dict()).splitlines()
+    assert lines[0] == "since the beginning: 1 suggestion shown, 0 acted on"  # "1 suggestions shown"
+    assert "never accepted: 1 published entry (ship)" in lines
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.
