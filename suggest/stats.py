@@ -35,7 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from kefu.kb.entry import WHEN_FORMS, normalize_when
 from kefu.kb.errors import KefuError
-from kefu.kb.feedback import answered_hit
+from kefu.kb.feedback import answered_hit, retention_cutoff
 from kefu.kb.text import counted
 from kefu.suggest.understand import CHIT_CHAT, STAGE
 
@@ -109,6 +109,9 @@ def local_moment(at: str) -> str:
 @dataclass
 class Stats:
     since: str | None
+    # The retention cutoff when the period asked for reaches past it: what is older was purged.
+    kept_from: str | None = None
+    kept_days: int | None = None
     shown: int = 0
     acted_on: int = 0  # the acceptance rates' base
     asked: int = 0  # shown less greetings and thanks: the no-match rate's base
@@ -130,10 +133,13 @@ def _rate(n: int, d: int) -> float:
     return round(n / d, 4) if d else 0.0
 
 
-def usage(db, since: str | None = None, top: int = 10) -> Stats:
-    """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all)."""
+def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = None) -> Stats:
+    """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all).
+    `kept_days`: the retention period, to say when the period asked for starts before it."""
     since_arg = since or ""
     out = Stats(since)
+    if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > since_arg:
+        out.kept_from, out.kept_days = cutoff, kept_days
     # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
     shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?"
                        " and superseded_by is null", [since_arg]).fetchall()
@@ -245,6 +251,9 @@ def text(d: dict) -> str:
              f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",
              "events: " + _counts(dict(sorted(d["actions"].items()))),
              "top entries:" + ("" if d["top_entries"] else " none")]
+    if d.get("kept_from"):
+        lines.insert(1, f"(suggestions and feedback are kept for {d['kept_days']} days: nothing before"
+                        f" {local_moment(d['kept_from'])} is left to count)")
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
               + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "") for e in d["top_entries"]]
     lines.append(f"never accepted: {counted(len(d['never_used']), 'published entry', 'published entries')}"

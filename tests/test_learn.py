@@ -1375,6 +1375,21 @@ def test_stats_text_counts_one_in_the_singular(shop):
     assert "never accepted: 1 published entry (ship)" in lines
 
 
+def test_stats_say_when_the_period_asked_for_reaches_past_what_retention_kept(shop):
+    """`kefu stats --since` a date before the retention period printed "since <that date>",
+    as if every day since were counted: what is older was purged."""
+    from kefu.kb.feedback import retention_cutoff
+    from kefu.suggest.stats import text, usage
+
+    old = usage(shop.store.db, "2020-01-01T00:00:00+00:00", kept_days=90)
+    assert old.kept_from is not None and abs(len(old.kept_from) - len(retention_cutoff(90))) <= 1
+    assert "kept for 90 days: nothing before" in text(old.to_dict())
+    assert usage(shop.store.db, None, kept_days=90).kept_from is not None  # all time is the last 90 days
+    recent = usage(shop.store.db, retention_cutoff(10), kept_days=90)
+    assert recent.kept_from is None and "kept for" not in text(recent.to_dict())
+    assert usage(shop.store.db, None).kept_from is None  # not told the period: nothing to say
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.

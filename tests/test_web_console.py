@@ -1911,6 +1911,11 @@ def test_stats_page_marks_a_top_entry_taken_back_to_draft(editor, ws):
     assert re.search(r'/console/entries/ship">ship</a></td><td>运费怎么算 <span class="badge draft">草稿</span>', top)
 
 
+def test_stats_page_says_what_retention_left_out(editor, ws):
+    html = editor.get("/console/stats?since=2020-01-01")
+    assert re.search(r"只保留最近 90 天的记录：[\d-]+ [\d:]+ 之前的已删除，不计入", html)
+
+
 def test_stats_page_lists_the_top_gaps(editor, ws):
     log = ws.feedback_log()
     for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):

@@ -252,7 +252,7 @@ def stats():
 
     since, moment, error = _since()
     with locked() as ws:
-        report = usage(ws.kb().store.db, moment).to_dict()
+        report = usage(ws.kb().store.db, moment, kept_days=ws.retention_days()).to_dict()
         # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
         report["gaps"] = find_gaps(ws.kb(), moment, STATS_GAPS)["gaps"]
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
