@@ -180,13 +180,17 @@ def _since_option(fn):
                              "date-time (local time unless it has an offset).")(fn)
 
 
+# A gap's kinds of message as the text names them (the console: 无匹配, 被拒).
+_GAP_KINDS = {"no_match": "no match", "reject": "rejected"}
+
+
 def _gaps_text(d: dict) -> str:
     from kefu.suggest.stats import local_day, local_moment  # local, as `kefu stats` and the console give them
 
     lines = [counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
              + (f" since {local_moment(d['since'])}" if d["since"] else "")]
     for i, g in enumerate(d["gaps"], 1):
-        kinds = ", ".join(f"{k} {v}" for k, v in g["kinds"].items() if v)
+        kinds = ", ".join(f"{_GAP_KINDS.get(k, k)} {v}" for k, v in g["kinds"].items() if v)
         lines.append(f"{i:2d}. {g['question']}  ({counted(g['count'], 'message')}: {kinds}; last {local_day(g['last_at'])})")
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:

@@ -1161,6 +1161,19 @@ def test_the_gaps_text_says_what_repeated_edits_added_or_took_out():
                      "  k046: 2 edits took out '满99包邮'"]
 
 
+def test_the_gaps_text_words_its_kinds_of_message():
+    """It printed the raw keys ("no_match 1, reject 2"), where `kefu stats` words its counts."""
+    import importlib
+
+    importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
+    from kefu.cli_learn import _gaps_text
+
+    gap = {"question": "能用数字人民币付款吗", "examples": [], "count": 3, "kinds": {"no_match": 1, "reject": 2},
+           "last_at": "2026-11-27T03:30:00+00:00"}
+    line = _gaps_text({"since": None, "gaps": [gap], "drift": []}).splitlines()[1]
+    assert "(3 messages: no match 1, rejected 2; last 2026-11-27)" in line
+
+
 @pytest.mark.parametrize("tz, since, utc", [
     ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
