@@ -264,7 +264,9 @@ def text(d: dict) -> str:
         lines += [f"  {k}: " + _counts(v) for k, v in d[name].items()]
     if d["by_day"]:
         lines.append("by day (last 14 days with activity):")
-        lines += [f"  {r['day']}: " + _counts({k: v for k, v in r.items() if k != "day"}) for r in d["by_day"][-14:]]
+        # kefu's flag is set on every day (0 too, for the console's column); printed when it counts
+        lines += [f"  {r['day']}: " + _counts({k: v for k, v in r.items() if k != "day" and (v or k != "no_match_flagged")})
+                  for r in d["by_day"][-14:]]
     if d["gaps"]:
         lines.append("top gaps:")
         lines += [f"  {g['count']:3d}× {g['question']}" for g in d["gaps"]]

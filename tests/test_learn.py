@@ -1403,6 +1403,16 @@ def test_stats_say_when_the_period_asked_for_reaches_past_what_retention_kept(sh
     assert usage(shop.store.db, None).kept_from is None  # not told the period: nothing to say
 
 
+def test_stats_text_by_day_leaves_out_a_day_with_no_flag_saying_so(shop):
+    # Every day read "flagged no match 0", the one counter printed when it counts nothing.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import text, usage
+
+    FeedbackLog(shop.store.db).record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], [])
+    day = text(usage(shop.store.db).to_dict()).splitlines()[-1]
+    assert day.endswith(": shown 1")
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.
