@@ -255,7 +255,8 @@ def text(d: dict) -> str:
         lines.insert(1, f"(suggestions and feedback are kept for {d['kept_days']} days: nothing before"
                         f" {local_moment(d['kept_from'])} is left to count)")
     lines += [f"  {e['entry_id']:10s} +{e['accepts']}/-{e['rejects']}  {e['question']}"
-              + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "") for e in d["top_entries"]]
+              + (" (已归档)" if e.get("archived") else " (草稿)" if e.get("draft") else "")
+              for e in d["top_entries"]]
     lines.append(f"never accepted: {counted(len(d['never_used']), 'published entry', 'published entries')}"
                  + (" (" + ", ".join(e["entry_id"] for e in d["never_used"][:10])
                     + (" …" if len(d["never_used"]) > 10 else "") + ")" if d["never_used"] else ""))
@@ -265,7 +266,8 @@ def text(d: dict) -> str:
     if d["by_day"]:
         lines.append("by day (last 14 days with activity):")
         # kefu's flag is set on every day (0 too, for the console's column); printed when it counts
-        lines += [f"  {r['day']}: " + _counts({k: v for k, v in r.items() if k != "day" and (v or k != "no_match_flagged")})
+        lines += [f"  {r['day']}: " + _counts({k: v for k, v in r.items()
+                                              if k != "day" and (v or k != "no_match_flagged")})
                   for r in d["by_day"][-14:]]
     if d["gaps"]:
         lines.append("top gaps:")
