@@ -1913,7 +1913,7 @@ def test_stats_page_marks_a_top_entry_taken_back_to_draft(editor, ws):
 
 def test_stats_page_says_what_retention_left_out(editor, ws):
     html = editor.get("/console/stats?since=2020-01-01")
-    assert re.search(r"只保留最近 90 天的记录：[\d-]+ [\d:]+ 之前的已删除，不计入", html)
+    assert re.search(r"记录只保留最近 90 天：统计从 [\d-]+ [\d:]+ 起，更早的不计入", html)
 
 
 def test_stats_page_lists_the_top_gaps(editor, ws):
