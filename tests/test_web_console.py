@@ -1916,6 +1916,17 @@ def test_stats_page_says_what_retention_left_out(editor, ws):
     assert re.search(r"记录只保留最近 90 天：统计从 [\d-]+ [\d:]+ 起，更早的不计入", html)
 
 
+def test_stats_page_says_the_no_match_rate_leaves_greetings_out(editor, ws):
+    """The note said the rate was of the suggestions shown, while greetings and thanks are
+    left out of it: one 你好 flagged and one question answered is 0.0%, not the 50% the note promised."""
+    log = ws.feedback_log()
+    log.record_suggestion("你好", [], "simplified", "greeting", True, [], [])
+    log.record_suggestion("运费多少", [], "simplified", "presale", False, [{"id": "ship"}], [])
+    html = editor.get("/console/stats")
+    assert '<strong id="stat-nomatch">0.0%</strong>' in html
+    assert re.search(r"助手判定无答案的比例按展示的建议计算（[^）]*问候和感谢不计", html)
+
+
 def test_stats_page_lists_the_top_gaps(editor, ws):
     log = ws.feedback_log()
     for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
