@@ -20,7 +20,8 @@ Counts, by definition:
   archived entries and drafts among them (marked `"archived": true`, `"draft": true`);
 - by stage: the says on shown suggestions, by the stage of the message;
 - by category: shown = suggestions whose top entry is in the category (no-match ones
-  count for none), then the agents' actions on its entries.
+  count for none), then the agents' actions on its entries, and their no-match reports
+  on the suggestions it counts as shown.
 Times are stored in UTC; `since` dates and the days of `by_day` are in the server's local
 time zone (a shop's "today" starts at its own midnight).
 """
@@ -197,13 +198,19 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     # By the entry's category whatever its status now: archiving an entry must not take
     # its suggestions and actions out of the period's figures (the top entries keep them).
     category: dict[str, Counter] = defaultdict(Counter)
+    category_of: dict[str, str] = {}  # suggestion -> the category it counts as shown in
     for r in shown:  # a suggestion counts for the category of its top entry, when it had one
         top_hit = next(iter(json.loads(r[4] or "[]")), None)
         if not r[3] and top_hit and top_hit.get("id") in every:
-            category[every[top_hit["id"]][1]]["shown"] += 1
-    for _, entry_id, action, _ in events:
+            category_of[r[0]] = every[top_hit["id"]][1]
+            category[category_of[r[0]]]["shown"] += 1
+    for _, entry_id, action, sid in events:
         if entry_id in every:
             category[every[entry_id][1]][action] += 1
+        elif action == "no_match" and sid in category_of:
+            # A report names no entry: it counts where its suggestion counts as shown (an
+            # answer of the category's was there, and an agent found it missing).
+            category[category_of[sid]][action] += 1
     out.by_category = {k: dict(v) for k, v in sorted(category.items())}
     intent_of = {r[0]: r[2] for r in shown}
     stage: dict[str, Counter] = defaultdict(Counter)

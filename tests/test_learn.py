@@ -1298,6 +1298,25 @@ def test_stats_by_category_keeps_an_archived_entrys_suggestions_and_actions(shop
     assert usage(shop.store.db).by_category == before
 
 
+def test_stats_by_category_counts_a_no_match_report_where_its_suggestion_is_shown(shop):
+    # A no-match report names no entry, so by category never counted one: the console's
+    # 客服报告无答案 column read 0 in every category, however often agents said a category's
+    # confident answer was not the one. It counts where its suggestion counts as shown.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    drafts = [{"text": "可以开电子发票。", "entry_ids": ["invoice"], "style": "concise"}]
+    sid = log.record_suggestion("能开纸质发票吗", [], "simplified", "order", False, [{"id": "invoice"}], drafts)
+    learner.record_feedback(log, sid, "no_match", agent="a")
+    flagged = log.record_suggestion("能用数字人民币吗", [], "simplified", "order", True, [{"id": "invoice"}], [])
+    learner.record_feedback(log, flagged, "no_match", agent="a")  # shown for no category: counted for none
+    Learner(shop).record([Event("能开专票吗", "no_match", None, "b")])  # replayed: no suggestion, no category
+    stats = usage(shop.store.db)
+    assert stats.by_category == {"售中": {"shown": 1, "no_match": 1}}
+    assert stats.actions == {"no_match": 3}
+
+
 def test_every_stats_section_counts_an_agents_says_alike(shop):
     # Drafts 1 and 2 both answer one entry: accept 1, accept 2 and edit 1 are one say (the
     # first), as learning counts them; by stage counted three and acceptance said "edited".
