@@ -237,9 +237,14 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
 _COUNTED = {"no_match": "reported no match", "no_match_flagged": "flagged no match"}
 
 
+# The counters' order on every line, as the console's columns go (they came as first met).
+_ORDER = ("shown", "no_match_flagged", "accept", "edit", "reject", "no_match")
+
+
 def _counts(counts: dict) -> str:
     """"shown 7, accept 7, edit 2": one line of counters (it printed a JSON object)."""
-    return ", ".join(f"{_COUNTED.get(k, k)} {v}" for k, v in counts.items()) or "none"
+    ordered = sorted(counts.items(), key=lambda kv: (_ORDER.index(kv[0]) if kv[0] in _ORDER else len(_ORDER), kv[0]))
+    return ", ".join(f"{_COUNTED.get(k, k)} {v}" for k, v in ordered) or "none"
 
 
 def _share(rate: float, base: int) -> str:
@@ -256,7 +261,7 @@ def text(d: dict) -> str:
              f"acceptance: first draft {_share(acc.get('first_draft', 0), acted)},"
              f" any draft {_share(acc.get('any_draft', 0), acted)}, edited {_share(acc.get('edited', 0), acted)};"
              f" no-match rate {_share(d['no_match_rate'], d.get('asked', d['shown']))}",
-             "events: " + _counts(dict(sorted(d["actions"].items()))),
+             "events: " + _counts(d["actions"]),
              "top entries:" + ("" if d["top_entries"] else " none")]
     if d.get("kept_from"):
         lines.insert(1, f"(suggestions and feedback are kept for {d['kept_days']} days: nothing before"

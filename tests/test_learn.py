@@ -1432,6 +1432,20 @@ def test_stats_text_by_day_leaves_out_a_day_with_no_flag_saying_so(shop):
     assert day.endswith(": shown 1")
 
 
+def test_stats_text_lists_the_counters_of_every_line_in_one_order():
+    # Each line listed them as first met: "shown 29, reject 4, edit 9, accept 10" under
+    # "shown 26, accept 10, reject 7, edit 1", hard to read down a column.
+    from kefu.suggest.stats import Stats, text
+
+    report = Stats(None, by_category={"售中": {"shown": 2, "reject": 1, "no_match": 1, "accept": 1},
+                                      "售后": {"edit": 1, "shown": 1}},
+                   by_day=[{"day": "2026-11-30", "reject": 1, "no_match_flagged": 1, "shown": 2, "edit": 1}])
+    lines = text(report.to_dict()).splitlines()
+    assert "  售中: shown 2, accept 1, reject 1, reported no match 1" in lines
+    assert "  售后: shown 1, edit 1" in lines
+    assert "  2026-11-30: shown 2, flagged no match 1, edit 1, reject 1" in lines
+
+
 def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     # After a replayed file (events with no suggestion shown, so no stage), `kefu stats`
     # printed "by stage:" with nothing under it, as if the lines had been cut off.
