@@ -79,6 +79,20 @@ class LoginThrottle:
         return self.db.execute("select 1 from login_failures where scope = ? and name = ? and address = ? and at > ?",
                                [scope, name[:NAME_CHARS], address, since]).fetchone() is not None
 
+    def attempt(self, name: str, address: str) -> int:
+        """A login attempt of `name` from `address`: seconds to wait as `wait` gives them
+        (the refusal counted), or 0 with the attempt already counted as a failure, which
+        `succeeded` clears once the password proves right. Checked and counted in one write
+        transaction: worker processes that each checked before any counted would check one
+        password more each, past the limit."""
+        with writing(self.db):
+            wait = self.wait(name, address)
+            if wait:
+                self.refused(address)
+            else:
+                self.failed(name, address)
+        return wait
+
     def failed(self, name: str | None, address: str, scope: str = LOGIN, count_name: bool = True) -> None:
         """Count a failed attempt; failures older than the window are dropped. Without
         `count_name`, it counts for the address only (its row has no name)."""

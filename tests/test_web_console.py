@@ -274,6 +274,38 @@ def test_a_successful_login_clears_the_names_failures(throttled):
     assert_refused(attempt(throttled, "ed", PASSWORD))
 
 
+def test_worker_processes_checking_at_once_try_no_password_past_the_limit(ws, monkeypatch):
+    """Two apps over one data folder, as two `kefu serve` workers: each let its attempt
+    through before either counted it, so 3 workers checked 7 passwords against a limit of 5."""
+    import threading
+
+    from kefu.kb.users import Users
+
+    other = Workspace(ws.home, embedders=[FakeEmbedder()])
+    config = {"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": 1}
+    apps = [create_app(config, workspace=ws), create_app(config, workspace=other)]
+    together, checked, codes = threading.Barrier(2, timeout=2), [], []
+    check = Users.check
+
+    def slow_check(self, name, password):  # the password hash takes a while
+        checked.append(name)
+        try:
+            together.wait()  # both workers inside the check at once, if both got there
+        except threading.BrokenBarrierError:
+            pass
+        return check(self, name, password)
+
+    monkeypatch.setattr(Users, "check", slow_check)
+    threads = [threading.Thread(target=lambda a=a: codes.append(attempt(a, "ed", "wrong-password").status_code))
+               for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert len(checked) == 1 and sorted(codes) == [401, 429]
+
+
 def test_a_name_typed_in_full_width_letters_is_the_same_user(throttled, ws):
     """A Chinese input method in full-width mode types ｅｄ for ed: that login failed as
     an unknown name. It is the same user, and its failures count against that name."""

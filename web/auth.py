@@ -146,14 +146,11 @@ def login():
         with locked() as ws:
             throttle = login_throttle(ws)
             # Checked before the password, the same way for a name that does not exist.
-            wait = throttle.wait(name, client_address())
+            wait = throttle.attempt(name, client_address())
             if wait:
-                throttle.refused(client_address())
                 return _too_many(wait, name)
             user = ws.users().check(request.form.get("name", "").strip(), request.form.get("password", ""))
-            if user is None:
-                throttle.failed(name, client_address())
-            else:
+            if user is not None:
                 throttle.succeeded(name)
         if user is None:
             error = "用户名或密码不正确"
