@@ -93,6 +93,18 @@ class LoginThrottle:
                 self.failed(name, address)
         return wait
 
+    def token_attempt(self, key: str, address: str) -> int:
+        """An unknown API token (`key`, its hash) from `address`: seconds to wait, or 0 with
+        it counted (once: a token counted already is let through uncounted). In one write
+        transaction, as `attempt`."""
+        with writing(self.db):
+            if self.already_failed(key, address, TOKEN):
+                return 0
+            wait = self.wait(None, address, TOKEN)
+            if not wait:
+                self.failed(key, address, TOKEN)
+        return wait
+
     def failed(self, name: str | None, address: str, scope: str = LOGIN, count_name: bool = True) -> None:
         """Count a failed attempt; failures older than the window are dropped. Without
         `count_name`, it counts for the address only (its row has no name)."""

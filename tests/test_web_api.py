@@ -194,6 +194,42 @@ def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     assert get(good).status_code == 200
 
 
+def test_worker_processes_counting_at_once_let_no_unknown_token_past_the_limit(ws, monkeypatch):
+    """Two apps over one data folder, as two `kefu serve` workers: each checked the
+    address's unknown tokens before either counted its own, so both were let through."""
+    import threading
+
+    from kefu.kb.throttle import LoginThrottle
+
+    other = Workspace(ws.home, embedders=[FakeEmbedder()])
+    config = {"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 1}
+    apps = [create_app(config, workspace=ws), create_app(config, workspace=other)]
+    together, codes = threading.Barrier(2, timeout=2), []
+    wait = LoginThrottle.wait
+
+    def both_at_once(self, *args, **kwargs):
+        try:
+            together.wait()  # both workers checking at once, if both got there
+        except threading.BrokenBarrierError:
+            pass
+        return wait(self, *args, **kwargs)
+
+    monkeypatch.setattr(LoginThrottle, "wait", both_at_once)
+
+    def guess(app, n):
+        r = app.test_client().get("/api/entries", headers={"Authorization": f"Bearer kefu_guess{n}"},
+                                  environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=guess, args=(a, n)) for n, a in enumerate(apps)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert sorted(codes) == [401, 429]
+
+
 def test_a_revoked_token_gets_401_every_time_not_429(ws):
     """A client whose token was revoked got "too many unknown API tokens" (429) after
     --login-attempts-per-address requests: every repeat of its one token was counted as a

@@ -112,7 +112,6 @@ def _token_user(ws, token: str):
     """The token's user, else None; an unknown token is refused (429) while this address
     has sent too many different unknown tokens: tokens cannot be guessed, but nothing should
     be tried without limit."""
-    from kefu.kb.throttle import TOKEN
     from kefu.kb.users import token_hash
 
     from .api import ApiError
@@ -125,14 +124,9 @@ def _token_user(ws, token: str):
     g.bad_token = True  # requires() answers 401 saying the token is not valid
     # Each unknown token counts once (by its hash): an integration that keeps sending its
     # revoked token gets 401 every time, not 429 after a few requests, and guesses nothing.
-    throttle, address = login_throttle(ws), client_address()
-    key = token_hash(token)
-    if throttle.already_failed(key, address, TOKEN):
-        return None
-    wait = throttle.wait(None, address, TOKEN)
+    wait = login_throttle(ws).token_attempt(token_hash(token), client_address())
     if wait:
         raise ApiError(429, "too_many_requests",
                        f"too many unknown API tokens from this address; try again in {wait} seconds",
                        retry_after=wait)
-    throttle.failed(key, address, TOKEN)
     return None
