@@ -230,6 +230,33 @@ def test_worker_processes_counting_at_once_let_no_unknown_token_past_the_limit(w
     assert sorted(codes) == [401, 429]
 
 
+def test_worker_processes_starting_at_once_make_one_secret_key(tmp_path):
+    """The first `kefu serve` of a data folder: every worker made the session key at once,
+    through one shared temporary file, and one could fail to boot (its file moved away),
+    read an empty key, or keep a key of its own (a login made on it ended on the others)."""
+    import threading
+
+    for n in range(20):
+        home, keys = tmp_path / f"home{n}", []
+        together = threading.Barrier(4)
+
+        def start():
+            together.wait()
+            try:
+                keys.append(create_app({"TESTING": True}, workspace=Workspace(home))
+                            .config["SECRET_KEY"])
+            except OSError as exc:
+                keys.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(keys)) == 1 and len(keys[0]) == 64, keys
+        assert sorted(p.name for p in home.iterdir()) == ["secret_key"]
+
+
 def test_a_revoked_token_gets_401_every_time_not_429(ws):
     """A client whose token was revoked got "too many unknown API tokens" (429) after
     --login-attempts-per-address requests: every repeat of its one token was counted as a

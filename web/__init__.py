@@ -9,6 +9,7 @@ for concurrent use, and on two cores parallel searches would only slow each othe
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -141,12 +142,22 @@ def _secret_key(home: Path) -> str:
     by every worker process."""
     path = Path(home) / "secret_key"
     if not path.exists():
+        # Every worker of the first `kefu serve` gets here at once. Each writes a file of
+        # its own and links it into place, which only the first can do: a shared temporary
+        # name let one worker move another's away (it failed to boot) or read it half
+        # written, and a rename would replace a key another worker has already read.
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32), encoding="utf-8")
-        tmp.chmod(0o600)
+        tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}.tmp")
         try:
-            tmp.rename(path) if not path.exists() else tmp.unlink()
-        except OSError:
-            pass
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
+                fh.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another worker's key is in place
+            except OSError:  # a file system without hard links: replace nothing there is
+                if not path.exists():
+                    os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text(encoding="utf-8").strip()
