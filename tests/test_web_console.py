@@ -1298,6 +1298,41 @@ def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
     editor.post("/console/import/confirm", {"upload_id": upload_id}, status=404)
 
 
+def test_one_upload_confirmed_in_two_worker_processes_at_once_is_imported_once(editor, app, ws, monkeypatch):
+    """A double click on 确认导入 (or two editors) reaching two `kefu serve` workers: each
+    found the upload there under its own process's lock, and both imported it."""
+    import threading
+
+    import kefu.kb.bulk as bulk
+
+    html = upload(editor, jsonl({"question": "支持货到付款吗", "answer": "暂不支持货到付款。"}), "常见问题.jsonl")
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    other = Workspace(ws.home, embedders=[FakeEmbedder()])
+    second = Browser(create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=other), "ed")
+    second.get("/console/import")
+    together, load, pages = threading.Barrier(2, timeout=2), bulk.load, []
+
+    def both_reading(*args, **kw):
+        try:
+            together.wait()  # both confirms parsing the file at once, if both got there
+        except threading.BrokenBarrierError:
+            pass
+        return load(*args, **kw)
+
+    monkeypatch.setattr(bulk, "load", both_reading)
+    threads = [threading.Thread(target=lambda b=b: pages.append(b.post("/console/import/confirm",
+                                                                        {"upload_id": upload_id})))
+               for b in (editor, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert sorted(p.status_code for p in pages) == [200, 404]
+    assert "已导入" in next(p.text for p in pages if p.status_code == 404)
+    assert not (ws.home / "uploads" / upload_id).exists()
+
+
 @pytest.mark.parametrize("step", ["preview", "confirm"])
 def test_searches_are_not_held_up_while_an_import_parses_its_file(editor, admin, ws, monkeypatch, step):
     """A large upload takes many seconds to parse: the process's lock, which every search

@@ -337,6 +337,7 @@ def words():
 
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 UPLOAD_MAX_AGE = 24 * 3600  # seconds an unconfirmed upload is kept
+CLAIMED = ".importing"  # an upload's folder while one confirm imports it
 
 
 def _uploads(ws) -> Path:
@@ -359,7 +360,8 @@ def _clean_uploads(ws) -> None:
     if not root.is_dir():
         return
     for folder in root.iterdir():
-        if UPLOAD_ID.fullmatch(folder.name) and time.time() - folder.stat().st_mtime > UPLOAD_MAX_AGE:
+        if UPLOAD_ID.fullmatch(folder.name.removesuffix(CLAIMED)) and \
+                time.time() - folder.stat().st_mtime > UPLOAD_MAX_AGE:
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -474,10 +476,20 @@ def import_confirm():
             return redirect(url_for(".import_page"))
     options, read = _read_upload(folder, meta, dry_run=False)
     with locked() as ws:
-        # Checked again: a second confirm of the same upload may have imported it while
-        # this one was reading; the upload is removed under the lock, so only one imports.
-        _upload_dir(ws, upload_id)
-        result = _run_import(ws, meta, options, read)
-        shutil.rmtree(folder, ignore_errors=True)
+        # A second confirm of the same upload (a double click, another editor) may have
+        # imported it while this one was reading, in this worker process or another, which
+        # `locked()` does not order: the upload is claimed by renaming its folder, which
+        # only one request can do; the other finds it gone, as after an import.
+        claimed = folder.with_name(f"{upload_id}{CLAIMED}")
+        try:
+            folder.rename(claimed)
+        except FileNotFoundError:
+            abort(404, "没有这个上传文件（可能已导入或已过期）")
+        try:
+            result = _run_import(ws, meta, options, read)
+        except BaseException:
+            claimed.rename(folder)  # not imported: it can be confirmed again
+            raise
+        shutil.rmtree(claimed, ignore_errors=True)
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
                            upload_id=None, diff=[], dry_run=False, **_problems(result))
