@@ -302,10 +302,18 @@ class Workspace:
     def write_config(self, config: dict) -> None:
         import os
 
+        import secrets
+
         self.home.mkdir(parents=True, exist_ok=True)
-        tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, self.config_path)
+        # A temporary file of this writer's own: the settings page in another worker, or
+        # `kefu learn finetune`, may write at the same moment, and through one shared name
+        # one writer moved the other's file away or put it in place half written.
+        tmp = self.config_path.with_name(f".config.json.{secrets.token_hex(8)}.tmp")
+        try:
+            tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, self.config_path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def assistant(self):
         from kefu.suggest.assistant import Assistant

@@ -2101,6 +2101,33 @@ def test_admin_settings_are_saved_and_take_effect(admin, ws, app):
     assert embed.status_code == 200 and embed.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
 
 
+def test_config_json_written_by_several_processes_at_once_is_one_of_theirs(tmp_path):
+    """The settings page in two workers, or beside `kefu learn finetune`: every writer of
+    config.json went through one config.json.tmp, so one moved another's file away
+    (FileNotFoundError: the save failed with a 500) or put a half-written one in place."""
+    import threading
+
+    for n in range(20):
+        home, errors = tmp_path / f"home{n}", []
+        together = threading.Barrier(3)
+
+        def save(days):
+            ws = Workspace(home)
+            together.wait()
+            try:
+                ws.write_config({"retention_days": days})
+            except OSError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=save, args=(days,)) for days in (30, 60, 90)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and Workspace(home).config()["retention_days"] in (30, 60, 90)
+        assert sorted(p.name for p in home.iterdir()) == ["config.json"]
+
+
 def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws):
     before = ws.config()
     html = admin.post("/console/settings", {"traditional": "s2xx", "retention_days": "0", "min_agents": "x",
