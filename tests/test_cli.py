@@ -1474,6 +1474,27 @@ def test_serve_opens_no_gunicorn_control_socket():
     assert cfg.control_socket_disable is True
 
 
+def test_serve_takes_a_search_query_up_to_the_apis_limit():
+    """gunicorn took request lines of 4 KB: `GET /api/search?q=` with a message of some 450
+    Chinese characters (9 bytes each in a URL) got its English HTML 414, never the API's
+    JSON answer, whose limit is MAX_MESSAGE characters."""
+    from urllib.parse import parse_qs, quote
+
+    from gunicorn.config import Config
+    from gunicorn.http.parser import RequestParser
+
+    from kefu.kb.text import MAX_MESSAGE
+    from kefu.web import server
+
+    cfg = Config()
+    for key, value in server.options("127.0.0.1", 8000, 1, 1).items():
+        cfg.set(key, value)
+    for message in ("退货运费谁出" * 100, "退" * MAX_MESSAGE):
+        raw = f"GET /api/search?q={quote(message)}&k=5 HTTP/1.1\r\nHost: kefu\r\n\r\n".encode()
+        request = next(RequestParser(cfg, iter([raw]), ("127.0.0.1", 50000)))
+        assert parse_qs(request.query)["q"] == [message]
+
+
 def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
     """GET /api/search?q=… put customer messages (phone numbers too) into the server's log,
     which neither masking nor retention reaches."""

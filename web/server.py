@@ -74,7 +74,12 @@ def options(host: str, port: int, workers: int, threads: int) -> dict:
     from gunicorn.config import KNOWN_SETTINGS
 
     settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
-                "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False}
+                "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False,
+                # No 4 KB cap on the request line (gunicorn's own, up to 1 MB): `GET /api/search?q=`
+                # with a message over some 450 Chinese characters got gunicorn's English HTML 414
+                # instead of the API's answer; the API's limit (MAX_MESSAGE, 9 bytes a character
+                # in a URL) fits. Bodies may hold 50 MB already.
+                "limit_request_line": 0}
     # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
     # a second server takes it over, a stopping one deletes it, and a service user whose
     # home cannot be written gets an error line at every start. kefu uses none of it.
