@@ -118,6 +118,20 @@ def test_digits_of_a_link_or_after_another_label_are_not_the_order_number(text):
     assert "订单号" not in values_from_message(text)
 
 
+@pytest.mark.parametrize("text", [
+    "我的IMEI是356789012345678 帮我查下保修", "IMEI1:861234567890123 IMEI2:861234567890131",
+    "MEID 99001234567890 还在保修吗", "序列号 356789012345678", "手機序號：356789012345678", "串号356789012345678",
+])
+def test_a_phones_imei_or_serial_number_is_not_the_order_number(text):
+    """An electronics shop's customers give the IMEI or serial number for a warranty
+    question: it filled {订单号} and took the answer's request for the order number out."""
+    assert "订单号" not in values_from_message(text)
+
+
+def test_the_order_number_is_found_beside_an_imei():
+    assert values_from_message("IMEI 356789012345678 订单 2026112812345678")["订单号"] == "2026112812345678"
+
+
 def test_the_order_number_is_found_beside_a_link_or_another_labelled_number():
     text = "https://item.taobao.com/item.htm?id=623456789012345 下单时间20261128103015 订单号2026112812345678"
     assert values_from_message(text)["订单号"] == "2026112812345678"
