@@ -131,6 +131,22 @@ def test_shipped_lists_if_present():
                 assert fill(text, {})[1] == [], (p.id, p.text)
 
 
+@pytest.mark.parametrize("text", [
+    "第一代 AirPods 已停产不再销售", "這是第一代產品", "电池健康里的最大容量在 80% 以上都属正常",
+    "最高支持 90W 有线快充", "存储卡最大支持 1TB",
+])
+def test_shipped_lists_leave_product_language_alone(text):
+    """An electronics shop's answers name a product's generation and its specification's
+    limits: 第一代 is no claim to be first, nor is iOS's 最大容量 or 最高支持 90W a claim
+    to be best."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text, word", [("销量全网第一", "第一"), ("最好用的手机", "最好"), ("行业最高品质", "最")])
+def test_shipped_lists_still_flag_claims_beside_product_language(text, word):
+    assert word in _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text))
+
+
 def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_written():
     s = Safety(words={"保证": "承诺", "100%": "极限词", "加QQ": "敏感", "第一": "极限词"}, safe=["第一时间"])
     text = "保證7天內可以退，第一時間幫您處理；１００％純棉，加qq詳聊"
