@@ -164,9 +164,11 @@ def _hong_kong_id(m: re.Match) -> str:
 
 def _hong_kong_phone(m: re.Match) -> str:
     """A Hong Kong number written in two groups of four (9123 4567), unless the customer
-    names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128)."""
-    before = m.string[max(0, m.start() - 12):m.start()]
-    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單)\D{0,6}$", before):
+    names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128), or a screen's
+    resolution (分辨率 2560 1440, 2796 1290 像素)."""
+    before, after = m.string[max(0, m.start() - 12):m.start()], m.string[m.end():m.end() + 8]
+    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單|分辨率|解析度|像素)\D{0,6}$", before) \
+            or re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after):
         return m.group(0)
     return "【电话】"
 

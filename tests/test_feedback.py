@@ -194,6 +194,16 @@ def test_mask_hong_kong_numbers_but_not_grouped_order_numbers_or_times(text, mas
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text", [
+    "显示器分辨率 2560 1440 的有吗", "屏幕是 2796 1290 像素吗", "这台笔记本 2880 1800 分辨率", "分辨率是 3840-2160 吗",
+    "螢幕解析度 2560 1600 嗎",
+])
+def test_a_screen_resolution_is_no_hong_kong_phone_number(text):
+    """An electronics shop's customers write a screen's resolution as two groups of four
+    digits: 2560 1440 was masked as a Hong Kong phone number, the question lost."""
+    assert mask(text) == text
+
+
 @pytest.mark.parametrize("text, masked", [
     # landlines as customers type them: the number in groups, a space after the area code,
     # brackets with a hyphen inside, an extension, Taiwan's two-digit area codes, +86
