@@ -424,7 +424,7 @@ def thanks(message: str) -> bool:
     return bool(_GRATITUDE.search(normalize(message).text))
 
 
-# Something gone wrong with the goods, the parcel or a payment: 拉链坏了, 口红断了, 快递丢了,
+# Something gone wrong with the goods, the parcel or a payment: 拉链坏了, 口红断了, 手机黑屏了, 快递丢了,
 # 发错货, 少发了一件, 和图片不一样, 付款一直失败, 质量不太好. Not a product's style (破洞裤, 碎花裙) nor a
 # quality asked about before buying (会掉色吗, 容易坏吗, 如果坏了怎么办: _IF_EVER; 起球吗,
 # 缩水不: _ASKED_AFTER).
@@ -436,6 +436,10 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
                     # a problem announced: 想反映一下, 反馈个问题, 我要反映一个问题
                     r"(?:想|要)(?:反映|反馈)(?:一下|下)?|(?:反映|反馈)(?:一下|下|一?个|一些|几个)问题|"
                     r"不能用|用不了|打不开|开不了机|不亮|没反应|失灵|故障|失败|扣了两次|重复扣|多扣|"
+                    # a device's faults (耳机左耳没声音了, 手机黑屏了, 充不进电, 屏幕有坏点)
+                    r"没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|死机|(?:一直|自动|反复|无限)重启|自动关机|无法开机|闪退|卡顿|卡死|"
+                    r"充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|没有?信号|无信号|坏点|漏光|鼓包|杂音|"
+                    r"电流声|进水了|不灵了|发烫了|烫手|(?:耗电|掉电)(?:很|特别|太|好|非常)?快|"
                     r"没收到|没有收到|[未冇]收到|收唔到")
 _IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
 _ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")

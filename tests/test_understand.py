@@ -709,6 +709,25 @@ def test_asking_after_the_supervisors_callback_is_no_calm_question(message):
     assert not calm_question(message), message
 
 
+@pytest.mark.parametrize("message", ["耳机左耳没声音了", "手机黑屏了", "新买的手机死机了怎么办", "手机充不进电",
+                                     "屏幕有坏点", "手机一直重启", "屏幕花屏了", "打开微信就闪退", "耳机连不上蓝牙",
+                                     "手机没信号", "电池鼓包了", "耳机有杂音", "手机进水了", "待机耗电很快", "手機黑屏了"])
+def test_a_device_fault_reported(message):
+    """An electronics shop's customer reporting a fault ("耳机左耳没声音了", "手机黑屏了") as
+    the first message was welcomed 欢迎光临…很高兴为您服务 and wished 祝您生活愉快."""
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["会黑屏吗", "玩游戏卡顿吗", "怎么重启手机", "屏幕有坏点吗", "会不会死机",
+                                     "能连蓝牙耳机吗", "没声音的话能退吗"])
+def test_a_device_fault_asked_about_reports_none(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
+
+
 @pytest.mark.parametrize("message", ["你们发货快吗", "你們有賣行動電源嗎", "联系客服要多久", "你们几点下班"])
 def test_a_calm_question_stays_one(message):
     from kefu.suggest.understand import calm_question
