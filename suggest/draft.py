@@ -349,7 +349,7 @@ def option(hit: Hit, mainland: bool = False) -> str:
     and "小家电还是保修" offers no real choice.
     """
     question = to_mainland(hit.question) if mainland else to_simplified(hit.question)
-    pieces = re.split(r"([？?。！!，,；;\s]+)", question.strip())
+    pieces = _OPTION_BREAK.split(question.strip())
     clauses = [c for c in pieces[::2] if c]
     marks = pieces[1::2] + [""]
     taken = []
@@ -357,16 +357,39 @@ def option(hit: Hit, mainland: bool = False) -> str:
         taken.append(clause)
         if "?" in mark or "？" in mark or _QUESTION.search(clause):
             break
-    rest = _ASK_TAIL.sub("", taken[-1])
+    rest = _ASK_TAIL.sub("", taken[-1]).rstrip()
     # "充一次电能用多久" without 多久 leaves 能用 hanging: after a modal the question word stays
-    if not _HANGS.search(rest) or re.fullmatch(r"[吗嗎呢吧呀啊]", taken[-1][len(rest):]):
+    if not _HANGS.search(rest) or re.fullmatch(r"\s*[吗嗎呢吧呀啊]", taken[-1][len(rest):]):
         taken[-1] = rest or taken[-1]
-    while len(taken) > 1 and len("，".join(taken)) > 18:
+    while len(taken) > 1 and _width("，".join(taken)) > 18:
         taken.pop(0)  # the question itself matters more than what leads up to it
     short = "，".join(taken)
     for _ in range(2):  # "请问怎么退货" loses both 请问 and 怎么
         short = _ASK_HEAD.sub("", short)
-    return (short if len(short) >= 2 else taken[-1])[:18]  # "怎么办" alone says nothing shorter
+    return _cut(short if len(short) >= 2 else taken[-1], 18)  # "怎么办" alone says nothing shorter
+
+
+# Where an option's question parts into clauses: a mark, or a space between Chinese words
+# (手机 怎么退货); a space beside a Latin word or a number is part of a product's name
+# (小米14 Ultra 电池多大, 充电器是 PD 快充吗).
+_OPTION_BREAK = re.compile(r"(\s*[？?。！!，,；;][？?。！!，,；;\s]*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff]))")
+
+
+def _width(text: str) -> float:
+    """How wide `text` reads, a Chinese character 1 and a Latin letter, digit or space ½
+    (iPhone 15 Pro Max is as long as five characters, not 17)."""
+    return sum(0.5 if c.isascii() else 1 for c in text)
+
+
+def _cut(text: str, width: float) -> str:
+    """`text` up to `width` (see _width), without a space left at its end."""
+    end, used = 0, 0.0
+    for end, c in enumerate(text, 1):
+        used += 0.5 if c.isascii() else 1
+        if used > width:
+            end -= 1
+            break
+    return text[:end].rstrip()
 
 
 # An answer's request for the order number, left out once the customer gave it (a

@@ -761,6 +761,23 @@ def test_shipped_lines_address_the_customer_by_the_variable():
         assert "亲" not in text, (p.id, p.text)
 
 
+@pytest.mark.parametrize("question, short", [
+    ("充电器是 PD 快充吗", "充电器是 PD 快充"), ("小米14 Ultra 电池多大", "小米14 Ultra 电池多大"),
+    ("iPhone 15 Pro Max 是国行吗", "iPhone 15 Pro Max 是国行"), ("AirPods Pro 2 支持主动降噪吗", "AirPods Pro 2 支持主动降噪"),
+    ("手机 怎么退货", "手机，怎么退货"),  # a space between Chinese words still parts clauses
+])
+def test_an_option_keeps_a_product_names_spaces(question, short):
+    """An electronics shop's questions name products in Latin letters: the clarifying
+    question offered 「小米14，Ultra，电池多大」 and a both draft introduced 「充电器是，PD，快充」,
+    each space read as a clause break; a long name was cut at 18 characters, so the
+    options of two questions about one phone were the same name, 「iPhone 15 Pro Max」."""
+    from kefu.suggest.draft import option
+
+    assert option(hit("x", "答", question=question)) == short
+    assert option(hit("x", "答", question="iPhone 15 Pro Max 有几种颜色")) != \
+        option(hit("y", "答", question="iPhone 15 Pro Max 是国行吗"))
+
+
 def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
     follow = "这件事我们会继续跟进，有进展马上告诉您。"
     c = composer(("f1", "closing", "后续跟踪", "angry", follow))
