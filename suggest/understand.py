@@ -136,11 +136,15 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         # what broke in use: 不亮了, 开不了机, 不通电, 一股怪味; 才用两天就…, 穿一次就…
                         r"不亮|不能用了|用不了|打不开|开不了机|没反应|失灵|故障|不通电|不制冷|不加热|充不进电|"
                         r"充不了电|死机|断了|裂了|发霉|变质|怪味|异味|"
+                        # a device's faults: 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
+                        r"没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|(?:一直|自动|反复|无限)重启|自动关机|无法开机|闪退|坏点|漏光|"
+                        r"鼓包|杂音|电流声|进水了|连不上|连接不上|断连|没有?信号|无信号|"
                         r"(?:用|穿|戴|洗|吃)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
-# A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 有保修吗, 保修几年):
+# A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 有保修吗, 保修几年):
 # no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
-_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈)|"
-                           r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
+_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|"
+                           r"黑屏|花屏|死机|闪退|卡顿|发烫|发热|漏光|断连|坏点)|"
+                           r"(?:起球|掉色|褪色|缩水|变形|开胶|黑屏|死机|闪退|卡顿|发烫|漏光|坏点)(?:吗|么|嘛|不)|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
 # quality asked (会不会有味道): an entry of another category matched on a shared word says

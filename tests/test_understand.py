@@ -728,6 +728,16 @@ def test_a_device_fault_asked_about_reports_none(message):
     assert not reports_problem(message), message
 
 
+@pytest.mark.parametrize("message, intent", [
+    ("手机黑屏了", "aftersale"), ("耳机左耳没声音了", "aftersale"), ("手机一直重启", "aftersale"),
+    ("屏幕有坏点", "aftersale"), ("手机进水了", "aftersale"), ("耳机连不上蓝牙", "aftersale"), ("电池鼓包了", "aftersale"),
+    ("玩游戏会不会黑屏", "presale"), ("屏幕有坏点吗", "presale"), ("这款会闪退吗", "presale")])
+def test_a_device_fault_is_after_sale_and_asked_about_before_buying_pre_sale(message, intent):
+    """"手机黑屏了" matched no entry and was read as a pre-sale question: a device's fault is
+    an after-sale matter, as 坏了 or 充不进电 are, unless asked about before buying."""
+    assert understand(message, None).intent == intent, message
+
+
 @pytest.mark.parametrize("message", ["你们发货快吗", "你們有賣行動電源嗎", "联系客服要多久", "你们几点下班"])
 def test_a_calm_question_stays_one(message):
     from kefu.suggest.understand import calm_question
