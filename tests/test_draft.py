@@ -778,6 +778,19 @@ def test_an_option_keeps_a_product_names_spaces(question, short):
         option(hit("y", "答", question="iPhone 15 Pro Max 是国行吗"))
 
 
+def test_shipped_lines_name_no_shop_and_promise_none_of_its_policy():
+    """The shipped 话术 serve every data folder, not only the sample shop's: an electronics
+    shop that imported its own knowledge base greeted its customers with 欢迎光临青禾优选～我是
+    客服小禾 and asked for a review with 还能获得20积分 (the sample shop's points policy)."""
+    for p in PhraseLibrary.load(corpus.HUASHU).phrases:
+        assert not re.search("青禾|小禾|积分|積分", p.text), (p.id, p.text)
+    c = _shipped()
+    for key in KEYS:
+        for u in (u_(), u_(sentiment="anxious"), u_(sentiment="angry")):
+            d = c.warm(u, hit("phone", "国行 iPhone 15 Pro Max 支持全国联保。", tags=["售前"]), {}, key)
+            assert "青禾" not in d.text and "小禾" not in d.text, d.text
+
+
 def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
     follow = "这件事我们会继续跟进，有进展马上告诉您。"
     c = composer(("f1", "closing", "后续跟踪", "angry", follow))

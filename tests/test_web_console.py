@@ -1119,7 +1119,7 @@ def save_words(browser: Browser, form: dict, status: int, rev: str | None = None
 
 
 def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
-    # The greeting draft for "你好" is 话术 text: "亲，您好，欢迎光临青禾优选～…".
+    # The greeting draft for "你好" is 话术 text: "亲，您好，欢迎光临本店～…".
     assert "欢迎光临" not in draft_flags(editor, "你好")  # assistant built with the shipped lists
     html = editor.get("/console/words")
     words = re.search(r'<textarea id="f-words" name="words"[^>]*>(.*?)</textarea>', html, re.S).group(1)
@@ -1130,7 +1130,7 @@ def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
     assert ws.safety().words == {"欢迎光临": "承诺"}
     assert "欢迎光临" in draft_flags(editor, "你好")
     # A safe phrase covering the word clears the flag again.
-    save_words(editor, {"words": "欢迎光临\n", "safe": "欢迎光临青禾优选\n"}, status=200)
+    save_words(editor, {"words": "欢迎光临\n", "safe": "欢迎光临本店\n"}, status=200)
     assert "欢迎光临" not in draft_flags(editor, "你好")
 
 
