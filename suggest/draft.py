@@ -102,11 +102,11 @@ ORDER_NO = re.compile(r"(?<![\dA-Za-z_=/.#&?-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 _URL = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[!-~]*", re.I)
 # What a long number right after these labels is (下单时间20261128103015, 微信号 1234…, QQ,
 # 手机, 身份证, 卡号, 账号; a phone's IMEI or serial number, given for its warranty: IMEI1,
-# MEID, 序列号, 串号): not the order number. The label nearest the number decides, so
+# MEID, 序列号, 串号, SN码): not the order number. The label nearest the number decides, so
 # 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_).
 _NOT_ORDER_LABEL = re.compile(r"(?:时间|日期|微信号?|vx|wx|qq号?|手机号?码?|电话(?:号码)?|座机|身份证号?码?|证件号?码?|"
                               r"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|"
-                              r"imei[12]?|meid|序列号|序号|串号|识别码)"
+                              r"imei[12]?|meid|序列号|序号|串号|识别码|(?<![a-z])s/?n码?)"
                               r"\s*(?:是|为|:|：)?\s*[A-Za-z_]*$", re.I)
 # An answer that promises to look into the customer's case: its closing must not call the
 # matter settled. A word of an open case (核实, 跟进, 联系您 …) counts only where kefu's side

@@ -121,6 +121,7 @@ def test_digits_of_a_link_or_after_another_label_are_not_the_order_number(text):
 @pytest.mark.parametrize("text", [
     "我的IMEI是356789012345678 帮我查下保修", "IMEI1:861234567890123 IMEI2:861234567890131",
     "MEID 99001234567890 还在保修吗", "序列号 356789012345678", "手機序號：356789012345678", "串号356789012345678",
+    "SN码：2026112812345678 还在保吗", "S/N 356789012345678",
 ])
 def test_a_phones_imei_or_serial_number_is_not_the_order_number(text):
     """An electronics shop's customers give the IMEI or serial number for a warranty
