@@ -620,6 +620,14 @@ def test_exclamation_marks_beside_a_broken_item_are_anger(message, sentiment):
     assert understand(message).sentiment == sentiment
 
 
+@pytest.mark.parametrize("message, sentiment", [
+    ("手机黑屏了！！！刚买三天", "angry"), ("耳机左耳没声音了！！", "angry"), ("新手机一直重启！！", "angry"),
+    ("充不进电！！什么情况", "angry"), ("是国行吗！！好想买", "calm"), ("16G的有货吗！！", "calm")])
+def test_exclamation_marks_beside_a_device_fault_are_anger(message, sentiment):
+    """"手机黑屏了！！！刚买三天" was calm: a device's fault was no fault to "!!" as 坏 and 碎了 are."""
+    assert understand(message).sentiment == sentiment
+
+
 @pytest.mark.parametrize("message", ["ok 知道了 yyds", "好的 nb", "收到 666", "好嘞 绝绝子", "明白了 给力"])
 def test_an_acknowledgement_with_chat_praise_is_thanks(message):
     """"ok 知道了 yyds" (yyds, nb, 666: chat praise) was no thanks: it got the no-match
