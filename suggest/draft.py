@@ -104,10 +104,14 @@ _URL = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-
 # 手机, 身份证, 卡号, 账号; a phone's IMEI or serial number, given for its warranty: IMEI1,
 # MEID, 序列号, 串号, SN码): not the order number. The label nearest the number decides, so
 # 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_).
+_DEVICE_NUMBER = r"imei[12]?|meid|序列号|序号|串号|识别码|(?<![a-z])s/?n码?"
 _NOT_ORDER_LABEL = re.compile(r"(?:时间|日期|微信号?|vx|wx|qq号?|手机号?码?|电话(?:号码)?|座机|身份证号?码?|证件号?码?|"
-                              r"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|"
-                              r"imei[12]?|meid|序列号|序号|串号|识别码|(?<![a-z])s/?n码?)"
+                              rf"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|{_DEVICE_NUMBER})"
                               r"\s*(?:是|为|:|：)?\s*[A-Za-z_]*$", re.I)
+# An agent's turn asking for a phone's IMEI or serial number (请提供一下手机的 IMEI 号), and
+# not for the order number: the bare number the customer then sends is that.
+_ASKS_DEVICE_NUMBER = re.compile(_DEVICE_NUMBER, re.I)
+_ORDER_NAMED = re.compile(r"订单|單號|单号|訂單")
 # An answer that promises to look into the customer's case: its closing must not call the
 # matter settled. A word of an open case (核实, 跟进, 联系您 …) counts only where kefu's side
 # commits to it: said by us (我们会核实, 主管会回电, 已登记), done for the customer
@@ -238,16 +242,19 @@ def _joined_order_number(m: re.Match) -> str:
     return m.group(0).replace(m.group(2), digits) if low <= len(digits) <= 20 else m.group(0)
 
 
-def values_from_message(text: str) -> dict[str, str]:
+def values_from_message(text: str, asked: str = "") -> dict[str, str]:
     """Variable values a message gives away: order and tracking numbers (not the digits of
-    a link, nor a number labelled as something else: see _NOT_ORDER_LABEL)."""
+    a link, nor a number labelled as something else: see _NOT_ORDER_LABEL). `asked` is the
+    agent's turn the message answers: after a request for the IMEI or serial number alone,
+    a number the customer does not call an order number is that."""
+    device = bool(_ASKS_DEVICE_NUMBER.search(asked)) and not _ORDER_NAMED.search(asked + text)
     values = {}
     text = _URL.sub(" ", text)
     if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
         values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
     text = _GROUPED_DIGITS.sub(_joined_order_number, text)
     rest = _LABELLED_TRACKING.sub(" ", mask(text))  # nor is a phone, card or ID number
-    for m in ORDER_NO.finditer(rest):
+    for m in ORDER_NO.finditer("" if device else rest):
         if not _NOT_ORDER_LABEL.search(to_simplified(rest[max(0, m.start() - 16):m.start()])):
             values["订单号"] = m.group(0)
             break

@@ -825,6 +825,26 @@ def test_order_number_in_message_fills_variable(shop_kb):
         shop_kb.index()
 
 
+def test_a_number_given_for_the_imei_the_agent_asked_for_is_no_order_number(shop_kb):
+    """"请提供一下手机的 IMEI 号" and the customer's "356789012345678": the IMEI filled
+    {订单号} in every later draft, and the answer's request for the order number went."""
+    kb_entry = entry_dict("track3", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
+                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        talk = [{"role": "customer", "text": "手机坏了"}, {"role": "agent", "text": "请提供一下手机的 IMEI 号"},
+                {"role": "customer", "text": "356789012345678"}]
+        s = a.suggest("我的订单到哪了", talk)
+        assert s.hits[0].id == "track3"
+        assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
+        ordered = [{"role": "agent", "text": "请提供一下订单号"}, {"role": "customer", "text": "2026112812345678"}]
+        assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", talk + ordered).drafts[0].text
+    finally:
+        shop_kb.archive("track3")
+        shop_kb.index()
+
+
 def test_a_blank_value_hides_no_order_number_the_customer_typed(shop_kb):
     """An integration sending its empty 订单号 field got 【请填写订单号】 (or, blank, a
     space) where the number the customer typed belonged."""

@@ -129,6 +129,14 @@ def test_a_phones_imei_or_serial_number_is_not_the_order_number(text):
     assert "订单号" not in values_from_message(text)
 
 
+@pytest.mark.parametrize("asked, order", [
+    ("请提供一下手机的 IMEI 号", None), ("麻烦发一下序列号", None), ("SN码发我看看", None),
+    ("请提供订单号和 IMEI", "356789012345678"), ("请提供订单号", "356789012345678"), ("", "356789012345678")])
+def test_a_bare_number_given_for_the_imei_asked_is_no_order_number(asked, order):
+    assert values_from_message("356789012345678", asked=asked).get("订单号") == order
+    assert values_from_message("订单号 2026112812345678", asked=asked)["订单号"] == "2026112812345678"
+
+
 def test_the_order_number_is_found_beside_an_imei():
     assert values_from_message("IMEI 356789012345678 订单 2026112812345678")["订单号"] == "2026112812345678"
 
