@@ -631,7 +631,6 @@ def check_encoding(value: str | None) -> str | None:
 def reindex(c: Context, as_json) -> None:
     """Rebuild the index from the store into a new folder and switch to it atomically.
     With --models other than config.json's, the folder switches to them (config.json too)."""
-    from kefu.kb.embed import canonical_models
     from kefu.suggest.workspace import DEFAULT_MODELS
 
     config = c.config()
@@ -640,7 +639,6 @@ def reindex(c: Context, as_json) -> None:
         # An index of other models than config.json names would be refused by every later
         # command: the models given are recorded, as `kefu --models X init` does, when the
         # new index is complete, just before it goes live.
-        c._models = canonical_models(c._models)
         if c._models != config.get("models", DEFAULT_MODELS):
             switch = {**config, "models": c._models}
     index = c.kb().rebuild(before_publish=(lambda: c.write_config(switch)) if switch else None)

@@ -51,8 +51,12 @@ class Workspace:
                  progress: Callable[[str, int, int], None] | None = None, embedders: list | None = None):
         # Absolute: what is derived from it and saved (a fine-tuned model's folder in
         # config.json) must hold from any working directory.
+        from kefu.kb.embed import canonical_models
+
         self.home = Path(home).absolute()
-        self._models = models
+        # A model folder given by a relative path is kept by its absolute one, as init and
+        # the index record it: `--models ./model` names the same model in every command.
+        self._models = canonical_models(models) if models else models
         self.threads = threads
         self.progress = progress
         self._embedders = embedders  # given ready-made (tests, benchmarks), else loaded from `models`

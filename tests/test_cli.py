@@ -1434,6 +1434,21 @@ def test_reindex_with_other_models_switches_the_folder(home, run, named_models):
     assert "IndexMismatch" not in failed.stderr and "they come from --models / $KEFU_MODELS" in failed.stderr
 
 
+def test_a_model_folder_given_by_a_relative_path_is_the_same_model_in_every_command(home, run, named_models,
+                                                                                  tmp_path, monkeypatch):
+    """init and reindex kept a folder given as `--models ./model` by its absolute path, but
+    every other command compared `st:./model` with the index's `st:/…/model` and refused it
+    (IndexMismatch), whose advice, reindexing with it, changed nothing."""
+    (tmp_path / "model").mkdir()
+    run("--models", "./model", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    for spelling in ("./model", "model", "st:model", str(tmp_path / "model")):
+        hits = json.loads(run("--models", spelling, "search", "多久发货", "--json").stdout)["hits"]
+        assert hits[0]["entry_id"] == "k1", spelling
+    monkeypatch.chdir(tmp_path / "model")
+    assert not json.loads(run("--models", "../model", "reindex", "--json").stdout)["config_switched"]
+
+
 def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models, monkeypatch):
     """What only a worker finds (a disk that filled up) stops gunicorn with kefu's one-line
     error (an AppImportError), not a traceback and "Worker failed to boot"."""
