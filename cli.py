@@ -153,9 +153,9 @@ def _explained(error: Exception) -> str:
     message = str(error)
     ctx = click.get_current_context(silent=True)
     c = ctx.find_object(Context) if ctx is not None else None
-    if isinstance(error, IndexMismatch) and c is not None and "they come from" not in message:
-        try:
-            message += f"; {c.models_advice()}"
+    if isinstance(error, IndexMismatch) and c is not None:
+        try:  # the library's fix, `kefu reindex`, rebuilds with config.json's models, not --models'
+            message = f"{error.problem}; {c.models_advice()}"
         except KefuError:  # a damaged config.json: its own error comes with the next command
             pass
     return message

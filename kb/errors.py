@@ -191,7 +191,13 @@ class InvalidConfig(ConfigError):
 
 
 class IndexMismatch(ConfigError):
-    """An index on disk was built with other models than the ones configured."""
+    """An index on disk was built with other models than the ones configured. `problem`
+    says which; the message adds `fix`, which an edge that knows where the configured
+    models came from (--models, config.json) replaces with the command that fixes it."""
+
+    def __init__(self, problem: str, fix: str = "run `kefu reindex`"):
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
 
 
 class StoreTooNew(KefuError):

@@ -591,7 +591,7 @@ def _same_models(folder: Path, built: dict[str, int], models: dict[str, int]) ->
             return ", ".join(f"{m} ({d} dims)" for m, d in sorted(ms.items())) or "none"
         raise IndexMismatch(
             f"the index in {folder} was built with models {said(built)} "
-            f"but {said(models)} are configured; run `kefu reindex`")
+            f"but {said(models)} are configured")
 
 
 def _read_meta_quietly(folder: Path) -> dict:

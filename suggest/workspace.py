@@ -91,8 +91,11 @@ class Workspace:
         """After an IndexMismatch: where the configured models come from, and the command
         that makes the index match them."""
         if self._models:
-            return ("they come from --models / $KEFU_MODELS: `kefu --models MODELS reindex` switches this "
-                    "folder to them (config.json too), and without --models config.json's are used")
+            import shlex
+
+            return (f"they come from --models / $KEFU_MODELS: `kefu --models {shlex.quote(self._models)} reindex` "
+                    f"switches this folder to them (config.json too), and without --models config.json's "
+                    f"({self.config().get('models') or DEFAULT_MODELS}) are used")
         source = "config.json" if self.config().get("models") else "the default, as config.json names none"
         return (f"they come from {source}: `kefu reindex` rebuilds the index with them "
                 "(`kefu --models MODELS reindex` switches the folder to other models)")
@@ -117,7 +120,7 @@ class Workspace:
             if built is not None and built != want:
                 raise IndexMismatch(
                     f"the index in {index_dir.current()} was built with models {', '.join(built)} but "
-                    f"{', '.join(want)} are configured; {self.models_advice()}")
+                    f"{', '.join(want)} are configured", self.models_advice())
 
     def kb(self):
         if self._kb is None:

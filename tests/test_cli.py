@@ -1407,7 +1407,7 @@ def test_serve_start_up_failures_are_one_line_errors(home, run, named_models, mo
     assert result.exit_code == 1 and "kefu serving" not in result.output and not served
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "IndexMismatch" and "built with models st:a but st:b are configured" in error["message"]
-    assert "`kefu --models MODELS reindex` switches this folder to them" in error["message"]
+    assert "`kefu --models b reindex` switches this folder to them" in error["message"]
     (home / "config.json").write_text('{"models": "b"}')  # edited by hand
     message = run("serve", ok=False).stderr
     assert "they come from config.json: `kefu reindex` rebuilds the index with them" in message
@@ -1447,6 +1447,24 @@ def test_a_model_folder_given_by_a_relative_path_is_the_same_model_in_every_comm
         assert hits[0]["entry_id"] == "k1", spelling
     monkeypatch.chdir(tmp_path / "model")
     assert not json.loads(run("--models", "../model", "reindex", "--json").stdout)["config_switched"]
+
+
+def test_index_mismatch_with_models_given_names_the_command_that_switches_to_them(home, run, named_models):
+    """With --models other than the index's, the error said to run `kefu reindex`, which
+    rebuilt with config.json's models (the index's already) and changed nothing, and only
+    a placeholder `kefu --models MODELS reindex`."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    message = json.loads(run("--models", "b,c", "search", "多久发货", "--json", ok=False).stdout)["error"]["message"]
+    assert "run `kefu reindex`" not in message
+    assert "`kefu --models b,c reindex` switches this folder to them" in message
+    assert "without --models config.json's (a) are used" in message
+    message = json.loads(run("--models", "a,b", "add", "-q", "运费", "-a", "包邮", "--json",
+                             ok=False).stdout)["error"]["message"]
+    assert "run `kefu reindex`" not in message and "`kefu --models a,b reindex`" in message
+    (home / "config.json").write_text('{"models": "b"}')  # edited by hand
+    message = run("search", "多久发货", ok=False).stderr
+    assert "they come from config.json: `kefu reindex` rebuilds the index with them" in message
 
 
 def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models, monkeypatch):
