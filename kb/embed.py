@@ -130,6 +130,8 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model: a name already in the local cache, or a folder."""
 
     def __init__(self, name_or_path: str, device: str = "cpu"):
+        if why := _not_a_model(name_or_path):
+            raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {why}")
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -162,6 +164,24 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), np.float32)
         return _unit(self._model.encode(list(texts), batch_size=64, convert_to_numpy=True,
                                         normalize_embeddings=True, show_progress_bar=False))
+
+
+def _not_a_model(name: str) -> str | None:
+    """Why `name` is no sentence-transformers model, where that shows before the library
+    loads (seconds of importing torch), which says it in its own terms: a missing folder
+    read as a malformed hub name, a folder without a model as a `model_type` missing from
+    "its config.json". A name that starts with `/`, `.` or `~` is a path, as no hub name does."""
+    if not name:
+        return "no model named after st:"
+    path = Path(name).expanduser()
+    if path.is_file():
+        return f"{name} is a file, not a model folder"
+    if path.is_dir():
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            return f"{name} is no model folder: it holds neither modules.json nor config.json"
+    elif path.is_absolute() or name.startswith((".", "~")):
+        return f"there is no folder {name}"
+    return None
 
 
 def quiet_libraries() -> None:
@@ -214,7 +234,7 @@ def canonical_models(spec: str) -> str:
     working directory; built-in names and hub names are kept as written."""
     out = []
     for name in (n.strip() for n in spec.split(",") if n.strip()):
-        if name not in BUILTIN:
+        if name not in BUILTIN and name.removeprefix("st:"):  # `st:` alone is no folder, not the working one
             path = Path(name.removeprefix("st:")).expanduser()
             name = "st:" + str(path.resolve()) if path.exists() else name
         out.append(name)

@@ -103,6 +103,33 @@ def test_a_model_name_not_in_the_local_cache_is_a_one_line_error_without_the_hub
     assert "\n" not in str(err.value) and "local cache" in str(err.value)
 
 
+@pytest.mark.parametrize("name, why", [
+    ("/no/such/model", "there is no folder /no/such/model"),
+    ("./no-such-model", "there is no folder ./no-such-model"),
+    ("~/no-such-model-kefu", "there is no folder ~/no-such-model-kefu"),
+    ("{tmp}", "{tmp} is no model folder: it holds neither modules.json nor config.json"),
+    ("{tmp}/file.txt", "{tmp}/file.txt is a file, not a model folder"),
+    ("", "no model named after st:"),
+])
+def test_a_folder_that_is_no_model_is_named_before_sentence_transformers_loads(tmp_path, monkeypatch, name, why):
+    """A folder that does not exist read "Repo id must use alphanumeric chars…" (taken for
+    a hub name), one without a model "Should have a `model_type` key in its config.json"
+    (which a user reads as kefu's config.json), `st:` alone "'NoneType' object has no
+    attribute 'parameters'"; each after seconds of importing torch."""
+    import sys
+
+    from kefu.kb.embed import canonical_models, load_embedders
+    from kefu.kb.errors import KefuError
+
+    monkeypatch.chdir(tmp_path)  # `st:` alone was read as the working directory
+    (tmp_path / "file.txt").write_text("x")
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # any import of it fails
+    name, why = name.format(tmp=tmp_path), why.format(tmp=tmp_path)
+    with pytest.raises(KefuError) as err:
+        load_embedders(canonical_models("st:" + name))  # as every command reads --models
+    assert str(err.value) == f"cannot load sentence-transformers model {name!r}: {why}"
+
+
 def test_the_default_set_keeps_its_curve_and_the_shipped_anchors_hold(retriever):
     """The reference set is read as tuned; the anchors other sets are mapped with are
     those of the real models on the shipped corpus."""
