@@ -360,7 +360,7 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
         for path in (db, db.with_name("kefu.db-wal"), db.with_name("kefu.db-shm")):
             path.unlink(missing_ok=True)
     kb = c.kb()  # loads the models: a model that cannot load leaves config.json as it was
-    config = {**c.config(), "models": c.models}
+    config = c.switched_config(c.models)
     try:
         kb.check_index_models()
     except IndexMismatch:
@@ -640,7 +640,7 @@ def reindex(c: Context, as_json) -> None:
         # command: the models given are recorded, as `kefu --models X init` does, when the
         # new index is complete, just before it goes live.
         if c._models != config.get("models", DEFAULT_MODELS):
-            switch = {**config, "models": c._models}
+            switch = c.switched_config(c._models)
     index = c.kb().rebuild(before_publish=(lambda: c.write_config(switch)) if switch else None)
     # Rows are phrasings, plus one prototype per entry with learned phrasings.
     emit({"entries": index.n_entries, "rows": len(index.rows), "phrasings": len(index.rows) - len(index.prototypes),

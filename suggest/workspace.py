@@ -265,7 +265,7 @@ class Workspace:
 
         from kefu.kb.errors import KefuError
 
-        if folder.parent != self.home / "models" or not folder.name.startswith("ft-"):
+        if not self._is_fine_tuned(folder):
             return
         try:
             config = self.config()
@@ -275,6 +275,20 @@ class Workspace:
             return
         if "st:" + str(folder) not in named:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def switched_config(self, models: str) -> dict:
+        """config.json switched by hand to `models` (`kefu --models X init` or `reindex`). The
+        models `--undo` goes back to stay only while a fine-tuned model of this folder is
+        among them: else `--undo` would throw X away for them, and a fine-tuning of X undone
+        would go back past X."""
+        config = self.config()
+        tuned = [n for n in models.split(",") if self._is_fine_tuned(Path(n.strip().removeprefix("st:")))]
+        if models != config.get("models", DEFAULT_MODELS) and not tuned:
+            config.pop("models_before_finetune", None)
+        return {**config, "models": models}
+
+    def _is_fine_tuned(self, folder: Path) -> bool:
+        return folder.parent == self.home / "models" and folder.name.startswith("ft-")
 
     def undo_finetune(self) -> str:
         """Go back to the models in use before the first kept fine-tuning (config, then a

@@ -1467,6 +1467,26 @@ def test_index_mismatch_with_models_given_names_the_command_that_switches_to_the
     assert "they come from config.json: `kefu reindex` rebuilds the index with them" in message
 
 
+def test_switching_to_other_models_by_hand_ends_what_finetune_undo_goes_back_to(home, run, named_models):
+    """After a kept fine-tuning, `kefu --models X reindex` (or init) kept the models from
+    before it in config.json: `--undo` then threw X away for them, and a fine-tuning of X
+    undone went back past X to the models the user had left."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    tuned = f"st:{home}/models/ft-20260101T000000"
+    (home / "config.json").write_text(json.dumps({"models": tuned, "models_before_finetune": "a"}))  # kept
+    run("reindex")
+    run("--models", f"b,{tuned}", "reindex")  # the fine-tuned model is still in use
+    assert json.loads((home / "config.json").read_text())["models_before_finetune"] == "a"
+    run("--models", "b", "reindex")
+    assert json.loads((home / "config.json").read_text()) == {"models": "b"}
+    refused = run("learn", "finetune", "--undo", ok=False)
+    assert refused.exit_code == 1 and "nothing to undo" in refused.output
+    (home / "config.json").write_text(json.dumps({"models": tuned, "models_before_finetune": "a"}))
+    run("--models", "c", "init")
+    assert json.loads((home / "config.json").read_text()) == {"models": "c"}
+
+
 def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models, monkeypatch):
     """What only a worker finds (a disk that filled up) stops gunicorn with kefu's one-line
     error (an AppImportError), not a traceback and "Worker failed to boot"."""
