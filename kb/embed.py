@@ -241,11 +241,27 @@ def canonical_models(spec: str) -> str:
     return ",".join(out)
 
 
+def _model_names(spec: str | Sequence[str]) -> list[str]:
+    """The names of `spec`, refusing a model named twice (`e5,e5`, `X,st:X`): the index
+    holds it once, and every score would weigh it twice (a confidence of 1.00 for a
+    reply that has nothing to do with the message)."""
+    names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
+    seen: set[str] = set()
+    for model_id in (_model_id(n) for n in names):
+        if model_id in seen:
+            raise KefuError(f"model {model_id} is named twice in {','.join(names)!r}: name each model once")
+        seen.add(model_id)
+    return names
+
+
+def _model_id(name: str) -> str:
+    return BUILTIN[name].id if name in BUILTIN else "st:" + name.removeprefix("st:")
+
+
 def model_ids(spec: str) -> list[str]:
     """The ids the embedders of `spec` will have, without loading them (an index's meta.json
     records these)."""
-    names = [n.strip() for n in spec.split(",") if n.strip()]
-    return [BUILTIN[n].id if n in BUILTIN else "st:" + n.removeprefix("st:") for n in names]
+    return [_model_id(n) for n in _model_names(spec)]
 
 
 def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | None = None) -> list[Embedder]:
@@ -255,7 +271,7 @@ def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | No
     or a model name already in the local Hugging Face cache). `threads` is for the
     e5 encoder (default: the usable cores, at most 4); USE always runs on one.
     """
-    names = [n.strip() for n in (spec.split(",") if isinstance(spec, str) else spec) if n.strip()]
+    names = _model_names(spec)
     if not names:
         raise KefuError("no embedding model configured")
     out: list[Embedder] = []

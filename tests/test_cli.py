@@ -1487,6 +1487,18 @@ def test_switching_to_other_models_by_hand_ends_what_finetune_undo_goes_back_to(
     assert json.loads((home / "config.json").read_text()) == {"models": "c"}
 
 
+def test_a_model_named_twice_is_refused(home, run, named_models):
+    """`--models X,st:X reindex` built an index of X once, wrote X twice to config.json, and
+    every search then read X's fused scores twice over: confidence 1.00 (a match) for
+    replies that had nothing to do with the message."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    for spec in ("a,st:a", "b, b", "a,b,a"):
+        refused = run("--models", spec, "reindex", ok=False)
+        assert refused.exit_code == 1 and "st:" + spec[-1] + " is named twice" in refused.output, refused.output
+    assert json.loads((home / "config.json").read_text()) == {"models": "a"}
+
+
 def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models, monkeypatch):
     """What only a worker finds (a disk that filled up) stops gunicorn with kefu's one-line
     error (an AppImportError), not a traceback and "Worker failed to boot"."""

