@@ -1379,6 +1379,25 @@ def test_a_running_server_follows_the_models_of_config_json(home, run, named_mod
     forced.extensions["kefu"].close()
 
 
+def test_every_request_of_a_running_server_follows_a_model_switch(home, run, named_models, monkeypatch):
+    """Only suggestions reloaded the models after `kefu --models X reindex`: /api/search and
+    the console's searches went on with the old model and its stale index in memory, and
+    every edit failed 503 IndexMismatch, until a suggestion happened to be asked for."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    token = json.loads(run("token", "add", "ed", "--role", "editor", "--json").stdout)["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    app = served_app(run, monkeypatch)
+    client = app.test_client()
+    assert list(client.get("/api/search?q=多久发货", headers=auth).get_json()["hits"][0]["dense"]) == ["st:a"]
+    run("--models", "b", "reindex")
+    hit = client.get("/api/search?q=多久发货", headers=auth).get_json()["hits"][0]
+    assert hit["entry_id"] == "k1" and list(hit["dense"]) == ["st:b"]
+    added = client.post("/api/entries", json={"question": "运费多少", "answer": "包邮"}, headers=auth)
+    assert added.status_code == 201, added.get_json()
+    app.extensions["kefu"].close()
+
+
 def test_serve_start_up_failures_are_one_line_errors(home, run, named_models, monkeypatch):
     """A port out of range was an OverflowError traceback, a port in use 5 s of gunicorn
     errors, and an index of other models a worker's traceback after "kefu serving …":

@@ -13,9 +13,14 @@ def workspace():
 
 @contextmanager
 def locked():
-    """Serialise use of the knowledge base across this process's request threads."""
+    """Serialise use of the knowledge base across this process's request threads, with the
+    models config.json names now: another process may have switched them (`kefu --models X
+    reindex`, `kefu learn finetune`), and the old ones would search a stale index in memory
+    and refuse every edit (IndexMismatch)."""
     with current_app.extensions["kefu_lock"]:
-        yield workspace()
+        ws = workspace()
+        ws.reload_if_models_changed()
+        yield ws
 
 
 # config.json too: `kefu learn finetune` switches the models there.
