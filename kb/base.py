@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .embed import Embedder, read_as_query
+from .embed import Embedder, cache_key, read_as_query
 from .entry import Entry
 from .errors import IndexNotUpdated
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, check_models, with_prototype
@@ -150,14 +150,15 @@ class KnowledgeBase:
         """
         hashes = [text_hash(t) for t in texts]
         unique = sorted(set(hashes))
-        cached = self.store.cached_vectors(embedder.id, unique) if collect else \
-            dict.fromkeys(self.store.cached_hashes(embedder.id, unique))
+        key = cache_key(embedder)
+        cached = self.store.cached_vectors(key, unique) if collect else \
+            dict.fromkeys(self.store.cached_hashes(key, unique))
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes) if h not in cached))
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
             vectors = embedder.encode_documents(chunk)
             new = {text_hash(t): v for t, v in zip(chunk, vectors)}
-            self.store.save_vectors(embedder.id, new)
+            self.store.save_vectors(key, new)
             if collect:
                 cached.update(new)
             self.progress(f"embedding ({embedder.id})", min(start + batch, len(missing)), len(missing))

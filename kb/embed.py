@@ -28,6 +28,12 @@ class Embedder(Protocol):
     def encode_documents(self, texts: list[str]) -> np.ndarray: ...
 
 
+def cache_key(embedder) -> str:
+    """The key of `embedder`'s vectors in the embedding cache: its `cache_id` when it has
+    one (a model folder's contents can change under the same id), else its id."""
+    return getattr(embedder, "cache_id", None) or embedder.id
+
+
 def read_as_query(embedder, texts: list[str]) -> list[str]:
     """What `embedder` encodes of each text when it is a query: encode_documents of these
     gives the vectors encode_queries would (the built-in models encode both sides alike)."""
@@ -144,6 +150,11 @@ class SentenceTransformerEmbedder:
             raise KefuError(f"cannot load sentence-transformers model {name_or_path!r} (a folder, or a name "
                             f"already in the local cache): {why}") from exc
         self.id = "st:" + name_or_path
+        # A model retrained into the same folder keeps its id (the index, the fusion weights
+        # know it by that) but is another model to the cache: its vectors are keyed by the
+        # folder's files too, so `kefu reindex` encodes everything again with it.
+        path = Path(name_or_path).expanduser()
+        self.cache_id = f"{self.id}@{_folder_stamp(path)}" if path.is_dir() else self.id
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
         # A model fine-tuned by `kefu learn finetune` names the model it replaces, so it
@@ -182,6 +193,22 @@ def _not_a_model(name: str) -> str | None:
     elif path.is_absolute() or name.startswith((".", "~")):
         return f"there is no folder {name}"
     return None
+
+
+def _folder_stamp(folder: Path) -> str:
+    """A hash of the name, size and modification time of each file in a model folder (not
+    in hidden ones, such as a clone's .git)."""
+    import hashlib
+    import os
+
+    digest = hashlib.sha1()
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = os.path.join(root, name)
+            stat = os.stat(path)
+            digest.update(f"{os.path.relpath(path, folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:12]
 
 
 def quiet_libraries() -> None:

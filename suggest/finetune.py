@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from kefu.kb.embed import model_info, quiet_libraries
+from kefu.kb.embed import cache_key, model_info, quiet_libraries
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import LearnStore, phrase_key
 from kefu.kb.text import normalize
@@ -171,7 +171,8 @@ def pipeline_score(kb, embedders: list, held: list[tuple[str, str]], progress: P
         probe = KnowledgeBase(tmp, embedders, progress=progress, search_threads=None)
         try:
             for m in embedders:  # vectors the store already has need no second encoding
-                rows = kb.store.db.execute("select model, hash, vector from embeddings where model = ?", [m.id])
+                rows = kb.store.db.execute("select model, hash, vector from embeddings where model = ?",
+                                           [cache_key(m)])
                 with probe.store.db.atomic():
                     probe.store.db.conn.executemany("insert or ignore into embeddings values (?, ?, ?)", rows)
             probe.import_entries(entries, author="finetune")

