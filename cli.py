@@ -945,6 +945,7 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
     # models here, the address in run(). The models themselves load in the workers (their
     # threads do not survive a fork).
     c.config()
+    c.check_models()  # a model folder that is gone: rebuilding the index would not help
     c.check_index_models()
     # Every suggestion, feedback and login is a write: on a store this user cannot write
     # (a folder made by root, served by a service user) each would be a 500.

@@ -136,8 +136,7 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model: a name already in the local cache, or a folder."""
 
     def __init__(self, name_or_path: str, device: str = "cpu"):
-        if why := _not_a_model(name_or_path):
-            raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {why}")
+        check_model_names("st:" + name_or_path)
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -289,6 +288,15 @@ def model_ids(spec: str) -> list[str]:
     """The ids the embedders of `spec` will have, without loading them (an index's meta.json
     records these)."""
     return [_model_id(n) for n in _model_names(spec)]
+
+
+def check_model_names(spec: str) -> None:
+    """The error loading `spec` would give for a model named twice, or a folder that is
+    missing or holds no model, without loading any (`kefu serve` checks before its
+    workers load them)."""
+    for name in _model_names(spec):
+        if name not in BUILTIN and (why := _not_a_model(name.removeprefix("st:"))):
+            raise KefuError(f"cannot load sentence-transformers model {name.removeprefix('st:')!r}: {why}")
 
 
 def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | None = None) -> list[Embedder]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NoReturn
 
 DEFAULT_MODELS = "use,e5"
 
@@ -132,11 +132,31 @@ class Workspace:
             try:
                 embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
             except KefuError as exc:
-                if self._models or self._embedders or not self._missing_model_folders():
+                if self._embedders:
                     raise
-                raise KefuError(f"{exc}; {self.unloadable_advice()}") from exc
+                self._explain_unloadable(exc)
             self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
         return self._kb
+
+    def check_models(self) -> None:
+        """What would make loading the models fail that shows without loading them (a model
+        folder missing or holding no model), with the way back as kb() says it."""
+        from kefu.kb.embed import check_model_names
+        from kefu.kb.errors import KefuError
+
+        try:
+            check_model_names(self.models)
+        except KefuError as exc:
+            self._explain_unloadable(exc)
+
+    def _explain_unloadable(self, exc: Exception) -> NoReturn:
+        """Raise `exc`, with the commands that get the folder working again when a folder
+        of config.json's models is not there."""
+        from kefu.kb.errors import KefuError
+
+        if self._models or not self._missing_model_folders():
+            raise exc
+        raise KefuError(f"{exc}; {self.unloadable_advice()}") from exc
 
     def store(self):
         """The store, without loading the models when the knowledge base is not loaded yet:

@@ -1437,6 +1437,20 @@ def test_serve_start_up_failures_are_one_line_errors(home, run, named_models, mo
     assert "kefu serving" in run("serve", "--port", port).output and served
 
 
+def test_serve_names_a_missing_model_folder_before_the_index_it_cannot_rebuild(home, run, named_models,
+                                                                              tmp_path, monkeypatch):
+    """With config.json naming a model folder that is gone, serve said the index was built
+    with other models and that `kefu reindex` rebuilds it with them: it cannot load them."""
+    monkeypatch.setattr("kefu.web.server.run", lambda *args: pytest.fail("served"))
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    gone = tmp_path / "gone"
+    (home / "config.json").write_text(json.dumps({"models": f"st:{gone}"}))
+    failed = run("serve", ok=False)
+    assert failed.exit_code == 1 and "`kefu reindex`" not in failed.stderr
+    assert f"there is no folder {gone}; the models come from {home / 'config.json'}" in failed.stderr
+
+
 def test_reindex_with_other_models_switches_the_folder(home, run, named_models):
     """`kefu --models X reindex` built the index with X but left config.json naming the old
     models, so every later command failed with IndexMismatch (and its advice, `kefu reindex`,
