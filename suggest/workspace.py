@@ -150,11 +150,11 @@ class Workspace:
             self._explain_unloadable(exc)
 
     def _explain_unloadable(self, exc: Exception) -> NoReturn:
-        """Raise `exc`, with the commands that get the folder working again when a folder
-        of config.json's models is not there."""
+        """Raise `exc`, with where the models come from and the commands that get the
+        folder working again when config.json names them (a user who gave --models knows)."""
         from kefu.kb.errors import KefuError
 
-        if self._models or not self._missing_model_folders():
+        if self._models or not self.config().get("models"):
             raise exc
         raise KefuError(f"{exc}; {self.unloadable_advice()}") from exc
 
@@ -179,9 +179,9 @@ class Workspace:
         return [n for n in names if Path(n).is_absolute() and not Path(n).exists()]
 
     def unloadable_advice(self) -> str:
-        """After a folder of config.json's models was not found (a fine-tuned model's folder
-        moved or deleted): where they come from, and the commands that get the data folder
-        working again."""
+        """After config.json's models could not load (a fine-tuned model's folder moved or
+        deleted, a hub name no longer cached): where they come from, and the commands that
+        get the data folder working again."""
         config = self.config()
         source = f"the models come from {self.config_path}" if config.get("models") else \
             f"the models are the default ({DEFAULT_MODELS}), as {self.config_path} names none"
@@ -202,6 +202,8 @@ class Workspace:
                 return ""
             spec = spec.replace(gone, str(here))
             found.append(f"{gone} is not there, but {here} is")
+        if not found:
+            return ""
         return (f"{'; '.join(found)} (was the data folder moved?): `kefu --models {spec} reindex` switches "
                 "the folder to it there; or ")
 

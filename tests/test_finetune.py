@@ -255,6 +255,21 @@ def test_a_missing_model_folder_says_where_it_is_named_and_the_way_back(tmp_path
     assert "kefu learn finetune --undo" in message and "(use,e5)" in message
 
 
+def test_a_configured_model_that_cannot_load_says_it_comes_from_config_json(tmp_path):
+    """Only a missing folder said where the models come from; a folder holding no model
+    or a hub name not in the cache, named by config.json, left the user with no idea
+    why `kefu search` (no --models given) tried to load it, nor the way back."""
+    ws = Workspace(tmp_path / "home")
+    for models in (f"use,st:{tmp_path}", "use,st:no-such-model-kefu"):
+        ws.write_config({"models": models})
+        with pytest.raises(KefuError) as error:
+            ws.kb()
+        assert f"the models come from {ws.config_path}: `kefu --models use,e5 reindex`" in str(error.value)
+    with pytest.raises(KefuError) as error:  # given on the command line: the user knows
+        Workspace(tmp_path / "home", models=f"st:{tmp_path}").kb()
+    assert "the models come from" not in str(error.value)
+
+
 def test_loading_a_sentence_transformers_model_draws_no_progress_bar():
     """After a switch every command loads the fine-tuned model: transformers' "Loading
     weights" bar went to stderr each time, between kefu's own lines."""
