@@ -49,14 +49,14 @@ class Workspace:
 
     def __init__(self, home: Path, models: str | None = None, threads: int | None = None,
                  progress: Callable[[str, int, int], None] | None = None, embedders: list | None = None):
-        # Absolute: what is derived from it and saved (a fine-tuned model's folder in
-        # config.json) must hold from any working directory.
         from kefu.kb.embed import canonical_models
 
+        # Absolute: what is derived from it and saved (a fine-tuned model's folder in
+        # config.json) must hold from any working directory.
         self.home = Path(home).absolute()
         # A model folder given by a relative path is kept by its absolute one, as init and
         # the index record it: `--models ./model` names the same model in every command.
-        self._models = canonical_models(models) if models else models
+        self._models = models and (canonical_models(models) or models)  # `,` names none: refused, not replaced
         self.threads = threads
         self.progress = progress
         self._embedders = embedders  # given ready-made (tests, benchmarks), else loaded from `models`

@@ -163,6 +163,15 @@ def test_a_model_named_twice_is_refused_before_any_loads(monkeypatch):
         load_embedders("use,e5,use")
 
 
+def test_models_given_that_name_none_are_refused_not_replaced_by_the_configured_ones(tmp_path):
+    from kefu.kb.errors import KefuError
+    from kefu.suggest.workspace import Workspace
+
+    for blank in (",", " , "):
+        with pytest.raises(KefuError, match="^no embedding model configured$"):
+            Workspace(tmp_path / "home", models=blank).kb()
+
+
 def test_the_default_set_keeps_its_curve_and_the_shipped_anchors_hold(retriever):
     """The reference set is read as tuned; the anchors other sets are mapped with are
     those of the real models on the shipped corpus."""
