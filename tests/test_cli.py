@@ -1551,7 +1551,9 @@ def test_a_worker_that_cannot_start_says_why_in_one_line(home, run, named_models
         raise KefuError("cannot load the model")
 
     monkeypatch.setattr(embed, "load_embedders", broken)
-    with pytest.raises(AppImportError, match="^Error: cannot load the model$"):
+    # config.json names the models: the error says so, with the way back, on the same line
+    with pytest.raises(AppImportError, match=r"^Error: cannot load the model; the models come from \S+config.json: "
+                                             r"`kefu --models use,e5 reindex` switches the folder to others$"):
         server._Gunicorn(served[0], server.options("127.0.0.1", 8000, 1, 1)).load()
 
 
