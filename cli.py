@@ -745,7 +745,7 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     if learn is None and click.get_current_context().get_parameter_source("learn_parts").name != "DEFAULT":
         raise click.UsageError("--learn-parts says what a --learn FILE replay may use: give the file too")
     parts = tuple(p.strip() for p in learn_parts.split(",") if p.strip())
-    report = evaluate(dataset, load_embedders(c.models, c.threads), progress=progress,
+    report = evaluate(dataset, lambda: load_embedders(c.models, c.threads), progress=progress,
                       learn=learn, learn_parts=parts, encoding=encoding)
 
     def scores(d):

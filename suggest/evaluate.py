@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -151,13 +152,15 @@ LEARN_PARTS = ("phrasings", "prior")  # the default of --learn-parts
 ALL_PARTS = LEARN_PARTS + ("finetune",)
 
 
-def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | None = None,
+def evaluate(dataset: str | Path, embedders: list[Embedder] | Callable[[], list[Embedder]],
+             fusion: Fusion | None = None,
              progress: Progress | None = None, keep_results: bool = False,
              learn: str | Path | None = None, learn_parts: tuple[str, ...] = LEARN_PARTS,
              encoding: str | None = None) -> dict:
     """Scores of `dataset`; with `learn`, under "before" and "after" replaying that feedback
     file, every replayed accept trusted (min_agents 1), using only `learn_parts`. The files'
-    `encoding` is detected unless given."""
+    `encoding` is detected unless given. `embedders` may be a function that loads them, called
+    once the dataset is read: a bad line is named without waiting for the models."""
     dataset = Path(dataset)
     entries = load_kb(_dataset_file(dataset, "kb.jsonl"), encoding)
     queries = load_queries(_dataset_file(dataset, "queries.jsonl"), {e["id"] for e in entries}, encoding,
@@ -168,6 +171,8 @@ def evaluate(dataset: str | Path, embedders: list[Embedder], fusion: Fusion | No
     events = load_feedback(Path(learn), entries, encoding) if learn is not None else None
     if events is not None and "finetune" in learn_parts:
         _enough_to_finetune(Path(learn), events)
+    if callable(embedders):
+        embedders = embedders()
     with tempfile.TemporaryDirectory(prefix="kefu-eval-") as home:
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:

@@ -253,6 +253,18 @@ def test_eval_names_a_bad_dataset_line_before_loading_models(home, run, tmp_path
     assert out.exit_code == 1 and error in out.output, out.output
 
 
+def test_eval_reads_its_dataset_before_it_loads_any_model(home, run, tmp_path, monkeypatch):
+    """The models were loaded (seconds: torch for a sentence-transformers model) as the
+    argument of evaluate(), before it read the dataset, so a mistyped folder took ~14 s to
+    say kb.jsonl was missing; README says the dataset is checked before any model loads."""
+    def no_models(*args, **kwargs):
+        raise AssertionError("a model was loaded before the dataset was read")
+    monkeypatch.setattr("kefu.kb.embed.load_embedders", no_models)
+    (tmp_path / "empty").mkdir()
+    out = run("eval", "--dataset", str(tmp_path / "empty"), ok=False)
+    assert out.exit_code == 1 and "kb.jsonl" in out.output, out.output
+
+
 @pytest.mark.parametrize("written, error", [
     ("kb.csv", "kb.jsonl: missing; the folder has kb.csv, but kefu eval reads JSON Lines"),
     ("queries.csv", "queries.jsonl: missing; the folder has queries.csv, but kefu eval reads JSON Lines"),
