@@ -739,13 +739,12 @@ def search(c: Context, message, top_k, as_json) -> None:
 @handle_errors
 def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     """Measure recall@1/5, MRR, no-match P/R/F1 and latency on a benchmark folder."""
-    from kefu.kb.embed import load_embedders
     from kefu.suggest.evaluate import evaluate
 
     if learn is None and click.get_current_context().get_parameter_source("learn_parts").name != "DEFAULT":
         raise click.UsageError("--learn-parts says what a --learn FILE replay may use: give the file too")
     parts = tuple(p.strip() for p in learn_parts.split(",") if p.strip())
-    report = evaluate(dataset, lambda: load_embedders(c.models, c.threads), progress=progress,
+    report = evaluate(dataset, c.load_models, progress=progress,
                       learn=learn, learn_parts=parts, encoding=encoding)
 
     def scores(d):

@@ -125,18 +125,21 @@ class Workspace:
     def kb(self):
         if self._kb is None:
             from kefu.kb.base import KnowledgeBase
-            from kefu.kb.embed import load_embedders
-            from kefu.kb.errors import KefuError
 
             self._loaded_models = self.models
-            try:
-                embedders = self._embedders or load_embedders(self._loaded_models, self.threads)
-            except KefuError as exc:
-                if self._embedders:
-                    raise
-                self._explain_unloadable(exc)
-            self._kb = KnowledgeBase(self.home, embedders, progress=self.progress)
+            self._kb = KnowledgeBase(self.home, self._embedders or self.load_models(), progress=self.progress)
         return self._kb
+
+    def load_models(self) -> list:
+        """The configured models, loaded; one that cannot load is named with where the models
+        come from and the way back."""
+        from kefu.kb.embed import load_embedders
+        from kefu.kb.errors import KefuError
+
+        try:
+            return load_embedders(self.models, self.threads)
+        except KefuError as exc:
+            self._explain_unloadable(exc)
 
     def check_models(self) -> None:
         """What would make loading the models fail that shows without loading them (a model

@@ -265,6 +265,15 @@ def test_eval_reads_its_dataset_before_it_loads_any_model(home, run, tmp_path, m
     assert out.exit_code == 1 and "kb.jsonl" in out.output, out.output
 
 
+def test_eval_says_when_the_models_it_cannot_load_come_from_config_json(home, run, tmp_path):
+    """eval reads the data folder's config.json for its models: one that cannot load was
+    named with no word of where it came from, as every other command says."""
+    home.mkdir()
+    (home / "config.json").write_text(json.dumps({"models": f"st:{tmp_path / 'gone'}"}))
+    out = run("eval", "--dataset", str(_bench(tmp_path, ENTRIES, '{"query": "发票咋开", "gold": ["a2"]}\n')), ok=False)
+    assert out.exit_code == 1 and f"the models come from {home / 'config.json'}" in out.output, out.output
+
+
 @pytest.mark.parametrize("written, error", [
     ("kb.csv", "kb.jsonl: missing; the folder has kb.csv, but kefu eval reads JSON Lines"),
     ("queries.csv", "queries.jsonl: missing; the folder has queries.csv, but kefu eval reads JSON Lines"),
