@@ -136,7 +136,7 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model: a name already in the local cache, or a folder."""
 
     def __init__(self, name_or_path: str, device: str = "cpu"):
-        check_model_names("st:" + name_or_path)
+        _check_model(name_or_path)  # one folder, whatever it holds (a comma too)
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -295,8 +295,13 @@ def check_model_names(spec: str) -> None:
     missing or holds no model, without loading any (`kefu serve` checks before its
     workers load them)."""
     for name in _model_names(spec):
-        if name not in BUILTIN and (why := _not_a_model(name.removeprefix("st:"))):
-            raise KefuError(f"cannot load sentence-transformers model {name.removeprefix('st:')!r}: {why}")
+        if name not in BUILTIN:
+            _check_model(name.removeprefix("st:"))
+
+
+def _check_model(name_or_path: str) -> None:
+    if why := _not_a_model(name_or_path):
+        raise KefuError(f"cannot load sentence-transformers model {name_or_path!r}: {why}")
 
 
 def load_embedders(spec: str | Sequence[str] = DEFAULT_MODELS, threads: int | None = None) -> list[Embedder]:

@@ -152,6 +152,23 @@ def test_a_folder_that_is_no_model_is_named_before_sentence_transformers_loads(t
     assert str(err.value) == f"cannot load sentence-transformers model {name!r}: {why}"
 
 
+def test_a_model_folder_whose_path_has_a_comma_is_one_folder(tmp_path, monkeypatch):
+    """A fine-tuned model is loaded by its folder (DATA/models/ft-…), which may hold a
+    comma: read as a list of models, it was "no folder" for its first part."""
+    import sys
+
+    from kefu.kb.embed import SentenceTransformerEmbedder
+    from kefu.kb.errors import KefuError
+
+    folder = tmp_path / "shop,kb" / "models" / "ft-20260101T000000"
+    folder.mkdir(parents=True)
+    (folder / "modules.json").write_text("[]")
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # the load itself fails
+    with pytest.raises(KefuError, match="halted") as err:
+        SentenceTransformerEmbedder(str(folder))
+    assert "no folder" not in str(err.value)
+
+
 def test_a_model_named_twice_is_refused_before_any_loads(monkeypatch):
     import sys
 
