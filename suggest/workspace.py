@@ -212,8 +212,16 @@ class Workspace:
 
     def reload_if_models_changed(self) -> bool:
         """Reopen the knowledge base when config.json now names other models (another
-        process switched to a fine-tuned model); True if it did."""
-        if self._kb is None or self._embedders or self.models == self._loaded_models:
+        process switched to a fine-tuned model); True if it did. A config.json damaged by
+        hand keeps the models loaded: what reads the file says what is wrong with it."""
+        from kefu.kb.errors import ConfigError
+
+        if self._kb is None or self._embedders:
+            return False
+        try:
+            if self.models == self._loaded_models:
+                return False
+        except ConfigError:
             return False
         self.close()
         return True

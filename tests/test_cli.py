@@ -1416,6 +1416,9 @@ def test_every_request_of_a_running_server_follows_a_model_switch(home, run, nam
     assert hit["entry_id"] == "k1" and list(hit["dense"]) == ["st:b"]
     added = client.post("/api/entries", json={"question": "运费多少", "answer": "包邮"}, headers=auth)
     assert added.status_code == 201, added.get_json()
+    # a config.json damaged by hand while serving: the models stay, what reads it says so
+    (home / "config.json").write_text('{"models": ')
+    assert client.get("/api/search?q=多久发货", headers=auth).get_json()["hits"][0]["entry_id"] == "k1"
     app.extensions["kefu"].close()
 
 
