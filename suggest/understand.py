@@ -129,22 +129,29 @@ _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单�
                         r"(?:今天|明天|后天|当天|周[一二三四五六日末]|几号)(?:能|可以|会|就|才)?(?:送)?到(?![账帐期])|"
                         r"(?:快点|快|早点|赶紧|尽快|马上|今天|明天|几时|什么时候|啥时候|还不|还没|没有?|根本没)"
                         r"发(?![票错给现言表布])")
+# A device's faults, one list read by after-sale (_AFTERSALE), "!!" (_GRIEF), problems reported
+# (_GONE_WRONG) and the same asked before buying (_ASKED_BEFORE): 耳机左耳没声音了, 手机黑屏了, 一直
+# 重启 (not 重启一下), 充不上电, 卡顿, 耗电特别快 (not 耗电快不快, asked). Not denied: 不卡顿, 没有杂音.
+_DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|死机|(?:一直|自动|反复|无限)重启|"
+                 r"自动关机|开不了机|无法开机|闪退|卡顿|卡死|充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|"
+                 r"没有?信号|无信号|坏点|漏光|鼓包|杂音|电流声|进水(?![口管阀])|不灵了|发烫了|烫手|"
+                 r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快))")
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|破了|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
                         r"少了一[件个双瓶盒包]|少一[件个双瓶盒包]|脏了|污渍|划痕|"
                         # what broke in use: 不亮了, 开不了机, 不通电, 一股怪味; 才用两天就…, 穿一次就…
-                        r"不亮|不能用了|用不了|打不开|开不了机|没反应|失灵|故障|不通电|不制冷|不加热|充不进电|"
-                        r"充不了电|死机|断了|裂了|发霉|变质|怪味|异味|"
-                        # a device's faults: 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
-                        r"没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|(?:一直|自动|反复|无限)重启|自动关机|无法开机|闪退|坏点|漏光|"
-                        r"鼓包|杂音|电流声|进水了|连不上|连接不上|断连|没有?信号|无信号|"
+                        r"不亮|不能用了|用不了|打不开|没反应|失灵|故障|不通电|不制冷|不加热|"
+                        r"断了|裂了|发霉|变质|怪味|异味|"
+                        rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
                         r"(?:用|穿|戴|洗|吃)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
-# A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 有保修吗, 保修几年):
-# no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
-_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|"
-                           r"黑屏|花屏|死机|闪退|卡顿|发烫|发热|漏光|断连|坏点)|"
-                           r"(?:起球|掉色|褪色|缩水|变形|开胶|黑屏|死机|闪退|卡顿|发烫|漏光|坏点)(?:吗|么|嘛|不)|"
+# A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
+# 保修几年): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
+# A device's 不 asks only at the end (黑屏不？, not 黑屏不亮了).
+_ASKED_BEFORE = re.compile(rf"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热|"
+                           rf"{_DEVICE_FAULT})|"
+                           r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
+                           rf"{_DEVICE_FAULT}(?:吗|么|嘛|不(?![\u3400-\u9fff]))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
 # quality asked (会不会有味道): an entry of another category matched on a shared word says
@@ -269,16 +276,21 @@ _EXCLAIM = re.compile(_STRESS)
 # request ("但是想换小一码").
 _GRIEF = re.compile(rf"坏|破|洞|碎了|碎掉|是碎的|[摔压]碎|裂了|裂开|开裂|断了|断掉|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
                     r"丢件|丢了|弄丢|却|竟然|居然|"
-                    # a device's faults (手机黑屏了！！！, 耳机没声音了！！)
-                    r"没有?声音|黑屏|花屏|蓝屏|白屏|死机|重启|闪退|充不进电|充不上电|开不了机|无法开机|进水|鼓包|坏点|没有?信号|连不上|"
+                    rf"{_DEVICE_FAULT}|"  # 手机黑屏了！！！, 耳机没声音了！！ (not 重启一下就好了！！)
                     rf"怎么回事|{_NOBODY}|什么意思|凭什么|为什么|点解|退钱|不退|不给|行了行了|够了|算了|别说了|烦")
+
+
+def _grieves(text: str) -> bool:
+    """Whether `text` holds a fault or a complaint (see _GRIEF) other than a quality asked
+    about before buying: "会不会黑屏！！好想买" stresses a question, "黑屏了！！" is anger."""
+    return bool(_GRIEF.search(_ASKED_BEFORE.sub(" ", text)))
 
 
 def _angry(text: str) -> bool:
     found = [m.group() for m in _ANGRY.finditer(text)]
     if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text) and not _PROBLEM.search(text):
         found = []
-    if found and all(_EXCLAIM.fullmatch(f) for f in found) and not (_GRIEF.search(text) or _NOT_YET.search(text)
+    if found and all(_EXCLAIM.fullmatch(f) for f in found) and not (_grieves(text) or _NOT_YET.search(text)
                                                                      or _WAITED.search(text)):
         found = []  # "!!" alone stresses what is said: 是鹅绒吗！！好想买, 急！！今天能发吗
     return bool(found) or _riled(text)
@@ -310,7 +322,7 @@ def _anxious(text: str) -> bool:
             and not _WAITED.search(text):
         return False  # "还没发货" only as the condition of a change the customer asks for
     if found and all(_DOUBLED.fullmatch(f) for f in found) and _says_more(text) \
-            and not (_GRIEF.search(text) or _WAITED.search(text)):
+            and not (_grieves(text) or _WAITED.search(text)):
         return False  # "??" alone stresses a question (优惠券怎么用？？); a nudge (？？？, 人呢？？) is impatient
     return bool(found) or _waited(text)
 
@@ -335,7 +347,7 @@ def calm_question(message: str) -> bool:
     text = normalize(message).text
     meant = _meant(text)
     return bool(_QUESTION.search(text)) and not (
-        _COMPLAINT.search(meant) or _CALLBACK.search(meant) or _angry(meant) or _anxious(text) or _GRIEF.search(meant)
+        _COMPLAINT.search(meant) or _CALLBACK.search(meant) or _angry(meant) or _anxious(text) or _grieves(meant)
         or _PROBLEM.search(meant) or _FAULT.search(meant))
 
 
@@ -441,11 +453,8 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
                     r"质量(?:不太好|不怎么样|不好|太差|很差|真差|好差|差|不行|有问题)|"
                     # a problem announced: 想反映一下, 反馈个问题, 我要反映一个问题
                     r"(?:想|要)(?:反映|反馈)(?:一下|下)?|(?:反映|反馈)(?:一下|下|一?个|一些|几个)问题|"
-                    r"不能用|用不了|打不开|开不了机|不亮|没反应|失灵|故障|失败|扣了两次|重复扣|多扣|"
-                    # a device's faults (耳机左耳没声音了, 手机黑屏了, 充不进电, 屏幕有坏点)
-                    r"没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|死机|(?:一直|自动|反复|无限)重启|自动关机|无法开机|闪退|卡顿|卡死|"
-                    r"充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|没有?信号|无信号|坏点|漏光|鼓包|杂音|"
-                    r"电流声|进水了|不灵了|发烫了|烫手|(?:耗电|掉电)(?:很|特别|太|好|非常)?快|"
+                    r"不能用|用不了|打不开|不亮|没反应|失灵|故障|失败|扣了两次|重复扣|多扣|"
+                    rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 充不进电, 屏幕有坏点
                     r"没收到|没有收到|[未冇]收到|收唔到")
 _IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
 _ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")

@@ -746,6 +746,45 @@ def test_a_device_fault_is_after_sale_and_asked_about_before_buying_pre_sale(mes
     assert understand(message, None).intent == intent, message
 
 
+@pytest.mark.parametrize("message", ["会不会鼓包", "充电宝用久了会鼓包吗", "会自动关机吗", "会蓝屏吗", "会不会一直重启",
+                                     "地下室会不会没有信号", "这个耳机和安卓手机会不会连不上", "音箱有杂音吗",
+                                     "耗电快吗", "电池耗电快不快", "这个杯子烫手吗", "会不会卡死", "有电流声吗"])
+def test_a_device_fault_asked_about_before_buying_is_pre_sale(message):
+    """The faults after-sale knew were more than those asked-before knew, so "会不会鼓包" and
+    "音箱有杂音吗", pre-sale worries, were read after-sale: both come from one list."""
+    from kefu.suggest.understand import reports_problem
+
+    u = understand(message, None)
+    assert (u.intent, u.sentiment, reports_problem(message)) == ("presale", "calm", False), message
+
+
+@pytest.mark.parametrize("message", ["手机充不上电", "手机无法充电", "手机很卡顿", "玩游戏卡死了", "手机发烫了", "耗电特别快",
+                                     "手机老是自动关机", "耳机有电流声", "屏幕漏光", "手机进水"])
+def test_every_device_fault_reported_is_after_sale(message):
+    """"手机充不上电" reported a problem but read pre-sale: the fault lists of after-sale,
+    "!!" and reports_problem disagreed."""
+    from kefu.suggest.understand import reports_problem
+
+    assert (understand(message, None).intent, reports_problem(message)) == ("aftersale", True), message
+    assert understand(message + "！！", None).sentiment == "angry", message
+
+
+@pytest.mark.parametrize("message", ["重启一下就好了！！", "我手机刚重启完，订单还在吗！！", "玩游戏会卡顿吗！！",
+                                     "会不会黑屏！！好想买", "用起来不卡顿！！"])
+def test_exclamation_marks_beside_no_device_fault_stay_calm(message):
+    """A bare 重启 made "重启一下就好了！！" angry: only a fault (一直重启) is, not a restart nor
+    a fault asked about before buying or denied."""
+    assert understand(message).sentiment == "calm", message
+
+
+@pytest.mark.parametrize("message", ["用起来不卡顿", "屏幕没有坏点，很清楚", "音质不错没有杂音"])
+def test_a_device_fault_denied_reports_none(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
+    assert understand(message, None).intent != "aftersale", message
+
+
 @pytest.mark.parametrize("message", ["你们发货快吗", "你們有賣行動電源嗎", "联系客服要多久", "你们几点下班"])
 def test_a_calm_question_stays_one(message):
     from kefu.suggest.understand import calm_question
