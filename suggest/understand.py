@@ -153,6 +153,19 @@ _ASKED_BEFORE = re.compile(rf"(?:会不会|会|容易|是否)(?:有)?(?:起球|�
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
                            rf"{_DEVICE_FAULT}(?:吗|么|嘛|不(?![\u3400-\u9fff]))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
+# The shop's own service down (客服电话连不上, 你们网站连不上, 直播间怎么没声音了): the words of a
+# device's fault, but nothing wrong with the goods. Only with the service named right before
+# ("客服说耳机没声音" and "手机打电话没声音" are faults).
+_SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|网页|直播间|小程序|公众号)(?:电话)?"
+                           rf"(?:怎么|为什么|为啥|咋|一直|老是|总是|又|都|也|还是|根本|完全)*{_DEVICE_FAULT}")
+
+
+def _goods(text: str) -> str:
+    """`text` without what has a fault's words but reports none of the goods: a quality asked
+    about before buying (会不会黑屏, 音箱有杂音吗) or the shop's service down (网站连不上)."""
+    return _ASKED_BEFORE.sub(" ", _SERVICE_DOWN.sub(" ", text))
+
+
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
 # quality asked (会不会有味道): an entry of another category matched on a shared word says
 # nothing then.
@@ -281,9 +294,9 @@ _GRIEF = re.compile(rf"坏|破|洞|碎了|碎掉|是碎的|[摔压]碎|裂了|�
 
 
 def _grieves(text: str) -> bool:
-    """Whether `text` holds a fault or a complaint (see _GRIEF) other than a quality asked
-    about before buying: "会不会黑屏！！好想买" stresses a question, "黑屏了！！" is anger."""
-    return bool(_GRIEF.search(_ASKED_BEFORE.sub(" ", text)))
+    """Whether `text` holds a fault or a complaint (see _GRIEF) of the goods (see _goods):
+    "会不会黑屏！！好想买" stresses a question, "黑屏了！！" is anger."""
+    return bool(_GRIEF.search(_goods(text)))
 
 
 def _angry(text: str) -> bool:
@@ -464,7 +477,8 @@ def reports_problem(message: str) -> bool:
     """True when the message reports something gone wrong (see _GONE_WRONG), not a worry about
     what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
     text = normalize(message).text
-    return any(not _ASKED_AFTER.match(text, m.end()) for m in _GONE_WRONG.finditer(text)) and not _IF_EVER.search(text)
+    goods = _goods(text)
+    return any(not _ASKED_AFTER.match(goods, m.end()) for m in _GONE_WRONG.finditer(goods)) and not _IF_EVER.search(text)
 
 
 # A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):
@@ -565,7 +579,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "thanks"
     elif _COMPLAINT.search(meant):
         intent = "complaint"
-    elif _AFTERSALE.search(_ASKED_BEFORE.sub(" ", text)):
+    elif _AFTERSALE.search(_goods(text)):
         intent = "aftersale"
     elif _ORDER.search(text):
         intent = "order"

@@ -785,6 +785,19 @@ def test_a_device_fault_denied_reports_none(message):
     assert understand(message, None).intent != "aftersale", message
 
 
+@pytest.mark.parametrize("message", ["客服电话连不上", "你们网站连不上", "直播间怎么没声音了", "官网一直连不上"])
+def test_the_shops_own_service_down_is_no_fault_of_the_goods(message):
+    """"客服电话连不上" read as a device's fault: after-sale, a problem with the goods."""
+    from kefu.suggest.understand import reports_problem
+
+    assert (understand(message, None).intent, reports_problem(message)) == ("presale", False), message
+
+
+@pytest.mark.parametrize("message", ["客服说耳机没声音是正常的？", "手机打电话没声音", "耳机连不上，客服电话也打不通"])
+def test_a_device_fault_beside_the_service_stays_one(message):
+    assert understand(message, None).intent == "aftersale", message
+
+
 @pytest.mark.parametrize("message", ["你们发货快吗", "你們有賣行動電源嗎", "联系客服要多久", "你们几点下班"])
 def test_a_calm_question_stays_one(message):
     from kefu.suggest.understand import calm_question
