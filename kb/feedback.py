@@ -165,10 +165,14 @@ def _hong_kong_id(m: re.Match) -> str:
 def _hong_kong_phone(m: re.Match) -> str:
     """A Hong Kong number written in two groups of four (9123 4567), unless the customer
     names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128), or a screen's
-    resolution (分辨率 2560 1440, 2796 1290 像素)."""
+    resolution right beside it (分辨率 2560 1440, 分辨率是2560 1440, 2796 1290 像素). A
+    resolution word further off (像素高吗 电话9123 4567) or a phone label before the number
+    (我手机号 9123 4567 的像素) leaves it a phone number."""
     before, after = m.string[max(0, m.start() - 12):m.start()], m.string[m.end():m.end() + 8]
-    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單|分辨率|解析度|像素)\D{0,6}$", before) \
-            or re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after):
+    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單)\D{0,6}$", before) \
+            or re.search(r"(?:分辨率|解析度|像素)\s*(?:是|为|為|:|：)?\s*$", before) \
+            or (re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after)
+                and not re.search(r"电话|電話|手机|手機|联系|聯系|聯繫|号码|號碼|打\s*[:：]?\s*$", before)):
         return m.group(0)
     return "【电话】"
 

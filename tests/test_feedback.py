@@ -204,6 +204,16 @@ def test_a_screen_resolution_is_no_hong_kong_phone_number(text):
     assert mask(text) == text
 
 
+@pytest.mark.parametrize("text", [
+    "像素高吗 电话9123 4567", "分辨率多少？打 9123 4567", "要高像素的，我电话 9123 4567", "像素？电话：9123 4567",
+    "我手机号 9123 4567 的像素", "屏幕分辨率不错，联系我 9123 4567",
+])
+def test_a_phone_number_near_a_word_for_resolution_is_still_masked(text):
+    """Only a resolution word right beside the two groups names them a resolution: one a
+    few words away (像素高吗 电话9123 4567), or a phone label nearer, leaves a phone number."""
+    assert "9123" not in mask(text) and "【电话】" in mask(text)
+
+
 @pytest.mark.parametrize("text, masked", [
     # landlines as customers type them: the number in groups, a space after the area code,
     # brackets with a hyphen inside, an extension, Taiwan's two-digit area codes, +86
