@@ -582,12 +582,15 @@ class Assistant:
             # says sorry for the outburst (不好意思刚才有点激动): calmed down.
             u.sentiment, u.urgency = "angry", "high"
             notes.append("after an angry turn: read as still upset")
-        vals, asked = {}, ""  # asked: the agent's turn a customer's turn answers
+        # asked: the agent's turn that the customer's next turn with digits answers (the IMEI
+        # asked for); a number sent after that one answers nothing the agent asked.
+        vals, asked = {}, ""
         for turn in [*context, {"role": "customer", "text": message}]:
             if turn.get("role", "customer") != "customer":
                 asked = normalize(turn.get("text") or "", max_chars=10**6).text
             elif any(ch.isdigit() for ch in turn["text"]):  # order and tracking numbers hold digits (full-width too)
                 vals.update(values_from_message(normalize(turn["text"], max_chars=10**6).text, asked))
+                asked = ""
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")

@@ -845,6 +845,27 @@ def test_a_number_given_for_the_imei_the_agent_asked_for_is_no_order_number(shop
         shop_kb.index()
 
 
+def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
+    """The agent's "请提供一下手机的 IMEI 号" made every later number the customer sent an
+    IMEI: "还有这个到哪了 2026112812345678" after the IMEI had been given lost its order
+    number. Only the customer's first turn with digits after the request answers it."""
+    kb_entry = entry_dict("track9", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
+                          similar=["查一下订单物流", "还有这个到哪了"], category="售中", tags=["物流查询"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        talk = [{"role": "customer", "text": "手机坏了"}, {"role": "agent", "text": "请提供一下手机的 IMEI 号"},
+                {"role": "customer", "text": "好的稍等"}, {"role": "customer", "text": "356789012345678"}]
+        s = a.suggest("我的订单到哪了", talk)
+        assert s.hits[0].id == "track9"
+        assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
+        later = [{"role": "customer", "text": "还有这个到哪了 2026112812345678"}]
+        assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", talk + later).drafts[0].text
+    finally:
+        shop_kb.archive("track9")
+        shop_kb.index()
+
+
 def test_a_blank_value_hides_no_order_number_the_customer_typed(shop_kb):
     """An integration sending its empty 订单号 field got 【请填写订单号】 (or, blank, a
     space) where the number the customer typed belonged."""
