@@ -104,7 +104,8 @@ _URL = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-
 # 手机, 身份证, 卡号, 账号; a phone's IMEI or serial number, given for its warranty: IMEI1,
 # MEID, 序列号, 串号, SN码): not the order number. The label nearest the number decides, so
 # 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_).
-_DEVICE_NUMBER = r"imei[12]?|meid|序列号|序号|串号|识别码|(?<![a-z])s/?n码?"
+# (序号 of a phone, not of an order or a return: 订单序号, 退货单序号 name an order.)
+_DEVICE_NUMBER = r"imei[12]?|meid|序列号|(?<!单)序号|串号|识别码|(?<![a-z])s/?n码?"
 _NOT_ORDER_LABEL = re.compile(r"(?:时间|日期|微信号?|vx|wx|qq号?|手机号?码?|电话(?:号码)?|座机|身份证号?码?|证件号?码?|"
                               rf"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|{_DEVICE_NUMBER})"
                               r"\s*(?:是|为|:|：)?\s*[A-Za-z_]*$", re.I)
@@ -247,6 +248,7 @@ def values_from_message(text: str, asked: str = "") -> dict[str, str]:
     a link, nor a number labelled as something else: see _NOT_ORDER_LABEL). `asked` is the
     agent's turn the message answers: after a request for the IMEI or serial number alone,
     a number the customer does not call an order number is that."""
+    asked = to_simplified(asked)  # 請提供手機的序號 asks as 请提供手机的序号 does
     device = bool(_ASKS_DEVICE_NUMBER.search(asked)) and not _ORDER_NAMED.search(asked + text)
     values = {}
     text = _URL.sub(" ", text)

@@ -137,6 +137,17 @@ def test_a_bare_number_given_for_the_imei_asked_is_no_order_number(asked, order)
     assert values_from_message("订单号 2026112812345678", asked=asked)["订单号"] == "2026112812345678"
 
 
+@pytest.mark.parametrize("text", ["订单序号：2026112812345678", "退货单序号 2026112812345678 退款到了吗"])
+def test_an_order_numbered_by_a_serial_word_keeps_its_number(text):
+    """序号 alone is no device's: 订单序号 and 退货单序号 name an order (序列号, 手机序号 a phone)."""
+    assert values_from_message(text)["订单号"] == "2026112812345678"
+
+
+def test_a_traditional_request_for_the_serial_number_is_recognised():
+    """請提供手機的序號 asks for the device's number as 请提供手机的序号 does."""
+    assert "订单号" not in values_from_message("356789012345678", asked="請提供手機的序號")
+
+
 def test_the_order_number_is_found_beside_an_imei():
     assert values_from_message("IMEI 356789012345678 订单 2026112812345678")["订单号"] == "2026112812345678"
 
