@@ -101,7 +101,8 @@ class Safety:
         return cls(words, _lines(safe_file))
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:
-        """Every listed word in `text` not inside a safe phrase; `entry_spans` mark the entry's
+        """Every listed word in `text` not inside a safe phrase (第一代表 reaches past the safe
+        第一代, so it is flagged); `entry_spans` mark the entry's
         answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ),
         across spaces (加 微信, TOP 1); a listed word of Latin letters and digits only stands
         on its own (no1 is not in NO12345). Each flag names the word as `text` writes it."""
@@ -110,12 +111,11 @@ class Safety:
             text = written
         at = [i for i, c in enumerate(text) if not c.isspace()]  # squeezed position -> position
         squeezed = "".join(text[i] for i in at)
-        covered = [False] * len(squeezed)
+        safe = []  # (start, end) of each safe phrase in `squeezed`
         for phrase in self.safe:
             start = squeezed.find(phrase)
             while start >= 0:
-                for i in range(start, start + len(phrase)):
-                    covered[i] = True
+                safe.append((start, start + len(phrase)))
                 start = squeezed.find(phrase, start + 1)
         flags = []
         taken = [False] * len(squeezed)
@@ -127,7 +127,10 @@ class Safety:
                 alone = not word.isascii() or not (
                     first > 0 and _ascii_word(word[0]) and _ascii_word(text[first - 1])
                     or last < len(text) and _ascii_word(word[-1]) and _ascii_word(text[last]))
-                if alone and not any(covered[start:end]) and not any(taken[start:end]):
+                # A safe phrase spares the words inside it, not one reaching past it: 第一代 is
+                # a product's generation, 第一代表 a claim; 最高可达9 spares 最, not 100%.
+                spared = any(a <= start and end <= b for a, b in safe)
+                if alone and not spared and not any(taken[start:end]):
                     source = "entry" if any(a <= first < b for a, b in entry_spans) else "kefu"
                     flags.append(Flag(written[first:last], first, last, self.words[word], source))
                     for i in range(start, end):

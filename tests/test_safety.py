@@ -142,9 +142,22 @@ def test_shipped_lists_leave_product_language_alone(text):
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
 
 
-@pytest.mark.parametrize("text, word", [("销量全网第一", "第一"), ("最好用的手机", "最好"), ("行业最高品质", "最")])
+@pytest.mark.parametrize("text, word", [
+    ("销量全网第一", "第一"), ("最好用的手机", "最好"), ("行业最高品质", "最"),
+    # 第一代 and the limits of a specification are safe, not the words that share their letters
+    ("全国销量第一代表品质", "第一代表"), ("我们是全网第一代理商", "第一代理"), ("行业第一代工厂", "第一代工"),
+    ("本店最大支持力度", "最"), ("最高支持力度", "最"), ("效果最高可达100%", "100%"),
+])
 def test_shipped_lists_still_flag_claims_beside_product_language(text, word):
     assert word in _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text))
+
+
+def test_a_listed_word_holding_a_whole_safe_phrase_is_still_flagged():
+    """A safe phrase is harmless where it stands alone, not inside a longer listed claim:
+    第一代 (a product's generation) is safe, 第一代表 (first, standing for …) is not."""
+    s = Safety(words={"第一": "极限词", "第一代表": "极限词"}, safe=["第一代"])
+    assert _words(s.check("第一代产品")) == []
+    assert _words(s.check("销量第一代表品质")) == ["第一代表"]
 
 
 def test_words_match_in_either_script_width_and_case_and_flags_name_them_as_written():
