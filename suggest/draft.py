@@ -390,14 +390,27 @@ def _width(text: str) -> float:
     return sum(0.5 if c.isascii() else 1 for c in text)
 
 
+# A run of one script that a cut should not go through: Chinese characters, or a Latin
+# word or number.
+_WORD_RUN = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z0-9]+")
+
+
 def _cut(text: str, width: float) -> str:
-    """`text` up to `width` (see _width), without a space left at its end."""
+    """`text` up to `width` (see _width), without a space left at its end. Not through a
+    Latin word, nor through Chinese after a Latin word or a space (…Ultra 2 有什么区别 →
+    …Ultra 2, not …Ultra 2 有什): the cut goes back to where it starts. Chinese after
+    Chinese (a question without a Latin word) is cut at the width, having no such place."""
     end, used = 0, 0.0
     for end, c in enumerate(text, 1):
         used += 0.5 if c.isascii() else 1
         if used > width:
             end -= 1
             break
+    else:
+        return text.rstrip()
+    run = next((m for m in _WORD_RUN.finditer(text) if m.start() < end < m.end()), None)
+    if run and text[:run.start()].strip() and (run.group().isascii() or text[run.start() - 1].isascii()):
+        end = run.start()
     return text[:end].rstrip()
 
 

@@ -791,6 +791,19 @@ def test_shipped_lines_name_no_shop_and_promise_none_of_its_policy():
             assert "青禾" not in d.text and "小禾" not in d.text, d.text
 
 
+@pytest.mark.parametrize("question, short", [
+    ("Apple Watch Series 9 和 Ultra 2 有什么区别", "Apple Watch Series 9 和 Ultra 2"),
+    ("Samsung Galaxy Tab S9 Ultra Enterprise 有货吗", "Samsung Galaxy Tab S9 Ultra"),
+])
+def test_an_option_too_long_is_cut_between_words(question, short):
+    """The 18-character limit cut 「Apple Watch Series 9 和 Ultra 2 有什么区别」 to
+    「…Ultra 2 有什」: a long option goes back to where a Latin word and Chinese meet, or to
+    the start of the word it would cut."""
+    from kefu.suggest.draft import option
+
+    assert option(hit("x", "答", question=question)) == short
+
+
 def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
     follow = "这件事我们会继续跟进，有进展马上告诉您。"
     c = composer(("f1", "closing", "后续跟踪", "angry", follow))
