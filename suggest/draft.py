@@ -393,13 +393,16 @@ def _width(text: str) -> float:
 # A run of one script that a cut should not go through: Chinese characters, or a Latin
 # word or number.
 _WORD_RUN = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z0-9]+")
+_FEW = 3  # characters of a Chinese run after a Latin word: this many or fewer kept is a word cut
 
 
 def _cut(text: str, width: float) -> str:
     """`text` up to `width` (see _width), without a space left at its end. Not through a
-    Latin word, nor through Chinese after a Latin word or a space (…Ultra 2 有什么区别 →
-    …Ultra 2, not …Ultra 2 有什): the cut goes back to where it starts. Chinese after
-    Chinese (a question without a Latin word) is cut at the width, having no such place."""
+    Latin word, nor through the first few characters of Chinese after a Latin word or a
+    space (…Ultra 2 有什么区别 → …Ultra 2, not …Ultra 2 有什): the cut goes back to where it
+    starts. Where most of that Chinese fits, the cut stays (小米14 Ultra 电池充满电大概需要多长
+    says what is asked; 小米14 Ultra would not), as it does in Chinese after Chinese, which
+    has no such place to go back to."""
     end, used = 0, 0.0
     for end, c in enumerate(text, 1):
         used += 0.5 if c.isascii() else 1
@@ -409,7 +412,8 @@ def _cut(text: str, width: float) -> str:
     else:
         return text.rstrip()
     run = next((m for m in _WORD_RUN.finditer(text) if m.start() < end < m.end()), None)
-    if run and text[:run.start()].strip() and (run.group().isascii() or text[run.start() - 1].isascii()):
+    if run and text[:run.start()].strip() and (
+            run.group().isascii() or text[run.start() - 1].isascii() and end - run.start() <= _FEW):
         end = run.start()
     return text[:end].rstrip()
 
