@@ -281,15 +281,26 @@ def feedback():
                     "agent": agent}), 201
 
 
-@bp.get("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @requires("agent")
 def search():
+    """GET takes `q` and `k` in the URL; POST in a JSON body, for a message longer than the
+    request line `kefu serve` takes (8 KB, some 900 Chinese characters)."""
     from kefu.suggest.retrieve import Retriever
 
-    q = request.args.get("q", "")
-    if len(q) > MAX_MESSAGE:
-        raise ApiError(413, "too_long", f"q is longer than {MAX_MESSAGE} characters", "q")
-    k = _number_arg("k", "5", 1, 50)
+    if request.method == "POST":
+        data = _body()  # checks q's length
+        q = data.get("q")
+        if not isinstance(q, str):
+            raise ApiError(400, "invalid_field", "q must be a string", "q")
+        k = data.get("k", 5)
+        if type(k) is not int or not 1 <= k <= 50:
+            raise ApiError(400, "invalid_field", "k must be a number from 1 to 50", "k")
+    else:
+        q = request.args.get("q", "")
+        if len(q) > MAX_MESSAGE:
+            raise ApiError(413, "too_long", f"q is longer than {MAX_MESSAGE} characters", "q")
+        k = _number_arg("k", "5", 1, 50)
     with locked() as ws:
         result = Retriever(ws.kb(), top_k=k).search(q)
     return jsonify(result.to_dict())

@@ -120,11 +120,18 @@ SPEC = {
             "summary": "What the agent did with a suggestion (role agent)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
             "responses": {"201": _json(_ref("FeedbackRecorded"), "Recorded"), **_ERRORS}}},
-        "/api/search": {"get": {
-            "summary": "Ranked entries for a message (role agent)",
-            "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-                           {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}}],
-            "responses": {"200": _json({"type": "object"}), **_ERRORS}}},
+        "/api/search": {
+            "get": {"summary": "Ranked entries for a message (role agent)",
+                    "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                                   {"name": "k", "in": "query",
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 50}}],
+                    "responses": {"200": _json({"type": "object"}), **_ERRORS}},
+            "post": {"summary": "Ranked entries for a message too long for a URL (role agent)",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["q"],
+                         "properties": {"q": {"type": "string"},
+                                        "k": {"type": "integer", "minimum": 1, "maximum": 50}}}}}},
+                     "responses": {"200": _json({"type": "object"}), **_ERRORS}}},
         "/api/entries": {
             "get": {"summary": "List entries (role agent)",
                     "parameters": [{"name": n, "in": "query", "schema": {"type": "string"}}

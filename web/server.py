@@ -7,6 +7,9 @@ from gunicorn.app.base import BaseApplication
 # The access log leaves out the query string (`%(U)s` is the path alone) and the referrer:
 # customer messages travel in them (`/api/search?q=…`, `/console/try?q=…`), and the store
 # masks them and purges them after `retention_days`, which a log file would not.
+# gunicorn's largest allowed value.
+LIMIT_REQUEST_LINE = 8190
+
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
@@ -75,11 +78,12 @@ def options(host: str, port: int, workers: int, threads: int) -> dict:
 
     settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
                 "timeout": 120, "accesslog": "-", "access_log_format": ACCESS_LOG_FORMAT, "preload_app": False,
-                # No 4 KB cap on the request line (gunicorn's own, up to 1 MB): `GET /api/search?q=`
-                # with a message over some 450 Chinese characters got gunicorn's English HTML 414
-                # instead of the API's answer; the API's limit (MAX_MESSAGE, 9 bytes a character
-                # in a URL) fits. Bodies may hold 50 MB already.
-                "limit_request_line": 0}
+                # gunicorn's largest cap on the request line rather than its 4 KB default: `GET
+                # /api/search?q=` then takes some 900 Chinese characters (9 bytes each in a URL)
+                # before gunicorn's English HTML 414. 0 would mean no cap at all with gunicorn's
+                # Python parser: one client could keep a worker reading a line for ever. Longer
+                # messages go in a JSON body (POST /api/search), as bodies may hold 50 MB.
+                "limit_request_line": LIMIT_REQUEST_LINE}
     # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
     # a second server takes it over, a stopping one deletes it, and a service user whose
     # home cannot be written gets an error line at every start. kefu uses none of it.
