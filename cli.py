@@ -360,15 +360,15 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
         for path in (db, db.with_name("kefu.db-wal"), db.with_name("kefu.db-shm")):
             path.unlink(missing_ok=True)
     kb = c.kb()  # loads the models: a model that cannot load leaves config.json as it was
-    config = c.switched_config(c.models)
+    c.config()  # a damaged config.json is named now, not after minutes of indexing
     try:
         kb.check_index_models()
     except IndexMismatch:
         # Other models than the index was built with: the index is built anew first, and
         # config.json names them just before it goes live (as a fine-tuned model switches).
-        kb.rebuild(before_publish=lambda: c.write_config(config))
+        kb.rebuild(before_publish=lambda: c.switch_config(c.models))
     else:
-        c.write_config(config)
+        c.switch_config(c.models)
     report = None
     if sample:
         from kefu.corpus import ENTRIES, TERMS
@@ -640,8 +640,8 @@ def reindex(c: Context, as_json) -> None:
         # command: the models given are recorded, as `kefu --models X init` does, when the
         # new index is complete, just before it goes live.
         if c._models != config.get("models", DEFAULT_MODELS):
-            switch = c.switched_config(c._models)
-    index = c.kb().rebuild(before_publish=(lambda: c.write_config(switch)) if switch else None)
+            switch = c._models
+    index = c.kb().rebuild(before_publish=(lambda: c.switch_config(switch)) if switch else None)
     # Rows are phrasings, plus one prototype per entry with learned phrasings.
     emit({"entries": index.n_entries, "rows": len(index.rows), "phrasings": len(index.rows) - len(index.prototypes),
           "models": list(index.models), "config_switched": switch is not None},

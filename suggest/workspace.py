@@ -4,6 +4,7 @@ the editable word lists. The CLI and the web app both start from here."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, NoReturn
 
@@ -281,10 +282,10 @@ class Workspace:
         if outcome.model_dir:
             before = self.models
             names[names.index(base)] = "st:" + outcome.model_dir
-            config = self.config()
+            models = ",".join(names)
             try:
-                self._switch_models({**config, "models": ",".join(names),
-                                     "models_before_finetune": config.get("models_before_finetune", before)})
+                self._switch_models(models, lambda config: {
+                    **config, "models": models, "models_before_finetune": config.get("models_before_finetune", before)})
             except BaseException:  # Ctrl-C while indexing: the model is kept, yet used nowhere
                 self._drop_unused_model(Path(outcome.model_dir))
                 raise
@@ -309,16 +310,20 @@ class Workspace:
         if "st:" + str(folder) not in named:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def switched_config(self, models: str) -> dict:
-        """config.json switched by hand to `models` (`kefu --models X init` or `reindex`). The
-        models `--undo` goes back to stay only while a fine-tuned model of this folder is
-        among them: else `--undo` would throw X away for them, and a fine-tuning of X undone
+    def switch_config(self, models: str) -> None:
+        """Make config.json name `models`, switched by hand (`kefu --models X init` or
+        `reindex`), keeping every other setting as the file holds it now. The models
+        `--undo` goes back to stay only while a fine-tuned model of this folder is among
+        them: else `--undo` would throw X away for them, and a fine-tuning of X undone
         would go back past X."""
-        config = self.config()
         tuned = [n for n in models.split(",") if self._is_fine_tuned(Path(n.strip().removeprefix("st:")))]
-        if models != config.get("models", DEFAULT_MODELS) and not tuned:
-            config.pop("models_before_finetune", None)
-        return {**config, "models": models}
+
+        def switched(config: dict) -> dict:
+            if models != config.get("models", DEFAULT_MODELS) and not tuned:
+                config.pop("models_before_finetune", None)
+            return {**config, "models": models}
+
+        self.update_config(switched)
 
     def _is_fine_tuned(self, folder: Path) -> bool:
         return folder.parent == self.home / "models" and folder.name.startswith("ft-")
@@ -328,37 +333,71 @@ class Workspace:
         full reindex); the fine-tuned model's folder stays on disk. Returns those models."""
         from kefu.kb.errors import KefuError
 
-        config = self.config()
-        before = config.pop("models_before_finetune", None)
+        before = self.config().get("models_before_finetune")
         if before is None:
             raise KefuError("no fine-tuned model is in use: nothing to undo")
-        self._switch_models({**config, "models": before})
+
+        def undone(config: dict) -> dict:
+            config.pop("models_before_finetune", None)
+            return {**config, "models": before}
+
+        self._switch_models(before, undone)
         return before
 
-    def _switch_models(self, config: dict) -> None:
-        """Build the index with the models `config` names, and write `config` when that
+    def _switch_models(self, models: str, change: Callable[[dict], dict]) -> None:
+        """Build the index with `models`, and change config.json with `change` when that
         index is complete, just before it goes live. Until then every process (a running
         server too, which follows config.json) keeps the current models and index, and a
-        crash while building leaves both in use."""
+        crash while building leaves both in use. `change` gets config.json as it is then,
+        so a setting saved during the minutes of indexing stays."""
         from kefu.kb.base import KnowledgeBase
         from kefu.kb.embed import load_embedders
 
         self.close()
         self._models = None
-        kb = KnowledgeBase(self.home, load_embedders(config["models"], self.threads), progress=self.progress)
+        kb = KnowledgeBase(self.home, load_embedders(models, self.threads), progress=self.progress)
         try:
-            kb.rebuild(before_publish=lambda: self.write_config(config))
+            kb.rebuild(before_publish=lambda: self.update_config(change))
         except BaseException:
             kb.close()
             raise
-        self._kb, self._loaded_models = kb, config["models"]
+        self._kb, self._loaded_models = kb, models
 
     def write_config(self, config: dict) -> None:
+        """Replace config.json with `config`."""
+        with self._config_lock():
+            self._write_config(config)
+
+    def update_config(self, change: Callable[[dict], dict]) -> dict:
+        """Write config.json as `change` makes it from the file as it is now, and return
+        that. The lock held from reading to writing makes writers take turns (the settings
+        page in another worker, a command publishing its models after minutes of
+        indexing), so none writes back a copy read before another's change."""
+        with self._config_lock():
+            config = change(self.config())
+            self._write_config(config)
+        return config
+
+    @contextmanager
+    def _config_lock(self):
+        """An flock on the data folder itself, which writers of config.json take in turn:
+        config.json is replaced by a rename, which a lock on the file would not survive."""
+        import fcntl
+        import os
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.home, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _write_config(self, config: dict) -> None:
         import os
 
         import secrets
 
-        self.home.mkdir(parents=True, exist_ok=True)
         # A temporary file of this writer's own: the settings page in another worker, or
         # `kefu learn finetune`, may write at the same moment, and through one shared name
         # one writer moved the other's file away or put it in place half written.

@@ -1491,6 +1491,89 @@ def test_reindex_with_other_models_switches_the_folder(home, run, named_models):
     assert "IndexMismatch" not in failed.stderr and "they come from --models / $KEFU_MODELS" in failed.stderr
 
 
+def save_settings_while_indexing(home, monkeypatch) -> list:
+    """Rebuilds that, once the new index is built and before it goes live, see the settings
+    page's fields saved as a running server may during the minutes of embedding."""
+    from kefu.kb.base import KnowledgeBase
+    from kefu.suggest.workspace import Workspace
+
+    saved, rebuild = [], KnowledgeBase.rebuild
+
+    def saving(kb, before_publish=None):
+        def publish():
+            saved.append(True)
+            server = Workspace(home)
+            server.write_config({**server.config(), "retention_days": 7,
+                                 "allowed_origins": ["https://desk.example"]})
+            if before_publish:
+                before_publish()
+        return rebuild(kb, before_publish=publish)
+
+    monkeypatch.setattr(KnowledgeBase, "rebuild", saving)
+    return saved
+
+
+@pytest.mark.parametrize("command", ["reindex", "init"])
+def test_switching_models_keeps_settings_saved_while_indexing(home, run, named_models, monkeypatch, command):
+    """`kefu --models X reindex` (and `init`) read config.json, embedded for minutes, then
+    wrote that old copy back with X: a retention period saved on the settings page
+    meanwhile went back to the old one without a word. Only the models change now."""
+    run("--models", "a", "init")
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    saved = save_settings_while_indexing(home, monkeypatch)
+    run("--models", "b", command)
+    assert saved
+    assert json.loads((home / "config.json").read_text()) == {
+        "models": "b", "retention_days": 7, "allowed_origins": ["https://desk.example"]}
+
+
+def test_finetune_and_undo_keep_settings_saved_while_indexing(home, named_models, monkeypatch):
+    """`kefu learn finetune` and `--undo` wrote back the config.json they read before
+    indexing, undoing a settings-page save made meanwhile."""
+    from kefu.suggest import finetune as ft
+    from kefu.suggest.workspace import Workspace
+
+    tuned = home / "models" / "ft-1"
+    tuned.mkdir(parents=True)
+    ws = Workspace(home)
+    ws.write_config({"models": "use,e5"})
+    ws.kb().import_entries([{"id": "a", "question": "多久发货", "answer": "当天发货"}])
+    monkeypatch.setattr(ft, "finetune", lambda *a, **k: type("Outcome", (), {"model_dir": str(tuned)})())
+    saved = save_settings_while_indexing(home, monkeypatch)
+    ws.finetune()
+    assert saved and ws.config() == {"models": f"use,st:{tuned}", "models_before_finetune": "use,e5",
+                                     "retention_days": 7, "allowed_origins": ["https://desk.example"]}
+    ws.write_config({"models": f"use,st:{tuned}", "models_before_finetune": "use,e5"})
+    saved.clear()
+    assert ws.undo_finetune() == "use,e5"
+    assert saved and ws.config() == {"models": "use,e5", "retention_days": 7,
+                                     "allowed_origins": ["https://desk.example"]}
+    ws.close()
+
+
+def test_config_writers_take_turns(tmp_path):
+    """Two processes changing config.json at once (the settings page in two workers, a
+    command publishing its models) each read it, changed it and wrote it back: one
+    change was lost. update_config holds a lock from reading to writing."""
+    import threading
+    import time
+
+    from kefu.suggest.workspace import Workspace
+
+    Workspace(tmp_path).write_config({"retention_days": 1})
+
+    def later(config):
+        time.sleep(0.01)  # the minutes a rebuild takes, shortened
+        return {**config, "retention_days": config["retention_days"] + 1}
+
+    threads = [threading.Thread(target=Workspace(tmp_path).update_config, args=(later,)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Workspace(tmp_path).config()["retention_days"] == 21
+
+
 def test_a_model_folder_given_by_a_relative_path_is_the_same_model_in_every_command(home, run, named_models,
                                                                                   tmp_path, monkeypatch):
     """init and reindex kept a folder given as `--models ./model` by its absolute path, but

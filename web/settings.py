@@ -80,8 +80,8 @@ def save_settings():
     if errors:
         return _page(values, errors, 400)
     with locked() as ws:
-        ws.write_config({**ws.config(), "traditional": values["traditional"], "retention_days": retention,
-                         "allowed_origins": origins})
+        ws.update_config(lambda config: {**config, "traditional": values["traditional"],
+                                         "retention_days": retention, "allowed_origins": origins})
         learner = ws.learner()
         if learner.store.rule.min_agents != min_agents:
             learner.set_trust(TrustRule(min_agents))
