@@ -45,6 +45,35 @@ def check_config(config: dict, path: Path) -> None:
                                                  f"Hong Kong wording), got {json.dumps(wording, ensure_ascii=False)}")
 
 
+def write_whole(path: Path, text: str, mode: int = 0o666, replace: bool = True) -> None:
+    """Put `text` at `path` whole or not at all, through a temporary file of this writer's
+    own: through one shared name, a writer at the same moment (the settings page in another
+    worker, `kefu learn finetune`, a second worker's first start) moved the other's file
+    away or put it in place half written. `mode` as for os.open (the umask applies). With
+    `replace` False the file only goes in place when `path` is not there: the first
+    writer's stays, as a file another process has read already must."""
+    import os
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w", encoding="utf-8") as fh:
+            fh.write(text)
+        if replace:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another writer's file is in place
+        except OSError:  # a file system without hard links: replace nothing there is
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 class Workspace:
     """What every edge needs: the data folder and, built on demand, the parts over it."""
 
@@ -394,19 +423,7 @@ class Workspace:
             os.close(fd)  # releases the lock
 
     def _write_config(self, config: dict) -> None:
-        import os
-
-        import secrets
-
-        # A temporary file of this writer's own: the settings page in another worker, or
-        # `kefu learn finetune`, may write at the same moment, and through one shared name
-        # one writer moved the other's file away or put it in place half written.
-        tmp = self.config_path.with_name(f".config.json.{secrets.token_hex(8)}.tmp")
-        try:
-            tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-            os.replace(tmp, self.config_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_whole(self.config_path, json.dumps(config, ensure_ascii=False, indent=1) + "\n")
 
     def assistant(self):
         from kefu.suggest.assistant import Assistant

@@ -9,7 +9,6 @@ for concurrent use, and on two cores parallel searches would only slow each othe
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import threading
@@ -140,24 +139,11 @@ def _security_headers(response):
 def _secret_key(home: Path) -> str:
     """A random key kept in the data folder, so sessions survive restarts and are shared
     by every worker process."""
+    from kefu.suggest.workspace import write_whole
+
     path = Path(home) / "secret_key"
     if not path.exists():
-        # Every worker of the first `kefu serve` gets here at once. Each writes a file of
-        # its own and links it into place, which only the first can do: a shared temporary
-        # name let one worker move another's away (it failed to boot) or read it half
-        # written, and a rename would replace a key another worker has already read.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".secret_key.{secrets.token_hex(8)}.tmp")
-        try:
-            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
-                fh.write(secrets.token_hex(32))
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass  # another worker's key is in place
-            except OSError:  # a file system without hard links: replace nothing there is
-                if not path.exists():
-                    os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # Every worker of the first `kefu serve` gets here at once: the first key in place is
+        # everyone's, as replacing a key another worker has already read would end its sessions.
+        write_whole(path, secrets.token_hex(32), mode=0o600, replace=False)
     return path.read_text(encoding="utf-8").strip()
