@@ -350,11 +350,8 @@ def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: 
 @handle_errors
 def init(c: Context, sample: bool, as_json: bool) -> None:
     """Create the data folder and its config; build the index."""
-    from kefu.kb.embed import canonical_models
-
     from kefu.kb.errors import IndexMismatch
 
-    c._models = canonical_models(c.models)
     db = c.home / "kefu.db"
     if _empty_store(db):  # asked to start anew over an empty store file
         for path in (db, db.with_name("kefu.db-wal"), db.with_name("kefu.db-shm")):

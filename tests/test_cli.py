@@ -1574,6 +1574,22 @@ def test_config_writers_take_turns(tmp_path):
     assert Workspace(tmp_path).config()["retention_days"] == 21
 
 
+def test_init_refuses_models_that_name_none_as_every_command_does(home, run, monkeypatch):
+    """init canonicalised --models a second time, after the workspace had, and `,` (no
+    model) became "", which fell back to config.json's or the default models: `kefu
+    --models , init` quietly wrote them where every other command refused it."""
+    from fakes import FakeEmbedder
+
+    import kefu.kb.embed as embed
+
+    real = embed.load_embedders
+    monkeypatch.setattr(embed, "load_embedders", lambda spec, threads=None: (
+        [FakeEmbedder(id=i) for i in embed.model_ids(spec)] if embed.model_ids(spec) else real(spec)))
+    failed = run("--models", ",", "init", ok=False)
+    assert failed.exit_code == 1 and "no embedding model configured" in failed.output
+    assert not (home / "config.json").exists()
+
+
 def test_a_model_folder_given_by_a_relative_path_is_the_same_model_in_every_command(home, run, named_models,
                                                                                   tmp_path, monkeypatch):
     """init and reindex kept a folder given as `--models ./model` by its absolute path, but
