@@ -160,15 +160,18 @@ class Workspace:
             self._kb = KnowledgeBase(self.home, self._embedders or self.load_models(), progress=self.progress)
         return self._kb
 
-    def load_models(self) -> list:
-        """The configured models, loaded; one that cannot load is named with where the models
-        come from and the way back."""
+    def load_models(self, switching_to: str | None = None) -> list:
+        """The configured models, or those the folder is `switching_to`, loaded; one that
+        cannot load is named with where the models come from and the way back, or, for a
+        switch, with the models that stay in use."""
         from kefu.kb.embed import load_embedders
         from kefu.kb.errors import KefuError
 
         try:
-            return load_embedders(self.models, self.threads)
+            return load_embedders(switching_to or self.models, self.threads)
         except KefuError as exc:
+            if switching_to:
+                raise KefuError(f"{exc}; {self.config_path} still names {self.models}, which stay in use") from exc
             self._explain_unloadable(exc)
 
     def check_models(self) -> None:
@@ -380,11 +383,10 @@ class Workspace:
         crash while building leaves both in use. `change` gets config.json as it is then,
         so a setting saved during the minutes of indexing stays."""
         from kefu.kb.base import KnowledgeBase
-        from kefu.kb.embed import load_embedders
 
         self.close()
         self._models = None
-        kb = KnowledgeBase(self.home, load_embedders(models, self.threads), progress=self.progress)
+        kb = KnowledgeBase(self.home, self.load_models(switching_to=models), progress=self.progress)
         try:
             kb.rebuild(before_publish=lambda: self.update_config(change))
         except BaseException:

@@ -1551,6 +1551,34 @@ def test_finetune_and_undo_keep_settings_saved_while_indexing(home, named_models
     ws.close()
 
 
+def test_undo_to_models_that_cannot_load_says_the_current_ones_stay(home, monkeypatch):
+    """`kefu learn finetune --undo` loaded the models to go back to without load_models,
+    so one that could not load (its cache cleared) gave the loader's bare error, with no
+    word of what the data folder now uses."""
+    from fakes import FakeEmbedder
+
+    import kefu.kb.embed as embed
+    from kefu.kb.errors import KefuError
+    from kefu.suggest.workspace import Workspace
+
+    def load(spec, threads=None):
+        if "gone" in spec:
+            raise KefuError("cannot load sentence-transformers model 'gone': not in the local cache")
+        return [FakeEmbedder(id=i) for i in embed.model_ids(spec)]
+
+    monkeypatch.setattr(embed, "load_embedders", load)
+    tuned = home / "models" / "ft-1"
+    tuned.mkdir(parents=True)
+    ws = Workspace(home)
+    ws.write_config({"models": f"use,st:{tuned}", "models_before_finetune": "use,gone"})
+    with pytest.raises(KefuError) as failed:
+        ws.undo_finetune()
+    assert str(failed.value) == (f"cannot load sentence-transformers model 'gone': not in the local cache; "
+                                 f"{home / 'config.json'} still names use,st:{tuned}, which stay in use")
+    assert ws.config()["models"] == f"use,st:{tuned}"
+    ws.close()
+
+
 def test_config_writers_take_turns(tmp_path):
     """Two processes changing config.json at once (the settings page in two workers, a
     command publishing its models) each read it, changed it and wrote it back: one
