@@ -313,7 +313,7 @@ def run_one(size: int, n_queries: int, warmup: int, real_embed_max: int,
 
     t = time.perf_counter()
     from kefu.kb.base import KnowledgeBase
-    from kefu.kb.embed import load_embedders
+    from kefu.kb.embed import cache_key, load_embedders
     from kefu.kb.index import SHORTLIST
     from kefu.kb.store import text_hash
     from kefu.kb.text import normalize
@@ -363,7 +363,7 @@ def run_one(size: int, n_queries: int, warmup: int, real_embed_max: int,
                 chunk = hashes[start:start + 20_000]
                 v = rng.standard_normal((len(chunk), e.dim), dtype=np.float32)
                 v /= np.linalg.norm(v, axis=1, keepdims=True)
-                kb.store.save_vectors(e.id, dict(zip(chunk, v)))
+                kb.store.save_vectors(cache_key(e), dict(zip(chunk, v)))
         res["prefill_s"] = round(time.perf_counter() - t, 2)
         res["build_mode"] = "cache pre-filled with random vectors"
         del hashes

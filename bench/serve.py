@@ -49,6 +49,7 @@ def build(home: Path, n: int) -> str:
     """A data folder of `n` entries over random cached vectors; returns an API token."""
     import numpy as np
 
+    from kefu.kb.embed import cache_key
     from kefu.kb.store import text_hash
     from kefu.kb.text import normalize
     from kefu.suggest.workspace import Workspace
@@ -61,7 +62,7 @@ def build(home: Path, n: int) -> str:
     for e in kb.embedders:
         v = rng.standard_normal((len(hashes), e.dim), dtype=np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        kb.store.save_vectors(e.id, dict(zip(hashes, v)))
+        kb.store.save_vectors(cache_key(e), dict(zip(hashes, v)))
     kb.import_entries(items)
     kb.index()
     (home / "config.json").write_text(json.dumps({"models": "use,e5"}), encoding="utf-8")
