@@ -132,7 +132,8 @@ _LOGISTICS = re.compile(r"快递|物流|发货|到货|包裹|签收|运单|单�
 # A device's faults, one list read by after-sale (_AFTERSALE), "!!" (_GRIEF), problems reported
 # (_GONE_WRONG) and the same asked before buying (_ASKED_BEFORE): 耳机左耳没声音了, 手机黑屏了, 一直
 # 重启 (not 重启一下), 充不上电, 卡顿, 耗电特别快 (not 耗电快不快, asked). Not denied: 不卡顿, 没有杂音.
-_DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|死机|(?:一直|自动|反复|无限)重启|"
+_DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑屏|花屏|蓝屏|白屏|死机|"
+                 r"(?:一直|自动|反复|无限|老是|总是|经常|频繁|不停|动不动就)重启|重启了?[好几两三]+[次回遍]|"
                  r"自动关机|开不了机|无法开机|闪退|卡顿|卡死|充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|"
                  r"没有?信号|无信号|坏点|漏光|鼓包|杂音|电流声|进水(?![口管阀])|不灵了|发烫了|烫手|"
                  r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快))")
@@ -148,15 +149,18 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
 # A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
 # 保修几年): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
 # A device's 不 asks only at the end (黑屏不？, not 黑屏不亮了).
-_ASKED_BEFORE = re.compile(rf"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热|"
-                           rf"{_DEVICE_FAULT})|"
+# A device's fault after a bare 会 asks only with a question after it: 就会自动关机 and 戴一会就会
+#没声音 report one; after 怎么 or 为什么 it is the customer's own (耳机怎么没声音嘛).
+_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热)|"
+                           rf"(?:会不会|容易|是否)(?:有)?{_DEVICE_FAULT}|"
+                           rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=吗|么|不(?![\u3400-\u9fff])|[?？])|"
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
-                           rf"{_DEVICE_FAULT}(?:吗|么|嘛|不(?![\u3400-\u9fff]))|"
+                           rf"(?<!怎么)(?<!什么)(?<![咋啥])(?<!为啥){_DEVICE_FAULT}(?:吗|么|不(?![\u3400-\u9fff]))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
 # The shop's own service down (客服电话连不上, 你们网站连不上, 直播间怎么没声音了): the words of a
 # device's fault, but nothing wrong with the goods. Only with the service named right before
-# ("客服说耳机没声音" and "手机打电话没声音" are faults).
-_SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|网页|直播间|小程序|公众号)(?:电话)?"
+# ("客服说耳机没声音", "手机打电话没声音" and "手机打开网页卡顿" are faults).
+_SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|直播间|小程序|公众号)(?:电话)?"
                            rf"(?:怎么|为什么|为啥|咋|一直|老是|总是|又|都|也|还是|根本|完全)*{_DEVICE_FAULT}")
 
 

@@ -874,3 +874,23 @@ def test_sent_and_a_question_is_no_mere_delivery(message, sent):
     from kefu.suggest.understand import delivered
 
     assert delivered(message) == sent, message
+
+
+@pytest.mark.parametrize("message", ["手机用着用着就会自动关机", "耳机戴一会就会没声音", "耳机怎么没声音嘛",
+                                     "为什么一直没声音嘛", "手机老是重启！！！", "手机重启了好几次", "手机打开网页卡顿"])
+def test_a_device_fault_reported_in_everyday_words_is_after_sale(message):
+    """就会自动关机 read as a worry before buying (the bare 会 of 会黑屏吗), 没声音嘛 as a
+    question, 老是重启 as no fault, and 网页卡顿 as the shop's site being down."""
+    assert understand(message).intent == "aftersale", message
+
+
+@pytest.mark.parametrize("message", ["手机老是重启", "手机重启了好几次", "手机打开网页卡顿"])
+def test_restarts_again_and_again_and_a_slow_page_are_problems(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["手机老是重启！！！", "手机总是重启！！！"])
+def test_exclamation_marks_beside_restarts_again_and_again_are_anger(message):
+    assert understand(message).sentiment == "angry"
