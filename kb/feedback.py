@@ -162,17 +162,26 @@ def _hong_kong_id(m: re.Match) -> str:
     return "【证件号】" if ("0123456789A"[rest] if rest else "0") == check else m.group(0)
 
 
+# What names a number the customer's phone (电话, 手机号, 打 9123 4567), not a bare 手机: in an
+# electronics shop 手机 is the goods (这台手机屏幕是2796 1290像素吗).
+_PHONE_LABEL = re.compile(r"电话|電話|手机号|手機號|(?:手机|手機)\s*[:：]|联系|聯系|聯繫|号码|號碼|打\s*[:：]?\s*$")
+_RESOLUTION = re.compile(r"分辨率|解析度|像素")
+
+
 def _hong_kong_phone(m: re.Match) -> str:
     """A Hong Kong number written in two groups of four (9123 4567), unless the customer
-    names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128), or a screen's
-    resolution right beside it (分辨率 2560 1440, 分辨率是2560 1440, 2796 1290 像素). A
-    resolution word further off (像素高吗 电话9123 4567) or a phone label before the number
-    (我手机号 9123 4567 的像素) leaves it a phone number."""
+    names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128), or it is a
+    screen's resolution: a resolution word before it with no phone label between
+    (分辨率高达 2560 1440, 分辨率（2560 1440）), or one after it with no phone label before
+    (2796 1290 像素, 这台手机屏幕是2796 1290像素吗). 像素高吗 电话9123 4567, 我手机号 9123 4567
+    的像素 and 像素很好，9123 4567 联系我 stay phone numbers."""
     before, after = m.string[max(0, m.start() - 12):m.start()], m.string[m.end():m.end() + 8]
-    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單)\D{0,6}$", before) \
-            or re.search(r"(?:分辨率|解析度|像素)\s*(?:是|为|為|:|：)?\s*$", before) \
-            or (re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after)
-                and not re.search(r"电话|電話|手机|手機|联系|聯系|聯繫|号码|號碼|打\s*[:：]?\s*$", before)):
+    if re.search(r"(?:订单|訂單|单号|單號|编号|編號|时间|時間|日期|下单|下單)\D{0,6}$", before):
+        return m.group(0)
+    named = re.match(r"\s*(?:联系|聯系|聯繫|打给|打給|找我|电话|電話)", after)
+    said = list(_RESOLUTION.finditer(before))
+    if not named and (said and not _PHONE_LABEL.search(before[said[-1].end():])
+                      or re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after) and not _PHONE_LABEL.search(before)):
         return m.group(0)
     return "【电话】"
 

@@ -197,6 +197,9 @@ def test_mask_hong_kong_numbers_but_not_grouped_order_numbers_or_times(text, mas
 @pytest.mark.parametrize("text", [
     "显示器分辨率 2560 1440 的有吗", "屏幕是 2796 1290 像素吗", "这台笔记本 2880 1800 分辨率", "分辨率是 3840-2160 吗",
     "螢幕解析度 2560 1600 嗎",
+    # 手机 is the goods here, not a phone label; the resolution word need not sit right beside
+    "这台手机屏幕是2796 1290像素吗", "iPhone 15手机 2556 1179 像素", "我的手机屏幕 2560 1440 分辨率",
+    "分辨率高达 2560 1440", "分辨率达到2560 1440", "屏幕分辨率支持 3840 2160", "分辨率（2560 1440）",
 ])
 def test_a_screen_resolution_is_no_hong_kong_phone_number(text):
     """An electronics shop's customers write a screen's resolution as two groups of four
@@ -206,11 +209,11 @@ def test_a_screen_resolution_is_no_hong_kong_phone_number(text):
 
 @pytest.mark.parametrize("text", [
     "像素高吗 电话9123 4567", "分辨率多少？打 9123 4567", "要高像素的，我电话 9123 4567", "像素？电话：9123 4567",
-    "我手机号 9123 4567 的像素", "屏幕分辨率不错，联系我 9123 4567",
+    "我手机号 9123 4567 的像素", "屏幕分辨率不错，联系我 9123 4567", "像素很好，9123 4567 联系我",
 ])
 def test_a_phone_number_near_a_word_for_resolution_is_still_masked(text):
-    """Only a resolution word right beside the two groups names them a resolution: one a
-    few words away (像素高吗 电话9123 4567), or a phone label nearer, leaves a phone number."""
+    """A phone label between a resolution word and the two groups (像素高吗 电话9123 4567), or
+    before them with the word after (我手机号 9123 4567 的像素), leaves a phone number."""
     assert "9123" not in mask(text) and "【电话】" in mask(text)
 
 
