@@ -402,7 +402,8 @@ def _cut(text: str, width: float) -> str:
     space (…Ultra 2 有什么区别 → …Ultra 2, not …Ultra 2 有什): the cut goes back to where it
     starts. Where most of that Chinese fits, the cut stays (小米14 Ultra 电池充满电大概需要多长
     says what is asked; 小米14 Ultra would not), as it does in Chinese after Chinese, which
-    has no such place to go back to."""
+    has no such place to go back to, and where going back would leave less than half the
+    width (买 iPhone15ProMaxUltra… is cut through the name, not to 买)."""
     end, used = 0, 0.0
     for end, c in enumerate(text, 1):
         used += 0.5 if c.isascii() else 1
@@ -412,7 +413,7 @@ def _cut(text: str, width: float) -> str:
     else:
         return text.rstrip()
     run = next((m for m in _WORD_RUN.finditer(text) if m.start() < end < m.end()), None)
-    if run and text[:run.start()].strip() and (
+    if run and _width(text[:run.start()].strip()) >= width / 2 and (
             run.group().isascii() or text[run.start() - 1].isascii() and end - run.start() <= _FEW):
         end = run.start()
     return text[:end].rstrip()

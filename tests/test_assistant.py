@@ -848,7 +848,8 @@ def test_a_number_given_for_the_imei_the_agent_asked_for_is_no_order_number(shop
 def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
     """The agent's "请提供一下手机的 IMEI 号" made every later number the customer sent an
     IMEI: "还有这个到哪了 2026112812345678" after the IMEI had been given lost its order
-    number. Only the customer's first turn with digits after the request answers it."""
+    number. Only the customer's first turn with a long number after the request answers it
+    (稍等2分钟 or 是iPhone 15的吗 in between answer nothing)."""
     kb_entry = entry_dict("track9", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
                           similar=["查一下订单物流", "还有这个到哪了"], category="售中", tags=["物流查询"])
     shop_kb.import_entries([kb_entry])
@@ -861,6 +862,10 @@ def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
         assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
         later = [{"role": "customer", "text": "还有这个到哪了 2026112812345678"}]
         assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", talk + later).drafts[0].text
+        for between in ("稍等2分钟", "是iPhone 15的吗"):
+            waited = talk[:2] + [{"role": "customer", "text": between}, talk[3]]
+            s = a.suggest("我的订单到哪了", waited)
+            assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"], between
     finally:
         shop_kb.archive("track9")
         shop_kb.index()

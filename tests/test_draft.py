@@ -796,6 +796,9 @@ def test_shipped_lines_name_no_shop_and_promise_none_of_its_policy():
     ("Samsung Galaxy Tab S9 Ultra Enterprise 有货吗", "Samsung Galaxy Tab S9 Ultra"),
     # most of the question fits: cut through it rather than keep the product name alone
     ("小米14 Ultra 电池充满电大概需要多长时间", "小米14 Ultra 电池充满电大概需要多长"),
+    # going back would leave a word: cut through the long name instead
+    ("买 iPhone15ProMaxUltraSuperLongNameXYZ1234", "买 iPhone15ProMaxUltraSuperLongNameX"),
+    ("请问iPhone15ProMaxUltraSuperLongNameXYZ有货吗", "iPhone15ProMaxUltraSuperLongNameXYZ"),
 ])
 def test_an_option_too_long_is_cut_between_words(question, short):
     """The 18-character limit cut 「Apple Watch Series 9 和 Ultra 2 有什么区别」 to
