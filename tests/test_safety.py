@@ -134,6 +134,8 @@ def test_shipped_lists_if_present():
 @pytest.mark.parametrize("text", [
     "第一代 AirPods 已停产不再销售", "這是第一代產品", "电池健康里的最大容量在 80% 以上都属正常",
     "最高支持 90W 有线快充", "存储卡最大支持 1TB", "全新机电池健康为 100%", "电池健康度 100%", "充电功率最高可达 90W",
+    # a first generation's parts, not 第一代表 (standing for) or 第一代工 (OEM)
+    "这是第一代表带，适配吗", "第一代表盘有划痕", "Apple Watch 第一代 表带兼容吗", "第一代工具箱",
 ])
 def test_shipped_lists_leave_product_language_alone(text):
     """An electronics shop's answers name a product's generation and its specification's
