@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
+# gunicorn's largest allowed value (0 would be no cap at all): ~900 Chinese characters of
+# `?q=`; longer messages go by POST /api/search.
+LIMIT_REQUEST_LINE = 8190
+
 # The access log leaves out the query string (`%(U)s` is the path alone) and the referrer:
 # customer messages travel in them (`/api/search?q=…`, `/console/try?q=…`), and the store
 # masks them and purges them after `retention_days`, which a log file would not.
-# gunicorn's largest allowed value.
-LIMIT_REQUEST_LINE = 8190
-
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
 
