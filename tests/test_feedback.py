@@ -210,6 +210,10 @@ def test_a_screen_resolution_is_no_hong_kong_phone_number(text):
 @pytest.mark.parametrize("text", [
     "像素高吗 电话9123 4567", "分辨率多少？打 9123 4567", "要高像素的，我电话 9123 4567", "像素？电话：9123 4567",
     "我手机号 9123 4567 的像素", "屏幕分辨率不错，联系我 9123 4567", "像素很好，9123 4567 联系我",
+    # a clause break, 我 or 的 between the word and the number: no resolution
+    "解析度幾多？聯絡我 9123 4567", "像素點樣？我手提 9123 4567", "分辨率怎么样？9123 4567 回电", "要高像素的 9123 4567",
+    "像素不错，手机9123 4567", "像素多少？tel 9123 4567", "分辨率？我的号 9123 4567", "要2K分辨率的，打我9123 4567",
+    "我手机 9123 4567 的像素",
 ])
 def test_a_phone_number_near_a_word_for_resolution_is_still_masked(text):
     """A phone label between a resolution word and the two groups (像素高吗 电话9123 4567), or
