@@ -153,14 +153,14 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
 #没声音 report one; after 怎么 or 为什么 it is the customer's own (耳机怎么没声音嘛).
 _ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热)|"
                            rf"(?:会不会|容易|是否)(?:有)?{_DEVICE_FAULT}|"
-                           rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=吗|么|不(?![\u3400-\u9fff])|[?？])|"
+                           rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=的?(?:吗|么|嘛)|不(?![\u3400-\u9fff])|[?？])|"
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
-                           rf"(?<!怎么)(?<!什么)(?<![咋啥])(?<!为啥){_DEVICE_FAULT}(?:吗|么|不(?![\u3400-\u9fff]))|"
+                           rf"(?<!怎么)(?<!什么)(?<![咋啥])(?<!为啥){_DEVICE_FAULT}(?:吗|么|嘛[?？]|不(?![\u3400-\u9fff]))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
 # The shop's own service down (客服电话连不上, 你们网站连不上, 直播间怎么没声音了): the words of a
 # device's fault, but nothing wrong with the goods. Only with the service named right before
 # ("客服说耳机没声音", "手机打电话没声音" and "手机打开网页卡顿" are faults).
-_SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|直播间|小程序|公众号)(?:电话)?"
+_SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|(?<![开刷看用])网页|直播间|小程序|公众号)(?:电话)?"
                            rf"(?:怎么|为什么|为啥|咋|一直|老是|总是|又|都|也|还是|根本|完全)*{_DEVICE_FAULT}")
 
 

@@ -748,7 +748,9 @@ def test_a_device_fault_is_after_sale_and_asked_about_before_buying_pre_sale(mes
 
 @pytest.mark.parametrize("message", ["会不会鼓包", "充电宝用久了会鼓包吗", "会自动关机吗", "会蓝屏吗", "会不会一直重启",
                                      "地下室会不会没有信号", "这个耳机和安卓手机会不会连不上", "音箱有杂音吗",
-                                     "耗电快吗", "电池耗电快不快", "这个杯子烫手吗", "会不会卡死", "有电流声吗"])
+                                     "耗电快吗", "电池耗电快不快", "这个杯子烫手吗", "会不会卡死", "有电流声吗",
+                                     # 嘛 asks too, after 会 or with a question mark
+                                     "这款手机会黑屏嘛", "玩游戏会卡顿嘛", "这个音箱有杂音嘛？", "这款会黑屏的吗"])
 def test_a_device_fault_asked_about_before_buying_is_pre_sale(message):
     """The faults after-sale knew were more than those asked-before knew, so "会不会鼓包" and
     "音箱有杂音吗", pre-sale worries, were read after-sale: both come from one list."""
@@ -785,7 +787,8 @@ def test_a_device_fault_denied_reports_none(message):
     assert understand(message, None).intent != "aftersale", message
 
 
-@pytest.mark.parametrize("message", ["客服电话连不上", "你们网站连不上", "直播间怎么没声音了", "官网一直连不上"])
+@pytest.mark.parametrize("message", ["客服电话连不上", "你们网站连不上", "直播间怎么没声音了", "官网一直连不上",
+                                     "你们网页一直卡顿", "商城网页卡顿怎么办"])
 def test_the_shops_own_service_down_is_no_fault_of_the_goods(message):
     """"客服电话连不上" read as a device's fault: after-sale, a problem with the goods."""
     from kefu.suggest.understand import reports_problem
