@@ -30,9 +30,9 @@ from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, d
 # "让我另外付运费" are one question.
 _NEXT = (r"还有(?!货|现货|库存|别的|其他|其它|没有|吗|么|的|码|号|[a-z\d]+(?:码|号|的|吗|么)|[大小中均]码|[大小]号|"
          r"\w{0,2}色(?:的|吗|么|嘛|不|没))|另外(?![付收加交给算要])|顺便问|顺便")
-# A number long enough to be what an agent asked for (an IMEI, a serial, an order number):
-# 稍等2分钟 holds digits but answers nothing.
-_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){7,}")
+# A number long enough to be what an agent asked for (an IMEI, an order number), or a serial
+# of capitals and digits (F2LX3ABC1Q): 稍等2分钟 and 是iPhone 15的吗 hold digits but answer nothing.
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){7,}|(?<![A-Za-z\d])(?=[A-Z\d]*\d)[A-Z\d]{8,}(?![A-Za-z\d])")
 _CLAUSES = re.compile(rf"[？?；;\n]+|{_NEXT}")
 # Finer pieces, to find the questions in a message ("能开发票吗 多久发货"): a piece asks
 # something when it has one of these cues; context pieces of a story usually do not.
@@ -595,7 +595,8 @@ class Assistant:
             elif any(ch.isdigit() for ch in turn["text"]):  # order and tracking numbers hold digits (full-width too)
                 text = normalize(turn["text"], max_chars=10**6).text
                 vals.update(values_from_message(text, asked))
-                asked = "" if _LONG_NUMBER.search(text) else asked
+                # (a serial's capitals as typed: the normalized text is lower-case)
+                asked = "" if _LONG_NUMBER.search(text) or _LONG_NUMBER.search(turn["text"]) else asked
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")

@@ -866,6 +866,9 @@ def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
             waited = talk[:2] + [{"role": "customer", "text": between}, talk[3]]
             s = a.suggest("我的订单到哪了", waited)
             assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"], between
+        # a serial of capitals and digits answers the request as a long number does
+        serial = [{"role": "agent", "text": "请提供序列号"}, {"role": "customer", "text": "F2LX3ABC1Q"}]
+        assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", serial + later).drafts[0].text
     finally:
         shop_kb.archive("track9")
         shop_kb.index()
