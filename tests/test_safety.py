@@ -149,6 +149,9 @@ def test_shipped_lists_leave_product_language_alone(text):
     # 第一代 and the limits of a specification are safe, not the words that share their letters
     ("全国销量第一代表品质", "第一代表"), ("我们是全网第一代理商", "第一代理"), ("行业第一代工厂", "第一代工"),
     ("本店最大支持力度", "最"), ("最高支持力度", "最"), ("效果最高可达100%", "100%"),
+    # the safe 第一代表带 / 第一代工具 inside a claim again
+    ("全网第一代表带货王", "第一代表带货"), ("销量第一代表带来好品质", "第一代表带来"), ("全国第一代表盘点", "第一代表盘点"),
+    ("行业第一代工具厂商", "第一代工具厂"), ("国内第一代工具生产商", "第一代工具生产"),
 ])
 def test_shipped_lists_still_flag_claims_beside_product_language(text, word):
     assert word in _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text))
