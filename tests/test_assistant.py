@@ -7,6 +7,7 @@ these tests use a curve that puts its exact and near matches above 0.5 confidenc
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -825,14 +826,23 @@ def test_order_number_in_message_fills_variable(shop_kb):
         shop_kb.index()
 
 
+@contextmanager
+def _order_entry(shop_kb, entry_id: str, *similar: str):
+    """An assistant over `shop_kb` with one more entry, 我的订单到哪了, whose answer holds
+    {订单号}; the entry is archived again afterwards."""
+    shop_kb.import_entries([entry_dict(entry_id, "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
+                                       similar=["查一下订单物流", *similar], category="售中", tags=["物流查询"])])
+    try:
+        yield Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+    finally:
+        shop_kb.archive(entry_id)
+        shop_kb.index()
+
+
 def test_a_number_given_for_the_imei_the_agent_asked_for_is_no_order_number(shop_kb):
     """"请提供一下手机的 IMEI 号" and the customer's "356789012345678": the IMEI filled
     {订单号} in every later draft, and the answer's request for the order number went."""
-    kb_entry = entry_dict("track3", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
-                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
-    shop_kb.import_entries([kb_entry])
-    try:
-        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+    with _order_entry(shop_kb, "track3") as a:
         talk = [{"role": "customer", "text": "手机坏了"}, {"role": "agent", "text": "请提供一下手机的 IMEI 号"},
                 {"role": "customer", "text": "356789012345678"}]
         s = a.suggest("我的订单到哪了", talk)
@@ -840,9 +850,6 @@ def test_a_number_given_for_the_imei_the_agent_asked_for_is_no_order_number(shop
         assert "356789012345678" not in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
         ordered = [{"role": "agent", "text": "请提供一下订单号"}, {"role": "customer", "text": "2026112812345678"}]
         assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", talk + ordered).drafts[0].text
-    finally:
-        shop_kb.archive("track3")
-        shop_kb.index()
 
 
 def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
@@ -850,11 +857,7 @@ def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
     IMEI: "还有这个到哪了 2026112812345678" after the IMEI had been given lost its order
     number. Only the customer's first turn with a long number after the request answers it
     (稍等2分钟 or 是iPhone 15的吗 in between answer nothing)."""
-    kb_entry = entry_dict("track9", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
-                          similar=["查一下订单物流", "还有这个到哪了"], category="售中", tags=["物流查询"])
-    shop_kb.import_entries([kb_entry])
-    try:
-        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+    with _order_entry(shop_kb, "track9", "还有这个到哪了") as a:
         talk = [{"role": "customer", "text": "手机坏了"}, {"role": "agent", "text": "请提供一下手机的 IMEI 号"},
                 {"role": "customer", "text": "好的稍等"}, {"role": "customer", "text": "356789012345678"}]
         s = a.suggest("我的订单到哪了", talk)
@@ -869,28 +872,18 @@ def test_only_the_answer_to_an_imei_request_is_read_as_the_imei(shop_kb):
         # a serial of capitals and digits answers the request as a long number does
         serial = [{"role": "agent", "text": "请提供序列号"}, {"role": "customer", "text": "F2LX3ABC1Q"}]
         assert "订单2026112812345678已发出" in a.suggest("我的订单到哪了", serial + later).drafts[0].text
-    finally:
-        shop_kb.archive("track9")
-        shop_kb.index()
 
 
 def test_a_blank_value_hides_no_order_number_the_customer_typed(shop_kb):
     """An integration sending its empty 订单号 field got 【请填写订单号】 (or, blank, a
     space) where the number the customer typed belonged."""
-    kb_entry = entry_dict("track2", "我的订单到哪了", "订单{订单号}已发出，请耐心等待。",
-                          similar=["查一下订单物流"], category="售中", tags=["物流查询"])
-    shop_kb.import_entries([kb_entry])
-    try:
-        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+    with _order_entry(shop_kb, "track2") as a:
         for blank in ("", "  "):
             s = a.suggest("我的订单到哪了 2026112812345678", values={"订单号": blank})
             assert s.hits[0].id == "track2"
             assert "订单2026112812345678已发出" in s.drafts[0].text and s.drafts[0].missing_variables == []
             s = a.suggest("我的订单到哪了", values={"订单号": blank})
             assert "订单【请填写订单号】已发出" in s.drafts[0].text and s.drafts[0].missing_variables == ["订单号"]
-    finally:
-        shop_kb.archive("track2")
-        shop_kb.index()
 
 
 def test_greeting_only_gets_greeting_draft(assistant):
