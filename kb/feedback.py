@@ -166,13 +166,14 @@ def _hong_kong_id(m: re.Match) -> str:
 # electronics shop 手机 is the goods (这台手机屏幕是2796 1290像素吗).
 _PHONE_LABEL = re.compile(r"电话|電話|手机号|手機號|(?:手机|手機)\s*[:：]|联系|聯系|聯繫|号码|號碼|打\s*[:：]?\s*$")
 _RESOLUTION = re.compile(r"分辨率|解析度|像素")
+_RESOLUTION_AFTER = re.compile(rf"\s*(?:的)?(?:{_RESOLUTION.pattern})")
 _NEAR_RESOLUTION = re.compile(r"[^，。？！,.?!;；我的]{0,4}")
 
 
 def _hong_kong_phone(m: re.Match) -> str:
     """A Hong Kong number written in two groups of four (9123 4567), unless the customer
     names it an order number or a time (订单号 2026 1128, 下单时间 2026-1128), or it is a
-    screen's resolution: a resolution word before it with no phone label between
+    screen's resolution: a resolution word close before it with no phone label between
     (分辨率高达 2560 1440, 分辨率（2560 1440）), or one after it with no phone label before
     (2796 1290 像素, 这台手机屏幕是2796 1290像素吗). 像素高吗 电话9123 4567, 我手机号 9123 4567
     的像素, 我手机 9123 4567 的像素 and 像素很好，9123 4567 联系我 stay phone numbers."""
@@ -185,7 +186,7 @@ def _hong_kong_phone(m: re.Match) -> str:
     # a resolution word close by, with no label, clause break or 我/的 between (分辨率高达
     # 2560 1440; not 分辨率怎么样？9123 4567 回电, 要高像素的 9123 4567, 我手提 9123 4567)
     if not named and (said and not _PHONE_LABEL.search(gap) and _NEAR_RESOLUTION.fullmatch(gap.strip())
-                      or re.match(r"\s*(?:的)?(?:分辨率|解析度|像素)", after) and not _PHONE_LABEL.search(before)
+                      or _RESOLUTION_AFTER.match(after) and not _PHONE_LABEL.search(before)
                       and not re.search(r"我的?(?:手机|手機)\s*$", before)):
         return m.group(0)
     return "【电话】"
