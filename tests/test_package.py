@@ -62,3 +62,12 @@ def test_wheel_holds_nothing_of_the_repository(dists):
     top = {n.split("/")[0] for n in dists["wheel"]}
     assert top == {"kefu", "kefu-0.1.0.dist-info"}
     assert not [n for n in dists["wheel"] if n.startswith(("kefu/tests/", "kefu/bench/", "kefu/.venv/"))]
+
+
+def test_sdist_holds_the_sources_and_nothing_of_the_repository(dists):
+    """setuptools' defaults put tests/test_*.py in the sdist without conftest.py, fakes.py,
+    helpers.py and tests/data: a suite that cannot run, beside the project's sources."""
+    names = dists["sdist"]
+    assert {"pyproject.toml", "README.md", "py.typed", "cli.py", "corpus/entries.jsonl",
+            "web/templates/panel.html", "web/static/panel.js"} <= set(names)
+    assert [n for n in names if n.split("/")[0] in ("tests", "bench", ".venv")] == []
