@@ -23,8 +23,10 @@ from kefu.suggest.workspace import Workspace  # light: its heavy imports happen 
 
 
 def default_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "kefu"
+    # The XDG spec has a relative XDG_DATA_HOME ignored: followed, it put the data folder
+    # under whatever folder the command happened to run in.
+    xdg = Path(os.environ.get("XDG_DATA_HOME") or ".")
+    return (xdg if xdg.is_absolute() else Path.home() / ".local" / "share") / "kefu"
 
 
 class Context(Workspace):

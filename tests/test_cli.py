@@ -1042,6 +1042,22 @@ def test_a_wrong_data_folder_is_an_error_that_creates_nothing(tmp_path, monkeypa
     assert not (tmp_path / "copy.db").exists()
 
 
+@pytest.mark.parametrize("xdg,where", [("/srv/xdg", "/srv/xdg/kefu"), ("", "HOME/.local/share/kefu"),
+                                       ("rel/data", "HOME/.local/share/kefu")])
+def test_the_default_data_folder_follows_xdg(tmp_path, monkeypatch, xdg, where):
+    """Without --data-dir or KEFU_HOME: $XDG_DATA_HOME/kefu, else ~/.local/share/kefu. A
+    relative XDG_DATA_HOME is to be ignored (the XDG spec): it made `kefu init` write its
+    data folder into whatever folder the command ran in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEFU_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    result = CliRunner().invoke(cli, ["list"], catch_exceptions=False)
+    home = where.replace("HOME", str(tmp_path / "user"))
+    assert result.exit_code == 1 and f"no store at {home}:" in result.output, result.output
+    assert not (tmp_path / "rel").exists()
+
+
 def test_commands_that_make_content_start_a_new_data_folder(tmp_path, monkeypatch, fake_models):
     runner = CliRunner()
     for i, args in enumerate([["add", "-q", "多久发货", "-a", "当天发货"], ["terms", "add", "运费险"],
