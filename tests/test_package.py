@@ -71,3 +71,42 @@ def test_sdist_holds_the_sources_and_nothing_of_the_repository(dists):
     assert {"pyproject.toml", "README.md", "py.typed", "cli.py", "corpus/entries.jsonl",
             "web/templates/panel.html", "web/static/panel.js"} <= set(names)
     assert [n for n in names if n.split("/")[0] in ("tests", "bench", ".venv")] == []
+
+
+def test_the_installed_wheel_runs_anywhere_beside_modules_named_like_its_folders(dists, tmp_path):
+    """The wheel unpacked as pip installs it, imported from another folder holding a user's
+    own `web`, `cli`, `kb`... modules: kefu finds its own modules and package data (the
+    sample corpus, 话术, word lists, templates and static files) and writes nothing into
+    the folder it runs in or into the install."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(dists["wheel_path"]) as z:
+        z.extractall(site)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("web", "cli", "kb", "suggest", "corpus", "cli_files", "cli_admin", "cli_learn"):
+        (elsewhere / f"{name}.py").write_text(f"raise ImportError('the user\\'s own {name}')\n", encoding="utf-8")
+    before = sorted(p for p in site.rglob("*") if "__pycache__" not in p.parts)
+    program = f"""
+import json, kefu
+from pathlib import Path
+from kefu import corpus
+from kefu.kb.io import iter_jsonl, read_text
+from kefu.suggest.workspace import Workspace
+from kefu.web import create_app
+assert kefu.__file__.startswith({str(site)!r}), kefu.__file__
+ws = Workspace(Path({str(tmp_path / "data")!r}))
+assert len(list(iter_jsonl(corpus.ENTRIES, read_text(corpus.ENTRIES)))) > 100
+assert ws.phrases() is not None and ws.safety() is not None
+client = create_app({{"KEFU_HOME": {str(tmp_path / "data")!r}}}).test_client()
+page, css = client.get("/login"), client.get("/static/panel.js")
+assert page.status_code == 200 and "登录" in page.get_data(as_text=True), page.status_code
+assert css.status_code == 200 and css.data, css.status_code
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(elsewhere)]),
+           "HOME": str(tmp_path / "user"), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("KEFU_HOME", None)
+    done = subprocess.run([sys.executable, "-c", program], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(f"{n}.py" for n in (
+        "web", "cli", "kb", "suggest", "corpus", "cli_files", "cli_admin", "cli_learn"))
+    assert sorted(p for p in site.rglob("*") if "__pycache__" not in p.parts) == before
