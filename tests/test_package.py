@@ -19,11 +19,12 @@ _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-in
                                      ".pytest_cache", ".kefu-run", "data", "bench-out")
 
 
-def _build(kind: str, source: Path, out: Path) -> Path:
+def _build(kind: str, source: Path, out: Path) -> tuple[Path, str]:
+    """The file built and what setuptools printed."""
     # setuptools' own hooks, no pip and no network: a few seconds.
     code = f"from setuptools import build_meta as b; print(b.build_{kind}({str(out)!r}))"
     done = subprocess.run([sys.executable, "-c", code], cwd=source, capture_output=True, text=True, check=True)
-    return out / done.stdout.strip().splitlines()[-1]
+    return out / done.stdout.strip().splitlines()[-1], done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +33,16 @@ def dists(tmp_path_factory):
     sources), then the wheel built from the unpacked sdist."""
     tmp = tmp_path_factory.mktemp("dist")
     shutil.copytree(ROOT, tmp / "src", ignore=_NOT_SOURCE)
-    sdist = _build("sdist", tmp / "src", tmp)
+    sdist, sdist_log = _build("sdist", tmp / "src", tmp)
     with tarfile.open(sdist) as tar:
         tar.extractall(tmp / "unpacked", filter="data")
     (top,) = (tmp / "unpacked").iterdir()
-    wheel = _build("wheel", top, tmp)
+    wheel, wheel_log = _build("wheel", top, tmp)
     with tarfile.open(sdist) as tar:
         sdist_names = [n.split("/", 1)[1] for n in tar.getnames() if "/" in n]
     with zipfile.ZipFile(wheel) as z:
         wheel_names = z.namelist()
-    return {"sdist": sdist_names, "wheel": wheel_names, "wheel_path": wheel}
+    return {"sdist": sdist_names, "wheel": wheel_names, "wheel_path": wheel, "log": sdist_log + wheel_log}
 
 
 def _data_files(folder: str) -> list[str]:
@@ -63,6 +64,13 @@ def test_wheel_holds_nothing_of_the_repository(dists):
     assert top == {"kefu", "kefu-0.1.0.dist-info"}
     assert not [n for n in dists["wheel"] if n.startswith(("kefu/tests/", "kefu/bench/", "kefu/.venv/"))]
 
+
+def test_the_build_finds_the_package_data_unambiguous(dists):
+    """web/templates and web/static are data of kefu.web, yet setuptools' include-package-data
+    (on by default with pyproject.toml) also saw them as packages missing from `packages`:
+    each build printed "Package would be ignored" for them, a configuration setuptools
+    calls ambiguous. package-data alone says what is installed."""
+    assert "absent from the `packages` configuration" not in dists["log"]
 
 def test_sdist_holds_the_sources_and_nothing_of_the_repository(dists):
     """setuptools' defaults put tests/test_*.py in the sdist without conftest.py, fakes.py,
