@@ -340,7 +340,9 @@ def author() -> str:
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: int | None) -> None:
     """kefu (客服): FAQ knowledge base and reply suggestions for online-shop customer service."""
-    c = Context(data_dir or default_home(), models, threads)
+    # ~ expanded as in --models: KEFU_HOME=~/kb in a systemd unit or an env file reaches
+    # kefu unexpanded, and named a folder `~` in the current folder.
+    c = Context(data_dir.expanduser() if data_dir else default_home(), models, threads)
     ctx.obj = c
     ctx.call_on_close(c.close)
 

@@ -1058,6 +1058,22 @@ def test_the_default_data_folder_follows_xdg(tmp_path, monkeypatch, xdg, where):
     assert not (tmp_path / "rel").exists()
 
 
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_a_data_folder_under_the_home_folder_is_found_from_a_tilde(tmp_path, monkeypatch, how):
+    """KEFU_HOME=~/shop-kb where no shell expands it (a systemd unit, a .env file) or a quoted
+    --data-dir '~/shop-kb' named a folder `~` in the current folder: `kefu init` made
+    ./~/shop-kb there (for `rm -rf ~` to clean up). --models already expands `~`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.delenv("KEFU_HOME", raising=False)
+    if how == "env":
+        monkeypatch.setenv("KEFU_HOME", "~/shop-kb")
+    args = ["--data-dir", "~/shop-kb"] if how == "option" else []
+    result = CliRunner().invoke(cli, args + ["list"], catch_exceptions=False)
+    assert result.exit_code == 1 and f"no store at {tmp_path / 'user' / 'shop-kb'}:" in result.output, result.output
+    assert not (tmp_path / "~").exists()
+
+
 def test_commands_that_make_content_start_a_new_data_folder(tmp_path, monkeypatch, fake_models):
     runner = CliRunner()
     for i, args in enumerate([["add", "-q", "多久发货", "-a", "当天发货"], ["terms", "add", "运费险"],
