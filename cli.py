@@ -22,6 +22,16 @@ from kefu.suggest.workspace import Workspace  # light: its heavy imports happen 
 
 
 
+class DataFolder(click.Path):
+    """A folder option that refuses an empty value: `--data-dir "$KB"` with KB unset would
+    otherwise make the current folder the data folder (an empty KEFU_HOME counts as unset)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty: name a folder (. for the current one)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def default_home() -> Path:
     # The XDG spec has a relative XDG_DATA_HOME ignored: followed, it put the data folder
     # under whatever folder the command happened to run in.
@@ -328,7 +338,7 @@ def author() -> str:
 
 
 @click.group(cls=JsonErrorsGroup)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KEFU_HOME",
+@click.option("--data-dir", type=DataFolder(file_okay=False, path_type=Path), envvar="KEFU_HOME",
               help="Data folder (default: $KEFU_HOME, else $XDG_DATA_HOME/kefu, else ~/.local/share/kefu).")
 @click.option("--models", envvar="KEFU_MODELS",
               help="Embedding models, comma-separated: use, e5, or a sentence-transformers "

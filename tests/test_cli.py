@@ -1074,6 +1074,16 @@ def test_a_data_folder_under_the_home_folder_is_found_from_a_tilde(tmp_path, mon
     assert not (tmp_path / "~").exists()
 
 
+def test_an_empty_data_dir_is_a_usage_error_not_the_current_folder(tmp_path, monkeypatch):
+    """`kefu --data-dir "$KB" init` with KB unset made the current folder the data folder
+    (kefu.db, index/, cache/ and config.json among whatever was there), while an empty
+    KEFU_HOME counts as unset."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--data-dir", "", "init"], catch_exceptions=False)
+    assert result.exit_code == 2 and "--data-dir" in result.output and "empty" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_commands_that_make_content_start_a_new_data_folder(tmp_path, monkeypatch, fake_models):
     runner = CliRunner()
     for i, args in enumerate([["add", "-q", "多久发货", "-a", "当天发货"], ["terms", "add", "运费险"],
