@@ -232,6 +232,9 @@ def gaps():
 
 DAY_SERIES = ("accept", "edit", "reject", "no_match")
 STATS_GAPS = 5  # top gaps on the statistics page
+# Entries never accepted that the page lists: in a shop of thousands, most are at first,
+# and listing them all made the page hundreds of KB (`kefu stats --json` has them all).
+STATS_NEVER_USED_SHOWN = 100
 
 
 def _bars(by_day: list[dict]) -> list[dict]:
@@ -256,4 +259,5 @@ def stats():
         # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
         report["gaps"] = find_gaps(ws.kb(), moment, STATS_GAPS)["gaps"]
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
-                           error=error, series=DAY_SERIES)
+                           error=error, series=DAY_SERIES,
+                           never_shown=STATS_NEVER_USED_SHOWN)
