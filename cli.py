@@ -531,7 +531,8 @@ def show(c: Context, entry_id, as_json) -> None:
 @click.option("--status", type=click.Choice(["draft", "published", "archived"]))
 @click.option("--category")
 @click.option("--tag")
-@click.option("--text", help="Only entries whose question, similar questions or answer contain this.")
+@click.option("--text", help="Only entries whose question, similar questions or answer contain this "
+                                "(several words: each of them).")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @json_option

@@ -248,12 +248,13 @@ class Store:
             # As categories: 运费 finds the 運費 a Taiwan entry is tagged with.
             where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ?)")
             args.append(_simplified(tag.strip()))
-        if text:
-            # In simplified script on both sides: 專票 finds 专票. % and _ in the search
-            # text are literal characters, not wildcards.
+        # Each word typed (云朵枕 现货) in any of the three, as a search box is used: the
+        # words with the space between them are in no entry. In simplified script on both
+        # sides: 專票 finds 专票. % and _ in the search text are literal characters, not wildcards.
+        for word in (_simplified(text) or "").split():
             where.append("(" + " or ".join(f"kefu_simplified({column}) like ? escape '\\'"
                                            for column in ("question", "similar", "answer")) + ")")
-            pattern = _simplified(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args += [f"%{pattern}%"] * 3
         return (" where " + " and ".join(where) if where else ""), args
 

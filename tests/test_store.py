@@ -680,6 +680,20 @@ def test_list_filters_compare_full_width_letters_and_digits_as_half_width(store,
     assert store.entries(text="％") == []  # a full-width % is a literal %, no wildcard
 
 
+def test_the_text_filter_finds_entries_holding_every_word_typed(store, make_entry):
+    """`kefu list --text "云朵枕 现货"` (and the console's search box) found nothing: the
+    words were searched as one text, space included, which no entry holds. Each word must be
+    in the question, a similar question or the answer, in any of them and in any order."""
+    store.add(make_entry("p1", question="云朵枕有现货吗", answer="有现货，48小时内发货。"))
+    store.add(make_entry("p2", question="云朵枕怎么洗", answer="冷水手洗。", similar=["云朵枕现在有货吗"]))
+    store.add(make_entry("p3", question="羽绒被有现货吗", answer="有现货。"))
+    store.add(make_entry("p4", question="云朵枕会变形吗", answer="不会。", similar=["现货发什么快递"]))
+    for text in ("云朵枕 现货", "现货  云朵枕", "云朵枕　現貨"):  # two spaces, a full-width one, traditional
+        assert [e.id for e in store.entries(text=text)] == ["p1", "p4"] and store.count(text=text) == 2
+    assert [e.id for e in store.entries(text="云朵枕 冷水")] == ["p2"]  # one word in the question, one in the answer
+    assert store.entries(text="云朵枕 羽绒被") == []
+
+
 def test_the_tag_filter_compares_in_simplified_script(store, make_entry):
     """`kefu list --tag 运费` left out the entries tagged 運費 (the sample's Taiwan and Hong
     Kong entries), while --category and --text compare in simplified script."""
