@@ -581,6 +581,35 @@ def test_edit_then_history_diff_then_revert(editor, ws):
     assert search_ids(editor, "包邮吗")[0] == "ship"
 
 
+def test_history_of_a_much_edited_entry_is_paged_newest_first(editor, ws):
+    """An entry edited every day (a price, a delivery promise) has hundreds of versions,
+    and its history page showed every one with its diff at once: 300 versions of a
+    long answer were 400 KB. The newest come first, a page at a time, and a page past
+    the end shows the last, as the entry list does."""
+    from kefu.web.console import PAGE_SIZE
+
+    for i in range(2, PAGE_SIZE * 2 + 11):  # versions 2 … 2 pages + 10
+        ws.kb().store.update("ship", {"answer": f"满{i}元包邮。"}, author="ed")
+    last = PAGE_SIZE * 2 + 10
+
+    def versions(html: str) -> list[int]:
+        return [int(v) for v in re.findall(r"<strong>第 (\d+) 版</strong>", html)]
+
+    first = editor.get("/console/entries/ship/history")
+    assert versions(first) == list(range(last, last - PAGE_SIZE, -1))
+    assert 'href="/console/entries/ship/history?page=2"' in first and "?page=0" not in first
+    assert f"共 {last} 版" in first
+    second = editor.get("/console/entries/ship/history?page=2")
+    assert versions(second) == list(range(last - PAGE_SIZE, last - 2 * PAGE_SIZE, -1))
+    # every page's revert names the entry's current version, not the page's newest
+    assert set(re.findall(r'name="current" value="(\d+)"', second)) == {str(last)}
+    assert 'href="/console/entries/ship/history?page=1"' in second
+    for page in ("3", "99", "99999999999999999999999"):
+        assert versions(editor.get(f"/console/entries/ship/history?page={page}")) == list(range(10, 0, -1))
+    for page in ("0", "-1", "abc"):
+        assert versions(editor.get(f"/console/entries/ship/history?page={page}")) == versions(first)
+
+
 def test_history_points_at_the_change_inside_a_long_answer(editor, ws):
     """A two-character change in a long answer showed the whole text twice, struck out then
     again: the editor had to compare them by eye to find what changed."""

@@ -405,8 +405,13 @@ def _history_page(entry_id: str, error: str | None = None, status: int = 200):
         store = ws.kb().store
         entry = store.get(entry_id)
         changes = store.history(entry_id)
-    versions = [{"change": c, "diff": field_diff(c.before, c.after)} for c in reversed(changes)]
-    return render_template("console/history.html", entry=entry, versions=versions, error=error), status
+    # Newest first, a page at a time: an entry edited daily has hundreds of versions, each
+    # with its diff (300 of a long answer were a 400 KB page).
+    page = _page_number(len(changes))
+    shown = changes[::-1][(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    versions = [{"change": c, "diff": field_diff(c.before, c.after)} for c in shown]
+    return render_template("console/history.html", entry=entry, versions=versions, error=error, page=page,
+                           total=len(changes), more=len(changes) > page * PAGE_SIZE), status
 
 
 @bp.post("/entries/<path:entry_id>/revert")
