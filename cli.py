@@ -561,13 +561,16 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
 
 @cli.command()
 @click.argument("entry_id")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="Show the newest N versions (oldest of them first); stderr says if there are more.")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def history(c: Context, entry_id, as_json) -> None:
-    """Show every version of an entry: who changed what, when."""
-    changes = c.store().history(entry_id)
+def history(c: Context, entry_id, limit, as_json) -> None:
+    """Show the versions of an entry: who changed what, when."""
+    every = c.store().history(entry_id)
+    changes = every[-limit:]  # an entry edited daily has hundreds: they flooded the terminal
 
     def text(rows):
         out = []
@@ -580,6 +583,8 @@ def history(c: Context, entry_id, as_json) -> None:
                 out += [f"    {k}: {_change(before.get(k), after.get(k))}" for k in changed]
         return "\n".join(out)
     emit([dataclasses.asdict(ch) for ch in changes], as_json, text)
+    if len(changes) < len(every):  # on stderr, as `kefu list` says it: stdout stays the listing
+        click.echo(f"showing the last {len(changes)} of {len(every)} versions (--limit N for more)", err=True)
 
 
 def _short(value, width: int = 40) -> str:

@@ -796,6 +796,34 @@ def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path)
     assert "showing 1-2 of 5" in as_json.stderr
 
 
+def test_history_shows_the_newest_versions_and_says_when_there_are_more(home, run, fake_models):
+    """`kefu history` of an entry edited every day printed hundreds of versions, two lines
+    each, flooding the terminal; it shows the newest 50 (--limit) and says so on stderr,
+    as `kefu list` does."""
+    import sqlite_utils
+
+    from kefu.kb.store import Store
+
+    run("add", "--id", "k1", "-q", "今天发货吗", "-a", "今天16点前下单当天发货。")
+    store = Store(sqlite_utils.Database(home / "kefu.db"))
+    for i in range(2, 63):
+        store.update("k1", {"answer": f"今天{i}点前下单当天发货。"}, author="ed")
+    store.close()
+
+    def versions(result) -> list[int]:
+        return [int(line.split()[0][1:]) for line in result.stdout.splitlines() if line.startswith("v")]
+
+    default = run("history", "k1")
+    assert versions(default) == list(range(13, 63))
+    assert "showing the last 50 of 62 versions" in default.stderr and "--limit" in default.stderr
+    as_json = run("history", "k1", "--json", "--limit", "5")
+    assert [h["version"] for h in json.loads(as_json.stdout)] == [58, 59, 60, 61, 62]
+    assert "showing the last 5 of 62 versions" in as_json.stderr
+    every = run("history", "k1", "--limit", "62")
+    assert versions(every) == list(range(1, 63)) and every.stderr == ""
+    assert run("history", "k1", "--limit", "0", ok=False).exit_code == 2
+
+
 def test_export_json_without_output_is_an_error(home, run, fake_models):
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")  # a store to export from
     result = run("export", "--format", "csv", "--json", ok=False)
