@@ -1757,6 +1757,26 @@ def test_queue_shows_phrasing_entry_counts_agents_trust_and_rule(editor, ws):
     assert re.search(r'待审核 <small>2</small>', html)
 
 
+def test_a_queue_page_past_the_end_shows_the_last_page(editor, ws):
+    """With many phrasings waiting, a page past the end (an old link, the last row of the
+    last page just decided) said 没有待审核的问法 beside a tab counting them. It shows the
+    last page, as the entry list does."""
+    from kefu.web.learn_pages import PAGE_SIZE
+
+    words = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+    texts = [f"{a}{b}款{c}号能寄吗" for a in words for b in words for c in "东南西北"][:PAGE_SIZE + 7]
+    learn(ws, *[(t, "accept", "ship", "a1") for t in texts])
+    waiting = len(ws.learner().store.queue(ws.learner().store.rows()))
+    assert waiting > PAGE_SIZE
+    last = -(-waiting // PAGE_SIZE)
+    ids = lambda html: re.findall(r'<tr id="learned-(\d+)">', html)  # noqa: E731
+    on_last = ids(editor.get(f"/console/learn?page={last}"))
+    assert on_last
+    for page in (last + 1, 999):
+        html = editor.get(f"/console/learn?page={page}")
+        assert ids(html) == on_last and "没有待审核的问法" not in html and f"第 {last} 页" in html
+
+
 def test_queue_counts_agents_as_the_trust_rule_does(editor, ws):
     # 采纳：2 人 for one named agent and the "?" of an event naming none
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("运费贵不贵", "accept", "ship", None))

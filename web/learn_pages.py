@@ -95,6 +95,9 @@ def queue():
             lists[status] = sorted((r for r in every if r.status == status),
                                    key=lambda r: r.decided_at or "", reverse=True)
         found = lists[tab]
+        # A page past the end (an old link, the last rows of the last page just decided)
+        # is the last: an empty page said 没有待审核的问法 beside a tab counting them.
+        page = min(page, max(1, -(-len(found) // PAGE_SIZE)))
         rows = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
         entries = ws.kb().store.get_many({r.entry_id for r in rows})
         counts = {t: len(lists[t]) for t in TABS}
