@@ -1777,6 +1777,27 @@ def test_a_queue_page_past_the_end_shows_the_last_page(editor, ws):
         assert ids(html) == on_last and "没有待审核的问法" not in html and f"第 {last} 页" in html
 
 
+def test_a_decision_on_a_later_queue_page_comes_back_to_that_page(editor, ws):
+    """An editor working through page 2 of a long queue was sent back to page 1 after each
+    approve, reject or move, and had to page forward again for the next row."""
+    from kefu.web.learn_pages import PAGE_SIZE
+
+    words = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+    texts = [f"{a}{b}款{c}号能寄吗" for a in words for b in words for c in "东南西北"][:2 * PAGE_SIZE + 7]
+    learn(ws, *[(t, "accept", "ship", "a1") for t in texts])
+    html = editor.get("/console/learn?page=2")
+    assert '<input type="hidden" name="page" value="2">' in html
+    row = re.search(r'<tr id="learned-(\d+)">', html).group(1)
+    resp = editor.post(f"/console/learn/{row}/approve", {"status": "candidate", "page": "2"}, follow=False)
+    assert resp.headers["Location"].endswith("/console/learn?status=candidate&page=2")
+    resp = editor.post(f"/console/learn/{row}/move", {"status": "candidate", "page": "2", "to": ""}, follow=False)
+    assert resp.headers["Location"].endswith("/console/learn?status=candidate&page=2")
+    # page 1 and a page that is no number come back to the first page, as before
+    for page in ("1", "x"):
+        resp = editor.post(f"/console/learn/{row}/reset", {"status": "approved", "page": page}, follow=False)
+        assert resp.headers["Location"].endswith("/console/learn?status=approved")
+
+
 def test_queue_counts_agents_as_the_trust_rule_does(editor, ws):
     # 采纳：2 人 for one named agent and the "?" of an event naming none
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"), ("运费贵不贵", "accept", "ship", None))

@@ -107,7 +107,10 @@ def queue():
 
 
 def _back():
-    return redirect(url_for(".queue", status=_tab()))
+    """To the page the decision was made on: sent to the first after each row, an editor
+    working through a long queue had to page forward again for the next one."""
+    page = _number(request.form.get("page"))
+    return redirect(url_for(".queue", status=_tab(), page=page if page and page > 1 else None))
 
 
 def _decide(row_id: int, verb: str):
