@@ -1327,6 +1327,26 @@ def test_import_preview_writes_nothing_then_confirm_imports(editor, ws):
     editor.post("/console/import/confirm", {"upload_id": upload_id}, status=404)
 
 
+def test_the_preview_of_a_large_import_lists_the_first_changes_and_counts_them_all(editor, ws, monkeypatch):
+    """A shop's first import of its 8,000-entry spreadsheet previewed every entry with its
+    diff: a 7.5 MB page that took seconds to render, with 确认导入 below all of them. The
+    preview lists the first changes and says how many there are; the counts above and the
+    import itself are for every row."""
+    import kefu.web.file_pages as file_pages
+
+    monkeypatch.setattr(file_pages, "IMPORT_DIFF_SHOWN", 3)
+    data = jsonl(*[{"id": f"n{i}", "question": f"第{i}号商品有现货吗", "answer": "有现货。"} for i in range(8)])
+    html = upload(editor, data, "全部.jsonl")
+    assert re.search(r"<th>新增</th><td>8</td>", html)
+    assert html.count('class="diff-entry"') == 3 and "第0号商品有现货吗" in html and "第7号商品有现货吗" not in html
+    assert "将要发生的改动 <small>8 条，下面列出前 3 条</small>" in html
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200)
+    assert ws.kb().store.get("n7").question == "第7号商品有现货吗"
+    small = upload(editor, jsonl({"id": "n1", "question": "第1号商品有现货吗", "answer": "没有了。"}), "一条.jsonl")
+    assert "将要发生的改动 <small>1 条</small>" in small
+
+
 def test_one_upload_confirmed_in_two_worker_processes_at_once_is_imported_once(editor, app, ws, monkeypatch):
     """A double click on 确认导入 (or two editors) reaching two `kefu serve` workers: each
     found the upload there under its own process's lock, and both imported it."""
