@@ -162,6 +162,11 @@ def _first_failure(results) -> dict | None:
     return next((r.rejected_detail[0] for r in results if r.rejected_detail), None)
 
 
+# Entries whose dry-run changes the text report prints, as it prints 20 rejected rows: a
+# shop's whole spreadsheet printed 18,000 lines, the counts long scrolled away (--json has all).
+DIFF_SHOWN = 50
+
+
 def _shown(value) -> str:
     """A dry-run diff's side as `kefu history` shows a value (a list joined with 、, nothing as
     -), not as a Python value; whole, since the preview is where an editor reads the
@@ -215,10 +220,13 @@ def _import_text(d: dict) -> str:
         if r["passages"]:  # a document: the table's column counts only the passages written
             lines.append(f"  passages of {r['file']}: " + ", ".join(f"{r['passages'].get(k, 0)} {k}" for k in
                                                                   ("added", "updated", "unchanged", "removed")))
-        for change in r["diff"]:
+        for change in r["diff"][:DIFF_SHOWN]:
             lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
             for name, (before, after) in change["changes"].items():
                 lines.append(f"      {name}: {_shown(before)} → {_shown(after)}")
+        if len(r["diff"]) > DIFF_SHOWN:
+            lines.append(f"  … {counted(len(r['diff']) - DIFF_SHOWN, 'more changed entry', 'more changed entries')}"
+                         " (--json lists them all)")
     lines += [f"note: skipped {s}" for s in d.get("skipped_files", [])]
     if "rejected_file" in d:
         lines.append(f"rejected rows written to {d['rejected_file']} (fix them there and import that file)")

@@ -868,6 +868,24 @@ def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     assert dump(home) == before
 
 
+def test_a_dry_run_of_many_rows_prints_the_first_changes_and_counts_the_rest(kefu, tmp_path):
+    """A dry run of a shop's whole spreadsheet printed every row's change: 8,000 rows were
+    18,000 lines (1.3 MB), the table of counts long scrolled away. The text lists the
+    first 50 entries' changes, as it lists the first 20 rejected rows, and says how many
+    more there are; --json still has every one."""
+    from kefu.cli_files import DIFF_SHOWN
+
+    items = [{"id": f"n{i:03d}", "question": f"第{i}号商品有现货吗", "answer": "有现货。"} for i in range(DIFF_SHOWN + 7)]
+    jsonl(tmp_path / "all.jsonl", items)
+    text = kefu("import", "all.jsonl", "--dry-run").stdout
+    listed = re.findall(r"^  add (n\d+)$", text, re.M)
+    assert listed == [f"n{i:03d}" for i in range(DIFF_SHOWN)]
+    assert f"  … 7 more changed entries (--json lists them all)\n" in text
+    assert "dry run: nothing was written" in text.splitlines()[-1]
+    out = report(kefu("import", "all.jsonl", "--dry-run", "--json"))
+    assert len(out["files"][0]["diff"]) == DIFF_SHOWN + 7
+
+
 def test_prune_archives_only_rows_gone_from_the_same_file(kefu, tmp_path):
     home = tmp_path / "home"
     shop_workbook(tmp_path / "faq.xlsx")
