@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from kefu.kb.store import SQLITE_MAX_INTEGER
 from kefu.kb.text import counted
 from kefu.suggest.workspace import Workspace  # light: its heavy imports happen on use
 
@@ -533,8 +534,10 @@ def show(c: Context, entry_id, as_json) -> None:
 @click.option("--tag")
 @click.option("--text", help="Only entries whose question, similar questions or answer contain this "
                                 "(several words: each of them).")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
+# At most SQLite's largest INTEGER: a bigger one (a finger left on the 9) cannot even be
+# passed to it and failed with OverflowError's traceback; no store holds more entries.
+@click.option("--limit", type=click.IntRange(1, SQLITE_MAX_INTEGER, clamp=True), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0, SQLITE_MAX_INTEGER, clamp=True), default=0)
 @json_option
 @click.pass_obj
 @handle_errors

@@ -796,6 +796,17 @@ def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path)
     assert "showing 1-2 of 5" in as_json.stderr
 
 
+def test_list_takes_a_limit_or_offset_too_big_for_sqlite(home, run, fake_models):
+    """`kefu list --offset 99999999999999999999` (a finger on the 9) failed with a
+    traceback ending in OverflowError: SQLite takes no integer that big."""
+    for i in range(3):
+        run("add", "--id", f"k{i}", "-q", f"问题{i}", "-a", "答案")
+    huge = "9" * 20
+    assert [e["id"] for e in json.loads(run("list", "--limit", huge, "--json").stdout)] == ["k0", "k1", "k2"]
+    past = run("list", "--offset", huge)
+    assert past.stdout.strip() == "(no entries)" and "past the end: 3 entries match" in past.stderr
+
+
 def test_history_shows_the_newest_versions_and_says_when_there_are_more(home, run, fake_models):
     """`kefu history` of an entry edited every day printed hundreds of versions, two lines
     each, flooding the terminal; it shows the newest 50 (--limit) and says so on stderr,
