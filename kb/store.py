@@ -26,6 +26,7 @@ from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportCon
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
+MAX_TEXT_WORDS = 20  # words of a list filter's text each searched on its own (Store._filters)
 
 ON_CONFLICT = ("error", "update", "skip")
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
@@ -249,9 +250,12 @@ class Store:
             where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ?)")
             args.append(_simplified(tag.strip()))
         # Each word typed (云朵枕 现货) in any of the three, as a search box is used: the
-        # words with the space between them are in no entry. In simplified script on both
-        # sides: 專票 finds 专票. % and _ in the search text are literal characters, not wildcards.
-        for word in (_simplified(text) or "").split():
+        # words with the space between them are in no entry. A pasted paragraph of more words
+        # than a search has is matched as it is: a thousand conditions are a query SQLite
+        # refuses. In simplified script on both sides: 專票 finds 专票. % and _ in the search
+        # text are literal characters, not wildcards.
+        words = list(dict.fromkeys((_simplified(text) or "").split()))
+        for word in words if len(words) <= MAX_TEXT_WORDS else [_simplified(text).strip()]:
             where.append("(" + " or ".join(f"kefu_simplified({column}) like ? escape '\\'"
                                            for column in ("question", "similar", "answer")) + ")")
             pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

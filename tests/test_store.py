@@ -694,6 +694,23 @@ def test_the_text_filter_finds_entries_holding_every_word_typed(store, make_entr
     assert store.entries(text="云朵枕 羽绒被") == []
 
 
+def test_the_text_filter_takes_a_pasted_paragraph_of_many_words(store, make_entry):
+    """Each word a condition of its own made a pasted paragraph of a thousand words a
+    query SQLite refuses (Expression tree is too large): the console's list answered 500.
+    A word typed twice counts once, and a text of more words than anyone types as a
+    search is searched as it is, as it always was."""
+    store.add(make_entry("p1", question="云朵枕有现货吗", answer="Sorry we are out of stock for now."))
+    store.add(make_entry("p2", question="羽绒被有现货吗", answer="有现货。"))
+    assert [e.id for e in store.entries(text=" ".join(["云朵枕"] * 300))] == ["p1"]
+    pasted = " ".join(f"w{i}" for i in range(1200))
+    assert store.entries(text=pasted) == [] and store.count(text=pasted) == 0
+    # more words than a search has: as it is, so the words of p1's answer among others find nothing
+    assert store.entries(text="Sorry we are out of stock " + " ".join(f"w{i}" for i in range(20))) == []
+    assert [e.id for e in store.entries(text="stock Sorry")] == ["p1"]
+    store.add(make_entry("p3", question="能寄到国外吗", answer=" ".join(f"w{i}" for i in range(30))))
+    assert [e.id for e in store.entries(text=" ".join(f"w{i}" for i in range(5, 25)))] == ["p3"]
+
+
 def test_the_tag_filter_compares_in_simplified_script(store, make_entry):
     """`kefu list --tag 运费` left out the entries tagged 運費 (the sample's Taiwan and Hong
     Kong entries), while --category and --text compare in simplified script."""
