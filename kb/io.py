@@ -96,11 +96,13 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
         sheet = book.active
         sheet.title = "entries"
         sheet.append(CSV_COLUMNS)
-        for e in entries:
-            # Cells are text: a value such as 2030-01-01 must not become a date cell.
+        for row, e in enumerate(entries, 2):
+            # Cells are text: a value such as 2030-01-01 must not become a date cell. Each
+            # addressed by its row: the sheet's size (sheet[sheet.max_row]) is a scan of every
+            # cell so far, which made the export take time by the square of the entries.
             sheet.append(_cells(e))
-            for cell in sheet[sheet.max_row]:
-                cell.data_type = "s"
+            for column in range(1, len(CSV_COLUMNS) + 1):
+                sheet.cell(row, column).data_type = "s"
             n += 1
         book.save(out)
     else:
