@@ -537,11 +537,14 @@ class LearnStore:
         """Make the phrasing a real similar question of its entry (recorded in its history).
         Only one waiting in the queue: a pairing agents rejected (demoted, or lifted with
         no accepts) is listed apart, to be moved or rejected, never approved."""
-        row = self._undecided(row_id, "approve")
-        if not self.queue([row]):
-            raise KefuError(f"cannot approve learned phrasing {row_id}: it is a pairing agents rejected,"
-                            " not one they accepted: move it to the entry that answers it, or reject it")
+        # Every decision reads its row inside the write transaction: read before it, two
+        # editors (two workers, or the console and the CLI) both found it undecided, and an
+        # approve and a reject both went through.
         with writing(self.db):
+            row = self._undecided(row_id, "approve")
+            if not self.queue([row]):
+                raise KefuError(f"cannot approve learned phrasing {row_id}: it is a pairing agents rejected,"
+                                " not one they accepted: move it to the entry that answers it, or reject it")
             entry = self._published(row.entry_id)
             if row.phrasing_key not in {phrase_key(p) for p in entry.phrasings}:
                 self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
@@ -550,8 +553,8 @@ class LearnStore:
         return [row.entry_id]
 
     def reject(self, row_id: int, editor: str) -> list[str]:
-        row = self._undecided(row_id, "reject")
         with writing(self.db):
+            row = self._undecided(row_id, "reject")
             self._decide(row_id, "rejected", editor)
             self._log(row_id, "reject", editor)
         return [row.entry_id]
@@ -563,11 +566,11 @@ class LearnStore:
         worth answering; the editor said which entry answers it), merged with the same
         phrasing there. Rejects never travel: they judged the old entry. The old row keeps
         what the move gave where (`moved_to`), so `reset` takes exactly that back."""
-        row = self._undecided(row_id, "move")
-        to_entry = self._stored_id(to_entry)
-        if to_entry == row.entry_id:
-            raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
         with writing(self.db):
+            row = self._undecided(row_id, "move")
+            to_entry = self._stored_id(to_entry)
+            if to_entry == row.entry_id:
+                raise KefuError(f"learned phrasing {row_id} already belongs to {to_entry}")
             target = self._published(to_entry)
             there = self._find(to_entry, row.key, True, row.phrasing_key)  # a move gives the accepts
             if there is not None and there.moved_to is not None:
@@ -608,13 +611,13 @@ class LearnStore:
         `kefu stats`, but no longer count against the entry in the use prior
         (`entry_counts`): the entry gets its old place back. Rejects after the lift count
         afresh."""
-        row = self.get(row_id)
-        if not row.rejects:
-            raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")
-        before = row.lifted or {"rejects": 0, "rejecters": []}
-        lifted = {"rejects": before["rejects"] + row.rejects,
-                  "rejecters": sorted(set(before["rejecters"]) | set(row.rejecters))}
         with writing(self.db):
+            row = self.get(row_id)
+            if not row.rejects:
+                raise KefuError(f"learned phrasing {row_id} has no rejects: nothing to lift")
+            before = row.lifted or {"rejects": 0, "rejecters": []}
+            lifted = {"rejects": before["rejects"] + row.rejects,
+                      "rejecters": sorted(set(before["rejecters"]) | set(row.rejecters))}
             self.db.execute("update learned set rejects = 0, rejecters = '[]', lifted = ?, decided_by = ?,"
                             " decided_at = ? where id = ?",
                             [json.dumps(lifted, ensure_ascii=False), editor, _now(), row_id])
@@ -627,9 +630,9 @@ class LearnStore:
         away if the move created it and nothing else came since), approve (the phrasing
         leaves the entry's similar questions) or reject; on an undecided row, undo a lift
         (the agents' rejects count again, and so does their demotion)."""
-        row = self.get(row_id)
-        changed = [row.entry_id]
         with writing(self.db):
+            row = self.get(row_id)
+            changed = [row.entry_id]
             if row.moved_to is not None:
                 if (target := self._unmove(row, editor)) is not None:
                     changed.append(target)

@@ -426,6 +426,45 @@ def test_a_pairing_agents_only_rejected_cannot_be_approved(shop):
     learner.reject(row.id, "editor1")  # what an editor may do with it
 
 
+DECIDED = {"approve": "approved", "reject": "rejected"}
+
+
+@pytest.mark.parametrize("other_verb, verb", [("approve", "reject"), ("reject", "approve"),
+                                               ("approve", "approve"), ("reject", "move")])
+def test_two_workers_deciding_one_phrasing_at_once_do_not_both_decide(shop, monkeypatch, other_verb, verb):
+    """Two editors (two gunicorn workers: two connections, or the console and `kefu learn`)
+    decided one queued phrasing at once: each read it undecided before its write
+    transaction, so both went through: an approve and a reject left the phrasing among the
+    entry's similar questions while the queue called it rejected. The row is read inside
+    the transaction."""
+    from kefu.kb import learned as learned_module
+    from kefu.kb.store import Store
+
+    first = LearnStore(shop.store)
+    first.record([accept(MISSED, "delivery", "a")])
+    row_id = first.rows()[0].id
+    other = Store.open(shop.home / "kefu.db")
+    try:
+        second = LearnStore(other)
+        real = learned_module.writing
+
+        def meanwhile(db):  # the first editor's click lands after the second's read, before its write
+            monkeypatch.setattr(learned_module, "writing", real)
+            getattr(first, other_verb)(row_id, "editor1")
+            return real(db)
+        monkeypatch.setattr(learned_module, "writing", meanwhile)
+        decide = {"move": lambda: second.move(row_id, "ship", "editor2")}.get(verb, lambda: getattr(second, verb)(row_id, "editor2"))
+        with pytest.raises(KefuError, match=f"it is {DECIDED[other_verb]}"):
+            decide()
+    finally:
+        other.close()
+    row = first.get(row_id)
+    assert row.status == DECIDED[other_verb] and row.decided_by == "editor1"
+    assert [d["action"] for d in first.decisions(row_id)] == [other_verb]
+    assert (MISSED in shop.store.get("delivery").similar) == (other_verb == "approve")
+    assert not first.rows(entry_id="ship")  # the move did not happen either
+
+
 def test_reset_of_a_move_takes_back_exactly_what_it_gave(shop):
     learner = Learner(shop)
     learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "ship", "b")])
