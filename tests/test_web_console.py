@@ -759,6 +759,24 @@ def test_an_archive_click_on_a_stale_page_does_not_archive_a_newer_edit(editor, 
     assert "已归档条目 ship" in html and ws.kb().store.get("ship").status == "archived"
 
 
+def test_saving_an_entry_a_restore_took_away_keeps_what_was_typed(editor, ws, tmp_path):
+    """`kefu restore` of a backup older than the entry, while its form was open: the save
+    answered a bare 404 page (没有编号为 late 的条目), and the editor's text was gone."""
+    from kefu.kb.store import backup, restore
+
+    backup(ws.home / "kefu.db", tmp_path / "older.db")
+    ws.kb().add({"id": "late", "question": "备份之后才加的条目", "answer": "原来的答案。"}, author="other")
+    editor.get("/console/entries/late")
+    restore(tmp_path / "older.db", ws.home / "kefu.db")
+    typed = entry_form(question="备份之后才加的条目", answer="我辛苦改好的答案", version="1")
+    html = editor.post("/console/entries/late", typed, status=404).text
+    assert "没有编号为 late 的条目了" in html and "你的改动没有保存" in html and "我辛苦改好的答案" in html
+    # The form is the new-entry form, keeping the id: one more click saves it again.
+    assert 'action="/console/entries/new"' in html and re.search(r'name="id" value="late"', html)
+    editor.post("/console/entries/new", {**typed, "id": "late"}, status=200)
+    assert ws.kb().store.get("late").answer == "我辛苦改好的答案"
+
+
 @pytest.mark.parametrize("version", ["abc", "-1", "²", "1.0"])
 def test_an_archive_form_whose_version_is_no_number_archives_nothing(editor, ws, version):
     """A version that is no whole number was read as none, which archives whatever is current."""

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
-from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, InvalidEntry, KefuError, VersionConflict,
-                            VersionNotRestorable)
+from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
+                            VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
@@ -285,7 +285,10 @@ def _save_entry(entry_id: str):
     expected = whole_number(typed)
     with locked() as ws:
         kb = ws.kb()
-        entry = kb.store.get(entry_id)
+        try:
+            entry = kb.store.get(entry_id)
+        except EntryNotFound:
+            return _gone_form(values, entry_id)
         values["id"] = entry.id
         if errors := _time_without_date(request.form):
             return _render_form(values, entry=entry, errors=errors, status=400, version=typed)
@@ -293,12 +296,24 @@ def _save_entry(entry_id: str):
             # A form without its version was made on no version (0): refused as stale.
             saved = kb.update(entry_id, _entry_data(values), author=author(),
                               expected_version=expected or 0)
+        except EntryNotFound:
+            return _gone_form(values, entry_id)
         except VersionConflict as exc:
             return _conflict_form(values, exc.current, typed)
         except InvalidEntry as exc:
             return _render_form(values, entry=entry, errors=_error_of(exc), status=400, version=typed)
     flash("已保存" if saved.version != expected else "没有改动")
     return redirect(url_for(".edit_entry", entry_id=entry_id))
+
+
+def _gone_form(values: dict, entry_id: str):
+    """The form as typed for an entry that is no more (a restore of a backup older than
+    it, while the form was open): a bare 404 page lost the editor's text. Shown as the
+    new-entry form with its id, so one more click, after reading why, saves it again."""
+    values["id"] = entry_id
+    return _render_form(values, status=404, errors={
+        "": f"没有编号为 {entry_id} 的条目了（可能恢复了较早的备份），你的改动没有保存；"
+            "下面是你填写的内容：可以复制，或点「保存」把它另存为新条目。"})
 
 
 def _conflict_form(values: dict, current, version: str):
@@ -318,16 +333,14 @@ def _entry_form_again(message: str):
     """After a failed CSRF check (the login ended or changed in another tab): the form as
     typed, with `message` and a token of the current session, so one more click saves it.
     The version the edit was made on is kept: a change by someone else is still refused."""
-    from kefu.kb.errors import EntryNotFound
-
     values = _values_from_form(request.form)
     if request.endpoint == "console.new_entry":
         return _render_form(values, errors={"": message}, status=400)
     try:
         with locked() as ws:
             entry = ws.kb().store.get(request.view_args["entry_id"])
-    except EntryNotFound as exc:  # raised in an error handler, nothing would catch it: a bare 500
-        return render_template("error.html", status=404, message=error_zh(str(exc))), 404
+    except EntryNotFound:  # raised in an error handler, nothing would catch it: a bare 500
+        return _gone_form(values, request.view_args["entry_id"])
     values["id"] = entry.id
     return _render_form(values, entry=entry, errors={"": message}, status=400,
                         version=request.form.get("version", ""))
