@@ -2226,6 +2226,31 @@ def test_admin_settings_are_saved_and_take_effect(admin, ws, app):
     assert embed.status_code == 200 and embed.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
 
 
+def test_settings_saved_by_someone_else_since_the_page_was_loaded_are_not_overwritten(admin, ws):
+    """Two admins on the settings page (or the page and `kefu learn config`): the second
+    save wrote back every value its form was loaded with, silently undoing the first's
+    allowed origin and trust rule. The form carries a fingerprint of what it showed."""
+    from kefu.kb.learned import TrustRule
+
+    html = admin.get("/console/settings")
+    rev = re.search(r'name="rev" value="([^"]+)"', html).group(1)
+    ws.update_config(lambda config: {**config, "allowed_origins": ["https://chat.example.com"]})  # another admin
+    mine = {"traditional": "s2hk", "retention_days": "30", "min_agents": "2", "allowed_origins": "", "rev": rev}
+    html = admin.post("/console/settings", mine, status=409).text
+    assert "设置已被他人修改" in html and "没有保存" in html and 'value="s2hk" selected' in html
+    assert ws.config()["allowed_origins"] == ["https://chat.example.com"] and "traditional" not in ws.config()
+    admin.post("/console/settings", mine, status=409)  # still the page it was loaded as
+    ws.learner().set_trust(TrustRule(3))  # `kefu learn config --min-agents 3` meanwhile
+    html = admin.get("/console/settings")
+    rev = re.search(r'name="rev" value="([^"]+)"', html).group(1)
+    assert admin.post("/console/settings", {**mine, "rev": rev, "min_agents": "3",
+                                             "allowed_origins": "https://chat.example.com"}, status=200)
+    assert ws.config()["traditional"] == "s2hk" and ws.learner().store.rule.min_agents == 3
+    ws.learner().set_trust(TrustRule(4))
+    admin.post("/console/settings", {**mine, "rev": rev, "min_agents": "3"}, status=409)
+    assert ws.learner().store.rule.min_agents == 4
+
+
 def test_config_json_written_by_several_processes_at_once_is_one_of_theirs(tmp_path):
     """The settings page in two workers, or beside `kefu learn finetune`: every writer of
     config.json went through one config.json.tmp, so one moved another's file away

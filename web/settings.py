@@ -3,6 +3,8 @@ help desks allowed to embed the panel, and the learning trust rule."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.feedback import RETENTION_DAYS
@@ -17,8 +19,12 @@ bp = Blueprint("settings", __name__, url_prefix="/console")
 VARIANTS = {"s2twp": "台湾用语（s2twp）", "s2hk": "香港用语（s2hk）"}
 
 
-def _current(ws) -> dict:
-    config = ws.config()
+class _Stale(Exception):
+    """The settings changed since the form was loaded (raised under config.json's lock)."""
+
+
+def _current(ws, config: dict | None = None) -> dict:
+    config = ws.config() if config is None else config
     return {"traditional": config.get("traditional", "s2twp"),
             "retention_days": str(config.get("retention_days", 90)),
             "allowed_origins": _origin_lines(config.get("allowed_origins", [])),
@@ -32,11 +38,19 @@ def _origin_lines(value) -> str:
     return "\n".join(line for line in (str(item).strip() for item in items) if line)
 
 
-def _page(values: dict, errors: dict | None = None, status: int = 200):
+def _rev(values: dict) -> str:
+    """A fingerprint of the settings a form shows: it carries it, so a save over what
+    another admin (or `kefu learn config`) saved since is refused, not written back."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _page(values: dict, rev: str, errors: dict | None = None, status: int = 200):
     from flask import current_app
 
-    return render_template("console/settings.html", values=values, errors=errors or {}, variants=VARIANTS,
-                           fixed_origins=current_app.config["KEFU_ALLOWED_ORIGINS"]), status
+    return render_template("console/settings.html", values=values, rev=rev, errors=errors or {},
+                           variants=VARIANTS, fixed_origins=current_app.config["KEFU_ALLOWED_ORIGINS"]), status
 
 
 def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> int | None:
@@ -51,7 +65,8 @@ def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> i
 @requires("admin")
 def settings():
     with locked() as ws:
-        return _page(_current(ws))
+        values = _current(ws)
+    return _page(values, _rev(values))
 
 
 @bp.post("/settings")
@@ -77,11 +92,23 @@ def save_settings():
                                          "https://chat.example.com（http 或 https + 主机名，可带 :端口，"
                                          "不带路径、空格或通配符 *）")
             break
+    rev = form.get("rev") or None  # none: a page of an older kefu, saved as before
     if errors:
-        return _page(values, errors, 400)
+        return _page(values, rev or "", errors, 400)
+
+    def change(config: dict) -> dict:
+        # Compared under config.json's lock, which every writer of it takes in turn.
+        if rev is not None and _rev(_current(ws, config)) != rev:
+            raise _Stale
+        return {**config, "traditional": values["traditional"], "retention_days": retention,
+                "allowed_origins": origins}
+
     with locked() as ws:
-        ws.update_config(lambda config: {**config, "traditional": values["traditional"],
-                                         "retention_days": retention, "allowed_origins": origins})
+        try:
+            ws.update_config(change)
+        except _Stale:
+            return _page(values, rev, {"": "设置已被他人修改（在另一个页面或用命令行），你的改动没有保存；"
+                                           "请记下你的改动，刷新页面后再改。"}, 409)
         learner = ws.learner()
         if learner.store.rule.min_agents != min_agents:
             learner.set_trust(TrustRule(min_agents))
