@@ -1365,6 +1365,38 @@ def test_the_preview_of_a_large_import_lists_the_first_changes_and_counts_them_a
     assert "将要发生的改动 <small>1 条</small>" in small
 
 
+@pytest.mark.parametrize("previewed", ["updated", "unchanged"])
+def test_an_import_confirmed_after_someone_edited_its_entries_shows_the_new_preview_first(editor, ws, previewed):
+    """Another editor changed an entry of the file between its preview and 确认导入: the
+    confirm updated it all the same, silently undoing that edit, which the preview the
+    importing editor approved never showed (it showed the entry unchanged, or its answer
+    before that edit). The confirm compares the preview with the store as it is now."""
+    ship = ws.kb().store.get("ship")
+    answer = "全场包邮。" if previewed == "updated" else ship.answer
+    data = jsonl({"id": "ship", "question": ship.question, "answer": answer, "similar": ship.similar})
+    html = upload(editor, data, "运费.jsonl")
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    ws.kb().update("ship", {"answer": "满59元包邮，新疆西藏除外。"}, author="other")  # meanwhile
+    html = editor.post("/console/import/confirm", {"upload_id": upload_id}, status=409).text
+    assert "预览之后，知识库里相关的条目已被他人修改" in html and "没有导入" in html
+    assert "满59元包邮，新疆西藏除外。" in html  # the new preview: what the import would now undo
+    assert ws.kb().store.get("ship").answer == "满59元包邮，新疆西藏除外。"
+    # The new preview is what a confirm now imports: the editor chose it, seeing the change.
+    assert re.search(r'name="upload_id" value="(\w+)"', html).group(1) == upload_id
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200)
+    assert ws.kb().store.get("ship").answer == answer and ws.kb().store.get("ship").author == "ed"
+
+
+def test_an_import_confirmed_after_unrelated_edits_imports(editor, ws):
+    html = upload(editor, jsonl({"id": "ship", "question": "运费怎么算", "answer": "全场包邮。"},
+                                {"question": "支持货到付款吗", "answer": "暂不支持货到付款。"}), "运费.jsonl")
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    other = next(e.id for e in ws.kb().store.entries() if e.id != "ship")
+    ws.kb().update(other, {"answer": "别的条目改了。"}, author="other")
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200)
+    assert ws.kb().store.get("ship").answer == "全场包邮。" and ws.kb().store.entries(text="货到付款")
+
+
 def test_one_upload_confirmed_in_two_worker_processes_at_once_is_imported_once(editor, app, ws, monkeypatch):
     """A double click on 确认导入 (or two editors) reaching two `kefu serve` workers: each
     found the upload there under its own process's lock, and both imported it."""

@@ -419,6 +419,40 @@ def _run_import(ws, meta: dict, options, read):
     return result
 
 
+def _markers(ws) -> dict:
+    """The store's change markers of what an import reads (entries, passages): learning's
+    marker is left out, as agents' clicks move it all day."""
+    return {k: v for k, v in ws.kb().store.changes().items() if k != "learn.version"}
+
+
+def _preview_key(result) -> str:
+    """A fingerprint of what a preview showed: its counts and its diff."""
+    import hashlib
+
+    shown = {"counts": [result.added, result.updated, result.unchanged, result.skipped, result.pruned],
+             "passages": result.passages, "diff": result.diff, "error": result.error}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
+
+
+def _preview_now(ws, meta: dict, read):
+    """The preview as it would be now, when it is not the one the editor confirmed (else
+    None): an entry of the file edited since by someone else would be updated over that
+    edit, which the confirmed preview never showed. `meta` then records the new one, which
+    a confirm imports. The dry run is done again only when the store changed since."""
+    import copy
+
+    from kefu.kb.bulk import ImportOptions
+
+    shown = meta.get("preview")  # none: an upload of an older kefu, imported as before
+    if shown is None or shown["markers"] == _markers(ws):
+        return None
+    markers = _markers(ws)
+    now = _run_import(ws, meta, ImportOptions(dry_run=True, author=author(), **meta["options"]), copy.deepcopy(read))
+    same = _preview_key(now) == shown["key"]
+    meta["preview"] = {"key": _preview_key(now), "markers": markers}
+    return None if same else now
+
+
 def _diff_rows(diff: list[dict]) -> list[dict]:
     """The importer's {field: [before, after]} per entry, shown like the history's diffs."""
     return [{"id": d.get("id"), "action": d.get("action"),
@@ -456,10 +490,14 @@ def import_page():
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     options, read = _read_upload(folder, meta, dry_run=True)
     with locked() as ws:
+        markers = _markers(ws)  # before the dry run: a change made during it is seen at confirm
         result = _run_import(ws, meta, options, read)
     if result.status == "failed":
         shutil.rmtree(folder, ignore_errors=True)  # nothing to confirm
         upload_id = None
+    else:  # what the editor is shown, for the confirm to compare
+        meta["preview"] = {"key": _preview_key(result), "markers": markers}
+        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
                            upload_id=upload_id, diff=_diff_rows(result.diff[:IMPORT_DIFF_SHOWN]),
                            diff_total=len(result.diff), dry_run=True, **_problems(result))
@@ -490,10 +528,23 @@ def import_confirm():
         except FileNotFoundError:
             abort(404, "没有这个上传文件（可能已导入或已过期）")
         try:
-            result = _run_import(ws, meta, options, read)
+            now = _preview_now(ws, meta, read)
+            if now is None:
+                result = _run_import(ws, meta, options, read)
         except BaseException:
             claimed.rename(folder)  # not imported: it can be confirmed again
             raise
+        if now is not None:
+            if now.status == "failed":  # a conflict come since: nothing to confirm
+                shutil.rmtree(claimed, ignore_errors=True)
+            else:  # the new preview is what a confirm imports now
+                (claimed / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+                claimed.rename(folder)
+            return render_template(
+                "console/import.html", suffixes=SUFFIXES, result=now, meta=meta,
+                upload_id=None if now.status == "failed" else upload_id, diff=_diff_rows(now.diff), dry_run=True,
+                error="预览之后，知识库里相关的条目已被他人修改，没有导入；下面是按现在的内容重新生成的预览，"
+                      "请核对后再确认。", **_problems(now)), 409
         shutil.rmtree(claimed, ignore_errors=True)
     return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
                            upload_id=None, diff=[], dry_run=False, **_problems(result))
