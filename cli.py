@@ -479,20 +479,29 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
     emit(entry, as_json, _entry_text)
 
 
+def if_version_option(fn):
+    """The version the change was made on, as the API's `version` and the console's form
+    carry it: a script that read the entry (`kefu show --json`) and changes it later does
+    not undo what someone else saved in between."""
+    return click.option("--if-version", "expected", type=click.IntRange(min=0), metavar="N",
+                        help="Only if the entry still is version N (else an error: it changed since).")(fn)
+
+
 @cli.command()
 @click.argument("entry_id")
 @entry_options
+@if_version_option
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def edit(c: Context, entry_id, as_json, **fields) -> None:
+def edit(c: Context, entry_id, expected, as_json, **fields) -> None:
     """Change fields of an entry; the old version is kept in its history."""
     changes = _changes(**fields)
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().update(entry_id, changes, author=author()), before, as_json,
+    _emit_saved(c.kb().update(entry_id, changes, author=author(), expected_version=expected), before, as_json,
                 "the entry already has these values")
 
 
@@ -507,14 +516,16 @@ def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:
 
 @cli.command()
 @click.argument("entry_id")
+@if_version_option
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def archive(c: Context, entry_id, as_json) -> None:
+def archive(c: Context, entry_id, expected, as_json) -> None:
     """Archive an entry: it stays in the store and its history, but is no longer suggested."""
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().archive(entry_id, author=author()), before, as_json, "it is archived already")
+    _emit_saved(c.kb().archive(entry_id, author=author(), expected_version=expected), before, as_json,
+                "it is archived already")
 
 
 @cli.command()
@@ -617,14 +628,15 @@ def _change(before, after, width: int = 40) -> str:
 @cli.command()
 @click.argument("entry_id")
 @click.option("--to", "version", type=int, required=True, help="Version number to go back to.")
+@if_version_option
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def revert(c: Context, entry_id, version, as_json) -> None:
+def revert(c: Context, entry_id, version, expected, as_json) -> None:
     """Give an entry back the content it had at an earlier version (recorded as a new version)."""
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().revert(entry_id, version, author=author()), before, as_json,
+    _emit_saved(c.kb().revert(entry_id, version, author=author(), expected_version=expected), before, as_json,
                 f"version {version} has the content the entry has now")
 
 

@@ -440,6 +440,23 @@ def test_edit_archive_revert_say_when_nothing_changed(home, run, faq):
     assert len(json.loads(run("history", "a1", "--json").stdout)) == 5
 
 
+def test_edit_archive_revert_with_if_version_refuse_an_entry_changed_since(home, run, faq):
+    """The console's form and the API's `version` refuse to save over another editor's
+    change made since the entry was read; the CLI had no such guard, so a script that read
+    an entry with `kefu show --json` and edited it later silently undid what came between."""
+    run("import", str(faq))
+    assert json.loads(run("edit", "a1", "-a", "第一次改。", "--if-version", "1", "--json").stdout)["version"] == 2
+    for args in (("edit", "a1", "-a", "第二次改。"), ("archive", "a1"), ("revert", "a1", "--to", "1")):
+        result = run(*args, "--if-version", "1", ok=False)
+        assert result.exit_code == 1 and "has changed since version 1 (it is version 2 now)" in result.output
+        error = json.loads(run(*args, "--if-version", "1", "--json", ok=False).stdout)["error"]
+        assert error["code"] == "conflict" and error["field"] == "version"
+    entry = json.loads(run("show", "a1", "--json").stdout)
+    assert entry["answer"] == "第一次改。" and entry["status"] != "archived" and entry["version"] == 2
+    assert json.loads(run("revert", "a1", "--to", "1", "--if-version", "2", "--json").stdout)["version"] == 3
+    assert json.loads(run("archive", "a1", "--if-version", "3", "--json").stdout)["status"] == "archived"
+
+
 def test_revert_to_a_version_kefu_no_longer_accepts_names_the_version(home, run, faq):
     """A version whose question holds a line break (an older kefu stored it) failed with
     `field 'question': must be one line`, as if the editor had typed it."""
