@@ -690,6 +690,34 @@ def test_a_put_made_on_an_older_version_is_a_conflict(api, ws):
     assert "version" in SPEC["components"]["schemas"]["EntryChanges"]["properties"]
 
 
+def test_history_and_revert_through_the_api_as_in_the_console_and_the_cli(api, ws):
+    """The console and the CLI show an entry's history and revert it; the API had neither,
+    though DELETE's answer says an archived entry "can be reverted": an integration that
+    archived or changed an entry by mistake could not see who changed what, nor go back."""
+    api("PUT", "/api/entries/ship", json={"answer": "满59元包邮。"})
+    history = api("GET", "/api/entries/ship/history").get_json()
+    assert [(h["version"], h["action"]) for h in history] == [(1, "import"), (2, "edit")]
+    assert history[1]["before"]["answer"] != history[1]["after"]["answer"] == "满59元包邮。"
+    assert history[1]["author"] == "token:test"
+    # The revert's `version` is the one it was decided on: 409 when the entry changed since.
+    ws.kb().update("ship", {"answer": "编辑刚改的答案。"}, author="ed")
+    r = api("POST", "/api/entries/ship/revert", json={"to": 1, "version": 2})
+    assert r.status_code == 409 and r.get_json()["error"]["field"] == "version"
+    assert ws.kb().store.get("ship").answer == "编辑刚改的答案。"
+    r = api("POST", "/api/entries/ship/revert", json={"to": 1, "version": 3})
+    assert r.status_code == 200 and r.get_json()["changed"] is True and r.get_json()["version"] == 4
+    assert ws.kb().store.get("ship").answer == history[0]["after"]["answer"]
+    assert api("GET", "/api/entries/ship/history").get_json()[-1]["action"] == "revert to v1"
+    assert api("POST", "/api/entries/ship/revert", json={"to": 1}).get_json()["changed"] is False
+    r = api("POST", "/api/entries/ship/revert", json={"to": 99})
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    for bad in ({}, {"to": "1"}, {"to": 1, "version": "x"}):
+        r = api("POST", "/api/entries/ship/revert", json=bad)
+        assert r.status_code == 400 and r.get_json()["error"]["field"] in ("to", "version"), bad
+    assert api("GET", "/api/entries/nope/history").status_code == 404
+    assert {"/api/entries/{entry_id}/history", "/api/entries/{entry_id}/revert"} <= set(SPEC["paths"])
+
+
 def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):
     ws.kb().archive("ship")
     api("POST", "/api/entries", json={"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})

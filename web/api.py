@@ -386,6 +386,36 @@ def archive_entry(entry_id: str):
     return jsonify(_saved(entry, before))
 
 
+@bp.get("/entries/<path:entry_id>/history")
+@requires("editor")
+def entry_history(entry_id: str):
+    """Every version of the entry, oldest first, as `kefu history --json` gives it."""
+    from dataclasses import asdict
+
+    with locked() as ws:
+        return jsonify([asdict(c) for c in ws.kb().store.history(entry_id)])
+
+
+@bp.post("/entries/<path:entry_id>/revert")
+@requires("editor")
+def revert_entry(entry_id: str):
+    """`{to, version}`: the content of version `to` as a new version (`kefu revert`, the
+    console's 恢复到此版本); `version`, optional, as PUT's: 409 when the entry changed since."""
+    body = _body()
+    values = {}
+    for name, required in (("to", True), ("version", False)):
+        value = body.get(name)
+        if value is None and not required:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ApiError(400, "invalid_field", f"{name} must be a whole number (a version of the entry)", name)
+        values[name] = value
+    with locked() as ws:
+        before = ws.kb().store.get(entry_id).version
+        entry = ws.kb().revert(entry_id, values["to"], author=_agent(), expected_version=values.get("version"))
+    return jsonify(_saved(entry, before))
+
+
 def _saved(entry, before: int) -> dict:
     """The entry after a change, with `changed` as `kefu edit --json` and `kefu archive
     --json` give it: false when the store saw the content the entry had and recorded no

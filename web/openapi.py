@@ -60,6 +60,13 @@ SPEC = {
             "EntrySaved": {"allOf": [_ref("Entry"), {"type": "object", "properties": {"changed": {
                 "type": "boolean", "description": "false when the entry already had this content: no version "
                                                   "was recorded"}}}]},
+            "Change": {"type": "object", "properties": {
+                "entry_id": {"type": "string"}, "version": {"type": "integer"},
+                "action": {"type": "string", "description": "create, edit, archive, import, prune, learn, "
+                                                            "unlearn or `revert to vN`"},
+                "author": {"type": ["string", "null"]}, "at": {"type": "string"},
+                "before": {"type": ["object", "null"], "description": "the content before (null when created)"},
+                "after": {"type": "object", "description": "the content this version has"}}},
             "Turn": {"type": "object", "required": ["text"], "properties": {"role": {"type": "string", "enum": ["customer", "agent"]},
                                                       "text": {"type": "string"}}},
             "SuggestRequest": {"type": "object", "required": ["message"], "properties": {
@@ -150,6 +157,20 @@ SPEC = {
                        "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0},
                                        "description": "The version the archive was decided on: 409 when the entry changed since"}],
                        "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}}},
+        "/api/entries/{entry_id}/history": {
+            "parameters": [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"summary": "Every version of an entry, oldest first: who changed what, when (role editor)",
+                    "responses": {"200": _json({"type": "array", "items": _ref("Change")}), **_ERRORS}}},
+        "/api/entries/{entry_id}/revert": {
+            "parameters": [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {"summary": "Give an entry the content of an earlier version, recorded as a new one (role editor)",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["to"],
+                         "properties": {"to": {"type": "integer", "minimum": 1, "description": "The version to go back to"},
+                                        "version": {"type": "integer", "minimum": 0,
+                                                    "description": "The version the revert was decided on: 409 "
+                                                                   "when the entry changed since"}}}}}},
+                     "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}}},
         "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"})}}},
     },
