@@ -368,6 +368,7 @@ def backup(c: Context, file, force, as_json) -> None:
 @handle_errors
 def restore(c: Context, file, as_json) -> None:
     """Replace the store's content with a backup FILE, less what is past retention_days; the index is rebuilt on next use."""
+    from kefu.kb.store import entry_state, restored_entries
     from kefu.kb.store import restore as do_restore
 
     from kefu.kb.users import access_changes, access_state
@@ -377,12 +378,18 @@ def restore(c: Context, file, as_json) -> None:
     # backup works again. Not to be done silently.
     existed = (c.home / "kefu.db").exists()
     before = access_state(c.home / "kefu.db")
+    # The entries' content and history become the backup's: edits made since are gone, and
+    # their versions with them. Said too, as other editors' work may be among them.
+    entries_before = entry_state(c.home / "kefu.db")
     aside = do_restore(file, c.home / "kefu.db")
     # A backup holds customer messages the retention period has deleted since: they must
     # not come back (to the statistics, the gaps, the review queue) until the next purge.
     purged = c.feedback_log().purge()
     after = access_state(c.home / "kefu.db")
     changes = access_changes(before, after) if before is not None and after is not None else None
+    entries_after = entry_state(c.home / "kefu.db")
+    entries = (restored_entries(entries_before, entries_after)
+               if entries_before is not None and entries_after is not None else None)
 
     def text(d: dict) -> str:
         line = f"restored {d['store']} from {d['backup']}"
@@ -396,13 +403,35 @@ def restore(c: Context, file, as_json) -> None:
             line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
                      "restart any running `kefu serve` (it still reads the old file, and what it saves "
                      "there is lost)")
+        if entries is not None and entries.any():
+            line += "\n" + _entries_warning(entries)
         if (existed and changes is None) or (changes is not None and changes.any()):
             line += "\n" + access_warning(changes)
         return line
     emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
           "damaged_file": None if aside is None else str(aside),
           "purged": dataclasses.asdict(purged),
+          "entry_changes": None if entries is None else dataclasses.asdict(entries),
           "access_changes": None if changes is None else dataclasses.asdict(changes)}, as_json, text)
+
+
+def _entries_warning(entries) -> str:
+    """The entries a restore took back to the backup's version, or away, or back."""
+    def ids(names: list[str]) -> str:
+        return ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
+    said = []
+    if n := len(entries.reverted):
+        said.append(f"{counted(n, 'entry', 'entries')} changed since the backup "
+                    f"{'is' if n == 1 else 'are'} back to the backup's version, "
+                    f"{'its' if n == 1 else 'their'} later versions gone from "
+                    f"{'its' if n == 1 else 'their'} history ({ids(entries.reverted)})")
+    if n := len(entries.removed):
+        said.append(f"{counted(n, 'entry', 'entries')} added since the backup {'is' if n == 1 else 'are'} gone"
+                    f" ({ids(entries.removed)})")
+    if n := len(entries.restored):
+        said.append(f"{counted(n, 'entry', 'entries')} not in the store replaced {'is' if n == 1 else 'are'} back"
+                    f" ({ids(entries.restored)})")
+    return "warning: " + "; ".join(said)
 
 
 def access_warning(changes) -> str:

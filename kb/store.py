@@ -1004,6 +1004,40 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
         Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
 
 
+@dataclass
+class RestoredEntries:
+    """What a restore did to the entries, against the store it replaced: their content and
+    history are the backup's, so versions saved since are gone from both."""
+    reverted: list[str]  # changed since the backup: back to the backup's version
+    removed: list[str]  # added since the backup: gone
+    restored: list[str]  # not in the store replaced (itself restored from another backup): back
+
+    def any(self) -> bool:
+        return bool(self.reverted or self.removed or self.restored)
+
+
+def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
+    """Each entry's version and content hash in the store file at `db_path` (read-only);
+    None when it cannot be read (missing, damaged)."""
+    path = Path(db_path)
+    if not path.exists():
+        return None
+    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    try:
+        return {r[0]: (r[1], r[2]) for r in con.execute("select id, version, content_hash from entries")}
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def restored_entries(before: dict, after: dict) -> RestoredEntries:
+    """What changed from `before` to `after` (two `entry_state`s)."""
+    return RestoredEntries(reverted=sorted(i for i in before.keys() & after.keys() if before[i] != after[i]),
+                           removed=sorted(before.keys() - after.keys()),
+                           restored=sorted(after.keys() - before.keys()))
+
+
 def _copy_for_check(src: str | Path, dst: Path) -> None:
     """Copy a backup file to the scratch file `dst` beside the store; KefuError naming the
     side that failed. The system's own error names the backup either way (a full disk in

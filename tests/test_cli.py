@@ -2332,6 +2332,29 @@ def test_serve_refuses_a_data_folder_this_user_cannot_write(home, run, fake_mode
     assert "kefu serve writes to it" in served.stderr and len(served.stderr.splitlines()) == 1
 
 
+def test_restore_says_which_entries_go_back_to_the_backups_version(home, run, fake_models, tmp_path):
+    """A restore of an older backup took back every edit made since, and their versions
+    out of the entries' history, without a word: an admin restoring to undo one mistake
+    did not learn that other editors' work went with it. It names those entries."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("add", "--id", "k2", "-q", "能开发票吗", "-a", "可以开发票")
+    run("backup", str(tmp_path / "kb.db"))
+    assert json.loads(run("restore", str(tmp_path / "kb.db"), "--json").stdout)["entry_changes"] == {
+        "reverted": [], "removed": [], "restored": []}
+    assert "warning" not in run("restore", str(tmp_path / "kb.db")).output
+    run("edit", "k1", "-a", "下午四点前下单当天发货")
+    run("add", "--id", "k3", "-q", "支持货到付款吗", "-a", "暂不支持")
+    out = run("restore", str(tmp_path / "kb.db")).output
+    assert ("warning: 1 entry changed since the backup is back to the backup's version, its later versions"
+            " gone from its history (k1); 1 entry added since the backup is gone (k3)") in out
+    assert [h["version"] for h in json.loads(run("history", "k1", "--json").stdout)] == [1]
+    run("add", "--id", "k3", "-q", "支持货到付款吗", "-a", "暂不支持")
+    run("backup", str(tmp_path / "later.db"))
+    run("restore", str(tmp_path / "kb.db"))
+    changes = json.loads(run("restore", str(tmp_path / "later.db"), "--json").stdout)["entry_changes"]
+    assert changes == {"reverted": [], "removed": [], "restored": ["k3"]}
+
+
 def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
     """A restore brought back a revoked token, a removed user and an old password without a
     word: the store's users, tokens and logins are restored with the content."""
