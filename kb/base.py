@@ -538,16 +538,17 @@ class KnowledgeBase:
         return self._synced(lambda: self.store.add(data, author))
 
     def update(self, entry_id: str, changes: dict, author: str | None = None,
-               expected_version: int | None = None) -> Entry:
-        return self._synced(lambda: self.store.update(entry_id, changes, author,
-                                                      expected_version=expected_version))
+               expected_version: int | None = None, expected_hash: str | None = None) -> Entry:
+        return self._synced(lambda: self.store.update(entry_id, changes, author, expected_version=expected_version,
+                                                      expected_hash=expected_hash))
 
-    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None) -> Entry:
-        return self._synced(lambda: self.store.archive(entry_id, author, expected_version))
+    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None,
+                expected_hash: str | None = None) -> Entry:
+        return self._synced(lambda: self.store.archive(entry_id, author, expected_version, expected_hash))
 
     def revert(self, entry_id: str, version: int, author: str | None = None,
-               expected_version: int | None = None) -> Entry:
-        return self._synced(lambda: self.store.revert(entry_id, version, author, expected_version))
+               expected_version: int | None = None, expected_hash: str | None = None) -> Entry:
+        return self._synced(lambda: self.store.revert(entry_id, version, author, expected_version, expected_hash))
 
     def import_entries(self, items: list[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,

@@ -20,6 +20,12 @@ DEFAULT_CATEGORY = "其他"
 EDITABLE = ("question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to")
 
 
+def content_hash(content: dict) -> str:
+    """The hash of an entry's content (`Entry.content()`, a history row's before or after)."""
+    blob = json.dumps(content, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 @dataclass
 class Entry:
     id: str
@@ -48,8 +54,7 @@ class Entry:
         return {k: getattr(self, k) for k in EDITABLE}
 
     def content_hash(self) -> str:
-        blob = json.dumps(self.content(), ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return content_hash(self.content())
 
     def is_active(self, now: datetime | None = None) -> bool:
         """Published and inside its validity window (valid_to is inclusive)."""

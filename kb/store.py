@@ -345,27 +345,32 @@ class Store:
             return self._add(validate(data), author, "create")
 
     def update(self, entry_id: str, changes: dict, author: str | None = None,
-               action: str = "edit", expected_version: int | None = None) -> Entry:
+               action: str = "edit", expected_version: int | None = None,
+               expected_hash: str | None = None) -> Entry:
         """Change the given fields. With `expected_version` (the version the edit was made
         on), VersionConflict unless the entry still is that version: compared inside the
-        write transaction, so of two processes saving from one version only the first wins."""
+        write transaction, so of two processes saving from one version only the first wins.
+        `expected_hash`, that version's content hash, also tells that version from the one
+        of that number made after a restore of an older backup took the entry back."""
         changes = validate({k: v for k, v in changes.items() if k != "id"})
         with self._writing():
             entry = self.get(entry_id)
-            if expected_version is not None and entry.version != expected_version:
+            if expected_version is not None and (entry.version != expected_version or (
+                    expected_hash is not None and entry.content_hash() != expected_hash)):
                 raise VersionConflict(entry.id, expected_version, entry)
             return self._update(entry, changes, author, action)
 
-    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None) -> Entry:
-        """`expected_version` as for `update`: an archive click on a page of an older version
-        must not archive the entry someone changed since."""
+    def archive(self, entry_id: str, author: str | None = None, expected_version: int | None = None,
+                expected_hash: str | None = None) -> Entry:
+        """`expected_version` (and `expected_hash`) as for `update`: an archive click on a
+        page of an older version must not archive the entry someone changed since."""
         return self.update(entry_id, {"status": "archived"}, author, action="archive",
-                           expected_version=expected_version)
+                           expected_version=expected_version, expected_hash=expected_hash)
 
     def revert(self, entry_id: str, version: int, author: str | None = None,
-               expected_version: int | None = None) -> Entry:
+               expected_version: int | None = None, expected_hash: str | None = None) -> Entry:
         """Make the entry's content what it was right after `version` (a new version is
-        recorded); `expected_version` as for `update`."""
+        recorded); `expected_version` and `expected_hash` as for `update`."""
         entry_id = self.get(entry_id).id  # as stored (ｋ001 is k001)
         if not 0 < version <= SQLITE_MAX_INTEGER:  # no such version; SQLite cannot even compare it
             raise VersionNotFound(entry_id, version)
@@ -382,7 +387,7 @@ class Store:
         except InvalidEntry as exc:
             raise VersionNotRestorable(entry_id, version, exc.field, exc.reason) from None
         return self.update(entry_id, content, author, action=f"revert to v{version}",
-                           expected_version=expected_version)
+                           expected_version=expected_version, expected_hash=expected_hash)
 
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,

@@ -777,6 +777,33 @@ def test_saving_an_entry_a_restore_took_away_keeps_what_was_typed(editor, ws, tm
     assert ws.kb().store.get("late").answer == "我辛苦改好的答案"
 
 
+def test_a_form_opened_before_a_restore_does_not_save_over_an_edit_made_after_it(editor, ws, tmp_path):
+    """A restore takes an entry back to an older version number; edits after it count up
+    again, so a form opened before the restore found "its" version current and saved over
+    the newer edit: the version number alone no longer named the content it was made on."""
+    from kefu.kb.store import backup, restore
+
+    backup(ws.home / "kefu.db", tmp_path / "older.db")
+    ws.kb().update("ship", {"answer": "满79元包邮。"}, author="other")  # v2
+    html = editor.get("/console/entries/ship")
+    base = re.search(r'name="base" value="(\w+)"', html).group(1)
+    restore(tmp_path / "older.db", ws.home / "kefu.db")
+    ws.kb().update("ship", {"answer": "满59元包邮，新疆西藏除外。"}, author="other")  # v2 again, other content
+    form = entry_form(question="运费怎么算", answer="我在恢复前打开的表单", version="2", base=base)
+    html = editor.post("/console/entries/ship", form, status=409).text
+    assert "已被他人修改" in html and "我在恢复前打开的表单" in html and 'name="base" value="%s"' % base in html
+    # So are its 归档 button and a history page's 恢复到此版本 opened before the restore.
+    editor.post("/console/entries/ship/archive", {"version": "2", "base": base}, status=409)
+    editor.post("/console/entries/ship/revert", {"version": "1", "current": "2", "base": base}, status=409)
+    assert ws.kb().store.get("ship").answer == "满59元包邮，新疆西藏除外。"
+    assert ws.kb().store.get("ship").version == 2
+    # A form opened on the entry as it is now saves.
+    html = editor.get("/console/entries/ship")
+    base = re.search(r'name="base" value="(\w+)"', html).group(1)
+    editor.post("/console/entries/ship", {**form, "base": base}, status=200)
+    assert ws.kb().store.get("ship").answer == "我在恢复前打开的表单"
+
+
 @pytest.mark.parametrize("version", ["abc", "-1", "²", "1.0"])
 def test_an_archive_form_whose_version_is_no_number_archives_nothing(editor, ws, version):
     """A version that is no whole number was read as none, which archives whatever is current."""

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, in_window
+from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, in_window
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
                             VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -211,8 +211,10 @@ def _entry_data(values: dict) -> dict:
 
 def _render_form(values: dict, entry=None, errors: dict | None = None, status: int = 200,
                  trial=None, version: str | None = None, changed_since: list[dict] | None = None):
-    """The entry form; `version`: the version the edit was made on (default: the entry's);
-    `changed_since`: what others changed after that version (`field_diff` rows)."""
+    """The entry form; `version`: the version the edit was made on (default: the entry's),
+    with its content hash (`base`, kept from the form posted); `changed_since`: what others
+    changed after that version (`field_diff` rows)."""
+    base = request.form.get("base", "") if version is not None else entry.content_hash() if entry else ""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
         # The words drafts will flag to the agent (kefu lint lists them too): a warning, not an error.
@@ -221,7 +223,7 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
                            categories=categories, known_tags=tags, statuses=STATUSES,
-                           trial=trial, version=version or (entry.version if entry else None),
+                           trial=trial, version=version or (entry.version if entry else None), base=base,
                            flags=flags, changed_since=changed_since), status
 
 
@@ -295,7 +297,7 @@ def _save_entry(entry_id: str):
         try:
             # A form without its version was made on no version (0): refused as stale.
             saved = kb.update(entry_id, _entry_data(values), author=author(),
-                              expected_version=expected or 0)
+                              expected_version=expected or 0, expected_hash=request.form.get("base") or None)
         except EntryNotFound:
             return _gone_form(values, entry_id)
         except VersionConflict as exc:
@@ -323,6 +325,8 @@ def _conflict_form(values: dict, current, version: str):
     with locked() as ws:
         changes = ws.kb().store.history(current.id)
     base = next((c.after for c in changes if str(c.version) == version), None)
+    if base is not None and request.form.get("base") not in (None, "", content_hash(base)):
+        base = None  # that version number now names other content (a restore took the entry back)
     since = field_diff(base, current.content()) if base is not None else None
     errors = {"": f"此条目已被他人修改（现为第 {current.version} 版），你的改动没有保存；"
                   + ("请对照下面的改动，刷新后在最新版本上重新修改。" if since is not None else "请先查看历史或刷新后再改。")}
@@ -359,7 +363,8 @@ def archive_entry(entry_id: str):
     expected = None if not typed else whole_number(typed.strip()) or 0
     try:
         with locked() as ws:
-            ws.kb().archive(entry_id, author=author(), expected_version=expected)
+            ws.kb().archive(entry_id, author=author(), expected_version=expected,
+                            expected_hash=request.form.get("base") or None)
     except VersionConflict as exc:
         return _render_form(_values_of(exc.current), entry=exc.current, status=409, errors={
             "": f"此条目已被他人修改（现为第 {exc.current.version} 版），没有归档；请查看下面的最新内容后再决定。"})
@@ -438,7 +443,8 @@ def revert(entry_id: str):
     current = whole_number(request.form.get("current", "")) or 0  # a form without it: stale
     with locked() as ws:
         try:
-            entry = ws.kb().revert(entry_id, version, author=author(), expected_version=current)
+            entry = ws.kb().revert(entry_id, version, author=author(), expected_version=current,
+                                   expected_hash=request.form.get("base") or None)
         except VersionConflict as exc:
             return _history_page(entry_id, f"此条目已被他人修改（现为第 {exc.current.version} 版），没有恢复；"
                                            "请查看最新的历史后再决定。", 409)
