@@ -421,14 +421,18 @@ def _entry_text(e: dict) -> str:
 
 
 def _window_note(e: dict) -> str:
+    return f"  {state}" if (state := _window_state(e)) else ""
+
+
+def _window_state(e: dict) -> str:
     """已过期 past the entry's validity, 未生效 before it, as the console marks them: neither
     is suggested, whatever the status says."""
     from kefu.kb.entry import in_window
 
     if e["valid_to"] and not in_window(None, e["valid_to"]):
-        return "  已过期"
+        return "已过期"
     if e["valid_from"] and not in_window(e["valid_from"], None):
-        return "  未生效"
+        return "未生效"
     return ""
 
 
@@ -559,7 +563,8 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
     entries = store.entries(status, category, tag, text, limit, offset)
     emit([dataclasses.asdict(e) for e in entries], as_json,
          lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
-                                for e in rows) or "(no entries)")
+                                + (f"\t{state}" if (state := _window_state(e)) else "") for e in rows)
+         or "(no entries)")
     total = store.count(status, category, tag, text)
     if len(entries) < total:
         # On stderr: the listing itself stays one entry a line for scripts.

@@ -109,6 +109,21 @@ def test_show_says_when_an_entry_is_outside_its_validity(home, run, faq):
     assert "有效期: " + str(today) + " ~ " + str(today) + "\n" in run("show", "a1").stdout + "\n"  # today: live
 
 
+def test_list_says_when_an_entry_is_outside_its_validity(home, run, faq):
+    """`kefu list` printed an expired promotion and one not started yet as plain
+    `published`, like the entries kefu suggests; the console's list and `kefu show` mark
+    them 已过期 and 未生效, and so does each line here, after its question."""
+    run("import", str(faq))
+    today = datetime.now().date()
+    run("edit", "a1", "--valid-to", str(today - timedelta(days=1)))
+    run("edit", "a2", "--valid-from", str(today + timedelta(days=1)))
+    run("edit", "a3", "--valid-from", str(today), "--valid-to", str(today))
+    lines = {line.split("\t")[0]: line for line in run("list").stdout.splitlines()}
+    assert lines["a1"] == "a1\tpublished\t售中\t多久发货\t已过期"
+    assert lines["a2"] == "a2\tpublished\t售中\t可以开发票吗\t未生效"
+    assert lines["a3"] == "a3\tpublished\t售后\t七天无理由退货怎么申请"  # today: live
+
+
 def test_errors_exit_nonzero_with_one_line(home, run, faq, tmp_path):
     run("import", str(faq))
     again = run("import", str(faq.parent / "faq.jsonl"), ok=False)
