@@ -74,6 +74,11 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
     return True
 
 
+def ends_at(valid_to: str) -> datetime:
+    """The last local moment a stored end bound covers (a date: its 23:59:59.999999)."""
+    return _parse_when(valid_to, end=True)
+
+
 def _parse_when(value: str, end: bool) -> datetime:
     """A stored bound as a local naive datetime. Lenient on purpose: an older kefu stored
     any `fromisoformat` string (20261129, or an offset it then ignored), and those must

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from kefu.kb.entry import ends_at
 from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
@@ -98,6 +100,10 @@ class Suggestion:
 
 
 ROLES = ("customer", "agent")
+# How close the end of a quoted entry's validity window must be for the agent to be told:
+# a campaign answer (presale deposit rules, a coupon, a holiday shipping cut-off) quoted
+# in its last days may no longer hold when the customer acts on it.
+ENDING_SOON = timedelta(days=3)
 
 
 def turn_problem(turn: object) -> tuple[str | None, str] | None:
@@ -614,6 +620,7 @@ class Assistant:
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         self._why(drafts, hits, result, seg, self.retriever.kb.store)
+        self._ending(drafts, notes)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
@@ -633,6 +640,15 @@ class Assistant:
             suggestion.suggestion_id = self.log.record_suggestion(
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
+
+    def _ending(self, drafts: list[Draft], notes: list[str]) -> None:
+        """Note each entry the drafts quote whose validity ends within ENDING_SOON."""
+        ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
+        entries = self.retriever.kb.store.get_many(set(ids)) if ids else {}
+        now = datetime.now()
+        for e in ids:
+            if e in entries and entries[e].valid_to and ends_at(entries[e].valid_to) - now < ENDING_SOON:
+                notes.append(f"{e} is valid until {entries[e].valid_to}: it ends soon")
 
     def _unused_values(self, values: dict[str, str], drafts: list[Draft], hits: list[Hit]) -> list[str]:
         """The given variables that no draft's entry or 话术 uses and kefu does not read

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 from fakes import FakeEmbedder
@@ -1810,3 +1811,31 @@ def test_hurry_up_with_a_request_is_no_nudge(message):
     from kefu.suggest.understand import understand
 
     assert understand(message).intent != "greeting"
+
+
+def test_the_agent_is_told_when_a_campaign_answer_is_about_to_end(tmp_path, monkeypatch):
+    """A draft quoting a campaign entry whose validity ends today read like any other:
+    the agent promised a deposit rule or a coupon that was gone by the time the customer
+    paid. A note names the entry and its end when that is under ENDING_SOON away; an
+    entry ending later, or with no end, gets none."""
+    patch_jieba(monkeypatch)
+    today = datetime.now().date()
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in SHOP] + [
+        entry_dict("presale", "预售定金能退吗", "预售定金付款后不退哦。", valid_to=str(today)),
+        entry_dict("coupon", "优惠券怎么领", "首页领取满200减20的券。", valid_to=str(today + timedelta(days=30))),
+        entry_dict("cutoff", "春节停发吗", "1月25日16:00后的订单节后发货。",
+                   valid_to=(datetime.now() + timedelta(hours=30)).isoformat(timespec="minutes"))])
+    try:
+        assistant = Assistant(Retriever(kb, fusion=FAKE_FUSION), composer())
+        s = assistant.suggest("预售定金能退吗")
+        assert s.drafts[0].entry_ids[:1] == ["presale"]
+        assert f"presale is valid until {today}: it ends soon" in s.notes
+        s = assistant.suggest("春节停发吗")
+        assert s.drafts[0].entry_ids[:1] == ["cutoff"]
+        assert [n for n in s.notes if n.startswith("cutoff is valid until ")]
+        s = assistant.suggest("优惠券怎么领")
+        assert s.drafts[0].entry_ids[:1] == ["coupon"]
+        assert not [n for n in s.notes if "is valid until" in n]
+    finally:
+        kb.close()

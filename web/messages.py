@@ -315,6 +315,9 @@ _NOTE_PATTERNS = [
      lambda m: f"把握不够，不直接回答：先问客户是不是想问条目 {m[1]}"),
     (re.compile(r"no entry answers this message$"), lambda m: "知识库里没有回答这条消息的条目"),
     (re.compile(r"variables no draft uses: (.*)$", re.S), lambda m: f"填写的变量没有草稿用到：{m[1]}"),
+    (re.compile(r"(\S+) is valid until (\S+): it ends soon$"),
+     lambda m: f"条目 {m[1]} 的有效期到 {m[2].replace('T', ' ')}{'（含当天）' if len(m[2]) == 10 else ''}，即将结束："
+               "请提醒客户，或确认客户下单时仍然适用"),
     (re.compile(r"no whole (\w+) line in the 话术 library: a built-in one$"),
      lambda m: f"话术库里没有完整的「{_label(KIND_ZH, m[1])}」话术：用内置的一句"),
     (re.compile(r"no suitable (\w+) line in the 话术 library: a built-in one$"),
