@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from kefu.kb.entry import WHEN_FORMS, normalize_when
+from kefu.kb.entry import WHEN_FORMS, in_window, normalize_when
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import answered_hit, retention_cutoff
 from kefu.kb.text import counted
@@ -85,6 +85,17 @@ def since_utc(value: str) -> str:
         except (ValueError, OverflowError):  # local midnight of year 1 has no UTC time
             pass
     raise KefuError(f"since {value.strip()[:40]!r} is out of range: too early or too late to convert to UTC")
+
+
+def _period_start(since: str | None) -> datetime | None:
+    """A `since_utc` timestamp as local naive time, which validity windows are read in;
+    None for no start (or one local time cannot hold: the calendar's first day)."""
+    if not since:
+        return None
+    try:
+        return datetime.fromisoformat(since).astimezone().replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
 
 
 def local_day(at: str) -> str:
@@ -180,8 +191,14 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     events = db.execute("select at, entry_id, action, suggestion_id from learn_events where at >= ?",
                         [since_arg]).fetchall()
     out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
-    every = {r[0]: r[1:] for r in db.execute("select id, question, category, status from entries")}
-    entries = {e: (q, cat) for e, (q, cat, status) in every.items() if status == "published"}
+    rows = db.execute("select id, question, category, status, valid_from, valid_to from entries").fetchall()
+    every = {r[0]: r[1:4] for r in rows}
+    # Published and suggestible at some moment of the period: a window opening later, or
+    # one closed before the period began, could not have been accepted in it.
+    start = _period_start(since)
+    entries = {e: (q, cat) for e, q, cat, status, valid_from, valid_to in rows
+               if status == "published" and in_window(valid_from, None)
+               and (start is None or in_window(None, valid_to, start))}
     per_entry: dict[str, Counter] = defaultdict(Counter)
     for _, entry_id, action, _ in events:
         if entry_id:

@@ -1494,3 +1494,23 @@ def test_stats_text_says_none_under_a_heading_with_nothing_to_count(shop):
     lines = text(usage(shop.store.db, None).to_dict()).splitlines()
     assert "by stage: none" in lines and "events: accept 1" in lines
     assert any(line.startswith("by category:") and line != "by category: none" for line in lines)
+
+
+def test_never_used_leaves_out_entries_whose_window_is_outside_the_period(shop):
+    """A campaign entry not valid yet (年货节 next month), or one that ended before the
+    period asked for, was listed among the published entries never accepted, though kefu
+    could not have suggested it then: editors pruning unused entries saw campaigns ready
+    for later among them. An entry whose window meets the period stays listed."""
+    from datetime import date, timedelta
+
+    from kefu.suggest.stats import since_utc, usage
+
+    today = date.today()
+    shop.update("delivery", {"valid_from": str(today + timedelta(days=10))}, author="editor")
+    shop.update("return", {"valid_to": str(today - timedelta(days=10))}, author="editor")
+    listed = {e["entry_id"] for e in usage(shop.store.db).never_used}
+    assert "delivery" not in listed and "return" in listed  # all time: return could have been
+    since = since_utc(str(today - timedelta(days=5)))
+    listed_since = {e["entry_id"] for e in usage(shop.store.db, since).never_used}
+    assert "delivery" not in listed_since and "return" not in listed_since
+    assert listed_since == listed - {"return"}
