@@ -74,6 +74,11 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
     return True
 
 
+def starts_at(valid_from: str) -> datetime:
+    """The first local moment a stored start bound covers (a date: its midnight)."""
+    return _parse_when(valid_from, end=False)
+
+
 def ends_at(valid_to: str) -> datetime:
     """The last local moment a stored end bound covers (a date: its 23:59:59.999999)."""
     return _parse_when(valid_to, end=True)

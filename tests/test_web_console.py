@@ -919,6 +919,29 @@ def test_entry_page_hit_test_places_an_unpublished_draft(editor, ws):
     assert "本条目排在 <strong>第 1 名</strong>" in html and "按已发布计算" not in html
 
 
+def test_entry_page_hit_test_places_a_campaign_entry_as_inside_its_window(editor, ws):
+    """An editor sets up 双11 entries weeks ahead; the hit test on the entry's page left a
+    not-yet-valid entry out (（它现在不在有效期内，不会被命中）), so whether customers would
+    find it could only be seen once the campaign had begun. As a draft is tested as if
+    published, an entry outside its window is tested at a moment inside it, and the page
+    says which."""
+    start = datetime.now().date() + timedelta(days=10)
+    editor.post("/console/entries/new", entry_form(
+        id="presale", question="预售定金可以退吗", similar=["定金能退吗"], answer="定金不退哦。",
+        valid_from=str(start), valid_to=str(start + timedelta(days=11))), status=200)
+    assert "presale" not in search_ids(editor, "定金能退吗")
+    html = editor.get("/console/entries/presale?q=定金能退吗")
+    assert "本条目排在 <strong>第 1 名</strong>" in html
+    assert f"按有效期内的 {start} 00:00 计算" in html
+    assert "presale" not in search_ids(editor, "定金能退吗")  # the live search is as it was
+    editor.post("/console/entries/presale", {**entry_form(
+        question="预售定金可以退吗", similar=["定金能退吗"], answer="定金不退哦。", valid_from="",
+        valid_to=str(datetime.now().date() - timedelta(days=1))), "version": "1"}, status=200)
+    html = editor.get("/console/entries/presale?q=定金能退吗")
+    assert "本条目排在 <strong>第 1 名</strong>" in html
+    assert f"按有效期内的 {datetime.now().date() - timedelta(days=1)} 23:59 计算" in html
+
+
 @pytest.fixture
 def utc_plus_8(monkeypatch):
     """The server's local time zone is UTC+8 (a shop in China) for the test."""

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, in_window
+from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, ends_at, in_window, starts_at
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
                             VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -485,29 +485,43 @@ def _as_if_published(kb, entry):
         index.refresh_lexical()
 
 
-def _search(message: str, entry=None) -> dict:
-    """Hits for `message` (with `entry` as if published), or the reason there are none."""
+def _inside_window(entry) -> datetime | None:
+    """When now is outside the entry's validity window, the moment of it nearest now (its
+    first for one not valid yet, its last for one past it); None when now is inside."""
+    if entry.valid_from and not in_window(entry.valid_from, None):
+        return starts_at(entry.valid_from)
+    if entry.valid_to and not in_window(None, entry.valid_to):
+        return ends_at(entry.valid_to)
+    return None
+
+
+def _search(message: str, entry=None, at: datetime | None = None) -> dict:
+    """Hits for `message` (with `entry` as if published) at local time `at` (default:
+    now), or the reason there are none."""
     from kefu.suggest.retrieve import Retriever
 
     try:
         with locked() as ws:
             kb = ws.kb()
             if entry is None:
-                result = Retriever(kb, top_k=TRY_TOP_K).search(message)
+                result = Retriever(kb, top_k=TRY_TOP_K).search(message, now=at)
             else:
                 with _as_if_published(kb, entry):
-                    result = Retriever(kb, top_k=TRY_TOP_K).search(message)
+                    result = Retriever(kb, top_k=TRY_TOP_K).search(message, now=at)
     except EmptyQuery:
         return {"message": message, "error": "请输入一条顾客消息", "result": None}
     return {"message": message, "error": None, "result": result}
 
 
 def _trial_on_entry(entry, message: str) -> dict:
-    trial = _search(message, entry)
+    """The hit test of an entry's page: as if published, and (a campaign set up ahead, or
+    one over) at a moment inside its validity window, as the other entries stand then."""
+    at = _inside_window(entry)
+    trial = _search(message, entry, at)
     hits = trial["result"].hits if trial["result"] else []
     trial["rank"] = next((i for i, h in enumerate(hits, 1) if h.entry_id == entry.id), None)
     trial["hypothetical"] = entry.status != "published"
-    trial["out_of_window"] = not in_window(entry.valid_from, entry.valid_to)
+    trial["at"] = at
     return trial
 
 
