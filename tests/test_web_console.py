@@ -952,6 +952,16 @@ def utc_plus_8(monkeypatch):
     time.tzset()
 
 
+def test_the_validity_fields_name_the_time_zone_they_are_read_in(editor, utc_plus_8):
+    """A validity date and time are read in the server's local time zone; the form did not
+    say which, so an editor in Beijing setting 20:00 on a server kept in UTC got a
+    campaign live from 04:00 the next morning, Beijing time. The form names the zone."""
+    for page in ("/console/entries/new", "/console/entries/ship"):
+        html = editor.get(page)
+        hint = html[html.index('for="f-valid_from"'):]
+        assert "按服务器时区（UTC+08:00）" in hint[:hint.index("</small>")], page
+
+
 def test_console_times_are_the_servers_local_time_as_validity_dates_are(editor, ws, utc_plus_8):
     """History and updated_at are stored in UTC: an edit at 18:49 in Shanghai showed as 10:49."""
     ws.kb().update("ship", {"answer": "满59元包邮。"}, author="ed")

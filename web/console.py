@@ -222,9 +222,16 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
-                           categories=categories, known_tags=tags, statuses=STATUSES,
+                           categories=categories, known_tags=tags, statuses=STATUSES, zone=_zone(),
                            trial=trial, version=version or (entry.version if entry else None), base=base,
                            flags=flags, changed_since=changed_since), status
+
+
+def _zone() -> str:
+    """The server's UTC offset now ("UTC+08:00"): validity dates and times without an
+    offset are read in it, which may not be the editor's."""
+    offset = datetime.now().astimezone().strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:5]}"
 
 
 def _error_of(exc: KefuError) -> dict:
