@@ -120,7 +120,7 @@ def normalize_when(value: str) -> str:
     ValueError for anything else: `fromisoformat` alone would also take 20261129 or
     2026-W48, which then compare differently from the dates editors mean; OverflowError
     for a moment with no local time here (before year 1 or after 9999 once converted)."""
-    text = value.strip().upper()
+    text = value.strip().translate(HALF_WIDTH).upper()  # ２０２６－１１－１１ 20：00, typed in full width
     if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
     return _stored(text)

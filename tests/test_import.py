@@ -1176,6 +1176,18 @@ def test_dates_as_spreadsheets_write_them_are_read(tmp_path, given, read):
     assert [r.data["valid_from"] for r in load(path).rows] == [read]
 
 
+@pytest.mark.parametrize("given,read", [
+    ("２０２６－１２－０１", "2026-12-01"), ("２０２６年１２月１日", "2026-12-01"),
+    ("2026年12月12日 20：00", "2026-12-12T20:00:00"), ("２０２６/１２/１２ ２０：００", "2026-12-12T20:00:00"),
+])
+def test_dates_typed_in_full_width_are_read(tmp_path, given, read):
+    """Full-width digits and colons (a Chinese input method in full-width mode) made a
+    rejected row, 20：00 even after a date kefu reads."""
+    path = tmp_path / "faq.csv"
+    path.write_text(f"question,answer,valid_from\n活动时间,答,{given}\n", encoding="utf-8")
+    assert [r.data["valid_from"] for r in load(path).rows] == [read]
+
+
 @pytest.mark.parametrize("bad", ["2026/13/45", "2026/2/30", "3/1/2026", "2026/3/1 25:00", "2026年3月"])
 def test_a_bad_date_in_spreadsheet_form_is_still_a_rejected_row_naming_it(tmp_path, bad):
     path = tmp_path / "faq.csv"

@@ -421,6 +421,18 @@ def test_validity_bounds_are_stored_in_one_form(berlin, store, make_entry, given
     assert store.get("e1").valid_to == stored
 
 
+@pytest.mark.parametrize("given, stored", [
+    ("２０２６－１１－２９", "2026-11-29"),
+    ("2026-11-29 20：00", "2026-11-29T20:00:00"),
+    ("２０２６－１１－２９Ｔ２０：００＋０８：００", "2026-11-29T20:00:00+08:00"),
+])
+def test_full_width_validity_bounds_are_stored_half_width(store, make_entry, given, stored):
+    """A Chinese input method in full-width mode types ２０２６－１１－２９ and 20：00; they
+    were refused as not a date, though an id typed so is stored half-width."""
+    assert validate({"valid_to": given})["valid_to"] == stored
+    assert store.add(make_entry("e1", valid_from=given)).valid_from == stored
+
+
 @pytest.mark.parametrize("bad", ["20261129", "2026-W48-7", "2026-333", "2026-11-29T10", "2026-11-29T1000",
                                  "2026/11/29", "29.11.2026", "2026-13-01", "2026-11-29T25:00", "tomorrow",
                                  "2026-11-29T10:00+8"])

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, time
 
 from ..entry import question_key, validate
-from ..text import to_simplified
+from ..text import HALF_WIDTH, to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
 
@@ -142,8 +142,9 @@ _SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})
 
 def _when(text: str) -> str:
     """A validity cell in the ISO form kefu reads (2026/3/1 9:05 is 2026-03-01T09:05:00);
-    any other text as it is, for the entry's check to accept or name."""
-    if not (m := _SHEET_DATE.fullmatch(text)):
+    any other text as it is, for the entry's check to accept or name. Full-width digits,
+    slashes and colons (２０２６/１２/１２ 20：00) are read as their half-width forms."""
+    if not (m := _SHEET_DATE.fullmatch(text.translate(HALF_WIDTH))):
         return text
     year, _, month, month_zh, day, hour, minute, second = m.groups()
     try:
