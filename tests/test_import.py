@@ -1188,6 +1188,18 @@ def test_dates_typed_in_full_width_are_read(tmp_path, given, read):
     assert [r.data["valid_from"] for r in load(path).rows] == [read]
 
 
+@pytest.mark.parametrize("given,read", [
+    ("2026年12月12日20:00", "2026-12-12T20:00:00"), ("2026年12月12日 20:00", "2026-12-12T20:00:00"),
+    ("2026年1月5日9:05:30", "2026-01-05T09:05:30"),
+])
+def test_a_time_right_after_the_chinese_date_is_read(tmp_path, given, read):
+    """2026年12月12日20:00, as it is written in Chinese (日 ends the date, no space needed),
+    was a rejected row; only 2026年12月12日 20:00 was read."""
+    path = tmp_path / "faq.csv"
+    path.write_text(f"question,answer,valid_from\n活动时间,答,{given}\n", encoding="utf-8")
+    assert [r.data["valid_from"] for r in load(path).rows] == [read]
+
+
 @pytest.mark.parametrize("bad", ["2026/13/45", "2026/2/30", "3/1/2026", "2026/3/1 25:00", "2026年3月"])
 def test_a_bad_date_in_spreadsheet_form_is_still_a_rejected_row_naming_it(tmp_path, bad):
     path = tmp_path / "faq.csv"

@@ -137,7 +137,7 @@ def cell_text(value: object) -> str:
 # read from a CSV as 2026/3/1 (a date-time as 2026/3/1 9:05), editors type 2026.3.1 or
 # 2026年3月1日. Year first only, so the day and month are never in doubt.
 _SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)日|)"
-                         r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+                         r"(?:(?(4)\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?")  # 日 ends the date: 12日20:00
 
 
 def _when(text: str) -> str:
