@@ -1200,6 +1200,17 @@ def test_a_time_right_after_the_chinese_date_is_read(tmp_path, given, read):
     assert [r.data["valid_from"] for r in load(path).rows] == [read]
 
 
+@pytest.mark.parametrize("bad", ["11月11日", "11.11", "12/12 20:00", "１１月１１日20:00"])
+def test_a_date_without_its_year_is_a_rejected_row_saying_so(tmp_path, bad):
+    """双11 typed as 11月11日 or 11.11 was refused as 'not an ISO date (YYYY-MM-DD, …)',
+    which does not say what is missing; the row names the cell and asks for the year."""
+    path = tmp_path / "faq.csv"
+    path.write_text(f"问题,答案,失效时间\n双11尾款,答,{bad}\n", encoding="utf-8")
+    [problem] = load(path).problems
+    assert "line 2, column '失效时间'" in str(problem)
+    assert f"has no year: {bad!r}" in str(problem) and "2026年11月11日" in str(problem)
+
+
 @pytest.mark.parametrize("bad", ["2026/13/45", "2026/2/30", "3/1/2026", "2026/3/1 25:00", "2026年3月"])
 def test_a_bad_date_in_spreadsheet_form_is_still_a_rejected_row_naming_it(tmp_path, bad):
     path = tmp_path / "faq.csv"

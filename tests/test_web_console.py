@@ -1538,6 +1538,12 @@ def test_searches_are_not_held_up_while_an_import_parses_its_file(editor, admin,
         assert ws.kb().store.entries(text="货到付款")
 
 
+def test_import_of_a_date_without_its_year_says_so_in_chinese(editor):
+    html = upload(editor, "问题,答案,失效时间\n双11尾款什么时候付,11日0点起。,11月11日\n".encode(), "camp.csv")
+    assert "camp.csv，第 2 行，失效时间：没写年份：&#39;11月11日&#39;（请写成 2026-11-11" in html
+    assert "has no year" not in html
+
+
 def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
     html = upload(editor, jsonl({"question": "缺答案"}), "bad.jsonl")
     assert "失败" in html and "确认导入" not in html

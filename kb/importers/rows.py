@@ -140,6 +140,11 @@ _SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})
                          r"(?:(?(4)\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?")  # 日 ends the date: 12日20:00
 
 
+# A month and day without the year (11月11日, 11.11, 12/12 20:00): which year is meant
+# cannot be known (a campaign set up in December for January), so the row asks for it.
+_NO_YEAR = re.compile(r"\d{1,2}\s*(?:月\s*\d{1,2}\s*日?|([-/.])\s*\d{1,2})(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
 def _when(text: str) -> str:
     """A validity cell in the ISO form kefu reads (2026/3/1 9:05 is 2026-03-01T09:05:00);
     any other text as it is, for the entry's check to accept or name. Full-width digits,
@@ -217,6 +222,10 @@ class RowChecker:
         for name in ("question", "answer"):
             if not data.get(name):
                 return self._problem(place, name, "missing or empty", shown)
+        for name in WHEN_FIELDS:
+            if isinstance(data.get(name), str) and _NO_YEAR.fullmatch(data[name].translate(HALF_WIDTH)):
+                return self._problem(place, name, f"has no year: {data[name]!r} (write it as 2026-11-11, "
+                                                  "2026/11/11 or 2026年11月11日)", shown)
         try:
             data = validate(data)
         except InvalidEntry as exc:
