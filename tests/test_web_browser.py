@@ -917,6 +917,28 @@ def test_a_message_matched_by_its_end_only_says_so_in_chinese(servers, new_page)
     assert "longer than" not in page.locator("#kp-results").inner_text()
 
 
+def test_a_campaign_answer_on_its_last_day_is_flagged_on_the_page_not_only_under_why(servers, new_page):
+    """The note that a quoted entry's validity ends soon was listed only inside the
+    collapsed 为什么 of each draft, so an agent sending a presale rule on its last day was
+    not told; it is a warning above the drafts, as a message matched by its end is."""
+    from datetime import date
+
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": "双11预售定金可以退吗", "answer": "预售定金付款后不退哦。",
+                                     "valid_to": str(date.today())}, author="test")
+    try:
+        page = new_page()
+        login(page, servers.url)
+        ask(page, "双11预售定金可以退吗")
+        warn = page.locator(".kp-warn")
+        assert warn.count() == 1
+        assert warn.inner_text() == (f"条目 {entry.id} 的有效期到 {date.today()}（含当天），即将结束："
+                                     "请提醒客户，或确认客户下单时仍然适用")
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
 def _logged(servers) -> dict[str, str]:
     with servers.app.extensions["kefu_lock"]:
         return dict(servers.ws.kb().store.db.execute(

@@ -35,6 +35,8 @@
   const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
   // The retriever matches only the end of a very long message: worth a visible warning.
   const TRUNCATED = /^message longer than (\d+) characters: only its end was matched$/;
+  // A quoted campaign entry's validity ends within days: the agent must see it before sending.
+  const ENDING = /^\S+ is valid until \S+: it ends soon$/;
 
   /** The suggestion's `panel` part, with a list or map where the server sent none. */
   function panelOf(s) {
@@ -491,6 +493,9 @@
     const notes = Array.isArray(s.notes) ? s.notes : [];
     const cut = notes.findIndex((n) => TRUNCATED.test(n));
     if (cut >= 0) parts.push(h("p", { class: "kp-warn card", role: "note" }, inChinese(notes, panelOf(s).notes, cut)));
+    notes.forEach((n, i) => {
+      if (ENDING.test(n)) parts.push(h("p", { class: "kp-warn card", role: "note" }, inChinese(notes, panelOf(s).notes, i)));
+    });
     // The match shown is the entry the drafts answer: the top hit may be one the
     // assistant left out (written for another region, say), which no draft uses.
     const shown = hits.find((hit) => hit.id === panelOf(s).entry);
