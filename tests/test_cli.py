@@ -1190,7 +1190,8 @@ def test_add_names_a_bad_id_or_date_and_makes_a_full_width_id_half_width(home, r
     run("add", "--id", "ＡＢ１", "-q", "多久发货", "-a", "当天发货", "--valid-to", "2026-11-29 18:00")
     shown = json.loads(run("show", "AB1", "--json").stdout)
     assert (shown["id"], shown["valid_to"]) == ("AB1", "2026-11-29T18:00:00")
-    assert run("list").stdout == "AB1\tpublished\t其他\t多久发货\n"
+    # 2026-11-29 18:00 has passed: the line says so (see test_list_says_when_…)
+    assert run("list").stdout == "AB1\tpublished\t其他\t多久发货\t已过期\n"
 
 
 def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):
