@@ -814,6 +814,21 @@ def test_openapi_documents_every_api_route(app):
         assert method.lower() in SPEC["paths"][path], f"{method} {rule} is not in the OpenAPI document"
 
 
+def test_openapi_describes_validity_bounds_as_the_api_returns_them(api):
+    """valid_from and valid_to were declared `format: date-time` (RFC 3339: a time and an
+    offset), but a bound is stored as a date (2026-11-11) or a local time without offset
+    (2026-11-11T20:00:00): a client validating against the document refused them. The
+    schema gives the stored forms, and every form the API returns fits it."""
+    for given in ("2026-11-11", "2026-11-11T20:00", "2026-11-11T20:00+08:00", "2026-11-11T20:00:00.5Z"):
+        r = api("PUT", "/api/entries/ship", json={"valid_from": given, "valid_to": given})
+        assert r.status_code == 200, r.get_json()
+        entry = api("GET", "/api/entries/ship").get_json()
+        for name in ("valid_from", "valid_to"):
+            schema = SPEC["components"]["schemas"]["Entry"]["properties"][name]
+            assert schema.get("format") != "date-time"
+            assert re.fullmatch(schema["pattern"].strip("^$"), entry[name]), (schema, entry[name])
+
+
 def test_an_edit_through_one_process_is_seen_by_another(tmp_path, ws):
     """Two workers = two apps over one data folder: the second sees the first's edit."""
     other = Workspace(ws.home, embedders=[FakeEmbedder()])

@@ -30,9 +30,17 @@ _ENTRY_FIELDS = {
     "category": {"type": "string", "examples": ["售前", "售中", "售后", "投诉", "账户"]},
     "tags": {"type": "array", "items": {"type": "string"}},
     "status": {"type": "string", "enum": ["draft", "published", "archived"]},
-    "valid_from": {"type": ["string", "null"], "format": "date-time"},
-    "valid_to": {"type": ["string", "null"], "format": "date-time"},
+    # Not `format: date-time`: a bound is a whole day, or a moment in local time unless it
+    # has an offset, neither of which is an RFC 3339 date-time.
+    "valid_from": {"type": ["string", "null"], "description": "YYYY-MM-DD (from local midnight) or "
+                   "YYYY-MM-DDTHH:MM[:SS], local time unless it has an offset (+08:00, Z)",
+                   "examples": ["2026-11-11", "2026-11-11T20:00", "2026-11-11T20:00+08:00"]},
+    "valid_to": {"type": ["string", "null"], "description": "YYYY-MM-DD (the whole day) or "
+                 "YYYY-MM-DDTHH:MM[:SS], local time unless it has an offset (+08:00, Z)",
+                 "examples": ["2026-11-11", "2026-11-11T23:59:59", "2026-11-11T23:59:59+08:00"]},
 }
+# A bound as the store keeps and the API returns it (kb.entry.normalize_when).
+_STORED_WHEN = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{6})?([+-]\d{2}:\d{2})?)?$"
 
 SPEC = {
     "openapi": "3.1.0",
@@ -55,7 +63,9 @@ SPEC = {
                                                   "has changed since (optional)"}},
                              "additionalProperties": False},
             "Entry": {"type": "object", "properties": {
-                **_ENTRY_FIELDS, "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                **_ENTRY_FIELDS, **{name: {**_ENTRY_FIELDS[name], "pattern": _STORED_WHEN}
+                                    for name in ("valid_from", "valid_to")},
+                "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
             "EntrySaved": {"allOf": [_ref("Entry"), {"type": "object", "properties": {"changed": {
                 "type": "boolean", "description": "false when the entry already had this content: no version "
