@@ -880,7 +880,7 @@ def test_a_dry_run_of_many_rows_prints_the_first_changes_and_counts_the_rest(kef
     text = kefu("import", "all.jsonl", "--dry-run").stdout
     listed = re.findall(r"^  add (n\d+)$", text, re.M)
     assert listed == [f"n{i:03d}" for i in range(DIFF_SHOWN)]
-    assert f"  … 7 more changed entries (--json lists them all)\n" in text
+    assert "  … 7 more changed entries (--json lists them all)\n" in text
     assert "dry run: nothing was written" in text.splitlines()[-1]
     out = report(kefu("import", "all.jsonl", "--dry-run", "--json"))
     assert len(out["files"][0]["diff"]) == DIFF_SHOWN + 7
