@@ -60,9 +60,22 @@ def test_wheel_holds_what_kefu_reads(dists):
 
 
 def test_wheel_holds_nothing_of_the_repository(dists):
+    from kefu import __version__
+
     top = {n.split("/")[0] for n in dists["wheel"]}
-    assert top == {"kefu", "kefu-0.1.0.dist-info"}
+    assert top == {"kefu", f"kefu-{__version__}.dist-info"}
     assert not [n for n in dists["wheel"] if n.startswith(("kefu/tests/", "kefu/bench/", "kefu/.venv/"))]
+
+
+def test_the_version_is_written_once(dists):
+    """pyproject.toml reads the version from kefu/__init__.py, which `kefu --version` and
+    programs importing kefu read: one bump changes both."""
+    from kefu import __version__
+
+    with zipfile.ZipFile(dists["wheel_path"]) as z:
+        metadata = z.read(f"kefu-{__version__}.dist-info/METADATA").decode()
+    assert f"\nVersion: {__version__}\n" in metadata
+    assert "\nversion = \"" not in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def test_the_build_finds_the_package_data_unambiguous(dists):
