@@ -1447,6 +1447,49 @@ def test_an_import_confirmed_after_someone_edited_its_entries_shows_the_new_prev
     assert ws.kb().store.get("ship").answer == answer and ws.kb().store.get("ship").author == "ed"
 
 
+def test_the_new_preview_of_a_large_import_edited_meanwhile_lists_the_first_changes_too(editor, ws, monkeypatch):
+    """The confirm's new preview (409, an entry of the file edited meanwhile) was rendered
+    without the total and with every change: the page failed (500), and the next 确认导入
+    imported that new preview, which the editor never saw, undoing the other edit."""
+    import kefu.web.file_pages as file_pages
+
+    monkeypatch.setattr(file_pages, "IMPORT_DIFF_SHOWN", 3)
+    ship = ws.kb().store.get("ship")
+    data = jsonl({"id": "ship", "question": ship.question, "answer": "全场包邮。", "similar": ship.similar},
+                 *[{"id": f"n{i}", "question": f"第{i}号商品有现货吗", "answer": "有现货。"} for i in range(7)])
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', upload(editor, data, "全部.jsonl")).group(1)
+    ws.kb().update("ship", {"answer": "满59元包邮，新疆西藏除外。"}, author="other")  # meanwhile
+    html = editor.post("/console/import/confirm", {"upload_id": upload_id}, status=409).text
+    assert "预览之后，知识库里相关的条目已被他人修改" in html
+    assert html.count('class="diff-entry"') == 3 and "将要发生的改动 <small>8 条，下面列出前 3 条</small>" in html
+    assert re.search(r'name="upload_id" value="(\w+)"', html).group(1) == upload_id
+    assert ws.kb().store.get("ship").answer == "满59元包邮，新疆西藏除外。"
+
+
+def test_a_new_preview_that_fails_to_show_is_not_what_the_next_confirm_imports(editor, ws, monkeypatch):
+    """The new preview was kept as the one to import before its page was rendered: when
+    the page failed, the next confirm imported a preview nobody saw."""
+    import kefu.web.file_pages as file_pages
+
+    ship = ws.kb().store.get("ship")
+    data = jsonl({"id": "ship", "question": ship.question, "answer": "全场包邮。", "similar": ship.similar})
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', upload(editor, data, "运费.jsonl")).group(1)
+    ws.kb().update("ship", {"answer": "满59元包邮，新疆西藏除外。"}, author="other")  # meanwhile
+    render = file_pages.render_template
+
+    def broken(*args, **kw):
+        raise RuntimeError("page failed")
+
+    monkeypatch.setattr(file_pages, "render_template", broken)
+    with pytest.raises(RuntimeError):
+        editor.post("/console/import/confirm", {"upload_id": upload_id})
+    monkeypatch.setattr(file_pages, "render_template", render)
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=409)  # shown, not imported
+    assert ws.kb().store.get("ship").answer == "满59元包邮，新疆西藏除外。"
+    editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200)
+    assert ws.kb().store.get("ship").answer == "全场包邮。"
+
+
 def test_an_import_confirmed_after_unrelated_edits_imports(editor, ws):
     html = upload(editor, jsonl({"id": "ship", "question": "运费怎么算", "answer": "全场包邮。"},
                                 {"question": "支持货到付款吗", "answer": "暂不支持货到付款。"}), "运费.jsonl")

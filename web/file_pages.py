@@ -468,6 +468,17 @@ def _problems(result) -> dict:
             "notes": [import_note_zh(n) for n in result.notes]}
 
 
+def _import_page(result, meta: dict, *, upload_id: str | None, dry_run: bool, error: str | None = None):
+    """The page of an import's preview (`dry_run`) or result: the counts, its problems and,
+    in a preview, the first IMPORT_DIFF_SHOWN changes with how many there are in all."""
+    from kefu.kb.importers import SUFFIXES
+
+    diff = result.diff if dry_run else []
+    return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
+                           upload_id=upload_id, diff=_diff_rows(diff[:IMPORT_DIFF_SHOWN]), diff_total=len(diff),
+                           dry_run=dry_run, error=error, **_problems(result))
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @requires("editor")
 def import_page():
@@ -498,16 +509,12 @@ def import_page():
     else:  # what the editor is shown, for the confirm to compare
         meta["preview"] = {"key": _preview_key(result), "markers": markers}
         (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=upload_id, diff=_diff_rows(result.diff[:IMPORT_DIFF_SHOWN]),
-                           diff_total=len(result.diff), dry_run=True, **_problems(result))
+    return _import_page(result, meta, upload_id=upload_id, dry_run=True)
 
 
 @bp.post("/import/confirm")
 @requires("editor")
 def import_confirm():
-    from kefu.kb.importers import SUFFIXES
-
     upload_id = request.form.get("upload_id", "")
     with locked() as ws:
         folder = _upload_dir(ws, upload_id)
@@ -531,6 +538,10 @@ def import_confirm():
             now = _preview_now(ws, meta, read)
             if now is None:
                 result = _run_import(ws, meta, options, read)
+            else:  # rendered before the new preview is kept: a confirm imports only one shown
+                page = _import_page(now, meta, upload_id=None if now.status == "failed" else upload_id, dry_run=True,
+                                    error="预览之后，知识库里相关的条目已被他人修改，没有导入；"
+                                          "下面是按现在的内容重新生成的预览，请核对后再确认。")
         except BaseException:
             claimed.rename(folder)  # not imported: it can be confirmed again
             raise
@@ -540,11 +551,6 @@ def import_confirm():
             else:  # the new preview is what a confirm imports now
                 (claimed / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
                 claimed.rename(folder)
-            return render_template(
-                "console/import.html", suffixes=SUFFIXES, result=now, meta=meta,
-                upload_id=None if now.status == "failed" else upload_id, diff=_diff_rows(now.diff), dry_run=True,
-                error="预览之后，知识库里相关的条目已被他人修改，没有导入；下面是按现在的内容重新生成的预览，"
-                      "请核对后再确认。", **_problems(now)), 409
+            return page, 409
         shutil.rmtree(claimed, ignore_errors=True)
-    return render_template("console/import.html", suffixes=SUFFIXES, result=result, meta=meta,
-                           upload_id=None, diff=[], dry_run=False, **_problems(result))
+    return _import_page(result, meta, upload_id=None, dry_run=False)
