@@ -543,16 +543,21 @@ def show(c: Context, entry_id, as_json) -> None:
     emit(c.store().get(entry_id), as_json, _entry_text)
 
 
+def _at_most_sqlite(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """At most SQLite's largest INTEGER: a bigger one (a finger left on the 9) cannot even
+    be passed to it and failed with OverflowError's traceback; no store holds more entries.
+    Only the top is capped: below the least (`--limit 0`) stays a usage error."""
+    return min(value, SQLITE_MAX_INTEGER)
+
+
 @cli.command(name="list")
 @click.option("--status", type=click.Choice(["draft", "published", "archived"]))
 @click.option("--category")
 @click.option("--tag")
 @click.option("--text", help="Only entries whose question, similar questions or answer contain this "
                                 "(several words: each of them).")
-# At most SQLite's largest INTEGER: a bigger one (a finger left on the 9) cannot even be
-# passed to it and failed with OverflowError's traceback; no store holds more entries.
-@click.option("--limit", type=click.IntRange(1, SQLITE_MAX_INTEGER, clamp=True), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0, SQLITE_MAX_INTEGER, clamp=True), default=0)
+@click.option("--limit", type=click.IntRange(1), callback=_at_most_sqlite, default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), callback=_at_most_sqlite, default=0)
 @json_option
 @click.pass_obj
 @handle_errors

@@ -839,6 +839,15 @@ def test_list_takes_a_limit_or_offset_too_big_for_sqlite(home, run, fake_models)
     assert past.stdout.strip() == "(no entries)" and "past the end: 3 entries match" in past.stderr
 
 
+def test_list_refuses_a_limit_or_offset_below_its_least(home, run, fake_models):
+    """Capping the top at SQLite's largest integer clamped the bottom too: `--limit 0`
+    listed one entry and `--offset -1` the first ones, where both were usage errors."""
+    run("add", "--id", "k0", "-q", "问题0", "-a", "答案")
+    for option, value in (("--limit", "0"), ("--offset", "-1")):
+        result = run("list", option, value, ok=False)
+        assert result.exit_code == 2 and option in result.output and result.stdout.count("k0") == 0
+
+
 def test_history_shows_the_newest_versions_and_says_when_there_are_more(home, run, fake_models):
     """`kefu history` of an entry edited every day printed hundreds of versions, two lines
     each, flooding the terminal; it shows the newest 50 (--limit) and says so on stderr,
