@@ -585,8 +585,9 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
 
 @cli.command()
 @click.argument("entry_id")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
-              help="Show the newest N versions (oldest of them first); stderr says if there are more.")
+@click.option("--limit", type=click.IntRange(1),
+              help="Show the newest N versions (oldest of them first); stderr says if there are more. "
+                   "[default: 50; with --json, every version]")
 @json_option
 @click.pass_obj
 @handle_errors
@@ -594,7 +595,9 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
 def history(c: Context, entry_id, limit, as_json) -> None:
     """Show the versions of an entry: who changed what, when."""
     every = c.store().history(entry_id)
-    changes = every[-limit:]  # an entry edited daily has hundreds: they flooded the terminal
+    if limit is None:  # an entry edited daily has hundreds: they flooded the terminal; a script reads them all
+        limit = len(every) if as_json else 50
+    changes = every[-limit:]
 
     def text(rows):
         out = []

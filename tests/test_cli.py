@@ -874,6 +874,9 @@ def test_history_shows_the_newest_versions_and_says_when_there_are_more(home, ru
     every = run("history", "k1", "--limit", "62")
     assert versions(every) == list(range(1, 63)) and every.stderr == ""
     assert run("history", "k1", "--limit", "0", ok=False).exit_code == 2
+    # --json is for scripts, which read every version (the API's history has them all)
+    whole = run("history", "k1", "--json")
+    assert [h["version"] for h in json.loads(whole.stdout)] == list(range(1, 63)) and whole.stderr == ""
 
 
 def test_export_json_without_output_is_an_error(home, run, fake_models):

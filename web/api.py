@@ -389,7 +389,7 @@ def archive_entry(entry_id: str):
 @bp.get("/entries/<path:entry_id>/history")
 @requires("editor")
 def entry_history(entry_id: str):
-    """Every version of the entry, oldest first, as `kefu history --json` gives it."""
+    """Every version of the entry, oldest first, as `kefu history --json` gives it without --limit."""
     from dataclasses import asdict
 
     with locked() as ws:
