@@ -718,6 +718,22 @@ def test_history_and_revert_through_the_api_as_in_the_console_and_the_cli(api, w
     assert {"/api/entries/{entry_id}/history", "/api/entries/{entry_id}/revert"} <= set(SPEC["paths"])
 
 
+def test_the_revert_takes_the_numbers_its_openapi_document_says_it_takes(api, ws):
+    """The document gave `to` a minimum of 1 where the API, as `kefu revert --to 0` and the
+    console, takes 0 and answers that the entry has no such version (404): a client checking
+    requests against the document and one reading the answers learned different rules."""
+    schema = SPEC["paths"]["/api/entries/{entry_id}/revert"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    for name, spec in schema["properties"].items():
+        least = spec["minimum"]
+        body = {"to": 1, name: least - 1}
+        r = api("POST", "/api/entries/ship/revert", json=body)
+        assert r.status_code == 400 and r.get_json()["error"]["field"] == name, body
+        r = api("POST", "/api/entries/ship/revert", json={"to": 1, name: least})
+        assert r.status_code != 400, (name, r.get_json())
+    r = api("POST", "/api/entries/ship/revert", json={"to": 0})
+    assert r.status_code == 404 and "has no version 0" in r.get_json()["error"]["message"]
+
+
 def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):
     ws.kb().archive("ship")
     api("POST", "/api/entries", json={"id": "ship2", "question": "运费怎么算？", "answer": "全场包邮。"})

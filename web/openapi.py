@@ -176,7 +176,9 @@ SPEC = {
             "post": {"summary": "Give an entry the content of an earlier version, recorded as a new one (role editor)",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "object", "required": ["to"],
-                         "properties": {"to": {"type": "integer", "minimum": 1, "description": "The version to go back to"},
+                         "properties": {"to": {"type": "integer", "minimum": 0,
+                                               "description": "The version to go back to (versions start at 1): 404 "
+                                                              "when the entry has no such one, as kefu revert --to"},
                                         "version": {"type": "integer", "minimum": 0,
                                                     "description": "The version the revert was decided on: 409 "
                                                                    "when the entry changed since"}}}}}},
