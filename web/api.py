@@ -7,6 +7,8 @@ Errors: {"error": {"code", "message", "field"}} with a matching status code.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -390,8 +392,6 @@ def archive_entry(entry_id: str):
 @requires("editor")
 def entry_history(entry_id: str):
     """Every version of the entry, oldest first, as `kefu history --json` gives it without --limit."""
-    from dataclasses import asdict
-
     with locked() as ws:
         return jsonify([asdict(c) for c in ws.kb().store.history(entry_id)])
 

@@ -7,7 +7,9 @@ entries pages are in `console.py`.
 
 from __future__ import annotations
 
+import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -71,8 +73,6 @@ def _files_locked(ws) -> Iterator[None]:
 def _file_rev(*paths: Path) -> str:
     """A short fingerprint of the files' content: forms carry it, to refuse saving over a
     version the editor never saw."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in paths:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -427,8 +427,6 @@ def _markers(ws) -> dict:
 
 def _preview_key(result) -> str:
     """A fingerprint of what a preview showed: its counts and its diff."""
-    import hashlib
-
     shown = {"counts": [result.added, result.updated, result.unchanged, result.skipped, result.pruned],
              "passages": result.passages, "diff": result.diff, "error": result.error}
     return hashlib.sha256(json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:16]
@@ -439,8 +437,6 @@ def _preview_now(ws, meta: dict, read):
     None): an entry of the file edited since by someone else would be updated over that
     edit, which the confirmed preview never showed. `meta` then records the new one, which
     a confirm imports. The dry run is done again only when the store changed since."""
-    import copy
-
     from kefu.kb.bulk import ImportOptions
 
     shown = meta.get("preview")  # none: an upload of an older kefu, imported as before

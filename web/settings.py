@@ -3,6 +3,7 @@ help desks allowed to embed the panel, and the learning trust rule."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -41,8 +42,6 @@ def _origin_lines(value) -> str:
 def _rev(values: dict) -> str:
     """A fingerprint of the settings a form shows: it carries it, so a save over what
     another admin (or `kefu learn config`) saved since is refused, not written back."""
-    import hashlib
-
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
