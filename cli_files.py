@@ -416,7 +416,8 @@ def restore(c: Context, file, as_json) -> None:
 
 
 def _entries_warning(entries) -> str:
-    """The entries a restore took back to the backup's version, or away, or back."""
+    """The entries a restore took back to the backup's version, or forward to it, or to its
+    other content at the same version number, or away, or back."""
     def ids(names: list[str]) -> str:
         return ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
     said = []
@@ -425,6 +426,14 @@ def _entries_warning(entries) -> str:
                     f"{'is' if n == 1 else 'are'} back to the backup's version, "
                     f"{'its' if n == 1 else 'their'} later versions gone from "
                     f"{'its' if n == 1 else 'their'} history ({ids(entries.reverted)})")
+    if n := len(entries.advanced):
+        said.append(f"{counted(n, 'entry', 'entries')} older than the backup's {'is' if n == 1 else 'are'} forward "
+                    f"to the backup's later version, with {'its' if n == 1 else 'their'} history "
+                    f"({ids(entries.advanced)})")
+    if n := len(entries.other_content):
+        said.append(f"{counted(n, 'entry', 'entries')} saved since at the backup's version number with other "
+                    f"content {'has' if n == 1 else 'have'} the backup's content, that other content gone from "
+                    f"{'its' if n == 1 else 'their'} history ({ids(entries.other_content)})")
     if n := len(entries.removed):
         said.append(f"{counted(n, 'entry', 'entries')} added since the backup {'is' if n == 1 else 'are'} gone"
                     f" ({ids(entries.removed)})")

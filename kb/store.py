@@ -1013,12 +1013,18 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
 class RestoredEntries:
     """What a restore did to the entries, against the store it replaced: their content and
     history are the backup's, so versions saved since are gone from both."""
-    reverted: list[str]  # changed since the backup: back to the backup's version
+    reverted: list[str]  # changed since the backup: back to the backup's (lower) version
+    # At a lower version than the backup's (the store replaced was itself restored from an
+    # older backup): forward to the backup's later version, with its history.
+    advanced: list[str]
+    # At the backup's version number with other content (edited again after a restore of an
+    # older backup): the backup's content, that other content gone from the history.
+    other_content: list[str]
     removed: list[str]  # added since the backup: gone
     restored: list[str]  # not in the store replaced (itself restored from another backup): back
 
     def any(self) -> bool:
-        return bool(self.reverted or self.removed or self.restored)
+        return bool(self.reverted or self.advanced or self.other_content or self.removed or self.restored)
 
 
 def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
@@ -1037,8 +1043,12 @@ def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
 
 
 def restored_entries(before: dict, after: dict) -> RestoredEntries:
-    """What changed from `before` to `after` (two `entry_state`s)."""
-    return RestoredEntries(reverted=sorted(i for i in before.keys() & after.keys() if before[i] != after[i]),
+    """What changed from `before` to `after` (two `entry_state`s): an entry changed went
+    back, forward or to other content by its version number."""
+    changed = [i for i in before.keys() & after.keys() if before[i] != after[i]]
+    return RestoredEntries(reverted=sorted(i for i in changed if after[i][0] < before[i][0]),
+                           advanced=sorted(i for i in changed if after[i][0] > before[i][0]),
+                           other_content=sorted(i for i in changed if after[i][0] == before[i][0]),
                            removed=sorted(before.keys() - after.keys()),
                            restored=sorted(after.keys() - before.keys()))
 

@@ -2368,7 +2368,7 @@ def test_restore_says_which_entries_go_back_to_the_backups_version(home, run, fa
     run("add", "--id", "k2", "-q", "能开发票吗", "-a", "可以开发票")
     run("backup", str(tmp_path / "kb.db"))
     assert json.loads(run("restore", str(tmp_path / "kb.db"), "--json").stdout)["entry_changes"] == {
-        "reverted": [], "removed": [], "restored": []}
+        "reverted": [], "advanced": [], "other_content": [], "removed": [], "restored": []}
     assert "warning" not in run("restore", str(tmp_path / "kb.db")).output
     run("edit", "k1", "-a", "下午四点前下单当天发货")
     run("add", "--id", "k3", "-q", "支持货到付款吗", "-a", "暂不支持")
@@ -2380,7 +2380,32 @@ def test_restore_says_which_entries_go_back_to_the_backups_version(home, run, fa
     run("backup", str(tmp_path / "later.db"))
     run("restore", str(tmp_path / "kb.db"))
     changes = json.loads(run("restore", str(tmp_path / "later.db"), "--json").stdout)["entry_changes"]
-    assert changes == {"reverted": [], "removed": [], "restored": ["k3"]}
+    assert changes == {"reverted": [], "advanced": [], "other_content": [], "removed": [], "restored": ["k3"]}
+
+
+def test_restore_of_a_newer_backup_says_its_entries_go_forward(home, run, fake_models, tmp_path):
+    """Undoing a mistaken restore of an older backup with the newer one said the entries
+    were "back to the backup's version, its later versions gone": they went forward, to the
+    backup's later version. And one edited again after the mistake, at the version number
+    the backup has, has other content, neither older nor newer."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("add", "--id", "k2", "-q", "能开发票吗", "-a", "可以开发票")
+    run("backup", str(tmp_path / "old.db"))
+    run("edit", "k1", "-a", "下午四点前下单当天发货")
+    run("edit", "k2", "-a", "可以开电子发票")
+    run("backup", str(tmp_path / "new.db"))
+    run("restore", str(tmp_path / "old.db"))
+    run("edit", "k2", "-a", "可以开纸质发票")  # v2 again, other content than the backup's v2
+    out = run("restore", str(tmp_path / "new.db")).output
+    assert "back to the backup's version" not in out
+    assert ("warning: 1 entry older than the backup's is forward to the backup's later version,"
+            " with its history (k1); 1 entry saved since at the backup's version number with other content"
+            " has the backup's content, that other content gone from its history (k2)") in out
+    assert run("show", "k1", "--json").stdout.count("下午四点前下单当天发货") == 1
+    run("restore", str(tmp_path / "old.db"))
+    run("edit", "k2", "-a", "可以开纸质发票")
+    changes = json.loads(run("restore", str(tmp_path / "new.db"), "--json").stdout)["entry_changes"]
+    assert changes == {"reverted": [], "advanced": ["k1"], "other_content": ["k2"], "removed": [], "restored": []}
 
 
 def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
