@@ -2392,6 +2392,29 @@ def test_settings_saved_by_someone_else_since_the_page_was_loaded_are_not_overwr
     assert ws.learner().store.rule.min_agents == 4
 
 
+def test_two_workers_saving_the_trust_rule_at_once_do_not_overwrite_each_other(admin, ws, monkeypatch):
+    """The stale check covered the trust rule, but the rule was written after config.json,
+    outside its lock: a second worker saving in between passed the check, and the first
+    then wrote its rule over the second's without a word. Checked and written in one step."""
+    ws2 = Workspace(ws.home, embedders=[FakeEmbedder()])
+    admin2 = Browser(create_app({"TESTING": True, "SECRET_KEY": "t"}, workspace=ws2), "boss")
+    form = {"traditional": "s2twp", "retention_days": "90", "allowed_origins": ""}
+    rev = re.search(r'name="rev" value="([^"]+)"', admin.get("/console/settings")).group(1)
+    assert rev == re.search(r'name="rev" value="([^"]+)"', admin2.get("/console/settings")).group(1)
+    real, second = Workspace.update_config, {}
+
+    def update_config(self, change):  # worker 1 has written config.json: worker 2 saves then
+        out = real(self, change)
+        if self is ws and not second:
+            second["save"] = admin2.post("/console/settings", {**form, "min_agents": "5", "rev": rev})
+        return out
+    monkeypatch.setattr(Workspace, "update_config", update_config)
+    admin.post("/console/settings", {**form, "min_agents": "3", "rev": rev}, status=200)
+    assert second["save"].status_code == 409 and "设置已被他人修改" in second["save"].text
+    assert ws.learner().store.rule.min_agents == 3 and ws2.learner().store.rule.min_agents == 3
+    ws2.close()
+
+
 def test_config_json_written_by_several_processes_at_once_is_one_of_theirs(tmp_path):
     """The settings page in two workers, or beside `kefu learn finetune`: every writer of
     config.json went through one config.json.tmp, so one moved another's file away

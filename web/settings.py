@@ -95,10 +95,18 @@ def save_settings():
     if errors:
         return _page(values, rev or "", errors, 400)
 
+    reindex = []
+
     def change(config: dict) -> dict:
-        # Compared under config.json's lock, which every writer of it takes in turn.
+        # Compared under config.json's lock, which every writer of it takes in turn; the
+        # trust rule is written under it too, or a worker saving between this check and
+        # that write would pass it, and have its rule overwritten without a word.
         if rev is not None and _rev(_current(ws, config)) != rev:
             raise _Stale
+        learner = ws.learner()
+        if learner.store.rule.min_agents != min_agents:
+            learner.store_trust(TrustRule(min_agents))
+            reindex.append(learner.kb)
         return {**config, "traditional": values["traditional"], "retention_days": retention,
                 "allowed_origins": origins}
 
@@ -108,9 +116,8 @@ def save_settings():
         except _Stale:
             return _page(values, rev, {"": "设置已被他人修改（在另一个页面或用命令行），你的改动没有保存；"
                                            "请记下你的改动，刷新页面后再改。"}, 409)
-        learner = ws.learner()
-        if learner.store.rule.min_agents != min_agents:
-            learner.set_trust(TrustRule(min_agents))
+        for kb in reindex:  # outside config.json's lock: other writers need not wait for it
+            kb.build_index()  # a write: an index that cannot follow is told (index_error)
     reset_assistant()
     flash("设置已保存")
     return redirect(url_for(".settings"))
