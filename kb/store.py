@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 import sqlite_utils
@@ -30,6 +30,7 @@ MAX_TEXT_WORDS = 20  # words of a list filter's text each searched on its own (S
 
 ON_CONFLICT = ("error", "update", "skip")
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
+T = TypeVar("T")
 
 
 @dataclass
@@ -1027,19 +1028,26 @@ class RestoredEntries:
         return bool(self.reverted or self.advanced or self.other_content or self.removed or self.restored)
 
 
-def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
-    """Each entry's version and content hash in the store file at `db_path` (read-only);
-    None when it cannot be read (missing, damaged)."""
+def read_state(db_path: str | Path, read: Callable[[sqlite3.Connection], T]) -> T | None:
+    """What `read` gets from the store file at `db_path`, opened read-only; None when it
+    cannot be read (missing, damaged): a restore's before and after, compared to say what
+    it changed."""
     path = Path(db_path)
     if not path.exists():
         return None
     con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
     try:
-        return {r[0]: (r[1], r[2]) for r in con.execute("select id, version, content_hash from entries")}
+        return read(con)
     except sqlite3.Error:
         return None
     finally:
         con.close()
+
+
+def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
+    """Each entry's version and content hash in the store file at `db_path` (`read_state`)."""
+    return read_state(db_path, lambda con: {r[0]: (r[1], r[2]) for r in
+                                            con.execute("select id, version, content_hash from entries")})
 
 
 def restored_entries(before: dict, after: dict) -> RestoredEntries:

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from . import throttle
 from .errors import KefuError
-from .store import writing
+from .store import read_state, writing
 
 ROLES = ("agent", "editor", "admin")
 SESSION_DAYS = 31  # Flask's PERMANENT_SESSION_LIFETIME, the longest a session cookie is accepted
@@ -248,23 +248,11 @@ class AccessChanges:
 
 
 def access_state(db_path) -> dict | None:
-    """The users, token hashes and login hashes of the store file at `db_path` (read-only);
-    None when it cannot be read (missing, damaged)."""
-    import sqlite3
-    from pathlib import Path
-
-    path = Path(db_path)
-    if not path.exists():
-        return None
-    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
-    try:
-        return {"tokens": dict(con.execute("select token_hash, name from api_tokens")),
-                "users": {r[0]: (r[1], r[2]) for r in con.execute("select name, password_hash, role from users")},
-                "logins": {r[0] for r in con.execute("select id_hash from web_sessions")}}
-    except sqlite3.Error:
-        return None
-    finally:
-        con.close()
+    """The users, token hashes and login hashes of the store file at `db_path` (`read_state`)."""
+    return read_state(db_path, lambda con: {
+        "tokens": dict(con.execute("select token_hash, name from api_tokens")),
+        "users": {r[0]: (r[1], r[2]) for r in con.execute("select name, password_hash, role from users")},
+        "logins": {r[0] for r in con.execute("select id_hash from web_sessions")}})
 
 
 def access_changes(before: dict, after: dict) -> AccessChanges:
