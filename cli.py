@@ -480,15 +480,24 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
     except DuplicateEntry as exc:  # point to the command that changes it
         raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
-    emit(entry, as_json, _entry_text)
+    emit(entry.to_output(), as_json, _entry_text)
 
 
 def if_version_option(fn):
-    """The version the change was made on, as the API's `version` and the console's form
-    carry it: a script that read the entry (`kefu show --json`) and changes it later does
-    not undo what someone else saved in between."""
+    """The version the change was made on, and its content hash, as the API's `version` and
+    `content_hash` and the console's form carry them: a script that read the entry (`kefu
+    show --json`) and changes it later does not undo what someone else saved in between,
+    even at a version number a restore of an older backup made come again."""
+    fn = click.option("--if-hash", "expected_hash", metavar="HASH",
+                      help="With --if-version: only if version N still has this content "
+                           "(the content_hash of `kefu show --json`).")(fn)
     return click.option("--if-version", "expected", type=click.IntRange(min=0), metavar="N",
                         help="Only if the entry still is version N (else an error: it changed since).")(fn)
+
+
+def _check_if_hash(expected: int | None, expected_hash: str | None) -> None:
+    if expected_hash is not None and expected is None:
+        raise click.UsageError("--if-hash goes with --if-version: give the version the hash is of")
 
 
 @cli.command()
@@ -499,21 +508,22 @@ def if_version_option(fn):
 @click.pass_obj
 @handle_errors
 @needs_store
-def edit(c: Context, entry_id, expected, as_json, **fields) -> None:
+def edit(c: Context, entry_id, expected, expected_hash, as_json, **fields) -> None:
     """Change fields of an entry; the old version is kept in its history."""
     changes = _changes(**fields)
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
+    _check_if_hash(expected, expected_hash)
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().update(entry_id, changes, author=author(), expected_version=expected), before, as_json,
-                "the entry already has these values")
+    _emit_saved(c.kb().update(entry_id, changes, author=author(), expected_version=expected,
+                              expected_hash=expected_hash), before, as_json, "the entry already has these values")
 
 
 def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:
     """The entry after an edit, archive or revert, with `changed` (false: the store saw the
     content it already had and recorded no version, as the console says 没有改动) and,
     in text, a note saying why (`unchanged`) then."""
-    data = {**dataclasses.asdict(entry), "changed": entry.version != before}
+    data = {**entry.to_output(), "changed": entry.version != before}
     note = f"\nnothing changed: {unchanged}; no new version recorded (still v{entry.version})"
     emit(data, as_json, lambda d: _entry_text(d) + ("" if d["changed"] else note))
 
@@ -525,11 +535,12 @@ def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:
 @click.pass_obj
 @handle_errors
 @needs_store
-def archive(c: Context, entry_id, expected, as_json) -> None:
+def archive(c: Context, entry_id, expected, expected_hash, as_json) -> None:
     """Archive an entry: it stays in the store and its history, but is no longer suggested."""
+    _check_if_hash(expected, expected_hash)
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().archive(entry_id, author=author(), expected_version=expected), before, as_json,
-                "it is archived already")
+    _emit_saved(c.kb().archive(entry_id, author=author(), expected_version=expected, expected_hash=expected_hash),
+                before, as_json, "it is archived already")
 
 
 @cli.command()
@@ -540,7 +551,7 @@ def archive(c: Context, entry_id, expected, as_json) -> None:
 @needs_store
 def show(c: Context, entry_id, as_json) -> None:
     """Show one entry."""
-    emit(c.store().get(entry_id), as_json, _entry_text)
+    emit(c.store().get(entry_id).to_output(), as_json, _entry_text)
 
 
 def _at_most_sqlite(ctx: click.Context, param: click.Parameter, value: int) -> int:
@@ -566,7 +577,7 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
     """List entries, with filters and paging (--limit, --offset); says when there are more."""
     store = c.store()
     entries = store.entries(status, category, tag, text, limit, offset)
-    emit([dataclasses.asdict(e) for e in entries], as_json,
+    emit([e.to_output() for e in entries], as_json,
          lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
                                 + (f"\t{state}" if (state := _window_state(e)) else "") for e in rows)
          or "(no entries)")
@@ -646,10 +657,12 @@ def _change(before, after, width: int = 40) -> str:
 @click.pass_obj
 @handle_errors
 @needs_store
-def revert(c: Context, entry_id, version, expected, as_json) -> None:
+def revert(c: Context, entry_id, version, expected, expected_hash, as_json) -> None:
     """Give an entry back the content it had at an earlier version (recorded as a new version)."""
+    _check_if_hash(expected, expected_hash)
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().revert(entry_id, version, author=author(), expected_version=expected), before, as_json,
+    _emit_saved(c.kb().revert(entry_id, version, author=author(), expected_version=expected,
+                              expected_hash=expected_hash), before, as_json,
                 f"version {version} has the content the entry has now")
 
 

@@ -63,6 +63,13 @@ class Entry:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def to_output(self) -> dict:
+        """The entry as `kefu show --json` and the API give it: its fields and its content
+        hash, which a change gives back with the version it was made on (`--if-hash`, the
+        API's `content_hash`) since after a restore of an older backup a version number
+        comes again with other content. (`to_dict` keeps to the fields: it makes an Entry.)"""
+        return {**asdict(self), "content_hash": self.content_hash()}
+
 
 def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> bool:
     """True when `now` (local time) is inside [valid_from, valid_to]; a date-only end is inclusive."""

@@ -79,8 +79,12 @@ class VersionConflict(KefuError):
     field = "version"
 
     def __init__(self, entry_id: str, expected: int, current):
-        super().__init__(f"entry {entry_id!r} has changed since version {expected} (it is version "
-                         f"{current.version} now); load it again and redo the change")
+        # The same number with other content than the hash given: a restore of an older
+        # backup took the entry back to an earlier version, and it was edited again.
+        now = (f"its version {expected} now has other content: a restore took it back, and it was edited again"
+               if current.version == expected else f"it is version {current.version} now")
+        super().__init__(f"entry {entry_id!r} has changed since version {expected} ({now}); "
+                         "load it again and redo the change")
         self.entry_id, self.expected, self.current = entry_id, expected, current
 
 

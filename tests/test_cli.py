@@ -472,6 +472,35 @@ def test_edit_archive_revert_with_if_version_refuse_an_entry_changed_since(home,
     assert json.loads(run("archive", "a1", "--if-version", "3", "--json").stdout)["status"] == "archived"
 
 
+def test_if_hash_refuses_a_version_number_that_came_again_with_other_content(home, run, faq, tmp_path):
+    """After a restore of an older backup an entry's version number comes again with other
+    content: a script that read version 2 (`kefu show --json`) and saved with
+    `--if-version 2` wrote over another editor's new version 2. `show --json` gives the
+    content hash, and `--if-hash` is checked with the version, as the console's form does."""
+    run("import", str(faq))
+    run("backup", str(tmp_path / "old.db"))
+    run("edit", "a1", "-a", "脚本读到的答案。")
+    seen = json.loads(run("show", "a1", "--json").stdout)
+    assert seen["version"] == 2 and len(seen["content_hash"]) == 16
+    run("restore", str(tmp_path / "old.db"))
+    run("edit", "a1", "-a", "另一位编辑的新答案。")  # version 2 again, other content
+    for args in (("edit", "a1", "-a", "脚本的改动。"), ("archive", "a1"), ("revert", "a1", "--to", "1")):
+        result = run(*args, "--if-version", "2", "--if-hash", seen["content_hash"], ok=False)
+        assert result.exit_code == 1 and ("has changed since version 2 (its version 2 now has other content: "
+                                          "a restore took it back, and it was edited again)") in result.output
+        error = json.loads(run(*args, "--if-version", "2", "--if-hash", seen["content_hash"], "--json",
+                               ok=False).stdout)["error"]
+        assert error["code"] == "conflict" and error["field"] == "version"
+    now = json.loads(run("show", "a1", "--json").stdout)
+    assert now["answer"] == "另一位编辑的新答案。" and now["status"] != "archived"
+    saved = json.loads(run("edit", "a1", "-a", "脚本的改动。", "--if-version", "2",
+                           "--if-hash", now["content_hash"], "--json").stdout)
+    assert saved["version"] == 3 and saved["content_hash"] == json.loads(run("show", "a1", "--json").stdout)[
+        "content_hash"] != now["content_hash"]
+    result = run("archive", "a1", "--if-hash", saved["content_hash"], ok=False)
+    assert result.exit_code == 2 and "--if-hash goes with --if-version" in result.output
+
+
 def test_revert_to_a_version_kefu_no_longer_accepts_names_the_version(home, run, faq):
     """A version whose question holds a line break (an older kefu stored it) failed with
     `field 'question': must be one line`, as if the editor had typed it."""

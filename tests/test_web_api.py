@@ -723,7 +723,9 @@ def test_the_revert_takes_the_numbers_its_openapi_document_says_it_takes(api, ws
     console, takes 0 and answers that the entry has no such version (404): a client checking
     requests against the document and one reading the answers learned different rules."""
     schema = SPEC["paths"]["/api/entries/{entry_id}/revert"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    for name, spec in schema["properties"].items():
+    numbers = {name: spec for name, spec in schema["properties"].items() if spec.get("type") == "integer"}
+    assert set(numbers) == {"to", "version"}
+    for name, spec in numbers.items():
         least = spec["minimum"]
         body = {"to": 1, name: least - 1}
         r = api("POST", "/api/entries/ship/revert", json=body)
@@ -732,6 +734,38 @@ def test_the_revert_takes_the_numbers_its_openapi_document_says_it_takes(api, ws
         assert r.status_code != 400, (name, r.get_json())
     r = api("POST", "/api/entries/ship/revert", json={"to": 0})
     assert r.status_code == 404 and "has no version 0" in r.get_json()["error"]["message"]
+
+
+def test_a_version_number_that_came_again_with_other_content_is_a_conflict(api, ws, tmp_path):
+    """After a restore of an older backup an entry's version number comes again with other
+    content: an integration that read version 2 and sent `version: 2` wrote over another
+    editor's new version 2. The entry carries its `content_hash`, which PUT, DELETE and
+    revert take back and compare with the version, as the console's form does."""
+    from kefu.kb.store import backup, restore
+
+    backup(ws.home / "kefu.db", tmp_path / "old.db")
+    api("PUT", "/api/entries/ship", json={"answer": "集成读到的答案。"})
+    seen = api("GET", "/api/entries/ship").get_json()
+    assert seen["version"] == 2 and seen["content_hash"] == ws.kb().store.get("ship").content_hash()
+    ws.close()
+    restore(tmp_path / "old.db", ws.home / "kefu.db")
+    ws.kb().update("ship", {"answer": "编辑的新答案。"}, author="ed")  # version 2 again, other content
+    stale = {"version": 2, "content_hash": seen["content_hash"]}
+    for r in (api("PUT", "/api/entries/ship", json={"answer": "集成的改动。", **stale}),
+              api("DELETE", "/api/entries/ship", query_string=stale),
+              api("POST", "/api/entries/ship/revert", json={"to": 1, **stale})):
+        assert r.status_code == 409 and r.get_json()["error"]["field"] == "version"
+        assert "its version 2 now has other content" in r.get_json()["error"]["message"]
+    assert ws.kb().store.get("ship").answer == "编辑的新答案。"
+    now = api("GET", "/api/entries/ship").get_json()
+    r = api("PUT", "/api/entries/ship", json={"answer": "集成的改动。", "version": 2,
+                                              "content_hash": now["content_hash"]})
+    assert r.status_code == 200 and r.get_json()["content_hash"] == ws.kb().store.get("ship").content_hash()
+    for bad in ({"content_hash": now["content_hash"]}, {"version": 3, "content_hash": 5}):
+        r = api("PUT", "/api/entries/ship", json={"answer": "别的。", **bad})
+        assert (r.status_code, r.get_json()["error"]["field"]) == (400, "content_hash"), bad
+    assert "content_hash" in SPEC["components"]["schemas"]["EntryChanges"]["properties"]
+    assert "content_hash" in SPEC["components"]["schemas"]["Entry"]["properties"]
 
 
 def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):

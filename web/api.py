@@ -324,14 +324,14 @@ def list_entries():
         entries = ws.kb().store.entries(status=status, category=args.get("category"),
                                         tag=args.get("tag"), text=args.get("q"),
                                         limit=limit, offset=offset)
-    return jsonify([e.to_dict() for e in entries])
+    return jsonify([e.to_output() for e in entries])
 
 
 @bp.get("/entries/<path:entry_id>")
 @requires("agent")
 def get_entry(entry_id: str):
     with locked() as ws:
-        return jsonify(ws.kb().store.get(entry_id).to_dict())
+        return jsonify(ws.kb().store.get(entry_id).to_output())
 
 
 _FIELDS = ("id", "question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to")
@@ -356,7 +356,7 @@ def create_entry():
     data = _entry_fields(_body())
     with locked() as ws:
         entry = ws.kb().add(data, author=_agent())
-    return jsonify(entry.to_dict()), 201
+    return jsonify(entry.to_output()), 201
 
 
 @bp.put("/entries/<path:entry_id>")
@@ -368,11 +368,13 @@ def update_entry(entry_id: str):
     expected = body.pop("version", None)
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool) or expected < 0):
         raise ApiError(400, "invalid_field", "version must be a whole number (the entry's version)", "version")
+    expected_hash = _expected_hash(body.pop("content_hash", None), expected)
     data = _entry_fields(body)
     data.pop("id", None)
     with locked() as ws:
         before = ws.kb().store.get(entry_id).version
-        entry = ws.kb().update(entry_id, data, author=_agent(), expected_version=expected)
+        entry = ws.kb().update(entry_id, data, author=_agent(), expected_version=expected,
+                               expected_hash=expected_hash)
     return jsonify(_saved(entry, before))
 
 
@@ -380,11 +382,13 @@ def update_entry(entry_id: str):
 @requires("editor")
 def archive_entry(entry_id: str):
     """Entries are archived, never deleted: their history stays and can be reverted.
-    `?version=N`: 409 when the entry is no longer at version N (as PUT's `version`)."""
+    `?version=N`: 409 when the entry is no longer at version N (as PUT's `version`), and
+    `&content_hash=H` as PUT's `content_hash`."""
     expected = _number_arg("version", "", 0) if "version" in request.args else None
+    expected_hash = _expected_hash(request.args.get("content_hash"), expected)
     with locked() as ws:
         before = ws.kb().store.get(entry_id).version
-        entry = ws.kb().archive(entry_id, author=_agent(), expected_version=expected)
+        entry = ws.kb().archive(entry_id, author=_agent(), expected_version=expected, expected_hash=expected_hash)
     return jsonify(_saved(entry, before))
 
 
@@ -399,8 +403,9 @@ def entry_history(entry_id: str):
 @bp.post("/entries/<path:entry_id>/revert")
 @requires("editor")
 def revert_entry(entry_id: str):
-    """`{to, version}`: the content of version `to` as a new version (`kefu revert`, the
-    console's 恢复到此版本); `version`, optional, as PUT's: 409 when the entry changed since."""
+    """`{to, version, content_hash}`: the content of version `to` as a new version (`kefu
+    revert`, the console's 恢复到此版本); `version` and `content_hash`, optional, as PUT's:
+    409 when the entry changed since."""
     body = _body()
     values = {}
     for name, required in (("to", True), ("version", False)):
@@ -410,17 +415,34 @@ def revert_entry(entry_id: str):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ApiError(400, "invalid_field", f"{name} must be a whole number (a version of the entry)", name)
         values[name] = value
+    expected_hash = _expected_hash(body.get("content_hash"), values.get("version"))
     with locked() as ws:
         before = ws.kb().store.get(entry_id).version
-        entry = ws.kb().revert(entry_id, values["to"], author=_agent(), expected_version=values.get("version"))
+        entry = ws.kb().revert(entry_id, values["to"], author=_agent(), expected_version=values.get("version"),
+                               expected_hash=expected_hash)
     return jsonify(_saved(entry, before))
+
+
+def _expected_hash(value, expected: int | None) -> str | None:
+    """A change's `content_hash`: the content hash of the `version` it was made on (as GET
+    gave both), which tells that version from one of the same number made after a restore
+    of an older backup took the entry back."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, "invalid_field", "content_hash must be a string (the entry's content_hash)",
+                       "content_hash")
+    if expected is None:
+        raise ApiError(400, "invalid_field", "content_hash goes with version: give the version it is the hash of",
+                       "content_hash")
+    return value
 
 
 def _saved(entry, before: int) -> dict:
     """The entry after a change, with `changed` as `kefu edit --json` and `kefu archive
     --json` give it: false when the store saw the content the entry had and recorded no
     version (the same values, an entry archived already)."""
-    return {**entry.to_dict(), "changed": entry.version != before}
+    return {**entry.to_output(), "changed": entry.version != before}
 
 
 @bp.get("/openapi.json")

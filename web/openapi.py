@@ -60,13 +60,17 @@ SPEC = {
                            "additionalProperties": False},
             "EntryChanges": {"type": "object", "properties": {**_ENTRY_FIELDS, "version": {
                 "type": "integer", "description": "the version the change was made on: 409 when the entry "
-                                                  "has changed since (optional)"}},
+                                                  "has changed since (optional)"},
+                "content_hash": {"type": "string", "description": "with `version`, that version's content_hash: "
+                                                                  "409 when the version number now names other "
+                                                                  "content (after a restore; optional)"}},
                              "additionalProperties": False},
             "Entry": {"type": "object", "properties": {
                 **_ENTRY_FIELDS, **{name: {**_ENTRY_FIELDS[name], "pattern": _STORED_WHEN}
                                     for name in ("valid_from", "valid_to")},
                 "created_at": {"type": "string"}, "updated_at": {"type": "string"},
-                "author": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+                "author": {"type": ["string", "null"]}, "version": {"type": "integer"},
+                "content_hash": {"type": "string", "description": "the hash of the content this version has"}}},
             "EntrySaved": {"allOf": [_ref("Entry"), {"type": "object", "properties": {"changed": {
                 "type": "boolean", "description": "false when the entry already had this content: no version "
                                                   "was recorded"}}}]},
@@ -165,7 +169,9 @@ SPEC = {
                     "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}},
             "delete": {"summary": "Archive an entry (role editor); it keeps its history",
                        "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 0},
-                                       "description": "The version the archive was decided on: 409 when the entry changed since"}],
+                                       "description": "The version the archive was decided on: 409 when the entry changed since"},
+                                      {"name": "content_hash", "in": "query", "schema": {"type": "string"},
+                                       "description": "With version, that version's content_hash (as PUT's)"}],
                        "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}}},
         "/api/entries/{entry_id}/history": {
             "parameters": [{"name": "entry_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -181,7 +187,10 @@ SPEC = {
                                                               "when the entry has no such one, as kefu revert --to"},
                                         "version": {"type": "integer", "minimum": 0,
                                                     "description": "The version the revert was decided on: 409 "
-                                                                   "when the entry changed since"}}}}}},
+                                                                   "when the entry changed since"},
+                                        "content_hash": {"type": "string",
+                                                         "description": "With version, that version's content_hash "
+                                                                        "(as PUT's)"}}}}}},
                      "responses": {"200": _json(_ref("EntrySaved")), **_ERRORS}}},
         "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": _json({"type": "object"})}}},
