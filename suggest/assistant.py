@@ -104,6 +104,8 @@ ROLES = ("customer", "agent")
 # a campaign answer (presale deposit rules, a coupon, a holiday shipping cut-off) quoted
 # in its last days may no longer hold when the customer acts on it.
 ENDING_SOON = timedelta(days=3)
+# Drafts whose entries are offered, not answered with: the agent sends the other drafts.
+_OFFERED_ONLY = ("alternative", "clarify")
 
 
 def turn_problem(turn: object) -> tuple[str | None, str] | None:
@@ -642,13 +644,19 @@ class Assistant:
         return suggestion
 
     def _ending(self, drafts: list[Draft], notes: list[str]) -> None:
-        """Note each entry the drafts quote whose validity ends within ENDING_SOON."""
+        """Note each entry whose validity ends within ENDING_SOON: in the explanation of
+        each draft quoting it, and in the notes (the panel's warning above all drafts) when
+        a draft answers with it; an alternative answer or a clarifying question's option
+        is not what the agent is sending."""
         ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
         entries = self.retriever.kb.store.get_many(set(ids)) if ids else {}
         now = datetime.now()
-        for e in ids:
-            if e in entries and entries[e].valid_to and ends_at(entries[e].valid_to) - now < ENDING_SOON:
-                notes.append(f"{e} is valid until {entries[e].valid_to}: it ends soon")
+        lines = {e: f"{e} is valid until {entries[e].valid_to}: it ends soon" for e in ids
+                 if e in entries and entries[e].valid_to and ends_at(entries[e].valid_to) - now < ENDING_SOON}
+        for d in drafts:
+            d.explanation += [lines[e] for e in d.entry_ids if e in lines]
+        notes += [line for e, line in lines.items()
+                  if any(e in d.entry_ids for d in drafts if d.style not in _OFFERED_ONLY)]
 
     def _unused_values(self, values: dict[str, str], drafts: list[Draft], hits: list[Hit]) -> list[str]:
         """The given variables that no draft's entry or 话术 uses and kefu does not read

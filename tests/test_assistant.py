@@ -1839,3 +1839,34 @@ def test_the_agent_is_told_when_a_campaign_answer_is_about_to_end(tmp_path, monk
         assert not [n for n in s.notes if "is valid until" in n]
     finally:
         kb.close()
+
+
+def test_a_campaign_entry_only_offered_as_an_alternative_is_no_warning(tmp_path, monkeypatch):
+    """The note that an entry ends soon was made for any draft quoting it, the
+    alternative answer and the clarifying question too, and the panel shows it above all
+    drafts: it warned about an entry the agent was not sending. Only drafts that answer
+    with an entry raise the note; each draft quoting the entry says so in its explanation."""
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES])
+    kb.update("return", {"valid_to": str(datetime.now().date())}, author="t")
+    hits = [_hit("cancel", "已经发货了还能取消订单吗", 0.88, 2.40, ["取消订单"]),
+            _hit("return", "7天无理由退货需要满足什么条件", 0.77, 2.33, ["退货"])]
+    try:
+        for message in ("这件能退吗？", "那能退吗？"):
+            s = Assistant(_Answers(kb, hits), composer()).suggest(message)
+            answering = [d.entry_ids for d in s.drafts if d.style not in ("alternative", "clarify")]
+            assert answering and all(ids == ["cancel"] for ids in answering), [(d.style, d.entry_ids) for d in s.drafts]
+            assert any("return" in d.entry_ids for d in s.drafts)
+            assert not [n for n in s.notes if "is valid until" in n], s.notes
+            for d in s.drafts:
+                assert any(line.startswith("return is valid until ") for line in d.explanation) \
+                    == ("return" in d.entry_ids), (d.style, d.explanation)
+        hits = [_hit("return", "7天无理由退货需要满足什么条件", 0.88, 2.40, ["退货"]),
+                _hit("cancel", "已经发货了还能取消订单吗", 0.77, 2.33, ["取消订单"])]
+        s = Assistant(_Answers(kb, hits), composer()).suggest("这件能退吗？")
+        assert s.drafts[0].entry_ids == ["return"]
+        assert [n for n in s.notes if "is valid until" in n] == [f"return is valid until {datetime.now().date()}: "
+                                                                 "it ends soon"]
+    finally:
+        kb.close()
