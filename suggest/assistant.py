@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -106,6 +106,18 @@ ROLES = ("customer", "agent")
 ENDING_SOON = timedelta(days=3)
 # Drafts whose entries are offered, not answered with: the agent sends the other drafts.
 _OFFERED_ONLY = ("alternative", "clarify")
+
+
+def _local_end(valid_to: str) -> str:
+    """A stored end bound as the agent reads it: a date as it is (the whole day), a moment
+    in local time (2026-12-02T16:00:00+00:00 is 2026-12-03T00:00 in Beijing), as the
+    window is checked in."""
+    try:
+        return date.fromisoformat(valid_to).isoformat()  # an older kefu's 20261129 too
+    except ValueError:
+        pass
+    end = ends_at(valid_to).replace(microsecond=0)
+    return end.isoformat(timespec="seconds" if end.second else "minutes")
 
 
 def turn_problem(turn: object) -> tuple[str | None, str] | None:
@@ -651,7 +663,7 @@ class Assistant:
         ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
         entries = self.retriever.kb.store.get_many(set(ids)) if ids else {}
         now = datetime.now()
-        lines = {e: f"{e} is valid until {entries[e].valid_to}: it ends soon" for e in ids
+        lines = {e: f"{e} is valid until {_local_end(entries[e].valid_to)}: it ends soon" for e in ids
                  if e in entries and entries[e].valid_to and ends_at(entries[e].valid_to) - now < ENDING_SOON}
         for d in drafts:
             d.explanation += [lines[e] for e in d.entry_ids if e in lines]

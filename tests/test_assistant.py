@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fakes import FakeEmbedder
@@ -1870,3 +1870,31 @@ def test_a_campaign_entry_only_offered_as_an_alternative_is_no_warning(tmp_path,
                                                                  "it ends soon"]
     finally:
         kb.close()
+
+
+def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch):
+    """A bound stored with an offset was shown as stored: an agent in Beijing read
+    "valid until 2026-12-02 16:00:00+00:00" for an entry ending at midnight there. The
+    note gives the end in the local time kefu reads windows in; a date stays a date."""
+    import time as _time
+
+    from kefu.web.messages import note_zh
+
+    patch_jieba(monkeypatch)
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    _time.tzset()
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    try:
+        kb.import_entries([dict(e) for e in ENTRIES])
+        end = (datetime.now() + timedelta(hours=30)).replace(second=0, microsecond=0)
+        kb.update("return", {"valid_to": end.astimezone().astimezone(timezone.utc).isoformat()}, author="t")
+        hits = [_hit("return", "7天无理由退货需要满足什么条件", 0.88, 2.40, ["退货"])]
+        s = Assistant(_Answers(kb, hits), composer()).suggest("这件能退吗？")
+        local = end.isoformat(timespec="minutes")
+        assert f"return is valid until {local}: it ends soon" in s.notes, s.notes
+        assert note_zh(f"return is valid until {local}: it ends soon").startswith(
+            f"条目 return 的有效期到 {local.replace('T', ' ')}，即将结束")
+    finally:
+        kb.close()
+        monkeypatch.delenv("TZ")
+        _time.tzset()
