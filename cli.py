@@ -421,19 +421,18 @@ def _entry_text(e: dict) -> str:
 
 
 def _window_note(e: dict) -> str:
-    return f"  {state}" if (state := _window_state(e)) else ""
+    return f"  {_WINDOW_ZH[w]}" if (w := _with_window(e)["window"]) else ""
 
 
-def _window_state(e: dict) -> str:
-    """已过期 past the entry's validity, 未生效 before it, as the console marks them: neither
-    is suggested, whatever the status says."""
-    from kefu.kb.entry import in_window
+# As the console marks an entry outside its validity: neither is suggested, whatever the status says.
+_WINDOW_ZH = {"expired": "已过期", "not_yet": "未生效"}
 
-    if e["valid_to"] and not in_window(None, e["valid_to"]):
-        return "已过期"
-    if e["valid_from"] and not in_window(e["valid_from"], None):
-        return "未生效"
-    return ""
+
+def _with_window(e: dict) -> dict:
+    """An entry's dict with `window`: "expired", "not_yet" or None (kb.entry.window_state)."""
+    from kefu.kb.entry import window_state
+
+    return {**e, "window": window_state(e["valid_from"], e["valid_to"])}
 
 
 def entry_options(fn):
@@ -577,9 +576,11 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
     """List entries, with filters and paging (--limit, --offset); says when there are more."""
     store = c.store()
     entries = store.entries(status, category, tag, text, limit, offset)
-    emit([e.to_output() for e in entries], as_json,
-         lambda rows: "\n".join(f"{e['id']}\t{e['status']}\t{e['category']}\t{e['question']}"
-                                + (f"\t{state}" if (state := _window_state(e)) else "") for e in rows)
+    # Four fields a line, as scripts split them: a window mark goes inside the status field
+    # (published(已过期)), the one field with a closed set of values, not after the question.
+    emit([_with_window(e.to_output()) for e in entries], as_json,
+         lambda rows: "\n".join(f"{e['id']}\t{e['status']}{f'({_WINDOW_ZH[w]})' if (w := e['window']) else ''}"
+                                f"\t{e['category']}\t{e['question']}" for e in rows)
          or "(no entries)")
     total = store.count(status, category, tag, text)
     if len(entries) < total:

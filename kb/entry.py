@@ -81,6 +81,18 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
     return True
 
 
+def window_state(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> str | None:
+    """Where `now` (local time) stands to the validity window: "not_yet" before it starts,
+    "expired" after it ends, None inside it. Either way the entry is not suggested,
+    whatever its status says."""
+    now = now or datetime.now()
+    if valid_from and now < starts_at(valid_from):
+        return "not_yet"
+    if valid_to and now > ends_at(valid_to):
+        return "expired"
+    return None
+
+
 def starts_at(valid_from: str) -> datetime:
     """The first local moment a stored start bound covers (a date: its midnight)."""
     return _parse_when(valid_from, end=False)
