@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from copy import copy
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -484,6 +485,21 @@ def _may_offer(hit: Hit, u) -> bool:
     return hit.category != "投诉" or u.intent == "complaint"
 
 
+class _At:
+    """A retriever whose searches read validity windows at one moment, unless told another:
+    a suggestion's searches (the message, the earlier turns, each question in it) and its
+    notes agree on which entries are live."""
+
+    def __init__(self, retriever: Retriever, now: datetime):
+        self._retriever, self._now = retriever, now
+
+    def __getattr__(self, name: str):
+        return getattr(self._retriever, name)
+
+    def search(self, message: str, top_k: int | None = None, now: datetime | None = None) -> SearchResult:
+        return self._retriever.search(message, top_k, now=now or self._now)
+
+
 class Assistant:
     def __init__(self, retriever: Retriever, composer: Composer, log: FeedbackLog | None = None,
                  ambiguity: float = 0.03, plausible: float = 0.5, also: float = 0.7, lead: float = 0.15):
@@ -496,10 +512,19 @@ class Assistant:
         self.lead = lead  # confidence by which a question's own match beats the whole message's
 
     def suggest(self, message: str, context: list[dict] = (), values: dict[str, str] | None = None,
-                replaces: str | None = None) -> Suggestion:
+                replaces: str | None = None, now: datetime | None = None) -> Suggestion:
         """Drafts for the customer's latest `message`; `context` holds earlier turns
         ({"role": "customer"|"agent", "text": …}), oldest first. `replaces`: the id of
-        the suggestion shown for this message as it was a moment ago (see the log)."""
+        the suggestion shown for this message as it was a moment ago (see the log).
+        `now` (local time, default: now): the one moment every search of this suggestion
+        and its ending-soon notes read validity windows at."""
+        now = now or datetime.now()
+        at = copy(self)  # a copy for this call: one Assistant serves concurrent requests
+        at.retriever = _At(self.retriever, now)
+        return at._suggest(message, context, values, replaces, now)
+
+    def _suggest(self, message: str, context: list[dict], values: dict[str, str] | None,
+                 replaces: str | None, now: datetime) -> Suggestion:
         check_length(message, context, values or {})
         message = scrub(message)
         if not message.strip():  # before a nudge or a pick is looked for in it
@@ -634,7 +659,7 @@ class Assistant:
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         self._why(drafts, hits, result, seg, self.retriever.kb.store)
-        self._ending(drafts, notes)
+        self._ending(drafts, notes, now)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
@@ -655,16 +680,17 @@ class Assistant:
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
 
-    def _ending(self, drafts: list[Draft], notes: list[str]) -> None:
+    def _ending(self, drafts: list[Draft], notes: list[str], now: datetime) -> None:
         """Note each entry whose validity ends within ENDING_SOON: in the explanation of
         each draft quoting it, and in the notes (the panel's warning above all drafts) when
         a draft answers with it; an alternative answer or a clarifying question's option
         is not what the agent is sending."""
         ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
         entries = self.retriever.kb.store.get_many(set(ids)) if ids else {}
-        now = datetime.now()
+        # An end already passed is no "ends soon": the search at `now` would not have found it.
         lines = {e: f"{e} is valid until {_local_end(entries[e].valid_to)}: it ends soon" for e in ids
-                 if e in entries and entries[e].valid_to and ends_at(entries[e].valid_to) - now < ENDING_SOON}
+                 if e in entries and entries[e].valid_to
+                 and timedelta(0) <= ends_at(entries[e].valid_to) - now < ENDING_SOON}
         for d in drafts:
             d.explanation += [lines[e] for e in d.entry_ids if e in lines]
         notes += [line for e, line in lines.items()

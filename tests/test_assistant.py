@@ -1898,3 +1898,37 @@ def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch)
         kb.close()
         monkeypatch.delenv("TZ")
         _time.tzset()
+
+
+class _Clocked(_Answers):
+    """_Answers that records the moment each search reads validity windows at."""
+    def __init__(self, kb, hits):
+        super().__init__(kb, hits)
+        self.moments = []
+
+    def search(self, message, *args, **kwargs):
+        self.moments.append(kwargs.get("now"))
+        return super().search(message)
+
+
+def test_a_suggestion_reads_the_clock_once_and_an_ended_entry_is_not_ending_soon(tmp_path, monkeypatch):
+    """The note read the clock apart from the search: an entry whose end passed between
+    the two (or one a retriever returned at its own moment) was "ending soon" with a
+    negative time left. `suggest(now=…)` is the one moment its searches and the note
+    read windows at; an entry ended before it gets no note."""
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES])
+    at = datetime.now().replace(microsecond=0) + timedelta(hours=1)
+    hits = [_hit("return", "7天无理由退货需要满足什么条件", 0.88, 2.40, ["退货"])]
+    try:
+        kb.update("return", {"valid_to": (at - timedelta(minutes=1)).isoformat()}, author="t")
+        retriever = _Clocked(kb, hits)
+        s = Assistant(retriever, composer()).suggest("这件能退吗？", now=at)
+        assert retriever.moments and set(retriever.moments) == {at}
+        assert not [n for n in s.notes if "is valid until" in n], s.notes
+        kb.update("return", {"valid_to": (at + timedelta(minutes=1)).isoformat()}, author="t")
+        s = Assistant(_Clocked(kb, hits), composer()).suggest("这件能退吗？", now=at)
+        assert [n for n in s.notes if "is valid until" in n], s.notes
+    finally:
+        kb.close()
