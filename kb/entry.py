@@ -128,6 +128,8 @@ def _local(moment: datetime) -> datetime:
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+# The full-width space too: an import's date cell reads it as a space (rows._SHEET_DATE).
+_HALF_WIDTH_WHEN = {**HALF_WIDTH, 0x3000: 0x20}
 WHEN_FORMS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time, or with an offset such as +08:00"
 
 
@@ -139,7 +141,7 @@ def normalize_when(value: str) -> str:
     ValueError for anything else: `fromisoformat` alone would also take 20261129 or
     2026-W48, which then compare differently from the dates editors mean; OverflowError
     for a moment with no local time here (before year 1 or after 9999 once converted)."""
-    text = value.strip().translate(HALF_WIDTH).upper()  # ２０２６－１１－１１ 20：00, typed in full width
+    text = value.strip().translate(_HALF_WIDTH_WHEN).upper()  # ２０２６－１１－１１　20：00, typed in full width
     if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
     return _stored(text)

@@ -425,6 +425,7 @@ def test_validity_bounds_are_stored_in_one_form(berlin, store, make_entry, given
     ("２０２６－１１－２９", "2026-11-29"),
     ("2026-11-29 20：00", "2026-11-29T20:00:00"),
     ("２０２６－１１－２９Ｔ２０：００＋０８：００", "2026-11-29T20:00:00+08:00"),
+    ("２０２６－１１－２９\u3000２０：００", "2026-11-29T20:00:00"),  # the full-width space: an import took it
 ])
 def test_full_width_validity_bounds_are_stored_half_width(store, make_entry, given, stored):
     """A Chinese input method in full-width mode types ２０２６－１１－２９ and 20：00; they
