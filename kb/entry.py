@@ -86,11 +86,20 @@ def window_state(valid_from: str | None, valid_to: str | None, now: datetime | N
     "expired" after it ends, None inside it. Either way the entry is not suggested,
     whatever its status says."""
     now = now or datetime.now()
-    if valid_from and now < starts_at(valid_from):
-        return "not_yet"
     if valid_to and now > ends_at(valid_to):
         return "expired"
+    if valid_from and now < starts_at(valid_from):
+        return "not_yet"
     return None
+
+
+def nearest_inside(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> datetime | None:
+    """When `now` is outside the window, its moment nearest `now` (the first of one not
+    valid yet, the last of one past); None when `now` is inside."""
+    state = window_state(valid_from, valid_to, now)
+    if state == "expired":
+        return ends_at(valid_to)
+    return starts_at(valid_from) if state == "not_yet" else None
 
 
 def starts_at(valid_from: str) -> datetime:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from kefu.kb.entry import ends_at
+from kefu.kb.entry import Entry, ends_at
 from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
@@ -658,8 +658,10 @@ class Assistant:
             drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent, met)
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
-        self._why(drafts, hits, result, seg, self.retriever.kb.store)
-        self._ending(drafts, notes, now)
+        # The entries the drafts quote, read once for both the explanations and the notes.
+        quoted = self.retriever.kb.store.get_many({e for d in drafts for e in d.entry_ids})
+        self._why(drafts, hits, result, seg, quoted)
+        self._ending(drafts, notes, now, quoted)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
                   for h in hits]
@@ -680,13 +682,13 @@ class Assistant:
                 message, list(context), u.script, u.intent, no_match, d["hits"], d["drafts"], replaces)
         return suggestion
 
-    def _ending(self, drafts: list[Draft], notes: list[str], now: datetime) -> None:
+    @staticmethod
+    def _ending(drafts: list[Draft], notes: list[str], now: datetime, entries: dict[str, Entry]) -> None:
         """Note each entry whose validity ends within ENDING_SOON: in the explanation of
         each draft quoting it, and in the notes (the panel's warning above all drafts) when
         a draft answers with it; an alternative answer or a clarifying question's option
         is not what the agent is sending."""
         ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
-        entries = self.retriever.kb.store.get_many(set(ids)) if ids else {}
         # An end already passed is no "ends soon": the search at `now` would not have found it.
         lines = {e: f"{e} is valid until {_local_end(entries[e].valid_to)}: it ends soon" for e in ids
                  if e in entries and entries[e].valid_to
@@ -1122,7 +1124,7 @@ class Assistant:
         return own if result.hits[0].confidence - own <= self.lead else 0.0
 
     @staticmethod
-    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg, store) -> None:
+    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg, entries: dict[str, Entry]) -> None:
         """Put in front of each draft's explanation why each of its entries matched
         (each hit explained once, however many drafts quote it). Shared terms are those of
         any of the entry's phrasings, as the lexical score reads them all (the matched one
@@ -1130,7 +1132,6 @@ class Assistant:
         "lexical 1.00"); without a shared word, the shared characters."""
         asked, asked_chars = seg.split(result.normalized)
         quoted = [h for h in hits if any(h.entry_id in d.entry_ids for d in drafts)]
-        entries = store.get_many({h.entry_id for h in quoted})
         lines = {}
         for h in quoted:
             if h.entry_id not in lines:

@@ -100,11 +100,11 @@ def test_shared_terms_are_read_over_all_the_entrys_phrasings(assistant, shop_kb)
     hit = Hit("ship", "运费怎么算", ANSWERS["ship"], "售前", [], "包邮吗", 1.0, 0.9, {"fake": 0.9}, 1.0)
     result = SimpleNamespace(normalized="邮费多少钱啊")
     draft = Draft("x", ["ship"], "warm")
-    Assistant._why([draft], [hit], result, shop_kb.segmenter, shop_kb.store)
+    Assistant._why([draft], [hit], result, shop_kb.segmenter, shop_kb.store.get_many(["ship"]))
     assert "matched 「包邮吗」; shared terms: 多少、邮费、钱;" in draft.explanation[0]
     other = SimpleNamespace(normalized="邮寄")  # no word in common: the shared characters
     draft = Draft("x", ["ship"], "warm")
-    Assistant._why([draft], [hit], other, shop_kb.segmenter, shop_kb.store)
+    Assistant._why([draft], [hit], other, shop_kb.segmenter, shop_kb.store.get_many(["ship"]))
     assert "shared terms: 邮;" in draft.explanation[0]
 
 
@@ -1930,5 +1930,25 @@ def test_a_suggestion_reads_the_clock_once_and_an_ended_entry_is_not_ending_soon
         kb.update("return", {"valid_to": (at + timedelta(minutes=1)).isoformat()}, author="t")
         s = Assistant(_Clocked(kb, hits), composer()).suggest("这件能退吗？", now=at)
         assert [n for n in s.notes if "is valid until" in n], s.notes
+    finally:
+        kb.close()
+
+
+def test_the_entries_drafts_quote_are_fetched_once_per_suggestion(tmp_path, monkeypatch):
+    """The explanation (_why) and the ending-soon check each fetched the quoted entries
+    from the store: the same rows read twice for every suggestion."""
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES])
+    hits = [_hit("return", "7天无理由退货需要满足什么条件", 0.88, 2.40, ["退货"])]
+    calls = []
+    get_many = kb.store.get_many
+    monkeypatch.setattr(kb.store, "get_many", lambda ids: calls.append(set(ids)) or get_many(ids))
+    try:
+        s = Assistant(_Answers(kb, hits), composer()).suggest("这件能退吗？")
+        quoted = {e for d in s.drafts for e in d.entry_ids}
+        assert quoted == {"return"}
+        assert [c for c in calls if c <= quoted] == [quoted], calls
+        assert any(line.startswith("return matched") for line in s.drafts[0].explanation)
     finally:
         kb.close()

@@ -1419,3 +1419,21 @@ def test_a_backup_killed_half_way_leaves_no_file_at_its_name(tmp_path, make_entr
         backup(db, dest)
     assert "b.db" not in seen[0] and ".b.db.partial" in seen[0]
     assert not dest.exists()
+
+
+def test_one_function_says_where_now_stands_to_a_validity_window():
+    """The CLI's list, the console's list and its hit test each checked the window their
+    own way (the CLI and the console in opposite orders); kb.entry decides it once."""
+    from datetime import datetime
+
+    from kefu.kb.entry import nearest_inside, window_state
+
+    now = datetime(2026, 11, 29, 12, 0)
+    assert window_state(None, None, now) is None and nearest_inside(None, None, now) is None
+    assert window_state("2026-11-29", "2026-11-29", now) is None  # a date is the whole day
+    assert window_state(None, "2026-11-29T11:59:59", now) == "expired"
+    assert nearest_inside(None, "2026-11-29T11:59:59", now) == datetime(2026, 11, 29, 11, 59, 59)
+    assert window_state("2026-11-30", "2026-12-01", now) == "not_yet"
+    assert nearest_inside("2026-11-30", "2026-12-01", now) == datetime(2026, 11, 30)
+    assert nearest_inside(None, "2026-11-28", now) == datetime.combine(datetime(2026, 11, 28).date(),
+                                                                       datetime.max.time())

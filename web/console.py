@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, ends_at, in_window, starts_at
+from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, nearest_inside,
+                           window_state)
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
                             VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -61,14 +62,10 @@ def local_time(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 # -- entries list ---------------------------------------------------------------------
 
-def _is_expired(entry) -> bool:
-    """Past its valid_to: such entries no longer answer anything, whatever their status."""
-    return bool(entry.valid_to) and not in_window(None, entry.valid_to)
-
-
-def _not_yet_valid(entry) -> bool:
-    """Before its valid_from: not suggested yet, whatever its status."""
-    return bool(entry.valid_from) and not in_window(entry.valid_from, None)
+def _window(entry) -> str | None:
+    """"expired" past its valid_to (it no longer answers anything), "not_yet" before its
+    valid_from, whatever its status; None inside its window."""
+    return window_state(entry.valid_from, entry.valid_to)
 
 
 FILTERS = ("q", "category", "status", "tag", "expired")  # the entry list's query arguments, besides page
@@ -110,7 +107,7 @@ def entries():
         store = ws.kb().store
         if filters["expired"]:
             # Expiry is a date comparison the store cannot filter on: filter here, then page.
-            matching = [e for e in store.entries(**query) if _is_expired(e)]
+            matching = [e for e in store.entries(**query) if _window(e) == "expired"]
             found = len(matching)
             page = _page_number(found)
             offset = (page - 1) * PAGE_SIZE
@@ -129,8 +126,8 @@ def entries():
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
                            args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
                            found=found if filtered else None,
-                           expired={e.id for e in rows if _is_expired(e)},
-                           not_yet={e.id for e in rows if _not_yet_valid(e)})
+                           expired={e.id for e in rows if _window(e) == "expired"},
+                           not_yet={e.id for e in rows if _window(e) == "not_yet"})
 
 
 # -- entry form ---------------------------------------------------------------------
@@ -492,16 +489,6 @@ def _as_if_published(kb, entry):
         index.refresh_lexical()
 
 
-def _inside_window(entry) -> datetime | None:
-    """When now is outside the entry's validity window, the moment of it nearest now (its
-    first for one not valid yet, its last for one past it); None when now is inside."""
-    if entry.valid_from and not in_window(entry.valid_from, None):
-        return starts_at(entry.valid_from)
-    if entry.valid_to and not in_window(None, entry.valid_to):
-        return ends_at(entry.valid_to)
-    return None
-
-
 def _search(message: str, entry=None, at: datetime | None = None) -> dict:
     """Hits for `message` (with `entry` as if published) at local time `at` (default:
     now), or the reason there are none."""
@@ -523,7 +510,7 @@ def _search(message: str, entry=None, at: datetime | None = None) -> dict:
 def _trial_on_entry(entry, message: str) -> dict:
     """The hit test of an entry's page: as if published, and (a campaign set up ahead, or
     one over) at a moment inside its validity window, as the other entries stand then."""
-    at = _inside_window(entry)
+    at = nearest_inside(entry.valid_from, entry.valid_to)
     trial = _search(message, entry, at)
     hits = trial["result"].hits if trial["result"] else []
     trial["rank"] = next((i for i, h in enumerate(hits, 1) if h.entry_id == entry.id), None)
