@@ -131,7 +131,8 @@ class Stats:
     no_match_rate: float = 0.0
     actions: dict[str, int] = field(default_factory=dict)  # every event, replayed ones too
     top_entries: list[dict] = field(default_factory=list)
-    never_used: list[dict] = field(default_factory=list)  # published, never accepted in the period
+    # published, its validity window open at some moment of the period, never accepted in it
+    never_used: list[dict] = field(default_factory=list)
     by_category: dict[str, dict[str, int]] = field(default_factory=dict)
     by_stage: dict[str, dict[str, int]] = field(default_factory=dict)
     by_day: list[dict] = field(default_factory=list)
