@@ -1191,6 +1191,7 @@ def test_dates_typed_in_full_width_are_read(tmp_path, given, read):
 @pytest.mark.parametrize("given,read", [
     ("2026年12月12日20:00", "2026-12-12T20:00:00"), ("2026年12月12日 20:00", "2026-12-12T20:00:00"),
     ("2026年1月5日9:05:30", "2026-01-05T09:05:30"),
+    ("2026年11月11号", "2026-11-11"), ("2026年11月11号20:00", "2026-11-11T20:00:00"),  # 号 for 日
 ])
 def test_a_time_right_after_the_chinese_date_is_read(tmp_path, given, read):
     """2026年12月12日20:00, as it is written in Chinese (日 ends the date, no space needed),
@@ -1200,15 +1201,24 @@ def test_a_time_right_after_the_chinese_date_is_read(tmp_path, given, read):
     assert [r.data["valid_from"] for r in load(path).rows] == [read]
 
 
-@pytest.mark.parametrize("bad", ["11月11日", "11.11", "12/12 20:00", "１１月１１日20:00"])
-def test_a_date_without_its_year_is_a_rejected_row_saying_so(tmp_path, bad):
+@pytest.mark.parametrize("bad, month, day", [
+    ("11月11日", 11, 11), ("11.11", 11, 11), ("12/12 20:00", 12, 12), ("１１月１１日20:00", 11, 11),
+    ("11月11号", 11, 11), ("6月18号 20:00", 6, 18),  # 号, as often as 日 in speech and chat
+])
+def test_a_date_without_its_year_is_a_rejected_row_saying_so(tmp_path, bad, month, day):
     """双11 typed as 11月11日 or 11.11 was refused as 'not an ISO date (YYYY-MM-DD, …)',
-    which does not say what is missing; the row names the cell and asks for the year."""
+    which does not say what is missing; the row names the cell and asks for the year,
+    with the cell's own month and day as the example (it always showed 2026-11-11), and
+    11月11号 is such a date too (it got the generic message)."""
+    from datetime import date
+
     path = tmp_path / "faq.csv"
     path.write_text(f"问题,答案,失效时间\n双11尾款,答,{bad}\n", encoding="utf-8")
     [problem] = load(path).problems
     assert "line 2, column '失效时间'" in str(problem)
-    assert f"has no year: {bad!r}" in str(problem) and "2026年11月11日" in str(problem)
+    year = date.today().year
+    assert f"has no year: {bad!r}" in str(problem) and f"{year}年{month}月{day}日" in str(problem)
+    assert f"{year}-{month:02}-{day:02}" in str(problem)
 
 
 @pytest.mark.parametrize("bad", ["2026/13/45", "2026/2/30", "3/1/2026", "2026/3/1 25:00", "2026年3月"])

@@ -135,14 +135,26 @@ def cell_text(value: object) -> str:
 
 # A date as a spreadsheet writes it in a Chinese locale: Excel saves the 2026-03-01 it
 # read from a CSV as 2026/3/1 (a date-time as 2026/3/1 9:05), editors type 2026.3.1 or
-# 2026年3月1日. Year first only, so the day and month are never in doubt.
-_SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)日|)"
+# 2026年3月1日 (or 3月1号, as said). Year first only, so the day and month are never in doubt.
+_SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)[日号]|)"
                          r"(?:(?(4)\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?")  # 日 ends the date: 12日20:00
 
 
 # A month and day without the year (11月11日, 11.11, 12/12 20:00): which year is meant
 # cannot be known (a campaign set up in December for January), so the row asks for it.
-_NO_YEAR = re.compile(r"\d{1,2}\s*(?:月\s*\d{1,2}\s*日?|([-/.])\s*\d{1,2})(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_NO_YEAR = re.compile(r"(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|[-/.]\s*(\d{1,2}))(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def _with_year(no_year: re.Match) -> str:
+    """The advice for a date without its year: the cell's own month and day, in this
+    year, in the forms kefu reads (11.11 is 2026-11-11, 2026/11/11 or 2026年11月11日)."""
+    month, day = int(no_year[1]), int(no_year[2] or no_year[3])
+    year = date.today().year
+    try:
+        date(year, month, day)
+    except ValueError:  # 13.45: no month and day to repeat
+        month = day = 11
+    return f"{year}-{month:02}-{day:02}, {year}/{month}/{day} or {year}年{month}月{day}日"
 
 
 def _when(text: str) -> str:
@@ -223,9 +235,9 @@ class RowChecker:
             if not data.get(name):
                 return self._problem(place, name, "missing or empty", shown)
         for name in WHEN_FIELDS:
-            if isinstance(data.get(name), str) and _NO_YEAR.fullmatch(data[name].translate(HALF_WIDTH)):
-                return self._problem(place, name, f"has no year: {data[name]!r} (write it as 2026-11-11, "
-                                                  "2026/11/11 or 2026年11月11日)", shown)
+            if isinstance(data.get(name), str) and (m := _NO_YEAR.fullmatch(data[name].translate(HALF_WIDTH))):
+                return self._problem(place, name, f"has no year: {data[name]!r} (write it as {_with_year(m)})",
+                                     shown)
         try:
             data = validate(data)
         except InvalidEntry as exc:
