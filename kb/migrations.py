@@ -231,6 +231,32 @@ def m019_passage_removals(db: sqlite_utils.Database) -> None:
                                   pk="id")
 
 
+@migration
+def m020_stored_validity_bounds(db: sqlite_utils.Database) -> None:
+    # An older kefu stored any `fromisoformat` bound (20261129, 2026-11-29 18:00, …Z);
+    # they are rewritten in the one form kefu stores now (entry.normalize_when), which
+    # the API documents and returns: the same day or moment, read the same way. The
+    # content hash follows (the published hash, and so the index, then rebuild once).
+    # A bound that cannot be read at all is left for an editor to see and fix. History
+    # rows keep what was stored then: a revert reads them with legacy_when.
+    from .entry import legacy_when
+    from .store import Store
+
+    rows = db.execute("select * from entries where valid_from is not null or valid_to is not null").fetchall()
+    for row in rows:
+        entry = Store._entry(row)
+        bounds = {}
+        for name in ("valid_from", "valid_to"):
+            try:
+                bounds[name] = legacy_when(getattr(entry, name))
+            except (ValueError, OverflowError):
+                bounds[name] = getattr(entry, name)
+        if bounds != {"valid_from": entry.valid_from, "valid_to": entry.valid_to}:
+            entry.valid_from, entry.valid_to = bounds["valid_from"], bounds["valid_to"]
+            db.execute("update entries set valid_from = ?, valid_to = ?, content_hash = ? where id = ?",
+                       [entry.valid_from, entry.valid_to, entry.content_hash(), entry.id])
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -1437,3 +1437,40 @@ def test_one_function_says_where_now_stands_to_a_validity_window():
     assert nearest_inside("2026-11-30", "2026-12-01", now) == datetime(2026, 11, 30)
     assert nearest_inside(None, "2026-11-28", now) == datetime.combine(datetime(2026, 11, 28).date(),
                                                                        datetime.max.time())
+
+
+def test_bounds_an_older_kefu_stored_are_migrated_to_the_one_stored_form(monkeypatch):
+    """An older kefu stored any fromisoformat bound (20261129, 2026-11-29 18:00); the
+    store returned them as they were, breaking the API's documented pattern for an
+    entry's valid_from and valid_to. A migration rewrites them in today's form (the same
+    moments), with their content hashes; a bound it cannot read is left as it is."""
+    import re
+
+    from kefu.kb import migrations
+    from kefu.kb.entry import in_window
+    from kefu.web.openapi import SPEC
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:names.index("m020_stored_validity_bounds")])
+        migrations.apply(db)  # a store as it was before
+    old = {"20261129": "2026-11-29", "2026-11-29 18:00": "2026-11-29T18:00:00",
+           "2026-11-29T18:00+08:00": "2026-11-29T18:00:00+08:00", "2026-11-29T18:00Z": "2026-11-29T18:00:00+00:00"}
+    for n, bound in enumerate([*old, "not a date"]):
+        db["entries"].insert({"id": f"e{n}", "question": f"问{n}", "answer": "答", "similar": "[]", "tags": "[]",
+                              "category": "其他", "status": "published", "valid_from": None, "valid_to": bound,
+                              "version": 1, "content_hash": "x"})
+    windows = {r[0]: in_window(None, r[1]) for r in db.execute("select id, valid_to from entries where id != 'e4'")}
+    store = Store(db)
+    pattern = SPEC["components"]["schemas"]["Entry"]["properties"]["valid_to"]["pattern"]
+    for n, want in enumerate(old.values()):
+        entry = store.get(f"e{n}")
+        assert entry.valid_to == want and re.search(pattern, want)
+        assert in_window(None, entry.valid_to) == windows[entry.id]
+        assert db.execute("select content_hash from entries where id = ?", [entry.id]).fetchone()[0] \
+            == entry.content_hash()
+    assert store.get("e4").valid_to == "not a date"
+    for name in ("valid_from", "valid_to"):  # a request's forms: all that normalize_when reads
+        said = SPEC["components"]["schemas"]["Entry"]["properties"][name]["description"]
+        assert "a space instead of T" in said and "fractions of a second" in said and "full width" in said

@@ -24,6 +24,11 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (503, "The server's data folder is misconfigured (`code` misconfigured: its config.json cannot be used, or "
           "its index was built with other models); the message says what to fix"))}
 
+# What kb.entry.normalize_when reads besides, and how a bound comes back.
+_WHEN_MORE = (", local time unless it has an offset (+08:00, Z); also with a space instead of T, fractions of a "
+              "second, or typed in full width (２０２６－１１－１１). Returned in one form: 2026-11-11, "
+              "2026-11-11T20:00:00, 2026-11-11T20:00:00.500000, 2026-11-11T20:00:00+08:00")
+
 _ENTRY_FIELDS = {
     "id": {"type": "string"}, "question": {"type": "string"},
     "similar": {"type": "array", "items": {"type": "string"}}, "answer": {"type": "string"},
@@ -33,13 +38,14 @@ _ENTRY_FIELDS = {
     # Not `format: date-time`: a bound is a whole day, or a moment in local time unless it
     # has an offset, neither of which is an RFC 3339 date-time.
     "valid_from": {"type": ["string", "null"], "description": "YYYY-MM-DD (from local midnight) or "
-                   "YYYY-MM-DDTHH:MM[:SS], local time unless it has an offset (+08:00, Z)",
+                   "YYYY-MM-DDTHH:MM[:SS]" + _WHEN_MORE,
                    "examples": ["2026-11-11", "2026-11-11T20:00", "2026-11-11T20:00+08:00"]},
     "valid_to": {"type": ["string", "null"], "description": "YYYY-MM-DD (the whole day) or "
-                 "YYYY-MM-DDTHH:MM[:SS], local time unless it has an offset (+08:00, Z)",
+                 "YYYY-MM-DDTHH:MM[:SS]" + _WHEN_MORE,
                  "examples": ["2026-11-11", "2026-11-11T23:59:59", "2026-11-11T23:59:59+08:00"]},
 }
-# A bound as the store keeps and the API returns it (kb.entry.normalize_when).
+# A bound as the store keeps and the API returns it (kb.entry.normalize_when; what an
+# older kefu stored, 20261129 or 2026-11-29 18:00, migration m020 rewrote so).
 _STORED_WHEN = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{6})?([+-]\d{2}:\d{2})?)?$"
 
 SPEC = {
