@@ -35,8 +35,8 @@ _REASON_PATTERNS = [
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
     (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
-    (re.compile(r"has no year: (.*) \(write it as (\S+), (\S+) or (\S+)\)$", re.S),
-     lambda m: f"没写年份：{m[1]}（请写成 {m[2]}、{m[3]} 或 {m[4]}）"),
+    (re.compile(r"has no year: (.*) \(write it as (.*)\)$", re.S),
+     lambda m: f"没写年份：{m[1]}（请写成 {m[2].replace(', ', '、').replace(' or ', ' 或 ')}）"),
     (re.compile(r"broken variable: (.*)$", re.S), lambda m: f"变量写法有误：{m[1]}"),
     (re.compile(r"must not be 'new', contain a backslash.*got (.*)$", re.S),
      lambda m: f"不能是「new」，不能含反斜杠或空的、「.」或「..」的段，也不能以「/archive」「/history」或「/revert」结尾"
