@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from kefu import __version__
 from kefu.kb.store import SQLITE_MAX_INTEGER
 from kefu.kb.text import counted
 from kefu.suggest.workspace import Workspace  # light: its heavy imports happen on use
@@ -347,7 +348,7 @@ def author() -> str:
 @click.option("--threads", type=click.IntRange(1, 64), envvar="KEFU_THREADS",
               help="Threads of the e5 encoder (default: usable cores, at most 4; use 1 on a "
                    "machine whose cores are busy with other work).")
-@click.version_option(package_name="kefu")
+@click.version_option(version=__version__, prog_name="kefu")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, models: str | None, threads: int | None) -> None:
     """kefu (客服): FAQ knowledge base and reply suggestions for online-shop customer service."""

@@ -41,6 +41,18 @@ def run():
     return invoke
 
 
+def test_version_is_the_one_the_package_holds(run, monkeypatch):
+    """`kefu --version` read the installed metadata, which an editable install keeps from
+    when it was installed: a bump in kefu/__init__.py (pyproject reads it there) showed the
+    old number until a reinstall."""
+    import importlib.metadata
+
+    from kefu import __version__
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1-stale")
+    assert run("--version").output == f"kefu, version {__version__}\n"
+
+
 @pytest.fixture
 def faq(tmp_path):
     path = tmp_path / "faq.jsonl"
