@@ -368,7 +368,7 @@ def backup(c: Context, file, force, as_json) -> None:
 @handle_errors
 def restore(c: Context, file, as_json) -> None:
     """Replace the store's content with a backup FILE, less what is past retention_days; the index is rebuilt on next use."""
-    from kefu.kb.store import entry_state, restored_entries
+    from kefu.kb.store import entry_state, history_state, restored_entries
     from kefu.kb.store import restore as do_restore
 
     from kefu.kb.users import access_changes, access_state
@@ -388,8 +388,12 @@ def restore(c: Context, file, as_json) -> None:
     after = access_state(c.home / "kefu.db")
     changes = access_changes(before, after) if before is not None and after is not None else None
     entries_after = entry_state(c.home / "kefu.db")
-    entries = (restored_entries(entries_before, entries_after)
-               if entries_before is not None and entries_after is not None else None)
+    # An entry's version number alone does not say it went forward: after a restore of an
+    # older backup, an edit comes again at a number the backup has, with other content.
+    history_after = None if entries_before is None else history_state(c.home / "kefu.db", entries_before)
+    entries = (restored_entries(entries_before, entries_after, history_after)
+               if entries_before is not None and entries_after is not None and history_after is not None
+               else None)
 
     def text(d: dict) -> str:
         line = f"restored {d['store']} from {d['backup']}"
@@ -416,8 +420,8 @@ def restore(c: Context, file, as_json) -> None:
 
 
 def _entries_warning(entries) -> str:
-    """The entries a restore took back to the backup's version, or forward to it, or to its
-    other content at the same version number, or away, or back."""
+    """The entries a restore took back to the backup's version, or forward to it, or over
+    edits made since with other content, or away, or back."""
     def ids(names: list[str]) -> str:
         return ", ".join(names[:10]) + (f", … ({len(names) - 10} more)" if len(names) > 10 else "")
     said = []
@@ -431,9 +435,9 @@ def _entries_warning(entries) -> str:
                     f"to the backup's later version, with {'its' if n == 1 else 'their'} history "
                     f"({ids(entries.advanced)})")
     if n := len(entries.other_content):
-        said.append(f"{counted(n, 'entry', 'entries')} saved since at the backup's version number with other "
-                    f"content {'has' if n == 1 else 'have'} the backup's content, that other content gone from "
-                    f"{'its' if n == 1 else 'their'} history ({ids(entries.other_content)})")
+        said.append(f"{counted(n, 'entry', 'entries')} edited since with other content than the backup's "
+                    f"{'has' if n == 1 else 'have'} the backup's content: those edits are gone "
+                    f"({ids(entries.other_content)})")
     if n := len(entries.removed):
         said.append(f"{counted(n, 'entry', 'entries')} added since the backup {'is' if n == 1 else 'are'} gone"
                     f" ({ids(entries.removed)})")

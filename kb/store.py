@@ -20,7 +20,8 @@ import numpy as np
 import sqlite_utils
 
 from . import migrations
-from .entry import EDITABLE, Entry, category_key, check_window, distinct_similar, legacy_when, question_key, validate
+from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, distinct_similar, legacy_when,
+                    question_key, validate)
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
                      KefuError, SourceNotFound, VersionConflict, VersionNotFound, VersionNotRestorable)
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
@@ -1015,11 +1016,11 @@ class RestoredEntries:
     """What a restore did to the entries, against the store it replaced: their content and
     history are the backup's, so versions saved since are gone from both."""
     reverted: list[str]  # changed since the backup: back to the backup's (lower) version
-    # At a lower version than the backup's (the store replaced was itself restored from an
-    # older backup): forward to the backup's later version, with its history.
+    # At a version the backup's history holds with the same content (the store replaced was
+    # itself restored from an older backup): forward to the backup's later version.
     advanced: list[str]
-    # At the backup's version number with other content (edited again after a restore of an
-    # older backup): the backup's content, that other content gone from the history.
+    # At a version number the backup's history holds with other content, or not at all
+    # (edited after a restore of an older backup): the backup's content, those edits gone.
     other_content: list[str]
     removed: list[str]  # added since the backup: gone
     restored: list[str]  # not in the store replaced (itself restored from another backup): back
@@ -1050,13 +1051,33 @@ def entry_state(db_path: str | Path) -> dict[str, tuple[int, str]] | None:
                                             con.execute("select id, version, content_hash from entries")})
 
 
-def restored_entries(before: dict, after: dict) -> RestoredEntries:
+def history_state(db_path: str | Path, versions: dict[str, tuple[int, str]]) -> dict[str, str] | None:
+    """The content hash the history of the store file at `db_path` holds for each entry's
+    version in `versions` (an `entry_state`), by entry id; an entry whose history lacks that
+    version is left out (`read_state`)."""
+    def read(con: sqlite3.Connection) -> dict[str, str]:
+        found = {}
+        for entry_id, (version, _) in versions.items():
+            row = con.execute("select after from history where entry_id = ? and version = ?",
+                              [entry_id, version]).fetchone()
+            if row is not None and row[0] is not None:
+                found[entry_id] = content_hash(json.loads(row[0]))
+        return found
+    return read_state(db_path, read)
+
+
+def restored_entries(before: dict, after: dict, after_history: dict[str, str]) -> RestoredEntries:
     """What changed from `before` to `after` (two `entry_state`s): an entry changed went
-    back, forward or to other content by its version number."""
+    back by its version number, or forward when the history `after` holds its version with
+    its content (`history_state` of `before`); otherwise it was edited since with other
+    content. After a restore of an older backup a version number comes again, lower than
+    the newer backup's, with content the newer backup never had: that is no step forward."""
     changed = [i for i in before.keys() & after.keys() if before[i] != after[i]]
-    return RestoredEntries(reverted=sorted(i for i in changed if after[i][0] < before[i][0]),
-                           advanced=sorted(i for i in changed if after[i][0] > before[i][0]),
-                           other_content=sorted(i for i in changed if after[i][0] == before[i][0]),
+    back = {i for i in changed if after[i][0] < before[i][0]}
+    forward = {i for i in changed if after[i][0] > before[i][0] and after_history.get(i) == before[i][1]}
+    return RestoredEntries(reverted=sorted(back),
+                           advanced=sorted(forward),
+                           other_content=sorted(set(changed) - back - forward),
                            removed=sorted(before.keys() - after.keys()),
                            restored=sorted(after.keys() - before.keys()))
 

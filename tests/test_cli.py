@@ -2445,13 +2445,34 @@ def test_restore_of_a_newer_backup_says_its_entries_go_forward(home, run, fake_m
     out = run("restore", str(tmp_path / "new.db")).output
     assert "back to the backup's version" not in out
     assert ("warning: 1 entry older than the backup's is forward to the backup's later version,"
-            " with its history (k1); 1 entry saved since at the backup's version number with other content"
-            " has the backup's content, that other content gone from its history (k2)") in out
+            " with its history (k1); 1 entry edited since with other content than the backup's"
+            " has the backup's content: those edits are gone (k2)") in out
     assert run("show", "k1", "--json").stdout.count("下午四点前下单当天发货") == 1
     run("restore", str(tmp_path / "old.db"))
     run("edit", "k2", "-a", "可以开纸质发票")
     changes = json.loads(run("restore", str(tmp_path / "new.db"), "--json").stdout)["entry_changes"]
     assert changes == {"reverted": [], "advanced": ["k1"], "other_content": ["k2"], "removed": [], "restored": []}
+
+
+def test_restore_of_a_newer_backup_names_an_edit_at_a_lower_version_as_gone(home, run, fake_models, tmp_path):
+    """An entry edited after a mistaken restore of an older backup can stay below the newer
+    backup's version number: restoring the newer backup said it went "forward to the
+    backup's later version, with its history" while that edit was deleted."""
+    run("add", "--id", "r1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "old.db"))
+    run("edit", "r1", "-a", "下午四点前下单当天发货")
+    run("edit", "r1", "-a", "下午五点前下单当天发货")  # v3
+    run("backup", str(tmp_path / "new.db"))
+    run("restore", str(tmp_path / "old.db"))
+    run("edit", "r1", "-a", "周末下单周一发货")  # a colleague's v2, not the backup's v2
+    out = run("restore", str(tmp_path / "new.db")).output
+    assert "forward" not in out
+    assert "1 entry edited since with other content than the backup's has the backup's content: " \
+           "those edits are gone (r1)" in out
+    run("restore", str(tmp_path / "old.db"))
+    run("edit", "r1", "-a", "周末下单周一发货")
+    changes = json.loads(run("restore", str(tmp_path / "new.db"), "--json").stdout)["entry_changes"]
+    assert changes == {"reverted": [], "advanced": [], "other_content": ["r1"], "removed": [], "restored": []}
 
 
 def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fake_models, tmp_path):
