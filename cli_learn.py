@@ -156,10 +156,9 @@ def learn_move(c: Context, row_id, to_entry, as_json) -> None:
 @needs_store
 def learn_config(c: Context, min_agents, as_json) -> None:
     """Show or set the trust rule."""
-    learner = c.learner()
     if min_agents is not None:
-        learner.set_trust(TrustRule(min_agents))
-    emit({"min_agents": learner.store.rule.min_agents}, as_json,
+        c.set_trust(TrustRule(min_agents))
+    emit({"min_agents": c.learner().store.rule.min_agents}, as_json,
          lambda d: f"a learned phrasing is trusted once {counted(d['min_agents'], 'different agent')} accepted it"
                    " (and more agents accepted it than rejected it), or an editor approved it")
 

@@ -107,14 +107,15 @@ class Learner:
         self.retention_days = retention_days
 
     def set_trust(self, rule: TrustRule) -> None:
-        """Store the trust rule (the index reads it from the store) and re-index what it changes."""
+        """Store the trust rule (the index reads it from the store) and re-index what it changes.
+        Without config.json's lock: a data folder's rule is set with `Workspace.set_trust`."""
         self.store_trust(rule)
         self.kb.build_index()  # a write: an index that cannot follow is told (index_error)
 
     def store_trust(self, rule: TrustRule) -> None:
-        """Store the trust rule without re-indexing: for a caller that writes it in one
-        locked step with what it was checked against (the settings page), and re-indexes
-        (`kb.build_index()`) once the lock is released."""
+        """Store the trust rule without re-indexing: for a caller that writes it under
+        config.json's lock (`Workspace.set_trust`, the settings page with what it was checked
+        against), and re-indexes (`kb.build_index()`) once the lock is released."""
         self.kb.check_index_models()  # before writing: an index of other models cannot follow
         self.store.set_setting("learn.min_agents", str(rule.min_agents))
         self.store = LearnStore(self.kb.store)

@@ -291,6 +291,16 @@ class Workspace:
 
         return Learner(self.kb(), retention_days=self.retention_days())
 
+    def set_trust(self, rule) -> None:
+        """Set the trust rule (`kefu learn config`, the learn page) under config.json's lock:
+        the settings page holds it from checking that nothing changed since it was loaded to
+        writing its rule, and a rule stored between the two would be overwritten without a
+        word. The re-index follows once the lock is released: other writers need not wait."""
+        learner = self.learner()
+        with self._config_lock():
+            learner.store_trust(rule)
+        learner.kb.build_index()  # a write: an index that cannot follow is told (index_error)
+
     def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:
         """Log what the agent did with a suggestion, and learn from it."""

@@ -734,6 +734,26 @@ def test_a_message_in_gbk_or_big5_or_with_a_stray_byte_is_answered(home, run, fa
     assert out["hits"][0]["entry_id"] == "a2" and out["query"] == "发票能开吗\ufffd"
 
 
+def test_learn_config_waits_for_config_lock(home, run, faq):
+    """`kefu learn config --min-agents` wrote the trust rule without config.json's lock,
+    which the settings page holds from its check that nothing changed to its own write:
+    a rule stored between the two was overwritten without a word."""
+    import threading
+
+    from kefu.suggest.workspace import Workspace
+
+    run("import", str(faq))
+    done = []
+    ws = Workspace(home)
+    with ws._config_lock():
+        t = threading.Thread(target=lambda: done.append(run("learn", "config", "--min-agents", "5", "--json")))
+        t.start()
+        t.join(1.0)
+        assert not done
+    t.join(60)
+    assert json.loads(done[0].stdout) == {"min_agents": 5}
+
+
 def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     run("import", str(faq))
     feedback = tmp_path / "learn.jsonl"

@@ -2110,6 +2110,24 @@ def test_the_trust_rule_is_described_as_counting_agents_not_clicks(editor, admin
     assert "采用的客服多于拒绝的客服" in settings and "采用多于拒绝" not in settings
 
 
+def test_trust_rule_form_waits_for_config_lock(editor, ws):
+    """The settings page checks that nothing changed since it was loaded, then writes its
+    rule, under config.json's lock; the learn page's form wrote the rule without it, so it
+    could slip between the two and be overwritten without a word."""
+    import threading
+
+    done = []
+    with ws._config_lock():  # what a settings save holds between its check and its write
+        t = threading.Thread(target=lambda: done.append(
+            editor.post("/console/learn/trust", {"min_agents": "5"}, status=200).text))
+        t.start()
+        t.join(1.0)
+        assert not done and ws.learner().store.rule.min_agents == 2
+    t.join(30)
+    assert "已修改信任规则" in flash(done[0])
+    assert ws.learner().store.rule.min_agents == 5
+
+
 def test_trust_rule_form_sets_min_agents(editor, ws):
     learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
     assert ">已在使用</span>" not in editor.get("/console/learn")

@@ -188,7 +188,7 @@ def trust():
         return _back()
     try:
         with locked() as ws:
-            ws.learner().set_trust(TrustRule(n))
+            ws.set_trust(TrustRule(n))
     except KefuError as exc:
         flash(f"没有修改：{error_zh(str(exc))}")
         return _back()
