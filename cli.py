@@ -496,6 +496,11 @@ def if_version_option(fn):
 
 
 def _check_if_hash(expected: int | None, expected_hash: str | None) -> None:
+    from kefu.kb.entry import is_content_hash
+
+    if expected_hash is not None and not is_content_hash(expected_hash):
+        raise click.UsageError(f"--if-hash {expected_hash!r} is no content hash: give the content_hash "
+                               "(16 hex digits) of `kefu show --json`")
     if expected_hash is not None and expected is None:
         raise click.UsageError("--if-hash goes with --if-version: give the version the hash is of")
 

@@ -26,6 +26,13 @@ def content_hash(content: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def is_content_hash(value) -> bool:
+    """Whether `value` has a content hash's form (16 hex digits, as `content_hash` gives
+    them): a change's `--if-hash` or `content_hash` is checked against it first, so a
+    mistyped or empty one is told as such, not as an entry changed since."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{16}", value) is not None
+
+
 @dataclass
 class Entry:
     id: str

@@ -80,8 +80,9 @@ class VersionConflict(KefuError):
 
     def __init__(self, entry_id: str, expected: int, current):
         # The same number with other content than the hash given: a restore of an older
-        # backup took the entry back to an earlier version, and it was edited again.
-        now = (f"its version {expected} now has other content: a restore took it back, and it was edited again"
+        # backup may have taken the entry back to an earlier version, edited again since;
+        # or the hash was another version's. Which, the store cannot tell.
+        now = (f"its version {expected} has other content than the hash given"
                if current.version == expected else f"it is version {current.version} now")
         super().__init__(f"entry {entry_id!r} has changed since version {expected} ({now}); "
                          "load it again and redo the change")

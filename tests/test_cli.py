@@ -503,8 +503,8 @@ def test_if_hash_refuses_a_version_number_that_came_again_with_other_content(hom
     run("edit", "a1", "-a", "另一位编辑的新答案。")  # version 2 again, other content
     for args in (("edit", "a1", "-a", "脚本的改动。"), ("archive", "a1"), ("revert", "a1", "--to", "1")):
         result = run(*args, "--if-version", "2", "--if-hash", seen["content_hash"], ok=False)
-        assert result.exit_code == 1 and ("has changed since version 2 (its version 2 now has other content: "
-                                          "a restore took it back, and it was edited again)") in result.output
+        assert result.exit_code == 1 and ("has changed since version 2 (its version 2 has other content than "
+                                          "the hash given)") in result.output
         error = json.loads(run(*args, "--if-version", "2", "--if-hash", seen["content_hash"], "--json",
                                ok=False).stdout)["error"]
         assert error["code"] == "conflict" and error["field"] == "version"
@@ -516,6 +516,23 @@ def test_if_hash_refuses_a_version_number_that_came_again_with_other_content(hom
         "content_hash"] != now["content_hash"]
     result = run("archive", "a1", "--if-hash", saved["content_hash"], ok=False)
     assert result.exit_code == 2 and "--if-hash goes with --if-version" in result.output
+
+
+def test_if_hash_of_another_form_is_a_usage_error(home, run, faq):
+    """A mistyped or empty --if-hash was taken, and compared: "its version 1 now has other
+    content: a restore took it back, and it was edited again", though no restore happened
+    (the API refuses such a content_hash with 400). Now a usage error, as the API's; a
+    well-formed hash of other content is told without guessing at a restore."""
+    run("import", str(faq))
+    for bad in ("", "abc", "0123456789ABCDEF", "0123456789abcdef0"):
+        for args in (("edit", "a1", "-a", "新答案。"), ("archive", "a1"), ("revert", "a1", "--to", "1")):
+            result = run(*args, "--if-version", "1", "--if-hash", bad, ok=False)
+            assert result.exit_code == 2 and f"--if-hash {bad!r} is no content hash" in result.output
+            assert "restore" not in result.output
+    result = run("edit", "a1", "-a", "新答案。", "--if-version", "1", "--if-hash", "0123456789abcdef", ok=False)
+    assert result.exit_code == 1 and ("has changed since version 1 (its version 1 has other content than "
+                                      "the hash given)") in result.output
+    assert json.loads(run("show", "a1", "--json").stdout)["version"] == 1
 
 
 def test_revert_to_a_version_kefu_no_longer_accepts_names_the_version(home, run, faq):

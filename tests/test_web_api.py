@@ -755,7 +755,7 @@ def test_a_version_number_that_came_again_with_other_content_is_a_conflict(api, 
               api("DELETE", "/api/entries/ship", query_string=stale),
               api("POST", "/api/entries/ship/revert", json={"to": 1, **stale})):
         assert r.status_code == 409 and r.get_json()["error"]["field"] == "version"
-        assert "its version 2 now has other content" in r.get_json()["error"]["message"]
+        assert "its version 2 has other content than the hash given" in r.get_json()["error"]["message"]
     assert ws.kb().store.get("ship").answer == "编辑的新答案。"
     now = api("GET", "/api/entries/ship").get_json()
     r = api("PUT", "/api/entries/ship", json={"answer": "集成的改动。", "version": 2,
@@ -766,6 +766,20 @@ def test_a_version_number_that_came_again_with_other_content_is_a_conflict(api, 
         assert (r.status_code, r.get_json()["error"]["field"]) == (400, "content_hash"), bad
     assert "content_hash" in SPEC["components"]["schemas"]["EntryChanges"]["properties"]
     assert "content_hash" in SPEC["components"]["schemas"]["Entry"]["properties"]
+
+
+def test_a_content_hash_of_another_form_is_refused_as_the_cli_refuses_it(api, ws):
+    """A mistyped content_hash was compared, and answered 409 "its version 1 now has other
+    content: a restore took it back", though no restore happened; `kefu --if-hash` took an
+    empty one the API refused. One check, at both edges: 400 naming content_hash."""
+    for bad in ("abc", "0123456789ABCDEF", "0123456789abcdef0", " " * 16):
+        stale = {"version": 1, "content_hash": bad}
+        for r in (api("PUT", "/api/entries/ship", json={"answer": "集成的改动。", **stale}),
+                  api("DELETE", "/api/entries/ship", query_string=stale),
+                  api("POST", "/api/entries/ship/revert", json={"to": 1, **stale})):
+            assert (r.status_code, r.get_json()["error"]["field"]) == (400, "content_hash"), bad
+            assert "restore" not in r.get_json()["error"]["message"]
+    assert ws.kb().store.get("ship").version == 1
 
 
 def test_un_archiving_an_entry_whose_question_another_live_entry_has_is_a_conflict(api, ws):

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from kefu.kb.entry import is_content_hash
 from kefu.kb.text import MAX_MESSAGE, whole_number
 
 from .auth import requires
@@ -429,9 +430,9 @@ def _expected_hash(value, expected: int | None) -> str | None:
     of an older backup took the entry back."""
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
-        raise ApiError(400, "invalid_field", "content_hash must be a string (the entry's content_hash)",
-                       "content_hash")
+    if not is_content_hash(value):
+        raise ApiError(400, "invalid_field", "content_hash must be the entry's content_hash "
+                       "(16 hex digits, as GET gives it)", "content_hash")
     if expected is None:
         raise ApiError(400, "invalid_field", "content_hash goes with version: give the version it is the hash of",
                        "content_hash")
