@@ -816,8 +816,8 @@ def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: st
     """The published hash of (id, content hash) rows in id order, the shop terms and the
     learned phrasings' hash (and how texts are cut into words: text.SEGMENTATION)."""
     h = hashlib.sha256(f"s\0{SEGMENTATION}\n".encode())
-    for entry_id, content_hash in rows:
-        h.update(f"{entry_id}\0{content_hash}\n".encode())
+    for entry_id, digest in rows:
+        h.update(f"{entry_id}\0{digest}\n".encode())
     for word in terms:
         h.update(f"t\0{word}\n".encode())
     h.update(learned.encode())
