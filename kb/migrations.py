@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from contextlib import contextmanager
 from typing import Callable
@@ -238,23 +239,38 @@ def m020_stored_validity_bounds(db: sqlite_utils.Database) -> None:
     # the API documents and returns: the same day or moment, read the same way. The
     # content hash follows (the published hash, and so the index, then rebuild once).
     # A bound that cannot be read at all is left for an editor to see and fix. History
-    # rows keep what was stored then: a revert reads them with legacy_when.
-    from .entry import legacy_when
-    from .store import Store
+    # rows' before and after are rewritten the same way: the current version's `after`
+    # must hash as the entry does (the console's conflict page compares them), and a
+    # revert then gives back the same moments in today's form.
+    # The columns are named here, as they were when this migration was written: a
+    # column a later migration adds does not exist yet on the stores this one upgrades.
+    from .entry import content_hash, legacy_when
 
-    rows = db.execute("select * from entries where valid_from is not null or valid_to is not null").fetchall()
-    for row in rows:
-        entry = Store._entry(row)
-        bounds = {}
+    def rewritten(content: dict) -> dict:
         for name in ("valid_from", "valid_to"):
             try:
-                bounds[name] = legacy_when(getattr(entry, name))
+                if name in content:  # a history row an even older kefu wrote may lack them
+                    content[name] = legacy_when(content[name])
             except (ValueError, OverflowError):
-                bounds[name] = getattr(entry, name)
-        if bounds != {"valid_from": entry.valid_from, "valid_to": entry.valid_to}:
-            entry.valid_from, entry.valid_to = bounds["valid_from"], bounds["valid_to"]
+                pass
+        return content
+
+    editable = ("question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to")
+    rows = db.execute(f"select id, {', '.join(editable)} from entries"
+                      " where valid_from is not null or valid_to is not null").fetchall()
+    for id_, *values in rows:
+        content = dict(zip(editable, values))
+        content["similar"], content["tags"] = json.loads(content["similar"] or "[]"), json.loads(content["tags"] or "[]")
+        was = (content["valid_from"], content["valid_to"])
+        rewritten(content)
+        if (content["valid_from"], content["valid_to"]) != was:
             db.execute("update entries set valid_from = ?, valid_to = ?, content_hash = ? where id = ?",
-                       [entry.valid_from, entry.valid_to, entry.content_hash(), entry.id])
+                       [content["valid_from"], content["valid_to"], content_hash(content), id_])
+    for rowid, *texts in db.execute("select id, before, after from history").fetchall():
+        contents = [json.loads(t) if t else None for t in texts]
+        new = [json.dumps(rewritten(c), ensure_ascii=False) if c else t for c, t in zip(contents, texts)]
+        if new != texts:
+            db.execute("update history set before = ?, after = ? where id = ?", [*new, rowid])
 
 
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -1474,3 +1475,41 @@ def test_bounds_an_older_kefu_stored_are_migrated_to_the_one_stored_form(monkeyp
     for name in ("valid_from", "valid_to"):  # a request's forms: all that normalize_when reads
         said = SPEC["components"]["schemas"]["Entry"]["properties"][name]["description"]
         assert "a space instead of T" in said and "fractions of a second" in said and "full width" in said
+
+
+def test_migrating_old_bounds_rewrites_history_too_and_reads_only_its_columns(monkeypatch):
+    """m020 rewrote an entry's bounds and content hash but not its history: the current
+    version's `after` then hashed differently from the entry, and the console's conflict
+    page lost its "changed since" diff for every migrated entry. It also read rows through
+    Store._entry, so a column a later kefu adds would have made it crash on old stores."""
+    from kefu.kb import migrations
+    from kefu.kb.entry import content_hash
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:names.index("m020_stored_validity_bounds")])
+        old = Store(db)
+        old.add({"id": "k1", "question": "双十一定金怎么退", "answer": "定金不退哦", "valid_from": "2026-11-01"})
+        old.update("k1", {"valid_to": "2026-11-29T18:00"})
+    # what an older kefu stored: the bounds as typed, in the entry and in its history rows
+    db.execute("update entries set valid_from = '20261101', valid_to = '2026-11-29 18:00'")
+    for rowid, before, after in db.execute("select rowid, before, after from history").fetchall():
+        typed = {}
+        for name, text in (("before", before), ("after", after)):
+            content = json.loads(text) if text else None
+            if content:
+                content.update(valid_from="20261101", valid_to=content["valid_to"] and "2026-11-29 18:00")
+            typed[name] = json.dumps(content, ensure_ascii=False) if content else text
+        db.execute("update history set before = ?, after = ? where rowid = ?", [typed["before"], typed["after"], rowid])
+    db.execute("alter table entries add column later text")  # a column m020 does not know
+    migrations.apply(db)
+    db.execute("alter table entries drop column later")  # this kefu's Store does not know it either
+    store = Store(db)
+    entry = store.get("k1")
+    assert (entry.valid_from, entry.valid_to) == ("2026-11-01", "2026-11-29T18:00:00")
+    changes = store.history("k1")
+    assert content_hash(changes[-1].after) == entry.content_hash() \
+        == db.execute("select content_hash from entries").fetchone()[0]
+    assert changes[-1].before["valid_to"] is None and changes[-1].before["valid_from"] == "2026-11-01"
+    assert changes[0].after["valid_from"] == "2026-11-01"
