@@ -105,8 +105,9 @@ ROLES = ("customer", "agent")
 # a campaign answer (presale deposit rules, a coupon, a holiday shipping cut-off) quoted
 # in its last days may no longer hold when the customer acts on it.
 ENDING_SOON = timedelta(days=3)
-# Drafts whose entries are offered, not answered with: the agent sends the other drafts.
-_OFFERED_ONLY = ("alternative", "clarify")
+# Drafts whose entries are offered or asked about, not answered with: the agent sends the
+# other drafts (a confirming question, 您是想问「X」，对吗？, only asks as a clarifying one does).
+_OFFERED_ONLY = ("alternative", "clarify", "confirm")
 
 
 def _local_end(valid_to: str) -> str:
@@ -686,8 +687,8 @@ class Assistant:
     def _ending(drafts: list[Draft], notes: list[str], now: datetime, entries: dict[str, Entry]) -> None:
         """Note each entry whose validity ends within ENDING_SOON: in the explanation of
         each draft quoting it, and in the notes (the panel's warning above all drafts) when
-        a draft answers with it; an alternative answer or a clarifying question's option
-        is not what the agent is sending."""
+        a draft answers with it; an alternative answer, or the entry a clarifying or
+        confirming question asks about, is not what the agent is sending."""
         ids = list(dict.fromkeys(e for d in drafts for e in d.entry_ids))
         # An end already passed is no "ends soon": the search at `now` would not have found it.
         lines = {e: f"{e} is valid until {_local_end(entries[e].valid_to)}: it ends soon" for e in ids

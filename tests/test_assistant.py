@@ -1872,6 +1872,26 @@ def test_a_campaign_entry_only_offered_as_an_alternative_is_no_warning(tmp_path,
         kb.close()
 
 
+def test_an_entry_only_asked_about_in_a_confirming_question_is_no_warning(tmp_path, monkeypatch):
+    """A confirming question (您是想问「X」，对吗？) only asks whether the customer means
+    an entry, as a clarifying question does; it raised the panel's ending-soon warning
+    all the same. Its explanation still says the entry ends soon."""
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([dict(e) for e in ENTRIES])
+    kb.update("return", {"valid_to": str(datetime.now().date())}, author="t")
+    hits = [_hit("return", "7天无理由退货需要满足什么条件", 0.45, 1.2, ["退货"])]
+    try:
+        s = Assistant(_Answers(kb, hits), composer()).suggest("退货")
+        confirm = [d for d in s.drafts if d.style == "confirm"]
+        assert confirm and confirm[0].entry_ids == ["return"], [(d.style, d.entry_ids) for d in s.drafts]
+        assert all(d.style == "confirm" for d in s.drafts if d.entry_ids)
+        assert any(line.startswith("return is valid until ") for line in confirm[0].explanation)
+        assert not [n for n in s.notes if "is valid until" in n], s.notes
+    finally:
+        kb.close()
+
+
 def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch):
     """A bound stored with an offset was shown as stored: an agent in Beijing read
     "valid until 2026-12-02 16:00:00+00:00" for an entry ending at midnight there. The
