@@ -429,6 +429,11 @@ def _window_note(e: dict) -> str:
 _WINDOW_ZH = {"expired": "已过期", "not_yet": "未生效"}
 
 
+def _to_terminal() -> bool:
+    """Whether stdout is a terminal, a person reading rather than a script."""
+    return sys.stdout.isatty()
+
+
 def _with_window(e: dict) -> dict:
     """An entry's dict with `window`: "expired", "not_yet" or None (kb.entry.window_state)."""
     from kefu.kb.entry import window_state
@@ -582,11 +587,14 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
     """List entries, with filters and paging (--limit, --offset); says when there are more."""
     store = c.store()
     entries = store.entries(status, category, tag, text, limit, offset)
-    # Four fields a line, as scripts split them: a window mark goes inside the status field
-    # (published(已过期)), the one field with a closed set of values, not after the question.
+    # Piped, four fields a line with a plain status, as scripts split and match them
+    # (awk '$2=="published"', the status fed back to `kefu edit --status`); a person at a
+    # terminal also sees a window mark (已过期, 未生效) as a fifth field, after the question.
+    marks = _to_terminal()
     emit([_with_window(e.to_output()) for e in entries], as_json,
-         lambda rows: "\n".join(f"{e['id']}\t{e['status']}{f'({_WINDOW_ZH[w]})' if (w := e['window']) else ''}"
-                                f"\t{e['category']}\t{e['question']}" for e in rows)
+         lambda rows: "\n".join("\t".join([e["id"], e["status"], e["category"], e["question"]]
+                                          + ([_WINDOW_ZH[e["window"]]] if marks and e["window"] else []))
+                                for e in rows)
          or "(no entries)")
     total = store.count(status, category, tag, text)
     if len(entries) < total:

@@ -121,22 +121,31 @@ def test_show_says_when_an_entry_is_outside_its_validity(home, run, faq):
     assert "有效期: " + str(today) + " ~ " + str(today) + "\n" in run("show", "a1").stdout + "\n"  # today: live
 
 
-def test_list_says_when_an_entry_is_outside_its_validity(home, run, faq):
+def test_list_says_when_an_entry_is_outside_its_validity(home, run, faq, monkeypatch):
     """`kefu list` printed an expired promotion and one not started yet as plain
     `published`, like the entries kefu suggests; the console's list and `kefu show` mark
-    them 已过期 and 未生效, and so does each line here, in its status field: a line stays
-    four tab-separated fields (a mark as a fifth field broke scripts that split each line
-    in four), and --json gives each entry's `window` state."""
+    them 已过期 and 未生效, and so does each line here for a person at a terminal, as a fifth
+    field after the question. Piped, a line is exactly four tab-separated fields with a plain
+    status: `published(已过期)` in field 2 broke `awk '$2=="published"'` and feeding the
+    status back to `kefu edit --status`, and a fifth field scripts that split each line in
+    four. --json gives each entry's `window` state."""
+    from kefu import cli as cli_module
+
     run("import", str(faq))
     today = datetime.now().date()
     run("edit", "a1", "--valid-to", str(today - timedelta(days=1)))
     run("edit", "a2", "--valid-from", str(today + timedelta(days=1)))
     run("edit", "a3", "--valid-from", str(today), "--valid-to", str(today))
-    lines = {line.split("\t")[0]: line for line in run("list").stdout.splitlines()}
-    assert lines["a1"] == "a1\tpublished(已过期)\t售中\t多久发货"
-    assert lines["a2"] == "a2\tpublished(未生效)\t售中\t可以开发票吗"
-    assert lines["a3"] == "a3\tpublished\t售后\t七天无理由退货怎么申请"  # today: live
+    lines = {line.split("\t")[0]: line for line in run("list").stdout.splitlines()}  # piped
+    assert lines["a1"] == "a1\tpublished\t售中\t多久发货"
+    assert lines["a2"] == "a2\tpublished\t售中\t可以开发票吗"
     assert all(len(line.split("\t")) == 4 for line in lines.values())
+    run("edit", "a1", "--status", lines["a1"].split("\t")[1])  # a status fed back is one kefu takes
+    monkeypatch.setattr(cli_module, "_to_terminal", lambda: True)
+    lines = {line.split("\t")[0]: line for line in run("list").stdout.splitlines()}
+    assert lines["a1"] == "a1\tpublished\t售中\t多久发货\t已过期"
+    assert lines["a2"] == "a2\tpublished\t售中\t可以开发票吗\t未生效"
+    assert lines["a3"] == "a3\tpublished\t售后\t七天无理由退货怎么申请"  # today: live
     window = {e["id"]: e["window"] for e in json.loads(run("list", "--json").stdout)}
     assert (window["a1"], window["a2"], window["a3"]) == ("expired", "not_yet", None)
 
@@ -1285,8 +1294,8 @@ def test_add_names_a_bad_id_or_date_and_makes_a_full_width_id_half_width(home, r
     run("add", "--id", "ＡＢ１", "-q", "多久发货", "-a", "当天发货", "--valid-to", "2026-11-29 18:00")
     shown = json.loads(run("show", "AB1", "--json").stdout)
     assert (shown["id"], shown["valid_to"]) == ("AB1", "2026-11-29T18:00:00")
-    # 2026-11-29 18:00 has passed: the line says so (see test_list_says_when_…)
-    assert run("list").stdout == "AB1\tpublished(已过期)\t其他\t多久发货\n"
+    # 2026-11-29 18:00 has passed: a terminal's line says so (see test_list_says_when_…)
+    assert run("list").stdout == "AB1\tpublished\t其他\t多久发货\n"  # piped: four plain fields
 
 
 def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):
