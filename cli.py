@@ -422,7 +422,7 @@ def _entry_text(e: dict) -> str:
 
 
 def _window_note(e: dict) -> str:
-    return f"  {_WINDOW_ZH[w]}" if (w := _with_window(e)["window"]) else ""
+    return f"  {_WINDOW_ZH[w]}" if (w := e["window"]) else ""
 
 
 # As the console marks an entry outside its validity: neither is suggested, whatever the status says.
@@ -432,13 +432,6 @@ _WINDOW_ZH = {"expired": "已过期", "not_yet": "未生效"}
 def _to_terminal() -> bool:
     """Whether stdout is a terminal, a person reading rather than a script."""
     return sys.stdout.isatty()
-
-
-def _with_window(e: dict) -> dict:
-    """An entry's dict with `window`: "expired", "not_yet" or None (kb.entry.window_state)."""
-    from kefu.kb.entry import window_state
-
-    return {**e, "window": window_state(e["valid_from"], e["valid_to"])}
 
 
 def entry_options(fn):
@@ -591,7 +584,7 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
     # (awk '$2=="published"', the status fed back to `kefu edit --status`); a person at a
     # terminal also sees a window mark (已过期, 未生效) as a fifth field, after the question.
     marks = _to_terminal()
-    emit([_with_window(e.to_output()) for e in entries], as_json,
+    emit([e.to_output() for e in entries], as_json,
          lambda rows: "\n".join("\t".join([e["id"], e["status"], e["category"], e["question"]]
                                           + ([_WINDOW_ZH[e["window"]]] if marks and e["window"] else []))
                                 for e in rows)

@@ -70,12 +70,15 @@ class Entry:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def to_output(self) -> dict:
-        """The entry as `kefu show --json` and the API give it: its fields and its content
-        hash, which a change gives back with the version it was made on (`--if-hash`, the
-        API's `content_hash`) since after a restore of an older backup a version number
-        comes again with other content. (`to_dict` keeps to the fields: it makes an Entry.)"""
-        return {**asdict(self), "content_hash": self.content_hash()}
+    def to_output(self, now: datetime | None = None) -> dict:
+        """The entry as `kefu show --json`, `kefu list --json` and the API give it: its
+        fields; its content hash, which a change gives back with the version it was made
+        on (`--if-hash`, the API's `content_hash`) since after a restore of an older backup
+        a version number comes again with other content; and `window`, where `now` stands
+        to its validity window (`window_state`: an entry outside it is not suggested,
+        whatever its status says). (`to_dict` keeps to the fields: it makes an Entry.)"""
+        return {**asdict(self), "content_hash": self.content_hash(),
+                "window": window_state(self.valid_from, self.valid_to, now)}
 
 
 def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> bool:

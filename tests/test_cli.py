@@ -115,6 +115,7 @@ def test_show_says_when_an_entry_is_outside_its_validity(home, run, faq):
     today = datetime.now().date()
     run("edit", "a1", "--valid-to", str(today - timedelta(days=1)))
     assert "有效期: … ~ " + str(today - timedelta(days=1)) + "  已过期" in run("show", "a1").stdout
+    assert json.loads(run("show", "a1", "--json").stdout)["window"] == "expired"  # as in `list --json`
     out = run("edit", "a1", "--valid-from", str(today + timedelta(days=1)), "--valid-to", "").stdout
     assert "有效期: " + str(today + timedelta(days=1)) + " ~ …  未生效" in out
     run("edit", "a1", "--valid-from", str(today), "--valid-to", str(today))

@@ -987,3 +987,20 @@ def test_a_body_over_the_size_limit_is_413_not_invalid_json(ws):
                     environ_overrides={"wsgi.input_terminated": True},  # as a server sets it for chunked
                     content_type="application/json")
     assert (r.status_code, r.get_json()["error"]["code"]) == (413, "too_large")
+
+
+def test_every_entry_output_says_where_it_stands_to_its_window(api, ws):
+    """`window` (expired, not_yet or null) was in `kefu list --json` only: `kefu show
+    --json` and the API's entries lacked it, so a script or integration reading one entry
+    could not tell an expired promotion from a live one. Entry.to_output() gives it, so
+    every output of an entry has it, and the OpenAPI Entry schema documents it."""
+    from kefu.web.openapi import SPEC
+
+    ws.kb().update("delivery", {"valid_to": "2020-01-01"}, author="t")
+    assert api("GET", "/api/entries/delivery").get_json()["window"] == "expired"
+    listed = {e["id"]: e["window"] for e in api("GET", "/api/entries").get_json()}
+    assert listed["delivery"] == "expired" and set(listed.values()) == {"expired", None}
+    saved = api("PUT", "/api/entries/delivery", json={"valid_to": "2999-01-01", "valid_from": "2998-01-01"})
+    assert saved.status_code == 200 and saved.get_json()["window"] == "not_yet"
+    said = SPEC["components"]["schemas"]["Entry"]["properties"]["window"]
+    assert said["enum"] == ["expired", "not_yet", None] and "suggested" in said["description"]
