@@ -426,7 +426,7 @@ def _window_note(e: dict) -> str:
 
 
 # As the console marks an entry outside its validity: neither is suggested, whatever the status says.
-_WINDOW_ZH = {"expired": "已过期", "not_yet": "未生效"}
+_WINDOW_ZH = {"expired": "已过期", "not_yet": "未生效", "unreadable": "有效期无法识别"}
 
 
 def _to_terminal() -> bool:

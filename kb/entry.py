@@ -94,12 +94,17 @@ def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None
 def window_state(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> str | None:
     """Where `now` (local time) stands to the validity window: "not_yet" before it starts,
     "expired" after it ends, None inside it. Either way the entry is not suggested,
-    whatever its status says."""
+    whatever its status says. "unreadable" when a stored bound is no date at all
+    (2020-13-45, written into the store by hand or another tool): shown for an editor to
+    fix, where raising would hide the very entry that needs it."""
     now = now or datetime.now()
-    if valid_to and now > ends_at(valid_to):
-        return "expired"
-    if valid_from and now < starts_at(valid_from):
-        return "not_yet"
+    try:
+        if valid_to and now > ends_at(valid_to):
+            return "expired"
+        if valid_from and now < starts_at(valid_from):
+            return "not_yet"
+    except ValueError:
+        return "unreadable"
     return None
 
 

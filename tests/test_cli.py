@@ -151,6 +151,25 @@ def test_list_says_when_an_entry_is_outside_its_validity(home, run, faq, monkeyp
     assert (window["a1"], window["a2"], window["a3"]) == ("expired", "not_yet", None)
 
 
+def test_a_stored_bound_that_cannot_be_read_is_shown_not_a_crash(home, run, faq, monkeypatch):
+    """A bound in the store that no date parser reads (valid_to='2020-13-45', written by
+    hand or by an old tool) made `kefu list` and `kefu show` end in a ValueError
+    traceback, hiding the very entry an editor must fix. Its window is "unreadable"."""
+    import sqlite3
+
+    from kefu import cli as cli_module
+
+    run("import", str(faq))
+    with sqlite3.connect(home / "kefu.db") as db:
+        db.execute("update entries set valid_to = '2020-13-45' where id = 'a1'")
+    db.close()
+    assert json.loads(run("show", "a1", "--json").stdout)["window"] == "unreadable"
+    assert "有效期: … ~ 2020-13-45  有效期无法识别" in run("show", "a1").stdout
+    assert "a1\tpublished\t售中\t多久发货\n" in run("list").stdout
+    monkeypatch.setattr(cli_module, "_to_terminal", lambda: True)
+    assert "a1\tpublished\t售中\t多久发货\t有效期无法识别\n" in run("list").stdout
+
+
 def test_errors_exit_nonzero_with_one_line(home, run, faq, tmp_path):
     run("import", str(faq))
     again = run("import", str(faq.parent / "faq.jsonl"), ok=False)

@@ -1003,4 +1003,4 @@ def test_every_entry_output_says_where_it_stands_to_its_window(api, ws):
     saved = api("PUT", "/api/entries/delivery", json={"valid_to": "2999-01-01", "valid_from": "2998-01-01"})
     assert saved.status_code == 200 and saved.get_json()["window"] == "not_yet"
     said = SPEC["components"]["schemas"]["Entry"]["properties"]["window"]
-    assert said["enum"] == ["expired", "not_yet", None] and "suggested" in said["description"]
+    assert said["enum"] == ["expired", "not_yet", "unreadable", None] and "suggested" in said["description"]

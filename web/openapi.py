@@ -77,9 +77,11 @@ SPEC = {
                 "created_at": {"type": "string"}, "updated_at": {"type": "string"},
                 "author": {"type": ["string", "null"]}, "version": {"type": "integer"},
                 "content_hash": {"type": "string", "description": "the hash of the content this version has"},
-                "window": {"type": ["string", "null"], "enum": ["expired", "not_yet", None], "description": (
+                "window": {"type": ["string", "null"], "enum": ["expired", "not_yet", "unreadable", None],
+                           "description": (
                     "where now stands to valid_from/valid_to: expired after the end, not_yet before the "
-                    "start, null inside; outside, the entry is not suggested, whatever its status says")}}},
+                    "start, null inside; outside, the entry is not suggested, whatever its status says; "
+                    "unreadable when a stored bound is no date (written into the store by hand): fix it")}}},
             "EntrySaved": {"allOf": [_ref("Entry"), {"type": "object", "properties": {"changed": {
                 "type": "boolean", "description": "false when the entry already had this content: no version "
                                                   "was recorded"}}}]},
