@@ -82,11 +82,17 @@ class Entry:
 
 
 def in_window(valid_from: str | None, valid_to: str | None, now: datetime | None = None) -> bool:
-    """True when `now` (local time) is inside [valid_from, valid_to]; a date-only end is inclusive."""
+    """True when `now` (local time) is inside [valid_from, valid_to]; a date-only end is
+    inclusive. False when a stored bound is no date at all (window_state's "unreadable"):
+    kefu cannot tell whether the entry still holds, and one such entry must not make
+    every search that finds it fail."""
     now = now or datetime.now()
-    if valid_from and now < _parse_when(valid_from, end=False):
-        return False
-    if valid_to and now > _parse_when(valid_to, end=True):
+    try:
+        if valid_from and now < _parse_when(valid_from, end=False):
+            return False
+        if valid_to and now > _parse_when(valid_to, end=True):
+            return False
+    except ValueError:
         return False
     return True
 

@@ -1004,3 +1004,24 @@ def test_every_entry_output_says_where_it_stands_to_its_window(api, ws):
     assert saved.status_code == 200 and saved.get_json()["window"] == "not_yet"
     said = SPEC["components"]["schemas"]["Entry"]["properties"]["window"]
     assert said["enum"] == ["expired", "not_yet", "unreadable", None] and "suggested" in said["description"]
+
+
+def test_an_entry_whose_stored_bound_is_no_date_is_not_suggested_and_breaks_nothing(api, ws, tmp_path):
+    """A bound no date parser reads (valid_to='2020-13-45': written into the store by hand,
+    or one m020 left for an editor to fix) made every suggestion whose candidates held
+    that entry fail with a ValueError (500). kefu cannot tell whether it still holds: it
+    is not suggested, the others are, and its output says its window is unreadable."""
+    import sqlite3
+
+    from kefu.kb.entry import in_window
+
+    assert in_window(None, "2020-13-45") is False and in_window("2020-13-45", None) is False
+    ws.kb().update("delivery", {"valid_to": "2999-01-01"}, author="t")
+    with sqlite3.connect(tmp_path / "home" / "kefu.db") as db:
+        db.execute("update entries set valid_to = '2020-13-45' where id = 'delivery'")
+    db.close()
+    ws.kb().rebuild()
+    r = api("POST", "/api/suggest", json={"message": "多久能发货？"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert "delivery" not in [h["id"] for h in r.get_json()["hits"]]
+    assert api("GET", "/api/entries/delivery").get_json()["window"] == "unreadable"
