@@ -62,12 +62,6 @@ def local_time(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 # -- entries list ---------------------------------------------------------------------
 
-def _window(entry) -> str | None:
-    """"expired" past its valid_to (it no longer answers anything), "not_yet" before its
-    valid_from, whatever its status; None inside its window."""
-    return window_state(entry.valid_from, entry.valid_to)
-
-
 FILTERS = ("q", "category", "status", "tag", "expired")  # the entry list's query arguments, besides page
 
 
@@ -103,11 +97,13 @@ def entries():
         abort(400, f"未知的状态「{filters['status']}」，可选：{'、'.join(f'{s}（{STATUS_LABELS[s]}）' for s in STATUSES)}")
     query = {"status": filters["status"] or None, "category": filters["category"] or None,
              "tag": filters["tag"] or None, "text": filters["q"] or None}
+    now = datetime.now()  # one reading for the filter and the marks
     with locked() as ws:
         store = ws.kb().store
         if filters["expired"]:
             # Expiry is a date comparison the store cannot filter on: filter here, then page.
-            matching = [e for e in store.entries(**query) if _window(e) == "expired"]
+            matching = [e for e in store.entries(**query)
+                        if window_state(e.valid_from, e.valid_to, now) == "expired"]
             found = len(matching)
             page = _page_number(found)
             offset = (page - 1) * PAGE_SIZE
@@ -123,11 +119,14 @@ def entries():
     # reach url_for as one of its own (?_method=DELETE or ?endpoint=x failed with a 500).
     args = {k: v for k, v in request.args.items() if k in FILTERS and v}
     filtered = filters["expired"] or any(query.values())
+    # "expired" past its valid_to (it no longer answers anything), "not_yet" before its
+    # valid_from, whatever its status.
+    windows = {e.id: window_state(e.valid_from, e.valid_to, now) for e in rows}
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
                            args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
                            found=found if filtered else None,
-                           expired={e.id for e in rows if _window(e) == "expired"},
-                           not_yet={e.id for e in rows if _window(e) == "not_yet"})
+                           expired={i for i, w in windows.items() if w == "expired"},
+                           not_yet={i for i, w in windows.items() if w == "not_yet"})
 
 
 # -- entry form ---------------------------------------------------------------------
