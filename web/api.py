@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from kefu.kb.entry import is_content_hash
+from kefu.kb.store import SQLITE_MAX_INTEGER
 from kefu.kb.text import MAX_MESSAGE, whole_number
 
 from .auth import requires
@@ -21,7 +22,6 @@ from .panel_view import panel_view
 from .state import assistant, current_user, locked
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: a bigger offset cannot even be passed to it
 # Of a library error's code (`error_code`); else 400. A folder whose configuration cannot be
 # used is the server's trouble, not the request's.
 STATUS = {"not_found": 404, "conflict": 409, "too_long": 413, "misconfigured": 503}
@@ -175,7 +175,7 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def _number_arg(name: str, default: str, low: int, high: int = MAX_INTEGER) -> int:
+def _number_arg(name: str, default: str, low: int, high: int = SQLITE_MAX_INTEGER) -> int:
     """A query argument that must be a whole number in [low, high]; 400 naming it otherwise."""
     value = whole_number(request.args.get(name, default))
     if value is None or not low <= value <= high:
