@@ -88,6 +88,28 @@ def sentence_end(before: str, after: str) -> str:
     return "？" if _ASKS_AT_END.search(words) else "。"
 
 
+# A line that opens a list item: 1. 1、 (1) ① · - • ▪ and 第一步.
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.、．)）](?!\d)|[（(]\d{1,2}[)）]|[\u2460-\u2473\u2776-\u277f]|[·•●▪■◆\-*]|"
+                        r"第[一二三四五六七八九十\d]{1,3}步)")
+
+
+def _line_gap(texts: list[str], text: str, source: str, entry_spans: list[tuple[int, int]], pos: int) -> str | None:
+    """What goes between a draft's parts around an answer of several lines (None: nothing
+    of this kind): after it, the break the answer puts between its paragraphs ("\n\n"
+    when it leaves blank lines, else "\n"), so a closing is never glued to its last list
+    item; before it, "\n" when it opens with a list item ("好的亲，" over "1. 点开订单")."""
+    before = "".join(texts)
+    if not before or before.endswith("\n") or not text:
+        return None
+    if source != "entry" and entry_spans and entry_spans[-1][1] == pos:
+        answer = before[entry_spans[-1][0]:pos]
+        if "\n" in answer:
+            return "\n\n" if "\n\n" in answer else "\n"
+    if source == "entry" and "\n" in text and _LIST_ITEM.match(text):
+        return "\n"
+    return None
+
+
 # A closing that wishes the customer well (祝您生活愉快): not after a problem or an apology.
 _WISHES = re.compile(r"祝|愉快|开心|顺利")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{4,}")
@@ -557,7 +579,12 @@ class Composer:
             # Converted around the values and the variables' names: a product name or a
             # customer's name is sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
             text, miss = fill(raw, values, lambda name: convert("【请填写") + spell(name) + "】", convert)
-            if entry_spans and entry_spans[-1][1] == pos and (end := sentence_end("".join(texts), text)):
+            if (gap := _line_gap(texts, text, source, entry_spans, pos)) is not None:
+                # An answer of several lines (steps, a list): kefu's words before or after it
+                # go on their own line, and the line break ends its last line, no mark added.
+                texts.append(gap)
+                pos += len(gap)
+            elif entry_spans and entry_spans[-1][1] == pos and (end := sentence_end("".join(texts), text)):
                 # "…支持3期和6期免息" + "还有别的问题…": an answer without its own full stop
                 # (after the entry's words only: kefu's own "「换货」呢？" is one sentence)
                 texts.append(end)

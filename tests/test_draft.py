@@ -1175,3 +1175,46 @@ def test_work_already_done_leaves_nothing_open(agent):
     from kefu.suggest.draft import awaits
 
     assert awaits(agent) is None, agent
+
+
+# -- answers of several lines ------------------------------------------------------------
+
+STEPS = "退货流程如下：\n1. 打开「我的淘宝 > 我的订单 > 申请售后」\n2. 填写原因（如尺码XL偏大）\n\n· 运费¥12.00以内报销\n· 周一至周五 9:00-18:00"
+LIST_ONLY = "1. 点开订单\n2. 点申请售后\n3. 填写原因"
+
+
+@pytest.mark.parametrize("answer", [STEPS, LIST_ONLY, STEPS + "\n\n详见 https://shop.example.com/help ，100%纯棉🎉"])
+def test_several_line_answer_keeps_its_lines_and_nothing_is_glued_to_them(answer):
+    """A closing was glued to the last list item ("…9:00-18:00。还有其他问题…"), an opener
+    to the first ("好的亲，1. 点开订单"), and a second answer's introduction to the first
+    answer's last line: kefu's parts go on their own line beside an answer of several."""
+    c = composer()
+    u = understand("请问怎么退货", "售后")
+    h = hit("ml", answer)
+    warm = c.warm(u, h, {}, "请问怎么退货").text
+    concise = c.concise(u, h, {}, "k").text
+    both = c.both(u, h, EXCHANGE_HIT, {}, "k").text
+    for text in (warm, concise, both):
+        assert answer in text, text  # every line and blank line as written, no mark added
+    gap = "\n\n" if "\n\n" in answer else "\n"
+    assert warm.endswith(answer + gap + CLOSING), warm
+    assert both.startswith(GREETING_FIRST) and (answer + gap + "另外，关于「") in both, both
+    if answer == LIST_ONLY:  # a list opens on its own line
+        assert warm.startswith(GREETING_FIRST + "\n" + answer) and concise == GREETING_LATER + "\n" + answer
+    else:  # a sentence introduces it: the opener stays on its line
+        assert warm.startswith(GREETING_FIRST + answer) and concise == GREETING_LATER + answer
+
+
+def test_second_answer_of_several_lines_opens_on_its_own_line():
+    c = composer()
+    u = understand("请问怎么退货", "售后")
+    d = c.both(u, RETURN_HIT, hit("ml", LIST_ONLY, question="怎么换货"), {}, "k")
+    assert d.text == GREETING_FIRST + RETURN + "另外，关于「换货」，\n" + LIST_ONLY + "\n" + CLOSING, d.text
+
+
+def test_flag_positions_in_a_several_line_draft_point_at_the_word():
+    c = composer()
+    u = understand("请问怎么退货", "售后")
+    d = c.warm(u, hit("ml", "1. 点开订单\n2. 我们保证48小时内处理\n3. 最快当天到账"), {}, "k")
+    assert [d.text[f.start:f.end] for f in d.flags] == ["保证", "最"], d.flags
+    assert all(f.source == "entry" for f in d.flags)
