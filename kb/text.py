@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
@@ -141,13 +141,38 @@ def to_simplified(text: str) -> str:
     return _converter("t2s").convert(text)
 
 
+# A link (with a scheme, www., or a domain and a path) and an e-mail address: drafts keep them
+# as written, since a link whose Chinese OpenCC respelt (…/后台/发票?type=发货 → …/後臺/發票?
+# type=出貨) leads to no page. Chinese belongs to a link only right after / = ? & #, so a word
+# glued after its path (…/help了解更多) is converted.
+_LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
+                   r"(?:[!-~]|(?<=[/=?&#])[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]+)*"
+                   r"|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.I)
+_LINK_MARK = 0xF0000  # plane 15, private use: OpenCC and the word fixes leave it alone
+
+
+def _around_links(convert: Callable[[str], str], text: str) -> str:
+    """`convert(text)` with every link and e-mail address in `text` kept as written."""
+    links = [m.group() for m in _LINK.finditer(text)]
+    if not links or any(ord(c) >= _LINK_MARK for c in text):
+        return convert(text)
+    marks = iter(range(_LINK_MARK, _LINK_MARK + len(links)))
+    out = convert(_LINK.sub(lambda m: chr(next(marks)), text))
+    return re.sub(f"[{chr(_LINK_MARK)}-{chr(_LINK_MARK + len(links) - 1)}]", lambda m: links[ord(m.group()) - _LINK_MARK],
+                  out)
+
+
 def to_mainland(text: str) -> str:
     """Simplified script with mainland wording: how a draft reads to a simplified-script
     customer. Text written in traditional script also gets mainland words (軟體 ->
     软件, 網路 -> 网络); text already simplified keeps its words, since OpenCC's
     Taiwan-to-mainland table would rewrite some of them (程序 -> 进程, 停用 -> 禁用).
     Matching keeps `to_simplified`, character by character, so scores do not depend on
-    OpenCC's phrase lists."""
+    OpenCC's phrase lists. Links and e-mail addresses stay as written."""
+    return _around_links(_to_mainland, text)
+
+
+def _to_mainland(text: str) -> str:
     trad, simp = script_evidence(text)
     if trad <= simp:
         return _converter("t2s").convert(text)
@@ -210,7 +235,12 @@ _QUOTES = [(re.compile(r"“([^“”]*)”"), r"「\1」"), (re.compile(r"‘([
 def to_traditional(text: str, config: str = "s2twp") -> str:
     """Traditional script with Taiwan (s2twp) or Hong Kong (s2hk) wording. Text already
     written in traditional script stays as written: OpenCC would respell an editor's
-    台灣 as 臺灣 and rewrite Taiwan words it takes for mainland ones."""
+    台灣 as 臺灣 and rewrite Taiwan words it takes for mainland ones. Links and e-mail
+    addresses stay as written."""
+    return _around_links(lambda t: _to_traditional(t, config), text)
+
+
+def _to_traditional(text: str, config: str) -> str:
     trad, simp = script_evidence(text)
     if trad > simp:  # not `simp == 0`: an editor's traditional text may hold a simplified slip
         return text

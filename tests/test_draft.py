@@ -1218,3 +1218,29 @@ def test_flag_positions_in_a_several_line_draft_point_at_the_word():
     d = c.warm(u, hit("ml", "1. 点开订单\n2. 我们保证48小时内处理\n3. 最快当天到账"), {}, "k")
     assert [d.text[f.start:f.end] for f in d.flags] == ["保证", "最"], d.flags
     assert all(f.source == "entry" for f in d.flags)
+
+
+LINKS = ("https://shop.example.com/help/后台/发票?id=A12&type=发货", "www.example.com/售后/质量",
+         "m.example.cn/活动/包邮?from=支持", "service@qinghe.com")
+
+
+@pytest.mark.parametrize("wording", ["s2twp", "s2hk"])
+def test_traditional_drafts_keep_links_as_written(wording):
+    """OpenCC rewrote the Chinese in a link (…/後臺/發票?type=出貨): the customer got a link
+    to no page. Links and e-mail addresses stay as written; the words around them, and the
+    word glued after a link's path, are converted as ever."""
+    answer = (f"步骤：\n1. 打开「我的淘宝 > 我的订单」\n2. 详见 {LINKS[0]} ，或 {LINKS[1]}\n"
+              f"3. 活动见{LINKS[2]}，邮箱 {LINKS[3]}，详见https://example.com/help了解更多。SKU-A12 ¥129.00 5% 9:00-18:00")
+    d = Composer(composer().phrases, safety(), traditional=wording).concise(
+        u_(script=TRADITIONAL), hit("ln", answer), {}, "k")
+    for link in LINKS:
+        assert link in d.text, d.text
+    assert "打開" in d.text or "開啟" in d.text
+    assert "help瞭解更多" in d.text  # a word glued after a link's path is no part of it
+    assert "SKU-A12 ¥129.00 5% 9:00-18:00" in d.text and "「我的淘寶 > 我的訂單」" in d.text
+
+
+def test_mainland_drafts_keep_links_of_a_taiwan_entry_as_written():
+    link = "https://shop.example.tw/說明/軟體?type=出貨"
+    d = composer().concise(u_(), hit("tw", f"請見 {link} ，軟體更新後出貨。"), {}, "k")
+    assert link in d.text and "软件更新后发货" in d.text, d.text
