@@ -439,7 +439,7 @@ def entry_options(fn):
     for decorator in reversed([
         click.option("--question", "-q", help="Standard question."),
         click.option("--similar", "-s", multiple=True, help="A similar question (repeat; replaces the list)."),
-        click.option("--answer", "-a", help="Answer text."),
+        click.option("--answer", "-a", help="Answer text (- reads it from stdin: an answer of several lines)."),
         click.option("--category", "-c", help="售前 / 售中 / 售后 / 投诉 / 账户 or your own."),
         click.option("--tag", "-t", "tags", multiple=True, help="A tag (repeat; replaces the list)."),
         click.option("--status", type=click.Choice(["draft", "published", "archived"])),
@@ -454,6 +454,8 @@ def entry_options(fn):
 
 
 def _changes(question, similar, answer, category, tags, status, valid_from, valid_to) -> dict:
+    if answer == "-":  # `-a - < answer.txt`: steps and lists are hard to quote in a shell
+        answer = read_message(answer)
     values = {"question": question, "similar": list(similar) or None, "answer": answer,
               "category": category, "tags": list(tags) or None, "status": status,
               "valid_from": valid_from, "valid_to": valid_to}

@@ -2649,3 +2649,18 @@ def test_a_reference_of_several_lines_stays_indented_under_its_source():
     assert _references_text(refs) == ["\n参考资料 (document passages, not curated answers):",
                                       "  [manual.docx · 保修政策 > 保修期限]",
                                       "  电动牙刷保修两年。\n  产品 | 保修期\n  电动牙刷 | 两年"]
+
+
+def test_answer_dash_reads_an_answer_of_several_lines_from_stdin(home, fake_models):
+    """`kefu edit k1 -a - < answer.txt` stored the answer "-" over the entry's: a multi-line
+    answer (steps, a list) could only be given through shell quoting. `-` reads stdin, as
+    `kefu suggest -` does, keeping every line and blank line; one final line break goes."""
+    answer = "退货流程：\r\n1. 打开「我的淘宝 > 我的订单」\r\n\r\n· 运费¥12.00以内\r\n· 9:00-18:00"
+    runner = CliRunner()
+    added = runner.invoke(cli, ["add", "--id", "k1", "-q", "怎么退货", "-a", "-", "--json"],
+                          input=(answer + "\r\n").encode())
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["answer"] == answer.replace("\r\n", "\n")
+    edited = runner.invoke(cli, ["edit", "k1", "-a", "-", "--json"], input="1. 点开订单\n\n2. 申请售后\n".encode("gbk"))
+    assert edited.exit_code == 0, edited.output
+    assert json.loads(edited.stdout)["answer"] == "1. 点开订单\n\n2. 申请售后"
