@@ -18,6 +18,10 @@ def broken_variable(text: str) -> str | None:
     for m in VARIABLE.finditer(text):
         if not m.group(1).strip():
             return f"empty variable name in {m.group(0)!r}"
+        if "\n" in m.group(0):
+            # a { left open in an answer of several lines reaches a } further down: the
+            # lines between would become a variable's name, a placeholder in every draft
+            return f"a line break inside {m.group(0)!r} (a }} missing?)"
     return None
 
 

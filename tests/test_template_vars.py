@@ -238,3 +238,19 @@ def test_a_labelled_numeric_tracking_number_is_not_the_order_number():
     values = values_from_message("我退货寄回去了，中通快递单号75312345678901，订单2026112812345678")
     assert values["快递单号"] == "75312345678901" and values["订单号"] == "2026112812345678"
     assert "订单号" not in values_from_message("中通快递单号75312345678901")
+
+
+@pytest.mark.parametrize("text", ["1. 订单号：{订单号\n2. 填写原因后提交}", "{客户称呼||\n亲}您好", "1. {订单\n号}"])
+def test_a_variable_across_lines_is_broken(text):
+    """A { left open in a list answer took the lines up to a later } into one variable: the
+    draft showed 【请填写订单号\\n2. 填写原因后提交】 and the step was gone. A variable (its
+    name and its fallback) is on one line."""
+    problem = broken_variable(text)
+    assert problem and "line break" in problem, problem
+    with pytest.raises(InvalidEntry, match="broken variable"):
+        validate({"question": "q", "answer": text})
+    assert broken_variable("1. {订单号}\n2. {客户称呼||亲}～") is None
+    from kefu.web.messages import reason_zh
+
+    assert reason_zh(f"broken variable: {problem}").startswith("变量写法有误：「{")  # the console says it in Chinese
+    assert "line break" not in reason_zh(f"broken variable: {problem}")

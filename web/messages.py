@@ -27,6 +27,8 @@ _REASON_PATTERNS = [
      lambda m: f"变量写法有误：「{m[1]}」没有配对（在「{m[3]}」附近）"),
     (re.compile(r"broken variable: empty variable name in (['\"])(.*)\1$", re.S),
      lambda m: f"变量写法有误：「{m[2]}」里没有变量名"),
+    (re.compile(r"broken variable: a line break inside (['\"])(.*)\1 \(a \} missing\?\)$", re.S),
+     lambda m: f"变量写法有误：「{m[2].replace(chr(92) + 'n', '↵')}」跨了行（是不是少了「}}」？），一个变量要写在同一行"),
     (re.compile(r"must not contain spaces or control characters, got (.*) in (.*)$", re.S),
      lambda m: f"不能含空格或控制字符（{m[2]} 中有 {m[1]}）"),
     (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一，不能是 {m[2]}"),
