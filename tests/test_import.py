@@ -675,6 +675,21 @@ def test_markdown_faq_text_that_no_question_owns_is_noted(tmp_path):
     assert loaded.notes == [f"{path}, line 2: text under heading '物流' belongs to no question, not imported"]
 
 
+def test_markdown_faq_rules_and_comments_are_no_part_of_an_answer(tmp_path):
+    """A rule between entries (---, ***), as FAQ files often separate them, ended the answer
+    above it ("可以。\n\n---" went to customers), and so did an editor's HTML comment. Lines
+    and blank lines of the answer itself stay as written."""
+    path = tmp_path / "faq.md"
+    path.write_text("# 售后\n\n## 怎么退货？\n\n1. 申请售后\n2. 寄回\n\n· 运费¥12.00以内报销\n\n---\n\n"
+                    "## 运费多少？\n\n满59元包邮 <!-- 活动价 -->\n\n* * *\n\nQ: 能开发票吗？\nA: 可以。\n<!-- 以下待补充\n"
+                    "Q: 旧问题？\nA: 旧答案 -->\n\n___\nQ: 多久发货？\nA: 48小时内，\n\n周末顺延。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and loaded.notes == []
+    assert [(r.data["question"], r.data["answer"]) for r in loaded.rows] == [
+        ("怎么退货？", "1. 申请售后\n2. 寄回\n\n· 运费¥12.00以内报销"), ("运费多少？", "满59元包邮"),
+        ("能开发票吗？", "可以。"), ("多久发货？", "48小时内，\n\n周末顺延。")]
+
+
 def test_prose_markdown_is_a_document(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("# 四件套洗涤指南\n\n首次使用前请单独清洗一次，水温不超过30℃。\n\n"

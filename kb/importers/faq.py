@@ -156,6 +156,32 @@ def _text_under_headings(lines: list[str]) -> list[bool]:
     return found
 
 
+# A thematic break (---, ***, ___, * * *), which FAQ files put between entries, and an
+# editor's HTML comment (<!-- 待补充 -->, on one line or several): no text for a customer.
+_RULE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
+_COMMENT = re.compile(r"[ \t]*<!--.*?-->", re.S)
+
+
+def _without_comments(lines: list[str]) -> list[str | None]:
+    """`lines` without HTML comments; None for a line that held nothing else (left out, not
+    a blank line in an answer). Line numbers stay those of the file."""
+    out: list[str | None] = []
+    opened = False  # inside a comment begun on an earlier line
+    for line in lines:
+        text = line
+        if opened:
+            end = text.find("-->")
+            if end < 0:
+                out.append(None)
+                continue
+            text, opened = text[end + 3:], False
+        text = _COMMENT.sub("", text)
+        if (start := text.find("<!--")) >= 0:
+            text, opened = text[:start].rstrip(), True
+        out.append(None if text != line and not text.strip() else text)
+    return out
+
+
 def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, category: str | None) -> None:
     """Check one (line, question, answer lines) pair found in Markdown."""
     if current is None:
@@ -188,7 +214,9 @@ def _read_faq(lines: list[str], path: str) -> Loaded:
             loaded.notes.append(f"{path}, line {stray[0]}: text{under} belongs to no question, not imported")
             stray = None
 
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(_without_comments(lines), 1):
+        if line is None or _RULE.fullmatch(line):
+            continue
         qa, title = _QA.match(line), heading_title(line)
         if title is not None and not qa:
             flush()
