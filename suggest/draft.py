@@ -47,7 +47,7 @@ _ADDRESS_WORD = (r"(?:亲爱的|親愛的)(?:顾客|顧客|客户|客戶|买家|
 # A greeting may end on a particle (您好呀, 你好哦): it greets all the same.
 _HELLO = r"(?:您好|你好|哈喽|哈囉)[呀啊哦喔吖]?"
 _SALUTATION_WORD = _ADDRESS_WORD + "|" + _HELLO
-_SALUTATION_END = r"[，,！!～~。\s]"
+_SALUTATION_END = r"[，,！!～~。：:\s]"  # 亲爱的顾客： over a letter-style answer
 _GREETING_WORD = rf"{_HELLO}(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS})"
 SALUTATION = re.compile(rf"^(?:(?:{_ADDRESS}|(?:{_SALUTATION_WORD})(?={_SALUTATION_END}|$|{_SALUTATION_WORD}|{_ADDRESS}))"
                         rf"{_SALUTATION_END}*)+")

@@ -1244,3 +1244,13 @@ def test_mainland_drafts_keep_links_of_a_taiwan_entry_as_written():
     link = "https://shop.example.tw/說明/軟體?type=出貨"
     d = composer().concise(u_(), hit("tw", f"請見 {link} ，軟體更新後出貨。"), {}, "k")
     assert link in d.text and "软件更新后发货" in d.text, d.text
+
+
+@pytest.mark.parametrize("answer", ["亲：\n1. 点开订单\n2. 申请售后", "亲爱的顾客：\n您好！\n1. 点开订单\n2. 申请售后",
+                                    "您好：\n1. 点开订单\n2. 申请售后"])
+def test_a_salutation_with_a_colon_over_a_list_is_dropped_after_kefus_opener(answer):
+    """A letter-style answer ("亲爱的顾客：" above its steps) kept its salutation after kefu's
+    opener: "好的亲，亲：" addressed the customer twice."""
+    u = understand("请问怎么退货", "售后")
+    d = composer().concise(u, hit("ml", answer), {}, "k")
+    assert d.text == GREETING_LATER + "\n1. 点开订单\n2. 申请售后", d.text
