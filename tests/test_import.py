@@ -690,6 +690,23 @@ def test_markdown_faq_rules_and_comments_are_no_part_of_an_answer(tmp_path):
         ("能开发票吗？", "可以。"), ("多久发货？", "48小时内，\n\n周末顺延。")]
 
 
+def test_markdown_faq_answers_are_read_as_the_customer_sees_them(tmp_path):
+    """Markup went to customers as typed: "**注意**：请在[订单页](https://…)申请" in a chat,
+    which shows no Markdown. Bold, code and quote marks go; a link keeps its address after
+    its text. A single * or _ stays: 满2件*9折 is a price, not emphasis."""
+    path = tmp_path / "faq.md"
+    path.write_text("## **怎么开发票？**\n\n**注意**：请在[订单页](https://shop.example.com/order)申请，"
+                    "或见 <https://shop.example.com/help>。\n\n1. 点 `申请开票`\n2. 填写__税号__\n\n"
+                    "> 提示：周一至周五 9:00-18:00\n\n[https://shop.example.com/a](https://shop.example.com/a)\n"
+                    "满2件*9折，3件*8折，snake_case_id 不变\n\n## 运费多少？\n满59元包邮\n", encoding="utf-8")
+    loaded = load(path)
+    assert [(r.data["question"], r.data["answer"]) for r in loaded.rows] == [(
+        "怎么开发票？",
+        "注意：请在订单页（https://shop.example.com/order）申请，或见 https://shop.example.com/help。\n\n"
+        "1. 点 申请开票\n2. 填写税号\n\n提示：周一至周五 9:00-18:00\n\nhttps://shop.example.com/a\n"
+        "满2件*9折，3件*8折，snake_case_id 不变"), ("运费多少？", "满59元包邮")]
+
+
 def test_prose_markdown_is_a_document(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("# 四件套洗涤指南\n\n首次使用前请单独清洗一次，水温不超过30℃。\n\n"

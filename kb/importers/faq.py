@@ -182,12 +182,33 @@ def _without_comments(lines: list[str]) -> list[str | None]:
     return out
 
 
+# Markdown markup, which a chat does not render: an answer is read as the customer is to see
+# it. Bold and code marks go, a quote's >, and a link becomes its text with its address after
+# it (请在订单页（https://…）申请). A single * or _ stays (满2件*9折 is a price). Each pattern
+# takes time linear in the text (see documents.EMPHASIS).
+_MD_MARKUP = [
+    (re.compile(r"!?\[([^\[\]]*)\]\(\s*([^()\s]*)\s*\)"),
+     lambda m: m[2] if not m[1].strip() or m[1].strip() == m[2] else f"{m[1]}（{m[2]}）" if m[2] else m[1]),
+    (re.compile(r"<((?:https?://|mailto:)[^<>\s]+)>"), lambda m: m[1]),
+    (re.compile(r"(?<!`)`+([^`]+?)`+"), lambda m: m[1]),
+    (re.compile(r"(\*\*|__)(?=\S)(.{1,300}?)(?<=\S)\1"), lambda m: m[2]),
+    (re.compile(r"^ {0,3}>[ \t]?"), lambda m: ""),
+]
+
+
+def _chat_text(line: str) -> str:
+    """A Markdown line of an FAQ as plain chat text (see _MD_MARKUP)."""
+    for pattern, replace in _MD_MARKUP:
+        line = pattern.sub(replace, line)
+    return line
+
+
 def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, category: str | None) -> None:
     """Check one (line, question, answer lines) pair found in Markdown."""
     if current is None:
         return
     n, question, answer = current
-    raw = {"question": question, "answer": "\n".join(answer).strip()}
+    raw = {"question": _chat_text(question).strip(), "answer": "\n".join(map(_chat_text, answer)).strip()}
     if category:
         raw["category"] = category
     loaded.add(checker.check(Place(loaded.source, n), raw))
