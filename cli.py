@@ -409,11 +409,17 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
 
 # -- entries ----------------------------------------------------------------------
 
+def _indented(text: str, pad: str) -> str:
+    """Every line of `text` after `pad` (a blank line stays empty): an answer of several lines
+    stays one block in text output, apart from the lines after it."""
+    return "\n".join(pad + line if line.strip() else "" for line in text.split("\n"))
+
+
 def _entry_text(e: dict) -> str:
     lines = [f"{e['id']}  [{e['category']}] {e['status']}  v{e['version']}",
              f"问: {e['question']}"]
     lines += [f"  ~ {s}" for s in e["similar"]]
-    lines.append(f"答: {e['answer']}")
+    lines.append("答: " + _indented(e["answer"], "    ").lstrip())
     if e["tags"]:
         lines.append("标签: " + ", ".join(e["tags"]))
     if e["valid_from"] or e["valid_to"]:
@@ -853,7 +859,7 @@ def _suggestion_text(s: dict) -> str:
     out = [head] + [f"! {n}" for n in s["notes"]]
     for i, d in enumerate(s["drafts"], 1):
         out.append(f"\n草稿 {i} ({d['style']}{', ' + ', '.join(d['entry_ids']) if d['entry_ids'] else ''}):")
-        out.append(f"  {d['text']}")
+        out.append(_indented(d["text"], "  "))
         if d["missing_variables"]:
             out.append("  待填写: " + ", ".join(d["missing_variables"]))
         for f in d["flags"]:
@@ -959,7 +965,9 @@ def lint(c: Context, as_json) -> None:
         for f in safety.check(e.answer):
             rows.append({"entry_id": e.id, "word": f.word, "reason": f.reason, "start": f.start,
                          "context": e.answer[max(0, f.start - 8):f.end + 8]})
-    emit(rows, as_json, lambda r: "\n".join(f"{x['entry_id']}\t{x['word']}\t{x['reason']}\t…{x['context']}…"
+    # one flag a line: the context's line breaks shown as ↵ (--json keeps them)
+    emit(rows, as_json, lambda r: "\n".join(f"{x['entry_id']}\t{x['word']}\t{x['reason']}\t"
+                                            f"…{x['context'].replace(chr(10), '↵')}…"
                                             for x in r) or "no flagged words")
 
 

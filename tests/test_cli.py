@@ -2664,3 +2664,23 @@ def test_answer_dash_reads_an_answer_of_several_lines_from_stdin(home, fake_mode
     edited = runner.invoke(cli, ["edit", "k1", "-a", "-", "--json"], input="1. 点开订单\n\n2. 申请售后\n".encode("gbk"))
     assert edited.exit_code == 0, edited.output
     assert json.loads(edited.stdout)["answer"] == "1. 点开订单\n\n2. 申请售后"
+
+
+def test_text_output_keeps_an_answer_of_several_lines_together(home, run, fake_models):
+    """An answer's second and later lines started at the left margin: in `kefu show` a line
+    of the answer read like the 标签 line after it, in `kefu suggest` a draft's "· 运费…" like
+    the explanation lines below it, and `kefu lint`, one flag a line, broke a flag over lines."""
+    from kefu.cli import _suggestion_text
+
+    answer = "退货流程：\n1. 我们保证48小时内审核\n\n· 运费¥12.00以内报销"
+    run("add", "--id", "k1", "-q", "怎么退货", "-a", answer, "-t", "退货")
+    shown = run("show", "k1").stdout
+    assert "答: 退货流程：\n    1. 我们保证48小时内审核\n\n    · 运费¥12.00以内报销\n标签: 退货" in shown, shown
+    lint = run("lint").stdout.strip().splitlines()
+    assert len(lint) == 1 and lint[0].startswith("k1\t保证\t承诺\t…") and "↵" in lint[0], lint
+    draft = {"style": "warm", "entry_ids": ["k1"], "text": "您好～" + answer, "missing_variables": [], "flags": [],
+             "explanation": ["k1 matched"]}
+    text = _suggestion_text({"script": "simplified", "intent": "aftersale", "stage": "提供解决方案", "sentiment": "calm",
+                             "urgency": "normal", "no_match": False, "suggestion_id": "x", "notes": [],
+                             "drafts": [draft], "references": []})
+    assert "  您好～退货流程：\n  1. 我们保证48小时内审核\n\n  · 运费¥12.00以内报销\n  · k1 matched" in text, text
