@@ -147,7 +147,7 @@ def to_simplified(text: str) -> str:
 # glued after its path (…/help了解更多) is converted.
 _LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
                    r"(?:[!-~]|(?<=[/=?&#])[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]+)*"
-                   r"|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.I)
+                   r"|(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.I)
 _LINK_MARK = 0xF0000  # plane 15, private use: OpenCC and the word fixes leave it alone
 
 
@@ -240,12 +240,28 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
     return _around_links(lambda t: _to_traditional(t, config), text)
 
 
+# An app's menu path (我的 > 设置 > 账号与安全, 我的订单>待发货): its labels are what the
+# customer looks for on screen, so they are converted character by character, never given
+# Taiwan words (設定, 帳號, 待出貨) the app does not show. Not a flow written with arrows
+# (拍下→付款→发货), which is prose.
+_PATH_STOP = r"\s，。、；：！？,;!?「」“”『』（）()【】<>＞›"
+# (From a run's start only, taken whole: linear in the text, not by the square of a long run.)
+_APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*[>＞›][ \t]*[^{_PATH_STOP}]++)+")
+_PATH_MARK = 0xF1000  # plane 15, private use, apart from _LINK_MARK
+
+
 def _to_traditional(text: str, config: str) -> str:
     trad, simp = script_evidence(text)
     if trad > simp:  # not `simp == 0`: an editor's traditional text may hold a simplified slip
         return text
     convert = _converter(config).convert
     plain = _converter(_WITHOUT_PHRASES.get(config, config)).convert
+    paths = [m.group() for m in _APP_PATH.finditer(text)]
+    if paths and not any(ord(c) >= _PATH_MARK for c in text):
+        marks = iter(range(_PATH_MARK, _PATH_MARK + len(paths)))
+        out = _to_traditional(_APP_PATH.sub(lambda m: chr(next(marks)), text), config)
+        return re.sub(f"[{chr(_PATH_MARK)}-{chr(_PATH_MARK + len(paths) - 1)}]",
+                      lambda m: plain(paths[ord(m.group()) - _PATH_MARK]), out)
     out, pos = [], 0
     for m in _OWN_WORDS.finditer(text):
         out += [convert(text[pos:m.start()]), plain(m.group())]

@@ -1254,3 +1254,14 @@ def test_a_salutation_with_a_colon_over_a_list_is_dropped_after_kefus_opener(ans
     u = understand("请问怎么退货", "售后")
     d = composer().concise(u, hit("ml", answer), {}, "k")
     assert d.text == GREETING_LATER + "\n1. 点开订单\n2. 申请售后", d.text
+
+
+def test_taiwan_drafts_keep_the_words_of_an_app_path():
+    """Taiwan wording rewrote the menu labels of an app path (「我的 > 设置 > 账号与安全」 →
+    設定, 清除缓存 → 快取, 待发货 → 待出貨): the customer looked for labels the app does not
+    show. A path's labels are converted character by character; the words around it, and a
+    flow written with arrows, still get Taiwan wording."""
+    answer = "打开「我的 > 设置 > 账号与安全」，或进入 设置 ＞ 通用 ＞ 清除缓存，在我的订单>待发货里查看。信息会同步。拍下→发货。"
+    d = composer().concise(u_(script=TRADITIONAL), hit("path", answer), {}, "k")
+    assert "開啟「我的 > 設置 > 賬號與安全」" in d.text, d.text
+    assert "設置 ＞ 通用 ＞ 清除緩存" in d.text and "拍下→出貨" in d.text and "我的訂單>待發貨" in d.text and "資訊會同步" in d.text, d.text
