@@ -707,6 +707,22 @@ def test_markdown_faq_answers_are_read_as_the_customer_sees_them(tmp_path):
         "满2件*9折，3件*8折，snake_case_id 不变"), ("运费多少？", "满59元包邮")]
 
 
+def test_markdown_faq_answer_lines_labelled_a_b_keep_their_label(tmp_path):
+    """An answer listing options "A：基础款" / "B：升级款" lost its A： (read as the answer's
+    marker), so the customer read "基础款 ¥99" then "B：升级款 ¥129". Only the A: that opens
+    an answer (after its Q:, or first under a question heading) is a marker."""
+    path = tmp_path / "faq.md"
+    path.write_text("## 有哪些套餐？\n\n共两种：\nA：基础款 ¥99\nB：升级款 ¥129\n\n## 怎么退货？\nA: 订单页申请。\n"
+                    "A：质量问题我们承担运费\n\nQ: 能开发票吗？\nA: 可以，两种：\nA：电子发票\nB：纸质发票\n",
+                    encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and loaded.notes == []
+    assert [(r.data["question"], r.data["answer"]) for r in loaded.rows] == [
+        ("有哪些套餐？", "共两种：\nA：基础款 ¥99\nB：升级款 ¥129"),
+        ("怎么退货？", "订单页申请。\nA：质量问题我们承担运费"),
+        ("能开发票吗？", "可以，两种：\nA：电子发票\nB：纸质发票")]
+
+
 def test_prose_markdown_is_a_document(tmp_path):
     path = tmp_path / "guide.md"
     path.write_text("# 四件套洗涤指南\n\n首次使用前请单独清洗一次，水温不超过30℃。\n\n"

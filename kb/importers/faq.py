@@ -251,7 +251,9 @@ def _read_faq(lines: list[str], path: str) -> Loaded:
                 current = None
             flush()
             current, asking, from_heading = (n, qa.group(2).strip(), []), True, False
-        elif qa and current is not None:
+        elif qa and current is not None and (asking or from_heading and not "".join(current[2]).strip()):
+            # the A: that opens an answer; one further down is the answer's own text, an
+            # option of a list ("A：基础款 ¥99" above "B：升级款 ¥129"), kept as written
             current[2].append(qa.group(2))
             asking = False
         elif current is not None and not asking:
