@@ -471,8 +471,29 @@ def without_asking_order(answer: str) -> str:
             end += 1
         pos = end
     out.append(text[pos:])
-    result = "".join(out)
+    result = _without_emptied_items(answer, "".join(out))
     return result if SALUTATION.sub("", result).strip("，,。！!～~ ") else answer
+
+
+_NUMBERED = re.compile(r"^(\s*)(\d{1,2})(\s*[.、．)）])")
+
+
+def _without_emptied_items(answer: str, result: str) -> str:
+    """`result` without the lines of `answer` the request took all the words of (a list item
+    "1. 请把订单号发给我们" left as "1. "), the items numbered after one moved up."""
+    before, after = answer.split("\n"), result.split("\n")
+    if len(before) != len(after):  # a request across lines: nothing to match line by line
+        return result
+    kept, gone = [], []  # gone: (number, its mark) of each numbered item taken out
+    for old, new in zip(before, after):
+        if new != old and not _LIST_ITEM.sub("", new).strip("，,。；; "):
+            if m := _NUMBERED.match(old):
+                gone.append((int(m[2]), m[3].strip()))
+            continue
+        if (m := _NUMBERED.match(new)) and (earlier := sum(1 for n, mark in gone if n < int(m[2]) and mark == m[3].strip())):
+            new = f"{m[1]}{int(m[2]) - earlier}{m[3]}{new[m.end():]}"
+        kept.append(new)
+    return "\n".join(kept)
 
 
 # Where a clarify or restate line names the entries: {选项} or {问题}, written as variables

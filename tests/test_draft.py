@@ -1265,3 +1265,17 @@ def test_taiwan_drafts_keep_the_words_of_an_app_path():
     d = composer().concise(u_(script=TRADITIONAL), hit("path", answer), {}, "k")
     assert "開啟「我的 > 設置 > 賬號與安全」" in d.text, d.text
     assert "設置 ＞ 通用 ＞ 清除緩存" in d.text and "拍下→出貨" in d.text and "我的訂單>待發貨" in d.text and "資訊會同步" in d.text, d.text
+
+
+@pytest.mark.parametrize("answer, without", [
+    ("处理步骤：\n1. 请把订单号发给我们\n2. 我们核实后补发\n3. 补发后短信通知您", "处理步骤：\n1. 我们核实后补发\n2. 补发后短信通知您"),
+    ("处理步骤：\n① 请提供订单号。\n② 等待审核", "处理步骤：\n② 等待审核"),
+    ("请把订单号发给我们，\n我们马上查。", "我们马上查。"),
+    ("步骤：\n1、请把订单号和照片发给客服\n2、核实后补发", "步骤：\n1、请把照片发给客服\n2、核实后补发"),
+])
+def test_a_list_item_that_only_asked_for_the_order_number_goes_whole(answer, without):
+    """The request for the order number the customer gave left its list item empty:
+    "处理步骤：\\n1. \\n2. 我们核实后补发" went to the customer. The item goes, and the items
+    numbered after it move up."""
+    d = composer().concise(u_(first=False), hit("ask", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
+    assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
