@@ -2704,3 +2704,15 @@ def test_a_file_refused_for_its_rejected_rows_is_told_in_chinese_for_one_row_or_
 
     refused = RowsRejected("a.csv", [ImportFileError("a.csv", 2, "answer", "is missing or empty")] * rows)
     assert problem_zh(str(refused)).startswith(f"有 {rows} 行有问题，所以这个文件一行也没有导入")
+
+
+def test_the_entry_form_says_which_line_of_a_long_answer_holds_a_flagged_word(editor):
+    """In an answer of several lines (steps, a list) the warning named the word only, and
+    the editor had to search every line for it."""
+    answer = "退货流程：\n1. 打开「我的订单」\n\n2. 我们保证48小时内审核\n3. 全网最低价"
+    html = editor.post("/console/entries/new", entry_form(question="怎么退货呀", answer=answer), status=200).text
+    flags = re.search(r'<p class="warn" id="answer-flags">(.*?)</p>', html, re.S).group(1)
+    assert "保证（承诺，第 4 行）" in flags and "（极限词，第 5 行）" in flags, flags
+    one_line = editor.post("/console/entries/new", entry_form(question="这款保温杯好吗", answer="全网最低价，保证正品。"),
+                           status=200).text
+    assert "保证（承诺）" in one_line  # one line: no line number to give

@@ -214,7 +214,11 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
         # The words drafts will flag to the agent (kefu lint lists them too): a warning, not an error.
-        flags = ws.safety().check(values.get("answer") or "")
+        answer = values.get("answer") or ""
+        # ...with the line that holds each in an answer of several lines (steps, a list)
+        flags = [{"word": f.word, "reason": f.reason,
+                  "line": answer.count("\n", 0, f.start) + 1 if "\n" in answer.strip() else None}
+                 for f in ws.safety().check(answer)]
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
