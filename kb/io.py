@@ -91,7 +91,9 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
             n += 1
     elif fmt == "xlsx":
         from openpyxl import Workbook
+        from openpyxl.styles import Alignment
 
+        wrap = Alignment(wrap_text=True, vertical="top")
         book = Workbook()
         sheet = book.active
         sheet.title = "entries"
@@ -100,9 +102,13 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
             # Cells are text: a value such as 2030-01-01 must not become a date cell. Each
             # addressed by its row: the sheet's size (sheet[sheet.max_row]) is a scan of every
             # cell so far, which made the export take time by the square of the entries.
-            sheet.append(_cells(e))
+            cells = _cells(e)
+            sheet.append(cells)
             for column in range(1, len(CSV_COLUMNS) + 1):
-                sheet.cell(row, column).data_type = "s"
+                cell = sheet.cell(row, column)
+                cell.data_type = "s"
+                if "\n" in cells[column - 1]:  # Excel shows line breaks only in a cell that wraps
+                    cell.alignment = wrap
             n += 1
         book.save(out)
     else:

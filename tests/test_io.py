@@ -411,3 +411,23 @@ def test_xlsx_export_reads_the_sheets_size_once_not_once_a_row(monkeypatch):
     assert sheet.max_row == 201
     assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None} == {"s"}
     assert sheet["D201"].value == "2030-01-01" and sheet["A201"].value == "k199"
+
+
+def test_xlsx_export_shows_an_answer_of_several_lines_as_lines(tmp_path):
+    """Excel shows a cell's line breaks only when it wraps: an exported answer of steps read
+    as one run-on line ("退货流程：1. 打开订单2. 申请售后"), and the editor fixing it in Excel
+    could not see where its lines were. Such cells wrap; the text, and its re-import, are
+    unchanged."""
+    from openpyxl import load_workbook
+
+    answer = "退货流程：\n1. 打开「我的订单」\n\n2. 申请售后"
+    entries = [Entry(id="k1", question="怎么退货", answer=answer, similar=["退货流程", "如何退货"]),
+               Entry(id="k2", question="运费多少", answer="满59元包邮")]
+    path = tmp_path / "kb.xlsx"
+    with open(path, "wb") as out:
+        write_entries(entries, "xlsx", out)
+    sheet = load_workbook(path).active
+    assert sheet["D2"].value == answer and sheet["D2"].alignment.wrap_text
+    assert sheet["C2"].alignment.wrap_text  # similar questions: one a line
+    assert not sheet["D3"].alignment.wrap_text
+    assert [r.data["answer"] for r in load(path).rows] == [answer, "满59元包邮"]
