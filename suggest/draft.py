@@ -490,7 +490,8 @@ def _without_emptied_items(answer: str, result: str) -> str:
             if m := _NUMBERED.match(old):
                 gone.append((int(m[2]), m[3].strip()))
             continue
-        if (m := _NUMBERED.match(new)) and (earlier := sum(1 for n, mark in gone if n < int(m[2]) and mark == m[3].strip())):
+        m = _NUMBERED.match(new)
+        if m and (earlier := sum(1 for n, mark in gone if n < int(m[2]) and mark == m[3].strip())):
             new = f"{m[1]}{int(m[2]) - earlier}{m[3]}{new[m.end():]}"
         kept.append(new)
     return "\n".join(kept)
