@@ -176,10 +176,13 @@ def _to_mainland(text: str) -> str:
     trad, simp = script_evidence(text)
     if trad <= simp:
         return _converter("t2s").convert(text)
-    out = _converter("tw2sp").convert(text)
-    for word, mainland in _MAINLAND_WORDING:
-        out = word.sub(mainland, out)
-    return out
+
+    def worded(text: str) -> str:
+        out = _converter("tw2sp").convert(text)
+        for word, mainland in _MAINLAND_WORDING:
+            out = word.sub(mainland, out)
+        return out
+    return _paths_apart(text, worded, _converter("t2s").convert)
 
 
 # Taiwan (and Cantonese) shop words OpenCC's tw2sp leaves as they are, in mainland words:
@@ -256,23 +259,32 @@ def _to_traditional(text: str, config: str) -> str:
         return text
     convert = _converter(config).convert
     plain = _converter(_WITHOUT_PHRASES.get(config, config)).convert
+
+    def worded(text: str) -> str:
+        out, pos = [], 0
+        for m in _OWN_WORDS.finditer(text):
+            out += [convert(text[pos:m.start()]), plain(m.group())]
+            pos = m.end()
+        out = "".join(out) + convert(text[pos:])
+        for word, right in _MISREAD + _QUOTES:
+            out = word.sub(right, out)
+        if config == "s2twp":
+            for word, taiwan in _TAIWAN_SPELLING:
+                out = word.sub(taiwan, out)
+        return out
+    return _paths_apart(text, worded, plain)
+
+
+def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str], str]) -> str:
+    """`worded(text)`, but each app path in `text` (see _APP_PATH) converted by `plain`,
+    character by character."""
     paths = [m.group() for m in _APP_PATH.finditer(text)]
-    if paths and not any(ord(c) >= _PATH_MARK for c in text):
-        marks = iter(range(_PATH_MARK, _PATH_MARK + len(paths)))
-        out = _to_traditional(_APP_PATH.sub(lambda m: chr(next(marks)), text), config)
-        return re.sub(f"[{chr(_PATH_MARK)}-{chr(_PATH_MARK + len(paths) - 1)}]",
-                      lambda m: plain(paths[ord(m.group()) - _PATH_MARK]), out)
-    out, pos = [], 0
-    for m in _OWN_WORDS.finditer(text):
-        out += [convert(text[pos:m.start()]), plain(m.group())]
-        pos = m.end()
-    out = "".join(out) + convert(text[pos:])
-    for word, right in _MISREAD + _QUOTES:
-        out = word.sub(right, out)
-    if config == "s2twp":
-        for word, taiwan in _TAIWAN_SPELLING:
-            out = word.sub(taiwan, out)
-    return out
+    if not paths or any(ord(c) >= _PATH_MARK for c in text):
+        return worded(text)
+    marks = iter(range(_PATH_MARK, _PATH_MARK + len(paths)))
+    out = worded(_APP_PATH.sub(lambda m: chr(next(marks)), text))
+    return re.sub(f"[{chr(_PATH_MARK)}-{chr(_PATH_MARK + len(paths) - 1)}]",
+                  lambda m: plain(paths[ord(m.group()) - _PATH_MARK]), out)
 
 
 @_remembered

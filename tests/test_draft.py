@@ -1279,3 +1279,9 @@ def test_a_list_item_that_only_asked_for_the_order_number_goes_whole(answer, wit
     numbered after it move up."""
     d = composer().concise(u_(first=False), hit("ask", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
     assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
+
+
+def test_mainland_drafts_keep_the_words_of_a_taiwan_entrys_app_path():
+    d = composer().concise(u_(), hit("tw", "請點選「我的 > 設定 > 帳號與安全」，軟體更新後出貨。"), {}, "k")
+    assert "「我的 > 設定 > 帳號與安全」".translate(str.maketrans("設帳號與", "设帐号与")) in d.text, d.text
+    assert "软件更新后发货" in d.text, d.text
