@@ -1241,6 +1241,14 @@ def test_words_edit_changes_safety_flags_of_next_suggest(editor, ws):
     assert "欢迎光临" not in draft_flags(editor, "你好")
 
 
+def test_words_page_of_a_shop_without_the_sample_names_no_shop(editor, ws):
+    """The shipped lists serve every data folder: a cosmetics shop that never loaded the
+    sample opened its word-list page on 「# 青禾优选 · 草稿默认敏感词表」, the sample shop's name."""
+    html = editor.get("/console/words")
+    assert "极限词" in html and "第一时间" in html  # the shipped lists, shown to edit
+    assert "青禾" not in html
+
+
 def test_words_page_reads_lists_saved_in_gbk_or_with_a_bom(editor, ws):
     """A list an editor saved in GBK (a Chinese Windows editor) made the page a 500
     (UnicodeDecodeError); a BOM showed stuck to the first word, and was saved back so."""
