@@ -791,6 +791,20 @@ def test_shipped_lines_name_no_shop_and_promise_none_of_its_policy():
             assert "青禾" not in d.text and "小禾" not in d.text, d.text
 
 
+def test_shipped_lines_promise_no_time_limit_of_the_sample_shop():
+    """An angry customer of a cosmetics shop that never loaded the sample was told
+    主管会在24小时内给您回电: the sample shop's complaint policy (POLICY.md), a promise no
+    other shop made. A shop that keeps one writes it into its own 话术 or its answers."""
+    limit = re.compile(r"\d+\s*(?:小时|小時|天|个?工作日|個?工作天|分钟|分鐘)")
+    for p in PhraseLibrary.load(corpus.HUASHU).phrases:
+        assert not limit.search(p.text), (p.id, p.text)
+    c = _shipped()
+    for key in KEYS:
+        u = u_(intent="complaint", sentiment="angry")
+        d = c.warm(u, hit("rash", "非常抱歉给您带来不适！请立即停用。", tags=["投诉"]), {}, key)
+        assert "主管" in d.text and not limit.search(d.text), d.text
+
+
 @pytest.mark.parametrize("question, short", [
     ("Apple Watch Series 9 和 Ultra 2 有什么区别", "Apple Watch Series 9 和 Ultra 2"),
     ("Samsung Galaxy Tab S9 Ultra Enterprise 有货吗", "Samsung Galaxy Tab S9 Ultra"),
