@@ -7,6 +7,8 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time
 
@@ -216,6 +218,20 @@ def category_key(category: str) -> str:
     a standard category by its standard name, so 售後 and 帳戶 meet 售后 and 账户."""
     simple = to_simplified(category)
     return _CATEGORY_SPELLINGS.get(simple, simple)
+
+
+def category_names(categories: Iterable[str | None]) -> dict[str, str]:
+    """Each spelling of `categories` (one per entry) -> the name its category is shown by.
+
+    Spellings with one `category_key` are one category, as every filter compares them
+    (過敏 typed once beside 过敏): shown by the spelling most entries use, the first in
+    sort order on a tie, so a Taiwan shop's own 過敏 is not renamed 过敏.
+    """
+    counts = Counter(c for c in categories if c)
+    best: dict[str, str] = {}
+    for name in sorted(counts, key=lambda c: (-counts[c], c)):
+        best.setdefault(category_key(name), name)
+    return {name: best[category_key(name)] for name in counts}
 
 
 @functools.lru_cache(maxsize=65536)  # the store's keys are rebuilt whenever an entry changes

@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from kefu.kb.entry import WHEN_FORMS, in_window, normalize_when
+from kefu.kb.entry import WHEN_FORMS, category_names, in_window, normalize_when
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import answered_hit, retention_cutoff
 from kefu.kb.text import counted
@@ -215,16 +215,18 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
 
     # By the entry's category whatever its status now: archiving an entry must not take
     # its suggestions and actions out of the period's figures (the top entries keep them).
-    category: dict[str, Counter] = defaultdict(Counter)
+    # A category in either script is one, as the filters compare it (過敏 beside 过敏).
+    names = category_names(cat for _, cat, _ in every.values())
     category_of: dict[str, str] = {}  # suggestion -> the category it counts as shown in
+    category: dict[str, Counter] = defaultdict(Counter)
     for r in shown:  # a suggestion counts for the category of its top entry, when it had one
         top_hit = next(iter(json.loads(r[4] or "[]")), None)
         if not r[3] and top_hit and top_hit.get("id") in every:
-            category_of[r[0]] = every[top_hit["id"]][1]
+            category_of[r[0]] = names.get(every[top_hit["id"]][1], every[top_hit["id"]][1])
             category[category_of[r[0]]]["shown"] += 1
     for _, entry_id, action, sid in events:
         if entry_id in every:
-            category[every[entry_id][1]][action] += 1
+            category[names.get(every[entry_id][1], every[entry_id][1])][action] += 1
         elif action == "no_match" and sid in category_of:
             # A report names no entry: it counts where its suggestion counts as shown (an
             # answer of the category's was there, and an agent found it missing).

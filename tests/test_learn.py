@@ -1356,6 +1356,23 @@ def test_stats_by_category_counts_a_no_match_report_where_its_suggestion_is_show
     assert stats.actions == {"no_match": 3}
 
 
+def test_stats_by_category_counts_a_category_once_in_either_script(shop):
+    """A shop's own category typed once in traditional script (過敏 beside 过敏) is one
+    category to the entry list's filter, `kefu list --category` and the API, but 统计 split
+    its figures over two rows. They count in one, under the spelling most entries use."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    for i, category in enumerate(["过敏", "过敏", "過敏"]):
+        shop.add({"id": f"a{i}", "question": f"过敏问题{i}", "answer": "请停用。", "category": category})
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    for i in range(3):
+        drafts = [{"text": "请停用。", "entry_ids": [f"a{i}"], "style": "concise"}]
+        sid = log.record_suggestion(f"过敏问题{i}", [], "simplified", "aftersale", False, [{"id": f"a{i}"}], drafts)
+        learner.record_feedback(log, sid, "accept", 1, agent="a")
+    assert usage(shop.store.db).by_category == {"过敏": {"shown": 3, "accept": 3}}
+
+
 def test_every_stats_section_counts_an_agents_says_alike(shop):
     # Drafts 1 and 2 both answer one entry: accept 1, accept 2 and edit 1 are one say (the
     # first), as learning counts them; by stage counted three and acceptance said "edited".

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, content_hash, nearest_inside,
-                           window_state)
+from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, category_key, category_names,
+                           content_hash, nearest_inside, window_state)
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
                             VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -81,9 +81,12 @@ def _page_number(found: int) -> int:
 
 def _choices(store) -> tuple[list[str], list[str]]:
     """Categories (the standard ones first) and tags in use, for the filter controls."""
-    used = [r[0] for r in store.db.execute("select distinct category from entries order by category")]
+    # One choice per category, as the filter compares them: 過敏 typed once beside 过敏
+    # would be two choices that list the same entries.
+    names = category_names(r[0] for r in store.db.execute("select category from entries"))
     standard = list(CATEGORIES) + [DEFAULT_CATEGORY]
-    categories = standard + [c for c in used if c and c not in standard]
+    keys = {category_key(c) for c in standard}
+    categories = standard + sorted({n for n in names.values() if category_key(n) not in keys})
     tags = [r[0] for r in store.db.execute(
         "select distinct j.value from entries, json_each(entries.tags) j order by j.value")]
     return categories, tags
@@ -115,6 +118,9 @@ def entries():
             rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
         categories, tags = _choices(store)
         total = store.count()
+    if filters["category"]:  # 過敏 in a link selects the choice 过敏 stands for
+        key = category_key(filters["category"].strip())
+        filters["category"] = next((c for c in categories if category_key(c) == key), filters["category"])
     # The pager's links keep the filters, and only them: any other query argument would
     # reach url_for as one of its own (?_method=DELETE or ?endpoint=x failed with a 500).
     args = {k: v for k, v in request.args.items() if k in FILTERS and v}
