@@ -270,6 +270,6 @@ def write_rejected(problems: list[Problem], path: Path) -> None:
         for p in problems:
             raw = {k: "" if v is None else v for k, v in p.raw.items()}
             cells = [str(p).split(": ", 1)[0], p.error.reason,
-                     *(join_cell(v) if isinstance(v := raw.get(c, ""), list) else cell_text(v)
+                     *(join_cell(v, c) if isinstance(v := raw.get(c, ""), list) else cell_text(v)
                        for c in CSV_COLUMNS), raw.get("original", "")]
             writer.writerow([csv_safe(cell) for cell in cells])  # it is opened in Excel to be fixed

@@ -57,7 +57,7 @@ def iter_jsonl(path: Path, text: str) -> Iterable[tuple[int, dict]]:
 
 def _cells(e: Entry) -> list[str]:
     return [e.id, e.question, join_cell(e.similar), e.answer, e.category,
-            join_cell(e.tags), e.status, e.valid_from or "", e.valid_to or ""]
+            join_cell(e.tags, "tags"), e.status, e.valid_from or "", e.valid_to or ""]
 
 
 def check_fits(entries: Iterable[Entry], fmt: str) -> None:

@@ -1199,6 +1199,33 @@ def test_export_then_import_reports_everything_unchanged(kefu, tmp_path, fmt):
     assert {q: e.content() for q, (e, _) in stored(home).items()} == {q: e.content() for q, (e, _) in entries.items()}
 
 
+def test_tags_in_one_cell_separated_by_chinese_commas_are_several_tags(kefu, tmp_path):
+    """A cosmetics shop's sheet wrote its tags as 孕妇，辣条 and 巧克力、糖, as the console's tag
+    field takes them: each cell became one tag, so `--tag 辣条` found nothing. A tags cell
+    with no line break is split at ， 、 , ; too (similar questions are not: 亲，能退吗 is one)."""
+    (tmp_path / "snack.csv").write_text(
+        "标准问题,相似问题,答案,标签\n"
+        "辣条孕妇能吃吗,亲，孕妇能吃吗,建议少吃。,孕妇，辣条\n"
+        "巧克力有糖吗,,含糖量较低。,巧克力、糖; 成分\n", encoding="utf-8")
+    kefu("import", "snack.csv")
+    entries = stored(tmp_path / "home")
+    assert entries["辣条孕妇能吃吗"][0].tags == ["孕妇", "辣条"]
+    assert entries["辣条孕妇能吃吗"][0].similar == ["亲，孕妇能吃吗"]
+    assert entries["巧克力有糖吗"][0].tags == ["巧克力", "糖", "成分"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_tag_holding_a_comma_exports_and_imports_unchanged(kefu, tmp_path, fmt):
+    """A tag stored with a comma in it (through the API) stays one tag across an export."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "t", "question": "能开票吗", "answer": "能。", "tags": ["发票，电子"]},
+                                    {"id": "u", "question": "能退吗", "answer": "能。", "tags": ["a,b", "c、d"]}])
+    kefu("import", "seed.jsonl")
+    kefu("export", "--format", fmt, "-o", f"out.{fmt}")
+    again = report(kefu("import", f"out.{fmt}", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 2, 0, 0)
+    assert {e.id: e.tags for e, _ in stored(tmp_path / "home").values()} == {"t": ["发票，电子"], "u": ["a,b", "c、d"]}
+
+
 def test_a_csv_export_saved_again_by_excel_imports_unchanged(kefu, tmp_path):
     """Excel opens an exported CSV's 2025-10-20 as a date and saves it as the locale shows
     it, 2025/10/20 (a date-time 2025/11/1 20:00): every dated row was rejected."""

@@ -78,12 +78,12 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
             loaded.problems.append(Problem(place.error(name, problem, str(key)), {**whole, name: str(value)}))
             return
         # A list field in several keys (相似问题1, 相似问题2) gets the items of all of them.
-        raw[name] = _items(raw[name]) + _items(value) if name in raw else value
+        raw[name] = _items(raw[name], name) + _items(value, name) if name in raw else value
     loaded.add(checker.check(place, raw))
 
 
-def _items(value: object) -> list[str]:
-    return [] if value is None else value if isinstance(value, list) else split_cell(value)
+def _items(value: object, field: str) -> list[str]:
+    return [] if value is None else value if isinstance(value, list) else split_cell(value, field)
 
 
 # -- Markdown ------------------------------------------------------------------------------

@@ -196,16 +196,26 @@ def csv_unescaped(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START) else cell
 
 
-def split_cell(cell: str) -> list[str]:
-    """Items of a list cell: one per line; a cell with no line break may use | or ；."""
-    parts = cell.split("\n") if "\n" in cell else re.split(r"[|；]", cell)
+# What parts a list cell with no line break: | or ；, and for tags the commas and 、 the
+# console's tag field takes too (孕妇，辣条); a similar question may hold a comma (亲，能退吗).
+_SEPARATORS = {"similar": "|；", "tags": "|；;,，、"}
+
+
+def _separators(field: str) -> str:
+    return _SEPARATORS.get(field, _SEPARATORS["similar"])
+
+
+def split_cell(cell: str, field: str = "similar") -> list[str]:
+    """Items of a list cell: one per line; a cell with no line break may use | or ；
+    (a tags cell also , ， 、 ;)."""
+    parts = cell.split("\n") if "\n" in cell else re.split(f"[{re.escape(_separators(field))}]", cell)
     return [s.strip() for s in parts if s.strip()]
 
 
-def join_cell(items: list[str]) -> str:
-    """The inverse of split_cell: a trailing line break keeps one item that holds | or ；."""
+def join_cell(items: list[str], field: str = "similar") -> str:
+    """The inverse of split_cell: a trailing line break keeps one item that holds a separator."""
     text = "\n".join(items)
-    if len(items) == 1 and ("|" in text or "；" in text):
+    if len(items) == 1 and any(c in text for c in _separators(field)):
         text += "\n"
     return text
 
@@ -223,13 +233,13 @@ class RowChecker:
         data: dict = {}
         for name, value in raw.items():
             if name in LIST_FIELDS:
-                items = value if isinstance(value, list) else split_cell(cell_text(value))
+                items = value if isinstance(value, list) else split_cell(cell_text(value), name)
                 data[name] = [cell_text(v).strip() for v in items if cell_text(v).strip()]
             else:
                 text = cell_text(value).strip()
                 if text:
                     data[name] = _status(text) if name == "status" else _when(text) if name in WHEN_FIELDS else text
-        shown = {k: (join_cell([cell_text(i) for i in v]) if isinstance(v, list) else cell_text(v))
+        shown = {k: (join_cell([cell_text(i) for i in v], k) if isinstance(v, list) else cell_text(v))
                  for k, v in raw.items()}
         for name in ("question", "answer"):
             if not data.get(name):

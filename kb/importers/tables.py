@@ -327,13 +327,13 @@ def _fields(cells: list, columns: dict[int, str]) -> dict:
     for pos, name in columns.items():
         value = cells[pos] if pos < len(cells) else None
         if name in raw:  # map_header repeats list fields only
-            value = _items(raw[name]) + _items(value)
+            value = _items(raw[name], name) + _items(value, name)
         raw[name] = value
     return raw
 
 
-def _items(value: object) -> list[str]:
-    return value if isinstance(value, list) else split_cell(cell_text(value))
+def _items(value: object, field: str) -> list[str]:
+    return value if isinstance(value, list) else split_cell(cell_text(value), field)
 
 
 def _column_name(pos: int, unit: str) -> str:
