@@ -2,6 +2,7 @@
 
 import json
 import os
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
@@ -251,6 +252,24 @@ def test_eval_prints_the_agreed_json(home, run, tmp_path):
     assert set(report["no_match"]) == {"precision", "recall", "f1"}
     assert report["recall@1"] == 1.0 and report["model"] == "use-m3+e5-small-q4+bm25"
     assert not (home / "kefu.db").exists()  # the user's data folder is never touched
+
+
+def test_eval_text_lines_up_kinds_named_in_chinese(home, run, tmp_path):
+    """A shop groups its own queries by its categories (过敏, 食品安全): each CJK character
+    takes two terminal columns, so the n= column of those kinds stood further right."""
+    data = tmp_path / "bench"
+    data.mkdir()
+    (data / "kb.jsonl").write_text(
+        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
+    queries = [{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"},
+               {"query": "啥时候发货呀", "gold": ["a1"], "kind": "过敏"},
+               {"query": "東西不想要了可以退嗎", "gold": ["a3"], "kind": "食品安全"}]
+    (data / "queries.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    out = run("eval", "--dataset", str(data)).stdout
+    kinds = [line for line in out.splitlines() if " n=" in line]
+    columns = lambda text: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    assert len(kinds) == 3 and len({columns(line.split(" n=")[0]) for line in kinds}) == 1, kinds
 
 
 def test_eval_refuses_a_gold_id_missing_from_the_knowledge_base(home, run, tmp_path):
