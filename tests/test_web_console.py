@@ -919,6 +919,18 @@ def test_try_it_lists_hits_with_rank_matched_and_confidence(editor):
     assert "请输入一条顾客消息" in editor.get("/console/try?q=%20%20")
 
 
+def test_try_it_in_a_base_with_no_published_entry_says_so(editor, ws):
+    """A shop that ran `kefu init` without the sample met 试一试 with the sample shop's
+    example (衣服洗了缩水还能退吗) and, for every message, only 没有任何条目命中: nothing said
+    that its base had no entry to find yet."""
+    assert "衣服" not in editor.get("/console/try")
+    assert "还没有已发布的条目" not in editor.get("/console/try?q=邮费多少钱")
+    for e in SHOP:
+        ws.kb().archive(e["id"])
+    html = editor.get("/console/try?q=邮费多少钱")
+    assert "还没有已发布的条目" in html and 'href="/console/entries/new"' in html
+
+
 def test_entry_page_hit_test_places_an_unpublished_draft(editor, ws):
     editor.post("/console/entries/new", entry_form(
         id="huabei", question="可以用花呗付款吗", similar=["支持花呗吗"], answer="支持花呗。", status="draft"), status=200)

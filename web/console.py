@@ -543,4 +543,6 @@ def try_it():
         trial = _trial_on_entry(entry, message) if message else None
         return _render_form(_values_of(entry), entry=entry, trial=trial)
     trial = _search(message) if message else None
-    return render_template("console/try.html", message=message, trial=trial)
+    with locked() as ws:  # a new shop's empty base: say why nothing is found
+        published = ws.kb().store.count(status="published")
+    return render_template("console/try.html", message=message, trial=trial, published=published)
