@@ -157,6 +157,23 @@ def test_shipped_lists_still_flag_claims_beside_product_language(text, word):
     assert word in _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text))
 
 
+@pytest.mark.parametrize("text", [
+    "完整成分表在商品详情页最下方", "生产日期印在瓶底，页面最上方有领券入口", "说明书在盒子最底部",
+    "开封后请在最佳食用期内吃完", "最佳赏味期为三个月", "包装背面印有最佳食用日期",
+])
+def test_shipped_lists_leave_food_and_cosmetics_language_alone(text):
+    """A cosmetics and snack shop's answers say where a label is (详情页最下方) and a food's
+    最佳食用期, the label's own word: every draft of such an entry flagged 最 or 最佳 as 极限词."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text, word", [
+    ("这是最佳选择", "最佳"), ("最下单率高的零食", "最"), ("全网最佳食品", "最佳"),
+])
+def test_shipped_lists_still_flag_claims_beside_food_and_cosmetics_language(text, word):
+    assert word in _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text))
+
+
 def test_a_listed_word_holding_a_whole_safe_phrase_is_still_flagged():
     """A safe phrase is harmless where it stands alone, not inside a longer listed claim:
     第一代 (a product's generation) is safe, 第一代表 (first, standing for …) is not."""
