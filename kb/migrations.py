@@ -273,6 +273,21 @@ def m020_stored_validity_bounds(db: sqlite_utils.Database) -> None:
             db.execute("update history set before = ?, after = ? where id = ?", [*new, rowid])
 
 
+@migration
+def m021_decisions_kept_in_the_row(db: sqlite_utils.Database) -> None:
+    # A kefu before m014 kept only a phrasing's latest decision, in its row (decided_by,
+    # decided_at), and m014 started the log empty: `kefu learn history` then said "no
+    # editor decision yet" of a phrasing an editor had approved or rejected. Each row
+    # whose decisions were never logged gets that one. Approved and rejected say which
+    # decision it was; a candidate's (a move or a reset) is named as unknown, never
+    # 'lift', whose time decides which rejects a lift cleared.
+    db.execute("insert into learn_decisions (row_id, at, editor, action, status)"
+               " select id, decided_at, decided_by, case status when 'approved' then 'approve'"
+               " when 'rejected' then 'reject' else 'decided (an older kefu did not record how)' end, status"
+               " from learned where decided_at is not null"
+               " and not exists (select 1 from learn_decisions where row_id = learned.id) order by decided_at, id")
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -544,6 +544,67 @@ def test_the_migration_to_ids_never_reused_keeps_the_rows_and_skips_every_used_i
         db.execute("insert into learned (entry_id, key) values ('ship', '运费')")
 
 
+def test_decisions_an_older_kefu_kept_only_in_the_row_are_listed_after_the_upgrade(monkeypatch):
+    """A kefu before m014 kept only each phrasing's latest decision, in its row (decided_by,
+    decided_at): after the upgrade `kefu learn history` said "no editor decision yet" of a
+    phrasing an editor had approved or rejected, and a reset then listed only the reset."""
+    import sqlite_utils
+
+    from kefu.kb import migrations
+    from kefu.kb.store import Store
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:names.index("m014_learn_decisions")])
+        migrations.apply(db)  # a store as a kefu before the decision log left it
+    row = {"entry_id": "ship", "text": "运费？", "accepts": 1, "rejects": 0, "agents": '["a"]', "rejecters": "[]",
+           "first_at": "2026-11-01T00:00:00+00:00", "last_at": "2026-11-01T00:00:00+00:00"}
+    db["learned"].insert_all([
+        {**row, "id": 1, "key": "运费", "status": "approved", "decided_by": "ed", "decided_at": "2026-11-02T00:00:00+00:00"},
+        {**row, "id": 2, "key": "邮费", "status": "rejected", "decided_by": "ed2", "decided_at": "2026-11-03T00:00:00+00:00"},
+        {**row, "id": 3, "key": "快递费", "status": "candidate", "decided_by": "ed", "decided_at": "2026-11-04T00:00:00+00:00"},
+        {**row, "id": 4, "key": "包邮", "status": "candidate", "decided_by": None, "decided_at": None},
+    ])
+    migrations.apply(db)
+    store = LearnStore(Store(db))
+    assert store.decisions(1) == [{"at": "2026-11-02T00:00:00+00:00", "editor": "ed", "action": "approve",
+                                   "status": "approved"}]
+    assert store.decisions(2) == [{"at": "2026-11-03T00:00:00+00:00", "editor": "ed2", "action": "reject",
+                                   "status": "rejected"}]
+    (earlier,) = store.decisions(3)  # a move or a reset: which one the row does not say
+    assert (earlier["at"], earlier["editor"], earlier["status"]) == ("2026-11-04T00:00:00+00:00", "ed", "candidate")
+    assert earlier["action"] not in ("approve", "reject", "lift")  # a lift would change which rejects count
+    assert store.decisions(4) == []
+    assert db.execute("select count(*) from learned").fetchone()[0] == 4
+
+
+def test_the_decisions_a_store_already_logs_are_not_repeated_by_the_upgrade(monkeypatch):
+    """Only a phrasing whose decisions were never logged gets its row's: one decided since
+    the log began keeps exactly its logged decisions."""
+    import sqlite_utils
+
+    from kefu.kb import migrations
+    from kefu.kb.store import Store
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    upto = names.index("m021_decisions_kept_in_the_row") if "m021_decisions_kept_in_the_row" in names else len(names)
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+        migrations.apply(db)
+    db["learned"].insert({"id": 1, "entry_id": "ship", "key": "运费", "text": "运费？", "status": "approved",
+                          "accepts": 1, "rejects": 0, "agents": '["a"]', "rejecters": "[]",
+                          "first_at": "2026-11-01T00:00:00+00:00", "last_at": "2026-11-01T00:00:00+00:00",
+                          "decided_by": "ed", "decided_at": "2026-11-05T00:00:00+00:00"})
+    logged = [{"row_id": 1, "at": "2026-11-04T00:00:00+00:00", "editor": "ed", "action": "reject", "status": "rejected"},
+              {"row_id": 1, "at": "2026-11-04T12:00:00+00:00", "editor": "ed", "action": "reset", "status": "candidate"},
+              {"row_id": 1, "at": "2026-11-05T00:00:00+00:00", "editor": "ed", "action": "approve", "status": "approved"}]
+    db["learn_decisions"].insert_all(logged)
+    migrations.apply(db)
+    assert [d["action"] for d in LearnStore(Store(db)).decisions(1)] == ["reject", "reset", "approve"]
+
+
 def test_a_move_never_revives_a_row_that_was_itself_moved(shop):
     learner = Learner(shop)
     learner.record([accept(MISSED, "ship", "a"), accept(MISSED, "delivery", "b")])
