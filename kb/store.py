@@ -949,6 +949,12 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     it (a copy of a store in use): SQLite opening the backup itself, even read-only,
     leaves FILE-wal and FILE-shm beside the user's file, and opening it as immutable
     would ignore that log's transactions."""
+    # A newer kefu's store, as every command refuses it: this kefu cannot read it to say
+    # which edits the backup takes back, and what that kefu stored would be gone unseen.
+    if too_new := read_state(db_path, lambda con: migrations.unknown(sqlite_utils.Database(con))):
+        raise KefuError(f"{db_path} was made by a newer kefu (migration {', '.join(too_new)}): upgrade kefu; "
+                        f"to go back to this backup with this kefu, move {db_path} and its -wal and -shm files "
+                        "aside first; the store was not changed")
     check = Path(db_path).with_name(".restore-check.db")
     _remove_with_log(check)
     try:
