@@ -295,8 +295,7 @@ def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     StoreTooNew when a newer kefu migrated it further: its rows have columns this one
     would misread, so nothing is read or written. A store opened `read_only` (this user
     cannot write it) that needs migrating is refused: it would be misread."""
-    if too_new := unknown(db):
-        raise StoreTooNew(_file_of(db) or ":memory:", too_new)
+    refuse_newer(db)
     if not _pending(db):
         return
     if read_only:
@@ -308,6 +307,13 @@ def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
         return
     with setting_up(path):
         _apply(db)
+
+
+def refuse_newer(db: sqlite_utils.Database) -> None:
+    """StoreTooNew when a newer kefu migrated the store further. Only read: called before
+    anything is set on a store, which is then left as it was."""
+    if too_new := unknown(db):
+        raise StoreTooNew(_file_of(db) or ":memory:", too_new)
 
 
 @contextmanager

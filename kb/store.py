@@ -152,6 +152,7 @@ class Store:
         # WAL lets readers (the panel, a backup) go on while an import writes. Switching a
         # new store to it needs the store to itself: processes creating one take turns.
         try:
+            migrations.refuse_newer(db)  # before the switch to WAL, which rewrites the file's header
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 with migrations.setting_up(str(path)):
                     db.execute("PRAGMA journal_mode=WAL")

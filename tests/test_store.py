@@ -1337,6 +1337,24 @@ def test_opening_a_store_of_a_newer_kefu_is_refused(tmp_path, make_entry):
         Store.open(db)
 
 
+def test_a_store_of_a_newer_kefu_in_another_journal_mode_is_refused_untouched(tmp_path, make_entry):
+    """Store.open switched the file to WAL (its header rewritten) and left a lock file beside
+    it before it refused the store: a newer kefu's store, or its backup copied in as
+    kefu.db, was changed by the kefu that refused it."""
+    from kefu.kb.errors import StoreTooNew
+
+    db = _newer_kefu_store(tmp_path / "kefu.db", make_entry)
+    c = sqlite3.connect(db)
+    c.execute("pragma journal_mode=delete")
+    c.close()
+    (tmp_path / "kefu.db-migrate.lock").unlink()  # the newer kefu's, as a copied-in backup has none
+    before = db.read_bytes()
+    with pytest.raises(StoreTooNew, match=r"kefu\.db was made by a newer kefu \(migration m999_entries_owner\)"):
+        Store.open(db)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kefu.db"]
+
+
 def test_restoring_a_backup_of_another_page_size(tmp_path, make_entry):
     """SQLite's backup API refused a WAL store as destination of a file with another page
     size: restore failed with "attempt to write a readonly database"."""
