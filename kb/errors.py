@@ -209,8 +209,8 @@ class StoreTooNew(KefuError):
     """The store was last written by a newer kefu: its schema has migrations this one
     does not know (a column it would misread), so it is left alone."""
 
-    def __init__(self, path: str, unknown: list[str]):
-        super().__init__(f"{path} was made by a newer kefu (migration {', '.join(unknown)}); upgrade kefu")
+    def __init__(self, path: str, unknown: list[str], more: str = ""):
+        super().__init__(f"{path} was made by a newer kefu (migration {', '.join(unknown)}); upgrade kefu{more}")
         self.path, self.unknown = path, unknown
 
 

@@ -23,7 +23,7 @@ from . import migrations
 from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, distinct_similar, legacy_when,
                     question_key, validate)
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
-                     KefuError, SourceNotFound, VersionConflict, VersionNotFound, VersionNotRestorable)
+                     KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound, VersionNotRestorable)
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -953,9 +953,8 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     # A newer kefu's store, as every command refuses it: this kefu cannot read it to say
     # which edits the backup takes back, and what that kefu stored would be gone unseen.
     if too_new := read_state(db_path, lambda con: migrations.unknown(sqlite_utils.Database(con))):
-        raise KefuError(f"{db_path} was made by a newer kefu (migration {', '.join(too_new)}): upgrade kefu; "
-                        f"to go back to this backup with this kefu, move {db_path} and its -wal and -shm files "
-                        "aside first; the store was not changed")
+        raise StoreTooNew(str(db_path), too_new, f", or to go back to this backup with this kefu, move {db_path} "
+                                                 "and its -wal and -shm files aside first; the store was not changed")
     check = Path(db_path).with_name(".restore-check.db")
     _remove_with_log(check)
     try:
