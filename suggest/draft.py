@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import mask
 from kefu.kb.template import VARIABLE
-from kefu.kb.text import TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simplified, to_traditional
+from kefu.kb.text import LINK, TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simplified, to_traditional
 
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
@@ -119,9 +119,6 @@ _APOLOGISES = re.compile(r"^(?:.{0,6}|[^。！!？?；;]{0,12}?)(?:抱歉|对不
 # Digits only, or Pinduoduo's date-dash-number (231128-123456789012345), taken whole; not
 # digits that go on a word, a path or a query (wxid_1234…, /p/1234…, ?id=1234…).
 ORDER_NO = re.compile(r"(?<![\dA-Za-z_=/.#&?-])(?:\d{6}-)?\d{12,20}(?![\d-])")
-# A link the customer pasted (a product page: item.htm?id=623456789012345), with or without
-# its scheme, up to a space or a Chinese character: its digits are ids, never an order number.
-_URL = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[!-~]*", re.I)
 # What a long number right after these labels is (下单时间20261128103015, 微信号 1234…, QQ,
 # 手机, 身份证, 卡号, 账号; a phone's IMEI or serial number, given for its warranty: IMEI1,
 # MEID, 序列号, 串号, SN码): not the order number. The label nearest the number decides, so
@@ -273,7 +270,7 @@ def values_from_message(text: str, asked: str = "") -> dict[str, str]:
     asked = to_simplified(asked)  # 請提供手機的序號 asks as 请提供手机的序号 does
     device = bool(_ASKS_DEVICE_NUMBER.search(asked)) and not _ORDER_NAMED.search(asked + text)
     values = {}
-    text = _URL.sub(" ", text)
+    text = LINK.sub(" ", text)
     if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
         values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
     text = _GROUPED_DIGITS.sub(_joined_order_number, text)

@@ -331,3 +331,20 @@ def test_chat_stickers_are_not_matched(typed, read):
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("https://item.taobao.com/item.htm?id=678901234567 这个有货吗", "这个有货吗"),
+    ("这个能退吗 https://m.tb.cn/h.5abcxyz?tk=abc", "这个能退吗"),
+    ("item.jd.com/100012345678.html\n能指定快递吗", "能指定快递吗"),
+    # a link alone stays, its letters not read as chat spellings (jd: 京东, tk: 退款)
+    ("https://item.jd.com/100012345678.html", "https://item.jd.com/100012345678.html"),
+    ("[商品] https://m.tb.cn/h.5abc?tk=x", "https://m.tb.cn/h.5abc?tk=x"),
+    # no link: a price, a size, a bare shop name
+    ("1.5米/件", "1.5米/件"), ("在jd买的", "在京东买的")])
+def test_pasted_links_are_not_matched(typed, read):
+    """A product link the customer pastes names the goods, not the question: item.jd.com/….html
+    alone matched 能指定发京东吗 (its jd read as 京东), ?tk= in a short link read as 退款."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
