@@ -364,6 +364,26 @@ def scrub(text: str) -> str:
     return _SURROGATE.sub("\ufffd", _ZERO_WIDTH.sub(_zero_width, strip_controls(text)))
 
 
+# Lines a chat app writes into a conversation copied out of it (千牛, 京东咚咚, 抖店飞鸽,
+# 拼多多, WeChat) that nobody typed: each message's header, the sender's nickname (one word,
+# no label's colon before a number) and the time with a date or seconds ("tb12345678
+# 2026-12-01 10:02:11", "青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
+# 对方撤回了一条消息), each a whole line. A time the customer gives (明天 10:30, 下单时间：
+# 2026-11-28 10:02:11) is no header.
+_CHAT_HEADER = re.compile(r"(?!\S*[:：]\d)\S{0,39}[^\s:：][ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}"
+                          r"(?::\d{2})?|\d{1,2}:\d{2}:\d{2})")
+_CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以下[为是]新消息|以上[为是]历史消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
+                          r"会话已(?:结束|关闭)|\S{0,20}撤回了一条消息)[-—=─·.\s]*")
+
+
+def without_chat_frame(text: str) -> str:
+    """`text` without the lines a chat app adds to a copied conversation (`_CHAT_HEADER`,
+    `_CHAT_NOTICE`): read as the customer's words, 客户已离开 was a question waiting for
+    a reply and a nickname's letters and digits were matched against the entries."""
+    return "\n".join(line for line in text.split("\n")
+                     if not (_CHAT_HEADER.fullmatch(line.strip()) or _CHAT_NOTICE.fullmatch(to_simplified(line))))
+
+
 def is_blank(text: str) -> bool:
     """Whether `text` holds nothing but spaces (U+3000, U+00A0 and line separators too),
     control characters and characters of no width: an empty message."""

@@ -20,7 +20,7 @@ from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
-                          to_simplified, to_traditional)
+                          to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -530,10 +530,13 @@ class Assistant:
         message = scrub(message)
         if not message.strip():  # before a nudge or a pick is looked for in it
             raise EmptyQuery()
+        # A chat app's nickname-and-time lines and notices (客户已离开) are nobody's words; a
+        # message of nothing else stays, as there is nothing else to read.
+        message = said if (said := without_chat_frame(message)).strip() else message
         # Only role and text: an integration's other fields (a sender's phone or e-mail,
         # attachments) are neither read nor stored in the log, where only text is masked.
         context = [{"role": t.get("role", "customer"), "text": text} for t in context
-                   if (text := scrub(t.get("text") or "")).strip()]
+                   if (text := without_chat_frame(scrub(t.get("text") or ""))).strip()]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None

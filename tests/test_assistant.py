@@ -203,6 +203,27 @@ def test_a_greeting_with_no_question_waiting_is_only_greeted(assistant, context)
     assert all(THANKS_WAIT not in d.text for d in s.drafts)
 
 
+def test_a_chat_apps_own_lines_in_the_context_are_no_turns(assistant):
+    """A conversation copied out of a chat app: its nickname-and-time lines and notices
+    (客户已离开, 以下为新消息) came in as customer turns, so "你好" after 客户已离开 was a nudge
+    chasing 客户已离开 as the question waiting for a reply (让您久等啦…)."""
+    s = assistant.suggest("你好", [{"role": "customer", "text": "tb12345678 2026-12-01 10:02:11"},
+                                  {"role": "customer", "text": "发票怎么开"},
+                                  {"role": "agent", "text": "可以开电子发票的"},
+                                  {"role": "customer", "text": "客户已离开"},
+                                  {"role": "customer", "text": "——以下为新消息——"}])
+    assert s.intent == "greeting" and [d.entry_ids for d in s.drafts] == [[]]
+    assert all(THANKS_WAIT not in d.text for d in s.drafts) and not any("nudge" in n for n in s.notes)
+
+
+def test_a_messages_nickname_line_is_not_matched(assistant):
+    """The message pasted with its nickname-and-time line is answered as the question alone."""
+    bare = assistant.suggest("发票怎么开")
+    pasted = assistant.suggest("tb12345678 2026-12-01 10:02:11\n发票怎么开")
+    assert [h.id for h in pasted.hits] == [h.id for h in bare.hits]
+    assert pasted.hits[0].confidence == bare.hits[0].confidence
+
+
 def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(shop_kb):
     """如果 and 已经 name no topic: "那如果已经发货了呢" after "能改地址吗" named three, so it was
     searched alone and answered with the cancel-after-shipping entry."""

@@ -348,3 +348,20 @@ def test_pasted_links_are_not_matched(typed, read):
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("pasted, said", [
+    ("tb12345678 2026-12-01 10:02:11\n衣服买大了能换吗", "衣服买大了能换吗"),
+    ("青禾优选:小禾 2026-12-01 10:02:30\n亲，可以的", "亲，可以的"),
+    ("jd_5f3a2b1c 12-01 10:02:11\n在吗\n以下为新消息\n能换吗", "在吗\n能换吗"),
+    ("——以下为新消息——", ""), ("客户已离开", ""), ("客戶已離開", ""), ("对方撤回了一条消息", ""),
+    # a time the customer gives is said: no nickname line, no seconds, or words after it
+    ("明天 10:30", "明天 10:30"), ("下单时间 2026-11-28 10:02:11 怎么还没发", "下单时间 2026-11-28 10:02:11 怎么还没发"),
+    ("客户已离开了吗", "客户已离开了吗"), ("下单时间：2026-11-28 10:02:11", "下单时间：2026-11-28 10:02:11"),
+    ("订单编号 3901234567890123 2026-11-28 10:02:11", "订单编号 3901234567890123 2026-11-28 10:02:11")])
+def test_a_chat_apps_own_lines_are_no_ones_words(pasted, said):
+    """A conversation copied out of a chat app holds lines nobody typed: each message's
+    nickname and time, and notices such as 以下为新消息 or 客户已离开."""
+    from kefu.kb.text import without_chat_frame
+
+    assert without_chat_frame(pasted) == said
