@@ -7,6 +7,7 @@ serves tests/web_pages/chatwoot_parent.html, a stand-in for Chatwoot that iframe
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -1320,3 +1321,23 @@ def test_a_message_of_invisible_characters_is_named(servers, new_page):
     page.locator("#kp-message").fill("\u200b")
     page.locator(".kp-error").wait_for()
     assert page.locator(".kp-error").inner_text() == "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
+
+
+def test_a_chat_copied_out_of_a_chat_app_is_read_into_its_two_sides(servers, new_page):
+    """A stretch of a 千牛 conversation pasted into 最近对话 as it comes: each message under
+    its sender's nickname and time. Every line was the customer's, the shop's greeting
+    too, so the draft greeted the customer again."""
+    page = new_page()
+    login(page, servers.url)
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill(
+        "tb12345678 2026-12-01 10:02:11\n你好\n青禾优选:小禾 2026-12-01 10:02:30\n您好，请问有什么可以帮您\n"
+        "以下为新消息\ntb12345678 2026-12-01 10:05:02\n我昨天下的单\n还没发货\n"
+        "客服小禾 2026-12-01 10:05:40\n亲，请提供一下订单号")
+    assert page.locator("#kp-context-count").inner_text() == "（5 句）"
+    sid = ask(page, "优惠券怎么用")
+    with servers.app.extensions["kefu_lock"]:
+        logged = servers.ws.kb().store.db.execute("select context from suggestions where id = ?", [sid]).fetchone()[0]
+    assert [(t["role"], t["text"]) for t in json.loads(logged)] == [
+        ("customer", "你好"), ("agent", "您好，请问有什么可以帮您"), ("customer", "我昨天下的单"),
+        ("customer", "还没发货"), ("agent", "亲，请提供一下订单号")]

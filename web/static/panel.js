@@ -310,12 +310,32 @@
   const AGENT_PREFIX = /^(客服|我|商家|卖家|賣家|agent)$/i;
   const ROLE_PREFIX = /^\s*(客户|客戶|顾客|顧客|买家|買家|customer|客服|我|商家|卖家|賣家|agent)\s*[:：]\s*/i;
 
-  /** "客户：…" / "客服：…" lines (unprefixed lines are the customer's), oldest first. */
+  // A chat app's own lines in a copied conversation (kb/text.py's without_chat_frame reads
+  // them the same way): a message's header, the sender's nickname and the time
+  // ("tb12345678 2026-12-01 10:02:11"), and notices (以下为新消息, 客户已离开).
+  const CHAT_HEADER = /^(?!\S*[:：]\d)(\S{0,39}[^\s:：])[ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}:\d{2}:\d{2})$/;
+  const CHAT_NOTICE = /^[-—=─·.\s]*(?:以[下上][为是為](?:新|历史|歷史)消息|(?:客户|客戶|顾客|顧客|买家|買家|对方|對方|用户|用戶)已(?:离开|離開|下线|下線)|会话已(?:结束|关闭)|會話已(?:結束|關閉)|\S{0,20}撤回了一[条條]消息)[-—=─·.\s]*$/;
+  // The shop's side: a 千牛 sub-account (青禾优选:小禾) or a name that says so (客服小禾, 官方旗舰店).
+  const SHOP_NICKNAME = /[:：]|客服|官方|旗舰|旗艦|专营|專營|专卖|專賣|店铺|店鋪|小二/;
+
+  /** "客户：…" / "客服：…" lines (unprefixed lines are the customer's), oldest first. In a
+   * conversation copied out of a chat app, a line under a nickname-and-time header is that
+   * sender's: the shop's (SHOP_NICKNAME), else the customer's, the first such nickname;
+   * any other is the shop's too (a shop chat has two sides). */
   function parseContext(text) {
     const turns = [];
+    let speaker = null, customer = null;
     for (const line of text.split(/\r?\n/)) {
+      const header = CHAT_HEADER.exec(line.trim());
+      if (header) {
+        const name = header[1];
+        if (!SHOP_NICKNAME.test(name) && customer === null) customer = name;
+        speaker = name === customer ? "customer" : "agent";
+        continue;
+      }
+      if (CHAT_NOTICE.test(line)) continue;
       const m = ROLE_PREFIX.exec(line);
-      const role = m && AGENT_PREFIX.test(m[1]) ? "agent" : "customer";
+      const role = m ? (AGENT_PREFIX.test(m[1]) ? "agent" : "customer") : speaker || "customer";
       const turn = (m ? line.slice(m[0].length) : line).trim();
       if (turn) turns.push({ role, text: turn });
     }
