@@ -122,11 +122,15 @@ ORDER_NO = re.compile(r"(?<![\dA-Za-z_=/.#&?-])(?:\d{6}-)?\d{12,20}(?![\d-])")
 # What a long number right after these labels is (下单时间20261128103015, 微信号 1234…, QQ,
 # 手机, 身份证, 卡号, 账号; a phone's IMEI or serial number, given for its warranty: IMEI1,
 # MEID, 序列号, 串号, SN码): not the order number. The label nearest the number decides, so
-# 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_).
+# 下单时间 is a time; between them only 是/为, a colon, spaces or letters (wxid_). A product
+# or order card pasted from the chat app names its other numbers so: the goods' (商品ID, SKU,
+# 货号), the payment's (交易号, 流水号) and an after-sale case's (售后单号, 退款编号).
 # (序号 of a phone, not of an order or a return: 订单序号, 退货单序号 name an order.)
 _DEVICE_NUMBER = r"imei[12]?|meid|序列号|(?<!单)序号|串号|识别码|(?<![a-z])s/?n码?"
 _NOT_ORDER_LABEL = re.compile(r"(?:时间|日期|微信号?|vx|wx|qq号?|手机号?码?|电话(?:号码)?|座机|身份证号?码?|证件号?码?|"
-                              rf"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|{_DEVICE_NUMBER})"
+                              rf"卡号|银行卡|账号|帐号|支付宝|会员号?|工号|邮编|金额|{_DEVICE_NUMBER}|"
+                              r"商品\s*(?:id|编号|编码)|宝贝\s*id|sku(?:\s*id)?|货号|款号|交易号|流水号|支付单号|"
+                              r"售后单号|服务单号|工单号|退款(?:编号|单号))"
                               r"\s*(?:是|为|:|：)?\s*[A-Za-z_]*$", re.I)
 # An agent's turn asking for a phone's IMEI or serial number (请提供一下手机的 IMEI 号), and
 # not for the order number: the bare number the customer then sends is that.
@@ -240,12 +244,14 @@ _OPEN_LINE = {"customer": "好的，您方便的时候发过来就好，收到�
 _WORKING_LINE = "在的，正在为您处理，请稍等～"
 # A greeting that announces another question (还有一个问题, 再问一下, 问个事): no nudge.
 _ANNOUNCES = re.compile(r"问|请教|咨询|事")
-TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
+# A carrier's waybill: its letters, then digits (京东's JDVA + 11 digits as well as JD + digits).
+TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\d{9,15}(?!\d)", re.I)
 
 
 # A tracking number of digits only (中通, 韵达, 圆通), told apart from an order number by its
-# label or by the carrier named right before it (中通75312345678901).
-_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)单号|"
+# label or by the carrier named right before it (中通75312345678901); 售后单号, 退款单号,
+# 服务单号 and 工单号 name an after-sale case, not a parcel (退货单号 is the return's waybill).
+_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<![订后款务工])单号|"
                                 r"(?:中通|圆通|韵达|申通|极兔|顺丰|邮政|京东|德邦|百世)(?:快递)?(?:单号)?)"
                                 r"\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
 

@@ -118,6 +118,30 @@ def test_digits_of_a_link_or_after_another_label_are_not_the_order_number(text):
     assert "订单号" not in values_from_message(text)
 
 
+@pytest.mark.parametrize("text, order", [
+    # a product card pasted from the chat app: its ids are the goods', not an order's
+    ("[商品] 商品ID：678901234567 这款有货吗", None), ("商品编号 678901234567890 还有吗", None),
+    ("SKU：5123456789012 有货吗", None), ("宝贝id:623456789012345", None), ("货号 202611280001", None),
+    # a payment's or an after-sale case's number beside the order's
+    ("交易号：2026112822001412 订单编号：3901234567890123", "3901234567890123"),
+    ("流水号 2026112822001412 怎么还没退款", None), ("售后单号：201234567890123456 进度呢", None),
+    ("退款编号：201234567890123456", None)])
+def test_a_card_number_labelled_as_something_else_is_not_the_order_number(text, order):
+    """Product and order cards copied out of 千牛 or 咚咚 carry other long numbers: a
+    商品ID filled {订单号}, and a 交易号 before the order number took its place."""
+    assert values_from_message(text.lower()).get("订单号") == order
+
+
+@pytest.mark.parametrize("text, tracking", [
+    ("售后单号：201234567890123456 进度呢", None), ("退款单号 201234567890123", None), ("服务单号：123456789012", None),
+    ("京东快递 JDVA12345678901 到哪了", "JDVA12345678901"), ("运单号：JDVC09876543210", "JDVC09876543210"),
+    ("退货单号：773123456789012", "773123456789012")])
+def test_an_after_sale_number_is_no_tracking_number_and_jds_is(text, tracking):
+    """售后单号 and 退款单号 name an after-sale case, not a parcel: they filled {快递单号}; a
+    JD waybill (JDVA + 11 digits) did not."""
+    assert values_from_message(text.lower()).get("快递单号") == tracking
+
+
 @pytest.mark.parametrize("text", [
     "我的IMEI是356789012345678 帮我查下保修", "IMEI1:861234567890123 IMEI2:861234567890131",
     "MEID 99001234567890 还在保修吗", "序列号 356789012345678", "手機序號：356789012345678", "串号356789012345678",
