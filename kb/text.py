@@ -291,7 +291,11 @@ def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str],
 def script_evidence(text: str) -> tuple[int, int]:
     """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text.
     A character OpenCC's s2t respells but Taiwan's or Hong Kong's standard writes as it is
-    (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional."""
+    (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional. A chat
+    app's placeholders and stickers (`STICKER`) count only when nothing else does: a
+    mainland app writes [视频] and [流泪] in simplified script whatever the customer types."""
+    if "[" in text and (said := STICKER.sub("", text)) != text and (evidence := script_evidence(said)) != (0, 0):
+        return evidence
     trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
     simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b and not _traditional_too(a))
     return trad, simp

@@ -365,3 +365,16 @@ def test_a_chat_apps_own_lines_are_no_ones_words(pasted, said):
     from kefu.kb.text import without_chat_frame
 
     assert without_chat_frame(pasted) == said
+
+
+@pytest.mark.parametrize("text, script", [
+    ("[视频]壞了", TRADITIONAL), ("收到壞的[流泪][流泪]", TRADITIONAL), ("[图片]可以退嗎", TRADITIONAL),
+    ("退货[流淚]", SIMPLIFIED), ("[流淚]", TRADITIONAL), ("[流泪]", SIMPLIFIED),
+    ("請問 https://item.taobao.com/item.htm?id=678901234567 有貨嗎", TRADITIONAL), ("OK 請問有貨嗎 thanks", TRADITIONAL)])
+def test_a_chat_apps_codes_do_not_decide_the_script(text, script):
+    """A mainland app writes its placeholders and stickers in simplified script ([视频],
+    [流泪]) whatever the customer types: 收到壞的[流泪][流泪] was answered in simplified.
+    They count only when nothing else says which script."""
+    from kefu.kb.text import detect_script
+
+    assert detect_script(text) == script
