@@ -388,6 +388,31 @@ def without_chat_frame(text: str) -> str:
                      if not (_CHAT_HEADER.fullmatch(line.strip()) or _CHAT_NOTICE.fullmatch(to_simplified(line))))
 
 
+# The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):
+# the shop's words pasted with the customer's, not the customer's.
+_AUTO_REPLY = re.compile(r"\s*[\[【](?:自动回复|自动回覆|机器人回复|auto[ -]?reply)[\]】]", re.I)
+# A reply that quotes an earlier message of the talk: WeChat's 「…」 over a line of dashes,
+# or 引用 … 的消息：.
+_QUOTE = re.compile(r"「[^「」]*」[ \t]*\n[ \t]*(?:[-—─][ \t]*){4,}(?:\n|$)|^[ \t]*引用.{0,40}?的消息[ \t]*[:：]", re.M)
+
+
+def is_auto_reply(line: str) -> bool:
+    """Whether `line` opens with a chat app's mark of the shop's automatic reply."""
+    return bool(_AUTO_REPLY.match(to_simplified(line[:12])))
+
+
+def apart_auto_replies(text: str) -> tuple[str, str]:
+    """(the other lines, the shop's automatic replies) of a pasted message (`is_auto_reply`)."""
+    lines = text.split("\n")
+    return ("\n".join(line for line in lines if not is_auto_reply(line)),
+            "\n".join(line for line in lines if is_auto_reply(line)))
+
+
+def quotes_earlier(text: str) -> bool:
+    """Whether `text` quotes an earlier message (`_QUOTE`): the talk began before it."""
+    return bool(_QUOTE.search(text))
+
+
 def is_blank(text: str) -> bool:
     """Whether `text` holds nothing but spaces (U+3000, U+00A0 and line separators too),
     control characters and characters of no width: an empty message."""

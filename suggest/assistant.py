@@ -21,6 +21,7 @@ from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
                           to_simplified, to_traditional, without_chat_frame)
+from kefu.kb.text import apart_auto_replies, is_auto_reply, quotes_earlier
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -535,8 +536,12 @@ class Assistant:
         message = said if (said := without_chat_frame(message)).strip() else message
         # Only role and text: an integration's other fields (a sender's phone or e-mail,
         # attachments) are neither read nor stored in the log, where only text is masked.
-        context = [{"role": t.get("role", "customer"), "text": text} for t in context
-                   if (text := without_chat_frame(scrub(t.get("text") or ""))).strip()]
+        # The shop's automatic reply ([自动回复]…) is the shop's turn, whoever pasted it.
+        context = [{"role": "agent" if is_auto_reply(text) else t.get("role", "customer"), "text": text}
+                   for t in context if (text := without_chat_frame(scrub(t.get("text") or ""))).strip()]
+        said, auto = apart_auto_replies(message)
+        if auto and said.strip():  # pasted with the question: a turn of the shop's before it
+            message, context = said, [*context, {"role": "agent", "text": auto}]
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None
@@ -601,8 +606,9 @@ class Assistant:
         # rather than guess, and do not greet (the talk began before it).
         unseen = choice is None and not earlier and bool(_FOLLOW_UP.match(result.normalized)) \
             and len([w for w in topic_words if not w.startswith("那")]) <= 1
-        # Only an agent's reply means the customer has been greeted already.
-        greeted = unseen or any(t.get("role", "customer") == "agent" for t in context)
+        # Only an agent's reply means the customer has been greeted already, or a message
+        # quoting an earlier one of the talk.
+        greeted = unseen or any(t.get("role", "customer") == "agent" for t in context) or quotes_earlier(message)
         u = understand(waiting or message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
         if waiting:

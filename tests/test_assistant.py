@@ -224,6 +224,27 @@ def test_a_messages_nickname_line_is_not_matched(assistant):
     assert pasted.hits[0].confidence == bare.hits[0].confidence
 
 
+@pytest.mark.parametrize("message, alone", [
+    ("[自动回复]您好，欢迎光临，有什么可以帮您\n发票怎么开", True), ("【自動回覆】您好，歡迎光臨\n发票怎么开", True),
+    # a quote stays part of what is matched: it says what the customer replies to
+    ("「客服：您好，有什么可以帮您」\n- - - - - - - - - - - - - - -\n发票怎么开", False),
+    ("引用 客服小禾 的消息：您好，有什么可以帮您\n发票怎么开", False)])
+def test_a_message_pasted_with_the_shops_words_is_not_greeted_again(assistant, message, alone):
+    """The shop's automatic reply ([自动回复]…) or a quote of an earlier message pasted with
+    the question: the customer was greeted already, yet the draft welcomed them again, and
+    the auto reply's words were matched as the customer's."""
+    s = assistant.suggest(message)
+    assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
+    if alone:  # the auto reply is not matched, nor does it decide the script
+        assert s.drafts[0].entry_ids == ["invoice"] and s.script == "simplified"
+
+
+def test_an_automatic_reply_in_the_context_is_the_shops_turn(assistant):
+    s = assistant.suggest("发票怎么开", [{"role": "customer", "text": "在吗"},
+                                      {"role": "customer", "text": "[自动回复]您好，欢迎光临，有什么可以帮您"}])
+    assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
+
+
 def test_a_follow_up_of_question_words_is_read_with_the_earlier_turns(shop_kb):
     """如果 and 已经 name no topic: "那如果已经发货了呢" after "能改地址吗" named three, so it was
     searched alone and answered with the cancel-after-shipping entry."""
