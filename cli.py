@@ -884,7 +884,8 @@ def _references_text(refs: list[dict]) -> list[str]:
 @click.argument("message")
 @click.option("--context", "context_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Recent conversation, oldest first: JSON Lines (or a JSON array) of "
-                   "{\"role\": \"customer\"|\"agent\", \"text\": …}.")
+                   "{\"role\": \"customer\"|\"agent\", \"text\": …}, or lines of text as the panel "
+                   "takes them (客户：… / 客服：…, or pasted from the chat app).")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="A variable for the drafts, e.g. --var 订单号=2026112812345678 (repeat).")
 @json_option

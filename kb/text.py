@@ -374,18 +374,28 @@ def scrub(text: str) -> str:
 # 2026-12-01 10:02:11", "青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
 # 对方撤回了一条消息), each a whole line. A time the customer gives (明天 10:30, 下单时间：
 # 2026-11-28 10:02:11) is no header.
-_CHAT_HEADER = re.compile(r"(?!\S*[:：]\d)\S{0,39}[^\s:：][ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}"
+_CHAT_HEADER = re.compile(r"(?P<name>(?!\S*[:：]\d)\S{0,39}[^\s:：])[ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}"
                           r"(?::\d{2})?|\d{1,2}:\d{2}:\d{2})")
 _CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以下[为是]新消息|以上[为是]历史消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
                           r"会话已(?:结束|关闭)|\S{0,20}撤回了一条消息)[-—=─·.\s]*")
 
 
+def chat_header(line: str) -> str | None:
+    """The sender's nickname when `line` is a chat app's message header (`_CHAT_HEADER`)."""
+    m = _CHAT_HEADER.fullmatch(line.strip())
+    return m["name"] if m else None
+
+
+def is_chat_notice(line: str) -> bool:
+    """Whether `line` is a chat app's notice (`_CHAT_NOTICE`: 以下为新消息, 客户已离开)."""
+    return bool(_CHAT_NOTICE.fullmatch(to_simplified(line)))
+
+
 def without_chat_frame(text: str) -> str:
-    """`text` without the lines a chat app adds to a copied conversation (`_CHAT_HEADER`,
-    `_CHAT_NOTICE`): read as the customer's words, 客户已离开 was a question waiting for
+    """`text` without the lines a chat app adds to a copied conversation (`chat_header`,
+    `is_chat_notice`): read as the customer's words, 客户已离开 was a question waiting for
     a reply and a nickname's letters and digits were matched against the entries."""
-    return "\n".join(line for line in text.split("\n")
-                     if not (_CHAT_HEADER.fullmatch(line.strip()) or _CHAT_NOTICE.fullmatch(to_simplified(line))))
+    return "\n".join(line for line in text.split("\n") if not (chat_header(line) or is_chat_notice(line)))
 
 
 # The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):

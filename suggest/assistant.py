@@ -21,7 +21,7 @@ from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
                           to_simplified, to_traditional, without_chat_frame)
-from kefu.kb.text import apart_auto_replies, is_auto_reply, quotes_earlier
+from kefu.kb.text import apart_auto_replies, chat_header, is_auto_reply, is_chat_notice, quotes_earlier
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -137,11 +137,46 @@ def turn_problem(turn: object) -> tuple[str | None, str] | None:
     return None
 
 
+# The panel's 最近对话 (web/static/panel.js parseContext, which reads lines the same way):
+# a line's role prefix, and a chat app's nickname that names the shop's side (a 千牛
+# sub-account 店铺:客服, 客服小禾, 官方旗舰店).
+_ROLE_PREFIX = re.compile(r"\s*(客户|客戶|顾客|顧客|买家|買家|customer|客服|我|商家|卖家|賣家|agent)\s*[:：]\s*", re.I)
+_AGENT_PREFIX = re.compile(r"客服|我|商家|卖家|賣家|agent", re.I)
+_SHOP_NICKNAME = re.compile(r"[:：]|客服|官方|旗舰|旗艦|专营|專營|专卖|專賣|店铺|店鋪|小二")
+# A file of JSON turns opens with an object or an array of them; "[图片]" opens a line of text.
+_JSON_START = re.compile(r"\s*(?:\{|\[\s*[{\]])")
+
+
+def conversation_turns(text: str) -> list[tuple[int, dict]]:
+    """(line number, turn) of a conversation typed or pasted as lines: 客户：… / 客服：…,
+    a line without a prefix the customer's; in one copied out of a chat app, the lines
+    under a nickname-and-time header are that sender's: the shop's when the nickname says
+    so, else the customer's, the first such nickname, and any other nickname the shop's
+    again (a shop chat has two sides). Headers and notices (客户已离开) are no turns."""
+    turns, speaker, customer = [], None, None
+    for n, line in enumerate(text.split("\n"), 1):
+        if (name := chat_header(line)) is not None:
+            if customer is None and not _SHOP_NICKNAME.search(name):
+                customer = name
+            speaker = "customer" if name == customer else "agent"
+            continue
+        if is_chat_notice(line):
+            continue
+        m = _ROLE_PREFIX.match(line)
+        role = ("agent" if _AGENT_PREFIX.fullmatch(m[1]) else "customer") if m else speaker or "customer"
+        if turn := (line[m.end():] if m else line).strip():
+            turns.append((n, {"role": role, "text": turn}))
+    return turns
+
+
 def read_context(path: Path) -> list[dict]:
     """Conversation turns from a file: JSON Lines, or one JSON array; ImportFileError
-    names the line (or item) and field of a bad turn."""
+    names the line (or item) and field of a bad turn. A file not named .json or .jsonl
+    whose text opens with neither is read as lines (`conversation_turns`)."""
     text = read_text(path, option=None)  # suggest has no --encoding to suggest
-    if text.lstrip().startswith("["):
+    if path.suffix.lower() not in (".json", ".jsonl") and not _JSON_START.match(text):
+        numbered, unit = conversation_turns(text), "line"
+    elif text.lstrip().startswith("["):
         try:
             turns = json.loads(text)
         except ValueError as exc:

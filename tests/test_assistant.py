@@ -2014,3 +2014,26 @@ def test_the_entries_drafts_quote_are_fetched_once_per_suggestion(tmp_path, monk
         assert any(line.startswith("return matched") for line in s.drafts[0].explanation)
     finally:
         kb.close()
+
+
+def test_a_context_file_of_plain_lines_is_read_as_the_panel_reads_them(tmp_path):
+    """`--context` took JSON only: the panel's 客户：/客服： lines, or a conversation copied
+    out of a chat app, failed with "line 1: invalid JSON"."""
+    from kefu.suggest.assistant import read_context
+
+    f = tmp_path / "chat.txt"
+    f.write_text("客户：我昨天下的单\n客服：亲，请提供一下订单号\n还没发货\n", encoding="utf-8")
+    assert read_context(f) == [{"role": "customer", "text": "我昨天下的单"},
+                               {"role": "agent", "text": "亲，请提供一下订单号"}, {"role": "customer", "text": "还没发货"}]
+    f.write_text("tb12345678 2026-12-01 10:02:11\n你好\n[图片]\n青禾优选:小禾 2026-12-01 10:02:30\n"
+                 "您好，请问有什么可以帮您\n以下为新消息\ntb12345678 2026-12-01 10:05:02\n我昨天下的单\n", encoding="utf-8")
+    assert read_context(f) == [{"role": "customer", "text": "你好"}, {"role": "customer", "text": "[图片]"},
+                               {"role": "agent", "text": "您好，请问有什么可以帮您"},
+                               {"role": "customer", "text": "我昨天下的单"}]
+    f.write_text("客户：" + "啊" * (MAX_MESSAGE - 5) + "\n客服：好的\n客户：还没发货\n", encoding="utf-8")
+    with pytest.raises(KefuError, match="line 3"):  # the line that passes the limit
+        read_context(f)
+    jsonl = tmp_path / "chat.jsonl"  # a JSON Lines file with a broken line is still named so
+    jsonl.write_text("客户：你好\n", encoding="utf-8")
+    with pytest.raises(KefuError, match="line 1: invalid JSON"):
+        read_context(jsonl)
