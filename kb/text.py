@@ -473,6 +473,10 @@ _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|(?<
 # [OK], on normalised text [ok]). Not a size, alone or in a list (要[m]码的, 尺码[s/m/l]).
 STICKER = re.compile(r"\[(?:[\u4e00-\u9fff]{1,4}|ok|yeah)\]")
 
+# An @mention (WeChat's and 飞鸽's group chats: "@青禾优选 在吗"), ended by a space (WeChat's
+# U+2005 is one after NFKC): it names the shop or the agent, not the question. Not an e-mail.
+MENTION = re.compile(r"(?<![\w.])@[^\s@]{1,20}(?=\s|$)")
+
 # A link the customer pasted (a product page: item.htm?id=623456789012345, a short link:
 # m.tb.cn/h.5abc), with or without its scheme, up to a space or a Chinese character. It
 # names the goods, not the question, and its letters are no chat spellings (item.jd.com is
@@ -483,10 +487,12 @@ LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-
 def mandarin(text: str) -> str:
     """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办), Taiwan's
     出货 as 发货 and mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款),
-    without chat stickers ([捂脸] made 捂 and 脸 words of the message) and pasted links
-    (`LINK`), for matching."""
+    without chat stickers ([捂脸] made 捂 and 脸 words of the message), @mentions
+    (`MENTION`) and pasted links (`LINK`), for matching."""
     if "[" in text and (bare := _SPACE.sub(" ", STICKER.sub(" ", text)).strip()):
         text = bare  # a sticker alone stays: there is nothing else to match
+    if "@" in text and (bare := _SPACE.sub(" ", MENTION.sub(" ", text)).strip()):
+        text = bare  # a mention alone stays: there is nothing else to match
     if "." in text and LINK.search(text):
         if not (bare := _SPACE.sub(" ", LINK.sub(" ", text)).strip()):
             return text  # a link alone stays as it is: nothing else to match, and no chat words in it

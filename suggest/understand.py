@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import GIVEN_NUMBER, STICKER, normalize
+from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -32,8 +32,9 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"我?(?:还|另外|再|想)?(?:有|问|请教|咨询)(?:一个|一件|一|个|件|几个|一点|点|些)?(?:问题|事情|事儿?)"
                      r"(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
                      r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
-# ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji.
-_FILLER = re.compile(rf"{STICKER.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
+# ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji,
+# and @mentions (@青禾优选 在吗: see MENTION), which name who is asked.
+_FILLER = re.compile(rf"{STICKER.pattern}|{MENTION.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
 # 唔该 beside a greeting is Cantonese "excuse me", opening the talk (你好 唔该, 唔该，有人吗);
 # alone, after 好/ok, or as 唔该晒 / 唔该你, it thanks.
 _EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")

@@ -378,3 +378,14 @@ def test_a_chat_apps_codes_do_not_decide_the_script(text, script):
     from kefu.kb.text import detect_script
 
     assert detect_script(text) == script
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("@青禾优选 在吗", "在吗"), ("@小禾\u2005衣服买大了可以换吗", "衣服买大了可以换吗"), ("能换吗 @小禾", "能换吗"),
+    ("@小禾", "@小禾"), ("zhang@qq.com 收不到邮件", "zhang@qq.com 收不到邮件")])
+def test_an_at_mention_is_not_matched(typed, read):
+    """A group chat's @mention names the shop or the agent, not the question: "@青禾优选 在吗"
+    matched 你们店主要卖什么 and was answered with the shop's introduction."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read

@@ -897,3 +897,9 @@ def test_restarts_again_and_again_and_a_slow_page_are_problems(message):
 @pytest.mark.parametrize("message", ["手机老是重启！！！", "手机总是重启！！！"])
 def test_exclamation_marks_beside_restarts_again_and_again_are_anger(message):
     assert understand(message).sentiment == "angry"
+
+
+@pytest.mark.parametrize("message", ["@青禾优选 在吗", "@小禾\u2005你好[微笑]"])
+def test_an_at_mention_says_no_more_than_a_sticker(message):
+    """"@青禾优选 在吗" was pre-sale (the mention counted as something said) and got "这个问题我需要再核实一下"."""
+    assert understand(message).intent == "greeting"
