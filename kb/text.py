@@ -398,6 +398,26 @@ def without_chat_frame(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not (chat_header(line) or is_chat_notice(line)))
 
 
+# A line of an order or product card the chat app pastes (订单编号：3901234567890123, 下单时间：
+# 2026-11-28 10:02:11, 实付：¥129.00, 商品ID：…; one field a line, or all on one): a card's
+# labels, each with a colon and a value of digits, letters and marks. Its label words name
+# no topic (订单编号 matched 物流单号在哪里看 over 下单后多久发货); its numbers are still read
+# for variables, only matching leaves it out.
+_CARD_LINE = re.compile(r"(?:[ \t]*(?:子?订单(?:编号|号码?)?|(?:下单|付款|支付|成交|创建|发货|签收)时间|实付(?:款|金额)?|"
+                        r"(?:支付|订单|退款)金额|商品总价|合计|数量|商品\s*(?:id|编号)|宝贝\s*id|sku|(?:支付宝)?交易号|"
+                        r"流水号|(?:运|快递|物流|售后)单号|退款编号)[ \t]*[:：][^\u3400-\u9fff\n]*)+", re.I)
+
+
+def for_matching(text: str) -> str:
+    """What of a pasted message is matched: without a chat app's own lines
+    (`without_chat_frame`) and an order or product card's (`_CARD_LINE`); the message as
+    it is when nothing else is left."""
+    lines = without_chat_frame(text).split("\n")
+    said = "\n".join(line for line in lines
+                     if not (_CARD_LINE.fullmatch(to_simplified(line)) and any(ch.isdigit() for ch in line)))
+    return said if said.strip() else text
+
+
 # The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):
 # the shop's words pasted with the customer's, not the customer's.
 _AUTO_REPLY = re.compile(r"\s*[\[【](?:自动回复|自动回覆|机器人回复|auto[ -]?reply)[\]】]", re.I)

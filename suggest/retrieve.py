@@ -30,7 +30,7 @@ from kefu.kb.base import KnowledgeBase
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
-from kefu.kb.text import mandarin, normalize, scrub, without_chat_frame
+from kefu.kb.text import for_matching, mandarin, normalize, scrub
 
 from . import calibrate
 from .calibrate import REFERENCE, Anchors, Scale
@@ -189,8 +189,8 @@ class Retriever:
         top_k = self.top_k if top_k is None else top_k
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
-        # a chat app's nickname-and-time lines and notices are not matched, unless alone
-        norm = normalize(said if (said := without_chat_frame(message)).strip() else message)
+        # a chat app's nickname-and-time lines, notices and order cards are not matched, unless alone
+        norm = normalize(for_matching(message))
         warnings = []
         if norm.truncated:
             warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")

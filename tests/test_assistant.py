@@ -216,10 +216,14 @@ def test_a_chat_apps_own_lines_in_the_context_are_no_turns(assistant):
     assert all(THANKS_WAIT not in d.text for d in s.drafts) and not any("nudge" in n for n in s.notes)
 
 
-def test_a_messages_nickname_line_is_not_matched(assistant):
-    """The message pasted with its nickname-and-time line is answered as the question alone."""
+@pytest.mark.parametrize("pasted", [
+    "tb12345678 2026-12-01 10:02:11\n发票怎么开",
+    "订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11\n实付：¥129.00\n发票怎么开"])
+def test_a_messages_nickname_line_is_not_matched(assistant, pasted):
+    """The message pasted with its nickname-and-time line, or below an order card, is
+    answered as the question alone."""
     bare = assistant.suggest("发票怎么开")
-    pasted = assistant.suggest("tb12345678 2026-12-01 10:02:11\n发票怎么开")
+    pasted = assistant.suggest(pasted)
     assert [h.id for h in pasted.hits] == [h.id for h in bare.hits]
     assert pasted.hits[0].confidence == bare.hits[0].confidence
 

@@ -389,3 +389,19 @@ def test_an_at_mention_is_not_matched(typed, read):
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("pasted, matched", [
+    ("订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11\n实付：¥129.00\n这个单子什么时候发", "这个单子什么时候发"),
+    ("[订单]\n订单号: 3901234567890123\n能改地址吗", "[订单]\n能改地址吗"),
+    ("tb12345678 2026-12-01 10:02:11\n商品ID：678901234567\n有货吗", "有货吗"),
+    ("订单编号：3901234567890123 下单时间：2026-11-28 10:02:11 实付：¥129.00\n能换吗", "能换吗"),
+    # a card alone is the message; a label with words after it is the customer's
+    ("订单编号：3901234567890123", "订单编号：3901234567890123"), ("订单号：3901234567890123 怎么还没发", "订单号：3901234567890123 怎么还没发"),
+    ("地址：写错了能改吗", "地址：写错了能改吗"), ("型号：XR-200\n有货吗", "型号：XR-200\n有货吗")])
+def test_what_is_matched_of_a_pasted_message(pasted, matched):
+    """An order card's lines pasted above the question (订单编号：…, 下单时间：…, 实付：…) made
+    its labels words of the match: 这个单子什么时候发 found 物流单号在哪里看, not 下单后多久发货."""
+    from kefu.kb.text import for_matching
+
+    assert for_matching(pasted) == matched
