@@ -23,7 +23,7 @@ from .entry import Entry
 from .errors import EntryNotFound, KefuError, LearnedNotFound
 from .feedback import half_width, mask
 from .store import SQLITE_MAX_INTEGER, writing
-from .text import normalize, scrub
+from .text import normalize, own_words, scrub
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
 STATUSES = ("candidate", "approved", "rejected", "known")
@@ -200,10 +200,10 @@ def phrase_key(text: str) -> str:
 
 
 def without_details(message: str) -> str:
-    """A customer message masked, then without long numbers or the details masked
-    (【手机号】 would become part of a similar question once saved); '' when only details
-    are left."""
-    return _SPACES.sub(" ", _MASKED.sub("", _LONG_NUMBER.sub("", mask(message)))).strip()
+    """A customer message's own words (`own_words`: no sticker, link or pasted order card)
+    masked, then without long numbers or the details masked (【手机号】 would become part
+    of a similar question once saved); '' when only details are left."""
+    return _SPACES.sub(" ", _MASKED.sub("", _LONG_NUMBER.sub("", mask(own_words(message))))).strip()
 
 
 def phrasing(message: str) -> str:

@@ -408,13 +408,17 @@ _CARD_LINE = re.compile(r"(?:[ \t]*(?:子?订单(?:编号|号码?)?|(?:下单|�
                         r"流水号|(?:运|快递|物流|售后)单号|退款编号)[ \t]*[:：][^\u3400-\u9fff\n]*)+", re.I)
 
 
+def _without_pasted_lines(text: str) -> str:
+    lines = without_chat_frame(text).split("\n")
+    return "\n".join(line for line in lines
+                     if not (_CARD_LINE.fullmatch(to_simplified(line)) and any(ch.isdigit() for ch in line)))
+
+
 def for_matching(text: str) -> str:
     """What of a pasted message is matched: without a chat app's own lines
     (`without_chat_frame`) and an order or product card's (`_CARD_LINE`); the message as
     it is when nothing else is left."""
-    lines = without_chat_frame(text).split("\n")
-    said = "\n".join(line for line in lines
-                     if not (_CARD_LINE.fullmatch(to_simplified(line)) and any(ch.isdigit() for ch in line)))
+    said = _without_pasted_lines(text)
     return said if said.strip() else text
 
 
@@ -502,6 +506,19 @@ MENTION = re.compile(r"(?<![\w.])@[^\s@]{1,20}(?=\s|$)")
 # names the goods, not the question, and its letters are no chat spellings (item.jd.com is
 # no 京东, ?tk= no 退款); its digits are ids, never an order number.
 LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[!-~]*", re.I)
+
+
+_STICKER_AS_TYPED = re.compile(STICKER.pattern, re.I)  # [OK] as it arrives, before lower-casing
+
+
+def own_words(text: str) -> str:
+    """The customer's own words of a pasted message, as a phrasing to learn: without a chat
+    app's own lines and an order card's (`for_matching`), stickers and placeholders, @mentions
+    and links, spaces collapsed; '' when nothing else is left."""
+    said = _without_pasted_lines(text)
+    for pasted in (_STICKER_AS_TYPED, MENTION, LINK):
+        said = pasted.sub(" ", said)
+    return _SPACE.sub(" ", said).strip()
 
 
 def mandarin(text: str) -> str:

@@ -103,6 +103,24 @@ def test_a_message_of_details_alone_is_no_phrasing(shop):
 
 
 @pytest.mark.parametrize("message, text", [
+    ("https://item.taobao.com/item.htm?id=678901234567 这个有货吗[微笑]", "这个有货吗"),
+    ("订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11\n实付：¥129.00\n几天能发货", "几天能发货"),
+    ("@小禾 几天能发货[OK]", "几天能发货")])
+def test_a_learned_phrasing_is_stored_without_what_the_chat_app_pasted(shop, message, text):
+    """A message pasted with a product link, a sticker, an order card or an @mention was
+    learned with them: 订单编号：\n下单时间：2026-11-28 10:02:11… became a similar question."""
+    store = LearnStore(shop.store)
+    store.record([accept(message, "delivery", "a")])
+    assert [r.text for r in store.rows()] == [text]
+
+
+def test_a_message_of_a_placeholder_alone_is_no_phrasing(shop):
+    store = LearnStore(shop.store)
+    store.record([accept("[图片]", "delivery", "a")])
+    assert store.rows() == []
+
+
+@pytest.mark.parametrize("message, text", [
     ("亲 衣服洗了缩水还能退吗", "衣服洗了缩水还能退吗"),
     ("您好，请问几天能发货", "几天能发货"),
     ("在吗？？亲亲 能开发票吗", "能开发票吗"),

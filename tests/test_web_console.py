@@ -2370,6 +2370,17 @@ def test_gap_prefill_leaves_out_the_details_kefu_masked(editor, ws):
     assert "【" not in unquote(link)
 
 
+def test_gap_prefill_leaves_out_what_the_chat_app_pasted(editor, ws):
+    """A product link and a sticker pasted with the question went into the new entry."""
+    learn(ws, ("https://item.taobao.com/item.htm?id=678901234567 能刻字吗[微笑]", "no_match", None, "a1"),
+          ("https://item.taobao.com/item.htm?id=678901234599 能刻字吗[微笑]", "no_match", None, "a2"),
+          ("@小禾 https://item.taobao.com/item.htm?id=678901234511 能刻字吗[微笑]", "no_match", None, "a2"))
+    html = editor.get("/console/gaps")
+    link = re.search(r'href="(/console/entries/new\?[^"]+)">新建条目', html).group(1).replace("&amp;", "&")
+    assert 'id="f-question" name="question" value="能刻字吗"' in editor.get(link)
+    assert "http" not in unquote(link) and "微笑" not in unquote(link)
+
+
 def test_gap_link_stays_short_with_long_examples(editor, ws):
     """The prefill travels in the URL: long examples are left out rather than making a
     request line servers refuse."""
