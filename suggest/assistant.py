@@ -566,6 +566,14 @@ class Assistant:
         message = scrub(message)
         if not message.strip():  # before a nudge or a pick is looked for in it
             raise EmptyQuery()
+        # A stretch of the chat pasted as the message, both sides under their headers: the
+        # customer's turns since the shop's last one are the message, the rest the talk before.
+        if any(chat_header(line) for line in message.split("\n")):
+            turns = [turn for _, turn in conversation_turns(message)]
+            shops = max((i for i, t in enumerate(turns) if t["role"] == "agent"), default=-1)
+            if turns[shops + 1:]:
+                message = "\n".join(t["text"] for t in turns[shops + 1:])
+                context = [*context, *turns[:shops + 1]]
         # A chat app's nickname-and-time lines and notices (客户已离开) are nobody's words; a
         # message of nothing else stays, as there is nothing else to read.
         message = said if (said := without_chat_frame(message)).strip() else message

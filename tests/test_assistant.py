@@ -243,6 +243,20 @@ def test_a_message_pasted_with_the_shops_words_is_not_greeted_again(assistant, m
         assert s.drafts[0].entry_ids == ["invoice"] and s.script == "simplified"
 
 
+def test_a_stretch_of_the_chat_pasted_as_the_message_is_read_into_its_turns(assistant, logged):
+    """The message box got a stretch of the 千牛 chat, both sides under their headers: the
+    shop's reply was read as the customer's words and the customer greeted again."""
+    pasted = ("tb12345678 2026-12-01 10:02:11\n你好\n青禾优选:小禾 2026-12-01 10:02:30\n您好，请问有什么可以帮您\n"
+              "tb12345678 2026-12-01 10:05:02\n运费怎么算")
+    s = assistant.suggest(pasted)
+    assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
+    assert s.drafts[0].entry_ids == ["ship"]
+    stored = logged.suggest(pasted)
+    row = logged.log.db.execute("select message, context from suggestions where id = ?", [stored.suggestion_id]).fetchone()
+    assert row[0] == "运费怎么算" and json.loads(row[1]) == [
+        {"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您"}]
+
+
 def test_an_automatic_reply_in_the_context_is_the_shops_turn(assistant):
     s = assistant.suggest("发票怎么开", [{"role": "customer", "text": "在吗"},
                                       {"role": "customer", "text": "[自动回复]您好，欢迎光临，有什么可以帮您"}])
