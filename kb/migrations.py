@@ -278,12 +278,23 @@ def m021_decisions_kept_in_the_row(db: sqlite_utils.Database) -> None:
     # A kefu before m014 kept only a phrasing's latest decision, in its row (decided_by,
     # decided_at), and m014 started the log empty: `kefu learn history` then said "no
     # editor decision yet" of a phrasing an editor had approved or rejected. Each row
-    # whose decisions were never logged gets that one. Approved and rejected say which
-    # decision it was; a candidate's (a move or a reset) is named as unknown, never
-    # 'lift', whose time decides which rejects a lift cleared.
+    # whose decisions were never logged gets that one. A known limit: a row decided before
+    # m014 that a later move merged into has that "moved in from" logged, so it is skipped
+    # and its older decision stays unlisted (the row no longer holds it anyway). A move
+    # (`moved`, set until a reset takes it back) is named as kefu logs one; it left its row
+    # rejected, which says nothing of an editor's reject. A lift (`lifted`) stamped the row
+    # and kept its status: its row's latest decision is the lift or one after it, so, as a
+    # candidate's (a reset, or the row a move made), it is named as unknown. Never 'lift',
+    # whose time decides which rejects a lift cleared, nor approve or reject under a
+    # lift's editor and time.
     db.execute("insert into learn_decisions (row_id, at, editor, action, status)"
-               " select id, decided_at, decided_by, case status when 'approved' then 'approve'"
-               " when 'rejected' then 'reject' else 'decided (an older kefu did not record how)' end, status"
+               " select id, decided_at, decided_by, case"
+               " when moved is not null and lifted is null then 'move to ' || coalesce((select t.entry_id"
+               " from learned t where t.id = json_extract(learned.moved, '$.to')), '?')"
+               " || ' (#' || json_extract(moved, '$.to') || ')'"
+               " when moved is null and lifted is null and status = 'approved' then 'approve'"
+               " when moved is null and lifted is null and status = 'rejected' then 'reject'"
+               " else 'decided (an older kefu did not record how)' end, status"
                " from learned where decided_at is not null"
                " and not exists (select 1 from learn_decisions where row_id = learned.id) order by decided_at, id")
 

@@ -583,6 +583,17 @@ def test_decisions_an_older_kefu_kept_only_in_the_row_are_listed_after_the_upgra
         {**row, "id": 2, "key": "邮费", "status": "rejected", "decided_by": "ed2", "decided_at": "2026-11-03T00:00:00+00:00"},
         {**row, "id": 3, "key": "快递费", "status": "candidate", "decided_by": "ed", "decided_at": "2026-11-04T00:00:00+00:00"},
         {**row, "id": 4, "key": "包邮", "status": "candidate", "decided_by": None, "decided_at": None},
+        # Moved to return, where the move made row 6: a move left its row rejected.
+        {**row, "id": 5, "key": "退货运费", "status": "rejected", "decided_by": "ed_move",
+         "decided_at": "2026-11-05T00:00:00+00:00", "moved": '{"to": 6, "accepts": 1, "agents": ["a"]}'},
+        {**row, "id": 6, "entry_id": "return", "key": "退货运费", "status": "candidate", "decided_by": "ed_move",
+         "decided_at": "2026-11-05T00:00:00+00:00"},
+        # Rejected by ed_reject, then lifted by ed_lift: a lift kept the status and stamped the row.
+        {**row, "id": 7, "key": "包邮门槛", "status": "rejected", "decided_by": "ed_lift",
+         "decided_at": "2026-11-07T00:00:00+00:00", "lifted": '{"rejects": 2, "rejecters": ["b", "c"]}'},
+        # Only lifted, while waiting.
+        {**row, "id": 8, "key": "运费险", "status": "candidate", "decided_by": "ed_lift",
+         "decided_at": "2026-11-08T00:00:00+00:00", "lifted": '{"rejects": 1, "rejecters": ["b"]}'},
     ])
     migrations.apply(db)
     store = LearnStore(Store(db))
@@ -590,11 +601,21 @@ def test_decisions_an_older_kefu_kept_only_in_the_row_are_listed_after_the_upgra
                                    "status": "approved"}]
     assert store.decisions(2) == [{"at": "2026-11-03T00:00:00+00:00", "editor": "ed2", "action": "reject",
                                    "status": "rejected"}]
-    (earlier,) = store.decisions(3)  # a move or a reset: which one the row does not say
+    (earlier,) = store.decisions(3)  # a reset (of a move, approve, reject or lift) or a lift: the row does not say
     assert (earlier["at"], earlier["editor"], earlier["status"]) == ("2026-11-04T00:00:00+00:00", "ed", "candidate")
     assert earlier["action"] not in ("approve", "reject", "lift")  # a lift would change which rejects count
     assert store.decisions(4) == []
-    assert db.execute("select count(*) from learned").fetchone()[0] == 4
+    # A move is named as kefu logs one today, never as the reject it left in the row.
+    assert store.decisions(5) == [{"at": "2026-11-05T00:00:00+00:00", "editor": "ed_move",
+                                   "action": "move to return (#6)", "status": "rejected"}]
+    unknown = "decided (an older kefu did not record how)"
+    # The row a move made, and lifted rows: the latest decision may be the lift, whose editor
+    # and time are not the reject's, or something after it.
+    assert [d["action"] for d in store.decisions(6)] == [unknown]
+    assert store.decisions(7) == [{"at": "2026-11-07T00:00:00+00:00", "editor": "ed_lift", "action": unknown,
+                                   "status": "rejected"}]
+    assert [d["action"] for d in store.decisions(8)] == [unknown]
+    assert db.execute("select count(*) from learned").fetchone()[0] == 8
 
 
 def test_the_decisions_a_store_already_logs_are_not_repeated_by_the_upgrade(monkeypatch):
