@@ -973,8 +973,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
                                     "table); the store was not changed")
                 # A newer kefu's backup has columns this one would misread: refused.
                 if too_new := migrations.unknown(sqlite_utils.Database(copy)):
-                    raise KefuError(f"{backup_path} was made by a newer kefu (migration {', '.join(too_new)}); "
-                                    "upgrade kefu; the store was not changed")
+                    raise StoreTooNew(str(backup_path), too_new, "; the store was not changed")
                 # A backup made by an older kefu gets the newer tables (running processes
                 # read them on every request).
                 migrations.apply(sqlite_utils.Database(copy))

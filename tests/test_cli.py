@@ -2383,6 +2383,30 @@ def test_restoring_over_a_damaged_store_says_to_restart_a_running_server(home, r
     assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "当天发货"
 
 
+def test_restore_of_a_newer_kefus_backup_is_a_store_too_new_in_json(home, run, tmp_path):
+    """A newer kefu's backup was refused as a plain KefuError, while a newer kefu's store
+    (the same problem: a migration this kefu lacks) is a StoreTooNew: a script reading
+    --json's type told the two apart."""
+    import sqlite3
+
+    from kefu.kb.store import Store
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    bak = tmp_path / "newer.db"
+    Store.open(bak).close()
+    c = sqlite3.connect(bak)
+    c.execute("insert into _migrations (name, applied_at) values ('m999_entries_owner', '2030-01-01')")
+    c.commit()
+    c.close()
+    result = run("restore", str(bak), "--json", ok=False)
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert (error["type"], error["file"]) == ("StoreTooNew", str(bak))
+    assert error["message"] == (f"{bak} was made by a newer kefu (migration m999_entries_owner); upgrade kefu; "
+                                "the store was not changed")
+    assert json.loads(run("show", "k1", "--json").stdout)["answer"] == "当天发货"
+
+
 def _as_a_user_who_cannot_write() -> list[str]:
     """The command prefix under which chmod a-w holds: nothing for an ordinary user; root
     without CAP_DAC_OVERRIDE (setpriv); a skip where neither is possible."""
