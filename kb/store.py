@@ -1037,11 +1037,14 @@ class RestoredEntries:
 def read_state(db_path: str | Path, read: Callable[[sqlite3.Connection], T]) -> T | None:
     """What `read` gets from the store file at `db_path`, opened read-only; None when it
     cannot be read (missing, damaged): a restore's before and after, compared to say what
-    it changed."""
+    it changed. Without a write-ahead log beside it, nothing holds unsaved transactions and
+    the file is read as immutable (as `read_only_uri` does): a read-only connection to a WAL
+    store would leave a -wal and a -shm beside it, which it cannot remove when it closes."""
     path = Path(db_path)
     if not path.exists():
         return None
-    con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+    side = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    con = sqlite3.connect(path.resolve().as_uri() + ("?mode=ro" if side else "?immutable=1"), uri=True, timeout=30)
     try:
         return read(con)
     except sqlite3.Error:

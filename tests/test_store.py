@@ -1328,7 +1328,11 @@ def test_restore_over_a_store_of_a_newer_kefu_is_refused_and_keeps_it(tmp_path, 
                                           r"upgrade kefu, or .*move .*kefu\.db.* aside.*the store was not changed"):
         restore(bak, db)
     assert db.read_bytes() == before
+    # Nothing left beside it either: reading a WAL store read-only made a -wal and a -shm
+    # that a read-only connection cannot remove when it closes.
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kefu.bak", "kefu.bak-migrate.lock", "kefu.db",
+                                                          "kefu.db-migrate.lock"]
 
 
 def test_opening_a_store_of_a_newer_kefu_is_refused(tmp_path, make_entry):
