@@ -152,7 +152,10 @@ class Store:
         # WAL lets readers (the panel, a backup) go on while an import writes. Switching a
         # new store to it needs the store to itself: processes creating one take turns.
         try:
-            migrations.refuse_newer(db)  # before the switch to WAL, which rewrites the file's header
+            # Before the switch to WAL, which rewrites the file's header. The constructor's
+            # migrations.apply checks again, once the store is open: a newer kefu may have
+            # migrated it meanwhile, and Store(db) on a connection of its own needs it too.
+            migrations.refuse_newer(db)
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 with migrations.setting_up(str(path)):
                     db.execute("PRAGMA journal_mode=WAL")
@@ -945,6 +948,8 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     was moved to (`kefu.db.damaged-TIME`: what may be saved of it is not lost).
     The backup is first copied beside the store and brought to the current schema there;
     a file that is not a kefu store fails that step, and the live store is not touched.
+    StoreTooNew, and nothing touched, when a newer kefu wrote the store (this kefu cannot
+    say which of its edits the backup would take back) or the backup.
 
     The backup's file is copied as it is, with its write-ahead log when one lies beside
     it (a copy of a store in use): SQLite opening the backup itself, even read-only,
