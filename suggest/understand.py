@@ -20,7 +20,6 @@ STAGE = {"greeting": "接待", "presale": "了解需求", "order": "确认订单
 CHIT_CHAT = ("greeting", "thanks")
 CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", "售后": "aftersale",
                    "投诉": "complaint"}
-
 # Lexicons work on normalised (simplified, lower-case) text.
 # 在不 is chat typing for 在不在 (客服在不), not the 在不 of 现在不发货, 实在不行.
 _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|(?<![现正实存自好所])在不(?![\u3400-\u9fff])|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
@@ -138,6 +137,45 @@ _DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑�
                  r"自动关机|开不了机|无法开机|闪退|卡顿|卡死|充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|"
                  r"没有?信号|无信号|坏点|漏光|鼓包|杂音|电流声|进水(?![口管阀])|不灵了|发烫了|烫手|"
                  r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快))")
+# The faults of other trades' goods (a shop's own categories map to no intent, so the words
+# must say it): food and fresh goods (发酸, 哈喇味, 不新鲜, 化冻了, 漏液, 螃蟹死了一半), cosmetics
+# (分层, 结块), furniture (桌子腿晃, 少了两颗螺丝, 关不上, 歪的, 塌了), network devices (掉线), pet
+# goods (一碰就散, 是散的), books (印反了, 缺页, 折了一个角; not 打折了). 过期 is the goods' only
+# where _goods leaves it (优惠券过期了 and 活动过期了吗 are no product's).
+_TRADE_FAULT = (r"(?<![不没无])(?:过期|临期|发酸|酸了|酸味|馊|哈喇|不新鲜|发臭|臭了|烂了|烂掉|腐烂|"
+                r"化冻|解冻了|融化|化成水|(?:都|全)化了|漏液|漏油|漏气|漏了(?!发)|分层|结块|"
+                r"死了(?:一半|好几|几|[\d一二两三四五六七八九十]+[只个条])|(?<![人服们])(?:全|都)死了|"
+                r"(?<!会)(?<!容易)摇?晃(?!眼)(?:得|了|动|悠)|不稳了?|少了?[\d一二两三四五六七八九十几]+[颗根片条本只张页袋]|"
+                r"(?:少|缺)螺丝|螺丝[^，,。！!？?]{0,3}(?:少|缺|不够)|(?:关|合|拉|推|锁)不上|(?<![不没])是?歪的|歪了|塌了|"
+                r"掉漆|松动|松了|掉线|断网|没有?声了|是散的|散架|一碰就散|(?<!打)折了|折角|压折|"
+                r"印反|印错|缺页|少页|掉页|空白页|是空白的|重影|字迹模糊|是二手)")
+# Harm to health or safety reported (用了面霜过敏了, 起了一堆疹子, 吃了拉肚子, 猫一直吐, 吃到头发了,
+# 饼干里有塑料丝, 甲醛味熏得眼睛疼): a complaint, and urgent whatever the tone. Not a condition
+# or a worry asked before buying (孩子花生过敏，能吃吗, 敏感肌会过敏吗, 有没有虫子: see _harmed), nor
+# a product's use (止痒, 头皮痒的人能用吗).
+_HARM = (r"(?<![不没无])(?<!没有)(?:过敏了|(?:用|涂|擦|抹|吃|喝|戴|敷|穿)了[^，,。！!？?吗么嘛]{0,8}?过敏|"
+         r"起了?(?:一堆|一片|好多|很多|一些|些)?(?:小|红)?(?:疹|痘|包|红点)|红疹|疹子|红肿|又红又痒|"
+         r"(?:好|很|特别|超|非常|有点|又)痒|发痒|刺痛|烂脸|拉肚子|腹泻|呕吐|(?:一直|老是|总是|还)吐|吐了|"
+         r"(?:食物)?中毒了|食物中毒|肚子(?:疼|痛)|胃(?:疼|痛)|眼睛(?:疼|痛)|头晕|"
+         r"吃(?:到|出)了?[^，,。！!？?]{0,4}?(?:头发|毛发|虫|异物|石子|沙子|玻璃|铁丝|钢丝|塑料|指甲|苍蝇|蟑螂)|"
+         r"(?:有|发现)[^，,。！!？?]{0,4}?(?:头发|虫子|活虫|死虫|蛆|异物|塑料丝|塑料片|玻璃渣|铁丝|钢丝|石子|苍蝇|蟑螂)|"
+         r"异物|甲醛(?:味|超标))")
+_HARM_FOUND = re.compile(_HARM)
+# Harm with the goods sent back asked for (脸就红肿！我要退货退款, 猫吃了吐 我要退): an after-sale
+# request, still urgent.
+_RETURN_ASKED = re.compile(r"退货|退款|退钱|(?:我|想|要)退|换货")
+# Before harm's words, what makes them a condition or a worry: 会过敏吗, 怕拉肚子, 有没有虫子.
+_HARM_IF = re.compile(r"会(?!员)|容易|是否|怕|担心|如果|万一|防止|预防|避免|要是|假如|以防|有没有|能不能|适合")
+
+
+def _harmed(text: str) -> bool:
+    """Whether `text` reports harm to health or safety (see _HARM), not asks whether it may
+    happen (这款面霜会过敏吗, 吃了会拉肚子吗, 里面有没有异物)."""
+    return any(not _HARM_IF.search(text, max(0, m.start() - 6), m.end())
+               and not re.match(r"[吗嘛么不没呢]", text[m.end():m.end() + 1])
+               for m in _HARM_FOUND.finditer(text))
+
+
 _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保修|坏了|破损|质量|瑕疵|线头|色差|缩水|褪色|掉色|"
                         r"起球|售后|仅退款|寄回|不合适|破了|退差价|少发|漏发|发错|错发|缺件|想换|换大|换小|换一|换个|想退|"
                         r"开胶|漏水|碎了|是碎的|不对|不一样大|一大一小|补发|无理由|能退|退吗|可以退|退掉|有个洞|有洞|破洞|"
@@ -146,13 +184,18 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         r"不亮|不能用了|用不了|打不开|没反应|失灵|故障|不通电|不制冷|不加热|"
                         r"断了|裂了|发霉|变质|怪味|异味|"
                         rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
-                        r"(?:用|穿|戴|洗|吃)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
+                        rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害, 书缺页了
+                        r"(?:用|穿|戴|洗|吃|睡|坐)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
 # A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
 # 保修几年): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
 # A device's 不 asks only at the end (黑屏不？, not 黑屏不亮了).
 # A device's fault after a bare 会 asks only with a question after it: 就会自动关机 and 戴一会就会
 #没声音 report one; after 怎么 or 为什么 it is the customer's own (耳机怎么没声音嘛).
-_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热)|"
+_ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|掉色|褪色|缩水|变形|开胶|漏水|坏|异味|生锈|发烫|发热|"
+                           r"晃|掉漆|分层|结块|化|漏|掉线|过期|过敏|拉肚子)|"
+                           # a shelf life or a used book asked: 快过期了吗, 多久过期, 是临期的吗, 是二手的吗
+                           r"(?:快|要)?过期了?(?:吗|么|嘛|没)|(?:多久|什么时候|啥时候|几时|何时|哪天)(?:会|就)?过期|"
+                           r"(?:临期|二手)的?(?:吗|么|嘛)|"
                            rf"(?:会不会|容易|是否)(?:有)?{_DEVICE_FAULT}|"
                            rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=的?(?:吗|么|嘛)|不(?![\u3400-\u9fff])|[?？])|"
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
@@ -165,16 +208,22 @@ _SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|(?<![开刷看用])�
                            rf"(?:怎么|为什么|为啥|咋|一直|老是|总是|又|都|也|还是|根本|完全)*{_DEVICE_FAULT}")
 
 
+# What expires besides the goods: 优惠券过期了, 活动过期了吗, 会员过期了怎么续, 链接过期了.
+_NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优惠|码|卡|资格|权益|福利|额度|套餐|订阅|vip|报名|"
+                               r"时间|时效|申请|售后期|退货期|价保)[^，,。！!？?的买]{0,8}?过期")
+
+
 def _goods(text: str) -> str:
     """`text` without what has a fault's words but reports none of the goods: a quality asked
-    about before buying (会不会黑屏, 音箱有杂音吗) or the shop's service down (网站连不上)."""
-    return _ASKED_BEFORE.sub(" ", _SERVICE_DOWN.sub(" ", text))
+    about before buying (会不会黑屏, 音箱有杂音吗), the shop's service down (网站连不上) or
+    something other than the goods expired (优惠券过期了)."""
+    return _ASKED_BEFORE.sub(" ", _SERVICE_DOWN.sub(" ", _NOT_GOODS_EXPIRY.sub(" ", text)))
 
 
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
-# quality asked (会不会有味道): an entry of another category matched on a shared word says
-# nothing then.
-_PRESALE = re.compile(r"会不会|赠品|满减|满额|包邮|现货|有货|库存|正品|优惠|便宜点|能便宜|推荐")  # warranty asked: _ASKED_BEFORE
+# quality asked (会不会有味道), buying again (用完了想回购): an entry of another category matched
+# on a shared word says nothing then.
+_PRESALE = re.compile(r"会不会|赠品|满减|满额|包邮|现货|有货|库存|正品|优惠|便宜点|能便宜|推荐|回购|复购")  # warranty asked: _ASKED_BEFORE
 # Cantonese outbursts: 搞咩呀, 搞乜鬼 (not 搞咩活动, 搞咩嘢活动: what sale is on), 有冇搞错,
 # 你哋点做嘢 (how do you work), 咩态度, 顶唔顺 (受不了), 激死 / 嬲 (angry; not 唔好嬲).
 _CANTONESE_ANGRY = (r"搞(?:咩|乜)(?:鬼|飞机|嘢)?(?:[啊呀㗎啦嘛吖]|(?![\u3400-\u9fff]))|有冇搞错(?:[啊呀㗎啦]|(?![\u3400-\u9fff]))|"
@@ -294,7 +343,7 @@ _EXCLAIM = re.compile(_STRESS)
 # request ("但是想换小一码").
 _GRIEF = re.compile(rf"坏|破|洞|碎了|碎掉|是碎的|[摔压]碎|裂了|裂开|开裂|断了|断掉|发错|错了|弄错|不对|漏|少了|没收到|[未冇]收到|收唔到|没到|过期|变质|发霉|脏|烂|假货|投诉|"
                     r"丢件|丢了|弄丢|却|竟然|居然|"
-                    rf"{_DEVICE_FAULT}|"  # 手机黑屏了！！！, 耳机没声音了！！ (not 重启一下就好了！！)
+                    rf"{_DEVICE_FAULT}|{_HARM}|"  # 手机黑屏了！！！, 耳机没声音了！！ (not 重启一下就好了！！), 吃出虫子！！
                     rf"怎么回事|{_NOBODY}|什么意思|凭什么|为什么|点解|退钱|不退|不给|行了行了|够了|算了|别说了|烦")
 
 
@@ -366,7 +415,7 @@ def calm_question(message: str) -> bool:
     meant = _meant(text)
     return bool(_QUESTION.search(text)) and not (
         _COMPLAINT.search(meant) or _CALLBACK.search(meant) or _angry(meant) or _anxious(text) or _grieves(meant)
-        or _PROBLEM.search(meant) or _FAULT.search(meant))
+        or _PROBLEM.search(meant) or _FAULT.search(meant) or _harmed(text))
 
 
 def _says_more(text: str) -> bool:
@@ -473,6 +522,7 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
                     r"(?:想|要)(?:反映|反馈)(?:一下|下)?|(?:反映|反馈)(?:一下|下|一?个|一些|几个)问题|"
                     r"不能用|用不了|打不开|不亮|没反应|失灵|故障|失败|扣了两次|重复扣|多扣|"
                     rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 充不进电, 屏幕有坏点
+                    rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害 (harm reported: _harmed)
                     r"没收到|没有收到|[未冇]收到|收唔到")
 _IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
 _ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
@@ -483,7 +533,8 @@ def reports_problem(message: str) -> bool:
     what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
     text = normalize(message).text
     goods = _goods(text)
-    return any(not _ASKED_AFTER.match(goods, m.end()) for m in _GONE_WRONG.finditer(goods)) and not _IF_EVER.search(text)
+    return (any(not _ASKED_AFTER.match(goods, m.end()) for m in _GONE_WRONG.finditer(goods))
+            or _harmed(goods)) and not _IF_EVER.search(text)
 
 
 # A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):
@@ -570,7 +621,8 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     norm = normalize(message)
     text = norm.text
     meant = _meant(text)
-    sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) else "calm"
+    harmed = _harmed(text)
+    sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
     elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
@@ -580,10 +632,10 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
     elif not _FILLER.sub("", GIVEN_NUMBER.sub("", text)):
         intent = "order"  # only the order number the agent asked for: no complaint of its own
-    elif sentiment != "angry" and _is_thanks(text):
+    elif sentiment != "angry" and not harmed and _is_thanks(text):
         intent = "thanks"
-    elif _COMPLAINT.search(meant):
-        intent = "complaint"
+    elif _COMPLAINT.search(meant) or harmed and not _RETURN_ASKED.search(text):
+        intent = "complaint"  # 投诉, 给个说法; or harm to health (用了面霜过敏了, 吃到头发了)
     elif _AFTERSALE.search(_goods(text)):
         intent = "aftersale"
     elif _ORDER.search(text):
@@ -599,5 +651,5 @@ def understand(message: str, category: str | None = None, first_message: bool = 
             # 不是要投诉，就是想问问…, 你們有賣行動電源嗎: a complaint entry matched on a word
             # the message shares with it (刚才我语气冲了，抱歉: 语气), but nothing is complained of
             intent = "presale"
-    urgency = "high" if sentiment == "angry" or _URGENT.search(text) else "normal"
+    urgency = "high" if sentiment == "angry" or harmed or _URGENT.search(text) else "normal"
     return Understanding(intent, STAGE[intent], sentiment, urgency, norm.script, first_message)

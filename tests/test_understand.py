@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL
-from kefu.suggest.understand import INTENTS, STAGE, understand
+from kefu.suggest.understand import INTENTS, STAGE, reports_problem, understand
 
 
 @pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
@@ -903,3 +903,46 @@ def test_exclamation_marks_beside_restarts_again_and_again_are_anger(message):
 def test_an_at_mention_says_no_more_than_a_sticker(message):
     """"@青禾优选 在吗" was pre-sale (the mention counted as something said) and got "这个问题我需要再核实一下"."""
     assert understand(message).intent == "greeting"
+
+
+# A shop of another trade files its entries under its own categories (过敏, 保质期, 食品安全,
+# 安装), which say no intent: the words must tell a problem from a question.
+@pytest.mark.parametrize("message, category", [
+    ("口红断了", "彩妆"), ("收到的牛肉干已经过期了", "保质期"), ("零食发霉了", "食品安全"),
+    ("粉底液刚打开就是分层的，还有股酸味", "护肤"), ("冻虾到的时候全化冻了", "生鲜"),
+    ("海鲜礼盒漏液了，箱子都湿透了", "生鲜"), ("桌子腿晃得厉害", "安装"),
+    ("安装的时候发现少了两颗螺丝", "安装"), ("床板睡了一周就塌了", "家具"), ("路由器一直掉线", "数码"),
+    ("猫抓板收到就是散的", "宠物用品"), ("书有好几页印反了", "图书"), ("收到的书封面折了一个角", "图书"),
+])
+def test_another_trades_goods_gone_wrong_are_after_sale(message, category):
+    u = understand(message, category)
+    assert (u.intent, u.stage) == ("aftersale", "提供解决方案")
+    assert reports_problem(message)
+
+
+@pytest.mark.parametrize("message", ["用了面霜过敏了，脸上起红疹", "吃到头发了", "吃了你们家的鸡爪拉肚子一晚上",
+                                     "饼干里面有一根塑料丝", "狗粮袋子里有虫子", "猫吃了你们的猫粮一直吐",
+                                     "用了你們的洗髮精頭皮好癢，起了一堆疹子"])
+def test_harm_to_health_is_an_urgent_complaint(message):
+    u = understand(message, "过敏")
+    assert (u.intent, u.urgency) == ("complaint", "high") and u.sentiment != "calm"
+    assert reports_problem(message)
+
+
+def test_harm_with_a_return_asked_is_after_sale_and_still_urgent():
+    u = understand("面霜用了一次脸就红肿了，我要退货", "过敏")
+    assert (u.intent, u.urgency) == ("aftersale", "high")
+
+
+@pytest.mark.parametrize("message", ["优惠券过期了还能用吗", "活动过期了吗", "会员过期了怎么续", "满减券昨天过期了，能再发一张吗",
+                                     "这款面霜会过敏吗", "孩子花生过敏，这个能吃吗", "吃了会拉肚子吗", "里面有没有异物",
+                                     "牛肉干保质期多久", "快过期了吗", "桌子会晃吗", "现在打折了吗", "止痒效果怎么样",
+                                     "书是二手的吗"])
+def test_expiry_of_no_product_and_harm_asked_before_buying_are_pre_sale(message):
+    u = understand(message, "保质期")
+    assert (u.intent, u.urgency) == ("presale", "normal")
+    assert not reports_problem(message)
+
+
+def test_buying_again_after_using_it_up_is_pre_sale():
+    assert understand("面霜用完了想回购，还有活动吗", "售后").intent == "presale"
