@@ -20,6 +20,23 @@ STAGE = {"greeting": "接待", "presale": "了解需求", "order": "确认订单
 CHIT_CHAT = ("greeting", "thanks")
 CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", "售后": "aftersale",
                    "投诉": "complaint"}
+# A shop's own category says an intent only when its name does (退换货, 物流配送, 订单支付, 投诉建议);
+# 过敏, 保质期 or 食品安全 hold pre-sale questions as well as problems: the words must say which.
+_CATEGORY_WORDS = (("complaint", re.compile(r"投诉")),
+                   ("aftersale", re.compile(r"售后|退换|退货|换货|退款|维修|保修|质量问题|破损")),
+                   ("logistics", re.compile(r"物流|快递|配送|发货")),
+                   ("order", re.compile(r"订单|支付|付款|发票")))
+
+
+def category_intent(category: str | None) -> str:
+    """The intent an entry's category says: a standard category's, or one its name says (a
+    shop's own 退换货 is after-sale), else pre-sale."""
+    name = normalize(category or "").text
+    if name in CATEGORY_INTENT:
+        return CATEGORY_INTENT[name]
+    return next((intent for intent, words in _CATEGORY_WORDS if words.search(name)), "presale")
+
+
 # Lexicons work on normalised (simplified, lower-case) text.
 # 在不 is chat typing for 在不在 (客服在不), not the 在不 of 现在不发货, 实在不行.
 _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|(?<![现正实存自好所])在不(?![\u3400-\u9fff])|在么|在线吗|在线|还在|有人吗|有没有人|有冇人|有人在吗|有人|"
@@ -645,7 +662,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     elif _GUARANTEE.search(text) or _BUSINESS.search(text) or _ASKED_BEFORE.search(text) or _PRESALE.search(text):
         intent = "presale"  # 假一赔十吗, 想谈合作, 会起球吗, 有赠品吗: asked before buying, whatever entry matched
     else:
-        intent = CATEGORY_INTENT.get(category or "", "presale")
+        intent = category_intent(category)
         if intent == "complaint" and (_DENIED.search(text) or _OWN_TONE_SORRY.search(text)
                                       or calm_question(message)):
             # 不是要投诉，就是想问问…, 你們有賣行動電源嗎: a complaint entry matched on a word

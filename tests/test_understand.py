@@ -944,5 +944,11 @@ def test_expiry_of_no_product_and_harm_asked_before_buying_are_pre_sale(message)
     assert not reports_problem(message)
 
 
+@pytest.mark.parametrize("category, intent", [("退換貨", "aftersale"), ("物流配送", "logistics"), ("订单支付", "order"),
+                                              ("投诉建议", "complaint"), ("过敏", "presale"), ("保质期", "presale")])
+def test_a_shops_own_category_says_an_intent_only_by_its_name(category, intent):
+    assert understand("关于上次那件事", category).intent == intent
+
+
 def test_buying_again_after_using_it_up_is_pre_sale():
     assert understand("面霜用完了想回购，还有活动吗", "售后").intent == "presale"
