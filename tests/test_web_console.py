@@ -484,6 +484,25 @@ def test_list_marks_an_entry_whose_window_has_not_begun(editor, ws):
     assert "未生效" not in row("open")
 
 
+def test_list_marks_an_entry_whose_stored_bound_cannot_be_read(editor, ws):
+    """A bound no date parser reads (valid_to='2020-13-45', written by hand): the entry is
+    never suggested, which `kefu list` and the entry page say (有效期无法识别), but the
+    list showed it with no mark, as if it answered customers."""
+    import sqlite3
+
+    kb = ws.kb()
+    kb.add({"id": "bad", "question": "多久发货", "answer": "当天发货。"})
+    kb.add({"id": "fine", "question": "春节发货吗", "answer": "照常发货。"})
+    with sqlite3.connect(ws.home / "kefu.db") as db:
+        db.execute("update entries set valid_to = '2020-13-45' where id = 'bad'")
+    db.close()
+    html = editor.get("/console/")
+
+    def row(entry_id: str) -> str:
+        return re.search(rf'<tr[^>]*>\s*<td class="mono"><a[^>]*>{entry_id}</a>.*?</tr>', html, re.S).group()
+    assert "有效期无法识别" in row("bad") and "有效期无法识别" not in row("fine")
+
+
 # -- create and edit ----------------------------------------------------------------------------
 
 def test_create_with_validation_error_shows_field_message_and_keeps_input(editor, ws):

@@ -126,13 +126,15 @@ def entries():
     args = {k: v for k, v in request.args.items() if k in FILTERS and v}
     filtered = filters["expired"] or any(query.values())
     # "expired" past its valid_to (it no longer answers anything), "not_yet" before its
-    # valid_from, whatever its status.
+    # valid_from, "unreadable" a stored bound no date parser reads (never suggested either),
+    # whatever its status.
     windows = {e.id: window_state(e.valid_from, e.valid_to, now) for e in rows}
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
                            args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
                            found=found if filtered else None,
                            expired={i for i, w in windows.items() if w == "expired"},
-                           not_yet={i for i, w in windows.items() if w == "not_yet"})
+                           not_yet={i for i, w in windows.items() if w == "not_yet"},
+                           unreadable={i for i, w in windows.items() if w == "unreadable"})
 
 
 # -- entry form ---------------------------------------------------------------------
