@@ -451,9 +451,11 @@ def entry_options(fn):
         click.option("--status", type=click.Choice(["draft", "published", "archived"])),
         click.option("--valid-from", help="When the entry may first be suggested: YYYY-MM-DD (from local "
                                           "midnight) or an ISO date-time, local time unless it has an offset "
-                                          "(2026-11-11T20:00, 2026-11-11T20:00+08:00)."),
+                                          "(2026-11-11T20:00, 2026-11-11T20:00+08:00); year first as a "
+                                          "spreadsheet writes it too (2026/11/11 20:00, 2026.11.11, 2026年11月11日)."),
         click.option("--valid-to", help="When it is last suggested: YYYY-MM-DD (the whole day) or an ISO "
-                                        "date-time, local time unless it has an offset."),
+                                        "date-time, local time unless it has an offset; or as --valid-from "
+                                        "takes it (2026/11/11, 2026年11月11日)."),
     ]):
         fn = decorator(fn)
     return fn

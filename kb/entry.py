@@ -160,9 +160,56 @@ def _local(moment: datetime) -> datetime:
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
-# The full-width space too: an import's date cell reads it as a space (rows._SHEET_DATE).
+# The full-width space too: a spreadsheet's date cell may hold one (２０２６/１２/１２　20：00).
 _HALF_WIDTH_WHEN = {**HALF_WIDTH, 0x3000: 0x20}
-WHEN_FORMS = "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time, or with an offset such as +08:00"
+WHEN_FORMS = ("YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time, or with an offset such as +08:00; "
+              "or year first as a spreadsheet writes it: 2026/11/11 20:00, 2026.11.11, 2026年11月11日")
+
+# A date as a spreadsheet writes it in a Chinese locale: Excel saves the 2026-03-01 it
+# read from a CSV as 2026/3/1 (a date-time as 2026/3/1 9:05), editors type 2026.3.1 or
+# 2026年3月1日 (or 3月1号, as said), in a cell, at `kefu add` or in the API alike. Year
+# first only, so the day and month are never in doubt.
+_SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)[日号]|)"
+                         r"(?:(?(4)\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?")  # 日 ends the date: 12日20:00
+
+# A month and day without the year (11月11日, 11.11, 12/12 20:00): which year is meant
+# cannot be known (a campaign set up in December for January), so the bound asks for it.
+_NO_YEAR = re.compile(r"(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|[-/.]\s*(\d{1,2}))(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def _with_year(no_year: re.Match) -> str:
+    """The advice for a date without its year: its own month and day, in this year, in
+    the forms kefu reads (11.11 is 2026-11-11, 2026/11/11 or 2026年11月11日)."""
+    month, day = int(no_year[1]), int(no_year[2] or no_year[3])
+    year = date.today().year
+    try:
+        date(year, month, day)
+    except ValueError:  # 13.45: no month and day to repeat
+        month = day = 11
+    return f"{year}-{month:02}-{day:02}, {year}/{month}/{day} or {year}年{month}月{day}日"
+
+
+def no_year(value: str) -> str | None:
+    """The reason a bound such as 11月11日 or 11.11 is refused (it has no year), with the
+    forms to write it in; None for any other value."""
+    if not (m := _NO_YEAR.fullmatch(value.strip().translate(_HALF_WIDTH_WHEN))):
+        return None
+    return f"has no year: {value.strip()!r} (write it as {_with_year(m)})"
+
+
+def _sheet_when(text: str) -> str:
+    """A spreadsheet's date in ISO form (2026/3/1 9:05 is 2026-03-01T09:05:00); any other
+    text as it is, for the ISO check to accept or refuse (2026/2/30, 25:00 too)."""
+    if not (m := _SHEET_DATE.fullmatch(text)):
+        return text
+    year, _, month, month_zh, day, hour, minute, second = m.groups()
+    try:
+        day_ = date(int(year), int(month or month_zh), int(day))
+        if hour is None:
+            return day_.isoformat()
+        return datetime.combine(day_, time(int(hour), int(minute), int(second or 0))).isoformat()
+    except ValueError:
+        return text
 
 
 def normalize_when(value: str) -> str:
@@ -170,10 +217,12 @@ def normalize_when(value: str) -> str:
     YYYY-MM-DDTHH:MM:SS in local time, or with its offset (+08:00; Z is +00:00) when it
     was given one: that instant, in whatever time zone a process reads it (converted to
     the writer's local time, the CLI in one zone and the server in another disagreed).
+    A date written year first as spreadsheets write it (2026/11/11 20:00, 2026.11.11,
+    2026年11月11日) is the same day or moment, so a cell, a CLI option and an API field read alike.
     ValueError for anything else: `fromisoformat` alone would also take 20261129 or
     2026-W48, which then compare differently from the dates editors mean; OverflowError
     for a moment with no local time here (before year 1 or after 9999 once converted)."""
-    text = value.strip().translate(_HALF_WIDTH_WHEN).upper()  # ２０２６－１１－１１　20：00, typed in full width
+    text = _sheet_when(value.strip().translate(_HALF_WIDTH_WHEN).upper())  # ２０２６－１１－１１　20：00, typed in full width
     if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
     return _stored(text)
@@ -411,7 +460,7 @@ def validate(data: dict) -> dict:
         try:
             out[name] = normalize_when(out[name])
         except ValueError:
-            raise InvalidEntry(name, f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
+            raise InvalidEntry(name, no_year(out[name]) or f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
         except OverflowError:  # 0001-01-01T00:00+08:00 falls before year 1 in local time
             raise InvalidEntry(name, f"{out[name]!r} is out of range once converted to local time") from None
     check_window(out.get("valid_from"), out.get("valid_to"))

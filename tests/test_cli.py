@@ -1325,7 +1325,7 @@ def test_terms_add_refuses_a_bad_term_and_notes_one_already_there(home, run, fak
 
 def test_add_names_a_bad_id_or_date_and_makes_a_full_width_id_half_width(home, run, fake_models):
     for args, field in [(["--id", "tab\tid"], "id"), (["--id", "new\nline"], "id"),
-                        (["--valid-to", "20261129"], "valid_to"), (["--valid-from", "2026/11/01"], "valid_from")]:
+                        (["--valid-to", "20261129"], "valid_to"), (["--valid-from", "2026/11/31"], "valid_from")]:
         result = run("add", *args, "-q", "多久发货", "-a", "当天发货", ok=False)
         assert result.exit_code == 1 and f"field {field!r}" in result.output, (args, result.output)
         assert len(result.output.splitlines()) == 1
@@ -1335,6 +1335,18 @@ def test_add_names_a_bad_id_or_date_and_makes_a_full_width_id_half_width(home, r
     assert (shown["id"], shown["valid_to"]) == ("AB1", "2026-11-29T18:00:00")
     # 2026-11-29 18:00 has passed: a terminal's line says so (see test_list_says_when_…)
     assert run("list").stdout == "AB1\tpublished\t其他\t多久发货\n"  # piped: four plain fields
+
+
+def test_add_and_edit_read_dates_as_an_import_does(home, run, fake_models):
+    """An import read 2026/11/11 20:00 and 2026年11月11日, `kefu add` and `edit` refused them."""
+    run("add", "--id", "d1", "-q", "双十一几点开始", "-a", "晚上八点。", "--valid-from", "2026/11/11 20:00",
+        "--valid-to", "2026年11月11日")
+    shown = json.loads(run("show", "d1", "--json").stdout)
+    assert (shown["valid_from"], shown["valid_to"]) == ("2026-11-11T20:00:00", "2026-11-11")
+    run("edit", "d1", "--valid-to", "2026.11.12")
+    assert json.loads(run("show", "d1", "--json").stdout)["valid_to"] == "2026-11-12"
+    result = run("edit", "d1", "--valid-to", "11月12日", ok=False)
+    assert result.exit_code == 1 and "field 'valid_to': has no year: '11月12日' (write it as" in result.output
 
 
 def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):

@@ -435,8 +435,29 @@ def test_full_width_validity_bounds_are_stored_half_width(store, make_entry, giv
     assert store.add(make_entry("e1", valid_from=given)).valid_from == stored
 
 
+@pytest.mark.parametrize("given, stored", [
+    ("2026/11/29", "2026-11-29"), ("2026/3/1 9:05", "2026-03-01T09:05:00"), ("2026.11.29", "2026-11-29"),
+    ("2026年11月29日", "2026-11-29"), ("2026年11月29号 20:00", "2026-11-29T20:00:00"),
+    ("２０２６/１１/２９ 20：00", "2026-11-29T20:00:00"),
+])
+def test_validity_bounds_as_a_spreadsheet_writes_them_are_stored_in_one_form(store, make_entry, given, stored):
+    """An import read 2026/11/29, 2026.11.29 and 2026年11月29日 (as Excel and editors write
+    dates), but `kefu add`, the API and the console refused what the same editor typed
+    there: every way in reads the same forms, and stores them as an import does."""
+    assert validate({"valid_to": given})["valid_to"] == stored
+    assert store.add(make_entry("e1", valid_from=given)).valid_from == stored
+
+
+@pytest.mark.parametrize("bad", ["11月11日", "11.11", "12/12 20:00"])
+def test_a_validity_bound_without_its_year_asks_for_it_whoever_gives_it(bad):
+    with pytest.raises(InvalidEntry) as info:
+        validate({"valid_to": bad})
+    year = datetime.now().year
+    assert info.value.field == "valid_to" and info.value.reason.startswith(f"has no year: {bad!r} (write it as {year}-")
+
+
 @pytest.mark.parametrize("bad", ["20261129", "2026-W48-7", "2026-333", "2026-11-29T10", "2026-11-29T1000",
-                                 "2026/11/29", "29.11.2026", "2026-13-01", "2026-11-29T25:00", "tomorrow",
+                                 "2026/11/31", "2026/13/29", "29.11.2026", "2026-13-01", "2026-11-29T25:00", "tomorrow",
                                  "2026-11-29T10:00+8"])
 @pytest.mark.parametrize("field", ["valid_from", "valid_to"])
 def test_validity_bounds_other_than_a_date_or_iso_date_time_name_the_field(store, make_entry, bad, field):

@@ -893,6 +893,16 @@ def test_openapi_describes_validity_bounds_as_the_api_returns_them(api):
             assert re.fullmatch(schema["pattern"].strip("^$"), entry[name]), (schema, entry[name])
 
 
+def test_the_api_reads_dates_as_an_import_does(api):
+    """An import read 2026/11/11 20:00, 2026.11.11 and 2026年11月11日; the API refused them."""
+    r = api("PUT", "/api/entries/ship", json={"valid_from": "2026/11/11 20:00", "valid_to": "2026年11月12日"})
+    assert r.status_code == 200, r.get_json()
+    assert (r.get_json()["valid_from"], r.get_json()["valid_to"]) == ("2026-11-11T20:00:00", "2026-11-12")
+    r = api("PUT", "/api/entries/ship", json={"valid_to": "11.12"})
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "valid_to"
+    assert "has no year: '11.12'" in r.get_json()["error"]["message"]
+
+
 def test_an_edit_through_one_process_is_seen_by_another(tmp_path, ws):
     """Two workers = two apps over one data folder: the second sees the first's edit."""
     other = Workspace(ws.home, embedders=[FakeEmbedder()])

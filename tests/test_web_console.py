@@ -1115,6 +1115,20 @@ def test_validity_bounds_take_a_time_and_survive_an_untouched_save(editor, ws):
     assert 'id="err-valid_from"' in html and ws.kb().store.get("sale").valid_from == "2026-11-11T20:00:00"
 
 
+def test_the_form_reads_dates_as_an_import_does(editor, ws):
+    """A browser without a date picker leaves the date box a text box: 2026/11/11 and
+    2026年11月12日 typed there were refused as 日期格式不对, though an import reads them."""
+    editor.post("/console/entries/new", entry_form(
+        id="sale", question="双11活动几点开始", answer="20点开始。", valid_from="2026/11/11", valid_from_time="20:00",
+        valid_to="2026年11月12日"), status=200)
+    entry = ws.kb().store.get("sale")
+    assert (entry.valid_from, entry.valid_to) == ("2026-11-11T20:00:00", "2026-11-12")
+    html = editor.post("/console/entries/new", entry_form(question="双12几点开始", answer="0点开始。",
+                                                          valid_to="12.12"), status=400).text
+    error = re.search(r'id="err-valid_to"[^>]*>([^<]*)<', html).group(1)
+    assert error.startswith("没写年份：") and "/12/12" in error, error
+
+
 def test_a_time_without_its_date_is_refused_saying_the_date_is_missing(editor, ws):
     """Only the time box filled in was refused as 日期格式不对 (应为 YYYY-MM-DD…): the
     editor typed no date at all, and the message named a format instead of the missing date."""

@@ -186,9 +186,10 @@ def _values_from_form(form) -> dict:
 
 def _bound(form, name: str) -> str:
     """A validity bound from its date and optional time fields ("2026-11-11" and "20:00":
-    2026-11-11T20:00); a time without a date is left for the check to refuse."""
+    2026-11-11 20:00; a date box without a picker may hold 2026/11/11, which takes its time
+    after a space); a time without a date ("T20:00") is left for the check to refuse."""
     day, clock = form.get(name, "").strip(), form.get(f"{name}_time", "").strip()
-    return f"{day}T{clock}" if clock else day
+    return f"{day} {clock}" if day and clock else f"T{clock}" if clock else day
 
 
 def _time_without_date(form) -> dict:

@@ -20,7 +20,8 @@ REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不�
               "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
               "must be a string": "应为文字", "the message is empty": "消息为空",
               "must be a non-empty string of at most 64 characters": "须为 1–64 个字符"}
-DATE_FORMS_ZH = "日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区）"
+DATE_FORMS_ZH = ("日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区；"
+                 "也可写成 2026/11/11 20:00、2026.11.11 或 2026年11月11日）")
 
 _REASON_PATTERNS = [
     (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),

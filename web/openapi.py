@@ -26,7 +26,9 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
 
 # What kb.entry.normalize_when reads besides, and how a bound comes back.
 _WHEN_MORE = (", local time unless it has an offset (+08:00, Z); also with a space instead of T, fractions of a "
-              "second, or typed in full width (２０２６－１１－１１). Returned in one form: 2026-11-11, "
+              "second, typed in full width (２０２６－１１－１１), or year first as a spreadsheet writes it "
+              "(2026/11/11 20:00, 2026.11.11, 2026年11月11日; a month and day without the year, 11月11日, is "
+              "refused, field named). Returned in one form: 2026-11-11, "
               "2026-11-11T20:00:00, 2026-11-11T20:00:00.500000, 2026-11-11T20:00:00+08:00")
 
 _ENTRY_FIELDS = {

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from ..entry import question_key, validate
-from ..text import HALF_WIDTH, to_simplified
+from ..text import to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
 
 LIST_FIELDS = ("similar", "tags")
-WHEN_FIELDS = ("valid_from", "valid_to")
 # Header spellings seen in shop exports; compared after lower-casing and dropping spaces,
 # '*' (required-column markers) and bracketed notes such as （必填）.
 ALIASES = {
@@ -133,46 +132,6 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-# A date as a spreadsheet writes it in a Chinese locale: Excel saves the 2026-03-01 it
-# read from a CSV as 2026/3/1 (a date-time as 2026/3/1 9:05), editors type 2026.3.1 or
-# 2026年3月1日 (or 3月1号, as said). Year first only, so the day and month are never in doubt.
-_SHEET_DATE = re.compile(r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2|年\s*(\d{1,2})\s*月)\s*(\d{1,2})\s*(?(4)[日号]|)"
-                         r"(?:(?(4)\s*|\s+)(\d{1,2}):(\d{2})(?::(\d{2}))?)?")  # 日 ends the date: 12日20:00
-
-
-# A month and day without the year (11月11日, 11.11, 12/12 20:00): which year is meant
-# cannot be known (a campaign set up in December for January), so the row asks for it.
-_NO_YEAR = re.compile(r"(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|[-/.]\s*(\d{1,2}))(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
-
-
-def _with_year(no_year: re.Match) -> str:
-    """The advice for a date without its year: the cell's own month and day, in this
-    year, in the forms kefu reads (11.11 is 2026-11-11, 2026/11/11 or 2026年11月11日)."""
-    month, day = int(no_year[1]), int(no_year[2] or no_year[3])
-    year = date.today().year
-    try:
-        date(year, month, day)
-    except ValueError:  # 13.45: no month and day to repeat
-        month = day = 11
-    return f"{year}-{month:02}-{day:02}, {year}/{month}/{day} or {year}年{month}月{day}日"
-
-
-def _when(text: str) -> str:
-    """A validity cell in the ISO form kefu reads (2026/3/1 9:05 is 2026-03-01T09:05:00);
-    any other text as it is, for the entry's check to accept or name. Full-width digits,
-    slashes and colons (２０２６/１２/１２ 20：00) are read as their half-width forms."""
-    if not (m := _SHEET_DATE.fullmatch(text.translate(HALF_WIDTH))):
-        return text
-    year, _, month, month_zh, day, hour, minute, second = m.groups()
-    try:
-        day_ = date(int(year), int(month or month_zh), int(day))
-        if hour is None:
-            return day_.isoformat()
-        return datetime.combine(day_, time(int(hour), int(minute), int(second or 0))).isoformat()
-    except ValueError:  # 2026/2/30, 25:00
-        return text
-
-
 def _status(text: str) -> str:
     """A status cell as kefu spells it: 已发布 or Published is published."""
     return STATUS_WORDS.get(to_simplified(text), text.lower() if text.isascii() else text)
@@ -238,16 +197,14 @@ class RowChecker:
             else:
                 text = cell_text(value).strip()
                 if text:
-                    data[name] = _status(text) if name == "status" else _when(text) if name in WHEN_FIELDS else text
+                    data[name] = _status(text) if name == "status" else text
         shown = {k: (join_cell([cell_text(i) for i in v], k) if isinstance(v, list) else cell_text(v))
                  for k, v in raw.items()}
         for name in ("question", "answer"):
             if not data.get(name):
                 return self._problem(place, name, "missing or empty", shown)
-        for name in WHEN_FIELDS:
-            if isinstance(data.get(name), str) and (m := _NO_YEAR.fullmatch(data[name].translate(HALF_WIDTH))):
-                return self._problem(place, name, f"has no year: {data[name]!r} (write it as {_with_year(m)})",
-                                     shown)
+        # Dates as spreadsheets write them (2026/3/1 9:05, 2026年3月1日), and the advice for one
+        # without its year, are validate's: the CLI and the API read them alike.
         try:
             data = validate(data)
         except InvalidEntry as exc:
