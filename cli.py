@@ -478,7 +478,7 @@ def _changes(question, similar, answer, category, tags, status, valid_from, vali
 @handle_errors
 def add(c: Context, entry_id, as_json, **fields) -> None:
     """Add an entry (published unless --status says otherwise)."""
-    from kefu.kb.errors import DuplicateEntry
+    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion
 
     data = _changes(**fields)
     if entry_id:
@@ -488,7 +488,22 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
     except DuplicateEntry as exc:  # point to the command that changes it
         raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
+    except DuplicateQuestion as exc:
+        raise _renewing(exc) from None
     emit(entry.to_output(), as_json, _entry_text)
+
+
+# The command that brings back an entry holding a question but not suggested (DuplicateQuestion.state).
+_RENEW = {"expired": "--valid-to YYYY-MM-DD", "not_yet": "--valid-from YYYY-MM-DD",
+          "unreadable": "--valid-from YYYY-MM-DD --valid-to YYYY-MM-DD", "draft": "--status published"}
+
+
+def _renewing(exc) -> Exception:
+    """A DuplicateQuestion with the `kefu edit` that renews the entry holding the question,
+    when it is one that is not suggested (an editor who took it for gone adds it again)."""
+    if exc.state not in _RENEW:
+        return exc
+    return KefuClickError(exc, f"{exc}: `kefu edit {exc.entry_id} {_RENEW[exc.state]}`")
 
 
 def if_version_option(fn):
@@ -523,13 +538,19 @@ def _check_if_hash(expected: int | None, expected_hash: str | None) -> None:
 @needs_store
 def edit(c: Context, entry_id, expected, expected_hash, as_json, **fields) -> None:
     """Change fields of an entry; the old version is kept in its history."""
+    from kefu.kb.errors import DuplicateQuestion
+
     changes = _changes(**fields)
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
     _check_if_hash(expected, expected_hash)
     before = c.kb().store.get(entry_id).version
-    _emit_saved(c.kb().update(entry_id, changes, author=author(), expected_version=expected,
-                              expected_hash=expected_hash), before, as_json, "the entry already has these values")
+    try:
+        entry = c.kb().update(entry_id, changes, author=author(), expected_version=expected,
+                              expected_hash=expected_hash)
+    except DuplicateQuestion as exc:
+        raise _renewing(exc) from None
+    _emit_saved(entry, before, as_json, "the entry already has these values")
 
 
 def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:

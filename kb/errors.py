@@ -105,15 +105,28 @@ class DuplicateQuestion(InvalidEntry):
 
     code = "conflict"
 
-    def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None):
+    # Why the entry holding the question may not look like it (never suggested), and what
+    # to do with it instead of adding a second one: {bound} is the bound in question.
+    STATES = {"expired": "which has expired (valid_to {bound}): renew it with a later valid_to",
+              "not_yet": "which is not valid yet (valid_from {bound}): change its valid_from",
+              "unreadable": "whose validity cannot be read ({bound}): correct its valid_from/valid_to",
+              "draft": "which is a draft, never suggested: publish it (status published)"}
+
+    def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None,
+                 state: str | None = None, bound: str = ""):
         # `row`: the place of an earlier row of the same file that made or changed that
         # entry in this import (it is not stored yet: "already ... of entry" would mislead).
+        # `state`: that entry's, when it is not suggested (a key of STATES), so an editor who
+        # took it for gone learns where it is and how to bring it back.
         owner = (f"also the standard question of {row}, entry {entry_id!r}" if row
                  else f"already the standard question of entry {entry_id!r}")
+        if state in self.STATES:
+            owner += ", " + self.STATES[state].format(bound=bound) + " rather than adding another entry"
         super().__init__("question", f"{question!r} is {owner}" + (f" ({hint})" if hint else ""))
         if where:
             self.args = (f"{where}, {self.args[0]}",)
         self.entry_id, self.question, self.row = entry_id, question, row
+        self.state, self.bound = state, bound
 
 
 class ImportConflicts(KefuError):

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from . import migrations
 from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, distinct_similar, legacy_when,
-                    question_key, validate)
+                    question_key, validate, window_state)
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
                      KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound, VersionNotRestorable)
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
@@ -665,7 +665,7 @@ class Store:
             return
         for id_, _, status in (self._question_keys() if keys is None else keys).get(question_key(entry.question), []):
             if id_ != entry.id and status != "archived":
-                raise DuplicateQuestion(id_, entry.question)
+                raise DuplicateQuestion(id_, entry.question, **_unsuggested(self.get(id_)))
 
     @staticmethod
     def _rekey(keys: dict | None, before: Entry | None, after: Entry) -> None:
@@ -826,6 +826,17 @@ def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: st
         h.update(f"t\0{word}\n".encode())
     h.update(learned.encode())
     return h.hexdigest()[:16]
+
+
+def _unsuggested(entry: Entry) -> dict:
+    """DuplicateQuestion's `state` and `bound` for an entry that holds a question but is
+    not suggested (expired, not valid yet, dates unreadable, a draft); {} for one that is."""
+    state = window_state(entry.valid_from, entry.valid_to)
+    bound = {"expired": entry.valid_to, "not_yet": entry.valid_from,
+             "unreadable": f"{entry.valid_from or '…'} ~ {entry.valid_to or '…'}"}.get(state or "")
+    if bound:
+        return {"state": state, "bound": bound}
+    return {"state": "draft"} if entry.status == "draft" else {}
 
 
 def _suffix(source: str) -> str:

@@ -1349,6 +1349,17 @@ def test_add_and_edit_read_dates_as_an_import_does(home, run, fake_models):
     assert result.exit_code == 1 and "field 'valid_to': has no year: '11月12日' (write it as" in result.output
 
 
+def test_adding_the_question_of_an_expired_entry_says_how_to_renew_it(home, run, fake_models):
+    run("add", "--id", "d11", "-q", "双十一有什么活动", "-a", "满300减50。", "--valid-to", "2020-11-11")
+    result = run("add", "-q", "双十一有什么活动", "-a", "满300减40。", ok=False)
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1
+    assert "entry 'd11', which has expired (valid_to 2020-11-11)" in result.output
+    assert "`kefu edit d11 --valid-to YYYY-MM-DD`" in result.output
+    run("add", "--id", "d12", "-q", "双十二有什么活动", "-a", "满200减20。")
+    result = run("edit", "d12", "-q", "双十一有什么活动", ok=False)
+    assert "`kefu edit d11 --valid-to YYYY-MM-DD`" in result.output
+
+
 def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):
     run("add", "--id", "k088", "-q", "可以开专票吗", "-a", "可以，请提供税号。", "-c", "售中")
     run("add", "--id", "tw", "-q", "可以退貨嗎", "-a", "簽收七天內可以退。", "-c", "售後")

@@ -87,6 +87,29 @@ def test_add_with_existing_id_raises_duplicate(store, make_entry):
     assert store.get("e1").question == "运费怎么算"
 
 
+@pytest.mark.parametrize("window, state, said", [
+    ({"valid_to": "2020-01-01"}, "expired", "which has expired (valid_to 2020-01-01): renew it with a later valid_to"),
+    ({"valid_from": "2999-01-01"}, "not_yet", "which is not valid yet (valid_from 2999-01-01): change its valid_from"),
+    ({"status": "draft"}, "draft", "which is a draft, never suggested: publish it"),
+])
+def test_a_question_an_unsuggested_entry_holds_is_refused_saying_so(store, make_entry, window, state, said):
+    """Adding again the question of an expired campaign entry was refused as a duplicate of
+    entry 'e1' and nothing more: the editor, who took it for gone, learnt neither that it
+    is expired nor that renewing it, not adding another, is what to do."""
+    store.add(make_entry("e1", **window))
+    with pytest.raises(DuplicateQuestion) as info:
+        store.add(make_entry("e2"))
+    assert info.value.entry_id == "e1" and info.value.state == state
+    assert f"already the standard question of entry 'e1', {said}" in str(info.value)
+    store.add(make_entry("e3", question="别的问题"))
+    with pytest.raises(DuplicateQuestion, match=said.split(":")[0].replace("(", r"\(").replace(")", r"\)")):
+        store.update("e3", {"question": "运费怎么算"})
+    store.add(make_entry("e4", question="另一个问题"))
+    with pytest.raises(DuplicateQuestion) as info:
+        store.add(make_entry("e5", question="另一个问题"))
+    assert info.value.state is None and str(info.value).endswith("of entry 'e4'")  # a live entry: as before
+
+
 def test_update_changes_content_and_bumps_version(store, make_entry):
     store.add(make_entry("e1"), author="alice")
     new = store.update("e1", {"answer": "全场包邮。", "tags": ["物流", "包邮"]}, author="bob")

@@ -903,6 +903,15 @@ def test_the_api_reads_dates_as_an_import_does(api):
     assert "has no year: '11.12'" in r.get_json()["error"]["message"]
 
 
+def test_adding_the_question_of_an_expired_entry_names_it_and_its_state(api, ws):
+    ws.kb().update("ship", {"valid_to": "2020-01-01"}, author="t")
+    question = ws.kb().store.get("ship").question
+    r = api("POST", "/api/entries", json={"question": question, "answer": "包邮。"})
+    assert r.status_code == 409 and r.get_json()["error"]["field"] == "question"
+    assert "entry 'ship', which has expired (valid_to 2020-01-01): renew it with a later valid_to" \
+        in r.get_json()["error"]["message"]
+
+
 def test_an_edit_through_one_process_is_seen_by_another(tmp_path, ws):
     """Two workers = two apps over one data folder: the second sees the first's edit."""
     other = Workspace(ws.home, embedders=[FakeEmbedder()])

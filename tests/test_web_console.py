@@ -533,6 +533,16 @@ def test_create_with_validation_error_shows_field_message_and_keeps_input(editor
     assert ws.kb().store.count() == before
 
 
+def test_a_question_an_expired_entry_holds_is_refused_saying_it_is_expired(editor, ws):
+    """The form said the question was entry ship's, not that ship had expired, so an
+    editor who took it for gone could not tell why, nor that renewing it was the way."""
+    ws.kb().update("ship", {"valid_to": "2020-01-01"}, author="t")
+    question = ws.kb().store.get("ship").question
+    html = editor.post("/console/entries/new", entry_form(question=question, answer="包邮。"), status=400).text
+    error = re.search(r'id="err-question"[^>]*>([^<]*)<', html).group(1)
+    assert "条目 ship 的标准问题，该条目已过期（有效期至 2020-01-01）：要继续使用，请到条目 ship 把失效日期改晚" in error
+
+
 def test_an_unknown_status_is_refused_naming_the_statuses_in_chinese(editor, ws):
     before = ws.kb().store.count()
     html = editor.post("/console/entries/new", entry_form(question="状态", answer="答", status="live"), status=400).text

@@ -20,6 +20,13 @@ REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不�
               "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
               "must be a string": "应为文字", "the message is empty": "消息为空",
               "must be a non-empty string of at most 64 characters": "须为 1–64 个字符"}
+# What to do with the entry holding a question when it is not suggested (DuplicateQuestion.state).
+UNSUGGESTED_ZH = {"expired": "该条目已过期（有效期至 {bound}）：要继续使用，请到条目 {id} 把失效日期改晚",
+                  "not_yet": "该条目还未生效（{bound} 起生效）：请到条目 {id} 修改生效日期",
+                  "unreadable": "该条目的有效期无法识别（{bound}）：请到条目 {id} 改正日期",
+                  "draft": "该条目是草稿，不会推荐：请到条目 {id} 把状态改为已发布"}
+_STATE_WORDS = {"expired": "expired", "not valid yet": "not_yet", "validity cannot be read": "unreadable",
+                "a draft": "draft"}
 DATE_FORMS_ZH = ("日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区；"
                  "也可写成 2026/11/11 20:00、2026.11.11 或 2026年11月11日）")
 
@@ -112,6 +119,10 @@ _REASON_PATTERNS = [
     (re.compile(r"cell (\w+) holds a formula with no saved value \((.*)\); .*$", re.S),
      lambda m: f"单元格 {m[1]} 的公式（{m[2]}）没有保存计算结果：请在 Excel 或 LibreOffice 中打开并保存后再导入"),
     (re.compile(r"cell (\w+) (.*)$", re.S), lambda m: f"单元格 {m[1]} 无法导入"),
+    (re.compile(r"(.*) is already the standard question of entry '(.*?)', (?:which has|which is|whose) "
+                r"(expired|not valid yet|validity cannot be read|a draft)[ ,]?(?:\((?:valid_from |valid_to )?(.*?)\))?.*$", re.S),
+     lambda m: f"{m[1]} 已是条目 {m[2]} 的标准问题，" + UNSUGGESTED_ZH[_STATE_WORDS[m[3]]].format(id=m[2], bound=m[4])
+               + "，不必新建；或换一个问题"),
     (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
      lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
                + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
