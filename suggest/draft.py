@@ -21,6 +21,7 @@ the script changes (OpenCC), and a full stop goes after it when it has none.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kefu.kb.errors import KefuError
@@ -478,24 +479,40 @@ def without_asking_order(answer: str) -> str:
     return result if SALUTATION.sub("", result).strip("，,。！!～~ ") else answer
 
 
-_NUMBERED = re.compile(r"^(\s*)(\d{1,2})(\s*[.、．)）])")
+# A numbered list item: its number and how to write it with another.
+_NUMBERED = re.compile(r"^(\s*)(\d{1,2})(\s*[.、．)）])(?!\d)")  # not "11.11活动" nor "3.8节"
+
+
+def _item_number(line: str) -> tuple[int, tuple, Callable[[int], str]] | None:
+    """The number of the list item `line` opens, its style (items of one list share it)
+    and `line` written with another number; None when it is not a numbered item."""
+    if m := _NUMBERED.match(line):
+        return int(m[2]), (m[1], m[3].strip()), lambda n: f"{m[1]}{n}{m[3]}{line[m.end():]}"
+    return None
 
 
 def _without_emptied_items(answer: str, result: str) -> str:
     """`result` without the lines of `answer` the request took all the words of (a list item
-    "1. 请把订单号发给我们" left as "1. "), the items numbered after one moved up."""
+    "1. 请把订单号发给我们" left as "1. "), the items that follow one taken out moved up:
+    only its own run (the next number, then the next, no other line between), so a second
+    list further down, or a line that opens with "11.11活动", keeps its numbers."""
     before, after = answer.split("\n"), result.split("\n")
     if len(before) != len(after):  # a request across lines: nothing to match line by line
         return result
-    kept, gone = [], []  # gone: (number, its mark) of each numbered item taken out
+    kept, shift, run = [], 0, None  # shift: items taken out of the run; run: (next number, style)
     for old, new in zip(before, after):
         if new != old and not _LIST_ITEM.sub("", new).strip("，,。；; "):
-            if m := _NUMBERED.match(old):
-                gone.append((int(m[2]), m[3].strip()))
+            if item := _item_number(old):
+                number, style, _ = item
+                shift = shift + 1 if run == (number, style) else 1
+                run = (number + 1, style)
             continue
-        m = _NUMBERED.match(new)
-        if m and (earlier := sum(1 for n, mark in gone if n < int(m[2]) and mark == m[3].strip())):
-            new = f"{m[1]}{int(m[2]) - earlier}{m[3]}{new[m.end():]}"
+        item = _item_number(new)
+        if shift and item and run == item[:2]:
+            new = item[2](item[0] - shift)
+            run = (item[0] + 1, item[1])
+        else:
+            shift, run = 0, None
         kept.append(new)
     return "\n".join(kept)
 

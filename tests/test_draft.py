@@ -1295,6 +1295,24 @@ def test_a_list_item_that_only_asked_for_the_order_number_goes_whole(answer, wit
     assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
 
 
+@pytest.mark.parametrize("answer, without", [
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n11.11活动期间发货会慢一些",
+     "1. 我们核实后补发\n11.11活动期间发货会慢一些"),
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n3.8节活动商品不参与", "1. 我们核实后补发\n3.8节活动商品不参与"),
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n\n注意：\n1. 活动商品不退\n2. 赠品需一并寄回",
+     "1. 我们核实后补发\n\n注意：\n1. 活动商品不退\n2. 赠品需一并寄回"),
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n说明：\n3. 赠品需一并寄回", "1. 我们核实后补发\n说明：\n3. 赠品需一并寄回"),
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n5. 赠品需一并寄回", "1. 我们核实后补发\n5. 赠品需一并寄回"),
+])
+def test_only_the_items_right_after_a_dropped_order_request_move_up(answer, without):
+    """Dropping the order-number item renumbered every later line that opened with a larger
+    number: "11.11活动期间…" became "10.11活动期间…", "3.8节" became "2.8节", and a second
+    list under "注意：" lost its "2.". Only the run of items that follows the dropped one
+    (in sequence, no blank or other line between) moves up."""
+    d = composer().concise(u_(first=False), hit("ask", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
+    assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
+
+
 def test_mainland_drafts_keep_the_words_of_a_taiwan_entrys_app_path():
     d = composer().concise(u_(), hit("tw", "請點選「我的 > 設定 > 帳號與安全」，軟體更新後出貨。"), {}, "k")
     assert "「我的 > 設定 > 帳號與安全」".translate(str.maketrans("設帳號與", "设帐号与")) in d.text, d.text
