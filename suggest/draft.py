@@ -479,8 +479,9 @@ def without_asking_order(answer: str) -> str:
     return result if SALUTATION.sub("", result).strip("，,。！!～~ ") else answer
 
 
-# A numbered list item: its number and how to write it with another.
-_NUMBERED = re.compile(r"^(\s*)(\d{1,2})(\s*[.、．)）])(?!\d)")  # not "11.11活动" nor "3.8节"
+# A numbered list item: 1. 1、 1) (1) （1）; not "11.11活动" nor "3.8节". And ① … ⑳, ❶ … ❿.
+_NUMBERED = re.compile(r"^(\s*[（(]?)(\d{1,2})(\s*[.、．)）])(?!\d)")
+_CIRCLED = re.compile(r"^(\s*)([\u2460-\u2473\u2776-\u277f])")
 
 
 def _item_number(line: str) -> tuple[int, tuple, Callable[[int], str]] | None:
@@ -488,6 +489,10 @@ def _item_number(line: str) -> tuple[int, tuple, Callable[[int], str]] | None:
     and `line` written with another number; None when it is not a numbered item."""
     if m := _NUMBERED.match(line):
         return int(m[2]), (m[1], m[3].strip()), lambda n: f"{m[1]}{n}{m[3]}{line[m.end():]}"
+    if m := _CIRCLED.match(line):
+        first = 0x2460 if m[2] <= "\u2473" else 0x2776
+        return (ord(m[2]) - first + 1, (m[1], first),
+                lambda n: f"{m[1]}{chr(first + n - 1)}{line[m.end():]}")
     return None
 
 
