@@ -272,7 +272,13 @@ def _to_traditional(text: str, config: str) -> str:
             for word, taiwan in _TAIWAN_SPELLING:
                 out = word.sub(taiwan, out)
         return out
-    return _paths_apart(text, worded, plain)
+
+    def labels(path: str) -> str:  # character by character, with the same character fixes
+        out = plain(path)
+        for word, right in _MISREAD:
+            out = word.sub(right, out)
+        return out
+    return _paths_apart(text, worded, labels)
 
 
 def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str], str]) -> str:

@@ -405,3 +405,14 @@ def test_what_is_matched_of_a_pasted_message(pasted, matched):
     from kefu.kb.text import for_matching
 
     assert for_matching(pasted) == matched
+
+
+@pytest.mark.parametrize("wording", ["s2twp", "s2hk"])
+@pytest.mark.parametrize("text, path", [("打开 商品详情 > 尺码表 查看", "商品詳情 > 尺碼表"),
+                                        ("进入 我的 > 售后 > 开封后退货", "我的 > 售後 > 開封後退貨")])
+def test_an_app_paths_labels_get_kefus_character_fixes(wording, text, path):
+    """An app path's labels were converted with OpenCC alone: 尺码表 read 尺碼錶 (a stopwatch)
+    and 开封后 read 開封后 (a queen crowned), which kefu fixes everywhere else."""
+    from kefu.kb.text import to_traditional
+
+    assert path in to_traditional(text, wording)
