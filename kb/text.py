@@ -246,10 +246,11 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
 # An app's menu path (我的 > 设置 > 账号与安全, 我的订单>待发货): its labels are what the
 # customer looks for on screen, so they are converted character by character, never given
 # Taiwan words (設定, 帳號, 待出貨) the app does not show. Not a flow written with arrows
-# (拍下→付款→发货), which is prose.
+# (拍下→付款→发货, 拍下->付款), nor "more than" (金额>99元, >=2件), which are prose.
 _PATH_STOP = r"\s，。、；：！？,;!?「」“”『』（）()【】<>＞›"
+_PATH_SEPARATOR = r"(?<![-－—=＝])[>＞›](?![ \t]*[\d=＝])"
 # (From a run's start only, taken whole: linear in the text, not by the square of a long run.)
-_APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*[>＞›][ \t]*[^{_PATH_STOP}]++)+")
+_APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*{_PATH_SEPARATOR}[ \t]*[^{_PATH_STOP}]++)+")
 _PATH_MARK = 0xF1000  # plane 15, private use, apart from _LINK_MARK
 
 

@@ -416,3 +416,17 @@ def test_an_app_paths_labels_get_kefus_character_fixes(wording, text, path):
     from kefu.kb.text import to_traditional
 
     assert path in to_traditional(text, wording)
+
+
+@pytest.mark.parametrize("text, converted", [("订单金额>99元包邮，当天发货", "訂單金額>99元免運，當天出貨"),
+                                             ("订单金额 > 99元包邮", "訂單金額 > 99元免運"),
+                                             ("满>=2件包邮", "滿>=2件免運"),
+                                             ("拍下->付款->发货，一般48小时内", "拍下->付款->出貨，一般48小時內"),
+                                             ("拍下=>付款=>发货", "拍下=>付款=>出貨"),
+                                             ("在 我的订单>待发货 里查看", "我的訂單>待發貨")])
+def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
+    """Every > counted as an app path's separator: 订单金额>99元包邮 kept 包郵 and 拍下->付款->发货
+    kept 發貨 (no Taiwan wording), as if they were menu labels."""
+    from kefu.kb.text import to_traditional
+
+    assert converted in to_traditional(text)
