@@ -143,11 +143,14 @@ def to_simplified(text: str) -> str:
 
 # A link (with a scheme, www., or a domain and a path) and an e-mail address: drafts keep them
 # as written, since a link whose Chinese OpenCC respelt (…/后台/发票?type=发货 → …/後臺/發票?
-# type=出貨) leads to no page. Chinese belongs to a link only right after / = ? & #, so a word
-# glued after its path (…/help了解更多) is converted.
-_LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
-                   r"(?:[!-~]|(?<=[/=?&#])[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]+)*"
-                   r"|(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.I)
+# type=出貨) leads to no page. A bare domain is lower case, so a size or a model (尺码M.XL/大码,
+# HW.MATE/旗舰版) is none. Chinese belongs to a link after =, and after / ? & # when more of
+# the link follows (…/后台/发票?…) or the path is Chinese already (…/售后/质量); so a word or a
+# sentence glued after its path (…/help了解更多, …/退货说明请查看后申请) is converted.
+_LINK_WORD = r"[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]++"
+_LINK = re.compile(r"(?:(?i:https?://|www\.)|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
+                   rf"(?:[!-~]|(?<==){_LINK_WORD}|(?<=[/?&#]){_LINK_WORD}(?=[!-~])|(?<=[^\x00-\x7f]/){_LINK_WORD})*"
+                   r"|(?i:(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})")
 _LINK_MARK = 0xF0000  # plane 15, private use: OpenCC and the word fixes leave it alone
 
 

@@ -430,3 +430,21 @@ def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
     from kefu.kb.text import to_traditional
 
     assert converted in to_traditional(text)
+
+
+@pytest.mark.parametrize("text, converted", [
+    ("尺码M.XL/大码", "尺碼M.XL/大碼"), ("颜色 Black.White/黑白", "顏色 Black.White/黑白"), ("Vol.II/上册", "Vol.II/上冊"),
+    ("型号 HW.MATE/旗舰版", "型號 HW.MATE/旗艦版"), ("说明书manual.pdf/说明", "說明書manual.pdf/說明"),
+    ("详见https://shop.example.com/退货说明请查看后申请", "詳見https://shop.example.com/退貨說明請檢視後申請"),
+    ("或www.shop.com/帮助中心查看", "或www.shop.com/幫助中心檢視"),
+    ("1.5kg/袋", "1.5kg/袋"), ("SKU-A12.cn/3号色", "SKU-A12.cn/3號色"),
+    ("详见 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，", "詳見 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，"),
+    ("或 www.example.com/售后/质量\n", "或 www.example.com/售后/质量\n"), ("邮箱 Service@Qinghe.com，", "郵箱 Service@Qinghe.com，")])
+def test_only_a_links_own_chinese_is_kept_as_written(text, converted):
+    """Any word.word/ read as a link and took the Chinese after it: 尺码M.XL/大码 kept 大码, and
+    a sentence glued to a link's path (…/退货说明请查看后申请) stayed simplified. A bare domain
+    is lower case; Chinese after its / belongs to it when more of the link follows, or when
+    the path is already Chinese (/售后/质量); after = it always does."""
+    from kefu.kb.text import to_traditional
+
+    assert to_traditional(text) == converted
