@@ -151,18 +151,30 @@ _LINK_WORD = r"[^\x00-\x7f\s，。！？、；：「」『』（）《》“”�
 _LINK = re.compile(r"(?:(?i:https?://|www\.)|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
                    rf"(?:[!-~]|(?<==){_LINK_WORD}|(?<=[/?&#]){_LINK_WORD}(?=[!-~])|(?<=[^\x00-\x7f]/){_LINK_WORD})*"
                    r"|(?i:(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})")
-_LINK_MARK = 0xF0000  # plane 15, private use: OpenCC and the word fixes leave it alone
+# Place-holders for what a conversion must not touch, from the private-use planes OpenCC
+# and the word fixes leave alone: links in plane 15, app paths in plane 16, each 65534
+# wide, so a text's links never run into its paths.
+_LINK_MARKS = range(0xF0000, 0xFFFFE)
+_PATH_MARKS = range(0x100000, 0x10FFFE)
+
+
+def _kept_apart(text: str, pattern: re.Pattern, marks: range, convert: Callable[[str], str],
+                piece: Callable[[str], str]) -> str:
+    """`convert(text)` with each match of `pattern` in `text` put back as `piece(match)`:
+    out of `convert`'s sight meanwhile, each as one character of `marks`. As `convert(text)`
+    when there are more matches than marks or `text` holds one of them already."""
+    found = [m.group() for m in pattern.finditer(text)]
+    if not found or len(found) > len(marks) or re.search(f"[{chr(marks[0])}-{chr(marks[-1])}]", text):
+        return convert(text)
+    numbers = iter(marks)
+    out = convert(pattern.sub(lambda m: chr(next(numbers)), text))
+    return re.sub(f"[{chr(marks[0])}-{chr(marks[len(found) - 1])}]",
+                  lambda m: piece(found[ord(m.group()) - marks[0]]), out)
 
 
 def _around_links(convert: Callable[[str], str], text: str) -> str:
     """`convert(text)` with every link and e-mail address in `text` kept as written."""
-    links = [m.group() for m in _LINK.finditer(text)]
-    if not links or any(ord(c) >= _LINK_MARK for c in text):
-        return convert(text)
-    marks = iter(range(_LINK_MARK, _LINK_MARK + len(links)))
-    out = convert(_LINK.sub(lambda m: chr(next(marks)), text))
-    return re.sub(f"[{chr(_LINK_MARK)}-{chr(_LINK_MARK + len(links) - 1)}]", lambda m: links[ord(m.group()) - _LINK_MARK],
-                  out)
+    return _kept_apart(text, _LINK, _LINK_MARKS, convert, lambda link: link)
 
 
 def to_mainland(text: str) -> str:
@@ -254,7 +266,6 @@ _PATH_STOP = r"\s，。、；：！？,;!?「」“”『』（）()【】<>＞�
 _PATH_SEPARATOR = r"(?<![-－—=＝])[>＞›](?![ \t]*[\d=＝])"
 # (From a run's start only, taken whole: linear in the text, not by the square of a long run.)
 _APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*{_PATH_SEPARATOR}[ \t]*[^{_PATH_STOP}]++)+")
-_PATH_MARK = 0xF1000  # plane 15, private use, apart from _LINK_MARK
 
 
 def _to_traditional(text: str, config: str) -> str:
@@ -288,13 +299,7 @@ def _to_traditional(text: str, config: str) -> str:
 def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str], str]) -> str:
     """`worded(text)`, but each app path in `text` (see _APP_PATH) converted by `plain`,
     character by character."""
-    paths = [m.group() for m in _APP_PATH.finditer(text)]
-    if not paths or any(ord(c) >= _PATH_MARK for c in text):
-        return worded(text)
-    marks = iter(range(_PATH_MARK, _PATH_MARK + len(paths)))
-    out = worded(_APP_PATH.sub(lambda m: chr(next(marks)), text))
-    return re.sub(f"[{chr(_PATH_MARK)}-{chr(_PATH_MARK + len(paths) - 1)}]",
-                  lambda m: plain(paths[ord(m.group()) - _PATH_MARK]), out)
+    return _kept_apart(text, _APP_PATH, _PATH_MARKS, worded, plain)
 
 
 @_remembered

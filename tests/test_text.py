@@ -448,3 +448,13 @@ def test_only_a_links_own_chinese_is_kept_as_written(text, converted):
     from kefu.kb.text import to_traditional
 
     assert to_traditional(text) == converted
+
+
+def test_many_links_leave_an_app_path_its_own_words():
+    """A link's place-holder ran into an app path's after 4096 links: with 5000 links,
+    设置 > 账号 came back in Taiwan words (設定 > 帳號), and the links in the wrong places."""
+    from kefu.kb.text import to_traditional
+
+    links = [f"a{i}.example.com/x" for i in range(5000)]
+    converted = to_traditional(" ".join(links) + " 设置 > 账号 发货")
+    assert converted == " ".join(links) + " 設置 > 賬號 出貨"
