@@ -2024,3 +2024,17 @@ def test_importing_the_rejected_rows_file_never_writes_over_it(kefu, tmp_path):
     result = kefu("import", "f.csv", "--report", "f.csv", code=2)
     assert "f.csv is a file being imported" in result.output
     assert (tmp_path / "f.csv").read_text(encoding="utf-8").startswith("id,question,answer")
+
+
+def test_markdown_faq_markup_marks_inside_words_and_a_more_than_sign_stay(tmp_path):
+    """Markup was taken out where it was text: 型号 AB__12__CD read AB12CD, __init__ init,
+    价格 5**2 和 3**4 元 "52 和 34", and a line opening with >99元包邮 or >=2件 lost its >.
+    Bold marks go only where they open and close a word, not inside one (AB__12__CD) nor
+    around an identifier (__init__); a > goes only as a quote mark, not before a number."""
+    path = tmp_path / "faq.md"
+    path.write_text("## 型号怎么选？\n型号 AB__12__CD 通用，函数 __init__ 不变\n价格 5**2 和 3**4 元\n>99元包邮\n"
+                    ">=2件包邮\n> 提示：**限时**活动\n填写__税号__\n\n## 运费多少？\n满59元包邮\n", encoding="utf-8")
+    loaded = load(path)
+    assert [r.data["answer"] for r in loaded.rows] == [
+        "型号 AB__12__CD 通用，函数 __init__ 不变\n价格 5**2 和 3**4 元\n>99元包邮\n>=2件包邮\n提示：限时活动\n填写税号",
+        "满59元包邮"]
