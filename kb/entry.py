@@ -293,6 +293,17 @@ def question_key(question: str) -> str:
     return re.sub(r"[\W_]+", "", text) or text
 
 
+# What parts tags written on one line: a file's tags cell (without a line break) and the
+# console's tag field alike (孕妇，辣条, 巧克力、糖; 成分).
+TAG_SEPARATORS = "|；;,，、"
+_TAG_SEPARATOR = re.compile(f"[{re.escape(TAG_SEPARATORS)}]")
+
+
+def split_tags(text: str) -> list[str]:
+    """The tags in one line of text (see TAG_SEPARATORS), stripped, none empty."""
+    return [t.strip() for t in _TAG_SEPARATOR.split(text) if t.strip()]
+
+
 def distinct_similar(question: str | None, similar: list[str]) -> list[str]:
     """`similar` with each question once and without the standard question, compared
     as questions are (`question_key`: 能開發票嗎？ is 能开发票吗): a copy of the question

@@ -2806,3 +2806,14 @@ def test_the_entry_form_says_which_line_of_a_long_answer_holds_a_flagged_word(ed
     one_line = editor.post("/console/entries/new", entry_form(question="这款保温杯好吗", answer="全网最低价，保证正品。"),
                            status=200).text
     assert "保证（承诺）" in one_line  # one line: no line number to give
+
+
+@pytest.mark.parametrize("typed, tags", [("孕妇，辣条", ["孕妇", "辣条"]), ("满减|包邮", ["满减", "包邮"]),
+                                         ("巧克力、糖; 成分", ["巧克力", "糖", "成分"]), ("Black Friday，", ["Black Friday"]),
+                                         ("运费 包邮", ["运费", "包邮"])])
+def test_the_tag_field_parts_tags_as_a_files_tags_cell_does(typed, tags):
+    """The console parted tags at , ， 、 ; ； but not at |, which a file's tags cell also
+    parts them at: 满减|包邮 was one tag typed here, two imported."""
+    from kefu.web.console import _split_tags
+
+    assert _split_tags(typed) == tags

@@ -12,14 +12,13 @@ of the knowledge base happens inside `locked()`, like the API's.
 from __future__ import annotations
 
 import json
-import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, category_key, category_names,
-                           content_hash, nearest_inside, window_state)
+from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, TAG_SEPARATORS, category_key,
+                           category_names, content_hash, nearest_inside, split_tags, window_state)
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
                             VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -141,12 +140,11 @@ def entries():
 # -- entry form ---------------------------------------------------------------------
 
 def _split_tags(text: str) -> list[str]:
-    """Tags as typed: comma-separated when a comma is used (a tag may hold a space), else by spaces."""
-    if re.search(r"[,，、;；]", text):
-        parts = re.split(r"[,，、;；]", text)
-    else:
-        parts = text.split()
-    return [p.strip() for p in parts if p.strip()]
+    """Tags as typed: parted as a file's tags cell is (`split_tags`) when a separator is used
+    (a tag may hold a space), else by spaces."""
+    if any(c in TAG_SEPARATORS for c in text):
+        return split_tags(text)
+    return text.split()
 
 
 def _tags_text(tags: list[str]) -> str:

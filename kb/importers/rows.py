@@ -11,7 +11,7 @@ import functools
 import re
 from datetime import date, datetime
 
-from ..entry import question_key, validate
+from ..entry import TAG_SEPARATORS, question_key, split_tags, validate
 from ..text import to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
@@ -157,7 +157,7 @@ def csv_unescaped(cell: str) -> str:
 
 # What parts a list cell with no line break: | or ；, and for tags the commas and 、 the
 # console's tag field takes too (孕妇，辣条); a similar question may hold a comma (亲，能退吗).
-_SEPARATORS = {"similar": "|；", "tags": "|；;,，、"}
+_SEPARATORS = {"similar": "|；", "tags": TAG_SEPARATORS}
 
 
 def _separators(field: str) -> str:
@@ -167,7 +167,12 @@ def _separators(field: str) -> str:
 def split_cell(cell: str, field: str = "similar") -> list[str]:
     """Items of a list cell: one per line; a cell with no line break may use | or ；
     (a tags cell also , ， 、 ;)."""
-    parts = cell.split("\n") if "\n" in cell else re.split(f"[{re.escape(_separators(field))}]", cell)
+    if "\n" in cell:
+        parts = cell.split("\n")
+    elif field == "tags":
+        return split_tags(cell)
+    else:
+        parts = re.split(f"[{re.escape(_separators(field))}]", cell)
     return [s.strip() for s in parts if s.strip()]
 
 
