@@ -21,7 +21,7 @@ import sqlite_utils
 
 from . import migrations
 from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, distinct_similar, legacy_when,
-                    question_key, validate, window_state)
+                    question_key, split_tags, validate, window_state)
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
                      KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound, VersionNotRestorable)
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
@@ -63,6 +63,21 @@ class ImportReport:
     @property
     def changed_entries(self) -> list[str]:
         return self.added + self.updated + self.pruned
+
+
+def _split_tag_notes(before: list[str], after: list[str], entry_id: str, where: str) -> list[str]:
+    """What an update that turns one stored tag into its parts (满减、包邮 into 满减 and 包邮)
+    should say: a file an older kefu exported wrote such a tag bare, and its tags cell is
+    split like any other (a cell with a line break is not). The import goes ahead."""
+    notes = []
+    for tag in before:
+        parts = split_tags(tag)
+        if len(parts) > 1 and tag not in after and all(p in after for p in parts):
+            notes.append(f"{where}: tag {tag!r} of entry {entry_id!r} becomes {len(parts)} tags, "
+                         + ", ".join(repr(p) for p in parts[:-1]) + f" and {parts[-1]!r} (a tags cell without a line"
+                         " break is split at | ; , ， 、: a file an older kefu exported wrote such a tag so); if it is"
+                         " one tag, end the cell with a line break")
+    return notes
 
 
 @dataclass
@@ -518,6 +533,7 @@ class Store:
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update", "changes": {
                     k: [before[k], v] for k, v in entry.content().items() if before[k] != v}})
+                report.notes += _split_tag_notes(before["tags"], entry.tags, entry.id, where)
         if source is None:
             return None
         row = self.db.execute("select source from entry_sources where entry_id = ?", [entry.id]).fetchone()

@@ -1226,6 +1226,27 @@ def test_a_tag_holding_a_comma_exports_and_imports_unchanged(kefu, tmp_path, fmt
     assert {e.id: e.tags for e, _ in stored(tmp_path / "home").values()} == {"t": ["发票，电子"], "u": ["a,b", "c、d"]}
 
 
+def test_a_tag_an_older_export_wrote_bare_is_named_before_it_is_split(kefu, tmp_path):
+    """An older kefu exported a lone tag holding 、 or , bare ("满减、包邮", not followed by a
+    line break): imported again, it became two tags, with nothing said. A tags cell is split
+    as ever, but an update that splits a stored tag says so, naming the row and the tag, in
+    the preview as in the import."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "t1", "question": "有满减吗", "answer": "有。", "tags": ["满减、包邮"]},
+                                    {"id": "t2", "question": "能开票吗", "answer": "能。", "tags": ["发票,电子", "纸质"]}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "old.csv").write_text("id,question,similar,answer,category,tags,status,valid_from,valid_to\n"
+                                      "t1,有满减吗,,有。,其他,满减、包邮,published,,\n"
+                                      't2,能开票吗,,能。,其他,"发票,电子\n纸质",published,,\n', encoding="utf-8")
+    for args in (["--dry-run"], []):
+        result = report(kefu("import", "old.csv", "--on-conflict", "update", "--json", *args))["files"][0]
+        assert [n for n in result["notes"] if "tag" in n] == [
+            "old.csv, line 2: tag '满减、包邮' of entry 't1' becomes 2 tags, '满减' and '包邮' (a tags cell without a"
+            " line break is split at | ; , ， 、: a file an older kefu exported wrote such a tag so); if it is one tag,"
+            " end the cell with a line break"], result["notes"]
+    assert {e.id: e.tags for e, _ in stored(tmp_path / "home").values()} == {"t1": ["满减", "包邮"],
+                                                                              "t2": ["发票,电子", "纸质"]}
+
+
 def test_a_csv_export_saved_again_by_excel_imports_unchanged(kefu, tmp_path):
     """Excel opens an exported CSV's 2025-10-20 as a date and saves it as the locale shows
     it, 2025/10/20 (a date-time 2025/11/1 20:00): every dated row was rejected."""

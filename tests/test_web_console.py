@@ -1758,7 +1758,11 @@ def test_every_reason_and_note_an_import_can_give_is_translated():
     notes |= {"not pruned: 2 entries of a.csv (k1, k2) not in this file; rows of this file came from that "
               "file and are this file's from now on (archive the others with `kefu archive` if they are gone)",
               "not pruned: a rejected-rows file is no source of entries; its rows belong to the file they are put "
-              "back into"}
+              "back into",
+              # and when an update splits a stored tag
+              "a.csv, line 2: tag '满减、包邮' of entry 't1' becomes 2 tags, '满减' and '包邮' (a tags cell without a"
+              " line break is split at | ; , ， 、: a file an older kefu exported wrote such a tag so); if it is one"
+              " tag, end the cell with a line break"}
     shown = [problem_zh(f"a.csv, line 2, field 'answer': {r}") for r in sorted(reasons)] + \
         [problem_zh(c) for c in conflicts] + [problem_zh(n[1:]) if n.startswith("!") else import_note_zh(re.sub(r"^1(?=column)", "", n))  # an empty sheet part
          for n in sorted(notes)]

@@ -155,6 +155,12 @@ _IMPORT_NOTE_PATTERNS = [
      lambda m: f"不认识的字段 {m[1]}，没有导入（后面各行也一样）"),
     (re.compile(r"field (.*) repeats a field already read, ignored \(nor in later rows\)$", re.S),
      lambda m: f"字段 {m[1]} 与前面的字段相同，已忽略（后面各行也一样）"),
+    # kefu/kb/store.py's, when an update splits a stored tag
+    (re.compile(r"tag (.*) of entry (.*) becomes (\d+) tags, (.*) \(a tags cell .*$", re.S),
+     lambda m: f"条目 {m[2].strip(chr(39))} 的标签「{m[1].strip(chr(39))}」会拆成 {m[3]} 个标签："
+               + "、".join(f"「{t}」" for t in re.findall(r"'([^']*)'", m[4]))
+               + "（标签格内没有换行时，| ; , ， 、 都会分开标签，旧版本导出的文件就是这样写的）；"
+               "它本是一个标签时，请在格内末尾加一个换行"),
 ]
 _NOT_PRUNED = re.compile(r"not pruned: (\d+) rows? rejected.*$", re.S)
 _NOT_PRUNED_OTHER = re.compile(r"not pruned: (\d+) entr(?:y|ies) of (.*?) \((.*?)\) not in this file.*$", re.S)
