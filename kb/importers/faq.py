@@ -7,7 +7,7 @@ import re
 from ..entry import json_type_problem
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import LIST_FIELDS, RowChecker, field_names, split_cell
+from .rows import LIST_FIELDS, RowChecker, field_names, list_items
 
 
 def read_jsonl(text: str, path: str) -> Loaded:
@@ -78,12 +78,8 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
             loaded.problems.append(Problem(place.error(name, problem, str(key)), {**whole, name: str(value)}))
             return
         # A list field in several keys (相似问题1, 相似问题2) gets the items of all of them.
-        raw[name] = _items(raw[name], name) + _items(value, name) if name in raw else value
+        raw[name] = list_items(raw[name], name) + list_items(value, name) if name in raw else value
     loaded.add(checker.check(place, raw))
-
-
-def _items(value: object, field: str) -> list[str]:
-    return [] if value is None else value if isinstance(value, list) else split_cell(value, field)
 
 
 # -- Markdown ------------------------------------------------------------------------------

@@ -176,6 +176,11 @@ def split_cell(cell: str, field: str = "similar") -> list[str]:
     return [s.strip() for s in parts if s.strip()]
 
 
+def list_items(value: object, field: str) -> list[str]:
+    """A list field's items from a value as read: a list as it is, a cell split (split_cell)."""
+    return value if isinstance(value, list) else split_cell(cell_text(value), field)
+
+
 def join_cell(items: list[str], field: str = "similar") -> str:
     """The inverse of split_cell: a trailing line break keeps one item that holds a separator."""
     text = "\n".join(items)

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import RowChecker, canonical, cell_text, csv_unescaped, map_header, split_cell
+from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header
 
 HEADER_SEARCH = 10  # rows looked at for the header
 REPEATS_HEADER = ": repeats the header row, skipped"  # the note of such a row, after its place
@@ -327,13 +327,9 @@ def _fields(cells: list, columns: dict[int, str]) -> dict:
     for pos, name in columns.items():
         value = cells[pos] if pos < len(cells) else None
         if name in raw:  # map_header repeats list fields only
-            value = _items(raw[name], name) + _items(value, name)
+            value = list_items(raw[name], name) + list_items(value, name)
         raw[name] = value
     return raw
-
-
-def _items(value: object, field: str) -> list[str]:
-    return value if isinstance(value, list) else split_cell(cell_text(value), field)
 
 
 def _column_name(pos: int, unit: str) -> str:
