@@ -844,7 +844,7 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     report = evaluate(dataset, c.load_models, progress=progress,
                       learn=learn, learn_parts=parts, encoding=encoding)
 
-    from kefu.cli_files import _columns  # a kind named in Chinese takes two columns a character
+    from kefu.cli_files import terminal_columns  # a kind named in Chinese takes two columns a character
 
     def scores(d):
         lines = [f"queries {d['n_queries']} (answerable {d['n_answerable']})",
@@ -857,7 +857,7 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
         for kind, k in d["by_kind"].items():
             kind_scores = (f"R@1 {k['recall@1']:.3f}  MRR {k['mrr']:.3f}" if k["n_answerable"]
                            else f"flagged no match {k['no_match']['recall']:.3f}")
-            lines.append(f"  {kind}{' ' * max(1, 13 - _columns(kind))}n={k['n_queries']:<4d} {kind_scores}")
+            lines.append(f"  {kind}{' ' * max(1, 13 - terminal_columns(kind))}n={k['n_queries']:<4d} {kind_scores}")
         return lines
 
     def text(d):

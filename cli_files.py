@@ -184,7 +184,7 @@ def _import_totals(results) -> dict[str, int]:
     return totals
 
 
-def _columns(text: str) -> int:
+def terminal_columns(text: str) -> int:
     """Terminal columns `text` takes: a CJK character takes two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
@@ -192,11 +192,11 @@ def _columns(text: str) -> int:
 def _file_cell(name: str, width: int = 40) -> str:
     """`name` cut from the left and padded to `width` terminal columns, so that the
     columns after a Chinese file name line up under their headers."""
-    if _columns(name) > width:
-        while _columns(name) > width - 1:
+    if terminal_columns(name) > width:
+        while terminal_columns(name) > width - 1:
             name = name[1:]
         name = "…" + name
-    return name + " " * (width - _columns(name))
+    return name + " " * (width - terminal_columns(name))
 
 
 def _import_text(d: dict) -> str:
