@@ -8,7 +8,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time
 
@@ -269,14 +269,17 @@ def category_key(category: str) -> str:
     return _CATEGORY_SPELLINGS.get(simple, simple)
 
 
-def category_names(categories: Iterable[str | None]) -> dict[str, str]:
-    """Each spelling of `categories` (one per entry) -> the name its category is shown by.
+def category_names(categories: Iterable[str | None] | Mapping[str | None, int]) -> dict[str, str]:
+    """Each spelling of `categories` (one per entry, or each with its number of entries,
+    as `select category, count(*) … group by category` gives them) -> the name its
+    category is shown by.
 
     Spellings with one `category_key` are one category, as every filter compares them
     (過敏 typed once beside 过敏): shown by the spelling most entries use, the first in
     sort order on a tie, so a Taiwan shop's own 過敏 is not renamed 过敏.
     """
-    counts = Counter(c for c in categories if c)
+    counts = Counter({c: n for c, n in categories.items() if c} if isinstance(categories, Mapping)
+                     else (c for c in categories if c))
     best: dict[str, str] = {}
     for name in sorted(counts, key=lambda c: (-counts[c], c)):
         best.setdefault(category_key(name), name)

@@ -83,7 +83,7 @@ def _choices(store) -> tuple[list[str], list[str]]:
     """Categories (the standard ones first) and tags in use, for the filter controls."""
     # One choice per category, as the filter compares them: 過敏 typed once beside 过敏
     # would be two choices that list the same entries.
-    names = category_names(r[0] for r in store.db.execute("select category from entries"))
+    names = category_names(dict(store.db.execute("select category, count(*) from entries group by category")))
     standard = list(CATEGORIES) + [DEFAULT_CATEGORY]
     keys = {category_key(c) for c in standard}
     categories = standard + sorted({n for n in names.values() if category_key(n) not in keys})
