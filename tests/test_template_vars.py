@@ -135,7 +135,9 @@ def test_a_card_number_labelled_as_something_else_is_not_the_order_number(text, 
 @pytest.mark.parametrize("text, tracking", [
     ("售后单号：201234567890123456 进度呢", None), ("退款单号 201234567890123", None), ("服务单号：123456789012", None),
     ("京东快递 JDVA12345678901 到哪了", "JDVA12345678901"), ("运单号：JDVC09876543210", "JDVC09876543210"),
-    ("退货单号：773123456789012", "773123456789012")])
+    ("退货单号：773123456789012", "773123456789012"), ("工单号 123456789012", None),
+    # 后 and 务 exclude only 售后 and 服务: the parcel sent back is still one
+    ("寄回后单号：773123456789012", "773123456789012"), ("退货后单号 773123456789012 麻烦查下", "773123456789012")])
 def test_an_after_sale_number_is_no_tracking_number_and_jds_is(text, tracking):
     """售后单号 and 退款单号 name an after-sale case, not a parcel: they filled {快递单号}; a
     JD waybill (JDVA + 11 digits) did not."""
