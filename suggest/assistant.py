@@ -150,15 +150,21 @@ _JSON_START = re.compile(r"\s*(?:\{|\[\s*[{\]])")
 def conversation_turns(text: str) -> list[tuple[int, dict]]:
     """(line number, turn) of a conversation typed or pasted as lines: 客户：… / 客服：…,
     a line without a prefix the customer's; in one copied out of a chat app, the lines
-    under a nickname-and-time header are that sender's: the shop's when the nickname says
-    so, else the customer's, the first such nickname, and any other nickname the shop's
-    again (a shop chat has two sides). Headers and notices (客户已离开) are no turns."""
-    turns, speaker, customer = [], None, None
-    for n, line in enumerate(text.split("\n"), 1):
-        if (name := chat_header(line)) is not None:
-            if customer is None and not _SHOP_NICKNAME.search(name):
-                customer = name
-            speaker = "customer" if name == customer else "agent"
+    under a nickname-and-time header are that sender's. The sides are told only when a
+    nickname says it is the shop's (`_SHOP_NICKNAME`; the shop before a sub-account's
+    colon, 青禾优选 of 青禾优选:小禾, is the shop's too): the first other nickname is the
+    customer's, any other again the shop's (a shop chat has two sides). Without one, every
+    line is the customer's: a shop's plain name speaking first swapped the sides. Headers
+    and notices (客户已离开) are no turns."""
+    lines = text.split("\n")
+    names = [chat_header(line) for line in lines]
+    shop = {name for name in names if name is not None and _SHOP_NICKNAME.search(name)}
+    shop |= {re.split("[:：]", name, maxsplit=1)[0] for name in shop}
+    customer = next((name for name in names if name is not None and name not in shop), None)
+    turns, speaker = [], None
+    for n, (line, name) in enumerate(zip(lines, names), 1):
+        if name is not None:
+            speaker = "customer" if not shop or name == customer else "agent"
             continue
         if is_chat_notice(line):
             continue
@@ -567,13 +573,18 @@ class Assistant:
         if not message.strip():  # before a nudge or a pick is looked for in it
             raise EmptyQuery()
         # A stretch of the chat pasted as the message, both sides under their headers: the
-        # customer's turns since the shop's last one are the message, the rest the talk before.
+        # customer's last turns are the message, the turns before them the talk before. The
+        # shop's turns after them were sent already: they are neither (the customer was
+        # greeted, though).
+        replied = False
         if any(chat_header(line) for line in message.split("\n")):
             turns = [turn for _, turn in conversation_turns(message)]
-            shops = max((i for i, t in enumerate(turns) if t["role"] == "agent"), default=-1)
-            if turns[shops + 1:]:
-                message = "\n".join(t["text"] for t in turns[shops + 1:])
+            last = max((i for i, t in enumerate(turns) if t["role"] == "customer"), default=-1)
+            shops = max((i for i, t in enumerate(turns[:last]) if t["role"] == "agent"), default=-1)
+            if last >= 0:
+                message = "\n".join(t["text"] for t in turns[shops + 1:last + 1])
                 context = [*context, *turns[:shops + 1]]
+                replied = last < len(turns) - 1
         # A chat app's nickname-and-time lines and notices (客户已离开) are nobody's words; a
         # message of nothing else stays, as there is nothing else to read.
         message = said if (said := without_chat_frame(message)).strip() else message
@@ -651,7 +662,8 @@ class Assistant:
             and len([w for w in topic_words if not w.startswith("那")]) <= 1
         # Only an agent's reply means the customer has been greeted already, or a message
         # quoting an earlier one of the talk.
-        greeted = unseen or any(t.get("role", "customer") == "agent" for t in context) or quotes_earlier(message)
+        greeted = unseen or replied or any(t.get("role", "customer") == "agent" for t in context) \
+            or quotes_earlier(message)
         u = understand(waiting or message, None if result.no_match or top is None else top.category,
                        first_message=not greeted)
         if waiting:

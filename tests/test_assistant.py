@@ -2055,3 +2055,32 @@ def test_a_context_file_of_plain_lines_is_read_as_the_panel_reads_them(tmp_path)
     jsonl.write_text("客户：你好\n", encoding="utf-8")
     with pytest.raises(KefuError, match="line 1: invalid JSON"):
         read_context(jsonl)
+
+
+@pytest.mark.parametrize("pasted, roles", [
+    # the shop's plain name (no 店铺 or 旗舰 in it) speaking first: its sub-account names it
+    ("青禾优选 2026-12-01 10:02:11\n您好，有什么可以帮您\ntb12345678 2026-12-01 10:03:15\n订单3901234567890123\n"
+     "青禾优选:小禾 2026-12-01 10:03:40\n好的亲 我看下", ["agent", "customer", "agent"]),
+    # no nickname says which side is the shop's: all the customer's, as lines without headers
+    ("青禾优选 2026-12-01 10:02:11\n您好，有什么可以帮您\ntb12345678 2026-12-01 10:03:15\n订单3901234567890123\n"
+     "青禾优选 2026-12-01 10:03:40\n好的亲 我看下", ["customer", "customer", "customer"]),
+    ("tb12345678 2026-12-01 10:02:11\n你好\n青禾优选:小禾 2026-12-01 10:02:30\n您好", ["customer", "agent"])])
+def test_a_pasted_chats_sides_are_told_only_by_a_nickname_that_names_the_shop(pasted, roles):
+    """The first nickname not looking like a shop's was the customer's: with the shop's
+    plain name (青禾优选) speaking first, the customer's order number became the shop's turn."""
+    from kefu.suggest.assistant import conversation_turns
+
+    assert [t["role"] for _, t in conversation_turns(pasted)] == roles
+
+
+def test_a_stretch_pasted_as_the_message_ending_with_the_shops_turn_asks_the_customers_last(assistant, logged):
+    """A stretch ending with the shop's reply was taken whole as the message, the shop's
+    words matched and logged as the customer's, and the draft greeted again."""
+    pasted = "tb12345678 2026-12-01 10:02:11\n运费怎么算\n青禾优选:小禾 2026-12-01 10:02:30\n满99包邮"
+    s = assistant.suggest(pasted)
+    assert not s.first_message and all(GREETING_FIRST not in d.text for d in s.drafts)
+    assert s.drafts[0].entry_ids == ["ship"]
+    stored = logged.suggest(pasted)
+    assert logged.log.db.execute("select message from suggestions where id = ?",
+                                 [stored.suggestion_id]).fetchone()[0] == "运费怎么算"
+

@@ -320,25 +320,33 @@
 
   /** "客户：…" / "客服：…" lines (unprefixed lines are the customer's), oldest first. In a
    * conversation copied out of a chat app, a line under a nickname-and-time header is that
-   * sender's: the shop's (SHOP_NICKNAME), else the customer's, the first such nickname;
-   * any other is the shop's too (a shop chat has two sides). */
+   * sender's. As suggest/assistant.py's conversation_turns: the sides are told only when a
+   * nickname says it is the shop's (SHOP_NICKNAME; the shop before a sub-account's colon too):
+   * the first other nickname is the customer's, any other the shop's again; without one,
+   * every line is the customer's. */
   function parseContext(text) {
-    const turns = [];
-    let speaker = null, customer = null;
-    for (const line of text.split(/\r?\n/)) {
+    const lines = text.split(/\r?\n/);
+    const names = lines.map((line) => {
       const header = CHAT_HEADER.exec(line.trim());
-      if (header) {
-        const name = header[1];
-        if (!SHOP_NICKNAME.test(name) && customer === null) customer = name;
-        speaker = name === customer ? "customer" : "agent";
-        continue;
+      return header ? header[1] : null;
+    });
+    const shop = new Set(names.filter((name) => name !== null && SHOP_NICKNAME.test(name)));
+    for (const name of [...shop]) shop.add(name.split(/[:：]/)[0]);
+    const customer = names.find((name) => name !== null && !shop.has(name));
+    const turns = [];
+    let speaker = null;
+    lines.forEach((line, i) => {
+      const name = names[i];
+      if (name !== null) {
+        speaker = !shop.size || name === customer ? "customer" : "agent";
+        return;
       }
-      if (CHAT_NOTICE.test(line)) continue;
+      if (CHAT_NOTICE.test(line)) return;
       const m = ROLE_PREFIX.exec(line);
       const role = m ? (AGENT_PREFIX.test(m[1]) ? "agent" : "customer") : speaker || "customer";
       const turn = (m ? line.slice(m[0].length) : line).trim();
       if (turn) turns.push({ role, text: turn });
-    }
+    });
     return turns;
   }
 
