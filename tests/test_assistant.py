@@ -7,9 +7,12 @@ these tests use a curve that puts its exact and near matches above 0.5 confidenc
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from fakes import FakeEmbedder
@@ -2084,3 +2087,38 @@ def test_a_stretch_pasted_as_the_message_ending_with_the_shops_turn_asks_the_cus
     assert logged.log.db.execute("select message from suggestions where id = ?",
                                  [stored.suggestion_id]).fetchone()[0] == "运费怎么算"
 
+
+PASTED_CHATS = Path(__file__).parent / "data" / "pasted_chats.json"
+# panel.js's reading of 最近对话: its role prefixes, chat-frame patterns and parseContext.
+_PANEL_PARSE = """
+const fs = require("fs");
+const src = fs.readFileSync(process.argv[1], "utf8");
+const start = src.indexOf("  const AGENT_PREFIX"), end = src.indexOf("  function filledValues()");
+if (start < 0 || end < 0) throw new Error("parseContext not found in panel.js");
+const parseContext = new Function(src.slice(start, end) + "\\nreturn parseContext;")();
+const cases = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+process.stdout.write(JSON.stringify(cases.map(parseContext)));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="the panel's reading is run with node")
+def test_the_panel_reads_a_pasted_chat_as_kefu_suggest_does():
+    """panel.js parseContext and conversation_turns read the same pasted chats into the
+    same turns: their patterns drifted (以下为历史消息 and 会话已關閉 a notice to one only;
+    full-width digits in a header's time, an emoji nickname and a trailing U+0085 a
+    header to one only)."""
+    from kefu.suggest.assistant import conversation_turns
+
+    panel = Path(__file__).parents[1] / "web" / "static" / "panel.js"
+    out = subprocess.run(["node", "-e", _PANEL_PARSE, str(panel), str(PASTED_CHATS)],
+                         capture_output=True, text=True, encoding="utf-8", check=True).stdout
+    cases = json.loads(PASTED_CHATS.read_text(encoding="utf-8"))
+    for text, js in zip(cases, json.loads(out), strict=True):
+        assert js == [turn for _, turn in conversation_turns(text)], text
+
+
+@pytest.mark.parametrize("line", ["以下为新消息", "以上为历史消息", "以上为新消息", "——以下为历史消息——", "以下是新消息"])
+def test_a_chat_apps_new_or_earlier_messages_notice_is_no_turn(line):
+    from kefu.suggest.assistant import conversation_turns
+
+    assert [t for _, t in conversation_turns(f"{line}\n你好")] == [{"role": "customer", "text": "你好"}]

@@ -311,10 +311,15 @@
   const ROLE_PREFIX = /^\s*(客户|客戶|顾客|顧客|买家|買家|customer|客服|我|商家|卖家|賣家|agent)\s*[:：]\s*/i;
 
   // A chat app's own lines in a copied conversation (kb/text.py's without_chat_frame reads
-  // them the same way): a message's header, the sender's nickname and the time
-  // ("tb12345678 2026-12-01 10:02:11"), and notices (以下为新消息, 客户已离开).
-  const CHAT_HEADER = /^(?!\S*[:：]\d)(\S{0,39}[^\s:：])[ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}:\d{2}:\d{2})$/;
-  const CHAT_NOTICE = /^[-—=─·.\s]*(?:以[下上][为是為](?:新|历史|歷史)消息|(?:客户|客戶|顾客|顧客|买家|買家|对方|對方|用户|用戶)已(?:离开|離開|下线|下線)|会话已(?:结束|关闭)|會話已(?:結束|關閉)|\S{0,20}撤回了一[条條]消息)[-—=─·.\s]*$/;
+  // them the same way, tests/test_assistant.py checks that both agree): a message's header,
+  // the sender's nickname and the time ("tb12345678 2026-12-01 10:02:11"), and notices
+  // (以下为新消息, 客户已离开). As in Python, a nickname's length counts characters (the u
+  // flag), a digit is any script's (\p{Nd}: ２０２６), and a notice may mix the scripts
+  // (会话已關閉: Python reads it converted to simplified).
+  const CHAT_HEADER = /^(?!\S*[:：]\p{Nd})(\S{0,39}[^\s:：])[ \t]+(?:(?:\p{Nd}{4}[-/.年])?\p{Nd}{1,2}[-/.月]\p{Nd}{1,2}日?[ \t]+\p{Nd}{1,2}:\p{Nd}{2}(?::\p{Nd}{2})?|\p{Nd}{1,2}:\p{Nd}{2}:\p{Nd}{2})$/u;
+  const CHAT_NOTICE = /^[-—=─·.\s\x85]*(?:以[上下][为是為](?:新|[历歷]史)消息|(?:客[户戶]|[顾顧]客|[买買]家|[对對]方|用[户戶])已(?:[离離][开開]|下[线線])|[会會][话話]已(?:[结結]束|[关關][闭閉])|\S{0,20}撤回了一[条條]消息)[-—=─·.\s\x85]*$/u;
+  // Python's str.strip: JavaScript's trim leaves U+0085 and U+001C-001F, and takes U+FEFF.
+  const pyStrip = (s) => s.replace(/^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, "");
   // The shop's side: a 千牛 sub-account (青禾优选:小禾) or a name that says so (客服小禾, 官方旗舰店).
   const SHOP_NICKNAME = /[:：]|客服|官方|旗舰|旗艦|专营|專營|专卖|專賣|店铺|店鋪|小二/;
 
@@ -327,7 +332,7 @@
   function parseContext(text) {
     const lines = text.split(/\r?\n/);
     const names = lines.map((line) => {
-      const header = CHAT_HEADER.exec(line.trim());
+      const header = CHAT_HEADER.exec(pyStrip(line));
       return header ? header[1] : null;
     });
     const shop = new Set(names.filter((name) => name !== null && SHOP_NICKNAME.test(name)));
@@ -344,7 +349,7 @@
       if (CHAT_NOTICE.test(line)) return;
       const m = ROLE_PREFIX.exec(line);
       const role = m ? (AGENT_PREFIX.test(m[1]) ? "agent" : "customer") : speaker || "customer";
-      const turn = (m ? line.slice(m[0].length) : line).trim();
+      const turn = pyStrip(m ? line.slice(m[0].length) : line);
       if (turn) turns.push({ role, text: turn });
     });
     return turns;
