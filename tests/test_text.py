@@ -458,3 +458,23 @@ def test_many_links_leave_an_app_path_its_own_words():
     links = [f"a{i}.example.com/x" for i in range(5000)]
     converted = to_traditional(" ".join(links) + " 设置 > 账号 发货")
     assert converted == " ".join(links) + " 設置 > 賬號 出貨"
+
+
+def test_reading_a_card_like_line_takes_linear_time():
+    """A line of card fields ending in a Chinese word was tried in every way its spaces and
+    labels could be split between fields: a card pasted on one line, its fields four spaces
+    apart, then the question, took 16 s for ten fields, and "SKU:" * 23 + "好" 9 s, a
+    server's worker hung on one message. Run in a child process, which a regex cannot hold
+    past its timeout: without the fix these never end."""
+    import json
+    import subprocess
+    import sys
+
+    fields = ["订单编号：3901234567890123", "下单时间：2026-11-28 10:02:11", "实付款：¥129.00", "数量：1",
+              "商品ID：678901234567", "SKU：5123456789012", "交易号：2026112822001412", "运单号：YT7512345678901"]
+    lines = ["    ".join(fields * 4) + "    怎么还没发货", "SKU:" * 2000 + "好", "sku： " * 2000 + "好"]
+    child = ("import sys, json; from kefu.kb.text import for_matching, own_words; "
+             "[(for_matching(t), own_words(t)) for t in json.loads(sys.stdin.read())]")
+    proc = subprocess.run([sys.executable, "-c", child], input=json.dumps(lines), text=True,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
