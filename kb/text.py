@@ -385,12 +385,17 @@ def scrub(text: str) -> str:
 
 # Lines a chat app writes into a conversation copied out of it (千牛, 京东咚咚, 抖店飞鸽,
 # 拼多多, WeChat) that nobody typed: each message's header, the sender's nickname (one word,
-# no label's colon before a number) and the time with a date or seconds ("tb12345678
-# 2026-12-01 10:02:11", "青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
-# 对方撤回了一条消息), each a whole line. A time the customer gives (明天 10:30, 下单时间：
-# 2026-11-28 10:02:11) is no header.
-_CHAT_HEADER = re.compile(r"(?P<name>(?!\S*[:：]\d)\S{0,39}[^\s:：])[ \t]+(?:(?:\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?[ \t]+\d{1,2}:\d{2}"
-                          r"(?::\d{2})?|\d{1,2}:\d{2}:\d{2})")
+# no label's colon before a number) and the time with a year or seconds ("tb12345678
+# 2026-12-01 10:02:11", "jd_5f3a2b1c 12-01 10:02:11"), or a 千牛 sub-account's (shop:agent)
+# with a date ("青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
+# 对方撤回了一条消息), each a whole line. A time the customer gives is no header: 明天 10:30,
+# 下单时间：2026-11-28 10:02:11, a word and a date ("明天 12-02 10:00", "改到 12月6日 14:00"),
+# a time word or an order or tracking number before it (改到 2026-12-06 14:00:00,
+# "3901234567890123 11-28 10:02": the number fills {订单号}).
+_CHAT_HEADER = re.compile(r"(?P<name>(?!\S*[:：]\d)\S{0,39}[^\s:：])[ \t]+(?:(?P<year>\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?"
+                          r"[ \t]+\d{1,2}:\d{2}(?P<seconds>:\d{2})?|\d{1,2}:\d{2}(?P<time_seconds>:\d{2}))")
+_NO_NICKNAME = re.compile(r"(?<![A-Za-z\d])\d{12}|(?<![A-Za-z])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\d{9}|"
+                          r"[今明后昨前]天|改[到成为在]|预约|约[的好在]|时间|日期|原来|之前|[上下]午|中午|晚上|早上")
 _CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以[上下][为是](?:新|历史)消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
                           r"会话已(?:结束|关闭)|\S{0,20}撤回了一条消息)[-—=─·.\s]*")
 
@@ -398,7 +403,9 @@ _CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以[上下][为是](?:新|历史)
 def chat_header(line: str) -> str | None:
     """The sender's nickname when `line` is a chat app's message header (`_CHAT_HEADER`)."""
     m = _CHAT_HEADER.fullmatch(line.strip())
-    return m["name"] if m else None
+    if not m or _NO_NICKNAME.search(to_simplified(m["name"])):
+        return None
+    return m["name"] if m["year"] or m["seconds"] or m["time_seconds"] or re.search("[:：]", m["name"]) else None
 
 
 def is_chat_notice(line: str) -> bool:

@@ -2122,3 +2122,21 @@ def test_a_chat_apps_new_or_earlier_messages_notice_is_no_turn(line):
     from kefu.suggest.assistant import conversation_turns
 
     assert [t for _, t in conversation_turns(f"{line}\n你好")] == [{"role": "customer", "text": "你好"}]
+
+
+@pytest.mark.parametrize("n, message", [(1, "3901234567890123 11-28 10:02\n我的订单到哪了"),
+                                        (2, "我的订单到哪了\n订单3901234567890123 11-28 10:02")])
+def test_an_order_number_before_a_time_fills_the_draft(shop_kb, n, message):
+    """An order number and a time were read as a nickname-and-time line and dropped: the
+    draft asked for the order number the customer had just given (订单【请填写订单号】)."""
+    with _order_entry(shop_kb, f"track-time{n}", message) as a:
+        s = a.suggest(message)
+        assert "订单3901234567890123已发出" in s.drafts[0].text and s.drafts[0].missing_variables == []
+
+
+@pytest.mark.parametrize("message", ["原来约的 12-05 14:00\n改成 12-06 10:00\n可以吗", "明天 12-02 10:00\n能送到吗"])
+def test_a_date_and_time_the_customer_gives_stay_the_message(logged, message):
+    """Two lines of a word, a date and a time were read as two senders' headers: the second
+    taken for the shop's, only 可以吗 was the message (logged, matched, its intent presale)."""
+    s = logged.suggest(message)
+    assert logged.log.suggestion(s.suggestion_id)["message"] == message

@@ -478,3 +478,29 @@ def test_reading_a_card_like_line_takes_linear_time():
     proc = subprocess.run([sys.executable, "-c", child], input=json.dumps(lines), text=True,
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("said", [
+    # an order or tracking number and a time: the customer's, never a nickname
+    "3901234567890123 11-28 10:02\n怎么还没发货", "怎么还没发货\n3901234567890123 2026-11-28 10:02:11",
+    "订单3901234567890123 11-28 10:02\n怎么还没发货", "SF1234567890123 12-01 10:02\n快递到哪了",
+    "快递到哪了\n75312345678901 12-01 10:02:11",
+    # a word, a date and a time the customer typed
+    "明天 12-02 10:00\n能送到吗", "能改送货时间吗\n改到 12月6日 14:00", "发货时间 12-01 10:02", "退款 12-03 09:00",
+    "原来约的 12-05 14:00\n改成 12-06 10:00\n可以吗", "明天 2026-12-02 10:00:00 能到吗", "改到 2026-12-06 14:00"])
+def test_a_time_the_customer_gives_with_a_date_is_no_header(said):
+    """A line of a word, a date and a time was taken for a chat app's nickname-and-time
+    line and dropped: "明天 12-02 10:00" was not matched, learned or logged, and an order
+    number before a time ("3901234567890123 11-28 10:02") no longer filled {订单号}."""
+    from kefu.kb.text import without_chat_frame
+
+    assert without_chat_frame(said) == said
+
+
+@pytest.mark.parametrize("pasted, said", [
+    ("青禾优选:小禾 12-01 10:02\n亲，可以的", "亲，可以的"), ("jd_5f3a2b1c 12-01 10:02:11\n在吗", "在吗"),
+    ("tb12345678 2026-12-01 10:02\n能换吗", "能换吗"), ("小禾 2026年12月1日 10:02\n好的", "好的")])
+def test_a_header_with_seconds_a_year_or_a_sub_account_is_still_one(pasted, said):
+    from kefu.kb.text import without_chat_frame
+
+    assert without_chat_frame(pasted) == said
