@@ -427,15 +427,26 @@ def without_chat_frame(text: str) -> str:
 # for variables, only matching leaves it out. A value is taken whole (possessive): spaces
 # between fields could belong to a value or the next label, and a line that ended in a
 # Chinese word was tried in every such split (ten fields four spaces apart: 16 s).
-_CARD_LINE = re.compile(r"(?:[ \t]*(?:子?订单(?:编号|号码?)?|(?:下单|付款|支付|成交|创建|发货|签收)时间|实付(?:款|金额)?|"
-                        r"(?:支付|订单|退款)金额|商品总价|合计|数量|商品\s*(?:id|编号)|宝贝\s*id|sku|(?:支付宝)?交易号|"
-                        r"流水号|(?:运|快递|物流|售后)单号|退款编号)[ \t]*[:：][^\u3400-\u9fff\n]*+)+", re.I)
+_CARD_LABEL = re.compile(r"(?:子?订单(?:编号|号码?)?|(?:下单|付款|支付|成交|创建|发货|签收)时间|实付(?:款|金额)?|"
+                         r"(?:支付|订单|退款)金额|商品总价|合计|数量|商品\s*(?:id|编号)|宝贝\s*id|sku|(?:支付宝)?交易号|"
+                         r"流水号|(?:运|快递|物流|售后)单号|退款编号)[ \t]*[:：]", re.I)
+_CARD_LINE = re.compile(rf"(?:[ \t]*{_CARD_LABEL.pattern}[^\u3400-\u9fff\n]*+)+", re.I)
+# What says a card was pasted, not a field typed: the chat app's placeholder for it.
+_CARD_MARK = re.compile(r"[\[【](?:订单|商品|宝贝)[\]】]")
 
 
 def _without_pasted_lines(text: str) -> str:
+    """`text` without a chat app's own lines and a pasted card's. A card is two fields or
+    more, or fields under the app's placeholder ([订单]) or a message header; one field
+    alone is the customer's own (运单号：YT7512345678901 查不到: its label is the topic)."""
     lines = without_chat_frame(text).split("\n")
-    return "\n".join(line for line in lines
-                     if not (_CARD_LINE.fullmatch(to_simplified(line)) and any(ch.isdigit() for ch in line)))
+    card = [i for i, line in enumerate(lines)
+            if _CARD_LINE.fullmatch(simple := to_simplified(line)) and any(ch.isdigit() for ch in simple)]
+    fields = sum(len(_CARD_LABEL.findall(to_simplified(lines[i]))) for i in card)
+    if fields < 2 and not (card and (_CARD_MARK.search(to_simplified(text)) or
+                                     any(chat_header(line) for line in text.split("\n")))):
+        return "\n".join(lines)
+    return "\n".join(line for i, line in enumerate(lines) if i not in card)
 
 
 def for_matching(text: str) -> str:

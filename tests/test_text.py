@@ -504,3 +504,22 @@ def test_a_header_with_seconds_a_year_or_a_sub_account_is_still_one(pasted, said
     from kefu.kb.text import without_chat_frame
 
     assert without_chat_frame(pasted) == said
+
+
+@pytest.mark.parametrize("typed", ["运单号：YT7512345678901\n查不到", "实付金额：129.00\n多扣了",
+                                   "退款编号：201234567890123456\n怎么还没到账", "运单号：YT7512345678901 查不到物流"])
+def test_one_field_the_customer_typed_is_matched(typed):
+    """One card field alone is the customer's words, its label often the topic: "运单号：
+    YT7512345678901\\n查不到" lost 运单号 and matched 订单号查不到 over 快递单号查不到物流."""
+    from kefu.kb.text import for_matching
+
+    assert for_matching(typed) == typed
+
+
+@pytest.mark.parametrize("pasted, matched", [
+    ("运单号：YT7512345678901\n发货时间：2026-11-29 09:00:00\n查不到", "查不到"),
+    ("[商品]\n商品ID：678901234567\n有货吗", "[商品]\n有货吗"), ("实付：¥129.00 数量：1\n多扣了", "多扣了")])
+def test_a_card_of_two_fields_or_under_a_placeholder_is_not_matched(pasted, matched):
+    from kefu.kb.text import for_matching
+
+    assert for_matching(pasted) == matched
