@@ -144,12 +144,12 @@ def to_simplified(text: str) -> str:
 # A link (with a scheme, www., or a domain and a path) and an e-mail address: drafts keep them
 # as written, since a link whose Chinese OpenCC respelt (…/后台/发票?type=发货 → …/後臺/發票?
 # type=出貨) leads to no page. A bare domain is lower case, so a size or a model (尺码M.XL/大码,
-# HW.MATE/旗舰版) is none. Chinese belongs to a link after =, and after / ? & # when more of
+# HW.MATE/旗舰版) is none, nor is a list of sizes (xs.xl/xxl, m.xl/l: no domain ends in xl). Chinese belongs to a link after =, and after / ? & # when more of
 # the link follows (…/后台/发票?…) or the path is Chinese already (…/售后/质量); so a word or a
 # sentence glued after its path (…/help了解更多, …/退货说明请查看后申请) is converted.
 _LINK_WORD = r"[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]++"
-_LINK = re.compile(r"(?:(?i:https?://|www\.)|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)"
-                   rf"(?:[!-~]|(?<==){_LINK_WORD}|(?<=[/?&#]){_LINK_WORD}(?=[!-~])|(?<=[^\x00-\x7f]/){_LINK_WORD})*"
+_LINK_HEAD = r"(?:(?i:https?://|www\.)|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?!x*[sl]/)[a-z]{2,}/)"
+_LINK = re.compile(rf"{_LINK_HEAD}(?:[!-~]|(?<==){_LINK_WORD}|(?<=[/?&#]){_LINK_WORD}(?=[!-~])|(?<=[^\x00-\x7f]/){_LINK_WORD})*"
                    r"|(?i:(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})")
 # Place-holders for what a conversion must not touch, from the private-use planes OpenCC
 # and the word fixes leave alone: links in plane 15, app paths in plane 16, each 65534
@@ -458,8 +458,10 @@ def for_matching(text: str) -> str:
 
 
 # The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):
-# the shop's words pasted with the customer's, not the customer's.
-_AUTO_REPLY = re.compile(r"\s*[\[【](?:自动回复|自动回覆|机器人回复|auto[ -]?reply)[\]】]", re.I)
+# the shop's words pasted with the customer's, not the customer's; not the customer speaking
+# of it (【自动回复】说的48小时发货 现在都没发, [自动回复]里不是写着包邮吗).
+_AUTO_REPLY = re.compile(r"\s*[\[【](?:自动回复|自动回覆|机器人回复|auto[ -]?reply)[\]】]"
+                         r"(?![ \t]*(?:说|讲|写|里|中|上|提到|告诉|不是|明明|却|可是|但))", re.I)
 # A reply that quotes an earlier message of the talk: WeChat's 「…」 over a line of dashes,
 # or 引用 … 的消息：.
 _QUOTE = re.compile(r"「[^「」]*」[ \t]*\n[ \t]*(?:[-—─][ \t]*){4,}(?:\n|$)|^[ \t]*引用.{0,40}?的消息[ \t]*[:：]", re.M)
@@ -467,7 +469,7 @@ _QUOTE = re.compile(r"「[^「」]*」[ \t]*\n[ \t]*(?:[-—─][ \t]*){4,}(?:\n
 
 def is_auto_reply(line: str) -> bool:
     """Whether `line` opens with a chat app's mark of the shop's automatic reply."""
-    return bool(_AUTO_REPLY.match(to_simplified(line[:12])))
+    return bool(_AUTO_REPLY.match(to_simplified(line[:20])))
 
 
 def apart_auto_replies(text: str) -> tuple[str, str]:
@@ -533,14 +535,16 @@ _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|(?<
 STICKER = re.compile(r"\[(?:[\u4e00-\u9fff]{1,4}|ok|yeah)\]")
 
 # An @mention (WeChat's and 飞鸽's group chats: "@青禾优选 在吗"), ended by a space (WeChat's
-# U+2005 is one after NFKC): it names the shop or the agent, not the question. Not an e-mail.
-MENTION = re.compile(r"(?<![\w.])@[^\s@]{1,20}(?=\s|$)")
+# U+2005 is one after NFKC): it names the shop or the agent, not the question. Not an e-mail,
+# nor an e-mail's domain (邮箱后缀是 @163.com 的收不到).
+MENTION = re.compile(r"(?<![\w.])@(?![a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:\s|$))[^\s@]{1,20}(?=\s|$)", re.I)
 
 # A link the customer pasted (a product page: item.htm?id=623456789012345, a short link:
 # m.tb.cn/h.5abc), with or without its scheme, up to a space or a Chinese character. It
 # names the goods, not the question, and its letters are no chat spellings (item.jd.com is
-# no 京东, ?tk= no 退款); its digits are ids, never an order number.
-LINK = re.compile(r"(?:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)[!-~]*", re.I)
+# no 京东, ?tk= no 退款); its digits are ids, never an order number. The head is a draft's
+# (`_LINK`), in any case; all of the link's ASCII after it.
+LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 
 
 _STICKER_AS_TYPED = re.compile(STICKER.pattern, re.I)  # [OK] as it arrives, before lower-casing

@@ -523,3 +523,26 @@ def test_a_card_of_two_fields_or_under_a_placeholder_is_not_matched(pasted, matc
     from kefu.kb.text import for_matching
 
     assert for_matching(pasted) == matched
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("邮箱后缀是 @163.com 的收不到验证码", "邮箱后缀是 @163.com 的收不到验证码"),
+    ("xs.xl/xxl 有吗", "xs.xl/xxl 有吗"), ("尺码 m.xl/l 有吗", "尺码 m.xl/l 有吗")])
+def test_an_e_mail_domain_and_a_size_list_are_matched(typed, read):
+    """@163.com is an e-mail's domain, no @mention, and xs.xl/xxl a list of sizes, no link:
+    both were left out of what is matched ("尺码 m.xl/l 有吗" was "尺码 有吗")."""
+    from kefu.kb.text import mandarin, own_words
+
+    assert mandarin(normalize(typed).text) == read
+    assert own_words(typed) == typed
+
+
+@pytest.mark.parametrize("line, auto", [
+    ("【自动回复】说的48小时发货 现在都没发", False), ("[自动回复]里不是写着包邮吗", False),
+    ("【自动回复】您好，欢迎光临", True), ("[自動回覆]親，在的", True)])
+def test_a_customer_quoting_the_automatic_reply_is_no_automatic_reply(line, auto):
+    """"【自动回复】说的48小时发货 现在都没发" is the customer's complaint about the shop's
+    automatic reply, not the reply: taken for the shop's turn, the message matched nothing."""
+    from kefu.kb.text import is_auto_reply
+
+    assert is_auto_reply(line) == auto
