@@ -19,9 +19,9 @@ from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
-from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, normalize, script_evidence, scrub,
+from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, apart_auto_replies, chat_header,
+                          for_matching, is_auto_reply, is_chat_notice, normalize, quotes_earlier, script_evidence, scrub,
                           to_simplified, to_traditional, without_chat_frame)
-from kefu.kb.text import apart_auto_replies, chat_header, is_auto_reply, is_chat_notice, quotes_earlier
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -630,7 +630,9 @@ class Assistant:
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
-            joined = self.retriever.search(" ".join(earlier[-2:] + [message]))
+            # The pasted lines are left out before the turns are joined by spaces: an order card
+            # sent as a turn of its own ran into the turns beside it, and its labels were matched.
+            joined = self.retriever.search(for_matching("\n".join(earlier[-2:] + [message])).replace("\n", " "))
             # Words naming a topic count here, and question words asking for a time or an
             # amount (see _ASKED_FOR): "多久到" after "这个有优惠吗" is about delivery times,
             # which its own hits speak of and the joined reading's (生日券) neither names nor

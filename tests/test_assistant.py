@@ -2140,3 +2140,14 @@ def test_a_date_and_time_the_customer_gives_stay_the_message(logged, message):
     taken for the shop's, only 可以吗 was the message (logged, matched, its intent presale)."""
     s = logged.suggest(message)
     assert logged.log.suggestion(s.suggestion_id)["message"] == message
+
+
+def test_an_earlier_turns_card_is_not_matched_with_a_vague_message(assistant):
+    """A vague follow-up is matched together with the customer's earlier turns, joined by
+    spaces: an order card sent as a turn of its own ran into the turns beside it, and its
+    labels (订单编号, 下单时间) were matched, as in no turn on its own."""
+    card = "订单编号：3901234567890123 下单时间：2026-11-28 10:02:11"
+    bare = assistant.suggest("那能退吗", [{"role": "customer", "text": "衣服买大了能换吗"}])
+    pasted = assistant.suggest("那能退吗", [{"role": "customer", "text": "衣服买大了能换吗"},
+                                         {"role": "customer", "text": card}])
+    assert [(h.id, h.confidence) for h in pasted.hits] == [(h.id, h.confidence) for h in bare.hits]
