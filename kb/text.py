@@ -548,31 +548,38 @@ LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 
 
 _STICKER_AS_TYPED = re.compile(STICKER.pattern, re.I)  # [OK] as it arrives, before lower-casing
+# What a chat app pastes within a line, left out alike of what is matched and of what is learned.
+_PASTED = (_STICKER_AS_TYPED, MENTION, LINK)
+
+
+def _without(pasted: re.Pattern, text: str) -> str:
+    return _SPACE.sub(" ", pasted.sub(" ", text)).strip()
 
 
 def own_words(text: str) -> str:
     """The customer's own words of a pasted message, as a phrasing to learn: without a chat
     app's own lines and an order card's (`for_matching`), stickers and placeholders, @mentions
-    and links, spaces collapsed; '' when nothing else is left."""
+    and links, spaces collapsed; '' when nothing else is left (a message of a header or a
+    card alone is still matched, there being nothing else to match, but it offers no words
+    to learn)."""
     said = _without_pasted_lines(text)
-    for pasted in (_STICKER_AS_TYPED, MENTION, LINK):
-        said = pasted.sub(" ", said)
-    return _SPACE.sub(" ", said).strip()
+    for pasted in _PASTED:
+        said = _without(pasted, said)
+    return said
 
 
 def mandarin(text: str) -> str:
     """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办), Taiwan's
     出货 as 发货 and mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款),
     without chat stickers ([捂脸] made 捂 and 脸 words of the message), @mentions
-    (`MENTION`) and pasted links (`LINK`), for matching."""
-    if "[" in text and (bare := _SPACE.sub(" ", STICKER.sub(" ", text)).strip()):
-        text = bare  # a sticker alone stays: there is nothing else to match
-    if "@" in text and (bare := _SPACE.sub(" ", MENTION.sub(" ", text)).strip()):
-        text = bare  # a mention alone stays: there is nothing else to match
-    if "." in text and LINK.search(text):
-        if not (bare := _SPACE.sub(" ", LINK.sub(" ", text)).strip()):
-            return text  # a link alone stays as it is: nothing else to match, and no chat words in it
-        text = bare
+    (`MENTION`) and pasted links (`LINK`), for matching: as `own_words` leaves them out,
+    but one alone stays, there being nothing else to match."""
+    for pasted in _PASTED:
+        if pasted.search(text):
+            if bare := _without(pasted, text):
+                text = bare
+            elif pasted is LINK:
+                return text  # a link alone stays as it is, and its letters are no chat words
     if _CANTONESE_CHAR.search(text):
         for word, mandarin_word in _CANTONESE:
             text = word.sub(mandarin_word, text)
