@@ -546,3 +546,14 @@ def test_a_customer_quoting_the_automatic_reply_is_no_automatic_reply(line, auto
     from kefu.kb.text import is_auto_reply
 
     assert is_auto_reply(line) == auto
+
+
+@pytest.mark.parametrize("pasted", ["tb12345678 2026-12-01 10:02:11", "客户已离开",
+                                    "订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11"])
+def test_a_message_of_what_the_app_pasted_alone_is_matched_but_not_learned(pasted):
+    """Nothing else to match, so it is matched as it is; but it holds no customer's words, and
+    learned it would have made "tb 2026-12-01 10:02:11" or 客户已离开 a similar question."""
+    from kefu.kb.learned import without_details
+    from kefu.kb.text import for_matching
+
+    assert for_matching(pasted) == pasted and without_details(pasted) == ""
