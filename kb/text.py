@@ -143,13 +143,15 @@ def to_simplified(text: str) -> str:
 
 # A link (with a scheme, www., or a domain and a path) and an e-mail address: drafts keep them
 # as written, since a link whose Chinese OpenCC respelt (…/后台/发票?type=发货 → …/後臺/發票?
-# type=出貨) leads to no page. A bare domain is lower case, so a size or a model (尺码M.XL/大码,
-# HW.MATE/旗舰版) is none, nor is a list of sizes (xs.xl/xxl, m.xl/l: no domain ends in xl). Chinese belongs to a link after =, and after / ? & # when more of
-# the link follows (…/后台/发票?…) or the path is Chinese already (…/售后/质量); so a word or a
-# sentence glued after its path (…/help了解更多, …/退货说明请查看后申请) is converted.
+# type=出貨) leads to no page. A bare domain ends in a top-level domain shops use (.com, .cn,
+# .tw…), so a size or a model (尺码M.XL/大码, HW.MATE/旗舰版, manual.pdf/说明) is none, nor is
+# a list of sizes (xs.xl/xxl, m.xl/l). Chinese right after / ? & # = belongs to the link
+# (…/发票, …/#/发票): where a sentence is glued on (…/退货说明请查看后申请) it stays as
+# written too, as a broken link costs the customer more.
 _LINK_WORD = r"[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]++"
-_LINK_HEAD = r"(?:(?i:https?://|www\.)|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?!x*[sl]/)[a-z]{2,}/)"
-_LINK = re.compile(rf"{_LINK_HEAD}(?:[!-~]|(?<==){_LINK_WORD}|(?<=[/?&#]){_LINK_WORD}(?=[!-~])|(?<=[^\x00-\x7f]/){_LINK_WORD})*"
+_TLD = r"(?:com|cn|net|org|info|biz|top|shop|store|vip|xyz|cc|co|io|me|tv|hk|tw|mo|sg|jp|kr|us|uk|edu|gov|site|online|app|ltd)"
+_LINK_HEAD = rf"(?i:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.{_TLD}/)"
+_LINK = re.compile(rf"{_LINK_HEAD}(?:[!-~]|(?<=[/?&#=]){_LINK_WORD})*"
                    r"|(?i:(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})")
 # Place-holders for what a conversion must not touch, from the private-use planes OpenCC
 # and the word fixes leave alone: links in plane 15, app paths in plane 16, each 65534
@@ -261,9 +263,11 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
 # An app's menu path (我的 > 设置 > 账号与安全, 我的订单>待发货): its labels are what the
 # customer looks for on screen, so they are converted character by character, never given
 # Taiwan words (設定, 帳號, 待出貨) the app does not show. Not a flow written with arrows
-# (拍下→付款→发货, 拍下->付款), nor "more than" (金额>99元, >=2件), which are prose.
+# (拍下→付款→发货, 拍下->付款), nor "more than" (金额>99元, 金额 > 99 元, >=2件), which are
+# prose: a > before = or a number and its unit; a label may begin with digits (设置 > 5G网络).
 _PATH_STOP = r"\s，。、；：！？,;!?「」“”『』（）()【】<>＞›"
-_PATH_SEPARATOR = r"(?<![-－—=＝])[>＞›](?![ \t]*[\d=＝])"
+_MORE_THAN = r"[ \t]*[=＝]|[\d０-９]|[ \t]*[\d０-９]+(?:\.\d+)?[ \t]*(?:元|块|件|个|天|小时|%|％|折|克|斤|公斤|kg|cm|mm|米|(?![A-Za-z0-9\u3400-\u9fff]))"
+_PATH_SEPARATOR = rf"(?<![-－—=＝])[>＞›](?!{_MORE_THAN})"
 # (From a run's start only, taken whole: linear in the text, not by the square of a long run.)
 _APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*{_PATH_SEPARATOR}[ \t]*[^{_PATH_STOP}]++)+")
 

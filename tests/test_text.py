@@ -423,10 +423,13 @@ def test_an_app_paths_labels_get_kefus_character_fixes(wording, text, path):
                                              ("满>=2件包邮", "滿>=2件免運"),
                                              ("拍下->付款->发货，一般48小时内", "拍下->付款->出貨，一般48小時內"),
                                              ("拍下=>付款=>发货", "拍下=>付款=>出貨"),
-                                             ("在 我的订单>待发货 里查看", "我的訂單>待發貨")])
+                                             ("在 我的订单>待发货 里查看", "我的訂單>待發貨"),
+                                             ("订单金额 > 99 元包邮", "訂單金額 > 99 元免運"),
+                                             ("路径：设置 > 5G网络 > 账号设置", "設置 > 5G網絡 > 賬號設置")])
 def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
     """Every > counted as an app path's separator: 订单金额>99元包邮 kept 包郵 and 拍下->付款->发货
-    kept 發貨 (no Taiwan wording), as if they were menu labels."""
+    kept 發貨 (no Taiwan wording), as if they were menu labels. And a label that begins with
+    digits (设置 > 5G网络) is one: read as "more than", the path fell apart (設定 > 5G網絡)."""
     from kefu.kb.text import to_traditional
 
     assert converted in to_traditional(text)
@@ -435,16 +438,19 @@ def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
 @pytest.mark.parametrize("text, converted", [
     ("尺码M.XL/大码", "尺碼M.XL/大碼"), ("颜色 Black.White/黑白", "顏色 Black.White/黑白"), ("Vol.II/上册", "Vol.II/上冊"),
     ("型号 HW.MATE/旗舰版", "型號 HW.MATE/旗艦版"), ("说明书manual.pdf/说明", "說明書manual.pdf/說明"),
-    ("详见https://shop.example.com/退货说明请查看后申请", "詳見https://shop.example.com/退貨說明請檢視後申請"),
-    ("或www.shop.com/帮助中心查看", "或www.shop.com/幫助中心檢視"),
+    # Chinese right after a link's / is its path, a sentence glued on there too (a link left
+    # as written costs less than a broken one): …/发票 was converted to …/發票, a page not there
+    ("详见https://shop.example.com/退货说明请查看后申请", "詳見https://shop.example.com/退货说明请查看后申请"),
+    ("或www.shop.com/帮助中心查看", "或www.shop.com/帮助中心查看"), ("见 https://shop.com/发票", "見 https://shop.com/发票"),
+    ("见 https://shop.com/#/发票。", "見 https://shop.com/#/发票。"), ("见 m.tb.cn/发票", "見 m.tb.cn/发票"),
+    ("见 WWW.SHOP.COM/发票", "見 WWW.SHOP.COM/发票"), ("见 Shop.com/售后/发票", "見 Shop.com/售后/发票"),
     ("1.5kg/袋", "1.5kg/袋"), ("SKU-A12.cn/3号色", "SKU-A12.cn/3號色"),
     ("详见 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，", "詳見 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，"),
     ("或 www.example.com/售后/质量\n", "或 www.example.com/售后/质量\n"), ("邮箱 Service@Qinghe.com，", "郵箱 Service@Qinghe.com，")])
 def test_only_a_links_own_chinese_is_kept_as_written(text, converted):
     """Any word.word/ read as a link and took the Chinese after it: 尺码M.XL/大码 kept 大码, and
     a sentence glued to a link's path (…/退货说明请查看后申请) stayed simplified. A bare domain
-    is lower case; Chinese after its / belongs to it when more of the link follows, or when
-    the path is already Chinese (/售后/质量); after = it always does."""
+    ends in a top-level domain shops use; Chinese right after / ? & # = belongs to the link."""
     from kefu.kb.text import to_traditional
 
     assert to_traditional(text) == converted
