@@ -316,7 +316,16 @@
   // (以下为新消息, 客户已离开). As in Python, a nickname's length counts characters (the u
   // flag), a digit is any script's (\p{Nd}: ２０２６), and a notice may mix the scripts
   // (会话已關閉: Python reads it converted to simplified).
-  const CHAT_HEADER = /^(?!\S*[:：]\p{Nd})(\S{0,39}[^\s:：])[ \t]+(?:(?:\p{Nd}{4}[-/.年])?\p{Nd}{1,2}[-/.月]\p{Nd}{1,2}日?[ \t]+\p{Nd}{1,2}:\p{Nd}{2}(?::\p{Nd}{2})?|\p{Nd}{1,2}:\p{Nd}{2}:\p{Nd}{2})$/u;
+  const CHAT_HEADER = /^(?!\S*[:：]\p{Nd})(\S{0,39}[^\s:：])[ \t]+(?:(\p{Nd}{4}[-/.年])?\p{Nd}{1,2}[-/.月]\p{Nd}{1,2}日?[ \t]+\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2})?|\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2}))$/u;
+  // No nickname: an order or tracking number, or a time word (明天 12-02 10:00 is said).
+  const NO_NICKNAME = /(?<![A-Za-z\p{Nd}])\p{Nd}{12}|(?<![A-Za-z])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\p{Nd}{9}|[今明后後昨前]天|改[到成为為在]|[预預]约|[预預]約|[约約][的好在]|[时時][间間]|日期|原[来來]|之前|[上下]午|中午|晚上|早上/u;
+  /** The sender's nickname when `line` is a header: with a year or seconds, or a 千牛
+   * sub-account's (shop:agent) with a date (kb/text.py's chat_header). */
+  function chatHeader(line) {
+    const m = CHAT_HEADER.exec(pyStrip(line));
+    if (!m || NO_NICKNAME.test(m[1])) return null;
+    return m[2] || m[3] || m[4] || /[:：]/.test(m[1]) ? m[1] : null;
+  }
   const CHAT_NOTICE = /^[-—=─·.\s\x85]*(?:以[上下][为是為](?:新|[历歷]史)消息|(?:客[户戶]|[顾顧]客|[买買]家|[对對]方|用[户戶])已(?:[离離][开開]|下[线線])|[会會][话話]已(?:[结結]束|[关關][闭閉])|\S{0,20}撤回了一[条條]消息)[-—=─·.\s\x85]*$/u;
   // Python's str.strip: JavaScript's trim leaves U+0085 and U+001C-001F, and takes U+FEFF.
   const pyStrip = (s) => s.replace(/^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, "");
@@ -331,10 +340,7 @@
    * every line is the customer's. */
   function parseContext(text) {
     const lines = text.split(/\r?\n/);
-    const names = lines.map((line) => {
-      const header = CHAT_HEADER.exec(pyStrip(line));
-      return header ? header[1] : null;
-    });
+    const names = lines.map(chatHeader);
     const shop = new Set(names.filter((name) => name !== null && SHOP_NICKNAME.test(name)));
     for (const name of [...shop]) shop.add(name.split(/[:：]/)[0]);
     const customer = names.find((name) => name !== null && !shop.has(name));
