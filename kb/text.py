@@ -264,9 +264,9 @@ def to_traditional(text: str, config: str = "s2twp") -> str:
 # customer looks for on screen, so they are converted character by character, never given
 # Taiwan words (設定, 帳號, 待出貨) the app does not show. Not a flow written with arrows
 # (拍下→付款→发货, 拍下->付款), nor "more than" (金额>99元, 金额 > 99 元, >=2件), which are
-# prose: a > before = or a number and its unit; a label may begin with digits (设置 > 5G网络).
+# prose: a > before = or a number; a label may be a network's 5G (设置 > 5G网络, not > 8GB).
 _PATH_STOP = r"\s，。、；：！？,;!?「」“”『』（）()【】<>＞›"
-_MORE_THAN = r"[ \t]*[=＝]|[\d０-９]|[ \t]*[\d０-９]+(?:\.\d+)?[ \t]*(?:元|块|件|个|天|小时|%|％|折|克|斤|公斤|kg|cm|mm|米|(?![A-Za-z0-9\u3400-\u9fff]))"
+_MORE_THAN = r"[ \t]*(?:[=＝]|[\d０-９](?![\d０-９]*[GgＧ](?![A-Za-z0-9])))"
 _PATH_SEPARATOR = rf"(?<![-－—=＝])[>＞›](?!{_MORE_THAN})"
 # (From a run's start only, taken whole: linear in the text, not by the square of a long run.)
 _APP_PATH = re.compile(rf"(?<![^{_PATH_STOP}])[^{_PATH_STOP}]++(?:[ \t]*{_PATH_SEPARATOR}[ \t]*[^{_PATH_STOP}]++)+")
@@ -394,12 +394,13 @@ def scrub(text: str) -> str:
 # with a date ("青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
 # 对方撤回了一条消息), each a whole line. A time the customer gives is no header: 明天 10:30,
 # 下单时间：2026-11-28 10:02:11, a word and a date ("明天 12-02 10:00", "改到 12月6日 14:00"),
-# a time word or an order or tracking number before it (改到 2026-12-06 14:00:00,
-# "3901234567890123 11-28 10:02": the number fills {订单号}).
+# nor is a "name" made only of time words or an order or tracking number (改到 2026-12-06
+# 14:00:00, "3901234567890123 2026-11-28 10:02:11": the number fills {订单号}); a nickname
+# holding them is one (时间煮雨, 用户7392847562934, t_1484192734425_0123).
 _CHAT_HEADER = re.compile(r"(?P<name>(?!\S*[:：]\d)\S{0,39}[^\s:：])[ \t]+(?:(?P<year>\d{4}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?"
                           r"[ \t]+\d{1,2}:\d{2}(?P<seconds>:\d{2})?|\d{1,2}:\d{2}(?P<time_seconds>:\d{2}))")
-_NO_NICKNAME = re.compile(r"(?<![A-Za-z\d])\d{12}|(?<![A-Za-z])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\d{9}|"
-                          r"[今明后昨前]天|改[到成为在]|预约|约[的好在]|时间|日期|原来|之前|[上下]午|中午|晚上|早上")
+_NO_NICKNAME = re.compile(r"(?:订单编?号?|单号)?(?:\d{12,}|(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\d{9,})|"
+                          r"(?:[今明后昨前]天|改[到成为在]|预约|约[的好在]?|时间|日期|原来|之前|[上下]午|中午|晚上|早上|的)+")
 _CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以[上下][为是](?:新|历史)消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
                           r"会话已(?:结束|关闭)|\S{0,20}撤回了一条消息)[-—=─·.\s]*")
 
@@ -407,7 +408,7 @@ _CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以[上下][为是](?:新|历史)
 def chat_header(line: str) -> str | None:
     """The sender's nickname when `line` is a chat app's message header (`_CHAT_HEADER`)."""
     m = _CHAT_HEADER.fullmatch(line.strip())
-    if not m or _NO_NICKNAME.search(to_simplified(m["name"])):
+    if not m or _NO_NICKNAME.fullmatch(to_simplified(m["name"])):
         return None
     return m["name"] if m["year"] or m["seconds"] or m["time_seconds"] or re.search("[:：]", m["name"]) else None
 
@@ -444,9 +445,9 @@ def _without_pasted_lines(text: str) -> str:
     more, or fields under the app's placeholder ([订单]) or a message header; one field
     alone is the customer's own (运单号：YT7512345678901 查不到: its label is the topic)."""
     lines = without_chat_frame(text).split("\n")
-    card = [i for i, line in enumerate(lines)
-            if _CARD_LINE.fullmatch(simple := to_simplified(line)) and any(ch.isdigit() for ch in simple)]
-    fields = sum(len(_CARD_LABEL.findall(to_simplified(lines[i]))) for i in card)
+    simple = [to_simplified(line) for line in lines]
+    card = {i for i, line in enumerate(simple) if _CARD_LINE.fullmatch(line) and any(ch.isdigit() for ch in line)}
+    fields = sum(len(_CARD_LABEL.findall(simple[i])) for i in card)
     if fields < 2 and not (card and (_CARD_MARK.search(to_simplified(text)) or
                                      any(chat_header(line) for line in text.split("\n")))):
         return "\n".join(lines)

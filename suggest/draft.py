@@ -251,8 +251,9 @@ TRACKING_NO = re.compile(r"(?<![A-Za-z0-9])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZT
 
 # A tracking number of digits only (中通, 韵达, 圆通), told apart from an order number by its
 # label or by the carrier named right before it (中通75312345678901); 售后单号, 退款单号,
-# 服务单号 and 工单号 name an after-sale case, not a parcel (退货单号 is the return's waybill).
-_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)(?<!售后)(?<!退款)(?<!服务)(?<!工)单号|"
+# 服务单号 and 工单号 name an after-sale case, 付款单号 (货款, 业务, 财务…) a payment, not a
+# parcel (退货单号 and 寄回后单号 are the return's waybill).
+_LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递号|(?<!订)(?<!售后)(?<!款)(?<!务)(?<!工)单号|"
                                 r"(?:中通|圆通|韵达|申通|极兔|顺丰|邮政|京东|德邦|百世)(?:快递)?(?:单号)?)"
                                 r"\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
 

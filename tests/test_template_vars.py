@@ -137,7 +137,9 @@ def test_a_card_number_labelled_as_something_else_is_not_the_order_number(text, 
     ("京东快递 JDVA12345678901 到哪了", "JDVA12345678901"), ("运单号：JDVC09876543210", "JDVC09876543210"),
     ("退货单号：773123456789012", "773123456789012"), ("工单号 123456789012", None),
     # 后 and 务 exclude only 售后 and 服务: the parcel sent back is still one
-    ("寄回后单号：773123456789012", "773123456789012"), ("退货后单号 773123456789012 麻烦查下", "773123456789012")])
+    ("寄回后单号：773123456789012", "773123456789012"), ("退货后单号 773123456789012 麻烦查下", "773123456789012"),
+    # a payment's number is no parcel's either (付款, 货款, 财务)
+    ("付款单号：20261201123456789", None), ("货款单号 20261201123456789", None), ("财务单号：20261201123456789", None)])
 def test_an_after_sale_number_is_no_tracking_number_and_jds_is(text, tracking):
     """售后单号 and 退款单号 name an after-sale case, not a parcel: they filled {快递单号}; a
     JD waybill (JDVA + 11 digits) did not."""

@@ -425,7 +425,11 @@ def test_an_app_paths_labels_get_kefus_character_fixes(wording, text, path):
                                              ("拍下=>付款=>发货", "拍下=>付款=>出貨"),
                                              ("在 我的订单>待发货 里查看", "我的訂單>待發貨"),
                                              ("订单金额 > 99 元包邮", "訂單金額 > 99 元免運"),
-                                             ("路径：设置 > 5G网络 > 账号设置", "設置 > 5G網絡 > 賬號設置")])
+                                             ("路径：设置 > 5G网络 > 账号设置", "設置 > 5G網絡 > 賬號設置"),
+                                             # any number after > is "more than", its unit whatever
+                                             ("运行内存 > 8GB的手机都支持", "運行記憶體 > 8GB"),
+                                             ("视频 > 10分钟的默认不能上传", "影片 > 10分鐘的預設"),
+                                             ("订单金额 > 99包邮", "訂單金額 > 99免運"), ("保修 > 3年", "保固 > 3年")])
 def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
     """Every > counted as an app path's separator: 订单金额>99元包邮 kept 包郵 and 拍下->付款->发货
     kept 發貨 (no Taiwan wording), as if they were menu labels. And a label that begins with
@@ -505,7 +509,12 @@ def test_a_time_the_customer_gives_with_a_date_is_no_header(said):
 
 @pytest.mark.parametrize("pasted, said", [
     ("青禾优选:小禾 12-01 10:02\n亲，可以的", "亲，可以的"), ("jd_5f3a2b1c 12-01 10:02:11\n在吗", "在吗"),
-    ("tb12345678 2026-12-01 10:02\n能换吗", "能换吗"), ("小禾 2026年12月1日 10:02\n好的", "好的")])
+    ("tb12345678 2026-12-01 10:02\n能换吗", "能换吗"), ("小禾 2026年12月1日 10:02\n好的", "好的"),
+    # a nickname holding a time word or a long number is one (only a name of nothing else is not)
+    ("时间煮雨 2026-12-01 10:02:11\n在吗", "在吗"), ("晚上好呀 2026-12-01 10:02:11\n在吗", "在吗"),
+    ("後天見 2026-12-01 10:02:11\n在吗", "在吗"), ("約好了 2026-12-01 10:02:11\n在吗", "在吗"),
+    ("用户7392847562934 2026-12-01 10:02:11\n在吗", "在吗"), ("t_1484192734425_0123 2026-12-01 10:02:11\n在吗", "在吗"),
+    ("jd_188123456789 2026-12-01 10:02:11\n在吗", "在吗")])
 def test_a_header_with_seconds_a_year_or_a_sub_account_is_still_one(pasted, said):
     from kefu.kb.text import without_chat_frame
 

@@ -317,8 +317,9 @@
   // flag), a digit is any script's (\p{Nd}: ２０２６), and a notice may mix the scripts
   // (会话已關閉: Python reads it converted to simplified).
   const CHAT_HEADER = /^(?!\S*[:：]\p{Nd})(\S{0,39}[^\s:：])[ \t]+(?:(\p{Nd}{4}[-/.年])?\p{Nd}{1,2}[-/.月]\p{Nd}{1,2}日?[ \t]+\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2})?|\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2}))$/u;
-  // No nickname: an order or tracking number, or a time word (明天 12-02 10:00 is said).
-  const NO_NICKNAME = /(?<![A-Za-z\p{Nd}])\p{Nd}{12}|(?<![A-Za-z])(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\p{Nd}{9}|[今明后後昨前]天|改[到成为為在]|[预預]约|[预預]約|[约約][的好在]|[时時][间間]|日期|原[来來]|之前|[上下]午|中午|晚上|早上/u;
+  // No nickname: one made only of an order or tracking number or of time words (明天 12-02 10:00
+  // is said); a nickname holding them is one (时间煮雨, 用户7392847562934).
+  const NO_NICKNAME = /^(?:(?:[订訂][单單][编編]?[号號]?|[单單][号號])?(?:\p{Nd}{12,}|(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\p{Nd}{9,})|(?:[今明后後昨前]天|改[到成为為在]|[预預][约約]|[约約][的好在]?|[时時][间間]|日期|原[来來]|之前|[上下]午|中午|晚上|早上|的)+)$/u;
   /** The sender's nickname when `line` is a header: with a year or seconds, or a 千牛
    * sub-account's (shop:agent) with a date (kb/text.py's chat_header). */
   function chatHeader(line) {
