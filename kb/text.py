@@ -149,7 +149,8 @@ def to_simplified(text: str) -> str:
 # (…/发票, …/#/发票): where a sentence is glued on (…/退货说明请查看后申请) it stays as
 # written too, as a broken link costs the customer more.
 _LINK_WORD = r"[^\x00-\x7f\s，。！？、；：「」『』（）《》“”‘’【】…～]++"
-_TLD = r"(?:com|cn|net|org|info|biz|top|shop|store|vip|xyz|cc|co|io|me|tv|hk|tw|mo|sg|jp|kr|us|uk|edu|gov|site|online|app|ltd)"
+_TLD = (r"(?:com|cn|net|org|info|biz|top|shop|store|vip|xyz|cc|co|io|me|tv|hk|tw|mo|sg|jp|kr|us|uk|edu|gov|site|online|app|ltd"
+        r"|ly|im|gl|club|link|live|wang|fun|ink|red)")  # the last: short links (bit.ly, suo.im)
 _LINK_HEAD = rf"(?i:https?://|www\.|(?<![A-Za-z0-9_.@-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.{_TLD}/)"
 _LINK = re.compile(rf"{_LINK_HEAD}(?:[!-~]|(?<=[/?&#=]){_LINK_WORD})*"
                    r"|(?i:(?<![a-z0-9._%+-])[a-z0-9._%+-]++@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})")

@@ -448,6 +448,7 @@ def test_a_more_than_sign_or_an_arrow_is_no_app_path(text, converted):
     ("或www.shop.com/帮助中心查看", "或www.shop.com/帮助中心查看"), ("见 https://shop.com/发票", "見 https://shop.com/发票"),
     ("见 https://shop.com/#/发票。", "見 https://shop.com/#/发票。"), ("见 m.tb.cn/发票", "見 m.tb.cn/发票"),
     ("见 WWW.SHOP.COM/发票", "見 WWW.SHOP.COM/发票"), ("见 Shop.com/售后/发票", "見 Shop.com/售后/发票"),
+    ("见 suo.im/5abc/退货说明", "見 suo.im/5abc/退货说明"), ("见 bit.ly/3xYz/发票", "見 bit.ly/3xYz/发票"),
     ("1.5kg/袋", "1.5kg/袋"), ("SKU-A12.cn/3号色", "SKU-A12.cn/3號色"),
     ("详见 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，", "詳見 https://shop.example.com/help/后台/发票?id=A12&type=发货 ，"),
     ("或 www.example.com/售后/质量\n", "或 www.example.com/售后/质量\n"), ("邮箱 Service@Qinghe.com，", "郵箱 Service@Qinghe.com，")])
