@@ -172,7 +172,7 @@ _TRADE_FAULT = (r"(?<![不没无])(?:过期|临期|发酸|酸了|酸味|馊|哈�
 # a product's use (止痒, 头皮痒的人能用吗).
 _HARM = (r"(?<![不没无])(?<!没有)(?:过敏了|(?:用|涂|擦|抹|吃|喝|戴|敷|穿)了[^，,。！!？?吗么嘛]{0,8}?过敏|"
          r"起了?(?:一堆|一片|好多|很多|一些|些)?(?:小|红)?(?:疹|痘|包|红点)|红疹|疹子|红肿|又红又痒|"
-         r"(?:好|很|特别|超|非常|有点|又)痒|发痒|刺痛|烂脸|拉肚子|腹泻|呕吐|(?:一直|老是|总是|还)吐|吐了|"
+         r"(?:好|很|特别|超|非常|有点|又)痒|发痒|刺痛|烂脸|拉肚子|腹泻|呕吐|(?:一直|老是|总是|还)吐|(?<!我都)(?<![快想要看])吐了|"
          r"(?:食物)?中毒了|食物中毒|肚子(?:疼|痛)|胃(?:疼|痛)|眼睛(?:疼|痛)|头晕|"
          r"吃(?:到|出)了?[^，,。！!？?]{0,4}?(?:头发|毛发|虫|异物|石子|沙子|玻璃|铁丝|钢丝|塑料|指甲|苍蝇|蟑螂)|"
          r"(?:有|发现)[^，,。！!？?]{0,4}?(?:头发|虫子|活虫|死虫|蛆|异物|塑料丝|塑料片|玻璃渣|铁丝|钢丝|石子|苍蝇|蟑螂)|"
@@ -181,15 +181,32 @@ _HARM_FOUND = re.compile(_HARM)
 # Harm with the goods sent back asked for (脸就红肿！我要退货退款, 猫吃了吐 我要退): an after-sale
 # request, still urgent.
 _RETURN_ASKED = re.compile(r"退货|退款|退钱|(?:我|想|要)退|换货")
-# Before harm's words, what makes them a condition or a worry: 会过敏吗, 怕拉肚子, 有没有虫子.
-_HARM_IF = re.compile(r"会(?!员)|容易|是否|怕|担心|如果|万一|防止|预防|避免|要是|假如|以防|有没有|能不能|适合")
+# What makes a problem's words a worry (会掉色吗, 如果坏了怎么办, 怕拉肚子), and what asks right
+# after them (起球吗, 缩水不): read by _harmed and reports_problem.
+_IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
+_ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
+# Before harm's words, what makes them a condition or a worry too: 防止过敏, 有没有虫子.
+_HARM_IF = re.compile(rf"{_IF_EVER.pattern}|防止|预防|避免|以防|有没有|能不能|适合")
+# A message that asks anything (可以喝这个奶粉吗, 有适合的推荐吗, 用哪款好, 吃什么好, 怎么办) tells a
+# symptom as its background (宝宝拉肚子, 敏感肌, 之前用别家的过敏了), no harm done by the goods,
+# unless it names the shop's goods used before the symptom (用了你们的面霜过敏了，能退吗, 这个
+# 洗发水用了头皮痒, 收到的零食吃了拉肚子).
+_ASKS_ANY = re.compile(r"[?？]|吗|嘛|呢|能不能|可不可以|可以|推荐|适合|哪款|哪种|哪个|有用|什么好|怎么办")
+_GOODS_USED = re.compile(r"(?:你们|你家|你哋|贵店|这个|这款|这瓶|这支|这盒|这件|这次|收到|买的|买了)"
+                         r"[^，,。！!？?]{0,10}?(?:用|吃|喝|涂|擦|抹|戴|敷|穿|闻)(?:了|着|完|后)|"
+                         r"(?:用|吃|喝|涂|擦|抹|戴|敷|穿)了?(?:你们|你家|你哋|贵店|这个|这款)")
+_OTHER_SHOPS = re.compile(r"别家|别人家|其他家|其它家|别的店|别的牌子")
 
 
 def _harmed(text: str) -> bool:
     """Whether `text` reports harm to health or safety (see _HARM), not asks whether it may
-    happen (这款面霜会过敏吗, 吃了会拉肚子吗, 里面有没有异物)."""
+    happen (这款面霜会过敏吗, 吃了会拉肚子吗, 里面有没有异物) nor tells a symptom behind a
+    question before buying (宝宝拉肚子，可以喝这个奶粉吗: see _ASKS_ANY)."""
+    asks = bool(_ASKS_ANY.search(text))
     return any(not _HARM_IF.search(text, max(0, m.start() - 6), m.end())
-               and not re.match(r"[吗嘛么不没呢]", text[m.end():m.end() + 1])
+               and not _ASKED_AFTER.match(text, m.end())
+               and not (asks and not any(not _OTHER_SHOPS.search(used.group())
+                                         for used in _GOODS_USED.finditer(text, 0, m.end())))
                for m in _HARM_FOUND.finditer(text))
 
 
@@ -541,8 +558,6 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
                     rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 充不进电, 屏幕有坏点
                     rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害 (harm reported: _harmed)
                     r"没收到|没有收到|[未冇]收到|收唔到")
-_IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
-_ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
 
 
 def reports_problem(message: str) -> bool:

@@ -952,3 +952,29 @@ def test_a_shops_own_category_says_an_intent_only_by_its_name(category, intent):
 
 def test_buying_again_after_using_it_up_is_pre_sale():
     assert understand("面霜用完了想回购，还有活动吗", "售后").intent == "presale"
+
+
+# A symptom told as the background of a question asked before buying (宝宝拉肚子，可以喝这个奶粉吗)
+# is no harm: only a question about the shop's goods used (用了你们的面霜过敏了，能退吗) reports one.
+@pytest.mark.parametrize("message", [
+    "宝宝拉肚子，可以喝这个奶粉吗", "我胃疼，能吃这个吗", "孕妇头晕可以用吗", "皮肤很痒用哪款好",
+    "我头皮很痒，有适合的洗发水推荐吗", "我宝宝湿疹很痒，这个面霜能用吗", "狗狗拉肚子吃什么好",
+    "我家猫老是吐毛球，有化毛膏吗", "最近眼睛疼，这个护眼仪有用吗", "眼镜戴着头晕是度数问题吗",
+    "隐形眼镜戴着有异物感吗", "这个柜子甲醛味大吗", "敏感肌用了过敏怎么办",
+    "我是敏感肌，之前用别家的过敏了，你家的温和吗", "上次买别家的吃了拉肚子，你们家的新鲜吗",
+])
+def test_a_symptom_behind_a_question_before_buying_is_no_harm(message):
+    u = understand(message, "过敏")
+    assert (u.intent, u.sentiment, u.urgency) == ("presale", "calm", "normal")
+    assert not reports_problem(message)
+
+
+def test_harm_asked_about_the_shops_goods_used_is_still_harm():
+    u = understand("用了你们的面霜过敏了，怎么办", "过敏")
+    assert (u.intent, u.urgency) == ("complaint", "high")
+    assert understand("我用了这个洗发水头皮很痒，能退吗", "过敏").urgency == "high"
+
+
+def test_an_idiom_of_disgust_is_no_harm():
+    u = understand("我都吐了，等了三天还没发货")
+    assert u.intent == "logistics" and u.sentiment != "calm"
