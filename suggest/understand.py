@@ -196,6 +196,11 @@ _GOODS_USED = re.compile(r"(?:你们|你家|你哋|贵店|这个|这款|这瓶|�
                          r"[^，,。！!？?]{0,10}?(?:用|吃|喝|涂|擦|抹|戴|敷|穿|闻)(?:了|着|完|后)|"
                          r"(?:用|吃|喝|涂|擦|抹|戴|敷|穿)了?(?:你们|你家|你哋|贵店|这个|这款)")
 _OTHER_SHOPS = re.compile(r"别家|别人家|其他家|其它家|别的店|别的牌子")
+# An itch, dizziness, sore eyes, a foreign-body feel or a formaldehyde smell said alone is the
+# customer's condition or a worry (最近头皮很痒，想买个洗发水, 隐形眼镜有异物感): harm only once
+# something was used, worn, eaten or breathed before it (穿着有点痒, 熏得眼睛疼, 用了…头皮好痒).
+_BARE_SYMPTOM = re.compile(r"(?:好|很|特别|超|非常|有点|又)痒|发痒|眼睛(?:疼|痛)|头晕|异物|甲醛味")
+_CAUSED = re.compile(r"(?:用|涂|擦|抹|吃|喝|戴|敷|穿|闻|熏|睡|坐|洗)(?:了|着|完|后|得|过)|收到")
 
 
 def _harmed(text: str) -> bool:
@@ -205,6 +210,7 @@ def _harmed(text: str) -> bool:
     asks = bool(_ASKS_ANY.search(text))
     return any(not _HARM_IF.search(text, max(0, m.start() - 6), m.end())
                and not _ASKED_AFTER.match(text, m.end())
+               and not (_BARE_SYMPTOM.fullmatch(m.group()) and not _CAUSED.search(text, 0, m.start()))
                and not (asks and not any(not _OTHER_SHOPS.search(used.group())
                                          for used in _GOODS_USED.finditer(text, 0, m.end())))
                for m in _HARM_FOUND.finditer(text))

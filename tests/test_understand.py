@@ -978,3 +978,16 @@ def test_harm_asked_about_the_shops_goods_used_is_still_harm():
 def test_an_idiom_of_disgust_is_no_harm():
     u = understand("我都吐了，等了三天还没发货")
     assert u.intent == "logistics" and u.sentiment != "calm"
+
+
+# An itch, dizziness or sore eyes said with nothing used, worn or eaten is the customer's
+# condition, no harm the goods did (熏得眼睛疼, 穿着有点痒 are).
+@pytest.mark.parametrize("message", ["最近头皮很痒，想买个洗发水", "开车久了头晕，想买个颈枕", "天天看电脑眼睛疼，想买个护眼仪"])
+def test_a_bare_symptom_with_nothing_used_is_no_harm(message):
+    u = understand(message, "过敏")
+    assert (u.intent, u.sentiment, u.urgency) == ("presale", "calm", "normal")
+
+
+def test_a_symptom_the_goods_caused_is_harm():
+    assert understand("这件毛衣穿着有点痒", "过敏").urgency == "high"
+    assert understand("沙发有一股很重的甲醛味，熏得眼睛疼", "过敏").intent == "complaint"
