@@ -991,3 +991,27 @@ def test_a_bare_symptom_with_nothing_used_is_no_harm(message):
 def test_a_symptom_the_goods_caused_is_harm():
     assert understand("这件毛衣穿着有点痒", "过敏").urgency == "high"
     assert understand("沙发有一股很重的甲醛味，熏得眼睛疼", "过敏").intent == "complaint"
+
+
+# A fault's words inside ordinary words (稳不稳, 打八折了, 折角设计, 我漏了填地址), asked with no 会
+# (充气床漏气吗), asked a little after it (会融化吗) or of the shop's own service (直播间一直掉线) report
+# nothing gone wrong with the goods.
+@pytest.mark.parametrize("message, intent", [
+    ("这个桌子稳不稳", "presale"), ("这个车载支架稳不稳", "presale"), ("网速稳不稳定", "presale"),
+    ("信号不稳定怎么办", "presale"), ("双十一打八折了吗", "presale"), ("现在买已经打五折了吗", "presale"),
+    ("这个有折角设计吗", "presale"), ("我漏了填地址", "presale"), ("打游戏掉线吗", "presale"),
+    ("这个充气床漏气吗", "presale"), ("这个婴儿摇椅能晃动吗", "presale"), ("这个收纳盒可以分层吗", "presale"),
+    ("这个酸奶有酸味吗", "presale"), ("巧克力夏天发货会融化吗", "logistics"), ("有临期的便宜卖吗", "presale"),
+    ("快过期的吗", "presale"), ("过期时间是多久", "presale"), ("冻肉收到后怎么化冻", "presale"),
+    ("这本书是正版吗，会缺页吗", "presale"), ("直播间一直掉线", "presale"), ("你们的客服系统老是掉线", "presale"),
+])
+def test_a_faults_words_that_report_no_fault_of_the_goods(message, intent):
+    assert understand(message, "其他").intent == intent
+    assert not reports_problem(message)
+
+
+@pytest.mark.parametrize("message", ["桌子放不稳了", "书角折了", "封面折角了", "瓶子漏了一半", "路由器老是掉线",
+                                     "冻肉收到的时候已经化冻了", "巧克力收到已经融化了"])
+def test_those_faults_reported_are_still_after_sale(message):
+    assert understand(message, "其他").intent == "aftersale"
+    assert reports_problem(message)
