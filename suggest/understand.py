@@ -252,9 +252,12 @@ _SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|(?<![开刷看用])�
                            rf"(?:怎么|为什么|为啥|咋|一直|老是|总是|又|都|也|还是|根本|完全)*(?:{_DEVICE_FAULT}|掉线|断网)")
 
 
-# What expires besides the goods: 优惠券过期了, 活动过期了吗, 会员过期了怎么续, 链接过期了.
-_NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优惠|码|卡|资格|权益|福利|额度|套餐|订阅|vip|报名|"
-                               r"时间|时效|申请|售后期|退货期|价保)[^，,。！!？?的买]{0,8}?过期")
+# What expires besides the goods: 优惠券过期了, 活动过期了吗, 会员过期了怎么续, 链接过期了; a code
+# or a card only when it ends the noun right before 过期 (优惠码过期了, 购物卡已经过期): the goods'
+# 生产时间 or 批号码 read as expired is the goods' own.
+_NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优惠|资格|权益|福利|额度|套餐|订阅|vip|报名|"
+                               r"时效|申请|售后期|退货期|价保)[^，,。！!？?的买]{0,8}?过期|"
+                               r"(?:码|卡)(?:已经?|都|也|快|要|早就?)?过期")
 
 
 def _goods(text: str) -> str:

@@ -1015,3 +1015,17 @@ def test_a_faults_words_that_report_no_fault_of_the_goods(message, intent):
 def test_those_faults_reported_are_still_after_sale(message):
     assert understand(message, "其他").intent == "aftersale"
     assert reports_problem(message)
+
+
+# 码, 卡 and 时间 name something else expired only right before 过期 (优惠码过期了, 购物卡过期了):
+# the goods' production date or batch number read on the box is the goods' own.
+@pytest.mark.parametrize("message", ["收到的牛奶看了下生产时间已经过期了", "面膜盒子上的批号码显示已经过期了"])
+def test_the_goods_expiry_read_on_a_date_or_code_is_a_problem(message):
+    assert understand(message, "保质期").intent == "aftersale"
+    assert reports_problem(message)
+
+
+@pytest.mark.parametrize("message", ["优惠码过期了还能用吗", "购物卡过期了怎么办", "兑换码已经过期了"])
+def test_a_code_or_card_expired_is_no_products(message):
+    assert not reports_problem(message)
+    assert understand(message, "保质期").intent != "aftersale"
