@@ -22,10 +22,11 @@ CATEGORY_INTENT = {"售前": "presale", "账户": "presale", "售中": "order", 
                    "投诉": "complaint"}
 # A shop's own category says an intent only when its name does (退换货, 物流配送, 订单支付, 投诉建议);
 # 过敏, 保质期 or 食品安全 hold pre-sale questions as well as problems: the words must say which.
+# So do 发货须知, 支付方式, 付款方式 and 发票 (能用信用卡吗, 能开专票吗 are asked before buying).
 _CATEGORY_WORDS = (("complaint", re.compile(r"投诉")),
                    ("aftersale", re.compile(r"售后|退换|退货|换货|退款|维修|保修|质量问题|破损")),
-                   ("logistics", re.compile(r"物流|快递|配送|发货")),
-                   ("order", re.compile(r"订单|支付|付款|发票")))
+                   ("logistics", re.compile(r"物流|快递|配送")),
+                   ("order", re.compile(r"订单")))
 
 
 def category_intent(category: str | None) -> str:

@@ -1029,3 +1029,11 @@ def test_the_goods_expiry_read_on_a_date_or_code_is_a_problem(message):
 def test_a_code_or_card_expired_is_no_products(message):
     assert not reports_problem(message)
     assert understand(message, "保质期").intent != "aftersale"
+
+
+# A shop's 发货须知, 支付方式 or 发票 category holds questions asked before buying too: its
+# name says no intent (有啥颜色 matched 发货须知 on nothing but its top entry).
+@pytest.mark.parametrize("message, category", [("有啥颜色", "发货须知"), ("能用信用卡吗", "支付方式"),
+                                               ("支持哪些银行卡", "付款方式"), ("能开专票吗", "发票")])
+def test_a_category_of_terms_asked_before_buying_says_no_intent(message, category):
+    assert understand(message, category).intent == "presale"
