@@ -229,7 +229,7 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害, 书缺页了
                         r"(?:用|穿|戴|洗|吃|睡|坐)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
 # A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
-# 保修几年): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
+# 保修几年, 甲醛味大吗): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
 # A device's 不 asks only at the end (黑屏不？, not 黑屏不亮了).
 # A device's fault after a bare 会 asks only with a question after it: 就会自动关机 and 戴一会就会
 #没声音 report one; after 怎么 or 为什么 it is the customer's own (耳机怎么没声音嘛).
@@ -238,6 +238,9 @@ _ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|�
                            # a shelf life or a used book asked: 快过期了吗, 多久过期, 是临期的吗, 是二手的吗
                            r"(?:快|要)?过期了?(?:吗|么|嘛|没)|(?:多久|什么时候|啥时候|几时|何时|哪天)(?:会|就)?过期|"
                            r"(?:临期|二手)的?(?:吗|么|嘛)|有(?:没有)?临期|"
+                           # a smell asked: 甲醛味大吗, 有异味吗, 味道重不重
+                           r"(?:甲醛|异味|气味|味道|味儿?)(?:大|重|浓|刺鼻|超标)?(?:吗|么|嘛)|"
+                           r"(?:甲醛|异味|气味|味道|味儿?)(?:大不大|重不重|浓不浓|超不超标)|"
                            # another trade's fault asked, with or without 会 (充气床漏气吗, 会融化吗, 会缺页吗)
                            rf"(?:{_TRADE_FAULT})的?(?:吗|么|嘛|不(?![\u3400-\u9fff]))|"
                            rf"(?<![就总都也还])(?:会不会|会|容易|是否)[^，,。！!？?]{{0,2}}?(?:{_TRADE_FAULT})|"

@@ -1037,3 +1037,14 @@ def test_a_code_or_card_expired_is_no_products(message):
                                                ("支持哪些银行卡", "付款方式"), ("能开专票吗", "发票")])
 def test_a_category_of_terms_asked_before_buying_says_no_intent(message, category):
     assert understand(message, category).intent == "presale"
+
+
+# A smell asked about before buying (甲醛味大吗, 有异味吗) is pre-sale whatever entry matched; one
+# found on the goods received is after-sale.
+@pytest.mark.parametrize("message", ["这个柜子甲醛味大吗", "新沙发有异味吗", "这款床垫味道重不重"])
+def test_a_smell_asked_before_buying_is_pre_sale(message):
+    assert understand(message, "售后").intent == "presale"
+
+
+def test_a_smell_found_on_the_goods_is_after_sale():
+    assert understand("沙发收到有异味", "售前").intent == "aftersale"
