@@ -182,7 +182,7 @@ _HARM = (r"(?<![不没无])(?<!没有)(?:过敏了|(?:用|涂|擦|抹|吃|喝|�
 _HARM_FOUND = re.compile(_HARM)
 # Harm with the goods sent back asked for (脸就红肿！我要退货退款, 猫吃了吐 我要退): an after-sale
 # request, still urgent.
-_RETURN_ASKED = re.compile(r"退货|退款|退钱|(?:我|想|要)退|换货")
+_RETURN_ASKED = re.compile(r"退货|退款|退钱|(?:我|想|要|能|可以|可不可以|能不能)退|换货")
 # What makes a problem's words a worry (会掉色吗, 如果坏了怎么办, 怕拉肚子), and what asks right
 # after them (起球吗, 缩水不): read by _harmed and reports_problem.
 _IF_EVER = re.compile(r"会(?!员)|容易|如果|万一|要是|假如|的话|怕|担心|是否")
@@ -191,8 +191,8 @@ _ASKED_AFTER = re.compile(r"[吗嘛么不没呢]")
 _HARM_IF = re.compile(rf"{_IF_EVER.pattern}|防止|预防|避免|以防|有没有|能不能|适合")
 # A message that asks anything (可以喝这个奶粉吗, 有适合的推荐吗, 用哪款好, 吃什么好, 怎么办) tells a
 # symptom as its background (宝宝拉肚子, 敏感肌, 之前用别家的过敏了), no harm done by the goods,
-# unless it names the shop's goods used before the symptom (用了你们的面霜过敏了，能退吗, 这个
-# 洗发水用了头皮痒, 收到的零食吃了拉肚子).
+# unless it names the shop's goods used before the symptom (用了你们的面霜过敏了，怎么办, 这个
+# 洗发水用了头皮痒, 收到的零食吃了拉肚子) or asks to send them back (吃了拉肚子，可以退吗).
 _ASKS_ANY = re.compile(r"[?？]|吗|嘛|呢|能不能|可不可以|可以|推荐|适合|哪款|哪种|哪个|有用|什么好|怎么办")
 _GOODS_USED = re.compile(r"(?:你们|你家|你哋|贵店|这个|这款|这瓶|这支|这盒|这件|这次|收到|买的|买了)"
                          r"[^，,。！!？?]{0,10}?(?:用|吃|喝|涂|擦|抹|戴|敷|穿|闻)(?:了|着|完|后)|"
@@ -209,7 +209,7 @@ def _harmed(text: str) -> bool:
     """Whether `text` reports harm to health or safety (see _HARM), not asks whether it may
     happen (这款面霜会过敏吗, 吃了会拉肚子吗, 里面有没有异物) nor tells a symptom behind a
     question before buying (宝宝拉肚子，可以喝这个奶粉吗: see _ASKS_ANY)."""
-    asks = bool(_ASKS_ANY.search(text))
+    asks = bool(_ASKS_ANY.search(text)) and not _RETURN_ASKED.search(text)  # 吃了拉肚子，可以退吗: the goods
     return any(not _HARM_IF.search(text, max(0, m.start() - 6), m.end())
                and not _ASKED_AFTER.match(text, m.end())
                and not (_BARE_SYMPTOM.fullmatch(m.group()) and not _CAUSED.search(text, 0, m.start()))

@@ -1048,3 +1048,8 @@ def test_a_smell_asked_before_buying_is_pre_sale(message):
 
 def test_a_smell_found_on_the_goods_is_after_sale():
     assert understand("沙发收到有异味", "售前").intent == "aftersale"
+
+
+def test_harm_beside_a_return_asked_is_the_goods_harm():
+    u = understand("吃了拉肚子，可以退吗", "过敏")
+    assert (u.intent, u.urgency) == ("aftersale", "high")
