@@ -500,25 +500,37 @@ def _item_number(line: str) -> tuple[int, tuple, Callable[[int], str]] | None:
 def _without_emptied_items(answer: str, result: str) -> str:
     """`result` without the lines of `answer` the request took all the words of (a list item
     "1. 请把订单号发给我们" left as "1. "), the items that follow one taken out moved up:
-    only its own run (the next number, then the next, no other line between), so a second
-    list further down, or a line that opens with "11.11活动", keeps its numbers."""
+    only its own run (the next number, then the next; blank lines and lines indented past the
+    number may come between, no other line), so a second list further down, or a line that
+    opens with "11.11活动", keeps its numbers. No blank line is left where an item stood."""
     before, after = answer.split("\n"), result.split("\n")
     if len(before) != len(after):  # a request across lines: nothing to match line by line
         return result
-    kept, shift, run = [], 0, None  # shift: items taken out of the run; run: (next number, style)
+    # shift: items taken out of the run; run: (next number, style); indent: the run's margin
+    kept, shift, run, indent, dropped = [], 0, None, 0, False
     for old, new in zip(before, after):
         if new != old and not _LIST_ITEM.sub("", new).strip("，,。；; "):
             if item := _item_number(old):
                 number, style, _ = item
                 shift = shift + 1 if run == (number, style) else 1
-                run = (number + 1, style)
+                run, indent = (number + 1, style), len(old) - len(old.lstrip())
+            dropped = True
             continue
+        margin = len(new) - len(new.lstrip())
         item = _item_number(new)
         if shift and item and run == item[:2]:
             new = item[2](item[0] - shift)
             run = (item[0] + 1, item[1])
+        elif shift and not item and (not new.strip() or margin > indent):
+            pass  # a blank line between items, or an item going on: still the same list
         else:
             shift, run = 0, None
+        if not new.strip():
+            # the blank line that set the dropped item apart goes with it
+            if dropped and (not kept or not kept[-1].strip()):
+                continue
+        else:
+            dropped = False
         kept.append(new)
     return "\n".join(kept)
 

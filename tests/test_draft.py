@@ -1315,6 +1315,22 @@ def test_only_the_items_right_after_a_dropped_order_request_move_up(answer, with
     assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
 
 
+@pytest.mark.parametrize("answer, without", [
+    ("1. 请把订单号发给我们\n\n2. 我们核实后补发\n\n3. 补发后会通知您", "1. 我们核实后补发\n\n2. 补发后会通知您"),
+    ("1. 我们先核实\n\n2. 请把订单号发给我们\n\n3. 补发后会通知您", "1. 我们先核实\n\n2. 补发后会通知您"),
+    ("1. 请把订单号发给我们\n2. 我们核实后补发\n   （一般1天内）\n3. 补发后会通知您",
+     "1. 我们核实后补发\n   （一般1天内）\n2. 补发后会通知您"),
+])
+def test_items_apart_by_blank_lines_or_continued_on_the_next_line_still_move_up(answer, without):
+    """A list written with a blank line between items, or an item continued on an indented
+    line, stopped the renumbering: "\\n2. 我们核实后补发\\n\\n3. …" (starting at 2, after a blank
+    line) and "1. 我们核实后补发\\n   （一般1天内）\\n3. …" went to the customer. A blank line and
+    a line indented past the item's number stay inside the list, and no blank line is left
+    where the dropped item stood."""
+    d = composer().concise(u_(first=False), hit("ask", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
+    assert d.text == GREETING_LATER + without or d.text == GREETING_LATER + "\n" + without, d.text
+
+
 def test_mainland_drafts_keep_the_words_of_a_taiwan_entrys_app_path():
     d = composer().concise(u_(), hit("tw", "請點選「我的 > 設定 > 帳號與安全」，軟體更新後出貨。"), {}, "k")
     assert "「我的 > 設定 > 帳號與安全」".translate(str.maketrans("設帳號與", "设帐号与")) in d.text, d.text
