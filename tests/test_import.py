@@ -2059,3 +2059,17 @@ def test_markdown_faq_markup_marks_inside_words_and_a_more_than_sign_stay(tmp_pa
     assert [r.data["answer"] for r in loaded.rows] == [
         "型号 AB__12__CD 通用，函数 __init__ 不变\n价格 5**2 和 3**4 元\n>99元包邮\n>=2件包邮\n提示：限时活动\n填写税号",
         "满59元包邮"]
+
+
+def test_markdown_faq_bold_next_to_latin_letters_or_digits_goes(tmp_path):
+    """Bold marks beside a Latin letter or digit stayed in the answer: 满99**包邮**,
+    VIP**专享**价, 尺码XL**偏大**请拍小一码 and __VIP专享__ went to customers with their
+    asterisks and underscores. Only marks between two Latin letters or digits around a number
+    (5**2, AB__12__CD) or around an identifier (__init__) are text."""
+    path = tmp_path / "faq.md"
+    path.write_text("## 包邮吗？\n满99**包邮**\nVIP**专享**价\n尺码XL**偏大**请拍小一码\n__VIP专享__\n"
+                    "型号 AB__12__CD 和 AB**12**CD，函数 __init__，价格 5**2 和 3**4 元\n\n## 运费多少？\n满59元包邮\n",
+                    encoding="utf-8")
+    assert [r.data["answer"] for r in load(path).rows] == [
+        "满99包邮\nVIP专享价\n尺码XL偏大请拍小一码\nVIP专享\n"
+        "型号 AB__12__CD 和 AB**12**CD，函数 __init__，价格 5**2 和 3**4 元", "满59元包邮"]

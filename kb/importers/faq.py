@@ -181,17 +181,30 @@ def _without_comments(lines: list[str]) -> list[str | None]:
 # Markdown markup, which a chat does not render: an answer is read as the customer is to see
 # it. Bold and code marks go, a quote's >, and a link becomes its text with its address after
 # it (请在订单页（https://…）申请). A single * or _ stays (满2件*9折 is a price), and so do
-# marks inside a word (型号 AB__12__CD, 5**2 和 3**4), __ around an identifier (__init__),
-# and a > before a number (>99元包邮, >=2件): text, not markup. Each pattern takes time
-# linear in the text (see documents.EMPHASIS).
+# marks between Latin letters or digits around a number (型号 AB__12__CD, 5**2 和 3**4),
+# __ around an identifier (__init__), and a > before a number (>99元包邮, >=2件): text, not
+# markup. Bold beside a Latin word around Chinese still goes (满99**包邮**, VIP**专享**价).
+# Each pattern takes time linear in the text (see documents.EMPHASIS).
+_LATIN = re.compile(r"[A-Za-z0-9]")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _unbolded(m: re.Match) -> str:
+    """The text a bold match stands for, or the match as it is where it is text (see above)."""
+    before, after = m.string[m.start() - 1:m.start()], m.string[m.end():m.end() + 1]
+    if m[2][0].isdigit() and _LATIN.fullmatch(before) and _LATIN.fullmatch(after):
+        return m[0]
+    return m[0] if m[1] == "__" and _IDENTIFIER.fullmatch(m[2]) else m[2]
+
+
 _MD_MARKUP = [
     (re.compile(r"!?\[([^\[\]]*)\]\(\s*([^()\s]*)\s*\)"),
      lambda m: m[2] if not m[1].strip() or m[1].strip() == m[2] else f"{m[1]}（{m[2]}）" if m[2] else m[1]),
     (re.compile(r"<((?:https?://|mailto:)[^<>\s]+)>"), lambda m: m[1]),
     (re.compile(r"(?<!`)`+([^`]+?)`+"), lambda m: m[1]),
-    (re.compile(r"(?<![A-Za-z0-9_*])\*\*(?=\S)(.{1,300}?)(?<=\S)\*\*(?![A-Za-z0-9_*])"), lambda m: m[1]),
-    (re.compile(r"(?<![A-Za-z0-9_])__(?=[^\sA-Za-z0-9_])(.{1,300}?)(?<=[^\sA-Za-z0-9_])__(?![A-Za-z0-9_])"),
-     lambda m: m[1]),
+    (re.compile(r"(?<!\*)(\*\*)(?=\S)(.{1,300}?)(?<=\S)\*\*(?!\*)"), _unbolded),
+    # underscores bold only at a word's edge (CommonMark): AB__12__CD is a model number
+    (re.compile(r"(?<![A-Za-z0-9_])(__)(?=\S)(.{1,300}?)(?<=\S)__(?![A-Za-z0-9_])"), _unbolded),
     (re.compile(r"^ {0,3}>(?![\d=＝])[ \t]?"), lambda m: ""),
 ]
 
