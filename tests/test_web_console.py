@@ -1099,6 +1099,21 @@ def test_a_save_keeps_tags_the_editor_did_not_touch(editor, ws):
     assert 'name="tags" value="Black Friday，"' in editor.get("/console/entries/ship")
 
 
+def test_adding_a_tag_keeps_a_stored_tag_that_holds_a_separator_whole(editor, ws):
+    """Adding a tag in the console split every stored tag holding a separator or a space:
+    ["A|B", "满减"] with 新 typed after them was saved as ["A", "B", "满减", "新"], silently.
+    A stored tag still in the field as it was stays one tag; the rest is split as typed."""
+    for stored, typed, tags in ((["A|B", "满减"], "A|B，满减，新", ["A|B", "满减", "新"]),
+                                (["A|B", "满减"], "A|B", ["A|B"]),
+                                (["Black Friday", "c d"], "Black Friday，c d，新", ["Black Friday", "c d", "新"]),
+                                (["a,b"], "a,b 新", ["a,b", "新"]),
+                                (["A|B"], "A|BC，新", ["A", "BC", "新"])):
+        ws.kb().update("ship", {"tags": stored}, author="cli")
+        form = untouched_form(editor.get("/console/entries/ship"))
+        editor.post("/console/entries/ship", {**form, "tags": typed}, status=200)
+        assert ws.kb().store.get("ship").tags == tags, (stored, typed)
+
+
 def test_validity_bounds_take_a_time_and_survive_an_untouched_save(editor, ws):
     """The form's date inputs could not take a time (a sale starting at 20:00)."""
     html = editor.post("/console/entries/new", entry_form(

@@ -12,6 +12,7 @@ of the knowledge base happens inside `locked()`, like the API's.
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -139,12 +140,19 @@ def entries():
 
 # -- entry form ---------------------------------------------------------------------
 
-def _split_tags(text: str) -> list[str]:
+def _split_tags(text: str, whole: list[str] = ()) -> list[str]:
     """Tags as typed: parted as a file's tags cell is (`split_tags`) when a separator is used
-    (a tag may hold a space), else by spaces."""
-    if any(c in TAG_SEPARATORS for c in text):
-        return split_tags(text)
-    return text.split()
+    (a tag may hold a space), else by spaces. A tag of `whole` (the entry's own) that holds a
+    separator or a space and stands in `text` as it is, between separators, spaces or the
+    ends, stays one tag: adding 新 after "A|B，满减" keeps A|B."""
+    whole = sorted({t for t in whole if split_tags(t) != [t] or t.split() != [t]}, key=len, reverse=True)
+    kept: list[str] = []
+    if whole:  # each kept tag stands in as one private-use character while the rest is split
+        edge = f"\\s{re.escape(TAG_SEPARATORS)}"
+        stand_in = re.compile(f"(?<![^{edge}])(?:{'|'.join(map(re.escape, whole))})(?![^{edge}])")
+        text = stand_in.sub(lambda m: kept.append(m[0]) or chr(0xE000 + len(kept) - 1), text)
+    tags = split_tags(text) if any(c in TAG_SEPARATORS for c in text) else text.split()
+    return [kept[ord(t) - 0xE000] if len(t) == 1 and 0 <= ord(t) - 0xE000 < len(kept) else t for t in tags]
 
 
 def _tags_text(tags: list[str]) -> str:
@@ -157,14 +165,15 @@ def _tags_text(tags: list[str]) -> str:
 def _tags_of(values: dict) -> list[str]:
     """The tags to save: the entry's own (`tags_loaded`, as the form was loaded) while the
     field still shows them, so a tag holding a comma ("a,b") is not split by a save that
-    never touched the field; else the field as typed."""
+    never touched the field; else the field as typed, those of its own tags it still holds
+    kept whole."""
     try:
         loaded = json.loads(values.get("tags_loaded") or "null")
     except ValueError:
         loaded = None
-    if isinstance(loaded, list) and all(isinstance(t, str) for t in loaded) and values["tags"] == _tags_text(loaded):
-        return loaded
-    return _split_tags(values["tags"])
+    if not (isinstance(loaded, list) and all(isinstance(t, str) for t in loaded)):
+        return _split_tags(values["tags"])
+    return loaded if values["tags"] == _tags_text(loaded) else _split_tags(values["tags"], loaded)
 
 
 def _values_from_form(form) -> dict:
