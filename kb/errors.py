@@ -111,6 +111,8 @@ class DuplicateQuestion(InvalidEntry):
               "not_yet": "which is not valid yet (valid_from {bound}): change its valid_from",
               "unreadable": "whose validity cannot be read ({bound}): correct its valid_from/valid_to",
               "draft": "which is a draft, never suggested: publish it (status published)"}
+    # What follows the state's advice: the way, rather than a second entry with the question.
+    INSTEAD = "rather than adding another entry"
 
     def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None,
                  state: str | None = None, bound: str = ""):
@@ -121,7 +123,7 @@ class DuplicateQuestion(InvalidEntry):
         owner = (f"also the standard question of {row}, entry {entry_id!r}" if row
                  else f"already the standard question of entry {entry_id!r}")
         if state in self.STATES:
-            owner += ", " + self.STATES[state].format(bound=bound) + " rather than adding another entry"
+            owner += f", {self.STATES[state].format(bound=bound)} {self.INSTEAD}"
         super().__init__("question", f"{question!r} is {owner}" + (f" ({hint})" if hint else ""))
         if where:
             self.args = (f"{where}, {self.args[0]}",)

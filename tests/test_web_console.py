@@ -2836,3 +2836,20 @@ def test_the_tag_field_parts_tags_as_a_files_tags_cell_does(typed, tags):
     from kefu.web.console import _split_tags
 
     assert _split_tags(typed) == tags
+
+
+def test_the_states_of_an_entry_holding_a_question_are_read_from_one_list(monkeypatch):
+    """The console read a refusal's state back from its English with a table of its own
+    words ("not valid yet" → not_yet), which went stale as soon as DuplicateQuestion.STATES
+    was reworded; the states were listed again for the CLI's renewal command. The words
+    come from STATES, and every state has its Chinese and its command."""
+    from kefu.cli import _RENEW
+    from kefu.kb.errors import DuplicateQuestion
+    from kefu.web.messages import UNSUGGESTED_ZH, reason_zh
+
+    assert set(UNSUGGESTED_ZH) == set(DuplicateQuestion.STATES) == set(_RENEW)
+    monkeypatch.setitem(DuplicateQuestion.STATES, "not_yet", "which starts later (on {bound}): move its valid_from")
+    for state, said in (("expired", "该条目已过期（有效期至 2020-01-01）"), ("not_yet", "该条目还未生效（2020-01-01 起生效）"),
+                        ("unreadable", "该条目的有效期无法识别（2020-01-01）"), ("draft", "该条目是草稿")):
+        exc = DuplicateQuestion("d11", "双十一有什么活动", state=state, bound="2020-01-01")
+        assert said in reason_zh(exc.reason) and "条目 d11" in reason_zh(exc.reason), (state, reason_zh(exc.reason))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from kefu.kb.errors import DuplicateQuestion
+
 FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似问法", "answer": "答案",
                 "category": "分类", "tags": "标签", "status": "状态", "valid_from": "生效日期",
                 "valid_to": "失效日期"}
@@ -25,8 +27,6 @@ UNSUGGESTED_ZH = {"expired": "该条目已过期（有效期至 {bound}）：要
                   "not_yet": "该条目还未生效（{bound} 起生效）：请到条目 {id} 修改生效日期",
                   "unreadable": "该条目的有效期无法识别（{bound}）：请到条目 {id} 改正日期",
                   "draft": "该条目是草稿，不会推荐：请到条目 {id} 把状态改为已发布"}
-_STATE_WORDS = {"expired": "expired", "not valid yet": "not_yet", "validity cannot be read": "unreadable",
-                "a draft": "draft"}
 DATE_FORMS_ZH = ("日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区；"
                  "也可写成 2026/11/11 20:00、2026.11.11 或 2026年11月11日）")
 
@@ -119,10 +119,8 @@ _REASON_PATTERNS = [
     (re.compile(r"cell (\w+) holds a formula with no saved value \((.*)\); .*$", re.S),
      lambda m: f"单元格 {m[1]} 的公式（{m[2]}）没有保存计算结果：请在 Excel 或 LibreOffice 中打开并保存后再导入"),
     (re.compile(r"cell (\w+) (.*)$", re.S), lambda m: f"单元格 {m[1]} 无法导入"),
-    (re.compile(r"(.*) is already the standard question of entry '(.*?)', (?:which has|which is|whose) "
-                r"(expired|not valid yet|validity cannot be read|a draft)[ ,]?(?:\((?:valid_from |valid_to )?(.*?)\))?.*$", re.S),
-     lambda m: f"{m[1]} 已是条目 {m[2]} 的标准问题，" + UNSUGGESTED_ZH[_STATE_WORDS[m[3]]].format(id=m[2], bound=m[4])
-               + "，不必新建；或换一个问题"),
+    (re.compile(r"(.*) is already the standard question of entry '(.*?)', (.*) %s(?: \(.*\))?$"
+                % re.escape(DuplicateQuestion.INSTEAD), re.S), lambda m: _unsuggested_zh(m[1], m[2], m[3])),
     (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
      lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
                + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
@@ -390,6 +388,19 @@ def _translate(text: str, patterns) -> str | None:
         if m := pattern.match(text):
             return zh(m)
     return None
+
+
+def _unsuggested_zh(question: str, entry_id: str, advice: str) -> str:
+    """A DuplicateQuestion naming the state of the entry holding the question, where only its
+    text is at hand (an import's problems; the console has the exception's `state`): the
+    state is the one of DuplicateQuestion.STATES whose wording `advice` is."""
+    for state, english in DuplicateQuestion.STATES.items():
+        said = re.fullmatch(re.escape(english).replace(re.escape("{bound}"), "(.*?)"), advice, re.S)
+        if said and state in UNSUGGESTED_ZH:
+            bound = said[1] if said.re.groups else ""
+            return (f"{question} 已是条目 {entry_id} 的标准问题，" + UNSUGGESTED_ZH[state].format(id=entry_id, bound=bound)
+                    + "，不必新建；或换一个问题")
+    return f"{question} 已是条目 {entry_id} 的标准问题：{advice}"
 
 
 def reason_zh(reason: str) -> str:
