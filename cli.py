@@ -489,21 +489,30 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
         raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
     except DuplicateQuestion as exc:
-        raise _renewing(exc) from None
+        raise _renewing(c, exc) from None
     emit(entry.to_output(), as_json, _entry_text)
 
 
-# The command that brings back an entry holding a question but not suggested (DuplicateQuestion.state).
+# The command that brings back an entry holding a question but not suggested (DuplicateQuestion.state);
+# for "unreadable", only the bounds that cannot be read (see _renewing).
 _RENEW = {"expired": "--valid-to YYYY-MM-DD", "not_yet": "--valid-from YYYY-MM-DD",
           "unreadable": "--valid-from YYYY-MM-DD --valid-to YYYY-MM-DD", "draft": "--status published"}
 
 
-def _renewing(exc) -> Exception:
+def _renewing(c, exc) -> Exception:
     """A DuplicateQuestion with the `kefu edit` that renews the entry holding the question,
     when it is one that is not suggested (an editor who took it for gone adds it again)."""
+    from kefu.kb.entry import window_state
+
     if exc.state not in _RENEW:
         return exc
-    return KefuClickError(exc, f"{exc}: `kefu edit {exc.entry_id} {_RENEW[exc.state]}`")
+    options = _RENEW[exc.state]
+    if exc.state == "unreadable":  # a bound that reads is right as it is: leave it
+        entry = c.kb().store.get(exc.entry_id)
+        bad = ["--valid-from YYYY-MM-DD"] if window_state(entry.valid_from, None) == "unreadable" else []
+        bad += ["--valid-to YYYY-MM-DD"] if window_state(None, entry.valid_to) == "unreadable" else []
+        options = " ".join(bad) or options
+    return KefuClickError(exc, f"{exc}: `kefu edit {exc.entry_id} {options}`")
 
 
 def if_version_option(fn):
@@ -549,7 +558,7 @@ def edit(c: Context, entry_id, expected, expected_hash, as_json, **fields) -> No
         entry = c.kb().update(entry_id, changes, author=author(), expected_version=expected,
                               expected_hash=expected_hash)
     except DuplicateQuestion as exc:
-        raise _renewing(exc) from None
+        raise _renewing(c, exc) from None
     _emit_saved(entry, before, as_json, "the entry already has these values")
 
 

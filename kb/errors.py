@@ -112,7 +112,8 @@ class DuplicateQuestion(InvalidEntry):
               "unreadable": "whose validity cannot be read ({bound}): correct its valid_from/valid_to",
               "draft": "which is a draft, never suggested: publish it (status published)"}
     # What follows the state's advice: the way, rather than a second entry with the question.
-    INSTEAD = "rather than adding another entry"
+    # (said of an add and of an edit that gives an entry the question alike)
+    INSTEAD = "rather than giving its question to another entry"
 
     def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None,
                  state: str | None = None, bound: str = ""):

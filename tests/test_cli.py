@@ -1360,6 +1360,27 @@ def test_adding_the_question_of_an_expired_entry_says_how_to_renew_it(home, run,
     assert "`kefu edit d11 --valid-to YYYY-MM-DD`" in result.output
 
 
+def test_the_renewal_of_an_entry_holding_a_question_fits_the_command_and_the_bad_bound(home, run, fake_models):
+    """Giving entry d12 the question of an expired entry by `kefu edit` was answered "…
+    rather than adding another entry", though none was being added; and an entry whose
+    valid_to alone was unreadable was to be renewed with `--valid-from YYYY-MM-DD --valid-to
+    YYYY-MM-DD`, changing a valid_from that was fine. The advice fits an edit too, and names
+    only the bound that cannot be read."""
+    import sqlite3
+
+    run("add", "--id", "d11", "-q", "双十一有什么活动", "-a", "满300减50。", "--valid-from", "2020-11-01",
+        "--valid-to", "2020-11-11")
+    run("add", "--id", "d12", "-q", "双十二有什么活动", "-a", "满200减20。")
+    result = run("edit", "d12", "-q", "双十一有什么活动", ok=False)
+    assert "which has expired (valid_to 2020-11-11)" in result.output and "adding another entry" not in result.output
+    with sqlite3.connect(home / "kefu.db") as db:
+        db.execute("update entries set valid_to = '2020-13-45' where id = 'd11'")
+    db.close()
+    result = run("add", "-q", "双十一有什么活动", "-a", "满300减40。", ok=False)
+    assert "whose validity cannot be read (2020-11-01 ~ 2020-13-45)" in result.output
+    assert "`kefu edit d11 --valid-to YYYY-MM-DD`" in result.output, result.output
+
+
 def test_list_finds_categories_and_text_in_either_script(home, run, fake_models):
     run("add", "--id", "k088", "-q", "可以开专票吗", "-a", "可以，请提供税号。", "-c", "售中")
     run("add", "--id", "tw", "-q", "可以退貨嗎", "-a", "簽收七天內可以退。", "-c", "售後")
