@@ -11,7 +11,7 @@ import functools
 import re
 from datetime import date, datetime
 
-from ..entry import TAG_SEPARATORS, question_key, split_tags, validate
+from ..entry import TAG_SEPARATORS, question_key, validate
 from ..text import to_simplified
 from ..errors import InvalidEntry
 from .records import Place, Problem, Row
@@ -169,9 +169,7 @@ def split_cell(cell: str, field: str = "similar") -> list[str]:
     (a tags cell also , ， 、 ;)."""
     if "\n" in cell:
         parts = cell.split("\n")
-    elif field == "tags":
-        return split_tags(cell)
-    else:
+    else:  # a tags cell as split_tags reads one: _SEPARATORS["tags"] is TAG_SEPARATORS
         parts = re.split(f"[{re.escape(_separators(field))}]", cell)
     return [s.strip() for s in parts if s.strip()]
 
