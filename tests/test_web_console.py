@@ -543,6 +543,18 @@ def test_a_question_an_expired_entry_holds_is_refused_saying_it_is_expired(edito
     assert "条目 ship 的标准问题，该条目已过期（有效期至 2020-01-01）：要继续使用，请到条目 ship 把失效日期改晚" in error
 
 
+def test_giving_an_entry_the_question_of_an_expired_one_is_not_told_to_create_nothing(editor, ws):
+    """Editing an entry to the question of an expired one was answered "…，不必新建", though
+    the editor was creating nothing: the advice now fits an edit as well as a new entry."""
+    ws.kb().update("ship", {"valid_to": "2020-01-01"}, author="t")
+    question = ws.kb().store.get("ship").question
+    ws.kb().add({"id": "other", "question": "别的问题", "answer": "好的。"}, author="t")
+    form = untouched_form(editor.get("/console/entries/other"))
+    html = editor.post("/console/entries/other", {**form, "question": question}, status=400).text
+    error = re.search(r'id="err-question"[^>]*>([^<]*)<', html).group(1)
+    assert "该条目已过期（有效期至 2020-01-01）" in error and "新建" not in error, error
+
+
 def test_an_unknown_status_is_refused_naming_the_statuses_in_chinese(editor, ws):
     before = ws.kb().store.count()
     html = editor.post("/console/entries/new", entry_form(question="状态", answer="答", status="live"), status=400).text

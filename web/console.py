@@ -26,7 +26,7 @@ from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
 from .messages import (FIELD_LABELS, KIND_ZH, ROLE_ZH, SCRIPT_ZH, TONE_ZH, UNSUGGESTED_ZH, error_zh, note_zh,
-                       reason_zh)
+                       reason_zh, unsuggested_zh)
 from .state import author, locked
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -254,9 +254,7 @@ def _zone() -> str:
 def _error_of(exc: KefuError) -> dict:
     """{field: message} for the form; a message without a known field goes on top ("")."""
     if isinstance(exc, DuplicateQuestion) and exc.state in UNSUGGESTED_ZH:  # taken for gone, it is not
-        return {"question": f"「{exc.question}」已是条目 {exc.entry_id} 的标准问题，"
-                            + UNSUGGESTED_ZH[exc.state].format(id=exc.entry_id, bound=exc.bound)
-                            + "，不必新建；或换一个问题"}
+        return {"question": unsuggested_zh(f"「{exc.question}」", exc.entry_id, exc.state, exc.bound)}
     if isinstance(exc, DuplicateQuestion):  # the advice reason_zh gives is an import's
         return {"question": f"「{exc.question}」已是条目 {exc.entry_id} 的标准问题（同一个问题只能有一个未归档的条目）："
                             f"请换一个问题，或到条目 {exc.entry_id} 去改，可把新的问法加为它的相似问法"}

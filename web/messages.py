@@ -397,10 +397,16 @@ def _unsuggested_zh(question: str, entry_id: str, advice: str) -> str:
     for state, english in DuplicateQuestion.STATES.items():
         said = re.fullmatch(re.escape(english).replace(re.escape("{bound}"), "(.*?)"), advice, re.S)
         if said and state in UNSUGGESTED_ZH:
-            bound = said[1] if said.re.groups else ""
-            return (f"{question} 已是条目 {entry_id} 的标准问题，" + UNSUGGESTED_ZH[state].format(id=entry_id, bound=bound)
-                    + "，不必新建；或换一个问题")
+            return unsuggested_zh(question, entry_id, state, said[1] if said.re.groups else "")
     return f"{question} 已是条目 {entry_id} 的标准问题：{advice}"
+
+
+def unsuggested_zh(question: str, entry_id: str, state: str, bound: str) -> str:
+    """Why `question` cannot be this entry's, when the entry holding it is not suggested
+    (`state`, a key of UNSUGGESTED_ZH), and how to bring that one back: said alike to an
+    editor adding an entry and to one giving an entry the question."""
+    return (f"{question} 已是条目 {entry_id} 的标准问题，" + UNSUGGESTED_ZH[state].format(id=entry_id, bound=bound)
+            + "，不必让另一个条目也用这个问题；或换一个问题")
 
 
 def reason_zh(reason: str) -> str:
