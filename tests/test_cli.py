@@ -233,17 +233,21 @@ def test_terms(home, run):
     assert json.loads(run("terms", "list", "--json").stdout) == ["运费险", "青禾优选"]
 
 
-def test_eval_prints_the_agreed_json(home, run, tmp_path):
+def _eval_dataset(tmp_path, queries):
+    """A benchmark folder for `kefu eval`: ENTRIES as kb.jsonl, `queries` as queries.jsonl."""
     data = tmp_path / "bench"
     data.mkdir()
-    (data / "kb.jsonl").write_text(
-        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
+    for name, rows in (("kb.jsonl", ENTRIES), ("queries.jsonl", queries)):
+        (data / name).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return data
+
+
+def test_eval_prints_the_agreed_json(home, run, tmp_path):
     queries = [{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"},
                {"query": "啥时候发货呀", "gold": ["a1"], "kind": "colloquial"},
                {"query": "東西不想要了可以退嗎", "gold": ["a3"], "kind": "traditional"},
                {"query": "今天天气怎么样", "gold": [], "kind": "none"}]
-    (data / "queries.jsonl").write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    data = _eval_dataset(tmp_path, queries)
     report = json.loads(run("eval", "--dataset", str(data), "--json").stdout)
     assert {"dataset", "n_queries", "n_answerable", "recall@1", "recall@5", "mrr", "gated",
             "no_match", "latency_ms", "model", "by_kind"} <= set(report)
@@ -257,15 +261,10 @@ def test_eval_prints_the_agreed_json(home, run, tmp_path):
 def test_eval_text_lines_up_kinds_named_in_chinese(home, run, tmp_path):
     """A shop groups its own queries by its categories (过敏, 食品安全): each CJK character
     takes two terminal columns, so the n= column of those kinds stood further right."""
-    data = tmp_path / "bench"
-    data.mkdir()
-    (data / "kb.jsonl").write_text(
-        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
     queries = [{"query": "发票咋开", "gold": ["a2"], "kind": "colloquial"},
                {"query": "啥时候发货呀", "gold": ["a1"], "kind": "过敏"},
                {"query": "東西不想要了可以退嗎", "gold": ["a3"], "kind": "食品安全"}]
-    (data / "queries.jsonl").write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    data = _eval_dataset(tmp_path, queries)
     out = run("eval", "--dataset", str(data)).stdout
     kinds = [line for line in out.splitlines() if " n=" in line]
     columns = lambda text: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -273,13 +272,8 @@ def test_eval_text_lines_up_kinds_named_in_chinese(home, run, tmp_path):
 
 
 def test_eval_refuses_a_gold_id_missing_from_the_knowledge_base(home, run, tmp_path):
-    data = tmp_path / "bench"
-    data.mkdir()
-    (data / "kb.jsonl").write_text(
-        "\n".join(json.dumps(e, ensure_ascii=False) for e in ENTRIES) + "\n", encoding="utf-8")
     queries = [{"query": "发票咋开", "gold": ["a2"]}, {"query": "啥时候发货呀", "gold": ["a11"]}]  # a typo
-    (data / "queries.jsonl").write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in queries) + "\n", encoding="utf-8")
+    data = _eval_dataset(tmp_path, queries)
     out = run("eval", "--dataset", str(data), ok=False)
     assert out.exit_code == 1 and "line 2" in out.output and "'a11' not in kb.jsonl" in out.output
 
