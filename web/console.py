@@ -152,7 +152,9 @@ def _split_tags(text: str, whole: list[str] = ()) -> list[str]:
         stand_in = re.compile(f"(?<![^{edge}])(?:{'|'.join(map(re.escape, whole))})(?![^{edge}])")
         text = stand_in.sub(lambda m: kept.append(m[0]) or chr(0xE000 + len(kept) - 1), text)
     tags = split_tags(text) if any(c in TAG_SEPARATORS for c in text) else text.split()
-    return [kept[ord(t) - 0xE000] if len(t) == 1 and 0 <= ord(t) - 0xE000 < len(kept) else t for t in tags]
+    # a stand-in beside other words in one tag ("A|B 促销" where a comma parts the field) is put back there too
+    return [re.sub(f"[{chr(0xE000)}-{chr(0xE000 + len(kept))}]", lambda c: kept[ord(c[0]) - 0xE000], t) if kept else t
+            for t in tags]
 
 
 def _tags_text(tags: list[str]) -> str:
