@@ -158,15 +158,16 @@ _DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑�
 # The faults of other trades' goods (a shop's own categories map to no intent, so the words
 # must say it): food and fresh goods (发酸, 哈喇味, 不新鲜, 化冻了, 漏液, 螃蟹死了一半), cosmetics
 # (分层, 结块), furniture (桌子腿晃, 少了两颗螺丝, 关不上, 歪的, 塌了), network devices (掉线), pet
-# goods (一碰就散, 是散的), books (印反了, 缺页, 折了一个角, 封面折角; not 打八折了, 折角设计). Not a
-# word holding one (稳不稳, 不稳定, 过期时间, 我漏了填地址, 怎么化冻). 过期 is the goods' only
+# goods (一碰就散, 是散的), books (印反了, 缺页, 折了一个角, 封面折角, 有折角; not 打八折了, 折角设计).
+# Not a word holding one (稳不稳, 不稳定 unless it keeps cutting out: 老是断, 过期时间, 我漏了填地址,
+# 怎么化冻 but 已经化冻). 过期 is the goods' only
 # where _goods leaves it (优惠券过期了 and 活动过期了吗 are no product's).
 _TRADE_FAULT = (r"(?<![不没无])(?:过期(?!时间|日期)|临期|发酸|酸了|酸味|馊|哈喇|不新鲜|发臭|臭了|烂了|烂掉|腐烂|"
-                r"化冻了|解冻了|融化|化成水|(?:都|全)化了|漏液|漏油|漏气|(?<![我你他她们])漏了(?![发填拍写])|分层|结块|"
+                r"(?:化冻|解冻)了|(?:已经|都|全)(?:化冻|解冻)|融化|化成水|(?:都|全)化了|漏液|漏油|漏气|(?<![我你他她们])漏了(?![发填拍写])|分层|结块|"
                 r"死了(?:一半|好几|几|[\d一二两三四五六七八九十]+[只个条])|(?<![人服们])(?:全|都)死了|"
-                r"(?<!会)(?<!容易)摇?晃(?!眼)(?:得|了|动|悠)|(?<!稳)不稳(?!定)了?|少了?[\d一二两三四五六七八九十几]+[颗根片条本只张页袋]|"
+                r"(?<!会)(?<!容易)摇?晃(?!眼)(?:得|了|动|悠)|(?<!稳)不稳(?!定)了?|(?:老是|经常|总是|一直|老)断(?:开|网|线)?|少了?[\d一二两三四五六七八九十几]+[颗根片条本只张页袋]|"
                 r"(?:少|缺)螺丝|螺丝[^，,。！!？?]{0,3}(?:少|缺|不够)|(?:关|合|拉|推|锁)不上|(?<![不没])是?歪的|歪了|塌了|"
-                r"掉漆|松动|松了|掉线|断网|没有?声了|是散的|散架|一碰就散|(?<![打几一二三四五六七八九\d])折了|(?<=[书面页])折角|压折|"
+                r"掉漆|松动|松了|掉线|断网|没有?声了|是散的|散架|一碰就散|(?<![打几一二三四五六七八九\d])折了|(?<=[书面页有])折角(?!设计)|压折|"
                 r"印反|印错|缺页|少页|掉页|空白页|是空白的|重影|字迹模糊|是二手)")
 # Harm to health or safety reported (用了面霜过敏了, 起了一堆疹子, 吃了拉肚子, 猫一直吐, 吃到头发了,
 # 饼干里有塑料丝, 甲醛味熏得眼睛疼): a complaint, and urgent whatever the tone. Not a condition
@@ -174,7 +175,7 @@ _TRADE_FAULT = (r"(?<![不没无])(?:过期(?!时间|日期)|临期|发酸|酸�
 # a product's use (止痒, 头皮痒的人能用吗).
 _HARM = (r"(?<![不没无])(?<!没有)(?:过敏了|(?:用|涂|擦|抹|吃|喝|戴|敷|穿)了[^，,。！!？?吗么嘛]{0,8}?过敏|"
          r"起了?(?:一堆|一片|好多|很多|一些|些)?(?:小|红)?(?:疹|痘|包|红点)|红疹|疹子|红肿|又红又痒|"
-         r"(?:好|很|特别|超|非常|有点|又)痒|发痒|刺痛|烂脸|拉肚子|腹泻|呕吐|(?:一直|老是|总是|还)吐|(?<!我都)(?<![快想要看])吐了|"
+         r"(?:好|很|特别|超|非常|有点|又)痒|发痒|刺痛|烂脸|拉肚子|腹泻|呕吐|(?:一直|老是|总是|还)吐|(?<![快想要看])吐了|"
          r"(?:食物)?中毒了|食物中毒|肚子(?:疼|痛)|胃(?:疼|痛)|眼睛(?:疼|痛)|头晕|"
          r"吃(?:到|出)了?[^，,。！!？?]{0,4}?(?:头发|毛发|虫|异物|石子|沙子|玻璃|铁丝|钢丝|塑料|指甲|苍蝇|蟑螂)|"
          r"(?:有|发现)[^，,。！!？?]{0,4}?(?:头发|虫子|活虫|死虫|蛆|异物|塑料丝|塑料片|玻璃渣|铁丝|钢丝|石子|苍蝇|蟑螂)|"
@@ -202,7 +203,14 @@ _OTHER_SHOPS = re.compile(r"别家|别人家|其他家|其它家|别的店|别�
 # customer's condition or a worry (最近头皮很痒，想买个洗发水, 隐形眼镜有异物感): harm only once
 # something was used, worn, eaten or breathed before it (穿着有点痒, 熏得眼睛疼, 用了…头皮好痒).
 _BARE_SYMPTOM = re.compile(r"(?:好|很|特别|超|非常|有点|又)痒|发痒|眼睛(?:疼|痛)|头晕|异物|甲醛味")
-_CAUSED = re.compile(r"(?:用|涂|擦|抹|吃|喝|戴|敷|穿|闻|熏|睡|坐|洗)(?:了|着|完|后|得|过)|收到")
+# A thing found in the food (吃出了头发, 发现了虫子) is never background; nor a symptom after a use
+# done (喝了奶粉拉肚子了，怎么回事？, 擦了之后皮肤红肿，怎么处理), unless another shop's goods were used.
+_FOUND_IN = re.compile(r"吃(?:到|出)|发现")
+_USE = r"(?:用|涂|擦|抹|吃|喝|戴|敷|穿|闻|熏|睡|坐|洗)"
+_DONE = re.compile(rf"{_USE}(?:了|完|后|得|过)")
+_CAUSED = re.compile(rf"{_USE}(?:了|着|完|后|得|过)|收到")
+# 我都吐了 is a figure of speech (我都吐了，等了三天还没发货), unless something was eaten before it.
+_FED_UP = re.compile(r"我都吐了")
 
 
 def _harmed(text: str) -> bool:
@@ -213,8 +221,12 @@ def _harmed(text: str) -> bool:
     return any(not _HARM_IF.search(text, max(0, m.start() - 6), m.end())
                and not _ASKED_AFTER.match(text, m.end())
                and not (_BARE_SYMPTOM.fullmatch(m.group()) and not _CAUSED.search(text, 0, m.start()))
-               and not (asks and not any(not _OTHER_SHOPS.search(used.group())
-                                         for used in _GOODS_USED.finditer(text, 0, m.end())))
+               and not (_FED_UP.match(text, m.start() - 2) and not _DONE.search(text, 0, m.start()))
+               and not (asks and not _FOUND_IN.search(m.group())
+                        and not any(not _OTHER_SHOPS.search(used.group())
+                                    for used in _GOODS_USED.finditer(text, 0, m.end()))
+                        and not ((_DONE.search(text, 0, m.start()) or _DONE.match(m.group()) and text.startswith("了", m.end()))
+                                 and not _OTHER_SHOPS.search(text, 0, m.end())))
                for m in _HARM_FOUND.finditer(text))
 
 

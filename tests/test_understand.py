@@ -929,6 +929,26 @@ def test_harm_to_health_is_an_urgent_complaint(message):
     assert reports_problem(message)
 
 
+@pytest.mark.parametrize("message", ["面霜用了过敏了，怎么办？", "用了面霜脸上起了一片红疹，怎么办", "宝宝喝了奶粉拉肚子了，怎么回事？",
+                                     "孩子吃了零食就吐了，你们怎么处理？", "洗发水用完头皮好痒，是不是有问题？",
+                                     "面膜敷了十分钟脸就刺痛，你们这是什么成分？", "被子一股甲醛味熏得眼睛疼，能换吗",
+                                     "擦了之後皮膚紅腫，請問要怎麼處理？", "给孩子买的奶粉，喝完一直腹泻，怎么回事呢",
+                                     "饼干里吃出了头发，这什么情况？", "零食里发现了虫子，怎么处理？", "吃了你们的东西我都吐了"])
+def test_harm_after_a_use_asked_about_is_still_a_complaint(message):
+    """A question after the harm (怎么办, 怎么回事, 怎么处理) made it a symptom told before buying:
+    面霜用了过敏了，怎么办？ got 欢迎光临小店～ and a sales line instead of an apology. A use done
+    before the symptom, or a thing found in the food, is the goods' harm."""
+    u = understand(message, "售前")
+    assert (u.intent, u.urgency) == ("complaint", "high") and reports_problem(message)
+
+
+@pytest.mark.parametrize("message", ["收到的书有折角，能换一本吗", "书到手封面有折角", "海鲜到手已经化冻，还能吃吗？",
+                                     "收到的冰淇淋都化冻", "路由器信号不稳定，老是断，怎么办",
+                                     "买的路由器网络很不稳定，经常断开"])
+def test_a_fault_said_without_the_usual_ending_is_still_one(message):
+    assert reports_problem(message) and understand(message, "售前").intent == "aftersale"
+
+
 def test_harm_with_a_return_asked_is_after_sale_and_still_urgent():
     u = understand("面霜用了一次脸就红肿了，我要退货", "过敏")
     assert (u.intent, u.urgency) == ("aftersale", "high")
