@@ -162,10 +162,14 @@ _PATH_MARKS = range(0x100000, 0x10FFFE)
 
 
 def _kept_apart(text: str, pattern: re.Pattern, marks: range, convert: Callable[[str], str],
-                piece: Callable[[str], str]) -> str:
+                piece: Callable[[str], str], needs: str) -> str:
     """`convert(text)` with each match of `pattern` in `text` put back as `piece(match)`:
     out of `convert`'s sight meanwhile, each as one character of `marks`. As `convert(text)`
-    when there are more matches than marks or `text` holds one of them already."""
+    when there are more matches than marks or `text` holds one of them already, and at once
+    when `text` holds none of the characters every match has (`needs`): drafting converts
+    every line it writes, and most hold no link or path."""
+    if not any(c in text for c in needs):
+        return convert(text)
     found = [m.group() for m in pattern.finditer(text)]
     if not found or len(found) > len(marks) or re.search(f"[{chr(marks[0])}-{chr(marks[-1])}]", text):
         return convert(text)
@@ -177,7 +181,7 @@ def _kept_apart(text: str, pattern: re.Pattern, marks: range, convert: Callable[
 
 def _around_links(convert: Callable[[str], str], text: str) -> str:
     """`convert(text)` with every link and e-mail address in `text` kept as written."""
-    return _kept_apart(text, _LINK, _LINK_MARKS, convert, lambda link: link)
+    return _kept_apart(text, _LINK, _LINK_MARKS, convert, lambda link: link, "./@")
 
 
 def to_mainland(text: str) -> str:
@@ -304,7 +308,7 @@ def _to_traditional(text: str, config: str) -> str:
 def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str], str]) -> str:
     """`worded(text)`, but each app path in `text` (see _APP_PATH) converted by `plain`,
     character by character."""
-    return _kept_apart(text, _APP_PATH, _PATH_MARKS, worded, plain)
+    return _kept_apart(text, _APP_PATH, _PATH_MARKS, worded, plain, ">＞›")
 
 
 @_remembered
