@@ -98,6 +98,12 @@ def _period_start(since: str | None) -> datetime | None:
         return None
 
 
+# `local_day` in SQL, for the statistics' hundreds of thousands of rows (SQLite's localtime
+# reads the same time zone as Python's astimezone); a value that is no timestamp keeps its
+# first ten characters.
+_LOCAL_DAY = "coalesce(date({0}, 'localtime'), substr({0}, 1, 10))"
+
+
 def local_day(at: str) -> str:
     """The local date of a stored timestamp (its first ten characters if it is not one)."""
     try:
@@ -154,8 +160,11 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > since_arg:
         out.kept_from, out.kept_days = cutoff, kept_days
     # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
-    shown = db.execute("select id, at, intent, no_match, hits from suggestions where at >= ?"
-                       " and superseded_by is null", [since_arg]).fetchall()
+    # Only the top hit's id and the local day of each: a year's log is hundreds of thousands
+    # of suggestions, and reading every one's hits and drafts into Python took minutes and
+    # gigabytes of memory.
+    shown = db.execute(f"select id, {_LOCAL_DAY.format('at')}, intent, no_match, json_extract(hits, '$[0].id')"
+                       " from suggestions where at >= ? and superseded_by is null", [since_arg]).fetchall()
     out.shown = len(shown)
     asked = [r for r in shown if r[2] not in CHIT_CHAT]
     out.asked = len(asked)
@@ -163,10 +172,12 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
     # helpful" on drafts that answered none), so have no learning event: counted from the log.
-    untaught: list[tuple[str, str]] = []
+    untaught: list[tuple[str, str]] = []  # (local day, action)
     said = set()
-    for sid, at, action, draft, entry_id, hits, drafts in db.execute(
-            "select f.suggestion_id, f.at, f.action, f.draft, f.entry_id, s.hits, s.drafts from feedback f"
+    for sid, local, action, draft, entry_id, hits, drafts in db.execute(
+            f"select f.suggestion_id, {_LOCAL_DAY.format('f.at')}, f.action, f.draft, f.entry_id,"
+            " case when f.action = 'reject' and f.draft is null then s.hits end,"  # only "not helpful" needs them
+            " case when f.action = 'reject' and f.draft is null then s.drafts end from feedback f"
             " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
         # Counted as learning counts them: the first say per message, entry and side (a
         # use, accept or edit, of either draft of one entry is one; a reject of the whole
@@ -181,7 +192,7 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
             said.add(key)
         acts[sid].append((action, draft))
         if entry_id is None and action != "no_match":
-            untaught.append((at, action))
+            untaught.append((local, action))
     out.acted_on = len(acts)
     first = sum(1 for a in acts.values() if ("accept", 1) in a)
     anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
@@ -189,8 +200,8 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     out.acceptance = {"first_draft": _rate(first, len(acts)), "any_draft": _rate(anyd, len(acts)),
                       "edited": _rate(edited, len(acts))}
 
-    events = db.execute("select at, entry_id, action, suggestion_id from learn_events where at >= ?",
-                        [since_arg]).fetchall()
+    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action, suggestion_id from learn_events"
+                        " where at >= ?", [since_arg]).fetchall()
     out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
     rows = db.execute("select id, question, category, status, valid_from, valid_to from entries").fetchall()
     every = {r[0]: r[1:4] for r in rows}
@@ -220,9 +231,8 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     category_of: dict[str, str] = {}  # suggestion -> the category it counts as shown in
     category: dict[str, Counter] = defaultdict(Counter)
     for r in shown:  # a suggestion counts for the category of its top entry, when it had one
-        top_hit = next(iter(json.loads(r[4] or "[]")), None)
-        if not r[3] and top_hit and top_hit.get("id") in every:
-            category_of[r[0]] = names.get(every[top_hit["id"]][1], every[top_hit["id"]][1])
+        if not r[3] and r[4] in every:
+            category_of[r[0]] = names.get(every[r[4]][1], every[r[4]][1])
             category[category_of[r[0]]]["shown"] += 1
     for _, entry_id, action, sid in events:
         if entry_id in every:
@@ -242,12 +252,12 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
     day: dict[str, Counter] = defaultdict(Counter)
     for r in shown:
-        day[local_day(r[1])]["shown"] += 1
+        day[r[1]]["shown"] += 1
         # kefu's own flag, apart from the agents' "no_match" reports counted below: one
         # message flagged and reported counted twice under one key. Not a greeting's.
-        day[local_day(r[1])]["no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
-    for at, action in [(e[0], e[2]) for e in events] + untaught:
-        day[local_day(at)][action] += 1
+        day[r[1]]["no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
+    for local, action in [(e[0], e[2]) for e in events] + untaught:
+        day[local][action] += 1
     out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
     return out
 

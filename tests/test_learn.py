@@ -1630,3 +1630,41 @@ def test_never_used_leaves_out_entries_whose_window_is_outside_the_period(shop):
     listed_since = {e["entry_id"] for e in usage(shop.store.db, since).never_used}
     assert "delivery" not in listed_since and "return" not in listed_since
     assert listed_since == listed - {"return"}
+
+
+def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monkeypatch):
+    """A year's log holds hundreds of thousands of suggestions: `kefu stats` parsed every
+    one's hits (and its drafts, for each feedback row) and converted every timestamp to a
+    local day in Python, minutes and a gigabyte on such a log. The top hit's id and the
+    local day come from SQL; only a "not helpful" on the whole list reads its suggestion."""
+    import time as _time
+
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest import stats
+
+    log = FeedbackLog(shop.store.db)
+    drafts = [{"text": "一般48小时内发货", "entry_ids": ["delivery"], "style": "warm"}]
+    used = log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    late = log.record_suggestion("多久发货呀", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    learner = Learner(shop)
+    learner.record_feedback(log, used, "accept", 1, agent="a")
+    unhelpful = log.record_suggestion("发货慢吗", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, unhelpful, "reject", agent="b")
+    # 17:30 UTC is 01:30 the next day in Shanghai
+    shop.store.db.execute("update suggestions set at = '2026-11-28T17:30:00+00:00' where id = ?", [late])
+    shop.store.db.conn.commit()
+    read = []
+    real_loads = json.loads
+    monkeypatch.setattr(stats.json, "loads", lambda text, *a, **k: read.append(text) or real_loads(text, *a, **k))
+    monkeypatch.setattr(stats, "local_day", lambda at: pytest.fail("a local day converted row by row"))
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    _time.tzset()
+    try:
+        report = stats.usage(shop.store.db)
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+    assert len(read) == 2  # the rejected suggestion's hits and drafts, and nothing else
+    assert report.by_category[next(iter(report.by_category))]["shown"] == 3
+    assert report.acceptance["first_draft"] == 0.5 and report.actions == {"accept": 1, "reject": 1}
+    assert report.by_day[0]["day"] == "2026-11-29" and report.by_day[0]["shown"] == 1
