@@ -461,6 +461,34 @@ class LearnStore:
                 and r.id not in queued]
         return sorted(rows, key=lambda r: (-r.rejects, r.id))
 
+    def listing(self) -> dict[str, list[int]]:
+        """The ids of the console's review tabs, in their order: "candidate" (`queue`),
+        "agent-rejected" (`rejected_pairings`), "approved" and "rejected" (the latest decision
+        first). Read from a few columns, not as rows: after a year a store holds tens of
+        thousands of learned phrasings, and building every one to show a page of fifty took
+        seconds a click. Only a candidate that enough agents rejected to be demoted (its
+        rejecters, as listed, are at least `min_agents`; counting them only merges names) is
+        read whole, to decide that as `TrustRule.demotes` does."""
+        demoted = {r[0] for r in self.db.execute(
+            "select * from learned where status = 'candidate' and json_array_length(rejecters) >= ?",
+            [self.rule.min_agents]).fetchall() if self._row(r).demoted}
+        moved_in = self._moved_in()
+        candidate, decided = [], {"approved": [], "rejected": []}
+        for row_id, status, accepts, rejects, lifted, decided_at in self.db.execute(
+                "select id, status, accepts, rejects, lifted is not null, decided_at from learned order by id"):
+            if status == "candidate":
+                candidate.append((row_id, accepts, rejects, lifted))
+            elif status in decided:
+                decided[status].append((decided_at or "", row_id))
+        queued = sorted(((-a, r, i) for i, a, r, _ in candidate if (a or i in moved_in) and i not in demoted))
+        in_queue = {i for _, _, i in queued}
+        rejected = sorted((-r, i) for i, a, r, lifted in candidate
+                          if (r or lifted) and (not a or i in demoted) and i not in in_queue)
+        out = {"candidate": [i for _, _, i in queued], "agent-rejected": [i for _, i in rejected]}
+        for status, rows in decided.items():  # stable: among equal times, the order of ids
+            out[status] = [i for _, i in sorted(rows, key=lambda t: t[0], reverse=True)]
+        return out
+
     def _moved_in(self) -> set[int]:
         """Rows an editor's move gave a message to (and has not been reset)."""
         return {to for (to,) in self.db.execute(

@@ -1668,3 +1668,36 @@ def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monk
     assert report.by_category[next(iter(report.by_category))]["shown"] == 3
     assert report.acceptance["first_draft"] == 0.5 and report.actions == {"accept": 1, "reject": 1}
     assert report.by_day[0]["day"] == "2026-11-29" and report.by_day[0]["shown"] == 1
+
+
+def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_demoted(shop, monkeypatch):
+    """After a year the learned table holds tens of thousands of phrasings, and the
+    console's review page built every one as a row (JSON lists, agent counts) to show
+    fifty: 15 s a page on such a store. `listing` gives the same tabs, in the same order,
+    from a few columns, reading whole only the candidates enough agents rejected."""
+    learner = Learner(shop)
+    learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("衣服什么时候寄出", "delivery", "b"),
+                    accept("快递费多少", "delivery", "a"), accept("能开专票吗", "ship", "b"),
+                    reject("退货地址在哪", "delivery", "a"), reject("退货地址在哪", "delivery", "b"),
+                    reject("可以改地址吗", "ship", "c"), accept("几点发货", "ship", "a"),
+                    reject("几点发货", "ship", "b"), reject("几点发货", "ship", "c"),
+                    reject("包邮吗", "delivery", "a"), reject("包邮吗", "delivery", "c"),
+                    accept("多久能到", "ship", "c")])
+    rows = {r.text: r.id for r in learner.store.rows()}
+    learner.approve(rows["多久能到"], "editor1")
+    learner.reject(rows["快递费多少"], "editor1")
+    learner.move(rows["能开专票吗"], "invoice", "editor1")
+    learner.lift(rows["包邮吗"], "editor1")
+    store = learner.store
+    every = store.rows()
+    expected = {"candidate": [r.id for r in store.queue(every)],
+                "agent-rejected": [r.id for r in store.rejected_pairings(every)],
+                **{s: [r.id for r in sorted((r for r in every if r.status == s),
+                                            key=lambda r: r.decided_at or "", reverse=True)]
+                   for s in ("approved", "rejected")}}
+    assert all(expected.values()) and expected["agent-rejected"]
+    built = []
+    real_row = LearnStore._row
+    monkeypatch.setattr(LearnStore, "_row", lambda self, r: built.append(r[0]) or real_row(self, r))
+    assert store.listing() == expected
+    assert sorted(built) == sorted([rows["退货地址在哪"], rows["几点发货"]])  # two agents rejected each

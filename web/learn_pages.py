@@ -89,16 +89,16 @@ def queue():
     page = max(_number(request.args.get("page")) or 1, 1)
     with locked() as ws:
         store = ws.learner().store
-        every = store.rows()
-        lists = {"candidate": store.queue(every), "agent-rejected": store.rejected_pairings(every)}
-        for status in ("approved", "rejected"):  # the latest decision first: the one to undo
-            lists[status] = sorted((r for r in every if r.status == status),
-                                   key=lambda r: r.decided_at or "", reverse=True)
+        # The tabs' ids, and only the page shown read as rows (a year's queue is long).
+        # The approved and rejected tabs list the latest decision first: the one to undo.
+        lists = store.listing()
         found = lists[tab]
         # A page past the end (an old link, the last rows of the last page just decided)
         # is the last: an empty page said 没有待审核的问法 beside a tab counting them.
         page = min(page, max(1, -(-len(found) // PAGE_SIZE)))
-        rows = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        shown = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        by_id = {r.id: r for r in store.rows(ids=shown)}
+        rows = [by_id[i] for i in shown]
         entries = ws.kb().store.get_many({r.entry_id for r in rows})
         counts = {t: len(lists[t]) for t in TABS}
         rule = store.rule
