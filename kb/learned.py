@@ -469,9 +469,7 @@ class LearnStore:
         seconds a click. Only a candidate that enough agents rejected to be demoted (its
         rejecters, as listed, are at least `min_agents`; counting them only merges names) is
         read whole, to decide that as `TrustRule.demotes` does."""
-        demoted = {r[0] for r in self.db.execute(
-            "select * from learned where status = 'candidate' and json_array_length(rejecters) >= ?",
-            [self.rule.min_agents]).fetchall() if self._row(r).demoted}
+        demoted = {r.id for r in self._may_be("rejecters", ("candidate",)) if r.demoted}
         moved_in = self._moved_in()
         candidate, decided = [], {"approved": [], "rejected": []}
         for row_id, status, accepts, rejects, lifted, decided_at in self.db.execute(
@@ -498,20 +496,33 @@ class LearnStore:
         """Entry id -> learned phrasings used for retrieval, oldest first."""
         out: dict[str, list[str]] = {}
         wanted = set(entry_ids) if entry_ids is not None else None
-        for row in self.rows(status="candidate"):
+        for row in self._may_be("agents", ("candidate",)):
             if row.trusted and (wanted is None or row.entry_id in wanted):
                 out.setdefault(row.entry_id, []).append(row.text)
         return out
 
     def _trusted_keys(self, entry_ids: list[str] | None = None) -> set[tuple[str, str]]:
-        rows = self.rows(status="candidate") if entry_ids is None else \
+        rows = self._may_be("agents", ("candidate",)) if entry_ids is None else \
             [r for e in entry_ids for r in self.rows(entry_id=e, status="candidate")]
         return {(r.entry_id, r.key) for r in rows if r.trusted}
 
     def demoted(self) -> list[Learned]:
         """The pairings of an entry and a message that agents rejected: that entry is ranked
         down for that message."""
-        return [r for r in self.rows() if r.demoted]
+        return [r for r in self._may_be("rejecters", ("candidate", "rejected")) if r.demoted]
+
+    def _may_be(self, side: str, statuses: tuple[str, ...]) -> list[Learned]:
+        """The rows of `statuses` that list at least `min_agents` on `side` ("agents" or
+        "rejecters"), by id: the only ones the trust rule can trust (agents) or demote
+        (rejecters), since counting the names listed only merges them. Searching retrieval
+        reads the trusted and demoted rows again after every click (the learning version
+        moves), and a year's learned table holds tens of thousands of rows that one agent
+        accepted once: building each of them took seconds a suggestion."""
+        rows = [self._row(r) for r in self.db.execute(
+            f"select * from learned where status in ({', '.join('?' * len(statuses))})"
+            f" and json_array_length({side}) >= ? order by id", [*statuses, self.rule.min_agents]).fetchall()]
+        self._mark_removed(rows)
+        return rows
 
     def entry_counts(self) -> dict[str, tuple[int, int, int]]:
         """Entry id -> (accepts incl. edits, rejects, different agents) over every event.

@@ -1701,3 +1701,30 @@ def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_d
     monkeypatch.setattr(LearnStore, "_row", lambda self, r: built.append(r[0]) or real_row(self, r))
     assert store.listing() == expected
     assert sorted(built) == sorted([rows["退货地址在哪"], rows["几点发货"]])  # two agents rejected each
+
+
+def test_retrieval_reads_whole_only_the_learned_rows_enough_agents_named(shop, monkeypatch):
+    """Retrieval re-reads the trusted and demoted phrasings after every click (the
+    learning version moves). Each time it built every learned row, and a year's table
+    holds tens of thousands that one agent accepted once: 15 s of a suggestion on such a
+    store. Only rows listing `min_agents` agents (or rejecters) can be trusted (demoted)."""
+    learner = Learner(shop)
+    learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("衣服什么时候寄出", "delivery", "b"),
+                    accept("快递费多少", "delivery", "a"), accept("几点发货", "ship", "c"),
+                    reject("退货地址在哪", "delivery", "a"), reject("退货地址在哪", "delivery", "b"),
+                    reject("能寄到新疆吗", "ship", "a"), reject("能寄到新疆吗", "ship", "c"), accept("能寄到新疆吗", "ship", "b"),
+                    reject("可以改地址吗", "ship", "c"), accept("多久能到", "ship", "a"), accept("多久能到", "ship", "b")])
+    store = learner.store
+    rows = {r.text: r.id for r in store.rows()}
+    learner.reject(rows["能寄到新疆吗"], "editor1")  # rejected by an editor, demoted all the same
+    learner.approve(rows["多久能到"], "editor1")
+    every = store.rows()
+    expected = ([r.id for r in every if r.demoted],
+                {(r.entry_id, r.key) for r in every if r.status == "candidate" and r.trusted})
+    assert expected == ([rows["退货地址在哪"], rows["能寄到新疆吗"]], {("delivery", phrase_key("衣服什么时候寄出"))})
+    built = []
+    real_row = LearnStore._row
+    monkeypatch.setattr(LearnStore, "_row", lambda self, r: built.append(r[0]) or real_row(self, r))
+    assert [r.id for r in store.demoted()] == expected[0]
+    assert store._trusted_keys() == expected[1] and store.trusted() == {"delivery": ["衣服什么时候寄出"]}
+    assert set(built) == {rows["退货地址在哪"], rows["能寄到新疆吗"], rows["衣服什么时候寄出"]}
