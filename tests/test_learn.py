@@ -1728,3 +1728,12 @@ def test_retrieval_reads_whole_only_the_learned_rows_enough_agents_named(shop, m
     assert [r.id for r in store.demoted()] == expected[0]
     assert store._trusted_keys() == expected[1] and store.trusted() == {"delivery": ["衣服什么时候寄出"]}
     assert set(built) == {rows["退货地址在哪"], rows["能寄到新疆吗"], rows["衣服什么时候寄出"]}
+
+
+def test_an_entrys_rejects_are_found_by_index_not_by_reading_the_whole_log(shop):
+    """The use prior reads the rejects of each lifted pairing's entry after every click;
+    without an index each scanned every learning event (a year's log: 12 s with 40 lifts)."""
+    plan = " ".join(str(row) for row in shop.store.db.execute(
+        "explain query plan select message, agent from learn_events where entry_id = ? and action = 'reject'",
+        ["delivery"]).fetchall())
+    assert "USING INDEX" in plan and "SCAN" not in plan
