@@ -313,10 +313,31 @@ def test_cantonese_is_matched_in_mandarin(cantonese, mandarin_text):
     # the same letters and characters inside other words stay
     ("补发或退款", "补发或退款"), ("很快地回复了", "很快地回复了"), ("with thanks", "with thanks"),
     ("麻烦快快地发货", "麻烦快快地发货"), ("购物很愉快地", "购物很愉快地"),
-    ("jdk", "jdk"), ("俩人穿", "两个人穿"), ("11月5th到货", "11月5th到货")])
+    ("jdk", "jdk"), ("俩人穿", "两个人穿"), ("11月5th到货", "11月5th到货"),
+    # homophones a pinyin keyboard offers first, and more initials
+    ("我想推货", "我想退货"), ("能开发漂吗", "能开发票吗"), ("以经付款了", "已经付款了"), ("再吗", "在吗"),
+    ("亲再吗？", "亲在吗?"), ("再吗 能便宜点吗", "在吗 能便宜点吗"), ("kd到哪了", "快递到哪了"), ("我的dd呢", "我的订单呢"),
+    ("qs了但是没收到", "签收了但是没收到"),
+    ("主推货品", "主推货品"), ("头发漂亮", "头发漂亮"), ("以经验来看", "以经验来看"), ("能再便宜点吗", "能再便宜点吗"),
+    ("还有再吗", "还有再吗"), ("ddr4内存", "ddr4内存"), ("qsl", "qsl")])
 def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
     """"我想tk 衣服买大了 肿么弄" (tk: 退款) matched the size exchange entry, "能指定jd快递吗"
     the default couriers instead of 能指定发京东吗."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
+    ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"),
+    # English words and pinyin-like letters that are no shop word stay
+    ("hi, can i return this?", "hi, can i return this?"), ("mama说好看", "mama说好看"), ("size m 还有吗", "size m 还有吗"),
+    ("le creuset的锅", "le creuset的锅"), ("ma", "ma")])
+def test_pinyin_words_are_matched_as_the_words_meant(typed, read):
+    """A customer whose keyboard is set to letters types the shop's words in pinyin:
+    "tuihuo" and "fahuo le ma" shared no token with any entry and found nothing. Particles
+    (le, ma, dao) are read only beside a shop word read so."""
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
