@@ -546,6 +546,41 @@ _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推
                         r"(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf|kd|dd|qs)(?![a-z])")
 
 
+# A shop's words typed in pinyin by a customer whose keyboard is set to letters ("tuihuo",
+# "fahuo le ma", "shenme shihou dao"), with or without spaces between syllables, and the
+# small words (le, ma, dao…) read only in a run of letters made of such words alone with at
+# least one shop word: "hi, can i return this?", "mama", "le creuset" and "size m" stay.
+_PINYIN_WORDS = {
+    "tui huo": "退货", "tui kuan": "退款", "huan huo": "换货", "fa huo": "发货", "kuai di": "快递", "wu liu": "物流",
+    "fa piao": "发票", "ding dan": "订单", "dan hao": "单号", "shou hou": "售后", "bao you": "包邮", "yun fei": "运费",
+    "chi ma": "尺码", "bu huo": "补货", "dao zhang": "到账", "qu xiao": "取消", "qian shou": "签收", "shou huo": "收货",
+    "you hui quan": "优惠券", "you hui": "优惠", "xian huo": "现货", "you huo": "有货", "dao huo": "到货",
+    "shen me shi hou": "什么时候", "duo jiu": "多久", "zen me ban": "怎么办", "wei shen me": "为什么",
+    "duo shao": "多少", "ji tian": "几天", "zai ma": "在吗", "zai bu zai": "在不在", "ke yi": "可以", "na li": "哪里", "tui": "退", "huan": "换"}
+_PINYIN_SMALL = {
+    "shen me": "什么", "zen me": "怎么", "mei you": "没有", "le": "了", "ma": "吗", "ne": "呢", "a": "啊", "ba": "吧",
+    "dao": "到", "kai": "开", "fa": "发", "neng": "能", "hai": "还", "mei": "没",
+    "bu": "不", "shi": "是", "wo": "我", "de": "的", "hao": "好", "yao": "要", "xiang": "想"}
+
+
+def _syllables(words: Iterable[str]) -> str:
+    return "|".join(w.replace(" ", " ?") for w in sorted(words, key=len, reverse=True))
+
+
+_PINYIN_PIECE = re.compile(rf"{_syllables(_PINYIN_WORDS)}|{_syllables(_PINYIN_SMALL)}")
+_PINYIN_RUN = re.compile(rf"(?<![a-z\d])(?:{_PINYIN_PIECE.pattern})(?: ?(?:{_PINYIN_PIECE.pattern}))*(?![a-z\d])")
+_PINYIN_READ = {k.replace(" ", ""): w for k, w in (_PINYIN_SMALL | _PINYIN_WORDS).items()}
+_SHOP_PINYIN = frozenset(k.replace(" ", "") for k in _PINYIN_WORDS)
+_LETTERS = re.compile("[a-z]")
+
+
+def _pinyin(run: re.Match) -> str:
+    pieces = [p.replace(" ", "") for p in _PINYIN_PIECE.findall(run.group())]
+    if not any(p in _SHOP_PINYIN for p in pieces):
+        return run.group()
+    return "".join(_PINYIN_READ[p] for p in pieces)
+
+
 # A chat app's sticker as it arrives in text: its name in brackets ([微笑], [捂脸], [叹气],
 # [OK], on normalised text [ok]). Not a size, alone or in a list (要[m]码的, 尺码[s/m/l]).
 STICKER = re.compile(r"\[(?:[\u4e00-\u9fff]{1,4}|ok|yeah)\]")
@@ -586,7 +621,8 @@ def own_words(text: str) -> str:
 
 def mandarin(text: str) -> str:
     """`normalize`d text with its Cantonese words in Mandarin (点算 -> 怎么办), Taiwan's
-    出货 as 发货 and mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款),
+    出货 as 发货, mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款) and a
+    shop's words typed in pinyin in characters (fahuo le ma -> 发货了吗, `_PINYIN_WORDS`),
     without chat stickers ([捂脸] made 捂 and 脸 words of the message), @mentions
     (`MENTION`) and pasted links (`LINK`), for matching: as `own_words` leaves them out,
     but one alone stays, there being nothing else to match."""
@@ -602,6 +638,8 @@ def mandarin(text: str) -> str:
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)
+    if _LETTERS.search(text):
+        text = _PINYIN_RUN.sub(_pinyin, text)
     return text
 
 

@@ -330,7 +330,7 @@ def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
 
 @pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
-    ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"),
+    ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
     ("hi, can i return this?", "hi, can i return this?"), ("mama说好看", "mama说好看"), ("size m 还有吗", "size m 还有吗"),
     ("le creuset的锅", "le creuset的锅"), ("ma", "ma")])
