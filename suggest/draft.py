@@ -258,8 +258,9 @@ _LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递�
                                 r"\s*(?:是|为|:|：)?\s*(\d{10,20})(?!\d)")
 
 
-# An order number typed in groups, as read off a screen: "订单号：2026 1128 1234 5678".
-_GROUPED_DIGITS = re.compile(r"(订单号?|单号)?\s*[:：]?\s*(?<!\d)(\d{2,8}(?:[ -]\d{2,8}){1,5})(?![\d])")
+# An order number typed in groups, as read off a screen: "订单号：2026 1128 1234 5678", "订单号是
+# 1234 5678 9012" (the label joined by 是 or 为 too, as said aloud or typed in a sentence).
+_GROUPED_DIGITS = re.compile(r"(订单编号|订单号码|订单号?|单号)?\s*(?:是|为)?\s*[:：]?\s*(?<!\d)(\d{2,8}(?:[ -]\d{2,8}){1,5})(?![\d])")
 
 
 def _joined_order_number(m: re.Match) -> str:
