@@ -635,6 +635,12 @@ def mandarin(text: str) -> str:
     if _CANTONESE_CHAR.search(text):
         for word, mandarin_word in _CANTONESE:
             text = word.sub(mandarin_word, text)
+    return as_meant(text)
+
+
+def as_meant(text: str) -> str:
+    """`normalize`d text with mainland chat spellings (肿么, 再吗, tk) and a shop's words typed in
+    pinyin (tuihuo) as the words meant: what matching reads (`mandarin`) and understanding too."""
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, normalize
+from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, as_meant, normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -680,7 +680,7 @@ def small_talk(message: str) -> bool:
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
-    text = norm.text
+    text = as_meant(norm.text)  # 再吗 is 在吗, tuihuo 退货: as matching reads them
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"

@@ -1073,3 +1073,14 @@ def test_a_smell_found_on_the_goods_is_after_sale():
 def test_harm_beside_a_return_asked_is_the_goods_harm():
     u = understand("吃了拉肚子，可以退吗", "过敏")
     assert (u.intent, u.urgency) == ("aftersale", "high")
+
+
+@pytest.mark.parametrize("message, intent", [("再吗", "greeting"), ("亲再吗？", "greeting"), ("zaima", "greeting"),
+                                             ("我想推货", "aftersale"), ("tuihuo", "aftersale"), ("tk什么时候到", "aftersale"),
+                                             ("kd到哪了", "logistics"), ("fahuo le ma", "logistics")])
+def test_typos_initials_and_pinyin_are_understood_as_the_words_meant(message, intent):
+    """A pinyin keyboard's homophone (再吗 for 在吗, 推货 for 退货), an initial (tk, kd) or a
+    word typed in pinyin is read as the word meant for matching; reading it as typed here
+    made 再吗 "more than a greeting", so the matched greeting entry was left out and the
+    customer got the no-match holding line."""
+    assert understand(message).intent == intent
