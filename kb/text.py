@@ -581,6 +581,16 @@ def _pinyin(run: re.Match) -> str:
     return "".join(_PINYIN_READ[p] for p in pieces)
 
 
+# A shop's words in English, as a customer writes them alone or amid Chinese ("能return吗",
+# "Hi, can I return this?"): the entries are in Chinese. Whole words only (returned and
+# shipper stay), a noun's plural too. Not size, which Hong Kong and mainland customers alike
+# use as a Chinese word (想换嘅size冇货, 有没有女装size表), as entries' phrasings do.
+_ENGLISH_WORDS = {"shipping fee": "运费", "shipping cost": "运费", "delivery fee": "运费", "postage": "运费",
+                  "return": "退货", "refund": "退款", "exchange": "换货", "shipping": "发货",
+                  "ship": "发货", "invoice": "发票", "coupon": "优惠券", "cancel": "取消"}
+_ENGLISH = re.compile(r"(?<![a-z])(" + "|".join(sorted(_ENGLISH_WORDS, key=len, reverse=True)) + r")s?(?![a-z])")
+
+
 # A chat app's sticker as it arrives in text: its name in brackets ([微笑], [捂脸], [叹气],
 # [OK], on normalised text [ok]). Not a size, alone or in a list (要[m]码的, 尺码[s/m/l]).
 STICKER = re.compile(r"\[(?:[\u4e00-\u9fff]{1,4}|ok|yeah)\]")
@@ -640,12 +650,14 @@ def mandarin(text: str) -> str:
 
 def as_meant(text: str) -> str:
     """`normalize`d text with mainland chat spellings (肿么, 再吗, tk) and a shop's words typed in
-    pinyin (tuihuo) as the words meant: what matching reads (`mandarin`) and understanding too."""
+    pinyin (tuihuo) or written in English (return, size) as the words meant: what matching reads
+    (`mandarin`) and understanding too."""
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)
     if _LETTERS.search(text):
         text = _PINYIN_RUN.sub(_pinyin, text)
+        text = _ENGLISH.sub(lambda m: _ENGLISH_WORDS[m.group(1)], text)
     return text
 
 

@@ -332,12 +332,27 @@ def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
-    ("hi, can i return this?", "hi, can i return this?"), ("mama说好看", "mama说好看"), ("size m 还有吗", "size m 还有吗"),
+    ("hi, can you help me?", "hi, can you help me?"), ("mama说好看", "mama说好看"), ("m码 还有吗", "m码 还有吗"),
     ("le creuset的锅", "le creuset的锅"), ("ma", "ma")])
 def test_pinyin_words_are_matched_as_the_words_meant(typed, read):
     """A customer whose keyboard is set to letters types the shop's words in pinyin:
     "tuihuo" and "fahuo le ma" shared no token with any entry and found nothing. Particles
     (le, ma, dao) are read only beside a shop word read so."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("能return吗", "能退货吗"), ("Hi, can I return this?", "hi, can i 退货 this?"), ("refund 什么时候到账", "退款 什么时候到账"),
+    ("exchange一下尺码", "换货一下尺码"), ("shipping fee多少", "运费多少"),
+    ("ship to HK吗", "发货 to hk吗"), ("invoice怎么开", "发票怎么开"), ("coupon用不了", "优惠券用不了"),
+    # the same letters inside other words stay
+    ("coupons能叠加吗", "优惠券能叠加吗"), ("returned", "returned"), ("shipper", "shipper"),
+    ("size m 还有吗", "size m 还有吗")])
+def test_shop_words_in_english_are_matched_as_the_words_meant(typed, read):
+    """A customer who writes English, or mixes it in: the entries are written in Chinese, and
+    "能return吗" and "Hi, can I return this?" were no-matches."""
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
