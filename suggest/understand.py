@@ -444,6 +444,20 @@ _DOUBLED = re.compile(r"[?？]{2,}")
 _RELIEF = re.compile(r"终于|原来|还好|幸好|总算|虚惊")
 
 
+# The same words three times running (发货了吗发货了吗发货了吗, 退款退款退款！！！): a customer
+# pressing for an answer; not laughter, thanks or agreement said over (哈哈哈哈哈哈, 谢谢谢谢谢谢,
+# 好的好的好的), nor digits (an order number 123123123).
+_SAID_THRICE = re.compile(r"(\w{2,8}?)(?:[\s!！?？,，~～。.]*\1){2,}")
+_SAID_OVER = re.compile(r"(?:好的?|是的?|对的?|可以|行|谢谢?|感谢|哈|嘿|呵|嘻|嗯|哦|噢|啊|呀|么么哒?|拜拜|再见|晚安|收到|亲|棒|赞)+")
+
+
+def _pressed(text: str) -> bool:
+    return any(_CJK_CHAR.search(m[1]) and not _SAID_OVER.fullmatch(m[1]) for m in _SAID_THRICE.finditer(text))
+
+
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _anxious(text: str) -> bool:
     found = [m.group() for m in _ANXIOUS.finditer(text)]
     if found and _RELIEF.search(text) and _GRATITUDE.search(text) and not _PROBLEM.search(text):
@@ -454,7 +468,7 @@ def _anxious(text: str) -> bool:
     if found and all(_DOUBLED.fullmatch(f) for f in found) and _says_more(text) \
             and not (_grieves(text) or _WAITED.search(text)):
         return False  # "??" alone stresses a question (优惠券怎么用？？); a nudge (？？？, 人呢？？) is impatient
-    return bool(found) or _waited(text)
+    return bool(found) or _waited(text) or _pressed(text)
 
 
 # Faults a customer reports besides _GRIEF's (碎了, 开胶, 质量差, 发货慢; not 慢慢, 慢吗, 慢点).

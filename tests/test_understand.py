@@ -1084,3 +1084,17 @@ def test_typos_initials_and_pinyin_are_understood_as_the_words_meant(message, in
     made 再吗 "more than a greeting", so the matched greeting entry was left out and the
     customer got the no-match holding line."""
     assert understand(message).intent == intent
+
+
+@pytest.mark.parametrize("message", ["发货了吗发货了吗发货了吗", "退款退款退款！！！我要退款！！！", "在吗在吗在吗",
+                                     "快发货 快发货 快发货", "亲 退款退款退款"])
+def test_the_same_words_three_times_running_press(message):
+    """A customer saying the same words three times running presses for an answer: 退款退款退款！！！
+    我要退款！！！ was calm and got a draft opening with 欢迎光临本店～很高兴为您服务."""
+    assert understand(message).sentiment == "anxious", message
+
+
+@pytest.mark.parametrize("message", ["哈哈哈哈哈哈", "好的好的好的", "谢谢谢谢谢谢", "嗯嗯嗯嗯", "可以可以可以",
+                                     "么么哒么么哒么么哒", "退款退款", "订单123123123 发货了吗"])
+def test_laughter_thanks_or_agreement_said_over_stays_calm(message):
+    assert understand(message).sentiment == "calm", message
