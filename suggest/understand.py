@@ -444,18 +444,16 @@ _DOUBLED = re.compile(r"[?？]{2,}")
 _RELIEF = re.compile(r"终于|原来|还好|幸好|总算|虚惊")
 
 
-# The same words three times running (发货了吗发货了吗发货了吗, 退款退款退款！！！): a customer
-# pressing for an answer; not laughter, thanks or agreement said over (哈哈哈哈哈哈, 谢谢谢谢谢谢,
-# 好的好的好的), nor digits (an order number 123123123).
+# The same words three times running, asking or naming a topic (发货了吗发货了吗发货了吗,
+# 退款退款退款！！！, 在吗在吗在吗): a customer pressing for an answer; not a voice message's
+# fillers (那个那个那个, 就是就是就是), laughter, thanks or agreement said over (哈哈哈哈哈哈,
+# 谢谢谢谢谢谢, 好的好的好的, 来了来了来了), nor digits (an order number 123123123).
 _SAID_THRICE = re.compile(r"(\w{2,8}?)(?:[\s!！?？,，~～。.]*\1){2,}")
-_SAID_OVER = re.compile(r"(?:好的?|是的?|对的?|可以|行|谢谢?|感谢|哈|嘿|呵|嘻|嗯|哦|噢|啊|呀|么么哒?|拜拜|再见|晚安|收到|亲|棒|赞)+")
 
 
 def _pressed(text: str) -> bool:
-    return any(_CJK_CHAR.search(m[1]) and not _SAID_OVER.fullmatch(m[1]) for m in _SAID_THRICE.finditer(text))
-
-
-_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+    return any(any(p.search(m[1]) for p in (_ASKING, _AFTERSALE, _ORDER, _LOGISTICS))
+               for m in _SAID_THRICE.finditer(text))
 
 
 def _anxious(text: str) -> bool:

@@ -1095,6 +1095,8 @@ def test_the_same_words_three_times_running_press(message):
 
 
 @pytest.mark.parametrize("message", ["哈哈哈哈哈哈", "好的好的好的", "谢谢谢谢谢谢", "嗯嗯嗯嗯", "可以可以可以",
-                                     "么么哒么么哒么么哒", "退款退款", "订单123123123 发货了吗"])
-def test_laughter_thanks_or_agreement_said_over_stays_calm(message):
+                                     "么么哒么么哒么么哒", "退款退款", "订单123123123 发货了吗", "来了来了来了",
+                                     "没问题没问题没问题", "嗯那个那个那个我想问一下衣服啥时候发货",
+                                     "就是就是就是想问下能不能退", "然后然后然后呢"])
+def test_laughter_thanks_agreement_or_fillers_said_over_stay_calm(message):
     assert understand(message).sentiment == "calm", message
