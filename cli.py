@@ -236,6 +236,7 @@ class JsonErrorsGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["kefu.json"] = "--json" in (args[:args.index("--")] if "--" in args else args)
+        fit_stdout(ctx, as_json=ctx.meta["kefu.json"])
         try:
             return super().parse_args(ctx, args)
         except click.ClickException as exc:  # an option of kefu itself (`kefu --threads 0 … --json`)
@@ -255,6 +256,52 @@ class JsonErrorsGroup(click.Group):
     def _echo_error(ctx: click.Context, exc: click.ClickException) -> None:
         if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
             click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+
+
+_STDOUT = {"json": False, "unshown": 0}  # this command's output, as `_stdout_fallback` writes it
+
+
+def _stdout_fallback(error: UnicodeEncodeError) -> tuple[str, int]:
+    """What stdout writes for characters its encoding has no bytes for (an emoji on a GBK
+    terminal, simplified Chinese on a Big5 one): JSON escapes them (the JSON stays exact);
+    text shows `?`, and the command says so at its end (`fit_stdout`)."""
+    chars = error.object[error.start:error.end]
+    if _STDOUT["json"]:
+        return json.dumps(chars)[1:-1], error.end  # non-ASCII only: \uXXXX (a pair beyond the BMP)
+    _STDOUT["unshown"] += len(chars)
+    return "?" * len(chars), error.end
+
+
+codecs.register_error("kefu.stdout", _stdout_fallback)
+
+
+def fit_stdout(ctx: click.Context, as_json: bool) -> None:
+    """Make stdout take any text when its encoding cannot (a terminal or pipe set to GBK,
+    Big5 or ASCII): a customer's emoji otherwise ended the command with a UnicodeEncodeError
+    traceback, after a part of the output. A stream with an error handler of its own
+    (PYTHONIOENCODING=gbk:replace) is left as it is."""
+    _STDOUT.update(json=as_json, unshown=0)
+    stream = sys.stdout
+    try:
+        "\U0001f600".encode(stream.encoding)  # an emoji: any encoding that takes it takes all (UTF-8, GB18030)
+        return
+    except (UnicodeError, LookupError, TypeError, AttributeError):
+        pass
+    if getattr(stream, "errors", None) != "strict" or not hasattr(stream, "reconfigure"):
+        return
+    stream.reconfigure(errors="kefu.stdout")
+
+    def note() -> None:
+        if _STDOUT["unshown"]:
+            click.echo(f"note: ? stands for {counted(_STDOUT['unshown'], 'character')} this terminal's encoding "
+                       f"({stream.encoding}) cannot show: --json gives them exactly, or use a UTF-8 terminal "
+                       "(PYTHONIOENCODING=utf-8)", err=True)
+    ctx.call_on_close(note)
+
+
+def stdout_json() -> None:
+    """The command prints JSON whatever --json says (`kefu export --format jsonl`)."""
+    _STDOUT["json"] = True
 
 
 def _name_the_variable(exc: click.ClickException) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from kefu.cli import (Context, KefuClickError, author, check_encoding, counted, emit, handle_errors, json_option,
-                      needs_store, refuse_overwrite, require_store)
+                      needs_store, refuse_overwrite, require_store, stdout_json)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -340,6 +340,8 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {counted(d['entries'], 'entry', 'entries')} to {d['file']}")
     else:
+        if fmt == "jsonl":
+            stdout_json()
         write_entries(entries, fmt, sys.stdout)
 
 

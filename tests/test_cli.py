@@ -2184,6 +2184,27 @@ def test_arguments_in_gbk_are_decoded_before_any_command_sees_them(home, run, fa
     assert (folder / "kefu.db").is_file()
 
 
+def test_a_gbk_or_big5_terminal_is_shown_what_it_can_show_never_a_traceback(home, fake_models):
+    """A customer's emoji in an entry (or a simplified character on a Big5 terminal) ended
+    `kefu show`, `list`, `suggest` and `export` with a UnicodeEncodeError traceback on a
+    terminal set to GBK or Big5. Text now shows ? for those characters and says so on
+    stderr; JSON (--json, export jsonl) escapes them, so it stays exact."""
+    CliRunner().invoke(cli, ["add", "--id", "emo", "-q", "有表情吗😀", "-a", "亲～有的哦😊 𠮷"], catch_exceptions=False)
+    gbk = CliRunner(charset="gbk")
+    shown = gbk.invoke(cli, ["show", "emo"], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "问: 有表情吗?\n答: 亲～有的哦? ?" in shown.stdout
+    assert "? stands for 3 characters this terminal's encoding (gbk) cannot show" in shown.stderr
+    as_json = gbk.invoke(cli, ["show", "emo", "--json"], catch_exceptions=False)
+    assert json.loads(as_json.stdout)["answer"] == "亲～有的哦😊 𠮷" and not as_json.stderr
+    exported = gbk.invoke(cli, ["export", "--format", "jsonl"], catch_exceptions=False)
+    assert json.loads(exported.stdout)["question"] == "有表情吗😀"
+    missing = gbk.invoke(cli, ["show", "没有😀", "--json"])
+    assert missing.exit_code == 1 and json.loads(missing.stdout)["error"]["id"] == "没有😀"
+    big5 = CliRunner(charset="big5").invoke(cli, ["list"], catch_exceptions=False)
+    assert big5.exit_code == 0 and big5.stdout.endswith("\t有表情??\n")  # 吗 is simplified: Big5 has no 吗
+
+
 @pytest.mark.parametrize("error, says", [
     ("database is locked", "try again in a moment"), ("disk I/O error", "SQLite could not do it"),
     ("file is not a database", "is it a kefu store?")])
