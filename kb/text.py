@@ -10,7 +10,7 @@ import logging
 import marshal
 import os
 import re
-import tempfile
+import secrets
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -709,22 +709,17 @@ def _jieba(cache_dir: Path | None):
     logging.getLogger("jieba").setLevel(logging.WARNING)  # after the import, which sets DEBUG
     global _DICT
     tk = jieba.Tokenizer()
-    usable = cache_dir is None or _cache_usable(cache_dir)
-    if cache_dir is not None and usable:
-        tk.tmp_dir = str(cache_dir)
+    cache = Path(cache_dir) / _JIEBA_CACHE if cache_dir is not None and _cache_usable(cache_dir) else None
     with _DICT_LOCK:
         if _DICT is None:
-            if usable:
-                tk.initialize()  # from cache_dir's cache file, or built and written there
-            else:  # no cache to read or write: built from jieba's dictionary (~2 s)
-                tk.FREQ, tk.total = tk.gen_pfdict(tk.get_dict_file())
-                tk.initialized = True
-            _DICT = (dict(tk.FREQ), tk.total)
-            return tk
+            # Read and written here, not by jieba's initialize: jieba writes its cache
+            # readable by its writer alone (mkstemp's 0600), so a server user could not read
+            # the one an admin's `kefu init` left, and jieba logged a traceback each start.
+            _DICT = (_read_cache(cache) if cache is not None else None) or tk.gen_pfdict(tk.get_dict_file())
     tk.FREQ, tk.total = dict(_DICT[0]), _DICT[1]
     tk.initialized = True
-    if cache_dir is not None and usable and not (Path(cache_dir) / _JIEBA_CACHE).exists():
-        _write_cache(Path(cache_dir) / _JIEBA_CACHE)  # so the next process reads it from here
+    if cache is not None and not os.access(cache, os.R_OK):
+        _write_cache(cache)  # so the next process reads it from here
     return tk
 
 
@@ -737,13 +732,26 @@ def _cache_usable(cache_dir: Path) -> bool:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    return os.access(cache_dir, os.W_OK | os.X_OK) or (Path(cache_dir) / _JIEBA_CACHE).is_file()
+    return os.access(cache_dir, os.W_OK | os.X_OK) or os.access(Path(cache_dir) / _JIEBA_CACHE, os.R_OK)
+
+
+def _read_cache(path: Path) -> tuple[dict, int] | None:
+    """The default dictionary from a cache file `_write_cache` (or jieba) wrote; None when
+    it cannot be read (another user's, cut short): the dictionary is then built anew."""
+    try:
+        with open(path, "rb") as f:
+            freq, total = marshal.load(f)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return (freq, total) if isinstance(freq, dict) and isinstance(total, int) else None
 
 
 def _write_cache(path: Path) -> None:
-    """The default dictionary in jieba's cache format, written whole or not at all."""
+    """The default dictionary in jieba's cache format, written whole or not at all, with
+    the mode the umask gives (readable by the server's user where other files are)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError:  # a cache is an optimisation: a folder that cannot be written must not stop segmenting
         return
     try:
@@ -751,7 +759,7 @@ def _write_cache(path: Path) -> None:
             marshal.dump(_DICT, f)
         os.replace(tmp, path)
     except OSError:  # a cache is an optimisation: a full disk must not stop segmenting
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 class Segmenter:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+import logging
+import os
+from pathlib import Path
+
 import pytest
 
 from kefu.kb.text import (CACHED_CHARS, MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, is_blank,
@@ -172,8 +176,42 @@ def test_a_cache_folder_that_cannot_be_made_or_written_does_not_stop_segmenting(
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied", kwargs.get("dir"))
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    real_open = os.open
+
+    def no_file_there(path, *args, **kwargs):  # the cache is written through os.open
+        if Path(path).parent == tmp_path / "read-only":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", no_file_there)
     assert Segmenter(tmp_path / "read-only", ["闪电退款"]).split("闪电退款怎么申请")[0] == ["闪电退款", "申请"]
     assert not (tmp_path / "read-only" / "jieba.cache").exists()
+
+
+@pytest.mark.parametrize("first_in_process", [True, False])
+def test_jiebas_cache_is_readable_by_whom_the_umask_lets_read_the_data_folder(tmp_path, monkeypatch, caplog,
+                                                                          first_in_process):
+    """jieba wrote DATA/cache/jieba.cache readable by its writer alone (0600, whatever the
+    umask), so `kefu serve` as another user than the admin who ran `kefu init` could not
+    read it, and jieba logged a traceback (`Dump cache file failed.`) at every start. A
+    cache that cannot be read is no error: the dictionary is built from jieba's own."""
+    import stat
+
+    import kefu.kb.text as text
+
+    if first_in_process:
+        monkeypatch.setattr(text, "_DICT", None)
+    old = os.umask(0o022)
+    try:
+        assert Segmenter(tmp_path / "cache").split("运费怎么算")[0] == ["运费", "算"]
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "cache" / "jieba.cache").stat().st_mode) == 0o644
+    (tmp_path / "cut" / "jieba.cache").parent.mkdir()
+    (tmp_path / "cut" / "jieba.cache").write_bytes(b"\x00cut short")
+    monkeypatch.setattr(text, "_DICT", None)
+    with caplog.at_level(logging.WARNING):
+        assert Segmenter(tmp_path / "cut").split("运费怎么算")[0] == ["运费", "算"]
+    assert not caplog.records
 
 
 def test_a_term_counts_as_the_words_it_makes_without_the_dictionary(tmp_path):
