@@ -3,6 +3,7 @@ of files. Registered by cli.py, whose helpers they use."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -284,12 +285,21 @@ def passages_remove(c: Context, sources, as_json) -> None:
 
 # -- export, backup, restore ----------------------------------------------------------
 
+@contextlib.contextmanager
 def open_output(path: Path, fmt: str, encoding: str = "utf-8"):
-    """`path` opened for writing entries in `fmt`; a one-line error naming it if it cannot be."""
+    """`path` opened for writing entries in `fmt`, through a file beside it renamed over it
+    when complete: a write cut short (a full disk, Ctrl-C) leaves an old file whole and no
+    half-written one. A one-line error naming `path` if it cannot be written (the system's
+    error for a failed write names no file)."""
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        return open(path, "wb") if fmt == "xlsx" else open(path, "w", encoding=encoding, newline="")
+        with open(partial, "wb") if fmt == "xlsx" else open(partial, "w", encoding=encoding, newline="") as fh:
+            yield fh
+        os.replace(partial, path)
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_template(fmt: str, out: Path) -> None:
@@ -328,15 +338,9 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
     if output:
         check_fits(entries, fmt)  # before the file is opened: an existing one stays as it was
         refuse_overwrite(output, force)  # an editor's own FAQ file of the same name is not lost
-        # Written beside it and renamed over it: an interrupted export leaves the old file whole.
-        partial = output.with_name(f".{output.name}.partial")
         # A BOM tells Excel the CSV is UTF-8 (without one, Chinese Windows reads it as GBK)
-        try:
-            with open_output(partial, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
-                n = write_entries(entries, fmt, fh)
-            os.replace(partial, output)
-        finally:
-            partial.unlink(missing_ok=True)
+        with open_output(output, fmt, encoding="utf-8-sig" if fmt == "csv" else "utf-8") as fh:
+            n = write_entries(entries, fmt, fh)
         emit({"file": str(output), "format": fmt, "entries": n}, as_json,
              lambda d: f"wrote {counted(d['entries'], 'entry', 'entries')} to {d['file']}")
     else:

@@ -4,7 +4,11 @@ tests) and writing in every format `kefu import` reads back unchanged (jsonl, cs
 from __future__ import annotations
 
 import csv
+import gc
+import io
 import json
+import sys
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -72,6 +76,12 @@ def check_fits(entries: Iterable[Entry], fmt: str) -> None:
                                               f"({XLSX_CELL_MAX:,}): export with --format csv or jsonl")
 
 
+try:  # what openpyxl's writer raises when a temporary file cannot be written, with lxml
+    from lxml.etree import SerialisationError as _SerialisationError
+except ImportError:  # without lxml openpyxl writes with the standard library: OSError
+    _SerialisationError = OSError
+
+
 def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
     """Write entries to `out`: a text stream for jsonl/csv, a binary one for xlsx.
     ExportError (before anything is written) when an entry does not fit the format."""
@@ -110,7 +120,27 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
                 if "\n" in cells[column - 1]:  # Excel shows line breaks only in a cell that wraps
                     cell.alignment = wrap
             n += 1
-        book.save(out)
+        # Put together in memory, then written at once: a write that fails (a full disk)
+        # must not leave openpyxl's zip half open, to complain when it is collected.
+        buffer = io.BytesIO()
+        try:
+            book.save(buffer)
+        except _SerialisationError as exc:  # lxml's, not an OSError: openpyxl's temporary files
+            error = OSError(f"openpyxl could not write its temporary files in {tempfile.gettempdir()} "
+                            f"({exc}: a full disk?)")
+        else:
+            error = None
+        if error is not None:
+            # openpyxl's half-written parts fail again as they are collected: quietly, as the
+            # error above says what happened
+            hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+            try:
+                del book, sheet
+                gc.collect()
+            finally:
+                sys.unraisablehook = hook
+            raise error
+        out.write(buffer.getvalue())
     else:
         raise ValueError(f"format must be one of {FORMATS}")
     return n

@@ -1613,6 +1613,39 @@ def test_template_refuses_an_existing_file_without_force(kefu, tmp_path):
     assert counts(report(kefu("import", "faq.xlsx", "--json"))["files"][0]) == (2, 0, 0, 0, 0)
 
 
+def test_a_template_or_export_the_disk_cannot_hold_leaves_the_old_file_and_names_the_new(kefu, tmp_path,
+                                                                                     monkeypatch):
+    """A full disk while writing `--template … --force` left the shop's own file cut to what
+    fitted, and the error (`No space left on device`) named no file; an XLSX whose
+    temporary parts openpyxl could not write ended in lxml's traceback."""
+    import errno
+
+    import kefu.kb.io as io_module
+    from lxml.etree import SerialisationError
+    from openpyxl import Workbook
+
+    shop = tmp_path / "faq.csv"
+    shop.write_text("the shop's own FAQ", encoding="utf-8")
+    write_entries = io_module.write_entries
+
+    def full_disk(entries, fmt, out):
+        out.write("id,question")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(io_module, "write_entries", full_disk)
+    failed = kefu("import", "--template", "csv", "-o", "faq.csv", "--force", code=1)
+    assert failed.stderr == f"Error: cannot write faq.csv: No space left on device\n"
+    assert shop.read_text(encoding="utf-8") == "the shop's own FAQ"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.csv"]  # no half file beside it either
+
+    monkeypatch.setattr(io_module, "write_entries", write_entries)
+    kefu("import", "--template", "csv", "-o", "t.csv")
+    kefu("import", "t.csv")
+    monkeypatch.setattr(Workbook, "save", lambda self, out: (_ for _ in ()).throw(SerialisationError("IO_ENOSPC")))
+    failed = kefu("export", "--format", "xlsx", "-o", "kb.xlsx", code=1)
+    assert failed.stderr.startswith("Error: cannot write kb.xlsx: openpyxl could not write its temporary files in ")
+    assert "IO_ENOSPC" in failed.stderr and not (tmp_path / "kb.xlsx").exists()
+
+
 def test_the_summary_table_names_its_columns_as_the_json_does(kefu, tmp_path):
     """The text table said `same` where the JSON, the report and the README say unchanged."""
     jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])
