@@ -108,8 +108,9 @@ def handle_errors(fn):
 
         from kefu.kb.errors import KefuError
 
-        # Glob patterns name files: like paths, they keep the bytes the file system has.
-        kwargs = {k: v if k == "patterns" else _decoded(v) for k, v in kwargs.items()}
+        # Glob patterns and import sources name files: like paths, they keep the bytes the
+        # file system has.
+        kwargs = {k: v if k in ("patterns", "sources") else _decoded(v) for k, v in kwargs.items()}
         try:
             try:
                 result = fn(*args, **kwargs)

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 
 from .base import KnowledgeBase, Progress
 from .errors import AmbiguousSource, KefuError, RowsRejected, error_detail
-from .importers import SAVE_AS, SUFFIXES, load, unsupported
+from .importers import SAVE_AS, SUFFIXES, load, path_text, unsupported
 from .importers.records import Loaded, Place, Problem
 from .importers.rows import cell_text, csv_safe, join_cell
 from .io import CSV_COLUMNS
@@ -111,7 +111,7 @@ def rejected_path(wanted: Path, imported: Iterable[Path]) -> Path:
 
 def source_key(path: Path) -> str:
     """The stable key an import source is remembered by (for --prune and passages)."""
-    return Path(path).resolve().as_posix()
+    return path_text(Path(path).resolve().as_posix())
 
 
 def source_named(name: str, known: Iterable[str]) -> str:
@@ -136,7 +136,7 @@ def read_file(path: Path, options: ImportOptions, data: bytes | None = None, nam
     `loaded.problems`, for the rejected-rows file. Touching no store or index, this is the
     slow part a caller that serialises use of the knowledge base (the web's lock) does
     outside it; `BulkImporter.write` then imports the rows."""
-    result = FileResult(name or str(path), status="dry-run" if options.dry_run else "imported")
+    result = FileResult(name or path_text(path), status="dry-run" if options.dry_run else "imported")
     start = time.perf_counter()
     loaded = None
     try:

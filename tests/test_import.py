@@ -1646,6 +1646,30 @@ def test_a_template_or_export_the_disk_cannot_hold_leaves_the_old_file_and_names
     assert "IO_ENOSPC" in failed.stderr and not (tmp_path / "kb.xlsx").exists()
 
 
+def test_files_whose_names_are_not_utf8_import_and_are_removed_by_their_path(kefu, tmp_path):
+    """A folder unzipped from an archive made on Chinese Windows has GBK file names, which
+    Python gives as lone surrogates: storing the source, writing the rejected-rows file and
+    printing the summary all ended in a UnicodeEncodeError traceback. The name's other
+    bytes are shown as \\xNN escapes; the path itself still names the source."""
+    import os
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    faq = folder / os.fsdecode("常见问题.csv".encode("gbk"))
+    faq.write_text("question,answer\n运费多少,十元\n,缺问题\n", encoding="utf-8")
+    guide = folder / os.fsdecode("指南.md".encode("gbk"))
+    guide.write_text("# 指南\n\n运费十元，满99包邮。\n", encoding="utf-8")
+    failed = kefu("import", "docs", "--json", code=1)
+    files = {Path(f["file"]).name: f for f in report(failed)["files"]}
+    shown = r"\xb3\xa3\xbc\xfb\xce\xca\xcc\xe2.csv"
+    assert files[shown]["status"] == "failed" and files[shown]["rejected_detail"][0]["line"] == 3
+    assert shown in (tmp_path / "kefu-import.rejected.csv").read_text(encoding="utf-8-sig")
+    assert "1 passage" in kefu("passages", "list").stdout
+    kefu("passages", "remove", str(guide))
+    assert "no documents" in kefu("passages", "list").stdout
+    assert "rejected" in kefu("import", "docs", code=1).stdout
+
+
 def test_the_summary_table_names_its_columns_as_the_json_does(kefu, tmp_path):
     """The text table said `same` where the JSON, the report and the README say unchanged."""
     jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])

@@ -11,6 +11,7 @@ passages along headings and paragraphs. Text files may be UTF-8, GB18030/GBK or 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import ImportFileError
@@ -28,7 +29,16 @@ SAVE_AS = {".xls": (".xlsx", "Excel or WPS"), ".et": (".xlsx", "WPS"), ".doc": (
 # under the lock every agent's suggestion waits for. An FAQ sheet or manual never comes near.
 MAX_UNZIPPED = 100 * 1024 * 1024
 
-__all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES", "SAVE_AS", "unsupported"]
+__all__ = ["load", "Loaded", "Passage", "Place", "Problem", "Row", "SUFFIXES", "SAVE_AS", "path_text", "unsupported"]
+
+
+def path_text(path: str | Path) -> str:
+    """A file's path as text that can be stored and printed. A name the file system holds
+    in another encoding than UTF-8 (GBK, from a zip made on Chinese Windows) comes from
+    Python with lone surrogates, which SQLite, the rejected-rows file and the terminal
+    refuse: its other bytes are shown as \\xNN escapes, the same ones each time, so the
+    file keeps one source key."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def unsupported(suffix: str) -> str:
@@ -50,7 +60,7 @@ def load(path: str | Path, encoding: str | None = None, data: bytes | None = Non
     from . import documents, faq, tables
     from .encoding import decode
 
-    name = str(path)
+    name = path_text(path)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise ImportFileError(name, None, None, unsupported(suffix))
