@@ -505,7 +505,17 @@ def _read_faiss(path: Path, dim: int, vids: np.ndarray):
     import faiss
 
     with _reading(path):
-        index = faiss.read_index(str(path))
+        try:
+            str(path).encode("utf-8")
+            index = faiss.read_index(str(path))
+        except UnicodeEncodeError:
+            # A folder name that is not UTF-8 (a GBK one): FAISS's wrapper cannot pass it
+            # to C++, and the index was taken for damaged and rebuilt by every command.
+            # Read through Python's file object, a little slower than FAISS's own reader.
+            with open(path, "rb") as fh:
+                reader = faiss.PyCallbackIOReader(fh.read, 1 << 20)
+                index = faiss.read_index(reader)
+                del reader
         if index.d != dim or index.ntotal != len(vids):
             raise IndexDamaged(f"{path} holds {index.ntotal} vectors of dimension {index.d}, "
                                f"not the {len(vids)} of dimension {dim} that meta.json records")

@@ -15,7 +15,7 @@ from kefu.kb.errors import IndexMismatch
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.learned import Event, TrustRule
 from kefu.suggest.learn import Learner
-from kefu.kb.index import Index
+from kefu.kb.index import Document, Index
 from kefu.kb.text import normalize
 
 
@@ -540,6 +540,20 @@ def test_prototype_rows_survive_saving_and_loading(tmp_path):
     assert [loaded.rows[vid].text for vid in loaded.by_entry["a"]] == ["x", "y", PROTOTYPE]
     loaded.remove("a")
     assert loaded.prototypes == set()
+
+
+def test_an_index_in_a_folder_whose_name_is_not_utf8_is_read_back(tmp_path):
+    """FAISS could not read a file under a folder named in GBK (Python holds the name with
+    lone surrogates): every command took the index for damaged and rebuilt it."""
+    import os
+
+    index = Index({"m": 4})
+    index.add(Document("a", ["x", "y"], [["x"], ["y"]], {"m": np.eye(4, dtype=np.float32)[:2]}))
+    index.refresh_lexical()
+    folder = tmp_path / os.fsdecode("数据".encode("gbk")) / "v1"
+    index.save(folder)
+    loaded = Index.load(folder)
+    assert [loaded.rows[vid].text for vid in loaded.by_entry["a"]] == ["x", "y"]
 
 
 # -- several writers: an edit is never left out of an index that counts as up to date -------------
