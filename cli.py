@@ -811,6 +811,11 @@ def read_message(message: str) -> str:
     the length limit, so a message of exactly the limit was refused."""
     if message != "-":
         return message
+    if sys.stdin is None:  # started with stdin closed (`<&-`, some service managers): Python has none
+        raise click.ClickException("- reads standard input, and this command has none (it was closed): "
+                                   "pipe the text in (`… - < file.txt`) or give it as an argument")
+    if sys.stdin.isatty():  # else the command seems to hang
+        click.echo("reading standard input: type or paste the text, then Ctrl-D on a line of its own", err=True)
     text = decode_text(sys.stdin.buffer.read())
     return text.removesuffix("\r\n") if text.endswith("\r\n") else text.removesuffix("\n")
 

@@ -2184,6 +2184,28 @@ def test_arguments_in_gbk_are_decoded_before_any_command_sees_them(home, run, fa
     assert (folder / "kefu.db").is_file()
 
 
+def test_reading_a_closed_stdin_is_an_error_and_a_terminal_is_told_to_end_with_ctrl_d(monkeypatch, capsys):
+    """`kefu suggest - <&-` (a service started without stdin) ended in an AttributeError
+    traceback; at a terminal, `-` waited for input without a word, as if it hung."""
+    import io
+    import sys
+
+    import click
+
+    from kefu.cli import read_message
+
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(click.ClickException, match="has none"):
+        read_message("-")
+
+    class Terminal(io.TextIOWrapper):
+        def isatty(self):
+            return True
+    monkeypatch.setattr(sys, "stdin", Terminal(io.BytesIO("在吗\n".encode())))
+    assert read_message("-") == "在吗"
+    assert "Ctrl-D" in capsys.readouterr().err
+
+
 def test_a_gbk_or_big5_terminal_is_shown_what_it_can_show_never_a_traceback(home, fake_models):
     """A customer's emoji in an entry (or a simplified character on a Big5 terminal) ended
     `kefu show`, `list`, `suggest` and `export` with a UnicodeEncodeError traceback on a
