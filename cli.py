@@ -280,8 +280,10 @@ def fit_stdout(ctx: click.Context, as_json: bool) -> None:
     """Make stdout take any text when its encoding cannot (a terminal or pipe set to GBK,
     Big5 or ASCII): a customer's emoji otherwise ended the command with a UnicodeEncodeError
     traceback, after a part of the output. A stream with an error handler of its own
-    (PYTHONIOENCODING=gbk:replace) is left as it is."""
+    (PYTHONIOENCODING=gbk:replace) is left as it is. A closed stdout takes the output away."""
     _STDOUT.update(json=as_json, unshown=0)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): Python has none, and its flush failed
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
     stream = sys.stdout
     try:
         "\U0001f600".encode(stream.encoding)  # an emoji: any encoding that takes it takes all (UTF-8, GB18030)

@@ -2206,6 +2206,21 @@ def test_reading_a_closed_stdin_is_an_error_and_a_terminal_is_told_to_end_with_c
     assert "Ctrl-D" in capsys.readouterr().err
 
 
+def test_a_command_whose_stdout_was_closed_ends_without_a_traceback(home, fake_models, monkeypatch):
+    """`kefu show k1 >&-` ended in an AttributeError traceback: Python has no sys.stdout
+    then, and the command's flush of it failed."""
+    import sys
+
+    from kefu.cli import cli as main_group
+
+    CliRunner().invoke(cli, ["add", "--id", "k1", "-q", "多久发货", "-a", "当天发货"], catch_exceptions=False)
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "argv", ["kefu", "show", "k1"])
+    with pytest.raises(SystemExit) as ended:
+        main_group.main()
+    assert ended.value.code == 0
+
+
 def test_a_gbk_or_big5_terminal_is_shown_what_it_can_show_never_a_traceback(home, fake_models):
     """A customer's emoji in an entry (or a simplified character on a Big5 terminal) ended
     `kefu show`, `list`, `suggest` and `export` with a UnicodeEncodeError traceback on a
