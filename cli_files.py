@@ -387,42 +387,64 @@ def restore(c: Context, file, as_json) -> None:
     # The entries' content and history become the backup's: edits made since are gone, and
     # their versions with them. Said too, as other editors' work may be among them.
     entries_before = entry_state(c.home / "kefu.db")
-    aside = do_restore(file, c.home / "kefu.db")
-    # A backup holds customer messages the retention period has deleted since: they must
-    # not come back (to the statistics, the gaps, the review queue) until the next purge.
-    purged = c.feedback_log().purge()
-    after = access_state(c.home / "kefu.db")
-    changes = access_changes(before, after) if before is not None and after is not None else None
-    entries_after = entry_state(c.home / "kefu.db")
-    # An entry's version number alone does not say it went forward: after a restore of an
-    # older backup, an edit comes again at a number the backup has, with other content.
-    history_after = None if entries_before is None else history_state(c.home / "kefu.db", entries_before)
-    entries = (restored_entries(entries_before, entries_after, history_after)
-               if entries_before is not None and entries_after is not None and history_after is not None
-               else None)
+    with not_stopped_half_way("the restore"):
+        aside = do_restore(file, c.home / "kefu.db")
+        # A backup holds customer messages the retention period has deleted since: they must
+        # not come back (to the statistics, the gaps, the review queue) until the next purge.
+        purged = c.feedback_log().purge()
+        after = access_state(c.home / "kefu.db")
+        changes = access_changes(before, after) if before is not None and after is not None else None
+        entries_after = entry_state(c.home / "kefu.db")
+        # An entry's version number alone does not say it went forward: after a restore of an
+        # older backup, an edit comes again at a number the backup has, with other content.
+        history_after = None if entries_before is None else history_state(c.home / "kefu.db", entries_before)
+        entries = (restored_entries(entries_before, entries_after, history_after)
+                   if entries_before is not None and entries_after is not None and history_after is not None
+                   else None)
 
-    def text(d: dict) -> str:
-        line = f"restored {d['store']} from {d['backup']}"
-        p = d["purged"]
-        if p["suggestions"] or p["feedback"] or p["learn_events"] or p["learned"]:
-            line += (f"\ndeleted what was logged before {p['cutoff']} ({counted(p['retention_days'], 'day')}, "
-                     f"retention_days): {counted(p['suggestions'], 'suggestion')}, "
-                     f"{counted(p['feedback'], 'feedback row')}, {counted(p['learn_events'], 'learning event')}, "
-                     f"{counted(p['learned'], 'learned phrasing')}")
-        if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
-            line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
-                     "restart any running `kefu serve` (it still reads the old file, and what it saves "
-                     "there is lost)")
-        if entries is not None and entries.any():
-            line += "\n" + _entries_warning(entries)
-        if (existed and changes is None) or (changes is not None and changes.any()):
-            line += "\n" + access_warning(changes)
-        return line
-    emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
-          "damaged_file": None if aside is None else str(aside),
-          "purged": dataclasses.asdict(purged),
-          "entry_changes": None if entries is None else dataclasses.asdict(entries),
-          "access_changes": None if changes is None else dataclasses.asdict(changes)}, as_json, text)
+        def text(d: dict) -> str:
+            line = f"restored {d['store']} from {d['backup']}"
+            p = d["purged"]
+            if p["suggestions"] or p["feedback"] or p["learn_events"] or p["learned"]:
+                line += (f"\ndeleted what was logged before {p['cutoff']} ({counted(p['retention_days'], 'day')}, "
+                         f"retention_days): {counted(p['suggestions'], 'suggestion')}, "
+                         f"{counted(p['feedback'], 'feedback row')}, {counted(p['learn_events'], 'learning event')}, "
+                         f"{counted(p['learned'], 'learned phrasing')}")
+            if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
+                line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
+                         "restart any running `kefu serve` (it still reads the old file, and what it saves "
+                         "there is lost)")
+            if entries is not None and entries.any():
+                line += "\n" + _entries_warning(entries)
+            if (existed and changes is None) or (changes is not None and changes.any()):
+                line += "\n" + access_warning(changes)
+            return line
+        emit({"store": str(c.home / "kefu.db"), "backup": str(file), "replaced_file": aside is not None,
+              "damaged_file": None if aside is None else str(aside),
+              "purged": dataclasses.asdict(purged),
+              "entry_changes": None if entries is None else dataclasses.asdict(entries),
+              "access_changes": None if changes is None else dataclasses.asdict(changes)}, as_json, text)
+
+
+@contextlib.contextmanager
+def not_stopped_half_way(what: str):
+    """Ctrl-C while the block runs is told and otherwise ignored: a restore stopped after the
+    store was replaced printed `Aborted!` (so it seemed not done), skipped the purge of what
+    is past retention and never named the entries, users and tokens it brought back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def told(signum, frame):
+        click.echo(f"\n{what} cannot be stopped half-way: it finishes", err=True)
+    previous = signal.signal(signal.SIGINT, told)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _entries_warning(entries) -> str:

@@ -2710,6 +2710,32 @@ def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fa
     assert changes["tokens_back"] == ["leak"] and changes["users_back"] == []
 
 
+def test_ctrl_c_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, fake_models, tmp_path,
+                                                                           monkeypatch):
+    """Ctrl-C once the backup was in place printed `Aborted!` and exited 130, as if nothing
+    had been restored: the purge of what is past retention was skipped and the warning
+    naming the revoked token valid again never came. The restore is told and finishes."""
+    import os
+    import signal
+
+    import kefu.kb.users as users
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("token", "add", "leak", "--role", "editor")
+    run("backup", str(tmp_path / "kb.db"))
+    run("token", "revoke", "leak")
+    access_changes = users.access_changes
+
+    def ctrl_c_then(before, after):
+        os.kill(os.getpid(), signal.SIGINT)
+        return access_changes(before, after)
+    monkeypatch.setattr(users, "access_changes", ctrl_c_then)
+    restored = run("restore", str(tmp_path / "kb.db"))
+    assert "1 revoked API token valid again (leak)" in restored.stdout
+    assert "the restore cannot be stopped half-way: it finishes" in restored.stderr
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C stops commands again
+
+
 def test_restore_names_the_commands_that_undo_what_it_changed(home, run, fake_models, tmp_path):
     """The warning ended with the same three commands whatever had changed: a user or token
     made since the backup and now gone was told to undo with `user remove` or `token revoke`,
