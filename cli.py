@@ -259,7 +259,8 @@ class JsonErrorsGroup(click.Group):
             click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
 
 
-_STDOUT = {"json": False, "unshown": 0}  # this command's output, as `_stdout_fallback` writes it
+# This command's output, as `_stdout_fallback` writes it, and where its note sends a reader.
+_STDOUT = {"json": False, "unshown": 0, "exactly": "--json gives them exactly"}
 
 
 def _stdout_fallback(error: UnicodeEncodeError) -> tuple[str, int]:
@@ -281,7 +282,7 @@ def fit_stdout(ctx: click.Context, as_json: bool) -> None:
     Big5 or ASCII): a customer's emoji otherwise ended the command with a UnicodeEncodeError
     traceback, after a part of the output. A stream with an error handler of its own
     (PYTHONIOENCODING=gbk:replace) is left as it is. A closed stdout takes the output away."""
-    _STDOUT.update(json=as_json, unshown=0)
+    _STDOUT.update(json=as_json, unshown=0, exactly="--json gives them exactly")
     if sys.stdout is None:  # started with stdout closed (`>&-`): Python has none, and its flush failed
         sys.stdout = open(os.devnull, "w", encoding="utf-8")
     stream = sys.stdout
@@ -297,9 +298,14 @@ def fit_stdout(ctx: click.Context, as_json: bool) -> None:
     def note() -> None:
         if _STDOUT["unshown"]:
             click.echo(f"note: ? stands for {counted(_STDOUT['unshown'], 'character')} this terminal's encoding "
-                       f"({stream.encoding}) cannot show: --json gives them exactly, or use a UTF-8 terminal "
+                       f"({stream.encoding}) cannot show: {_STDOUT['exactly']}, or use a UTF-8 terminal "
                        "(PYTHONIOENCODING=utf-8)", err=True)
     ctx.call_on_close(note)
+
+
+def stdout_exactly(advice: str) -> None:
+    """What gives this command's output exactly when a ? stands in it: not --json, which it lacks."""
+    _STDOUT["exactly"] = advice
 
 
 def stdout_json() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from kefu.cli import (Context, KefuClickError, author, check_encoding, counted, emit, handle_errors, json_option,
-                      needs_store, refuse_overwrite, require_store, stdout_json)
+                      needs_store, refuse_overwrite, require_store, stdout_exactly, stdout_json)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -346,6 +346,7 @@ def export(c: Context, fmt, output, status, force, as_json) -> None:
     else:
         if fmt == "jsonl":
             stdout_json()
+        stdout_exactly("-o FILE writes them exactly")
         write_entries(entries, fmt, sys.stdout)
 
 

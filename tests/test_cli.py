@@ -2236,6 +2236,8 @@ def test_a_gbk_or_big5_terminal_is_shown_what_it_can_show_never_a_traceback(home
     assert json.loads(as_json.stdout)["answer"] == "亲～有的哦😊 𠮷" and not as_json.stderr
     exported = gbk.invoke(cli, ["export", "--format", "jsonl"], catch_exceptions=False)
     assert json.loads(exported.stdout)["question"] == "有表情吗😀"
+    as_csv = gbk.invoke(cli, ["export", "--format", "csv"], catch_exceptions=False)
+    assert "有表情吗?" in as_csv.stdout and "cannot show: -o FILE writes them exactly" in as_csv.stderr
     missing = gbk.invoke(cli, ["show", "没有😀", "--json"])
     assert missing.exit_code == 1 and json.loads(missing.stdout)["error"]["id"] == "没有😀"
     big5 = CliRunner(charset="big5").invoke(cli, ["list"], catch_exceptions=False)
