@@ -1,5 +1,6 @@
 """Safety check of drafts: advertising-law absolute terms (极限词), promises the policy
-does not make, and sensitive words, with harmless uses (第一时间, 最晚) left alone."""
+does not make, and sensitive words, with harmless uses (第一时间, 最晚) left alone, and
+platform rules on an agent's conduct, with the shop's own warnings (请勿添加微信) left alone."""
 
 from __future__ import annotations
 
@@ -19,8 +20,30 @@ class Flag:
     source: str  # "kefu" (text kefu added) or "entry" (the entry's answer)
 
 
-REASONS = ("极限词", "承诺", "敏感")  # why a listed word is flagged; a line without one: 敏感
+# Why a listed word is flagged; a line without one: 敏感. The platforms (淘宝/天猫, 京东, 拼多多,
+# 抖音) penalise a shop whose agent leads a customer off the platform (站外交易), pays for
+# good reviews (诱导好评), asks for data it has no use for (索要隐私), offers what their rules
+# forbid (违规操作), or claims a medical effect for goods that are no medicine (功效宣称).
+REASONS = ("极限词", "承诺", "敏感", "站外交易", "诱导好评", "索要隐私", "违规操作", "功效宣称")
 DEFAULT_REASON = "敏感"
+# The reasons whose words name something an agent must not do or claim: said as a warning
+# (不支持私下交易, 请勿添加微信, 我们不会索要验证码, 本品不能治疗疾病) they are the shop
+# keeping the rule, not breaking it. A negated 极限词 is still one (不是最好 …), 承诺 has its
+# denials in the safe phrases (不保证), and a negation makes no insult polite.
+WARNABLE = frozenset({"站外交易", "诱导好评", "索要隐私", "违规操作", "功效宣称"})
+# Words that turn what follows them in a clause into a warning or a denial. A cue of 不 is
+# no denial in a question's 能不能 / 要不要 / 有没有 (see `_warned`).
+_DENIALS = ("不会", "不能", "不可", "不要", "不得", "不许", "不准", "不用于", "不支持", "不接受", "不提供",
+            "不允许", "不需要", "不存在", "不参与", "不做", "不搞", "不是", "并非", "并不", "无需", "无须",
+            "不必", "没有", "并未", "从未", "从不", "从来不", "绝不", "决不", "勿", "千万别", "请别",
+            "禁止", "严禁", "谨防", "警惕", "提防", "当心", "小心", "拒绝", "杜绝", "防止", "防范",
+            "冒充", "假冒")
+_NEAR_DENIALS = ("不", "别", "没", "未", "禁")  # only right before the word: 不刷单, 别加微信
+# After the word in its clause: 让您加微信退款的都是骗子.
+_AFTER_DENIALS = ("诈骗", "骗子", "骗局", "被骗", "冒充", "假冒", "是假的", "违规", "违法", "不可信")
+_CLAUSE_ENDS = frozenset("，,。.！!？?；;：:\n～~…")
+_CONTRASTS = ("但是", "但", "不过", "可是", "然而")
+_WARN_REACH = 16  # characters before a word a denial may stand
 
 
 def read_list(path: Path) -> str:
@@ -102,7 +125,8 @@ class Safety:
 
     def check(self, text: str, entry_spans: list[tuple[int, int]] = ()) -> list[Flag]:
         """Every listed word in `text` not inside a safe phrase (第一代表 reaches past the safe
-        第一代, so it is flagged); `entry_spans` mark the entry's
+        第一代, so it is flagged), nor, for a word of a reason in WARNABLE, denied in its
+        clause (不支持私下交易, 请勿添加微信: see `_warned`); `entry_spans` mark the entry's
         answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ),
         across spaces (加 微信, TOP 1); a listed word of Latin letters and digits only stands
         on its own (no1 is not in NO12345). Each flag names the word as `text` writes it."""
@@ -130,6 +154,10 @@ class Safety:
                 # A safe phrase spares the words inside it, not one reaching past it: 第一代 is
                 # a product's generation, 第一代表 a claim; 最高可达9 spares 最, not 100%.
                 spared = any(a <= start and end <= b for a, b in safe)
+                if alone and not spared and self.words[word] in WARNABLE and _warned(text, first, last):
+                    spared = True  # the shop's warning: no shorter word inside it flags either
+                    for i in range(start, end):
+                        taken[i] = True
                 if alone and not spared and not any(taken[start:end]):
                     source = "entry" if any(a <= first < b for a, b in entry_spans) else "kefu"
                     flags.append(Flag(written[first:last], first, last, self.words[word], source))
@@ -137,3 +165,31 @@ class Safety:
                         taken[i] = True
                 start = squeezed.find(word, start + 1)
         return sorted(flags, key=lambda f: f.start)
+
+
+def _warned(text: str, first: int, last: int) -> bool:
+    """Whether the word at text[first:last] is denied or warned against in its clause: a
+    denial before it (请勿添加微信, 本店不会以任何理由要求您加微信, 不刷单) or a warning
+    after it (让您转账的都是骗子). `text` is comparable (see `_comparable`); a clause ends at
+    punctuation, a line break or a 但/不过, so 不支持私下交易，加我微信 still flags."""
+    start = first
+    while start > 0 and text[start - 1] not in _CLAUSE_ENDS:
+        start -= 1
+    before = "".join(text[start:first].split())
+    for word in _CONTRASTS:
+        before = before.rpartition(word)[2]
+    before = before[-_WARN_REACH:]
+    for cue in _DENIALS:
+        at = before.rfind(cue)
+        while at >= 0:
+            # 能不能 / 要不要 / 有没有 ask; they deny nothing
+            if not (cue[0] in "不没" and len(cue) > 1 and at > 0 and before[at - 1] == cue[1]):
+                return True
+            at = before.rfind(cue, 0, at)
+    if before.endswith(_NEAR_DENIALS) and not (before[-1] in "不没" and before[-2:-1] == text[first]):
+        return True  # 加不加微信 asks
+    end = last
+    while end < len(text) and text[end] not in _CLAUSE_ENDS:
+        end += 1
+    after = "".join(text[last:end].split())
+    return any(cue in after for cue in _AFTER_DENIALS)

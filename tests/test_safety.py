@@ -237,3 +237,35 @@ def test_a_flag_across_spaces_names_the_words_as_written_and_where():
     s = Safety(words={"加微信": "敏感", "top1": "极限词"}, safe=[])
     text = "可以加 微信吗，TOP 1"
     assert [(f.word, f.start, f.end) for f in s.check(text)] == [("加 微信", 2, 6), ("TOP 1", 8, 13)]
+
+
+_CONDUCT = Safety(words={"加微信": "站外交易", "私下交易": "站外交易", "转账": "站外交易", "好评返现": "诱导好评",
+                         "验证码": "索要隐私", "刷单": "违规操作", "治疗": "功效宣称", "神经病": "敏感",
+                         "最好": "极限词"}, safe=[])
+
+
+@pytest.mark.parametrize("text", [
+    "本店不支持私下交易", "请勿添加微信", "我们不会索要验证码", "客服不会以任何理由要求您加微信或转账",
+    "我们不做好评返现，请放心评价", "本店从不刷单", "不刷单", "本品不能治疗疾病", "切勿把验证码告诉他人",
+    "凡是让您加微信退款的都是骗子", "谨防有人冒充客服让您转账", "請勿添加微信",
+    "千万别私下交易", "有人冒充客服索要验证码请直接挂断",
+])
+def test_the_shops_own_warnings_are_not_flagged(text):
+    """不支持私下交易 / 请勿添加微信 / 不会索要验证码 are the shop warning the customer, not
+    the agent leading them off the platform: every such answer was flagged 敏感 in lint and
+    in each draft, which taught agents to ignore the flags."""
+    assert _words(_CONDUCT.check(text)) == []
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("亲，加微信发您优惠", ["加微信"]), ("能不能加微信", ["加微信"]), ("要不要加微信聊", ["加微信"]),
+    ("加不加微信都行", ["加微信"]), ("有没有刷单", ["刷单"]),
+    # a warning reaches the end of its clause, no further
+    ("本店不支持私下交易，加微信更方便", ["加微信"]), ("请勿私下交易\n好评返现5元", ["好评返现"]),
+    ("不用担心，可以私下交易", ["私下交易"]), ("平台不让，但是可以转账给我", ["转账"]),
+    ("请您先确认收货，直接转账给我就行", ["转账"]),
+    # a negation does not make an absolute claim or an insult acceptable
+    ("不是最好的也能用", ["最好"]), ("别神经病了", ["神经病"]),
+])
+def test_conduct_words_flag_where_no_warning_covers_them(text, flagged):
+    assert _words(_CONDUCT.check(text)) == flagged
