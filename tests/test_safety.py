@@ -269,3 +269,40 @@ def test_the_shops_own_warnings_are_not_flagged(text):
 ])
 def test_conduct_words_flag_where_no_warning_covers_them(text, flagged):
     assert _words(_CONDUCT.check(text)) == flagged
+
+
+@pytest.mark.parametrize("text, flagged", [
+    # leading the customer off the platform, to talk or to pay
+    ("亲，加个微信吧，我发您优惠", [("加个微信", "站外交易")]), ("您留个手机号，我私聊您", [("私聊您", "站外交易")]),
+    ("您直接支付宝转给我就行", [("支付宝转", "站外交易")]), ("可以线下交易，便宜点", [("线下交易", "站外交易")]),
+    ("私下转账给我，我马上发货", [("私下转账", "站外交易")]), ("不用走平台，省手续费", [("不用走平台", "站外交易")]),
+    # rewards for a good review, or for changing or deleting a bad one
+    ("晒图返红包", [("晒图返", "诱导好评")]), ("好评返现5元", [("好评返现", "诱导好评")]),
+    ("追评改成好评给你补偿", [("追评改", "诱导好评"), ("好评给你补", "诱导好评")]),
+    ("把差评删了我给您退10元", [("差评删", "诱导好评")]),
+    # data no order needs
+    ("麻烦提供一下身份证号", [("身份证号", "索要隐私")]), ("请告诉我您的银行卡密码", [("银行卡密码", "索要隐私")]),
+    ("请把收到的验证码发给我", [("验证码发给", "索要隐私")]),
+    # what the platforms forbid
+    ("我们可以帮您刷单", [("刷单", "违规操作")]), ("可以先虚假发货", [("虚假发货", "违规操作")]),
+    # medical claims for cosmetics and food
+    ("这款面霜可以治疗痘痘", [("治疗", "功效宣称")]), ("祛斑效果明显", [("祛斑", "功效宣称")]),
+    ("喝了可以减肥", [("减肥", "功效宣称")]), ("能降血压", [("降血压", "功效宣称")]),
+    ("纯天然无添加，无副作用", [("纯天然无添加", "功效宣称"), ("无副作用", "功效宣称")]),
+])
+def test_shipped_lists_flag_what_the_platforms_penalise_with_its_reason(text, flagged):
+    """加个微信, 晒图返红包, 身份证号, 验证码发给我, 虚假发货 and 治疗/祛斑/减肥 passed every
+    draft unflagged: the shipped list knew a few spellings of 加微信 and nothing else."""
+    s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert [(f.word, f.reason) for f in s.check(text)] == flagged
+
+
+@pytest.mark.parametrize("text", [
+    "本店不支持私下交易，请在平台内下单付款", "请勿添加任何自称客服的微信", "我们不会索要验证码、密码，也不会要求您转账",
+    "本店不做好评返现，欢迎如实评价", "客服不会以任何理由要求您加微信或QQ", "请勿向任何人透露银行卡密码和验证码",
+    "本店从不刷单", "本品为普通化妆品，不能治疗皮肤疾病", "凡是让您私下转账的都是骗子",
+    # what the sample shop's answers say about payment and accounts
+    "退到支付宝或微信一般24小时内到账", "用手机号接收验证码就能免费注册", "在登录页点击“忘记密码”，输入注册手机号并填写验证码",
+])
+def test_shipped_lists_leave_the_shops_warnings_and_ordinary_answers_alone(text):
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
