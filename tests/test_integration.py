@@ -330,3 +330,27 @@ def test_replayed_feedback_teaches_a_missed_paraphrase(tmp_path):
     assert hit.entry_id == coupon and hit.matched == "付款的时候忘记用红包了"
     assert {m: retriever.search(m).hits[0].entry_id for m in unrelated} == unrelated
     kb.close()
+
+
+# What a customer asks an agent to break the platforms' rules with, and a scam warning:
+# the sample corpus had no entry saying no, so 加个微信吧 got the payment methods, 好评返现吗
+# the 20 points for a review (read as a yes), and 我给你转账你直接发货 when orders ship.
+PLATFORM_RULES = [
+    ("加个微信吧", {"k217"}),
+    ("亲 有微信吗 微信上聊", {"k217"}),
+    ("好评返现吗", {"k219"}),
+    ("给五星好评有红包拿吗", {"k219"}),
+    ("我给你转账你直接发货", {"k218"}),
+    ("能不能不走平台便宜点", {"k218"}),
+    ("你们要我验证码干嘛", {"k068", "k220"}),
+    ("有个人打电话说是你们客服，要给我退款", {"k068", "k220"}),
+]
+
+
+def test_requests_to_break_platform_rules_get_the_entry_that_says_no(assistant):
+    helper, _ = assistant
+    stored = {p for e in read_entries(ENTRIES) for p in [e["question"], *e["similar"]]}
+    assert not [m for m, _ in PLATFORM_RULES if m in stored]
+    drafts = {message: helper.suggest(message).drafts[0] for message, _ in PLATFORM_RULES}
+    assert {m: d.entry_ids for m, gold in PLATFORM_RULES if not set((d := drafts[m]).entry_ids[:1]) & gold} == {}
+    assert {m: d.flags for m, d in drafts.items() if d.flags} == {}
