@@ -192,4 +192,6 @@ def _warned(text: str, first: int, last: int) -> bool:
     while end < len(text) and text[end] not in _CLAUSE_ENDS:
         end += 1
     after = "".join(text[last:end].split())
-    return any(cue in after for cue in _AFTER_DENIALS)
+    # 都是骗子 warns; 不违规 / 不会被骗 / 不是骗局 reassures, and so does the word's own clause
+    return any(cue in after and not any(c in after[:after.index(cue)] for c in "不没无非")
+               for cue in _AFTER_DENIALS)
