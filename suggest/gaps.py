@@ -122,6 +122,28 @@ def combined_embedder(embedders: Sequence) -> Callable[[list[str]], np.ndarray]:
     return embed
 
 
+def stored_embedder(kb) -> Callable[[list[str]], np.ndarray]:
+    """`combined_embedder(kb.embedders)` through the knowledge base's embedding cache.
+
+    A message's vectors are kept in the store, keyed by model and text hash as entries'
+    are, so mining a year of messages again encodes only the new ones: at ~25 ms a text
+    and model, 5000 messages took minutes on every run of `kefu learn gaps` and every
+    load of the console's gaps and statistics pages. Each model encodes a text as it
+    would the query (`read_as_query`; the built-in models encode both sides alike).
+    """
+    from kefu.kb.embed import read_as_query
+
+    if not kb.embedders:
+        raise ValueError("stored_embedder needs at least one embedder")
+    scale = 1.0 / math.sqrt(len(kb.embedders))
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.hstack([np.asarray(kb.embed_documents(e, read_as_query(e, texts)), np.float32)
+                          for e in kb.embedders]) * scale
+
+    return embed
+
+
 @dataclass
 class _Text:
     """One distinct text after deduplication, with everything its messages contribute."""

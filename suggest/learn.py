@@ -190,10 +190,10 @@ class Learner:
 def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
     """What the base is missing: clusters of unanswered or rejected messages (suggested new
     entries), and edits that keep making the same change to an entry's answer."""
-    from .gaps import answer_drift, combined_embedder, current_answers, drift_edits, gap_messages, mine_gaps
+    from .gaps import answer_drift, current_answers, drift_edits, gap_messages, mine_gaps, stored_embedder
 
     db = kb.store.db
-    gaps = mine_gaps(gap_messages(db, since), combined_embedder(kb.embedders), limit=limit,
+    gaps = mine_gaps(gap_messages(db, since), stored_embedder(kb), limit=limit,
                      answers=current_answers(kb))
     return {"since": since, "gaps": [asdict(g) for g in gaps],
             "drift": [asdict(d) for d in answer_drift(drift_edits(db, since))]}

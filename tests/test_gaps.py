@@ -18,7 +18,7 @@ from kefu.kb import migrations
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.store import Store
 from kefu.suggest.gaps import (Drift, GapMessage, answer_drift, combined_embedder, current_answers, drift_edits,
-                               gap_messages, last_changes, mine_gaps)
+                               gap_messages, last_changes, mine_gaps, stored_embedder)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 # The bigram embedder's cosines are lower than real models': paraphrases share ~0.3-0.8.
@@ -258,6 +258,21 @@ def test_a_gap_disappears_once_an_editor_adds_its_entry(confident_kb):
     assert [g.count for g in gaps()] == [3]
     confident_kb.add({"id": "huabei", "question": "可以用花呗吗", "similar": ["花呗能用吗"], "answer": "支持花呗分期。"})
     assert gaps() == []
+
+
+def test_gap_vectors_are_kept_so_mining_again_encodes_only_new_messages(confident_kb):
+    messages = fixture_messages()
+    for m in confident_kb.embedders:
+        m.encoded.clear()  # the entries'
+    first = mine_gaps(messages, stored_embedder(confident_kb), threshold=THRESHOLD, now=NOW)
+    # the same clusters as encoding every time, each distinct text encoded once per model
+    assert first == mine_gaps(messages, combined_embedder(confident_kb.embedders), threshold=THRESHOLD, now=NOW)
+    assert [len(m.encoded) for m in confident_kb.embedders] == [len(set(SHIPPING + STORE + NOISE))] * 2
+    for m in confident_kb.embedders:
+        m.encoded.clear()
+    again = messages + [msg("满多少才包邮呢", days=0.5)]
+    assert [g.count for g in mine_gaps(again, stored_embedder(confident_kb), threshold=THRESHOLD, now=NOW)] == [3, 5]
+    assert [m.encoded for m in confident_kb.embedders] == [["满多少才包邮呢"]] * 2
 
 
 def test_a_rejected_entry_still_matching_keeps_the_gap_until_edited(confident_kb):
