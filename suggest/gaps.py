@@ -144,6 +144,29 @@ def stored_embedder(kb) -> Callable[[list[str]], np.ndarray]:
     return embed
 
 
+def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int = MAX_MESSAGES) -> tuple[int, int]:
+    """Put into `kb`'s embedding cache at most `most` of the texts `mine_gaps` would embed
+    for `messages` (normalised, of the newest `max_messages`) that are not there yet,
+    newest first, for `stored_embedder`; (how many of them are cached now, how many
+    there are). A page calls it to bound its work: the first run on a year of messages
+    encodes thousands of texts (minutes), which it spreads over several loads."""
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.store import text_hash
+
+    newest = sorted((m for m in messages if text_key(m.text)), key=lambda m: parse_time(m.at), reverse=True)
+    texts = list(dict.fromkeys(normalize(m.text).text for m in newest[:max(max_messages, 0)]))
+    missing: dict[str, None] = {}
+    for e in kb.embedders:
+        read = read_as_query(e, texts)
+        have = kb.store.cached_hashes(cache_key(e), [text_hash(r) for r in read])
+        missing.update((t, None) for t, r in zip(texts, read) if text_hash(r) not in have)
+    todo = list(missing)[:max(most, 0)]
+    for e in kb.embedders:
+        if todo:
+            kb.embed_documents(e, read_as_query(e, todo), collect=False)
+    return len(texts) - len(missing) + len(todo), len(texts)
+
+
 @dataclass
 class _Text:
     """One distinct text after deduplication, with everything its messages contribute."""

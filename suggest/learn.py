@@ -187,16 +187,25 @@ class Learner:
         return self._apply(lambda: self.store.decide(verb, ids, editor))
 
 
-def find_gaps(kb, since: str | None = None, limit: int = 20) -> dict:
+def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None = None) -> dict:
     """What the base is missing: clusters of unanswered or rejected messages (suggested new
-    entries), and edits that keep making the same change to an entry's answer."""
-    from .gaps import answer_drift, current_answers, drift_edits, gap_messages, mine_gaps, stored_embedder
+    entries), and edits that keep making the same change to an entry's answer.
+
+    With `max_new`, at most that many messages not embedded before are embedded; when
+    more are left, no gaps are mined and `"pending": {"done", "total"}` says how far the
+    embedding has come (a web page answers in seconds, and the next load goes on)."""
+    from .gaps import answer_drift, current_answers, drift_edits, encode_pending, gap_messages, mine_gaps, \
+        stored_embedder
 
     db = kb.store.db
-    gaps = mine_gaps(gap_messages(db, since), stored_embedder(kb), limit=limit,
-                     answers=current_answers(kb))
-    return {"since": since, "gaps": [asdict(g) for g in gaps],
-            "drift": [asdict(d) for d in answer_drift(drift_edits(db, since))]}
+    messages = gap_messages(db, since)
+    drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
+    if max_new is not None:
+        done, total = encode_pending(kb, messages, max_new)
+        if done < total:
+            return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
+    gaps = mine_gaps(messages, stored_embedder(kb), limit=limit, answers=current_answers(kb))
+    return {"since": since, "gaps": [asdict(g) for g in gaps], "drift": drift}
 
 
 # How far ahead of this machine's clock a replayed `at` may be: a clock running fast, or

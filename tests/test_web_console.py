@@ -2402,6 +2402,26 @@ def test_stats_page_lists_the_top_gaps(editor, ws):
     assert 'href="/console/gaps"' in section
 
 
+def test_gap_pages_embed_a_bounded_number_of_new_messages_a_load(editor, ws, monkeypatch):
+    from kefu.web import learn_pages
+
+    monkeypatch.setattr(learn_pages, "GAP_ENCODE", 1)
+    log = ws.feedback_log()
+    for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
+        log.record_suggestion(message, [], "simplified", "presale", True, [], [])
+    ws.embedder.encoded.clear()
+    html = editor.get("/console/stats")
+    section = html[html.index('id="top-gaps"'):html.index("从未被采纳的条目")]
+    assert "正在计算：已处理 1 / 2 条消息" in section and "花呗" not in section
+    asked = ("可以用花呗付款吗", "能用花呗付款吗")
+    assert sorted(ws.embedder.encoded.count(t) for t in asked) == [0, 1]
+    assert "正在计算：已处理 2 / 2" not in editor.get("/console/gaps")  # the last one: then mined
+    html = editor.get("/console/stats")
+    section = html[html.index('id="top-gaps"'):html.index("从未被采纳的条目")]
+    assert re.search(r"<tr><td>[^<]*花呗[^<]*</td><td>3</td>", section), section
+    assert [ws.embedder.encoded.count(t) for t in asked] == [1, 1]  # each embedded once, over the loads
+
+
 def test_gaps_page_suggests_entries_and_prefills_the_create_form(editor, ws):
     learn(ws, ("可以用花呗付款吗", "no_match", None, "a1"), ("可以用花呗付款吗", "no_match", None, "a2"),
           ("能用花呗付款吗", "no_match", None, "a2"), ("完全无关的一句话", "no_match", None, "a1"),
