@@ -367,6 +367,18 @@ def test_chat_spellings_are_matched_as_the_words_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("我想推货", "我想退货"), ("怎么推货", "怎么退货"), ("能推货吗", "能退货吗"), ("推货运费谁出", "退货运费谁出"),
+    ("推货车多少钱", "推货车多少钱"), ("直播推货", "直播推货"), ("推货架", "推货架"), ("新品推货", "新品推货"),
+    ("我们主播在推货", "我们主播在推货")])
+def test_tui_huo_is_read_as_a_return_only_where_one_is_meant(typed, read):
+    """推货 is also a word of its own (a cart, a live stream's selling): 推货车多少钱 was read as
+    退货车 and searched for the return-shipping insurance."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
