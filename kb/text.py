@@ -533,7 +533,8 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # size exchange entry, "再吗" the restocking one (啥时候再上). Initials only as a word of their
 # own (not jdk, with thanks, 5th, ddr4), 发或 only where it ends the verb (not 补发或退款), 快地 not
 # as an adverb (很快地, 快快地, 愉快地), 推货 only where a return is meant (我想推货, 推货吗:
-# not 推货车, 直播推货, 主推货品), 发漂 not in 头发漂亮, 以经 not in 以经验,
+# not 推货车, 直播推货, 主推货品), 发漂 only where an
+# invoice is meant (开发漂, 发漂抬头: not 染发漂色, 长发漂流, 头发漂亮), 以经 not in 以经验,
 # 再吗 only opening a message or clause (not 能再便宜点吗).
 _CHAT = [(re.compile(p), w) for p, w in (
     (r"肿么", "怎么"), (r"木有", "没有"), (r"神马", "什么"), (r"俩个?", "两个"), (r"仨个?", "三个"),
@@ -541,7 +542,7 @@ _CHAT = [(re.compile(p), w) for p, w in (
     (r"(?<![a-z\d])tk(?![a-z])", "退款"), (r"(?<![a-z\d])th(?![a-z])", "退货"), (r"(?<![a-z\d])zfb(?![a-z])", "支付宝"),
     (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"),
     (r"(?<![a-z\d])kd(?![a-z])", "快递"), (r"(?<![a-z\d])dd(?![a-z\d])", "订单"), (r"(?<![a-z\d])qs(?![a-z])", "签收"),
-    (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<!头)发漂(?![亮白移])", "发票"), (r"以经(?![济验营典过纬历商])", "已经"),
+    (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<![染长假理头])(?:(?<=[开要用子通税的])发漂|发漂(?=[吗呢不,.!?~\s]|抬头|怎么|$))(?![色染流洗亮白移])", "发票"), (r"以经(?![济验营典过纬历商])", "已经"),
     (r"(?:^|(?<=[\s,.!?~亲]))再(?=[吗嘛么](?![\u4e00-\u9fff]))", "在"))]
 _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|"
                         r"(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf|kd|dd|qs)(?![a-z])")

@@ -379,6 +379,17 @@ def test_tui_huo_is_read_as_a_return_only_where_one_is_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("能开发漂吗", "能开发票吗"), ("要电子发漂", "要电子发票"), ("发漂抬头怎么写", "发票抬头怎么写"), ("有发漂吗", "有发票吗"),
+    ("染发漂色后能用吗", "染发漂色后能用吗"), ("长发漂流", "长发漂流"), ("发漂流瓶", "发漂流瓶"), ("假发漂白", "假发漂白")])
+def test_fa_piao_is_read_as_an_invoice_only_where_one_is_meant(typed, read):
+    """发漂 is also hair bleached or drifting: 染发漂色后能用吗 was read as 发票色 and searched
+    for the electronic invoice."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
