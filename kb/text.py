@@ -531,17 +531,21 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # 推货 退货, 发漂 发票, 以经 已经, 再吗 在吗) and pinyin initials (tk 退款, th 退货, zfb 支付宝,
 # jd 京东, wx 微信, sf 顺丰, kd 快递, dd 订单, qs 签收). "我想tk 衣服买大了 肿么弄" matched the
 # size exchange entry, "再吗" the restocking one (啥时候再上). Initials only as a word of their
-# own (not jdk, with thanks, 5th, ddr4), 发或 only where it ends the verb (not 补发或退款), 快地 not
-# as an adverb (很快地, 快快地, 愉快地), 推货 only where a return is meant (我想推货, 推货吗:
-# not 推货车, 直播推货, 主推货品), 发漂 only where an
-# invoice is meant (开发漂, 发漂抬头: not 染发漂色, 长发漂流, 头发漂亮), 以经 not in 以经验,
+# own (not jdk, with thanks, 5th, ddr4), kd/dd/qs only beside a parcel's word (`_BESIDE_PARCEL`),
+# 发或 only where it ends the verb (not 补发或退款), 快地 not as an adverb (很快地, 快快地, 愉快地),
+# 推货 only where a return is meant (我想推货, 推货吗: not 推货车, 直播推货, 主推货品), 发漂 only
+# where an invoice is meant (开发漂, 发漂抬头: not 染发漂色, 长发漂流, 头发漂亮), 以经 not in 以经验,
 # 再吗 only opening a message or clause (not 能再便宜点吗).
+# kd, dd and qs are models, brands and names as well (KD鞋, kd500, DD礼服裙, QS认证, 我叫dd):
+# read only beside a word of parcels or orders (kd到哪了, 查kd, 我的dd呢, dd号, qs了).
+_BESIDE_PARCEL = (r"(?<![a-z\d-])(?:(?<=[的查下发走用寄么个了]){0}(?![a-z\d-])"
+                  r"|{0}(?=[到呢单号吗了还怎几没啥寄送发显停是在已]))")
 _CHAT = [(re.compile(p), w) for p, w in (
     (r"肿么", "怎么"), (r"木有", "没有"), (r"神马", "什么"), (r"俩个?", "两个"), (r"仨个?", "三个"),
     (r"退宽", "退款"), (r"发或(?=[吗嘛么了没呢不?!,.\s]|$)", "发货"), (r"(?<![很飞尽更较挺好太赶越最极真快愉痛爽凉欢轻])快地", "快递"),
     (r"(?<![a-z\d])tk(?![a-z])", "退款"), (r"(?<![a-z\d])th(?![a-z])", "退货"), (r"(?<![a-z\d])zfb(?![a-z])", "支付宝"),
     (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"),
-    (r"(?<![a-z\d])kd(?![a-z])", "快递"), (r"(?<![a-z\d])dd(?![a-z\d])", "订单"), (r"(?<![a-z\d])qs(?![a-z])", "签收"),
+    (_BESIDE_PARCEL.format("kd"), "快递"), (_BESIDE_PARCEL.format("dd"), "订单"), (_BESIDE_PARCEL.format("qs"), "签收"),
     (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<![染长假理头])(?:(?<=[开要用子通税的])发漂|发漂(?=[吗呢不,.!?~\s]|抬头|怎么|$))(?![色染流洗亮白移])", "发票"), (r"以经(?![济验营典过纬历商])", "已经"),
     (r"(?:^|(?<=[\s,.!?~亲]))再(?=[吗嘛么](?![\u4e00-\u9fff]))", "在"))]
 _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|"

@@ -390,6 +390,19 @@ def test_fa_piao_is_read_as_an_invoice_only_where_one_is_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("kd到哪了", "快递到哪了"), ("查kd", "查快递"), ("我的dd呢", "我的订单呢"), ("dd号多少", "订单号多少"),
+    ("qs了但是没收到", "签收了但是没收到"), ("显示qs了", "显示签收了"),
+    ("KD鞋", "kd鞋"), ("kd500", "kd500"), ("型号KD-2", "型号kd-2"), ("kd系列", "kd系列"), ("DD礼服裙", "dd礼服裙"),
+    ("DD-123", "dd-123"), ("我叫dd", "我叫dd"), ("QS认证", "qs认证"), ("QS奶粉", "qs奶粉")])
+def test_kd_dd_qs_are_read_only_beside_a_parcels_or_orders_word(typed, read):
+    """kd, dd and qs are also models, brands and names (KD鞋, DD礼服裙, QS认证, 我叫dd): they
+    were read as 快递, 订单 and 签收 wherever they stood alone."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
