@@ -403,6 +403,17 @@ def test_kd_dd_qs_are_read_only_beside_a_parcels_or_orders_word(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("以经付款了", "已经付款了"), ("以经发货了吗", "已经发货了吗"), ("我以经等了三天", "我已经等了三天"), ("以经过了七天", "已经过了七天"),
+    ("以经销商价格出售", "以经销商价格出售"), ("以经常穿的尺码为准", "以经常穿的尺码为准"), ("以经理的名义", "以经理的名义"),
+    ("以经期为准", "以经期为准"), ("以经度计算", "以经度计算")])
+def test_yi_jing_is_read_as_already_only_before_a_verb(typed, read):
+    """以 then a word of 经 (以经销商价格, 以经常穿的尺码为准) was read as 已经."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
