@@ -575,15 +575,19 @@ def _syllables(words: Iterable[str]) -> str:
 
 
 _PINYIN_PIECE = re.compile(rf"{_syllables(_PINYIN_WORDS)}|{_syllables(_PINYIN_SMALL)}")
-_PINYIN_RUN = re.compile(rf"(?<![a-z\d])(?:{_PINYIN_PIECE.pattern})(?: ?(?:{_PINYIN_PIECE.pattern}))*(?![a-z\d])")
+# A run stands apart from an e-mail address, a domain or a path too (tuihuo@163.com, mail.fahuo.cn).
+_PINYIN_RUN = re.compile(rf"(?<![a-z\d@_/-])(?<![a-z\d]\.)(?:{_PINYIN_PIECE.pattern})(?: ?(?:{_PINYIN_PIECE.pattern}))*"
+                         r"(?![a-z\d@_/-]|\.[a-z\d])")
 _PINYIN_READ = {k.replace(" ", ""): w for k, w in (_PINYIN_SMALL | _PINYIN_WORDS).items()}
 _SHOP_PINYIN = frozenset(k.replace(" ", "") for k in _PINYIN_WORDS)
+# Shop words of one syllable, names as often (Tui Na, wang huan): read only with another piece.
+_ONE_SYLLABLE = frozenset({"tui", "huan"})
 _LETTERS = re.compile("[a-z]")
 
 
 def _pinyin(run: re.Match) -> str:
     pieces = [p.replace(" ", "") for p in _PINYIN_PIECE.findall(run.group())]
-    if not any(p in _SHOP_PINYIN for p in pieces):
+    if not any(p in _SHOP_PINYIN for p in pieces) or (len(pieces) == 1 and pieces[0] in _ONE_SYLLABLE):
         return run.group()
     return "".join(_PINYIN_READ[p] for p in pieces)
 

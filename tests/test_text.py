@@ -429,6 +429,19 @@ def test_pinyin_words_are_matched_as_the_words_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("neng tui ma", "能退吗"), ("huan le ma", "换了吗"), ("tuihuo", "退货"), ("tuihuo.", "退货."),
+    ("Tui Na按摩器", "tui na按摩器"), ("wang huan", "wang huan"), ("收件人: Tui", "收件人: tui"),
+    ("tuihuo@163.com", "tuihuo@163.com"), ("mail.fahuo.cn", "mail.fahuo.cn"), ("a_tuihuo", "a_tuihuo"),
+    ("tuihuo-2", "tuihuo-2"), ("ab/tuihuo", "ab/tuihuo")])
+def test_pinyin_is_read_only_in_a_run_of_its_own(typed, read):
+    """tui and huan alone are names as often (Tui Na, wang huan): they read 退 and 换 only with
+    another piece; and a run inside an e-mail address or a path (tuihuo@163.com) is no pinyin."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("能return吗", "能退货吗"), ("Hi, can I return this?", "hi, can i 退货 this?"), ("refund 什么时候到账", "退款 什么时候到账"),
     ("exchange一下尺码", "换货一下尺码"), ("shipping fee多少", "运费多少"),
     ("ship to HK吗", "发货 to hk吗"), ("invoice怎么开", "发票怎么开"), ("coupon用不了", "优惠券用不了"),
