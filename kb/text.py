@@ -536,7 +536,7 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # 推货 only where a return is meant (我想推货, 推货吗: not 推货车, 直播推货, 主推货品), 发漂 only
 # where an invoice is meant (开发漂, 发漂抬头: not 染发漂色, 长发漂流, 头发漂亮), 以经 only before
 # a verb (以经付款了: not 以经验, 以经销商, 以经常穿的),
-# 再吗 only opening a message or clause (not 能再便宜点吗).
+# 再吗 only opening the message, 亲 at most before it (not 能再便宜点吗, nor 好的 再嘛: see you).
 # kd, dd and qs are models, brands and names as well (KD鞋, kd500, DD礼服裙, QS认证, 我叫dd):
 # read only beside a word of parcels or orders (kd到哪了, 查kd, 我的dd呢, dd号, qs了).
 _BESIDE_PARCEL = (r"(?<![a-z\d-])(?:(?<=[的查下发走用寄么个了]){0}(?![a-z\d-])"
@@ -548,7 +548,7 @@ _CHAT = [(re.compile(p), w) for p, w in (
     (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"),
     (_BESIDE_PARCEL.format("kd"), "快递"), (_BESIDE_PARCEL.format("dd"), "订单"), (_BESIDE_PARCEL.format("qs"), "签收"),
     (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<![染长假理头])(?:(?<=[开要用子通税的])发漂|发漂(?=[吗呢不,.!?~\s]|抬头|怎么|$))(?![色染流洗亮白移])", "发票"), (r"以经(?=[付发收下申买退拍签提寄等到是有没很好]|过了)", "已经"),
-    (r"(?:^|(?<=[\s,.!?~亲]))再(?=[吗嘛么](?![\u4e00-\u9fff]))", "在"))]
+    (r"^(亲[\s,]?)?再(?=[吗嘛么](?![\u4e00-\u9fff]))", r"\1在"))]
 _CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|"
                         r"(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf|kd|dd|qs)(?![a-z])")
 

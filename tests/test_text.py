@@ -414,6 +414,16 @@ def test_yi_jing_is_read_as_already_only_before_a_verb(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("再吗", "在吗"), ("亲再吗？", "亲在吗?"), ("亲 再嘛", "亲 在嘛"), ("再吗 能便宜点吗", "在吗 能便宜点吗"),
+    ("好的 再嘛", "好的 再嘛"), ("下次 再嘛", "下次 再嘛"), ("那就先这样,再吗", "那就先这样,再吗")])
+def test_zai_ma_is_a_greeting_only_opening_the_message(typed, read):
+    """再吗 after a clause is 再 as meant (好的 再嘛, 下次 再嘛): it was read as 在嘛, a greeting."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("tuihuo", "退货"), ("fahuo le ma", "发货了吗"), ("shenme shihou dao", "什么时候到"), ("tui kuan duojiu dao", "退款多久到"),
     ("我的kuaidi到哪了", "我的快递到哪了"), ("Fapiao zenme kai", "发票怎么开"), ("zaima", "在吗"), ("neng tui ma", "能退吗"),
     # English words and pinyin-like letters that are no shop word stay
