@@ -600,6 +600,22 @@ _ENGLISH_WORDS = {"shipping fee": "运费", "shipping cost": "运费", "delivery
                   "return": "退货", "refund": "退款", "exchange": "换货", "shipping": "发货",
                   "ship": "发货", "invoice": "发票", "coupon": "优惠券", "cancel": "取消"}
 _ENGLISH = re.compile(r"(?<![a-z])(" + "|".join(sorted(_ENGLISH_WORDS, key=len, reverse=True)) + r")s?(?![a-z])")
+# English out of a question to the shop stays (Ship of Theseus, exchange rate, Return to
+# sender): its words are read in a question (能return吗, can I get a refund), a message mostly
+# in Chinese, beside a Chinese word (exchange一下尺码) or alone (refund).
+_ASKING = re.compile(r"[?吗呢么嘛]|^(?:(?:hi|hello|hey)\b\W*)?(?:can|could|how|when|where|what|why|do|does|did"
+                     r"|is|are|will|would|may|i want|i'd like|i need|please|pls)\b")
+
+
+def _english(text: str) -> str:
+    asked = (bool(_ASKING.search(text)) or len(_CJK.findall(text)) >= len(_LETTERS.findall(text))
+             or bool(_ENGLISH.fullmatch(text.strip(" ,.!~"))))
+
+    def read(word: re.Match) -> str:
+        beside = text[max(word.start() - 1, 0):word.start()] + text[word.end():word.end() + 1]
+        return _ENGLISH_WORDS[word.group(1)] if asked or _CJK.search(beside) else word.group()
+
+    return _ENGLISH.sub(read, text)
 
 
 # A chat app's sticker as it arrives in text: its name in brackets ([微笑], [捂脸], [叹气],
@@ -668,7 +684,7 @@ def as_meant(text: str) -> str:
             text = word.sub(meant, text)
     if _LETTERS.search(text):
         text = _PINYIN_RUN.sub(_pinyin, text)
-        text = _ENGLISH.sub(lambda m: _ENGLISH_WORDS[m.group(1)], text)
+        text = _english(text)
     return text
 
 

@@ -466,6 +466,21 @@ def test_shop_words_in_english_are_matched_as_the_words_meant(typed, read):
     assert mandarin(normalize(typed).text) == read
 
 
+@pytest.mark.parametrize("typed, read", [
+    ("能return吗", "能退货吗"), ("Hi, can I return this?", "hi, can i 退货 this?"), ("refund", "退款"),
+    ("can i get a refund", "can i get a 退款"), ("exchange一下尺码", "换货一下尺码"),
+    # English that is no question to the shop stays
+    ("Ship of Theseus", "ship of theseus"), ("exchange rate", "exchange rate"), ("Cancel culture", "cancel culture"),
+    ("Return to sender", "return to sender"), ("Refund Shop旗舰店", "refund shop旗舰店")])
+def test_english_shop_words_are_read_only_in_a_question_to_the_shop(typed, read):
+    """English shop words were read in any text: Ship of Theseus, exchange rate, Cancel culture
+    and Return to sender became 发货, 换货, 取消 and 退货. They are read where the customer asks
+    the shop: a question, a message mostly in Chinese, the word beside a Chinese one, or alone."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
 @pytest.mark.parametrize("typed, read", [("[捂脸]今天能到不", "今天能到不"), ("吊牌剪了还能退不[捂脸]", "吊牌剪了还能退不"),
                                          ("好的[ok]", "好的"), ("[图片]", "[图片]"), ("尺码[s/m/l]", "尺码[s/m/l]"),
                                          ("尺码选[xl]还是[l]", "尺码选[xl]还是[l]"), ("要[m]码的", "要[m]码的")])
