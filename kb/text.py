@@ -677,8 +677,8 @@ def mandarin(text: str) -> str:
 
 def as_meant(text: str) -> str:
     """`normalize`d text with mainland chat spellings (肿么, 再吗, tk) and a shop's words typed in
-    pinyin (tuihuo) or written in English (return, size) as the words meant: what matching reads
-    (`mandarin`) and understanding too."""
+    pinyin (tuihuo) or written in English (return, refund; not size) as the words meant: what
+    matching reads (`mandarin`) and understanding too."""
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)
