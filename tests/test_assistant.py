@@ -1955,17 +1955,14 @@ def test_an_entry_only_asked_about_in_a_confirming_question_is_no_warning(tmp_pa
         kb.close()
 
 
-def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch):
+def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch, local_zone):
     """A bound stored with an offset was shown as stored: an agent in Beijing read
     "valid until 2026-12-02 16:00:00+00:00" for an entry ending at midnight there. The
     note gives the end in the local time kefu reads windows in; a date stays a date."""
-    import time as _time
-
     from kefu.web.messages import note_zh
 
     patch_jieba(monkeypatch)
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    _time.tzset()
+    local_zone("Asia/Shanghai")
     kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
     try:
         kb.import_entries([dict(e) for e in ENTRIES])
@@ -1979,8 +1976,6 @@ def test_the_ending_soon_note_gives_the_end_in_local_time(tmp_path, monkeypatch)
             f"条目 return 的有效期到 {local.replace('T', ' ')}，即将结束")
     finally:
         kb.close()
-        monkeypatch.delenv("TZ")
-        _time.tzset()
 
 
 class _Clocked(_Answers):

@@ -1218,70 +1218,49 @@ def test_an_entry_with_learned_phrasings_gets_a_prototype_that_scores_but_is_nev
     assert not shop.index().prototypes and len(shop.index().by_entry["delivery"]) == len(rows) - 2
 
 
-def test_since_is_local_midnight_or_an_explicit_moment_in_utc(monkeypatch):
-    import time as _time
-
+def test_since_is_local_midnight_or_an_explicit_moment_in_utc(local_zone):
     from kefu.suggest.stats import local_day, since_utc
 
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    _time.tzset()
-    try:
-        assert since_utc("2026-11-29") == "2026-11-28T16:00:00+00:00"
-        assert since_utc("2026-11-29T12:00+08:00") == "2026-11-29T04:00:00+00:00"
-        assert since_utc("2026-11-29T12:00") == "2026-11-29T04:00:00+00:00"  # naive = local
-        assert local_day("2026-11-28T17:30:00+00:00") == "2026-11-29"  # 01:30 in Shanghai
-        for bad in ("yesterday", "29/11/2026", "", "20261130", "2026-W48", "2026-11-29T12"):
-            with pytest.raises(KefuError, match=r"since must be a date \(YYYY-MM-DD"):
-                since_utc(bad)  # the forms of a validity bound; fromisoformat took 20261130 and 2026-W48
-        with pytest.raises(KefuError, match="'0001-01-01' is out of range"):
-            since_utc("0001-01-01")  # it said "since year 0 is out of range"
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone("Asia/Shanghai")
+    assert since_utc("2026-11-29") == "2026-11-28T16:00:00+00:00"
+    assert since_utc("2026-11-29T12:00+08:00") == "2026-11-29T04:00:00+00:00"
+    assert since_utc("2026-11-29T12:00") == "2026-11-29T04:00:00+00:00"  # naive = local
+    assert local_day("2026-11-28T17:30:00+00:00") == "2026-11-29"  # 01:30 in Shanghai
+    for bad in ("yesterday", "29/11/2026", "", "20261130", "2026-W48", "2026-11-29T12"):
+        with pytest.raises(KefuError, match=r"since must be a date \(YYYY-MM-DD"):
+            since_utc(bad)  # the forms of a validity bound; fromisoformat took 20261130 and 2026-W48
+    with pytest.raises(KefuError, match="'0001-01-01' is out of range"):
+        since_utc("0001-01-01")  # it said "since year 0 is out of range"
 
 
-def test_the_gaps_text_gives_the_local_day_of_the_last_message(monkeypatch):
+def test_the_gaps_text_gives_the_local_day_of_the_last_message(local_zone):
     """It printed the UTC date: 07:30 in Shanghai on the 28th read "last 2026-11-27",
     where `kefu stats` and the console put that message on the 28th."""
     import importlib
-    import time as _time
-
     importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
     from kefu.cli_learn import _gaps_text
 
     gap = {"question": "能用数字人民币付款吗", "examples": [], "count": 2, "kinds": {"no_match": 2, "reject": 0},
            "last_at": "2026-11-27T23:30:00+00:00"}
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    _time.tzset()
-    try:
-        assert "last 2026-11-28)" in _gaps_text({"since": None, "gaps": [gap], "drift": []})
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone("Asia/Shanghai")
+    assert "last 2026-11-28)" in _gaps_text({"since": None, "gaps": [gap], "drift": []})
 
 
-def test_the_text_reports_say_since_when_in_local_time(monkeypatch):
+def test_the_text_reports_say_since_when_in_local_time(local_zone):
     """A shop in Beijing asking `kefu stats --since 2026-11-25` read "since
     2026-11-24T16:00:00+00:00", the stored UTC moment, as if it had got the day before."""
     import importlib
-    import time as _time
-
     importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
     from kefu.cli_learn import _gaps_text
     from kefu.suggest.stats import Stats, since_utc, text
 
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    _time.tzset()
-    try:
-        since = since_utc("2026-11-25")
-        assert text(Stats(since).to_dict()).startswith("since 2026-11-25 00:00 (UTC+08:00): 0 suggestions shown")
-        assert _gaps_text({"since": since, "gaps": [], "drift": []}) == \
-            "0 suggested new entries since 2026-11-25 00:00 (UTC+08:00)"
-        # past the calendar's end in local time: the stored moment as it is
-        assert text(Stats("9999-12-31T20:00:00+00:00").to_dict()).startswith("since 9999-12-31T20:00:00+00:00:")
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone("Asia/Shanghai")
+    since = since_utc("2026-11-25")
+    assert text(Stats(since).to_dict()).startswith("since 2026-11-25 00:00 (UTC+08:00): 0 suggestions shown")
+    assert _gaps_text({"since": since, "gaps": [], "drift": []}) == \
+        "0 suggested new entries since 2026-11-25 00:00 (UTC+08:00)"
+    # past the calendar's end in local time: the stored moment as it is
+    assert text(Stats("9999-12-31T20:00:00+00:00").to_dict()).startswith("since 9999-12-31T20:00:00+00:00:")
 
 
 def test_the_gaps_text_says_what_repeated_edits_added_or_took_out():
@@ -1317,20 +1296,13 @@ def test_the_gaps_text_words_its_kinds_of_message():
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
     ("Asia/Shanghai", "9999-12-31T23:59", "9999-12-31T15:59:00+00:00"),
     ("Etc/GMT+5", "0001-01-01", "0001-01-01T05:00:00+00:00")])
-def test_since_at_either_end_of_the_calendar_converts_where_it_has_a_utc_time(monkeypatch, tz, since, utc):
+def test_since_at_either_end_of_the_calendar_converts_where_it_has_a_utc_time(tz, since, utc, local_zone):
     """`kefu stats --since 0001-01-01` was out of range in UTC too: Python's conversion of a
     naive time looks at the day before, year 0. Only a moment with no UTC time is refused."""
-    import time as _time
-
     from kefu.suggest.stats import since_utc
 
-    monkeypatch.setenv("TZ", tz)
-    _time.tzset()
-    try:
-        assert since_utc(since) == utc
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone(tz)
+    assert since_utc(since) == utc
 
 
 def test_a_day_counts_kefus_no_match_flags_apart_from_the_agents_reports(shop):
@@ -1632,13 +1604,11 @@ def test_never_used_leaves_out_entries_whose_window_is_outside_the_period(shop):
     assert listed_since == listed - {"return"}
 
 
-def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monkeypatch):
+def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monkeypatch, local_zone):
     """A year's log holds hundreds of thousands of suggestions: `kefu stats` parsed every
     one's hits (and its drafts, for each feedback row) and converted every timestamp to a
     local day in Python, minutes and a gigabyte on such a log. The top hit's id and the
     local day come from SQL; only a "not helpful" on the whole list reads its suggestion."""
-    import time as _time
-
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest import stats
 
@@ -1657,13 +1627,8 @@ def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monk
     real_loads = json.loads
     monkeypatch.setattr(stats.json, "loads", lambda text, *a, **k: read.append(text) or real_loads(text, *a, **k))
     monkeypatch.setattr(stats, "local_day", lambda at: pytest.fail("a local day converted row by row"))
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    _time.tzset()
-    try:
-        report = stats.usage(shop.store.db)
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone("Asia/Shanghai")
+    report = stats.usage(shop.store.db)
     assert len(read) == 2  # the rejected suggestion's hits and drafts, and nothing else
     assert report.by_category[next(iter(report.by_category))]["shown"] == 3
     assert report.acceptance["first_draft"] == 0.5 and report.actions == {"accept": 1, "reject": 1}

@@ -7,7 +7,6 @@ import io
 import json
 import re
 import shutil
-import time
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import unquote
@@ -1009,16 +1008,6 @@ def test_entry_page_hit_test_places_a_campaign_entry_as_inside_its_window(editor
     html = editor.get("/console/entries/presale?q=定金能退吗")
     assert "本条目排在 <strong>第 1 名</strong>" in html
     assert f"按有效期内的 {datetime.now().date() - timedelta(days=1)} 23:59 计算" in html
-
-
-@pytest.fixture
-def utc_plus_8(monkeypatch):
-    """The server's local time zone is UTC+8 (a shop in China) for the test."""
-    monkeypatch.setenv("TZ", "CST-8")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_the_validity_fields_name_the_time_zone_they_are_read_in(editor, utc_plus_8):
@@ -2274,7 +2263,7 @@ def usage_log(ws) -> None:
         ws.record_feedback(sid, action, None if no_match else 1, text, agent)
 
 
-def test_stats_page_shows_the_numbers(editor, ws, monkeypatch):
+def test_stats_page_shows_the_numbers(editor, ws, local_zone):
     usage_log(ws)
     html = editor.get("/console/stats")
     figures = dict(re.findall(r'<strong id="stat-(\w+)">([^<]*)</strong>', html))
@@ -2317,15 +2306,8 @@ def test_stats_page_shows_the_numbers(editor, ws, monkeypatch):
     for typed in ("20261130", "2026-W48"):
         bad = editor.get(f"/console/stats?since={typed}")
         assert "日期格式不对" in bad and '<strong id="stat-shown">5</strong>' in bad
-    import time as _time
-
-    monkeypatch.setenv("TZ", "Asia/Shanghai")  # east of Greenwich: its midnight of year 1 is in year 0 in UTC
-    _time.tzset()
-    try:
-        bad = editor.get("/console/stats?since=0001-01-01")
-    finally:
-        monkeypatch.delenv("TZ")
-        _time.tzset()
+    local_zone("Asia/Shanghai")  # east of Greenwich: its midnight of year 1 is in year 0 in UTC
+    bad = editor.get("/console/stats?since=0001-01-01")
     assert "日期超出范围" in bad and '<strong id="stat-shown">5</strong>' in bad
 
 
