@@ -100,15 +100,19 @@ def _period_start(since: str | None) -> datetime | None:
 
 # `local_day` in SQL, for the statistics' hundreds of thousands of rows (SQLite's localtime
 # reads the same time zone as Python's astimezone); a value that is no timestamp keeps its
-# first ten characters.
-_LOCAL_DAY = "coalesce(date({0}, 'localtime'), substr({0}, 1, 10))"
+# first ten characters. SQLite reads only the UTC form kefu stores ("+00:00", whole
+# seconds) as local_day does: what `kefu learn replay` stored as written before it
+# converted to UTC (a naive local time, "+0800", 20261120T233000) goes to local_day.
+_LOCAL_DAY = ("case when {0} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00'"
+              " then coalesce(date({0}, 'localtime'), substr({0}, 1, 10)) else kefu_local_day({0}) end")
 
 
 def local_day(at: str) -> str:
-    """The local date of a stored timestamp (its first ten characters if it is not one)."""
+    """The local date of a stored timestamp (its first ten characters if it is not one, or
+    local time cannot hold it)."""
     try:
         return datetime.fromisoformat(at).astimezone().date().isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):
         return at[:10]
 
 
@@ -157,6 +161,8 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     `kept_days`: the retention period, to say when the period asked for starts before it."""
     since_arg = since or ""
     out = Stats(since)
+    db.conn.create_function("kefu_local_day", 1, lambda at: local_day(at) if isinstance(at, str) else at,
+                            deterministic=True)
     if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > since_arg:
         out.kept_from, out.kept_days = cutoff, kept_days
     # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.

@@ -1635,6 +1635,27 @@ def test_stats_count_a_long_log_without_reading_each_suggestions_hits(shop, monk
     assert report.by_day[0]["day"] == "2026-11-29" and report.by_day[0]["shown"] == 1
 
 
+def test_stats_put_events_replayed_before_times_were_stored_in_utc_on_their_local_day(shop, local_zone):
+    """`kefu learn replay` stored "at" as written until it converted it to UTC: local times
+    without an offset, bare dates, "+0800", the basic form 20261120T233000. SQLite's
+    date(..., 'localtime') read a naive time as UTC (23:30 in Beijing went to the next
+    day) and the basic form as no date (a day "20261120T2"); they count on their local day."""
+    from kefu.suggest.stats import usage
+
+    old = ["2026-11-20T23:30:00", "2026-11-20", "2026-11-20T23:30:00+0800", "20261120T233000",
+           "2026-11-20T15:30:00+00:00"]  # the last as kefu stores it: 23:30 in Beijing
+    for n, at in enumerate(old):
+        shop.store.db.execute("insert into learn_events (key, at, source, message, action)"
+                              " values (?, ?, 'replay', '有赠品吗', 'no_match')", [f"old{n}", at])
+    shop.store.db.conn.commit()
+    local_zone("Asia/Shanghai")
+    assert usage(shop.store.db).by_day == [{"day": "2026-11-20", "no_match": len(old)}]
+    # one past the calendar's end in local time keeps its date as stored, as a text report does
+    shop.store.db.execute("insert into learn_events (key, at, source, message, action)"
+                          " values ('end', '9999-12-31T23:00:00-05:00', 'replay', '有赠品吗', 'no_match')")
+    assert usage(shop.store.db).by_day[-1] == {"day": "9999-12-31", "no_match": 1}
+
+
 def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_demoted(shop, monkeypatch):
     """After a year the learned table holds tens of thousands of phrasings, and the
     console's review page built every one as a row (JSON lists, agent counts) to show
