@@ -71,9 +71,9 @@ def learn_queue(c: Context, status, entry_id, as_json) -> None:
     if entry_id is not None:  # as stored (ｋ010 is k010); an entry kefu does not have is an error
         entry_id = c.kb().store.get(entry_id).id
     if status == "candidate":
-        rows = store.queue(store.rows(entry_id=entry_id))
+        rows = store.queue(entry_id=entry_id)
     elif status == "agent-rejected":
-        rows = store.rejected_pairings(store.rows(entry_id=entry_id))
+        rows = store.rejected_pairings(entry_id=entry_id)
     else:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
     data = {"rule": {"min_agents": store.rule.min_agents}, "rows": _rows(c, rows)}

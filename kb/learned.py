@@ -438,54 +438,67 @@ class LearnStore:
         row.demoted = self.rule.demotes(row)
         return row
 
-    def queue(self, rows: list[Learned] | None = None) -> list[Learned]:
+    def queue(self, rows: list[Learned] | None = None, entry_id: str | None = None) -> list[Learned]:
         """Candidates agents accepted, or an editor moved here, that an editor has not
         decided on, most accepted first (trusted ones too: they are in use, and an editor
         may still reject them). A message moved from a pairing agents only rejected
         brings no accepts, but an editor chose its entry: it waits here for approval.
-        From `rows` when given (rows already read), else from the table."""
-        moved_in = self._moved_in()
-        rows = [r for r in (self.rows() if rows is None else rows)
-                if r.status == "candidate" and (r.accepts or r.id in moved_in) and not r.demoted]
-        return sorted(rows, key=lambda r: (-r.accepts, r.rejects, r.id))
+        Of `rows` when given (rows already read), else read from the table (`entry_id`'s
+        only when given): the rows `listing` names, and no others."""
+        return self._listed("candidate", rows, entry_id)
 
-    def rejected_pairings(self, rows: list[Learned] | None = None) -> list[Learned]:
+    def rejected_pairings(self, rows: list[Learned] | None = None, entry_id: str | None = None) -> list[Learned]:
         """Undecided pairings agents rejected rather than accepted (demoted or on their way
         to it), most rejected first: an editor lifts a wrong demotion or moves the message.
         A lifted one stays listed (where its lift is undone) unless its accepts, or a move
-        into it, put it in the queue. From `rows` when given, else from the table."""
-        rows = self.rows() if rows is None else rows
-        queued = {r.id for r in self.queue(rows)}
-        rows = [r for r in rows
-                if r.status == "candidate" and (r.rejects or r.lifted) and (not r.accepts or r.demoted)
-                and r.id not in queued]
-        return sorted(rows, key=lambda r: (-r.rejects, r.id))
+        into it, put it in the queue. Of `rows` when given, else read as `queue` reads."""
+        return self._listed("agent-rejected", rows, entry_id)
 
-    def listing(self) -> dict[str, list[int]]:
+    def _listed(self, tab: str, rows: list[Learned] | None, entry_id: str | None) -> list[Learned]:
+        """The rows of one of `listing`'s undecided tabs, in its order."""
+        if rows is None:
+            ids = self.listing(entry_id)[tab]
+            rows = self.rows(ids=ids) if ids else []
+        else:
+            ids = self._undecided_tabs(((r.id, r.accepts, r.rejects, r.lifted is not None, r.demoted)
+                                        for r in rows if r.status == "candidate"))[tab]
+        by_id = {r.id: r for r in rows}
+        return [by_id[i] for i in ids]
+
+    def listing(self, entry_id: str | None = None) -> dict[str, list[int]]:
         """The ids of the console's review tabs, in their order: "candidate" (`queue`),
         "agent-rejected" (`rejected_pairings`), "approved" and "rejected" (the latest decision
-        first). Read from a few columns, not as rows: after a year a store holds tens of
-        thousands of learned phrasings, and building every one to show a page of fifty took
-        seconds a click. Only a candidate that enough agents rejected to be demoted (its
-        rejecters, as listed, are at least `min_agents`; counting them only merges names) is
-        read whole, to decide that as `TrustRule.demotes` does."""
+        first); `entry_id`'s rows only when given. Read from a few columns, not as rows: after
+        a year a store holds tens of thousands of learned phrasings, and building every one
+        to show a page of fifty took seconds a click. Only a candidate that enough agents
+        rejected to be demoted (its rejecters, as listed, are at least `min_agents`; counting
+        them only merges names) is read whole, to decide that as `TrustRule.demotes` does."""
         demoted = {r.id for r in self._may_be("rejecters", ("candidate",)) if r.demoted}
-        moved_in = self._moved_in()
         candidate, decided = [], {"approved": [], "rejected": []}
         for row_id, status, accepts, rejects, lifted, decided_at in self.db.execute(
-                "select id, status, accepts, rejects, lifted is not null, decided_at from learned order by id"):
+                "select id, status, accepts, rejects, lifted is not null, decided_at from learned"
+                + (" where entry_id = ?" if entry_id is not None else "") + " order by id",
+                [] if entry_id is None else [entry_id]):
             if status == "candidate":
-                candidate.append((row_id, accepts, rejects, lifted))
+                candidate.append((row_id, accepts, rejects, lifted, row_id in demoted))
             elif status in decided:
                 decided[status].append((decided_at or "", row_id))
-        queued = sorted(((-a, r, i) for i, a, r, _ in candidate if (a or i in moved_in) and i not in demoted))
-        in_queue = {i for _, _, i in queued}
-        rejected = sorted((-r, i) for i, a, r, lifted in candidate
-                          if (r or lifted) and (not a or i in demoted) and i not in in_queue)
-        out = {"candidate": [i for _, _, i in queued], "agent-rejected": [i for _, i in rejected]}
+        out = self._undecided_tabs(candidate)
         for status, rows in decided.items():  # stable: among equal times, the order of ids
             out[status] = [i for _, i in sorted(rows, key=lambda t: t[0], reverse=True)]
         return out
+
+    def _undecided_tabs(self, candidates) -> dict[str, list[int]]:
+        """The one statement of the two undecided tabs' filters and orders, over candidates
+        as (id, accepts, rejects, lifted, demoted): "candidate", what the queue offers for
+        approval, and "agent-rejected", what agents rejected and the queue does not hold."""
+        moved_in = self._moved_in()
+        candidates = list(candidates)
+        queued = sorted((-a, r, i) for i, a, r, _, demoted in candidates if (a or i in moved_in) and not demoted)
+        in_queue = {i for _, _, i in queued}
+        rejected = sorted((-r, i) for i, a, r, lifted, demoted in candidates
+                          if (r or lifted) and (not a or demoted) and i not in in_queue)
+        return {"candidate": [i for _, _, i in queued], "agent-rejected": [i for _, i in rejected]}
 
     def _moved_in(self) -> set[int]:
         """Rows an editor's move gave a message to (and has not been reset)."""

@@ -1689,6 +1689,43 @@ def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_d
     assert sorted(built) == sorted([rows["退货地址在哪"], rows["几点发货"]])  # two agents rejected each
 
 
+def test_the_queue_and_the_agent_rejected_list_read_whole_only_the_rows_they_list(shop, monkeypatch):
+    """`kefu learn queue` (and --status agent-rejected) built every learned row of the store,
+    or of the entry asked for, to list the few waiting, with its own copy of the filters
+    and orders `listing` gives the console. Both lists now take their ids from the listing
+    and build only those rows (and the candidates enough agents rejected, as it does)."""
+    learner = Learner(shop)
+    learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("衣服什么时候寄出", "delivery", "b"),
+                    accept("快递费多少", "delivery", "a"), accept("能开专票吗", "ship", "b"),
+                    reject("退货地址在哪", "delivery", "a"), reject("退货地址在哪", "delivery", "b"),
+                    reject("可以改地址吗", "ship", "c"), accept("几点发货", "ship", "a"),
+                    reject("几点发货", "ship", "b"), reject("几点发货", "ship", "c"),
+                    reject("包邮吗", "delivery", "a"), reject("包邮吗", "delivery", "c"),
+                    accept("多久能到", "ship", "c"), accept("周末发货吗", "ship", "a")])
+    rows = {r.text: r.id for r in learner.store.rows()}
+    learner.approve(rows["多久能到"], "editor1")
+    learner.reject(rows["快递费多少"], "editor1")
+    learner.move(rows["能开专票吗"], "invoice", "editor1")
+    learner.lift(rows["包邮吗"], "editor1")
+    store = learner.store
+    every = store.rows()
+    queued, rejected = store.queue(every), store.rejected_pairings(every)
+    assert queued and rejected
+    built = []
+    real_row = LearnStore._row
+    monkeypatch.setattr(LearnStore, "_row", lambda self, r: built.append(r[0]) or real_row(self, r))
+    for entry_id in (None, "delivery", "ship", "invoice"):
+        built.clear()
+        by_entry = {} if entry_id is None else {"entry_id": entry_id}
+        listed = [r for r in queued if entry_id in (None, r.entry_id)]
+        assert store.queue(**by_entry) == listed
+        assert set(built) <= {r.id for r in listed} | {rows["退货地址在哪"], rows["几点发货"]}
+        built.clear()
+        listed = [r for r in rejected if entry_id in (None, r.entry_id)]
+        assert store.rejected_pairings(**by_entry) == listed
+        assert set(built) <= {r.id for r in listed} | {rows["退货地址在哪"], rows["几点发货"]}
+
+
 def test_retrieval_reads_whole_only_the_learned_rows_enough_agents_named(shop, monkeypatch):
     """Retrieval re-reads the trusted and demoted phrasings after every click (the
     learning version moves). Each time it built every learned row, and a year's table
