@@ -4,6 +4,8 @@ platform rules on an agent's conduct, with the shop's own warnings (请勿添加
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +33,7 @@ DEFAULT_REASON = "敏感"
 # keeping the rule, not breaking it. A negated 极限词 is still one (不是最好 …), 承诺 has its
 # denials in the safe phrases (不保证), and a negation makes no insult polite.
 WARNABLE = frozenset({"站外交易", "诱导好评", "索要隐私", "违规操作", "功效宣称"})
-# Words that turn what follows them in a clause into a warning or a denial. A cue of 不 is
+# Words that deny or warn against the word they govern (see `_gap`). A cue of 不 is
 # no denial in a question's 能不能 / 要不要 / 有没有 (see `_warned`).
 _DENIALS = ("不会", "不能", "不可", "不要", "不得", "不许", "不准", "不用于", "不支持", "不接受", "不提供",
             "不允许", "不需要", "不存在", "不参与", "不做", "不搞", "不是", "并非", "并不", "无需", "无须",
@@ -39,11 +41,8 @@ _DENIALS = ("不会", "不能", "不可", "不要", "不得", "不许", "不准"
             "禁止", "严禁", "谨防", "警惕", "提防", "当心", "小心", "拒绝", "杜绝", "防止", "防范",
             "冒充", "假冒")
 _NEAR_DENIALS = ("不", "别", "没", "未", "禁")  # only right before the word: 不刷单, 别加微信
-# After the word in its clause: 让您加微信退款的都是骗子.
-_AFTER_DENIALS = ("诈骗", "骗子", "骗局", "被骗", "冒充", "假冒", "是假的", "违规", "违法", "不可信")
 _CLAUSE_ENDS = frozenset("，,。.！!？?；;：:\n～~…")
 _CONTRASTS = ("但是", "但", "不过", "可是", "然而")
-_WARN_REACH = 16  # characters before a word a denial may stand
 
 
 def read_list(path: Path) -> str:
@@ -154,7 +153,7 @@ class Safety:
                 # A safe phrase spares the words inside it, not one reaching past it: 第一代 is
                 # a product's generation, 第一代表 a claim; 最高可达9 spares 最, not 100%.
                 spared = any(a <= start and end <= b for a, b in safe)
-                if alone and not spared and self.words[word] in WARNABLE and _warned(text, first, last):
+                if alone and not spared and self.words[word] in WARNABLE and _warned(text, first, last, self.words):
                     spared = True  # the shop's warning: no shorter word inside it flags either
                     for i in range(start, end):
                         taken[i] = True
@@ -167,31 +166,52 @@ class Safety:
         return sorted(flags, key=lambda f: f.start)
 
 
-def _warned(text: str, first: int, last: int) -> bool:
+def _warned(text: str, first: int, last: int, words=()) -> bool:
     """Whether the word at text[first:last] is denied or warned against in its clause: a
-    denial before it (请勿添加微信, 本店不会以任何理由要求您加微信, 不刷单) or a warning
+    denial governing it (请勿添加微信, 本店不会以任何理由要求您加微信, 不刷单) or a warning
     after it (让您转账的都是骗子). `text` is comparable (see `_comparable`); a clause ends at
-    punctuation, a line break or a 但/不过, so 不支持私下交易，加我微信 still flags."""
+    punctuation, whitespace, 、, a line break or a 但/不过, so 不支持私下交易，加我微信 still
+    flags. A denial governs the word when only a short allowed gap (`_GAP`: 以任何理由要求您,
+    向任何人透露, another of `words` and 和/或) stands between them: 不会用的话加我微信 flags."""
     start = first
-    while start > 0 and text[start - 1] not in _CLAUSE_ENDS:
+    while start > 0 and text[start - 1] not in _CLAUSE_ENDS and not text[start - 1].isspace():
         start -= 1
-    before = "".join(text[start:first].split())
+    before = text[start:first]
     for word in _CONTRASTS:
         before = before.rpartition(word)[2]
-    before = before[-_WARN_REACH:]
+    gap = _gap(tuple(sorted(words, key=len, reverse=True)))
     for cue in _DENIALS:
         at = before.rfind(cue)
         while at >= 0:
             # 能不能 / 要不要 / 有没有 ask; they deny nothing
-            if not (cue[0] in "不没" and len(cue) > 1 and at > 0 and before[at - 1] == cue[1]):
+            asks = cue[0] in "不没" and len(cue) > 1 and at > 0 and before[at - 1] == cue[1]
+            between = before[at + len(cue):]
+            # 冒充 warns only of someone posing as the shop (冒充客服索要验证码), not in 谨防冒充加我微信
+            posing = cue in ("冒充", "假冒") and not between.startswith(_POSED)
+            if not asks and not posing and gap.fullmatch(between):
                 return True
             at = before.rfind(cue, 0, at)
-    if before.endswith(_NEAR_DENIALS) and not (before[-1] in "不没" and before[-2:-1] == text[first]):
-        return True  # 加不加微信 asks
+    if before.endswith(_NEAR_DENIALS) and not (before[-1] in "不没" and before[-2:-1] == text[first]) \
+            and not (before[-1] == "不" and before[-2:-1] in ("要", "何", "若")):
+        return True  # 加不加微信 asks; 要不加我微信 / 何不 suggests
     end = last
-    while end < len(text) and text[end] not in _CLAUSE_ENDS:
+    while end < len(text) and text[end] not in _CLAUSE_ENDS and not text[end].isspace():
         end += 1
-    after = "".join(text[last:end].split())
-    # 都是骗子 warns; 不违规 / 不会被骗 / 不是骗局 reassures, and so does the word's own clause
-    return any(cue in after and not any(c in after[:after.index(cue)] for c in "不没无非")
-               for cue in _AFTER_DENIALS)
+    # 让您……的都是骗子 warns; 不违规 / 防诈骗 / 说这里有违规词 after it do not
+    return bool(_WARNED_AFTER.match(text[last:end]))
+
+
+_POSED = ("客服", "本店", "商家", "店家", "平台", "卖家", "官方", "工作人员", "快递")
+_WARNED_AFTER = re.compile(r"[^不没无非]{0,12}?的(?:人)?(?:都|全|全都|一律|均|就)?(?:是|属于|为)?"
+                           r"(?:骗子|诈骗|骗局|假冒|冒充|假的|违规|违法)")
+
+
+@functools.lru_cache(maxsize=8)
+def _gap(words: tuple[str, ...]) -> re.Pattern:
+    """What may stand between a denial and the word it governs: 以任何理由要求您, 向任何人透露,
+    有人冒充客服让您, and a listed word joined by 和/或 (透露银行卡密码和验证码)."""
+    listed = "".join(f"|{re.escape(w)}(?:和|或|或者|及|以及|与)" for w in words)
+    return re.compile(r"(?:以任何理由|以任何方式|任何理由|任何形式的?|任何人|任何|私自|擅自|随意|随便|主动|"
+                      r"要求|让|叫|向|对|跟|与|和|给|再|去|帮|替|您|你|顾客|客户|买家|他人|别人|陌生人|"
+                      r"有人|自称客服的|(?:冒充|假冒)?(?:客服|本店|商家|店家|平台|官方|卖家|工作人员|快递员?)|添加|添|加|索要|索取|提供|透露|告诉|泄露|"
+                      r"进行|参与|把|将|在|私下|轻易|代替药物|替代药物" + listed + r")*")

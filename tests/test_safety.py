@@ -309,3 +309,30 @@ def test_shipped_lists_flag_what_the_platforms_penalise_with_its_reason(text, fl
 ])
 def test_shipped_lists_leave_the_shops_warnings_and_ordinary_answers_alone(text):
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "不会用的话加我微信教您", "不能退的话加我微信", "不要急加我微信", "没有收到货加我微信", "拒绝退款的话加我微信处理",
+    "不支持七天无理由可以加微信", "不支持七天无理由 可以加微信", "不支持七天无理由、可以加微信",
+    "谨防冒充加我微信核实", "为了防止有人冒充请加我微信核实", "不好意思这边不能改价您加我微信私下交易",
+    "没有优惠券可以好评返现", "千万别给差评好评返现20", "不会有人知道的刷单", "不要声张我们这个刷单",
+    "要不加我微信", "何不加我微信", "加我微信说这里有违规词", "直接转账给我防诈骗", "不需要下单直接转账给我",
+    "不会让您吃亏 直接转账给我", "无需节食轻松减肥", "无需吃药就能降血压", "绝不反弹的减肥茶",
+    "不会过敏也没有副作用", "不会过敏还能祛斑",
+])
+def test_a_denial_spares_only_the_word_it_governs(text):
+    """A denial cue anywhere in the 16 characters before a word spared it: 不会用的话加我微信教您,
+    无需节食轻松减肥 and 直接转账给我防诈骗 passed unflagged. The denial must govern the word
+    (right before it, or across 要求您 / 向任何人 …), and 冒充 / 诈骗 after it warn only as
+    让您……的都是骗子."""
+    s = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert s.check(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "不支持私下交易", "请勿添加微信", "本店不会以任何理由要求您加微信", "我们不做好评返现", "不刷单",
+    "本店从不刷单", "谨防有人冒充客服让您转账", "请勿向任何人透露银行卡密码和验证码",
+    "如果有人冒充本店让您私下转账，请不要付款", "本品不能代替药物治疗疾病",
+])
+def test_the_shops_warnings_still_pass_with_the_shipped_lists(text):
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
