@@ -336,3 +336,23 @@ def test_a_denial_spares_only_the_word_it_governs(text):
 ])
 def test_the_shops_warnings_still_pass_with_the_shipped_lists(text):
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "这款减肥餐具套装已经发货了", "减肥期间也可以吃哦", "正在治疗期间能用吗？建议先咨询医生", "术后治疗跟进由医院负责",
+    "这款是药用级甘油", "我们这款是医用级硅胶奶嘴", "收货时请把收货验证码告诉快递员", "快递员会让您提供验证码签收",
+    "对公账户可以直接转账，到账后开票", "晒图返积分20分", "确认收货后好评有礼是平台的活动哦", "追评改天再写也可以",
+])
+def test_ordinary_shop_text_is_not_flagged(text):
+    """A diet tableware set, a pet's after-surgery care, pharmaceutical-grade glycerin, the
+    courier's delivery code, a company transfer and the sample shop's own 晒图返积分 were
+    flagged as platform violations."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "加我微信不需要排队", "加我微信不用走平台", "刷单不用怕", "好评返现不会被发现", "喝了就能减肥", "医用级面膜",
+    "把验证码告诉我", "请提供验证码",
+])
+def test_real_violations_still_flag_beside_the_safe_phrases(text):
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
