@@ -197,13 +197,17 @@ def _warned(text: str, first: int, last: int, words=()) -> bool:
     end = last
     while end < len(text) and text[end] not in _CLAUSE_ENDS and not text[end].isspace():
         end += 1
-    # 让您……的都是骗子 warns; 不违规 / 防诈骗 / 说这里有违规词 after it do not
-    return bool(_WARNED_AFTER.match(text[last:end]))
+    # 让您……的都是骗子 warns, and 身份证号我们不需要 / 我的微信号不能给您 deny the word itself;
+    # 不违规 / 防诈骗 / 说这里有违规词 / 不需要排队 after it do not
+    return bool(_WARNED_AFTER.match(text[last:end]) or _DENIED_AFTER.match(text[last:end]))
 
 
 _POSED = ("客服", "本店", "商家", "店家", "平台", "卖家", "官方", "工作人员", "快递")
 _WARNED_AFTER = re.compile(r"[^不没无非]{0,12}?的(?:人)?(?:都|全|全都|一律|均|就)?(?:是|属于|为)?"
                            r"(?:骗子|诈骗|骗局|假冒|冒充|假的|违规|违法)")
+
+_DENIED_AFTER = re.compile(r"[号码]?(?:我们|我|这边|本店|客服|都|是)*(?:(?:不需要|无需|不必|不用|不要)"
+                           r"(?:您?(?:提供|告诉|给|发|填写?)|$)|不能给|不会给|不能提供|不会索要|不会要)")
 
 
 @functools.lru_cache(maxsize=8)

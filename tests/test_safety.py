@@ -356,3 +356,17 @@ def test_ordinary_shop_text_is_not_flagged(text):
 ])
 def test_real_violations_still_flag_beside_the_safe_phrases(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "身份证号我们不需要", "银行卡号不用告诉我们", "我的微信号不能给您，请在这里留言", "验证码不要告诉任何人",
+])
+def test_a_denial_right_after_the_word_spares_it(text):
+    """身份证号我们不需要 / 银行卡号不用告诉我们 / 我的微信号不能给您 say no to the very
+    thing the word names; they were flagged as asking for it."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", ["加我微信不需要排队", "加我微信不用走平台", "刷单不用怕", "直接转账给我不会被骗"])
+def test_a_denial_after_the_word_of_something_else_still_flags(text):
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
