@@ -1046,9 +1046,10 @@ def purge(c: Context, as_json) -> None:
 @handle_errors
 @needs_store
 def lint(c: Context, as_json) -> None:
-    """List published entries whose answers contain flagged words (极限词, promises, sensitive words)."""
+    """List published entries whose answers contain flagged words (极限词, promises, sensitive words, and what
+    the platforms penalise: 站外交易, 诱导好评, 索要隐私, 违规操作, 功效宣称)."""
     from kefu import corpus
-    from kefu.suggest.safety import REASONS, word_list_problems
+    from kefu.suggest.safety import REASONS, WARNABLE, word_list_problems
 
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
     for n, line, bad in word_list_problems(words):  # on stderr: --json output keeps its shape
@@ -1056,6 +1057,10 @@ def lint(c: Context, as_json) -> None:
                    "read as one word, which no draft holds (fix the reason, or write the word without the space)",
                    err=True)
     safety = c.safety()
+    if not as_json and not WARNABLE & set(safety.words.values()):  # an older kefu's list in the data folder
+        click.echo(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
+                   "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
+                   "corpus/sensitive_words.txt (see README, Upgrading kefu)", err=True)
     rows = []
     for e in c.store().iter_published():
         for f in safety.check(e.answer):

@@ -610,6 +610,18 @@ def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
         "满减": "极限词", "加 微信": "敏感"}
 
 
+def test_lint_notes_a_saved_word_list_without_the_platform_groups(home, run, faq):
+    """A data folder holding the word list an older kefu copied there keeps filing 加微信 under
+    敏感 and gets none of 站外交易 … 功效宣称: nothing said so."""
+    run("import", str(faq))
+    (home / "sensitive_words.txt").write_text("最好\t极限词\n加微信\t敏感\n", encoding="utf-8")
+    result = run("lint")
+    assert "站外交易" in result.stderr and "corpus/sensitive_words.txt" in result.stderr
+    assert json.loads(run("lint", "--json").stdout) == []  # the JSON keeps its shape
+    (home / "sensitive_words.txt").write_text("最好\t极限词\n加微信\t站外交易\n", encoding="utf-8")
+    assert run("lint").stderr == ""
+
+
 @pytest.mark.parametrize("bad, where", [
     ('{"role": "customer", "content": "我想退货"}\n', "line 1, field 'text': missing"),  # OpenAI's "content"
     ('{"role": "customer"}\n{"role": "agent", "text": "好的"}\n', "line 1, field 'text': missing"),
