@@ -451,9 +451,23 @@ _RELIEF = re.compile(r"终于|原来|还好|幸好|总算|虚惊")
 _SAID_THRICE = re.compile(r"(\w{2,8}?)(?:[\s!！?？,，~～。.]*\1){2,}")
 
 
+# A finished statement said over (发货了发货了发货了, 到货啦, 快递到了): happy news, not pressing.
+_DONE = re.compile(r"(?:了|啦|咯|喽|啰)$")
+
+
 def _pressed(text: str) -> bool:
-    return any(any(p.search(m[1]) for p in (_ASKING, _AFTERSALE, _ORDER, _LOGISTICS))
-               for m in _SAID_THRICE.finditer(text))
+    """The same words three times running that ask (发货了吗, 在吗) or name a topic bare (退款):
+    not happy news said over (退款到了退款到了退款到了 谢谢亲; a fault, 坏了坏了坏了, is no news),
+    nor a topic said over with relief, thanks or praise (到货了到货了到货了 好开心)."""
+    glad = any(p.search(text) for p in (_RELIEF, _GRATITUDE, _PRAISE)) or "开心" in text
+    for m in _SAID_THRICE.finditer(text):
+        unit = m[1]
+        if _QUESTION.search(unit):
+            return True
+        if not glad and not (_DONE.search(unit) and not _GRIEF.search(unit)) \
+                and any(p.search(unit) for p in (_ASKING, _AFTERSALE, _ORDER, _LOGISTICS)):
+            return True
+    return False
 
 
 def _anxious(text: str) -> bool:

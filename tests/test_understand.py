@@ -1094,6 +1094,20 @@ def test_the_same_words_three_times_running_press(message):
     assert understand(message).sentiment == "anxious", message
 
 
+@pytest.mark.parametrize("message", ["退款到了退款到了退款到了 谢谢亲", "到货了到货了到货了 好开心", "终于发货了终于发货了终于发货了",
+                                     "发货啦发货啦发货啦", "发货了发货了发货了 谢谢", "快递到了快递到了快递到了 太开心了",
+                                     "收到货了收到货了收到货了", "付款了付款了付款了 么么哒"])
+def test_happy_news_said_three_times_is_no_pressing(message):
+    """Good news said over (a finished 了/啦 statement), or with thanks, relief or joy, presses
+    for nothing: 到货了到货了到货了 好开心 was anxious and got an empathy-first draft."""
+    assert understand(message).sentiment == "calm", message
+
+
+@pytest.mark.parametrize("message", ["坏了坏了坏了", "发错了发错了发错了", "发货了吗发货了吗发货了吗 谢谢"])
+def test_a_fault_or_a_question_said_three_times_still_presses(message):
+    assert understand(message).sentiment == "anxious", message
+
+
 @pytest.mark.parametrize("message", ["哈哈哈哈哈哈", "好的好的好的", "谢谢谢谢谢谢", "嗯嗯嗯嗯", "可以可以可以",
                                      "么么哒么么哒么么哒", "退款退款", "订单123123123 发货了吗", "来了来了来了",
                                      "没问题没问题没问题", "嗯那个那个那个我想问一下衣服啥时候发货",
