@@ -678,7 +678,12 @@ def mandarin(text: str) -> str:
 def as_meant(text: str) -> str:
     """`normalize`d text with mainland chat spellings (肿么, 再吗, tk) and a shop's words typed in
     pinyin (tuihuo) or written in English (return, refund; not size) as the words meant: what
-    matching reads (`mandarin`) and understanding too."""
+    matching reads (`mandarin`) and understanding too. Links and e-mail addresses stay as
+    written: their letters are no chat spellings (return-policy is no 退货)."""
+    return _around_links(_as_meant, text)
+
+
+def _as_meant(text: str) -> str:
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)

@@ -1114,3 +1114,11 @@ def test_a_fault_or_a_question_said_three_times_still_presses(message):
                                      "就是就是就是想问下能不能退", "然后然后然后呢"])
 def test_laughter_thanks_agreement_or_fillers_said_over_stay_calm(message):
     assert understand(message).sentiment == "calm", message
+
+
+@pytest.mark.parametrize("message", ["https://shop.com/return-policy", "https://item.taobao.com/item.htm?id=123&return=1",
+                                     "这个有货吗 https://shop.com/size-refund", "service@shop.com 这个邮箱能联系到吗"])
+def test_english_inside_a_link_or_an_e_mail_address_is_no_shop_word(message):
+    """A link names the goods, not the question: reading return-policy's "return" as 退货 made
+    a pasted product page an after-sale message."""
+    assert understand(message).intent != "aftersale", message
