@@ -452,7 +452,7 @@ _SAID_THRICE = re.compile(r"(\w{2,8}?)(?:[\s!！?？,，~～。.]*\1){2,}")
 
 
 # A finished statement said over (发货了发货了发货了, 到货啦, 快递到了): happy news, not pressing.
-_DONE = re.compile(r"(?:了|啦|咯|喽|啰)$")
+_NEWS = re.compile(r"(?:了|啦|咯|喽|啰)$")
 
 
 def _pressed(text: str) -> bool:
@@ -464,7 +464,7 @@ def _pressed(text: str) -> bool:
         unit = m[1]
         if _QUESTION.search(unit):
             return True
-        if not glad and not (_DONE.search(unit) and not _GRIEF.search(unit)) \
+        if not glad and not (_NEWS.search(unit) and not _GRIEF.search(unit)) \
                 and any(p.search(unit) for p in (_ASKING, _AFTERSALE, _ORDER, _LOGISTICS)):
             return True
     return False
