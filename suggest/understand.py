@@ -453,6 +453,8 @@ _SAID_THRICE = re.compile(r"(\w{2,8}?)(?:[\s!！?？,，~～。.]*\1){2,}")
 
 # A finished statement said over (发货了发货了发货了, 到货啦, 快递到了): happy news, not pressing.
 _NEWS = re.compile(r"(?:了|啦|咯|喽|啰)$")
+# A question said over (在吗, 发货了吗, 到哪了？): pressing even with thanks. Not 么么哒.
+_ASKED_OVER = re.compile(r"[?？]|吗|呢|嘛|怎么|什么|啥|多久|几时|哪|有没有|能不能|可不可以")
 
 
 def _pressed(text: str) -> bool:
@@ -462,7 +464,7 @@ def _pressed(text: str) -> bool:
     glad = any(p.search(text) for p in (_RELIEF, _GRATITUDE, _PRAISE)) or "开心" in text
     for m in _SAID_THRICE.finditer(text):
         unit = m[1]
-        if _QUESTION.search(unit):
+        if _ASKED_OVER.search(unit):
             return True
         if not glad and not (_NEWS.search(unit) and not _GRIEF.search(unit)) \
                 and any(p.search(unit) for p in (_ASKING, _AFTERSALE, _ORDER, _LOGISTICS)):
