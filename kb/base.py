@@ -19,7 +19,7 @@ from .errors import IndexNotUpdated
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, check_models, with_prototype
 from .learned import LearnStore
 from .store import AddedTerms, ImportReport, PublishedState, Store, text_hash
-from .text import Segmenter, normalize, normalize_terms
+from .text import Segmenter, mandarin, normalize, normalize_terms
 
 log = logging.getLogger("kefu.index")
 
@@ -189,17 +189,19 @@ class KnowledgeBase:
 
         The last `messages[i]` texts of item i are customer messages (learned phrasings):
         each model encodes them as a search reads a message (a long one's window, see
-        kb.embed.read_as_query), so the same message asked again meets its own row exactly.
-        Their BM25 tokens and shown text are the whole message."""
+        kb.embed.read_as_query) and read as a search reads one (`mandarin`: kd as 快递),
+        so the same message asked again meets its own row exactly. Their BM25 tokens are the
+        whole message as read; their shown text is the message as typed."""
         seg = self.segmenter
         texts = [[normalize(t).text for t in raw] for _, raw, _ in items]
         flat = [t for ts in texts for t in ts]
         asked = [j >= len(ts) - n for ts, n in zip(texts, messages or [0] * len(items)) for j in range(len(ts))]
-        vectors = {m.id: self.embed_documents(m, [read_as_query(m, [t])[0] if a else t for t, a in zip(flat, asked)])
+        read = [mandarin(t) if a else t for t, a in zip(flat, asked)]  # as suggest.retrieve reads a message
+        vectors = {m.id: self.embed_documents(m, [read_as_query(m, [r])[0] if a else r for r, a in zip(read, asked)])
                    for m in self.embedders}
         docs, pos = [], 0
         for (key, _, window), ts in zip(items, texts):
-            docs.append(Document(key, ts, [seg.tokens(t) for t in ts],
+            docs.append(Document(key, ts, [seg.tokens(r) for r in read[pos:pos + len(ts)]],
                                  {m: v[pos:pos + len(ts)] for m, v in vectors.items()}, window))
             pos += len(ts)
         return docs
@@ -643,4 +645,7 @@ def _why(exc: Exception) -> str:
 
 
 def _learned_hash(texts: list[str]) -> str:
-    return text_hash("\n".join(texts))
+    """An entry's learned phrasings as indexed: their text, and their reading where it differs
+    (a phrasing read as typed hashes as before, so an index is not rebuilt for it)."""
+    norm = [normalize(t).text for t in texts]
+    return text_hash("\n".join(t if mandarin(n) == n else f"{t}\t{mandarin(n)}" for t, n in zip(texts, norm)))

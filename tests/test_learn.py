@@ -789,6 +789,34 @@ def test_a_long_learned_message_asked_again_meets_its_own_row(tmp_path, shop_ent
     kb.close()
 
 
+@pytest.mark.parametrize("message", ["kd到哪了", "能return吗", "fahuo le ma"])
+def test_a_learned_phrasing_typed_in_chat_spelling_meets_its_own_row(tmp_path, shop_entries, fast_jieba, message):
+    # A search reads kd as 快递 (kb.text.mandarin); the learned row must be read alike, or the
+    # same message asked again meets a row stored as typed and misses it.
+    embedder = WindowFake()
+    kb = KnowledgeBase(tmp_path / "home", [embedder])
+    kb.import_entries(shop_entries, author="test")
+    Learner(kb).record([accept(message, "ship", "a"), accept(message, "ship", "b")])
+    for _ in range(2):  # as the index takes it in, and after a full rebuild
+        hit = next(h for h in Retriever(kb).search(message).hits if h.entry_id == "ship")
+        assert hit.dense["fake"] == pytest.approx(1.0, abs=1e-6)
+        assert hit.matched == normalize(message).text  # shown as the customer typed it
+        kb.rebuild()
+    kb.close()
+
+
+def test_a_learned_phrasing_read_as_typed_is_embedded_once(tmp_path, shop_entries, fast_jieba):
+    embedder = WindowFake()
+    kb = KnowledgeBase(tmp_path / "home", [embedder])
+    kb.import_entries(shop_entries, author="test")
+    Learner(kb).record([accept("包裹啥日子从仓库出", "ship", a) for a in ("a", "b")])
+    kb.index()
+    embedder.encoded.clear()
+    kb.rebuild()
+    assert embedder.encoded == []  # the cache keeps its vector: its reading is its text
+    kb.close()
+
+
 def test_one_agent_cannot_change_an_unrelated_top_result(shop):
     messages = ["忘记密码了", "能开发票吗", "发货时间", "邮费多少钱", "我要退货"]
     before = {m: Retriever(shop).search(m).hits[0].entry_id for m in messages}
