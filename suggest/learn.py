@@ -26,7 +26,7 @@ from kefu.kb.feedback import answered_hit, retention_cutoff
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
-from kefu.kb.text import MAX_MESSAGE, normalize
+from kefu.kb.text import MAX_MESSAGE, mandarin, normalize
 
 from .stats import as_utc
 
@@ -71,9 +71,9 @@ class Learning:
         prior = {e: rule.prior(a, r) for e, (a, r, agents) in learned.entry_counts().items()
                  if agents >= rule.min_agents}
         rows = learned.demoted()
-        texts = [normalize(r.text).text for r in rows]
-        # compared with the message searched, so encoded as a search reads it (a long
-        # message's window, not all of it), through the embedding cache
+        texts = [mandarin(normalize(r.text).text) for r in rows]
+        # compared with the message searched, so read (kd as 快递) and encoded as a search
+        # reads it (a long message's window, not all of it), through the embedding cache
         vectors = {m.id: kb.embed_documents(m, read_as_query(m, texts)) for m in kb.embedders} if rows else {}
         keys: dict[str, list[int]] = {}
         for i, r in enumerate(rows):

@@ -732,6 +732,19 @@ def test_a_long_message_rejected_twice_is_demoted_when_it_comes_again(tmp_path, 
     kb.close()
 
 
+@pytest.mark.parametrize("message", ["kd到哪了", "能return吗", "fahuo le ma"])
+def test_a_message_in_chat_spelling_rejected_twice_is_demoted_when_it_comes_again(tmp_path, shop_entries, fast_jieba,
+                                                                                  message):
+    # A search reads kd as 快递 (kb.text.mandarin): the rejected message must be read alike.
+    kb = KnowledgeBase(tmp_path / "home", [WindowFake()])
+    kb.import_entries(shop_entries, author="test")
+    kb.index()
+    first = top(kb, message)
+    Learner(kb).record([reject(message, first, "a"), reject(message, first, "b")])
+    assert top(kb, message) != first
+    kb.close()
+
+
 def test_a_message_with_numbers_rejected_twice_is_demoted_when_it_comes_again(shop):
     # The stored text has its phone and order numbers taken out (privacy), which moves its
     # vectors away from the message as asked; the same message is still recognised.
