@@ -388,8 +388,11 @@ def restore(c: Context, file, as_json) -> None:
     # The entries' content and history become the backup's: edits made since are gone, and
     # their versions with them. Said too, as other editors' work may be among them.
     entries_before = entry_state(c.home / "kefu.db")
-    with not_stopped_half_way("the restore"):
-        aside = do_restore(file, c.home / "kefu.db")
+    with contextlib.ExitStack() as swapped:
+        # Ctrl-C stops the restore as any command while the backup is copied and checked
+        # (the store untouched); from the swap on it is told and the restore finishes.
+        aside = do_restore(file, c.home / "kefu.db",
+                           critical=lambda: swapped.enter_context(not_stopped_half_way("the restore")))
         # A backup holds customer messages the retention period has deleted since: they must
         # not come back (to the statistics, the gaps, the review queue) until the next purge.
         purged = c.feedback_log().purge()

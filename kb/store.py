@@ -969,7 +969,7 @@ def check_backup_target(db_path: str | Path, dest: str | Path) -> None:
                         "backup another name")
 
 
-def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
+def restore(backup_path: str | Path, db_path: str | Path, critical: Callable[[], object] = lambda: None) -> Path | None:
     """Replace the store's content with a backup, through the same online backup API;
     when the store's file itself was replaced instead (see below), where the damaged file
     was moved to (`kefu.db.damaged-TIME`: what may be saved of it is not lost).
@@ -981,7 +981,10 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
     The backup's file is copied as it is, with its write-ahead log when one lies beside
     it (a copy of a store in use): SQLite opening the backup itself, even read-only,
     leaves FILE-wal and FILE-shm beside the user's file, and opening it as immutable
-    would ignore that log's transactions."""
+    would ignore that log's transactions.
+    `critical` is called once the backup was checked, just before the store is touched:
+    what it starts (the CLI ignoring Ctrl-C) lasts until its caller ends it, as what comes
+    after the swap (the purge, the report) must not be cut short either."""
     # A newer kefu's store, as every command refuses it: this kefu cannot read it to say
     # which edits the backup takes back, and what that kefu stored would be gone unseen.
     if too_new := read_state(db_path, lambda con: migrations.unknown(sqlite_utils.Database(con))):
@@ -1024,6 +1027,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
                 # restarted: writing the new content into the file it has open, under its
                 # connections and their shared memory, is what SQLite says corrupts a store.
                 copy.close()
+                critical()
                 aside = _set_aside(Path(db_path))
                 os.replace(check, db_path)
                 return aside
@@ -1037,6 +1041,7 @@ def restore(backup_path: str | Path, db_path: str | Path) -> Path | None:
                     copy.execute("pragma journal_mode=delete")
                     copy.execute(f"pragma page_size={int(size)}")
                     copy.execute("vacuum")
+                critical()
                 copy.backup(dst)
             finally:
                 dst.close()

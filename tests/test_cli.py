@@ -2750,6 +2750,31 @@ def test_ctrl_c_after_the_store_was_replaced_does_not_stop_a_restore_half_way(ho
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C stops commands again
 
 
+def test_ctrl_c_before_the_store_is_touched_still_stops_a_restore(home, run, fake_models, tmp_path, monkeypatch):
+    """Ctrl-C was ignored for the whole restore, also while the backup was still being
+    copied and checked and the store not yet touched: nothing is lost by stopping there."""
+    import os
+    import signal
+
+    import kefu.kb.store as store
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "kb.db"))
+    run("add", "--id", "k2", "-q", "发票咋开", "-a", "下单时填写")
+    copy_for_check = store._copy_for_check
+
+    def ctrl_c_then(src, dst):
+        os.kill(os.getpid(), signal.SIGINT)
+        return copy_for_check(src, dst)
+    monkeypatch.setattr(store, "_copy_for_check", ctrl_c_then)
+    stopped = run("restore", str(tmp_path / "kb.db"), ok=False)
+    assert stopped.exit_code == 130 and "Aborted!" in stopped.output, stopped.output
+    assert "cannot be stopped half-way" not in stopped.output
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    monkeypatch.setattr(store, "_copy_for_check", copy_for_check)
+    assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"k1", "k2"}
+
+
 def test_restore_names_the_commands_that_undo_what_it_changed(home, run, fake_models, tmp_path):
     """The warning ended with the same three commands whatever had changed: a user or token
     made since the backup and now gone was told to undo with `user remove` or `token revoke`,
