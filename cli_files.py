@@ -289,17 +289,36 @@ def passages_remove(c: Context, sources, as_json) -> None:
 def open_output(path: Path, fmt: str, encoding: str = "utf-8"):
     """`path` opened for writing entries in `fmt`, through a file beside it renamed over it
     when complete: a write cut short (a full disk, Ctrl-C) leaves an old file whole and no
-    half-written one. A one-line error naming `path` if it cannot be written (the system's
-    error for a failed write names no file)."""
-    partial = path.with_name(f".{path.name}.partial")
+    half-written one. A symlink is written through, and the file keeps its mode. A FIFO or
+    other special file, or a file in a folder this user cannot write, is written directly
+    (no file can go beside it). A one-line error naming `path` if it cannot be written (the
+    system's error for a failed write names no file)."""
+    import shutil
+
+    from kefu.kb.files import temp_beside
+
+    real = Path(os.path.realpath(path))
+
+    def opened(target):
+        return (open(target, "wb") if fmt == "xlsx"
+                else open(target, "w", encoding=encoding, newline=""))
+    tmp = None
     try:
-        with open(partial, "wb") if fmt == "xlsx" else open(partial, "w", encoding=encoding, newline="") as fh:
+        if (real.exists() and not real.is_file()) or not os.access(real.parent, os.W_OK | os.X_OK):
+            with opened(real) as fh:
+                yield fh
+            return
+        tmp, fd = temp_beside(real)
+        with opened(fd) as fh:
             yield fh
-        os.replace(partial, path)
+        if real.exists():
+            shutil.copymode(real, tmp)
+        os.replace(tmp, real)
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def write_template(fmt: str, out: Path) -> None:

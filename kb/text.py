@@ -10,13 +10,14 @@ import logging
 import marshal
 import os
 import re
-import secrets
 import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
+
+from kefu.kb.files import temp_beside
 
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
@@ -781,9 +782,8 @@ def _read_cache(path: Path) -> tuple[dict, int] | None:
 def _write_cache(path: Path) -> None:
     """The default dictionary in jieba's cache format, written whole or not at all, with
     the mode the umask gives (readable by the server's user where other files are)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        tmp, fd = temp_beside(path)
     except OSError:  # a cache is an optimisation: a folder that cannot be written must not stop segmenting
         return
     try:

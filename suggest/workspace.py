@@ -53,12 +53,13 @@ def write_whole(path: Path, text: str, mode: int = 0o666, replace: bool = True) 
     `replace` False the file only goes in place when `path` is not there: the first
     writer's stays, as a file another process has read already must."""
     import os
-    import secrets
+
+    from kefu.kb.files import temp_beside
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    tmp, fd = temp_beside(path, mode)
     try:
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w", encoding="utf-8") as fh:
+        with open(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         if replace:
             os.replace(tmp, path)

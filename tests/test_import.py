@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -1721,6 +1722,57 @@ def test_export_does_not_overwrite_a_file_unasked(kefu, tmp_path):
     kefu("export", "--format", "csv", "-o", "faq.csv", "--force")
     assert "多久发货？" in (tmp_path / "faq.csv").read_text(encoding="utf-8-sig")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_export_over_a_link_or_a_private_file_writes_through_and_keeps_its_mode(kefu, tmp_path):
+    """The file renamed into place replaced a symlink by a regular file (the file it pointed
+    to kept its old content) and gave a 0640 file the umask's 0644."""
+    import os
+    import stat
+
+    jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "faq.csv"
+    real.write_text("old", encoding="utf-8")
+    os.chmod(real, 0o640)
+    (tmp_path / "faq.csv").symlink_to(real)
+    kefu("export", "--format", "csv", "-o", "faq.csv", "--force")
+    assert (tmp_path / "faq.csv").is_symlink()
+    assert "多久发货？" in real.read_text(encoding="utf-8-sig")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert [p.name for p in (tmp_path / "shared").iterdir()] == ["faq.csv"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_export_writes_a_writable_file_in_a_read_only_folder(kefu, tmp_path):
+    import os
+
+    jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "faq.csv").write_text("old", encoding="utf-8")
+    os.chmod(tmp_path / "out", 0o555)
+    try:
+        kefu("export", "--format", "csv", "-o", "out/faq.csv", "--force")
+    finally:
+        os.chmod(tmp_path / "out", 0o755)
+    assert "多久发货？" in (tmp_path / "out" / "faq.csv").read_text(encoding="utf-8-sig")
+
+
+def test_two_writers_of_one_output_do_not_take_each_others_file(tmp_path):
+    """Both wrote through `.NAME.partial`: the second truncated the first's file, renamed it
+    into place, and the first then failed (or put the other's half-written text in place)."""
+    from kefu.cli_files import open_output
+
+    out = tmp_path / "faq.csv"
+    with open_output(out, "csv") as first:
+        first.write("first,")
+        with open_output(out, "csv") as second:
+            second.write("second\n")
+        first.write("whole\n")
+    assert out.read_text(encoding="utf-8") == "first,whole\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["faq.csv"]
 
 
 def test_a_very_long_answer_round_trips_through_csv_and_is_refused_by_xlsx(kefu, tmp_path):

@@ -23,6 +23,7 @@ from typing import Iterator
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import InvalidEntry, KefuError
+from kefu.kb.files import temp_beside
 from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
@@ -47,9 +48,9 @@ def _write_checked(target: Path, text: str, check) -> None:
     file or the new one, never a half-written or invalid one.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    tmp, fd = temp_beside(target)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        with open(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
