@@ -748,10 +748,16 @@ def _jieba(cache_dir: Path | None):
             # Read and written here, not by jieba's initialize: jieba writes its cache
             # readable by its writer alone (mkstemp's 0600), so a server user could not read
             # the one an admin's `kefu init` left, and jieba logged a traceback each start.
-            _DICT = (_read_cache(cache) if cache is not None else None) or tk.gen_pfdict(tk.get_dict_file())
+            read = _read_cache(cache) if cache is not None else None
+            _DICT = read or tk.gen_pfdict(tk.get_dict_file())
+            # One that could not be read, also a readable one cut short: else every process
+            # builds the dictionary again (~2 s) for good.
+            stale = read is None
+        else:
+            stale = cache is not None and not os.access(cache, os.R_OK)
     tk.FREQ, tk.total = dict(_DICT[0]), _DICT[1]
     tk.initialized = True
-    if cache is not None and not os.access(cache, os.R_OK):
+    if cache is not None and stale and os.access(cache.parent, os.W_OK | os.X_OK):
         _write_cache(cache)  # so the next process reads it from here
     return tk
 

@@ -212,6 +212,9 @@ def test_jiebas_cache_is_readable_by_whom_the_umask_lets_read_the_data_folder(tm
     with caplog.at_level(logging.WARNING):
         assert Segmenter(tmp_path / "cut").split("运费怎么算")[0] == ["运费", "算"]
     assert not caplog.records
+    # Written anew: a damaged cache that can be read was kept, and every process built the
+    # dictionary again (~2 s) for good.
+    assert text._read_cache(tmp_path / "cut" / "jieba.cache") is not None
 
 
 def test_a_term_counts_as_the_words_it_makes_without_the_dictionary(tmp_path):
