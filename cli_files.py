@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import (Context, KefuClickError, author, check_encoding, counted, emit, handle_errors, json_option,
-                      needs_store, refuse_overwrite, require_store, stdout_exactly, stdout_json)
+from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
+                      json_option, needs_store, refuse_overwrite, require_store, stdout_exactly, stdout_json)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -265,22 +265,34 @@ def passages_list(c: Context, as_json) -> None:
 def passages_remove(c: Context, sources, as_json) -> None:
     """Remove every passage of the SOURCES (a path, or a source as `kefu passages list`
     shows it): all of them, or none when one has no passages."""
-    from kefu.kb.bulk import source_named
     from kefu.kb.errors import SourceNotFound
 
     kb = c.kb()
     known = [s.source for s in kb.store.passage_sources()]
-    named = {source_named(name, known): name for name in sources}
+    named = {_source_typed(name, known): name for name in sources}
     who = author()
     try:
         removed = kb.remove_passages(list(named), author=who)
-    except SourceNotFound as exc:  # said as the user typed it
-        asked = SourceNotFound([named.get(s, s) for s in exc.sources])
+    except SourceNotFound as exc:  # said as the user typed it, in the terminal's characters
+        asked = SourceNotFound([_decoded(named.get(s, s)) for s in exc.sources])
         raise KefuClickError(asked, f"{asked}: nothing was removed (`kefu passages list` shows "
                                     "the sources)") from None
     out = {"removed": [{"source": s, "passages": n} for s, n in removed.items()], "author": who}
     emit(out, as_json, lambda d: "\n".join(f"removed {counted(r['passages'], 'passage')} of {r['source']}"
                                            for r in d["removed"]))
+
+
+def _source_typed(name: str, known: list[str]) -> str:
+    """The source `name` stands for (`source_named`), as a path with the bytes the file
+    system has; when that is no source and the name was not UTF-8 (a GBK terminal over a
+    UTF-8 locale), the name decoded as a message is, when it is a listed source or an upload
+    named so (uploads and listed sources are text, never the terminal's bytes)."""
+    from kefu.kb.bulk import source_named
+
+    key = source_named(name, known)
+    if key not in known and (text := _decoded(name)) != name and text in known:
+        return text
+    return key
 
 
 # -- export, backup, restore ----------------------------------------------------------

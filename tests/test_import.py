@@ -1572,6 +1572,18 @@ def test_a_name_that_is_an_upload_and_a_file_here_is_ambiguous(kefu, kb, tmp_pat
     assert report(kefu("passages", "remove", "guide.md", "--json"))["removed"][0]["source"] == "guide.md"
 
 
+def test_an_upload_is_removed_by_its_name_typed_on_a_gbk_terminal(kefu, kb, tmp_path):
+    """Sources kept the bytes the terminal sent (a path's): `passages remove 指南.md` typed
+    on a GBK terminal over a UTF-8 locale found no upload named 指南.md, and its `--json`
+    error failed printing the lone surrogates ("surrogates not allowed")."""
+    BulkImporter(kb).import_file(Path("upload"), data=GUIDE_TXT.encode(), name="指南.md")  # the console's way
+    typed = os.fsdecode("指南.md".encode("gbk"))  # what Python makes of a GBK terminal's argv
+    missing = os.fsdecode("手册.md".encode("gbk"))
+    error = json.loads(kefu("passages", "remove", missing, "--json", code=1).stdout)["error"]
+    assert "手册.md" in error["message"], error
+    assert report(kefu("passages", "remove", typed, "--json"))["removed"][0]["source"] == "指南.md"
+
+
 def test_removed_passages_leave_a_loaded_passage_index(kb, tmp_path):
     """A retriever that already holds the passage index (a server) stops returning a source
     that another process removed: the index follows the store's passages by content hash."""
