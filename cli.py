@@ -179,7 +179,9 @@ def _explained(error: Exception) -> str:
 def _reader_gone():
     """The reader of stdout went away (`kefu export | head -1`): stop quietly, with the
     status of a command that SIGPIPE ended (128 + 13), as `cat` or `grep` does. stdout is
-    pointed at /dev/null first, so Python's flush at exit cannot fail on it again."""
+    pointed at /dev/null first, so Python's flush at exit cannot fail on it again. No note
+    on the `?` shown: the reader that went away never saw them (nor the rest)."""
+    _STDOUT["unshown"] = 0
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):  # stdout is no file (a test's runner): nothing to flush there

@@ -917,6 +917,29 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(home, run, fake_mode
     assert proc.stderr.read() == b""
 
 
+def test_a_reader_that_stops_early_is_told_nothing_of_characters_it_never_got(home, run, fake_models, tmp_path):
+    """On a GBK pipe, `kefu export --format csv | head -1` ended with `note: ? stands for N
+    characters …` on stderr after the reader went away: the rest was never shown at all."""
+    import os
+    import subprocess
+    import sys
+
+    faq = tmp_path / "many.jsonl"
+    faq.write_text("".join(json.dumps({"id": f"e{i}", "question": f"问题{i}😀", "answer": "答" * 400},
+                                      ensure_ascii=False) + "\n" for i in range(400)), encoding="utf-8")
+    run("import", str(faq))
+    child = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from fakes import FakeEmbedder; "
+             "import kefu.kb.embed as e; e.load_embedders = lambda spec, threads=None: [FakeEmbedder()]; "
+             "sys.argv[0] = 'kefu'; from kefu.cli import cli; cli()")
+    proc = subprocess.Popen([sys.executable, "-c", child, str(Path(__file__).parent), "export", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONIOENCODING": "gbk"})
+    proc.stdout.readline()
+    assert "?".encode() in proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+
+
 def test_unwritable_output_paths_are_one_line_errors(home, run, fake_models, tmp_path):
     run("add", "--id", "k001", "-q", "多久发货", "-a", "当天发货")
     missing = tmp_path / "nope" / "x"
