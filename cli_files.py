@@ -327,10 +327,24 @@ def open_output(path: Path, fmt: str, encoding: str = "utf-8"):
             shutil.copymode(real, tmp)
         os.replace(tmp, real)
     except OSError as exc:
+        _collected_quietly()
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _collected_quietly() -> None:
+    """What a failed write left to be collected, collected now without a word: openpyxl's
+    half-written parts fail again as they are (`Exception ignored in …`), when the error
+    printed says what happened already."""
+    import gc
+
+    hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+    try:
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
 
 
 def write_template(fmt: str, out: Path) -> None:

@@ -4,10 +4,8 @@ tests) and writing in every format `kefu import` reads back unchanged (jsonl, cs
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -131,14 +129,9 @@ def write_entries(entries: Iterable[Entry], fmt: str, out) -> int:
         else:
             error = None
         if error is not None:
-            # openpyxl's half-written parts fail again as they are collected: quietly, as the
-            # error above says what happened
-            hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
-            try:
-                del book, sheet
-                gc.collect()
-            finally:
-                sys.unraisablehook = hook
+            # openpyxl's half-written parts fail again as they are collected: the caller
+            # collects them quietly (kb/ leaves the process's hooks alone)
+            del book, sheet
             raise error
         out.write(buffer.getvalue())
     else:

@@ -431,3 +431,22 @@ def test_xlsx_export_shows_an_answer_of_several_lines_as_lines(tmp_path):
     assert sheet["C2"].alignment.wrap_text  # similar questions: one a line
     assert not sheet["D3"].alignment.wrap_text
     assert [r.data["answer"] for r in load(path).rows] == [answer, "满59元包邮"]
+
+
+def test_an_xlsx_that_cannot_be_written_leaves_the_process_wide_hooks_to_the_caller(monkeypatch):
+    """write_entries swapped sys.unraisablehook and ran gc.collect() itself to quiet
+    openpyxl's half-written parts: process-wide state, which kb/ leaves to the edge (the
+    CLI), as a server's other threads' unraisable errors were silenced meanwhile."""
+    import gc
+    import sys
+
+    from lxml.etree import SerialisationError
+    from openpyxl import Workbook
+
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collected.append(args) or 0)
+    monkeypatch.setattr(Workbook, "save", lambda self, out: (_ for _ in ()).throw(SerialisationError("IO_ENOSPC")))
+    hook = sys.unraisablehook
+    with pytest.raises(OSError, match="openpyxl could not write its temporary files"):
+        write_entries(ENTRIES, "xlsx", io.BytesIO())
+    assert collected == [] and sys.unraisablehook is hook
