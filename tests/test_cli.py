@@ -2251,8 +2251,14 @@ def test_a_command_whose_stdout_was_closed_ends_without_a_traceback(home, fake_m
     CliRunner().invoke(cli, ["add", "--id", "k1", "-q", "多久发货", "-a", "当天发货"], catch_exceptions=False)
     monkeypatch.setattr(sys, "stdout", None)
     monkeypatch.setattr(sys, "argv", ["kefu", "show", "k1"])
-    with pytest.raises(SystemExit) as ended:
-        main_group.main()
+    try:
+        with pytest.raises(SystemExit) as ended:
+            main_group.main()
+    finally:
+        # fit_stdout's /dev/null stands in for the missing stdout: the process closes it at
+        # exit, the test here (it leaked a handle into the later tests)
+        if sys.stdout is not None:
+            sys.stdout.close()
     assert ended.value.code == 0
 
 
