@@ -1646,7 +1646,7 @@ def test_a_template_or_export_the_disk_cannot_hold_leaves_the_old_file_and_names
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(io_module, "write_entries", full_disk)
     failed = kefu("import", "--template", "csv", "-o", "faq.csv", "--force", code=1)
-    assert failed.stderr == f"Error: cannot write faq.csv: No space left on device\n"
+    assert failed.stderr == "Error: cannot write faq.csv: No space left on device\n"
     assert shop.read_text(encoding="utf-8") == "the shop's own FAQ"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.csv"]  # no half file beside it either
 
