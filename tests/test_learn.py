@@ -1697,11 +1697,9 @@ def test_stats_put_events_replayed_before_times_were_stored_in_utc_on_their_loca
     assert usage(shop.store.db).by_day[-1] == {"day": "9999-12-31", "no_match": 1}
 
 
-def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_demoted(shop, monkeypatch):
-    """After a year the learned table holds tens of thousands of phrasings, and the
-    console's review page built every one as a row (JSON lists, agent counts) to show
-    fifty: 15 s a page on such a store. `listing` gives the same tabs, in the same order,
-    from a few columns, reading whole only the candidates enough agents rejected."""
+def _every_tab_filled(shop, *more) -> tuple[Learner, dict[str, int]]:
+    """A learner whose rows fill every tab of the review queue: candidates, rows enough
+    agents rejected, approved, rejected, moved and lifted ones; and its rows' ids by text."""
     learner = Learner(shop)
     learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("衣服什么时候寄出", "delivery", "b"),
                     accept("快递费多少", "delivery", "a"), accept("能开专票吗", "ship", "b"),
@@ -1709,12 +1707,21 @@ def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_d
                     reject("可以改地址吗", "ship", "c"), accept("几点发货", "ship", "a"),
                     reject("几点发货", "ship", "b"), reject("几点发货", "ship", "c"),
                     reject("包邮吗", "delivery", "a"), reject("包邮吗", "delivery", "c"),
-                    accept("多久能到", "ship", "c")])
+                    accept("多久能到", "ship", "c"), *more])
     rows = {r.text: r.id for r in learner.store.rows()}
     learner.approve(rows["多久能到"], "editor1")
     learner.reject(rows["快递费多少"], "editor1")
     learner.move(rows["能开专票吗"], "invoice", "editor1")
     learner.lift(rows["包邮吗"], "editor1")
+    return learner, rows
+
+
+def test_the_console_tabs_list_as_the_queue_does_reading_only_rows_that_may_be_demoted(shop, monkeypatch):
+    """After a year the learned table holds tens of thousands of phrasings, and the
+    console's review page built every one as a row (JSON lists, agent counts) to show
+    fifty: 15 s a page on such a store. `listing` gives the same tabs, in the same order,
+    from a few columns, reading whole only the candidates enough agents rejected."""
+    learner, rows = _every_tab_filled(shop)
     store = learner.store
     every = store.rows()
     expected = {"candidate": [r.id for r in store.queue(every)],
@@ -1735,19 +1742,7 @@ def test_the_queue_and_the_agent_rejected_list_read_whole_only_the_rows_they_lis
     or of the entry asked for, to list the few waiting, with its own copy of the filters
     and orders `listing` gives the console. Both lists now take their ids from the listing
     and build only those rows (and the candidates enough agents rejected, as it does)."""
-    learner = Learner(shop)
-    learner.record([accept("衣服什么时候寄出", "delivery", "a"), accept("衣服什么时候寄出", "delivery", "b"),
-                    accept("快递费多少", "delivery", "a"), accept("能开专票吗", "ship", "b"),
-                    reject("退货地址在哪", "delivery", "a"), reject("退货地址在哪", "delivery", "b"),
-                    reject("可以改地址吗", "ship", "c"), accept("几点发货", "ship", "a"),
-                    reject("几点发货", "ship", "b"), reject("几点发货", "ship", "c"),
-                    reject("包邮吗", "delivery", "a"), reject("包邮吗", "delivery", "c"),
-                    accept("多久能到", "ship", "c"), accept("周末发货吗", "ship", "a")])
-    rows = {r.text: r.id for r in learner.store.rows()}
-    learner.approve(rows["多久能到"], "editor1")
-    learner.reject(rows["快递费多少"], "editor1")
-    learner.move(rows["能开专票吗"], "invoice", "editor1")
-    learner.lift(rows["包邮吗"], "editor1")
+    learner, rows = _every_tab_filled(shop, accept("周末发货吗", "ship", "a"))
     store = learner.store
     every = store.rows()
     queued, rejected = store.queue(every), store.rejected_pairings(every)
