@@ -629,7 +629,7 @@ def reports_problem(message: str) -> bool:
 # A clause reporting that something came or was settled (退款到账了, 已经收到了, 问题解决了):
 # beside thanks, the customer asks nothing. Not asked (到账了吗), denied (还没收到) or
 # qualified (但是, 可是, 不过).
-_SETTLED = re.compile(r"(?:已经?|都|也)?(?:到账|到帐|入账|收到|到货|到了|退回来|退回|解决|处理好|弄好|搞定|换好|修好)了")
+_SETTLED = re.compile(r"(?:已经?|都|也)?(?:到账|到帐|入账|收到|到货|(?<![想看听遇找])到|退回来|退回|解决|处理好|弄好|搞定|换好|修好)了")
 _SETTLED_CLAUSE = re.compile(r"[^，,。.!！?？;；~～\s]+")
 _UNSETTLED = re.compile(r"[?？]|吗|么|嘛|呢|没|未|不|冇|唔|怎|为什么|什么|哪|多少|几|但|可是|却")
 

@@ -380,7 +380,10 @@ def test_cantonese_excuse_me_beside_a_greeting_opens_the_talk(message, intent):
 @pytest.mark.parametrize("message, intent", [
     ("退款到账了，谢谢", "thanks"), ("退款已經收到了，謝謝", "thanks"), ("换的货收到了，谢谢亲", "thanks"),
     ("问题解决了 谢谢", "thanks"), ("退款到账了吗，谢谢", "aftersale"), ("退款还没到账，谢谢", "aftersale"),
-    ("退款到账了，但是少了10块，谢谢", "aftersale"), ("东西收到了，坏了，谢谢", "aftersale")])
+    ("退款到账了，但是少了10块，谢谢", "aftersale"), ("东西收到了，坏了，谢谢", "aftersale"),
+    # 到了 alone: the pattern asked for 到了了, so these were read as after-sale questions.
+    ("退款到了 谢谢亲", "thanks"), ("退款到了退款到了退款到了 谢谢亲", "thanks"), ("退货退回到了，谢谢", "thanks"),
+    ("退款到了吗 谢谢", "aftersale"), ("退款没到了 谢谢", "aftersale")])
 def test_thanks_for_a_problem_settled_is_thanks(message, intent):
     """"退款到账了，谢谢" reports a refund received and thanks: its 退 asked nothing, and it
     was answered as if the money had not come."""
