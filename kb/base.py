@@ -648,4 +648,4 @@ def _learned_hash(texts: list[str]) -> str:
     """An entry's learned phrasings as indexed: their text, and their reading where it differs
     (a phrasing read as typed hashes as before, so an index is not rebuilt for it)."""
     norm = [normalize(t).text for t in texts]
-    return text_hash("\n".join(t if mandarin(n) == n else f"{t}\t{mandarin(n)}" for t, n in zip(texts, norm)))
+    return text_hash("\n".join(t if (read := mandarin(n)) == n else f"{t}\t{read}" for t, n in zip(texts, norm)))
