@@ -538,6 +538,12 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # where an invoice is meant (开发漂, 发漂抬头: not 染发漂色, 长发漂流, 头发漂亮), 以经 only before
 # a verb (以经付款了: not 以经验, 以经销商, 以经常穿的),
 # 再吗 only opening the message, 亲 at most before it (not 能再便宜点吗, nor 好的 再嘛: see you).
+# A phone's speech-to-text mishears some (语音输入, no punctuation, as many older customers
+# type): 推款 退款 only where a refund is meant (我想推款, 推款到账了吗: not 主推款, 推款式),
+# 发飘 发票 only after a verb or a number word (开个发飘, 要发飘: not 车子发飘, 头发飘逸), 快滴
+# 快递 only beside a parcel's word (我的快滴, 快滴到哪了: not chat's 快滴发货, hurry), 亲收 签收
+# only once done (显示亲收了: not 亲收到了吗), 无流 物流 only before a parcel's news (无流一直不
+# 更新: not 无流苏, 无流量), 尺马 尺码 (no word of its own).
 # kd, dd and qs are models, brands and names as well (KD鞋, kd500, DD礼服裙, QS认证, 我叫dd):
 # read only beside a word of parcels or orders (kd到哪了, 查kd, 我的dd呢, dd号, qs了).
 _BESIDE_PARCEL = (r"(?<![a-z\d-])(?:(?<=[的查下发走用寄么个了]){0}(?![a-z\d-])"
@@ -549,8 +555,13 @@ _CHAT = [(re.compile(p), w) for p, w in (
     (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"),
     (_BESIDE_PARCEL.format("kd"), "快递"), (_BESIDE_PARCEL.format("dd"), "订单"), (_BESIDE_PARCEL.format("qs"), "签收"),
     (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<![染长假理头])(?:(?<=[开要用子通税的])发漂|发漂(?=[吗呢不,.!?~\s]|抬头|怎么|$))(?![色染流洗亮白移])", "发票"), (r"以经(?=[付发收下申买退拍签提寄等到是有没很好]|过了)", "已经"),
-    (r"^(亲[\s,]?)?再(?=[吗嘛么](?![\u4e00-\u9fff]))", r"\1在"))]
-_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|"
+    (r"^(亲[\s,]?)?再(?=[吗嘛么](?![\u4e00-\u9fff]))", r"\1在"),
+    (r"(?<![主新爆热力品款])(?:(?<=[想要能以么请我了申])推款|推款(?=[吗了呢吧到没还去,.!?~\s]|$|怎么|什么|多久|进度|成功))(?!式)", "退款"),
+    (r"(?:(?<=[开要用通税个张])|(?<=电子))发飘|(?<=有)发飘(?=[吗不没])|发飘(?=抬头)", "发票"),
+    (r"(?:(?<=[的查下走用寄个了])快滴|快滴(?=[到呢单号了还怎几没啥显停是在已员公柜站]))", "快递"),
+    (r"(?<=[已示被谁人经])亲收(?![到下好货])", "签收"), (r"(?<![英公市])尺马", "尺码"),
+    (r"(?<![并毫])无流(?=信息|一直|显示|更新|单号|到哪|怎么|还没|没有|不动|停|状态|[呢吗]|是不是)", "物流"))]
+_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|推款|发飘|快滴|亲收|尺马|无流|"
                         r"(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf|kd|dd|qs)(?![a-z])")
 
 

@@ -389,6 +389,24 @@ def test_fa_piao_is_read_as_an_invoice_only_where_one_is_meant(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("那个我想推款怎么操作", "那个我想退款怎么操作"), ("推款到账了吗", "退款到账了吗"), ("申请推款", "申请退款"),
+    ("我想开个发飘公司抬头的", "我想开个发票公司抬头的"), ("要电子发飘", "要电子发票"), ("发飘抬头怎么写", "发票抬头怎么写"),
+    ("我的快滴怎么还没到啊", "我的快递怎么还没到啊"), ("快滴到哪了", "快递到哪了"),
+    ("显示亲收了但是我没拿到", "显示签收了但是我没拿到"), ("这个尺马偏大还是偏小", "这个尺码偏大还是偏小"),
+    ("无流一直不更新是怎么回事", "物流一直不更新是怎么回事"),
+    # the same characters as words of their own stay
+    ("主推款", "主推款"), ("新品推款", "新品推款"), ("推款式", "推款式"), ("车子发飘", "车子发飘"),
+    ("方向盘有点发飘", "方向盘有点发飘"), ("头发飘逸", "头发飘逸"), ("快滴发货吧", "快滴发货吧"), ("能快滴吗", "能快滴吗"),
+    ("亲收到了吗", "亲收到了吗"), ("无流苏吗", "无流苏吗"), ("无流量", "无流量")])
+def test_speech_to_text_mishearings_are_read_as_the_words_meant(typed, read):
+    """A customer who speaks to the phone's keyboard (语音输入) gets homophones no pinyin
+    keyboard offers: 我想推款 matched 怎么申请退货 at 0.66, 我的快滴怎么还没到啊 nothing."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("kd到哪了", "快递到哪了"), ("查kd", "查快递"), ("我的dd呢", "我的订单呢"), ("dd号多少", "订单号多少"),
     ("qs了但是没收到", "签收了但是没收到"), ("显示qs了", "显示签收了"),
     ("KD鞋", "kd鞋"), ("kd500", "kd500"), ("型号KD-2", "型号kd-2"), ("kd系列", "kd系列"), ("DD礼服裙", "dd礼服裙"),
