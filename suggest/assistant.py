@@ -23,7 +23,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, ap
                           for_matching, is_auto_reply, is_chat_notice, normalize, quotes_earlier, script_evidence, scrub,
                           to_simplified, to_traditional, without_chat_frame)
 
-from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
+from .draft import (KNOWN_VARIABLES, SPOKEN_NUMBER, Composer, Draft, awaits, literal_values, same_answer, topic,
+                    values_from_message)
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, delivered, disclaims, plans,
                          reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)
@@ -704,7 +705,8 @@ class Assistant:
         for turn in [*context, {"role": "customer", "text": message}]:
             if turn.get("role", "customer") != "customer":
                 asked = normalize(turn.get("text") or "", max_chars=10**6).text
-            elif any(ch.isdigit() for ch in turn["text"]):  # order and tracking numbers hold digits (full-width too)
+            # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
+            elif any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
                 text = normalize(turn["text"], max_chars=10**6).text
                 vals.update(values_from_message(text, asked))
                 # (a serial's capitals as typed: the normalized text is lower-case)

@@ -2129,6 +2129,15 @@ def test_an_order_number_before_a_time_fills_the_draft(shop_kb, n, message):
         assert "订单3901234567890123已发出" in s.drafts[0].text and s.drafts[0].missing_variables == []
 
 
+def test_an_order_number_said_in_chinese_digits_fills_the_draft(shop_kb):
+    """A message without a digit was never read for numbers: 订单号是幺三五七… (speech-to-text)
+    left the draft asking for the order number the customer had just said."""
+    message = "我的订单到哪了订单号是幺三五七二四六八九零一二三四五六七"
+    with _order_entry(shop_kb, "track-spoken", message) as a:
+        s = a.suggest(message)
+        assert "订单13572468901234567已发出" in s.drafts[0].text and s.drafts[0].missing_variables == []
+
+
 @pytest.mark.parametrize("message", ["原来约的 12-05 14:00\n改成 12-06 10:00\n可以吗", "明天 12-02 10:00\n能送到吗"])
 def test_a_date_and_time_the_customer_gives_stay_the_message(logged, message):
     """Two lines of a word, a date and a time were read as two senders' headers: the second

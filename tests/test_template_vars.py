@@ -84,6 +84,17 @@ def test_an_order_number_typed_in_groups_is_found_whole(text, order):
     assert values_from_message(text).get("订单号") == order
 
 
+@pytest.mark.parametrize("text, order", [
+    ("订单号是幺三五七二四六八九零一二三四五六七帮我查一下", "13572468901234567"),
+    ("我的订单号是一三五七二四六八九零一二三四五六七你帮我看看", "13572468901234567"),
+    ("订单二零二六一一二八一二三四五六七八到哪了", "2026112812345678"),
+    ("电话幺三八一二三四五六七八九", None), ("我买了两件一百二十九块的", None), ("三三两两", None)])
+def test_an_order_number_said_in_chinese_digits_is_found(text, order):
+    """A phone's speech-to-text writes a number read out digit by digit in characters
+    (幺三五七…): the draft asked for the order number the customer had just said."""
+    assert values_from_message(text).get("订单号") == order
+
+
 def test_values_from_message_finds_order_number():
     assert values_from_message("我的订单号是2026112812345678，什么时候发货")["订单号"] == "2026112812345678"
 
