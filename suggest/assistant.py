@@ -63,6 +63,28 @@ _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就�
 # 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好; not 有冇搞错 / 有没有搞错, "are you kidding".
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
                    r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
+# A voice message's questions run on without a mark between them, joined by 然后 ("这个什么时候
+# 发货然后能不能开发票", as a phone's speech-to-text writes them): where both sides ask, 然后
+# starts the next question; in a story it only says what came next (收到然后发现坏了怎么办).
+_THEN = "然后"
+
+
+def _apart(marks: re.Pattern, text: str) -> list[str]:
+    """`text` split at `marks` (`_CLAUSES`, `_PIECES`), and at a 然后 between two questions."""
+    pieces = []
+    for piece in marks.split(text):
+        parts = piece.split(_THEN)
+        said = parts[0]
+        for part in parts[1:]:
+            if _ASKS.search(said) and _ASKS.search(part):
+                pieces.append(said)
+                said = part
+            else:
+                said += _THEN + part
+        pieces.append(said)
+    return pieces
+
+
 # What the customer bought (我昨天买的羽绒服, 买了一件羽绒服): the word after it names the
 # order the question is about, not what is asked ("…怎么还没发货" asks nothing of down filling).
 _BOUGHT = re.compile(r"(?:买|购买|拍|订|收到)的[这那]?[一两几\d]*[个件双条款台瓶盒套支只]?|"
@@ -1017,7 +1039,7 @@ class Assistant:
             # exchange entry says, not the 换成正确的颜色 of the wrong-colour one).
             words = (w[0] if len(w) == 2 and w[1] == "成" else w for w in seg.split(t)[0])
             return [w for w in words if w not in _WEAK and not _NO_TOPIC.fullmatch(w)]
-        questions = [p for p in _PIECES.split(text) if _ASKS.search(p)]
+        questions = [p for p in _apart(_PIECES, text) if _ASKS.search(p)]
         bought = {next(iter(topics(text[m.end():m.end() + 8])), None) for m in _BOUGHT.finditer(text)}
         words = [w for w in topics(" ".join(questions) or text) if w not in bought]
         said = [_said(top), _said(second)]
@@ -1038,7 +1060,7 @@ class Assistant:
         matched on the other question's words may give way to its clause's own answer
         (see `_own_answer`; `may_answer` as in `_answer_each_question`)."""
         seg = self.retriever.kb.segmenter
-        texts = [c for c in _CLAUSES.split(text) if len(seg.split(c)[0]) >= 2]
+        texts = [c for c in _apart(_CLAUSES, text) if len(seg.split(c)[0]) >= 2]
         clauses = [set(seg.split(c)[0]) for c in texts]
         if len(clauses) < 2:
             return None
@@ -1161,7 +1183,7 @@ class Assistant:
     def _last_questions(self, text: str) -> list[str]:
         """The last two pieces of `text` that ask something and hold a content word."""
         seg = self.retriever.kb.segmenter
-        return [p for p in _PIECES.split(text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
+        return [p for p in _apart(_PIECES, text) if _ASKS.search(p) and seg.split(p)[0]][-2:]
 
     def _for_region(self, question: str, hit: Hit, home: set[str], may_answer) -> Hit | None:
         """The entry for the customer's region (`home`) that answers `question` where `hit`,

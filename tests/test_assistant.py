@@ -607,6 +607,32 @@ def test_a_second_question_that_clearly_means_another_entry_gets_that_entry(shop
     assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["company", "ship"]
 
 
+@pytest.mark.parametrize("message", ["发票可以开公司抬头吗然后多久发货", "嗯我想问一下发票能不能开公司抬头然后就是多久发货"])
+def test_a_voice_messages_two_questions_joined_by_then_are_both_answered(shop_kb, message):
+    """Speech-to-text writes no question mark: "…什么时候发货然后能不能开发票" was read as one
+    question and drew a clarifying question between the two entries it asks about."""
+    company = _hit("company", "开公司发票需要提供什么", 0.93, 2.40, ["发票"])
+    timing = _hit("timing", "发票什么时候能开出来", 0.62, 2.20, ["发票"])
+    ship = _hit("ship", "下单后多久发货", 0.96, 2.45, ["发货"])
+    asked = message.split("然后")[-1]
+    searches = _Searches(shop_kb, {asked: [ship, _hit("x", "发货后多久到", 0.9, 2.4, ["物流"]),
+                                           replace(timing, confidence=0.66)]}, [company, timing])
+    s = Assistant(searches, composer()).suggest(message)
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["company", "ship"], \
+        [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("message, pieces", [
+    ("什么时候发货然后能不能开发票", ["什么时候发货", "能不能开发票"]),
+    ("会不会起球然后洗了会不会缩水", ["会不会起球", "洗了会不会缩水"]),
+    # a story's 然后 says what came next: one question
+    ("收到然后发现坏了怎么办", ["收到然后发现坏了怎么办"]), ("能不能先退货然后再买", ["能不能先退货然后再买"])])
+def test_then_starts_a_question_only_between_two(message, pieces):
+    from kefu.suggest.assistant import _PIECES, _apart
+
+    assert _apart(_PIECES, message) == pieces
+
+
 def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the_others_question_word(shop_kb):
     """"怎么开发票？另外多久发货？" was answered with when the invoice comes (phrased 多久给发票:
     the 多久 of the shipping question) and how long shipping takes; 怎么开发票 alone asks how
