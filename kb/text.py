@@ -70,6 +70,19 @@ GIVEN_NUMBER = re.compile(r"(?:订单编号|订单号码|订单号|订单|编号
                           r"联系方式|号码)?\s*(?:是|为|:|：)?\s*\+?(?:[a-z]{0,4}\d{6,}|\d[\d -]{5,}\d)", re.I)
 
 
+# A number read out digit by digit, as a phone's speech-to-text writes it (幺三五七二四六八…,
+# 一三五七…, 零 or 〇 for 0): ten digits or more, which words never are (一百二十九 has 百,
+# 三三两两 两). Read as the digits it is (`spoken_digits`): an order number said aloud is
+# matched and filled in as one typed, and a phone number said aloud is masked.
+SPOKEN_NUMBER = re.compile(r"[零〇幺一二三四五六七八九\d]{10,}")
+_SPOKEN_DIGIT = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+
+
+def spoken_digits(text: str) -> str:
+    """`text` with a number said digit by digit (`SPOKEN_NUMBER`) in digits."""
+    return SPOKEN_NUMBER.sub(lambda m: m.group().translate(_SPOKEN_DIGIT), text)
+
+
 def question_window(text: str, width: int) -> str:
     """The `width` characters of a message that an encoder reading no more should see: the
     last ones, or when a question comes earlier, those up to the end of the last clause
@@ -689,13 +702,15 @@ def mandarin(text: str) -> str:
 
 def as_meant(text: str) -> str:
     """`normalize`d text with mainland chat spellings (肿么, 再吗, tk) and a shop's words typed in
-    pinyin (tuihuo) or written in English (return, refund; not size) as the words meant: what
-    matching reads (`mandarin`) and understanding too. Links and e-mail addresses stay as
+    pinyin (tuihuo) or written in English (return, refund; not size) as the words meant, and
+    a number said digit by digit (幺三五七…) in digits (`spoken_digits`): what matching reads
+    (`mandarin`) and understanding too. Links and e-mail addresses stay as
     written: their letters are no chat spellings (return-policy is no 退货)."""
     return _around_links(_as_meant, text)
 
 
 def _as_meant(text: str) -> str:
+    text = spoken_digits(text)
     if _CHAT_WORD.search(text):
         for word, meant in _CHAT:
             text = word.sub(meant, text)

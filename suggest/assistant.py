@@ -19,12 +19,11 @@ from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
-from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, apart_auto_replies, chat_header,
-                          for_matching, is_auto_reply, is_chat_notice, normalize, quotes_earlier, script_evidence, scrub,
-                          to_simplified, to_traditional, without_chat_frame)
+from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL, apart_auto_replies,
+                          chat_header, for_matching, is_auto_reply, is_chat_notice, normalize, quotes_earlier,
+                          script_evidence, scrub, to_simplified, to_traditional, without_chat_frame)
 
-from .draft import (KNOWN_VARIABLES, SPOKEN_NUMBER, Composer, Draft, awaits, literal_values, same_answer, topic,
-                    values_from_message)
+from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, delivered, disclaims, plans,
                          reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import mask
 from kefu.kb.template import VARIABLE
-from kefu.kb.text import LINK, TRADITIONAL, TRADITIONAL_WORDING, to_mainland, to_simplified, to_traditional
+from kefu.kb.text import (LINK, TRADITIONAL, TRADITIONAL_WORDING, spoken_digits, to_mainland, to_simplified,
+                          to_traditional)
 
 from .phrases import OPENER_ENDS, PhraseLibrary
 from .retrieve import Hit
@@ -263,13 +264,6 @@ _LABELLED_TRACKING = re.compile(r"(?:快递单号|运单号|物流单号|快递�
 _GROUPED_DIGITS = re.compile(r"(订单编号|订单号码|订单号?|单号)?\s*(?:是|为)?\s*[:：]?\s*(?<!\d)(\d{2,8}(?:[ -]\d{2,8}){1,5})(?![\d])")
 
 
-# A number read out digit by digit, as a phone's speech-to-text writes it (幺三五七二四六八…,
-# 一三五七…, 零 or 〇 for 0): ten digits or more, which words never are (一百二十九 has 百,
-# 三三两两 两). Read as the digits it is, so an order or tracking number said aloud is found.
-SPOKEN_NUMBER = re.compile(r"[零〇幺一二三四五六七八九\d]{10,}")
-_SPOKEN_DIGIT = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
-
-
 def _joined_order_number(m: re.Match) -> str:
     """The groups joined when they make an order number: 12-20 digits after an order label,
     16-20 without one (a landline with its area code has 11-12, a mobile 11)."""
@@ -286,7 +280,7 @@ def values_from_message(text: str, asked: str = "") -> dict[str, str]:
     asked = to_simplified(asked)  # 請提供手機的序號 asks as 请提供手机的序号 does
     device = bool(_ASKS_DEVICE_NUMBER.search(asked)) and not _ORDER_NAMED.search(asked + text)
     values = {}
-    text = SPOKEN_NUMBER.sub(lambda m: m.group().translate(_SPOKEN_DIGIT), LINK.sub(" ", text))
+    text = spoken_digits(LINK.sub(" ", text))  # an order number said aloud: 幺三五七…
     if m := TRACKING_NO.search(text) or _LABELLED_TRACKING.search(text):
         values["快递单号"] = values["运单号"] = m.group(m.lastindex or 0).upper()
     text = _GROUPED_DIGITS.sub(_joined_order_number, text)
