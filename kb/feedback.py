@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import KefuError
 from .store import writing
+from .text import spoken_digits
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
 # Days the feedback log may keep customer text (config.json's `retention_days`): under one,
@@ -276,8 +277,9 @@ _MASKS = [
 def mask(text: str) -> str:
     """Mask phone, bank card and ID numbers, e-mail, WeChat and QQ ids, the name after
     收货人 or 姓名, and street addresses in customer text (full-width digits, letters and
-    the marks between them are made half-width first: １３９－… is a phone number too)."""
-    text = half_width(text)
+    the marks between them are made half-width first: １３９－… is a phone number too, and a
+    number said digit by digit is in digits: 幺三九… is one as well)."""
+    text = spoken_digits(half_width(text))
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
     return text

@@ -77,6 +77,16 @@ def test_mask_hides_a_union_pay_card_number_by_its_check_digit(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    ("我手机号幺三八一二三四五六七八你们打给我", "我手机号【手机号】你们打给我"),
+    ("电话是一三九一二三四五六七八", "电话是【手机号】"),
+    ("订单二零二六一一二八一二三四五六七八", "订单2026112812345678"), ("两件一百二十九块", "两件一百二十九块")])
+def test_mask_hides_a_phone_number_said_digit_by_digit(text, masked):
+    """Speech-to-text writes a number read out as characters (幺三八…): a phone number said so
+    was stored in the feedback log as it was."""
+    assert mask(text) == masked
+
+
 def test_mask_keeps_an_order_number_named_after_a_card():
     assert mask(f"退到银行卡，订单号{ORDER}") == f"退到银行卡，订单号{ORDER}"
 
