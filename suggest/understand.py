@@ -48,7 +48,11 @@ _GREETING = re.compile(r"还在不在|在吗|在嘛|在没|在不在|(?<![现正
 _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(?:呢|去哪了?|哪去了)|(?:快点|赶紧)(?:的|儿)?|"
                      r"我?(?:还|另外|再|想)?(?:有|问|请教|咨询)(?:一个|一件|一|个|件|几个|一点|点|些)?(?:问题|事情|事儿?)"
                      r"(?:想|要)?(?:问|请教|咨询)?(?:一?下)?(?:你|您)?|"
-                     r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)")
+                     r"再问(?:一?下|一句)|(?:麻烦|请|想|我想)?(?:问|请教|咨询)一?下|打扰(?:一下|了|啦)|"
+                     r"(?:能|可以)?听得?[到见]了?(?:吗|么|不|没)")  # 喂，听得到吗: a voice caller's opener
+# A voice message's fillers (语音输入: 嗯, 呃, 那个, 就是说), which say nothing before a greeting:
+# 嗯嗯你好啊, 那个在吗 and 呃那个你好请问一下 greet, and drew a holding line as a question.
+_VOICE_FILLER = re.compile(r"嗯+|恩+|呃+|额+|唉+|哎+|emm+|那个|就是说?|然后")
 # ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji,
 # and @mentions (@青禾优选 在吗: see MENTION), which name who is asked.
 _FILLER = re.compile(rf"{STICKER.pattern}|{MENTION.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
@@ -712,10 +716,11 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"
-    if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
+    bare = _VOICE_FILLER.sub("", text)
+    if _GREETING.search(bare) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", bare)))) <= 1:
         intent = "greeting"
-    elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
-            _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):
+    elif _OPENER.search(bare) and not all(_FILLER.sub("", rest) for rest in (
+            _OPENER.sub("", _GREETING.sub("", bare)), _GREETING.sub("", _OPENER.sub("", bare)))):
         intent = "greeting"  # either way round: 你好，请问一下 (请问 is a greeting, 请问一下 an opener)
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
