@@ -556,7 +556,8 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # 发飘 发票 only after a verb or a number word (开个发飘, 要发飘: not 车子发飘, 头发飘逸), 快滴
 # 快递 only beside a parcel's word (我的快滴, 快滴到哪了: not chat's 快滴发货, hurry), 亲收 签收
 # only once done (显示亲收了: not 亲收到了吗), 无流 物流 only before a parcel's news (无流一直不
-# 更新: not 无流苏, 无流量), 尺马 尺码 (no word of its own).
+# 更新: not 无流苏, 无流量), 尺马 尺码 (no word of its own), 包油 包邮 (the same syllables) only
+# where free postage is asked (能包油吗, 满多少包油, 包不包油: not 面包油, 包油条).
 # kd, dd and qs are models, brands and names as well (KD鞋, kd500, DD礼服裙, QS认证, 我叫dd):
 # read only beside a word of parcels or orders (kd到哪了, 查kd, 我的dd呢, dd号, qs了).
 _BESIDE_PARCEL = (r"(?<![a-z\d-])(?:(?<=[的查下发走用寄么个了]){0}(?![a-z\d-])"
@@ -573,8 +574,9 @@ _CHAT = [(re.compile(p), w) for p, w in (
     (r"(?:(?<=[开要用通税个张])|(?<=电子))发飘|(?<=有)发飘(?=[吗不没])|发飘(?=抬头)", "发票"),
     (r"(?:(?<=[的查下走用寄个了])快滴|快滴(?=[到呢单号了还怎几没啥显停是在已员公柜站]))", "快递"),
     (r"(?<=[已示被谁人经])亲收(?![到下好货])", "签收"), (r"(?<![英公市])尺马", "尺码"),
-    (r"(?<![并毫])无流(?=信息|一直|显示|更新|单号|到哪|怎么|还没|没有|不动|停|状态|[呢吗]|是不是)", "物流"))]
-_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|推款|发飘|快滴|亲收|尺马|无流|"
+    (r"(?<![并毫])无流(?=信息|一直|显示|更新|单号|到哪|怎么|还没|没有|不动|停|状态|[呢吗]|是不是)", "物流"),
+    (r"(?<![面书钱背腰荷])(?:(?<=[能可满就才不给])包油|包油(?=[吗嘛么不没呢吧,.!?~\s]|$|费|的话|门槛))(?![条饼炸烟渣])", "包邮"))]
+_CHAT_WORD = re.compile(r"肿么|木有|神马|[俩仨]|退宽|发或|快地|推货|发漂|以经|再[吗嘛么]|推款|发飘|快滴|亲收|尺马|无流|包油|"
                         r"(?<![a-z\d])(?:tk|th|zfb|jd|wx|vx|sf|kd|dd|qs)(?![a-z])")
 
 
