@@ -52,7 +52,8 @@ _OPENER = re.compile(r"(?:老板娘?|掌柜的?|店家)好?|喂+|早安|早|人(
                      r"(?:能|可以)?听得?[到见]了?(?:吗|么|不|没)")  # 喂，听得到吗: a voice caller's opener
 # A voice message's fillers (语音输入: 嗯, 呃, 那个, 就是说), which say nothing before a greeting:
 # 嗯嗯你好啊, 那个在吗 and 呃那个你好请问一下 greet, and drew a holding line as a question.
-_VOICE_FILLER = re.compile(r"嗯+|恩+|呃+|额+|唉+|哎+|emm+|那个|就是说?|然后")
+# Not 那个 or 就是 asking (亲那个呢, 就是这个吗 ask about a thing).
+_VOICE_FILLER = re.compile(r"嗯+|恩+|呃+|额+|唉+|哎+|emm+|(?:那个|就是说?|然后)(?![呢吗么嘛])")
 # ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji,
 # and @mentions (@青禾优选 在吗: see MENTION), which name who is asked.
 _FILLER = re.compile(rf"{STICKER.pattern}|{MENTION.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
@@ -716,12 +717,15 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"
-    bare = _VOICE_FILLER.sub("", text)
-    if _GREETING.search(bare) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", bare)))) <= 1:
+    bare = _EXCUSE_ME.sub("", _VOICE_FILLER.sub("", text))
+    if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
-    elif _OPENER.search(bare) and not all(_FILLER.sub("", rest) for rest in (
-            _OPENER.sub("", _GREETING.sub("", bare)), _GREETING.sub("", _OPENER.sub("", bare)))):
+    elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
+            _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):
         intent = "greeting"  # either way round: 你好，请问一下 (请问 is a greeting, 请问一下 an opener)
+    elif bare != text and (_GREETING.search(bare) or _OPENER.search(bare)) and not all(_FILLER.sub("", rest) for rest in (
+            _OPENER.sub("", _GREETING.sub("", bare)), _GREETING.sub("", _OPENER.sub("", bare)))):
+        intent = "greeting"  # nothing but a voice message's fillers besides: 嗯嗯你好啊, 那个在吗
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
     elif not _FILLER.sub("", GIVEN_NUMBER.sub("", text)):

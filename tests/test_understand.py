@@ -519,7 +519,7 @@ def test_hello_may_i_ask_something_is_a_greeting(message):
     ("嗯那个你好我想问一下", "greeting"), ("喂喂你好听得到吗", "greeting"), ("喂听得见吗", "greeting"),
     # a voice message's fillers before a question or an acknowledgement change nothing
     ("那个你好那个衣服有没有大码", "presale"), ("嗯嗯好的谢谢啊", "thanks"), ("耳机听得到吗", "presale"),
-    ("听到了", "presale")])
+    ("听到了", "presale"), ("在吗那个有吗", "presale"), ("亲那个呢", "presale"), ("你好就是这个吗", "presale")])
 def test_a_voice_messages_fillers_before_a_greeting_still_greet(message, intent):
     """Speech-to-text keeps the fillers said before a greeting: 嗯嗯你好啊 and 那个在吗 were read as
     questions and drew a holding line (这个情况我暂时没法确定，先帮您记录下来)."""
