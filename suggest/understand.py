@@ -717,14 +717,15 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"
-    bare = _EXCUSE_ME.sub("", _VOICE_FILLER.sub("", text))
+    bare = _VOICE_FILLER.sub("", text)
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
     elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
             _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):
         intent = "greeting"  # either way round: 你好，请问一下 (请问 is a greeting, 请问一下 an opener)
-    elif bare != text and (_GREETING.search(bare) or _OPENER.search(bare)) and not all(_FILLER.sub("", rest) for rest in (
-            _OPENER.sub("", _GREETING.sub("", bare)), _GREETING.sub("", _OPENER.sub("", bare)))):
+    elif bare != text and (_GREETING.search(bare) or _OPENER.search(bare)) and not all(
+            _FILLER.sub("", rest) for rest in (_OPENER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", bare))),
+                                               _GREETING.sub("", _OPENER.sub("", _EXCUSE_ME.sub("", bare))))):
         intent = "greeting"  # nothing but a voice message's fillers besides: 嗯嗯你好啊, 那个在吗
     elif not _FILLER.sub("", text):
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
