@@ -563,6 +563,23 @@ def test_no_problem_reported(message):
     assert not reports_problem(message)
 
 
+@pytest.mark.parametrize("message", ["能不能用花呗分期啊", "优惠券能不能用", "这个尺码对不对", "颜色一样不一样",
+                                     "用不了多久就到了吧", "运费多少了"])
+def test_a_question_holding_a_problem_word_reports_none(message):
+    """能不能用 holds 不能用, 对不对 不对, 一样不一样 不一样: a calm customer asking whether
+    花呗 can be used heard "遇到这种情况确实让人不安" before the answer."""
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["优惠券不能用", "尺码不对", "颜色不一样", "用不了了", "少了一件"])
+def test_the_problem_words_alone_still_report_one(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message), message
+
+
 # Read on messages the lexicons were not tuned on (tests/data/intents_heldout.jsonl): anger
 # without swearing or 投诉, worry without 急, and words asked before buying.
 @pytest.mark.parametrize("message", [
