@@ -128,7 +128,8 @@ class Safety:
         clause (不支持私下交易, 请勿添加微信: see `_warned`); `entry_spans` mark the entry's
         answer. Words match in either script, full- or half-width, any case (保證, １００％, QQ),
         across spaces (加 微信, TOP 1); a listed word of Latin letters and digits only stands
-        on its own (no1 is not in NO12345). Each flag names the word as `text` writes it."""
+        on its own (no1 is not in NO12345), and one starting with them does not start inside
+        a Latin word (v信 is not in TV信号). Each flag names the word as `text` writes it."""
         written, text = text, _comparable(text)
         if len(text) != len(written):  # OpenCC keeps positions; never misplace a flag if not
             text = written
@@ -147,9 +148,11 @@ class Safety:
             while start >= 0:
                 end = start + len(word)
                 first, last = at[start], at[end - 1] + 1  # in `text`
-                alone = not word.isascii() or not (
-                    first > 0 and _ascii_word(word[0]) and _ascii_word(text[first - 1])
-                    or last < len(text) and _ascii_word(word[-1]) and _ascii_word(text[last]))
+                # a word starting with a Latin letter or digit never starts inside a Latin word
+                # (v信 is not in TV信号); only an all-Latin word ends on its own too (加qq12345 flags)
+                alone = not (first > 0 and _ascii_word(word[0]) and _ascii_word(text[first - 1])
+                             or word.isascii() and last < len(text) and _ascii_word(word[-1])
+                             and _ascii_word(text[last]))
                 # A safe phrase spares the words inside it, not one reaching past it: 第一代 is
                 # a product's generation, 第一代表 a claim; 最高可达9 spares 最, not 100%.
                 spared = any(a <= start and end <= b for a, b in safe)

@@ -370,3 +370,29 @@ def test_a_denial_right_after_the_word_spares_it(text):
 @pytest.mark.parametrize("text", ["加我微信不需要排队", "加我微信不用走平台", "刷单不用怕", "直接转账给我不会被骗"])
 def test_a_denial_after_the_word_of_something_else_still_flags(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "好评后联系客服领红包", "五星好评晒图找客服领红包哦", "评价返现5元", "加威信", "我的薇信是abc123",
+    "微信号：abc123", "VX: abc123", "有问题直接wx：abc123", "加V信", "v信联系", "vx号abc123",
+])
+def test_the_common_dodges_of_the_platform_rules_flag(text):
+    """好评后联系客服领红包 (the card in the parcel that pays for a good review), 加威信 /
+    薇信 / V信 (misspelt 微信 that pass a platform's own filter) and an ID after 微信号： or
+    VX: were not flagged in an answer."""
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text", ["这款电视盒子TV信号很稳定", "好评有礼是平台的活动", "请勿添加任何微信号：都是骗子"])
+def test_the_dodge_words_leave_ordinary_text_alone(text):
+    """v信 starts with a Latin letter, so it stands on its own there as no1 does: TV信号 is
+    a television's signal."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", ["放心不会有问题的直接转账给我", "不会让你失望的加我微信", "不要担心加我微信"])
+def test_a_denial_of_something_else_earlier_in_a_long_clause_spares_nothing(text):
+    """不会 denies 有问题, not the 转账 after it: a denial spares a word only when what stands
+    between them is the short allowed gap."""
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
