@@ -84,9 +84,17 @@ def word_line(line: str) -> tuple[str, str, str | None]:
     reason = to_simplified(last)
     if reason in REASONS:
         return head, reason, None
-    if len(reason) >= 2 and any(r in reason or r.startswith(reason) for r in REASONS):
+    if len(reason) >= 2 and any(_mistyped(reason, r) for r in REASONS):
         return line, DEFAULT_REASON, last
     return line, DEFAULT_REASON, None
+
+
+def _mistyped(last: str, reason: str) -> bool:
+    """Whether a line's last part reads like `reason` mistyped: holding it (承诺类), begun
+    (极限), sharing its first two characters (功效宣传), or one character off a reason of
+    three or more (站外交意). Two-character reasons allow no such slip: 质感 is not 敏感."""
+    return (reason in last or reason.startswith(last) or last[:2] == reason[:2]
+            or len(last) == len(reason) >= 3 and sum(a != b for a, b in zip(last, reason)) == 1)
 
 
 def word_list_problems(path: Path) -> list[tuple[int, str, str]]:

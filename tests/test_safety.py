@@ -396,3 +396,13 @@ def test_a_denial_of_something_else_earlier_in_a_long_clause_spares_nothing(text
     between them is the short allowed gap."""
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
 
+
+def test_a_reason_with_a_typo_is_reported_not_read_into_the_word():
+    """治疗 功效宣传 (宣传 for 宣称) read as the one word 治疗功效宣传, never in a draft, and
+    no warning said so: a last part that shares a reason's first two characters, or a
+    reason of three or more characters but for one, is a mistyped reason."""
+    assert word_line("治疗 功效宣传") == ("治疗 功效宣传", "敏感", "功效宣传")
+    assert word_line("加微信 站外交意") == ("加微信 站外交意", "敏感", "站外交意")
+    assert word_line("刷单 工效宣称")[2] == "工效宣称"
+    for line in ("加 微信", "五星 好评", "没有 质感", "TOP 1"):  # a space inside a word, as before
+        assert word_line(line)[2] is None, line
