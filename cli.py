@@ -1059,7 +1059,7 @@ def lint(c: Context, as_json) -> None:
                    "read as one word, which no draft holds (fix the reason, or write the word without the space)",
                    err=True)
     safety = c.safety()
-    if not as_json and not WARNABLE & set(safety.words.values()):  # an older kefu's list in the data folder
+    if not WARNABLE & set(safety.words.values()):  # an older kefu's list in the data folder; stderr keeps --json clean
         click.echo(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
                    "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
                    "corpus/sensitive_words.txt (see README, Upgrading kefu)", err=True)
@@ -1068,9 +1068,10 @@ def lint(c: Context, as_json) -> None:
         for f in safety.check(e.answer):
             rows.append({"entry_id": e.id, "word": f.word, "reason": f.reason, "start": f.start,
                          "context": e.answer[max(0, f.start - 8):f.end + 8]})
-    # one flag a line: the context's line breaks shown as ↵ (--json keeps them)
+    # one flag a line: the context's line breaks shown as ↵ (--json keeps them); last, the
+    # flag's character offset in the answer, which tells apart two flags of one word
     emit(rows, as_json, lambda r: "\n".join(f"{x['entry_id']}\t{x['word']}\t{x['reason']}\t"
-                                            f"…{x['context'].replace(chr(10), '↵')}…"
+                                            f"…{x['context'].replace(chr(10), '↵')}…\tat {x['start']}"
                                             for x in r) or "no flagged words")
 
 

@@ -603,8 +603,9 @@ def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
     (home / "sensitive_words.txt").write_text("# 自定义\n九折 承诺类\n满减 极限词\n加 微信\n", encoding="utf-8")
     result = run("lint", "--json")
     assert json.loads(result.stdout) == []  # the JSON keeps its shape; the warning is on stderr
-    (warning,) = result.stderr.splitlines()
+    warning, note = result.stderr.splitlines()  # the note: this list has none of the platform groups
     assert f"{home / 'sensitive_words.txt'}, line 2: '承诺类' is not a reason" in warning
+    assert note.startswith("note: ") and "站外交易" in note
     run("add", "--id", "a4", "-q", "有优惠吗", "-a", "满减活动进行中，加 微信 领券。")
     assert {r["word"]: r["reason"] for r in json.loads(run("lint", "--json").stdout)} == {
         "满减": "极限词", "加 微信": "敏感"}
@@ -620,6 +621,20 @@ def test_lint_notes_a_saved_word_list_without_the_platform_groups(home, run, faq
     assert json.loads(run("lint", "--json").stdout) == []  # the JSON keeps its shape
     (home / "sensitive_words.txt").write_text("最好\t极限词\n加微信\t站外交易\n", encoding="utf-8")
     assert run("lint").stderr == ""
+
+
+def test_lint_text_gives_each_flags_position_and_json_keeps_the_old_list_note(home, run, faq):
+    """The text output had no position (`--json` has `start`): an answer saying 保证 twice
+    gave two lines an editor could not tell apart. The note about an old saved word list
+    was dropped with `--json`; it goes to stderr there too, the JSON untouched."""
+    run("import", str(faq))
+    run("add", "--id", "a4", "-q", "质量怎么样", "-a", "保证质量，保证发货。")
+    lines = run("lint").stdout.strip().splitlines()
+    assert [line.split("\t")[-1] for line in lines if line.startswith("a4\t")] == ["at 0", "at 5"], lines
+    (home / "sensitive_words.txt").write_text("保证\t承诺\n加微信\t敏感\n", encoding="utf-8")
+    result = run("lint", "--json")
+    assert [r["start"] for r in json.loads(result.stdout) if r["entry_id"] == "a4"] == [0, 5]
+    assert "站外交易" in result.stderr and "corpus/sensitive_words.txt" in result.stderr
 
 
 @pytest.mark.parametrize("bad, where", [
