@@ -329,14 +329,21 @@ def _paths_apart(text: str, worded: Callable[[str], str], plain: Callable[[str],
 def script_evidence(text: str) -> tuple[int, int]:
     """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text.
     A character OpenCC's s2t respells but Taiwan's or Hong Kong's standard writes as it is
-    (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional. A chat
+    (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional; nor
+    is a traditional one mainland chat types too (`_SIMPLIFIED_TOO`: 麼 in 在麼). A chat
     app's placeholders and stickers (`STICKER`) count only when nothing else does: a
     mainland app writes [视频] and [流泪] in simplified script whatever the customer types."""
     if "[" in text and (said := STICKER.sub("", text)) != text and (evidence := script_evidence(said)) != (0, 0):
         return evidence
-    trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
+    trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b and a not in _SIMPLIFIED_TOO)
     simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b and not _traditional_too(a))
     return trad, simp
+
+
+# Traditional characters that mainland chat types too, so they are no evidence either way:
+# 麼 (在麼, 怎麼) comes up in simplified-script input methods and old habits; 在麼 alone got a
+# traditional draft. 請問這個在麼 is still traditional on 請, 問, 這, 個.
+_SIMPLIFIED_TOO = frozenset("麼")
 
 
 @lru_cache(maxsize=None)

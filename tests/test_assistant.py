@@ -812,6 +812,13 @@ def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
         assert trad > simp, text
 
 
+@pytest.mark.parametrize("message, context, script", [
+    ("在麼", [], "simplified"), ("請問這個在麼", [], TRADITIONAL), ("在麼", [{"role": "customer", "text": "我要退貨"}], TRADITIONAL)])
+def test_zai_me_with_one_traditional_me_is_no_sign_of_traditional_script(assistant, message, context, script):
+    """在麼 is mainland chat as often as not: it got a traditional draft."""
+    assert assistant.suggest(message, context).script == script
+
+
 @pytest.mark.parametrize("message, context", [("寄台灣多久", []), ("台灣可以寄", []),
                                               ("多久到", [{"role": "customer", "text": "我在台灣"}])])
 def test_taiwan_written_with_tai_is_traditional(assistant, message, context):

@@ -53,6 +53,16 @@ def test_a_character_both_scripts_write_is_no_evidence(text, script):
     assert to_simplified("發貨時間") == "发货时间"
 
 
+@pytest.mark.parametrize("text, script", [
+    ("在麼", SIMPLIFIED), ("在麼？怎麼退货", SIMPLIFIED), ("亲在麼", SIMPLIFIED),
+    ("請問這個在麼", TRADITIONAL), ("這麼久還沒到", TRADITIONAL)])
+def test_a_traditional_character_simplified_writers_use_too_is_no_evidence(text, script):
+    """麼 is typed in mainland chat too (在麼, 怎麼): 在麼 alone counted as traditional and a
+    mainland customer got a traditional draft. It decides nothing; 請問這個 still does."""
+    assert detect_script(text) == script
+    assert script_evidence("在麼") == (0, 0)
+
+
 def test_long_text_keeps_the_tail():
     head = "前面是很长的背景说明。" * 100
     n = normalize(head + "最后的问题是运费怎么算")
