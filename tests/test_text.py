@@ -444,6 +444,17 @@ def test_kd_dd_qs_are_read_only_beside_a_parcels_or_orders_word(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("kd", "快递"), ("KD?", "快递?"), ("kd？", "快递?"), ("dd", "订单"), ("dd呢", "订单呢"), ("亲 kd", "亲 快递"),
+    ("kd。", "快递。"), ("KD鞋", "kd鞋"), ("kd 500", "kd 500"), ("kd dd", "kd dd")])
+def test_a_message_of_kd_or_dd_alone_is_read_as_parcel_or_order(typed, read):
+    """In a shop's chat a lone kd asks after the parcel, a lone dd after the order: "kd?" was
+    read as the two letters, no word of the shop's (kd到哪了 was read, kd? not)."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("以经付款了", "已经付款了"), ("以经发货了吗", "已经发货了吗"), ("我以经等了三天", "我已经等了三天"), ("以经过了七天", "已经过了七天"),
     ("以经销商价格出售", "以经销商价格出售"), ("以经常穿的尺码为准", "以经常穿的尺码为准"), ("以经理的名义", "以经理的名义"),
     ("以经期为准", "以经期为准"), ("以经度计算", "以经度计算")])
