@@ -646,11 +646,18 @@ _ASKING = re.compile(r"[?吗呢么嘛]|^(?:(?:hi|hello|hey)\b\W*)?(?:can|could|h
                      r"|is|are|will|would|may|i want|i'd like|i need|please|pls)\b")
 
 
+# A shop's name that an English shop word begins or stands in (Refund Shop旗舰店, Return旗舰店,
+# Happy Return Store): the word then is a name, not a question. Not 店里 / 店内 (return到店里).
+_SHOP_NAME = re.compile(r" ?(?:shop|store)(?![a-z])| ?(?:[a-z]+ ?)?(?:官方)?(?:旗舰|专卖|专营|官方)?店(?![里内中面铺])")
+
+
 def _english(text: str) -> str:
     asked = (bool(_ASKING.search(text)) or len(_CJK.findall(text)) >= len(_LETTERS.findall(text))
              or bool(_ENGLISH.fullmatch(text.strip(" ,.!~"))))
 
     def read(word: re.Match) -> str:
+        if _SHOP_NAME.match(text, word.end()):
+            return word.group()
         beside = text[max(word.start() - 1, 0):word.start()] + text[word.end():word.end() + 1]
         return _ENGLISH_WORDS[word.group(1)] if asked or _CJK.search(beside) else word.group()
 

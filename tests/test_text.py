@@ -455,6 +455,17 @@ def test_a_message_of_kd_or_dd_alone_is_read_as_parcel_or_order(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("Refund Shop旗舰店怎么样", "refund shop旗舰店怎么样"), ("Return旗舰店的衣服好吗", "return旗舰店的衣服好吗"),
+    ("Happy Return Store有货吗", "happy return store有货吗"), ("能return到店里吗", "能退货到店里吗"),
+    ("can i return this to the store?", "can i 退货 this to the store?"), ("我想refund", "我想退款")])
+def test_an_english_shop_word_in_a_shops_name_is_not_read(typed, read):
+    """Refund Shop旗舰店怎么样 asks about a shop of that name: it was read as a refund question."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("以经付款了", "已经付款了"), ("以经发货了吗", "已经发货了吗"), ("我以经等了三天", "我已经等了三天"), ("以经过了七天", "已经过了七天"),
     ("以经销商价格出售", "以经销商价格出售"), ("以经常穿的尺码为准", "以经常穿的尺码为准"), ("以经理的名义", "以经理的名义"),
     ("以经期为准", "以经期为准"), ("以经度计算", "以经度计算")])
