@@ -2932,3 +2932,26 @@ def test_text_output_keeps_an_answer_of_several_lines_together(home, run, fake_m
                              "urgency": "normal", "no_match": False, "suggestion_id": "x", "notes": [],
                              "drafts": [draft], "references": []})
     assert "  您好～退货流程：\n  1. 我们保证48小时内审核\n\n  · 运费¥12.00以内报销\n  · k1 matched" in text, text
+
+
+def test_ctrl_c_while_kefu_is_still_loading_exits_130_without_a_traceback():
+    """Ctrl-C in the first half second, while Python imported kefu's CLI (click, sqlite, the
+    commands' modules), printed a KeyboardInterrupt traceback and exited 1: the console
+    script's entry point imports the CLI inside a guard now."""
+    import subprocess
+    import sys
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert scripts["project"]["scripts"]["kefu"] == "kefu.__main__:main"
+    child = ("import sys\n"
+             "class Stop:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'kefu.cli': raise KeyboardInterrupt\n"
+             "sys.meta_path.insert(0, Stop())\n"
+             "from kefu.__main__ import main\n"
+             "main()\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    ran = subprocess.run([sys.executable, "-m", "kefu", "--version"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "kefu" in ran.stdout, ran.stderr
