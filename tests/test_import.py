@@ -1684,6 +1684,25 @@ def test_files_whose_names_are_not_utf8_import_and_are_removed_by_their_path(kef
     assert "rejected" in kefu("import", "docs", code=1).stdout
 
 
+def test_a_name_with_a_literal_backslash_x_is_not_taken_for_an_escaped_byte(tmp_path):
+    """A name's non-UTF-8 byte is shown as \\xd6; a name that holds the four characters
+    \\xd6 itself was shown alike, so two such files in one folder were one source and the
+    second was skipped as met twice. A name that holds an escape-like sequence, or a
+    non-UTF-8 byte, now shows its backslashes as \\x5c too; any other name is as before."""
+    from kefu.kb.importers import path_text
+
+    literal = tmp_path / "faq\\xd6.csv"
+    byte = tmp_path / os.fsdecode(b"faq\xd6.csv")
+    for path in (literal, byte):
+        path.write_text("question,answer\n运费多少,十元\n", encoding="utf-8")
+    assert len({source_key(literal), source_key(byte)}) == 2
+    assert sorted(p.name for p in walk([tmp_path])) == sorted([literal.name, byte.name])
+    assert path_text(byte).endswith("faq\\xd6.csv") and path_text(literal).endswith("faq\\x5cxd6.csv")
+    assert path_text(os.fsdecode(b"a\\b\xff")) == "a\\x5cb\\xff"  # a GBK name's 0x5c byte, too
+    for name in ("常见问题.csv", "a\\b.csv", "faq\\xD6.csv", "x\\n.md"):  # as before
+        assert path_text(name) == name
+
+
 def test_the_summary_table_names_its_columns_as_the_json_does(kefu, tmp_path):
     """The text table said `same` where the JSON, the report and the README say unchanged."""
     jsonl(tmp_path / "seed.jsonl", [{"id": "short", "question": "多久发货？", "answer": "当天发。"}])

@@ -12,6 +12,7 @@ passages along headings and paragraphs. Text files may be UTF-8, GB18030/GBK or 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import ImportFileError
@@ -37,8 +38,22 @@ def path_text(path: str | Path) -> str:
     in another encoding than UTF-8 (GBK, from a zip made on Chinese Windows) comes from
     Python with lone surrogates, which SQLite, the rejected-rows file and the terminal
     refuse: its other bytes are shown as \\xNN escapes, the same ones each time, so the
-    file keeps one source key."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    file keeps one source key. Such a path's backslashes are escaped too (\\x5c), and so
+    are those of a UTF-8 path holding an escape-like \\xNN itself: a name with the four
+    characters \\xd6 was the same text as one with the byte 0xd6, so the two files were
+    one source. Any other path is its own text."""
+    raw = os.fsencode(path)
+    try:
+        text = raw.decode("utf-8")
+        # Windows names hold no backslash: there it is the separator (C:\x64\faq.csv stays)
+        if os.sep == "\\" or not _ESCAPE_LIKE.search(text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    return raw.replace(b"\\", b"\\x5c").decode("utf-8", "backslashreplace")
+
+
+_ESCAPE_LIKE = re.compile(r"\\x[0-9a-f]{2}")  # as backslashreplace writes a byte
 
 
 def unsupported(suffix: str) -> str:
