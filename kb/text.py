@@ -98,11 +98,18 @@ def question_window(text: str, width: int) -> str:
     text = GIVEN_NUMBER.sub("", text)
     if len(text) <= width:
         return text
+    end = _question_end(text)
+    return text[:end][-width:] if end else text[-width:]
+
+
+def _question_end(text: str) -> int | None:
+    """Where the last clause of `text` (normalised) that asks something ends, with one mark
+    of its closing punctuation; None when none asks."""
     end = None
     for clause in _CLAUSE.finditer(text):
         if _QUESTION.search(clause.group()):
             end = clause.start("close") + min(len(clause.group("close")), 1)  # with one mark
-    return text[:end][-width:] if end else text[-width:]
+    return end
 
 
 def whole_number(text: str) -> int | None:
@@ -366,6 +373,7 @@ class Normalized:
     text: str  # simplified, half-width, lower-case, single spaces
     script: str
     truncated: bool = False
+    asked_window: bool = False  # truncated to the part up to its last question, not to its end
 
 
 # A terminal's escape sequences, whole (a lone ESC taken out would leave "[2J" in the
@@ -521,16 +529,24 @@ def is_blank(text: str) -> bool:
     return not scrub(text).strip()
 
 
-def normalize(text: str, max_chars: int = MAX_CHARS) -> Normalized:
-    """Half-width, lower-case, collapse spaces, convert to simplified; keep the tail of long text."""
+def normalize(text: str, max_chars: int = MAX_CHARS, asked: bool = False) -> Normalized:
+    """Half-width, lower-case, collapse spaces, convert to simplified; keep the tail of long
+    text. A customer's message (`asked`) keeps instead the `max_chars` up to the end of its
+    last clause that asks something, when one does before the end: a long complaint after
+    请问怎么退货？ kept only the complaint."""
     text = unicodedata.normalize("NFKC", scrub(text))
     text = _SPACE.sub(" ", text).strip()
     truncated = len(text) > max_chars
+    end = None
     if truncated:
-        text = text[-max_chars:]
+        if asked:  # 吗, 什么: the question words are read in simplified script
+            plain = to_simplified(text).lower()
+            end = _question_end(plain if len(plain) == len(text) else text)
+            end = end if end is not None and end < len(text) else None
+        text = text[:end][-max_chars:] if end else text[-max_chars:]
     script = detect_script(text)
     simplified = to_simplified(text) if script == TRADITIONAL or _CJK.search(text) else text
-    return Normalized(simplified.lower(), script, truncated)
+    return Normalized(simplified.lower(), script, truncated, end is not None)
 
 
 # Cantonese as a Hong Kong customer writes it, read in the Mandarin the entries are

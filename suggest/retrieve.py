@@ -30,7 +30,7 @@ from kefu.kb.base import KnowledgeBase
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
-from kefu.kb.text import for_matching, mandarin, normalize, scrub
+from kefu.kb.text import MAX_CHARS, for_matching, mandarin, normalize, scrub
 
 from . import calibrate
 from .calibrate import REFERENCE, Anchors, Scale
@@ -190,9 +190,11 @@ class Retriever:
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
         # a chat app's nickname-and-time lines, notices and order cards are not matched, unless alone
-        norm = normalize(for_matching(message))
+        norm = normalize(for_matching(message), asked=True)
         warnings = []
-        if norm.truncated:
+        if norm.asked_window:
+            warnings.append(f"message longer than {MAX_CHARS} characters: only the part up to its last question was matched")
+        elif norm.truncated:
             warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")
         index = self.kb.index()
         now = now or datetime.now()

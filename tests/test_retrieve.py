@@ -94,6 +94,15 @@ def test_very_long_message_keeps_its_tail_and_warns(retriever):
     assert result.hits
 
 
+def test_a_long_complaint_after_its_question_is_matched_on_the_question(retriever):
+    """请问怎么申请退货？ then 600 characters of complaint: only the complaint was matched."""
+    message = "请问怎么申请退货？" + "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 30
+    result = retriever.search(message)
+    assert result.normalized.startswith("请问怎么申请退货")
+    assert result.hits[0].entry_id == "return"
+    assert result.warnings == ["message longer than 500 characters: only the part up to its last question was matched"]
+
+
 def test_traditional_message_matches_simplified_entry(retriever):
     result = retriever.search("請問運費怎麼算")
     assert result.script == "traditional"

@@ -71,6 +71,20 @@ def test_long_text_keeps_the_tail():
     assert n.text.endswith("最后的问题是运费怎么算")
 
 
+@pytest.mark.parametrize("question", ["请问这个怎么退货？", "請問這個怎麼退貨？", "这个能退吗"])
+def test_a_long_message_asked_first_keeps_its_question(question):
+    """A long complaint with the question at its start kept only its last 500 characters,
+    the complaint: a customer's message (`asked`) keeps those up to its last question."""
+    story = "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 30
+    n = normalize(question + story, asked=True)
+    assert n.truncated and n.asked_window
+    assert n.text.startswith(to_simplified(question).lower().rstrip("？?")) and len(n.text) <= MAX_CHARS
+    tail = normalize(question + story)  # any other text: its tail, as before
+    assert not tail.asked_window and tail.text == normalize(story[-MAX_CHARS:]).text
+    last = normalize(story + question, asked=True)  # the question last: the tail, as before
+    assert not last.asked_window and last.text == normalize(story + question).text
+
+
 def test_max_chars_parameter():
     n = normalize("abcdefghij", max_chars=4)
     assert (n.text, n.truncated) == ("ghij", True)

@@ -33,8 +33,9 @@
   // server sends them in Chinese too, line for line, in `panel` (web/panel_view.py), with
   // the entry the drafts answer and each hit's question in the customer's script.
   const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
-  // The retriever matches only the end of a very long message: worth a visible warning.
-  const TRUNCATED = /^message longer than (\d+) characters: only its end was matched$/;
+  // The retriever matches only part of a very long message (its end, or up to its last
+  // question): worth a visible warning.
+  const TRUNCATED = /^message longer than (\d+) characters: only (?:its end|the part up to its last question) was matched$/;
   // A quoted campaign entry's validity ends within days: the agent must see it before sending.
   const ENDING = /^\S+ is valid until \S+: it ends soon$/;
 
