@@ -57,6 +57,16 @@ _VOICE_FILLER = re.compile(r"嗯+|恩+|呃+|额+|唉+|哎+|emm+|(?:那个|就是
 # ... and a chat app's stickers ([微笑], [捂脸]: see STICKER), which say no more than an emoji,
 # and @mentions (@青禾优选 在吗: see MENTION), which name who is asked.
 _FILLER = re.compile(rf"{STICKER.pattern}|{MENTION.pattern}|[啊呀吧呢嘛哦哈么吗~\s\W_]")
+# ... but for those that say goodbye, thank or acknowledge ([再见], [玫瑰], [抱拳], [OK], a thumbs-up
+# [强] or [赞]): read as the words they stand for, "[再见]" alone is no greeting to answer.
+_STICKER_SAYS = {"再见": "再见", "拜拜": "再见", "挥手": "再见", "玫瑰": "谢谢", "抱拳": "谢谢", "谢谢": "谢谢",
+                 "感谢": "谢谢", "ok": "ok", "好的": "好的", "强": "好的", "赞": "好的"}
+_SAYING_STICKER = re.compile(rf"\[({'|'.join(_STICKER_SAYS)})\]")
+
+
+def _stickers_said(text: str) -> str:
+    """`normalize`d text with the stickers that say goodbye, thanks or OK as those words."""
+    return _SAYING_STICKER.sub(lambda m: _STICKER_SAYS[m[1]], text) if "[" in text else text
 # 唔该 beside a greeting is Cantonese "excuse me", opening the talk (你好 唔该, 唔该，有人吗);
 # alone, after 好/ok, or as 唔该晒 / 唔该你, it thanks.
 _EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")
@@ -602,7 +612,7 @@ def resigned(message: str) -> bool:
 
 def thanks(message: str) -> bool:
     """True when the message says thank you (谢谢, 辛苦了), not only 好的 or goodbye."""
-    return bool(_GRATITUDE.search(normalize(message).text))
+    return bool(_GRATITUDE.search(_stickers_said(normalize(message).text)))
 
 
 # Something gone wrong with the goods, the parcel or a payment: 拉链坏了, 口红断了, 手机黑屏了, 快递丢了,
@@ -679,7 +689,7 @@ _NOTHING_YET = re.compile(r"(?:嗯+|恩+|哦+|噢+|ok|okay|好|好的|在)")
 def says_nothing_yet(message: str) -> bool:
     """A bare 嗯, ok, 好的 or only an order number: as the first message of a chat it opens
     the talk, it neither thanks nor asks (没有了, 不用了, 收到 do end one)."""
-    text = normalize(message).text
+    text = _stickers_said(normalize(message).text)
     said = _FILLER.sub("", text)
     if not said:
         return False
@@ -714,7 +724,7 @@ def small_talk(message: str) -> bool:
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
     norm = normalize(message)
-    text = as_meant(norm.text)  # 再吗 is 在吗, tuihuo 退货: as matching reads them
+    text = _stickers_said(as_meant(norm.text))  # 再吗 is 在吗, tuihuo 退货: as matching reads them; [再见] 再见
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"

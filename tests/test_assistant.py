@@ -486,14 +486,14 @@ def test_a_vague_follow_up_read_with_the_earlier_question_is_no_second_question(
     assert [d.style for d in s.drafts if d.style == "both"] == [] and s.drafts[0].entry_ids == ["return"]
 
 
-@pytest.mark.parametrize("message", ["嗯", "ok", "2026112812345678"])
+@pytest.mark.parametrize("message", ["嗯", "ok", "2026112812345678", "[OK]"])
 def test_a_first_message_that_says_nothing_yet_is_greeted(assistant, message):
     s = assistant.suggest(message)
     assert s.intent == "greeting" and [d.style for d in s.drafts] == ["greeting"]
     assert s.drafts[0].text == GREETING_FIRST
 
 
-@pytest.mark.parametrize("message", ["没有了", "不用了", "收到"])
+@pytest.mark.parametrize("message", ["没有了", "不用了", "收到", "好的[再见]", "[再见]"])
 def test_a_first_message_that_ends_a_talk_is_still_a_goodbye(assistant, message):
     assert assistant.suggest(message).intent == "thanks"
 

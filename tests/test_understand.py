@@ -682,6 +682,18 @@ def test_chat_stickers_say_nothing_more(message, intent):
     assert understand(message, "售中").intent == intent
 
 
+@pytest.mark.parametrize("message", ["[再见]", "好的[再见]", "[玫瑰]", "[抱拳][抱拳]", "[OK]", "收到[强]", "[赞]"])
+def test_a_goodbye_or_thanks_sticker_says_it_as_the_words_do(message):
+    """[再见], [玫瑰], [抱拳] say goodbye or thanks, [OK] and a thumbs-up ([强], [赞]) acknowledge:
+    "[再见]" alone was a greeting (请问有什么可以帮您), and "好的[再见]" opening a chat was
+    taken for a bare 好的 that says nothing yet."""
+    from kefu.suggest.understand import says_nothing_yet
+
+    assert understand(message, "售后", first_message=False).intent == "thanks"
+    assert says_nothing_yet(message) == (message in ("[OK]", "[赞]"))
+    assert understand("[玫瑰]").intent == "thanks" and understand("谢谢[玫瑰]").intent == "thanks"
+
+
 @pytest.mark.parametrize("message, sentiment", [("还没到[流泪]", "anxious"), ("快递丢了吗[大哭]", "anxious"),
                                                 ("衣服呢[发怒]", "angry"), ("好看[微笑]", "calm")])
 def test_chat_stickers_carry_the_mood_as_emoji_do(message, sentiment):
