@@ -426,7 +426,8 @@ def scrub(text: str) -> str:
 # no label's colon before a number) and the time with a year or seconds ("tb12345678
 # 2026-12-01 10:02:11", "jd_5f3a2b1c 12-01 10:02:11"), or a 千牛 sub-account's (shop:agent)
 # with a date ("青禾优选:小禾 12-01 10:02"), and notices (以下为新消息, 客户已离开,
-# 对方撤回了一条消息), each a whole line. A time the customer gives is no header: 明天 10:30,
+# 对方撤回了一条消息), and the platform's system lines (系统消息：客户已进入店铺, 以下为机器人回复),
+# each a whole line. A time the customer gives is no header: 明天 10:30,
 # 下单时间：2026-11-28 10:02:11, a word and a date ("明天 12-02 10:00", "改到 12月6日 14:00"),
 # nor is a "name" made only of time words or an order or tracking number (改到 2026-12-06
 # 14:00:00, "3901234567890123 2026-11-28 10:02:11": the number fills {订单号}); a nickname
@@ -435,8 +436,10 @@ _CHAT_HEADER = re.compile(r"(?P<name>(?!\S*[:：]\d)\S{0,39}[^\s:：])[ \t]+(?:(
                           r"[ \t]+\d{1,2}:\d{2}(?P<seconds>:\d{2})?|\d{1,2}:\d{2}(?P<time_seconds>:\d{2}))")
 _NO_NICKNAME = re.compile(r"(?:订单编?号?|单号)?(?:\d{12,}|(?:SF|YT|ZT|YD|JT|JD[A-Z]{0,2}|STO|ZTO|YTO|EMS)\d{9,})|"
                           r"(?:[今明后昨前]天|改[到成为在]|预约|约[的好在]?|时间|日期|原来|之前|[上下]午|中午|晚上|早上|的)+")
-_CHAT_NOTICE = re.compile(r"[-—=─·.\s]*(?:以[上下][为是](?:新|历史)消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
-                          r"会话已(?:结束|关闭)|\S{0,20}撤回了一条消息)[-—=─·.\s]*")
+_NOTICE = (r"以[上下][为是](?:新|历史)消息|(?:客户|顾客|买家|对方|用户)已(?:离开|下线)|"
+           r"(?:客户|顾客|买家|对方|用户)(?:已进入了?(?:店铺|会话|咨询|聊天)?|进入了?(?:店铺|会话|咨询|聊天))|"
+           r"以[上下][为是](?:机器人|智能客服|智能助手|自动)(?:自动)?回复|会话已(?:结束|关闭)|\S{0,20}撤回了一条消息")
+_CHAT_NOTICE = re.compile(rf"[-—=─·.\s]*(?:[\[【]?系统(?:消息|提示|通知)[\]】]?[:：\s]*(?:{_NOTICE})?|{_NOTICE})[-—=─·.\s]*")
 
 
 def chat_header(line: str) -> str | None:

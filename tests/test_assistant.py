@@ -2145,6 +2145,14 @@ def test_the_panel_reads_a_pasted_chat_as_kefu_suggest_does():
         assert js == [turn for _, turn in conversation_turns(text)], text
 
 
+@pytest.mark.parametrize("message", ["客户已进入店铺\n在吗", "系统消息：客户已进入店铺\n在吗"])
+def test_a_platform_system_line_pasted_with_a_greeting_leaves_a_greeting(assistant, message):
+    """客户已进入店铺, pasted with 在吗, was read as the customer's words: the message was
+    "more than a greeting" and got the payment entries drafted."""
+    s = assistant.suggest(message)
+    assert s.intent == "greeting" and [d.style for d in s.drafts] == ["greeting"]
+
+
 @pytest.mark.parametrize("line", ["以下为新消息", "以上为历史消息", "以上为新消息", "——以下为历史消息——", "以下是新消息"])
 def test_a_chat_apps_new_or_earlier_messages_notice_is_no_turn(line):
     from kefu.suggest.assistant import conversation_turns
