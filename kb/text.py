@@ -700,19 +700,39 @@ MENTION = re.compile(r"(?<![\w.])@(?![a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:\s
 LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 
 
+# A product shared from a shop app, as it arrives: the app's mark (【淘宝】, 【京东】), the link, a
+# code (CZ0001), the title in 「」 and 点击链接直接打开 (或者 淘宝搜索直接打开). Its title names the
+# goods, not the question ("…「青禾 纯棉T恤 男款」点击链接直接打开 这个有货吗" matched the size
+# chart and the cotton entry); alone, it is what the share says. A 「」 the customer writes
+# (「申请售后」在哪), with no mark, link or 点击链接 beside it, stays.
+_SHOP_APP = r"【(?:淘宝|天猫|京东|拼多多|抖音商城|抖音|快手|闲鱼|唯品会|苏宁易购)】"
+_OPEN_IT = r"(?:点击|复制)链接[^\s「」]{0,6}打开(?:[ \t]*或者[ \t]*\S{1,8}?搜索直接打开)?"
+SHARED = re.compile(rf"(?P<app>{_SHOP_APP}[ \t]*)?(?P<link>{LINK.pattern}[ \t]*)?(?:[a-z]{{2}}\d{{4}}[ \t]*)?"
+                    rf"「(?P<title>[^「」\n]{{1,100}})」(?P<open>[ \t\n]*{_OPEN_IT})?|{_SHOP_APP}|{_OPEN_IT}", re.I)
+
+
+def _shared(m: re.Match) -> str:
+    return m.group() if m["title"] and not (m["app"] or m["link"] or m["open"]) else " "
+
+
+def shared_titles(text: str) -> list[str]:
+    """The titles of the products shared in `text` (see SHARED), as written."""
+    return [m["title"].strip() for m in SHARED.finditer(text) if m["title"] and _shared(m) == " "]
+
+
 _STICKER_AS_TYPED = re.compile(STICKER.pattern, re.I)  # [OK] as it arrives, before lower-casing
 # What a chat app pastes within a line, left out alike of what is matched and of what is learned.
-_PASTED = (_STICKER_AS_TYPED, MENTION, LINK)
+_PASTED = (_STICKER_AS_TYPED, MENTION, SHARED, LINK)
 
 
 def _without(pasted: re.Pattern, text: str) -> str:
-    return _SPACE.sub(" ", pasted.sub(" ", text)).strip()
+    return _SPACE.sub(" ", pasted.sub(_shared if pasted is SHARED else " ", text)).strip()
 
 
 def own_words(text: str) -> str:
     """The customer's own words of a pasted message, as a phrasing to learn: without a chat
-    app's own lines and an order card's (`for_matching`), stickers and placeholders, @mentions
-    and links, spaces collapsed; '' when nothing else is left (a message of a header or a
+    app's own lines and an order card's (`for_matching`), stickers and placeholders, @mentions,
+    shared products and links, spaces collapsed; '' when nothing else is left (a message of a header or a
     card alone is still matched, there being nothing else to match, but it offers no words
     to learn)."""
     said = _without_pasted_lines(text)
@@ -726,12 +746,14 @@ def mandarin(text: str) -> str:
     出货 as 发货, mainland chat spellings as the words meant (肿么 -> 怎么, tk -> 退款) and a
     shop's words typed in pinyin in characters (fahuo le ma -> 发货了吗, `_PINYIN_WORDS`),
     without chat stickers ([捂脸] made 捂 and 脸 words of the message), @mentions
-    (`MENTION`) and pasted links (`LINK`), for matching: as `own_words` leaves them out,
+    (`MENTION`), shared products (`SHARED`) and pasted links (`LINK`), for matching: as `own_words` leaves them out,
     but one alone stays, there being nothing else to match."""
     for pasted in _PASTED:
         if pasted.search(text):
             if bare := _without(pasted, text):
                 text = bare
+            elif pasted is SHARED and (titles := shared_titles(text)):
+                text = " ".join(titles)  # a shared product alone: its title is what it says
             elif pasted is LINK:
                 return text  # a link alone stays as it is, and its letters are no chat words
     if _CANTONESE_CHAR.search(text):
