@@ -475,6 +475,10 @@ _CARD_LABEL = re.compile(r"(?:子?订单(?:编号|号码?)?|(?:下单|付款|支
 _CARD_LINE = re.compile(rf"(?:[ \t]*{_CARD_LABEL.pattern}[^\u3400-\u9fff\n]*+)+", re.I)
 # What says a card was pasted, not a field typed: the chat app's placeholder for it.
 _CARD_MARK = re.compile(r"[\[【](?:订单|商品|宝贝)[\]】]")
+# A card's fields in words (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货, 价格：¥79.00), a whole line
+# asking nothing: they make no card of their own (规格：白色 XL 有货吗 is typed), but go with one.
+_WORDED_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题|规格|颜色分类|(?:订单|交易|物流)?状态|价格|单价|售价)"
+                           r"[ \t]*[:：][^\n?？吗呢]{1,40}")
 
 
 def _without_pasted_lines(text: str) -> str:
@@ -484,10 +488,15 @@ def _without_pasted_lines(text: str) -> str:
     lines = without_chat_frame(text).split("\n")
     simple = [to_simplified(line) for line in lines]
     card = {i for i, line in enumerate(simple) if _CARD_LINE.fullmatch(line) and any(ch.isdigit() for ch in line)}
+    worded = {i for i, line in enumerate(simple) if i not in card and _WORDED_FIELD.fullmatch(line)}
     fields = sum(len(_CARD_LABEL.findall(simple[i])) for i in card)
-    if fields < 2 and not (card and (_CARD_MARK.search(to_simplified(text)) or
-                                     any(chat_header(line) for line in text.split("\n")))):
+    marked = _CARD_MARK.search(to_simplified(text)) or any(chat_header(line) for line in text.split("\n"))
+    if not (card and (fields + len(worded) >= 2 or marked) or worded and marked):
         return "\n".join(lines)
+    card |= worded
+    # the product's title, on the line between the placeholder ([商品]) and the card's fields
+    card |= {i for i in range(1, len(lines) - 1) if i - 1 not in card and i + 1 in card
+             and _CARD_MARK.fullmatch(simple[i - 1].strip())}
     return "\n".join(line for i, line in enumerate(lines) if i not in card)
 
 

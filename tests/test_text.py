@@ -801,6 +801,21 @@ def test_a_card_of_two_fields_or_under_a_placeholder_is_not_matched(pasted, matc
     assert for_matching(pasted) == matched
 
 
+@pytest.mark.parametrize("pasted, matched", [
+    ("[商品]\n青禾 纯棉T恤 男款\n价格：¥79.00\n规格：白色 XL\n这个有货吗", "[商品]\n这个有货吗"),
+    ("订单号：3901234567890123\n商品：青禾 纯棉T恤\n实付：¥129.00\n状态：待发货\n什么时候发", "什么时候发"),
+    # worded fields make no card of their own, nor does one beside them
+    ("规格：白色 XL\n有货吗", "规格：白色 XL\n有货吗"), ("商品：纯棉T恤\n状态：待发货", "商品：纯棉T恤\n状态：待发货"),
+    ("青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗", "青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗")])
+def test_a_cards_worded_fields_and_title_are_not_matched(pasted, matched):
+    """A product or order card holds fields in words too (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货)
+    and, under its placeholder, the product's title: "[商品] 青禾 纯棉T恤 男款 … 这个有货吗" matched
+    the men's size chart above 这款有现货, and nothing was drafted with confidence."""
+    from kefu.kb.text import for_matching
+
+    assert for_matching(pasted) == matched
+
+
 @pytest.mark.parametrize("typed, read", [
     ("邮箱后缀是 @163.com 的收不到验证码", "邮箱后缀是 @163.com 的收不到验证码"),
     ("xs.xl/xxl 有吗", "xs.xl/xxl 有吗"), ("尺码 m.xl/l 有吗", "尺码 m.xl/l 有吗")])
