@@ -485,6 +485,30 @@ def _without_pasted_lines(text: str) -> str:
     """`text` without a chat app's own lines and a pasted card's. A card is two fields or
     more, or fields under the app's placeholder ([订单]) or a message header; one field
     alone is the customer's own (运单号：YT7512345678901 查不到: its label is the topic)."""
+    lines, card = _card_lines(text)
+    return "\n".join(line for i, line in enumerate(lines) if i not in card)
+
+
+# The fields of a card that name its product (商品：青禾 纯棉T恤, 商品名称：…, 宝贝：…).
+_NAME_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题)[ \t]*[:：][ \t]*")
+
+
+def product_name(text: str) -> str | None:
+    """The product a pasted message shows, as written: a shared product's title (`SHARED`), or
+    a card's (its 商品： field, or its title under the placeholder [商品]); None for none."""
+    if titles := shared_titles(text):
+        return titles[-1]
+    lines, card = _card_lines(text)
+    for i in sorted(card):
+        if m := _NAME_FIELD.match(to_simplified(lines[i])):
+            return lines[i][m.end():].strip() or None
+        if i > 0 and i - 1 not in card and _CARD_MARK.fullmatch(to_simplified(lines[i - 1]).strip()):
+            return lines[i].strip() or None
+    return None
+
+
+def _card_lines(text: str) -> tuple[list[str], set[int]]:
+    """The lines of `text` without a chat app's own, and which of them are a pasted card's."""
     lines = without_chat_frame(text).split("\n")
     simple = [to_simplified(line) for line in lines]
     card = {i for i, line in enumerate(simple) if _CARD_LINE.fullmatch(line) and any(ch.isdigit() for ch in line)}
@@ -492,12 +516,12 @@ def _without_pasted_lines(text: str) -> str:
     fields = sum(len(_CARD_LABEL.findall(simple[i])) for i in card)
     marked = _CARD_MARK.search(to_simplified(text)) or any(chat_header(line) for line in text.split("\n"))
     if not (card and (fields + len(worded) >= 2 or marked) or worded and marked):
-        return "\n".join(lines)
+        return lines, set()
     card |= worded
     # the product's title, on the line between the placeholder ([商品]) and the card's fields
     card |= {i for i in range(1, len(lines) - 1) if i - 1 not in card and i + 1 in card
              and _CARD_MARK.fullmatch(simple[i - 1].strip())}
-    return "\n".join(line for i, line in enumerate(lines) if i not in card)
+    return lines, card
 
 
 def for_matching(text: str) -> str:

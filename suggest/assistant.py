@@ -20,7 +20,8 @@ from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL, apart_auto_replies,
-                          chat_header, for_matching, is_auto_reply, is_chat_notice, normalize, quotes_earlier,
+                          chat_header, for_matching, is_auto_reply, is_chat_notice, normalize, product_name,
+                          quotes_earlier,
                           script_evidence, scrub, to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
@@ -726,12 +727,15 @@ class Assistant:
         for turn in [*context, {"role": "customer", "text": message}]:
             if turn.get("role", "customer") != "customer":
                 asked = normalize(turn.get("text") or "", max_chars=10**6).text
-            # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
-            elif any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
-                text = normalize(turn["text"], max_chars=10**6).text
-                vals.update(values_from_message(text, asked))
-                # (a serial's capitals as typed: the normalized text is lower-case)
-                asked = "" if _LONG_NUMBER.search(text) or _LONG_NUMBER.search(turn["text"]) else asked
+            else:
+                if name := product_name(turn["text"]):  # a product shared or on a card: the latest shown
+                    vals.update(literal_values({"商品名": name}))
+                # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
+                if any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
+                    text = normalize(turn["text"], max_chars=10**6).text
+                    vals.update(values_from_message(text, asked))
+                    # (a serial's capitals as typed: the normalized text is lower-case)
+                    asked = "" if _LONG_NUMBER.search(text) or _LONG_NUMBER.search(turn["text"]) else asked
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")

@@ -923,6 +923,30 @@ def test_order_number_in_message_fills_variable(shop_kb):
         shop_kb.index()
 
 
+@pytest.mark.parametrize("n, message", [
+    (1, "【淘宝】https://m.tb.cn/h.abc123?tk=XYZ 「青禾 纯棉T恤 男款」点击链接直接打开 这款有现货吗"),
+    (2, "[商品]\n青禾 纯棉T恤 男款\n价格：¥79.00\n规格：白色 XL\n这款有现货吗"),
+    (3, "订单号：3901234567890123\n商品：青禾 纯棉T恤 男款\n实付：¥129.00\n这款有现货吗")])
+def test_a_pasted_products_title_fills_the_product_name(shop_kb, n, message):
+    """A product shared or shown on a card names the goods: {商品名} was left 【请填写商品名】
+    although the title was right there; a given 商品名 still wins."""
+    kb_entry = entry_dict(f"stock{n}", "这款有现货吗", "{商品名}目前有现货，{客户称呼||亲}可以直接下单。",
+                          similar=["这个还有货吗"], category="售前", tags=["库存"])
+    shop_kb.import_entries([kb_entry])
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        s = a.suggest(message)
+        assert s.hits[0].id == f"stock{n}"
+        assert "青禾 纯棉T恤 男款目前有现货" in s.drafts[0].text and s.drafts[0].missing_variables == []
+        s = a.suggest(message, values={"商品名": "保温杯"})
+        assert "保温杯目前有现货" in s.drafts[0].text
+        s = a.suggest("这款有现货吗")
+        assert "【请填写商品名】" in s.drafts[0].text
+    finally:
+        shop_kb.archive(f"stock{n}")
+        shop_kb.index()
+
+
 @contextmanager
 def _order_entry(shop_kb, entry_id: str, *similar: str):
     """An assistant over `shop_kb` with one more entry, 我的订单到哪了, whose answer holds
