@@ -475,10 +475,12 @@ _CARD_LABEL = re.compile(r"(?:子?订单(?:编号|号码?)?|(?:下单|付款|支
 _CARD_LINE = re.compile(rf"(?:[ \t]*{_CARD_LABEL.pattern}[^\u3400-\u9fff\n]*+)+", re.I)
 # What says a card was pasted, not a field typed: the chat app's placeholder for it.
 _CARD_MARK = re.compile(r"[\[【](?:订单|商品|宝贝)[\]】]")
-# A card's fields in words (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货, 价格：¥79.00), a whole line
-# asking nothing: they make no card of their own (规格：白色 XL 有货吗 is typed), but go with one.
-_WORDED_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题|规格|颜色分类|(?:订单|交易|物流)?状态|价格|单价|售价)"
-                           r"[ \t]*[:：][^\n?？吗呢]{1,40}")
+# A card's fields in words (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货, 价格：¥79.00, its receiver's
+# 收货人, 手机 and 收货地址), a whole line asking nothing: they make no card of their own (规格：白色 XL
+# 有货吗 is typed), but go with one.
+_WORDED_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题|规格|颜色分类|(?:订单|交易|物流)?状态|价格|单价|售价|"
+                           r"收货人|收件人|(?:收货人|收件人)?(?:手机号?码?|电话|联系电话)|收货地址|收件地址)"
+                           r"[ \t]*[:：][^\n?？吗呢]{1,60}")
 
 
 def _without_pasted_lines(text: str) -> str:

@@ -806,7 +806,10 @@ def test_a_card_of_two_fields_or_under_a_placeholder_is_not_matched(pasted, matc
     ("订单号：3901234567890123\n商品：青禾 纯棉T恤\n实付：¥129.00\n状态：待发货\n什么时候发", "什么时候发"),
     # worded fields make no card of their own, nor does one beside them
     ("规格：白色 XL\n有货吗", "规格：白色 XL\n有货吗"), ("商品：纯棉T恤\n状态：待发货", "商品：纯棉T恤\n状态：待发货"),
-    ("青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗", "青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗")])
+    ("青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗", "青禾 纯棉T恤 男款\n价格：¥79.00\n这个有货吗"),
+    # an order card's receiver: 收货地址 matched 还没发货，收货地址能改吗 for 什么时候发
+    ("[订单]\n订单号：3901234567890123\n收货人：张三\n手机：13812345678\n收货地址：北京市朝阳区建国路88号\n什么时候发",
+     "[订单]\n什么时候发"), ("收货地址：北京市朝阳区建国路88号\n能改吗", "收货地址：北京市朝阳区建国路88号\n能改吗")])
 def test_a_cards_worded_fields_and_title_are_not_matched(pasted, matched):
     """A product or order card holds fields in words too (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货)
     and, under its placeholder, the product's title: "[商品] 青禾 纯棉T恤 男款 … 这个有货吗" matched
