@@ -67,9 +67,9 @@ _SECTION = r"(?:\s*[一二三四五六七八九十\d]{1,3}\s*段)?"
 _LANE = rf"\s*{_NUM}\s*[巷弄衖]"
 _HOUSE = rf"\s*{_NUM}(?:\s*[-—~至]\s*{_NUM})?\s*[号號](?:\s*之\s*\d+)?"
 # What follows a house number, or stands on its own: a building, perhaps with its name
-# (院3号楼, 汇智大厦12楼, 創紀之城 1 期 20 樓, A座), a unit (2单元), a flat (302室, A 室, 房),
+# (院3号楼, 汇智大厦12楼, 創紀之城 1 期 20 樓, A座, SOHO现代城5号楼), a unit (2单元), a flat (302室, A 室, 房),
 # and the flat straight after a building, unit or floor (5栋201, 2单元501, 8樓之1).
-_BUILDING = rf"(?:[\u4e00-\u9fff]{{1,10}}?\s*)?(?:{_NUM}|[A-Za-z])\s*(?:号楼|號樓|栋|棟|幢|座|期|楼|樓|层|層|[Ff](?![A-Za-z]))"
+_BUILDING = rf"(?:[\u4e00-\u9fffA-Za-z]{{1,10}}?\s*)?(?:{_NUM}|[A-Za-z])\s*(?:号楼|號樓|栋|棟|幢|座|期|楼|樓|层|層|[Ff](?![A-Za-z]))"
 _UNIT = rf"{_NUM}\s*(?:单元|單元)"
 _ROOM = r"(?:\d{1,5}|[A-Za-z]\d{0,4})\s*[室房]"
 _FLAT = (r"(?<=[栋棟幢座楼樓层層元期Ff])\s*[-—]?\s*(?:[A-Za-z]\d{0,4}|\d{1,5})(?:\s*[室房号號])?"
@@ -261,8 +261,9 @@ _MASKS = [
     (re.compile(rf"(?:(?![{_LABEL}从{_NOT_NAME}])[\u4e00-\u9fff]){{1,7}}?(?:省|自治区|自治區|特别行政区|{_PREFECTURE}|市|县|縣)"
                 rf"(?:(?:{_GAP}?{_AREA}){{2,}}(?:{_GAP}?{_ROAD})?|(?:{_GAP}?{_AREA})+{_GAP}?{_ROAD})"), "【地址】"),
     # A housing estate, plaza or park with building and flat numbers (翠苑小区5栋302,
-    # 幸福花園3棟2單元501室, 万科城二期12幢1单元1802, 时代广场A座1201, 科技园10栋).
-    (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,12}}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|"
+    # 幸福花園3棟2單元501室, 万科城二期12幢1单元1802, 时代广场A座1201, 科技园10栋), its name in
+    # letters too (SOHO现代城5号楼1201 left SOHO in the log).
+    (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fffA-Za-z]){{1,12}}?(?:小区|小區|社区|社區|花园|花園|新村|公寓|大厦|大廈|"
                 rf"家园|家園|苑|广场|廣場|中心|园|園|城|期)\s*[A-Za-z\d]+\s*(?:座|栋|棟|幢|号楼|號樓){_PARTS}*"), "【地址】"),
     # A village group and house number (王庄村3组12号).
     (re.compile(rf"(?:(?![{_LABEL}])[\u4e00-\u9fff]){{1,12}}?(?:村|屯)\s*\d+\s*(?:组|組|队|隊)(?:\s*\d+\s*[号號])?"),
