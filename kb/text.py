@@ -738,7 +738,7 @@ LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 # A product shared from a shop app, as it arrives: the app's mark (【淘宝】, 【京东】), the link, a
 # code (CZ0001), the title in 「」 and 点击链接直接打开 (或者 淘宝搜索直接打开). Its title names the
 # goods, not the question ("…「青禾 纯棉T恤 男款」点击链接直接打开 这个有货吗" matched the size
-# chart and the cotton entry); alone, it is what the share says. A 「」 the customer writes
+# chart and the cotton entry); alone, it stays, as a link does (its title asks nothing). A 「」 the customer writes
 # (「申请售后」在哪), with no mark, link or 点击链接 beside it, stays.
 _SHOP_APP = r"【(?:淘宝|天猫|京东|拼多多|抖音商城|抖音|快手|闲鱼|唯品会|苏宁易购)】"
 _OPEN_IT = r"(?:点击|复制)链接[^\s「」]{0,6}打开(?:[ \t]*或者[ \t]*\S{1,8}?搜索直接打开)?"
@@ -787,10 +787,8 @@ def mandarin(text: str) -> str:
         if pasted.search(text):
             if bare := _without(pasted, text):
                 text = bare
-            elif pasted is SHARED and (titles := shared_titles(text)):
-                text = " ".join(titles)  # a shared product alone: its title is what it says
-            elif pasted is LINK:
-                return text  # a link alone stays as it is, and its letters are no chat words
+            elif pasted in (SHARED, LINK):
+                return text  # a link or a shared product alone stays as it is, its letters no chat words
     if _CANTONESE_CHAR.search(text):
         for word, mandarin_word in _CANTONESE:
             text = word.sub(mandarin_word, text)
