@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, as_meant, normalize
+from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, Normalized, as_meant, for_matching, normalize
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -27,6 +27,12 @@ _CATEGORY_WORDS = (("complaint", re.compile(r"投诉")),
                    ("aftersale", re.compile(r"售后|退换|退货|换货|退款|维修|保修|质量问题|破损")),
                    ("logistics", re.compile(r"物流|快递|配送")),
                    ("order", re.compile(r"订单")))
+
+
+def _read(message: str) -> Normalized:
+    """`message` as the lexicons read it: `normalize`d, without the lines a chat app pasted with
+    it (`for_matching`: an order card's 状态：退款中 or a title's 破洞款 is no customer's word)."""
+    return normalize(for_matching(message))
 
 
 def category_intent(category: str | None) -> str:
@@ -144,7 +150,7 @@ def disclaims(message: str) -> bool:
     """True when the message says it is no complaint although a complaint entry may match
     it: it denies complaining (不是要投诉，就是想问问…), asks about a guarantee (假一赔十吗)
     or is a business inquiry (负责人是谁，想谈合作)."""
-    text = normalize(message).text
+    text = _read(message).text
     return not _COMPLAINT.search(_meant(text)) and not _angry(_meant(text)) and bool(
         _DENIED.search(text) or _GUARANTEE.search(text) or _BUSINESS.search(text))
 
@@ -517,7 +523,7 @@ def calm_question(message: str) -> bool:
     the one about fakes) is no answer to it, and its category says nothing of its intent. A
     request (转给你们主管, 我要真人客服, 快递员不送上门) is no such question, nor is one after the
     supervisor's callback (主管什么时候联系我): a complaint entry may answer it."""
-    text = normalize(message).text
+    text = _read(message).text
     meant = _meant(text)
     return bool(_QUESTION.search(text)) and not (
         _COMPLAINT.search(meant) or _CALLBACK.search(meant) or _angry(meant) or _anxious(text) or _grieves(meant)
@@ -580,7 +586,7 @@ _ASKS_NOTHING = re.compile(r"几(?=[张个段条份])|(?:看|瞧)(?:一?下|看)
 def delivered(message: str) -> bool:
     """True when the message says the customer sent what an agent asks for (照片发了 你看下,
     截图发给你了): nothing to look up, it is taken note of."""
-    text = normalize(message).text
+    text = _read(message).text
     return bool(_DELIVERED.search(text)) and not _QUESTION.search(_ASKS_NOTHING.sub(" ", text)) \
         and not _DENIED_OR_PARCEL.search(text)
 
@@ -588,31 +594,31 @@ def delivered(message: str) -> bool:
 def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""
-    return bool(_PLAN.match(normalize(message).text))
+    return bool(_PLAN.match(_read(message).text))
 
 
 def sorry_for_tone(message: str) -> bool:
     """True when the customer says sorry for their own tone or outburst (刚才态度不好不好意思,
     不好意思刚才有点激动): calming down, no longer read as angry for an earlier turn."""
-    return bool(_OWN_TONE_SORRY.search(normalize(message).text))
+    return bool(_OWN_TONE_SORRY.search(_read(message).text))
 
 
 def awaits_us(message: str) -> bool:
     """True for a plan to wait for the call or news the shop promised ("好，我等电话"): the
     case stays open on our side, no goodbye."""
-    text = normalize(message).text
+    text = _read(message).text
     return bool(_PLAN.match(text)) and bool(re.search(_AWAIT_US, text))
 
 
 def resigned(message: str) -> bool:
     """True when the customer gives up ("算了，谢谢", "唉，那就这样吧"): the goodbye gets a
     sober closing, no rating asked for."""
-    return bool(_RESIGNED.search(normalize(message).text))
+    return bool(_RESIGNED.search(_read(message).text))
 
 
 def thanks(message: str) -> bool:
     """True when the message says thank you (谢谢, 辛苦了), not only 好的 or goodbye."""
-    return bool(_GRATITUDE.search(_stickers_said(normalize(message).text)))
+    return bool(_GRATITUDE.search(_stickers_said(_read(message).text)))
 
 
 # Something gone wrong with the goods, the parcel or a payment: 拉链坏了, 口红断了, 手机黑屏了, 快递丢了,
@@ -636,7 +642,7 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
 def reports_problem(message: str) -> bool:
     """True when the message reports something gone wrong (see _GONE_WRONG), not a worry about
     what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
-    text = normalize(message).text
+    text = _read(message).text
     goods = _goods(text)
     return (any(not _ASKED_AFTER.match(goods, m.end()) for m in _GONE_WRONG.finditer(goods))
             or _harmed(goods)) and not _IF_EVER.search(text)
@@ -659,7 +665,7 @@ def _without_settled(text: str) -> str:
 def settled(message: str) -> bool:
     """True when the message reports that something came or was settled (退款到账了,
     已经收到了, 问题解决了; not 到账了吗 nor 还没收到): what was pending is done."""
-    text = normalize(message).text
+    text = _read(message).text
     return _without_settled(text) != text
 
 
@@ -689,7 +695,7 @@ _NOTHING_YET = re.compile(r"(?:嗯+|恩+|哦+|噢+|ok|okay|好|好的|在)")
 def says_nothing_yet(message: str) -> bool:
     """A bare 嗯, ok, 好的 or only an order number: as the first message of a chat it opens
     the talk, it neither thanks nor asks (没有了, 不用了, 收到 do end one)."""
-    text = _stickers_said(normalize(message).text)
+    text = _stickers_said(_read(message).text)
     said = _FILLER.sub("", text)
     if not said:
         return False
@@ -714,7 +720,7 @@ def chasing(nudges: list[str]) -> tuple[str, str]:
 def small_talk(message: str) -> bool:
     """A short message that asks, reports, requests and complains of nothing the lexicons
     know (比心, hey): what a greeting or thanks entry of the base may answer."""
-    text = normalize(message).text
+    text = _read(message).text
     said = _FILLER.sub("", text)
     return 0 < len(said) <= 12 and not any(p.search(text) for p in (
         _ASKING, _AFTERSALE, _ORDER, _LOGISTICS, GIVEN_NUMBER, _ANXIOUS)) \
@@ -723,7 +729,7 @@ def small_talk(message: str) -> bool:
 
 def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
     """Classify a customer message; `category` is the top retrieved entry's, if any."""
-    norm = normalize(message)
+    norm = _read(message)
     text = _stickers_said(as_meant(norm.text))  # 再吗 is 在吗, tuihuo 退货: as matching reads them; [再见] 再见
     meant = _meant(text)
     harmed = _harmed(text)

@@ -694,6 +694,17 @@ def test_a_goodbye_or_thanks_sticker_says_it_as_the_words_do(message):
     assert understand("[玫瑰]").intent == "thanks" and understand("谢谢[玫瑰]").intent == "thanks"
 
 
+@pytest.mark.parametrize("message, intent", [
+    ("订单号：3901234567890123\n商品：纯棉T恤\n实付：¥129.00\n状态：退款中\n能开发票吗", "order"),
+    ("[商品]\n青禾 加绒卫衣 破洞款\n价格：¥159.00\n这个有S码吗", "presale"),
+    ("订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11\n状态：已签收\n这款还有别的颜色吗", "presale")])
+def test_a_pasted_cards_fields_say_nothing_of_the_question(message, intent):
+    """A card pasted above the question is the app's, not the customer's words: 状态：退款中 made
+    an invoice question after-sale, and a title's 破洞款 (a style: ripped) a problem reported."""
+    assert understand(message).intent == intent
+    assert not reports_problem(message)
+
+
 @pytest.mark.parametrize("message, sentiment", [("还没到[流泪]", "anxious"), ("快递丢了吗[大哭]", "anxious"),
                                                 ("衣服呢[发怒]", "angry"), ("好看[微笑]", "calm")])
 def test_chat_stickers_carry_the_mood_as_emoji_do(message, sentiment):
