@@ -526,6 +526,11 @@ def _card_lines(text: str) -> tuple[list[str], set[int]]:
     return lines, card
 
 
+def pasted_alone(text: str) -> bool:
+    """Whether `text` holds nothing but a chat app's own lines and a pasted card (`for_matching`)."""
+    return not _without_pasted_lines(text).strip()
+
+
 def for_matching(text: str) -> str:
     """What of a pasted message is matched: without a chat app's own lines
     (`without_chat_frame`) and an order or product card's (`_CARD_LINE`); the message as

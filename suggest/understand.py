@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, Normalized, as_meant, for_matching, normalize
+from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, Normalized, as_meant, for_matching, normalize, pasted_alone
 
 INTENTS = ("greeting", "presale", "order", "logistics", "aftersale", "complaint", "thanks")
 SENTIMENTS = ("calm", "anxious", "angry")  # in rising order
@@ -31,7 +31,10 @@ _CATEGORY_WORDS = (("complaint", re.compile(r"投诉")),
 
 def _read(message: str) -> Normalized:
     """`message` as the lexicons read it: `normalize`d, without the lines a chat app pasted with
-    it (`for_matching`: an order card's 状态：退款中 or a title's 破洞款 is no customer's word)."""
+    it (`for_matching`: an order card's 状态：退款中 or a title's 破洞款 is no customer's word). A
+    card alone says no more than its order number (what the agent asked for)."""
+    if pasted_alone(message):
+        return normalize(" ".join(m.group() for m in GIVEN_NUMBER.finditer(normalize(message).text)))
     return normalize(for_matching(message))
 
 

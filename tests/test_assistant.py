@@ -486,7 +486,7 @@ def test_a_vague_follow_up_read_with_the_earlier_question_is_no_second_question(
     assert [d.style for d in s.drafts if d.style == "both"] == [] and s.drafts[0].entry_ids == ["return"]
 
 
-@pytest.mark.parametrize("message", ["嗯", "ok", "2026112812345678", "[OK]"])
+@pytest.mark.parametrize("message", ["嗯", "ok", "2026112812345678", "[OK]", "订单号：3901234567890123\n实付：¥129.00\n状态：待发货"])
 def test_a_first_message_that_says_nothing_yet_is_greeted(assistant, message):
     s = assistant.suggest(message)
     assert s.intent == "greeting" and [d.style for d in s.drafts] == ["greeting"]

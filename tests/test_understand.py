@@ -705,6 +705,17 @@ def test_a_pasted_cards_fields_say_nothing_of_the_question(message, intent):
     assert not reports_problem(message)
 
 
+@pytest.mark.parametrize("message", ["订单号：3901234567890123\n商品：纯棉T恤\n实付：¥129.00\n状态：待发货",
+                                     "订单编号：3901234567890123\n下单时间：2026-11-28 10:02:11\n状态：退款中"])
+def test_an_order_card_alone_says_no_more_than_its_order_number(message):
+    """A card alone, sent as the agent asked for the order, is the order number given: its
+    状态：待发货 made it a shipping question answered with no entry sure enough (我先去问一下同事)."""
+    from kefu.suggest.understand import says_nothing_yet
+
+    assert understand(message, "售后").intent == "order" and says_nothing_yet(message)
+    assert understand(message).sentiment == "calm"
+
+
 @pytest.mark.parametrize("message, sentiment", [("还没到[流泪]", "anxious"), ("快递丢了吗[大哭]", "anxious"),
                                                 ("衣服呢[发怒]", "angry"), ("好看[微笑]", "calm")])
 def test_chat_stickers_carry_the_mood_as_emoji_do(message, sentiment):
