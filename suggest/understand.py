@@ -74,8 +74,14 @@ _SAYING_STICKER = re.compile(rf"\[({'|'.join(_STICKER_SAYS)})\]")
 
 
 def _stickers_said(text: str) -> str:
-    """`normalize`d text with the stickers that say goodbye, thanks or OK as those words."""
-    return _SAYING_STICKER.sub(lambda m: _STICKER_SAYS[m[1]], text) if "[" in text else text
+    """`normalize`d text with the stickers that say goodbye, thanks or OK as those words, when
+    the message says nothing else but an acknowledgement (好的[再见], 收到[强]): beside a request
+    [抱拳] asks politely ([抱拳]麻烦快点发货), and [再见]再也不来了 is no goodbye with thanks."""
+    if "[" not in text or not _SAYING_STICKER.search(text):
+        return text
+    if (rest := _FILLER.sub("", text)) and not _ACK.fullmatch(rest):
+        return text
+    return _SAYING_STICKER.sub(lambda m: _STICKER_SAYS[m[1]], text)
 # 唔该 beside a greeting is Cantonese "excuse me", opening the talk (你好 唔该, 唔该，有人吗);
 # alone, after 好/ok, or as 唔该晒 / 唔该你, it thanks.
 _EXCUSE_ME = re.compile(r"唔该(?![晒哂嗮你您亲])")

@@ -694,6 +694,13 @@ def test_a_goodbye_or_thanks_sticker_says_it_as_the_words_do(message):
     assert understand("[玫瑰]").intent == "thanks" and understand("谢谢[玫瑰]").intent == "thanks"
 
 
+@pytest.mark.parametrize("message, intent", [("[抱拳]麻烦快点发货", "logistics"), ("[玫瑰]怎么还没发货", "logistics"),
+                                             ("[抱拳]能便宜点不", "presale")])
+def test_a_thanks_sticker_beside_words_of_their_own_is_no_thanks(message, intent):
+    """[抱拳] asks politely as often as it thanks: beside a request it is no goodbye."""
+    assert understand(message, "售前").intent == intent
+
+
 @pytest.mark.parametrize("message, intent", [
     ("订单号：3901234567890123\n商品：纯棉T恤\n实付：¥129.00\n状态：退款中\n能开发票吗", "order"),
     ("[商品]\n青禾 加绒卫衣 破洞款\n价格：¥159.00\n这个有S码吗", "presale"),
