@@ -21,8 +21,7 @@ from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL, apart_auto_replies,
                           chat_header, for_matching, is_auto_reply, is_chat_notice, normalize, product_name,
-                          quotes_earlier,
-                          script_evidence, scrub, to_simplified, to_traditional, without_chat_frame)
+                          quotes_earlier, script_evidence, scrub, to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
