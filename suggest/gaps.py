@@ -711,9 +711,17 @@ def current_answers(kb) -> Answers:
     answer, and when the first is the entry agents rejected, the message is still
     unanswered. Ranked on semantics alone (no use prior or demotion: what agents turned
     down is weighed by `mine_gaps` itself) and without document passages."""
+    from kefu.kb.embed import read_as_query
+
     from .retrieve import Retriever
 
-    retriever = Retriever(kb, top_k=1, references=0, prior=None)
+    def cached(model, text: str) -> np.ndarray:
+        # Through the embedding cache: a message's query vector is mostly its gap vector,
+        # kept there already, and each load of the gaps page checks the same texts again
+        # (encoding 200 of them took minutes on two busy cores).
+        return kb.embed_documents(model, read_as_query(model, [text]))[0]
+
+    retriever = Retriever(kb, top_k=1, references=0, prior=None, encode=cached)
 
     def answers(texts: list[str]) -> list[dict[str, Versions | None]]:
         found = [[h.entry_id for h in retriever.search(t).hits[:1] if h.confidence >= CONFIDENT] for t in texts]

@@ -23,10 +23,12 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from typing import Callable
 
 import numpy as np
 
 from kefu.kb.base import KnowledgeBase
+from kefu.kb.embed import Embedder
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
 from kefu.kb.learned import LearnStore
@@ -148,7 +150,8 @@ class Retriever:
     (by default CANDIDATES, or `top_k` when more hits are asked for)."""
 
     def __init__(self, kb: KnowledgeBase, top_k: int = 5, candidates: int | None = None,
-                 fusion: Fusion | None = None, references: int = 3, prior: PriorRule | None = PriorRule()):
+                 fusion: Fusion | None = None, references: int = 3, prior: PriorRule | None = PriorRule(),
+                 encode: Callable[[Embedder, str], np.ndarray] | None = None):
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0, got {top_k}")
         if candidates is None:
@@ -163,6 +166,8 @@ class Retriever:
         self.calibration = {m.id: m.calibration for m in kb.embedders if getattr(m, "calibration", None)}
         self.references = references  # most passages returned beside the hits
         self.prior = prior  # None: rank on semantics alone
+        # A model's query vector of a text (default: encoded, remembered for the last few)
+        self.encode = encode or kb.encode_query
         self._learning: tuple[tuple, Learning] | None = None
         self._scale: tuple[tuple, Scale | None] | None = None
 
@@ -204,7 +209,7 @@ class Retriever:
 
         queries = {}
         for m in self.kb.embedders:
-            queries[m.id] = self.kb.encode_query(m, text)
+            queries[m.id] = self.encode(m, text)
             clock.lap(f"encode {m.id}")
         layout = index.layout()
         found = []

@@ -275,6 +275,29 @@ def test_gap_vectors_are_kept_so_mining_again_encodes_only_new_messages(confiden
     assert [m.encoded for m in confident_kb.embedders] == [["满多少才包邮呢"]] * 2
 
 
+def test_checking_messages_again_reads_their_vectors_from_the_cache(confident_kb, monkeypatch):
+    # A page load re-checks up to 200 texts against the base: encoding each one again took
+    # minutes on a year of messages, though their vectors were kept with the gap vectors.
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
+    texts = ["可以用花呗吗", "花呗能用吗", "花呗能用吗？", "请问多久能发货", "请问多久能发货"]
+    messages = [GapMessage(text, yesterday, "no_match") for text in texts]
+
+    def gaps():
+        return mine_gaps(messages, stored_embedder(confident_kb), threshold=THRESHOLD,
+                         answers=current_answers(confident_kb))
+
+    first = gaps()
+    assert [g.count for g in first] == [3]  # 多久能发货 is answered
+    encoded = []
+    for m in confident_kb.embedders:
+        monkeypatch.setattr(m, "encode_queries",
+                            lambda texts, m=m: encoded.extend(texts) or FakeEmbedder.encode_queries(m, texts))
+        m.encoded.clear()
+    confident_kb.forget_queries()
+    assert gaps() == first
+    assert encoded == [] and [m.encoded for m in confident_kb.embedders] == [[], []]
+
+
 def test_a_rejected_entry_still_matching_keeps_the_gap_until_edited(confident_kb):
     when = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
     messages = [GapMessage("请问多久能发货", when, "reject", "delivery"),
