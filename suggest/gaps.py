@@ -153,7 +153,8 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
-    newest = sorted((m for m in messages if text_key(m.text)), key=lambda m: parse_time(m.at), reverse=True)
+    keep = {id(m) for _, _, m in _newest(messages, max_messages)}
+    newest = sorted((m for m in messages if id(m) in keep), key=lambda m: parse_time(m.at), reverse=True)
     texts = list(dict.fromkeys(normalize(m.text).text for m in newest[:max(max_messages, 0)]))
     missing: dict[str, None] = {}
     for e in kb.embedders:
@@ -241,6 +242,26 @@ def parse_time(at: str) -> datetime:
     """An ISO-8601 timestamp as an aware datetime (UTC when it has no offset)."""
     dt = datetime.fromisoformat(at)
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _newest(messages: list[GapMessage], most: int) -> list[tuple[datetime, str, GapMessage]]:
+    """(time, `text_key`, message) for the newest `most` messages that have a key, and any
+    others logged at the same moment as the oldest of them (which of those count is decided
+    by key), in no particular order. Older messages are not normalised: a year of them
+    took seconds on every load of the gaps page."""
+    if most <= 0:
+        return []
+    out: list[tuple[datetime, str, GapMessage]] = []
+    cut = None
+    for at, m in sorted(((parse_time(m.at), m) for m in messages), key=lambda it: it[0], reverse=True):
+        if cut is not None and at < cut:
+            break
+        key = text_key(m.text)
+        if key:
+            out.append((at, key, m))
+            if len(out) == most:
+                cut = at
+    return out
 
 
 def _drop_typing(items: list[tuple[datetime, str, GapMessage]]) -> list[tuple[datetime, str, GapMessage]]:
@@ -370,10 +391,9 @@ def mine_gaps(messages: list[GapMessage], embed: Callable[[list[str]], np.ndarra
         if m.kind not in KINDS:
             raise ValueError(f"message kind must be one of {', '.join(KINDS)}, got {m.kind!r}")
 
-    items = [(parse_time(m.at), text_key(m.text), m) for m in messages]
     # Sorted on everything that identifies a message, so input order never matters.
-    items = sorted((it for it in items if it[1]), key=lambda it: (it[0], it[1], it[2].kind, it[2].text,
-                                                                 it[2].entry_id or ""))
+    items = sorted(_newest(messages, max_messages), key=lambda it: (it[0], it[1], it[2].kind, it[2].text,
+                                                                    it[2].entry_id or ""))
     items = _drop_typing(items[-max_messages:] if max_messages > 0 else [])
     if not items or limit == 0:
         return []

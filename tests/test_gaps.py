@@ -154,6 +154,31 @@ def test_only_the_newest_messages_are_used():
     assert [g.count for g in gaps] == [3]
 
 
+def test_older_messages_past_the_newest_are_not_read(monkeypatch):
+    # A year of messages is tens of thousands: normalising every one of them, on each
+    # load of the gaps page, took seconds, though only the newest `max_messages` count.
+    import kefu.suggest.gaps as gaps_module
+
+    old = [msg(f"很久以前的问题{i}号", days=100 + i) for i in range(500)]
+    read = []
+    real = gaps_module.text_key
+    monkeypatch.setattr(gaps_module, "text_key", lambda text: read.append(text) or real(text))
+    gaps = mine(fixture_messages() + old, max_messages=5)
+    assert [g.count for g in gaps] == [3]
+    assert not any(text.startswith("很久以前") for text in read)
+
+
+def test_messages_at_the_same_moment_are_cut_in_the_same_order():
+    # At the cut, messages of one moment are taken in the order of their keys, whichever
+    # order they come in: the same messages always count.
+    tied = [msg(text, days=1) for text in ["满多少包邮", "包邮吗", "满多少可以包邮", "发什么快递"]]
+    for seed in range(3):
+        messages = fixture_messages()[:4] + tied
+        random.Random(seed).shuffle(messages)
+        assert [(g.question, g.count) for g in mine(messages, max_messages=3, min_size=1)] == \
+            [("满多少包邮", 2), ("发什么快递", 1)]
+
+
 def test_bad_arguments_and_embedder_are_refused():
     with pytest.raises(ValueError, match="kind"):
         mine([GapMessage("x", at(), "accept")])
