@@ -1039,7 +1039,8 @@ def purge(c: Context, as_json) -> None:
     emit(c.feedback_log().purge(), as_json,
          lambda d: f"deleted what was logged before {d['cutoff']} ({counted(d['retention_days'], 'day')}): "
                    f"{counted(d['suggestions'], 'suggestion')}, {counted(d['feedback'], 'feedback row')}, "
-                   f"{counted(d['learn_events'], 'learning event')}, {counted(d['learned'], 'learned phrasing')}")
+                   f"{counted(d['learn_events'], 'learning event')}, {counted(d['learned'], 'learned phrasing')}, "
+                   f"{counted(d['message_vectors'], 'message vector')}")
 
 
 @cli.command()

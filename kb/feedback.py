@@ -467,7 +467,11 @@ class FeedbackLog:
         suggestions = self.db.execute("delete from suggestions where at < ?", [cutoff]).rowcount
         # The learning events hold the same customer messages and edited replies.
         events, learned = expire(self.db, cutoff)
-        return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned)
+        # Their vectors (the gaps'), unless a newer message of the same text keeps them.
+        vectors = self.db.execute("delete from embeddings where (model, hash) in"
+                                  " (select model, hash from message_vectors where last_at < ?)", [cutoff]).rowcount
+        self.db.execute("delete from message_vectors where last_at < ?", [cutoff])
+        return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned, vectors)
 
 
 @dataclass
@@ -479,6 +483,7 @@ class Purged:
     feedback: int
     learn_events: int
     learned: int  # learned phrasings whose events all were older (approved ones stay)
+    message_vectors: int = 0  # cached vectors of messages no longer logged (one per text and model)
 
 
 def retention_cutoff(days: int) -> str:

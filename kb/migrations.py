@@ -307,6 +307,15 @@ def m022_index_learn_events_by_entry(db: sqlite_utils.Database) -> None:
     db["learn_events"].create_index(["entry_id", "action"])
 
 
+@migration
+def m023_message_vectors(db: sqlite_utils.Database) -> None:
+    # Which cached vectors are customer messages' (the gaps'), and when the newest message
+    # of that text was logged: retention deletes them with the messages, or the cache
+    # grew by ~3.5 KB a distinct text and model for good.
+    db["message_vectors"].create({"model": str, "hash": str, "last_at": str}, pk=("model", "hash"))
+    db["message_vectors"].create_index(["last_at"])
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

@@ -821,6 +821,16 @@ class Store:
                 "insert or replace into embeddings (model, hash, vector) values (?, ?, ?)",
                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()])
 
+    def mark_message_vectors(self, model: str, last_at: dict[str, str]) -> None:
+        """Record that the vectors of these hashes are customer messages', each with when the
+        newest message of its text was logged: retention deletes them with the messages
+        (`FeedbackLog.purge`)."""
+        with self._writing():
+            self.db.conn.executemany(
+                "insert into message_vectors (model, hash, last_at) values (?, ?, ?) on conflict (model, hash)"
+                " do update set last_at = max(last_at, excluded.last_at)",
+                [(model, h, at) for h, at in last_at.items()])
+
     # -- rows ----------------------------------------------------------------
     @staticmethod
     def _entry(row) -> Entry:

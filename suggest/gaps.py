@@ -149,16 +149,23 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     for `messages` (normalised, of the newest `max_messages`) that are not there yet,
     newest first, for `stored_embedder`; (how many of them are cached now, how many
     there are). A page calls it to bound its work: the first run on a year of messages
-    encodes thousands of texts (minutes), which it spreads over several loads."""
+    encodes thousands of texts (minutes), which it spreads over several loads. With
+    `most` 0 it encodes nothing. Either way it records those texts' vectors as messages'
+    (`Store.mark_message_vectors`), so that retention deletes them with the messages."""
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
     keep = {id(m) for _, _, m in _newest(messages, max_messages)}
     newest = sorted((m for m in messages if id(m) in keep), key=lambda m: parse_time(m.at), reverse=True)
-    texts = list(dict.fromkeys(normalize(m.text).text for m in newest[:max(max_messages, 0)]))
+    last_at: dict[str, str] = {}  # text -> when its newest message was logged, newest first
+    for m in newest[:max(max_messages, 0)]:
+        text = normalize(m.text).text
+        last_at[text] = max(last_at.get(text, m.at), m.at)
+    texts = list(last_at)
     missing: dict[str, None] = {}
     for e in kb.embedders:
         read = read_as_query(e, texts)
+        kb.store.mark_message_vectors(cache_key(e), {text_hash(r): last_at[t] for t, r in zip(texts, read)})
         have = kb.store.cached_hashes(cache_key(e), [text_hash(r) for r in read])
         missing.update((t, None) for t, r in zip(texts, read) if text_hash(r) not in have)
     todo = list(missing)[:max(most, 0)]
@@ -731,15 +738,20 @@ def current_answers(kb) -> Answers:
     answer, and when the first is the entry agents rejected, the message is still
     unanswered. Ranked on semantics alone (no use prior or demotion: what agents turned
     down is weighed by `mine_gaps` itself) and without document passages."""
-    from kefu.kb.embed import read_as_query
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.store import text_hash
 
     from .retrieve import Retriever
 
     def cached(model, text: str) -> np.ndarray:
-        # Through the embedding cache: a message's query vector is mostly its gap vector,
-        # kept there already, and each load of the gaps page checks the same texts again
-        # (encoding 200 of them took minutes on two busy cores).
-        return kb.embed_documents(model, read_as_query(model, [text]))[0]
+        # From the embedding cache: a message's query vector is mostly its gap vector, kept
+        # there already, and each load of the gaps page checks the same texts again
+        # (encoding 200 of them took minutes on two busy cores). One read otherwise (Cantonese
+        # read as Mandarin, a chat app's name line) is not kept: no message's vector, it
+        # would stay past retention.
+        h = text_hash(read_as_query(model, [text])[0])
+        found = kb.store.cached_vectors(cache_key(model), [h]).get(h)
+        return found if found is not None else kb.encode_query(model, text)
 
     retriever = Retriever(kb, top_k=1, references=0, prior=None, encode=cached)
 

@@ -200,10 +200,9 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     db = kb.store.db
     messages = gap_messages(db, since)
     drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
-    if max_new is not None:
-        done, total = encode_pending(kb, messages, max_new)
-        if done < total:
-            return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
+    done, total = encode_pending(kb, messages, 0 if max_new is None else max_new)
+    if max_new is not None and done < total:
+        return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
     gaps = mine_gaps(messages, stored_embedder(kb), limit=limit, answers=current_answers(kb))
     return {"since": since, "gaps": [asdict(g) for g in gaps], "drift": drift}
 

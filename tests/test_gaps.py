@@ -632,3 +632,27 @@ def test_edits_of_an_answer_changed_since_are_not_aligned(monkeypatch):
         assert drift_edits(db) == [] and aligned == []
     finally:
         store.close()
+
+
+def test_message_vectors_go_with_the_messages_when_retention_purges_them(confident_kb):
+    # Gap vectors (~3.5 KB a text and model) stayed in the embedding cache for good, long
+    # after retention had deleted the customer messages they were computed from.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.learn import find_gaps
+
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    for sid, days, text in [("s1", 100, "能开增值税专票吗"), ("s2", 100, "能开增值税专票吗"),
+                            ("s3", 1, "有实体店可以逛吗"), ("s4", 1, "有实体店可以逛吗"),
+                            ("s5", 100, "有实体店可以逛吗")]:
+        add_suggestion(db, sid, (now - timedelta(days=days)).isoformat(timespec="seconds"), text, True)
+    entry_vectors = db.execute("select count(*) from embeddings").fetchone()[0]
+    assert [g["count"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == [3, 2]
+    assert db.execute("select count(*) from embeddings").fetchone()[0] == entry_vectors + 2 * 2
+    purged = FeedbackLog(db, retention_days=30).purge()
+    assert (purged.suggestions, purged.message_vectors) == (3, 2)  # 专票's, for each model
+    assert db.execute("select count(*) from embeddings").fetchone()[0] == entry_vectors + 2
+    for m in confident_kb.embedders:
+        m.encoded.clear()
+    assert [g["count"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == [2]
+    assert [m.encoded for m in confident_kb.embedders] == [[], []]  # the kept message's vector is used
