@@ -1036,7 +1036,7 @@ def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
 @needs_store
 def purge(c: Context, as_json) -> None:
     """Delete now the suggestions, feedback and learning data past retention_days, and say how many."""
-    emit(c.feedback_log().purge(), as_json,
+    emit(c.feedback_log().purge(progress), as_json,
          lambda d: f"deleted what was logged before {d['cutoff']} ({counted(d['retention_days'], 'day')}): "
                    f"{counted(d['suggestions'], 'suggestion')}, {counted(d['feedback'], 'feedback row')}, "
                    f"{counted(d['learn_events'], 'learning event')}, {counted(d['learned'], 'learned phrasing')}, "

@@ -2852,6 +2852,22 @@ def test_purge_deletes_what_is_past_retention_and_says_how_much(home, run, fake_
     assert "0 suggestions, 0 feedback rows" in run("purge").stdout
 
 
+def test_purge_and_backup_show_progress_on_stderr(home, run, fake_models, tmp_path):
+    """A first purge of a year's log (83 s under load) and a 1.4 GB backup (17 s) said
+    nothing until they were done."""
+    import sqlite3
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("suggest", "多久发货")
+    with sqlite3.connect(home / "kefu.db") as con:
+        con.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
+    purged = run("purge", "--json")
+    assert json.loads(purged.stdout)["suggestions"] == 1 and "purging: 1/1" in purged.stderr
+    backed = run("backup", str(tmp_path / "b.db"), "--json")
+    assert json.loads(backed.stdout)["backup"] == str(tmp_path / "b.db")
+    assert f"backing up {home / 'kefu.db'} (" in backed.stderr
+
+
 def test_a_restore_does_not_bring_back_what_is_past_retention(home, run, fake_models, tmp_path):
     """A backup made before the purge brought the customer messages past retention_days back
     into the store, statistics and review queue until the next suggestion was logged."""
