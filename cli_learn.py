@@ -61,11 +61,12 @@ _NOT_APPROVABLE = {"archived": "  (entry archived 已归档: reject or move)",
               help="candidate: accepted by agents, undecided; agent-rejected: undecided pairings agents "
                    "rejected (demoted or on the way).")
 @click.option("--entry", "entry_id", help="Only this entry's learned phrasings.")
+@click.option("--limit", type=click.IntRange(min=1), help="List only the first N rows, and say how many more wait.")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def learn_queue(c: Context, status, entry_id, as_json) -> None:
+def learn_queue(c: Context, status, entry_id, limit, as_json) -> None:
     """Learned phrasings waiting for an editor (trusted ones are already used for retrieval)."""
     store = c.learner().store
     if entry_id is not None:  # as stored (ｋ010 is k010); an entry kefu does not have is an error
@@ -76,8 +77,11 @@ def learn_queue(c: Context, status, entry_id, as_json) -> None:
         rows = store.rejected_pairings(entry_id=entry_id)
     else:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
-    data = {"rule": {"min_agents": store.rule.min_agents}, "rows": _rows(c, rows)}
-    emit(data, as_json, lambda d: "\n".join(map(_row_text, d["rows"])) or "nothing to review")
+    more = max(len(rows) - limit, 0) if limit else 0
+    data = {"rule": {"min_agents": store.rule.min_agents}, "rows": _rows(c, rows[:limit]), "more": more}
+    emit(data, as_json, lambda d: "\n".join([*map(_row_text, d["rows"]),
+                                             *([f"… {more} more waiting (--limit {limit})"] if more else [])])
+         or "nothing to review")
 
 
 def _rows(c: Context, rows) -> list[dict]:

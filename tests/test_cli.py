@@ -1100,6 +1100,19 @@ def test_learn_queue_marks_a_row_of_an_archived_entry_and_reject_still_applies(h
     assert [r["entry_id"] for r in json.loads(run("learn", "queue", "--json").stdout)["rows"]] == ["k1"]
 
 
+def test_learn_queue_limit_lists_the_first_rows_and_says_how_many_more_wait(home, run, fake_models, tmp_path):
+    # After a year the queue held tens of thousands of rows, all printed; the console pages by 50.
+    _two_entries_each_with_a_learned_candidate(run, tmp_path)
+    everything = json.loads(run("learn", "queue", "--json").stdout)
+    first = json.loads(run("learn", "queue", "--limit", "1", "--json").stdout)
+    assert (first["rows"], first["more"], everything["more"]) == (everything["rows"][:1], 1, 0)
+    listed = run("learn", "queue", "--limit", "1").stdout.splitlines()
+    assert len(listed) == 2 and listed[-1] == "… 1 more waiting (--limit 1)"
+    assert "1 more" not in run("learn", "queue", "--limit", "2").stdout
+    refused = run("learn", "queue", "--limit", "0", ok=False)
+    assert refused.exit_code == 2 and "--limit" in refused.output
+
+
 def test_learn_queue_reads_its_entry_as_other_commands_do(home, run, fake_models, tmp_path):
     # --entry ｋ1 (full-width) and an unknown entry both said "nothing to review"
     _two_entries_each_with_a_learned_candidate(run, tmp_path)
