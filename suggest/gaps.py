@@ -661,7 +661,9 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
         out.append(m)
     where, args = _since("e.at", since)
     for sid, at, message, action, entry_id, hits, intent in db.execute(
-            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, s.hits, s.intent from learn_events e"
+            # the hits only where they are read: a year's rejects' hits were tens of MB
+            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id,"
+            " case when e.action = 'no_match' then s.hits end, s.intent from learn_events e"
             " left join suggestions s on s.id = e.suggestion_id"
             f" where e.action in ('no_match', 'reject'){where} order by e.at, e.id", args):
         if _chit_chat(intent, message) or sid in answered:
