@@ -411,8 +411,7 @@ def backup(c: Context, file, force, as_json) -> None:
     refuse_overwrite(file, force)
     # One step, no running count: SQLite starts a stepped backup over whenever the panel
     # writes meanwhile. A big store takes a while (17 s for 1.4 GB): say what is coming.
-    click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True)
-    do_backup(db, file)
+    do_backup(db, file, lambda: click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True))
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 
 

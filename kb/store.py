@@ -927,14 +927,15 @@ def full_disk_note(folder: str | Path) -> str:
     return f"; the disk holding {folder} is full ({free} bytes free)" if free < 1 << 20 else ""
 
 
-def backup(db_path: str | Path, dest: str | Path) -> None:
+def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | None = None) -> None:
     """Copy a live store with SQLite's online backup API (safe while others use it);
     KefuError naming the side that failed: the store when it cannot be read, `dest` when
     it cannot be written there.
 
     The copy is written beside `dest` under a temporary name and renamed to it once
     complete: a backup killed half-way is never a file at `dest` that looks like one (and
-    restores badly), and `dest` may be any file that is to be overwritten, SQLite or not."""
+    restores badly), and `dest` may be any file that is to be overwritten, SQLite or not.
+    `started` is called once both sides are found usable, before the copy."""
     db_path, dest = Path(db_path), Path(dest)
     check_backup_target(db_path, dest)
     # A folder this user cannot write is backed up all the same (an admin backing up the
@@ -951,6 +952,8 @@ def backup(db_path: str | Path, dest: str | Path) -> None:
             raise KefuError(f"cannot write the backup {dest}: folder {folder} does not exist")
         partial = dest.with_name(f".{dest.name}.partial")
         _remove_with_log(partial)  # left by a backup that was killed
+        if started:
+            started()
         try:
             dst = sqlite3.connect(str(partial))
             try:
