@@ -73,14 +73,27 @@ GIVEN_NUMBER = re.compile(r"(?:订单编号|订单号码|订单号|订单|编号
 # A number read out digit by digit, as a phone's speech-to-text writes it (幺三五七二四六八…,
 # 一三五七…, 零 or 〇 for 0): ten digits or more, which words never are (一百二十九 has 百,
 # 三三两两 两). Read as the digits it is (`spoken_digits`): an order number said aloud is
-# matched and filled in as one typed, and a phone number said aloud is masked.
-SPOKEN_NUMBER = re.compile(r"[零〇幺一二三四五六七八九\d]{10,}")
+# matched and filled in as one typed, and a phone number said aloud is masked. Never beside
+# typed digits: 13912345678一直 is a phone number and the 一 of 一直, not 139123456781.
+SPOKEN_NUMBER = re.compile(r"(?<!\d)[零〇幺一二三四五六七八九]{10,}(?!\d)")
 _SPOKEN_DIGIT = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+# A last digit that begins the word after the number (…七八一直打不通, …一二三天了): the
+# number ends before it, when ten digits are left.
+_WORD_AFTER_NUMBER = re.compile(r"一[直下共起样会点个件次些天]|[二三四五六七八九]天")
+
+
+def _spoken(m: re.Match) -> str:
+    said = m.group()
+    if len(set(said)) == 1:  # 一一一一… is no number
+        return said
+    if len(said) > 10 and _WORD_AFTER_NUMBER.match(m.string, m.end() - 1):
+        return said[:-1].translate(_SPOKEN_DIGIT) + said[-1]
+    return said.translate(_SPOKEN_DIGIT)
 
 
 def spoken_digits(text: str) -> str:
     """`text` with a number said digit by digit (`SPOKEN_NUMBER`) in digits."""
-    return SPOKEN_NUMBER.sub(lambda m: m.group().translate(_SPOKEN_DIGIT), text)
+    return SPOKEN_NUMBER.sub(_spoken, text)
 
 
 def question_window(text: str, width: int) -> str:

@@ -87,6 +87,15 @@ def test_mask_hides_a_phone_number_said_digit_by_digit(text, masked):
     assert mask(text) == masked
 
 
+@pytest.mark.parametrize("text, masked", [
+    ("我的手机13912345678一直打不通", "我的手机【手机号】一直打不通"), ("电话13912345678一会儿再打", "电话【手机号】一会儿再打"),
+    ("电话幺三九一二三四五六七八一直打不通", "电话【手机号】一直打不通")])
+def test_a_phone_number_keeps_its_mask_beside_a_number_word(text, masked):
+    """A typed number and the 一 of 一直 after it were read as one number said aloud
+    (139123456781直): the phone number was stored in the feedback log unmasked."""
+    assert mask(text) == masked
+
+
 def test_mask_keeps_an_order_number_named_after_a_card():
     assert mask(f"退到银行卡，订单号{ORDER}") == f"退到银行卡，订单号{ORDER}"
 

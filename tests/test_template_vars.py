@@ -8,6 +8,7 @@ import pytest
 
 from kefu.kb.entry import validate
 from kefu.kb.errors import ImportFileError, InvalidEntry
+from kefu.kb.text import normalize
 from kefu.kb.template import broken_variable, variables
 from kefu.suggest.draft import fill, values_from_message
 from kefu.suggest.phrases import PhraseLibrary
@@ -93,6 +94,20 @@ def test_an_order_number_said_in_chinese_digits_is_found(text, order):
     """A phone's speech-to-text writes a number read out digit by digit in characters
     (幺三五七…): the draft asked for the order number the customer had just said."""
     assert values_from_message(text).get("订单号") == order
+
+
+@pytest.mark.parametrize("text, asked, values", [
+    ("13912345678一直打不通", "请提供订单号", {}),
+    ("订单2026120112345三天了还没发货", "", {"订单号": "2026120112345"}),
+    ("订单２０２６１２０１１２３４５三天了还没发货", "", {"订单号": "2026120112345"}),
+    ("单号SF1234567890一直不更新", "", {"快递单号": "SF1234567890", "运单号": "SF1234567890"}),
+    ("订单号123456789012七天无理由能退吗", "", {"订单号": "123456789012"}),
+    ("订单幺三五七二四六八零九一二三天了", "", {"订单号": "135724680912"})])
+def test_a_typed_number_does_not_take_the_number_word_after_it(text, asked, values):
+    """SPOKEN_NUMBER took typed digits and the 一 of 一直 (the 三 of 三天) after them as one
+    number said aloud: a phone number became order number 139123456781, SF1234567890 the
+    tracking number SF12345678901."""
+    assert values_from_message(normalize(text).text, asked) == values
 
 
 def test_values_from_message_finds_order_number():

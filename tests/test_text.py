@@ -444,6 +444,15 @@ def test_a_number_said_digit_by_digit_is_matched_as_one_typed(typed, read):
     assert mandarin(normalize(typed).text) == read
 
 
+@pytest.mark.parametrize("typed", ["订单号1234567890一直没发货怎么回事", "123456五六七八", "一一一一一一一一一一"])
+def test_digits_typed_beside_number_words_stay_as_typed(typed):
+    """Typed digits and a number word after them (一直, 三天) are no number said aloud, nor
+    digits half typed and half said, nor one character said over and over."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == normalize(typed).text
+
+
 @pytest.mark.parametrize("typed, read", [
     ("kd到哪了", "快递到哪了"), ("查kd", "查快递"), ("我的dd呢", "我的订单呢"), ("dd号多少", "订单号多少"),
     ("qs了但是没收到", "签收了但是没收到"), ("显示qs了", "显示签收了"),
