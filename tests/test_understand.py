@@ -580,6 +580,23 @@ def test_the_problem_words_alone_still_report_one(message):
     assert reports_problem(message), message
 
 
+@pytest.mark.parametrize("message", ["这个功能不能用了", "蓝牙功能不能用", "充电器可能不能用了", "性能不能用", "绝对不对",
+                                     "用不了几天就没电了", "用不了多久就坏", "差不多少了一半"])
+def test_a_problem_word_after_a_word_like_its_question_form_still_reports_one(message):
+    """能不能用, 对不对 and 多少了 ask; 功能不能用, 绝对不对 and 差不多少了一半 report a fault, as
+    用不了几天就没电了 does: 这个功能不能用了 lost its empathy line."""
+    from kefu.suggest.understand import reports_problem
+
+    assert reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["这个功能能不能用", "用不了几天就能到吧", "差不多多少了"])
+def test_the_question_forms_after_such_words_report_none(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
+
+
 # Read on messages the lexicons were not tuned on (tests/data/intents_heldout.jsonl): anger
 # without swearing or 投诉, worry without 急, and words asked before buying.
 @pytest.mark.parametrize("message", [
