@@ -432,6 +432,14 @@ def test_speech_to_text_mishearings_are_read_as_the_words_meant(typed, read):
     assert mandarin(normalize(typed).text) == read
 
 
+@pytest.mark.parametrize("typed", ["这把尺马上能发吗", "卷尺马上发货吗", "钢尺马上到了吗"])
+def test_a_ruler_sent_at_once_is_no_size(typed):
+    """尺 + 马上 was read as 尺码: 这把尺马上能发吗 asked about the size chart, and in no hurry."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == normalize(typed).text
+
+
 @pytest.mark.parametrize("typed, read", [
     ("订单号是幺三五七二四六八九零一二三四五六七帮我查一下", "订单号是13572468901234567帮我查一下"),
     ("单号二零二六一一二八一二三四五六七八", "单号2026112812345678"),
