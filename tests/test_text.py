@@ -432,6 +432,24 @@ def test_speech_to_text_mishearings_are_read_as_the_words_meant(typed, read):
     assert mandarin(normalize(typed).text) == read
 
 
+@pytest.mark.parametrize("typed", ["今天的推款还有吗", "店里推款到货了吗", "直播间推款还有货吗", "这是今年的首推款吗",
+                                   "你们这周推款什么时候上新"])
+def test_a_promoted_item_is_no_refund(typed):
+    """推款 is also a shop's promoted item: 今天的推款还有吗 was read as 退款 and drafted the
+    refund timeline for a customer about to buy."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == normalize(typed).text
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("我的推款还没到", "我的退款还没到"), ("推款到了吗", "退款到了吗"), ("推款什么时候到账", "退款什么时候到账")])
+def test_a_refund_misheard_is_still_read_beside_those_words(typed, read):
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
 @pytest.mark.parametrize("typed", ["这把尺马上能发吗", "卷尺马上发货吗", "钢尺马上到了吗"])
 def test_a_ruler_sent_at_once_is_no_size(typed):
     """尺 + 马上 was read as 尺码: 这把尺马上能发吗 asked about the size chart, and in no hurry."""
