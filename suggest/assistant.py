@@ -65,7 +65,21 @@ _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|�
 # A voice message's questions run on without a mark between them, joined by 然后 ("这个什么时候
 # 发货然后能不能开发票", as a phone's speech-to-text writes them): where both sides ask, 然后
 # starts the next question; in a story it only says what came next (收到然后发现坏了怎么办).
+# Nor where one question goes on over it: 然后再 / 才 / 就 (not 就是) is the same step (能不能先
+# 换货然后再补差价吗), and an A-not-A before it with 吗 at the end asks once (是不是要先退货然后
+# 退款吗); 什么的 (衣服什么的, "and so on") asks nothing.
 _THEN = "然后"
+_GOES_ON = re.compile(r"再|才|就(?!是)")
+_A_NOT_A = re.compile(r"是不是|能不能|可不可以|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
+_ENDS_ASKING = re.compile(r"吗[?？!！~～。.\s]*$")
+
+
+def _asks_on_its_own(said: str, then: str) -> bool:
+    """Whether `said`, before a 然后, is a question of its own when `then` follows it."""
+    asks = [m.group() for m in _ASKS.finditer(said.replace("什么的", ""))]
+    if not asks or _GOES_ON.match(then):
+        return False
+    return not (all(_A_NOT_A.fullmatch(a) for a in asks) and _ENDS_ASKING.search(then))
 
 
 def _apart(marks: re.Pattern, text: str) -> list[str]:
@@ -75,7 +89,7 @@ def _apart(marks: re.Pattern, text: str) -> list[str]:
         parts = piece.split(_THEN)
         said = parts[0]
         for part in parts[1:]:
-            if _ASKS.search(said) and _ASKS.search(part):
+            if _asks_on_its_own(said, part) and _ASKS.search(part):
                 pieces.append(said)
                 said = part
             else:
