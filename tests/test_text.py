@@ -432,6 +432,28 @@ def test_speech_to_text_mishearings_are_read_as_the_words_meant(typed, read):
     assert mandarin(normalize(typed).text) == read
 
 
+@pytest.mark.parametrize("typed", [
+    "方向盘有发飘吗", "这个发飘怎么解决",  # a car that floats
+    "这包油不新鲜了", "调料包油不够", "火锅底料的包油没了", "能包油纸吗", "给包油纸吗",  # a bag of oil, oil paper
+    "我已经亲收藏了",  # 亲 + 收藏
+    "发货真的快滴呢", "好的快滴发货哦", "你们发货好快滴了"])  # 快滴 for 快的
+def test_words_that_sound_like_shop_words_stay_as_said(typed):
+    """The speech-to-text readings took real words: 方向盘有发飘吗 became 发票 (an order question),
+    这包油不新鲜了 包邮, 我已经亲收藏了 签收藏, 你们发货好快滴了 好快递了."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == normalize(typed).text
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("有发飘吗", "有发票吗"), ("能开个发飘吗", "能开个发票吗"), ("包油不", "包邮不"), ("能包油吗", "能包邮吗"),
+    ("我的快滴呢", "我的快递呢"), ("已经亲收了", "已经签收了")])
+def test_the_shop_words_misheard_are_still_read(typed, read):
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
 @pytest.mark.parametrize("typed", ["今天的推款还有吗", "店里推款到货了吗", "直播间推款还有货吗", "这是今年的首推款吗",
                                    "你们这周推款什么时候上新"])
 def test_a_promoted_item_is_no_refund(typed):
