@@ -526,6 +526,15 @@ def test_a_voice_messages_fillers_before_a_greeting_still_greet(message, intent)
     assert understand(message, "售前").intent == intent, message
 
 
+@pytest.mark.parametrize("message, intent", [
+    ("听得到吗", "presale"), ("听得见吗", "presale"), ("能听见吗", "presale"), ("能听见吗 喂", "presale"),
+    ("喂 能听见吗", "greeting"), ("喂，听得到吗", "greeting")])
+def test_can_you_hear_me_greets_only_after_a_callers_hello(message, intent):
+    """听得到吗 alone asks about the goods (a headphone shop's question): only 喂 before it makes
+    it a voice caller's opener; 听得到吗 and 能听见吗 had become greetings."""
+    assert understand(message, "售前").intent == intent, message
+
+
 @pytest.mark.parametrize("message, only_thanks", [
     ("你好，我是上周买吹风机的那位，吹风机已经收到了，很好用，谢谢你们", True),
     ("衣服今天收到了，穿着很合身，面料也舒服，质量比想象的好，谢谢你们家", True),
