@@ -406,3 +406,13 @@ def test_a_reason_with_a_typo_is_reported_not_read_into_the_word():
     assert word_line("刷单 工效宣称")[2] == "工效宣称"
     for line in ("加 微信", "五星 好评", "没有 质感", "TOP 1"):  # a space inside a word, as before
         assert word_line(line)[2] is None, line
+
+
+@pytest.mark.parametrize("text", [
+    "支付宝：即时到账；微信：1-3个工作日；信用卡：3-7个工作日", "不同支付方式到账时间不同。微信：原路退回零钱",
+    "退款将原路退回您的微信：请注意查收",
+])
+def test_a_refund_timing_answer_naming_wechat_pay_is_not_flagged(text):
+    """The list's 微信: flagged every answer that lists how long each way of paying takes
+    (微信：1-3个工作日) as 站外交易; an ID after the colon is caught by 微信号: / vx: / wx:."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
