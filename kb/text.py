@@ -118,11 +118,30 @@ def question_window(text: str, width: int) -> str:
 def _question_end(text: str) -> int | None:
     """Where the last clause of `text` (normalised) that asks something ends, with one mark
     of its closing punctuation; None when none asks."""
-    end = None
+    span = _last_question(text)
+    return span[1] if span else None
+
+
+# A clause that only calls for the agent (亲在吗, 老板在不在呀, 有人吗) and a statement's 什么都 /
+# 没什么 (现在什么都来不及了) ask nothing a long message could be kept to.
+_CALLS_ONLY = re.compile(r"(?:亲爱的|亲亲|亲|老板|掌柜的?|店家|客服|小姐姐|小哥哥|美女|您好|你好|哈喽|hello|hi|嗨|请问|\s)*"
+                         r"(?:还在吗|在吗|在嘛|在么|在麽|在不在|在没|在的吗|在线吗|有人吗|有人在吗|有没有人)"
+                         r"(?:亲爱的|亲亲|亲|老板|呀|啊|哈|呢|\s)*")
+_ASKS_NOTHING = re.compile(r"(?<!为)什么都|没什么")
+
+
+def _last_question(text: str, real: bool = False) -> tuple[int, int] | None:
+    """Where the last clause of `text` (normalised) that asks something starts and ends, with
+    one mark of its closing punctuation; None when none asks. `real` passes over a clause
+    that only calls for the agent and a statement's 什么都 (`_CALLS_ONLY`)."""
+    span = None
     for clause in _CLAUSE.finditer(text):
-        if _QUESTION.search(clause.group()):
-            end = clause.start("close") + min(len(clause.group("close")), 1)  # with one mark
-    return end
+        said = text[clause.start():clause.start("close")]
+        if real and _CALLS_ONLY.fullmatch(said):
+            continue
+        if _QUESTION.search(_ASKS_NOTHING.sub(" ", said) if real else clause.group()):
+            span = clause.start(), clause.start("close") + min(len(clause.group("close")), 1)  # with one mark
+    return span
 
 
 def whole_number(text: str) -> int | None:
@@ -386,7 +405,7 @@ class Normalized:
     text: str  # simplified, half-width, lower-case, single spaces
     script: str
     truncated: bool = False
-    asked_window: bool = False  # truncated to the part up to its last question, not to its end
+    asked_window: bool = False  # truncated to the part from its last question on, not to its end
 
 
 # A terminal's escape sequences, whole (a lone ESC taken out would leave "[2J" in the
@@ -587,22 +606,25 @@ def is_blank(text: str) -> bool:
 
 def normalize(text: str, max_chars: int = MAX_CHARS, asked: bool = False) -> Normalized:
     """Half-width, lower-case, collapse spaces, convert to simplified; keep the tail of long
-    text. A customer's message (`asked`) keeps instead the `max_chars` up to the end of its
-    last clause that asks something, when one does before the end: a long complaint after
-    请问怎么退货？ kept only the complaint."""
+    text. A customer's message (`asked`) keeps instead the `max_chars` from the start of its
+    last clause that asks something (not 亲在吗 alone), when one does before the last
+    `max_chars`: a long complaint after 请问怎么退货？ kept only the complaint."""
     text = unicodedata.normalize("NFKC", scrub(text))
     text = _SPACE.sub(" ", text).strip()
     truncated = len(text) > max_chars
-    end = None
+    start = None
     if truncated:
         if asked:  # 吗, 什么: the question words are read in simplified script
             plain = to_simplified(text).lower()
-            end = _question_end(plain if len(plain) == len(text) else text)
-            end = end if end is not None and end < len(text) else None
-        text = text[:end][-max_chars:] if end else text[-max_chars:]
+            span = _last_question(plain if len(plain) == len(text) else text, real=True)
+            # the question and what follows it (why, what is wanted); a question within the
+            # last max_chars keeps the tail
+            if span and span[0] < len(text) - max_chars:
+                start = max(span[0], span[1] - max_chars)
+        text = text[start:start + max_chars] if start is not None else text[-max_chars:]
     script = detect_script(text)
     simplified = to_simplified(text) if script == TRADITIONAL or _CJK.search(text) else text
-    return Normalized(simplified.lower(), script, truncated, end is not None)
+    return Normalized(simplified.lower(), script, truncated, start is not None)
 
 
 # Cantonese as a Hong Kong customer writes it, read in the Mandarin the entries are

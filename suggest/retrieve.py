@@ -198,7 +198,7 @@ class Retriever:
         norm = normalize(for_matching(message), asked=True)
         warnings = []
         if norm.asked_window:
-            warnings.append(f"message longer than {MAX_CHARS} characters: only the part up to its last question was matched")
+            warnings.append(f"message longer than {MAX_CHARS} characters: only the part from its last question on was matched")
         elif norm.truncated:
             warnings.append(f"message longer than {len(norm.text)} characters: only its end was matched")
         index = self.kb.index()

@@ -11,6 +11,7 @@ from helpers import SHOP, entry_dict, patch_jieba
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery
+from kefu.kb.text import question_window
 from kefu.suggest import calibrate
 from kefu.suggest.retrieve import Fusion, Retriever
 
@@ -94,13 +95,26 @@ def test_very_long_message_keeps_its_tail_and_warns(retriever):
     assert result.hits
 
 
-def test_a_long_complaint_after_its_question_is_matched_on_the_question(retriever):
-    """请问怎么申请退货？ then 600 characters of complaint: only the complaint was matched."""
+def test_a_long_complaint_after_its_question_is_matched_on_the_question(retriever, monkeypatch):
+    """请问怎么申请退货？ then 600 characters of complaint: only the complaint was matched. The
+    shipped encoders read a long message's question (`question_window`); so does the fake here,
+    since it keeps the complaint after the question too."""
+    fake = retriever.kb.embedders[0]
+    monkeypatch.setattr(fake, "encode_queries",
+                        lambda texts: FakeEmbedder.encode_queries(fake, [question_window(t, 40) for t in texts]))
     message = "请问怎么申请退货？" + "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 30
     result = retriever.search(message)
     assert result.normalized.startswith("请问怎么申请退货")
     assert result.hits[0].entry_id == "return"
-    assert result.warnings == ["message longer than 500 characters: only the part up to its last question was matched"]
+    assert result.warnings == ["message longer than 500 characters: only the part from its last question on was matched"]
+
+
+def test_a_long_complaint_that_opens_with_a_greeting_is_matched_on_its_end(retriever):
+    """亲在吗？ then 600 characters of complaint was matched on 亲在吗 alone."""
+    message = "亲在吗？" + "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 30 + "我要申请退货"
+    result = retriever.search(message)
+    assert result.normalized.endswith("我要申请退货")
+    assert result.warnings == ["message longer than 500 characters: only its end was matched"]
 
 
 def test_traditional_message_matches_simplified_entry(retriever):

@@ -85,6 +85,31 @@ def test_a_long_message_asked_first_keeps_its_question(question):
     assert not last.asked_window and last.text == normalize(story + question).text
 
 
+_STORY = "这是我第一次在你们店买东西，朋友推荐说你们家的杯子质量特别好，我就下单了两个，一个送给同事当生日礼物。" * 10
+
+
+@pytest.mark.parametrize("message", [
+    "亲在吗？" + _STORY + "结果今天收到快递，两个杯子都碎了，麻烦给我补发或者退款。",
+    "老板，在不在呀？" + _STORY + "结果今天收到快递，两个杯子都碎了，麻烦给我补发或者退款。",
+    _STORY + "现在什么都来不及了，同事的生日就是明天。收到的两个杯子都碎了，要求退款。",
+])
+def test_a_greeting_or_a_statement_is_no_question_to_keep_a_long_message_to(message):
+    """亲在吗？ then 500 characters of complaint was matched on 亲在吗 alone, and 现在什么都来不及了
+    cut off the request after it: a message asking nothing but a greeting keeps its tail."""
+    n = normalize(message, asked=True)
+    assert n.truncated and not n.asked_window
+    assert n.text == normalize(message).text
+
+
+def test_a_long_message_keeps_its_question_and_what_follows_it():
+    """The window starts at the last question and runs on: 请问怎么退货？ in the middle kept
+    the 500 characters before it, not the complaint after it that says why."""
+    message = _STORY[:102] + "请问怎么退货？" + _STORY[:500]
+    n = normalize(message, asked=True)
+    assert n.asked_window and len(n.text) == MAX_CHARS
+    assert n.text.startswith("请问怎么退货?") and n.text == normalize(message[102:102 + MAX_CHARS]).text
+
+
 def test_max_chars_parameter():
     n = normalize("abcdefghij", max_chars=4)
     assert (n.text, n.truncated) == ("ghij", True)

@@ -266,8 +266,8 @@ _NOTE_PATTERNS = [
     # the retriever's
     (re.compile(r"message longer than (\d+) characters: only its end was matched$"),
      lambda m: f"消息超过{m[1]}字，只匹配了结尾部分"),
-    (re.compile(r"message longer than (\d+) characters: only the part up to its last question was matched$"),
-     lambda m: f"消息超过{m[1]}字，只匹配了到最后一个问题为止的部分"),
+    (re.compile(r"message longer than (\d+) characters: only the part from its last question on was matched$"),
+     lambda m: f"消息超过{m[1]}字，只匹配了从最后一个问题开始的部分"),
     # the assistant's, about the whole suggestion
     (re.compile(r"the customer chose 「(.*)」 from the agent's question$", re.S),
      lambda m: f"客户选了客服所问的「{m[1]}」：按它查找"),

@@ -35,7 +35,7 @@
   const HIT_LINE = /^(\S+) matched 「.*」; shared terms: ([^;]*);/;
   // The retriever matches only part of a very long message (its end, or up to its last
   // question): worth a visible warning.
-  const TRUNCATED = /^message longer than (\d+) characters: only (?:its end|the part up to its last question) was matched$/;
+  const TRUNCATED = /^message longer than (\d+) characters: only (?:its end|the part from its last question on) was matched$/;
   // A quoted campaign entry's validity ends within days: the agent must see it before sending.
   const ENDING = /^\S+ is valid until \S+: it ends soon$/;
 
