@@ -369,19 +369,23 @@ def script_evidence(text: str) -> tuple[int, int]:
     """(traditional-only, simplified-only) character counts; (0, 0) for script-neutral text.
     A character OpenCC's s2t respells but Taiwan's or Hong Kong's standard writes as it is
     (`_traditional_too`: 台, 吃, 床, 群, 温) is no evidence: 寄台灣多久 is traditional; nor
-    is a traditional one mainland chat types too (`_SIMPLIFIED_TOO`: 麼 in 在麼). A chat
+    is a traditional one mainland chat types too (`_SIMPLIFIED_TOO`: 麼) unless nothing else
+    counts (怎麼退 is traditional, the greeting 在麼 neutral). A chat
     app's placeholders and stickers (`STICKER`) count only when nothing else does: a
     mainland app writes [视频] and [流泪] in simplified script whatever the customer types."""
     if "[" in text and (said := STICKER.sub("", text)) != text and (evidence := script_evidence(said)) != (0, 0):
         return evidence
     trad = sum(1 for a, b in zip(text, to_simplified(text)) if a != b and a not in _SIMPLIFIED_TOO)
     simp = sum(1 for a, b in zip(text, _converter("s2t").convert(text)) if a != b and not _traditional_too(a))
+    if (trad, simp) == (0, 0):  # 什麼, 怎麼退: Taiwan's, when nothing else tells; the greeting 在麼 stays neutral
+        trad = sum(1 for i, c in enumerate(text) if c in _SIMPLIFIED_TOO and text[i - 1:i] != "在")
     return trad, simp
 
 
-# Traditional characters that mainland chat types too, so they are no evidence either way:
-# 麼 (在麼, 怎麼) comes up in simplified-script input methods and old habits; 在麼 alone got a
-# traditional draft. 請問這個在麼 is still traditional on 請, 問, 這, 個.
+# Traditional characters that mainland chat types too, so they count only when nothing
+# else does: 麼 comes up in simplified-script input (在麼, 在麼？怎麼退货 is simplified on 货)
+# yet is Taiwan's own 什麼 / 怎麼 (怎麼退 is traditional). 在麼 alone got a traditional
+# draft, so the greeting's 麼 never counts; 請問這個在麼 is still traditional on 請, 問, 這, 個.
 _SIMPLIFIED_TOO = frozenset("麼")
 
 

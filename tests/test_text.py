@@ -63,6 +63,15 @@ def test_a_traditional_character_simplified_writers_use_too_is_no_evidence(text,
     assert script_evidence("在麼") == (0, 0)
 
 
+@pytest.mark.parametrize("text", ["什麼", "怎麼了", "怎麼退", "要怎麼用", "怎麼付款", "那麼大", "可以退麼"])
+def test_me_alone_still_tells_taiwan_script(text):
+    """Taiwan writes 什麼 / 怎麼 with 麼 and often nothing else traditional in a short message:
+    those got simplified drafts once 麼 counted for neither script. It counts when nothing
+    else does, but for the greeting 在麼."""
+    assert detect_script(text) == TRADITIONAL
+    assert script_evidence(text) == (1, 0)
+
+
 def test_long_text_keeps_the_tail():
     head = "前面是很长的背景说明。" * 100
     n = normalize(head + "最后的问题是运费怎么算")
