@@ -38,10 +38,12 @@ def path_text(path: str | Path) -> str:
     in another encoding than UTF-8 (GBK, from a zip made on Chinese Windows) comes from
     Python with lone surrogates, which SQLite, the rejected-rows file and the terminal
     refuse: its other bytes are shown as \\xNN escapes, the same ones each time, so the
-    file keeps one source key. Such a path's backslashes are escaped too (\\x5c), and so
-    are those of a UTF-8 path holding an escape-like \\xNN itself: a name with the four
-    characters \\xd6 was the same text as one with the byte 0xd6, so the two files were
-    one source. Any other path is its own text."""
+    file keeps one source key. Such a path's backslash that an escape could be taken for
+    (before xNN) is escaped too (\\x5c), and so is that of a UTF-8 path holding an
+    escape-like \\xNN itself: a name with the four characters \\xd6 was the same text as
+    one with the byte 0xd6, so the two files were one source. Any other backslash stays, as
+    the byte 0x5c ending 淺 in GBK: escaping it gave a stored name a new key. Any other path
+    is its own text."""
     raw = os.fsencode(path)
     try:
         text = raw.decode("utf-8")
@@ -50,10 +52,11 @@ def path_text(path: str | Path) -> str:
             return text
     except UnicodeDecodeError:
         pass
-    return raw.replace(b"\\", b"\\x5c").decode("utf-8", "backslashreplace")
+    return _AMBIGUOUS.sub(rb"\\x5c", raw).decode("utf-8", "backslashreplace")
 
 
 _ESCAPE_LIKE = re.compile(r"\\x[0-9a-f]{2}")  # as backslashreplace writes a byte
+_AMBIGUOUS = re.compile(rb"\\(?=x[0-9a-f]{2})")  # a path's backslash read as such an escape
 
 
 def unsupported(suffix: str) -> str:
