@@ -747,8 +747,9 @@ _ASKING = re.compile(r"[?吗呢么嘛]|^(?:(?:hi|hello|hey)\b\W*)?(?:can|could|h
 
 
 # A shop's name that an English shop word begins or stands in (Refund Shop旗舰店, Return旗舰店,
-# Happy Return Store): the word then is a name, not a question. Not 店里 / 店内 (return到店里).
-_SHOP_NAME = re.compile(r" ?(?:shop|store)(?![a-z])| ?(?:[a-z]+ ?)?(?:官方)?(?:旗舰|专卖|专营|官方)?店(?![里内中面铺])")
+# Happy Return Store): the word then is a name, not a question. Not 店里 / 店内 (return到店里),
+# nor the shop's people after the word (我要refund店家不理我, return店员说不行).
+_SHOP_NAME = re.compile(r" ?(?:shop|store)(?![a-z])| ?(?:[a-z]+ ?)?(?:官方)?(?:旗舰|专卖|专营|官方)?店(?![里内中面铺家员长主小老])")
 
 
 def _english(text: str) -> str:

@@ -571,6 +571,18 @@ def test_an_english_shop_word_in_a_shops_name_is_not_read(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
+    ("我要refund店家不理我", "我要退款店家不理我"), ("return店员说不行", "退货店员说不行"),
+    ("想return 店家同意吗", "想退货 店家同意吗"), ("申请refund 店主说等", "申请退款 店主说等"),
+    ("我想exchange 店长说可以吗", "我想换货 店长说可以吗"), ("refund店小二不回", "退款店小二不回")])
+def test_an_english_shop_word_before_the_shops_people_is_read(typed, read):
+    """店家 / 店员 / 店长 / 店主 / 店小二 are the shop's people, not the end of a shop's name:
+    我要refund店家不理我 was left unread."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [
     ("以经付款了", "已经付款了"), ("以经发货了吗", "已经发货了吗"), ("我以经等了三天", "我已经等了三天"), ("以经过了七天", "已经过了七天"),
     ("以经销商价格出售", "以经销商价格出售"), ("以经常穿的尺码为准", "以经常穿的尺码为准"), ("以经理的名义", "以经理的名义"),
     ("以经期为准", "以经期为准"), ("以经度计算", "以经度计算")])
