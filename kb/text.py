@@ -665,11 +665,11 @@ _CANTONESE = [(re.compile(p), w) for p, w in (
 # where free postage is asked (能包油吗, 满多少包油, 包不包油: not 面包油, 包油条).
 # kd, dd and qs are models, brands and names as well (KD鞋, kd500, DD礼服裙, QS认证, 我叫dd):
 # read only beside a word of parcels or orders (kd到哪了, 查kd, 我的dd呢, dd号, qs了), or
-# kd and dd as the whole message (kd?, 亲 dd: `_ALONE`).
+# kd as the whole message (kd?, 亲 kd: `_ALONE`); dd alone is 滴滴, a ping: 在吗.
 _BESIDE_PARCEL = (r"(?<![a-z\d-])(?:(?<=[的查下发走用寄么个了]){0}(?![a-z\d-])"
                   r"|{0}(?=[到呢单号吗了还怎几没啥寄送发显停是在已]))")
-# A message of kd or dd alone (亲 before it at most, punctuation after), as a shop's chat
-# asks after the parcel or the order: kd? was no word of the message.
+# A message of kd or dd alone (亲 before it at most, punctuation after): a shop's chat asks
+# after the parcel with kd? (no word of the message), and pings with dd (滴滴, 在吗).
 _ALONE = r"(?:^|(?<=^亲)|(?<=^亲 )|(?<=^亲,)){0}(?=[\s?!.。~]*$)"
 _CHAT = [(re.compile(p), w) for p, w in (
     (r"肿么", "怎么"), (r"木有", "没有"), (r"神马", "什么"), (r"俩个?", "两个"), (r"仨个?", "三个"),
@@ -677,7 +677,7 @@ _CHAT = [(re.compile(p), w) for p, w in (
     (r"(?<![a-z\d])tk(?![a-z])", "退款"), (r"(?<![a-z\d])th(?![a-z])", "退货"), (r"(?<![a-z\d])zfb(?![a-z])", "支付宝"),
     (r"(?<![a-z\d])jd(?![a-z])", "京东"), (r"(?<![a-z\d])[wv]x(?![a-z])", "微信"), (r"(?<![a-z\d])sf(?![a-z])", "顺丰"),
     (_BESIDE_PARCEL.format("kd"), "快递"), (_BESIDE_PARCEL.format("dd"), "订单"), (_BESIDE_PARCEL.format("qs"), "签收"),
-    (_ALONE.format("kd"), "快递"), (_ALONE.format("dd"), "订单"),
+    (_ALONE.format("kd"), "快递"), (_ALONE.format("dd"), "在吗"),
     (r"(?:(?<=[想要能以么请我了])推货|(?<![主在品播])推货(?=[吗了呢吧运地,.!?~\s]|$))(?![车架])", "退货"), (r"(?<![染长假理头])(?:(?<=[开要用子通税的])发漂|发漂(?=[吗呢不,.!?~\s]|抬头|怎么|$))(?![色染流洗亮白移])", "发票"), (r"以经(?=[付发收下申买退拍签提寄等到是有没很好]|过了)", "已经"),
     (r"^(亲[\s,]?)?再(?=[吗嘛么](?![\u4e00-\u9fff]))", r"\1在"),
     (r"(?<![主新爆热力品款首周间里店播重])(?:(?<=[想要能以么请我了申])推款|"

@@ -549,7 +549,7 @@ def test_kd_dd_qs_are_read_only_beside_a_parcels_or_orders_word(typed, read):
 
 
 @pytest.mark.parametrize("typed, read", [
-    ("kd", "快递"), ("KD?", "快递?"), ("kd？", "快递?"), ("dd", "订单"), ("dd呢", "订单呢"), ("亲 kd", "亲 快递"),
+    ("kd", "快递"), ("KD?", "快递?"), ("kd？", "快递?"), ("dd呢", "订单呢"), ("亲 kd", "亲 快递"),
     ("kd。", "快递。"), ("KD鞋", "kd鞋"), ("kd 500", "kd 500"), ("kd dd", "kd dd")])
 def test_a_message_of_kd_or_dd_alone_is_read_as_parcel_or_order(typed, read):
     """In a shop's chat a lone kd asks after the parcel, a lone dd after the order: "kd?" was
@@ -565,6 +565,15 @@ def test_a_message_of_kd_or_dd_alone_is_read_as_parcel_or_order(typed, read):
     ("can i return this to the store?", "can i 退货 this to the store?"), ("我想refund", "我想退款")])
 def test_an_english_shop_word_in_a_shops_name_is_not_read(typed, read):
     """Refund Shop旗舰店怎么样 asks about a shop of that name: it was read as a refund question."""
+    from kefu.kb.text import mandarin
+
+    assert mandarin(normalize(typed).text) == read
+
+
+@pytest.mark.parametrize("typed, read", [("dd", "在吗"), ("DD?", "在吗?"), ("亲 dd", "亲 在吗"), ("dd～", "在吗~")])
+def test_a_message_of_dd_alone_is_a_ping(typed, read):
+    """A lone dd is 滴滴 in mainland chat, a ping (are you there?): it was read as 订单 and
+    answered with 订单不见了."""
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
