@@ -416,3 +416,17 @@ def test_a_refund_timing_answer_naming_wechat_pay_is_not_flagged(text):
     """The list's 微信: flagged every answer that lists how long each way of paying takes
     (微信：1-3个工作日) as 站外交易; an ID after the colon is caught by 微信号: / vx: / wx:."""
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "如有破损请拍照晒图联系客服，我们给您补发", "收到货有问题请晒图后联系客服处理", "晒图找客服登记",
+])
+def test_after_sale_photos_sent_to_the_agent_are_not_paid_reviews(text):
+    """晒图 is also the photo of a broken item sent to the agent: 晒图联系客服，我们给您补发
+    was flagged as 诱导好评. The parcel card's 晒图后联系客服领红包 still flags."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", ["晒图后联系客服领红包", "五星好评晒图后联系客服", "晒图联系客服返现5元", "好评晒图找客服"])
+def test_a_photo_for_a_reward_still_flags(text):
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
