@@ -430,3 +430,12 @@ def test_after_sale_photos_sent_to_the_agent_are_not_paid_reviews(text):
 @pytest.mark.parametrize("text", ["晒图后联系客服领红包", "五星好评晒图后联系客服", "晒图联系客服返现5元", "好评晒图找客服"])
 def test_a_photo_for_a_reward_still_flags(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text", ["请确认微信号是否已实名认证", "您的微信号是否与下单手机一致", "这样能增加威信吗"])
+def test_asking_whether_a_wechat_id_is_verified_is_no_offsite_deal(text):
+    """微信号是否 asks about the customer's own account (微信号是 flagged it), and 增加威信
+    (to gain prestige) held 加威信. 微信号是abc123 and 加威信 alone still flag."""
+    safety = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
+    assert _words(safety.check(text)) == []
+    assert safety.check("微信号是abc123") and safety.check("加威信")
