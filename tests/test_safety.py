@@ -439,3 +439,10 @@ def test_asking_whether_a_wechat_id_is_verified_is_no_offsite_deal(text):
     safety = Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES)
     assert _words(safety.check(text)) == []
     assert safety.check("微信号是abc123") and safety.check("加威信")
+
+
+@pytest.mark.parametrize("text", ["本店不参与好评返现、追评返现", "我们不会索要身份证号、银行卡密码或验证码"])
+def test_a_denial_governs_every_word_of_a_listed_run(text):
+    """本店不参与好评返现、追评返现 denies both, yet 追评返现 after the 、 was flagged."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
