@@ -224,10 +224,10 @@ _DENIED_AFTER = re.compile(r"[号码]?(?:我们|我|这边|本店|客服|都|是
 @functools.lru_cache(maxsize=8)
 def _gap(words: tuple[str, ...]) -> re.Pattern:
     """What may stand between a denial and the word it governs: 以任何理由要求您, 向任何人透露,
-    有人冒充客服让您, and a listed word joined by 和/或/、 (透露银行卡密码和验证码, 不参与好评返现、
+    有人冒充客服让您, 相信任何 (不要相信任何VX:开头的陌生人), and a listed word joined by 和/或/、 (透露银行卡密码和验证码, 不参与好评返现、
     追评返现)."""
     listed = "".join(f"|{re.escape(w)}(?:和|或|或者|及|以及|与|、)" for w in words)
     return re.compile(r"(?:以任何理由|以任何方式|任何理由|任何形式的?|任何人|任何|私自|擅自|随意|随便|主动|"
                       r"要求|让|叫|向|对|跟|与|和|给|再|去|帮|替|您|你|顾客|客户|买家|他人|别人|陌生人|"
                       r"有人|自称客服的|(?:冒充|假冒)?(?:客服|本店|商家|店家|平台|官方|卖家|工作人员|快递员?)|添加|添|加|索要|索取|提供|透露|告诉|泄露|"
-                      r"进行|参与|把|将|在|私下|轻易|代替药物|替代药物" + listed + r")*")
+                      r"进行|参与|把|将|在|私下|轻易|相信|轻信|代替药物|替代药物" + listed + r")*")

@@ -446,3 +446,8 @@ def test_a_denial_governs_every_word_of_a_listed_run(text):
     """本店不参与好评返现、追评返现 denies both, yet 追评返现 after the 、 was flagged."""
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
 
+
+@pytest.mark.parametrize("text", ["不要相信任何VX:开头的陌生人", "请勿相信加微信退款的说法"])
+def test_a_warning_not_to_believe_spares_the_word(text):
+    """不要相信 / 请勿相信 warn against what follows: 不要相信任何VX:开头的陌生人 was flagged."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
