@@ -91,9 +91,10 @@ def word_line(line: str) -> tuple[str, str, str | None]:
 
 def _mistyped(last: str, reason: str) -> bool:
     """Whether a line's last part reads like `reason` mistyped: holding it (承诺类), begun
-    (极限), sharing its first two characters (功效宣传), or one character off a reason of
-    three or more (站外交意). Two-character reasons allow no such slip: 质感 is not 敏感."""
-    return (reason in last or reason.startswith(last) or last[:2] == reason[:2]
+    (极限), or one character off a reason of three or more (功效宣传, 站外交意). Two-character
+    reasons allow no such slip: 质感 is not 敏感; nor does sharing the first two characters
+    alone: 保证 功效显著 is a word with a space."""
+    return (reason in last or reason.startswith(last)
             or len(last) == len(reason) >= 3 and sum(a != b for a, b in zip(last, reason)) == 1)
 
 

@@ -451,3 +451,11 @@ def test_a_denial_governs_every_word_of_a_listed_run(text):
 def test_a_warning_not_to_believe_spares_the_word(text):
     """不要相信 / 请勿相信 warn against what follows: 不要相信任何VX:开头的陌生人 was flagged."""
     assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("line", ["保证 功效显著", "效果 极限挑战"])
+def test_a_word_whose_last_part_only_begins_like_a_reason_is_no_mistyped_reason(line):
+    """保证 功效显著 is a word with a space: sharing 功效 with 功效宣称 made it a mistyped reason,
+    which the console refused and kefu lint warned of. 功效宣传 (one character off) still is."""
+    assert word_line(line)[2] is None
+    assert word_line("治疗 功效宣传")[2] == "功效宣传"
