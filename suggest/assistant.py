@@ -19,9 +19,10 @@ from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
-from kefu.kb.text import (GIVEN_NUMBER, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL, apart_auto_replies,
-                          chat_header, for_matching, is_auto_reply, is_chat_notice, normalize, product_name,
-                          quotes_earlier, script_evidence, scrub, to_simplified, to_traditional, without_chat_frame)
+from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL,
+                          apart_auto_replies, chat_header, for_matching, is_auto_reply, is_chat_notice, normalize,
+                          product_name, question_window, quotes_earlier, script_evidence, scrub, to_simplified,
+                          to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -362,6 +363,18 @@ def _topics(seg, text: str) -> list[str]:
     return [w for w in _words(seg, text) if not _NO_TOPIC.fullmatch(w)]
 
 
+def _before(turns: list[str], message: str) -> list[str]:
+    """The earlier `turns` to search together with `message`: all of them, or when the
+    search would keep only part of the whole (over MAX_CHARS), their text cut to its last
+    question (`question_window`) in the room the message leaves. 还没收到货 after 请问怎么申请
+    退货？ and a long complaint was searched on the 500 characters from that question on,
+    without itself."""
+    if len(" ".join(turns + [message])) <= MAX_CHARS:
+        return turns
+    room = MAX_CHARS - len(message) - 1
+    return [question_window(" ".join(turns), room)] if room > 0 else []
+
+
 def _sent(hit: Hit, agent_turns: list[str]) -> bool:
     """Whether an agent's turn of the talk gave `hit`'s answer already."""
     return any(same_answer(hit.answer, turn) for turn in agent_turns)
@@ -668,7 +681,8 @@ class Assistant:
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
             # The pasted lines are left out before the turns are joined by spaces: an order card
             # sent as a turn of its own ran into the turns beside it, and its labels were matched.
-            joined = self.retriever.search(for_matching("\n".join(earlier[-2:] + [message])).replace("\n", " "))
+            joined = self.retriever.search(for_matching("\n".join(_before(earlier[-2:], message) + [message]))
+                                           .replace("\n", " "))
             # Words naming a topic count here, and question words asking for a time or an
             # amount (see _ASKED_FOR): "多久到" after "这个有优惠吗" is about delivery times,
             # which its own hits speak of and the joined reading's (生日券) neither names nor
@@ -826,7 +840,7 @@ class Assistant:
         whose freight it asks. Its best hit that speaks of them answers it, if plausible (the
         agent's words dilute the reading); otherwise `result` stands. One more search, only
         for such follow-ups."""
-        told = self.retriever.search(" ".join(earlier[-2:] + [answer, message]))
+        told = self.retriever.search(" ".join(_before(earlier[-2:] + [answer], message) + [message]))
         fit = next((h for h in told.hits if all(_speaks_of(h, w) for w in named)), None)
         if told.no_match or fit is None or fit.confidence < self.plausible:
             return result

@@ -2235,3 +2235,18 @@ def test_an_earlier_turns_card_is_not_matched_with_a_vague_message(assistant):
     pasted = assistant.suggest("那能退吗", [{"role": "customer", "text": "衣服买大了能换吗"},
                                          {"role": "customer", "text": card}])
     assert [(h.id, h.confidence) for h in pasted.hits] == [(h.id, h.confidence) for h in bare.hits]
+
+
+def test_a_follow_up_read_with_a_long_earlier_turn_keeps_the_follow_up(assistant, monkeypatch):
+    """还没收到货 after 请问怎么申请退货？ and 600 characters of complaint was searched together
+    with them on the 500 characters from that question on: the follow-up itself fell outside.
+    The earlier turns are cut to their question so the message is read whole."""
+    from kefu.kb.text import normalize
+
+    searched = []
+    search = assistant.retriever.search
+    monkeypatch.setattr(assistant.retriever, "search", lambda q, *a, **k: searched.append(q) or search(q, *a, **k))
+    story = "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 25
+    assistant.suggest("还没收到货", [{"role": "customer", "text": "请问怎么申请退货？" + story}])
+    joined = [normalize(q, asked=True).text for q in searched if q != "还没收到货"]
+    assert joined and all(q.endswith("还没收到货") and "申请退货" in q for q in joined)
