@@ -83,7 +83,7 @@ def test_long_text_keeps_the_tail():
 @pytest.mark.parametrize("question", ["请问这个怎么退货？", "請問這個怎麼退貨？", "这个能退吗"])
 def test_a_long_message_asked_first_keeps_its_question(question):
     """A long complaint with the question at its start kept only its last 500 characters,
-    the complaint: a customer's message (`asked`) keeps those up to its last question."""
+    the complaint: a customer's message (`asked`) keeps those from its last question on."""
     story = "衣服穿了一次就起球了，颜色也和图片差很多，我非常失望，" * 30
     n = normalize(question + story, asked=True)
     assert n.truncated and n.asked_window
