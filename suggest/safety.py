@@ -211,12 +211,29 @@ def _warned(text: str, first: int, last: int, words=()) -> bool:
         end += 1
     # 让您……的都是骗子 warns, and 身份证号我们不需要 / 我的微信号不能给您 deny the word itself;
     # 不违规 / 防诈骗 / 说这里有违规词 / 不需要排队 after it do not
-    return bool(_WARNED_AFTER.match(text[last:end]) or _DENIED_AFTER.match(text[last:end]))
+    return bool(_WARNED_AFTER.match(text[last:end]) or _DENIED_AFTER.match(text[last:end])) \
+        or _quoted_warning(text, first, last)
+
+
+def _quoted_warning(text: str, first: int, last: int) -> bool:
+    """Whether the word at text[first:last] stands in quotes that the rest of the sentence
+    warns of: the shop quoting a fake card (包裹里如有“好评后联系客服领红包”的卡片，请勿相信)."""
+    opened = max(text.rfind(q, 0, first) for q in "“「")
+    if opened < 0 or any(q in text[opened + 1:first] for q in "”」"):
+        return False
+    closed = min((at for at in (text.find(q, last) for q in "”」") if at >= 0), default=-1)
+    end = closed
+    while 0 <= end < len(text) and text[end] not in "。！？!?\n":
+        end += 1
+    return closed >= 0 and bool(_QUOTED_WARNING.search(text[closed + 1:end]))
 
 
 _POSED = ("客服", "本店", "商家", "店家", "平台", "卖家", "官方", "工作人员", "快递")
 _WARNED_AFTER = re.compile(r"[^不没无非]{0,12}?的(?:人)?(?:都|全|全都|一律|均|就)?(?:是|属于|为)?"
                            r"(?:骗子|诈骗|骗局|假冒|冒充|假的|违规|违法)")
+
+# What a shop says of a card or message it quotes: do not believe it, it is a fraud.
+_QUOTED_WARNING = re.compile(r"(?:请勿|请不要|不要|切勿|千万别|别|不可)(?:轻易)?(?:相信|轻信|理会)|骗子|诈骗|骗局|假冒|冒充")
 
 _DENIED_AFTER = re.compile(r"[号码]?(?:我们|我|这边|本店|客服|都|是)*(?:(?:不需要|无需|不必|不用|不要)"
                            r"(?:您?(?:提供|告诉|给|发|填写?)|$)|不能给|不会给|不能提供|不会索要|不会要)")

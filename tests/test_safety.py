@@ -459,3 +459,17 @@ def test_a_word_whose_last_part_only_begins_like_a_reason_is_no_mistyped_reason(
     which the console refused and kefu lint warned of. 功效宣传 (one character off) still is."""
     assert word_line(line)[2] is None
     assert word_line("治疗 功效宣传")[2] == "功效宣传"
+
+
+@pytest.mark.parametrize("text", [
+    "包裹里如有“好评后联系客服领红包”的卡片，请勿相信", "收到写着「好评返现」的小卡片请不要相信，那是骗子",
+])
+def test_a_quoted_card_the_shop_warns_of_is_not_flagged(text):
+    """The shop quoting a fake card (“好评后联系客服领红包”的卡片，请勿相信) warns of it; the
+    warning after the quote, in the same sentence, spares the quoted word."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", ["“好评返现”活动进行中，不要错过", "写“好评返现”就行。请勿相信别人"])
+def test_a_quoted_word_without_a_warning_of_it_still_flags(text):
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
