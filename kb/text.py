@@ -512,11 +512,37 @@ _CARD_LINE = re.compile(rf"(?:[ \t]*{_CARD_LABEL.pattern}[^\u3400-\u9fff\n]*+)+"
 # What says a card was pasted, not a field typed: the chat app's placeholder for it.
 _CARD_MARK = re.compile(r"[\[【](?:订单|商品|宝贝)[\]】]")
 # A card's fields in words (商品：青禾 纯棉T恤, 规格：白色 XL, 状态：待发货, 价格：¥79.00, its receiver's
-# 收货人, 手机 and 收货地址), a whole line asking nothing: they make no card of their own (规格：白色 XL
-# 有货吗 is typed), but go with one.
-_WORDED_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题|规格|颜色分类|(?:订单|交易|物流)?状态|价格|单价|售价|"
-                           r"收货人|收件人|(?:收货人|收件人)?(?:手机号?码?|电话|联系电话)|收货地址|收件地址)"
-                           r"[ \t]*[:：][^\n?？吗呢]{1,60}")
+# 收货人, 手机 and 收货地址), a whole line, each label with the values a card gives it (a status of
+# the platform's, a price, a name, a number): they make no card of their own (规格：白色 XL 有货吗
+# is typed), but go with one. 状态：一直没发货 怎么回事 and 收货人：张三 电话打不通 are the customer's.
+_STATUS = (r"(?:待|已|买家已|卖家已)?(?:付款|发货|收货|签收|评价|取消|完成|关闭|退款)|运输中|派送中|配送中|"
+           r"交易(?:成功|关闭|完成)|退款(?:中|成功|关闭)|售后中|部分发货")
+_WORDED_FIELD = re.compile(r"[ \t]*(?:(?:商品(?:名称)?|宝贝(?:名称)?|标题|规格|颜色分类|收货地址|收件地址)[ \t]*[:：][^\n]{1,60}|"
+                           rf"(?:订单|交易|物流)?状态[ \t]*[:：][ \t]*(?:{_STATUS})|"
+                           r"(?:价格|单价|售价)[ \t]*[:：][ \t]*[¥￥]?[ \t]*\d+(?:\.\d{1,2})?[ \t]*元?|"
+                           r"(?:收货人|收件人)[ \t]*[:：][ \t]*[\u4e00-\u9fffA-Za-z·*]{1,12}|"
+                           r"(?:收货人|收件人)?(?:手机号?码?|电话|联系电话)[ \t]*[:：][ \t]*\+?[\d*][\d* -]{5,18}\d)[ \t]*")
+# What a customer's own line holds and a card's never does: a question (`_QUESTION`), a problem
+# or a demand (衣服破了 我要退货, M码 没货了, 电话打不通, 一直没发货).
+# Not a title's style (破洞款, 防漏).
+_REPORTS = re.compile(r"没|坏|破(?:了|损|的|掉)|烂|错|漏(?:了|水|液|发)|脏|投诉|差评|退|换货|我|要求|太|急|催|一直|到底|问题|"
+                      r"不(?:了|到|对|行|能|亮|通|见)")
+# The placeholder of a product card, whose title the line after it is.
+_PRODUCT_MARK = re.compile(r"[\[【](?:商品|宝贝)[\]】]")
+
+
+def _says_something(line: str) -> bool:
+    """Whether a line (or a field's value) asks or reports something: the customer's own."""
+    return bool(_QUESTION.search(line) or _REPORTS.search(line))
+
+
+def _worded_field(line: str) -> bool:
+    """Whether `line` (simplified) is a card's field in words (`_WORDED_FIELD`): a status of the
+    platform's (退款中), or a value that asks and reports nothing."""
+    if not _WORDED_FIELD.fullmatch(line):
+        return False
+    value = re.split("[:：]", line, maxsplit=1)[-1].strip()
+    return bool(re.fullmatch(_STATUS, value)) or not _says_something(value)
 
 
 def _without_pasted_lines(text: str) -> str:
@@ -540,8 +566,8 @@ def product_name(text: str) -> str | None:
     for i in sorted(card):
         if m := _NAME_FIELD.match(to_simplified(lines[i])):
             return lines[i][m.end():].strip() or None
-        if i > 0 and i - 1 not in card and _CARD_MARK.fullmatch(to_simplified(lines[i - 1]).strip()):
-            return lines[i].strip() or None
+        if i > 0 and _PRODUCT_MARK.fullmatch(to_simplified(lines[i - 1]).strip()) and not re.search("[:：]", lines[i]):
+            return lines[i].strip() or None  # the title under [商品], never a field
     return None
 
 
@@ -550,15 +576,20 @@ def _card_lines(text: str) -> tuple[list[str], set[int]]:
     lines = without_chat_frame(text).split("\n")
     simple = [to_simplified(line) for line in lines]
     card = {i for i, line in enumerate(simple) if _CARD_LINE.fullmatch(line) and any(ch.isdigit() for ch in line)}
-    worded = {i for i, line in enumerate(simple) if i not in card and _WORDED_FIELD.fullmatch(line)}
     fields = sum(len(_CARD_LABEL.findall(simple[i])) for i in card)
-    marked = _CARD_MARK.search(to_simplified(text)) or any(chat_header(line) for line in text.split("\n"))
-    if not (card and (fields + len(worded) >= 2 or marked) or worded and marked):
-        return lines, set()
-    card |= worded
-    # the product's title, on the line between the placeholder ([商品]) and the card's fields
-    card |= {i for i in range(1, len(lines) - 1) if i - 1 not in card and i + 1 in card
-             and _CARD_MARK.fullmatch(simple[i - 1].strip())}
+    # Worded fields count for no card: with one the customer typed they made a typed order
+    # number a card, and the customer's line its field. They go with a real card or under the
+    # placeholder, each with a value a card gives its label and asking or reporting nothing.
+    placed = _CARD_MARK.search(to_simplified(text))
+    if not (card and (fields >= 2 or placed or any(chat_header(line) for line in text.split("\n")))):
+        card = set()
+    if card or placed:
+        card |= {i for i, line in enumerate(simple) if i not in card and _worded_field(line)}
+    # the product's title, on the line between the placeholder ([商品]) and the card's fields:
+    # no field itself, and asking or reporting nothing ([商品] 收到的衣服破了 我要退货 is the customer's)
+    card |= {i for i in range(1, len(lines) - 1) if i - 1 not in card and i not in card and i + 1 in card
+             and _PRODUCT_MARK.fullmatch(simple[i - 1].strip()) and not re.search("[:：]", simple[i])
+             and not _says_something(simple[i])}
     return lines, card
 
 
@@ -572,7 +603,7 @@ def for_matching(text: str) -> str:
     (`without_chat_frame`) and an order or product card's (`_CARD_LINE`); the message as
     it is when nothing else is left."""
     said = _without_pasted_lines(text)
-    return said if said.strip() else text
+    return said if said.strip() else without_chat_frame(text).strip() and without_chat_frame(text) or text
 
 
 # The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):

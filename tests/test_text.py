@@ -979,3 +979,41 @@ def test_a_long_run_of_links_is_read_in_linear_time():
     for text in (run, run + "「青禾」", "【淘宝】" + run + " 「青禾」点击链接直接打开", run + " 点击链接直接打开"):
         mandarin(normalize(text, max_chars=10**6).text), own_words(text), product_name(text), for_matching(text)
     assert time.process_time() - start < 2
+
+
+@pytest.mark.parametrize("typed, matched", [
+    ("订单号：3901234567890123\n状态：一直没发货 怎么回事", "订单号：3901234567890123\n状态：一直没发货 怎么回事"),
+    ("运单号：YT7512345678901\n状态：三天没更新了", "运单号：YT7512345678901\n状态：三天没更新了"),
+    ("订单号：3901234567890123\n收货人：张三 电话打不通", "订单号：3901234567890123\n收货人：张三 电话打不通"),
+    ("[订单]\n状态：退款中 我要投诉", "[订单]\n状态：退款中 我要投诉"),
+    ("[商品]\n收到的衣服破了 我要退货\n订单号：3901234567890123\n实付：¥79.00", "[商品]\n收到的衣服破了 我要退货"),
+    ("tb12345678 2026-12-01 10:02:11\n手机：坏了 屏幕不亮", "手机：坏了 屏幕不亮"),
+    ("tb12345678 2026-12-01 10:02:11\n订单号：3901234567890123", "订单号：3901234567890123"),
+    # a card's own fields still go with it
+    ("[订单]\n订单号：3901234567890123\n状态：待发货\n收货人：张三\n什么时候发", "[订单]\n什么时候发"),
+    ("订单号：3901234567890123\n实付：¥79.00\n价格：¥79.00\n状态：已签收\n能退吗", "能退吗")])
+def test_the_customers_own_lines_are_no_card_fields(typed, matched):
+    """A typed order number and one line of the customer's own (状态：一直没发货 怎么回事,
+    收货人：张三 电话打不通) counted as a card of two fields, and a chat header or [订单] as
+    one's mark: understanding read only the order number (logistics, anxious, became order,
+    calm). Worded fields go only with a real card, and only with a card field's value."""
+    from kefu.kb.text import for_matching, pasted_alone
+
+    assert for_matching(typed) == matched
+    assert pasted_alone(typed) == (matched == "订单号：3901234567890123")
+
+
+@pytest.mark.parametrize("pasted, name", [
+    ("[商品]\n收到的衣服破了 我要退货\n订单号：3901234567890123\n实付：¥79.00", None),
+    ("[商品]\n这个有M码吗\n规格：白色 XL", None), ("[商品]\n规格：M码 没货了\n这款有现货吗", None),
+    ("[订单]\n订单编号：3901234567890123\n状态：已签收\n这款有现货吗", None), ("[商品]\n商品ID：123456789012", None),
+    ("[订单]\n状态：退款中 我要投诉", None),
+    ("[商品]\n青禾 纯棉T恤 男款\n价格：¥79.00\n规格：白色 XL\n这个有货吗", "青禾 纯棉T恤 男款"),
+    ("[商品]\n青禾 纯棉T恤 男款\n商品ID：123456789012", "青禾 纯棉T恤 男款"),
+    ("订单号：3901234567890123\n商品：青禾 纯棉T恤\n实付：¥129.00\n什么时候发", "青禾 纯棉T恤")])
+def test_only_a_cards_title_names_its_product(pasted, name):
+    """After [商品] or [订单], the customer's own line or a card's field was taken for the
+    product's title: drafts read "订单编号：3901234567890123目前有现货" and "规格：M码 没货了目前有现货"."""
+    from kefu.kb.text import product_name
+
+    assert product_name(pasted) == name
