@@ -817,7 +817,10 @@ LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 # code (CZ0001), the title in 「」 and 点击链接直接打开 (或者 淘宝搜索直接打开). Its title names the
 # goods, not the question ("…「青禾 纯棉T恤 男款」点击链接直接打开 这个有货吗" matched the size
 # chart and the cotton entry); alone, it stays, as a link does (its title asks nothing). A 「」 the customer writes
-# (「申请售后」在哪), with no mark, link or 点击链接 beside it, stays.
+# (「申请售后」在哪), with no mark, link or 点击链接 beside it, stays; so does one after a link or an
+# app's name alone (https://… 「七天无理由」是真的吗, 【淘宝】「运费险」怎么用): a share ends in the app's
+# 点击链接…打开, or has its mark and its link both. The app's name and 点击链接…打开 are the share's
+# only at a line's start or beside a link (我在【京东】买的, 点击链接打开不了 are the customer's).
 _SHOP_APP = r"【(?:淘宝|天猫|京东|拼多多|抖音商城|抖音|快手|闲鱼|唯品会|苏宁易购)】"
 _OPEN_IT = r"(?:点击|复制)链接[^\s「」]{0,6}打开(?:[ \t]*或者[ \t]*\S{1,8}?搜索直接打开)?"
 # The link is taken from where its run of ASCII begins, in one go (atomic): tried from every
@@ -825,11 +828,12 @@ _OPEN_IT = r"(?:点击|复制)链接[^\s「」]{0,6}打开(?:[ \t]*或者[ \t]*\
 # links cost 3 s.
 _LINK_RUN = rf"(?>(?<![!-~])[!-~]*?{_LINK_HEAD}[!-~]*+)"
 SHARED = re.compile(rf"(?P<app>{_SHOP_APP}[ \t]*)?(?P<link>{_LINK_RUN}[ \t]*)?(?:[a-z]{{2}}\d{{4}}[ \t]*)?"
-                    rf"「(?P<title>[^「」\n]{{1,100}})」(?P<open>[ \t\n]*{_OPEN_IT})?|{_SHOP_APP}|{_OPEN_IT}", re.I)
+                    rf"「(?P<title>[^「」\n]{{1,100}})」(?P<open>[ \t\n]*{_OPEN_IT})?|"
+                    rf"(?<![^\n])[ \t]*{_SHOP_APP}|{_SHOP_APP}(?=[ \t]*{_LINK_RUN})|{_LINK_RUN}[ \t]*{_OPEN_IT}", re.I)
 
 
 def _shared(m: re.Match) -> str:
-    return m.group() if m["title"] and not (m["app"] or m["link"] or m["open"]) else " "
+    return m.group() if m["title"] and not (m["open"] or m["app"] and m["link"]) else " "
 
 
 def shared_titles(text: str) -> list[str]:

@@ -1017,3 +1017,25 @@ def test_only_a_cards_title_names_its_product(pasted, name):
     from kefu.kb.text import product_name
 
     assert product_name(pasted) == name
+
+
+@pytest.mark.parametrize("typed, read, title", [
+    ("https://m.tb.cn/h.5abc 「七天无理由」是真的吗", "「七天无理由」是真的吗", None),
+    ("【淘宝】「运费险」怎么用", "【淘宝】「运费险」怎么用", None),
+    ("这个链接 https://item.taobao.com/item.htm?id=123 「官方正品」是假的吧", "这个链接 「官方正品」是假的吧", None),
+    ("点击链接打开不了", "点击链接打开不了", None), ("复制链接到浏览器打开 还是不行", "复制链接到浏览器打开 还是不行", None),
+    ("我在【京东】买的 怎么退", "我在【京东】买的 怎么退", None), ("在【拼多多】上看到更便宜", "在【拼多多】上看到更便宜", None),
+    # a share still is one: the app's ending, or its mark and a link
+    ("【淘宝】https://m.tb.cn/h.abc 「青禾 纯棉T恤」点击链接直接打开 有货吗", "有货吗", "青禾 纯棉T恤"),
+    ("https://m.tb.cn/h.abc 「青禾 纯棉T恤」点击链接直接打开 有货吗", "有货吗", "青禾 纯棉T恤"),
+    ("【京东】https://3.cn/1a-BcDe 「青禾 纯棉T恤」 有货吗", "有货吗", "青禾 纯棉T恤"),
+    ("https://m.tb.cn/h.abc 点击链接直接打开 有货吗", "有货吗", None), ("【淘宝】https://m.tb.cn/h.abc 有货吗", "有货吗", None)])
+def test_the_customers_own_quotes_and_app_names_stay(typed, read, title):
+    """A 「quote」 after a link or an app's name was taken for a shared product's title (「七天无理由」
+    是真的吗 read 是真的吗, its {商品名} 七天无理由), and 【京东】 or 点击链接打开 in the customer's own
+    sentence was cut (我在 买的 怎么退, 不了: matched 没有其他问题了)."""
+    from kefu.kb.text import mandarin, own_words, product_name
+
+    assert mandarin(normalize(typed).text) == normalize(read).text
+    assert own_words(typed) == read
+    assert product_name(typed) == title
