@@ -151,6 +151,9 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     ("粤海街道科技园10栋", "【地址】"), ("李楼乡王庄村3组12号", "【地址】"), ("我家住在王庄村3组", "我家住在【地址】"),
     # an estate named in letters too (SOHO现代城, 万达ONE广场): 建国路88号SOHO现代城5号楼1201 left SOHO
     ("建国路88号SOHO现代城5号楼1201", "【地址】"), ("住在SOHO现代城5号楼1201", "住在【地址】"),
+    # ... but not a product's or model's letters after the address (Model Y座椅套, iPhone 5楼)
+    ("送到人民路88号 Model Y座椅套要装吗", "送到【地址】 Model Y座椅套要装吗"), ("寄到人民路88号 iPhone 5楼", "寄到【地址】 iPhone 5楼"),
+    ("CBD中心A座12楼", "【地址】"), ("OPPO体验中心5栋", "【地址】"), ("人民路88号万达ONE广场5号楼", "【地址】"), ("寄到人民路88号SOHO 5号楼", "寄到【地址】"),
     # landlines in brackets, mobiles with dots
     ("座机(0571)88886666", "座机【电话】"), ("电话138.1234.5678", "电话【手机号】"),
 ])
