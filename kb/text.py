@@ -545,6 +545,9 @@ def _worded_field(line: str) -> bool:
     return bool(re.fullmatch(_STATUS, value)) or not _says_something(value)
 
 
+# Understanding asks whether a message is a card alone, then what of it to match, for each of
+# its lexicons: a few messages' answers are kept (32 at 100k characters each hold ~13 MB).
+@lru_cache(maxsize=32)
 def _without_pasted_lines(text: str) -> str:
     """`text` without a chat app's own lines and a pasted card's. A card is two fields or
     more, or fields under the app's placeholder ([订单]) or a message header; one field

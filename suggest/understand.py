@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kefu.kb.text import GIVEN_NUMBER, MENTION, STICKER, Normalized, as_meant, for_matching, normalize, pasted_alone
 
@@ -29,6 +30,7 @@ _CATEGORY_WORDS = (("complaint", re.compile(r"投诉")),
                    ("order", re.compile(r"订单")))
 
 
+@lru_cache(maxsize=32)  # every lexicon helper reads the message; read once (Normalized is frozen)
 def _read(message: str) -> Normalized:
     """`message` as the lexicons read it: `normalize`d, without the lines a chat app pasted with
     it (`for_matching`: an order card's 状态：退款中 or a title's 破洞款 is no customer's word). A

@@ -1221,3 +1221,21 @@ def test_english_inside_a_link_or_an_e_mail_address_is_no_shop_word(message):
     """A link names the goods, not the question: reading return-policy's "return" as 退货 made
     a pasted product page an after-sale message."""
     assert understand(message).intent != "aftersale", message
+
+
+def test_a_message_is_read_once_for_all_the_lexicons(monkeypatch):
+    """Every lexicon helper read the message again, and each read looked for a pasted card
+    twice (whether it was alone, then what to match): 22 reads of its lines for one
+    suggestion, and understanding took half as long again as before cards were read."""
+    import kefu.kb.text as text
+    from kefu.suggest import understand as u
+
+    reads = []
+    card_lines = text._card_lines
+    monkeypatch.setattr(text, "_card_lines", lambda t: reads.append(t) or card_lines(t))
+    message = "订单号：3901234567890123\n实付：¥79.00\n这件卫衣一直没发货 到底什么时候发（读一次）"
+    u.understand(message)
+    for helper in (u.disclaims, u.calm_question, u.delivered, u.plans, u.sorry_for_tone, u.awaits_us, u.resigned,
+                   u.thanks, u.reports_problem, u.settled, u.says_nothing_yet, u.small_talk):
+        helper(message)
+    assert len(reads) == 1
