@@ -560,9 +560,20 @@ def _without_pasted_lines(text: str) -> str:
 _NAME_FIELD = re.compile(r"[ \t]*(?:商品(?:名称)?|宝贝(?:名称)?|标题)[ \t]*[:：][ \t]*")
 
 
+# A title that holds an order number or a phone (whole or masked), or asks something, names no
+# product: "青禾 纯棉T恤 订单3901234567890123 13800138000目前有现货" put them in a draft.
+_NO_TITLE = re.compile(r"\d{7,}|\d{3}\*{4}\d{4}|[?？]|吗[\s!！。~]*$")
+
+
 def product_name(text: str) -> str | None:
     """The product a pasted message shows, as written: a shared product's title (`SHARED`), or
-    a card's (its 商品： field, or its title under the placeholder [商品]); None for none."""
+    a card's (its 商品： field, or its title under the placeholder [商品]); None for none, or for
+    a title holding an order number or a phone, or a question (`_NO_TITLE`)."""
+    name = _product_name(text)
+    return None if name is None or _NO_TITLE.search(name) else name
+
+
+def _product_name(text: str) -> str | None:
     if titles := shared_titles(text):
         return titles[-1]
     lines, card = _card_lines(text)

@@ -1039,3 +1039,15 @@ def test_the_customers_own_quotes_and_app_names_stay(typed, read, title):
     assert mandarin(normalize(typed).text) == normalize(read).text
     assert own_words(typed) == read
     assert product_name(typed) == title
+
+
+@pytest.mark.parametrize("pasted", [
+    "【淘宝】https://m.tb.cn/h.abc 「青禾 纯棉T恤 订单3901234567890123 13800138000」点击链接直接打开 有货吗",
+    "订单号：3901234567890123\n商品：青禾 纯棉T恤 138****8000\n实付：¥129.00\n有货吗",
+    "https://m.tb.cn/h.abc 「这件衣服能退吗？」点击链接直接打开"])
+def test_a_title_holding_a_number_or_a_question_names_no_product(pasted):
+    """A title holding an order number or a phone went into the draft as it was (青禾 纯棉T恤
+    订单3901234567890123 13800138000目前有现货), a question too: no product's name."""
+    from kefu.kb.text import product_name
+
+    assert product_name(pasted) is None
