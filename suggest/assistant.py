@@ -751,12 +751,15 @@ class Assistant:
         # IMEI asked for; 稍等2分钟 or 是iPhone 15的吗 in between answer nothing); a number sent
         # after that one answers nothing the agent asked.
         vals, asked = {}, ""
+        # a product shared or on a card: the message's, or the customer's turn before at most (one
+        # shown turns ago, never reset, named whatever the customer went on to ask about)
+        said = [t.get("text") or "" for t in context if t.get("role", "customer") == "customer"][-1:]
+        if name := next(filter(None, map(product_name, [message, *said])), None):
+            vals.update(literal_values({"商品名": name}))
         for turn in [*context, {"role": "customer", "text": message}]:
             if turn.get("role", "customer") != "customer":
                 asked = normalize(turn.get("text") or "", max_chars=10**6).text
             else:
-                if name := product_name(turn["text"]):  # a product shared or on a card: the latest shown
-                    vals.update(literal_values({"商品名": name}))
                 # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
                 if any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
                     text = normalize(turn["text"], max_chars=10**6).text

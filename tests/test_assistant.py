@@ -962,6 +962,26 @@ def test_a_pasted_products_title_fills_the_product_name(shop_kb, n, message):
         shop_kb.index()
 
 
+def test_a_product_shown_turns_ago_names_no_product_now(shop_kb):
+    """The latest product any customer turn showed filled {商品名} for the rest of the talk,
+    never reset: "这款有现货吗" many turns after a share read that product. It is taken from
+    the message, or from the customer's turn before it at most."""
+    kb_entry = entry_dict("stock9", "这款有现货吗", "{商品名}目前有现货，{客户称呼||亲}可以直接下单。",
+                          similar=["这个还有货吗"], category="售前", tags=["库存"])
+    shop_kb.import_entries([kb_entry])
+    share = {"role": "customer", "text": "【淘宝】https://m.tb.cn/h.abc 「青禾 纯棉T恤 男款」点击链接直接打开"}
+    reply = {"role": "agent", "text": "亲，在的"}
+    try:
+        a = Assistant(Retriever(shop_kb, fusion=FAKE_FUSION), composer())
+        s = a.suggest("这款有现货吗", [share, reply])
+        assert "青禾 纯棉T恤 男款目前有现货" in s.drafts[0].text
+        s = a.suggest("这款有现货吗", [share, reply, {"role": "customer", "text": "能便宜点吗"}, reply])
+        assert "【请填写商品名】" in s.drafts[0].text and "商品名" in s.drafts[0].missing_variables
+    finally:
+        shop_kb.archive("stock9")
+        shop_kb.index()
+
+
 @contextmanager
 def _order_entry(shop_kb, entry_id: str, *similar: str):
     """An assistant over `shop_kb` with one more entry, 我的订单到哪了, whose answer holds
