@@ -835,8 +835,10 @@ LINK = re.compile(rf"{_LINK_HEAD}[!-~]*", re.I)
 # app's name alone (https://… 「七天无理由」是真的吗, 【淘宝】「运费险」怎么用): a share ends in the app's
 # 点击链接…打开, or has its mark and its link both. The app's name and 点击链接…打开 are the share's
 # only at a line's start or beside a link (我在【京东】买的, 点击链接打开不了 are the customer's).
-_SHOP_APP = r"【(?:淘宝|天猫|京东|拼多多|抖音商城|抖音|快手|闲鱼|唯品会|苏宁易购)】"
-_OPEN_IT = r"(?:点击|复制)链接[^\s「」]{0,6}打开(?:[ \t]*或者[ \t]*\S{1,8}?搜索直接打开)?"
+# (In either script: a title is read from the message as written, 【淘寶】… 點擊鏈接直接打開.)
+_SHOP_APP = r"【(?:淘[宝寶]|天[猫貓]|京[东東]|拼多多|抖音商城|抖音|快手|[闲閒][鱼魚]|唯品[会會]|[苏蘇][宁寧]易[购購])】"
+_OPEN_IT = (r"(?:[点點][击擊]|[复複][制製])(?:[链鏈]接|[连連]結)[^\s「」]{0,6}打[开開]"
+            r"(?:[ \t]*或者[ \t]*\S{1,8}?搜[索尋]直接打[开開])?")
 # The link is taken from where its run of ASCII begins, in one go (atomic): tried from every
 # place a link could begin in a run of them, each try to the run's end, 16k characters of
 # links cost 3 s.

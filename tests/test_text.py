@@ -1051,3 +1051,14 @@ def test_a_title_holding_a_number_or_a_question_names_no_product(pasted):
     from kefu.kb.text import product_name
 
     assert product_name(pasted) is None
+
+
+def test_a_share_in_traditional_script_is_one():
+    """A share's app name and ending were read in simplified script only: once a title needed
+    them, 【淘寶】… 「青禾 純棉T恤 男款」點擊鏈接直接打開 named no product."""
+    from kefu.kb.text import own_words, product_name
+
+    shared = "【淘寶】https://m.tb.cn/h.5abc 「青禾 純棉T恤 男款」點擊鏈接直接打開 這款有現貨嗎"
+    assert product_name(shared) == "青禾 純棉T恤 男款"
+    assert own_words(shared) == "這款有現貨嗎"
+    assert product_name("https://m.tb.cn/h.5abc 「青禾 純棉T恤」複製鏈接 打開 有嗎") is None
