@@ -151,7 +151,8 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     there are). A page calls it to bound its work: the first run on a year of messages
     encodes thousands of texts (minutes), which it spreads over several loads. With
     `most` 0 it encodes nothing. Either way it records those texts' vectors as messages'
-    (`Store.mark_message_vectors`), so that retention deletes them with the messages."""
+    (`Store.mark_message_vectors`), so that retention deletes them with the messages;
+    not on a store this user cannot write (`kefu stats` reads it all the same)."""
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
@@ -165,7 +166,8 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     missing: dict[str, None] = {}
     for e in kb.embedders:
         read = read_as_query(e, texts)
-        kb.store.mark_message_vectors(cache_key(e), {text_hash(r): last_at[t] for t, r in zip(texts, read)})
+        if not kb.store.read_only:
+            kb.store.mark_message_vectors(cache_key(e), {text_hash(r): last_at[t] for t, r in zip(texts, read)})
         have = kb.store.cached_hashes(cache_key(e), [text_hash(r) for r in read])
         missing.update((t, None) for t, r in zip(texts, read) if text_hash(r) not in have)
     todo = list(missing)[:max(most, 0)]

@@ -2644,6 +2644,26 @@ def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(ho
     assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
 
 
+def test_stats_and_gaps_read_a_data_folder_this_user_cannot_write(home, run, fake_models, tmp_path):
+    """`kefu stats` and `kefu learn gaps` failed with "this user cannot write the store" on a
+    folder the user cannot write: mining gaps recorded its messages' vectors as messages'
+    (for retention) on every run, a write, though the README says reading commands work."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    feedback = tmp_path / "learn.jsonl"
+    lines = [{"query": "以旧换新可以吗", "no_match": True, "agent": agent} for agent in ("ali", "xiaomei")]
+    feedback.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    assert json.loads(run("learn", "gaps", "--json").stdout)["gaps"]  # their vectors are cached now
+    kefu = _kefu_who_cannot_write()
+    with _read_only(home):
+        stats = kefu("stats", "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["gaps"][0]["count"] == 2
+        gaps = kefu("learn", "gaps", "--json")
+        assert gaps.returncode == 0, gaps.stderr
+        assert json.loads(gaps.stdout)["gaps"][0]["kinds"]["no_match"] == 2
+
+
 def test_a_read_only_copy_of_a_store_in_use_says_it_cannot_be_written(home, run, fake_models):
     """A read-only snapshot of a served data folder holds kefu.db-wal and kefu.db-shm: SQLite
     then opens the store read-only without a word, so a write failed with "SQLite could not
