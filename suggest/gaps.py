@@ -167,7 +167,11 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     for e in kb.embedders:
         read = read_as_query(e, texts)
         if not kb.store.read_only:
-            kb.store.mark_message_vectors(cache_key(e), {text_hash(r): last_at[t] for t, r in zip(texts, read)})
+            marks: dict[str, str] = {}  # texts that differ only outside the window a model reads share a hash
+            for t, r in zip(texts, read):
+                h = text_hash(r)
+                marks[h] = max(marks.get(h, last_at[t]), last_at[t])
+            kb.store.mark_message_vectors(cache_key(e), marks)
         have = kb.store.cached_hashes(cache_key(e), [text_hash(r) for r in read])
         missing.update((t, None) for t, r in zip(texts, read) if text_hash(r) not in have)
     todo = list(missing)[:max(most, 0)]

@@ -669,3 +669,32 @@ def test_message_vectors_go_with_the_messages_when_retention_purges_them(confide
         m.encoded.clear()
     assert [g["count"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == [2]
     assert [m.encoded for m in confident_kb.embedders] == [[], []]  # the kept message's vector is used
+
+
+def test_a_vectors_mark_keeps_the_newest_time_of_the_messages_that_share_it(tmp_path, fast_jieba):
+    # A model reads a long message's window: two messages differing only ahead of it share
+    # one vector. The mark took the time of the older one (the newer was written first),
+    # and retention deleted the vector of a message logged yesterday.
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.store import text_hash
+    from kefu.kb.text import question_window
+    from kefu.suggest.gaps import encode_pending, normalize
+
+    class Windowed(FakeEmbedder):
+        def query_text(self, text):
+            return question_window(text, 28)
+
+    kb = KnowledgeBase(tmp_path / "home", [Windowed("e5-small-q4")])
+    try:
+        new = "订单号20261130123456，昨天下单的那个红色的杯子，我想问一下这个多久能发货呢？"
+        old = "订单号20260820654321，昨天下单的那个红色的杯子，我想问一下这个多久能发货呢？"
+        e = kb.embedders[0]
+        assert read_as_query(e, [normalize(new).text]) == read_as_query(e, [normalize(old).text])
+        now = datetime.now(timezone.utc)
+        yesterday, long_ago = ((now - timedelta(days=d)).isoformat(timespec="seconds") for d in (1, 100))
+        encode_pending(kb, [GapMessage(new, yesterday, "no_match"), GapMessage(old, long_ago, "no_match")], 0)
+        h = text_hash(read_as_query(e, [normalize(new).text])[0])
+        assert kb.store.db.execute("select last_at from message_vectors where model = ? and hash = ?",
+                                   [cache_key(e), h]).fetchall() == [(yesterday,)]
+    finally:
+        kb.close()
