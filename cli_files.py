@@ -456,11 +456,11 @@ def restore(c: Context, file, as_json) -> None:
         def text(d: dict) -> str:
             line = f"restored {d['store']} from {d['backup']}"
             p = d["purged"]
-            if p["suggestions"] or p["feedback"] or p["learn_events"] or p["learned"]:
+            if p["suggestions"] or p["feedback"] or p["learn_events"] or p["learned"] or p["message_vectors"]:
                 line += (f"\ndeleted what was logged before {p['cutoff']} ({counted(p['retention_days'], 'day')}, "
                          f"retention_days): {counted(p['suggestions'], 'suggestion')}, "
                          f"{counted(p['feedback'], 'feedback row')}, {counted(p['learn_events'], 'learning event')}, "
-                         f"{counted(p['learned'], 'learned phrasing')}")
+                         f"{counted(p['learned'], 'learned phrasing')}, {counted(p['message_vectors'], 'message vector')}")
             if d["replaced_file"]:  # the damaged file was swapped: open connections still read it
                 line += (f"\nthe damaged store file was replaced by a new one and kept as {d['damaged_file']}: "
                          "restart any running `kefu serve` (it still reads the old file, and what it saves "

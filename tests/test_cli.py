@@ -2725,6 +2725,22 @@ def test_restore_says_which_entries_go_back_to_the_backups_version(home, run, fa
     assert changes == {"reverted": [], "advanced": [], "other_content": [], "removed": [], "restored": ["k3"]}
 
 
+def test_restore_says_it_deleted_message_vectors_past_retention(home, run, fake_models, tmp_path):
+    """A restore's purge deleting only cached vectors of messages past retention said
+    nothing of it (--json counted them): the admin did not learn what was deleted."""
+    import sqlite3
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "kb.db"))
+    c = sqlite3.connect(tmp_path / "kb.db")
+    c.execute("insert into embeddings (model, hash, vector) values ('fake', 'h1', x'00000000')")
+    c.execute("insert into message_vectors (model, hash, last_at) values ('fake', 'h1', '2020-01-01T00:00:00+00:00')")
+    c.commit()
+    c.close()
+    out = run("restore", str(tmp_path / "kb.db")).output
+    assert "0 suggestions" in out and "1 message vector" in out
+
+
 def test_restore_of_a_newer_backup_says_its_entries_go_forward(home, run, fake_models, tmp_path):
     """Undoing a mistaken restore of an older backup with the newer one said the entries
     were "back to the backup's version, its later versions gone": they went forward, to the
