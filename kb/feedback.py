@@ -488,11 +488,34 @@ class FeedbackLog:
         suggestions = self.db.execute(f"delete from suggestions where id in ({old})", [cutoff, PURGE_BATCH]).rowcount
         # The learning events hold the same customer messages and edited replies.
         events, learned = expire(self.db, cutoff)
-        # Their vectors (the gaps'), unless a newer message of the same text keeps them.
-        vectors = self.db.execute("delete from embeddings where (model, hash) in"
-                                  " (select model, hash from message_vectors where last_at < ?)", [cutoff]).rowcount
+        # Their vectors (the gaps'), unless a newer message of the same text keeps them, or
+        # an entry's question or similar question, or a learned phrasing, of the same text
+        # (a customer who typed it word for word) is still encoded with it.
+        old_marks = self.db.execute("select model, hash from message_vectors where last_at < ?", [cutoff]).fetchall()
+        used = _vectors_in_use(self.db) if old_marks else set()
+        vectors = sum(self.db.execute("delete from embeddings where model = ? and hash = ?", mark).rowcount
+                      for mark in old_marks if mark[1] not in used)
         self.db.execute("delete from message_vectors where last_at < ?", [cutoff])
         return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned, vectors)
+
+
+def _vectors_in_use(db) -> set[str]:
+    """The text hashes of what the index encodes besides messages: entries' questions and
+    similar questions (normalised, as kb.base reads them), and learned phrasings not
+    rejected, also read as a search reads a message (`mandarin`) and cut to the window each
+    built-in model reads (kb.embed.read_as_query): a vector in the embedding cache under
+    one of them may be a document's."""
+    from .embed import E5_QUERY_CHARS, USE_QUERY_CHARS
+    from .store import text_hash
+    from .text import mandarin, normalize, question_window
+
+    forms: set[str] = set()
+    for question, similar in db.execute("select question, similar from entries"):
+        forms.update(normalize(t).text for t in [question, *json.loads(similar or "[]")] if t)
+    for (text,) in db.execute("select text from learned where status != 'rejected'"):
+        for read in {normalize(text).text, mandarin(normalize(text).text)}:
+            forms.update({read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)})
+    return {text_hash(f) for f in forms}
 
 
 @dataclass

@@ -698,3 +698,36 @@ def test_a_vectors_mark_keeps_the_newest_time_of_the_messages_that_share_it(tmp_
                                    [cache_key(e), h]).fetchall() == [(yesterday,)]
     finally:
         kb.close()
+
+
+def _cached(kb, text: str) -> list[bool]:
+    """Whether each of `kb`'s models has a vector of `text` (read as a message) in the cache."""
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.store import text_hash
+
+    return [bool(kb.store.cached_hashes(cache_key(e), [text_hash(read_as_query(e, [text])[0])]))
+            for e in kb.embedders]
+
+
+def test_retention_keeps_the_vectors_entries_and_learned_phrasings_use(confident_kb):
+    # A customer who typed an entry's question (or a learned phrasing) word for word shares
+    # its vector: the purge of the message deleted the entry's vector with it, and the next
+    # rebuild of the index encoded it again.
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.learn import find_gaps
+
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    long_ago, recent = ((now - timedelta(days=d)).isoformat(timespec="seconds") for d in (100, 1))
+    db["learned"].insert({"entry_id": "delivery", "key": "能寄到新疆吗", "text": "能寄到新疆吗", "status": "candidate",
+                          "accepts": 3, "rejects": 0, "agents": '["a1", "a2"]', "rejecters": "[]",
+                          "first_at": recent, "last_at": recent})
+    for sid, text in [("s1", "多久能发货"), ("s2", "多久能发货"), ("s3", "能寄到新疆吗"), ("s4", "能寄到新疆吗"),
+                      ("s5", "能开增值税专票吗"), ("s6", "能开增值税专票吗")]:
+        add_suggestion(db, sid, long_ago, text, True)
+    find_gaps(confident_kb, max_new=200)
+    assert _cached(confident_kb, "多久能发货") == _cached(confident_kb, "能寄到新疆吗") == [True, True]
+    purged = FeedbackLog(db, retention_days=30).purge()
+    assert (purged.suggestions, purged.message_vectors) == (6, 2)  # 专票's only, for each model
+    assert _cached(confident_kb, "多久能发货") == _cached(confident_kb, "能寄到新疆吗") == [True, True]
+    assert _cached(confident_kb, "能开增值税专票吗") == [False, False]
