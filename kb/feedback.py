@@ -490,13 +490,42 @@ class FeedbackLog:
         events, learned = expire(self.db, cutoff)
         # Their vectors (the gaps'), unless a newer message of the same text keeps them, or
         # an entry's question or similar question, or a learned phrasing, of the same text
-        # (a customer who typed it word for word) is still encoded with it.
+        # (a customer who typed it word for word) is still encoded with it. Gap mining
+        # marks the newer messages it saw; one logged since keeps its vector here, its
+        # mark moved on to it.
         old_marks = self.db.execute("select model, hash from message_vectors where last_at < ?", [cutoff]).fetchall()
         used = _vectors_in_use(self.db) if old_marks else set()
+        logged = _unmarked_messages(self.db, cutoff) if old_marks else {}
+        for model, h in old_marks:
+            if h in logged:
+                self.db.execute("update message_vectors set last_at = ? where model = ? and hash = ?",
+                                [logged[h], model, h])
         vectors = sum(self.db.execute("delete from embeddings where model = ? and hash = ?", mark).rowcount
-                      for mark in old_marks if mark[1] not in used)
+                      for mark in old_marks if mark[1] not in used and mark[1] not in logged)
         self.db.execute("delete from message_vectors where last_at < ?", [cutoff])
         return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned, vectors)
+
+
+def _unmarked_messages(db, cutoff: str) -> dict[str, str]:
+    """Text hash -> when its newest message was logged, of the messages gap mining reads
+    (flagged no-match, an agent's no-match or reject) logged at or after `cutoff` and the
+    newest time a mark holds (since gaps were last mined): each message normalised as
+    mining reads it, whole and cut to each built-in model's window (kb.embed.read_as_query)."""
+    from .embed import E5_QUERY_CHARS, USE_QUERY_CHARS
+    from .store import text_hash
+    from .text import normalize, question_window
+
+    since = max(cutoff, db.execute("select coalesce(max(last_at), '') from message_vectors").fetchone()[0])
+    out: dict[str, str] = {}
+    for message, at in db.execute(
+            "select message, at from suggestions where no_match = 1 and at >= ? union all"
+            " select message, at from learn_events where action in ('no_match', 'reject') and at >= ?",
+            [since, since]):
+        read = normalize(message or "").text
+        for form in {read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)}:
+            h = text_hash(form)
+            out[h] = max(out.get(h, at), at)
+    return out
 
 
 def _vectors_in_use(db) -> set[str]:

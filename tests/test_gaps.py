@@ -731,3 +731,29 @@ def test_retention_keeps_the_vectors_entries_and_learned_phrasings_use(confident
     assert (purged.suggestions, purged.message_vectors) == (6, 2)  # 专票's only, for each model
     assert _cached(confident_kb, "多久能发货") == _cached(confident_kb, "能寄到新疆吗") == [True, True]
     assert _cached(confident_kb, "能开增值税专票吗") == [False, False]
+
+
+def test_retention_keeps_the_vector_of_a_message_logged_again_since_gaps_were_last_mined(confident_kb):
+    # Marks are written when gaps are mined: a message logged again after that, newer than
+    # the cutoff, lost its vector to the purge of its older copies, though the README says
+    # a vector goes once no message of its text newer than the cutoff is left.
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.kb.store import text_hash
+    from kefu.suggest.learn import find_gaps
+
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    long_ago, yesterday = ((now - timedelta(days=d)).isoformat(timespec="seconds") for d in (100, 1))
+    for sid, text in [("s1", "有实体店可以逛吗"), ("s2", "有实体店可以逛吗"), ("s3", "能开增值税专票吗")]:
+        add_suggestion(db, sid, long_ago, text, True)
+    find_gaps(confident_kb, max_new=200)
+    add_suggestion(db, "s4", yesterday, "有实体店可以逛吗", True)  # no mining since
+    add_event(db, "k1", yesterday, "能开增值税专票吗", "reject", "invoice")  # an agent's reject, replayed
+    purged = FeedbackLog(db, retention_days=30).purge()
+    assert (purged.suggestions, purged.message_vectors) == (3, 0)
+    assert _cached(confident_kb, "有实体店可以逛吗") == _cached(confident_kb, "能开增值税专票吗") == [True, True]
+    for e in confident_kb.embedders:  # each goes with its newest message
+        hashes = [text_hash(read_as_query(e, [t])[0]) for t in ("有实体店可以逛吗", "能开增值税专票吗")]
+        assert db.execute(f"select last_at from message_vectors where model = ? and hash in (?, ?)",
+                          [cache_key(e), *hashes]).fetchall() == [(yesterday,), (yesterday,)]
