@@ -457,7 +457,7 @@ class FeedbackLog:
         if now - self._last_purge < 600:
             return
         self._last_purge = now
-        if self._delete_expired(retention_cutoff(self.retention_days)).suggestions == PURGE_BATCH:
+        if self._delete_expired(retention_cutoff(self.retention_days)).more_left():
             self._last_purge = now - 600
 
     def purge(self, progress: Callable[[str, int, int], None] | None = None) -> "Purged":
@@ -474,12 +474,12 @@ class FeedbackLog:
             counts = [a + b for a, b in zip(counts, astuple(step)[2:])]
             if progress and total:
                 progress("purging", min(counts[0], total), total)
-            if step.suggestions < PURGE_BATCH:
+            if not step.more_left():
                 return Purged(cutoff, self.retention_days, *counts)
 
     def _delete_expired(self, cutoff: str) -> "Purged":
-        """Delete the oldest PURGE_BATCH suggestions before `cutoff` and their feedback, and
-        the rest of what is older."""
+        """Delete the oldest PURGE_BATCH suggestions before `cutoff` and their feedback, as
+        many learning events and learned phrasings, and the rest of what is older."""
         from .learned import expire  # learned.py imports this module
 
         old = "select id from suggestions where at < ? order by at, id limit ?"
@@ -487,7 +487,7 @@ class FeedbackLog:
                                    [cutoff, PURGE_BATCH]).rowcount
         suggestions = self.db.execute(f"delete from suggestions where id in ({old})", [cutoff, PURGE_BATCH]).rowcount
         # The learning events hold the same customer messages and edited replies.
-        events, learned = expire(self.db, cutoff)
+        events, learned = expire(self.db, cutoff, PURGE_BATCH)
         # Their vectors (the gaps'), unless a newer message of the same text keeps them, or
         # an entry's question or similar question, or a learned phrasing, of the same text
         # (a customer who typed it word for word) is still encoded with it. Gap mining
@@ -557,6 +557,10 @@ class Purged:
     learn_events: int
     learned: int  # learned phrasings whose events all were older (approved ones stay)
     message_vectors: int = 0  # cached vectors of messages no longer logged (one per text and model)
+
+    def more_left(self) -> bool:
+        """Whether a batch of the purge (`FeedbackLog._delete_expired`) may have left more to delete."""
+        return PURGE_BATCH in (self.suggestions, self.learn_events, self.learned)
 
 
 # Suggestions a purge deletes per transaction: the first purge of a year's log deleted

@@ -827,7 +827,7 @@ def _bump(db) -> None:
                " on conflict(key) do update set value = random()")
 
 
-def expire(db, cutoff: str) -> tuple[int, int]:
+def expire(db, cutoff: str, limit: int = -1) -> tuple[int, int]:
     """Retention for what learning keeps of customer text (the feedback log's period,
     run by its purge): events logged before `cutoff` are deleted (the customer's message,
     the agent's edited reply and the date), and so is every learned phrasing whose events
@@ -836,9 +836,11 @@ def expire(db, cutoff: str) -> tuple[int, int]:
     phrasing with a later event stays as it is, counts included: it sums its events, and
     goes with the last of them. Trusted phrasings and demotions may change: the version
     moves, so the index and the ranking adjustments follow. Returns how many events and
-    phrasings were deleted."""
-    events = db.execute("delete from learn_events where at < ?", [cutoff]).rowcount
-    rows = db.execute("delete from learned where status != 'approved' and last_at < ?", [cutoff]).rowcount
+    phrasings were deleted: at most `limit` of each, the oldest (all with -1)."""
+    events = db.execute("delete from learn_events where id in"
+                        " (select id from learn_events where at < ? order by at, id limit ?)", [cutoff, limit]).rowcount
+    rows = db.execute("delete from learned where id in (select id from learned where status != 'approved'"
+                      " and last_at < ? order by last_at, id limit ?)", [cutoff, limit]).rowcount
     if events or rows:
         _bump(db)
     return events, rows

@@ -562,6 +562,32 @@ def test_the_purge_a_suggestion_runs_deletes_one_batch_and_the_next_goes_on(stor
     assert old_left() == 0
 
 
+def test_the_purge_deletes_learning_events_and_learned_phrasings_in_batches_too(store, monkeypatch):
+    """The first purge of a year's log deleted all expired learning events and learned
+    phrasings (27,314 and 11,479) in its first batch, inside the transaction of the
+    suggestion that ran it: that suggestion waited for all of them."""
+    import kefu.kb.feedback as feedback
+
+    monkeypatch.setattr(feedback, "PURGE_BATCH", 2)
+    log = FeedbackLog(store.db, retention_days=30)
+    with log.db.atomic():
+        for i in range(5):
+            log.db["learn_events"].insert({"key": f"k{i}", "at": _old(31), "source": "replay", "message": "能寄到新疆吗",
+                                           "entry_id": "ship", "action": "accept", "agent": "a1"})
+            log.db["learned"].insert({"entry_id": "ship", "key": f"能寄到新疆吗{i}", "text": f"能寄到新疆吗{i}",
+                                      "status": "candidate", "accepts": 1, "rejects": 0, "agents": '["a1"]',
+                                      "rejecters": "[]", "first_at": _old(31), "last_at": _old(31)})
+
+    def left():
+        return [log.db.execute(f"select count(*) from {t}").fetchone()[0] for t in ("learn_events", "learned")]
+
+    _record(log)
+    assert left() == [3, 3]
+    _record(log)  # more was left: not ten minutes later
+    _record(log)
+    assert left() == [0, 0]
+
+
 def test_feedback_tables_survive_reopening(tmp_path):
     from kefu.kb.store import Store
 
