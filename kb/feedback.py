@@ -7,6 +7,7 @@ learning keeps of them (kb/learned.py `expire`).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import re
@@ -530,21 +531,40 @@ def _unmarked_messages(db, cutoff: str) -> dict[str, str]:
 
 def _vectors_in_use(db) -> set[str]:
     """The text hashes of what the index encodes besides messages: entries' questions and
-    similar questions (normalised, as kb.base reads them), and learned phrasings not
-    rejected, also read as a search reads a message (`mandarin`) and cut to the window each
-    built-in model reads (kb.embed.read_as_query): a vector in the embedding cache under
-    one of them may be a document's."""
+    similar questions (normalised, as kb.base reads them), and the learned phrasings the
+    trust rule may trust (as LearnStore._may_be picks them; an approved one is a similar
+    question), also read as a search reads a message (`mandarin`) and cut to the window
+    each built-in model reads (kb.embed.read_as_query): a vector in the embedding cache
+    under one of them may be a document's. A year's learned table holds tens of thousands
+    of phrasings one agent accepted once, which the index never encodes."""
+    from .store import text_hash
+    from .text import normalize
+
+    forms: set[str] = set()
+    for question, similar in db.execute("select question, similar from entries"):
+        forms.update(normalize(t).text for t in [question, *json.loads(similar or "[]")] if t)
+    hashes = {text_hash(f) for f in forms}
+    min_agents = int(db.execute("select coalesce((select value from settings where key = 'learn.min_agents'), 2)")
+                     .fetchone()[0])
+    for (text,) in db.execute("select text from learned where status = 'candidate' and json_array_length(agents) >= ?",
+                              [min_agents]):
+        hashes.update(_learned_hashes(text))
+    return hashes
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _learned_hashes(text: str) -> tuple[str, ...]:
+    """The hashes a learned phrasing's vectors may be cached under (see `_vectors_in_use`);
+    remembered, as the purge a suggestion runs reads every phrasing again (seconds for a
+    year's)."""
     from .embed import E5_QUERY_CHARS, USE_QUERY_CHARS
     from .store import text_hash
     from .text import mandarin, normalize, question_window
 
     forms: set[str] = set()
-    for question, similar in db.execute("select question, similar from entries"):
-        forms.update(normalize(t).text for t in [question, *json.loads(similar or "[]")] if t)
-    for (text,) in db.execute("select text from learned where status != 'rejected'"):
-        for read in {normalize(text).text, mandarin(normalize(text).text)}:
-            forms.update({read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)})
-    return {text_hash(f) for f in forms}
+    for read in {normalize(text).text, mandarin(normalize(text).text)}:
+        forms.update({read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)})
+    return tuple(text_hash(f) for f in forms)
 
 
 @dataclass
