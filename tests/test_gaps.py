@@ -755,5 +755,5 @@ def test_retention_keeps_the_vector_of_a_message_logged_again_since_gaps_were_la
     assert _cached(confident_kb, "有实体店可以逛吗") == _cached(confident_kb, "能开增值税专票吗") == [True, True]
     for e in confident_kb.embedders:  # each goes with its newest message
         hashes = [text_hash(read_as_query(e, [t])[0]) for t in ("有实体店可以逛吗", "能开增值税专票吗")]
-        assert db.execute(f"select last_at from message_vectors where model = ? and hash in (?, ?)",
+        assert db.execute("select last_at from message_vectors where model = ? and hash in (?, ?)",
                           [cache_key(e), *hashes]).fetchall() == [(yesterday,), (yesterday,)]
