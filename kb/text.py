@@ -96,7 +96,7 @@ def spoken_digits(text: str) -> str:
     return SPOKEN_NUMBER.sub(_spoken, text)
 
 
-def question_window(text: str, width: int) -> str:
+def question_window(text: str, width: int, real: bool = False) -> str:
     """The `width` characters of a message that an encoder reading no more should see: the
     last ones, or when a question comes earlier, those up to the end of the last clause
     that asks something (fewer, if it ends sooner). Customers often add after the
@@ -104,21 +104,25 @@ def question_window(text: str, width: int) -> str:
     answered that chatter. shop-dev's queries with ~40 characters of such chatter after
     them: R@1 .36-.38 with the tail, .70-.78 with this window; shop-dev as it is
     (messages of at most 45 characters): unchanged, .871. Long numbers (an order number)
-    are left out first."""
+    are left out first. `real` counts only a real question (not 亲在吗 alone, `_CALLS_ONLY`)."""
     if len(text) <= width:
         return text
     # An order or tracking number tells an encoder nothing, and takes a third of its window.
     text = GIVEN_NUMBER.sub("", text)
     if len(text) <= width:
         return text
-    end = _question_end(text)
+    end = _question_end(text, real)
     return text[:end][-width:] if end else text[-width:]
 
 
-def _question_end(text: str) -> int | None:
+def _question_end(text: str, real: bool = False) -> int | None:
     """Where the last clause of `text` (normalised) that asks something ends, with one mark
-    of its closing punctuation; None when none asks."""
-    span = _last_question(text)
+    of its closing punctuation; None when none asks. `real`: as `_last_question`, on the
+    text's simplified script (親在嗎 is 亲在吗)."""
+    if real:
+        plain = to_simplified(text).lower()
+        text = plain if len(plain) == len(text) else text
+    span = _last_question(text, real)
     return span[1] if span else None
 
 

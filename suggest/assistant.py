@@ -368,11 +368,12 @@ def _before(turns: list[str], message: str) -> list[str]:
     search would keep only part of the whole (over MAX_CHARS), their text cut to its last
     question (`question_window`) in the room the message leaves. 还没收到货 after 请问怎么申请
     退货？ and a long complaint was searched on the 500 characters from that question on,
-    without itself."""
+    without itself. Only a real question counts: 怎么办 after 亲在吗？ and a long story of
+    cups that came broken was searched as "亲在吗？ 怎么办"; with none the last characters stay."""
     if len(" ".join(turns + [message])) <= MAX_CHARS:
         return turns
     room = MAX_CHARS - len(message) - 1
-    return [question_window(" ".join(turns), room)] if room > 0 else []
+    return [question_window(" ".join(turns), room, real=True)] if room > 0 else []
 
 
 def _sent(hit: Hit, agent_turns: list[str]) -> bool:

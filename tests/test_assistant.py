@@ -2270,3 +2270,16 @@ def test_a_follow_up_read_with_a_long_earlier_turn_keeps_the_follow_up(assistant
     assistant.suggest("还没收到货", [{"role": "customer", "text": "请问怎么申请退货？" + story}])
     joined = [normalize(q, asked=True).text for q in searched if q != "还没收到货"]
     assert joined and all(q.endswith("还没收到货") and "申请退货" in q for q in joined)
+
+
+@pytest.mark.parametrize("greeting, message", [("亲在吗？", "怎么办"), ("老板在不在呀？", "能补发吗"), ("親在嗎？", "怎麼辦")])
+def test_a_follow_up_read_with_a_long_earlier_turn_is_not_cut_to_its_greeting(greeting, message):
+    """怎么办 after 亲在吗？ and 550 characters about two cups that came broken was searched as
+    "亲在吗？ 怎么办": the earlier turn was cut to its last question, and a call for the agent
+    counted as one. As normalize(asked=True) does, only a real question counts; with none
+    the turn's last characters are kept."""
+    from kefu.suggest.assistant import _before
+
+    story = "我上个月在你们店里买了两个玻璃杯，准备送给同事当生日礼物，" * 18 + "结果今天收到快递，打开一看两个杯子都碎了"
+    kept = _before([greeting + story], message)
+    assert len(kept) == 1 and kept[0].endswith("两个杯子都碎了") and len(" ".join(kept + [message])) <= 500
