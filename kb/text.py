@@ -608,6 +608,13 @@ def _card_lines(text: str) -> tuple[list[str], set[int]]:
     card |= {i for i in range(1, len(lines) - 1) if i - 1 not in card and i not in card and i + 1 in card
              and _PRODUCT_MARK.fullmatch(simple[i - 1].strip()) and not re.search("[:：]", simple[i])
              and not _says_something(simple[i])}
+    # the order placeholder itself ([订单] alone on its line) when nothing but the card is under
+    # it: the card alone (its order number), which was read as the word "[订单]", a greeting.
+    # Not [商品]: a product card alone is no order number given (its 商品ID would read as one).
+    marks = {i for i, line in enumerate(simple)
+             if _CARD_MARK.fullmatch(line.strip()) and not _PRODUCT_MARK.fullmatch(line.strip())}
+    if card and all(i in card or i in marks or not line.strip() for i, line in enumerate(simple)):
+        card |= marks
     return lines, card
 
 

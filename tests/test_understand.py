@@ -1239,3 +1239,14 @@ def test_a_message_is_read_once_for_all_the_lexicons(monkeypatch):
                    u.thanks, u.reports_problem, u.settled, u.says_nothing_yet, u.small_talk):
         helper(message)
     assert len(reads) == 1
+
+
+@pytest.mark.parametrize("message", ["[订单]\n订单编号：3901234567890123\n状态：已签收",
+                                     "【订单】\n订单编号：3901234567890123\n状态：退款中"])
+def test_an_order_card_alone_under_its_placeholder_is_the_order_number(message):
+    """A card pasted under the app's placeholder with nothing else was read as the word
+    "[订单]" and taken for a greeting: the placeholder is the card's, as the card is."""
+    from kefu.kb.text import pasted_alone
+
+    assert pasted_alone(message)
+    assert understand(message).intent == understand("3901234567890123").intent == "order"
