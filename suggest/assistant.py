@@ -21,8 +21,8 @@ from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL,
                           apart_auto_replies, chat_header, for_matching, is_auto_reply, is_chat_notice, normalize,
-                          product_name, question_window, quotes_earlier, script_evidence, scrub, to_simplified,
-                          to_traditional, without_chat_frame)
+                          pasted_alone, product_name, question_window, quotes_earlier, script_evidence, scrub,
+                          to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -682,7 +682,9 @@ class Assistant:
             # reading's answer does not: "发票呢" after a talk about returns asks about invoices.
             # The pasted lines are left out before the turns are joined by spaces: an order card
             # sent as a turn of its own ran into the turns beside it, and its labels were matched.
-            joined = self.retriever.search(for_matching("\n".join(_before(earlier[-2:], message) + [message]))
+            # Each turn's first: over 500 characters _before joins the turns by spaces itself.
+            turns = [for_matching(t) for t in earlier[-2:] if not pasted_alone(t)]
+            joined = self.retriever.search(for_matching("\n".join(_before(turns, message) + [message]))
                                            .replace("\n", " "))
             # Words naming a topic count here, and question words asking for a time or an
             # amount (see _ASKED_FOR): "多久到" after "这个有优惠吗" is about delivery times,

@@ -2283,3 +2283,17 @@ def test_a_follow_up_read_with_a_long_earlier_turn_is_not_cut_to_its_greeting(gr
     story = "我上个月在你们店里买了两个玻璃杯，准备送给同事当生日礼物，" * 18 + "结果今天收到快递，打开一看两个杯子都碎了"
     kept = _before([greeting + story], message)
     assert len(kept) == 1 and kept[0].endswith("两个杯子都碎了") and len(" ".join(kept + [message])) <= 500
+
+
+def test_a_card_sent_as_a_turn_of_its_own_stays_out_of_a_long_joined_search(assistant, monkeypatch):
+    """Over 500 characters the earlier turns were joined by spaces before their pasted lines
+    were left out: a card sent as a turn of its own became one line with them, and its labels
+    (状态：已签收 实付：¥79.00) were matched. Each turn's pasted lines go first."""
+    searched = []
+    search = assistant.retriever.search
+    monkeypatch.setattr(assistant.retriever, "search", lambda q, *a, **k: searched.append(q) or search(q, *a, **k))
+    card = "订单编号：3901234567890123\n状态：已签收\n实付：¥79.00"
+    story = "请问这个怎么退货？" + "衣服穿了一次就起球了，颜色也和图片差很多，" * 23
+    assistant.suggest("怎么办", [{"role": "customer", "text": card}, {"role": "customer", "text": story}])
+    joined = [q for q in searched if q != "怎么办"]
+    assert joined and not any(label in q for q in joined for label in ("状态", "实付", "订单编号"))
