@@ -41,6 +41,10 @@ _DENIALS = ("不会", "不能", "不可", "不要", "不得", "不许", "不准"
             "禁止", "严禁", "谨防", "警惕", "提防", "当心", "小心", "拒绝", "杜绝", "防止", "防范",
             "冒充", "假冒")
 _NEAR_DENIALS = ("不", "别", "没", "未", "禁")  # only right before the word: 不刷单, 别加微信
+# A WeChat ID given after 微信： (有问题联系微信：kefu_2026), which no listed word catches: a Latin
+# letter and five more, as WeChat's IDs are; never 微信：1-3个工作日 (a refund's timing) or 微信：零钱.
+_WECHAT_ID = re.compile(r"微信[:：]\s*[a-z][-_a-z0-9]{5,}", re.I)
+_WECHAT_REASON = "站外交易"
 _CLAUSE_ENDS = frozenset("，,。.！!？?；;：:\n～~…")
 _CONTRASTS = ("但是", "但", "不过", "可是", "然而")
 
@@ -175,6 +179,13 @@ class Safety:
                     for i in range(start, end):
                         taken[i] = True
                 start = squeezed.find(word, start + 1)
+        squeezed_at = {i: k for k, i in enumerate(at)}
+        for m in _WECHAT_ID.finditer(text):
+            first, last = m.start(), m.end()
+            spots = range(squeezed_at[first], squeezed_at[last - 1] + 1)
+            if not any(taken[i] for i in spots) and not _warned(text, first, first + 2, self.words):
+                source = "entry" if any(a <= first < b for a, b in entry_spans) else "kefu"
+                flags.append(Flag(written[first:last], first, last, _WECHAT_REASON, source))
         return sorted(flags, key=lambda f: f.start)
 
 

@@ -473,3 +473,15 @@ def test_a_quoted_card_the_shop_warns_of_is_not_flagged(text):
 @pytest.mark.parametrize("text", ["“好评返现”活动进行中，不要错过", "写“好评返现”就行。请勿相信别人"])
 def test_a_quoted_word_without_a_warning_of_it_still_flags(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("有问题联系微信：kefu_2026", ["微信：kefu_2026"]), ("微信：abc12345", ["微信：abc12345"]),
+    ("加急的话微信: Kefu-2026 找我", ["微信: Kefu-2026"]), ("微信号：abc123", ["微信号："]),
+    # a payment's timing, a refund to the balance, and the shop's warning are no ID
+    ("支付宝：即时到账；微信：1-3个工作日", []), ("退回您的微信：零钱", []), ("请勿添加微信：kefu_2026，谨防诈骗", []),
+])
+def test_a_wechat_id_after_its_colon_is_flagged(text, flagged):
+    """有问题联系微信：kefu_2026 gave the customer a WeChat ID unflagged: the list has no 微信：
+    (微信：1-3个工作日 is a refund's timing). An ID, a Latin letter and five more, flags."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == flagged
