@@ -681,6 +681,8 @@ def normalize(text: str, max_chars: int = MAX_CHARS, asked: bool = False) -> Nor
             # last max_chars keeps the tail
             if span and span[0] < len(text) - max_chars:
                 start = max(span[0], span[1] - max_chars)
+            if start is not None and start + max_chars >= len(text):
+                start = None  # a run-on question ending the message: its tail, as said
         text = text[start:start + max_chars] if start is not None else text[-max_chars:]
     script = detect_script(text)
     simplified = to_simplified(text) if script == TRADITIONAL or _CJK.search(text) else text
