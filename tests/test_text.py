@@ -551,9 +551,10 @@ def test_kd_dd_qs_are_read_only_beside_a_parcels_or_orders_word(typed, read):
 @pytest.mark.parametrize("typed, read", [
     ("kd", "快递"), ("KD?", "快递?"), ("kd？", "快递?"), ("dd呢", "订单呢"), ("亲 kd", "亲 快递"),
     ("kd。", "快递。"), ("KD鞋", "kd鞋"), ("kd 500", "kd 500"), ("kd dd", "kd dd")])
-def test_a_message_of_kd_or_dd_alone_is_read_as_parcel_or_order(typed, read):
-    """In a shop's chat a lone kd asks after the parcel, a lone dd after the order: "kd?" was
-    read as the two letters, no word of the shop's (kd到哪了 was read, kd? not)."""
+def test_a_message_of_kd_alone_is_read_as_parcel(typed, read):
+    """In a shop's chat a lone kd asks after the parcel (dd呢 after the order; a lone dd is a
+    ping, below): "kd?" was read as the two letters, no word of the shop's (kd到哪了 was
+    read, kd? not)."""
     from kefu.kb.text import mandarin
 
     assert mandarin(normalize(typed).text) == read
