@@ -628,7 +628,10 @@ def for_matching(text: str) -> str:
     (`without_chat_frame`) and an order or product card's (`_CARD_LINE`); the message as
     it is when nothing else is left."""
     said = _without_pasted_lines(text)
-    return said if said.strip() else without_chat_frame(text).strip() and without_chat_frame(text) or text
+    if said.strip():
+        return said
+    framed = without_chat_frame(text)
+    return framed if framed.strip() else text
 
 
 # The shop's automatic reply as a chat app marks it, opening a line ([自动回复], 【自動回覆】):

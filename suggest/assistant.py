@@ -762,13 +762,12 @@ class Assistant:
         for turn in [*context, {"role": "customer", "text": message}]:
             if turn.get("role", "customer") != "customer":
                 asked = normalize(turn.get("text") or "", max_chars=10**6).text
-            else:
-                # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
-                if any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
-                    text = normalize(turn["text"], max_chars=10**6).text
-                    vals.update(values_from_message(text, asked))
-                    # (a serial's capitals as typed: the normalized text is lower-case)
-                    asked = "" if _LONG_NUMBER.search(text) or _LONG_NUMBER.search(turn["text"]) else asked
+            # order and tracking numbers hold digits (full-width too, or said: 幺三五七…)
+            elif any(ch.isdigit() for ch in turn["text"]) or SPOKEN_NUMBER.search(turn["text"]):
+                text = normalize(turn["text"], max_chars=10**6).text
+                vals.update(values_from_message(text, asked))
+                # (a serial's capitals as typed: the normalized text is lower-case)
+                asked = "" if _LONG_NUMBER.search(text) or _LONG_NUMBER.search(turn["text"]) else asked
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
