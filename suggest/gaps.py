@@ -156,8 +156,7 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
-    keep = {id(m) for _, _, m in _newest(messages, max_messages)}
-    newest = sorted((m for m in messages if id(m) in keep), key=lambda m: parse_time(m.at), reverse=True)
+    newest = [m for _, _, m in _newest(messages, max_messages)]  # newest first
     last_at: dict[str, str] = {}  # text -> when its newest message was logged, newest first
     for m in newest[:max(max_messages, 0)]:
         text = normalize(m.text).text
@@ -260,7 +259,7 @@ def parse_time(at: str) -> datetime:
 def _newest(messages: list[GapMessage], most: int) -> list[tuple[datetime, str, GapMessage]]:
     """(time, `text_key`, message) for the newest `most` messages that have a key, and any
     others logged at the same moment as the oldest of them (which of those count is decided
-    by key), in no particular order. Older messages are not normalised: a year of them
+    by key), newest first (as given, among messages logged at one moment). Older messages are not normalised: a year of them
     took seconds on every load of the gaps page."""
     if most <= 0:
         return []
