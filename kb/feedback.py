@@ -512,9 +512,7 @@ def _unmarked_messages(db, cutoff: str) -> dict[str, str]:
     (flagged no-match, an agent's no-match or reject) logged at or after `cutoff` and the
     newest time a mark holds (since gaps were last mined): each message normalised as
     mining reads it, whole and cut to each built-in model's window (kb.embed.read_as_query)."""
-    from .embed import E5_QUERY_CHARS, USE_QUERY_CHARS
-    from .store import text_hash
-    from .text import normalize, question_window
+    from .text import normalize
 
     since = max(cutoff, db.execute("select coalesce(max(last_at), '') from message_vectors").fetchone()[0])
     out: dict[str, str] = {}
@@ -522,9 +520,7 @@ def _unmarked_messages(db, cutoff: str) -> dict[str, str]:
             "select message, at from suggestions where no_match = 1 and at >= ? union all"
             " select message, at from learn_events where action in ('no_match', 'reject') and at >= ?",
             [since, since]):
-        read = normalize(message or "").text
-        for form in {read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)}:
-            h = text_hash(form)
+        for h in _window_hashes([normalize(message or "").text]):
             out[h] = max(out.get(h, at), at)
     return out
 
@@ -557,14 +553,21 @@ def _learned_hashes(text: str) -> tuple[str, ...]:
     """The hashes a learned phrasing's vectors may be cached under (see `_vectors_in_use`);
     remembered, as the purge a suggestion runs reads every phrasing again (seconds for a
     year's)."""
+    from .text import mandarin, normalize
+
+    read = normalize(text).text
+    return tuple(_window_hashes([read, mandarin(read)]))
+
+
+def _window_hashes(reads: list[str]) -> set[str]:
+    """The hashes of `reads` whole and cut to the window each built-in model reads of a
+    query (kb.embed.read_as_query): where their vectors may stand in the embedding cache."""
     from .embed import E5_QUERY_CHARS, USE_QUERY_CHARS
     from .store import text_hash
-    from .text import mandarin, normalize, question_window
+    from .text import question_window
 
-    forms: set[str] = set()
-    for read in {normalize(text).text, mandarin(normalize(text).text)}:
-        forms.update({read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS)})
-    return tuple(text_hash(f) for f in forms)
+    return {text_hash(f) for read in reads
+            for f in (read, question_window(read, E5_QUERY_CHARS), question_window(read, USE_QUERY_CHARS))}
 
 
 @dataclass
