@@ -179,7 +179,8 @@ class Safety:
                     for i in range(start, end):
                         taken[i] = True
                 start = squeezed.find(word, start + 1)
-        squeezed_at = {i: k for k, i in enumerate(at)}
+        # (mapped back to the squeezed text's places only for a WeChat ID: rare, and every draft is checked)
+        squeezed_at = {i: k for k, i in enumerate(at)} if "微信" in text else {}
         for m in _WECHAT_ID.finditer(text):
             first, last = m.start(), m.end()
             spots = range(squeezed_at[first], squeezed_at[last - 1] + 1)
