@@ -2817,8 +2817,20 @@ def test_restore_says_which_users_tokens_and_logins_it_brings_back(home, run, fa
     assert changes["tokens_back"] == ["leak"] and changes["users_back"] == []
 
 
+@pytest.fixture
+def ctrl_c_stops():
+    """Ctrl-C as a terminal delivers it. A command started in the background by a shell
+    without job control (`make test &` in a script, nohup) inherits SIGINT ignored, and
+    then the tests below would read that instead of what kefu does."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_ctrl_c_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, fake_models, tmp_path,
-                                                                           monkeypatch):
+                                                                           monkeypatch, ctrl_c_stops):
     """Ctrl-C once the backup was in place printed `Aborted!` and exited 130, as if nothing
     had been restored: the purge of what is past retention was skipped and the warning
     naming the revoked token valid again never came. The restore is told and finishes."""
@@ -2843,7 +2855,8 @@ def test_ctrl_c_after_the_store_was_replaced_does_not_stop_a_restore_half_way(ho
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C stops commands again
 
 
-def test_ctrl_c_before_the_store_is_touched_still_stops_a_restore(home, run, fake_models, tmp_path, monkeypatch):
+def test_ctrl_c_before_the_store_is_touched_still_stops_a_restore(home, run, fake_models, tmp_path, monkeypatch,
+                                                                ctrl_c_stops):
     """Ctrl-C was ignored for the whole restore, also while the backup was still being
     copied and checked and the store not yet touched: nothing is lost by stopping there."""
     import os
@@ -2866,6 +2879,21 @@ def test_ctrl_c_before_the_store_is_touched_still_stops_a_restore(home, run, fak
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     monkeypatch.setattr(store, "_copy_for_check", copy_for_check)
     assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"k1", "k2"}
+
+
+def test_a_restore_run_with_ctrl_c_ignored_leaves_it_ignored(home, run, fake_models, tmp_path):
+    """Under nohup, or started in the background by a script, SIGINT is ignored: a restore
+    puts back the handler it found, not Python's default, so Ctrl-C still does nothing."""
+    import signal
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("backup", str(tmp_path / "kb.db"))
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run("restore", str(tmp_path / "kb.db"))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_restore_names_the_commands_that_undo_what_it_changed(home, run, fake_models, tmp_path):
