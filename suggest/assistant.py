@@ -26,8 +26,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, calm_question, chasing, delivered, disclaims, plans,
-                         reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)
+from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, attachment_only, calm_question, chasing, delivered, disclaims,
+                         plans, reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -778,6 +778,12 @@ class Assistant:
             notes.append("the customer sent what the agent asked for: taken note")
         if noted:
             drafts = [self.composer.acknowledge(u, vals, message)]
+        elif greeted and choice is None and not waiting and attachment_only(message):
+            # "[图片]" mid-chat, unasked for: no greeting (在的，还有什么可以帮您), nor the earlier
+            # turn's answer again (which asked for that photo): it was received
+            u.intent, u.stage = "greeting", STAGE["greeting"]
+            drafts = [self.composer.received(u, vals, message)]
+            notes.append("a photo or file sent: received")
         else:
             # what the agent asked for, sent since (照片发你了): "好的，谢谢" then waits on us
             met = any(delivered(t) for t in _since_agent(context)[1])

@@ -244,6 +244,8 @@ _OPEN_LINE = {"customer": "好的，您方便的时候发过来就好，收到�
               "us": "好的，有进展会及时告诉您，请留意消息～"}
 # A nudge while the agent is at the case (see Composer.only), for a library without a line.
 _WORKING_LINE = "在的，正在为您处理，请稍等～"
+# A photo or file sent mid-chat (see Composer.received), for a library without a line.
+_RECEIVED_LINE = "收到了，我这边帮您核实一下，请稍等～"
 # A greeting that announces another question (还有一个问题, 再问一下, 问个事): no nudge.
 _ANNOUNCES = re.compile(r"问|请教|咨询|事")
 # A carrier's waybill: its letters, then digits (京东's JDVA + 11 digits as well as JD + digits).
@@ -796,6 +798,16 @@ class Composer:
             parts.append((_OPEN_LINE["us"], "kefu"))
             notes.append("taken note, the answer was sent already: the case stays open (a built-in line)")
         return self._finish(parts, u, values, [], "closing", notes)
+
+    def received(self, u: Understanding, values: dict, key: str) -> Draft:
+        """A reply to a photo, voice message or file sent mid-chat with nothing asked beside it
+        ([图片]): it was received and is looked at (a `received` 话术 line, else a built-in one)."""
+        parts, notes = [], []
+        if not self._line("received", key, self._tone(u), "a photo or file sent: received", parts, notes,
+                          whole=True, script=u.script, said=u.said):
+            parts.append((_RECEIVED_LINE, "kefu"))
+            notes.append("a photo or file sent: received (a built-in line)")
+        return self._finish(parts, u, values, [], "greeting", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "",
              asked: bool = True, met: bool = False) -> Draft:

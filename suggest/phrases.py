@@ -12,7 +12,7 @@ from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import broken_variable
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
-         "escalation", "closing", "rating", "clarify", "no_match")
+         "escalation", "closing", "rating", "clarify", "no_match", "received")
 TONES = ("any", "calm", "anxious", "angry")  # "any", or the customer sentiment a line suits
 SCRIPTS = ("simplified", "traditional")
 # Kinds a library must keep a line of: a no_match line is the whole reply when no entry

@@ -602,6 +602,20 @@ def delivered(message: str) -> bool:
         and not _DENIED_OR_PARCEL.search(text)
 
 
+# What a chat app shows for a photo, voice message, video or file sent ([图片], [语音]), with
+# nothing beside it but 亲, 你看 or 看一下: something to look at, no question ([图片] 这个能退吗
+# asks one).
+_ATTACHMENT = re.compile(r"\[(?:图片|照片|截图|语音|视频|小视频|文件)\]")
+_LOOK_HERE = re.compile(r"[你您]?(?:看|瞧)(?:一?下|看|瞧)?|亲")
+
+
+def attachment_only(message: str) -> bool:
+    """True when the message is only a photo, voice message, video or file as a chat app shows
+    it ([图片], 亲 你看一下[图片]): it is received and looked at."""
+    text = _read(message).text
+    return bool(_ATTACHMENT.search(text)) and not _FILLER.sub("", _LOOK_HERE.sub("", _ATTACHMENT.sub(" ", text)))
+
+
 def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""

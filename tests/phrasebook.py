@@ -23,6 +23,7 @@ CLOSING = "还有其他问题随时找我哦。"
 RATING = "麻烦给个评价哦。"
 CLARIFY = "请问您想咨询{选项}呢？"
 NO_MATCH = "这个问题我帮您核实一下，请稍等。"
+RECEIVED = "收到了亲，我这边帮您看一下。"
 
 LINES = [
     ("g1", "greeting_first", "接待", "any", GREETING_FIRST),
@@ -37,6 +38,7 @@ LINES = [
     ("rt", "rating", "告别", "any", RATING),
     ("q1", "clarify", "了解需求", "any", CLARIFY),
     ("n1", "no_match", "了解需求", "any", NO_MATCH),
+    ("v1", "received", "了解需求", "any", RECEIVED),
 ]
 
 WORDS = {"最": "极限词", "最低价": "极限词", "第一": "极限词", "顶级": "极限词", "保证": "承诺",

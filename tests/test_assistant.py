@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder
 from helpers import SHOP, entry_dict, patch_jieba
-from phrasebook import APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, THANKS_WAIT, composer, safety
+from phrasebook import (APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MATCH, RATING, RECEIVED, THANKS_WAIT, composer,
+                        safety)
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError, TextTooLong
@@ -1941,6 +1942,24 @@ def test_sending_what_the_agent_asked_for_is_taken_note_of(shop_kb, message):
     s = Assistant(searches, composer()).suggest(message, context)
     assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == [], s.drafts
     assert RATING not in s.drafts[0].text and any("sent what the agent asked for" in n for n in s.notes), s.notes
+
+
+@pytest.mark.parametrize("message", ["[图片]", "[图片][图片]", "亲 你看一下[图片]", "[语音]", "你看[视频]", "[文件]"])
+def test_a_photo_sent_mid_chat_unasked_is_acknowledged(assistant, message):
+    """"[图片]" (a chat app's photo; [语音] a voice message) after describing the damage, the
+    agent having asked for nothing, got the greeting 在的亲，还有什么可以帮您？: it was received and
+    is looked at (a `received` 话术 line)."""
+    context = [{"role": "customer", "text": "收到的杯子是碎的"},
+               {"role": "agent", "text": "亲，非常抱歉给您带来不便"}]
+    s = assistant.suggest(message, context)
+    assert _texts(s) == [RECEIVED], _texts(s)
+
+
+def test_a_question_beside_a_photo_is_answered(assistant):
+    context = [{"role": "customer", "text": "收到的杯子是碎的"},
+               {"role": "agent", "text": "亲，非常抱歉给您带来不便"}]
+    s = assistant.suggest("[图片] 怎么申请退货", context)
+    assert s.drafts[0].entry_ids == ["return"], _texts(s)
 
 
 @pytest.mark.parametrize("message", ["照片发了吗", "你们发了没", "快递发给你了吗", "我还没发照片"])

@@ -718,6 +718,22 @@ def test_shipped_library_speaks_to_taiwan_and_hong_kong_customers_in_their_words
     assert len(seen) > 30  # the keys reach the library's variety
 
 
+@pytest.mark.parametrize("script", [SIMPLIFIED, TRADITIONAL])
+def test_shipped_library_says_a_photo_was_received_in_the_customers_script(script):
+    """A photo sent mid-chat ([图片]) is acknowledged by a `received` line of the shipped library."""
+    c = _shipped()
+    for sentiment in ("calm", "anxious", "angry"):
+        for key in KEYS:
+            d = c.received(u_(intent="greeting", sentiment=sentiment, first=False, script=script), {}, key)
+            assert "收到" in to_simplified(d.text) and "built-in" not in " ".join(d.explanation), d.explanation
+
+
+def test_a_library_without_a_received_line_says_it_in_a_built_in_one():
+    lines = PhraseLibrary([p for p in composer().phrases.phrases if p.kind != "received"])
+    d = Composer(lines, composer().safety).received(u_(intent="greeting", first=False), {}, "[图片]")
+    assert d.text.startswith("收到") and "(a built-in line)" in " ".join(d.explanation), d.explanation
+
+
 def test_shipped_mid_conversation_greetings_are_whole_replies():
     c = _shipped()
     for sentiment in ("calm", "anxious", "angry"):

@@ -207,7 +207,7 @@ _ERROR_PATTERNS = [
 # tests/test_panel_view.py fails when kefu writes a line it cannot render.
 KIND_ZH = {"greeting_first": "首次问候", "greeting_later": "开场", "thanks_wait": "感谢等待", "empathy": "共情",
            "apology": "致歉", "restate": "复述问题", "escalation": "升级处理", "closing": "结束语",
-           "rating": "邀请评价", "clarify": "澄清", "no_match": "无匹配"}
+           "rating": "邀请评价", "clarify": "澄清", "no_match": "无匹配", "received": "收到图片文件"}
 INTENT_ZH = {"greeting": "问候", "presale": "售前咨询", "order": "订单", "logistics": "物流", "aftersale": "售后",
              "complaint": "投诉", "thanks": "致谢"}
 SENTIMENT_ZH = {"calm": "平静", "anxious": "焦急", "angry": "不满"}
@@ -236,6 +236,7 @@ _WHY_PATTERNS = [
     (re.compile(r"(.+): the case stays open$"), _still_open),
     (re.compile(r"(the agent still waits for the customer|a step of ours is pending)$"), lambda m: _OPEN_ZH[m[1]]),
     (re.compile(r"a nudge while the agent is at the case$"), lambda m: "客服正在处理时客户在催：告诉客户正在处理，请稍等"),
+    (re.compile(r"a photo or file sent: received$"), lambda m: "客户发来图片、语音或文件：告诉客户已收到，正在核实"),
     (re.compile(r"a problem reported → empathy first$"), lambda m: "客户反映了问题：先表达理解"),
     (re.compile(r"first message of the conversation$"), lambda m: "对话的第一条消息"),
     (re.compile(r"offer more help$"), lambda m: "询问是否还需要帮助"),
@@ -275,6 +276,8 @@ _NOTE_PATTERNS = [
      lambda m: f"客户在催：回答还在等回复的问题「{m[1]}」"),
     (re.compile(r"vague message: matched together with the earlier turns and the agent's answer to them$"),
      lambda m: "消息较笼统：结合客户前面的话和客服的回答一起匹配"),
+    (re.compile(r"a photo or file sent: received( \(a built-in line\))?$"),
+     lambda m: "客户发来图片、语音或文件：告诉客户已收到，正在核实" + ("（用内置的一句）" if m[1] else "")),
     (re.compile(r"a nudge while the agent is at the case \(a built-in line\)$"),
      lambda m: "客服正在处理时客户在催：告诉客户正在处理，请稍等（用内置的一句）"),
     (re.compile(r"(.+): the case stays open \(a built-in line\)$"),
