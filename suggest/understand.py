@@ -109,7 +109,11 @@ _ASK_BOSS = r"(?:找|叫|让|要|换|转)(?:你们的?)?(?:主管|经理|领导|
 # Being ripped off (坑 as "cheat"): 太坑了, 被坑了, 坑我, 坑老客户. Not 踩坑 (a pitfall one asks how
 # to avoid), 坑位 or 坑洼.
 _RIPOFF = r"(?:太|好|真|巨|很|超|这么|那么|也太|被|又被)坑(?!位|洼)|坑(?:人|爹|钱|我|了我|老?(?:顾客|客户|买家|消费者|用户))"
-_COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|{_ASK_BOSS}|{_RIPOFF}|骗子|骗人|骗钱|垃圾|什么破|"
+# Leaving never to come back (再也不来了, 再也不会买了, 以后不会再来了): a farewell in anger, not
+# thanks, whatever goodbye goes with it ([再见]再也不来了). Not 下次不会再买错了, 快递员说不会再来了.
+_NEVER_AGAIN = (r"(?:再也不(?:会|想|要)?|(?:以后|永远)(?:都|也)?不(?:会|想|要)?再|我(?:也|都)?不会再)"
+                r"(?:来|买|光顾|回购)(?!错)")
+_COMPLAINT = re.compile(rf"{_NO}投诉|差评|12315|举报|{_ASK_BOSS}|{_RIPOFF}|{_NEVER_AGAIN}|骗子|骗人|骗钱|垃圾|什么破|"
                         r"态度(?:差|太差|很差|恶劣|不好|真差)|(?:什么|咩|乜)态度|黑店|维权|曝光|"
                         r"(?:要求|必须|给我|要你们|你们得)赔偿|给个说法|消协|黑猫|客诉|负评|虚假宣传|赔三|假一赔|升级处理|"
                         r"这样对待|这么对待|对待顾客|对待客户|"
@@ -343,7 +347,7 @@ _STRESS = r"[!！]{2,}|[?？]+[!！]+[?？!！]*|[!！]+[?？]+[?？!！]*"
 # Anger said outright. A complaint (投诉, 差评, 12315, 什么态度) is anger too, unless the customer
 # pleads or worries (see _riled).
 _ANGRY = re.compile(rf"骗子|骗人|垃圾|{_SWEAR}|什么破|太差|{_RIPOFF}|黑店|气死|烦死|恶心|无语|滚蛋|滚开|给我滚|快滚|"
-                    rf"{_NO}失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|"
+                    rf"{_NO}失望|差劲|离谱|太过分|受不了|(?<![不别没])(?<!不要)(?<!不用)生气|气人|火大|恼火|{_NEVER_AGAIN}|"
                     rf"搞什么|什么玩意|有病|{_STRESS}|怎么回事[!！?？]|"
                     r"这样对待|这么对待|"
                     rf"{_CANTONESE_ANGRY}|"

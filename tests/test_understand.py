@@ -720,6 +720,20 @@ def test_a_goodbye_or_thanks_sticker_says_it_as_the_words_do(message):
     assert understand("[玫瑰]").intent == "thanks" and understand("谢谢[玫瑰]").intent == "thanks"
 
 
+@pytest.mark.parametrize("message", ["[再见]再也不来了", "再见 再也不来了", "拜拜 再也不会买了", "再也不来了",
+                                     "再见，以后不会再来了", "以后再也不买你们家东西了"])
+def test_a_farewell_never_to_come_back_is_an_angry_complaint(message):
+    """"[再见]再也不来了" read as thanks and goodbye, a cheerful 祝您生活愉快 and a rating asked
+    for: the customer leaves angry, never to buy again."""
+    u = understand(message, "售后", first_message=False)
+    assert (u.intent, u.sentiment) == ("complaint", "angry")
+
+
+@pytest.mark.parametrize("message", ["再见", "[再见]", "好的 再见 下次再来", "下次不会再买错了", "好的 以后有需要再来"])
+def test_a_farewell_without_never_again_is_none(message):
+    assert understand(message, "售后", first_message=False).sentiment == "calm"
+
+
 @pytest.mark.parametrize("message, intent", [("[抱拳]麻烦快点发货", "logistics"), ("[玫瑰]怎么还没发货", "logistics"),
                                              ("[抱拳]能便宜点不", "presale")])
 def test_a_thanks_sticker_beside_words_of_their_own_is_no_thanks(message, intent):
