@@ -432,6 +432,20 @@ def test_a_photo_for_a_reward_still_flags(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
 
 
+@pytest.mark.parametrize("text", ["好评后联系客服可以修改地址吗", "亲，好评后联系客服可以修改地址的",
+                                  "确认收货好评后找客服开发票就行"])
+def test_contacting_the_agent_after_a_review_for_an_errand_is_no_paid_review(text):
+    """好评后联系 flagged every sentence with a good review and then a contact, a customer's
+    question about changing the address as well: the dodge is a reward for the review."""
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
+@pytest.mark.parametrize("text", ["好评后联系客服领红包", "好评返现", "晒图联系客服返现", "好评联系客服返现5元",
+                                  "好评后找客服领取奖励", "五星好评后联系我们领红包"])
+def test_contacting_the_agent_for_a_reward_for_a_review_still_flags(text):
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
 @pytest.mark.parametrize("text", ["请确认微信号是否已实名认证", "您的微信号是否与下单手机一致", "这样能增加威信吗"])
 def test_asking_whether_a_wechat_id_is_verified_is_no_offsite_deal(text):
     """微信号是否 asks about the customer's own account (微信号是 flagged it), and 增加威信
