@@ -312,6 +312,12 @@ _NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优�
                                r"(?:码|卡)(?:已经?|都|也|快|要|早就?)?过期")
 
 
+# A coupon that does not apply (优惠券领了用不了, 领的券为什么用不了, 红包不能用): a question at
+# checkout, asked before paying, not a fault of the goods (see understand).
+_COUPON_UNUSABLE = re.compile(r"(?:券|红包|优惠码|折扣码|礼品卡|购物金|津贴)[^，,。！!？?]{0,8}?"
+                              r"(?:用不了|不能用|用不上|不可用|无法使用|使用不了|没法用)")
+
+
 def _goods(text: str) -> str:
     """`text` without what has a fault's words but reports none of the goods: a quality asked
     about before buying (会不会黑屏, 音箱有杂音吗), the shop's service down (网站连不上) or
@@ -784,13 +790,14 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "thanks"
     elif _COMPLAINT.search(meant) or harmed and not _RETURN_ASKED.search(text):
         intent = "complaint"  # 投诉, 给个说法; or harm to health (用了面霜过敏了, 吃到头发了)
-    elif _AFTERSALE.search(_goods(text)):
+    elif _AFTERSALE.search(_goods(_COUPON_UNUSABLE.sub(" ", text))):
         intent = "aftersale"
     elif _ORDER.search(text):
         intent = "order"
     elif _LOGISTICS.search(text):
         intent = "logistics"
-    elif _GUARANTEE.search(text) or _BUSINESS.search(text) or _ASKED_BEFORE.search(text) or _PRESALE.search(text):
+    elif _GUARANTEE.search(text) or _BUSINESS.search(text) or _ASKED_BEFORE.search(text) or _PRESALE.search(text) \
+            or _COUPON_UNUSABLE.search(text):
         intent = "presale"  # 假一赔十吗, 想谈合作, 会起球吗, 有赠品吗: asked before buying, whatever entry matched
     else:
         intent = category_intent(category)

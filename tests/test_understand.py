@@ -1077,6 +1077,15 @@ def test_expiry_of_no_product_and_harm_asked_before_buying_are_pre_sale(message)
     assert not reports_problem(message)
 
 
+@pytest.mark.parametrize("message", ["优惠券领了用不了", "领的券为什么用不了", "券不能用", "这个红包怎么用不了",
+                                     "满减券用不上"])
+def test_a_coupon_that_does_not_apply_is_pre_sale(message):
+    """优惠券领了用不了 read as after-sale (用不了 is a fault of the goods): a coupon that does not
+    apply at checkout is asked before paying, as the other coupon questions are."""
+    assert understand(message, "售后").intent == "presale"
+    assert understand("优惠券领了用不了 衣服也破了", "售后").intent == "aftersale"
+
+
 @pytest.mark.parametrize("category, intent", [("退換貨", "aftersale"), ("物流配送", "logistics"), ("订单支付", "order"),
                                               ("投诉建议", "complaint"), ("过敏", "presale"), ("保质期", "presale")])
 def test_a_shops_own_category_says_an_intent_only_by_its_name(category, intent):
