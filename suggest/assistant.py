@@ -61,8 +61,12 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
 _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少买")
 # A question in Cantonese too, as the normalised text spells it: 有冇, 系咪 (係咪), 点样, 几时,
 # 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好; not 有冇搞错 / 有没有搞错, "are you kidding".
+# A choice asked without a question mark too (A还是B: 是发顺丰还是中通, 电子的还是纸质的, M还是L,
+# 偏大还是偏小), not 还是 as "still" (还是不行, 还是没到, 我还是想要, 还是很喜欢).
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
-                   r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1")
+                   r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1|"
+                   r"(?:是[^，,。！!？?；;\s]{1,10}|[的a-zA-Z\d]|([\u4e00-\u9fff])[\u4e00-\u9fff]?(?=还是\2))"
+                   r"还是(?![不没未无想很挺太一直一样照样老样子这样那样算了])")
 # A voice message's questions run on without a mark between them, joined by 然后 ("这个什么时候
 # 发货然后能不能开发票", as a phone's speech-to-text writes them): where both sides ask, 然后
 # starts the next question; in a story it only says what came next (收到然后发现坏了怎么办).

@@ -649,6 +649,33 @@ def test_then_inside_one_question_splits_nothing(message, pieces):
     assert _apart(_PIECES, message) == pieces
 
 
+@pytest.mark.parametrize("message, question", [
+    ("发票是电子的还是纸质的 多久能发货", "多久能发货"), ("多久能发货 发票是电子的还是纸质的", "多久能发货"),
+    ("是发顺丰还是中通 多久能发货", "多久能发货"), ("这件穿M还是L 多久能发货", "多久能发货")])
+def test_a_choice_asked_without_a_question_mark_is_a_question_of_its_own(shop_kb, message, question):
+    """"发票是电子的还是纸质的 多久能发货" asks two things, but A还是B without a question mark was
+    no question: only 多久能发货 was, and the other question was left unanswered."""
+    kind = _said_so(_hit("kind", "发票是电子的还是纸质的", 0.9, 2.3, ["发票"]), "我们开具电子发票。")
+    ship = _said_so(_hit("ship", "下单后多久发货", 0.92, 2.34, ["发货"]), "付款后48小时内发货。")
+    searches = _Searches(shop_kb, {question: [ship]}, [kind])
+    s = Assistant(searches, composer()).suggest(message)
+    assert set(s.drafts[0].entry_ids) == {"kind", "ship"}, [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("piece", ["发票是电子的还是纸质的", "是发顺丰还是中通", "穿M还是L合适", "偏大还是偏小"])
+def test_a_choice_asks(piece):
+    from kefu.suggest.assistant import _ASKS
+
+    assert _ASKS.search(piece)
+
+
+@pytest.mark.parametrize("piece", ["刷新了还是不行", "快递还是没到", "我还是想要这个颜色", "是第二次买了还是很喜欢", "还是老样子"])
+def test_still_is_no_choice(piece):
+    from kefu.suggest.assistant import _ASKS
+
+    assert not _ASKS.search(piece)
+
+
 def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the_others_question_word(shop_kb):
     """"怎么开发票？另外多久发货？" was answered with when the invoice comes (phrased 多久给发票:
     the 多久 of the shipping question) and how long shipping takes; 怎么开发票 alone asks how
