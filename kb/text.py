@@ -495,6 +495,15 @@ def is_chat_notice(line: str) -> bool:
     return bool(_CHAT_NOTICE.fullmatch(to_simplified(line)))
 
 
+# A notice that the shop's robot's replies follow (以下为机器人回复, 以下为智能客服回复).
+_BOT_BELOW = re.compile(r"以下[为是](?:机器人|智能客服|智能助手|自动)(?:自动)?回复")
+
+
+def bot_reply_below(line: str) -> bool:
+    """Whether `line` is a notice that the shop's robot's replies follow (以下为机器人回复)."""
+    return is_chat_notice(line) and bool(_BOT_BELOW.search(to_simplified(line)))
+
+
 def without_chat_frame(text: str) -> str:
     """`text` without the lines a chat app adds to a copied conversation (`chat_header`,
     `is_chat_notice`): read as the customer's words, 客户已离开 was a question waiting for

@@ -20,8 +20,8 @@ from kefu.kb.feedback import FeedbackLog
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL,
-                          apart_auto_replies, chat_header, for_matching, is_auto_reply, is_chat_notice, normalize,
-                          pasted_alone, product_name, question_window, quotes_earlier, script_evidence, scrub,
+                          apart_auto_replies, bot_reply_below, chat_header, for_matching, is_auto_reply, is_chat_notice,
+                          normalize, pasted_alone, product_name, question_window, quotes_earlier, script_evidence, scrub,
                           to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
@@ -202,12 +202,17 @@ def conversation_turns(text: str) -> list[tuple[int, dict]]:
     shop = {name for name in names if name is not None and _SHOP_NICKNAME.search(name)}
     shop |= {re.split("[:：]", name, maxsplit=1)[0] for name in shop}
     customer = next((name for name in names if name is not None and name not in shop), None)
-    turns, speaker = [], None
+    turns, speaker, bot = [], None, False
     for n, (line, name) in enumerate(zip(lines, names), 1):
         if name is not None:
-            speaker = "customer" if not shop or name == customer else "agent"
+            speaker, bot = "customer" if not shop or name == customer else "agent", False
             continue
         if is_chat_notice(line):
+            # 以下为机器人回复: the robot's lines under it, up to the next header, are nobody's
+            # words either (without headers nothing tells where they end: they are kept)
+            bot = bot or any(names) and bot_reply_below(line)
+            continue
+        if bot:
             continue
         m = _ROLE_PREFIX.match(line)
         role = ("agent" if _AGENT_PREFIX.fullmatch(m[1]) else "customer") if m else speaker or "customer"

@@ -2209,6 +2209,21 @@ def test_a_pasted_chats_sides_are_told_only_by_a_nickname_that_names_the_shop(pa
     assert [t["role"] for _, t in conversation_turns(pasted)] == roles
 
 
+@pytest.mark.parametrize("pasted, turns", [
+    ("tb12345678 2026-12-01 10:02:11\n我的快递怎么还没到\n以下为机器人回复\n亲，物流信息请在订单详情里查看哦\n"
+     "tb12345678 2026-12-01 10:03:00\n转人工", [("customer", "我的快递怎么还没到"), ("customer", "转人工")]),
+    ("tb12345678 2026-12-01 10:02:11\n在吗\n——以下为智能客服回复——\n您好，请问有什么可以帮您\n"
+     "青禾优选:小禾 2026-12-01 10:03:00\n在的", [("customer", "在吗"), ("agent", "在的")]),
+    # without headers nothing tells where the robot's reply ends: the lines stay
+    ("以下为机器人回复\n转人工", [("customer", "转人工")])])
+def test_a_robots_reply_under_its_notice_is_nobodys_words(pasted, turns):
+    """The lines under 以下为机器人回复 in a pasted chat are the shop's robot's: they were read
+    as the customer's turn (亲，物流信息请在订单详情里查看哦 as a question of theirs)."""
+    from kefu.suggest.assistant import conversation_turns
+
+    assert [(t["role"], t["text"]) for _, t in conversation_turns(pasted)] == turns
+
+
 def test_a_stretch_pasted_as_the_message_ending_with_the_shops_turn_asks_the_customers_last(assistant, logged):
     """A stretch ending with the shop's reply was taken whole as the message, the shop's
     words matched and logged as the customer's, and the draft greeted again."""
