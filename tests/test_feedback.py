@@ -154,6 +154,10 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     # ... but not a product's or model's letters after the address (Model Y座椅套, iPhone 5楼)
     ("送到人民路88号 Model Y座椅套要装吗", "送到【地址】 Model Y座椅套要装吗"), ("寄到人民路88号 iPhone 5楼", "寄到【地址】 iPhone 5楼"),
     ("CBD中心A座12楼", "【地址】"), ("OPPO体验中心5栋", "【地址】"), ("人民路88号万达ONE广场5号楼", "【地址】"), ("寄到人民路88号SOHO 5号楼", "寄到【地址】"),
+    # letters between spaces before a building: the estate's (SOHO 5号楼 left 5号楼 in the log);
+    # a floor or seat (楼, 座) after them stays a model's
+    ("寄到人民路88号 SOHO 5号楼", "寄到【地址】"), ("人民路88号 SOHO 5号楼 1201室", "【地址】"),
+    ("人民路88號 SOHO 5棟", "【地址】"), ("送到人民路88号 iPhone 5楼", "送到【地址】 iPhone 5楼"),
     # landlines in brackets, mobiles with dots
     ("座机(0571)88886666", "座机【电话】"), ("电话138.1234.5678", "电话【手机号】"),
 ])
