@@ -66,7 +66,7 @@ _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就�
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
                    r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1|"
                    r"(?:是[^，,。！!？?；;\s]{1,10}|[的a-zA-Z\d]|([\u4e00-\u9fff])[\u4e00-\u9fff]?(?=还是\2))"
-                   r"还是(?![不没未无想很挺太一直一样照样老样子这样那样算了])")
+                   r"还是(?![不没未无想很挺太]|一直|一样|照样|老样子|这样|那样|算了)")
 # A voice message's questions run on without a mark between them, joined by 然后 ("这个什么时候
 # 发货然后能不能开发票", as a phone's speech-to-text writes them): where both sides ask, 然后
 # starts the next question; in a story it only says what came next (收到然后发现坏了怎么办).

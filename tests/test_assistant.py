@@ -662,14 +662,16 @@ def test_a_choice_asked_without_a_question_mark_is_a_question_of_its_own(shop_kb
     assert set(s.drafts[0].entry_ids) == {"kind", "ship"}, [(d.style, d.entry_ids) for d in s.drafts]
 
 
-@pytest.mark.parametrize("piece", ["发票是电子的还是纸质的", "是发顺丰还是中通", "穿M还是L合适", "偏大还是偏小"])
+@pytest.mark.parametrize("piece", ["发票是电子的还是纸质的", "是发顺丰还是中通", "穿M还是L合适", "偏大还是偏小",
+                                   "是要这个还是那个", "是一件还是两件"])
 def test_a_choice_asks(piece):
     from kefu.suggest.assistant import _ASKS
 
     assert _ASKS.search(piece)
 
 
-@pytest.mark.parametrize("piece", ["刷新了还是不行", "快递还是没到", "我还是想要这个颜色", "是第二次买了还是很喜欢", "还是老样子"])
+@pytest.mark.parametrize("piece", ["刷新了还是不行", "快递还是没到", "我还是想要这个颜色", "是第二次买了还是很喜欢", "还是老样子",
+                                   "等了3天还是这样", "是新的还是一直显示处理中"])
 def test_still_is_no_choice(piece):
     from kefu.suggest.assistant import _ASKS
 
