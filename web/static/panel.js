@@ -313,8 +313,9 @@
 
   // A chat app's own lines in a copied conversation (kb/text.py's without_chat_frame reads
   // them the same way, tests/test_assistant.py checks that both agree): a message's header,
-  // the sender's nickname and the time ("tb12345678 2026-12-01 10:02:11"), and notices
-  // (以下为新消息, 客户已离开). As in Python, a nickname's length counts characters (the u
+  // the sender's nickname and the time ("tb12345678 2026-12-01 10:02:11"), notices
+  // (以下为新消息, 客户已离开) and the platform's system lines (系统消息：客户已进入店铺,
+  // 以下为机器人回复, whose robot's lines up to the next header are dropped). As in Python, a nickname's length counts characters (the u
   // flag), a digit is any script's (\p{Nd}: ２０２６), and a notice may mix the scripts
   // (会话已關閉: Python reads it converted to simplified).
   const CHAT_HEADER = /^(?!\S*[:：]\p{Nd})(\S{0,39}[^\s:：])[ \t]+(?:(\p{Nd}{4}[-/.年])?\p{Nd}{1,2}[-/.月]\p{Nd}{1,2}日?[ \t]+\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2})?|\p{Nd}{1,2}:\p{Nd}{2}(:\p{Nd}{2}))$/u;
@@ -328,7 +329,10 @@
     if (!m || NO_NICKNAME.test(m[1])) return null;
     return m[2] || m[3] || m[4] || /[:：]/.test(m[1]) ? m[1] : null;
   }
-  const CHAT_NOTICE = /^[-—=─·.\s\x85]*(?:以[上下][为是為](?:新|[历歷]史)消息|(?:客[户戶]|[顾顧]客|[买買]家|[对對]方|用[户戶])已(?:[离離][开開]|下[线線])|[会會][话話]已(?:[结結]束|[关關][闭閉])|\S{0,20}撤回了一[条條]消息)[-—=─·.\s\x85]*$/u;
+  const NOTICE = String.raw`以[上下][为是為](?:新|[历歷]史)消息|(?:客[户戶]|[顾顧]客|[买買]家|[对對]方|用[户戶])已(?:[离離][开開]|下[线線])|(?:客[户戶]|[顾顧]客|[买買]家|[对對]方|用[户戶])(?:已[进進]入了?(?:店[铺鋪]|[会會][话話]|咨[询詢]|聊天)?|[进進]入了?(?:店[铺鋪]|[会會][话話]|咨[询詢]|聊天))|以[上下][为是為](?:机器人|機器人|智能客服|智能助手|自[动動])(?:自[动動])?回[复復覆]|[会會][话話]已(?:[结結]束|[关關][闭閉])|\S{0,20}撤回了一[条條]消息`;
+  const CHAT_NOTICE = new RegExp(String.raw`^[-—=─·.\s\x85]*(?:[\[【]?系[统統](?:消息|提示|通知)[\]】]?[:：\s\x85]*(?:${NOTICE})?|${NOTICE})[-—=─·.\s\x85]*$`, "u");
+  // A notice that the shop's robot's replies follow (kb/text.py's bot_reply_below).
+  const BOT_BELOW = /以下[为是為](?:机器人|機器人|智能客服|智能助手|自[动動])(?:自[动動])?回[复復覆]/u;
   // Python's str.strip: JavaScript's trim leaves U+0085 and U+001C-001F, and takes U+FEFF.
   const pyStrip = (s) => s.replace(/^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g, "");
   // The shop's side: a 千牛 sub-account (青禾优选:小禾) or a name that says so (客服小禾, 官方旗舰店).
@@ -347,14 +351,23 @@
     for (const name of [...shop]) shop.add(name.split(/[:：]/)[0]);
     const customer = names.find((name) => name !== null && !shop.has(name));
     const turns = [];
+    const headed = names.some((name) => name !== null);
     let speaker = null;
+    let bot = false;
     lines.forEach((line, i) => {
       const name = names[i];
       if (name !== null) {
         speaker = !shop.size || name === customer ? "customer" : "agent";
+        bot = false;
         return;
       }
-      if (CHAT_NOTICE.test(line)) return;
+      if (CHAT_NOTICE.test(line)) {
+        // 以下为机器人回复: the robot's lines under it, up to the next header, are nobody's
+        // words either (without headers nothing tells where they end: they are kept)
+        bot = bot || (headed && BOT_BELOW.test(line));
+        return;
+      }
+      if (bot) return;
       const m = ROLE_PREFIX.exec(line);
       const role = m ? (AGENT_PREFIX.test(m[1]) ? "agent" : "customer") : speaker || "customer";
       const turn = pyStrip(m ? line.slice(m[0].length) : line);
