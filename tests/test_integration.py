@@ -354,3 +354,34 @@ def test_requests_to_break_platform_rules_get_the_entry_that_says_no(assistant):
     drafts = {message: helper.suggest(message).drafts[0] for message, _ in PLATFORM_RULES}
     assert {m: d.entry_ids for m, gold in PLATFORM_RULES if not set((d := drafts[m]).entry_ids[:1]) & gold} == {}
     assert {m: d.flags for m, d in drafts.items() if d.flags} == {}
+
+
+# What customers ask in a promotion season (双11 / 618) and after delivery, answered by the
+# wrong entry or none: a scratched shoe got the size exchange, 我是学生有优惠吗 the birthday
+# coupon, 少发了一件 the tracking number, 发票能开公司抬头吗 the Taiwan 統一編號 entry, and
+# 定金膨胀, 秒杀, 买二送一, 直播间价, 发票金额 and 大促发货 had no entry at all.
+PROMOTION = [
+    ("收到的鞋子左脚有个划痕 能换吗", {"k221", "k165", "k169"}),
+    ("鞋子开胶了", {"k221", "k165"}),
+    ("发票能开公司抬头吗", {"k087"}),
+    ("我是学生有优惠吗", {"k216"}),
+    ("你好我买的东西少发了一件", {"k121"}),
+    ("亲 颜色给我发错了", {"k123"}),
+    ("买面霜送的小样没收到", {"k126"}),
+    ("双11买的东西可以七天无理由吗", {"k141"}),
+    ("发票金额为什么和订单金额不一样", {"k222"}),
+    ("仓库是不是爆单了 什么时候能发", {"k223"}),
+    ("付尾款的时候能用优惠券吗", {"k224"}),
+    ("秒杀没抢到 还会再上吗", {"k225"}),
+    ("买二送一怎么拍", {"k226"}),
+    ("主播说的价格怎么下单", {"k227"}),
+]
+
+
+def test_promotion_season_messages_get_the_entry_they_ask(assistant):
+    helper, _ = assistant
+    stored = {p for e in read_entries(ENTRIES) for p in [e["question"], *e["similar"]]}
+    assert not [m for m, _ in PROMOTION if m in stored]
+    suggestions = {message: helper.suggest(message) for message, _ in PROMOTION}
+    assert {m: s.drafts[0].entry_ids for m, gold in PROMOTION
+            if (s := suggestions[m]).no_match or not set(s.drafts[0].entry_ids[:1]) & gold} == {}
