@@ -203,6 +203,16 @@ class ConfigError(KefuError):
     code = "misconfigured"
 
 
+class DataFileError(ImportFileError, ConfigError):
+    """A file of the data folder the assistant reads (the 话术 library, a word list), edited
+    by hand, that cannot be used: like a damaged config.json, the state of the folder and not
+    of a request, so the web answers it 503 and logs it for the admin. Names file, line, field."""
+
+    @classmethod
+    def of(cls, exc: ImportFileError) -> "DataFileError":
+        return cls(exc.path, exc.line, exc.field, exc.reason, exc.sheet, exc.unit, exc.column)
+
+
 class InvalidConfig(ConfigError):
     """A data folder's config.json holds a bad value; names the file and the field."""
 

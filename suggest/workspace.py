@@ -75,6 +75,19 @@ def write_whole(path: Path, text: str, mode: int = 0o666, replace: bool = True) 
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def data_file_errors():
+    """A 话术 or word-list file of the data folder that cannot be read is the folder's
+    state, not a request's: see DataFileError (the file, line and field stay named)."""
+    from kefu.kb.errors import DataFileError, ImportFileError
+
+    try:
+        yield
+    except DataFileError:
+        raise
+    except ImportFileError as exc:
+        raise DataFileError.of(exc) from None
+
 class Workspace:
     """What every edge needs: the data folder and, built on demand, the parts over it."""
 
@@ -269,14 +282,16 @@ class Workspace:
         from kefu import corpus
         from kefu.suggest.safety import Safety
 
-        return Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
-                           self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
+        with data_file_errors():
+            return Safety.load(self.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS),
+                               self.data_file("safe_phrases.txt", corpus.SAFE_PHRASES))
 
     def phrases(self):
         from kefu import corpus
         from kefu.suggest.phrases import PhraseLibrary
 
-        return PhraseLibrary.load(self.data_file("huashu.jsonl", corpus.HUASHU))
+        with data_file_errors():
+            return PhraseLibrary.load(self.data_file("huashu.jsonl", corpus.HUASHU))
 
     def feedback_log(self):
         from kefu.kb.feedback import FeedbackLog

@@ -165,6 +165,43 @@ def test_a_config_json_broken_while_serving_is_the_servers_error_not_the_request
     assert page.status_code == 503 and "服务器的配置有误" in page.get_data(as_text=True)
 
 
+def test_a_huashu_or_word_file_broken_by_hand_is_the_servers_error_not_the_request(app, ws, caplog):
+    """An editor who edits the data folder's 话术 or word list by hand (kefu reloads them by
+    modification time) and leaves a bad line got every agent's suggestion answered 400
+    invalid: the panel told the agent the request was wrong and to reload the page, and
+    nothing reached the server's log. As a broken config.json: 503 misconfigured, the file
+    and line named, logged for the admin."""
+    import logging
+
+    from kefu import corpus
+
+    agent = ws.users().add_token("bot", "agent")
+    client = app.test_client()
+    lines = corpus.HUASHU.read_text(encoding="utf-8").splitlines()
+    broken = {"huashu.jsonl": "\n".join(lines[:3] + ['{"id": "h900", "kind": "closing", "text": "少了括号"'] + lines[3:]),
+              "sensitive_words.txt": "最\t极限词\n".encode() + b"\x80\xff\n"}
+    for name, text in broken.items():
+        path = ws.home / name
+        path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text, encoding="utf-8")
+        with caplog.at_level(logging.ERROR):
+            r = client.post("/api/suggest", json={"message": "包邮吗"}, headers={"Authorization": f"Bearer {agent}"})
+        assert r.status_code == 503, r.get_json()
+        error = r.get_json()["error"]
+        assert error["code"] == "misconfigured" and name in error["message"], error
+        assert name != "huashu.jsonl" or "line 4" in error["message"]
+        assert any(name in record.getMessage() for record in caplog.records)
+        caplog.clear()
+        path.unlink()
+    r = client.post("/api/suggest", json={"message": "包邮吗"}, headers={"Authorization": f"Bearer {agent}"})
+    assert r.status_code == 200
+    # The console's pages of those files say it in Chinese, with the line.
+    (ws.home / "huashu.jsonl").write_text(broken["huashu.jsonl"], encoding="utf-8")
+    editor, _ = login(app, "editor1")
+    page = editor.get("/console/huashu")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503 and "服务器的配置有误" in text and "huashu.jsonl，第 4 行：JSON 格式有误" in text, text
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

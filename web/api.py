@@ -42,7 +42,7 @@ def _error(status: int, code: str, message: str, field: str | None = None, retry
 
 def register_errors(app) -> None:
     """JSON errors under /api, whatever raised them."""
-    from kefu.kb.errors import DuplicateEntry, EmptyQuery, KefuError, error_code
+    from kefu.kb.errors import DuplicateEntry, EmptyQuery, ImportFileError, KefuError, error_code
 
     def is_api() -> bool:
         return request.path.startswith("/api/")
@@ -68,9 +68,11 @@ def register_errors(app) -> None:
             return _error(status, code, str(exc), field)
         from flask import render_template
 
-        from .messages import error_zh
+        from .messages import error_zh, problem_zh
 
-        message = f"服务器的配置有误，请联系管理员（{exc}）" if code == "misconfigured" else error_zh(str(exc))
+        # A 话术 or word file edited by hand names its line: in the console's language too.
+        detail = problem_zh(str(exc)) if isinstance(exc, ImportFileError) else exc
+        message = f"服务器的配置有误，请联系管理员（{detail}）" if code == "misconfigured" else error_zh(str(exc))
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(HTTPException)

@@ -27,6 +27,7 @@ from kefu.kb.files import temp_beside
 from kefu.kb.text import whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
+from kefu.suggest.workspace import data_file_errors
 
 from .auth import requires
 from .console import field_diff
@@ -97,7 +98,8 @@ def _read_phrases(path: Path) -> list[dict]:
     """The library's lines as dicts (every field kept, so saving loses nothing)."""
     from kefu.kb.io import iter_jsonl, read_text
 
-    return [d for _, d in iter_jsonl(path, read_text(path))]
+    with data_file_errors():  # edited by hand into a file that cannot be read: fixed there
+        return [d for _, d in iter_jsonl(path, read_text(path))]
 
 
 def _phrase_from_form(form) -> dict:
@@ -311,7 +313,8 @@ def words():
         safe_path = ws.data_file("safe_phrases.txt", corpus.SAFE_PHRASES)
         # As the safety check reads them: a file saved with a BOM or in GBK shows as text,
         # and is saved back as UTF-8.
-        texts = {"words": read_list(words_path), "safe": read_list(safe_path)}
+        with data_file_errors():
+            texts = {"words": read_list(words_path), "safe": read_list(safe_path)}
         rev = _file_rev(words_path, safe_path)
         error, status = None, 200
         if request.method == "POST":
