@@ -10,6 +10,7 @@ from pathlib import Path
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import broken_variable
+from kefu.kb.text import to_simplified
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
          "escalation", "closing", "rating", "clarify", "no_match", "received")
@@ -55,7 +56,10 @@ class PhraseLibrary:
             for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
                 if d.get(name, allowed[0]) not in allowed:
                     raise ImportFileError(path, n, name, f"must be one of {', '.join(allowed)}, got {d[name]!r}")
-            phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], d.get("stage", ""),
+            # pick() is asked for the simplified names: 告別 or 後續跟蹤, written beside a line for
+            # Taiwan customers, is that stage, not one no draft asks for.
+            stage = to_simplified(str(d.get("stage") or "").strip())
+            phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], stage,
                                   d.get("tone", TONES[0]), d.get("script", SCRIPTS[0]), text.strip()))
         return cls(phrases)
 

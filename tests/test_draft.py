@@ -902,6 +902,26 @@ def test_a_line_written_for_the_customers_script_is_preferred():
     assert moods.pick("apology", "k", "angry", script=TRADITIONAL).id == "angry"  # the tone comes first
 
 
+def test_a_stage_written_in_traditional_script_is_the_same_stage(tmp_path):
+    """An editor writing lines for Taiwan customers writes their stage in that script too
+    (告別, 後續跟蹤): compared as written, such a line was never picked, a simplified line
+    being converted in its place."""
+    import json
+
+    path = tmp_path / "huashu.jsonl"
+    lines = [("s1", "告别", "simplified", "不客气，祝您生活愉快～"), ("t1", "告別", "traditional", "不客氣，祝您有美好的一天～"),
+             ("s2", "后续跟踪", "simplified", "有进展会及时告诉您～"), ("t2", " 後續跟蹤 ", "traditional", "有進展會及時告訴您～"),
+             ("no", "了解需求", "simplified", "好的，收到后马上为您处理～")]
+    path.write_text("".join(json.dumps({"id": i, "kind": "closing", "stage": stage, "tone": "any", "script": script,
+                                        "text": text}, ensure_ascii=False) + "\n" for i, stage, script, text in lines),
+                    encoding="utf-8")
+    lib = PhraseLibrary.load(path)
+    keys = [f"k{i}" for i in range(40)]
+    assert {lib.pick("closing", k, stage="告别", script=TRADITIONAL).id for k in keys} == {"t1"}
+    assert {lib.pick("closing", k, stage="后续跟踪", script=TRADITIONAL).id for k in keys} == {"t2"}
+    assert {lib.pick("closing", k, stage="告别", script=SIMPLIFIED).id for k in keys} == {"s1"}
+
+
 @pytest.mark.parametrize("answer, without", [
     ("如果都没有，请把订单号发给客服，我们会联系快递核实。", "如果都没有，我们会联系快递核实。"),
     ("让您久等了！请先把订单号发给我们看一下。超过72小时没更新会发起调查。", "让您久等了！超过72小时没更新会发起调查。"),
