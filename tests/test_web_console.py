@@ -1248,6 +1248,29 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     assert "已被他人修改" in html and own.read_bytes() == saved
 
 
+def test_a_huashu_file_holding_an_id_twice_still_takes_other_edits(editor, ws):
+    """A 话术 file edited by hand with an id twice is read by the assistant as it is, but the
+    console refused every edit of any other line (编号重复：h001) until the editor found and
+    fixed the two lines: the console refused what the loader takes. Only a line saved with
+    another's id is refused, naming the lines."""
+    from kefu import corpus
+
+    own = ws.home / "huashu.jsonl"
+    lines = corpus.HUASHU.read_text(encoding="utf-8").splitlines()
+    own.write_text("\n".join(lines + ['{"id": "h001", "kind": "closing", "stage": "告别", "tone": "any", '
+                                       '"script": "simplified", "text": "小鹿家居感谢您的光临～"}']) + "\n",
+                   encoding="utf-8")
+    assert [p.id for p in ws.phrases().phrases].count("h001") == 2
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
+            "script": "simplified"}
+    editor.post("/console/huashu/save", {**base, "text": "您好，欢迎光临小鹿家居旗舰店～"}, status=200)
+    assert ws.phrases().phrases[1].text == "您好，欢迎光临小鹿家居旗舰店～"
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "id": "h001", "text": "好"}, status=400).text
+    assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 行" in html
+
+
 def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
     """A refused line named its field by the file's key alone (字段 text：不能为空), a word
     the form shows nowhere: its label is 话术, as the tone's error already says 语气."""

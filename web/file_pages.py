@@ -111,12 +111,13 @@ def _next_phrase_id(lines: list[dict]) -> str:
     return f"h{max(numbers, default=0) + 1:03d}"
 
 
-def _save_phrases(ws, lines: list[dict]) -> None:
-    """Write the data folder's own 话术 file, after `_check_phrases` accepts all of it."""
-    ids = [str(d.get("id", "")) for d in lines if d.get("id")]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise InvalidEntry("id", f"编号重复：{', '.join(dupes)}")
+def _save_phrases(ws, lines: list[dict], saving: str | None = None) -> None:
+    """Write the data folder's own 话术 file, after `_check_phrases` accepts all of it.
+    The id of the line `saving` may be no other's; ids a file edited by hand holds twice,
+    which the assistant reads as they are, do not stop the edit of another line."""
+    where = [n for n, d in enumerate(lines, 1) if saving and str(d.get("id", "")) == saving]
+    if len(where) > 1:
+        raise InvalidEntry("id", f"编号重复：{saving}（第 {'、'.join(map(str, where))} 行）")
     text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
     _write_checked(ws.home / "huashu.jsonl", text, _check_phrases)
     reset_assistant()
@@ -226,7 +227,7 @@ def save_phrase():
         else:
             lines[index] = {**{k: v for k, v in lines[index].items() if k not in PHRASE_FIELDS}, **new}
         try:
-            _save_phrases(ws, lines)
+            _save_phrases(ws, lines, phrase["id"])
         except KefuError as exc:
             return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines), 400)
     flagged = _flagged(phrase["text"])
