@@ -744,7 +744,7 @@ class Composer:
         if len(names) < 2:
             return None
         notes = [f"competing entries: {', '.join(h.entry_id for h in hits)}"]
-        return self._asking("clarify", "选项", "请问您是想咨询{选项}呢？", None, names, u, hits, values, key,
+        return self._asking("clarify", "选项", "请问您是想咨询{选项}呢？", self._tone(u), names, u, hits, values, key,
                             notes)
 
     def confirm(self, u: Understanding, hit: Hit, values: dict, key: str) -> Draft:
@@ -858,5 +858,6 @@ class Composer:
             parts.append((line.replace("还有", "") if skip is _STILL else line, "kefu"))
             notes.append(f"no whole {kind} line in the 话术 library: a built-in one")
         if kind == "closing" and not sober and not waiting and not plans(key):
-            self._line("rating", key, None, "invite a rating", parts, notes, stage="告别", script=u.script, said=u.said)
+            self._line("rating", key, u.sentiment, "invite a rating", parts, notes, stage="告别", script=u.script,
+                       said=u.said)
         return self._finish(parts, u, values, [], style, notes)

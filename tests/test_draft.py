@@ -602,6 +602,25 @@ def test_upset_customer_gets_sober_opener_and_follow_up_closing(u):
                 assert line not in d.text, (d.style, d.text)
 
 
+def test_a_calm_clarify_or_rating_line_never_goes_to_an_anxious_or_angry_customer():
+    """Clarify and rating lines were picked for no tone, which takes calm lines: an angry
+    customer's drafts asked back "为了更准确地帮您，…呀？" (the shipped clarify line written
+    for calm customers), and an anxious one's thanks got a calm rating line, where a line for
+    any tone was there. They suit the customer's sentiment, as every other kind does."""
+    cheery_ask = "好嘞，您问的是{选项}呀？"
+    cheery_rate = "开开心心给个五星好评吧～"
+    c = composer(("q2", "clarify", "了解需求", "calm", cheery_ask), ("rt2", "rating", "告别", "calm", cheery_rate))
+    for key in KEYS:
+        for u in (u_(intent="complaint", sentiment="angry"), u_(intent="logistics", sentiment="anxious")):
+            asked = c.clarify(u, [RETURN_HIT, EXCHANGE_HIT], {}, key)
+            assert asked.text.startswith("请问您想咨询") and "呀" not in asked.text, asked.text
+        thanked = c.only("closing", "closing", u_(intent="thanks", sentiment="anxious", first=False), {}, key)
+        assert cheery_rate not in thanked.text, thanked.text
+    calm = u_(intent="thanks", first=False)
+    assert any(cheery_rate in c.only("closing", "closing", calm, {}, key).text for key in KEYS)
+    assert any("呀" in c.clarify(u_(), [RETURN_HIT, EXCHANGE_HIT], {}, key).text for key in KEYS)
+
+
 def test_answer_that_still_has_to_be_checked_gets_follow_up_closing():
     c = composer(*STAGED)
     for key in KEYS:
