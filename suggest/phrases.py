@@ -20,6 +20,15 @@ SCRIPTS = ("simplified", "traditional")
 # answers (the drafts fall back to a built-in line, but the shop's own voice is gone).
 # The other kinds are added around an answer, or have a built-in whole reply.
 REQUIRED_KINDS = ("no_match",)
+# What the drafts (suggest/draft.py, Composer) ask some kinds for. A tone not listed is
+# never picked: an angry customer hears an apology, not empathy; apologies and escalations
+# are for upset customers, an upset one chasing a reply gets the anxious thanks_wait line,
+# and none is invited to rate. A stage not listed is picked only while no line of an asked
+# one suits. Kinds not named here are asked for every tone, and for no stage.
+TONES_ASKED = {"empathy": ("calm", "anxious"), "apology": ("angry",), "thanks_wait": ("calm", "anxious"),
+               "escalation": ("angry",), "rating": ("calm", "anxious")}
+STAGES_ASKED = {"greeting_later": ("了解需求", "接待", "后续跟踪"),
+                "closing": ("提供解决方案", "后续跟踪", "告别", "了解需求"), "rating": ("告别",)}
 # An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
 OPENER_ENDS = ("，", ",", "、", "：", ":")
 
@@ -62,6 +71,17 @@ class PhraseLibrary:
             phrases.append(Phrase(str(d.get("id") or f"line{n}"), d["kind"], stage,
                                   d.get("tone", TONES[0]), d.get("script", SCRIPTS[0]), text.strip()))
         return cls(phrases)
+
+    @staticmethod
+    def unasked(kind: str, stage: str, tone: str) -> dict[str, tuple[str, ...]]:
+        """The fields of a line the drafts never ask its kind for ("tone", "stage"), each
+        with the values they do ask for (TONES_ASKED, STAGES_ASKED); {} for a line they use."""
+        out = {}
+        if tone != "any" and kind in TONES_ASKED and tone not in TONES_ASKED[kind]:
+            out["tone"] = TONES_ASKED[kind]
+        if kind in STAGES_ASKED and to_simplified((stage or "").strip()) not in STAGES_ASKED[kind]:
+            out["stage"] = STAGES_ASKED[kind]
+        return out
 
     def missing_kinds(self) -> list[str]:
         """The REQUIRED_KINDS the library has no line of."""

@@ -12,7 +12,7 @@ from phrasebook import (APOLOGY, CLOSING, EMPATHY, ESCALATION, GREETING_AGAIN, G
 from kefu import corpus
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.draft import Composer, fill
-from kefu.suggest.phrases import Phrase, PhraseLibrary
+from kefu.suggest.phrases import TONES_ASKED, Phrase, PhraseLibrary
 from kefu.suggest.understand import Understanding, understand
 
 RETURN = "签收后7天内可申请退货，48小时内审核，退款3-7个工作日到账。"
@@ -619,6 +619,24 @@ def test_a_calm_clarify_or_rating_line_never_goes_to_an_anxious_or_angry_custome
     calm = u_(intent="thanks", first=False)
     assert any(cheery_rate in c.only("closing", "closing", calm, {}, key).text for key in KEYS)
     assert any("呀" in c.clarify(u_(), [RETURN_HIT, EXCHANGE_HIT], {}, key).text for key in KEYS)
+
+
+@pytest.mark.parametrize("kind", sorted(TONES_ASKED))
+def test_the_tones_the_console_says_a_kind_is_asked_for_are_the_ones_drafts_pick(kind):
+    """The console warns of a line whose tone its kind is never asked for (TONES_ASKED): a
+    line of each tone is drafted for some customer exactly when the table lists it."""
+    from itertools import product
+
+    lines = {tone: f"{kind}{tone}专用的一句。" for tone in ("calm", "anxious", "angry")}
+    c = composer(*[(f"x{tone}", kind, "告别", tone, text) for tone, text in lines.items()])
+    seen = set()
+    for (sentiment, intent, first, waited), key in product(
+            product(("calm", "anxious", "angry"), ("aftersale", "complaint", "thanks"), (True, False), (True, False)),
+            KEYS[:8] + ["收到的杯子碎了"]):  # a first message reporting a problem hears empathy
+        u = replace(u_(intent=intent, sentiment=sentiment, first=first), waited=waited)
+        texts = [d.text for d in all_drafts(c, u, key)] + [c.only("closing", "closing", u, {}, key).text]
+        seen |= {tone for tone, text in lines.items() if any(text in t for t in texts)}
+    assert seen == set(TONES_ASKED[kind])
 
 
 def test_answer_that_still_has_to_be_checked_gets_follow_up_closing():

@@ -1217,6 +1217,27 @@ def test_huashu_form_and_save_warn_of_words_drafts_will_flag(editor, ws):
     assert 'id="text-flags"' in form and "保證（承诺）、最好（极限词）" in form
 
 
+def test_huashu_form_and_save_warn_of_a_line_the_drafts_never_pick(editor, ws):
+    """An editor adding empathy lines per tone saved one for angry customers, and a closing
+    with a stage of their own (结束): saved without a word, the first never reaches a draft
+    (an angry customer hears an apology), the second only when no closing of the stage a
+    draft asks for is left. The form and the save message say so, a warning."""
+    html = editor.get("/console/huashu/new?kind=empathy")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    line = {"rev": rev, "id": "", "kind": "empathy", "stage": "了解需求", "tone": "angry", "script": "simplified",
+            "text": "您的心情小鹿完全理解。"}
+    html = editor.post("/console/huashu/save", line, status=200).text
+    assert "共情话术只用于语气「平静」「焦急」的顾客" in html and "这一条不会出现在草稿里" in html, html
+    n = len(ws.phrases().phrases) - 1
+    assert "共情话术只用于语气「平静」「焦急」的顾客" in editor.get(f"/console/huashu/{n}")
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/new")).group(1)
+    html = editor.post("/console/huashu/save", {**line, "rev": rev, "kind": "closing", "stage": "结束", "tone": "any",
+                                                "text": "小鹿家居感谢您的支持～"}, status=200).text
+    assert "结束语按阶段「提供解决方案」「后续跟踪」「告别」「了解需求」挑选" in html, html
+    form = editor.get("/console/huashu/0")  # a shipped line the drafts use: no warning
+    assert 'id="unpicked"' not in form
+
+
 def test_huashu_invalid_save_keeps_old_file(editor, ws):
     own = ws.home / "huashu.jsonl"
     form = editor.get("/console/huashu/1")

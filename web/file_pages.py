@@ -31,7 +31,7 @@ from kefu.suggest.workspace import data_file_errors
 
 from .auth import requires
 from .console import field_diff
-from .messages import KIND_ZH, import_note_zh, problem_zh, reason_zh
+from .messages import KIND_ZH, TONE_ZH, import_note_zh, problem_zh, reason_zh
 from .state import author, locked, reset_assistant, workspace
 
 bp = Blueprint("files", __name__, url_prefix="/console")
@@ -168,12 +168,30 @@ def _flagged(text: str) -> str:
     return "、".join(f"{f.word}（{f.reason}）" for f in workspace().safety().check(text or ""))
 
 
+def _unpicked(phrase: dict) -> str:
+    """Why drafts never pick the line, or pick it only while no other suits (a warning:
+    the file loader takes it too); "" for a line they use."""
+    from kefu.suggest.phrases import PhraseLibrary
+
+    kind = phrase.get("kind", "")
+    unasked = PhraseLibrary.unasked(kind, phrase.get("stage", ""), phrase.get("tone", "") or "any")
+    name = KIND_ZH.get(kind, kind)
+    says = []
+    if "tone" in unasked:
+        says.append(f"{name}话术只用于语气{''.join(f'「{TONE_ZH[t]}」' for t in unasked['tone'])}的顾客，"
+                    f"语气「{TONE_ZH.get(phrase['tone'], phrase['tone'])}」的这一条不会出现在草稿里")
+    if "stage" in unasked:
+        says.append(f"{name}按阶段{''.join(f'「{s}」' for s in unasked['stage'])}挑选，"
+                    f"阶段「{phrase.get('stage') or '（空）'}」的这一条只在没有这些阶段的合适话术时才用")
+    return "；".join(says)
+
+
 def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200):
     from kefu.suggest.phrases import KINDS
 
     return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
                            kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES,
-                           flags=_flagged(phrase.get("text", ""))), status
+                           flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase)), status
 
 
 @bp.get("/huashu/new")
@@ -230,8 +248,9 @@ def save_phrase():
             _save_phrases(ws, lines, phrase["id"])
         except KefuError as exc:
             return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines), 400)
-    flagged = _flagged(phrase["text"])
-    flash(f"已保存话术 {phrase['id'] or ''}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else ""))
+    flagged, unpicked = _flagged(phrase["text"]), _unpicked(phrase)
+    flash(f"已保存话术 {phrase['id'] or ''}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else "")
+          + (f"；提醒：{unpicked}" if unpicked else ""))
     return redirect(url_for(".huashu"))
 
 
