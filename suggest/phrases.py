@@ -10,7 +10,7 @@ from pathlib import Path
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import broken_variable
-from kefu.kb.text import to_simplified
+from kefu.kb.text import strip_controls, to_simplified
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
          "escalation", "closing", "rating", "clarify", "no_match", "received")
@@ -57,6 +57,8 @@ class PhraseLibrary:
             if d.get("kind") not in KINDS:
                 raise ImportFileError(path, n, "kind", f"must be one of {', '.join(KINDS)}")
             text = d.get("text")
+            if isinstance(text, str):  # as an entry's answer: no \r or control character reaches a draft
+                text = strip_controls(text)
             if not isinstance(text, str) or not text.strip():
                 raise ImportFileError(path, n, "text", "missing or empty")
             if problem := broken_variable(text):

@@ -1292,6 +1292,25 @@ def test_a_huashu_file_holding_an_id_twice_still_takes_other_edits(editor, ws):
     assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 行" in html
 
 
+def test_a_huashu_line_of_several_lines_reaches_drafts_without_control_characters(editor, ws):
+    """Browsers post a textarea's line breaks as \\r\\n: a 话术 line of two lines was saved
+    with them, and with any control character pasted along, and drafts carried them to the
+    customer (感谢光临！\\r\\n欢迎再来～\\x07), where an entry's answer is cleaned. The
+    console saves it cleaned, and the loader cleans a file edited by hand the same way."""
+    from kefu import corpus
+
+    html = editor.get("/console/huashu/new?kind=closing")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    editor.post("/console/huashu/save", {"rev": rev, "id": "", "kind": "closing", "stage": "告别", "tone": "any",
+                                         "script": "simplified", "text": "感谢光临小鹿家居！\r\n欢迎再来～\x07"},
+                status=200)
+    own = ws.home / "huashu.jsonl"
+    assert json.loads(own.read_text(encoding="utf-8").splitlines()[-1])["text"] == "感谢光临小鹿家居！\n欢迎再来～"
+    line = {"id": "h900", "kind": "closing", "stage": "告别", "tone": "any", "text": "再见～\r\n小鹿家居\x1b[31m\x00"}
+    own.write_text(corpus.HUASHU.read_text(encoding="utf-8") + json.dumps(line) + "\n", encoding="utf-8")
+    assert ws.phrases().phrases[-1].text == "再见～\n小鹿家居"
+
+
 def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
     """A refused line named its field by the file's key alone (字段 text：不能为空), a word
     the form shows nowhere: its label is 话术, as the tone's error already says 语气."""

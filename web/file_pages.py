@@ -24,7 +24,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from kefu.kb.errors import InvalidEntry, KefuError
 from kefu.kb.files import temp_beside
-from kefu.kb.text import whole_number
+from kefu.kb.text import strip_controls, whole_number
 from kefu.suggest.phrases import SCRIPTS, TONES
 from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
 from kefu.suggest.workspace import data_file_errors
@@ -103,7 +103,8 @@ def _read_phrases(path: Path) -> list[dict]:
 
 
 def _phrase_from_form(form) -> dict:
-    return {name: form.get(name, "").strip() for name in PHRASE_FIELDS}
+    # A textarea's line breaks come as \r\n: saved as the loader reads them (strip_controls).
+    return {name: strip_controls(form.get(name, "")).strip() for name in PHRASE_FIELDS}
 
 
 def _next_phrase_id(lines: list[dict]) -> str:
