@@ -1311,6 +1311,32 @@ def test_a_huashu_line_of_several_lines_reaches_drafts_without_control_character
     assert ws.phrases().phrases[-1].text == "再见～\n小鹿家居"
 
 
+def test_a_huashu_file_without_a_no_match_line_still_takes_other_edits(editor, ws):
+    """An editor who deleted every no_match line from the file by hand (the assistant then
+    uses its built-in line) could save no other edit in the console: every save was refused
+    with 话术库至少要保留一条「无匹配」话术 (…不能全部删除), though the edit deleted nothing.
+    Only a save that takes the last one away is refused."""
+    from kefu import corpus
+
+    own = ws.home / "huashu.jsonl"
+    kept = [line for line in corpus.HUASHU.read_text(encoding="utf-8").splitlines() if '"no_match"' not in line]
+    own.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/0")).group(1)
+    editor.post("/console/huashu/save", {"index": "0", "rev": rev, "id": "h001", "kind": "greeting_first",
+                                         "stage": "接待", "tone": "any", "script": "simplified",
+                                         "text": "您好，欢迎光临小鹿家居旗舰店～"}, status=200)
+    assert ws.phrases().phrases[0].text == "您好，欢迎光临小鹿家居旗舰店～"
+    # With one back, taking it away again is refused, as before.
+    html = editor.get("/console/huashu/new?kind=no_match")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    editor.post("/console/huashu/save", {"rev": rev, "id": "", "kind": "no_match", "stage": "了解需求", "tone": "any",
+                                         "script": "simplified", "text": "这个问题小鹿帮您核实一下～"}, status=200)
+    html = editor.get("/console/huashu")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    html = editor.post(f"/console/huashu/{len(kept)}/delete", {"rev": rev}, status=200).text
+    assert "没有删除" in html and "无匹配" in html
+
+
 def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
     """A refused line named its field by the file's key alone (字段 text：不能为空), a word
     the form shows nowhere: its label is 话术, as the tone's error already says 语气."""

@@ -120,16 +120,19 @@ def _save_phrases(ws, lines: list[dict], saving: str | None = None) -> None:
     if len(where) > 1:
         raise InvalidEntry("id", f"编号重复：{saving}（第 {'、'.join(map(str, where))} 行）")
     text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
-    _write_checked(ws.home / "huashu.jsonl", text, _check_phrases)
+    # A kind the file lacks already (deleted by hand) does not stop the edit of another line.
+    had = {d.get("kind") for d in _read_phrases(_huashu_path(ws))}
+    _write_checked(ws.home / "huashu.jsonl", text, lambda path: _check_phrases(path, had))
     reset_assistant()
 
 
-def _check_phrases(path: Path) -> None:
+def _check_phrases(path: Path, had: set) -> None:
     """Every line valid (PhraseLibrary.load), and a line left of each kind the assistant
-    needs: deleting the last no_match line would leave it nothing to say when no entry answers."""
+    needs that the library `had`: deleting the last no_match line would leave it nothing
+    to say when no entry answers."""
     from kefu.suggest.phrases import PhraseLibrary
 
-    if missing := PhraseLibrary.load(path).missing_kinds():
+    if missing := [k for k in PhraseLibrary.load(path).missing_kinds() if k in had]:
         kind = missing[0]
         raise KefuError(f"话术库至少要保留一条「{KIND_ZH.get(kind, kind)}」（{kind}）话术："
                         "助手起草回复要用到这类话术（可以修改，但不能全部删除或改成别的类型）")
