@@ -1050,8 +1050,9 @@ def purge(c: Context, as_json) -> None:
 @needs_store
 def lint(c: Context, as_json) -> None:
     """List published entries whose answers contain flagged words (极限词, promises, sensitive words, and what
-    the platforms penalise: 站外交易, 诱导好评, 索要隐私, 违规操作, 功效宣称)."""
+    the platforms penalise: 站外交易, 诱导好评, 索要隐私, 违规操作, 功效宣称); those in 话术 lines on stderr."""
     from kefu import corpus
+    from kefu.kb.io import iter_jsonl, read_text
     from kefu.suggest.safety import REASONS, WARNABLE, word_list_problems
 
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
@@ -1064,6 +1065,13 @@ def lint(c: Context, as_json) -> None:
         click.echo(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
                    "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
                    "corpus/sensitive_words.txt (see README, Upgrading kefu)", err=True)
+    huashu = c.data_file("huashu.jsonl", corpus.HUASHU)
+    c.phrases()  # a line the assistant cannot read is the error, naming it
+    for n, d in iter_jsonl(huashu, read_text(huashu, option=None)):  # stderr too, by file and line
+        if flags := safety.check(d["text"]):
+            click.echo(f"warning: {huashu}, line {n} (话术 {d.get('id') or f'line{n}'}): "
+                       f"{', '.join(f'{f.word} ({f.reason})' for f in flags)}: every draft with this line flags it "
+                       "to the agent", err=True)
     rows = []
     for e in c.store().iter_published():
         for f in safety.check(e.answer):

@@ -611,6 +611,24 @@ def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
         "满减": "极限词", "加 微信": "敏感"}
 
 
+def test_lint_warns_of_the_flagged_words_in_the_data_folders_huashu(home, run, faq):
+    """An editor who writes 话术 in the data folder's file by hand (最好, 保证) was told by
+    nothing: the console warns when a line is saved there, `kefu lint` listed entries only,
+    and every draft with the line flagged it to the agent. lint warns on stderr, file and line."""
+    from kefu import corpus
+
+    run("import", str(faq))
+    lines = corpus.HUASHU.read_text(encoding="utf-8")
+    line = {"id": "h900", "kind": "closing", "stage": "告别", "tone": "any", "text": "小鹿家居全网最好，保证满意！"}
+    (home / "huashu.jsonl").write_text(lines + json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = run("lint", "--json")
+    assert json.loads(result.stdout) == []  # the JSON keeps its shape; the warning is on stderr
+    n = len(lines.splitlines()) + 1
+    assert result.stderr.splitlines() == [
+        f"warning: {home / 'huashu.jsonl'}, line {n} (话术 h900): 全网 (极限词), 最好 (极限词), 保证 (承诺): "
+        "every draft with this line flags it to the agent"]
+
+
 def test_lint_notes_a_saved_word_list_without_the_platform_groups(home, run, faq):
     """A data folder holding the word list an older kefu copied there keeps filing 加微信 under
     敏感 and gets none of 站外交易 … 功效宣称: nothing said so."""
