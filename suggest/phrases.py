@@ -24,7 +24,9 @@ REQUIRED_KINDS = ("no_match",)
 # never picked: an angry customer hears an apology, not empathy; apologies and escalations
 # are for upset customers, an upset one chasing a reply gets the anxious thanks_wait line,
 # and none is invited to rate. A stage not listed is picked only while no line of an asked
-# one suits. Kinds not named here are asked for every tone, and for no stage.
+# one suits. Kinds not named here are asked for every tone, and whatever their stage is
+# picked somewhere (a greeting_first line of another stage than 接待 opens an answer, but is
+# a greeting on its own only while no 接待 line suits).
 TONES_ASKED = {"empathy": ("calm", "anxious"), "apology": ("angry",), "thanks_wait": ("calm", "anxious"),
                "escalation": ("angry",), "rating": ("calm", "anxious")}
 STAGES_ASKED = {"greeting_later": ("了解需求", "接待", "后续跟踪"),
