@@ -146,8 +146,12 @@ class KnowledgeBase:
 
         With `collect=False` each new batch is only saved to the cache and nothing is
         kept or returned, so filling the cache for a big import needs no more memory
-        than one batch.
+        than one batch. A store this user cannot write keeps nothing: the vectors are
+        encoded in memory only (reading commands work there), and with `collect=False`
+        nothing is encoded.
         """
+        if not collect and self.store.read_only:
+            return None
         hashes = [text_hash(t) for t in texts]
         unique = sorted(set(hashes))
         key = cache_key(embedder)
@@ -158,7 +162,8 @@ class KnowledgeBase:
             chunk = missing[start:start + batch]
             vectors = embedder.encode_documents(chunk)
             new = {text_hash(t): v for t, v in zip(chunk, vectors)}
-            self.store.save_vectors(key, new)
+            if not self.store.read_only:
+                self.store.save_vectors(key, new)
             if collect:
                 cached.update(new)
             self.progress(f"embedding ({embedder.id})", min(start + batch, len(missing)), len(missing))

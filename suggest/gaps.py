@@ -152,7 +152,8 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     encodes thousands of texts (minutes), which it spreads over several loads. With
     `most` 0 it encodes nothing. Either way it records those texts' vectors as messages'
     (`Store.mark_message_vectors`), so that retention deletes them with the messages;
-    not on a store this user cannot write (`kefu stats` reads it all the same)."""
+    not on a store this user cannot write (`kefu stats` reads it all the same), where
+    nothing is encoded ahead either: `mine_gaps` encodes them in memory."""
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
@@ -173,7 +174,7 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
             kb.store.mark_message_vectors(cache_key(e), marks)
         have = kb.store.cached_hashes(cache_key(e), [text_hash(r) for r in read])
         missing.update((t, None) for t, r in zip(texts, read) if text_hash(r) not in have)
-    todo = list(missing)[:max(most, 0)]
+    todo = [] if kb.store.read_only else list(missing)[:max(most, 0)]  # it could keep none of them
     for e in kb.embedders:
         if todo:
             kb.embed_documents(e, read_as_query(e, todo), collect=False)

@@ -201,7 +201,9 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     messages = gap_messages(db, since)
     drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
     done, total = encode_pending(kb, messages, 0 if max_new is None else max_new)
-    if max_new is not None and done < total:
+    # A store this user cannot write keeps no vectors, so spreading the work over loads
+    # would never end: its messages are encoded in memory below, all at once.
+    if max_new is not None and done < total and not kb.store.read_only:
         return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
     gaps = mine_gaps(messages, stored_embedder(kb), limit=limit, answers=current_answers(kb))
     return {"since": since, "gaps": [asdict(g) for g in gaps], "drift": drift}

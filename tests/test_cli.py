@@ -2682,6 +2682,25 @@ def test_stats_and_gaps_read_a_data_folder_this_user_cannot_write(home, run, fak
         assert json.loads(gaps.stdout)["gaps"][0]["kinds"]["no_match"] == 2
 
 
+def test_gaps_are_mined_on_a_read_only_data_folder_whose_messages_were_never_embedded(home, run, fake_models,
+                                                                                       tmp_path):
+    """A read-only snapshot taken before anyone mined its gaps failed `kefu learn gaps` and
+    `kefu stats` with "this user cannot write the store": the messages' vectors could not
+    be saved to the cache. They are encoded in memory, and the gaps mined all the same."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    feedback = tmp_path / "learn.jsonl"
+    lines = [{"query": "以旧换新可以吗", "no_match": True, "agent": agent} for agent in ("ali", "xiaomei")]
+    feedback.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    kefu = _kefu_who_cannot_write()
+    with _read_only(home):
+        gaps = kefu("learn", "gaps", "--json")
+        assert gaps.returncode == 0, gaps.stderr
+        assert json.loads(gaps.stdout)["gaps"][0]["kinds"]["no_match"] == 2
+        stats = kefu("stats", "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["gaps"][0]["count"] == 2
+
 def test_a_read_only_copy_of_a_store_in_use_says_it_cannot_be_written(home, run, fake_models):
     """A read-only snapshot of a served data folder holds kefu.db-wal and kefu.db-shm: SQLite
     then opens the store read-only without a word, so a write failed with "SQLite could not
