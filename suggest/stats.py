@@ -101,10 +101,17 @@ def _period_start(since: str | None) -> datetime | None:
 # `local_day` in SQL, for the statistics' hundreds of thousands of rows (SQLite's localtime
 # reads the same time zone as Python's astimezone); a value that is no timestamp keeps its
 # first ten characters. SQLite reads only the UTC form kefu stores ("+00:00", whole
-# seconds) as local_day does: what `kefu learn replay` stored as written before it
-# converted to UTC (a naive local time, "+0800", 20261120T233000) goes to local_day.
-_LOCAL_DAY = ("case when {0} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00'"
-              " then coalesce(date({0}, 'localtime'), substr({0}, 1, 10)) else kefu_local_day({0}) end")
+# seconds) as local_day does, and that form with a fraction of a second (another tool's
+# log; a Python function called for each of a year's rows took seconds), the fraction cut
+# off as Python does (SQLite rounds it to the millisecond: 23:59:59.9996 is the next day).
+# What `kefu learn replay` stored as written before it converted to UTC (a naive local
+# time, "+0800", 20261120T233000) goes to local_day, and so does the calendar's first day
+# (SQLite gives year 0 west of UTC, where Python cannot).
+_SECOND = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+_LOCAL_DAY = (f"case when {{0}} >= '0001-01-02' and ({{0}} glob '{_SECOND}+00:00' or {{0}} glob '{_SECOND}.[0-9]*+00:00'"
+              " and substr({0}, 21, length({0}) - 26) not glob '*[^0-9]*')"
+              " then coalesce(date(substr({0}, 1, 19) || '+00:00', 'localtime'), substr({0}, 1, 10))"
+              " else kefu_local_day({0}) end")
 
 
 def local_day(at: str) -> str:

@@ -1274,6 +1274,30 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(local_zone):
         since_utc("0001-01-01")  # it said "since year 0 is out of range"
 
 
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kathmandu", "America/St_Johns", "UTC"])
+def test_the_statistics_local_day_in_sql_is_python_s(tz, local_zone):
+    """The statistics read the local day of hundreds of thousands of timestamps in SQL
+    (`_LOCAL_DAY`); each must be the day `local_day` gives, a fraction of a second just
+    before local midnight too (SQLite rounds it to the millisecond: the next day)."""
+    import sqlite3
+
+    from kefu.suggest.stats import _LOCAL_DAY, local_day
+
+    local_zone(tz)
+    values = [f"2026-11-{d:02d}T{h:02d}:{m:02d}:{s}{frac}+00:00" for d in (28, 29) for h in range(24)
+              for m in (14, 15, 29, 30, 44, 45, 59) for s in ("00", "59")
+              for frac in ("", ".5", ".999", ".9995", ".999999", ".9999999", ".")]
+    values += ["2026-11-28T15:59:59.99x+00:00", "2026-11-28T15:59:59,9996+00:00", "2026-11-28T23:30:00",
+               "2026-11-28T23:30:00+0800", "20261128T233000", "0001-01-01T00:00:00+00:00",
+               "9999-12-31T23:59:59.999999+00:00", "not a time", ""]
+    db = sqlite3.connect(":memory:")
+    db.create_function("kefu_local_day", 1, local_day, deterministic=True)
+    db.execute("create table t (at text)")
+    db.executemany("insert into t values (?)", [(v,) for v in values])
+    assert [(at, day) for at, day in db.execute(f"select at, {_LOCAL_DAY.format('at')} from t")] == \
+        [(v, local_day(v)) for v in values]
+
+
 def test_the_gaps_text_gives_the_local_day_of_the_last_message(local_zone):
     """It printed the UTC date: 07:30 in Shanghai on the 28th read "last 2026-11-27",
     where `kefu stats` and the console put that message on the 28th."""
@@ -1466,6 +1490,70 @@ def test_stats_by_category_counts_a_no_match_report_where_its_suggestion_is_show
     stats = usage(shop.store.db)
     assert stats.by_category == {"售中": {"shown": 1, "no_match": 1}}
     assert stats.actions == {"no_match": 3}
+
+
+def test_stats_figures_of_a_mixed_log_over_two_local_days(shop, utc_plus_8):
+    """Every figure of `usage` on a small log with one of each case (superseded, greeting,
+    flagged, reported, used twice, "not helpful", replayed), in UTC+8 over two local days
+    that are not the UTC days: pinned, so that a faster way of counting them keeps them."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import since_utc, usage
+
+    log, learner = FeedbackLog(shop.store.db), Learner(shop)
+    invoice = [{"text": "可以开电子发票。", "entry_ids": ["invoice"], "style": "concise"}]
+    ship = [{"text": "满99元包邮。", "entry_ids": ["ship"], "style": "concise"},
+            {"text": "亲，满99元就包邮哦。", "entry_ids": ["ship"], "style": "warm"}]
+    first_day = [log.record_suggestion("能开票吗", [], "simplified", "order", False, [{"id": "invoice"}], invoice),
+                 log.record_suggestion("运费多少", [], "simplified", "presale", False,
+                                       [{"id": "ship"}, {"id": "invoice"}], ship)]
+    learner.record_feedback(log, first_day[0], "accept", 1, agent="a")
+    learner.record_feedback(log, first_day[1], "edit", 2, "满99包邮", agent="a")
+    learner.record_feedback(log, first_day[1], "accept", 1, agent="a")  # the same say: one use of the entry
+    returns = log.record_suggestion("退货怎么退", [], "simplified", "aftersale", False, [{"id": "return"}],
+                                    [{"text": "订单页点申请售后。", "entry_ids": ["return"], "style": "concise"}])
+    learner.record_feedback(log, returns, "reject", agent="b")  # "not helpful"
+    typed = log.record_suggestion("发货", [], "simplified", "presale", False, [{"id": "delivery"}], [])
+    asked = log.record_suggestion("发货要多久", [], "simplified", "presale", False, [{"id": "delivery"}], [],
+                                  replaces=typed)
+    learner.record_feedback(log, asked, "no_match", agent="b")
+    log.record_suggestion("你好", [], "simplified", "greeting", True, [], [])
+    flagged = log.record_suggestion("能用花呗吗", [], "simplified", "presale", True, [], [])
+    learner.record_feedback(log, flagged, "no_match", agent="b")
+    Learner(shop).record([Event("能开专票吗", "no_match", None, "c"), Event("开发票", "accept", "invoice", "c")])
+    db = shop.store.db
+    for table, key in (("suggestions", "id"), ("feedback", "suggestion_id"), ("learn_events", "suggestion_id")):
+        # 01:30 on the 30th and 00:30 on 1 December, local time: the day before in UTC
+        db.execute(f"update {table} set at = case when {key} in (?, ?) then '2026-11-29T17:30:00+00:00'"
+                   " else '2026-11-30T16:30:00+00:00' end", first_day)
+    db.conn.commit()
+    assert usage(db).to_dict() == {
+        "since": None, "kept_from": None, "kept_days": None, "shown": 6, "acted_on": 5, "asked": 5,
+        "acceptance": {"first_draft": 0.2, "any_draft": 0.2, "edited": 0.2}, "no_match_rate": 0.2,
+        "actions": {"accept": 2, "edit": 1, "reject": 1, "no_match": 3},
+        "top_entries": [{"entry_id": "invoice", "question": "能开发票吗", "accepts": 2, "rejects": 0},
+                        {"entry_id": "ship", "question": "运费怎么算", "accepts": 1, "rejects": 0},
+                        {"entry_id": "return", "question": "怎么申请退货", "accepts": 0, "rejects": 1}],
+        "never_used": [{"entry_id": "delivery", "question": "多久能发货", "category": "其他"},
+                       {"entry_id": "password", "question": "忘记密码怎么办", "category": "账户"},
+                       {"entry_id": "return", "question": "怎么申请退货", "category": "售后"}],
+        "by_category": {"其他": {"shown": 1, "no_match": 1}, "售中": {"shown": 1, "accept": 2},
+                        "售前": {"shown": 1, "edit": 1}, "售后": {"shown": 1, "reject": 1}},
+        "by_stage": {"了解需求": {"shown": 3, "edit": 1, "no_match": 2}, "接待": {"shown": 1},
+                     "提供解决方案": {"shown": 1, "reject": 1}, "确认订单": {"shown": 1, "accept": 1}},
+        "by_day": [{"day": "2026-11-30", "shown": 2, "no_match_flagged": 0, "accept": 1, "edit": 1},
+                   {"day": "2026-12-01", "shown": 4, "no_match_flagged": 1, "reject": 1, "no_match": 3, "accept": 1}],
+        "gaps": []}
+    since = usage(db, since_utc("2026-12-01")).to_dict()
+    assert (since["shown"], since["acted_on"], since["asked"], since["no_match_rate"]) == (4, 3, 3, 0.3333)
+    assert since["acceptance"] == {"first_draft": 0.0, "any_draft": 0.0, "edited": 0.0}
+    assert since["actions"] == {"reject": 1, "no_match": 3, "accept": 1}
+    assert since["by_category"] == {"其他": {"shown": 1, "no_match": 1}, "售中": {"accept": 1},
+                                    "售后": {"shown": 1, "reject": 1}}
+    assert since["by_stage"] == {"了解需求": {"shown": 2, "no_match": 2}, "接待": {"shown": 1},
+                                 "提供解决方案": {"shown": 1, "reject": 1}}
+    assert since["by_day"] == [{"day": "2026-12-01", "shown": 4, "no_match_flagged": 1, "reject": 1, "no_match": 3,
+                                "accept": 1}]
+    assert [e["entry_id"] for e in since["never_used"]] == ["delivery", "password", "return", "ship"]
 
 
 def test_stats_by_category_counts_a_category_once_in_either_script(shop):
