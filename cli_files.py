@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
-                      json_option, needs_store, refuse_overwrite, require_store, stdout_exactly, stdout_json)
+                      json_option, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
+                      stdout_json)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -409,9 +410,9 @@ def backup(c: Context, file, force, as_json) -> None:
     db = require_store(c.home)
     check_backup_target(db, file)  # before --force is asked for: it would not help
     refuse_overwrite(file, force)
-    # One step, no running count: SQLite starts a stepped backup over whenever the panel
-    # writes meanwhile. A big store takes a while (17 s for 1.4 GB): say what is coming.
-    do_backup(db, file, lambda: click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True))
+    # A big store takes a while (17 s for 1.4 GB): say what is coming, then count the MB copied.
+    do_backup(db, file, lambda: click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True),
+              lambda done, total: progress("backing up (MB)", -(-done // 10**6), -(-total // 10**6)))
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 
 
@@ -442,7 +443,7 @@ def restore(c: Context, file, as_json) -> None:
                            critical=lambda: swapped.enter_context(not_stopped_half_way("the restore")))
         # A backup holds customer messages the retention period has deleted since: they must
         # not come back (to the statistics, the gaps, the review queue) until the next purge.
-        purged = c.feedback_log().purge()
+        purged = c.feedback_log().purge(progress)
         after = access_state(c.home / "kefu.db")
         changes = access_changes(before, after) if before is not None and after is not None else None
         entries_after = entry_state(c.home / "kefu.db")

@@ -31,6 +31,7 @@ MAX_TEXT_WORDS = 20  # words of a list filter's text each searched on its own (S
 
 ON_CONFLICT = ("error", "update", "skip")
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
+BACKUP_STEP_PAGES = 4096  # pages a backup copies between two reports of its progress (16 MB of 4 KB pages)
 T = TypeVar("T")
 
 
@@ -927,7 +928,8 @@ def full_disk_note(folder: str | Path) -> str:
     return f"; the disk holding {folder} is full ({free} bytes free)" if free < 1 << 20 else ""
 
 
-def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | None = None) -> None:
+def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> None:
     """Copy a live store with SQLite's online backup API (safe while others use it);
     KefuError naming the side that failed: the store when it cannot be read, `dest` when
     it cannot be written there.
@@ -935,7 +937,8 @@ def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | 
     The copy is written beside `dest` under a temporary name and renamed to it once
     complete: a backup killed half-way is never a file at `dest` that looks like one (and
     restores badly), and `dest` may be any file that is to be overwritten, SQLite or not.
-    `started` is called once both sides are found usable, before the copy."""
+    `started` is called once both sides are found usable, before the copy; `progress`
+    with the bytes copied and the bytes to copy after each step of it."""
     db_path, dest = Path(db_path), Path(dest)
     check_backup_target(db_path, dest)
     # A folder this user cannot write is backed up all the same (an admin backing up the
@@ -957,7 +960,14 @@ def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | 
         try:
             dst = sqlite3.connect(str(partial))
             try:
-                src.backup(dst)
+                # In steps, within one read transaction: a step that began its own would see
+                # each write the panel made meanwhile and start the copy over, which a busy
+                # shop's panel never lets finish. The transaction's snapshot is what is copied.
+                src.execute("begin")
+                src.execute("select count(*) from sqlite_master").fetchone()
+                page = src.execute("pragma page_size").fetchone()[0]
+                src.backup(dst, pages=BACKUP_STEP_PAGES, progress=None if progress is None else
+                           lambda status, left, total: progress((total - left) * page, total * page))
             finally:
                 dst.close()
             os.replace(partial, dest)

@@ -2982,6 +2982,25 @@ def test_purge_and_backup_show_progress_on_stderr(home, run, fake_models, tmp_pa
     assert f"backing up {home / 'kefu.db'} (" in backed.stderr
 
 
+def test_restore_and_backup_show_a_running_count_on_stderr(home, run, fake_models, tmp_path):
+    """`kefu restore` purged a backup's messages past retention (a year's log: minutes)
+    without a word, where `kefu purge` says `purging: N/M`; `kefu backup` said the store's
+    size, then nothing until it was done. Both count on stderr, nothing more on stdout."""
+    import sqlite3
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("suggest", "多久发货")
+    bak = tmp_path / "b.db"
+    backed = run("backup", str(bak), "--json")
+    mb = -(-bak.stat().st_size // 10**6)
+    assert f"backing up (MB): {mb}/{mb}" in backed.stderr and list(json.loads(backed.stdout)) == ["store", "backup"]
+    with sqlite3.connect(bak) as con:
+        con.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
+    con.close()
+    restored = run("restore", str(bak), "--json")
+    assert json.loads(restored.stdout)["purged"]["suggestions"] == 1 and "purging: 1/1" in restored.stderr
+
+
 def test_a_restore_does_not_bring_back_what_is_past_retention(home, run, fake_models, tmp_path):
     """A backup made before the purge brought the customer messages past retention_days back
     into the store, statistics and review queue until the next suggestion was logged."""
