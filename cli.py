@@ -1056,11 +1056,11 @@ def lint(c: Context, as_json) -> None:
     from kefu.suggest.safety import REASONS, WARNABLE, word_list_problems
 
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
+    safety = c.safety()  # a list that cannot be read fails as it does for suggest (misconfigured), naming it
     for n, line, bad in word_list_problems(words):  # on stderr: --json output keeps its shape
         click.echo(f"warning: {words}, line {n}: {bad!r} is not a reason ({', '.join(REASONS)}), so {line!r} is "
                    "read as one word, which no draft holds (fix the reason, or write the word without the space)",
                    err=True)
-    safety = c.safety()
     if not WARNABLE & set(safety.words.values()):  # an older kefu's list in the data folder; stderr keeps --json clean
         click.echo(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
                    "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
@@ -1081,7 +1081,7 @@ def lint(c: Context, as_json) -> None:
     # flag's character offset in the answer, which tells apart two flags of one word
     emit(rows, as_json, lambda r: "\n".join(f"{x['entry_id']}\t{x['word']}\t{x['reason']}\t"
                                             f"…{x['context'].replace(chr(10), '↵')}…\tat {x['start']}"
-                                            for x in r) or "no flagged words")
+                                            for x in r) or "no flagged entries")
 
 
 # -- web ------------------------------------------------------------------------------

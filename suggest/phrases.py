@@ -23,8 +23,8 @@ REQUIRED_KINDS = ("no_match",)
 # What the drafts (suggest/draft.py, Composer) ask some kinds for. A tone not listed is
 # never picked: an angry customer hears an apology, not empathy; apologies and escalations
 # are for upset customers, an upset one chasing a reply gets the anxious thanks_wait line,
-# and none is invited to rate. A stage not listed is picked only while no line of an asked
-# one suits. Kinds not named here are asked for every tone, and whatever their stage is
+# and none is invited to rate. A stage not listed is picked only while the kind has no line
+# of an asked one at all (pick filters by stage before tone). Kinds not named here are asked for every tone, and whatever their stage is
 # picked somewhere (a greeting_first line of another stage than 接待 opens an answer, but is
 # a greeting on its own only while no 接待 line suits).
 TONES_ASKED = {"empathy": ("calm", "anxious"), "apology": ("angry",), "thanks_wait": ("calm", "anxious"),

@@ -88,6 +88,7 @@ def data_file_errors():
     except ImportFileError as exc:
         raise DataFileError.of(exc) from None
 
+
 class Workspace:
     """What every edge needs: the data folder and, built on demand, the parts over it."""
 

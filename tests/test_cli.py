@@ -629,6 +629,22 @@ def test_lint_warns_of_the_flagged_words_in_the_data_folders_huashu(home, run, f
         "every draft with this line flags it to the agent"]
 
 
+def test_lint_and_suggest_call_an_unreadable_word_list_the_same_error(home, run, faq):
+    """A sensitive_words.txt no encoding reads was "invalid" (ImportFileError) to lint, which
+    read the list for its mistyped reasons first, and "misconfigured" (DataFileError) to
+    suggest and the web: one broken file of the data folder is one error, naming it."""
+    run("import", str(faq))
+    (home / "sensitive_words.txt").write_bytes("最\t极限词\n".encode() + b"\x80\xff\n")
+    said = {}
+    for command in (["lint", "--json"], ["suggest", "包邮吗", "--json"]):
+        result = run(*command, ok=False)
+        assert result.exit_code == 1
+        error = json.loads(result.stdout or result.stderr)["error"]
+        said[command[0]] = (error["type"], error["code"])
+        assert "sensitive_words.txt, line 2" in error["message"], error
+    assert said["lint"] == said["suggest"] == ("DataFileError", "misconfigured"), said
+
+
 def test_lint_notes_a_saved_word_list_without_the_platform_groups(home, run, faq):
     """A data folder holding the word list an older kefu copied there keeps filing 加微信 under
     敏感 and gets none of 站外交易 … 功效宣称: nothing said so."""
@@ -1602,7 +1618,7 @@ def test_commands_of_the_store_alone_never_load_the_models(home, run, fake_model
     assert json.loads(run("export").stdout.splitlines()[0])["id"] == "k1"
     assert run("terms", "list").stdout.strip() == "(no terms)"
     assert run("passages", "list").stdout.strip() == "(no documents imported)"
-    assert run("lint").stdout.strip() == "no flagged words"
+    assert run("lint").stdout.strip() == "no flagged entries"
     # a search needs the models: the error says so
     assert "cannot load sentence-transformers model" in run("search", "多久发货", ok=False).output
 

@@ -202,6 +202,20 @@ def test_a_huashu_or_word_file_broken_by_hand_is_the_servers_error_not_the_reque
     assert page.status_code == 503 and "服务器的配置有误" in text and "huashu.jsonl，第 4 行：JSON 格式有误" in text, text
 
 
+def test_a_huashu_file_no_encoding_reads_names_no_command_option_in_the_servers_log(app, ws, caplog):
+    """The console's 话术 page read the file with the import's advice, so the admin's log said
+    "name it with --encoding", an option neither kefu serve nor the console has."""
+    import logging
+
+    (ws.home / "huashu.jsonl").write_bytes(b'{"id": "h1", "kind": "no_match", "text": "\x80\x80\xff\xfe\xff"}\n')
+    editor, _ = login(app, "editor1")
+    with caplog.at_level(logging.ERROR):
+        page = editor.get("/console/huashu")
+    assert page.status_code == 503
+    logged = " ".join(record.getMessage() for record in caplog.records if "huashu.jsonl" in record.getMessage())
+    assert "fits none of UTF-8" in logged and "--encoding" not in logged, logged
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

@@ -99,7 +99,7 @@ def _read_phrases(path: Path) -> list[dict]:
     from kefu.kb.io import iter_jsonl, read_text
 
     with data_file_errors():  # edited by hand into a file that cannot be read: fixed there
-        return [d for _, d in iter_jsonl(path, read_text(path))]
+        return [d for _, d in iter_jsonl(path, read_text(path, option=None))]  # no --encoding to name
 
 
 def _phrase_from_form(form) -> dict:
@@ -186,7 +186,7 @@ def _unpicked(phrase: dict) -> str:
                     f"语气「{TONE_ZH.get(phrase['tone'], phrase['tone'])}」的这一条不会出现在草稿里")
     if "stage" in unasked:
         says.append(f"{name}按阶段{''.join(f'「{s}」' for s in unasked['stage'])}挑选，"
-                    f"阶段「{phrase.get('stage') or '（空）'}」的这一条只在没有这些阶段的合适话术时才用")
+                    f"阶段「{phrase.get('stage') or '（空）'}」的这一条只在没有这些阶段的话术时才用")
     return "；".join(says)
 
 
