@@ -446,6 +446,23 @@ def test_contacting_the_agent_for_a_reward_for_a_review_still_flags(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
 
 
+@pytest.mark.parametrize("text", [
+    "五星好评后联系客服，领取2元红包", "好评后联系客服，返现3元", "好评后联系客服有惊喜", "好评后联系客服送小礼品",
+    "好评后联系客服拿红包", "好评后联系客服获得5元红包", "五星好评后联系客服即可领取红包", "好评后联系客服，有红包哦",
+    "好评后联系在线客服领红包", "好评后联系客服小姐姐领红包", "好评后联系客服有礼", "全五星好评后联系客服享红包",
+    "好评后联系客服兑换红包", "好评后联系客服补贴2元", "五星好评晒图后联系客服", "好评后找客服拿奖励",
+])
+def test_a_reward_for_a_review_flags_however_the_card_words_it(text):
+    """The reward on a parcel card is worded a hundred ways (有惊喜, 送小礼品, 兑换红包, a comma
+    before 领取): 好评后联系 flags as such, and only an errand (修改地址, 开发票) spares it."""
+    assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
+
+
+@pytest.mark.parametrize("text", ["好评后联系客服开发票", "好评后找客服退运费险", "好评后联系客服改地址"])
+def test_more_errands_after_a_review_are_no_paid_review(text):
+    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
+
+
 @pytest.mark.parametrize("text", ["请确认微信号是否已实名认证", "您的微信号是否与下单手机一致", "这样能增加威信吗"])
 def test_asking_whether_a_wechat_id_is_verified_is_no_offsite_deal(text):
     """微信号是否 asks about the customer's own account (微信号是 flagged it), and 增加威信
