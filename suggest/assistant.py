@@ -61,12 +61,24 @@ _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么
 _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就还也都又大小多少买")
 # A question in Cantonese too, as the normalised text spells it: 有冇, 系咪 (係咪), 点样, 几时,
 # 咩, 边度, and the A-not-A forms 得唔得, 使唔使, 好不好; not 有冇搞错 / 有没有搞错, "are you kidding".
-# A choice asked without a question mark too (A还是B: 是发顺丰还是中通, 电子的还是纸质的, M还是L,
-# 偏大还是偏小), not 还是 as "still" (还是不行, 还是没到, 我还是想要, 还是很喜欢).
+# A choice asked without a question mark too, when its two sides match and the second ends the
+# piece: 是发顺丰还是中通, 电子的还是纸质的, M还是L, 偏大还是偏小, 退货还是换货, 黑色还是白色好看. Not 还是
+# as "still" (还是不行, 我还是想要, 还是有点小), nor after a story (收到的还是坏的, 我是按说明书装的还是
+# 装不上, 升级到18.2还是闪退: the two sides differ, or the second is a fault), nor 你还是给我换吧.
+_SAME_PIECE = r"[^，,。.！!？?；;\s]"
+_STILL = (r"(?![不没未无想很挺太要会在]|一直|一样|照样|老样子|这样|那样|算了|有点|给我)"
+          rf"(?!{_SAME_PIECE}{{0,4}}(?:坏|破|错|漏|闪退|卡|黑屏|花屏|死机|异味|掉色|褪色|起球))")
+_CHOICE_ENDS = r"(?:呢|啊|呀|好|合适|好看|划算)?(?=$|[，,。.！!？?；;\s~～…])"
+_CHOICE = (rf"的还是{_STILL}[^的，,。.！!？?；;\s]{{1,5}}的{_CHOICE_ENDS}|"  # 电子的还是纸质的
+           rf"是{_SAME_PIECE}{{0,7}}[^的了吧你我他她，,。.！!？?；;\s]还是{_STILL}"  # 是发顺丰还是中通
+           rf"{_SAME_PIECE}{{0,5}}[^的了吧，,。.！!？?；;\s]{_CHOICE_ENDS}|"
+           rf"[a-zA-Z\d]还是{_STILL}[a-zA-Z\d]|"  # M还是L
+           # two words sharing one character: 偏大还是偏小, 退货还是换货, 今天还是明天
+           r"([\u4e00-\u9fff])([^了过着不没的\W\d_])还是(?:\2(?!\3)|(?!\2)[\u4e00-\u9fff](?=\3))"
+           r"[^了过着不没的\W\d_]")
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
                    r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1|"
-                   r"(?:是[^，,。！!？?；;\s]{1,10}|[的a-zA-Z\d]|([\u4e00-\u9fff])[\u4e00-\u9fff]?(?=还是\2))"
-                   r"还是(?![不没未无想很挺太]|一直|一样|照样|老样子|这样|那样|算了)")
+                   + _CHOICE)
 # A voice message's questions run on without a mark between them, joined by 然后 ("这个什么时候
 # 发货然后能不能开发票", as a phone's speech-to-text writes them): where both sides ask, 然后
 # starts the next question; in a story it only says what came next (收到然后发现坏了怎么办).

@@ -663,7 +663,8 @@ def test_a_choice_asked_without_a_question_mark_is_a_question_of_its_own(shop_kb
 
 
 @pytest.mark.parametrize("piece", ["发票是电子的还是纸质的", "是发顺丰还是中通", "穿M还是L合适", "偏大还是偏小",
-                                   "是要这个还是那个", "是一件还是两件"])
+                                   "是要这个还是那个", "是一件还是两件", "退货还是换货", "黑色还是白色好看", "今天还是明天发货",
+                                   "128G还是256G", "是自提还是快递呢"])
 def test_a_choice_asks(piece):
     from kefu.suggest.assistant import _ASKS
 
@@ -671,7 +672,11 @@ def test_a_choice_asks(piece):
 
 
 @pytest.mark.parametrize("piece", ["刷新了还是不行", "快递还是没到", "我还是想要这个颜色", "是第二次买了还是很喜欢", "还是老样子",
-                                   "等了3天还是这样", "是新的还是一直显示处理中"])
+                                   "等了3天还是这样", "是新的还是一直显示处理中",
+                                   "收到的还是坏的", "洗了一次的还是掉色", "我是按说明书装的还是装不上", "是我自己拆的还是要退",
+                                   "这个质量是不错的还是有点小", "是你们发错了你还是给我换吧", "刚买的还是开不了机",
+                                   "新换的还是有异味", "充了一晚上的还是充不进去", "是按我的地址发的还是寄错了",
+                                   "升级到18.2还是闪退", "装了app还是闪退", "是最新版还是闪退", "换了还是换不了"])
 def test_still_is_no_choice(piece):
     from kefu.suggest.assistant import _ASKS
 
@@ -1605,6 +1610,8 @@ def test_drafts_still_ask_for_the_order_number_when_only_other_numbers_were_give
     ("支付宝", "请问您是用什么方式付款的呢", True),
     ("2026112855556666", "请把订单号发给我们", True),  # the detail asked for
     ("刷新了还是不行", "您刷新一下页面看看", True),  # what the agent asked to try
+    ("装的还是老版本", "您卸载重装一下试试？", True), ("是最新版还是闪退", "您卸载重装一下试试？", True),
+    ("拧紧的还是会漏", "您把盖子拧紧再试一下看看？", True),  # still so after trying: no choice asked
     ("發票怎麼開", "請問訂單已經發貨了嗎？", False),  # a question of its own
     ("还没有", "好的，已经为您登记了。", False),  # the agent asked nothing
     ("比心", "已经帮您改好了，请问还有其他问题吗？", False),  # a closing question asks for nothing
