@@ -721,7 +721,7 @@ def test_a_goodbye_or_thanks_sticker_says_it_as_the_words_do(message):
 
 
 @pytest.mark.parametrize("message", ["[再见]再也不来了", "再见 再也不来了", "拜拜 再也不会买了", "再也不来了",
-                                     "再见，以后不会再来了", "以后再也不买你们家东西了"])
+                                     "再见，以后不会再来了", "以后再也不买你们家东西了", "以后我不会再来了"])
 def test_a_farewell_never_to_come_back_is_an_angry_complaint(message):
     """"[再见]再也不来了" read as thanks and goodbye, a cheerful 祝您生活愉快 and a rating asked
     for: the customer leaves angry, never to buy again."""
@@ -732,6 +732,16 @@ def test_a_farewell_never_to_come_back_is_an_angry_complaint(message):
 @pytest.mark.parametrize("message", ["再见", "[再见]", "好的 再见 下次再来", "下次不会再买错了", "好的 以后有需要再来"])
 def test_a_farewell_without_never_again_is_none(message):
     assert understand(message, "售后", first_message=False).sentiment == "calm"
+
+
+@pytest.mark.parametrize("message", ["好用，以后不会再买别家的了", "以后再也不买别家的了", "这么好用 以后都不会再买其他牌子了",
+                                     "谢谢，以后不会再来麻烦你们了", "快递说他以后不会再来了，让我自己去取",
+                                     "师傅说以后不会再来送了", "快递员说他再也不来了"])
+def test_loyalty_gratitude_or_someone_elses_words_are_no_angry_farewell(message):
+    """Never again buying elsewhere is loyalty, not coming to trouble you again is thanks, and the
+    courier saying he won't come again is news: none of them leaves the shop in anger."""
+    u = understand(message, "售后", first_message=False)
+    assert u.intent != "complaint" and u.sentiment != "angry", (u.intent, u.sentiment)
 
 
 @pytest.mark.parametrize("message, intent", [("[抱拳]麻烦快点发货", "logistics"), ("[玫瑰]怎么还没发货", "logistics"),
