@@ -27,7 +27,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, attachment_only, calm_question, chasing, delivered, disclaims,
-                         plans, reports_problem, says_nothing_yet, small_talk, sorry_for_tone, understand)
+                         never_again, plans, reports_problem, says_nothing_yet, small_talk, sorry_for_tone,
+                         understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -730,6 +731,13 @@ class Assistant:
                     result, noted = self._not_again(own, result, sent, words, message, notes)
             elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
                 result = self._with_answer(result, earlier, context[-1]["text"], message, named, notes)
+        if choice is None and not waiting and never_again(message) and not reports_problem(message) \
+                and not _ASKS.search(GIVEN_NUMBER.sub(" ", normalize(message).text)):
+            # "[再见]再也不来了" asks nothing: no entry answers it (the earlier turn's photo
+            # request again, or 缺货 matched on its 来) nor is offered (您是想了解「护肤品保质期」吗),
+            # an apology keeping the case open does
+            result = replace(result, no_match=True, hits=[])
+            notes.append("leaving in anger, asking nothing: no entry answers it")
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
         # Without the earlier turns, a follow-up's subject is unknown: ask which topic

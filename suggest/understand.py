@@ -649,6 +649,12 @@ def awaits_us(message: str) -> bool:
     return bool(_PLAN.match(text)) and bool(re.search(_AWAIT_US, text))
 
 
+def never_again(message: str) -> bool:
+    """True when the customer says they will never come back or buy again (再也不来了,
+    以后不会再买了: see _NEVER_AGAIN), leaving the shop in anger."""
+    return bool(re.search(_NEVER_AGAIN, _read(message).text))
+
+
 def resigned(message: str) -> bool:
     """True when the customer gives up ("算了，谢谢", "唉，那就这样吧"): the goodbye gets a
     sober closing, no rating asked for."""

@@ -2367,3 +2367,24 @@ def test_a_card_sent_as_a_turn_of_its_own_stays_out_of_a_long_joined_search(assi
     assistant.suggest("怎么办", [{"role": "customer", "text": card}, {"role": "customer", "text": story}])
     joined = [q for q in searched if q != "怎么办"]
     assert joined and not any(label in q for q in joined for label in ("状态", "实付", "订单编号"))
+
+
+@pytest.mark.parametrize("message, context", [
+    ("[再见]再也不来了", [{"role": "customer", "text": "收到的杯子是碎的"}, {"role": "agent", "text": "亲，麻烦您拍一下破损的照片发过来"}]),
+    ("以后再也不来了拜拜", []), ("以后不会再买了", []),
+])
+def test_a_farewell_in_anger_that_asks_nothing_gets_an_apology_not_an_entry(shop_kb, message, context):
+    """"[再见]再也不来了" after the agent asked for photos was read with the earlier turn and
+    answered with the photo request again; "以后再也不来了拜拜" with 缺货 (matched on 来): the
+    customer asks nothing, so an apology holds the case open and no entry answers."""
+    broken = _said_so(_hit("broken", "收到商品破损怎么办", 0.9, 2.4, ["破损"]), "请拍下破损商品的照片发给我们。")
+    s = Assistant(_Answers(shop_kb, [broken]), composer()).suggest(message, context)
+    assert s.intent == "complaint" and s.no_match and not any(d.entry_ids for d in s.drafts), \
+        [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("message", ["以后再也不来了，我的退款什么时候到", "收到的是坏的 以后再也不买了"])
+def test_a_farewell_that_asks_or_reports_something_is_still_answered(shop_kb, message):
+    broken = _said_so(_hit("broken", "收到商品破损怎么办", 0.9, 2.4, ["破损"]), "请拍下破损商品的照片发给我们。")
+    s = Assistant(_Answers(shop_kb, [broken]), composer()).suggest(message, [])
+    assert s.drafts[0].entry_ids == ["broken"], [(d.style, d.entry_ids) for d in s.drafts]

@@ -300,6 +300,8 @@ _NOTE_PATTERNS = [
      lambda m: f"客服已发过 {m[1]} 的答案：改用下一个说到消息内容的条目"),
     (re.compile(r"the agent sent the answer of (\S+) already: the message read alone$"),
      lambda m: f"客服已发过 {m[1]} 的答案：只按这条消息本身匹配"),
+    (re.compile(r"leaving in anger, asking nothing: no entry answers it$"),
+     lambda m: "客户生气说再也不来了，没有问什么：不用条目回答，先道歉"),
     (re.compile(r"the customer sent what the agent asked for: taken note$"),
      lambda m: "客户已发来客服要的东西（照片、截图等）：记下，问题还没结束"),
     (re.compile(r"the agent sent the answer of (\S+) already: taken note$"),
