@@ -317,8 +317,11 @@ _NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优�
 
 
 # A coupon that does not apply (优惠券领了用不了, 领的券为什么用不了, 红包不能用): a question at
-# checkout, asked before paying, not a fault of the goods (see understand).
-_COUPON_UNUSABLE = re.compile(r"(?:券|红包|优惠码|折扣码|礼品卡|购物金|津贴)[^，,。！!？?]{0,8}?"
+# checkout, asked before paying, not a fault of the goods (see understand). Only words that name
+# nothing stand between: in 用券买的吹风机不能用了 it is the hair dryer that does not work.
+_COUPON_UNUSABLE = re.compile(r"(?:券|红包|优惠码|折扣码|礼品卡|购物金|津贴)"
+                              r"(?:领了|领的|领|了|这个|这张|怎么|为什么|为啥|咋|都|也|还|就|是|现在|突然|"
+                              r"(?:在)?(?:下单|结算|结账|付款|支付)(?:时|的时候)?)*"
                               r"(?:用不了|不能用|用不上|不可用|无法使用|使用不了|没法用)")
 
 

@@ -1096,6 +1096,14 @@ def test_a_coupon_that_does_not_apply_is_pre_sale(message):
     assert understand("优惠券领了用不了 衣服也破了", "售后").intent == "aftersale"
 
 
+@pytest.mark.parametrize("message", ["用券买的吹风机不能用了", "红包买的充电宝用不了", "用优惠券买的电饭煲用不了怎么办",
+                                     "礼品卡充值的手机用不了", "优惠券抵扣后的商品用不了", "领了券，收到的耳机不能用"])
+def test_goods_bought_with_a_coupon_that_do_not_work_are_after_sale(message):
+    """用券买的吹风机不能用了 is a broken hair dryer, bought with a coupon: the words between the
+    coupon and 用不了 named the goods, and it read as a coupon that does not apply."""
+    assert understand(message, "售后").intent == "aftersale"
+
+
 @pytest.mark.parametrize("category, intent", [("退換貨", "aftersale"), ("物流配送", "logistics"), ("订单支付", "order"),
                                               ("投诉建议", "complaint"), ("过敏", "presale"), ("保质期", "presale")])
 def test_a_shops_own_category_says_an_intent_only_by_its_name(category, intent):
