@@ -221,9 +221,10 @@ def conversation_turns(text: str) -> list[tuple[int, dict]]:
             speaker, bot = "customer" if not shop or name == customer else "agent", False
             continue
         if is_chat_notice(line):
-            # 以下为机器人回复: the robot's lines under it, up to the next header, are nobody's
-            # words either (without headers nothing tells where they end: they are kept)
-            bot = bot or any(names) and bot_reply_below(line)
+            # 以下为机器人回复: the robot's lines under it, up to the next header or notice
+            # (以下为新消息), are nobody's words either (without headers nothing tells where
+            # they end: they are kept)
+            bot = any(names) and bot_reply_below(line)
             continue
         if bot:
             continue

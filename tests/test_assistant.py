@@ -2223,6 +2223,9 @@ def test_a_pasted_chats_sides_are_told_only_by_a_nickname_that_names_the_shop(pa
      "tb12345678 2026-12-01 10:03:00\n转人工", [("customer", "我的快递怎么还没到"), ("customer", "转人工")]),
     ("tb12345678 2026-12-01 10:02:11\n在吗\n——以下为智能客服回复——\n您好，请问有什么可以帮您\n"
      "青禾优选:小禾 2026-12-01 10:03:00\n在的", [("customer", "在吗"), ("agent", "在的")]),
+    # another notice ends the robot's reply: what follows it is the customer's again
+    ("tb12345678 2026-12-01 10:02:11\n在吗\n以下为机器人回复\n您好有什么可以帮您\n以下为新消息\n我的快递到哪了",
+     [("customer", "在吗"), ("customer", "我的快递到哪了")]),
     # without headers nothing tells where the robot's reply ends: the lines stay
     ("以下为机器人回复\n转人工", [("customer", "转人工")])])
 def test_a_robots_reply_under_its_notice_is_nobodys_words(pasted, turns):

@@ -362,9 +362,10 @@
         return;
       }
       if (CHAT_NOTICE.test(line)) {
-        // 以下为机器人回复: the robot's lines under it, up to the next header, are nobody's
-        // words either (without headers nothing tells where they end: they are kept)
-        bot = bot || (headed && BOT_BELOW.test(line));
+        // 以下为机器人回复: the robot's lines under it, up to the next header or notice
+        // (以下为新消息), are nobody's words either (without headers nothing tells where
+        // they end: they are kept)
+        bot = headed && BOT_BELOW.test(line);
         return;
       }
       if (bot) return;
