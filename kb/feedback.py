@@ -73,11 +73,11 @@ _HOUSE = rf"\s*{_NUM}(?:\s*[-—~至]\s*{_NUM})?\s*[号號](?:\s*之\s*\d+)?"
 # and the flat straight after a building, unit or floor (5栋201, 2单元501, 8樓之1).
 # A name's letters are an estate's when Chinese joins them (SOHO现代城, 万达ONE广场) or they are glued
 # to the number or the house number (88号SOHO 5号楼), or stand after it before a building that
-# only a building is (88号 SOHO 5号楼, 5栋): otherwise after a space they are a product's or model's
+# only a building is (88号 SOHO 5号楼, 5栋; one space or two, as typed): otherwise after a space they are a product's or model's
 # (人民路88号 Model Y座椅套, iPhone 5楼).
 _ESTATE = (r"(?:[A-Za-z]{0,10}[\u4e00-\u9fff](?:[\u4e00-\u9fffA-Za-z]{0,9}?[\u4e00-\u9fff])??\s*|"
            r"(?<=[号號])[A-Za-z]{1,10}\s*|[A-Za-z]{1,10}|"
-           rf"(?<=[号號]{_GAP})[A-Za-z]{{1,10}}{_GAP}+(?={_NUM}\s*(?:号楼|號樓|栋|棟|幢)))")
+           rf"(?:(?<=[号號]{_GAP})|(?<=[号號]{_GAP}{_GAP}))[A-Za-z]{{1,10}}{_GAP}+(?={_NUM}\s*(?:号楼|號樓|栋|棟|幢)))")
 _BUILDING = rf"(?:{_ESTATE})?(?:{_NUM}|[A-Za-z])\s*(?:号楼|號樓|栋|棟|幢|座|期|楼|樓|层|層|[Ff](?![A-Za-z]))"
 _UNIT = rf"{_NUM}\s*(?:单元|單元)"
 _ROOM = r"(?:\d{1,5}|[A-Za-z]\d{0,4})\s*[室房]"

@@ -158,6 +158,8 @@ def test_mask_leaves_ordinary_words_ending_in_an_address_unit():
     # a floor or seat (楼, 座) after them stays a model's
     ("寄到人民路88号 SOHO 5号楼", "寄到【地址】"), ("人民路88号 SOHO 5号楼 1201室", "【地址】"),
     ("人民路88號 SOHO 5棟", "【地址】"), ("送到人民路88号 iPhone 5楼", "送到【地址】 iPhone 5楼"),
+    # as typed with two spaces, or a full-width one, around the letters
+    ("人民路88号  SOHO  5号楼", "【地址】"), ("寄到人民路88号\u3000\u3000SOHO 5号楼", "寄到【地址】"),
     # landlines in brackets, mobiles with dots
     ("座机(0571)88886666", "座机【电话】"), ("电话138.1234.5678", "电话【手机号】"),
 ])
