@@ -412,8 +412,15 @@ def backup(c: Context, file, force, as_json) -> None:
     refuse_overwrite(file, force)
     # A big store takes a while (17 s for 1.4 GB): say what is coming, then count the MB copied.
     do_backup(db, file, lambda: click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True),
-              lambda done, total: progress("backing up (MB)", -(-done // 10**6), -(-total // 10**6)))
+              _backup_progress)
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
+
+
+def _backup_progress(done: int, total: int) -> None:
+    """The MB a backup copied, rounded as the size it announced (a store's file size), and
+    all of it only once the copy is: a last step within the same MB read as done twice."""
+    mb = max(round(total / 1e6), 1)
+    progress("backing up (MB)", mb if done >= total else min(round(done / 1e6), mb - 1), mb)
 
 
 @click.command()

@@ -966,8 +966,11 @@ def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | 
                 src.execute("begin")
                 src.execute("select count(*) from sqlite_master").fetchone()
                 page = src.execute("pragma page_size").fetchone()[0]
+                # Python calls it after failed steps too (with SQLite's counts still 0, or as
+                # they were): only a step that copied is reported.
                 src.backup(dst, pages=BACKUP_STEP_PAGES, progress=None if progress is None else
-                           lambda status, left, total: progress((total - left) * page, total * page))
+                           lambda status, left, total: status in (sqlite3.SQLITE_OK, sqlite3.SQLITE_DONE)
+                           and total and progress((total - left) * page, total * page))
             finally:
                 dst.close()
             os.replace(partial, dest)

@@ -105,10 +105,11 @@ def _period_start(since: str | None) -> datetime | None:
 # log; a Python function called for each of a year's rows took seconds), the fraction cut
 # off as Python does (SQLite rounds it to the millisecond: 23:59:59.9996 is the next day).
 # What `kefu learn replay` stored as written before it converted to UTC (a naive local
-# time, "+0800", 20261120T233000) goes to local_day, and so does the calendar's first day
-# (SQLite gives year 0 west of UTC, where Python cannot).
+# time, "+0800", 20261120T233000) goes to local_day, and so does a time before 1970 or after
+# 2037: SQLite's localtime knows a zone's history only between them (it gave year 0 west of
+# UTC on the calendar's first day, and New York's 2038-03-31T04:47:38 the day before).
 _SECOND = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
-_LOCAL_DAY = (f"case when {{0}} >= '0001-01-02' and ({{0}} glob '{_SECOND}+00:00' or {{0}} glob '{_SECOND}.[0-9]*+00:00'"
+_LOCAL_DAY = (f"case when {{0}} >= '1970-01-02' and {{0}} < '2037-12-31' and ({{0}} glob '{_SECOND}+00:00' or {{0}} glob '{_SECOND}.[0-9]*+00:00'"
               " and substr({0}, 21, length({0}) - 26) not glob '*[^0-9]*')"
               " then coalesce(date(substr({0}, 1, 19) || '+00:00', 'localtime'), substr({0}, 1, 10))"
               " else kefu_local_day({0}) end")

@@ -3008,13 +3008,29 @@ def test_restore_and_backup_show_a_running_count_on_stderr(home, run, fake_model
     run("suggest", "多久发货")
     bak = tmp_path / "b.db"
     backed = run("backup", str(bak), "--json")
-    mb = -(-bak.stat().st_size // 10**6)
+    mb = max(round(bak.stat().st_size / 1e6), 1)
     assert f"backing up (MB): {mb}/{mb}" in backed.stderr and list(json.loads(backed.stdout)) == ["store", "backup"]
     with sqlite3.connect(bak) as con:
         con.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
     con.close()
     restored = run("restore", str(bak), "--json")
     assert json.loads(restored.stdout)["purged"]["suggestions"] == 1 and "purging: 1/1" in restored.stderr
+
+
+def test_a_backups_count_ends_once_on_the_size_it_announced(capsys):
+    """The count rounded up: a last step within the same MB as the step before printed
+    17/17 twice, and 8,015,872 bytes announced as 8 MB were counted 9/9."""
+    import importlib
+
+    importlib.import_module("kefu.cli")  # first: cli_files is a part of it (a circular import alone)
+    from kefu.cli_files import _backup_progress
+
+    total = 17_240_064
+    for done in (4_194_304, 8_388_608, 12_582_912, 16_777_216, total):
+        _backup_progress(done, total)
+    _backup_progress(8_015_872, 8_015_872)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines.count("backing up (MB): 17/17") == 1 and lines[-1] == "backing up (MB): 8/8", lines
 
 
 def test_a_restore_does_not_bring_back_what_is_past_retention(home, run, fake_models, tmp_path):

@@ -1274,7 +1274,7 @@ def test_since_is_local_midnight_or_an_explicit_moment_in_utc(local_zone):
         since_utc("0001-01-01")  # it said "since year 0 is out of range"
 
 
-@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kathmandu", "America/St_Johns", "UTC"])
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Asia/Kathmandu", "America/St_Johns", "America/New_York", "UTC"])
 def test_the_statistics_local_day_in_sql_is_python_s(tz, local_zone):
     """The statistics read the local day of hundreds of thousands of timestamps in SQL
     (`_LOCAL_DAY`); each must be the day `local_day` gives, a fraction of a second just
@@ -1290,6 +1290,10 @@ def test_the_statistics_local_day_in_sql_is_python_s(tz, local_zone):
     values += ["2026-11-28T15:59:59.99x+00:00", "2026-11-28T15:59:59,9996+00:00", "2026-11-28T23:30:00",
                "2026-11-28T23:30:00+0800", "20261128T233000", "0001-01-01T00:00:00+00:00",
                "9999-12-31T23:59:59.999999+00:00", "not a time", ""]
+    # SQLite's localtime knows a zone's history only from 1970 to 2037: New York's
+    # 2038-03-31T04:47:38 was the day before, its year 1 five hours off local mean time.
+    values += ["2038-03-31T04:47:38.5+00:00", "2038-03-31T04:47:38+00:00", "0001-01-02T04:59:59+00:00",
+               "1969-12-31T23:59:59+00:00", "1970-01-01T00:00:00+00:00", "1965-06-30T23:30:00.25+00:00"]
     db = sqlite3.connect(":memory:")
     db.create_function("kefu_local_day", 1, local_day, deterministic=True)
     db.execute("create table t (at text)")
