@@ -212,6 +212,7 @@ def test_a_huashu_file_no_encoding_reads_names_no_command_option_in_the_servers_
     with caplog.at_level(logging.ERROR):
         page = editor.get("/console/huashu")
     assert page.status_code == 503
+    assert "另存为 UTF-8" in page.text and "再导入" not in page.text  # a 话术 file is not imported
     logged = " ".join(record.getMessage() for record in caplog.records if "huashu.jsonl" in record.getMessage())
     assert "fits none of UTF-8" in logged and "--encoding" not in logged, logged
 

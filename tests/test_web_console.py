@@ -1289,7 +1289,7 @@ def test_a_huashu_file_holding_an_id_twice_still_takes_other_edits(editor, ws):
     assert ws.phrases().phrases[1].text == "您好，欢迎光临小鹿家居旗舰店～"
     rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
     html = editor.post("/console/huashu/save", {**base, "rev": rev, "id": "h001", "text": "好"}, status=400).text
-    assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 行" in html
+    assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 条" in html  # as the console lists them
 
 
 def test_a_huashu_line_of_several_lines_reaches_drafts_without_control_characters(editor, ws):

@@ -118,7 +118,7 @@ def _save_phrases(ws, lines: list[dict], saving: str | None = None) -> None:
     which the assistant reads as they are, do not stop the edit of another line."""
     where = [n for n, d in enumerate(lines, 1) if saving and str(d.get("id", "")) == saving]
     if len(where) > 1:
-        raise InvalidEntry("id", f"编号重复：{saving}（第 {'、'.join(map(str, where))} 行）")
+        raise InvalidEntry("id", f"编号重复：{saving}（第 {'、'.join(map(str, where))} 条）")  # the list's order
     text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
     # A kind the file lacks already (deleted by hand) does not stop the edit of another line.
     had = {d.get("kind") for d in _read_phrases(_huashu_path(ws))}
