@@ -180,16 +180,23 @@ def test_one_letter_headers_only_with_their_pair_and_never_beside_a_full_name(tm
         load(path)
 
 
-def test_a_header_of_many_unknown_columns_is_read_quickly(tmp_path):
+def test_a_header_of_many_unknown_columns_is_read_quickly(tmp_path, monkeypatch):
     """Each unknown header cell reduced every alias again: 20,000 cells took 5 s, 200,000
-    (a 400 KB file) 67 s, under the lock every agent's suggestion waits for."""
-    import time
+    (a 400 KB file) 67 s, under the lock every agent's suggestion waits for. Counted, not
+    timed (a busy machine made the timing fail): a header cell is reduced a few times at
+    most, where it was ~120 times, once per alias."""
+    from kefu.kb.importers import rows
 
+    reduced = []
+    key = rows._key
+    monkeypatch.setattr(rows, "_key", lambda header: reduced.append(header) or key(header))
+    rows._alias_keys.cache_clear()
     path = tmp_path / "wide.csv"
-    path.write_text("标准问题,答案" + ",备注" * 40_000 + "\n运费多少,包邮" + ",x" * 40_000 + "\n", encoding="utf-8")
-    start = time.perf_counter()
+    cells = 40_000
+    path.write_text("标准问题,答案" + ",备注" * cells + "\n运费多少,包邮" + ",x" * cells + "\n", encoding="utf-8")
     loaded = load(path)
-    assert time.perf_counter() - start < 3  # 0.6 s now, 10 s before
+    rows._alias_keys.cache_clear()  # not built with the counting stand-in for later tests
+    assert len(reduced) < 5 * 2 * cells  # ~1.5 per cell now; ~120 per unknown cell before
     assert [r.data["question"] for r in loaded.rows] == ["运费多少"]
 
 
