@@ -409,6 +409,19 @@ def test_promotion_entries_leave_other_questions_alone(assistant):
             or gold and not set(s.drafts[0].entry_ids[:1]) & gold} == {}
 
 
+def test_damage_the_customer_made_gets_no_apology(assistant):
+    """k221 opened "非常抱歉让您收到有瑕疵的商品！" and answers 我自己把包包刮花了 too (人为损坏):
+    an answer that also turns down damage the customer made does not apologise for it first."""
+    from kefu.suggest.draft import _APOLOGISES, SALUTATION
+
+    helper, _ = assistant
+    s = helper.suggest("我自己把包包刮花了 还能退吗")
+    assert s.drafts[0].entry_ids == ["k221"] and "抱歉" not in s.drafts[0].text, s.drafts[0].text
+    opens_sorry = [e["id"] for e in read_entries(ENTRIES)
+                   if "人为损坏" in e["answer"] and _APOLOGISES.match(SALUTATION.sub("", e["answer"]))]
+    assert opens_sorry == []
+
+
 def test_promotion_answers_say_what_their_phrasings_ask():
     """k221 promised a free quality return for a scratch the customer made, k226 said nothing
     of returns though it is matched for them, k224 nothing of 满减 its phrasing asks."""
