@@ -979,6 +979,10 @@ class Assistant:
             # promises Hong Kong, Macau and Taiwan it does not promise there.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
+            # Listed after the entries that may answer: "发票能开公司抬头吗" tied the Taiwan
+            # 統一編號 entry (可以開公司抬頭嗎) with the mainland one its draft quotes, and
+            # the agent saw the Taiwan one ranked first above a draft that left it out.
+            hits[:] = [h for h in hits if h not in away] + [h for h in hits if h in away]
         if (home := asked - {"abroad"}) and cands and not _regions(f"{cands[0].question} {' '.join(cands[0].tags)}"):
             # A Taiwan customer's "運費怎麼算" is answered with the Taiwan freight entry, not the
             # mainland's 满59元包邮 ranked just above it: an entry for the customer's region,

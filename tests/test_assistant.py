@@ -743,6 +743,17 @@ def test_an_entry_written_for_another_region_does_not_answer(shop_kb, message, a
         [(d.style, d.entry_ids) for d in s.drafts]
 
 
+def test_an_entry_written_for_another_region_is_listed_after_the_entries_that_may_answer(shop_kb):
+    """"发票能开公司抬头吗" tied the Taiwan 統一編號 entry with the mainland one: the draft
+    quoted the mainland entry, the hits listed the Taiwan one first."""
+    hits = [_hit("tw_invoice", "公司報帳要填統編嗎", 0.99, 2.5, ["發票"]),
+            _hit("invoice", "开公司发票需要提供什么", 0.99, 2.5, ["发票"]),
+            _hit("wrong", "发票抬头开错了能换开吗", 0.93, 2.4, ["发票"])]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest("发票能开公司抬头吗")
+    assert s.drafts[0].entry_ids == ["invoice"]
+    assert [h.id for h in s.hits] == ["invoice", "wrong", "tw_invoice"]
+
+
 @pytest.mark.parametrize("context, confidence, answered", [
     ([{"role": "customer", "text": "請問可以寄到台灣嗎"}, {"role": "agent", "text": "可以的喔"}], 0.83, "tw_fee"),
     ([], 0.83, "fee"),  # a region the talk never named: the top entry

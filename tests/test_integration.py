@@ -450,6 +450,14 @@ def test_damage_the_customer_made_gets_no_apology(assistant):
     assert opens_sorry == []
 
 
+def test_the_listed_hits_agree_with_the_draft_on_the_customers_region(assistant):
+    """发票能开公司抬头吗 drafted from k087 under the Taiwan k135 listed first."""
+    helper, _ = assistant
+    s = helper.suggest("发票能开公司抬头吗")
+    assert s.hits[0].id == s.drafts[0].entry_ids[0] == "k087"
+    assert helper.suggest("我是香港公司 發票可以開公司抬頭嗎").drafts[0].entry_ids == ["k087"]
+
+
 def test_promotion_answers_say_what_their_phrasings_ask():
     """k221 promised a free quality return for a scratch the customer made, k226 said nothing
     of returns though it is matched for them, k224 nothing of 满减 its phrasing asks."""
