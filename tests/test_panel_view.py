@@ -183,13 +183,18 @@ def shop(tmp_path_factory):
 
 
 def test_the_match_shown_is_the_entry_the_drafts_answer_not_a_top_hit_left_out(shop):
+    assert shop.retriever.search("会开电子发票吗").hits[0].entry_id == "tw-invoice"
     s = shop.suggest("会开电子发票吗").to_dict()
-    assert s["hits"][0]["id"] == "tw-invoice"  # written for Taiwan: left out for this customer
+    # written for Taiwan: left out for this customer, and listed after the entries that may answer
+    assert s["hits"][-1]["id"] == "tw-invoice" and s["hits"][0]["id"] != "tw-invoice"
     assert "written for customers elsewhere, left out: tw-invoice" in s["notes"]
     assert {e for d in s["drafts"] for e in d["entry_ids"]} == {"invoice"}
     view = panel_view(s, "会开电子发票吗", [], "s2twp")
     assert view["entry"] == "invoice"
     assert "写给其他地区客户的条目，未采用：tw-invoice" in view["notes"]
+    # a suggestion logged while the hits still listed it first shows the drafts' entry all the same
+    earlier = {**s, "hits": [s["hits"][-1], *s["hits"][:-1]]}
+    assert panel_view(earlier, "会开电子发票吗", [], "s2twp")["entry"] == "invoice"
     # A greeting answers with no entry: no match to show.
     hello = shop.suggest("你好").to_dict()
     assert panel_view(hello, "你好", [], "s2twp")["entry"] is None
