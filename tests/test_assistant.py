@@ -776,6 +776,8 @@ def test_a_traditional_customer_whose_region_nothing_says_is_asked_which_answer(
     # an entry for one region that nothing near it competes with still answers
     alone = Assistant(_Answers(shop_kb, hits[:1]), composer()).suggest(message, context)
     assert alone.drafts[0].style != "clarify"
+    behind = Assistant(_Answers(shop_kb, [hits[0], replace(hits[1], score=2.45)]), composer()).suggest(message, context)
+    assert behind.drafts[0].style != "clarify"
 
 
 @pytest.mark.parametrize("context, confidence, answered", [
