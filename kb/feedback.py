@@ -350,13 +350,15 @@ class FeedbackLog:
                     "update suggestions set superseded_by = ? where at >= ? and superseded_by is null"
                     " and not exists (select 1 from feedback f where f.suggestion_id = suggestions.id)"
                     " and (id = ? or replaces = ?)", [sid, cutoff, replaces, replaces])
+            # top_entry: the first hit's id, which statistics count the suggestion under (m025)
             self.db.execute(
                 "insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts,"
-                " replaces) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " replaces, top_entry) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sid, _now(), mask(message),
                  json.dumps([{**t, "text": mask(t.get("text", ""))} for t in context], ensure_ascii=False),
                  script, intent, int(no_match), json.dumps(hits, ensure_ascii=False),
-                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False), replaces])
+                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False), replaces,
+                 _top_entry(hits)])
             self._purge()
         return sid
 
@@ -608,6 +610,13 @@ def draft_answers(draft: dict) -> list[str]:
     """The entries a logged draft answers: none for a clarifying or confirming question
     (it names the entries it asks about)."""
     return [] if draft.get("style") in QUESTION_STYLES else list(draft.get("entry_ids") or [])
+
+
+def _top_entry(hits: list[dict]) -> str | None:
+    """The first hit's id, as m025 reads it from stored hits: None when there is no hit, or
+    its id is no string."""
+    first = hits[0] if hits and isinstance(hits[0], dict) else {}
+    return first.get("id") if isinstance(first.get("id"), str) else None
 
 
 def answered_hit(hits: list[dict], drafts: list[dict]) -> str | None:

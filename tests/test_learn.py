@@ -1888,3 +1888,61 @@ def test_an_entrys_rejects_are_found_by_index_not_by_reading_the_whole_log(shop)
         "explain query plan select message, agent from learn_events where entry_id = ? and action = 'reject'",
         ["delivery"]).fetchall())
     assert "USING INDEX" in plan and "SCAN" not in plan
+
+
+def test_the_migration_to_a_top_entry_column_fills_it_from_each_suggestions_hits(monkeypatch):
+    """Statistics read each shown suggestion's top entry from a column (m025), not from its
+    hits' JSON: a store an older kefu wrote has the column filled from the hits, a row with
+    no hit, hits that are no list of hits or no JSON at all, or a number for an id (none kefu
+    writes) with none, as statistics took none from them, and every row kept."""
+    import sqlite_utils
+
+    from kefu.kb import migrations
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    upto = names.index("m025_suggestion_top_entry") if "m025_suggestion_top_entry" in names else len(names)
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
+        migrations.apply(db)  # a store as it was before
+    hits = {"two": '[{"id": "ship", "kind": "entry"}, {"id": "invoice"}]', "none": "[]", "null": None,
+            "broken": '[{"id": "ship"', "text": "运费", "object": '{"id": "ship"}', "number": '[{"id": 7}]',
+            "no-id": '[{"question": "运费"}]'}
+    for sid, text in hits.items():
+        db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+                   " values (?, '2026-11-30T08:00:00+00:00', '运费', '[]', 'simplified', 'presale', 0, ?, '[]')",
+                   [sid, text])
+    before = db.execute("select * from suggestions order by id").fetchall()
+    migrations.apply(db)
+    assert dict(db.execute("select id, top_entry from suggestions").fetchall()) == {
+        "two": "ship", "none": None, "null": None, "broken": None, "text": None, "object": None, "number": None,
+        "no-id": None}
+    assert [row[:-1] for row in db.execute("select * from suggestions order by id").fetchall()] == before
+
+
+def test_a_suggestion_logged_keeps_its_top_entry_for_statistics(shop):
+    """The column statistics read (m025) is written with the suggestion: the first hit's id,
+    none without a hit."""
+    from kefu.kb.feedback import FeedbackLog
+
+    log = FeedbackLog(shop.store.db)
+    hit = log.record_suggestion("运费多少", [], "simplified", "presale", False,
+                                [{"id": "ship"}, {"id": "invoice"}], [])
+    none = log.record_suggestion("以旧换新可以吗", [], "simplified", "presale", True, [], [])
+    rows = dict(shop.store.db.execute("select id, top_entry from suggestions").fetchall())
+    assert rows == {hit: "ship", none: None}
+
+
+def test_stats_read_no_shown_suggestions_hits(shop):
+    """A shown suggestion counts in its top entry's category from the column kept for it:
+    statistics read no suggestion's hits but for a "not helpful" on the whole list (they
+    stopped at hits that were no JSON: "malformed JSON")."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import usage
+
+    log = FeedbackLog(shop.store.db)
+    sid = log.record_suggestion("运费多少", [], "simplified", "presale", False, [{"id": "ship"}], [])
+    shop.store.db.execute("update suggestions set hits = '[{' where id = ?", [sid])
+    shop.store.db.conn.commit()
+    report = usage(shop.store.db)
+    assert (report.shown, report.by_category) == (1, {"售前": {"shown": 1}})
