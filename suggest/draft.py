@@ -594,6 +594,14 @@ class Composer:
             notes.append(f"话术 {phrase.id} ({kind}): {why}")
         return phrase is not None
 
+    def _line_or(self, kind: str, key: str, tone: str | None, why: str, default: str, parts: list, notes: list,
+                 **pick: object) -> None:
+        """A line of `kind` (see _line, which takes `pick`), else the built-in `default`, noted
+        "<why> (a built-in line)" so the agent sees the shop's library lacks one."""
+        if not self._line(kind, key, tone, why, parts, notes, **pick):
+            parts.append((default, "kefu"))
+            notes.append(f"{why} (a built-in line)")
+
     @staticmethod
     def _tone(u: Understanding) -> str:
         """The tone the 话术 must suit: a complaint is handled soberly even when calmly put."""
@@ -792,21 +800,17 @@ class Composer:
         customer's may ask on: 您看还有其他要求吗？); the answer already sent is not sent again."""
         parts, notes = [], []
         unthanked = None if thanks(key) else _YOU_ARE_WELCOME
-        if not self._line("closing", key, self._tone(u), "taken note, the answer was sent already: the case stays open",
-                          parts, notes, asks=self._tone(u) == "angry", stage=_OPEN_STAGE["us"], whole=True,
-                          script=u.script, said=u.said, without=unthanked, exact=True):
-            parts.append((_OPEN_LINE["us"], "kefu"))
-            notes.append("taken note, the answer was sent already: the case stays open (a built-in line)")
+        self._line_or("closing", key, self._tone(u), "taken note, the answer was sent already: the case stays open",
+                      _OPEN_LINE["us"], parts, notes, asks=self._tone(u) == "angry", stage=_OPEN_STAGE["us"],
+                      whole=True, script=u.script, said=u.said, without=unthanked, exact=True)
         return self._finish(parts, u, values, [], "closing", notes)
 
     def received(self, u: Understanding, values: dict, key: str) -> Draft:
         """A reply to a photo, voice message or file sent mid-chat with nothing asked beside it
         ([图片]): it was received and is looked at (a `received` 话术 line, else a built-in one)."""
         parts, notes = [], []
-        if not self._line("received", key, self._tone(u), "a photo or file sent: received", parts, notes,
-                          whole=True, script=u.script, said=u.said):
-            parts.append((_RECEIVED_LINE, "kefu"))
-            notes.append("a photo or file sent: received (a built-in line)")
+        self._line_or("received", key, self._tone(u), "a photo or file sent: received", _RECEIVED_LINE, parts, notes,
+                      whole=True, script=u.script, said=u.said)
         return self._finish(parts, u, values, [], "greeting", notes)
 
     def only(self, kind: str, style: str, u: Understanding, values: dict, key: str, agent: str = "",
@@ -841,17 +845,13 @@ class Composer:
         # customer is not asked for more (not "再问一下": another question is announced).
         working = kind == "greeting_later" and not _ANNOUNCES.search(key) and awaits(agent) == "us"
         if working:
-            if not self._line(kind, key, self._tone(u), "a nudge while the agent is at the case", parts, notes,
-                              stage=_OPEN_STAGE["us"], whole=True, script=u.script, said=u.said, exact=True):
-                parts.append((_WORKING_LINE, "kefu"))
-                notes.append("a nudge while the agent is at the case (a built-in line)")
+            self._line_or(kind, key, self._tone(u), "a nudge while the agent is at the case", _WORKING_LINE, parts,
+                          notes, stage=_OPEN_STAGE["us"], whole=True, script=u.script, said=u.said, exact=True)
         elif waiting:
             why = "the agent still waits for the customer" if waiting == "customer" else "a step of ours is pending"
-            if not self._line(kind, key, self._tone(u), f"{why}: the case stays open", parts, notes, asks=False,
-                              stage=_OPEN_STAGE[waiting], whole=True, script=u.script, said=u.said, without=skip,
-                              exact=True):
-                parts.append((_OPEN_LINE[waiting], "kefu"))
-                notes.append(f"{why}: the case stays open (a built-in line)")
+            self._line_or(kind, key, self._tone(u), f"{why}: the case stays open", _OPEN_LINE[waiting], parts, notes,
+                          asks=False, stage=_OPEN_STAGE[waiting], whole=True, script=u.script, said=u.said,
+                          without=skip, exact=True)
         elif not followed_up and not self._line(kind, key, self._tone(u), f"{u.intent} only", parts, notes,
                                                 stage=stage, whole=True, script=u.script, said=u.said, without=skip):
             line = _DEFAULT_LINE.get(kind, _DEFAULT_LINE["greeting_later"])

@@ -125,7 +125,8 @@ def _texts(node: ast.AST) -> list[str]:
 def _written() -> tuple[set[str], set[str]]:
     """(notes and explanation lines, reasons of 话术 lines) in suggest/'s source: what is
     appended to or assigned as `notes`, `warnings`, `note` or a dict of `lines`, passed as
-    a draft's `why`, and the reasons passed to Composer._line (or assigned to `why`)."""
+    a draft's `why`, and the reasons passed to Composer._line or _line_or (or assigned to
+    `why`); a reason passed to _line_or is also a note "<reason> (a built-in line)"."""
     notes, reasons = set(), set()
     for path in SUGGEST.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -134,10 +135,12 @@ def _written() -> tuple[set[str], set[str]]:
                 owner = node.func.value
                 if node.func.attr == "append" and isinstance(owner, ast.Name) and owner.id in ("notes", "warnings"):
                     notes.update(_texts(node.args[0]))
-                elif node.func.attr == "_line":
+                elif node.func.attr in ("_line", "_line_or"):
                     why = node.args[3] if len(node.args) > 3 else next(
                         (k.value for k in node.keywords if k.arg == "why"), None)
                     reasons.update(_texts(why) if why is not None else [])
+                    if node.func.attr == "_line_or":  # no line of the kind: the reason, noted as built-in
+                        notes.update(f"{t} (a built-in line)" for t in (_texts(why) if why is not None else []))
                 else:
                     notes.update(t for k in node.keywords if k.arg == "why" for t in _texts(k.value))
             elif isinstance(node, (ast.Assign, ast.AugAssign)):
