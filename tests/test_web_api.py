@@ -217,6 +217,22 @@ def test_a_huashu_file_no_encoding_reads_names_no_command_option_in_the_servers_
     assert "fits none of UTF-8" in logged and "--encoding" not in logged, logged
 
 
+def test_a_huashu_file_the_system_cannot_read_is_named_in_chinese_on_the_console(app, ws):
+    """A 话术 path that is a folder (or a file kefu may not read) showed the system's English
+    reason on the console's 话术 page: 无法读取：Is a directory."""
+    from kefu.web.messages import problem_zh
+
+    (ws.home / "huashu.jsonl").mkdir()
+    editor, _ = login(app, "editor1")
+    page = editor.get("/console/huashu")
+    assert page.status_code == 503 and "服务器的配置有误" in page.text
+    assert "huashu.jsonl：无法读取：这是一个文件夹，不是文件" in page.text and "Is a directory" not in page.text, page.text
+    assert problem_zh("/srv/kefu/sensitive_words.txt: cannot read: Permission denied") == \
+        "/srv/kefu/sensitive_words.txt：无法读取：没有读取这个文件的权限"
+    # one the table lacks: the system's words, marked as its
+    assert problem_zh("a.txt: cannot read: Stale file handle") == "a.txt：无法读取（系统提示：Stale file handle）"
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

@@ -30,6 +30,12 @@ UNSUGGESTED_ZH = {"expired": "该条目已过期（有效期至 {bound}）：要
 DATE_FORMS_ZH = ("日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 本地时间，可带 +08:00 这样的时区；"
                  "也可写成 2026/11/11 20:00、2026.11.11 或 2026年11月11日）")
 
+# Why the system could not read a file (OSError.strerror, as kb/io.py's read_text writes it).
+_OS_ERROR_ZH = {"Is a directory": "这是一个文件夹，不是文件", "Permission denied": "没有读取这个文件的权限",
+                "No such file or directory": "文件不存在", "Not a directory": "路径中有一段不是文件夹",
+                "Too many levels of symbolic links": "符号链接循环", "File name too long": "文件名太长",
+                "Input/output error": "磁盘读写出错"}
+
 _REASON_PATTERNS = [
     (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),
      lambda m: f"变量写法有误：「{m[1]}」没有配对（在「{m[3]}」附近）"),
@@ -66,7 +72,8 @@ _REASON_PATTERNS = [
     (re.compile(r"no entries found \(every row below the header repeats it: (\d+) rows?, the first on (.*)\)$"),
      lambda m: f"文件里没有条目：表头下的 {m[1]} 行都是重复表头（第一处：{place_zh(m[2])}），表头不算条目"),
     (re.compile(r"no entries found .*$"), lambda m: "文件里没有条目"),
-    (re.compile(r"cannot read: (.*)$"), lambda m: f"无法读取：{m[1]}"),
+    (re.compile(r"cannot read: (.*)$"),
+     lambda m: f"无法读取：{_OS_ERROR_ZH[m[1]]}" if m[1] in _OS_ERROR_ZH else f"无法读取（系统提示：{m[1]}）"),
     (re.compile(r"no header row with a question column .*$", re.S),
      lambda m: "找不到含问题列的表头行（列名如「标准问题」或「question」）"),
     (re.compile(r"no sheet has a header row with a question column .*$", re.S),
