@@ -1053,6 +1053,7 @@ def lint(c: Context, as_json) -> None:
     the platforms penalise: 站外交易, 诱导好评, 索要隐私, 违规操作, 功效宣称); those in 话术 lines on stderr."""
     from kefu import corpus
     from kefu.kb.io import iter_jsonl, read_text
+    from kefu.suggest.phrases import GIVEN_ID
     from kefu.suggest.safety import REASONS, WARNABLE, word_list_problems
 
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
@@ -1068,6 +1069,9 @@ def lint(c: Context, as_json) -> None:
     huashu = c.data_file("huashu.jsonl", corpus.HUASHU)
     c.phrases()  # a line the assistant cannot read is the error, naming it
     for n, d in iter_jsonl(huashu, read_text(huashu, option=None)):  # stderr too, by file and line
+        if given := GIVEN_ID.fullmatch(str(d.get("id") or "")):
+            click.echo(f"warning: {huashu}, line {n}, field 'id': {d['id']} is the id kefu gives line {int(given[1])} "
+                       "when it has none: rename it", err=True)
         if flags := safety.check(d["text"]):
             click.echo(f"warning: {huashu}, line {n} (话术 {d.get('id') or f'line{n}'}): "
                        f"{', '.join(f'{f.word} ({f.reason})' for f in flags)}: every draft with this line flags it "

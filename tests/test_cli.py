@@ -629,6 +629,23 @@ def test_lint_warns_of_the_flagged_words_in_the_data_folders_huashu(home, run, f
         "every draft with this line flags it to the agent"]
 
 
+def test_lint_warns_of_a_huashu_id_the_loader_gives_a_line_without_one(home, run, faq):
+    """A line written by hand with the id line2, in a file whose second line has no id:
+    drafts' explanations named two lines 话术 line2. The console refuses such an id; lint
+    warns of one in the data folder's file, file and line."""
+    run("import", str(faq))
+    lines = [{"kind": "no_match", "text": "这个问题我帮您确认一下，稍后回复您～"},
+             {"kind": "closing", "stage": "告别", "text": "感谢您的光临～"},
+             {"id": "line2", "kind": "closing", "stage": "告别", "text": "祝您购物愉快～"}]
+    (home / "huashu.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines),
+                                       encoding="utf-8")
+    result = run("lint", "--json")
+    assert json.loads(result.stdout) == []
+    assert result.stderr.splitlines() == [
+        f"warning: {home / 'huashu.jsonl'}, line 3, field 'id': line2 is the id kefu gives line 2 "
+        "when it has none: rename it"]
+
+
 def test_lint_and_suggest_call_an_unreadable_word_list_the_same_error(home, run, faq):
     """A sensitive_words.txt no encoding reads was "invalid" (ImportFileError) to lint, which
     read the list for its mistyped reasons first, and "misconfigured" (DataFileError) to

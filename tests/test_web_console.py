@@ -1292,6 +1292,22 @@ def test_a_huashu_file_holding_an_id_twice_still_takes_other_edits(editor, ws):
     assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 条" in html  # as the console lists them
 
 
+def test_a_huashu_id_the_loader_gives_a_line_without_one_is_refused(editor, ws):
+    """The console took the id line5, the one the loader gives a line written without an id
+    (the fifth): a file edited by hand with such a line then held two lines named line5 in
+    drafts' explanations. The id field refuses it, in Chinese, and the file is left as it was."""
+    own = ws.home / "huashu.jsonl"
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    base = {"index": "1", "rev": rev, "kind": "greeting_first", "stage": "接待", "tone": "any", "script": "simplified",
+            "text": "您好"}
+    for typed in ("line5", "line12"):
+        html = editor.post("/console/huashu/save", {**base, "id": typed}, status=400).text
+        assert f"字段 id（编号）：{typed} 是没有编号的话术行自动得到的编号" in html, html
+        assert not own.exists()
+    editor.post("/console/huashu/save", {**base, "id": "lineup"}, status=200)  # only line + a number is taken
+    assert ws.phrases().phrases[1].id == "lineup"
+
+
 def test_a_huashu_line_of_several_lines_reaches_drafts_without_control_characters(editor, ws):
     """Browsers post a textarea's line breaks as \\r\\n: a 话术 line of two lines was saved
     with them, and with any control character pasted along, and drafts carried them to the

@@ -25,7 +25,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from kefu.kb.errors import InvalidEntry, KefuError
 from kefu.kb.files import temp_beside
 from kefu.kb.text import strip_controls, whole_number
-from kefu.suggest.phrases import SCRIPTS, TONES
+from kefu.suggest.phrases import GIVEN_ID, SCRIPTS, TONES
 from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
 from kefu.suggest.workspace import data_file_errors
 
@@ -238,6 +238,11 @@ def save_phrase():
             abort(404, "没有这条话术")
         # As an entry's: a line's id names it in the list, the save message and drafts' explanations.
         phrase["id"] = phrase["id"] or _next_phrase_id(lines)
+        if given := GIVEN_ID.fullmatch(phrase["id"]):
+            return _phrase_form(phrase, index, form.get("rev", ""),
+                                f"字段 id（{PHRASE_LABELS['id']}）：{phrase['id']} 是没有编号的话术行自动得到的编号"
+                                f"（第 {int(given[1])} 行没写编号时就叫 {phrase['id']}），请换一个，如 {_next_phrase_id(lines)}",
+                                400)
         # pick() only ever chooses these: a line saved with another could never be offered.
         for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
             if phrase[name] and phrase[name] not in allowed:
