@@ -683,6 +683,33 @@ def test_still_is_no_choice(piece):
     assert not _ASKS.search(piece)
 
 
+@pytest.mark.parametrize("piece", ["现货还是预售", "现货还是预售呢", "这款现货还是预售", "纯棉还是涤纶", "包邮还是到付",
+                                   "国行还是港版", "顺丰还是中通", "单件还是套装", "自提还是送货", "线上还是门店",
+                                   "亲，现货还是预售", "现货还是预售 多久发货", "实体店还是网店", "天猫还是京东",
+                                   "开个人还是公司", "微信还是支付宝", "送人还是自用", "顺丰还是中通呀"])
+def test_a_choice_of_two_unlike_sides_asks(piece):
+    """现货还是预售, a choice between two things a shop's customer chooses between, is asked as a
+    question though the sides share no character: it was read as saying nothing was asked."""
+    from kefu.suggest.assistant import _ASKS
+
+    assert _ASKS.search(piece)
+
+
+@pytest.mark.parametrize("piece", ["还是不行", "还是没收到", "还是算了", "还是要", "你还是退款吧", "你还是给我换一件吧",
+                                   "那还是算了", "我还是要这个", "尺码还是偏大", "质量还是可以", "效果还是一般", "最后还是退货",
+                                   "后来还是退了", "孩子还是喜欢", "衣服还是小", "颜色还是发黄", "鞋子还是磨脚", "重启还是黑屏",
+                                   "客服还是没回", "退款还是没到", "物流还是没更新", "订单还是待发货", "页面还是显示失败",
+                                   "感觉还是小码", "结果还是坏的", "换了还是一样", "价格还是贵", "东西还是好用", "味道还是很大",
+                                   "现在还是这样", "今天还是没发", "这个还是留着吧", "系统还是提示错误", "包装还是破损",
+                                   "门店还是关门", "电脑还是蓝屏", "屏幕还是闪烁", "快递还是丢失", "商品还是缺货",
+                                   "包裹还是退回", "问题还是存在", "物流还是停滞", "孩子还是咳嗽", "门锁还是失灵",
+                                   "顺丰还是京东都行", "这个还是现货", "订单还是预售", "还是预售吧", "你还是发顺丰吧"])
+def test_still_between_two_words_is_no_choice(piece):
+    from kefu.suggest.assistant import _ASKS
+
+    assert not _ASKS.search(piece)
+
+
 def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the_others_question_word(shop_kb):
     """"怎么开发票？另外多久发货？" was answered with when the invoice comes (phrased 多久给发票:
     the 多久 of the shipping question) and how long shipping takes; 怎么开发票 alone asks how
