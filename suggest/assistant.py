@@ -680,6 +680,7 @@ class Assistant:
         earlier = [t["text"] for t in context if t.get("role", "customer") == "customer"]
         notes: list[str] = []
         waiting = None
+        read_with: list[str] = []  # the earlier turns a vague message was matched together with
         noted = False  # the message only tells or accepts something after its answer was sent
         if (choice := picked_option(message, context)) is not None:
             # "第二个" after kefu's clarifying question: what it chose is the question.
@@ -734,12 +735,14 @@ class Assistant:
                 # its hits; the text drafting reads for questions is still the message alone
                 # (the earlier question was answered already: it is no second question)
                 own, result = result, replace(joined, normalized=result.normalized)
+                read_with = turns
                 notes.append("vague message: matched together with the customer's earlier turns")
                 sent = [t["text"] for t in context if t.get("role") == "agent"]
                 if _sent(result.hits[0], sent):
                     result, noted = self._not_again(own, result, sent, words, message, notes)
             elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
-                result = self._with_answer(result, earlier, context[-1]["text"], message, named, notes)
+                if (told := self._with_answer(result, earlier, context[-1]["text"], message, named, notes)) is not result:
+                    result, read_with = told, turns
         if choice is None and not waiting and never_again(message) and not reports_problem(message) \
                 and not _ASKS.search(GIVEN_NUMBER.sub(" ", normalize(message).text)):
             # "[再见]再也不来了" asks nothing: no entry answers it (the earlier turn's photo
@@ -825,7 +828,8 @@ class Assistant:
         else:
             # what the agent asked for, sent since (照片发你了): "好的，谢谢" then waits on us
             met = any(delivered(t) for t in _since_agent(context)[1])
-            drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent, met)
+            drafts = self._drafts(u, result, hits, vals, waiting or message, notes, unseen, earlier, agent, met,
+                                  read_with)
         if unused := self._unused_values(values or {}, drafts, hits):
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         # The entries the drafts quote, read once for both the explanations and the notes.
@@ -948,7 +952,7 @@ class Assistant:
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
                 notes: list[str], unseen: bool = False, earlier: list[str] = (), agent: str = "",
-                met: bool = False) -> list[Draft]:
+                met: bool = False, read_with: list[str] = ()) -> list[Draft]:
         c = self.composer
         if u.intent in ("greeting", "thanks"):
             kind, style = ("greeting_later" if not u.first_message else "greeting_first", "greeting") \
@@ -1028,7 +1032,10 @@ class Assistant:
             cands = [h for h in cands if h not in wrong]
             notes.append(f"the message is about an order {state}; written for the other case, left out: "
                          f"{', '.join(h.entry_id for h in wrong)}")
-        if (disclaims(key) or u.intent != "complaint" and u.sentiment == "calm" and calm_question(key)) \
+        # A vague message matched with the earlier turns is asked as calmly as they were told:
+        # "能补偿吗" after "你们发货也太慢了吧！" asks for the late parcel's compensation.
+        if (disclaims(key) or u.intent != "complaint" and u.sentiment == "calm"
+                and calm_question(" ".join(_before(list(read_with), key) + [key]))) \
                 and (kept := [h for h in cands if _may_offer(h, u)]) and len(kept) < len(cands):
             # "不是要投诉，就是想问问退款多久到" matched a complaint entry on its word 投诉, "你们
             # 发货快吗" the one about a late parcel: a calm question is answered as one (a

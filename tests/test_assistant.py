@@ -565,6 +565,24 @@ class _Searches(_Answers):
         return SearchResult(message, message, "simplified", False, list(self.by_message.get(message, self.hits)))
 
 
+def test_a_vague_follow_up_to_a_complaint_may_get_the_complaint_entry(shop_kb):
+    """"能补偿吗" after "你们发货也太慢了吧！" was read with that turn and matched the entry on
+    late parcels' compensation, which was then left out, as for a calm question that
+    complains of nothing: the message read alone complains of nothing, the talk does."""
+    late = replace(_hit("late", "发货太慢了，能给补偿吗", 0.99, 2.5, ["补偿"]), category="投诉")
+    wait = _hit("wait", "付款两天了还没发货怎么办", 0.65, 2.0, ["发货"])
+    searches = _Searches(shop_kb, {"能补偿吗": [replace(late, confidence=0.4)],
+                                   "你们发货也太慢了吧！ 能补偿吗": [late, wait]}, [wait])
+    context = [{"role": "customer", "text": "你们发货也太慢了吧！"}, {"role": "agent", "text": "非常抱歉让您久等了"}]
+    s = Assistant(searches, composer()).suggest("能补偿吗", context)
+    assert s.drafts[0].entry_ids == ["late"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+    # a calm question read with a calm talk still leaves a complaint entry out
+    searches.by_message = {"运费多少": [replace(late, confidence=0.4)],
+                           "能发顺丰吗 运费多少": [late, wait]}
+    s = Assistant(searches, composer()).suggest("运费多少", [{"role": "customer", "text": "能发顺丰吗"}])
+    assert s.drafts[0].entry_ids != ["late"]
+
+
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
 def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
     """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
