@@ -46,15 +46,20 @@ _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
 _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|個|啥)[，,、\s])")  # 那个，… is a filler
+# A message pointing back at what was said ("这算质量问题吗", "这种情况能退吗"; not 这边, here,
+# nor a time: 这个周末, 这两天) is about it, whatever else it names.
+_POINTS_BACK = re.compile(r"^(?:亲[，,\s]*)?那?这(?:样|种|也|算|么|款|个(?!周|星期|礼拜|月))")
 # Words that name no topic: question words, conditions, times ("那如果已经发货了呢" names
 # one, 发货; "多少钱" after "能发顺丰吗" names none, so it is read with that question).
 # Nor do pronouns (你们 is in half the base), nor 处理, 解决, 看看: they ask for help with
-# whatever was said before ("不知道还能不能处理"). Nor do 支持 / 提供 (支持降噪吗 asks about
+# whatever was said before ("不知道还能不能处理"), nor words pointing back at it (这算,
+# 这种情况, 这样: "这算质量问题吗" after "衣服线头很多" asks about the threads).
+# Nor do 支持 / 提供 (支持降噪吗 asks about
 # 降噪, as 支持花呗吗 about 花呗), 一直, or an amount of something (用了一次, 大一码, 两天):
 # "用了一次不喜欢" shares 一次 with 充一次电能用多久 and asks nothing about charging.
 _NO_TOPIC = re.compile(r"多少钱?|多久|多长时间|几天|怎么样?|怎么办|什么|为什么|如果|要是|已经|那要|那么|那样|还能|可以|"
                        r"能不能|不能|是不是|现在|来得及|时候|的话|昨天|今天|明天|前天|后天|一下|"
-                       r"[你我他她它咱]们|[这那](?:个|些|里|边)|自己|不?知道|处理|解决|看看|支持|提供|一直|"
+                       r"[你我他她它咱]们|[这那](?:个|些|里|边|样|种|算|么)|情况|自己|不?知道|处理|解决|看看|支持|提供|一直|"
                        r"[一二两三四五六七八九十百几半\d]+(?:次|个|件|天|周|年|月|码|号|双|条|张|份|单|块|元|瓶|盒|套)")
 # Single characters that say nothing of their own about what is asked (谁出, 能用, 要给),
 # negations and degrees (再不给我退款: 不; 小了想换大一码: 大 of 多大码), and 买, which says
@@ -707,7 +712,8 @@ class Assistant:
         chat = None if choice is not None or waiting or reply else self._chat(message, result)
         # "好的": nothing to look up; "行吧，那我再等等" is looked up only to see whether its
         # answer was sent already (then it is taken note of), else it is thanks.
-        if choice is None and earlier and chat is None and (result.no_match or len(topic_words) <= 1 or reply) \
+        if choice is None and earlier and chat is None \
+                and (result.no_match or len(topic_words) <= 1 or reply or _POINTS_BACK.match(result.normalized)) \
                 and (understand(message).intent not in ("greeting", "thanks") or plans(message)):
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
             # unless the message names a topic (a word its own hits contain) that the joined

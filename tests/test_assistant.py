@@ -583,6 +583,21 @@ def test_a_vague_follow_up_to_a_complaint_may_get_the_complaint_entry(shop_kb):
     assert s.drafts[0].entry_ids != ["late"]
 
 
+@pytest.mark.parametrize("message", ["这算质量问题吗", "这种情况算质量问题吗", "这样算质量问题吗"])
+def test_a_question_pointing_back_with_this_is_read_with_the_earlier_turn(shop_kb, message):
+    """"这算质量问题吗" after "收到的衣服线头很多" asks about the loose threads: 这算, 这种 and
+    情况 point back at the earlier turn and name no topic, yet counted as topics the
+    message was searched alone and answered with the colour-difference entry."""
+    color = _said_so(_hit("color", "收到的衣服和图片有色差算质量问题吗", 0.90, 2.4, ["色差"]),
+                     "轻微色差是正常现象，不属于质量问题。")
+    thread = _said_so(_hit("thread", "衣服有线头算质量问题吗", 0.98, 2.5, ["线头"]),
+                      "衣服有明显线头、开线属于质量问题，签收后30天内可以免费退换。")
+    searches = _Searches(shop_kb, {f"收到的衣服线头很多 {message}": [thread, replace(color, confidence=0.9)]}, [color])
+    s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "收到的衣服线头很多"}])
+    assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+    assert any("vague message" in n for n in s.notes)
+
+
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
 def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
     """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
