@@ -22,7 +22,7 @@ from kefu.kb.template import variables
 from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOKEN_NUMBER, TRADITIONAL,
                           apart_auto_replies, bot_reply_below, chat_header, for_matching, is_auto_reply, is_chat_notice,
                           normalize, pasted_alone, product_name, question_window, quotes_earlier, script_evidence, scrub,
-                          to_simplified, to_traditional, without_chat_frame)
+                          to_mainland, to_simplified, to_traditional, without_chat_frame)
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
@@ -419,7 +419,15 @@ def _sent(hit: Hit, agent_turns: list[str]) -> bool:
 
 def _said(hit: Hit) -> str:
     """What an entry says, as messages are compared: its question, matched phrasing and answer."""
-    return normalize(f"{hit.question} {hit.matched} {hit.answer}", max_chars=10**6).text
+    return _said_text(f"{hit.question} {hit.matched} {hit.answer}")
+
+
+@lru_cache(maxsize=4096)
+def _said_text(text: str) -> str:
+    # in the mainland's words too: an entry written in Taiwan's (品質問題) speaks of the
+    # 质量问题 a simplified-script message asks about
+    said, mainland = normalize(text, max_chars=10**6).text, normalize(to_mainland(text), max_chars=10**6).text
+    return said if mainland == said else f"{said} {mainland}"
 
 
 # What a question word asks for, and how an answer gives it: an amount (多少钱: 加12元, 免费),

@@ -596,6 +596,12 @@ def test_a_question_pointing_back_with_this_is_read_with_the_earlier_turn(shop_k
     s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "收到的衣服线头很多"}])
     assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
     assert any("vague message" in n for n in s.notes)
+    # an entry written in Taiwan's words (品質問題) speaks of 质量 as well
+    searches.by_message[f"收到的衣服线头很多 {message}"] = [
+        replace(thread, question="衣服有線頭算品質問題嗎", matched="衣服有線頭算品質問題嗎",
+                answer="衣服有明顯線頭、開線屬於品質問題，簽收後30天內可以免費退換。"), replace(color, confidence=0.9)]
+    s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "收到的衣服线头很多"}])
+    assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
 
 
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
