@@ -424,10 +424,11 @@ def _said(hit: Hit) -> str:
 
 @lru_cache(maxsize=4096)
 def _said_text(text: str) -> str:
-    # in the mainland's words too: an entry written in Taiwan's (品質問題) speaks of the
-    # 质量问题 a simplified-script message asks about
-    said, mainland = normalize(text, max_chars=10**6).text, normalize(to_mainland(text), max_chars=10**6).text
-    return said if mainland == said else f"{said} {mainland}"
+    # in the mainland's and Taiwan's words too: an entry written in Taiwan's (品質問題) speaks
+    # of the 质量问题 a simplified-script message asks about, and one in the mainland's of
+    # the 品質 a traditional-script message does
+    forms = [normalize(t, max_chars=10**6).text for t in (text, to_mainland(text), to_traditional(text, "s2twp"))]
+    return " ".join(dict.fromkeys(forms))
 
 
 # What a question word asks for, and how an answer gives it: an amount (多少钱: 加12元, 免费),

@@ -604,6 +604,28 @@ def test_a_question_pointing_back_with_this_is_read_with_the_earlier_turn(shop_k
     assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
 
 
+def test_a_follow_up_in_taiwans_words_is_read_with_an_entry_in_the_mainlands(shop_kb):
+    """"那品質有問題呢" after "口紅拆封了" asks about the opened lipstick's quality problems,
+    which its entry answers in the mainland's words (质量问题): 品质 was not found in it, so
+    the joined reading was refused and the message got a holding line."""
+    from kefu.kb.text import normalize
+    from kefu.suggest.retrieve import SearchResult
+
+    opened = _said_so(_hit("opened", "化妆品拆封了还能退吗", 0.85, 2.4, ["退货"]),
+                      "化妆品一旦拆封就不支持7天无理由退货了。如果是产品本身有质量问题，请拍照联系我们。")
+    quality = _hit("quality", "衣服有線頭算品質問題嗎", 0.47, 1.9, ["退换"])
+
+    class Searches(_Searches):
+        def search(self, message, *args, **kwargs):
+            hits = list(self.by_message.get(message, self.hits))
+            return SearchResult(message, normalize(message).text, "traditional", hits[0].confidence < 0.5, hits)
+
+    searches = Searches(shop_kb, {"口紅拆封了 那品質有問題呢": [opened, replace(quality, confidence=0.4)]}, [quality])
+    context = [{"role": "customer", "text": "口紅拆封了"}, {"role": "agent", "text": "亲，拆封的化妆品不支持无理由退货哦"}]
+    s = Assistant(searches, composer()).suggest("那品質有問題呢", context)
+    assert s.drafts[0].entry_ids == ["opened"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+
+
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
 def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
     """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
