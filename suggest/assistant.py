@@ -27,8 +27,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, attachment_only, calm_question, chasing, delivered, disclaims,
-                         never_again, plans, reports_problem, says_nothing_yet, small_talk, sorry_for_tone,
-                         understand)
+                         gives_address, never_again, plans, reports_problem, says_nothing_yet, small_talk,
+                         sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -827,9 +827,11 @@ class Assistant:
         # A blank value gives nothing: an integration's empty 订单号 field hides no number the customer typed.
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
-        if not noted and choice is None and not waiting and delivered(message) and awaits(agent) == "customer":
-            # "照片发了 你看下" after the agent asked for photos in words of its own: nothing
-            # to look up (the search finds nothing, or an entry about missing items)
+        if not noted and choice is None and not waiting and awaits(agent) == "customer" \
+                and (delivered(message) or gives_address(message) and "地址" in to_simplified(agent)):
+            # "照片发了 你看下" after the agent asked for photos in words of its own, or the new
+            # address after 请把新地址发给我: nothing to look up (the search finds nothing, or an
+            # entry about missing items; an address matched nothing and got a holding line)
             noted = True
             notes.append("the customer sent what the agent asked for: taken note")
         if noted:

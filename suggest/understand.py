@@ -619,6 +619,18 @@ def delivered(message: str) -> bool:
         and not _DENIED_OR_PARCEL.search(text)
 
 
+# A postal address: a city, district or county, then a road, building or house number
+# (浙江省杭州市西湖区文三路100号, 上海市浦东新区张江路88弄3号楼502室).
+_ADDRESS = re.compile(r"(?:省|市|区|县|镇|乡)[^，,。？?]{0,20}?(?:路|街|道|巷|弄|村|号|栋|幢|楼|室|小区|大厦)")
+
+
+def gives_address(message: str) -> bool:
+    """True when the message gives a postal address and asks nothing (杭州市西湖区能送到吗
+    asks): what an agent's 请把新地址发给我 asked for."""
+    text = _read(message).text
+    return bool(_ADDRESS.search(text)) and not _QUESTION.search(text)
+
+
 # What a chat app shows for a photo, voice message, video or file sent ([图片], [语音]), with
 # nothing beside it but 亲, 你看 or 看一下: something to look at, no question ([图片] 这个能退吗
 # asks one).

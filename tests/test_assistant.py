@@ -2105,6 +2105,23 @@ def test_sending_what_the_agent_asked_for_is_taken_note_of(shop_kb, message):
     assert RATING not in s.drafts[0].text and any("sent what the agent asked for" in n for n in s.notes), s.notes
 
 
+@pytest.mark.parametrize("message", ["浙江省杭州市西湖区文三路100号", "新地址：上海市浦东新区张江路88弄3号楼502室",
+                                     "广州市天河区体育西路1号 张三 13812345678"])
+def test_an_address_sent_as_the_agent_asked_is_taken_note_of(shop_kb, message):
+    """The new address sent after "请把新地址发给我" matched nothing and got the holding
+    line 这个情况我暂时没法确定，先帮您记录下来: it is what the agent asked for."""
+    context = [{"role": "customer", "text": "我想改地址"}, {"role": "agent", "text": "好的亲，请把新地址发给我"}]
+    searches = _Searches(shop_kb, {}, [replace(_ALIPAY, confidence=0.3)])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == [], s.drafts
+    assert any("sent what the agent asked for" in n for n in s.notes), s.notes
+    # unasked, or asked about, an address is no such reply
+    for context, message in (([{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您"}],
+                              message), (context, "杭州市西湖区能送到吗")):
+        s = Assistant(searches, composer()).suggest(message, context)
+        assert not any("sent what the agent asked for" in n for n in s.notes), s.notes
+
+
 @pytest.mark.parametrize("message", ["[图片]", "[图片][图片]", "亲 你看一下[图片]", "[语音]", "你看[视频]", "[文件]"])
 def test_a_photo_sent_mid_chat_unasked_is_acknowledged(assistant, message):
     """"[图片]" (a chat app's photo; [语音] a voice message) after describing the damage, the
