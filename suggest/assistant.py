@@ -785,6 +785,9 @@ class Assistant:
             if SENTIMENTS.index(sentiment) > SENTIMENTS.index(u.sentiment):
                 u.sentiment, u.urgency = sentiment, urgency
                 notes.append(f"chased an unanswered question: read as {sentiment}")
+        # "可以退吗" after "收到的杯子碎了", no agent turn yet: the first reply answers a problem
+        # reported, with no cheerful welcome
+        u.reported = u.first_message and any(reports_problem(t) for t in earlier[-2:])
         u.script = self._script(message, earlier)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         u.said = tuple(t["text"] for t in context if t.get("role") == "agent")

@@ -690,7 +690,7 @@ class Composer:
         # A worried or upset customer, or one whose first message reports a problem (快递丢了,
         # 拉链坏了), hears empathy or an apology first, not "很高兴为您服务"; so does one whose
         # answer opens with an apology, which then comes first ("欢迎光临～…非常抱歉！").
-        troubled = greet and u.first_message and reports_problem(key)
+        troubled = greet and u.first_message and (reports_problem(key) or u.reported)
         worried = upset or u.sentiment == "anxious" or troubled
         apologises = bool(_APOLOGISES.match(SALUTATION.sub("", answer)))
         if greet and u.first_message and not worried and not apologises:

@@ -572,6 +572,7 @@ class Understanding:
     script: str
     first_message: bool
     waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
+    reported: bool = False  # a customer turn before it, no agent turn yet, reports a problem (杯子碎了)
     wording: str | None = None  # OpenCC config the conversation asks for (s2hk for Cantonese); None: the KB's
     said: tuple[str, ...] = ()  # the agent's turns of the talk: a 话术 line they hold is not drafted again
 

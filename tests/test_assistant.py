@@ -626,6 +626,17 @@ def test_a_follow_up_in_taiwans_words_is_read_with_an_entry_in_the_mainlands(sho
     assert s.drafts[0].entry_ids == ["opened"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
 
 
+def test_a_first_reply_after_a_problem_told_in_an_earlier_turn_is_not_cheerful(assistant):
+    """"可以退吗" after "收到的杯子碎了", no agent turn yet, was greeted with 欢迎光临 before
+    the answer: the customer reported a problem in the turn before, and a first message
+    reporting one hears no cheerful welcome."""
+    told = assistant.suggest("可以退吗", [{"role": "customer", "text": "收到的杯子碎了"}])
+    assert told.first_message and told.drafts[0].style == "warm", _texts(told)
+    assert GREETING_FIRST not in told.drafts[0].text, _texts(told)
+    calm = assistant.suggest("怎么申请退货", [{"role": "customer", "text": "你好"}])
+    assert calm.drafts[0].text.startswith(GREETING_FIRST), _texts(calm)
+
+
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
 def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
     """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
