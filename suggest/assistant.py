@@ -854,7 +854,7 @@ class Assistant:
             notes.append(f"variables no draft uses: {', '.join(unused)}")
         # The entries the drafts quote, read once for both the explanations and the notes.
         quoted = self.retriever.kb.store.get_many({e for d in drafts for e in d.entry_ids})
-        self._why(drafts, hits, result, seg, quoted)
+        self._why(drafts, hits, result, seg, quoted, read_with)
         self._ending(drafts, notes, now, quoted)
         s_hits = [SuggestionHit(h.entry_id, "entry", h.question, h.matched, h.answer, h.category,
                                 h.confidence, {"score": h.score, "dense": h.dense, "lexical": h.lexical})
@@ -1340,13 +1340,17 @@ class Assistant:
         return own if result.hits[0].confidence - own <= self.lead else 0.0
 
     @staticmethod
-    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg, entries: dict[str, Entry]) -> None:
+    def _why(drafts: list[Draft], hits: list[Hit], result: SearchResult, seg, entries: dict[str, Entry],
+             read_with: list[str] = ()) -> None:
         """Put in front of each draft's explanation why each of its entries matched
         (each hit explained once, however many drafts quote it). Shared terms are those of
         any of the entry's phrasings, as the lexical score reads them all (the matched one
         is the closest in meaning, which may share no word: "shared terms: -" beside
-        "lexical 1.00"); without a shared word, the shared characters."""
-        asked, asked_chars = seg.split(result.normalized)
+        "lexical 1.00"); without a shared word, the shared characters. A vague message
+        matched together with the earlier turns (`read_with`) shares theirs too: "那能退吗"
+        after "口红拆封了" shared only 退 with the entry it matched on 口红 and 拆封."""
+        asked, asked_chars = seg.split(normalize(" ".join([*read_with, result.normalized])).text if read_with
+                                       else result.normalized)
         quoted = [h for h in hits if any(h.entry_id in d.entry_ids for d in drafts)]
         lines = {}
         for h in quoted:

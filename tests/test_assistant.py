@@ -596,6 +596,8 @@ def test_a_question_pointing_back_with_this_is_read_with_the_earlier_turn(shop_k
     s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "收到的衣服线头很多"}])
     assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
     assert any("vague message" in n for n in s.notes)
+    # the terms it shares are those of the text it was matched on, the earlier turn's too
+    assert "线头" in s.drafts[0].explanation[0].split("shared terms:")[1].split(";")[0], s.drafts[0].explanation
     # an entry written in Taiwan's words (品質問題) speaks of 质量 as well
     searches.by_message[f"收到的衣服线头很多 {message}"] = [
         replace(thread, question="衣服有線頭算品質問題嗎", matched="衣服有線頭算品質問題嗎",
