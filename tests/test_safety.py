@@ -358,22 +358,6 @@ def test_real_violations_still_flag_beside_the_safe_phrases(text):
     assert Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text), text
 
 
-@pytest.mark.parametrize("text", ["好评后联系客服返回", "好评后找客服返回", "好评联系客服返回", "给了好评后联系客服返回"])
-def test_going_back_after_a_review_is_no_paid_review(text):
-    """好评后联系客服返回 (返回: go back) was flagged 诱导好评 by 好评后联系, as a reward for a
-    review is; contacting the agent about something else after a review is spared."""
-    assert _words(Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)) == []
-
-
-@pytest.mark.parametrize("text", [
-    "好评返现", "好评返2元", "五星好评截图联系客服领红包", "好评后找客服返现金", "晒图返现", "好评后联系客服有惊喜",
-    "五星好评后联系客服，领取2元红包", "好评后联系客服返现", "好评后联系客服返2元", "好评后联系客服返回现金",
-    "好评后找客服返回红包", "好评返回2元",
-])
-def test_paid_reviews_still_flag_beside_going_back(text):
-    assert "诱导好评" in {f.reason for f in Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES).check(text)}, text
-
-
 @pytest.mark.parametrize("text", [
     "身份证号我们不需要", "银行卡号不用告诉我们", "我的微信号不能给您，请在这里留言", "验证码不要告诉任何人",
 ])
