@@ -1030,21 +1030,6 @@ class Assistant:
             if ours is not None:
                 cands = [ours] + [h for h in cands if h.entry_id != ours.entry_id]
                 notes.append(f"written for the customer's region, answers first: {ours.entry_id}")
-        if u.script == TRADITIONAL and not asked and not u.wording and cands and self._answers(result, cands[0]) \
-                and _regions(f"{cands[0].question} {' '.join(cands[0].tags)}") in ({"tw"}, {"hk"}) \
-                and (general := next((h for h in cands[1:3] if h.confidence >= self.plausible
-                                      and cands[0].score - h.score < self.ambiguity
-                                      and not _regions(f"{h.question} {' '.join(h.tags)}")
-                                      and self._on_topic(result.normalized, h)), None)):
-            # Traditional script without a place or a local word is Taiwan, Hong Kong or Macau
-            # alike: "發票能開公司抬頭嗎" from Hong Kong got the Taiwan 統一編號 answer, tied with
-            # the one naming no region. Which one the customer needs is asked, both answers
-            # ready. Not when the region's entry leads clearly (電子發票怎麼收: its own phrasing).
-            notes.append(f"where the customer is, nothing says: asks between {cands[0].entry_id}, "
-                         f"written for one region, and {general.entry_id}")
-            drafts = [c.clarify(u, [cands[0], general], vals, key), c.warm(u, cands[0], vals, key),
-                      c.concise(u, general, vals, key, style="alternative")]
-            return [d for d in drafts if d]
         state = next((st for t in talk if (st := order_state(t))), None)
         if (wrong := [h for h in cands if _contradicts(h, state)]) and len(wrong) < len(cands):
             # "已经发货了，我想取消订单" is not answered with how to cancel an order not yet

@@ -855,32 +855,6 @@ def test_an_entry_written_for_another_region_is_listed_after_the_entries_that_ma
     assert [h.id for h in s.hits] == ["invoice", "wrong", "tw_invoice"]
 
 
-@pytest.mark.parametrize("message, context, asks", [
-    ("發票能開公司抬頭嗎", [], True),  # Taiwan, Hong Kong or Macau: nothing says which
-    ("我在台灣，發票能開公司抬頭嗎", [], False),  # a place named
-    ("發票能開公司抬頭嗎", [{"role": "customer", "text": "我在香港"}], False),  # said earlier
-    ("發票能開公司抬頭嗎 要打統編", [], False),  # Taiwan's own word
-    ("发票能开公司抬头吗", [], False),  # simplified: the mainland entry answers
-])
-def test_a_traditional_customer_whose_region_nothing_says_is_asked_which_answer(shop_kb, message, context, asks):
-    """A Hong Kong customer writing traditional got the Taiwan 統一編號 answer: the text
-    cannot tell them apart, so both entries are offered in a question, each answer ready."""
-    hits = [_hit("tw_invoice", "公司報帳要填統編嗎", 0.99, 2.5, ["發票"]),
-            _hit("invoice", "开公司发票需要提供什么", 0.97, 2.5, ["发票"])]
-    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, context)
-    styles = [(d.style, d.entry_ids) for d in s.drafts]
-    if asks:
-        assert styles == [("clarify", ["tw_invoice", "invoice"]), ("warm", ["tw_invoice"]),
-                          ("alternative", ["invoice"])], styles
-    else:
-        assert s.drafts[0].style != "clarify", styles
-    # an entry for one region that nothing near it competes with still answers
-    alone = Assistant(_Answers(shop_kb, hits[:1]), composer()).suggest(message, context)
-    assert alone.drafts[0].style != "clarify"
-    behind = Assistant(_Answers(shop_kb, [hits[0], replace(hits[1], score=2.45)]), composer()).suggest(message, context)
-    assert behind.drafts[0].style != "clarify"
-
-
 @pytest.mark.parametrize("context, confidence, answered", [
     ([{"role": "customer", "text": "請問可以寄到台灣嗎"}, {"role": "agent", "text": "可以的喔"}], 0.83, "tw_fee"),
     ([], 0.83, "fee"),  # a region the talk never named: the top entry

@@ -317,8 +317,6 @@ _NOTE_PATTERNS = [
      lambda m: f"写给客户所在地区的条目，代替 {m[1]} 回答：{m[2]}"),
     (re.compile(r"written for customers elsewhere, left out: (.*)$", re.S),
      lambda m: f"写给其他地区客户的条目，未采用：{m[1]}"),
-    (re.compile(r"where the customer is, nothing says: asks between (\S+), written for one region, and (\S+)$"),
-     lambda m: f"看不出客户在哪个地区：先问客户要的是 {m[1]}（只写给一个地区）还是 {m[2]} 的答案"),
     (re.compile(r"the message is about an order (.+?); written for the other case, left out: (.*)$", re.S),
      lambda m: f"消息说的是{_label(_ORDER_STATE_ZH, m[1])}的订单：写给另一种情况的条目未采用：{m[2]}"),
     (re.compile(r"the customer complains of nothing: complaint entries left out$"),
