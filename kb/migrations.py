@@ -339,6 +339,18 @@ def m025_suggestion_top_entry(db: sqlite_utils.Database) -> None:
     db["suggestions"].create_index(["superseded_by", "at", "id", "intent", "no_match", "top_entry"])
 
 
+@migration
+def m026_fill_top_entry_on_insert(db: sqlite_utils.Database) -> None:
+    # A kefu process that opened the store before m025 (a `kefu serve` worker still running
+    # through an upgrade) logs suggestions with its own column list, leaving top_entry out:
+    # statistics would never count them. The store fills it as m025 did; a row that gives
+    # it (today's kefu, which gives none only when there is no first hit's id) is left alone.
+    db.execute("create trigger suggestions_top_entry after insert on suggestions"
+               " when new.top_entry is null and json_valid(new.hits) and json_type(new.hits, '$[0].id') = 'text'"
+               " begin update suggestions set top_entry = json_extract(new.hits, '$[0].id')"
+               " where id = new.id; end")
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

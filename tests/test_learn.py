@@ -1920,6 +1920,29 @@ def test_the_migration_to_a_top_entry_column_fills_it_from_each_suggestions_hits
     assert [row[:-1] for row in db.execute("select * from suggestions order by id").fetchall()] == before
 
 
+def test_a_suggestion_an_older_process_logs_gets_its_top_entry_all_the_same():
+    """A kefu process that opened the store before m025 (a `kefu serve` worker still running
+    through an upgrade) logs suggestions with its own column list, leaving the top entry
+    out: the store fills it from the hits as m025 does, or statistics never counted them. A
+    row that gives its top entry keeps it; one with no hit, or hits no kefu writes, gets none."""
+    import sqlite_utils
+
+    from kefu.kb import migrations
+
+    db = sqlite_utils.Database(memory=True)
+    migrations.apply(db)
+    old = ("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts)"
+           " values (?, '2026-11-30T08:00:00+00:00', '运费', '[]', 'simplified', 'presale', 0, ?, '[]')")
+    for sid, text in {"two": '[{"id": "ship"}, {"id": "invoice"}]', "none": "[]", "null": None,
+                      "broken": '[{"id": "ship"', "number": '[{"id": 7}]'}.items():
+        db.execute(old, [sid, text])
+    db.execute("insert into suggestions (id, at, message, context, script, intent, no_match, hits, drafts,"
+               " top_entry) values ('given', '2026-11-30T08:00:00+00:00', '运费', '[]', 'simplified',"
+               " 'presale', 0, '[{\"id\": \"ship\"}]', '[]', 'invoice')")
+    assert dict(db.execute("select id, top_entry from suggestions").fetchall()) == {
+        "two": "ship", "none": None, "null": None, "broken": None, "number": None, "given": "invoice"}
+
+
 def test_a_suggestion_logged_keeps_its_top_entry_for_statistics(shop):
     """The column statistics read (m025) is written with the suggestion: the first hit's id,
     none without a hit."""
