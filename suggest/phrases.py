@@ -34,7 +34,8 @@ STAGES_ASKED = {"greeting_later": ("了解需求", "接待", "后续跟踪"),
 # The id load() gives a line written without one: line5 for the file's fifth. A line named
 # so by hand could share it with another in drafts' explanations: the console refuses it,
 # `kefu lint` warns of one in a file (the loader reads it, as it reads an id given twice).
-GIVEN_ID = re.compile(r"line(\d+)")
+# Only f"line{n}", n from 1 in ASCII digits: line05, line0 or line٥ is no id it gives.
+GIVEN_ID = re.compile(r"line([1-9][0-9]*)")
 # An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
 OPENER_ENDS = ("，", ",", "、", "：", ":")
 

@@ -1308,6 +1308,20 @@ def test_a_huashu_id_the_loader_gives_a_line_without_one_is_refused(editor, ws):
     assert ws.phrases().phrases[1].id == "lineup"
 
 
+def test_a_huashu_id_the_loader_never_gives_is_taken(editor, ws):
+    """Only line + a number from 1 in ASCII digits is an id the loader gives (f"line{n}"):
+    line05, line0 and line٥ (an Arabic-Indic five) were refused as "the id line 5 (0) gets
+    without one", which no line ever gets."""
+    own = ws.home / "huashu.jsonl"
+    for n, typed in enumerate(("line05", "line0", "line\u0665"), start=1):
+        rev = re.search(r'name="rev" value="(\w+)"', editor.get(f"/console/huashu/{n}")).group(1)
+        editor.post("/console/huashu/save", {"index": str(n), "rev": rev, "kind": "greeting_first", "stage": "接待",
+                                             "tone": "any", "script": "simplified", "text": "您好", "id": typed},
+                    status=200)
+        assert ws.phrases().phrases[n].id == typed
+    assert own.exists()
+
+
 def test_a_huashu_line_of_several_lines_reaches_drafts_without_control_characters(editor, ws):
     """Browsers post a textarea's line breaks as \\r\\n: a 话术 line of two lines was saved
     with them, and with any control character pasted along, and drafts carried them to the
