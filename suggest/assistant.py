@@ -74,13 +74,15 @@ _WEAK = set("出用要能会有给到来去做说看是在时不没很太再就�
 _SAME_PIECE = r"[^，,。.！!？?；;\s]"
 _STILL = (r"(?![不没未无想很挺太要会在]|一直|一样|照样|老样子|这样|那样|算了|有点|给我)"
           rf"(?!{_SAME_PIECE}{{0,4}}(?:坏|破|错|漏|闪退|卡|黑屏|花屏|死机|异味|掉色|褪色|起球))")
-_CHOICE_ENDS = r"(?:呢|啊|呀|好|合适|好看|划算)?(?=$|[，,。.！!？?；;\s~～…])"
+# A choice ends the piece, or a closing particle, an address to the customer-service agent (亲) or
+# what is compared does: 现货还是预售啊亲, 港版还是国行好.
+_CHOICE_ENDS = r"(?:[呢啊呀]?亲|呢|啊|呀|好|合适|好看|划算)?(?=$|[，,。.！!？?；;\s~～…])"
 # What a shop's customer chooses between, named alone (现货还是预售, 顺丰还是中通, 纯棉还是涤纶):
 # words that are never a state or a fault, as 还是's second side is in a report (快递还是丢失,
 # 门店还是关门, 电脑还是蓝屏, 问题还是存在); a choice between other words needs its sides alike.
 _OPTION = ("现货|预售|定金|全款|包邮|到付|自提|送货上门|送货|快递|顺丰|中通|圆通|韵达|申通|极兔|邮政|京东|天猫|淘宝|拼多多|"
            "抖音|线上|线下|门店|网店|实体店|官网|直播间|国行|港版|美版|日版|行货|水货|单件|套装|整箱|散装|礼盒装?|简装|"
-           "纯棉|涤纶|真皮|羊毛|棉麻|亚麻|雪纺|微信|支付宝|花呗|信用卡|分期|一次性付清|个人|公司|电子版?|纸质版?|普票|专票|"
+           "纯棉|涤纶|真皮|羊毛|棉麻|亚麻|雪纺|微信|支付宝|花呗|信用卡|分期|一次性付清|(?<![这那哪一每某几两])个人|公司|电子版?|纸质版?|普票|专票|"
            "自用|送人")
 _CHOICE = (rf"的还是{_STILL}[^的，,。.！!？?；;\s]{{1,5}}的{_CHOICE_ENDS}|"  # 电子的还是纸质的
            rf"是{_SAME_PIECE}{{0,7}}[^的了吧你我他她，,。.！!？?；;\s]还是{_STILL}"  # 是发顺丰还是中通
@@ -89,7 +91,7 @@ _CHOICE = (rf"的还是{_STILL}[^的，,。.！!？?；;\s]{{1,5}}的{_CHOICE_EN
            # two words sharing one character: 偏大还是偏小, 退货还是换货, 今天还是明天
            r"([\u4e00-\u9fff])([^了过着不没的\W\d_])还是(?:\2(?!\3)|(?!\2)[\u4e00-\u9fff](?=\3))"
            r"[^了过着不没的\W\d_]|"
-           rf"(?:{_OPTION})还是(?:{_OPTION}){_CHOICE_ENDS}")  # 现货还是预售
+           rf"(?:{_OPTION})还是(?:{_OPTION})的?{_CHOICE_ENDS}")  # 现货还是预售, 纯棉还是涤纶的
 _ASKS = re.compile(r"[?？]|吗|怎么|多久|多少|几天|几号|什么|哪|能不能|可不可以|有(?:没有|冇)(?!搞错)|是不是|咋|啥|谁|"
                    r"系咪|点样|点算|点解|点计|几时|几耐|几多|咩|边度|边个|((?![不唔])[\u4e00-\u9fff])[不唔]\1|"
                    + _CHOICE)

@@ -784,6 +784,25 @@ def test_still_between_two_words_is_no_choice(piece):
     assert not _ASKS.search(piece)
 
 
+@pytest.mark.parametrize("piece", ["纯棉还是涤纶的", "是纯棉还是涤纶的", "现在是现货还是预售的", "现货还是预售啊亲",
+                                   "现货还是预售呢亲", "现货还是预售亲", "纯棉还是涤纶的啊", "开个人还是公司的"])
+def test_a_choice_of_two_unlike_sides_asks_with_a_closing_de_or_qin(piece):
+    """A choice between two things a customer chooses between asked nothing when a 的 or an
+    address to the agent (啊亲) closed it, as customers write it: 纯棉还是涤纶的, 现货还是预售啊亲."""
+    from kefu.suggest.assistant import _ASKS
+
+    assert _ASKS.search(piece)
+
+
+@pytest.mark.parametrize("piece", ["还是不行", "还是没收到", "颜色还是不对", "尺码还是偏大", "你们还是顺丰吧", "快递还是没到",
+                                   "还是微信吧", "我还是选顺丰", "这个人还是公司的", "一个人还是公司的",
+                                   "我是觉得还是可以的", "这个还是现货的", "订单还是预售的"])
+def test_still_with_a_closing_de_is_no_choice(piece):
+    from kefu.suggest.assistant import _ASKS
+
+    assert not _ASKS.search(piece)
+
+
 def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the_others_question_word(shop_kb):
     """"怎么开发票？另外多久发货？" was answered with when the invoice comes (phrased 多久给发票:
     the 多久 of the shipping question) and how long shipping takes; 怎么开发票 alone asks how
