@@ -2695,6 +2695,25 @@ def test_a_data_folder_this_user_cannot_write_can_still_be_read_and_backed_up(ho
     assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
 
 
+def test_a_data_folder_this_user_cannot_write_that_needs_migrating_can_still_be_backed_up(home, run, fake_models,
+                                                                                         tmp_path):
+    """A read-only folder a newer kefu must upgrade is refused by every command that reads the
+    store, saying it must be upgraded; `kefu backup` copies the file as it is, so the copy the
+    README asks for before an upgrade can still be made (the README said every command)."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    kefu = _kefu_who_cannot_write("import kefu.kb.migrations as m", "m.MIGRATIONS.append(lambda db: None)")
+    out = tmp_path / "out"
+    out.mkdir()
+    with _read_only(home):
+        listed = kefu("list", "--json")
+        assert listed.returncode == 1
+        assert "was made by an older kefu and must be upgraded" in listed.stderr, listed.stderr
+        backed = kefu("backup", str(out / "kb.db"))
+        assert backed.returncode == 0, backed.stderr
+    run("--data-dir", str(out / "restored"), "restore", str(out / "kb.db"))
+    assert [e["id"] for e in json.loads(run("--data-dir", str(out / "restored"), "list", "--json").stdout)] == ["k1"]
+
+
 def test_stats_and_gaps_read_a_data_folder_this_user_cannot_write(home, run, fake_models, tmp_path):
     """`kefu stats` and `kefu learn gaps` failed with "this user cannot write the store" on a
     folder the user cannot write: mining gaps recorded its messages' vectors as messages'
