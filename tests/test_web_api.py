@@ -233,6 +233,15 @@ def test_a_huashu_file_the_system_cannot_read_is_named_in_chinese_on_the_console
     assert problem_zh("a.txt: cannot read: Stale file handle") == "a.txt：无法读取（系统提示：Stale file handle）"
 
 
+def test_a_file_the_system_does_not_permit_reading_is_named_in_chinese():
+    """EPERM (a file locked by the system or by a security policy, not by its permissions)
+    showed the system's English words: 无法读取（系统提示：Operation not permitted）."""
+    from kefu.web.messages import problem_zh
+
+    assert problem_zh("/srv/kefu/huashu.jsonl: cannot read: Operation not permitted") == \
+        "/srv/kefu/huashu.jsonl：无法读取：系统不允许读取这个文件"
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

@@ -34,7 +34,7 @@ DATE_FORMS_ZH = ("日期格式不对（应为 YYYY-MM-DD，或 YYYY-MM-DDTHH:MM 
 _OS_ERROR_ZH = {"Is a directory": "这是一个文件夹，不是文件", "Permission denied": "没有读取这个文件的权限",
                 "No such file or directory": "文件不存在", "Not a directory": "路径中有一段不是文件夹",
                 "Too many levels of symbolic links": "符号链接循环", "File name too long": "文件名太长",
-                "Input/output error": "磁盘读写出错"}
+                "Input/output error": "磁盘读写出错", "Operation not permitted": "系统不允许读取这个文件"}
 
 _REASON_PATTERNS = [
     (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),
