@@ -46,9 +46,11 @@ _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
 _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|個|啥)[，,、\s])")  # 那个，… is a filler
-# A message pointing back at what was said ("这算质量问题吗", "这种情况能退吗"; not 这边, here,
-# nor a time: 这个周末, 这两天) is about it, whatever else it names.
-_POINTS_BACK = re.compile(r"^(?:亲[，,\s]*)?那?这(?:样|种|也|算|么|款|个(?!周|星期|礼拜|月))")
+# A message pointing back at what was said ("这算质量问题吗", "这种情况能退吗"; not 这边, here)
+# is about it, whatever else it names. Not 这个 or 这款: they point at a product or at the
+# thing named next (这款衣服会起球吗 after 发票怎么开 asks about pilling); 这个能退吗 names at
+# most one topic and is vague anyway.
+_POINTS_BACK = re.compile(r"^(?:亲[，,\s]*)?那?这(?:样|种|也|算|么)")
 # Words that name no topic: question words, conditions, times ("那如果已经发货了呢" names
 # one, 发货; "多少钱" after "能发顺丰吗" names none, so it is read with that question).
 # Nor do pronouns (你们 is in half the base), nor 处理, 解决, 看看: they ask for help with

@@ -606,6 +606,20 @@ def test_a_question_pointing_back_with_this_is_read_with_the_earlier_turn(shop_k
     assert s.drafts[0].entry_ids == ["thread"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
 
 
+@pytest.mark.parametrize("message, earlier", [("这款衣服会起球吗", "发票怎么开"), ("这个会员有积分吗", "优惠券在哪里领")])
+def test_this_product_naming_a_topic_of_its_own_is_not_read_with_the_earlier_turn(shop_kb, message, earlier):
+    """"这款衣服会起球吗" after "发票怎么开" asks about pilling: 这款 and 这个 point at a
+    product or a thing named next, not back at the earlier turn, yet the message was read
+    with that turn and its hits (the invoice entries) were shown; 这个能退吗 names at most
+    one topic and stays vague."""
+    pill = _said_so(_hit("pill", "这款衣服会起球吗", 0.77, 2.3, ["起球"]), "衣服轻微起球是常见现象，可以用剪毛球器修剪。")
+    other = _hit("other", f"{earlier}？", 0.78, 2.3, ["其他"])
+    searches = _Searches(shop_kb, {f"{earlier} {message}": [replace(pill, confidence=0.81), other]}, [pill])
+    context = [{"role": "customer", "text": earlier}, {"role": "agent", "text": "亲，您看下商品页哦"}]
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert [h.id for h in s.hits] == ["pill"] and not any("vague message" in n for n in s.notes), s.notes
+
+
 def test_a_follow_up_in_taiwans_words_is_read_with_an_entry_in_the_mainlands(shop_kb):
     """"那品質有問題呢" after "口紅拆封了" asks about the opened lipstick's quality problems,
     which its entry answers in the mainland's words (质量问题): 品质 was not found in it, so
