@@ -26,9 +26,9 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
-from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, attachment_only, calm_question, chasing, delivered, disclaims,
-                         gives_address, never_again, plans, reports_problem, says_nothing_yet, small_talk,
-                         sorry_for_tone, understand)
+from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, asks_for_address, attachment_only, calm_question, chasing,
+                         delivered, disclaims, gives_address, never_again, plans, reports_problem, says_nothing_yet,
+                         small_talk, sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -712,6 +712,7 @@ class Assistant:
             notes.append(f"a nudge: answering the customer's question still waiting for a reply 「{quoted}」")
         else:
             result = self.retriever.search(message)
+        alone = result  # the message's own reading, before any earlier turn is read with it
         seg = self.retriever.kb.segmenter
         # An order or tracking number and its label ("订单号是2026…") name no topic: a
         # reply to the agent's request, read with what came before.
@@ -835,10 +836,12 @@ class Assistant:
         vals.update(literal_values({k: v for k, v in (values or {}).items() if v.strip()}))
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
         if not noted and choice is None and not waiting and awaits(agent) == "customer" \
-                and (delivered(message) or gives_address(message) and "地址" in to_simplified(agent)):
+                and (delivered(message) or gives_address(message) and asks_for_address(agent)
+                     and (alone.no_match or not alone.hits or alone.hits[0].confidence < self.plausible)):
             # "照片发了 你看下" after the agent asked for photos in words of its own, or the new
             # address after 请把新地址发给我: nothing to look up (the search finds nothing, or an
-            # entry about missing items; an address matched nothing and got a holding line)
+            # entry about missing items; an address matched nothing and got a holding line).
+            # An address the search answers with a confident hit of its own asks something too.
             noted = True
             notes.append("the customer sent what the agent asked for: taken note")
         if noted:

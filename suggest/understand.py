@@ -622,14 +622,37 @@ def delivered(message: str) -> bool:
 
 # A postal address: a city, district or county, then a road, building or house number
 # (浙江省杭州市西湖区文三路100号, 上海市浦东新区张江路88弄3号楼502室).
-_ADDRESS = re.compile(r"(?:省|市|区|县|镇|乡)[^，,。？?]{0,20}?(?:路|街|道|巷|弄|村|号|栋|幢|楼|室|小区|大厦)")
+# Not 道 of 知道 (市区外面不知道门牌号 gives none).
+_ADDRESS = re.compile(r"(?:省|市|区|县|镇|乡)[^，,。？?]{0,20}?(?:路|街|(?<!知)道|巷|弄|村|号|栋|幢|楼|室|小区|大厦)")
+# The address as written (浙江省… to …502室), and what may come with it: labels, a phone
+# number, courtesies; a name is what is left, three characters at most (张三).
+_ADDRESS_RUN = re.compile(rf"[^，,。；;、\s]*{_ADDRESS.pattern}[^，,。；;、\s]*")
+_WITH_ADDRESS = re.compile(r"(?:新的?|收货|收件|详细|邮寄)?(?:地址|收件人|收货人|联系人|姓名|电话|手机号?)[:：是为]?|"
+                           r"\+?\d[\d-]{6,}|亲|谢谢|麻烦[你您]?了?|好的|[嗯哦啊呢吧的]|[\W_]")
+# Denied or wrong (杭州市西湖区文三路100号不对; 不改了，还是原来的…): no new address given.
+_NOT_GIVEN = re.compile(r"不|没|未|别")
 
 
 def gives_address(message: str) -> bool:
-    """True when the message gives a postal address and asks nothing (杭州市西湖区能送到吗
-    asks): what an agent's 请把新地址发给我 asked for."""
+    """True when the message gives a postal address, with a name or a phone number at most,
+    and asks nothing (杭州市西湖区能送到吗 asks; …100号，顺便帮我改成发顺丰 asks for more):
+    what an agent's 请把新地址发给我 asked for."""
     text = _read(message).text
-    return bool(_ADDRESS.search(text)) and not _QUESTION.search(text)
+    return bool(_ADDRESS.search(text)) and not _QUESTION.search(text) and not _NOT_GIVEN.search(text) \
+        and len(_WITH_ADDRESS.sub("", _ADDRESS_RUN.sub(" ", text))) <= 3
+
+
+# An agent's turn asking for an address (请把新地址发给我, 请提供发票抬头和税号，以及邮寄地址,
+# 麻烦告诉我您的收货地址); not one giving an address (退货地址是…，寄回后请把单号发给我) nor
+# where the goods ship from (发货地址).
+_ASKS_ADDRESS = re.compile(r"(?:发(?!货|出)|提供|告诉|留|填)[^，,。？?！!]{0,8}?(?:[，,](?:以及|还有|和|及)[^，,。？?！!]{0,6}?)?地址|"
+                           r"地址[^，,。？?！!]{0,4}?(?:发|告诉|提供|给)")
+
+
+def asks_for_address(turn: str) -> bool:
+    """True when an agent's turn asks the customer for an address (请把新地址发给我), so
+    that the address sent next is what it asked for."""
+    return bool(_ASKS_ADDRESS.search(normalize(turn, max_chars=10**6).text))
 
 
 # What a chat app shows for a photo, voice message, video or file sent ([图片], [语音]), with

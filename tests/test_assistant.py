@@ -2142,6 +2142,23 @@ def test_an_address_sent_as_the_agent_asked_is_taken_note_of(shop_kb, message):
         assert not any("sent what the agent asked for" in n for n in s.notes), s.notes
 
 
+def test_an_address_with_more_to_say_or_unasked_for_is_not_only_taken_note_of(shop_kb):
+    """After "请把新地址发给我", "…100号，顺便帮我改成发顺丰" and "…100号 地址不对我要退款" lost
+    their requests' answers to the taking-note closing, and so did an address after the
+    agent gave the return address and asked for the tracking number (any 地址 counted)."""
+    asked = [{"role": "customer", "text": "我想改地址"}, {"role": "agent", "text": "好的亲，请把新地址发给我"}]
+    sf = _said_so(_hit("sf", "能发顺丰吗", 0.9, 2.4, ["顺丰"]), "订单满299元免费发顺丰，不满299元加12元。")
+    for context, message, hits in (
+            (asked, "浙江省杭州市西湖区文三路100号，顺便帮我改成发顺丰", [sf]),
+            (asked, "杭州市西湖区文三路100号 地址不对我要退款", [_REFUND_LATE]),
+            (asked, "浙江省杭州市西湖区文三路100号 张三", [sf]),  # a confident hit of its own
+            ([{"role": "customer", "text": "退货寄到哪"},
+              {"role": "agent", "text": "亲，退货地址是广东省广州市白云区xx路1号，寄出后请把快递单号发我"}],
+             "浙江省杭州市西湖区文三路100号", [replace(_ALIPAY, confidence=0.3)])):
+        s = Assistant(_Searches(shop_kb, {}, hits), composer()).suggest(message, context)
+        assert not any("sent what the agent asked for" in n for n in s.notes), (message, s.notes)
+
+
 @pytest.mark.parametrize("message", ["[图片]", "[图片][图片]", "亲 你看一下[图片]", "[语音]", "你看[视频]", "[文件]"])
 def test_a_photo_sent_mid_chat_unasked_is_acknowledged(assistant, message):
     """"[图片]" (a chat app's photo; [语音] a voice message) after describing the damage, the

@@ -1291,3 +1291,32 @@ def test_an_order_card_alone_under_its_placeholder_is_the_order_number(message):
 
     assert pasted_alone(message)
     assert understand(message).intent == understand("3901234567890123").intent == "order"
+
+
+@pytest.mark.parametrize("message, gives", [
+    ("浙江省杭州市西湖区文三路100号", True), ("广州市天河区体育西路1号 张三 13812345678", True),
+    ("新地址：上海市浦东新区张江路88弄3号楼502室", True), ("杭州市西湖区能送到吗", False),
+    ("杭州市西湖区文三路100号不对，不是这个", False), ("杭州市西湖区文三路100号 地址不对我要退款", False),
+    ("不改了，还是原来的杭州市西湖区文三路100号", False), ("现在在市区外面不知道门牌号，晚点发你", False),
+    ("浙江省杭州市西湖区文三路100号，顺便帮我改成发顺丰", False)])
+def test_an_address_given_is_only_the_address(message, gives):
+    """"杭州市西湖区文三路100号不对，不是这个" says an address is wrong, "市区外面不知道门牌号" gives
+    none (区…道 of 知道) and "…100号，顺便帮我改成发顺丰" asks for more: each was taken for the
+    address the agent asked for, and only taken note of."""
+    from kefu.suggest.understand import gives_address
+
+    assert gives_address(message) == gives, message
+
+
+@pytest.mark.parametrize("turn, asks", [
+    ("亲，请把新地址发给我，我帮您修改", True), ("可以的，请提供发票抬头和税号，以及邮寄地址", True),
+    ("麻烦告诉我您的收货地址", True), ("请填写新的收货地址哦", True),
+    ("退货地址是浙江省杭州市西湖区文三路100号，寄回后请把单号发给我", False),
+    ("亲，退货地址是广东省广州市白云区xx路1号，寄出后请把快递单号发我", False), ("发货地址是杭州仓", False)])
+def test_an_agent_asking_for_an_address_is_told_from_one_naming_an_address(turn, asks):
+    """An agent's turn giving the return address and asking for the tracking number asks
+    for no address, yet any 地址 in it counted, and the address the customer wrote back
+    was only taken note of."""
+    from kefu.suggest.understand import asks_for_address
+
+    assert asks_for_address(turn) == asks, turn
