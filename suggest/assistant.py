@@ -699,6 +699,7 @@ class Assistant:
         notes: list[str] = []
         waiting = None
         read_with: list[str] = []  # the earlier turns a vague message was matched together with
+        bare = False  # a vague message naming no topic of its own ("可以退吗"): about the earlier turns
         noted = False  # the message only tells or accepts something after its answer was sent
         if (choice := picked_option(message, context)) is not None:
             # "第二个" after kefu's clarifying question: what it chose is the question.
@@ -748,6 +749,7 @@ class Assistant:
             # the earlier question's answer (当天发出) gives a time, but not that one.
             if _ASKS_ARRIVAL.search(result.normalized) and any(_speaks_of(h, ARRIVAL) for h in result.hits[:3]):
                 named.append(ARRIVAL)
+            bare = not named
             # Only when that reading is the more confident: "多久到" is a question of its own
             # after "这个有优惠吗" (taking any confident joined reading answered it with 生日券).
             if joined.confidence > result.confidence and joined.hits and (
@@ -791,8 +793,10 @@ class Assistant:
                 u.sentiment, u.urgency = sentiment, urgency
                 notes.append(f"chased an unanswered question: read as {sentiment}")
         # "可以退吗" after "收到的杯子碎了", no agent turn yet: the first reply answers a problem
-        # reported, with no cheerful welcome
-        u.reported = u.first_message and any(reports_problem(t) for t in earlier[-2:])
+        # reported, with no cheerful welcome. Only a follow-up to it (matched with those turns,
+        # or naming no topic of its own): "这款有现货吗" after "收到的衣服线头很多" is a new
+        # question, welcomed as any.
+        u.reported = u.first_message and (bool(read_with) or bare) and any(reports_problem(t) for t in earlier[-2:])
         u.script = self._script(message, earlier)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         u.said = tuple(t["text"] for t in context if t.get("role") == "agent")

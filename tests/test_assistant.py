@@ -653,6 +653,19 @@ def test_a_first_reply_after_a_problem_told_in_an_earlier_turn_is_not_cheerful(a
     assert calm.drafts[0].text.startswith(GREETING_FIRST), _texts(calm)
 
 
+def test_a_new_question_after_a_problem_told_is_greeted_as_any(shop_kb):
+    """"这款有现货吗" after "收到的衣服线头很多", no agent turn yet, opened with the empathy
+    line for a problem (遇到这种情况确实让人不安): the question was read alone, it is no
+    follow-up to the problem, and a first question is welcomed."""
+    stock = _said_so(_hit("stock", "这款有现货吗", 0.98, 2.5, ["现货"]), "能正常加入购物车的就是有现货。")
+    thread = _said_so(_hit("thread", "衣服有线头算质量问题吗", 0.6, 1.9, ["线头"]), "衣服有明显线头属于质量问题。")
+    searches = _Searches(shop_kb, {"收到的衣服线头很多 这款有现货吗": [replace(thread, confidence=0.5), stock]}, [stock])
+    for message in ("这款有现货吗", "有现货吗"):  # the second is vague, but names a topic of its own
+        s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "收到的衣服线头很多"}])
+        assert s.first_message and s.drafts[0].entry_ids == ["stock"], _texts(s)
+        assert s.drafts[0].text.startswith(GREETING_FIRST), _texts(s)
+
+
 @pytest.mark.parametrize("message", ["好的那什么时候到", "那大概多久能到呢"])
 def test_a_follow_up_asking_when_it_arrives_is_not_answered_with_when_it_ships(shop_kb, message):
     """After "今天下单能发货吗" and the agent's answer, "好的那什么时候到" was read with the
