@@ -762,6 +762,8 @@ class Assistant:
                 sent = [t["text"] for t in context if t.get("role") == "agent"]
                 if _sent(result.hits[0], sent):
                     result, noted = self._not_again(own, result, sent, words, message, notes)
+                    if result is own:  # read alone after all: explained and weighed alone
+                        read_with = []
             elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
                 if (told := self._with_answer(result, earlier, context[-1]["text"], message, named, notes)) is not result:
                     result, read_with = told, turns

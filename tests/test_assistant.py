@@ -620,6 +620,20 @@ def test_this_product_naming_a_topic_of_its_own_is_not_read_with_the_earlier_tur
     assert [h.id for h in s.hits] == ["pill"] and not any("vague message" in n for n in s.notes), s.notes
 
 
+def test_a_follow_up_read_alone_after_its_joined_answer_was_sent_is_explained_alone(shop_kb):
+    """A vague question read with the earlier turns whose answer the agent sent already is
+    read alone, but the earlier turns were still counted as read with it: its explanation
+    listed their words (口红) as terms shared with an entry matched on the message alone."""
+    opened = _said_so(_hit("opened", "口红拆封了还能退吗", 0.98, 2.5, ["退货"]), "化妆品一旦拆封就不支持7天无理由退货了。")
+    shelf = _said_so(_hit("shelf", "口红为什么会过期", 0.6, 1.9, ["保质期"]), "口红开封后建议12个月内用完。")
+    searches = _Searches(shop_kb, {"口红拆封了 那为什么呢": [opened, replace(shelf, confidence=0.5)]}, [shelf])
+    context = [{"role": "customer", "text": "口红拆封了"}, {"role": "agent", "text": opened.answer}]
+    s = Assistant(searches, composer()).suggest("那为什么呢", context)
+    assert any("the message read alone" in n for n in s.notes), s.notes
+    assert s.drafts[0].entry_ids == ["shelf"], (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+    assert "口红" not in s.drafts[0].explanation[0].split("shared terms:")[1].split(";")[0], s.drafts[0].explanation
+
+
 def test_a_follow_up_in_taiwans_words_is_read_with_an_entry_in_the_mainlands(shop_kb):
     """"那品質有問題呢" after "口紅拆封了" asks about the opened lipstick's quality problems,
     which its entry answers in the mainland's words (质量问题): 品质 was not found in it, so
