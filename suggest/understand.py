@@ -630,7 +630,8 @@ _ADDRESS_RUN = re.compile(rf"[^，,。；;、\s]*{_ADDRESS.pattern}[^，,。；;
 _WITH_ADDRESS = re.compile(r"(?:新的?|收货|收件|详细|邮寄)?(?:地址|收件人|收货人|联系人|姓名|电话|手机号?)[:：是为]?|"
                            r"\+?\d[\d-]{6,}|亲|谢谢|麻烦[你您]?了?|好的|[嗯哦啊呢吧的]|[\W_]")
 # Denied or wrong (杭州市西湖区文三路100号不对; 不改了，还是原来的…): no new address given.
-_NOT_GIVEN = re.compile(r"不|没|未|别")
+# Not 未来路 or 别墅, names in an address.
+_NOT_GIVEN = re.compile(r"不|没|未(?!来)|别(?!墅)")
 
 
 def gives_address(message: str) -> bool:

@@ -1298,7 +1298,8 @@ def test_an_order_card_alone_under_its_placeholder_is_the_order_number(message):
     ("新地址：上海市浦东新区张江路88弄3号楼502室", True), ("杭州市西湖区能送到吗", False),
     ("杭州市西湖区文三路100号不对，不是这个", False), ("杭州市西湖区文三路100号 地址不对我要退款", False),
     ("不改了，还是原来的杭州市西湖区文三路100号", False), ("现在在市区外面不知道门牌号，晚点发你", False),
-    ("浙江省杭州市西湖区文三路100号，顺便帮我改成发顺丰", False)])
+    ("浙江省杭州市西湖区文三路100号，顺便帮我改成发顺丰", False),
+    ("河南省郑州市金水区未来路88号", True), ("广州市番禺区碧桂园别墅区8栋", True)])  # 未来, 别墅: no denial
 def test_an_address_given_is_only_the_address(message, gives):
     """"杭州市西湖区文三路100号不对，不是这个" says an address is wrong, "市区外面不知道门牌号" gives
     none (区…道 of 知道) and "…100号，顺便帮我改成发顺丰" asks for more: each was taken for the
