@@ -843,11 +843,13 @@ class Assistant:
         agent = next((t["text"] for t in context[::-1] if t.get("role") == "agent"), "")
         if not noted and choice is None and not waiting and awaits(agent) == "customer" \
                 and (delivered(message) or gives_address(message) and asks_for_address(agent)
-                     and (alone.no_match or not alone.hits or alone.hits[0].confidence < self.plausible)):
+                     and (alone.no_match or not alone.hits or alone.hits[0].confidence < self.plausible
+                          or "地址" in _said(alone.hits[0]))):
             # "照片发了 你看下" after the agent asked for photos in words of its own, or the new
             # address after 请把新地址发给我: nothing to look up (the search finds nothing, or an
             # entry about missing items; an address matched nothing and got a holding line).
-            # An address the search answers with a confident hit of its own asks something too.
+            # An address the search answers with a confident hit of its own asks something too,
+            # unless that hit only speaks of the address (收货地址改成…: how to change one).
             noted = True
             notes.append("the customer sent what the agent asked for: taken note")
         if noted:

@@ -2162,6 +2162,10 @@ def test_an_address_sent_as_the_agent_asked_is_taken_note_of(shop_kb, message):
     s = Assistant(searches, composer()).suggest(message, context)
     assert [d.style for d in s.drafts] == ["closing"] and s.drafts[0].entry_ids == [], s.drafts
     assert any("sent what the agent asked for" in n for n in s.notes), s.notes
+    # a confident hit of its own on changing the address answers nothing more ("收货地址改成…")
+    change = _said_so(_hit("change", "收货地址能改吗", 0.79, 2.4, ["地址"]), "发货前可以在订单页修改地址。")
+    s = Assistant(_Searches(shop_kb, {}, [change]), composer()).suggest("收货地址改成浙江省杭州市西湖区文三路100号", context)
+    assert [d.style for d in s.drafts] == ["closing"], (s.notes, s.drafts)
     # unasked, or asked about, an address is no such reply
     for context, message in (([{"role": "customer", "text": "你好"}, {"role": "agent", "text": "您好，请问有什么可以帮您"}],
                               message), (context, "杭州市西湖区能送到吗")):
