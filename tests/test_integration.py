@@ -450,6 +450,15 @@ def test_damage_the_customer_made_gets_no_apology(assistant):
     assert opens_sorry == []
 
 
+def test_live_stream_answers_open_with_the_rule_and_promise_what_policy_says():
+    """k230 opened 恭喜您中奖！ though most of its phrasings chase a prize that never came (the
+    drafting puts empathy in front: "非常理解您的心情……恭喜您中奖！"); k229 said 能加入购物车就是有货,
+    which corpus/POLICY.md does not promise (a presale item can be added too)."""
+    answers = {e["id"]: e["answer"] for e in read_entries(ENTRIES)}
+    assert "恭喜" not in answers["k230"] and "24小时内" in answers["k230"]
+    assert "能加入购物车就是有货" not in answers["k229"] and "购物袋" in answers["k229"]
+
+
 def test_the_listed_hits_agree_with_the_draft_on_the_customers_region(assistant):
     """发票能开公司抬头吗 drafted from k087 under the Taiwan k135 listed first."""
     helper, _ = assistant
