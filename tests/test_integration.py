@@ -437,6 +437,38 @@ def test_live_stream_messages_get_the_entry_that_answers_them(assistant):
             or gold and not set(s.drafts[0].entry_ids[:1]) & gold} == {}
 
 
+# 5f202fd took 坏了能换新吗 from k034 so that 能以旧换新吗 stopped getting the warranty: ordinary
+# warranty questions then got k188 (past warranty: 过保后…收取维修费) or k165, and 空气炸锅坏了能换新吗
+# a 花呗 draft. A warranty question gets the warranty, a past-warranty one k188, a trade-in never k034.
+WARRANTY = [
+    ("保修期内坏了能换新吗", {"k034"}),
+    ("保修期內壞了能換新嗎", {"k034"}),
+    ("保固期內壞了可以換新嗎", {"k034"}),
+    ("保修期内坏了可以换新的吗", {"k034"}),
+    ("東西壞了能換新嗎", {"k034"}),
+    ("坏了可以换新的吗", {"k034"}),
+    ("坏了能换新吗", {"k034"}),
+    ("家电坏了能换新吗", {"k034", "k164"}),
+    ("空氣炸鍋壞了能換新嗎", {"k034", "k164"}),
+    ("过保了能换新吗", {"k188"}),
+    ("以旧换新怎么弄", set()),
+]
+TRADE_IN = ["能以旧换新吗", "能不能以旧换新", "旧的能抵钱吗", "以旧换新怎么弄", "可以以旧换新吗"]
+
+
+def test_warranty_messages_get_the_warranty_and_a_trade_in_never_does(assistant):
+    helper, _ = assistant
+    stored = {p for e in read_entries(ENTRIES) for p in [e["question"], *e["similar"]]}
+    assert not [m for m, _ in WARRANTY if m in stored]
+    suggestions = {message: helper.suggest(message) for message, _ in WARRANTY}
+    assert {m: s.drafts[0].entry_ids for m, gold in WARRANTY
+            if (s := suggestions[m]).no_match != (not gold)
+            or gold and not set(s.drafts[0].entry_ids[:1]) & gold} == {}
+    assert "k034" in {i for d in suggestions["空氣炸鍋壞了能換新嗎"].drafts for i in d.entry_ids}
+    trade_in = {m: [d.entry_ids for d in helper.suggest(m).drafts] for m in TRADE_IN}
+    assert {m: ids for m, ids in trade_in.items() if any("k034" in e for e in ids)} == {}
+
+
 def test_damage_the_customer_made_gets_no_apology(assistant):
     """k221 opened "非常抱歉让您收到有瑕疵的商品！" and answers 我自己把包包刮花了 too (人为损坏):
     an answer that also turns down damage the customer made does not apologise for it first."""
