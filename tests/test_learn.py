@@ -535,17 +535,26 @@ def test_the_history_of_an_id_sqlite_cannot_hold_is_not_found(shop):
         LearnStore(shop.store).decisions(99999999999999999999)
 
 
-def test_the_migration_to_ids_never_reused_keeps_the_rows_and_skips_every_used_id(monkeypatch):
+def _store_before(monkeypatch, migration: str):
+    """An in-memory store with every migration applied up to `migration`, not it (a store an
+    older kefu wrote)."""
     import sqlite_utils
 
     from kefu.kb import migrations
 
     db = sqlite_utils.Database(memory=True)
     names = [fn.__name__ for fn in migrations.MIGRATIONS]
-    upto = names.index("m017_learned_ids_never_reused") if "m017_learned_ids_never_reused" in names else len(names)
+    upto = names.index(migration) if migration in names else len(names)
     with monkeypatch.context() as m:
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
-        migrations.apply(db)  # a store as it was before
+        migrations.apply(db)
+    return db
+
+
+def test_the_migration_to_ids_never_reused_keeps_the_rows_and_skips_every_used_id(monkeypatch):
+    from kefu.kb import migrations
+
+    db = _store_before(monkeypatch, "m017_learned_ids_never_reused")
     row = {"entry_id": "ship", "key": "运费", "text": "运费？", "status": "approved", "accepts": 2, "rejects": 1,
            "agents": '["a", "b"]', "rejecters": '["c"]', "first_at": "2026-11-01T00:00:00+00:00",
            "last_at": "2026-11-02T00:00:00+00:00", "decided_by": "ed", "decided_at": "2026-11-03T00:00:00+00:00",
@@ -1895,16 +1904,9 @@ def test_the_migration_to_a_top_entry_column_fills_it_from_each_suggestions_hits
     hits' JSON: a store an older kefu wrote has the column filled from the hits, a row with
     no hit, hits that are no list of hits or no JSON at all, or a number for an id (none kefu
     writes) with none, as statistics took none from them, and every row kept."""
-    import sqlite_utils
-
     from kefu.kb import migrations
 
-    db = sqlite_utils.Database(memory=True)
-    names = [fn.__name__ for fn in migrations.MIGRATIONS]
-    upto = names.index("m025_suggestion_top_entry") if "m025_suggestion_top_entry" in names else len(names)
-    with monkeypatch.context() as m:
-        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:upto])
-        migrations.apply(db)  # a store as it was before
+    db = _store_before(monkeypatch, "m025_suggestion_top_entry")
     hits = {"two": '[{"id": "ship", "kind": "entry"}, {"id": "invoice"}]', "none": "[]", "null": None,
             "broken": '[{"id": "ship"', "text": "运费", "object": '{"id": "ship"}', "number": '[{"id": 7}]',
             "no-id": '[{"question": "运费"}]'}
