@@ -347,7 +347,7 @@ class Index:
         scores, ids = scores[0][keep], ids[0][keep]
         if exact:
             return scores, ids
-        scores = self.vectors(model, ids) @ q[0]
+        scores = self.similarities(model, ids, q[0])
         best = np.argsort(-scores, kind="stable")[:k]
         return scores[best], ids[best]
 
@@ -359,6 +359,25 @@ class Index:
         if (rows < 0).any():
             raise KeyError(f"no vector for rows {np.asarray(vids)[rows < 0][:5].tolist()}")
         return np.take(view, rows, axis=0)  # about twice as fast as view[rows]
+
+    def similarities(self, model: str, vids, query: np.ndarray) -> np.ndarray:
+        """Inner products of `query` with the exact vectors of rows `vids`, in that order.
+        faiss reads the rows where they are: gathering a copy first (`vectors`) costs
+        2-3 times as much, and a search does this for ~1,500 rows per model at 10k entries."""
+        import faiss
+
+        view, where = self._view(model)
+        rows = np.ascontiguousarray(where[np.asarray(vids, dtype=np.int64)])
+        if (rows < 0).any():
+            raise KeyError(f"no vector for rows {np.asarray(vids)[rows < 0][:5].tolist()}")
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != view.shape[1]:
+            raise ValueError(f"query of dimension {q.shape[0]}, index of {view.shape[1]}")
+        out = np.zeros(len(rows), dtype=np.float32)
+        if len(rows):
+            faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(view),
+                                             faiss.swig_ptr(rows), view.shape[1], 1, len(rows))
+        return out
 
     def _view(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """The vectors of `model` in place, and each vector id's row in them (-1: none)."""

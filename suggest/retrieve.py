@@ -323,7 +323,7 @@ class Retriever:
         parts: dict[str, np.ndarray] = {}
         best_row = np.zeros(len(ids))
         for model, q in queries.items():
-            sims = index.vectors(model, ids) @ q
+            sims = index.similarities(model, ids, q)
             best = np.maximum.reduceat(sims, starts)
             if model in self.calibration:
                 a, b = self.calibration[model]
@@ -357,11 +357,14 @@ class _Scored:
 
 def _best_lexical(index, layout, lex_scores: np.ndarray, n: int) -> np.ndarray:
     """The entries (ordinals) of the `n` rows with the best BM25 scores above 0, best first."""
-    n = min(n, int(np.count_nonzero(lex_scores)))
+    hit = np.flatnonzero(lex_scores > 0)  # usually a small share of the rows: rank only those
+    n = min(n, len(hit))
     if not n:
         return np.zeros(0, dtype=np.int64)
-    best = np.argpartition(-lex_scores, n - 1)[:n]
-    return layout.entry_of[index.lexical_vids[best[np.argsort(-lex_scores[best])]]]
+    scores = lex_scores[hit]
+    best = np.argpartition(-scores, n - 1)[:n] if n < len(hit) else np.arange(n)
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return layout.entry_of[index.lexical_vids[hit[best]]]
 
 
 def _first_seen(ords: np.ndarray) -> np.ndarray:

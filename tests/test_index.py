@@ -431,6 +431,26 @@ def test_the_row_layout_follows_every_change():
     assert index.layout().windowed[index.layout().keys.index("e4")]
 
 
+def test_similarities_are_the_inner_products_of_the_stored_rows_after_edits():
+    index = _random_index(40)
+    index.remove("e3")  # rows move inside faiss's storage: ids must still find them
+    v = np.eye(64, dtype=np.float32)[:2]
+    index.add(Document("new", ["a", "b"], [["a"], ["b"]], {"m": v}))
+    q = _queries(index, 1)[0]
+    vids = np.array([index.by_entry["new"][1], *index.by_entry["e39"], index.by_entry["e0"][0]])
+    got = index.similarities("m", vids, q)
+    assert got.dtype == np.float32 and got.shape == (len(vids),)
+    np.testing.assert_allclose(got, index.vectors("m", vids) @ q, rtol=0, atol=1e-6)
+    assert got[0] == pytest.approx(q[1])  # the added row is a unit vector along axis 1
+    assert index.similarities("m", np.zeros(0, dtype=np.int64), q).shape == (0,)
+    removed = 3 * 4  # e3's first row: _random_index gives each entry 4 ids in turn
+    assert removed not in index.rows
+    with pytest.raises(KeyError):
+        index.similarities("m", [index.by_entry["e2"][0], removed], q)
+    with pytest.raises(ValueError):
+        index.similarities("m", vids, q[:10])
+
+
 def test_small_indexes_are_searched_exactly():
     index = _random_index(50)
     assert index.searcher("m") is index.dense["m"] and not index.scans
