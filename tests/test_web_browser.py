@@ -1341,3 +1341,32 @@ def test_a_chat_copied_out_of_a_chat_app_is_read_into_its_two_sides(servers, new
     assert [(t["role"], t["text"]) for t in json.loads(logged)] == [
         ("customer", "你好"), ("agent", "您好，请问有什么可以帮您"), ("customer", "我昨天下的单"),
         ("customer", "还没发货"), ("agent", "亲，请提供一下订单号")]
+
+
+def test_a_draft_reached_by_keys_is_not_hidden_under_the_top_bar(servers, new_page):
+    """↑ (or Shift+Tab) back to a draft above scrolled it to the window's top edge, under
+    the sticky bar: in a side column the card's number, its label and its first line were
+    hidden behind 客服助手 · N 条草稿."""
+    page = new_page(width=400, height=420)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    count = page.locator(".kp-draft").count()
+    assert count >= 2
+
+    def below_bar(selector: str = ":focus") -> bool:
+        return page.evaluate("""s => {
+            const bar = document.querySelector('.kp-bar').getBoundingClientRect();
+            return document.querySelector(s).getBoundingClientRect().top >= bar.bottom; }""", selector)
+
+    page.locator("#kp-message").press("Escape")
+    for _ in range(count):
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate("scrollY") > 0  # the last card's end is below the first's start
+    for _ in range(count - 1):
+        page.keyboard.press("ArrowUp")
+        assert below_bar(), page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    # Tabbing back into a card above: the focused button shows below the bar too.
+    page.locator(".kp-draft").last.locator("button.primary").focus()
+    page.keyboard.press("Shift+Tab")  # the card itself, scrolled back into view
+    assert below_bar()
