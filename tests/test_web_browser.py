@@ -1370,3 +1370,52 @@ def test_a_draft_reached_by_keys_is_not_hidden_under_the_top_bar(servers, new_pa
     page.locator(".kp-draft").last.locator("button.primary").focus()
     page.keyboard.press("Shift+Tab")  # the card itself, scrolled back into view
     assert below_bar()
+
+
+@pytest.mark.parametrize("message, blank", [("订单一直没发货，我要投诉", "【请填写订单号】"), (COMPLAINT, "【請填寫訂單號】")],
+                         ids=["simplified", "traditional"])
+def test_a_value_filled_in_above_reaches_an_edited_draft(servers, new_page, message, blank):
+    """The 填写变量 box filled in the drafts not edited only: a draft the agent had edited
+    (a sentence added, or one blank typed over) kept its 【请填写订单号】, though the card
+    and the toast say to fill it in above, and the next Alt+N asked for it again."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, message)
+    card = page.locator(".kp-draft").first
+    assert blank in card.locator(".kp-draft-text").inner_text()
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    editor.press("End")
+    editor.type("我们会尽快处理。")
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-values input[aria-label=订单号]").fill("202401010003")
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    text = editor.input_value()
+    assert blank not in text and "202401010003" in text and text.endswith("我们会尽快处理。"), text
+    assert card.locator(".kp-edited").is_visible() and card.locator(".kp-missing").is_hidden()
+    card.get_by_role("button", name="完成").click()
+    assert card.locator(".kp-draft-text").inner_text() == text
+
+
+def test_the_blanks_line_names_only_the_variables_still_blank(servers, new_page):
+    """A draft with two blanks: once the agent typed the order number over its blank, the
+    card still said 待填写：订单号、物流单号."""
+    page = new_page()
+
+    def two_blanks(route):
+        s = route.fetch().json()
+        d = s["drafts"][0]
+        if "【请填写订单号】" in d["text"]:
+            d["text"] = d["text"].replace("【请填写订单号】", "【请填写订单号】，物流单号【请填写物流单号】", 1)
+            d["missing_variables"] = ["订单号", "物流单号"]
+        route.fulfill(json=s)
+
+    page.route("**/api/suggest*", two_blanks)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    card = page.locator(".kp-draft").first
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号、物流单号")
+    page.locator("#kp-message").press("Alt+1")  # the editor opens on the first blank
+    card.locator("textarea:focus").wait_for()
+    page.keyboard.type("202401010004")
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：物流单号 ·")

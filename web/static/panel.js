@@ -571,14 +571,16 @@
     if (selected >= 0 && selected < state.drafts.length) select(selected);
   }
 
-  /** A card's edit, to carry over to the next render: {style, entries, text, open}, or
-   * null when the card is neither edited nor being edited; `text` is null for an editor
-   * opened but not edited, which then shows the new draft (with a value filled in since). */
+  /** A card's edit, to carry over to the next render: {style, entries, text, open, blanks},
+   * or null when the card is neither edited nor being edited; `text` is null for an editor
+   * opened but not edited, which then shows the new draft (with a value filled in since);
+   * `blanks`: the card's placeholders and their variables, for an edited text (withValues). */
   function edit(item) {
     const open = !item.editor.hidden;
     const text = currentText(item);
     return item.edited || open
-      ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text: item.edited ? text : null, open }
+      ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text: item.edited ? text : null, open,
+        blanks: item.blanks }
       : null;
   }
 
@@ -720,7 +722,7 @@
   function renderDraft(s, d, index, hits, carry) {
     const text = typeof d.text === "string" ? d.text : "";
     const flags = Array.isArray(d.flags) ? d.flags : [];
-    const item = { data: d, index, original: text, text, edited: false, feedback: null };
+    const item = { data: d, index, original: text, text, edited: false, feedback: null, blanks: blanksOf(d) };
     const n = index + 1;
 
     const id = `kp-draft-${++draftIds}`;
@@ -732,9 +734,11 @@
     const editBtn = h("button", { type: "button", class: "kp-small" }, "编辑");
     const rejectBtn = h("button", { type: "button", class: "kp-small kp-reject", title: "这条草稿没有帮助" }, "没帮助");
     const editedMark = h("span", { class: "kp-edited", hidden: true }, "已编辑");
-    // Shown while the text still holds a 【请填写…】 (an edit may have filled it in).
+    // Shown while the text still holds a 【请填写…】 (an edit may have filled it in), naming
+    // the variables of those it holds (showBlanks).
+    const missingNames = h("span", null, (d.missing_variables || []).join("、"));
     const missing = (d.missing_variables || []).length
-      ? h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", d.missing_variables.join("、"),
+      ? h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", missingNames,
         " · 复制前请在上方填写或编辑草稿") : null;
     // The words and why, on the card: a tooltip reaches neither the keyboard nor a touch screen.
     const flagged = [...new Set(flags.map((f) => (f.reason ? `${f.word}（${f.reason}）` : String(f.word))))];
@@ -761,13 +765,18 @@
     h("div", { class: "kp-actions" }, acceptBtn, editBtn, rejectBtn),
     renderWhy(s, d, index, hits));
 
-    Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark, missing });
+    Object.assign(item, { card, textNode, editor, editBtn, rejectBtn, editedMark, missing, missingNames });
     state.drafts.push(item);
     if (state.used.has(entryOf(d))) keepFromRejecting(item);
     else if (state.pending.some((p) => p.draft === n && p.entry === entryOf(d))) markRejected(item);
     if (carry) {
-      // An editor opened but not edited takes the new text (a variable filled in meanwhile).
-      if (typeof carry.text === "string") item.text = carry.text;
+      // An editor opened but not edited takes the new text (a variable filled in meanwhile);
+      // an edited text keeps the agent's words, with the values filled in since in its blanks.
+      if (typeof carry.text === "string") {
+        const earlier = Array.isArray(carry.blanks) ? carry.blanks.filter(isBlankPair) : [];
+        item.blanks = [...item.blanks, ...earlier.filter(([b]) => !item.blanks.some(([known]) => known === b))];
+        item.text = withValues(carry.text, item.blanks);
+      }
       item.edited = item.text !== item.original;
       editedMark.hidden = !item.edited;
       if (carry.open === true) openEditor(item, false);
@@ -1031,6 +1040,32 @@
     return m ? { start: m.index, end: m.index + m[0].length, text: m[0] } : null;
   }
 
+  /** The placeholders of draft `d` and the variables they stand for: [[【請填寫訂單號】, 订单号], …].
+   * The server lists a draft's missing variables (in simplified script) in the order their
+   * placeholders (in the customer's script) first appear in its text; none when they differ. */
+  function blanksOf(d) {
+    const names = Array.isArray(d.missing_variables) ? d.missing_variables : [];
+    const found = [...new Set(typeof d.text === "string" ? d.text.match(PLACEHOLDER) || [] : [])];
+    return found.length === names.length ? found.map((blank, i) => [blank, String(names[i])]) : [];
+  }
+
+  function isBlankPair(pair) {
+    return Array.isArray(pair) && typeof pair[0] === "string" && typeof pair[1] === "string";
+  }
+
+  /** `text`, an agent's edit, with each blank whose variable has a value now replaced by it,
+   * as the server fills its own drafts (braces written full-width: suggest/draft.py's
+   * literal_values): a value filled in above reached only the drafts not edited, and an
+   * edited one kept its 【请填写物流单号】. */
+  function withValues(text, blanks) {
+    const given = filledValues();
+    let out = text;
+    for (const [blank, name] of blanks) {
+      if (given[name]) out = out.split(blank).join(given[name].replace(/{/g, "｛").replace(/}/g, "｝"));
+    }
+    return out;
+  }
+
   /** Whether `text` is one whole 【请填写…】 placeholder. */
   function isBlank(text) {
     const blank = firstBlank(text);
@@ -1046,6 +1081,9 @@
     const blank = !!firstBlank(item.text);
     item.card.classList.toggle("kp-has-blanks", blank);
     if (item.missing) item.missing.hidden = !blank;
+    // The variables whose blanks the text still holds: one typed over in the editor is done.
+    const left = item.blanks.filter(([b]) => item.text.includes(b)).map(([, name]) => name);
+    if (item.missing && left.length) item.missingNames.textContent = left.join("、");
     // Focusing a card (↑/↓) reads its label, 草稿 1：温和, then this: the draft and its blanks.
     const said = [item.textNode.id];
     if (item.missing && blank) said.push(item.missing.id);
