@@ -1419,3 +1419,17 @@ def test_the_blanks_line_names_only_the_variables_still_blank(servers, new_page)
     card.locator("textarea:focus").wait_for()
     page.keyboard.type("202401010004")
     assert card.locator(".kp-missing").inner_text().startswith("待填写：物流单号 ·")
+
+
+@pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
+def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
+    """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a
+    value or pasting 最近对话, Esc did nothing."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.locator("#kp-context-box summary").click()
+    page.locator(box).fill("202401010005" if "values" in box else "客户：你好")
+    page.wait_for_function("() => document.querySelector('#kp-results').getAttribute('aria-busy') !== 'true'")
+    page.locator(box).press("Escape")
+    assert page.evaluate("document.activeElement.dataset.index") == "0"

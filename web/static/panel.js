@@ -1230,7 +1230,9 @@
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const target = e.target;
-    if (e.key === "Escape" && target === el.message && shown) {
+    // The hint's "Esc 回到草稿" from any box of the form: a value just filled in, or the
+    // 最近对话 just pasted, left the keyboard with no way back but Tab after Tab.
+    if (e.key === "Escape" && shown && isTyping(target) && el.form.contains(target)) {
       e.preventDefault();
       select(Math.max(state.selected, 0), { focus: true, scroll: true });
       return;
