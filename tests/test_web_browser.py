@@ -620,7 +620,7 @@ def test_feedback_the_api_refuses_is_explained_in_chinese(servers, new_page):
     card.locator("textarea").fill("运" * 100_001)
     card.locator("textarea").press("Control+Enter")
     page.wait_for_function("() => document.querySelector('#kp-toast').innerText.includes('太长')")
-    assert toast.inner_text() == "反馈未能保存：改过的回复太长（超过 10 万字），这次反馈没有记录。"
+    assert toast.inner_text() == "草稿 1 已复制，但反馈未能保存：改过的回复太长（超过 10 万字），这次反馈没有记录。"
 
 
 def test_a_login_in_another_tab_asks_to_log_in_again(servers, new_page):
@@ -1433,3 +1433,20 @@ def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_
     page.wait_for_function("() => document.querySelector('#kp-results').getAttribute('aria-busy') !== 'true'")
     page.locator(box).press("Escape")
     assert page.evaluate("document.activeElement.dataset.index") == "0"
+
+
+def test_a_draft_copied_while_the_server_is_out_of_reach_is_said_to_be_copied(servers, new_page):
+    """The copy's 已复制草稿 1 was replaced at once by 反馈未能保存：无法连接服务器 (or the other
+    way round, the failure never said): an agent told only that took the draft for not
+    copied. One toast now says both, after the copy."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    text = draft_texts(page)[0]
+    page.route("**/api/feedback", lambda route: route.abort("connectionrefused"))
+    page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    page.wait_for_function("() => document.querySelector('#kp-toast').innerText.includes('反馈')")
+    time.sleep(0.3)  # both the copy and the request have answered: the toast stays as it is
+    assert page.locator("#kp-toast").inner_text() == "草稿 1 已复制，但反馈未能保存：无法连接服务器，请稍后再试。"
+    assert page.locator("#kp-toast").get_attribute("data-kind") == "error"

@@ -1024,8 +1024,12 @@
     const copying = copyText(text, node);  // first, while the gesture is fresh
     copying.then((how) => reportCopy(how, `已复制草稿 ${index + 1}${item.edited ? "（已编辑）" : ""}`));
     item.card.classList.add("kp-accepted");
-    if (item.edited) sendFeedback("edit", index + 1, text);
-    else sendFeedback("accept", index + 1, null);
+    // A record that failed is said with the copy, after its toast: 反馈未能保存 alone (the
+    // server out of reach) replaced 已复制 at once, and the agent took the draft for not copied.
+    const unsaved = (why) => copying.then((how) => toast(how === "manual"
+      ? `无法自动复制，请按 Ctrl+C；${why}` : `草稿 ${index + 1} 已复制，但${why}`, "error", 6000));
+    if (item.edited) sendFeedback("edit", index + 1, text, null, false, unsaved);
+    else sendFeedback("accept", index + 1, null, null, false, unsaved);
     const entry = entryOf(item.data);
     if (entry != null) {
       state.used.add(entry);
@@ -1167,8 +1171,9 @@
   }
 
   /** Record what the agent did; the same action on the same draft is recorded once.
-   * `held`: a reject held back by reject() (its own suggestion and agent). */
-  async function sendFeedback(action, draft, text, held, unloading) {
+   * `held`: a reject held back by reject() (its own suggestion and agent); `unsaved`, when
+   * given, says why it was not recorded instead of the toast (accept: with the copy's). */
+  async function sendFeedback(action, draft, text, held, unloading, unsaved) {
     const sid = held ? held.suggestion : state.suggestion && state.suggestion.suggestion_id;
     if (!sid) return false;
     const key = [sid, action, draft, text || ""].join("\u0000");
@@ -1189,6 +1194,7 @@
       state.sent.delete(key);
       if (err.status === 400 && err.field === "draft" && !held) archived(action, draft);
       else if (err.status === 401) keepFeedback(body);  // the draft was copied: record it after logging in
+      else if (unsaved) unsaved(`反馈未能保存：${failureText(err)}`);
       else toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
       return false;
     } finally {
