@@ -633,6 +633,22 @@ def test_markdown_qa_pairs_under_category_headings(tmp_path):
     ]
 
 
+def test_markdown_numbered_qa_pairs_are_entries(tmp_path):
+    """An FAQ numbering its pairs (Q1：… A1：…, 问2：… 答2：…), as shops write them, was read
+    as prose: one passage, no entry, and nothing said so."""
+    path = tmp_path / "faq.md"
+    path.write_text("# 常见问题\n\nQ1：衣服是纯棉的吗？\nA1：主体面料95%棉。\n\n"
+                    "Q2: 有没有大码？\nA2: 最大到4XL，\nA3：约180斤可穿。\n\n"
+                    "问3：多久发货？\n答3：48小时内。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == [] and loaded.notes == []
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (3, {"question": "衣服是纯棉的吗？", "answer": "主体面料95%棉。", "category": "常见问题"}),
+        (6, {"question": "有没有大码？", "answer": "最大到4XL，\nA3：约180斤可穿。", "category": "常见问题"}),
+        (10, {"question": "多久发货？", "answer": "48小时内。", "category": "常见问题"}),
+    ]
+
+
 def test_markdown_question_headings_under_a_category_heading(tmp_path):
     path = tmp_path / "faq.md"
     path.write_text("# 售前咨询\n\n## 有现货吗？\n页面显示有库存的都是现货。\n\n"

@@ -84,7 +84,8 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
 
 # -- Markdown ------------------------------------------------------------------------------
 
-_QA = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(Q|A|问|答)(?:\*\*)?\s*[:：]\s*(.*)$", re.IGNORECASE)
+# Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…).
+_QA = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(Q|A|问|答)[ \t]*[0-9０-９]{0,3}(?:\*\*)?\s*[:：]\s*(.*)$", re.IGNORECASE)
 _HEADING = re.compile(r"#{1,6}\s+(.+)")
 _ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
 
