@@ -649,6 +649,20 @@ def test_markdown_numbered_qa_pairs_are_entries(tmp_path):
     ]
 
 
+def test_markdown_qa_markers_in_bold_leave_no_bold_mark_in_the_text(tmp_path):
+    """A pair written **问：衣服是纯棉的吗？** became the question 衣服是纯棉的吗？** (and
+    **问：**… one starting with **): the bold opened before the marker closes in the text."""
+    path = tmp_path / "faq.md"
+    path.write_text("**问：衣服是纯棉的吗？**\n答：主体面料95%棉。\n\n**Q1：有没有大码？**\n**A1：最大到4XL。**\n\n"
+                    "**问：**多久发货？\n**答：**48小时内，**周末顺延**。\n\n**问**：能开发票吗？\n**答**：可以。\n",
+                    encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == []
+    assert [(r.data["question"], r.data["answer"]) for r in loaded.rows] == [
+        ("衣服是纯棉的吗？", "主体面料95%棉。"), ("有没有大码？", "最大到4XL。"),
+        ("多久发货？", "48小时内，周末顺延。"), ("能开发票吗？", "可以。")]
+
+
 def test_markdown_question_headings_under_a_category_heading(tmp_path):
     path = tmp_path / "faq.md"
     path.write_text("# 售前咨询\n\n## 有现货吗？\n页面显示有库存的都是现货。\n\n"

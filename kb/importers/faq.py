@@ -85,9 +85,23 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
 # -- Markdown ------------------------------------------------------------------------------
 
 # Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…).
-_QA = re.compile(r"^\s*(?:[-*]\s*)?(?:\*\*)?(Q|A|问|答)[ \t]*[0-9０-９]{0,3}(?:\*\*)?\s*[:：]\s*(.*)$", re.IGNORECASE)
+_QA = re.compile(r"^\s*(?:[-*]\s*)?(?P<open>\*\*)?(?P<mark>Q|A|问|答)[ \t]*[0-9０-９]{0,3}(?P<close>\*\*)?\s*[:：]\s*"
+                 r"(?P<text>.*)$", re.IGNORECASE)
 _HEADING = re.compile(r"#{1,6}\s+(.+)")
 _ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
+
+
+def _marked_text(qa: re.Match) -> str:
+    """The text after a Q:/A: marker. A bold opened before the marker closes after it, on
+    the line's end (**问：有大码吗？**) or after the colon (**问：**有大码吗？): that ** went to
+    customers and into the question, as bold markup is dropped only where it opens and closes."""
+    text = qa["text"]
+    if qa["open"] and not qa["close"]:
+        if text.startswith("**"):
+            return text[2:]
+        if text.rstrip().endswith("**") and text.count("**") % 2 == 1:
+            return text.rstrip()[:-2]
+    return text
 
 
 def heading_title(line: str) -> str | None:
@@ -109,7 +123,7 @@ def markdown_faq(text: str, path: str) -> Loaded | None:
     Category headings (no question, nothing beneath them but question headings) do not
     count against the question headings: `# 售前` over `## 有现货吗？` is an FAQ layout."""
     lines = text.split("\n")
-    if any((m := _QA.match(ln)) and m.group(1).upper() in ("Q", "问") for ln in lines):
+    if any((m := _QA.match(ln)) and m["mark"].upper() in ("Q", "问") for ln in lines):
         return _read_faq(lines, path)
     headings = [(level, title) for ln in lines if (level := _level(ln))
                 and (title := heading_title(ln)) is not None]
@@ -259,16 +273,16 @@ def _read_faq(lines: list[str], path: str) -> Loaded:
                 current, asking, from_heading = (n, title, []), False, True
             else:
                 current, category = None, title
-        elif qa and qa.group(1).upper() in ("Q", "问"):
+        elif qa and qa["mark"].upper() in ("Q", "问"):
             if current is not None and from_heading and not "".join(current[2]).strip():
                 category = current[1]
                 current = None
             flush()
-            current, asking, from_heading = (n, qa.group(2).strip(), []), True, False
+            current, asking, from_heading = (n, _marked_text(qa).strip(), []), True, False
         elif qa and current is not None and (asking or from_heading and not "".join(current[2]).strip()):
             # the A: that opens an answer; one further down is the answer's own text, an
             # option of a list ("A：基础款 ¥99" above "B：升级款 ¥129"), kept as written
-            current[2].append(qa.group(2))
+            current[2].append(_marked_text(qa))
             asking = False
         elif current is not None and not asking:
             current[2].append(line)
