@@ -954,6 +954,23 @@ def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     assert dump(home) == before
 
 
+def test_the_text_summary_of_several_files_names_the_file_of_each_note_and_change(kefu, tmp_path):
+    """Under the table of several files, each file's notes and dry-run changes were printed
+    bare: `note: line 1: unknown column '备注' was not imported` twice, of two files, and
+    `add n1` under no file, so a shop could not tell which file to fix."""
+    (tmp_path / "a.csv").write_text("问题,答案,备注\n能开发票吗？,可以。,财务\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("问题,答案,备注\n多久发货？,48小时内。,\n", encoding="utf-8")
+    text = kefu("import", "a.csv", "b.csv", "--dry-run").stdout
+    assert "  note: a.csv: line 1: unknown column '备注' was not imported\n" in text
+    assert "  note: b.csv: line 1: unknown column '备注' was not imported\n" in text
+    assert "  changes from a.csv:\n  add (new entry)\n      question: - → 能开发票吗？\n" in text
+    assert "  changes from b.csv:\n  add (new entry)\n      question: - → 多久发货？\n" in text
+    # a note naming its file already is not named twice
+    (tmp_path / "c.md").write_text("# 物流\n默认中通。\n\nQ: 可以加急吗\nA: 可以。\n", encoding="utf-8")
+    text = kefu("import", "c.md", "--dry-run").stdout
+    assert "  note: c.md, line 2: text under heading '物流' belongs to no question, not imported\n" in text
+
+
 def test_a_dry_run_of_many_rows_prints_the_first_changes_and_counts_the_rest(kefu, tmp_path):
     """A dry run of a shop's whole spreadsheet printed every row's change: 8,000 rows were
     18,000 lines (1.3 MB), the table of counts long scrolled away. The text lists the
