@@ -323,6 +323,27 @@ def test_xlsx_section_rows_merged_across_the_table_name_the_category(tmp_path):
            "below without one" in loaded.notes
 
 
+def test_xlsx_section_titles_keep_a_number_that_is_part_of_their_name(tmp_path):
+    """The section title 618大促 named the category 大促, 3C数码 C数码 and 十一黄金周 黄金周:
+    any leading digits or Chinese numerals were cut as the section's number. Only a number
+    with its mark (一、 1. (三) 1）) is one."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    titles = ["618大促", "3C数码", "十一黄金周", "1.5米床品", "（三）售后", "4）物流", "2. 账户"]
+    sheet.append(["标准问题", "答案"])
+    for i, title in enumerate(titles):
+        sheet.append([title])
+        sheet.merge_cells(f"A{2 * i + 2}:B{2 * i + 2}")
+        sheet.append([f"第{i}个问题？", "答案。"])
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert loaded.problems == []
+    assert [r.data.get("category") for r in loaded.rows] == [
+        "618大促", "3C数码", "十一黄金周", "1.5米床品", "售后", "物流", "账户"]
+
+
 def test_a_control_character_in_json_is_named_once(tmp_path):
     """The message read 'Invalid control character at at column 16'."""
     path = tmp_path / "faq.jsonl"
