@@ -225,6 +225,17 @@ def test_a_pdf_table_keeps_one_line_per_row():
     assert passage.text.splitlines()[-1] == "L 165/88A 116 70"
 
 
+def test_a_pdf_line_opening_with_a_list_number_is_not_joined_to_the_line_above():
+    """A policy's title and its numbered items came back as one run of text, 退换货政策一、
+    自签收之日起…。二、化妆品…: the line breaks were dropped as wraps between Chinese
+    characters. One before 一、 （二） or 第三条 starts an item; wraps are still joined."""
+    page = ["退换货政策", "一、自签收之日起七天内可无理由退货，", "商品需保持原样。", "（二）化妆品拆封后不退。",
+            "第三条 退款三个工作日内原路退回。"]
+    [block] = pdf_blocks(_pdf([page]), "policy.pdf")
+    assert block.text == ("退换货政策 一、自签收之日起七天内可无理由退货，商品需保持原样。 （二）化妆品拆封后不退。 "
+                          "第三条 退款三个工作日内原路退回。")
+
+
 def test_pdf_paragraphs_split_on_blank_lines():
     text = "第一段第一行，\n第一段第二行。\n\n  \nSecond\nparagraph.\n"
     assert documents._paragraphs(text) == ["第一段第一行，第一段第二行。", "Second paragraph."]

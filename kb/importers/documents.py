@@ -6,7 +6,8 @@ the body blocks of each section into passages of at most `max_chars`, each openi
 short tail of the one before on the same page, so a fact that straddles a cut is still found whole.
 
 Whitespace is normalised with CJK in mind: a line break between two CJK characters is a wrap
-artefact and is dropped; other whitespace runs become one space. Blocks in a passage are
+artefact and is dropped, unless the next line opens with a list number (一、, 第三条); other
+whitespace runs become one space. Blocks in a passage are
 joined with a newline.
 """
 
@@ -25,7 +26,10 @@ from kefu.kb.importers.records import Block, Passage
 
 # CJK radicals, punctuation, kana, ideographs (incl. ext. A), compatibility and fullwidth forms.
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+# A line opening with a list or clause number (一、 （二） 第三条) starts an item, not a wrap:
+# joined, a title ran into it (退换货政策一、自签收之日起…) and one item into the next.
+_CJK_ITEM = r"[一二三四五六七八九十]+、|[（(][一二三四五六七八九十0-9]+[)）]|第[一二三四五六七八九十百0-9]+[条章节]"
+_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])(?!{_CJK_ITEM})")
 # A sentence runs to these marks (plus closing quotes/brackets) or a line break, and owns
 # the whitespace after it.
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』）)\]\"']*|\n|$)\s*")
