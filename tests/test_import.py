@@ -472,6 +472,23 @@ def test_csv_unquoted_comma_is_a_cell_count_error_on_its_line(tmp_path):
         " must be quoted; a row missing its empty last cells must have them too)"]
 
 
+def test_csv_cells_under_a_trailing_column_without_a_header_are_a_note_not_rejected_rows(tmp_path):
+    """Excel saves a column of notes with no header as 问题,答案, and each row's note after
+    its last comma: every row with a note was rejected, "expected 2 cells like the header,
+    found 3", though the header has 3. Such a column is noted, as one between named columns
+    is; a cell past the header's last comma is still the sign of an unquoted comma."""
+    path = tmp_path / "faq.csv"
+    path.write_text("问题,答案,\n能开发票吗？,可以。,财务说的\n多久发货？,48小时内。,\n包邮吗？,包邮,亲,满99\n",
+                    encoding="utf-8")
+    loaded = load(path)
+    assert [r.data for r in loaded.rows] == [{"question": "能开发票吗？", "answer": "可以。"},
+                                             {"question": "多久发货？", "answer": "48小时内。"}]
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 4: expected 2 cells like the header, found 4 (a comma inside a cell"
+        " must be quoted; a row missing its empty last cells must have them too)"]
+    assert loaded.notes == ["column 3: no header above it, so its cells were not imported (line 2)"]
+
+
 def test_tsv_cell_count_error_names_the_tab_and_keeps_the_row_as_it_was(tmp_path):
     """A TSV row short of a cell was told to quote its commas, and its cells were kept for
     the rejected-rows file joined with commas, not the tabs it had."""

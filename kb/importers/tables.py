@@ -200,8 +200,11 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         if "question" in columns.values():
             header = {name: str(cells[pos]).strip() for pos, name in columns.items()}
             # Empty cells after the last named column are no columns (a header row saved
-            # with trailing separators, "问题,答案,,,").
+            # with trailing separators, "问题,答案,,,"): a row may lack them.
             width = max(i for i, c in enumerate(cells) if _filled(c)) + 1
+            # Yet a row's cell there is in a column the header has, one without a name (Excel
+            # writes 问题,答案, over a column of notes): a note, as for one between named columns.
+            header_cells = len(cells)
             break
         columns = None
         if looked >= HEADER_SEARCH:
@@ -239,7 +242,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         place = Place(base.path, number, base.sheet, unit)
         # In CSV a cell count that differs from the header's is the classic sign of an
         # unquoted comma: reading on would shift every later cell into the wrong field.
-        if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[width:])):
+        if unit == "line" and (len(cells) < width or any(_filled(c) for c in cells[max(width, header_cells):])):
             separator = _SEPARATORS.get(delimiter, repr(delimiter))
             loaded.problems.append(Problem(place.error(
                 None, f"expected {width} cells like the header, found {len(cells)} (a {separator} inside a cell"
