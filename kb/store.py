@@ -506,8 +506,12 @@ class Store:
             # other than archived (an entry imported without one is published): the archive
             # was kefu's own doing, so the row's status is no conflict to settle when that
             # is all that changes. kefu's export and template always carry a status column.
+            # Back in that file only (or one --prune declares the whole list): an export made
+            # before the prune, or another file, is no word that the entry is wanted again,
+            # and brought back what the shop had deleted from its sheet, no conflict said.
             back = existing.status == "archived" and data.get("status", "published") != "archived" \
-                and self._last_action(existing.id) == "prune"
+                and self._last_action(existing.id) == "prune" \
+                and (prune or source is not None and self._source_of(existing.id) == source)
             if back:
                 data.setdefault("status", "published")
             same = Entry(existing.id, **{**merged, "status": existing.status}).content_hash() \
@@ -521,8 +525,11 @@ class Store:
             elif same:
                 report.unchanged.append(existing.id)
             elif on_conflict == "error":
-                raise DuplicateEntry(existing.id, where, "use --on-conflict update or skip",
-                                     None if keyed_by_id else data["question"])
+                hint = "use --on-conflict update or skip"
+                if existing.status == "archived" and self._last_action(existing.id) == "prune":
+                    hint = (f"it was archived when its row left {self._source_of(existing.id) or 'its file'}: "
+                            "--on-conflict update brings it back, skip leaves it")
+                raise DuplicateEntry(existing.id, where, hint, None if keyed_by_id else data["question"])
             elif on_conflict == "skip":
                 report.skipped.append(existing.id)
             else:
@@ -549,6 +556,11 @@ class Store:
             return None
         self.db.execute("update entry_sources set source = ? where entry_id = ?", [source, entry.id])
         return row[0]
+
+    def _source_of(self, entry_id: str) -> str | None:
+        """The file the entry's rows come from (`entry_sources`), None if none."""
+        row = self.db.execute("select source from entry_sources where entry_id = ?", [entry_id]).fetchone()
+        return row[0] if row else None
 
     def _last_action(self, entry_id: str) -> str | None:
         row = self.db.execute("select action from history where entry_id = ? order by version desc limit 1",

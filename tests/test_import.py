@@ -1998,6 +1998,27 @@ def test_a_row_back_in_its_file_republishes_the_entry_pruned_for_it(kefu, tmp_pa
     assert counts(result) == (0, 1, 1, 0, 0)
 
 
+def test_an_old_export_does_not_bring_back_an_entry_pruned_from_its_file(kefu, tmp_path):
+    """A row deleted from the shop's sheet was archived by --prune; importing an export made
+    before that (or any other file holding the row) published it again, no conflict said:
+    only the row back in its own file is kefu's archive undone. Elsewhere it is a conflict,
+    which says why, and --on-conflict update brings the entry back."""
+    home = tmp_path / "home"
+    rows = [{"id": "r1", "question": "支持花呗吗", "answer": "支持花呗分期。"},
+            {"id": "r2", "question": "可以货到付款吗", "answer": "暂不支持货到付款。"}]
+    jsonl(tmp_path / "pay.jsonl", rows)
+    kefu("import", "pay.jsonl")
+    kefu("export", "--format", "csv", "-o", "old-export.csv")
+    jsonl(tmp_path / "pay.jsonl", rows[:1])
+    kefu("import", "pay.jsonl", "--prune")
+    result = report(kefu("import", "old-export.csv", "--json", code=1))["files"][0]
+    assert result["status"] == "failed" and stored(home)["可以货到付款吗"][0].status == "archived"
+    assert (f"entry id 'r2' already exists (it was archived when its row left {source_key(tmp_path / 'pay.jsonl')}: "
+            "--on-conflict update brings it back, skip leaves it)") in result["error"]
+    result = report(kefu("import", "old-export.csv", "--on-conflict", "update", "--json"))["files"][0]
+    assert counts(result) == (0, 1, 1, 0, 0) and stored(home)["可以货到付款吗"][0].status == "published"
+
+
 @pytest.mark.parametrize("status", ["published", "已发布", "草稿"])
 def test_a_row_back_in_its_file_with_a_status_column_restores_its_entry(kefu, tmp_path, status):
     """kefu's export and template always have a status column: the row back said
