@@ -1817,6 +1817,23 @@ def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
     assert "请选择要导入的文件" in html
 
 
+def test_an_entry_pruned_from_its_file_is_a_conflict_elsewhere_said_in_chinese(editor, ws):
+    """Uploading an old copy of the sheet published again what the shop had deleted from
+    it: now a conflict, and the page says why and how to bring it back."""
+    def imported(data: bytes, name: str, **options) -> str:
+        html = upload(editor, data, name, **options)
+        upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+        return editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
+
+    both = "编号,问题,答案,状态\np1,支持花呗吗,支持花呗分期。,已发布\np2,可以货到付款吗,暂不支持货到付款。,已发布\n".encode()
+    imported(both, "faq.csv")
+    imported(both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
+    assert ws.kb().store.get("p2").status == "archived"
+    html = upload(editor, both, "旧版.csv", on_conflict="error")
+    assert "旧版.csv，第 3 行：条目 &#39;p2&#39; 在文件 faq.csv 删去它的行时已归档（导入时选「已有条目：更新」可恢复它" in html
+    assert "--on-conflict" not in html and ws.kb().store.get("p2").status == "archived"
+
+
 def test_import_problems_and_notes_of_a_csv_are_shown_in_chinese_with_fields_as_the_console_names_them(editor):
     html = upload(editor, "foo,bar\n1,2\n".encode(), "en.csv")
     assert "en.csv，第 1 行，标准问题：找不到含问题列的表头行" in html and "no header" not in html
