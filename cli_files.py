@@ -49,6 +49,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     from kefu.kb.bulk import (REJECTED_SUFFIX, BulkImporter, ImportOptions, rejected_path, source_key, walk,
                               write_rejected)
     from kefu.kb.importers import SUFFIXES
+    from kefu.suggest.workspace import OWN_FILES
 
     if template:
         if paths:  # the file to write is -o's; writing and importing at once would be two commands
@@ -74,7 +75,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     if report_path and not report_path.parent.is_dir():
         raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
     skipped: list[str] = []  # a folder's .xls and .doc files, said rather than passed over
-    files = list(walk(paths, patterns, skipped))
+    files = list(walk(paths, patterns, skipped, [c.home / name for name in OWN_FILES]))
     if report_path and any(source_key(report_path) == source_key(f) for f in files):
         raise click.BadParameter(f"{report_path} is a file being imported: name another file for the report",
                                  param_hint="--report")

@@ -61,32 +61,45 @@ class ImportOptions:
     author: str | None = None
 
 
-def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str] | None = None) -> Iterator[Path]:
+def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str] | None = None,
+         own: Iterable[Path] = ()) -> Iterator[Path]:
     """The files to import: files as given, folders walked (sorted, hidden and
     rejected-row files skipped), filtered by glob patterns on the file name or its path in
     the folder, compared case-blind as extensions are (`*.csv` finds FAQ.CSV). A folder's
-    file in an old Office format (.xls, .doc) is skipped with a note in `skipped`. A file
-    met twice (a folder and a file in it, both given) is imported once, where first met."""
+    file in an old Office format (.xls, .doc) is skipped with a note in `skipped`, and so
+    is a folder's file that is (or is in) one of `own`, kefu's own data. A file met twice
+    (a folder and a file in it, both given) is imported once, where first met."""
     seen: set[str] = set()
-    for path in _files(paths, list(patterns), skipped):
+    for path in _files(paths, list(patterns), skipped, [p.resolve() for p in own]):
         if (key := source_key(path)) not in seen:
             seen.add(key)
             yield path
 
 
-def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None) -> Iterator[Path]:
+def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None,
+           own: list[Path] = ()) -> Iterator[Path]:
     """`walk`'s files, a file met twice each time."""
     for path in paths:
         path = Path(path)
         if not path.is_dir():
             yield path
             continue
+        said: set[Path] = set()
         for found in sorted(p for p in path.rglob("*") if p.is_file()):
             rel = found.relative_to(path)
             if any(part.startswith(".") for part in rel.parts) or found.name.endswith(REJECTED_SUFFIX):
                 continue
             if patterns and not any(fnmatch.fnmatchcase(found.name.lower(), p.lower())
                                     or fnmatch.fnmatchcase(str(rel).lower(), p.lower()) for p in patterns):
+                continue
+            if found.suffix.lower() in SUFFIXES and \
+                    (mine := next((o for o in own if found.resolve().is_relative_to(o)), None)):
+                if skipped is not None and mine.parent not in said:
+                    said.add(mine.parent)
+                    home = path / mine.parent.relative_to(path.resolve()) \
+                        if mine.parent.is_relative_to(path.resolve()) else mine.parent  # as the folder was named
+                    skipped.append(f"{home}: kefu's own files in its data folder (indexes, 话术, word lists), "
+                                   "not imported")
                 continue
             if found.suffix.lower() in SUFFIXES:
                 yield found

@@ -1215,6 +1215,26 @@ def test_a_glob_matches_names_whatever_their_case_and_is_named_when_it_leaves_no
     assert "no importable files found matching --glob '*.xlsx'" in result.output
 
 
+def test_a_folder_walk_passes_over_kefus_own_files_in_its_data_folder(kefu, tmp_path):
+    """With KEFU_HOME=~/shop-kb and the shop's files there too, `kefu import ~/shop-kb` made
+    the sensitive-word list a reference passage quoted to agents, read the 话术 file as FAQ
+    rows, and failed on every index's JSON. The shop's own files there are imported."""
+    home = tmp_path / "home"
+    (tmp_path / "a.csv").write_text("question,answer\n怎么修改收货地址？,未发货前可在订单页修改地址。\n", encoding="utf-8")
+    kefu("import", "a.csv")
+    (home / "sensitive_words.txt").write_text("微信\n私下交易\n", encoding="utf-8")
+    (home / "huashu.jsonl").write_text('{"id": "h1", "kind": "closing", "text": "祝您生活愉快～"}\n', encoding="utf-8")
+    (home / "faq.csv").write_text("question,answer\n能开发票吗？,可以。\n", encoding="utf-8")
+    assert any(p.suffix == ".json" for p in (home / "index").rglob("*"))
+    out = report(kefu("import", "home", "--dry-run", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("home") / "faq.csv")]
+    assert out["skipped_files"] == [
+        "home: kefu's own files in its data folder (indexes, 话术, word lists), not imported"]
+    # named alone, a file is imported as asked
+    out = report(kefu("import", home / "sensitive_words.txt", "--dry-run", "--json"))
+    assert out["files"][0]["passages"] == {"added": 1, "updated": 0, "unchanged": 0, "removed": 0}
+
+
 def test_folder_glob_skips_hidden_and_rejected_files(kefu, tmp_path):
     folder = tmp_path / "faqs"
     (folder / "sub").mkdir(parents=True)
