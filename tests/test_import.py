@@ -344,6 +344,18 @@ def test_xlsx_section_titles_keep_a_number_that_is_part_of_their_name(tmp_path):
         "618大促", "3C数码", "十一黄金周", "1.5米床品", "售后", "物流", "账户"]
 
 
+def test_status_words_with_yi_before_them_are_read(tmp_path):
+    """下架 was archived but 已下架, as a platform's status column writes it, rejected the row
+    (must be one of draft, published, archived); so were 已上架, 已启用 and 已停用."""
+    path = tmp_path / "faq.csv"
+    path.write_text("问题,答案,状态\n" + "".join(f"问题{i}？,答案。,{w}\n" for i, w in enumerate(
+        ["已上架", "已下架", "已启用", "已停用", "已發佈", "下架"])), encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == []
+    assert [r.data["status"] for r in loaded.rows] == [
+        "published", "archived", "published", "archived", "published", "archived"]
+
+
 def test_a_control_character_in_json_is_named_once(tmp_path):
     """The message read 'Invalid control character at at column 16'."""
     path = tmp_path / "faq.jsonl"

@@ -145,8 +145,10 @@ def cell_text(value: object) -> str:
 
 
 def _status(text: str) -> str:
-    """A status cell as kefu spells it: 已发布 or Published is published."""
-    return STATUS_WORDS.get(to_simplified(text), text.lower() if text.isascii() else text)
+    """A status cell as kefu spells it: 已发布 or Published is published, and 已下架 下架
+    (a platform's status column says 已 before each word: 已上架, 已停用)."""
+    word = to_simplified(text)
+    return STATUS_WORDS.get(word) or STATUS_WORDS.get(word.removeprefix("已"), text.lower() if text.isascii() else text)
 
 
 # A CSV cell starting with one of these is a formula to Excel and LibreOffice (=HYPERLINK(...),
