@@ -505,3 +505,32 @@ def test_promotion_answers_say_what_their_phrasings_ask():
     assert "人为损坏" in answers["k221"] and "签收后48小时内" in answers["k221"]  # as k120, k128
     assert "实际支付金额" in answers["k226"] and "一起寄回" in answers["k226"]  # as k181, k048
     assert "满减" in answers["k224"]
+
+
+# What a customer asks after using or damaging the goods, answered by the wrong entry: dirtied
+# shoes got the cut-off tags (k151), clothes the customer washed wrongly the loose threads with
+# an apology (k168), shoes worn outside the size exchange (k160). The base had no entry for
+# customer-caused damage or worn goods.
+AFTER_USE = [
+    ("我不小心把鞋子弄脏了能退吗", {"k231"}),
+    ("衣服我自己洗坏了能退吗", {"k231"}),
+    ("吹风机不小心掉地上摔坏了还能保修吗", {"k231"}),
+    ("羽绒服我放烘干机里烘坏了", {"k231"}),
+    ("裤子穿了一次不小心刮破了 能退吗", {"k231"}),
+    ("衣服上滴了油洗不掉 能退吗", {"k231"}),
+    ("白鞋子穿出去踩脏了还能退吗", {"k231"}),
+    ("鞋子坏了能换新的吗", {"k221", "k231", "k165"}),
+    ("这双鞋穿出去逛了一圈 有点挤脚 能退吗", {"k235"}),
+    ("鞋子在家里试穿了一下 不合适能退吗", {"k235"}),
+    ("衣服穿过一次了还能七天无理由吗", {"k235", "k141"}),
+]
+
+
+def test_after_use_messages_get_the_entry_that_answers_them(assistant):
+    helper, _ = assistant
+    suggestions = _suggested(helper, AFTER_USE)
+    assert _misanswered(suggestions, AFTER_USE) == {}
+    # Damage the customer made is no quality problem: its draft does not apologise for it.
+    sorry = {m: s.drafts[0].text for m, s in suggestions.items()
+             if s.drafts[0].entry_ids[0] == "k231" and "抱歉" in s.drafts[0].text}
+    assert sorry == {}
