@@ -418,8 +418,8 @@ def test_promotion_entries_leave_other_questions_alone(assistant):
 
 
 # What a live-stream shop's customers ask beyond the 直播间价: all got the price entry (k227),
-# 直播几点开始 the 秒杀 one; 能以旧换新吗 got the appliance warranty (坏了能换新吗), though the
-# sample answers no trade-in (the README quick start adds that entry).
+# 直播几点开始 the 秒杀 one; 能以旧换新吗 got the appliance warranty (坏了能换新吗): it gets the
+# entry saying the shop offers no trade-in (k232).
 LIVE_STREAM = [
     ("直播有回放吗", {"k228"}),
     ("直播几点开始", {"k228"}),
@@ -430,7 +430,7 @@ LIVE_STREAM = [
     ("直播間的抽獎獎品什麼時候寄", {"k230"}),
     ("看直播买的东西坏了", {"k120", "k165"}),
     ("直播价和页面价不一样", {"k227"}),
-    ("能以旧换新吗", set()),
+    ("能以旧换新吗", {"k232"}),
     ("直播间怎么没声音了", set()),
 ]
 
@@ -454,7 +454,7 @@ WARRANTY = [
     ("家电坏了能换新吗", {"k034", "k164"}),
     ("空氣炸鍋壞了能換新嗎", {"k034", "k164"}),
     ("过保了能换新吗", {"k188"}),
-    ("以旧换新怎么弄", set()),
+    ("以旧换新怎么弄", {"k232"}),
 ]
 TRADE_IN = ["能以旧换新吗", "能不能以旧换新", "旧的能抵钱吗", "以旧换新怎么弄", "可以以旧换新吗"]
 
@@ -507,10 +507,11 @@ def test_promotion_answers_say_what_their_phrasings_ask():
     assert "满减" in answers["k224"]
 
 
-# What a customer asks after using or damaging the goods, answered by the wrong entry: dirtied
-# shoes got the cut-off tags (k151), clothes the customer washed wrongly the loose threads with
-# an apology (k168), shoes worn outside the size exchange (k160). The base had no entry for
-# customer-caused damage or worn goods.
+# What a customer asks after using or damaging the goods and about trade-ins, answered by the
+# wrong entry: dirtied shoes got the cut-off tags (k151), clothes the customer washed wrongly the
+# loose threads with an apology (k168), shoes worn outside the size exchange (k160), 能不能以旧换新
+# the second exchange's freight (k163), 旧手机可以抵钱吗 changing the bound phone number (k066).
+# The base had no entry for customer-caused damage, worn goods or trade-ins.
 AFTER_USE = [
     ("我不小心把鞋子弄脏了能退吗", {"k231"}),
     ("衣服我自己洗坏了能退吗", {"k231"}),
@@ -523,6 +524,10 @@ AFTER_USE = [
     ("这双鞋穿出去逛了一圈 有点挤脚 能退吗", {"k235"}),
     ("鞋子在家里试穿了一下 不合适能退吗", {"k235"}),
     ("衣服穿过一次了还能七天无理由吗", {"k235", "k141"}),
+    ("能不能以旧换新", {"k232"}),
+    ("旧手机可以抵钱吗", {"k232"}),
+    ("旧的空气炸锅可以回收吗", {"k232"}),
+    ("旧衣服能换优惠券吗", {"k232"}),
 ]
 
 
