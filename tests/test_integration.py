@@ -507,11 +507,13 @@ def test_promotion_answers_say_what_their_phrasings_ask():
     assert "满减" in answers["k224"]
 
 
-# What a customer asks after using or damaging the goods and about trade-ins, answered by the
-# wrong entry: dirtied shoes got the cut-off tags (k151), clothes the customer washed wrongly the
-# loose threads with an apology (k168), shoes worn outside the size exchange (k160), 能不能以旧换新
-# the second exchange's freight (k163), 旧手机可以抵钱吗 changing the bound phone number (k066).
-# The base had no entry for customer-caused damage, worn goods or trade-ins.
+# What a customer asks after using or damaging the goods, about trade-ins, the shop's stores
+# and presale, answered by the wrong entry: dirtied shoes got the cut-off tags (k151), clothes the
+# customer washed wrongly the loose threads with an apology (k168), shoes worn outside the size
+# exchange (k160), 能不能以旧换新 the second exchange's freight (k163), 旧手机可以抵钱吗 changing the
+# bound phone number (k066), 淘宝还是拼多多 the platform intervention (k198), 现货还是预售 the mixed
+# order (k104), 直播买的东西发错了，运费谁出 the free size exchange (k162). The base had no entry for
+# customer-caused damage, worn goods, trade-ins, the shop's stores or telling presale from stock.
 AFTER_USE = [
     ("我不小心把鞋子弄脏了能退吗", {"k231"}),
     ("衣服我自己洗坏了能退吗", {"k231"}),
@@ -528,6 +530,14 @@ AFTER_USE = [
     ("旧手机可以抵钱吗", {"k232"}),
     ("旧的空气炸锅可以回收吗", {"k232"}),
     ("旧衣服能换优惠券吗", {"k232"}),
+    ("直播买的东西发错了，运费谁出", {"k122", "k123"}),
+    ("发错货了 运费你们出吗", {"k122", "k123"}),
+    ("直播间买的衣服码数发错了", {"k123", "k122"}),
+    ("现货还是预售 什么时候发货", {"k234"}),
+    ("淘宝还是拼多多", {"k233"}),
+    ("你们京东上也有店吗", {"k233"}),
+    ("拼多多上有家店和你们名字一样 是你们吗", {"k233"}),
+    ("这个是正品还是高仿的", {"k007", "k192"}),
 ]
 
 
