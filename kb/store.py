@@ -268,8 +268,9 @@ class Store:
             # categories were normalised.
             where.append("kefu_category(category) = ?"); args.append(category_key(category.strip()))
         if tag:
-            # As categories: 运费 finds the 運費 a Taiwan entry is tagged with.
-            where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ?)")
+            # As categories: 运费 finds the 運費 a Taiwan entry is tagged with; and, as the
+            # text filter's LIKE, ezway finds EZWay (NOCASE folds ASCII letters only).
+            where.append("exists (select 1 from json_each(tags) where kefu_simplified(value) = ? collate nocase)")
             args.append(_simplified(tag.strip()))
         # Each word typed (云朵枕 现货) in any of the three, as a search box is used: the
         # words with the space between them are in no entry. A pasted paragraph of more words

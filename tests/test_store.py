@@ -780,6 +780,19 @@ def test_the_tag_filter_compares_in_simplified_script(store, make_entry):
         assert store.count(tag=tag) == 2
 
 
+
+def test_the_tag_filter_ignores_the_case_of_latin_letters(store, make_entry):
+    """`--tag ezway` (and the console's tag box) found nothing tagged EZWay, the sample's
+    Taiwan customs app, while the text filter ignores the case of Latin letters (LIKE):
+    an editor typing a tag in lower case was told no entry has it."""
+    store.add(make_entry("tw", question="要申報EZWay嗎", tags=["EZWay", "台灣"]))
+    store.add(make_entry("vip", question="会员价", tags=["ＶＩＰ"]))
+    store.add(make_entry("other", question="多久发货", tags=["发货"]))
+    for tag in ("ezway", "EZWAY", "ＥＺＷＡＹ"):
+        assert [e.id for e in store.entries(tag=tag)] == ["tw"] and store.count(tag=tag) == 1
+    assert [e.id for e in store.entries(tag="vip")] == ["vip"]
+    assert store.entries(tag="ezwa") == []  # a whole tag, as before: not a part of one
+
 # -- terms ----------------------------------------------------------------------------------
 
 def test_terms_add_and_remove(store):
