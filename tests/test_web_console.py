@@ -2324,6 +2324,25 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
 
 
+
+def test_a_row_another_editor_decided_meanwhile_is_refused_naming_its_state_in_chinese(editor, app, ws):
+    """Two editors on one queue: the second's click on a row the first had decided was
+    refused with 学习问法 #1 当前为 approved, and an undo of a decision the other had
+    undone with 为 candidate: the library's status codes, not the tabs' names."""
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    other = Browser(app, "boss")
+    editor.get("/console/learn")
+    other.get("/console/learn")
+    other.post(f"/console/learn/{rid}/approve", status=200)
+    html = editor.post(f"/console/learn/{rid}/reject", status=200).text
+    assert f"没有完成：学习问法 #{rid} 已批准，不能再拒绝" in flash(html)
+    other.post(f"/console/learn/{rid}/reset", status=200)
+    html = editor.post(f"/console/learn/{rid}/reset", status=200).text
+    assert f"没有完成：学习问法 #{rid} 还在待审核，没有可撤销的决定" in flash(html)
+    assert not re.search(r"candidate|approved|rejected", flash(html) + "".join(
+        flash(editor.post(f"/console/learn/{rid}/{verb}", status=200).text) for verb in ("reject", "approve")))
+
 def test_an_archived_entrys_candidate_is_marked_and_offers_no_approve(editor, ws):
     # As `kefu learn queue` marks it (approve needs a published entry; reject and move still apply).
     from helpers import entry_dict

@@ -203,11 +203,12 @@ _ERROR_PATTERNS = [
     (re.compile(r"cannot approve learned phrasing (\d+): it is a pairing agents rejected.*$"),
      lambda m: f"学习问法 #{m[1]} 是客服拒绝的配对，不能批准：可移到答对的条目，或拒绝"),
     (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)$"),
-     lambda m: f"学习问法 #{m[2]} 当前为 {m[3]}，不能执行此操作"),
+     lambda m: f"学习问法 #{m[2]} {_LEARNED_ZH.get(m[3], m[3])}，不能再{_DECISION_ZH.get(m[1], m[1])}"),
     (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
     (re.compile(r"learned phrasing (\d+) has no rejects: nothing to lift$"),
      lambda m: f"学习问法 #{m[1]} 没有客服拒绝记录，无需解除"),
-    (re.compile(r"learned phrasing (\d+) is (\w+): nothing to reset$"), lambda m: f"学习问法 #{m[1]} 为 {m[2]}，无需撤销"),
+    (re.compile(r"learned phrasing (\d+) is (\w+): nothing to reset$"),
+     lambda m: f"学习问法 #{m[1]} {_LEARNED_ZH.get(m[2], m[2])}，没有可撤销的决定"),
     (re.compile(r"min_agents must be at least 1, got (.*)$"), lambda m: f"客服人数应为不小于 1 的整数（填的是 {m[1]}）"),
 ]
 
@@ -365,6 +366,10 @@ STATUS_ZH = {400: "请求有误。", 403: "没有权限打开这个页面。", 4
              413: "上传的内容太大。", 500: "服务器出错了，请稍后再试。"}
 ROLE_ZH = {"agent": "客服", "editor": "编辑", "admin": "管理员"}
 _STATUS_NAMES = {"draft": "草稿", "published": "已发布", "archived": "已归档"}
+# A learned phrasing's status (kb/learned.py STATUSES) as the review queue's tabs name it,
+# and the decisions refused on it: another editor may have decided the row meanwhile.
+_LEARNED_ZH = {"candidate": "还在待审核", "approved": "已批准", "rejected": "已拒绝", "known": "已是条目的相似问法"}
+_DECISION_ZH = {"approve": "批准", "reject": "拒绝", "move": "移动"}
 
 # Where an import problem is (ImportFileError's "file, sheet S, row 3, column '答案'"; a
 # note's "sheet S, column C"); a field as the console names it (answer is 答案).
