@@ -2325,6 +2325,20 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
 
 
 
+
+def test_the_queue_names_an_agent_a_replayed_line_left_out_as_unnamed(editor, ws):
+    """`kefu learn replay` of lines without "agent" credits nobody: the queue listed that
+    agent as ?, beside the names (采纳：1 人 a1、?), which no editor can read."""
+    learn(ws, ("运费贵不贵", "accept", "ship", None), ("能退吗亲", "accept", "return", "a1"),
+          ("能退吗亲", "accept", "return", None), ("能退吗亲", "reject", "return", None))
+    html = editor.get("/console/learn")
+    ship = re.search(rf'<tr id="learned-{row_id(ws, "运费贵不贵")}">(.*?)</tr>', html, re.S).group(1)
+    ret = re.search(rf'<tr id="learned-{row_id(ws, "能退吗亲")}">(.*?)</tr>', html, re.S).group(1)
+    assert "采纳：1 人 <span class=\"muted\">未署名</span>" in ship
+    assert "采纳：1 人 <span class=\"muted\">a1、未署名</span>" in ret
+    assert "拒绝：1 人 <span class=\"muted\">未署名</span>" in ret
+    assert "?" not in re.sub(r"<[^>]*>", "", ship + ret)
+
 def test_a_row_another_editor_decided_meanwhile_is_refused_naming_its_state_in_chinese(editor, app, ws):
     """Two editors on one queue: the second's click on a row the first had decided was
     refused with 学习问法 #1 当前为 approved, and an undo of a decision the other had

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import KefuError
-from kefu.kb.learned import MIN_AGENTS, count_agents
+from kefu.kb.learned import MIN_AGENTS, UNNAMED, count_agents
 
 from .auth import requires
 from .console import STATUS_LABELS
@@ -44,6 +44,12 @@ PREFILL_MAX_TEXT = 100  # characters of a message worth offering as a similar qu
 @bp.context_processor
 def _labels() -> dict:
     return {"STATUS_LABELS": STATUS_LABELS, "MIN_AGENTS": MIN_AGENTS}
+
+
+def _agent_names(agents: list[str]) -> str:
+    """The agents of a learned phrasing, as the queue lists them: the one a replayed line
+    without "agent" stands for (`UNNAMED`, "?") named as such, after those named."""
+    return "、".join([a for a in agents if a != UNNAMED] + ["未署名"] * (UNNAMED in agents))
 
 
 def _editor() -> str:
@@ -103,7 +109,8 @@ def queue():
         counts = {t: len(lists[t]) for t in TABS}
         rule = store.rule
     return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
-                           rule=rule, page=page, more=len(found) > page * PAGE_SIZE, count_agents=count_agents)
+                           rule=rule, page=page, more=len(found) > page * PAGE_SIZE, count_agents=count_agents,
+                           agent_names=_agent_names)
 
 
 def _back():
