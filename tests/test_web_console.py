@@ -2339,6 +2339,17 @@ def test_the_queue_names_an_agent_a_replayed_line_left_out_as_unnamed(editor, ws
     assert "拒绝：1 人 <span class=\"muted\">未署名</span>" in ret
     assert "?" not in re.sub(r"<[^>]*>", "", ship + ret)
 
+
+def test_a_move_to_an_id_typed_in_full_width_names_the_entry_as_stored(editor, ws):
+    """An id typed with a Chinese input method (ｄｅｌｉｖｅｒｙ) is the entry delivery, and the
+    move went there; its message named the entry as typed, which is no id the list shows."""
+    learn(ws, ("几天能到", "accept", "ship", "a1"))
+    rid = row_id(ws, "几天能到")
+    editor.get("/console/learn")
+    html = editor.post(f"/console/learn/{rid}/move", {"to": "ｄｅｌｉｖｅｒｙ"}, status=200).text
+    assert "从条目 ship 移到 delivery（" in flash(html) and "ｄｅｌｉｖｅｒｙ" not in flash(html)
+    assert ws.learner().store.get(ws.learner().store.get(rid).moved_to).entry_id == "delivery"
+
 def test_a_row_another_editor_decided_meanwhile_is_refused_naming_its_state_in_chinese(editor, app, ws):
     """Two editors on one queue: the second's click on a row the first had decided was
     refused with 学习问法 #1 当前为 approved, and an undo of a decision the other had

@@ -174,6 +174,7 @@ def move(row_id: int):
             row = learner.store.get(row_id)
             learner.move(row_id, to_entry, _editor())
             to_id = learner.store.get(row_id).moved_to
+            to_entry = learner.store.get(to_id).entry_id  # as stored: ｄｅｌｉｖｅｒｙ typed is delivery
     except KefuError as exc:
         flash(f"没有移动：{error_zh(str(exc))}")
         return _back()
