@@ -284,6 +284,29 @@ def test_a_long_category_does_not_widen_the_console_pages(servers, new_page):
             servers.ws.kb().archive(entry.id, author="test")
 
 
+
+def test_a_long_tag_does_not_widen_the_entry_list(servers, new_page):
+    """A tag never wrapped: one of a sentence (a file's tags cell parted by a separator
+    kefu does not know) ran the entry list past the window's right edge and squeezed the
+    standard questions to a few characters a line."""
+    tag = "BlackFriday/CyberMonday/DoubleEleven/" * 4
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": "长标签测试条目的标准问题", "answer": "测试。",
+                                     "tags": [tag, "促销"]}, author="test")
+    try:
+        page = new_page(width=1280)
+        login(page, servers.url, "editor")
+        page.goto(f"{servers.url}/console/?q=长标签测试条目")
+        widths = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+        assert widths[1] <= widths[0], widths
+        question = page.locator("td a", has_text="长标签测试条目的标准问题")
+        assert question.evaluate("a => a.getClientRects().length") == 1  # on one line, not a few characters a line
+        short = page.locator("td .tag", has_text="促销")
+        assert short.evaluate("t => t.offsetHeight < 2 * parseFloat(getComputedStyle(t).lineHeight)")
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
