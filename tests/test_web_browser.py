@@ -307,6 +307,27 @@ def test_a_long_tag_does_not_widen_the_entry_list(servers, new_page):
         with servers.app.extensions["kefu_lock"]:
             servers.ws.kb().archive(entry.id, author="test")
 
+
+def test_a_long_link_in_a_question_does_not_widen_the_console_tables(servers, new_page):
+    """A product link pasted as a similar question (or a standard one) is one word of a
+    hundred characters: the hit test's 匹配的问法 column and the entry list's 标准问题
+    column grew to its width, twice the window's, while ids stay whole."""
+    link = "https://item.taobao.com/item.htm?id=" + "7302918465" * 10
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": f"{link}有货吗", "similar": [link], "answer": "有货。"}, author="test")
+    try:
+        page = new_page(width=1280)
+        login(page, servers.url, "editor")
+        for path in (f"/console/?q={link}", f"/console/entries/{entry.id}?q={link}", f"/console/try?q={link}"):
+            page.goto(f"{servers.url}{path}")
+            widths = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+            assert widths[1] <= widths[0], (path, widths)
+            cell = page.locator(f"td.mono a[href='/console/entries/{entry.id}']").first
+            assert cell.evaluate("a => a.getClientRects().length") == 1, path  # the id on one line
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
