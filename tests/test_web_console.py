@@ -1203,6 +1203,33 @@ def test_huashu_edit_add_delete(editor, ws):
     assert [p.id for p in ws.phrases().phrases].count(new_id) == 0
 
 
+
+def test_a_huashu_line_opened_from_a_filtered_list_goes_back_to_that_list(editor, ws):
+    """An editor going through the closing lines (类型: 结束语) was sent to all the
+    library's lines after each save or delete, to pick the kind again for the next one."""
+    html = editor.get("/console/huashu?kind=closing")
+    edit, index = re.search(r'href="(/console/huashu/(\d+)\?kind=closing)"', html).groups()
+    form = editor.get(edit)
+    assert 'name="list_kind" value="closing"' in form and 'href="/console/huashu?kind=closing">返回列表' in form
+    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1) for name in ("rev", "id", "stage")}
+    resp = editor.post("/console/huashu/save", {**fields, "index": index, "list_kind": "closing", "kind": "closing",
+                                                "tone": "any", "script": "simplified", "text": "祝您生活愉快！"},
+                       follow=False)
+    assert resp.status_code == 302 and resp.location.endswith("/console/huashu?kind=closing")
+    html = editor.get("/console/huashu?kind=closing")
+    assert 'name="list_kind" value="closing"' in html
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    resp = editor.post(f"/console/huashu/{index}/delete", {"rev": rev, "list_kind": "closing"}, follow=False)
+    assert resp.status_code == 302 and resp.location.endswith("/console/huashu?kind=closing")
+    new = editor.get("/console/huashu/new?kind=closing")
+    assert 'name="list_kind" value="closing"' in new
+    # a kind that is none (a hand-made link) is no filter to go back to
+    resp = editor.post(f"/console/huashu/{index}/delete", {"rev": "x", "list_kind": "<b>"}, follow=False)
+    assert resp.location.endswith("/console/huashu")
+    # a form whose login ended lists what was typed to copy: not the list it came from
+    html = editor.client.post("/console/huashu/save", data={"list_kind": "closing", "text": "祝您生活愉快！"}).text
+    assert "祝您生活愉快！" in html and "closing" not in html
+
 def test_huashu_form_and_save_warn_of_words_drafts_will_flag(editor, ws):
     """The entry form warned of 保证 in an answer; a 话术 line, which goes into many drafts,
     was saved without a word, and its flag then showed in every draft it made."""

@@ -47,7 +47,7 @@ CSRF_REASONS_ZH = {
     "The CSRF token is invalid.": "表单的安全令牌（CSRF）无效，请回到原页面刷新后再提交。",
 }
 # Form fields not worth showing back: secrets and the form's own bookkeeping.
-_HIDDEN_FIELDS = {"csrf_token", "password", "version", "base", "rev", "index", "upload_id", "cancel"}
+_HIDDEN_FIELDS = {"csrf_token", "password", "version", "base", "rev", "index", "upload_id", "cancel", "list_kind"}
 _MORE_LABELS = {"text": "话术内容", "kind": "类型", "stage": "阶段", "tone": "语气", "words": "敏感词",
                 "safe": "安全用语", "allowed_origins": "允许嵌入的来源", "retention_days": "保留天数",
                 "min_agents": "最少客服人数", "name": "名称", "role": "角色", "q": "消息", "entry": "条目", "shared": "团队共用",

@@ -190,11 +190,21 @@ def _unpicked(phrase: dict) -> str:
     return "；".join(says)
 
 
+def _list_kind() -> str | None:
+    """The kind the 话术 list was filtered by when a line was opened from it (`list_kind`
+    in a form, `kind` in the list's links): saving or deleting a line goes back to that
+    list, not to all the library's lines, where the next line of the kind is to be found again."""
+    from kefu.suggest.phrases import KINDS
+
+    kind = request.values.get("list_kind" if request.method == "POST" else "kind", "")
+    return kind if kind in KINDS else None
+
+
 def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200):
     from kefu.suggest.phrases import KINDS
 
     return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
-                           kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES,
+                           kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES, list_kind=_list_kind(),
                            flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase)), status
 
 
@@ -260,7 +270,7 @@ def save_phrase():
     flagged, unpicked = _flagged(phrase["text"]), _unpicked(phrase)
     flash(f"已保存话术 {phrase['id'] or ''}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else "")
           + (f"；提醒：{unpicked}" if unpicked else ""))
-    return redirect(url_for(".huashu"))
+    return redirect(url_for(".huashu", kind=_list_kind()))
 
 
 @bp.post("/huashu/<int:index>/delete")
@@ -270,7 +280,7 @@ def delete_phrase(index: int):
         path = _huashu_path(ws)
         if request.form.get("rev") != _file_rev(path):
             flash("话术文件已被他人修改，没有删除；请查看后再试。")
-            return redirect(url_for(".huashu"))
+            return redirect(url_for(".huashu", kind=_list_kind()))
         lines = _read_phrases(path)
         if index >= len(lines):
             abort(404, "没有这条话术")
@@ -279,9 +289,9 @@ def delete_phrase(index: int):
             _save_phrases(ws, lines)
         except KefuError as exc:
             flash(f"没有删除：{_phrase_error(exc, lines)}")
-            return redirect(url_for(".huashu"))
+            return redirect(url_for(".huashu", kind=_list_kind()))
     flash(f"已删除话术 {removed.get('id', '')}")
-    return redirect(url_for(".huashu"))
+    return redirect(url_for(".huashu", kind=_list_kind()))
 
 
 # -- word lists ------------------------------------------------------------------------------
