@@ -328,6 +328,25 @@ def test_a_long_link_in_a_question_does_not_widen_the_console_tables(servers, ne
         with servers.app.extensions["kefu_lock"]:
             servers.ws.kb().archive(entry.id, author="test")
 
+
+def test_a_gap_of_messages_holding_a_long_link_fits_a_narrow_window(servers, new_page):
+    """Customers paste product links: a gap whose messages held one ran the gaps page 650 px
+    past a 400 px window, and squeezed its 新建条目 button into a column of characters."""
+    from kefu.kb.learned import Event
+
+    link = "https://item.taobao.com/item.htm?spm=a1z10.1-c-s.w4004&id=" + "7302918465" * 8
+    with servers.app.extensions["kefu_lock"]:
+        servers.ws.learner().record([Event(f"{link} 宠物烘干箱能寄到新西兰吗", "no_match", None, agent)
+                                     for agent in ("a1", "a2")])
+    page = new_page(width=400)
+    login(page, servers.url, "editor")
+    page.goto(f"{servers.url}/console/gaps")
+    page.wait_for_selector("article.gap")
+    widths = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    assert widths[1] <= widths[0], widths
+    button = page.locator("article.gap a.button", has_text="新建条目").first
+    assert button.evaluate("b => b.getClientRects().length === 1 && b.offsetHeight < 2 * parseFloat(getComputedStyle(b).lineHeight)")
+
 def test_script_tags_are_shown_as_text(servers, new_page):
     page = new_page()
     login(page, servers.url)
