@@ -713,20 +713,6 @@ def test_markdown_qa_markers_in_bold_leave_no_bold_mark_in_the_text(tmp_path):
         ("多久发货？", "48小时内，周末顺延。"), ("能开发票吗？", "可以。")]
 
 
-def test_markdown_headings_are_read_without_their_list_numbers(tmp_path):
-    """## 一、售前 named the category 一、售前 (a sheet's section title 一、售前 names 售前), and
-    ### 1. 有现货吗？ was the question 1. 有现货吗？: the file renumbered after a question
-    was added above, each question after it was another question, a new entry beside the
-    old one. A number that is part of the text stays (1.5米, 618)."""
-    path = tmp_path / "faq.md"
-    path.write_text("## 一、售前\n\n### 1. 有现货吗？\n有。\n\n### 2、1.5米的床用多大的被套？\n200×230cm。\n\n"
-                    "## （二）售后\n\n### 618买的能退吗？\n七天内可以。\n", encoding="utf-8")
-    loaded = load(path)
-    assert loaded.kind == "faq" and loaded.problems == []
-    assert [(r.data["question"], r.data["category"]) for r in loaded.rows] == [
-        ("有现货吗？", "售前"), ("1.5米的床用多大的被套？", "售前"), ("618买的能退吗？", "售后")]
-
-
 def test_markdown_question_headings_under_a_category_heading(tmp_path):
     path = tmp_path / "faq.md"
     path.write_text("# 售前咨询\n\n## 有现货吗？\n页面显示有库存的都是现货。\n\n"

@@ -7,7 +7,7 @@ import re
 from ..entry import json_type_problem
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import LIST_FIELDS, RowChecker, field_names, list_items, without_number
+from .rows import LIST_FIELDS, RowChecker, field_names, list_items
 
 
 def read_jsonl(text: str, path: str) -> Loaded:
@@ -269,7 +269,6 @@ def _read_faq(lines: list[str], path: str) -> Loaded:
         qa, title = _QA.match(line), heading_title(line)
         if title is not None and not qa:
             flush()
-            title = without_number(title)  # ## 一、售前 names 售前; ## 3. 怎么退货？ asks 怎么退货？
             if _ASKS.search(title):
                 current, asking, from_heading = (n, title, []), False, True
             else:

@@ -119,18 +119,6 @@ def map_header(cells: list[object]) -> tuple[dict[int, str], list[str], list[str
     return columns, unknown, twice
 
 
-# 一、 / 二. / (三) / 1) / 1. before a section title: its number, not its name. Only a number
-# with its mark: one without is part of the name (618大促, 3C数码, 十一黄金周), and so is a
-# decimal or a time (1.5米床品, 10:30开抢).
-_LIST_NUMBER = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十百0-9]+[)）]|[一二三四五六七八九十百0-9]+\s*(?:、|[.．:：](?![0-9０-９])))\s*")
-
-
-def without_number(title: str) -> str:
-    """A section title or a numbered question without its list number (一、售前问题 is
-    售前问题, 3. 怎么退货？ 怎么退货？); a title that is nothing but a number stays."""
-    return _LIST_NUMBER.sub("", title) or title
-
-
 def cell_text(value: object) -> str:
     """A spreadsheet or JSON value as the text an editor would see."""
     if value is None:

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
 from .records import Loaded, Place, Problem
-from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header, without_number
+from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header
 
 HEADER_SEARCH = 10  # rows looked at for the header
 REPEATS_HEADER = ": repeats the header row, skipped"  # the note of such a row, after its place
@@ -230,7 +230,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             loaded.notes.append(_where(base, number) + REPEATS_HEADER)
             continue
         if (title := _section_title(cells, number, columns, merged)) is not None:
-            section = without_number(title)
+            section = _SECTION_NUMBER.sub("", title) or title
             loaded.notes.append(f"{_where(base, number)}: section title {title!r} (merged across the table) "
                                 f"is the category of the rows below without one")
             continue
@@ -293,6 +293,12 @@ def _repeats_header(cells: list, number: int, columns: dict[int, str], merged: l
     if question >= len(cells) or canonical(cells[question], short=True) != "question":
         return False
     return map_header(_spread(cells, number, merged))[0] == columns
+
+
+# 一、 / 二. / (三) / 1) / 1. before a section title: its number, not its name. Only a number
+# with its mark: one without is part of the name (618大促, 3C数码, 十一黄金周), and so is a
+# decimal (1.5米床品).
+_SECTION_NUMBER = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十百0-9]+[)）]|[一二三四五六七八九十百0-9]+\s*[、.．:：](?![0-9０-９]))\s*")
 
 
 def _section_title(cells: list, number: int, columns: dict[int, str], merged: list) -> str | None:
