@@ -326,12 +326,14 @@ def test_xlsx_section_rows_merged_across_the_table_name_the_category(tmp_path):
 def test_xlsx_section_titles_keep_a_number_that_is_part_of_their_name(tmp_path):
     """The section title 618大促 named the category 大促, 3C数码 C数码 and 十一黄金周 黄金周:
     any leading digits or Chinese numerals were cut as the section's number. Only a number
-    with its mark (一、 1. (三) 1）) is one."""
+    with its mark (一、 1. (三) 1）, （二）、 too) or a space (1 售前问题) is one, and only a
+    short one: 618：大促 and 2026 新品 keep theirs."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
-    titles = ["618大促", "3C数码", "十一黄金周", "1.5米床品", "（三）售后", "4）物流", "2. 账户"]
+    titles = ["618大促", "3C数码", "十一黄金周", "1.5米床品", "（三）售后", "4）物流", "2. 账户",
+              "（二）、退换", "(三)：活动", "1 售前问题", "一、售前", "618：大促", "2026 新品"]
     sheet.append(["标准问题", "答案"])
     for i, title in enumerate(titles):
         sheet.append([title])
@@ -341,7 +343,8 @@ def test_xlsx_section_titles_keep_a_number_that_is_part_of_their_name(tmp_path):
     loaded = load(tmp_path / "faq.xlsx")
     assert loaded.problems == []
     assert [r.data.get("category") for r in loaded.rows] == [
-        "618大促", "3C数码", "十一黄金周", "1.5米床品", "售后", "物流", "账户"]
+        "618大促", "3C数码", "十一黄金周", "1.5米床品", "售后", "物流", "账户",
+        "退换", "活动", "售前问题", "售前", "618：大促", "2026 新品"]
 
 
 def test_status_words_with_yi_before_them_are_read(tmp_path):

@@ -295,10 +295,13 @@ def _repeats_header(cells: list, number: int, columns: dict[int, str], merged: l
     return map_header(_spread(cells, number, merged))[0] == columns
 
 
-# 一、 / 二. / (三) / 1) / 1. before a section title: its number, not its name. Only a number
-# with its mark: one without is part of the name (618大促, 3C数码, 十一黄金周), and so is a
-# decimal (1.5米床品).
-_SECTION_NUMBER = re.compile(r"^\s*(?:[（(]?[一二三四五六七八九十百0-9]+[)）]|[一二三四五六七八九十百0-9]+\s*[、.．:：](?![0-9０-９]))\s*")
+# 一、 / 二. / (三) / （二）、 / 1) / 1. / 1 before a section title: its number, not its name. Only
+# a list number: one or two digits (or numerals) with its mark or a space after it; a number
+# running into the name is part of it (618大促, 3C数码, 十一黄金周), and so are a decimal (1.5米
+# 床品) and a longer number (618：大促, 2026 新品).
+_NUMERAL = r"(?:[一二三四五六七八九十百]+|[0-9]{1,2})"
+_SECTION_NUMBER = re.compile(r"^\s*(?:[（(]?" + _NUMERAL + r"[)）]\s*[、.．:：]?|"
+                             + _NUMERAL + r"\s*[、.．:：](?![0-9０-９])|[0-9]{1,2}\s+(?=[^\s0-9]))\s*")
 
 
 def _section_title(cells: list, number: int, columns: dict[int, str], merged: list) -> str | None:
