@@ -1484,6 +1484,74 @@ def test_the_blanks_line_names_only_the_variables_still_blank(servers, new_page)
     assert card.locator(".kp-missing").inner_text().startswith("待填写：物流单号 ·")
 
 
+def edit_second_draft(page, message: str = "订单一直没发货，我要投诉"):
+    """Ask `message`; add a sentence to its second draft, which holds 【请填写订单号】; the card."""
+    ask(page, message)
+    card = page.locator(".kp-draft").nth(1)
+    assert "【请填写订单号】" in card.locator(".kp-draft-text").inner_text()
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("End")
+    card.locator("textarea").press_sequentially("我们会尽快处理。")
+    card.get_by_role("button", name="完成").click()
+    return card
+
+
+def wait_for_value(page, value: str) -> None:
+    """Wait for the drafts answering the values as they are now: the first (not edited)
+    shows `value`, or its blank when `value` is empty."""
+    page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
+        && document.querySelector('.kp-draft-text').textContent.includes(v || '【请填写订单号】')""", arg=value)
+
+
+def test_a_value_typed_key_by_key_reaches_an_edited_draft_whole(servers, new_page):
+    """A value typed one key at a time (the drafts asked for again after each) reached an
+    edited draft as its first digits only (订单2): the first answer filled its blank in, and
+    later ones found no blank left for the rest."""
+    page = new_page()
+    login(page, servers.url)
+    card = edit_second_draft(page)
+    page.locator("#kp-values input[aria-label=订单号]").press_sequentially("202401010003", delay=150)
+    wait_for_value(page, "202401010003")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010003" in text and text.endswith("我们会尽快处理。"), text
+    assert card.locator(".kp-edited").is_visible() and card.locator(".kp-missing").is_hidden()
+    page.locator("#kp-message").press("Alt+2")  # no blank left: copied at once, as shown
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+
+
+def test_a_value_corrected_or_emptied_above_reaches_an_edited_draft(servers, new_page):
+    """Correcting the value (…0003 to …0004) left …0003 in an edited draft, and emptying it
+    left the old value there, with no 待填写 line, while the other drafts showed the blank."""
+    page = new_page()
+    login(page, servers.url)
+    card = edit_second_draft(page)
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    box.press("Backspace")
+    box.press("4")
+    wait_for_value(page, "202401010004")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010004" in text and "202401010003" not in text, text
+    # Edited again around the value: it still follows the box.
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("End")
+    card.locator("textarea").press_sequentially("谢谢")
+    card.get_by_role("button", name="完成").click()
+    box.fill("")
+    wait_for_value(page, "")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "【请填写订单号】" in text and text.endswith("我们会尽快处理。谢谢"), text
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
+    # Filled in again in the editor's blank, as before: the value above no longer goes there.
+    page.locator("#kp-message").press("Alt+2")
+    card.locator("textarea:focus").wait_for()
+    page.keyboard.type("202401010005")
+    box.press_sequentially("9", delay=80)
+    wait_for_value(page, "订单9")
+    assert "订单202401010005" in card.locator("textarea").input_value()
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

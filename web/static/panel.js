@@ -571,16 +571,16 @@
     if (selected >= 0 && selected < state.drafts.length) select(selected);
   }
 
-  /** A card's edit, to carry over to the next render: {style, entries, text, open, blanks},
+  /** A card's edit, to carry over to the next render: {style, entries, text, open, template},
    * or null when the card is neither edited nor being edited; `text` is null for an editor
    * opened but not edited, which then shows the new draft (with a value filled in since);
-   * `blanks`: the card's placeholders and their variables, for an edited text (withValues). */
+   * `template`: an edited text with its blanks, which the next render fills (templateOf). */
   function edit(item) {
     const open = !item.editor.hidden;
     const text = currentText(item);
     return item.edited || open
       ? { style: item.data.style, entries: (item.data.entry_ids || []).join(), text: item.edited ? text : null, open,
-        blanks: item.blanks }
+        template: item.edited ? templateOf(item) : null }
       : null;
   }
 
@@ -722,7 +722,7 @@
   function renderDraft(s, d, index, hits, carry) {
     const text = typeof d.text === "string" ? d.text : "";
     const flags = Array.isArray(d.flags) ? d.flags : [];
-    const item = { data: d, index, original: text, text, edited: false, feedback: null, blanks: blanksOf(d) };
+    const item = { data: d, index, original: text, text, edited: false, feedback: null, segments: segmentsOf(text, d) };
     const n = index + 1;
 
     const id = `kp-draft-${++draftIds}`;
@@ -735,11 +735,11 @@
     const rejectBtn = h("button", { type: "button", class: "kp-small kp-reject", title: "这条草稿没有帮助" }, "没帮助");
     const editedMark = h("span", { class: "kp-edited", hidden: true }, "已编辑");
     // Shown while the text still holds a 【请填写…】 (an edit may have filled it in), naming
-    // the variables of those it holds (showBlanks).
+    // the variables of those it holds (showBlanks); on every card, as a value emptied above
+    // brings a blank back into an edited text.
     const missingNames = h("span", null, (d.missing_variables || []).join("、"));
-    const missing = (d.missing_variables || []).length
-      ? h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", missingNames,
-        " · 复制前请在上方填写或编辑草稿") : null;
+    const missing = h("p", { class: "kp-missing", id: `${id}-missing` }, "待填写：", missingNames,
+      " · 复制前请在上方填写或编辑草稿");
     // The words and why, on the card: a tooltip reaches neither the keyboard nor a touch screen.
     const flagged = [...new Set(flags.map((f) => (f.reason ? `${f.word}（${f.reason}）` : String(f.word))))];
     const warn = flags.length
@@ -771,11 +771,12 @@
     else if (state.pending.some((p) => p.draft === n && p.entry === entryOf(d))) markRejected(item);
     if (carry) {
       // An editor opened but not edited takes the new text (a variable filled in meanwhile);
-      // an edited text keeps the agent's words, with the values filled in since in its blanks.
+      // an edited text keeps the agent's words, with the values as they are now in its blanks.
       if (typeof carry.text === "string") {
-        const earlier = Array.isArray(carry.blanks) ? carry.blanks.filter(isBlankPair) : [];
-        item.blanks = [...item.blanks, ...earlier.filter(([b]) => !item.blanks.some(([known]) => known === b))];
-        item.text = withValues(carry.text, item.blanks);
+        const template = Array.isArray(carry.template) && carry.template.every(isPart)
+          ? carry.template : templateOf({ segments: segmentsOf(carry.text, d) });
+        item.segments = fillIn(template);
+        item.text = item.segments.map((part) => part.text).join("");
       }
       item.edited = item.text !== item.original;
       editedMark.hidden = !item.edited;
@@ -917,8 +918,7 @@
     if (item.editor.hidden) {
       openEditor(item, true);
     } else {
-      item.text = item.editor.value;
-      item.edited = item.text !== item.original;
+      currentText(item);
       item.editor.hidden = true;
       item.textNode.hidden = false;
       // The server's flag offsets only fit the original text.
@@ -930,8 +930,13 @@
     }
   }
 
+  /** A card's text, as its editor holds it while open (its template follows the edit). */
   function currentText(item) {
     if (!item.editor.hidden) {
+      if (item.editor.value !== item.text) {
+        const caret = document.activeElement === item.editor ? item.editor.selectionStart : null;
+        item.segments = retyped(item.segments, item.editor.value, caret);
+      }
       item.text = item.editor.value;
       item.edited = item.text !== item.original;
       item.editedMark.hidden = !item.edited;
@@ -1053,19 +1058,84 @@
     return found.length === names.length ? found.map((blank, i) => [blank, String(names[i])]) : [];
   }
 
-  function isBlankPair(pair) {
-    return Array.isArray(pair) && typeof pair[0] === "string" && typeof pair[1] === "string";
+  // A card's text is kept as segments, {text, slot}: the text as shown, cut where a blank of
+  // draft `d` stands (slot: [blank, name]), shown as its value when one is filled in above
+  // and as the blank itself when not. An edited text is carried to the next render as its
+  // template (templateOf) and filled again there (fillIn): filled in once, a value typed key
+  // by key left its first digits in the text and no blank for the rest (订单2), and a value
+  // corrected or emptied above never reached the edited draft.
+
+  /** `text`, draft `d`'s, in segments: its placeholders whose variable is known are slots. */
+  function segmentsOf(text, d) {
+    const blanks = blanksOf(d);
+    const out = [];
+    let pos = 0;
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      const slot = blanks.find(([blank]) => blank === m[0]);
+      if (!slot) continue;
+      if (m.index > pos) out.push({ text: text.slice(pos, m.index), slot: null });
+      out.push({ text: m[0], slot });
+      pos = m.index + m[0].length;
+    }
+    if (pos < text.length) out.push({ text: text.slice(pos), slot: null });
+    return out;
   }
 
-  /** `text`, an agent's edit, with each blank whose variable has a value now replaced by it,
-   * as the server fills its own drafts (braces written full-width: suggest/draft.py's
-   * literal_values): a value filled in above reached only the drafts not edited, and an
-   * edited one kept its 【请填写物流单号】. */
-  function withValues(text, blanks) {
+  /** A card's text as a template: its words (strings) and its blanks ([blank, name]). */
+  function templateOf(item) {
+    return item.segments.map((part) => part.slot || part.text);
+  }
+
+  function isPart(part) {
+    return typeof part === "string"
+      || Array.isArray(part) && part.length === 2 && typeof part[1] === "string" && typeof part[0] === "string"
+        && isBlank(part[0]);
+  }
+
+  /** A template's segments with the values filled in above now (braces written full-width,
+   * as suggest/draft.py's literal_values writes the server's); a blank with none stays. */
+  function fillIn(template) {
     const given = filledValues();
-    let out = text;
-    for (const [blank, name] of blanks) {
-      if (given[name]) out = out.split(blank).join(given[name].replace(/{/g, "｛").replace(/}/g, "｝"));
+    return template.map((part) => (typeof part === "string" ? { text: part, slot: null }
+      : { text: given[part[1]] ? given[part[1]].replace(/{/g, "｛").replace(/}/g, "｝") : part[0], slot: part }));
+  }
+
+  /** `segments` after the agent changed their text to `text` in the editor (the caret at
+   * `caret`, where known): a slot typed into or over becomes the agent's words; the others,
+   * before and after the change, stay slots. */
+  function retyped(segments, text, caret) {
+    const old = segments.map((part) => part.text).join("");
+    // The change ends at the caret: "1" typed after a value ending in 1 is not in the value.
+    let most = Math.min(old.length, text.length);
+    if (Number.isInteger(caret)) most = Math.min(most, Math.max(0, caret - Math.max(0, text.length - old.length)));
+    let start = 0;
+    while (start < most && old[start] === text[start]) start += 1;
+    let tail = 0;
+    while (tail < old.length - start && tail < text.length - start
+           && old[old.length - 1 - tail] === text[text.length - 1 - tail]) tail += 1;
+    const end = old.length - tail;  // old[start, end) is now text[start, text.length - tail)
+    const before = [];
+    const after = [];
+    let lo = start;
+    let hi = end;
+    let pos = 0;
+    for (const part of segments) {
+      const from = pos;
+      pos += part.text.length;
+      if (pos <= start) before.push(part);
+      else if (from >= end) after.push(part);
+      else {
+        lo = Math.min(lo, from);
+        hi = Math.max(hi, pos);
+      }
+    }
+    const words = { text: old.slice(lo, start) + text.slice(start, text.length - tail) + old.slice(end, hi), slot: null };
+    const out = [];
+    for (const part of [...before, words, ...after]) {
+      const last = out[out.length - 1];
+      if (!part.slot && !part.text) continue;
+      if (!part.slot && last && !last.slot) out[out.length - 1] = { text: last.text + part.text, slot: null };
+      else out.push(part);
     }
     return out;
   }
@@ -1084,13 +1154,16 @@
   function showBlanks(item) {
     const blank = !!firstBlank(item.text);
     item.card.classList.toggle("kp-has-blanks", blank);
-    if (item.missing) item.missing.hidden = !blank;
-    // The variables whose blanks the text still holds: one typed over in the editor is done.
-    const left = item.blanks.filter(([b]) => item.text.includes(b)).map(([, name]) => name);
-    if (item.missing && left.length) item.missingNames.textContent = left.join("、");
+    // The variables whose blanks the text still holds: one typed over in the editor, or
+    // filled in above, is done; one emptied above is back.
+    const left = [...new Set(item.segments.filter((part) => part.slot && part.text === part.slot[0])
+      .map((part) => part.slot[1]))];
+    if (left.length) item.missingNames.textContent = left.join("、");
+    const shown = blank && !!item.missingNames.textContent;
+    item.missing.hidden = !shown;
     // Focusing a card (↑/↓) reads its label, 草稿 1：温和, then this: the draft and its blanks.
     const said = [item.textNode.id];
-    if (item.missing && blank) said.push(item.missing.id);
+    if (shown) said.push(item.missing.id);
     item.card.setAttribute("aria-describedby", said.join(" "));
   }
 
