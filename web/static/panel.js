@@ -809,8 +809,12 @@
         toggleEdit(item);
       }
     });
-    // Pointer and Tab focus select without scrolling (the browser shows what it focuses).
-    card.addEventListener("focusin", () => select(index));
+    // Pointer and Tab focus select without scrolling (the browser shows what it focuses, but
+    // may leave the card's top under the bar: clearOfBar).
+    card.addEventListener("focusin", (e) => {
+      select(index);
+      if (e.target === card || e.target.matches("button, summary")) clearOfBar(card, e.target);
+    });
     card.addEventListener("click", (e) => {
       if (!e.target.closest("button, textarea, summary, details")) select(index, { focus: true });
     });
@@ -892,6 +896,23 @@
     const card = state.drafts[index].card;
     if (focus && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
     if (scroll) card.scrollIntoView({ block: "nearest" });
+  }
+
+  /** Keyboard focus on `card` or a button of it (`target`): the card's top scrolled out from
+   * under the sticky bar. The browser's focus scroll leaves alone what is in the window,
+   * bar or not (the scroll margin counts only when it scrolls): Shift+Tab back to a card
+   * taller than the window less the bar left its number and first line under the bar.
+   * Not so far that `target` leaves the window, and never for a pointer's focus (select). */
+  function clearOfBar(card, target) {
+    if (!target.matches(":focus-visible")) return;
+    const bar = document.querySelector(".kp-bar");
+    const under = bar ? bar.getBoundingClientRect().bottom : 0;
+    const top = card.getBoundingClientRect().top;
+    if (top >= under) return;
+    const below = Math.max(under, parseFloat(getComputedStyle(card).scrollMarginTop) || 0);
+    const room = target === card ? Infinity : window.innerHeight - target.getBoundingClientRect().bottom;
+    const by = Math.min(below - top, room);
+    if (by > 0) window.scrollBy(0, -by);
   }
 
   function openEditor(item, focus) {
