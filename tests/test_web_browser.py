@@ -1566,6 +1566,26 @@ def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_
     assert page.evaluate("document.activeElement.dataset.index") == "0"
 
 
+@pytest.mark.parametrize("box, typed", [("#kp-values input[aria-label=订单号]", "202401010006"), ("#kp-message", "吗")],
+                         ids=["value", "message"])
+def test_escape_pressed_before_the_drafts_come_back_leaves_the_focus_on_a_draft(servers, new_page, box, typed):
+    """Esc pressed at once after typing focused a card that the drafts coming for the new
+    text then replaced: the focus fell to the page, and ↑/↓ and Enter had no draft."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.evaluate("""() => { const fetch = window.fetch;
+        window.fetch = (...args) => new Promise((done) => setTimeout(done, 400)).then(() => fetch(...args)); }""")
+    renders = page.evaluate("window.kefuRenders")
+    page.locator(box).press("End")
+    page.locator(box).press_sequentially(typed)
+    page.locator(box).press("Escape")
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    assert page.evaluate("document.activeElement.closest('#kp-results') !== null")
+
+
 def test_a_draft_copied_while_the_server_is_out_of_reach_is_said_to_be_copied(servers, new_page):
     """The copy's 已复制草稿 1 was replaced at once by 反馈未能保存：无法连接服务器 (or the other
     way round, the failure never said): an agent told only that took the draft for not

@@ -95,6 +95,7 @@
     conversation: null,   // Chatwoot conversation id of the current context
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
+    escaped: false,       // Esc went back to the drafts while new ones were coming (render)
   };
   let draftIds = 0;  // cards' element ids (aria-describedby)
   const debug = window.kefuPanel = { ignoredMessages: 0, contexts: 0, lastCopy: null, lastMessage: "" };
@@ -503,6 +504,7 @@
     state.message = null;
     state.drafts = [];
     state.selected = -1;
+    state.escaped = false;
     setStatus("");
     updateValues([]);
   }
@@ -522,6 +524,7 @@
       schedule(true);
     } }, "重试") : null;
     el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text, retry ? " " : null, retry));
+    state.escaped = false;
     setStatus("出错", "error");
   }
 
@@ -569,6 +572,10 @@
     for (const item of state.drafts) fitEditor(item.editor);  // editors kept open from the last answer
     updateValues(drafts);
     if (selected >= 0 && selected < state.drafts.length) select(selected);
+    // Esc pressed before these drafts came: the focus went with the card it was on.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (state.escaped && lost) select(Math.max(state.selected, 0), { focus: true, scroll: true });
+    state.escaped = false;
   }
 
   /** A card's edit, to carry over to the next render: {style, entries, text, open, template},
@@ -1334,6 +1341,9 @@
     // 最近对话 just pasted, left the keyboard with no way back but Tab after Tab.
     if (e.key === "Escape" && shown && isTyping(target) && el.form.contains(target)) {
       e.preventDefault();
+      // Drafts still coming for what was just typed: the card focused now is about to be
+      // replaced, and the focus would fall to the page; render focuses the new one.
+      state.escaped = el.results.getAttribute("aria-busy") === "true";
       select(Math.max(state.selected, 0), { focus: true, scroll: true });
       return;
     }
