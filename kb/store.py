@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -157,8 +156,6 @@ class Store:
         # The list filters compare in simplified script, as search does (SQL calls these per row).
         db.conn.create_function("kefu_simplified", 1, _simplified, deterministic=True)
         db.conn.create_function("kefu_category", 1, _category_key, deterministic=True)
-        db.conn.create_function("kefu_plain", 1, _plain, deterministic=True)
-        db.conn.create_function("kefu_plain_list", 1, _plain_list, deterministic=True)
         migrations.apply(db, read_only=read_only)
 
     @classmethod
@@ -278,18 +275,10 @@ class Store:
         # Each word typed (云朵枕 现货) in any of the three, as a search box is used: the
         # words with the space between them are in no entry. A pasted paragraph of more words
         # than a search has is matched as it is: a thousand conditions are a query SQLite
-        # refuses. In simplified script on both sides: 專票 finds 专票. A word typed without
-        # punctuation is compared to the text without it, as question keys compare: 在吗有客服吗
-        # finds 在吗？有客服吗 (a similar question still ends at its end). A word holding
-        # punctuation is looked for as typed (10% finds no 100元); % and _ in it are literal
-        # characters, not wildcards.
+        # refuses. In simplified script on both sides: 專票 finds 专票. % and _ in the search
+        # text are literal characters, not wildcards.
         words = list(dict.fromkeys((_simplified(text) or "").split()))
         for word in words if len(words) <= MAX_TEXT_WORDS else [_simplified(text).strip()]:
-            if _unpunctuated(word) == word:
-                where.append("(kefu_plain(question) like ? or kefu_plain_list(similar) like ?"
-                             " or kefu_plain(answer) like ?)")
-                args += [f"%{word}%"] * 3  # word characters only: no wildcard to escape
-                continue
             where.append("(" + " or ".join(f"kefu_simplified({column}) like ? escape '\\'"
                                            for column in ("question", "similar", "answer")) + ")")
             pattern = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -899,31 +888,6 @@ def _simplified(value: str | None) -> str | None:
     """Text as the list filters compare it, as search does: simplified script and half-width
     (ＶＩＰ, ７－１１ typed with a Chinese input method find VIP, 7-11; LIKE ignores ASCII case)."""
     return None if value is None else to_simplified(value.translate(HALF_WIDTH))
-
-
-_PUNCTUATION = re.compile(r"[\W_]+")  # as question_key drops it: spaces and punctuation
-
-
-def _unpunctuated(text: str) -> str:
-    return _PUNCTUATION.sub("", text)
-
-
-def _plain(value: str | None) -> str | None:
-    """A text column as the text filter compares a word to it: `_simplified`, without
-    spaces and punctuation."""
-    return None if value is None else _unpunctuated(_simplified(value))
-
-
-def _plain_list(value: str | None) -> str | None:
-    """A list column (JSON) as `_plain`, one item a line: a word is found within one
-    similar question, never across two."""
-    if value is None:
-        return None
-    try:
-        items = json.loads(value)
-    except ValueError:
-        return _plain(value)
-    return "\n".join(_plain(str(item)) for item in items) if isinstance(items, list) else _plain(value)
 
 
 def _category_key(value: str | None) -> str | None:
