@@ -329,6 +329,28 @@ def test_a_long_link_in_a_question_does_not_widen_the_console_tables(servers, ne
             servers.ws.kb().archive(entry.id, author="test")
 
 
+def test_an_entry_id_stays_whole_in_the_review_queue_and_the_statistics(servers, new_page):
+    """The rule that breaks long words in console tables reached an id linked from a plain
+    cell (the review queue's and the statistics' entry columns): a long id was cut mid-word."""
+    from kefu.kb.learned import Event
+
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"id": "internationalexpressdelivery", "question": "国际快递多久能到？",
+                                     "answer": "一般7到15天。"}, author="test")
+        servers.ws.learner().record([Event("寄到新西兰要几天啊", "accept", entry.id, "a1"),
+                                     Event("国外快递几天到", "reject", entry.id, "a2")])
+    try:
+        page = new_page(width=800)
+        login(page, servers.url, "editor")
+        for path in ("/console/learn", "/console/learn?tab=agent-rejected", "/console/stats"):
+            page.goto(f"{servers.url}{path}")
+            link = page.locator(f"a.mono[href='/console/entries/{entry.id}']").first
+            assert link.evaluate("a => a.getClientRects().length") == 1, path
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
 def test_a_gap_of_messages_holding_a_long_link_fits_a_narrow_window(servers, new_page):
     """Customers paste product links: a gap whose messages held one ran the gaps page 650 px
     past a 400 px window, and squeezed its 新建条目 button into a column of characters."""
