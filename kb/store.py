@@ -501,7 +501,6 @@ class Store:
                 k: [None, v] for k, v in entry.content().items() if v not in (None, [], "")}})
         else:
             keyed_by_id = bool(data.pop("id", None))
-            merged = {**existing.content(), **data}
             entry = existing
             # Archived because its row had left the file; the row is back with a status
             # other than archived (an entry imported without one is published): the archive
@@ -510,11 +509,15 @@ class Store:
             # Back in that file only (or one --prune declares the whole list): an export made
             # before the prune, or another file, is no word that the entry is wanted again,
             # and brought back what the shop had deleted from its sheet, no conflict said.
-            back = existing.status == "archived" and data.get("status", "published") != "archived" \
-                and self._last_action(existing.id) == "prune" \
-                and (prune or source is not None and self._source_of(existing.id) == source)
-            if back:
+            # Such a row still asks for the entry published (its status, or published for a
+            # row without one, as any imported row): that differs from the archive, so it is
+            # a conflict, even with the same answer, and --on-conflict update brings it back.
+            pruned = existing.status == "archived" and data.get("status", "published") != "archived" \
+                and self._last_action(existing.id) == "prune"
+            if pruned:
                 data.setdefault("status", "published")
+            back = pruned and (prune or source is not None and self._source_of(existing.id) == source)
+            merged = {**existing.content(), **data}
             same = Entry(existing.id, **{**merged, "status": existing.status}).content_hash() \
                 == existing.content_hash() if back else \
                 Entry(existing.id, **merged).content_hash() == existing.content_hash()

@@ -2040,6 +2040,38 @@ def test_an_old_export_does_not_bring_back_an_entry_pruned_from_its_file(kefu, t
     assert counts(result) == (0, 1, 1, 0, 0) and stored(home)["可以货到付款吗"][0].status == "published"
 
 
+@pytest.mark.parametrize("name, text", [
+    ("new.csv", "问题,答案\n可以货到付款吗,现已支持货到付款，需加收5元。\n"),
+    ("copy.csv", "问题,答案\n可以货到付款吗,暂不支持货到付款。\n"),
+    ("other.csv", "编号,问题,答案\np2,可以货到付款吗,暂不支持货到付款。\n"),
+])
+def test_a_row_without_status_elsewhere_brings_back_a_pruned_entry_only_with_update(kefu, tmp_path, name, text):
+    """A sheet without a status column: --on-conflict update rewrote the pruned entry's answer
+    but left it archived, and a row with the same answer was "unchanged", no conflict said,
+    the entry still archived. A row with no status asks for its entry published, as any
+    imported row: a conflict that says the entry was pruned, and update brings it back (the
+    dry run says so too)."""
+    home = tmp_path / "home"
+    (tmp_path / "faq.csv").write_text("编号,问题,答案\np1,支持花呗吗,支持花呗分期。\np2,可以货到付款吗,暂不支持货到付款。\n",
+                                      encoding="utf-8")
+    kefu("import", "faq.csv")
+    (tmp_path / "faq.csv").write_text("编号,问题,答案\np1,支持花呗吗,支持花呗分期。\n", encoding="utf-8")
+    kefu("import", "faq.csv", "--prune")
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    result = report(kefu("import", name, "--json", code=1))["files"][0]
+    assert result["status"] == "failed" and stored(home)["可以货到付款吗"][0].status == "archived"
+    assert f"(it was archived when its row left {source_key(tmp_path / 'faq.csv')}: " \
+        "--on-conflict update brings it back, skip leaves it)" in result["error"]
+    result = report(kefu("import", name, "--on-conflict", "skip", "--json"))["files"][0]
+    assert counts(result) == (0, 0, 0, 1, 0) and stored(home)["可以货到付款吗"][0].status == "archived"
+    dry = report(kefu("import", name, "--on-conflict", "update", "--dry-run", "--json"))["files"][0]
+    assert counts(dry) == (0, 1, 0, 0, 0) and dry["diff"][0]["changes"]["status"] == ["archived", "published"]
+    result = report(kefu("import", name, "--on-conflict", "update", "--json"))["files"][0]
+    assert counts(result) == counts(dry)
+    entry = stored(home)["可以货到付款吗"][0]
+    assert entry.status == "published" and entry.id == "p2" and entry.answer == text.split(",")[-1].strip()
+
+
 @pytest.mark.parametrize("status", ["published", "已发布", "草稿"])
 def test_a_row_back_in_its_file_with_a_status_column_restores_its_entry(kefu, tmp_path, status):
     """kefu's export and template always have a status column: the row back said

@@ -1861,6 +1861,32 @@ def test_an_entry_pruned_from_its_file_is_a_conflict_elsewhere_said_in_chinese(e
     assert "--on-conflict" not in html and ws.kb().store.get("p2").status == "archived"
 
 
+@pytest.mark.parametrize("answer", ["暂不支持货到付款。", "现已支持货到付款，需加收5元。"])
+def test_an_entry_pruned_from_its_file_comes_back_with_update_from_a_sheet_without_status(editor, ws, answer):
+    """The hint 选「已有条目：更新」可恢复它 was not true for a sheet without a status column:
+    已有条目：更新 rewrote the answer and left the entry archived, and a row with the same
+    answer was unchanged, no conflict said. A row without a status is published, as any
+    imported row: a conflict, and 更新 publishes the entry again."""
+    def imported(data: bytes, name: str, **options) -> str:
+        html = upload(editor, data, name, **options)
+        upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+        return editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
+
+    both = "编号,问题,答案\np1,支持花呗吗,支持花呗分期。\np2,可以货到付款吗,暂不支持货到付款。\n".encode()
+    imported(both, "faq.csv")
+    imported(both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
+    assert ws.kb().store.get("p2").status == "archived"
+    row = f"问题,答案\n可以货到付款吗,{answer}\n".encode()
+    html = upload(editor, row, "旧版.csv", on_conflict="error")
+    assert "在文件 faq.csv 删去它的行时已归档（导入时选「已有条目：更新」可恢复它" in html
+    assert ws.kb().store.get("p2").status == "archived"
+    html = upload(editor, row, "旧版.csv", on_conflict="update")
+    assert re.search(r"<th>更新</th><td>1</td>", html) and ws.kb().store.get("p2").status == "archived"
+    imported(row, "旧版.csv", on_conflict="update")
+    entry = ws.kb().store.get("p2")
+    assert entry.status == "published" and entry.answer == answer
+
+
 def test_import_problems_and_notes_of_a_csv_are_shown_in_chinese_with_fields_as_the_console_names_them(editor):
     html = upload(editor, "foo,bar\n1,2\n".encode(), "en.csv")
     assert "en.csv，第 1 行，标准问题：找不到含问题列的表头行" in html and "no header" not in html
