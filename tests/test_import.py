@@ -716,6 +716,47 @@ def test_markdown_qa_markers_in_bold_leave_no_bold_mark_in_the_text(tmp_path):
         ("多久发货？", "48小时内，周末顺延。"), ("能开发票吗？", "可以。")]
 
 
+@pytest.mark.parametrize("text", [
+    "# 2025年Q3销售复盘\nQ3：本季度GMV同比增长20%。\n本季度主要增长来自直播渠道。\n",
+    "# 2025年销售复盘\n\nQ3：本季度GMV同比增长20%。\n\nQ4：预计大促带动增长。\n",
+    "# 2025年销售复盘\n\nA4：备货已完成。\nQ3：本季度GMV同比增长20%。\n",
+])
+def test_prose_markdown_with_a_lone_numbered_marker_stays_a_document(tmp_path, text):
+    """A report's `Q3：本季度GMV…` line made the whole file an FAQ whose first "question"
+    had no answer, and the file failed: numbered markers make an FAQ only when a numbered
+    question is followed by a numbered answer, as Q1：… A1：… pairs are."""
+    path = tmp_path / "report.md"
+    path.write_text(text, encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "document" and loaded.rows == [] and loaded.problems == []
+    assert "Q3：本季度GMV同比增长20%。" in loaded.passages[0].text
+
+
+def test_markdown_numbered_pairs_with_an_enumeration_comma_are_entries(tmp_path):
+    """Q1、… A1、… (the Chinese enumeration comma) was read as one passage with no note;
+    an unnumbered A、 stays the answer's text."""
+    path = tmp_path / "faq.md"
+    path.write_text("# 常见问题\n\nQ1、衣服是纯棉的吗？\nA1、主体面料95%棉。\n\n"
+                    "问2、有哪些颜色？\n答2、两种：\nA、米白\nB、雾蓝\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == [] and loaded.notes == []
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (3, {"question": "衣服是纯棉的吗？", "answer": "主体面料95%棉。", "category": "常见问题"}),
+        (6, {"question": "有哪些颜色？", "answer": "两种：\nA、米白\nB、雾蓝", "category": "常见问题"}),
+    ]
+
+
+def test_markdown_numbered_line_in_an_answer_of_an_unnumbered_faq_is_its_text(tmp_path):
+    """Numbered markers count only in a file that numbers its pairs: elsewhere `Q3：…` in an
+    answer is the answer's text, as it was before numbered pairs were read."""
+    path = tmp_path / "faq.md"
+    path.write_text("Q：今年销量如何？\nA：分季度看：\nQ3：同比增长20%。\nQ4：预计持平。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.kind == "faq" and loaded.problems == [] and loaded.notes == []
+    assert [r.data for r in loaded.rows] == [
+        {"question": "今年销量如何？", "answer": "分季度看：\nQ3：同比增长20%。\nQ4：预计持平。"}]
+
+
 def test_markdown_question_headings_under_a_category_heading(tmp_path):
     path = tmp_path / "faq.md"
     path.write_text("# 售前咨询\n\n## 有现货吗？\n页面显示有库存的都是现货。\n\n"

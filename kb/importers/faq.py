@@ -84,11 +84,34 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
 
 # -- Markdown ------------------------------------------------------------------------------
 
-# Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…).
-_QA = re.compile(r"^\s*(?:[-*]\s*)?(?P<open>\*\*)?(?P<mark>Q|A|问|答)[ \t]*[0-9０-９]{0,3}(?P<close>\*\*)?\s*[:：]\s*"
-                 r"(?P<text>.*)$", re.IGNORECASE)
+# Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…,
+# or Q1、… A1、…, the enumeration comma only after a number). See `_marker` for when a
+# numbered one counts.
+_QA = re.compile(r"^\s*(?:[-*]\s*)?(?P<open>\*\*)?(?P<mark>Q|A|问|答)(?:[ \t]*(?P<num>[0-9０-９]{1,3}))?"
+                 r"(?P<close>\*\*)?\s*(?P<sep>[:：、])\s*(?P<text>.*)$", re.IGNORECASE)
 _HEADING = re.compile(r"#{1,6}\s+(.+)")
 _ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
+
+
+def _marker(line: str, numbered: bool) -> re.Match | None:
+    """The line's Q:/A: marker, if it is one. A numbered one (Q3：) counts only in a file
+    whose numbered markers pair questions with answers (`numbered`): a prose report's
+    `Q3：本季度GMV同比增长20%。` is a quarter, not a question."""
+    qa = _QA.match(line)
+    if qa is None or qa["sep"] == "、" and not qa["num"] or qa["num"] and not numbered:
+        return None
+    return qa
+
+
+def _is_question(qa: re.Match | None) -> bool:
+    return qa is not None and qa["mark"].upper() in ("Q", "问")
+
+
+def _numbered_pairs(lines: list[str]) -> bool:
+    """Whether a numbered question marker (Q1：, 问1、) is followed by a numbered answer
+    marker (A1：) before the next numbered question: the file numbers its Q&A pairs."""
+    marks = [_is_question(qa) for ln in lines if (qa := _marker(ln, True)) and qa["num"]]
+    return any(q and not a for q, a in zip(marks, marks[1:]))
 
 
 def _marked_text(qa: re.Match) -> str:
@@ -123,14 +146,15 @@ def markdown_faq(text: str, path: str) -> Loaded | None:
     Category headings (no question, nothing beneath them but question headings) do not
     count against the question headings: `# 售前` over `## 有现货吗？` is an FAQ layout."""
     lines = text.split("\n")
-    if any((m := _QA.match(ln)) and m["mark"].upper() in ("Q", "问") for ln in lines):
-        return _read_faq(lines, path)
+    numbered = _numbered_pairs(lines)
+    if any(_is_question(_marker(ln, numbered)) for ln in lines):
+        return _read_faq(lines, path, numbered)
     headings = [(level, title) for ln in lines if (level := _level(ln))
                 and (title := heading_title(ln)) is not None]
     questions = sum(1 for _, title in headings if _ASKS.search(title))
     others = len(headings) - questions - _category_count(headings, lines)
     if questions >= 2 and questions * 3 >= (questions + others) * 2 - 1:
-        return _read_faq(lines, path)
+        return _read_faq(lines, path, numbered)
     return None
 
 
@@ -242,11 +266,12 @@ def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, catego
     loaded.add(checker.check(Place(loaded.source, n), raw))
 
 
-def _read_faq(lines: list[str], path: str) -> Loaded:
+def _read_faq(lines: list[str], path: str, numbered: bool = False) -> Loaded:
     """Question headings (`## 怎么退货？` followed by its answer) and Q:/A: pairs, in any
     mix; a non-question heading names the category of what follows it. A question heading
     with nothing under it but Q:/A: pairs names their category, as it did before both forms
-    were read together. Text that belongs to no question is reported in a note."""
+    were read together. Text that belongs to no question is reported in a note.
+    `numbered`: the file numbers its pairs (Q1：… A1：…), so numbered markers are markers."""
     loaded = Loaded(path, "faq")
     checker = RowChecker()
     category = None
@@ -266,14 +291,14 @@ def _read_faq(lines: list[str], path: str) -> Loaded:
     for n, line in enumerate(_without_comments(lines), 1):
         if line is None or _RULE.fullmatch(line):
             continue
-        qa, title = _QA.match(line), heading_title(line)
+        qa, title = _marker(line, numbered), heading_title(line)
         if title is not None and not qa:
             flush()
             if _ASKS.search(title):
                 current, asking, from_heading = (n, title, []), False, True
             else:
                 current, category = None, title
-        elif qa and qa["mark"].upper() in ("Q", "问"):
+        elif _is_question(qa):
             if current is not None and from_heading and not "".join(current[2]).strip():
                 category = current[1]
                 current = None
