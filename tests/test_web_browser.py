@@ -1608,6 +1608,51 @@ def test_escape_pressed_before_the_drafts_come_back_leaves_the_focus_on_a_draft(
     assert page.evaluate("document.activeElement.closest('#kp-results') !== null")
 
 
+def test_drafts_coming_after_escape_leave_the_focus_where_the_agent_took_it_in_the_help_desk(servers, new_page):
+    """The render after an Esc took the focus back for a draft whenever the panel's page had
+    no focused element, and so also when the agent had meanwhile clicked the help desk's
+    reply box around the embedded panel: what they typed next went into the panel."""
+    embed = f"{servers.url}/embed#token={servers.token}"
+    page = new_page(width=1200, height=820, origin=servers.pages.url)
+    page.goto(f"{servers.pages.url}/chatwoot_parent.html?embed={quote(embed, safe='')}")
+    frame = page.frame_locator("#app")
+    frame.locator(".kp-draft").first.wait_for()
+    app = next(f for f in page.frames if "/embed" in f.url)
+    app.wait_for_function("() => document.querySelector('#kp-results').getAttribute('aria-busy') !== 'true'")
+    app.evaluate("""() => { const fetch = window.fetch;
+        window.fetch = (...args) => new Promise((done) => setTimeout(done, 800)).then(() => fetch(...args)); }""")
+    renders = app.evaluate("window.kefuRenders")
+    frame.locator("#kp-message").press("End")
+    frame.locator("#kp-message").press_sequentially("吗")
+    frame.locator("#kp-message").press("Escape")
+    page.evaluate("() => { const box = document.createElement('textarea'); box.id = 'reply';"
+                  " document.getElementById('chat').appendChild(box); }")
+    page.locator("#reply").click()
+    page.keyboard.type("abc")
+    app.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    page.keyboard.type("def")
+    assert page.locator("#reply").input_value() == "abcdef"
+
+
+def test_a_click_after_escape_keeps_the_drafts_that_come_from_scrolling_or_taking_the_focus(servers, new_page):
+    """After an Esc, a click on the page (its background) is where the agent went: the
+    render focused the first draft anyway and scrolled to it."""
+    page = new_page(width=1000, height=500)
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    page.evaluate("""() => { const fetch = window.fetch;
+        window.fetch = (...args) => new Promise((done) => setTimeout(done, 600)).then(() => fetch(...args)); }""")
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-message").press("End")
+    page.locator("#kp-message").press_sequentially("吗")
+    page.locator("#kp-message").press("Escape")
+    page.mouse.click(995, 5)
+    scrolled = page.evaluate("window.scrollY")
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    assert page.evaluate("document.activeElement === document.body")
+    assert page.evaluate("window.scrollY") == scrolled
+
+
 def test_a_draft_copied_while_the_server_is_out_of_reach_is_said_to_be_copied(servers, new_page):
     """The copy's 已复制草稿 1 was replaced at once by 反馈未能保存：无法连接服务器 (or the other
     way round, the failure never said): an agent told only that took the draft for not

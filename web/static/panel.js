@@ -572,8 +572,10 @@
     for (const item of state.drafts) fitEditor(item.editor);  // editors kept open from the last answer
     updateValues(drafts);
     if (selected >= 0 && selected < state.drafts.length) select(selected);
-    // Esc pressed before these drafts came: the focus went with the card it was on.
-    const lost = !document.activeElement || document.activeElement === document.body;
+    // Esc pressed before these drafts came: the focus went with the card it was on. Not
+    // when the page itself lost the focus meanwhile (the agent clicked the help desk's reply
+    // box around the embedded panel): taking it back would type their words in here.
+    const lost = document.hasFocus() && (!document.activeElement || document.activeElement === document.body);
     if (state.escaped && lost) select(Math.max(state.selected, 0), { focus: true, scroll: true });
     state.escaped = false;
   }
@@ -1550,6 +1552,8 @@
     });
   }
   document.addEventListener("keydown", onKeydown);
+  // A click after an Esc says where the agent is now: the drafts that come take no focus.
+  document.addEventListener("pointerdown", () => { state.escaped = false; }, true);
   window.addEventListener("message", onMessage);
   window.addEventListener("pagehide", () => leaveMessage(true));
   window.addEventListener("hashchange", () => {
