@@ -84,11 +84,11 @@ def _add_object(loaded: Loaded, checker: RowChecker, place: Place, data: object)
 
 # -- Markdown ------------------------------------------------------------------------------
 
-# Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…,
-# or Q1、… A1、…, the enumeration comma only after a number). See `_marker` for when a
-# numbered one counts.
+# Q:/A: (问：/答：) markers, numbered too as FAQs number their pairs (Q1：… A1：…, 问2：…).
+# See `_marker` for when a numbered one counts. Not Q1、… : 、 lists things as often (an
+# answer's "Q1、Q2持平", a report's "A1、A2两款卖得最好").
 _QA = re.compile(r"^\s*(?:[-*]\s*)?(?P<open>\*\*)?(?P<mark>Q|A|问|答)(?:[ \t]*(?P<num>[0-9０-９]{1,3}))?"
-                 r"(?P<close>\*\*)?\s*(?P<sep>[:：、])\s*(?P<text>.*)$", re.IGNORECASE)
+                 r"(?P<close>\*\*)?\s*[:：]\s*(?P<text>.*)$", re.IGNORECASE)
 _HEADING = re.compile(r"#{1,6}\s+(.+)")
 _ASKS = re.compile(r"[?？]$|吗|怎么|如何|能否|可以|多久|多少|什么|哪|为什么|是否")
 
@@ -98,9 +98,7 @@ def _marker(line: str, numbered: bool) -> re.Match | None:
     whose numbered markers pair questions with answers (`numbered`): a prose report's
     `Q3：本季度GMV同比增长20%。` is a quarter, not a question."""
     qa = _QA.match(line)
-    if qa is None or qa["sep"] == "、" and not qa["num"] or qa["num"] and not numbered:
-        return None
-    return qa
+    return None if qa is None or qa["num"] and not numbered else qa
 
 
 def _is_question(qa: re.Match | None) -> bool:
@@ -108,10 +106,10 @@ def _is_question(qa: re.Match | None) -> bool:
 
 
 def _numbered_pairs(lines: list[str]) -> bool:
-    """Whether a numbered question marker (Q1：, 问1、) is followed by a numbered answer
-    marker (A1：) before the next numbered question: the file numbers its Q&A pairs."""
-    marks = [_is_question(qa) for ln in lines if (qa := _marker(ln, True)) and qa["num"]]
-    return any(q and not a for q, a in zip(marks, marks[1:]))
+    """Whether a numbered question marker (Q1：, 问1：) is followed by an answer marker (A1：,
+    or a plain A：) before the next question: the file numbers its Q&A pairs."""
+    marks = [(_is_question(qa), bool(qa["num"])) for ln in lines if (qa := _marker(ln, True))]
+    return any(q and num and not a for (q, num), (a, _) in zip(marks, marks[1:]))
 
 
 def _marked_text(qa: re.Match) -> str:
