@@ -401,13 +401,19 @@ def test_script_tags_are_shown_as_text(servers, new_page):
     page.wait_for_timeout(100)  # an injected script would have run by now (new_page fails on a dialog)
 
 
-def test_chatwoot_dashboard_app(servers, new_page, shots):
+def _in_chatwoot(servers, new_page):
+    """The stand-in Chatwoot page with the panel embedded, its drafts shown: (page, the
+    panel's frame locator, the panel's frame)."""
     embed = f"{servers.url}/embed#token={servers.token}"
     page = new_page(width=1200, height=820, origin=servers.pages.url)
     page.goto(f"{servers.pages.url}/chatwoot_parent.html?embed={quote(embed, safe='')}")
     frame = page.frame_locator("#app")
     frame.locator(".kp-draft").first.wait_for()
-    app = next(f for f in page.frames if "/embed" in f.url)
+    return page, frame, next(f for f in page.frames if "/embed" in f.url)
+
+
+def test_chatwoot_dashboard_app(servers, new_page, shots):
+    page, frame, app = _in_chatwoot(servers, new_page)
     app.wait_for_function("() => !!window.kefuPanel && window.kefuPanel.lastMessage === '优惠券怎么用？'")
     assert frame.locator("#kp-message").input_value() == "优惠券怎么用？"
     context = frame.locator("#kp-context").input_value().splitlines()
@@ -464,7 +470,8 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
     # A page on an origin that is not allowed (localhost, not 127.0.0.1) cannot even
     # frame the panel: /embed's frame-ancestors policy names only the allowed origins.
     other = new_page(width=1200, height=820, origin=f"http://localhost:{servers.pages.port}")
-    other.goto(f"http://localhost:{servers.pages.port}/chatwoot_parent.html?embed={quote(embed, safe='')}")
+    embed = quote(f"{servers.url}/embed#token={servers.token}", safe="")
+    other.goto(f"http://localhost:{servers.pages.port}/chatwoot_parent.html?embed={embed}")
     other.wait_for_timeout(1500)
     assert other.evaluate("window.fetchInfoRequests || 0") == 0
     assert not any("/embed" in f.url and f.evaluate("!!window.kefuPanel") for f in other.frames
@@ -1612,12 +1619,7 @@ def test_drafts_coming_after_escape_leave_the_focus_where_the_agent_took_it_in_t
     """The render after an Esc took the focus back for a draft whenever the panel's page had
     no focused element, and so also when the agent had meanwhile clicked the help desk's
     reply box around the embedded panel: what they typed next went into the panel."""
-    embed = f"{servers.url}/embed#token={servers.token}"
-    page = new_page(width=1200, height=820, origin=servers.pages.url)
-    page.goto(f"{servers.pages.url}/chatwoot_parent.html?embed={quote(embed, safe='')}")
-    frame = page.frame_locator("#app")
-    frame.locator(".kp-draft").first.wait_for()
-    app = next(f for f in page.frames if "/embed" in f.url)
+    page, frame, app = _in_chatwoot(servers, new_page)
     app.wait_for_function("() => document.querySelector('#kp-results').getAttribute('aria-busy') !== 'true'")
     app.evaluate("""() => { const fetch = window.fetch;
         window.fetch = (...args) => new Promise((done) => setTimeout(done, 800)).then(() => fetch(...args)); }""")

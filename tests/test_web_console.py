@@ -1844,17 +1844,19 @@ def test_import_failed_file_shows_error_and_keeps_nothing(editor, ws):
     assert "请选择要导入的文件" in html
 
 
+def _imported(editor, data: bytes, name: str, **options) -> str:
+    """`data` uploaded as file `name` and its import confirmed: the confirm page."""
+    html = upload(editor, data, name, **options)
+    upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
+    return editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
+
+
 def test_an_entry_pruned_from_its_file_is_a_conflict_elsewhere_said_in_chinese(editor, ws):
     """Uploading an old copy of the sheet published again what the shop had deleted from
     it: now a conflict, and the page says why and how to bring it back."""
-    def imported(data: bytes, name: str, **options) -> str:
-        html = upload(editor, data, name, **options)
-        upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
-        return editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
-
     both = "编号,问题,答案,状态\np1,支持花呗吗,支持花呗分期。,已发布\np2,可以货到付款吗,暂不支持货到付款。,已发布\n".encode()
-    imported(both, "faq.csv")
-    imported(both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
+    _imported(editor, both, "faq.csv")
+    _imported(editor, both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
     assert ws.kb().store.get("p2").status == "archived"
     html = upload(editor, both, "旧版.csv", on_conflict="error")
     assert "旧版.csv，第 3 行：条目 &#39;p2&#39; 在文件 faq.csv 删去它的行时已归档（导入时选「已有条目：更新」可恢复它" in html
@@ -1867,14 +1869,9 @@ def test_an_entry_pruned_from_its_file_comes_back_with_update_from_a_sheet_witho
     已有条目：更新 rewrote the answer and left the entry archived, and a row with the same
     answer was unchanged, no conflict said. A row without a status is published, as any
     imported row: a conflict, and 更新 publishes the entry again."""
-    def imported(data: bytes, name: str, **options) -> str:
-        html = upload(editor, data, name, **options)
-        upload_id = re.search(r'name="upload_id" value="(\w+)"', html).group(1)
-        return editor.post("/console/import/confirm", {"upload_id": upload_id}, status=200).text
-
     both = "编号,问题,答案\np1,支持花呗吗,支持花呗分期。\np2,可以货到付款吗,暂不支持货到付款。\n".encode()
-    imported(both, "faq.csv")
-    imported(both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
+    _imported(editor, both, "faq.csv")
+    _imported(editor, both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
     assert ws.kb().store.get("p2").status == "archived"
     row = f"问题,答案\n可以货到付款吗,{answer}\n".encode()
     html = upload(editor, row, "旧版.csv", on_conflict="error")
@@ -1882,7 +1879,7 @@ def test_an_entry_pruned_from_its_file_comes_back_with_update_from_a_sheet_witho
     assert ws.kb().store.get("p2").status == "archived"
     html = upload(editor, row, "旧版.csv", on_conflict="update")
     assert re.search(r"<th>更新</th><td>1</td>", html) and ws.kb().store.get("p2").status == "archived"
-    imported(row, "旧版.csv", on_conflict="update")
+    _imported(editor, row, "旧版.csv", on_conflict="update")
     entry = ws.kb().store.get("p2")
     assert entry.status == "published" and entry.answer == answer
 
