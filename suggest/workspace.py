@@ -11,13 +11,13 @@ from typing import Callable, NoReturn
 DEFAULT_MODELS = "use,e5"
 
 
-# The keys of config.json: what `kefu init`, `kefu reindex`, fine-tuning and the console's
-# settings page write, and nothing else is read.
 # What kefu itself keeps in the data folder beside kefu.db: `kefu import` of a folder holding
 # the data folder (KEFU_HOME=~/shop-kb, the shop's files there too) passes over them, or the
 # word lists became reference passages quoted to agents and the indexes' JSON failed files.
 OWN_FILES = ("index", "passages", "uploads", "cache", "models", "config.json", "huashu.jsonl",
              "sensitive_words.txt", "safe_phrases.txt")
+# The keys of config.json: what `kefu init`, `kefu reindex`, fine-tuning and the console's
+# settings page write, and nothing else is read.
 CONFIG_KEYS = ("models", "traditional", "retention_days", "allowed_origins", "models_before_finetune")
 
 
