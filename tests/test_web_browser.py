@@ -1595,6 +1595,12 @@ def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_
     assert page.evaluate("document.activeElement.dataset.index") == "0"
 
 
+def _slow_fetch(page, ms: int) -> None:
+    """Every request of the panel in `page` (a page or a frame) answers `ms` later."""
+    page.evaluate("""ms => { const fetch = window.fetch;
+        window.fetch = (...args) => new Promise((done) => setTimeout(done, ms)).then(() => fetch(...args)); }""", ms)
+
+
 @pytest.mark.parametrize("box, typed", [("#kp-values input[aria-label=订单号]", "202401010006"), ("#kp-message", "吗")],
                          ids=["value", "message"])
 def test_escape_pressed_before_the_drafts_come_back_leaves_the_focus_on_a_draft(servers, new_page, box, typed):
@@ -1603,8 +1609,7 @@ def test_escape_pressed_before_the_drafts_come_back_leaves_the_focus_on_a_draft(
     page = new_page()
     login(page, servers.url)
     ask(page, "订单一直没发货，我要投诉")
-    page.evaluate("""() => { const fetch = window.fetch;
-        window.fetch = (...args) => new Promise((done) => setTimeout(done, 400)).then(() => fetch(...args)); }""")
+    _slow_fetch(page, 400)
     renders = page.evaluate("window.kefuRenders")
     page.locator(box).press("End")
     page.locator(box).press_sequentially(typed)
@@ -1621,8 +1626,7 @@ def test_drafts_coming_after_escape_leave_the_focus_where_the_agent_took_it_in_t
     reply box around the embedded panel: what they typed next went into the panel."""
     page, frame, app = _in_chatwoot(servers, new_page)
     app.wait_for_function("() => document.querySelector('#kp-results').getAttribute('aria-busy') !== 'true'")
-    app.evaluate("""() => { const fetch = window.fetch;
-        window.fetch = (...args) => new Promise((done) => setTimeout(done, 800)).then(() => fetch(...args)); }""")
+    _slow_fetch(app, 800)
     renders = app.evaluate("window.kefuRenders")
     frame.locator("#kp-message").press("End")
     frame.locator("#kp-message").press_sequentially("吗")
@@ -1642,8 +1646,7 @@ def test_a_click_after_escape_keeps_the_drafts_that_come_from_scrolling_or_takin
     page = new_page(width=1000, height=500)
     login(page, servers.url)
     ask(page, "订单一直没发货，我要投诉")
-    page.evaluate("""() => { const fetch = window.fetch;
-        window.fetch = (...args) => new Promise((done) => setTimeout(done, 600)).then(() => fetch(...args)); }""")
+    _slow_fetch(page, 600)
     renders = page.evaluate("window.kefuRenders")
     page.locator("#kp-message").press("End")
     page.locator("#kp-message").press_sequentially("吗")
