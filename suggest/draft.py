@@ -310,7 +310,8 @@ def literal_values(values: dict[str, str]) -> dict[str, str]:
 _HELD = "\U000F0000"
 
 
-def fill(text: str, values: dict[str, str], placeholder=None, convert=None) -> tuple[str, list[str]]:
+def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
+         slots: list[Slot] | None = None) -> tuple[str, list[str]]:
     """Replace variables by their value, else their fallback, else a visible 【请填写…】
     (`placeholder(name)` makes it, when given). Names match in either script ({訂單號}
     takes the value of 订单号); missing ones are listed in simplified script.
@@ -318,7 +319,10 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None) -> t
     `convert` (to the customer's script and wording) converts the text around the
     variables and their fallbacks, never their names: OpenCC's Taiwan wording read
     {发货时间} as {出貨時間} and {保修期} as {保固期}, names no value was given for. A value
-    goes in as it was given."""
+    goes in as it was given.
+
+    `slots`, when given, gets a Slot for each variable without a fallback (its value or its
+    blank), at its place in the returned text."""
     missing: list[str] = []
     given = {to_simplified(k.strip()): v for k, v in values.items() if v and v.strip()}  # blank: not given
 
@@ -331,16 +335,42 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None) -> t
         if name not in missing:
             missing.append(name)
         return placeholder(name) if placeholder else f"【请填写{name}】"
+
+    def around(source: str) -> tuple[list[re.Match], list[str]]:
+        found = list(VARIABLE.finditer(source))
+        ends = [0] + [m.end() for m in found]
+        starts = [m.start() for m in found] + [len(source)]
+        return found, [source[a:b] for a, b in zip(ends, starts)]
     if convert is None:
-        return VARIABLE.sub(sub, text), missing
-    found = list(VARIABLE.finditer(text))
-    pieces = convert(VARIABLE.sub(_HELD, text)).split(_HELD)
-    if _HELD in text or len(pieces) != len(found) + 1:  # never put a value in the wrong place
-        return VARIABLE.sub(sub, convert(text)), missing
+        found, pieces = around(text)
+    else:
+        found = list(VARIABLE.finditer(text))
+        pieces = convert(VARIABLE.sub(_HELD, text)).split(_HELD)
+        if _HELD in text or len(pieces) != len(found) + 1:  # never put a value in the wrong place
+            found, pieces = around(convert(text))
     out = [pieces[0]]
+    pos = len(pieces[0])
     for m, piece in zip(found, pieces[1:]):
-        out += [sub(m), piece]
+        value = sub(m)
+        if slots is not None and m.group(2) is None:
+            name = to_simplified(m.group(1).strip())
+            blank = placeholder(name) if placeholder else f"【请填写{name}】"
+            slots.append(Slot(name, pos, pos + len(value), blank))
+        out += [value, piece]
+        pos += len(value) + len(piece)
     return "".join(out), missing
+
+
+@dataclass
+class Slot:
+    """Where a variable stands in a draft's text (start and end count code points, as a
+    Flag's do): its value, or `blank`, the 【请填写…】 shown while it has none. A client
+    that lets the agent edit a draft and fill in values keeps the values in their places
+    through the edit (the panel: web/static/panel.js)."""
+    variable: str
+    start: int
+    end: int
+    blank: str
 
 
 @dataclass
@@ -351,6 +381,7 @@ class Draft:
     missing_variables: list[str] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
+    slots: list[Slot] = field(default_factory=list)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -636,7 +667,7 @@ class Composer:
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:
-        texts, missing, entry_spans, pos = [], [], [], 0
+        texts, missing, entry_spans, slots, pos = [], [], [], [], 0
         wording = u.wording or self.traditional
         convert = (lambda t: to_traditional(t, wording)) if u.script == TRADITIONAL else to_mainland
         # A placeholder names the variable as the entry does, in the customer's script only
@@ -650,7 +681,8 @@ class Composer:
                 notes += [note] if note not in notes else []
             # Converted around the values and the variables' names: a product name or a
             # customer's name is sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
-            text, miss = fill(raw, values, lambda name: convert("【请填写") + spell(name) + "】", convert)
+            found: list[Slot] = []
+            text, miss = fill(raw, values, lambda name: convert("【请填写") + spell(name) + "】", convert, found)
             if (gap := _line_gap(texts, text, source, entry_spans, pos)) is not None:
                 # An answer of several lines (steps, a list): kefu's words before or after it
                 # go on their own line, and the line break ends its last line, no mark added.
@@ -664,12 +696,15 @@ class Composer:
             if source == "entry":
                 entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]
+            slots += [Slot(f.variable, pos + f.start, pos + f.end, f.blank) for f in found]
             texts.append(text)
             pos += len(text)
         full = "".join(texts)
         if parts and parts[-1][1] == "kefu" and full.endswith(OPENER_ENDS):
-            full = full.rstrip("".join(OPENER_ENDS)) + "。"  # never leave an opener dangling
-        return Draft(full, entry_ids, style, missing, self.safety.check(full, entry_spans), notes)
+            full = full.rstrip("".join(OPENER_ENDS))
+            slots = [f for f in slots if f.end <= len(full)]  # a value cut short is no value
+            full += "。"  # never leave an opener dangling
+        return Draft(full, entry_ids, style, missing, self.safety.check(full, entry_spans), notes, slots)
 
     @staticmethod
     def _option(hit: Hit, u: Understanding) -> str:

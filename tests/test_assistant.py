@@ -37,8 +37,9 @@ FAKE_FUSION = Fusion(weights={"fake": 1.0, "bm25": 0.1}, slope=10.0, midpoint=0.
 SUGGESTION_KEYS = {"suggestion_id", "script", "intent", "stage", "sentiment", "urgency", "first_message",
                    "no_match", "hits", "drafts", "notes", "references"}
 HIT_KEYS = {"id", "kind", "question", "matched", "answer", "category", "confidence", "scores"}
-DRAFT_KEYS = {"text", "entry_ids", "style", "missing_variables", "flags", "explanation"}
+DRAFT_KEYS = {"text", "entry_ids", "style", "missing_variables", "flags", "explanation", "slots"}
 FLAG_KEYS = {"word", "start", "end", "reason", "source"}
+SLOT_KEYS = {"variable", "start", "end", "blank"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,8 @@ def test_suggestion_shape_is_frozen(assistant):
         assert set(dr) == DRAFT_KEYS
         for f in dr["flags"]:
             assert set(f) == FLAG_KEYS
+        for f in dr["slots"]:
+            assert set(f) == SLOT_KEYS
     json.dumps(d, ensure_ascii=False)  # the CLI and the web API print it as JSON
     assert d["suggestion_id"] is None
     assert (d["script"], d["intent"], d["stage"], d["first_message"], d["no_match"]) == (

@@ -885,6 +885,19 @@ def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
     assert calm.text == CLOSING + RATING
 
 
+@pytest.mark.parametrize("script, blank", [(SIMPLIFIED, "【请填写运单号】"), (TRADITIONAL, "【請填寫運單號】")])
+def test_slots_say_where_each_value_or_blank_stands(script, blank):
+    """A client that fills values into a draft the agent edited needs their places: once a
+    value was in the text, nothing told it from the agent's words. A fallback is no slot."""
+    h = hit("v", "{客户称呼||亲}，订单{订单号}已发出，运单号{运单号}。𠀀{订单号}", tags=["发货"])
+    d = composer().warm(u_(script=script), h, {"订单号": "2026112812345678"}, "k")
+    points = list(d.text)  # slots count code points (𠀀 is two UTF-16 units), as flags do
+    shown = [("".join(points[f.start:f.end]), f.variable, f.blank) for f in d.slots]
+    mine = blank.replace("运单号", "订单号").replace("運單號", "訂單號")
+    assert shown == [("2026112812345678", "订单号", mine), (blank, "运单号", blank), ("2026112812345678", "订单号", mine)]
+    assert d.missing_variables == ["运单号"]
+
+
 def test_variable_values_are_sent_as_typed_in_a_traditional_draft():
     h = hit("v", "{商品名}很保暖，{客户称呼||亲}放心。", tags=["售前"])
     d = composer().concise(u_(script=TRADITIONAL), h, {"商品名": "U盘收纳包"}, "k")

@@ -108,7 +108,12 @@ SPEC = {
                 "text": {"type": "string"}, "entry_ids": {"type": "array", "items": {"type": "string"}},
                 "style": {"type": "string"}, "missing_variables": {"type": "array", "items": {"type": "string"}},
                 "flags": {"type": "array", "items": {"type": "object"}},
-                "explanation": {"type": "array", "items": {"type": "string"}}}},
+                "explanation": {"type": "array", "items": {"type": "string"}},
+                "slots": {"type": "array", "items": {"type": "object", "properties": {
+                    "variable": {"type": "string"}, "start": {"type": "integer"}, "end": {"type": "integer"},
+                    "blank": {"type": "string"}}}, "description": (
+                    "Where each variable without a fallback stands in `text` (code points, as flags "
+                    "count): its value, or `blank` (the 【请填写…】 shown) while it has none")}}},
             "Suggestion": {"type": "object", "properties": {
                 "suggestion_id": {"type": "string"}, "script": {"type": "string", "enum": ["simplified", "traditional"]},
                 "intent": {"type": "string"}, "stage": {"type": "string"}, "sentiment": {"type": "string"},
