@@ -1581,6 +1581,81 @@ def test_a_value_corrected_or_emptied_above_reaches_an_edited_draft(servers, new
     assert "订单202401010005" in card.locator("textarea").input_value()
 
 
+def test_a_value_filled_in_before_the_edit_still_follows_the_box(servers, new_page, shots):
+    """A value filled in above before the agent edited a draft became the agent's words
+    there: correcting it above left the old number in the edited draft, and emptying the
+    box left it too, with no 待填写 line, while the other drafts showed the blank again."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    assert "订单202401010003" in card.locator(".kp-draft-text").inner_text()
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("End")
+    card.locator("textarea").press_sequentially("我们会尽快处理。")
+    card.get_by_role("button", name="完成").click()
+    box.fill("202401010004")
+    wait_for_value(page, "202401010004")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010004" in text and "202401010003" not in text and text.endswith("我们会尽快处理。"), text
+    page.screenshot(path=str(shots / "value-before-edit.png"))
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    page.locator("#kp-message").press("Alt+2")  # copied and recorded as shown
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
+    box.fill("")
+    wait_for_value(page, "")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "【请填写订单号】" in text and "20240101000" not in text and text.endswith("我们会尽快处理。"), text
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
+    page.locator("#kp-message").press("Alt+2")  # the blank is back: not copied, selected instead
+    card.locator("textarea:focus").wait_for()
+    assert card.locator("textarea").evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)") == "【请填写订单号】"
+
+
+def test_a_blank_typed_back_or_undone_is_filled_from_above(servers, new_page):
+    """A blank typed over in the editor is the agent's words; but one brought back (Ctrl+Z,
+    or 【请填写订单号】 typed again) stayed words too: the value filled in above never came."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    card = page.locator(".kp-draft").nth(1)
+    page.locator("#kp-message").press("Alt+2")  # the editor opens on the blank, selected
+    editor = card.locator("textarea:focus")
+    editor.wait_for()
+    page.keyboard.type("12")
+    assert "【请填写订单号】" not in editor.input_value()
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.activeElement.value.includes('【请填写订单号】')")
+    card.get_by_role("button", name="完成").click()
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010003" in text and "【请填写订单号】" not in text, text
+    # Typed back by hand: a blank again, which the box fills.
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    at = editor.input_value().index("202401010003")
+    editor.evaluate("(t, at) => t.setSelectionRange(at, at + 12)", at)
+    page.keyboard.type("【请填写订单号】")
+    card.get_by_role("button", name="完成").click()
+    box.fill("202401010005")
+    wait_for_value(page, "202401010005")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010005" in text and "【请填写订单号】" not in text, text
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    # Back to the server's own draft, word for word: copied as shown, and recorded as taken.
+    assert card.locator(".kp-edited").is_hidden()
+    page.locator("#kp-message").press("Alt+2")
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

@@ -666,9 +666,7 @@
 
   /** Draft text with flagged words and 【请填写…】 placeholders highlighted. */
   function highlighted(text, flags) {
-    // The server counts code points; JavaScript strings count UTF-16 units.
-    const units = [0];
-    for (const ch of text) units.push(units[units.length - 1] + ch.length);
+    const units = codeUnits(text);
     const marks = [];
     for (const f of flags || []) {
       if (!Number.isInteger(f.start) || !Number.isInteger(f.end) || f.start < 0 || f.end <= f.start
@@ -731,7 +729,8 @@
   function renderDraft(s, d, index, hits, carry) {
     const text = typeof d.text === "string" ? d.text : "";
     const flags = Array.isArray(d.flags) ? d.flags : [];
-    const item = { data: d, index, original: text, text, edited: false, feedback: null, segments: segmentsOf(text, d) };
+    const item = { data: d, index, original: text, text, edited: false, feedback: null, blanks: blanksOf(d) };
+    item.segments = segmentsOf(text, d, item.blanks);
     const n = index + 1;
 
     const id = `kp-draft-${++draftIds}`;
@@ -783,7 +782,8 @@
       // an edited text keeps the agent's words, with the values as they are now in its blanks.
       if (typeof carry.text === "string") {
         const template = Array.isArray(carry.template) && carry.template.every(isPart)
-          ? carry.template : templateOf({ segments: segmentsOf(carry.text, d) });
+          ? carry.template : templateOf({ segments: segmentsOf(carry.text, d, item.blanks) });
+        for (const part of template) if (typeof part !== "string") knowBlank(item.blanks, part);
         item.segments = fillIn(template);
         item.text = item.segments.map((part) => part.text).join("");
       }
@@ -965,7 +965,7 @@
     if (!item.editor.hidden) {
       if (item.editor.value !== item.text) {
         const caret = document.activeElement === item.editor ? item.editor.selectionStart : null;
-        item.segments = retyped(item.segments, item.editor.value, caret);
+        item.segments = withBlanks(retyped(item.segments, item.editor.value, caret), item.blanks);
       }
       item.text = item.editor.value;
       item.edited = item.text !== item.original;
@@ -1079,35 +1079,96 @@
     return m ? { start: m.index, end: m.index + m[0].length, text: m[0] } : null;
   }
 
-  /** The placeholders of draft `d` and the variables they stand for: [[【請填寫訂單號】, 订单号], …].
-   * The server lists a draft's missing variables (in simplified script) in the order their
-   * placeholders (in the customer's script) first appear in its text; none when they differ. */
-  function blanksOf(d) {
-    const names = Array.isArray(d.missing_variables) ? d.missing_variables : [];
-    const found = [...new Set(typeof d.text === "string" ? d.text.match(PLACEHOLDER) || [] : [])];
-    return found.length === names.length ? found.map((blank, i) => [blank, String(names[i])]) : [];
+  /** Where each code point of `text` starts, in UTF-16 units, and its length last: the
+   * server counts code points (a flag's or a slot's start and end); JavaScript strings count
+   * UTF-16 units (𠀀 is two). */
+  function codeUnits(text) {
+    const units = [0];
+    for (const ch of text) units.push(units[units.length - 1] + ch.length);
+    return units;
   }
 
-  // A card's text is kept as segments, {text, slot}: the text as shown, cut where a blank of
-  // draft `d` stands (slot: [blank, name]), shown as its value when one is filled in above
+  /** The blanks of draft `d` and the variables they stand for: [[【請填寫訂單號】, 订单号], …],
+   * from its slots, and from its text: the server lists a draft's missing variables (in
+   * simplified script) in the order their placeholders (in the customer's script) first
+   * appear in its text (none taken from there when they differ). */
+  function blanksOf(d) {
+    const known = [];
+    for (const slot of slotsOf(d)) knowBlank(known, [slot.blank, slot.variable]);
+    const names = Array.isArray(d.missing_variables) ? d.missing_variables : [];
+    const found = [...new Set(typeof d.text === "string" ? d.text.match(PLACEHOLDER) || [] : [])];
+    if (found.length === names.length) found.forEach((blank, i) => knowBlank(known, [blank, String(names[i])]));
+    return known;
+  }
+
+  function knowBlank(known, pair) {
+    if (!known.some(([blank]) => blank === pair[0])) known.push(pair);
+  }
+
+  /** Draft `d`'s slots (suggest/draft.py's Slot) in UTF-16 units: [{start, end, blank,
+   * variable}], in order; none when any is out of place (a value could be taken for the
+   * agent's words or the other way round). */
+  function slotsOf(d) {
+    const text = typeof d.text === "string" ? d.text : "";
+    const given = Array.isArray(d.slots) ? d.slots : [];
+    const units = codeUnits(text);
+    const out = [];
+    for (const f of given) {
+      const last = out.length ? out[out.length - 1].end : 0;
+      if (!f || !Number.isInteger(f.start) || !Number.isInteger(f.end) || f.start < 0 || f.end < f.start
+          || f.end >= units.length || typeof f.variable !== "string" || typeof f.blank !== "string"
+          || !isBlank(f.blank) || units[f.start] < last) return [];
+      const shown = text.slice(units[f.start], units[f.end]);
+      if (isBlank(shown) && shown !== f.blank) return [];
+      out.push({ start: units[f.start], end: units[f.end], blank: f.blank, variable: f.variable });
+    }
+    return out;
+  }
+
+  // A card's text is kept as segments, {text, slot}: the text as shown, cut where a variable
+  // of the draft stands (slot: [blank, name]), shown as its value when one is filled in above
   // and as the blank itself when not. An edited text is carried to the next render as its
   // template (templateOf) and filled again there (fillIn): filled in once, a value typed key
   // by key left its first digits in the text and no blank for the rest (订单2), and a value
-  // corrected or emptied above never reached the edited draft.
+  // corrected or emptied above never reached the edited draft. The server says where its
+  // values stand (the draft's slots): a value filled in before the agent edited the draft
+  // had become the agent's words, and kept its old number when corrected above.
 
-  /** `text`, draft `d`'s, in segments: its placeholders whose variable is known are slots. */
-  function segmentsOf(text, d) {
-    const blanks = blanksOf(d);
+  /** `text` in segments: draft `d`'s slots where `text` is the draft's own, and the blanks
+   * in `known` ([blank, name], blanksOf) wherever `text` holds one. */
+  function segmentsOf(text, d, known) {
     const out = [];
     let pos = 0;
-    for (const m of text.matchAll(PLACEHOLDER)) {
-      const slot = blanks.find(([blank]) => blank === m[0]);
-      if (!slot) continue;
-      if (m.index > pos) out.push({ text: text.slice(pos, m.index), slot: null });
-      out.push({ text: m[0], slot });
-      pos = m.index + m[0].length;
+    if (text === d.text) {
+      for (const slot of slotsOf(d)) {
+        if (slot.start > pos) out.push({ text: text.slice(pos, slot.start), slot: null });
+        out.push({ text: text.slice(slot.start, slot.end), slot: [slot.blank, slot.variable] });
+        pos = slot.end;
+      }
     }
     if (pos < text.length) out.push({ text: text.slice(pos), slot: null });
+    return withBlanks(out, known);
+  }
+
+  /** `segments` with each blank of `known` that their words hold made a slot: one retyped
+   * by hand or brought back by undo is filled in from above again. */
+  function withBlanks(segments, known) {
+    const out = [];
+    for (const part of segments) {
+      if (part.slot) {
+        out.push(part);
+        continue;
+      }
+      let pos = 0;
+      for (const m of part.text.matchAll(PLACEHOLDER)) {
+        const slot = known.find(([blank]) => blank === m[0]);
+        if (!slot) continue;
+        if (m.index > pos) out.push({ text: part.text.slice(pos, m.index), slot: null });
+        out.push({ text: m[0], slot });
+        pos = m.index + m[0].length;
+      }
+      if (pos < part.text.length) out.push({ text: part.text.slice(pos), slot: null });
+    }
     return out;
   }
 
