@@ -268,7 +268,7 @@ def stats(c: Context, since, n_gaps, as_json) -> None:
     """Suggestions shown, acceptance, no-match rate, top and unused entries, gaps, by category, stage and day."""
     from kefu.suggest import stats as usage
 
-    report = usage.usage(c.kb().store.db, since, kept_days=c.retention_days())
+    report = usage.kept_usage(c.kb().store, since, kept_days=c.retention_days())
     if n_gaps:
         from kefu.suggest.learn import find_gaps
 

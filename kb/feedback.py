@@ -508,6 +508,8 @@ class FeedbackLog:
         vectors = sum(self.db.execute("delete from embeddings where model = ? and hash = ?", mark).rowcount
                       for mark in old_marks if mark[1] not in used and mark[1] not in logged)
         self.db.execute("delete from message_vectors where last_at < ?", [cutoff])
+        if suggestions or events:  # mined gaps and drift quote the messages and edits deleted
+            self.db.execute("delete from mined")
         return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned, vectors)
 
 
@@ -594,6 +596,19 @@ class Purged:
 # tens of thousands (each ~4 KB with its hits and drafts; 83 s under load) in one, and a
 # suggestion logged meanwhile waited for all of it.
 PURGE_BATCH = 2000
+
+
+def log_marker(db) -> list:
+    """Changes whenever a suggestion is logged, marked superseded or brought back, or
+    feedback or a learning event is recorded: for readers that keep what they derive from
+    the log (statistics, mined gaps), a few index reads. Those rows are otherwise only
+    deleted, by retention, which also deletes what was kept (`_delete_expired`)."""
+    return [list(db.execute(sql).fetchone()) for sql in (
+        "select max(rowid) from suggestions",
+        # superseded as the agent typed (or brought back by feedback), or not
+        "select count(*), max(rowid) from suggestions where no_match = 1 and superseded_by is null",
+        "select max(id) from feedback",
+        "select max(id) from learn_events")]
 
 
 def retention_cutoff(days: int) -> str:

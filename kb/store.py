@@ -31,6 +31,8 @@ MAX_TEXT_WORDS = 20  # words of a list filter's text each searched on its own (S
 
 ON_CONFLICT = ("error", "update", "skip")
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
+# Mined results kept (Store.keep_mined): a few periods (`since`) of gaps and drift each.
+MINED_KEPT = 16
 BACKUP_STEP_PAGES = 4096  # pages a backup copies between two reports of its progress (16 MB of 4 KB pages)
 T = TypeVar("T")
 
@@ -847,6 +849,24 @@ class Store:
                 "insert into message_vectors (model, hash, last_at) values (?, ?, ?) on conflict (model, hash)"
                 " do update set last_at = max(last_at, excluded.last_at)",
                 [(model, h, at) for h, at in last_at.items()])
+
+    # -- mined gaps ---------------------------------------------------------
+    def mined(self, key: str) -> object | None:
+        """What `keep_mined` kept under `key` (JSON-able), or None."""
+        row = self.db.execute("select value from mined where key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def keep_mined(self, key: str, value: object, keep: int = MINED_KEPT) -> None:
+        """Keep a result derived from the log under `key` (which names all it was derived
+        from), with the newest `keep` others; nothing on a store this user cannot write.
+        The feedback log's purge deletes them all with the messages they quote."""
+        if self.read_only:
+            return
+        with self._writing():
+            self.db.execute("insert or replace into mined (key, value, at) values (?, ?, ?)",
+                            [key, json.dumps(value, ensure_ascii=False), _now()])
+            self.db.execute("delete from mined where key not in"
+                            " (select key from mined order by at desc, rowid desc limit ?)", [keep])
 
     # -- rows ----------------------------------------------------------------
     @staticmethod

@@ -22,7 +22,7 @@ import numpy as np
 
 from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
-from kefu.kb.feedback import answered_hit, retention_cutoff
+from kefu.kb.feedback import answered_hit, log_marker, retention_cutoff
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
 from kefu.kb.store import writing
@@ -187,26 +187,100 @@ class Learner:
         return self._apply(lambda: self.store.decide(verb, ids, editor))
 
 
+# Gaps are mined (and kept, see `find_gaps`) at least this many at a time: the statistics
+# page's top 5 and the gaps page's 20 are then one mining, one kept result.
+MINED_GAPS = 20
+
+
 def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None = None) -> dict:
     """What the base is missing: clusters of unanswered or rejected messages (suggested new
     entries), and edits that keep making the same change to an entry's answer.
 
     With `max_new`, at most that many messages not embedded before are embedded; when
     more are left, no gaps are mined and `"pending": {"done", "total"}` says how far the
-    embedding has come (a web page answers in seconds, and the next load goes on)."""
+    embedding has come (a web page answers in seconds, and the next load goes on).
+
+    Both are kept in the store (`Store.keep_mined`) under a key of all they are mined
+    from (the messages, or the log's marker, and `_gaps_basis`; `_drift_key`), and mined
+    again only when that changes: on a year's log, reading, clustering and checking the
+    same messages again and aligning the same edits took 10-20 s on every load of the
+    console's gaps and statistics pages (bench/yearold.py)."""
     from .gaps import answer_drift, current_answers, drift_edits, encode_pending, gap_messages, mine_gaps, \
         stored_embedder
 
     db = kb.store.db
-    messages = gap_messages(db, since)
-    drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
-    done, total = encode_pending(kb, messages, 0 if max_new is None else max_new)
-    # A store this user cannot write keeps no vectors, so spreading the work over loads
-    # would never end: its messages are encoded in memory below, all at once.
-    if max_new is not None and done < total and not kb.store.read_only:
-        return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
-    gaps = mine_gaps(messages, stored_embedder(kb), limit=limit, answers=current_answers(kb))
-    return {"since": since, "gaps": [asdict(g) for g in gaps], "drift": drift}
+    key = _drift_key(kb, since)
+    drift = kb.store.mined(key)
+    if drift is None:
+        drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
+        kb.store.keep_mined(key, drift)
+    mined = max(limit, MINED_GAPS)
+    how = _gaps_basis(kb, since, mined)
+    # Kept twice: under the log's marker, which costs a few index reads to check (a page
+    # loaded again with nothing logged since), and under the messages read (any feedback
+    # moves the marker, and most of it changes no gap message).
+    logged = _key("gaps-logged", log_marker(db), how)
+    gaps = kb.store.mined(logged)
+    if gaps is None:
+        messages = gap_messages(db, since)
+        key = _key("gaps", _messages_digest(messages), how)
+        gaps = kb.store.mined(key)
+        if gaps is None:
+            done, total = encode_pending(kb, messages, 0 if max_new is None else max_new)
+            # A store this user cannot write keeps no vectors, so spreading the work over loads
+            # would never end: its messages are encoded in memory below, all at once.
+            if max_new is not None and done < total and not kb.store.read_only:
+                return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
+            gaps = [asdict(g) for g in mine_gaps(messages, stored_embedder(kb), limit=mined,
+                                                 answers=current_answers(kb))]
+            kb.store.keep_mined(key, gaps)
+        kb.store.keep_mined(logged, gaps)
+    return {"since": since, "gaps": gaps[:limit], "drift": drift}
+
+
+def _key(*parts) -> str:
+    """A key for `Store.keep_mined` of `parts` and of what reads the kept value: kefu's
+    version and the result's fields (a kept value of other fields would be misread)."""
+    from dataclasses import fields
+
+    from kefu import __version__
+
+    from .gaps import Drift, Gap
+
+    shape = [__version__, [f.name for f in fields(Gap)], [f.name for f in fields(Drift)]]
+    return hashlib.sha256(json.dumps([shape, *parts], ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _messages_digest(messages: list) -> str:
+    """The gap messages as `gap_messages` reads them, with what agents turned down for each."""
+    digest = hashlib.sha256()
+    for m in messages:
+        digest.update(json.dumps([m.text, m.at, m.kind, m.entry_id, m.dismissed], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _gaps_basis(kb, since: str | None, limit: int) -> list:
+    """What mined gaps depend on besides the messages: the period, how many are mined and
+    how (the constants of suggest/gaps.py), the models, and the knowledge base the messages
+    are checked against: its published hash (entries, shop terms, trusted learned
+    phrasings), the entries' marker (their history says when an answer changed), and which
+    entries' validity windows are open now (the retriever finds no other)."""
+    from kefu.kb.embed import cache_key
+
+    from . import gaps as g
+    from .stats import open_windows
+
+    return [since, limit, g.DEFAULT_THRESHOLD, g.MAX_MESSAGES, g.MAX_CHECKS, g.CONFIDENT, g.TYPING_WINDOW_S,
+            [cache_key(e) for e in kb.embedders], kb.store.published_hash(), kb.store.changes().get("entries"),
+            open_windows(kb.store.db)]
+
+
+def _drift_key(kb, since: str | None) -> str:
+    """What answer drift depends on: the period's edit feedback (only ever added, but for
+    retention, which deletes what was kept) and the entries (their history and status)."""
+    edits = kb.store.db.execute("select count(*), max(id) from feedback where action = 'edit' and at >= ?",
+                                [since or ""]).fetchone()
+    return _key("drift", list(edits), since, kb.store.changes().get("entries"))
 
 
 # How far ahead of this machine's clock a replayed `at` may be: a clock running fast, or

@@ -757,3 +757,62 @@ def test_retention_keeps_the_vector_of_a_message_logged_again_since_gaps_were_la
         hashes = [text_hash(read_as_query(e, [t])[0]) for t in ("有实体店可以逛吗", "能开增值税专票吗")]
         assert db.execute("select last_at from message_vectors where model = ? and hash in (?, ?)",
                           [cache_key(e), *hashes]).fetchall() == [(yesterday,), (yesterday,)]
+
+
+def test_mined_gaps_are_kept_until_a_gap_message_or_an_entry_changes(confident_kb, monkeypatch):
+    # The console's gaps and statistics pages mined a year's messages again on every load
+    # (~30 s: the same clusters each time). The result is kept under what it was mined from.
+    import kefu.suggest.gaps as gaps
+    from kefu.suggest.learn import find_gaps
+
+    mined, drifted = [], []
+    mine = gaps.mine_gaps
+    drift = gaps.answer_drift
+    monkeypatch.setattr(gaps, "mine_gaps", lambda *a, **kw: mined.append(1) or mine(*a, **kw))
+    monkeypatch.setattr(gaps, "answer_drift", lambda *a, **kw: drifted.append(1) or drift(*a, **kw))
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    when = [(now - timedelta(days=d)).isoformat(timespec="seconds") for d in (3, 2, 1)]
+    for sid, text in [("s1", "有实体店可以逛吗"), ("s2", "有实体店可以逛吗"), ("s3", "能开增值税专票吗")]:
+        add_suggestion(db, sid, when[0], text, True)
+    first = find_gaps(confident_kb, max_new=200)
+    assert [g["count"] for g in first["gaps"]] == [2] and (len(mined), len(drifted)) == (1, 1)
+    for m in confident_kb.embedders:
+        m.encoded.clear()
+    assert find_gaps(confident_kb, max_new=200) == first  # nothing changed: nothing mined, nothing encoded
+    assert find_gaps(confident_kb, limit=1) == first  # a page that shows fewer reads the same result
+    assert (len(mined), len(drifted)) == (1, 1) and [m.encoded for m in confident_kb.embedders] == [[], []]
+
+    # An accept changes no gap message: the log moved on, the messages read are the same.
+    add_suggestion(db, "s4", when[1], "运费怎么算", False, [{"text": "满99元包邮", "entry_ids": ["ship"]}])
+    db["feedback"].insert({"suggestion_id": "s4", "at": when[1], "action": "accept", "draft": 1, "entry_id": "ship"})
+    assert find_gaps(confident_kb, max_new=200) == first and len(mined) == 1
+
+    add_suggestion(db, "s5", when[1], "能开增值税专票吗", True)  # a new no-match message
+    again = find_gaps(confident_kb, max_new=200)
+    assert [g["count"] for g in again["gaps"]] == [2, 2] and len(mined) == 2
+    assert find_gaps(confident_kb, max_new=200) == again and len(mined) == 2
+
+    confident_kb.update("invoice", {"answer": "可以开增值税专用发票，下单时填写税号。"})  # an entry's answer
+    find_gaps(confident_kb, max_new=200)
+    assert len(mined) == 3 and len(drifted) == 2  # drift depends on the entries' history too
+
+    db["feedback"].insert({"suggestion_id": "s4", "at": when[2], "action": "edit", "draft": 1, "entry_id": "ship",
+                           "text": "满199元包邮"})
+    find_gaps(confident_kb, max_new=200)
+    assert (len(mined), len(drifted)) == (3, 3)  # an edit: drift again, the same gap messages
+
+
+def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident_kb):
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.learn import find_gaps
+
+    db = confident_kb.store.db
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=100)).isoformat(timespec="seconds")
+    for sid in ("s1", "s2"):
+        add_suggestion(db, sid, long_ago, "有实体店可以逛吗", True)
+    assert [g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == ["有实体店可以逛吗"]
+    assert db.execute("select count(*) from mined").fetchone()[0] > 0
+    FeedbackLog(db, retention_days=30).purge()
+    assert db.execute("select count(*) from mined").fetchone()[0] == 0
+    assert find_gaps(confident_kb, max_new=200)["gaps"] == []

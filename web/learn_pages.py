@@ -270,13 +270,13 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.suggest.stats import usage
+    from kefu.suggest.stats import kept_usage
 
     from kefu.suggest.learn import find_gaps
 
     since, moment, error = _since()
     with locked() as ws:
-        report = usage(ws.kb().store.db, moment, kept_days=ws.retention_days()).to_dict()
+        report = kept_usage(ws.kb().store, moment, kept_days=ws.retention_days()).to_dict()
         # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
         found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE)
         report["gaps"], pending = found["gaps"], found.get("pending")
