@@ -264,15 +264,15 @@ def _gaps_basis(kb, since: str | None, limit: int) -> list:
     how (the constants of suggest/gaps.py), the models, and the knowledge base the messages
     are checked against: its published hash (entries, shop terms, trusted learned
     phrasings), the entries' marker (their history says when an answer changed), and which
-    entries' validity windows are open now (the retriever finds no other)."""
+    entries' validity windows have begun and not ended now (the retriever finds no other)."""
     from kefu.kb.embed import cache_key
 
     from . import gaps as g
-    from .stats import open_windows
+    from .stats import window_states
 
     return [since, limit, g.DEFAULT_THRESHOLD, g.MAX_MESSAGES, g.MAX_CHECKS, g.CONFIDENT, g.TYPING_WINDOW_S,
             [cache_key(e) for e in kb.embedders], kb.store.published_hash(), kb.store.changes().get("entries"),
-            open_windows(kb.store.db)]
+            window_states(kb.store.db)]
 
 
 def _drift_key(kb, since: str | None) -> str:

@@ -276,20 +276,21 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     return out
 
 
-def open_windows(db) -> list[str]:
-    """The published entries with a validity window that is open now: what figures derived
-    from the entries depend on besides their content (a window opens and closes with no
-    write), to key what is kept."""
-    return sorted(e for e, start, end in db.execute(
+def window_states(db) -> list[list]:
+    """Per published entry with a validity window: whether it has begun and whether it has
+    not ended, now. What figures derived from the entries depend on besides their content
+    (a window opens and closes with no write), to key what is kept: both, as a window may
+    open and close between two loads."""
+    return sorted([e, in_window(start, None), in_window(None, end)] for e, start, end in db.execute(
         "select id, valid_from, valid_to from entries where status = 'published'"
-        " and (coalesce(valid_from, '') != '' or coalesce(valid_to, '') != '')") if in_window(start, end))
+        " and (coalesce(valid_from, '') != '' or coalesce(valid_to, '') != '')"))
 
 
 def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | None = None) -> Stats:
     """`usage` of `store`'s log, kept in the store (`Store.keep_mined`) until anything is
     logged or an entry changes: on a year's log it took seconds on every load of the
     statistics page. Keyed by the log's marker, the entries' (their questions, categories,
-    status), the windows open now, the period and the local time zone (the days)."""
+    status), the validity windows' states now, the period and the local time zone (the days)."""
     import hashlib
     import os
     from dataclasses import fields
@@ -300,7 +301,7 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
     here = datetime.now().astimezone()
     key = hashlib.sha256(json.dumps(["usage", __version__, [f.name for f in fields(Stats)], log_marker(store.db),
                                      store.changes().get("entries"),
-                                     open_windows(store.db), since, top, here.tzname(), here.utcoffset(),
+                                     window_states(store.db), since, top, here.tzname(), here.utcoffset(),
                                      os.environ.get("TZ")], default=str).encode()).hexdigest()
     found = store.mined(key)
     if found is None:

@@ -2562,6 +2562,31 @@ def test_stats_page_counts_again_only_once_something_was_logged_or_an_entry_chan
     assert len(counted) == 4  # another period
 
 
+def test_kept_statistics_follow_a_validity_window_that_opened_and_closed_since(editor, ws, monkeypatch):
+    """An entry's window opening and closing writes nothing, and no message may come in
+    between: the kept figures must still count it as the window now stands."""
+    import kefu.kb.entry as entry
+
+    day = datetime.now().date()
+    ws.kb().update("invoice", {"valid_from": str(day + timedelta(days=1)), "valid_to": str(day + timedelta(days=2))},
+                   author="editor")
+    never = re.compile(r'href="/console/entries/(\w+)"')
+
+    def listed() -> list[str]:
+        html = editor.get("/console/stats")
+        return never.findall(html[html.index("从未被采纳的条目"):])
+
+    assert "invoice" not in listed()  # not begun: it could not have been accepted
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=4)
+
+    monkeypatch.setattr(entry, "datetime", Later)
+    assert "invoice" in listed()  # begun (and ended): suggestible at some moment of all time
+
+
 def test_stats_page_lists_a_bounded_number_of_never_used_entries(editor, ws):
     """A shop of thousands of entries, most never accepted yet: the page listed every one
     of them (6,400 rows, 780 KB of HTML at 8,000 entries). It names the count and lists
