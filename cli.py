@@ -7,6 +7,7 @@ one-line message and a non-zero exit.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import functools
 import json
@@ -97,6 +98,35 @@ def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(fn)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`, cron or systemd stopping a job), raised where the command
+    is, as Ctrl-C is: Python's default ended the process on the spot, so a backup's partial
+    file or an export's temporary one stayed behind, and a restore could stop after the
+    store was replaced, before its purge. Being a KeyboardInterrupt, it meets the cleanup
+    Ctrl-C meets."""
+
+
+@contextlib.contextmanager
+def sigterm_stops():
+    """SIGTERM raises Terminated while the block runs; a SIGTERM ignored by whoever started
+    kefu (or handled: a nested command, gunicorn's own) is left so."""
+    import signal
+    import threading
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def handle_errors(fn):
     """The edge every command has: its text arguments decoded when they were not UTF-8
     (`_decoded`), and kefu's named errors, and what the system says about files (cannot
@@ -113,7 +143,8 @@ def handle_errors(fn):
         kwargs = {k: v if k in ("patterns", "sources") else _decoded(v) for k, v in kwargs.items()}
         try:
             try:
-                result = fn(*args, **kwargs)
+                with sigterm_stops():
+                    result = fn(*args, **kwargs)
             except SystemExit:  # the command's own failure status (import: a failed file)
                 sys.stdout.flush()
                 if (behind := _index_behind()) is not None:
@@ -128,6 +159,9 @@ def handle_errors(fn):
             raise KefuClickError(exc, _explained(exc)) from None
         except BrokenPipeError:
             _reader_gone()
+        except Terminated:
+            click.echo("\nTerminated", err=True)
+            sys.exit(143)  # 128 + SIGTERM, as a shell reports a command `kill` ended
         except KeyboardInterrupt:
             # click's own handling exits 1, the status of kefu's errors (a bad line of a
             # file): a script could not tell that the user stopped the command

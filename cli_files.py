@@ -496,9 +496,9 @@ def restore(c: Context, file, as_json) -> None:
 
 @contextlib.contextmanager
 def not_stopped_half_way(what: str):
-    """Ctrl-C while the block runs is told and otherwise ignored: a restore stopped after the
-    store was replaced printed `Aborted!` (so it seemed not done), skipped the purge of what
-    is past retention and never named the entries, users and tokens it brought back."""
+    """Ctrl-C (or SIGTERM) while the block runs is told and otherwise ignored: a restore stopped
+    after the store was replaced printed `Aborted!` (so it seemed not done), skipped the purge
+    of what is past retention and never named the entries, users and tokens it brought back."""
     import signal
     import threading
 
@@ -508,11 +508,12 @@ def not_stopped_half_way(what: str):
 
     def told(signum, frame):
         click.echo(f"\n{what} cannot be stopped half-way: it finishes", err=True)
-    previous = signal.signal(signal.SIGINT, told)
+    previous = {sig: signal.signal(sig, told) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _entries_warning(entries) -> str:

@@ -2985,6 +2985,53 @@ def test_a_restore_run_with_ctrl_c_ignored_leaves_it_ignored(home, run, fake_mod
         signal.signal(signal.SIGINT, before)
 
 
+def _kefu_with(patch: str, *args: str):
+    """kefu run in a child process, `patch` run in it first: a signal it sends itself would
+    otherwise reach the test runner."""
+    import subprocess
+    import sys
+
+    child = ("import os, signal, sys\n" + patch + "\nfrom kefu.__main__ import main\n"
+             f"sys.argv = ['kefu', *{list(args)!r}]\nmain()\n")
+    return subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+
+
+def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run, tmp_path):
+    """`kill`, `timeout` or systemd stopping a nightly backup ended Python on the spot: the
+    half-copied `.FILE.partial` (and its journal) stayed beside the backups, one per dated
+    name, and the status was -15 with no word. SIGTERM now stops it as Ctrl-C does."""
+    run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    night = tmp_path / "night.db"
+    stopped = _kefu_with("import kefu.cli\nimport kefu.cli_files as f\n"
+                         "f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.SIGTERM)",
+                         "backup", str(night), "--json")
+    assert stopped.returncode == 143 and "Terminated" in stopped.stderr, (stopped.returncode, stopped.stderr)
+    assert "Traceback" not in stopped.stderr and stopped.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == []
+    run("backup", str(night))  # and the next one works
+    assert night.is_file()
+
+
+def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, tmp_path):
+    """As Ctrl-C there (test above): a restore killed with SIGTERM once the backup was in
+    place skipped the purge of what is past retention and never named the revoked token it
+    made valid again."""
+    run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    run("token", "add", "leak", "--role", "editor")
+    run("backup", str(tmp_path / "kb.db"))
+    run("token", "revoke", "leak")
+    restored = _kefu_with("import kefu.kb.users as users\n"
+                          "changes = users.access_changes\n"
+                          "def term_then(before, after):\n"
+                          "    os.kill(os.getpid(), signal.SIGTERM)\n"
+                          "    return changes(before, after)\n"
+                          "users.access_changes = term_then",
+                          "restore", str(tmp_path / "kb.db"))
+    assert restored.returncode == 0, (restored.returncode, restored.stderr)
+    assert "1 revoked API token valid again (leak)" in restored.stdout
+    assert "the restore cannot be stopped half-way: it finishes" in restored.stderr
+
+
 def test_restore_names_the_commands_that_undo_what_it_changed(home, run, fake_models, tmp_path):
     """The warning ended with the same three commands whatever had changed: a user or token
     made since the backup and now gone was told to undo with `user remove` or `token revoke`,
