@@ -990,32 +990,58 @@ def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | 
         if not folder.is_dir():
             raise KefuError(f"cannot write the backup {dest}: folder {folder} does not exist")
         partial = dest.with_name(f".{dest.name}.partial")
-        _remove_with_log(partial)  # left by a backup that was killed
-        if started:
-            started()
-        try:
-            dst = sqlite3.connect(str(partial))
+        with _partial_of_one_backup(partial, dest):
+            if started:
+                started()
             try:
-                # In steps, within one read transaction: a step that began its own would see
-                # each write the panel made meanwhile and start the copy over, which a busy
-                # shop's panel never lets finish. The transaction's snapshot is what is copied.
-                src.execute("begin")
-                src.execute("select count(*) from sqlite_master").fetchone()
-                page = src.execute("pragma page_size").fetchone()[0]
-                # Python calls it after failed steps too (with SQLite's counts still 0, or as
-                # they were): only a step that copied is reported.
-                src.backup(dst, pages=BACKUP_STEP_PAGES, progress=None if progress is None else
-                           lambda status, left, total: status in (sqlite3.SQLITE_OK, sqlite3.SQLITE_DONE)
-                           and total and progress((total - left) * page, total * page))
+                dst = sqlite3.connect(str(partial))
+                try:
+                    # In steps, within one read transaction: a step that began its own would see
+                    # each write the panel made meanwhile and start the copy over, which a busy
+                    # shop's panel never lets finish. The transaction's snapshot is what is copied.
+                    src.execute("begin")
+                    src.execute("select count(*) from sqlite_master").fetchone()
+                    page = src.execute("pragma page_size").fetchone()[0]
+                    # Python calls it after failed steps too (with SQLite's counts still 0, or as
+                    # they were): only a step that copied is reported.
+                    src.backup(dst, pages=BACKUP_STEP_PAGES, progress=None if progress is None else
+                               lambda status, left, total: status in (sqlite3.SQLITE_OK, sqlite3.SQLITE_DONE)
+                               and total and progress((total - left) * page, total * page))
+                finally:
+                    dst.close()
+                os.replace(partial, dest)
+            except sqlite3.Error as exc:
+                raise KefuError(f"cannot write the backup {dest}: {exc}") from None
             finally:
-                dst.close()
-            os.replace(partial, dest)
-        except sqlite3.Error as exc:
-            raise KefuError(f"cannot write the backup {dest}: {exc}") from None
-        finally:
-            _remove_with_log(partial)
+                _remove_with_log(partial)
     finally:
         src.close()
+
+
+@contextmanager
+def _partial_of_one_backup(partial: Path, dest: Path) -> Iterator[None]:
+    """The block holds `partial`, the copy a backup to `dest` is made in, under an flock: a
+    second backup to `dest` meanwhile is refused rather than deleting the copy and writing
+    its own there, which the first then moved to `dest` half made. What a killed backup left
+    there is emptied, not deleted: a new file at the name would be one no lock is held on."""
+    import fcntl
+
+    try:
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise KefuError(f"cannot write the backup {dest}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KefuError(f"another backup to {dest} is being made now: let it finish, or back up "
+                            "to another file") from None
+        os.ftruncate(fd, 0)
+        for suffix in SIDE_FILES:  # a killed backup's journal would be played back into the new copy
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def check_backup_target(db_path: str | Path, dest: str | Path) -> None:

@@ -1545,6 +1545,28 @@ def test_a_backup_killed_half_way_leaves_no_file_at_its_name(tmp_path, make_entr
     assert not dest.exists()
 
 
+def test_two_backups_to_one_file_at_once_never_write_into_each_others_copy(tmp_path, make_entry):
+    """Two backups to one FILE at once (a nightly cron job and an admin's, or a slow run
+    still going when the next starts) shared `.FILE.partial`: the second deleted the first's
+    half-made copy and wrote its own there, the first moved that half-made copy to FILE, and
+    one or both ended in SQLite's misleading `disk I/O error`. The second is refused at once."""
+    db, dest = tmp_path / "kefu.db", tmp_path / "b.db"
+    _store_with_pages(db, make_entry, 20).close()
+    refused = []
+
+    def second_backup() -> None:
+        with pytest.raises(KefuError, match="another backup") as caught:
+            backup(db, dest)
+        refused.append(str(caught.value))
+    backup(db, dest, started=second_backup)
+    assert refused and str(dest) in refused[0]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("b.db", ".b.db"))) == ["b.db"]
+    copy = Store.open(dest)
+    assert copy.get("e19").question == "第19个问题怎么处理"
+    copy.close()
+    backup(db, dest)  # the next one is not refused
+
+
 def test_one_function_says_where_now_stands_to_a_validity_window():
     """The CLI's list, the console's list and its hit test each checked the window their
     own way (the CLI and the console in opposite orders); kb.entry decides it once."""
