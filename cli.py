@@ -177,8 +177,10 @@ def handle_errors(fn):
             c = ctx.find_object(Context) if ctx is not None else None
             where = f": {c.home / 'kefu.db'}" if c is not None else ""
             if "locked" in str(exc) or "busy" in str(exc):
-                raise click.ClickException(f"the store is busy ({exc}){where}; another kefu is writing to it: "
-                                           "try again in a moment") from None
+                from kefu.kb.errors import StoreBusy
+
+                busy = StoreBusy(f"the store is busy ({exc}){where}; another kefu is writing to it: try again in a moment")
+                raise KefuClickError(busy) from None
             store = c.opened_store() if c is not None else None
             if store is not None and store.read_only:
                 raise click.ClickException(f"this user cannot write the store{where} (the file or its folder is "
@@ -254,7 +256,7 @@ class KefuClickError(click.ClickException):
 
 def error_json(exc: click.ClickException) -> dict:
     """{"error": {...}} for a failed command: the message, the code the web API gives the
-    same error (`error_code`: not_found, conflict, invalid_field, invalid) or usage, the
+    same error (`error_code`: not_found, conflict, invalid_field, invalid, busy…) or usage, the
     error's type, and the file, line (or item, page) and field when the error names them."""
     from kefu.kb.errors import error_detail
 

@@ -268,6 +268,14 @@ class TextTooLong(KefuError):
         self.field = field
 
 
+class StoreBusy(KefuError):
+    """Another process held the store's write lock past SQLite's wait: nothing is wrong with
+    the input, and the same command a moment later may well succeed (a script retries on
+    the code `busy`, not on `invalid`)."""
+
+    code = "busy"
+
+
 class SourceNotFound(KefuError):
     """No document passages were imported from these sources (`sources`, as asked for)."""
 

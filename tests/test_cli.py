@@ -451,6 +451,26 @@ def test_ctrl_c_ends_a_command_with_the_status_of_an_interrupt_not_of_an_error(h
     assert out.exit_code == 130 and "Aborted" in out.output and "Error" not in out.output, out.output
 
 
+def test_a_store_another_kefu_keeps_locked_is_a_busy_error_a_script_can_retry(home, run, monkeypatch):
+    """A write lock held past SQLite's wait gave `code: invalid`, the code of bad input, so
+    a nightly job could not tell "try again later" from "fix the file"."""
+    import sqlite3
+
+    run("init")
+    holder = sqlite3.connect(str(home / "kefu.db"))
+    holder.execute("begin immediate")  # another kefu in the middle of a write
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **kw: connect(*a, **{**kw, "timeout": 0.1}))
+    try:
+        out = run("token", "add", "nightly", "--json", ok=False)
+    finally:
+        holder.rollback()
+        holder.close()
+    error = json.loads(out.stdout)["error"]
+    assert out.exit_code == 1 and error["code"] == "busy" and error["type"] == "StoreBusy", out.output
+    assert "busy" in error["message"] and "try again" in error["message"]
+
+
 def test_eval_learn_parts_without_a_learn_file_is_a_usage_error(home, run, tmp_path, monkeypatch):
     # It was ignored: the scores printed were those of no replay at all.
     def no_models(*args, **kwargs):
