@@ -902,7 +902,7 @@ def test_a_draft_with_a_blank_is_not_copied_silently(servers, new_page):
     page.locator("#kp-values input[aria-label=订单号]").fill("202401010002")
     page.wait_for_function("n => window.kefuRenders > n", arg=renders)
     text = cards.first.locator("textarea").input_value()
-    assert "订单202401010002的优惠已生效" in text and "【" not in text
+    assert "订单202401010002的优惠已生效" in text and "【请填写" not in text
     sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
     page.locator("#kp-message").press("Alt+1")
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
@@ -1654,6 +1654,34 @@ def test_a_blank_typed_back_or_undone_is_filled_from_above(servers, new_page):
     page.locator("#kp-message").press("Alt+2")
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
     assert ("accept", 2, None) in wait_feedback(servers, sid, ("accept", 2, None))
+
+
+def test_a_value_the_server_filled_in_stays_in_an_edited_draft(servers, new_page):
+    """The server fills in some values itself (an order number from the customer's message);
+    an edited draft was refilled from the boxes above only, so the next render (the
+    conversation history typed in) showed 订单【请填写订单号】 there, with no box to fill it."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单2026112812345678一直没发货，我要投诉")
+    card = page.locator(".kp-draft").nth(1)
+    assert "订单2026112812345678" in card.locator(".kp-draft-text").inner_text()
+    assert page.locator("#kp-values input[aria-label=订单号]").count() == 0
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("End")
+    card.locator("textarea").press_sequentially("我们会尽快处理。")
+    card.get_by_role("button", name="完成").click()
+    renders = page.evaluate("window.kefuRenders")
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("客户：你好\n客服：亲，在的")
+    page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+    page.wait_for_function("() => !document.querySelector('#kp-results').hasAttribute('aria-busy')")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单2026112812345678" in text and "【请填写" not in text and text.endswith("我们会尽快处理。"), text
+    assert card.locator(".kp-missing").is_hidden()
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    page.locator("#kp-message").press("Alt+2")  # copied at once: no blank to stop on
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
 
 
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])

@@ -784,7 +784,7 @@
         const template = Array.isArray(carry.template) && carry.template.every(isPart)
           ? carry.template : templateOf({ segments: segmentsOf(carry.text, d, item.blanks) });
         for (const part of template) if (typeof part !== "string") knowBlank(item.blanks, part);
-        item.segments = fillIn(template);
+        item.segments = fillIn(template, d);
         item.text = item.segments.map((part) => part.text).join("");
       }
       item.edited = item.text !== item.original;
@@ -1183,12 +1183,23 @@
         && isBlank(part[0]);
   }
 
-  /** A template's segments with the values filled in above now (braces written full-width,
-   * as suggest/draft.py's literal_values writes the server's); a blank with none stays. */
-  function fillIn(template) {
+  /** A template's segments with the values known now: the one filled in above (braces
+   * written full-width, as suggest/draft.py's literal_values writes the server's), else the
+   * one draft `d` holds in its slot for that variable (the server fills some in itself: an
+   * order number from the customer's message, a shared product's name, which have no box
+   * above); a blank with neither stays. */
+  function fillIn(template, d) {
     const given = filledValues();
-    return template.map((part) => (typeof part === "string" ? { text: part, slot: null }
-      : { text: given[part[1]] ? given[part[1]].replace(/{/g, "｛").replace(/}/g, "｝") : part[0], slot: part }));
+    const held = {};
+    for (const slot of slotsOf(d)) {
+      const shown = d.text.slice(slot.start, slot.end);
+      if (shown && !isBlank(shown) && !(slot.variable in held)) held[slot.variable] = shown;
+    }
+    return template.map((part) => {
+      if (typeof part === "string") return { text: part, slot: null };
+      const value = given[part[1]] ? given[part[1]].replace(/{/g, "｛").replace(/}/g, "｝") : held[part[1]];
+      return { text: value || part[0], slot: part };
+    });
   }
 
   /** `segments` after the agent changed their text to `text` in the editor (the caret at
