@@ -1684,6 +1684,43 @@ def test_a_value_the_server_filled_in_stays_in_an_edited_draft(servers, new_page
     assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
 
 
+def test_a_blank_typed_back_over_a_value_filled_in_above_is_filled_at_once(servers, new_page):
+    """A blank typed back (or undone) in the editor while the box above held a value stayed
+    a blank until the next render: 待填写 shown as the editor closed, and copying stopped on
+    it. Closing the editor, or copying from it, fills it in; typing does not move the caret."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    at = editor.input_value().index("202401010003")
+    editor.evaluate("(t, at) => t.setSelectionRange(at, at + 12)", at)
+    page.keyboard.type("【请填写订单号】")
+    assert editor.evaluate("t => t.selectionStart") == at + 8  # left where the agent typed
+    assert "【请填写订单号】" in editor.input_value()
+    card.get_by_role("button", name="完成").click()
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010003" in text and "【请填写" not in text, text
+    assert card.locator(".kp-missing").is_hidden()
+    # Typed back again, and copied from the open editor (Ctrl+Enter): filled in, not stopped on.
+    card.get_by_role("button", name="编辑").click()
+    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    page.keyboard.type("【请填写订单号】")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("好的。")
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    page.keyboard.press("Control+Enter")
+    text = editor.input_value()
+    assert "订单202401010003" in text and "【请填写" not in text and text.endswith("好的。"), text
+    assert editor.evaluate("t => t === document.activeElement && t.selectionStart") == len(text)
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

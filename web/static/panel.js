@@ -950,6 +950,7 @@
     } else {
       currentText(item);
       item.editor.hidden = true;
+      refill(item);
       item.textNode.hidden = false;
       // The server's flag offsets only fit the original text.
       item.textNode.replaceChildren(...highlighted(item.text, item.edited ? [] : item.data.flags));
@@ -1038,7 +1039,9 @@
   function accept(index, byKey) {
     const item = state.drafts[index];
     if (!item || !onScreen(item) || stale()) return;
-    const text = currentText(item);
+    currentText(item);
+    refill(item);
+    const text = item.text;
     if (!text.trim()) {
       // Nothing to send: the API refuses an empty edit, and the clipboard would hold blanks.
       toast("这条草稿已被清空，没有复制；请先写好回复", "warn");
@@ -1200,6 +1203,45 @@
       const value = given[part[1]] ? given[part[1]].replace(/{/g, "｛").replace(/}/g, "｝") : held[part[1]];
       return { text: value || part[0], slot: part };
     });
+  }
+
+  /** Fill item's slots that show their blank with the values known now (fillIn): a blank
+   * typed back or undone while the box above holds a value waited for the next render, its
+   * 待填写 line shown and copying stopped on it. Called as the editor closes and before a
+   * copy, never as the agent types (the text would change under the caret); an open
+   * editor's text follows, its selection kept on the same words. */
+  function refill(item) {
+    const now = fillIn(templateOf(item), item.data);
+    const segments = item.segments.map((part, i) => (part.slot && part.text === part.slot[0] ? now[i] : part));
+    const text = segments.map((part) => part.text).join("");
+    if (text === item.text) return;
+    if (!item.editor.hidden) {
+      const focused = document.activeElement === item.editor;
+      const [start, end] = [item.editor.selectionStart, item.editor.selectionEnd]
+        .map((at) => movedWith(item.segments, segments, at));
+      item.editor.value = text;
+      item.editor.setSelectionRange(start, end);
+      if (focused) item.editor.focus({ preventScroll: true });
+      fitEditor(item.editor);
+    }
+    item.segments = segments;
+    item.text = text;
+    item.edited = text !== item.original;
+    item.editedMark.hidden = !item.edited;
+    showBlanks(item);
+  }
+
+  /** Offset `at` of the text of segments `before` in the text of `after` (the same parts,
+   * some of them with another text): within a changed part, no further than its end. */
+  function movedWith(before, after, at) {
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < before.length; i++) {
+      if (at < from + before[i].text.length) return to + Math.min(at - from, after[i].text.length);
+      from += before[i].text.length;
+      to += after[i].text.length;
+    }
+    return to + at - from;
   }
 
   /** `segments` after the agent changed their text to `text` in the editor (the caret at
