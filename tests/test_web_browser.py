@@ -1721,6 +1721,32 @@ def test_a_blank_typed_back_over_a_value_filled_in_above_is_filled_at_once(serve
     assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
 
 
+def test_a_value_undone_in_the_editor_follows_the_box_again(servers, new_page):
+    """A value typed into in the editor is the agent's words; brought back by Ctrl+Z it
+    stayed their words, so correcting it above left the old number in the edited draft."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    at = editor.input_value().index("202401010003")
+    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at + 11, at + 12); }", at)
+    page.keyboard.type("9")
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.activeElement.value.includes('202401010003')")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("好的。")
+    card.get_by_role("button", name="完成").click()
+    box.fill("202401010004")
+    wait_for_value(page, "202401010004")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

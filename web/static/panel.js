@@ -926,6 +926,8 @@
 
   function openEditor(item, focus) {
     item.editor.value = item.text;
+    item.seen = new Map();
+    remember(item, item.text);
     item.editor.hidden = false;
     item.textNode.hidden = true;
     item.editor.style.height = "";  // 4 rows, grown to the text it now holds
@@ -961,12 +963,16 @@
     }
   }
 
-  /** A card's text, as its editor holds it while open (its template follows the edit). */
+  /** A card's text, as its editor holds it while open (its template follows the edit):
+   * a text it held before in this editor (Ctrl+Z) gets back the segments it had then, so a
+   * value undone is a slot again, not the agent's words. */
   function currentText(item) {
     if (!item.editor.hidden) {
       if (item.editor.value !== item.text) {
         const caret = document.activeElement === item.editor ? item.editor.selectionStart : null;
-        item.segments = withBlanks(retyped(item.segments, item.editor.value, caret), item.blanks);
+        item.segments = item.seen.get(item.editor.value)
+          || withBlanks(retyped(item.segments, item.editor.value, caret), item.blanks);
+        remember(item, item.editor.value);
       }
       item.text = item.editor.value;
       item.edited = item.text !== item.original;
@@ -1225,10 +1231,18 @@
       fitEditor(item.editor);
     }
     item.segments = segments;
+    if (!item.editor.hidden) remember(item, text);
     item.text = text;
     item.edited = text !== item.original;
     item.editedMark.hidden = !item.edited;
     showBlanks(item);
+  }
+
+  /** Remember the segments of the text `text` an open editor holds (currentText). */
+  function remember(item, text) {
+    item.seen.delete(text);
+    item.seen.set(text, item.segments);
+    if (item.seen.size > 100) item.seen.delete(item.seen.keys().next().value);
   }
 
   /** Offset `at` of the text of segments `before` in the text of `after` (the same parts,
