@@ -1747,6 +1747,27 @@ def test_a_value_undone_in_the_editor_follows_the_box_again(servers, new_page):
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
 
+def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, new_page):
+    """【请填写运单号】 filled in for 订单号 stands where another variable's blank would: the
+    panel took the draft's slots for out of place and dropped them all, so an edited draft
+    kept it as the agent's words when the box was corrected."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("【请填写运单号】")
+    wait_for_value(page, "订单【请填写运单号】")
+    card = page.locator(".kp-draft").nth(1)
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("Control+End")
+    card.locator("textarea").press_sequentially("好的。")
+    card.get_by_role("button", name="完成").click()
+    box.fill("202401010005")
+    wait_for_value(page, "202401010005")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010005" in text and "运单号" not in text and text.endswith("好的。"), text
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

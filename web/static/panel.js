@@ -1116,10 +1116,12 @@
 
   /** Draft `d`'s slots (suggest/draft.py's Slot) in UTF-16 units: [{start, end, blank,
    * variable}], in order; none when any is out of place (a value could be taken for the
-   * agent's words or the other way round). */
+   * agent's words or the other way round): on another variable's blank, unless that is the
+   * value filled in above (【请填写运单号】 typed into 订单号's box). */
   function slotsOf(d) {
     const text = typeof d.text === "string" ? d.text : "";
     const given = Array.isArray(d.slots) ? d.slots : [];
+    const values = filledValues();
     const units = codeUnits(text);
     const out = [];
     for (const f of given) {
@@ -1128,7 +1130,7 @@
           || f.end >= units.length || typeof f.variable !== "string" || typeof f.blank !== "string"
           || !isBlank(f.blank) || units[f.start] < last) return [];
       const shown = text.slice(units[f.start], units[f.end]);
-      if (isBlank(shown) && shown !== f.blank) return [];
+      if (isBlank(shown) && shown !== f.blank && shown !== values[f.variable]) return [];
       out.push({ start: units[f.start], end: units[f.end], blank: f.blank, variable: f.variable });
     }
     return out;
