@@ -799,7 +799,11 @@ class Assistant:
         # or naming no topic of its own): "这款有现货吗" after "收到的衣服线头很多" is a new
         # question, welcomed as any.
         u.reported = u.first_message and (bool(read_with) or bare) and any(reports_problem(t) for t in earlier[-2:])
-        u.script = self._script(message, earlier)
+        # What the shop writes, for a customer who shows no script: its agents' turns, newest
+        # first, then the entries matched ("你好" to a Hong Kong shop matches traditional ones).
+        shop = [t["text"] for t in context[::-1] if t.get("role") == "agent"] \
+            + ["\n".join(h.question for h in result.hits[:5])]
+        u.script = self._script(message, earlier, shop)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         u.said = tuple(t["text"] for t in context if t.get("role") == "agent")
         if u.wording:
@@ -975,15 +979,23 @@ class Assistant:
         return not result.no_match and hit.confidence >= 0.5
 
     @staticmethod
-    def _script(message: str, earlier: list[str]) -> str:
+    def _script(message: str, earlier: list[str], shop: list[str] = ()) -> str:
         """The message's script; a script-neutral message takes the earlier turns' script,
         else traditional when it is Cantonese (件衫唔啱size, 唔該晒: Hong Kong customers
-        write traditional; a tie of 該 and 晒 counts as neutral), else simplified."""
+        write traditional; a tie of 該 and 晒 counts as neutral), else the script of the
+        first of `shop`'s texts (the agent's turns, the entries matched) that shows one: a
+        Hong Kong or Taiwan shop's "你好" got "亲，您好，欢迎光临本店". Else simplified."""
         for text in [message] + earlier[::-1]:
             trad, simp = script_evidence(text)
             if trad != simp:
                 return TRADITIONAL if trad > simp else SIMPLIFIED
-        return TRADITIONAL if any(_CANTONESE.search(t) for t in [message] + earlier) else SIMPLIFIED
+        if any(_CANTONESE.search(t) for t in [message] + earlier):
+            return TRADITIONAL
+        for text in shop:
+            trad, simp = script_evidence(text)
+            if trad != simp:
+                return TRADITIONAL if trad > simp else SIMPLIFIED
+        return SIMPLIFIED
 
     def _drafts(self, u, result: SearchResult, hits: list[Hit], vals: dict, key: str,
                 notes: list[str], unseen: bool = False, earlier: list[str] = (), agent: str = "",

@@ -1055,6 +1055,25 @@ def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
 
 
 @pytest.mark.parametrize("message, context, script", [
+    ("你好", [], TRADITIONAL),  # a shop whose entries are traditional
+    ("好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，請問有什麼可以幫您？"}], TRADITIONAL),
+    ("好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}], "simplified"),
+    ("你好", [{"role": "customer", "text": "在吗"}], "simplified"),  # the customer's own turns come first
+])
+def test_a_script_neutral_message_takes_the_shops_script_when_the_customer_shows_none(shop_kb, message, context,
+                                                                                       script):
+    """"你好" to a Hong Kong or Taiwan shop, whose entries and agents write traditional, got
+    "亲，您好，欢迎光临本店": a script-neutral message with nothing else to go by was simplified."""
+    hk_shop = [_said_so(_hit("fee", "運費點計？", 0.3, 1.2, ["運費"]), "單筆訂單滿HK$400免運費。"),
+               _said_so(_hit("pay", "有咩付款方式？", 0.2, 1.0, ["付款"]), "我哋接受PayMe、轉數快同信用卡。")]
+    s = Assistant(_Answers(shop_kb, hk_shop), composer()).suggest(message, context)
+    assert s.script == script
+    for text in _texts(s):
+        trad, simp = script_evidence(text)
+        assert (trad > simp) == (script == TRADITIONAL) or trad == simp, text
+
+
+@pytest.mark.parametrize("message, context, script", [
     ("在麼", [], "simplified"), ("請問這個在麼", [], TRADITIONAL), ("在麼", [{"role": "customer", "text": "我要退貨"}], TRADITIONAL)])
 def test_zai_me_with_one_traditional_me_is_no_sign_of_traditional_script(assistant, message, context, script):
     """在麼 is mainland chat as often as not: it got a traditional draft."""
