@@ -287,14 +287,17 @@ _WITHOUT_PHRASES = {"s2twp": "s2tw"}
 # physical mass there), 保固 (warranty), 入帳 (money credited), 出貨 (shipped), the
 # everyday spelling 台灣 / 平台 (s2twp writes the official 臺), and 喔 for the friendly
 # particle that ends a sentence (记得查收哦 → 記得查收喔; the mainland wording turns it
-# back); 哦 opening a sentence ("哦，原来如此") is an interjection and stays; and 免運 for
-# free shipping (包邮, 包郵 is mainland shop talk).
+# back); 哦 opening a sentence ("哦，原来如此") is an interjection and stays; 免運 for
+# free shipping (包邮, 包郵 is mainland shop talk); and 回饋 for a customer's feedback
+# (期待您的反饋 reads as mainland; an amplifier's 負反饋 stays; not back: the mainland's
+# 回馈 is a reward, 回馈老客户).
 # Each as a whole word only: 到賬戶 is 到 + 帳戶, 批發貨源 and 補發貨品 hold no 發貨, 擔保修理
 # no 保修, and 淨質量500克 is a mass.
 _TAIWAN_SPELLING = [(re.compile(r"到賬(?![戶户號])"), "入帳"), (re.compile("賬"), "帳"),
                     (re.compile(r"(?<![淨净])質量(?!\s*(?:[|:：]\s*)?[\d.]+\s*(?:克|公斤|千克|g|kg))"), "品質"),
                     (re.compile(r"(?<![擔担])保修"), "保固"), (re.compile(r"(?<![批補补])發貨(?!源|品(?!質))"), "出貨"),
                     (re.compile("臺(?=灣)|(?<=平)臺|(?<=港澳)臺"), "台"), (re.compile("包郵"), "免運"),
+                    (re.compile("(?<![負负正])反饋"), "回饋"),
                     (re.compile(r"(?<=\w)(?<![哦噢喔])哦(?=$|[！!。，,～~？?\s）)」』]|\[)"), "喔")]
 
 

@@ -407,6 +407,8 @@ def test_a_simplified_answer_keeps_its_words_for_a_simplified_customer():
     # a machine runs (运行), it does not execute a program (執行); free shipping is 免運 there
     ("空锅以200度运行10分钟，软件运行正常", "空鍋以200度運行10分鐘，軟體運行正常", "執行"),
     ("订单满59元包邮，金卡会员顺丰包邮", "訂單滿59元免運，金卡會員順豐免運", "包郵"),
+    # feedback is 回饋 there (期待您的反饋 read as mainland); an amplifier's 負反饋 stays
+    ("期待您的反馈，感谢反馈！音箱用了负反馈电路", "期待您的回饋，感謝回饋！音箱用了負反饋電路", "您的反饋"),
     # a spec table quoted for a Taiwan customer: 项目 is an item there too, not a project
     # (專案), and 质量 in a table row of grams is a mass
     ("规格见下表：项目 | 参数，检测项目齐全", "規格見下表：項目 | 參數，檢測項目齊全", "專案"),
