@@ -497,8 +497,10 @@ _CLAUSE_START = re.compile(r"(^|[，,。！？!?；;\s])$")
 # "and" between the things to send: Hong Kong writes 同 (not 同时, 同样), Taiwan 跟 (not 跟进).
 # The number's variable goes with it: "请提供订单号{订单号}和新地址" left "和新地址".
 _AND = r"(?:和|、|以及|及|與|与|同(?![时時步样樣意等])|跟(?![进進]))"
+# So does the number sent along with the photos: 连同订单号一起发给我们, 連同訂單號一齊發俾我哋.
 _ORDER_IN_LIST = re.compile(r"(?<=[把将將供楚、和并])" + _ORDER_WORD + _ORDER_VARIABLE + _AND
-                            + r"|" + _AND + _ORDER_WORD + _ORDER_VARIABLE + r"(?=[发發告给給])")
+                            + r"|" + _AND + _ORDER_WORD + _ORDER_VARIABLE + r"(?=[发發告给給])"
+                            + r"|(?:连同|連同)" + _ORDER_WORD + _ORDER_VARIABLE + r"(?=一[起齐齊]|[发發寄])")
 
 
 def without_asking_order(answer: str) -> str:

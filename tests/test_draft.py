@@ -992,6 +992,9 @@ def test_a_stage_written_in_traditional_script_is_the_same_stage(tmp_path):
     # Taiwan's 訂單編號 is the same request
     ("很抱歉！請提供訂單編號{訂單號}與新的地址，確認後我們會協助修改。", "很抱歉！請提供新的地址，確認後我們會協助修改。"),
     ("很抱歉！請提供訂單編號，我們馬上幫您查詢。", "很抱歉！我們馬上幫您查詢。"),
+    # sent along with the photos: 連同訂單號…一齊發俾我哋 (Hong Kong), 连同订单号一起发给我们
+    ("請影低瑕疵位置，連同訂單號{訂單號}一齊發俾我哋，核實後會換貨。", "請影低瑕疵位置，一齊發俾我哋，核實後會換貨。"),
+    ("请拍照连同订单号一起发给我们，核实后补发。", "请拍照一起发给我们，核实后补发。"),
 ])
 def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, without):
     h = hit("ask", answer, tags=["物流"])
