@@ -428,6 +428,16 @@ def test_cantonese_complaint_and_wait_intents():
     assert understand("等咗成個禮拜都未收到貨").intent == "logistics"
 
 
+@pytest.mark.parametrize("message, intent", [
+    ("你哋客服態度好差", "complaint"), ("服務態度好差", "complaint"),  # 好差: very bad, as 很差
+    ("件衫質素好差，洗一次就甩色", "aftersale"), ("收到嘅鞋質素有問題", "aftersale"),  # 質素: quality, 质量
+])
+def test_cantonese_bad_attitude_and_quality(message, intent):
+    """"服務態度好差" was a calm pre-sale question and "件衫質素好差" too: Hong Kong's 好差 and
+    質素 were not read as 很差 and 质量."""
+    assert understand(message).intent == intent
+
+
 @pytest.mark.parametrize("message", ["3Q", "OK 3Q", "3q啦", "感恩", "感恩感恩～", "蟹蟹", "蟹蟹亲", "thx", "tks",
                                      "ty", "ok ty", "走了 88", "bye"])
 def test_thanks_slang_is_thanks(message):
