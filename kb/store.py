@@ -325,6 +325,11 @@ class Store:
             digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
             return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned)
 
+    def published_questions(self) -> list[str]:
+        """The standard questions of the published entries, re-read only when entries change."""
+        return self._cached("questions", lambda: [r[0] for r in self.db.execute(
+            "select question from entries where status = 'published' order by id")], self.changes()["entries"])
+
     def passages_hash(self) -> str:
         """Changes whenever the passages or the shop terms (their segmentation) change."""
         c = self.changes()

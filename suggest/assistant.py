@@ -806,9 +806,10 @@ class Assistant:
         # question, welcomed as any.
         u.reported = u.first_message and (bool(read_with) or bare) and any(reports_problem(t) for t in earlier[-2:])
         # What the shop writes, for a customer who shows no script: its agents' turns, newest
-        # first, then the entries matched ("你好" to a Hong Kong shop matches traditional ones).
+        # first, then its entries, all of them ("你好" to a Hong Kong shop; the few entries
+        # a mainland shop writes for Taiwan must not decide when they are the ones matched).
         shop = [t["text"] for t in context[::-1] if t.get("role") == "agent"] \
-            + ["\n".join(h.question for h in result.hits[:5])]
+            + ["\n".join(self.retriever.kb.store.published_questions())]
         u.script = self._script(message, earlier, shop)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         u.said = tuple(t["text"] for t in context if t.get("role") == "agent")
@@ -989,7 +990,7 @@ class Assistant:
         """The message's script; a script-neutral message takes the earlier turns' script,
         else traditional when it is Cantonese (件衫唔啱size, 唔該晒: Hong Kong customers
         write traditional; a tie of 該 and 晒 counts as neutral), else the script of the
-        first of `shop`'s texts (the agent's turns, the entries matched) that shows one: a
+        first of `shop`'s texts (the agent's turns, the shop's entries) that shows one: a
         Hong Kong or Taiwan shop's "你好" got "亲，您好，欢迎光临本店". Else simplified."""
         for text in [message] + earlier[::-1]:
             trad, simp = script_evidence(text)

@@ -1054,19 +1054,41 @@ def test_script_neutral_message_takes_traditional_from_earlier_turn(assistant):
         assert trad > simp, text
 
 
-@pytest.mark.parametrize("message, context, script", [
-    ("你好", [], TRADITIONAL),  # a shop whose entries are traditional
-    ("好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，請問有什麼可以幫您？"}], TRADITIONAL),
-    ("好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}], "simplified"),
-    ("你好", [{"role": "customer", "text": "在吗"}], "simplified"),  # the customer's own turns come first
+@pytest.fixture(scope="module")
+def hk_kb(tmp_path_factory):
+    """A Hong Kong shop: its entries are written in traditional script."""
+    mp = pytest.MonkeyPatch()
+    patch_jieba(mp)
+    kb = KnowledgeBase(tmp_path_factory.mktemp("hk") / "home", [FakeEmbedder()])
+    kb.import_entries([{"id": "fee", "question": "運費點計？", "similar": ["幾錢運費"], "answer": "單筆訂單滿HK$400免運費。"},
+                       {"id": "pay", "question": "有咩付款方式？", "similar": ["點樣俾錢"],
+                        "answer": "我哋接受PayMe、轉數快同信用卡。"}])
+    kb.index()
+    yield kb
+    kb.close()
+    mp.undo()
+
+
+def _hk_hits() -> list:
+    return [_said_so(_hit("fee", "運費點計？", 0.3, 1.2, ["運費"]), "單筆訂單滿HK$400免運費。"),
+            _said_so(_hit("pay", "有咩付款方式？", 0.2, 1.0, ["付款"]), "我哋接受PayMe、轉數快同信用卡。")]
+
+
+@pytest.mark.parametrize("shop, message, context, script", [
+    ("hk", "你好", [], TRADITIONAL),  # a shop whose entries are traditional
+    ("hk", "好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，請問有什麼可以幫您？"}], TRADITIONAL),
+    ("hk", "好的", [{"role": "customer", "text": "ok"}, {"role": "agent", "text": "您好，请问有什么可以帮您？"}], "simplified"),
+    ("hk", "你好", [{"role": "customer", "text": "在吗"}], "simplified"),  # the customer's own turns come first
+    # A mainland shop's few entries for Taiwan or Hong Kong customers, matched by a
+    # script-neutral message, do not make its reply traditional: the shop writes simplified.
+    ("mainland", "ok", [], "simplified"),
 ])
-def test_a_script_neutral_message_takes_the_shops_script_when_the_customer_shows_none(shop_kb, message, context,
-                                                                                       script):
+def test_a_script_neutral_message_takes_the_shops_script_when_the_customer_shows_none(shop_kb, hk_kb, shop, message,
+                                                                                       context, script):
     """"你好" to a Hong Kong or Taiwan shop, whose entries and agents write traditional, got
     "亲，您好，欢迎光临本店": a script-neutral message with nothing else to go by was simplified."""
-    hk_shop = [_said_so(_hit("fee", "運費點計？", 0.3, 1.2, ["運費"]), "單筆訂單滿HK$400免運費。"),
-               _said_so(_hit("pay", "有咩付款方式？", 0.2, 1.0, ["付款"]), "我哋接受PayMe、轉數快同信用卡。")]
-    s = Assistant(_Answers(shop_kb, hk_shop), composer()).suggest(message, context)
+    kb = hk_kb if shop == "hk" else shop_kb
+    s = Assistant(_Answers(kb, _hk_hits()), composer()).suggest(message, context)
     assert s.script == script
     for text in _texts(s):
         trad, simp = script_evidence(text)
