@@ -167,22 +167,43 @@ def _rate(n: int, d: int) -> float:
 def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = None) -> Stats:
     """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all).
     `kept_days`: the retention period, to say when the period asked for starts before it."""
-    since_arg = since or ""
-    out = Stats(since)
+    out = usage_of(db, since, [counts(db, since, None)], top)
+    if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > (since or ""):
+        out.kept_from, out.kept_days = cutoff, kept_days
+    return out
+
+
+def _local_days(db) -> None:
     db.conn.create_function("kefu_local_day", 1, lambda at: local_day(at) if isinstance(at, str) else at,
                             deterministic=True)
-    if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > since_arg:
-        out.kept_from, out.kept_days = cutoff, kept_days
-    # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
+
+
+def counts(db, since: str | None, until: str | None, period: str | None = None) -> dict:
+    """The statistics' counters over the suggestions logged from `since` until before `until`
+    (None: no end) with their feedback, and the learning events of that time, in the
+    statistics of a period starting at `period` ("": the log's start; None: at `since`): sums, which `usage_of`
+    adds up over the parts of the period and reads with the entries as they are now. A
+    closed period's counters are kept (`kept_usage`): a year's log took seconds to count
+    again after every new suggestion. Keyed by raw ids (a top entry, an intent), lists of
+    [key..., count] (JSON keeps them)."""
+    _local_days(db)
+    low, high = since or "", until
     # Only the top hit's id (its column: m025) and the local day of each, all in one index:
     # a year's log is hundreds of thousands of suggestions, and reading every one's hits and
     # drafts into Python took minutes and gigabytes of memory (their rows, seconds).
-    shown = db.execute(f"select id, {_LOCAL_DAY.format('at')}, intent, no_match, top_entry"
-                       " from suggestions where at >= ? and superseded_by is null", [since_arg]).fetchall()
-    out.shown = len(shown)
+    # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
+    shown = db.execute(f"select id, {_LOCAL_DAY.format('at')}, intent, no_match, top_entry from suggestions"
+                       " where at >= ? and superseded_by is null" + (" and at < ?" if high else ""),
+                       [low, high] if high else [low]).fetchall()
     asked = [r for r in shown if r[2] not in CHIT_CHAT]
-    out.asked = len(asked)
-    out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
+    day: Counter = Counter()
+    stage: Counter = Counter()
+    for r in shown:
+        day[r[1], "shown"] += 1
+        # kefu's own flag, apart from the agents' "no_match" reports counted below: one
+        # message flagged and reported counted twice under one key. Not a greeting's.
+        day[r[1], "no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
+        stage[STAGE.get(r[2], r[2] or "?"), "shown"] += 1
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
     # helpful" on drafts that answered none), so have no learning event: counted from the log.
@@ -191,8 +212,10 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     for sid, local, action, draft, entry_id, hits, drafts in db.execute(
             f"select f.suggestion_id, {_LOCAL_DAY.format('f.at')}, f.action, f.draft, f.entry_id,"
             " case when f.action = 'reject' and f.draft is null then s.hits end,"  # only "not helpful" needs them
-            " case when f.action = 'reject' and f.draft is null then s.drafts end from feedback f"
-            " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
+            " case when f.action = 'reject' and f.draft is null then s.drafts end"
+            # the suggestions first, by time: SQLite read every feedback row, in id order, for a day's (0.35 s)
+            " from suggestions s cross join feedback f on f.suggestion_id = s.id where s.at >= ?" + (" and s.at < ?" if high else "")
+            + " order by f.id", [low, high] if high else [low]):
         # Counted as learning counts them: the first say per message, entry and side (a
         # use, accept or edit, of either draft of one entry is one; a reject of the whole
         # list is one of the entry the drafts answer, as Learner.record_feedback keys it),
@@ -207,16 +230,63 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
         acts[sid].append((action, draft))
         if entry_id is None and action != "no_match":
             untaught.append((local, action))
-    out.acted_on = len(acts)
-    first = sum(1 for a in acts.values() if ("accept", 1) in a)
-    anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
-    edited = sum(1 for a in acts.values() if any(x == "edit" for x, _ in a))
-    out.acceptance = {"first_draft": _rate(first, len(acts)), "any_draft": _rate(anyd, len(acts)),
-                      "edited": _rate(edited, len(acts))}
+    intent_of = {r[0]: r[2] for r in shown}
+    for sid, a in acts.items():
+        for action, _ in a:
+            stage[STAGE.get(intent_of.get(sid), "?"), action] += 1
+    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action from learn_events"
+                        " where at >= ?" + (" and at < ?" if high else ""), [low, high] if high else [low]).fetchall()
+    for local, action in [(e[0], e[2]) for e in events] + untaught:
+        day[local, action] += 1
+    # A no-match report names no entry: it counts in the category of its suggestion's top
+    # entry, when that suggestion counts as shown in the period (see `usage_of`).
+    # (A join let SQLite walk the suggestions and look up each one's events by time: minutes.)
+    reported = db.execute("select e.entry_id, (select s.top_entry from suggestions s where s.id = e.suggestion_id"
+                          " and s.at >= ? and s.superseded_by is null and not s.no_match) from learn_events e"
+                          " where e.action = 'no_match' and e.at >= ?" + (" and e.at < ?" if high else ""),
+                          [low if period is None else period, low, high] if high else [low if period is None else period, low]).fetchall()
+    return {"shown": len(shown), "asked": len(asked), "asked_no_match": sum(r[3] for r in asked),
+            "acted_on": len(acts), "first_draft": sum(1 for a in acts.values() if ("accept", 1) in a),
+            "any_draft": sum(1 for a in acts.values() if any(x == "accept" for x, _ in a)),
+            "edited": sum(1 for a in acts.values() if any(x == "edit" for x, _ in a)),
+            "actions": _pairs(Counter([e[2] for e in events] + [a for _, a in untaught])),
+            "top_shown": _pairs(Counter(r[4] for r in shown if not r[3] and r[4] is not None)),
+            "events": _pairs(Counter((e[1], e[2]) for e in events)),
+            "reported": _pairs(Counter(map(tuple, reported))),
+            "stage": _pairs(stage), "day": _pairs(day)}
 
-    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action, suggestion_id from learn_events"
-                        " where at >= ?", [since_arg]).fetchall()
-    out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
+
+def _pairs(counter: Counter) -> list[list]:
+    """A counter as JSON keeps it: [key..., count] (keys may be None or tuples)."""
+    return [[*(k if isinstance(k, tuple) else (k,)), n] for k, n in counter.items()]
+
+
+def _summed(parts: list[dict], name: str) -> Counter:
+    total: Counter = Counter()
+    for part in parts:
+        for *key, n in part[name]:
+            total[tuple(key) if len(key) > 1 else key[0]] += n
+    return total
+
+
+def _order(counter: Counter) -> dict:
+    """Counters in the order the report's columns go, then by name."""
+    return dict(sorted(counter.items(), key=lambda kv: (_ORDER.index(kv[0]) if kv[0] in _ORDER else len(_ORDER),
+                                                        kv[0])))
+
+
+def usage_of(db, since: str | None, parts: list[dict], top: int = 10) -> Stats:
+    """Stats from the `counts` of periods that together make the one since `since`, with
+    the entries as they are now."""
+    out = Stats(since)
+    total = {name: sum(p[name] for p in parts) for name in
+             ("shown", "asked", "asked_no_match", "acted_on", "first_draft", "any_draft", "edited")}
+    out.shown, out.asked, out.acted_on = total["shown"], total["asked"], total["acted_on"]
+    out.no_match_rate = _rate(total["asked_no_match"], out.asked)
+    out.acceptance = {k: _rate(total[k], out.acted_on) for k in ("first_draft", "any_draft", "edited")}
+    out.actions = _order(_summed(parts, "actions"))
+    events = _summed(parts, "events")
+
     rows = db.execute("select id, question, category, status, valid_from, valid_to from entries").fetchall()
     every = {r[0]: r[1:4] for r in rows}
     # Published and suggestible at some moment of the period: a window opening later, or
@@ -226,9 +296,9 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
                if status == "published" and in_window(valid_from, None)
                and (start is None or in_window(None, valid_to, start))}
     per_entry: dict[str, Counter] = defaultdict(Counter)
-    for _, entry_id, action, _ in events:
+    for (entry_id, action), n in events.items():
         if entry_id:
-            per_entry[entry_id]["reject" if action == "reject" else "accept"] += 1
+            per_entry[entry_id]["reject" if action == "reject" else "accept"] += n
     ranked = sorted(per_entry.items(), key=lambda kv: (-kv[1]["accept"], kv[1]["reject"], kv[0]))
     # An entry kefu no longer suggests is marked so (`"archived": true`, `"draft": true`).
     out.top_entries = [{"entry_id": e, "question": every.get(e, ("",))[0], "accepts": c["accept"],
@@ -242,37 +312,31 @@ def usage(db, since: str | None = None, top: int = 10, kept_days: int | None = N
     # its suggestions and actions out of the period's figures (the top entries keep them).
     # A category in either script is one, as the filters compare it (過敏 beside 过敏).
     names = category_names(cat for _, cat, _ in every.values())
-    category_of: dict[str, str] = {}  # suggestion -> the category it counts as shown in
+
+    def category_name(entry_id: str) -> str:
+        return names.get(every[entry_id][1], every[entry_id][1])
+
     category: dict[str, Counter] = defaultdict(Counter)
-    for r in shown:  # a suggestion counts for the category of its top entry, when it had one
-        if not r[3] and r[4] in every:
-            category_of[r[0]] = names.get(every[r[4]][1], every[r[4]][1])
-            category[category_of[r[0]]]["shown"] += 1
-    for _, entry_id, action, sid in events:
+    for entry_id, n in _summed(parts, "top_shown").items():  # a suggestion counts for its top entry's category
         if entry_id in every:
-            category[names.get(every[entry_id][1], every[entry_id][1])][action] += 1
-        elif action == "no_match" and sid in category_of:
+            category[category_name(entry_id)]["shown"] += n
+    for (entry_id, action), n in events.items():
+        if entry_id in every:
+            category[category_name(entry_id)][action] += n
+    for (entry_id, shown_top), n in _summed(parts, "reported").items():
+        if entry_id not in every and shown_top in every:
             # A report names no entry: it counts where its suggestion counts as shown (an
             # answer of the category's was there, and an agent found it missing).
-            category[category_of[sid]][action] += 1
-    out.by_category = {k: dict(v) for k, v in sorted(category.items())}
-    intent_of = {r[0]: r[2] for r in shown}
+            category[category_name(shown_top)]["no_match"] += n
+    out.by_category = {k: _order(v) for k, v in sorted(category.items())}
     stage: dict[str, Counter] = defaultdict(Counter)
-    for r in shown:
-        stage[STAGE.get(r[2], r[2] or "?")]["shown"] += 1
-    for sid, a in acts.items():
-        for action, _ in a:
-            stage[STAGE.get(intent_of.get(sid), "?")][action] += 1
-    out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
+    for (name, key), n in _summed(parts, "stage").items():
+        stage[name][key] += n
+    out.by_stage = {k: _order(v) for k, v in sorted(stage.items())}
     day: dict[str, Counter] = defaultdict(Counter)
-    for r in shown:
-        day[r[1]]["shown"] += 1
-        # kefu's own flag, apart from the agents' "no_match" reports counted below: one
-        # message flagged and reported counted twice under one key. Not a greeting's.
-        day[r[1]]["no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
-    for local, action in [(e[0], e[2]) for e in events] + untaught:
-        day[local][action] += 1
-    out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
+    for (local, key), n in _summed(parts, "day").items():
+        day[local][key] += n
+    out.by_day = [{"day": d, **_order(c)} for d, c in sorted(day.items())]
     return out
 
 
@@ -290,28 +354,82 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
     """`usage` of `store`'s log, kept in the store (`Store.keep_mined`) until anything is
     logged or an entry changes: on a year's log it took seconds on every load of the
     statistics page. Keyed by the log's marker, the entries' (their questions, categories,
-    status), the validity windows' states now, the period and the local time zone (the days)."""
-    import hashlib
-    import os
-    from dataclasses import fields
-
-    from kefu import __version__
+    status), the validity windows' states now, the period and the local time zone (the days).
+    When something was logged, only the last two local days are counted again: the
+    `counts` of what came before are kept too (`_kept_counts`)."""
     from kefu.kb.feedback import log_marker
 
-    here = datetime.now().astimezone()
-    key = hashlib.sha256(json.dumps(["usage", __version__, [f.name for f in fields(Stats)], log_marker(store.db),
-                                     store.changes().get("entries"),
-                                     window_states(store.db), since, top, here.tzname(), here.utcoffset(),
-                                     os.environ.get("TZ")], default=str).encode()).hexdigest()
-    found = store.mined(key)
+    with store.snapshot():
+        key = _usage_key("usage", log_marker(store.db), store.changes().get("entries"), window_states(store.db),
+                         since, top)
+        found = store.mined(key)
+        if found is None:
+            until = _closed_until(since)
+            kept, before = _kept_counts(store, since, until) if until else (None, None)
+            tail = counts(store.db, until or since, None, since or "")
+            out = usage_of(store.db, since, [before, tail] if before else [tail], top)
     if found is None:
-        out = usage(store.db, since, top)
+        if kept is not None:
+            # Again, so that the newest results kept beside it (one per load) do not push it out.
+            store.keep_mined(*kept)
         store.keep_mined(key, out.to_dict())
     else:
         out = Stats(**found)
     if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > (since or ""):
         out.kept_from, out.kept_days = cutoff, kept_days
     return out
+
+
+def _usage_key(*parts) -> str:
+    """A key for `Store.keep_mined` of `parts`, kefu's version, the fields read back and
+    the local time zone (the days)."""
+    import hashlib
+    import os
+    from dataclasses import fields
+
+    from kefu import __version__
+
+    here = datetime.now().astimezone()
+    return hashlib.sha256(json.dumps([*parts, __version__, [f.name for f in fields(Stats)], here.tzname(),
+                                      here.utcoffset(), os.environ.get("TZ")], default=str).encode()).hexdigest()
+
+
+def _closed_until(since: str | None) -> str | None:
+    """Where the closed part of a period ends: the start of yesterday, local time (the
+    logs' UTC form), when the period begins before it. A suggestion logged before it is
+    only marked superseded within `REPLACEABLE_S` of being logged; what else changes it
+    later (feedback arriving for it, a replayed event or suggestion dated back) adds rows,
+    which `_kept_counts` looks for."""
+    from kefu.kb.feedback import REPLACEABLE_S
+
+    assert REPLACEABLE_S < 86400  # what is superseded is newer than the start of yesterday
+    try:
+        until = as_utc((date.today() - timedelta(days=1)).isoformat())
+    except (ValueError, OverflowError):
+        return None
+    return until if until > (since or "") else None
+
+
+def _kept_counts(store, since: str | None, until: str) -> tuple[tuple[str, dict] | None, dict]:
+    """(the key and value to keep, again or anew; the `counts` of the log from `since` until before `until`), kept until a row is added
+    before `until`: the highest ids when they were counted say which rows came since.
+    Retention's purge, the only thing that deletes log rows, deletes what was kept."""
+    db = store.db
+    key = _usage_key("usage-counts", since, until)
+    found = store.mined(key)
+    if found is not None and not db.execute(
+            # The rows after the highest ids (+at: not all the rows by time, which SQLite chose).
+            "select exists(select 1 from suggestions where rowid > ? and +at < ? and +at >= ?)"
+            " or exists(select 1 from feedback f join suggestions s on s.id = f.suggestion_id"
+            "           where f.id > ? and +s.at < ? and +s.at >= ?)"
+            " or exists(select 1 from learn_events where id > ? and +at < ? and +at >= ?)",
+            [found["marks"][0], until, since or "", found["marks"][1], until, since or "",
+             found["marks"][2], until, since or ""]).fetchone()[0]:
+        return (key, found), found["counts"]
+    marks = [db.execute(sql).fetchone()[0] or 0 for sql in (
+        "select max(rowid) from suggestions", "select max(id) from feedback", "select max(id) from learn_events")]
+    found = {"marks": marks, "counts": counts(db, since, until)}
+    return (key, found), found["counts"]
 
 
 # The counters' keys as the text report names them: kefu's own no-match flag and the

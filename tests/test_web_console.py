@@ -2547,8 +2547,8 @@ def test_stats_page_counts_again_only_once_something_was_logged_or_an_entry_chan
     import kefu.suggest.stats as stats
 
     counted = []
-    usage = stats.usage
-    monkeypatch.setattr(stats, "usage", lambda *a, **kw: counted.append(1) or usage(*a, **kw))
+    usage = stats.usage_of
+    monkeypatch.setattr(stats, "usage_of", lambda *a, **kw: counted.append(1) or usage(*a, **kw))
     usage_log(ws)
     shown = re.compile(r'<strong id="stat-shown">(\d+)</strong>')
     first = editor.get("/console/stats")

@@ -1,0 +1,258 @@
+"""The statistics counted in parts (`counts`, the closed days kept and only the last two
+counted again) give what `usage` counted in one pass over the whole log before they were
+(`old_usage` below, as it was), on a randomized log."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from kefu.kb.entry import category_names, in_window
+from kefu.kb.feedback import answered_hit, retention_cutoff
+from kefu.suggest.stats import _LOCAL_DAY, CHIT_CHAT, STAGE, Stats, _period_start, _rate, as_utc, counts, \
+    kept_usage, local_day, usage, usage_of
+
+INTENTS = ["presale", "order", "logistics", "aftersale", "greeting", "thanks", None]
+
+
+def _log(db, entries: list[str], seed: int, now: datetime) -> None:
+    """Suggestions, feedback and learning events over the 10 days before `now`, with
+    superseded suggestions, feedback after midnight on a suggestion of the day before,
+    "not helpful" rejects, greetings, no-match reports, entries that are gone and replayed
+    events of no suggestion."""
+    rnd = random.Random(seed)
+    ids = []
+    rows = []
+    for n in range(400):
+        at = now - timedelta(seconds=rnd.randrange(10 * 86400))
+        sid = f"s{seed}-{n}"
+        top = rnd.choice(entries + ["gone", None])
+        hits = [{"id": top}] if top else []
+        drafts = [{"text": "答", "entries": [top]}] if top and rnd.random() < 0.5 else []
+        rows.append([sid, at.isoformat(timespec="seconds"), "问", rnd.choice(INTENTS), int(rnd.random() < 0.2),
+                     json.dumps(hits), json.dumps(drafts), top,
+                     f"s{seed}-{n - 1}" if n and rnd.random() < 0.1 else None])
+        ids.append((sid, at, top))
+    db.conn.executemany("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry,"
+                        " superseded_by) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    for _ in range(500):
+        sid, at, top = rnd.choice(ids)
+        later = (at + timedelta(seconds=rnd.randrange(1, 2 * 86400))).isoformat(timespec="seconds")
+        action = rnd.choice(["accept", "edit", "reject", "no_match"])
+        draft = None if action == "no_match" or rnd.random() < 0.2 else rnd.choice([1, 2])
+        entry = None if action == "no_match" else rnd.choice([top, None, rnd.choice(entries)])
+        db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, text, agent)"
+                   " values (?, ?, ?, ?, ?, ?, ?)", [sid, later, action, draft, entry, None, rnd.choice("ab")])
+        if entry or action == "no_match":
+            db.execute("insert into learn_events (key, at, message, action, entry_id, agent, source, suggestion_id)"
+                       " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [f"k{seed}-{rnd.random()}", later, "问", action, entry, "a", "panel",
+                        sid if rnd.random() < 0.9 else None])
+    db.conn.commit()
+
+
+def old_usage(db, since: str | None = None, top: int = 10, kept_days: int | None = None) -> Stats:
+    """Usage figures since `since` (a UTC timestamp from `since_utc`; None: all).
+    `kept_days`: the retention period, to say when the period asked for starts before it."""
+    since_arg = since or ""
+    out = Stats(since)
+    db.conn.create_function("kefu_local_day", 1, lambda at: local_day(at) if isinstance(at, str) else at,
+                            deterministic=True)
+    if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > since_arg:
+        out.kept_from, out.kept_days = cutoff, kept_days
+    # A suggestion superseded by a later one for the same message, as it was typed, was never settled on.
+    # Only the top hit's id (its column: m025) and the local day of each, all in one index:
+    # a year's log is hundreds of thousands of suggestions, and reading every one's hits and
+    # drafts into Python took minutes and gigabytes of memory (their rows, seconds).
+    shown = db.execute(f"select id, {_LOCAL_DAY.format('at')}, intent, no_match, top_entry"
+                       " from suggestions where at >= ? and superseded_by is null", [since_arg]).fetchall()
+    out.shown = len(shown)
+    asked = [r for r in shown if r[2] not in CHIT_CHAT]
+    out.asked = len(asked)
+    out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
+    acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
+    # helpful" on drafts that answered none), so have no learning event: counted from the log.
+    untaught: list[tuple[str, str]] = []  # (local day, action)
+    said = set()
+    for sid, local, action, draft, entry_id, hits, drafts in db.execute(
+            f"select f.suggestion_id, {_LOCAL_DAY.format('f.at')}, f.action, f.draft, f.entry_id,"
+            " case when f.action = 'reject' and f.draft is null then s.hits end,"  # only "not helpful" needs them
+            " case when f.action = 'reject' and f.draft is null then s.drafts end from feedback f"
+            " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
+        # Counted as learning counts them: the first say per message, entry and side (a
+        # use, accept or edit, of either draft of one entry is one; a reject of the whole
+        # list is one of the entry the drafts answer, as Learner.record_feedback keys it),
+        # each say on a draft of no one entry.
+        if action == "reject" and draft is None:
+            entry_id = answered_hit(json.loads(hits or "[]"), json.loads(drafts or "[]"))
+        if entry_id is not None or draft is None:
+            key = (sid, "use" if action in ("accept", "edit") else action, entry_id)
+            if key in said:
+                continue
+            said.add(key)
+        acts[sid].append((action, draft))
+        if entry_id is None and action != "no_match":
+            untaught.append((local, action))
+    out.acted_on = len(acts)
+    first = sum(1 for a in acts.values() if ("accept", 1) in a)
+    anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
+    edited = sum(1 for a in acts.values() if any(x == "edit" for x, _ in a))
+    out.acceptance = {"first_draft": _rate(first, len(acts)), "any_draft": _rate(anyd, len(acts)),
+                      "edited": _rate(edited, len(acts))}
+
+    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action, suggestion_id from learn_events"
+                        " where at >= ?", [since_arg]).fetchall()
+    out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
+    rows = db.execute("select id, question, category, status, valid_from, valid_to from entries").fetchall()
+    every = {r[0]: r[1:4] for r in rows}
+    # Published and suggestible at some moment of the period: a window opening later, or
+    # one closed before the period began, could not have been accepted in it.
+    start = _period_start(since)
+    entries = {e: (q, cat) for e, q, cat, status, valid_from, valid_to in rows
+               if status == "published" and in_window(valid_from, None)
+               and (start is None or in_window(None, valid_to, start))}
+    per_entry: dict[str, Counter] = defaultdict(Counter)
+    for _, entry_id, action, _ in events:
+        if entry_id:
+            per_entry[entry_id]["reject" if action == "reject" else "accept"] += 1
+    ranked = sorted(per_entry.items(), key=lambda kv: (-kv[1]["accept"], kv[1]["reject"], kv[0]))
+    # An entry kefu no longer suggests is marked so (`"archived": true`, `"draft": true`).
+    out.top_entries = [{"entry_id": e, "question": every.get(e, ("",))[0], "accepts": c["accept"],
+                        "rejects": c["reject"],
+                        **({every[e][2]: True} if e in every and every[e][2] in ("archived", "draft") else {})}
+                       for e, c in ranked[:top]]
+    out.never_used = [{"entry_id": e, "question": q, "category": cat} for e, (q, cat) in sorted(entries.items())
+                      if per_entry[e]["accept"] == 0]
+
+    # By the entry's category whatever its status now: archiving an entry must not take
+    # its suggestions and actions out of the period's figures (the top entries keep them).
+    # A category in either script is one, as the filters compare it (過敏 beside 过敏).
+    names = category_names(cat for _, cat, _ in every.values())
+    category_of: dict[str, str] = {}  # suggestion -> the category it counts as shown in
+    category: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:  # a suggestion counts for the category of its top entry, when it had one
+        if not r[3] and r[4] in every:
+            category_of[r[0]] = names.get(every[r[4]][1], every[r[4]][1])
+            category[category_of[r[0]]]["shown"] += 1
+    for _, entry_id, action, sid in events:
+        if entry_id in every:
+            category[names.get(every[entry_id][1], every[entry_id][1])][action] += 1
+        elif action == "no_match" and sid in category_of:
+            # A report names no entry: it counts where its suggestion counts as shown (an
+            # answer of the category's was there, and an agent found it missing).
+            category[category_of[sid]][action] += 1
+    out.by_category = {k: dict(v) for k, v in sorted(category.items())}
+    intent_of = {r[0]: r[2] for r in shown}
+    stage: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:
+        stage[STAGE.get(r[2], r[2] or "?")]["shown"] += 1
+    for sid, a in acts.items():
+        for action, _ in a:
+            stage[STAGE.get(intent_of.get(sid), "?")][action] += 1
+    out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
+    day: dict[str, Counter] = defaultdict(Counter)
+    for r in shown:
+        day[r[1]]["shown"] += 1
+        # kefu's own flag, apart from the agents' "no_match" reports counted below: one
+        # message flagged and reported counted twice under one key. Not a greeting's.
+        day[r[1]]["no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
+    for local, action in [(e[0], e[2]) for e in events] + untaught:
+        day[local][action] += 1
+    out.by_day = [{"day": d, **dict(c)} for d, c in sorted(day.items())]
+    return out
+
+
+
+ZONES = ["UTC0", "CST-8", "EST5EDT", "<+0545>-5:45"]
+
+
+@pytest.fixture
+def logged(kb, shop_entries):
+    kb.import_entries(shop_entries, author="test")
+    return kb
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_counts_of_parts_of_a_period_add_up_to_the_one_pass_count(logged, local_zone, zone):
+    local_zone(zone)
+    db = logged.store.db
+    entries = [e["id"] for e in logged.store.db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 1, now)
+    rnd = random.Random(2)
+    for since in [None, as_utc((date.today() - timedelta(days=4)).isoformat()),
+                  (now - timedelta(days=6, seconds=rnd.randrange(86400))).isoformat(timespec="seconds")]:
+        whole = old_usage(db, since).to_dict()
+        assert usage(db, since).to_dict() == whole
+        for _ in range(4):
+            until = (now - timedelta(seconds=rnd.randrange(10 * 86400))).isoformat(timespec="seconds")
+            if until <= (since or ""):
+                continue
+            parts = [counts(db, since, until), counts(db, until, None, since or "")]
+            assert usage_of(db, since, parts).to_dict() == whole, (since, until)
+
+
+@pytest.mark.parametrize("zone", ["CST-8", "EST5EDT"])
+def test_kept_statistics_follow_rows_logged_now_and_rows_dated_back(logged, local_zone, zone):
+    """The closed days' counts are kept: a new suggestion is counted with the last two days
+    only, and feedback arriving for an older suggestion, or an event replayed with an old
+    date, counts the closed days again."""
+    local_zone(zone)
+    store, db = logged.store, logged.store.db
+    entries = [e["id"] for e in db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 3, now)
+    since = as_utc((date.today() - timedelta(days=7)).isoformat())
+
+    def same() -> None:
+        for s in (None, since):
+            assert kept_usage(store, s, kept_days=30).to_dict() == old_usage(db, s, kept_days=30).to_dict()
+
+    same()
+    old = db.execute("select id from suggestions where at < ? and superseded_by is null and no_match = 0"
+                     " order by at limit 1", [as_utc((date.today() - timedelta(days=3)).isoformat())]).fetchone()[0]
+    superseded = db.execute("select id from suggestions where superseded_by is not null limit 1").fetchone()[0]
+    stamp = now.isoformat(timespec="seconds")
+    for sql, args in [
+            ("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry)"
+             " values ('new', ?, '问', 'presale', 0, '[]', '[]', ?)", [stamp, entries[0]]),
+            ("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+             " values (?, ?, 'accept', 1, ?, 'a')", [old, stamp, entries[1]]),
+            # feedback brings a superseded suggestion back, in one transaction (FeedbackLog.record_feedback)
+            ("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+             " values (?, ?, 'edit', 1, ?, 'a'); update suggestions set superseded_by = null where id = ?",
+             [superseded, stamp, entries[2], superseded]),
+            ("insert into learn_events (key, at, message, action, entry_id, agent, source)"
+             " values ('replayed', ?, '问', 'reject', ?, 'a', 'file')",
+             [(now - timedelta(days=5)).isoformat(timespec="seconds"), entries[0]]),
+            ("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry)"
+             " values ('dated-back', ?, '问', 'order', 1, '[]', '[]', null)",
+             [(now - timedelta(days=4)).isoformat(timespec="seconds")])]:
+        with db.conn:
+            for one in sql.split("; "):
+                db.execute(one, [args.pop(0) for _ in range(one.count("?"))])
+        same()
+
+
+def test_a_statistics_load_after_a_new_suggestion_counts_only_the_last_two_days(logged, monkeypatch):
+    """What made 统计 take seconds after every suggestion logged: the whole year counted again."""
+    import kefu.suggest.stats as stats
+
+    db = logged.store.db
+    _log(db, [e["id"] for e in db["entries"].rows], 4, datetime.now(timezone.utc))
+    kept_usage(logged.store)
+    counted = []
+    real = stats.counts
+    monkeypatch.setattr(stats, "counts", lambda db, since, until, period=None: counted.append(
+        (since, until)) or real(db, since, until, period))
+    with db.conn:
+        db.execute("insert into suggestions (id, at, message, intent, no_match, hits, drafts)"
+                   " values ('new', ?, '问', 'presale', 0, '[]', '[]')",
+                   [datetime.now(timezone.utc).isoformat(timespec="seconds")])
+    assert kept_usage(logged.store).to_dict() == old_usage(db).to_dict()
+    assert counted == [(as_utc((date.today() - timedelta(days=1)).isoformat()), None)]
