@@ -2562,6 +2562,33 @@ def test_stats_page_counts_again_only_once_something_was_logged_or_an_entry_chan
     assert len(counted) == 4  # another period
 
 
+def test_a_suggestion_does_not_wait_for_the_statistics_being_counted(editor, ws, monkeypatch):
+    """The figures are counted outside the lock that every request of the process takes:
+    on a year's log the panel's suggestions waited seconds for a load of 统计."""
+    import threading
+
+    import kefu.suggest.stats as stats
+
+    counting, released, waited, pages = threading.Event(), threading.Event(), [], []
+    usage = stats.usage_of
+
+    def slow(*a, **kw):
+        counting.set()
+        waited.append(released.wait(timeout=20))  # False: the suggestion below waited for it
+        return usage(*a, **kw)
+
+    monkeypatch.setattr(stats, "usage_of", slow)
+    usage_log(ws)
+    loading = threading.Thread(target=lambda: pages.append(editor.get("/console/stats")))
+    loading.start()
+    assert counting.wait(timeout=20)
+    resp = editor.api("POST", "/api/suggest", json={"message": "包邮吗"})
+    released.set()
+    loading.join()
+    assert resp.status_code == 200 and resp.get_json()["hits"][0]["id"] == "ship"
+    assert waited == [True] and 'id="stat-shown"' in pages[0]
+
+
 def test_kept_statistics_follow_a_validity_window_that_opened_and_closed_since(editor, ws, monkeypatch):
     """An entry's window opening and closing writes nothing, and no message may come in
     between: the kept figures must still count it as the window now stands."""

@@ -270,13 +270,22 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.suggest.stats import kept_usage
-
+    from kefu.kb.store import Store
     from kefu.suggest.learn import find_gaps
+    from kefu.suggest.stats import kept_usage
 
     since, moment, error = _since()
     with locked() as ws:
-        report = kept_usage(ws.kb().store, moment, kept_days=ws.retention_days()).to_dict()
+        path, kept_days = ws.home / "kefu.db", ws.retention_days()
+    # Counted on a connection of its own, outside the lock that every request of this
+    # process takes: the panel's suggestions waited for seconds when something had been
+    # logged since the last load. SQLite (WAL) lets it read while they write.
+    store = Store.open(path)
+    try:
+        report = kept_usage(store, moment, kept_days=kept_days).to_dict()
+    finally:
+        store.close()
+    with locked() as ws:
         # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
         found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE)
         report["gaps"], pending = found["gaps"], found.get("pending")
