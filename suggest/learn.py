@@ -192,7 +192,23 @@ class Learner:
 MINED_GAPS = 20
 
 
-def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None = None) -> dict:
+def kept_drift(store, since: str | None = None) -> list[dict]:
+    """Edits that keep making the same change to an entry's answer (`answer_drift`), kept
+    in `store` until an edit is logged or an entry changes (`_drift_key`). Reads the store
+    alone: the console computes it on a connection of its own, outside the lock the
+    panel's requests take (~9,500 edits aligned with difflib took seconds)."""
+    from .gaps import answer_drift, drift_edits
+
+    key = _drift_key(store, since)
+    drift = store.mined(key)
+    if drift is None:
+        drift = [asdict(d) for d in answer_drift(drift_edits(store.db, since))]
+        store.keep_mined(key, drift)
+    return drift
+
+
+def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None = None,
+              drift: bool = True) -> dict:
     """What the base is missing: clusters of unanswered or rejected messages (suggested new
     entries), and edits that keep making the same change to an entry's answer.
 
@@ -204,16 +220,12 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     from (the messages, or the log's marker, and `_gaps_basis`; `_drift_key`), and mined
     again only when that changes: on a year's log, reading, clustering and checking the
     same messages again and aligning the same edits took 10-20 s on every load of the
-    console's gaps and statistics pages (bench/yearold.py)."""
-    from .gaps import answer_drift, current_answers, drift_edits, encode_pending, gap_messages, mine_gaps, \
-        stored_embedder
+    console's gaps and statistics pages (bench/yearold.py). `drift=False`: no drift (the
+    caller reads `kept_drift` itself, or shows none)."""
+    from .gaps import current_answers, encode_pending, gap_messages, mine_gaps, stored_embedder
 
     db = kb.store.db
-    key = _drift_key(kb, since)
-    drift = kb.store.mined(key)
-    if drift is None:
-        drift = [asdict(d) for d in answer_drift(drift_edits(db, since))]
-        kb.store.keep_mined(key, drift)
+    drift = kept_drift(kb.store, since) if drift else []
     mined = max(limit, MINED_GAPS)
     how = _gaps_basis(kb, since, mined)
     # Kept twice: under the log's marker, which costs a few index reads to check (a page
@@ -275,12 +287,12 @@ def _gaps_basis(kb, since: str | None, limit: int) -> list:
             window_states(kb.store.db)]
 
 
-def _drift_key(kb, since: str | None) -> str:
+def _drift_key(store, since: str | None) -> str:
     """What answer drift depends on: the period's edit feedback (only ever added, but for
     retention, which deletes what was kept) and the entries (their history and status)."""
-    edits = kb.store.db.execute("select count(*), max(id) from feedback where action = 'edit' and at >= ?",
+    edits = store.db.execute("select count(*), max(id) from feedback where action = 'edit' and at >= ?",
                                 [since or ""]).fetchone()
-    return _key("drift", list(edits), since, kb.store.changes().get("entries"))
+    return _key("drift", list(edits), since, store.changes().get("entries"))
 
 
 # How far ahead of this machine's clock a replayed `at` may be: a clock running fast, or

@@ -2589,6 +2589,30 @@ def test_a_suggestion_does_not_wait_for_the_statistics_being_counted(editor, ws,
     assert waited == [True] and 'id="stat-shown"' in pages[0]
 
 
+def test_a_suggestion_does_not_wait_for_the_answer_drift_being_aligned(editor, ws, monkeypatch):
+    """缺口's answer drift (difflib over a year's edits: seconds) is aligned outside the lock too."""
+    import threading
+
+    import kefu.suggest.gaps as gaps
+
+    aligning, released, waited, pages = threading.Event(), threading.Event(), [], []
+    drift = gaps.answer_drift
+
+    def slow(*a, **kw):
+        aligning.set()
+        waited.append(released.wait(timeout=20))  # False: the suggestion below waited for it
+        return drift(*a, **kw)
+
+    monkeypatch.setattr(gaps, "answer_drift", slow)
+    loading = threading.Thread(target=lambda: pages.append(editor.get("/console/gaps")))
+    loading.start()
+    assert aligning.wait(timeout=20)
+    resp = editor.api("POST", "/api/suggest", json={"message": "包邮吗"})
+    released.set()
+    loading.join()
+    assert resp.status_code == 200 and waited == [True] and pages
+
+
 def test_kept_statistics_follow_a_validity_window_that_opened_and_closed_since(editor, ws, monkeypatch):
     """An entry's window opening and closing writes nothing, and no message may come in
     between: the kept figures must still count it as the window now stands."""

@@ -235,17 +235,34 @@ def _prefill_url(gap: dict) -> str:
 GAP_ENCODE = 200
 
 
+def _outside_lock(read):
+    """`read(store)` on a Store opened for it, outside the lock that every request of this
+    process takes: the panel's suggestions waited seconds for a 统计 or 缺口 load counting a
+    year's log. SQLite (WAL) lets it read beside the writers; what it keeps
+    (`Store.keep_mined`) is one short write of its own."""
+    from kefu.kb.store import Store
+
+    with locked() as ws:
+        path = ws.home / "kefu.db"
+    store = Store.open(path)
+    try:
+        return read(store)
+    finally:
+        store.close()
+
+
 @bp.get("/gaps")
 @requires("editor")
 def gaps():
-    from kefu.suggest.learn import find_gaps
+    from kefu.suggest.learn import find_gaps, kept_drift
 
     since, moment, error = _since()
+    drift = _outside_lock(lambda store: kept_drift(store, moment))
     with locked() as ws:
-        found = find_gaps(ws.kb(), moment, GAP_LIMIT, GAP_ENCODE)
+        found = find_gaps(ws.kb(), moment, GAP_LIMIT, GAP_ENCODE, drift=False)
     for gap in found["gaps"]:
         gap["new_url"] = _prefill_url(gap)
-    return render_template("console/gaps.html", gaps=found["gaps"], drift=found["drift"], since=since,
+    return render_template("console/gaps.html", gaps=found["gaps"], drift=drift, since=since,
                            error=error, limit=GAP_LIMIT, pending=found.get("pending"))
 
 
@@ -270,24 +287,16 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.kb.store import Store
     from kefu.suggest.learn import find_gaps
     from kefu.suggest.stats import kept_usage
 
     since, moment, error = _since()
     with locked() as ws:
-        path, kept_days = ws.home / "kefu.db", ws.retention_days()
-    # Counted on a connection of its own, outside the lock that every request of this
-    # process takes: the panel's suggestions waited for seconds when something had been
-    # logged since the last load. SQLite (WAL) lets it read while they write.
-    store = Store.open(path)
-    try:
-        report = kept_usage(store, moment, kept_days=kept_days).to_dict()
-    finally:
-        store.close()
+        kept_days = ws.retention_days()
+    report = _outside_lock(lambda store: kept_usage(store, moment, kept_days=kept_days).to_dict())
     with locked() as ws:
-        # the top few, as `kefu stats` prints them (the gaps page has them all, with actions)
-        found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE)
+        # the top few, as `kefu stats` prints them (the gaps page has them all, with actions; no drift)
+        found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE, drift=False)
         report["gaps"], pending = found["gaps"], found.get("pending")
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
                            error=error, series=DAY_SERIES,
