@@ -16,7 +16,9 @@
 2. Times, in this one process (the console through Flask's test client, logged in as an
    editor): --loads loads of /console/stats and /console/gaps (median and p95) beside
    /console/ (the entry list: a page that mines nothing, the floor); then one load of each
-   after a new no-match message arrived. And `kefu stats --json` and `kefu learn gaps`
+   after a new logged suggestion (answered; --loads times), a new no-match message and a new
+   edit; and the panel's /api/suggest (p50, p95) alone and while another thread loads 统计 in a
+   loop. And `kefu stats --json` and `kefu learn gaps`
    as subprocesses (models loaded each time), beside `kefu search` (loads the models and
    searches once: the floor).
 """
@@ -193,17 +195,86 @@ def time_pages(home: Path, loads: int) -> dict:
         out[url] = {"first": round(times[0], 3), "median": round(statistics.median(times), 3),
                     "p95": round(pct(times, 95), 3)}
         log(f"{url}: {out[url]}")
-    # A new no-match message arrives: the next load mines again.
-    ws.assistant().suggest("你们周末发货吗？我在新疆")
     db = ws.kb().store.db
-    with db.conn:
-        db.execute("update suggestions set no_match = 1 where id = (select id from suggestions order by rowid desc"
-                   " limit 1)")
-    for url in ("/console/stats", "/console/gaps"):
-        took = get(url)
-        out[url]["after_new_message"] = round(took, 3)
-        log(f"{url} after a new no-match message: {took:.3f} s")
+
+    def newest() -> str:
+        return db.execute("select id from suggestions order by rowid desc limit 1").fetchone()[0]
+
+    def after(what: str, times: int, change) -> None:
+        """Loads of both pages right after `change`, `times` times; the median of each."""
+        took: dict[str, list[float]] = {"/console/stats": [], "/console/gaps": []}
+        for _ in range(times):
+            change()
+            for url in took:
+                took[url].append(get(url))
+        for url, values in took.items():
+            out[url][what] = round(statistics.median(values), 3)
+            log(f"{url} {what}: median {statistics.median(values):.3f} s of {values}")
+
+    # A new logged suggestion (answered): only the last days are counted again.
+    after("after_new_suggestion", loads, lambda: ws.assistant().suggest("运费怎么算"))
+
+    def no_match() -> None:  # a new no-match message arrives: the gaps are mined again
+        ws.assistant().suggest("你们周末发货吗？我在新疆")
+        with db.conn:
+            db.execute("update suggestions set no_match = 1 where id = ?", [newest()])
+
+    after("after_new_message", 1, no_match)
+
+    def edit() -> None:  # a new edit: the drift is aligned again
+        ws.assistant().suggest("运费怎么算")
+        ws.feedback_log().record_feedback(newest(), "edit", 1, "您好，满99包邮哦～亲", "agent1")
+
+    after("after_new_edit", 1, edit)
+    out["/api/suggest"] = time_suggest(app, client, loads * 4)
     ws.close()
+    return out
+
+
+def time_suggest(app, console, n: int) -> dict:
+    """The panel's /api/suggest in the same process, alone and while another thread loads
+    统计 in a loop (each suggestion logged makes the next load count again)."""
+    import threading
+
+    page = console.get("/console/").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    messages = ["运费怎么算", "什么时候发货", "可以退货吗", "有优惠券吗", "怎么开发票"]
+
+    def suggest_times() -> list[float]:
+        times = []
+        for i in range(n):
+            start = time.perf_counter()
+            resp = console.post("/api/suggest", json={"message": messages[i % len(messages)]},
+                                headers={"X-CSRFToken": token})
+            times.append(time.perf_counter() - start)
+            assert resp.status_code == 200, resp.text[:300]
+        return times
+
+    out = {}
+    alone = suggest_times()
+    other = app.test_client()
+    page = other.get("/login").text
+    login = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert other.post("/login", data={"name": "ed", "password": PASSWORD, "csrf_token": login}).status_code == 302
+    stop, loads = threading.Event(), []
+
+    def load_stats() -> None:
+        while not stop.is_set():
+            start = time.perf_counter()
+            assert other.get("/console/stats").status_code == 200
+            loads.append(time.perf_counter() - start)
+
+    loader = threading.Thread(target=load_stats)
+    loader.start()
+    try:
+        busy = suggest_times()
+    finally:
+        stop.set()
+        loader.join()
+    for name, times in (("alone", alone), ("while_stats_loads", busy)):
+        out[name] = {"p50": round(statistics.median(times), 3), "p95": round(pct(times, 95), 3)}
+    out["stats_loads_meanwhile"] = {"n": len(loads), "median": round(statistics.median(loads), 3) if loads else None}
+    log(f"/api/suggest: {out}")
     return out
 
 
@@ -234,7 +305,8 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.home / "kefu.db").exists():
         build(args.home, args.days, args.per_day)
-    report = {"pages": time_pages(args.home, args.loads), "cli": time_cli(args.home, args.cli_runs)}
+    report = {"pages": time_pages(args.home, args.loads),
+              "cli": time_cli(args.home, args.cli_runs) if args.cli_runs else {}}
     print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
 
 

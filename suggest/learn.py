@@ -217,7 +217,7 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     embedding has come (a web page answers in seconds, and the next load goes on).
 
     Both are kept in the store (`Store.keep_mined`) under a key of all they are mined
-    from (the messages, or the log's marker, and `_gaps_basis`; `_drift_key`), and mined
+    from (the messages, or the log's marker, and `gaps_basis`; `_drift_key`), and mined
     again only when that changes: on a year's log, reading, clustering and checking the
     same messages again and aligning the same edits took 10-20 s on every load of the
     console's gaps and statistics pages (bench/yearold.py). `drift=False`: no drift (the
@@ -227,12 +227,8 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     db = kb.store.db
     drift = kept_drift(kb.store, since) if drift else []
     mined = max(limit, MINED_GAPS)
-    how = _gaps_basis(kb, since, mined)
-    # Kept twice: under the log's marker, which costs a few index reads to check (a page
-    # loaded again with nothing logged since), and under the messages read (any feedback
-    # moves the marker, and most of it changes no gap message).
-    logged = _key("gaps-logged", log_marker(db), how)
-    gaps = kb.store.mined(logged)
+    how = gaps_basis(kb, since, mined)
+    gaps = kept_gaps(kb.store, since, how)
     if gaps is None:
         messages = gap_messages(db, since)
         key = _key("gaps", _messages_digest(messages), how)
@@ -246,8 +242,25 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
             gaps = [asdict(g) for g in mine_gaps(messages, stored_embedder(kb), limit=mined,
                                                  answers=current_answers(kb))]
             kb.store.keep_mined(key, gaps)
-        kb.store.keep_mined(logged, gaps)
+        kb.store.keep_mined(_key("gaps-logged", log_marker(db), how), gaps)
     return {"since": since, "gaps": gaps[:limit], "drift": drift}
+
+
+def kept_gaps(store, since: str | None, how: list) -> list[dict] | None:
+    """The gaps kept for `how` (`gaps_basis`), else None: they must be mined. Kept twice:
+    under the log's marker, which costs a few index reads to check (a page loaded again
+    with nothing logged since), and under the messages read (any suggestion or feedback
+    moves the marker, and most of it changes no gap message: a second to read on a year's
+    log). Reads the store alone, so the console looks outside the lock."""
+    from .gaps import gap_messages
+
+    logged = _key("gaps-logged", log_marker(store.db), how)
+    gaps = store.mined(logged)
+    if gaps is None:
+        gaps = store.mined(_key("gaps", _messages_digest(gap_messages(store.db, since)), how))
+        if gaps is not None:
+            store.keep_mined(logged, gaps)
+    return gaps
 
 
 def _key(*parts) -> str:
@@ -271,7 +284,7 @@ def _messages_digest(messages: list) -> str:
     return digest.hexdigest()
 
 
-def _gaps_basis(kb, since: str | None, limit: int) -> list:
+def gaps_basis(kb, since: str | None, limit: int) -> list:
     """What mined gaps depend on besides the messages: the period, how many are mined and
     how (the constants of suggest/gaps.py), the models, and the knowledge base the messages
     are checked against: its published hash (entries, shop terms, trusted learned

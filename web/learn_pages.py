@@ -287,17 +287,21 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.suggest.learn import find_gaps
+    from kefu.suggest.learn import MINED_GAPS, gaps_basis, find_gaps, kept_gaps
     from kefu.suggest.stats import kept_usage
 
     since, moment, error = _since()
     with locked() as ws:
-        kept_days = ws.retention_days()
-    report = _outside_lock(lambda store: kept_usage(store, moment, kept_days=kept_days).to_dict())
-    with locked() as ws:
-        # the top few, as `kefu stats` prints them (the gaps page has them all, with actions; no drift)
-        found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE, drift=False)
+        kept_days, how = ws.retention_days(), gaps_basis(ws.kb(), moment, max(STATS_GAPS, MINED_GAPS))
+    report = _outside_lock(lambda store: {**kept_usage(store, moment, kept_days=kept_days).to_dict(),
+                                          "gaps": kept_gaps(store, moment, how)})
+    pending = None
+    if report["gaps"] is None:  # to mine: that needs the knowledge base, in the lock
+        with locked() as ws:
+            # the top few, as `kefu stats` prints them (the gaps page has them all, with actions; no drift)
+            found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE, drift=False)
         report["gaps"], pending = found["gaps"], found.get("pending")
+    report["gaps"] = report["gaps"][:STATS_GAPS]
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
                            error=error, series=DAY_SERIES,
                            never_shown=STATS_NEVER_USED_SHOWN, pending=pending)
