@@ -816,3 +816,22 @@ def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident
     FeedbackLog(db, retention_days=30).purge()
     assert db.execute("select count(*) from mined").fetchone()[0] == 0
     assert find_gaps(confident_kb, max_new=200)["gaps"] == []
+
+
+def test_kept_gaps_are_found_without_reading_the_messages_after_an_answered_suggestion(confident_kb, monkeypatch):
+    """A live shop logs a suggestion every few seconds; one not flagged no-match adds no gap
+    message, so the gaps kept are read back without reading a year's messages again."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest import gaps
+    from kefu.suggest.learn import MINED_GAPS, find_gaps, gaps_basis, kept_gaps
+
+    first = find_gaps(confident_kb, max_new=200)
+    read = []
+    messages = gaps.gap_messages
+    monkeypatch.setattr(gaps, "gap_messages", lambda *a, **kw: read.append(1) or messages(*a, **kw))
+    log = FeedbackLog(confident_kb.store.db)
+    log.record_suggestion("运费怎么算", [], "simplified", "presale", False, [], [])
+    how = gaps_basis(confident_kb, None, MINED_GAPS)
+    assert kept_gaps(confident_kb.store, None, how) == first["gaps"] and read == []
+    log.record_suggestion("能寄到火星吗", [], "simplified", "presale", True, [], [])
+    assert kept_gaps(confident_kb.store, None, how) is None and read == [1]  # a new gap message: mined again
