@@ -431,6 +431,7 @@ def test_cantonese_complaint_and_wait_intents():
 @pytest.mark.parametrize("message, intent", [
     ("你哋客服態度好差", "complaint"), ("服務態度好差", "complaint"),  # 好差: very bad, as 很差
     ("件衫質素好差，洗一次就甩色", "aftersale"), ("收到嘅鞋質素有問題", "aftersale"),  # 質素: quality, 质量
+    ("耳机音质素质怎么样", "presale"),  # 音质 then 素质: no 质素 asked of
 ])
 def test_cantonese_bad_attitude_and_quality(message, intent):
     """"服務態度好差" was a calm pre-sale question and "件衫質素好差" too: Hong Kong's 好差 and
