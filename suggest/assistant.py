@@ -512,16 +512,10 @@ def _named(text: str) -> set[str]:
 # 唔 only before a word it negates (唔該, 唔啱, 可唔可以): alone or doubled it is a
 # mainland "um" (唔，好吧; 唔唔). Common words Mandarin hardly writes: 咩 (what; not a
 # sheep's 咩咩), 乜嘢 / 做乜 (what, why), 點樣 (how; not 有點樣子, a bit like), 佢 (he, she),
-# 嘢 (thing), 啲 (some), 俾 (give; not 俾斯麦 nor the literary 俾使 / 俾便), 咁 (so);
-# 係 (is; not 關係, 聯係, 係數 or a Taiwan form's 係指), 嚟 (come), 啱 (right, just), 嗰 (that),
-# 喇 (not 喇叭, 喇嘛), 窿 (a hole; not Mandarin's 窟窿), 點算 (what now; not 點算庫存, to
-# count), 搵, 睇, 攞, 畀 (find, look, take, give), 幾多 / 幾錢 (how much), 仲未 / 仲有 (still;
-# not 仲介): "件衫收到有個窿，點算？" got Taiwan wording.
+# 嘢 (thing), 啲 (some), 俾 (give; not 俾斯麦 nor the literary 俾使 / 俾便), 咁 (so).
 _CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|哋|冇|點計|幾耐|"
                         r"(?<!咩)咩(?!咩)|乜(?=嘢|野|事)|[做為为]乜|(?<![一有差])[點点][樣样](?![子品本式])|"
-                        r"佢|嘢|啲|(?<!睥)俾(?![斯使便倪])|咁|"
-                        r"(?<![關关聯联維维干幹])係(?![數数指因由屬属])|嚟|啱|嗰|(?<!哈)喇(?![叭嘛])|(?<![窟穹])窿|"
-                        r"[點点]算(?=[\s?？!！。，,~～呀啊啦好]|$)|搵|睇|攞|畀|幾多|幾錢|仲(?=[未有係要冇唔])")
+                        r"佢|嘢|啲|(?<!睥)俾(?![斯使便倪])|咁")
 
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.

@@ -1921,12 +1921,6 @@ def test_a_script_neutral_cantonese_message_gets_traditional_drafts(assistant, m
     ("咩？", True), ("我想問下點樣退貨", True), ("佢話幾時到", True), ("買咗啲嘢", True), ("可以俾錢未", True),
     ("點解咁慢", True), ("做乜仲未發貨", True), ("乜嘢時候到", True),
     ("俾斯麦传记有货吗", False), ("看起來有點樣子", False), ("一点样品都没有吗", False), ("羊咩咩玩偶", False),
-    # 係, 嚟, 啱, 嗰, 喇, 窿, 點算, 搵, 睇, 攞, 畀, 幾多, 仲未 were none: Taiwan wording for "件衫收到有個窿，點算？"
-    ("件衫收到有個窿，點算？", True), ("訂單號係2026113012345678", True), ("幾時嚟貨", True), ("啱啱收到", True),
-    ("嗰件有貨嗎", True), ("等了兩個禮拜喇", True), ("搵不到訂單", True), ("睇到訂單了", True), ("攞貨要帶證件嗎", True),
-    ("畀錢之後幾時寄", True), ("幾多錢運費", True), ("仲未收到", True),
-    ("沒關係，我再等等", False), ("喇叭有雜音", False), ("衣服破了一個窟窿", False), ("係數怎麼算", False),
-    ("仲介費怎麼算", False), ("點算庫存要多久", False),
 ])
 def test_common_cantonese_words_call_for_hong_kong_wording(message, cantonese):
     """咩, 點樣, 佢, 嘢, 啲, 俾, 咁 and 乜 were not known as Cantonese: "我想問下點樣退貨" got
