@@ -1032,13 +1032,11 @@ class Assistant:
         talk = [key] + list(earlier[::-1])
         asked = next((a for t in talk if (a := _asked_from(t))), set())
         if (away := [h for h in cands if _elsewhere(h, asked, u.script)]) and \
-                (any(h.confidence >= self.plausible for h in cands if h not in away) or "abroad" in asked):
+                (len(away) < len(cands) or "abroad" in asked):
             # Another region's entry (a Hong Kong freight answer for a Taiwan customer,
             # 統編 for a mainland one) is no answer, option or second answer while another
-            # entry may answer: one matched plausibly, not any hit however weak (a Hong Kong
-            # shop's 運費點計 answered no simplified-script "运费怎么算" at all). For a place
-            # abroad (能寄到新加坡吗) never: what the shop promises Hong Kong, Macau and
-            # Taiwan it does not promise there.
+            # entry may answer. For a place abroad (能寄到新加坡吗) never: what the shop
+            # promises Hong Kong, Macau and Taiwan it does not promise there.
             cands = [h for h in cands if h not in away]
             notes.append(f"written for customers elsewhere, left out: {', '.join(h.entry_id for h in away)}")
             # Listed after the entries that may answer: "发票能开公司抬头吗" tied the Taiwan

@@ -918,23 +918,6 @@ def test_an_entry_written_for_another_region_is_listed_after_the_entries_that_ma
     assert [h.id for h in s.hits] == ["invoice", "wrong", "tw_invoice"]
 
 
-@pytest.mark.parametrize("message, answered", [("运费怎么算", "hk_fee"), ("可以到便利店取货吗", "tw_pickup")])
-def test_an_entry_for_one_region_answers_a_simplified_message_when_no_other_may(shop_kb, message, answered):
-    """A Hong Kong shop's "運費點計？" (or a Taiwan shop's 超商 entry) answered no simplified-script
-    customer: any other hit, however weak, counted as an entry that may answer, so the
-    confident one was left out and the draft was the holding line."""
-    hits = [_said_so(_hit("hk_fee", "運費點計？", 0.9, 2.5, ["運費"]), "單筆訂單滿HK$400免運費，未滿收HK$30。"),
-            _said_so(_hit("tw_pickup", "可以超商取貨嗎？", 0.9, 2.5, ["取貨"]), "可以，支援7-11、全家超商取貨。"),
-            _hit("points", "會員積分點用？", 0.3, 1.2, ["會員"]), _hit("stock", "缺貨幾時補貨？", 0.2, 1.0, ["補貨"])]
-    hits = [h for h in hits if h.entry_id == answered] + hits[2:]
-    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
-    assert s.drafts[0].entry_ids == [answered] and not s.no_match, [(d.style, d.entry_ids) for d in s.drafts]
-    # another entry that may answer still comes first
-    hits[1] = replace(hits[1], confidence=0.8)
-    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
-    assert s.drafts[0].entry_ids == ["points"], [(d.style, d.entry_ids) for d in s.drafts]
-
-
 @pytest.mark.parametrize("context, confidence, answered", [
     ([{"role": "customer", "text": "請問可以寄到台灣嗎"}, {"role": "agent", "text": "可以的喔"}], 0.83, "tw_fee"),
     ([], 0.83, "fee"),  # a region the talk never named: the top entry
