@@ -486,17 +486,21 @@ def _cut(text: str, width: float) -> str:
 # (请…把订单号发给我们, 请提供订单号) and the number as one item of a list of things to
 # send (把订单号和新地址发给客服): "随时把订单号发给客服查询进度" and "最近一笔订单号" stay.
 # Taiwan shops write 訂單編號.
-_ORDER_WORD = r"(?:订单编?号|訂單編?號)"
+_ORDER_WORD = r"(?:订单编?号码?|訂單編?號碼?)"
 # The variable an editor may have put after it goes too ("请您提供订单号{订单号}，…" would
 # leave the bare number hanging).
 _ORDER_VARIABLE = r"(?:\s*[:：]?\s*\{\s*(?:订单号|訂單號)\s*(?:\|\|[^{}]*)?\})?"
 _ASKS_ORDER = re.compile(r"(?:请|請)您?先?(?:(?:把|将|將)" + _ORDER_WORD + _ORDER_VARIABLE
                          + r"(?:发给|發給|告诉|告訴|发送给|發送給)(?:我们|我們|客服)(?:看一下|看看)?|提供" + _ORDER_WORD
-                         + _ORDER_VARIABLE + ")")
+                         # a request that goes on ("请提供订单号跟客服核实", "…同时上传照片") stays whole
+                         + _ORDER_VARIABLE + r"(?=[，,。！？!?；;\s]|$))")
 _CLAUSE_START = re.compile(r"(^|[，,。！？!?；;\s])$")
-# "and" between the things to send: Hong Kong writes 同 (not 同时, 同样), Taiwan 跟 (not 跟进).
-# The number's variable goes with it: "请提供订单号{订单号}和新地址" left "和新地址".
-_AND = r"(?:和|、|以及|及|與|与|同(?![时時步样樣意等])|跟(?![进進]))"
+# "and" between the things to send: Hong Kong writes 同 or 同埋 (not 同时, 同样), Taiwan 跟 (not
+# 跟进, 跟踪); but 同 and 跟 before whom it is sent to are "to" ("請將訂單號同我哋講",
+# "請把訂單編號跟客服說一下"). The number's variable goes with it: "请提供订单号{订单号}和新地址"
+# left "和新地址".
+_TO_WHOM = r"我|你|您|客服|店|商家|他|她"
+_AND = rf"(?:和|、|以及|及|與|与|同埋|同(?![时時步样樣意等]|{_TO_WHOM})|跟(?![进進踪蹤]|{_TO_WHOM}))"
 # So does the number sent along with the photos: 连同订单号一起发给我们, 連同訂單號一齊發俾我哋.
 _ORDER_IN_LIST = re.compile(r"(?<=[把将將供楚、和并])" + _ORDER_WORD + _ORDER_VARIABLE + _AND
                             + r"|" + _AND + _ORDER_WORD + _ORDER_VARIABLE + r"(?=[发發告给給])"

@@ -995,6 +995,9 @@ def test_a_stage_written_in_traditional_script_is_the_same_stage(tmp_path):
     # sent along with the photos: 連同訂單號…一齊發俾我哋 (Hong Kong), 连同订单号一起发给我们
     ("請影低瑕疵位置，連同訂單號{訂單號}一齊發俾我哋，核實後會換貨。", "請影低瑕疵位置，一齊發俾我哋，核實後會換貨。"),
     ("请拍照连同订单号一起发给我们，核实后补发。", "请拍照一起发给我们，核实后补发。"),
+    # Hong Kong's 同埋 (and); 訂單號碼 is the same word
+    ("請將訂單號同埋相片發俾我哋，我哋會盡快處理。", "請將相片發俾我哋，我哋會盡快處理。"),
+    ("抱歉！請提供訂單號碼，我哋即刻幫你查。", "抱歉！我哋即刻幫你查。"),
 ])
 def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, without):
     h = hit("ask", answer, tags=["物流"])
@@ -1012,6 +1015,11 @@ def test_an_answer_does_not_ask_for_the_order_number_the_customer_gave(answer, w
     "请提供最近一笔订单号和收货信息核实身份。",  # which number is asked for: not the one given
     "订单号和物流单号都能在订单详情里看到。",  # no request at all
     "请把订单号发给我们。",  # nothing else would be left
+    # 同 and 跟 before whom it is told to are "to", not "and" ("請將訂單號同我哋講" lost its number
+    # and became "請將我哋講"); a request that goes on stays whole ("请提供订单号跟客服核实" left
+    # "跟客服核实…", "请提供订单号同时上传照片" "同时上传照片")
+    "请将订单号同我哋讲，我哋帮你跟进。", "请把订单编号跟客服说一下，我们会协助处理。",
+    "请提供订单编号跟我们确认后再退款。", "请提供订单号跟客服核实后办理退款。", "请提供订单号同时上传照片，我们尽快处理。",
 ])
 def test_an_answer_keeps_what_is_no_request_for_the_given_order_number(answer):
     d = composer().concise(u_(first=False), hit("keep", answer, tags=["物流"]), {"订单号": "202611281234567"}, "k")
