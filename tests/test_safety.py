@@ -280,8 +280,7 @@ def test_conduct_words_flag_where_no_warning_covers_them(text, flagged):
     ("私下转账给我，我马上发货", [("私下转账", "站外交易")]), ("不用走平台，省手续费", [("不用走平台", "站外交易")]),
     # as a Taiwan or Hong Kong shop writes it: LINE and WhatsApp are its 微信, 匯款 its 转账
     ("加我LINE：shop_tw88 私下匯款比較便宜", [("加我LINE", "站外交易"), ("私下匯款", "站外交易")]),
-    ("直接匯款就好", [("直接匯款", "站外交易")]), ("匯款給我", [("匯款給我", "站外交易")]), ("加我WhatsApp傾", [("加我WhatsApp", "站外交易")]),
-    ("有問題私訊我", [("私訊我", "站外交易")]),
+    ("匯款給我", [("匯款給我", "站外交易")]), ("加我WhatsApp傾", [("加我WhatsApp", "站外交易")]),
     # rewards for a good review, or for changing or deleting a bad one
     ("晒图返红包", [("晒图返", "诱导好评")]), ("好评返现5元", [("好评返现", "诱导好评")]),
     ("追评改成好评给你补偿", [("追评改", "诱导好评"), ("好评给你补", "诱导好评")]),
@@ -308,6 +307,8 @@ def test_shipped_lists_flag_what_the_platforms_penalise_with_its_reason(text, fl
     "本店不支持私下交易，请在平台内下单付款", "请勿添加任何自称客服的微信", "我们不会索要验证码、密码，也不会要求您转账",
     "本店不做好评返现，欢迎如实评价", "客服不会以任何理由要求您加微信或QQ", "请勿向任何人透露银行卡密码和验证码",
     "本店从不刷单", "本品为普通化妆品，不能治疗皮肤疾病", "凡是让您私下转账的都是骗子",
+    # a refund paid into the customer's bank account, and the platform's own chat (蝦皮, 粉絲專頁)
+    "退款會直接匯款至您的銀行帳戶", "有問題歡迎私訊我們的粉絲專頁",
     # what the sample shop's answers say about payment and accounts
     "退到支付宝或微信一般24小时内到账", "用手机号接收验证码就能免费注册", "在登录页点击“忘记密码”，输入注册手机号并填写验证码",
 ])
