@@ -2645,3 +2645,50 @@ def test_a_farewell_that_asks_or_reports_something_is_still_answered(shop_kb, me
     broken = _said_so(_hit("broken", "收到商品破损怎么办", 0.9, 2.4, ["破损"]), "请拍下破损商品的照片发给我们。")
     s = Assistant(_Answers(shop_kb, [broken]), composer()).suggest(message, [])
     assert s.drafts[0].entry_ids == ["broken"], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+_SHIPPED = {  # what these messages matched on the shipped sample, each confident enough to answer
+    "complaint": replace(_said_so(_hit("k191", "客服态度太差，我要投诉！", 0.67, 2.3, ["投诉"]),
+                                  "非常抱歉给您带来不愉快的体验，客服主管会在24小时内给您回电。"), category="投诉"),
+    "hours": _said_so(_hit("k003", "客服几点上班？工作时间是多久", 0.88, 2.4, ["客服"]), "人工客服每天09:00-23:00在线。"),
+    "live": _said_so(_hit("k227", "直播专享价怎么下单才能买到？", 0.89, 2.4, ["直播"]), "直播进行时通过直播间的商品链接下单。"),
+    "abroad": _said_so(_hit("k213", "可以寄到国外吗？", 0.92, 2.4, ["海外"]), "目前只发中国大陆和港澳台地区。"),
+    "courier": _said_so(_hit("k106", "默认发什么快递？", 0.93, 2.4, ["快递"]), "默认由中通或韵达发货。"),
+    "warranty": _said_so(_hit("k186", "保修需要保修卡或发票吗？", 0.8, 2.4, ["保修"]), "保修时请提供订单号。"),
+    "gift": _said_so(_hit("k126", "赠品没有收到怎么办？", 0.95, 2.4, ["赠品"]), "请先确认订单页面是否显示了该赠品。"),
+    "price": _said_so(_hit("k216", "能便宜点吗？可以讲价吗", 0.89, 2.4, ["价格"]), "我们的商品都是明码标价。"),
+    "genuine": _said_so(_hit("k007", "你们家的东西是正品吗", 0.85, 2.4, ["正品"]), "本店商品均由品牌方或授权渠道供货。"),
+    "card": _said_so(_hit("k077", "可以用银行卡直接付款吗？", 0.86, 2.4, ["付款"]), "储蓄卡和信用卡都可以。"),
+    "broken": _said_so(_hit("k120", "包裹到了发现商品破损怎么办？", 0.84, 2.4, ["破损"]), "请拍下破损商品的照片发给我们。"),
+}
+
+
+@pytest.mark.parametrize("message, matched", [
+    ("我想应聘你们的客服", "complaint"), ("你们招不招兼职客服", "hours"), ("你好，请问你们还招客服吗", "hours"),
+    ("简历发哪个邮箱比较好", "hours"), ("你们招主播吗？我有三年经验", "live"),
+    ("我们是做直播带货的，想跟贵店谈合作", "live"), ("想做你们家的代理，有什么条件", "warranty"),
+    ("我们工厂可以给你们供货，价格好商量", "genuine"), ("需要刷好评吗，五毛一条", "gift"),
+    ("帮你们店铺做推广，要了解一下吗", "price"), ("想加盟你们，加盟费多少", "price"), ("日赚三百，在家就能做", "hours"),
+    ("能寄到火星吗", "abroad"),
+])
+def test_a_message_that_is_no_customers_question_gets_no_entry(shop_kb, message, matched):
+    """"我想应聘你们的客服" matched the complaint entry on 客服 and drew an apology promising a
+    supervisor's callback; 你们招不招兼职客服 got the service hours, a live-streamer's offer of
+    business the live-stream price: a job application, a business proposal or spam is no
+    customer's question, and no entry answers it."""
+    s = Assistant(_Answers(shop_kb, [_SHIPPED[matched]]), composer()).suggest(message)
+    assert s.no_match and s.drafts[0].style == "no_match" and not any(d.entry_ids for d in s.drafts), \
+        [(d.style, d.entry_ids, d.text) for d in s.drafts]
+    assert s.intent != "complaint" and not any("主管" in d.text for d in s.drafts)
+
+
+@pytest.mark.parametrize("message, matched", [
+    ("合作快递是哪家", "courier"), ("你们和哪些快递合作", "courier"), ("代理商品有保修吗", "warranty"),
+    ("广告上说的赠品呢", "gift"), ("推广期间的优惠还有吗", "price"), ("直播间的券在哪领", "live"),
+    ("客服什么时候上班", "hours"), ("我要投诉客服", "complaint"), ("客服态度差", "complaint"),
+    ("你们是代理商吗", "genuine"), ("招商银行卡能付款吗", "card"), ("我想应聘客服，但是上次买的杯子碎了", "broken"),
+])
+def test_a_customers_question_sharing_a_job_or_business_word_is_answered(shop_kb, message, matched):
+    hit = _SHIPPED[matched]
+    s = Assistant(_Answers(shop_kb, [hit]), composer()).suggest(message)
+    assert not s.no_match and s.drafts[0].entry_ids == [hit.entry_id], [(d.style, d.entry_ids) for d in s.drafts]
