@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kefu.kb.errors import KefuError
 from kefu.kb.feedback import mask
@@ -322,16 +322,21 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
     goes in as it was given.
 
     `slots`, when given, gets a Slot for each variable without a fallback (its value or its
-    blank), at its place in the returned text."""
+    blank), and for each with a fallback that got a value (the fallback is what the client
+    shows when that value is emptied), at its place in the returned text."""
     missing: list[str] = []
     given = {to_simplified(k.strip()): v for k, v in values.items() if v and v.strip()}  # blank: not given
 
+    def shown_fallback(m: re.Match) -> str | None:
+        fallback = m.group(2)
+        return convert(fallback) if convert and fallback else fallback
+
     def sub(m: re.Match) -> str:
-        name, fallback = to_simplified(m.group(1).strip()), m.group(2)
+        name = to_simplified(m.group(1).strip())
         if name in given:
             return given[name]
-        if fallback is not None:
-            return convert(fallback) if convert and fallback else fallback
+        if m.group(2) is not None:
+            return shown_fallback(m)
         if name not in missing:
             missing.append(name)
         return placeholder(name) if placeholder else f"【请填写{name}】"
@@ -352,10 +357,12 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
     pos = len(pieces[0])
     for m, piece in zip(found, pieces[1:]):
         value = sub(m)
-        if slots is not None and m.group(2) is None:
-            name = to_simplified(m.group(1).strip())
+        name = to_simplified(m.group(1).strip())
+        # A fallback shown is the entry's words; a value in its place is the agent's, and
+        # follows the box it came from (emptied, the fallback is back).
+        if slots is not None and (m.group(2) is None or name in given):
             blank = placeholder(name) if placeholder else f"【请填写{name}】"
-            slots.append(Slot(name, pos, pos + len(value), blank))
+            slots.append(Slot(name, pos, pos + len(value), blank, shown_fallback(m)))
         out += [value, piece]
         pos += len(value) + len(piece)
     return "".join(out), missing
@@ -366,11 +373,14 @@ class Slot:
     """Where a variable stands in a draft's text (start and end count code points, as a
     Flag's do): its value, or `blank`, the 【请填写…】 shown while it has none. A client
     that lets the agent edit a draft and fill in values keeps the values in their places
-    through the edit (the panel: web/static/panel.js)."""
+    through the edit (the panel: web/static/panel.js). `fallback`: for a variable written
+    with one ({商品名||这款}) that got a value, the text shown in its place without a value
+    (converted to the customer's script, as the draft is); None for one without."""
     variable: str
     start: int
     end: int
     blank: str
+    fallback: str | None = None
 
 
 @dataclass
@@ -706,7 +716,7 @@ class Composer:
             if source == "entry":
                 entry_spans.append((pos, pos + len(text)))
             missing += [m for m in miss if m not in missing]
-            slots += [Slot(f.variable, pos + f.start, pos + f.end, f.blank) for f in found]
+            slots += [replace(f, start=pos + f.start, end=pos + f.end) for f in found]
             texts.append(text)
             pos += len(text)
         full = "".join(texts)

@@ -10,7 +10,7 @@ import json
 import shutil
 import subprocess
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from kefu.kb.errors import EmptyQuery, KefuError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
 from kefu.kb.text import MAX_MESSAGE, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.assistant import Assistant
-from kefu.suggest.draft import Composer
+from kefu.suggest.draft import Composer, Slot
 from kefu.suggest.retrieve import Fusion, Retriever
 
 EXCHANGE = entry_dict("exchange", "怎么换货", "订单页申请换货，48小时内审核。", similar=["我要换货", "能换个尺码吗"],
@@ -39,7 +39,7 @@ SUGGESTION_KEYS = {"suggestion_id", "script", "intent", "stage", "sentiment", "u
 HIT_KEYS = {"id", "kind", "question", "matched", "answer", "category", "confidence", "scores"}
 DRAFT_KEYS = {"text", "entry_ids", "style", "missing_variables", "flags", "explanation", "slots"}
 FLAG_KEYS = {"word", "start", "end", "reason", "source"}
-SLOT_KEYS = {"variable", "start", "end", "blank"}
+SLOT_KEYS = {"variable", "start", "end", "blank", "fallback"}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,7 @@ def test_suggestion_shape_is_frozen(assistant):
             assert set(f) == FLAG_KEYS
         for f in dr["slots"]:
             assert set(f) == SLOT_KEYS
+    assert {f.name for f in fields(Slot)} == SLOT_KEYS  # this message's drafts have no variable
     json.dumps(d, ensure_ascii=False)  # the CLI and the web API print it as JSON
     assert d["suggestion_id"] is None
     assert (d["script"], d["intent"], d["stage"], d["first_message"], d["no_match"]) == (

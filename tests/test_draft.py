@@ -900,6 +900,21 @@ def test_slots_say_where_each_value_or_blank_stands(script, blank):
     assert d.missing_variables == ["运单号"]
 
 
+@pytest.mark.parametrize("script, fallback, blank", [(SIMPLIFIED, "这款", "【请填写商品名】"),
+                                                     (TRADITIONAL, "這款", "【請填寫商品名】")])
+def test_a_value_in_place_of_a_fallback_is_a_slot_that_knows_its_fallback(script, fallback, blank):
+    """{商品名||这款} given 青禾T恤 shows the value: were it no slot, the panel kept the old
+    name there once the agent edited the draft and the box above was corrected, while
+    {商品名} beside it took the new one. Emptied, it shows its fallback, not a blank."""
+    h = hit("v", "{商品名||这款}很保暖，{商品名}现货。", tags=["发货"])
+    d = composer().concise(u_(script=script), h, {"商品名": "青禾T恤"}, "k")
+    points = list(d.text)
+    shown = [("".join(points[f.start:f.end]), f.blank, f.fallback) for f in d.slots]
+    assert shown == [("青禾T恤", blank, fallback), ("青禾T恤", blank, None)]
+    none = composer().concise(u_(script=script), h, {}, "k")  # a fallback shown is the entry's words
+    assert [("".join(list(none.text)[f.start:f.end]), f.fallback) for f in none.slots] == [(blank, None)]
+
+
 def test_variable_values_are_sent_as_typed_in_a_traditional_draft():
     h = hit("v", "{商品名}很保暖，{客户称呼||亲}放心。", tags=["售前"])
     d = composer().concise(u_(script=TRADITIONAL), h, {"商品名": "U盘收纳包"}, "k")

@@ -973,6 +973,18 @@ def test_openapi_documents_every_api_route(app):
         assert method.lower() in SPEC["paths"][path], f"{method} {rule} is not in the OpenAPI document"
 
 
+def test_openapi_describes_a_drafts_slots_as_the_api_returns_them():
+    """A client filling values into an edited draft reads its slots from the document:
+    each field of suggest/draft.py's Slot, `fallback` among them, is described there."""
+    from dataclasses import fields
+
+    from kefu.suggest.draft import Slot
+
+    said = SPEC["components"]["schemas"]["Draft"]["properties"]["slots"]
+    assert set(said["items"]["properties"]) == {f.name for f in fields(Slot)}
+    assert said["items"]["properties"]["fallback"]["type"] == ["string", "null"] and "fallback" in said["description"]
+
+
 def test_openapi_describes_validity_bounds_as_the_api_returns_them(api):
     """valid_from and valid_to were declared `format: date-time` (RFC 3339: a time and an
     offset), but a bound is stored as a date (2026-11-11) or a local time without offset

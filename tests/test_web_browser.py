@@ -1768,6 +1768,42 @@ def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, ne
     assert "订单202401010005" in text and "运单号" not in text and text.endswith("好的。"), text
 
 
+def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
+    """{商品名||这款}很保暖，{商品名}现货: only {商品名} was a slot, so once the agent edited
+    the draft, correcting the box above gave 青禾T恤很保暖，青禾卫衣现货. Emptied above, the
+    first shows its fallback again, and is not counted as missing."""
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": "羽绒服保暖吗", "similar": ["羽绒服暖和吗"],
+                                     "answer": "{商品名||这款}很保暖，{商品名}现货，放心拍。"}, author="test")
+    try:
+        page = new_page()
+        login(page, servers.url)
+        ask(page, "羽绒服保暖吗")
+        box = page.locator("#kp-values input[aria-label=商品名]")
+
+        def fill(value: str, shown: str) -> None:
+            box.fill(value)
+            page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
+                && [...document.querySelectorAll('.kp-draft-text')].some(n => n.textContent.includes(v))""", arg=shown)
+        fill("青禾T恤", "青禾T恤很保暖，青禾T恤现货")
+        texts = draft_texts(page)
+        card = page.locator(".kp-draft").nth(next(i for i, t in enumerate(texts) if "青禾T恤很保暖" in t))
+        card.get_by_role("button", name="编辑").click()
+        card.locator("textarea").press("Control+End")
+        card.locator("textarea").press_sequentially("好的。")
+        card.get_by_role("button", name="完成").click()
+        fill("青禾卫衣", "青禾卫衣很保暖")
+        text = card.locator(".kp-draft-text").inner_text()
+        assert "青禾卫衣很保暖，青禾卫衣现货" in text and "T恤" not in text and text.endswith("好的。"), text
+        fill("", "这款很保暖")
+        text = card.locator(".kp-draft-text").inner_text()
+        assert "这款很保暖，【请填写商品名】现货" in text and text.endswith("好的。"), text
+        assert card.locator(".kp-missing").inner_text().startswith("待填写：商品名 ·")
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
 def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_page, box):
     """The hint says Esc 回到草稿, but only the message box heeded it: after filling in a

@@ -783,7 +783,7 @@
       if (typeof carry.text === "string") {
         const template = Array.isArray(carry.template) && carry.template.every(isPart)
           ? carry.template : templateOf({ segments: segmentsOf(carry.text, d, item.blanks) });
-        for (const part of template) if (typeof part !== "string") knowBlank(item.blanks, part);
+        for (const part of template) if (typeof part !== "string") knowBlank(item.blanks, part.slice(0, 2));
         item.segments = fillIn(template, d);
         item.text = item.segments.map((part) => part.text).join("");
       }
@@ -1115,7 +1115,7 @@
   }
 
   /** Draft `d`'s slots (suggest/draft.py's Slot) in UTF-16 units: [{start, end, blank,
-   * variable}], in order; none when any is out of place (a value could be taken for the
+   * variable, fallback}] (fallback: null for a variable without one), in order; none when any is out of place (a value could be taken for the
    * agent's words or the other way round): on another variable's blank, unless that is the
    * value filled in above (【请填写运单号】 typed into 订单号's box). */
   function slotsOf(d) {
@@ -1128,17 +1128,19 @@
       const last = out.length ? out[out.length - 1].end : 0;
       if (!f || !Number.isInteger(f.start) || !Number.isInteger(f.end) || f.start < 0 || f.end < f.start
           || f.end >= units.length || typeof f.variable !== "string" || typeof f.blank !== "string"
-          || !isBlank(f.blank) || units[f.start] < last) return [];
+          || !isBlank(f.blank) || f.fallback != null && typeof f.fallback !== "string" || units[f.start] < last) return [];
       const shown = text.slice(units[f.start], units[f.end]);
       if (isBlank(shown) && shown !== f.blank && shown !== values[f.variable]) return [];
-      out.push({ start: units[f.start], end: units[f.end], blank: f.blank, variable: f.variable });
+      out.push({ start: units[f.start], end: units[f.end], blank: f.blank, variable: f.variable,
+        fallback: typeof f.fallback === "string" ? f.fallback : null });
     }
     return out;
   }
 
   // A card's text is kept as segments, {text, slot}: the text as shown, cut where a variable
-  // of the draft stands (slot: [blank, name]), shown as its value when one is filled in above
-  // and as the blank itself when not. An edited text is carried to the next render as its
+  // of the draft stands (slot: [blank, name], or [blank, name, fallback] for one written
+  // with a fallback), shown as its value when one is filled in above and as its fallback,
+  // else the blank itself, when not. An edited text is carried to the next render as its
   // template (templateOf) and filled again there (fillIn): filled in once, a value typed key
   // by key left its first digits in the text and no blank for the rest (订单2), and a value
   // corrected or emptied above never reached the edited draft. The server says where its
@@ -1153,7 +1155,8 @@
     if (text === d.text) {
       for (const slot of slotsOf(d)) {
         if (slot.start > pos) out.push({ text: text.slice(pos, slot.start), slot: null });
-        out.push({ text: text.slice(slot.start, slot.end), slot: [slot.blank, slot.variable] });
+        const part = slot.fallback === null ? [slot.blank, slot.variable] : [slot.blank, slot.variable, slot.fallback];
+        out.push({ text: text.slice(slot.start, slot.end), slot: part });
         pos = slot.end;
       }
     }
@@ -1183,22 +1186,23 @@
     return out;
   }
 
-  /** A card's text as a template: its words (strings) and its blanks ([blank, name]). */
+  /** A card's text as a template: its words (strings) and its slots ([blank, name] or
+   * [blank, name, fallback]). */
   function templateOf(item) {
     return item.segments.map((part) => part.slot || part.text);
   }
 
   function isPart(part) {
     return typeof part === "string"
-      || Array.isArray(part) && part.length === 2 && typeof part[1] === "string" && typeof part[0] === "string"
-        && isBlank(part[0]);
+      || Array.isArray(part) && (part.length === 2 || part.length === 3 && typeof part[2] === "string")
+        && typeof part[1] === "string" && typeof part[0] === "string" && isBlank(part[0]);
   }
 
   /** A template's segments with the values known now: the one filled in above (braces
    * written full-width, as suggest/draft.py's literal_values writes the server's), else the
    * one draft `d` holds in its slot for that variable (the server fills some in itself: an
    * order number from the customer's message, a shared product's name, which have no box
-   * above); a blank with neither stays. */
+   * above); with neither, its fallback, else its blank. */
   function fillIn(template, d) {
     const given = filledValues();
     const held = {};
@@ -1209,18 +1213,18 @@
     return template.map((part) => {
       if (typeof part === "string") return { text: part, slot: null };
       const value = given[part[1]] ? given[part[1]].replace(/{/g, "｛").replace(/}/g, "｝") : held[part[1]];
-      return { text: value || part[0], slot: part };
+      return { text: value || withoutValue(part), slot: part };
     });
   }
 
-  /** Fill item's slots that show their blank with the values known now (fillIn): a blank
+  /** Fill item's slots that show no value (unfilled) with the values known now (fillIn): a blank
    * typed back or undone while the box above holds a value waited for the next render, its
    * 待填写 line shown and copying stopped on it. Called as the editor closes and before a
    * copy, never as the agent types (the text would change under the caret); an open
    * editor's text follows, its selection kept on the same words. */
   function refill(item) {
     const now = fillIn(templateOf(item), item.data);
-    const segments = item.segments.map((part, i) => (part.slot && part.text === part.slot[0] ? now[i] : part));
+    const segments = item.segments.map((part, i) => (unfilled(part) ? now[i] : part));
     const text = segments.map((part) => part.text).join("");
     if (text === item.text) return;
     if (!item.editor.hidden) {
@@ -1238,6 +1242,16 @@
     item.edited = text !== item.original;
     item.editedMark.hidden = !item.edited;
     showBlanks(item);
+  }
+
+  /** What slot `slot` shows without a value: its fallback, else its blank. */
+  function withoutValue(slot) {
+    return slot.length > 2 ? slot[2] : slot[0];
+  }
+
+  /** Whether segment `part` is a slot showing no value (its blank, or its fallback). */
+  function unfilled(part) {
+    return !!part.slot && (part.text === part.slot[0] || part.text === withoutValue(part.slot));
   }
 
   /** Remember the segments of the text `text` an open editor holds (currentText). */
