@@ -1747,6 +1747,40 @@ def test_a_value_undone_in_the_editor_follows_the_box_again(servers, new_page):
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
 
+def test_a_value_undone_after_many_keys_follows_the_box_again(servers, new_page):
+    """The editor remembered its last 100 texts, one per input event (20-30 characters
+    through an IME): a value typed over, 120 keys typed after it and all undone came back
+    as the agent's words, and kept its old number when the box was corrected."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    box = page.locator("#kp-values input[aria-label=订单号]")
+    box.fill("202401010003")
+    wait_for_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    editor.press("Control+End")
+    page.keyboard.type("好的。")
+    edited = editor.input_value()
+    at = edited.index("202401010003")
+    editor.evaluate("(t, at) => t.setSelectionRange(at, at + 12)", at)
+    page.keyboard.type("您的")
+    page.keyboard.press("Control+End")
+    for _ in range(120):  # an input event each
+        page.keyboard.press("a")
+    for _ in range(30):
+        if editor.input_value() == edited:
+            break
+        page.keyboard.press("Control+z")
+    assert editor.input_value() == edited
+    card.get_by_role("button", name="完成").click()
+    box.fill("202401010004")
+    wait_for_value(page, "202401010004")
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
+
+
 def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, new_page):
     """【请填写运单号】 filled in for 订单号 stands where another variable's blank would: the
     panel took the draft's slots for out of place and dropped them all, so an edited draft

@@ -12,6 +12,8 @@
   const DEBOUNCE_MS = 60;
   const SLOW_MS = 3000;  // an answer not back by then: say the server is slow, not just 正在查找…
   const AGAIN_MS = 500;  // a key pressed again within this is the same press (a draft's blank)
+  // What an editor remembers of its texts (UTF-16 units, about 4 MB), for undo (remember).
+  const SEEN_UNITS = 2000000;
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
@@ -927,6 +929,8 @@
   function openEditor(item, focus) {
     item.editor.value = item.text;
     item.seen = new Map();
+    item.seenUnits = 0;
+    item.opened = item.text;
     remember(item, item.text);
     item.editor.hidden = false;
     item.textNode.hidden = true;
@@ -1254,11 +1258,20 @@
     return !!part.slot && (part.text === part.slot[0] || part.text === withoutValue(part.slot));
   }
 
-  /** Remember the segments of the text `text` an open editor holds (currentText). */
+  /** Remember the segments of the text `text` an open editor holds (currentText). Bounded
+   * by their size, not their count: each input event is a text, and the last 100 were 20-30
+   * characters typed through an IME, after which a value undone came back as the agent's
+   * words. The text the editor opened with, undone to last, is never forgotten. */
   function remember(item, text) {
-    item.seen.delete(text);
+    if (item.seen.has(text)) item.seen.delete(text);
+    else item.seenUnits += text.length;
     item.seen.set(text, item.segments);
-    if (item.seen.size > 100) item.seen.delete(item.seen.keys().next().value);
+    for (const old of item.seen.keys()) {
+      if (item.seenUnits <= SEEN_UNITS) break;
+      if (old === item.opened || old === text) continue;
+      item.seen.delete(old);
+      item.seenUnits -= old.length;
+    }
   }
 
   /** Offset `at` of the text of segments `before` in the text of `after` (the same parts,
