@@ -1781,6 +1781,44 @@ def test_a_value_undone_after_many_keys_follows_the_box_again(servers, new_page)
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
 
+def test_a_simplified_blank_typed_into_a_traditional_draft_is_a_blank(servers, new_page):
+    """A traditional draft's blank is 【請填寫訂單號】: 【请填写订单号】 typed there by an agent
+    writing simplified was the agent's words, never filled from above, and its 待填写 line
+    stayed hidden. A blank of no variable the draft knows is named on that line too."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, COMPLAINT)
+    box = page.locator("#kp-values input[aria-label=订单号]")
+
+    def fill(value: str) -> None:
+        renders = page.evaluate("window.kefuRenders")
+        box.fill(value)
+        page.wait_for_function("n => window.kefuRenders > n", arg=renders)
+        page.wait_for_function("() => !document.querySelector('#kp-results').hasAttribute('aria-busy')")
+    fill("202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    at = editor.input_value().index("202401010003")
+    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    page.keyboard.type("【请填写订单号】")
+    card.get_by_role("button", name="完成").click()  # filled from above at once
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "202401010003" in text and "【" not in text, text
+    assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
+    card.get_by_role("button", name="编辑").click()
+    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    page.keyboard.type("【请填写订单号】")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("【请填写运单号】")
+    card.get_by_role("button", name="完成").click()
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：运单号 ·")
+    fill("")  # emptied above: the blank as the agent typed it
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "【请填写订单号】" in text and text.endswith("【请填写运单号】"), text
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号、运单号 ·")
+
+
 def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, new_page):
     """【请填写运单号】 filled in for 订单号 stands where another variable's blank would: the
     panel took the draft's slots for out of place and dropped them all, so an edited draft

@@ -1179,7 +1179,7 @@
       }
       let pos = 0;
       for (const m of part.text.matchAll(PLACEHOLDER)) {
-        const slot = known.find(([blank]) => blank === m[0]);
+        const slot = blankOf(known, m[0]);
         if (!slot) continue;
         if (m.index > pos) out.push({ text: part.text.slice(pos, m.index), slot: null });
         out.push({ text: m[0], slot });
@@ -1188,6 +1188,21 @@
       if (pos < part.text.length) out.push({ text: part.text.slice(pos), slot: null });
     }
     return out;
+  }
+
+  /** The slot [blank, name] of the blank `blank` typed in an editor, when it is one of
+   * `known`'s in either script: an agent typing simplified 【请填写订单号】 into a
+   * traditional draft, whose blank is 【請填寫訂單號】, means the same variable. It keeps
+   * the blank as typed, shown while no value is filled in. */
+  function blankOf(known, blank) {
+    const name = blankName(blank);
+    const pair = known.find(([b, variable]) => b === blank || blankName(b) === name || variable === name);
+    return pair ? [blank, pair[1]] : null;
+  }
+
+  /** The name in blank `blank` (【請填寫訂單號】: 訂單號). */
+  function blankName(blank) {
+    return blank.replace(/^【(?:请填写|請填寫)/, "").replace(/】$/, "");
   }
 
   /** A card's text as a template: its words (strings) and its slots ([blank, name] or
@@ -1342,10 +1357,11 @@
     const blank = !!firstBlank(item.text);
     item.card.classList.toggle("kp-has-blanks", blank);
     // The variables whose blanks the text still holds: one typed over in the editor, or
-    // filled in above, is done; one emptied above is back.
-    const left = [...new Set(item.segments.filter((part) => part.slot && part.text === part.slot[0])
-      .map((part) => part.slot[1]))];
-    if (left.length) item.missingNames.textContent = left.join("、");
+    // filled in above, is done; one emptied above is back. Any other blank is named as
+    // written: the line was hidden while copying stopped on it.
+    const left = item.segments.flatMap((part) => (part.slot && part.text === part.slot[0] ? [part.slot[1]]
+      : (part.text.match(PLACEHOLDER) || []).map(blankName)));
+    item.missingNames.textContent = [...new Set(left)].join("、");
     const shown = blank && !!item.missingNames.textContent;
     item.missing.hidden = !shown;
     // Focusing a card (↑/↓) reads its label, 草稿 1：温和, then this: the draft and its blanks.
