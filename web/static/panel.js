@@ -77,7 +77,7 @@
     headers: null,        // auth headers for /api
     seq: 0,               // number of the latest suggest request; older answers are dropped
     controller: null,     // AbortController of the request in flight
-    timer: 0,
+    timer: 0,             // the debounce timer of a change not yet asked about (0: none)
     inputAt: 0,           // performance.now() of the input event that the next request answers
     suggestion: null,
     message: null,        // the message the shown suggestion answers
@@ -397,6 +397,7 @@
 
   async function run() {
     clearTimeout(state.timer);
+    state.timer = 0;
     if (!state.headers) return;
     const seq = ++state.seq;
     if (state.controller) state.controller.abort();
@@ -422,7 +423,7 @@
       data = await post(cfg.suggest_url, body, controller.signal);
     } catch (err) {
       if (seq !== state.seq || err.name === "AbortError") return;
-      el.results.removeAttribute("aria-busy");
+      answered();
       if (err.status === 401) return;
       showError(err);
       return;
@@ -454,6 +455,13 @@
    * request for the current one is answered: dimmed, and not to be copied (see stale). */
   function busy() {
     el.results.setAttribute("aria-busy", "true");
+  }
+
+  /** The request for the current text is answered: the drafts may be copied, unless a
+   * change made meanwhile waits for its own (a key typed into 填写变量 as the answer came):
+   * copying then filled the card's blank with the newer value, a text it did not show. */
+  function answered() {
+    if (!state.timer) el.results.removeAttribute("aria-busy");
   }
 
   /** True, with a note, while the shown drafts answer an older text: copying one then
@@ -570,7 +578,7 @@
     el.results.replaceChildren(...parts);
     el.results.dataset.seq = String(seq);
     el.results.dataset.suggestionId = s.suggestion_id || "";
-    el.results.removeAttribute("aria-busy");
+    answered();
     for (const item of state.drafts) fitEditor(item.editor);  // editors kept open from the last answer
     updateValues(drafts);
     if (selected >= 0 && selected < state.drafts.length) select(selected);
@@ -1240,8 +1248,12 @@
    * typed back or undone while the box above holds a value waited for the next render, its
    * 待填写 line shown and copying stopped on it. Called as the editor closes and before a
    * copy, never as the agent types (the text would change under the caret); an open
-   * editor's text follows, its selection kept on the same words. */
+   * editor's text follows, its selection kept on the same words, and so does a closed
+   * card's: a copy sends what the card shows. A card not edited is the server's draft for
+   * the values it was asked with: filled from a newer value, it was copied and recorded as
+   * an edit the agent never made. */
   function refill(item) {
+    if (!item.edited) return;
     const now = fillIn(templateOf(item), item.data);
     const segments = item.segments.map((part, i) => (unfilled(part) ? now[i] : part));
     const text = segments.map((part) => part.text).join("");
@@ -1260,6 +1272,7 @@
     item.text = text;
     item.edited = text !== item.original;
     item.editedMark.hidden = !item.edited;
+    if (item.editor.hidden) item.textNode.replaceChildren(...highlighted(text, item.edited ? [] : item.data.flags));
     showBlanks(item);
   }
 
