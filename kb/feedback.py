@@ -321,6 +321,12 @@ class ContradictingFeedback(BadFeedback):
         super().__init__("draft", message)
 
 
+def _stored_draft(draft: dict) -> dict:
+    """`draft` as the log keeps it: its text masked, and without its slots, which say where
+    values stand in the text as shown (for the panel) and no longer fit the masked one."""
+    return {**{k: v for k, v in draft.items() if k != "slots"}, "text": mask(draft["text"])}
+
+
 @dataclass
 class FeedbackLog:
     db: object  # sqlite_utils.Database, migrated by Store
@@ -357,7 +363,7 @@ class FeedbackLog:
                 [sid, _now(), mask(message),
                  json.dumps([{**t, "text": mask(t.get("text", ""))} for t in context], ensure_ascii=False),
                  script, intent, int(no_match), json.dumps(hits, ensure_ascii=False),
-                 json.dumps([{**d, "text": mask(d["text"])} for d in drafts], ensure_ascii=False), replaces,
+                 json.dumps([_stored_draft(d) for d in drafts], ensure_ascii=False), replaces,
                  _top_entry(hits)])
             self._purge()
         return sid

@@ -365,6 +365,17 @@ def test_record_suggestion_stores_masked_message_and_context(log):
     assert "13712345678" not in json.dumps(raw, ensure_ascii=False)
 
 
+def test_a_stored_draft_keeps_no_slots_measured_on_the_unmasked_text(log):
+    """A draft's slots count code points in the text as shown; the log keeps the text
+    masked (电话13812345678 is 电话【手机号】), where they pointed at the wrong words."""
+    text = "电话13812345678，订单2026112812345678已发出。"
+    slot = {"variable": "订单号", "start": 16, "end": 32, "blank": "【请填写订单号】", "fallback": None}
+    assert text[16:32] == ORDER
+    sid = _record(log, drafts=[{"text": text, "entry_ids": ["invoice"], "style": "warm", "slots": [slot]}])
+    stored = log.suggestion(sid)["drafts"][0]
+    assert stored == {"text": f"电话【手机号】，订单{ORDER}已发出。", "entry_ids": ["invoice"], "style": "warm"}
+
+
 def test_suggestion_ids_are_distinct(log):
     assert _record(log) != _record(log)
 
