@@ -1374,7 +1374,10 @@
     // written: the line was hidden while copying stopped on it.
     const left = item.segments.flatMap((part) => (part.slot && part.text === part.slot[0] ? [part.slot[1]]
       : (part.text.match(PLACEHOLDER) || []).map(blankName)));
-    item.missingNames.textContent = [...new Set(left)].join("、");
+    // Not emptied with the line hidden: that change to the page, between two keys, ended
+    // Chromium's typing run, and Ctrl+Z then undid the last key alone (订单12 to 订单1).
+    const names = [...new Set(left)].join("、");
+    if (names && item.missingNames.textContent !== names) item.missingNames.textContent = names;
     const shown = blank && !!item.missingNames.textContent;
     item.missing.hidden = !shown;
     // Focusing a card (↑/↓) reads its label, 草稿 1：温和, then this: the draft and its blanks.
