@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from .errors import KefuError
-from .store import writing
+from .store import new_log_generation, writing
 from .text import spoken_digits
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
@@ -516,6 +516,9 @@ class FeedbackLog:
         self.db.execute("delete from message_vectors where last_at < ?", [cutoff])
         if suggestions or events:  # mined gaps and drift quote the messages and edits deleted
             self.db.execute("delete from mined")
+            # and a load counting or mining meanwhile keeps its result afterwards: under a
+            # generation gone (its marker, the highest ids, may be unchanged).
+            new_log_generation(self.db)
         return Purged(cutoff, self.retention_days, suggestions, feedback, events, learned, vectors)
 
 
@@ -608,7 +611,8 @@ def log_marker(db) -> list:
     """Changes whenever a suggestion is logged, marked superseded or brought back, or
     feedback or a learning event is recorded: for readers that keep what they derive from
     the log (statistics, mined gaps), a few index reads. Those rows are otherwise only
-    deleted, by retention, which also deletes what was kept (`_delete_expired`)."""
+    deleted, by retention, which also deletes what was kept (`_delete_expired`) and moves
+    `log_generation`, which those keys include too."""
     return [list(db.execute(sql).fetchone()) for sql in (
         "select max(rowid) from suggestions",
         # superseded as the agent typed (or brought back by feedback), or not

@@ -861,13 +861,17 @@ class Store:
         row = self.db.execute("select value from mined where key = ?", [key]).fetchone()
         return json.loads(row[0]) if row else None
 
-    def keep_mined(self, key: str, value: object, keep: int = MINED_KEPT) -> None:
+    def keep_mined(self, key: str, value: object, keep: int = MINED_KEPT, generation: str | None = None) -> None:
         """Keep a result derived from the log under `key` (which names all it was derived
-        from), with the newest `keep` others; nothing on a store this user cannot write.
-        The feedback log's purge deletes them all with the messages they quote."""
+        from, `log_generation` included), with the newest `keep` others; nothing on a store
+        this user cannot write. The feedback log's purge deletes them all with the messages
+        they quote. `generation`: the `log_generation` read before the work; nothing is kept
+        when a purge (or restore) has moved it since: the value may quote what it deleted."""
         if self.read_only:
             return
         with self._writing():
+            if generation is not None and log_generation(self.db) != generation:
+                return
             self.db.execute("insert or replace into mined (key, value, at) values (?, ?, ?)",
                             [key, json.dumps(value, ensure_ascii=False), _now()])
             self.db.execute("delete from mined where key not in"
@@ -1105,6 +1109,10 @@ def restore(backup_path: str | Path, db_path: str | Path, critical: Callable[[],
                 # A backup made by an older kefu gets the newer tables (running processes
                 # read them on every request).
                 migrations.apply(sqlite_utils.Database(copy))
+                # A load counting the store replaced keeps its result afterwards: under the
+                # replaced store's generation, so never read back (the log's marker may match).
+                new_log_generation(copy)
+                copy.commit()
                 copy.execute("select id, question, similar, answer, category, status from entries limit 1").fetchall()
                 copy.execute("select entry_id, version from history limit 1").fetchall()
                 # A damaged backup copies page by page without complaint: check every page.
@@ -1144,6 +1152,22 @@ def restore(backup_path: str | Path, db_path: str | Path, critical: Callable[[],
     finally:
         _remove_with_log(check)
         Path(f"{check}-migrate.lock").unlink(missing_ok=True)  # left by migrating an older backup
+
+
+def log_generation(db) -> str:
+    """Moves with every purge that deletes log rows (`FeedbackLog._delete_expired`) and every
+    restore, in their own transaction: a part of every key results derived from the log are
+    kept under (`Store.keep_mined`), read before the work. Purging the oldest rows mostly
+    leaves the log's marker (its highest ids) as it was, so a result counted or mined while
+    a purge committed would otherwise be stored after it under a key that still matches."""
+    row = db.execute("select value from settings where key = 'log.generation'").fetchone()
+    return row[0] if row else ""
+
+
+def new_log_generation(db) -> None:
+    """Move `log_generation` (inside the caller's transaction)."""
+    db.execute("insert into settings (key, value) values ('log.generation', lower(hex(randomblob(8))))"
+               " on conflict(key) do update set value = excluded.value")
 
 
 @dataclass

@@ -25,7 +25,7 @@ from kefu.kb.errors import ImportFileError
 from kefu.kb.feedback import answered_hit, log_marker, retention_cutoff
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
-from kefu.kb.store import writing
+from kefu.kb.store import log_generation, writing
 from kefu.kb.text import MAX_MESSAGE, mandarin, normalize
 
 from .stats import as_utc
@@ -199,11 +199,12 @@ def kept_drift(store, since: str | None = None) -> list[dict]:
     panel's requests take (~9,500 edits aligned with difflib took seconds)."""
     from .gaps import answer_drift, drift_edits
 
-    key = _drift_key(store, since)
+    generation = log_generation(store.db)
+    key = _drift_key(store, since, generation)
     drift = store.mined(key)
     if drift is None:
         drift = [asdict(d) for d in answer_drift(drift_edits(store.db, since))]
-        store.keep_mined(key, drift)
+        store.keep_mined(key, drift, generation=generation)
     return drift
 
 
@@ -228,6 +229,7 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     drift = kept_drift(kb.store, since) if drift else []
     mined = max(limit, MINED_GAPS)
     how = gaps_basis(kb, since, mined)
+    generation = how[-1]
     gaps = kept_gaps(kb.store, since, how)
     if gaps is None:
         messages = gap_messages(db, since)
@@ -241,8 +243,8 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
                 return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
             gaps = [asdict(g) for g in mine_gaps(messages, stored_embedder(kb), limit=mined,
                                                  answers=current_answers(kb))]
-            kb.store.keep_mined(key, gaps)
-        kb.store.keep_mined(_key("gaps-logged", _gaps_marker(db), how), gaps)
+            kb.store.keep_mined(key, gaps, generation=generation)
+        kb.store.keep_mined(_key("gaps-logged", _gaps_marker(db), how), gaps, generation=generation)
     return {"since": since, "gaps": gaps[:limit], "drift": drift}
 
 
@@ -268,7 +270,7 @@ def kept_gaps(store, since: str | None, how: list) -> list[dict] | None:
     if gaps is None:
         gaps = store.mined(_key("gaps", _messages_digest(gap_messages(store.db, since)), how))
         if gaps is not None:
-            store.keep_mined(logged, gaps)
+            store.keep_mined(logged, gaps, generation=how[-1])
     return gaps
 
 
@@ -298,7 +300,8 @@ def gaps_basis(kb, since: str | None, limit: int) -> list:
     how (the constants of suggest/gaps.py), the models, and the knowledge base the messages
     are checked against: its published hash (entries, shop terms, trusted learned
     phrasings), the entries' marker (their history says when an answer changed), and which
-    entries' validity windows have begun and not ended now (the retriever finds no other)."""
+    entries' validity windows have begun and not ended now (the retriever finds no other);
+    last, the log's generation (`log_generation`: read here, before the messages are)."""
     from kefu.kb.embed import cache_key
 
     from . import gaps as g
@@ -306,15 +309,16 @@ def gaps_basis(kb, since: str | None, limit: int) -> list:
 
     return [since, limit, g.DEFAULT_THRESHOLD, g.MAX_MESSAGES, g.MAX_CHECKS, g.CONFIDENT, g.TYPING_WINDOW_S,
             [cache_key(e) for e in kb.embedders], kb.store.published_hash(), kb.store.changes().get("entries"),
-            window_states(kb.store.db)]
+            window_states(kb.store.db), log_generation(kb.store.db)]
 
 
-def _drift_key(store, since: str | None) -> str:
+def _drift_key(store, since: str | None, generation: str) -> str:
     """What answer drift depends on: the period's edit feedback (only ever added, but for
-    retention, which deletes what was kept) and the entries (their history and status)."""
+    retention, which deletes what was kept and moves `generation`, `log_generation` read
+    before) and the entries (their history and status)."""
     edits = store.db.execute("select count(*), max(id) from feedback where action = 'edit' and at >= ?",
                                 [since or ""]).fetchone()
-    return _key("drift", list(edits), since, store.changes().get("entries"))
+    return _key("drift", list(edits), since, generation, store.changes().get("entries"))
 
 
 # How far ahead of this machine's clock a replayed `at` may be: a clock running fast, or

@@ -28,6 +28,7 @@ time zone (a shop's "today" starts at its own midnight).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -358,21 +359,23 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
     When something was logged, only the last two local days are counted again: the
     `counts` of what came before are kept too (`_kept_counts`)."""
     from kefu.kb.feedback import log_marker
+    from kefu.kb.store import log_generation
 
     with store.snapshot():
-        key = _usage_key("usage", log_marker(store.db), store.changes().get("entries"), window_states(store.db),
-                         since, top)
+        generation = log_generation(store.db)
+        key = _usage_key("usage", log_marker(store.db), generation, store.changes().get("entries"),
+                         window_states(store.db), since, top)
         found = store.mined(key)
         if found is None:
             until = _closed_until(since)
-            kept, before = _kept_counts(store, since, until) if until else (None, None)
+            kept, before = _kept_counts(store, since, until, generation) if until else (None, None)
             tail = counts(store.db, until or since, None, since or "")
             out = usage_of(store.db, since, [before, tail] if before else [tail], top)
     if found is None:
         if kept is not None:
             # Again, so that the newest results kept beside it (one per load) do not push it out.
-            store.keep_mined(*kept)
-        store.keep_mined(key, out.to_dict())
+            store.keep_mined(*kept, generation=generation)
+        store.keep_mined(key, out.to_dict(), generation=generation)
     else:
         out = Stats(**found)
     if kept_days is not None and (cutoff := retention_cutoff(kept_days)) > (since or ""):
@@ -383,7 +386,6 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
 def _usage_key(*parts) -> str:
     """A key for `Store.keep_mined` of `parts`, kefu's version, the fields read back and
     the local time zone (the days)."""
-    import hashlib
     import os
     from dataclasses import fields
 
@@ -410,12 +412,13 @@ def _closed_until(since: str | None) -> str | None:
     return until if until > (since or "") else None
 
 
-def _kept_counts(store, since: str | None, until: str) -> tuple[tuple[str, dict] | None, dict]:
+def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple[tuple[str, dict] | None, dict]:
     """(the key and value to keep, again or anew; the `counts` of the log from `since` until before `until`), kept until a row is added
     before `until`: the highest ids when they were counted say which rows came since.
-    Retention's purge, the only thing that deletes log rows, deletes what was kept."""
+    Retention's purge, the only thing that deletes log rows, deletes what was kept and
+    moves `generation` (`log_generation`, read before counting)."""
     db = store.db
-    key = _usage_key("usage-counts", since, until)
+    key = _usage_key("usage-counts", since, until, generation)
     found = store.mined(key)
     if found is not None and not db.execute(
             # The rows after the highest ids (+at: not all the rows by time, which SQLite chose).

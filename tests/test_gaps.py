@@ -838,3 +838,53 @@ def test_kept_gaps_are_found_without_reading_the_messages_after_an_answered_sugg
     assert kept_gaps(confident_kb.store, None, how) == first["gaps"] and read == []
     log.record_suggestion("能上门取件吗", [], "simplified", "presale", True, [], [])
     assert kept_gaps(confident_kb.store, None, how) is None and read == [1]  # a new gap message: mined again
+
+
+
+def _purge_elsewhere(db) -> None:
+    """Retention's purge committed by another process (`kefu purge`, or the server's own)."""
+    from kefu.kb.feedback import FeedbackLog
+
+    other = Store.open(db.execute("pragma database_list").fetchone()[2])
+    try:
+        FeedbackLog(other.db, retention_days=30).purge()
+    finally:
+        other.close()
+
+
+def test_gaps_and_drift_mined_while_a_purge_commits_are_not_kept(confident_kb, monkeypatch):
+    """Purging the oldest rows leaves the log's marker (the highest ids, the no-match
+    count) as it was: gaps mined before the purge were kept after it under a key that still
+    matched, quoting the customer messages it deleted past the retention period."""
+    import kefu.suggest.gaps as gaps
+    from kefu.suggest.learn import find_gaps, kept_drift
+
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    long_ago, recent = ((now - timedelta(days=d)).isoformat(timespec="seconds") for d in (100, 1))
+    with db.conn:
+        db.execute("update history set at = ?", [(now - timedelta(days=200)).isoformat(timespec="seconds")])
+    drafts = [{"text": "满99元包邮", "entry_ids": ["ship"]}]
+    for n, when in enumerate([long_ago, long_ago, recent]):
+        add_suggestion(db, f"e{n}", when, "运费怎么算", False, drafts)
+        db["feedback"].insert({"suggestion_id": f"e{n}", "at": when, "action": "edit", "draft": 1,
+                               "entry_id": "ship", "text": "满199元包邮", "agent": f"a{n}"})
+    drift = gaps.answer_drift
+    monkeypatch.setattr(gaps, "answer_drift", lambda *a, **kw: [drift(*a, **kw), _purge_elsewhere(db)][0])
+    assert kept_drift(confident_kb.store)[0]["count"] == 3  # aligned before the purge
+    monkeypatch.setattr(gaps, "answer_drift", drift)
+    assert db.execute("select count(*) from mined").fetchone()[0] == 0  # nothing quoting what was purged
+    assert kept_drift(confident_kb.store) == [asdict(d) for d in answer_drift(drift_edits(db))]
+
+    for key in ("k1", "k2"):  # an agent's rejects, past the retention period: a gap
+        add_event(db, key, long_ago, "有实体店可以逛吗", "reject", "invoice")
+    for sid in ("s1", "s2"):
+        add_suggestion(db, sid, recent, "能开增值税专票吗", True)
+    add_event(db, "k3", recent, "运费怎么算", "accept", "ship")  # the newest event: the purge leaves it
+    mine = gaps.mine_gaps
+    monkeypatch.setattr(gaps, "mine_gaps", lambda *a, **kw: [mine(*a, **kw), _purge_elsewhere(db)][0])
+    before = find_gaps(confident_kb, max_new=200, drift=False)  # mined before the purge
+    assert sorted(g["question"] for g in before["gaps"]) == ["有实体店可以逛吗", "能开增值税专票吗"]
+    monkeypatch.setattr(gaps, "mine_gaps", mine)
+    assert db.execute("select count(*) from mined").fetchone()[0] == 0
+    assert [g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == ["能开增值税专票吗"]

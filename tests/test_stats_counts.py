@@ -256,3 +256,51 @@ def test_a_statistics_load_after_a_new_suggestion_counts_only_the_last_two_days(
                    [datetime.now(timezone.utc).isoformat(timespec="seconds")])
     assert kept_usage(logged.store).to_dict() == old_usage(db).to_dict()
     assert counted == [(as_utc((date.today() - timedelta(days=1)).isoformat()), None)]
+
+
+def _db_path(db) -> str:
+    return db.execute("pragma database_list").fetchone()[2]
+
+
+def _purge_elsewhere(db, days: int = 30) -> None:
+    """Retention's purge committed by another process (`kefu purge`, or the server's own),
+    on a connection of its own."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.kb.store import Store
+
+    other = Store.open(_db_path(db))
+    try:
+        assert FeedbackLog(other.db, retention_days=days).purge().suggestions
+    finally:
+        other.close()
+
+
+def test_statistics_counted_while_a_purge_commits_are_not_kept(logged, monkeypatch):
+    """A purge of the oldest rows leaves the log's marker (its highest ids, the no-match
+    count) as it was: the figures counted before it were kept after it under a key that
+    still matched, and the next loads showed the purged suggestions for as long."""
+    import kefu.suggest.stats as stats
+
+    db = logged.store.db
+    long_ago = (datetime.now(timezone.utc) - timedelta(days=100)).isoformat(timespec="seconds")
+    entries = [e["id"] for e in db["entries"].rows]
+    with db.conn:
+        for n in range(3):  # answered, before the rows below: the highest ids stay theirs
+            db.execute("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry)"
+                       " values (?, ?, '问', 'presale', 0, '[]', '[]', ?)", [f"old{n}", long_ago, entries[0]])
+            db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                       " values (?, ?, 'accept', 1, ?, 'a')", [f"old{n}", long_ago, entries[0]])
+    _log(db, entries, 5, datetime.now(timezone.utc))
+    real = stats.usage_of
+
+    def racing(*a, **kw):
+        out = real(*a, **kw)
+        _purge_elsewhere(db)
+        return out
+
+    monkeypatch.setattr(stats, "usage_of", racing)
+    before = kept_usage(logged.store)  # counted before the purge: the purged rows in
+    monkeypatch.setattr(stats, "usage_of", real)
+    assert db.execute("select count(*) from mined").fetchone()[0] == 0  # nothing of the purged rows kept
+    after = kept_usage(logged.store).to_dict()
+    assert after == old_usage(db).to_dict() and after["shown"] == before.shown - 3

@@ -1658,3 +1658,25 @@ def test_migrating_old_bounds_rewrites_history_too_and_reads_only_its_columns(mo
         == db.execute("select content_hash from entries").fetchone()[0]
     assert changes[-1].before["valid_to"] is None and changes[-1].before["valid_from"] == "2026-11-01"
     assert changes[0].after["valid_from"] == "2026-11-01"
+
+
+def test_a_result_derived_from_the_log_before_a_restore_is_not_kept_after_it(tmp_path, make_entry):
+    """A statistics or gaps load counting the store a restore replaced kept its result
+    afterwards; the restored log's marker (its highest ids) may be the same. The restore
+    moves the log's generation, which those keys hold and `keep_mined` checks."""
+    from kefu.kb.store import log_generation
+
+    db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
+    s = Store.open(db)
+    try:
+        s.add(make_entry("e1"), author="alice")
+        backup(db, bak)
+        backed_up = log_generation(s.db)
+        s.keep_mined("kept", [1], generation=backed_up)
+        assert s.mined("kept") == [1]
+        restore(bak, db)  # while a load reads the store, from this connection
+        assert log_generation(s.db) not in (backed_up, "")
+        s.keep_mined("counted before", [2], generation=backed_up)
+        assert s.mined("counted before") is None and s.mined("kept") is None
+    finally:
+        s.close()
