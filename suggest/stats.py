@@ -28,12 +28,14 @@ time zone (a shop's "today" starts at its own midnight).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 from kefu.kb.entry import WHEN_FORMS, category_names, in_window, normalize_when
 from kefu.kb.errors import KefuError
@@ -384,16 +386,32 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
 
 
 def _usage_key(*parts) -> str:
-    """A key for `Store.keep_mined` of `parts`, kefu's version, the fields read back and
-    the local time zone (the days)."""
+    """A key for `Store.keep_mined` of `parts`, kefu's version and code (`code_fingerprint`),
+    the fields read back and the local time zone (the days)."""
     import os
     from dataclasses import fields
 
     from kefu import __version__
 
     here = datetime.now().astimezone()
-    return hashlib.sha256(json.dumps([*parts, __version__, [f.name for f in fields(Stats)], here.tzname(),
-                                      here.utcoffset(), os.environ.get("TZ")], default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([*parts, __version__, code_fingerprint(), [f.name for f in fields(Stats)],
+                                      here.tzname(), here.utcoffset(), os.environ.get("TZ")],
+                                     default=str).encode()).hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of kefu's library code (kb/ and suggest/), read once per process: a part of
+    the keys of what is kept derived from the log (statistics, gaps, drift), so that an
+    upgrade that counts or mines otherwise computes them again. `kefu.__version__` alone
+    never moved (0.1.0 since the first commit). Wider than the modules that count and mine
+    (gap mining checks messages with the retriever, both read kb.text): a recomputation
+    after an upgrade costs one slow load."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted([*root.glob("kb/**/*.py"), *root.glob("suggest/**/*.py")]):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _closed_until(since: str | None) -> str | None:

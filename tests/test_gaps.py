@@ -888,3 +888,28 @@ def test_gaps_and_drift_mined_while_a_purge_commits_are_not_kept(confident_kb, m
     monkeypatch.setattr(gaps, "mine_gaps", mine)
     assert db.execute("select count(*) from mined").fetchone()[0] == 0
     assert [g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == ["能开增值税专票吗"]
+
+
+def test_kept_gaps_and_drift_follow_the_code_and_the_log_generation(confident_kb, monkeypatch):
+    """kefu's version never moved: a kefu that mines otherwise read back what an older one
+    kept. The log's generation, which a purge moves, is in every key too."""
+    import kefu.suggest.gaps as gaps
+    import kefu.suggest.stats as stats
+    from kefu.kb.store import new_log_generation
+    from kefu.suggest.learn import find_gaps
+
+    mined, drifted = [], []
+    mine, drift = gaps.mine_gaps, gaps.answer_drift
+    monkeypatch.setattr(gaps, "mine_gaps", lambda *a, **kw: mined.append(1) or mine(*a, **kw))
+    monkeypatch.setattr(gaps, "answer_drift", lambda *a, **kw: drifted.append(1) or drift(*a, **kw))
+    db = confident_kb.store.db
+    for sid in ("s1", "s2"):
+        add_suggestion(db, sid, at(1), "有实体店可以逛吗", True)
+    first = find_gaps(confident_kb, max_new=200)
+    assert find_gaps(confident_kb, max_new=200) == first and (len(mined), len(drifted)) == (1, 1)
+    monkeypatch.setattr(stats, "code_fingerprint", lambda: "another kefu")
+    assert find_gaps(confident_kb, max_new=200) == first and (len(mined), len(drifted)) == (2, 2)
+    with db.conn:
+        new_log_generation(db)  # as a purge does, here with nothing deleted (and the kept results left)
+    assert find_gaps(confident_kb, max_new=200) == first and (len(mined), len(drifted)) == (3, 3)
+    assert find_gaps(confident_kb, max_new=200) == first and (len(mined), len(drifted)) == (3, 3)

@@ -304,3 +304,25 @@ def test_statistics_counted_while_a_purge_commits_are_not_kept(logged, monkeypat
     assert db.execute("select count(*) from mined").fetchone()[0] == 0  # nothing of the purged rows kept
     after = kept_usage(logged.store).to_dict()
     assert after == old_usage(db).to_dict() and after["shown"] == before.shown - 3
+
+
+def test_kept_statistics_follow_the_code_and_the_log_generation(logged, monkeypatch):
+    """kefu's version never moved: a kefu that counts otherwise read back what an older
+    one kept. And a key that holds the log's generation, which a purge moves, is what
+    keeps a result counted before a purge from being read after it."""
+    import kefu.suggest.stats as stats
+    from kefu.kb.store import new_log_generation
+
+    db = logged.store.db
+    _log(db, [e["id"] for e in db["entries"].rows], 6, datetime.now(timezone.utc))
+    counted = []
+    real = stats.counts
+    monkeypatch.setattr(stats, "counts", lambda *a, **kw: counted.append(1) or real(*a, **kw))
+    first = kept_usage(logged.store).to_dict()
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 2  # closed days, then the rest
+    monkeypatch.setattr(stats, "code_fingerprint", lambda: "another kefu")
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 4  # all of it counted again
+    with db.conn:
+        new_log_generation(db)  # as a purge does, here with nothing deleted (and the kept results left)
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 6
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 6
