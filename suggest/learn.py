@@ -232,6 +232,8 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     generation = how[-1]
     gaps = kept_gaps(kb.store, since, how)
     if gaps is None:
+        # Both keys before the messages are read: one logged while mining moves them on.
+        logged = _key("gaps-logged", _gaps_marker(db), how)
         messages = gap_messages(db, since)
         key = _key("gaps", _messages_digest(messages), how)
         gaps = kb.store.mined(key)
@@ -244,7 +246,7 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
             gaps = [asdict(g) for g in mine_gaps(messages, stored_embedder(kb), limit=mined,
                                                  answers=current_answers(kb))]
             kb.store.keep_mined(key, gaps, generation=generation)
-        kb.store.keep_mined(_key("gaps-logged", _gaps_marker(db), how), gaps, generation=generation)
+        kb.store.keep_mined(logged, gaps, generation=generation)
     return {"since": since, "gaps": gaps[:limit], "drift": drift}
 
 
