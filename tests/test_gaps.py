@@ -821,6 +821,24 @@ def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident
     assert find_gaps(confident_kb, max_new=200)["gaps"] == []
 
 
+def test_gaps_mined_again_read_the_messages_once(confident_kb, monkeypatch):
+    """After a new no-match message, find_gaps read a year's gap messages two times (a
+    second each on such a log), and the statistics page, which looks first, three."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest import gaps
+    from kefu.suggest.learn import find_gaps
+
+    find_gaps(confident_kb, max_new=200)
+    read = []
+    messages = gaps.gap_messages
+    monkeypatch.setattr(gaps, "gap_messages", lambda *a, **kw: read.append(1) or messages(*a, **kw))
+    log = FeedbackLog(confident_kb.store.db)
+    for _ in range(2):  # a gap is asked more than once
+        log.record_suggestion("能上门取件吗", [], "simplified", "presale", True, [], [])
+    found = find_gaps(confident_kb, max_new=200)["gaps"]
+    assert "能上门取件吗" in [g["question"] for g in found] and read == [1]
+
+
 def test_kept_gaps_are_found_without_reading_the_messages_after_an_answered_suggestion(confident_kb, monkeypatch):
     """A live shop logs a suggestion every few seconds; one not flagged no-match adds no gap
     message, so the gaps kept are read back without reading a year's messages again."""
