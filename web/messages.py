@@ -312,8 +312,6 @@ _NOTE_PATTERNS = [
      lambda m: f"客服已发过 {m[1]} 的答案：只按这条消息本身匹配"),
     (re.compile(r"leaving in anger, asking nothing: no entry answers it$"),
      lambda m: "客户生气说再也不来了，没有问什么：不用条目回答，先道歉"),
-    (re.compile(r"not a customer's question \(a job application, business proposal or spam\): no entry answers it$"),
-     lambda m: "不是顾客的咨询（求职、商务合作或广告）：不用条目回答"),
     (re.compile(r"the customer sent what the agent asked for: taken note$"),
      lambda m: "客户已发来客服要的东西（照片、截图等）：记下，问题还没结束"),
     (re.compile(r"the agent sent the answer of (\S+) already: taken note$"),
