@@ -28,7 +28,7 @@ import numpy as np
 from kefu.kb.feedback import draft_answers
 from kefu.kb.text import normalize, to_simplified
 
-from .understand import CHIT_CHAT, not_for_us, understand
+from .understand import CHIT_CHAT, understand
 
 KINDS = ("no_match", "reject")
 
@@ -622,9 +622,8 @@ def _turn_down(m: GapMessage, entry_ids: list[str] | None) -> None:
 def _chit_chat(intent: str | None, message: str | None) -> bool:
     """Whether a message only greets or thanks: by the intent the assistant logged for it,
     else (a replayed line, a purged suggestion) by the assistant's own reading of it, so
-    both sources are filtered alike. Nor is a job application, business proposal or spam
-    (`not_for_us`) a gap: no entry of the base should answer it."""
-    return (intent or understand(message or "").intent) in CHIT_CHAT or not_for_us(message or "")
+    both sources are filtered alike."""
+    return (intent or understand(message or "").intent) in CHIT_CHAT
 
 
 def gap_messages(db, since: str | None = None) -> list[GapMessage]:
