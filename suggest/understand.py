@@ -174,41 +174,6 @@ def disclaims(message: str) -> bool:
         _DENIED.search(text) or _GUARANTEE.search(text) or _BUSINESS.search(text))
 
 
-# A message that is no customer's at all, whatever entry it matches on a shared word: a job
-# application (我想应聘你们的客服 matched 我要投诉你们的客服 and drew an apology with a
-# supervisor's callback; 你们招不招兼职客服 got the service hours), a business proposal (我们是做
-# 直播带货的，想跟贵店谈合作 got the live-stream price, 招代理吗, 刷好评, 帮你们做推广), spam (日赚三百)
-# or a parcel to another planet (能寄到火星吗 got the overseas freight). The customer's
-# questions with the same words are not: 合作快递是哪家, 你们和哪些快递合作, 代理商品有保修吗,
-# 广告上说的赠品呢, 推广期间的优惠还有吗, 客服什么时候上班, 你们是代理商吗, 这衣服招人喜欢吗.
-_JOB = (r"(?:我|想|来)(?:想|要)?应聘|应聘(?:你们|贵|客服|主播|店员|美工|运营|岗位|职位)|求职|招聘|"
-        r"(?:投|发|递|给你们?|给您)(?:个|一份|份|一下|下)?(?:我的)?简历|简历(?:发|投|给)|"
-        r"(?:招|招不招|还招|招人不)(?:人|员工|店员|客服|主播|美工|运营|兼职|打字员|学徒)(?!喜欢|爱|讨厌|嫌|眼)|"
-        r"(?:做|找|想做|干|接)兼职|兼职(?:客服|打字|主播|岗位|工作)|(?:来|去)你们(?:这|店里|那|公司)?(?:上班|工作|打工)")
-_PROPOSAL = (r"谈合作|想合作|商务合作|寻求合作|洽谈合作|合作洽谈|合作意向|合作方案|合作机会|怎么合作|"
-             r"(?:跟|和|与|同)(?:你们|贵店|贵司|贵方|您|店铺|你们店|你们公司)(?:店铺|家)?(?:谈|聊|洽谈|进行|达成|开展|建立)?(?:一下|个|些)?合作|"
-             r"(?:做|当|招|想|成为|申请|加入|怎么做|怎么当)(?:你们家?的?|贵店的?|你家的?)?代理(?!商品|的商品|的产品)|"
-             r"代理(?:政策|条件|费|门槛|加盟)|一件代发|(?:想|要|怎么|可以|能|申请)加盟|加盟(?:费|条件|政策|流程|方式|电话)|"
-             r"招商(?!银行|银|局|证券|信用卡|卡)|(?:想|申请|邀请|欢迎)(?:你们|贵店)?入驻|入驻(?:我们|我司)|"
-             r"(?:我们|我司|本公司|我们公司|我们工厂|厂家|工厂)(?:可以|能|能够)?(?:给|为|帮)?(?:你们|贵店)?供货|"
-             r"(?:提供|承接|专业|需要|要不要|帮你们|帮您|帮店铺)[^，,。！!？?]{0,4}?(?:刷单|刷好评|刷销量|刷评价|刷信誉|"
-             r"推广|代运营|运营服务|引流)|刷单兼职|"
-             r"(?:帮|给)(?:你们|您|贵店|店铺)(?:做)?(?:推广|引流|运营|代运营)|推广(?:服务|合作|业务|套餐)|代运营|"
-             r"广告(?:合作|投放|位|业务|服务)|投放广告|承接广告|(?:带货|直播|达人|主播)合作|寄样合作")
-_SPAM = r"日赚|日入[\d一二三四五六七八九十百千几]|躺赚|网赚|日结工资|高薪兼职|无抵押贷款|刷单返利|(?:寄|送|发|邮)到(?:火星|月球|外太空|太空)"
-_NOT_FOR_US = re.compile(rf"{_JOB}|{_PROPOSAL}|{_SPAM}")
-
-
-def not_for_us(message: str) -> bool:
-    """True for a message that is no customer's question about the shop's goods, orders or
-    service: a job application, a business proposal, spam (see _NOT_FOR_US). No entry answers
-    it, whatever it matched on a word it shares (客服, 合作, 直播). Not when it also complains
-    or reports a problem (我想应聘客服，但是上次买的杯子碎了): that is a customer's."""
-    text = _read(message).text
-    return bool(_NOT_FOR_US.search(text)) and not reports_problem(message) \
-        and not _COMPLAINT.search(_meant(text)) and not _angry(_meant(text))
-
-
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
 # 在哪 asks where a parcel is only of the goods (我的货在哪, 在哪里了), not where to find

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL
-from kefu.suggest.understand import INTENTS, STAGE, not_for_us, reports_problem, understand
+from kefu.suggest.understand import INTENTS, STAGE, reports_problem, understand
 
 
 @pytest.mark.parametrize("message", ["在吗", "你好～", "亲，在吗？", "您好!", "hello", "在嘛", "老板在吗", "喂",
@@ -1332,23 +1332,3 @@ def test_an_agent_asking_for_an_address_is_told_from_one_naming_an_address(turn,
     from kefu.suggest.understand import asks_for_address
 
     assert asks_for_address(turn) == asks, turn
-
-
-@pytest.mark.parametrize("message", ["我想应聘你们的客服", "你们招不招兼职客服", "你好，请问还招客服吗", "我想来你们店里上班",
-                                     "简历发哪个邮箱", "想做兼职，在家打字那种可以吗", "我想求职，做客服",
-                                     "我们是做直播带货的，想跟贵店谈合作", "招代理吗 一件代发怎么合作",
-                                     "我们工厂可以给你们供货，价格优惠", "需要刷好评吗，价格便宜", "老板，帮你们店铺做推广要不要",
-                                     "想加盟你们品牌，加盟费多少", "商务合作请联系我", "我们是MCN机构，想跟你们谈谈带货合作",
-                                     "专业代运营，提升店铺销量", "你们需要广告投放吗", "想做你们家的代理，有什么条件",
-                                     "日赚三百，在家就能做", "能寄到火星吗"])
-def test_a_job_application_business_proposal_or_spam_is_no_customers(message):
-    assert not_for_us(message)
-
-
-@pytest.mark.parametrize("message", ["合作快递是哪家", "你们和哪些快递合作", "代理商品有保修吗", "广告上说的赠品呢",
-                                     "推广期间的优惠还有吗", "直播间的券怎么领", "客服什么时候上班", "我要投诉客服", "客服态度差",
-                                     "你们是代理商吗", "这个是正品代理吗", "这衣服招人喜欢吗", "我需要人工客服", "招商银行卡能付款吗",
-                                     "需要补单吗", "你们入驻京东了吗", "你们是加盟店吗", "你们家有没有合作的安装师傅",
-                                     "能寄到新加坡吗", "我想应聘客服，但是上次买的杯子碎了", "你们客服是不是都下班了"])
-def test_a_customers_question_with_a_job_or_business_word_is_a_customers(message):
-    assert not not_for_us(message)
