@@ -2562,54 +2562,46 @@ def test_stats_page_counts_again_only_once_something_was_logged_or_an_entry_chan
     assert len(counted) == 4  # another period
 
 
-def test_a_suggestion_does_not_wait_for_the_statistics_being_counted(editor, ws, monkeypatch):
-    """The figures are counted outside the lock that every request of the process takes:
-    on a year's log the panel's suggestions waited seconds for a load of 统计."""
+def suggest_while_held(editor, monkeypatch, module, name: str, path: str):
+    """Load `path` in another thread, holding it inside `module.name` (a slow count), and
+    ask for a suggestion meanwhile: its response, whether each hold was let go in time
+    (False: the suggestion waited for it), and the page loaded."""
     import threading
 
-    import kefu.suggest.stats as stats
-
-    counting, released, waited, pages = threading.Event(), threading.Event(), [], []
-    usage = stats.usage_of
+    holding, released, waited, pages = threading.Event(), threading.Event(), [], []
+    counted = getattr(module, name)
 
     def slow(*a, **kw):
-        counting.set()
+        holding.set()
         waited.append(released.wait(timeout=20))  # False: the suggestion below waited for it
-        return usage(*a, **kw)
+        return counted(*a, **kw)
 
-    monkeypatch.setattr(stats, "usage_of", slow)
-    usage_log(ws)
-    loading = threading.Thread(target=lambda: pages.append(editor.get("/console/stats")))
+    monkeypatch.setattr(module, name, slow)
+    loading = threading.Thread(target=lambda: pages.append(editor.get(path)))
     loading.start()
-    assert counting.wait(timeout=20)
+    assert holding.wait(timeout=20)
     resp = editor.api("POST", "/api/suggest", json={"message": "包邮吗"})
     released.set()
     loading.join()
+    return resp, waited, pages
+
+
+def test_a_suggestion_does_not_wait_for_the_statistics_being_counted(editor, ws, monkeypatch):
+    """The figures are counted outside the lock that every request of the process takes:
+    on a year's log the panel's suggestions waited seconds for a load of 统计."""
+    import kefu.suggest.stats as stats
+
+    usage_log(ws)
+    resp, waited, pages = suggest_while_held(editor, monkeypatch, stats, "usage_of", "/console/stats")
     assert resp.status_code == 200 and resp.get_json()["hits"][0]["id"] == "ship"
     assert waited == [True] and 'id="stat-shown"' in pages[0]
 
 
 def test_a_suggestion_does_not_wait_for_the_answer_drift_being_aligned(editor, ws, monkeypatch):
     """缺口's answer drift (difflib over a year's edits: seconds) is aligned outside the lock too."""
-    import threading
-
     import kefu.suggest.gaps as gaps
 
-    aligning, released, waited, pages = threading.Event(), threading.Event(), [], []
-    drift = gaps.answer_drift
-
-    def slow(*a, **kw):
-        aligning.set()
-        waited.append(released.wait(timeout=20))  # False: the suggestion below waited for it
-        return drift(*a, **kw)
-
-    monkeypatch.setattr(gaps, "answer_drift", slow)
-    loading = threading.Thread(target=lambda: pages.append(editor.get("/console/gaps")))
-    loading.start()
-    assert aligning.wait(timeout=20)
-    resp = editor.api("POST", "/api/suggest", json={"message": "包邮吗"})
-    released.set()
-    loading.join()
+    resp, waited, pages = suggest_while_held(editor, monkeypatch, gaps, "answer_drift", "/console/gaps")
     assert resp.status_code == 200 and waited == [True] and pages
 
 
