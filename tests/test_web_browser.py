@@ -1518,10 +1518,7 @@ def edit_second_draft(page, message: str = "订单一直没发货，我要投诉
     ask(page, message)
     card = page.locator(".kp-draft").nth(1)
     assert "【请填写订单号】" in card.locator(".kp-draft-text").inner_text()
-    card.get_by_role("button", name="编辑").click()
-    card.locator("textarea").press("End")
-    card.locator("textarea").press_sequentially("我们会尽快处理。")
-    card.get_by_role("button", name="完成").click()
+    add_sentence(card, "我们会尽快处理。")
     return card
 
 
@@ -1530,6 +1527,41 @@ def wait_for_value(page, value: str) -> None:
     shows `value`, or its blank when `value` is empty."""
     page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
         && document.querySelector('.kp-draft-text').textContent.includes(v || '【请填写订单号】')""", arg=value)
+
+
+def fill_value(page, value: str, shown: str | None = None) -> None:
+    """Fill the 订单号 box above with `value`; wait for the drafts showing `shown` (the value
+    itself by default), as wait_for_value does."""
+    page.locator("#kp-values input[aria-label=订单号]").fill(value)
+    wait_for_value(page, value if shown is None else shown)
+
+
+def second_draft_with_order_number(page, servers):
+    """Log in, ask about an order not sent, fill in its number (202401010003) above: the
+    card of the second draft, which shows it."""
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    fill_value(page, "202401010003")
+    return page.locator(".kp-draft").nth(1)
+
+
+def add_sentence(card, sentence: str) -> None:
+    """Edit `card`'s draft: `sentence` typed at the end of its text."""
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").press("Control+End")
+    card.locator("textarea").press_sequentially(sentence)
+    card.get_by_role("button", name="完成").click()
+
+
+def edit_at(card, value: str, start: int = 0, end: int | None = None):
+    """Open `card`'s editor, focused, with `value` selected in it (its characters `start`
+    to `end` only, where given): the editor, and where `value` starts."""
+    card.get_by_role("button", name="编辑").click()
+    editor = card.locator("textarea")
+    at = editor.input_value().index(value)
+    editor.evaluate("(t, [from, to]) => { t.focus(); t.setSelectionRange(from, to); }",
+                    [at + start, at + (len(value) if end is None else end)])
+    return editor, at
 
 
 def test_a_value_typed_key_by_key_reaches_an_edited_draft_whole(servers, new_page):
@@ -1586,19 +1618,10 @@ def test_a_value_filled_in_before_the_edit_still_follows_the_box(servers, new_pa
     there: correcting it above left the old number in the edited draft, and emptying the
     box left it too, with no 待填写 line, while the other drafts showed the blank again."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, "订单一直没发货，我要投诉")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("202401010003")
-    wait_for_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
+    card = second_draft_with_order_number(page, servers)
     assert "订单202401010003" in card.locator(".kp-draft-text").inner_text()
-    card.get_by_role("button", name="编辑").click()
-    card.locator("textarea").press("End")
-    card.locator("textarea").press_sequentially("我们会尽快处理。")
-    card.get_by_role("button", name="完成").click()
-    box.fill("202401010004")
-    wait_for_value(page, "202401010004")
+    add_sentence(card, "我们会尽快处理。")
+    fill_value(page, "202401010004")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("我们会尽快处理。"), text
     page.screenshot(path=str(shots / "value-before-edit.png"))
@@ -1606,8 +1629,7 @@ def test_a_value_filled_in_before_the_edit_still_follows_the_box(servers, new_pa
     page.locator("#kp-message").press("Alt+2")  # copied and recorded as shown
     page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
     assert ("edit", 2, text) in wait_feedback(servers, sid, ("edit", 2, text))
-    box.fill("")
-    wait_for_value(page, "")
+    fill_value(page, "")
     text = card.locator(".kp-draft-text").inner_text()
     assert "【请填写订单号】" in text and "20240101000" not in text and text.endswith("我们会尽快处理。"), text
     assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
@@ -1632,20 +1654,14 @@ def test_a_blank_typed_back_or_undone_is_filled_from_above(servers, new_page):
     page.wait_for_function("() => document.activeElement.value.includes('【请填写订单号】')")
     card.get_by_role("button", name="完成").click()
     assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("202401010003")
-    wait_for_value(page, "202401010003")
+    fill_value(page, "202401010003")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010003" in text and "【请填写订单号】" not in text, text
     # Typed back by hand: a blank again, which the box fills.
-    card.get_by_role("button", name="编辑").click()
-    editor = card.locator("textarea")
-    at = editor.input_value().index("202401010003")
-    editor.evaluate("(t, at) => t.setSelectionRange(at, at + 12)", at)
+    edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     card.get_by_role("button", name="完成").click()
-    box.fill("202401010005")
-    wait_for_value(page, "202401010005")
+    fill_value(page, "202401010005")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010005" in text and "【请填写订单号】" not in text, text
     sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
@@ -1666,10 +1682,7 @@ def test_a_value_the_server_filled_in_stays_in_an_edited_draft(servers, new_page
     card = page.locator(".kp-draft").nth(1)
     assert "订单2026112812345678" in card.locator(".kp-draft-text").inner_text()
     assert page.locator("#kp-values input[aria-label=订单号]").count() == 0
-    card.get_by_role("button", name="编辑").click()
-    card.locator("textarea").press("End")
-    card.locator("textarea").press_sequentially("我们会尽快处理。")
-    card.get_by_role("button", name="完成").click()
+    add_sentence(card, "我们会尽快处理。")
     renders = page.evaluate("window.kefuRenders")
     page.locator("#kp-context-box summary").click()
     page.locator("#kp-context").fill("客户：你好\n客服：亲，在的")
@@ -1689,16 +1702,8 @@ def test_a_blank_typed_back_over_a_value_filled_in_above_is_filled_at_once(serve
     a blank until the next render: 待填写 shown as the editor closed, and copying stopped on
     it. Closing the editor, or copying from it, fills it in; typing does not move the caret."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, "订单一直没发货，我要投诉")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("202401010003")
-    wait_for_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
-    card.get_by_role("button", name="编辑").click()
-    editor = card.locator("textarea")
-    at = editor.input_value().index("202401010003")
-    editor.evaluate("(t, at) => t.setSelectionRange(at, at + 12)", at)
+    card = second_draft_with_order_number(page, servers)
+    editor, at = edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     assert editor.evaluate("t => t.selectionStart") == at + 8  # left where the agent typed
     assert "【请填写订单号】" in editor.input_value()
@@ -1707,8 +1712,7 @@ def test_a_blank_typed_back_over_a_value_filled_in_above_is_filled_at_once(serve
     assert "订单202401010003" in text and "【请填写" not in text, text
     assert card.locator(".kp-missing").is_hidden()
     # Typed back again, and copied from the open editor (Ctrl+Enter): filled in, not stopped on.
-    card.get_by_role("button", name="编辑").click()
-    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     page.keyboard.press("Control+End")
     page.keyboard.type("好的。")
@@ -1725,24 +1729,15 @@ def test_a_value_undone_in_the_editor_follows_the_box_again(servers, new_page):
     """A value typed into in the editor is the agent's words; brought back by Ctrl+Z it
     stayed their words, so correcting it above left the old number in the edited draft."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, "订单一直没发货，我要投诉")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("202401010003")
-    wait_for_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
-    card.get_by_role("button", name="编辑").click()
-    editor = card.locator("textarea")
-    at = editor.input_value().index("202401010003")
-    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at + 11, at + 12); }", at)
+    card = second_draft_with_order_number(page, servers)
+    edit_at(card, "202401010003", 11, 12)
     page.keyboard.type("9")
     page.keyboard.press("Control+z")
     page.wait_for_function("() => document.activeElement.value.includes('202401010003')")
     page.keyboard.press("Control+End")
     page.keyboard.type("好的。")
     card.get_by_role("button", name="完成").click()
-    box.fill("202401010004")
-    wait_for_value(page, "202401010004")
+    fill_value(page, "202401010004")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
@@ -1752,12 +1747,7 @@ def test_a_value_undone_after_many_keys_follows_the_box_again(servers, new_page)
     through an IME): a value typed over, 120 keys typed after it and all undone came back
     as the agent's words, and kept its old number when the box was corrected."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, "订单一直没发货，我要投诉")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("202401010003")
-    wait_for_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
+    card = second_draft_with_order_number(page, servers)
     card.get_by_role("button", name="编辑").click()
     editor = card.locator("textarea")
     editor.press("Control+End")
@@ -1775,8 +1765,7 @@ def test_a_value_undone_after_many_keys_follows_the_box_again(servers, new_page)
         page.keyboard.press("Control+z")
     assert editor.input_value() == edited
     card.get_by_role("button", name="完成").click()
-    box.fill("202401010004")
-    wait_for_value(page, "202401010004")
+    fill_value(page, "202401010004")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
@@ -1797,17 +1786,13 @@ def test_a_simplified_blank_typed_into_a_traditional_draft_is_a_blank(servers, n
         page.wait_for_function("() => !document.querySelector('#kp-results').hasAttribute('aria-busy')")
     fill("202401010003")
     card = page.locator(".kp-draft").nth(1)
-    card.get_by_role("button", name="编辑").click()
-    editor = card.locator("textarea")
-    at = editor.input_value().index("202401010003")
-    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     card.get_by_role("button", name="完成").click()  # filled from above at once
     text = card.locator(".kp-draft-text").inner_text()
     assert "202401010003" in text and "【" not in text, text
     assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
-    card.get_by_role("button", name="编辑").click()
-    editor.evaluate("(t, at) => { t.focus(); t.setSelectionRange(at, at + 12); }", at)
+    edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     page.keyboard.press("Control+End")
     page.keyboard.type("【请填写运单号】")
@@ -1826,16 +1811,10 @@ def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, ne
     page = new_page()
     login(page, servers.url)
     ask(page, "订单一直没发货，我要投诉")
-    box = page.locator("#kp-values input[aria-label=订单号]")
-    box.fill("【请填写运单号】")
-    wait_for_value(page, "订单【请填写运单号】")
+    fill_value(page, "【请填写运单号】", "订单【请填写运单号】")
     card = page.locator(".kp-draft").nth(1)
-    card.get_by_role("button", name="编辑").click()
-    card.locator("textarea").press("Control+End")
-    card.locator("textarea").press_sequentially("好的。")
-    card.get_by_role("button", name="完成").click()
-    box.fill("202401010005")
-    wait_for_value(page, "202401010005")
+    add_sentence(card, "好的。")
+    fill_value(page, "202401010005")
     text = card.locator(".kp-draft-text").inner_text()
     assert "订单202401010005" in text and "运单号" not in text and text.endswith("好的。"), text
 
@@ -1860,10 +1839,7 @@ def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
         fill("青禾T恤", "青禾T恤很保暖，青禾T恤现货")
         texts = draft_texts(page)
         card = page.locator(".kp-draft").nth(next(i for i, t in enumerate(texts) if "青禾T恤很保暖" in t))
-        card.get_by_role("button", name="编辑").click()
-        card.locator("textarea").press("Control+End")
-        card.locator("textarea").press_sequentially("好的。")
-        card.get_by_role("button", name="完成").click()
+        add_sentence(card, "好的。")
         fill("青禾卫衣", "青禾卫衣很保暖")
         text = card.locator(".kp-draft-text").inner_text()
         assert "青禾卫衣很保暖，青禾卫衣现货" in text and "T恤" not in text and text.endswith("好的。"), text
