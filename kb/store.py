@@ -24,7 +24,7 @@ from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, d
                     question_key, split_tags, validate, window_state)
 from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
                      KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound, VersionNotRestorable)
-from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, to_simplified
+from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, script_evidence, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
 MAX_TEXT_WORDS = 20  # words of a list filter's text each searched on its own (Store._filters)
@@ -325,10 +325,12 @@ class Store:
             digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
             return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned)
 
-    def published_questions(self) -> list[str]:
-        """The standard questions of the published entries, re-read only when entries change."""
-        return self._cached("questions", lambda: [r[0] for r in self.db.execute(
-            "select question from entries where status = 'published' order by id")], self.changes()["entries"])
+    def published_script(self) -> tuple[int, int]:
+        """(traditional-only, simplified-only) characters of the published entries' standard
+        questions (`script_evidence`): the script the shop writes in. Counted again only when
+        entries change (OpenCC over every question: ~50 ms at 10k entries)."""
+        return self._cached("script", lambda: script_evidence("\n".join(r[0] for r in self.db.execute(
+            "select question from entries where status = 'published' order by id"))), self.changes()["entries"])
 
     def passages_hash(self) -> str:
         """Changes whenever the passages or the shop terms (their segmentation) change."""

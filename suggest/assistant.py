@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 from kefu.kb.entry import Entry, ends_at
 from kefu.kb.errors import EmptyQuery, ImportFileError, TextTooLong
@@ -802,9 +803,8 @@ class Assistant:
         # What the shop writes, for a customer who shows no script: its agents' turns, newest
         # first, then its entries, all of them ("你好" to a Hong Kong shop; the few entries
         # a mainland shop writes for Taiwan must not decide when they are the ones matched).
-        shop = [t["text"] for t in context[::-1] if t.get("role") == "agent"] \
-            + ["\n".join(self.retriever.kb.store.published_questions())]
-        u.script = self._script(message, earlier, shop)
+        agent_turns = [t["text"] for t in context[::-1] if t.get("role") == "agent"]
+        u.script = self._script(message, earlier, agent_turns, self.retriever.kb.store.published_script)
         u.wording = wording([message] + earlier[::-1]) if u.script == TRADITIONAL else None
         u.said = tuple(t["text"] for t in context if t.get("role") == "agent")
         if u.wording:
@@ -980,20 +980,25 @@ class Assistant:
         return not result.no_match and hit.confidence >= 0.5
 
     @staticmethod
-    def _script(message: str, earlier: list[str], shop: list[str] = ()) -> str:
+    def _script(message: str, earlier: list[str], agent_turns: list[str] = (),
+                entries: Callable[[], tuple[int, int]] | None = None) -> str:
         """The message's script; a script-neutral message takes the earlier turns' script,
         else traditional when it is Cantonese (件衫唔啱size, 唔該晒: Hong Kong customers
-        write traditional; a tie of 該 and 晒 counts as neutral), else the script of the
-        first of `shop`'s texts (the agent's turns, the shop's entries) that shows one: a
-        Hong Kong or Taiwan shop's "你好" got "亲，您好，欢迎光临本店". Else simplified."""
+        write traditional; a tie of 該 and 晒 counts as neutral), else the shop's: that of
+        the first of `agent_turns` (newest first) that shows one, else of its entries
+        (`entries()`: Store.published_script, asked only then). A Hong Kong or Taiwan shop's
+        "你好" got "亲，您好，欢迎光临本店". Else simplified."""
         for text in [message] + earlier[::-1]:
             trad, simp = script_evidence(text)
             if trad != simp:
                 return TRADITIONAL if trad > simp else SIMPLIFIED
         if any(_CANTONESE.search(t) for t in [message] + earlier):
             return TRADITIONAL
-        for text in shop:
-            trad, simp = script_evidence(text)
+        def shop():
+            yield from (script_evidence(t) for t in agent_turns)
+            if entries:
+                yield entries()
+        for trad, simp in shop():
             if trad != simp:
                 return TRADITIONAL if trad > simp else SIMPLIFIED
         return SIMPLIFIED

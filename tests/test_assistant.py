@@ -1079,6 +1079,24 @@ def test_a_script_neutral_message_takes_the_shops_script_when_the_customer_shows
         assert (trad > simp) == (script == TRADITIONAL) or trad == simp, text
 
 
+def test_the_shops_script_is_counted_once_until_its_entries_change(tmp_path, monkeypatch):
+    """Every script-neutral message converted every published question with OpenCC again
+    (~50 ms at 10k entries) to learn the shop's script."""
+    from kefu.kb import store as store_module
+
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()])
+    kb.import_entries([{"id": "fee", "question": "運費點計？", "answer": "滿HK$400免運費。"}])
+    counted = []
+    evidence = store_module.script_evidence
+    monkeypatch.setattr(store_module, "script_evidence", lambda text: counted.append(text) or evidence(text))
+    assert kb.store.published_script() == kb.store.published_script() and len(counted) == 1
+    assert kb.store.published_script()[0] > 0  # traditional
+    kb.add({"id": "pay", "question": "点样付款", "answer": "可以用转数快。"})
+    assert kb.store.published_script() and len(counted) == 2
+    kb.close()
+
+
 @pytest.mark.parametrize("message, context, script", [
     ("在麼", [], "simplified"), ("請問這個在麼", [], TRADITIONAL), ("在麼", [{"role": "customer", "text": "我要退貨"}], TRADITIONAL)])
 def test_zai_me_with_one_traditional_me_is_no_sign_of_traditional_script(assistant, message, context, script):
