@@ -99,32 +99,37 @@ def json_option(fn):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, `timeout`, cron or systemd stopping a job), raised where the command
-    is, as Ctrl-C is: Python's default ended the process on the spot, so a backup's partial
-    file or an export's temporary one stayed behind, and a restore could stop after the
-    store was replaced, before its purge. Being a KeyboardInterrupt, it meets the cleanup
-    Ctrl-C meets."""
+    """SIGTERM (`kill`, `timeout`, cron or systemd stopping a job) or SIGHUP (the terminal or
+    ssh session gone), raised where the command is, as Ctrl-C is: Python's default ended the
+    process on the spot, so a backup's partial file or an export's temporary one stayed
+    behind, and a restore could stop after the store was replaced, before its purge. Being a
+    KeyboardInterrupt, it meets the cleanup Ctrl-C meets. `signum`: which of the two."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 @contextlib.contextmanager
 def sigterm_stops():
-    """SIGTERM raises Terminated while the block runs; a SIGTERM ignored by whoever started
-    kefu (or handled: a nested command, gunicorn's own) is left so."""
+    """SIGTERM and SIGHUP raise Terminated while the block runs; one ignored by whoever
+    started kefu (`nohup` ignores SIGHUP) or handled (a nested command, gunicorn's own) is
+    left so."""
     import signal
     import threading
 
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
-        yield
-        return
+    signals = [signal.SIGTERM, signal.SIGHUP]
+    if threading.current_thread() is not threading.main_thread():
+        signals = []
 
     def stop(signum, frame):
-        raise Terminated
-    signal.signal(signal.SIGTERM, stop)
+        raise Terminated(signum)
+    previous = {sig: signal.signal(sig, stop) for sig in signals if signal.getsignal(sig) is signal.SIG_DFL}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def handle_errors(fn):
@@ -159,9 +164,12 @@ def handle_errors(fn):
             raise KefuClickError(exc, _explained(exc)) from None
         except BrokenPipeError:
             _reader_gone()
-        except Terminated:
-            click.echo("\nTerminated", err=True)
-            sys.exit(143)  # 128 + SIGTERM, as a shell reports a command `kill` ended
+        except Terminated as stopped:
+            import signal
+
+            with contextlib.suppress(OSError):  # after a hangup stderr may be gone with the terminal
+                click.echo("\nHangup" if stopped.signum == signal.SIGHUP else "\nTerminated", err=True)
+            sys.exit(128 + stopped.signum)  # 143 for SIGTERM, 129 for SIGHUP, as a shell reports them
         except KeyboardInterrupt:
             # click's own handling exits 1, the status of kefu's errors (a bad line of a
             # file): a script could not tell that the user stopped the command

@@ -496,7 +496,7 @@ def restore(c: Context, file, as_json) -> None:
 
 @contextlib.contextmanager
 def not_stopped_half_way(what: str):
-    """Ctrl-C (or SIGTERM) while the block runs is told and otherwise ignored: a restore stopped
+    """Ctrl-C (or SIGTERM, SIGHUP) while the block runs is told and otherwise ignored: a restore stopped
     after the store was replaced printed `Aborted!` (so it seemed not done), skipped the purge
     of what is past retention and never named the entries, users and tokens it brought back."""
     import signal
@@ -507,8 +507,9 @@ def not_stopped_half_way(what: str):
         return
 
     def told(signum, frame):
-        click.echo(f"\n{what} cannot be stopped half-way: it finishes", err=True)
-    previous = {sig: signal.signal(sig, told) for sig in (signal.SIGINT, signal.SIGTERM)}
+        with contextlib.suppress(OSError):  # a hangup's terminal may be gone
+            click.echo(f"\n{what} cannot be stopped half-way: it finishes", err=True)
+    previous = {sig: signal.signal(sig, told) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

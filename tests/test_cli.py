@@ -3016,26 +3016,29 @@ def _kefu_with(patch: str, *args: str):
     return subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
 
 
-def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run, tmp_path):
+@pytest.mark.parametrize("sig, status, said", [("SIGTERM", 143, "Terminated"), ("SIGHUP", 129, "Hangup")])
+def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run, tmp_path, sig, status, said):
     """`kill`, `timeout` or systemd stopping a nightly backup ended Python on the spot: the
     half-copied `.FILE.partial` (and its journal) stayed beside the backups, one per dated
-    name, and the status was -15 with no word. SIGTERM now stops it as Ctrl-C does."""
+    name, and the status was -15 with no word. SIGTERM now stops it as Ctrl-C does; so does
+    SIGHUP, the ssh session it was started from dropping."""
     run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
     night = tmp_path / "night.db"
     stopped = _kefu_with("import kefu.cli\nimport kefu.cli_files as f\n"
-                         "f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.SIGTERM)",
+                         f"f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.{sig})",
                          "backup", str(night), "--json")
-    assert stopped.returncode == 143 and "Terminated" in stopped.stderr, (stopped.returncode, stopped.stderr)
+    assert stopped.returncode == status and said in stopped.stderr, (stopped.returncode, stopped.stderr)
     assert "Traceback" not in stopped.stderr and stopped.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == []
     run("backup", str(night))  # and the next one works
     assert night.is_file()
 
 
-def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, tmp_path):
-    """As Ctrl-C there (test above): a restore killed with SIGTERM once the backup was in
-    place skipped the purge of what is past retention and never named the revoked token it
-    made valid again."""
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, tmp_path, sig):
+    """As Ctrl-C there (test above): a restore killed with SIGTERM (or its terminal hung up)
+    once the backup was in place skipped the purge of what is past retention and never named
+    the revoked token it made valid again."""
     run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
     run("token", "add", "leak", "--role", "editor")
     run("backup", str(tmp_path / "kb.db"))
@@ -3043,7 +3046,7 @@ def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(h
     restored = _kefu_with("import kefu.kb.users as users\n"
                           "changes = users.access_changes\n"
                           "def term_then(before, after):\n"
-                          "    os.kill(os.getpid(), signal.SIGTERM)\n"
+                          f"    os.kill(os.getpid(), signal.{sig})\n"
                           "    return changes(before, after)\n"
                           "users.access_changes = term_then",
                           "restore", str(tmp_path / "kb.db"))
