@@ -3024,7 +3024,8 @@ def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run
     SIGHUP, the ssh session it was started from dropping."""
     run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
     night = tmp_path / "night.db"
-    stopped = _kefu_with("import kefu.cli\nimport kefu.cli_files as f\n"
+    # as a command started from a shell has it (one started by `nohup`, a CI runner perhaps, ignores SIGHUP)
+    stopped = _kefu_with("signal.signal(signal.SIGHUP, signal.SIG_DFL)\nimport kefu.cli\nimport kefu.cli_files as f\n"
                          f"f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.{sig})",
                          "backup", str(night), "--json")
     assert stopped.returncode == status and said in stopped.stderr, (stopped.returncode, stopped.stderr)
@@ -3032,6 +3033,17 @@ def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run
     assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == []
     run("backup", str(night))  # and the next one works
     assert night.is_file()
+
+
+def test_a_hangup_nohup_ignores_does_not_stop_a_backup(home, run, tmp_path):
+    """`nohup kefu backup …` asks for the backup to outlive the session: kefu leaves an
+    ignored SIGHUP ignored."""
+    run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    night = tmp_path / "night.db"
+    done = _kefu_with("signal.signal(signal.SIGHUP, signal.SIG_IGN)\nimport kefu.cli\nimport kefu.cli_files as f\n"
+                      "f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.SIGHUP)",
+                      "backup", str(night), "--json")
+    assert done.returncode == 0 and night.is_file(), (done.returncode, done.stderr)
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
@@ -3043,7 +3055,7 @@ def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(h
     run("token", "add", "leak", "--role", "editor")
     run("backup", str(tmp_path / "kb.db"))
     run("token", "revoke", "leak")
-    restored = _kefu_with("import kefu.kb.users as users\n"
+    restored = _kefu_with("signal.signal(signal.SIGHUP, signal.SIG_DFL)\nimport kefu.kb.users as users\n"
                           "changes = users.access_changes\n"
                           "def term_then(before, after):\n"
                           f"    os.kill(os.getpid(), signal.{sig})\n"
