@@ -278,18 +278,11 @@ def kept_gaps(store, since: str | None, how: list) -> list[dict] | None:
 
 
 def _key(*parts) -> str:
-    """A key for `Store.keep_mined` of `parts` and of what reads the kept value: kefu's
-    version and code (`code_fingerprint`) and the result's fields (a kept value of other
-    fields would be misread)."""
-    from dataclasses import fields
-
-    from kefu import __version__
-
+    """A key for `Store.keep_mined` of `parts`, read back as gaps and drift (`kept_key`)."""
     from .gaps import Drift, Gap
-    from .stats import code_fingerprint
+    from .stats import kept_key
 
-    shape = [__version__, code_fingerprint(), [f.name for f in fields(Gap)], [f.name for f in fields(Drift)]]
-    return hashlib.sha256(json.dumps([shape, *parts], ensure_ascii=False, default=str).encode()).hexdigest()
+    return kept_key((Gap, Drift), *parts)
 
 
 def _messages_digest(messages: list) -> str:

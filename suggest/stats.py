@@ -386,17 +386,23 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
 
 
 def _usage_key(*parts) -> str:
-    """A key for `Store.keep_mined` of `parts`, kefu's version and code (`code_fingerprint`),
-    the fields read back and the local time zone (the days)."""
+    """A key for `Store.keep_mined` of `parts` (`kept_key`) and the local time zone (the days)."""
     import os
+
+    here = datetime.now().astimezone()
+    return kept_key((Stats,), *parts, here.tzname(), here.utcoffset(), os.environ.get("TZ"))
+
+
+def kept_key(read_as: tuple[type, ...], *parts) -> str:
+    """A key for `Store.keep_mined` of `parts` and of what reads the kept value back: kefu's
+    version and code (`code_fingerprint`) and the fields of the dataclasses `read_as` (a
+    kept value of other fields would be misread)."""
     from dataclasses import fields
 
     from kefu import __version__
 
-    here = datetime.now().astimezone()
-    return hashlib.sha256(json.dumps([*parts, __version__, code_fingerprint(), [f.name for f in fields(Stats)],
-                                      here.tzname(), here.utcoffset(), os.environ.get("TZ")],
-                                     default=str).encode()).hexdigest()
+    shape = [__version__, code_fingerprint(), [[f.name for f in fields(c)] for c in read_as]]
+    return hashlib.sha256(json.dumps([shape, *parts], ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 @functools.cache
