@@ -519,6 +519,19 @@ _CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|
                         r"佢|嘢|啲|(?<!睥)俾(?![斯使便倪])|咁")
 
 
+# Cantonese that chooses the Hong Kong wording of a traditional-script reply and nothing
+# else: not where the message is asked from (which entry answers: '运费怎么算喇？' got the
+# Hong Kong freight entry, '仲有货吗' the 港澳台 shipping one) nor its script (收到喇 stays
+# simplified), as mainland chat writes 喇 and 仲 too. A Taiwan customer rarely writes
+# these; where one does by chance the reply reads Hong Kong's words, no other answer.
+# 係 (is; not 關係, 聯係, 係數 or 係指), 嚟 (come), 啱 (right, just), 嗰 (that), 喇 (not 喇叭,
+# 喇嘛), 窿 (a hole; not Mandarin's 窟窿), 點算 (what now; not 點算庫存, to count), 搵, 睇,
+# 攞, 畀 (find, look, take, give), 幾多 / 幾錢 (how much), 仲未 / 仲有 (still; not 仲介):
+# "件衫收到有個窿，點算？" got Taiwan wording.
+_HONG_KONG_WORDING = re.compile(r"(?<![關关聯联維维干幹])係(?![數数指因由屬属])|嚟|啱|嗰|(?<!哈)喇(?![叭嘛])|"
+                                r"(?<![窟穹])窿|[點点]算(?=[\s?？!！。，,~～呀啊啦好]|$)|搵|睇|攞|畀|幾多|幾錢|"
+                                r"仲(?=[未有係要冇唔])")
+
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.
 _TAIWANESE = _LOCAL_WORDS["tw"]
 
@@ -529,7 +542,8 @@ def wording(texts: list[str]) -> str | None:
     統編 or 超商; None when nothing says (naming a place is no sign: 可以寄到香港嗎 may
     come from Taipei)."""
     for text in texts:
-        hk, tw = bool(_CANTONESE.search(text)), bool(_TAIWANESE.search(text))
+        hk = bool(_CANTONESE.search(text) or _HONG_KONG_WORDING.search(text))
+        tw = bool(_TAIWANESE.search(text))
         if hk != tw:
             return "s2hk" if hk else "s2twp"
     return None

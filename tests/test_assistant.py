@@ -23,7 +23,7 @@ from phrasebook import (APOLOGY, CLOSING, GREETING_AGAIN, GREETING_FIRST, NO_MAT
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.errors import EmptyQuery, KefuError, TextTooLong
 from kefu.kb.feedback import FeedbackLog
-from kefu.kb.text import MAX_MESSAGE, TRADITIONAL, script_evidence, to_simplified
+from kefu.kb.text import MAX_MESSAGE, SIMPLIFIED, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.assistant import Assistant
 from kefu.suggest.draft import Composer, Slot
 from kefu.suggest.retrieve import Fusion, Retriever
@@ -1802,6 +1802,7 @@ def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(as
     ("好，點查？", [{"role": "customer", "text": "我喺香港，想查下訂單"}], "s2hk"),  # said earlier
     ("超商取貨的包裹要怎麼查", [], "s2twp"),  # only Taiwan says 超商
     ("可以寄到香港嗎？物流怎麼查", [], None),  # naming a place is no sign of where one is
+    ("包裹仲未到，點算？", [], "s2hk"),  # 仲未, 點算: Cantonese too
 ])
 def test_a_traditional_customers_own_words_choose_the_regional_wording(shop_kb, message, context, wording):
     track = replace(_hit("track", "怎么查物流", 0.95, 2.5, ["物流"]), answer="物流信息在网络上可以查到，包裹放在快递柜里。")
@@ -1930,6 +1931,42 @@ def test_common_cantonese_words_call_for_hong_kong_wording(message, cantonese):
     from kefu.suggest.assistant import wording
 
     assert wording([message]) == ("s2hk" if cantonese else None)
+
+
+@pytest.mark.parametrize("message, cantonese", [
+    ("件衫收到有個窿，點算？", True), ("訂單號係2026113012345678", True), ("幾時嚟貨", True), ("啱啱收到", True),
+    ("嗰件有貨嗎", True), ("等了兩個禮拜喇", True), ("搵不到訂單", True), ("睇到訂單了", True), ("攞貨要帶證件嗎", True),
+    ("畀錢之後幾時寄", True), ("幾多錢運費", True), ("仲未收到", True),
+    # Mandarin (and Taiwan) uses of the same characters
+    ("沒關係，我再等等", False), ("喇叭有雜音", False), ("衣服破了一個窟窿", False), ("係數怎麼算", False),
+    ("仲介費怎麼算", False), ("點算庫存要多久", False), ("請問保固多久", False)])
+def test_more_cantonese_chooses_hong_kong_wording_and_nothing_else(message, cantonese):
+    """係, 嚟, 啱, 嗰, 喇, 窿, 點算, 搵, 睇, 攞, 畀, 幾多, 仲未 were no sign: "件衫收到有個窿，點算？"
+    got Taiwan wording (品質, 汙漬). They choose the wording only: where the message is asked
+    from (which entry answers) and its script stay as before, mainland chat writing 喇 and 仲
+    too (commit 06314bc, reverted, made them say Hong Kong)."""
+    from kefu.suggest.assistant import _asked_from, wording
+
+    assert wording([message]) == ("s2hk" if cantonese else None)
+    assert _asked_from(message) == set()
+
+
+@pytest.mark.parametrize("message, script", [("收到喇", SIMPLIFIED), ("ok喇", SIMPLIFIED), ("仲有货吗", SIMPLIFIED),
+                                             ("运费怎么算喇？", SIMPLIFIED), ("點算", TRADITIONAL)])
+def test_cantonese_that_chooses_wording_leaves_the_script_as_it_was(assistant, message, script):
+    """收到喇 and ok喇 (mainland chat too) are answered in simplified script, as before."""
+    assert assistant.suggest(message).script == script
+
+
+@pytest.mark.parametrize("message", ["运费怎么算喇？", "仲有运费吗", "运费几多喇"])
+def test_cantonese_that_chooses_wording_gives_no_other_regions_entry(shop_kb, message):
+    """Review R4 of 06314bc: '运费怎么算喇？' got the Hong Kong freight entry, not the
+    mainland's ranked beside it, once 喇 said the message came from Hong Kong."""
+    hits = [_said_so(_hit("hk_ship", "寄香港運費點計", 0.93, 2.45, ["香港", "運費"]), "香港訂單滿HK$300免運。"),
+            _said_so(_hit("fee", "包邮吗？运费多少", 0.92, 2.44, ["运费"]), "订单满59元包邮，不满59元收6元运费。")]
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message)
+    assert s.drafts[0].entry_ids[0] == "fee" and [h.id for h in s.hits] == ["fee", "hk_ship"], \
+        ([(d.style, d.entry_ids) for d in s.drafts], [h.id for h in s.hits])
 
 
 @pytest.mark.parametrize("message, taiwan", [
