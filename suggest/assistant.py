@@ -534,16 +534,20 @@ _HONG_KONG_WORDING = re.compile(r"(?<![關关聯联維维干幹])係(?![數数�
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.
 _TAIWANESE = _LOCAL_WORDS["tw"]
+# Taiwan's words that choose its wording alone, as _HONG_KONG_WORDING does Hong Kong's: 載具
+# (an e-invoice carrier) and 宅配 (home delivery): "發票可以存載具嗎" got Hong Kong wording
+# (説, 哦) in a shop set to it. No region: an entry speaking of them is no Taiwan entry.
+_TAIWAN_WORDING = re.compile(r"載具|载具|宅配")
 
 
 def wording(texts: list[str]) -> str | None:
     """The traditional wording the customer's own words call for, newest turn first:
     Hong Kong's (s2hk) for one who writes Cantonese, Taiwan's (s2twp) for one who writes
-    統編 or 超商; None when nothing says (naming a place is no sign: 可以寄到香港嗎 may
+    統編, 超商, 載具 or 宅配; None when nothing says (naming a place is no sign: 可以寄到香港嗎 may
     come from Taipei)."""
     for text in texts:
         hk = bool(_CANTONESE.search(text) or _HONG_KONG_WORDING.search(text))
-        tw = bool(_TAIWANESE.search(text))
+        tw = bool(_TAIWANESE.search(text) or _TAIWAN_WORDING.search(text))
         if hk != tw:
             return "s2hk" if hk else "s2twp"
     return None

@@ -1803,6 +1803,7 @@ def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(as
     ("超商取貨的包裹要怎麼查", [], "s2twp"),  # only Taiwan says 超商
     ("可以寄到香港嗎？物流怎麼查", [], None),  # naming a place is no sign of where one is
     ("包裹仲未到，點算？", [], "s2hk"),  # 仲未, 點算: Cantonese too
+    ("宅配的包裹要怎麼查", [], "s2twp"),  # 宅配: Taiwan's
 ])
 def test_a_traditional_customers_own_words_choose_the_regional_wording(shop_kb, message, context, wording):
     track = replace(_hit("track", "怎么查物流", 0.95, 2.5, ["物流"]), answer="物流信息在网络上可以查到，包裹放在快递柜里。")
@@ -1978,6 +1979,18 @@ def test_a_taiwan_convenience_store_pickup_says_where_the_customer_is(message, t
     from kefu.suggest.assistant import _asked_from, wording
 
     assert (wording([message]) == "s2twp") is taiwan and (_asked_from(message) == {"tw"}) is taiwan
+
+
+@pytest.mark.parametrize("message, taiwan", [
+    ("發票可以存載具嗎", True), ("手機條碼载具怎麼設定", True), ("可以宅配嗎？運費多少", True), ("宅配到府要幾天", True),
+    ("可以寄到台灣嗎", False), ("發票怎麼開", False)])
+def test_an_e_invoice_carrier_or_home_delivery_chooses_taiwan_wording_and_no_region(message, taiwan):
+    """載具 and 宅配 are Taiwan's words: "發票可以存載具嗎" got Hong Kong wording (説, 哦) in a
+    shop set to it. They choose the wording only, not where the message is asked from."""
+    from kefu.suggest.assistant import _asked_from, wording
+
+    assert (wording([message]) == "s2twp") is taiwan
+    assert _asked_from(message) == ({"tw"} if "台灣" in message else set())
 
 
 def test_a_script_neutral_cantonese_what_is_answered_in_traditional(assistant):
