@@ -301,6 +301,10 @@ _ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|�
                            rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=的?(?:吗|么|嘛)|不(?![\u3400-\u9fff])|[?？])|"
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
                            rf"(?<!怎么)(?<!什么)(?<![咋啥])(?<!为啥){_DEVICE_FAULT}(?:吗|么|嘛[?？]|不(?![\u3400-\u9fff]))|"
+                           # what a break would get, asked right after how long the warranty is: 保修多久？坏了可以
+                           # 送修吗 (not 坏了好几天了能修吗, nor 我的坏了: a fault had)
+                           r"保[修固](?:期|时间)?(?:是|有)?(?:几年|多久|多长|多少)[^，,。！!？?]{0,6}[，,。！!？?~\s]+"
+                           r"坏了(?![好几一两三四五六七八九十\d半很])(?=[^，,。！!？?]{0,8}(?:吗|么|嘛|[?？]|$))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
 # The shop's own service down (客服电话连不上, 你们网站连不上, 直播间怎么没声音了, 直播间一直掉线): the words of a
 # device's fault, but nothing wrong with the goods. Only with the service named right before

@@ -145,6 +145,25 @@ def test_a_calm_first_message_reporting_a_problem_gets_no_cheerful_welcome(messa
     assert asked.text.startswith(GREETING_FIRST)
 
 
+@pytest.mark.parametrize("message", ["請問保固多久？壞了可以送修嗎", "请问保修多久？坏了可以送修吗", "保修几年？坏了能换新吗",
+                                     "保修期多久，坏了怎么办"])
+def test_what_a_break_would_get_asked_after_the_warranty_gets_no_empathy(message):
+    """"請問保固多久？壞了可以送修嗎" asks before any fault, calmly, yet heard "知道您很在意這筆訂單，
+    我會認真幫您核實清楚。" first: its 壞了 read as a fault reported."""
+    c = composer(("e2", "empathy", "了解需求", "any", "知道您很在意这笔订单，我会认真帮您核实清楚。"))
+    u = understand(message)
+    d = c.warm(u, hit("warranty", "小家电的免费保修期是1年。", tags=["保修"]), {}, message)
+    assert "在意" not in d.text and u.intent == "presale", (d.text, u.intent)
+
+
+@pytest.mark.parametrize("message", ["保修多久？坏了好几天了能修吗", "保修多久？我的坏了能修吗", "保修多久？已经坏了可以修吗",
+                                     "吹风机坏了，保修多久？", "刚买的就坏了，保修多久", "坏了可以送修吗"])
+def test_a_break_had_beside_a_warranty_question_still_gets_empathy(message):
+    c = composer(("e2", "empathy", "了解需求", "any", "知道您很在意这笔订单，我会认真帮您核实清楚。"))
+    d = c.warm(understand(message), hit("warranty", "小家电的免费保修期是1年。", tags=["保修"]), {}, message)
+    assert d.text.startswith("知道您很在意这笔订单"), d.text
+
+
 def test_an_answer_that_opens_with_an_apology_gets_no_cheerful_welcome():
     """"帮我查下订单发了没" asks calmly, but the answer opens "非常抱歉让您久等了！": a
     welcome right before it read "…很高兴为您服务。非常抱歉…"."""
