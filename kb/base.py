@@ -19,7 +19,7 @@ from .errors import IndexNotUpdated
 from .index import Document, Index, IndexDamaged, IndexDir, Sources, check_models, with_prototype
 from .learned import LearnStore
 from .store import AddedTerms, ImportReport, PublishedState, Store, text_hash
-from .text import Segmenter, mandarin, normalize, normalize_terms
+from .text import Segmenter, cantonese_read, mandarin, normalize, normalize_terms
 
 log = logging.getLogger("kefu.index")
 
@@ -196,12 +196,16 @@ class KnowledgeBase:
         each model encodes them as a search reads a message (a long one's window, see
         kb.embed.read_as_query) and read as a search reads one (`mandarin`: kd as 快递),
         so the same message asked again meets its own row exactly. Their BM25 tokens are the
-        whole message as read; their shown text is the message as typed."""
+        whole message as read; their shown text is the message as typed. The other texts (the
+        entry's questions) are read with their Cantonese in Mandarin (`cantonese_read`)."""
         seg = self.segmenter
         texts = [[normalize(t).text for t in raw] for _, raw, _ in items]
         flat = [t for ts in texts for t in ts]
         asked = [j >= len(ts) - n for ts, n in zip(texts, messages or [0] * len(items)) for j in range(len(ts))]
-        read = [mandarin(t) if a else t for t, a in zip(flat, asked)]  # as suggest.retrieve reads a message
+        # a message as suggest.retrieve reads it; an entry's own phrasing with its Cantonese in
+        # Mandarin as that reading makes it (運費點計 as 运费怎么算), and nothing more: a shop
+        # writes no chat spellings
+        read = [mandarin(t) if a else cantonese_read(t) for t, a in zip(flat, asked)]
         vectors = {m.id: self.embed_documents(m, [read_as_query(m, [r])[0] if a else r for r, a in zip(read, asked)])
                    for m in self.embedders}
         docs, pos = [], 0
@@ -212,9 +216,9 @@ class KnowledgeBase:
         return docs
 
     def embed_texts(self, texts: list[str]) -> None:
-        """Fill the embedding cache for `texts` (normalised as the index will), with no store write
-        transaction open for long: an import calls this before it writes its entries."""
-        norm = list(dict.fromkeys(normalize(t).text for t in texts))
+        """Fill the embedding cache for `texts` (normalised and read as the index will), with no
+        store write transaction open for long: an import calls this before it writes its entries."""
+        norm = list(dict.fromkeys(cantonese_read(normalize(t).text) for t in texts))
         for m in self.embedders:
             self.embed_documents(m, norm, collect=False)
 

@@ -38,8 +38,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # How texts are cut into words: part of what an index was built from (kb.store hashes it
 # with the shop terms), so an index made by an older cut is rebuilt, not searched with
-# tokens the queries no longer make. Change it whenever Segmenter cuts differently.
-SEGMENTATION = "2: a number's unit is its own word"
+# tokens the queries no longer make. Change it whenever Segmenter cuts differently, or an
+# entry's texts are read differently before the cut (`cantonese_read`).
+SEGMENTATION = "3: a number's unit is its own word; an entry's Cantonese read in Mandarin"
 # A number and its unit (7天, 48小时, 59元), the unit as its own word.
 _NUMBER_UNIT = re.compile(r"(?<![A-Za-z])\d+(?:\.\d+)?(个?小时|分钟|个?工作日|个?月|天|周|年|元|块|件|次|公斤|斤|折)")
 # Tokens that carry no topic: greetings, politeness and sentence particles. Kept out
@@ -919,10 +920,17 @@ def mandarin(text: str) -> str:
                 text = bare
             elif pasted in (SHARED, LINK):
                 return text  # a link or a shared product alone stays as it is, its letters no chat words
+    return as_meant(cantonese_read(text))
+
+
+def cantonese_read(text: str) -> str:
+    """`normalize`d text with its Cantonese words in Mandarin (点计 -> 怎么算) and Taiwan's 出货
+    as 发货: how an entry's own phrasings are matched, as a message's are (`mandarin`), so
+    a Hong Kong shop's 運費點計 meets a mainland customer's 运费怎么算 as a Mandarin entry would."""
     if _CANTONESE_CHAR.search(text):
         for word, mandarin_word in _CANTONESE:
             text = word.sub(mandarin_word, text)
-    return as_meant(text)
+    return text
 
 
 def as_meant(text: str) -> str:
