@@ -28,8 +28,8 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, asks_for_address, attachment_only, calm_question, chasing,
-                         delivered, disclaims, gives_address, never_again, plans, reports_problem, says_nothing_yet,
-                         small_talk, sorry_for_tone, understand)
+                         delivered, disclaims, gives_address, never_again, not_for_us, plans, reports_problem,
+                         says_nothing_yet, small_talk, sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
 # 还有 / 另外 start a new question, except where they mean "still have" or "extra": "还有
@@ -793,6 +793,14 @@ class Assistant:
             # an apology keeping the case open does
             result = replace(result, no_match=True, hits=[])
             notes.append("leaving in anger, asking nothing: no entry answers it")
+        if choice is None and not waiting and not_for_us(message) and not (
+                result.hits and (not_for_us(result.hits[0].matched) or not_for_us(result.hits[0].question))):
+            # "我想应聘你们的客服" is no customer's question: the complaint entry it matched on 客服
+            # (an apology and a supervisor's callback) answers it no more than the service hours
+            # answer 你们招不招兼职客服. A holding line, and the agent passes it on; unless the
+            # shop wrote an entry for it (你们招人吗, 商务合作怎么联系): that one answers.
+            result = replace(result, no_match=True, hits=[])
+            notes.append("a job application or a business offer, no customer's question: no entry answers it")
         hits = [h for h in result.hits]
         top = hits[0] if hits else None
         # Without the earlier turns, a follow-up's subject is unknown: ask which topic

@@ -174,6 +174,83 @@ def disclaims(message: str) -> bool:
         _DENIED.search(text) or _GUARANTEE.search(text) or _BUSINESS.search(text))
 
 
+# A message that is no customer's at all: a job application (我想应聘你们的客服, 你们招不招兼职客服,
+# 你們有在徵人嗎) or a business offer (招代理吗 一件代发怎么合作, 我们是工厂可以给你们供货, 想和你们合作
+# 推广, 需要刷好评吗). It matched entries on the words it shares with them (the complaint entry's
+# apology and a supervisor's callback on 客服, the service hours on 兼职客服). Read clause by
+# clause, each clause whole: a shop question merely holding one of the words (你们和顺丰合作吗,
+# 跟你们合作的快递是哪家, 联名款还有货吗, 能用招商分期吗, 我在做兼职，快递能放驿站吗) is a customer's,
+# and so is a message that asks one beside an offer (你们招兼职吗？另外我的订单什么时候发货).
+_YOU = r"(?:你们|你|您|贵店|贵司|贵公司|贵方|贵品牌|店里|店铺|你们店里?|你们家|你家|你们公司|你们这边?|咱们?家?)"
+_JOB = (r"(?:兼职|全职|长期|临时)?(?:客服|主播|店员|美工|运营|打字员|学徒|员工|人手|人员|人|模特|助理|文员|仓管|"
+        r"打包员|小时工|临时工|兼职|设计师?|摄影师?)(?:人员|岗位|职位|工作)?")
+_PITCH_TO = rf"(?:{_YOU}(?:的|家的?)?)"
+_OFFERS = (
+    # applying: 我想应聘你们的客服, 想应征客服人员, 我想求职
+    rf"我?(?:想|要|来|想来|打算)?(?:应聘|应征|求职)(?:一下)?{_PITCH_TO}?(?:{_JOB})?",
+    # asking for work: 你们招不招兼职客服, 还招人吗, 你们有在征人吗, 有缺人吗, 招主播吗
+    rf"{_YOU}?(?:现在|最近)?(?:还|有没有|有)?(?:在)?(?:招|招不招|招聘|征|缺|缺不缺)(?:{_JOB})",
+    rf"我?(?:想|可以|能)?(?:来|去|到){_YOU}(?:这里?|那里?|店里)?(?:上班|工作|打工|做兼职)",
+    r"我?(?:想|要)(?:找|做|干|接)(?:个|份|点)?兼职(?:工作)?",
+    r"(?:我|可以|能|怎么|要)?(?:把|投|发|递|寄)?(?:个|一份|份|一下|下)?(?:我的)?简历(?:要|可以|能)?(?:发|投|寄|给|交)"
+    r"(?:到|给)?(?:哪|哪个|哪里|哪儿|什么|谁)?(?:邮箱|地址|地方|人)?(?:比较好|合适)?",
+    # cooperation offered: 想和你们合作推广, 想跟贵店谈合作, 商务合作请联系我
+    rf"(?:我们|我司|我)?(?:想|希望|可以|能|要|想要)?(?:跟|和|与|同){_YOU}(?:谈谈?|聊聊?|洽谈|进行|达成|开展|建立)?"
+    r"(?:一下|下|个|些|一些)?(?:长期)?(?:商务|带货|直播|推广|供货)?合作(?:一下|推广|供货|带货|直播)?",
+    r"(?:想|希望|寻求|洽谈|商务|谈|有意)?合作(?:请|可|可以|欢迎|要|怎么|如何)?(?:联系|找|加|私聊)(?:我|我们|谁|微信|v|vx)?",
+    r"(?:想|希望|寻求)?(?:谈|洽谈|商务|寻求)合作|合作洽谈|(?:带货|直播|达人|主播|推广|寄样)合作",
+    # becoming an agent or franchisee: 招代理吗, 想做你们家的代理, 想加盟你们, 加盟费多少
+    r"(?:你们)?(?:还)?(?:招|招不招|收)(?:代理|代理商|经销商|分销商?|加盟商?)",
+    rf"我?(?:想|要|怎么|如何|可以|能)?(?:做|当|成为|申请|加入)(?:{_PITCH_TO})?(?:代理|代理商|经销商|分销商|加盟商)",
+    rf"我?(?:想|要|怎么|如何|可以|能|申请)加盟{_YOU}?(?:的?品牌)?|加盟(?:费|条件|政策|流程)(?:多少|是多少|怎么收|是什么|有哪些)?",
+    r"一件代发(?:怎么|如何)(?:合作|代理|做)",
+    # supplying: 我们是工厂可以给你们供货, 我们工厂可以给你们供货
+    rf"(?:我们|我司|本公司|我们公司|我们工厂|我们厂|我们这边|本厂|厂家|工厂)(?:是)?(?:工厂|厂家|源头厂家|源头工厂)?"
+    rf"(?:可以|能|能够|想|专业|直接|长期)?(?:给|为|帮)?{_YOU}?(?:长期)?(?:供货|供应|提供货源|代工|贴牌|oem)",
+    # promotion and fake reviews offered: 帮你们店铺做推广, 需要刷好评吗
+    rf"(?:帮|给|为){_YOU}(?:店铺)?(?:做|免费做)?(?:推广|引流|代运营|运营|刷单|刷销量|刷好评)",
+    rf"{_YOU}?(?:需要|要不要|需不需要|提供|承接|专业)(?:刷单|刷好评|刷销量|刷评价|代运营|推广服务|店铺推广|引流|"
+    r"广告投放|投放广告|投广告)(?:服务)?",
+    r"(?:日赚|日入|月入|躺赚|轻松赚)[\d一二三四五六七八九十百千万几]+(?:元|块)?",
+)
+# What comes with an application or an offer, and says nothing else: who writes (我们是工厂, 我们是
+# 做直播带货的), experience, terms asked, prices offered, a contact asked for (麻烦回覆, 加个微信).
+# Never a clause of its own: 有什么条件 alone may ask of free shipping.
+_PITCH = (r"(?:我们|我司|我们这边|我这边|我)(?:是|这边是)(?:一家)?(?:专业)?(?:做)?[^,]{0,8}?"
+          r"(?:工厂|厂家|公司|机构|团队|工作室|mcn|供应商|服务商|的)",
+          r"(?:我|本人)?有[\d一二两三四五六七八九十几多]*年?(?:的)?(?:相关)?(?:工作)?经验",
+          r"(?:有|需要|要)什么(?:条件|要求)|(?:条件|要求)是什么|(?:待遇|工资|薪资|薪水|底薪|提成)(?:怎么样|如何|多少|是多少|怎么算)?",
+          r"(?:价格|价钱)(?:好商量|可谈|可以谈|优惠|从优|美丽|实惠|便宜|低)|量大从优|(?:支持|可以?)(?:一件)?代发|(?:怎么|如何)合作",
+          r"欢迎(?:咨询|联系|合作|洽谈)|期待(?:您的|你的)?(?:回复|合作)|(?:麻烦|请|盼)(?:尽快)?(?:回复|联系我?)",
+          r"有意(?:向)?(?:的话)?(?:请)?(?:联系|回复|私聊|加微信)(?:我)?|(?:加|留)(?:个|一下)?(?:微信|vx|v|联系方式|电话)",
+          r"(?:要|想)?了解一下|感兴趣(?:的话)?|[\d一二三四五六七八九十几两半]+(?:毛|块|元)钱?一(?:条|单|个)|"
+          r"在家(?:就能|就可以|也能|可以)?(?:做|赚钱|操作)|时间自由|(?:提升|提高|增加)(?:店铺)?(?:销量|流量|排名)|"
+          r"谢谢|感谢|麻烦了")
+_OFFER = re.compile("|".join(f"(?:{p})" for p in _OFFERS))
+_PITCH_DETAIL = re.compile("|".join(f"(?:{p})" for p in _PITCH))
+_PITCH_CLAUSE = re.compile(r"[^,.!?;:~\s。]+")
+_PITCH_HELLO = re.compile(r"^(?:(?:你好|您好|hi|hello|哈啰|哈喽|嗨|亲亲|亲|请问|老板娘?|掌柜的?|店家|客服|在吗|在不在|"
+                          r"打扰(?:一下|了)|冒昧问一下|麻烦问一下|想问一下|问一下)(?:呀|啊|哈)?)+")
+_PITCH_END = re.compile(r"(?:要不要|需不需要|[吗么嘛呢啊呀吧哦哈])+$")
+
+
+def not_for_us(message: str) -> bool:
+    """True for a message that is no customer's question but a job application or a
+    business offer (我想应聘你们的客服, 你们招不招兼职客服, 我们是工厂可以给你们供货): every clause
+    is one whole (see _OFFERS), a greeting, or what comes with one (我有三年经验, 价格好商量).
+    No entry answers it; a shop question sharing its words (你们和顺丰合作吗) is a customer's."""
+    offered = False
+    for clause in _PITCH_CLAUSE.findall(_read(message).text):
+        clause = _PITCH_END.sub("", _PITCH_HELLO.sub("", clause))
+        if not clause:
+            continue  # a greeting (你好, 老板你好, 请问)
+        if _OFFER.fullmatch(clause):
+            offered = True
+        elif not _PITCH_DETAIL.fullmatch(clause):
+            return False
+    return offered
+
+
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
 # 在哪 asks where a parcel is only of the goods (我的货在哪, 在哪里了), not where to find
@@ -841,6 +918,10 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "greeting"  # only emoji, laughter or question marks: ask what they need
     elif not _FILLER.sub("", GIVEN_NUMBER.sub("", text)):
         intent = "order"  # only the order number the agent asked for: no complaint of its own
+    elif not_for_us(message):
+        # 我想应聘你们的客服: an application, no complaint whatever entry it matched on 客服, and
+        # no thanks with 谢谢 after it
+        intent = "presale"
     elif sentiment != "angry" and not harmed and _is_thanks(text):
         intent = "thanks"
     elif _COMPLAINT.search(meant) or harmed and not _RETURN_ASKED.search(text):

@@ -2714,3 +2714,41 @@ def test_a_farewell_that_asks_or_reports_something_is_still_answered(shop_kb, me
     broken = _said_so(_hit("broken", "收到商品破损怎么办", 0.9, 2.4, ["破损"]), "请拍下破损商品的照片发给我们。")
     s = Assistant(_Answers(shop_kb, [broken]), composer()).suggest(message, [])
     assert s.drafts[0].entry_ids == ["broken"], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+_COMPLAINT_ENTRY = replace(_said_so(_hit("k191", "客服态度太差，我要投诉！", 0.67, 2.3, ["投诉"]),
+                                    "非常抱歉给您带来不愉快的体验，客服主管会在24小时内给您回电。"), category="投诉")
+_SERVICE_HOURS = _said_so(_hit("k003", "客服几点上班？工作时间是多久", 0.88, 2.4, ["客服"]), "人工客服每天09:00-23:00在线。")
+_COURIER = _said_so(_hit("k106", "默认发什么快递？", 0.93, 2.4, ["快递"]), "默认由中通或韵达发货。")
+
+
+@pytest.mark.parametrize("message", ["我想应聘你们的客服", "你好，我想应聘客服", "您好，我想應徵你們的客服", "你們有在徵人嗎",
+                                     "你们招不招兼职客服", "招代理吗 一件代发怎么合作", "我们是工厂可以给你们供货",
+                                     "想和你们合作推广", "你好，我們是工廠，想跟貴店合作供貨"])
+@pytest.mark.parametrize("matched", [_COMPLAINT_ENTRY, _SERVICE_HOURS])
+def test_a_job_application_or_business_offer_gets_a_holding_line_not_an_entry(shop_kb, message, matched):
+    """我想应聘你们的客服 matched the complaint entry on 客服 (the shipped sample): its drafts
+    apologised and promised a supervisor's callback; 你们招不招兼职客服 got the service hours."""
+    s = Assistant(_Answers(shop_kb, [matched]), composer()).suggest(message)
+    assert s.no_match and s.drafts[0].style == "no_match" and not any(d.entry_ids for d in s.drafts), \
+        [(d.style, d.entry_ids, d.text) for d in s.drafts]
+    assert s.intent != "complaint" and s.sentiment == "calm"
+    assert not any(w in to_simplified(d.text) for d in s.drafts for w in ("抱歉", "主管", "投诉"))
+
+
+@pytest.mark.parametrize("message, matched", [
+    ("你们招兼职吗？另外我的订单什么时候发货", _COURIER), ("跟你们合作的快递是哪家", _COURIER),
+    ("你們和順豐有合作嗎", _COURIER), ("客服什么时候上班", _SERVICE_HOURS), ("我要投诉你们的客服", _COMPLAINT_ENTRY),
+    ("我想应聘客服，但是上次买的杯子碎了", _COMPLAINT_ENTRY)])
+def test_a_customers_question_beside_or_sharing_an_offers_words_is_answered(shop_kb, message, matched):
+    s = Assistant(_Answers(shop_kb, [matched]), composer()).suggest(message)
+    assert not s.no_match and s.drafts[0].entry_ids[:1] == [matched.entry_id], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("message", ["想跟你们谈合作", "商务合作请联系我"])
+def test_an_offer_gets_the_shops_own_entry_for_offers(shop_kb, message):
+    """A shop may write an entry for offers (商务合作怎么联系): the rule that leaves offers without
+    an entry leaves that one."""
+    own = _said_so(_hit("biz", "商务合作怎么联系？", 0.8, 2.4, ["合作"]), "商务合作请发邮件至 biz@example.com。")
+    s = Assistant(_Answers(shop_kb, [own]), composer()).suggest(message)
+    assert not s.no_match and s.drafts[0].entry_ids == ["biz"], [(d.style, d.entry_ids) for d in s.drafts]

@@ -549,3 +549,20 @@ def test_after_use_messages_get_the_entry_that_answers_them(assistant):
     sorry = {m: s.drafts[0].text for m, s in suggestions.items()
              if s.drafts[0].entry_ids[0] == "k231" and "抱歉" in s.drafts[0].text}
     assert sorry == {}
+
+
+def test_a_job_application_or_business_offer_gets_no_entrys_answer_on_the_shipped_corpus(assistant):
+    """我想应聘你们的客服 got the complaint entry's apology and a supervisor's callback,
+    你们招不招兼职客服 the service hours (tests/data/not_for_us.json: all its offers)."""
+    from kefu.kb.text import to_simplified
+
+    helper, _ = assistant
+    offers = json.loads((DATA / "not_for_us.json").read_text(encoding="utf-8"))["not_customers"]
+    wrong = {}
+    for message in offers:
+        s = helper.suggest(message)
+        texts = [to_simplified(d.text) for d in s.drafts]
+        if not s.no_match or any(d.entry_ids for d in s.drafts) or s.intent == "complaint" \
+                or s.sentiment != "calm" or any(w in t for t in texts for w in ("抱歉", "主管")):
+            wrong[message] = (s.intent, s.sentiment, [d.entry_ids for d in s.drafts])
+    assert wrong == {}

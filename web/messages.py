@@ -312,6 +312,8 @@ _NOTE_PATTERNS = [
      lambda m: f"客服已发过 {m[1]} 的答案：只按这条消息本身匹配"),
     (re.compile(r"leaving in anger, asking nothing: no entry answers it$"),
      lambda m: "客户生气说再也不来了，没有问什么：不用条目回答，先道歉"),
+    (re.compile(r"a job application or a business offer, no customer's question: no entry answers it$"),
+     lambda m: "求职或商务合作的消息，不是顾客提问：不用条目回答，可转交负责人"),
     (re.compile(r"the customer sent what the agent asked for: taken note$"),
      lambda m: "客户已发来客服要的东西（照片、截图等）：记下，问题还没结束"),
     (re.compile(r"the agent sent the answer of (\S+) already: taken note$"),
