@@ -175,7 +175,7 @@ def disclaims(message: str) -> bool:
 
 
 # A message that is no customer's at all: a job application (我想应聘你们的客服, 你们招不招兼职客服,
-# 你們有在徵人嗎) or a business offer (招代理吗 一件代发怎么合作, 我们是工厂可以给你们供货, 想和你们合作
+# 你們還在徵人嗎) or a business offer (你们还招代理吗 想了解一下, 我们是工厂可以给你们供货, 想和你们合作
 # 推广, 需要刷好评吗). It matched entries on the words it shares with them (the complaint entry's
 # apology and a supervisor's callback on 客服, the service hours on 兼职客服). Read clause by
 # clause, each clause whole: a shop question merely holding one of the words (你们和顺丰合作吗,
@@ -203,7 +203,6 @@ _OFFERS = (
     r"(?:你们)?(?:还)?(?:招|招不招|收)(?:代理|代理商|经销商|分销商?|加盟商?)",
     rf"我?(?:想|要|怎么|如何|可以|能)?(?:做|当|成为|申请|加入)(?:{_PITCH_TO})?(?:代理|代理商|经销商|分销商|加盟商)",
     rf"我?(?:想|要|怎么|如何|可以|能|申请)加盟{_YOU}?(?:的?品牌)?|加盟(?:费|条件|政策|流程)(?:多少|是多少|怎么收|是什么|有哪些)?",
-    r"一件代发(?:怎么|如何)(?:合作|代理|做)",
     # supplying: 我们是工厂可以给你们供货, 我们工厂可以给你们供货
     rf"(?:我们|我司|本公司|我们公司|我们工厂|我们厂|我们这边|本厂|厂家|工厂)(?:是)?(?:工厂|厂家|源头厂家|源头工厂)?"
     rf"(?:可以|能|能够|想|专业|直接|长期)?(?:给|为|帮)?{_YOU}?(?:长期)?(?:供货|供应|提供货源|代工|贴牌|oem)",

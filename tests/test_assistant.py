@@ -2722,8 +2722,8 @@ _SERVICE_HOURS = _said_so(_hit("k003", "客服几点上班？工作时间是多�
 _COURIER = _said_so(_hit("k106", "默认发什么快递？", 0.93, 2.4, ["快递"]), "默认由中通或韵达发货。")
 
 
-@pytest.mark.parametrize("message", ["我想应聘你们的客服", "你好，我想应聘客服", "您好，我想應徵你們的客服", "你們有在徵人嗎",
-                                     "你们招不招兼职客服", "招代理吗 一件代发怎么合作", "我们是工厂可以给你们供货",
+@pytest.mark.parametrize("message", ["我想应聘你们的客服", "你好，我想应聘客服", "您好，我想應徵你們的客服", "你們還在徵人嗎",
+                                     "你们招不招兼职客服", "你们还招代理吗 想了解一下", "我们是工厂可以给你们供货",
                                      "想和你们合作推广", "你好，我們是工廠，想跟貴店合作供貨"])
 @pytest.mark.parametrize("matched", [_COMPLAINT_ENTRY, _SERVICE_HOURS])
 def test_a_job_application_or_business_offer_gets_a_holding_line_not_an_entry(shop_kb, message, matched):
