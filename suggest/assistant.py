@@ -1165,7 +1165,7 @@ class Assistant:
             return [d for d in drafts if d]
         drafts = [c.warm(u, top, vals, key), c.concise(u, top, vals, key)]
         if second is not None and second.confidence >= self.also and self._adds(result.normalized, top, second):
-            # "面霜拆了用了两天就过敏了 还能退吗" is one sentence touching two entries
+            # "精华拆开抹了三天脸就过敏了 还能退吗" is one sentence touching two entries
             # (allergy, opened cosmetics): the third draft answers both, the first stays
             # the top entry alone.
             drafts.append(c.both(u, top, second, vals, key, why=f"{second.entry_id} matches confidently "

@@ -346,7 +346,7 @@ def test_adds_needs_more_than_a_function_character(assistant):
     second = _hit("noreason", "无理由退货的运费谁出", 0.85, 2.3, ["运费"])
     assert not assistant._adds("质量问题退货运费谁出", top, second)
     opened = _hit("opened", "化妆品拆封了还能退吗", 0.86, 2.2, ["拆封"])
-    assert assistant._adds("面霜拆了用了两天就过敏了 还能退吗", _hit("allergy", "用了化妆品过敏怎么办", 0.88, 2.3, ["过敏"]),
+    assert assistant._adds("精华拆开抹了三天脸就过敏了 还能退吗", _hit("allergy", "用了化妆品过敏怎么办", 0.88, 2.3, ["过敏"]),
                            opened)
 
 
@@ -1669,12 +1669,12 @@ def test_a_second_entry_on_the_same_words_is_no_second_answer(assistant):
 @pytest.mark.parametrize("second_confidence, third", [(0.86, "both"), (0.6, "alternative")])
 def test_a_second_entry_that_matches_confidently_too_is_answered_with_the_top_one(
         assistant, second_confidence, third):
-    """"面霜拆了用了两天就过敏了 还能退吗" touches two entries in one sentence: the first
+    """"精华拆开抹了三天脸就过敏了 还能退吗" touches two entries in one sentence: the first
     drafts answer the top entry, the third both; a merely plausible second stays alone."""
     from kefu.suggest.retrieve import SearchResult
     from kefu.suggest.understand import understand
 
-    message = "面霜拆了用了两天就过敏了 还能退吗"
+    message = "精华拆开抹了三天脸就过敏了 还能退吗"
     hits = [_hit("allergy", "用了化妆品过敏怎么办", 0.88, 2.30, ["过敏"]),
             _hit("opened", "化妆品拆封了还能退吗", second_confidence, 2.20, ["拆封"])]
     result = SearchResult(message, message, "simplified", False, list(hits))
