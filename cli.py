@@ -78,19 +78,44 @@ def _not_told_twice(record: logging.LogRecord) -> bool:
 _LOGGED: dict[str, int] = {}  # stage -> the last quarter a log line was written for
 
 
+def to_stderr(message: str = "", nl: bool = True) -> None:
+    """A line on stderr: progress, a note, a warning. It is a courtesy to whoever watches:
+    when stderr's reader has gone (`kefu purge 2>&1 | head -1`, a log pipe that died, a
+    terminal hung up), the command goes on with stderr pointed at /dev/null. A
+    BrokenPipeError here stopped a purge or an import between two of its transactions,
+    and a restore before its purge, with status 141."""
+    try:
+        click.echo(message, err=True, nl=nl)
+    except OSError:  # EPIPE; EIO from a terminal that is gone
+        _stderr_gone()
+
+
+def _stderr_gone() -> None:
+    """Point stderr at /dev/null (its file descriptor: what Python or a library writes
+    there later, and the text still in its buffer, go there too, without an error)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (OSError, ValueError, AttributeError):  # no file (a test's runner): nothing to point
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+
+
 def progress(stage: str, done: int, total: int) -> None:
     """Progress of long work on stderr: a live line on a terminal; in a log (a pipe, CI)
     a line each time the work passes another quarter. Callers report in steps of their
     own (256 texts, 1,000 entries), which rarely land on an exact quarter."""
     if sys.stderr.isatty():
-        end = "\n" if done >= total else ""
-        click.echo(f"\r{stage}: {done}/{total}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        to_stderr(f"\r{stage}: {done}/{total}" + ("\n" if done >= total else ""), nl=False)
         return
     quarter = 4 * done // max(total, 1)
     if quarter > _LOGGED.get(stage, 0) or done >= total:
-        click.echo(f"{stage}: {done}/{total}", err=True)
+        to_stderr(f"{stage}: {done}/{total}")
     _LOGGED[stage] = 0 if done >= total else max(quarter, _LOGGED.get(stage, 0))
 
 
@@ -153,7 +178,7 @@ def handle_errors(fn):
             except SystemExit:  # the command's own failure status (import: a failed file)
                 sys.stdout.flush()
                 if (behind := _index_behind()) is not None:
-                    click.echo(f"Error: {behind}", err=True)
+                    to_stderr(f"Error: {behind}")
                 raise
             # Written out here, where a reader that went away is caught, not at exit.
             sys.stdout.flush()
@@ -167,13 +192,13 @@ def handle_errors(fn):
         except Terminated as stopped:
             import signal
 
-            with contextlib.suppress(OSError):  # after a hangup stderr may be gone with the terminal
-                click.echo("\nHangup" if stopped.signum == signal.SIGHUP else "\nTerminated", err=True)
+            # after a hangup stderr may be gone with the terminal: to_stderr goes on then
+            to_stderr("\nHangup" if stopped.signum == signal.SIGHUP else "\nTerminated")
             sys.exit(128 + stopped.signum)  # 143 for SIGTERM, 129 for SIGHUP, as a shell reports them
         except KeyboardInterrupt:
             # click's own handling exits 1, the status of kefu's errors (a bad line of a
             # file): a script could not tell that the user stopped the command
-            click.echo("\nAborted!", err=True)
+            to_stderr("\nAborted!")
             sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
@@ -343,9 +368,9 @@ def fit_stdout(ctx: click.Context, as_json: bool) -> None:
 
     def note() -> None:
         if _STDOUT["unshown"]:
-            click.echo(f"note: ? stands for {counted(_STDOUT['unshown'], 'character')} this terminal's encoding "
-                       f"({stream.encoding}) cannot show: {_STDOUT['exactly']}, or use a UTF-8 terminal "
-                       "(PYTHONIOENCODING=utf-8)", err=True)
+            to_stderr(f"note: ? stands for {counted(_STDOUT['unshown'], 'character')} this terminal's encoding "
+                      f"({stream.encoding}) cannot show: {_STDOUT['exactly']}, or use a UTF-8 terminal "
+                      "(PYTHONIOENCODING=utf-8)")
     ctx.call_on_close(note)
 
 
@@ -737,11 +762,10 @@ def list_(c: Context, status, category, tag, text, limit, offset, as_json) -> No
         if entries:
             after = offset + len(entries)
             more = f"; the next ones: --offset {after}" if after < total else ""
-            click.echo(f"showing {offset + 1}-{after} of {counted(total, 'entry', 'entries')} "
-                       f"(--limit N, --offset N){more}", err=True)
+            to_stderr(f"showing {offset + 1}-{after} of {counted(total, 'entry', 'entries')} "
+                      f"(--limit N, --offset N){more}")
         else:
-            click.echo(f"--offset {offset} is past the end: {total} {'entry matches' if total == 1 else 'entries match'}",
-                       err=True)
+            to_stderr(f"--offset {offset} is past the end: {total} {'entry matches' if total == 1 else 'entries match'}")
 
 
 @cli.command()
@@ -772,7 +796,7 @@ def history(c: Context, entry_id, limit, as_json) -> None:
         return "\n".join(out)
     emit([dataclasses.asdict(ch) for ch in changes], as_json, text)
     if len(changes) < len(every):  # on stderr, as `kefu list` says it: stdout stays the listing
-        click.echo(f"showing the last {len(changes)} of {len(every)} versions (--limit N for more)", err=True)
+        to_stderr(f"showing the last {len(changes)} of {len(every)} versions (--limit N for more)")
 
 
 def _short(value, width: int = 40) -> str:
@@ -869,7 +893,7 @@ def read_message(message: str) -> str:
         raise click.ClickException("- reads standard input, and this command has none (it was closed): "
                                    "pipe the text in (`… - < file.txt`) or give it as an argument")
     if sys.stdin.isatty():  # else the command seems to hang
-        click.echo("reading standard input: type or paste the text, then Ctrl-D on a line of its own", err=True)
+        to_stderr("reading standard input: type or paste the text, then Ctrl-D on a line of its own")
     text = decode_text(sys.stdin.buffer.read())
     return text.removesuffix("\r\n") if text.endswith("\r\n") else text.removesuffix("\n")
 
@@ -1103,23 +1127,22 @@ def lint(c: Context, as_json) -> None:
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
     safety = c.safety()  # a list that cannot be read fails as it does for suggest (misconfigured), naming it
     for n, line, bad in word_list_problems(words):  # on stderr: --json output keeps its shape
-        click.echo(f"warning: {words}, line {n}: {bad!r} is not a reason ({', '.join(REASONS)}), so {line!r} is "
-                   "read as one word, which no draft holds (fix the reason, or write the word without the space)",
-                   err=True)
+        to_stderr(f"warning: {words}, line {n}: {bad!r} is not a reason ({', '.join(REASONS)}), so {line!r} is "
+                  "read as one word, which no draft holds (fix the reason, or write the word without the space)")
     if not WARNABLE & set(safety.words.values()):  # an older kefu's list in the data folder; stderr keeps --json clean
-        click.echo(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
-                   "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
-                   "corpus/sensitive_words.txt (see README, Upgrading kefu)", err=True)
+        to_stderr(f"note: {words} has none of the groups {', '.join(sorted(WARNABLE))}; an older kefu's "
+                  "copy files 加微信, 好评返现 and 刷单 under 敏感: merge in the new kefu's "
+                  "corpus/sensitive_words.txt (see README, Upgrading kefu)")
     huashu = c.data_file("huashu.jsonl", corpus.HUASHU)
     c.phrases()  # a line the assistant cannot read is the error, naming it
     for n, d in iter_jsonl(huashu, read_text(huashu, option=None)):  # stderr too, by file and line
         if given := GIVEN_ID.fullmatch(str(d.get("id") or "")):
-            click.echo(f"warning: {huashu}, line {n}, field 'id': {d['id']} is the id kefu gives line {int(given[1])} "
-                       "when it has none: rename it", err=True)
+            to_stderr(f"warning: {huashu}, line {n}, field 'id': {d['id']} is the id kefu gives line {int(given[1])} "
+                      "when it has none: rename it")
         if flags := safety.check(d["text"]):
-            click.echo(f"warning: {huashu}, line {n} (话术 {d.get('id') or f'line{n}'}): "
-                       f"{', '.join(f'{f.word} ({f.reason})' for f in flags)}: every draft with this line flags it "
-                       "to the agent", err=True)
+            to_stderr(f"warning: {huashu}, line {n} (话术 {d.get('id') or f'line{n}'}): "
+                      f"{', '.join(f'{f.word} ({f.reason})' for f in flags)}: every draft with this line flags it "
+                      "to the agent")
     rows = []
     for e in c.store().iter_published():
         for f in safety.check(e.answer):

@@ -15,7 +15,7 @@ import click
 
 from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
                       json_option, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
-                      stdout_json)
+                      stdout_json, to_stderr)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -116,8 +116,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
             write_rejected(importer.problems, rejected)
             report["rejected_file"] = str(rejected)
         except OSError as exc:  # the import itself is done: say where the rows could not go
-            click.echo(f"warning: could not write the rejected rows to {rejected.resolve()}: "
-                       f"{exc.strerror or exc} (give --report PATH in a folder you can write)", err=True)
+            to_stderr(f"warning: could not write the rejected rows to {rejected.resolve()}: "
+                      f"{exc.strerror or exc} (give --report PATH in a folder you can write)")
             report["rejected_file"] = None
     if report_path:
         report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -420,7 +420,7 @@ def backup(c: Context, file, force, as_json) -> None:
     check_backup_target(db, file)  # before --force is asked for: it would not help
     refuse_overwrite(file, force)
     # A big store takes a while (17 s for 1.4 GB): say what is coming, then count the MB copied.
-    do_backup(db, file, lambda: click.echo(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…", err=True),
+    do_backup(db, file, lambda: to_stderr(f"backing up {db} ({db.stat().st_size / 1e6:,.0f} MB)…"),
               _backup_progress)
     emit({"store": str(db), "backup": str(file)}, as_json, lambda d: f"backed up {d['store']} to {d['backup']}")
 
@@ -507,8 +507,7 @@ def not_stopped_half_way(what: str):
         return
 
     def told(signum, frame):
-        with contextlib.suppress(OSError):  # a hangup's terminal may be gone
-            click.echo(f"\n{what} cannot be stopped half-way: it finishes", err=True)
+        to_stderr(f"\n{what} cannot be stopped half-way: it finishes")  # a hangup's terminal may be gone
     previous = {sig: signal.signal(sig, told) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield

@@ -3046,6 +3046,102 @@ def test_a_hangup_nohup_ignores_does_not_stop_a_backup(home, run, tmp_path):
     assert done.returncode == 0 and night.is_file(), (done.returncode, done.stderr)
 
 
+# kefu's models in a child process (`_kefu_unread`): the fake embedder, as `fake_models` gives the tests above
+FAKE_MODELS = (f"sys.path.insert(0, {str(Path(__file__).parent)!r})\nfrom fakes import FakeEmbedder\n"
+               "import kefu.kb.embed as e\ne.load_embedders = lambda spec, threads=None: [FakeEmbedder()]")
+
+
+def _kefu_unread(patch: str, *args: str, stdout_too: bool = False) -> tuple[int, str]:
+    """kefu run as `_kefu_with` runs it, its stderr a pipe whose reader has gone (`kefu …
+    2>&1 | head -1` once head is done, a log pipe that died), and its stdout too with
+    `stdout_too`: the status, and what stdout got otherwise."""
+    import subprocess
+    import sys
+
+    child = ("import os, signal, sys\n" + patch + "\nfrom kefu.__main__ import main\n"
+             f"sys.argv = ['kefu', *{list(args)!r}]\nmain()\n")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-c", child], stdout=write if stdout_too else subprocess.PIPE,
+                              stderr=write, timeout=120)
+    finally:
+        os.close(write)
+    return proc.returncode, (proc.stdout or b"").decode()
+
+
+def _old_suggestions(run, home, n: int) -> None:
+    """`n` suggestions logged before the retention period (90 days) began."""
+    import sqlite3
+
+    for i in range(n):
+        run("suggest", f"多久发货{i}")
+    with sqlite3.connect(home / "kefu.db") as db:
+        db.execute("update suggestions set at = '2020-01-01T00:00:00+00:00'")
+
+
+def _suggestions_left(home) -> int:
+    import sqlite3
+
+    with sqlite3.connect(home / "kefu.db") as db:
+        return db.execute("select count(*) from suggestions").fetchone()[0]
+
+
+@pytest.mark.parametrize("stdout_too", [False, True])
+def test_a_purge_goes_on_when_its_progress_has_no_reader(home, run, fake_models, stdout_too):
+    """`kefu purge 2>&1 | head -1`, or its stderr into a log pipe that died: writing
+    `purging: N/M` failed with BrokenPipeError after the first transaction, and the purge
+    stopped there with status 141, the rest of what is past retention kept. Progress is a
+    courtesy: the purge finishes, exit 0 with its JSON, or 141 when stdout lost its reader too."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    _old_suggestions(run, home, 3)
+    status, out = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1",  # a transaction each
+                               "purge", "--json", stdout_too=stdout_too)
+    assert _suggestions_left(home) == 0
+    if stdout_too:
+        assert status == 141  # as `kefu export | head -1`: the reader of its output went away
+    else:
+        assert status == 0 and json.loads(out)["suggestions"] == 3, (status, out)
+
+
+def test_a_restore_is_not_left_half_done_when_its_progress_has_no_reader(home, run, fake_models, tmp_path):
+    """A restore whose stderr had no reader died in its purge (`purging: N/M`), after the
+    store was replaced: what the retention period had deleted came back, and it never said
+    which revoked token it made valid again."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    run("token", "add", "leak", "--role", "editor")
+    _old_suggestions(run, home, 3)
+    run("backup", str(tmp_path / "kb.db"))
+    run("purge")
+    run("token", "revoke", "leak")
+    status, out = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1", "restore", str(tmp_path / "kb.db"))
+    assert status == 0, (status, out)
+    assert "1 revoked API token valid again (leak)" in out and "3 suggestions" in out
+    assert _suggestions_left(home) == 0
+
+
+def test_an_import_goes_on_when_its_progress_has_no_reader(home, run, fake_models, tmp_path):
+    """`kefu import faqs/ 2>&1 | head -1` stopped at the first `files: 1/N` line: the
+    other files never came in, the index was not rebuilt, and no report was written."""
+    for n in range(3):
+        (tmp_path / f"faq{n}.jsonl").write_text(json.dumps({"id": f"f{n}", "question": f"问题{n}", "answer": "答"},
+                                                           ensure_ascii=False) + "\n", encoding="utf-8")
+    status, out = _kefu_unread(FAKE_MODELS, "import", *(str(tmp_path / f"faq{n}.jsonl") for n in range(3)),
+                               "--json", "--report", str(tmp_path / "report.json"))
+    assert status == 0, (status, out)
+    assert json.loads(out)["totals"]["added"] == 3 and (tmp_path / "report.json").is_file()
+    assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"f0", "f1", "f2"}
+
+
+def test_a_backup_is_made_when_its_progress_has_no_reader(home, run, tmp_path):
+    """`backing up FILE (N MB)…` on a stderr without a reader ended the backup before it
+    began, status 141, no backup made and an empty `.FILE.partial` left beside it."""
+    run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    status, out = _kefu_unread("", "backup", str(tmp_path / "night.db"), "--json")
+    assert status == 0 and json.loads(out)["backup"] == str(tmp_path / "night.db"), (status, out)
+    assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == ["night.db"]
+
+
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_sigterm_after_the_store_was_replaced_does_not_stop_a_restore_half_way(home, run, tmp_path, sig):
     """As Ctrl-C there (test above): a restore killed with SIGTERM (or its terminal hung up)
