@@ -1002,9 +1002,9 @@ def backup(db_path: str | Path, dest: str | Path, started: Callable[[], None] | 
             raise KefuError(f"cannot write the backup {dest}: folder {folder} does not exist")
         partial = dest.with_name(f".{dest.name}.partial")
         with _partial_of_one_backup(partial, dest):
-            if started:
-                started()
             try:
+                if started:  # within: a backup stopped as it announces itself leaves no partial file
+                    started()
                 dst = sqlite3.connect(str(partial))
                 try:
                     # In steps, within one read transaction: a step that began its own would see

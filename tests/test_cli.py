@@ -3035,6 +3035,18 @@ def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run
     assert night.is_file()
 
 
+def test_a_backup_stopped_as_it_announces_itself_leaves_no_partial_file(home, run, tmp_path):
+    """SIGTERM (or Ctrl-C) while the backup said `backing up FILE (N MB)…`, the copy's file
+    made but the copy not begun, left an empty `.FILE.partial` beside the backups."""
+    run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    night = tmp_path / "night.db"
+    stopped = _kefu_with("import kefu.cli\nimport kefu.cli_files as f\n"
+                         "f.to_stderr = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGTERM)",
+                         "backup", str(night))
+    assert stopped.returncode == 143, (stopped.returncode, stopped.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == []
+
+
 def test_a_hangup_nohup_ignores_does_not_stop_a_backup(home, run, tmp_path):
     """`nohup kefu backup …` asks for the backup to outlive the session: kefu leaves an
     ignored SIGHUP ignored."""
