@@ -1221,9 +1221,14 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
               "workers": 1 if debug else workers}, as_json,
              lambda d: f"kefu serving {d['data_dir']} at {d['url']} (console: {d['console']}, API: {d['openapi']})")
         sys.stdout.flush()
+        if as_json:
+            _stdout_to_stderr()
 
     if debug:
-        announce()
+        from werkzeug.serving import is_running_from_reloader
+
+        if not is_running_from_reloader():  # the reloader's server process runs kefu serve again
+            announce()
         from kefu.web import create_app
         from kefu.web.server import debug_request_handler
 
@@ -1235,6 +1240,16 @@ def serve(c: Context, host, port, workers, web_threads, origins, login_attempts,
     # run() checks the address before announcing (an OSError, made one line by handle_errors)
     if run(config, host, port, workers, web_threads, announce) is False:
         sys.exit(1)  # a worker could not start: it printed why (`Error: …`)
+
+
+def _stdout_to_stderr() -> None:
+    """What is written to stdout from now on goes to stderr: after `kefu serve --json`'s one
+    JSON object came gunicorn's access log (its `-` is stdout) and, with --debug, Flask's
+    banner, and a script reading stdout as JSON failed at the server's first request."""
+    try:
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no files (a test's runner): nothing to point
+        pass
 
 
 # The other command groups live in their own modules, which import this one's helpers.

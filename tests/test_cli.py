@@ -2219,6 +2219,58 @@ def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
     assert '"GET /api/search HTTP/1.1" 200' in line and "138" not in line and "q=" not in line
 
 
+def _served_output(home, tmp_path, *serve_args: str) -> tuple[str, str]:
+    """stdout and stderr of `kefu serve --json SERVE_ARGS` (fake models) on 127.0.0.1 at a free
+    port, stopped with SIGTERM once it has answered one request for /api/openapi.json."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = (FAKE_MODELS + "\nfrom kefu.__main__ import main\n"
+             f"sys.argv = ['kefu', 'serve', '--json', '--port', '{port}', *{list(serve_args)!r}]\nmain()\n")
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        # a session of its own: --debug's reloader runs the server in a second process
+        proc = subprocess.Popen([sys.executable, "-c", "import sys\n" + child], stdout=stdout, stderr=stderr,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.json", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+                time.sleep(0.2)
+        time.sleep(0.3)  # the access log line written
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return out.read_text(), err.read_text()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_serve_json_keeps_stdout_for_its_json(home, run, fake_models, tmp_path, debug):
+    """`kefu serve --json` printed its JSON object on stdout, then gunicorn's access log,
+    whose `-` is stdout, a line a request (with --debug: Flask's banner, and the object again
+    from the reloader's server process): a script reading stdout as JSON failed. stdout has
+    the object alone; the access log goes to stderr."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    out, err = _served_output(home, tmp_path, *(["--debug"] if debug else ["--workers", "1", "--threads", "1"]))
+    assert json.loads(out)["data_dir"] == str(home), out
+    assert "GET /api/openapi.json HTTP/1.1" in err
+
+
 def test_the_debug_server_log_leaves_out_query_strings(home, run, fake_models, monkeypatch):
     """`kefu serve --debug` logged each request line whole, customer messages in
     /api/search?q=… and /console/try?q=… with it, where the gunicorn log leaves them out."""
