@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -190,16 +191,13 @@ def handle_errors(fn):
         except BrokenPipeError:
             _reader_gone()
         except Terminated as stopped:
-            import signal
-
-            # after a hangup stderr may be gone with the terminal: to_stderr goes on then
-            to_stderr("\nHangup" if stopped.signum == signal.SIGHUP else "\nTerminated")
-            sys.exit(128 + stopped.signum)  # 143 for SIGTERM, 129 for SIGHUP, as a shell reports them
+            _stopped(stopped.signum)
         except KeyboardInterrupt:
             # click's own handling exits 1, the status of kefu's errors (a bad line of a
             # file): a script could not tell that the user stopped the command
-            to_stderr("\nAborted!")
-            sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
+            import signal
+
+            _stopped(signal.SIGINT)
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from None
@@ -227,6 +225,24 @@ def handle_errors(fn):
             raise click.ClickException(f"the store cannot be read ({exc}){where}; is it a kefu store? Restore a "
                                        "backup (`kefu restore FILE`) or use another --data-dir") from None
     return wrapper
+
+
+def _stopped(signum: int) -> NoReturn:
+    """A command stopped by Ctrl-C, SIGTERM or SIGHUP: `Aborted!`, `Terminated` or `Hangup`
+    on stderr, exit status 128 + the signal's number (130, 143, 129) as a shell reports
+    it, and with --json the error on stdout too, as any failed command has it
+    (`interrupted_error`): a script reading stdout as JSON got nothing at all. Not after
+    the command printed its JSON already (`kefu serve --json` announcing the server)."""
+    from kefu.__main__ import interrupted_error
+
+    error = interrupted_error(signum)
+    to_stderr("\n" + error["error"]["message"])  # a hangup's terminal may be gone: to_stderr goes on then
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("kefu.json") and not _STDOUT["emitted"]:
+        with contextlib.suppress(OSError, ValueError):  # stdout's reader gone too: no one to tell
+            click.echo(json.dumps(error, ensure_ascii=False, indent=2))
+            sys.stdout.flush()
+    sys.exit(128 + signum)
 
 
 def _explained(error: Exception) -> str:
@@ -330,8 +346,9 @@ class JsonErrorsGroup(click.Group):
             click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
 
 
-# This command's output, as `_stdout_fallback` writes it, and where its note sends a reader.
-_STDOUT = {"json": False, "unshown": 0, "exactly": "--json gives them exactly"}
+# This command's output, as `_stdout_fallback` writes it, where its note sends a reader, and
+# whether its JSON was printed (`emit`).
+_STDOUT = {"json": False, "unshown": 0, "exactly": "--json gives them exactly", "emitted": False}
 
 
 def _stdout_fallback(error: UnicodeEncodeError) -> tuple[str, int]:
@@ -353,7 +370,7 @@ def fit_stdout(ctx: click.Context, as_json: bool) -> None:
     Big5 or ASCII): a customer's emoji otherwise ended the command with a UnicodeEncodeError
     traceback, after a part of the output. A stream with an error handler of its own
     (PYTHONIOENCODING=gbk:replace) is left as it is. A closed stdout takes the output away."""
-    _STDOUT.update(json=as_json, unshown=0, exactly="--json gives them exactly")
+    _STDOUT.update(json=as_json, unshown=0, exactly="--json gives them exactly", emitted=False)
     if sys.stdout is None:  # started with stdout closed (`>&-`): Python has none, and its flush failed
         sys.stdout = open(os.devnull, "w", encoding="utf-8")
     stream = sys.stdout
@@ -458,6 +475,7 @@ def emit(data, as_json: bool, text) -> None:
         data = dataclasses.asdict(data)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        _STDOUT["emitted"] = True  # the command's JSON: an interruption after it adds none (`_stopped`)
     else:
         click.echo(text(data) if callable(text) else text)
 

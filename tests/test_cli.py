@@ -451,6 +451,36 @@ def test_ctrl_c_ends_a_command_with_the_status_of_an_interrupt_not_of_an_error(h
     assert out.exit_code == 130 and "Aborted" in out.output and "Error" not in out.output, out.output
 
 
+def test_a_command_stopped_with_json_prints_its_error_as_json(home, run, fake_models, monkeypatch):
+    """`kefu purge --json` stopped with Ctrl-C printed `Aborted!` on stderr and nothing on
+    stdout: a script reading stdout as JSON (as it reads every other error) failed to parse
+    it. The error comes as JSON now, code `interrupted`; the status stays 130."""
+    import kefu.kb.feedback as feedback
+
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(feedback.FeedbackLog, "purge", interrupted)
+    out = run("purge", "--json", ok=False)
+    assert out.exit_code == 130 and "Aborted!" in out.stderr, out.output
+    assert json.loads(out.stdout) == {"error": {"message": "Aborted!", "type": "KeyboardInterrupt",
+                                                "code": "interrupted", "signal": "SIGINT"}}
+    assert run("purge", ok=False).stdout == ""  # text: stdout stays for the command's output
+
+
+def test_a_command_stopped_after_printing_its_json_adds_no_second_object(home, run, fake_models, monkeypatch):
+    """`kefu serve --json` has printed its object when Ctrl-C stops it: stdout stays that one object."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+
+    def serve_then_ctrl_c(config, host, port, workers, threads, announce):
+        announce()
+        raise KeyboardInterrupt
+    monkeypatch.setattr("kefu.web.server.run", serve_then_ctrl_c)
+    out = run("serve", "--json", "--port", "8799", ok=False)
+    assert out.exit_code == 130 and json.loads(out.stdout)["url"] == "http://127.0.0.1:8799/", out.output
+
+
 def test_a_store_another_kefu_keeps_locked_is_a_busy_error_a_script_can_retry(home, run, monkeypatch):
     """A write lock held past SQLite's wait gave `code: invalid`, the code of bad input, so
     a nightly job could not tell "try again later" from "fix the file"."""
@@ -3081,7 +3111,10 @@ def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run
                          f"f._backup_progress = lambda done, total: os.kill(os.getpid(), signal.{sig})",
                          "backup", str(night), "--json")
     assert stopped.returncode == status and said in stopped.stderr, (stopped.returncode, stopped.stderr)
-    assert "Traceback" not in stopped.stderr and stopped.stdout == ""
+    assert "Traceback" not in stopped.stderr
+    # --json: the error as every failed command gives it, not an empty stdout
+    assert json.loads(stopped.stdout) == {"error": {"message": said, "type": "Terminated", "code": "interrupted",
+                                                    "signal": sig}}
     assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == []
     run("backup", str(night))  # and the next one works
     assert night.is_file()
@@ -3412,5 +3445,12 @@ def test_ctrl_c_while_kefu_is_still_loading_exits_130_without_a_traceback():
              "main()\n")
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout == ""
+    # with --json, stdout has the error as a command stopped later gives it
+    child = child.replace("from kefu.__main__", "sys.argv[1:] = ['list', '--json']\nfrom kefu.__main__")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout) == {"error": {"message": "Aborted!", "type": "KeyboardInterrupt",
+                                                 "code": "interrupted", "signal": "SIGINT"}}
     ran = subprocess.run([sys.executable, "-m", "kefu", "--version"], capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0 and "kefu" in ran.stdout, ran.stderr
