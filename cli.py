@@ -92,10 +92,18 @@ def to_stderr(message: str = "", nl: bool = True) -> None:
 
 
 def _stderr_gone() -> None:
-    """Point stderr at /dev/null (its file descriptor: what Python or a library writes
-    there later, and the text still in its buffer, go there too, without an error)."""
+    """Point stderr at /dev/null: what Python or a library writes there later, and the
+    text still in its buffer, go there too, without an error."""
+    _to_devnull(sys.stderr)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+
+
+def _to_devnull(stream) -> None:
+    """Point `stream`'s file descriptor at /dev/null, so that writing to it, Python's flush
+    at exit too, cannot fail again once its reader has gone."""
     try:
-        fd = sys.stderr.fileno()
+        fd = stream.fileno()
     except (OSError, ValueError, AttributeError):  # no file (a test's runner): nothing to point
         return
     null = os.open(os.devnull, os.O_WRONLY)
@@ -103,8 +111,6 @@ def _stderr_gone() -> None:
         os.dup2(null, fd)
     finally:
         os.close(null)
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
 
 
 def progress(stage: str, done: int, total: int) -> None:
@@ -267,10 +273,7 @@ def _reader_gone():
     pointed at /dev/null first, so Python's flush at exit cannot fail on it again. No note
     on the `?` shown: the reader that went away never saw them (nor the rest)."""
     _STDOUT["unshown"] = 0
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout is no file (a test's runner): nothing to flush there
-        pass
+    _to_devnull(sys.stdout)
     sys.exit(141)
 
 
@@ -343,7 +346,25 @@ class JsonErrorsGroup(click.Group):
     @staticmethod
     def _echo_error(ctx: click.Context, exc: click.ClickException) -> None:
         if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
-            click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+            try:
+                click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
+            except OSError:  # stdout's reader gone (`kefu … --json | true`): the message and status still come
+                _to_devnull(sys.stdout)
+        _shown_to_any_stderr(exc)
+
+
+def _shown_to_any_stderr(exc: click.ClickException) -> None:
+    """click prints the error on stderr after kefu re-raised it: when stderr's reader had
+    gone (a cron job's log pipe that died), the BrokenPipeError ended kefu with status 1,
+    a usage error's 2 lost. Printed or not, the status stays the error's own."""
+    show = exc.show
+
+    def show_or_not(file=None) -> None:
+        try:
+            show(file)
+        except OSError:
+            _stderr_gone()
+    exc.show = show_or_not
 
 
 # This command's output, as `_stdout_fallback` writes it, where its note sends a reader, and

@@ -3120,6 +3120,24 @@ def test_sigterm_stops_a_backup_as_ctrl_c_does_leaving_no_partial_file(home, run
     assert night.is_file()
 
 
+@pytest.mark.parametrize("unread", ["stderr", "stdout"])
+def test_an_error_keeps_its_status_when_a_stream_has_no_reader(home, run, fake_models, unread):
+    """The error itself: click printed it on a stderr without a reader and died of the
+    BrokenPipeError, status 1 for a usage error (whose status is 2); with --json the JSON
+    error on a stdout without a reader did the same, and stderr never got its message."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    for args, status, said in ((["list", "--bogus"], 2, "No such option '--bogus'"),
+                               (["show", "nope"], 1, "no entry with id 'nope'")):
+        for json_args in ([], ["--json"]):
+            got, out, err = _kefu_unread("", *args, *json_args, unread=(unread,))
+            assert got == status, (args, json_args, got, out, err)
+            assert "Traceback" not in out + err and "Exception ignored" not in err, err
+            if unread == "stdout":
+                assert f"Error: {said}" in err
+            elif json_args:
+                assert said in json.loads(out)["error"]["message"]
+
+
 def test_a_backup_stopped_as_it_announces_itself_leaves_no_partial_file(home, run, tmp_path):
     """SIGTERM (or Ctrl-C) while the backup said `backing up FILE (N MB)…`, the copy's file
     made but the copy not begun, left an empty `.FILE.partial` beside the backups."""
@@ -3148,10 +3166,10 @@ FAKE_MODELS = (f"sys.path.insert(0, {str(Path(__file__).parent)!r})\nfrom fakes 
                "import kefu.kb.embed as e\ne.load_embedders = lambda spec, threads=None: [FakeEmbedder()]")
 
 
-def _kefu_unread(patch: str, *args: str, stdout_too: bool = False) -> tuple[int, str]:
-    """kefu run as `_kefu_with` runs it, its stderr a pipe whose reader has gone (`kefu …
-    2>&1 | head -1` once head is done, a log pipe that died), and its stdout too with
-    `stdout_too`: the status, and what stdout got otherwise."""
+def _kefu_unread(patch: str, *args: str, unread: tuple[str, ...] = ("stderr",)) -> tuple[int, str, str]:
+    """kefu run as `_kefu_with` runs it, with its `unread` streams (stderr, stdout) a pipe
+    whose reader has gone (`kefu … 2>&1 | head -1` once head is done, a log pipe that
+    died): the status, and what the other streams got."""
     import subprocess
     import sys
 
@@ -3160,11 +3178,12 @@ def _kefu_unread(patch: str, *args: str, stdout_too: bool = False) -> tuple[int,
     read, write = os.pipe()
     os.close(read)
     try:
-        proc = subprocess.run([sys.executable, "-c", child], stdout=write if stdout_too else subprocess.PIPE,
-                              stderr=write, timeout=120)
+        proc = subprocess.run([sys.executable, "-c", child], timeout=120,
+                              stdout=write if "stdout" in unread else subprocess.PIPE,
+                              stderr=write if "stderr" in unread else subprocess.PIPE)
     finally:
         os.close(write)
-    return proc.returncode, (proc.stdout or b"").decode()
+    return proc.returncode, (proc.stdout or b"").decode(), (proc.stderr or b"").decode()
 
 
 def _old_suggestions(run, home, n: int) -> None:
@@ -3192,8 +3211,8 @@ def test_a_purge_goes_on_when_its_progress_has_no_reader(home, run, fake_models,
     courtesy: the purge finishes, exit 0 with its JSON, or 141 when stdout lost its reader too."""
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
     _old_suggestions(run, home, 3)
-    status, out = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1",  # a transaction each
-                               "purge", "--json", stdout_too=stdout_too)
+    status, out, _ = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1",  # a transaction each
+                                  "purge", "--json", unread=("stderr", "stdout") if stdout_too else ("stderr",))
     assert _suggestions_left(home) == 0
     if stdout_too:
         assert status == 141  # as `kefu export | head -1`: the reader of its output went away
@@ -3211,7 +3230,8 @@ def test_a_restore_is_not_left_half_done_when_its_progress_has_no_reader(home, r
     run("backup", str(tmp_path / "kb.db"))
     run("purge")
     run("token", "revoke", "leak")
-    status, out = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1", "restore", str(tmp_path / "kb.db"))
+    status, out, _ = _kefu_unread("import kefu.kb.feedback as fb\nfb.PURGE_BATCH = 1", "restore",
+                                  str(tmp_path / "kb.db"))
     assert status == 0, (status, out)
     assert "1 revoked API token valid again (leak)" in out and "3 suggestions" in out
     assert _suggestions_left(home) == 0
@@ -3223,8 +3243,8 @@ def test_an_import_goes_on_when_its_progress_has_no_reader(home, run, fake_model
     for n in range(3):
         (tmp_path / f"faq{n}.jsonl").write_text(json.dumps({"id": f"f{n}", "question": f"问题{n}", "answer": "答"},
                                                            ensure_ascii=False) + "\n", encoding="utf-8")
-    status, out = _kefu_unread(FAKE_MODELS, "import", *(str(tmp_path / f"faq{n}.jsonl") for n in range(3)),
-                               "--json", "--report", str(tmp_path / "report.json"))
+    status, out, _ = _kefu_unread(FAKE_MODELS, "import", *(str(tmp_path / f"faq{n}.jsonl") for n in range(3)),
+                                  "--json", "--report", str(tmp_path / "report.json"))
     assert status == 0, (status, out)
     assert json.loads(out)["totals"]["added"] == 3 and (tmp_path / "report.json").is_file()
     assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"f0", "f1", "f2"}
@@ -3234,7 +3254,7 @@ def test_a_backup_is_made_when_its_progress_has_no_reader(home, run, tmp_path):
     """`backing up FILE (N MB)…` on a stderr without a reader ended the backup before it
     began, status 141, no backup made and an empty `.FILE.partial` left beside it."""
     run("user", "add", "lihua", "--role", "editor", "--password", "12345678")
-    status, out = _kefu_unread("", "backup", str(tmp_path / "night.db"), "--json")
+    status, out, _ = _kefu_unread("", "backup", str(tmp_path / "night.db"), "--json")
     assert status == 0 and json.loads(out)["backup"] == str(tmp_path / "night.db"), (status, out)
     assert sorted(p.name for p in tmp_path.iterdir() if "night" in p.name) == ["night.db"]
 
