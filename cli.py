@@ -245,9 +245,11 @@ def _stopped(signum: int) -> NoReturn:
     to_stderr("\n" + error["error"]["message"])  # a hangup's terminal may be gone: to_stderr goes on then
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.get("kefu.json") and not _STDOUT["emitted"]:
-        with contextlib.suppress(OSError, ValueError):  # stdout's reader gone too: no one to tell
+        try:
             click.echo(json.dumps(error, ensure_ascii=False, indent=2))
             sys.stdout.flush()
+        except (OSError, ValueError):  # stdout's reader gone too: no one to tell
+            _to_devnull(sys.stdout)
     sys.exit(128 + signum)
 
 
