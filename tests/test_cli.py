@@ -1,5 +1,6 @@
 """The `kefu` commands end to end, with the real default models on a few entries."""
 
+import contextlib
 import json
 import os
 import unicodedata
@@ -2249,9 +2250,11 @@ def test_the_access_log_leaves_out_query_strings(home, run, fake_models):
     assert '"GET /api/search HTTP/1.1" 200' in line and "138" not in line and "q=" not in line
 
 
-def _served_output(home, tmp_path, *serve_args: str) -> tuple[str, str]:
-    """stdout and stderr of `kefu serve --json SERVE_ARGS` (fake models) on 127.0.0.1 at a free
-    port, stopped with SIGTERM once it has answered one request for /api/openapi.json."""
+def _served_output(home, tmp_path, *serve_args: str, path: str = "/api/openapi.json",
+                   reader_leaves: bool = False) -> tuple[str, str]:
+    """stdout and stderr of `kefu serve SERVE_ARGS` (fake models) on 127.0.0.1 at a free port,
+    stopped with SIGTERM once it has answered a request for `path`. `reader_leaves`: stdout is
+    a pipe whose reader goes away after the first line (`kefu serve | head -1`)."""
     import signal
     import socket
     import subprocess
@@ -2264,13 +2267,16 @@ def _served_output(home, tmp_path, *serve_args: str) -> tuple[str, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     child = (FAKE_MODELS + "\nfrom kefu.__main__ import main\n"
-             f"sys.argv = ['kefu', 'serve', '--json', '--port', '{port}', *{list(serve_args)!r}]\nmain()\n")
+             f"sys.argv = ['kefu', 'serve', '--port', '{port}', *{list(serve_args)!r}]\nmain()\n")
     out, err = tmp_path / "serve.out", tmp_path / "serve.err"
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         # a session of its own: --debug's reloader runs the server in a second process
-        proc = subprocess.Popen([sys.executable, "-c", "import sys\n" + child], stdout=stdout, stderr=stderr,
-                                start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-c", "import sys\n" + child], stderr=stderr,
+                                stdout=subprocess.PIPE if reader_leaves else stdout, start_new_session=True)
     try:
+        if reader_leaves:
+            out.write_bytes(proc.stdout.readline())
+            proc.stdout.close()
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -2279,6 +2285,8 @@ def _served_output(home, tmp_path, *serve_args: str) -> tuple[str, str]:
             except (urllib.error.URLError, ConnectionError):
                 assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
                 time.sleep(0.2)
+        with contextlib.suppress(urllib.error.HTTPError):  # its status is not what is looked at
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).close()
         time.sleep(0.3)  # the access log line written
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
@@ -2296,9 +2304,21 @@ def test_serve_json_keeps_stdout_for_its_json(home, run, fake_models, tmp_path, 
     from the reloader's server process): a script reading stdout as JSON failed. stdout has
     the object alone; the access log goes to stderr."""
     run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
-    out, err = _served_output(home, tmp_path, *(["--debug"] if debug else ["--workers", "1", "--threads", "1"]))
+    out, err = _served_output(home, tmp_path, "--json", *(["--debug"] if debug else ["--workers", "1", "--threads", "1"]))
     assert json.loads(out)["data_dir"] == str(home), out
     assert "GET /api/openapi.json HTTP/1.1" in err
+
+
+def test_a_server_whose_stdout_lost_its_reader_logs_no_customer_message(home, run, fake_models, tmp_path):
+    """`kefu serve | head -1`: the access log (stdout) then failed at every request, and
+    logging printed each failure on stderr with the request's whole environment, the query
+    string with it: `/api/search?q=…` put the customer's message (a phone number) into the
+    error log, which the access log's format leaves out on purpose."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    out, err = _served_output(home, tmp_path, "--workers", "1", "--threads", "1",
+                              path="/api/search?q=%E6%89%8B13812345678", reader_leaves=True)
+    assert out.startswith("kefu serving"), out
+    assert "13812345678" not in err and "Logging error" not in err, err
 
 
 def test_the_debug_server_log_leaves_out_query_strings(home, run, fake_models, monkeypatch):

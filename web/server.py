@@ -73,6 +73,17 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+def _drop_log_lines_not_written(server, worker) -> None:
+    """In each worker (gunicorn's post_fork): a log line that cannot be written (stdout's
+    reader gone, `kefu serve | head -1`) is dropped, as Python's docs advise in production.
+    logging printed each failure on stderr with the access log's arguments, the request's
+    whole environment: the query string the access log leaves out (`/api/search?q=…`, a
+    customer's message) went to the error log after all."""
+    import logging
+
+    logging.raiseExceptions = False
+
+
 def options(host: str, port: int, workers: int, threads: int) -> dict:
     """gunicorn's settings for `kefu serve`."""
     from gunicorn.config import KNOWN_SETTINGS
@@ -84,7 +95,7 @@ def options(host: str, port: int, workers: int, threads: int) -> dict:
                 # before gunicorn's English HTML 414. 0 would mean no cap at all with gunicorn's
                 # Python parser: one client could keep a worker reading a line for ever. Longer
                 # messages go in a JSON body (POST /api/search), as bodies may hold 50 MB.
-                "limit_request_line": LIMIT_REQUEST_LINE}
+                "limit_request_line": LIMIT_REQUEST_LINE, "post_fork": _drop_log_lines_not_written}
     # gunicorn 25.1+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl):
     # a second server takes it over, a stopping one deletes it, and a service user whose
     # home cannot be written gets an error line at every start. kefu uses none of it.
