@@ -812,7 +812,7 @@ class Assistant:
         greeted = unseen or replied or any(t.get("role", "customer") == "agent" for t in context) \
             or quotes_earlier(message)
         u = understand(waiting or message, None if result.no_match or top is None else top.category,
-                       first_message=not greeted)
+                       first_message=not greeted, earlier=earlier)
         if waiting:
             u.waited = True
             # "人呢！！！", or a second 在吗, after a calm question: impatient, no cheerful
@@ -824,8 +824,10 @@ class Assistant:
         # "可以退吗" after "收到的杯子碎了", no agent turn yet: the first reply answers a problem
         # reported, with no cheerful welcome. Only a follow-up to it (matched with those turns,
         # or naming no topic of its own): "这款有现货吗" after "收到的衣服线头很多" is a new
-        # question, welcomed as any.
-        u.reported = u.first_message and (bool(read_with) or bare) and any(reports_problem(t) for t in earlier[-2:])
+        # question, welcomed as any. Nor "保修多久？坏了可以送修吗" after "我上周买的吹风机今天不出风了":
+        # its break is one had, no warranty asked before buying (see reports_problem).
+        u.reported = u.first_message and ((bool(read_with) or bare) and any(reports_problem(t) for t in earlier[-2:])
+                                          or reports_problem(waiting or message, earlier))
         # What the shop writes, for a customer who shows no script: its agents' turns, newest
         # first, then its entries, all of them ("你好" to a Hong Kong shop; the few entries
         # a mainland shop writes for Taiwan must not decide when they are the ones matched).

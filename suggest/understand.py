@@ -7,6 +7,7 @@ category when the words say nothing. `bench/intents.py` prints its confusion mat
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -377,11 +378,16 @@ _ASKED_BEFORE = re.compile(r"(?:会不会|会|容易|是否)(?:有)?(?:起球|�
                            rf"(?<![就总都也还])会(?:有)?{_DEVICE_FAULT}(?=的?(?:吗|么|嘛)|不(?![\u3400-\u9fff])|[?？])|"
                            r"(?:起球|掉色|褪色|缩水|变形|开胶)(?:吗|么|嘛|不)|"
                            rf"(?<!怎么)(?<!什么)(?<![咋啥])(?<!为啥){_DEVICE_FAULT}(?:吗|么|嘛[?？]|不(?![\u3400-\u9fff]))|"
-                           # what a break would get, asked right after how long the warranty is: 保修多久？坏了可以
-                           # 送修吗 (not 坏了好几天了能修吗, nor 我的坏了: a fault had)
-                           r"保[修固](?:期|时间)?(?:是|有)?(?:几年|多久|多长|多少)[^，,。！!？?]{0,6}[，,。！!？?~\s]+"
-                           r"坏了(?![好几一两三四五六七八九十\d半很])(?=[^，,。！!？?]{0,8}(?:吗|么|嘛|[?？]|$))|"
                            r"(?:有没有|是否有|有)保修(?:吗|么|嘛|期)?|保修(?:几年|多久|多长|期多|期是多)|保几年")
+# What a break would get, asked right after how long the warranty is: 保修多久？坏了可以送修吗,
+# 保固多久？壞掉可以送修嗎, 保養幾耐？壞咗可唔可以拎去維修 (not 坏了好几天了能修吗, nor 我的坏了: a
+# fault had). A warranty asked before buying only where nothing says the goods were had
+# (see _break_asked): the whole clause, so its 送修 or 维修 asks no after-sale either.
+_BREAK_ASKED = re.compile(r"保[修固养](?:期|时间)?(?:是|有)?(?:几年|多久|多长|多少|几耐)[^，,。！!？?]{0,6}[，,。！!？?~\s]+"
+                          r"坏(?:了|掉|咗)(?![好几一两三四五六七八九十\d半很])[^，,。！!？?]{0,8}?(?:吗|么|嘛|[?？]|$)")
+# What says the goods were bought, used or received already (上个月买的, 用了半年了, 我买的电饭煲,
+# 收到): a break asked about then is one had (not 想买的, 要买了).
+_OWNED = re.compile(r"(?<![想要打算备])买(?:的|了)|(?<![想要])用了|用过|收到|到手|入手")
 # The shop's own service down (客服电话连不上, 你们网站连不上, 直播间怎么没声音了, 直播间一直掉线): the words of a
 # device's fault, but nothing wrong with the goods. Only with the service named right before
 # ("客服说耳机没声音", "手机打电话没声音" and "手机打开网页卡顿" are faults).
@@ -406,11 +412,23 @@ _COUPON_UNUSABLE = re.compile(r"(?:券|红包|优惠码|折扣码|礼品卡|购�
                               r"(?:用不了|不能用|用不上|不可用|无法使用|使用不了|没法用)")
 
 
-def _goods(text: str) -> str:
+def _goods(text: str, break_asked: bool = True) -> str:
     """`text` without what has a fault's words but reports none of the goods: a quality asked
     about before buying (会不会黑屏, 音箱有杂音吗), the shop's service down (网站连不上) or
-    something other than the goods expired (优惠券过期了)."""
-    return _ASKED_BEFORE.sub(" ", _SERVICE_DOWN.sub(" ", _NOT_GOODS_EXPIRY.sub(" ", text)))
+    something other than the goods expired (优惠券过期了); a break asked about after the
+    warranty (_BREAK_ASKED) too when `break_asked` (see _break_asked)."""
+    text = _SERVICE_DOWN.sub(" ", _NOT_GOODS_EXPIRY.sub(" ", text))
+    return _ASKED_BEFORE.sub(" ", _BREAK_ASKED.sub(" ", text) if break_asked else text)
+
+
+def _break_asked(text: str, earlier: Sequence[str] = ()) -> bool:
+    """Whether `text` asks what a break would get right after the warranty (_BREAK_ASKED)
+    before buying: calmly, and with nothing in it or the customer's `earlier` turns saying
+    the goods were had (上个月买的，保修多久？坏了能换新吗; 保修多久，坏了怎么办，急死了; 保修多久？
+    坏了可以送修吗 after 我上周买的吹风机今天不出风了: after-sale, a fault had, not a welcome)."""
+    return bool(_BREAK_ASKED.search(text)) and not _OWNED.search(text) \
+        and not (_anxious(text) or _angry(_meant(text))) \
+        and not any(_OWNED.search(_read(t).text) or reports_problem(t) for t in earlier)
 
 
 # Words asked only before buying: what comes with it (赠品, 满减), stock, delivery terms, a
@@ -654,6 +672,7 @@ class Understanding:
     first_message: bool
     waited: bool = False  # the message chases a question no agent turn answered yet (人呢, 在吗)
     reported: bool = False  # a customer turn before it, no agent turn yet, reports a problem (杯子碎了)
+    # or tells that the message's own break is one had (我上周买的…, then 保修多久？坏了可以送修吗)
     wording: str | None = None  # OpenCC config the conversation asks for (s2hk for Cantonese); None: the KB's
     said: tuple[str, ...] = ()  # the agent's turns of the talk: a 话术 line they hold is not drafted again
 
@@ -808,11 +827,13 @@ _GONE_WRONG = re.compile(r"坏了|坏掉|坏的|损坏|弄坏|摔坏|压坏|破�
                     r"没收到|没有收到|[未冇]收到|收唔到")
 
 
-def reports_problem(message: str) -> bool:
+def reports_problem(message: str, earlier: Sequence[str] = ()) -> bool:
     """True when the message reports something gone wrong (see _GONE_WRONG), not a worry about
-    what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快"."""
+    what might: the customer needs help, not "很高兴为您服务" or "祝您生活愉快". The customer's
+    `earlier` turns tell whether a break asked about after the warranty is one had (see
+    _break_asked)."""
     text = _read(message).text
-    goods = _goods(text)
+    goods = _goods(text, _break_asked(text, earlier))
     return (any(not _ASKED_AFTER.match(goods, m.end()) for m in _GONE_WRONG.finditer(goods))
             or _harmed(goods)) and not _IF_EVER.search(text)
 
@@ -896,14 +917,18 @@ def small_talk(message: str) -> bool:
         and not _COMPLAINT.search(_meant(text)) and not _ANGRY.search(_meant(text))
 
 
-def understand(message: str, category: str | None = None, first_message: bool = True) -> Understanding:
-    """Classify a customer message; `category` is the top retrieved entry's, if any."""
+def understand(message: str, category: str | None = None, first_message: bool = True,
+               earlier: Sequence[str] = ()) -> Understanding:
+    """Classify a customer message; `category` is the top retrieved entry's, if any; `earlier`
+    the customer's turns before it, oldest first (they tell whether a break asked about
+    after the warranty is one had: see _break_asked)."""
     norm = _read(message)
     text = _stickers_said(as_meant(norm.text))  # 再吗 is 在吗, tuihuo 退货: as matching reads them; [再见] 再见
     meant = _meant(text)
     harmed = _harmed(text)
     sentiment = "angry" if _angry(meant) else "anxious" if _anxious(text) or harmed else "calm"
     bare = _VOICE_FILLER.sub("", text)
+    break_asked = _break_asked(text, earlier)  # 保修多久？坏了可以送修吗: no fault had
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
     elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
@@ -925,14 +950,14 @@ def understand(message: str, category: str | None = None, first_message: bool = 
         intent = "thanks"
     elif _COMPLAINT.search(meant) or harmed and not _RETURN_ASKED.search(text):
         intent = "complaint"  # 投诉, 给个说法; or harm to health (用了面霜过敏了, 吃到头发了)
-    elif _AFTERSALE.search(_goods(_COUPON_UNUSABLE.sub(" ", text))):
+    elif _AFTERSALE.search(_goods(_COUPON_UNUSABLE.sub(" ", text), break_asked)):
         intent = "aftersale"
     elif _ORDER.search(text):
         intent = "order"
     elif _LOGISTICS.search(text):
         intent = "logistics"
     elif _GUARANTEE.search(text) or _BUSINESS.search(text) or _ASKED_BEFORE.search(text) or _PRESALE.search(text) \
-            or _COUPON_UNUSABLE.search(text):
+            or _COUPON_UNUSABLE.search(text) or break_asked:
         intent = "presale"  # 假一赔十吗, 想谈合作, 会起球吗, 有赠品吗: asked before buying, whatever entry matched
     else:
         intent = category_intent(category)

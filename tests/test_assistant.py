@@ -1952,6 +1952,18 @@ def test_more_cantonese_chooses_hong_kong_wording_and_nothing_else(message, cant
     assert _asked_from(message) == set()
 
 
+def test_a_break_asked_after_a_turn_saying_the_goods_were_bought_gets_no_welcome(shop_kb):
+    """Review of 8cf93fe: "保修多久？坏了可以送修吗" after "我上周买的吹风机今天不出风了" (no agent
+    turn yet) went to pre-sale and opened with a welcome mid fault-conversation."""
+    warranty = _said_so(_hit("warranty", "小家电保修多久", 0.95, 2.5, ["保修"]), "小家电的免费保修期是1年。")
+    context = [{"role": "customer", "text": "我上周买的吹风机今天不出风了"}]
+    s = Assistant(_Answers(shop_kb, [warranty]), composer()).suggest("保修多久？坏了可以送修吗", context)
+    assert s.intent == "aftersale" and not any(GREETING_FIRST in d.text for d in s.drafts), \
+        (s.intent, [d.text for d in s.drafts])
+    asked = Assistant(_Answers(shop_kb, [warranty]), composer()).suggest("保修多久？坏了可以送修吗")
+    assert asked.drafts[0].text.startswith(GREETING_FIRST), asked.drafts[0].text
+
+
 @pytest.mark.parametrize("message, script", [("收到喇", SIMPLIFIED), ("ok喇", SIMPLIFIED), ("仲有货吗", SIMPLIFIED),
                                              ("运费怎么算喇？", SIMPLIFIED), ("點算", TRADITIONAL)])
 def test_cantonese_that_chooses_wording_leaves_the_script_as_it_was(assistant, message, script):

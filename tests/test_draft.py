@@ -13,7 +13,7 @@ from kefu import corpus
 from kefu.kb.text import SIMPLIFIED, TRADITIONAL, script_evidence, to_simplified
 from kefu.suggest.draft import Composer, fill
 from kefu.suggest.phrases import TONES_ASKED, Phrase, PhraseLibrary
-from kefu.suggest.understand import Understanding, understand
+from kefu.suggest.understand import Understanding, reports_problem, understand
 
 RETURN = "签收后7天内可申请退货，48小时内审核，退款3-7个工作日到账。"
 RETURN_HIT = hit("ret", RETURN, tags=["退货"])
@@ -162,6 +162,38 @@ def test_a_break_had_beside_a_warranty_question_still_gets_empathy(message):
     c = composer(("e2", "empathy", "了解需求", "any", "知道您很在意这笔订单，我会认真帮您核实清楚。"))
     d = c.warm(understand(message), hit("warranty", "小家电的免费保修期是1年。", tags=["保修"]), {}, message)
     assert d.text.startswith("知道您很在意这笔订单"), d.text
+
+
+@pytest.mark.parametrize("message", ["保固多久？壞掉可以送修嗎", "保養幾耐？壞咗可唔可以拎去維修"])
+def test_what_a_break_would_get_asked_in_taiwan_or_hong_kong_words_gets_no_empathy(message):
+    """Review of 8cf93fe: Taiwan's 壞掉 and Hong Kong's 保養幾耐 / 壞咗 were not read as a break
+    asked about before buying: after-sale, opened with 知道您很在意這筆訂單…"""
+    c = composer(("e2", "empathy", "了解需求", "any", "知道您很在意这笔订单，我会认真帮您核实清楚。"))
+    u = understand(message)
+    d = c.warm(u, hit("warranty", "小家电的免费保修期是1年。", tags=["保修"]), {}, message)
+    assert "在意" not in d.text and u.intent == "presale", (d.text, u.intent)
+
+
+@pytest.mark.parametrize("message", ["上个月买的，保修多久？坏了能换新吗", "用了半年了，保修多久？坏了能修吗",
+                                     "我买的电饭煲保修多久？坏了可以送修吗", "保修多久，坏了怎么办，急死了",
+                                     "保修多久？坏了可以送修吗？急"])
+def test_a_break_asked_beside_goods_had_or_a_worry_is_after_sale(message):
+    """Review of 8cf93fe: a purchase or use already said (买的, 用了) makes the break one had, and
+    a worry (急) no question before buying: each went to pre-sale with a welcome opener, or
+    pre-sale while anxious."""
+    c = composer(("e2", "empathy", "了解需求", "any", "知道您很在意这笔订单，我会认真帮您核实清楚。"))
+    u = understand(message)
+    d = c.warm(u, hit("warranty", "小家电的免费保修期是1年。", tags=["保修"]), {}, message)
+    assert u.intent == "aftersale" and not d.text.startswith(GREETING_FIRST), (u.intent, d.text)
+
+
+def test_a_break_asked_after_an_earlier_turn_saying_the_goods_were_bought_is_one_had():
+    """"保修多久？坏了可以送修吗" after "我上周买的吹风机今天不出风了" asks about the dryer bought:
+    it went to pre-sale, and its draft greeted mid fault-conversation."""
+    earlier = ["我上周买的吹风机今天不出风了"]
+    assert understand("保修多久？坏了可以送修吗", earlier=earlier).intent == "aftersale"
+    assert reports_problem("保修多久？坏了可以送修吗", earlier)
+    assert understand("保修多久？坏了可以送修吗", earlier=["你们家吹风机多少钱"]).intent == "presale"
 
 
 def test_an_answer_that_opens_with_an_apology_gets_no_cheerful_welcome():
