@@ -524,13 +524,18 @@ _CANTONESE = re.compile(r"喺|嘅|咗|(?<!唔)唔(?=[\u3400-\u9fff])(?!唔)|㗎|
 # Hong Kong freight entry, '仲有货吗' the 港澳台 shipping one) nor its script (收到喇 stays
 # simplified), as mainland chat writes 喇 and 仲 too. A Taiwan customer rarely writes
 # these; where one does by chance the reply reads Hong Kong's words, no other answer.
-# 係 (is; not 關係, 聯係, 係數 or 係指), 嚟 (come), 啱 (right, just), 嗰 (that), 喇 (not 喇叭,
-# 喇嘛), 窿 (a hole; not Mandarin's 窟窿), 點算 (what now; not 點算庫存, to count), 搵, 睇,
-# 攞, 畀 (find, look, take, give), 幾多 / 幾錢 (how much), 仲未 / 仲有 (still; not 仲介):
-# "件衫收到有個窿，點算？" got Taiwan wording.
-_HONG_KONG_WORDING = re.compile(r"(?<![關关聯联維维干幹])係(?![數数指因由屬属])|嚟|啱|嗰|(?<!哈)喇(?![叭嘛])|"
-                                r"(?<![窟穹])窿|[點点]算(?=[\s?？!！。，,~～呀啊啦好]|$)|搵|睇|攞|畀|幾多|幾錢|"
-                                r"仲(?=[未有係要冇唔])")
+# 係 (is; not 關係, 沒関係, 聯係, 係數 or 係指, nor the 係 of formal writing after 本人, 本商品,
+# 此, 該: 本人係訂購人, nor 係列 or 係統 mistyped for 系列, 系統; 係咪 always), 嚟 (come), 啱 (right, just), 嗰
+# (that), 喇 (not 喇叭, 喇嘛 nor Taiwan's 喇賽, 喇舌, 大喇喇), 窿 (a hole; not Mandarin's 窟窿),
+# 點算 (what now; not 點算庫存, to count, nor 一點算啦 / 晚一點算, a bit counts), 搵, 睇, 攞, 畀
+# (find, look, take, give), 幾多 / 幾錢 (how much), 仲未 / 仲有 (still; not 仲介): "件衫收到有個窿，
+# 點算？" got Taiwan wording. Weak signs all: any of the strong ones (_CANTONESE, _TAIWANESE)
+# in the conversation outweighs them (see wording).
+_HONG_KONG_WORDING = re.compile(r"係咪|(?<![關关関聯联維维干幹])(?<!(?:本|此|該|该)[\u3400-\u9fff])"
+                                r"(?<!(?:本|此|該|该)[\u3400-\u9fff]{2})係(?![數数指因由屬属列統统])|"
+                                r"嚟|啱|嗰|(?<![哈喇])喇(?![叭嘛賽赛舌喇])|"
+                                r"(?<![窟穹])窿|(?<![一快早晚多少慢有])[點点]算(?=[\s?？!！。，,~～呀啊啦好]|$)|"
+                                r"搵|睇|攞|畀|幾多|幾錢|仲(?=[未有係要冇唔])")
 
 # What only a Taiwan customer writes: the shop's Taiwan wording suits them.
 _TAIWANESE = _LOCAL_WORDS["tw"]
@@ -544,12 +549,17 @@ def wording(texts: list[str]) -> str | None:
     """The traditional wording the customer's own words call for, newest turn first:
     Hong Kong's (s2hk) for one who writes Cantonese, Taiwan's (s2twp) for one who writes
     統編, 超商, 載具 or 宅配; None when nothing says (naming a place is no sign: 可以寄到香港嗎 may
-    come from Taipei)."""
-    for text in texts:
-        hk = bool(_CANTONESE.search(text) or _HONG_KONG_WORDING.search(text))
-        tw = bool(_TAIWANESE.search(text) or _TAIWAN_WORDING.search(text))
-        if hk != tw:
-            return "s2hk" if hk else "s2twp"
+    come from Taipei). The strong signs (_CANTONESE, _TAIWANESE) decide first; the weak
+    ones (_HONG_KONG_WORDING, _TAIWAN_WORDING) only where no strong sign is written in the
+    conversation: Taiwan customers type 好喇 too, and "超商取貨，仲有運費嗎" or "好喇，謝謝" after
+    "超商取貨可以嗎" is Taiwan's."""
+    for signs in ((_CANTONESE, _TAIWANESE), (_HONG_KONG_WORDING, _TAIWAN_WORDING)):
+        said = [(bool(signs[0].search(text)), bool(signs[1].search(text))) for text in texts]
+        for hk, tw in said:
+            if hk != tw:
+                return "s2hk" if hk else "s2twp"
+        if any(hk or tw for hk, tw in said):
+            return None  # strong signs both ways: the weak ones do not break the tie
     return None
 
 

@@ -1804,6 +1804,9 @@ def test_an_ordinal_without_a_clarifying_question_before_it_is_just_a_message(as
     ("可以寄到香港嗎？物流怎麼查", [], None),  # naming a place is no sign of where one is
     ("包裹仲未到，點算？", [], "s2hk"),  # 仲未, 點算: Cantonese too
     ("宅配的包裹要怎麼查", [], "s2twp"),  # 宅配: Taiwan's
+    # a strong sign outweighs a weak Hong Kong word (review of f263c63): Taiwan's, in either store
+    ("超商取貨，仲有運費嗎", [], "s2twp"), ("點算？超商取貨沒收到", [], "s2twp"),
+    ("好喇，物流怎麼查", [{"role": "customer", "text": "超商取貨可以嗎"}], "s2twp"),
 ])
 def test_a_traditional_customers_own_words_choose_the_regional_wording(shop_kb, message, context, wording):
     track = replace(_hit("track", "怎么查物流", 0.95, 2.5, ["物流"]), answer="物流信息在网络上可以查到，包裹放在快递柜里。")
@@ -1950,6 +1953,31 @@ def test_more_cantonese_chooses_hong_kong_wording_and_nothing_else(message, cant
 
     assert wording([message]) == ("s2hk" if cantonese else None)
     assert _asked_from(message) == set()
+
+
+@pytest.mark.parametrize("texts", [
+    ["客服根本在喇賽，到底什麼時候出貨"], ["大喇喇的就寄出了"], ["喇舌"], ["可以再便宜一點算啦"], ["晚一點算？"],
+    ["本人係訂購人，要取消訂單"], ["本商品係進口的嗎"], ["這個係列還有嗎"], ["係統一直出錯"], ["沒関係"]])
+def test_taiwan_and_mandarin_uses_of_hong_kong_words_choose_no_wording(texts):
+    """Review of f263c63: Taiwan's 喇賽, 喇舌, 大喇喇, 一點算啦, the formal 係 (本人係訂購人), 係列 / 係統
+    mistyped for 系列 / 系統 and Japanese 沒関係 got Hong Kong wording in a Taiwan store."""
+    from kefu.suggest.assistant import wording
+
+    assert wording(texts) is None
+
+
+@pytest.mark.parametrize("texts, expected", [
+    (["統編打好了，好喇"], "s2twp"), (["7-11取貨係不是要先付款"], "s2twp"), (["點算？超商取貨沒收到"], "s2twp"),
+    (["超商取貨，仲有運費嗎"], "s2twp"), (["好喇，謝謝", "超商取貨可以嗎"], "s2twp"),
+    # a weak word still decides where no strong sign is written; a strong one wins (嘅 over 宅配)
+    (["好喇，謝謝"], "s2hk"), (["仲未收到", "請問怎麼退貨"], "s2hk"), (["宅配嘅運費幾多"], "s2hk"),
+    (["好喇", "你哋幾時發貨"], "s2hk")])
+def test_a_strong_sign_outweighs_a_weak_word_of_the_other_region(texts, expected):
+    """Review of f263c63: a weak Hong Kong word (喇, 係, 仲, 點算) tied with 統編, 超商 or 7-11,
+    and the newest turn's 好喇 overrode an earlier turn's 超商: Taiwan customers type 好喇 too."""
+    from kefu.suggest.assistant import wording
+
+    assert wording(texts) == expected
 
 
 def test_a_break_asked_after_a_turn_saying_the_goods_were_bought_gets_no_welcome(shop_kb):
