@@ -368,6 +368,21 @@ def m028_index_feedback_by_action(db: sqlite_utils.Database) -> None:
     db["feedback"].create_index(["action", "at", "id"])
 
 
+@migration
+def m029_day_counts(db: sqlite_utils.Database) -> None:
+    # The statistics' counters of each closed local day (suggest/stats.py), kept apart so
+    # that retention's purge, which deletes the oldest day's rows every ten minutes on a
+    # shop older than its period, drops only the days it changed: the whole year counted
+    # again after each one took 5-8 s. `low`/`high`: the day's range of logged times;
+    # `mark_*`: the highest ids of the log when it was counted (rows added since are
+    # looked for in its range); `reported_from`: the oldest suggestion its agents' no-match
+    # reports were counted under (deleting it changes the day); `shape`: the code and time
+    # zone it was counted with.
+    db["day_counts"].create({"key": str, "low": str, "high": str, "mark_suggestions": int, "mark_feedback": int,
+                             "mark_events": int, "reported_from": str, "shape": str, "value": str, "at": str}, pk="key")
+    db["day_counts"].create_index(["low"])
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command

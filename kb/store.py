@@ -33,6 +33,9 @@ ON_CONFLICT = ("error", "update", "skip")
 SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database file, by suffix
 # Mined results kept (Store.keep_mined): a few periods (`since`) of gaps and drift each.
 MINED_KEPT = 16
+# Closed days' statistics kept (Store.keep_day_counts): the longest retention period's,
+# and a few periods beginning at another time of day.
+DAY_COUNTS_KEPT = 4000
 BACKUP_STEP_PAGES = 4096  # pages a backup copies between two reports of its progress (16 MB of 4 KB pages)
 T = TypeVar("T")
 
@@ -878,6 +881,40 @@ class Store:
                             [key, json.dumps(value, ensure_ascii=False), _now()])
             self.db.execute("delete from mined where key not in"
                             " (select key from mined order by at desc, rowid desc limit ?)", [keep])
+
+    def day_counts(self, keys: list[str]) -> dict[str, tuple[list[int], object]]:
+        """What `keep_day_counts` kept under `keys`: key -> (the log's highest ids when it
+        was counted: suggestions' rowid, feedback's and learning events' id; the value)."""
+        out = {}
+        for i in range(0, len(keys), 500):  # SQLite's limit on parameters
+            chunk = keys[i:i + 500]
+            for key, *marks, value in self.db.execute(
+                    "select key, mark_suggestions, mark_feedback, mark_events, value from day_counts"
+                    f" where key in ({', '.join('?' * len(chunk))})", chunk):
+                out[key] = (marks, json.loads(value))
+        return out
+
+    def keep_day_counts(self, rows: list[tuple], shape: str, generation: str) -> None:
+        """Keep the statistics' counts of closed days (suggest/stats.py): rows of (key, low,
+        high, [the log's highest ids], the value, the oldest suggestion time its no-match
+        reports looked up or None), all counted as `shape` (those of another are dropped),
+        unless a purge or restore moved `generation` (`log_generation`, read before
+        counting) since: they may count what it deleted. Retention's purge deletes the
+        days it changes (`FeedbackLog._delete_expired`)."""
+        if self.read_only:
+            return
+        with self._writing():
+            if log_generation(self.db) != generation:
+                return
+            self.db.execute("delete from day_counts where shape != ?", [shape])
+            now = _now()
+            self.db.conn.executemany(
+                "insert or replace into day_counts (key, low, high, mark_suggestions, mark_feedback, mark_events,"
+                " reported_from, shape, value, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(key, low, high, *marks, reported_from, shape, json.dumps(value, ensure_ascii=False), now)
+                 for key, low, high, marks, value, reported_from in rows])
+            self.db.execute("delete from day_counts where key not in"
+                            " (select key from day_counts order by at desc, rowid desc limit ?)", [DAY_COUNTS_KEPT])
 
     # -- rows ----------------------------------------------------------------
     @staticmethod

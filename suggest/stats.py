@@ -181,14 +181,13 @@ def _local_days(db) -> None:
                             deterministic=True)
 
 
-def counts(db, since: str | None, until: str | None, period: str | None = None) -> dict:
+def counts(db, since: str | None, until: str | None) -> dict:
     """The statistics' counters over the suggestions logged from `since` until before `until`
-    (None: no end) with their feedback, and the learning events of that time, in the
-    statistics of a period starting at `period` ("": the log's start; None: at `since`): sums, which `usage_of`
-    adds up over the parts of the period and reads with the entries as they are now. A
-    closed period's counters are kept (`kept_usage`): a year's log took seconds to count
-    again after every new suggestion. Keyed by raw ids (a top entry, an intent), lists of
-    [key..., count] (JSON keeps them)."""
+    (None: no end) with their feedback, and the learning events of that time: sums, which
+    `usage_of` adds up over the parts of a period and reads with the entries as they are
+    now. Each closed day's counters are kept (`kept_usage`): a year's log took seconds to
+    count again after every new suggestion. Keyed by raw ids (a top entry, an intent),
+    lists of [key..., count] (JSON keeps them)."""
     _local_days(db)
     low, high = since or "", until
     # Only the top hit's id (its column: m025) and the local day of each, all in one index:
@@ -242,12 +241,15 @@ def counts(db, since: str | None, until: str | None, period: str | None = None) 
     for local, action in [(e[0], e[2]) for e in events] + untaught:
         day[local, action] += 1
     # A no-match report names no entry: it counts in the category of its suggestion's top
-    # entry, when that suggestion counts as shown in the period (see `usage_of`).
+    # entry, when that suggestion counts as shown in the period (see `usage_of`, which
+    # compares the suggestion's time, kept here, with the period's start: a day's counts
+    # serve every period that holds the day).
     # (A join let SQLite walk the suggestions and look up each one's events by time: minutes.)
-    reported = db.execute("select e.entry_id, (select s.top_entry from suggestions s where s.id = e.suggestion_id"
-                          " and s.at >= ? and s.superseded_by is null and not s.no_match) from learn_events e"
-                          " where e.action = 'no_match' and e.at >= ?" + (" and e.at < ?" if high else ""),
-                          [low if period is None else period, low, high] if high else [low if period is None else period, low]).fetchall()
+    shown_top = ("(select s.{} from suggestions s where s.id = e.suggestion_id and s.superseded_by is null"
+                 " and not s.no_match and s.top_entry is not null)")
+    reported = db.execute(f"select e.entry_id, {shown_top.format('top_entry')}, {shown_top.format('at')}"
+                          " from learn_events e where e.action = 'no_match' and e.at >= ?"
+                          + (" and e.at < ?" if high else ""), [low, high] if high else [low]).fetchall()
     return {"shown": len(shown), "asked": len(asked), "asked_no_match": sum(r[3] for r in asked),
             "acted_on": len(acts), "first_draft": sum(1 for a in acts.values() if ("accept", 1) in a),
             "any_draft": sum(1 for a in acts.values() if any(x == "accept" for x, _ in a)),
@@ -326,8 +328,8 @@ def usage_of(db, since: str | None, parts: list[dict], top: int = 10) -> Stats:
     for (entry_id, action), n in events.items():
         if entry_id in every:
             category[category_name(entry_id)][action] += n
-    for (entry_id, shown_top), n in _summed(parts, "reported").items():
-        if entry_id not in every and shown_top in every:
+    for (entry_id, shown_top, shown_at), n in _summed(parts, "reported").items():
+        if entry_id not in every and shown_top in every and shown_at >= (since or ""):
             # A report names no entry: it counts where its suggestion counts as shown (an
             # answer of the category's was there, and an agent found it missing).
             category[category_name(shown_top)]["no_match"] += n
@@ -359,7 +361,8 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
     statistics page. Keyed by the log's marker, the entries' (their questions, categories,
     status), the validity windows' states now, the period and the local time zone (the days).
     When something was logged, only the last two local days are counted again: the
-    `counts` of what came before are kept too (`_kept_counts`)."""
+    `counts` of what came before are kept too, and those of each day before (`_kept_counts`):
+    after a purge, or past midnight, only the days it changed, or the new one, are counted."""
     from kefu.kb.feedback import log_marker
     from kefu.kb.store import log_generation
 
@@ -370,10 +373,12 @@ def kept_usage(store, since: str | None = None, top: int = 10, kept_days: int | 
         found = store.mined(key)
         if found is None:
             until = _closed_until(since)
-            kept, before = _kept_counts(store, since, until, generation) if until else (None, None)
-            tail = counts(store.db, until or since, None, since or "")
+            kept, days, before = _kept_counts(store, since, until, generation) if until else (None, [], None)
+            tail = counts(store.db, until or since, None)
             out = usage_of(store.db, since, [before, tail] if before else [tail], top)
     if found is None:
+        if days:
+            store.keep_day_counts(days, _usage_key("usage-day"), generation)
         if kept is not None:
             # Again, so that the newest results kept beside it (one per load) do not push it out.
             store.keep_mined(*kept, generation=generation)
@@ -436,11 +441,15 @@ def _closed_until(since: str | None) -> str | None:
     return until if until > (since or "") else None
 
 
-def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple[tuple[str, dict] | None, dict]:
-    """(the key and value to keep, again or anew; the `counts` of the log from `since` until before `until`), kept until a row is added
-    before `until`: the highest ids when they were counted say which rows came since.
-    Retention's purge, the only thing that deletes log rows, deletes what was kept and
-    moves `generation` (`log_generation`, read before counting)."""
+def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple[tuple[str, dict], list[tuple], dict]:
+    """(the key and value to keep, again or anew; the days counted now, for
+    `Store.keep_day_counts`; the `counts` of the log from `since` until before `until`).
+    The sum is kept until a row is added before `until`: the highest ids when it was
+    counted say which rows came since. Then, or once a purge or restore moved `generation`
+    (`log_generation`, read before counting; the sum goes with the results it deletes), or
+    past midnight, it is added up again from each day's counts (`_closed_parts`), and only
+    the days not kept, or with a row added since they were counted, are counted again.
+    Retention's purge, the only thing that deletes log rows, deletes the days it changes."""
     db = store.db
     key = _usage_key("usage-counts", since, until, generation)
     found = store.mined(key)
@@ -452,11 +461,81 @@ def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple
             " or exists(select 1 from learn_events where id > ? and +at < ? and +at >= ?)",
             [found["marks"][0], until, since or "", found["marks"][1], until, since or "",
              found["marks"][2], until, since or ""]).fetchone()[0]:
-        return (key, found), found["counts"]
+        return (key, found), [], found["counts"]
     marks = [db.execute(sql).fetchone()[0] or 0 for sql in (
         "select max(rowid) from suggestions", "select max(id) from feedback", "select max(id) from learn_events")]
-    found = {"marks": marks, "counts": counts(db, since, until)}
-    return (key, found), found["counts"]
+    parts = _closed_parts(db, since, until)
+    keys = [_usage_key("usage-day", low, high) for low, high in parts]
+    kept = store.day_counts(keys)
+    days, values = [], []
+    for (low, high), day_key in zip(parts, keys):
+        if day_key in kept and not _added(db, low, high, kept[day_key][0]):
+            values.append(kept[day_key][1])
+            continue
+        value = counts(db, low, high)
+        reported_from = min((at for *_, at, _ in value["reported"] if at is not None), default=None)
+        days.append((day_key, low, high, marks, value, reported_from))
+        values.append(value)
+    found = {"marks": marks, "counts": _added_up(values)}
+    return (key, found), days, found["counts"]
+
+
+# Days of a closed period counted apart at most (`_closed_parts`): the longest retention
+# period's (kb.feedback.RETENTION_DAYS), and a few more.
+MAX_DAYS = 3660
+
+
+def _closed_parts(db, since: str | None, until: str) -> list[tuple[str, str]]:
+    """The closed period from `since` until before `until` (local midnight) cut at each
+    local midnight from the day of its first logged row on: (low, high) of the logs' times,
+    which together take every row of the period once, whatever its time reads as. The
+    first part begins at `since` (the log's start: everything before the first day), and
+    holds everything before the last `MAX_DAYS` days (a row dated in year 1)."""
+    low = since or ""
+    first = min((at for (at,) in [db.execute(f"select min(at) from {table} where at >= ? and at < ?", [low, until])
+                                 .fetchone() for table in ("suggestions", "learn_events")] if at is not None),
+                default=None)
+    try:
+        day = date.fromisoformat(local_day(first)) + timedelta(days=1) if first is not None else None
+        last = date.fromisoformat(local_day(until))
+    except ValueError:  # a time that is no date: nothing to cut at
+        day = None
+    bounds = [low]
+    if day is not None:
+        for n in range(min((last - day).days, MAX_DAYS), 0, -1):  # the midnights from `day` to `last`'s eve
+            try:
+                bound = as_utc((last - timedelta(days=n)).isoformat())
+            except (ValueError, OverflowError):
+                continue
+            if bounds[-1] < bound < until:
+                bounds.append(bound)
+    return list(zip(bounds, [*bounds[1:], until]))
+
+
+def _added(db, low: str, high: str, marks: list[int]) -> bool:
+    """Whether a row counted in the part of the log from `low` until before `high` was added
+    after its highest ids were `marks`: a suggestion dated back, feedback on one of its
+    suggestions (which may bring a superseded one back), a replayed event, or feedback or a
+    suggestion where one of its agents' no-match reports looks up the suggestion's top entry."""
+    return bool(db.execute(
+        "select exists(select 1 from suggestions where at >= ? and at < ? and +rowid > ?)"
+        " or exists(select 1 from suggestions s join feedback f on f.suggestion_id = s.id"
+        "           where s.at >= ? and s.at < ? and f.id > ?)"
+        " or exists(select 1 from learn_events where at >= ? and at < ? and +id > ?)"
+        " or exists(select 1 from learn_events e where e.at >= ? and e.at < ? and e.action = 'no_match'"
+        "           and (exists(select 1 from suggestions s where s.id = e.suggestion_id and s.rowid > ?)"
+        "                or exists(select 1 from feedback f where f.suggestion_id = e.suggestion_id and f.id > ?)))",
+        [low, high, marks[0], low, high, marks[1], low, high, marks[2], low, high, marks[0], marks[1]]).fetchone()[0])
+
+
+def _added_up(parts: list[dict]) -> dict:
+    """The `counts` of consecutive parts of the log as one `counts` of all of them."""
+    out: dict = {}
+    for name in ("shown", "asked", "asked_no_match", "acted_on", "first_draft", "any_draft", "edited"):
+        out[name] = sum(p[name] for p in parts)
+    for name in ("actions", "top_shown", "events", "reported", "stage", "day"):
+        out[name] = _pairs(_summed(parts, name))
+    return out
 
 
 # The counters' keys as the text report names them: kefu's own no-match flag and the

@@ -19,8 +19,8 @@ from kefu.suggest.stats import _LOCAL_DAY, CHIT_CHAT, STAGE, Stats, _period_star
 INTENTS = ["presale", "order", "logistics", "aftersale", "greeting", "thanks", None]
 
 
-def _log(db, entries: list[str], seed: int, now: datetime) -> None:
-    """Suggestions, feedback and learning events over the 10 days before `now`, with
+def _log(db, entries: list[str], seed: int, now: datetime, days: int = 10) -> None:
+    """Suggestions, feedback and learning events over the `days` days before `now`, with
     superseded suggestions, feedback after midnight on a suggestion of the day before,
     "not helpful" rejects, greetings, no-match reports, entries that are gone and replayed
     events of no suggestion."""
@@ -28,7 +28,7 @@ def _log(db, entries: list[str], seed: int, now: datetime) -> None:
     ids = []
     rows = []
     for n in range(400):
-        at = now - timedelta(seconds=rnd.randrange(10 * 86400))
+        at = now - timedelta(seconds=rnd.randrange(days * 86400))
         sid = f"s{seed}-{n}"
         top = rnd.choice(entries + ["gone", None])
         hits = [{"id": top}] if top else []
@@ -193,7 +193,7 @@ def test_counts_of_parts_of_a_period_add_up_to_the_one_pass_count(logged, local_
             until = (now - timedelta(seconds=rnd.randrange(10 * 86400))).isoformat(timespec="seconds")
             if until <= (since or ""):
                 continue
-            parts = [counts(db, since, until), counts(db, until, None, since or "")]
+            parts = [counts(db, since, until), counts(db, until, None)]
             assert usage_of(db, since, parts).to_dict() == whole, (since, until)
 
 
@@ -248,8 +248,7 @@ def test_a_statistics_load_after_a_new_suggestion_counts_only_the_last_two_days(
     kept_usage(logged.store)
     counted = []
     real = stats.counts
-    monkeypatch.setattr(stats, "counts", lambda db, since, until, period=None: counted.append(
-        (since, until)) or real(db, since, until, period))
+    monkeypatch.setattr(stats, "counts", lambda db, since, until: counted.append((since, until)) or real(db, since, until))
     with db.conn:
         db.execute("insert into suggestions (id, at, message, intent, no_match, hits, drafts)"
                    " values ('new', ?, '问', 'presale', 0, '[]', '[]')",
@@ -319,10 +318,143 @@ def test_kept_statistics_follow_the_code_and_the_log_generation(logged, monkeypa
     real = stats.counts
     monkeypatch.setattr(stats, "counts", lambda *a, **kw: counted.append(1) or real(*a, **kw))
     first = kept_usage(logged.store).to_dict()
-    assert kept_usage(logged.store).to_dict() == first and len(counted) == 2  # closed days, then the rest
+    once = len(counted)  # each closed day, then the rest
+    assert once >= 9 and kept_usage(logged.store).to_dict() == first and len(counted) == once
     monkeypatch.setattr(stats, "code_fingerprint", lambda: "another kefu")
-    assert kept_usage(logged.store).to_dict() == first and len(counted) == 4  # all of it counted again
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 2 * once  # all of it counted again
     with db.conn:
         new_log_generation(db)  # as a purge does, here with nothing deleted (and the kept results left)
-    assert kept_usage(logged.store).to_dict() == first and len(counted) == 6
-    assert kept_usage(logged.store).to_dict() == first and len(counted) == 6
+    # The sum of the closed days is added up again from each day's counts: only the rest is counted.
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 2 * once + 1
+    assert kept_usage(logged.store).to_dict() == first and len(counted) == 2 * once + 1
+
+
+def _counted_days(monkeypatch) -> list[tuple]:
+    """The parts of the log `kept_usage` counts from now on: (since, until) each."""
+    import kefu.suggest.stats as stats
+
+    counted: list[tuple] = []
+    real = stats.counts
+    monkeypatch.setattr(stats, "counts", lambda db, since, until, *more: counted.append((since, until))
+                        or real(db, since, until, *more))
+    return counted
+
+
+@pytest.mark.parametrize("zone", ["CST-8", "EST5EDT"])
+def test_a_purge_counts_again_only_the_days_it_changed_and_the_figures_stay_those_counted_from_scratch(
+        logged, local_zone, monkeypatch, zone):
+    """Retention's purge, run by a logged suggestion every ten minutes, deletes rows nearly
+    every time on a shop older than its period: it moved the log's generation, which the
+    kept counts of the closed days were keyed by, and the next load of 统计 counted the
+    whole year again (5-8 s). Each day's counts are kept apart now: a purge drops the days
+    it changed, and the figures, after purges and late feedback for old suggestions,
+    stay what counting from scratch gives."""
+    from kefu.kb.feedback import FeedbackLog
+
+    local_zone(zone)
+    store, db = logged.store, logged.store.db
+    entries = [e["id"] for e in db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 7, now, days=40)
+    rnd = random.Random(8)
+    sinces = [None, as_utc((date.today() - timedelta(days=20)).isoformat()),
+              (now - timedelta(days=25, seconds=rnd.randrange(86400))).isoformat(timespec="seconds")]
+
+    def same() -> None:
+        for s in sinces:
+            assert kept_usage(store, s).to_dict() == old_usage(db, s).to_dict(), s
+
+    same()
+    counted = _counted_days(monkeypatch)
+    for days in (38, 36, 33, 31):
+        # A no-match report on a suggestion the purge deletes, counted in its category on a
+        # day it keeps: the day it is on changes too.
+        reported = db.execute("select id, at from suggestions where at < ? and superseded_by is null and no_match = 0"
+                              " and top_entry in (select id from entries) order by at desc limit 1",
+                              [retention_cutoff(days)]).fetchone()
+        with db.conn:
+            db.execute("insert into learn_events (key, at, message, action, agent, source, suggestion_id)"
+                       " values (?, ?, '问', 'no_match', 'a', 'panel', ?)",
+                       [f"late-{days}", retention_cutoff(days - 2), reported[0]])
+        same()
+        del counted[:]
+        assert FeedbackLog(db, retention_days=days).purge().suggestions
+        same()
+        closed = [c for c in counted if c[1] is not None]
+        # the days it deleted rows of (where the cutoff falls), the report's, for each period
+        assert 0 < len(closed) <= 3 * len(sinces) and all(len(_days_in(db, *c)) <= 1 for c in closed), (days, closed)
+        # Late feedback for an old suggestion (kept), which brings it back if superseded.
+        old = db.execute("select id from suggestions where at < ? and at >= ? order by id limit 1 offset ?",
+                         [retention_cutoff(days - 3), retention_cutoff(days - 1), rnd.randrange(5)]).fetchone()[0]
+        with db.conn:
+            db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                       " values (?, ?, 'accept', 1, ?, 'b')", [old, now.isoformat(timespec="seconds"), entries[0]])
+            db.execute("update suggestions set superseded_by = null where id = ?", [old])
+        del counted[:]
+        same()
+        closed = [c for c in counted if c[1] is not None]
+        assert 0 < len(closed) <= 2 * len(sinces) and all(len(_days_in(db, *c)) <= 1 for c in closed), (days, closed)
+
+
+def _days_in(db, since: str | None, until: str) -> set[str]:
+    """The local days of what is logged from `since` until before `until`."""
+    return {local_day(at) for table in ("suggestions", "learn_events")
+            for (at,) in db.execute(f"select at from {table} where at >= ? and at < ?", [since or "", until])}
+
+
+def test_rows_taking_the_ids_of_purged_rows_are_counted(logged, monkeypatch):
+    """SQLite gives a row the highest id plus one: once a purge deleted the rows with the
+    highest ids (logged last, dated long ago: a replayed file), a row added after takes an
+    id a day's counts saw already, and the day kept would not count it."""
+    from kefu.kb.feedback import FeedbackLog
+
+    store, db = logged.store, logged.store.db
+    entries = [e["id"] for e in db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 9, now)
+    long_ago = (now - timedelta(days=100)).isoformat(timespec="seconds")
+    with db.conn:  # the highest ids, on rows the purge deletes
+        db.execute("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry)"
+                   " values ('replayed', ?, '问', 'presale', 0, '[]', '[]', ?)", [long_ago, entries[0]])
+        db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                   " values ('replayed', ?, 'accept', 1, ?, 'a')", [long_ago, entries[0]])
+        db.execute("insert into learn_events (key, at, message, action, entry_id, agent, source)"
+                   " values ('replayed', ?, '问', 'accept', ?, 'a', 'file')", [long_ago, entries[0]])
+    assert kept_usage(store).to_dict() == old_usage(db).to_dict()
+    assert FeedbackLog(db, retention_days=30).purge().suggestions == 1
+    assert kept_usage(store).to_dict() == old_usage(db).to_dict()
+    old = db.execute("select id from suggestions where at < ? and superseded_by is null order by at limit 1",
+                     [as_utc((date.today() - timedelta(days=3)).isoformat())]).fetchone()[0]
+    stamp = now.isoformat(timespec="seconds")
+    with db.conn:  # the ids the purge freed
+        db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                   " values (?, ?, 'accept', 1, ?, 'b')", [old, stamp, entries[1]])
+        db.execute("insert into learn_events (key, at, message, action, entry_id, agent, source)"
+                   " values ('again', ?, '问', 'reject', ?, 'a', 'file')",
+                   [(now - timedelta(days=5)).isoformat(timespec="seconds"), entries[1]])
+    assert kept_usage(store).to_dict() == old_usage(db).to_dict()
+
+
+def test_feedback_bringing_back_a_suggestion_counts_again_the_day_of_a_no_match_report_on_it(logged):
+    """A no-match report counts in the category of its suggestion's top entry while that
+    suggestion counts as shown: feedback bringing a superseded one back changes the figures
+    of the report's day too, which may be another than the suggestion's."""
+    store, db = logged.store, logged.store.db
+    entries = [e["id"] for e in db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 10, now)
+    day = timedelta(days=1)
+    with db.conn:
+        db.execute("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry, superseded_by)"
+                   " values ('typed', ?, '问', 'presale', 0, '[]', '[]', ?, 'later')",
+                   [(now - 6 * day).isoformat(timespec="seconds"), entries[0]])
+        db.execute("insert into learn_events (key, at, message, action, agent, source, suggestion_id)"
+                   " values ('report', ?, '问', 'no_match', 'a', 'file', 'typed')",
+                   [(now - 4 * day).isoformat(timespec="seconds")])
+    assert kept_usage(store).to_dict() == old_usage(db).to_dict()
+    with db.conn:  # as FeedbackLog.record_feedback does
+        db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                   " values ('typed', ?, 'reject', 1, ?, 'b')", [now.isoformat(timespec="seconds"), entries[1]])
+        db.execute("update suggestions set superseded_by = null where id = 'typed'")
+    after = kept_usage(store).to_dict()
+    assert after == old_usage(db).to_dict()
