@@ -18,6 +18,7 @@ import difflib
 import json
 import math
 import unicodedata
+import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -154,14 +155,26 @@ def encode_pending(kb, messages: list[GapMessage], most: int, max_messages: int 
     (`Store.mark_message_vectors`), so that retention deletes them with the messages;
     not on a store this user cannot write (`kefu stats` reads it all the same), where
     nothing is encoded ahead either: `mine_gaps` encodes them in memory."""
-    from kefu.kb.embed import cache_key, read_as_query
-    from kefu.kb.store import text_hash
+    return encode_texts(kb, pending_texts(messages, max_messages), most)
 
+
+def pending_texts(messages: list[GapMessage], max_messages: int = MAX_MESSAGES) -> dict[str, str]:
+    """The texts `mine_gaps` would embed for `messages` (normalised, of the newest
+    `max_messages`), newest first, each with when its newest message was logged: what
+    `encode_texts` takes. Reads no store (the console works it out outside its lock)."""
     newest = [m for _, _, m in _newest(messages, max_messages)]  # newest first
     last_at: dict[str, str] = {}  # text -> when its newest message was logged, newest first
     for m in newest[:max(max_messages, 0)]:
         text = normalize(m.text).text
         last_at[text] = max(last_at.get(text, m.at), m.at)
+    return last_at
+
+
+def encode_texts(kb, last_at: dict[str, str], most: int) -> tuple[int, int]:
+    """`encode_pending` of the texts `pending_texts` gave."""
+    from kefu.kb.embed import cache_key, read_as_query
+    from kefu.kb.store import text_hash
+
     texts = list(last_at)
     missing: dict[str, None] = {}
     for e in kb.embedders:
@@ -750,6 +763,7 @@ def current_answers(kb) -> Answers:
     from kefu.kb.store import text_hash
 
     from .retrieve import Retriever
+    from .stats import window_states
 
     def cached(model, text: str) -> np.ndarray:
         # From the embedding cache: a message's query vector is mostly its gap vector, kept
@@ -762,13 +776,36 @@ def current_answers(kb) -> Answers:
         return found if found is not None else kb.encode_query(model, text)
 
     retriever = Retriever(kb, top_k=1, references=0, prior=None, encode=cached)
+    # What the retriever finds depends on, as for the gaps kept (suggest/learn.py `gaps_basis`;
+    # the models are the knowledge base's own).
+    state = [kb.store.published_hash(), kb.store.changes().get("entries"), window_states(kb.store.db)]
 
     def answers(texts: list[str]) -> list[dict[str, Versions | None]]:
-        found = [[h.entry_id for h in retriever.search(t).hits[:1] if h.confidence >= CONFIDENT] for t in texts]
+        kept_state, checked = _CHECKED.get(kb, (None, {}))
+        if kept_state != state:
+            checked = {}
+        hashes = [text_hash(t) for t in texts]
+        for t, h in zip(texts, hashes):
+            if h not in checked:
+                checked[h] = [hit.entry_id for hit in retriever.search(t).hits[:1] if hit.confidence >= CONFIDENT]
+            else:
+                checked[h] = checked.pop(h)  # the newest last: the oldest go first
+        while len(checked) > CHECKS_KEPT:
+            del checked[next(iter(checked))]
+        _CHECKED[kb] = (state, checked)
+        found = [checked[h] for h in hashes]
         changed = content_versions(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
         return [{e: changed.get(e) for e in ids} for ids in found]
 
     return answers
+
+
+# What `current_answers` found for each text (by its hash: no message is held), per knowledge
+# base, while what its retriever finds is unchanged: mining again after a new message checked
+# the same 200 texts against the index again (~1-5 s, in the console's lock that the panel's
+# suggestions wait on), where only the new one needed it.
+_CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+CHECKS_KEPT = 4 * MAX_CHECKS
 
 
 def drift_edits(db, since: str | None = None) -> list[tuple[str, str, str, tuple[int, int] | None]]:

@@ -223,32 +223,53 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     same messages again and aligning the same edits took 10-20 s on every load of the
     console's gaps and statistics pages (bench/yearold.py). `drift=False`: no drift (the
     caller reads `kept_drift` itself, or shows none)."""
-    from .gaps import current_answers, encode_pending, gap_messages, mine_gaps, stored_embedder
-
-    db = kb.store.db
     drift = kept_drift(kb.store, since) if drift else []
+    return {**mined_gaps(kb.store, lambda use: use(kb), since, limit, max_new), "drift": drift}
+
+
+# Texts checked against the index (`current_answers`, ~5-25 ms each) per `with_kb` call: after an
+# entry changed, all 200 are checked again.
+CHECK_BATCH = 16
+
+
+def mined_gaps(store, with_kb, since: str | None = None, limit: int = 20, max_new: int | None = None) -> dict:
+    """`find_gaps` without the drift, the log read on `store` and the knowledge base used
+    only inside `with_kb(use)`, which calls `use(kb)`: the console passes one that holds the
+    lock the panel's requests take, and reads on a connection of its own, so that only what
+    needs the models or the index waits for the panel and makes it wait (the basis, encoding
+    new messages, reading their vectors, checking texts against the index: what it checked
+    before is not checked again, `current_answers`). Reading a year's gap messages,
+    clustering them and the rest took ~5 s inside that lock after every new no-match message."""
+    from .gaps import current_answers, encode_texts, gap_messages, mine_gaps, pending_texts, stored_embedder
+
     mined = max(limit, MINED_GAPS)
-    how = gaps_basis(kb, since, mined)
+    how = with_kb(lambda kb: gaps_basis(kb, since, mined))
     generation = how[-1]
     # The marker's key before the messages are read: one logged while mining moves it on.
     # (As `kept_gaps`, but the messages read once: a second on a year's log.)
-    logged = _key("gaps-logged", _gaps_marker(db), how)
-    gaps = kb.store.mined(logged)
+    logged = _key("gaps-logged", _gaps_marker(store.db), how)
+    gaps = store.mined(logged)
     if gaps is None:
-        messages = gap_messages(db, since)
+        messages = gap_messages(store.db, since)
         key = _key("gaps", _messages_digest(messages), how)
-        gaps = kb.store.mined(key)
+        gaps = store.mined(key)
         if gaps is None:
-            done, total = encode_pending(kb, messages, 0 if max_new is None else max_new)
+            texts = pending_texts(messages)
+            done, total = with_kb(lambda kb: encode_texts(kb, texts, 0 if max_new is None else max_new))
             # A store this user cannot write keeps no vectors, so spreading the work over loads
             # would never end: its messages are encoded in memory below, all at once.
-            if max_new is not None and done < total and not kb.store.read_only:
-                return {"since": since, "gaps": [], "drift": drift, "pending": {"done": done, "total": total}}
-            gaps = [asdict(g) for g in mine_gaps(messages, stored_embedder(kb), limit=mined,
-                                                 answers=current_answers(kb))]
-            kb.store.keep_mined(key, gaps, generation=generation)
-        kb.store.keep_mined(logged, gaps, generation=generation)
-    return {"since": since, "gaps": gaps[:limit], "drift": drift}
+            if max_new is not None and done < total and not store.read_only:
+                return {"since": since, "gaps": [], "pending": {"done": done, "total": total}}
+
+            def answers(texts: list[str]) -> list:  # a few at a time: the panel waits for one batch at most
+                return [a for i in range(0, len(texts), CHECK_BATCH)
+                        for a in with_kb(lambda kb: current_answers(kb)(texts[i:i + CHECK_BATCH]))]
+
+            gaps = [asdict(g) for g in mine_gaps(
+                messages, lambda batch: with_kb(lambda kb: stored_embedder(kb)(batch)), limit=mined, answers=answers)]
+            store.keep_mined(key, gaps, generation=generation)
+        store.keep_mined(logged, gaps, generation=generation)
+    return {"since": since, "gaps": gaps[:limit]}
 
 
 def _gaps_marker(db) -> list:

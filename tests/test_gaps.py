@@ -803,6 +803,51 @@ def test_mined_gaps_are_kept_until_a_gap_message_or_an_entry_changes(confident_k
     assert (len(mined), len(drifted)) == (3, 3)  # an edit: drift again, the same gap messages
 
 
+def test_mining_again_after_a_new_message_checks_only_the_new_text_against_the_index(confident_kb, monkeypatch):
+    """After every new no-match message the gaps were mined again, and the same 200 texts
+    checked against the index again (1-5 s on a year's log, in the console's lock that the
+    panel's suggestions wait on). What each text was found to be answered by is kept while
+    the knowledge base is the same; the gaps are those mined from scratch."""
+    import kefu.suggest.gaps as gaps
+    from kefu.suggest.learn import find_gaps
+    from kefu.suggest.retrieve import Retriever
+
+    searched = []
+    search = Retriever.search
+    monkeypatch.setattr(Retriever, "search", lambda self, text, *a, **kw: searched.append(text)
+                        or search(self, text, *a, **kw))
+    db = confident_kb.store.db
+    now = datetime.now(timezone.utc)
+    when = [(now - timedelta(days=d)).isoformat(timespec="seconds") for d in (3, 2, 1)]
+    n = 0
+    for text in ("有实体店可以逛吗", "能开增值税专票吗", "运费怎么算"):  # the last answered (ship)
+        for at in when[:2]:
+            n += 1
+            add_suggestion(db, f"s{n}", at, text, True)
+
+    def fresh() -> dict:
+        with db.conn:
+            db.execute("delete from mined")
+        gaps._CHECKED.clear()
+        return find_gaps(confident_kb, max_new=200)
+
+    first = find_gaps(confident_kb, max_new=200)
+    assert sorted(searched) == ["有实体店可以逛吗", "能开增值税专票吗", "运费怎么算"]
+    assert sorted(g["question"] for g in first["gaps"]) == ["有实体店可以逛吗", "能开增值税专票吗"]
+    searched.clear()
+    for sid in ("new1", "new2"):
+        add_suggestion(db, sid, when[2], "可以定制logo吗", True)
+    again = find_gaps(confident_kb, max_new=200)
+    assert searched == ["可以定制logo吗"] and len(again["gaps"]) == 3
+    searched.clear()
+    assert fresh() == again and len(searched) == 4
+    confident_kb.update("invoice", {"answer": "可以开增值税专用发票，下单时填写税号。"})  # the index changed
+    searched.clear()
+    add_suggestion(db, "new3", when[2], "可以定制logo吗", True)
+    find_gaps(confident_kb, max_new=200)
+    assert len(searched) == 4  # all checked again
+
+
 def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident_kb):
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest.learn import find_gaps

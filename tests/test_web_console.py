@@ -2605,6 +2605,21 @@ def test_a_suggestion_does_not_wait_for_the_answer_drift_being_aligned(editor, w
     assert resp.status_code == 200 and waited == [True] and pages
 
 
+@pytest.mark.parametrize("path", ["/console/gaps", "/console/stats"])
+def test_a_suggestion_does_not_wait_for_the_gaps_being_mined(editor, ws, monkeypatch, path):
+    """After a new no-match message a load of 缺口 or 统计 mines the gaps again: reading a
+    year's gap messages and clustering them held the lock ~5 s, and the panel's suggestions
+    in that worker waited. Only what needs the models or the index is done inside it."""
+    import kefu.suggest.gaps as gaps
+
+    log = ws.feedback_log()
+    for message in ("可以用花呗付款吗", "可以用花呗付款吗", "能用花呗付款吗"):
+        log.record_suggestion(message, [], "simplified", "presale", True, [], [])
+    resp, waited, pages = suggest_while_held(editor, monkeypatch, gaps, "mine_gaps", path)
+    assert resp.status_code == 200 and resp.get_json()["hits"][0]["id"] == "ship"
+    assert waited == [True] and "花呗" in pages[0]
+
+
 def test_kept_statistics_follow_a_validity_window_that_opened_and_closed_since(editor, ws, monkeypatch):
     """An entry's window opening and closing writes nothing, and no message may come in
     between: the kept figures must still count it as the window now stands."""

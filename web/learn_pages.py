@@ -251,15 +251,20 @@ def _outside_lock(read):
         store.close()
 
 
+def _with_kb(use):
+    """`use(kb)` inside the lock: for work that reads the log outside it (`mined_gaps`)."""
+    with locked() as ws:
+        return use(ws.kb())
+
+
 @bp.get("/gaps")
 @requires("editor")
 def gaps():
-    from kefu.suggest.learn import find_gaps, kept_drift
+    from kefu.suggest.learn import kept_drift, mined_gaps
 
     since, moment, error = _since()
     drift = _outside_lock(lambda store: kept_drift(store, moment))
-    with locked() as ws:
-        found = find_gaps(ws.kb(), moment, GAP_LIMIT, GAP_ENCODE, drift=False)
+    found = _outside_lock(lambda store: mined_gaps(store, _with_kb, moment, GAP_LIMIT, GAP_ENCODE))
     for gap in found["gaps"]:
         gap["new_url"] = _prefill_url(gap)
     return render_template("console/gaps.html", gaps=found["gaps"], drift=drift, since=since,
@@ -287,7 +292,7 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.suggest.learn import MINED_GAPS, gaps_basis, find_gaps, kept_gaps
+    from kefu.suggest.learn import MINED_GAPS, gaps_basis, kept_gaps, mined_gaps
     from kefu.suggest.stats import kept_usage
 
     since, moment, error = _since()
@@ -296,10 +301,9 @@ def stats():
     report = _outside_lock(lambda store: {**kept_usage(store, moment, kept_days=kept_days).to_dict(),
                                           "gaps": kept_gaps(store, moment, how)})
     pending = None
-    if report["gaps"] is None:  # to mine: that needs the knowledge base, in the lock
-        with locked() as ws:
-            # the top few, as `kefu stats` prints them (the gaps page has them all, with actions; no drift)
-            found = find_gaps(ws.kb(), moment, STATS_GAPS, GAP_ENCODE, drift=False)
+    if report["gaps"] is None:  # to mine: only what needs the knowledge base in the lock
+        # the top few, as `kefu stats` prints them (the gaps page has them all, with actions; no drift)
+        found = _outside_lock(lambda store: mined_gaps(store, _with_kb, moment, STATS_GAPS, GAP_ENCODE))
         report["gaps"], pending = found["gaps"], found.get("pending")
     report["gaps"] = report["gaps"][:STATS_GAPS]
     return render_template("console/stats.html", s=report, days=_bars(report["by_day"]), since=since,
