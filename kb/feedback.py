@@ -519,13 +519,14 @@ class FeedbackLog:
             # The statistics' counts of the closed days (suggest/stats.py) quote nothing and
             # are kept apart: only those of the days it changed go (counting them all again
             # took seconds after every purge a suggestion runs): the days it deleted rows of,
-            # those whose agents' no-match reports were counted under a suggestion deleted,
-            # and any counted when an id now free was taken (SQLite gives it again).
+            # and those whose agents' no-match reports were counted under a suggestion deleted.
+            self.db.execute("delete from day_counts where low < ? or reported_from < ?", [cutoff, cutoff])
+            # The ids a day's counts saw are looked for after: where it deleted the highest,
+            # SQLite gives them again, to rows those counts never saw.
             self.db.execute(
-                "delete from day_counts where low < ? or reported_from < ?"
-                " or mark_suggestions > (select coalesce(max(rowid), 0) from suggestions)"
-                " or mark_feedback > (select coalesce(max(id), 0) from feedback)"
-                " or mark_events > (select coalesce(max(id), 0) from learn_events)", [cutoff, cutoff])
+                "update day_counts set mark_suggestions = min(mark_suggestions, (select coalesce(max(rowid), 0)"
+                " from suggestions)), mark_feedback = min(mark_feedback, (select coalesce(max(id), 0) from feedback)),"
+                " mark_events = min(mark_events, (select coalesce(max(id), 0) from learn_events))")
             # and a load counting or mining meanwhile keeps its result afterwards: under a
             # generation gone (its marker, the highest ids, may be unchanged).
             new_log_generation(self.db)

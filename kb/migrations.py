@@ -381,6 +381,9 @@ def m029_day_counts(db: sqlite_utils.Database) -> None:
     db["day_counts"].create({"key": str, "low": str, "high": str, "mark_suggestions": int, "mark_feedback": int,
                              "mark_events": int, "reported_from": str, "shape": str, "value": str, "at": str}, pk="key")
     db["day_counts"].create_index(["low"])
+    # Which days a suggestion logged since, or feedback on one, changes: those of the no-match
+    # reports on it (their category is the suggestion's top entry's).
+    db["learn_events"].create_index(["suggestion_id"])
 
 
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:

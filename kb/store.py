@@ -897,7 +897,8 @@ class Store:
     def keep_day_counts(self, rows: list[tuple], shape: str, generation: str) -> None:
         """Keep the statistics' counts of closed days (suggest/stats.py): rows of (key, low,
         high, [the log's highest ids], the value, the oldest suggestion time its no-match
-        reports looked up or None), all counted as `shape` (those of another are dropped),
+        reports looked up or None; a value of None: the day kept is found unchanged with
+        these ids, which are kept with it), all counted as `shape` (those of another are dropped),
         unless a purge or restore moved `generation` (`log_generation`, read before
         counting) since: they may count what it deleted. Retention's purge deletes the
         days it changes (`FeedbackLog._delete_expired`)."""
@@ -912,7 +913,10 @@ class Store:
                 "insert or replace into day_counts (key, low, high, mark_suggestions, mark_feedback, mark_events,"
                 " reported_from, shape, value, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(key, low, high, *marks, reported_from, shape, json.dumps(value, ensure_ascii=False), now)
-                 for key, low, high, marks, value, reported_from in rows])
+                 for key, low, high, marks, value, reported_from in rows if value is not None])
+            self.db.conn.executemany(
+                "update day_counts set mark_suggestions = ?, mark_feedback = ?, mark_events = ?, at = ? where key = ?",
+                [(*marks, now, key) for key, _, _, marks, value, _ in rows if value is None])
             self.db.execute("delete from day_counts where key not in"
                             " (select key from day_counts order by at desc, rowid desc limit ?)", [DAY_COUNTS_KEPT])
 

@@ -28,6 +28,7 @@ time zone (a shop's "today" starts at its own midnight).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
@@ -467,10 +468,13 @@ def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple
     parts = _closed_parts(db, since, until)
     keys = [_usage_key("usage-day", low, high) for low, high in parts]
     kept = store.day_counts(keys)
+    added = _added(db, parts, {i: kept[k][0] for i, k in enumerate(keys) if k in kept})
     days, values = [], []
-    for (low, high), day_key in zip(parts, keys):
-        if day_key in kept and not _added(db, low, high, kept[day_key][0]):
+    for i, ((low, high), day_key) in enumerate(zip(parts, keys)):
+        if day_key in kept and i not in added:
             values.append(kept[day_key][1])
+            # counted as it stands with the rows logged until now: looked for after these next time
+            days.append((day_key, low, high, marks, None, None))
             continue
         value = counts(db, low, high)
         reported_from = min((at for *_, at, _ in value["reported"] if at is not None), default=None)
@@ -512,20 +516,41 @@ def _closed_parts(db, since: str | None, until: str) -> list[tuple[str, str]]:
     return list(zip(bounds, [*bounds[1:], until]))
 
 
-def _added(db, low: str, high: str, marks: list[int]) -> bool:
-    """Whether a row counted in the part of the log from `low` until before `high` was added
-    after its highest ids were `marks`: a suggestion dated back, feedback on one of its
-    suggestions (which may bring a superseded one back), a replayed event, or feedback or a
-    suggestion where one of its agents' no-match reports looks up the suggestion's top entry."""
-    return bool(db.execute(
-        "select exists(select 1 from suggestions where at >= ? and at < ? and +rowid > ?)"
-        " or exists(select 1 from suggestions s join feedback f on f.suggestion_id = s.id"
-        "           where s.at >= ? and s.at < ? and f.id > ?)"
-        " or exists(select 1 from learn_events where at >= ? and at < ? and +id > ?)"
-        " or exists(select 1 from learn_events e where e.at >= ? and e.at < ? and e.action = 'no_match'"
-        "           and (exists(select 1 from suggestions s where s.id = e.suggestion_id and s.rowid > ?)"
-        "                or exists(select 1 from feedback f where f.suggestion_id = e.suggestion_id and f.id > ?)))",
-        [low, high, marks[0], low, high, marks[1], low, high, marks[2], low, high, marks[0], marks[1]]).fetchone()[0])
+def _added(db, parts: list[tuple[str, str]], marks: dict[int, list[int]]) -> set[int]:
+    """Which of `parts` (consecutive, as `_closed_parts` cuts them) had a row added after the
+    highest ids they were counted with (`marks`, by the part's position): a suggestion dated
+    back, feedback on one of their suggestions (which may bring a superseded one back), a
+    replayed event, or feedback or a suggestion where one of their agents' no-match reports
+    looks up the suggestion's top entry. Read by id, from the lowest marks on: the days
+    kept are marked with the highest ids each time they are found unchanged, so those are
+    the rows logged since a load last added the days up (reading each day's rows took
+    ~1 s on a year's log)."""
+    if not marks:
+        return set()
+    low, high = parts[0][0], parts[-1][1]
+    lowest = [min(m[n] for m in marks.values()) for n in range(3)]
+    found: list[tuple[str, int, int]] = []  # (the time it counts at, which id, the id)
+    found += [(at, 0, rowid) for rowid, at in db.execute(
+        "select rowid, at from suggestions where rowid > ? and +at >= ? and +at < ?", [lowest[0], low, high])]
+    found += [(at, 1, fid) for fid, at in db.execute(
+        "select f.id, s.at from feedback f join suggestions s on s.id = f.suggestion_id"
+        " where f.id > ? and +s.at >= ? and +s.at < ?", [lowest[1], low, high])]
+    found += [(at, 2, eid) for eid, at in db.execute(
+        "select id, at from learn_events where id > ? and +at >= ? and +at < ?", [lowest[2], low, high])]
+    # The no-match reports on a suggestion logged, or given feedback, since (m029's index).
+    found += [(at, n, new) for n, new, at in db.execute(
+        "select 0, s.rowid, e.at from suggestions s join learn_events e on e.suggestion_id = s.id"
+        " where s.rowid > ? and e.action = 'no_match' and +e.at >= ? and +e.at < ?"
+        " union all select 1, f.id, e.at from feedback f join learn_events e on e.suggestion_id = f.suggestion_id"
+        " where f.id > ? and e.action = 'no_match' and +e.at >= ? and +e.at < ?",
+        [lowest[0], low, high, lowest[1], low, high])]
+    bounds = [part[0] for part in parts]
+    out = set()
+    for at, n, row_id in found:
+        i = bisect.bisect_right(bounds, at) - 1
+        if i in marks and row_id > marks[i][n]:
+            out.add(i)
+    return out
 
 
 def _added_up(parts: list[dict]) -> dict:
