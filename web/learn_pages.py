@@ -263,8 +263,8 @@ def gaps():
     from kefu.suggest.learn import kept_drift, mined_gaps
 
     since, moment, error = _since()
-    drift = _outside_lock(lambda store: kept_drift(store, moment))
-    found = _outside_lock(lambda store: mined_gaps(store, _with_kb, moment, GAP_LIMIT, GAP_ENCODE))
+    drift, found = _outside_lock(lambda store: (kept_drift(store, moment),
+                                                mined_gaps(store, _with_kb, moment, GAP_LIMIT, GAP_ENCODE)))
     for gap in found["gaps"]:
         gap["new_url"] = _prefill_url(gap)
     return render_template("console/gaps.html", gaps=found["gaps"], drift=drift, since=since,
