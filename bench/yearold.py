@@ -16,9 +16,11 @@
 2. Times, in this one process (the console through Flask's test client, logged in as an
    editor): --loads loads of /console/stats and /console/gaps (median and p95) beside
    /console/ (the entry list: a page that mines nothing, the floor); then one load of each
-   after a new logged suggestion (answered; --loads times), a new no-match message and a new
-   edit; and the panel's /api/suggest (p50, p95) alone and while another thread loads 统计 in a
-   loop. And `kefu stats --json` and `kefu learn gaps`
+   after a new logged suggestion (answered; --loads times), a new no-match message, a new
+   edit and a purge that deleted rows (the oldest ones, as a logged suggestion runs it;
+   --loads times), and the statistics alone counted after such a purge; and the panel's /api/suggest (p50, p95, max) alone, while another thread
+   loads 统计 in a loop, and while another reports a new message unanswered and loads 缺口 in
+   a loop. And `kefu stats --json` and `kefu learn gaps`
    as subprocesses (models loaded each time), beside `kefu search` (loads the models and
    searches once: the floor).
 """
@@ -226,6 +228,34 @@ def time_pages(home: Path, loads: int) -> dict:
         ws.feedback_log().record_feedback(newest(), "edit", 1, "您好，满99包邮哦～亲", "agent1")
 
     after("after_new_edit", 1, edit)
+
+    def purge() -> None:  # retention's purge, run by a logged suggestion, deletes the oldest rows
+        oldest = datetime.fromisoformat(db.execute("select min(at) from suggestions").fetchone()[0])
+        assistant = ws.assistant()
+        assistant.log.retention_days = (datetime.now(timezone.utc) - oldest).days  # what is older than the first day
+        assistant.log._last_purge = float("-inf")  # as after ten minutes
+        assistant.suggest("运费怎么算")
+
+    after("after_purge", loads, purge)
+
+    def counted_after_purge() -> float:
+        """`kept_usage` alone after a purge: the 统计 page also mines the gaps again (the
+        purge deletes those kept, which quote the messages)."""
+        from kefu.kb.store import Store
+        from kefu.suggest.stats import kept_usage
+
+        purge()
+        store = Store.open(home / "kefu.db")
+        try:
+            start = time.perf_counter()
+            kept_usage(store)
+            return time.perf_counter() - start
+        finally:
+            store.close()
+
+    times = [counted_after_purge() for _ in range(loads)]
+    out["kept_usage after a purge"] = {"median": round(statistics.median(times), 3), "p95": round(pct(times, 95), 3)}
+    log(f"kept_usage after a purge: {out['kept_usage after a purge']} of {times}")
     out["/api/suggest"] = time_suggest(app, client, loads * 4)
     ws.close()
     return out
@@ -271,9 +301,41 @@ def time_suggest(app, console, n: int) -> dict:
     finally:
         stop.set()
         loader.join()
-    for name, times in (("alone", alone), ("while_stats_loads", busy)):
-        out[name] = {"p50": round(statistics.median(times), 3), "p95": round(pct(times, 95), 3)}
-    out["stats_loads_meanwhile"] = {"n": len(loads), "median": round(statistics.median(loads), 3) if loads else None}
+    stats_loads, loads = loads, []
+    other_token = other.get("/console/").text.split('name="csrf_token" value="')[1].split('"')[0]
+
+    def load_gaps() -> None:  # an agent reports a new message unanswered, and 缺口 is loaded
+        n = 0
+        while not stop.is_set():
+            n += 1
+            resp = other.post("/api/suggest", json={"message": f"{UNANSWERED[n % len(UNANSWERED)][n % 3]}，第{n}次问"},
+                              headers={"X-CSRFToken": other_token})
+            assert resp.status_code == 200, resp.text[:300]
+            resp = other.post("/api/feedback", json={"suggestion_id": resp.get_json()["suggestion_id"],
+                                                     "action": "no_match", "agent": "agent1"},
+                              headers={"X-CSRFToken": other_token})
+            assert resp.status_code == 201, resp.text[:300]
+            start = time.perf_counter()
+            assert other.get("/console/gaps").status_code == 200
+            loads.append(time.perf_counter() - start)
+
+    stop.clear()
+    loader = threading.Thread(target=load_gaps)
+    loader.start()
+    busy_gaps: list[float] = []
+    try:
+        deadline = time.perf_counter() + 300
+        while len(loads) < 3 and time.perf_counter() < deadline:  # beside three loads at least
+            busy_gaps += suggest_times()
+    finally:
+        stop.set()
+        loader.join()
+    for name, times in (("alone", alone), ("while_stats_loads", busy), ("while_gaps_loads", busy_gaps)):
+        out[name] = {"p50": round(statistics.median(times), 3), "p95": round(pct(times, 95), 3),
+                     "max": round(max(times), 3)}
+    out["stats_loads_meanwhile"] = {"n": len(stats_loads),
+                                    "median": round(statistics.median(stats_loads), 3) if stats_loads else None}
+    out["gaps_loads_meanwhile"] = {"n": len(loads), "median": round(statistics.median(loads), 3) if loads else None}
     log(f"/api/suggest: {out}")
     return out
 
