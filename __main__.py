@@ -17,22 +17,45 @@ def interrupted_error(signum: int) -> dict:
                       "code": "interrupted", "signal": sig.name}}
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP while the CLI is still loading, met where Ctrl-C is met."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise _Stopped(signum)
+
+
 def main() -> None:
+    # While the CLI loads (~0.5 s), SIGTERM and SIGHUP stop kefu as Ctrl-C does: Python's
+    # default ended it with no word and no --json error. One ignored by whoever started
+    # kefu (nohup) stays ignored; the CLI's own handling takes over once it is loaded.
+    loading = [sig for sig in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(sig) is signal.SIG_DFL]
     try:
+        for sig in loading:
+            signal.signal(sig, _stop)
         from kefu.cli import cli
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         # Before the CLI exists, click cannot handle it: without this, a traceback and status 1
+        signum = getattr(stopped, "signum", signal.SIGINT)
         args = sys.argv[1:]
         try:
-            sys.stderr.write("\nAborted!\n")
-            if "--json" in (args[:args.index("--")] if "--" in args else args):  # as the CLI reads it
+            if sys.stderr is not None:  # started with stderr closed (2>&-): Python has none
+                sys.stderr.write("\n" + _STOPPED[signal.Signals(signum)] + "\n")
+            if sys.stdout is not None and "--json" in (args[:args.index("--")] if "--" in args else args):
                 import json
 
-                sys.stdout.write(json.dumps(interrupted_error(signal.SIGINT), indent=2) + "\n")
+                sys.stdout.write(json.dumps(interrupted_error(signum), indent=2) + "\n")
                 sys.stdout.flush()
         except OSError:  # a reader gone: no one to tell
             pass
-        sys.exit(130)  # 128 + SIGINT, as the commands exit when stopped
+        sys.exit(128 + signum)  # 130, 143, 129, as the commands exit when stopped
+    finally:
+        for sig in loading:
+            signal.signal(sig, signal.SIG_DFL)
     cli(prog_name="kefu")
 
 

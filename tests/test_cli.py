@@ -3494,3 +3494,48 @@ def test_ctrl_c_while_kefu_is_still_loading_exits_130_without_a_traceback():
                                                  "code": "interrupted", "signal": "SIGINT"}}
     ran = subprocess.run([sys.executable, "-m", "kefu", "--version"], capture_output=True, text=True, timeout=120)
     assert ran.returncode == 0 and "kefu" in ran.stdout, ran.stderr
+
+
+@pytest.mark.parametrize("signame, status, said", [("SIGTERM", 143, "Terminated"), ("SIGHUP", 129, "Hangup")])
+def test_sigterm_or_sighup_while_kefu_is_still_loading_stops_it_as_ctrl_c_does(signame, status, said):
+    """SIGTERM or SIGHUP in the first half second ended kefu by Python's default: status 143
+    or 129, but not a word on stderr and no --json error on stdout, which the README promises."""
+    import subprocess
+    import sys
+
+    child = ("import os, signal, sys, time\n"
+             "class Stop:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             f"        if name == 'kefu.cli': os.kill(os.getpid(), signal.{signame}); time.sleep(5)\n"
+             "sys.meta_path.insert(0, Stop())\n"
+             "sys.argv[1:] = ['list', '--json']\n"
+             "from kefu.__main__ import main\n"
+             "main()\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                          restore_signals=True)
+    assert done.returncode == status and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip() == said
+    assert json.loads(done.stdout)["error"] == {"message": said, "type": "Terminated", "code": "interrupted",
+                                                "signal": signame}
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_ctrl_c_while_loading_with_stdout_or_stderr_closed_exits_130(closed):
+    """Started with stdout or stderr closed (`>&-`, `2>&-`), Python has no sys.stdout or
+    sys.stderr: writing the note or the --json error to None raised AttributeError, a
+    traceback and status 1 instead of 130."""
+    import os
+    import subprocess
+    import sys
+
+    child = ("import sys\n"
+             "class Stop:\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name == 'kefu.cli': raise KeyboardInterrupt\n"
+             "sys.meta_path.insert(0, Stop())\n"
+             "sys.argv[1:] = ['stats', '--json']\n"
+             "from kefu.__main__ import main\n"
+             "main()\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: os.close(closed))
+    assert done.returncode == 130
