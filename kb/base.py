@@ -351,7 +351,7 @@ class KnowledgeBase:
                 log.warning("the index is damaged: %s; rebuilding it from the store", exc)
             return None
 
-    def _catch_up(self, warn: bool = False, save: bool = True) -> Index | None:
+    def _catch_up(self, warn: bool = False, save: bool = True, terms_changed: bool = False) -> Index | None:
         """With the index lock held: make the live entry index hold exactly the store, in
         place; None (and nothing loaded) when it must be rebuilt instead. With
         `save=False` (no lock: it cannot be taken) only in memory.
@@ -362,7 +362,8 @@ class KnowledgeBase:
         in one snapshot, and the index labelled with that snapshot's hash, so a write
         committed meanwhile leaves it stale rather than seemingly up to date. It must be
         rebuilt when there is none, it is damaged, the shop terms changed (every row is
-        segmented anew) or many entries changed.
+        segmented anew) or many entries changed. With `warn`, a rebuild the caller did not
+        ask for says why (`terms_changed`: the caller just changed the shop terms).
         """
         live = self._live(self.index_dir, self._index, warn)
         self._index = None  # a rebuild must not hold the old index beside the new one
@@ -374,6 +375,8 @@ class KnowledgeBase:
                 self._index = live
                 return live
             changed = self._changed(live, state)
+            if changed is None and warn:
+                _tell_why_rebuilt(live.sources, state, terms_changed)
             if changed is None or len(changed) > _SYNC_MAX:
                 return None
             entries = self.store.get_many(changed)
@@ -409,6 +412,7 @@ class KnowledgeBase:
         live.refresh_lexical()
         live.sources.entries = dict(state.entries)
         live.sources.learned_state = state.learned
+        live.sources.segmentation = state.segmentation  # the terms' hash holds it: unchanged
         live.content_hash = state.hash
         self._index = live
         if save:
@@ -453,7 +457,7 @@ class KnowledgeBase:
         # at once would be a second full copy of the index (1.4 GB at 100k entries).
         docs = (d for lo in range(0, len(items), _SLICE) for d in self._entry_documents(items[lo:lo + _SLICE]))
         sources = Sources(dict(state.entries), {i[0]: _learned_hash(i[3]) for i in items if i[3]},
-                          state.terms, state.learned)
+                          state.terms, state.learned, state.segmentation)
         # Up to date in memory before it is written: a search goes on with it if it cannot be.
         self._index = self._assemble(state.hash, docs, len(items), sources)
         if save:
@@ -539,11 +543,11 @@ class KnowledgeBase:
         a failure is kept in `index_error` as a write's is (see _after_write)."""
         self._after_write(self._update)
 
-    def _update(self) -> Index:
+    def _update(self, terms_changed: bool = False) -> Index:
         """For a writer: the entry index brought up to date and saved now, waiting for the
         lock; a failure is raised (a search's index() goes on without saving instead)."""
         with self.index_dir.lock():
-            return self._catch_up(warn=True) or self._rebuild()
+            return self._catch_up(warn=True, terms_changed=terms_changed) or self._rebuild()
 
     def add(self, data: dict, author: str | None = None) -> Entry:
         return self._synced(lambda: self.store.add(data, author))
@@ -643,7 +647,21 @@ class KnowledgeBase:
 
     def _after_terms(self) -> None:
         if self.index_dir.pointer.exists():  # else built on first use
-            self._after_write(self._update)
+            self._after_write(lambda: self._update(terms_changed=True))
+
+
+def _tell_why_rebuilt(sources: Sources | None, state: PublishedState, terms_changed: bool) -> None:
+    """Say why the entry index is rebuilt whole when nothing the user did asked for it (the
+    first command after an upgrade is slow): kefu now cuts texts into words another way,
+    or the index was made by a kefu that did not record how (which may be the same). A
+    change of the shop terms is the writer's own doing, and a warning would be wrong."""
+    cut = sources.segmentation if sources is not None else None
+    if cut is not None and cut != state.segmentation:
+        log.warning("rebuilding the index: kefu's word segmentation changed (upgrade)")
+    elif cut is None and not terms_changed:
+        log.warning("rebuilding the index: the index was made by an older kefu")
+    elif cut is not None:
+        log.info("rebuilding the index: the shop terms changed")
 
 
 def _why(exc: Exception) -> str:

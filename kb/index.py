@@ -28,7 +28,7 @@ import shutil
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
 from typing import Iterator
@@ -52,8 +52,14 @@ class Sources:
     exactly which entries changed since, whoever changed them (KnowledgeBase._catch_up)."""
     entries: dict[str, str]  # published entry id -> its content hash
     learned: dict[str, str] = field(default_factory=dict)  # entry id -> hash of its trusted learned phrasings
-    terms: str = ""  # hash of the shop terms the tokens were segmented with
+    terms: str = ""  # hash of the shop terms the tokens were segmented with (and of `segmentation`)
     learned_state: str = ""  # the store's hash of all trusted learned phrasings
+    # How the texts were cut into words (text.SEGMENTATION) on its own, so that a rebuild
+    # can say an upgrade caused it; None in an index made by a kefu that did not record it.
+    segmentation: str | None = None
+
+
+_SOURCES_FIELDS = {f.name for f in fields(Sources)}
 
 
 @dataclass
@@ -488,8 +494,8 @@ class Index:
                 index.rows[vid] = Row(vid, entry_id, text, tokens.split(" ") if tokens else [])
                 index.by_entry.setdefault(entry_id, []).append(vid)
             index.windows = {k: tuple(v) for k, v in data["windows"].items()}
-            if "sources" in data:
-                index.sources = Sources(**data["sources"])
+            if "sources" in data:  # what this kefu knows of it: a later kefu may record more
+                index.sources = Sources(**{k: v for k, v in data["sources"].items() if k in _SOURCES_FIELDS})
         index.prototypes = {e for e, vids in index.by_entry.items() if index.rows[vids[-1]].text == PROTOTYPE}
         with _reading(folder / files["lexical"]):
             index.lexical = BM25.load(folder / files["lexical"])

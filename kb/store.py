@@ -107,8 +107,9 @@ class PublishedState:
     """What the entry index is built from, read at one moment (inside `Store.snapshot`)."""
     hash: str  # published_hash()
     entries: dict[str, str]  # published entry id -> content hash
-    terms: str  # hash of the shop terms
+    terms: str  # hash of the shop terms, and of how texts are cut into words
     learned: str  # hash of the trusted learned phrasings
+    segmentation: str  # how texts are cut into words (text.SEGMENTATION)
 
 
 class _DryRun(Exception):
@@ -326,7 +327,8 @@ class Store:
             key, rows = self._published_key(), self._published_rows()
             terms, learned = self.terms(), self._learned_hash()
             digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
-            return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned)
+            return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned,
+                                  SEGMENTATION)
 
     def published_script(self) -> tuple[int, int]:
         """(traditional-only, simplified-only) characters of the published entries' standard

@@ -346,20 +346,86 @@ def test_add_terms_makes_next_index_rebuild(kb, built, embedder):
     assert embedder.encoded == []  # segmentation changed, vectors did not
 
 
-def test_an_index_cut_into_words_another_way_is_rebuilt(kb, built, embedder, monkeypatch):
+def _rebuild_notes(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "rebuilding" in r.getMessage()]
+
+
+def _as_an_older_kefu_wrote_it(kb) -> None:
+    """Drop what an index made before kefu recorded its segmentation does not hold."""
+    rows = kb.home / "index" / _current(kb) / _meta(kb)["files"]["rows"]
+    data = json.loads(rows.read_text(encoding="utf-8"))
+    del data["sources"]["segmentation"]
+    rows.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_an_index_cut_into_words_another_way_is_rebuilt(kb, built, embedder, monkeypatch, caplog):
     """An index made before a change of how texts are cut (text.SEGMENTATION) holds tokens
-    queries no longer make: it is rebuilt, from the cached vectors, not searched."""
+    queries no longer make: it is rebuilt, from the cached vectors, not searched, and it
+    says why once (the first search after an upgrade is slow)."""
     before = _current(kb)
     kb.close()
     monkeypatch.setattr("kefu.kb.store.SEGMENTATION", "another cut")  # as a later kefu would cut
     later = KnowledgeBase(kb.home, [embedder])
     try:
         assert later.store.published_hash() != built.content_hash
-        index = later.index()
+        with caplog.at_level("WARNING", logger="kefu"):
+            index = later.index()
+            later.index()
         assert _current(later) != before and index.content_hash == later.store.published_hash()
         assert embedder.encoded == []
+        assert _rebuild_notes(caplog) == ["rebuilding the index: kefu's word segmentation changed (upgrade)"]
+        assert index.sources.segmentation == "another cut"
     finally:
         later.close()
+
+
+def test_an_index_made_before_kefu_recorded_its_segmentation(kb, built, embedder, monkeypatch, caplog):
+    """An index from a kefu that did not record its cut loads and is searched as it is while
+    the cut is the same (no rebuild on upgrading); when the cut changed, it is rebuilt with
+    the cause unknown: made by an older kefu."""
+    before = _current(kb)
+    _as_an_older_kefu_wrote_it(kb)
+    kb.close()
+    same = KnowledgeBase(kb.home, [embedder])
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            assert same.index().sources.segmentation is None
+        assert _current(same) == before and _rebuild_notes(caplog) == []
+    finally:
+        same.close()
+    monkeypatch.setattr("kefu.kb.store.SEGMENTATION", "another cut")
+    later = KnowledgeBase(kb.home, [embedder])
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            assert later.index().sources.segmentation == "another cut"
+        assert _current(later) != before
+        assert _rebuild_notes(caplog) == ["rebuilding the index: the index was made by an older kefu"]
+    finally:
+        later.close()
+
+
+def test_an_edit_records_the_segmentation_an_older_index_was_cut_with(kb, built, make_entry):
+    """Its shop terms' hash holds the cut: when it matches, the cut is the current one."""
+    _as_an_older_kefu_wrote_it(kb)
+    kb._index = None
+    kb.add(make_entry("fp1", "可以开发票吗", "可以"))
+    assert kb.index().sources.segmentation == kb.store.published_state().segmentation
+
+
+@pytest.mark.parametrize("older", [False, True])
+def test_a_change_of_shop_terms_rebuilds_without_a_warning(kb, built, caplog, older):
+    """`terms add/remove` rebuild the index because the writer asked: nothing to warn of,
+    from an index made by an older kefu too."""
+    if older:
+        _as_an_older_kefu_wrote_it(kb)
+        kb._index = None
+    before = _current(kb)
+    with caplog.at_level("WARNING", logger="kefu"):
+        kb.add_terms(["闪电退款"])
+        kb.index()
+        kb.remove_terms(["闪电退款"])
+        kb.index()
+    assert _current(kb) != before and _rebuild_notes(caplog) == []
 
 
 def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
