@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 import click
 
@@ -233,17 +233,33 @@ def handle_errors(fn):
     return wrapper
 
 
+def when_stopped(done: Callable[[], tuple[dict, str] | None]) -> None:
+    """Tell a stop of this command what it has done so far (`_stopped`): `done()` gives the
+    JSON its --json error carries as `done` and the line stderr gets ("" for none), or None."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["kefu.done"] = done
+
+
 def _stopped(signum: int) -> NoReturn:
     """A command stopped by Ctrl-C, SIGTERM or SIGHUP: `Aborted!`, `Terminated` or `Hangup`
     on stderr, exit status 128 + the signal's number (130, 143, 129) as a shell reports
     it, and with --json the error on stdout too, as any failed command has it
     (`interrupted_error`): a script reading stdout as JSON got nothing at all. Not after
-    the command printed its JSON already (`kefu serve --json` announcing the server)."""
+    the command printed its JSON already (`kefu serve --json` announcing the server).
+    What the command had done (`when_stopped`: an import's files already in the store)
+    comes with it, under the error's `done` and on a line of its own on stderr."""
     from kefu.__main__ import interrupted_error
 
     error = interrupted_error(signum)
-    to_stderr("\n" + error["error"]["message"])  # a hangup's terminal may be gone: to_stderr goes on then
     ctx = click.get_current_context(silent=True)
+    done = ctx.meta.get("kefu.done") if ctx is not None else None
+    done = done() if done is not None else None
+    to_stderr("\n" + error["error"]["message"])  # a hangup's terminal may be gone: to_stderr goes on then
+    if done is not None:
+        error["error"]["done"], said = done
+        if said:
+            to_stderr(said)
     if ctx is not None and ctx.meta.get("kefu.json") and not _STDOUT["emitted"]:
         try:
             click.echo(json.dumps(error, ensure_ascii=False, indent=2))

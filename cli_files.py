@@ -15,7 +15,7 @@ import click
 
 from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
                       json_option, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
-                      stdout_json, to_stderr)
+                      stdout_json, to_stderr, when_stopped)
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -96,6 +96,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     made = None if dry_run or (c.home / "kefu.db").exists() else _folder_state(c.home)
     kb = c.kb()
     importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
+    if not dry_run:  # stopped after a file went in, a script must learn that it did
+        when_stopped(lambda: _imported_so_far(importer.done, files))
     results = importer.run(files)
     entries = kb.store.count()
     if made is not None and not entries and not kb.store.passage_count():
@@ -124,6 +126,36 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     emit(report, as_json, _import_text)
     if any(r.status == "failed" or r.rejected for r in results):
         sys.exit(1)
+
+
+# Files an interrupted import's line names, of those done and of those not
+NAMES_SHOWN = 10
+
+
+def _imported_so_far(done: list, files: list[Path]) -> tuple[dict, str]:
+    """What an import stopped by Ctrl-C or SIGTERM had done, for its error: the report of
+    each file it finished (imported, or failed), as the summary's `files`, their totals,
+    and the files it had not finished, in `remaining` (the one it was importing went in
+    whole or not at all). Importing them all again is safe: rows already in come back
+    unchanged. Stopped after the last file (bringing the index up to date), the index
+    catches up at the next search."""
+    from kefu.kb.importers import path_text
+
+    remaining = [path_text(p) for p in files[len(done):]]
+    data = {"files": [dataclasses.asdict(r) for r in done], "totals": _import_totals(done), "remaining": remaining}
+    if not done:
+        return data, ""
+    parts = []
+    for what, names in (("imported before the stop", [r.file for r in done if r.status == "imported"]),
+                        ("failed", [r.file for r in done if r.status == "failed"]),
+                        ("not imported", remaining)):
+        if names:
+            more = f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+            parts.append(f"{what}: {', '.join(names[:NAMES_SHOWN])}{more}")
+    said = "; ".join(parts)
+    said += (" (importing them all again is safe: rows already in come back unchanged)" if remaining
+             else " (the index catches up at the next search)")
+    return data, said
 
 
 def _folder_state(home: Path) -> tuple[Path, set[str] | None]:

@@ -172,12 +172,15 @@ def read_file(path: Path, options: ImportOptions, data: bytes | None = None, nam
 
 
 class BulkImporter:
-    """Imports files into `kb` with one set of options; `problems` collects every rejected row."""
+    """Imports files into `kb` with one set of options; `problems` collects every rejected
+    row, `done` the result of each file `run` has finished (imported, or failed), as it
+    finishes: what an interrupted run had already written."""
 
     def __init__(self, kb: KnowledgeBase, options: ImportOptions | None = None):
         self.kb = kb
         self.options = options or ImportOptions()
         self.problems: list[Problem] = []
+        self.done: list[FileResult] = []
 
     def run(self, files: list[Path]) -> list[FileResult]:
         if self.options.dry_run:
@@ -186,6 +189,7 @@ class BulkImporter:
         for i, path in enumerate(files, 1):
             result = self.import_file(path, changed=changed)
             results.append(result)
+            self.done.append(result)
             self.kb.progress("files", i, len(files))
         self.kb.refresh(changed)
         return results

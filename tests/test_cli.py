@@ -3270,6 +3270,66 @@ def test_an_import_goes_on_when_its_progress_has_no_reader(home, run, fake_model
     assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"f0", "f1", "f2"}
 
 
+# kefu's progress in a child process sending it SIGTERM at one line: `files: 1/N`, as the first file is in
+def _stop_at(stage: str, done: int) -> str:
+    return (FAKE_MODELS + "\nimport kefu.cli as cli\nshown = cli.progress\n"
+            "def progress(stage, done, total):\n    shown(stage, done, total)\n"
+            f"    if (stage, done) == ({stage!r}, {done}):\n        os.kill(os.getpid(), signal.SIGTERM)\n"
+            "cli.progress = progress")
+
+
+def test_an_import_stopped_between_files_says_which_went_in(home, run, fake_models, tmp_path):
+    """`kefu import a b c --json` stopped (SIGTERM, Ctrl-C) after a's rows were saved printed
+    only the `interrupted` error: a script could not tell that a went in. The error carries
+    what was done: the report of each file finished, their totals, and the files not
+    finished; the text names them on stderr."""
+    names = []
+    for n in range(3):
+        names.append(str(tmp_path / f"faq{n}.jsonl"))
+        Path(names[-1]).write_text(json.dumps({"id": f"f{n}", "question": f"问题{n}", "answer": "答"},
+                                              ensure_ascii=False) + "\n", encoding="utf-8")
+    stopped = _kefu_with(_stop_at("files", 1), "import", *names, "--json")
+    assert stopped.returncode == 143 and "Traceback" not in stopped.stderr, stopped.stderr
+    error = json.loads(stopped.stdout)["error"]
+    assert error["code"] == "interrupted" and error["signal"] == "SIGTERM"
+    done = error["done"]
+    assert [(f["file"], f["status"], f["added"]) for f in done["files"]] == [(names[0], "imported", 1)]
+    assert done["totals"]["added"] == 1 and done["remaining"] == names[1:]
+    assert {e["id"] for e in json.loads(run("list", "--json").stdout)} == {"f0"}
+    # text: a line after `Terminated`; and running it again is safe
+    stopped = _kefu_with(_stop_at("files", 2), "import", *names)
+    assert stopped.returncode == 143 and stopped.stdout == "", stopped.stdout
+    assert f"Terminated\nimported before the stop: {names[0]}, {names[1]}; not imported: {names[2]} " \
+           "(importing them all again is safe" in stopped.stderr, stopped.stderr
+    again = json.loads(run("import", *names, "--json").stdout)
+    assert [(f["added"], f["unchanged"]) for f in again["files"]] == [(0, 1), (0, 1), (1, 0)]
+
+
+def test_an_import_stopped_as_it_indexes_has_every_file_in(home, run, tmp_path):
+    """Stopped after its last file, while the index is brought up to date: every file is
+    listed as done, none remaining, and the next search finds them."""
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n多久发货,当天发货\n可以开发票吗,可以\n", encoding="utf-8")
+    stopped = _kefu_with(_stop_at("indexing", 2), "import", str(faq), "--json")
+    assert stopped.returncode == 143, stopped.stderr
+    done = json.loads(stopped.stdout)["error"]["done"]
+    assert [f["added"] for f in done["files"]] == [2] and done["remaining"] == []
+    assert "(the index catches up at the next search)" in stopped.stderr, stopped.stderr
+
+
+def test_an_import_stopped_before_its_first_file_went_in_says_so_in_json_only(home, run, tmp_path):
+    """Nothing finished: the JSON says no file is done and every one remains; stderr has
+    `Terminated` alone, as before."""
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n多久发货,当天发货\n", encoding="utf-8")
+    stopped = _kefu_with(_stop_at("rows", 1), "import", str(faq), "--json")
+    assert stopped.returncode == 143, stopped.stderr
+    assert json.loads(stopped.stdout)["error"]["done"] == {"files": [], "totals": {
+        "added": 0, "updated": 0, "unchanged": 0, "skipped": 0, "pruned": 0, "passages": 0, "rejected_rows": 0,
+        "failed_files": 0}, "remaining": [str(faq)]}
+    assert stopped.stderr.rstrip().endswith("Terminated"), stopped.stderr
+
+
 def test_a_backup_is_made_when_its_progress_has_no_reader(home, run, tmp_path):
     """`backing up FILE (N MB)…` on a stderr without a reader ended the backup before it
     began, status 141, no backup made and an empty `.FILE.partial` left beside it."""
