@@ -368,6 +368,24 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
     return "".join(out), missing
 
 
+def blank(name: str, wording: str | None = None) -> str:
+    """The 【请填写…】 a draft shows for variable `name` while it has no value: in simplified
+    script, or with `wording` (an OpenCC config of TRADITIONAL_WORDING) in traditional
+    script. It names the variable as the entry does, in that script only (【請填寫發貨時間】,
+    not the Taiwan wording's 出貨時間: the agent looks for 发货时间)."""
+    if wording is None:
+        return to_mainland("【请填写") + to_simplified(name) + "】"
+    return to_traditional("【请填写", wording) + to_traditional(name, _CHARACTERS.get(wording, wording)) + "】"
+
+
+def blank_forms(name: str) -> list[str]:
+    """Every way a draft writes the blank of variable `name`, in either script and each
+    wording: 【请填写订单号】, 【請填寫訂單號】. An agent may type, or paste from another
+    conversation, the one of the other script."""
+    forms = [blank(name)] + [blank(name, w) for w in TRADITIONAL_WORDING]
+    return list(dict.fromkeys(forms))
+
+
 @dataclass
 class Slot:
     """Where a variable stands in a draft's text (start and end count code points, as a
@@ -690,10 +708,7 @@ class Composer:
         texts, missing, entry_spans, slots, pos = [], [], [], [], 0
         wording = u.wording or self.traditional
         convert = (lambda t: to_traditional(t, wording)) if u.script == TRADITIONAL else to_mainland
-        # A placeholder names the variable as the entry does, in the customer's script only
-        # (【請填寫發貨時間】, not the Taiwan wording's 出貨時間: the agent looks for 发货时间).
-        spell = (lambda t: to_traditional(t, _CHARACTERS.get(wording, wording))) if u.script == TRADITIONAL \
-            else to_simplified
+        blank_wording = wording if u.script == TRADITIONAL else None
         has_order = any(v and v.strip() and to_simplified(k.strip()) == "订单号" for k, v in values.items())
         for raw, source in parts:
             if source == "entry" and has_order and (shorter := without_asking_order(raw)) != raw:
@@ -702,7 +717,7 @@ class Composer:
             # Converted around the values and the variables' names: a product name or a
             # customer's name is sent as the agent typed it (OpenCC would turn U盘 into 隨身碟).
             found: list[Slot] = []
-            text, miss = fill(raw, values, lambda name: convert("【请填写") + spell(name) + "】", convert, found)
+            text, miss = fill(raw, values, lambda name: blank(name, blank_wording), convert, found)
             if (gap := _line_gap(texts, text, source, entry_spans, pos)) is not None:
                 # An answer of several lines (steps, a list): kefu's words before or after it
                 # go on their own line, and the line break ends its last line, no mark added.

@@ -226,3 +226,17 @@ def test_hit_questions_come_in_the_customers_script_and_wording(shop):
     assert panel_view(fake, "軟件怎麼下載", [], "s2twp")["questions"]["app"] == "軟體怎麼下載"
     assert panel_view(fake, "好", [{"role": "customer", "text": "軟件喺邊度下載"}], "s2twp")["questions"]["app"] == \
         "軟件怎麼下載"
+
+
+def test_each_blank_is_named_in_either_script():
+    """The panel has no OpenCC: 【請填寫訂單號】 typed into a simplified draft was no blank to it.
+    The server names every form a draft's variable's blank may take, and its variable."""
+    draft = {"text": "亲，订单【请填写订单号】的青禾T恤", "entry_ids": [], "style": "warm", "flags": [], "explanation": [],
+             "missing_variables": ["订单号"],
+             "slots": [{"variable": "订单号", "start": 4, "end": 13, "blank": "【请填写订单号】", "fallback": None},
+                       {"variable": "客户称呼", "start": 0, "end": 1, "blank": "【请填写客户称呼】", "fallback": "亲"}]}
+    fake = {"script": "simplified", "notes": [], "hits": [], "drafts": [draft, {**draft, "style": "concise"}]}
+    blanks = panel_view(fake, "订单一直没发货", [], "s2twp")["blanks"]
+    assert blanks == {"【请填写订单号】": "订单号", "【請填寫訂單號】": "订单号", "【请填写客户称呼】": "客户称呼",
+                      "【請填寫客戶稱呼】": "客户称呼", "【請填寫客户稱呼】": "客户称呼"}  # s2hk keeps 户
+    assert panel_view({**fake, "drafts": []}, "你好", [], "s2twp")["blanks"] == {}

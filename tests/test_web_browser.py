@@ -1804,6 +1804,31 @@ def test_a_simplified_blank_typed_into_a_traditional_draft_is_a_blank(servers, n
     assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号、运单号 ·")
 
 
+def test_a_traditional_blank_typed_into_a_simplified_draft_is_a_blank(servers, new_page):
+    """The other way round: 【請填寫訂單號】 typed (or pasted from a traditional draft) into a
+    simplified draft stayed the agent's words, never filled from above; the panel has no
+    OpenCC, so the server names each blank in both scripts (panel.blanks)."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "订单一直没发货，我要投诉")
+    fill_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    edit_at(card, "202401010003")
+    page.keyboard.type("【請填寫訂單號】")
+    card.get_by_role("button", name="完成").click()  # filled from above at once
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "202401010003" in text and "【" not in text, text
+    assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
+    add_sentence(card, "好的。")
+    fill_value(page, "202401010004")  # corrected above: corrected there too
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
+    fill_value(page, "")  # emptied above: the blank as the agent typed it, named by its variable
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "【請填寫訂單號】" in text and text.endswith("好的。"), text
+    assert card.locator(".kp-missing").inner_text().startswith("待填写：订单号 ·")
+
+
 def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, new_page):
     """【请填写运单号】 filled in for 订单号 stands where another variable's blank would: the
     panel took the draft's slots for out of place and dropped them all, so an edited draft

@@ -129,12 +129,15 @@ SPEC = {
                     "per draft) in Chinese, line for line; `questions`, each hit's question in the "
                     "customer's script; `entry`, the id of the entry the drafts answer (the first hit a "
                     "draft answers; null when none does); `small_talk`, true when the message only "
-                    "greets or thanks (a 话术 reply; its no-match flag is no missing answer)"), "properties": {
+                    "greets or thanks (a 话术 reply; its no-match flag is no missing answer); `blanks`, "
+                    "each blank a draft's variable may be written as, in either script, with the "
+                    "variable (【請填寫訂單號】: 订单号)"), "properties": {
                     "notes": {"type": "array", "items": {"type": "string"}},
                     "explanations": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
                     "questions": {"type": "object", "additionalProperties": {"type": "string"}},
                     "entry": {"type": ["string", "null"]},
-                    "small_talk": {"type": "boolean"}}}}},
+                    "small_talk": {"type": "boolean"},
+                    "blanks": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
             "FeedbackRequest": {"type": "object", "required": ["suggestion_id", "action"], "properties": {
                 "suggestion_id": {"type": "string"},
                 "action": {"type": "string", "enum": ["accept", "edit", "reject", "no_match"]},

@@ -7,14 +7,16 @@ messages.py, for the console and the panel), each hit's question in the customer
 entry the drafts answer, which the panel shows as the match (the top hit may be one the
 assistant left out, another region's entry for one), and whether the message is small talk
 (a greeting or thanks, answered by a 话术 line: its no-match flag is no missing answer to
-report, so the panel shows no no-match card). The browser has no OpenCC and should
-not keep a second copy of the note table, so the server says it all.
+report, so the panel shows no no-match card), and each blank of the drafts' variables in
+either script (an agent may type 【請填寫訂單號】 into a simplified draft). The browser has
+no OpenCC and should not keep a second copy of the note table, so the server says it all.
 """
 
 from __future__ import annotations
 
 from kefu.kb.feedback import answered_hit
 from kefu.kb.text import TRADITIONAL, to_mainland, to_traditional
+from kefu.suggest.draft import blank_forms
 from kefu.suggest.understand import CHIT_CHAT
 
 from .messages import note_zh
@@ -41,4 +43,12 @@ def panel_view(suggestion: dict, message: str, context: list[dict], traditional:
         "questions": {h["id"]: in_script(h["question"]) for h in suggestion["hits"]},
         "entry": answered_hit(suggestion["hits"], suggestion["drafts"]),
         "small_talk": suggestion.get("intent") in CHIT_CHAT,
+        "blanks": _blanks(suggestion["drafts"]),
     }
+
+
+def _blanks(drafts: list[dict]) -> dict[str, str]:
+    """Each blank a draft's variable may be written as, in either script, and the variable
+    (simplified): {"【請填寫訂單號】": "订单号", "【请填写订单号】": "订单号"}."""
+    names = [n for d in drafts for n in d["missing_variables"] + [s["variable"] for s in d["slots"]]]
+    return {form: name for name in dict.fromkeys(names) for form in blank_forms(name)}

@@ -50,6 +50,7 @@
       questions: p.questions && typeof p.questions === "object" ? p.questions : {},
       entry: typeof p.entry === "string" ? p.entry : null,
       small_talk: p.small_talk === true,
+      blanks: p.blanks && typeof p.blanks === "object" ? p.blanks : {},
     };
   }
 
@@ -739,7 +740,7 @@
   function renderDraft(s, d, index, hits, carry) {
     const text = typeof d.text === "string" ? d.text : "";
     const flags = Array.isArray(d.flags) ? d.flags : [];
-    const item = { data: d, index, original: text, text, edited: false, feedback: null, blanks: blanksOf(d) };
+    const item = { data: d, index, original: text, text, edited: false, feedback: null, blanks: blanksOf(d, panelOf(s).blanks) };
     item.segments = segmentsOf(text, d, item.blanks);
     const n = index + 1;
 
@@ -1112,13 +1113,21 @@
   /** The blanks of draft `d` and the variables they stand for: [[【請填寫訂單號】, 订单号], …],
    * from its slots, and from its text: the server lists a draft's missing variables (in
    * simplified script) in the order their placeholders (in the customer's script) first
-   * appear in its text (none taken from there when they differ). */
-  function blanksOf(d) {
+   * appear in its text (none taken from there when they differ). With them, each one's
+   * blank in the other script (`forms`, the suggestion's panel.blanks: {blank: variable}):
+   * the panel has no OpenCC to tell that 【請填寫訂單號】, typed or pasted into a
+   * simplified draft, is 订单号's. */
+  function blanksOf(d, forms) {
     const known = [];
     for (const slot of slotsOf(d)) knowBlank(known, [slot.blank, slot.variable]);
     const names = Array.isArray(d.missing_variables) ? d.missing_variables : [];
     const found = [...new Set(typeof d.text === "string" ? d.text.match(PLACEHOLDER) || [] : [])];
     if (found.length === names.length) found.forEach((blank, i) => knowBlank(known, [blank, String(names[i])]));
+    for (const [blank, name] of Object.entries(forms || {})) {
+      if (typeof name === "string" && isBlank(blank) && known.some(([, variable]) => variable === name)) {
+        knowBlank(known, [blank, name]);
+      }
+    }
     return known;
   }
 
@@ -1200,7 +1209,8 @@
 
   /** The slot [blank, name] of the blank `blank` typed in an editor, when it is one of
    * `known`'s in either script: an agent typing simplified 【请填写订单号】 into a
-   * traditional draft, whose blank is 【請填寫訂單號】, means the same variable. It keeps
+   * traditional draft, whose blank is 【請填寫訂單號】, means the same variable (the other
+   * way round, `known` holds the traditional forms the server named: blanksOf). It keeps
    * the blank as typed, shown while no value is filled in. */
   function blankOf(known, blank) {
     const name = blankName(blank);
