@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import re
 import uuid
@@ -295,6 +296,42 @@ def mask(text: str) -> str:
     return text
 
 
+def mask_spans(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """`mask(text)`, and each span (start, end) of `text` where it is in the masked text:
+    masking changes lengths (13912345678 is 【手机号】), so a span after a masked number
+    would mark other characters. A span a mask touched covers what took its place."""
+    text = spoken_digits(half_width(text))  # both keep every character's place
+    # Each character of the text as it is now: the span of the original it stands for.
+    origin = [(i, i + 1) for i in range(len(text))]
+    for pattern, repl in _MASKS:
+        out, where, pos = [], [], 0
+        for m in pattern.finditer(text):
+            new = repl(m) if callable(repl) else m.expand(repl)
+            old = m.group()
+            # What a replacement keeps of the match (the label of \1【姓名】) keeps its place.
+            head = len(os.path.commonprefix([old, new]))
+            tail = len(os.path.commonprefix([old[head:][::-1], new[head:][::-1]]))
+            a, b = m.start() + head, m.end() - tail
+            out.append(text[pos:a])
+            where += origin[pos:a]
+            changed = len(new) - head - tail
+            if changed:
+                # (a match's inner part never empty: a mask replaces something with its label)
+                covered = (origin[a][0], origin[b - 1][1]) if b > a else origin[a - 1] if a else (0, 0)
+                out.append(new[head:len(new) - tail])
+                where += [covered] * changed
+            pos = b
+        if pos:
+            out.append(text[pos:])
+            where += origin[pos:]
+            text, origin = "".join(out), where
+    moved = []
+    for start, end in spans:
+        inside = [i for i, (a, b) in enumerate(origin) if a < end and b > start]
+        moved.append((inside[0], inside[-1] + 1) if inside else (start, start))
+    return text, moved
+
+
 class UnknownSuggestion(KefuError):
     code = "not_found"
     field = "suggestion_id"
@@ -322,9 +359,15 @@ class ContradictingFeedback(BadFeedback):
 
 
 def _stored_draft(draft: dict) -> dict:
-    """`draft` as the log keeps it: its text masked, and without its slots, which say where
+    """`draft` as the log keeps it: its text masked, its flags moved to their words in the
+    masked text (a flag a mask took part of covers what took its place: its word, as
+    written, could be the WeChat id it flagged), and without its slots, which say where
     values stand in the text as shown (for the panel) and no longer fit the masked one."""
-    return {**{k: v for k, v in draft.items() if k != "slots"}, "text": mask(draft["text"])}
+    flags = draft.get("flags") or []
+    text, spans = mask_spans(draft["text"], [(f["start"], f["end"]) for f in flags])
+    moved = [{**f, "word": text[a:b], "start": a, "end": b} for f, (a, b) in zip(flags, spans)]
+    return {**{k: v for k, v in draft.items() if k != "slots"}, "text": text,
+            **({"flags": moved} if "flags" in draft else {})}
 
 
 @dataclass

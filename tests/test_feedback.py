@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kefu.kb.errors import KefuError
-from kefu.kb.feedback import BadFeedback, FeedbackLog, UnknownSuggestion, mask
+from kefu.kb.feedback import BadFeedback, FeedbackLog, UnknownSuggestion, mask, mask_spans
 from kefu.suggest.draft import values_from_message
 
 ORDER = "2026112812345678"
@@ -374,6 +374,38 @@ def test_a_stored_draft_keeps_no_slots_measured_on_the_unmasked_text(log):
     sid = _record(log, drafts=[{"text": text, "entry_ids": ["invoice"], "style": "warm", "slots": [slot]}])
     stored = log.suggestion(sid)["drafts"][0]
     assert stored == {"text": f"电话【手机号】，订单{ORDER}已发出。", "entry_ids": ["invoice"], "style": "warm"}
+
+
+def test_a_stored_drafts_flags_mark_their_words_in_the_masked_text(log):
+    """A draft's flags count code points in the text as shown; the log kept the text
+    masked but the flags as they were, so a flag after 13812345678 (【手机号】, six
+    characters shorter) marked other characters, and a flag over a QQ number kept the
+    number in its word. Each now marks its word in the masked text, or what took its place."""
+    text = "亲，已备注电话13812345678，请勿加微信，这是最好的安排，加qq12345678。"
+
+    def flag(word: str, reason: str) -> dict:
+        start = text.index(word)
+        return {"word": word, "start": start, "end": start + len(word), "reason": reason, "source": "kefu"}
+    flags = [flag("微信", "站外交易"), flag("最好", "极限词"), flag("加qq12345678", "站外交易")]
+    sid = _record(log, drafts=[{"text": text, "entry_ids": ["invoice"], "style": "warm", "flags": flags},
+                               {"text": "好的。", "entry_ids": [], "style": "concise", "flags": []}])
+    stored = log.suggestion(sid)["drafts"]
+    masked = stored[0]["text"]
+    assert masked == "亲，已备注电话【手机号】，请勿加微信，这是最好的安排，加qq【QQ号】。"
+    assert [(f["word"], masked[f["start"]:f["end"]], f["reason"]) for f in stored[0]["flags"]] == [
+        ("微信", "微信", "站外交易"), ("最好", "最好", "极限词"), ("加qq【QQ号】", "加qq【QQ号】", "站外交易")]
+    assert stored[1] == {"text": "好的。", "entry_ids": [], "style": "concise", "flags": []}
+    raw = log.db.execute("select drafts from suggestions where id = ?", [sid]).fetchone()[0]
+    assert "12345678" not in raw
+
+
+def test_mask_spans_masks_as_mask_does():
+    """mask_spans (which moves the flags) masks each text as mask() does."""
+    for text in ["电话13812345678，订单2026112812345678已发出", "收货人张三，电话138 1234 5678",
+                 "寄到浙江省杭州市西湖区文三路100号，微信wxid_abc12345", "幺三八一二三四五六七八", "没有要遮的"]:
+        masked, spans = mask_spans(text, [(0, len(text)), (len(text) - 1, len(text))])
+        assert masked == mask(text) and spans[0] == (0, len(masked)), text
+        assert spans[1][1] == len(masked), text
 
 
 def test_suggestion_ids_are_distinct(log):
