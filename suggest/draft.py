@@ -321,9 +321,9 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
     {发货时间} as {出貨時間} and {保修期} as {保固期}, names no value was given for. A value
     goes in as it was given.
 
-    `slots`, when given, gets a Slot for each variable without a fallback (its value or its
-    blank), and for each with a fallback that got a value (the fallback is what the client
-    shows when that value is emptied), at its place in the returned text."""
+    `slots`, when given, gets a Slot for each variable at its place in the returned text:
+    its value, else its fallback or its blank (the fallback is what the client shows while
+    the variable has no value)."""
     missing: list[str] = []
     given = {to_simplified(k.strip()): v for k, v in values.items() if v and v.strip()}  # blank: not given
 
@@ -358,9 +358,10 @@ def fill(text: str, values: dict[str, str], placeholder=None, convert=None,
     for m, piece in zip(found, pieces[1:]):
         value = sub(m)
         name = to_simplified(m.group(1).strip())
-        # A fallback shown is the entry's words; a value in its place is the agent's, and
-        # follows the box it came from (emptied, the fallback is back).
-        if slots is not None and (m.group(2) is None or name in given):
+        # A value follows the box it came from (emptied, the fallback or the blank is back);
+        # a fallback shown stands where a value goes once one is given, as in a draft not
+        # edited: 这款很保暖 beside 青禾T恤现货 read as two products.
+        if slots is not None:
             blank = placeholder(name) if placeholder else f"【请填写{name}】"
             slots.append(Slot(name, pos, pos + len(value), blank, shown_fallback(m)))
         out += [value, piece]
@@ -392,8 +393,8 @@ class Slot:
     Flag's do): its value, or `blank`, the 【请填写…】 shown while it has none. A client
     that lets the agent edit a draft and fill in values keeps the values in their places
     through the edit (the panel: web/static/panel.js). `fallback`: for a variable written
-    with one ({商品名||这款}) that got a value, the text shown in its place without a value
-    (converted to the customer's script, as the draft is); None for one without."""
+    with one ({商品名||这款}), the text shown in its place without a value (converted to
+    the customer's script, as the draft is); None for one without."""
     variable: str
     start: int
     end: int

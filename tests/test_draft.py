@@ -941,7 +941,8 @@ def test_thanks_while_still_upset_gets_a_follow_up_line_and_no_rating():
 @pytest.mark.parametrize("script, blank", [(SIMPLIFIED, "【请填写运单号】"), (TRADITIONAL, "【請填寫運單號】")])
 def test_slots_say_where_each_value_or_blank_stands(script, blank):
     """A client that fills values into a draft the agent edited needs their places: once a
-    value was in the text, nothing told it from the agent's words. A fallback is no slot."""
+    value was in the text, nothing told it from the agent's words. A salutation kefu's own
+    opener replaced ({客户称呼||亲}) is no slot: it is not in the text."""
     h = hit("v", "{客户称呼||亲}，订单{订单号}已发出，运单号{运单号}。𠀀{订单号}", tags=["发货"])
     d = composer().warm(u_(script=script), h, {"订单号": "2026112812345678"}, "k")
     points = list(d.text)  # slots count code points (𠀀 is two UTF-16 units), as flags do
@@ -956,14 +957,18 @@ def test_slots_say_where_each_value_or_blank_stands(script, blank):
 def test_a_value_in_place_of_a_fallback_is_a_slot_that_knows_its_fallback(script, fallback, blank):
     """{商品名||这款} given 青禾T恤 shows the value: were it no slot, the panel kept the old
     name there once the agent edited the draft and the box above was corrected, while
-    {商品名} beside it took the new one. Emptied, it shows its fallback, not a blank."""
+    {商品名} beside it took the new one. Emptied, it shows its fallback, not a blank. A
+    fallback shown before any value is a slot too: the panel kept it as the entry's words in
+    an edited draft, 这款很保暖，青禾T恤现货 once 青禾T恤 was filled in above."""
     h = hit("v", "{商品名||这款}很保暖，{商品名}现货。", tags=["发货"])
     d = composer().concise(u_(script=script), h, {"商品名": "青禾T恤"}, "k")
     points = list(d.text)
     shown = [("".join(points[f.start:f.end]), f.blank, f.fallback) for f in d.slots]
     assert shown == [("青禾T恤", blank, fallback), ("青禾T恤", blank, None)]
-    none = composer().concise(u_(script=script), h, {}, "k")  # a fallback shown is the entry's words
-    assert [("".join(list(none.text)[f.start:f.end]), f.fallback) for f in none.slots] == [(blank, None)]
+    none = composer().concise(u_(script=script), h, {}, "k")
+    assert [("".join(list(none.text)[f.start:f.end]), f.fallback) for f in none.slots] == [(fallback, fallback),
+                                                                                             (blank, None)]
+    assert none.missing_variables == ["商品名"]
 
 
 def test_variable_values_are_sent_as_typed_in_a_traditional_draft():

@@ -1498,8 +1498,13 @@ def test_the_blanks_line_names_only_the_variables_still_blank(servers, new_page)
         s = route.fetch().json()
         d = s["drafts"][0]
         if "【请填写订单号】" in d["text"]:
-            d["text"] = d["text"].replace("【请填写订单号】", "【请填写订单号】，物流单号【请填写物流单号】", 1)
+            added = "，物流单号【请填写物流单号】"
+            at = d["text"].index("【请填写订单号】") + len("【请填写订单号】")
+            d["text"] = d["text"][:at] + added + d["text"][at:]
             d["missing_variables"] = ["订单号", "物流单号"]
+            # the places after it move, as the server's would (亲 of a later {客户称呼||亲})
+            d["slots"] = [{**f, "start": f["start"] + len(added), "end": f["end"] + len(added)}
+                          if f["start"] >= at else f for f in d["slots"]]
         route.fulfill(json=s)
 
     page.route("**/api/suggest*", two_blanks)
@@ -1872,6 +1877,38 @@ def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
         text = card.locator(".kp-draft-text").inner_text()
         assert "这款很保暖，【请填写商品名】现货" in text and text.endswith("好的。"), text
         assert card.locator(".kp-missing").inner_text().startswith("待填写：商品名 ·")
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
+def test_a_fallback_shown_before_any_value_takes_the_value_in_an_edited_draft(servers, new_page):
+    """{商品名||这款}很保暖，{商品名}现货, edited before 商品名 was filled in above: the fallback
+    was the entry's words, and the edited draft read 这款很保暖，青禾T恤现货 (two products?)
+    while the others read 青禾T恤很保暖，青禾T恤现货. Emptied above, 这款 is back, and the
+    blank beside it is a blank again (not 这款 taken for a value the server gave)."""
+    with servers.app.extensions["kefu_lock"]:
+        entry = servers.ws.kb().add({"question": "羽绒服保暖吗", "similar": ["羽绒服暖和吗"],
+                                     "answer": "{商品名||这款}很保暖，{商品名}现货，放心拍。"}, author="test")
+    try:
+        page = new_page()
+        login(page, servers.url)
+        ask(page, "羽绒服保暖吗")
+        box = page.locator("#kp-values input[aria-label=商品名]")
+
+        def fill(value: str, shown: str) -> None:
+            box.fill(value)
+            page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
+                && [...document.querySelectorAll('.kp-draft-text')].some(n => n.textContent.includes(v))""", arg=shown)
+        texts = draft_texts(page)
+        card = page.locator(".kp-draft").nth(next(i for i, t in enumerate(texts) if "这款很保暖" in t))
+        add_sentence(card, "好的。")
+        fill("青禾T恤", "青禾T恤很保暖，青禾T恤现货")
+        text = card.locator(".kp-draft-text").inner_text()
+        assert "青禾T恤很保暖，青禾T恤现货" in text and text.endswith("好的。"), text
+        fill("", "这款很保暖")
+        text = card.locator(".kp-draft-text").inner_text()
+        assert "这款很保暖，【请填写商品名】现货" in text and text.endswith("好的。"), text
     finally:
         with servers.app.extensions["kefu_lock"]:
             servers.ws.kb().archive(entry.id, author="test")

@@ -112,10 +112,9 @@ SPEC = {
                 "slots": {"type": "array", "items": {"type": "object", "properties": {
                     "variable": {"type": "string"}, "start": {"type": "integer"}, "end": {"type": "integer"},
                     "blank": {"type": "string"}, "fallback": {"type": ["string", "null"]}}}, "description": (
-                    "Where each variable without a fallback stands in `text` (code points, as flags "
-                    "count): its value, or `blank` (the 【请填写…】 shown) while it has none; and each "
-                    "with a fallback that got a value, `fallback` being the text shown without it "
-                    "(null for a variable without one)")}}},
+                    "Where each variable stands in `text` (code points, as flags count): its value, "
+                    "else its `fallback` (the text shown without a value; null for a variable "
+                    "without one), else `blank` (the 【请填写…】 shown)")}}},
             "Suggestion": {"type": "object", "properties": {
                 "suggestion_id": {"type": "string"}, "script": {"type": "string", "enum": ["simplified", "traditional"]},
                 "intent": {"type": "string"}, "stage": {"type": "string"}, "sentiment": {"type": "string"},

@@ -1245,7 +1245,8 @@
     const held = {};
     for (const slot of slotsOf(d)) {
       const shown = d.text.slice(slot.start, slot.end);
-      if (shown && !isBlank(shown) && !(slot.variable in held)) held[slot.variable] = shown;
+      // (a fallback shown is no value: 这款 of {商品名||这款} is not what {商品名} holds)
+      if (shown && !isBlank(shown) && shown !== slot.fallback && !(slot.variable in held)) held[slot.variable] = shown;
     }
     return template.map((part) => {
       if (typeof part === "string") return { text: part, slot: null };
