@@ -899,26 +899,33 @@ class Store:
     def keep_day_counts(self, rows: list[tuple], shape: str, generation: str) -> None:
         """Keep the statistics' counts of closed days (suggest/stats.py): rows of (key, low,
         high, [the log's highest ids], the value, the oldest suggestion time its no-match
-        reports looked up or None; a value of None: the day kept is found unchanged with
-        these ids, which are kept with it), all counted as `shape` (those of another are dropped),
-        unless a purge or restore moved `generation` (`log_generation`, read before
-        counting) since: they may count what it deleted. Retention's purge deletes the
-        days it changes (`FeedbackLog._delete_expired`)."""
+        reports looked up or None, the ids kept with the day when it was read or None when
+        none was; a value of None: the day kept is found unchanged with these ids, which are
+        kept with it), all counted as `shape` (those of another are dropped), unless a purge
+        or restore moved `generation` (`log_generation`, read before counting) since: they
+        may count what it deleted. Retention's purge deletes the days it changes
+        (`FeedbackLog._delete_expired`).
+        A day is written only where it is still kept as it was read (with the ids read, or
+        not at all): another load may have kept it since, counted with a row this one missed
+        (a day counted by a slow load replaced a newer count, and a load that had found that
+        newer one unchanged then marked the older one with ids past the row it lacked)."""
         if self.read_only:
             return
         with self._writing():
             if log_generation(self.db) != generation:
                 return
             self.db.execute("delete from day_counts where shape != ?", [shape])
+            now_kept = {key: marks for key, (marks, _) in self.day_counts([row[0] for row in rows]).items()}
+            rows = [row for row in rows if now_kept.get(row[0]) == row[6]]
             now = _now()
             self.db.conn.executemany(
                 "insert or replace into day_counts (key, low, high, mark_suggestions, mark_feedback, mark_events,"
                 " reported_from, shape, value, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(key, low, high, *marks, reported_from, shape, json.dumps(value, ensure_ascii=False), now)
-                 for key, low, high, marks, value, reported_from in rows if value is not None])
+                 for key, low, high, marks, value, reported_from, _ in rows if value is not None])
             self.db.conn.executemany(
                 "update day_counts set mark_suggestions = ?, mark_feedback = ?, mark_events = ?, at = ? where key = ?",
-                [(*marks, now, key) for key, _, _, marks, value, _ in rows if value is None])
+                [(*marks, now, key) for key, _, _, marks, value, _, _ in rows if value is None])
             self.db.execute("delete from day_counts where key not in"
                             " (select key from day_counts order by at desc, rowid desc limit ?)", [DAY_COUNTS_KEPT])
 

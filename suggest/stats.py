@@ -474,11 +474,11 @@ def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple
         if day_key in kept and i not in added:
             values.append(kept[day_key][1])
             # counted as it stands with the rows logged until now: looked for after these next time
-            days.append((day_key, low, high, marks, None, None))
+            days.append((day_key, low, high, marks, None, None, kept[day_key][0]))
             continue
         value = counts(db, low, high)
         reported_from = min((at for *_, at, _ in value["reported"] if at is not None), default=None)
-        days.append((day_key, low, high, marks, value, reported_from))
+        days.append((day_key, low, high, marks, value, reported_from, kept[day_key][0] if day_key in kept else None))
         values.append(value)
     found = {"marks": marks, "counts": _added_up(values)}
     return (key, found), days, found["counts"]

@@ -462,3 +462,53 @@ def test_feedback_bringing_back_a_suggestion_counts_again_the_day_of_a_no_match_
         db.execute("update suggestions set superseded_by = null where id = 'typed'")
     after = kept_usage(store).to_dict()
     assert after == old_usage(db).to_dict()
+
+
+def _held_back(store) -> callable:
+    """`store`'s writes of what a statistics load counted, held back: the returned function
+    replays them, as a load that is slow to write would."""
+    from kefu.kb.store import Store
+
+    held = []
+    store.keep_day_counts = lambda *a, **kw: held.append((Store.keep_day_counts, a, kw))
+    store.keep_mined = lambda *a, **kw: held.append((Store.keep_mined, a, kw))
+    return lambda: [write(store, *a, **kw) for write, a, kw in held]
+
+
+def test_overlapping_statistics_loads_keep_no_day_count_that_misses_a_row(logged):
+    """Three loads of 统计 at once: load 1 counts a closed day and is slow to write; late
+    feedback comes for a suggestion of that day; load 3 counts the day with it and keeps it;
+    load 2 finds the day kept unchanged (load 3's count). Load 1's count without the feedback
+    then replaced load 3's, and load 2 marked it with ids past the feedback: the day was
+    never counted again and missed the feedback for good (acted on 288 for 289)."""
+    from kefu.kb.store import Store
+
+    store, db = logged.store, logged.store.db
+    entries = [e["id"] for e in db["entries"].rows]
+    now = datetime.now(timezone.utc)
+    _log(db, entries, 11, now)
+    day = lambda n: as_utc((date.today() - timedelta(days=n)).isoformat())  # noqa: E731
+    sid = db.execute("select id from suggestions where at >= ? and at < ? and superseded_by is null and id not in"
+                     " (select suggestion_id from feedback) limit 1", [day(6), day(5)]).fetchone()[0]
+    loads = [Store.open(_db_path(db)) for _ in range(2)]
+    try:
+        replay1 = _held_back(loads[0])
+        kept_usage(loads[0])  # load 1: the day without the feedback
+        with db.conn:
+            db.execute("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
+                       " values (?, ?, 'accept', 1, null, 'x')", [sid, now.isoformat(timespec="seconds")])
+        kept_usage(store)  # load 3: the day with it, kept
+        with db.conn:  # a row on another closed day: the days are added up again
+            db.execute("insert into learn_events (key, at, message, action, agent, source)"
+                       " values ('d2', ?, '问', 'reject', 'a', 'file')", [day(4)])
+        replay2 = _held_back(loads[1])
+        kept_usage(loads[1])  # load 2: the day found unchanged
+        replay1()
+        replay2()
+    finally:
+        for other in loads:
+            other.close()
+    with db.conn:  # any later row on a closed day
+        db.execute("insert into learn_events (key, at, message, action, agent, source)"
+                   " values ('d3', ?, '问', 'reject', 'a', 'file')", [day(3)])
+    assert kept_usage(store).to_dict() == old_usage(db).to_dict()
