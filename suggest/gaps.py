@@ -751,14 +751,17 @@ def content_versions(db, entry_ids, fields: Sequence[str]) -> dict[str, Versions
     return out
 
 
-def current_answers(kb) -> Answers:
+def current_answers(kb, searched: set | None = None) -> Answers:
     """`mine_gaps`' `answers` from the knowledge base as it is now: per text, the
     retriever's top hit if it is confident (confidence >= 0.5, where it flags no-match),
     with the `Versions` of its question, similar questions and answer. Only the top hit:
     a confident second or third one is what an agent would see below a wrong first
     answer, and when the first is the entry agents rejected, the message is still
     unanswered. Ranked on semantics alone (no use prior or demotion: what agents turned
-    down is weighed by `mine_gaps` itself) and without document passages."""
+    down is weighed by `mine_gaps` itself) and without document passages.
+    `searched`: given, the content hashes of the indexes the answers were found on are
+    added to it. A search does not wait for another process writing the index (a bulk
+    import): it reads the previous one, which may not hold what the store holds now."""
     from kefu.kb.embed import cache_key, read_as_query
     from kefu.kb.store import text_hash
 
@@ -777,23 +780,36 @@ def current_answers(kb) -> Answers:
 
     retriever = Retriever(kb, top_k=1, references=0, prior=None, encode=cached)
     # What the retriever finds depends on, as for the gaps kept (suggest/learn.py `gaps_basis`;
-    # the models are the knowledge base's own).
+    # the models are the knowledge base's own), and on the index it searches: the store's
+    # published hash says what the index should hold, not what the one searched holds.
     state = [kb.store.published_hash(), kb.store.changes().get("entries"), window_states(kb.store.db)]
 
     def answers(texts: list[str]) -> list[dict[str, Versions | None]]:
-        kept_state, checked = _CHECKED.get(kb, (None, {}))
-        if kept_state != state:
-            checked = {}
-        hashes = [text_hash(t) for t in texts]
-        for t, h in zip(texts, hashes):
-            if h not in checked:
-                checked[h] = [hit.entry_id for hit in retriever.search(t).hits[:1] if hit.confidence >= CONFIDENT]
-            else:
+        found = []
+        for text in texts:
+            index = kb.index().content_hash  # the one the search below reads, unless it moves on
+            now = [*state, index]
+            kept_state, checked = _CHECKED.get(kb, (None, {}))
+            if kept_state != now:
+                checked = {}
+                _CHECKED[kb] = (now, checked)
+            h = text_hash(text)
+            if h in checked:
                 checked[h] = checked.pop(h)  # the newest last: the oldest go first
-        while len(checked) > CHECKS_KEPT:
-            del checked[next(iter(checked))]
-        _CHECKED[kb] = (state, checked)
-        found = [checked[h] for h in hashes]
+            else:
+                ids = [hit.entry_id for hit in retriever.search(text).hits[:1] if hit.confidence >= CONFIDENT]
+                after = kb.index().content_hash
+                if after != index:  # another index searched: kept for none
+                    if searched is not None:
+                        searched.update((index, after))
+                    found.append(ids)
+                    continue
+                checked[h] = ids
+                while len(checked) > CHECKS_KEPT:
+                    del checked[next(iter(checked))]
+            if searched is not None:
+                searched.add(index)
+            found.append(checked[h])
         changed = content_versions(kb.store.db, [e for ids in found for e in ids], ("question", "similar", "answer"))
         return [{e: changed.get(e) for e in ids} for ids in found]
 
@@ -803,7 +819,9 @@ def current_answers(kb) -> Answers:
 # What `current_answers` found for each text (by its hash: no message is held), per knowledge
 # base, while what its retriever finds is unchanged: mining again after a new message checked
 # the same 200 texts against the index again (~1-5 s, in the console's lock that the panel's
-# suggestions wait on), where only the new one needed it.
+# suggestions wait on), where only the new one needed it. Kept under the content hash of the
+# index searched too: what was found on the previous index while another process wrote the
+# new one was reused after it, and a gap an entry added then fills stayed until entries changed.
 _CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 CHECKS_KEPT = 4 * MAX_CHECKS
 

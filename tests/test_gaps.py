@@ -848,6 +848,57 @@ def test_mining_again_after_a_new_message_checks_only_the_new_text_against_the_i
     assert len(searched) == 4  # all checked again
 
 
+@pytest.fixture
+def index_written_elsewhere(confident_kb):
+    """Mining while another process writes the index (as `kefu import` does, holding its
+    lock) after adding an entry that answers 有实体店可以逛吗 to the store: a search reads the
+    previous index meanwhile. Yields (the database, a function that mines from scratch,
+    one that lets the writer finish); before it, that text is a gap."""
+    import fcntl
+
+    import kefu.suggest.gaps as gaps
+    from kefu.suggest.learn import find_gaps
+
+    db = confident_kb.store.db
+    when = [(datetime.now(timezone.utc) - timedelta(days=d)).isoformat(timespec="seconds") for d in (3, 2, 1)]
+    for n, at in enumerate(when[:2]):
+        add_suggestion(db, f"s{n}", at, "有实体店可以逛吗", True)
+    assert [g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == ["有实体店可以逛吗"]
+
+    def fresh() -> dict:
+        with db.conn:
+            db.execute("delete from mined")
+        gaps._CHECKED.clear()
+        return find_gaps(confident_kb, max_new=200)
+
+    lock = open(confident_kb.index_dir.root / "LOCK", "a+b")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    other = Store.open(db.execute("pragma database_list").fetchone()[2])
+    other.import_entries([{"id": "shop", "question": "有实体店可以逛吗", "similar": ["你们有线下门店吗"],
+                           "answer": "北京朝阳大悦城有门店。", "category": "售前", "status": "published"}], author="ed")
+    other.close()
+    add_suggestion(db, "new1", when[2], "可以定制logo吗", True)  # mined again: checked on the previous index
+    assert [g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == ["有实体店可以逛吗"]
+    try:
+        yield db, fresh, lock.close  # closing releases the flock
+    finally:
+        lock.close()
+
+
+def test_answers_found_on_an_index_being_written_are_not_reused_after_it_is(index_written_elsewhere, confident_kb):
+    """What each text was found answered by was kept under the store's state, not the index
+    searched: after the index was written and a new message came, the answer found on the
+    previous one was reused and the gap the new entry fills stayed until entries changed."""
+    from kefu.suggest.learn import find_gaps
+
+    db, fresh, finish = index_written_elsewhere
+    finish()
+    add_suggestion(db, "new2", datetime.now(timezone.utc).isoformat(timespec="seconds"), "可以定制logo吗", True)
+    again = find_gaps(confident_kb, max_new=200)
+    assert "有实体店可以逛吗" not in [g["question"] for g in again["gaps"]]
+    assert again == fresh()
+
+
 def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident_kb):
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest.learn import find_gaps
