@@ -261,12 +261,20 @@ def mined_gaps(store, with_kb, since: str | None = None, limit: int = 20, max_ne
             if max_new is not None and done < total and not store.read_only:
                 return {"since": since, "gaps": [], "pending": {"done": done, "total": total}}
 
+            searched: set[str] = set()  # the content hashes of the indexes the texts were checked on
+
             def answers(texts: list[str]) -> list:  # a few at a time: the panel waits for one batch at most
                 return [a for i in range(0, len(texts), CHECK_BATCH)
-                        for a in with_kb(lambda kb: current_answers(kb)(texts[i:i + CHECK_BATCH]))]
+                        for a in with_kb(lambda kb: current_answers(kb, searched)(texts[i:i + CHECK_BATCH]))]
 
             gaps = [asdict(g) for g in mine_gaps(
                 messages, lambda batch: with_kb(lambda kb: stored_embedder(kb)(batch)), limit=mined, answers=answers)]
+            if not searched <= {how[BASIS_PUBLISHED]}:
+                # Checked on an index other than the one the basis names (the previous one,
+                # while another process writes the new one: `current_answers`): shown, not
+                # kept. Kept under the basis, they were read back once the index was written,
+                # and a gap an entry added then fills stayed until the next message.
+                return {"since": since, "gaps": gaps[:limit]}
             store.keep_mined(key, gaps, generation=generation)
         store.keep_mined(logged, gaps, generation=generation)
     return {"since": since, "gaps": gaps[:limit]}
@@ -329,6 +337,9 @@ def gaps_basis(kb, since: str | None, limit: int) -> list:
     return [since, limit, g.DEFAULT_THRESHOLD, g.MAX_MESSAGES, g.MAX_CHECKS, g.CONFIDENT, g.TYPING_WINDOW_S,
             [cache_key(e) for e in kb.embedders], kb.store.published_hash(), kb.store.changes().get("entries"),
             window_states(kb.store.db), log_generation(kb.store.db)]
+
+
+BASIS_PUBLISHED = 8  # the published hash's place in `gaps_basis`
 
 
 def _drift_key(store, since: str | None, generation: str) -> str:

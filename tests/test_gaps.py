@@ -899,6 +899,17 @@ def test_answers_found_on_an_index_being_written_are_not_reused_after_it_is(inde
     assert again == fresh()
 
 
+def test_gaps_checked_on_an_index_being_written_are_not_kept(index_written_elsewhere, confident_kb):
+    """Gaps mined on the previous index were kept under the store's entries, which the key
+    names: after the index was written they were shown again, until a new message came."""
+    from kefu.suggest.learn import find_gaps
+
+    db, fresh, finish = index_written_elsewhere
+    finish()
+    again = find_gaps(confident_kb, max_new=200)
+    assert again["gaps"] == [] and again == fresh()
+
+
 def test_retention_deletes_the_mined_gaps_with_the_messages_they_quote(confident_kb):
     from kefu.kb.feedback import FeedbackLog
     from kefu.suggest.learn import find_gaps
