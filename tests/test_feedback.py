@@ -792,3 +792,57 @@ def test_mask_leaves_what_only_looks_like_a_landline_card_name_or_id_number(text
 
 def test_a_stuck_order_keeps_its_number_for_the_drafts():
     assert values_from_message(mask("订单卡住了 2026112812345678 怎么回事")) == {"订单号": "2026112812345678"}
+
+
+def test_flags_a_older_kefu_stored_unmasked_are_masked_and_moved_when_the_store_opens(monkeypatch):
+    """Before stored flags were moved to the masked text, the log kept each draft's flags as
+    drafted: 加qq12345678 kept the number, and a flag after 13812345678 (【手机号】) marked
+    other characters. Opening such a store (m030) masks each flag's word and marks it in
+    the stored text; a flag whose masked word is not in the text (12345678 alone is no QQ
+    number to mask()) or is at more places than flags is dropped."""
+    import sqlite_utils
+
+    from kefu.kb import migrations
+
+    db = sqlite_utils.Database(memory=True)
+    names = [fn.__name__ for fn in migrations.MIGRATIONS]
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:names.index("m030_stored_flags_masked")])
+        migrations.apply(db)
+    text = "亲，已备注电话13812345678，请勿加微信，这是最好的安排，加qq12345678，最好最好。"
+
+    def flag(word: str, nth: int = 0, reason: str = "站外交易") -> dict:
+        start = -1
+        for _ in range(nth + 1):
+            start = text.index(word, start + 1)
+        return {"word": word, "start": start, "end": start + len(word), "reason": reason, "source": "kefu"}
+    old = [flag("微信"), flag("最好", 0, "极限词"), flag("加qq12345678"), flag("12345678"),
+           flag("最好", 1, "极限词"), flag("最好", 2, "极限词")]
+    # As the older kefu stored them: the text masked, the flags as drafted.
+    drafts = [{"text": mask(text), "entry_ids": ["invoice"], "style": "warm", "flags": old},
+              {"text": "好的，最好今天拍。", "entry_ids": [], "style": "concise", "flags": [flag("最好", 0, "极限词")]},
+              {"text": "好的。", "entry_ids": [], "style": "concise", "flags": []}]
+    drafts[1]["flags"][0].update(start=3, end=5)  # no mask before it: it stands where it was
+    db["suggestions"].insert({"id": "s1", "at": "2026-11-01T00:00:00+00:00", "message": "加你qq", "context": "[]",
+                              "script": "simplified", "intent": "order", "no_match": 0, "hits": json.dumps(HITS),
+                              "drafts": json.dumps(drafts, ensure_ascii=False)})
+    migrations.apply(db)
+    log = FeedbackLog(db)
+    new = log.suggestion("s1")["drafts"]
+    masked = new[0]["text"]
+    assert masked == mask(text) == "亲，已备注电话【手机号】，请勿加微信，这是最好的安排，加qq【QQ号】，最好最好。"
+    assert [(f["word"], masked[f["start"]:f["end"]], f["start"], f["reason"]) for f in new[0]["flags"]] == [
+        ("微信", "微信", masked.index("微信"), "站外交易"), ("最好", "最好", masked.index("最好"), "极限词"),
+        ("加qq【QQ号】", "加qq【QQ号】", masked.index("加qq"), "站外交易"),
+        ("最好", "最好", masked.index("最好最好"), "极限词"), ("最好", "最好", masked.index("最好最好") + 2, "极限词")]
+    assert new[1]["flags"] == [{"word": "最好", "start": 3, "end": 5, "reason": "极限词", "source": "kefu"}]
+    assert new[2] == drafts[2]
+    raw = db.execute("select drafts from suggestions where id = 's1'").fetchone()[0]
+    assert "12345678" not in raw and "13812345678" not in raw
+    # A draft today's kefu stored (its flags on the masked text already) comes out the same.
+    sid = _record(log, drafts=[{"text": text, "entry_ids": ["invoice"], "style": "warm",
+                                "flags": [flag("微信"), flag("加qq12345678")]}])
+    stored = db.execute("select drafts from suggestions where id = ?", [sid]).fetchone()[0]
+    db.execute("delete from _migrations where name = 'm030_stored_flags_masked'")
+    migrations.apply(db)
+    assert db.execute("select drafts from suggestions where id = ?", [sid]).fetchone()[0] == stored
