@@ -94,11 +94,18 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     # What is in the data folder before a store is made in it: a store this command makes
     # and leaves empty (every file failed) is removed again, with the folder if it was new.
     made = None if dry_run or (c.home / "kefu.db").exists() else _folder_state(c.home)
-    kb = c.kb()
-    importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
-    if not dry_run:  # stopped after a file went in, a script must learn that it did
-        when_stopped(lambda: _imported_so_far(importer.done, files))
-    results = importer.run(files)
+    try:
+        kb = c.kb()
+        importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
+        if not dry_run:  # stopped after a file went in, a script must learn that it did
+            new_home = c.home if made is not None else None
+            when_stopped(lambda: _imported_so_far(importer.done, files, new_home))
+        results = importer.run(files)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a store it made holding nothing goes, as below
+        if made is not None and _holds_nothing(c.home / "kefu.db"):
+            c.close()
+            _undo_new_store(c.home, made)
+        raise
     entries = kb.store.count()
     if made is not None and not entries and not kb.store.passage_count():
         c.close()
@@ -132,17 +139,20 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
 NAMES_SHOWN = 10
 
 
-def _imported_so_far(done: list, files: list[Path]) -> tuple[dict, str]:
+def _imported_so_far(done: list, files: list[Path], new_home: Path | None = None) -> tuple[dict, str]:
     """What an import stopped by Ctrl-C or SIGTERM had done, for its error: the report of
     each file it finished (imported, or failed), as the summary's `files`, their totals,
     and the files it had not finished, in `remaining` (the one it was importing went in
     whole or not at all). Importing them all again is safe: rows already in come back
     unchanged. Stopped after the last file (bringing the index up to date), the index
-    catches up at the next search."""
+    catches up at the next search. `new_home`: the data folder when this import was to
+    make its store; `no_store` names it when none is left (nothing had gone in)."""
     from kefu.kb.importers import path_text
 
     remaining = [path_text(p) for p in files[len(done):]]
     data = {"files": [dataclasses.asdict(r) for r in done], "totals": _import_totals(done), "remaining": remaining}
+    if new_home is not None and not (new_home / "kefu.db").exists():
+        data["no_store"] = str(new_home)
     if not done:
         return data, ""
     parts = []
@@ -167,6 +177,23 @@ def _folder_state(home: Path) -> tuple[Path, set[str] | None]:
     while not missing.parent.exists() and missing.parent != missing:
         missing = missing.parent
     return missing, None
+
+
+def _holds_nothing(db: Path) -> bool:
+    """Whether the store this import made has no entry and no passage yet (read apart from
+    the command's own connection, which a stop may have left mid-statement). A store not
+    yet set up (stopped while it was made) holds nothing either."""
+    import sqlite3
+
+    if not db.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=5)) as con:
+            tables = {name for (name,) in con.execute("select name from sqlite_master where type = 'table'")}
+            return not any(table in tables and con.execute(f"select exists (select 1 from {table})").fetchone()[0]
+                           for table in ("entries", "passages"))
+    except sqlite3.Error:  # unreadable now: not taken for empty, it stays
+        return False
 
 
 def _undo_new_store(home: Path, made: tuple[Path, set[str] | None]) -> None:

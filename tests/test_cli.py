@@ -3318,16 +3318,53 @@ def test_an_import_stopped_as_it_indexes_has_every_file_in(home, run, tmp_path):
 
 
 def test_an_import_stopped_before_its_first_file_went_in_says_so_in_json_only(home, run, tmp_path):
-    """Nothing finished: the JSON says no file is done and every one remains; stderr has
-    `Terminated` alone, as before."""
+    """Nothing finished: the JSON says no file is done and every one remains, and that the
+    store it was making is not left (`no_store`); stderr has `Terminated` alone, as before."""
     faq = tmp_path / "faq.csv"
     faq.write_text("question,answer\n多久发货,当天发货\n", encoding="utf-8")
     stopped = _kefu_with(_stop_at("rows", 1), "import", str(faq), "--json")
     assert stopped.returncode == 143, stopped.stderr
     assert json.loads(stopped.stdout)["error"]["done"] == {"files": [], "totals": {
         "added": 0, "updated": 0, "unchanged": 0, "skipped": 0, "pruned": 0, "passages": 0, "rejected_rows": 0,
-        "failed_files": 0}, "remaining": [str(faq)]}
+        "failed_files": 0}, "remaining": [str(faq)], "no_store": str(home)}
     assert stopped.stderr.rstrip().endswith("Terminated"), stopped.stderr
+
+
+def test_an_import_into_a_new_folder_stopped_before_anything_went_in_leaves_no_empty_store(run, tmp_path):
+    """`kefu --data-dir NEW import faq.csv` stopped (SIGTERM, Ctrl-C) while it read the rows
+    left NEW/kefu.db, empty: `kefu list` there said (no entries) and search "no match", the
+    mistyped path README says never becomes an empty store. The store it made goes, as after
+    an import that brought nothing in: a folder it made whole, in one that was there only the
+    names it added. A store that was there (even one with no entry) and an import stopped
+    after a file went in stay."""
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n多久发货,当天发货\n", encoding="utf-8")
+    new = tmp_path / "typo" / "kb"
+    stopped = _kefu_with(_stop_at("rows", 1), "--data-dir", str(new), "import", str(faq))
+    assert stopped.returncode == 143 and stopped.stderr.rstrip().endswith("Terminated"), stopped.stderr
+    assert not (tmp_path / "typo").exists()
+    listed = run("--data-dir", str(new), "list", ok=False)
+    assert listed.exit_code == 1 and f"no store at {new}:" in listed.output, listed.output
+    # a folder that was there: its own files stay, kefu's go
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "notes.txt").write_text("店铺备忘", encoding="utf-8")
+    stopped = _kefu_with(_stop_at("rows", 1), "--data-dir", str(shop), "import", str(faq))
+    assert stopped.returncode == 143, stopped.stderr
+    assert sorted(p.name for p in shop.iterdir()) == ["notes.txt"]
+    # a store that was there, no entry in it yet (a user added first), stays as it was
+    kept = tmp_path / "kept"
+    run("--data-dir", str(kept), "user", "add", "lihua", "--role", "editor", "--password", "12345678")
+    stopped = _kefu_with(_stop_at("rows", 1), "--data-dir", str(kept), "import", str(faq))
+    assert stopped.returncode == 143, stopped.stderr
+    assert "no_store" not in stopped.stdout and (kept / "kefu.db").is_file()
+    assert "lihua" in run("--data-dir", str(kept), "user", "list").output
+    # stopped after the first file went in: the store stays with it
+    other = tmp_path / "faq2.csv"
+    other.write_text("question,answer\n可以开发票吗,可以\n", encoding="utf-8")
+    stopped = _kefu_with(_stop_at("files", 1), "--data-dir", str(new), "import", str(faq), str(other))
+    assert stopped.returncode == 143, stopped.stderr
+    assert [e["question"] for e in json.loads(run("--data-dir", str(new), "list", "--json").output)] == ["多久发货"]
 
 
 def test_a_backup_is_made_when_its_progress_has_no_reader(home, run, tmp_path):
