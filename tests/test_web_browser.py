@@ -7,6 +7,7 @@ serves tests/web_pages/chatwoot_parent.html, a stand-in for Chatwoot that iframe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -1849,10 +1850,11 @@ def test_a_value_that_looks_like_another_blank_still_follows_the_box(servers, ne
     assert "订单202401010005" in text and "运单号" not in text and text.endswith("好的。"), text
 
 
-def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
-    """{商品名||这款}很保暖，{商品名}现货: only {商品名} was a slot, so once the agent edited
-    the draft, correcting the box above gave 青禾T恤很保暖，青禾卫衣现货. Emptied above, the
-    first shows its fallback again, and is not counted as missing."""
+@contextlib.contextmanager
+def product_name_entry(servers, new_page):
+    """An entry whose answer uses 商品名 with a fallback and without ({商品名||这款}很保暖，{商品名}
+    现货), asked in a logged-in panel: yields (page, fill), where fill(value, shown) types the
+    value in the 商品名 box and waits until a draft shows `shown`. The entry is archived after."""
     with servers.app.extensions["kefu_lock"]:
         entry = servers.ws.kb().add({"question": "羽绒服保暖吗", "similar": ["羽绒服暖和吗"],
                                      "answer": "{商品名||这款}很保暖，{商品名}现货，放心拍。"}, author="test")
@@ -1866,6 +1868,17 @@ def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
             box.fill(value)
             page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
                 && [...document.querySelectorAll('.kp-draft-text')].some(n => n.textContent.includes(v))""", arg=shown)
+        yield page, fill
+    finally:
+        with servers.app.extensions["kefu_lock"]:
+            servers.ws.kb().archive(entry.id, author="test")
+
+
+def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
+    """{商品名||这款}很保暖，{商品名}现货: only {商品名} was a slot, so once the agent edited
+    the draft, correcting the box above gave 青禾T恤很保暖，青禾卫衣现货. Emptied above, the
+    first shows its fallback again, and is not counted as missing."""
+    with product_name_entry(servers, new_page) as (page, fill):
         fill("青禾T恤", "青禾T恤很保暖，青禾T恤现货")
         texts = draft_texts(page)
         card = page.locator(".kp-draft").nth(next(i for i, t in enumerate(texts) if "青禾T恤很保暖" in t))
@@ -1877,9 +1890,6 @@ def test_a_value_in_place_of_a_fallback_follows_the_box_too(servers, new_page):
         text = card.locator(".kp-draft-text").inner_text()
         assert "这款很保暖，【请填写商品名】现货" in text and text.endswith("好的。"), text
         assert card.locator(".kp-missing").inner_text().startswith("待填写：商品名 ·")
-    finally:
-        with servers.app.extensions["kefu_lock"]:
-            servers.ws.kb().archive(entry.id, author="test")
 
 
 def test_a_fallback_shown_before_any_value_takes_the_value_in_an_edited_draft(servers, new_page):
@@ -1887,19 +1897,7 @@ def test_a_fallback_shown_before_any_value_takes_the_value_in_an_edited_draft(se
     was the entry's words, and the edited draft read 这款很保暖，青禾T恤现货 (two products?)
     while the others read 青禾T恤很保暖，青禾T恤现货. Emptied above, 这款 is back, and the
     blank beside it is a blank again (not 这款 taken for a value the server gave)."""
-    with servers.app.extensions["kefu_lock"]:
-        entry = servers.ws.kb().add({"question": "羽绒服保暖吗", "similar": ["羽绒服暖和吗"],
-                                     "answer": "{商品名||这款}很保暖，{商品名}现货，放心拍。"}, author="test")
-    try:
-        page = new_page()
-        login(page, servers.url)
-        ask(page, "羽绒服保暖吗")
-        box = page.locator("#kp-values input[aria-label=商品名]")
-
-        def fill(value: str, shown: str) -> None:
-            box.fill(value)
-            page.wait_for_function("""v => !document.querySelector('#kp-results').hasAttribute('aria-busy')
-                && [...document.querySelectorAll('.kp-draft-text')].some(n => n.textContent.includes(v))""", arg=shown)
+    with product_name_entry(servers, new_page) as (page, fill):
         texts = draft_texts(page)
         card = page.locator(".kp-draft").nth(next(i for i, t in enumerate(texts) if "这款很保暖" in t))
         add_sentence(card, "好的。")
@@ -1909,9 +1907,6 @@ def test_a_fallback_shown_before_any_value_takes_the_value_in_an_edited_draft(se
         fill("", "这款很保暖")
         text = card.locator(".kp-draft-text").inner_text()
         assert "这款很保暖，【请填写商品名】现货" in text and text.endswith("好的。"), text
-    finally:
-        with servers.app.extensions["kefu_lock"]:
-            servers.ws.kb().archive(entry.id, author="test")
 
 
 @pytest.mark.parametrize("box", ["#kp-context", "#kp-values input[aria-label=订单号]"], ids=["context", "value"])
