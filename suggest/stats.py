@@ -418,10 +418,19 @@ def code_fingerprint() -> str:
     upgrade that counts or mines otherwise computes them again. `kefu.__version__` alone
     never moved (0.1.0 since the first commit). Wider than the modules that count and mine
     (gap mining checks messages with the retriever, both read kb.text): a recomputation
-    after an upgrade costs one slow load."""
+    after an upgrade costs one slow load. A module installed without its source (a
+    sourceless `x.pyc` in place of `x.py`, as some packagers ship) counts by its compiled
+    file: with only the .py files read, such an install's digest never moved. The caches
+    Python writes beside sources (__pycache__) are left out: they change with no upgrade."""
+    return code_digest(Path(__file__).resolve().parent.parent)
+
+
+def code_digest(root: Path) -> str:
+    """`code_fingerprint` of the kefu package at `root`."""
     digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
-    for path in sorted([*root.glob("kb/**/*.py"), *root.glob("suggest/**/*.py")]):
+    code = [p for d in ("kb", "suggest") for p in (root / d).rglob("*.py*")
+            if p.suffix == ".py" or p.suffix == ".pyc" and p.parent.name != "__pycache__"]
+    for path in sorted(code):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -8,6 +8,7 @@ import json
 import random
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -512,3 +513,36 @@ def test_overlapping_statistics_loads_keep_no_day_count_that_misses_a_row(logged
         db.execute("insert into learn_events (key, at, message, action, agent, source)"
                    " values ('d3', ?, '问', 'reject', 'a', 'file')", [day(3)])
     assert kept_usage(store).to_dict() == old_usage(db).to_dict()
+
+
+def test_the_code_digest_moves_with_an_upgrade_installed_without_sources(tmp_path):
+    """A kefu installed as sourceless .pyc files (no kb/*.py) had a digest that never moved:
+    only .py files were read, so an upgrade kept the statistics and gaps an older kefu had
+    computed. Compiled files count where no source is; Python's own caches never do."""
+    import py_compile
+
+    from kefu.suggest.stats import code_digest
+
+    def install(root: Path, body: str) -> None:
+        for d in ("kb", "suggest"):
+            (root / d).mkdir(parents=True, exist_ok=True)
+            source = root / d / "mod.py"
+            source.write_text(body, encoding="utf-8")
+            py_compile.compile(str(source), cfile=str(root / d / "mod.pyc"), doraise=True)
+            source.unlink()
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    install(old, "COUNT = 1\n")
+    install(new, "COUNT = 2\n")
+    assert code_digest(old) != code_digest(new)
+    before = code_digest(old)
+    (old / "kb" / "__pycache__").mkdir()
+    (old / "kb" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"a cache Python wrote")
+    assert code_digest(old) == before
+    with_source = tmp_path / "src"
+    (with_source / "kb").mkdir(parents=True)
+    (with_source / "suggest").mkdir()
+    (with_source / "kb" / "mod.py").write_text("COUNT = 1\n", encoding="utf-8")
+    first = code_digest(with_source)
+    (with_source / "kb" / "mod.py").write_text("COUNT = 3\n", encoding="utf-8")
+    assert code_digest(with_source) != first
