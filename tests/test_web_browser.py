@@ -1777,21 +1777,29 @@ def test_a_value_undone_after_many_keys_follows_the_box_again(servers, new_page)
     assert "订单202401010004" in text and "202401010003" not in text and text.endswith("好的。"), text
 
 
+def typed_blank_is_filled(page, servers, message: str, blank: str):
+    """Log in, ask `message`, fill in its order number (202401010003) above, and type `blank`
+    over the number in the second draft: it is filled from above at once, and the card is
+    neither edited nor missing a value. The card of that draft."""
+    login(page, servers.url)
+    ask(page, message)
+    fill_value(page, "202401010003")
+    card = page.locator(".kp-draft").nth(1)
+    edit_at(card, "202401010003")
+    page.keyboard.type(blank)
+    card.get_by_role("button", name="完成").click()
+    text = card.locator(".kp-draft-text").inner_text()
+    assert "202401010003" in text and "【" not in text, text
+    assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
+    return card
+
+
 def test_a_simplified_blank_typed_into_a_traditional_draft_is_a_blank(servers, new_page):
     """A traditional draft's blank is 【請填寫訂單號】: 【请填写订单号】 typed there by an agent
     writing simplified was the agent's words, never filled from above, and its 待填写 line
     stayed hidden. A blank of no variable the draft knows is named on that line too."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, COMPLAINT)
-    fill_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
-    edit_at(card, "202401010003")
-    page.keyboard.type("【请填写订单号】")
-    card.get_by_role("button", name="完成").click()  # filled from above at once
-    text = card.locator(".kp-draft-text").inner_text()
-    assert "202401010003" in text and "【" not in text, text
-    assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
+    card = typed_blank_is_filled(page, servers, COMPLAINT, "【请填写订单号】")
     edit_at(card, "202401010003")
     page.keyboard.type("【请填写订单号】")
     page.keyboard.press("Control+End")
@@ -1809,16 +1817,7 @@ def test_a_traditional_blank_typed_into_a_simplified_draft_is_a_blank(servers, n
     simplified draft stayed the agent's words, never filled from above; the panel has no
     OpenCC, so the server names each blank in both scripts (panel.blanks)."""
     page = new_page()
-    login(page, servers.url)
-    ask(page, "订单一直没发货，我要投诉")
-    fill_value(page, "202401010003")
-    card = page.locator(".kp-draft").nth(1)
-    edit_at(card, "202401010003")
-    page.keyboard.type("【請填寫訂單號】")
-    card.get_by_role("button", name="完成").click()  # filled from above at once
-    text = card.locator(".kp-draft-text").inner_text()
-    assert "202401010003" in text and "【" not in text, text
-    assert card.locator(".kp-edited").is_hidden() and card.locator(".kp-missing").is_hidden()
+    card = typed_blank_is_filled(page, servers, "订单一直没发货，我要投诉", "【請填寫訂單號】")
     add_sentence(card, "好的。")
     fill_value(page, "202401010004")  # corrected above: corrected there too
     text = card.locator(".kp-draft-text").inner_text()
