@@ -956,16 +956,24 @@ def _as_meant(text: str) -> str:
 _CANTONESE_CHAR = re.compile("[唔冇嘅咗哋佢喺俾畀攞睇揾嘢咩啱仲]|系咪|点[算样解计]|几[耐时多]|边[度个]|出货")
 
 
+# Characters of a shop term: a product, brand or slang word is a few; a longer "term" is a
+# pasted sentence, which would be one token matching nothing but itself.
+MAX_TERM = 32
+
+
 def normalize_term(term: str) -> str:
     """A shop term as it is stored and matched: `normalize`d, so `運費險`, `ＡＢＣ` and
-    `运费险`, `abc` are one term. ValueError (saying why) for an empty term or one with a
-    space inside: segmentation splits text at spaces, so such a term never matches."""
+    `运费险`, `abc` are one term. ValueError (saying why) for an empty term, one with a
+    space inside (segmentation splits text at spaces, so such a term never matches) or
+    one over MAX_TERM characters."""
     text = term.strip()
     if not text:
         raise ValueError("is empty")
     if any(ch.isspace() for ch in text):
         raise ValueError("has a space in it: a term is one word (write it without the space, "
                          "or add each word as its own term)")
+    if len(text) > MAX_TERM:
+        raise ValueError(f"has {len(text)} characters; the limit is {MAX_TERM}")
     text = normalize(text).text
     if bad := next((ch for ch in text if not _TERM_CHAR.match(ch)), None):
         raise ValueError(f"has {bad!r} in it: segmentation splits text there, so the term would never match "

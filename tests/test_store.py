@@ -813,6 +813,18 @@ def test_an_empty_term_or_one_with_a_space_is_an_error_naming_it_and_adds_nothin
     assert store.terms() == []
 
 
+def test_a_term_longer_than_a_word_is_an_error_naming_its_length(store):
+    """A pasted sentence without punctuation was stored as one "term": one token that
+    matches nothing but the sentence itself."""
+    from kefu.kb.text import MAX_TERM
+
+    store.add_terms(["雪" * MAX_TERM])
+    sentence = ("我想问一下这件衣服洗了以后会不会缩水如果缩水了能不能退换" * 2)[:MAX_TERM + 1]
+    with pytest.raises(InvalidTerm, match=f"has {MAX_TERM + 1} characters; the limit is {MAX_TERM}"):
+        store.add_terms(["运费险", sentence])
+    assert store.terms() == ["雪" * MAX_TERM]
+
+
 def test_a_term_with_a_character_segmentation_splits_at_could_never_match(tmp_path):
     """小米·手环 was accepted, and jieba still cut 小米·手环怎么充电 into 小米 / 手环."""
     from kefu.kb.text import Segmenter
