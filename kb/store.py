@@ -789,6 +789,11 @@ class Store:
     def terms(self) -> list[str]:
         return [r[0] for r in self.db.execute("select word from terms order by word")]
 
+    def term_rows(self) -> list[dict]:
+        """The terms with who added them and when, as the console lists them."""
+        return [{"word": w, "added_at": at, "author": by}
+                for w, at, by in self.db.execute("select word, added_at, author from terms order by word")]
+
     def add_terms(self, words: Iterable[str], author: str | None = None) -> AddedTerms:
         """Store the terms normalised (`normalize_term`): all of them, or on the first bad
         one (InvalidTerm naming it) none. A term already there is reported, not added."""

@@ -1604,6 +1604,138 @@ def test_a_word_list_form_without_its_lists_empties_nothing(editor, ws):
     assert (ws.home / "safe_phrases.txt").read_text(encoding="utf-8") == "第一时间\n"
 
 
+
+# -- shop terms ------------------------------------------------------------------------------
+
+def add_terms(browser: Browser, typed: str, status: int = 200):
+    browser.get("/console/terms")
+    return browser.post("/console/terms/add", {"terms": typed}, status=status).text
+
+
+def shared_terms(browser: Browser, message: str) -> str:
+    """The words the top draft's entry shares with `message`, as its explanation lists them."""
+    resp = browser.api("POST", "/api/suggest", json={"message": message})
+    assert resp.status_code == 200, resp.text
+    return resp.get_json()["drafts"][0]["explanation"][0].split("shared terms: ")[1].split(";")[0]
+
+
+def test_terms_page_is_for_editors_and_linked_from_the_console(app, editor, ws):
+    assert 'href="/console/terms"' in editor.get("/console/") and "店铺词汇" in editor.get("/console/terms")
+    ws.users().add("ag", PASSWORD, "agent")
+    agent = Browser(app, "ag")
+    assert "需要编辑权限" in agent.get("/console/terms", status=403)
+    agent.get("/")  # the panel: a token of the agent's login
+    agent.post("/console/terms/add", {"terms": "云朵枕"}, status=403)
+    agent.post("/console/terms/remove", {"term": "云朵枕"}, status=403)
+    assert ws.kb().store.terms() == []
+
+
+def test_terms_added_several_at_once_and_removed_one_by_one(editor, ws):
+    html = add_terms(editor, "雪绒冰丝，云朵枕\r\n運費險  雪绒冰丝")
+    assert "已添加 3 个词：雪绒冰丝、云朵枕、运费险。还没有建立索引：第一次搜索时会按新的词汇建立。" in html
+    assert ws.kb().store.terms() == ["云朵枕", "运费险", "雪绒冰丝"]
+    assert [r["author"] for r in ws.kb().store.term_rows()] == ["ed"] * 3
+    ws.kb().index()
+    html = add_terms(editor, "运费险 ＡＢＣ牌 運費險")
+    assert "已按新的词汇重新分词并重建索引（用时 " in html
+    assert "已添加 1 个词：abc牌；「运费险」已在词汇中，「運費險」已在词汇中（即「运费险」）。" in html
+    html = add_terms(editor, "abc牌")
+    assert "没有添加新词：「abc牌」已在词汇中。索引没有变化。" in html
+    for word in ("云朵枕", "abc牌", "运费险"):
+        assert f'name="term" value="{word}"' in html
+    html = editor.post("/console/terms/remove", {"term": "云朵枕"}, status=200).text
+    assert "已删除词「云朵枕」。已按新的词汇重新分词并重建索引" in html
+    assert 'name="term" value="云朵枕"' not in html and ws.kb().store.terms() == ["abc牌", "运费险", "雪绒冰丝"]
+    # a second click, or another editor's: nothing happens, and the page says so
+    html = editor.post("/console/terms/remove", {"term": "云朵枕"}, status=200).text
+    assert "「云朵枕」不在词汇中（可能刚被他人删除），没有改动。" in html
+
+
+@pytest.mark.parametrize("typed,said", [
+    ("", "请输入要添加的词"),
+    (" ，\r\n ", "请输入要添加的词"),
+    ("云朵枕 小米·手环", "没有添加：「小米·手环」含有「·」：分词会在这里把它断开，这个词永远匹配不到（请去掉「·」，"
+                      "或把每一部分分别添加为词）；其他词也都没有添加"),
+    ("闪" * 33, "没有添加：「" + "闪" * 33 + "」有 33 个字符，超过了上限 32 个字符"),
+])
+def test_a_term_the_cli_refuses_is_refused_in_chinese_and_nothing_is_added(editor, ws, typed, said):
+    html = add_terms(editor, typed, status=400)
+    assert said in html and "term " not in html
+    assert ws.kb().store.terms() == []
+    if typed.strip(" ，\r\n"):  # kept to correct
+        assert f">{typed}</textarea>" in html
+
+
+def test_a_term_with_markup_is_escaped_where_it_is_shown(editor, ws):
+    html = add_terms(editor, "云朵枕 <b>x</b>", status=400)
+    assert "<b>x</b>" not in html and "「&lt;b&gt;x&lt;/b&gt;」含有「&lt;」" in html
+    assert ">云朵枕 &lt;b&gt;x&lt;/b&gt;</textarea>" in html
+    # One an older kefu stored before such terms were refused is listed, and removed, escaped too.
+    with ws.kb().store.db.conn:
+        ws.kb().store.db.execute("insert into terms (word, added_at, author) values ('<b>x</b>', '', '<i>y</i>')")
+    html = editor.get("/console/terms")
+    assert "<b>" not in html and "<i>" not in html
+    assert 'value="&lt;b&gt;x&lt;/b&gt;"' in html and "&lt;i&gt;y&lt;/i&gt;" in html
+    assert "已删除词「&lt;b&gt;x&lt;/b&gt;」" in editor.post("/console/terms/remove", {"term": "<b>x</b>"}, status=200).text
+
+
+def test_terms_forms_without_a_valid_csrf_token_change_nothing(editor, ws):
+    ws.kb().add_terms(["云朵枕"])
+    assert editor.client.post("/console/terms/add", data={"terms": "雪绒冰丝"}).status_code == 400
+    assert editor.client.post("/console/terms/remove", data={"term": "云朵枕", "csrf_token": "forged"}).status_code == 400
+    assert ws.kb().store.terms() == ["云朵枕"]
+    # Logged in again in another tab: the terms typed come back in the box, one click from added.
+    editor.get("/console/terms")
+    _log_in_again(editor)
+    html = editor.post("/console/terms/add", {"terms": "雪绒冰丝"}, status=400).text
+    assert "登录已过期或在别处重新登录" in html and ">雪绒冰丝</textarea>" in html
+    assert ws.kb().store.terms() == ["云朵枕"]
+    assert "已添加 1 个词：雪绒冰丝" in editor.post("/console/terms/add", {"terms": "雪绒冰丝"}, status=200).text
+
+
+def test_many_terms_get_a_filter_box_that_finds_either_script(editor, ws):
+    ws.kb().add_terms(["云朵枕", "运费险"])
+    assert 'name="q"' not in editor.get("/console/terms")
+    ws.kb().add_terms([f"型号{n}" for n in range(40)])
+    html = editor.get("/console/terms?q=運費")
+    assert 'name="q" value="運費"' in html and "找到 1 个" in html
+    assert 'name="term" value="运费险"' in html and 'name="term" value="云朵枕"' not in html
+    # a removal from the filtered list goes back to it
+    resp = editor.post("/console/terms/remove", {"term": "型号1", "q": "型号1"}, follow=False)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/console/terms?q=%E5%9E%8B%E5%8F%B71")
+
+
+def test_a_term_saved_whose_index_could_not_follow_says_so(editor, ws, monkeypatch):
+    ws.kb().index()
+
+    def disk_full(**kw):
+        raise OSError(28, "No space left on device", str(ws.home / "index"))
+
+    monkeypatch.setattr(ws.kb(), "_update", disk_full)
+    html = add_terms(editor, "云朵枕")
+    assert "已添加 1 个词：云朵枕。词汇已保存，但索引没能更新（No space left on device" in html
+    assert "下一次搜索时会先按新的词汇重建索引" in html and ws.kb().store.terms() == ["云朵枕"]
+
+
+def test_a_term_added_on_the_page_cuts_the_next_suggestion_in_every_worker(editor, ws, second_worker):
+    """The page is the CLI's `terms add`: the index is segmented anew at once, and the next
+    suggestion (in this worker and in another on the same folder) reads the message with the term."""
+    other = Browser(second_worker, "ed")
+    other.get("/")  # the panel, and its token
+    message = "怎么申请退货呀"
+    index = ws.kb().index()
+    assert "申请退货" not in index.rows[index.by_entry["return"][0]].tokens
+    assert "申请退货" not in shared_terms(editor, message).split("、")
+    assert "申请退货" not in shared_terms(other, message).split("、")
+    ws.embedder.encoded.clear()
+    assert "已添加 1 个词：申请退货。已按新的词汇重新分词并重建索引" in add_terms(editor, "申请退货")
+    assert ws.embedder.encoded == []  # segmented anew, nothing embedded again
+    index = ws.kb().index()
+    assert "申请退货" in index.rows[index.by_entry["return"][0]].tokens
+    assert shared_terms(editor, message) == "申请退货"
+    assert shared_terms(other, message) == "申请退货"
+
+
 # -- import ------------------------------------------------------------------------------------
 
 def jsonl(*items) -> bytes:

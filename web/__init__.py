@@ -27,7 +27,7 @@ def create_app(config: dict | None = None, workspace=None, clock=time.time) -> F
 
     from kefu.suggest.workspace import Workspace
 
-    from . import api, auth, console, file_pages, learn_pages, panel, settings, state, user_pages
+    from . import api, auth, console, file_pages, learn_pages, panel, settings, state, term_pages, user_pages
 
     app = Flask(__name__)
     app.config.update(
@@ -69,6 +69,7 @@ def create_app(config: dict | None = None, workspace=None, clock=time.time) -> F
     app.register_blueprint(panel.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(file_pages.bp)
+    app.register_blueprint(term_pages.bp)
     app.register_blueprint(user_pages.bp)
     app.register_blueprint(learn_pages.bp)
     app.register_blueprint(settings.bp)

@@ -52,7 +52,8 @@ _MORE_LABELS = {"text": "话术内容", "kind": "类型", "stage": "阶段", "to
                 "safe": "安全用语", "allowed_origins": "允许嵌入的来源", "retention_days": "保留天数",
                 "min_agents": "最少客服人数", "name": "名称", "role": "角色", "q": "消息", "entry": "条目", "shared": "团队共用",
                 "traditional": "繁体用语", "on_conflict": "已有条目", "skip_bad_rows": "跳过有问题的行",
-                "prune": "归档文件中已没有的条目"}
+                "prune": "归档文件中已没有的条目",
+                "terms": "店铺词汇", "term": "词"}
 _CHECKED = {"1": "是"}  # a ticked checkbox
 # Views that can show their own form again, with what was typed, when its CSRF check
 # fails: endpoint -> (role, view(message) -> response). Registered by their blueprints.

@@ -1,8 +1,9 @@
 """The editor console: entries, their history, the hit test.
 
 The other console pages have blueprints of their own under /console: the 话术 library,
-word lists and import in `file_pages.py`, users and tokens in `user_pages.py`, the
-learning pages (review queue, gaps, statistics) in `learn_pages.py`.
+word lists and import in `file_pages.py`, the shop terms in `term_pages.py`, users and
+tokens in `user_pages.py`, the learning pages (review queue, gaps, statistics) in
+`learn_pages.py`.
 
 Every page is server-rendered HTML with plain forms (CSRF token in each), so the
 console works without JavaScript; `static/console.js` only adds conveniences. All use

@@ -48,6 +48,10 @@ _REASON_PATTERNS = [
     (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一，不能是 {m[2]}"),
     (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一"),
     (re.compile(r"has (\d+) characters; the limit is (\d+)$"), lambda m: f"有 {m[1]} 个字符，超过了上限 {m[2]} 个字符"),
+    # A shop term's (InvalidTerm, kb/text.py normalize_term).
+    (re.compile(r"has a space in it: .*$", re.S), lambda m: "中间有空格：一个词不能含空格（去掉空格，或把每个词分别添加）"),
+    (re.compile(r"has (['\"])(.*)\1 in it: segmentation splits text there.*$", re.S),
+     lambda m: f"含有「{m[2]}」：分词会在这里把它断开，这个词永远匹配不到（请去掉「{m[2]}」，或把每一部分分别添加为词）"),
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
     (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
