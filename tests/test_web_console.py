@@ -1088,16 +1088,20 @@ def test_a_save_keeps_tags_the_editor_did_not_touch(editor, ws):
         form = untouched_form(editor.get("/console/entries/ship"))
         editor.post("/console/entries/ship", {**form, "answer": form["answer"] + "。"}, status=200)
         assert ws.kb().store.get("ship").tags == tags
-    # Typed tags still split on commas, or on spaces when there is no comma.
-    for typed, tags in (("Black Friday，", ["Black Friday"]), ("Black Friday，sale", ["Black Friday", "sale"]),
-                        ("物流 运费", ["物流", "运费"])):
+    # The entry's own tag holding a space stays one beside a typed tag; a new one typed with a
+    # space is two, as the field's placeholder says (commas or spaces part tags).
+    for typed, tags in (("Black Friday，sale", ["Black Friday", "sale"]), ("Black Friday 促销", ["Black Friday", "促销"]),
+                        ("物流 运费", ["物流", "运费"]), ("Cyber Monday", ["Cyber", "Monday"])):
+        ws.kb().update("ship", {"tags": ["Black Friday"]}, author="cli")
         form = untouched_form(editor.get("/console/entries/ship"))
         editor.post("/console/entries/ship", {**form, "tags": typed}, status=200)
-        assert ws.kb().store.get("ship").tags == tags
-    # A lone tag with a space is shown with a comma after it, so adding another is plain typing.
-    assert 'name="tags" value="物流，运费"' in editor.get("/console/entries/ship")
+        assert ws.kb().store.get("ship").tags == tags, typed
     ws.kb().update("ship", {"tags": ["Black Friday"]}, author="cli")
-    assert 'name="tags" value="Black Friday，"' in editor.get("/console/entries/ship")
+    assert 'name="tags" value="Black Friday"' in editor.get("/console/entries/ship")
+    # A page of an older kefu showed a lone tag with a space with a comma after it: still one tag.
+    form = untouched_form(editor.get("/console/entries/ship"))
+    editor.post("/console/entries/ship", {**form, "tags": "Black Friday，"}, status=200)
+    assert ws.kb().store.get("ship").tags == ["Black Friday"]
 
 
 def test_adding_a_tag_keeps_a_stored_tag_that_holds_a_separator_whole(editor, ws):
@@ -1109,8 +1113,8 @@ def test_adding_a_tag_keeps_a_stored_tag_that_holds_a_separator_whole(editor, ws
                                 (["Black Friday", "c d"], "Black Friday，c d，新", ["Black Friday", "c d", "新"]),
                                 (["a,b"], "a,b 新", ["a,b", "新"]),
                                 (["A|B"], "A|BC，新", ["A", "BC", "新"]),
-                                # a kept tag beside other words in one part: no stand-in character left in it
-                                (["黑五|BF", "满减"], "黑五|BF 促销，满减", ["黑五|BF 促销", "满减"])):
+                                # a kept tag beside other words: a tag of its own, no stand-in character left
+                                (["黑五|BF", "满减"], "黑五|BF 促销，满减", ["黑五|BF", "促销", "满减"])):
         ws.kb().update("ship", {"tags": stored}, author="cli")
         form = untouched_form(editor.get("/console/entries/ship"))
         editor.post("/console/entries/ship", {**form, "tags": typed}, status=200)
@@ -3310,11 +3314,14 @@ def test_the_entry_form_says_which_line_of_a_long_answer_holds_a_flagged_word(ed
 
 
 @pytest.mark.parametrize("typed, tags", [("孕妇，辣条", ["孕妇", "辣条"]), ("满减|包邮", ["满减", "包邮"]),
-                                         ("巧克力、糖; 成分", ["巧克力", "糖", "成分"]), ("Black Friday，", ["Black Friday"]),
-                                         ("运费 包邮", ["运费", "包邮"])])
-def test_the_tag_field_parts_tags_as_a_files_tags_cell_does(typed, tags):
+                                         ("巧克力、糖; 成分", ["巧克力", "糖", "成分"]), ("运费 包邮", ["运费", "包邮"]),
+                                         ("促销活动，赠品 双十二", ["促销活动", "赠品", "双十二"]),
+                                         ("满减、包邮\u3000新品,  秒杀 ", ["满减", "包邮", "新品", "秒杀"])])
+def test_the_tag_field_parts_tags_at_separators_and_spaces(typed, tags):
     """The console parted tags at , ， 、 ; ； but not at |, which a file's tags cell also
-    parts them at: 满减|包邮 was one tag typed here, two imported."""
+    parts them at: 满减|包邮 was one tag typed here, two imported. And with a comma typed it
+    no longer parted at spaces: 促销活动，赠品 双十二 was two tags, 赠品 双十二 one, though the
+    field's placeholder says 用逗号或空格分隔."""
     from kefu.web.console import _split_tags
 
     assert _split_tags(typed) == tags

@@ -142,27 +142,25 @@ def entries():
 # -- entry form ---------------------------------------------------------------------
 
 def _split_tags(text: str, whole: list[str] = ()) -> list[str]:
-    """Tags as typed: parted as a file's tags cell is (`split_tags`) when a separator is used
-    (a tag may hold a space), else by spaces. A tag of `whole` (the entry's own) that holds a
+    """Tags as typed: parted at a file's tags cell separators (`split_tags`: , ， 、 ; ； |)
+    and at spaces alike, as the field's placeholder says (促销活动，赠品 双十二 is three
+    tags). A tag of `whole` (the entry's own, from the CLI or a file) that holds a
     separator or a space and stands in `text` as it is, between separators, spaces or the
-    ends, stays one tag: adding 新 after "A|B，满减" keeps A|B."""
+    ends, stays one tag: adding 新 after "Black Friday，满减" keeps Black Friday."""
     whole = sorted({t for t in whole if split_tags(t) != [t] or t.split() != [t]}, key=len, reverse=True)
     kept: list[str] = []
     if whole:  # each kept tag stands in as one private-use character while the rest is split
         edge = f"\\s{re.escape(TAG_SEPARATORS)}"
         stand_in = re.compile(f"(?<![^{edge}])(?:{'|'.join(map(re.escape, whole))})(?![^{edge}])")
         text = stand_in.sub(lambda m: kept.append(m[0]) or chr(0xE000 + len(kept) - 1), text)
-    tags = split_tags(text) if any(c in TAG_SEPARATORS for c in text) else text.split()
-    # a stand-in beside other words in one tag ("A|B 促销" where a comma parts the field) is put back there too
-    return [re.sub(f"[{chr(0xE000)}-{chr(0xE000 + len(kept))}]", lambda c: kept[ord(c[0]) - 0xE000], t) if kept else t
-            for t in tags]
+    tags = [t for part in split_tags(text) for t in part.split()]
+    return [kept[ord(t) - 0xE000] if len(t) == 1 and 0 <= ord(t) - 0xE000 < len(kept) else t for t in tags]
 
 
 def _tags_text(tags: list[str]) -> str:
-    """The tags field as `_split_tags` reads it back: joined by "，", and a lone tag with a
-    space ("Black Friday") ends with one, or spaces would split it."""
-    text = "，".join(tags)
-    return text + "，" if len(tags) == 1 and len(tags[0].split()) > 1 else text
+    """The tags field as `_tags_of` reads it back: joined by "，" (a tag of the entry's own
+    that holds a space stays one while it stands there as it is)."""
+    return "，".join(tags)
 
 
 def _tags_of(values: dict) -> list[str]:
