@@ -577,6 +577,24 @@ def test_a_similar_question_copying_the_standard_one_is_not_saved(editor, ws):
     assert ws.kb().store.get(new_id).similar == ["a"]
 
 
+def test_saving_an_entry_outside_its_window_says_it_will_not_be_suggested(editor, ws):
+    """An entry saved with a validity window over (or starting later) showed 已新建条目 / 已保存
+    and the badge 已发布 alone, though it will never be suggested: the list marked it, its
+    own page did not. The page marks it as the list does, and the save message says why."""
+    today = datetime.now().date()
+    past, later = (today - timedelta(days=30)).isoformat(), (today + timedelta(days=30)).isoformat()
+    html = editor.post("/console/entries/new", entry_form(id="old-sale", question="上个月的满减还有吗", answer="活动已结束。",
+                                                          valid_to=past), status=200).text
+    assert "已新建条目 old-sale；有效期已过，不会被推荐" in html
+    assert '<span class="badge expired" title="有效期已过：不会推荐">已过期</span>' in html
+    form = untouched_form(html)
+    html = editor.post("/console/entries/old-sale", {**form, "valid_from": later, "valid_to": ""}, status=200).text
+    assert "已保存；有效期还没开始，到时才会被推荐" in html and ">未生效</span>" in html and ">已过期</span>" not in html
+    form = untouched_form(html)
+    html = editor.post("/console/entries/old-sale", {**form, "valid_from": ""}, status=200).text
+    assert "已保存</p>" in html and ">未生效</span>" not in html and ">已过期</span>" not in html
+
+
 def test_an_answer_over_the_api_limit_is_a_field_error_not_saved(editor, ws):
     """The console took a 200,000-character answer the API would refuse (and then could
     not send back after a GET)."""

@@ -240,9 +240,22 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
+                           window=window_state(entry.valid_from, entry.valid_to) if entry else None,
                            categories=categories, known_tags=tags, statuses=STATUSES, zone=_zone(),
                            trial=trial, version=version or (entry.version if entry else None), base=base,
                            flags=flags, changed_since=changed_since), status
+
+
+# What a save's message adds for an entry saved outside its validity window: the page
+# said 已保存 beside 已发布, though the entry will not be suggested.
+WINDOW_NOTES = {"expired": "有效期已过，不会被推荐", "not_yet": "有效期还没开始，到时才会被推荐",
+                "unreadable": "有效期的日期无法识别，不会被推荐"}
+
+
+def _saved(message: str, entry) -> str:
+    """`message` (已保存) with why `entry` will not be suggested now, if it will not."""
+    note = WINDOW_NOTES.get(window_state(entry.valid_from, entry.valid_to))
+    return f"{message}；{note}" if note and entry.status != "archived" else message
 
 
 def _zone() -> str:
@@ -289,7 +302,7 @@ def new_entry():
             entry = ws.kb().add(data, author=author())
     except (InvalidEntry, DuplicateEntry) as exc:
         return _render_form(values, errors=_error_of(exc), status=400)
-    flash(f"已新建条目 {entry.id}")
+    flash(_saved(f"已新建条目 {entry.id}", entry))
     return redirect(url_for(".edit_entry", entry_id=entry.id))
 
 
@@ -331,7 +344,7 @@ def _save_entry(entry_id: str):
             return _conflict_form(values, exc.current, typed)
         except InvalidEntry as exc:
             return _render_form(values, entry=entry, errors=_error_of(exc), status=400, version=typed)
-    flash("已保存" if saved.version != expected else "没有改动")
+    flash(_saved("已保存" if saved.version != expected else "没有改动", saved))
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
 
