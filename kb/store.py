@@ -256,9 +256,11 @@ class Store:
 
     def entries(self, status: str | None = None, category: str | None = None,
                 tag: str | None = None, text: str | None = None,
-                limit: int | None = None, offset: int = 0) -> list[Entry]:
+                limit: int | None = None, offset: int = 0, newest_first: bool = False) -> list[Entry]:
+        """Entries matching the filters, by id, or with `newest_first` the last updated
+        first (an entry just added is found on the first page, not at its random id)."""
         where, args = self._filters(status, category, tag, text)
-        sql = "select * from entries" + where + " order by id"
+        sql = "select * from entries" + where + (" order by updated_at desc, id" if newest_first else " order by id")
         if limit is not None:
             sql += " limit ? offset ?"; args += [limit, offset]
         return [self._entry(r) for r in self.db.execute(sql, args).fetchall()]

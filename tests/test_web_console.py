@@ -459,6 +459,37 @@ def test_list_pager_keeps_only_its_filters(editor, ws, extra):
     assert 'href="/console/?page=2&amp;q=%E6%89%B9%E9%87%8F" rel="next"' in html
 
 
+def test_list_sorts_the_last_updated_first_in_one_click_keeping_filters_and_paging(editor, ws):
+    """The list was by id alone: an entry just added, with a generated id (k03b2a631), landed
+    anywhere in it, and finding it again meant searching for it. 最近更新 is one click away,
+    and the filters and the pager keep the order (the default stays by id)."""
+    db = ws.kb().store.db
+    for i in range(60):
+        ws.kb().store.add({"id": f"bulk{i:02d}", "question": f"批量问题{i}", "answer": "批量答案"})
+        db.execute("update entries set updated_at = ? where id = ?", [f"2020-01-01T00:00:{i:02d}+00:00", f"bulk{i:02d}"])
+    db.commit()
+    html = editor.post("/console/entries/new", entry_form(question="可以用花呗付款吗", answer="支持。"), status=200).text
+    new_id = re.search(r'/console/entries/([^/"]+)/history', html).group(1)
+    page = editor.get("/console/")
+    assert rows(page) == sorted(rows(page))  # by id, as before
+    assert '<strong aria-current="true">按编号</strong> · <a href="/console/?sort=updated">最近更新</a>' in page
+    assert rows(editor.get("/console/?sort=updated"))[0] == new_id
+    filtered = editor.get("/console/?q=批量")
+    assert '<a href="/console/?q=%E6%89%B9%E9%87%8F&amp;sort=updated">最近更新</a>' in filtered
+    first = editor.get("/console/?q=批量&sort=updated")
+    assert rows(first) == [f"bulk{i:02d}" for i in range(59, 9, -1)]
+    assert '<a href="/console/?q=%E6%89%B9%E9%87%8F">按编号</a>' in first
+    assert 'href="/console/?page=2&amp;q=%E6%89%B9%E9%87%8F&amp;sort=updated" rel="next"' in first
+    assert '<input type="hidden" name="sort" value="updated">' in first  # 筛选 keeps the order
+    assert rows(editor.get("/console/?q=批量&sort=updated&page=2")) == [f"bulk{i:02d}" for i in range(9, -1, -1)]
+    ws.kb().update("bulk03", {"valid_to": "2020-11-11"}, author="cli")
+    ws.kb().update("bulk05", {"valid_to": "2020-11-11"}, author="cli")
+    db.execute("update entries set updated_at = '2021-01-01T00:00:00+00:00' where id = 'bulk03'")
+    db.commit()
+    assert rows(editor.get("/console/?expired=1&sort=updated")) == ["bulk05", "bulk03"]
+    assert "未知的排序" in editor.get("/console/?sort=oldest", status=400)
+
+
 def test_list_expired_filter(editor, ws):
     kb = ws.kb()
     kb.add({"id": "old", "question": "双十一活动怎么参加", "answer": "活动已结束。", "valid_to": "2020-11-11"})

@@ -64,14 +64,17 @@ def local_time(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 # -- entries list ---------------------------------------------------------------------
 
-FILTERS = ("q", "category", "status", "tag", "expired")  # the entry list's query arguments, besides page
+FILTERS = ("q", "category", "status", "tag", "expired", "sort")  # the entry list's query arguments, besides page
+# The list's orders: by id (the default), or the last updated first, where an entry just
+# added is (its generated id, k03b2a631, puts it anywhere in the list).
+SORTS = {"": "按编号", "updated": "最近更新"}
 
 
 def _list_filters() -> dict:
     args = request.args
     return {"q": args.get("q", "").strip(), "category": args.get("category", ""),
             "status": args.get("status", ""), "tag": args.get("tag", "").strip(),
-            "expired": args.get("expired", "") == "1"}
+            "expired": args.get("expired", "") == "1", "sort": args.get("sort", "")}
 
 
 def _page_number(found: int) -> int:
@@ -100,6 +103,9 @@ def entries():
     filters = _list_filters()
     if filters["status"] and filters["status"] not in STATUSES:  # a link typed by hand: say so, not "0 entries"
         abort(400, f"未知的状态「{filters['status']}」，可选：{'、'.join(f'{s}（{STATUS_LABELS[s]}）' for s in STATUSES)}")
+    if filters["sort"] not in SORTS:
+        abort(400, f"未知的排序「{filters['sort']}」，可选：updated（最近更新），或不填（按编号）")
+    newest_first = filters["sort"] == "updated"
     query = {"status": filters["status"] or None, "category": filters["category"] or None,
              "tag": filters["tag"] or None, "text": filters["q"] or None}
     now = datetime.now()  # one reading for the filter and the marks
@@ -107,7 +113,7 @@ def entries():
         store = ws.kb().store
         if filters["expired"]:
             # Expiry is a date comparison the store cannot filter on: filter here, then page.
-            matching = [e for e in store.entries(**query)
+            matching = [e for e in store.entries(**query, newest_first=newest_first)
                         if window_state(e.valid_from, e.valid_to, now) == "expired"]
             found = len(matching)
             page = _page_number(found)
@@ -116,7 +122,7 @@ def entries():
         else:
             found = store.count(**query)
             page = _page_number(found)
-            rows = store.entries(**query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+            rows = store.entries(**query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, newest_first=newest_first)
             rows, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
         categories, tags = _choices(store)
         total = store.count()
@@ -127,12 +133,16 @@ def entries():
     # reach url_for as one of its own (?_method=DELETE or ?endpoint=x failed with a 500).
     args = {k: v for k, v in request.args.items() if k in FILTERS and v}
     filtered = filters["expired"] or any(query.values())
+    # One click to the other order, with the filters kept (back to the first page).
+    unsorted = {k: v for k, v in args.items() if k != "sort"}
+    sort_links = {k: url_for(".entries", **unsorted, **({"sort": k} if k else {})) for k in SORTS}
     # "expired" past its valid_to (it no longer answers anything), "not_yet" before its
     # valid_from, "unreadable" a stored bound no date parser reads (never suggested either),
     # whatever its status.
     windows = {e.id: window_state(e.valid_from, e.valid_to, now) for e in rows}
     return render_template("console/entries.html", rows=rows, filters=filters, page=page, more=more,
-                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total,
+                           args=args, categories=categories, tags=tags, statuses=STATUSES, total=total, sorts=SORTS,
+                           sort_links=sort_links,
                            found=found if filtered else None,
                            expired={i for i, w in windows.items() if w == "expired"},
                            not_yet={i for i, w in windows.items() if w == "not_yet"},
