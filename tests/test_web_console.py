@@ -1325,7 +1325,7 @@ def test_huashu_invalid_save_keeps_old_file(editor, ws):
     base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
             "script": "simplified"}
     html = editor.post("/console/huashu/save", {**base, "text": "{客户称呼||亲，您好"}, status=400).text
-    assert "保存失败，原文件未改动" in html and "第 2 行" in html and "变量写法有误" in html and "broken" not in html
+    assert "保存失败，原文件未改动：话术内容：变量写法有误" in html and "第 2 行" not in html and "broken" not in html
     assert "{客户称呼||亲，您好" in html  # the typed text is kept
     assert not own.exists()  # still the shipped library, untouched
     editor.post("/console/huashu/save", {**base, "text": "您好"}, status=200)
@@ -1382,7 +1382,7 @@ def test_a_huashu_id_the_loader_gives_a_line_without_one_is_refused(editor, ws):
             "text": "您好"}
     for typed in ("line5", "line12"):
         html = editor.post("/console/huashu/save", {**base, "id": typed}, status=400).text
-        assert f"字段 id（编号）：{typed} 是没有编号的话术行自动得到的编号" in html, html
+        assert f"编号 {typed} 是没有编号的话术行自动得到的编号" in html, html
         assert not own.exists()
     editor.post("/console/huashu/save", {**base, "id": "lineup"}, status=200)  # only line + a number is taken
     assert ws.phrases().phrases[1].id == "lineup"
@@ -1447,16 +1447,39 @@ def test_a_huashu_file_without_a_no_match_line_still_takes_other_edits(editor, w
     assert "没有删除" in html and "无匹配" in html
 
 
-def test_huashu_save_errors_name_the_field_as_the_form_labels_it(editor):
+def test_huashu_save_errors_say_the_forms_field_in_plain_words(editor, ws):
     """A refused line named its field by the file's key alone (字段 text：不能为空), a word
-    the form shows nowhere: its label is 话术, as the tone's error already says 语气."""
+    the form shows nowhere; then by its line in the file and the id it was given
+    (第 98 行（h098） 字段 text（话术）：不能为空), and the 编号 box left empty came back
+    holding that id. An error in the form's own field is said as the form says it, and
+    the form comes back as typed."""
     rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
     base = {"index": "1", "rev": rev, "id": "h002", "kind": "greeting_first", "stage": "接待", "tone": "any",
             "script": "simplified"}
     html = editor.post("/console/huashu/save", {**base, "text": ""}, status=400).text
-    assert "字段 text（话术）：不能为空" in html
+    assert "保存失败，原文件未改动：话术内容不能为空</p>" in html
     html = editor.post("/console/huashu/save", {**base, "kind": "no_such_kind", "text": "好"}, status=400).text
-    assert "字段 kind（类型）" in html
+    assert "原文件未改动：类型只能是" in html and "字段" not in html
+    html = editor.post("/console/huashu/save", {**base, "tone": "happy", "text": "好"}, status=400).text
+    assert "原文件未改动：语气只能是 any、calm、anxious、angry 之一，不能是 happy</p>" in html
+    html = editor.post("/console/huashu/save", {**base, "text": "您好{客户称呼"}, status=400).text
+    assert "原文件未改动：话术内容：变量写法有误" in html and "字段" not in html and " 行" not in html
+    # A new line with its id left empty: refused, the box still empty, no id invented.
+    html = editor.get("/console/huashu/new?kind=closing")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    html = editor.post("/console/huashu/save", {"rev": rev, "id": "", "kind": "closing", "stage": "告别", "tone": "any",
+                                                "script": "simplified", "text": "  "}, status=400).text
+    assert "原文件未改动：话术内容不能为空</p>" in html and 'id="f-id" name="id" value=""' in html
+    assert not (ws.home / "huashu.jsonl").exists()
+    # A line edited by hand into the file, not the form's: named as the list numbers it.
+    from kefu import corpus
+
+    lines = corpus.HUASHU.read_text(encoding="utf-8").splitlines()
+    (ws.home / "huashu.jsonl").write_text("\n".join(lines[:2] + ['{"id": "h777", "kind": "closing", "text": ""}']
+                                                    + lines[2:]) + "\n", encoding="utf-8")
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/1")).group(1)
+    html = editor.post("/console/huashu/save", {**base, "rev": rev, "text": "您好～"}, status=400).text
+    assert "原文件未改动：第 3 条话术（h777）：话术内容不能为空" in html
 
 
 def test_a_huashu_line_saved_without_an_id_gets_the_next_one(editor, ws):

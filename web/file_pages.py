@@ -85,6 +85,8 @@ def _file_rev(*paths: Path) -> str:
 
 PHRASE_FIELDS = ("id", "kind", "stage", "tone", "script", "text")
 PHRASE_LABELS = {"id": "编号", "kind": "类型", "stage": "阶段", "tone": "语气", "script": "字形", "text": "话术"}  # as the form
+# A field as an error names it in plain words: 话术内容不能为空, not 字段 text（话术）：不能为空.
+PHRASE_NAMES = {**PHRASE_LABELS, "text": "话术内容"}
 STAGES = ("接待", "了解需求", "提供解决方案", "后续跟踪", "告别")  # suggestions; free text allowed
 
 
@@ -138,17 +140,19 @@ def _check_phrases(path: Path, had: set) -> None:
                         "助手起草回复要用到这类话术（可以修改，但不能全部删除或改成别的类型）")
 
 
-def _phrase_error(exc: KefuError, lines: list[dict]) -> str:
-    """A checker's message in the editor's terms: the temp file's line is the phrase's number."""
+def _phrase_error(exc: KefuError, lines: list[dict], own: int | None = None) -> str:
+    """A checker's message in the editor's terms. An error in the form's own line (`own`,
+    its number in the file, or no line named) says the field as the form does: 话术内容不能为空.
+    One in another line (a file edited by hand) names that line as the list numbers it."""
     line, field = getattr(exc, "line", None), getattr(exc, "field", None)
-    where = []
-    if line:
-        phrase_id = lines[line - 1].get("id", "") if 0 < line <= len(lines) else ""
-        where.append(f"第 {line} 行" + (f"（{phrase_id}）" if phrase_id else ""))
-    if field:
-        where.append(f"字段 {field}（{PHRASE_LABELS[field]}）" if field in PHRASE_LABELS else f"字段 {field}")
     reason = reason_zh(getattr(exc, "reason", None) or str(exc))
-    return f"{' '.join(where)}：{reason}" if where else reason
+    name = PHRASE_NAMES.get(field, field or "")
+    said = reason if not name or reason.startswith(name) else \
+        f"{name}{reason}" if reason.startswith(("不能", "只能")) else f"{name}：{reason}"
+    if not line or line == own:
+        return said
+    phrase_id = lines[line - 1].get("id", "") if 0 < line <= len(lines) else ""
+    return f"第 {line} 条话术" + (f"（{phrase_id}）" if phrase_id else "") + f"：{said}"
 
 
 @bp.get("/huashu")
@@ -246,29 +250,31 @@ def save_phrase():
         lines = _read_phrases(path)
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
-        # As an entry's: a line's id names it in the list, the save message and drafts' explanations.
-        phrase["id"] = phrase["id"] or _next_phrase_id(lines)
         if given := GIVEN_ID.fullmatch(phrase["id"]):
             return _phrase_form(phrase, index, form.get("rev", ""),
-                                f"字段 id（{PHRASE_LABELS['id']}）：{phrase['id']} 是没有编号的话术行自动得到的编号"
+                                f"编号 {phrase['id']} 是没有编号的话术行自动得到的编号"
                                 f"（第 {int(given[1])} 行没写编号时就叫 {phrase['id']}），请换一个，如 {_next_phrase_id(lines)}",
                                 400)
         # pick() only ever chooses these: a line saved with another could never be offered.
         for name, allowed in (("tone", TONES), ("script", SCRIPTS)):
             if phrase[name] and phrase[name] not in allowed:
                 return _phrase_form(phrase, index, form.get("rev", ""),
-                                    f"字段 {name}（{PHRASE_LABELS[name]}）只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
-        new = {k: v for k, v in phrase.items() if v or k == "text"}
+                                    f"{PHRASE_NAMES[name]}只能是 {'、'.join(allowed)} 之一，不能是 {phrase[name]}", 400)
+        # As an entry's: a line's id names it in the list, the save message and drafts' explanations.
+        # The form shown again after a refusal keeps the field as typed (empty), not this id.
+        saved_id = phrase["id"] or _next_phrase_id(lines)
+        new = {k: v for k, v in {**phrase, "id": saved_id}.items() if v or k == "text"}
         if index is None:
             lines.append(new)
         else:
             lines[index] = {**{k: v for k, v in lines[index].items() if k not in PHRASE_FIELDS}, **new}
         try:
-            _save_phrases(ws, lines, phrase["id"])
+            _save_phrases(ws, lines, saved_id)
         except KefuError as exc:
-            return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines), 400)
+            own = len(lines) if index is None else index + 1  # the line's number in the file written
+            return _phrase_form(phrase, index, form.get("rev", ""), _phrase_error(exc, lines, own), 400)
     flagged, unpicked = _flagged(phrase["text"]), _unpicked(phrase)
-    flash(f"已保存话术 {phrase['id'] or ''}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else "")
+    flash(f"已保存话术 {saved_id}" + (f"；用词提醒（草稿中会标给客服）：{flagged}" if flagged else "")
           + (f"；提醒：{unpicked}" if unpicked else ""))
     return redirect(url_for(".huashu", kind=_list_kind()))
 
