@@ -3129,6 +3129,21 @@ def test_config_json_written_by_several_processes_at_once_is_one_of_theirs(tmp_p
         assert sorted(p.name for p in home.iterdir()) == ["config.json"]
 
 
+def test_settings_take_full_width_digits_as_the_digits_they_show(admin, editor, ws):
+    """３０ typed with a Chinese input method was refused as 请填写 1–3650 之间的整数 for the
+    days kept and the agents a learned phrasing needs, where ids and dates take full-width
+    digits; other characters that only look like digits still are refused."""
+    html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "３０", "min_agents": "\u3000３ ",
+                                             "allowed_origins": ""}, status=200).text
+    assert "设置已保存" in html and 'value="30"' in html
+    assert ws.config()["retention_days"] == 30 and ws.learner().store.rule.min_agents == 3
+    html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "²", "min_agents": "٣",
+                                             "allowed_origins": ""}, status=400).text
+    assert html.count('class="error field-error"') == 2
+    html = editor.post("/console/learn/trust", {"min_agents": "４"}, status=200).text
+    assert "已修改信任规则" in html and ws.learner().store.rule.min_agents == 4
+
+
 def test_bad_settings_are_refused_field_by_field_and_nothing_is_saved(admin, ws):
     before = ws.config()
     html = admin.post("/console/settings", {"traditional": "s2xx", "retention_days": "0", "min_agents": "x",

@@ -16,6 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import MIN_AGENTS, UNNAMED, count_agents
+from kefu.kb.text import HALF_WIDTH
 
 from .auth import requires
 from .console import STATUS_LABELS
@@ -57,8 +58,10 @@ def _editor() -> str:
 
 
 def _number(value: str | None) -> int | None:
-    """A small non-negative whole number typed into a form or URL, else None."""
-    return int(value) if value and re.fullmatch(r"[0-9]{1,6}", value.strip()) else None
+    """A small non-negative whole number typed into a form or URL (full-width digits as
+    the settings page takes them), else None."""
+    value = value.strip().translate(HALF_WIDTH) if value else value
+    return int(value) if value and re.fullmatch(r"[0-9]{1,6}", value) else None
 
 
 def _since() -> tuple[str | None, str | None, str | None]:
