@@ -390,6 +390,23 @@ def test_agent_cannot_open_console(app, ws):
     assert "需要编辑权限" in b.get("/console/", status=403)
 
 
+def test_the_panel_and_an_error_page_link_to_the_console_for_those_who_may_use_it(app, ws, editor, admin):
+    """The agent panel had no link to the console, and the 403 page an editor got on an
+    admin-only page offered only 回到助手: the way back was typing /console. An editor or
+    admin sees 编辑后台 in the panel's bar and 回到后台 on an error page; an agent neither."""
+    link = '<a class="kp-console" href="/console/">编辑后台</a>'
+    assert link in editor.get("/") and link in admin.get("/")
+    assert link not in app.test_client().get("/embed").text  # the help desk's iframe: no login, no link
+    html = editor.get("/console/users", status=403)
+    assert '<a href="/">回到助手</a> · <a href="/console/">回到后台</a>' in html
+    assert '<a href="/console/">回到后台</a>' in editor.get("/console/entries/no-such-entry", status=404)
+    ws.users().add("ag", PASSWORD, "agent")
+    agent = Browser(app, "ag")
+    assert "kp-console" not in agent.get("/") and "编辑后台" not in agent.get("/")
+    html = agent.get("/console/", status=403)
+    assert "回到助手" in html and "回到后台" not in html
+
+
 # -- entries list -------------------------------------------------------------------------------
 
 def test_list_filters_by_text_category_status_tag(editor, ws):
