@@ -266,6 +266,33 @@ def test_the_console_fits_a_narrow_window(servers, new_page, shots):
     assert tag.evaluate("t => t.getClientRects().length === 1 && t.offsetHeight < 2 * parseFloat(getComputedStyle(t).lineHeight)")
 
 
+# The rendered lines of each cell's text, in the cells `selector` finds.
+CELL_LINES = """sel => [...document.querySelectorAll(sel)].map(td => {
+    const r = document.createRange(); r.selectNodeContents(td);
+    return [td.innerText.trim(), r.getBoundingClientRect().height / parseFloat(getComputedStyle(td).lineHeight)]; })"""
+
+
+def test_short_columns_and_the_menu_keep_their_words_at_800_px(servers, new_page, shots):
+    """At 800 px the entry list's 分类 and the 话术 list's 语气 and 字形 were squeezed to one
+    character a line (售/前), and the menu's 退出登录 dropped to a line of its own. Short
+    values stay whole; the menu's right end (客服助手, the user, 退出登录) stays together."""
+    page = new_page(width=800)
+    login(page, servers.url, "editor")
+    for path, columns in (("/console/", (3,)), ("/console/huashu", (2, 4, 5))):
+        page.goto(f"{servers.url}{path}")
+        for n in columns:
+            cells = page.evaluate(CELL_LINES, f"table.dense tbody td:nth-child({n})")
+            assert cells and all(lines < 1.6 for _, lines in cells), (path, n, cells)
+        page.screenshot(path=str(shots / f"console-800{path.replace('/', '-')}.png"))
+    tops = page.evaluate("""[...document.querySelectorAll('.console-nav .brand, .console-nav .nav-end > *')]
+                            .map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))""")
+    assert len(tops) == 4 and max(tops) - min(tops) <= 4, tops  # an editor's menu: one line at 800 px
+    page.set_viewport_size({"width": 560, "height": 900})  # narrower: the right end moves down whole
+    ends = page.evaluate("""[...document.querySelectorAll('.console-nav .nav-end > *')]
+                            .map(e => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))""")
+    assert max(ends) - min(ends) <= 4, ends
+
+
 def test_a_long_category_does_not_widen_the_console_pages(servers, new_page):
     """A category of a sentence (an import whose columns were shifted) is an option of the
     category selects: each select grew to its width, so the entry list's filters and every
