@@ -327,10 +327,16 @@ class KnowledgeBase:
             live = None if anew else self._live(self.passage_dir, self._passages, warn=True)
             if live is not None and live.content_hash == want:
                 return live
+            terms, cut = self.store.cut_state()
             passages = self.store.passages()
+        # Passages an import or a removal changed are what a rebuild is for; another cut is
+        # not (the same terms' hash as the entry index's says which it is)
+        if live is not None and (live.sources is None or live.sources.terms != terms):
+            _tell_why_rebuilt(live.sources, cut, index="the passage index")
         live = self._passages = None  # not held beside the new one
         docs = self._documents([(p["id"], [p["text"]], (None, None)) for p in passages])
-        return self._build(self.passage_dir, want, docs, len(passages), publish=publish)
+        return self._build(self.passage_dir, want, docs, len(passages), Sources({}, terms=terms, segmentation=cut),
+                           publish=publish)
 
     def _live(self, index_dir: IndexDir, loaded: Index | None, warn: bool) -> Index | None:
         """The live version on disk (`loaded` if that is the one), or None when there is
@@ -376,7 +382,7 @@ class KnowledgeBase:
                 return live
             changed = self._changed(live, state)
             if changed is None and warn:
-                _tell_why_rebuilt(live.sources, state, terms_changed)
+                _tell_why_rebuilt(live.sources, state.segmentation, terms_changed)
             if changed is None or len(changed) > _SYNC_MAX:
                 return None
             entries = self.store.get_many(changed)
@@ -650,18 +656,20 @@ class KnowledgeBase:
             self._after_write(lambda: self._update(terms_changed=True))
 
 
-def _tell_why_rebuilt(sources: Sources | None, state: PublishedState, terms_changed: bool) -> None:
-    """Say why the entry index is rebuilt whole when nothing the user did asked for it (the
-    first command after an upgrade is slow): kefu now cuts texts into words another way,
+def _tell_why_rebuilt(sources: Sources | None, segmentation: str, terms_changed: bool = False,
+                      index: str = "the index") -> None:
+    """Say why `index` (the entry index, or the passage index) is rebuilt whole when nothing
+    the user did asked for it (the first command after an upgrade is slow): kefu now cuts
+    texts into words another way than `sources` recorded (`segmentation` is the cut now),
     or the index was made by a kefu that did not record how (which may be the same). A
     change of the shop terms is the writer's own doing, and a warning would be wrong."""
     cut = sources.segmentation if sources is not None else None
-    if cut is not None and cut != state.segmentation:
-        log.warning("rebuilding the index: kefu's word segmentation changed (upgrade)")
+    if cut is not None and cut != segmentation:
+        log.warning("rebuilding %s: kefu's word segmentation changed (upgrade)", index)
     elif cut is None and not terms_changed:
-        log.warning("rebuilding the index: the index was made by an older kefu")
+        log.warning("rebuilding %s: the index was made by an older kefu", index)
     elif cut is not None:
-        log.info("rebuilding the index: the shop terms changed")
+        log.info("rebuilding %s: the shop terms changed", index)
 
 
 def _why(exc: Exception) -> str:

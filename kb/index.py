@@ -49,7 +49,8 @@ class IndexDamaged(KefuError):
 @dataclass
 class Sources:
     """What an entry index was built from, so that a later look at the store can tell
-    exactly which entries changed since, whoever changed them (KnowledgeBase._catch_up)."""
+    exactly which entries changed since, whoever changed them (KnowledgeBase._catch_up).
+    A passage index records only `terms` and `segmentation`: its rebuild says why as well."""
     entries: dict[str, str]  # published entry id -> its content hash
     learned: dict[str, str] = field(default_factory=dict)  # entry id -> hash of its trusted learned phrasings
     terms: str = ""  # hash of the shop terms the tokens were segmented with (and of `segmentation`)
@@ -257,7 +258,7 @@ class Index:
         self.next_vid = 0
         self.content_hash = ""
         self.generation = 0
-        self.sources: Sources | None = None  # None for an index of passages (or an older folder)
+        self.sources: Sources | None = None  # None in an older folder
         self.folder: Path | None = None  # the version folder it was loaded from or saved to
         self._layout: Layout | None = None  # made on first use after a change
 

@@ -124,6 +124,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def _terms_hash(terms: list[str]) -> str:
+    return text_hash("\n".join([SEGMENTATION, *terms]))
+
+
 def passage_id(source: str, position: int) -> str:
     return "p" + hashlib.sha256(f"{source}\0{position}".encode()).hexdigest()[:15]
 
@@ -329,8 +333,12 @@ class Store:
             key, rows = self._published_key(), self._published_rows()
             terms, learned = self.terms(), self._learned_hash()
             digest = self._cached("entries", lambda: _published_digest(rows, terms, learned), key)
-            return PublishedState(digest, dict(rows), text_hash("\n".join([SEGMENTATION, *terms])), learned,
-                                  SEGMENTATION)
+            return PublishedState(digest, dict(rows), _terms_hash(terms), learned, SEGMENTATION)
+
+    def cut_state(self) -> tuple[str, str]:
+        """How texts are cut into words now, as an index records it (`Sources`): the hash of
+        the shop terms and of the cut (`PublishedState.terms`), and the cut on its own."""
+        return _terms_hash(self.terms()), SEGMENTATION
 
     def published_script(self) -> tuple[int, int]:
         """(traditional-only, simplified-only) characters of the published entries' standard

@@ -428,6 +428,62 @@ def test_a_change_of_shop_terms_rebuilds_without_a_warning(kb, built, caplog, ol
     assert _current(kb) != before and _rebuild_notes(caplog) == []
 
 
+def _with_passage(kb, source: str, text: str) -> None:
+    from kefu.kb.importers.records import Passage
+
+    kb.import_entries([], source=source, passages=[Passage(source, 0, text)])
+
+
+def test_a_passage_index_cut_into_words_another_way_says_why_it_is_rebuilt(kb, embedder, monkeypatch, caplog):
+    """The passage index (imported documents) was rebuilt after an upgrade that cuts words
+    another way with only its `indexing` progress: it says why, as the entry index does. The
+    rebuild a new document or the shop terms ask for warns of nothing."""
+    _with_passage(kb, "guide.txt", "退货要在七天内申请")
+    before = kb.passage_index().folder
+    kb.close()
+    embedder.encoded.clear()
+    monkeypatch.setattr("kefu.kb.store.SEGMENTATION", "another cut")  # as a later kefu would cut
+    later = KnowledgeBase(kb.home, [embedder])
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            index = later.passage_index()
+            later.passage_index()
+        assert index.folder != before and index.n_entries == 1 and embedder.encoded == []
+        assert _rebuild_notes(caplog) == ["rebuilding the passage index: kefu's word segmentation changed (upgrade)"]
+        assert index.sources.segmentation == "another cut"
+        caplog.clear()
+        _with_passage(later, "invoice.txt", "发票在订单页申请")
+        with caplog.at_level("INFO", logger="kefu"):
+            assert later.passage_index().n_entries == 2
+        assert [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()] == []
+        later.add_terms(["七天无理由"])
+        with caplog.at_level("INFO", logger="kefu"):
+            later.passage_index()
+        assert _rebuild_notes(caplog) == []
+        assert "rebuilding the passage index: the shop terms changed" in [r.getMessage() for r in caplog.records]
+    finally:
+        later.close()
+
+
+def test_a_passage_index_of_a_kefu_that_recorded_no_cut_is_rebuilt_as_made_by_an_older_kefu(kb, embedder,
+                                                                                        monkeypatch, caplog):
+    _with_passage(kb, "guide.txt", "退货要在七天内申请")
+    folder = kb.passage_index().folder
+    rows = folder / json.loads((folder / "meta.json").read_text(encoding="utf-8"))["files"]["rows"]
+    data = json.loads(rows.read_text(encoding="utf-8"))
+    data.pop("sources", None)  # as the passage index was written before it recorded any
+    rows.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    kb.close()
+    monkeypatch.setattr("kefu.kb.store.SEGMENTATION", "another cut")
+    later = KnowledgeBase(kb.home, [embedder])
+    try:
+        with caplog.at_level("WARNING", logger="kefu"):
+            assert later.passage_index().sources.segmentation == "another cut"
+        assert _rebuild_notes(caplog) == ["rebuilding the passage index: the index was made by an older kefu"]
+    finally:
+        later.close()
+
+
 def test_terms_become_single_tokens_in_the_rebuilt_index(kb, make_entry):
     kb.import_entries([make_entry("fast", "闪电退款怎么申请", "在订单页申请")])
     index = kb.index()
