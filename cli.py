@@ -183,10 +183,12 @@ def handle_errors(fn):
                 with sigterm_stops():
                     result = fn(*args, **kwargs)
             except SystemExit:  # the command's own failure status (import: a failed file)
+                when_stopped(None)
                 sys.stdout.flush()
                 if (behind := _index_behind()) is not None:
                     to_stderr(f"Error: {behind}")
                 raise
+            when_stopped(None)  # done: its output says what it did, not a stop after it
             # Written out here, where a reader that went away is caught, not at exit.
             sys.stdout.flush()
             if (behind := _index_behind()) is not None:
@@ -233,9 +235,10 @@ def handle_errors(fn):
     return wrapper
 
 
-def when_stopped(done: Callable[[], tuple[dict, str] | None]) -> None:
+def when_stopped(done: Callable[[], tuple[dict, str] | None] | None) -> None:
     """Tell a stop of this command what it has done so far (`_stopped`): `done()` gives the
-    JSON its --json error carries as `done` and the line stderr gets ("" for none), or None."""
+    JSON its --json error carries as `done` and the line stderr gets ("" for none), or None;
+    `done` None once the command has ended."""
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta["kefu.done"] = done
@@ -246,7 +249,8 @@ def _stopped(signum: int) -> NoReturn:
     on stderr, exit status 128 + the signal's number (130, 143, 129) as a shell reports
     it, and with --json the error on stdout too, as any failed command has it
     (`interrupted_error`): a script reading stdout as JSON got nothing at all. Not after
-    the command printed its JSON already (`kefu serve --json` announcing the server).
+    the command printed its JSON already (`kefu serve --json` announcing the server, any
+    command's output or error before its store is closed).
     What the command had done (`when_stopped`: an import's files already in the store)
     comes with it, under the error's `done` and on a line of its own on stderr."""
     from kefu.__main__ import interrupted_error
@@ -262,6 +266,7 @@ def _stopped(signum: int) -> NoReturn:
             to_stderr(said)
     if ctx is not None and ctx.meta.get("kefu.json") and not _STDOUT["emitted"]:
         try:
+            _STDOUT["emitted"] = True
             click.echo(json.dumps(error, ensure_ascii=False, indent=2))
             sys.stdout.flush()
         except (OSError, ValueError):  # stdout's reader gone too: no one to tell
@@ -354,17 +359,34 @@ class JsonErrorsGroup(click.Group):
             raise
 
     def invoke(self, ctx: click.Context):
+        import signal
+
+        failed = None
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
             _name_the_variable(exc)
             self._echo_error(ctx, exc)
+            failed = exc
             raise
+        except KeyboardInterrupt:  # outside the command's own handling (handle_errors): as it closes
+            _stopped(signal.SIGINT)
+        finally:
+            # The store is closed here, not as click's main leaves the context: Ctrl-C
+            # there, the command's output printed, was click's to handle (`Aborted!`,
+            # status 1, which a script reads as an error of kefu's), not a stop (130).
+            try:
+                ctx.close()
+            except KeyboardInterrupt:
+                if failed is not None:
+                    failed.show()  # the command's error, which click no longer gets to print
+                _stopped(signal.SIGINT)
 
     @staticmethod
     def _echo_error(ctx: click.Context, exc: click.ClickException) -> None:
         if ctx.meta.get("kefu.json") and not isinstance(exc, IndexBehind):
             try:
+                _STDOUT["emitted"] = True  # a stop as the store closes adds no second object
                 click.echo(json.dumps(error_json(exc), ensure_ascii=False, indent=2))
             except OSError:  # stdout's reader gone (`kefu … --json | true`): the message and status still come
                 _to_devnull(sys.stdout)

@@ -3367,6 +3367,38 @@ def test_an_import_into_a_new_folder_stopped_before_anything_went_in_leaves_no_e
     assert [e["question"] for e in json.loads(run("--data-dir", str(new), "list", "--json").output)] == ["多久发货"]
 
 
+# Ctrl-C in a child process as its store is closed, once the command's output is out
+CTRL_C_AS_THE_STORE_CLOSES = (FAKE_MODELS + "\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                              "import kefu.kb.store as st\nclose = st.Store.close\n"
+                              "def close_then_ctrl_c(self):\n    close(self)\n"
+                              "    os.kill(os.getpid(), signal.SIGINT)\n"
+                              "st.Store.close = close_then_ctrl_c")
+
+
+def test_ctrl_c_as_a_command_closes_its_store_exits_130(home, run, tmp_path):
+    """Ctrl-C after a command printed its output, while its store was being closed, came to
+    click outside kefu's handling: `Aborted!` and status 1, which a script reads as an error
+    of kefu's. It is a stop like any other (130), and adds nothing to the output: no second
+    JSON object, no line of what an import had done (its report says it)."""
+    run("add", "--id", "k1", "-q", "多久发货", "-a", "当天发货")
+    stopped = _kefu_with(CTRL_C_AS_THE_STORE_CLOSES, "list", "--json")
+    assert stopped.returncode == 130 and "Aborted!" in stopped.stderr, (stopped.returncode, stopped.stderr)
+    assert "Traceback" not in stopped.stderr
+    assert [e["id"] for e in json.loads(stopped.stdout)] == ["k1"]  # the list alone
+    stopped = _kefu_with(CTRL_C_AS_THE_STORE_CLOSES, "show", "k1")
+    assert stopped.returncode == 130 and "当天发货" in stopped.stdout, (stopped.returncode, stopped.stderr)
+    faq = tmp_path / "faq.csv"
+    faq.write_text("question,answer\n可以开发票吗,可以\n", encoding="utf-8")
+    stopped = _kefu_with(CTRL_C_AS_THE_STORE_CLOSES, "import", str(faq), "--json")
+    assert stopped.returncode == 130, (stopped.returncode, stopped.stderr)
+    assert json.loads(stopped.stdout)["totals"]["added"] == 1
+    assert stopped.stderr.rstrip().endswith("Aborted!") and "before the stop" not in stopped.stderr, stopped.stderr
+    # a failed command's error is still told, its JSON the only object; the status is the stop's
+    stopped = _kefu_with(CTRL_C_AS_THE_STORE_CLOSES, "show", "nope", "--json")
+    assert stopped.returncode == 130 and json.loads(stopped.stdout)["error"]["code"] == "not_found", stopped.stdout
+    assert "Error: no entry with id 'nope'" in stopped.stderr and "Aborted!" in stopped.stderr, stopped.stderr
+
+
 def test_a_backup_is_made_when_its_progress_has_no_reader(home, run, tmp_path):
     """`backing up FILE (N MB)…` on a stderr without a reader ended the backup before it
     began, status 141, no backup made and an empty `.FILE.partial` left beside it."""
