@@ -10,6 +10,7 @@ import os
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -94,24 +95,28 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     # What is in the data folder before a store is made in it: a store this command makes
     # and leaves empty (every file failed) is removed again, with the folder if it was new.
     made = None if dry_run or (c.home / "kefu.db").exists() else _folder_state(c.home)
-    try:
-        kb = c.kb()
-        importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows, author()))
-        if not dry_run:  # stopped after a file went in, a script must learn that it did
-            new_home = c.home if made is not None else None
-            when_stopped(lambda: _imported_so_far(importer.done, files, new_home))
-        results = importer.run(files)
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a store it made holding nothing goes, as below
-        if made is not None and _holds_nothing(c.home / "kefu.db"):
+    new_home = c.home if made is not None else None
+    importer = None
+    with _reported_if_stopped(report_path, lambda signum: _stopped_report(
+            importer.done if importer is not None else [], files, new_home, skipped, dry_run, signum)):
+        try:
+            kb = c.kb()
+            importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows,
+                                                      author()))
+            if not dry_run:  # stopped after a file went in, a script must learn that it did
+                when_stopped(lambda: _imported_so_far(importer.done, files, new_home))
+            results = importer.run(files)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a store it made holding nothing goes, as below
+            if made is not None and _holds_nothing(c.home / "kefu.db"):
+                c.close()
+                _undo_new_store(c.home, made)
+            raise
+        entries = kb.store.count()
+        if made is not None and not entries and not kb.store.passage_count():
             c.close()
             _undo_new_store(c.home, made)
-        raise
-    entries = kb.store.count()
-    if made is not None and not entries and not kb.store.passage_count():
-        c.close()
-        _undo_new_store(c.home, made)
-    elif not dry_run:
-        kb.build_index()  # a failure here is told after the summary (handle_errors)
+        elif not dry_run:
+            kb.build_index()  # a failure here is told after the summary (handle_errors)
     report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
               "totals": _import_totals(results), "entries": entries, "skipped_files": skipped}
     if made is not None and not (c.home / "kefu.db").exists():
@@ -166,6 +171,42 @@ def _imported_so_far(done: list, files: list[Path], new_home: Path | None = None
     said += (" (importing them all again is safe: rows already in come back unchanged)" if remaining
              else " (the index catches up at the next search)")
     return data, said
+
+
+@contextlib.contextmanager
+def _reported_if_stopped(report_path: Path | None, report: Callable[[int], dict]):
+    """An import stopped (Ctrl-C, SIGTERM, SIGHUP) inside the block writes the --report file
+    it was asked for all the same: `report(signum)`. Without it a script (or a person back
+    at the terminal) found no report at all, or an earlier run's. One that cannot be written
+    is said on stderr; the stop goes on, with its status."""
+    try:
+        yield
+    except KeyboardInterrupt as stopped:
+        if report_path is not None:
+            import signal
+
+            text = json.dumps(report(getattr(stopped, "signum", signal.SIGINT)), ensure_ascii=False, indent=2)
+            try:
+                report_path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                to_stderr(f"warning: could not write the report to {report_path}: {exc.strerror or exc}")
+        raise
+
+
+def _stopped_report(done: list, files: list[Path], new_home: Path | None, skipped: list[str], dry_run: bool,
+                    signum: int) -> dict:
+    """The --report of an import stopped by `signum`: the summary's fields for the files it
+    finished (`_imported_so_far`), the files it had not (`remaining`), and as its `error` the
+    `interrupted` error a stopped command gives (no `entries`: the store was not read again)."""
+    from kefu.__main__ import interrupted_error
+
+    data, _ = _imported_so_far(done, files, new_home)
+    report = {"files": data["files"], "dry_run": dry_run, "totals": data["totals"], "remaining": data["remaining"],
+              "skipped_files": skipped}
+    if "no_store" in data:
+        report["no_store"] = data["no_store"]
+    report["error"] = interrupted_error(signum)["error"]
+    return report
 
 
 def _folder_state(home: Path) -> tuple[Path, set[str] | None]:

@@ -3305,6 +3305,39 @@ def test_an_import_stopped_between_files_says_which_went_in(home, run, fake_mode
     assert [(f["added"], f["unchanged"]) for f in again["files"]] == [(0, 1), (0, 1), (1, 0)]
 
 
+@pytest.mark.parametrize("sig, status, said", [("SIGTERM", 143, "Terminated"), ("SIGINT", 130, "Aborted!")])
+def test_an_import_stopped_writes_the_report_it_was_asked_for(home, run, tmp_path, sig, status, said):
+    """`kefu import a b c --report rep.json` stopped after a went in wrote no report: a
+    nightly job found none, or the one of the night before. It writes what was done, as the
+    `--json` error's `done` says it, with that error: the import was interrupted."""
+    names = []
+    for n in range(3):
+        names.append(str(tmp_path / f"faq{n}.jsonl"))
+        Path(names[-1]).write_text(json.dumps({"id": f"f{n}", "question": f"问题{n}", "answer": "答"},
+                                              ensure_ascii=False) + "\n", encoding="utf-8")
+    report = tmp_path / "rep.json"
+    report.write_text('{"files": [], "totals": {"added": 9}}', encoding="utf-8")  # last night's
+    def stop_at(stage: str, done: int) -> str:  # as `_stop_at`, with `sig`
+        return ("signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                + _stop_at(stage, done).replace("signal.SIGTERM", f"signal.{sig}"))
+    stopped = _kefu_with(stop_at("files", 1), "import", *names, "--report", str(report))
+    assert stopped.returncode == status and said in stopped.stderr, (stopped.returncode, stopped.stderr)
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [(f["file"], f["status"], f["added"]) for f in data["files"]] == [(names[0], "imported", 1)]
+    assert data["totals"]["added"] == 1 and data["remaining"] == names[1:] and data["dry_run"] is False
+    assert data["error"] == {"message": said, "type": "KeyboardInterrupt" if sig == "SIGINT" else "Terminated",
+                             "code": "interrupted", "signal": sig}
+    # stopped before anything went in, into a new folder: the report says no store was made
+    new = tmp_path / "new"
+    stopped = _kefu_with(stop_at("rows", 1), "--data-dir", str(new), "import", names[0],
+                         "--report", str(report), "--json")
+    assert stopped.returncode == status, stopped.stderr
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["files"] == [] and data["remaining"] == [names[0]] and data["no_store"] == str(new)
+    assert data["error"]["code"] == "interrupted" and not new.exists()
+    assert json.loads(stopped.stdout)["error"]["done"]["remaining"] == [names[0]]
+
+
 def test_an_import_stopped_as_it_indexes_has_every_file_in(home, run, tmp_path):
     """Stopped after its last file, while the index is brought up to date: every file is
     listed as done, none remaining, and the next search finds them."""
