@@ -214,8 +214,9 @@ _OFFERS = (
     r"(?:日赚|日入|月入|躺赚|轻松赚)[\d一二三四五六七八九十百千万几]+(?:元|块)?",
 )
 # What comes with an application or an offer, and says nothing else: who writes (我们是工厂, 我们是
-# 做直播带货的), experience, terms asked, prices offered, a contact asked for (麻烦回覆, 加个微信).
-# Never a clause of its own: 有什么条件 alone may ask of free shipping.
+# 做直播带货的), experience, terms asked, prices offered, a contact asked for (麻烦回覆, 加个微信),
+# the post or kind of work wanted (做客服, 在家打字那种), haste (急, 在线等).
+# Never a clause of its own: 有什么条件 alone may ask of free shipping, 急 of a parcel.
 _PITCH = (r"(?:我们|我司|我们这边|我这边|我)(?:是|这边是)(?:一家)?(?:专业)?(?:做)?[^,]{0,8}?"
           r"(?:工厂|厂家|公司|机构|团队|工作室|mcn|供应商|服务商|的)",
           r"(?:我|本人)?有[\d一二两三四五六七八九十几多]*年?(?:的)?(?:相关)?(?:工作)?经验",
@@ -225,7 +226,10 @@ _PITCH = (r"(?:我们|我司|我们这边|我这边|我)(?:是|这边是)(?:一�
           r"有意(?:向)?(?:的话)?(?:请)?(?:联系|回复|私聊|加微信)(?:我)?|(?:加|留)(?:个|一下)?(?:微信|vx|v|联系方式|电话)",
           r"(?:要|想)?了解一下|感兴趣(?:的话)?|[\d一二三四五六七八九十几两半]+(?:毛|块|元)钱?一(?:条|单|个)|"
           r"在家(?:就能|就可以|也能|可以)?(?:做|赚钱|操作)|时间自由|(?:提升|提高|增加)(?:店铺)?(?:销量|流量|排名)|"
-          r"谢谢|感谢|麻烦了")
+          r"谢谢|感谢|麻烦了",
+          rf"(?:做|当|干)(?:{_JOB})|(?:在家|线上|网上|手机上)(?:打字|录入|做|干|操作)?的?那种(?:工作|兼职)?"
+          r"(?:可以|行|也行|也可以)?",
+          r"(?:很|挺|非常|特别|比较)?急+|在线等|急用钱")
 _OFFER = re.compile("|".join(f"(?:{p})" for p in _OFFERS))
 _PITCH_DETAIL = re.compile("|".join(f"(?:{p})" for p in _PITCH))
 _PITCH_CLAUSE = re.compile(r"[^,.!?;:~\s。]+")

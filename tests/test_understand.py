@@ -1361,3 +1361,24 @@ def test_a_customers_question_with_a_job_or_business_word_is_a_customers(message
     """The reverted rule caught 26 of 44 such questions on one word (合作, 招商, 推广, 兼职); this
     one reads whole clauses, so none of these changes in any way (not_for_us is all it reads)."""
     assert not not_for_us(message)
+
+
+@pytest.mark.parametrize("message", [
+    "想做兼职，在家打字那种可以吗", "我想求职，做客服", "你好，我想应聘，急！", "想找个兼职，手机上做的那种",
+    "我想求职，当主播", "您好，想应聘客服，急急急", "想做兼职，在家录入的那种行吗", "我想應聘，很急！", "我想求職，做客服"])
+def test_an_application_naming_the_post_the_kind_of_work_or_its_haste_is_no_customers(message):
+    """想做兼职，在家打字那种可以吗, 我想求职，做客服 and 你好，我想应聘，急！ were read as a
+    customer's: the clause after the application (the post, the kind of work, 急) was no clause
+    that comes with one."""
+    assert not_for_us(message)
+    assert understand(message, "投诉").intent not in ("complaint", "thanks")
+
+
+@pytest.mark.parametrize("message", [
+    "急！我的快递到哪了", "很急，什么时候发货", "急急急，退款什么时候到", "在线等，衣服能退吗", "急", "做客服",
+    "做客服的衣服有工装款吗", "我做客服的，能开发票吗", "在家穿的那种可以吗", "我想要粉色，那种可以吗",
+    "在家打字用的键盘有吗", "我想应聘，面试穿哪件好", "我在做兼职，急！快递能放驿站吗"])
+def test_haste_a_post_or_a_kind_of_work_alone_or_beside_a_shop_question_is_a_customers(message):
+    """急, 做客服 and 在家…那种 count only beside an application: alone, or beside a shop question,
+    they are a customer's."""
+    assert not not_for_us(message)
