@@ -613,6 +613,59 @@ def test_store_weather_and_care_questions_get_their_entries_and_neighbours_keep_
     assert _misanswered(_suggested(helper, table), table) == {}
 
 
+# A city's store got the platforms entry (在北京有店吗: 你们家在京东有店吗 shares 在…有店吗) or the
+# warehouse one (你们店在哪个城市: 仓库在哪个城市); k236 had no phrasing naming a place. The
+# platforms questions beside them keep k233, the warehouse and authenticity ones their entries.
+CITY_STORE = [
+    ("在北京有店吗", {"k236"}),
+    ("在上海有门店吗", {"k236"}),
+    ("广州有没有线下店", {"k236"}),
+    ("你们店在哪个城市", {"k236"}),
+    ("北京哪里能买到实物", {"k236"}),
+    ("深圳有你们的专柜吗", {"k236"}),
+    ("杭州有实体店可以逛吗", {"k236"}),
+    ("成都能去店里试穿吗", {"k236"}),
+    ("你们门店地址在哪", {"k236"}),
+    ("南京有没有你们的体验店", {"k236"}),
+    ("我在武汉，附近有你们的店吗", {"k236"}),
+    ("想在重庆线下买，有店吗", {"k236"}),
+    ("你們在台北有門市嗎", {"k236"}),
+    ("西安哪里可以看到你们的衣服实物", {"k236"}),
+    ("商场里有你们的专柜吗", {"k236"}),
+    ("天津有没有线下门店可以自提", {"k236"}),
+    ("你们在厦门开实体店了没", {"k236"}),
+    ("哪里有你们的线下门店", {"k236"}),
+    ("昆明有没有你们的店可以试衣服", {"k236"}),
+]
+NEAR_CITY_STORE = [
+    ("你们在京东有店吗", {"k233"}),
+    ("天猫旗舰店是哪个", {"k233"}),
+    ("淘宝上哪家是你们的官方店", {"k233"}),
+    ("拼多多有你们家的店吗", {"k233"}),
+    ("抖音上那个店是你们开的吗", {"k233"}),
+    ("京东自营有你们的东西吗", {"k233"}),
+    ("你们有几个网店", {"k233"}),
+    ("在天猫买和在京东买售后一样吗", {"k233"}),
+    ("小红书上有你们的店铺吗", {"k233"}),
+    ("你們在蝦皮有開店嗎", {"k233"}),
+    ("京东上搜到好几家，哪家是正规的", {"k233"}),
+    ("淘宝店和天猫店是一个老板吗", {"k233"}),
+    ("快手上那家店是不是你们的", {"k233"}),
+    ("你们从哪个城市发货", {"k008"}),
+    ("你们在哪个城市发货", {"k008"}),
+    ("发货仓在哪里", {"k008"}),
+    ("你们店是卖什么的", {"k006"}),
+    ("跟专柜买的对比不一样，是不是假的", {"k192"}),
+    ("可以拿去专柜验货吗", {"k007"}),
+]
+
+
+def test_a_store_in_a_city_gets_the_physical_store_entry_and_platform_questions_keep_theirs(assistant):
+    helper, _ = assistant
+    table = CITY_STORE + NEAR_CITY_STORE
+    assert _misanswered(_suggested(helper, table), table) == {}
+
+
 def test_a_job_application_or_business_offer_gets_no_entrys_answer_on_the_shipped_corpus(assistant):
     """我想应聘你们的客服 got the complaint entry's apology and a supervisor's callback,
     你们招不招兼职客服 the service hours (tests/data/not_for_us.json: all its offers)."""
