@@ -666,6 +666,47 @@ def test_a_store_in_a_city_gets_the_physical_store_entry_and_platform_questions_
     assert _misanswered(_suggested(helper, table), table) == {}
 
 
+# A forecast asked no parcel question, yet the bad-weather shipping entry answered it with
+# confidence (明天会刮台风吗 0.78, 最近北方是不是下大雪了 0.73, 台风几号登陆啊 0.64) or as a second
+# answer (明天杭州会不会下雨啊 0.58): its short phrasings were mostly the weather (台风要来了,
+# 大雪天…是不是). Those forecasts with no other entry near get no good match.
+FORECASTS = ["明天会刮台风吗", "最近北方是不是下大雪了", "外面雪下得好大", "明天杭州会不会下雨啊", "台风几号登陆啊",
+             "你们那里下雪了没有", "今天上海热不热", "后天会下雪吗", "广州最近是不是一直下雨", "明天台北會下雨嗎",
+             "杭州下周天气预报", "北京明天几度"]
+FORECASTS_NO_MATCH = {"最近北方是不是下大雪了", "外面雪下得好大", "台风几号登陆啊", "你们那里下雪了没有", "今天上海热不热",
+                      "后天会下雪吗", "广州最近是不是一直下雨", "明天台北會下雨嗎", "杭州下周天气预报", "北京明天几度"}
+WEATHER_PARCELS = [
+    ("明天有台风，包裹会不会晚到", {"k237"}),
+    ("雨下这么大，快递小哥今天还送件吗", {"k237"}),
+    ("天气这么差，我的货是不是要延迟了", {"k237"}),
+    ("下雪了还发货吗", {"k237"}),
+    ("高温天气会影响发货吗", {"k237"}),
+    ("台风过境，我的包裹还能按时到吗", {"k237"}),
+    ("暴雪天快递还揽收吗", {"k237"}),
+    ("下大雨快递员不送件了怎么办", {"k237"}),
+    ("我们这里发大水了，物流还走得了吗", {"k237"}),
+    ("颱風天包裹延誤會賠嗎", {"k237"}),
+    ("天气原因物流停了，订单要等多久", {"k237"}),
+]
+
+
+def test_a_weather_forecast_gets_no_bad_weather_answer_and_a_parcel_in_bad_weather_does(assistant):
+    helper, _ = assistant
+    stored = _stored_phrasings()
+    assert not [m for m in FORECASTS if m in stored]
+    answered = {}
+    for message in FORECASTS:
+        s = helper.suggest(message)
+        # offered at most ("您是想了解…吗"), never answered with
+        if any(h.id == "k237" and h.confidence >= 0.5 for h in s.hits) \
+                or any("k237" in d.entry_ids for d in s.drafts if d.style not in ("confirm", "clarify")) \
+                or (message in FORECASTS_NO_MATCH) != s.no_match:
+            answered[message] = (s.no_match, [(h.id, h.confidence) for h in s.hits[:3]])
+    assert answered == {}
+    table = STORE_WEATHER_CARE[4:10] + WEATHER_PARCELS
+    assert _misanswered(_suggested(helper, table), table) == {}
+
+
 def test_a_job_application_or_business_offer_gets_no_entrys_answer_on_the_shipped_corpus(assistant):
     """我想应聘你们的客服 got the complaint entry's apology and a supervisor's callback,
     你们招不招兼职客服 the service hours (tests/data/not_for_us.json: all its offers)."""
