@@ -447,6 +447,17 @@ def _flags_on_masked(text: str, flags: list, mask: Callable[[str], str]) -> list
     return [out[i] for i in sorted(out)]
 
 
+@migration
+def m031_index_suggestions_by_time_and_id(db: sqlite_utils.Database) -> None:
+    # Statistics count each closed day's feedback by the day's suggestions: their ids, in
+    # the order of their times. With the time alone indexed, each id was read from its row
+    # (~5 KB of hits and drafts a suggestion): the first statistics load on a year's log read
+    # ~440 MB of the store, ~130 MB with this index. It holds what the one on the time alone
+    # (m005) held, which it replaces.
+    db.execute("drop index if exists idx_suggestions_at")
+    db["suggestions"].create_index(["at", "id"])
+
+
 def apply(db: sqlite_utils.Database, read_only: bool = False) -> None:
     """Apply every migration not yet recorded in `_migrations`, each in its own transaction.
     Two processes opening a store that needs migrating (a server and a CLI command
