@@ -198,15 +198,21 @@ def counts(db, since: str | None, until: str | None) -> dict:
     shown = db.execute(f"select id, {_LOCAL_DAY.format('at')}, intent, no_match, top_entry from suggestions"
                        " where at >= ? and superseded_by is null" + (" and at < ?" if high else ""),
                        [low, high] if high else [low]).fetchall()
-    asked = [r for r in shown if r[2] not in CHIT_CHAT]
+    # One pass over the rows for all their figures: the first load counts a year's days.
+    asked = asked_no_match = 0
     day: Counter = Counter()
     stage: Counter = Counter()
-    for r in shown:
-        day[r[1], "shown"] += 1
+    for _, local, intent, no_match, _ in shown:
+        day[local, "shown"] += 1
         # kefu's own flag, apart from the agents' "no_match" reports counted below: one
         # message flagged and reported counted twice under one key. Not a greeting's.
-        day[r[1], "no_match_flagged"] += r[3] if r[2] not in CHIT_CHAT else 0
-        stage[STAGE.get(r[2], r[2] or "?"), "shown"] += 1
+        if intent in CHIT_CHAT:
+            day[local, "no_match_flagged"] += 0
+        else:
+            day[local, "no_match_flagged"] += no_match
+            asked += 1
+            asked_no_match += no_match
+        stage[STAGE.get(intent, intent or "?"), "shown"] += 1
     acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
     # helpful" on drafts that answered none), so have no learning event: counted from the log.
@@ -239,9 +245,14 @@ def counts(db, since: str | None, until: str | None) -> dict:
         if entry_id is None and action != "no_match":
             untaught.append((local, action))
     intent_of = {r[0]: r[2] for r in shown}
+    first_draft = any_draft = edited = 0
     for sid, a in acts.items():
-        for action, _ in a:
+        said_how = [action for action, _ in a]
+        for action in said_how:
             stage[STAGE.get(intent_of.get(sid), "?"), action] += 1
+        first_draft += ("accept", 1) in a
+        any_draft += "accept" in said_how
+        edited += "edit" in said_how
     events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action from learn_events"
                         " where at >= ?" + (" and at < ?" if high else ""), [low, high] if high else [low]).fetchall()
     for local, action in [(e[0], e[2]) for e in events] + untaught:
@@ -256,10 +267,8 @@ def counts(db, since: str | None, until: str | None) -> dict:
     reported = db.execute(f"select e.entry_id, {shown_top.format('top_entry')}, {shown_top.format('at')}"
                           " from learn_events e where e.action = 'no_match' and e.at >= ?"
                           + (" and e.at < ?" if high else ""), [low, high] if high else [low]).fetchall()
-    return {"shown": len(shown), "asked": len(asked), "asked_no_match": sum(r[3] for r in asked),
-            "acted_on": len(acts), "first_draft": sum(1 for a in acts.values() if ("accept", 1) in a),
-            "any_draft": sum(1 for a in acts.values() if any(x == "accept" for x, _ in a)),
-            "edited": sum(1 for a in acts.values() if any(x == "edit" for x, _ in a)),
+    return {"shown": len(shown), "asked": asked, "asked_no_match": asked_no_match,
+            "acted_on": len(acts), "first_draft": first_draft, "any_draft": any_draft, "edited": edited,
             "actions": _pairs(Counter([e[2] for e in events] + [a for _, a in untaught])),
             "top_shown": _pairs(Counter(r[4] for r in shown if not r[3] and r[4] is not None)),
             "events": _pairs(Counter((e[1], e[2]) for e in events)),
@@ -269,14 +278,14 @@ def counts(db, since: str | None, until: str | None) -> dict:
 
 def _pairs(counter: Counter) -> list[list]:
     """A counter as JSON keeps it: [key..., count] (keys may be None or tuples)."""
-    return [[*(k if isinstance(k, tuple) else (k,)), n] for k, n in counter.items()]
+    return [[*k, n] if isinstance(k, tuple) else [k, n] for k, n in counter.items()]
 
 
 def _summed(parts: list[dict], name: str) -> Counter:
     total: Counter = Counter()
     for part in parts:
-        for *key, n in part[name]:
-            total[tuple(key) if len(key) > 1 else key[0]] += n
+        for row in part[name]:  # [key..., n]; a year's days are added up on the first load
+            total[tuple(row[:-1]) if len(row) > 2 else row[0]] += row[-1]
     return total
 
 
