@@ -597,7 +597,9 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
         # removed stay as they are.
         if kb.store.count() == 0:
             kb.add_terms(TERMS.read_text(encoding="utf-8").split(), author="sample")
-        report = kb.import_entries(read_entries(ENTRIES), on_conflict="skip", author="sample").counts()
+        # keep_shared: the sample is taken as shipped, phrasings two entries share included.
+        report = kb.import_entries(read_entries(ENTRIES), on_conflict="skip", author="sample",
+                                   keep_shared=True).counts()
     index = kb.index()
     out = {"data_dir": str(c.home), "models": c.models, "entries": kb.store.count(),
            "indexed": index.n_entries, "sample": report}
@@ -691,6 +693,7 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
         data["id"] = entry_id
     try:
         entry = c.kb().add(data, author=author())
+        _typed_notes(data.get("question"), data.get("similar", []))
     except DuplicateEntry as exc:  # point to the command that changes it
         raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
@@ -759,13 +762,30 @@ def edit(c: Context, entry_id, expected, expected_hash, as_json, **fields) -> No
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
     _check_if_hash(expected, expected_hash)
-    before = c.kb().store.get(entry_id).version
+    stored = c.kb().store.get(entry_id)
+    before = stored.version
     try:
         entry = c.kb().update(entry_id, changes, author=author(), expected_version=expected,
                               expected_hash=expected_hash)
     except DuplicateQuestion as exc:
         raise _renewing(c, exc) from None
+    # A new question may be one of the similar questions kept: those leave the list too.
+    _typed_notes(changes.get("question", stored.question), changes.get("similar", stored.similar),
+                 "question" in changes)
     _emit_saved(entry, before, as_json, "the entry already has these values")
+
+
+def _typed_notes(question: str | None, similar: list[str], given: bool = True) -> None:
+    """Notes on stderr, as the console flashes them after a save: a similar question left
+    out as the standard question itself, and a standard question long enough to be an
+    answer given as --question (saved all the same)."""
+    from kefu.kb.entry import LONG_QUESTION, same_as_question
+
+    for same in same_as_question(question, similar):
+        to_stderr(f"note: similar question {same.strip()!r} is the standard question itself, so it was left out")
+    if given and question and len(question.strip()) > LONG_QUESTION:
+        to_stderr(f"note: the standard question has {len(question.strip())} characters (more than {LONG_QUESTION}): "
+                  "saved, but is it an answer given as --question?")
 
 
 def _emit_saved(entry, before: int, as_json: bool, unchanged: str) -> None:

@@ -20,6 +20,10 @@ STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
 DEFAULT_CATEGORY = "其他"
 EDITABLE = ("question", "similar", "answer", "category", "tags", "status", "valid_from", "valid_to")
+# A standard question longer than this is saved, with a warning: the longest shipped one has
+# 22 characters and most answers have more than 80, so it is most likely an answer typed
+# into the question's box.
+LONG_QUESTION = 80
 
 
 def content_hash(content: dict) -> str:
@@ -320,6 +324,19 @@ def distinct_similar(question: str | None, similar: list[str]) -> list[str]:
     return out
 
 
+def same_as_question(question: str | None, similar: Iterable[str]) -> list[str]:
+    """The similar questions that are the standard question itself, compared as questions
+    are: `distinct_similar` leaves them out, and the editor who typed them is told so."""
+    key = question_key(question) if question else None
+    return [s for s in similar if s.strip() and question_key(s) == key]
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` holds a letter, digit or character of a script (not only
+    punctuation, symbols or emoji: ？？？ asks nothing a message could match)."""
+    return re.search(r"[^\W_]", text) is not None
+
+
 def normalize_category(category: str) -> str:
     """A category as stored: a standard one in traditional script gets its standard
     (simplified) name, so a Big5 file's 分類=售後 files its rows under 售后; a shop's own
@@ -436,6 +453,8 @@ def validate(data: dict) -> dict:
             if not isinstance(value, str) or not _clean(value):
                 raise InvalidEntry(name, "must be a non-empty string")
             out[name] = _bounded(name, _clean(value))
+    if "question" in out and not has_words(out["question"]):
+        raise InvalidEntry("question", "has no words (only punctuation, symbols or emoji)")
     if "\n" in out.get("question", ""):
         # A standard question is one line, as the console's field and a similar question
         # are; in an imported file a line break in it is most often a quote left open

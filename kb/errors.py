@@ -132,6 +132,31 @@ class DuplicateQuestion(InvalidEntry):
         self.state, self.bound = state, bound
 
 
+class DuplicateSimilar(InvalidEntry):
+    """A phrasing of the entry (`field`: a similar question, or its standard question) is
+    already a phrasing of another live entry (`entry_id`, whose standard question is
+    `other_question`): as a similar question there (`taken_as` "similar") or as its standard
+    question ("question"). Compared normalised (`question_key`), as DuplicateQuestion is.
+    Two entries with one phrasing make a message asking it go to whichever ranks first,
+    not the one the editor meant; a conflict with that entry, as DuplicateQuestion is."""
+
+    code = "conflict"
+
+    ADVICE = "one phrasing can lead to one entry only; remove it from one of them"
+
+    def __init__(self, field: str, text: str, entry_id: str, other_question: str, taken_as: str,
+                 where: str = "", row: str | None = None, advice: str = ADVICE):
+        # `where` and `row` as DuplicateQuestion takes them: the import's row, and the earlier
+        # row of the same file that made the other entry (not stored before the import is).
+        what = "similar question" if field == "similar" else "standard question"
+        there = "the standard question" if taken_as == "question" else "a similar question"
+        whose = f"{other_question!r}" + (f", from {row} of this file" if row else "")
+        super().__init__(field, f"{what} {text!r} is already {there} of entry {entry_id!r} ({whose}): {advice}")
+        if where:
+            self.args = (f"{where}, {self.args[0]}",)
+        self.text, self.entry_id, self.other_question, self.taken_as = text, entry_id, other_question, taken_as
+
+
 class ImportConflicts(KefuError):
     """Several rows of one file conflict with entries (`errors`: one DuplicateEntry,
     DuplicateQuestion or InvalidEntry per row, each naming its row): all are told at

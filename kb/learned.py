@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from .entry import Entry
-from .errors import EntryNotFound, KefuError, LearnedNotFound
+from .errors import DuplicateSimilar, EntryNotFound, KefuError, LearnedNotFound
 from .feedback import half_width, mask
 from .store import SQLITE_MAX_INTEGER, writing
 from .text import normalize, own_words, scrub
@@ -599,7 +599,10 @@ class LearnStore:
                                 " not one they accepted: move it to the entry that answers it, or reject it")
             entry = self._published(row.entry_id)
             if row.phrasing_key not in {phrase_key(p) for p in entry.phrasings}:
-                self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
+                try:
+                    self.store.update(entry.id, {"similar": entry.similar + [row.text]}, editor, action="learn")
+                except DuplicateSimilar as exc:  # another entry has the phrasing: which one answers it?
+                    raise _not_approved(row_id, exc) from None
             self._decide(row_id, "approved", editor)
             self._log(row_id, "approve", editor)
         return [row.entry_id]
@@ -820,6 +823,15 @@ class LearnStore:
 
     def _bump(self) -> None:
         _bump(self.db)
+
+
+def _not_approved(row_id: int, exc: DuplicateSimilar) -> DuplicateSimilar:
+    """`exc` as an approve's refusal: the phrasing is another entry's already, so the
+    editor decides which of the two answers it rather than removing it from one."""
+    refused = DuplicateSimilar(exc.field, exc.text, exc.entry_id, exc.other_question, exc.taken_as,
+                               advice=f"move it to entry {exc.entry_id!r} if that entry answers it, or reject it")
+    refused.args = (f"cannot approve learned phrasing {row_id}: {refused.reason}",)
+    return refused
 
 
 def _bump(db) -> None:

@@ -22,8 +22,9 @@ import sqlite_utils
 from . import migrations
 from .entry import (EDITABLE, Entry, category_key, check_window, content_hash, distinct_similar, legacy_when,
                     question_key, split_tags, validate, window_state)
-from .errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, ImportConflicts, InvalidEntry, InvalidTerm,
-                     KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound, VersionNotRestorable)
+from .errors import (DuplicateEntry, DuplicateQuestion, DuplicateSimilar, EntryNotFound, ImportConflicts, InvalidEntry,
+                     InvalidTerm, KefuError, SourceNotFound, StoreTooNew, VersionConflict, VersionNotFound,
+                     VersionNotRestorable)
 from .text import HALF_WIDTH, SEGMENTATION, normalize, normalize_term, script_evidence, to_simplified
 
 SQLITE_MAX_INTEGER = 2**63 - 1  # a bigger Python int bound to a query raises OverflowError
@@ -439,7 +440,8 @@ class Store:
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
-                       dry_run: bool = False, places: list[str] | None = None) -> ImportReport:
+                       dry_run: bool = False, places: list[str] | None = None,
+                       keep_shared: bool = False) -> ImportReport:
         """Add or update many entries in ONE transaction: all of them or none.
 
         `items` are already validated dicts; an entry with no id is keyed by its
@@ -451,7 +453,11 @@ class Store:
         report is exactly what would happen.
         `places` (one per item, e.g. "faq.xlsx, sheet 售后, row 5") name a conflicting row.
         Every conflicting row is told, not only the first: one row's error as it is,
-        several in one ImportConflicts.
+        several in one ImportConflicts. A row giving an entry a phrasing another entry
+        has (DuplicateSimilar) is such a conflict, or skipped with on_conflict "skip", as a
+        row with another entry's standard question is; `keep_shared` keeps those phrasings
+        and lists them in the report's notes instead (a knowledge base taken as it is: the
+        shipped sample, a benchmark's).
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
@@ -463,6 +469,8 @@ class Store:
             with self._writing():
                 # Kept up to date row by row: each write moves the marker the cached copy is kept by.
                 keys = {k: list(v) for k, v in self._question_keys().items()}
+                sims = {k: list(v) for k, v in self._similar_keys().items()}
+                shared = report.notes if keep_shared else None
                 for i, data in enumerate(items):
                     place = places[i] if places else where
                     # A failing row has written nothing (every check comes before the row's
@@ -471,7 +479,7 @@ class Store:
                     done = len(report.added), len(report.updated)
                     try:
                         previous = self._import_one(dict(data), on_conflict, author, place, source,
-                                                    report, prune, keys, written)
+                                                    report, prune, keys, written, sims, shared)
                     except (DuplicateEntry, InvalidEntry) as exc:
                         exc.place = place  # for a caller that knows more of the row than its name
                         conflicts.append(exc)
@@ -501,14 +509,21 @@ class Store:
 
     def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
                     source: str | None, report: ImportReport, prune: bool = False,
-                    keys: dict | None = None, written: dict[str, str] | None = None) -> str | None:
+                    keys: dict | None = None, written: dict[str, str] | None = None,
+                    sims: dict | None = None, shared: list[str] | None = None) -> str | None:
         """Import one row; the other source its entry was taken over from, if any.
-        `written`: entry id -> the row of this file that added or changed it earlier."""
+        `written`: entry id -> the row of this file that added or changed it earlier;
+        `sims` and `shared` as `_check_phrasings` takes them."""
         existing = self.find_existing(data, keys, where)
         if existing is None:
             given = data.get("id")
             try:
-                entry = self._add(data, author, "import", keys)
+                entry = self._add(data, author, "import", keys, sims, shared)
+            except DuplicateSimilar as exc:  # a phrasing of another entry: as for its question, below
+                if on_conflict == "skip":
+                    report.skipped.append(given)
+                    return None
+                raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
             except DuplicateQuestion as exc:  # a new id, with another entry's question
                 if on_conflict == "skip":
                     report.skipped.append(given)
@@ -546,7 +561,10 @@ class Store:
                 == existing.content_hash() if back else \
                 Entry(existing.id, **merged).content_hash() == existing.content_hash()
             if same and back:
-                entry = self._update(existing, {"status": data["status"]}, author, "import", keys)
+                try:
+                    entry = self._update(existing, {"status": data["status"]}, author, "import", keys, sims, shared)
+                except DuplicateSimilar as exc:  # another entry took a phrasing while it was archived
+                    raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update",
                                     "changes": {"status": ["archived", data["status"]]}})
@@ -563,7 +581,9 @@ class Store:
             else:
                 before = existing.content()
                 try:
-                    entry = self._update(existing, data, author, "import", keys)
+                    entry = self._update(existing, data, author, "import", keys, sims, shared)
+                except DuplicateSimilar as exc:
+                    raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
                 except InvalidEntry as exc:  # the merge with stored fields (dates) can clash
                     raise InvalidEntry(exc.field, f"{exc.reason} ({where}, updating {existing.id!r})") from None
                 report.updated.append(existing.id)
@@ -716,6 +736,51 @@ class Store:
             return keys
         return self._cached("question_keys", build, self.changes()["entries"])
 
+    def _similar_keys(self) -> dict[str, list[tuple[str, str, str, str]]]:
+        """question_key -> [(id, similar question, status, standard question)] of every
+        entry's similar questions, oldest entry first; cached as `_question_keys()` is."""
+        def build() -> dict:
+            keys: dict[str, list] = {}
+            for id_, question, similar, status in self.db.execute(
+                    "select id, question, similar, status from entries order by rowid"):
+                for text in json.loads(similar or "[]"):
+                    keys.setdefault(question_key(text), []).append((id_, text, status, question))
+            return keys
+        return self._cached("similar_keys", build, self.changes()["entries"])
+
+    def _check_phrasings(self, entry: Entry, before: Entry | None, keys: dict | None, sims: dict | None,
+                         shared: list[str] | None = None) -> None:
+        """DuplicateSimilar if a phrasing the entry newly has is another live entry's: a
+        similar question that is its standard or a similar question, or a standard question
+        that is its similar question (DuplicateQuestion tells two standard questions apart).
+        Only what `before` (the entry as stored, when live) did not have is checked: an
+        overlap stored before kefu refused them does not block editing the answer. With
+        `shared` (a list), each overlap is noted there and kept instead (the shipped sample)."""
+        if entry.status == "archived":
+            return
+        held = set() if before is None or before.status == "archived" else \
+            {question_key(p) for p in before.phrasings}
+        new = [(text, key) for text in entry.similar if (key := question_key(text)) not in held]
+        asked = question_key(entry.question) not in held
+        if not new and not asked:  # an answer edit, an archive: no map is read (or rebuilt)
+            return
+        keys = self._question_keys() if keys is None else keys
+        sims = self._similar_keys() if sims is None else sims
+        found = []
+        for text, key in new:
+            found += [DuplicateSimilar("similar", text, id_, question, "question")
+                      for id_, question, status in keys.get(key, []) if id_ != entry.id and status != "archived"]
+            found += [DuplicateSimilar("similar", text, id_, question, "similar")
+                      for id_, _, status, question in sims.get(key, []) if id_ != entry.id and status != "archived"]
+        if asked:
+            found += [DuplicateSimilar("question", entry.question, id_, question, "similar")
+                      for id_, _, status, question in sims.get(question_key(entry.question), [])
+                      if id_ != entry.id and status != "archived"]
+        if found and shared is None:
+            raise found[0]
+        if shared is not None:
+            shared += [f"entry {entry.id!r}: {exc.reason}" for exc in found]
+
     def _check_question(self, entry: Entry, keys: dict | None) -> None:
         """DuplicateQuestion if a live entry other than `entry` has its standard question."""
         if entry.status == "archived":
@@ -725,16 +790,22 @@ class Store:
                 raise DuplicateQuestion(id_, entry.question, **_unsuggested(self.get(id_)))
 
     @staticmethod
-    def _rekey(keys: dict | None, before: Entry | None, after: Entry) -> None:
-        """Bring an import's copy of `_question_keys()` up to date after a write."""
-        if keys is None:
-            return
-        if before is not None:
-            old = keys.get(question_key(before.question), [])
-            old[:] = [f for f in old if f[0] != before.id]
-        keys.setdefault(question_key(after.question), []).append((after.id, after.question, after.status))
+    def _rekey(keys: dict | None, before: Entry | None, after: Entry, sims: dict | None = None) -> None:
+        """Bring an import's copies of `_question_keys()` and `_similar_keys()` up to date after a write."""
+        if keys is not None:
+            if before is not None:
+                old = keys.get(question_key(before.question), [])
+                old[:] = [f for f in old if f[0] != before.id]
+            keys.setdefault(question_key(after.question), []).append((after.id, after.question, after.status))
+        if sims is not None:
+            for text in before.similar if before is not None else []:
+                old = sims.get(question_key(text), [])
+                old[:] = [f for f in old if f[0] != before.id]
+            for text in after.similar:
+                sims.setdefault(question_key(text), []).append((after.id, text, after.status, after.question))
 
-    def _add(self, data: dict, author: str | None, action: str, keys: dict | None = None) -> Entry:
+    def _add(self, data: dict, author: str | None, action: str, keys: dict | None = None,
+             sims: dict | None = None, shared: list[str] | None = None) -> Entry:
         for name in ("question", "answer"):
             if not data.get(name):
                 raise InvalidEntry(name, "is required")
@@ -744,13 +815,14 @@ class Store:
         now = _now()
         entry = Entry(id=entry_id, created_at=now, updated_at=now, author=author, version=1, **data)
         self._check_question(entry, keys)
+        self._check_phrasings(entry, None, keys, sims, shared)
         self._write(entry, insert=True)
         self._record(entry, None, action, author, now)
-        self._rekey(keys, None, entry)
+        self._rekey(keys, None, entry, sims)
         return entry
 
     def _update(self, entry: Entry, changes: dict, author: str | None, action: str,
-                keys: dict | None = None) -> Entry:
+                keys: dict | None = None, sims: dict | None = None, shared: list[str] | None = None) -> Entry:
         before = entry.content()
         after = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
         if "question" in changes or "similar" in changes:  # a new question may be a similar one
@@ -766,9 +838,10 @@ class Store:
         # live entry's question either, unchanged as its own question is.
         if question_key(new.question) != question_key(entry.question) or entry.status == "archived":
             self._check_question(new, keys)
+        self._check_phrasings(new, entry, keys, sims, shared)
         self._write(new, insert=False)
         self._record(new, before, action, author, now)
-        self._rekey(keys, entry, new)
+        self._rekey(keys, entry, new, sims)
         return new
 
     def _write(self, e: Entry, insert: bool) -> None:
@@ -976,6 +1049,13 @@ def _unsuggested(entry: Entry) -> dict:
     if bound:
         return {"state": state, "bound": bound}
     return {"state": "draft"} if entry.status == "draft" else {}
+
+
+def _placed(exc: DuplicateSimilar, where: str, row: str | None) -> DuplicateSimilar:
+    """`exc` naming the import's row (`where`) and, when an earlier row of the same file
+    made the other entry (`row`), that row: the entry is not stored before the import is."""
+    return DuplicateSimilar(exc.field, exc.text, exc.entry_id, exc.other_question, exc.taken_as, where,
+                            row if row != where else None)  # with no place per row, `row` is the file
 
 
 def _suffix(source: str) -> str:

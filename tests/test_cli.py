@@ -3702,3 +3702,30 @@ def test_ctrl_c_while_loading_with_stdout_or_stderr_closed_exits_130(closed):
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
                           preexec_fn=lambda: os.close(closed))
     assert done.returncode == 130
+
+
+def test_add_and_edit_refuse_another_entrys_phrasing_naming_it(home, run, faq):
+    """A similar question that is another entry's standard question was saved without a
+    word; a message asking it then went to the wrong entry."""
+    run("import", str(faq))
+    result = run("edit", "a3", "-s", "怎么退货", "-s", "可以開發票嗎？", "--json", ok=False)
+    assert result.exit_code == 1
+    error = json.loads(result.stdout or result.stderr)["error"]
+    assert (error["code"], error["field"], error["id"], error["type"]) == ("conflict", "similar", "a2", "DuplicateSimilar")
+    assert "'可以開發票嗎？' is already the standard question of entry 'a2' ('可以开发票吗')" in error["message"]
+    result = run("add", "-q", "发票抬头写错了", "-a", "可以重开。", "-s", "能开公司发票吗", ok=False)
+    assert result.exit_code == 1 and "is already a similar question of entry 'a2' ('可以开发票吗')" in result.stderr
+    assert json.loads(run("show", "a3", "--json").stdout)["similar"] == ["不想要了能退吗", "怎么退货"]
+
+
+def test_add_and_edit_note_what_was_left_out_and_a_question_that_looks_like_an_answer(home, run, faq):
+    run("import", str(faq))
+    result = run("edit", "a2", "-s", "发票怎么开", "-s", "可以開發票嗎")
+    assert "note: similar question '可以開發票嗎' is the standard question itself, so it was left out" in \
+        result.stderr.splitlines()
+    pasted = "亲，确认收货后七个工作日内开具电子发票，" * 5
+    result = run("add", "--id", "a4", "-q", pasted, "-a", "答。")
+    assert (f"note: the standard question has {len(pasted)} characters (more than 80): saved, but is it an answer "
+            "given as --question?") in result.stderr.splitlines()
+    result = run("add", "--id", "a5", "-q", "？？？", "-a", "答。", ok=False)
+    assert result.exit_code == 1 and "field 'question': has no words (only punctuation, symbols or emoji)" in result.stderr

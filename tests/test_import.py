@@ -2462,3 +2462,20 @@ def test_markdown_faq_bold_next_to_latin_letters_or_digits_goes(tmp_path):
     assert [r.data["answer"] for r in load(path).rows] == [
         "满99包邮\nVIP专享价\n尺码XL偏大请拍小一码\nVIP专享\n"
         "型号 AB__12__CD 和 AB**12**CD，函数 __init__，价格 5**2 和 3**4 元", "满59元包邮"]
+
+
+def test_a_row_with_another_entrys_phrasing_is_a_duplicate_conflict_naming_it(kefu, tmp_path):
+    """A row whose similar question is another entry's standard question was imported
+    without a word: the message then went to whichever entry ranked first."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "k2", "question": "能开发票吗？", "similar": ["发票怎么开"], "answer": "能开。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "f.csv").write_text("编号,标准问题,相似问题,答案\nk5,怎么退货,能開發票嗎,七天内申请。\n"
+                                    "k6,退货运费,新问题,买家承担。\n", encoding="utf-8")
+    result = kefu("import", "f.csv", code=1)
+    assert ("f.csv, line 2, field 'similar': similar question '能開發票嗎' is already the standard question of "
+            "entry 'k2' ('能开发票吗？')") in result.output
+    error = report(kefu("import", "f.csv", "--json", code=1))["files"][0]["error_detail"]
+    assert {k: error.get(k) for k in ("type", "code", "file", "line", "field", "id")} == {
+        "type": "DuplicateSimilar", "code": "conflict", "file": "f.csv", "line": 2, "field": "similar", "id": "k2"}
+    assert len(stored(tmp_path / "home")) == 1
+    assert counts(report(kefu("import", "f.csv", "--on-conflict", "skip", "--json"))["files"][0]) == (1, 0, 0, 1, 0)

@@ -1971,3 +1971,23 @@ def test_stats_read_no_shown_suggestions_hits(shop):
     shop.store.db.conn.commit()
     report = usage(shop.store.db)
     assert (report.shown, report.by_category) == (1, {"售前": {"shown": 1}})
+
+
+def test_approving_a_phrasing_another_entry_has_is_refused_saying_to_move_or_reject_it(shop):
+    """An approve gives the entry a similar question: one another entry already has would
+    send the message to whichever ranked first. Refused, the row left for the editor."""
+    from kefu.kb.errors import DuplicateSimilar
+
+    learner = Learner(shop)
+    learner.record([accept("郵費多少錢？", "delivery", "xiaomei")])
+    row_id = learner.store.rows()[0].id
+    before = shop.store.get("delivery").version
+    with pytest.raises(DuplicateSimilar) as info:
+        learner.decide("approve", [row_id], "editor1")
+    assert str(info.value) == (f"cannot approve learned phrasing {row_id}: similar question '郵費多少錢？' is already a "
+                               "similar question of entry 'ship' ('运费怎么算'): move it to entry 'ship' if that entry "
+                               "answers it, or reject it")
+    assert (info.value.entry_id, shop.store.get("delivery").version) == ("ship", before)
+    assert learner.store.get(row_id).status == "candidate"
+    learner.move(row_id, "ship", "editor1")  # where the editor says it belongs: ship has it already
+    assert [r.status for r in learner.store.rows() if r.entry_id == "ship"] == ["known"]

@@ -59,8 +59,8 @@ def test_a_similar_question_that_is_the_standard_question_is_dropped_by_every_wr
 
     e = store.add(make_entry("e1", question="同义重复", similar=["同义重复", "a", "a"]))
     assert e.similar == ["a"]
-    e = store.add(make_entry("e2", question="能開發票嗎？", similar=["能开发票吗", "发票怎么开", "發票怎麼開？", "Ａ"]))
-    assert e.similar == ["发票怎么开", "Ａ"]
+    e = store.add(make_entry("e2", question="能開發票嗎？", similar=["能开发票吗", "发票怎么开", "發票怎麼開？", "Ｃ"]))
+    assert e.similar == ["发票怎么开", "Ｃ"]
     # an update of the similar questions alone, or of the question to one of them
     assert store.update("e1", {"similar": ["同义重复！", "b"]}).similar == ["b"]
     assert store.update("e1", {"question": "b"}).similar == []
@@ -1692,3 +1692,94 @@ def test_a_result_derived_from_the_log_before_a_restore_is_not_kept_after_it(tmp
         assert s.mined("counted before") is None and s.mined("kept") is None
     finally:
         s.close()
+
+
+# -- one phrasing, one entry ---------------------------------------------------------------
+
+def test_a_similar_question_that_is_another_entrys_phrasing_is_refused_naming_it(store, make_entry):
+    """怎么申请开发票？ added to a returns entry as a similar question was saved without a word,
+    and that message then went to returns ahead of the invoice entry."""
+    from kefu.kb.errors import DuplicateSimilar, error_detail
+
+    store.add(make_entry("invoice", question="怎么申请开发票？", similar=["发票怎么开"]))
+    store.add(make_entry("return", question="怎么退货", similar=["我要退货"]))
+    with pytest.raises(DuplicateSimilar) as info:  # another script, no mark: one question still
+        store.update("return", {"similar": ["我要退货", "怎麼申請開發票"]})
+    assert (info.value.field, info.value.entry_id, info.value.taken_as) == ("similar", "invoice", "question")
+    assert str(info.value) == ("field 'similar': similar question '怎麼申請開發票' is already the standard question "
+                               "of entry 'invoice' ('怎么申请开发票？'): one phrasing can lead to one entry only; "
+                               "remove it from one of them")
+    assert error_detail(info.value)["code"] == "conflict" and error_detail(info.value)["id"] == "invoice"
+    with pytest.raises(DuplicateSimilar, match="is already a similar question of entry 'invoice'"):
+        store.add(make_entry("r2", question="退货地址", similar=["發票怎麼開？"]))
+    with pytest.raises(DuplicateSimilar) as info:  # the other way round: a question that is a similar one
+        store.add(make_entry("r3", question="发票怎么开", answer="另一个答案"))
+    assert (info.value.field, info.value.taken_as) == ("question", "similar")
+    assert store.get("return").similar == ["我要退货"] and store.count() == 2
+
+
+def test_only_live_entries_hold_a_phrasing_and_one_brought_back_is_checked(store, make_entry):
+    """As for a standard question: an archived entry's phrasing is free; an archived entry
+    brought back may not take a phrasing a live entry has meanwhile."""
+    from kefu.kb.errors import DuplicateSimilar
+
+    store.add(make_entry("old", question="旧的运费规则", similar=["运费多少"]))
+    store.archive("old")
+    store.add(make_entry("now", question="运费怎么算", similar=["运费多少"]))
+    with pytest.raises(DuplicateSimilar, match="entry 'now'"):
+        store.update("old", {"status": "published"})
+    store.update("now", {"status": "draft"})  # a draft holds it too
+    with pytest.raises(DuplicateSimilar, match="entry 'now'"):
+        store.update("old", {"status": "published"})
+
+
+def test_an_overlap_stored_before_does_not_block_editing_the_entry(store, make_entry):
+    from kefu.kb.entry import validate
+
+    rows = [validate(make_entry("a", question="运费怎么算", similar=["运费多少"])),
+            validate(make_entry("b", question="偏远地区运费", similar=["运费多少"]))]
+    report = store.import_entries(rows, keep_shared=True)
+    assert report.added == ["a", "b"] and store.get("b").similar == ["运费多少"]
+    assert report.notes == ["entry 'b': similar question '运费多少' is already a similar question of entry 'a' "
+                            "('运费怎么算'): one phrasing can lead to one entry only; remove it from one of them"]
+    assert store.update("b", {"answer": "新疆西藏另收运费。", "similar": ["运费多少", "新疆运费"]}).version == 2
+
+
+def test_an_import_row_with_another_entrys_phrasing_is_a_conflict_as_a_question_is(store, make_entry):
+    from kefu.kb.entry import validate
+    from kefu.kb.errors import DuplicateSimilar, ImportConflicts
+
+    store.add(make_entry("invoice", question="能开发票吗", similar=["发票怎么开"]))
+    rows = [validate(make_entry(None, question="怎么退货", similar=["能開發票嗎？"])),
+            validate(make_entry(None, question="退货运费", similar=["退货邮费"])),
+            validate(make_entry(None, question="退货要多久", similar=["退货邮费"]))]
+    places = ["faq.csv, line 2", "faq.csv, line 3", "faq.csv, line 4"]
+    with pytest.raises(ImportConflicts) as info:
+        store.import_entries(rows, where="faq.csv", places=places)
+    first, second = info.value.errors
+    assert isinstance(first, DuplicateSimilar) and str(first).startswith(
+        "faq.csv, line 2, field 'similar': similar question '能開發票嗎？' is already the standard question of "
+        "entry 'invoice' ('能开发票吗')")
+    assert "is already a similar question of entry" in str(second) and \
+        "('退货运费', from line 3 of this file)" in str(second) and str(second).startswith("faq.csv, line 4")
+    assert store.count() == 1
+    report = store.import_entries(rows, on_conflict="skip", where="faq.csv", places=places)
+    assert (len(report.added), report.skipped) == (1, [None, None])
+    assert store.get("invoice").similar == ["发票怎么开"]
+
+
+def test_a_question_without_words_is_refused():
+    from kefu.kb.entry import has_words
+
+    for question in ("？？？", "😅😅", "…… !!", "__"):
+        with pytest.raises(InvalidEntry, match="has no words") as info:
+            validate({"question": question, "answer": "答"})
+        assert info.value.field == "question"
+    assert all(has_words(q) for q in ("7天无理由吗？", "VIP?", "12"))
+
+
+def test_the_similar_questions_left_out_as_the_question_itself_are_named():
+    from kefu.kb.entry import same_as_question
+
+    assert same_as_question("能開發票嗎？", ["能开发票吗", "发票怎么开", "能 開 發 票 嗎", ""]) == ["能开发票吗", "能 開 發 票 嗎"]
+    assert same_as_question(None, ["能开发票吗"]) == []

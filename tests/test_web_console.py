@@ -2171,7 +2171,7 @@ def _reasons_the_importer_can_give() -> tuple[set[str], set[str]]:
 
 
 def test_every_reason_and_note_an_import_can_give_is_translated():
-    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion
+    from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, DuplicateSimilar
     from kefu.web.messages import import_note_zh, problem_zh
 
     reasons, notes = _reasons_the_importer_can_give()
@@ -2182,7 +2182,9 @@ def test_every_reason_and_note_an_import_can_give_is_translated():
                  "field 'valid_to': is before valid_from (a.csv, line 2, updating 'k1')",
                  str(DuplicateQuestion("k1", "运费多少", "a.csv, line 2", "use --on-conflict update or skip")),
                  str(DuplicateQuestion("k2", "运费多少", "a.csv, line 2",
-                                       "and of entry 'k1': give the row the id of the one it is for"))]
+                                       "and of entry 'k1': give the row the id of the one it is for")),
+                 str(DuplicateSimilar("similar", "邮费", "k1", "运费多少", "question", "a.csv, line 2")),
+                 str(DuplicateSimilar("question", "邮费", "k1", "运费多少", "similar", "a.csv, line 3", "line 2"))]
     # What kefu/kb/store.py and kefu/kb/bulk.py note when they do not prune:
     notes |= {"not pruned: 2 entries of a.csv (k1, k2) not in this file; rows of this file came from that "
               "file and are this file's from now on (archive the others with `kefu archive` if they are gone)",
@@ -3449,3 +3451,63 @@ def test_the_states_of_an_entry_holding_a_question_are_read_from_one_list(monkey
                         ("unreadable", "该条目的有效期无法识别（2020-01-01）"), ("draft", "该条目是草稿")):
         exc = DuplicateQuestion("d11", "双十一有什么活动", state=state, bound="2020-01-01")
         assert said in reason_zh(exc.reason) and "条目 d11" in reason_zh(exc.reason), (state, reason_zh(exc.reason))
+
+
+def test_a_similar_question_that_is_another_entrys_question_is_refused_naming_it(editor, ws):
+    """Adding 能開發票嗎？ (the invoice entry's question) to the returns entry saved without a
+    word, and the message then went to returns ahead of invoice."""
+    form = untouched_form(editor.get("/console/entries/return"))
+    html = editor.post("/console/entries/return", {**form, "similar": form["similar"] + ["能開發票嗎？"]},
+                       status=400).text
+    error = re.search(r'id="err-similar"[^>]*>([^<]*)<', html).group(1)
+    assert error == ("相似问法「能開發票嗎？」已是条目 invoice（「能开发票吗」）的标准问题："
+                     "同一个问法只能对应一个条目，请从其中一个条目删去")
+    html = editor.post("/console/entries/new", entry_form(question="寄回地址在哪", similar=["包邮吗"], answer="答。"),
+                       status=400).text
+    assert "相似问法「包邮吗」已是条目 ship（「运费怎么算」）的相似问法" in html
+    assert "能開發票嗎？" not in ws.kb().store.get("return").similar
+
+
+def test_a_similar_question_left_out_as_the_question_itself_is_told(editor, ws):
+    """The page said only 没有改动 when the one similar question added was the standard
+    question in another script: it was dropped, and the editor did not learn why."""
+    form = untouched_form(editor.get("/console/entries/invoice"))  # without the category <select>
+    html = editor.post("/console/entries/invoice", {**form, "category": ws.kb().store.get("invoice").category,
+                                                    "similar": form["similar"] + ["能開發票嗎？"]}, status=200).text
+    assert "没有改动" in html and "相似问法「能開發票嗎？」与标准问题相同，已略去" in html
+    assert ws.kb().store.get("invoice").version == 1
+
+
+def test_a_question_of_only_marks_is_refused_and_a_long_one_is_saved_with_a_warning(editor, ws):
+    before = ws.kb().store.count()
+    html = editor.post("/console/entries/new", entry_form(question="？？？😅", answer="答。"), status=400).text
+    assert re.search(r'id="err-question"[^>]*>([^<]*)<', html).group(1) == "没有文字（只有标点、符号或表情），请写出要问的问题"
+    assert ws.kb().store.count() == before
+    pasted = "亲，" + "退货请在签收后七天内申请，" * 6 + "谢谢。"
+    html = editor.post("/console/entries/new", entry_form(question=pasted, answer="答。"), status=200).text
+    assert "已新建条目" in html and f"提醒：标准问题有 {len(pasted)} 个字（超过 80 个字）" in html
+    assert ws.kb().store.count() == before + 1
+
+
+def test_an_approve_refused_for_another_entrys_phrasing_is_said_in_chinese():
+    from kefu.kb.errors import DuplicateSimilar
+    from kefu.kb.learned import _not_approved
+    from kefu.web.messages import error_zh, problem_zh
+
+    refused = _not_approved(7, DuplicateSimilar("similar", "邮费多少", "ship", "运费怎么算", "similar"))
+    assert error_zh(str(refused)) == ("学习问法 #7 不能批准：相似问法'邮费多少'已是条目 ship（'运费怎么算'）的相似问法："
+                                      "如果那个条目能回答它，请移到那个条目；否则请拒绝")
+    row = DuplicateSimilar("similar", "邮费", "k1", "运费多少", "question", "a.csv, line 3", "line 2")
+    assert problem_zh(str(row)) == ("a.csv，第 3 行，相似问法：相似问法'邮费'已是条目 k1（'运费多少'，本文件第 2 行）的标准问题："
+                                    "同一个问法只能对应一个条目，请从其中一个条目删去")
+
+
+def test_a_revert_refused_for_another_entrys_phrasing_says_which_on_the_history_page(editor, ws):
+    """Another entry took a similar question of the archived version since: the revert
+    would make two entries hold it."""
+    ws.kb().archive("ship")
+    ws.kb().add({"id": "post", "question": "邮费怎么算", "similar": ["包郵嗎"], "answer": "全场包邮。"})
+    html = editor.post("/console/entries/ship/revert", {"version": "1", "current": "2"}, status=409).text
+    assert ("没有恢复：第 1 版的相似问法「包邮吗」已是条目 post（「邮费怎么算」）的相似问法：同一个问法只能对应一个条目，"
+            "请从其中一个条目删去") in html
+    assert ws.kb().store.get("ship").status == "archived"

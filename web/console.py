@@ -19,15 +19,16 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, STATUSES, TAG_SEPARATORS, category_key,
-                           category_names, content_hash, nearest_inside, split_tags, window_state)
-from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EmptyQuery, EntryNotFound, InvalidEntry, KefuError,
-                            VersionConflict, VersionNotRestorable)
+from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, LONG_QUESTION, STATUSES, TAG_SEPARATORS,
+                           category_key, category_names, content_hash, nearest_inside, same_as_question, split_tags,
+                           window_state)
+from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, DuplicateSimilar, EmptyQuery, EntryNotFound,
+                            InvalidEntry, KefuError, VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
 
 from .auth import CSRF_RETRY, requires
 from .messages import (FIELD_LABELS, KIND_ZH, ROLE_ZH, SCRIPT_ZH, TONE_ZH, UNSUGGESTED_ZH, error_zh, note_zh,
-                       reason_zh, unsuggested_zh)
+                       reason_zh, similar_taken_zh, unsuggested_zh)
 from .state import author, locked
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -282,6 +283,9 @@ def _error_of(exc: KefuError) -> dict:
     if isinstance(exc, DuplicateQuestion):  # the advice reason_zh gives is an import's
         return {"question": f"「{exc.question}」已是条目 {exc.entry_id} 的标准问题（同一个问题只能有一个未归档的条目）："
                             f"请换一个问题，或到条目 {exc.entry_id} 去改，可把新的问法加为它的相似问法"}
+    if isinstance(exc, DuplicateSimilar):
+        return {exc.field: similar_taken_zh(exc.field, f"「{exc.text}」", exc.entry_id, f"「{exc.other_question}」",
+                                            exc.taken_as)}
     if isinstance(exc, InvalidEntry):
         return {exc.field if exc.field in FIELD_LABELS else "": reason_zh(exc.reason)}
     if isinstance(exc, DuplicateEntry):
@@ -313,7 +317,18 @@ def new_entry():
     except (InvalidEntry, DuplicateEntry) as exc:
         return _render_form(values, errors=_error_of(exc), status=400)
     flash(_saved(f"已新建条目 {entry.id}", entry))
+    _flash_typed(values)
     return redirect(url_for(".edit_entry", entry_id=entry.id))
+
+
+def _flash_typed(values: dict) -> None:
+    """After a save: what was typed but not kept as typed (a similar question that is the
+    standard question itself), and a standard question long enough to be an answer."""
+    for same in same_as_question(values["question"], values["similar"]):
+        flash(f"相似问法「{same.strip()}」与标准问题相同，已略去")
+    if len(question := values["question"].strip()) > LONG_QUESTION:
+        flash(f"提醒：标准问题有 {len(question)} 个字（超过 {LONG_QUESTION} 个字），是不是把答案填进了标准问题？"
+              "已保存，请检查")
 
 
 @bp.route("/entries/<path:entry_id>", methods=["GET", "POST"])
@@ -355,6 +370,7 @@ def _save_entry(entry_id: str):
         except InvalidEntry as exc:
             return _render_form(values, entry=entry, errors=_error_of(exc), status=400, version=typed)
     flash(_saved("已保存" if saved.version != expected else "没有改动", saved))
+    _flash_typed(values)
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
 
@@ -502,6 +518,9 @@ def revert(entry_id: str):
             return _history_page(entry_id, f"没有恢复：第 {version} 版的标准问题「{exc.question}」现已是条目 "
                                            f"{exc.entry_id} 的标准问题（同一个问题只能有一个未归档的条目）：请先修改或"
                                            f"归档条目 {exc.entry_id}，或在本条目换一个问题", 409)
+        except DuplicateSimilar as exc:  # a phrasing of that version another entry has now
+            return _history_page(entry_id, f"没有恢复：第 {version} 版的" + similar_taken_zh(
+                exc.field, f"「{exc.text}」", exc.entry_id, f"「{exc.other_question}」", exc.taken_as), 409)
         except VersionNotRestorable as exc:  # content an older kefu stored, which kefu no longer accepts
             return _history_page(entry_id, error_zh(str(exc)), 400)
     if entry.version == current:

@@ -21,7 +21,8 @@ SEPARATORS_ZH = {"comma": "逗号", "tab": "制表符", "semicolon": "分号"}
 REASONS_ZH = {"must be a non-empty string": "不能为空", "is required": "不能为空", "missing or empty": "不能为空",
               "is before valid_from": "不能早于生效日期", "unknown field": "未知字段",
               "must be a string": "应为文字", "the message is empty": "消息为空",
-              "must be a non-empty string of at most 64 characters": "须为 1–64 个字符"}
+              "must be a non-empty string of at most 64 characters": "须为 1–64 个字符",
+              "has no words (only punctuation, symbols or emoji)": "没有文字（只有标点、符号或表情），请写出要问的问题"}
 # What to do with the entry holding a question when it is not suggested (DuplicateQuestion.state).
 UNSUGGESTED_ZH = {"expired": "该条目已过期（有效期至 {bound}）：要继续使用，请到条目 {id} 把失效日期改晚",
                   "not_yet": "该条目还未生效（{bound} 起生效）：请到条目 {id} 修改生效日期",
@@ -36,7 +37,29 @@ _OS_ERROR_ZH = {"Is a directory": "这是一个文件夹，不是文件", "Permi
                 "Too many levels of symbolic links": "符号链接循环", "File name too long": "文件名太长",
                 "Input/output error": "磁盘读写出错", "Operation not permitted": "系统不允许读取这个文件"}
 
+# DuplicateSimilar's reason (kb/errors.py): its text, entry, that entry's question and advice.
+_SIMILAR_TAKEN = re.compile(r"(similar|standard) question (.*) is already (the standard|a similar) question of entry "
+                            r"'(.*?)' \((.*?)(?:, from (.*) of this file)?\): (one phrasing|move it to entry).*$", re.S)
+_SIMILAR_ADVICE_ZH = {"one phrasing": "同一个问法只能对应一个条目，请从其中一个条目删去",
+                      "move it to entry": "如果那个条目能回答它，请移到那个条目；否则请拒绝"}
+
+
+def similar_taken_zh(field: str, text: str, entry_id: str, other_question: str, taken_as: str,
+                     advice: str = "one phrasing") -> str:
+    """A DuplicateSimilar in Chinese: which phrasing, of which entry (id and question), and
+    what to do (`advice`, a key of _SIMILAR_ADVICE_ZH)."""
+    what = "相似问法" if field == "similar" else "标准问题"
+    there = "标准问题" if taken_as == "question" else "相似问法"
+    return (f"{what}{text}已是条目 {entry_id}（{other_question}）的{there}：{_SIMILAR_ADVICE_ZH[advice]}")
+
+
+def _similar_taken(m: re.Match) -> str:
+    other = m[5] + (f"，本文件{place_zh(m[6])}" if m[6] else "")
+    return similar_taken_zh(m[1], m[2], m[4], other, "question" if m[3] == "the standard" else "similar", m[7])
+
+
 _REASON_PATTERNS = [
+    (_SIMILAR_TAKEN, _similar_taken),
     (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),
      lambda m: f"变量写法有误：「{m[1]}」没有配对（在「{m[3]}」附近）"),
     (re.compile(r"broken variable: empty variable name in (['\"])(.*)\1$", re.S),
@@ -208,6 +231,8 @@ _ERROR_PATTERNS = [
      lambda m: f"学习问法 #{m[1]} 是客服拒绝的配对，不能批准：可移到答对的条目，或拒绝"),
     (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)$"),
      lambda m: f"学习问法 #{m[2]} {_LEARNED_ZH.get(m[3], m[3])}，不能再{_DECISION_ZH.get(m[1], m[1])}"),
+    (re.compile(r"cannot approve learned phrasing (\d+): (.*)$", re.S),
+     lambda m: f"学习问法 #{m[1]} 不能批准：{reason_zh(m[2])}"),
     (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
     (re.compile(r"learned phrasing (\d+) has no rejects: nothing to lift$"),
      lambda m: f"学习问法 #{m[1]} 没有客服拒绝记录，无需解除"),
