@@ -13,6 +13,7 @@ lift record what they changed, so it can be given back.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import unicodedata
@@ -23,7 +24,7 @@ from .entry import Entry
 from .errors import DuplicateSimilar, EntryNotFound, KefuError, LearnedNotFound
 from .feedback import half_width, mask
 from .store import SQLITE_MAX_INTEGER, writing
-from .text import normalize, own_words, scrub
+from .text import normalize, own_words, scrub, to_simplified
 
 ACTIONS = ("accept", "edit", "reject", "no_match")
 STATUSES = ("candidate", "approved", "rejected", "known")
@@ -431,12 +432,7 @@ class LearnStore:
         return rows[0]
 
     def _row(self, r) -> Learned:
-        row = Learned(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]),
-                      r[9], r[10], r[11], r[12], lifted=json.loads(r[13]) if r[13] else None,
-                      moved_to=json.loads(r[14])["to"] if r[14] else None)
-        row.trusted = self.rule.trusts(row)
-        row.demoted = self.rule.demotes(row)
-        return row
+        return _learned_row(r, self.rule)
 
     def queue(self, rows: list[Learned] | None = None, entry_id: str | None = None) -> list[Learned]:
         """Candidates agents accepted, or an editor moved here, that an editor has not
@@ -832,6 +828,113 @@ def _not_approved(row_id: int, exc: DuplicateSimilar) -> DuplicateSimilar:
                                advice=f"move it to entry {exc.entry_id!r} if that entry answers it, or reject it")
     refused.args = (f"cannot approve learned phrasing {row_id}: {refused.reason}",)
     return refused
+
+
+def _learned_row(r, rule: TrustRule) -> Learned:
+    """A `learned` table row (select *) as `Learned`, trusted and demoted as `rule` says."""
+    row = Learned(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]),
+                  r[9], r[10], r[11], r[12], lifted=json.loads(r[13]) if r[13] else None,
+                  moved_to=json.loads(r[14])["to"] if r[14] else None)
+    row.trusted = rule.trusts(row)
+    row.demoted = rule.demotes(row)
+    return row
+
+
+def stored_rule(db) -> TrustRule:
+    """The trust rule the store's settings name (`kefu learn config --min-agents`)."""
+    found = db.execute("select value from settings where key = 'learn.min_agents'").fetchone()
+    return TrustRule(int(found[0]) if found else 2)
+
+
+class ConfirmedRejects:
+    """Which agents' rejects of an entry for a message are trusted, as learning trusts
+    them: the reject counts in a pairing (its learned row) that is demoted (`min_agents`
+    different agents rejected it, more than accepted it) or that an editor rejected,
+    and an editor's lift has not cleared it. A pairing an editor moved to another entry
+    confirms nothing: the message has its entry. One agent's rejects, however many, and
+    those of a message never learned (over MAX_CHARS), are not. Built from the `learned`
+    table of `db` alone (the gap miner reads the log outside the store's lock); a reject
+    is matched to its pairing as `LearnStore._lifted_rejects` matches one (the same
+    message, or its phrasing, as `phrase_key` compares them, or a near-duplicate)."""
+
+    def __init__(self, db, rule: TrustRule | None = None):
+        rule = rule or stored_rule(db)
+        self._pairings: dict[str, list[_Pairing]] = {}
+        for r in db.execute(
+                "select * from learned where moved is null and (status = 'rejected'"
+                " or (status = 'candidate' and json_array_length(rejecters) >= ?))", [rule.min_agents]):
+            row = _learned_row(r, rule)
+            if not (row.demoted or row.status == "rejected"):
+                continue
+            until = None
+            if row.lifted:
+                (until,) = db.execute("select max(at) from learn_decisions where row_id = ? and action = 'lift'",
+                                      [row.id]).fetchone()
+            self._pairings.setdefault(row.entry_id, []).append(
+                _Pairing(row.key, row.text, set((row.lifted or {}).get("rejecters") or []), until))
+        self._keys: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, entry_id: str | None, message: str, agent: str | None, at: str) -> bool:
+        """Whether the reject of `entry_id` for `message` by `agent` at `at` is trusted."""
+        pairings = self._pairings.get(entry_id or "")
+        if not pairings:
+            return False
+        # `phrase_key` (masking, ~0.3 ms) of every reject of an entry with a demoted pairing
+        # took seconds on a year's log: only a message that may match one is keyed.
+        present = _chars(message) | _MASK_CHARS
+        pairings = [p for p in pairings if p.may_match(present)]
+        if not pairings:
+            return False
+        if message not in self._keys:
+            self._keys[message] = (phrase_key(message), phrase_key(phrasing(message)))
+        key, text_key = self._keys[message]
+        for p in pairings:
+            if not (key == p.key or (text_key and text_key == p.phrasing_key())
+                    or _likeness(key, p.key) >= NEAR_DUPLICATE):
+                continue
+            if (agent or UNNAMED) in p.lifted and (p.until is None or at <= p.until):
+                continue  # an editor cleared it: no say against the entry any more
+            return True
+        return False
+
+
+@dataclass
+class _Pairing:
+    """A confirmed pairing as `ConfirmedRejects` compares rejects with it."""
+    key: str
+    text: str
+    lifted: set[str]  # the rejecters its latest lift cleared
+    until: str | None  # when that lift was (None: unknown, every reject of theirs)
+    _phrasing_key: str | None = None
+
+    def phrasing_key(self) -> str:
+        if self._phrasing_key is None:
+            self._phrasing_key = phrase_key(self.text)
+        return self._phrasing_key
+
+    @functools.cached_property
+    def _text_chars(self) -> list[str]:
+        return [ch for ch in _chars(self.text) if ch.isalnum()]
+
+    def may_match(self, present: set[str]) -> bool:
+        """Whether a message of the characters `present` can be this pairing's message, its
+        phrasing or a near-duplicate: enough of the key's characters (or the phrasing's) are
+        in it, as `_likeness` ≥ NEAR_DUPLICATE needs of keys that only add words to one
+        another (a necessary test, ~20 µs a message, for the one that masks)."""
+        for chars in (self.key, self._text_chars):
+            hits = sum(ch in present for ch in chars)
+            if chars and 2 * hits >= NEAR_DUPLICATE * (hits + len(chars)):
+                return True
+        return False
+
+
+def _chars(text: str) -> set[str]:
+    """The characters of `text` as keys hold them: simplified, half-width, lower case."""
+    return set(to_simplified(unicodedata.normalize("NFKC", text)).lower())
+
+
+# What masking and spoken digits put into a key that the message need not hold.
+_MASK_CHARS = set("手机号电话邮箱微信号qq姓名地址卡证件0123456789")
 
 
 def _bump(db) -> None:

@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from kefu.kb.feedback import draft_answers
+from kefu.kb.learned import ConfirmedRejects
 from kefu.kb.text import normalize, to_simplified
 
 from .understand import CHIT_CHAT, understand
@@ -643,7 +644,10 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
     """Unanswered messages from the product database (a `sqlite_utils.Database`).
 
     Suggestions the assistant flagged no-match, plus learn events where an agent said
-    nothing fits or rejected an entry. A customer message counts once: a learn event
+    nothing fits or rejected an entry, the rejects only where learning trusts them
+    (`ConfirmedRejects`: the pairing is demoted or an editor rejected it, and no lift
+    cleared that reject): one agent rejecting the right entry again and again made the
+    top gap, whose new entry would have duplicated it. A customer message counts once: a learn event
     for a suggestion already counted here is skipped, and several events for one
     suggestion (reject draft 1, then draft 2) are one message, kind "reject" with the
     first rejected entry if any was rejected. Events without a suggestion (replayed
@@ -679,12 +683,15 @@ def gap_messages(db, since: str | None = None) -> list[GapMessage]:
         by_suggestion[sid] = m = GapMessage(message or "", at, "no_match")
         out.append(m)
     where, args = _since("e.at", since)
-    for sid, at, message, action, entry_id, hits, intent in db.execute(
+    trusted = ConfirmedRejects(db)
+    for sid, at, message, action, entry_id, agent, hits, intent in db.execute(
             # the hits only where they are read: a year's rejects' hits were tens of MB
-            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id,"
+            "select e.suggestion_id, e.at, e.message, e.action, e.entry_id, e.agent,"
             " case when e.action = 'no_match' then s.hits end, s.intent from learn_events e"
             " left join suggestions s on s.id = e.suggestion_id"
             f" where e.action in ('no_match', 'reject'){where} order by e.at, e.id", args):
+        if action == "reject" and not trusted(entry_id, message, agent, at):
+            continue  # one agent's say, or one an editor lifted: neither a gap nor a turn-down
         if _chit_chat(intent, message) or sid in answered:
             continue
         if action == "reject":

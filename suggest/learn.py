@@ -285,8 +285,12 @@ def _gaps_marker(db) -> list:
     message (`gap_messages` reads the no-match ones, and the suggestions that feedback
     and learning events, each moving the marker, name), and superseding one that was
     flagged moves the no-match count. A live shop logs a suggestion every few seconds:
-    each made the next 统计 load read a year's gap messages again (~1 s)."""
-    return log_marker(db)[1:]
+    each made the next 统计 load read a year's gap messages again (~1 s). With the
+    learning tables' version: which rejects are gap messages follows their trust
+    (`ConfirmedRejects`), which a lift, an editor's decision or `--min-agents` changes
+    with no new row in the log."""
+    version = db.execute("select value from settings where key = 'learn.version'").fetchone()
+    return [*log_marker(db)[1:], version[0] if version else None]
 
 
 def kept_gaps(store, since: str | None, how: list) -> list[dict] | None:

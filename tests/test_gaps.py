@@ -16,6 +16,7 @@ from helpers import SHOP
 
 from kefu.kb import migrations
 from kefu.kb.base import KnowledgeBase
+from kefu.kb.learned import phrase_key
 from kefu.kb.store import Store
 from kefu.suggest.gaps import (Drift, GapMessage, answer_drift, combined_embedder, current_answers, drift_edits,
                                gap_messages, last_changes, mine_gaps, stored_embedder)
@@ -426,9 +427,17 @@ def add_suggestion(db, sid: str, when: str, message: str, no_match: bool, drafts
 
 
 def add_event(db, key: str, when: str, message: str, action: str, entry_id: str | None = None,
-              suggestion_id: str | None = None, source: str = "panel") -> None:
+              suggestion_id: str | None = None, source: str = "panel", agent: str = "a1",
+              confirmed: bool = True) -> None:
+    """A learning event; a reject `confirmed` by an editor too (its pairing rejected), so
+    that one agent's reject is a gap message (see test_one_agents_rejects_are_no_gap)."""
     db["learn_events"].insert({"key": key, "at": when, "source": source, "message": message, "entry_id": entry_id,
-                               "action": action, "agent": "a1", "edited": None, "suggestion_id": suggestion_id})
+                               "action": action, "agent": agent, "edited": None, "suggestion_id": suggestion_id})
+    if action == "reject" and confirmed:
+        db["learned"].insert({"entry_id": entry_id, "key": phrase_key(message), "text": message,
+                              "status": "rejected", "accepts": 0, "rejects": 1, "agents": "[]",
+                              "rejecters": json.dumps([agent]), "first_at": when, "last_at": when,
+                              "decided_by": "editor", "decided_at": when}, ignore=True)
 
 
 def test_gap_messages_never_scan_the_suggestions_table(db):
@@ -1059,3 +1068,58 @@ def test_a_gap_message_logged_while_gaps_are_mined_is_mined_next_time(confident_
     monkeypatch.setattr(gaps, "mine_gaps", mine)
     assert sorted(g["question"] for g in find_gaps(confident_kb, max_new=200)["gaps"]) == [
         "有实体店可以逛吗", "能开增值税专票吗"]
+
+
+def test_one_agents_rejects_are_no_gap(confident_kb):
+    # carol rejected the right entry for one question again and again: it topped the gaps
+    # (and the statistics' 缺失答案), its 新建条目 a duplicate of that entry, and stayed after
+    # an editor lifted her rejects. A reject is a gap message as learning trusts it.
+    from kefu.suggest.learn import MINED_GAPS, Event, Learner, TrustRule, find_gaps, gaps_basis, kept_gaps
+
+    learner = Learner(confident_kb)
+
+    def say(message, action, agent, entry_id=None, times=1, at=None):
+        learner.record([Event(message, action, entry_id, agent, at=at) for _ in range(times)])
+
+    def gaps():
+        return {g["question"]: g["kinds"] for g in find_gaps(confident_kb, max_new=200, drift=False)["gaps"]}
+
+    def kept():  # as the statistics page reads them first
+        found = kept_gaps(confident_kb.store, None, gaps_basis(confident_kb, None, MINED_GAPS))
+        return None if found is None else [g["question"] for g in found]
+
+    say("可以开张发票给我吗", "reject", "carol", "invoice", times=3)
+    say("有实体店可以逛吗", "no_match", "erin", times=2)  # no-match reports count as before
+    assert gaps() == {"有实体店可以逛吗": {"no_match": 2, "reject": 0}}
+    say("可以开张发票给我吗", "reject", "dave", "invoice")  # a second agent: demoted (min_agents 2), a gap
+    assert gaps()["可以开张发票给我吗"] == {"no_match": 0, "reject": 4}
+    (row,) = learner.store.rows(entry_id="invoice")
+    learner.lift(row.id, "editor")
+    assert kept() in (None, ["有实体店可以逛吗"])  # nothing kept from before the lift is read back
+    assert list(gaps()) == ["有实体店可以逛吗"] == kept()
+    later = (datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat(timespec="seconds")
+    say("可以开张发票给我吗", "reject", "carol", "invoice", times=2, at=later)  # after the lift: afresh, but alone
+    assert list(gaps()) == ["有实体店可以逛吗"]
+
+    say("能开增值税专票吗", "reject", "carol", "invoice", times=2)
+    assert list(gaps()) == ["有实体店可以逛吗"]
+    learner.reject(learner.store.row_of("invoice", "能开增值税专票吗").id, "editor")  # an editor confirms it
+    assert gaps()["能开增值税专票吗"] == {"no_match": 0, "reject": 2}
+    learner.set_trust(TrustRule(1))  # one agent is enough here
+    assert gaps()["可以开张发票给我吗"] == {"no_match": 0, "reject": 2}  # but the lifted ones: theirs no more
+
+
+def test_a_reject_is_matched_to_its_pairing_however_it_is_written(confident_kb):
+    # Only a message that may be the pairing's is keyed (masking is slow): the test that
+    # picks them must let through its masked, traditional and near-duplicate forms.
+    from kefu.kb.learned import ConfirmedRejects
+    from kefu.suggest.learn import Event, Learner
+
+    Learner(confident_kb).record([Event("我手机13812345678 开发票要几天", "reject", "invoice", agent)
+                                  for agent in ("a1", "a2")])
+    trusted = ConfirmedRejects(confident_kb.store.db)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for message in ("我手机【手机号】 开发票要几天", "我手機13912345678，開發票要幾天？", "我手机13812345678 开发票要几天呢"):
+        assert trusted("invoice", message, "a3", now), message
+    assert not trusted("invoice", "开发票要几天", "a3", now)  # another pairing (not a near-duplicate)
+    assert not trusted("ship", "我手机【手机号】 开发票要几天", "a3", now)  # another entry
