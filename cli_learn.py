@@ -193,7 +193,8 @@ def _gaps_text(d: dict) -> str:
     lines = [counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
              + (f" since {local_moment(d['since'])}" if d["since"] else "")]
     for i, g in enumerate(d["gaps"], 1):
-        kinds = ", ".join(f"{_GAP_KINDS.get(k, k)} {v}" for k, v in g["kinds"].items() if v)
+        kinds = ", ".join(f"{_GAP_KINDS.get(k, k)} {v}{_rejected(g.get('rejected_entries')) if k == 'reject' else ''}"
+                          for k, v in g["kinds"].items() if v)
         lines.append(f"{i:2d}. {g['question']}  ({counted(g['count'], 'message')}: {kinds}; last {local_day(g['last_at'])})")
         lines += [f"      · {x}" for x in g["examples"]]
     if d["drift"]:
@@ -201,6 +202,12 @@ def _gaps_text(d: dict) -> str:
         lines += [f"  {x['entry_id']}: {counted(x['count'], 'edit')} {_change(x['removed'], x['added'])}"
                   for x in d["drift"]]
     return "\n".join(lines)
+
+
+def _rejected(entries: dict | None) -> str:
+    """Which entries a gap's messages rejected, as the console's 被拒的条目 (k075 ×3): "rejected
+    3" alone left an editor to guess the entry the new one might duplicate."""
+    return f" ({', '.join(f'{e} ×{n}' for e, n in entries.items())})" if entries else ""
 
 
 def _change(removed: str, added: str) -> str:

@@ -1369,6 +1369,19 @@ def test_the_gaps_text_words_its_kinds_of_message():
     assert "(3 messages: no match 1, rejected 2; last 2026-11-27)" in line
 
 
+def test_the_gaps_text_names_the_entries_rejected():
+    """"rejected 3" named no entry, where --json and the console's 被拒的条目 say k075 ×3."""
+    import importlib
+
+    importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
+    from kefu.cli_learn import _gaps_text
+
+    gap = {"question": "花呗能分几期", "examples": [], "count": 4, "kinds": {"no_match": 1, "reject": 3},
+           "rejected_entries": {"k075": 2, "k076": 1}, "last_at": "2026-11-27T03:30:00+00:00"}
+    line = _gaps_text({"since": None, "gaps": [gap], "drift": []}).splitlines()[1]
+    assert "(4 messages: no match 1, rejected 3 (k075 ×2, k076 ×1); last 2026-11-27)" in line
+
+
 @pytest.mark.parametrize("tz, since, utc", [
     ("UTC", "0001-01-01", "0001-01-01T00:00:00+00:00"),
     ("UTC", "9999-12-31", "9999-12-31T00:00:00+00:00"),
