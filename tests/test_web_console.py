@@ -2555,6 +2555,30 @@ def test_pairings_agents_rejected_have_their_own_tab_with_lift(editor, ws):
     assert ws.learner().store.get(rid).demoted
 
 
+def test_lift_is_offered_only_where_there_is_a_demotion_to_lift(editor, ws):
+    # One agent's reject (−1) demotes nothing (min_agents 2), yet the row offered 取消降权.
+    learn(ws, ("能退吗亲", "reject", "return", "a1"), ("运费贵不贵呀", "reject", "ship", "a1"),
+          ("运费贵不贵呀", "reject", "ship", "a2"))
+    tab = editor.get("/console/learn?status=agent-rejected")
+    alone = re.search(rf'<tr id="learned-{row_id(ws, "能退吗亲")}">(.*?)</tr>', tab, re.S).group(1)
+    demoted = re.search(rf'<tr id="learned-{row_id(ws, "运费贵不贵呀")}">(.*?)</tr>', tab, re.S).group(1)
+    assert "−1" in alone and "已降权" not in alone and ">取消降权<" not in alone and ">确认不相关<" in alone
+    assert "已降权" in demoted and ">取消降权<" in demoted
+
+
+def test_a_disabled_button_does_not_look_like_a_primary_one(editor, ws):
+    # 待审核: the 批准 of an archived entry's candidate was disabled, yet red as a primary button.
+    learn(ws, ("有赠品送吗", "accept", "ship", "a1"))
+    ws.kb().archive("ship", author="other")
+    html = editor.get("/console/learn")
+    row = re.search(rf'<tr id="learned-{row_id(ws, "有赠品送吗")}">(.*?)</tr>', html, re.S).group(1)
+    (button,) = re.findall(r"<button[^>]*>批准</button>", row)
+    assert "disabled" in button and "primary" not in button
+    css = editor.client.get("/static/console.css").get_data(as_text=True)
+    rule = re.search(r"button:disabled[^{]*\{([^}]*)\}", css)
+    assert rule and "background" in rule.group(1) and "var(--accent)" not in rule.group(1)
+
+
 def test_a_move_names_its_new_row_and_is_undone_from_the_rejected_tab(editor, ws):
     learn(ws, ("几天能到", "accept", "ship", "a1"))
     rid = row_id(ws, "几天能到")
