@@ -1184,16 +1184,25 @@ def suggest(c: Context, message, context_file, variables, as_json) -> None:
 @click.argument("action", type=click.Choice(["accept", "edit", "reject", "no_match"]))
 @click.option("--draft", type=click.IntRange(1), help="Which draft (1-3) the agent accepted, edited or rejected.")
 @click.option("--text", help="The text the agent actually sent (for edit).")
+@click.option("--agent", help="The agent who acted (default: $KEFU_AUTHOR, else $USER, else cli).")
 @json_option
 @click.pass_obj
 @handle_errors
 @needs_store
-def feedback(c: Context, suggestion_id, action, draft, text, as_json) -> None:
-    """Record what the agent did with a suggestion: accept, edit, reject, or no_match."""
-    agent = author()
-    row = c.record_feedback(suggestion_id, action, draft, text, agent=agent)
-    emit({"feedback_id": row, "suggestion_id": suggestion_id, "action": action, "draft": draft, "agent": agent},
-         as_json, lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']} by {d['agent']}")
+def feedback(c: Context, suggestion_id, action, draft, text, agent, as_json) -> None:
+    """Record what the agent did with a suggestion: accept, edit, reject, or no_match.
+
+    The agent is --agent, else $KEFU_AUTHOR, else $USER, else cli: learning's trust rule counts
+    different agents, so give each agent's feedback their own name. Learning counts one say per
+    customer message, entry and side: a second agent's is logged, and a note says so."""
+    if agent is not None and not agent.strip():
+        raise click.BadParameter("must name the agent", param_hint="--agent")
+    agent = agent.strip() if agent is not None else author()
+    logged = c.record_feedback(suggestion_id, action, draft, text, agent=agent)
+    emit({"feedback_id": logged.id, "suggestion_id": suggestion_id, "action": action, "draft": draft,
+          "agent": agent, "note": logged.note}, as_json,
+         lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']} by {d['agent']}"
+                   + (f"\nnote: {d['note']}" if d["note"] else ""))
 
 
 @cli.command()

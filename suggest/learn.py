@@ -24,7 +24,8 @@ from kefu.kb.embed import read_as_query
 from kefu.kb.errors import ImportFileError
 from kefu.kb.feedback import answered_hit, log_marker, retention_cutoff
 from kefu.kb.io import iter_jsonl, read_text
-from kefu.kb.learned import Event, LearnError, LearnStore, Recorded, TrustRule, has_details, phrase_key
+from kefu.kb.learned import (Event, LearnError, LearnStore, Recorded, TrustRule, agent_name, has_details,
+                             phrase_key)
 from kefu.kb.store import log_generation, writing
 from kefu.kb.text import MAX_MESSAGE, mandarin, normalize
 
@@ -96,6 +97,14 @@ class Learning:
         return out
 
 
+@dataclass
+class FeedbackLogged:
+    """A feedback row logged (`id`), and `note`: why learning and statistics count it for
+    nothing (another agent's say on the customer message counts already), else None."""
+    id: int
+    note: str | None = None
+
+
 class Learner:
     """Feedback in, learned phrasings decided on; keeps the index in step after each write.
     `retention_days`: events older than that are not recorded (a replayed file's old
@@ -133,8 +142,15 @@ class Learner:
 
     def record_feedback(self, log, suggestion_id: str, action: str, draft: int | None = None,
                         text: str | None = None, agent: str | None = None) -> int:
+        """`log_feedback`, and the feedback row's id."""
+        return self.log_feedback(log, suggestion_id, action, draft, text, agent).id
+
+    def log_feedback(self, log, suggestion_id: str, action: str, draft: int | None = None,
+                     text: str | None = None, agent: str | None = None) -> "FeedbackLogged":
         """Log the agent's action on a suggestion and learn from it, in one transaction:
-        feedback that cannot be learned from (its entry was archived since) stores nothing."""
+        feedback that cannot be learned from (its entry was archived since) stores nothing.
+        Learning takes one say per customer message, entry and side: another agent's say
+        after the first is logged, and the note says it counts for nothing."""
         self.kb.check_index_models()
         with writing(self.kb.store.db):
             fid = log.record_feedback(suggestion_id, action, draft, text, agent=agent)
@@ -149,9 +165,9 @@ class Learner:
             # of one entry) is one accept. Keyed by the suggestion, not the feedback row id,
             # which SQLite reuses once the newest rows are purged.
             side = "use" if action in ("accept", "edit") else action
+            key = f"feedback:{suggestion_id}/{side}/{entry_id or ''}"
             try:
-                rec = self.store.record([Event(shown["message"], action, entry_id, agent,
-                                               f"feedback:{suggestion_id}/{side}/{entry_id or ''}", "panel", text,
+                rec = self.store.record([Event(shown["message"], action, entry_id, agent, key, "panel", text,
                                                suggestion_id)])
             except LearnError as exc:
                 if draft is not None or not exc.field:
@@ -159,7 +175,19 @@ class Learner:
                 # The whole list's top hit was archived: no field of the request named it.
                 raise LearnError(str(exc)) from None
         self.kb.refresh(rec.entries)
-        return fid
+        return FeedbackLogged(fid, self._counted_before(key, agent) if rec.duplicate else None)
+
+    def _counted_before(self, key: str, agent: str | None) -> str | None:
+        """The note for a say that learning already has from another agent (`key`'s event):
+        the second agent was told "recorded", and nothing said that it counted for nothing."""
+        found = self.kb.store.db.execute("select agent, action, entry_id from learn_events where key = ?",
+                                         [key]).fetchone()
+        if found is None or agent_name(found[0]) == agent_name(agent):
+            return None  # the same agent's say again (draft 2 of the entry draft 1 answered): one use
+        first, action, entry_id = found
+        what = f"{action} of entry {entry_id}" if entry_id else action
+        return (f"learning already counts {first or 'another agent'}'s {what} for this suggestion; "
+                f"{agent or 'this one'}'s is kept in the log only (one say per customer message)")
 
     def replay(self, path: str | Path, agent: str | None = None, encoding: str | None = None) -> Recorded:
         """Record a learn.jsonl file (one transaction; a line seen before counts once);

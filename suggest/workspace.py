@@ -324,9 +324,10 @@ class Workspace:
         learner.kb.build_index()  # a write: an index that cannot follow is told (index_error)
 
     def record_feedback(self, suggestion_id: str, action: str, draft: int | None = None,
-                        text: str | None = None, agent: str | None = None) -> int:
-        """Log what the agent did with a suggestion, and learn from it."""
-        return self.learner().record_feedback(self.feedback_log(), suggestion_id, action, draft, text, agent)
+                        text: str | None = None, agent: str | None = None):
+        """Log what the agent did with a suggestion, and learn from it: `FeedbackLogged`,
+        the feedback row's id and a note when learning counts it for nothing."""
+        return self.learner().log_feedback(self.feedback_log(), suggestion_id, action, draft, text, agent)
 
     def finetune(self, settings=None):
         """`kefu learn finetune`: train, and switch this data folder to the new model (config,

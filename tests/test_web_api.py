@@ -519,6 +519,27 @@ def test_suggest_feedback_round_trip(confident_api):
     assert (learned.entry_id, learned.rejects, learned.rejecters) == ("delivery", 1, ["token:test"])
 
 
+def test_feedback_says_when_learning_counts_it_for_nothing_and_no_match_after_a_use_conflicts(confident_api):
+    """A second agent's accept was recorded (201) with nothing saying it counts for nothing;
+    "nothing fits" after a draft answering an entry was used was recorded too."""
+    api, ws = confident_api
+    sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]
+
+    def say(agent, action, draft=None):
+        return api("POST", "/api/feedback", json={"suggestion_id": sid, "action": action, "draft": draft,
+                                                   "agent": agent})
+
+    assert say("alice", "accept", 1).get_json()["note"] is None
+    r = say("bob", "accept", 1)
+    assert r.status_code == 201 and r.get_json()["note"] == (
+        "learning already counts token:test/alice's accept of entry delivery for this suggestion;"
+        " token:test/bob's is kept in the log only (one say per customer message)")
+    r = say("carol", "no_match")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    assert "already used for this suggestion" in r.get_json()["error"]["message"]
+    assert "note" in SPEC["components"]["schemas"]["FeedbackRecorded"]["properties"]
+
+
 def test_suggest_adds_what_the_panel_shows_in_chinese(api):
     """The CLI's shape plus `panel`: the notes and explanation lines in Chinese, line for
     line (the panel's own table of them had drifted from what the assistant says), the

@@ -281,9 +281,9 @@ def feedback():
     text = _text(data, "text", required=False)
     agent = _feedback_agent(data)
     with locked() as ws:
-        row = ws.record_feedback(sid, action, draft, text, agent=agent)
-    return jsonify({"feedback_id": row, "suggestion_id": sid, "action": action, "draft": draft,
-                    "agent": agent}), 201
+        logged = ws.record_feedback(sid, action, draft, text, agent=agent)
+    return jsonify({"feedback_id": logged.id, "suggestion_id": sid, "action": action, "draft": draft,
+                    "agent": agent, "note": logged.note}), 201
 
 
 @bp.route("/search", methods=["GET", "POST"])

@@ -150,7 +150,11 @@ SPEC = {
             "FeedbackRecorded": {"type": "object", "properties": {
                 "feedback_id": {"type": "integer"}, "suggestion_id": {"type": "string"},
                 "action": {"type": "string"}, "draft": {"type": ["integer", "null"]},
-                "agent": {"type": "string", "description": "Who the feedback is credited to"}}},
+                "agent": {"type": "string", "description": "Who the feedback is credited to"},
+                "note": {"type": ["string", "null"],
+                         "description": "Why learning and the statistics count this feedback for nothing, "
+                                        "else null: they take one say per customer message, entry and side, "
+                                        "and another agent's was recorded first"}}},
         },
     },
     "security": [{"bearer": []}, {"session": []}],
