@@ -160,7 +160,7 @@ class Learner:
                 # "not helpful" on the whole list rejects the entry the drafts answered, if any
                 entry_id = answered_hit(shown["hits"], shown["drafts"])
             if entry_id is None and action != "no_match":
-                return fid  # a clarifying or two-answer draft: no one entry to learn for
+                return FeedbackLogged(fid)  # a clarifying or two-answer draft: no one entry to learn for
             # One say per message, entry and side: using its warm and its concise draft (both
             # of one entry) is one accept. Keyed by the suggestion, not the feedback row id,
             # which SQLite reuses once the newest rows are purged.
