@@ -889,7 +889,7 @@ class ConfirmedRejects:
             self._keys[message] = (phrase_key(message), phrase_key(phrasing(message)))
         key, text_key = self._keys[message]
         for p in pairings:
-            if not (key == p.key or (text_key and text_key == p.phrasing_key())
+            if not (key == p.key or (text_key and text_key == p.phrasing_key)
                     or _likeness(key, p.key) >= NEAR_DUPLICATE):
                 continue
             if (agent or UNNAMED) in p.lifted and (p.until is None or at <= p.until):
@@ -905,12 +905,10 @@ class _Pairing:
     text: str
     lifted: set[str]  # the rejecters its latest lift cleared
     until: str | None  # when that lift was (None: unknown, every reject of theirs)
-    _phrasing_key: str | None = None
 
-    def phrasing_key(self) -> str:
-        if self._phrasing_key is None:
-            self._phrasing_key = phrase_key(self.text)
-        return self._phrasing_key
+    @functools.cached_property
+    def phrasing_key(self) -> str:  # only when a message may match: masking is slow
+        return phrase_key(self.text)
 
     @functools.cached_property
     def _text_chars(self) -> list[str]:
