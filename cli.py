@@ -597,9 +597,7 @@ def init(c: Context, sample: bool, as_json: bool) -> None:
         # removed stay as they are.
         if kb.store.count() == 0:
             kb.add_terms(TERMS.read_text(encoding="utf-8").split(), author="sample")
-        # keep_shared: the sample is taken as shipped, phrasings two entries share included.
-        report = kb.import_entries(read_entries(ENTRIES), on_conflict="skip", author="sample",
-                                   keep_shared=True).counts()
+        report = kb.import_entries(read_entries(ENTRIES), on_conflict="skip", author="sample").counts()
     index = kb.index()
     out = {"data_dir": str(c.home), "models": c.models, "entries": kb.store.count(),
            "indexed": index.n_entries, "sample": report}

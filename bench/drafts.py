@@ -78,7 +78,7 @@ def main() -> None:
     queries = load_queries(ds / "queries.jsonl")
     with tempfile.TemporaryDirectory() as home:
         kb = KnowledgeBase(home, load_embedders("use,e5"))
-        kb.import_entries(read_entries(ds / "kb.jsonl"), keep_shared=True)
+        kb.import_entries(read_entries(ds / "kb.jsonl"))
         retriever = Retriever(kb)
         composer = Composer(PhraseLibrary.load(corpus.HUASHU),
                             Safety.load(corpus.SENSITIVE_WORDS, corpus.SAFE_PHRASES))

@@ -65,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         kb = KnowledgeBase(home, load_embedders("use,e5"))
         kb.add_terms(TERMS.read_text(encoding="utf-8").split())
-        kb.import_entries(read_entries(ENTRIES), keep_shared=True)
+        kb.import_entries(read_entries(ENTRIES))
         retriever = Retriever(kb)
         results = {path: score(retriever, items) for path, items in sets.items()}
         kb.close()

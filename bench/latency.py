@@ -371,7 +371,7 @@ def run_one(size: int, n_queries: int, warmup: int, real_embed_max: int,
         _log(f"{size}: importing with real embedding")
         res["build_mode"] = "real embedding, then cached rebuild"
     t = time.perf_counter()
-    kb.import_entries(items, keep_shared=True)  # with ids: see the report about imports without ids
+    kb.import_entries(items)  # with ids: see the report about imports without ids
     res["import_s"] = round(time.perf_counter() - t, 2)
     del items
     _log(f"{size}: imported in {res['import_s']} s")

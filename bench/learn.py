@@ -90,7 +90,7 @@ def cost(n: int) -> None:
 
     with tempfile.TemporaryDirectory() as home:
         kb = KnowledgeBase(home, load_embedders("use,e5"))
-        kb.import_entries(read_entries(ENTRIES), keep_shared=True)
+        kb.import_entries(read_entries(ENTRIES))
         Learner(kb).record([Event(t, "accept", e, f"agent{i % 7}") for i, (t, e) in enumerate(synthetic_pairs(n))])
         rss0 = peak_rss_mb()
         outcome = finetune(kb, Path(home))

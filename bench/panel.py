@@ -50,7 +50,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="kefu-panel-bench-"))
     ws = Workspace(home, "use,e5", threads=1)
     ws.kb().add_terms(TERMS.read_text(encoding="utf-8").split())
-    ws.kb().import_entries(read_entries(ENTRIES), keep_shared=True)
+    ws.kb().import_entries(read_entries(ENTRIES))
     ws.users().add("bench", "bench-password", "agent")
     app = create_app({"SECRET_KEY": "bench"}, workspace=ws)
     with app.app_context():

@@ -63,7 +63,7 @@ def build(home: Path, n: int) -> str:
         v = rng.standard_normal((len(hashes), e.dim), dtype=np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         kb.store.save_vectors(cache_key(e), dict(zip(hashes, v)))
-    kb.import_entries(items, keep_shared=True)
+    kb.import_entries(items)
     kb.index()
     (home / "config.json").write_text(json.dumps({"models": "use,e5"}), encoding="utf-8")
     token = ws.users().add_token("bench", "agent")

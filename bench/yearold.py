@@ -108,7 +108,7 @@ def build(home: Path, days: int, per_day: int) -> None:
     ws = Workspace(home, "use,e5", threads=1)
     ws.update_config(lambda c: {**c, "retention_days": 400})
     ws.kb().add_terms(TERMS.read_text(encoding="utf-8").split())
-    ws.kb().import_entries(read_entries(ENTRIES), keep_shared=True)
+    ws.kb().import_entries(read_entries(ENTRIES))
     ws.users().add("ed", PASSWORD, "editor")
     start = time.perf_counter()
     answered, unanswered, greetings = templates(ws)

@@ -575,7 +575,7 @@ class KnowledgeBase:
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
                        dry_run: bool = False, sync: bool = True,
-                       places: list[str] | None = None, keep_shared: bool = False) -> ImportReport:
+                       places: list[str] | None = None, keep_shared: bool = True) -> ImportReport:
         """Import one file's rows (and passages) in one store transaction; see Store.import_entries.
 
         A dry run comes first: a conflict fails the file before anything is embedded. New

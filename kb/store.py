@@ -441,7 +441,7 @@ class Store:
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
                        dry_run: bool = False, places: list[str] | None = None,
-                       keep_shared: bool = False) -> ImportReport:
+                       keep_shared: bool = True) -> ImportReport:
         """Add or update many entries in ONE transaction: all of them or none.
 
         `items` are already validated dicts; an entry with no id is keyed by its
@@ -454,10 +454,13 @@ class Store:
         `places` (one per item, e.g. "faq.xlsx, sheet 售后, row 5") name a conflicting row.
         Every conflicting row is told, not only the first: one row's error as it is,
         several in one ImportConflicts. A row giving an entry a phrasing another entry
-        has (DuplicateSimilar) is such a conflict, or skipped with on_conflict "skip", as a
-        row with another entry's standard question is; `keep_shared` keeps those phrasings
-        and lists them in the report's notes instead (a knowledge base taken as it is: the
-        shipped sample, a benchmark's).
+        has (DuplicateSimilar) is imported, the overlap listed in the report's notes with
+        the row's place (a file is taken as the shop wrote it: a row is not lost for one
+        shared phrasing, a file that moves a phrasing from one row to another imports in
+        any order, an export of a store holding overlaps imports again); with
+        `keep_shared=False` it is a conflict, or skipped with on_conflict "skip", as a row
+        with another entry's standard question is. The editors' own writes (add, edit)
+        refuse it.
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
@@ -470,8 +473,8 @@ class Store:
                 # Kept up to date row by row: each write moves the marker the cached copy is kept by.
                 keys = {k: list(v) for k, v in self._question_keys().items()}
                 sims = {k: list(v) for k, v in self._similar_keys().items()}
-                shared = report.notes if keep_shared else None
                 for i, data in enumerate(items):
+                    shared = [] if keep_shared else None  # this row's phrasings another entry has
                     place = places[i] if places else where
                     # A failing row has written nothing (every check comes before the row's
                     # writes): the rows after it are still checked, and the file then fails
@@ -490,6 +493,7 @@ class Store:
                         written.setdefault(entry_id, short)
                     if previous is not None:
                         taken_from.add(previous)
+                    report.notes += [f"{place}: {note}" for note in shared or []]
                 if conflicts:
                     raise conflicts[0] if len(conflicts) == 1 else ImportConflicts(conflicts)
                 if source is not None and prune:

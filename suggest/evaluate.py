@@ -177,7 +177,7 @@ def evaluate(dataset: str | Path, embedders: list[Embedder] | Callable[[], list[
         kb = KnowledgeBase(home, embedders, progress=progress)
         try:
             # A benchmark's knowledge base is measured as it is: phrasings two entries share too.
-            kb.import_entries(entries, author="eval", keep_shared=True)
+            kb.import_entries(entries, author="eval")
             kb.index()
             retriever = Retriever(kb, fusion=fusion, prior=None)
             retriever.warm_up()

@@ -54,7 +54,7 @@ from fakes import FakeEmbedder
 
 from kefu.kb.base import KnowledgeBase
 from kefu.kb.bulk import BulkImporter, ImportOptions, source_key
-from kefu.kb.entry import STATUSES, Entry
+from kefu.kb.entry import STATUSES, Entry, has_words
 from kefu.kb.errors import ImportFileError
 from kefu.kb.importers import load
 from kefu.kb.store import Store, passage_id, text_hash
@@ -938,7 +938,7 @@ def _expected(rows: list[tuple[str, str, str]]) -> tuple[list[tuple[str, str, st
         q, a, c = (_as_decoded(x) for x in cells)
         if not (q or a or c):
             continue  # an empty record is skipped
-        if not q or not a or "\n" in q or broken_variable(a) or q in seen:
+        if not q or not has_words(q) or not a or "\n" in q or broken_variable(a) or q in seen:
             rejected += 1
             continue
         seen.add(q)

@@ -1141,7 +1141,7 @@ def test_backup_counts_its_steps_and_finishes_while_the_store_is_written(tmp_pat
     db, bak = tmp_path / "kefu.db", tmp_path / "kefu.bak"
     s = Store.open(db)
     s.add(make_entry("e1"), author="alice")
-    s.add_terms([f"词{i}" * 400 for i in range(40)])  # pages enough for several steps
+    s.add_terms([f"词{i:04d}" + "长" * 25 for i in range(1500)])  # pages enough for several steps
     monkeypatch.setattr(store_module, "BACKUP_STEP_PAGES", 8)
     seen = []
 
@@ -1745,27 +1745,30 @@ def test_an_overlap_stored_before_does_not_block_editing_the_entry(store, make_e
     assert store.update("b", {"answer": "新疆西藏另收运费。", "similar": ["运费多少", "新疆运费"]}).version == 2
 
 
-def test_an_import_row_with_another_entrys_phrasing_is_a_conflict_as_a_question_is(store, make_entry):
+def test_an_import_row_with_another_entrys_phrasing_is_kept_and_named_in_the_notes(store, make_entry):
+    """An editor's own add or edit is refused a phrasing another entry has; a file is taken
+    as written: the row is not lost for it (skipping it dropped its answer too), and the
+    notes name the row and the other entry so the editor can fix one of them."""
     from kefu.kb.entry import validate
-    from kefu.kb.errors import DuplicateSimilar, ImportConflicts
+    from kefu.kb.errors import DuplicateSimilar
 
     store.add(make_entry("invoice", question="能开发票吗", similar=["发票怎么开"]))
     rows = [validate(make_entry(None, question="怎么退货", similar=["能開發票嗎？"])),
             validate(make_entry(None, question="退货运费", similar=["退货邮费"])),
             validate(make_entry(None, question="退货要多久", similar=["退货邮费"]))]
     places = ["faq.csv, line 2", "faq.csv, line 3", "faq.csv, line 4"]
-    with pytest.raises(ImportConflicts) as info:
-        store.import_entries(rows, where="faq.csv", places=places)
-    first, second = info.value.errors
-    assert isinstance(first, DuplicateSimilar) and str(first).startswith(
-        "faq.csv, line 2, field 'similar': similar question '能開發票嗎？' is already the standard question of "
-        "entry 'invoice' ('能开发票吗')")
-    assert "is already a similar question of entry" in str(second) and \
-        "('退货运费', from line 3 of this file)" in str(second) and str(second).startswith("faq.csv, line 4")
-    assert store.count() == 1
-    report = store.import_entries(rows, on_conflict="skip", where="faq.csv", places=places)
-    assert (len(report.added), report.skipped) == (1, [None, None])
-    assert store.get("invoice").similar == ["发票怎么开"]
+    report = store.import_entries(rows, where="faq.csv", places=places)
+    assert len(report.added) == 3 and store.count() == 4
+    first, second = [n for n in report.notes if "one phrasing can lead to one entry only" in n]
+    assert first.startswith("faq.csv, line 2: ") and \
+        "similar question '能開發票嗎？' is already the standard question of entry 'invoice' ('能开发票吗')" in first
+    assert second.startswith("faq.csv, line 4: ") and "is already a similar question of entry" in second \
+        and "('退货运费'" in second
+    # taken strictly (keep_shared=False), each such row is a conflict naming its place
+    with pytest.raises(DuplicateSimilar) as info:
+        store.import_entries([validate(make_entry(None, question="退货多久退款", similar=["发票怎么开"]))],
+                             where="faq.csv", places=["faq.csv, line 9"], keep_shared=False)
+    assert str(info.value).startswith("faq.csv, line 9, field 'similar': similar question '发票怎么开'")
 
 
 def test_a_question_without_words_is_refused():
