@@ -3511,6 +3511,12 @@ def test_a_question_of_only_marks_is_refused_and_a_long_one_is_saved_with_a_warn
     html = editor.post("/console/entries/new", entry_form(question=pasted, answer="答。"), status=200).text
     assert "已新建条目" in html and f"提醒：标准问题有 {len(pasted)} 个字（超过 80 个字）" in html
     assert ws.kb().store.count() == before + 1
+    # said once: a later save that leaves the question as it is (an answer edit) says nothing of it
+    entry = ws.kb().store.find_existing({"question": pasted})
+    form = untouched_form(editor.get(f"/console/entries/{entry.id}"))
+    html = editor.post(f"/console/entries/{entry.id}", {**form, "category": entry.category, "answer": "新的答。"},
+                       status=200).text
+    assert "已保存" in html and "提醒：标准问题有" not in html
 
 
 def test_an_approve_refused_for_another_entrys_phrasing_is_said_in_chinese():

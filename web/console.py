@@ -321,12 +321,13 @@ def new_entry():
     return redirect(url_for(".edit_entry", entry_id=entry.id))
 
 
-def _flash_typed(values: dict) -> None:
+def _flash_typed(values: dict, before: str | None = None) -> None:
     """After a save: what was typed but not kept as typed (a similar question that is the
-    standard question itself), and a standard question long enough to be an answer."""
+    standard question itself), and a standard question long enough to be an answer,
+    unless it is the question the entry had (`before`): said once, not at every save."""
     for same in same_as_question(values["question"], values["similar"]):
         flash(f"相似问法「{same.strip()}」与标准问题相同，已略去")
-    if len(question := values["question"].strip()) > LONG_QUESTION:
+    if len(question := values["question"].strip()) > LONG_QUESTION and question != (before or "").strip():
         flash(f"提醒：标准问题有 {len(question)} 个字（超过 {LONG_QUESTION} 个字），是不是把答案填进了标准问题？"
               "已保存，请检查")
 
@@ -370,7 +371,7 @@ def _save_entry(entry_id: str):
         except InvalidEntry as exc:
             return _render_form(values, entry=entry, errors=_error_of(exc), status=400, version=typed)
     flash(_saved("已保存" if saved.version != expected else "没有改动", saved))
-    _flash_typed(values)
+    _flash_typed(values, entry.question)
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
 
