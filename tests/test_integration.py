@@ -660,10 +660,22 @@ NEAR_CITY_STORE = [
 ]
 
 
+# Shipping to a city is no store question: k236's phrasings once named cities (苏州, 郑州,
+# 宁波), and 能发货到苏州吗 got "we have no physical store".
+SHIPPING_TO_A_CITY = ["能发货到苏州吗", "郑州能发货吗", "发货到宁波吗", "在宁波能收到吗", "能送到苏州吗",
+                      "你们能发长沙吗", "北京能发货吗", "寄到上海要几天", "台中收得到嗎"]
+
+
 def test_a_store_in_a_city_gets_the_physical_store_entry_and_platform_questions_keep_theirs(assistant):
     helper, _ = assistant
     table = CITY_STORE + NEAR_CITY_STORE
     assert _misanswered(_suggested(helper, table), table) == {}
+    store_answered = {}
+    for message in SHIPPING_TO_A_CITY:
+        s = helper.suggest(message)
+        if any(h.id == "k236" for h in s.hits[:1]) or any("k236" in d.entry_ids for d in s.drafts[:1]):
+            store_answered[message] = [(h.id, h.confidence) for h in s.hits[:3]]
+    assert store_answered == {}
 
 
 # A forecast asked no parcel question, yet the bad-weather shipping entry answered it with
