@@ -528,6 +528,35 @@ def test_a_quote_left_open_in_csv_rejects_the_question_naming_its_lines(tmp_path
     assert "lines 2-4" in problem.error.reason and "one line" in problem.error.reason
 
 
+def test_a_quote_left_open_in_another_cell_rejects_the_record_naming_lines_and_column(tmp_path):
+    """A quote left open in a 相似问题 cell took the next rows into it, closing on a later
+    row: one entry with three similar questions made of CSV lines, two rows gone, exit 0."""
+    path = tmp_path / "faq.csv"
+    path.write_text('标准问题,相似问题,答案,分类\n发什么快递,用什么快递,默认中通快递,物流\n'
+                    '能指定顺丰吗,"可以发顺丰吗,顺丰需要补差价10元,物流\n包装有礼盒吗,有礼盒吗,可以加购礼盒包装,售前\n'
+                    '能开专票吗,专票",可以需要提供税号,发票\n退款多久到账,退款时间,1-3个工作日,售后\n'
+                    # the last column too, over two lines only
+                    '积分怎么用,积分,100积分抵1元,"账户\n会员能打折吗,会员,九五折,会员"\n', encoding="utf-8")
+    loaded = load(path)
+    assert [r.data["question"] for r in loaded.rows] == ["发什么快递", "退款多久到账"]
+    assert [str(p) for p in loaded.problems] == [
+        f"{path}, line 3, column '相似问题': holds lines that read as whole rows (the record runs over lines"
+        ' 3-5): a quote " left open takes the lines below into one cell; close it, or double a quote inside a'
+        ' quoted cell ("")',
+        f"{path}, line 7, column '分类': holds lines that read as whole rows (the record runs over lines"
+        ' 7-8): a quote " left open takes the lines below into one cell; close it, or double a quote inside a'
+        ' quoted cell ("")']
+
+
+def test_answers_and_similar_questions_over_lines_with_commas_are_kept(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text('question,similar,answer\nCan I return it?,"Return, please\nRefund?","Yes, within 7 days.\n'
+                    'Keep the tags on, please, and the box."\n', encoding="utf-8")
+    loaded = load(path)
+    assert not loaded.problems
+    assert loaded.rows[0].data["similar"] == ["Return, please", "Refund?"]
+
+
 @pytest.mark.parametrize("name, content", [
     ("faq.json", json.dumps([{"question": "两行的\n问题", "answer": "答案\n也两行"},
                              {"question": "一行", "answer": "第一行\n第二行"}], ensure_ascii=False)),

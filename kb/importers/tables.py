@@ -267,6 +267,14 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
                 "question is one line; a quote \" left open takes the lines below into one cell", header["question"]),
                 {k: cell_text(v) for k, v in fields.items()}))
             continue
+        if unit == "line" and (spanned := _swallowed_records(cells, columns, width, delimiter)) is not None:
+            last = number + sum(str(c).count("\n") for c in cells)
+            loaded.problems.append(Problem(place.error(
+                spanned, f"holds lines that read as whole rows (the record runs over lines {number}-{last}): "
+                "a quote \" left open takes the lines below into one cell; close it, or double a quote "
+                "inside a quoted cell (\"\")", header[spanned]),
+                {k: cell_text(v) for k, v in fields.items()}))
+            continue
         if section and not cell_text(fields.get("category")).strip():
             fields["category"] = section
         loaded.add(checker.check(place, fields))
@@ -279,6 +287,27 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
 
 
 _SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def _swallowed_records(cells: list, columns: dict[int, str], width: int, delimiter: str) -> str | None:
+    """The field of a cell that swallowed rows below it, or None. A quote left open in
+    column k runs to the next quote: the cell then holds the rest of its own row (its
+    first line splits into the width - k cells after it), whole rows (as many cells as
+    the header) and the start of the row where the quote closes (k + 1 cells). The cell
+    count of the record still matches the header, so nothing else would tell. An answer
+    written over lines rarely has that shape: every line must fit it, and each row below
+    must have its first cell."""
+    for pos, name in columns.items():
+        text = cell_text(cells[pos]) if pos < len(cells) else ""
+        lines = text.replace("\r\n", "\n").split("\n")
+        if len(lines) < 2:
+            continue
+        split = [next(csv.reader([line], delimiter=delimiter), []) for line in lines]
+        counts = [len(c) for c in split]
+        if (counts[0] == width - pos and counts[-1] == pos + 1 and all(n == width for n in counts[1:-1])
+                and all(c and c[0].strip() for c in split[1:])):  # each row below has its first cell
+            return name
+    return None
 
 
 def _where(base: Place, number: int) -> str:
