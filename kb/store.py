@@ -473,6 +473,9 @@ class Store:
                 # Kept up to date row by row: each write moves the marker the cached copy is kept by.
                 keys = {k: list(v) for k, v in self._question_keys().items()}
                 sims = {k: list(v) for k, v in self._similar_keys().items()}
+                items = list(items)
+                if source is not None and prune:
+                    self._count_pruned_as_archived(items, source, keys, sims)
                 for i, data in enumerate(items):
                     shared = [] if keep_shared else None  # this row's phrasings another entry has
                     place = places[i] if places else where
@@ -608,6 +611,26 @@ class Store:
             return None
         self.db.execute("update entry_sources set source = ? where entry_id = ?", [source, entry.id])
         return row[0]
+
+    def _count_pruned_as_archived(self, items: list[dict], source: str, keys: dict, sims: dict) -> None:
+        """Mark in the import's `keys` and `sims` the entries this run will prune (the
+        source's live entries no row finds) as archived already: a file renaming a question
+        and keeping its similar question would otherwise be refused, the phrasing held by
+        the very entry the run archives at its end."""
+        found = set()
+        for data in items:
+            try:
+                entry = self.find_existing(data, keys)
+            except DuplicateQuestion:
+                continue  # the row fails on it again in its turn
+            if entry is not None:
+                found.add(entry.id)
+        doomed = set(self._live_entries_of(source)) - found
+        if not doomed:
+            return
+        for table in (keys, sims):
+            for key, held in table.items():
+                table[key] = [(f[0], f[1], "archived", *f[3:]) if f[0] in doomed else f for f in held]
 
     def _source_of(self, entry_id: str) -> str | None:
         """The file the entry's rows come from (`entry_sources`), None if none."""

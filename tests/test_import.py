@@ -1159,6 +1159,27 @@ def test_prune_archives_only_rows_gone_from_the_same_file(kefu, tmp_path):
     assert invoice.id not in [h["entry_id"] for h in hits]
 
 
+def test_a_renamed_question_keeps_its_phrasings_from_the_entry_the_prune_archives(kefu, tmp_path):
+    """A file without ids renamed 可以开发票吗 to 能开电子发票吗, keeping 能开票吗: the new row
+    was refused, its phrasing "already a similar question" of the old entry, which this
+    very run archives. So was a row taking the old entry's similar question as its question."""
+    home = tmp_path / "home"
+    (tmp_path / "faq.csv").write_text("问题,相似问题,答案\n可以开发票吗,能开票吗|开票吗,可以开电子发票。\n"
+                                      "多久发货,几天发货,48小时内。\n", encoding="utf-8")
+    kefu("import", "faq.csv")
+    old_id = stored(home)["可以开发票吗"][0].id
+    (tmp_path / "faq.csv").write_text("问题,相似问题,答案\n能开电子发票吗,能开票吗,可以开电子发票。\n"
+                                      "开票吗,,下单时填写抬头。\n多久发货,几天发货,48小时内。\n", encoding="utf-8")
+    args = ("import", "faq.csv", "--on-conflict", "update", "--prune", "--json")
+    dry = report(kefu(*args, "--dry-run"))["files"][0]
+    assert counts(dry) == (2, 0, 1, 0, 1), dry
+    real = report(kefu(*args))["files"][0]
+    assert counts(real) == (2, 0, 1, 0, 1), real
+    entries = stored(home)
+    assert entries["可以开发票吗"][0].status == "archived" and entries["可以开发票吗"][0].id == old_id
+    assert entries["能开电子发票吗"][0].similar == ["能开票吗"] and entries["开票吗"][0].status == "published"
+
+
 def test_the_prune_diff_names_the_status_the_entry_had(kefu, tmp_path):
     """It always said 'published' -> 'archived', for a draft too."""
     lines = ["id,question,answer,status", "d1,支持花呗吗,支持花呗分期。,草稿", "d2,多久发货,48小时内。,草稿"]
