@@ -236,6 +236,35 @@ def test_json_list_fields_in_numbered_keys_are_all_read(tmp_path):
     assert loaded.notes == [f"{path}, item 2: field '标准问题' repeats a field already read, ignored (nor in later rows)"]
 
 
+def test_xlsx_hidden_sheets_and_rows_are_imported_with_a_note(tmp_path):
+    """Rows hidden by hand or by an AutoFilter, and a hidden sheet, were imported as
+    published with no word: an editor who filtered out old rows did not know."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "在售"
+    sheet.append(["问题", "答案"])
+    for i in range(2, 10):
+        sheet.append([f"第{i}款有货吗", "有货。"])
+    for r in (3, 4, 5, 6, 7, 9):
+        sheet.row_dimensions[r].hidden = True
+    sheet.auto_filter.ref = "A1:B9"
+    old = book.create_sheet("旧版")
+    old.append(["问题", "答案"])
+    old.append(["旧款还卖吗", "已停产。"])
+    old.sheet_state = "hidden"
+    path = tmp_path / "faq.xlsx"
+    book.save(path)
+    loaded = load(path)
+    assert len(loaded.rows) == 9
+    assert loaded.notes == [
+        "sheet 在售: 6 hidden rows (hidden by hand or by a filter) imported like any other, check they are"
+        " meant to be: rows 3, 4, 5, 6, 7, …",
+        "sheet 旧版: the sheet is hidden in the workbook; its rows were imported like any other, check they"
+        " are meant to be"]
+
+
 def test_xlsx_question_repeated_on_another_sheet_is_a_duplicate(tmp_path):
     loaded = load(shop_workbook(tmp_path / "faq.xlsx", cross_sheet_duplicate=True))
     assert [str(p).split(", ", 1)[1] for p in loaded.problems] == [

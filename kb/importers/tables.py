@@ -76,15 +76,36 @@ def read_xlsx(data: bytes, path: str) -> Loaded:
     for sheet in book.worksheets:
         merged = _merged(sheet)
         rows = _sheet_rows(sheet, merged, formulas.get(sheet.title, {}))
+        before = len(loaded.rows)
         if _read_table(loaded, rows, Place(path, sheet=sheet.title, unit="row"), "row",
                        optional=True, seen=seen, merged=merged):
             found = True
+            _note_hidden(loaded, sheet, [r.place.line for r in loaded.rows[before:]])
         else:
             loaded.notes.append(f"sheet {sheet.title}: no header row with a question column, skipped")
     if not found:
         raise ImportFileError(path, None, "question", "no sheet has a header row with a question column "
                               "(e.g. 标准问题 or question)")
     return loaded
+
+
+HIDDEN_SHOWN = 5  # hidden rows a note names
+
+
+def _note_hidden(loaded: Loaded, sheet, numbers: list[int]) -> None:
+    """Note a hidden sheet and the hidden rows (by hand or by a filter) read from it. They
+    are imported as any other (dropping them would lose data without a word), but an editor
+    who filtered out old rows, or hid a sheet of drafts, may not expect them published."""
+    if sheet.sheet_state != "visible":
+        loaded.notes.append(f"sheet {sheet.title}: the sheet is hidden in the workbook; its rows were imported "
+                            "like any other, check they are meant to be")
+    dims = sheet.row_dimensions
+    hidden = [n for n in numbers if n in dims and dims[n].hidden]
+    if hidden:
+        shown = ", ".join(map(str, hidden[:HIDDEN_SHOWN])) + (", …" if len(hidden) > HIDDEN_SHOWN else "")
+        many = "s" if len(hidden) > 1 else ""
+        loaded.notes.append(f"sheet {sheet.title}: {len(hidden)} hidden row{many} (hidden by hand or by a filter)"
+                            f" imported like any other, check they are meant to be: row{many} {shown}")
 
 
 def _merged(sheet) -> list[tuple[int, int, int, int, object]]:
