@@ -224,6 +224,20 @@ class BulkImporter:
             self.problems += loaded.problems
         return result, None if result.status == "failed" else loaded
 
+    def _hints(self, loaded: Loaded) -> list[str]:
+        """The rows' hints (Row.hints) about similar questions their entries do not hold yet."""
+        notes = []
+        for row in loaded.rows:
+            if not row.hints:
+                continue
+            try:
+                entry = self.kb.store.find_existing(row.data)
+            except KefuError:  # told when the row is imported
+                entry = None
+            held = set(entry.similar) if entry is not None else set()
+            notes += [note for item, note in row.hints.items() if item not in held]
+        return notes
+
     def write(self, result: FileResult, loaded: Loaded, source: str | None, changed: list[str] | None = None) -> None:
         """Import what `read_file` found into the store (one transaction) and count it in `result`."""
         opts = self.options
@@ -241,6 +255,7 @@ class BulkImporter:
         if opts.prune and loaded.problems:
             result.notes = [*result.notes, f"not pruned: {counted(len(loaded.problems), 'row')} rejected, and"
                             " their entries would have been archived; fix them and import again to prune"]
+        result.notes = [*result.notes, *self._hints(loaded)]
         try:
             report = self.kb.import_entries(
                 [r.data for r in loaded.rows], opts.on_conflict, opts.author, result.file,

@@ -1477,6 +1477,26 @@ def test_tags_in_one_cell_separated_by_chinese_commas_are_several_tags(kefu, tmp
     assert entries["巧克力有糖吗"][0].tags == ["巧克力", "糖", "成分"]
 
 
+def test_a_similar_question_with_a_separator_in_a_cell_of_lines_is_named_in_a_note(kefu, tmp_path):
+    """A 相似问题 cell with line breaks is split at them only; a line still holding | or ；
+    was kept as one similar question without a word. Imported again (as an export is), an
+    entry holding it already is no news: no note."""
+    (tmp_path / "faq.csv").write_text(
+        '问题,相似问题,答案\n衣服缩水能退吗,"缩水了能退吗\n洗过的衣服能退吗；洗完变小了怎么办|缩水退货",可以。\n'
+        # kefu's export keeps one item holding | so: no note
+        '能开发票吗,"发票|收据\n",可以。\n', encoding="utf-8")
+    note = ("line 2, column '相似问题': similar question '洗过的衣服能退吗；洗完变小了怎么办|缩水退货' holds | or ；,"
+            " but a cell with line breaks is split at them only, so it was kept as one; put each phrasing on its own"
+            " line if it is several")
+    dry = report(kefu("import", "faq.csv", "--dry-run", "--json"))["files"][0]
+    assert dry["notes"] == [note]
+    first = report(kefu("import", "faq.csv", "--json"))["files"][0]
+    assert first["notes"] == [note]
+    assert stored(tmp_path / "home")["衣服缩水能退吗"][0].similar == ["缩水了能退吗", "洗过的衣服能退吗；洗完变小了怎么办|缩水退货"]
+    again = report(kefu("import", "faq.csv", "--json"))["files"][0]
+    assert counts(again) == (0, 0, 2, 0, 0) and again["notes"] == []
+
+
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_a_tag_holding_a_comma_exports_and_imports_unchanged(kefu, tmp_path, fmt):
     """A tag stored with a comma in it (through the API) stays one tag across an export."""

@@ -28,6 +28,9 @@ class Row:
     """One FAQ row, validated: canonical field names (question, similar, answer, ...) to values."""
     place: Place
     data: dict
+    # similar question -> a note for it, told only if the entry does not hold it already
+    # (an export imported back keeps such phrasings as they were: nothing to say)
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

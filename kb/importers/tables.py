@@ -15,8 +15,8 @@ from datetime import datetime, time
 from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
-from .records import Loaded, Place, Problem
-from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header
+from .records import Loaded, Place, Problem, Row
+from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header, split_cell
 
 HEADER_SEARCH = 10  # rows looked at for the header
 REPEATS_HEADER = ": repeats the header row, skipped"  # the note of such a row, after its place
@@ -298,7 +298,10 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             continue
         if section and not cell_text(fields.get("category")).strip():
             fields["category"] = section
-        loaded.add(checker.check(place, fields))
+        result = checker.check(place, fields)
+        if isinstance(result, Row):
+            result.hints = _joined_similar(fields.get("similar"), _where(base, number), header.get("similar"))
+        loaded.add(result)
     sheet = f"sheet {base.sheet}, " if base.sheet else ""
     for pos, numbers in sorted(unheaded.items()):
         more = f" and {len(numbers) - 1} more" if len(numbers) > 1 else ""
@@ -329,6 +332,22 @@ def _swallowed_records(cells: list, columns: dict[int, str], width: int, delimit
                 and all(c and c[0].strip() for c in split[1:])):  # each row below has its first cell
             return name
     return None
+
+
+def _joined_similar(value: object, where: str, column: str | None) -> dict[str, str]:
+    """Item -> a note for the items of a 相似问题 cell with line breaks that still hold | or ；: such
+    a cell is split at its line breaks only (an export writes an item holding a separator
+    so), so 能退吗；洗了能退吗 on one of its lines stays one similar question. (A lone item
+    ending in a line break is how an export keeps one whole: no note.)"""
+    if isinstance(value, list):
+        return {}
+    text = cell_text(value)
+    items = split_cell(text)
+    if "\n" not in text.strip() or len(items) < 2:
+        return {}
+    return {item: f"{where}, column {column!r}: similar question {item!r} holds | or ；, but a cell with line"
+            " breaks is split at them only, so it was kept as one; put each phrasing on its own line if it is"
+            " several" for item in items if any(c in item for c in "|；")}
 
 
 def _where(base: Place, number: int) -> str:
