@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 
 from .errors import InvalidEntry
 from .template import broken_variable
-from .text import HALF_WIDTH, MAX_MESSAGE, normalize, strip_controls, to_simplified
+from .text import HALF_WIDTH, MAX_MESSAGE, normalize, scrub, to_simplified
 
 STATUSES = ("draft", "published", "archived")
 CATEGORIES = ("售前", "售中", "售后", "投诉", "账户")  # editors may use others too
@@ -354,7 +354,9 @@ def _clean(text: str) -> str:
     # go in strip_controls, which also writes line breaks as \n: browsers post a
     # textarea's as \r\n, and a file's are read as \n, so an answer typed in the console
     # came back from its own CSV export as "changed".
-    return _SURROGATE.sub("", strip_controls(text)).strip()
+    # Characters of no width too (scrub): pasted from web pages, 退款\u200b时间 was stored so
+    # and a search for 退款时间 missed it; an emoji's joiner stays.
+    return scrub(_SURROGATE.sub("", text)).strip()
 
 
 def _bounded(name: str, text: str) -> str:

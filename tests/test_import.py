@@ -388,6 +388,22 @@ def test_status_words_with_yi_before_them_are_read(tmp_path):
         "published", "archived", "published", "archived", "published", "archived"]
 
 
+def test_zero_width_characters_are_not_stored_and_an_emoji_keeps_its_joiner(kefu, tmp_path):
+    """退款\u200b时间 pasted from a web page was stored so: `kefu list --text 退款时间` missed it."""
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # one emoji, joined
+    (tmp_path / "faq.csv").write_text(
+        "\ufeff问题,相似问题,答案,分类,标签\n退款\u200b时间多久,\u2060退款\u200c时间|到账\ufeff时间,"
+        f"1-3个工作日\u200d到账 {family},售\u200b后,退\u200b款\n", encoding="utf-8")
+    kefu("import", "faq.csv")
+    [(entry, _)] = stored(tmp_path / "home").values()
+    assert (entry.question, entry.similar, entry.answer, entry.category, entry.tags) == (
+        "退款时间多久", ["退款时间", "到账时间"], f"1-3个工作日到账 {family}", "售后", ["退款"])
+    listed = kefu("list", "--text", "退款时间", "--json").stdout
+    assert entry.id in listed
+    kefu("edit", entry.id, "--answer", "1\u200b-3个工作日")
+    assert stored(tmp_path / "home")["退款时间多久"][0].answer == "1-3个工作日"
+
+
 def test_a_control_character_in_json_is_named_once(tmp_path):
     """The message read 'Invalid control character at at column 16'."""
     path = tmp_path / "faq.jsonl"

@@ -905,7 +905,7 @@ def test_known_bug_classifier_matches_nothing_by_default():
 # ---------------------------------------------------------------------------------------------
 # Any CSV that csv.writer produces from arbitrary cell text imports and reads back the same
 # text (as decode() documents it: \r\n and \r become \n, a terminal sequence ESC [2J goes
-# whole, C0/C1 controls other than \t and \n are dropped, an apostrophe before a formula
+# whole, C0/C1 controls other than \t and \n are dropped, characters of no width too, an apostrophe before a formula
 # character goes, cells are stripped), or is
 # rejected with an error naming the file -- exactly
 # when a row is missing its question or answer, repeats a question, has a line break in its
@@ -915,6 +915,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from kefu.kb.template import broken_variable  # noqa: E402
+from kefu.kb.text import scrub  # noqa: E402
 
 _TRICKY = ",\"'\r\n\t {}|；　\x00\x01\x1f\x7f\x85\xa0\u2028\u2029\ufeff\u200b中文答案？a1#=-"
 CELL = st.one_of(st.text(max_size=20), st.text(alphabet=_TRICKY, max_size=12),
@@ -926,6 +927,7 @@ _CSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[@A-Za-z~]")  # a terminal's ESC [2J go
 
 def _as_decoded(cell: str) -> str:
     text = _CONTROLS.sub("", _CSI.sub("", _NEWLINES.sub("\n", cell)))
+    text = scrub(text)  # characters of no width go, as every stored field's (an emoji's joiner stays)
     if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\n"):
         text = text[1:]  # '=x is the text =x, as kefu's own CSV export writes it
     return text.strip()

@@ -15,6 +15,7 @@ from datetime import datetime, time
 from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
+from ..text import scrub
 from .records import Loaded, Place, Problem, Row
 from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header, split_cell
 
@@ -281,7 +282,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
                                            {k: cell_text(v) for k, v in _fields(cells, columns).items()}))
             continue
         fields = _fields(cells, columns)
-        if unit == "line" and "\n" in cell_text(fields.get("question")).strip():
+        if unit == "line" and "\n" in scrub(cell_text(fields.get("question"))).strip():  # as stored
             last = number + sum(str(c).count("\n") for c in cells)
             loaded.problems.append(Problem(place.error(
                 "question", f"holds a line break (the record runs over lines {number}-{last}): a standard "
