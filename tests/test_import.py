@@ -573,6 +573,30 @@ def test_a_quote_left_open_in_csv_rejects_the_question_naming_its_lines(tmp_path
     assert "lines 2-4" in problem.error.reason and "one line" in problem.error.reason
 
 
+@pytest.mark.parametrize("text, reason", [
+    # a quote opening a cell mid-text: Python's "',' expected after '\"'", with no column or hint
+    ('标准问题,答案,分类\n双11有活动吗,"双11"当天全场满300减50,活动\n',
+     "line 2: malformed CSV: column 2 ('答案'): a quote \" closes the quoted cell but text follows it"
+     " ('\"双11\"当天全场满300减50'); to keep quotes inside a cell, quote the whole cell and double each quote in"
+     ' it ("""双11""当天全场满300减50…"), or take them out'),
+    # a quote left open that closes lines below, before text: the line it opened on
+    ('标准问题,相似问题,答案\n能指定顺丰吗,"可以发顺丰吗,补差价10元\n能开专票吗,专票,"可以，需要税号",发票\n',
+     "line 2: malformed CSV: a quote \" opened on line 2 in column 2 ('相似问题') runs to line 3, where text"
+     " follows the quote that closes it ('能开专票吗,专票,\"可以，需要税号\",发票'): most likely a quote left open on line 2;"
+     ' close it, or double a quote inside a quoted cell ("")'),
+    # never closed: Python's "unexpected end of data"
+    ('标准问题,答案\n发什么快递,默认中通\n能发顺丰吗,"可以，补差价\n包装有礼盒吗,有\n',
+     "line 3: malformed CSV: a quote \" opened on line 3 in column 2 ('答案') is never closed: it takes the rest"
+     ' of the file (lines 3-4) into one cell; close it, or double a quote inside a quoted cell ("")'),
+], ids=["mid-text", "closed-below", "never-closed"])
+def test_a_misquoted_csv_names_the_line_and_column_of_the_quote_and_how_to_fix_it(tmp_path, text, reason):
+    path = tmp_path / "faq.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}, {reason}"
+
+
 def test_a_quote_left_open_in_another_cell_rejects_the_record_naming_lines_and_column(tmp_path):
     """A quote left open in a 相似问题 cell took the next rows into it, closing on a later
     row: one entry with three similar questions made of CSV lines, two rows gone, exit 0."""
@@ -1092,7 +1116,9 @@ def test_a_failed_import_gives_its_error_as_every_command_does_with_json(kefu, t
     (tmp_path / "broken.csv").write_text('question,answer\n"没闭合的问题,答案\n', encoding="utf-8")
     out = report(kefu("import", "broken.csv", "--json", code=1))
     assert out["error"] == out["files"][0]["error_detail"] == {
-        "message": "broken.csv, line 2: malformed CSV: unexpected end of data", "type": "ImportFileError",
+        "message": "broken.csv, line 2: malformed CSV: a quote \" opened on line 2 in column 1 ('question') is"
+                   " never closed: it takes the rest of the file (line 2) into one cell; close it, or double a quote"
+                   ' inside a quoted cell ("")', "type": "ImportFileError",
         "code": "invalid", "file": "broken.csv", "line": 2}
     (tmp_path / "rows.csv").write_text("question,answer\n多久发货？,当天发。\n能退吗？,\n", encoding="utf-8")
     out = report(kefu("import", "rows.csv", "--json", code=1))

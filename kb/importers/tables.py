@@ -49,6 +49,7 @@ def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[
     if len(text) >= csv.field_size_limit():
         csv.field_size_limit(len(text) + 1)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    header: list[str] = []  # the header's cells, once read: errors name a column by them
     while True:
         line = reader.line_num + 1
         try:
@@ -56,8 +57,60 @@ def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ImportFileError(path, line, None, f"malformed CSV: {exc}") from None
+            raise ImportFileError(path, line, None, "malformed CSV: " + _quote_problem(
+                text, line, delimiter, header, str(exc))) from None
+        if not header and reader.line_num <= HEADER_SEARCH * 2 and "question" in map_header(cells)[0].values():
+            header = cells
         yield line, [csv_unescaped(c) for c in cells]
+
+
+def _quote_problem(text: str, line: int, delimiter: str, header: list[str], error: str) -> str:
+    """What a strict csv reader's error at the record starting on `line` means for whoever
+    edits the file: the line and column of the quote at fault, and how to fix it. Python's
+    own words ("',' expected after '\"'") are kept for any other error."""
+    lines = io.StringIO(text).readlines()  # split as the reader splits them
+    record = "".join(lines[line - 1:])
+    column, quoted, opened, start, i = 1, False, (line, 1), 0, 0
+    while i < len(record):
+        ch = record[i]
+        if quoted:
+            if ch == '"' and record[i + 1:i + 2] == '"':
+                i += 1
+            elif ch == '"':
+                quoted, after = False, record[i + 1:i + 2]
+                if after not in ("", delimiter, "\n", "\r"):
+                    at = line + record.count("\n", 0, i)
+                    shown = record[record.rfind("\n", 0, i) + 1:i + 12].split("\n")[0]
+                    where = _column_words(column, header)
+                    if at != opened[0]:
+                        return (f"a quote \" opened on line {opened[0]} in {where} runs to line {at}, where text "
+                                f"follows the quote that closes it ({shown!r}): most likely a quote left open on "
+                                f"line {opened[0]}; close it, or double a quote inside a quoted cell (\"\")")
+                    shown = record[start:i + 12].split("\n")[0]
+                    fixed = '"' + shown.replace('"', '""') + '…"'
+                    return (f"{where}: a quote \" closes the quoted cell but text follows it ({shown!r}); to keep "
+                            "quotes inside a cell, quote the whole cell and double each quote in it "
+                            f"({fixed}), or take them out")
+        elif ch == delimiter:
+            column += 1
+        elif ch == "\n":
+            break
+        elif ch == '"' and (i == 0 or record[i - 1] in (delimiter, "\n")):
+            quoted, opened, start = True, (line + record.count("\n", 0, i), column), i
+        i += 1
+    if quoted:
+        last = line + record.count("\n") - (1 if record.endswith("\n") else 0)
+        span = f"line {last}" if last == opened[0] else f"lines {opened[0]}-{last}"
+        return (f"a quote \" opened on line {opened[0]} in {_column_words(opened[1], header)} is never closed: "
+                f"it takes the rest of the file ({span}) into one cell; close it, or double a quote inside a "
+                "quoted cell (\"\")")
+    return error
+
+
+def _column_words(number: int, header: list[str]) -> str:
+    """column 2 ('答案'), or column 2 where the header is not read yet or has no name there."""
+    name = header[number - 1].strip() if number <= len(header) else ""
+    return f"column {number} ({name!r})" if name else f"column {number}"
 
 
 def read_xlsx(data: bytes, path: str) -> Loaded:
