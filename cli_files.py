@@ -104,7 +104,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
             importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows,
                                                       author()))
             if not dry_run:  # stopped after a file went in, a script must learn that it did
-                when_stopped(lambda: _imported_so_far(importer.done, files, new_home))
+                when_stopped(lambda: _imported_so_far(importer.done, files, new_home, dry_run))
             results = importer.run(files)
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM: a store it made holding nothing goes, as below
             if made is not None and _holds_nothing(c.home / "kefu.db"):
@@ -117,7 +117,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
             _undo_new_store(c.home, made)
         elif not dry_run:
             kb.build_index()  # a failure here is told after the summary (handle_errors)
-    report = {"files": [dataclasses.asdict(r) for r in results], "dry_run": dry_run,
+    report = {"files": _file_reports(results, dry_run), "dry_run": dry_run,
               "totals": _import_totals(results), "entries": entries, "skipped_files": skipped}
     if made is not None and not (c.home / "kefu.db").exists():
         report["no_store"] = str(c.home)  # none was made: nothing came in
@@ -144,7 +144,8 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
 NAMES_SHOWN = 10
 
 
-def _imported_so_far(done: list, files: list[Path], new_home: Path | None = None) -> tuple[dict, str]:
+def _imported_so_far(done: list, files: list[Path], new_home: Path | None = None,
+                     dry_run: bool = False) -> tuple[dict, str]:
     """What an import stopped by Ctrl-C or SIGTERM had done, for its error: the report of
     each file it finished (imported, or failed), as the summary's `files`, their totals,
     and the files it had not finished, in `remaining` (the one it was importing went in
@@ -155,7 +156,7 @@ def _imported_so_far(done: list, files: list[Path], new_home: Path | None = None
     from kefu.kb.importers import path_text
 
     remaining = [path_text(p) for p in files[len(done):]]
-    data = {"files": [dataclasses.asdict(r) for r in done], "totals": _import_totals(done), "remaining": remaining}
+    data = {"files": _file_reports(done, dry_run), "totals": _import_totals(done), "remaining": remaining}
     if new_home is not None and not (new_home / "kefu.db").exists():
         data["no_store"] = str(new_home)
     if not done:
@@ -200,7 +201,7 @@ def _stopped_report(done: list, files: list[Path], new_home: Path | None, skippe
     `interrupted` error a stopped command gives (no `entries`: the store was not read again)."""
     from kefu.__main__ import interrupted_error
 
-    data, _ = _imported_so_far(done, files, new_home)
+    data, _ = _imported_so_far(done, files, new_home, dry_run)
     report = {"files": data["files"], "dry_run": dry_run, "totals": data["totals"], "remaining": data["remaining"],
               "skipped_files": skipped}
     if "no_store" in data:
@@ -254,6 +255,17 @@ def _undo_new_store(home: Path, made: tuple[Path, set[str] | None]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def _file_reports(results, dry_run: bool) -> list[dict]:
+    """Each file's part of the summary. `diff` only in a dry run's: a real run's would be
+    the same changes again, which `kefu history` keeps, and an empty list there read as
+    "nothing changed"."""
+    files = [dataclasses.asdict(r) for r in results]
+    if not dry_run:
+        for f in files:
+            del f["diff"]
+    return files
 
 
 def _first_failure(results) -> dict | None:
@@ -329,14 +341,15 @@ def _import_text(d: dict) -> str:
         if r["passages"]:  # a document: the table's column counts only the passages written
             lines.append(f"  passages of {r['file']}: " + ", ".join(f"{r['passages'].get(k, 0)} {k}" for k in
                                                                   ("added", "updated", "unchanged", "removed")))
-        if r["diff"]:
+        diff = r.get("diff", [])
+        if diff:
             lines.append(f"  changes from {r['file']}:")
-        for change in r["diff"][:DIFF_SHOWN]:
+        for change in diff[:DIFF_SHOWN]:
             lines.append(f"  {change['action']} {change['id'] or '(new entry)'}")
             for name, (before, after) in change["changes"].items():
                 lines.append(f"      {name}: {_shown(before)} → {_shown(after)}")
-        if len(r["diff"]) > DIFF_SHOWN:
-            lines.append(f"  … {counted(len(r['diff']) - DIFF_SHOWN, 'more changed entry', 'more changed entries')}"
+        if len(diff) > DIFF_SHOWN:
+            lines.append(f"  … {counted(len(diff) - DIFF_SHOWN, 'more changed entry', 'more changed entries')}"
                          " (--json lists them all)")
     lines += [f"note: skipped {s}" for s in d.get("skipped_files", [])]
     if "rejected_file" in d:

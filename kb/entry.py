@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import calendar
 import re
 import unicodedata
 from collections import Counter
@@ -230,6 +231,24 @@ def normalize_when(value: str) -> str:
     if not (_DAY.fullmatch(text) or _MOMENT.fullmatch(text)):
         raise ValueError(value)
     return _stored(text)
+
+
+def _no_such_day(value: str) -> str | None:
+    """Why a date in a form kefu reads is still refused: 2026-02-30 is no day (called "not
+    an ISO date", it read as a mistake of form); None for any other text."""
+    text = value.strip().translate(_HALF_WIDTH_WHEN).upper()
+    if m := _SHEET_DATE.fullmatch(text):
+        year, month, day = int(m[1]), int(m[3] or m[4]), int(m[5])
+    elif _DAY.fullmatch(text) or _MOMENT.fullmatch(text):
+        year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    else:
+        return None
+    if not 1 <= month <= 12:
+        return f"no such day: {value!r} (there is no month {month})"
+    days = calendar.monthrange(max(year, 1), month)[1]
+    if not 1 <= day <= days:
+        return f"no such day: {value!r} ({max(year, 1)}-{month:02} has {days} days)"
+    return None
 
 
 def legacy_when(value: str | None) -> str | None:
@@ -495,7 +514,8 @@ def validate(data: dict) -> dict:
         try:
             out[name] = normalize_when(out[name])
         except ValueError:
-            raise InvalidEntry(name, no_year(out[name]) or f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
+            raise InvalidEntry(name, no_year(out[name]) or _no_such_day(out[name])
+                               or f"not an ISO date ({WHEN_FORMS}): {out[name]!r}") from None
         except OverflowError:  # 0001-01-01T00:00+08:00 falls before year 1 in local time
             raise InvalidEntry(name, f"{out[name]!r} is out of range once converted to local time") from None
     check_window(out.get("valid_from"), out.get("valid_to"))

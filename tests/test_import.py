@@ -388,6 +388,16 @@ def test_status_words_with_yi_before_them_are_read(tmp_path):
         "published", "archived", "published", "archived", "published", "archived"]
 
 
+def test_a_status_word_kefu_does_not_know_is_rejected_naming_the_words_the_column_takes(tmp_path):
+    path = tmp_path / "faq.csv"
+    path.write_text("问题,答案,状态\n能退吗,能,有效\n", encoding="utf-8")
+    [problem] = load(path).problems
+    assert str(problem) == (
+        f"{path}, line 2, column '状态': must be one of draft, published, archived, got '有效'; the column also"
+        " takes 已发布 发布 上架 启用 for published; 草稿 待审核 for draft; 已归档 归档 下架 停用 for archived"
+        " (已 before a word too: 已上架)")
+
+
 def test_zero_width_characters_are_not_stored_and_an_emoji_keeps_its_joiner(kefu, tmp_path):
     """退款\u200b时间 pasted from a web page was stored so: `kefu list --text 退款时间` missed it."""
     family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"  # one emoji, joined
@@ -1161,6 +1171,10 @@ def test_dry_run_reports_counts_and_diff_and_writes_nothing(kefu, tmp_path):
     assert "  add (new entry)\n      question: - → 会员积分怎么用？\n      similar: - → 积分能抵钱吗\n" in text
     assert text.rstrip().endswith("dry run: nothing was written; 8 entries in the store")
     assert dump(home) == before
+    # a real run's report has no diff: an empty one read as "nothing changed"
+    real = report(kefu("import", "faq.xlsx", "--on-conflict", "update", "--json", "--report", "rep.json"))
+    assert counts(real["files"][0]) == (1, 1, 7, 0, 0) and "diff" not in real["files"][0]
+    assert "diff" not in json.loads((tmp_path / "rep.json").read_text(encoding="utf-8"))["files"][0]
 
 
 def test_the_text_summary_of_several_files_names_the_file_of_each_note_and_change(kefu, tmp_path):

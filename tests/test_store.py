@@ -479,9 +479,24 @@ def test_a_validity_bound_without_its_year_asks_for_it_whoever_gives_it(bad):
     assert info.value.field == "valid_to" and info.value.reason.startswith(f"has no year: {bad!r} (write it as {year}-")
 
 
+@pytest.mark.parametrize("bad, reason", [
+    ("2026-02-30", "no such day: '2026-02-30' (2026-02 has 28 days)"),
+    ("2026/11/31", "no such day: '2026/11/31' (2026-11 has 30 days)"),
+    ("2026年2月29日", "no such day: '2026年2月29日' (2026-02 has 28 days)"),
+    ("2026-02-30T10:00", "no such day: '2026-02-30T10:00' (2026-02 has 28 days)"),
+    ("2026/13/29", "no such day: '2026/13/29' (there is no month 13)"),
+    ("2026-13-01", "no such day: '2026-13-01' (there is no month 13)"),
+])
+def test_a_bound_in_a_form_kefu_reads_on_no_such_day_says_so(store, make_entry, bad, reason):
+    """2026-02-30 was refused as "not an ISO date", though it is in ISO form: it is no day."""
+    with pytest.raises(InvalidEntry) as info:
+        store.add(make_entry("e1", valid_to=bad))
+    assert (info.value.field, info.value.reason) == ("valid_to", reason)
+    store.add(make_entry("e1", valid_to="2028-02-29"))  # a leap day is one
+
+
 @pytest.mark.parametrize("bad", ["20261129", "2026-W48-7", "2026-333", "2026-11-29T10", "2026-11-29T1000",
-                                 "2026/11/31", "2026/13/29", "29.11.2026", "2026-13-01", "2026-11-29T25:00", "tomorrow",
-                                 "2026-11-29T10:00+8"])
+                                 "29.11.2026", "2026-11-29T25:00", "tomorrow", "2026-11-29T10:00+8"])
 @pytest.mark.parametrize("field", ["valid_from", "valid_to"])
 def test_validity_bounds_other_than_a_date_or_iso_date_time_name_the_field(store, make_entry, bad, field):
     with pytest.raises(InvalidEntry) as info:

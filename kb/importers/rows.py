@@ -218,7 +218,12 @@ class RowChecker:
         try:
             data = validate(data)
         except InvalidEntry as exc:
-            return self._problem(place, exc.field, exc.reason, shown)
+            reason = exc.reason
+            if exc.field == "status":  # the column reads Chinese words too: say which
+                words = {s: " ".join(w for w, v in STATUS_WORDS.items() if v == s) for s in STATUS_WORDS.values()}
+                reason += "; the column also takes " + "; ".join(f"{w} for {s}" for s, w in words.items()) + \
+                    " (已 before a word too: 已上架)"
+            return self._problem(place, exc.field, reason, shown)
         question = question_key(data["question"])  # 能開發票嗎？ is 能开发票吗, as in the store
         for key_field, key in self._keys(data, question):
             if key in self.seen:
