@@ -260,7 +260,7 @@ def test_xlsx_hidden_sheets_and_rows_are_imported_with_a_note(tmp_path):
     assert len(loaded.rows) == 9
     assert loaded.notes == [
         "sheet 在售: 6 hidden rows (hidden by hand or by a filter) imported like any other, check they are"
-        " meant to be: rows 3, 4, 5, 6, 7, …",
+        " meant to be (row numbers 3, 4, 5, 6, 7, …)",
         "sheet 旧版: the sheet is hidden in the workbook; its rows were imported like any other, check they"
         " are meant to be"]
 

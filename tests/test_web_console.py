@@ -2170,6 +2170,25 @@ def _reasons_the_importer_can_give() -> tuple[set[str], set[str]]:
     return reasons, notes
 
 
+def test_import_reasons_composed_at_run_time_are_translated():
+    """Reasons and notes the source scan above cannot sample (composed from parts): an
+    unknown status word, a day that does not exist, a similar question holding | or ；."""
+    from kefu.web.messages import import_note_zh, problem_zh
+
+    assert problem_zh("a.csv, line 2, column '状态': must be one of draft, published, archived, got '有效'; the"
+                      " column also takes 已发布 发布 for published; 草稿 for draft; 下架 停用 for archived (已 before a"
+                      " word too: 已上架)") == (
+        "a.csv，第 2 行，状态：只能是「草稿」「已发布」「已归档」之一，不能是 '有效'；这一列也认：已发布、发布 表示「已发布」；"
+        "草稿 表示「草稿」；下架、停用 表示「已归档」（词前也可加「已」，如 已上架）")
+    assert problem_zh("a.csv, line 2, field 'valid_to': no such day: '2026-02-30' (2026-02 has 28 days)") == \
+        "a.csv，第 2 行，失效日期：没有这一天：'2026-02-30'（2026 年 2 月只有 28 天）"
+    assert import_note_zh("line 2, column '相似问题': similar question '能退吗；能换吗' holds | or ；, but a cell with"
+                          " line breaks is split at them only, so it was kept as one; put each phrasing on its own"
+                          " line if it is several") == (
+        "第 2 行，相似问题：相似问题 '能退吗；能换吗' 含有 | 或 ；，但有换行的单元格只按换行拆分，所以它保留为一条；"
+        "如果是几种问法，请各占一行")
+
+
 def test_every_reason_and_note_an_import_can_give_is_translated():
     from kefu.kb.errors import DuplicateEntry, DuplicateQuestion, DuplicateSimilar
     from kefu.web.messages import import_note_zh, problem_zh

@@ -58,6 +58,32 @@ def _similar_taken(m: re.Match) -> str:
     return similar_taken_zh(m[1], m[2], m[4], other, "question" if m[3] == "the standard" else "similar", m[7])
 
 
+def _column_zh(text: str) -> str:
+    """"column 2 ('答案')" as the page names a column: 第 2 列（'答案'）."""
+    m = re.fullmatch(r"column (\d+)(?: \((.*)\))?", text, re.S)
+    return text if m is None else f"第 {m[1]} 列" + (f"（{m[2]}）" if m[2] else "")
+
+
+def _lines_zh(text: str) -> str:
+    return re.sub(r"^lines? (\d+)(?:-(\d+))?$", lambda m: f"第 {m[1]}" + (f"–{m[2]}" if m[2] else "") + " 行", text)
+
+
+# A CSV file's quote at fault (kb/importers/tables.py _quote_problem), after "malformed CSV: ".
+_QUOTE_PATTERNS = [
+    (re.compile(r"(?:(.*?): )?a quote \" closes the quoted cell but text follows it \((.*)\); to keep quotes inside a "
+                r"cell, .* \((.*)\), or take them out$", re.S),
+     lambda m: (f"{_column_zh(m[1])}：" if m[1] else "") + f"引号 \" 闭合了带引号的单元格，但后面还有文字（{m[2]}）："
+               f"要在单元格里保留引号，请给整个单元格加上引号，并把其中每个引号写两遍（{m[3]}），或删去这些引号"),
+    (re.compile(r"a quote \" opened on line (\d+) in (.*?) runs to line (\d+), where text follows the quote that closes "
+                r"it \((.*)\): .*$", re.S),
+     lambda m: f"第 {m[1]} 行{_column_zh(m[2])}的引号 \" 到第 {m[3]} 行才闭合，闭合后还有文字（{m[4]}）：多半是第 {m[1]} 行"
+               "有引号没有闭合；请补上，或把带引号单元格内的引号写两遍（\"\"）"),
+    (re.compile(r"a quote \" opened on line (\d+) in (.*?) is never closed: it takes the rest of the file \((.*)\) into "
+                r"one cell; .*$", re.S),
+     lambda m: f"第 {m[1]} 行{_column_zh(m[2])}的引号 \" 没有闭合：文件余下的部分（{_lines_zh(m[3])}）都并进了一个单元格；"
+               "请补上引号，或把带引号单元格内的引号写两遍（\"\"）"),
+]
+
 _REASON_PATTERNS = [
     (_SIMILAR_TAKEN, _similar_taken),
     (re.compile(r"broken variable: unbalanced '(.)' near (['\"])(.*)\2$", re.S),
@@ -68,6 +94,10 @@ _REASON_PATTERNS = [
      lambda m: f"变量写法有误：「{m[2].replace(chr(92) + 'n', '↵')}」跨了行（是不是少了「}}」？），一个变量要写在同一行"),
     (re.compile(r"must not contain spaces or control characters, got (.*) in (.*)$", re.S),
      lambda m: f"不能含空格或控制字符（{m[2]} 中有 {m[1]}）"),
+    (re.compile(r"must be one of (.*), got (.*?); the column also takes (.*) \(.*\)$", re.S),
+     lambda m: f"只能是{_choices(m[1])}之一，不能是 {m[2]}；这一列也认："
+               + "；".join(f"{w.replace(' ', '、')} 表示{_choices(s)}" for w, s in re.findall(r"(.*?) for (\w+)(?:; |$)", m[3]))
+               + "（词前也可加「已」，如 已上架）"),
     (re.compile(r"must be one of (.*), got (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一，不能是 {m[2]}"),
     (re.compile(r"must be one of (.*)$", re.S), lambda m: f"只能是{_choices(m[1])}之一"),
     (re.compile(r"has (\d+) characters; the limit is (\d+)$"), lambda m: f"有 {m[1]} 个字符，超过了上限 {m[2]} 个字符"),
@@ -78,6 +108,9 @@ _REASON_PATTERNS = [
     (re.compile(r"expected a list of strings, got .*$"), lambda m: "应为一组文字"),
     (re.compile(r"expected strings, got .*$"), lambda m: "应为文字"),
     (re.compile(r"not an ISO date .*$", re.S), lambda m: DATE_FORMS_ZH),
+    (re.compile(r"no such day: (.*) \((\d+)-(\d+) has (\d+) days\)$", re.S),
+     lambda m: f"没有这一天：{m[1]}（{m[2]} 年 {int(m[3])} 月只有 {m[4]} 天）"),
+    (re.compile(r"no such day: (.*) \(there is no month (\d+)\)$", re.S), lambda m: f"没有这一天：{m[1]}（没有 {m[2]} 月）"),
     (re.compile(r"has no year: (.*) \(write it as (.*)\)$", re.S),
      lambda m: f"没写年份：{m[1]}（请写成 {m[2].replace(', ', '、').replace(' or ', ' 或 ')}）"),
     (re.compile(r"broken variable: (.*)$", re.S), lambda m: f"变量写法有误：{m[1]}"),
@@ -112,7 +145,12 @@ _REASON_PATTERNS = [
                 re.S),
      lambda m: f"表头（第 {m[1]} 行）没有答案列（列名如「答案」或「answer」）" + (f"；不认识的列：{m[2]}" if m[2] else "")),
     (re.compile(r"duplicate of (.*) \((.*)\)$", re.S), lambda m: f"与{place_zh(m[1])}重复（{m[2]}）"),
-    (re.compile(r"malformed CSV: .*$", re.S), lambda m: "CSV 格式有误"),
+    (re.compile(r"holds lines that read as whole rows \(the record runs over lines (\d+)-(\d+)\).*$", re.S),
+     lambda m: f"其中几行像是整行记录（这条记录跨第 {m[1]}–{m[2]} 行）：可能是某个引号 \" 没有闭合，把下面几行并进了一个"
+               "单元格；请补上引号，或把带引号单元格内的引号写两遍（\"\"）"),
+    (re.compile(r"malformed CSV: (.*)$", re.S),
+     lambda m: "CSV 格式有误" + (f"：{t}" if (t := _translate(m[1], _QUOTE_PATTERNS)) else "")),
+    *[(pattern, zh) for pattern, zh in _QUOTE_PATTERNS],
     (re.compile(r"invalid JSON \(nested too deeply\)$"), lambda m: "JSON 嵌套太深"),
     (re.compile(r"invalid JSON \(.* at column (\d+)\)$", re.S), lambda m: f"JSON 格式有误（第 {m[1]} 列附近）"),
     (re.compile(r"invalid JSON .*$", re.S), lambda m: "JSON 格式有误"),
@@ -191,6 +229,13 @@ _IMPORT_NOTE_PATTERNS = [
      lambda m: f"不认识的字段 {m[1]}，没有导入（后面各行也一样）"),
     (re.compile(r"field (.*) repeats a field already read, ignored \(nor in later rows\)$", re.S),
      lambda m: f"字段 {m[1]} 与前面的字段相同，已忽略（后面各行也一样）"),
+    (re.compile(r"the sheet is hidden in the workbook; .*$", re.S),
+     lambda m: "这个工作表在工作簿中是隐藏的；其中的行照常导入了，请确认它们确实要导入"),
+    (re.compile(r"(\d+) hidden rows? \(hidden by hand or by a filter\) imported like any other, check they are meant "
+                r"to be \(row numbers (.*)\)$", re.S),
+     lambda m: f"有 {m[1]} 行是隐藏的（手动隐藏或被筛选掉），照常导入了，请确认它们确实要导入（第 {m[2].replace(', ', '、')} 行）"),
+    (re.compile(r"similar question (.*) holds \| or ；, but a cell with line breaks is split at them only.*$", re.S),
+     lambda m: f"相似问题 {m[1]} 含有 | 或 ；，但有换行的单元格只按换行拆分，所以它保留为一条；如果是几种问法，请各占一行"),
     # kefu/kb/store.py's, when an update splits a stored tag
     (re.compile(r"tag (.*) of entry (.*) becomes (\d+) tags, (.*) \(a tags cell .*$", re.S),
      lambda m: f"条目 {m[2].strip(chr(39))} 的标签「{m[1].strip(chr(39))}」会拆成 {m[3]} 个标签："

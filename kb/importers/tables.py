@@ -15,7 +15,7 @@ from datetime import datetime, time
 from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
-from ..text import scrub
+from ..text import counted, scrub
 from .records import Loaded, Place, Problem, Row
 from .rows import RowChecker, canonical, cell_text, csv_unescaped, list_items, map_header, split_cell
 
@@ -157,9 +157,8 @@ def _note_hidden(loaded: Loaded, sheet, numbers: list[int]) -> None:
     hidden = [n for n in numbers if n in dims and dims[n].hidden]
     if hidden:
         shown = ", ".join(map(str, hidden[:HIDDEN_SHOWN])) + (", …" if len(hidden) > HIDDEN_SHOWN else "")
-        many = "s" if len(hidden) > 1 else ""
-        loaded.notes.append(f"sheet {sheet.title}: {len(hidden)} hidden row{many} (hidden by hand or by a filter)"
-                            f" imported like any other, check they are meant to be: row{many} {shown}")
+        loaded.notes.append(f"sheet {sheet.title}: {counted(len(hidden), 'hidden row')} (hidden by hand or by a "
+                            f"filter) imported like any other, check they are meant to be (row numbers {shown})")
 
 
 def _merged(sheet) -> list[tuple[int, int, int, int, object]]:
