@@ -493,9 +493,7 @@
     if (err.status >= 500) return "服务器出错了，请稍后再试。";
     if (err.status === 403) return "当前账号没有使用助手的权限。";
     if (err.status === 404) return "这条建议的记录已不存在（可能已超过保留期）。";
-    // No match after a draft answering an entry was used (field action), or the other way round.
-    if (err.status === 409 && err.field === "action") return "已采用了答案草稿，不能再报告缺失答案，没有记录。";
-    if (err.status === 409) return "与这条消息已记录的反馈矛盾，没有记录。";
+    if (err.status === 409) return "与已采用的草稿矛盾，没有记录。";
     if (err.status === 429) return "请求太频繁，请稍后再试。";
     if (err.status === 413 && err.field === "text") return "改过的回复太长（超过 10 万字），这次反馈没有记录。";
     if (err.status === 413 && err.field === "values") return "填写的变量值太长（超过 10 万字），请改短后再试。";
@@ -652,8 +650,7 @@
 
   /** 报告缺失答案: tells editors the base lacks the answer to this message. */
   function reportButton(label) {
-    const report = h("button", { type: "button", class: "kp-small kp-report", title: "告诉编辑：知识库缺少这个问题的答案" },
-      label);
+    const report = h("button", { type: "button", class: "kp-small", title: "告诉编辑：知识库缺少这个问题的答案" }, label);
     report.addEventListener("click", () => {
       if (isOff(report) || stale()) return;
       sendFeedback("no_match", null, null).then((ok) => {
@@ -1095,16 +1092,6 @@
       state.used.add(entry);
       state.pending = state.pending.filter((p) => p.entry !== entry);
       state.drafts.filter((other) => entryOf(other.data) === entry).forEach(keepFromRejecting);
-    }
-    // A draft that answers (not a holding line or a question back): "nothing fits" would
-    // contradict it, and the server refuses it.
-    const ids = Array.isArray(item.data.entry_ids) ? item.data.entry_ids : [];
-    if (ids.length && item.data.style !== "clarify" && item.data.style !== "confirm") {
-      el.results.querySelectorAll("button.kp-report").forEach((report) => {
-        if (isOff(report)) return;
-        turnOff(report);
-        report.title = "已采用答案草稿：不能再报告缺失答案";
-      });
     }
   }
 
