@@ -349,14 +349,13 @@ class BadFeedback(KefuError):
 
 
 class ContradictingFeedback(BadFeedback):
-    """A reject of an entry that the agent already used for the same suggestion, or a
-    no-match report of one answered with a draft (or the other way round): a conflict
-    with feedback recorded before."""
+    """A reject of an entry that the agent already used for the same suggestion (or the
+    other way round): a conflict with feedback recorded before."""
 
     code = "conflict"
 
-    def __init__(self, message: str, field: str = "draft"):
-        super().__init__(field, message)
+    def __init__(self, message: str):
+        super().__init__("draft", message)
 
 
 def _stored_draft(draft: dict) -> dict:
@@ -457,16 +456,6 @@ class FeedbackLog:
         if action in ("accept", "edit") and (clash := sorted(answered & rejected)):
             raise ContradictingFeedback(f"draft {draft} answers entry {clash[0]!r}, which was already rejected for"
                                         " this suggestion: using it would record it as a right answer too")
-        # "Nothing fits" and a draft answering an entry used as the reply, in either order:
-        # statistics counted the suggestion both answered and unanswered. (A holding line or
-        # a clarifying question sent is no answer: reporting no match after it is no clash.)
-        if action == "no_match" and used:
-            raise ContradictingFeedback(f"a draft answering entry {sorted(used)[0]!r} was already used for this"
-                                        " suggestion: a no-match report would record that nothing fits too", "action")
-        if action in ("accept", "edit") and answered and self.db.execute(
-                "select 1 from feedback where suggestion_id = ? and action = 'no_match'", [suggestion_id]).fetchone():
-            raise ContradictingFeedback(f"this suggestion was already reported as no match: using draft {draft},"
-                                        f" which answers entry {sorted(answered)[0]!r}, would record a right answer too")
         if action in ("accept", "edit") and draft is None:
             raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
         if action == "edit" and not (text or "").strip():

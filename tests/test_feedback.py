@@ -436,9 +436,8 @@ def test_clarifying_two_answer_and_no_match_feedback_store_no_entry_id(log):
     sid = _record(log)
     log.record_feedback(sid, "accept", draft=3)
     log.record_feedback(sid, "accept", draft=4)
-    other = _record(log)  # not after draft 4 was used, which answers: that contradicts it
-    log.record_feedback(other, "no_match")
-    fb = log.suggestion(sid)["feedback"] + log.suggestion(other)["feedback"]
+    log.record_feedback(sid, "no_match")
+    fb = log.suggestion(sid)["feedback"]
     assert [(f["draft"], f["entry_id"]) for f in fb] == [(3, None), (4, None), (None, None)]
 
 
@@ -723,31 +722,6 @@ def test_using_an_entry_already_rejected_for_the_suggestion_is_refused(log, draf
         assert err.value.field == "draft"
     assert [f["action"] for f in log.suggestion(sid)["feedback"]] == ["reject"]
     log.record_feedback(sid, "accept", draft=2)  # a draft of no entry: nothing contradicts it
-
-
-@pytest.mark.parametrize("action, text", [("accept", None), ("edit", "您好，可以开电子发票哦。")])
-def test_no_match_and_a_draft_answering_an_entry_used_contradict_each_other(log, action, text):
-    """Both were recorded, in either order, and the statistics counted the suggestion both
-    answered and no-match; as a reject after an accept, the second is refused."""
-    from kefu.kb.feedback import ContradictingFeedback
-
-    sid = _record(log)
-    log.record_feedback(sid, action, draft=1, text=text)
-    with pytest.raises(ContradictingFeedback, match="already used.*nothing fits") as err:
-        log.record_feedback(sid, "no_match", agent="bob")  # another agent's say too: one message
-    assert err.value.field == "action"
-    other = _record(log)
-    log.record_feedback(other, "no_match")
-    with pytest.raises(ContradictingFeedback, match="already reported as no match.*entry 'invoice'") as err:
-        log.record_feedback(other, action, draft=4, text=text)  # a two-answer draft answers too
-    assert err.value.field == "draft"
-    assert [[f["action"] for f in log.suggestion(s)["feedback"]] for s in (sid, other)] == [[action], ["no_match"]]
-    # A holding line or a clarifying question sent answers nothing: no match is no clash.
-    log.record_feedback(other, "accept", draft=2)
-    log.record_feedback(other, "edit", draft=3, text="请问是开发票吗？")
-    held = _record(log)
-    log.record_feedback(held, "accept", draft=3)
-    log.record_feedback(held, "no_match")
 
 
 def _replacing(log, replaces, message="你好，发票怎么开"):
