@@ -496,7 +496,7 @@ class Store:
                         written.setdefault(entry_id, short)
                     if previous is not None:
                         taken_from.add(previous)
-                    report.notes += [f"{place}: {note}" for note in shared or []]
+                    report.notes += [f"{place}: {note}" if place else note for note in shared or []]
                 if conflicts:
                     raise conflicts[0] if len(conflicts) == 1 else ImportConflicts(conflicts)
                 if source is not None and prune:

@@ -2619,18 +2619,19 @@ def test_markdown_faq_bold_next_to_latin_letters_or_digits_goes(tmp_path):
         "型号 AB__12__CD 和 AB**12**CD，函数 __init__，价格 5**2 和 3**4 元", "满59元包邮"]
 
 
-def test_a_row_with_another_entrys_phrasing_is_a_duplicate_conflict_naming_it(kefu, tmp_path):
+def test_a_row_with_another_entrys_phrasing_is_imported_with_a_note_naming_it(kefu, tmp_path):
     """A row whose similar question is another entry's standard question was imported
-    without a word: the message then went to whichever entry ranked first."""
+    without a word: the message then went to whichever entry ranked first. The row is
+    kept (refusing it lost the row's answer too), and the note names line and entries."""
     jsonl(tmp_path / "seed.jsonl", [{"id": "k2", "question": "能开发票吗？", "similar": ["发票怎么开"], "answer": "能开。"}])
     kefu("import", "seed.jsonl")
     (tmp_path / "f.csv").write_text("编号,标准问题,相似问题,答案\nk5,怎么退货,能開發票嗎,七天内申请。\n"
                                     "k6,退货运费,新问题,买家承担。\n", encoding="utf-8")
-    result = kefu("import", "f.csv", code=1)
-    assert ("f.csv, line 2, field 'similar': similar question '能開發票嗎' is already the standard question of "
+    result = kefu("import", "f.csv")
+    assert ("note: f.csv, line 2: entry 'k5': similar question '能開發票嗎' is already the standard question of "
             "entry 'k2' ('能开发票吗？')") in result.output
-    error = report(kefu("import", "f.csv", "--json", code=1))["files"][0]["error_detail"]
-    assert {k: error.get(k) for k in ("type", "code", "file", "line", "field", "id")} == {
-        "type": "DuplicateSimilar", "code": "conflict", "file": "f.csv", "line": 2, "field": "similar", "id": "k2"}
-    assert len(stored(tmp_path / "home")) == 1
-    assert counts(report(kefu("import", "f.csv", "--on-conflict", "skip", "--json"))["files"][0]) == (1, 0, 0, 1, 0)
+    assert len(stored(tmp_path / "home")) == 3
+    (tmp_path / "g.csv").write_text("编号,标准问题,相似问题,答案\nk7,换货,發票怎麼開,可以换。\n", encoding="utf-8")
+    (notes,) = [f["notes"] for f in report(kefu("import", "g.csv", "--json"))["files"]]
+    assert notes == ["g.csv, line 2: entry 'k7': similar question '發票怎麼開' is already a similar question of "
+                     "entry 'k2' ('能开发票吗？'): one phrasing can lead to one entry only; remove it from one of them"]

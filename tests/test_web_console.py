@@ -3560,3 +3560,13 @@ def test_a_revert_refused_for_another_entrys_phrasing_says_which_on_the_history_
     assert ("没有恢复：第 1 版的相似问法「包邮吗」已是条目 post（「邮费怎么算」）的相似问法：同一个问法只能对应一个条目，"
             "请从其中一个条目删去") in html
     assert ws.kb().store.get("ship").status == "archived"
+
+
+def test_an_imported_rows_shared_phrasing_note_is_said_in_chinese():
+    """The 导入 page showed the note of a row kept with another entry's phrasing in English."""
+    from kefu.web.messages import import_note_zh
+
+    note = ("faq.csv, line 3: entry 'k7': similar question '能开票吗' is already a similar question of entry 'k2' "
+            "('能开发票吗？'): one phrasing can lead to one entry only; remove it from one of them")
+    assert import_note_zh(note) == ("faq.csv，第 3 行：条目 k7：相似问法'能开票吗'已是条目 k2（'能开发票吗？'）的相似问法："
+                                    "同一个问法只能对应一个条目，请从其中一个条目删去")
