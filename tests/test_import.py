@@ -922,6 +922,18 @@ def test_markdown_mixing_question_headings_and_qa_pairs_reads_both(tmp_path):
         (19, "客服几点上班？", "9点。", "怎么联系我们？")]
 
 
+def test_markdown_question_heading_beside_a_category_heading_is_not_in_it(tmp_path):
+    """`## 怎么联系客服？` after `## 售前` (same level) got the category 售前: a category
+    heading names the questions nested under it, not its siblings."""
+    path = tmp_path / "faq.md"
+    path.write_text("# 帮助中心\n\n## 售前\n\nQ：能开发票吗？\nA：可以。\n\n### 有现货吗？\n有。\n\n"
+                    "## 怎么联系客服？\n点右下角的按钮。\n\n# 几点发货？\n下午四点前下单当天发。\n", encoding="utf-8")
+    loaded = load(path)
+    assert loaded.problems == [] and loaded.notes == []
+    assert [(r.data["question"], r.data.get("category")) for r in loaded.rows] == [
+        ("能开发票吗？", "售前"), ("有现货吗？", "售前"), ("怎么联系客服？", "帮助中心"), ("几点发货？", None)]
+
+
 def test_markdown_faq_text_that_no_question_owns_is_noted(tmp_path):
     path = tmp_path / "faq.md"
     path.write_text("# 物流\n默认中通发货。\n\nQ: 可以加急吗\nA: 可以。\n", encoding="utf-8")

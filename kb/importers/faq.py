@@ -266,8 +266,10 @@ def _add_pair(loaded: Loaded, checker: RowChecker, current: tuple | None, catego
 
 def _read_faq(lines: list[str], path: str, numbered: bool = False) -> Loaded:
     """Question headings (`## 怎么退货？` followed by its answer) and Q:/A: pairs, in any
-    mix; a non-question heading names the category of what follows it. A question heading
-    with nothing under it but Q:/A: pairs names their category, as it did before both forms
+    mix; a non-question heading names the category of the pairs that follow it and of the
+    question headings nested under it (deeper level): a sibling `## 怎么联系客服？` after
+    `## 售前` takes the category of an enclosing heading, if any. A question heading with
+    nothing under it but Q:/A: pairs names their category, as it did before both forms
     were read together. Text that belongs to no question is reported in a note.
     `numbered`: the file numbers its pairs (Q1：… A1：…), so numbered markers are markers."""
     loaded = Loaded(path, "faq")
@@ -277,6 +279,7 @@ def _read_faq(lines: list[str], path: str, numbered: bool = False) -> Loaded:
     asking = False  # inside a Q: question, before its A:
     from_heading = False  # `current` is a question heading
     stray: tuple[int, str | None] | None = None  # (first line, heading) of text no question owns
+    sections: list[tuple[int, str]] = []  # (level, title) of the category headings still open
 
     def flush() -> None:
         nonlocal stray
@@ -292,9 +295,14 @@ def _read_faq(lines: list[str], path: str, numbered: bool = False) -> Loaded:
         qa, title = _marker(line, numbered), heading_title(line)
         if title is not None and not qa:
             flush()
+            level = _level(line)
+            while sections and sections[-1][0] >= level:
+                sections.pop()
             if _ASKS.search(title):
                 current, asking, from_heading = (n, title, []), False, True
+                category = sections[-1][1] if sections else None
             else:
+                sections.append((level, title))
                 current, category = None, title
         elif _is_question(qa):
             if current is not None and from_heading and not "".join(current[2]).strip():
