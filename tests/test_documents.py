@@ -132,6 +132,56 @@ def test_a_table_cut_over_passages_repeats_its_header_row():
     assert all(p.text.startswith("尺码 身高 胸围 衣长\n") for p in passages)
 
 
+def _steps_docx() -> bytes:
+    """A Title over Heading 1, steps in List Number and a note in List Bullet (numbered by
+    their styles), then a second list started by its own numPr (a new w:num), as Word writes it."""
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    doc = docx.Document()
+    doc.add_heading("会员手册", level=0)  # the Title style
+    doc.add_heading("开通会员", level=1)
+    for step in ["打开个人中心", "点击开通会员"]:
+        doc.add_paragraph(step, style="List Number")
+    doc.add_paragraph("（首月免费）")  # between items of one list: Word counts on
+    doc.add_paragraph("选择付款方式", style="List Number")
+    doc.add_paragraph("开通后立即生效", style="List Bullet")
+    doc.add_heading("退订会员", level=1)
+    numbering = doc.part.numbering_part.element
+    style_num = doc.styles["List Number"].element.xpath("./w:pPr/w:numPr/w:numId/@w:val")[0]
+    abstract = numbering.xpath(f'./w:num[@w:numId="{style_num}"]/w:abstractNumId/@w:val')[0]
+    num = OxmlElement("w:num")
+    num.set(qn("w:numId"), "90")
+    abstract_id = OxmlElement("w:abstractNumId")
+    abstract_id.set(qn("w:val"), abstract)
+    num.append(abstract_id)
+    numbering.append(num)
+    for step in ["打开设置", "关闭自动续费"]:
+        paragraph = doc.add_paragraph(step)
+        num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+        num_pr.get_or_add_ilvl().val = 0
+        num_pr.get_or_add_numId().val = 90
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_docx_title_heads_the_document_and_list_items_keep_their_marks():
+    """The Title paragraph was a passage of its own with no section, and Word's automatic
+    numbering and bullets were dropped: steps read as plain lines, 打开个人中心 点击开通会员."""
+    blocks = docx_blocks(_steps_docx(), "vip.docx")
+    assert [(b.heading, b.text) for b in blocks] == [
+        (1, "会员手册"), (2, "开通会员"),
+        (0, "1. 打开个人中心"), (0, "2. 点击开通会员"), (0, "（首月免费）"), (0, "3. 选择付款方式"),
+        (0, "• 开通后立即生效"),
+        (2, "退订会员"), (0, "1. 打开设置"), (0, "2. 关闭自动续费")]
+    passages = chunk(blocks, "vip.docx")
+    assert [(p.section, p.text) for p in passages] == [
+        ("会员手册 > 开通会员", "1. 打开个人中心\n2. 点击开通会员\n（首月免费）\n3. 选择付款方式\n• 开通后立即生效"),
+        ("会员手册 > 退订会员", "1. 打开设置\n2. 关闭自动续费")]
+
+
 def test_docx_unreadable():
     with pytest.raises(ImportFileError, match="not a readable DOCX"):
         docx_blocks(b"PK\x03\x04 not really a zip", "bad.docx")

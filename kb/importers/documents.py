@@ -70,11 +70,97 @@ def _outline_level(element) -> int:
 
 
 def _docx_heading_level(paragraph) -> int:
-    """Heading level of a python-docx paragraph: style name first, then outline level."""
+    """Heading level of a python-docx paragraph: style name first, then outline level.
+    A Title paragraph is -1 (see docx_blocks)."""
     style = paragraph.style
-    if style is not None and (match := _HEADING_STYLE.match((style.name or "").strip())):
+    name = (style.name or "").strip() if style is not None else ""
+    if name.lower() in ("title", "标题"):
+        return -1
+    if match := _HEADING_STYLE.match(name):
         return int(match.group(1))
     return _outline_level(paragraph._p) or (_outline_level(style.element) if style is not None else 0)
+
+
+_W = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+
+
+class _DocxLists:
+    """The marks Word draws before list items (automatic numbering, bullets), which are not
+    in the paragraph's text: without them a list of steps read as plain lines.
+
+    A paragraph is a list item by its own numPr or its style's (List Number, List Bullet);
+    the numbering part says whether that list and level is a bullet or a number and where it
+    starts. Items of one list (numId) count on across other paragraphs, as Word numbers them;
+    a deeper level restarts under each item above it. A List Number/List Bullet style with no
+    numbering definition counts per run of consecutive items."""
+
+    def __init__(self, document) -> None:
+        try:
+            self._numbering = document.part.numbering_part.element
+        except (KeyError, NotImplementedError, AttributeError):
+            self._numbering = None
+        self._counts: dict[str, dict[int, int]] = {}
+        self._run = 0  # items in the current run of a list without a definition
+
+    def mark(self, paragraph) -> str:
+        """The mark to put before the paragraph's text ("1. ", "• ") or ""."""
+        num_id, level = self._num_pr(paragraph)
+        kind, start = self._format(num_id, level) if num_id else (None, 1)
+        if kind is None:  # no definition: the style's name says what it is
+            name = (paragraph.style.name or "") if paragraph.style is not None else ""
+            kind = "bullet" if name.startswith("List Bullet") else "decimal" if name.startswith("List Number") else None
+            if kind is None:
+                self._run = 0
+                return ""
+            num_id = None
+        if kind == "none":
+            return ""
+        if kind == "bullet":
+            return "• "
+        if num_id is None:
+            self._run += 1
+            return f"{self._run}. "
+        counts = self._counts.setdefault(num_id, {})
+        counts[level] = counts.get(level, start - 1) + 1
+        for deeper in [k for k in counts if k > level]:
+            del counts[deeper]
+        return f"{counts[level]}. "
+
+    def interrupt(self) -> None:
+        """A heading or table ends a run of items of a list without a definition."""
+        self._run = 0
+
+    @staticmethod
+    def _num_pr(paragraph) -> tuple[str | None, int]:
+        """(numId, level) from the paragraph's properties, else from its style's chain."""
+        style = paragraph.style
+        elements = [paragraph._p]
+        while style is not None and len(elements) < 10:
+            elements.append(style.element)
+            style = style.base_style
+        for element in elements:
+            ids = element.xpath("./w:pPr/w:numPr/w:numId/@w:val")
+            if ids:
+                levels = element.xpath("./w:pPr/w:numPr/w:ilvl/@w:val")
+                level = int(levels[0]) if levels and levels[0].isdigit() else 0
+                return (ids[0] if ids[0] != "0" else None), level
+        return None, 0
+
+    def _format(self, num_id: str, level: int) -> tuple[str | None, int]:
+        """(numFmt, start) of a list level from the numbering part; (None, 1) if not found."""
+        if self._numbering is None:
+            return None, 1
+        w = _W["w"]
+        num = self._numbering.find(f'w:num[@{{{w}}}numId="{num_id}"]/w:abstractNumId', _W)
+        abstract = num.get(f"{{{w}}}val") if num is not None else None
+        lvl = self._numbering.find(f'w:abstractNum[@{{{w}}}abstractNumId="{abstract}"]/w:lvl[@{{{w}}}ilvl="{level}"]',
+                                   _W) if abstract else None
+        if lvl is None:
+            return None, 1
+        fmt, start = lvl.find("w:numFmt", _W), lvl.find("w:start", _W)
+        start_value = start.get(f"{{{w}}}val", "") if start is not None else ""
+        return (fmt.get(f"{{{w}}}val", "decimal") if fmt is not None else "decimal",
+                int(start_value) if start_value.isdigit() else 1)
 
 
 def _docx_row_text(row) -> str:
@@ -99,14 +185,24 @@ def docx_blocks(data: bytes, path: str) -> list[Block]:
         raise _error(path, f"not a readable DOCX file ({exc})") from exc
     blocks: list[Block] = []
     try:
+        lists = _DocxLists(document)
         for item in document.iter_inner_content():
             if isinstance(item, Table):
+                lists.interrupt()
                 rows = [text for row in item.rows if (text := _docx_row_text(row))]
                 blocks.extend(Block(text, header=rows[0] if i else "") for i, text in enumerate(rows))
             elif text := normalise(item.text):
-                blocks.append(Block(text, heading=_docx_heading_level(item)))
+                level = _docx_heading_level(item)
+                if level:
+                    lists.interrupt()
+                blocks.append(Block(text if level else lists.mark(item) + text, heading=level))
     except Exception as exc:  # a damaged part (styles, tables) surfaces only while walking
         raise _error(path, f"not a readable DOCX file ({type(exc).__name__}: {exc})") from exc
+    if any(b.heading < 0 for b in blocks):
+        # A Title paragraph is the document's top heading, above Heading 1: it was a body
+        # paragraph, a passage of its own with no section.
+        for b in blocks:
+            b.heading = 1 if b.heading < 0 else b.heading + 1 if b.heading else 0
     return blocks
 
 
