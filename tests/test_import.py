@@ -352,6 +352,40 @@ def test_xlsx_section_rows_merged_across_the_table_name_the_category(tmp_path):
            "below without one" in loaded.notes
 
 
+def test_xlsx_question_merged_down_over_rows_of_similar_questions_is_one_entry(tmp_path):
+    """标准问题 merged over rows 2-4, one 相似问题 a row: rows 3-4 were rejected as duplicates of
+    row 2, and with --skip-bad-rows their similar questions were lost without a word."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "FAQ"
+    for row in (["标准问题", "相似问题", "答案", "标签"], ["能改地址吗", "地址填错了", "发货前可以改。", "地址"],
+                [None, "收件地址能换吗"], [None, "换个收货地址"], ["几点发货", None, "下午四点前下单当天发。"],
+                [None, "什么时候发出"], [None, "多久能发"], ["能开发票吗", None, "可以。"], [None, None, "不能。"]):
+        sheet.append(row)
+    sheet.merge_cells("A2:A4")
+    sheet.merge_cells("D2:D4")  # merged alongside the question: the same entry's
+    sheet.merge_cells("A5:A7")  # the answer only in the first row
+    sheet.merge_cells("C5:C6")
+    sheet.merge_cells("A8:A9")  # a row with an answer of its own is another row, a duplicate as before
+    book.save(tmp_path / "faq.xlsx")
+    loaded = load(tmp_path / "faq.xlsx")
+    assert [(r.place.line, r.data) for r in loaded.rows] == [
+        (2, {"question": "能改地址吗", "similar": ["地址填错了", "收件地址能换吗", "换个收货地址"],
+             "answer": "发货前可以改。", "tags": ["地址"]}),
+        (5, {"question": "几点发货", "similar": ["什么时候发出", "多久能发"], "answer": "下午四点前下单当天发。",
+             "tags": []}),
+        (8, {"question": "能开发票吗", "similar": [], "answer": "可以。", "tags": []})]
+    assert [str(p) for p in loaded.problems] == [
+        f"{tmp_path / 'faq.xlsx'}, sheet FAQ, row 9, column '标准问题': duplicate of sheet FAQ, row 8 ('能开发票吗')"]
+    assert loaded.notes == [
+        "sheet FAQ, rows 3-4: the '标准问题' cell is merged with row 2's, so their '相似问题' cells were read as more "
+        "similar questions of row 2's entry",
+        "sheet FAQ, rows 6-7: the '标准问题' cell is merged with row 5's, so their '相似问题' cells were read as more "
+        "similar questions of row 5's entry"]
+
+
 def test_xlsx_section_titles_keep_a_number_that_is_part_of_their_name(tmp_path):
     """The section title 618大促 named the category 大促, 3C数码 C数码 and 十一黄金周 黄金周:
     any leading digits or Chinese numerals were cut as the section's number. Only a number

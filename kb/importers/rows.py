@@ -233,6 +233,19 @@ class RowChecker:
         self.seen.setdefault(("question", question), place)  # rows with other ids may share it
         return Row(place, data)
 
+    def more_similar(self, row: Row, place: Place, value: object) -> Problem | None:
+        """Add the similar questions in `value` (a cell as read) to the entry of `row`, an
+        earlier row of the same question; a Problem at `place` if they make it invalid."""
+        items = [cell_text(v).strip() for v in list_items(value, "similar") if cell_text(v).strip()]
+        if not items:
+            return None
+        try:
+            row.data = validate({**row.data, "similar": row.data.get("similar", []) + items})
+        except InvalidEntry as exc:
+            return self._problem(place, exc.field, exc.reason, {"question": row.data["question"],
+                                                               "similar": join_cell(items)})
+        return None
+
     @staticmethod
     def _keys(data: dict, question: str) -> list[tuple[str, tuple[str, str]]]:
         """(field, key) that would make this row an earlier row's entry. The store finds a

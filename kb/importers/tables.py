@@ -297,6 +297,7 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
     unheaded: dict[int, list[int]] = {}  # column position -> the rows with a cell there
     checker = RowChecker(header, seen)
     section = None  # the title of the last section row, the category of rows without one
+    continued: dict[int, list[int]] = {}  # row -> the rows below it read as more of its entry
     for number, cells in rows:
         if not any(_filled(c) for c in cells):
             continue
@@ -334,6 +335,15 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
                                            {k: cell_text(v) for k, v in _fields(cells, columns).items()}))
             continue
         fields = _fields(cells, columns)
+        if (head := _merged_question_head(loaded, base, number, cells, columns, merged)) is not None:
+            # A 标准问题 cell merged down over rows that add only a 相似问题 each: one entry
+            # written over several rows, not rows that repeat its question.
+            if (problem := checker.more_similar(head, place, fields.get("similar"))) is not None:
+                loaded.problems.append(problem)
+            else:
+                head.hints.update(_joined_similar(fields.get("similar"), _where(base, number), header.get("similar")))
+                continued.setdefault(head.place.line, []).append(number)
+            continue
         if unit == "line" and "\n" in scrub(cell_text(fields.get("question"))).strip():  # as stored
             last = number + sum(str(c).count("\n") for c in cells)
             loaded.problems.append(Problem(place.error(
@@ -356,6 +366,11 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
             result.hints = _joined_similar(fields.get("similar"), _where(base, number), header.get("similar"))
         loaded.add(result)
     sheet = f"sheet {base.sheet}, " if base.sheet else ""
+    for line, numbers in continued.items():
+        span = f"row {numbers[0]}" if len(numbers) == 1 else f"rows {numbers[0]}-{numbers[-1]}"
+        loaded.notes.append(f"{sheet}{span}: the {header['question']!r} cell is merged with row {line}'s, so "
+                            f"{'its' if len(numbers) == 1 else 'their'} {header.get('similar', 'similar')!r} "
+                            f"cells were read as more similar questions of row {line}'s entry")
     for pos, numbers in sorted(unheaded.items()):
         more = f" and {len(numbers) - 1} more" if len(numbers) > 1 else ""
         loaded.notes.append(f"{sheet}column {_column_name(pos, unit)}: no header above it, so its cells "
@@ -364,6 +379,24 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
 
 
 _SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def _merged_question_head(loaded: Loaded, base: Place, number: int, cells: list, columns: dict[int, str],
+                          merged: list) -> Row | None:
+    """The entry read from the row above whose 标准问题 cell is merged down over row `number`,
+    if this row adds nothing to it but similar questions: each other cell it reads is empty
+    or merged from a row above (an answer merged alongside). None otherwise."""
+    def from_above(pos: int) -> int | None:
+        return next((lo for lo, hi, c_lo, c_hi, value in merged
+                     if value is not None and lo < number <= hi and c_lo <= pos + 1 <= c_hi), None)
+
+    question = next(pos for pos, name in columns.items() if name == "question")
+    if (lo := from_above(question)) is None:
+        return None
+    for pos, name in columns.items():
+        if name != "similar" and pos < len(cells) and _filled(cells[pos]) and from_above(pos) is None:
+            return None
+    return next((r for r in reversed(loaded.rows) if r.place.sheet == base.sheet and r.place.line == lo), None)
 
 
 def _swallowed_records(cells: list, columns: dict[int, str], width: int, delimiter: str) -> str | None:
