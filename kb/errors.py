@@ -143,18 +143,29 @@ class DuplicateSimilar(InvalidEntry):
     code = "conflict"
 
     ADVICE = "one phrasing can lead to one entry only; remove it from one of them"
+    # What follows DuplicateQuestion.STATES' advice when the other entry is not suggested.
+    INSTEAD = "rather than giving the phrasing to another entry (one phrasing can lead to one entry only)"
 
     def __init__(self, field: str, text: str, entry_id: str, other_question: str, taken_as: str,
-                 where: str = "", row: str | None = None, advice: str = ADVICE):
+                 where: str = "", row: str | None = None, advice: str = ADVICE,
+                 state: str | None = None, bound: str = ""):
         # `where` and `row` as DuplicateQuestion takes them: the import's row, and the earlier
         # row of the same file that made the other entry (not stored before the import is).
+        # `state` and `bound` too: an editor who took the other entry for gone (expired, a
+        # draft) learns why it still holds the phrasing and how to bring it back.
         what = "similar question" if field == "similar" else "standard question"
         there = "the standard question" if taken_as == "question" else "a similar question"
         whose = f"{other_question!r}" + (f", from {row} of this file" if row else "")
-        super().__init__(field, f"{what} {text!r} is already {there} of entry {entry_id!r} ({whose}): {advice}")
+        said = f"{what} {text!r} is already {there} of entry {entry_id!r} ({whose})"
+        if state in DuplicateQuestion.STATES and advice == self.ADVICE:
+            said += f", {DuplicateQuestion.STATES[state].format(bound=bound)} {self.INSTEAD}"
+        else:
+            said += f": {advice}"
+        super().__init__(field, said)
         if where:
             self.args = (f"{where}, {self.args[0]}",)
         self.text, self.entry_id, self.other_question, self.taken_as = text, entry_id, other_question, taken_as
+        self.state, self.bound = state, bound
 
 
 class ImportConflicts(KefuError):

@@ -803,6 +803,9 @@ class Store:
             found += [DuplicateSimilar("question", entry.question, id_, question, "similar")
                       for id_, _, status, question in sims.get(question_key(entry.question), [])
                       if id_ != entry.id and status != "archived"]
+        # The state of an entry holding the phrasing when it is not suggested, as for a question
+        found = [DuplicateSimilar(e.field, e.text, e.entry_id, e.other_question, e.taken_as,
+                                  **_unsuggested(self.get(e.entry_id))) for e in found]
         if found and shared is None:
             raise found[0]
         if shared is not None:
@@ -1068,7 +1071,7 @@ def _published_digest(rows: list[tuple[str, str]], terms: list[str], learned: st
 
 
 def _unsuggested(entry: Entry) -> dict:
-    """DuplicateQuestion's `state` and `bound` for an entry that holds a question but is
+    """DuplicateQuestion's (and DuplicateSimilar's) `state` and `bound` for an entry that holds a question but is
     not suggested (expired, not valid yet, dates unreadable, a draft); {} for one that is."""
     state = window_state(entry.valid_from, entry.valid_to)
     bound = {"expired": entry.valid_to, "not_yet": entry.valid_from,
@@ -1082,7 +1085,8 @@ def _placed(exc: DuplicateSimilar, where: str, row: str | None) -> DuplicateSimi
     """`exc` naming the import's row (`where`) and, when an earlier row of the same file
     made the other entry (`row`), that row: the entry is not stored before the import is."""
     return DuplicateSimilar(exc.field, exc.text, exc.entry_id, exc.other_question, exc.taken_as, where,
-                            row if row != where else None)  # with no place per row, `row` is the file
+                            row if row != where else None,  # with no place per row, `row` is the file
+                            state=exc.state, bound=exc.bound)
 
 
 def _suffix(source: str) -> str:

@@ -1733,6 +1733,32 @@ def test_a_similar_question_that_is_another_entrys_phrasing_is_refused_naming_it
     assert store.get("return").similar == ["我要退货"] and store.count() == 2
 
 
+@pytest.mark.parametrize("window, state, said", [
+    ({"valid_to": "2020-01-01"}, "expired", "which has expired (valid_to 2020-01-01): renew it with a later valid_to"),
+    ({"valid_from": "2999-01-01"}, "not_yet", "which is not valid yet (valid_from 2999-01-01): change its valid_from"),
+    ({"status": "draft"}, "draft", "which is a draft, never suggested: publish it (status published)"),
+])
+def test_a_phrasing_an_unsuggested_entry_holds_is_refused_saying_so(store, make_entry, window, state, said):
+    """A similar question held by an expired campaign entry was refused naming the entry and
+    nothing more, as a standard question was before DuplicateQuestion said the state: the
+    editor, who took it for gone, learnt neither why nor that renewing it is the way."""
+    from kefu.kb.errors import DuplicateSimilar
+
+    store.add(make_entry("sale", question="双十一满减怎么算", similar=["满减规则"], **window))
+    store.add(make_entry("fresh", question="满减活动"))
+    with pytest.raises(DuplicateSimilar) as info:
+        store.update("fresh", {"similar": ["满减规则"]})
+    assert (info.value.entry_id, info.value.state) == ("sale", state)
+    assert str(info.value) == ("field 'similar': similar question '满减规则' is already a similar question of entry "
+                               f"'sale' ('双十一满减怎么算'), {said} {DuplicateSimilar.INSTEAD}")
+    with pytest.raises(DuplicateSimilar, match=r"which .* rather than giving the phrasing") as info:
+        store.add(make_entry("q2", question="满减规则"))  # as a standard question too
+    assert info.value.state == state
+    from kefu.web.messages import reason_zh  # the console's translation of the same (an import's problem)
+    zh = reason_zh(info.value.reason)
+    assert "条目 sale" in zh and {"expired": "已过期", "not_yet": "还未生效", "draft": "草稿"}[state] in zh, zh
+
+
 def test_only_live_entries_hold_a_phrasing_and_one_brought_back_is_checked(store, make_entry):
     """As for a standard question: an archived entry's phrasing is free; an archived entry
     brought back may not take a phrasing a live entry has meanwhile."""

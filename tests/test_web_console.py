@@ -3511,6 +3511,17 @@ def test_a_similar_question_that_is_another_entrys_question_is_refused_naming_it
     assert "能開發票嗎？" not in ws.kb().store.get("return").similar
 
 
+def test_a_similar_question_an_expired_entry_holds_is_refused_saying_it_is_expired(editor, ws):
+    """The form said the phrasing was entry ship's, not that ship had expired: the editor,
+    who took it for gone, could not tell why, nor that renewing it was the way."""
+    ws.kb().update("ship", {"valid_to": "2020-01-01"}, author="t")
+    html = editor.post("/console/entries/new", entry_form(question="寄回地址在哪", similar=["包邮吗"], answer="答。"),
+                       status=400).text
+    error = re.search(r'id="err-similar"[^>]*>([^<]*)<', html).group(1)
+    assert error == ("相似问法「包邮吗」已是条目 ship（「运费怎么算」）的相似问法，该条目已过期（有效期至 2020-01-01）："
+                     "要继续使用，请到条目 ship 把失效日期改晚，不必让另一个条目也用这个问法（同一个问法只能对应一个条目）")
+
+
 def test_a_similar_question_left_out_as_the_question_itself_is_told(editor, ws):
     """The page said only 没有改动 when the one similar question added was the standard
     question in another script: it was dropped, and the editor did not learn why."""
@@ -3549,6 +3560,19 @@ def test_an_approve_refused_for_another_entrys_phrasing_is_said_in_chinese():
     row = DuplicateSimilar("similar", "邮费", "k1", "运费多少", "question", "a.csv, line 3", "line 2")
     assert problem_zh(str(row)) == ("a.csv，第 3 行，相似问法：相似问法'邮费'已是条目 k1（'运费多少'，本文件第 2 行）的标准问题："
                                     "同一个问法只能对应一个条目，请从其中一个条目删去")
+
+
+def test_an_imported_rows_phrasing_of_a_draft_entry_is_said_in_chinese_with_its_state():
+    """An import's note (or problem) of a phrasing a draft holds gave the state in English."""
+    from kefu.kb.errors import DuplicateSimilar
+    from kefu.web.messages import import_note_zh, problem_zh
+
+    row = DuplicateSimilar("similar", "邮费", "k1", "运费多少", "question", "a.csv, line 3", state="draft")
+    assert problem_zh(str(row)) == ("a.csv，第 3 行，相似问法：相似问法'邮费'已是条目 k1（'运费多少'）的标准问题，"
+                                    "该条目是草稿，不会推荐：请到条目 k1 把状态改为已发布，"
+                                    "不必让另一个条目也用这个问法（同一个问法只能对应一个条目）")
+    assert import_note_zh(f"a.csv, line 3: entry 'k9': {row.reason}").startswith(
+        "a.csv，第 3 行：条目 k9：相似问法'邮费'已是条目 k1（'运费多少'）的标准问题，该条目是草稿")
 
 
 def test_a_revert_refused_for_another_entrys_phrasing_says_which_on_the_history_page(editor, ws):

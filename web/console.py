@@ -285,7 +285,7 @@ def _error_of(exc: KefuError) -> dict:
                             f"请换一个问题，或到条目 {exc.entry_id} 去改，可把新的问法加为它的相似问法"}
     if isinstance(exc, DuplicateSimilar):
         return {exc.field: similar_taken_zh(exc.field, f"「{exc.text}」", exc.entry_id, f"「{exc.other_question}」",
-                                            exc.taken_as)}
+                                            exc.taken_as, state=exc.state, bound=exc.bound)}
     if isinstance(exc, InvalidEntry):
         return {exc.field if exc.field in FIELD_LABELS else "": reason_zh(exc.reason)}
     if isinstance(exc, DuplicateEntry):
@@ -521,7 +521,8 @@ def revert(entry_id: str):
                                            f"归档条目 {exc.entry_id}，或在本条目换一个问题", 409)
         except DuplicateSimilar as exc:  # a phrasing of that version another entry has now
             return _history_page(entry_id, f"没有恢复：第 {version} 版的" + similar_taken_zh(
-                exc.field, f"「{exc.text}」", exc.entry_id, f"「{exc.other_question}」", exc.taken_as), 409)
+                exc.field, f"「{exc.text}」", exc.entry_id, f"「{exc.other_question}」", exc.taken_as,
+                state=exc.state, bound=exc.bound), 409)
         except VersionNotRestorable as exc:  # content an older kefu stored, which kefu no longer accepts
             return _history_page(entry_id, error_zh(str(exc)), 400)
     if entry.version == current:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kefu.kb.errors import DuplicateQuestion
+from kefu.kb.errors import DuplicateQuestion, DuplicateSimilar
 
 FIELD_LABELS = {"id": "编号", "question": "标准问题", "similar": "相似问法", "answer": "答案",
                 "category": "分类", "tags": "标签", "status": "状态", "valid_from": "生效日期",
@@ -38,24 +38,33 @@ _OS_ERROR_ZH = {"Is a directory": "这是一个文件夹，不是文件", "Permi
                 "Input/output error": "磁盘读写出错", "Operation not permitted": "系统不允许读取这个文件"}
 
 # DuplicateSimilar's reason (kb/errors.py): its text, entry, that entry's question and advice.
+# With the other entry's state when it is not suggested (m[8], DuplicateQuestion.STATES' wording).
 _SIMILAR_TAKEN = re.compile(r"(similar|standard) question (.*) is already (the standard|a similar) question of entry "
-                            r"'(.*?)' \((.*?)(?:, from (.*) of this file)?\): (one phrasing|move it to entry).*$", re.S)
+                            r"'(.*?)' \((.*?)(?:, from (.*) of this file)?\)(?:: (one phrasing|move it to entry).*"
+                            r"|, (which .*) %s)$" % re.escape(DuplicateSimilar.INSTEAD), re.S)
 _SIMILAR_ADVICE_ZH = {"one phrasing": "同一个问法只能对应一个条目，请从其中一个条目删去",
                       "move it to entry": "如果那个条目能回答它，请移到那个条目；否则请拒绝"}
 
 
 def similar_taken_zh(field: str, text: str, entry_id: str, other_question: str, taken_as: str,
-                     advice: str = "one phrasing") -> str:
+                     advice: str = "one phrasing", state: str | None = None, bound: str = "") -> str:
     """A DuplicateSimilar in Chinese: which phrasing, of which entry (id and question), and
-    what to do (`advice`, a key of _SIMILAR_ADVICE_ZH)."""
+    what to do (`advice`, a key of _SIMILAR_ADVICE_ZH; or, when that entry is not suggested,
+    its `state` and `bound` as DuplicateSimilar has them: bring it back, as for a question)."""
     what = "相似问法" if field == "similar" else "标准问题"
     there = "标准问题" if taken_as == "question" else "相似问法"
-    return (f"{what}{text}已是条目 {entry_id}（{other_question}）的{there}：{_SIMILAR_ADVICE_ZH[advice]}")
+    said = f"{what}{text}已是条目 {entry_id}（{other_question}）的{there}"
+    if state in UNSUGGESTED_ZH and advice == "one phrasing":
+        return (f"{said}，" + UNSUGGESTED_ZH[state].format(id=entry_id, bound=bound)
+                + "，不必让另一个条目也用这个问法（同一个问法只能对应一个条目）")
+    return f"{said}：{_SIMILAR_ADVICE_ZH[advice]}"
 
 
 def _similar_taken(m: re.Match) -> str:
     other = m[5] + (f"，本文件{place_zh(m[6])}" if m[6] else "")
-    return similar_taken_zh(m[1], m[2], m[4], other, "question" if m[3] == "the standard" else "similar", m[7])
+    state, bound = _state_said(m[8]) if m[8] else (None, "")
+    return similar_taken_zh(m[1], m[2], m[4], other, "question" if m[3] == "the standard" else "similar",
+                            m[7] or "one phrasing", state, bound)
 
 
 def _column_zh(text: str) -> str:
@@ -494,11 +503,20 @@ def _unsuggested_zh(question: str, entry_id: str, advice: str) -> str:
     """A DuplicateQuestion naming the state of the entry holding the question, where only its
     text is at hand (an import's problems; the console has the exception's `state`): the
     state is the one of DuplicateQuestion.STATES whose wording `advice` is."""
+    state, bound = _state_said(advice)
+    if state:
+        return unsuggested_zh(question, entry_id, state, bound)
+    return f"{question} 已是条目 {entry_id} 的标准问题：{advice}"
+
+
+def _state_said(advice: str) -> tuple[str | None, str]:
+    """The state (a key of UNSUGGESTED_ZH) and bound whose DuplicateQuestion.STATES wording
+    `advice` is; (None, "") for none."""
     for state, english in DuplicateQuestion.STATES.items():
         said = re.fullmatch(re.escape(english).replace(re.escape("{bound}"), "(.*?)"), advice, re.S)
         if said and state in UNSUGGESTED_ZH:
-            return unsuggested_zh(question, entry_id, state, said[1] if said.re.groups else "")
-    return f"{question} 已是条目 {entry_id} 的标准问题：{advice}"
+            return state, said[1] if said.re.groups else ""
+    return None, ""
 
 
 def unsuggested_zh(question: str, entry_id: str, state: str, bound: str) -> str:
