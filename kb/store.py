@@ -776,13 +776,14 @@ class Store:
         return self._cached("similar_keys", build, self.changes()["entries"])
 
     def _check_phrasings(self, entry: Entry, before: Entry | None, keys: dict | None, sims: dict | None,
-                         shared: list[str] | None = None) -> None:
+                         shared: list[str] | None = None, label: str = "") -> None:
         """DuplicateSimilar if a phrasing the entry newly has is another live entry's: a
         similar question that is its standard or a similar question, or a standard question
         that is its similar question (DuplicateQuestion tells two standard questions apart).
         Only what `before` (the entry as stored, when live) did not have is checked: an
         overlap stored before kefu refused them does not block editing the answer. With
-        `shared` (a list), each overlap is noted there and kept instead (the shipped sample)."""
+        `shared` (a list), each overlap is noted there and kept instead (the shipped sample),
+        naming the entry by `label` when given (a new entry whose id is made as it is written)."""
         if entry.status == "archived":
             return
         held = set() if before is None or before.status == "archived" else \
@@ -809,7 +810,7 @@ class Store:
         if found and shared is None:
             raise found[0]
         if shared is not None:
-            shared += [f"entry {entry.id!r}: {exc.reason}" for exc in found]
+            shared += [f"{label or f'entry {entry.id!r}'}: {exc.reason}" for exc in found]
 
     def _check_question(self, entry: Entry, keys: dict | None) -> None:
         """DuplicateQuestion if a live entry other than `entry` has its standard question."""
@@ -839,13 +840,16 @@ class Store:
         for name in ("question", "answer"):
             if not data.get(name):
                 raise InvalidEntry(name, "is required")
-        entry_id = data.pop("id", None) or "k" + uuid.uuid4().hex[:8]
+        given = data.pop("id", None)
+        entry_id = given or "k" + uuid.uuid4().hex[:8]
         if self.db.execute("select 1 from entries where id = ?", [entry_id]).fetchone():
             raise DuplicateEntry(entry_id)
         now = _now()
         entry = Entry(id=entry_id, created_at=now, updated_at=now, author=author, version=1, **data)
         self._check_question(entry, keys)
-        self._check_phrasings(entry, None, keys, sims, shared)
+        # A row without an id is named by its question: the id made here is not the one a
+        # dry run's preview, or the real run after it, makes.
+        self._check_phrasings(entry, None, keys, sims, shared, "" if given else f"new entry {entry.question!r}")
         self._write(entry, insert=True)
         self._record(entry, None, action, author, now)
         self._rekey(keys, None, entry, sims)

@@ -2681,3 +2681,19 @@ def test_a_row_with_another_entrys_phrasing_is_imported_with_a_note_naming_it(ke
     (notes,) = [f["notes"] for f in report(kefu("import", "g.csv", "--json"))["files"]]
     assert notes == ["g.csv, line 2: entry 'k7': similar question '發票怎麼開' is already a similar question of "
                      "entry 'k2' ('能开发票吗？'): one phrasing can lead to one entry only; remove it from one of them"]
+
+
+def test_a_shared_phrasing_note_of_a_row_without_an_id_names_its_question(kefu, tmp_path):
+    """A row without an id was named by the id made for it ("entry 'k3eed00c'"): the dry
+    run's preview named an id the real run never made (it makes another), and that one
+    was found nowhere in the file. The row is named by its standard question instead."""
+    jsonl(tmp_path / "seed.jsonl", [{"id": "k2", "question": "能开发票吗？", "similar": ["发票怎么开"], "answer": "能开。"}])
+    kefu("import", "seed.jsonl")
+    (tmp_path / "f.csv").write_text("标准问题,相似问题,答案\n怎么退货,能開發票嗎,七天内申请。\n", encoding="utf-8")
+    expected = ["f.csv, line 2: new entry '怎么退货': similar question '能開發票嗎' is already the standard question of "
+                "entry 'k2' ('能开发票吗？'): one phrasing can lead to one entry only; remove it from one of them"]
+    (preview,) = report(kefu("import", "f.csv", "--dry-run", "--json"))["files"]
+    (done,) = report(kefu("import", "f.csv", "--json"))["files"]
+    assert preview["notes"] == done["notes"] == expected
+    from kefu.web.messages import import_note_zh
+    assert import_note_zh(expected[0]).startswith("f.csv，第 2 行：新条目「怎么退货」：相似问法'能開發票嗎'已是条目 k2")

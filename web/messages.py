@@ -225,8 +225,10 @@ _REASON_PATTERNS = [
 # Notes of an import (kb/importers/tables.py, faq.py): what was read but not imported.
 _IMPORT_NOTE_PATTERNS = [
     # a row kept with a phrasing another entry has (Store.import_entries)
-    (re.compile(r"entry '(.*?)': ((?:similar|standard) question .*)$", re.S),
-     lambda m: f"条目 {m[1]}：" + ((m2 := _SIMILAR_TAKEN.match(m[2])) and _similar_taken(m2) or m[2])),
+    # (a new entry, from a row without an id, by its question: "new entry '怎么退货'")
+    (re.compile(r"(new )?entry '(.*?)': ((?:similar|standard) question .*)$", re.S),
+     lambda m: (f"新条目「{m[2]}」：" if m[1] else f"条目 {m[2]}：")
+               + ((m2 := _SIMILAR_TAKEN.match(m[3])) and _similar_taken(m2) or m[3])),
     (re.compile(r"unknown column (.*) was not imported$", re.S), lambda m: f"不认识的列 {m[1]}，没有导入"),
     (re.compile(r"column (.*) repeats a field already read, ignored$", re.S), lambda m: f"列 {m[1]} 与前面的列是同一字段，已忽略"),
     (re.compile(r"repeats the header row, skipped$"), lambda m: "重复的表头行，已跳过"),
