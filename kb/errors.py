@@ -116,19 +116,20 @@ class DuplicateQuestion(InvalidEntry):
     INSTEAD = "rather than giving its question to another entry"
 
     def __init__(self, entry_id: str, question: str, where: str = "", hint: str = "", row: str | None = None,
-                 state: str | None = None, bound: str = ""):
+                 state: str | None = None, bound: str = "", new: bool = False):
         # `row`: the place of an earlier row of the same file that made or changed that
         # entry in this import (it is not stored yet: "already ... of entry" would mislead).
         # `state`: that entry's, when it is not suggested (a key of STATES), so an editor who
         # took it for gone learns where it is and how to bring it back.
-        owner = (f"also the standard question of {row}, entry {entry_id!r}" if row
+        # `new`: that row has no id, so the id made for it is none the file or a later run has.
+        owner = (f"also the standard question of {row}, " + ("a new entry" if new else f"entry {entry_id!r}") if row
                  else f"already the standard question of entry {entry_id!r}")
         if state in self.STATES:
             owner += f", {self.STATES[state].format(bound=bound)} {self.INSTEAD}"
         super().__init__("question", f"{question!r} is {owner}" + (f" ({hint})" if hint else ""))
         if where:
             self.args = (f"{where}, {self.args[0]}",)
-        self.entry_id, self.question, self.row = entry_id, question, row
+        self.entry_id, self.question, self.row = (None if new and row else entry_id), question, row
         self.state, self.bound = state, bound
 
 
@@ -148,15 +149,19 @@ class DuplicateSimilar(InvalidEntry):
 
     def __init__(self, field: str, text: str, entry_id: str, other_question: str, taken_as: str,
                  where: str = "", row: str | None = None, advice: str = ADVICE,
-                 state: str | None = None, bound: str = ""):
+                 state: str | None = None, bound: str = "", new: bool = False):
         # `where` and `row` as DuplicateQuestion takes them: the import's row, and the earlier
         # row of the same file that made the other entry (not stored before the import is).
         # `state` and `bound` too: an editor who took the other entry for gone (expired, a
-        # draft) learns why it still holds the phrasing and how to bring it back.
+        # draft) learns why it still holds the phrasing and how to bring it back. `new`: that
+        # entry is made by an earlier row of the import without an id, so it is named by its
+        # question (and row), not by an id made for it that the file and a later run lack.
         what = "similar question" if field == "similar" else "standard question"
         there = "the standard question" if taken_as == "question" else "a similar question"
         whose = f"{other_question!r}" + (f", from {row} of this file" if row else "")
-        said = f"{what} {text!r} is already {there} of entry {entry_id!r} ({whose})"
+        owner = (f"new entry {other_question!r}" + (f" (from {row} of this file)" if row else "") if new
+                 else f"entry {entry_id!r} ({whose})")
+        said = f"{what} {text!r} is already {there} of {owner}"
         if state in DuplicateQuestion.STATES and advice == self.ADVICE:
             said += f", {DuplicateQuestion.STATES[state].format(bound=bound)} {self.INSTEAD}"
         else:
@@ -164,8 +169,9 @@ class DuplicateSimilar(InvalidEntry):
         super().__init__(field, said)
         if where:
             self.args = (f"{where}, {self.args[0]}",)
-        self.text, self.entry_id, self.other_question, self.taken_as = text, entry_id, other_question, taken_as
-        self.state, self.bound = state, bound
+        self.text, self.entry_id, self.other_question, self.taken_as = text, (None if new else entry_id), \
+            other_question, taken_as
+        self.state, self.bound, self.row, self.new = state, bound, row, new
 
 
 class ImportConflicts(KefuError):

@@ -164,6 +164,10 @@ class Store:
         self._hash_cache: dict[str, tuple] = {}  # name -> (key it was computed for, value)
         self._learned_state: tuple[int, str] | None = None
         self._trial = False  # inside trial(): a dry run's writes wait for its end to be rolled back
+        # During an import: id -> the place of the row without an id that made that entry
+        # ("" with no place per row). Its id is made as it is written, another in a dry run's
+        # preview than in the real run: a later row's conflict names its question instead.
+        self._unnamed: dict[str, str] = {}
         # The list filters compare in simplified script, as search does (SQL calls these per row).
         db.conn.create_function("kefu_simplified", 1, _simplified, deterministic=True)
         db.conn.create_function("kefu_category", 1, _category_key, deterministic=True)
@@ -468,6 +472,7 @@ class Store:
         taken_from: set[str] = set()  # the other sources this file's rows took their entries from
         conflicts: list[KefuError] = []
         written: dict[str, str] = {}  # entry id -> the place of the row of this file that wrote it
+        self._unnamed = {}
         try:
             with self._writing():
                 # Kept up to date row by row: each write moves the marker the cached copy is kept by.
@@ -494,6 +499,8 @@ class Store:
                     short = place[len(where) + 2:] if where and place.startswith(f"{where}, ") else place
                     for entry_id in report.added[done[0]:] + report.updated[done[1]:]:
                         written.setdefault(entry_id, short)
+                        if not data.get("id") and entry_id in report.added[done[0]:]:
+                            self._unnamed[entry_id] = short if short != where else ""
                     if previous is not None:
                         taken_from.add(previous)
                     report.notes += [f"{place}: {note}" if place else note for note in shared or []]
@@ -512,6 +519,8 @@ class Store:
                     raise _DryRun
         except _DryRun:
             pass
+        finally:
+            self._unnamed = {}
         return report
 
     def _import_one(self, data: dict, on_conflict: str, author: str | None, where: str,
@@ -540,7 +549,8 @@ class Store:
                         "or change a question" if row else
                         f"give the row id {exc.entry_id!r} to update that entry, change its question, "
                         "or leave it with --on-conflict skip")
-                raise DuplicateQuestion(exc.entry_id, data["question"], where, hint, row) from None
+                raise DuplicateQuestion(exc.entry_id, data["question"], where, hint, row,
+                                        new=exc.entry_id in self._unnamed) from None
             report.added.append(entry.id)
             # A new entry without an id in the file gets one only when really written.
             report.diff.append({"id": given, "action": "add", "changes": {
@@ -804,8 +814,10 @@ class Store:
             found += [DuplicateSimilar("question", entry.question, id_, question, "similar")
                       for id_, _, status, question in sims.get(question_key(entry.question), [])
                       if id_ != entry.id and status != "archived"]
-        # The state of an entry holding the phrasing when it is not suggested, as for a question
+        # The state of an entry holding the phrasing when it is not suggested, as for a
+        # question; one an earlier row without an id made in this import by that row.
         found = [DuplicateSimilar(e.field, e.text, e.entry_id, e.other_question, e.taken_as,
+                                  row=self._unnamed.get(e.entry_id) or None, new=e.entry_id in self._unnamed,
                                   **_unsuggested(self.get(e.entry_id))) for e in found]
         if found and shared is None:
             raise found[0]
@@ -1088,9 +1100,10 @@ def _unsuggested(entry: Entry) -> dict:
 def _placed(exc: DuplicateSimilar, where: str, row: str | None) -> DuplicateSimilar:
     """`exc` naming the import's row (`where`) and, when an earlier row of the same file
     made the other entry (`row`), that row: the entry is not stored before the import is."""
+    row = row or exc.row
     return DuplicateSimilar(exc.field, exc.text, exc.entry_id, exc.other_question, exc.taken_as, where,
                             row if row != where else None,  # with no place per row, `row` is the file
-                            state=exc.state, bound=exc.bound)
+                            state=exc.state, bound=exc.bound, new=exc.new)
 
 
 def _suffix(source: str) -> str:

@@ -1803,13 +1803,44 @@ def test_an_import_row_with_another_entrys_phrasing_is_kept_and_named_in_the_not
     first, second = [n for n in report.notes if "one phrasing can lead to one entry only" in n]
     assert first.startswith("faq.csv, line 2: ") and \
         "similar question '能開發票嗎？' is already the standard question of entry 'invoice' ('能开发票吗')" in first
-    assert second.startswith("faq.csv, line 4: ") and "is already a similar question of entry" in second \
-        and "('退货运费'" in second
+    assert second.startswith("faq.csv, line 4: new entry '退货要多久': ") \
+        and "is already a similar question of new entry '退货运费' (from line 3 of this file)" in second
     # taken strictly (keep_shared=False), each such row is a conflict naming its place
     with pytest.raises(DuplicateSimilar) as info:
         store.import_entries([validate(make_entry(None, question="退货多久退款", similar=["发票怎么开"]))],
                              where="faq.csv", places=["faq.csv, line 9"], keep_shared=False)
     assert str(info.value).startswith("faq.csv, line 9, field 'similar': similar question '发票怎么开'")
+
+
+def test_an_import_names_an_earlier_row_without_an_id_by_its_question_not_a_made_id(store, make_entry):
+    """A row sharing a phrasing (or a question) with an earlier row without an id was told
+    "entry 'k56c889c7'": an id made for that row, another in a dry run than in the real
+    run, and nowhere in the file. The earlier row is named by its question and place."""
+    from kefu.kb.entry import validate
+    from kefu.kb.errors import DuplicateQuestion, DuplicateSimilar, error_detail
+    from kefu.web.messages import import_note_zh, problem_zh
+
+    rows = [validate(make_entry(None, question="退货运费", similar=["退货邮费"])),
+            validate(make_entry(None, question="退货要多久", similar=["退货邮费"]))]
+    places = ["faq.csv, line 2", "faq.csv, line 3"]
+    said = ("similar question '退货邮费' is already a similar question of new entry '退货运费' (from line 2 of this "
+            "file): one phrasing can lead to one entry only; remove it from one of them")
+    preview = store.import_entries(rows, where="faq.csv", places=places, dry_run=True).notes
+    assert preview == store.import_entries(rows, where="faq.csv", places=places).notes \
+        == [f"faq.csv, line 3: new entry '退货要多久': {said}"]
+    assert "新条目'退货运费'（本文件第 2 行）的相似问法" in import_note_zh(preview[0])
+    with pytest.raises(DuplicateSimilar) as info:  # taken strictly, a conflict saying the same
+        store.import_entries([validate(make_entry(None, question="换货运费", similar=["换货邮费"])),
+                              validate(make_entry(None, question="换货要多久", similar=["换货邮费"]))],
+                             where="faq.csv", places=places, keep_shared=False)
+    assert "of new entry '换货运费' (from line 2 of this file)" in str(info.value) and "entry 'k" not in str(info.value)
+    assert "id" not in error_detail(info.value)
+    with pytest.raises(DuplicateQuestion) as info:  # a new id with the question of a row without one
+        store.import_entries([validate(make_entry(None, question="换货地址")),
+                              validate(make_entry("x1", question="換貨地址"))], where="faq.csv", places=places)
+    assert str(info.value).startswith("faq.csv, line 3, field 'question': '換貨地址' is also the standard question "
+                                      "of line 2, a new entry (two rows") and "id" not in error_detail(info.value)
+    assert "也是本文件第 2 行（新条目）的标准问题" in problem_zh(str(info.value))
 
 
 def test_a_question_without_words_is_refused():

@@ -39,32 +39,39 @@ _OS_ERROR_ZH = {"Is a directory": "这是一个文件夹，不是文件", "Permi
 
 # DuplicateSimilar's reason (kb/errors.py): its text, entry, that entry's question and advice.
 # With the other entry's state when it is not suggested (m[8], DuplicateQuestion.STATES' wording).
-_SIMILAR_TAKEN = re.compile(r"(similar|standard) question (.*) is already (the standard|a similar) question of entry "
-                            r"'(.*?)' \((.*?)(?:, from (.*) of this file)?\)(?:: (one phrasing|move it to entry).*"
+# Or of a new entry an earlier row of an import without an id makes: by its question (m[9]) and row (m[10]).
+_SIMILAR_TAKEN = re.compile(r"(similar|standard) question (.*) is already (the standard|a similar) question of "
+                            r"(?:entry '(.*?)' \((.*?)(?:, from (.*) of this file)?\)"
+                            r"|new entry (.*?)(?: \(from (.*) of this file\))?)(?:: (one phrasing|move it to entry).*"
                             r"|, (which .*) %s)$" % re.escape(DuplicateSimilar.INSTEAD), re.S)
 _SIMILAR_ADVICE_ZH = {"one phrasing": "同一个问法只能对应一个条目，请从其中一个条目删去",
                       "move it to entry": "如果那个条目能回答它，请移到那个条目；否则请拒绝"}
 
 
-def similar_taken_zh(field: str, text: str, entry_id: str, other_question: str, taken_as: str,
+def similar_taken_zh(field: str, text: str, entry_id: str | None, other_question: str, taken_as: str,
                      advice: str = "one phrasing", state: str | None = None, bound: str = "") -> str:
     """A DuplicateSimilar in Chinese: which phrasing, of which entry (id and question), and
     what to do (`advice`, a key of _SIMILAR_ADVICE_ZH; or, when that entry is not suggested,
-    its `state` and `bound` as DuplicateSimilar has them: bring it back, as for a question)."""
+    its `state` and `bound` as DuplicateSimilar has them: bring it back, as for a question).
+    With no `entry_id`, a new entry of an import, named by its question (and row)."""
     what = "相似问法" if field == "similar" else "标准问题"
     there = "标准问题" if taken_as == "question" else "相似问法"
-    said = f"{what}{text}已是条目 {entry_id}（{other_question}）的{there}"
+    owner = f"条目 {entry_id}（{other_question}）" if entry_id else f"新条目{other_question}"
+    said = f"{what}{text}已是{owner}的{there}"
     if state in UNSUGGESTED_ZH and advice == "one phrasing":
-        return (f"{said}，" + UNSUGGESTED_ZH[state].format(id=entry_id, bound=bound)
+        return (f"{said}，" + UNSUGGESTED_ZH[state].format(id=entry_id or other_question, bound=bound)
                 + "，不必让另一个条目也用这个问法（同一个问法只能对应一个条目）")
     return f"{said}：{_SIMILAR_ADVICE_ZH[advice]}"
 
 
 def _similar_taken(m: re.Match) -> str:
-    other = m[5] + (f"，本文件{place_zh(m[6])}" if m[6] else "")
-    state, bound = _state_said(m[8]) if m[8] else (None, "")
+    if m[4] is not None:
+        other = m[5] + (f"，本文件{place_zh(m[6])}" if m[6] else "")
+    else:  # a new entry of the import
+        other = m[7] + (f"（本文件{place_zh(m[8])}）" if m[8] else "")
+    state, bound = _state_said(m[10]) if m[10] else (None, "")
     return similar_taken_zh(m[1], m[2], m[4], other, "question" if m[3] == "the standard" else "similar",
-                            m[7] or "one phrasing", state, bound)
+                            m[9] or "one phrasing", state, bound)
 
 
 def _column_zh(text: str) -> str:
@@ -205,8 +212,8 @@ _REASON_PATTERNS = [
     (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
      lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
                + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
-    (re.compile(r"(.*) is also the standard question of (.*), entry (.*?)(?: \(.*\))?$", re.S),
-     lambda m: f"{m[1]} 也是本文件{place_zh(m[2])}（条目 {m[3]}）的标准问题：同一文件的两行不能是标准问题相同的"
+    (re.compile(r"(.*) is also the standard question of (.*), (?:entry (.*?)|a new entry)(?: \(.*\))?$", re.S),
+     lambda m: f"{m[1]} 也是本文件{place_zh(m[2])}（{f'条目 {m[3]}' if m[3] else '新条目'}）的标准问题：同一文件的两行不能是标准问题相同的"
                "两个条目，请给它们同一个编号，或改掉其中一个问题"),
 
     (re.compile(r"(.*) is not a text encoding .*$"), lambda m: f"{m[1]} 不是文字编码（应为 UTF-8、GB18030 或 Big5 等）"),
