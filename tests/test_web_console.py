@@ -3594,3 +3594,12 @@ def test_an_imported_rows_shared_phrasing_note_is_said_in_chinese():
             "('能开发票吗？'): one phrasing can lead to one entry only; remove it from one of them")
     assert import_note_zh(note) == ("faq.csv，第 3 行：条目 k7：相似问法'能开票吗'已是条目 k2（'能开发票吗？'）的相似问法："
                                     "同一个问法只能对应一个条目，请从其中一个条目删去")
+
+
+def test_rows_merged_under_a_question_cell_are_said_in_chinese():
+    from kefu.web.messages import import_note_zh
+
+    note = ("sheet 售后, rows 3-4: the '标准问题' cell is merged with row 2's, so their '相似问题' cells were read "
+            "as more similar questions of row 2's entry")
+    assert import_note_zh(note) == ("工作表 售后，第 3–4 行：'标准问题' 单元格与第 2 行合并，"
+                                    "这些行的 '相似问题' 已作为第 2 行条目的相似问法读入")

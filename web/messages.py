@@ -231,6 +231,10 @@ _REASON_PATTERNS = [
 
 # Notes of an import (kb/importers/tables.py, faq.py): what was read but not imported.
 _IMPORT_NOTE_PATTERNS = [
+    # rows under a question cell merged down (kb/importers/tables.py)
+    (re.compile(r"the (.*) cell is merged with row (\S+)'s, so \S+ (.*) cells were read as more similar questions "
+                r"of row \S+'s entry$", re.S),
+     lambda m: f"{m[1]} 单元格与第 {m[2]} 行合并，这些行的 {m[3]} 已作为第 {m[2]} 行条目的相似问法读入"),
     # a row kept with a phrasing another entry has (Store.import_entries)
     # (a new entry, from a row without an id, by its question: "new entry '怎么退货'")
     (re.compile(r"(new )?entry '(.*?)': ((?:similar|standard) question .*)$", re.S),
@@ -471,6 +475,7 @@ _DECISION_ZH = {"approve": "批准", "reject": "拒绝", "move": "移动"}
 # Where an import problem is (ImportFileError's "file, sheet S, row 3, column '答案'"; a
 # note's "sheet S, column C"); a field as the console names it (answer is 答案).
 _PLACE = [(re.compile(r"(^|, )sheet ([^,:]+)"), lambda m: f"{_comma(m)}工作表 {m[2]}"),
+          (re.compile(r"(^|, )rows (\d+)-(\d+)"), lambda m: f"{_comma(m)}第 {m[2]}–{m[3]} 行"),
           (re.compile(r"(^|, )(?:row|line|item) (\d+)"), lambda m: f"{_comma(m)}第 {m[2]} 行"),
           (re.compile(r"(^|, )page (\d+)"), lambda m: f"{_comma(m)}第 {m[2]} 页"),
           (re.compile(r"(^|, )(?:column|field) '([^']*)'"), lambda m: _comma(m) + FIELD_LABELS.get(m[2], m[2])),
