@@ -26,7 +26,7 @@ from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding,
               show_default=True, help="What to do with a row whose entry (same id, or same question) "
                                       "exists with other content.")
 @click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
-              help="Text encoding of the files (default: detected; UTF-8, GB18030/GBK or Big5).")
+              help="Text encoding of the files (default: detected; UTF-8, UTF-16 with a BOM, GB18030/GBK or Big5).")
 @click.option("--dry-run", is_flag=True, help="Show what would be added, updated, pruned or rejected; write nothing.")
 @click.option("--prune", is_flag=True, help="Archive entries imported earlier from the same file that it no longer has.")
 @click.option("--skip-bad-rows", is_flag=True,

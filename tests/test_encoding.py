@@ -210,6 +210,35 @@ def test_utf16_with_bom(codec):
     assert decode(data, "faq.csv") == (text.replace("\r\n", "\n"), "utf-16")
 
 
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+def test_utf32_with_bom(codec):
+    """The UTF-32-LE BOM (ff fe 00 00) opens with UTF-16-LE's: read as UTF-16, each line
+    break came with a zero character (U+0000, then removed) and 😀 turned into U+F600."""
+    text = "问题,答案\r\n请问什么时候发货😀,48小时内\r\n"
+    data = "\ufeff".encode(codec) + text.encode(codec)
+    assert decode(data, "faq.csv") == (text.replace("\r\n", "\n"), "utf-32")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", ["问题,答案\n请问什么时候发货,48小时内\n", "question,answer\nhi,hello\n"])
+def test_utf16_without_bom_is_refused_naming_its_byte_order(codec, text):
+    with pytest.raises(ImportFileError) as err:
+        decode(text.encode(codec), "faq.csv")
+    assert f"looks like UTF-16 ({codec[-2:].upper()}) without a byte-order mark" in err.value.reason
+    assert f"name it with --encoding {codec}" in err.value.reason
+    with pytest.raises(ImportFileError) as err:  # a command without --encoding
+        decode(text.encode(codec), "chat.txt", option=None)
+    assert "--encoding" not in err.value.reason and "save it as UTF-8" in err.value.reason
+    assert decode(text.encode(codec), "faq.csv", codec) == (text, codec)
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gb18030", "big5"])
+def test_stray_zero_bytes_are_no_utf16(codec):
+    """Zero bytes pasted into a UTF-8 or legacy file are removed, as before: no UTF-16."""
+    raw = "問題,答案\n\x00運費多少,\x00滿\x00千免運\n\x00\n"
+    assert decode(raw.encode(codec), "faq.csv")[0] == raw.replace("\x00", "")
+
+
 def test_empty_input():
     assert decode(b"", "faq.csv") == ("", "utf-8")
 

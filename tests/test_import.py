@@ -7,6 +7,7 @@ with the deterministic FakeEmbedder (`load_embedders` patched), so no model is l
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -730,6 +731,79 @@ def test_cli_encoding_option_overrides_detection(kefu, tmp_path):
     right = report(kefu("import", "gbk.csv", "--encoding", "GB18030", "--json"))["files"][0]
     assert right["status"] == "imported" and right["added"] == 1
     assert list(stored(tmp_path / "home")) == ["七天无理由退货怎么申请？"]
+
+
+# Windows Notepad's "Unicode" is UTF-16-LE with a BOM; other programs write the other byte
+# order, or UTF-32. Each with its BOM, as these encoders write it.
+UNICODE_FILES = {
+    "utf-16": lambda text: codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+    "utf-16-be": lambda text: codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+    "utf-32": lambda text: codecs.BOM_UTF32_LE + text.encode("utf-32-le"),
+    "utf-32-be": lambda text: codecs.BOM_UTF32_BE + text.encode("utf-32-be"),
+}
+UNICODE_CSV = "标准问题,答案,分类\r\n运费怎么算，包邮吗？,满99元包邮。,售前\r\n能开发票吗,可以，下单时填写抬头。,售中\r\n"
+UNICODE_DOC = "退换货说明\r\n\r\n商品签收后7天内可申请无理由退换货，请保持吊牌完好。\r\n\r\n运费说明\r\n\r\n质量问题由本店承担运费。\r\n"
+
+
+def _as_loaded(loaded) -> tuple:
+    """What a file was read as, less its name."""
+    return (loaded.kind, [(r.place.line, r.data) for r in loaded.rows], [str(p).replace(loaded.source, "") for p in loaded.problems],
+            [(p.text, p.section, p.page) for p in loaded.passages])
+
+
+@pytest.mark.parametrize("form", UNICODE_FILES)
+@pytest.mark.parametrize("name, text", [("faq.csv", CSV_TEXT.replace("\n", "\r\n")), ("faq2.csv", UNICODE_CSV),
+                                        ("guide.txt", UNICODE_DOC),
+                                        ("guide.md", "# 手册\n\n## 洗涤说明\n\n水温不超过30℃。\n"), ("faq.md", "Q：能开发票吗\nA：可以，下单时填写抬头。\n")],
+                         ids=["csv", "csv-crlf", "txt", "md-document", "md-faq"])
+def test_a_unicode_file_with_a_bom_imports_as_its_utf8_twin(tmp_path, form, name, text):
+    """UTF-32 (ff fe 00 00 opens with UTF-16-LE's BOM) was read as UTF-16: every line
+    came with a blank line after it and a character beyond U+FFFF as two wrong ones."""
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / form).mkdir()
+    twin = tmp_path / "utf8" / name
+    twin.write_text(text, encoding="utf-8", newline="")
+    path = tmp_path / form / name
+    path.write_bytes(UNICODE_FILES[form](text))
+    assert _as_loaded(load(path)) == _as_loaded(load(twin))
+    assert load(path).rows or load(path).passages
+
+
+def test_a_utf32_document_keeps_its_headings_and_characters_beyond_the_bmp(tmp_path):
+    path = tmp_path / "guide.txt"
+    path.write_bytes((UNICODE_DOC + "\r\n𠮷野家联名款不支持退换。\r\n").encode("utf-32"))
+    assert [(p.section, p.text) for p in load(path).passages] == [
+        ("退换货说明", "商品签收后7天内可申请无理由退换货，请保持吊牌完好。"),
+        ("运费说明", "质量问题由本店承担运费。\n𠮷野家联名款不支持退换。")]
+
+
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_a_utf16_file_without_a_bom_is_refused_naming_the_encoding_to_give(kefu, tmp_path, order):
+    """Without a BOM, a Chinese one failed as "byte 0x80 fits none of UTF-8, GB18030 or
+    Big5 ... name it with --encoding" (which name?), and an ASCII one was read as UTF-8 with
+    its zero bytes dropped and a blank line after every line. The error names the codec;
+    given it, the file imports."""
+    codec = f"utf-16-{order}"
+    (tmp_path / "faq.csv").write_bytes(UNICODE_CSV.encode(codec))
+    (tmp_path / "en.txt").write_bytes("Care guide\r\nWash cold, dry flat.\r\n".encode(codec))
+    for name in ("faq.csv", "en.txt"):
+        failed = report(kefu("import", name, "--json", code=1))["files"][0]
+        assert failed["status"] == "failed"
+        assert failed["error"] == (
+            f"{name}: the file looks like UTF-16 ({order.upper()}) without a byte-order mark, whose byte order kefu "
+            f'does not guess: name it with --encoding {codec}, or save it as UTF-8 (or as UTF-16 with a BOM, '
+            'Notepad\'s "Unicode")')
+    done = report(kefu("import", "faq.csv", "en.txt", "--encoding", codec, "--json"))
+    assert [(f["status"], f["added"], f["passages"].get("added")) for f in done["files"]] == [
+        ("imported", 2, None), ("imported", 0, 1)]
+    assert sorted(stored(tmp_path / "home")) == ["能开发票吗", "运费怎么算，包邮吗？"]
+
+
+def test_cli_encoding_utf16_reads_a_notepad_unicode_file(kefu, tmp_path):
+    (tmp_path / "faq.csv").write_bytes(UNICODE_FILES["utf-16"](UNICODE_CSV))
+    done = report(kefu("import", "faq.csv", "--encoding", "utf-16", "--json"))["files"][0]
+    assert (done["status"], done["added"], done["rejected"]) == ("imported", 2, [])
+    assert stored(tmp_path / "home")["能开发票吗"][0].answer == "可以，下单时填写抬头。"
 
 
 # -- 3. JSON, JSONL, Markdown -----------------------------------------------------------------

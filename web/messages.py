@@ -191,6 +191,9 @@ _REASON_PATTERNS = [
                 r"before it is UTF-8).*$", re.S),
      lambda m: f"字节 {m[1]} 不是有效的 UTF-8 编码，而" + (f"文件别处（如第 {m[2]} 行）" if m[2] else "它前面的文字")
                + "是 UTF-8：这里已损坏（字符被截断）或混入了其他编码（如粘贴进的 GBK 或 Big5 行）；请修正后另存为 UTF-8 再试"),
+    (re.compile(r"the file looks like UTF-16 \((\w+)\) without a byte-order mark.*$", re.S),
+     lambda m: "文件像是没有字节顺序标记（BOM）的 UTF-16 编码，无法判断字节顺序：请另存为 UTF-8"
+               "（或带 BOM 的 UTF-16，即记事本的「Unicode」）再试"),
     (re.compile(r"byte (.*) fits none of UTF-8, GB18030 or Big5.*$", re.S),
      lambda m: f"字节 {m[1]} 不属于 UTF-8、GB18030 或 Big5 编码：文件是其他编码（或此处已损坏），请另存为 UTF-8 再试"),
     (re.compile(r"byte (.*) is not valid (.*?); the file may be (.*) \((?:try|save it as) .*$", re.S),

@@ -6,7 +6,8 @@
 FAQ-shaped files: .csv .tsv .xlsx .xlsm .json .jsonl .ndjson, and Markdown (.md
 .markdown) made of Q:/A: pairs or question headings. Documents: .docx .pdf .html .htm
 .txt and prose Markdown, cut into
-passages along headings and paragraphs. Text files may be UTF-8, GB18030/GBK or Big5.
+passages along headings and paragraphs. Text files may be UTF-8, UTF-16 or UTF-32 with a BOM,
+GB18030/GBK or Big5.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Turn the bytes of an imported file into text: detect the encoding, then clean up.
 
 Shops export FAQ sheets and documents as UTF-8 (with or without a BOM), GB18030/GBK
-(mainland) or Big5 (Taiwan, Hong Kong). Explicit markers decide first (a BOM, or bytes
+(mainland) or Big5 (Taiwan, Hong Kong), and now and then as UTF-16 with a BOM (Windows
+Notepad's "Unicode"). Explicit markers decide first (a BOM, or bytes
 that are valid UTF-8, which legacy Chinese text beyond a word or two practically never
 is). Telling GB18030
 from Big5 is the hard part: GB18030 accepts nearly every Big5 byte sequence, and Big5
@@ -30,8 +31,11 @@ from kefu.kb.errors import ImportFileError
 # files use Big5-HKSCS (Cantonese characters such as 㗎, 嘅, 咗): tried when neither reads.
 _LEGACY = (("gb18030", "gb18030"), ("big5", "big5"), ("cp950", "big5"), ("big5hkscs", "big5hkscs"))
 
+# UTF-32's before UTF-16's: the UTF-32-LE BOM (ff fe 00 00) opens with the UTF-16-LE one.
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
@@ -82,8 +86,9 @@ def decode(data: bytes, path: str, encoding: str | None = None,
     """Return (text, encoding_name) for the raw bytes of the file at `path`.
 
     With `encoding`, the bytes are decoded with that codec strictly; a bad byte raises
-    ImportFileError naming its line. Without it the encoding is detected: a BOM, else
-    strict UTF-8 ("utf-8"), else the more plausible of "gb18030" and "big5". Either
+    ImportFileError naming its line. Without it the encoding is detected: a BOM ("utf-8-sig",
+    "utf-16", "utf-32"), else strict UTF-8 ("utf-8"), else the more plausible of "gb18030"
+    and "big5"; UTF-16 without a BOM is refused, naming the codec to give. Either
     way line endings become "\\n", a leading BOM, stray control characters and terminal
     control sequences (ESC [2J) are removed, and nothing else in the text is changed.
     For a CSV, `delimiter_of` finds its delimiter in the text: a control sequence that
@@ -150,6 +155,11 @@ def _detect(data: bytes, path: str, option: str | None = "--encoding") -> tuple[
     for bom, name in _BOMS:
         if data.startswith(bom):
             return _decode_as(data, path, name, option)
+    if b"\x00" in data and (codec := _utf16_without_bom(data)):
+        hint = f"name it with {option} {codec}, or " if option else ""
+        raise ImportFileError(path, None, None, f"the file looks like UTF-16 ({codec[-2:].upper()}) without a "
+                              f"byte-order mark, whose byte order kefu does not guess: {hint}save it as UTF-8 "
+                              '(or as UTF-16 with a BOM, Notepad\'s "Unicode")')
     failures: list[UnicodeDecodeError] = []
     try:
         return data.decode("utf-8"), "utf-8"
@@ -177,6 +187,25 @@ def _detect(data: bytes, path: str, option: str | None = "--encoding") -> tuple[
     # max() keeps the first of equal scores, so ties go to gb18030.
     name = max(candidates, key=lambda n: plausibility(candidates[n]))
     return candidates[name], name
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when BOM-less bytes are text in that UTF-16: they decode
+    strictly into lines (a "\n"; read in the other byte order it is U+0A00, which no text
+    holds), without control characters, that are mostly ASCII or read as Chinese. UTF-8,
+    GB18030 and Big5 text holds no zero bytes, while UTF-16 has one in every ASCII
+    character; read as UTF-8 an ASCII one passed, its zero bytes removed as controls and
+    its line breaks doubled, and a Chinese one failed as "another encoding"."""
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if "\n" not in text or _CONTROLS.search(text.replace("\r", "")):
+            continue
+        if len(_NON_ASCII.sub("", text)) * 2 >= len(text) or plausibility(text) >= _UTF8_LINE:
+            return codec
+    return None
 
 
 # A line's UTF-8 reading that scores at least this is real Chinese: legacy bytes that
