@@ -9,7 +9,7 @@ import re
 import pytest
 
 from kefu.kb.errors import ImportFileError
-from kefu.kb.importers import documents
+from kefu.kb.importers import documents, load
 from kefu.kb.importers.documents import (
     chunk, docx_blocks, html_blocks, markdown_blocks, pdf_blocks, text_blocks,
 )
@@ -192,8 +192,9 @@ def test_docx_unreadable():
 _CJK_FONT = "STSong-Light"
 
 
-def _pdf(pages: list[list[str]], encrypt=None) -> bytes:
-    """A PDF with one page per list of lines, in reportlab's built-in CJK CID font."""
+def _pdf(pages: list[list], encrypt=None) -> bytes:
+    """A PDF with one page per list of lines, in reportlab's built-in CJK CID font (12 pt,
+    or a line's own size: (line, size))."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -202,9 +203,12 @@ def _pdf(pages: list[list[str]], encrypt=None) -> bytes:
     buf = io.BytesIO()
     c = canvas.Canvas(buf, encrypt=encrypt)
     for lines in pages:
-        c.setFont(_CJK_FONT, 12)
-        for i, line in enumerate(lines):
-            c.drawString(72, 760 - 16 * i, line)
+        y = 760
+        for line in lines:  # a line, or (line, font size)
+            text, size = line if isinstance(line, tuple) else (line, 12)
+            c.setFont(_CJK_FONT, size)
+            c.drawString(72, y, text)
+            y -= max(16, size + 8)
         c.showPage()
     c.save()
     return buf.getvalue()
@@ -281,9 +285,51 @@ def test_a_pdf_line_opening_with_a_list_number_is_not_joined_to_the_line_above()
     characters. One before 一、 （二） or 第三条 starts an item; wraps are still joined."""
     page = ["退换货政策", "一、自签收之日起七天内可无理由退货，", "商品需保持原样。", "（二）化妆品拆封后不退。",
             "第三条 退款三个工作日内原路退回。"]
-    [block] = pdf_blocks(_pdf([page]), "policy.pdf")
-    assert block.text == ("退换货政策 一、自签收之日起七天内可无理由退货，商品需保持原样。 （二）化妆品拆封后不退。 "
+    heading, block = pdf_blocks(_pdf([page]), "policy.pdf")
+    assert heading == Block("退换货政策", heading=1, page=1)  # the title is a heading (see below)
+    assert block.text == ("一、自签收之日起七天内可无理由退货，商品需保持原样。 （二）化妆品拆封后不退。 "
                           "第三条 退款三个工作日内原路退回。")
+
+
+_POLICY_PAGE = [("退换货说明", 16), "商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，",
+                "定制商品和贴身衣物除外。", "运费说明",
+                "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担，", "可使用运费险抵扣。",
+                "尺码表", "尺码 身高 胸围", "S 155/80A 108", "M 160/84A 112"]
+
+
+def test_a_pdf_heading_line_starts_its_own_section():
+    """pypdf gives a heading as a line like any other, and its line break was taken for a
+    wrap: 退换货说明商品签收后7天内… was one paragraph, the heading lost as one, so no passage
+    was under it. A short line without sentence punctuation, after a sentence's end (or
+    first on the page) and above a much wider line, is a heading, in a bigger font (退换货说明)
+    or not (运费说明, 尺码表 above a table), as a .docx or .md heading is."""
+    blocks = pdf_blocks(_pdf([_POLICY_PAGE]), "policy.pdf")
+    assert [(b.heading, b.text) for b in blocks] == [
+        (1, "退换货说明"), (0, "商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，定制商品和贴身衣物除外。"),
+        (1, "运费说明"), (0, "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担，可使用运费险抵扣。"),
+        (1, "尺码表"), (0, "尺码 身高 胸围"), (0, "S 155/80A 108"), (0, "M 160/84A 112")]
+    assert {b.page for b in blocks} == {1}
+
+
+def test_an_imported_pdf_has_passages_under_its_headings(tmp_path):
+    path = tmp_path / "policy.pdf"
+    path.write_bytes(_pdf([_POLICY_PAGE, ["第二页的正文没有标题，说明同上。"]]))
+    assert [(p.section, p.page, p.text) for p in load(path).passages] == [
+        ("退换货说明", 1, "商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，定制商品和贴身衣物除外。"),
+        ("运费说明", 1, "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担，可使用运费险抵扣。"),
+        ("尺码表", 1, "尺码 身高 胸围\nS 155/80A 108\nM 160/84A 112"),
+        ("尺码表", 2, "第二页的正文没有标题，说明同上。")]
+
+
+@pytest.mark.parametrize("first", [[], ["发货说明：付款后48小时内发货。"]], ids=["page-top", "after-a-sentence"])
+def test_a_pdf_paragraph_wrapped_over_lines_without_punctuation_stays_one_paragraph(first):
+    """Lines of wrapped prose that end mid-sentence, with no punctuation, are no headings:
+    the first is as wide as the next, and the others follow a line that ends no sentence,
+    the short last one too."""
+    wrapped = ["本店商品均支持七天无理由退换货并提供", "运费险保障请签收后七天内联系客服申请", "退货退款"]
+    page = first + wrapped + ["退款会在收到退货后三个工作日内原路退回到您的账户。"]
+    blocks = pdf_blocks(_pdf([page]), "policy.pdf")
+    assert [(b.heading, b.text) for b in blocks] == [(0, "".join(page))]
 
 
 def test_pdf_paragraphs_split_on_blank_lines():

@@ -17,6 +17,7 @@ import io
 import logging
 import re
 import threading
+import unicodedata
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from typing import Iterator
@@ -276,7 +277,7 @@ def _pdf_blocks(data: bytes, path: str, logged: list[str]) -> list[Block]:
             text = page.extract_text() or ""
         except Exception as exc:
             raise _error(path, f"page {number}: cannot extract text ({why(exc)})") from exc
-        blocks.extend(_rows_and_paragraphs(text, number))
+        blocks.extend(_rows_and_paragraphs(text, number, headings=True))
     if not blocks:
         raise _error(path, "the PDF has no extractable text (a scanned image?)")
     return blocks
@@ -294,20 +295,58 @@ def _row_cells(line: str) -> int:
     return cells if cells in _ROW_CELLS and not _ROW_PUNCTUATION.search(line) else 0
 
 
-def _rows_and_paragraphs(text: str, page: int | None = None) -> list[Block]:
+# A PDF line that is a heading: short, with no sentence punctuation in it or at its end...
+_HEADING_PUNCTUATION = re.compile(r"[，。；！？,;!?]")
+_PDF_HEADING_WIDTH = 40  # columns (a CJK character is two): 20 characters of Chinese
+# ...at most this share of the width of the line after it (wrapped lines fill the width alike)...
+_PDF_HEADING_SHARE = 0.6
+# ...and after the end of a sentence, not inside one that wraps into it.
+_SENTENCE_END = re.compile(r"[。！？!?；;…][”’」』）)\]\"']*$")
+
+
+def _width(text: str) -> int:
+    """Columns `text` takes: a wide (CJK) character two, any other one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pdf_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
+    """Whether line i of a PDF page's text is a heading. pypdf gives a page's lines with no
+    mark of size or weight, and a heading's line break was taken for a wrap: 退换货说明 ran
+    into the paragraph under it. A heading is a short line without sentence punctuation,
+    on its own (first on the page or after a line that ends a sentence), above a line much
+    wider than it. The lines of a wrapped paragraph are about as wide as each other (the
+    last aside, which comes after a line ending mid-sentence), so they stay one paragraph.
+    `after_row`: the line above is a table's row, which ends no sentence but ends the table."""
+    line, after = lines[i].strip(), lines[i + 1].strip() if i + 1 < len(lines) else ""
+    if not line or not after or _HEADING_PUNCTUATION.search(line) or line.endswith(_FINAL_PUNCTUATION):
+        return False
+    if not any(ch.isalpha() for ch in line) or _width(line) > _PDF_HEADING_WIDTH:  # a page number, a long line
+        return False
+    before = lines[i - 1].strip() if i else ""
+    return (not before or after_row or bool(_SENTENCE_END.search(before))) \
+        and _width(line) <= _PDF_HEADING_SHARE * _width(after)
+
+
+def _rows_and_paragraphs(text: str, page: int | None = None, headings: bool = False) -> list[Block]:
     """Paragraphs of a PDF page's or a text file's text, a table's rows one each: runs of
     two or more lines with the same number of cells are rows, whose line breaks are no
     wraps to join (a size table became one line of cells, 尺码 身高 S 155/80A M 160/84A …);
     a run's first line is its header. Tab-apart cells are joined with " | " (a sheet pasted
-    into a text file), as a DOCX table's are."""
+    into a text file), as a DOCX table's are. With `headings` (a PDF page), a line that
+    _pdf_heading takes for a heading is a level-1 heading Block."""
     found: list[Block] = []
     for paragraph in _BLANK_LINES.split(text.replace("\r\n", "\n")):
         lines = paragraph.split("\n")
         cells = [_row_cells(line) for line in lines]
+        rows = [bool(n) and n in cells[max(0, i - 1):i] + cells[i + 1:i + 2] for i, n in enumerate(cells)]
         prose: list[str] = []
         header = ""
         for i, line in enumerate(lines):
-            if cells[i] and cells[i] in cells[max(0, i - 1):i] + cells[i + 1:i + 2]:
+            if headings and not rows[i] and _pdf_heading(lines, i, after_row=i > 0 and rows[i - 1]):
+                found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
+                prose = []
+                found.append(Block(normalise(line), heading=1, page=page))
+            elif rows[i]:
                 found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
                 prose = []
                 row = " | ".join(c for c in map(normalise, line.split("\t")) if c)
