@@ -309,6 +309,10 @@ def test_a_pdf_heading_line_starts_its_own_section():
         (1, "运费说明"), (0, "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担，可使用运费险抵扣。"),
         (1, "尺码表"), (0, "尺码 身高 胸围"), (0, "S 155/80A 108"), (0, "M 160/84A 112")]
     assert {b.page for b in blocks} == {1}
+    # after a table, whose last row ends no sentence, too
+    page = ["尺码 身高 胸围", "S 155/80A 108", "M 160/84A 112", "洗涤说明", "请使用冷水手洗，不可漂白，不可烘干，平铺晾干即可。"]
+    assert [(b.heading, b.text) for b in pdf_blocks(_pdf([page]), "size.pdf")][3:] == [
+        (1, "洗涤说明"), (0, "请使用冷水手洗，不可漂白，不可烘干，平铺晾干即可。")]
 
 
 def test_an_imported_pdf_has_passages_under_its_headings(tmp_path):
