@@ -575,7 +575,7 @@ class KnowledgeBase:
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
                        dry_run: bool = False, sync: bool = True,
-                       places: list[str] | None = None, keep_shared: bool = True) -> ImportReport:
+                       places: list[str] | None = None) -> ImportReport:
         """Import one file's rows (and passages) in one store transaction; see Store.import_entries.
 
         A dry run comes first: a conflict fails the file before anything is embedded. New
@@ -584,13 +584,13 @@ class KnowledgeBase:
         With `sync=False` the caller updates the indexes once after many files (`refresh`).
         """
         args = (items, on_conflict, author, where, source, prune, passages)
-        plan = self.store.import_entries(*args, dry_run=True, places=places, keep_shared=keep_shared)
+        plan = self.store.import_entries(*args, dry_run=True, places=places)
         if dry_run:
             return plan
         self.check_index_models()  # with sync=False too: the caller's refresh would fail after
         if plan.added or plan.updated or (plan.passages or {}).get("added") or (plan.passages or {}).get("updated"):
             self.embed_texts(self._new_texts(items, on_conflict) + [p.text for p in passages or []])
-        report = self.store.import_entries(*args, places=places, keep_shared=keep_shared)
+        report = self.store.import_entries(*args, places=places)
         if sync:
             self.refresh(report.changed_entries)
         return report

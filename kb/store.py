@@ -444,8 +444,7 @@ class Store:
     def import_entries(self, items: Iterable[dict], on_conflict: str = "error",
                        author: str | None = None, where: str = "", source: str | None = None,
                        prune: bool = False, passages: list | None = None,
-                       dry_run: bool = False, places: list[str] | None = None,
-                       keep_shared: bool = True) -> ImportReport:
+                       dry_run: bool = False, places: list[str] | None = None) -> ImportReport:
         """Add or update many entries in ONE transaction: all of them or none.
 
         `items` are already validated dicts; an entry with no id is keyed by its
@@ -461,10 +460,8 @@ class Store:
         has (DuplicateSimilar) is imported, the overlap listed in the report's notes with
         the row's place (a file is taken as the shop wrote it: a row is not lost for one
         shared phrasing, a file that moves a phrasing from one row to another imports in
-        any order, an export of a store holding overlaps imports again); with
-        `keep_shared=False` it is a conflict, or skipped with on_conflict "skip", as a row
-        with another entry's standard question is. The editors' own writes (add, edit)
-        refuse it.
+        any order, an export of a store holding overlaps imports again). The editors' own
+        writes (add, edit) refuse it.
         """
         if on_conflict not in ON_CONFLICT:
             raise ValueError(f"on_conflict must be one of {ON_CONFLICT}")
@@ -482,7 +479,7 @@ class Store:
                 if source is not None and prune:
                     self._count_pruned_as_archived(items, source, keys, sims)
                 for i, data in enumerate(items):
-                    shared = [] if keep_shared else None  # this row's phrasings another entry has
+                    shared: list[str] = []  # this row's phrasings another entry has, noted
                     place = places[i] if places else where
                     # A failing row has written nothing (every check comes before the row's
                     # writes): the rows after it are still checked, and the file then fails
@@ -503,7 +500,7 @@ class Store:
                             self._unnamed[entry_id] = short if short != where else ""
                     if previous is not None:
                         taken_from.add(previous)
-                    report.notes += [f"{place}: {note}" if place else note for note in shared or []]
+                    report.notes += [f"{place}: {note}" if place else note for note in shared]
                 if conflicts:
                     raise conflicts[0] if len(conflicts) == 1 else ImportConflicts(conflicts)
                 if source is not None and prune:
@@ -529,17 +526,13 @@ class Store:
                     sims: dict | None = None, shared: list[str] | None = None) -> str | None:
         """Import one row; the other source its entry was taken over from, if any.
         `written`: entry id -> the row of this file that added or changed it earlier;
-        `sims` and `shared` as `_check_phrasings` takes them."""
+        `sims` and `shared` as `_check_phrasings` takes them: with `shared` a list (as
+        import_entries passes it) a phrasing another entry has is noted, never raised."""
         existing = self.find_existing(data, keys, where)
         if existing is None:
             given = data.get("id")
             try:
                 entry = self._add(data, author, "import", keys, sims, shared)
-            except DuplicateSimilar as exc:  # a phrasing of another entry: as for its question, below
-                if on_conflict == "skip":
-                    report.skipped.append(given)
-                    return None
-                raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
             except DuplicateQuestion as exc:  # a new id, with another entry's question
                 if on_conflict == "skip":
                     report.skipped.append(given)
@@ -578,10 +571,7 @@ class Store:
                 == existing.content_hash() if back else \
                 Entry(existing.id, **merged).content_hash() == existing.content_hash()
             if same and back:
-                try:
-                    entry = self._update(existing, {"status": data["status"]}, author, "import", keys, sims, shared)
-                except DuplicateSimilar as exc:  # another entry took a phrasing while it was archived
-                    raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
+                entry = self._update(existing, {"status": data["status"]}, author, "import", keys, sims, shared)
                 report.updated.append(existing.id)
                 report.diff.append({"id": entry.id, "action": "update",
                                     "changes": {"status": ["archived", data["status"]]}})
@@ -599,8 +589,6 @@ class Store:
                 before = existing.content()
                 try:
                     entry = self._update(existing, data, author, "import", keys, sims, shared)
-                except DuplicateSimilar as exc:
-                    raise _placed(exc, where, (written or {}).get(exc.entry_id)) from None
                 except InvalidEntry as exc:  # the merge with stored fields (dates) can clash
                     raise InvalidEntry(exc.field, f"{exc.reason} ({where}, updating {existing.id!r})") from None
                 report.updated.append(existing.id)
@@ -1095,15 +1083,6 @@ def _unsuggested(entry: Entry) -> dict:
     if bound:
         return {"state": state, "bound": bound}
     return {"state": "draft"} if entry.status == "draft" else {}
-
-
-def _placed(exc: DuplicateSimilar, where: str, row: str | None) -> DuplicateSimilar:
-    """`exc` naming the import's row (`where`) and, when an earlier row of the same file
-    made the other entry (`row`), that row: the entry is not stored before the import is."""
-    row = row or exc.row
-    return DuplicateSimilar(exc.field, exc.text, exc.entry_id, exc.other_question, exc.taken_as, where,
-                            row if row != where else None,  # with no place per row, `row` is the file
-                            state=exc.state, bound=exc.bound, new=exc.new)
 
 
 def _suffix(source: str) -> str:

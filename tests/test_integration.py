@@ -23,7 +23,7 @@ def _corpus_retriever(tmp_path_factory, name: str, models: str):
     """A Retriever over the shipped corpus and shop terms with `models`; closed after."""
     kb = KnowledgeBase(tmp_path_factory.mktemp(name), load_embedders(models))
     kb.add_terms(TERMS.read_text(encoding="utf-8").split())
-    kb.import_entries(read_entries(ENTRIES), keep_shared=True)
+    kb.import_entries(read_entries(ENTRIES))
     yield Retriever(kb)
     kb.close()
 
@@ -337,7 +337,7 @@ def test_replayed_feedback_teaches_a_missed_paraphrase(tmp_path):
 
     kb = KnowledgeBase(tmp_path / "home", load_embedders("use,e5"))
     kb.add_terms(TERMS.read_text(encoding="utf-8").split())
-    kb.import_entries(read_entries(ENTRIES), keep_shared=True)
+    kb.import_entries(read_entries(ENTRIES))
     coupon = next(e["id"] for e in read_entries(ENTRIES) if e["question"] == "优惠券怎么用")
     missed = "下单时候忘了用红包"
     retriever = Retriever(kb)

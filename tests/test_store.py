@@ -1779,7 +1779,7 @@ def test_an_overlap_stored_before_does_not_block_editing_the_entry(store, make_e
 
     rows = [validate(make_entry("a", question="运费怎么算", similar=["运费多少"])),
             validate(make_entry("b", question="偏远地区运费", similar=["运费多少"]))]
-    report = store.import_entries(rows, keep_shared=True)
+    report = store.import_entries(rows)
     assert report.added == ["a", "b"] and store.get("b").similar == ["运费多少"]
     assert report.notes == ["entry 'b': similar question '运费多少' is already a similar question of entry 'a' "
                             "('运费怎么算'): one phrasing can lead to one entry only; remove it from one of them"]
@@ -1791,7 +1791,6 @@ def test_an_import_row_with_another_entrys_phrasing_is_kept_and_named_in_the_not
     as written: the row is not lost for it (skipping it dropped its answer too), and the
     notes name the row and the other entry so the editor can fix one of them."""
     from kefu.kb.entry import validate
-    from kefu.kb.errors import DuplicateSimilar
 
     store.add(make_entry("invoice", question="能开发票吗", similar=["发票怎么开"]))
     rows = [validate(make_entry(None, question="怎么退货", similar=["能開發票嗎？"])),
@@ -1805,11 +1804,6 @@ def test_an_import_row_with_another_entrys_phrasing_is_kept_and_named_in_the_not
         "similar question '能開發票嗎？' is already the standard question of entry 'invoice' ('能开发票吗')" in first
     assert second.startswith("faq.csv, line 4: new entry '退货要多久': ") \
         and "is already a similar question of new entry '退货运费' (from line 3 of this file)" in second
-    # taken strictly (keep_shared=False), each such row is a conflict naming its place
-    with pytest.raises(DuplicateSimilar) as info:
-        store.import_entries([validate(make_entry(None, question="退货多久退款", similar=["发票怎么开"]))],
-                             where="faq.csv", places=["faq.csv, line 9"], keep_shared=False)
-    assert str(info.value).startswith("faq.csv, line 9, field 'similar': similar question '发票怎么开'")
 
 
 def test_an_import_names_an_earlier_row_without_an_id_by_its_question_not_a_made_id(store, make_entry):
@@ -1817,7 +1811,7 @@ def test_an_import_names_an_earlier_row_without_an_id_by_its_question_not_a_made
     "entry 'k56c889c7'": an id made for that row, another in a dry run than in the real
     run, and nowhere in the file. The earlier row is named by its question and place."""
     from kefu.kb.entry import validate
-    from kefu.kb.errors import DuplicateQuestion, DuplicateSimilar, error_detail
+    from kefu.kb.errors import DuplicateQuestion, error_detail
     from kefu.web.messages import import_note_zh, problem_zh
 
     rows = [validate(make_entry(None, question="退货运费", similar=["退货邮费"])),
@@ -1829,12 +1823,6 @@ def test_an_import_names_an_earlier_row_without_an_id_by_its_question_not_a_made
     assert preview == store.import_entries(rows, where="faq.csv", places=places).notes \
         == [f"faq.csv, line 3: new entry '退货要多久': {said}"]
     assert "新条目'退货运费'（本文件第 2 行）的相似问法" in import_note_zh(preview[0])
-    with pytest.raises(DuplicateSimilar) as info:  # taken strictly, a conflict saying the same
-        store.import_entries([validate(make_entry(None, question="换货运费", similar=["换货邮费"])),
-                              validate(make_entry(None, question="换货要多久", similar=["换货邮费"]))],
-                             where="faq.csv", places=places, keep_shared=False)
-    assert "of new entry '换货运费' (from line 2 of this file)" in str(info.value) and "entry 'k" not in str(info.value)
-    assert "id" not in error_detail(info.value)
     with pytest.raises(DuplicateQuestion) as info:  # a new id with the question of a row without one
         store.import_entries([validate(make_entry(None, question="换货地址")),
                               validate(make_entry("x1", question="換貨地址"))], where="faq.csv", places=places)
