@@ -160,6 +160,16 @@ def whole_number(text: str) -> int | None:
         return None
 
 
+def typed_number(text: str | None, max_digits: int | None = None) -> int | None:
+    """A whole number as typed into a form or URL, the spaces around it stripped: full-width
+    digits (３０, typed with a Chinese input method) read as the digits they show; at
+    most `max_digits` digits when given (a page number a query can still take). Else None."""
+    text = (text or "").strip().translate(HALF_WIDTH)
+    if max_digits is not None and len(text) > max_digits:
+        return None
+    return whole_number(text)
+
+
 @lru_cache(maxsize=None)
 def _converter(config: str):
     import opencc

@@ -1063,3 +1063,17 @@ def test_a_share_in_traditional_script_is_one():
     assert product_name(shared) == "青禾 純棉T恤 男款"
     assert own_words(shared) == "這款有現貨嗎"
     assert product_name("https://m.tb.cn/h.5abc 「青禾 純棉T恤」複製鏈接 打開 有嗎") is None
+
+
+def test_a_typed_number_takes_full_width_digits_and_nothing_else():
+    """One reading of a small whole number typed into the console (settings, learning
+    pages): ３０ typed with a Chinese input method is 30; signs, decimals, ²
+    and over `max_digits` digits are no number."""
+    from kefu.kb.text import typed_number
+
+    assert typed_number(" ３０　") == typed_number("30") == 30
+    assert typed_number("０") == 0 and typed_number("1２") == 12
+    for bad in (None, "", "  ", "-3", "+3", "3.0", "３０天", "²", "٣", "1e3"):
+        assert typed_number(bad) is None, bad
+    assert typed_number("123456", max_digits=6) == 123456 and typed_number("1234567", max_digits=6) is None
+    assert typed_number("1" * 5000) is None  # int() refuses it: no error, no number

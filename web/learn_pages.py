@@ -16,7 +16,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import MIN_AGENTS, UNNAMED, count_agents
-from kefu.kb.text import HALF_WIDTH
+from kefu.kb.text import typed_number
 
 from .auth import requires
 from .console import STATUS_LABELS
@@ -60,8 +60,7 @@ def _editor() -> str:
 def _number(value: str | None) -> int | None:
     """A small non-negative whole number typed into a form or URL (full-width digits as
     the settings page takes them), else None."""
-    value = value.strip().translate(HALF_WIDTH) if value else value
-    return int(value) if value and re.fullmatch(r"[0-9]{1,6}", value) else None
+    return typed_number(value, max_digits=6)
 
 
 def _since() -> tuple[str | None, str | None, str | None]:

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from kefu.kb.feedback import RETENTION_DAYS
 from kefu.kb.learned import MIN_AGENTS
-from kefu.kb.text import HALF_WIDTH, whole_number
+from kefu.kb.text import typed_number
 
 from .auth import requires
 from .state import locked, reset_assistant
@@ -56,7 +56,7 @@ def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> i
     """The whole number typed in field `name` within `bounds`, else None and its error.
     Full-width digits (３０, typed with a Chinese input method) are the digits they show,
     as in ids and dates."""
-    number = whole_number(values[name].strip().translate(HALF_WIDTH))
+    number = typed_number(values[name])
     if number is None or not bounds[0] <= number <= bounds[1]:
         errors[name] = f"请填写 {bounds[0]}–{bounds[1]} 之间的整数"
         return None
