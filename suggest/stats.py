@@ -7,6 +7,8 @@ Counts, by definition:
   side (using either draft of one entry, sent as is or edited, is one say: the first;
   a reject; a no-match report), and each on a draft of no one entry;
 - acted on: shown suggestions the agent accepted, edited, rejected or reported;
+- a suggestion answered with a draft of an entry and reported "no good match" counts, in
+  every section, only by the later of those says (`_OVERRULED`);
 - acceptance: of the acted-on suggestions, the share whose says include the first draft
   sent unchanged (`first_draft`), any draft sent unchanged (`any_draft`), and a draft
   edited before sending (`edited`);
@@ -213,7 +215,7 @@ def counts(db, since: str | None, until: str | None) -> dict:
             asked += 1
             asked_no_match += no_match
         stage[STAGE.get(intent, intent or "?"), "shown"] += 1
-    acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    acts: dict[str, list[tuple]] = defaultdict(list)  # (action, draft, `_side`, when said)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
     # helpful" on drafts that answered none), so have no learning event: counted from the log.
     untaught: list[tuple[str, str]] = []  # (local day, action)
@@ -224,9 +226,9 @@ def counts(db, since: str | None, until: str | None) -> dict:
                    " then (select h.{} from suggestions h where h.id = s.id) end")
     # The local day only of a say that may teach no entry (untaught, below): most name one.
     maybe_untaught = "(f.entry_id is null or f.action = 'reject' and f.draft is null) and f.action is not 'no_match'"
-    for sid, local, action, draft, entry_id, hits, drafts in db.execute(
+    for sid, local, action, draft, entry_id, hits, drafts, at, fid in db.execute(
             f"select f.suggestion_id, case when {maybe_untaught} then {_LOCAL_DAY.format('f.at')} end,"
-            f" f.action, f.draft, f.entry_id, {not_helpful.format('hits')}, {not_helpful.format('drafts')}"
+            f" f.action, f.draft, f.entry_id, {not_helpful.format('hits')}, {not_helpful.format('drafts')}, f.at, f.id"
             # the suggestions first, by time: SQLite read every feedback row, in id order, for a day's (0.35 s)
             " from suggestions s cross join feedback f on f.suggestion_id = s.id where s.at >= ?" + (" and s.at < ?" if high else "")
             + " order by f.id", [low, high] if high else [low]):
@@ -241,20 +243,22 @@ def counts(db, since: str | None, until: str | None) -> dict:
             if key in said:
                 continue
             said.add(key)
-        acts[sid].append((action, draft))
+        acts[sid].append((action, draft, _side(action, entry_id), (at, fid)))
         if entry_id is None and action != "no_match":
             untaught.append((local, action))
     intent_of = {r[0]: r[2] for r in shown}
     first_draft = any_draft = edited = 0
     for sid, a in acts.items():
-        said_how = [action for action, _ in a]
+        a = _last_side_wins(a)
+        said_how = [say[0] for say in a]
         for action in said_how:
             stage[STAGE.get(intent_of.get(sid), "?"), action] += 1
-        first_draft += ("accept", 1) in a
+        first_draft += ("accept", 1) in [say[:2] for say in a]
         any_draft += "accept" in said_how
         edited += "edit" in said_how
-    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action from learn_events"
-                        " where at >= ?" + (" and at < ?" if high else ""), [low, high] if high else [low]).fetchall()
+    events = db.execute(f"select {_LOCAL_DAY.format('e.at')}, e.entry_id, e.action from learn_events e"
+                        f" where e.at >= ?{' and e.at < ?' if high else ''} and not {_OVERRULED}",
+                        [low, high] if high else [low]).fetchall()
     for local, action in [(e[0], e[2]) for e in events] + untaught:
         day[local, action] += 1
     # A no-match report names no entry: it counts in the category of its suggestion's top
@@ -266,7 +270,8 @@ def counts(db, since: str | None, until: str | None) -> dict:
                  " and not s.no_match and s.top_entry is not null)")
     reported = db.execute(f"select e.entry_id, {shown_top.format('top_entry')}, {shown_top.format('at')}"
                           " from learn_events e where e.action = 'no_match' and e.at >= ?"
-                          + (" and e.at < ?" if high else ""), [low, high] if high else [low]).fetchall()
+                          + (" and e.at < ?" if high else "") + f" and not {_OVERRULED}",
+                          [low, high] if high else [low]).fetchall()
     return {"shown": len(shown), "asked": asked, "asked_no_match": asked_no_match,
             "acted_on": len(acts), "first_draft": first_draft, "any_draft": any_draft, "edited": edited,
             "actions": _pairs(Counter([e[2] for e in events] + [a for _, a in untaught])),
@@ -274,6 +279,35 @@ def counts(db, since: str | None, until: str | None) -> dict:
             "events": _pairs(Counter((e[1], e[2]) for e in events)),
             "reported": _pairs(Counter(map(tuple, reported))),
             "stage": _pairs(stage), "day": _pairs(day)}
+
+
+# One suggestion answered with a draft of an entry (an accept or edit that learning records
+# for the entry) and reported as no match: the agent's later say of the two (by time, then
+# id) overrules the earlier (a wrong entry's draft sent, then the missing answer reported;
+# or a report taken back by using a draft after all), in every section alike. Both stay
+# logged, and learned from. By time: a purge deletes the older, never the one that counts.
+_SIDED = "(o.action = 'no_match' or o.action in ('accept', 'edit') and o.entry_id is not null)"
+_LATEST = (f"(select o.action = 'no_match' from learn_events o where o.suggestion_id = e.suggestion_id and {_SIDED}"
+           " order by o.at desc, o.id desc limit 1)")
+# A learning event `e` the later say of the other side overrules.
+_OVERRULED = f"(e.suggestion_id is not null and {_SIDED.replace('o.', 'e.')} and {_LATEST} != (e.action = 'no_match'))"
+
+
+def _side(action: str, entry_id: str | None) -> str | None:
+    """The side of a say that `_OVERRULED` weighs: "use" of an entry's draft, "no_match", else None."""
+    if action == "no_match":
+        return "no_match"
+    return "use" if action in ("accept", "edit") and entry_id is not None else None
+
+
+def _last_side_wins(says: list[tuple]) -> list[tuple]:
+    """A suggestion's says ((action, draft, `_side`, (time, id)) less those the later say
+    of the other side overrules, as `_OVERRULED` takes learning events."""
+    sides = {say[2] for say in says if say[2]}
+    if len(sides) < 2:
+        return says
+    latest = max((say for say in says if say[2]), key=lambda say: say[3])
+    return [say for say in says if say[2] in (None, latest[2])]
 
 
 def _pairs(counter: Counter) -> list[list]:
@@ -482,9 +516,12 @@ def _kept_counts(store, since: str | None, until: str, generation: str) -> tuple
             "select exists(select 1 from suggestions where rowid > ? and +at < ? and +at >= ?)"
             " or exists(select 1 from feedback f join suggestions s on s.id = f.suggestion_id"
             "           where f.id > ? and +s.at < ? and +s.at >= ?)"
-            " or exists(select 1 from learn_events where id > ? and +at < ? and +at >= ?)",
+            " or exists(select 1 from learn_events where id > ? and +at < ? and +at >= ?)"
+            # a say since that may overrule an earlier event of its suggestion (`_OVERRULED`)
+            f" or exists(select 1 from learn_events n join learn_events o on o.suggestion_id = n.suggestion_id"
+            f" and o.id != n.id where n.id > ? and {_SIDED.replace('o.', 'n.')} and {_SIDED} and +o.at < ? and +o.at >= ?)",
             [found["marks"][0], until, since or "", found["marks"][1], until, since or "",
-             found["marks"][2], until, since or ""]).fetchone()[0]:
+             found["marks"][2], until, since or "", found["marks"][2], until, since or ""]).fetchone()[0]:
         return (key, found), [], found["counts"]
     marks = [db.execute(sql).fetchone()[0] or 0 for sql in (
         "select max(rowid) from suggestions", "select max(id) from feedback", "select max(id) from learn_events")]
@@ -560,6 +597,11 @@ def _added(db, parts: list[tuple[str, str]], marks: dict[int, list[int]]) -> set
         " where f.id > ? and +s.at >= ? and +s.at < ?", [lowest[1], low, high])]
     found += [(at, 2, eid) for eid, at in db.execute(
         "select id, at from learn_events where id > ? and +at >= ? and +at < ?", [lowest[2], low, high])]
+    # The events of a suggestion another say of it, logged since, may overrule (`_OVERRULED`).
+    found += [(at, 2, new) for new, at in db.execute(
+        f"select n.id, o.at from learn_events n join learn_events o on o.suggestion_id = n.suggestion_id"
+        f" and o.id != n.id where n.id > ? and {_SIDED.replace('o.', 'n.')} and {_SIDED} and +o.at >= ? and +o.at < ?",
+        [lowest[2], low, high])]
     # The no-match reports on a suggestion logged, or given feedback, since (m029's index).
     found += [(at, n, new) for n, new, at in db.execute(
         "select 0, s.rowid, e.at from suggestions s join learn_events e on e.suggestion_id = s.id"

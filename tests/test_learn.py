@@ -1613,9 +1613,8 @@ def test_every_stats_section_counts_an_agents_says_alike(shop):
     learner.record_feedback(log, sid, "accept", 1, agent="a")
     learner.record_feedback(log, sid, "accept", 2, agent="a")
     learner.record_feedback(log, sid, "edit", 1, "亲，48小时内发货哦", agent="a")
-    learner.record_feedback(log, sid, "no_match", agent="a")
     stats = usage(shop.store.db)
-    assert stats.actions == {"accept": 1, "no_match": 1}
+    assert stats.actions == {"accept": 1}
     (day,) = stats.by_day
     (stage,) = stats.by_stage.values()
     for counts in (day, stage):
@@ -1625,6 +1624,40 @@ def test_every_stats_section_counts_an_agents_says_alike(shop):
     (top,) = usage(shop.store.db).top_entries
     assert (top["entry_id"], top["question"], top.get("archived")) == ("delivery", "多久能发货", True)
     assert "delivery" in text(usage(shop.store.db).to_dict()) and "多久能发货 (已归档)" in text(usage(shop.store.db).to_dict())
+
+
+@pytest.mark.parametrize("order", ["used, then reported", "reported, then used"])
+def test_stats_count_a_suggestion_used_and_reported_no_match_by_the_later_say_only(shop, order):
+    """A draft answering an entry sent, then "no good match" reported (the draft was the
+    wrong entry's; or the other way round, a report taken back by using a draft): every
+    section counted the suggestion both accepted and no match. The later say counts."""
+    from kefu.kb.feedback import FeedbackLog
+    from kefu.suggest.stats import kept_usage, text, usage
+
+    log = FeedbackLog(shop.store.db)
+    learner = Learner(shop)
+    drafts = [{"text": "付款后48小时内发货。", "entry_ids": ["delivery"], "style": "warm"}]
+    sid = log.record_suggestion("几天发货", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    says = [("accept", 1), ("no_match", None)]
+    for action, draft in says if order == "used, then reported" else says[::-1]:
+        learner.record_feedback(log, sid, action, draft, agent="a")
+    other = log.record_suggestion("发货慢吗", [], "simplified", "order", False, [{"id": "delivery"}], drafts)
+    learner.record_feedback(log, other, "edit", 1, "亲，48小时内发货哦", agent="a")  # a use alone, still counted
+    stats = usage(shop.store.db)
+    used = order == "reported, then used"
+    said = {"accept": 1, "edit": 1} if used else {"edit": 1, "no_match": 1}
+    assert stats.actions == said and stats.acted_on == 2
+    assert stats.acceptance == ({"first_draft": 0.5, "any_draft": 0.5, "edited": 0.5} if used
+                                else {"first_draft": 0.0, "any_draft": 0.0, "edited": 0.5})
+    (day,) = stats.by_day
+    (stage,) = stats.by_stage.values()
+    (category,) = stats.by_category.values()
+    for counts in (day, stage, category):
+        assert {k: v for k, v in counts.items() if k in ("accept", "edit", "reject", "no_match")} == said
+    (top,) = stats.top_entries
+    assert top["accepts"] == (2 if used else 1)
+    assert kept_usage(shop.store).to_dict() == stats.to_dict()  # what 统计 and `kefu stats` read
+    assert ("reported no match 1" in text(stats.to_dict())) is not used
 
 
 def test_stats_text_of_an_empty_log_says_none_and_gives_no_rate_of_nothing(shop):

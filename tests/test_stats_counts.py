@@ -75,15 +75,15 @@ def old_usage(db, since: str | None = None, top: int = 10, kept_days: int | None
     asked = [r for r in shown if r[2] not in CHIT_CHAT]
     out.asked = len(asked)
     out.no_match_rate = _rate(sum(r[3] for r in asked), len(asked))
-    acts: dict[str, list[tuple[str, int | None]]] = defaultdict(list)
+    acts: dict[str, list[tuple]] = defaultdict(list)
     # Says that teach no entry (a clarifying or two-answer draft used or rejected, "not
     # helpful" on drafts that answered none), so have no learning event: counted from the log.
     untaught: list[tuple[str, str]] = []  # (local day, action)
     said = set()
-    for sid, local, action, draft, entry_id, hits, drafts in db.execute(
+    for sid, local, action, draft, entry_id, hits, drafts, at, fid in db.execute(
             f"select f.suggestion_id, {_LOCAL_DAY.format('f.at')}, f.action, f.draft, f.entry_id,"
             " case when f.action = 'reject' and f.draft is null then s.hits end,"  # only "not helpful" needs them
-            " case when f.action = 'reject' and f.draft is null then s.drafts end from feedback f"
+            " case when f.action = 'reject' and f.draft is null then s.drafts end, f.at, f.id from feedback f"
             " join suggestions s on s.id = f.suggestion_id where s.at >= ? order by f.id", [since_arg]):
         # Counted as learning counts them: the first say per message, entry and side (a
         # use, accept or edit, of either draft of one entry is one; a reject of the whole
@@ -96,18 +96,40 @@ def old_usage(db, since: str | None = None, top: int = 10, kept_days: int | None
             if key in said:
                 continue
             said.add(key)
-        acts[sid].append((action, draft))
+        side = "no_match" if action == "no_match" else "use" if action in ("accept", "edit") and entry_id else None
+        acts[sid].append((action, draft, side, (at, fid)))
         if entry_id is None and action != "no_match":
             untaught.append((local, action))
+    # A suggestion answered with an entry's draft and reported as no match: the later of
+    # the two sides (by time, then id) counts, the other not at all.
+    for sid, a in acts.items():
+        last = {}
+        for say in sorted((say for say in a if say[2]), key=lambda say: say[3]):
+            last[say[2]] = say[3]
+        if len(last) == 2:
+            a[:] = [say for say in a if say[2] != ("use" if last["no_match"] > last["use"] else "no_match")]
     out.acted_on = len(acts)
-    first = sum(1 for a in acts.values() if ("accept", 1) in a)
-    anyd = sum(1 for a in acts.values() if any(x == "accept" for x, _ in a))
-    edited = sum(1 for a in acts.values() if any(x == "edit" for x, _ in a))
+    first = sum(1 for a in acts.values() if any(say[:2] == ("accept", 1) for say in a))
+    anyd = sum(1 for a in acts.values() if any(say[0] == "accept" for say in a))
+    edited = sum(1 for a in acts.values() if any(say[0] == "edit" for say in a))
     out.acceptance = {"first_draft": _rate(first, len(acts)), "any_draft": _rate(anyd, len(acts)),
                       "edited": _rate(edited, len(acts))}
 
-    events = db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action, suggestion_id from learn_events"
-                        " where at >= ?", [since_arg]).fetchall()
+    last: dict[tuple[str, str], tuple] = {}  # (suggestion, side) -> its latest event's (time, id), whenever
+    for event_id, at, action, entry_id, sid in db.execute("select id, at, action, entry_id, suggestion_id"
+                                                          " from learn_events where suggestion_id is not null"):
+        if action == "no_match" or action in ("accept", "edit") and entry_id:
+            key = sid, "no_match" if action == "no_match" else "use"
+            last[key] = max(last.get(key, ("", 0)), (at, event_id))
+
+    def overruled(action: str, entry_id: str | None, sid: str | None) -> bool:
+        side, other = ("no_match", "use") if action == "no_match" else ("use", "no_match")
+        return bool(sid) and (action == "no_match" or action in ("accept", "edit") and bool(entry_id)) \
+            and last.get((sid, other), ("", 0)) > last.get((sid, side), ("", 0))
+
+    events = [e for e in db.execute(f"select {_LOCAL_DAY.format('at')}, entry_id, action, suggestion_id"
+                                    " from learn_events where at >= ?", [since_arg]).fetchall()
+              if not overruled(e[2], e[1], e[3])]
     out.actions = dict(Counter([e[2] for e in events] + [a for _, a in untaught]))
     rows = db.execute("select id, question, category, status, valid_from, valid_to from entries").fetchall()
     every = {r[0]: r[1:4] for r in rows}
@@ -153,7 +175,7 @@ def old_usage(db, since: str | None = None, top: int = 10, kept_days: int | None
     for r in shown:
         stage[STAGE.get(r[2], r[2] or "?")]["shown"] += 1
     for sid, a in acts.items():
-        for action, _ in a:
+        for action, *_ in a:
             stage[STAGE.get(intent_of.get(sid), "?")][action] += 1
     out.by_stage = {k: dict(v) for k, v in sorted(stage.items())}
     day: dict[str, Counter] = defaultdict(Counter)
@@ -269,8 +291,15 @@ def test_kept_statistics_follow_rows_logged_now_and_rows_dated_back(logged, loca
     old = db.execute("select id from suggestions where at < ? and superseded_by is null and no_match = 0"
                      " order by at limit 1", [as_utc((date.today() - timedelta(days=3)).isoformat())]).fetchone()[0]
     superseded = db.execute("select id from suggestions where superseded_by is not null limit 1").fetchone()[0]
+    # a suggestion whose entry's draft was used on a closed day, reported no match now: that use no longer counts
+    used = db.execute("select suggestion_id from learn_events where action in ('accept', 'edit') and entry_id is not null"
+                      " and suggestion_id is not null and at < ? and suggestion_id not in (select suggestion_id from"
+                      " learn_events where action = 'no_match' and suggestion_id is not null) order by at limit 1",
+                      [as_utc((date.today() - timedelta(days=2)).isoformat())]).fetchone()[0]
     stamp = now.isoformat(timespec="seconds")
     for sql, args in [
+            ("insert into learn_events (key, at, message, action, agent, source, suggestion_id)"
+             " values ('overruling', ?, '问', 'no_match', 'a', 'panel', ?)", [stamp, used]),
             ("insert into suggestions (id, at, message, intent, no_match, hits, drafts, top_entry)"
              " values ('new', ?, '问', 'presale', 0, '[]', '[]', ?)", [stamp, entries[0]]),
             ("insert into feedback (suggestion_id, at, action, draft, entry_id, agent)"
