@@ -1140,3 +1140,23 @@ def test_bug_control_only_category_stored_empty(tmp_path):
         assert kb.store.get("c1").category == "其他"
     finally:
         kb.close()
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_bug_csv_zero_width_before_guard_or_alone(tmp_path, delimiter):
+    """Found by the round-trip test: a zero-width space hid the apostrophe that guards a
+    formula ('\\u200b= stayed '=), and a record of zero-width spaces alone was a row
+    without a question instead of a blank line."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter).writerows([
+        ("标准问题", "答案", "分类"), ("运费怎么算？", "'\u200b=满99包邮", ""), ("\u200b", "", "\u200b"),
+        ("'\u200b\r退货地址在哪？", "看订单页。", "售后")])
+    path, result, _, after = _import(tmp_path, "faq.csv" if delimiter == "," else "faq.tsv",
+                                     buf.getvalue().encode("utf-8"))
+    assert result.status == "imported", result.error
+    kb = KnowledgeBase(tmp_path / "home", [FakeEmbedder()], search_threads=None)
+    try:
+        got = sorted((e.question, e.answer) for e in kb.store.entries())
+    finally:
+        kb.close()
+    assert got == [("运费怎么算？", "=满99包邮"), ("退货地址在哪？", "看订单页。")]

@@ -61,7 +61,10 @@ def _csv_rows(text: str, path: str, delimiter: str) -> Iterator[tuple[int, list[
                 text, line, delimiter, header, str(exc))) from None
         if not header and reader.line_num <= HEADER_SEARCH * 2 and "question" in map_header(cells)[0].values():
             header = cells
-        yield line, [csv_unescaped(c) for c in cells]
+        # Scrubbed first, as every stored field is: an apostrophe guarding a formula
+        # behind a zero-width space ('\u200b=x) is still the guard, and a cell of only
+        # such characters is empty, so a record of them is a blank line, not a bad row.
+        yield line, [csv_unescaped(scrub(c)) for c in cells]
 
 
 def _quote_problem(text: str, line: int, delimiter: str, header: list[str], error: str) -> str:
@@ -505,4 +508,4 @@ def _column_name(pos: int, unit: str) -> str:
 
 
 def _filled(cell: object) -> bool:
-    return isinstance(cell, CellProblem) or (cell is not None and str(cell).strip() != "")
+    return isinstance(cell, CellProblem) or (cell is not None and scrub(str(cell)).strip() != "")
