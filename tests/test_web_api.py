@@ -983,6 +983,31 @@ def test_unknown_api_route_is_json_404(api):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
 
 
+def test_the_api_base_url_itself_is_json_404_too(api):
+    """A client given the base URL, without the slash, gets the API's JSON, not a page."""
+    r = api("GET", "/api")
+    assert r.status_code == 404 and r.mimetype == "application/json"
+    assert r.get_json()["error"]["code"] == "not_found"
+
+
+def test_a_wrong_method_is_405_saying_which_methods_the_route_takes(api, app):
+    """HTTP requires a 405's Allow header; the message names the methods too."""
+    for method, url, allowed in (("GET", "/api/suggest", {"POST"}), ("PUT", "/api/search", {"GET", "POST"}),
+                                 ("PATCH", "/api/entries/ship", {"GET", "PUT", "DELETE"})):
+        r = api(method, url)
+        assert r.status_code == 405 and r.get_json()["error"]["code"] == "method_not_allowed", url
+        assert allowed <= set(r.headers["Allow"].replace(" ", "").split(",")), url
+        assert all(m in r.get_json()["error"]["message"] for m in allowed), r.get_json()
+    r = app.test_client().get("/logout")  # a page's 405 keeps the header as well
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_a_401_names_the_bearer_scheme_as_http_requires(app):
+    for headers in ({}, {"Authorization": "Bearer kefu_not-a-token"}):
+        r = app.test_client().post("/api/suggest", json={"message": "包邮吗"}, headers=headers)
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer"), headers
+
+
 def test_openapi_documents_every_api_route(app):
     assert app.test_client().get("/api/openapi.json").get_json()["openapi"].startswith("3.")
     for rule, method in _rules(app):

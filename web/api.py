@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from kefu.kb.entry import is_content_hash
 from kefu.kb.store import SQLITE_MAX_INTEGER
@@ -45,7 +45,8 @@ def register_errors(app) -> None:
     from kefu.kb.errors import DuplicateEntry, EmptyQuery, ImportFileError, KefuError, error_code
 
     def is_api() -> bool:
-        return request.path.startswith("/api/")
+        # "/api" itself too: a client given the API's base URL expects JSON, not a page.
+        return request.path == "/api" or request.path.startswith("/api/")
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
@@ -77,8 +78,18 @@ def register_errors(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # werkzeug's own headers but its Content-Type: a 405's Allow, which HTTP requires.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if is_api():
-            return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), exc.description)
+            message = exc.description
+            if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+                usable = sorted(set(exc.valid_methods) - {"HEAD", "OPTIONS"})
+                message = f"{request.method} is not allowed here; use {' or '.join(usable)}"
+            response, status, _ = _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), message)
+            response.headers.extend(headers)
+            if status == 401 and "WWW-Authenticate" not in response.headers:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="kefu"'  # which HTTP requires of a 401
+            return response, status
         from flask import render_template
 
         from .messages import STATUS_ZH, error_zh
@@ -97,7 +108,7 @@ def register_errors(app) -> None:
         elif exc.code == 413 and limit:
             # An upload over MAX_CONTENT_LENGTH: say how much may be sent, or the editor can only guess.
             message = f"上传的内容太大：一次最多 {limit / 2**20:g} MB（大文件请拆分后分几次导入）。"
-        return render_template("error.html", status=exc.code, message=message), exc.code
+        return render_template("error.html", status=exc.code, message=message), exc.code, headers
 
 
 @bp.before_request
