@@ -760,6 +760,19 @@ def test_entries_crud_and_errors(api):
     assert api("GET", "/api/entries?limit=0").status_code == 400
 
 
+def test_a_put_cannot_change_the_id_and_says_so(api):
+    """A PUT naming another id used to answer 200 with the old id, as if renamed."""
+    for given in ("ship2", 5):
+        r = api("PUT", "/api/entries/ship", json={"id": given, "answer": "全场包邮。"})
+        assert (r.status_code, r.get_json()["error"]["field"]) == (400, "id"), given
+        assert "ship" in r.get_json()["error"]["message"]
+    assert api("GET", "/api/entries/ship").get_json()["answer"] != "全场包邮。"
+    assert api("GET", "/api/entries/ship2").status_code == 404
+    for same in ("ship", " ｓｈｉｐ"):  # the entry's own id, as GET gives it or as the store reads it
+        r = api("PUT", "/api/entries/ship", json={"id": same, "answer": "全场包邮。"})
+        assert r.status_code == 200 and r.get_json()["id"] == "ship", same
+
+
 def test_a_delete_made_on_an_older_version_is_a_conflict(api, ws):
     """DELETE archives; with `?version=N` it is refused (409) when the entry changed since."""
     seen = api("GET", "/api/entries/ship").get_json()["version"]

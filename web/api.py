@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from kefu.kb.entry import is_content_hash
 from kefu.kb.store import SQLITE_MAX_INTEGER
-from kefu.kb.text import MAX_MESSAGE, whole_number
+from kefu.kb.text import HALF_WIDTH, MAX_MESSAGE, whole_number
 
 from .auth import requires
 from .openapi import SPEC
@@ -384,9 +384,15 @@ def update_entry(entry_id: str):
         raise ApiError(400, "invalid_field", "version must be a whole number (the entry's version)", "version")
     expected_hash = _expected_hash(body.pop("content_hash", None), expected)
     data = _entry_fields(body)
-    data.pop("id", None)
+    given_id = data.pop("id", None)  # as GET gave it, fine; another id would be ignored
     with locked() as ws:
-        before = ws.kb().store.get(entry_id).version
+        current = ws.kb().store.get(entry_id)
+        if given_id is not None and (not isinstance(given_id, str)
+                                     or given_id.strip().translate(HALF_WIDTH) != current.id):
+            # A 200 that kept the old id would look like a rename that worked.
+            raise ApiError(400, "invalid_field", f"id cannot be changed (this entry's is {current.id!r}): add an "
+                           "entry with the new id and archive this one", "id")
+        before = current.version
         entry = ws.kb().update(entry_id, data, author=_agent(), expected_version=expected,
                                expected_hash=expected_hash)
     return jsonify(_saved(entry, before))

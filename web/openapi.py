@@ -66,7 +66,9 @@ SPEC = {
                                "field": {"type": ["string", "null"]}}}}},
             "EntryInput": {"type": "object", "properties": _ENTRY_FIELDS, "required": ["question", "answer"],
                            "additionalProperties": False},
-            "EntryChanges": {"type": "object", "properties": {**_ENTRY_FIELDS, "version": {
+            "EntryChanges": {"type": "object", "properties": {**_ENTRY_FIELDS, "id": {
+                "type": "string", "description": "cannot be changed: the entry's own id, or 400 (optional)"},
+                "version": {
                 "type": "integer", "description": "the version the change was made on: 409 when the entry "
                                                   "has changed since (optional)"},
                 "content_hash": {"type": "string", "description": "with `version`, that version's content_hash: "
