@@ -369,8 +369,12 @@ def test_session_writes_need_the_csrf_header(app):
     r = client.post("/api/entries", json=body)
     assert r.status_code == 400 and "CSRF" in r.get_json()["error"]["message"]
     assert r.get_json()["error"]["code"] == "csrf_failed"  # the panel asks to log in again
+    assert "X-CSRFToken" in r.get_json()["error"]["message"]  # a script is told what it left out
     r = client.post("/api/entries", json=body, headers={"X-CSRFToken": "forged"})
     assert r.status_code == 400
+    # The token the README points a script to: the meta tag of a page of its session.
+    page = client.get("/").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
     r = client.post("/api/entries", json=body, headers={"X-CSRFToken": token})
     assert r.status_code == 201
 

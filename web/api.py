@@ -122,12 +122,16 @@ def _csrf_for_sessions():
     from flask_wtf.csrf import validate_csrf
     from wtforms.validators import ValidationError
 
+    sent = request.headers.get("X-CSRFToken", "")
     try:
-        validate_csrf(request.headers.get("X-CSRFToken", ""))
+        validate_csrf(sent)
     except ValidationError as exc:
         # Its own code: the panel tells the agent to log in again (the session ended or
-        # was replaced by a login in another tab), instead of showing this message.
-        raise ApiError(400, "csrf_failed", f"CSRF check failed: {exc} Log in again.") from None
+        # was replaced by a login in another tab), instead of showing this message. A
+        # script that sent no token at all needs to be told where one comes from.
+        todo = "Log in again." if sent else ("Send the X-CSRFToken header (the csrf-token meta tag of a kefu "
+                                             "page, once logged in), or use an API token (Bearer).")
+        raise ApiError(400, "csrf_failed", f"CSRF check failed: {exc} {todo}") from None
 
 
 def _body() -> dict:
