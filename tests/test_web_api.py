@@ -242,6 +242,28 @@ def test_a_file_the_system_does_not_permit_reading_is_named_in_chinese():
         "/srv/kefu/huashu.jsonl：无法读取：系统不允许读取这个文件"
 
 
+def test_a_store_another_kefu_keeps_locked_is_503_busy_not_a_500(app, ws, api):
+    """Another kefu holding the store's write lock past the wait (30 s; 50 ms here) is the
+    CLI's `busy`: nothing wrong with the request, which may be sent again."""
+    import sqlite3
+
+    login_page = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.get("/login").get_data(as_text=True)).group(1)
+    ws.store().db.conn.execute("pragma busy_timeout = 50")
+    other = sqlite3.connect(ws.home / "kefu.db", isolation_level=None)
+    other.execute("begin immediate")
+    try:
+        r = api("POST", "/api/suggest", json={"message": "多久能发货？"})  # logging it writes
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "busy", r.get_data(as_text=True)
+        assert "try again" in r.get_json()["error"]["message"] and int(r.headers["Retry-After"]) > 0
+        r = login_page.post("/login", data={"name": "editor1", "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 503 and "知识库正忙" in r.get_data(as_text=True)  # a page says so in Chinese
+    finally:
+        other.execute("rollback")
+        other.close()
+    assert api("POST", "/api/suggest", json={"message": "多久能发货？"}).status_code == 200
+
+
 def test_unknown_tokens_from_one_address_are_refused_for_a_while(ws):
     now = [1_800_000_000.0]
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "KEFU_LOGIN_ATTEMPTS_PER_ADDRESS": 3,

@@ -7,6 +7,7 @@ Errors: {"error": {"code", "message", "field"}} with a matching status code.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -25,6 +26,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # Of a library error's code (`error_code`); else 400. A folder whose configuration cannot be
 # used is the server's trouble, not the request's.
 STATUS = {"not_found": 404, "conflict": 409, "too_long": 413, "misconfigured": 503}
+BUSY_RETRY = 5  # seconds a client is asked to wait when another kefu holds the store's write lock
 
 
 class ApiError(Exception):
@@ -75,6 +77,22 @@ def register_errors(app) -> None:
         detail = problem_zh(str(exc)) if isinstance(exc, ImportFileError) else exc
         message = f"服务器的配置有误，请联系管理员（{detail}）" if code == "misconfigured" else error_zh(str(exc))
         return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def store_busy(exc: sqlite3.OperationalError):
+        # Another kefu (a large `kefu import`, `kefu learn finetune`) kept the store's write
+        # lock for the 30 s a write waits: as the CLI's `busy`, nothing is wrong with the
+        # request, and it may be sent again. Any other OperationalError stays the server's 500.
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise exc
+        current_app.logger.warning("the store is busy: %s", exc)
+        if is_api():
+            return _error(503, "busy", f"the store is busy ({exc}): another kefu is writing to it; "
+                          "try again in a moment", retry_after=BUSY_RETRY)
+        from flask import render_template
+
+        message = "知识库正忙：另一个 kefu 命令（如导入）正在写入，请稍后再试。"
+        return render_template("error.html", status=503, message=message), 503, {"Retry-After": str(BUSY_RETRY)}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

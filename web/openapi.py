@@ -22,7 +22,9 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in (
     (413, "A text field, or the request body, is too long"),
     (429, "Too many different unknown Bearer tokens from this address lately; `Retry-After` says when to try again"),
     (503, "The server's data folder is misconfigured (`code` misconfigured: its config.json, 话术 "
-          "or word-list file cannot be used, or its index was built with other models); the message says what to fix"))}
+          "or word-list file cannot be used, or its index was built with other models); the message says what "
+          "to fix. Or `code` busy: another kefu held the store's write lock too long; `Retry-After` says when "
+          "to send the request again"))}
 
 # What kb.entry.normalize_when reads besides, and how a bound comes back.
 _WHEN_MORE = (", local time unless it has an offset (+08:00, Z); also with a space instead of T, fractions of a "
