@@ -1047,6 +1047,33 @@ def test_a_401_names_the_bearer_scheme_as_http_requires(app):
         assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer"), headers
 
 
+def test_kefu_serve_takes_a_search_query_only_percent_encoded_as_the_readme_says():
+    """`curl 'http://…/api/search?q=运费'` sends the UTF-8 bytes as they are: gunicorn
+    refuses that request line (HTML 400) before the API sees it, which the README says,
+    with the way to encode it. Encoded, the same message arrives whole."""
+    from pathlib import Path
+    from urllib.parse import parse_qs, quote
+
+    from gunicorn.config import Config
+    from gunicorn.http.errors import InvalidRequestLine
+    from gunicorn.http.parser import RequestParser
+
+    from kefu.web import server
+
+    cfg = Config()
+    for key, value in server.options("127.0.0.1", 8000, 1, 1).items():
+        cfg.set(key, value)
+
+    def parse(query: str):
+        raw = f"GET /api/search?q={query} HTTP/1.1\r\nHost: kefu\r\n\r\n".encode()
+        return next(RequestParser(cfg, iter([raw]), ("127.0.0.1", 50000)))
+    assert parse_qs(parse(quote("退货运费")).query)["q"] == ["退货运费"]
+    with pytest.raises(InvalidRequestLine):
+        parse("退货运费")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "percent-encoded" in readme and "--data-urlencode" in readme
+
+
 def test_openapi_documents_every_api_route(app):
     assert app.test_client().get("/api/openapi.json").get_json()["openapi"].startswith("3.")
     for rule, method in _rules(app):
