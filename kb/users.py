@@ -19,7 +19,7 @@ from .errors import KefuError
 from .store import read_state, writing
 
 ROLES = ("agent", "editor", "admin")
-SESSION_DAYS = 31  # Flask's PERMANENT_SESSION_LIFETIME, the longest a session cookie is accepted
+SESSION_DAYS = 31  # the longest a login lasts: Flask's PERMANENT_SESSION_LIFETIME, its limit on a cookie's age
 
 
 class UserError(KefuError):
@@ -57,6 +57,11 @@ def _check_password(password: str) -> None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _stale() -> str:
+    """Logins started before this moment have ended (`_now`'s format)."""
+    return (datetime.now(timezone.utc) - timedelta(days=SESSION_DAYS)).isoformat(timespec="seconds")
 
 
 def token_hash(token: str) -> str:
@@ -180,17 +185,20 @@ class Users:
         """A new login of `name`: its id, for the browser's (signed) cookie; only the
         id's hash is kept."""
         sid = secrets.token_urlsafe(32)
-        # Flask refuses a session cookie older than 31 days: its row is of no more use.
-        stale = (datetime.now(timezone.utc) - timedelta(days=SESSION_DAYS)).isoformat(timespec="seconds")
         with writing(self.db):
-            self.db.execute("delete from web_sessions where created_at < ?", [stale])
+            self.db.execute("delete from web_sessions where created_at < ?", [_stale()])  # ended (by_session)
             self.db.execute("insert into web_sessions (id_hash, user, created_at) values (?, ?, ?)",
                             [token_hash(sid), name, _now()])
         return sid
 
     def by_session(self, sid: str) -> User | None:
-        """The user of a live login, else None (logged out, password changed, user removed)."""
-        row = self.db.execute("select user from web_sessions where id_hash = ?", [token_hash(sid)]).fetchone()
+        """The user of a live login, else None (logged out, password changed, user removed,
+        or started over SESSION_DAYS ago). The age is checked here, not left to Flask's limit
+        on the cookie: Flask signs the cookie again whenever the session changes (a flash
+        message), so a login in use, or a copy of its cookie, outlived its 31 days for as
+        long as nobody logged in to purge its row."""
+        row = self.db.execute("select user from web_sessions where id_hash = ? and created_at >= ?",
+                              [token_hash(sid), _stale()]).fetchone()
         if row is None:
             return None
         try:

@@ -470,6 +470,26 @@ def test_a_new_password_or_removing_the_user_ends_their_sessions(app, ws):
     assert client.get("/console/").status_code == 302
 
 
+def test_a_login_ends_31_days_after_it_began_even_with_a_fresh_cookie(app, ws):
+    """Flask limits a cookie's age, counted from when it was last signed, and it signs the
+    cookie again whenever the session changes (any flash message): a login in use, or a
+    copied cookie used now and then, lasted past its 31 days for as long as nobody logged in
+    (only a login purged the old rows)."""
+    from datetime import datetime, timedelta, timezone
+
+    client, token = login(app, "agent1")
+    copy = _stolen(app, client)
+    began = (datetime.now(timezone.utc) - timedelta(days=30)).isoformat(timespec="seconds")
+    with ws.users().db.conn:
+        ws.users().db.execute("update web_sessions set created_at = ?", [began])
+    assert client.get("/").status_code == 200  # within its days
+    began = (datetime.now(timezone.utc) - timedelta(days=32)).isoformat(timespec="seconds")
+    with ws.users().db.conn:
+        ws.users().db.execute("update web_sessions set created_at = ?", [began])
+    assert copy.get("/").status_code == 302  # to the login page
+    assert client.post("/api/suggest", json={"message": "包邮吗"}, headers={"X-CSRFToken": token}).status_code == 401
+
+
 def test_session_cookie_is_httponly_and_samesite(app):
     client, token = login(app, None)
     r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
