@@ -1285,7 +1285,8 @@ def lint(c: Context, as_json) -> None:
 @click.option("--secure-cookies", is_flag=True, envvar="KEFU_SECURE_COOKIES",
               help="Mark the login cookie Secure, for a server reached over HTTPS only (a reverse proxy "
                    "with TLS): over plain http a browser refuses it and logins fail.")
-@click.option("--debug", is_flag=True, help="Flask's development server with the reloader (one process).")
+@click.option("--debug", is_flag=True, help="Flask's development server with the reloader and Werkzeug's debugger "
+                                            "(one process; it shows tracebacks to visitors: keep --host 127.0.0.1).")
 @json_option
 @click.pass_obj
 @handle_errors
