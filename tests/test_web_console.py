@@ -2376,6 +2376,29 @@ def test_entry_text_with_script_is_escaped_on_every_page(editor, admin, ws):
     assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
+def test_text_shown_inside_attributes_cannot_close_them(editor, admin, ws):
+    """The <script> test above is about text between tags; typed text also lands inside
+    attribute values (an input's value, a confirm question, a title): a quote there must
+    stay a character, or `"onfocus="…` would become an event handler."""
+    breaking = '"onfocus="alert(1)"autofocus="'
+    editor.post("/console/entries/new", entry_form(
+        id="attr", question=f"问{breaking}", similar=[f"似{breaking}"], answer=f"答{breaking}",
+        category_new=f"类{breaking}", tags=f"标{breaking}"), status=200)
+    admin.post("/console/users/add", {"name": f"u{breaking}", "password": PASSWORD, "role": "agent"}, status=200)
+    pages = [editor.get("/console/entries/attr"), editor.get("/console/?q=" + breaking), editor.get("/console/"),
+             editor.get("/console/entries/attr/history"), editor.get("/console/try?q=" + breaking),
+             admin.get("/console/users")]
+    for html in pages:
+        assert '"onfocus=' not in html and "&#34;onfocus=&#34;" in html
+    # Every attribute a template fills is quoted: unquoted, a space would end it (escaping leaves spaces).
+    from pathlib import Path
+
+    import kefu.web
+
+    for template in (Path(kefu.web.__file__).parent / "templates").rglob("*.html"):
+        assert not re.search(r"""\s[\w-]+=(?!["'])[^\s>]*\{\{""", template.read_text(encoding="utf-8")), template
+
+
 def test_every_page_runs_only_kefus_own_scripts(app, editor, admin):
     """Escaping is the first line; the second is a policy the browser enforces, so markup
     that ever slipped through (an <img onerror>, an inline <script>, a <form> posting
