@@ -55,6 +55,18 @@ def _check_password(password: str) -> None:
         raise UserError("a password cannot be only spaces")
 
 
+def verify(credentials: tuple[User, str] | None, password: str) -> User | None:
+    """The user of `credentials` (`Users.credentials`) if `password` is theirs, else None;
+    as slow for no user as for a wrong password, so the time says nothing of who exists."""
+    from werkzeug.security import check_password_hash
+
+    if credentials is None:
+        check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)
+        return None
+    user, password_hash = credentials
+    return user if check_password_hash(password_hash, password) else None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -157,15 +169,17 @@ class Users:
 
     def check(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same answer for unknown names)."""
-        from werkzeug.security import check_password_hash
+        return verify(self.credentials(name), password)
 
+    def credentials(self, name: str) -> tuple[User, str] | None:
+        """The user a login names and their password hash, for `verify`; None for no such user.
+        Apart from `check` so that a caller serialising use of the store (the web's lock)
+        hashes the password outside it: a hash takes a tenth of a second, and logins,
+        anyone's attempts with any name, would hold every search and suggestion meanwhile."""
         # The name as typed first: a user added before names were normalized keeps theirs.
         row = self.db.execute("select name, role, password_hash, shared from users where name in (?, ?) "
                               "order by name = ? desc", [name, user_name(name), name]).fetchone()
-        if row is None:
-            check_password_hash("scrypt:32768:8:1$x$" + "0" * 128, password)  # same time either way
-            return None
-        return User(row[0], row[1], bool(row[3])) if check_password_hash(row[2], password) else None
+        return None if row is None else (User(row[0], row[1], bool(row[3])), row[2])
 
     def unlock(self, name: str) -> int:
         """Clear the failed logins that lock `name` out (kb/throttle.py); how many there were."""

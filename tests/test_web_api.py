@@ -429,6 +429,55 @@ def test_login_follows_only_paths_of_this_site(app, target):
     assert r.headers["Location"] == "/console/try?q=%E5%8F%91%E7%A5%A8"
 
 
+def test_a_login_hashes_its_password_without_holding_the_knowledge_base(app, ws, monkeypatch):
+    """The password was hashed (a tenth of a second) under the lock every search and
+    suggestion of the process waits for: a stream of logins, wrong or with names that do
+    not exist, held the panel's suggestions for as long as it lasted."""
+    import threading
+
+    import werkzeug.security
+
+    lock, free, real = app.extensions["kefu_lock"], [], werkzeug.security.check_password_hash
+
+    def check(password_hash, password):
+        def probe():  # another request's thread
+            if lock.acquire(blocking=False):
+                lock.release()
+                free.append(True)
+            else:
+                free.append(False)
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", check)
+    client, token = login(app, None)
+    for name, password in (("agent1", "wrong"), ("nobody", "wrong"), ("agent1", PASSWORD)):
+        client.post("/login", data={"name": name, "password": password, "csrf_token": token})
+    assert free == [True, True, True]
+    assert client.get("/").status_code == 200  # the right password still logged in
+
+
+def test_a_password_changed_while_the_login_was_checked_logs_nobody_in(app, ws, monkeypatch):
+    """The hash is checked outside the lock, so the store may change meanwhile: a login with
+    the old password must not start a session after `kefu user passwd` ended them all."""
+    import werkzeug.security
+
+    real = werkzeug.security.check_password_hash
+
+    def check(password_hash, password):
+        ok = real(password_hash, password)
+        ws.users().set_password("agent1", "another-horse")  # at that moment, from the CLI
+        return ok
+
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", check)
+    client, token = login(app, None)
+    r = client.post("/login", data={"name": "agent1", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 401 and "用户名或密码不正确" in r.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
 def _stolen(app, client):
     """A second client holding a copy of `client`'s session cookie."""
     other = app.test_client()

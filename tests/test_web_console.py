@@ -218,10 +218,10 @@ def test_five_failed_logins_refuse_the_next_even_with_the_right_password(app, mo
         resp = attempt(app, "ed", "wrong-password")
         assert resp.status_code == 401 and "用户名或密码不正确" in resp.text
     # Refused before the password is looked at.
-    from kefu.kb.users import Users
+    from kefu.kb import users
 
     checked = []
-    monkeypatch.setattr(Users, "check", lambda self, *a: checked.append(a))
+    monkeypatch.setattr(users, "verify", lambda *a: checked.append(a))
     resp = attempt(app, "ed", PASSWORD, address="10.0.0.2")
     assert_refused(resp, retry_after=None)
     assert int(resp.headers["Retry-After"]) <= 15 * 60 and "请 15 分钟后再试" in resp.text
@@ -278,23 +278,23 @@ def test_worker_processes_checking_at_once_try_no_password_past_the_limit(ws, mo
     through before either counted it, so 3 workers checked 7 passwords against a limit of 5."""
     import threading
 
-    from kefu.kb.users import Users
+    from kefu.kb import users
 
     other = Workspace(ws.home, embedders=[FakeEmbedder()])
     config = {"TESTING": True, "SECRET_KEY": "t", "KEFU_LOGIN_ATTEMPTS": 1}
     apps = [create_app(config, workspace=ws), create_app(config, workspace=other)]
     together, checked, codes = threading.Barrier(2, timeout=2), [], []
-    check = Users.check
+    verify = users.verify
 
-    def slow_check(self, name, password):  # the password hash takes a while
-        checked.append(name)
+    def slow_verify(credentials, password):  # the password hash takes a while
+        checked.append(credentials[0].name if credentials else None)
         try:
             together.wait()  # both workers inside the check at once, if both got there
         except threading.BrokenBarrierError:
             pass
-        return check(self, name, password)
+        return verify(credentials, password)
 
-    monkeypatch.setattr(Users, "check", slow_check)
+    monkeypatch.setattr(users, "verify", slow_verify)
     threads = [threading.Thread(target=lambda a=a: codes.append(attempt(a, "ed", "wrong-password").status_code))
                for a in apps]
     for t in threads:

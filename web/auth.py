@@ -137,7 +137,7 @@ def _value_label(name: str, value: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    from kefu.kb.users import user_name
+    from kefu.kb.users import user_name, verify
 
     error = None
     name = ""
@@ -145,18 +145,21 @@ def login():
         # As the store keeps names: failures of ｅｄ (full-width) count against ed.
         name = user_name(request.form.get("name", ""))
         with locked() as ws:
-            throttle = login_throttle(ws)
             # Checked before the password, the same way for a name that does not exist.
-            wait = throttle.attempt(name, client_address())
+            wait = login_throttle(ws).attempt(name, client_address())
             if wait:
                 return _too_many(wait, name)
-            user = ws.users().check(request.form.get("name", "").strip(), request.form.get("password", ""))
-            if user is not None:
-                throttle.succeeded(name)
+            credentials = ws.users().credentials(request.form.get("name", "").strip())
+        # Hashed outside the lock (Users.credentials): it would hold every suggestion meanwhile.
+        user = verify(credentials, request.form.get("password", ""))
         if user is None:
             error = "用户名或密码不正确"
         else:
             with locked() as ws:
+                if ws.users().credentials(user.name) != credentials:
+                    # A new password, role or removal meanwhile, which ends the logins it finds.
+                    return render_template("login.html", error="用户名或密码不正确", name=name), 401
+                login_throttle(ws).succeeded(name)
                 if session.get("sid"):
                     ws.users().end_session(session["sid"])
                 sid = ws.users().start_session(user.name)
