@@ -110,7 +110,7 @@ def user_list(c: Context, as_json) -> None:
 @handle_errors
 @needs_store
 def user_remove(c: Context, name, as_json) -> None:
-    """Remove a console user (their sessions end on their next request)."""
+    """Remove a console user (their sessions end on their next request; the last admin stays)."""
     c.users().remove(name)
     emit({"removed": name}, as_json, lambda d: f"removed user {d['removed']}")
 

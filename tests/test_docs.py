@@ -124,3 +124,34 @@ def test_readme_describes_the_eval_dataset_and_every_key_of_its_json(tmp_path):
     assert not missing, f"README's `kefu eval` section does not describe {missing}"
     for name in ("kb.jsonl", "queries.jsonl", "learn.jsonl"):
         assert name in section
+
+
+def _quick_start_lines(prefix: str) -> list[list[str]]:
+    """The Quick start block's `kefu PREFIX …` lines, as argument lists, comments left off."""
+    import shlex
+
+    block = README[README.index("## Quick start"):]
+    block = block[block.index("```sh\n") + 6:]
+    block = block[:block.index("```")]
+    return [shlex.split(line, comments=True)[1:] for line in block.splitlines()
+            if line.startswith(f"kefu {prefix}")]
+
+
+def test_quick_start_user_and_token_lines_run_in_order(tmp_path, monkeypatch):
+    """The Quick start made lihua admin and then removed lihua, the only (so the last) admin:
+    a newcomer typing the lines in order got `Error: 'lihua' is the last admin` (exit 1)."""
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("KEFU_HOME", str(tmp_path / "kb"))
+    lines = _quick_start_lines("user ") + _quick_start_lines("token ")
+    assert len(lines) >= 8 and ["user", "remove", "lihua"] in lines
+    runner = CliRunner()
+    for args in lines:
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_user_remove_help_says_the_last_admin_stays():
+    """`kefu user role --help` said the last admin stays admin; `user remove --help` did not
+    say that it refuses to remove the last admin."""
+    assert "last admin" in cli.commands["user"].commands["remove"].help
