@@ -39,9 +39,10 @@ def learn_replay(c: Context, file, agent, encoding, as_json) -> None:
 def _row_text(r: dict) -> str:
     # What the row does now: in use, ranked down, handed on, out of its entry, or its status.
     # A moved row may still be demoted (its rejects stay with the old pairing): where it went matters more.
+    # An editor's approve or reject outranks a lift: a rejected row lifted is still rejected.
     state = ("trusted" if r["trusted"] else f"moved>#{r['moved_to']}" if r["moved_to"] is not None else
              "demoted" if r["demoted"] else "removed" if r["removed"] else
-             "lifted" if r["lifted"] else r["status"])
+             "lifted" if r["lifted"] and r["status"] == "candidate" else r["status"])
     return (f"#{r['id']:<5d} {r['entry_id']:10s} {state:9s} +{r['accepts']}/-{r['rejects']} "
             # agents as the trust rule counts them: an unnamed "?" only when no one is named
             f"agents +{count_agents(r['agents'])}/-{count_agents(r['rejecters'])}  {r['text']}"

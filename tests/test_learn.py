@@ -411,6 +411,28 @@ def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):
         learner.reset(row.id, "editor2")
 
 
+def test_a_rejected_row_lifted_is_listed_as_rejected_not_lifted(shop):
+    """`kefu learn queue --status rejected` showed an editor-rejected row that was then lifted
+    as `lifted`, as if it were back in use; its status is still rejected."""
+    import importlib
+
+    importlib.import_module("kefu.cli")  # which loads cli_learn: imported first, the import is circular
+    from kefu.cli_learn import _row_text
+
+    learner = Learner(shop)
+    message = "包邮吗 我要退货"
+    first = top(shop, message)
+    learner.record([reject(message, first, "a"), reject(message, first, "b")])
+    (row,) = learner.store.rejected_pairings()
+    learner.lift(row.id, "editor1")
+
+    def listed():  # as `kefu learn queue` lists it
+        return _row_text({**learner.store.get(row.id).to_dict(), "entry_status": "published"})
+    assert " lifted " in listed()  # undecided: the lift shows
+    learner.reject(row.id, "editor1")
+    assert " rejected " in listed() and "lifted" not in listed()
+
+
 def test_a_lift_gives_the_entry_its_place_in_the_use_prior_back(shop):
     # the lifted rejects still counted against the entry (-0.017) after the demotion was lifted
     learner = Learner(shop)
