@@ -366,6 +366,7 @@ class JsonErrorsGroup(click.Group):
             return super().invoke(ctx)
         except click.ClickException as exc:
             _name_the_variable(exc)
+            _say_where_kefus_own_option_goes(ctx, exc)
             self._echo_error(ctx, exc)
             failed = exc
             raise
@@ -471,6 +472,19 @@ def _name_the_variable(exc: click.ClickException) -> None:
     if (isinstance(exc, click.BadParameter) and exc.param_hint is None and param is not None and ctx is not None
             and isinstance(param.envvar, str) and ctx.get_parameter_source(param.name) == ParameterSource.ENVIRONMENT):
         exc.param_hint = f"{param.get_error_hint(ctx)} (from ${param.envvar})"
+
+
+def _say_where_kefus_own_option_goes(ctx: click.Context, exc: click.ClickException) -> None:
+    """`kefu search --data-dir D …` said only "No such option '--data-dir'": an option of
+    kefu itself typed after the command says that it goes before it."""
+    if not isinstance(exc, click.NoSuchOption) or exc.ctx is None or exc.ctx.find_root() is not ctx:
+        return
+    own = {opt for param in ctx.command.params for opt in param.opts if opt not in ("--help", "--version")}
+    if exc.option_name in own:
+        command = exc.ctx.command_path.removeprefix(ctx.command_path).strip()
+        exc.message = (f"{exc.message.rstrip('.')}: {exc.option_name} is an option of kefu itself, given before "
+                       f"the command (kefu {exc.option_name} … {command} …)")
+        exc.possibilities = None
 
 
 def _decoded(value):

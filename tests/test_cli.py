@@ -1477,6 +1477,25 @@ def test_an_empty_data_dir_is_a_usage_error_not_the_current_folder(tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, option, command", [
+    (["search", "--data-dir", "kb", "发票"], "--data-dir", "search"),
+    (["user", "list", "--models=e5"], "--models", "user list"),
+    (["learn", "queue", "--threads", "1", "--json"], "--threads", "learn queue")])
+def test_an_option_of_kefu_itself_after_the_command_says_it_goes_before(tmp_path, monkeypatch, args, option, command):
+    """`kefu search --data-dir D …` said only "No such option '--data-dir'"; a newcomer who
+    types an option of kefu itself after the command is told where it goes, with --json too."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 2
+    said = f"{option} is an option of kefu itself, given before the command (kefu {option} … {command} …)"
+    assert said in result.stderr
+    if "--json" in args:
+        assert said in json.loads(result.stdout)["error"]["message"]
+    other = CliRunner().invoke(cli, ["search", "--dat", "kb", "发票"], catch_exceptions=False)
+    assert other.exit_code == 2 and "option of kefu itself" not in other.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_commands_that_make_content_start_a_new_data_folder(tmp_path, monkeypatch, fake_models):
     runner = CliRunner()
     for i, args in enumerate([["add", "-q", "多久发货", "-a", "当天发货"], ["terms", "add", "运费险"],
