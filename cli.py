@@ -1293,7 +1293,8 @@ def lint(c: Context, as_json) -> None:
 @click.option("--login-attempts-per-address", default=20, show_default=True, type=click.IntRange(0, 10000),
               envvar="KEFU_LOGIN_ATTEMPTS_PER_ADDRESS",
               help="Failed logins (and, apart, different unknown API tokens) from one client address within --login-window "
-                   "before its attempts are refused (0: no limit; behind a reverse proxy every client has its address).")
+                   "before its attempts are refused (0: no limit; behind a reverse proxy every client has the "
+                   "proxy's address: raise it, or 0).")
 @click.option("--login-window", default=15, show_default=True, type=click.IntRange(1, 10080),
               envvar="KEFU_LOGIN_WINDOW_MINUTES", help="Minutes a failed login counts for.")
 @click.option("--secure-cookies", is_flag=True, envvar="KEFU_SECURE_COOKIES",

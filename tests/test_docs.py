@@ -155,3 +155,10 @@ def test_user_remove_help_says_the_last_admin_stays():
     """`kefu user role --help` said the last admin stays admin; `user remove --help` did not
     say that it refuses to remove the last admin."""
     assert "last admin" in cli.commands["user"].commands["remove"].help
+
+
+def test_serve_help_says_behind_a_reverse_proxy_every_client_has_the_proxys_address():
+    """`--login-attempts-per-address` said "behind a reverse proxy every client has its
+    address", read as each client keeping its own; they all have the proxy's (README, Web)."""
+    (param,) = [p for p in cli.commands["serve"].params if p.name == "login_attempts_per_address"]
+    assert "the proxy's address" in param.help and "the proxy's address" in README
