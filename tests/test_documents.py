@@ -510,6 +510,44 @@ def test_text_blocks():
     ]
 
 
+
+_POLICY_TXT = ("退换货说明\n商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，\n定制商品和贴身衣物除外。\n"
+               "运费说明\n质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担。\n\n"
+               "尺码表\n尺码 身高 胸围\nS 155/80A 108\nM 160/84A 112\n洗涤说明\n请使用冷水手洗，不可漂白，不可烘干，平铺晾干即可。\n")
+
+
+def test_a_txt_heading_without_a_blank_line_under_it_starts_its_own_section():
+    """A .txt heading with no blank line after it ran into the text under it (退换货说明商品
+    签收后7天内…), joined as a CJK wrap, so no passage had it as its section. As in a PDF, a
+    short line without sentence punctuation, first in its paragraph or after a sentence's
+    end (or a table), and much narrower than the line under it, is a heading."""
+    assert [(b.heading, b.text) for b in text_blocks(_POLICY_TXT, "policy.txt")] == [
+        (1, "退换货说明"), (0, "商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，定制商品和贴身衣物除外。"),
+        (1, "运费说明"), (0, "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担。"),
+        (1, "尺码表"), (0, "尺码 身高 胸围"), (0, "S 155/80A 108"), (0, "M 160/84A 112"),
+        (1, "洗涤说明"), (0, "请使用冷水手洗，不可漂白，不可烘干，平铺晾干即可。")]
+
+
+def test_an_imported_txt_has_passages_under_its_headings(tmp_path):
+    path = tmp_path / "policy.txt"
+    path.write_text(_POLICY_TXT, encoding="utf-8")
+    assert [(p.section, p.text) for p in load(path).passages] == [
+        ("退换货说明", "商品签收后7天内可申请无理由退换货，请保持吊牌、包装和配件齐全，定制商品和贴身衣物除外。"),
+        ("运费说明", "质量问题的退换货运费由本店承担，其他原因的退回运费由买家承担。"),
+        ("尺码表", "尺码 身高 胸围\nS 155/80A 108\nM 160/84A 112"),
+        ("洗涤说明", "请使用冷水手洗，不可漂白，不可烘干，平铺晾干即可。")]
+
+
+@pytest.mark.parametrize("first", ["", "发货说明：付款后48小时内发货。\n"], ids=["paragraph-top", "after-a-sentence"])
+def test_txt_lines_wrapped_without_punctuation_stay_one_paragraph(first):
+    """Hard-wrapped .txt prose whose lines end mid-sentence, with no punctuation, is no
+    heading: the first line is as wide as the next, the others follow a line ending no
+    sentence, the short last one too; nor is a short line above one as short (型号/颜色)."""
+    wrapped = "本店商品均支持七天无理由退换货并提供\n运费险保障请签收后七天内联系客服申请\n退货退款\n"
+    text = first + wrapped + "退款会在收到退货后三个工作日内原路退回到您的账户。"
+    assert [(b.heading, b.text) for b in text_blocks(text, "policy.txt")] == [(0, documents.normalise(text))]
+    assert [(b.heading, b.text) for b in text_blocks("型号\n颜色\n\n结尾说明", "a.txt")] == [(0, "型号颜色"), (0, "结尾说明")]
+
 _MARKDOWN = """# 产品手册
 
 本产品**采用**[纯棉面料](https://example.com/cotton "棉")，*柔软*透气，

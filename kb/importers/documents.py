@@ -295,11 +295,12 @@ def _row_cells(line: str) -> int:
     return cells if cells in _ROW_CELLS and not _ROW_PUNCTUATION.search(line) else 0
 
 
-# A PDF line that is a heading: short, with no sentence punctuation in it or at its end...
+# A line of a PDF page or a .txt paragraph that is a heading: short, with no sentence
+# punctuation in it or at its end...
 _HEADING_PUNCTUATION = re.compile(r"[，。；！？,;!?]")
-_PDF_HEADING_WIDTH = 40  # columns (a CJK character is two): 20 characters of Chinese
+_LINE_HEADING_WIDTH = 40  # columns (a CJK character is two): 20 characters of Chinese
 # ...at most this share of the width of the line after it (wrapped lines fill the width alike)...
-_PDF_HEADING_SHARE = 0.6
+_LINE_HEADING_SHARE = 0.6
 # ...and after the end of a sentence, not inside one that wraps into it.
 _SENTENCE_END = re.compile(r"[。！？!?；;…][”’」』）)\]\"']*$")
 
@@ -309,22 +310,24 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _pdf_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
-    """Whether line i of a PDF page's text is a heading. pypdf gives a page's lines with no
-    mark of size or weight, and a heading's line break was taken for a wrap: 退换货说明 ran
+def _line_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
+    """Whether line i of a PDF page's text, or of a .txt paragraph, is a heading. pypdf
+    gives a page's lines with no mark of size or weight, and a .txt heading need have no
+    blank line under it; either way its line break was taken for a wrap: 退换货说明 ran
     into the paragraph under it. A heading is a short line without sentence punctuation,
-    on its own (first on the page or after a line that ends a sentence), above a line much
-    wider than it. The lines of a wrapped paragraph are about as wide as each other (the
-    last aside, which comes after a line ending mid-sentence), so they stay one paragraph.
-    `after_row`: the line above is a table's row, which ends no sentence but ends the table."""
+    on its own (first on the page or paragraph, or after a line that ends a sentence), above
+    a line much wider than it. The lines of a wrapped paragraph are about as wide as each
+    other (the last aside, which comes after a line ending mid-sentence), so they stay one
+    paragraph. `after_row`: the line above is a table's row, which ends no sentence but
+    ends the table."""
     line, after = lines[i].strip(), lines[i + 1].strip() if i + 1 < len(lines) else ""
     if not line or not after or _HEADING_PUNCTUATION.search(line) or line.endswith(_FINAL_PUNCTUATION):
         return False
-    if not any(ch.isalpha() for ch in line) or _width(line) > _PDF_HEADING_WIDTH:  # a page number, a long line
+    if not any(ch.isalpha() for ch in line) or _width(line) > _LINE_HEADING_WIDTH:  # a page number, a long line
         return False
     before = lines[i - 1].strip() if i else ""
     return (not before or after_row or bool(_SENTENCE_END.search(before))) \
-        and _width(line) <= _PDF_HEADING_SHARE * _width(after)
+        and _width(line) <= _LINE_HEADING_SHARE * _width(after)
 
 
 def _rows_and_paragraphs(text: str, page: int | None = None, headings: bool = False) -> list[Block]:
@@ -332,8 +335,8 @@ def _rows_and_paragraphs(text: str, page: int | None = None, headings: bool = Fa
     two or more lines with the same number of cells are rows, whose line breaks are no
     wraps to join (a size table became one line of cells, 尺码 身高 S 155/80A M 160/84A …);
     a run's first line is its header. Tab-apart cells are joined with " | " (a sheet pasted
-    into a text file), as a DOCX table's are. With `headings` (a PDF page), a line that
-    _pdf_heading takes for a heading is a level-1 heading Block."""
+    into a text file), as a DOCX table's are. With `headings`, a line that _line_heading
+    takes for a heading is a level-1 heading Block."""
     found: list[Block] = []
     for paragraph in _BLANK_LINES.split(text.replace("\r\n", "\n")):
         lines = paragraph.split("\n")
@@ -342,7 +345,7 @@ def _rows_and_paragraphs(text: str, page: int | None = None, headings: bool = Fa
         prose: list[str] = []
         header = ""
         for i, line in enumerate(lines):
-            if headings and not rows[i] and _pdf_heading(lines, i, after_row=i > 0 and rows[i - 1]):
+            if headings and not rows[i] and _line_heading(lines, i, after_row=i > 0 and rows[i - 1]):
                 found += [Block(p, page=page) for p in _paragraphs("\n".join(prose))]
                 prose = []
                 found.append(Block(normalise(line), heading=1, page=page))
@@ -495,7 +498,9 @@ def text_blocks(text: str, path: str) -> list[Block]:
     """Paragraphs of plain text separated by blank lines.
 
     A one-line paragraph of at most 30 characters without final punctuation that is
-    followed by a longer paragraph is taken as a level-1 heading ("产品规格").
+    followed by a longer paragraph is taken as a level-1 heading ("产品规格"); so is a line
+    of a longer paragraph that _line_heading takes for one (a heading with no blank line
+    under it: 退换货说明 ran into 商品签收后…, and no passage had it as its section).
     """
     raw = [p.strip() for p in _BLANK_LINES.split(text.replace("\r\n", "\n")) if p.strip()]
     paragraphs = [normalise(p) for p in raw]
@@ -504,7 +509,7 @@ def text_blocks(text: str, path: str) -> list[Block]:
         following = paragraphs[i + 1] if i + 1 < len(paragraphs) else ""
         is_heading = ("\n" not in raw[i] and len(para) <= 30
                       and not para.endswith(_FINAL_PUNCTUATION) and len(following) > len(para))
-        blocks += [Block(para, heading=1)] if is_heading else _rows_and_paragraphs(raw[i])
+        blocks += [Block(para, heading=1)] if is_heading else _rows_and_paragraphs(raw[i], headings=True)
     return blocks
 
 
