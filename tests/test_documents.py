@@ -548,6 +548,20 @@ def test_txt_lines_wrapped_without_punctuation_stay_one_paragraph(first):
     assert [(b.heading, b.text) for b in text_blocks(text, "policy.txt")] == [(0, documents.normalise(text))]
     assert [(b.heading, b.text) for b in text_blocks("型号\n颜色\n\n结尾说明", "a.txt")] == [(0, "型号颜色"), (0, "结尾说明")]
 
+
+def test_spec_lines_opening_with_a_label_and_colon_are_not_joined_as_a_wrap():
+    """A spec sheet's lines, 容量：1.7升 over 壶身材质：…, were joined as a CJK wrap into
+    容量：1.7升壶身材质：…, the number running into the next label. A line opening with a
+    short label and a colon starts an item, as one opening with a list number does; a wrap
+    in running text (the line above ends mid-sentence, with ，), and a colon further along a
+    line, still join."""
+    text = "产品参数\n额定功率：1800W\n容量：1.7升\n壶身材质：食品级304不锈钢\n指示灯不亮：请检查插头。\n水未烧开就断电：请先除垢。"
+    assert [(b.heading, b.text) for b in text_blocks(text, "kettle.txt")] == [
+        (1, "产品参数"), (0, "额定功率：1800W 容量：1.7升 壶身材质：食品级304不锈钢 指示灯不亮：请检查插头。 水未烧开就断电：请先除垢。")]
+    assert documents.normalise("商品签收后七天内可申请退换，\n请联系客服热线：400-123") == "商品签收后七天内可申请退换，请联系客服热线：400-123"
+    assert documents.normalise("保修说明：本产品保修一年。") == "保修说明：本产品保修一年。"
+
+
 _MARKDOWN = """# 产品手册
 
 本产品**采用**[纯棉面料](https://example.com/cotton "棉")，*柔软*透气，

@@ -6,7 +6,8 @@ the body blocks of each section into passages of at most `max_chars`, each openi
 short tail of the one before on the same page, so a fact that straddles a cut is still found whole.
 
 Whitespace is normalised with CJK in mind: a line break between two CJK characters is a wrap
-artefact and is dropped, unless the next line opens with a list number (一、, 第三条); other
+artefact and is dropped, unless the next line opens with a list number (一、, 第三条) or a
+short label and colon (容量：); other
 whitespace runs become one space. Blocks in a passage are
 joined with a newline.
 """
@@ -41,10 +42,24 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u00ad"))  # BOM, z
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # pypdf can yield lone ones; they cannot be encoded
 
 
+# Nor is a line break before a line opening with a short label and a colon, a spec sheet's
+# 容量：1.7升 over 材质：…, which ran together as 容量：1.7升材质：… (the 升 read as part of
+# the next label), unless the line above ends mid-sentence (，、): 请联系 / 客服热线：400… is a wrap.
+_CJK_LABEL = re.compile(r"[\u4e00-\u9fff]{2,8}[：:]")
+
+
+def _unwrap(match: re.Match) -> str:
+    """What a CJK line break becomes: nothing (a wrap), or a space before a label line."""
+    text, start = match.string, match.start()
+    if start and text[start - 1] not in "，、" and _CJK_LABEL.match(text, match.end()):
+        return " "
+    return ""
+
+
 def normalise(text: str) -> str:
     """Collapse whitespace to single spaces, dropping line breaks inside CJK text."""
     text = _SURROGATE.sub("", text.translate(_INVISIBLE))
-    return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text)).strip()
+    return re.sub(r"\s+", " ", _CJK_WRAP.sub(_unwrap, text)).strip()
 
 
 def _error(path: str, message: str) -> ImportFileError:
