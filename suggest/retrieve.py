@@ -135,10 +135,13 @@ class SearchResult:
 # Words that tie a sentence together but name nothing (prepositions, adverbs, place
 # particles; modal, question and pointing words): sharing one of them is no reason to quote
 # a passage ("门店在哪里" and a manual's "不在保修范围内", "羽绒服能不能机洗" and an air
-# fryer's "机身不能水洗"). Matching still reads them, as the tuned scores did.
+# fryer's "机身不能水洗"). Nor are words for the shop or a product in general, or the
+# catch-all 处理: "你们店支持花呗吗" got a down jacket's and a face cream's passages for 店
+# (感谢您选购本店…), "水壶怎么处理" a care guide's "联系客服处理". Matching still reads
+# them, as the tuned scores did.
 FUNCTION_WORDS = frozenset("""在 把 被 给 对 从 向 跟 让 为 与 及 或 等 又 再 才 很 太 更 最 没 不 多 少 内 外 上 里 中
     不能 不可 不要 不是 没有 不会 能不能 可不可以 是不是 有没有 会不会 是否 能否 多少 多久 哪些 哪个 哪里
-    这个 那个 这款 那款 这种""".split())
+    这个 那个 这款 那款 这种 店 本店 店里 店铺 你们 我们 款 处理""".split())
 
 _HAN_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 

@@ -1870,6 +1870,19 @@ def test_a_reference_shares_more_than_a_modal_or_question_word(kb, tmp_path):
     assert "水洗" in ref.shared and "不能" not in ref.shared
 
 
+
+def test_a_reference_shares_more_than_a_word_for_the_shop_or_a_catch_all_verb(kb, tmp_path):
+    """你们店支持花呗分期吗 got a face cream's passages, its one shared word 店 (可与本店的…),
+    and 水壶坏了怎么处理 a passage whose one shared word was 处理 (联系客服处理): the
+    shop, a product in general (款) and 处理 name no topic."""
+    care = [("使用方法", ["可与本店的精华液搭配使用，本款面霜早晚各用一次。如有过敏请联系客服处理。"], None)]
+    BulkImporter(kb).run([manual_docx(tmp_path / "面霜说明书.docx", care)])
+    retriever = Retriever(kb)
+    for message in ("你们店支持花呗分期吗", "本店几点发货", "有没有儿童款", "水壶坏了怎么处理"):
+        assert retriever.search(message).references == [], message
+    ref = retriever.search("面霜早晚都要用吗").references[0]
+    assert "面霜" in ref.shared
+
 def test_a_reference_shares_a_word_the_passage_holds_inside_a_longer_one(kb, tmp_path):
     """功率多少 got no reference from a spec table whose row reads 额定功率 | 1500W: the
     manual's 额定功率 is one word, the message's 功率 another, and only whole words counted
