@@ -595,13 +595,22 @@ def test_markdown_blocks():
         (2, "洗涤说明"),
         (0, "建议手洗"),
         (0, "水温不超过 30℃ 以免缩水"),
-        (0, "阴凉处晾干"),
+        (0, "1. 阴凉处晾干"),  # an ordered item keeps its number, as in .docx
         (0, "# not a heading wash_cold = true"),
         (0, "注意：不可漂白。"),
         (2, "保修政策"),
         (0, "保修一年，my_var_name 与 重要 条款见 图 和 说明。"),
     ]
 
+
+
+def test_markdown_steps_keep_their_numbers():
+    """A prose .md's numbered steps lost their numbers (1. 打开壶盖 read 打开壶盖), while a
+    .docx list keeps Word's: a passage of steps read as lines in no order, and 重复第2步
+    pointed at nothing. The number is kept as written (2) as 2.); a bullet still goes."""
+    md = "# 使用方法\n\n1. 打开壶盖，加入清水。\n2) 盖好壶盖，\n   接通电源。\n3. 重复第2步。\n\n- 建议手洗\n"
+    assert [p.text for p in chunk(markdown_blocks(md, "kettle.md"), "kettle.md")] == [
+        "1. 打开壶盖，加入清水。\n2. 盖好壶盖，接通电源。\n3. 重复第2步。\n建议手洗"]
 
 @pytest.mark.parametrize("mark", ["[", "![", "[](", "<http://", "`", " _a"])
 def test_markdown_markup_that_never_closes_takes_linear_time(mark):

@@ -544,7 +544,7 @@ def _md_heading(line: str) -> tuple[int, str] | None:
     if bare != title and bare and bare[-1] in " \t":  # a title of only #s stays, as it did
         title = bare.rstrip(" \t")
     return len(match.group(1)), title
-_MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_MD_ITEM = re.compile(r"^\s*(?:[-*+]|(\d{1,9})[.)])[ \t]+(.*)$")  # (number of an ordered item, text)
 _MD_RULE = re.compile(r"^ {0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$")
 _MD_REFERENCE = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+")
 _MD_TABLE_ROW = re.compile(r"^ {0,3}\|(.*\|.*)$")  # a pipe table's row, written with its leading pipe
@@ -612,7 +612,9 @@ def markdown_blocks(text: str, path: str) -> list[Block]:
             flush()
         elif match := _MD_ITEM.match(line):
             flush()
-            lines.append(match.group(1))
+            # An ordered item keeps its number, as a .docx list's does: steps read 1. 2. 3.,
+            # not as lines in no order (a step may say 重复第2步). A bullet goes.
+            lines.append(f"{int(match.group(1))}. {match.group(2)}" if match.group(1) else match.group(2))
         else:
             lines.append(re.sub(r"^\s*(?:>\s?)+", "", line))  # blockquote markers
         header = ""
