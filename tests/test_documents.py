@@ -562,6 +562,19 @@ def test_spec_lines_opening_with_a_label_and_colon_are_not_joined_as_a_wrap():
     assert documents.normalise("保修说明：本产品保修一年。") == "保修说明：本产品保修一年。"
 
 
+def test_a_txt_title_above_a_label_line_is_a_heading():
+    """A manual's title line above its model line (型号：KT-1715), not much wider than it,
+    was joined to it as an untitled passage, 智能电热水壶 使用说明书型号：KT-1715, quoted for
+    every question naming the kettle. No wrap runs into a line opening with a label and colon
+    or a list number, so a short line above one is a heading; a label line is none."""
+    text = "智能电热水壶 使用说明书\n型号：KT-1715\n\n额定电压：220V\n额定功率：1800W\n退货流程\n一、申请售后"
+    assert [(b.heading, b.text) for b in text_blocks(text, "kettle.txt")] == [
+        (1, "智能电热水壶 使用说明书"), (0, "型号：KT-1715"), (0, "额定电压：220V 额定功率：1800W 退货流程 一、申请售后")]
+    text = "安装说明。\n退货流程\n一、申请售后\n二、寄回商品"
+    assert [(b.heading, b.text) for b in text_blocks(text, "a.txt")] == [
+        (0, "安装说明。"), (1, "退货流程"), (0, "一、申请售后 二、寄回商品")]
+
+
 _MARKDOWN = """# 产品手册
 
 本产品**采用**[纯棉面料](https://example.com/cotton "棉")，*柔软*透气，

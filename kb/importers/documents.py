@@ -341,8 +341,14 @@ def _line_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
     if not any(ch.isalpha() for ch in line) or _width(line) > _LINE_HEADING_WIDTH:  # a page number, a long line
         return False
     before = lines[i - 1].strip() if i else ""
-    return (not before or after_row or bool(_SENTENCE_END.search(before))) \
-        and _width(line) <= _LINE_HEADING_SHARE * _width(after)
+    if not (not before or after_row or _SENTENCE_END.search(before)):
+        return False
+    if _width(line) <= _LINE_HEADING_SHARE * _width(after):
+        return True
+    # No wrap runs into a line that opens an item (型号：KT-1715, 一、…), however short: a
+    # title above one is a heading (智能电热水壶 使用说明书 above 型号：…), unless it is such
+    # a label line itself (额定电压：220V above 额定功率：1800W).
+    return not re.search("[：:]", line) and bool(_CJK_LABEL.match(after) or re.match(_CJK_ITEM, after))
 
 
 def _rows_and_paragraphs(text: str, page: int | None = None, headings: bool = False) -> list[Block]:
