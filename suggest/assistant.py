@@ -1304,7 +1304,8 @@ class Assistant:
         asked. `may_answer` leaves out entries drafting may not use (another region's).
         A question is searched with the region the talk is asked from (`where`), unless it
         names one itself: "運費怎麼算" after "寄到台灣要幾天" asks the Taiwan freight, not
-        the mainland's 满59元包邮."""
+        the mainland's 满59元包邮. The top entry gives way to its question's own answer when
+        it matched that question on the other one's question word (see `_own_answer`)."""
         seg = self.retriever.kb.segmenter
         search = lambda q: self._search_among(_read_in(q, where), may_answer)  # noqa: E731
         asks = self._last_questions(text)
@@ -1357,8 +1358,15 @@ class Assistant:
                 return None
         if _small_talk(found) or same_answer(found.answer, top.answer):
             return None
-        if found.entry_id not in {h.entry_id for h in hits}:
-            hits.append(found)
+        # The top entry may have matched its own question on the other one's question word
+        # ("怎么开发票 多久发货" matched 多久给发票): that question's own answer takes its place,
+        # as in `_two_questions` (see `_own_answer`).
+        mine, theirs = set(seg.split(asks[1 - other])[0]), set(seg.split(asks[other])[0])
+        own = self._own_answer(asks[1 - other], mine - theirs, theirs, top, may_answer, where)
+        if own.entry_id != found.entry_id and topic(own) != topic(found) and not same_answer(own.answer, found.answer):
+            top = own
+        listed = {h.entry_id for h in hits}
+        hits += [h for h in (top, found) if h.entry_id not in listed]
         return (found, top) if other == 0 else (top, found)
 
     def _last_questions(self, text: str) -> list[str]:

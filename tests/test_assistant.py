@@ -870,6 +870,56 @@ def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the
     assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["postage", "address"]
 
 
+class _Normalized(_Searches):
+    """`_Searches` that normalises the message as the retriever does (traditional read simplified)."""
+    def search(self, message, *args, **kwargs):
+        from kefu.kb.text import normalize
+
+        result = super().search(normalize(message).text)
+        return replace(result, query=message)
+
+
+@pytest.mark.parametrize("message, mine, theirs, when, own, other", [
+    # no mark between the questions, or a comma: each question is searched on its own
+    ("发票要怎么开 多久发货", "发票要怎么开", "多久发货", ("发票什么时候能开出来", "多久给发票", "发票"),
+     ("怎么申请开发票", "发票"), ("下单后多久发货", "发货")),
+    ("發票要怎麼開，多久發貨", "发票要怎么开", "多久发货", ("发票什么时候能开出来", "多久给发票", "发票"),
+     ("怎么申请开发票", "发票"), ("下单后多久发货", "发货")),
+    ("保修怎么申请 几天能到", "保修怎么申请", "几天能到", ("保修什么时候能修好", "保修要几天", "保修"),
+     ("怎么申请保修", "保修"), ("发货后几天能到", "物流")),
+])
+def test_the_top_entry_matched_on_the_other_questions_word_gives_way_when_each_question_is_searched(
+        shop_kb, message, mine, theirs, when, own, other):
+    """"怎么开发票 多久发货" matched when the invoice comes (phrased 多久给发票: the 多久 of the
+    shipping question) and glued the shipping answer after it: 怎么开发票 alone asks how to
+    apply, as `_two_questions` already read a message with a mark between its questions."""
+    timing = replace(_hit("timing", when[0], 0.92, 2.34, [when[2]]), matched=when[1])
+    apply = _hit("apply", own[0], 0.85, 2.25, [own[1]])
+    answer = _hit("other", other[0], 0.90, 2.30, [other[1]])
+    searches = _Normalized(shop_kb, {mine: [replace(apply, confidence=0.94), _hit("tw", "台湾发票", 0.8, 2.2, ["台湾"])],
+                                     theirs: [replace(answer, confidence=0.96)]},
+                           [timing, answer, apply])
+    s = Assistant(searches, composer()).suggest(message)
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["apply", "other"], \
+        (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+    assert all("timing" not in d.entry_ids for d in s.drafts)
+    assert {"apply", "other"} <= {h.id for h in s.hits}  # listed: the drafts quote them
+
+
+def test_a_top_entry_matched_on_its_own_questions_words_stays_when_each_question_is_searched(shop_kb):
+    """"发票多久能开出来 怎么发货" asks when the invoice comes itself: the timing entry's 多久
+    is its own question's word, not borrowed; the top entry stays."""
+    timing = replace(_hit("timing", "发票什么时候能开出来", 0.92, 2.34, ["发票"]), matched="多久给发票")
+    apply = _hit("apply", "怎么申请开发票", 0.85, 2.25, ["发票"])
+    ship = _hit("ship", "发什么快递", 0.90, 2.30, ["快递"])
+    searches = _Searches(shop_kb, {"发票多久能开出来": [replace(apply, confidence=0.94), timing],
+                                   "怎么发货": [replace(ship, confidence=0.96)]},
+                         [timing, ship, apply])
+    s = Assistant(searches, composer()).suggest("发票多久能开出来 怎么发货")
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["timing", "ship"], \
+        (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+
+
 def test_the_other_question_is_searched_when_the_top_entry_answers_the_first(shop_kb):
     """"怎么开发票？多久能开出来？" matched the timing entry, which answers the second
     question: the first one is the question left to answer."""
