@@ -102,7 +102,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
         try:
             kb = c.kb()
             importer = BulkImporter(kb, ImportOptions(on_conflict, encoding, prune, dry_run, skip_bad_rows,
-                                                      author()))
+                                                      author()), starting=_file_starting)
             if not dry_run:  # stopped after a file went in, a script must learn that it did
                 when_stopped(lambda: _imported_so_far(importer.done, files, new_home, dry_run))
             results = importer.run(files)
@@ -304,14 +304,38 @@ def terminal_columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _cut_left(name: str, width: int) -> str:
+    """`name` in at most `width` terminal columns: cut from the left, behind a `…`, so
+    that a path keeps its file name."""
+    if terminal_columns(name) > width:
+        while name and terminal_columns(name) > width - 1:
+            name = name[1:]
+        name = "…" + name
+    return name
+
+
 def _file_cell(name: str, width: int = 40) -> str:
     """`name` cut from the left and padded to `width` terminal columns, so that the
     columns after a Chinese file name line up under their headers."""
-    if terminal_columns(name) > width:
-        while terminal_columns(name) > width - 1:
-            name = name[1:]
-        name = "…" + name
+    name = _cut_left(name, width)
     return name + " " * (width - terminal_columns(name))
+
+
+def _file_starting(i: int, n: int, name: str) -> None:
+    """The progress line of each file an import begins, `file: 3/40 faqs/b.csv`: the
+    count lines (`files: 2/40`, `rows: 8/8`) named none, so a slow file among 40 was read
+    with no word of which. The progress format, `stage: done/total`, with the file after
+    it as the summary names it; a line for every file, in a log too, where the counts
+    come each quarter. On a terminal it replaces the live count line, and a path too
+    long for the width is cut from the left, so that the line is not wrapped."""
+    import shutil
+
+    line = f"file: {i}/{n} "
+    if sys.stderr.isatty():
+        width = max(shutil.get_terminal_size().columns - 1 - len(line), 12)
+        to_stderr(f"\r\033[K{line}{_cut_left(name, width)}")
+    else:
+        to_stderr(line + name)
 
 
 def _of_file(note: str, file: str) -> str:
@@ -360,6 +384,7 @@ def _import_text(d: dict) -> str:
         lines.append(("dry run: nothing was written; " if d["dry_run"] else "")
                      + f"{counted(d['entries'], 'entry', 'entries')} in the store")
     return "\n".join(lines)
+
 
 
 @click.group()

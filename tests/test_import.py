@@ -1945,6 +1945,51 @@ def test_a_documents_progress_counts_passages_not_rows(kb, tmp_path):
     assert read == [("passages", 3, 3), ("rows", len(QUESTIONS), len(QUESTIONS))]
 
 
+def test_an_imports_progress_names_each_file_as_it_begins(kefu, tmp_path):
+    """40 files imported at once said `rows: 8/8`, `passages: 3/3` and every quarter
+    `files: 10/40`, never which file: a line `file: i/n NAME` (the progress format, the
+    file as the summary names it) now comes as each file begins, before its counts, in a
+    dry run too; --json's stdout is as before."""
+    shop_workbook(tmp_path / "faq.xlsx")
+    manual_docx(tmp_path / "说明书.docx")
+    (tmp_path / "broken.docx").write_bytes(b"not a docx")
+    kefu("init")
+    names = ["faq.xlsx", "说明书.docx", "broken.docx"]
+    for extra in ([], ["--dry-run"]):
+        done = kefu("import", *names, "--json", *extra, code=1)
+        lines = done.stderr.splitlines()
+        started = [line for line in lines if line.startswith("file: ")]
+        assert started == ["file: 1/3 faq.xlsx", "file: 2/3 说明书.docx", "file: 3/3 broken.docx"], lines
+        if not extra:  # each file's count line comes after its name
+            assert lines.index(started[0]) < lines.index(f"rows: {len(QUESTIONS)}/{len(QUESTIONS)}") \
+                < lines.index(started[1]) < lines.index("passages: 3/3") < lines.index(started[2])
+        out = report(done)
+        assert [f["file"] for f in out["files"]] == names and "file: " not in done.stdout
+        assert list(out) == ["files", "dry_run", "totals", "entries", "skipped_files", "error"]
+
+
+def test_an_imports_file_line_fits_the_terminal(monkeypatch):
+    """On a terminal the line replaces the live count (`files: 2/40`), and a long path is
+    cut from the left, keeping the file's name, so that the line does not wrap."""
+    import io
+
+    from kefu.cli_files import _file_starting, terminal_columns
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    _file_starting(3, 40, "shop/faqs/2026/双十一/售后常见问题.xlsx")
+    _file_starting(4, 40, "a.csv")
+    first, second = sys.stderr.getvalue().split("\n")[:2]
+    assert first.startswith("\r\x1b[Kfile: 3/40 …") and first.endswith("/售后常见问题.xlsx")
+    assert terminal_columns(first.removeprefix("\r\x1b[K")) <= 39
+    assert second == "\r\x1b[Kfile: 4/40 a.csv"
+
+
+
 def test_the_summary_table_lines_up_under_chinese_file_names(kefu, tmp_path):
     """A Chinese file name takes two terminal columns a character, and the table padded it
     by characters: every count of 空气炸锅说明书.docx stood 7 columns right of its header."""
