@@ -1989,6 +1989,25 @@ def test_an_imports_file_line_fits_the_terminal(monkeypatch):
     assert second == "\r\x1b[Kfile: 4/40 a.csv"
 
 
+def test_the_summarys_last_line_counts_the_documents_passages(kefu, tmp_path):
+    """The line under the table counted entries alone (`8 entries in the store`): an
+    import of FAQ files and manuals said nothing there of the manuals' passages. It adds
+    the passages of the documents read (changed or not; a failed one is no part of it),
+    in a dry run too; an import of FAQ files alone ends as before."""
+    shop_workbook(tmp_path / "faq.xlsx")
+    manual_docx(tmp_path / "manual.docx")
+    manual_docx(tmp_path / "manual2.docx")
+    (tmp_path / "broken.docx").write_bytes(b"not a docx")
+    kefu("init")
+    entries = f"{len(QUESTIONS)} entries in the store"
+    dry = kefu("import", "faq.xlsx", "manual.docx", "--dry-run").stdout  # the store as it is; what would come
+    assert dry.rstrip().endswith("dry run: nothing was written; 0 entries in the store; 3 passages from 1 document")
+    text = kefu("import", "faq.xlsx", "manual.docx", "manual2.docx", "broken.docx", code=1).stdout
+    assert text.rstrip().endswith(f"{entries}; 6 passages from 2 documents"), text
+    again = kefu("import", "manual.docx").stdout  # unchanged: still its passages
+    assert again.rstrip().endswith(f"{entries}; 3 passages from 1 document"), again
+    assert kefu("import", "faq.xlsx").stdout.rstrip().endswith(entries)
+
 
 def test_the_summary_table_lines_up_under_chinese_file_names(kefu, tmp_path):
     """A Chinese file name takes two terminal columns a character, and the table padded it
