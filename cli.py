@@ -1095,7 +1095,7 @@ def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     report = evaluate(dataset, c.load_models, progress=progress,
                       learn=learn, learn_parts=parts, encoding=encoding)
 
-    from kefu.cli_files import terminal_columns  # a kind named in Chinese takes two columns a character
+    from kefu.kb.text import terminal_columns  # a kind named in Chinese takes two columns a character
 
     def scores(d):
         lines = [f"queries {d['n_queries']} (answerable {d['n_answerable']})",

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +16,7 @@ import click
 from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
                       json_option, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
                       stdout_json, to_stderr, when_stopped)
+from kefu.kb.text import terminal_columns
 
 @click.command(name="import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))  # exists: checked in import_
@@ -297,11 +297,6 @@ def _import_totals(results) -> dict[str, int]:
     totals["rejected_rows"] = sum(len(r.rejected) for r in results)
     totals["failed_files"] = sum(r.status == "failed" for r in results)
     return totals
-
-
-def terminal_columns(text: str) -> int:
-    """Terminal columns `text` takes: a CJK character takes two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _cut_left(name: str, width: int) -> str:

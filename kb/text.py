@@ -1143,6 +1143,11 @@ class Segmenter:
         return words + chars
 
 
+def terminal_columns(text: str) -> int:
+    """Columns `text` takes in a terminal or a fixed-width layout: a wide (CJK) character two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def counted(n: int, noun: str, plural: str = "") -> str:
     """`1 entry`, `3 entries`: a count with its noun in the right number (default plural: noun + s)."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -1973,7 +1973,8 @@ def test_an_imports_file_line_fits_the_terminal(monkeypatch):
     cut from the left, keeping the file's name, so that the line does not wrap."""
     import io
 
-    from kefu.cli_files import _file_starting, terminal_columns
+    from kefu.cli_files import _file_starting
+    from kefu.kb.text import terminal_columns
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -18,13 +18,13 @@ import io
 import logging
 import re
 import threading
-import unicodedata
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from typing import Iterator
 
 from kefu.kb.errors import ImportFileError
 from kefu.kb.importers.records import Block, Passage
+from kefu.kb.text import terminal_columns
 
 # CJK radicals, punctuation, kana, ideographs (incl. ext. A), compatibility and fullwidth forms.
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
@@ -320,11 +320,6 @@ _LINE_HEADING_SHARE = 0.6
 _SENTENCE_END = re.compile(r"[。！？!?；;…][”’」』）)\]\"']*$")
 
 
-def _width(text: str) -> int:
-    """Columns `text` takes: a wide (CJK) character two, any other one."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _line_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
     """Whether line i of a PDF page's text, or of a .txt paragraph, is a heading. pypdf
     gives a page's lines with no mark of size or weight, and a .txt heading need have no
@@ -338,12 +333,12 @@ def _line_heading(lines: list[str], i: int, after_row: bool = False) -> bool:
     line, after = lines[i].strip(), lines[i + 1].strip() if i + 1 < len(lines) else ""
     if not line or not after or _HEADING_PUNCTUATION.search(line) or line.endswith(_FINAL_PUNCTUATION):
         return False
-    if not any(ch.isalpha() for ch in line) or _width(line) > _LINE_HEADING_WIDTH:  # a page number, a long line
+    if not any(ch.isalpha() for ch in line) or terminal_columns(line) > _LINE_HEADING_WIDTH:  # a page number, a long line
         return False
     before = lines[i - 1].strip() if i else ""
     if not (not before or after_row or _SENTENCE_END.search(before)):
         return False
-    if _width(line) <= _LINE_HEADING_SHARE * _width(after):
+    if terminal_columns(line) <= _LINE_HEADING_SHARE * terminal_columns(after):
         return True
     # No wrap runs into a line that opens an item (型号：KT-1715, 一、…), however short: a
     # title above one is a heading (智能电热水壶 使用说明书 above 型号：…), unless it is such
