@@ -372,6 +372,24 @@ def test_a_rejected_message_is_answered_only_by_a_confident_top_hit_not_rejected
     assert mine_gaps(rejected_second, embed, answers=current_answers(confident_kb)) == []
 
 
+def test_a_job_application_is_answered_only_by_an_entry_written_for_one(confident_kb):
+    # The assistant flags 你们招兼职客服吗 no match, whatever shares its words (the service
+    # hours' 兼职客服): checked on the retriever alone, those hours "answered" it, and the
+    # shop's applications never became the gap that has an editor write their entry.
+    confident_kb.add({"id": "hours", "question": "客服几点上班", "similar": ["你们招的兼职客服在吗"],
+                      "answer": "客服每天9点到23点在线。"})
+    week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+    confident_kb.store.db.execute("update history set at = ?", [week_ago.isoformat(timespec="seconds")])
+    when = (datetime.now(timezone.utc) - timedelta(days=1)).isoformat(timespec="seconds")
+    messages = [GapMessage("你们招兼职客服吗", when, "no_match")] * 2
+    embed = combined_embedder(confident_kb.embedders)
+    assert current_answers(confident_kb)(["你们招兼职客服吗"]) == [{}]
+    assert [g.count for g in mine_gaps(messages, embed, answers=current_answers(confident_kb))] == [2]
+    confident_kb.add({"id": "jobs", "question": "你们招兼职客服吗", "answer": "简历请发 hr@example.com。"})
+    assert current_answers(confident_kb)(["你们招兼职客服吗"])[0].keys() == {"jobs"}
+    assert mine_gaps(messages, embed, answers=current_answers(confident_kb)) == []
+
+
 # -- answer_drift ------------------------------------------------------------------------
 
 DRAFT = "亲，银行卡退款一般3-5个工作日到账，请耐心等待哦"
