@@ -703,7 +703,13 @@ class LearnStore:
                      editor, _now(), row_id])
                 self._bump()
             else:
-                raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset")
+                # The row a move made (or merged into) shows as trusted with the accepts it was
+                # given, yet holds no decision of its own: the undo is the move's, on its old row.
+                came = [i for (i,) in self.db.execute(
+                    "select id from learned where json_extract(moved, '$.to') = ? order by id", [row_id])]
+                hint = (f" (moved here from {', '.join(f'#{i}' for i in came)}: reset"
+                        f" {' '.join(str(i) for i in came)} to undo the move)") if came else ""
+                raise KefuError(f"learned phrasing {row_id} is {row.status}: nothing to reset{hint}")
             self._log(row_id, "reset", editor)
         return changed
 

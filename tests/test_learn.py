@@ -513,6 +513,9 @@ def test_reset_of_a_move_takes_back_exactly_what_it_gave(shop):
     moved_to = learner.store.get(old.id).moved_to
     there = learner.store.get(moved_to)
     assert (there.entry_id, there.accepts, there.trusted) == ("delivery", 2, True)
+    # Reset on the row the move made, which lists as trusted, names the row to reset instead.
+    with pytest.raises(KefuError, match=rf"nothing to reset \(moved here from #{old.id}: reset {old.id} to undo"):
+        learner.reset(moved_to, "editor1")
     learner.reset(old.id, "editor1")  # the row the move created goes away
     assert [(r.id, r.status, r.moved_to) for r in learner.store.rows()] == [(old.id, "candidate", None)]
     assert learner.store.trusted() == {"ship": [MISSED]}

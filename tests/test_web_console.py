@@ -2711,6 +2711,21 @@ def test_a_row_another_editor_decided_meanwhile_is_refused_naming_its_state_in_c
     assert not re.search(r"candidate|approved|rejected", flash(html) + "".join(
         flash(editor.post(f"/console/learn/{rid}/{verb}", status=200).text) for verb in ("reject", "approve")))
 
+def test_an_undo_on_the_row_a_move_made_names_the_row_whose_move_to_undo(editor, app, ws):
+    # The row a move made lists as trusted in 待审核, holding no decision of its own: an undo
+    # posted for it (a page loaded while another editor had it approved) names the row moved.
+    learn(ws, ("几天能到货", "accept", "ship", "a1"), ("几天能到货", "accept", "ship", "a2"))
+    rid = row_id(ws, "几天能到货")
+    ws.learner().move(rid, "delivery", "boss")
+    there = ws.learner().store.get(rid).moved_to
+    ws.learner().approve(there, "boss")
+    editor.get("/console/learn?status=approved")
+    ws.learner().reset(there, "boss")
+    html = editor.post(f"/console/learn/{there}/reset", status=200).text
+    assert (f"没有完成：学习问法 #{there} 还在待审核，没有可撤销的决定：它是从 #{rid} 移来的，"
+            "请在“已拒绝”页撤销那次移动") in flash(html)
+
+
 def test_an_archived_entrys_candidate_is_marked_and_offers_no_approve(editor, ws):
     # As `kefu learn queue` marks it (approve needs a published entry; reject and move still apply).
     from helpers import entry_dict

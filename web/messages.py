@@ -309,6 +309,9 @@ _ERROR_PATTERNS = [
     (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
     (re.compile(r"learned phrasing (\d+) has no rejects: nothing to lift$"),
      lambda m: f"学习问法 #{m[1]} 没有客服拒绝记录，无需解除"),
+    (re.compile(r"learned phrasing (\d+) is (\w+): nothing to reset \(moved here from (#[\d, #]+): reset .*\)$"),
+     lambda m: f"学习问法 #{m[1]} {_LEARNED_ZH.get(m[2], m[2])}，没有可撤销的决定：它是从 {m[3].replace(', ', '、')} 移来的，"
+               "请在“已拒绝”页撤销那次移动"),
     (re.compile(r"learned phrasing (\d+) is (\w+): nothing to reset$"),
      lambda m: f"学习问法 #{m[1]} {_LEARNED_ZH.get(m[2], m[2])}，没有可撤销的决定"),
     (re.compile(r"min_agents must be at least 1, got (.*)$"), lambda m: f"客服人数应为不小于 1 的整数（填的是 {m[1]}）"),
