@@ -280,8 +280,8 @@ def stats(c: Context, since, n_gaps, as_json) -> None:
     if n_gaps:
         from kefu.suggest.learn import find_gaps
 
-        report.gaps = [{k: g[k] for k in ("question", "count", "last_at")}
-                       for g in find_gaps(c.kb(), since, n_gaps)["gaps"]]
+        # The objects `kefu learn gaps --json` gives, examples and kinds too: the same list.
+        report.gaps = find_gaps(c.kb(), since, n_gaps)["gaps"]
     emit(report.to_dict(), as_json, usage.text)
 
 

@@ -999,6 +999,7 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     assert stats["gaps"][0]["count"] == 2
     gaps = json.loads(run("learn", "gaps", "--json").stdout)
     assert len(gaps["gaps"]) == 1 and gaps["gaps"][0]["kinds"]["no_match"] == 2
+    assert stats["gaps"] == gaps["gaps"]  # the same list, each gap the same object (kinds, examples)
     assert "1 suggested new entry\n" in run("learn", "gaps").output
 
     bad = tmp_path / "bad.jsonl"
