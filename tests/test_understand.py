@@ -1345,7 +1345,7 @@ NOT_FOR_US = json.loads((Path(__file__).parent / "data" / "not_for_us.json").rea
 @pytest.mark.parametrize("message", NOT_FOR_US["not_customers"] + [
     "你好。我想应聘客服！", "我想来你们店里上班", "我们是MCN机构，想跟你们谈谈带货合作", "想加盟你们品牌，加盟费多少",
     "老板，帮你们店铺做推广要不要", "你们需要广告投放吗", "店里还缺人吗？", "我想应聘主播，有两年经验，加个微信吧",
-    "我想应聘客服，谢谢"])
+    "我想应聘客服，谢谢", "客服岗位还招人吗", "你们兼职还招吗", "主播缺不缺人"])
 def test_a_whole_job_application_or_business_offer_is_no_customers(message):
     """我想应聘你们的客服 was read as a complaint (the complaint entry matched on 客服)."""
     assert not_for_us(message)
