@@ -792,7 +792,9 @@ class LearnStore:
     def _undecided(self, row_id: int, verb: str) -> Learned:
         row = self.get(row_id)
         if row.status != "candidate":
-            raise KefuError(f"cannot {verb} learned phrasing {row_id}: it is {row.status}")
+            # An editor's decision stands until undone: say how, not only that it stands.
+            hint = f": reset {row_id} first to undo that decision" if row.status in ("approved", "rejected") else ""
+            raise KefuError(f"cannot {verb} learned phrasing {row_id}: it is {row.status}{hint}")
         return row
 
     def _log(self, row_id: int, action: str, editor: str) -> None:

@@ -386,6 +386,9 @@ def test_a_moved_pairing_takes_no_rejects_keeps_the_old_demotion_and_waits_in_th
     assert learner.store.queue() == [moved] and learner.store.rejected_pairings() == []
     learner.approve(moved.id, "editor2")
     assert message in shop.store.get(right).similar
+    # Decided, it says how to decide again, not only that it cannot.
+    with pytest.raises(KefuError, match=rf"cannot move learned phrasing {moved.id}: it is approved: reset {moved.id} first"):
+        learner.move(moved.id, wrong, "editor2")
 
 
 def test_lift_clears_a_demotion_stays_listed_and_reset_gives_it_back(shop):

@@ -2704,7 +2704,7 @@ def test_a_row_another_editor_decided_meanwhile_is_refused_naming_its_state_in_c
     other.get("/console/learn")
     other.post(f"/console/learn/{rid}/approve", status=200)
     html = editor.post(f"/console/learn/{rid}/reject", status=200).text
-    assert f"没有完成：学习问法 #{rid} 已批准，不能再拒绝" in flash(html)
+    assert f"没有完成：学习问法 #{rid} 已批准，不能再拒绝：请先撤销那个决定" in flash(html)
     other.post(f"/console/learn/{rid}/reset", status=200)
     html = editor.post(f"/console/learn/{rid}/reset", status=200).text
     assert f"没有完成：学习问法 #{rid} 还在待审核，没有可撤销的决定" in flash(html)

@@ -302,8 +302,9 @@ _ERROR_PATTERNS = [
     (re.compile(r"no learned phrasing with id (.*?)(?:: nothing done)?$"), lambda m: f"没有编号为 {m[1]} 的学习问法"),
     (re.compile(r"cannot approve learned phrasing (\d+): it is a pairing agents rejected.*$"),
      lambda m: f"学习问法 #{m[1]} 是客服拒绝的配对，不能批准：可移到答对的条目，或拒绝"),
-    (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)$"),
-     lambda m: f"学习问法 #{m[2]} {_LEARNED_ZH.get(m[3], m[3])}，不能再{_DECISION_ZH.get(m[1], m[1])}"),
+    (re.compile(r"cannot (\w+) learned phrasing (\d+): it is (\w+)(: reset \d+ first to undo that decision)?$"),
+     lambda m: f"学习问法 #{m[2]} {_LEARNED_ZH.get(m[3], m[3])}，不能再{_DECISION_ZH.get(m[1], m[1])}"
+               + ("：请先撤销那个决定" if m[4] else "")),
     (re.compile(r"cannot approve learned phrasing (\d+): (.*)$", re.S),
      lambda m: f"学习问法 #{m[1]} 不能批准：{reason_zh(m[2])}"),
     (re.compile(r"learned phrasing (\d+) already belongs to (.*)$"), lambda m: f"学习问法 #{m[1]} 已属于条目 {m[2]}"),
