@@ -129,7 +129,7 @@ def learn_history(c: Context, row_id, as_json) -> None:
     store = c.learner().store
     decisions = store.decisions(row_id)  # LearnedNotFound for an id with neither a row nor a decision
     row = next(iter(store.rows(ids=[row_id])), None)
-    data = {"row": row.to_dict() if row else None, "decisions": decisions}
+    data = {"row": _rows(c, [row])[0] if row else None, "decisions": decisions}  # as the queue lists it
     emit(data, as_json, lambda d: "\n".join([f"{x['at']}  {x['editor']}  {x['action']} → {x['status']}"
                                              for x in d["decisions"]]
                                             + ([] if d["row"] else [f"(learned phrasing #{row_id} is gone)"]))

@@ -989,8 +989,11 @@ def test_learn_replay_queue_approve_stats_and_gaps(home, run, faq, tmp_path):
     run("learn", "approve", str(by_entry["a2"]["id"]))
     assert "报销要票" in json.loads(run("show", "a2", "--json").stdout)["similar"]
     assert "learn" in run("history", "a2").output
-    decisions = json.loads(run("learn", "history", str(by_entry["a2"]["id"]), "--json").stdout)["decisions"]
-    assert [(d["action"], d["status"]) for d in decisions] == [("approve", "approved")]
+    history = json.loads(run("learn", "history", str(by_entry["a2"]["id"]), "--json").stdout)
+    assert [(d["action"], d["status"]) for d in history["decisions"]] == [("approve", "approved")]
+    # The row as the queue and the decisions give it, its entry's status too.
+    approved = json.loads(run("learn", "queue", "--status", "approved", "--json").stdout)["rows"]
+    assert history["row"] == approved[0] and history["row"]["entry_status"] == "published"
 
     stats = json.loads(run("stats", "--json").stdout)
     assert stats["actions"] == {"accept": 3, "no_match": 2}
