@@ -3093,6 +3093,19 @@ def test_gap_prefill_leaves_out_the_details_kefu_masked(editor, ws):
     assert "【" not in unquote(link)
 
 
+def test_gap_prefill_takes_a_message_that_loses_nothing_as_the_question(editor, ws):
+    """The representative's number left out made 我手机 收不到验证码 the new entry's standard
+    question, beside a message of the gap that had nothing to leave out."""
+    learn(ws, ("我手机13812345678 收不到验证码", "no_match", None, "a1"),
+          ("我手机13912345678 收不到验证码", "no_match", None, "a2"),
+          ("手机收不到验证码", "no_match", None, "a2"))
+    html = editor.get("/console/gaps")
+    link = re.search(r'href="(/console/entries/new\?[^"]+)">新建条目', html).group(1).replace("&amp;", "&")
+    form = editor.get(link)
+    assert 'id="f-question" name="question" value="手机收不到验证码"' in form
+    assert 'name="similar" value="我手机 收不到验证码"' in form and "【" not in unquote(link)
+
+
 def test_gap_prefill_leaves_out_what_the_chat_app_pasted(editor, ws):
     """A product link and a sticker pasted with the question went into the new entry."""
     learn(ws, ("https://item.taobao.com/item.htm?id=678901234567 能刻字吗[微笑]", "no_match", None, "a1"),

@@ -216,10 +216,15 @@ def _prefill_url(gap: dict) -> str:
     from kefu.kb.learned import without_details
 
     base = url_for("console.new_entry")
-    question = without_details(gap["question"]) or gap["question"]
+    # The question is the first message that loses nothing so (the representative, else an
+    # example): 我手机【手机号】 你们卖鱼竿吗, left without its number, made 我手机 你们卖鱼竿吗 the
+    # entry's standard question beside 请问有卖鱼竿的吗. The others are similar questions.
+    texts = [gap["question"], *gap["examples"]]
+    whole = next((t for t in texts if without_details(t) == " ".join(t.split())), gap["question"])
+    question = without_details(whole) or whole
     args = [("status", "draft"), ("question", question[:200])]
     seen = {question}
-    for example in map(without_details, gap["examples"]):
+    for example in map(without_details, [t for t in texts if t is not whole]):
         if not example or example in seen or len(example) > PREFILL_MAX_TEXT:
             continue
         seen.add(example)
