@@ -870,6 +870,54 @@ def test_a_question_gets_its_own_answer_when_the_whole_message_matched_it_on_the
     assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["postage", "address"]
 
 
+@pytest.fixture(scope="module")
+def invoice_kb(tmp_path_factory):
+    """Invoice and shipping entries stored with their phrasings: an entry's other phrasings
+    are read when asking what it matched on."""
+    mp = pytest.MonkeyPatch()
+    patch_jieba(mp)
+    kb = KnowledgeBase(tmp_path_factory.mktemp("invoice") / "home", [FakeEmbedder()])
+    kb.import_entries([
+        entry_dict("apply", "怎么申请开发票", "在订单页点申请开票。", similar=["发票怎么开", "要发票 怎么弄"], tags=["发票"]),
+        entry_dict("timing", "发票什么时候能开出来", "确认收货后7个工作日内开具。", similar=["多久给发票", "发票啥时候开"],
+                   tags=["发票"]),
+        entry_dict("ship", "下单后多久发货", "付款后48小时内发货。", similar=["多久发货呀"], tags=["发货"])])
+    yield kb
+    kb.close()
+    mp.undo()
+
+
+@pytest.mark.parametrize("message, whole, alone", [
+    # matched 发票啥时候开; its other phrasing 多久给发票 holds the 多久 of the shipping question,
+    # and alone the question finds the application entry first, the timing one 0.08 behind
+    ("发票怎么开？另外多久发货", [("timing", 0.97, "发票啥时候开"), ("apply", 0.96, "发票怎么开"), ("ship", 0.90, "多久发货呀")],
+     {"发票怎么开": [("apply", 0.98), ("timing", 0.90)], "多久发货": [("ship", 0.96), ("timing", 0.66)]}),
+    # matched 多久给发票 on the shipping question's 多久 and the invoice question's 发票: it names
+    # nothing of 多久发货 but its question word
+    ("怎么申请发票 多久发货", [("timing", 0.96, "多久给发票"), ("apply", 0.93, "要发票 怎么弄"), ("ship", 0.93, "多久发货呀")],
+     {"怎么申请发票": [("apply", 0.92), ("timing", 0.65)], "多久发货": [("ship", 0.96), ("timing", 0.66)]}),
+])
+def test_each_question_is_answered_by_its_own_match_not_one_made_with_the_others_words(invoice_kb, message, whole, alone):
+    """"发票怎么开？另外多久发货" drafted when the invoice is issued and the shipping time:
+    the whole message matched the timing entry through 多久, a word of the other question,
+    and it stayed for 发票怎么开 within 0.15 of that question's own match. "怎么申请发票 多久
+    发货" kept it for 多久发货, on the borrowed subject 发票."""
+    entries = invoice_kb.store.get_many(["apply", "timing", "ship"])
+
+    def hit(entry_id, confidence, matched=None):
+        from kefu.suggest.retrieve import Hit
+
+        e = entries[entry_id]
+        return Hit(entry_id, e.question, e.answer, e.category, e.tags, matched or e.question, 2 * confidence,
+                   confidence, {}, 0.0)
+    searches = _Searches(invoice_kb, {q: [hit(*h) for h in hits] for q, hits in alone.items()},
+                         [hit(*h) for h in whole])
+    s = Assistant(searches, composer()).suggest(message)
+    assert s.drafts[0].style == "both" and s.drafts[0].entry_ids == ["apply", "ship"], \
+        (s.notes, [(d.style, d.entry_ids) for d in s.drafts])
+    assert all("timing" not in d.entry_ids for d in s.drafts)
+
+
 class _Normalized(_Searches):
     """`_Searches` that normalises the message as the retriever does (traditional read simplified)."""
     def search(self, message, *args, **kwargs):

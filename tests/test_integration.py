@@ -321,6 +321,18 @@ def test_everyday_messages_get_the_entry_they_ask(assistant):
     assert both.style == "both" and both.entry_ids[0] == "k046" and both.entry_ids[1] in {"k009", "k101"}
 
 
+@pytest.mark.parametrize("message", ["发票怎么开？另外多久发货", "怎么申请发票 多久发货"])
+def test_each_of_two_questions_gets_its_own_entry_not_one_matched_on_the_others_words(assistant, message):
+    """发票怎么开 alone asks how to get an invoice (k085); the whole message matched when the
+    invoice is issued (k089, phrased 多久给发票) on 多久, a word of the shipping question, and
+    k089 was drafted for it. "怎么申请发票 多久发货" drafted k089 for 多久发货 on its 多久 and the
+    other question's 发票."""
+    helper, _ = assistant
+    first = helper.suggest(message).drafts[0]
+    assert first.style == "both" and first.entry_ids[0] == "k085" and first.entry_ids[1] in {"k009", "k101"}, \
+        first.entry_ids
+
+
 def test_vague_follow_up_uses_the_earlier_turn(assistant):
     helper, _ = assistant
     context = [{"role": "customer", "text": "衣服洗了一次就缩水了"}, {"role": "agent", "text": "亲，抱歉，请问是哪件呢？"}]
