@@ -47,7 +47,25 @@ def _row_text(r: dict) -> str:
             # agents as the trust rule counts them: an unnamed "?" only when no one is named
             f"agents +{count_agents(r['agents'])}/-{count_agents(r['rejecters'])}  {r['text']}"
             # approve needs a published entry; reject and move still apply
-            + _NOT_APPROVABLE.get(r.get("entry_status"), ""))
+            + _NOT_APPROVABLE.get(r.get("entry_status"), "") + _lifted(r.get("lifted")))
+
+
+def _lifted(lifted: dict | None) -> str:
+    """Whose rejects a lift cleared: the row then reads +N/-0 and names no rejecter, though
+    the lift keeps them (reset gives them back), so an editor's decision left no trace."""
+    if not lifted:
+        return ""
+    who = ", ".join(lifted["rejecters"]) or "?"
+    return f"  (lifted 已解除: {counted(lifted['rejects'], 'reject')} by {who})"
+
+
+def _rows_text(rows: list[dict]) -> list[str]:
+    return [QUEUE_HEADER, *map(_row_text, rows)] if rows else []
+
+
+# The columns of `_row_text`, printed above the rows: "+2/-0 agents +2/-0" explained nothing.
+QUEUE_HEADER = (f"{'#id':6s} {'entry':10s} {'state':9s} +accepts/-rejects  "
+                "agents +who accepted/-who rejected (as the trust rule counts them)  phrasing")
 
 
 # What keeps a row from being approved, by its entry's status (None: the entry is gone).
@@ -80,7 +98,7 @@ def learn_queue(c: Context, status, entry_id, limit, as_json) -> None:
         rows = store.rows(entry_id=entry_id, status=None if status == "all" else status)
     more = max(len(rows) - limit, 0) if limit else 0
     data = {"rule": {"min_agents": store.rule.min_agents}, "rows": _rows(c, rows[:limit]), "more": more}
-    emit(data, as_json, lambda d: "\n".join([*map(_row_text, d["rows"]),
+    emit(data, as_json, lambda d: "\n".join([*_rows_text(d["rows"]),
                                              *([f"… {more} more waiting (--limit {limit})"] if more else [])])
          or "nothing to review")
 
@@ -107,7 +125,7 @@ def _decision(verb: str, doc: str):
         learner = c.learner()
         changed = learner.decide(verb, list(ids), author())  # all of IDS or, on any refusal, none
         rows = _rows(c, learner.store.rows(ids=list(ids)))
-        emit({"rows": rows, "entries": changed}, as_json, lambda d: "\n".join(map(_row_text, d["rows"])))
+        emit({"rows": rows, "entries": changed}, as_json, lambda d: "\n".join(_rows_text(d["rows"])))
     command.__doc__ = doc
     return learn.command(name=verb)(command)
 

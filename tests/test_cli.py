@@ -1233,7 +1233,7 @@ def test_learn_queue_limit_lists_the_first_rows_and_says_how_many_more_wait(home
     first = json.loads(run("learn", "queue", "--limit", "1", "--json").stdout)
     assert (first["rows"], first["more"], everything["more"]) == (everything["rows"][:1], 1, 0)
     listed = run("learn", "queue", "--limit", "1").stdout.splitlines()
-    assert len(listed) == 2 and listed[-1] == "… 1 more waiting (--limit 1)"
+    assert len(listed) == 3 and listed[0].startswith("#id") and listed[-1] == "… 1 more waiting (--limit 1)"
     assert "1 more" not in run("learn", "queue", "--limit", "2").stdout
     refused = run("learn", "queue", "--limit", "0", ok=False)
     assert refused.exit_code == 2 and "--limit" in refused.output
@@ -1259,6 +1259,28 @@ def test_learn_queue_marks_a_row_of_a_draft_entry(home, run, fake_models, tmp_pa
     assert [line.endswith("(entry draft 草稿: publish it to approve, or reject or move)") for line in listed] == [
         "k0" in line for line in listed]
     assert run("learn", "approve", str(rows["k0"]["id"]), ok=False).exit_code == 1
+
+
+def test_learn_queue_text_says_what_its_columns_are_and_whose_rejects_a_lift_cleared(home, run, fake_models,
+                                                                                      tmp_path):
+    # "+0/-2 agents +0/-2" came with no word of what it counts, and after a lift the row read
+    # +0/-0 with no name: the rejects it cleared, kept for reset, showed nowhere.
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "能退吗亲", "rejected": "k0", "agent": "王五"}\n'
+                        '{"query": "能退吗亲", "rejected": "k0", "agent": "赵六"}\n', encoding="utf-8")
+    run("learn", "replay", str(feedback))
+    header, line = run("learn", "queue", "--status", "agent-rejected").stdout.splitlines()
+    assert header.split()[:4] == ["#id", "entry", "state", "+accepts/-rejects"] and "agents +" in header
+    assert "+0/-2 agents +0/-2" in line and "已解除" not in line
+    (row,) = json.loads(run("learn", "queue", "--status", "agent-rejected", "--json").stdout)["rows"]
+    lifted = run("learn", "lift", str(row["id"])).stdout
+    assert "+0/-0 agents +0/-0" in lifted and "(lifted 已解除: 2 rejects by 王五, 赵六)" in lifted
+    listed = run("learn", "queue", "--status", "agent-rejected").stdout
+    assert "lifted" in listed and "2 rejects by 王五, 赵六" in listed
+    run("learn", "reset", str(row["id"]))
+    assert "已解除" not in run("learn", "queue", "--status", "agent-rejected").stdout
+    assert "nothing to review" == run("learn", "queue").stdout.strip()  # no header over no rows
 
 
 def test_learn_queue_counts_agents_as_the_trust_rule_does(home, run, fake_models, tmp_path):

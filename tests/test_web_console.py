@@ -2597,6 +2597,20 @@ def test_pairings_agents_rejected_have_their_own_tab_with_lift(editor, ws):
     assert ws.learner().store.get(rid).demoted
 
 
+def test_a_lifted_row_still_names_whose_rejects_were_lifted(editor, ws):
+    # After 取消降权 the row read +0 / −0 with no agent named: the editor's decision and the
+    # agents it overruled were nowhere to be seen, though the lift keeps them for reset.
+    learn(ws, ("能退吗亲", "reject", "return", "王五"), ("能退吗亲", "reject", "return", "赵六"))
+    rid = row_id(ws, "能退吗亲")
+    html = editor.post(f"/console/learn/{rid}/lift", {"status": "agent-rejected"}, status=200)
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', html.text, re.S).group(1)
+    assert "−0" in row and "已解除：王五、赵六 的拒绝（2 次）" in row
+    editor.post(f"/console/learn/{rid}/reset", {"status": "agent-rejected"}, status=200)
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', editor.get("/console/learn?status=agent-rejected"),
+                    re.S).group(1)
+    assert "已解除" not in row and "王五" in row  # the rejects count again, named as rejecters
+
+
 def test_lift_is_offered_only_where_there_is_a_demotion_to_lift(editor, ws):
     # One agent's reject (−1) demotes nothing (min_agents 2), yet the row offered 取消降权.
     learn(ws, ("能退吗亲", "reject", "return", "a1"), ("运费贵不贵呀", "reject", "ship", "a1"),
