@@ -209,8 +209,10 @@ _GAP_KINDS = {"no_match": "no match", "reject": "rejected"}
 def _gaps_text(d: dict) -> str:
     from kefu.suggest.stats import local_day, local_moment  # local, as `kefu stats` and the console give them
 
-    lines = [counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
-             + (f" since {local_moment(d['since'])}" if d["since"] else "")]
+    # "20 suggested new entries" read as all there were when --limit cut the list.
+    lines = [("top " if d.get("more") else "") + counted(len(d["gaps"]), "suggested new entry", "suggested new entries")
+             + (f" since {local_moment(d['since'])}" if d["since"] else "")
+             + (f" (more were found: --limit {2 * len(d['gaps'])} lists more)" if d.get("more") else "")]
     for i, g in enumerate(d["gaps"], 1):
         kinds = ", ".join(f"{_GAP_KINDS.get(k, k)} {v}{_rejected(g.get('rejected_entries')) if k == 'reject' else ''}"
                           for k, v in g["kinds"].items() if v)

@@ -216,8 +216,15 @@ class Learner:
 
 
 # Gaps are mined (and kept, see `find_gaps`) at least this many at a time: the statistics
-# page's top 5 and the gaps page's 20 are then one mining, one kept result.
-MINED_GAPS = 20
+# page's top 5 and the gaps page's 20 are then one mining, one kept result. One more than
+# the page lists, so that it knows whether more are left (`more`).
+MINED_GAPS = 21
+
+
+def gaps_mined(limit: int) -> int:
+    """How many gaps are mined (and kept) for a list of `limit`: one more, to know whether
+    it shows them all; at least MINED_GAPS, so the pages share one mining."""
+    return max(limit + 1, MINED_GAPS)
 
 
 def kept_drift(store, since: str | None = None) -> list[dict]:
@@ -244,6 +251,7 @@ def find_gaps(kb, since: str | None = None, limit: int = 20, max_new: int | None
     With `max_new`, at most that many messages not embedded before are embedded; when
     more are left, no gaps are mined and `"pending": {"done", "total"}` says how far the
     embedding has come (a web page answers in seconds, and the next load goes on).
+    `more`: whether gaps beyond the first `limit` were found.
 
     Both are kept in the store (`Store.keep_mined`) under a key of all they are mined
     from (the messages, or the log's marker, and `gaps_basis`; `_drift_key`), and mined
@@ -270,7 +278,7 @@ def mined_gaps(store, with_kb, since: str | None = None, limit: int = 20, max_ne
     clustering them and the rest took ~5 s inside that lock after every new no-match message."""
     from .gaps import current_answers, encode_texts, gap_messages, mine_gaps, pending_texts, stored_embedder
 
-    mined = max(limit, MINED_GAPS)
+    mined = gaps_mined(limit)
     how = with_kb(lambda kb: gaps_basis(kb, since, mined))
     generation = how[-1]
     # The marker's key before the messages are read: one logged while mining moves it on.
@@ -287,7 +295,7 @@ def mined_gaps(store, with_kb, since: str | None = None, limit: int = 20, max_ne
             # A store this user cannot write keeps no vectors, so spreading the work over loads
             # would never end: its messages are encoded in memory below, all at once.
             if max_new is not None and done < total and not store.read_only:
-                return {"since": since, "gaps": [], "pending": {"done": done, "total": total}}
+                return {"since": since, "gaps": [], "more": False, "pending": {"done": done, "total": total}}
 
             searched: set[str] = set()  # the content hashes of the indexes the texts were checked on
 
@@ -302,10 +310,16 @@ def mined_gaps(store, with_kb, since: str | None = None, limit: int = 20, max_ne
                 # while another process writes the new one: `current_answers`): shown, not
                 # kept. Kept under the basis, they were read back once the index was written,
                 # and a gap an entry added then fills stayed until the next message.
-                return {"since": since, "gaps": gaps[:limit]}
+                return _listed(since, gaps, limit)
             store.keep_mined(key, gaps, generation=generation)
         store.keep_mined(logged, gaps, generation=generation)
-    return {"since": since, "gaps": gaps[:limit]}
+    return _listed(since, gaps, limit)
+
+
+def _listed(since: str | None, gaps: list[dict], limit: int) -> dict:
+    """The first `limit` gaps, and whether more were found (`more`): a page of 6 gaps said
+    前 6 个, as if there were others."""
+    return {"since": since, "gaps": gaps[:limit], "more": len(gaps) > limit}
 
 
 def _gaps_marker(db) -> list:

@@ -688,6 +688,8 @@ def test_message_vectors_go_with_the_messages_when_retention_purges_them(confide
         add_suggestion(db, sid, (now - timedelta(days=days)).isoformat(timespec="seconds"), text, True)
     entry_vectors = db.execute("select count(*) from embeddings").fetchone()[0]
     assert [g["count"] for g in find_gaps(confident_kb, max_new=200)["gaps"]] == [3, 2]
+    cut = find_gaps(confident_kb, limit=1)  # the same mining, listed shorter: it says more were found
+    assert [g["count"] for g in cut["gaps"]] == [3] and cut["more"] is True
     assert db.execute("select count(*) from embeddings").fetchone()[0] == entry_vectors + 2 * 2
     purged = FeedbackLog(db, retention_days=30).purge()
     assert (purged.suggestions, purged.message_vectors) == (3, 2)  # 专票's, for each model
@@ -808,6 +810,7 @@ def test_mined_gaps_are_kept_until_a_gap_message_or_an_entry_changes(confident_k
         m.encoded.clear()
     assert find_gaps(confident_kb, max_new=200) == first  # nothing changed: nothing mined, nothing encoded
     assert find_gaps(confident_kb, limit=1) == first  # a page that shows fewer reads the same result
+    assert first["more"] is False  # the one gap is all there are: the console says 共 1 个, not 前 1 个
     assert (len(mined), len(drifted)) == (1, 1) and [m.encoded for m in confident_kb.embedders] == [[], []]
 
     # An accept changes no gap message: the log moved on, the messages read are the same.

@@ -1369,6 +1369,20 @@ def test_the_text_reports_say_since_when_in_local_time(local_zone):
     assert text(Stats("9999-12-31T20:00:00+00:00").to_dict()).startswith("since 9999-12-31T20:00:00+00:00:")
 
 
+def test_the_gaps_text_says_when_more_gaps_were_found_than_listed():
+    # "20 suggested new entries" read as every gap there was when --limit cut the list.
+    import importlib
+    importlib.import_module("kefu.cli")  # first: cli_learn is a part of it (a circular import alone)
+    from kefu.cli_learn import _gaps_text
+
+    gap = {"question": "能用数字人民币付款吗", "examples": [], "count": 2, "kinds": {"no_match": 2, "reject": 0},
+           "last_at": "2026-11-27T23:30:00+00:00"}
+    cut = _gaps_text({"since": None, "gaps": [gap, gap], "more": True, "drift": []}).splitlines()[0]
+    assert cut == "top 2 suggested new entries (more were found: --limit 4 lists more)"
+    assert _gaps_text({"since": None, "gaps": [gap, gap], "more": False, "drift": []}).startswith(
+        "2 suggested new entries\n")
+
+
 def test_the_gaps_text_says_what_repeated_edits_added_or_took_out():
     """Agents adding 云闪付 to an answer read "changed '' to '云闪付'"."""
     import importlib

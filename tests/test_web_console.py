@@ -3093,6 +3093,19 @@ def test_gaps_page_suggests_entries_and_prefills_the_create_form(editor, ws):
     assert "没有发现缺失的答案" in editor.get("/console/gaps?since=2999-01-01")
 
 
+def test_gaps_page_says_whether_it_lists_them_all(editor, ws, monkeypatch):
+    # "前 2 个" with only 2 gaps read as the top of a longer list.
+    import kefu.web.learn_pages as pages
+
+    learn(ws, ("可以用花呗付款吗", "no_match", None, "a1"), ("能用花呗付款吗", "no_match", None, "a2"),
+          ("密码忘了咋办", "reject", "password", "a1"), ("密码忘了咋办", "reject", "password", "a2"))
+    html = editor.get("/console/gaps")
+    assert html.count('<article class="card gap">') == 2 and "<small>共 2 个，" in html and "前 2 个" not in html
+    monkeypatch.setattr(pages, "GAP_LIMIT", 1)
+    html = editor.get("/console/gaps")
+    assert html.count('<article class="card gap">') == 1 and "<small>前 1 个，另有更多未列出，" in html
+
+
 def test_gap_prefill_leaves_out_the_details_kefu_masked(editor, ws):
     """The 新建条目 form got "我手机【手机号】收不到验证码" as the standard question: saved,
     the mask label became part of the entry, which a learned phrasing never lets happen."""

@@ -275,7 +275,7 @@ def gaps():
     for gap in found["gaps"]:
         gap["new_url"] = _prefill_url(gap)
     return render_template("console/gaps.html", gaps=found["gaps"], drift=drift, since=since,
-                           error=error, limit=GAP_LIMIT, pending=found.get("pending"))
+                           error=error, more=found["more"], pending=found.get("pending"))
 
 
 # -- statistics ----------------------------------------------------------------------------
@@ -299,12 +299,12 @@ def _bars(by_day: list[dict]) -> list[dict]:
 @bp.get("/stats")
 @requires("editor")
 def stats():
-    from kefu.suggest.learn import MINED_GAPS, gaps_basis, kept_gaps, mined_gaps
+    from kefu.suggest.learn import gaps_basis, gaps_mined, kept_gaps, mined_gaps
     from kefu.suggest.stats import kept_usage
 
     since, moment, error = _since()
     with locked() as ws:
-        kept_days, how = ws.retention_days(), gaps_basis(ws.kb(), moment, max(STATS_GAPS, MINED_GAPS))
+        kept_days, how = ws.retention_days(), gaps_basis(ws.kb(), moment, gaps_mined(STATS_GAPS))
     report = _outside_lock(lambda store: {**kept_usage(store, moment, kept_days=kept_days).to_dict(),
                                           "gaps": kept_gaps(store, moment, how)})
     pending = None
