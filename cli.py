@@ -539,6 +539,24 @@ def needs_store(fn):
     return wrapper
 
 
+def working(what: str) -> None:
+    """What long work is doing now, on stderr as it begins (stdout, --json too, stays the
+    result): "loading the models (use,e5)…", "read 3000 lines of feedback from learn.jsonl"."""
+    to_stderr(what)
+
+
+def long_work(fn):
+    """For commands whose first line of output came after seconds of silence (below
+    @click.pass_obj): `kefu learn replay` of 3,000 lines said nothing for ~17 s, most of it
+    loading the models, before its first progress line. The workspace now says each slow
+    step it begins (`Workspace.said`), as `working` does."""
+    @functools.wraps(fn)
+    def wrapper(c: "Context", *args, **kwargs):
+        c.said = working
+        return fn(c, *args, **kwargs)
+    return wrapper
+
+
 def refuse_overwrite(path: Path, force: bool) -> None:
     """A one-line error when `path` exists and --force was not given: never write over a file unasked."""
     if path.exists() and not force:
@@ -971,6 +989,7 @@ def check_encoding(value: str | None) -> str | None:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def reindex(c: Context, as_json) -> None:
     """Rebuild the index from the store into a new folder and switch to it atomically.
     With --models other than config.json's, the folder switches to them (config.json too)."""
@@ -1059,6 +1078,7 @@ def _result_text(r: dict) -> str:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def search(c: Context, message, top_k, as_json) -> None:
     """Find the entries that answer a customer MESSAGE (simplified or traditional script; - reads stdin)."""
     from kefu.suggest.assistant import check_length
@@ -1085,6 +1105,7 @@ def search(c: Context, message, top_k, as_json) -> None:
 @json_option
 @click.pass_obj
 @handle_errors
+@long_work
 def eval_(c: Context, dataset, learn, learn_parts, encoding, as_json) -> None:
     """Measure recall@1/5, MRR, no-match P/R/F1 and latency on a benchmark folder."""
     from kefu.suggest.evaluate import evaluate
@@ -1166,6 +1187,7 @@ def _references_text(refs: list[dict]) -> list[str]:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def suggest(c: Context, message, context_file, variables, as_json) -> None:
     """Reply drafts for a customer MESSAGE (- reads stdin), in the customer's script, with their entries."""
     from kefu.suggest.assistant import read_context

@@ -14,7 +14,7 @@ from typing import Callable
 import click
 
 from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
-                      json_option, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
+                      json_option, long_work, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
                       stdout_json, to_stderr, when_stopped)
 from kefu.kb.text import terminal_columns
 
@@ -43,6 +43,7 @@ from kefu.kb.text import terminal_columns
 @json_option
 @click.pass_obj
 @handle_errors
+@long_work
 def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, skip_bad_rows,
             report_path, template, output, force, as_json) -> None:
     """Import FAQ files (CSV/TSV, XLSX, JSON/JSONL, FAQ Markdown) and documents (DOCX, PDF,

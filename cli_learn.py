@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import Context, author, check_encoding, counted, emit, handle_errors, json_option, needs_store
+from kefu.cli import (Context, author, check_encoding, counted, emit, handle_errors, json_option, long_work, needs_store,
+                      working)
 from kefu.kb.learned import MIN_AGENTS, TrustRule, count_agents
 
 
@@ -31,9 +32,15 @@ def _recorded_text(d: dict) -> str:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def learn_replay(c: Context, file, agent, encoding, as_json) -> None:
     """Record a feedback FILE (learn.jsonl: {"query", "accepted": id} per line); a line seen before counts once."""
-    emit(c.learner().replay(file, agent, encoding), as_json, _recorded_text)
+    from kefu.suggest.learn import read_feedback
+
+    # Read before the models load (seconds): a bad line is told at once, and the first thing said.
+    events = read_feedback(file, agent, encoding)
+    working(f"read {counted(len(events), 'line')} of feedback from {file}")
+    emit(c.learner().record(events, path=str(file)), as_json, _recorded_text)
 
 
 def _row_text(r: dict) -> str:
@@ -245,6 +252,7 @@ def _change(removed: str, added: str) -> str:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def learn_gaps(c: Context, since, limit, as_json) -> None:
     """Clusters of unanswered and rejected messages, as suggested new entries; repeated answer edits."""
     from kefu.suggest.learn import find_gaps
@@ -270,6 +278,7 @@ def _finetune_text(d: dict) -> str:
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def learn_finetune(c: Context, epochs, batch_size, held_out, seed, undo, as_json) -> None:
     """Fine-tune the e5 (or configured sentence-transformers) model on accepted messages; switch only if better."""
     from kefu.suggest.finetune import Settings
@@ -292,6 +301,7 @@ def learn_finetune(c: Context, epochs, batch_size, held_out, seed, undo, as_json
 @click.pass_obj
 @handle_errors
 @needs_store
+@long_work
 def stats(c: Context, since, n_gaps, as_json) -> None:
     """Suggestions shown, acceptance, no-match rate, top and unused entries, gaps, by category, stage and day."""
     from kefu.suggest import stats as usage

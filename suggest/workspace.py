@@ -113,6 +113,9 @@ class Workspace:
         self._kb = None
         self._store = None  # the store opened alone, for work that needs no models
         self._loaded_models: str | None = None
+        # Told each slow step as it begins ("loading the models (use,e5)…"), when an edge
+        # shows them: the CLI's long commands (`long_work`), silent for seconds otherwise.
+        self.said: Callable[[str], None] | None = None
 
     @property
     def config_path(self) -> Path:
@@ -187,6 +190,8 @@ class Workspace:
         from kefu.kb.embed import load_embedders
         from kefu.kb.errors import KefuError
 
+        if self.said is not None:
+            self.said(f"loading the models ({switching_to or self.models})…")
         try:
             return load_embedders(switching_to or self.models, self.threads)
         except KefuError as exc:

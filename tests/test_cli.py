@@ -1283,6 +1283,25 @@ def test_learn_queue_text_says_what_its_columns_are_and_whose_rejects_a_lift_cle
     assert "nothing to review" == run("learn", "queue").stdout.strip()  # no header over no rows
 
 
+def test_long_commands_say_what_they_are_doing_before_the_models_load(home, run, fake_models, tmp_path):
+    # `kefu learn replay` of ~3,000 lines printed nothing for ~17 s (loading the models)
+    # before its first progress line; import, reindex and the rest were as silent.
+    run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
+    feedback = tmp_path / "learn.jsonl"
+    feedback.write_text('{"query": "包裹哪天从仓库出", "accepted": "k0", "agent": "a"}\n'
+                        '{"query": "邮费谁出", "accepted": "k0", "agent": "b"}\n', encoding="utf-8")
+    replayed = run("learn", "replay", str(feedback), "--json")
+    assert json.loads(replayed.stdout)["new"] == 2  # stdout stays the JSON alone
+    assert replayed.stderr.splitlines()[:2] == [f"read 2 lines of feedback from {feedback}",
+                                                "loading the models (use,e5)…"]
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text(json.dumps(ENTRIES[1], ensure_ascii=False) + "\n", encoding="utf-8")
+    for args in (["import", str(faq)], ["reindex"], ["learn", "gaps"], ["stats"], ["suggest", "多久发货"],
+                 ["search", "多久发货"]):
+        assert run(*args).stderr.splitlines()[0] == "loading the models (use,e5)…", args
+    assert run("learn", "queue").stderr == ""  # a quick listing says nothing more
+
+
 def test_learn_queue_counts_agents_as_the_trust_rule_does(home, run, fake_models, tmp_path):
     # "agents +2/-0" counted the "?" of a line naming no agent beside the agent named
     run("add", "--id", "k0", "-q", "多久发货", "-a", "答案")
