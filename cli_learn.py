@@ -54,7 +54,8 @@ def _row_text(r: dict) -> str:
             # agents as the trust rule counts them: an unnamed "?" only when no one is named
             f"agents +{count_agents(r['agents'])}/-{count_agents(r['rejecters'])}  {r['text']}"
             # approve needs a published entry; reject and move still apply
-            + _NOT_APPROVABLE.get(r.get("entry_status"), "") + _lifted(r.get("lifted")))
+            + _NOT_APPROVABLE.get(r.get("entry_status"), "")
+            + (_lifted(r.get("lifted")) if r["status"] == "candidate" else ""))  # an editor's decision outranks it
 
 
 def _lifted(lifted: dict | None) -> str:
