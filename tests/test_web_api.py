@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import io
 import re
+import shutil
 
 import pytest
 from fakes import FakeEmbedder
-from helpers import SHOP
+from helpers import SHOP, patch_jieba
 
 from kefu.suggest.stats import usage
 from kefu.suggest.workspace import Workspace
@@ -22,12 +23,28 @@ PASSWORD = "correct-horse"
 PUBLIC = {"auth.login", "auth.logout", "panel.embed", "api.openapi", "static"}
 
 
+@pytest.fixture(scope="module")
+def seeded_home(tmp_path_factory):
+    """A data folder with the small shop and three users, made once: password hashing is
+    slow on purpose, and each test copies the folder instead (as test_web_console.py)."""
+    home = tmp_path_factory.mktemp("seed") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        patch_jieba(mp)
+        w = Workspace(home, embedders=[FakeEmbedder()])
+        w.kb().import_entries(SHOP)
+        for name, role in (("agent1", "agent"), ("editor1", "editor"), ("admin1", "admin")):
+            w.users().add(name, PASSWORD, role)
+        w.close()
+    return home
+
+
 @pytest.fixture
-def ws(tmp_path):
-    w = Workspace(tmp_path / "home", embedders=[FakeEmbedder()])
-    w.kb().import_entries(SHOP)
-    for name, role in (("agent1", "agent"), ("editor1", "editor"), ("admin1", "admin")):
-        w.users().add(name, PASSWORD, role)
+def ws(seeded_home, tmp_path, monkeypatch):
+    patch_jieba(monkeypatch)
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    w = Workspace(home, embedders=[FakeEmbedder()])
+    w.kb()  # loaded, as it was when this fixture imported the entries itself
     yield w
     w.close()
 
