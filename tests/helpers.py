@@ -54,3 +54,32 @@ def patch_jieba(mp: pytest.MonkeyPatch) -> None:
     import jieba
 
     mp.setattr(jieba.Tokenizer, "initialize", _fast_initialize(jieba.Tokenizer.initialize))
+
+
+# The built-in models (USE, e5) load in a fraction of a second, but each new instance
+# spends ~3 s warming up on its first encode; every CLI command builds its own
+# Workspace, hence its own instances. They hold no state besides their weights, so
+# in-process command tests may share one instance per model (and e5 thread count).
+# Any other spec (a sentence-transformers folder, a name kefu refuses) goes to the
+# real loader, and a test that patches load_embedders itself still wins.
+_REAL_MODELS: dict = {}
+
+
+def share_real_models(mp: pytest.MonkeyPatch) -> None:
+    import kefu.kb.embed as embed
+
+    real = embed.load_embedders
+
+    def load(spec=embed.DEFAULT_MODELS, threads=None):
+        names = embed._model_names(spec)  # the same refusal of a model named twice
+        if not names or any(n not in embed.BUILTIN for n in names):
+            return real(spec, threads)
+        out = []
+        for name in names:
+            key = (name, threads if name == "e5" else None)
+            if key not in _REAL_MODELS:
+                _REAL_MODELS[key] = real([name], threads)[0]
+            out.append(_REAL_MODELS[key])
+        return out
+
+    mp.setattr(embed, "load_embedders", load)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
+from helpers import share_real_models
 
 from kefu.cli import cli
 
@@ -21,6 +22,12 @@ ENTRIES = [
     {"id": "a3", "question": "七天无理由退货怎么申请", "similar": ["不想要了能退吗", "怎么退货"],
      "answer": "签收7天内在订单页申请退货。", "category": "售后", "tags": ["退货"]},
 ]
+
+
+@pytest.fixture(autouse=True)
+def shared_models(monkeypatch):
+    """Commands run in this process share the loaded default models (helpers.py says why)."""
+    share_real_models(monkeypatch)
 
 
 @pytest.fixture
