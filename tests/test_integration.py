@@ -1,6 +1,7 @@
 """The real embedded models on the shipped corpus, with messages written for the test."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,29 @@ def _corpus_retriever(tmp_path_factory, name: str, models: str):
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    yield from _corpus_retriever(tmp_path_factory, "corpus", "use,e5")
+def corpus_home(tmp_path_factory):
+    """A data folder with the shipped corpus and shop terms indexed by the default models,
+    built once (embedding every phrasing takes a minute or more) and closed; each user
+    opens its own copy, so what one writes no other sees."""
+    home = tmp_path_factory.mktemp("corpus-seed") / "home"
+    kb = KnowledgeBase(home, load_embedders("use,e5"))
+    kb.add_terms(TERMS.read_text(encoding="utf-8").split())
+    kb.import_entries(read_entries(ENTRIES))
+    kb.index()
+    kb.close()
+    return home
+
+
+def _open_copy(corpus_home: Path, home: Path) -> KnowledgeBase:
+    shutil.copytree(corpus_home, home)
+    return KnowledgeBase(home, load_embedders("use,e5"))
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, corpus_home):
+    kb = _open_copy(corpus_home, tmp_path_factory.mktemp("corpus") / "home")
+    yield Retriever(kb)
+    kb.close()
 
 
 def test_shipped_corpus_is_large_and_published():
@@ -341,15 +363,13 @@ def test_vague_follow_up_uses_the_earlier_turn(assistant):
     assert not any("欢迎" in d.text for d in s.drafts)  # no second greeting mid-conversation
 
 
-def test_replayed_feedback_teaches_a_missed_paraphrase(tmp_path):
+def test_replayed_feedback_teaches_a_missed_paraphrase(tmp_path, corpus_home):
     """Two agents accept the coupon entry for a message about a forgotten red packet; a
     different wording of it, missed before, is then answered by that entry."""
     from kefu.kb.learned import Event
     from kefu.suggest.learn import Learner
 
-    kb = KnowledgeBase(tmp_path / "home", load_embedders("use,e5"))
-    kb.add_terms(TERMS.read_text(encoding="utf-8").split())
-    kb.import_entries(read_entries(ENTRIES))
+    kb = _open_copy(corpus_home, tmp_path / "home")  # the shipped corpus and terms, indexed
     coupon = next(e["id"] for e in read_entries(ENTRIES) if e["question"] == "优惠券怎么用")
     missed = "下单时候忘了用红包"
     retriever = Retriever(kb)
