@@ -187,16 +187,19 @@ HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 # pure functions keep their latest results for texts up to CACHED_CHARS long (the
 # sample corpus's longest answer has 150). Memory stays bounded however long a server
 # runs: filled with 200-character texts, the caches held ~20 MB (measured beside the
-# same work uncached); a longer text is processed each time, never kept.
+# same work uncached), and a draft's conversions (`to_traditional`, under the text and
+# its wording, and `to_mainland`) ~5 MB more; a longer text is processed each time,
+# never kept.
 CACHED_CHARS = 200
 
 
 def _remembered(fn):
-    """`fn(text)` with its results for short texts kept (LRU): `fn` must be pure."""
+    """`fn(text, ...)` with its results for short texts kept (LRU): `fn` must be pure, its
+    other arguments (an OpenCC config) part of what a result is kept under."""
     kept = lru_cache(maxsize=2048)(fn)
 
-    def call(text: str):
-        return kept(text) if len(text) <= CACHED_CHARS else fn(text)
+    def call(text: str, *more, **named):
+        return kept(text, *more, **named) if len(text) <= CACHED_CHARS else fn(text, *more, **named)
 
     call.__doc__, call.__name__, call.cache_info = fn.__doc__, fn.__name__, kept.cache_info
     return call
@@ -252,6 +255,7 @@ def _around_links(convert: Callable[[str], str], text: str) -> str:
     return _kept_apart(text, _LINK, _LINK_MARKS, convert, lambda link: link, "./@")
 
 
+@_remembered
 def to_mainland(text: str) -> str:
     """Simplified script with mainland wording: how a draft reads to a simplified-script
     customer. Text written in traditional script also gets mainland words (軟體 ->
@@ -328,6 +332,7 @@ _MISREAD = [(re.compile(r"髮卡(?=銀行|行|機構|單位|方)"), "發卡"), (
 _QUOTES = [(re.compile(r"“([^“”]*)”"), r"「\1」"), (re.compile(r"‘([^‘’]*)’"), r"『\1』")]
 
 
+@_remembered
 def to_traditional(text: str, config: str = "s2twp") -> str:
     """Traditional script with Taiwan (s2twp) or Hong Kong (s2hk) wording. Text already
     written in traditional script stays as written: OpenCC would respell an editor's

@@ -702,7 +702,9 @@ class Composer:
             self._closing_runs = [(p.text, {r[i:i + 4] for r in _CJK_RUN.findall(to_simplified(p.text))
                                             for i in range(len(r) - 3)})
                                   for p in self.phrases.phrases if p.kind == "closing"]
-        return [text for text, runs in self._closing_runs if any(r in said for r in runs)]
+        # a run is in `said` when it is one of its four-character pieces
+        pieces = {said[i:i + 4] for i in range(len(said) - 3)}
+        return [text for text, runs in self._closing_runs if not runs.isdisjoint(pieces)]
 
     def _finish(self, parts: list[tuple[str, str]], u: Understanding, values: dict[str, str],
                 entry_ids: list[str], style: str, notes: list[str]) -> Draft:

@@ -125,6 +125,8 @@ class Safety:
     def __init__(self, words: dict[str, str], safe: list[str]):
         self.words = {_squeezed(w): reason for w, reason in words.items() if _squeezed(w)}  # word -> reason
         self.safe = sorted({_squeezed(p) for p in safe} - {""}, key=len, reverse=True)
+        # What every check (each draft) reads: the words longest first (最低价 before 最)
+        self._longest_first = tuple(sorted(self.words, key=len, reverse=True))
 
     @classmethod
     def load(cls, words_file: Path, safe_file: Path) -> "Safety":
@@ -149,14 +151,14 @@ class Safety:
         at = [i for i, c in enumerate(text) if not c.isspace()]  # squeezed position -> position
         squeezed = "".join(text[i] for i in at)
         safe = []  # (start, end) of each safe phrase in `squeezed`
-        for phrase in self.safe:
+        for phrase in [p for p in self.safe if p in squeezed]:
             start = squeezed.find(phrase)
             while start >= 0:
                 safe.append((start, start + len(phrase)))
                 start = squeezed.find(phrase, start + 1)
         flags = []
         taken = [False] * len(squeezed)
-        for word in sorted(self.words, key=len, reverse=True):  # longest first: 最低价 before 最
+        for word in [w for w in self._longest_first if w in squeezed]:  # longest first: 最低价 before 最
             start = squeezed.find(word)
             while start >= 0:
                 end = start + len(word)

@@ -42,6 +42,14 @@ def test_longest_word_wins():
     assert [(f.word, f.start, f.end) for f in flags] == [("最低价", 2, 5)]
 
 
+def test_longest_word_wins_whatever_order_the_list_gives():
+    """The words are put longest first once, when the list is read: each Safety with its own."""
+    short_first = Safety(words={"最": "极限词", "最低价": "极限词"}, safe=[])
+    assert [(f.word, f.start) for f in short_first.check("全网最低价，最划算")] == [("最低价", 2), ("最", 6)]
+    other = Safety(words={"划算": "承诺"}, safe=[])
+    assert [(f.word, f.start) for f in other.check("全网最低价，最划算")] == [("划算", 7)]
+
+
 def test_longest_word_and_a_separate_shorter_one():
     flags = safety().check("最低价，最划算")
     assert [(f.word, f.start) for f in flags] == [("最低价", 0), ("最", 4)]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kefu.kb.text import (CACHED_CHARS, MAX_CHARS, SIMPLIFIED, TRADITIONAL, Segmenter, detect_script, is_blank,
-                          normalize, question_window, script_evidence, scrub, to_simplified)
+                          normalize, question_window, script_evidence, scrub, to_mainland, to_simplified,
+                          to_traditional)
 
 
 def test_full_width_to_half_width_and_lower_case():
@@ -181,6 +182,23 @@ def test_script_functions_keep_short_texts_only():
     assert to_simplified(long) == "这件衣服会缩水吗" * (CACHED_CHARS // 8 + 1)
     assert script_evidence(long)[0] > 0
     assert (to_simplified.cache_info().currsize, script_evidence.cache_info().currsize) == before
+
+
+def test_drafting_conversions_keep_short_texts_each_under_its_wording():
+    """Drafting converts the same lines again and again: a short text's conversion is kept
+    under the text and its wording, so the other wording's is never handed out; a long one
+    is converted each time, never kept."""
+    text = "软件发货了"
+    for _ in range(2):  # converted, then kept
+        assert to_traditional(text, "s2twp") == to_traditional(text) == "軟體出貨了"
+        assert to_traditional(text, "s2hk") == "軟件發貨了"
+        assert to_mainland("軟體出貨了") == text
+    kept = to_traditional.cache_info().currsize, to_mainland.cache_info().currsize
+    n = CACHED_CHARS // len(text) + 1
+    assert to_traditional(text * n, "s2hk") == "軟件發貨了" * n
+    assert to_traditional(text * n) == "軟體出貨了" * n
+    assert to_mainland("軟體出貨了" * n) == text * n
+    assert (to_traditional.cache_info().currsize, to_mainland.cache_info().currsize) == kept
 
 
 def test_user_terms_are_kept_as_one_token(tmp_path):
