@@ -28,7 +28,7 @@ from kefu.kb.text import (GIVEN_NUMBER, MAX_CHARS, MAX_MESSAGE, SIMPLIFIED, SPOK
 from .draft import KNOWN_VARIABLES, Composer, Draft, awaits, literal_values, same_answer, topic, values_from_message
 from .retrieve import Hit, Reference, Retriever, SearchResult
 from .understand import (CHIT_CHAT, SENTIMENTS, STAGE, asks_for_address, attachment_only, calm_question, chasing,
-                         delivered, disclaims, gives_address, never_again, not_for_us, plans, reports_problem,
+                         delivered, disclaims, gives_address, never_again, offer_unanswered, plans, reports_problem,
                          says_nothing_yet, small_talk, sorry_for_tone, understand)
 
 # Where one question ends and another starts (not at "！": an outburst is one question).
@@ -805,8 +805,7 @@ class Assistant:
             # an apology keeping the case open does
             result = replace(result, no_match=True, hits=[])
             notes.append("leaving in anger, asking nothing: no entry answers it")
-        if choice is None and not waiting and not_for_us(message) and not (
-                result.hits and (not_for_us(result.hits[0].matched) or not_for_us(result.hits[0].question))):
+        if choice is None and not waiting and offer_unanswered(message, result.hits[0] if result.hits else None):
             # "我想应聘你们的客服" is no customer's question: the complaint entry it matched on 客服
             # (an apology and a supervisor's callback) answers it no more than the service hours
             # answer 你们招不招兼职客服. A holding line, and the agent passes it on; unless the

@@ -30,7 +30,7 @@ from kefu.kb.feedback import draft_answers
 from kefu.kb.learned import ConfirmedRejects
 from kefu.kb.text import normalize, to_simplified
 
-from .understand import CHIT_CHAT, not_for_us, understand
+from .understand import CHIT_CHAT, offer_unanswered, understand
 
 KINDS = ("no_match", "reject")
 
@@ -804,8 +804,9 @@ def current_answers(kb, searched: set | None = None) -> Answers:
             if h in checked:
                 checked[h] = checked.pop(h)  # the newest last: the oldest go first
             else:
+                # as the assistant decides: a job application stays a gap until an entry is written for one
                 ids = [hit.entry_id for hit in retriever.search(text).hits[:1]
-                       if hit.confidence >= CONFIDENT and not _offer_unanswered(text, hit)]
+                       if hit.confidence >= CONFIDENT and not offer_unanswered(text, hit)]
                 after = kb.index().content_hash
                 if after != index:  # another index searched: kept for none
                     if searched is not None:
@@ -822,15 +823,6 @@ def current_answers(kb, searched: set | None = None) -> Answers:
         return [{e: changed.get(e) for e in ids} for ids in found]
 
     return answers
-
-
-def _offer_unanswered(text: str, hit) -> bool:
-    """Whether `hit` leaves `text` unanswered as the assistant decides it: a job application
-    or a business offer (你们招聘兼职客服吗) is answered only by an entry written for one (你们招人吗),
-    never by the service hours it shares 客服 with. The assistant flags such a message no match and
-    shows no entry; checked on the retriever alone, the hours answered it, and the shop's most
-    asked offer never became the gap that would have the editor write that entry."""
-    return not_for_us(text) and not (not_for_us(hit.matched) or not_for_us(hit.question))
 
 
 # What `current_answers` found for each text (by its hash: no message is held), per knowledge

@@ -257,6 +257,14 @@ def not_for_us(message: str) -> bool:
     return offered
 
 
+def offer_unanswered(message: str, hit) -> bool:
+    """Whether `hit` (a search hit, or None) leaves `message` unanswered: a job application or
+    a business offer is answered only by an entry written for one (你们招人吗, 商务合作怎么联系),
+    never by one sharing its words (the service hours' 客服). The assistant and gap mining both
+    decide it so."""
+    return not_for_us(message) and not (hit and (not_for_us(hit.matched) or not_for_us(hit.question)))
+
+
 _ORDER = re.compile(r"付款|支付|付不了|扣款|扣了|花呗|分期|发票|开票|抬头|税号|统编|改地址|修改|地址填错|"
                     r"地址写错|改成|换成|改一下|取消|拍重复|重新拍|下错|拍错|合并|拆单")
 # 在哪 asks where a parcel is only of the goods (我的货在哪, 在哪里了), not where to find
