@@ -539,20 +539,14 @@ def needs_store(fn):
     return wrapper
 
 
-def working(what: str) -> None:
-    """What long work is doing now, on stderr as it begins (stdout, --json too, stays the
-    result): "loading the models (use,e5)…", "read 3000 lines of feedback from learn.jsonl"."""
-    to_stderr(what)
-
-
 def long_work(fn):
     """For commands whose first line of output came after seconds of silence (below
     @click.pass_obj): `kefu learn replay` of 3,000 lines said nothing for ~17 s, most of it
     loading the models, before its first progress line. The workspace now says each slow
-    step it begins (`Workspace.said`), as `working` does."""
+    step it begins (`Workspace.said`) on stderr (stdout, --json too, stays the result)."""
     @functools.wraps(fn)
     def wrapper(c: "Context", *args, **kwargs):
-        c.said = working
+        c.said = to_stderr
         return fn(c, *args, **kwargs)
     return wrapper
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kefu.cli import (Context, author, check_encoding, counted, emit, handle_errors, json_option, long_work, needs_store,
-                      working)
+                      to_stderr)
 from kefu.kb.learned import MIN_AGENTS, TrustRule, count_agents
 
 
@@ -39,7 +39,7 @@ def learn_replay(c: Context, file, agent, encoding, as_json) -> None:
 
     # Read before the models load (seconds): a bad line is told at once, and the first thing said.
     events = read_feedback(file, agent, encoding)
-    working(f"read {counted(len(events), 'line')} of feedback from {file}")
+    to_stderr(f"read {counted(len(events), 'line')} of feedback from {file}")
     emit(c.learner().record(events, path=str(file)), as_json, _recorded_text)
 
 
