@@ -859,6 +859,36 @@ def test_a_slow_server_is_named_while_the_panel_waits(servers, new_page):
     assert "服务器较慢" not in page.locator("#kp-status").inner_text()
 
 
+def test_a_server_that_never_answers_is_given_up_on_with_a_retry(servers, new_page):
+    """A hung worker or a dropped connection left 服务器较慢，仍在查找… on the screen for
+    minutes (gunicorn ends a stuck worker after 120 s), the drafts dimmed and refused, with
+    no 重试 and nothing saying what to do. After 40 s the panel gives up and offers 重试."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    page.clock.install()
+    held = []
+    page.route("**/api/suggest*", lambda route: held.append(route))
+    page.locator("#kp-message").fill("能开发票吗")
+    page.clock.run_for(1000)
+    page.wait_for_function("() => document.getElementById('kp-status').textContent === '正在查找…'", polling=50)
+    page.clock.run_for(39_000)
+    assert page.locator(".kp-error").count() == 0
+    assert "服务器较慢" in page.locator("#kp-status").inner_text()
+    page.clock.run_for(1500)
+    error = page.locator(".kp-error")
+    error.wait_for()
+    assert "40 秒没有回应" in error.inner_text() and "重试" in error.inner_text()
+    assert page.locator("#kp-results").get_attribute("aria-busy") is None
+    assert page.locator("#kp-status").inner_text() == "出错"
+
+    page.unroute("**/api/suggest*")
+    error.get_by_role("button", name="重试").click()
+    page.clock.run_for(100)
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '能开发票吗'", polling=50)
+    assert page.locator(".kp-draft").count() >= 1 and page.locator(".kp-error").count() == 0
+
+
 def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -11,6 +11,10 @@
 
   const DEBOUNCE_MS = 60;
   const SLOW_MS = 3000;  // an answer not back by then: say the server is slow, not just 正在查找…
+  // An answer not back by then is given up on, with 重试: a hung server or a dropped connection
+  // left 服务器较慢，仍在查找… up for minutes, the drafts dimmed and refused, and no way on.
+  // Past the 30 s a write waits for the store's lock, so a busy server's 503 comes first.
+  const STUCK_MS = 40000;
   const AGAIN_MS = 500;  // a key pressed again within this is the same press (a draft's blank)
   // What an editor remembers of its texts (UTF-16 units, about 4 MB), for undo (remember).
   const SEEN_UNITS = 2000000;
@@ -416,6 +420,12 @@
     const slow = setTimeout(() => {
       if (seq === state.seq) setStatus("服务器较慢，仍在查找…", "busy", "可以继续输入；新草稿出来前，旧草稿不能复制");
     }, SLOW_MS);
+    let stuck = false;
+    const hung = setTimeout(() => {
+      if (seq !== state.seq) return;
+      stuck = true;
+      controller.abort();
+    }, STUCK_MS);
     let data;
     try {
       const body = { message, context: parseContext(el.context.value), values: filledValues() };
@@ -423,13 +433,14 @@
       if (replaces) body.replaces = replaces;
       data = await post(cfg.suggest_url, body, controller.signal);
     } catch (err) {
-      if (seq !== state.seq || err.name === "AbortError") return;
+      if (seq !== state.seq || (err.name === "AbortError" && !stuck)) return;
       answered();
       if (err.status === 401) return;
-      showError(err);
+      showError(stuck ? new ApiFailure(0, "no answer in time", null, "no_answer") : err);
       return;
     } finally {
       clearTimeout(slow);
+      clearTimeout(hung);
     }
     if (seq !== state.seq) return;  // a newer message is already on its way
     state.controller = null;
@@ -525,11 +536,12 @@
       : err.status === 413 && err.field === "message" ? "消息太长，请只粘贴客户的最新消息。"
       // Only invisible characters (a zero-width space, a control character): nothing to look up.
       : err.status === 400 && err.field === "message" ? "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
+      : err.code === "no_answer" ? `服务器 ${STUCK_MS / 1000} 秒没有回应，请稍后点重试；一直这样请联系管理员。`
       : err instanceof ApiFailure ? `出错了：${failureText(err)}`
         : "无法连接服务器，请稍后再试。";
     // Out of reach or failing: the same text may well work in a moment, and without a way
     // to ask again the agent had to change the message to get drafts.
-    const again = !(err instanceof ApiFailure) || err.status >= 500 || err.status === 429;
+    const again = !(err instanceof ApiFailure) || err.status >= 500 || err.status === 429 || err.code === "no_answer";
     const retry = again ? h("button", { type: "button", class: "kp-small", onclick: () => {
       el.message.focus();  // the button is about to go with the error
       schedule(true);
