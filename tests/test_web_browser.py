@@ -889,6 +889,40 @@ def test_a_server_that_never_answers_is_given_up_on_with_a_retry(servers, new_pa
     assert page.locator(".kp-draft").count() >= 1 and page.locator(".kp-error").count() == 0
 
 
+def test_the_keyboard_focus_stays_with_the_drafts_when_they_are_replaced(servers, new_page):
+    """A draft's button clicked while newer drafts were coming (refused: 草稿正在按新内容更新)
+    held the focus when the new drafts replaced the cards: it fell to the page, Enter did
+    nothing and Tab started over from the top. It goes to the new first card, and to 重试
+    when an error takes the drafts' place."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    held = []
+    page.route("**/api/suggest*", lambda route: held.append(route))
+    page.locator("#kp-message").press("End")
+    page.keyboard.type("？")
+    page.wait_for_function("() => document.getElementById('kp-results').getAttribute('aria-busy') === 'true'")
+    page.locator(".kp-draft").nth(1).get_by_role("button", name="采用并复制").click()
+    page.get_by_text("草稿正在按新内容更新").wait_for()
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    held[-1].continue_()
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '运费怎么算？'")
+    focused = "() => { const a = document.activeElement; return a.matches('.kp-draft') ? a.dataset.index : a.tagName; }"
+    assert page.evaluate(focused) == "0"
+    sid = page.locator("#kp-results").get_attribute("data-suggestion-id")
+    page.keyboard.press("Enter")
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
+
+    # An error in the drafts' place: the focus goes to its 重试.
+    page.locator(".kp-draft").nth(1).focus()
+    page.route("**/api/suggest*", lambda route: route.abort())
+    page.locator("#kp-message").evaluate("b => { b.value += '吗'; b.dispatchEvent(new Event('input')); }")
+    page.locator(".kp-error").wait_for()
+    assert page.evaluate("() => document.activeElement.textContent") == "重试"
+
+
 def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     page = new_page()
     login(page, servers.url)

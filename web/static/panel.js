@@ -546,7 +546,10 @@
       el.message.focus();  // the button is about to go with the error
       schedule(true);
     } }, "重试") : null;
+    const held = el.results.contains(document.activeElement);
     el.results.replaceChildren(h("p", { class: "kp-error card", role: "alert" }, text, retry ? " " : null, retry));
+    // The keyboard was on a draft that went with the error: on 重试, else the message.
+    if (held) (retry || el.message).focus();
     state.escaped = false;
     setStatus("出错", "error");
   }
@@ -588,6 +591,11 @@
     if (drafts.length) parts.push(list);
     const refs = Array.isArray(s.references) ? s.references : [];
     if (refs.length) parts.push(renderReferences(refs));
+    // A card or button of the drafts replaced here held the keyboard focus (a click refused
+    // while these drafts were coming, an archived entry's drafts asked for again): it fell
+    // to the page, and Tab started over from the top.
+    const held = el.results.contains(document.activeElement);
+    const editing = held && document.activeElement.classList.contains("kp-editor");
     el.results.replaceChildren(...parts);
     el.results.dataset.seq = String(seq);
     el.results.dataset.suggestionId = s.suggestion_id || "";
@@ -599,7 +607,10 @@
     // when the page itself lost the focus meanwhile (the agent clicked the help desk's reply
     // box around the embedded panel): taking it back would type their words in here.
     const lost = document.hasFocus() && (!document.activeElement || document.activeElement === document.body);
-    if (state.escaped && lost) select(Math.max(state.selected, 0), { focus: true, scroll: true });
+    if ((state.escaped || held) && lost) select(Math.max(state.selected, 0), { focus: true, scroll: true });
+    // (an editor kept open, where the agent was typing, takes it back)
+    const open = editing && lost && state.drafts[state.selected];
+    if (open && !open.editor.hidden) open.editor.focus();
     state.escaped = false;
   }
 
