@@ -923,6 +923,37 @@ def test_the_keyboard_focus_stays_with_the_drafts_when_they_are_replaced(servers
     assert page.evaluate("() => document.activeElement.textContent") == "重试"
 
 
+def test_a_holding_draft_used_offers_no_reject_and_one_rejected_says_so_when_used(servers, new_page):
+    """A holding line (no match) copied still offered 没帮助, which the server refuses for a
+    draft used (409): the button only failed with an error. The other way round, a holding
+    line marked 没帮助 and then copied said 与已采用的草稿矛盾: that it contradicts a draft
+    adopted, the opposite of what had happened."""
+    page = new_page()
+    login(page, servers.url)
+    sid = ask(page, "请问你们周末几点开门")
+    card = page.locator(".kp-draft").first
+    assert card.locator(".kp-style").inner_text() == "无匹配"
+    card.get_by_role("button", name="采用并复制").click()
+    assert ("accept", 1, None) in wait_feedback(servers, sid, ("accept", 1, None))
+    reject = card.locator(".kp-reject")
+    assert reject.get_attribute("aria-disabled") == "true"
+    reject.click(force=True)
+    time.sleep(0.5)
+    assert feedback(servers, sid) == [("accept", 1, None)]
+    assert "矛盾" not in page.locator("#kp-toast").inner_text()
+
+    page.locator("#kp-new").click()
+    sid = ask(page, "请问你们周末几点开门")
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="没帮助").click()
+    assert ("reject", 1, None) in wait_feedback(servers, sid, ("reject", 1, None))
+    card.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("() => document.getElementById('kp-toast').textContent.includes('反馈未能保存')")
+    said = page.locator("#kp-toast").inner_text()
+    assert "已记为没帮助" in said and "已采用" not in said, said
+    assert feedback(servers, sid) == [("reject", 1, None)]
+
+
 def test_a_draft_edited_to_nothing_is_not_copied(servers, new_page):
     page = new_page()
     login(page, servers.url)

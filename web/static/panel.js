@@ -1114,7 +1114,11 @@
     if (entry != null) {
       state.used.add(entry);
       state.pending = state.pending.filter((p) => p.entry !== entry);
-      state.drafts.filter((other) => entryOf(other.data) === entry).forEach(keepFromRejecting);
+      state.drafts.filter((other) => entryOf(other.data) === entry).forEach((other) => keepFromRejecting(other));
+    } else if (!isOff(item.rejectBtn)) {
+      // A holding line or a clarifying question used: the server refuses 没帮助 on it (409),
+      // which the button offered only to fail with an error.
+      keepFromRejecting(item, "已采用这条草稿：不再记为没帮助");
     }
   }
 
@@ -1463,11 +1467,11 @@
   }
 
   /** A draft of an entry the agent used: 没帮助 would record that entry as a wrong answer. */
-  function keepFromRejecting(item) {
+  function keepFromRejecting(item, why) {
     item.card.classList.remove("kp-rejected");
     turnOff(item.rejectBtn);
     item.rejectBtn.textContent = "没帮助";
-    item.rejectBtn.title = "已采用同一条目的草稿：不再记为答案没帮助";
+    item.rejectBtn.title = why || "已采用同一条目的草稿：不再记为答案没帮助";
   }
 
   /** 没帮助. The log records a reject against the draft's entry, and the warm and concise
@@ -1520,8 +1524,15 @@
       state.sent.delete(key);
       if (err.status === 400 && err.field === "draft" && !held) archived(action, draft);
       else if (err.status === 401) keepFeedback(body);  // the draft was copied: record it after logging in
-      else if (unsaved) unsaved(`反馈未能保存：${failureText(err)}`);
-      else toast(`反馈未能保存：${failureText(err)}`, "error", 5000);
+      else {
+        // A 409 on a draft used is a 没帮助 recorded for it before (the one kind of draft
+        // whose 没帮助 is sent at once: a holding line, a clarifying question); the general
+        // 与已采用的草稿矛盾 said the opposite.
+        const why = err.status === 409 && (action === "accept" || action === "edit")
+          ? "这条草稿已记为没帮助，这次采用没有记录。" : failureText(err);
+        if (unsaved) unsaved(`反馈未能保存：${why}`);
+        else toast(`反馈未能保存：${why}`, "error", 5000);
+      }
       return false;
     } finally {
       state.sending.delete(sending);
