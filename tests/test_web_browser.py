@@ -2038,6 +2038,31 @@ def test_escape_goes_back_to_the_drafts_from_every_box_of_the_form(servers, new_
     assert page.evaluate("document.activeElement.dataset.index") == "0"
 
 
+def test_escape_on_a_draft_goes_back_to_the_message_box(servers, new_page):
+    """Esc went from the message box to the drafts, but nothing led back: a keyboard-only
+    agent, done with a draft, Shift+Tabbed back through every button above it to reach the
+    message box for the next customer. Esc on a card or its buttons goes there; in an open
+    editor it still only closes the editor."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "运费怎么算")
+    page.locator("#kp-message").press("Escape")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")  # the second card's 采用并复制
+    assert page.evaluate("document.activeElement.textContent") == "采用并复制"
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "kp-message"
+
+    page.keyboard.press("Escape")
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    page.keyboard.press("Escape")  # closes the editor: the card keeps the focus
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "kp-message"
+    assert "Esc 切换消息/草稿" in page.locator(".kp-hint").inner_text()
+
+
 def _slow_fetch(page, ms: int) -> None:
     """Every request of the panel in `page` (a page or a frame) answers `ms` later."""
     page.evaluate("""ms => { const fetch = window.fetch;

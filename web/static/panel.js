@@ -1573,7 +1573,7 @@
     }
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const target = e.target;
-    // The hint's "Esc 回到草稿" from any box of the form: a value just filled in, or the
+    // The hint's "Esc 切换消息/草稿" from any box of the form: a value just filled in, or the
     // 最近对话 just pasted, left the keyboard with no way back but Tab after Tab.
     if (e.key === "Escape" && shown && isTyping(target) && el.form.contains(target)) {
       e.preventDefault();
@@ -1584,6 +1584,13 @@
       return;
     }
     if (isTyping(target)) return;
+    // And back: from a draft (its card or a button) to the message box, for the next
+    // customer's message, where Shift+Tab went back through every button above the card.
+    if (e.key === "Escape" && el.results.contains(target) && !el.form.hidden) {
+      e.preventDefault();
+      el.message.focus();
+      return;
+    }
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       if (!shown) return;
       e.preventDefault();
