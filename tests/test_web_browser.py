@@ -831,6 +831,21 @@ def test_an_answer_that_is_not_kefus_json_is_an_error_not_a_hang(servers, new_pa
     assert page.locator("#kp-results").get_attribute("aria-busy") is None
 
 
+def test_a_busy_store_is_named_not_called_a_server_error(servers, new_page):
+    """503 busy (a large import held the store's write lock for 30 s) said 服务器出错了, as if
+    kefu were broken: the agent would report a fault instead of waiting a moment."""
+    page = new_page()
+    login(page, servers.url)
+    page.route("**/api/suggest*", lambda route: route.fulfill(
+        status=503, headers={"Retry-After": "5"},
+        json={"error": {"code": "busy", "message": "the store is busy", "field": None}}))
+    page.locator("#kp-message").fill("运费怎么算")
+    error = page.locator(".kp-error")
+    error.wait_for()
+    assert "知识库正忙" in error.inner_text() and "服务器出错" not in error.inner_text()
+    assert error.get_by_role("button", name="重试").is_visible()
+
+
 def test_too_many_requests_says_to_wait_beside_its_retry(servers, new_page):
     """A 429 offered 重试 beside 请求有误，没有保存；请刷新页面后再试, which contradicts it."""
     page = new_page()

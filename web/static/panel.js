@@ -501,6 +501,8 @@
    * English, for integrations; an error the panel's requests cannot meet gets a general line. */
   function failureText(err) {
     if (!(err instanceof ApiFailure)) return "无法连接服务器，请稍后再试。";
+    // 503 busy: another kefu (a large import) holds the store's write lock; nothing is broken.
+    if (err.status === 503 && err.code === "busy") return "知识库正忙（可能正在导入），请稍等片刻再试。";
     if (err.status >= 500) return "服务器出错了，请稍后再试。";
     if (err.status === 403) return "当前账号没有使用助手的权限。";
     if (err.status === 404) return "这条建议的记录已不存在（可能已超过保留期）。";
