@@ -183,7 +183,9 @@ def test_complaint_in_traditional_script_copy_and_feedback(servers, new_page):
     assert ("no_match", None, None) in wait_feedback(servers, sid, ("no_match", None, None))
     page.get_by_role("button", name="已报告，谢谢").wait_for()
 
-    # No match: a holding draft, no invented answer, and a report button.
+    # No match: a holding draft, no invented answer, and a report button. Another
+    # customer's question: 新会话 first, or the reply copied above would be its 最近对话.
+    page.get_by_role("button", name="新会话").click()
     sid = ask(page, "请问你们周末几点开门")
     assert page.locator(".kp-nomatch").is_visible()
     assert page.locator(".kp-style").first.inner_text() == "无匹配"
@@ -1363,6 +1365,123 @@ def test_new_conversation_clears_message_context_and_values(servers, new_page, s
     ask(page, "优惠券怎么用")
     assert page.locator("#kp-values input[aria-label=订单号]").input_value() == ""
     assert any("【请填写订单号】" in t for t in draft_texts(page))
+
+
+def _paste_message(page, text: str) -> None:
+    """Paste `text` over the whole message box, as an agent pastes the next customer message."""
+    page.evaluate("t => navigator.clipboard.writeText(t)", text)
+    box = page.locator("#kp-message")
+    box.press("Control+a")
+    box.press("Control+v")
+    page.wait_for_function("t => window.kefuPanel.lastMessage === t", arg=text)
+
+
+def _copy_first_draft(page) -> str:
+    """Click 采用并复制 on draft 1; its text, once it is on the clipboard."""
+    text = draft_texts(page)[0]
+    page.locator(".kp-draft").first.get_by_role("button", name="采用并复制").click()
+    page.wait_for_function("t => navigator.clipboard.readText().then(c => c === t)", arg=text)
+    return text
+
+
+def test_a_copied_reply_and_its_message_go_into_recent_turns(servers, new_page, shots):
+    """An agent pastes each customer message into the box: the panel keeps the
+    conversation, or every message counted as the first (首句: the shop's greeting again
+    mid-conversation, a follow-up read alone)."""
+    page = new_page(width=400)
+    login(page, servers.url)
+    context = page.locator("#kp-context")
+    note = page.locator("#kp-context-note")
+    _paste_message(page, "运费怎么算")
+    assert "首句" in page.locator(".kp-summary").inner_text()
+    reply = _copy_first_draft(page)
+    assert "您好" in reply  # the first message's warm draft greets
+    assert context.input_value() == "" and not note.is_visible()
+
+    _paste_message(page, "能开发票吗")
+    assert context.input_value() == f"客户：运费怎么算\n客服：{reply}"
+    assert page.locator("#kp-context-count").inner_text() == "（2 句）"
+    assert note.is_visible() and note.inner_text() == "已记入上一轮"
+    assert "首句" not in page.locator(".kp-summary").inner_text()
+    warm = draft_texts(page)[0]
+    assert "发票" in warm and "您好" not in warm and "欢迎" not in warm, warm
+    page.screenshot(path=str(shots / "panel-recent-turns.png"))
+    page.locator("#kp-context-box summary").click()
+    page.screenshot(path=str(shots / "panel-recent-turns-open.png"))
+
+    # An edited draft goes in as copied; a message typed into the emptied box is the next too.
+    card = page.locator(".kp-draft").first
+    card.get_by_role("button", name="编辑").click()
+    card.locator("textarea").fill("可以的亲，\n下单时填写抬头就行")
+    card.locator("textarea").press("Control+Enter")
+    page.wait_for_function("() => navigator.clipboard.readText().then(c => c.startsWith('可以的亲'))")
+    ask(page, "可以退吗")
+    assert context.input_value().splitlines() == [
+        "客户：运费怎么算", f"客服：{reply}", "客户：能开发票吗", "客服：可以的亲， 下单时填写抬头就行"]
+    assert page.locator("#kp-context-count").inner_text() == "（4 句）"
+
+    # The agent can still edit it by hand (the note goes: the text is theirs now) ...
+    context.fill("客户：能开发票吗\n客服：可以的")
+    page.wait_for_function("() => window.kefuRenders > 0 && !document.getElementById('kp-results').ariaBusy")
+    assert not note.is_visible()
+    _copy_first_draft(page)
+    _paste_message(page, "包邮吗")
+    lines = context.input_value().splitlines()
+    assert lines[:3] == ["客户：能开发票吗", "客服：可以的", "客户：可以退吗"] and len(lines) == 4
+
+    # ... and 新会话 starts the next customer with none of it.
+    page.get_by_role("button", name="新会话").click()
+    assert context.input_value() == "" and not note.is_visible()
+    assert page.locator("#kp-context-count").inner_text() == ""
+
+
+def test_a_message_without_a_copied_reply_adds_no_turn(servers, new_page):
+    """Only a reply copied (sent) makes an exchange: messages typed or pasted while looking
+    for an answer, the same message corrected or pasted again, add nothing."""
+    page = new_page()
+    login(page, servers.url)
+    context = page.locator("#kp-context")
+    ask(page, "运费怎么算")
+    _paste_message(page, "能开发票吗")
+    ask(page, "可以退吗")
+    assert context.input_value() == ""
+    assert "首句" in page.locator(".kp-summary").inner_text()
+
+    reply = _copy_first_draft(page)
+    box = page.locator("#kp-message")
+    box.press("End")
+    box.press_sequentially("？")  # the same message corrected
+    page.wait_for_function("() => window.kefuPanel.lastMessage === '可以退吗？'")
+    _paste_message(page, "可以退吗")  # and pasted again
+    assert context.input_value() == ""
+    _paste_message(page, "包邮吗")
+    assert context.input_value() == f"客户：可以退吗\n客服：{reply}"
+
+    # A reply copied for the last customer is forgotten by 新会话.
+    _copy_first_draft(page)
+    page.get_by_role("button", name="新会话").click()
+    _paste_message(page, "优惠券怎么用")
+    assert context.input_value() == ""
+    assert "首句" in page.locator(".kp-summary").inner_text()
+
+
+def test_recent_turns_kept_by_the_panel_stay_within_the_servers_limit(servers, new_page):
+    """The oldest lines go, whole, so 最近对话 is never refused as too long (100,000
+    characters of text)."""
+    page = new_page()
+    login(page, servers.url)
+    earlier = [f"客户：{n:03d}" + "啊" * 995 for n in range(100)]  # 99,800 characters of text
+    page.locator("#kp-context-box summary").click()
+    page.locator("#kp-context").fill("\n".join(earlier))
+    _paste_message(page, "运费怎么算")
+    assert page.locator(".kp-draft").count()  # accepted as it is
+    reply = _copy_first_draft(page)
+    _paste_message(page, "能开发票吗")
+    text = page.locator("#kp-context").input_value()
+    assert text.splitlines() == [*earlier[1:], "客户：运费怎么算", f"客服：{reply}"]
+    assert len(text) <= 100_000
+    assert not page.locator(".kp-error").count() and page.locator(".kp-draft").count()
+    assert "发票" in draft_texts(page)[0]
 
 
 def offer_alternative(page) -> dict:

@@ -20,6 +20,10 @@
   const SEEN_UNITS = 2000000;
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
+  // What the server accepts of 最近对话 (kb/text.py's MAX_MESSAGE, in characters of its
+  // turns' text): the turns the panel adds itself (keepExchange) keep it within, counted
+  // in UTF-16 units with the prefixes and line breaks, which is never less.
+  const CONTEXT_LIMIT = 100000;
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
   const SAVED = "kefu-panel-unsent";  // sessionStorage: what was typed when the login ended
   const UNSENT = "kefu-panel-feedback";  // sessionStorage: feedback refused as the login had ended
@@ -67,7 +71,7 @@
   const cfg = JSON.parse($("kefu-config").textContent);
   const el = {
     form: $("kp-form"), message: $("kp-message"), context: $("kp-context"),
-    contextBox: $("kp-context-box"), contextCount: $("kp-context-count"),
+    contextBox: $("kp-context-box"), contextCount: $("kp-context-count"), contextNote: $("kp-context-note"),
     values: $("kp-values"), valuesList: $("kp-values-list"), source: $("kp-source"),
     results: $("kp-results"), status: $("kp-status"), toast: $("kp-toast"),
     refresh: $("kp-refresh"), newConversation: $("kp-new"), blocked: $("kp-blocked"), blockedText: $("kp-blocked-text"),
@@ -99,6 +103,9 @@
     typed: false,         // the message box last changed by keys (not pasted, not from Chatwoot)
     text: "",             // the message box as of its last input event
     replacing: false,     // the coming input replaces the whole message box
+    // {message, reply}: the last draft copied for the message in the box (a reply sent),
+    // added to 最近对话 when the next customer message starts (keepExchange).
+    exchange: null,
     conversation: null,   // Chatwoot conversation id of the current context
     agent: null,          // Chatwoot's current agent (id, else e-mail), sent with feedback
     toastTimer: 0,
@@ -1104,6 +1111,8 @@
     }
     const node = item.editor.hidden ? item.textNode : item.editor;
     const copying = copyText(text, node);  // first, while the gesture is fresh
+    // The reply sent for this message (the last one copied): the next message's earlier turns.
+    state.exchange = { message: state.message, reply: text };
     copying.then((how) => reportCopy(how, `已复制草稿 ${index + 1}${item.edited ? "（已编辑）" : ""}`));
     item.card.classList.add("kp-accepted");
     // A record that failed is said with the copy, after its toast: 反馈未能保存 alone (the
@@ -1724,14 +1733,54 @@
    * or replaced as a whole) starts without the last one's values. */
   function messageChanged() {
     const before = state.text;
-    state.text = el.message.value;
-    if (!el.message.value.trim()) {
+    const now = el.message.value;
+    state.text = now;
+    const another = state.replacing || !continues(before, now);
+    if (!now.trim()) {
       resetValues();
       el.source.hidden = true;
-    } else if (state.replacing || !continues(before, el.message.value)) {
+    } else if (another) {
       resetValues();  // the last customer's 订单号 is not this one's
     }
     state.replacing = false;
+    // After a reply was copied: the next customer message (also one typed into the box
+    // emptied meanwhile) has that exchange before it. The same message pasted again is not
+    // the next one, nor is the message corrected or typed on.
+    const x = state.exchange;
+    if (x && now.trim() && now.trim() !== x.message.trim() && (another || !continues(x.message, now))) keepExchange();
+  }
+
+  /** Add the exchange the agent last copied a reply for to 最近对话, in its line format
+   * (客户：… 客服：…), so the next message is read mid-conversation: without it every pasted
+   * message counted as the first (a greeting again, a vague follow-up read alone). */
+  function keepExchange() {
+    const { message, reply } = state.exchange;
+    state.exchange = null;
+    const lines = el.context.value.split(/\r?\n/);
+    while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
+    lines.push(`客户：${oneLine(message)}`, `客服：${oneLine(reply)}`);
+    el.context.value = withinLimit(lines).join("\n");
+    updateContextCount();
+    showKept(true);
+  }
+
+  /** `lines` with the oldest dropped, whole, until they fit what the server accepts; a
+   * last line too long alone keeps its end (the latest words) after its prefix. */
+  function withinLimit(lines) {
+    let size = lines.reduce((n, line) => n + line.length + 1, 0);
+    while (size > CONTEXT_LIMIT && lines.length > 1) size -= lines.shift().length + 1;
+    if (size > CONTEXT_LIMIT) {
+      const m = ROLE_PREFIX.exec(lines[0]);
+      const prefix = m ? m[0] : "";
+      const end = lines[0].slice(lines[0].length - (CONTEXT_LIMIT - prefix.length - 1));
+      lines[0] = prefix + end.replace(/^[\udc00-\udfff]/, "");  // not half a character
+    }
+    return lines;
+  }
+
+  /** The note by 最近对话 saying the panel added the last exchange to it. */
+  function showKept(on) {
+    el.contextNote.hidden = !on;
   }
 
   /** 新会话: the next customer starts with nothing of the last one's (message, context,
@@ -1740,6 +1789,8 @@
     el.message.value = el.context.value = state.text = "";
     el.contextBox.open = false;
     updateContextCount();
+    state.exchange = null;  // the last customer's reply is not this one's
+    showKept(false);
     resetValues();
     state.warning = null;
     state.typed = false;
@@ -1770,6 +1821,7 @@
   });
   el.context.addEventListener("input", () => {
     updateContextCount();
+    showKept(false);
     if (el.message.value.trim()) schedule(false);
   });
   el.refresh.addEventListener("click", requestContext);
