@@ -1484,6 +1484,29 @@ def test_recent_turns_kept_by_the_panel_stay_within_the_servers_limit(servers, n
     assert "发票" in draft_texts(page)[0]
 
 
+def test_a_reply_copied_before_the_login_ended_still_goes_into_recent_turns(servers, new_page):
+    page = new_page()
+    login(page, servers.url)
+    _paste_message(page, "运费怎么算")
+    first = _copy_first_draft(page)
+    _paste_message(page, "能开发票吗")
+    second = _copy_first_draft(page)
+
+    page.context.clear_cookies()
+    page.locator("#kp-message").press("End")
+    page.locator("#kp-message").press_sequentially("呀")
+    page.get_by_role("link", name="重新登录").click()
+    page.fill("input[name=name]", "agent")
+    page.fill("input[name=password]", USERS["agent"][0])
+    page.click("button[type=submit]")
+    page.wait_for_function("() => !!window.kefuPanel && window.kefuPanel.lastMessage === '能开发票吗呀'")
+    assert page.locator("#kp-context").input_value() == f"客户：运费怎么算\n客服：{first}"
+
+    _paste_message(page, "可以退吗")
+    assert page.locator("#kp-context").input_value().splitlines() == [
+        "客户：运费怎么算", f"客服：{first}", "客户：能开发票吗", f"客服：{second}"]
+
+
 def offer_alternative(page) -> dict:
     """Make the last draft of each suggestion on `page` an alternative answering the second
     hit, as the fake models never offer one; the dict returned gets that hit's question."""

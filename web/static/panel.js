@@ -217,8 +217,9 @@
    * until they log in again: the login page replaces the panel. 退出 forgets it. */
   function saveTyped() {
     const drafts = state.drafts.map(edit);
-    const saved = { user: cfg.user, message: el.message.value, context: el.context.value, values: filledValues(), drafts };
-    if (!saved.message.trim() && !saved.context.trim()) return;
+    const saved = { user: cfg.user, message: el.message.value, context: el.context.value, values: filledValues(), drafts,
+      exchange: state.exchange };
+    if (!saved.message.trim() && !saved.context.trim() && !saved.exchange) return;
     try {
       sessionStorage.setItem(SAVED, JSON.stringify(saved));
     } catch (_) {
@@ -279,6 +280,10 @@
     el.context.value = typeof saved.context === "string" ? saved.context : "";
     if (el.context.value.trim()) el.contextBox.open = true;
     updateContextCount();
+    // A reply copied before the login ended still goes into 最近对话 with the next message.
+    const x = saved.exchange;
+    state.exchange = x && typeof x.message === "string" && typeof x.reply === "string"
+      ? { message: x.message, reply: x.reply } : null;
     for (const [name, value] of Object.entries(saved.values || {})) {
       if (typeof value === "string") state.values[name] = value;
     }
