@@ -508,6 +508,26 @@ def test_chatwoot_dashboard_app(servers, new_page, shots):
                    if f != other.main_frame and f.url.startswith("http"))
 
 
+def test_in_chatwoot_the_conversation_sent_is_not_added_to_by_a_copied_reply(servers, new_page):
+    """Chatwoot sends the conversation, the replies sent included: a reply copied before it
+    came would be in 最近对话 twice, or in another customer's."""
+    page, frame, app = _in_chatwoot(servers, new_page)
+    app.wait_for_function("() => window.kefuPanel.lastMessage === '优惠券怎么用？'")
+    sent = frame.locator("#kp-context").input_value()
+    frame.get_by_role("button", name="采用并复制").first.click()
+    frame.locator("#kp-toast:not([hidden])").wait_for()  # its 【请填写订单号】: click again to copy
+    frame.get_by_role("button", name="采用并复制").first.click()
+    app.wait_for_function("() => !!window.kefuPanel.lastCopy")
+    contexts = app.evaluate("window.kefuPanel.contexts")
+    frame.get_by_role("button", name="刷新对话").click()
+    app.wait_for_function("n => window.kefuPanel.contexts > n", arg=contexts)
+    box = frame.locator("#kp-message")
+    box.press("Control+a")
+    box.press_sequentially("能开发票吗")
+    app.wait_for_function("() => window.kefuPanel.lastMessage === '能开发票吗'")
+    assert frame.locator("#kp-context").input_value() == sent
+
+
 def test_a_conversation_without_customer_messages_shows_no_drafts_of_the_last_one(servers, new_page):
     """Chatwoot switched to a conversation with no customer message yet (one the agent
     opened): the panel said 还没有客户消息 but kept the last customer's message, history

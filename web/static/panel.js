@@ -1701,6 +1701,9 @@
     const who = [typeof contact.name === "string" && contact.name ? contact.name : null,
       conv.id != null ? `会话 #${conv.id}` : null].filter(Boolean).join(" · ");
     const another = conv.id !== state.conversation;
+    // Chatwoot sends the conversation itself, the replies sent included.
+    state.exchange = null;
+    showKept(false);
     if (another) {
       state.conversation = conv.id;
       resetValues();
