@@ -285,7 +285,11 @@ _DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑�
                  r"(?:一直|自动|反复|无限|老是|总是|经常|频繁|不停|动不动就)重启|重启了?[好几两三]+[次回遍]|"
                  r"自动关机|开不了机|无法开机|闪退|卡顿|卡死|充不进电|充不上电|充不了电|无法充电|连不上|连接不上|断连|"
                  r"没有?信号|无信号|坏点|漏光|鼓包|杂音|电流声|进水(?![口管阀])|不灵了|发烫了|烫手|"
-                 r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快))")
+                 r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快)|"
+                 # the shop's small appliances: a hair dryer 不出热风, a toothbrush 不震了, a juicer
+                 # 转不动, an air fryer 不热了 (not 天气不热了, nor 那我不转了: no transfer made)
+                 r"不出(?:热|冷)?风|只出冷风|(?<![我你他她们])不转了|转不动|不(?:震|振)(?:动)?了|"
+                 r"(?<!天)(?<!天气)不(?:发)?热了|加热不了|启动不了)")
 # The faults of other trades' goods (a shop's own categories map to no intent, so the words
 # must say it): food and fresh goods (发酸, 哈喇味, 不新鲜, 化冻了, 漏液, 螃蟹死了一半), cosmetics
 # (分层, 结块), furniture (桌子腿晃, 少了两颗螺丝, 关不上, 歪的, 塌了), network devices (掉线), pet

@@ -1382,3 +1382,22 @@ def test_haste_a_post_or_a_kind_of_work_alone_or_beside_a_shop_question_is_a_cus
     """急, 做客服 and 在家…那种 count only beside an application: alone, or beside a shop question,
     they are a customer's."""
     assert not not_for_us(message)
+
+
+@pytest.mark.parametrize("message", ["吹风机用了半年 突然不出热风了 能修吗", "吹风机不出风了", "电动牙刷不震了",
+                                     "榨汁机转不动了", "空气炸锅不热了", "吹风机只出冷风", "空气炸锅启动不了"])
+def test_the_sample_shops_small_appliances_failing_are_after_sale(message):
+    """The sample shop sells hair dryers, toothbrushes, juicers and air fryers, yet 不出热风,
+    不震了 and 转不动 were no fault: "吹风机用了半年 突然不出热风了 能修吗" was a pre-sale question,
+    welcomed with 欢迎光临…很高兴为您服务 instead of empathy."""
+    from kefu.suggest.understand import reports_problem
+
+    assert understand(message).intent == "aftersale", message
+    assert reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["这个吹风机会不会不出热风", "天气不热了", "那我不转了，直接平台下单"])
+def test_those_appliance_faults_asked_about_or_elsewhere_report_none(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
