@@ -416,7 +416,9 @@ _SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|(?<![开刷看用])�
 # What expires besides the goods: 优惠券过期了, 活动过期了吗, 会员过期了怎么续, 链接过期了; a code
 # or a card only when it ends the noun right before 过期 (优惠码过期了, 购物卡已经过期): the goods'
 # 生产时间 or 批号码 read as expired is the goods' own.
-_NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优惠|资格|权益|福利|额度|套餐|订阅|vip|报名|"
+# A coupon, as customers often mistype it too: 优惠卷, 满200减30的卷 (卷 alone is a curl or a roll).
+_COUPON = r"券|(?:优惠|代金|消费|购物|满减|折扣|生日|会员|的|张)卷"
+_NOT_GOODS_EXPIRY = re.compile(rf"(?:{_COUPON}|活动|会员|链接|积分|红包|优惠|资格|权益|福利|额度|套餐|订阅|vip|报名|"
                                r"时效|申请|售后期|退货期|价保)[^，,。！!？?的买]{0,8}?过期|"
                                r"(?:码|卡)(?:已经?|都|也|快|要|早就?)?过期")
 
@@ -424,7 +426,7 @@ _NOT_GOODS_EXPIRY = re.compile(r"(?:券|活动|会员|链接|积分|红包|优�
 # A coupon that does not apply (优惠券领了用不了, 领的券为什么用不了, 红包不能用): a question at
 # checkout, asked before paying, not a fault of the goods (see understand). Only words that name
 # nothing stand between: in 用券买的吹风机不能用了 it is the hair dryer that does not work.
-_COUPON_UNUSABLE = re.compile(r"(?:券|红包|优惠码|折扣码|礼品卡|购物金|津贴)"
+_COUPON_UNUSABLE = re.compile(rf"(?:{_COUPON}|红包|优惠码|折扣码|礼品卡|购物金|津贴)"
                               r"(?:领了|领的|领|了|这个|这张|怎么|为什么|为啥|咋|都|也|还|就|是|现在|突然|"
                               r"(?:在)?(?:下单|结算|结账|付款|支付)(?:时|的时候)?)*"
                               r"(?:用不了|不能用|用不上|不可用|无法使用|使用不了|没法用)")

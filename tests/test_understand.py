@@ -1401,3 +1401,15 @@ def test_those_appliance_faults_asked_about_or_elsewhere_report_none(message):
     from kefu.suggest.understand import reports_problem
 
     assert not reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["优惠卷用不了", "我领的满200减30的卷怎么用不了", "生日卷为什么不能用"])
+def test_a_coupon_mistyped_that_does_not_apply_is_pre_sale_too(message):
+    """Customers often type 券 as 卷 (优惠卷): "我领的满200减30的卷怎么用不了" read as a fault of the
+    goods, after-sale, where 优惠券用不了 is a question at checkout."""
+    assert understand(message, "售后").intent == "presale"
+
+
+@pytest.mark.parametrize("message", ["卷发棒用不了", "收到的卷尺用不了"])
+def test_a_curl_or_a_roll_that_does_not_work_is_no_coupon(message):
+    assert understand(message, "售后").intent == "aftersale"
