@@ -1413,3 +1413,18 @@ def test_a_coupon_mistyped_that_does_not_apply_is_pre_sale_too(message):
 @pytest.mark.parametrize("message", ["卷发棒用不了", "收到的卷尺用不了"])
 def test_a_curl_or_a_roll_that_does_not_work_is_no_coupon(message):
     assert understand(message, "售后").intent == "aftersale"
+
+
+@pytest.mark.parametrize("message", ["好的那我就拍了", "好的 那我下单了", "行 那我买了", "好嘞 我现在就去下单",
+                                     "好滴 那我拍了", "嗯嗯 那我就付款了"])
+def test_deciding_to_buy_is_a_plan_not_a_question(message):
+    """"好的那我就拍了" after the agent advised a size was read with the earlier turns as a
+    pre-sale question and answered with the whole size chart again: the customer is buying."""
+    from kefu.suggest.understand import plans
+
+    assert plans(message) and understand(message, "售前").intent == "thanks", message
+
+
+@pytest.mark.parametrize("message", ["好的 我买的那个什么时候发", "好的 那我下单了之后多久发货", "好 我就要M码 有货吗"])
+def test_a_purchase_had_or_a_question_after_it_is_no_plan_to_buy(message):
+    assert understand(message, "售前").intent != "thanks", message
