@@ -100,7 +100,10 @@ _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
+# Asked without a question mark too, in Cantonese as well (唔該 想問下寄香港要幾耐, 唔該 有冇M碼: 唔該 is
+# "excuse me" there, no thanks): 想问, 几时/几点/几号/几耐/几多, 有冇, 点计/点样, 边个, 可唔可以, 系唔系.
 _ASKING = re.compile(r"[?？]|吗|怎么|啥|咋|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
+                     r"想问|几[时点号耐多]|有冇|点(?:计|样|算|解|办)|边(?:个|度|间|处)|可唔可以|系唔系|系咪|"
                      r"没收到|没有收到|[未冇]收到|收唔到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是|不过")
 # Denied, a word says the opposite: 不是要投诉, 没让我失望.
 _NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
@@ -953,7 +956,7 @@ def understand(message: str, category: str | None = None, first_message: bool = 
     break_asked = _break_asked(text, earlier)  # 保修多久？坏了可以送修吗: no fault had
     if _GREETING.search(text) and len(_FILLER.sub("", _GREETING.sub("", _EXCUSE_ME.sub("", text)))) <= 1:
         intent = "greeting"
-    elif _OPENER.search(text) and not all(_FILLER.sub("", rest) for rest in (
+    elif _OPENER.search(text) and not all(_FILLER.sub("", _EXCUSE_ME.sub("", rest)) for rest in (
             _OPENER.sub("", _GREETING.sub("", text)), _GREETING.sub("", _OPENER.sub("", text)))):
         intent = "greeting"  # either way round: 你好，请问一下 (请问 is a greeting, 请问一下 an opener)
     elif bare != text and (_GREETING.search(bare) or _OPENER.search(bare)) and not all(

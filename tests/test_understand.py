@@ -1428,3 +1428,21 @@ def test_deciding_to_buy_is_a_plan_not_a_question(message):
 @pytest.mark.parametrize("message", ["好的 我买的那个什么时候发", "好的 那我下单了之后多久发货", "好 我就要M码 有货吗"])
 def test_a_purchase_had_or_a_question_after_it_is_no_plan_to_buy(message):
     assert understand(message, "售前").intent != "thanks", message
+
+
+@pytest.mark.parametrize("message", ["唔該 想問下寄香港要幾耐", "唔該，幾時發貨", "唔該 有冇M碼", "唔該 運費點計",
+                                     "謝謝 想問下幾耐到", "谢谢 想问下几点发货"])
+def test_a_question_after_excuse_me_or_thanks_is_no_thanks(message):
+    """"唔該 想問下寄香港要幾耐" (唔該: Cantonese "excuse me") was read as thanks and drafted a
+    goodbye with a rating invitation: its question has no question mark, and 几耐, 几时, 有冇,
+    点计 and 想问 were no question words."""
+    assert understand(message, "售前").intent not in ("thanks", "greeting"), message
+
+
+@pytest.mark.parametrize("message", ["唔該晒", "好 唔該", "多谢 几好用", "谢谢你们 买了好几件都很满意"])
+def test_thanks_in_cantonese_or_with_praise_stays_thanks(message):
+    assert understand(message, "售前").intent == "thanks", message
+
+
+def test_excuse_me_before_an_opener_is_a_greeting():
+    assert understand("唔該 想問下", "售前").intent == "greeting"
