@@ -899,6 +899,10 @@ def _is_thanks(text: str) -> bool:
     # "那好吧", "那行": an acknowledgement that follows on from the agent's reply; chat
     # praise beside it (ok 知道了 yyds, 好的 nb) says no more.
     ack = _CHAT_PRAISE.sub(" ", text.removeprefix("那"))
+    # "那好吧 算了", "行吧 那算了": agreed and given up, a goodbye (the 了 of 算了 is no
+    # acknowledgement: 那算了 alone may still be about what came before)
+    if _RESIGNED.search(ack):
+        ack = _RESIGNED.sub(" ", ack).replace("那", " ")
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
         or bool(_PLAN.match(text))
 

@@ -1446,3 +1446,17 @@ def test_thanks_in_cantonese_or_with_praise_stays_thanks(message):
 
 def test_excuse_me_before_an_opener_is_a_greeting():
     assert understand("唔該 想問下", "售前").intent == "greeting"
+
+
+@pytest.mark.parametrize("message", ["那好吧 算了", "好吧算了", "行吧 那算了", "嗯 算了吧"])
+def test_agreeing_and_giving_up_is_a_goodbye(message):
+    """"那好吧 算了" after 已经是活动最低价了 was read with the earlier turn and answered with the
+    no-bargaining entry again: an acknowledgement with 算了 gives up, as "算了，谢谢" does."""
+    from kefu.suggest.understand import resigned
+
+    assert understand(message, "售前").intent == "thanks" and resigned(message), message
+
+
+@pytest.mark.parametrize("message", ["那算了", "算了 不买了", "好吧 算了 还是退了吧"])
+def test_giving_up_without_an_acknowledgement_or_with_more_is_no_goodbye(message):
+    assert understand(message, "售前").intent != "thanks", message
