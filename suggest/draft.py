@@ -233,6 +233,9 @@ _QUESTION = re.compile(r"吗|嗎|呢|怎么|什么|多久|多少|几|哪|为什�
 _YOU_ARE_WELCOME = re.compile(r"不客气|不用客气|不用謝|不客氣|應該的|应该的")
 # "还有什么可以帮您" takes for granted that something was asked already.
 _STILL = re.compile(r"还有|還有")
+# A follow-up line promising news (后续进展我们会继续跟进并及时告诉您, 处理结果会第一时间告诉您): nothing
+# is pending for a customer who gave up ("那好吧 算了" after 已经是最低价了).
+_NEWS_PROMISED = re.compile(r"进展|進展|处理结果|處理結果|处理情况|處理情況|主动联系您|主動聯繫您|有结果|有結果")
 # A holding line for a library without a no_match line that suits (none left, or none for
 # the customer's tone): the draft is then the whole reply, never empty.
 _DEFAULT_LINE = {"greeting_first": "您好，请问有什么可以帮您？", "greeting_later": "在的，请问还有什么可以帮您？",
@@ -905,7 +908,8 @@ class Composer:
         followed_up = sober and self._line(
             kind, key, u.sentiment,
             "thanks while upset → follow up" if u.sentiment == "angry" else "the customer gives up → follow up",
-            parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script, said=u.said)
+            parts, notes, question=True, stage="后续跟踪", whole=True, script=u.script, said=u.said,
+            without=_NEWS_PROMISED if resigned(key) else None)
         # Lines left out while others are left: "好的" or "那我先拍照" thanks for nothing, no
         # "不客气" to it; nothing asked yet, no "还有什么…".
         skip = _YOU_ARE_WELCOME if kind == "closing" and not thanks(key) else \

@@ -1515,3 +1515,13 @@ def test_mainland_drafts_keep_the_words_of_a_taiwan_entrys_app_path():
     d = composer().concise(u_(), hit("tw", "請點選「我的 > 設定 > 帳號與安全」，軟體更新後出貨。"), {}, "k")
     assert "「我的 > 設定 > 帳號與安全」".translate(str.maketrans("設帳號與", "设帐号与")) in d.text, d.text
     assert "软件更新后发货" in d.text, d.text
+
+
+def test_a_resigned_goodbye_is_promised_no_news_in_any_words():
+    """"那好吧 算了" (given up on a discount) got 后续进展我们会继续跟进并及时告诉您: the shipped
+    library's follow-up lines that promise news in other words than 有进展 slipped through."""
+    shipped = _shipped()
+    for key in [f"{a} {b}" for a in ("那好吧", "行吧", "好吧", "嗯", "好的吧", "唉") for b in ("算了", "那算了", "算了吧")] \
+            + [f"算了，{key}谢谢" for key in KEYS]:
+        d = shipped.only("closing", "closing", u_(intent="thanks"), {}, key)
+        assert not re.search("进展|处理结果|处理情况|主动联系您|有结果", d.text), (key, d.text)
