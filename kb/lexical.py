@@ -53,7 +53,9 @@ class BM25:
         cols = sorted({self.vocab[t] for t in tokens if t in self.vocab})
         if not cols or not self.n_docs:
             return np.zeros(self.n_docs, dtype=np.float32)
-        return np.asarray(self.weights[:, cols].sum(axis=1)).ravel()
+        # What .sum(axis=1) computes (scipy multiplies by a column of ones, adding in column
+        # order), without its matrix wrapping: ~0.1 ms less per search at 40k rows.
+        return self.weights[:, cols] @ np.ones(len(cols), dtype=self.weights.dtype)
 
     def save(self, path: Path) -> None:
         terms = np.array(sorted(self.vocab, key=self.vocab.get), dtype=object)
