@@ -228,6 +228,11 @@ class Layout:
     prototype: np.ndarray  # ordinal -> its last row is a prototype
     windowed: np.ndarray  # ordinal -> it has a validity window to check
     lexical_pos: np.ndarray  # vector id -> its position in Index.lexical_vids (-1: none)
+    key_array: np.ndarray  # `keys` as an object array, for keys_of
+
+    def keys_of(self, ords: np.ndarray) -> list[str]:
+        """The entry ids of ordinals `ords`, in that order (one gather, not a Python step each)."""
+        return self.key_array[ords].tolist()
 
     def rows_of(self, ords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The vector ids of the entries `ords`, one after the other, and where each
@@ -321,7 +326,9 @@ class Index:
                                    dtype=bool, count=len(keys))
             lexical_pos = np.full(self.next_vid, -1, dtype=np.int64)
             lexical_pos[self.lexical_vids] = np.arange(len(self.lexical_vids))
-            self._layout = Layout(keys, entry_of, first, count, vids, prototype, windowed, lexical_pos)
+            key_array = np.empty(len(keys), dtype=object)
+            key_array[:] = keys
+            self._layout = Layout(keys, entry_of, first, count, vids, prototype, windowed, lexical_pos, key_array)
         return self._layout
 
     def searcher(self, model: str):

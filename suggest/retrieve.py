@@ -344,8 +344,9 @@ class Retriever:
         best_row[(starts + counts - 1)[layout.prototype[ords]]] = -np.inf
         seg_max = np.maximum.reduceat(best_row, starts)
         at_max = np.flatnonzero(best_row == seg_max[owner])
-        first = at_max[np.unique(owner[at_max], return_index=True)[1]]
-        return _Scored([layout.keys[o] for o in ords.tolist()], fused, parts, lex_rel, first - starts)
+        owners = owner[at_max]  # ascending, as at_max is: an entry's first is where its number starts
+        first = at_max[np.flatnonzero(np.diff(owners, prepend=-1))]
+        return _Scored(layout.keys_of(ords), fused, parts, lex_rel, first - starts)
 
 
 @dataclass
@@ -382,7 +383,7 @@ def _open(index, layout, ords: np.ndarray, now: datetime) -> np.ndarray:
     if not windowed.any():
         return ords
     keep = [not w or (k in index.windows and in_window(*index.windows[k], now))
-            for k, w in zip((layout.keys[o] for o in ords.tolist()), windowed.tolist())]
+            for k, w in zip(layout.keys_of(ords), windowed.tolist())]
     return ords[np.asarray(keep, dtype=bool)]
 
 

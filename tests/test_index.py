@@ -523,6 +523,8 @@ def _layout_agrees(index: Index) -> None:
     vids, starts = layout.rows_of(ords)
     assert vids.tolist() == [v for o in ords for v in index.by_entry[layout.keys[o]]]
     assert starts.tolist() == np.cumsum([0] + [len(index.by_entry[layout.keys[o]]) for o in ords])[:-1].tolist()
+    assert layout.keys_of(ords) == [layout.keys[o] for o in ords]
+    assert layout.keys_of(ords[:0]) == []
     for vid, row in index.rows.items():
         assert layout.keys[layout.entry_of[vid]] == row.entry_id
         assert index.lexical_vids[layout.lexical_pos[vid]] == vid

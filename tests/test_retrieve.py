@@ -439,3 +439,28 @@ def test_query_vectors_are_forgotten_when_the_models_change_and_never_kept_when_
         assert model.queries == ["运费", "运费"]
     finally:
         off.close()
+
+
+class _TailBlind(FakeEmbedder):
+    """FakeEmbedder that reads a text without its trailing 呀 or 啊: two phrasings that differ
+    only there have the very same vector, a tie for the entry's best phrasing."""
+
+    def _vec(self, text):
+        return super()._vec(text.rstrip("呀啊"))
+
+
+def test_the_matched_phrasing_is_the_first_of_tied_best_ones_in_each_entry(tmp_path, monkeypatch):
+    """Of an entry's phrasings with the same best cosine, the first is the one shown as
+    matched, in every entry among the hits (candidates are scored side by side as arrays)."""
+    patch_jieba(monkeypatch)
+    kb = KnowledgeBase(tmp_path / "home", [_TailBlind()])
+    try:
+        kb.import_entries([entry_dict("ship", "运费怎么算", "满99元包邮。", similar=["邮费多少呀", "邮费多少啊"]),
+                           entry_dict("refund", "退款多久到账", "三天内原路退回。", similar=["退费多少啊", "退费多少呀"]),
+                           entry_dict("size", "尺码怎么选", "看尺码表。", similar=["尺码偏大吗"])])
+        retriever = Retriever(kb, candidates=5)
+        matched = {h.entry_id: h.matched for h in retriever.search("费多少").hits}
+        assert matched["ship"] == "邮费多少呀" and matched["refund"] == "退费多少啊", matched
+        assert retriever.search("邮费多少啊").hits[0].matched == "邮费多少呀"
+    finally:
+        kb.close()
