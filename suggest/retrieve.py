@@ -31,7 +31,6 @@ from kefu.kb.base import KnowledgeBase
 from kefu.kb.embed import Embedder
 from kefu.kb.entry import in_window
 from kefu.kb.errors import EmptyQuery
-from kefu.kb.learned import LearnStore
 from kefu.kb.text import MAX_CHARS, for_matching, mandarin, normalize, scrub
 
 from . import calibrate
@@ -207,7 +206,8 @@ class Retriever:
         index = self.kb.index()
         now = now or datetime.now()
         text = mandarin(norm.text)  # Cantonese read as the Mandarin the entries are written in
-        words, chars = self.kb.segmenter.split(text)
+        segmenter = self.kb.segmenter  # one look at the shop terms per search
+        words, chars = segmenter.split(text)
         clock.lap("prepare")
 
         queries = {}
@@ -231,6 +231,7 @@ class Retriever:
         scale = self.confidence_scale(index) if order else None
         clock.lap("score")
         store_entries = self.kb.store.get_many(scored.keys[i] for i in order)
+        n_words = segmenter.count(words)
         hits = []
         for i in order:
             entry_id, fused, lexical, best_pos = scored.keys[i], float(scored.fused[i]), \
@@ -245,7 +246,7 @@ class Retriever:
             hits.append(Hit(entry_id, entry.question, entry.answer, entry.category, entry.tags,
                             matched, round(float(fused + adjust[i]), 4),
                             round(self.fusion.confidence(self._curve_input(scale, fused, dense, lexical),
-                                                         self.kb.segmenter.count(words)), 4),
+                                                         n_words), 4),
                             {m: round(v, 4) for m, v in dense.items()}, round(lexical, 4),
                             round(float(adjust[i]), 4)))
         no_match = not hits or max(h.confidence for h in hits) < 0.5
@@ -259,7 +260,9 @@ class Retriever:
 
     def learning(self) -> Learning:
         """The use prior and demotions, re-read only when the learning tables changed."""
-        key = (LearnStore(self.kb.store).version(), self.kb.store.published_hash())
+        # The store's change markers (one query) move with the learning tables and with
+        # everything the published hash is made of.
+        key = tuple(sorted(self.kb.store.changes().items()))
         if self._learning is None or self._learning[0] != key:
             self._learning = (key, Learning.load(self.kb, self.prior))
         return self._learning[1]

@@ -746,6 +746,19 @@ def test_rejects_by_two_agents_demote_that_pairing_only(shop):
     assert {m: top(shop, m) for m in unrelated} == unrelated
 
 
+def test_a_retriever_kept_between_searches_reads_each_learning_write(shop):
+    """A panel or server keeps one Retriever: its demotions and prior are re-read after
+    every learning write, however the retriever tells that one happened."""
+    learner = Learner(shop)
+    retriever = Retriever(shop)
+    message = "包邮吗 我要退货"
+    first = retriever.search(message).hits[0].entry_id
+    learner.record([reject(message, first, "a")])
+    assert retriever.search(message).hits[0].entry_id == first
+    learner.record([reject(message, first, "b")])
+    assert retriever.search(message).hits[0].entry_id != first
+
+
 class WindowFake(FakeEmbedder):
     """Reads only the last 8 characters of a query, as kefu's models read a window of a long one."""
 
