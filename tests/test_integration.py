@@ -768,3 +768,70 @@ def test_a_job_application_or_business_offer_gets_no_entrys_answer_on_the_shippe
                 or s.sentiment != "calm" or any(w in t for t in texts for w in ("抱歉", "主管")):
             wrong[message] = (s.intent, s.sentiment, [d.entry_ids for d in s.drafts])
     assert wrong == {}
+
+
+# A customer threatening a bad review or a complaint to the authorities got an entry about
+# something else: 你们再不给我退款我就打12315 the warning against fake customer-service calls
+# (k068), 再这样我给差评了 how to edit a review (k205), 不给个说法我就向市场监管局举报你们 the
+# report of an impersonator (k220); 怎么申请平台介入, asked calmly, the invoice entry (k085: the
+# complaint entry k198 is left out for a calm question). The base had no entry for these
+# threats (k242, k243) nor for how to apply for platform intervention (k244).
+THREATS = [
+    ("再这样我给差评了", {"k242"}),
+    ("不给我处理好我就打一星", {"k242"}),
+    ("东西这么差 等着收差评吧", {"k242"}),
+    ("你们这服务我要写个差评让大家都看看", {"k242"}),
+    ("再拖下去我就去评论区曝光你们", {"k242"}),
+    ("再不解決我就給負評", {"k242"}),
+    ("信不信我給你們留一整頁差評", {"k242"}),
+    ("今天不给个说法 差评我是写定了", {"k242"}),
+    ("我要去评价里把你们的问题都写出来", {"k242"}),
+    ("你们再不给我退款我就打12315", {"k243"}),
+    ("我要去消协投诉你们", {"k243"}),
+    ("不给个说法我就向市场监管局举报你们", {"k243"}),
+    ("再拖着不处理 我就打工商电话", {"k243"}),
+    ("你們這樣欺騙消費者 我要去消保會申訴", {"k243"}),
+    ("我要打12315投訴你們", {"k243"}),
+    ("再敷衍我 我就去黑猫投诉", {"k243"}),
+    ("我要打12345市民热线告你们", {"k243"}),
+    ("你们这是欺诈 我要向有关部门举报", {"k243"}),
+    ("不给退款我就去平台投诉你们", {"k198", "k199"}),
+    ("我要找淘宝客服告你们", {"k198"}),
+    ("再不解决我就申请平台介入了", {"k198"}),
+    ("说了半天没用 我直接找平台", {"k198"}),
+    ("平台介入怎么申请", {"k244"}),
+    ("怎么申请平台介入", {"k244"}),
+    ("想让平台来管这事 要怎么弄", {"k244"}),
+    ("平台介入申請要去哪裡按", {"k244"}),
+]
+# Their neighbours: editing a review, rewards for one, impersonators, other complaints.
+NEAR_THREATS = [
+    ("评价发出去了还能改吗", {"k205"}),
+    ("之前给的差评想删掉 怎么操作", {"k205"}),
+    ("怎么追加评价", {"k205"}),
+    ("評價可以修改嗎", {"k205"}),
+    ("给好评有红包吗", {"k219"}),
+    ("五星好评能返现吗", {"k219"}),
+    ("有个自称你们客服的打电话说要给我退款", {"k220", "k068"}),
+    ("接到电话说快递丢了要理赔 是你们吗", {"k220", "k068"}),
+    ("有人冒充客服打給我要我轉帳", {"k220", "k068"}),
+    ("在哪给客服打分", {"k210"}),
+    ("刚刚那个客服态度太恶劣了 我要投诉", {"k191", "k195"}),
+    ("退款一直不到 我要投诉", {"k199"}),
+    ("我要找你们领导投诉", {"k191", "k195"}),
+]
+
+
+def test_threats_of_a_bad_review_or_the_authorities_get_their_entries_and_neighbours_keep_theirs(assistant):
+    helper, _ = assistant
+    table = THREATS + NEAR_THREATS
+    suggestions = _suggested(helper, table)
+    assert _misanswered(suggestions, table) == {}
+    # A threat is answered with an apology and a supervisor's callback, never with a plea to
+    # leave the review unwritten or the authorities uncalled.
+    from kefu.kb.text import to_simplified
+
+    off = {m: text for m, gold in THREATS if gold & {"k242", "k243"}
+           if not ("抱歉" in (text := to_simplified(suggestions[m].drafts[0].text)) and "主管" in text
+                   and "24小时" in text) or any(w in text for w in ("别给差评", "不要投诉", "删"))}
+    assert off == {}
