@@ -102,8 +102,10 @@ _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再
 _ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
 # Asked without a question mark too, in Cantonese as well (唔該 想問下寄香港要幾耐, 唔該 有冇M碼: 唔該 is
 # "excuse me" there, no thanks): 想问, 几时/几点/几号/几耐/几多, 有冇, 点计/点样, 边个, 可唔可以, 系唔系.
+# Not inside other words: 不想问了 gives up, 几点都在家 says any time, 有点样子, 早点解决, 这边处理.
 _ASKING = re.compile(r"[?？]|吗|怎么|啥|咋|能不能|可不可以|有没有|多少|能否|是否|多久|几天|什么|哪|为什么|还没|帮我|要求|退|换|"
-                     r"想问|几[时点号耐多]|有冇|点(?:计|样|算|解|办)|边(?:个|度|间|处)|可唔可以|系唔系|系咪|"
+                     r"(?<![不别])想问|几[时点号耐多](?![都也])|有冇|(?<![一有早快晚多少好差])点(?:计|样|算|解(?!决)|办)|"
+                     r"(?<![这那])边(?:个|度|间)|可唔可以|系唔系|系咪|"
                      r"没收到|没有收到|[未冇]收到|收唔到|坏|破|不对|漏|碎|洞|少了|缺|发错|错发|弄错|搞错|寄错|起球|脏|但是|可是|不过")
 # Denied, a word says the opposite: 不是要投诉, 没让我失望.
 _NO = r"(?<![不没别])(?<!不是)(?<!不想)(?<!不会)(?<!不是要)(?<!不是想)(?<!没让我)(?<!不让我)(?<!没有让我)"
@@ -290,9 +292,10 @@ _DEVICE_FAULT = (r"(?<![不没无])(?<!没有)(?:没有?声音|没了声音|黑�
                  r"没有?信号|无信号|坏点|漏光|鼓包|杂音|电流声|进水(?![口管阀])|不灵了|发烫了|烫手|"
                  r"(?:耗电|掉电)(?:很|特别|太|好|非常)?快(?!不快)|"
                  # the shop's small appliances: a hair dryer 不出热风, a toothbrush 不震了, a juicer
-                 # 转不动, an air fryer 不热了 (not 天气不热了, nor 那我不转了: no transfer made)
-                 r"不出(?:热|冷)?风|只出冷风|(?<![我你他她们])不转了|转不动|不(?:震|振)(?:动)?了|"
-                 r"(?<!天)(?<!天气)不(?:发)?热了|加热不了|启动不了)")
+                 # 转不动; 不转了 and 不热了 only of a machine named before them (榨汁机不转了, 空气炸锅
+                 # 用了一个月不热了), not the weather (最近不热了) nor a transfer (钱先不转了)
+                 r"不出(?:热|冷)?风|只出冷风|转不动|不(?:震|振)(?:动)?了|加热不了|启动不了|"
+                 r"(?:机|锅|壶|扇|刷|器|煲|炉|箱|毯)[^，,。！!？?]{0,10}?不(?:转|发?热)了)")
 # The faults of other trades' goods (a shop's own categories map to no intent, so the words
 # must say it): food and fresh goods (发酸, 哈喇味, 不新鲜, 化冻了, 漏液, 螃蟹死了一半), cosmetics
 # (分层, 结块), furniture (桌子腿晃, 少了两颗螺丝, 关不上, 歪的, 塌了), network devices (掉线), pet
@@ -420,7 +423,8 @@ _SERVICE_DOWN = re.compile(r"(?:客服|热线|网站|官网|(?<![开刷看用])�
 # or a card only when it ends the noun right before 过期 (优惠码过期了, 购物卡已经过期): the goods'
 # 生产时间 or 批号码 read as expired is the goods' own.
 # A coupon, as customers often mistype it too: 优惠卷, 满200减30的卷 (卷 alone is a curl or a roll).
-_COUPON = r"券|(?:优惠|代金|消费|购物|满减|折扣|生日|会员|的|张)卷"
+# Not 卷纸, 卷饼, 卷尺, 卷发 (我买的卷纸过期了 is expired goods).
+_COUPON = r"券|(?:优惠|代金|消费|购物|满减|折扣|生日|会员|的|张)卷(?![纸饼尺发心帘筒烟])"
 _NOT_GOODS_EXPIRY = re.compile(rf"(?:{_COUPON}|活动|会员|链接|积分|红包|优惠|资格|权益|福利|额度|套餐|订阅|vip|报名|"
                                r"时效|申请|售后期|退货期|价保)[^，,。！!？?的买]{0,8}?过期|"
                                r"(?:码|卡)(?:已经?|都|也|快|要|早就?)?过期")
@@ -721,6 +725,8 @@ _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白�
                    r"(?:跟|和|同|与)[^，,。.!！?？\s]{1,6}?(?:商量|讨论|说一下|说下|问问|问一下|问下)|"
                    # or wait for the call or news promised: 好，我等电话, 好的 我等你们消息
                    rf"{_AWAIT_US})")
+# What, after a plan's words, says something went wrong: 没/不 (一直没发货, 不出热风了), 失败, 错, 只收到.
+_NOT_DONE = re.compile(r"没|沒|不|未|失败|失敗|错|錯|只|一直")
 
 
 # What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
@@ -795,10 +801,17 @@ def attachment_only(message: str) -> bool:
     return bool(_ATTACHMENT.search(text)) and not _FILLER.sub("", _LOOK_HERE.sub("", _ATTACHMENT.sub(" ", text)))
 
 
+def _plan(text: str) -> bool:
+    """An acknowledgement and what the customer will do or did, with nothing gone wrong after
+    it: "好的 我付款了 一直没发货" and "嗯 我买了个吹风机 不出热风了" report a problem, not a plan."""
+    found = _PLAN.match(text)
+    return bool(found) and not _NOT_DONE.search(text, found.end())
+
+
 def plans(message: str) -> bool:
     """True for an acknowledgement and what the customer will do ("好的，那我先拍照"): the
     talk goes on, no rating is asked for yet."""
-    return bool(_PLAN.match(_read(message).text))
+    return _plan(_read(message).text)
 
 
 def sorry_for_tone(message: str) -> bool:
@@ -811,7 +824,7 @@ def awaits_us(message: str) -> bool:
     """True for a plan to wait for the call or news the shop promised ("好，我等电话"): the
     case stays open on our side, no goodbye."""
     text = _read(message).text
-    return bool(_PLAN.match(text)) and bool(re.search(_AWAIT_US, text))
+    return _plan(text) and bool(re.search(_AWAIT_US, text))
 
 
 def never_again(message: str) -> bool:
@@ -904,7 +917,7 @@ def _is_thanks(text: str) -> bool:
     if _RESIGNED.search(ack):
         ack = _RESIGNED.sub(" ", ack).replace("那", " ")
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
-        or bool(_PLAN.match(text))
+        or _plan(text)
 
 
 # What a customer types to open a chat without saying anything yet.

@@ -1460,3 +1460,34 @@ def test_agreeing_and_giving_up_is_a_goodbye(message):
 @pytest.mark.parametrize("message", ["那算了", "算了 不买了", "好吧 算了 还是退了吧"])
 def test_giving_up_without_an_acknowledgement_or_with_more_is_no_goodbye(message):
     assert understand(message, "售前").intent != "thanks", message
+
+
+@pytest.mark.parametrize("message", ["嗯 我买了个吹风机 不出热风了", "好的 我付款了 一直没发货", "好 我付款了 显示支付失败",
+                                     "好的 我下单了 到现在都没发货", "行 我买了三天了 一直不发货", "好的 我下单的地址写错了",
+                                     "好 我买了两件 只收到一件", "好的 我已经付款了 一直没发货"])
+def test_an_acknowledgement_then_a_problem_is_no_plan(message):
+    """"好的 我付款了 一直没发货" starts as a plan does (好的 + 我 + 付款) but reports a problem:
+    it was read as thanks and drafted 不用客气哦…祝您购物愉快！"""
+    from kefu.suggest.understand import plans
+
+    assert not plans(message) and understand(message, "售后").intent != "thanks", message
+
+
+@pytest.mark.parametrize("message", ["算了，不想问了", "不想问了", "好的 谢谢 那边处理就行", "谢谢你们 早点解决就好",
+                                     "好的谢谢 我明天几点都在家", "谢谢 有点样子了"])
+def test_question_words_inside_other_words_ask_nothing(message):
+    """想问 in 不想问了, 几点 in 几点都在家, 点样 in 有点样子, 点解 in 早点解决 and 边处 in 这边处理
+    are no questions: these thank or give up."""
+    assert understand(message, "售前").intent == "thanks", message
+
+
+@pytest.mark.parametrize("message", ["最近不热了，还能买短袖吗", "晚上不热了", "那就不转了", "钱先不转了"])
+def test_not_hot_or_not_turning_of_no_machine_is_no_fault(message):
+    from kefu.suggest.understand import reports_problem
+
+    assert not reports_problem(message), message
+
+
+@pytest.mark.parametrize("message", ["我买的卷纸过期了", "收到的卷饼已经过期了"])
+def test_a_roll_or_a_wrap_that_expired_is_the_goods(message):
+    assert understand(message, "售后").intent == "aftersale", message
