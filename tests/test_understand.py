@@ -1491,3 +1491,17 @@ def test_not_hot_or_not_turning_of_no_machine_is_no_fault(message):
 @pytest.mark.parametrize("message", ["我买的卷纸过期了", "收到的卷饼已经过期了"])
 def test_a_roll_or_a_wrap_that_expired_is_the_goods(message):
     assert understand(message, "售后").intent == "aftersale", message
+
+
+@pytest.mark.parametrize("message", ["再不处理我就找平台", "你们再不给我退款我就打12315", "再不发货我就给差评",
+                                     "再不回复的话我就投诉"])
+def test_a_threat_of_escalation_is_angry(message):
+    """"再不处理我就找平台" threatens the platform: it was read calm, so no apology line went
+    before the answer and the urgency stayed normal."""
+    u = understand(message, "投诉")
+    assert (u.sentiment, u.urgency) == ("angry", "high"), message
+
+
+@pytest.mark.parametrize("message", ["再不处理只能投诉了，拜托快点", "我再不买就没了", "再不发货我就不要了"])
+def test_a_threat_with_a_plea_or_no_threat_is_not_angry(message):
+    assert understand(message, "售前").sentiment != "angry", message
