@@ -2445,7 +2445,13 @@ def row_id(ws, text: str) -> int:
 
 
 def flash(html: str) -> str:
-    return re.search(r'<div class="flash">(.*?)</div>', html, re.S).group(1)
+    """The messages flashed on the page: what was done and what was refused."""
+    return "".join(re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', html, re.S))
+
+
+def refused(html: str) -> str:
+    """The flashed refusals: the red box screen readers announce (role=alert)."""
+    return "".join(re.findall(r'<div class="flash flash-error" id="flash-error" role="alert">(.*?)</div>', html, re.S))
 
 
 def test_learning_pages_are_for_editors_only(app, ws):
@@ -2679,6 +2685,24 @@ def test_refused_decisions_are_flashed_and_change_nothing(editor, ws):
     html = editor.post(f"/console/learn/{rid}/approve", status=200).text
     assert "没有完成：条目 ship 是已归档状态，不是已发布" in flash(html)
     assert learned(ws) == {"运费贵不贵": ("ship", "candidate")}
+
+
+def test_a_refusal_is_flashed_red_as_an_alert_and_a_done_decision_is_not(editor, ws):
+    """A refused move (没有移动：…) was flashed in the same pale yellow box as 已批准, easy
+    to read past as done; it is now red and announced (role=alert), and only refusals are."""
+    learn(ws, ("运费贵不贵", "accept", "ship", "a1"))
+    rid = row_id(ws, "运费贵不贵")
+    editor.get("/console/learn")
+    html = editor.post(f"/console/learn/{rid}/move", {"to": "nope"}, status=200).text
+    assert "没有移动" in refused(html)
+    html = editor.post(f"/console/learn/{rid}/approve", status=200).text
+    assert "已批准「运费贵不贵」" in flash(html) and not refused(html) and 'role="alert"' not in html
+    html = editor.post("/console/learn/trust", {"min_agents": "0"}, status=200).text
+    assert "没有修改" in refused(html)
+    html = editor.post("/console/huashu/0/delete", {"rev": "stale"}, status=200).text  # another editor saved
+    assert "没有删除" in refused(html)
+    css = editor.client.get("/static/kefu.css").text
+    assert re.search(r"\.flash\.flash-error \{[^}]*color: #cf1322", css)
 
 
 

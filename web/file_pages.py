@@ -285,7 +285,7 @@ def delete_phrase(index: int):
     with locked() as ws, _files_locked(ws):
         path = _huashu_path(ws)
         if request.form.get("rev") != _file_rev(path):
-            flash("话术文件已被他人修改，没有删除；请查看后再试。")
+            flash("话术文件已被他人修改，没有删除；请查看后再试。", "error")
             return redirect(url_for(".huashu", kind=_list_kind()))
         lines = _read_phrases(path)
         if index >= len(lines):
@@ -294,7 +294,7 @@ def delete_phrase(index: int):
         try:
             _save_phrases(ws, lines)
         except KefuError as exc:
-            flash(f"没有删除：{_phrase_error(exc, lines)}")
+            flash(f"没有删除：{_phrase_error(exc, lines)}", "error")
             return redirect(url_for(".huashu", kind=_list_kind()))
     flash(f"已删除话术 {removed.get('id', '')}")
     return redirect(url_for(".huashu", kind=_list_kind()))

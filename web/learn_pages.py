@@ -130,7 +130,7 @@ def _decide(row_id: int, verb: str):
             row = learner.store.get(row_id)
             getattr(learner, verb)(row_id, _editor())
     except KefuError as exc:
-        flash(f"没有完成：{error_zh(str(exc))}")
+        flash(f"没有完成：{error_zh(str(exc))}", "error")
         return _back()
     if verb == "reset":  # say what was undone: the same order LearnStore.reset tries
         verb = ("unmove" if row.moved_to is not None else "reset" if row.status in ("approved", "rejected")
@@ -168,7 +168,7 @@ def lift(row_id: int):
 def move(row_id: int):
     to_entry = request.form.get("to", "").strip()
     if not to_entry:
-        flash("请填写要移到的条目编号")
+        flash("请填写要移到的条目编号", "error")
         return _back()
     try:
         with locked() as ws:
@@ -178,7 +178,7 @@ def move(row_id: int):
             to_id = learner.store.get(row_id).moved_to
             to_entry = learner.store.get(to_id).entry_id  # as stored: ｄｅｌｉｖｅｒｙ typed is delivery
     except KefuError as exc:
-        flash(f"没有移动：{error_zh(str(exc))}")
+        flash(f"没有移动：{error_zh(str(exc))}", "error")
         return _back()
     flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}（现为 #{to_id}，撤销可移回）")
     return _back()
@@ -194,13 +194,13 @@ def trust():
     n = _number(request.form.get("min_agents"))
     low, high = MIN_AGENTS
     if n is None or not low <= n <= high:
-        flash(f"没有修改：客服人数应为 {low}–{high} 之间的整数")
+        flash(f"没有修改：客服人数应为 {low}–{high} 之间的整数", "error")
         return _back()
     try:
         with locked() as ws:
             ws.set_trust(TrustRule(n))
     except KefuError as exc:
-        flash(f"没有修改：{error_zh(str(exc))}")
+        flash(f"没有修改：{error_zh(str(exc))}", "error")
         return _back()
     flash(f"已修改信任规则：{n} 位不同客服采纳即启用")
     return _back()
