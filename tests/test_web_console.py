@@ -643,6 +643,21 @@ def test_saving_an_entry_outside_its_window_says_it_will_not_be_suggested(editor
     assert "已保存</p>" in html and ">未生效</span>" not in html and ">已过期</span>" not in html
 
 
+def test_saving_a_draft_whose_window_starts_later_says_when_it_becomes_active_once_published(editor, ws):
+    """A draft set up for a campaign was saved with 有效期还没开始，到时才会被推荐: no date, and
+    it will not be suggested then unless it is published. The message says when, and that
+    publishing is still to do; a published entry's message names the moment too."""
+    start = (datetime.now() + timedelta(days=30)).replace(hour=20, minute=0)
+    html = editor.post("/console/entries/new", entry_form(id="d11", question="双十一的满减怎么算", answer="满300减50。",
+                                                          status="draft", valid_from=start.date().isoformat(),
+                                                          valid_from_time="20:00"), status=200).text
+    when = start.strftime("%Y-%m-%d 20:00")
+    assert f"已新建条目 d11；有效期从 {when} 开始：这是草稿，发布后从 {when} 起才会被推荐" in html
+    form = untouched_form(html)
+    html = editor.post("/console/entries/d11", {**form, "status": "published", "valid_from_time": ""}, status=200).text
+    assert f"已保存；有效期还没开始，到时才会被推荐（从 {start.date().isoformat()} 起生效）" in html
+
+
 def test_an_answer_over_the_api_limit_is_a_field_error_not_saved(editor, ws):
     """The console took a 200,000-character answer the API would refuse (and then could
     not send back after a GET)."""

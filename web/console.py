@@ -21,7 +21,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, LONG_QUESTION, STATUSES, TAG_SEPARATORS,
                            category_key, category_names, content_hash, nearest_inside, same_as_question, split_tags,
-                           window_state)
+                           starts_at, window_state)
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, DuplicateSimilar, EmptyQuery, EntryNotFound,
                             InvalidEntry, KefuError, VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -258,15 +258,26 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
 
 
 # What a save's message adds for an entry saved outside its validity window: the page
-# said 已保存 beside 已发布, though the entry will not be suggested.
-WINDOW_NOTES = {"expired": "有效期已过，不会被推荐", "not_yet": "有效期还没开始，到时才会被推荐",
-                "unreadable": "有效期的日期无法识别，不会被推荐"}
+# said 已保存 beside 已发布, though the entry will not be suggested. One not valid yet is
+# told when it will be (`_not_yet`).
+WINDOW_NOTES = {"expired": "有效期已过，不会被推荐", "unreadable": "有效期的日期无法识别，不会被推荐"}
 
 
 def _saved(message: str, entry) -> str:
     """`message` (已保存) with why `entry` will not be suggested now, if it will not."""
-    note = WINDOW_NOTES.get(window_state(entry.valid_from, entry.valid_to))
+    state = window_state(entry.valid_from, entry.valid_to)
+    note = _not_yet(entry) if state == "not_yet" else WINDOW_NOTES.get(state)
     return f"{message}；{note}" if note and entry.status != "archived" else message
+
+
+def _not_yet(entry) -> str:
+    """When an entry whose window starts later becomes active. A draft does not by itself:
+    said as 到时才会被推荐, a draft set up ahead of a campaign read as if it would go live then."""
+    start = starts_at(entry.valid_from)
+    when = start.strftime("%Y-%m-%d" if len(entry.valid_from) == 10 else "%Y-%m-%d %H:%M")
+    if entry.status == "draft":
+        return f"有效期从 {when} 开始：这是草稿，发布后从 {when} 起才会被推荐"
+    return f"有效期还没开始，到时才会被推荐（从 {when} 起生效）"
 
 
 def _zone() -> str:
