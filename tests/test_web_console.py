@@ -896,6 +896,28 @@ def test_an_archive_click_on_a_stale_page_does_not_archive_a_newer_edit(editor, 
     assert "已归档条目 ship" in html and ws.kb().store.get("ship").status == "archived"
 
 
+def test_a_refused_archive_shows_the_entry_as_stored_with_nothing_unsaved(editor, ws):
+    """An entry whose stored window ends before it starts (written by hand or an older
+    tool) could not be archived: the click gave a bare error page in English (field
+    'valid_to': is before valid_from). It shows the entry's page, the field marked and
+    what to do; that form, like the one after an archive refused as stale, holds the
+    entry as stored, not typed text, so leaving it must not ask about unsaved changes."""
+    ws.kb().store.db.execute("update entries set valid_from = '2026-05-01', valid_to = '2026-04-01' where id = 'ship'")
+    ws.kb().store.db.commit()
+    html = editor.get("/console/entries/ship")
+    shown = re.search(r'class="inline archive-form"[^>]*>.*?name="version" value="(\d+)"', html, re.S).group(1)
+    html = editor.post("/console/entries/ship/archive", {"version": shown}, status=400).text
+    assert "没有归档：条目保存的内容不符合规则" in html and 'id="err-valid_to"' in html and "不能早于生效日期" in html
+    assert "is before" not in html and ws.kb().store.get("ship").status == "published"
+    assert 'id="entry-form"' in html and "data-unsaved" not in html
+    ws.kb().update("password", {"answer": "点登录页的忘记密码。"}, author="other")  # while the page was open
+    html = editor.post("/console/entries/password/archive", {"version": "1"}, status=409).text
+    assert "没有归档" in html and "data-unsaved" not in html
+    # a refused save holds what was typed: leaving it still asks
+    html = editor.post("/console/entries/password", entry_form(question="", answer="a", version="2"), status=400).text
+    assert "data-unsaved" in html
+
+
 def test_saving_an_entry_a_restore_took_away_keeps_what_was_typed(editor, ws, tmp_path):
     """`kefu restore` of a backup older than the entry, while its form was open: the save
     answered a bare 404 page (没有编号为 late 的条目), and the editor's text was gone."""

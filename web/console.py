@@ -235,10 +235,13 @@ def _entry_data(values: dict) -> dict:
 
 
 def _render_form(values: dict, entry=None, errors: dict | None = None, status: int = 200,
-                 trial=None, version: str | None = None, changed_since: list[dict] | None = None):
+                 trial=None, version: str | None = None, changed_since: list[dict] | None = None,
+                 unsaved: bool | None = None):
     """The entry form; `version`: the version the edit was made on (default: the entry's),
     with its content hash (`base`, kept from the form posted); `changed_since`: what others
-    changed after that version (`field_diff` rows)."""
+    changed after that version (`field_diff` rows). `unsaved`: the form holds what the
+    editor typed and was not saved, so leaving the page asks first (default: with errors,
+    a refused save; a refused archive shows the entry as stored, nothing typed to lose)."""
     base = request.form.get("base", "") if version is not None else entry.content_hash() if entry else ""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
@@ -254,7 +257,8 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
                            window=window_state(entry.valid_from, entry.valid_to) if entry else None,
                            categories=categories, known_tags=tags, statuses=STATUSES, zone=_zone(),
                            trial=trial, version=version or (entry.version if entry else None), base=base,
-                           flags=flags, changed_since=changed_since), status
+                           flags=flags, changed_since=changed_since,
+                           unsaved=bool(errors) if unsaved is None else unsaved), status
 
 
 # What a save's message adds for an entry saved outside its validity window: the page
@@ -444,8 +448,13 @@ def archive_entry(entry_id: str):
             ws.kb().archive(entry_id, author=author(), expected_version=expected,
                             expected_hash=request.form.get("base") or None)
     except VersionConflict as exc:
-        return _render_form(_values_of(exc.current), entry=exc.current, status=409, errors={
+        return _render_form(_values_of(exc.current), entry=exc.current, status=409, unsaved=False, errors={
             "": f"此条目已被他人修改（现为第 {exc.current.version} 版），没有归档；请查看下面的最新内容后再决定。"})
+    except InvalidEntry as exc:  # stored content a rule refuses (a window ending before it starts, set by hand)
+        with locked() as ws:
+            entry = ws.kb().store.get(entry_id)
+        return _render_form(_values_of(entry), entry=entry, status=400, unsaved=False, errors={
+            **_error_of(exc), "": "没有归档：条目保存的内容不符合规则，请先改正下面标出的字段并保存，再归档。"})
     flash(f"已归档条目 {entry_id}（可在历史中恢复）")
     return redirect(url_for(".edit_entry", entry_id=entry_id))
 
