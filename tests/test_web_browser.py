@@ -253,6 +253,49 @@ def test_leaving_an_entry_form_with_unsaved_changes_asks_first(servers, browser)
         ctx.close()
 
 
+def test_a_field_error_is_scrolled_into_view_and_focused(servers, new_page, shots):
+    """A refused save marked its field far down the form (有效期, below a short window):
+    the page opened at its top, on a red card, and the editor had to look for the field.
+    It is brought into view and focused."""
+    page = new_page(width=1000, height=420)
+    login(page, servers.url, "editor")
+    page.goto(f"{servers.url}/console/entries/new")
+    page.fill("#f-question", "春节期间发货吗")
+    page.fill("#f-answer", "春节期间暂停发货。")
+    page.fill("#f-valid_from", "2030-02-10")
+    page.fill("#f-valid_to", "2030-02-01")  # before it starts
+    page.click("#entry-form button[type=submit]")
+    page.wait_for_selector("#err-valid_to")
+    assert page.evaluate("document.activeElement.id") == "f-valid_to"
+    box = page.locator("#f-valid_to").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 420, box
+    page.screenshot(path=str(shots / "console-field-error.png"))
+
+
+def test_leaving_an_entry_page_after_a_refused_archive_does_not_ask(servers, browser):
+    """An archive refused (the entry changed meanwhile) shows the entry as stored, and
+    the browser asked about unsaved changes when the editor then left it: nothing had
+    been typed."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    asked = []
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(10_000)
+        page.on("dialog", lambda d: (asked.append(d.type), d.accept()))
+        login(page, servers.url, "editor")
+        page.goto(f"{servers.url}/console/entries/invoice")
+        with servers.app.extensions["kefu_lock"]:  # another editor saves while the page is open
+            servers.ws.kb().update("invoice", {"tags": ["发票", "开票"]}, author="other")
+        page.click(".archive-form button[type=submit]")
+        page.wait_for_selector("text=没有归档")
+        assert asked == ["confirm"]  # the archive button's own question
+        page.click("text=返回列表")
+        page.wait_for_url(f"{servers.url}/console/")
+        assert asked == ["confirm"]
+    finally:
+        ctx.close()
+
+
 def test_the_console_fits_a_narrow_window(servers, new_page, shots):
     """At 400 px a wide table scrolls in its own box: the page itself, with the menu and
     the filters, never runs past the window's right edge, and a tag stays on one line."""

@@ -3652,6 +3652,26 @@ def test_a_similar_question_that_is_another_entrys_question_is_refused_naming_it
     assert "能開發票嗎？" not in ws.kb().store.get("return").similar
 
 
+def test_a_field_error_marks_its_field_for_the_page_to_focus(editor, admin, ws):
+    """Only the question, answer and validity fields were marked invalid: an error about
+    a similar question, the id, the tags or a setting left its field unmarked, for the
+    eye and for console.js, which brings the first marked field into view and focuses it."""
+    form = untouched_form(editor.get("/console/entries/return"))
+    html = editor.post("/console/entries/return", {**form, "similar": form["similar"] + ["能開發票嗎？"]},
+                       status=400).text
+    marked = re.findall(r'<input name="similar" value="([^"]*)"[^>]*aria-invalid="true" aria-describedby="err-similar"',
+                        html)
+    assert marked == ["能開發票嗎？"]
+    html = editor.post("/console/entries/new", entry_form(id="ship", question="寄回地址在哪", answer="答。"),
+                       status=400).text
+    assert re.search(r'id="f-id"[^>]*aria-invalid="true" aria-describedby="err-id"', html)
+    html = admin.post("/console/settings", {"traditional": "s2twp", "retention_days": "0", "min_agents": "2",
+                                             "allowed_origins": ""}, status=400).text
+    assert re.findall(r'id="(s-[\w-]+)"[^>]*aria-invalid="true"', html) == ["s-retention"]
+    js = editor.client.get("/static/console.js").text
+    assert 'querySelector("main [aria-invalid=true]")' in js and "scrollIntoView" in js and ".focus(" in js
+
+
 def test_a_similar_question_an_expired_entry_holds_is_refused_saying_it_is_expired(editor, ws):
     """The form said the phrasing was entry ship's, not that ship had expired: the editor,
     who took it for gone, could not tell why, nor that renewing it was the way."""

@@ -253,12 +253,15 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
                  for f in ws.safety().check(answer)]
     if values["category"] and values["category"] not in categories:
         categories.append(values["category"])
+    # The similar question an error is about (it quotes it), else the first, to mark and focus.
+    similar_error = next((i for i, s in enumerate(values["similar"]) if f"「{s.strip()}」" in (errors or {}).get(
+        "similar", "")), 0)
     return render_template("console/entry_form.html", values=values, entry=entry, errors=errors or {},
                            window=window_state(entry.valid_from, entry.valid_to) if entry else None,
                            categories=categories, known_tags=tags, statuses=STATUSES, zone=_zone(),
                            trial=trial, version=version or (entry.version if entry else None), base=base,
                            flags=flags, changed_since=changed_since,
-                           unsaved=bool(errors) if unsaved is None else unsaved), status
+                           unsaved=bool(errors) if unsaved is None else unsaved, similar_error=similar_error), status
 
 
 # What a save's message adds for an entry saved outside its validity window: the page

@@ -64,6 +64,14 @@
     });
   });
 
+  // A refused save marks the fields at fault (aria-invalid), maybe far down a long form
+  // or the queue, below the window: the first is brought into view and focused, to fix.
+  var invalid = document.querySelector("main [aria-invalid=true]");
+  if (invalid) {
+    invalid.scrollIntoView({ block: "center" });
+    invalid.focus({ preventScroll: true });
+  }
+
   document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
