@@ -2744,6 +2744,35 @@ def test_a_refusal_is_flashed_red_as_an_alert_and_a_done_decision_is_not(editor,
 
 
 
+def test_a_refused_move_keeps_the_id_typed_in_its_open_form_and_echoes_nothing_else(editor, ws):
+    """A mistyped target id (deliverry) was refused, and the queue came back with the move
+    form closed and empty: the editor opened it and typed the id again whole. The row's
+    form is open with the id as typed, marked for correction; nothing else the form
+    posted (its hidden fields, the token) comes back into the page or its address. The
+    field is labelled for what it asks: 移到的条目."""
+    learn(ws, ("几天能到", "accept", "ship", "a1"), ("运费贵不贵", "accept", "ship", "a1"))
+    rid, other = row_id(ws, "几天能到"), row_id(ws, "运费贵不贵")
+    html = editor.get("/console/learn")
+    assert re.search(rf'<label for="move-{rid}">移到的条目</label>\s*<input id="move-{rid}" name="to"', html)
+    resp = editor.post(f"/console/learn/{rid}/move", {"to": "deliverry", "status": XSS, "page": "2<b>"}, follow=False)
+    assert resp.status_code == 302 and resp.location.endswith("/console/learn?status=candidate")  # the tab known
+    html = editor.get(resp.location)
+    assert "没有移动" in refused(html) and "deliverry" in refused(html)
+    row = re.search(rf'<tr id="learned-{rid}">(.*?)</tr>', html, re.S).group(1)
+    assert '<details class="move" open>' in row
+    assert re.search(r'name="to"[^>]*value="deliverry" aria-invalid="true" aria-describedby="flash-error"', row)
+    assert XSS not in html and "&lt;script" not in html and "2&lt;b&gt;" not in html and "2<b>" not in html
+    other_row = re.search(rf'<tr id="learned-{other}">(.*?)</tr>', html, re.S).group(1)
+    assert "<details class=\"move\" >" in other_row and "deliverry" not in other_row
+    html = editor.get("/console/learn")  # shown once
+    assert "deliverry" not in html and "<details class=\"move\" open>" not in html
+    resp = editor.post(f"/console/learn/{rid}/move", {"to": "x" * 5000}, follow=False)
+    html = editor.get(resp.location)
+    assert 'value="' + "x" * 64 + '"' in html and "x" * 65 not in html and "最长 64 个字符，填写的有 5000 个" in html
+    editor.post(f"/console/learn/{rid}/move", {"to": "delivery"}, status=200)
+    assert ws.learner().store.get(ws.learner().store.get(rid).moved_to).entry_id == "delivery"
+
+
 def test_the_queue_names_an_agent_a_replayed_line_left_out_as_unnamed(editor, ws):
     """`kefu learn replay` of lines without "agent" credits nobody: the queue listed that
     agent as ?, beside the names (采纳：1 人 a1、?), which no editor can read."""

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from kefu.kb.errors import KefuError
 from kefu.kb.learned import MIN_AGENTS, UNNAMED, count_agents
@@ -40,6 +40,7 @@ DECISIONS = {"approve": "已批准「{text}」：已加入条目 {entry} 的相�
 # request lines (gunicorn: 4094 bytes; each Chinese character is 9 once encoded).
 PREFILL_MAX_URL = 2500
 PREFILL_MAX_TEXT = 100  # characters of a message worth offering as a similar question
+MAX_TYPED_ID = 64  # characters of an entry id (kb.entry), kept of a move's target after a refusal
 
 
 @bp.context_processor
@@ -110,9 +111,11 @@ def queue():
         entries = ws.kb().store.get_many({r.entry_id for r in rows})
         counts = {t: len(lists[t]) for t in TABS}
         rule = store.rule
+    moving = session.pop("move_typed", None)  # a refused move's (`_move_refused`), shown once
     return render_template("console/learn.html", rows=rows, entries=entries, tab=tab, tabs=TABS, counts=counts,
                            rule=rule, page=page, more=len(found) > page * PAGE_SIZE, count_agents=count_agents,
-                           agent_names=_agent_names)
+                           agent_names=_agent_names, moving=moving if isinstance(moving, dict) else None,
+                           max_id=MAX_TYPED_ID)
 
 
 def _back():
@@ -168,8 +171,9 @@ def lift(row_id: int):
 def move(row_id: int):
     to_entry = request.form.get("to", "").strip()
     if not to_entry:
-        flash("请填写要移到的条目编号", "error")
-        return _back()
+        return _move_refused(row_id, to_entry, "请填写要移到的条目编号")
+    if len(to_entry) > MAX_TYPED_ID:  # no id; quoted whole, the refusal overflowed the session cookie
+        return _move_refused(row_id, to_entry, f"没有移动：条目编号最长 {MAX_TYPED_ID} 个字符，填写的有 {len(to_entry)} 个")
     try:
         with locked() as ws:
             learner = ws.learner()
@@ -178,9 +182,17 @@ def move(row_id: int):
             to_id = learner.store.get(row_id).moved_to
             to_entry = learner.store.get(to_id).entry_id  # as stored: ｄｅｌｉｖｅｒｙ typed is delivery
     except KefuError as exc:
-        flash(f"没有移动：{error_zh(str(exc))}", "error")
-        return _back()
+        return _move_refused(row_id, to_entry, f"没有移动：{error_zh(str(exc))}")
     flash(f"已把「{row.text}」从条目 {row.entry_id} 移到 {to_entry}（现为 #{to_id}，撤销可移回）")
+    return _back()
+
+
+def _move_refused(row_id: int, typed: str, message: str):
+    """Back to the queue with the refusal, the row's move form open and the id typed in
+    it: a mistyped id was cleared, to type again whole. Only that id is kept (in the
+    session, cut to a length no id has), none of the form's other fields."""
+    flash(message, "error")
+    session["move_typed"] = {"row": row_id, "to": typed[:MAX_TYPED_ID]}
     return _back()
 
 
