@@ -1311,6 +1311,21 @@ def test_huashu_edit_add_delete(editor, ws):
 
 
 
+def test_a_huashu_lines_delete_asks_naming_the_line(editor, ws):
+    """删除这条话术？ named no line: in a list of near-alike lines, a click one row off
+    was confirmed unseen. The question names the line's id and its text (a long one cut)."""
+    html = editor.get("/console/huashu")
+    first = ws.phrases().phrases[0]
+    asks = re.findall(r'data-confirm="([^"]*)"', html)
+    assert asks[0] == f"删除话术 {first.id}「{first.text[:40]}」？删除后草稿不再使用它。".replace("'", "&#39;")
+    long = "亲，" + "非常抱歉给您带来不便，" * 10
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/new")).group(1)
+    editor.post("/console/huashu/save", {"rev": rev, "id": "h900", "kind": "closing", "stage": "告别", "tone": "any",
+                                         "script": "simplified", "text": long}, status=200)
+    ask = re.findall(r'data-confirm="([^"]*)"', editor.get("/console/huashu"))[-1]
+    assert ask.startswith(f"删除话术 h900「{long[:39]}…」") and len(ask) < 70
+
+
 def test_a_huashu_line_opened_from_a_filtered_list_goes_back_to_that_list(editor, ws):
     """An editor going through the closing lines (类型: 结束语) was sent to all the
     library's lines after each save or delete, to pick the kind again for the next one."""
