@@ -883,6 +883,18 @@ def test_archive_removes_entry_from_search(editor, ws):
     assert "归档" in editor.get("/console/entries/password/history")
 
 
+def test_an_archived_entrys_page_says_how_to_restore_it(editor, ws):
+    """An archived entry's page showed the badge 已归档 and the form, nothing more: the
+    archive button gone, an editor looking for how to bring it back found no word of it."""
+    assert "archived-note" not in editor.get("/console/entries/password")
+    html = editor.post("/console/entries/password/archive", status=200).text
+    note = re.search(r'<p class="card archived-note">(.*?)</p>', html, re.S).group(1)
+    assert "把下面的「状态」改为「已发布」" in note and 'href="/console/entries/password/history">历史版本</a>' in note
+    form = untouched_form(html)
+    html = editor.post("/console/entries/password", {**form, "status": "published"}, status=200).text
+    assert "已保存" in html and "archived-note" not in html and ws.kb().store.get("password").status == "published"
+
+
 def test_an_archive_click_on_a_stale_page_does_not_archive_a_newer_edit(editor, ws):
     """The edit form and revert refuse to act over another editor's later change; the
     archive button on the same page archived it unseen."""
