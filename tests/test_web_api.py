@@ -7,6 +7,7 @@ import functools
 import io
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from fakes import FakeEmbedder
@@ -156,6 +157,20 @@ def test_token_auth_needs_no_csrf_and_respects_the_token_role(app, ws):
     assert r.status_code == 201 and r.get_json()["author"] == "token:sync"
     r = client.get("/api/entries", headers={"Authorization": "Bearer kefu_not-a-token"})
     assert r.status_code == 401
+
+
+def test_an_agent_reads_entries_as_the_readme_says_and_writes_none(app, ws):
+    """The README listed GET /api/entries among the editors' calls; an agent's token reads
+    them (a help desk looks an entry up), and the README now says so."""
+    agent = {"Authorization": f"Bearer {ws.users().add_token('bot', 'agent')}"}
+    client = app.test_client()
+    r = client.get("/api/entries", headers=agent)
+    assert r.status_code == 200 and "ship" in [e["id"] for e in r.get_json()]
+    assert client.get("/api/entries/ship", headers=agent).get_json()["id"] == "ship"
+    assert client.put("/api/entries/ship", json={"answer": "x"}, headers=agent).status_code == 403
+    assert client.get("/api/entries/ship/history", headers=agent).status_code == 403
+    said = " ".join((Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "for the two reads, `GET /api/entries` and `GET /api/entries/<id>`, which agents may use too" in said
 
 
 def test_a_config_json_broken_while_serving_is_the_servers_error_not_the_request(app, ws, caplog):
