@@ -816,6 +816,68 @@ def test_two_workers_saving_from_one_version_at_once_do_not_both_save(editor, ws
     assert ws.kb().store.get("ship").answer == "乙的答案"
 
 
+def _link(html: str, text: str) -> str:
+    """The address of the link named `text` in `html`, as a browser follows it."""
+    return re.search(rf'<a href="([^"]+)">{text}', html).group(1).replace("&amp;", "&")
+
+
+def test_a_refused_edit_links_to_the_latest_version_which_opens_with_a_note(editor, ws):
+    """A save refused as stale said 刷新后在最新版本上重新修改: a refresh of that page posts the
+    form again, refused again. It links to the latest version instead, which opens saying
+    the entry changed since the page it came from; an entry's own link says nothing."""
+    editor.get("/console/entries/ship")
+    ws.kb().update("ship", {"answer": "乙的答案"}, author="other")
+    html = editor.post("/console/entries/ship", entry_form(question="运费怎么算", answer="甲的答案", version="1"),
+                       status=409).text
+    assert "刷新" not in html
+    latest = editor.get(_link(html, r"打开最新版本（第 2 版）"))
+    note = re.search(r'<p class="card stale-note" role="status">(.*?)</p>', latest, re.S).group(1)
+    assert "第 1 版的页面" in note and "现为第 2 版" in note and "/console/entries/ship/history" in note
+    assert 'name="version" value="2"' in latest and "乙的答案" in latest and "data-unsaved" not in latest
+    assert "stale-note" not in editor.get("/console/entries/ship") + editor.get("/console/entries/ship?version=2")
+
+
+def test_a_huashu_link_from_a_list_loaded_before_the_file_changed_opens_that_line(editor, ws):
+    """The list's 编辑 links named a line by its place: after another editor added or
+    deleted a line above it, the link opened another line, saved over as if it were the
+    one chosen. The link names the line, which opens where it now is, with a note."""
+    html = editor.get("/console/huashu")
+    phrases = ws.phrases().phrases
+    third = _link(html, "编辑").replace("/0?", "/2?")
+    third = re.sub(r"id=[^&]+", f"id={phrases[2].id}", third)
+    assert editor.get(third).count("stale-note") == 0  # the file as listed: no note
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    editor.post("/console/huashu/0/delete", {"rev": rev}, status=200)  # another editor, say
+    form = editor.get(third)
+    assert f'name="id" value="{phrases[2].id}"' in form and 'name="index" value="1"' in form
+    assert "话术文件在你打开上一页之后被修改过：下面是这条话术的最新内容" in form
+    gone = re.sub(r"id=[^&]+", f"id={phrases[0].id}", third)
+    assert "已不在话术库中" in editor.get(gone, status=404)
+
+
+def test_a_refused_word_list_or_settings_save_links_to_the_latest_which_opens_with_a_note(editor, admin, ws):
+    """词表 / 设置已被他人修改 … 刷新页面后再改: a refresh posts the old form again. Each links
+    to the latest, which says it changed since the page the link came from."""
+    html = editor.get("/console/words")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    (ws.home / "safe_phrases.txt").write_text("第一时间\n", encoding="utf-8")  # another editor saved
+    html = editor.post("/console/words", {"rev": rev, "words": "保证 承诺类\n", "safe": ""}, status=409).text
+    assert "刷新" not in html
+    latest = editor.get(_link(html, "打开最新词表"))
+    assert "词表在你打开上一页之后被修改过：下面是最新内容" in latest and "第一时间" in latest
+    assert "stale-note" not in editor.get("/console/words")
+
+    html = admin.get("/console/settings")
+    rev = re.search(r'name="rev" value="(\w+)"', html).group(1)
+    ws.update_config(lambda c: {**c, "retention_days": 30})
+    html = admin.post("/console/settings", {"rev": rev, "traditional": "s2hk", "retention_days": "90",
+                                             "min_agents": "2", "allowed_origins": ""}, status=409).text
+    assert "刷新" not in html
+    latest = admin.get(_link(html, "打开最新设置"))
+    assert "设置在你打开上一页之后被修改过：下面是最新内容" in latest and 'value="30"' in latest
+    assert "stale-note" not in admin.get("/console/settings")
+
+
 def test_a_save_after_someone_archived_the_entry_does_not_bring_it_back(editor, ws):
     """The 409 page put the new version in its form, so the next click un-archived the entry."""
     editor.get("/console/entries/ship")
@@ -1342,8 +1404,8 @@ def test_a_huashu_line_opened_from_a_filtered_list_goes_back_to_that_list(editor
     """An editor going through the closing lines (类型: 结束语) was sent to all the
     library's lines after each save or delete, to pick the kind again for the next one."""
     html = editor.get("/console/huashu?kind=closing")
-    edit, index = re.search(r'href="(/console/huashu/(\d+)\?kind=closing)"', html).groups()
-    form = editor.get(edit)
+    edit, index = re.search(r'href="(/console/huashu/(\d+)\?kind=closing&amp;id=\w+&amp;rev=\w+)"', html).groups()
+    form = editor.get(edit.replace("&amp;", "&"))
     assert 'name="list_kind" value="closing"' in form and 'href="/console/huashu?kind=closing">返回列表' in form
     fields = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1) for name in ("rev", "id", "stage")}
     resp = editor.post("/console/huashu/save", {**fields, "index": index, "list_kind": "closing", "kind": "closing",

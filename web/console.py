@@ -236,12 +236,14 @@ def _entry_data(values: dict) -> dict:
 
 def _render_form(values: dict, entry=None, errors: dict | None = None, status: int = 200,
                  trial=None, version: str | None = None, changed_since: list[dict] | None = None,
-                 unsaved: bool | None = None):
+                 unsaved: bool | None = None, stale: bool = False, opened: int | None = None):
     """The entry form; `version`: the version the edit was made on (default: the entry's),
     with its content hash (`base`, kept from the form posted); `changed_since`: what others
     changed after that version (`field_diff` rows). `unsaved`: the form holds what the
     editor typed and was not saved, so leaving the page asks first (default: with errors,
-    a refused save; a refused archive shows the entry as stored, nothing typed to lose)."""
+    a refused save; a refused archive shows the entry as stored, nothing typed to lose).
+    `stale`: the edit was made on an older version (offer a link to the latest);
+    `opened`: the version a link was made on (the page says the entry has changed since)."""
     base = request.form.get("base", "") if version is not None else entry.content_hash() if entry else ""
     with locked() as ws:
         categories, tags = _choices(ws.kb().store)
@@ -261,7 +263,8 @@ def _render_form(values: dict, entry=None, errors: dict | None = None, status: i
                            categories=categories, known_tags=tags, statuses=STATUSES, zone=_zone(),
                            trial=trial, version=version or (entry.version if entry else None), base=base,
                            flags=flags, changed_since=changed_since,
-                           unsaved=bool(errors) if unsaved is None else unsaved, similar_error=similar_error), status
+                           unsaved=bool(errors) if unsaved is None else unsaved, similar_error=similar_error,
+                           stale=stale, opened=opened), status
 
 
 # What a save's message adds for an entry saved outside its validity window: the page
@@ -359,7 +362,9 @@ def edit_entry(entry_id: str):
         entry = ws.kb().store.get(entry_id)
     message = request.args.get("q", "")
     trial = _trial_on_entry(entry, message) if message else None
-    return _render_form(_values_of(entry), entry=entry, trial=trial)
+    # `version`: a link from a page of an older version (a refused save's 打开最新版本)
+    return _render_form(_values_of(entry), entry=entry, trial=trial,
+                        opened=whole_number(request.args.get("version", "")))
 
 
 def _save_entry(entry_id: str):
@@ -414,8 +419,11 @@ def _conflict_form(values: dict, current, version: str):
         base = None  # that version number now names other content (a restore took the entry back)
     since = field_diff(base, current.content()) if base is not None else None
     errors = {"": f"此条目已被他人修改（现为第 {current.version} 版），你的改动没有保存；"
-                  + ("请对照下面的改动，刷新后在最新版本上重新修改。" if since is not None else "请先查看历史或刷新后再改。")}
-    return _render_form(values, entry=current, errors=errors, status=409, version=version, changed_since=since)
+                  + ("请对照下面的改动，在最新版本上重新修改（先复制你的改动）。" if since is not None
+                     else "请先查看历史，在最新版本上重新修改（先复制你的改动）。")}
+    # A refresh of this page posts the form again, refused again: a link opens the latest.
+    return _render_form(values, entry=current, errors=errors, status=409, version=version, changed_since=since,
+                        stale=True)
 
 
 def _entry_form_again(message: str):

@@ -204,12 +204,13 @@ def _list_kind() -> str | None:
     return kind if kind in KINDS else None
 
 
-def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200):
+def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200,
+                 note: str | None = None):
     from kefu.suggest.phrases import KINDS
 
     return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
                            kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES, list_kind=_list_kind(),
-                           flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase)), status
+                           flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase), note=note), status
 
 
 @bp.get("/huashu/new")
@@ -229,10 +230,21 @@ def edit_phrase(index: int):
     with locked() as ws:
         path = _huashu_path(ws)
         lines, rev = _read_phrases(path), _file_rev(path)
+    # The list's links name the line (`id`) and the file as listed (`rev`): from a list
+    # loaded before the file changed, a line's place may hold another line now.
+    wanted, seen, note = request.args.get("id"), request.args.get("rev"), None
+    if seen and seen != rev:
+        note = "话术文件在你打开上一页之后被修改过：下面是这条话术的最新内容。"
+        if wanted is not None and (index >= len(lines) or str(lines[index].get("id", "")) != wanted):
+            places = [i for i, d in enumerate(lines) if str(d.get("id", "")) == wanted]
+            if len(places) != 1:
+                abort(404, f"话术 {wanted} 已不在话术库中（话术文件在你打开上一页之后被修改过）" if not places
+                      else f"话术库中有 {len(places)} 条编号为 {wanted} 的话术，请回到列表选择")
+            index = places[0]
     if index >= len(lines):
         abort(404, "没有这条话术")
     phrase = {name: str(lines[index].get(name, "")) for name in PHRASE_FIELDS}
-    return _phrase_form(phrase, index, rev)
+    return _phrase_form(phrase, index, rev, note=note)
 
 
 @bp.post("/huashu/save")
@@ -368,8 +380,10 @@ def words():
             texts = {k: request.form[k] for k in texts}
             if request.form.get("rev") != rev:
                 # Both lists are saved at once: saving over another editor's change to
-                # either would silently undo it. The typed text stays, to copy.
-                error, status, rev = "词表已被他人修改；请复制你的改动，刷新页面后再改。", 409, request.form.get("rev", "")
+                # either would silently undo it. The typed text stays, to copy; a refresh
+                # would post it again, refused again: the page links to the latest.
+                error, status, rev = "词表已被他人修改，你的改动没有保存；请复制你的改动，打开最新词表后再改。", 409, \
+                    request.form.get("rev", "")
             elif error := _save_words(ws, texts):
                 status = 400
             else:
@@ -378,8 +392,10 @@ def words():
                 return redirect(url_for(".words"))
     counts = {k: sum(1 for line in v.splitlines() if line.strip() and not line.lstrip().startswith("#"))
               for k, v in texts.items()}
+    # A link from a page of the lists before they changed (the refusal's 打开最新词表)
+    stale = request.method == "GET" and request.args.get("rev") not in (None, rev)
     return render_template("console/words.html", texts=texts, counts=counts, error=error, rev=rev,
-                           reasons=REASONS), status
+                           reasons=REASONS, conflict=status == 409, stale=stale), status
 
 
 # -- import --------------------------------------------------------------------------------

@@ -45,11 +45,13 @@ def _rev(values: dict) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _page(values: dict, rev: str, errors: dict | None = None, status: int = 200):
+def _page(values: dict, rev: str, errors: dict | None = None, status: int = 200, stale: bool = False):
+    """The form; `stale`: opened by a link from a page of settings changed since."""
     from flask import current_app
 
     return render_template("console/settings.html", values=values, rev=rev, errors=errors or {},
-                           variants=VARIANTS, fixed_origins=current_app.config["KEFU_ALLOWED_ORIGINS"]), status
+                           variants=VARIANTS, fixed_origins=current_app.config["KEFU_ALLOWED_ORIGINS"],
+                           conflict=status == 409, stale=stale), status
 
 
 def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> int | None:
@@ -68,7 +70,8 @@ def _number(values: dict, name: str, bounds: tuple[int, int], errors: dict) -> i
 def settings():
     with locked() as ws:
         values = _current(ws)
-    return _page(values, _rev(values))
+    rev = _rev(values)
+    return _page(values, rev, stale=request.args.get("rev") not in (None, rev))
 
 
 @bp.post("/settings")
@@ -117,8 +120,9 @@ def save_settings():
         try:
             ws.update_config(change)
         except _Stale:
+            # A refresh would post the form again, refused again: the page links to the latest.
             return _page(values, rev, {"": "设置已被他人修改（在另一个页面或用命令行），你的改动没有保存；"
-                                           "请记下你的改动，刷新页面后再改。"}, 409)
+                                           "请记下你的改动，打开最新设置后再改。"}, 409)
         for kb in reindex:  # outside config.json's lock: other writers need not wait for it
             kb.build_index()  # a write: an index that cannot follow is told (index_error)
     reset_assistant()
