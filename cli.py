@@ -1223,10 +1223,15 @@ def feedback(c: Context, suggestion_id, action, draft, text, agent, as_json) -> 
     The agent is --agent, else $KEFU_AUTHOR, else $USER, else cli: learning's trust rule counts
     different agents, so give each agent's feedback their own name. Learning counts one say per
     customer message, entry and side: a second agent's is logged, and a note says so."""
+    from kefu.kb.feedback import MissingFeedback
+
     if agent is not None and not agent.strip():
         raise click.BadParameter("must name the agent", param_hint="--agent")
     agent = agent.strip() if agent is not None else author()
-    logged = c.record_feedback(suggestion_id, action, draft, text, agent=agent)
+    try:
+        logged = c.record_feedback(suggestion_id, action, draft, text, agent=agent)
+    except MissingFeedback as exc:  # named as the API's field: here it is an option
+        raise KefuClickError(exc, exc.naming(f"--{exc.field}")) from None
     emit({"feedback_id": logged.id, "suggestion_id": suggestion_id, "action": action, "draft": draft,
           "agent": agent, "note": logged.note}, as_json,
          lambda d: f"recorded {d['action']} for suggestion {d['suggestion_id']} by {d['agent']}"

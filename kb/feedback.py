@@ -348,6 +348,20 @@ class BadFeedback(KefuError):
         self.field = field
 
 
+class MissingFeedback(BadFeedback):
+    """An accept or edit without the draft it used, an edit without its text. The message
+    names the field as the API has it (`draft`, `text`): `naming` puts an edge's own name
+    for it instead (the CLI's --draft)."""
+
+    def __init__(self, field: str, need: str):
+        super().__init__(field, need.format(field))
+        self.need = need  # the message with {} for the field's name
+
+    def naming(self, name: str) -> str:
+        """The message with the field called `name`."""
+        return self.need.format(name)
+
+
 class ContradictingFeedback(BadFeedback):
     """A reject of an entry that the agent already used for the same suggestion (or the
     other way round): a conflict with feedback recorded before."""
@@ -457,9 +471,10 @@ class FeedbackLog:
             raise ContradictingFeedback(f"draft {draft} answers entry {clash[0]!r}, which was already rejected for"
                                         " this suggestion: using it would record it as a right answer too")
         if action in ("accept", "edit") and draft is None:
-            raise BadFeedback("draft", f"an {action} needs the number of the draft the agent used (--draft 1-{len(drafts)})")
+            raise MissingFeedback("draft", f"an {action} needs {{}}, the number of the draft the agent used "
+                                  f"(1-{len(drafts)})")
         if action == "edit" and not (text or "").strip():
-            raise BadFeedback("text", "an edit needs the edited text (--text)")
+            raise MissingFeedback("text", "an edit needs {}, the edited text the agent sent")
         stored = mask(text) if text else None
         with writing(self.db):
             # A retried request (same suggestion, agent, action, draft and text) is the same

@@ -818,6 +818,13 @@ def test_suggest_feedback_and_lint(home, run, faq):
     assert missing.exit_code == 1 and "nope" in missing.output
     out_of_range = run("feedback", s["suggestion_id"], "accept", "--draft", "9", ok=False)
     assert out_of_range.exit_code == 1
+    # the library names the API's field; the CLI its option
+    no_draft = run("feedback", s["suggestion_id"], "accept", ok=False)
+    assert no_draft.exit_code == 1 and "an accept needs --draft, the number of the draft" in no_draft.output
+    third = json.loads(run("suggest", "发票怎么开", "--json").stdout)
+    no_text = run("feedback", third["suggestion_id"], "edit", "--draft", "1", "--json", ok=False)
+    assert json.loads(no_text.stdout)["error"]["field"] == "text"
+    assert "an edit needs --text, the edited text" in no_text.output
     lint = json.loads(run("lint", "--json").stdout)
     assert isinstance(lint, list)
     run("add", "--id", "a4", "-q", "质量怎么样", "-a", "顶级品质，放心购买。")

@@ -799,6 +799,18 @@ def test_feedback_errors_name_their_field(api):
     assert (r.status_code, r.get_json()["error"]["field"]) == (400, "q")
 
 
+def test_feedback_errors_name_the_api_fields_not_the_cli_options(api):
+    """An accept without `draft` was told to give --draft, an edit without `text` --text:
+    options of `kefu feedback`, which an integration calling the API has not."""
+    sid = api("POST", "/api/suggest", json={"message": "多久能发货？"}).get_json()["suggestion_id"]
+    accept = api("POST", "/api/feedback", json={"suggestion_id": sid, "action": "accept"}).get_json()["error"]
+    edit = api("POST", "/api/feedback", json={"suggestion_id": sid, "action": "edit", "draft": 1}).get_json()["error"]
+    assert (accept["field"], edit["field"]) == ("draft", "text")
+    assert accept["message"].startswith("an accept needs draft, the number of the draft the agent used (1-")
+    assert edit["message"] == "an edit needs text, the edited text the agent sent"
+    assert "--" not in accept["message"] + edit["message"]
+
+
 @pytest.mark.parametrize("body,field", [
     ({}, "message"), ({"message": "  "}, "message"), ({"message": 5}, "message"),
     ({"message": "包邮吗", "context": "x"}, "context"), ({"message": "包邮吗", "values": {"a": 1}}, "values"),
