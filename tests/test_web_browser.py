@@ -1689,6 +1689,21 @@ def test_an_alternative_draft_is_labelled_in_the_customers_script(servers, new_p
     page.locator(".kp-draft").last.screenshot(path=str(shots / "panel-alternative-traditional.png"))
 
 
+def test_the_match_is_shown_in_the_customers_script(servers, new_page, shots):
+    """A customer writing traditional script got drafts in it, but the 匹配条目 card (and
+    the 为什么 box) showed the stored question in simplified script: the server's
+    rendering in the customer's script is shown, as the 备选 label's is."""
+    page = new_page()
+    login(page, servers.url)
+    ask(page, "請問運費怎麼算")
+    assert page.locator(".kp-hit-question").inner_text() == to_traditional("运费怎么算") != "运费怎么算"
+    page.locator(".kp-why summary").first.click()
+    assert f"条目：{to_traditional('运费怎么算')}" in page.locator(".kp-why").first.inner_text()
+    page.locator(".kp-hit").screenshot(path=str(shots / "panel-match-traditional.png"))
+    ask(page, "运费怎么算")  # a mainland customer's stays as stored
+    assert page.locator(".kp-hit-question").inner_text() == "运费怎么算"
+
+
 def test_a_greeting_gets_its_reply_and_no_missing_answer_card(servers, new_page):
     page = new_page()
     login(page, servers.url)

@@ -3,7 +3,7 @@
 `POST /api/suggest` answers with `Suggestion.to_dict()` plus one field, `panel`: the
 suggestion's notes and each draft's explanation lines in Chinese (one table, in
 messages.py, for the console and the panel), each hit's question in the customer's script
-(the 备选 draft names its entry beside the draft, whose text is in that script), and the
+(the match card, the 为什么 box and a 备选 draft's label show it beside drafts in that script), and the
 entry the drafts answer, which the panel shows as the match (the top hit may be one the
 assistant left out, another region's entry for one), and whether the message is small talk
 (a greeting or thanks, answered by a 话术 line: its no-match flag is no missing answer to

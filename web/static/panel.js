@@ -62,6 +62,12 @@
     };
   }
 
+  /** A hit's question in the customer's script (the server's), as the drafts are written. */
+  function questionOf(s, hit) {
+    const q = panelOf(s).questions[hit.id];
+    return typeof q === "string" && q ? q : hit.question || "";
+  }
+
   /** Line `i` of `lines` in Chinese (`zh`, the server's, line for line), else as it came. */
   function inChinese(lines, zh, i) {
     return typeof zh[i] === "string" ? zh[i] : lines[i];
@@ -599,7 +605,7 @@
     const shown = hits.find((hit) => hit.id === panelOf(s).entry);
     // A greeting or thanks is answered by its 话术 line: no missing answer to report.
     if (s.no_match && !panelOf(s).small_talk) parts.push(renderNoMatch(s, hits));
-    else if (shown) parts.push(renderHit(shown));
+    else if (shown) parts.push(renderHit(s, shown));
     const list = h("ol", { class: "kp-drafts", "aria-label": "回复草稿" });
     drafts.forEach((d, i) => list.append(renderDraft(s, d, i, hits, carried(previous[i], d))));
     if (drafts.length) parts.push(list);
@@ -671,7 +677,7 @@
       h("span", { class: "kp-conf-track" }, bar), h("span", { class: "kp-conf-text" }, percent(confidence)));
   }
 
-  function renderHit(hit) {
+  function renderHit(s, hit) {
     // A confident match can be wrong too: the agent reports the missing answer from here
     // (a gap for editors), not only when kefu itself found none.
     return h("div", { class: "kp-hit card" },
@@ -679,7 +685,7 @@
         h("span", { class: "kp-label" }, "匹配条目"),
         hit.category ? chip(hit.category, `kp-cat${hit.category === "投诉" ? " kp-cat-complaint" : ""}`, "分类") : null,
         confidenceBar(hit.confidence)),
-      h("p", { class: "kp-hit-question" }, hit.question || ""),
+      h("p", { class: "kp-hit-question" }, questionOf(s, hit)),
       hit.matched && hit.matched !== hit.question
         ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, hit.matched)) : null,
       h("div", { class: "kp-actions" }, reportButton("都不对，报告缺失答案")));
@@ -709,7 +715,7 @@
       near.length ? h("details", { class: "kp-near" },
         h("summary", null, "最接近的条目（仅供参考）"),
         h("ul", null, near.map((hit) => h("li", null,
-          h("span", null, hit.question || ""), " ", confidenceBar(hit.confidence))))) : null);
+          h("span", null, questionOf(s, hit)), " ", confidenceBar(hit.confidence))))) : null);
   }
 
   /** Draft text with flagged words and 【请填写…】 placeholders highlighted. */
@@ -759,7 +765,7 @@
       const sc = hit.scores || {};
       const dense = Object.entries(sc.dense || {}).map(([m, v]) => `${m} ${num(v, 3)}`).join("，");
       items.push(h("div", { class: "kp-why-hit" },
-        h("div", null, "条目：", h("strong", null, hit.question || hit.id), hit.category ? `（${hit.category}）` : ""),
+        h("div", null, "条目：", h("strong", null, questionOf(s, hit) || hit.id), hit.category ? `（${hit.category}）` : ""),
         h("div", null, "匹配问法：", h("q", null, hit.matched || "")),
         shared[hit.id] && shared[hit.id] !== "-" ? h("div", null, `共同关键词：${shared[hit.id]}`) : null,
         h("div", { class: "kp-mono" },
@@ -806,7 +812,7 @@
     // agent need not open 为什么 to know what it is about.
     const answers = entryOf(d);
     const other = answers !== panelOf(s).entry ? hits.find((hit) => hit.id === answers) : null;
-    const label = other ? panelOf(s).questions[other.id] || other.question : null;
+    const label = other ? questionOf(s, other) : null;
     const about = label ? h("span", { class: "kp-muted kp-about", title: "这条草稿回答的条目" }, label) : null;
 
     const card = h("li", {
