@@ -836,6 +836,38 @@ def test_a_too_long_conversation_history_is_named(servers, new_page):
     assert page.locator(".kp-error").inner_text() == "最近对话太长，请删去较早的几句后再试。"
 
 
+TOO_LONG = "消息太长（超过 10 万字），没有查找：请只粘贴客户的最新消息。"
+
+
+def test_a_too_long_message_is_refused_saying_so_not_cut(servers, new_page, shots):
+    """The message box's maxlength cut a paste over 100,000 characters without a word (the
+    drafts then answered its start), and cut an emoji-heavy one the server takes (maxlength
+    counts an emoji twice). A longer message is kept whole and refused with a note, as the
+    server's 413 is."""
+    page = new_page()
+    login(page, servers.url)
+    asked = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if r.url.endswith("/api/suggest") else None)
+    box = page.locator("#kp-message")
+    box.fill("运" * 100_001)
+    page.locator(".kp-error").wait_for()
+    assert page.locator(".kp-error").inner_text() == TOO_LONG
+    assert box.evaluate("e => e.value.length") == 100_001 and asked == []
+    assert page.locator("#kp-results").get_attribute("aria-busy") is None
+    page.screenshot(path=str(shots / "panel-message-too-long.png"))
+
+    box.fill("运费怎么算" + "😀" * 60_000)  # 120,010 UTF-16 units, 60,005 characters: taken
+    page.wait_for_selector(".kp-draft")
+    assert len(asked[-1]["message"]) == 60_005
+
+    # Whatever the panel let through, the server's 413 reads the same.
+    page.route("**/api/suggest", lambda route: route.continue_(
+        post_data=json.dumps({**route.request.post_data_json, "message": "运" * 100_001})))
+    box.fill("包邮吗")
+    page.locator(".kp-error").wait_for()
+    assert page.locator(".kp-error").inner_text() == TOO_LONG
+
+
 def test_drafts_an_error_took_the_place_of_are_not_copied_by_keys(servers, new_page):
     page = new_page()
     login(page, servers.url)

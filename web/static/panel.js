@@ -20,10 +20,13 @@
   const SEEN_UNITS = 2000000;
   const MAX_DRAFTS = 3;
   const CONTEXT_TURNS = 6;  // earlier Chatwoot messages sent as context
-  // What the server accepts of 最近对话 (kb/text.py's MAX_MESSAGE, in characters of its
-  // turns' text): the turns the panel adds itself (keepExchange) keep it within, counted
-  // in UTF-16 units with the prefixes and line breaks, which is never less.
-  const CONTEXT_LIMIT = 100000;
+  // What the server accepts of a message, and of 最近对话 (kb/text.py's MAX_MESSAGE, in
+  // characters of its turns' text): the turns the panel adds itself (keepExchange) keep it
+  // within, counted in UTF-16 units with the prefixes and line breaks, which is never less.
+  // A longer message is refused with TOO_LONG, not cut: the box's maxlength cut a paste
+  // silently, and counted an emoji twice.
+  const TEXT_LIMIT = 100000;
+  const TOO_LONG = "消息太长（超过 10 万字），没有查找：请只粘贴客户的最新消息。";
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
   const SAVED = "kefu-panel-unsent";  // sessionStorage: what was typed when the login ended
   const UNSENT = "kefu-panel-feedback";  // sessionStorage: feedback refused as the login had ended
@@ -430,6 +433,11 @@
       clearResults();
       return;
     }
+    if (tooLong(message)) {  // as the server would answer it, without sending it
+      answered();
+      showError(new ApiFailure(413, "message too long", "message", "too_long"));
+      return;
+    }
     const controller = state.controller = new AbortController();
     const inputAt = state.inputAt || performance.now();
     const startedAt = performance.now();
@@ -479,6 +487,15 @@
     setStatus(`${found}${state.drafts.length} 条草稿 · 响应 ${Math.round(timing.fetch)} ms`, "ok",
       `服务器响应 ${Math.round(timing.fetch)} ms；从输入到显示 ${Math.round(timing.total)} ms`
       + `（含 ${DEBOUNCE_MS} ms 输入停顿）`);
+  }
+
+  /** Whether `text` is longer than the server takes: characters as Python counts them
+   * (code points; an emoji is one, two UTF-16 units). */
+  function tooLong(text) {
+    if (text.length <= TEXT_LIMIT) return false;
+    let n = 0;
+    for (const _ of text) if (++n > TEXT_LIMIT) return true;
+    return false;
   }
 
   /** The shown drafts answer an older text (message, context or values) until the
@@ -553,7 +570,7 @@
 
   function showError(err) {
     const text = err.status === 413 && err.field === "context" ? "最近对话太长，请删去较早的几句后再试。"
-      : err.status === 413 && err.field === "message" ? "消息太长，请只粘贴客户的最新消息。"
+      : err.status === 413 && err.field === "message" ? TOO_LONG
       // Only invisible characters (a zero-width space, a control character): nothing to look up.
       : err.status === 400 && err.field === "message" ? "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
       : err.code === "no_answer" ? `服务器 ${STUCK_MS / 1000} 秒没有回应，请稍后点重试；一直这样请联系管理员。`
@@ -1782,11 +1799,11 @@
    * last line too long alone keeps its end (the latest words) after its prefix. */
   function withinLimit(lines) {
     let size = lines.reduce((n, line) => n + line.length + 1, 0);
-    while (size > CONTEXT_LIMIT && lines.length > 1) size -= lines.shift().length + 1;
-    if (size > CONTEXT_LIMIT) {
+    while (size > TEXT_LIMIT && lines.length > 1) size -= lines.shift().length + 1;
+    if (size > TEXT_LIMIT) {
       const m = ROLE_PREFIX.exec(lines[0]);
       const prefix = m ? m[0] : "";
-      const end = lines[0].slice(lines[0].length - (CONTEXT_LIMIT - prefix.length - 1));
+      const end = lines[0].slice(lines[0].length - (TEXT_LIMIT - prefix.length - 1));
       lines[0] = prefix + end.replace(/^[\udc00-\udfff]/, "");  // not half a character
     }
     return lines;
