@@ -1385,6 +1385,7 @@ def test_what_was_typed_survives_an_expired_login(servers, new_page):
     # goes to 重新登录, so Enter logs in.
     page.get_by_role("link", name="重新登录").wait_for()
     assert page.evaluate("document.activeElement.textContent") == "重新登录"
+    page.add_init_script(TOASTS)
     page.keyboard.press("Enter")
     page.fill("input[name=name]", "agent")
     page.fill("input[name=password]", USERS["agent"][0])
@@ -1394,6 +1395,8 @@ def test_what_was_typed_survives_an_expired_login(servers, new_page):
     assert page.locator("#kp-values input[aria-label=订单号]").input_value() == "202401010001"
     assert "订单202401010001的优惠已生效" in draft_texts(page)[0]
     assert page.locator(".kp-draft").nth(1).locator("textarea").input_value() == edited
+    # The note says what came back (it said 已恢复登录过期前填写的内容).
+    assert page.evaluate("window.toasts") == ["已恢复登录过期前的客户消息、最近对话、填写的订单号和 1 条改过的草稿"]
 
     # 退出 forgets it: the next login starts empty.
     page.context.clear_cookies()
@@ -1746,6 +1749,16 @@ def test_a_greeting_gets_its_reply_and_no_missing_answer_card(servers, new_page)
     assert page.locator(".kp-nomatch").count() == 1
 
 
+# Each note the toast shows on the page (an init script: window.toasts, from the start).
+TOASTS = """window.toasts = [];
+new MutationObserver(() => {
+    const t = document.getElementById("kp-toast");
+    if (t && !t.hidden && t.textContent && window.toasts[window.toasts.length - 1] !== t.textContent) {
+        window.toasts.push(t.textContent);
+    }
+}).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });"""
+
+
 def _log_in_again(page, servers) -> None:
     """On a panel that says the login ended: 重新登录, then the agent's password."""
     page.get_by_role("link", name="重新登录").click()
@@ -1756,7 +1769,7 @@ def _log_in_again(page, servers) -> None:
     page.wait_for_function("() => !!window.kefuPanel")
 
 
-def test_feedback_given_as_the_login_ended_is_recorded_after_logging_in_again(servers, new_page):
+def test_feedback_given_as_the_login_ended_is_recorded_after_logging_in_again(servers, new_page, shots):
     """A draft copied after the login had ended (the copy cannot wait for the server) was
     never recorded as accepted, and a 没帮助 still held was sent as the page closed, with
     no login: both were lost. They are kept in the tab and recorded once the agent is back."""
@@ -1777,9 +1790,15 @@ def test_feedback_given_as_the_login_ended_is_recorded_after_logging_in_again(se
     page.locator("#kp-message").press("Alt+1")
     page.get_by_role("link", name="重新登录").wait_for()
     assert feedback(servers, copied) == []
+    page.add_init_script(TOASTS)
     _log_in_again(page, servers)
     assert wait_feedback(servers, copied, ("accept", 1, None)) == [("accept", 1, None)]
-    page.get_by_text("已补记登录过期前的 1 条反馈").wait_for()
+    # One note for what came back, typed and recorded: two, one after the other, left the
+    # first (已恢复登录过期前填写的内容, naming nothing) up for a moment.
+    note = "已恢复登录过期前的客户消息和刚复制的回复（下一条消息时记入最近对话），并补记了 1 条反馈"
+    page.get_by_text(note).wait_for()
+    assert page.evaluate("window.toasts") == [note]
+    page.screenshot(path=str(shots / "panel-back-after-login.png"))
     assert feedback(servers, held) == [("reject", 2, None)]  # once
 
 

@@ -263,28 +263,34 @@
   }
 
   /** After logging in again: record the feedback kept by keepFeedback, for the suggestions
-   * it was given on, when the same user is back. */
+   * it was given on, when the same user is back. {recorded, failed, why}: how many were
+   * recorded, how many refused, and why the last was (for backNote). */
   async function resendFeedback() {
     const kept = takeKept(UNSENT);
-    if (!kept || !Array.isArray(kept.feedback)) return;
-    let recorded = 0;
+    const out = { recorded: 0, failed: 0, why: "" };
+    if (!kept || !Array.isArray(kept.feedback)) return out;
     for (const body of kept.feedback) {
       if (!body || typeof body !== "object" || typeof body.suggestion_id !== "string") continue;
       try {
         await post(cfg.feedback_url, body);
-        recorded += 1;
+        out.recorded += 1;
       } catch (err) {
-        if (err.status === 401) keepFeedback(body);  // logged out again: kept for the next login
-        else toast(`登录过期前的反馈未能补记：${failureText(err)}`, "error", 5000);
+        if (err.status === 401) {
+          keepFeedback(body);  // logged out again: kept for the next login
+        } else {
+          out.failed += 1;
+          out.why = failureText(err);
+        }
       }
     }
-    if (recorded) toast(`已补记登录过期前的 ${recorded} 条反馈`, "ok", 4000);
+    return out;
   }
 
-  /** After logging in again: the panel as it was when the login ended, for the same user. */
+  /** After logging in again: the panel as it was when the login ended, for the same user.
+   * What came back, named for backNote: ["客户消息", "最近对话", "填写的订单号", …]. */
   function restoreTyped() {
     const saved = takeKept(SAVED);
-    if (!saved) return;
+    if (!saved) return [];
     el.message.value = state.text = typeof saved.message === "string" ? saved.message : "";
     el.context.value = typeof saved.context === "string" ? saved.context : "";
     if (el.context.value.trim()) el.contextBox.open = true;
@@ -293,14 +299,37 @@
     const x = saved.exchange;
     state.exchange = x && typeof x.message === "string" && typeof x.reply === "string"
       ? { message: x.message, reply: x.reply } : null;
+    const names = [];
     for (const [name, value] of Object.entries(saved.values || {})) {
-      if (typeof value === "string") state.values[name] = value;
+      if (typeof value !== "string") continue;
+      state.values[name] = value;
+      if (value.trim()) names.push(name);
     }
     updateValues([]);
-    const drafts = Array.isArray(saved.drafts) ? saved.drafts : [];
-    state.restored = { message: el.message.value, drafts: drafts.map((d) => (d && typeof d === "object" ? d : null)) };
-    toast("已恢复登录过期前填写的内容", "ok", 4000);
+    const drafts = (Array.isArray(saved.drafts) ? saved.drafts : []).map((d) => (d && typeof d === "object" ? d : null));
+    state.restored = { message: el.message.value, drafts };
     if (el.message.value.trim()) run();
+    const edited = drafts.filter((d) => d && typeof d.text === "string").length;
+    return [el.message.value.trim() ? "客户消息" : null, el.context.value.trim() ? "最近对话" : null,
+      names.length ? `填写的${names.join("、")}` : null, edited ? `${edited} 条改过的草稿` : null,
+      state.exchange ? "刚复制的回复（下一条消息时记入最近对话）" : null].filter(Boolean);
+  }
+
+  /** One note of what came back after logging in again: what was typed (restoreTyped) and
+   * the feedback recorded or refused (resendFeedback). Two notes, one after the other, left
+   * the first up for a moment, and it named nothing: 已恢复登录过期前填写的内容. */
+  function backNote(restored, sent) {
+    const spaced = (part) => (/^\d/.test(part) ? ` ${part}` : part);  // 和 1 条, 的 1 条
+    const list = (parts) => (parts.length > 1 ? `${parts.slice(0, -1).join("、")}和${spaced(parts[parts.length - 1])}`
+      : spaced(parts[0]));
+    let text = restored.length ? `已恢复登录过期前的${list(restored)}` : "";
+    if (sent.recorded) text += text ? `，并补记了 ${sent.recorded} 条反馈` : `已补记登录过期前的 ${sent.recorded} 条反馈`;
+    if (sent.failed) {
+      const failed = `${text ? "" : "登录过期前的"}${sent.failed} 条反馈未能补记：${sent.why}`;
+      toast(text ? `${text}；${failed}` : failed, "error", 6000);
+    } else if (text) {
+      toast(text, "ok", 5000);
+    }
   }
 
   async function post(url, body, signal, keepalive) {
@@ -1895,8 +1924,9 @@
       }
       requestContext();
     } else if (!cfg.embedded) {
-      resendFeedback();
-      restoreTyped();
+      const sending = resendFeedback();
+      const restored = restoreTyped();
+      sending.then((sent) => backNote(restored, sent));
       el.message.focus();
     }
   }
