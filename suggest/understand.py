@@ -560,8 +560,20 @@ _WAITED = re.compile(r"(?<![下上这那])(?:[都已]经?\s*)?第?(?:\d+|[一二
 _WAIT_SAID = re.compile(r"等(?:咗|了|左)|什么时候|什么时间|啥时候|几时|何时|哪天|要多久|还要等")
 
 
+# A time counted before asking whether something is still allowed (已经第九天了还能退吗, 都五天了
+# 还可以换吗): the return window asked about, no wait (等了五天了还能退吗 says one).
+_STILL_ALLOWED = re.compile(r"[，,\s]*(?:我|这个?|那)?还(?:能不能|可不可以|能|可以|来得及|行不行|支持)"
+                            r"(?:申请)?(?:七天|7天)?(?:无理由)?(?:退|换|售后|保修|维修|寄回)")
+
+
+def _waits(text: str) -> list[str]:
+    """The waits `text` counts (see _WAITED), but a time before a question whether something
+    is still allowed (see _STILL_ALLOWED)."""
+    return [m.group() for m in _WAITED.finditer(text) if not _STILL_ALLOWED.match(text, m.end())]
+
+
 def _waited(text: str) -> bool:
-    waits = [m.group() for m in _WAITED.finditer(text)]
+    waits = _waits(text)
     return bool(waits) and (bool(_WAIT_SAID.search(text)) or any(w.startswith(("都", "已")) for w in waits))
 
 
@@ -599,7 +611,7 @@ def _angry(text: str) -> bool:
     if found and all(_MILD.fullmatch(f) for f in found) and _GLAD.search(text) and not _PROBLEM.search(text):
         found = []
     if found and all(_EXCLAIM.fullmatch(f) for f in found) and not (_grieves(text) or _NOT_YET.search(text)
-                                                                     or _WAITED.search(text)):
+                                                                     or _waits(text)):
         found = []  # "!!" alone stresses what is said: 是鹅绒吗！！好想买, 急！！今天能发吗
     return bool(found) or _riled(text)
 
@@ -655,10 +667,10 @@ def _anxious(text: str) -> bool:
     if found and _RELIEF.search(text) and _GRATITUDE.search(text) and not _PROBLEM.search(text):
         return False
     if found and all(_NOT_YET.fullmatch(f) for f in found) and _WHILE_NOT_YET.search(text) \
-            and not _WAITED.search(text):
+            and not _waits(text):
         return False  # "还没发货" only as the condition of a change the customer asks for
     if found and all(_DOUBLED.fullmatch(f) for f in found) and _says_more(text) \
-            and not (_grieves(text) or _WAITED.search(text)):
+            and not (_grieves(text) or _waits(text)):
         return False  # "??" alone stresses a question (优惠券怎么用？？); a nudge (？？？, 人呢？？) is impatient
     return bool(found) or _waited(text) or _pressed(text)
 

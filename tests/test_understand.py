@@ -229,6 +229,18 @@ def test_a_long_wait_is_a_worry(message, sentiment):
 
 
 @pytest.mark.parametrize("message, sentiment", [
+    ("已经第九天了还能退吗", "calm"), ("已經第9天了還能退嗎", "calm"), ("收到已经八天了，还可以退货吗", "calm"),
+    ("都五天了还能换吗", "calm"), ("已经十天了还能申请售后吗？？", "calm"),
+    ("等了五天了还能退吗", "anxious"), ("都五天了还没发货还能退吗", "anxious"),
+    ("已经三天了还能不能发货", "anxious"), ("已经7天了还能退吗？急", "anxious")])
+def test_the_days_since_delivery_before_asking_to_return_are_no_wait(message, sentiment):
+    """"已经第九天了还能退吗" asks whether the return window is still open: it was read as a
+    counted wait (已经…天了), anxious, and its draft soothed a worry never shown. A wait said (等了)
+    or a parcel not yet sent still is one."""
+    assert understand(message).sentiment == sentiment
+
+
+@pytest.mark.parametrize("message, sentiment", [
     ("地址写错了，还没发货，怎么改", "calm"), ("还没发货怎么取消", "calm"), ("今天能送到吗", "calm"),
     ("明天能发货吗", "calm"), ("怎么还没发货，怎么取消", "anxious")])
 def test_asking_how_to_change_or_when_is_no_worry(message, sentiment):
