@@ -228,6 +228,15 @@ def test_hit_questions_come_in_the_customers_script_and_wording(shop):
         "軟件怎麼下載"
 
 
+def test_the_phrasing_a_hit_matched_on_comes_in_the_customers_script():
+    """The 为什么 box showed 条目：優惠券怎麼用 over 匹配问法：「优惠券怎么用」, as if the
+    customer's words had matched another phrasing."""
+    fake = {"script": "traditional", "notes": [], "drafts": [],
+            "hits": [{"id": "app", "question": "软件怎么下载", "matched": "软件在哪下载"}]}
+    assert panel_view(fake, "軟體在哪下載", [], "s2twp")["matched"] == {"app": "軟體在哪下載"}
+    assert panel_view({**fake, "script": "simplified"}, "软件在哪下载", [], "s2twp")["matched"] == {"app": "软件在哪下载"}
+
+
 def test_each_blank_is_named_in_either_script():
     """The panel has no OpenCC: 【請填寫訂單號】 typed into a simplified draft was no blank to it.
     The server names every form a draft's variable's blank may take, and its variable."""

@@ -672,7 +672,7 @@ def test_suggest_adds_what_the_panel_shows_in_chinese(api):
     entry the drafts answer and the hits' questions in the customer's script."""
     s = api("POST", "/api/suggest", json={"message": "運費怎麼算？還有怎麼申請退貨"}).get_json()
     panel = s.pop("panel")
-    assert set(panel) == {"notes", "explanations", "questions", "entry", "small_talk", "blanks"}
+    assert set(panel) == {"notes", "explanations", "questions", "matched", "entry", "small_talk", "blanks"}
     assert len(panel["notes"]) == len(s["notes"]) and "一条消息问了两件事：草稿依次回答" in panel["notes"]
     assert [len(z) for z in panel["explanations"]] == [len(d["explanation"]) for d in s["drafts"]]
     for english, chinese in zip(s["drafts"][0]["explanation"], panel["explanations"][0]):
@@ -680,6 +680,7 @@ def test_suggest_adds_what_the_panel_shows_in_chinese(api):
     assert panel["entry"] == s["hits"][0]["id"] and panel["entry"] in s["drafts"][0]["entry_ids"]
     assert panel["small_talk"] is False  # a question, not a greeting
     assert panel["questions"]["ship"] == "運費怎麼算" and panel["questions"]["return"] == "怎麼申請退貨"
+    assert set(panel["matched"]) == {h["id"] for h in s["hits"]} and panel["matched"]["ship"] == "運費怎麼算"
     assert "panel" in SPEC["components"]["schemas"]["Suggestion"]["properties"]
 
 

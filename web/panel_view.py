@@ -2,8 +2,9 @@
 
 `POST /api/suggest` answers with `Suggestion.to_dict()` plus one field, `panel`: the
 suggestion's notes and each draft's explanation lines in Chinese (one table, in
-messages.py, for the console and the panel), each hit's question in the customer's script
-(the match card, the 为什么 box and a 备选 draft's label show it beside drafts in that script), and the
+messages.py, for the console and the panel), each hit's question and the phrasing it matched
+on in the customer's script (the match card, the 为什么 box and a 备选 draft's label show them
+beside drafts in that script), and the
 entry the drafts answer, which the panel shows as the match (the top hit may be one the
 assistant left out, another region's entry for one), and whether the message is small talk
 (a greeting or thanks, answered by a 话术 line: its no-match flag is no missing answer to
@@ -41,6 +42,7 @@ def panel_view(suggestion: dict, message: str, context: list[dict], traditional:
         "notes": [note_zh(n) for n in suggestion["notes"]],
         "explanations": [[note_zh(line) for line in d["explanation"]] for d in suggestion["drafts"]],
         "questions": {h["id"]: in_script(h["question"]) for h in suggestion["hits"]},
+        "matched": {h["id"]: in_script(h["matched"]) for h in suggestion["hits"] if h.get("matched")},
         "entry": answered_hit(suggestion["hits"], suggestion["drafts"]),
         "small_talk": suggestion.get("intent") in CHIT_CHAT,
         "blanks": _blanks(suggestion["drafts"]),

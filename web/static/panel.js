@@ -59,6 +59,7 @@
       notes: Array.isArray(p.notes) ? p.notes : [],
       explanations: Array.isArray(p.explanations) ? p.explanations : [],
       questions: p.questions && typeof p.questions === "object" ? p.questions : {},
+      matched: p.matched && typeof p.matched === "object" ? p.matched : {},
       entry: typeof p.entry === "string" ? p.entry : null,
       small_talk: p.small_talk === true,
       blanks: p.blanks && typeof p.blanks === "object" ? p.blanks : {},
@@ -69,6 +70,12 @@
   function questionOf(s, hit) {
     const q = panelOf(s).questions[hit.id];
     return typeof q === "string" && q ? q : hit.question || "";
+  }
+
+  /** The phrasing a hit matched on, in the customer's script (the server's). */
+  function matchedOf(s, hit) {
+    const m = panelOf(s).matched[hit.id];
+    return typeof m === "string" && m ? m : hit.matched || "";
   }
 
   /** Line `i` of `lines` in Chinese (`zh`, the server's, line for line), else as it came. */
@@ -733,7 +740,7 @@
         confidenceBar(hit.confidence)),
       h("p", { class: "kp-hit-question" }, questionOf(s, hit)),
       hit.matched && hit.matched !== hit.question
-        ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, hit.matched)) : null,
+        ? h("p", { class: "kp-muted kp-hit-matched" }, "匹配问法：", h("q", null, matchedOf(s, hit))) : null,
       h("div", { class: "kp-actions" }, reportButton("都不对，报告缺失答案")));
   }
 
@@ -812,7 +819,7 @@
       const dense = Object.entries(sc.dense || {}).map(([m, v]) => `${m} ${num(v, 3)}`).join("，");
       items.push(h("div", { class: "kp-why-hit" },
         h("div", null, "条目：", h("strong", null, questionOf(s, hit) || hit.id), hit.category ? `（${hit.category}）` : ""),
-        h("div", null, "匹配问法：", h("q", null, hit.matched || "")),
+        h("div", null, "匹配问法：", h("q", null, matchedOf(s, hit))),
         shared[hit.id] && shared[hit.id] !== "-" ? h("div", null, `共同关键词：${shared[hit.id]}`) : null,
         h("div", { class: "kp-mono" },
           `综合 ${num(sc.score, 3)} · 语义 ${dense || "-"} · 关键词 ${num(sc.lexical, 2)} · 置信度 ${percent(hit.confidence)}`)));
