@@ -20,7 +20,8 @@ LIST_FIELDS = ("similar", "tags")
 # Header spellings seen in shop exports; compared after lower-casing and dropping spaces,
 # '*' (required-column markers) and bracketed notes such as （必填）.
 ALIASES = {
-    "id": ["id", "编号", "知识id", "条目id", "entryid"],
+    # 知识编号 / 问题编号: the id column of help-desk knowledge exports (its number, not a row count)
+    "id": ["id", "编号", "知识id", "条目id", "entryid", "知识编号", "问题编号", "知识点编号"],
     "question": ["question", "standardquestion", "标准问题", "标准问", "问题", "问法", "标准问法", "faq"],
     "similar": ["similar", "similarquestion", "similarquestions", "相似问题", "相似问", "相似问法", "扩展问题",
                 "扩展问", "扩展问法", "其他问法"],
