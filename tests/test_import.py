@@ -2630,6 +2630,41 @@ def test_a_merged_header_names_every_column_it_covers(tmp_path):
                                                        ["相似B1", "相似B2", "相似B3"]]
 
 
+def test_a_group_title_row_above_the_header_is_not_the_header(tmp_path):
+    """问题 merged over 标准问题 and 相似问题 (and 答案 over 答案内容) on the row above the column
+    names: that row was taken for the header, so the real header became an entry 标准问题 and
+    the ids, categories and similar questions were dropped as unknown columns."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "知识库"
+    sheet.append(["基本信息", None, "问题", None, "答案", None])
+    for cells in ("A1:B1", "C1:D1", "E1:F1"):
+        sheet.merge_cells(cells)
+    sheet.append(["编号", "分类", "标准问题", "相似问题", "答案内容", "状态"])
+    sheet.append(["K001", "售后", "退货地址是哪里？", "寄回地址", "请寄回杭州仓。", "已发布"])
+    sheet.append(["K002", "物流", "几天发货？", "多久发货", "付款后48小时内发货。", "草稿"])
+    book.save(tmp_path / "faq.xlsx")
+    want = [{"id": "K001", "category": "售后", "question": "退货地址是哪里？", "similar": ["寄回地址"],
+             "answer": "请寄回杭州仓。", "status": "published"},
+            {"id": "K002", "category": "物流", "question": "几天发货？", "similar": ["多久发货"],
+             "answer": "付款后48小时内发货。", "status": "draft"}]
+    loaded = load(tmp_path / "faq.xlsx")
+    assert [r.data for r in loaded.rows] == want and not loaded.problems and not loaded.notes
+    assert [r.place.line for r in loaded.rows] == [3, 4]
+    # The same sheet saved as CSV: each group title in the first cell of its group.
+    (tmp_path / "faq.csv").write_text("基本信息,,问题,,答案,\n编号,分类,标准问题,相似问题,答案内容,状态\n"
+                                      "K001,售后,退货地址是哪里？,寄回地址,请寄回杭州仓。,已发布\n"
+                                      "K002,物流,几天发货？,多久发货,付款后48小时内发货。,草稿\n", encoding="utf-8")
+    loaded = load(tmp_path / "faq.csv")
+    assert [r.data for r in loaded.rows] == want and not loaded.problems and not loaded.notes
+    # A header and its first row as before: the row below names no question column.
+    (tmp_path / "plain.csv").write_text("问题,答案\n标准问题怎么填,写顾客最常问的说法\n", encoding="utf-8")
+    assert [r.data for r in load(tmp_path / "plain.csv").rows] == [
+        {"question": "标准问题怎么填", "answer": "写顾客最常问的说法"}]
+
+
 def test_repeated_list_columns_all_count_in_csv_too(tmp_path):
     path = tmp_path / "faq.csv"
     path.write_text("问题,相似问题,相似问题,答案,答案\n运费怎么算,邮费多少,包邮吗,满99包邮。,十元\n", encoding="utf-8")

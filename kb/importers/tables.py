@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from datetime import datetime, time
@@ -275,6 +276,11 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
         cells = _spread(cells, number, merged)
         columns, unknown, twice = map_header(cells)
         if "question" in columns.values():
+            below = next(((n, c) for n, c in rows if any(_filled(x) for x in c)), None)
+            if below is not None and (under := _header_below(columns, *below, merged)) is not None:
+                number, cells, (columns, unknown, twice) = below[0], under[0], under[1]
+            elif below is not None:
+                rows = itertools.chain([below], rows)  # a data row: read it as one below
             header = {name: str(cells[pos]).strip() for pos, name in columns.items()}
             # Empty cells after the last named column are no columns (a header row saved
             # with trailing separators, "问题,答案,,,"): a row may lack them.
@@ -382,6 +388,20 @@ def _read_table(loaded: Loaded, rows: Iterable[tuple[int, list]], base: Place, u
 
 
 _SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
+
+
+def _header_below(columns: dict[int, str], number: int, cells: list, merged: list) -> tuple[list, tuple] | None:
+    """The real header when the row found is a group title row above it: 问题 merged over
+    标准问题 and 相似问题, 答案 over 答案内容 (or, saved as CSV, each title in the first cell of
+    its group). The row below then names a question column and more fields than the titles
+    do; read as a header, the titles had made it an entry 标准问题 and lost every column
+    they do not name (ids, categories). (cells spread, map_header's result) of that row, or
+    None when it is a data row."""
+    cells = _spread(cells, number, merged)
+    found = map_header(cells)
+    if "question" in found[0].values() and len(set(found[0].values())) > len(set(columns.values())):
+        return cells, found
+    return None
 
 
 def _merged_question_head(loaded: Loaded, base: Place, number: int, cells: list, columns: dict[int, str],
