@@ -274,6 +274,30 @@ def test_xlsx_question_repeated_on_another_sheet_is_a_duplicate(tmp_path):
         "sheet 售后问题, row 5, column '标准问题*': duplicate of sheet 常见问题, row 3 ('多久发货？')"]
 
 
+def test_xlsx_numbers_are_read_with_their_number_format(tmp_path):
+    """An id typed 1234 in a column formatted 000000 shows 001234 in Excel and was read 1234,
+    and a price 9.9 formatted 0.00 (shown 9.90) was read 9.9: the file said one thing, kefu
+    stored another. General numbers, dates and other formats are read as before."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["编号", "标准问题", "答案"])
+    for row, (code, answer, fmt) in enumerate([(1234, 9.9, "0.00"), (88, 1234.5, '#,##0.00"元"'),
+                                               (7, 19, "General"), (12, 2.675, "0.00")], start=2):
+        sheet.append([code, f"价格问题{row}", answer])
+        sheet.cell(row, 1).number_format = "000000"
+        sheet.cell(row, 3).number_format = fmt
+    sheet.append([5, "日期问题", 44000])
+    sheet["C6"].number_format = "0.00E+00"
+    path = tmp_path / "ids.xlsx"
+    book.save(path)
+    loaded = load(path)
+    assert not loaded.problems
+    assert [(r.data["id"], r.data["answer"]) for r in loaded.rows] == [
+        ("001234", "9.90"), ("000088", "1,234.50元"), ("000007", "19"), ("000012", "2.68"), ("5", "44000")]
+
+
 def test_xlsx_cells_are_read_as_excel_shows_them(tmp_path):
     """An error cell was imported as the answer '#N/A', 5% as '0.05', TRUE as 'True', and a
     formula never computed was 'missing or empty' with no hint."""

@@ -13,6 +13,7 @@ import itertools
 import re
 import zipfile
 from datetime import datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Iterator
 
 from ..errors import ImportFileError
@@ -220,11 +221,54 @@ def _cell_value(cell) -> object:
     if isinstance(value, (int, float)) and "%" in (fmt := str(cell.number_format).split(";")[0]):
         decimals = len(fmt.split(".", 1)[1].split("%")[0].strip('"')) if "." in fmt else 0
         return f"{value * 100:.{decimals}f}%"
+    if isinstance(value, (int, float)) and (shown := _shown_number(value, str(cell.number_format))) is not None:
+        return shown
     if isinstance(value, datetime) and value.time() == time.min and _shows_time(str(cell.number_format)):
         # 2026-12-12 00:00 is that moment, not the day: read as a date, a valid_to would
         # run to the end of 2026-12-12, a day longer than the sheet says.
         return value.isoformat()
     return value
+
+
+# A number format of digit placeholders (000000, 0.00, #,##0.00), with literal text around
+# it ("¥"0.00, 0.00"元", [$¥-804]#,##0.00, [Red]0.00): its integer and decimal parts.
+_DIGITS = re.compile(r"([#0?]*(?:,[#0?]+)*[#0?])?(?:\.([#0?]*))?")
+_LITERAL = re.compile(r'"([^"]*)"|\\(.)|\[\$([^\]-]*)[^\]]*\]|\[[^\]]*\]|_.|\*.|([$¥￥€£+\-/():!^&\'~{}<>= ]|[^\x00-\x7f])')
+
+
+def _shown_number(value: int | float, number_format: str) -> str | None:
+    """A number as a format of digit placeholders shows it: 001234 for 1234 under 000000,
+    9.90 for 9.9 under 0.00, 1,234.50 under #,##0.00, literal text kept (¥9.90). An id column
+    formatted 000000 showed 001234 and was read 1234, another id. None for General and any
+    other format (a percentage, a date, a fraction, scientific), and for a number the
+    format shows as nothing (0 under #): read as before."""
+    if ";" in number_format and value < 0:
+        return None  # a negative section of its own (brackets, red): too rare to mimic
+    fmt, parts, core, pos = number_format.split(";")[0], [], None, 0
+    while pos < len(fmt):
+        if core is None and (m := _DIGITS.match(fmt, pos)) and m.end() > pos:
+            core = m
+            parts.append(None)
+        elif m := _LITERAL.match(fmt, pos):
+            parts.append(next((g for g in m.groups() if g is not None), ""))
+        else:
+            return None  # General, @, %, E+, date and fraction codes
+        pos = m.end()
+    if core is None:
+        return None
+    whole, decimals = core[1] or "", core[2] or ""
+    # Rounded half up from the decimal the cell shows (2.675 is 2.68, as in Excel), not from
+    # the binary float just under it
+    shown = Decimal(repr(abs(value))).quantize(Decimal(1).scaleb(-len(decimals)), ROUND_HALF_UP)
+    head, _, tail = f"{shown:f}".partition(".")
+    tail = tail.rstrip("0").ljust(len(decimals.rstrip("#?")), "0")  # # and ? places are optional
+    head = head.lstrip("0").rjust(whole.count("0"), "0")
+    if "," in whole and head:
+        head = f"{int(head):,}"
+    number = ("-" if value < 0 and (head + tail).strip("0") else "") + head + ("." + tail if tail else "")
+    if not any(c.isdigit() for c in number):
+        return None
+    return "".join(number if p is None else p for p in parts)
 
 
 def _shows_time(number_format: str) -> bool:
