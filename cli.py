@@ -719,7 +719,8 @@ def add(c: Context, entry_id, as_json, **fields) -> None:
         entry = c.kb().add(data, author=author())
         _typed_notes(data.get("question"), data.get("similar", []))
     except DuplicateEntry as exc:  # point to the command that changes it
-        raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists: change it with "
+        taken = f" (question {exc.stored_question!r})" if exc.stored_question else ""
+        raise KefuClickError(exc, f"entry id {exc.entry_id!r} already exists{taken}: change it with "
                                   f"`kefu edit {exc.entry_id}`, or give another --id") from None
     except DuplicateQuestion as exc:
         raise _renewing(c, exc) from None

@@ -58,16 +58,23 @@ class EntryNotFound(KefuError):
 
 
 class DuplicateEntry(KefuError):
-    """The entry exists already: by its id, or (`question`, for a row without an id) by its question."""
+    """The entry exists already: by its id (`field` "id"; `stored_question`, the question of
+    the entry holding it, to tell which one), or (`question`, for a row without an id) by its
+    question (`field` "question")."""
 
     code = "conflict"
 
-    def __init__(self, entry_id: str, where: str = "", hint: str = "", question: str | None = None):
+    def __init__(self, entry_id: str, where: str = "", hint: str = "", question: str | None = None,
+                 stored_question: str | None = None):
         prefix = f"{where}: " if where else ""
-        what = (f"question {question!r} matches entry {entry_id!r}, which has other content" if question
-                else f"entry id {entry_id!r} already exists")
+        if question:
+            what = f"question {question!r} matches entry {entry_id!r}, which has other content"
+        else:  # an id alone told an editor nothing of which entry holds it
+            what = f"entry id {entry_id!r} already exists" + (
+                f", with question {stored_question!r}" if stored_question else "")
         super().__init__(f"{prefix}{what}" + (f" ({hint})" if hint else ""))
-        self.entry_id = entry_id
+        self.entry_id, self.stored_question = entry_id, stored_question
+        self.field = "question" if question else "id"
 
 
 class VersionConflict(KefuError):

@@ -582,7 +582,8 @@ class Store:
                 if existing.status == "archived" and self._last_action(existing.id) == "prune":
                     hint = (f"it was archived when its row left {self._source_of(existing.id) or 'its file'}: "
                             "--on-conflict update brings it back, skip leaves it")
-                raise DuplicateEntry(existing.id, where, hint, None if keyed_by_id else data["question"])
+                raise DuplicateEntry(existing.id, where, hint, None if keyed_by_id else data["question"],
+                                     existing.question)
             elif on_conflict == "skip":
                 report.skipped.append(existing.id)
             else:
@@ -842,8 +843,8 @@ class Store:
                 raise InvalidEntry(name, "is required")
         given = data.pop("id", None)
         entry_id = given or "k" + uuid.uuid4().hex[:8]
-        if self.db.execute("select 1 from entries where id = ?", [entry_id]).fetchone():
-            raise DuplicateEntry(entry_id)
+        if taken := self.db.execute("select question from entries where id = ?", [entry_id]).fetchone():
+            raise DuplicateEntry(entry_id, stored_question=taken[0])
         now = _now()
         entry = Entry(id=entry_id, created_at=now, updated_at=now, author=author, version=1, **data)
         self._check_question(entry, keys)

@@ -1126,6 +1126,7 @@ def test_add_with_an_existing_id_points_to_edit(home, run, fake_models):
     result = run("add", "--id", "k001", "-q", "运费多少", "-a", "包邮", ok=False)
     assert result.exit_code == 1
     assert "kefu edit k001" in result.output and "--on-conflict" not in result.output
+    assert "entry id 'k001' already exists (question '多久发货')" in result.output  # which entry has it
 
 
 def test_list_says_when_there_are_more_entries(home, run, fake_models, tmp_path):

@@ -1243,14 +1243,14 @@ def test_every_conflicting_row_is_told_at_once(kefu, tmp_path):
                                     "k3,新的问题？,新的答案。\n", encoding="utf-8")
     result = kefu("import", "f.csv", code=1)
     assert ("ERROR 2 rows conflict with entries, so nothing was imported from this file:\n"
-            "  f.csv, line 2: entry id 'k1' already exists (use --on-conflict update or skip)\n"
+            "  f.csv, line 2: entry id 'k1' already exists, with question '多久发货？' (use --on-conflict update or skip)\n"
             "  f.csv, line 3, field 'question': '能開發票嗎' is already the standard question of entry 'k2'"
             ) in result.output
     assert len(stored(tmp_path / "home")) == 2  # nothing of the file, k3 neither
     error = report(kefu("import", "f.csv", "--json", code=1))["files"][0]["error_detail"]
     assert (error["type"], error["code"], error["file"]) == ("ImportConflicts", "conflict", "f.csv")
     assert [{k: e.get(k) for k in ("type", "file", "line", "field", "id")} for e in error["errors"]] == [
-        {"type": "DuplicateEntry", "file": "f.csv", "line": 2, "field": None, "id": "k1"},
+        {"type": "DuplicateEntry", "file": "f.csv", "line": 2, "field": "id", "id": "k1"},
         {"type": "DuplicateQuestion", "file": "f.csv", "line": 3, "field": "question", "id": "k2"}]
     assert counts(report(kefu("import", "f.csv", "--on-conflict", "skip", "--json"))["files"][0]) == (1, 0, 0, 2, 0)
 
@@ -2469,7 +2469,8 @@ def test_an_old_export_does_not_bring_back_an_entry_pruned_from_its_file(kefu, t
     kefu("import", "pay.jsonl", "--prune")
     result = report(kefu("import", "old-export.csv", "--json", code=1))["files"][0]
     assert result["status"] == "failed" and stored(home)["可以货到付款吗"][0].status == "archived"
-    assert (f"entry id 'r2' already exists (it was archived when its row left {source_key(tmp_path / 'pay.jsonl')}: "
+    assert (f"entry id 'r2' already exists, with question '可以货到付款吗' (it was archived when its row left "
+            f"{source_key(tmp_path / 'pay.jsonl')}: "
             "--on-conflict update brings it back, skip leaves it)") in result["error"]
     result = report(kefu("import", "old-export.csv", "--on-conflict", "update", "--json"))["files"][0]
     assert counts(result) == (0, 1, 1, 0, 0) and stored(home)["可以货到付款吗"][0].status == "published"

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from kefu.kb.entry import Entry, validate
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, EntryNotFound, InvalidEntry, InvalidTerm, KefuError,
-                            VersionConflict, VersionNotFound, VersionNotRestorable)
+                            VersionConflict, VersionNotFound, VersionNotRestorable, error_detail)
 from kefu.kb.store import Store, backup, restore
 
 
@@ -83,6 +83,9 @@ def test_add_with_existing_id_raises_duplicate(store, make_entry):
     with pytest.raises(DuplicateEntry) as info:
         store.add(make_entry("e1", question="另一个问题"))
     assert info.value.entry_id == "e1"
+    # which entry holds the id, and that the id is the field at fault
+    assert (str(info.value), info.value.field) == ("entry id 'e1' already exists, with question '运费怎么算'", "id")
+    assert error_detail(info.value)["field"] == "id"
     assert store.count() == 1
     assert store.get("e1").question == "运费怎么算"
 

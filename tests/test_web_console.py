@@ -570,7 +570,7 @@ def test_create_with_validation_error_shows_field_message_and_keeps_input(editor
 
     html = editor.post("/console/entries/new", entry_form(question="重复编号", answer="答", id="ship"),
                        status=400).text
-    assert 'id="err-id"' in html and "已被占用" in html
+    assert 'id="err-id"' in html and "编号 ship 已被条目「运费怎么算」占用" in html
 
     html = editor.post("/console/entries/new", entry_form(question="变量", answer="您好 {客户称呼"), status=400).text
     assert 'id="err-answer"' in html and "变量写法有误：「{」没有配对（在「您好 {客户称呼」附近）" in html and "broken" not in html

@@ -310,7 +310,8 @@ def _error_of(exc: KefuError) -> dict:
     if isinstance(exc, InvalidEntry):
         return {exc.field if exc.field in FIELD_LABELS else "": reason_zh(exc.reason)}
     if isinstance(exc, DuplicateEntry):
-        return {"id": f"编号 {exc.entry_id} 已被占用"}
+        held = f"条目「{exc.stored_question}」" if exc.stored_question else ""
+        return {"id": f"编号 {exc.entry_id} 已被{held}占用"}
     return {"": error_zh(str(exc))}
 
 

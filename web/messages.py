@@ -221,14 +221,15 @@ _REASON_PATTERNS = [
 
     (re.compile(r"(.*) is not a text encoding .*$"), lambda m: f"{m[1]} 不是文字编码（应为 UTF-8、GB18030 或 Big5 等）"),
     # An import's conflicts with stored entries (DuplicateEntry, with the import's hint).
-    (re.compile(r"(?:question (.*) matches entry|entry id) (.*?)(?:, which has other content| already exists) "
-                r"\(it was archived when its row left (.*): --on-conflict update brings it back, skip leaves it\)$", re.S),
-     lambda m: f"{'问题 ' + m[1] + ' 的' if m[1] else ''}条目 {m[2]} 在文件 {m[3]} 删去它的行时已归档"
-               "（导入时选「已有条目：更新」可恢复它，选「跳过」则不动）"),
+    (re.compile(r"(?:question (.*) matches entry|entry id) (.*?)(?:, which has other content| already exists"
+                r"(?:, with question (.*?))?) \(it was archived when its row left (.*): --on-conflict update brings it "
+                r"back, skip leaves it\)$", re.S),
+     lambda m: f"{'问题 ' + m[1] + ' 的' if m[1] else ''}条目 {m[2]}{f'（问题 {m[3]}）' if m[3] else ''}"
+               f"在文件 {m[4]} 删去它的行时已归档（导入时选「已有条目：更新」可恢复它，选「跳过」则不动）"),
     (re.compile(r"question (.*) matches entry (.*), which has other content(?: \(.*\))?$", re.S),
      lambda m: f"问题 {m[1]} 与条目 {m[2]} 相同，但内容不同（导入时可选「已有条目：更新」或「跳过」）"),
-    (re.compile(r"entry id (.*) already exists(?: \(.*\))?$", re.S),
-     lambda m: f"编号 {m[1]} 已存在（导入时可选「已有条目：更新」或「跳过」）"),
+    (re.compile(r"entry id (.*?) already exists(?:, with question (.*?))?(?: \(.*\))?$", re.S),
+     lambda m: f"编号 {m[1]} 已存在" + (f"，是问题 {m[2]} 的条目" if m[2] else "") + "（导入时可选「已有条目：更新」或「跳过」）"),
     (re.compile(r"(.*) \((.*), updating (.*)\)$", re.S), lambda m: f"{reason_zh(m[1])}（{place_zh(m[2])}，更新条目 {m[3]} 时）"),
 ]
 
