@@ -36,6 +36,21 @@ class DataFolder(click.Path):
         return super().convert(value, param, ctx)
 
 
+class InputPath(click.Path):
+    """A file or folder to read: click.Path, whose error for one that does not exist (or is
+    of the wrong kind) keeps the path given, so that `--json` names it as the error's `file`
+    as it names a file that exists but cannot be read."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            from kefu.kb.importers import path_text
+
+            exc.path = path_text(value)  # error_detail's "file"
+            raise
+
+
 def default_home() -> Path:
     # The XDG spec has a relative XDG_DATA_HOME ignored: followed, it put the data folder
     # under whatever folder the command happened to run in.
@@ -1088,9 +1103,9 @@ def search(c: Context, message, top_k, as_json) -> None:
 
 
 @cli.command(name="eval")
-@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--dataset", required=True, type=InputPath(exists=True, file_okay=False, path_type=Path),
               help="Folder with kb.jsonl and queries.jsonl (formats: README, Measuring your own knowledge base).")
-@click.option("--learn", "learn", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--learn", "learn", type=InputPath(exists=True, dir_okay=False, path_type=Path),
               help="Feedback file (learn.jsonl): scores before and after replaying it, every accept trusted.")
 @click.option("--learn-parts", default="phrasings,prior", show_default=True,
               help="What the replay may use: phrasings (learned similar questions), prior (use statistics),"
@@ -1172,7 +1187,7 @@ def _references_text(refs: list[dict]) -> list[str]:
 
 @cli.command()
 @click.argument("message")
-@click.option("--context", "context_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--context", "context_file", type=InputPath(exists=True, dir_okay=False, path_type=Path),
               help="Recent conversation, oldest first: JSON Lines (or a JSON array) of "
                    "{\"role\": \"customer\"|\"agent\", \"text\": …}, or lines of text as the panel "
                    "takes them (客户：… / 客服：…, or pasted from the chat app).")

@@ -13,9 +13,9 @@ from typing import Callable
 
 import click
 
-from kefu.cli import (Context, KefuClickError, _decoded, author, check_encoding, counted, emit, handle_errors,
-                      json_option, long_work, needs_store, progress, refuse_overwrite, require_store, stdout_exactly,
-                      stdout_json, to_stderr, when_stopped)
+from kefu.cli import (Context, InputPath, KefuClickError, _decoded, author, check_encoding, counted, emit,
+                      handle_errors, json_option, long_work, needs_store, progress, refuse_overwrite, require_store,
+                      stdout_exactly, stdout_json, to_stderr, when_stopped)
 from kefu.kb.text import terminal_columns
 
 @click.command(name="import")
@@ -73,7 +73,7 @@ def import_(c: Context, paths, patterns, on_conflict, encoding, dry_run, prune, 
     ctx = click.get_current_context()
     param = next(p for p in ctx.command.params if p.name == "paths")
     for path in paths:
-        click.Path(exists=True)(str(path), param, ctx)
+        InputPath(exists=True)(str(path), param, ctx)
     if report_path and not report_path.parent.is_dir():
         raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
     skipped: list[str] = []  # a folder's .xls and .doc files, said rather than passed over
@@ -578,7 +578,7 @@ def _backup_progress(done: int, total: int) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath(exists=True, dir_okay=False, path_type=Path))
 @json_option
 @click.pass_obj
 @handle_errors

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from kefu.cli import (Context, author, check_encoding, counted, emit, handle_errors, json_option, long_work, needs_store,
-                      to_stderr)
+from kefu.cli import (Context, InputPath, author, check_encoding, counted, emit, handle_errors, json_option, long_work,
+                      needs_store, to_stderr)
 from kefu.kb.learned import MIN_AGENTS, TrustRule, count_agents
 
 
@@ -24,7 +24,7 @@ def _recorded_text(d: dict) -> str:
 
 
 @learn.command(name="replay")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--agent", help="Agent to credit lines that name none (default: none, counted as one agent).")
 @click.option("--encoding", callback=lambda _ctx, _param, value: check_encoding(value),
               help="Text encoding of the file (default: detected; UTF-8, GB18030/GBK or Big5).")

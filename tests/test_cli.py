@@ -2612,7 +2612,10 @@ def test_with_json_a_failed_command_prints_its_error_as_json(home, run, fake_mod
             (["history", "nope", "--json"], 1, {"code": "not_found", "type": "EntryNotFound", "id": "nope"}),
             (["revert", "k001", "--to", "99", "--json"], 1, {"code": "not_found", "type": "VersionNotFound", "id": "k001"}),
             (["add", "--id", "k001", "-q", "运费多少", "-a", "包邮", "--json"], 1, {"code": "conflict", "id": "k001"}),
-            (["import", "nonexist.csv", "--json"], 2, {"code": "usage", "type": "BadParameter", "field": "paths"})]:
+            (["import", "nonexist.csv", "--json"], 2,
+             {"code": "usage", "type": "BadParameter", "field": "paths", "file": "nonexist.csv"}),
+            (["restore", "nonexist.db", "--json"], 2,
+             {"code": "usage", "type": "BadParameter", "field": "file", "file": "nonexist.db"})]:
         result = run(*args, ok=False)
         assert result.exit_code == code, (args, result.output)
         body = json.loads(result.stdout)["error"]

@@ -2302,11 +2302,12 @@ def test_template_with_a_path_that_does_not_exist_is_told_about_o(kefu, tmp_path
     result = kefu("import", "--template", "xlsx", "faq.xlsx", code=2)
     assert "-o" in result.output and "faq.xlsx" in result.output and "does not exist" not in result.output
     assert list(tmp_path.iterdir()) == []
-    # A plain import of a missing file: click's error as before, and no store is made.
+    # A plain import of a missing file: click's error as before, naming the file (as `file` for
+    # --json, which gave only the message to read it from), and no store is made.
     result = kefu("import", "faq.xlsx", "--json", code=2)
     assert json.loads(result.stdout)["error"] == {
         "message": "Invalid value for '[PATHS]...': Path 'faq.xlsx' does not exist.", "type": "BadParameter",
-        "code": "usage", "field": "paths"}
+        "code": "usage", "field": "paths", "file": "faq.xlsx"}
     assert list(tmp_path.iterdir()) == []
 
 
