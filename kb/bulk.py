@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,8 @@ def walk(paths: Iterable[Path], patterns: Iterable[str] = (), skipped: list[str]
     rejected-row files skipped), filtered by glob patterns on the file name or its path in
     the folder, compared case-blind as extensions are (`*.csv` finds FAQ.CSV). A folder's
     file in an old Office format (.xls, .doc) is skipped with a note in `skipped`, and so
-    is a folder's file that is (or is in) one of `own`, kefu's own data. A file met twice
+    is a folder's file that is (or is in) one of `own`, kefu's own data, a subfolder that
+    cannot be read and a link to a file that does not exist. A file met twice
     (a folder and a file in it, both given) is imported once, where first met."""
     seen: set[str] = set()
     for path in _files(paths, list(patterns), skipped, [p.resolve() for p in own]):
@@ -85,12 +87,17 @@ def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None
             yield path
             continue
         said: set[Path] = set()
-        for found in sorted(p for p in path.rglob("*") if p.is_file()):
+        for found in _folder_files(path, skipped):
             rel = found.relative_to(path)
             if any(part.startswith(".") for part in rel.parts) or found.name.endswith(REJECTED_SUFFIX):
                 continue
             if patterns and not any(fnmatch.fnmatchcase(found.name.lower(), p.lower())
                                     or fnmatch.fnmatchcase(str(rel).lower(), p.lower()) for p in patterns):
+                continue
+            if not found.is_file():  # a link to nothing (anything else not a file was passed by)
+                if found.suffix.lower() in SUFFIXES and skipped is not None:
+                    skipped.append(f"{path_text(found)}: a link to {_link_target(found)}, which does not exist; "
+                                   "not imported")
                 continue
             if found.suffix.lower() in SUFFIXES and \
                     (mine := next((o for o in own if found.resolve().is_relative_to(o)), None)):
@@ -105,6 +112,30 @@ def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None
                 yield found
             elif found.suffix.lower() in SAVE_AS and skipped is not None:
                 skipped.append(f"{found}: {unsupported(found.suffix)}")
+
+
+def _folder_files(folder: Path, skipped: list[str] | None) -> list[Path]:
+    """The files under `folder`, sorted, with links to nothing among them, as rglob("*")
+    finds them (a linked folder is not entered; hidden folders are not entered at all). A
+    folder that cannot be read is said in `skipped`: rglob passed over it, and a folder of
+    FAQ sheets was imported short without a word."""
+    def unreadable(exc: OSError) -> None:
+        if skipped is not None:
+            skipped.append(f"{path_text(exc.filename)}: cannot read the folder ({exc.strerror or exc}), so its files "
+                           "were not imported")
+
+    found = []
+    for top, folders, files in os.walk(folder, onerror=unreadable):
+        folders[:] = [f for f in folders if not f.startswith(".")]
+        found += [Path(top) / name for name in files if not name.startswith(".")]  # a dangling link too
+    return sorted(found)
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return path_text(os.readlink(path))
+    except OSError:
+        return "nothing"
 
 
 def rejected_path(wanted: Path, imported: Iterable[Path]) -> Path:

@@ -1517,6 +1517,33 @@ def test_folder_walk_notes_old_office_files_it_cannot_read(kefu, tmp_path):
     assert "save it as .xlsx" in kefu("import", "faqs/old.XLS", code=1).output
 
 
+def test_folder_walk_notes_a_folder_it_cannot_read_and_a_link_to_nothing(kefu, tmp_path, monkeypatch):
+    """A subfolder the user may not read and a .csv link whose file was moved away were
+    passed over without a word: the import said it was done, its sheets missing."""
+    folder = tmp_path / "faqs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "a.csv").write_text("question,answer\n怎么修改收货地址？,未发货前可在订单页修改地址。\n", encoding="utf-8")
+    (folder / "locked" / "b.csv").write_text("question,answer\n能开发票吗？,可以。\n", encoding="utf-8")
+    (folder / "moved.csv").symlink_to(tmp_path / "gone.csv")
+    (folder / "photo.jpg").symlink_to(tmp_path / "gone.jpg")  # not meant for kefu: no note
+    scandir = os.scandir
+
+    def denied(path="."):  # as for a user without the folder's r-x (tests may run as root)
+        if isinstance(path, (str, os.PathLike)) and Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    out = report(kefu("import", "faqs", "--dry-run", "--json"))
+    assert [f["file"] for f in out["files"]] == [str(Path("faqs") / "a.csv")]
+    assert out["skipped_files"] == [
+        f"{Path('faqs') / 'locked'}: cannot read the folder (Permission denied), so its files were not imported",
+        f"{Path('faqs') / 'moved.csv'}: a link to {tmp_path / 'gone.csv'}, which does not exist; not imported"]
+    assert f"note: skipped {Path('faqs') / 'locked'}: cannot read the folder" in kefu("import", "faqs").output
+    result = kefu("import", "faqs/locked", code=1)  # the folder named itself
+    assert "no importable files found" in result.output and "skipped faqs/locked: cannot read" in result.output
+
+
 def test_no_importable_files_names_every_suffix_kefu_reads(kefu, tmp_path):
     """The message hard-coded its list and left out .xlsm, .ndjson, .htm and .markdown,
     which are imported."""
