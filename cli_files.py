@@ -334,14 +334,10 @@ def _file_starting(i: int, n: int, name: str) -> None:
         to_stderr(line + name)
 
 
-def _of_file(note: str, file: str) -> str:
-    """A file's note as the summary prints it, under the table of all files: naming the
-    file, as its rejected rows do (`line 1: unknown column '备注'` said nothing of which)."""
-    return note if note.startswith((f"{file}, ", f"{file}: ")) else f"{file}: {note}"
-
-
 def _import_text(d: dict) -> str:
     """A summary table, then each failed file's error, rejected rows, notes and the dry-run diff."""
+    from kefu.kb.bulk import note_of_file
+
     lines = [f"{'file':40} {'status':8} {'added':>6} {'updated':>7} {'unchanged':>9} {'skipped':>7} "
              f"{'pruned':>6} {'passages':>8} {'rejected':>8}"]
     for r in d["files"]:
@@ -357,7 +353,7 @@ def _import_text(d: dict) -> str:
         lines += [f"  rejected: {m}" for m in r["rejected"][:20]]
         if len(r["rejected"]) > 20:
             lines.append(f"  … {counted(len(r['rejected']) - 20, 'more rejected row')}")
-        lines += [f"  note: {_of_file(n, r['file'])}" for n in r["notes"]]
+        lines += [f"  note: {note_of_file(n, r['file'])}" for n in r["notes"]]
         if r["passages"]:  # a document: the table's column counts only the passages written
             lines.append(f"  passages of {r['file']}: " + ", ".join(f"{r['passages'].get(k, 0)} {k}" for k in
                                                                   ("added", "updated", "unchanged", "removed")))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,23 @@ def _files(paths: Iterable[Path], patterns: list[str], skipped: list[str] | None
                 yield found
             elif found.suffix.lower() in SAVE_AS and skipped is not None:
                 skipped.append(f"{found}: {unsupported(found.suffix)}")
+
+
+# How a note starts when it names a place in its file, not the file (tables.py's _where)
+_PLACE_FIRST = re.compile(r"(?:sheet|line|lines|row|rows|column|item|page) \S")
+
+
+def note_of_file(note: str, file: str, places_only: bool = False) -> str:
+    """A file's note naming the file as its rejected rows do: `a.csv, line 1: …`, `faq.xlsx,
+    sheet 售后, row 2: …` (the CSV and XLSX readers name only the place), `a.csv: …` for a note
+    of the whole file (as it is with `places_only`: a page about the one file names it).
+    Printed under several files, `line 1: unknown column` told no file; and one list showed
+    some notes with their file and some without."""
+    if note.startswith((f"{file}, ", f"{file}: ")):
+        return note
+    if _PLACE_FIRST.match(note):
+        return f"{file}, {note}"
+    return note if places_only else f"{file}: {note}"
 
 
 def _folder_files(folder: Path, skipped: list[str] | None) -> list[Path]:

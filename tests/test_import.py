@@ -1330,8 +1330,9 @@ def test_the_text_summary_of_several_files_names_the_file_of_each_note_and_chang
     (tmp_path / "a.csv").write_text("问题,答案,备注\n能开发票吗？,可以。,财务\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("问题,答案,备注\n多久发货？,48小时内。,\n", encoding="utf-8")
     text = kefu("import", "a.csv", "b.csv", "--dry-run").stdout
-    assert "  note: a.csv: line 1: unknown column '备注' was not imported\n" in text
-    assert "  note: b.csv: line 1: unknown column '备注' was not imported\n" in text
+    # named as their rejected rows are, and as the notes that name their file (c.md below)
+    assert "  note: a.csv, line 1: unknown column '备注' was not imported\n" in text
+    assert "  note: b.csv, line 1: unknown column '备注' was not imported\n" in text
     assert "  changes from a.csv:\n  add (new entry)\n      question: - → 能开发票吗？\n" in text
     assert "  changes from b.csv:\n  add (new entry)\n      question: - → 多久发货？\n" in text
     # a note naming its file already is not named twice

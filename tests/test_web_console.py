@@ -2249,6 +2249,26 @@ def test_import_problems_and_notes_of_a_csv_are_shown_in_chinese_with_fields_as_
     assert "第 1 行：不认识的列 &#39;备注&#39;，没有导入" in html and "was not imported" not in html
 
 
+def test_import_notes_name_their_file_as_the_rejected_rows_and_the_stores_notes_do(editor):
+    """The notes of an XLSX listed `工作表 常见问题，第 2 行：…` and, beside them, the store's
+    note of a shared phrasing `x.xlsx，工作表 常见问题，第 3 行：…`, as the rejected rows name it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "常见问题"
+    sheet.append(["标准问题", "相似问题", "答案", "备注"])
+    sheet.append(["运费到底多少", "邮费多少钱", "满99包邮。", "x"])  # 邮费多少钱 is entry ship's phrasing
+    sheet.append(["坏行", None, None, None])
+    data = io.BytesIO()
+    book.save(data)
+    html = upload(editor, data.getvalue(), "x.xlsx", skip_bad_rows="1")
+    notes = re.search(r'<ul class="notes">(.*?)</ul>', html, re.S)[1]
+    items = re.findall(r"<li>(.*?)</li>", notes, re.S)
+    assert len(items) == 2 and all(i.startswith("x.xlsx，工作表 常见问题，第 ") for i in items), items
+    assert "x.xlsx，工作表 常见问题，第 3 行，答案：不能为空" in html
+
+
 def _counted(node) -> bool:
     import ast
 

@@ -523,10 +523,13 @@ def _diff_rows(diff: list[dict]) -> list[dict]:
 
 
 def _problems(result) -> dict:
-    """The import's error and rejected rows in Chinese, for the page."""
+    """The import's error, rejected rows and notes in Chinese, for the page; each note naming
+    the file as the rejected rows do (a note of the whole file, not pruned, as it is)."""
+    from kefu.kb.bulk import note_of_file
+
     return {"failure": problem_zh(result.error) if result.error else None,
             "rejected": [problem_zh(r) for r in result.rejected],
-            "notes": [import_note_zh(n) for n in result.notes]}
+            "notes": [import_note_zh(note_of_file(n, result.file, places_only=True)) for n in result.notes]}
 
 
 def _import_page(result, meta: dict, *, upload_id: str | None, dry_run: bool, error: str | None = None):
