@@ -2210,7 +2210,8 @@ def test_an_entry_pruned_from_its_file_is_a_conflict_elsewhere_said_in_chinese(e
     _imported(editor, both.rsplit(b"p2,", 1)[0], "faq.csv", prune="1")
     assert ws.kb().store.get("p2").status == "archived"
     html = upload(editor, both, "旧版.csv", on_conflict="error")
-    assert "旧版.csv，第 3 行：条目 &#39;p2&#39; 在文件 faq.csv 删去它的行时已归档（导入时选「已有条目：更新」可恢复它" in html
+    assert ("旧版.csv，第 3 行：条目 &#39;p2&#39;（问题 &#39;可以货到付款吗&#39;）在文件 faq.csv 删去它的行时已归档"
+            "（导入时选「已有条目：更新」可恢复它") in html
     assert "--on-conflict" not in html and ws.kb().store.get("p2").status == "archived"
 
 

@@ -224,7 +224,7 @@ _REASON_PATTERNS = [
     (re.compile(r"(?:question (.*) matches entry|entry id) (.*?)(?:, which has other content| already exists"
                 r"(?:, with question (.*?))?) \(it was archived when its row left (.*): --on-conflict update brings it "
                 r"back, skip leaves it\)$", re.S),
-     lambda m: f"{'问题 ' + m[1] + ' 的' if m[1] else ''}条目 {m[2]}{f'（问题 {m[3]}）' if m[3] else ''}"
+     lambda m: f"{'问题 ' + m[1] + ' 的' if m[1] else ''}条目 {m[2]}{f'（问题 {m[3]}）' if m[3] else ' '}"
                f"在文件 {m[4]} 删去它的行时已归档（导入时选「已有条目：更新」可恢复它，选「跳过」则不动）"),
     (re.compile(r"question (.*) matches entry (.*), which has other content(?: \(.*\))?$", re.S),
      lambda m: f"问题 {m[1]} 与条目 {m[2]} 相同，但内容不同（导入时可选「已有条目：更新」或「跳过」）"),
