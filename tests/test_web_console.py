@@ -855,6 +855,39 @@ def test_a_huashu_link_from_a_list_loaded_before_the_file_changed_opens_that_lin
     assert "已不在话术库中" in editor.get(gone, status=404)
 
 
+def test_a_refused_huashu_save_links_to_the_latest_line_which_opens_with_a_note(editor, ws):
+    """The 话术 form's stale save said 请回到列表刷新后再改, where the other stale saves link
+    to the latest: a refresh posts the form again, refused again. It links to the line as it
+    is now (found by the id it had when opened, though the id field was changed too), or,
+    for a new line, to a new form, each opening with a note."""
+    phrases = ws.phrases().phrases
+    form = editor.get("/console/huashu/2")
+    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1)
+              for name in ("rev", "index", "line_id", "stage")}
+    assert fields["line_id"] == phrases[2].id
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu")).group(1)
+    editor.post("/console/huashu/0/delete", {"rev": rev}, status=200)  # another editor, say
+    line = {"kind": phrases[2].kind, "tone": phrases[2].tone, "script": phrases[2].script, "text": "我改的话术"}
+    html = editor.post("/console/huashu/save", {**fields, **line, "id": "h950"}, status=409).text
+    assert "刷新" not in html and "我改的话术" in html and 'name="line_id" value="%s"' % phrases[2].id in html
+    latest = editor.get(_link(html, "打开这条话术的最新内容"))
+    assert "话术文件在你打开上一页之后被修改过：下面是这条话术的最新内容" in latest
+    assert f'name="id" value="{phrases[2].id}"' in latest and 'name="index" value="1"' in latest
+
+    new = editor.get("/console/huashu/new?kind=closing")
+    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', new).group(1) for name in ("rev", "id")}
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu")).group(1)
+    editor.post("/console/huashu/0/delete", {"rev": rev}, status=200)
+    html = editor.post("/console/huashu/save", {**fields, "list_kind": "closing", "kind": "closing", "stage": "告别",
+                                                "tone": "any", "script": "simplified", "text": "新加的话术"},
+                       status=409).text
+    assert "刷新" not in html and "新加的话术" in html
+    latest = editor.get(_link(html, "打开新的新增表单"))
+    assert "话术文件在你打开上一页之后被修改过" in latest and 'name="list_kind" value="closing"' in latest
+    assert re.search(r'name="rev" value="(\w+)"', latest).group(1) != fields["rev"]
+    assert "stale-note" not in editor.get("/console/huashu/new") + editor.get("/console/huashu/1")
+
+
 def test_a_refused_word_list_or_settings_save_links_to_the_latest_which_opens_with_a_note(editor, admin, ws):
     """词表 / 设置已被他人修改 … 刷新页面后再改: a refresh posts the old form again. Each links
     to the latest, which says it changed since the page the link came from."""

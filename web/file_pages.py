@@ -205,12 +205,23 @@ def _list_kind() -> str | None:
 
 
 def _phrase_form(phrase: dict, index: int | None, rev: str, error: str | None = None, status: int = 200,
-                 note: str | None = None):
+                 note: str | None = None, line_id: str | None = None, stale: bool = False):
+    """The 话术 form. `line_id`: the id the line had when opened (default: the posted form's),
+    which the form carries, as the id field may be changed: a save refused as `stale` links
+    to that line as it is now, found by it (`edit_phrase`), or to a new form for a new line."""
     from kefu.suggest.phrases import KINDS
 
+    if line_id is None and index is not None:
+        line_id = request.form.get("line_id")
     return render_template("console/huashu_form.html", phrase=phrase, index=index, rev=rev, error=error,
                            kinds=KINDS, tones=TONES, scripts=SCRIPTS, stages=STAGES, list_kind=_list_kind(),
-                           flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase), note=note), status
+                           flags=_flagged(phrase.get("text", "")), unpicked=_unpicked(phrase), note=note,
+                           line_id=line_id, stale=stale), status
+
+
+# Said on a form opened by a link from a page of the file before it changed (the list's
+# 编辑, a refused save's link to the latest).
+CHANGED_SINCE = "话术文件在你打开上一页之后被修改过："
 
 
 @bp.get("/huashu/new")
@@ -221,7 +232,10 @@ def new_phrase():
         lines, rev = _read_phrases(path), _file_rev(path)
     phrase = {"id": _next_phrase_id(lines), "kind": request.args.get("kind", ""), "stage": "",
               "tone": "any", "script": "simplified", "text": ""}
-    return _phrase_form(phrase, None, rev)
+    # `rev`: a link from a form of the file before it changed (a refused save's)
+    seen = request.args.get("rev")
+    note = CHANGED_SINCE + "下面的编号按最新的话术库给出。" if seen and seen != rev else None
+    return _phrase_form(phrase, None, rev, note=note)
 
 
 @bp.get("/huashu/<int:index>")
@@ -234,7 +248,7 @@ def edit_phrase(index: int):
     # loaded before the file changed, a line's place may hold another line now.
     wanted, seen, note = request.args.get("id"), request.args.get("rev"), None
     if seen and seen != rev:
-        note = "话术文件在你打开上一页之后被修改过：下面是这条话术的最新内容。"
+        note = CHANGED_SINCE + "下面是这条话术的最新内容。"
         if wanted is not None and (index >= len(lines) or str(lines[index].get("id", "")) != wanted):
             places = [i for i, d in enumerate(lines) if str(d.get("id", "")) == wanted]
             if len(places) != 1:
@@ -244,7 +258,7 @@ def edit_phrase(index: int):
     if index >= len(lines):
         abort(404, "没有这条话术")
     phrase = {name: str(lines[index].get(name, "")) for name in PHRASE_FIELDS}
-    return _phrase_form(phrase, index, rev, note=note)
+    return _phrase_form(phrase, index, rev, note=note, line_id=phrase["id"])
 
 
 @bp.post("/huashu/save")
@@ -257,8 +271,11 @@ def save_phrase():
     with locked() as ws, _files_locked(ws):
         path = _huashu_path(ws)
         if form.get("rev") != _file_rev(path):
+            # A refresh would post the form again, refused again: the page links to the latest.
             return _phrase_form(phrase, index, form.get("rev", ""),
-                                "话术文件已被他人修改，请回到列表刷新后再改。", 409)
+                                "话术文件已被他人修改，你的改动没有保存；请复制你的改动，"
+                                + ("打开这条话术的最新内容后再改。" if index is not None else "打开新的新增表单后再加。"),
+                                409, stale=True)
         lines = _read_phrases(path)
         if index is not None and index >= len(lines):
             abort(404, "没有这条话术")
