@@ -73,7 +73,7 @@ def word_line(line: str) -> tuple[str, str, str | None]:
 
     `词<TAB>原因` is the file's form. `词 原因` (a space, as a browser textarea types it)
     counts too when the last part is one of REASONS. A last part that looks like a reason
-    but is none ("九折 承诺类", "满减 极限") would otherwise be taken into the word, which
+    but is none ("九折 承诺类", "满减 极限", "保证 夸大类") would otherwise be taken into the word, which
     is matched without spaces ("九折承诺类"), and never flag anything: it is returned, for
     the caller to refuse or warn about. Any other space belongs to the word (加 微信).
     """
@@ -88,9 +88,14 @@ def word_line(line: str) -> tuple[str, str, str | None]:
     reason = to_simplified(last)
     if reason in REASONS:
         return head, reason, None
-    if len(reason) >= 2 and any(_mistyped(reason, r) for r in REASONS):
+    if len(reason) >= 2 and (reason.endswith(_REASON_ENDS) or any(_mistyped(reason, r) for r in REASONS)):
         return line, DEFAULT_REASON, last
     return line, DEFAULT_REASON, None
+
+
+# How the name of a group of words ends (夸大类, 违禁词, the header's 极限词): a last part
+# ending so is a reason of the editor's own ("保证 夸大类"), none of REASONS, not part of a word.
+_REASON_ENDS = ("类", "词")
 
 
 def _mistyped(last: str, reason: str) -> bool:

@@ -669,6 +669,14 @@ def test_lint_warns_of_a_word_line_whose_reason_is_mistyped(home, run, faq):
         "满减": "极限词", "加 微信": "敏感"}
 
 
+def test_lint_warns_of_a_word_line_with_a_reason_of_its_own(home, run, faq):
+    """"保证 xx类" (a reason none of kefu's) was read as the word 保证xx类 without a warning."""
+    run("import", str(faq))
+    (home / "sensitive_words.txt").write_text("加微信\t站外交易\n保证 xx类\n", encoding="utf-8")
+    warning = run("lint", "--json").stderr.splitlines()[0]
+    assert warning.startswith(f"warning: {home / 'sensitive_words.txt'}, line 2: 'xx类' is not a reason (极限词, 承诺,")
+
+
 def test_lint_warns_of_the_flagged_words_in_the_data_folders_huashu(home, run, faq):
     """An editor who writes 话术 in the data folder's file by hand (最好, 保证) was told by
     nothing: the console warns when a line is saved there, `kefu lint` listed entries only,

@@ -1768,6 +1768,15 @@ def test_a_word_line_with_a_mistyped_reason_is_refused_naming_it(editor, ws):
     assert ws.safety().words == {"满减": "极限词", "加微信": "敏感"}
 
 
+def test_a_word_line_with_a_reason_of_its_own_is_refused_naming_the_reasons(editor, ws):
+    """"保证 xx类" (a reason none of the list's) was saved as the word 保证xx类, which no draft
+    ever holds: refused, naming the line and the reasons there are."""
+    save_words(editor, {"words": "包邮\n", "safe": ""}, status=200)
+    html = save_words(editor, {"words": "# 自定义\n满减 极限词\n保证 xx类\n", "safe": ""}, status=400).text
+    assert "第 3 行「保证 xx类」：「xx类」不是可用的原因（极限词 / 承诺 / 敏感 / 站外交易" in html
+    assert (ws.home / "sensitive_words.txt").read_text(encoding="utf-8") == "包邮\n"
+
+
 def test_words_saved_by_another_editor_since_the_page_was_loaded_are_not_overwritten(editor, ws, app):
     """Both lists are one form: a save based on an older page would put back the other list
     as it was, losing the other editor's word."""
