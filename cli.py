@@ -1278,7 +1278,7 @@ def lint(c: Context, as_json) -> None:
     the platforms penalise: 站外交易, 诱导好评, 索要隐私, 违规操作, 功效宣称); those in 话术 lines on stderr."""
     from kefu import corpus
     from kefu.kb.io import iter_jsonl, read_text
-    from kefu.suggest.phrases import GIVEN_ID
+    from kefu.suggest.phrases import GIVEN_ID, repeated_ids
     from kefu.suggest.safety import REASONS, WARNABLE, word_list_problems
 
     words = c.data_file("sensitive_words.txt", corpus.SENSITIVE_WORDS)
@@ -1292,7 +1292,9 @@ def lint(c: Context, as_json) -> None:
                   "corpus/sensitive_words.txt (see README, Upgrading kefu)")
     huashu = c.data_file("huashu.jsonl", corpus.HUASHU)
     c.phrases()  # a line the assistant cannot read is the error, naming it
+    ids = []
     for n, d in iter_jsonl(huashu, read_text(huashu, option=None)):  # stderr too, by file and line
+        ids.append((n, d.get("id")))
         if given := GIVEN_ID.fullmatch(str(d.get("id") or "")):
             to_stderr(f"warning: {huashu}, line {n}, field 'id': {d['id']} is the id kefu gives line {int(given[1])} "
                       "when it has none: rename it")
@@ -1300,6 +1302,9 @@ def lint(c: Context, as_json) -> None:
             to_stderr(f"warning: {huashu}, line {n} (话术 {d.get('id') or f'line{n}'}): "
                       f"{', '.join(f'{f.word} ({f.reason})' for f in flags)}: every draft with this line flags it "
                       "to the agent")
+    for same, lines in repeated_ids(ids).items():  # the console refuses saving a line so
+        to_stderr(f"warning: {huashu}, lines {', '.join(map(str, lines))}, field 'id': all are {same}, which "
+                  "drafts' explanations and the console's links cannot tell apart: give each its own id")
     rows = []
     for e in c.store().iter_published():
         for f in safety.check(e.answer):

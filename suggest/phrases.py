@@ -10,7 +10,7 @@ from pathlib import Path
 from kefu.kb.errors import ImportFileError
 from kefu.kb.io import iter_jsonl, read_text
 from kefu.kb.template import broken_variable
-from kefu.kb.text import strip_controls, to_simplified
+from kefu.kb.text import HALF_WIDTH, scrub, strip_controls, to_simplified
 
 KINDS = ("greeting_first", "greeting_later", "thanks_wait", "empathy", "apology", "restate",
          "escalation", "closing", "rating", "clarify", "no_match", "received")
@@ -36,6 +36,24 @@ STAGES_ASKED = {"greeting_later": ("了解需求", "接待", "后续跟踪"),
 # `kefu lint` warns of one in a file (the loader reads it, as it reads an id given twice).
 # Only f"line{n}", n from 1 in ASCII digits: line05, line0 or line٥ is no id it gives.
 GIVEN_ID = re.compile(r"line([1-9][0-9]*)")
+def phrase_id(value: object) -> str:
+    """A line's id as the console saves it and as ids are told apart: trimmed, without
+    characters of no width, full-width ASCII half-width (ｈ００１ is h001, as an entry's
+    ＡＢ１ is AB1). Saved as typed, 'h001' + a zero-width space looked like another line's
+    h001 in the list, whose links by id then matched neither or both."""
+    return scrub(str(value)).strip().translate(HALF_WIDTH)
+
+
+def repeated_ids(ids: list[tuple[int, object]]) -> dict[str, list[int]]:
+    """The ids (as `phrase_id` tells them apart) that more than one of the numbered `ids`
+    holds, each with its numbers; a line without an id (None, "") holds none."""
+    numbers: dict[str, list[int]] = {}
+    for n, value in ids:
+        if value is not None and (key := phrase_id(value)):
+            numbers.setdefault(key, []).append(n)
+    return {key: ns for key, ns in numbers.items() if len(ns) > 1}
+
+
 # An opener ("好的亲，") ends like this: it leads into an answer and is never a reply alone.
 OPENER_ENDS = ("，", ",", "、", "：", ":")
 

@@ -1548,6 +1548,32 @@ def test_a_huashu_file_holding_an_id_twice_still_takes_other_edits(editor, ws):
     assert "编号重复：h001" in html and f"第 1、2、{len(lines) + 1} 条" in html  # as the console lists them
 
 
+def test_a_huashu_id_another_line_holds_in_other_characters_is_refused(editor, ws):
+    """ｈ００１ (full-width) or h001 with a zero-width space, as a chat app's copy brings, was
+    saved beside h001: the list then showed h001 twice, and drafts' explanations named both
+    h001. The id is saved as an entry's is (half-width, nothing of no width) and refused as
+    another's, naming it and the lines; one written so by hand in the file counts too."""
+    own = ws.home / "huashu.jsonl"
+    rev = re.search(r'name="rev" value="(\w+)"', editor.get("/console/huashu/new")).group(1)
+    line = {"rev": rev, "kind": "closing", "stage": "告别", "tone": "any", "script": "simplified", "text": "好的～"}
+    n = len(ws.phrases().phrases) + 1
+    for typed in ("ｈ００１", "h001\u200b", "\u200bｈ001"):
+        html = editor.post("/console/huashu/save", {**line, "id": typed}, status=400).text
+        assert f"编号重复：h001（第 1、{n} 条）" in html, typed
+        assert not own.exists()
+    editor.post("/console/huashu/save", {**line, "id": "ｈ９０１"}, status=200)
+    assert ws.phrases().phrases[-1].id == "h901"
+    own.write_text(own.read_text(encoding="utf-8").replace('"id": "h002"', '"id": "ｈ００３"'), encoding="utf-8")
+    form = editor.get("/console/huashu/2")
+    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1) for name in ("rev", "index", "id")}
+    html = editor.post("/console/huashu/save", {**line, **fields, "text": "您好～"}, status=400).text
+    assert "编号重复：h003（第 2、3 条）" in html
+    # A link by id to a file holding it twice says which lines, and how to end it
+    own.write_text(own.read_text(encoding="utf-8").replace('"id": "ｈ００３"', '"id": "h003"'), encoding="utf-8")
+    html = editor.get(f"/console/huashu/5?id=h003&rev={fields['rev']}", status=404)
+    assert "话术库中有 2 条编号为 h003 的话术（第 2、3 条）" in html and "给其中一条换个编号" in html
+
+
 def test_a_huashu_id_the_loader_gives_a_line_without_one_is_refused(editor, ws):
     """The console took the id line5, the one the loader gives a line written without an id
     (the fifth): a file edited by hand with such a line then held two lines named line5 in

@@ -25,7 +25,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from kefu.kb.errors import InvalidEntry, KefuError
 from kefu.kb.files import temp_beside
 from kefu.kb.text import strip_controls, whole_number
-from kefu.suggest.phrases import GIVEN_ID, SCRIPTS, TONES
+from kefu.suggest.phrases import GIVEN_ID, SCRIPTS, TONES, phrase_id, repeated_ids
 from kefu.suggest.safety import REASONS, read_list, word_line, word_list_problems
 from kefu.suggest.workspace import data_file_errors
 
@@ -106,7 +106,8 @@ def _read_phrases(path: Path) -> list[dict]:
 
 def _phrase_from_form(form) -> dict:
     # A textarea's line breaks come as \r\n: saved as the loader reads them (strip_controls).
-    return {name: strip_controls(form.get(name, "")).strip() for name in PHRASE_FIELDS}
+    phrase = {name: strip_controls(form.get(name, "")).strip() for name in PHRASE_FIELDS}
+    return {**phrase, "id": phrase_id(phrase["id"])}
 
 
 def _next_phrase_id(lines: list[dict]) -> str:
@@ -118,8 +119,7 @@ def _save_phrases(ws, lines: list[dict], saving: str | None = None) -> None:
     """Write the data folder's own 话术 file, after `_check_phrases` accepts all of it.
     The id of the line `saving` may be no other's; ids a file edited by hand holds twice,
     which the assistant reads as they are, do not stop the edit of another line."""
-    where = [n for n, d in enumerate(lines, 1) if saving and str(d.get("id", "")) == saving]
-    if len(where) > 1:
+    if saving and (where := repeated_ids([(n, d.get("id")) for n, d in enumerate(lines, 1)]).get(saving)):
         raise InvalidEntry("id", f"编号重复：{saving}（第 {'、'.join(map(str, where))} 条）")  # the list's order
     text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines)
     # A kind the file lacks already (deleted by hand) does not stop the edit of another line.
@@ -253,7 +253,8 @@ def edit_phrase(index: int):
             places = [i for i, d in enumerate(lines) if str(d.get("id", "")) == wanted]
             if len(places) != 1:
                 abort(404, f"话术 {wanted} 已不在话术库中（话术文件在你打开上一页之后被修改过）" if not places
-                      else f"话术库中有 {len(places)} 条编号为 {wanted} 的话术，请回到列表选择")
+                      else f"话术库中有 {len(places)} 条编号为 {wanted} 的话术（第 {'、'.join(str(i + 1) for i in places)} 条），"
+                           "请回到列表选择；保存时给其中一条换个编号，链接就不会再分不清")
             index = places[0]
     if index >= len(lines):
         abort(404, "没有这条话术")
