@@ -1794,6 +1794,15 @@ def test_a_word_line_with_a_mistyped_reason_is_refused_naming_it(editor, ws):
     assert ws.safety().words == {"满减": "极限词", "加微信": "敏感"}
 
 
+def test_a_refused_word_line_is_named_by_its_number_as_typed(editor, ws):
+    """Blank lines above the first word were dropped before the list was checked: a line
+    typed third was refused as 第 1 行."""
+    html = save_words(editor, {"words": "\r\n\r\n\t敏感\r\n", "safe": ""}, status=400).text
+    assert "第 3 行没有词（只有原因）" in html
+    html = save_words(editor, {"words": "\n# 自定义\n保证 xx类\n", "safe": ""}, status=400).text
+    assert "第 3 行「保证 xx类」" in html
+
+
 def test_a_word_line_with_a_reason_of_its_own_is_refused_naming_the_reasons(editor, ws):
     """"保证 xx类" (a reason none of the list's) was saved as the word 保证xx类, which no draft
     ever holds: refused, naming the line and the reasons there are."""

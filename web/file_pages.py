@@ -346,12 +346,14 @@ def _word_lines(text: str) -> str:
             if word != line:
                 line = f"{word}\t{reason}"
         out.append(line)
-    return "\n".join(out).strip("\n") + "\n"
+    # Blank lines above the first are kept: the check names a line by its number in the
+    # file written, which is then the number of the line as typed.
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _plain_lines(text: str) -> str:
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(lines).strip("\n") + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _check_words(path: Path) -> None:
