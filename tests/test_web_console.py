@@ -1568,6 +1568,8 @@ def test_a_huashu_id_another_line_holds_in_other_characters_is_refused(editor, w
     fields = {name: re.search(rf'name="{name}" value="([^"]*)"', form).group(1) for name in ("rev", "index", "id")}
     html = editor.post("/console/huashu/save", {**line, **fields, "text": "您好～"}, status=400).text
     assert "编号重复：h003（第 2、3 条）" in html
+    # The list numbers its lines as the messages do (第 2 条), filtered or not
+    assert '<small class="muted" title="第 2 条">2.</small> ｈ００３' in editor.get("/console/huashu?kind=greeting_first")
     # A link by id to a file holding it twice says which lines, and how to end it
     own.write_text(own.read_text(encoding="utf-8").replace('"id": "ｈ００３"', '"id": "h003"'), encoding="utf-8")
     html = editor.get(f"/console/huashu/5?id=h003&rev={fields['rev']}", status=404)
