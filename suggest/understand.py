@@ -99,7 +99,11 @@ _THANKS = re.compile(rf"谢|感谢|多谢|唔该|thank|{_THANK_SLANG}|拜拜|再
                      rf"{_GIVE_UP_TALK}")
 # A bare acknowledgement (好的, 收到) is thanks only when nothing else is said: "收到的杯子是碎的"
 # and "嗯，衣服起球了" report a problem.
-_ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|ok|okay|不用了|没有了|亲|了|啦")
+_ACK = re.compile(r"好的|好滴|好嘞|好|行|嗯+|收到了?|知道了|明白了|了解了|懂了|原来如此|原来是这样子?|ok|okay|不用了|没有了|亲|了|啦")
+# What the customer learned from the agent's answer, said back beside 知道了 or 明白了: "哦 原来要满199
+# 知道了" is an acknowledgement (it was answered with the full-reduction rules again), not a question.
+_LEARNED = re.compile(r"原来[^，,。.!！?？~～\s]*")
+_UNDERSTOOD = re.compile(r"知道了|明白了|了解了|懂了|晓得了")
 # Asked without a question mark too, in Cantonese as well (唔該 想問下寄香港要幾耐, 唔該 有冇M碼: 唔該 is
 # "excuse me" there, no thanks): 想问, 几时/几点/几号/几耐/几多, 有冇, 点计/点样, 边个, 可唔可以, 系唔系.
 # Not inside other words: 不想问了 gives up, 几点都在家 says any time, 有点样子, 早点解决, 这边处理.
@@ -733,7 +737,10 @@ _RESIGNED = re.compile(rf"算了(?!一?下)|罢了|唉|无所谓了|随便吧|{_
 # "好，我等电话".
 # Waiting for the call or news the shop promised: 我等电话, 等你们消息 (the case is ours).
 _AWAIT_US = r"等(?:你们|您|你|主管|经理|客服)?的?(?:电话|来电|回电|消息|回复|答复|通知|结果)"
-_PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[吧呀啊嘛嘞滴哒]?[，,。.!！~～\s]*)+那?我"
+_PLAN = re.compile(r"^(?:(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[吧呀啊嘛嘞滴哒]?[，,。.!！~～\s]*)+那?我"
+                   # with only 那 before it, the acknowledgement unsaid, a step taken now: "那我先拍一个试试"
+                   # after the agent's answer (not 那我再等等, which is read with the answer it waits on)
+                   r"|那我(?=先|就|去|马上|这就|现在|下单|买(?![的过])|拍))"
                    # or buy now: 好的那我就拍了, 行 那我下单了, 好嘞 我现在就去下单 (not 我买的…: a purchase had)
                    r"(?:就|现在|下单|买(?![的过])|付款|付钱|"
                    r"先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经|拍|考虑|想想|想一想|商量|问问|问一下|"
@@ -742,6 +749,11 @@ _PLAN = re.compile(r"^(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白�
                    rf"{_AWAIT_US})")
 # What, after a plan's words, says something went wrong: 没/不 (一直没发货, 不出热风了), 失败, 错, 只收到.
 _NOT_DONE = re.compile(r"没|沒|不|未|失败|失敗|错|錯|只|一直")
+# A return or an exchange a plan names is what the customer will do, no request of us: "行 那我去申请
+# 换货" is a plan, whose 换 read as asking (see _ASKING) drafted the exchange policy again. A
+# question beside it still asks (那我先退货 运费谁出). So is one said back as learned (see _LEARNED).
+_PLANNED = re.compile(r"退|换")
+_PLAN_ASKS = re.compile(rf"{_QUESTION.pattern}|谁")
 
 
 # What the customer says was sent: the thing an agent asks for (照片, 截图, 视频, 凭证…) sent
@@ -918,7 +930,12 @@ def _is_thanks(text: str) -> bool:
     With thanks, a report that something was settled asks nothing ("退款到账了，谢谢")."""
     if _GRATITUDE.search(text):
         text = _without_settled(text)
-    if _ASKING.search(text) or _COMPLAINT.search(_meant(text)):
+    said = text
+    if _plan(text) and not _PLAN_ASKS.search(text):  # 行 那我去申请换货
+        said = _PLANNED.sub(" ", said)
+    if _UNDERSTOOD.search(text):  # 原来只能免费换一次 明白了
+        said = _LEARNED.sub(lambda m: _PLANNED.sub(" ", m.group()), said)
+    if _ASKING.search(said) or _COMPLAINT.search(_meant(text)):
         return False
     if len(text) > 30:
         return len(text) <= 80 and bool(_GRATITUDE.search(text) and _PRAISE.search(text)) \
@@ -931,6 +948,8 @@ def _is_thanks(text: str) -> bool:
     # acknowledgement: 那算了 alone may still be about what came before)
     if _RESIGNED.search(ack):
         ack = _RESIGNED.sub(" ", ack).replace("那", " ")
+    if _UNDERSTOOD.search(ack):
+        ack = _LEARNED.sub(" ", ack)
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
         or _plan(text)
 

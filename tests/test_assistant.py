@@ -2890,3 +2890,11 @@ def test_an_offer_gets_the_shops_own_entry_for_offers(shop_kb, message):
     own = _said_so(_hit("biz", "商务合作怎么联系？", 0.8, 2.4, ["合作"]), "商务合作请发邮件至 biz@example.com。")
     s = Assistant(_Answers(shop_kb, [own]), composer()).suggest(message)
     assert not s.no_match and s.drafts[0].entry_ids == ["biz"], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+@pytest.mark.parametrize("message", ["行 那我去申请换货", "那我先拍一个试试", "哦 原来要48小时审核 知道了"])
+def test_a_plan_or_what_was_learned_after_an_answer_gets_no_answer_again(assistant, message):
+    """"行 那我去申请换货" after how to exchange got the exchange policy again."""
+    s = assistant.suggest(message, [{"role": "customer", "text": "怎么换货？"},
+                                    {"role": "agent", "text": "订单页申请换货，48小时内审核。"}])
+    assert s.intent == "thanks" and [d.entry_ids for d in s.drafts] == [[]], [(d.style, d.entry_ids) for d in s.drafts]

@@ -712,6 +712,38 @@ def test_exclamation_marks_beside_a_device_fault_are_anger(message, sentiment):
     assert understand(message).sentiment == sentiment
 
 
+@pytest.mark.parametrize("message", ["行 那我去申请换货", "好的 我去申请退货", "好嘞 那我先退了", "那我先拍一个试试",
+                                     "那我现在下单", "那我先拍照"])
+def test_a_plan_naming_a_return_or_an_exchange_or_with_only_na_before_it_is_a_plan(message):
+    """"行 那我去申请换货" read 换 as a request and got the exchange policy drafted again;
+    "那我先拍一个试试" (no 好的 before it) got the no-bargaining entry: the customer says
+    what they will do next, and the reply closes politely."""
+    from kefu.suggest.understand import plans
+
+    assert plans(message) and understand(message, "售后").intent == "thanks"
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("好的 那我先退货 运费谁出", "aftersale"), ("行 那我去申请换货 怎么申请", "aftersale"),
+    ("好的 我去申请换货 衣服破了", "aftersale"), ("那我再等等", "presale"), ("那我要退货", "aftersale"),
+    ("那我去哪申请退货", "aftersale"), ("那我就不买了", "presale")])
+def test_a_plan_beside_a_question_or_a_problem_or_a_bare_request_is_no_thanks(message, intent):
+    assert understand(message, "售前").intent == intent
+
+
+@pytest.mark.parametrize("message", ["哦 原来要满199 知道了", "哦哦 原来只能免费换一次 明白了", "原来如此", "原来是这样啊 懂了"])
+def test_what_the_customer_learned_said_back_with_an_acknowledgement_is_thanks(message):
+    """"哦 原来要满199 知道了" after the agent's answer on full reductions asks nothing: it
+    was read as a new question and the full-reduction rules were drafted."""
+    assert understand(message, "售前").intent == "thanks"
+
+
+@pytest.mark.parametrize("message", ["原来要满199吗", "原来是坏了 知道了", "原来还没发货 知道了", "原来要满199 那满399呢",
+                                     "原来要换货才行"])
+def test_what_the_customer_learned_with_a_question_or_a_problem_or_no_acknowledgement_is_no_thanks(message):
+    assert understand(message, "售前").intent != "thanks"
+
+
 @pytest.mark.parametrize("message", ["ok 知道了 yyds", "好的 nb", "收到 666", "好嘞 绝绝子", "明白了 给力"])
 def test_an_acknowledgement_with_chat_praise_is_thanks(message):
     """"ok 知道了 yyds" (yyds, nb, 666: chat praise) was no thanks: it got the no-match
