@@ -577,6 +577,11 @@ def _read_in(question: str, where: set[str]) -> str:
     return " ".join([_PLACE_NAMES[r] for r in sorted(where)] + [question])
 
 
+def _regional(hit: Hit) -> bool:
+    """Whether `hit` is written for customers of a region (see _regions)."""
+    return bool(_regions(f"{hit.question} {' '.join(hit.tags)}"))
+
+
 def _elsewhere(hit: Hit, asked: set[str], script: str) -> bool:
     """Whether `hit` is written for customers in another region than the message's: one
     that names its region is asked from there; a simplified-script one that names none
@@ -796,7 +801,11 @@ class Assistant:
                     if result is own:  # read alone after all: explained and weighed alone
                         read_with = []
             elif joined.confidence > result.confidence and named and context[-1].get("role") == "agent":
-                if (told := self._with_answer(result, earlier, context[-1]["text"], message, named, notes)) is not result:
+                # not an entry for another region than the talk's (its answer read with a Taiwan
+                # freight answer, "那多久會到" found the Hong Kong one, then left out of the drafts)
+                where = next((a for t in [message, *earlier[::-1]] if (a := _asked_from(t))), set())
+                if (told := self._with_answer(result, earlier, context[-1]["text"], message, named, notes,
+                                              lambda h: not (where and _elsewhere(h, where, "")))) is not result:
                     result, read_with = told, turns
         if choice is None and not waiting and never_again(message) and not reports_problem(message) \
                 and not _ASKS.search(GIVEN_NUMBER.sub(" ", normalize(message).text)):
@@ -964,16 +973,20 @@ class Assistant:
         return unused
 
     def _with_answer(self, result: SearchResult, earlier: list[str], answer: str, message: str,
-                     named: list[str], notes: list[str]) -> SearchResult:
+                     named: list[str], notes: list[str], may_answer=lambda h: True) -> SearchResult:
         """A follow-up read with the customer's earlier turns and the agent's `answer` to
         them, when the earlier turns alone matched an entry that does not speak of the
         words it names (`named`): "那运费谁出？" after "衣服洗了之后缩水了" matched the
         shrinking entry, silent on 运费, and alone 包邮 rules; the agent's 质量问题退换 says
         whose freight it asks. Its best hit that speaks of them answers it, if plausible (the
         agent's words dilute the reading); otherwise `result` stands. One more search, only
-        for such follow-ups."""
+        for such follow-ups. Never the entry whose answer the agent sent (it is read with it),
+        nor one `may_answer` refuses."""
         told = self.retriever.search(" ".join(_before(earlier[-2:] + [answer], message) + [message]))
-        fit = next((h for h in told.hits if all(_speaks_of(h, w) for w in named)), None)
+        # not the entry whose answer was read with it: "那多久會到" after the Taiwan freight answer
+        # matched that entry again
+        fit = next((h for h in told.hits if all(_speaks_of(h, w) for w in named) and not _sent(h, [answer])
+                    and may_answer(h)), None)
         if told.no_match or fit is None or fit.confidence < self.plausible:
             return result
         notes.append("vague message: matched together with the earlier turns and the agent's answer to them")
@@ -1087,17 +1100,30 @@ class Assistant:
             # 統一編號 entry (可以開公司抬頭嗎) with the mainland one its draft quotes, and
             # the agent saw the Taiwan one ranked first above a draft that left it out.
             hits[:] = [h for h in hits if h not in away] + [h for h in hits if h in away]
-        if (home := asked - {"abroad"}) and cands and not _regions(f"{cands[0].question} {' '.join(cands[0].tags)}"):
+        if (again := [h for h in cands if _regional(h) and _sent(h, u.said)]) and len(again) < len(cands):
+            # Where the customer is holds for the whole talk, and so the entry for that region
+            # the agent sent already ("可以寄到台湾吗" → 港澳台 5-10天) came first again for the
+            # next question ("好的 有什么优惠吗", "大概几天能到"): it is no answer while another may be.
+            cands = [h for h in cands if h not in again]
+            notes.append(f"written for a region, its answer sent already, left out: {', '.join(h.entry_id for h in again)}")
+        # An entry for the customer's region answers first only when its question (or the
+        # phrasing matched, or a tag) names a word the message names, if the message names any:
+        # "好的 那可以退货吗" after "可以寄到香港吗" got the Hong Kong freight entry, matched on the
+        # earlier turn's words, and "那什么时候发货" Taiwan's cash on delivery (whose answer says 出貨).
+        named = _topics(self.retriever.kb.segmenter, normalize(key).text)
+        ours_may = lambda h: not _elsewhere(h, asked, u.script) and (  # noqa: E731
+            not _regional(h) or not _sent(h, u.said) and (not named or any(
+                w in _said_text(f"{h.question} {h.matched} {' '.join(h.tags)}") for w in named)))
+        if (home := asked - {"abroad"}) and cands and not _regional(cands[0]):
             # A Taiwan customer's "運費怎麼算" is answered with the Taiwan freight entry, not the
             # mainland's 满59元包邮 ranked just above it: an entry for the customer's region,
             # matched confidently and nearly as well, answers before one that names none.
             ours = next((h for h in cands[1:3] if h.confidence >= self.also
                          and cands[0].confidence - h.confidence <= self.lead
-                         and _regions(f"{h.question} {' '.join(h.tags)}") & home), None)
+                         and _regions(f"{h.question} {' '.join(h.tags)}") & home and ours_may(h)), None)
             # Ranked lower still ("運費點計" from Hong Kong: its freight entry 6th), the
             # question read in the region finds it, if it names none itself.
-            if ours is None and (ours := self._for_region(result.normalized, cands[0], home,
-                                                          lambda h: not _elsewhere(h, asked, u.script))):
+            if ours is None and (ours := self._for_region(result.normalized, cands[0], home, ours_may)):
                 hits += [ours] if ours.entry_id not in {h.entry_id for h in hits} else []
             if ours is not None:
                 cands = [ours] + [h for h in cands if h.entry_id != ours.entry_id]

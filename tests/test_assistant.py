@@ -1614,6 +1614,44 @@ _ALIPAY = _said_so(_hit("alipay", "微信或支付宝付款的退款多久到", 
                    "使用支付宝或微信支付的订单，退款发起后24小时内原路退回到您的账户。")
 
 
+TW_SHIP = _said_so(_hit("tw_ship", "可以寄台灣嗎？大概幾天會到", 0.8, 2.4, ["台灣", "寄送"]),
+                   "可以寄台灣喔！台灣訂單以跨境集運方式寄送，出貨後約5-10天送達；收件人需要先完成實名認證。")
+ASKED_TW = [{"role": "customer", "text": "可以寄到台灣嗎"}, {"role": "agent", "text": TW_SHIP.answer}]
+
+
+@pytest.mark.parametrize("message, hits, answered, unsent", [
+    # ranked just below the top entry, the region's entry answered first again (not sent, it
+    # says nothing of 優惠 either)
+    ("好的 有什麼優惠嗎", [_hit("promo", "最近有什么优惠活动", 0.85, 2.45, ["优惠"]), TW_SHIP], "promo", "promo"),
+    # ranked first, read with the earlier turn that named the region
+    ("大概幾天能到", [replace(TW_SHIP, confidence=0.9), _hit("arrive", "发货后多久能到", 0.86, 2.42, ["物流"])],
+     "arrive", "tw_ship"),
+])
+def test_a_regions_entry_the_agent_sent_already_does_not_answer_the_next_question(shop_kb, message, hits, answered,
+                                                                                    unsent):
+    """Where the customer is holds for the whole talk, and the Taiwan shipping entry the
+    agent had sent came first again for the next question ("好的 有什么优惠吗" after
+    "可以寄到台湾吗"): an entry for the region answers first only when not sent already."""
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, ASKED_TW)
+    assert s.drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in s.drafts]
+    # not sent yet, the same entry still answers first where it did
+    s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, [ASKED_TW[0], {"role": "agent", "text": "可以的喔"}])
+    assert s.drafts[0].entry_ids == [unsent]
+
+
+def test_an_entry_for_the_customers_region_silent_on_the_message_does_not_answer_first(shop_kb):
+    """"好的 那可以退货吗" after "可以寄到香港吗" got the Hong Kong freight entry, matched on
+    the earlier turn's words and ranked just below the return entry: it says nothing of 退货."""
+    hk = _said_so(_hit("hk_ship", "寄香港運費點計？幾耐到？", 0.91, 2.4, ["香港", "運費"]), "香港訂單經跨境集運寄送，運費以結帳頁面顯示為準。")
+    ret = _hit("return", "退货可以寄到付吗", 0.94, 2.45, ["退货"])
+    context = [{"role": "customer", "text": "可以寄到香港吗"}, {"role": "agent", "text": "可以的亲"}]
+    s = Assistant(_Answers(shop_kb, [ret, hk]), composer()).suggest("好的 那可以退货吗", context)
+    assert s.drafts[0].entry_ids == ["return"], [(d.style, d.entry_ids) for d in s.drafts]
+    s = Assistant(_Answers(shop_kb, [replace(ret, question="运费怎么算", matched="运费怎么算"), hk]), composer()) \
+        .suggest("運費點計", context)
+    assert s.drafts[0].entry_ids == ["hk_ship"]  # one it speaks of: the region's answers first
+
+
 @pytest.mark.parametrize("message", ["订单号是2026120100998877", "行吧，那我再等等", "照片发你了"])
 def test_a_vague_message_after_its_answer_was_sent_gets_no_second_copy_of_it(shop_kb, message):
     """An order number, "那我再等等" or "照片发你了" after the agent's answer was read with the
@@ -2890,6 +2928,20 @@ def test_an_offer_gets_the_shops_own_entry_for_offers(shop_kb, message):
     own = _said_so(_hit("biz", "商务合作怎么联系？", 0.8, 2.4, ["合作"]), "商务合作请发邮件至 biz@example.com。")
     s = Assistant(_Answers(shop_kb, [own]), composer()).suggest(message)
     assert not s.no_match and s.drafts[0].entry_ids == ["biz"], [(d.style, d.entry_ids) for d in s.drafts]
+
+
+def test_a_follow_up_read_with_the_agents_answer_is_not_answered_with_that_answer_again(shop_kb):
+    """"那多久會到" after "寄台灣運費怎麼算" and the agent's Taiwan freight answer, read with that
+    answer, matched the Hong Kong shipping entry (left out of the drafts: another region's)
+    and the freight entry the agent had sent: the freight answer was drafted again."""
+    fee = _said_so(_hit("tw_fee", "寄台灣運費怎麼算", 0.97, 2.5, ["台灣", "運費"]), "台灣訂單運費依重量計算，滿NT$1,500免運。")
+    hk = _said_so(_hit("hk_ship", "寄香港運費點計？幾耐到？", 0.65, 2.2, ["香港"]), "香港訂單出貨後5-10天送到。")
+    arrive = _said_so(_hit("arrive", "发货后多久能到", 0.79, 2.35, ["物流"]), "发货后一般2-4天送到。")
+    message, context = "那多久會到", [{"role": "customer", "text": "寄台灣運費怎麼算"}, {"role": "agent", "text": fee.answer}]
+    searches = _Searches(shop_kb, {message: [arrive], f"寄台灣運費怎麼算 {message}": [fee, replace(arrive, confidence=0.6)],
+                                   f"寄台灣運費怎麼算 {fee.answer} {message}": [replace(fee, confidence=0.78), hk]}, [arrive])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert s.drafts[0].entry_ids == ["arrive"], [(d.style, d.entry_ids) for d in s.drafts]
 
 
 @pytest.mark.parametrize("message", ["行 那我去申请换货", "那我先拍一个试试", "哦 原来要48小时审核 知道了"])
