@@ -1002,8 +1002,18 @@ class Assistant:
         reports no problem and complains of nothing (我要给差评 does) is taken note of (`True`: an acknowledgement keeping the
         case open); else the message is read alone (`own`)."""
         fresh = [h for h in joined.hits if not _sent(h, sent)]
-        fit = next((h for h in fresh if h.confidence >= self.plausible
-                    and any(w in _said(h) for w in words if not _NO_TOPIC.fullmatch(w))), None)
+        # The order's state the customer reports (对 还没发货) after the answer for an order in
+        # that state names no new topic: 发货 found the late parcel's compensation, or a
+        # return's address after how to change an address before shipping.
+        reported = "".join(m.group() for words_ in (_SHIPPED, _NOT_SHIPPED, _STILL_NOT_SHIPPED)
+                           for m in words_.finditer(normalize(message).text))
+        topics = [w for w in words if not _NO_TOPIC.fullmatch(w)
+                  and not (w in reported and w in _said(joined.hits[0]))]
+        # A question word asking for a time or an amount must be answered too: "那什么时候发货"
+        # after the Taiwan shipping answer got the Taiwan cash-on-delivery entry, which says 出货.
+        asked_for = [w for w in words if _asked_for(w)]
+        fit = next((h for h in fresh if h.confidence >= self.plausible and any(w in _said(h) for w in topics)
+                    and all(_speaks_of(h, w) for w in asked_for)), None)
         if not joined.no_match and fit is not None:
             notes.append(f"the agent sent the answer of {joined.hits[0].entry_id} already: "
                          f"answered with the next one that speaks of the message")

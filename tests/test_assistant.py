@@ -2944,6 +2944,37 @@ def test_a_follow_up_read_with_the_agents_answer_is_not_answered_with_that_answe
     assert s.drafts[0].entry_ids == ["arrive"], [(d.style, d.entry_ids) for d in s.drafts]
 
 
+def test_a_follow_up_asking_when_is_not_answered_by_an_entry_that_gives_no_time(shop_kb):
+    """"那什么时候发货" after the Taiwan shipping answer: read with the earlier turn, its answer
+    was sent, and the next entry saying 发货 (Taiwan's cash on delivery, of 出貨) answered it;
+    the one that says when it ships is the answer."""
+    cod = _said_so(_hit("tw_cod", "台灣可以超商取貨付款嗎", 0.89, 2.45, ["台灣"]), "台灣訂單支援超商取貨付款，出貨後簡訊通知。")
+    when = _said_so(_hit("when", "下单后多久发货", 0.86, 2.4, ["发货"]), "当天16:00前付款的订单当天发货。")
+    message = "那什么时候发货"
+    searches = _Searches(shop_kb, {message: [when], f"可以寄到台灣嗎 {message}": [replace(TW_SHIP, confidence=0.95), cod, when]},
+                         [when])
+    s = Assistant(searches, composer()).suggest(message, ASKED_TW)
+    assert s.drafts[0].entry_ids == ["when"], ([(d.style, d.entry_ids) for d in s.drafts], s.notes)
+
+
+@pytest.mark.parametrize("message", ["对 还没发货", "还没发货的"])
+def test_the_orders_state_reported_after_its_answer_was_sent_is_taken_note_of(shop_kb, message):
+    """"对 还没发货" after the agent's answer to "付款两天了怎么还不发货": 发货 named a topic, and
+    the late parcel's compensation (which says 发货 too) was drafted, or after how to change
+    an address before shipping, a return's address."""
+    wait = _said_so(_hit("wait", "付款两天了还没发货怎么办", 0.99, 2.5, ["催发货"]),
+                    "非预售商品一般在48小时内发出，超时未发的话请把订单号发给我们，我们马上联系仓库加急处理。")
+    late = _hit("late", "发货太慢了能给补偿吗", 0.91, 2.4, ["发货"])
+    context = [{"role": "customer", "text": "付款两天了怎么还不发货"}, {"role": "agent", "text": wait.answer}]
+    searches = _Searches(shop_kb, {f"付款两天了怎么还不发货 {message}": [wait, late]}, [late, replace(wait, confidence=0.8)])
+    s = Assistant(searches, composer()).suggest(message, context)
+    assert [d.entry_ids for d in s.drafts] == [[]] and any("taken note" in n for n in s.notes), s.notes
+    # a new topic beside it is still answered
+    searches.by_message["付款两天了怎么还不发货 还没发货 能补偿吗"] = [wait, late]
+    s = Assistant(searches, composer()).suggest("还没发货 能补偿吗", context)
+    assert s.drafts[0].entry_ids == ["late"]
+
+
 @pytest.mark.parametrize("message", ["行 那我去申请换货", "那我先拍一个试试", "哦 原来要48小时审核 知道了"])
 def test_a_plan_or_what_was_learned_after_an_answer_gets_no_answer_again(assistant, message):
     """"行 那我去申请换货" after how to exchange got the exchange policy again."""
