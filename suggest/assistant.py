@@ -47,6 +47,12 @@ _PIECES = re.compile(rf"[？?；;\n，,。.!！~～\s]+|{_NEXT}")
 # A message that continues a talk kefu was not shown ("那能退吗？", "那运费谁出"): it opens
 # with 那 (then, so) and names at most one topic.
 _FOLLOW_UP = re.compile(r"^(?:亲[，,\s]*)?那(?!里|边|儿|什么)(?!(?:个|個|啥)[，,、\s])")  # 那个，… is a filler
+# A follow-up asking only how to go on with what was said before ("怎么操作", "然后呢", "具体怎么弄",
+# "那要怎么申请"): it names no topic, whatever entries hold its words (操作, 具体).
+_HOW_ON = re.compile(r"(?:(?:好的?|嗯+|哦+|ok)[，,\s]*)?(?:那|那么|所以)?[，,\s]*(?:具体|到底|我)?(?:要|该|应该|需要|得)?"
+                     r"(?:(?:怎么|怎样|如何|咋)(?:去|来)?(?:操作|弄|做|搞|整|申请|办理|进行)?|"
+                     r"(?:然后|接下来|下一步|之后)(?:呢|怎么(?:做|弄|操作))?|具体(?:点|一点|说说|讲讲)?|(?:步骤|流程)(?:是什么|是啥)?)"
+                     r"[呢啊呀哦吖嘞~～?？。.!！\s]*")
 # A message pointing back at what was said ("这算质量问题吗", "这种情况能退吗"; not 这边, here)
 # is about it, whatever else it names. Not 这个 or 这款: they point at a product or at the
 # thing named next (这款衣服会起球吗 after 发票怎么开 asks about pilling); 这个能退吗 names at
@@ -761,9 +767,14 @@ class Assistant:
         # thanks or greeting entry: a thanks or greeting, not a holding line, nor the
         # earlier question's answer again. Not a reply: "一个礼拜" to 签收多久了 is no chat.
         chat = None if choice is not None or waiting or reply else self._chat(message, result)
+        sent = [t["text"] for t in context if t.get("role") == "agent"]
+        if choice is None and not waiting and earlier and _HOW_ON.fullmatch(result.normalized) \
+                and (before := self._earlier_answer(earlier, sent, notes)) is not None:
+            # "怎么操作" after "我要申请平台介入": how to do what the customer asked before
+            result, read_with, bare = replace(before, normalized=result.normalized), [earlier[-1]], True
         # "好的": nothing to look up; "行吧，那我再等等" is looked up only to see whether its
         # answer was sent already (then it is taken note of), else it is thanks.
-        if choice is None and earlier and chat is None \
+        elif choice is None and earlier and chat is None \
                 and (result.no_match or len(topic_words) <= 1 or reply or _POINTS_BACK.match(result.normalized)) \
                 and (understand(message).intent not in ("greeting", "thanks") or plans(message)):
             # A vague follow-up ("那能退吗？") is read together with what the customer said before,
@@ -795,7 +806,6 @@ class Assistant:
                 own, result = result, replace(joined, normalized=result.normalized)
                 read_with = turns
                 notes.append("vague message: matched together with the customer's earlier turns")
-                sent = [t["text"] for t in context if t.get("role") == "agent"]
                 if _sent(result.hits[0], sent):
                     result, noted = self._not_again(own, result, sent, words, message, notes)
                     if result is own:  # read alone after all: explained and weighed alone
@@ -991,6 +1001,24 @@ class Assistant:
             return result
         notes.append("vague message: matched together with the earlier turns and the agent's answer to them")
         return replace(told, hits=[fit] + [h for h in told.hits if h is not fit], normalized=result.normalized)
+
+    def _earlier_answer(self, earlier: list[str], sent: list[str], notes: list[str]) -> SearchResult | None:
+        """The reading of the customer's turn before a how-to follow-up ("怎么操作", "然后呢",
+        "具体怎么弄": see _HOW_ON) when its best entry is confident (>= also) and no agent's turn
+        sent that answer yet: the follow-up asks how to do what that turn asked. Read with
+        it, the follow-up's own words (操作, 具体) pulled the reading to any entry holding
+        them (我想开个发票 + 具体怎么弄: the holding line); alone they match nothing well. None
+        otherwise. One more search, only for such follow-ups."""
+        turn = earlier[-1]
+        if pasted_alone(turn):
+            return None
+        before = self.retriever.search(for_matching(turn))
+        if before.no_match or not before.hits or before.hits[0].confidence < self.also \
+                or _sent(before.hits[0], sent):
+            return None
+        notes.append(f"a how-to follow-up: answered with the best entry of the customer's turn before it "
+                     f"({before.hits[0].entry_id}, {before.hits[0].confidence:.2f})")
+        return before
 
     def _not_again(self, own: SearchResult, joined: SearchResult, sent: list[str], words: list[str],
                    message: str, notes: list[str]) -> tuple[SearchResult, bool]:

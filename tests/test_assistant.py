@@ -2957,6 +2957,31 @@ def test_a_follow_up_asking_when_is_not_answered_by_an_entry_that_gives_no_time(
     assert s.drafts[0].entry_ids == ["when"], ([(d.style, d.entry_ids) for d in s.drafts], s.notes)
 
 
+@pytest.mark.parametrize("message", ["怎么操作", "具体怎么弄", "然后呢", "那要怎么申请？"])
+def test_a_how_to_follow_up_is_answered_with_the_earlier_turns_confident_entry(shop_kb, message):
+    """"具体怎么弄" after "我想开个发票": read with it, its own words (具体) pulled the reading to
+    an entry holding them, and alone it matched nothing well: the holding line was drafted."""
+    invoice = _hit("invoice", "怎么申请开发票", 0.91, 2.45, ["发票"])
+    weak = _said_so(_hit("platform", "平台介入要怎么操作", 0.46, 1.9, ["平台介入"]), "具体以平台页面显示为准。")
+    searches = _Searches(shop_kb, {"我想开个发票": [invoice, weak]}, [weak, replace(invoice, confidence=0.44)])
+    s = Assistant(searches, composer()).suggest(message, [{"role": "customer", "text": "我想开个发票"}])
+    assert s.drafts[0].entry_ids == ["invoice"], [(d.style, d.entry_ids) for d in s.drafts]
+    assert any("how-to follow-up" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("earlier, context", [
+    ("我想开个发票", [{"role": "agent", "text": "可以在订单详情页点击申请开票，或者把订单号和发票抬头发给客服登记。"}]),  # sent already
+    ("这个发票", []),  # an earlier turn read without confidence
+])
+def test_a_how_to_follow_up_after_an_answer_sent_or_an_unconfident_turn_is_read_as_before(shop_kb, earlier, context):
+    invoice = _said_so(_hit("invoice", "怎么申请开发票", 0.91 if earlier == "我想开个发票" else 0.6, 2.45, ["发票"]),
+                       "可以在订单详情页点击申请开票，或者把订单号和发票抬头发给客服登记。")
+    weak = _hit("platform", "平台介入要怎么操作", 0.46, 1.9, ["平台介入"])
+    searches = _Searches(shop_kb, {earlier: [invoice, weak]}, [weak, replace(invoice, confidence=0.44)])
+    s = Assistant(searches, composer()).suggest("具体怎么弄", [{"role": "customer", "text": earlier}, *context])
+    assert not any("how-to follow-up" in n for n in s.notes), s.notes
+
+
 @pytest.mark.parametrize("message", ["对 还没发货", "还没发货的"])
 def test_the_orders_state_reported_after_its_answer_was_sent_is_taken_note_of(shop_kb, message):
     """"对 还没发货" after the agent's answer to "付款两天了怎么还不发货": 发货 named a topic, and
