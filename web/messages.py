@@ -429,6 +429,11 @@ _NOTE_PATTERNS = [
      lambda m: f"写给客户所在地区的条目，优先回答：{m[1]}"),
     (re.compile(r"written for the customer's region, answers in (\S+)'s place: (.*)$", re.S),
      lambda m: f"写给客户所在地区的条目，代替 {m[1]} 回答：{m[2]}"),
+    (re.compile(r"written for a region, its answer sent already, left out: (.*)$", re.S),
+     lambda m: f"写给某地区的条目，客服已发过它的答案，未采用：{m[1]}"),
+    (re.compile(r"a how-to follow-up: answered with the best entry of the customer's turn before it "
+                r"\((\S+), ([\d.]+)\)$"),
+     lambda m: f"客户接着问怎么做：按客户上一句最匹配的条目 {m[1]} 回答（置信度 {m[2]}）"),
     (re.compile(r"written for customers elsewhere, left out: (.*)$", re.S),
      lambda m: f"写给其他地区客户的条目，未采用：{m[1]}"),
     (re.compile(r"the message is about an order (.+?); written for the other case, left out: (.*)$", re.S),
