@@ -298,6 +298,38 @@ def test_xlsx_numbers_are_read_with_their_number_format(tmp_path):
         ("001234", "9.90"), ("000088", "1,234.50元"), ("000007", "19"), ("000012", "2.68"), ("5", "44000")]
 
 
+def test_xlsx_general_numbers_are_read_without_float_noise(tmp_path):
+    """Excel saves the formula result =0.1+0.2 as 0.30000000000000004 and its General format
+    shows 0.3, but kefu stored the noise. Whole numbers stay whole, typed fractions as typed."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    saved = {"0.30000000000000004": "0.1+0.2", "3.3000000000000003": "1.1*3", "12.000000000000002": "SUM(C1:C9)",
+             "0.33333333333333331": "1/3", "-0.69999999999999996": "0.1-0.8"}
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["标准问题", "答案"])
+    for n, value in enumerate([*saved, "2.675", "19"]):
+        sheet.append([f"数字问题{n}", f"<{value}>"])
+    book.save(tmp_path / "typed.xlsx")
+    source, out = zipfile.ZipFile(tmp_path / "typed.xlsx"), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:  # the values as Excel writes them, 17 digits
+        for info in source.infolist():
+            data = source.read(info.filename).decode()
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(r'<c r="(B\d+)" t="inlineStr"><is><t>&lt;(.*?)&gt;</t></is></c>',
+                              lambda m: f'<c r="{m[1]}"><f>{saved[m[2]]}</f><v>{m[2]}</v></c>' if m[2] in saved
+                              else f'<c r="{m[1]}"><v>{m[2]}</v></c>', data)
+            archive.writestr(info, data)
+    path = tmp_path / "noise.xlsx"
+    path.write_bytes(out.getvalue())
+    loaded = load(path)
+    assert not loaded.problems
+    assert [r.data["answer"] for r in loaded.rows] == ["0.3", "3.3", "12", "0.33333333333", "-0.7", "2.675", "19"]
+
+
 def test_xlsx_cells_are_read_as_excel_shows_them(tmp_path):
     """An error cell was imported as the answer '#N/A', 5% as '0.05', TRUE as 'True', and a
     formula never computed was 'missing or empty' with no hint."""

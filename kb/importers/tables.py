@@ -223,6 +223,8 @@ def _cell_value(cell) -> object:
         return f"{value * 100:.{decimals}f}%"
     if isinstance(value, (int, float)) and (shown := _shown_number(value, str(cell.number_format))) is not None:
         return shown
+    if isinstance(value, float) and str(cell.number_format) == "General" and (shown := _general(value)):
+        return shown
     if isinstance(value, datetime) and value.time() == time.min and _shows_time(str(cell.number_format)):
         # 2026-12-12 00:00 is that moment, not the day: read as a date, a valid_to would
         # run to the end of 2026-12-12, a day longer than the sheet says.
@@ -269,6 +271,23 @@ def _shown_number(value: int | float, number_format: str) -> str | None:
     if not any(c.isdigit() for c in number):
         return None
     return "".join(number if p is None else p for p in parts)
+
+
+GENERAL_DIGITS = 11  # significant digits Excel's General format shows at most
+
+
+def _general(value: float) -> str | None:
+    """A fraction as Excel's General format shows it: 0.3 for the formula result
+    0.30000000000000004, which was stored with its binary noise. Rounded to 11 significant
+    digits, never fewer than the whole part has. None for a whole number (cell_text writes
+    12, not 12.0), one too large for 11 digits (Excel shows 1.23457E+11, losing digits) and
+    inf/nan: read as before."""
+    if value.is_integer() or not abs(value) < 10**GENERAL_DIGITS:
+        return None
+    exact = Decimal(repr(value))
+    shown = exact.quantize(Decimal(1).scaleb(exact.adjusted() + 1 - GENERAL_DIGITS), ROUND_HALF_UP)
+    text = f"{shown:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _shows_time(number_format: str) -> bool:
