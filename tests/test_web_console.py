@@ -2294,6 +2294,21 @@ def test_an_entry_pruned_from_its_file_is_a_conflict_elsewhere_said_in_chinese(e
     assert "--on-conflict" not in html and ws.kb().store.get("p2").status == "archived"
 
 
+@pytest.mark.parametrize("on_conflict", ["update", "error"])
+def test_a_new_id_with_an_entrys_question_is_told_what_the_console_offers(editor, ws, on_conflict):
+    """A row with an id of its own and entry ship's question: the CLI says give the row id
+    'ship', change its question, or leave it with --on-conflict skip; the page said only
+    导入时可选「已有条目：更新」或「跳过」, and 更新 (chosen already) fails the same way."""
+    html = upload(editor, "编号,问题,答案\nx9,运费怎么算,全场包邮。\n".encode(), "新编号.csv", on_conflict=on_conflict)
+    assert ("新编号.csv，第 2 行，标准问题：&#39;运费怎么算&#39; 已是条目 &#39;ship&#39; 的标准问题（要更新那个条目，"
+            "请把这一行的编号改为 &#39;ship&#39;；也可改掉这一行的问题，或在「已有条目」中选「跳过，保留现有内容」）") in html
+    assert "「已有条目：更新」" not in html and "--on-conflict" not in html
+    form = re.search(r'<select id="f-on_conflict".*?</select>', editor.get("/console/import"), re.S)[0]
+    assert ">跳过，保留现有内容</option>" in form  # the control the advice names
+    _imported(editor, "编号,问题,答案\nx9,运费怎么算,全场包邮。\n".encode(), "新编号.csv", on_conflict="skip")
+    assert ws.kb().store.get("ship").answer == "满99元包邮，不满收10元运费。"
+
+
 @pytest.mark.parametrize("answer", ["暂不支持货到付款。", "现已支持货到付款，需加收5元。"])
 def test_an_entry_pruned_from_its_file_comes_back_with_update_from_a_sheet_without_status(editor, ws, answer):
     """The hint 选「已有条目：更新」可恢复它 was not true for a sheet without a status column:

@@ -212,6 +212,11 @@ _REASON_PATTERNS = [
     (re.compile(r"cell (\w+) (.*)$", re.S), lambda m: f"单元格 {m[1]} 无法导入"),
     (re.compile(r"(.*) is already the standard question of entry '(.*?)', (.*) %s(?: \(.*\))?$"
                 % re.escape(DuplicateQuestion.INSTEAD), re.S), lambda m: _unsuggested_zh(m[1], m[2], m[3])),
+    # A row with an id of its own (kb/store.py): 已有条目：更新 does not update that entry.
+    (re.compile(r"(.*) is already the standard question of entry (.*?) \(give the row id .*? to update that entry,.*\)$",
+                re.S),
+     lambda m: f"{m[1]} 已是条目 {m[2]} 的标准问题（要更新那个条目，请把这一行的编号改为 {m[2]}；"
+               "也可改掉这一行的问题，或在「已有条目」中选「跳过，保留现有内容」）"),
     (re.compile(r"(.*) is already the standard question of entry (.*?)(?: \(and of entry (.*?):.*\))?(?: \(.*\))?$", re.S),
      lambda m: f"{m[1]} 已是条目 {m[2]}" + (f" 和条目 {m[3]}" if m[3] else "") + " 的标准问题"
                + ("：请在这一行填上它所属条目的编号" if m[3] else "（导入时可选「已有条目：更新」或「跳过」）")),
