@@ -827,13 +827,15 @@ def test_a_login_in_another_tab_asks_to_log_in_again(servers, new_page):
 
 
 def test_a_too_long_conversation_history_is_named(servers, new_page):
+    """The note said 最近对话太长 without the limit the server enforces, which the message's
+    note (消息太长（超过 10 万字）) states."""
     page = new_page()
     login(page, servers.url)
     page.locator("#kp-context-box summary").click()
     page.locator("#kp-context").fill("客户：" + "啊" * 100_001)
     page.locator("#kp-message").fill("运费怎么算")
     page.locator(".kp-error").wait_for()
-    assert page.locator(".kp-error").inner_text() == "最近对话太长，请删去较早的几句后再试。"
+    assert page.locator(".kp-error").inner_text() == "最近对话太长（各句合计超过 10 万字），请删去较早的几句后再试。"
 
 
 TOO_LONG = "消息太长（超过 10 万字），没有查找：请只粘贴客户的最新消息。"

@@ -27,6 +27,8 @@
   // silently, and counted an emoji twice.
   const TEXT_LIMIT = 100000;
   const TOO_LONG = "消息太长（超过 10 万字），没有查找：请只粘贴客户的最新消息。";
+  // 最近对话's turns together (web/api.py refuses more than TEXT_LIMIT characters of text).
+  const CONTEXT_TOO_LONG = "最近对话太长（各句合计超过 10 万字），请删去较早的几句后再试。";
   const FETCH_INFO = "chatwoot-dashboard-app:fetch-info";
   const SAVED = "kefu-panel-unsent";  // sessionStorage: what was typed when the login ended
   const UNSENT = "kefu-panel-feedback";  // sessionStorage: feedback refused as the login had ended
@@ -605,7 +607,7 @@
   }
 
   function showError(err) {
-    const text = err.status === 413 && err.field === "context" ? "最近对话太长，请删去较早的几句后再试。"
+    const text = err.status === 413 && err.field === "context" ? CONTEXT_TOO_LONG
       : err.status === 413 && err.field === "message" ? TOO_LONG
       // Only invisible characters (a zero-width space, a control character): nothing to look up.
       : err.status === 400 && err.field === "message" ? "这条消息没有可查找的文字（只有空白或不可见字符），请粘贴客户消息的文字。"
