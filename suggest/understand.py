@@ -385,7 +385,10 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         r"断了|裂了|发霉|变质|怪味|异味|"
                         rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
                         rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害, 书缺页了
-                        r"(?:用|穿|戴|洗|吃|睡|坐)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就")
+                        r"(?:用|穿|戴|洗|吃|睡|坐)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就|"
+                        # whether the goods had may still be exchanged: 还能换吗, 已经十天了还可以换吗
+                        # (not 还能换地址吗, 还能换个颜色吗: 换 with what is changed)
+                        r"还(?:能不能|可不可以|能|可以)换(?=[吗么嘛不?？]|$)")
 # A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
 # 保修几年, 甲醛味大吗): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
 # A device's 不 asks only at the end (黑屏不？, not 黑屏不亮了).

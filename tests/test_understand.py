@@ -228,6 +228,19 @@ def test_a_long_wait_is_a_worry(message, sentiment):
     assert understand(message).sentiment == sentiment
 
 
+@pytest.mark.parametrize("message, intent", [
+    ("还能换吗", "aftersale"), ("已经十天了还能换吗", "aftersale"), ("已經十天了還可以換嗎", "aftersale"),
+    ("收到了还能换不", "aftersale"), ("还能换个颜色吗", "aftersale")])
+def test_asking_whether_goods_may_still_be_exchanged_is_aftersale(message, intent):
+    """With no entry retrieved, 还能换吗 and 已经十天了还能换吗 were read as pre-sale: they ask
+    about exchanging what was bought, as 还能退吗 asks about returning it."""
+    assert understand(message).intent == intent
+
+
+def test_still_changing_something_named_is_no_exchange():
+    assert understand("还能换地址吗").intent != "aftersale"
+
+
 @pytest.mark.parametrize("message, sentiment", [
     ("已经第九天了还能退吗", "calm"), ("已經第9天了還能退嗎", "calm"), ("收到已经八天了，还可以退货吗", "calm"),
     ("都五天了还能换吗", "calm"), ("已经十天了还能申请售后吗？？", "calm"),
