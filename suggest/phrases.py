@@ -36,6 +36,8 @@ STAGES_ASKED = {"greeting_later": ("了解需求", "接待", "后续跟踪"),
 # `kefu lint` warns of one in a file (the loader reads it, as it reads an id given twice).
 # Only f"line{n}", n from 1 in ASCII digits: line05, line0 or line٥ is no id it gives.
 GIVEN_ID = re.compile(r"line([1-9][0-9]*)")
+
+
 def phrase_id(value: object) -> str:
     """A line's id as the console saves it and as ids are told apart: trimmed, without
     characters of no width, full-width ASCII half-width (ｈ００１ is h001, as an entry's

@@ -161,7 +161,8 @@ def test_xlsx_header_spellings_on_the_second_sheet_map_to_fields(tmp_path):
      {"id": "s1", "question": "能退吗", "similar": ["甲", "乙", "丙"], "answer": "能退", "status": "published"}),
     ("Q,A", "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
     ("问,答", "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
-    ('\ufeff "问题" ,"答案"', "能退吗,能退", {"question": "能退吗", "answer": "能退"}),    # 知识编号 / 问题编号 were unknown columns: the ids were dropped and the rows keyed by question.
+    ('\ufeff "问题" ,"答案"', "能退吗,能退", {"question": "能退吗", "answer": "能退"}),
+    # 知识编号 / 问题编号 were unknown columns: the ids were dropped and the rows keyed by question.
     ("知识编号,标准问题,答案", "KB001,能退吗,能退", {"id": "KB001", "question": "能退吗", "answer": "能退"}),
     ("问题编号,问题,答案", "Q-17,能退吗,能退", {"id": "Q-17", "question": "能退吗", "answer": "能退"}),
 ])

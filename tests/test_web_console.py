@@ -1417,7 +1417,6 @@ def test_huashu_edit_add_delete(editor, ws):
     assert [p.id for p in ws.phrases().phrases].count(new_id) == 0
 
 
-
 def test_a_huashu_lines_delete_asks_naming_the_line(editor, ws):
     """删除这条话术？ named no line: in a list of near-alike lines, a click one row off
     was confirmed unseen. The question names the line's id and its text (a long one cut)."""
@@ -2944,8 +2943,6 @@ def test_a_refusal_is_flashed_red_as_an_alert_and_a_done_decision_is_not(editor,
     assert "没有删除" in refused(html)
     css = editor.client.get("/static/kefu.css").text
     assert re.search(r"\.flash\.flash-error \{[^}]*color: #cf1322", css)
-
-
 
 
 def test_a_refused_move_keeps_the_id_typed_in_its_open_form_and_echoes_nothing_else(editor, ws):

@@ -130,7 +130,8 @@ SPEC = {
                 "panel": {"type": "object", "description": (
                     "For the agent panel, not in the CLI's --json: `notes` and `explanations` (one list "
                     "per draft) in Chinese, line for line; `questions` and `matched`, each hit's question "
-                    "and the phrasing it matched on, in the customer's script; `entry`, the id of the entry the drafts answer (the first hit a "
+                    "and the phrasing it matched on, in the customer's script; `entry`, the id of the entry "
+                    "the drafts answer (the first hit a "
                     "draft answers; null when none does); `small_talk`, true when the message only "
                     "greets or thanks (a 话术 reply; its no-match flag is no missing answer); `blanks`, "
                     "each blank a draft's variable may be written as, in either script, with the "
