@@ -140,6 +140,16 @@ def ends_at(valid_to: str) -> datetime:
     return _parse_when(valid_to, end=True)
 
 
+def whole_day(value: str) -> bool:
+    """Whether a stored bound is a date alone (2026-12-01, or 20261201 as an older kefu
+    stored it), covering the whole day, rather than a moment."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_when(value: str, end: bool) -> datetime:
     """A stored bound as a local naive datetime. Lenient on purpose: an older kefu stored
     any `fromisoformat` string (20261129, or an offset it then ignored), and those must

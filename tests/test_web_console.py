@@ -3994,3 +3994,45 @@ def test_rows_merged_under_a_question_cell_are_said_in_chinese():
             "as more similar questions of row 2's entry")
     assert import_note_zh(note) == ("工作表 售后，第 3–4 行：'标准问题' 单元格与第 2 行合并，"
                                     "这些行的 '相似问题' 已作为第 2 行条目的相似问法读入")
+
+
+def test_the_huashu_list_shows_a_hand_edited_line_whose_text_is_not_a_string(editor, ws):
+    """The delete button's confirmation quotes the line's text cut to 40 characters: a line
+    edited by hand to `"text": null` or a number (which the loader refuses) made the list,
+    the one place to fix it from, fail with a server error."""
+    from kefu import corpus
+
+    own = ws.home / "huashu.jsonl"
+    bad = [{"id": "h901", "kind": "closing", "stage": "告别", "tone": "any", "text": None},
+           {"id": "h902", "kind": "closing", "stage": "告别", "tone": "any", "text": 12345}]
+    own.write_text(corpus.HUASHU.read_text(encoding="utf-8") + "".join(json.dumps(b) + "\n" for b in bad),
+                   encoding="utf-8")
+    html = editor.get("/console/huashu")
+    assert "删除话术 h901「None」" in html and "删除话术 h902「12345」" in html
+
+
+def test_a_huashu_link_finds_its_line_re_saved_with_a_half_width_id(editor, ws):
+    """Ids are told apart half-width (ｈ００１ is h001): a link from a list loaded while a line
+    read ｈ９１０, opened after it was re-saved as h910, said the line was gone."""
+    from kefu import corpus
+
+    own = ws.home / "huashu.jsonl"
+    line = {"id": "ｈ９１０", "kind": "closing", "stage": "告别", "tone": "any", "text": "再见～"}
+    own.write_text(corpus.HUASHU.read_text(encoding="utf-8") + json.dumps(line, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    html = editor.get("/console/huashu")
+    link = next(a for a in re.findall(r'<a href="([^"]+)">编辑', html) if "ｈ９１０" in unquote(a)).replace("&amp;", "&")
+    own.write_text(own.read_text(encoding="utf-8").replace("ｈ９１０", "h910"), encoding="utf-8")
+    form = editor.get(link)
+    assert 'name="id" value="h910"' in form and "再见～" in form
+
+
+def test_a_drafts_later_start_stored_as_an_older_date_form_is_said_as_a_date():
+    """An older kefu stored a start date as 20301201, read as the whole day; the console
+    said its start as 2030-12-01 00:00, as if a moment had been set."""
+    from types import SimpleNamespace
+
+    from kefu.web.console import _not_yet
+
+    assert _not_yet(SimpleNamespace(valid_from="20301201", status="draft")).startswith("有效期从 2030-12-01 开始")
+    assert "2030-12-01 08:30" in _not_yet(SimpleNamespace(valid_from="2030-12-01T08:30", status="draft"))

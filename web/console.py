@@ -21,7 +21,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from kefu.kb.entry import (CATEGORIES, DEFAULT_CATEGORY, EDITABLE, LONG_QUESTION, STATUSES, TAG_SEPARATORS,
                            category_key, category_names, content_hash, nearest_inside, same_as_question, split_tags,
-                           starts_at, window_state)
+                           starts_at, whole_day, window_state)
 from kefu.kb.errors import (DuplicateEntry, DuplicateQuestion, DuplicateSimilar, EmptyQuery, EntryNotFound,
                             InvalidEntry, KefuError, VersionConflict, VersionNotRestorable)
 from kefu.kb.text import whole_number
@@ -284,7 +284,7 @@ def _not_yet(entry) -> str:
     """When an entry whose window starts later becomes active. A draft does not by itself:
     said as 到时才会被推荐, a draft set up ahead of a campaign read as if it would go live then."""
     start = starts_at(entry.valid_from)
-    when = start.strftime("%Y-%m-%d" if len(entry.valid_from) == 10 else "%Y-%m-%d %H:%M")
+    when = start.strftime("%Y-%m-%d" if whole_day(entry.valid_from) else "%Y-%m-%d %H:%M")
     if entry.status == "draft":
         return f"有效期从 {when} 开始：这是草稿，发布后从 {when} 起才会被推荐"
     return f"有效期还没开始，到时才会被推荐（从 {when} 起生效）"

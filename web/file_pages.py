@@ -249,8 +249,9 @@ def edit_phrase(index: int):
     wanted, seen, note = request.args.get("id"), request.args.get("rev"), None
     if seen and seen != rev:
         note = CHANGED_SINCE + "下面是这条话术的最新内容。"
-        if wanted is not None and (index >= len(lines) or str(lines[index].get("id", "")) != wanted):
-            places = [i for i, d in enumerate(lines) if str(d.get("id", "")) == wanted]
+        # ids as the console tells them apart (ｈ００１ re-saved as h001 is the same line)
+        if wanted is not None and (index >= len(lines) or phrase_id(lines[index].get("id", "")) != phrase_id(wanted)):
+            places = [i for i, d in enumerate(lines) if phrase_id(d.get("id", "")) == phrase_id(wanted)]
             if len(places) != 1:
                 abort(404, f"话术 {wanted} 已不在话术库中（话术文件在你打开上一页之后被修改过）" if not places
                       else f"话术库中有 {len(places)} 条编号为 {wanted} 的话术（第 {'、'.join(str(i + 1) for i in places)} 条），"
