@@ -386,8 +386,10 @@ _AFTERSALE = re.compile(r"退货|换货|退款|退钱|退回|退换|维修|保�
                         rf"{_DEVICE_FAULT}|"  # 耳机左耳没声音了, 手机黑屏了, 一直重启, 屏幕有坏点
                         rf"{_TRADE_FAULT}|"  # 零食过期了, 桌子腿晃得厉害, 书缺页了
                         r"(?:用|穿|戴|洗|吃|睡|坐)了?[一二三四五六七八九十两几半\d]+(?:天|次|回|周|星期|个?月|下)就|"
-                        # whether the goods had may still be exchanged: 还能换吗, 已经十天了还可以换吗
-                        # (not 还能换地址吗, 还能换个颜色吗: 换 with what is changed)
+                        # whether the goods had may still be exchanged: 还能换吗, 已经十天了还可以换吗,
+                        # 收到了还能换不 (not 还能换地址吗, 还能换个颜色吗: 换 with what is changed; nor
+                        # with what is changed before it: 地址还能换吗, 快递还能换吗, 拍错了还能换吗)
+                        r"(?:^(?:亲|那|请问|你好|您好)?|(?:天|日|周|星期|礼拜|月|年|收到|到货|签收)了?)[，,。\s]*"
                         r"还(?:能不能|可不可以|能|可以)换(?=[吗么嘛不?？]|$)")
 # A quality or a warranty asked about before buying (会起球吗, 会不会掉色, 会黑屏吗, 音箱有杂音吗, 有保修吗,
 # 保修几年, 甲醛味大吗): no after-sale matter, whatever entry matched; "用了一个月不通电了，能保修吗" is one.
@@ -573,10 +575,15 @@ _STILL_ALLOWED = re.compile(r"[，,\s]*(?:我|这个?|那)?还(?:能不能|可�
                             r"(?:申请)?(?:七天|7天)?(?:无理由)?(?:退|换|售后|保修|维修|寄回)")
 
 
+# ... unless a delay is reported too (下单都三天了还能退款吗 还不发货) or the question pressed (都三天了还能退吗？？？).
+_STILL_WAITING = re.compile(rf"{_NOT_YET_WORDS}|[?？]{{3,}}")
+
+
 def _waits(text: str) -> list[str]:
     """The waits `text` counts (see _WAITED), but a time before a question whether something
-    is still allowed (see _STILL_ALLOWED)."""
-    return [m.group() for m in _WAITED.finditer(text) if not _STILL_ALLOWED.match(text, m.end())]
+    is still allowed (see _STILL_ALLOWED), with no delay reported or question pressed."""
+    allowed = not _STILL_WAITING.search(text)
+    return [m.group() for m in _WAITED.finditer(text) if not (allowed and _STILL_ALLOWED.match(text, m.end()))]
 
 
 def _waited(text: str) -> bool:
@@ -742,20 +749,26 @@ _RESIGNED = re.compile(rf"算了(?!一?下)|罢了|唉|无所谓了|随便吧|{_
 _AWAIT_US = r"等(?:你们|您|你|主管|经理|客服)?的?(?:电话|来电|回电|消息|回复|答复|通知|结果)"
 _PLAN = re.compile(r"^(?:(?:(?:好的?|好吧|行|嗯+|ok|收到|知道了|明白了|谢谢|多谢|感谢)[吧呀啊嘛嘞滴哒]?[，,。.!！~～\s]*)+那?我"
                    # with only 那 before it, the acknowledgement unsaid, a step taken now: "那我先拍一个试试"
-                   # after the agent's answer (not 那我再等等, which is read with the answer it waits on)
-                   r"|那我(?=先|就|去|马上|这就|现在|下单|买(?![的过])|拍))"
+                   # after the agent's answer (not 那我再等等, which is read with the answer it waits on;
+                   # nor 那我拍了个照片你看: a photo sent, no purchase)
+                   r"|那我(?=先|就|去|马上|这就|现在|下单|买(?![的过])|拍(?![^，,。.!！?？\s]{0,3}?(?:照|视频|图))))"
                    # or buy now: 好的那我就拍了, 行 那我下单了, 好嘞 我现在就去下单 (not 我买的…: a purchase had)
                    r"(?:就|现在|下单|买(?![的过])|付款|付钱|"
                    r"先|去|马上|这就|回头|晚点|稍后|等下|等会|再|已经|拍|考虑|想想|想一想|商量|问问|问一下|"
                    r"(?:跟|和|同|与)[^，,。.!！?？\s]{1,6}?(?:商量|讨论|说一下|说下|问问|问一下|问下)|"
                    # or wait for the call or news promised: 好，我等电话, 好的 我等你们消息
                    rf"{_AWAIT_US})")
-# What, after a plan's words, says something went wrong: 没/不 (一直没发货, 不出热风了), 失败, 错, 只收到.
-_NOT_DONE = re.compile(r"没|沒|不|未|失败|失敗|错|錯|只|一直")
+# What, after a plan's words, says something went wrong: 没/不 (一直没发货, 不出热风了), 失败, 错, 只收到;
+# or asks something of us: 那我拍下了 记得发顺丰, 那我马上退货 你们给我退运费, 那我去申请退款了 麻烦尽快处理
+# (not 麻烦你了: thanks).
+_NOT_DONE = re.compile(r"没|沒|不|未|失败|失敗|错|錯|只|一直|(?:你们|你|您)?给我|麻烦(?![你您]?了)|记得|尽快|赶紧|快点")
 # A return or an exchange a plan names is what the customer will do, no request of us: "行 那我去申请
-# 换货" is a plan, whose 换 read as asking (see _ASKING) drafted the exchange policy again. A
-# question beside it still asks (那我先退货 运费谁出). So is one said back as learned (see _LEARNED).
-_PLANNED = re.compile(r"退|换")
+# 换货" is a plan, whose 换 read as asking (see _ASKING) drafted the exchange policy again; so is one
+# done (好嘞 那我先退了). A question beside it still asks (那我先退货 运费谁出), and a return or an
+# exchange named bare still asks for one (那我就退货吧, 好 那我就换个大一码的). So is one said back as
+# learned (see _LEARNED), with no word of the plan's.
+_PLANNED = re.compile(r"(?<=申请)[退换]|[退换](?=了)")
+_LEARNED_PLAN = re.compile(r"退|换")
 _PLAN_ASKS = re.compile(rf"{_QUESTION.pattern}|谁")
 
 
@@ -927,6 +940,18 @@ def settled(message: str) -> bool:
     return _without_settled(text) != text
 
 
+# A bad thing learned, besides a fault or a complaint: 原来质量这么差, 原来你们就是这样做生意的, 原来被退回了.
+_LEARNED_WRONG = re.compile(r"(?:这么|那么|好|很|真|太)(?:差|烂)|(?:这样|这么)做(?:生意|事)|被(?:退回|拒收|拦截)")
+
+
+def _reports_wrong(clause: str) -> bool:
+    """Whether a 原来 clause (see _LEARNED) reports something gone wrong or complains (原来少发了一件,
+    原来是假货): no rule learned from the agent's answer, which an acknowledgement beside it
+    does not settle."""
+    return bool(_GONE_WRONG.search(clause) or _grieves(clause) or _harmed(clause) or _LEARNED_WRONG.search(clause)
+                or _COMPLAINT.search(_meant(clause)) or _ANGRY.search(clause) or _RILED.search(clause))
+
+
 def _is_thanks(text: str) -> bool:
     """Thanks, a goodbye or a bare acknowledgement, with no question, problem or complaint;
     a longer message only when it thanks and praises ("…已经收到了，很好用，谢谢你们").
@@ -937,7 +962,8 @@ def _is_thanks(text: str) -> bool:
     if _plan(text) and not _PLAN_ASKS.search(text):  # 行 那我去申请换货
         said = _PLANNED.sub(" ", said)
     if _UNDERSTOOD.search(text):  # 原来只能免费换一次 明白了
-        said = _LEARNED.sub(lambda m: _PLANNED.sub(" ", m.group()), said)
+        said = _LEARNED.sub(lambda m: m.group() if _reports_wrong(m.group()) else _LEARNED_PLAN.sub(" ", m.group()),
+                            said)
     if _ASKING.search(said) or _COMPLAINT.search(_meant(text)):
         return False
     if len(text) > 30:
@@ -952,7 +978,7 @@ def _is_thanks(text: str) -> bool:
     if _RESIGNED.search(ack):
         ack = _RESIGNED.sub(" ", ack).replace("那", " ")
     if _UNDERSTOOD.search(ack):
-        ack = _LEARNED.sub(" ", ack)
+        ack = _LEARNED.sub(lambda m: m.group() if _reports_wrong(m.group()) else " ", ack)
     return bool(_THANKS.search(text)) or (bool(_ACK.search(ack)) and not _FILLER.sub("", _ACK.sub("", ack))) \
         or _plan(text)
 

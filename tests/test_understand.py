@@ -1562,3 +1562,42 @@ def test_a_threat_of_escalation_is_angry(message):
 @pytest.mark.parametrize("message", ["再不处理只能投诉了，拜托快点", "我再不买就没了", "再不发货我就不要了"])
 def test_a_threat_with_a_plea_or_no_threat_is_not_angry(message):
     assert understand(message, "售前").sentiment != "angry", message
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("那我就退货吧", "aftersale"), ("那我先退款吧", "aftersale"), ("那我现在退货", "aftersale"),
+    ("好 那我就换个大一码的", "aftersale"), ("那我马上退货 你们给我退运费", "aftersale"),
+    ("那我去申请退款了 麻烦尽快处理", "aftersale"), ("那我拍了个照片你看", "aftersale"),
+    ("那我拍下了 记得发顺丰", "logistics")])
+def test_a_return_asked_for_a_photo_sent_or_a_demand_after_na_wo_is_no_plan(message, intent):
+    """"那我就退货吧" asks for a return and "那我拍了个照片你看" sends a photo: read as plans
+    (那我 with 就/先/拍 after it, their 退/换 taken for the customer's own step), they got a
+    polite closing; "那我拍下了 记得发顺丰" asks for a courier as well."""
+    assert understand(message, "售后").intent == intent
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("原来少发了一件 知道了", "aftersale"), ("原来是快递丢了 知道了", "logistics"), ("原来是假货 懂了", "aftersale"),
+    ("原来质量这么差 懂了", "aftersale"), ("原来你们就是这样做生意的 懂了", "aftersale"),
+    ("原来被退回了 知道了", "aftersale")])
+def test_a_problem_learned_with_an_acknowledgement_is_no_thanks(message, intent):
+    """"原来少发了一件 知道了" reports goods missing: read as a rule learned from the agent's
+    answer, said back with 知道了, it got a polite closing."""
+    assert understand(message, "售后").intent == intent
+
+
+@pytest.mark.parametrize("message, intent", [
+    ("快递还能换吗", "logistics"), ("拍错了还能换吗", "order"), ("还没付款 还能换吗", "order"),
+    ("地址还能换吗", "presale"), ("收货地址还可以换吗", "presale"), ("积分还能换吗", "presale"),
+    ("优惠券还能换吗", "presale"), ("手机号还能换吗", "presale"), ("颜色还能换吗", "presale")])
+def test_something_named_before_still_changing_it_is_no_exchange(message, intent):
+    """"地址还能换吗" and "快递还能换吗" change what they name, no goods had: they were read
+    as asking for an exchange."""
+    assert understand(message).intent == intent
+
+
+@pytest.mark.parametrize("message", ["下单都三天了还能退款吗 还不发货", "都三天了还能退吗？？？"])
+def test_days_counted_before_asking_to_return_with_a_delay_or_pressed_are_a_wait(message):
+    """A time counted before 还能退吗 is no wait, but beside a parcel not sent (还不发货) or a
+    question pressed (？？？) it is: these were calm."""
+    assert understand(message).sentiment == "anxious"
