@@ -1138,19 +1138,25 @@ class Assistant:
             # 統一編號 entry (可以開公司抬頭嗎) with the mainland one its draft quotes, and
             # the agent saw the Taiwan one ranked first above a draft that left it out.
             hits[:] = [h for h in hits if h not in away] + [h for h in hits if h in away]
-        if (again := [h for h in cands if _regional(h) and _sent(h, u.said)]) and len(again) < len(cands):
+        named = _topics(self.retriever.kb.segmenter, normalize(key).text)
+        # ... unless it is still the answer: every topic the message names is in its question,
+        # phrasing matched or tags ("运费多少" after the Hong Kong freight answer got the
+        # mainland's 满59包邮 in its place).
+        covers = lambda h: bool(named) and all(  # noqa: E731
+            w in _said_text(f"{h.question} {h.matched} {' '.join(h.tags)}") for w in named)
+        if (again := [h for h in cands if _regional(h) and _sent(h, u.said) and not covers(h)]) \
+                and len(again) < len(cands):
             # Where the customer is holds for the whole talk, and so the entry for that region
             # the agent sent already ("可以寄到台湾吗" → 港澳台 5-10天) came first again for the
-            # next question ("好的 有什么优惠吗", "大概几天能到"): it is no answer while another may be.
+            # next question ("好的 有什么优惠吗"): it is no answer while another may be.
             cands = [h for h in cands if h not in again]
             notes.append(f"written for a region, its answer sent already, left out: {', '.join(h.entry_id for h in again)}")
         # An entry for the customer's region answers first only when its question (or the
         # phrasing matched, or a tag) names a word the message names, if the message names any:
         # "好的 那可以退货吗" after "可以寄到香港吗" got the Hong Kong freight entry, matched on the
         # earlier turn's words, and "那什么时候发货" Taiwan's cash on delivery (whose answer says 出貨).
-        named = _topics(self.retriever.kb.segmenter, normalize(key).text)
         ours_may = lambda h: not _elsewhere(h, asked, u.script) and (  # noqa: E731
-            not _regional(h) or not _sent(h, u.said) and (not named or any(
+            not _regional(h) or (not _sent(h, u.said) or covers(h)) and (not named or any(
                 w in _said_text(f"{h.question} {h.matched} {' '.join(h.tags)}") for w in named)))
         if (home := asked - {"abroad"}) and cands and not _regional(cands[0]):
             # A Taiwan customer's "運費怎麼算" is answered with the Taiwan freight entry, not the

@@ -1623,15 +1623,20 @@ ASKED_TW = [{"role": "customer", "text": "可以寄到台灣嗎"}, {"role": "age
     # ranked just below the top entry, the region's entry answered first again (not sent, it
     # says nothing of 優惠 either)
     ("好的 有什麼優惠嗎", [_hit("promo", "最近有什么优惠活动", 0.85, 2.45, ["优惠"]), TW_SHIP], "promo", "promo"),
-    # ranked first, read with the earlier turn that named the region
+    # ranked first and asked what it covers (幾天, 到): still the answer, sent again, not the
+    # mainland's delivery times (a Taiwan parcel takes 5-10 days, not the mainland's 1-3)
     ("大概幾天能到", [replace(TW_SHIP, confidence=0.9), _hit("arrive", "发货后多久能到", 0.86, 2.42, ["物流"])],
-     "arrive", "tw_ship"),
+     "tw_ship", "tw_ship"),
+    # ranked first, asked what it does not cover (退貨): the next entry answers
+    ("好的 那退貨呢", [replace(TW_SHIP, confidence=0.9), _hit("ret", "退货怎么退", 0.86, 2.42, ["退货"])],
+     "ret", "tw_ship"),
 ])
 def test_a_regions_entry_the_agent_sent_already_does_not_answer_the_next_question(shop_kb, message, hits, answered,
                                                                                     unsent):
     """Where the customer is holds for the whole talk, and the Taiwan shipping entry the
     agent had sent came first again for the next question ("好的 有什么优惠吗" after
-    "可以寄到台湾吗"): an entry for the region answers first only when not sent already."""
+    "可以寄到台湾吗"): an entry for the region answers first only when not sent already,
+    or when the message asks only what it covers."""
     s = Assistant(_Answers(shop_kb, hits), composer()).suggest(message, ASKED_TW)
     assert s.drafts[0].entry_ids == [answered], [(d.style, d.entry_ids) for d in s.drafts]
     # not sent yet, the same entry still answers first where it did
@@ -1650,6 +1655,17 @@ def test_an_entry_for_the_customers_region_silent_on_the_message_does_not_answer
     s = Assistant(_Answers(shop_kb, [replace(ret, question="运费怎么算", matched="运费怎么算"), hk]), composer()) \
         .suggest("運費點計", context)
     assert s.drafts[0].entry_ids == ["hk_ship"]  # one it speaks of: the region's answers first
+
+
+def test_a_regions_entry_sent_already_still_answers_a_question_on_what_it_covers(shop_kb):
+    """"运费多少" after "可以寄到香港吗" and the Hong Kong freight answer got the mainland's
+    满59包邮: the sent entry was left out though it is the one that speaks of 运费 there."""
+    hk = _said_so(_hit("hk_ship", "寄香港運費點計？幾耐到？", 0.9, 2.45, ["香港", "運費"]),
+                  "香港訂單經跨境集運寄送，一般出貨後5-10日送到，運費以結帳頁面顯示為準。")
+    home = _hit("home", "运费多少钱", 0.97, 2.5, ["运费"])
+    context = [{"role": "customer", "text": "可以寄到香港吗"}, {"role": "agent", "text": hk.answer}]
+    s = Assistant(_Answers(shop_kb, [home, hk]), composer()).suggest("运费多少", context)
+    assert s.drafts[0].entry_ids == ["hk_ship"], [(d.style, d.entry_ids) for d in s.drafts]
 
 
 @pytest.mark.parametrize("message", ["订单号是2026120100998877", "行吧，那我再等等", "照片发你了"])
