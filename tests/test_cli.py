@@ -695,6 +695,16 @@ def test_lint_warns_of_the_flagged_words_in_the_data_folders_huashu(home, run, f
         "every draft with this line flags it to the agent"]
 
 
+def _lint_warnings(home, run, huashu_lines: list[dict]) -> list[str]:
+    """`kefu lint --json` over a data folder whose 话术 file holds `huashu_lines`: its
+    warnings (stderr lines), the entries' list (stdout) being empty."""
+    (home / "huashu.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in huashu_lines),
+                                       encoding="utf-8")
+    result = run("lint", "--json")
+    assert json.loads(result.stdout) == []
+    return result.stderr.splitlines()
+
+
 def test_lint_warns_of_a_huashu_id_two_lines_hold(home, run, faq):
     """A 话术 file edited by hand with h002 twice (once full-width) was linted clean, though
     the console's links by id and drafts' explanations cannot tell the two apart."""
@@ -703,11 +713,7 @@ def test_lint_warns_of_a_huashu_id_two_lines_hold(home, run, faq):
              {"id": "h002", "kind": "closing", "stage": "告别", "text": "感谢您的光临～"},
              {"kind": "closing", "stage": "告别", "text": "欢迎下次光临～"},
              {"id": "ｈ００２", "kind": "closing", "stage": "告别", "text": "祝您购物愉快～"}]
-    (home / "huashu.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines),
-                                       encoding="utf-8")
-    result = run("lint", "--json")
-    assert json.loads(result.stdout) == []
-    assert result.stderr.splitlines() == [
+    assert _lint_warnings(home, run, lines) == [
         f"warning: {home / 'huashu.jsonl'}, lines 2, 4, field 'id': all are h002, which drafts' explanations "
         "and the console's links cannot tell apart: give each its own id"]
 
@@ -720,11 +726,7 @@ def test_lint_warns_of_a_huashu_id_the_loader_gives_a_line_without_one(home, run
     lines = [{"kind": "no_match", "text": "这个问题我帮您确认一下，稍后回复您～"},
              {"kind": "closing", "stage": "告别", "text": "感谢您的光临～"},
              {"id": "line2", "kind": "closing", "stage": "告别", "text": "祝您购物愉快～"}]
-    (home / "huashu.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in lines),
-                                       encoding="utf-8")
-    result = run("lint", "--json")
-    assert json.loads(result.stdout) == []
-    assert result.stderr.splitlines() == [
+    assert _lint_warnings(home, run, lines) == [
         f"warning: {home / 'huashu.jsonl'}, line 3, field 'id': line2 is the id kefu gives line 2 "
         "when it has none: rename it"]
 
