@@ -780,6 +780,9 @@ _PLAN_ASKS = re.compile(rf"{_QUESTION.pattern}|谁")
 _DELIVERED = re.compile(r"(?:照片|图片|截图|截屏|视频|凭证|图|订单号|单号|地址|资料)[^，,。？?]{0,4}?"
                         r"(?:(?:已经?|都)?(?:发|传|上传|提交)(?:给|过去|过来|到)?(?:你|您)?了|"
                         r"(?:已经?|都)(?:发|传|上传|提交))|发(?:给)?[你您]了|"
+                        # a photo taken to show (我拍了照片给你看, 那我拍了个照片你看, 拍了个视频 你看下):
+                        # the chat app sends it beside these words
+                        r"拍了[^，,。？?\s]{0,3}?(?:照片|视频|图)[\s，,]*(?:给|发给)?[你您](?:看|瞧)|"
                         r"^\[(?:图片|视频|文件)\]$")  # what a chat app shows for a photo sent
 _DENIED_OR_PARCEL = re.compile(r"没|不|未|快递|包裹|(?<!退)货")
 # ... where a count (几张照片都发给你了) or a soft "have a look" (你看下呢) asks nothing.

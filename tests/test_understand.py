@@ -1064,7 +1064,10 @@ def test_the_customers_own_apology_stays_one(message):
 @pytest.mark.parametrize("message, sent", [
     ("截图发你了 多久能处理好", False), ("照片发给你了，啥时候能补发", False), ("视频发你了 哪天给我换", False),
     ("我把退货单号发你了", True), ("退货的照片发给你了", True), ("截图发给你了", True),
-    ("几张照片都发给你了", True), ("照片发了 你看下呢", True), ("照片发了吗", False), ("快递发给你了吗", False)])
+    ("几张照片都发给你了", True), ("照片发了 你看下呢", True), ("照片发了吗", False), ("快递发给你了吗", False),
+    # a photo taken to show goes with these words; one still to take (拍个) is not sent yet
+    ("我拍了照片给你看", True), ("那我拍了个照片你看", True), ("拍了个视频 你看下", True),
+    ("那我拍个照片给你看看", False), ("我拍了照片给你看 为什么是这样", False)])
 def test_sent_and_a_question_is_no_mere_delivery(message, sent):
     """"截图发你了 多久能处理好" asks something: taken as only delivered, its question was
     dropped. 退货 is no parcel asked after: 我把退货单号发你了 was sent."""
